@@ -1,0 +1,86 @@
+# shipyard: one binary, one library of stages, cmocka unit tests, integration
+# tests that drive the real binary.  `make demo` and `make check` install what
+# is missing first (scripts/deps.sh).
+
+CC ?= gcc
+BUILD := build
+PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
+	libmicrohttpd openssl glib-2.0
+
+STAGES := common gitwatch builder imager repo-publish service
+LIB_SRCS := $(filter-out service/main.c,$(wildcard $(addsuffix /*.c,$(STAGES))))
+HDRS := $(wildcard $(addsuffix /*.h,$(STAGES)))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+
+-include $(BUILD)/config.mk
+
+WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -I. $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lrpmbuild -lcreaterepo_c -lpthread
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps demo check unit integration bench clean install
+
+all: deps
+	@$(MAKE) --no-print-directory $(BUILD)/shipyard
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/config.mk: scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS) $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -c $< -o $@
+
+$(BUILD)/san/%.o: %.c $(HDRS) $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/libshipyard.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libshipyard-san.a: $(SAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/shipyard: service/main.c $(BUILD)/libshipyard.a
+	$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libshipyard-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(LDLIBS) -lcmocka -o $@
+
+export SHIPYARD_WORKER_CACHE ?= $(CURDIR)/$(BUILD)/worker-cache
+
+unit: deps
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@tests/run-tests.sh unit $(UNIT_BINS)
+
+integration: all
+	@tests/run-tests.sh integration tests/integration/*.sh
+
+check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/shipyard $(UNIT_BINS)
+	@tests/run-tests.sh all $(UNIT_BINS) tests/integration/*.sh
+
+demo: all
+	@scripts/demo.sh
+
+bench: all
+	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+install: all
+	install -D -m 755 $(BUILD)/shipyard $(DESTDIR)/usr/local/bin/shipyard
+
+clean:
+	rm -rf $(BUILD)

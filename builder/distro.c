@@ -1,0 +1,107 @@
+#include "builder/distro.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+
+static int add_value(const git_config_entry *entry, void *payload)
+{
+	sy_strv_push(payload, entry->value);
+	return 0;
+}
+
+static char *get_string(git_config *cfg, const char *name, const char *fallback)
+{
+	git_buf buf = { 0 };
+	char *value;
+
+	if (git_config_get_string_buf(&buf, cfg, name) < 0)
+		return fallback ? sy_xstrdup(fallback) : NULL;
+	value = sy_xstrdup(buf.ptr);
+	git_buf_dispose(&buf);
+	return value;
+}
+
+static int read_config(const char *path, struct builder_distro *d, struct sy_error *err)
+{
+	git_config *cfg;
+
+	if (git_config_open_ondisk(&cfg, path) < 0) {
+		const git_error *e = git_error_last();
+		return sy_error_set(err, "shipyard.conf: %s", e ? e->message : "cannot parse");
+	}
+	free(d->dist_tag);
+	d->dist_tag = get_string(cfg, "distro.disttag", ".azl3");
+	d->macros_dir = get_string(cfg, "distro.macrosdir", NULL);
+	free(d->imageconfigs_dir);
+	d->imageconfigs_dir = get_string(cfg, "distro.imageconfigs", "toolkit/imageconfigs");
+	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
+	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
+	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
+	git_config_free(cfg);
+	if (defines.n) {
+		sy_strv_release(&d->defines);
+		d->defines = defines;
+	}
+	if (trees.n) {
+		sy_strv_release(&d->spec_trees);
+		d->spec_trees = trees;
+	}
+	return 0;
+}
+
+int builder_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
+			struct builder_distro *d, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1];
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->dist_tag = sy_xstrdup(".azl3");
+	sy_strv_push(&d->defines, "azl 3");
+	sy_strv_push(&d->defines, "with_check 0");
+	sy_strv_push(&d->spec_trees, "SPECS");
+	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
+	rc = gitwatch_file_oid(repo, commit, "shipyard.conf", oid, err);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	d->config_blob = sy_xstrdup(oid);
+	if (gitwatch_read_blob(repo, d->config_blob, &text, &len, err))
+		return -1;
+	char *path = sy_xasprintf("%s/shipyard.conf.%ld", tmpdir, (long)getpid());
+	git_libgit2_init();
+	rc = sy_mkdir_p(tmpdir, 0755, err) || sy_write_file(path, text, len, 0644, err) ||
+	     read_config(path, d, err) ? -1 : 0;
+	git_libgit2_shutdown();
+	unlink(path);
+	free(path);
+	free(text);
+	return rc;
+}
+
+void builder_distro_macro_settings(const struct builder_distro *d, const char *arch,
+				   struct builder_macro_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->macros_dir = d->macros_dir;
+	s->spec_trees = (const char *const *)d->spec_trees.items;
+	s->target_arch = arch;
+	s->dist_tag = d->dist_tag;
+	s->defines = (const char *const *)d->defines.items;
+}
+
+void builder_distro_release(struct builder_distro *d)
+{
+	free(d->dist_tag);
+	sy_strv_release(&d->defines);
+	free(d->macros_dir);
+	sy_strv_release(&d->spec_trees);
+	free(d->imageconfigs_dir);
+	free(d->config_blob);
+	memset(d, 0, sizeof(*d));
+}

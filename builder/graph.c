@@ -1,0 +1,351 @@
+#include "builder/graph.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <solv/evr.h>
+#include <solv/pool.h>
+#include <solv/pool_parserpmrichdep.h>
+#include <solv/repo.h>
+
+struct builder_graph_pool {
+	Pool *pool;
+	Repo *distro;                 /* packages of this distribution */
+	Repo *toolchain;              /* one solvable offering the toolchain */
+	struct builder_pkgref *by_id; /* solvable id -> package, for distro solvables */
+};
+
+/* librpm's RPMSENSE_* comparison bits to libsolv's REL_* bits. */
+static int rel_flags(int flags)
+{
+	int rel = 0;
+
+	if (flags & BUILDER_DEP_LESS)
+		rel |= REL_LT;
+	if (flags & BUILDER_DEP_GREATER)
+		rel |= REL_GT;
+	if (flags & BUILDER_DEP_EQUAL)
+		rel |= REL_EQ;
+	return rel;
+}
+
+/* Returns the libsolv id of dep, or 0 when it cannot be parsed. */
+static Id dep_id(Pool *pool, const struct builder_dep *dep)
+{
+	if (dep->name[0] == '(')
+		return pool_parserpmrichdep(pool, dep->name);
+	Id name = pool_str2id(pool, dep->name, 1);
+	if (!dep->flags || !dep->evr)
+		return name;
+	return pool_rel2id(pool, name, pool_str2id(pool, dep->evr, 1), rel_flags(dep->flags), 1);
+}
+
+static void add_package(struct builder_graph_pool *gp, const struct builder_package *pkg)
+{
+	Pool *pool = gp->pool;
+	Id p = repo_add_solvable(gp->distro);
+	Solvable *s = pool->solvables + p;
+
+	s->name = pool_str2id(pool, pkg->name, 1);
+	s->evr = pool_str2id(pool, pkg->evr, 1);
+	s->arch = pool_str2id(pool, pkg->arch, 1);
+	s->provides = repo_addid_dep(gp->distro, s->provides,
+				     pool_rel2id(pool, s->name, s->evr, REL_EQ, 1), 0);
+	for (size_t i = 0; i < pkg->provides.n; i++) {
+		Id d = dep_id(pool, &pkg->provides.items[i]);
+		if (d)
+			s->provides = repo_addid_dep(gp->distro, s->provides, d, 0);
+	}
+	for (size_t i = 0; i < pkg->requires.n; i++) {
+		Id d = dep_id(pool, &pkg->requires.items[i]);
+		if (d)
+			s->requires = repo_addid_dep(gp->distro, s->requires, d, 0);
+	}
+}
+
+static void add_toolchain(struct builder_graph_pool *gp, const struct sy_strv *toolchain)
+{
+	Pool *pool = gp->pool;
+	Id p = repo_add_solvable(gp->toolchain);
+	Solvable *s = pool->solvables + p;
+
+	s->name = pool_str2id(pool, "shipyard-worker-toolchain", 1);
+	s->evr = pool_str2id(pool, "0", 1);
+	s->arch = pool_str2id(pool, "noarch", 1);
+	for (size_t i = 0; toolchain && i < toolchain->n; i++)
+		s->provides = repo_addid_dep(gp->toolchain, s->provides,
+					     pool_str2id(pool, toolchain->items[i], 1), 0);
+}
+
+static struct builder_graph_pool *load_pool(const struct builder_spec *specs, size_t nspecs,
+					    const struct sy_strv *toolchain, const char *arch)
+{
+	struct builder_graph_pool *gp = sy_xcalloc(1, sizeof(*gp));
+	Pool *pool = pool_create();
+
+	gp->pool = pool;
+	pool_setdisttype(pool, DISTTYPE_RPM);
+	pool_setarch(pool, arch ? arch : "x86_64");
+	gp->distro = repo_create(pool, "distribution");
+	gp->toolchain = repo_create(pool, "toolchain");
+	size_t first = (size_t)pool->nsolvables, total = 0;
+	for (size_t i = 0; i < nspecs; i++)
+		if (!specs[i].error)
+			total += specs[i].npackages;
+	gp->by_id = sy_xcalloc(first + total + 1, sizeof(*gp->by_id));
+	for (size_t i = 0; i < nspecs; i++) {
+		if (specs[i].error)
+			continue;
+		for (size_t j = 0; j < specs[i].npackages; j++) {
+			gp->by_id[pool->nsolvables] = (struct builder_pkgref){ i, j };
+			add_package(gp, &specs[i].packages[j]);
+		}
+	}
+	add_toolchain(gp, toolchain);
+	repo_internalize(gp->distro);
+	repo_internalize(gp->toolchain);
+	pool_createwhatprovides(pool);
+	return gp;
+}
+
+/* Picks the best distribution provider of dep: highest EVR, then the first
+ * loaded. Returns 0 when none; sets *toolchain when only the toolchain offers
+ * it. */
+static Id best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
+{
+	Pool *pool = gp->pool;
+	Id p, pp, best = 0;
+
+	*toolchain = 0;
+	FOR_PROVIDES(p, pp, dep) {
+		Solvable *s = pool->solvables + p;
+		if (s->repo == gp->toolchain) {
+			*toolchain = 1;
+			continue;
+		}
+		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
+			best = p;
+	}
+	if (best)
+		*toolchain = 0;
+	return best;
+}
+
+static void node_add_dep(struct builder_graph_node *node, size_t spec, const char *reason)
+{
+	for (size_t i = 0; i < node->nbuild_deps; i++)
+		if (node->build_deps[i] == spec)
+			return;
+	node->build_deps = sy_xrealloc(node->build_deps,
+				       (node->nbuild_deps + 1) * sizeof(*node->build_deps));
+	node->build_dep_reasons = sy_xrealloc(node->build_dep_reasons,
+					      (node->nbuild_deps + 1) * sizeof(char *));
+	node->build_deps[node->nbuild_deps] = spec;
+	node->build_dep_reasons[node->nbuild_deps] = sy_xstrdup(reason);
+	node->nbuild_deps++;
+}
+
+/* Adds p and its Requires closure within the distribution to the install
+ * list; seen marks solvables already added. */
+static void add_install_closure(struct builder_graph_pool *gp, Id start, unsigned char *seen,
+				struct builder_graph_node *node)
+{
+	Pool *pool = gp->pool;
+	Queue todo;
+
+	queue_init(&todo);
+	queue_push(&todo, start);
+	while (todo.count) {
+		Id p = queue_shift(&todo);
+		if (seen[p])
+			continue;
+		seen[p] = 1;
+		node->install = sy_xrealloc(node->install, (node->ninstall + 1) * sizeof(*node->install));
+		node->install[node->ninstall++] = gp->by_id[p];
+		Solvable *s = pool->solvables + p;
+		if (!s->requires)
+			continue;
+		for (Id *rp = s->repo->idarraydata + s->requires; *rp; rp++) {
+			if (*rp == SOLVABLE_PREREQMARKER)
+				continue;
+			int tc;
+			Id q = best_provider(gp, *rp, &tc);
+			if (q && !seen[q])
+				queue_push(&todo, q);
+		}
+	}
+	queue_free(&todo);
+}
+
+static void sort_deps(struct builder_graph_node *node)
+{
+	/* Insertion sort: reasons must move with their deps, and lists are short. */
+	for (size_t i = 1; i < node->nbuild_deps; i++) {
+		size_t d = node->build_deps[i];
+		char *r = node->build_dep_reasons[i];
+		size_t j = i;
+		while (j > 0 && node->build_deps[j - 1] > d) {
+			node->build_deps[j] = node->build_deps[j - 1];
+			node->build_dep_reasons[j] = node->build_dep_reasons[j - 1];
+			j--;
+		}
+		node->build_deps[j] = d;
+		node->build_dep_reasons[j] = r;
+	}
+}
+
+static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *seen)
+{
+	struct builder_graph_pool *gp = graph->pool;
+	const struct builder_spec *spec = &graph->specs[i];
+	struct builder_graph_node *node = &graph->nodes[i];
+
+	memset(seen, 0, (size_t)gp->pool->nsolvables);
+	for (size_t k = 0; k < spec->buildrequires.n; k++) {
+		const struct builder_dep *br = &spec->buildrequires.items[k];
+		char *text = builder_dep_format(br);
+		Id dep = dep_id(gp->pool, br);
+		int tc = 0;
+		Id p = dep ? best_provider(gp, dep, &tc) : 0;
+		if (p) {
+			struct builder_pkgref ref = gp->by_id[p];
+			if (ref.spec != i)
+				node_add_dep(node, ref.spec, text);
+			add_install_closure(gp, p, seen, node);
+		} else if (tc) {
+			sy_strv_push(&node->toolchain, text);
+		} else {
+			sy_strv_push(&node->unresolved, text);
+		}
+		free(text);
+	}
+	sort_deps(node);
+}
+
+int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
+			const struct sy_strv *toolchain, const char *arch,
+			struct builder_graph *graph, struct sy_error *err)
+{
+	(void)err;
+	memset(graph, 0, sizeof(*graph));
+	graph->specs = specs;
+	graph->nspecs = nspecs;
+	graph->nodes = sy_xcalloc(nspecs ? nspecs : 1, sizeof(*graph->nodes));
+	graph->pool = load_pool(specs, nspecs, toolchain, arch);
+	unsigned char *seen = sy_xcalloc((size_t)graph->pool->pool->nsolvables + 1, 1);
+	for (size_t i = 0; i < nspecs; i++)
+		if (!specs[i].error)
+			resolve_spec(graph, i, seen);
+	free(seen);
+	return 0;
+}
+
+void builder_graph_release(struct builder_graph *graph)
+{
+	for (size_t i = 0; graph->nodes && i < graph->nspecs; i++) {
+		struct builder_graph_node *n = &graph->nodes[i];
+		for (size_t j = 0; j < n->nbuild_deps; j++)
+			free(n->build_dep_reasons[j]);
+		free(n->build_dep_reasons);
+		free(n->build_deps);
+		free(n->install);
+		sy_strv_release(&n->unresolved);
+		sy_strv_release(&n->toolchain);
+	}
+	free(graph->nodes);
+	if (graph->pool) {
+		pool_free(graph->pool->pool);
+		free(graph->pool->by_id);
+		free(graph->pool);
+	}
+	memset(graph, 0, sizeof(*graph));
+}
+
+/* Tarjan's strongly connected components over the build edges. */
+struct tarjan {
+	const struct builder_graph *graph;
+	const unsigned char *in_set;
+	size_t *index, *low, *stack, nstack, counter;
+	unsigned char *on_stack;
+	unsigned char *member;
+	struct sy_strv *cycles;
+	size_t found;
+};
+
+static int in_set(const struct tarjan *t, size_t i)
+{
+	return !t->in_set || t->in_set[i];
+}
+
+static void emit_component(struct tarjan *t, size_t root)
+{
+	size_t start = t->nstack;
+	do
+		start--;
+	while (t->stack[start] != root);
+	size_t count = t->nstack - start;
+	int self = 0;
+	const struct builder_graph_node *n = &t->graph->nodes[root];
+	for (size_t k = 0; k < n->nbuild_deps; k++)
+		self |= n->build_deps[k] == root;
+	if (count > 1 || self) {
+		char *text = sy_xstrdup("");
+		for (size_t k = start; k < t->nstack; k++) {
+			char *next = sy_xasprintf("%s%s -> ", text, t->graph->specs[t->stack[k]].name);
+			free(text);
+			text = next;
+			t->member[t->stack[k]] = 1;
+		}
+		sy_strv_pushf(t->cycles, "%s%s", text, t->graph->specs[t->stack[start]].name);
+		free(text);
+		t->found++;
+	}
+	for (size_t k = start; k < t->nstack; k++)
+		t->on_stack[t->stack[k]] = 0;
+	t->nstack = start;
+}
+
+static void strongconnect(struct tarjan *t, size_t v)
+{
+	const struct builder_graph_node *n = &t->graph->nodes[v];
+
+	t->index[v] = t->low[v] = ++t->counter;
+	t->stack[t->nstack++] = v;
+	t->on_stack[v] = 1;
+	for (size_t k = 0; k < n->nbuild_deps; k++) {
+		size_t w = n->build_deps[k];
+		if (!in_set(t, w))
+			continue;
+		if (!t->index[w]) {
+			strongconnect(t, w);
+			if (t->low[w] < t->low[v])
+				t->low[v] = t->low[w];
+		} else if (t->on_stack[w] && t->index[w] < t->low[v]) {
+			t->low[v] = t->index[w];
+		}
+	}
+	if (t->low[v] == t->index[v])
+		emit_component(t, v);
+}
+
+size_t builder_graph_cycles(const struct builder_graph *graph, const unsigned char *in_set_,
+			    unsigned char *cycle_member, struct sy_strv *cycles)
+{
+	size_t n = graph->nspecs;
+	struct tarjan t = {
+		.graph = graph, .in_set = in_set_,
+		.index = sy_xcalloc(n + 1, sizeof(size_t)), .low = sy_xcalloc(n + 1, sizeof(size_t)),
+		.stack = sy_xcalloc(n + 1, sizeof(size_t)), .on_stack = sy_xcalloc(n + 1, 1),
+		.member = cycle_member, .cycles = cycles,
+	};
+
+	for (size_t v = 0; v < n; v++)
+		if (in_set(&t, v) && !t.index[v])
+			strongconnect(&t, v);
+	free(t.index);
+	free(t.low);
+	free(t.stack);
+	free(t.on_stack);
+	return t.found;
+}

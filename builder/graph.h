@@ -1,0 +1,68 @@
+/* The dependency graph of a distribution: every binary package the specs
+ * produce, with its Provides and Requires, loaded into a libsolv pool
+ * (DISTTYPE_RPM); each spec's BuildRequires resolved to the best provider
+ * (this distribution first, highest EVR; then the worker root's toolchain),
+ * versioned and rich dependencies honoured. Edges run from a spec to the specs
+ * whose packages it BuildRequires, as the Azure Linux toolkit's grapher draws
+ * BUILD(spec) -> RUN(dep). */
+#ifndef BUILDER_GRAPH_H
+#define BUILDER_GRAPH_H
+
+#include <stddef.h>
+
+#include "builder/spec.h"
+#include "common/error.h"
+#include "common/strv.h"
+
+/* A binary package of the distribution: specs[spec].packages[package]. */
+struct builder_pkgref {
+	size_t spec;    /* index of the spec */
+	size_t package; /* index of the package within the spec */
+};
+
+/* What the graph knows about one spec. */
+struct builder_graph_node {
+	size_t *build_deps;       /* indices of the specs whose packages this spec
+				   * BuildRequires, sorted, unique, self excluded */
+	char **build_dep_reasons; /* parallel to build_deps: the first BuildRequires
+				   * that made the edge, "zlib-devel >= 1.2" */
+	size_t nbuild_deps;
+	struct builder_pkgref *install; /* packages to install into its build root:
+				   * BuildRequires providers of this distribution
+				   * plus their Requires closure within it */
+	size_t ninstall;
+	struct sy_strv unresolved; /* BuildRequires nothing provides, formatted */
+	struct sy_strv toolchain;  /* BuildRequires the worker root's toolchain offers */
+};
+
+/* The graph; create with builder_graph_build, free with builder_graph_release. */
+struct builder_graph {
+	const struct builder_spec *specs; /* borrowed; must outlive the graph */
+	size_t nspecs;
+	struct builder_graph_node *nodes; /* nspecs entries; specs with an error
+					   * have empty nodes */
+	struct builder_graph_pool *pool;  /* libsolv state, private */
+};
+
+/* Loads the packages of specs (those without error) for target arch, and the
+ * toolchain capabilities (unversioned, satisfy any version), then resolves
+ * every BuildRequires. Never fails on unresolved dependencies: they are
+ * listed in the nodes. Returns 0, or -1 with err set when a dependency string
+ * cannot be parsed at all. Release with builder_graph_release. */
+int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
+			const struct sy_strv *toolchain, const char *arch,
+			struct builder_graph *graph, struct sy_error *err);
+
+/* Frees the graph (not the specs). */
+void builder_graph_release(struct builder_graph *graph);
+
+/* Finds the strongly connected components with more than one member (or a
+ * self edge) among the build edges restricted to the specs with in_set[i] != 0
+ * (in_set NULL: all specs), Tarjan's algorithm. Each cycle is appended to
+ * cycles as a string "a -> b -> a" of spec names, and cycle_member[i] is set
+ * to 1 for its members (cycle_member has nspecs entries, zeroed by the
+ * caller). Returns the number of cycles found. */
+size_t builder_graph_cycles(const struct builder_graph *graph, const unsigned char *in_set,
+			    unsigned char *cycle_member, struct sy_strv *cycles);
+
+#endif

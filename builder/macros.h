@@ -1,0 +1,62 @@
+/* The macro context a distribution's specs are read and built with. It is part
+ * of the repository (DESIGN.md, "The macro context is part of the
+ * repository"): the distribution's macros package directory (macros, macros.*,
+ * rpmrc, Lua modules), generated defines (%dist, %with_check, ...) and the
+ * target arch. Its digest names it in caches and build keys. */
+#ifndef BUILDER_MACROS_H
+#define BUILDER_MACROS_H
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/strv.h"
+#include "gitwatch/repo.h"
+
+/* Which files and defines form the context. Zero-initialise, then set. */
+struct builder_macro_settings {
+	const char *macros_dir;  /* repository path of the macros package directory,
+				  * "SPECS/azurelinux-rpm-macros"; NULL: the first
+				  * directory "<tree>/<something>-rpm-macros" of the
+				  * spec trees; none found: no distribution macros */
+	const char *const *spec_trees; /* NULL-terminated, e.g. {"SPECS", NULL} */
+	const char *target_arch; /* "x86_64" (default when NULL) or "aarch64" */
+	const char *dist_tag;    /* value of %dist, ".azl3" when NULL */
+	const char *const *defines; /* extra "name value" defines, NULL-terminated;
+				     * Azure Linux's are {"azl 3", "with_check 0"} */
+};
+
+/* A macro context materialised on disk. */
+struct builder_macro_ctx {
+	char *dir;                /* directory holding the files below (owned) */
+	struct sy_strv macro_files; /* absolute paths of macro files, load order */
+	char *rpmrc;              /* absolute path of the distribution's rpmrc, or NULL */
+	char *lua_dir;            /* directory to put first on Lua's package.path
+				   * (modules as <lua_dir>/azl/common.lua etc.), or NULL */
+	struct sy_strv defines;   /* "name value" pairs defined last, %dist first */
+	char *target_arch;        /* "x86_64" */
+	char digest[SY_SHA256_HEX_LEN + 1]; /* SHA-256 over file names, contents,
+					     * defines and arch */
+};
+
+/* Builds the context of commit in repo under workdir/macros-<digest>/ (reused
+ * if it exists). Lua modules are laid out as the macros package installs them
+ * for Azure Linux: common.lua as azl/common.lua, other *.lua as
+ * azl/srpm/<name>.lua. Returns 0 or -1. Release ctx with
+ * builder_macro_ctx_release. */
+int builder_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
+			   const struct builder_macro_settings *settings, const char *workdir,
+			   struct builder_macro_ctx *ctx, struct sy_error *err);
+
+/* Makes ctx the current process's librpm configuration: reads the system rpmrc
+ * plus ctx->rpmrc for target_arch, loads the macro files, sets the Lua path and
+ * defines. Meant for forked children (it changes process-global librpm
+ * state). Returns 0 or -1. */
+int builder_macro_ctx_apply(const struct builder_macro_ctx *ctx, struct sy_error *err);
+
+/* Appends "--define" "name value" pairs for every define of ctx to argv, for
+ * rpmbuild command lines. */
+void builder_macro_ctx_rpmbuild_args(const struct builder_macro_ctx *ctx, struct sy_strv *argv);
+
+/* Frees what ctx holds (the directory on disk stays, it is a cache). */
+void builder_macro_ctx_release(struct builder_macro_ctx *ctx);
+
+#endif

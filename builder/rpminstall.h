@@ -1,0 +1,27 @@
+/* Installing RPM files into a root directory with one librpm transaction
+ * (rpmts with a root dir), the way both build roots and image roots are
+ * filled. The rpmdb inside the root is at /var/lib/rpm (%_dbpath), as Azure
+ * Linux and Fedora keep it (Debian's rpm would otherwise use ~/.rpmdb). */
+#ifndef BUILDER_RPMINSTALL_H
+#define BUILDER_RPMINSTALL_H
+
+#include "common/error.h"
+
+/* Flags for builder_rpm_install. */
+enum {
+	BUILDER_RPMINSTALL_NODEPS = 1 << 0,   /* skip the dependency check */
+	BUILDER_RPMINSTALL_NOSCRIPTS = 1 << 1 /* do not run scriptlets */
+};
+
+/* Installs the NULL-terminated list of RPM files (host paths) into root in one
+ * transaction (ordered by librpm), signatures not required. The rpmdb is
+ * created under root/var/lib/rpm when missing. Messages from librpm go to
+ * log_fd (-1: discarded). Must run as root. Returns 0, or -1 with err naming
+ * the package and the problem ("hello-1.0-1.x86_64.rpm: requires libgreet.so.1
+ * ...", "cannot read header of <file>"). The process's librpm configuration
+ * is read once (rpmReadConfigFiles) and %_dbpath is set; call from the
+ * shipyard process or a child. */
+int builder_rpm_install(const char *root, const char *const *rpm_paths, int flags, int log_fd,
+			struct sy_error *err);
+
+#endif

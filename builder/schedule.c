@@ -1,0 +1,284 @@
+#include "builder/schedule.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "builder/buildjob.h"
+#include "builder/sources.h"
+#include "common/fs.h"
+
+const char *builder_job_state_name(enum builder_job_state state)
+{
+	switch (state) {
+	case BUILDER_JOB_BUILT: return "built";
+	case BUILDER_JOB_REUSED: return "reused";
+	case BUILDER_JOB_FAILED: return "failed";
+	case BUILDER_JOB_BLOCKED: return "blocked";
+	}
+	return "?";
+}
+
+char *builder_package_rpm_name(const struct builder_package *pkg)
+{
+	const char *colon = strchr(pkg->evr, ':');
+
+	return sy_xasprintf("%s-%s.%s.rpm", pkg->name, colon ? colon + 1 : pkg->evr, pkg->arch);
+}
+
+void builder_job_result_release(struct builder_job_result *res)
+{
+	free(res->reason);
+	sy_strv_release(&res->rpms);
+	free(res->srpm);
+	free(res->log_path);
+	memset(res, 0, sizeof(*res));
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Loads the RPMs of an artifact directory; returns 1 when it is complete. */
+static int artifact_lookup(const char *dir, struct builder_job_result *res)
+{
+	char *marker = sy_xasprintf("%s/summary.json", dir);
+	int found = sy_exists(marker);
+	free(marker);
+	if (!found)
+		return 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (ends_with(de->d_name, ".src.rpm"))
+			res->srpm = sy_xasprintf("%s/%s", dir, de->d_name);
+		else if (ends_with(de->d_name, ".rpm"))
+			sy_strv_pushf(&res->rpms, "%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	sy_strv_sort_unique(&res->rpms);
+	return 1;
+}
+
+static void fail(struct builder_job_result *res, enum builder_job_state state, char *reason)
+{
+	res->state = state;
+	free(res->reason);
+	res->reason = reason;
+}
+
+/* Returns the path of the RPM named file: from this run's results when its
+ * spec was in the plan, else through find_rpm. */
+static char *locate_rpm(const struct builder_schedule_input *in, const size_t *slot,
+			const struct builder_job_result *results, size_t spec, const char *file)
+{
+	if (slot[spec] != SIZE_MAX) {
+		const struct sy_strv *rpms = &results[slot[spec]].rpms;
+		for (size_t i = 0; i < rpms->n; i++) {
+			const char *base = strrchr(rpms->items[i], '/');
+			if (!strcmp(base ? base + 1 : rpms->items[i], file))
+				return sy_xstrdup(rpms->items[i]);
+		}
+		return NULL;
+	}
+	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, file) : NULL;
+}
+
+static int collect_install(const struct builder_schedule_input *in, const size_t *slot,
+			   const struct builder_job_result *results, size_t spec,
+			   struct sy_strv *paths, struct sy_error *err)
+{
+	const struct builder_graph_node *node = &in->graph->nodes[spec];
+
+	for (size_t i = 0; i < node->ninstall; i++) {
+		const struct builder_pkgref *ref = &node->install[i];
+		const struct builder_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
+		char *file = builder_package_rpm_name(pkg);
+		char *path = locate_rpm(in, slot, results, ref->spec, file);
+		if (!path) {
+			sy_error_set(err, "BuildRequires package %s is not available (%s)", pkg->name,
+				     file);
+			free(file);
+			return -1;
+		}
+		sy_strv_push_owned(paths, path);
+		free(file);
+	}
+	return 0;
+}
+
+static int write_summary(const char *dir, const struct builder_spec *spec, const char *key,
+			 struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/summary.json", dir);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "spec", spec->path, "name",
+				spec->name, "version", spec->version, "release", spec->release,
+				"build_key", key);
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	int rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
+	json_decref(doc);
+	free(path);
+	free(text);
+	return rc;
+}
+
+/* Materialises the spec directory, verifies sources, builds, and stores the
+ * outputs under the artifact directory of the key. */
+static int build_one(const struct builder_schedule_input *in, const size_t *slot,
+		     struct builder_job_result *results, size_t e, int log_fd,
+		     struct sy_error *err)
+{
+	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+	const char *key = in->keys[in->plan->entries[e].spec];
+	char *dir = builder_path_dir(spec->path);
+	char *scratch = sy_xasprintf("%s/%s-%.12s", in->builds_dir, spec->name, key);
+	char *src = sy_xasprintf("%s.src", scratch);
+	char *final = sy_xasprintf("%s/%s", in->artifacts_dir, key);
+	char *tmp_out = sy_xasprintf("%s.tmp-%ld", final, (long)getpid());
+	const char *base = strrchr(spec->path, '/') + 1;
+	char *sig = sy_xasprintf("%s/%.*s.signatures.json", src, (int)(strlen(base) - 5), base);
+	struct sy_strv install = SY_STRV_INIT;
+	struct builder_build_result out = { SY_STRV_INIT, NULL, 0 };
+	int rc = -1;
+
+	sy_rm_rf(src, NULL);
+	sy_rm_rf(tmp_out, NULL);
+	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err) ||
+	    builder_sources_verify(src, sig, &spec->sources, err) ||
+	    collect_install(in, slot, results, in->plan->entries[e].spec, &install, err) ||
+	    sy_mkdir_p(tmp_out, 0755, err))
+		goto out;
+	struct builder_build_request req = {
+		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
+		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
+		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
+		.timeout_s = in->timeout_s,
+	};
+	static const char *const none[] = { NULL };
+	if (!install.n)
+		req.install_rpms = none;
+	if (builder_build_run(&req, &out, err) || write_summary(tmp_out, spec, key, err))
+		goto out;
+	sy_rm_rf(final, NULL);
+	if (rename(tmp_out, final) < 0) {
+		sy_error_set(err, "%s: cannot store artifacts: %s", final, strerror(errno));
+		goto out;
+	}
+	results[e].seconds = out.seconds;
+	rc = artifact_lookup(final, &results[e]) ? 0 : sy_error_set(err, "%s: incomplete", final);
+out:
+	if (rc)
+		sy_rm_rf(tmp_out, NULL);
+	sy_rm_rf(src, NULL);
+	builder_build_result_release(&out);
+	sy_strv_release(&install);
+	free(sig);
+	free(tmp_out);
+	free(final);
+	free(src);
+	free(scratch);
+	free(dir);
+	return rc;
+}
+
+/* Returns the first spec of the set this entry BuildRequires that did not
+ * succeed, or SIZE_MAX. */
+static size_t failed_dependency(const struct builder_schedule_input *in, const size_t *slot,
+				const struct builder_job_result *results, size_t e)
+{
+	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
+
+	for (size_t k = 0; k < node->nbuild_deps; k++) {
+		size_t s = slot[node->build_deps[k]];
+		if (s != SIZE_MAX && s < e &&
+		    (results[s].state == BUILDER_JOB_FAILED || results[s].state == BUILDER_JOB_BLOCKED))
+			return node->build_deps[k];
+	}
+	return SIZE_MAX;
+}
+
+static void run_entry(const struct builder_schedule_input *in, const size_t *slot,
+		      struct builder_job_result *results, size_t e)
+{
+	const struct builder_plan_entry *entry = &in->plan->entries[e];
+	const struct builder_spec *spec = &in->index->specs[entry->spec];
+	const struct builder_graph_node *node = &in->graph->nodes[entry->spec];
+	struct builder_job_result *res = &results[e];
+	struct sy_error err = { { 0 } };
+	size_t blocker;
+
+	res->log_path = sy_xasprintf("%s/%s.log", in->log_dir,
+				     spec->name ? spec->name : strrchr(spec->path, '/') + 1);
+	if (spec->error) {
+		fail(res, BUILDER_JOB_FAILED, sy_xstrdup(spec->error));
+	} else if (entry->in_cycle) {
+		fail(res, BUILDER_JOB_FAILED,
+		     sy_xasprintf("%s: in a build dependency cycle", spec->path));
+	} else if ((blocker = failed_dependency(in, slot, results, e)) != SIZE_MAX) {
+		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path,
+							     in->index->specs[blocker].name));
+	} else if (node->unresolved.n) {
+		fail(res, BUILDER_JOB_FAILED,
+		     sy_xasprintf("%s: unresolvable BuildRequires: %s", spec->path,
+				  node->unresolved.items[0]));
+	} else {
+		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
+		int reused = artifact_lookup(dir, res);
+		free(dir);
+		if (reused) {
+			res->state = BUILDER_JOB_REUSED;
+			return;
+		}
+		int fd = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (build_one(in, slot, results, e, fd, &err)) {
+			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s", spec->path, err.msg));
+			if (fd >= 0)
+				dprintf(fd, "shipyard: %s\n", res->reason);
+		} else {
+			res->state = BUILDER_JOB_BUILT;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+size_t builder_schedule_run(const struct builder_schedule_input *in,
+			    struct builder_job_result *results)
+{
+	const struct builder_plan *plan = in->plan;
+	size_t *slot = sy_xmalloc((in->index->nspecs + 1) * sizeof(size_t)), bad = 0;
+
+	for (size_t i = 0; i < in->index->nspecs; i++)
+		slot[i] = SIZE_MAX;
+	for (size_t e = 0; e < plan->n; e++)
+		slot[plan->entries[e].spec] = e;
+	sy_mkdir_p(in->log_dir, 0755, NULL);
+	sy_mkdir_p(in->builds_dir, 0755, NULL);
+	sy_mkdir_p(in->artifacts_dir, 0755, NULL);
+	for (size_t e = 0; e < plan->n; e++) {
+		const struct builder_spec *spec = &in->index->specs[plan->entries[e].spec];
+		const char *name = spec->name ? spec->name : spec->path;
+		if (in->progress)
+			in->progress(in->progress_arg, e, plan->n, name, NULL);
+		run_entry(in, slot, results, e);
+		bad += results[e].state == BUILDER_JOB_FAILED || results[e].state == BUILDER_JOB_BLOCKED;
+		if (in->progress)
+			in->progress(in->progress_arg, e + 1, plan->n, name,
+				     builder_job_state_name(results[e].state));
+	}
+	free(slot);
+	return bad;
+}

@@ -1,0 +1,91 @@
+/* Reading spec files with librpm (rpmSpecParse), each in a forked child with a
+ * fresh macro context, so that a spec's %() and Lua code can neither change
+ * the next spec's macros nor crash shipyard. Rules follow the Azure Linux
+ * toolkit specreader: one record per binary package that produces an RPM,
+ * rpmlib() requirements dropped, BuildRequires from the source header. */
+#ifndef BUILDER_SPEC_H
+#define BUILDER_SPEC_H
+
+#include <stddef.h>
+
+#include "builder/macros.h"
+#include "common/error.h"
+#include "common/strv.h"
+
+/* Comparison bits of a versioned dependency; same values as librpm's
+ * RPMSENSE_LESS, RPMSENSE_GREATER and RPMSENSE_EQUAL. */
+#define BUILDER_DEP_LESS    (1 << 1)
+#define BUILDER_DEP_GREATER (1 << 2)
+#define BUILDER_DEP_EQUAL   (1 << 3)
+
+/* A dependency or provide as the spec states it after macro expansion. */
+struct builder_dep {
+	char *name; /* capability: "zlib-devel", "pkgconfig(zlib)", "/bin/sh", or a
+		     * whole rich dependency "(a or b)" */
+	int flags;  /* BUILDER_DEP_* bits; 0 = any version */
+	char *evr;  /* "[epoch:]version[-release]" when flags != 0, else NULL */
+};
+
+/* A list of dependencies. */
+struct builder_deps {
+	struct builder_dep *items;
+	size_t n;
+};
+
+/* One binary package (the main package or a subpackage) that produces an RPM. */
+struct builder_package {
+	char *name;                 /* "zlib-devel" */
+	char *evr;                  /* "[epoch:]version-release", "1.3.2-1.azl3" */
+	char *arch;                 /* target arch ("x86_64") or "noarch" */
+	struct builder_deps provides; /* includes the implicit "name = evr" */
+	struct builder_deps requires; /* all Requires kinds, rpmlib() dropped */
+};
+
+/* A parsed spec. */
+struct builder_spec {
+	char *path;       /* repository path of the .spec file, "SPECS/zlib/zlib.spec" */
+	char *name;       /* %{name} of the source package */
+	char *epoch;      /* %{epoch} or NULL */
+	char *version;    /* %{version} */
+	char *release;    /* %{release}, dist tag included */
+	struct builder_package *packages; /* binary packages that produce an RPM */
+	size_t npackages;
+	struct builder_deps buildrequires; /* BuildRequires, expanded */
+	struct sy_strv sources;  /* basenames of the Source files, in spec order */
+	struct sy_strv patches;  /* basenames of the Patch files, in spec order */
+	struct sy_strv exclusive_arch; /* ExclusiveArch values, empty = any */
+	struct sy_strv exclude_arch;   /* ExcludeArch values */
+	char *error;      /* NULL when the spec parsed; else the one-line reason
+			   * ("SPECS/x/x.spec: line 12: Unknown tag: Nme: x") */
+};
+
+/* What to read: the spec's path in the repository and its content. */
+struct builder_spec_input {
+	const char *path;    /* repository path of the .spec file */
+	const char *content; /* spec text (need not be NUL-terminated) */
+	size_t len;          /* bytes of content */
+};
+
+/* Parses n specs, at most jobs children at a time (jobs <= 0: number of
+ * cores), each child with a fresh librpm macro context made by
+ * builder_macro_ctx_apply(ctx) and no network. out must hold n zeroed
+ * entries; out[i] describes inputs[i]. A spec that does not parse, or whose
+ * child crashes or runs longer than 60 s, gets out[i].error set and does not
+ * make the call fail. Returns 0, or -1 with err set only when children cannot
+ * be started at all. */
+int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
+		       const struct builder_macro_ctx *ctx, int jobs,
+		       struct builder_spec *out, struct sy_error *err);
+
+/* Frees everything a builder_spec holds and zeroes it. */
+void builder_spec_release(struct builder_spec *spec);
+
+/* Formats a dependency as "name", "name >= evr" etc. into a new string
+ * (caller frees). */
+char *builder_dep_format(const struct builder_dep *dep);
+
+/* Returns the spec's SRPM file name, "<name>-<version>-<release>.src.rpm",
+ * newly allocated (caller frees). */
+char *builder_spec_srpm_name(const struct builder_spec *spec);
+
+#endif

@@ -1,0 +1,75 @@
+#include "hash.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strv.h"
+
+struct sy_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+struct sy_sha256 *sy_sha256_new(void)
+{
+	struct sy_sha256 *h = sy_xmalloc(sizeof(*h));
+
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL)) {
+		fputs("shipyard: cannot initialise SHA-256\n", stderr);
+		abort();
+	}
+	return h;
+}
+
+void sy_sha256_update(struct sy_sha256 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void sy_sha256_update_str(struct sy_sha256 *h, const char *s)
+{
+	EVP_DigestUpdate(h->ctx, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+void sy_sha256_final(struct sy_sha256 *h, char hex[SY_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (unsigned int i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	hex[2 * n] = '\0';
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void sy_sha256_buf(const void *data, size_t len, char hex[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update(h, data, len);
+	sy_sha256_final(h, hex);
+}
+
+int sy_sha256_file(const char *path, char hex[SY_SHA256_HEX_LEN + 1], struct sy_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (!f)
+		return sy_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+	struct sy_sha256 *h = sy_sha256_new();
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sy_sha256_update(h, buf, n);
+	int bad = ferror(f);
+	fclose(f);
+	sy_sha256_final(h, hex);
+	if (bad)
+		return sy_error_set(err, "%s: read error", path);
+	return 0;
+}

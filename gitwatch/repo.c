@@ -1,0 +1,341 @@
+#include "gitwatch/repo.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/strv.h"
+#include "gitwatch/repo-private.h"
+
+struct gitwatch_repo {
+	git_repository *git; /* the libgit2 repository */
+};
+
+git_repository *gitwatch_repo_git(struct gitwatch_repo *repo)
+{
+	return repo->git;
+}
+
+static int git_fail(struct sy_error *err, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return sy_error_set(err, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int gitwatch_repo_open(const char *path, struct gitwatch_repo **out, struct sy_error *err)
+{
+	git_repository *git;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		int rc = git_fail(err, path);
+		sy_error_prefix(err, "not a git repository");
+		git_libgit2_shutdown();
+		return rc;
+	}
+	*out = sy_xcalloc(1, sizeof(**out));
+	(*out)->git = git;
+	return 0;
+}
+
+void gitwatch_repo_free(struct gitwatch_repo *repo)
+{
+	if (!repo)
+		return;
+	git_repository_free(repo->git);
+	free(repo);
+	git_libgit2_shutdown();
+}
+
+static int lookup_commit(struct gitwatch_repo *repo, const char *rev, git_commit **commit,
+			 struct sy_error *err)
+{
+	git_object *obj;
+
+	if (git_revparse_single(&obj, repo->git, rev) < 0)
+		return sy_error_set(err, "unknown revision '%s'", rev);
+	int rc = git_object_peel((git_object **)commit, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (rc < 0)
+		return sy_error_set(err, "revision '%s' is not a commit", rev);
+	return 0;
+}
+
+static int lookup_tree(struct gitwatch_repo *repo, const char *rev, git_tree **tree,
+		       struct sy_error *err)
+{
+	git_commit *commit;
+
+	if (lookup_commit(repo, rev, &commit, err))
+		return -1;
+	int rc = git_commit_tree(tree, commit);
+	git_commit_free(commit);
+	if (rc < 0)
+		return git_fail(err, rev);
+	return 0;
+}
+
+int gitwatch_resolve(struct gitwatch_repo *repo, const char *rev, char oid[GITWATCH_OID_HEX + 1],
+		     struct sy_error *err)
+{
+	git_commit *commit;
+
+	if (lookup_commit(repo, rev, &commit, err))
+		return -1;
+	git_oid_tostr(oid, GITWATCH_OID_HEX + 1, git_commit_id(commit));
+	git_commit_free(commit);
+	return 0;
+}
+
+int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit_rev,
+			  char parent[GITWATCH_OID_HEX + 1], struct sy_error *err)
+{
+	git_commit *commit;
+
+	if (lookup_commit(repo, commit_rev, &commit, err))
+		return -1;
+	int rc = 0;
+	if (git_commit_parentcount(commit) == 0)
+		rc = sy_error_set(err, "commit %s has no parent", commit_rev);
+	else
+		git_oid_tostr(parent, GITWATCH_OID_HEX + 1, git_commit_parent_id(commit, 0));
+	git_commit_free(commit);
+	return rc;
+}
+
+char *gitwatch_head_branch(struct gitwatch_repo *repo)
+{
+	git_reference *head;
+	char *name;
+
+	if (git_repository_head(&head, repo->git) < 0)
+		return sy_xstrdup("detached");
+	if (git_reference_is_branch(head))
+		name = sy_xstrdup(git_reference_shorthand(head));
+	else
+		name = sy_xstrdup("detached");
+	git_reference_free(head);
+	return name;
+}
+
+struct walk_ctx {
+	const char *prefix;            /* path of the walked subtree, "" for the root */
+	struct gitwatch_entries *out;
+	size_t alloc;
+};
+
+static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct walk_ctx *w = payload;
+
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+		return 0;
+	if (w->out->n == w->alloc) {
+		w->alloc = w->alloc ? w->alloc * 2 : 64;
+		w->out->items = sy_xrealloc(w->out->items, w->alloc * sizeof(*w->out->items));
+	}
+	struct gitwatch_entry *e = &w->out->items[w->out->n++];
+	e->path = sy_xasprintf("%s%s%s%s", w->prefix, *w->prefix ? "/" : "", root,
+			       git_tree_entry_name(entry));
+	git_oid_tostr(e->oid, sizeof(e->oid), git_tree_entry_id(entry));
+	e->mode = git_tree_entry_filemode(entry);
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct gitwatch_entry *)a)->path,
+		      ((const struct gitwatch_entry *)b)->path);
+}
+
+/* Looks up the subtree at prefix; *sub is NULL when prefix does not exist. */
+static int subtree(struct gitwatch_repo *repo, git_tree *root, const char *prefix, git_tree **sub,
+		   struct sy_error *err)
+{
+	git_tree_entry *te;
+
+	*sub = NULL;
+	if (!*prefix)
+		return git_tree_dup(sub, root) < 0 ? git_fail(err, "tree") : 0;
+	if (git_tree_entry_bypath(&te, root, prefix) < 0)
+		return 0;
+	int rc = 0;
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(sub, repo->git, git_tree_entry_id(te)) < 0)
+		rc = git_fail(err, prefix);
+	git_tree_entry_free(te);
+	return rc;
+}
+
+int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const char *prefix,
+			struct gitwatch_entries *out, struct sy_error *err)
+{
+	git_tree *root, *sub;
+	struct walk_ctx w = { prefix, out, 0 };
+
+	out->items = NULL;
+	out->n = 0;
+	if (lookup_tree(repo, commit, &root, err))
+		return -1;
+	int rc = subtree(repo, root, prefix, &sub, err);
+	git_tree_free(root);
+	if (rc || !sub)
+		return rc;
+	if (git_tree_walk(sub, GIT_TREEWALK_PRE, walk_cb, &w) < 0)
+		rc = git_fail(err, prefix);
+	git_tree_free(sub);
+	if (out->n)
+		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
+	return rc;
+}
+
+void gitwatch_entries_release(struct gitwatch_entries *entries)
+{
+	for (size_t i = 0; i < entries->n; i++)
+		free(entries->items[i].path);
+	free(entries->items);
+	entries->items = NULL;
+	entries->n = 0;
+}
+
+static int blob_copy(git_blob *blob, char **data, size_t *len)
+{
+	size_t n = (size_t)git_blob_rawsize(blob);
+
+	*data = sy_xmalloc(n + 1);
+	memcpy(*data, git_blob_rawcontent(blob), n);
+	(*data)[n] = '\0';
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int gitwatch_read_blob(struct gitwatch_repo *repo, const char *blob_oid, char **data, size_t *len,
+		       struct sy_error *err)
+{
+	git_oid oid;
+	git_blob *blob;
+
+	if (git_oid_fromstr(&oid, blob_oid) < 0 || git_blob_lookup(&blob, repo->git, &oid) < 0)
+		return sy_error_set(err, "blob %s: not found", blob_oid);
+	blob_copy(blob, data, len);
+	git_blob_free(blob);
+	return 0;
+}
+
+int gitwatch_read_file(struct gitwatch_repo *repo, const char *commit, const char *path,
+		       char **data, size_t *len, struct sy_error *err)
+{
+	git_tree *root;
+	git_tree_entry *te;
+	git_blob *blob;
+	int rc = -1;
+
+	if (lookup_tree(repo, commit, &root, err))
+		return -1;
+	if (git_tree_entry_bypath(&te, root, path) < 0) {
+		sy_error_set(err, "%s: no such file at %.12s", path, commit);
+		goto out_tree;
+	}
+	if (git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
+		sy_error_set(err, "%s: not a file", path);
+		goto out_entry;
+	}
+	if (git_blob_lookup(&blob, repo->git, git_tree_entry_id(te)) < 0) {
+		git_fail(err, path);
+		goto out_entry;
+	}
+	rc = blob_copy(blob, data, len);
+	git_blob_free(blob);
+out_entry:
+	git_tree_entry_free(te);
+out_tree:
+	git_tree_free(root);
+	return rc;
+}
+
+int gitwatch_file_oid(struct gitwatch_repo *repo, const char *commit, const char *path,
+		      char oid[GITWATCH_OID_HEX + 1], struct sy_error *err)
+{
+	git_tree *root;
+	git_tree_entry *te;
+	int rc = 1;
+
+	if (lookup_tree(repo, commit, &root, err))
+		return -1;
+	if (git_tree_entry_bypath(&te, root, path) == 0) {
+		if (git_tree_entry_type(te) == GIT_OBJECT_BLOB) {
+			git_oid_tostr(oid, GITWATCH_OID_HEX + 1, git_tree_entry_id(te));
+			rc = 0;
+		}
+		git_tree_entry_free(te);
+	}
+	git_tree_free(root);
+	return rc;
+}
+
+int gitwatch_tree_id(struct gitwatch_repo *repo, const char *commit, const char *path,
+		     char oid[GITWATCH_OID_HEX + 1], struct sy_error *err)
+{
+	git_tree *root, *sub;
+
+	if (lookup_tree(repo, commit, &root, err))
+		return -1;
+	int rc = subtree(repo, root, path, &sub, err);
+	git_tree_free(root);
+	if (rc)
+		return -1;
+	if (!sub)
+		return sy_error_set(err, "%s: no such directory at %.12s", path, commit);
+	git_oid_tostr(oid, GITWATCH_OID_HEX + 1, git_tree_id(sub));
+	git_tree_free(sub);
+	return 0;
+}
+
+static int write_entry(struct gitwatch_repo *repo, const struct gitwatch_entry *e,
+		       const char *dest, struct sy_error *err)
+{
+	char *data, *dir;
+	size_t len;
+	int rc;
+
+	dir = sy_xstrdup(dest);
+	*strrchr(dir, '/') = '\0';
+	rc = sy_mkdir_p(dir, 0755, err);
+	free(dir);
+	if (rc || gitwatch_read_blob(repo, e->oid, &data, &len, err))
+		return -1;
+	if (e->mode == GIT_FILEMODE_LINK) {
+		unlink(dest);
+		rc = symlink(data, dest) < 0 ? sy_error_set(err, "%s: %s", dest, strerror(errno)) : 0;
+	} else {
+		rc = sy_write_file(dest, data, len, e->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644,
+				   err);
+	}
+	free(data);
+	return rc;
+}
+
+int gitwatch_materialize(struct gitwatch_repo *repo, const char *commit, const char *prefix,
+			 const char *dest, struct sy_error *err)
+{
+	struct gitwatch_entries entries;
+	size_t skip = *prefix ? strlen(prefix) + 1 : 0;
+	int rc;
+
+	if (gitwatch_list_files(repo, commit, prefix, &entries, err))
+		return -1;
+	rc = sy_mkdir_p(dest, 0755, err);
+	for (size_t i = 0; rc == 0 && i < entries.n; i++) {
+		char *path = sy_xasprintf("%s/%s", dest, entries.items[i].path + skip);
+		rc = write_entry(repo, &entries.items[i], path, err);
+		free(path);
+	}
+	gitwatch_entries_release(&entries);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/* Publishing RPM repositories: a set of RPM files becomes a new immutable
+ * snapshot with createrepo_c metadata (repodata/repomd.xml, primary, filelists,
+ * other), and the channel's "current" link is switched to it with one
+ * rename(2), so that readers see the old or the new repository, never a mix.
+ * Layout (DESIGN.md): <repos>/<channel>/snapshots/<id>/ and
+ * <repos>/<channel>/current -> snapshots/<id>. */
+#ifndef REPO_PUBLISH_H
+#define REPO_PUBLISH_H
+
+#include "common/error.h"
+#include "common/strv.h"
+
+/* Makes a new snapshot of channel under repos_dir holding exactly the given
+ * RPM files (NULL-terminated host paths; hard-linked when on the same
+ * filesystem, else copied; SRPMs allowed, they go to the snapshot's SRPMS/),
+ * generates its repodata with libcreaterepo_c, fsyncs it, then atomically
+ * points <repos_dir>/<channel>/current at it. The snapshot id is the UTC time
+ * "YYYYMMDDTHHMMSSZ" plus a counter when taken. *snapshot receives the
+ * snapshot's absolute path (caller frees; may be NULL). On error nothing
+ * changes for readers: the half-made snapshot is removed. Returns 0 or -1. */
+int repo_publish_snapshot(const char *repos_dir, const char *channel,
+			  const char *const *rpm_paths, char **snapshot, struct sy_error *err);
+
+/* Lists the binary RPM files (absolute paths, sorted) of the channel's current
+ * snapshot into rpms. A channel never published yields an empty list and 0.
+ * Returns 0 or -1. */
+int repo_publish_list_current(const char *repos_dir, const char *channel, struct sy_strv *rpms,
+			      struct sy_error *err);
+
+/* Returns the absolute path of the channel's current snapshot (caller frees),
+ * or NULL when it was never published. */
+char *repo_publish_current_path(const char *repos_dir, const char *channel);
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# `make demo`: takes the example distribution from git to a published RPM
+# repository and a container image. The example is copied into a git
+# repository with two commits under the state directory; pipeline 1 builds
+# the first commit, pipeline 2 the leaf change of the second.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+state=${SHIPYARD_STATE:-$top/.shipyard}
+shipyard=$top/build/shipyard
+repo=$state/demo/minidistro
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make demo: builds run in isolated roots (mount and network namespaces)," >&2
+	echo "which needs root; run it as root (e.g. sudo make demo)." >&2
+	exit 1
+fi
+mkdir -p "$state"
+# A fresh demo repository gets new commit ids: forget what was published from
+# the previous one (cached worker roots and build artifacts stay).
+rm -rf "$state/repos" "$state/images"
+
+echo "== example distribution as a git repository: $repo"
+"$top/scripts/make-demo-repo.sh" "$top/examples/minidistro" "$repo" hello
+
+echo
+echo "== pipeline 1: the initial commit"
+"$shipyard" run --repo "$repo" --to HEAD~1 --state "$state"
+
+echo
+echo "== pipeline 2: the commit that changed the leaf spec 'hello'"
+"$shipyard" run --repo "$repo" --state "$state"
+
+echo
+echo "== the published repository, as dnf sees it"
+snap=$(readlink -f "$state/repos/main/current")
+dnf -q --setopt=reposdir=/dev/null --disablerepo='*' \
+	--repofrompath="shipyard,file://$snap" --repo=shipyard \
+	--installroot="$state/tmp/dnfroot" --releasever=1 \
+	repoquery --qf '%{name}-%{evr}.%{arch}' 2>/dev/null | sort
+
+echo
+echo "== the image, and the smoke test inside it"
+image=$(ls "$state"/images/*/latest/*.tar.gz | head -n 1)
+echo "$image"
+root=$(mktemp -d "$state/tmp/image-XXXXXX")
+tar -xzf "$image" -C "$root"
+chroot "$root" /usr/bin/smoketest
+rm -rf "$root"

@@ -1,0 +1,177 @@
+#include "service/imagestep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/hash.h"
+#include "common/strv.h"
+#include "imager/compose.h"
+#include "imager/imageconfig.h"
+#include "repo-publish/publish.h"
+
+struct read_arg {
+	struct gitwatch_repo *repo;
+	const char *commit;
+};
+
+static int read_from_git(void *arg, const char *path, char **data, struct sy_error *err)
+{
+	struct read_arg *r = arg;
+
+	return gitwatch_read_file(r->repo, r->commit, path, data, NULL, err);
+}
+
+/* Digest of what an image is made from: its config text and its closure. */
+static void closure_digest(const char *json, const struct sy_strv *nevras,
+			   char hex[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, json);
+	for (size_t i = 0; i < nevras->n; i++)
+		sy_sha256_update_str(h, nevras->items[i]);
+	sy_sha256_final(h, hex);
+}
+
+static int unchanged(const char *image_dir, const char *digest)
+{
+	char *path = sy_xasprintf("%s/latest/closure.sha256", image_dir), *old = NULL;
+	int same = sy_read_file(path, &old, NULL, NULL) == 0 && !strncmp(old, digest, SY_SHA256_HEX_LEN);
+
+	free(old);
+	free(path);
+	return same;
+}
+
+static int switch_latest(const char *image_dir, const char *id, struct sy_error *err)
+{
+	char *link = sy_xasprintf("%s/latest", image_dir);
+	char *tmp = sy_xasprintf("%s/.latest.tmp", image_dir);
+	int rc = 0;
+
+	unlink(tmp);
+	if (symlink(id, tmp) < 0 || rename(tmp, link) < 0)
+		rc = sy_error_set(err, "%s: cannot switch: %s", link, strerror(errno));
+	free(link);
+	free(tmp);
+	return rc;
+}
+
+/* Composes cfg into <image_dir>/<id>/ and points latest at it. */
+static int compose(const struct service_image_step *s, const struct imager_config *cfg,
+		   const char *repo_dir, const char *image_dir, const char *digest,
+		   struct sy_strv *artifacts, struct sy_error *err)
+{
+	char id[32];
+	time_t now = time(NULL);
+	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	char *out = sy_xasprintf("%s/%s", image_dir, id), *tmp = sy_xasprintf("%s.tmp", out);
+	char *work = sy_xasprintf("%s/builds/image-%s", s->state_dir, cfg->name);
+	char *logpath = sy_xasprintf("%s/logs/image-%s.log", s->state_dir, cfg->name);
+	char *sum = sy_xasprintf("%s/closure.sha256", tmp);
+	int rc = -1, fd;
+
+	sy_rm_rf(tmp, NULL);
+	sy_rm_rf(work, NULL);
+	sy_mkdir_p(image_dir, 0755, NULL);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (imager_compose(cfg, repo_dir, s->arch, work, tmp, fd, artifacts, err) == 0 &&
+	    sy_write_file_atomic(sum, digest, strlen(digest), 0644, err) == 0) {
+		sy_rm_rf(out, NULL);
+		if (rename(tmp, out) < 0)
+			sy_error_set(err, "%s: %s", out, strerror(errno));
+		else
+			rc = switch_latest(image_dir, id, err);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		sy_rm_rf(tmp, NULL);
+	sy_rm_rf(work, NULL);
+	free(sum);
+	free(logpath);
+	free(work);
+	free(tmp);
+	free(out);
+	return rc;
+}
+
+static int image_one(const struct service_image_step *s, const char *path, const char *repo_dir)
+{
+	struct read_arg ra = { s->repo, s->commit };
+	struct imager_config cfg;
+	struct sy_strv nevras = SY_STRV_INIT, artifacts = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *json = NULL, digest[SY_SHA256_HEX_LEN + 1];
+	char *context = NULL, *image_dir = NULL;
+	int rc = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (gitwatch_read_file(s->repo, s->commit, path, &json, NULL, &err) ||
+	    imager_config_parse(path, json, read_from_git, &ra, &cfg, &err)) {
+		const char *base = strrchr(path, '/');
+		context = sy_xasprintf("shipyard/image/%.*s", (int)strlen(base + 1) - 5, base + 1);
+		service_status_report(s->reporter, context, SERVICE_STATUS_PENDING, "reading config");
+		service_status_report(s->reporter, context, SERVICE_STATUS_FAILURE, "%s", err.msg);
+		goto out;
+	}
+	context = sy_xasprintf("shipyard/image/%s", cfg.name);
+	image_dir = sy_xasprintf("%s/images/%s", s->state_dir, cfg.name);
+	service_status_report(s->reporter, context, SERVICE_STATUS_PENDING, "resolving packages");
+	if (imager_closure(&cfg, repo_dir, s->arch, &nevras, NULL, &err)) {
+		service_status_report(s->reporter, context, SERVICE_STATUS_FAILURE, "%s", err.msg);
+		goto out;
+	}
+	closure_digest(json, &nevras, digest);
+	if (unchanged(image_dir, digest)) {
+		service_status_report(s->reporter, context, SERVICE_STATUS_SUCCESS,
+				      "unchanged (%zu packages)", nevras.n);
+		rc = 0;
+	} else if (compose(s, &cfg, repo_dir, image_dir, digest, &artifacts, &err)) {
+		service_status_report(s->reporter, context, SERVICE_STATUS_FAILURE, "%s", err.msg);
+	} else {
+		const char *a = artifacts.n ? strrchr(artifacts.items[0], '/') : NULL;
+		service_status_report(s->reporter, context, SERVICE_STATUS_SUCCESS,
+				      "composed %s (%zu packages)", a ? a + 1 : cfg.name, nevras.n);
+		rc = 0;
+	}
+out:
+	imager_config_release(&cfg);
+	sy_strv_release(&nevras);
+	sy_strv_release(&artifacts);
+	free(image_dir);
+	free(context);
+	free(json);
+	return rc;
+}
+
+int service_image_step_run(const struct service_image_step *s, struct sy_error *err)
+{
+	struct gitwatch_entries files;
+	char *repo_dir = repo_publish_current_path(s->repos_dir, s->channel);
+	int failed = 0;
+	size_t prefix = strlen(s->configs_dir) + 1;
+
+	if (!repo_dir)
+		return 0;
+	if (gitwatch_list_files(s->repo, s->commit, s->configs_dir, &files, err)) {
+		free(repo_dir);
+		return -1;
+	}
+	for (size_t i = 0; i < files.n; i++) {
+		const char *path = files.items[i].path, *rest = path + prefix;
+		size_t len = strlen(rest);
+		if (strchr(rest, '/') || len < 6 || strcmp(rest + len - 5, ".json"))
+			continue;
+		failed |= image_one(s, path, repo_dir);
+	}
+	gitwatch_entries_release(&files);
+	free(repo_dir);
+	return failed;
+}

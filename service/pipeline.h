@@ -1,0 +1,38 @@
+/* One pipeline for one commit range of a distribution repository: changeset,
+ * spec index, dependency graph, rebuild set, builds, repository publication,
+ * image composition, and a status for each stage. `shipyard plan` stops after
+ * the rebuild set; `shipyard run` goes on. Both take the same code path. */
+#ifndef SERVICE_PIPELINE_H
+#define SERVICE_PIPELINE_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+#include "service/status.h"
+
+/* How to run a pipeline. Zero-initialise, then set what you need. */
+struct service_pipeline_options {
+	const char *repo_path;       /* the distribution's git repository */
+	const char *from;            /* base revision; NULL: the commit the channel
+				      * was last published from, else the empty tree */
+	const char *to;              /* head revision; NULL: HEAD */
+	const char *state_dir;       /* state directory (DESIGN.md "State on disk") */
+	const char *channel;         /* repository channel; NULL: HEAD's branch */
+	const char *arch;            /* target arch; NULL: x86_64 */
+	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
+	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */
+	int jobs;                    /* parallel spec readers; <= 0: cores */
+	unsigned build_timeout_s;    /* per build; 0: none */
+	int plan_only;               /* 1: stop after printing the plan */
+	int json;                    /* 1: print the plan as JSON */
+	FILE *out;                   /* where the plan is printed */
+	struct service_reporter *reporter; /* status backend, may be NULL */
+};
+
+/* Runs the pipeline. Returns 0 when every stage succeeded, 1 when some spec or
+ * image failed (the rest completed; statuses say which), or -1 with err set
+ * when the pipeline could not run at all (bad repository, revision, state
+ * directory). */
+int service_pipeline_run(const struct service_pipeline_options *opts, struct sy_error *err);
+
+#endif

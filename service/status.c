@@ -1,0 +1,46 @@
+#include "service/status.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+const char *service_status_state_name(enum service_status_state state)
+{
+	switch (state) {
+	case SERVICE_STATUS_PENDING: return "pending";
+	case SERVICE_STATUS_SUCCESS: return "success";
+	case SERVICE_STATUS_FAILURE: return "failure";
+	case SERVICE_STATUS_ERROR: return "error";
+	}
+	return "error";
+}
+
+static void log_report(struct service_reporter *reporter, const char *context,
+		       enum service_status_state state, const char *description)
+{
+	fprintf(reporter->out, "%s %s %s\n", context, service_status_state_name(state),
+		description);
+	fflush(reporter->out);
+}
+
+void service_reporter_log_init(struct service_reporter *reporter, FILE *out)
+{
+	reporter->report = log_report;
+	reporter->out = out;
+}
+
+void service_status_report(struct service_reporter *reporter, const char *context,
+			   enum service_status_state state, const char *fmt, ...)
+{
+	char description[141];
+	va_list ap;
+
+	if (!reporter)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(description, sizeof(description), fmt, ap);
+	va_end(ap);
+	for (char *p = description; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	reporter->report(reporter, context, state, description);
+}

@@ -1,0 +1,44 @@
+# Shared by the integration tests (sourced, not run). They drive the real
+# shipyard binary on real git repositories made by the test.
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SHIPYARD=$TOP/build/shipyard
+export SHIPYARD_WORKER_CACHE="${SHIPYARD_WORKER_CACHE:-$TOP/build/worker-cache}"
+T=$(mktemp -d /tmp/shipyard-it-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+git_() {
+	git -c user.name=shipyard-test -c user.email=test@shipyard.invalid \
+		-c init.defaultBranch=main -c commit.gpgsign=false "$@"
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+skip() {
+	echo "SKIP $*"
+	exit 77
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (isolated builds use namespaces and chroot)"
+}
+
+# expect_line FILE REGEX: FILE has a line matching REGEX (grep -E).
+expect_line() {
+	grep -Eq -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "no line matching '$2' in $1"; }
+}
+
+# expect_no_line FILE REGEX
+expect_no_line() {
+	! grep -Eq -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "unexpected line matching '$2' in $1"; }
+}
+
+# repoquery SNAPSHOT_DIR: name-evr.arch of every package dnf sees there.
+repoquery() {
+	dnf -q --setopt=reposdir=/dev/null --disablerepo='*' \
+		--repofrompath="t,file://$1" --repo=t --installroot="$T/dnfroot" \
+		--releasever=1 repoquery --qf '%{name}-%{evr}.%{arch}' 2>"$T/dnf.err" | sort
+}

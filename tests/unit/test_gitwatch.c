@@ -1,0 +1,146 @@
+/* gitwatch: revisions, files at a commit, changesets, materialising. */
+#include "testutil.h"
+
+#include "gitwatch/changeset.h"
+#include "gitwatch/repo.h"
+
+static char *repo_dir;
+
+#define GIT "git -c user.name=t -c user.email=t@example.invalid -c init.defaultBranch=main "
+
+static int setup(void **state)
+{
+	(void)state;
+	repo_dir = test_tmpdir();
+	char *cmd = sy_xasprintf(
+		"cd %s && " GIT "init -q . && mkdir -p SPECS/zlib SPECS/curl toolkit/imageconfigs docs && "
+		"echo 'Name: zlib' > SPECS/zlib/zlib.spec && echo src > SPECS/zlib/zlib.tar && "
+		"echo 'Name: curl' > SPECS/curl/curl.spec && echo '{}' > toolkit/imageconfigs/c.json && "
+		"echo readme > docs/README && " GIT "add -A && " GIT "commit -q -m one && "
+		"echo 'Release: 2' >> SPECS/zlib/zlib.spec && echo more > docs/README && "
+		"git mv SPECS/curl/curl.spec SPECS/curl/curl-new.spec && " GIT "commit -q -am two && "
+		"git rm -q SPECS/zlib/zlib.tar && " GIT "commit -q -m three", repo_dir);
+	test_sh(cmd);
+	free(cmd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sy_rm_rf(repo_dir, NULL);
+	free(repo_dir);
+	return 0;
+}
+
+static void test_changeset_lists_spec_changes_within_prefixes(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct gitwatch_changeset cs;
+	struct sy_error err = { { 0 } };
+	const char *prefixes[] = { "SPECS", "toolkit/imageconfigs", NULL };
+
+	(void)state;
+	assert_ok(gitwatch_repo_open(repo_dir, &repo, &err), &err);
+	assert_ok(gitwatch_changeset_compute(repo, "HEAD~2", "HEAD~1", prefixes, &cs, &err), &err);
+	assert_int_equal(cs.n, 2);
+	assert_int_equal(cs.changes[0].kind, GITWATCH_RENAMED);
+	assert_string_equal(cs.changes[0].old_path, "SPECS/curl/curl.spec");
+	assert_string_equal(cs.changes[0].new_path, "SPECS/curl/curl-new.spec");
+	assert_int_equal(cs.changes[1].kind, GITWATCH_MODIFIED);
+	assert_string_equal(cs.changes[1].new_path, "SPECS/zlib/zlib.spec");
+	gitwatch_changeset_release(&cs);
+
+	assert_ok(gitwatch_changeset_compute(repo, "HEAD~1", "HEAD", prefixes, &cs, &err), &err);
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.changes[0].kind, GITWATCH_DELETED);
+	assert_string_equal(cs.changes[0].old_path, "SPECS/zlib/zlib.tar");
+	assert_null(cs.changes[0].new_path);
+	gitwatch_changeset_release(&cs);
+	gitwatch_repo_free(repo);
+}
+
+static void test_changeset_from_empty_tree_adds_everything(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct gitwatch_changeset cs;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_ok(gitwatch_repo_open(repo_dir, &repo, &err), &err);
+	assert_ok(gitwatch_changeset_compute(repo, NULL, "HEAD~2", NULL, &cs, &err), &err);
+	assert_int_equal(cs.n, 5);
+	for (size_t i = 0; i < cs.n; i++)
+		assert_int_equal(cs.changes[i].kind, GITWATCH_ADDED);
+	assert_string_equal(cs.from, "");
+	gitwatch_changeset_release(&cs);
+	gitwatch_repo_free(repo);
+}
+
+static void test_read_and_list_files_at_a_commit(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct gitwatch_entries files;
+	struct sy_error err = { { 0 } };
+	char *data, oid[41];
+	size_t len;
+
+	(void)state;
+	assert_ok(gitwatch_repo_open(repo_dir, &repo, &err), &err);
+	assert_ok(gitwatch_read_file(repo, "HEAD~2", "SPECS/zlib/zlib.spec", &data, &len, &err), &err);
+	assert_string_equal(data, "Name: zlib\n");
+	assert_int_equal(len, 11);
+	free(data);
+	assert_int_equal(gitwatch_read_file(repo, "HEAD", "SPECS/zlib/zlib.tar", &data, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "SPECS/zlib/zlib.tar"));
+	assert_ok(gitwatch_list_files(repo, "HEAD~2", "SPECS", &files, &err), &err);
+	assert_int_equal(files.n, 3);
+	assert_string_equal(files.items[0].path, "SPECS/curl/curl.spec");
+	gitwatch_entries_release(&files);
+	assert_ok(gitwatch_list_files(repo, "HEAD", "NOPE", &files, &err), &err);
+	assert_int_equal(files.n, 0);
+	assert_int_equal(gitwatch_file_oid(repo, "HEAD", "docs/README", oid, &err), 0);
+	assert_int_equal(gitwatch_file_oid(repo, "HEAD", "docs/missing", oid, &err), 1);
+	assert_int_equal(gitwatch_resolve(repo, "no-such-branch", oid, &err), -1);
+	assert_non_null(strstr(err.msg, "no-such-branch"));
+	char *branch = gitwatch_head_branch(repo);
+	assert_string_equal(branch, "main");
+	free(branch);
+	gitwatch_repo_free(repo);
+}
+
+static void test_materialize_writes_a_spec_directory(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct sy_error err = { { 0 } };
+	char *dest = test_tmpdir(), *out = sy_xasprintf("%s/zlib", dest), *data, *path;
+	char t1[41], t2[41];
+
+	(void)state;
+	assert_ok(gitwatch_repo_open(repo_dir, &repo, &err), &err);
+	assert_ok(gitwatch_materialize(repo, "HEAD~1", "SPECS/zlib", out, &err), &err);
+	path = sy_xasprintf("%s/zlib.tar", out);
+	assert_ok(sy_read_file(path, &data, NULL, &err), &err);
+	assert_string_equal(data, "src\n");
+	free(data);
+	free(path);
+	assert_ok(gitwatch_tree_id(repo, "HEAD~1", "SPECS/zlib", t1, &err), &err);
+	assert_ok(gitwatch_tree_id(repo, "HEAD", "SPECS/zlib", t2, &err), &err);
+	assert_string_not_equal(t1, t2);
+	assert_int_equal(gitwatch_repo_open("/nonexistent", &repo, &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent"));
+	sy_rm_rf(dest, NULL);
+	free(out);
+	free(dest);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_changeset_lists_spec_changes_within_prefixes),
+		cmocka_unit_test(test_changeset_from_empty_tree_adds_everything),
+		cmocka_unit_test(test_read_and_list_files_at_a_commit),
+		cmocka_unit_test(test_materialize_writes_a_spec_directory),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
