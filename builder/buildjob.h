@@ -1,7 +1,9 @@
 /* One isolated package build: a fresh writable root made as an overlayfs over
  * the cached worker root, the BuildRequires RPMs installed into it with a
  * librpm transaction, then inside new mount, pid, net, ipc and uts namespaces
- * and a chroot (no network): `rpmbuild -bs` of the spec directory followed by
+ * and a chroot (pivot_root: the host tree is detached; no network; a clean
+ * environment; capabilities such as mounting and mknod dropped for the build
+ * commands): `rpmbuild -bs` of the spec directory followed by
  * `rpmbuild --rebuild --nodeps` of that SRPM, with the distribution's defines.
  * Everything is unmounted and removed afterwards. Follows the Azure Linux
  * toolkit's pkgworker (rpmbuild flags, defines) without its tarball per build. */
@@ -19,11 +21,18 @@ struct builder_build_request {
 	const char *spec_file;     /* basename of the .spec inside spec_dir */
 	const char *worker_root;   /* cached read-only worker root (lower dir) */
 	const char *scratch_dir;   /* per-job directory (created, removed after):
-				    * overlay upper/work and the merged root */
+				    * overlay upper/work and the merged root;
+				    * locked (flock) while the build runs */
 	const char *const *install_rpms; /* NULL-terminated host paths of RPMs to
-				    * install first (BuildRequires closure) */
-	const struct builder_macro_ctx *macros; /* copied into the root's
-				    * /usr/lib/rpm/macros.d; defines passed on */
+				    * install first (BuildRequires closure), or
+				    * NULL; installed without a dependency check,
+				    * since the toolchain in the worker root is
+				    * not in its rpmdb */
+	const struct builder_macro_ctx *macros; /* or NULL; macro files copied
+				    * into the root's /usr/lib/rpm/macros.d as
+				    * macros.zz-<name>, Lua modules into
+				    * /usr/lib/rpm/lua, rpmrc to /etc/rpmrc;
+				    * defines passed on the command lines */
 	const char *out_dir;       /* built RPMs and the SRPM are moved here */
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */

@@ -127,6 +127,7 @@ static void test_materialize_writes_a_spec_directory(void **state)
 	assert_ok(gitwatch_tree_id(repo, "HEAD~1", "SPECS/zlib", t1, &err), &err);
 	assert_ok(gitwatch_tree_id(repo, "HEAD", "SPECS/zlib", t2, &err), &err);
 	assert_string_not_equal(t1, t2);
+	gitwatch_repo_free(repo);
 	assert_int_equal(gitwatch_repo_open("/nonexistent", &repo, &err), -1);
 	assert_non_null(strstr(err.msg, "/nonexistent"));
 	sy_rm_rf(dest, NULL);

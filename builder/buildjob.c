@@ -1,0 +1,601 @@
+#define _GNU_SOURCE
+#include "builder/buildjob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+
+#include "builder/rpminstall.h"
+#include "common/fs.h"
+#include "common/spawn.h"
+
+/* Inside the build root (rpmbuild's %_topdir and where the spec directory is
+ * copied; the Azure Linux toolkit's pkgworker uses the same layout). */
+#define BUILD_TOPDIR "/build"
+#define BUILD_SOURCEDIR BUILD_TOPDIR "/SOURCES"
+/* rpmdb of the root, as builder_rpm_install fills it. */
+#define BUILD_DBPATH "/var/lib/rpm"
+#define BUILD_HOSTNAME "shipyard-build"
+/* The fd the reason for a failure is written to inside the build child. */
+#define REASON_FD 3
+
+/* Environment of the steps inside the root: nothing from the host. */
+static const char *const build_env[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/root",
+	"LANG=C.UTF-8",
+	"USER=root",
+	"LOGNAME=root",
+	"SHELL=/bin/sh",
+	NULL,
+};
+
+/* Capabilities the build keeps (those of a default container, without
+ * CAP_MKNOD); mounting, module loading, raw I/O and the like are dropped. */
+static const int kept_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
+	CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_AUDIT_WRITE,
+	CAP_SETFCAP,
+};
+
+/* Paths of one job, all absolute. */
+struct job {
+	const struct builder_build_request *req;
+	char *scratch; /* req->scratch_dir */
+	char *upper;   /* <scratch>/upper: overlay upper dir, the root's changes */
+	char *work;    /* <scratch>/work: overlay work dir */
+	char *root;    /* <scratch>/root: the merged root */
+	char *lower;   /* req->worker_root, resolved */
+	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- inside the build child (new namespaces) ---- */
+
+/* Records err as the job's failure reason and returns the child's status. */
+static int child_fail(struct sy_error *err)
+{
+	dprintf(REASON_FD, "%s", err->msg);
+	dprintf(2, "shipyard: %s\n", err->msg);
+	return 1;
+}
+
+static int mount_overlay(const struct job *job, struct sy_error *err)
+{
+	char *opts = sy_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", job->lower, job->upper,
+				  job->work);
+	int rc = mount("overlay", job->root, "overlay", 0, opts);
+
+	free(opts);
+	if (rc < 0)
+		return sy_error_set(err, "cannot mount overlay: %s", strerror(errno));
+	return 0;
+}
+
+/* Copies ctx's macro files into the root's macros.d (named so that they load
+ * after the root's own) and its Lua modules and rpmrc where rpm finds them. */
+static int install_macros(const struct job *job, struct sy_error *err)
+{
+	const struct builder_macro_ctx *ctx = job->req->macros;
+	char *dir = sy_xasprintf("%s/usr/lib/rpm/macros.d", job->root);
+	int rc = sy_mkdir_p(dir, 0755, err);
+
+	for (size_t i = 0; rc == 0 && i < ctx->macro_files.n; i++) {
+		const char *f = ctx->macro_files.items[i], *base = strrchr(f, '/');
+		char *dst = sy_xasprintf("%s/macros.zz-%s", dir, base ? base + 1 : f);
+		rc = sy_copy_file(f, dst, err);
+		free(dst);
+	}
+	if (rc == 0 && ctx->lua_dir) {
+		char *lua = sy_xasprintf("%s/usr/lib/rpm/lua", job->root);
+		rc = sy_copy_tree(ctx->lua_dir, lua, err);
+		free(lua);
+	}
+	if (rc == 0 && ctx->rpmrc) {
+		char *rpmrc = sy_xasprintf("%s/etc/rpmrc", job->root);
+		rc = sy_copy_file(ctx->rpmrc, rpmrc, err);
+		free(rpmrc);
+	}
+	free(dir);
+	return rc;
+}
+
+/* Fills the merged root: BuildRequires RPMs, the spec directory, macros. */
+static int fill_root(const struct job *job, struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	char *sources = sy_xasprintf("%s" BUILD_SOURCEDIR, job->root);
+	int rc = -1;
+
+	if (req->install_rpms && req->install_rpms[0]) {
+		dprintf(2, "shipyard: installing BuildRequires into the build root\n");
+		if (builder_rpm_install(job->root, req->install_rpms, BUILDER_RPMINSTALL_NODEPS, 2,
+					err))
+			goto out;
+	}
+	if (sy_mkdir_p(sources, 0755, err) || sy_copy_tree(req->spec_dir, sources, err))
+		goto out;
+	if (req->macros && install_macros(job, err))
+		goto out;
+	rc = 0;
+out:
+	free(sources);
+	return rc;
+}
+
+/* A fresh /dev: a small tmpfs with the usual character devices. */
+static int mount_dev(const char *root, struct sy_error *err)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	char *dev = sy_xasprintf("%s/dev", root);
+	char path[PATH_MAX];
+	int rc = -1;
+
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0) {
+		sy_error_set(err, "cannot mount /dev: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) {
+			sy_error_set(err, "cannot create /dev/%s: %s", nodes[i].name,
+				     strerror(errno));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dev, links[i][0]);
+		if (symlink(links[i][1], path) < 0) {
+			sy_error_set(err, "cannot create /dev/%s: %s", links[i][0], strerror(errno));
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/shm", dev);
+	if (mkdir(path, 01777) < 0) {
+		sy_error_set(err, "cannot create /dev/shm: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dev);
+	return rc;
+}
+
+/* Mounts /proc (of the new pid namespace) and /dev in the root, then makes
+ * the root the process's / and detaches the host's tree from it. */
+static int enter_root(const char *root, struct sy_error *err)
+{
+	char *proc = sy_xasprintf("%s/proc", root);
+	int rc = -1;
+
+	if (sy_mkdir_p(proc, 0555, err))
+		goto out;
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		sy_error_set(err, "cannot mount /proc: %s", strerror(errno));
+		goto out;
+	}
+	if (mount_dev(root, err))
+		goto out;
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+		sy_error_set(err, "cannot enter the build root: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(proc);
+	return rc;
+}
+
+/* Limits what the build's programs may do: only kept_caps survive exec. */
+static int drop_capabilities(struct sy_error *err)
+{
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		int keep = 0;
+		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+			keep |= kept_caps[i] == cap;
+		if (!keep && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return sy_error_set(err, "cannot drop capability %d: %s", cap,
+					    strerror(errno));
+	}
+	return 0;
+}
+
+/* Runs one rpmbuild inside the root; what names the step in errors. */
+static int run_rpmbuild(const char *const *mode, const char *target, const char *what,
+			const struct builder_macro_ctx *macros, struct sy_error *err)
+{
+	struct sy_strv argv = SY_STRV_INIT;
+	struct sy_spawn sp = SY_SPAWN_INIT;
+	int rc = -1;
+
+	sy_strv_push(&argv, "/usr/bin/rpmbuild");
+	for (; *mode; mode++)
+		sy_strv_push(&argv, *mode);
+	sy_strv_push(&argv, "--define");
+	sy_strv_push(&argv, "_topdir " BUILD_TOPDIR);
+	sy_strv_push(&argv, "--define");
+	sy_strv_push(&argv, "_dbpath " BUILD_DBPATH);
+	if (macros)
+		builder_macro_ctx_rpmbuild_args(macros, &argv);
+	sy_strv_push(&argv, target);
+	dprintf(2, "shipyard: running %s\n", what);
+	sp.argv = (const char *const *)argv.items;
+	sp.env = build_env;
+	sp.cwd = BUILD_TOPDIR;
+	if (sy_spawn_run(&sp, err))
+		goto out;
+	if (sp.status) {
+		sy_error_set(err, "%s failed with status %d, see log", what, sp.status);
+		goto out;
+	}
+	rc = 0;
+out:
+	sy_strv_release(&argv);
+	return rc;
+}
+
+/* Finds the one SRPM rpmbuild -bs wrote under /build/SRPMS. */
+static char *find_srpm(const char *dir, struct sy_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *found = NULL;
+
+	if (!d) {
+		sy_error_set(err, "%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(d)) && !found) {
+		size_t n = strlen(de->d_name);
+		if (n > 8 && !strcmp(de->d_name + n - 8, ".src.rpm"))
+			found = sy_xasprintf("%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	if (!found)
+		sy_error_set(err, "%s: rpmbuild -bs wrote no SRPM", dir);
+	return found;
+}
+
+/* Both rpmbuild steps, run from inside the root. */
+static int run_builds(const struct job *job, struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	const char *const bs[] = { "-bs", "--define", "_sourcedir " BUILD_SOURCEDIR, NULL };
+	const char *const rebuild[] = { "--rebuild", "--nodeps", "--nocheck", NULL };
+	char *spec = sy_xasprintf(BUILD_SOURCEDIR "/%s", req->spec_file);
+	char *srpm = NULL;
+	int rc = -1;
+
+	if (run_rpmbuild(bs, spec, "rpmbuild -bs", req->macros, err))
+		goto out;
+	srpm = find_srpm(BUILD_TOPDIR "/SRPMS", err);
+	if (!srpm || run_rpmbuild(rebuild, srpm, "rpmbuild", req->macros, err))
+		goto out;
+	rc = 0;
+out:
+	free(srpm);
+	free(spec);
+	return rc;
+}
+
+/* The init process of the build's pid namespace: sets up the root and builds.
+ * Returns the exit status (0 or 1 with the reason on REASON_FD). */
+static int build_init(const struct job *job)
+{
+	struct sy_error err = { { 0 } };
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Nothing of the parent's open files may be reachable from the build
+	 * (through /proc/1/fd): keep only stdio and the reason fd. */
+	syscall(SYS_close_range, REASON_FD + 1, ~0U, 0);
+	umask(022);
+	if (mount_overlay(job, &err) || fill_root(job, &err) || enter_root(job->root, &err))
+		return child_fail(&err);
+	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0) {
+		sy_error_set(&err, "cannot set host name: %s", strerror(errno));
+		return child_fail(&err);
+	}
+	if (drop_capabilities(&err) || run_builds(job, &err))
+		return child_fail(&err);
+	return 0;
+}
+
+/* Runs in the child sy_spawn_run forks: new namespaces, then a fork so that
+ * the build runs as init of the new pid namespace (killing it kills every
+ * process of the build), and waits for it. */
+static int build_child(void *arg)
+{
+	const struct job *job = arg;
+	struct sy_error err = { { 0 } };
+	int status;
+	pid_t pid;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (job->reason_fd != REASON_FD && dup3(job->reason_fd, REASON_FD, O_CLOEXEC) < 0)
+		return 1;
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
+		return child_fail(&err);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
+		return child_fail(&err);
+	}
+	pid = fork();
+	if (pid < 0) {
+		sy_error_set(&err, "fork: %s", strerror(errno));
+		return child_fail(&err);
+	}
+	if (pid == 0)
+		_exit(build_init(job));
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	sy_error_set(&err, "build killed by signal %d", WTERMSIG(status));
+	return child_fail(&err);
+}
+
+/* ---- in the calling process ---- */
+
+static void job_release(struct job *job)
+{
+	free(job->scratch);
+	free(job->upper);
+	free(job->work);
+	free(job->root);
+	free(job->lower);
+	if (job->reason_fd >= 0)
+		close(job->reason_fd);
+}
+
+/* Creates the scratch directory afresh and locks it (builder_build_sweep
+ * leaves locked directories alone); *lock_fd holds the lock. */
+static int prepare_scratch(struct job *job, int *lock_fd, struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	char *reason;
+
+	job->lower = realpath(req->worker_root, NULL);
+	if (!job->lower)
+		return sy_error_set(err, "worker root %s: %s", req->worker_root, strerror(errno));
+	if (sy_rm_rf(req->scratch_dir, err) || sy_mkdir_p(req->scratch_dir, 0700, err))
+		return -1;
+	job->scratch = realpath(req->scratch_dir, NULL);
+	if (!job->scratch)
+		return sy_error_set(err, "%s: %s", req->scratch_dir, strerror(errno));
+	*lock_fd = open(job->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return sy_error_set(err, "%s: cannot lock: %s", job->scratch, strerror(errno));
+	job->upper = sy_xasprintf("%s/upper", job->scratch);
+	job->work = sy_xasprintf("%s/work", job->scratch);
+	job->root = sy_xasprintf("%s/root", job->scratch);
+	if (sy_mkdir_p(job->upper, 0755, err) || sy_mkdir_p(job->work, 0700, err) ||
+	    sy_mkdir_p(job->root, 0755, err))
+		return -1;
+	reason = sy_xasprintf("%s/reason", job->scratch);
+	job->reason_fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	free(reason);
+	if (job->reason_fd < 0)
+		return sy_error_set(err, "%s/reason: %s", job->scratch, strerror(errno));
+	return 0;
+}
+
+/* Moves file src into dir (copying across filesystems); returns the new
+ * path (caller frees) or NULL. */
+static char *move_into(const char *src, const char *dir, struct sy_error *err)
+{
+	const char *base = strrchr(src, '/');
+	char *dst = sy_xasprintf("%s/%s", dir, base ? base + 1 : src);
+
+	if (rename(src, dst) == 0)
+		return dst;
+	if (errno == EXDEV && sy_copy_file(src, dst, err) == 0) {
+		unlink(src);
+		return dst;
+	}
+	if (errno != EXDEV)
+		sy_error_set(err, "%s: cannot move to %s: %s", src, dir, strerror(errno));
+	free(dst);
+	return NULL;
+}
+
+/* Moves every file of dir whose name ends in suffix into out_dir, appending
+ * the new paths to moved. A missing dir moves nothing. */
+static int move_matching(const char *dir, const char *suffix, const char *out_dir,
+			 struct sy_strv *moved, struct sy_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t slen = strlen(suffix);
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : sy_error_set(err, "%s: %s", dir, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n <= slen || strcmp(de->d_name + n - slen, suffix))
+			continue;
+		char *src = sy_xasprintf("%s/%s", dir, de->d_name);
+		char *dst = move_into(src, out_dir, err);
+		if (dst)
+			sy_strv_push_owned(moved, dst);
+		else
+			rc = -1;
+		free(src);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Takes the SRPM and the RPMs from the overlay's upper dir (new files live
+ * there) into out_dir. */
+static int collect_outputs(const struct job *job, struct builder_build_result *res,
+			   struct sy_error *err)
+{
+	const char *out_dir = job->req->out_dir;
+	char *srpms = sy_xasprintf("%s" BUILD_TOPDIR "/SRPMS", job->upper);
+	char *rpms = sy_xasprintf("%s" BUILD_TOPDIR "/RPMS", job->upper);
+	struct sy_strv srpm = SY_STRV_INIT;
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc = -1;
+
+	if (sy_mkdir_p(out_dir, 0755, err) || move_matching(srpms, ".src.rpm", out_dir, &srpm, err))
+		goto out;
+	if (srpm.n != 1) {
+		sy_error_set(err, "%s: expected one SRPM, found %zu", srpms, srpm.n);
+		goto out;
+	}
+	d = opendir(rpms);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *arch_dir = sy_xasprintf("%s/%s", rpms, de->d_name);
+		int bad = move_matching(arch_dir, ".rpm", out_dir, &res->rpms, err);
+		free(arch_dir);
+		if (bad)
+			goto out;
+	}
+	sy_strv_sort_unique(&res->rpms);
+	res->srpm = srpm.items[0];
+	srpm.items[0] = NULL;
+	rc = 0;
+out:
+	if (d)
+		closedir(d);
+	sy_strv_release(&srpm);
+	free(rpms);
+	free(srpms);
+	return rc;
+}
+
+/* Turns the build child's end into an error message. */
+static int child_error(const struct job *job, const struct sy_spawn *sp, unsigned timeout_s,
+		       struct sy_error *err)
+{
+	char *path, *reason = NULL;
+
+	if (sp->timed_out)
+		return sy_error_set(err, "timed out after %u s", timeout_s);
+	path = sy_xasprintf("%s/reason", job->scratch);
+	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0])
+		sy_error_set(err, "%s", reason);
+	else
+		sy_error_set(err, "build exited with status %d, see log", sp->status);
+	free(reason);
+	free(path);
+	return -1;
+}
+
+/* Removes the scratch directory; processes of a killed build may still be
+ * leaving their namespace, so a few tries. */
+static int remove_scratch(const char *scratch, struct sy_error *err)
+{
+	for (int i = 0; i < 50; i++) {
+		if (sy_rm_rf(scratch, err) == 0)
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+int builder_build_run(const struct builder_build_request *req, struct builder_build_result *res,
+		      struct sy_error *err)
+{
+	struct job job = { .req = req, .reason_fd = -1 };
+	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_error cleanup_err = { { 0 } };
+	double t0 = now_s();
+	int lock_fd = -1, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (prepare_scratch(&job, &lock_fd, err))
+		goto out;
+	sp.child_fn = build_child;
+	sp.child_arg = &job;
+	sp.log_fd = req->log_fd;
+	sp.timeout_s = req->timeout_s;
+	if (sy_spawn_run(&sp, err))
+		goto out;
+	if (sp.timed_out || sp.status) {
+		child_error(&job, &sp, req->timeout_s, err);
+		goto out;
+	}
+	rc = collect_outputs(&job, res, err);
+out:
+	if (remove_scratch(job.scratch ? job.scratch : req->scratch_dir, &cleanup_err) && rc == 0)
+		rc = sy_error_set(err, "%s", cleanup_err.msg);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	job_release(&job);
+	if (rc)
+		builder_build_result_release(res);
+	res->seconds = now_s() - t0;
+	return rc;
+}
+
+void builder_build_result_release(struct builder_build_result *res)
+{
+	sy_strv_release(&res->rpms);
+	free(res->srpm);
+	res->srpm = NULL;
+}
+
+int builder_build_sweep(const char *builds_dir, struct sy_error *err)
+{
+	DIR *d = opendir(builds_dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : sy_error_set(err, "%s: %s", builds_dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *path = sy_xasprintf("%s/%s", builds_dir, de->d_name);
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* A running build holds the lock on its scratch directory. */
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && sy_rm_rf(path, err))
+			rc = -1;
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}

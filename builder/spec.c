@@ -1,0 +1,739 @@
+/* Reading specs with librpm in forked children. Each child applies the macro
+ * context, leaves the network namespace, parses one spec with rpmSpecParse
+ * (the flags rpmspec -q uses: RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes
+ * what shipyard needs of it as one JSON document into a pipe; the parent
+ * decodes it into struct builder_spec. */
+#define _GNU_SOURCE
+#include "builder/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <popt.h>
+#include <rpm/rpmbuild.h>
+#include <rpm/rpmds.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmspec.h>
+#include <rpm/rpmtag.h>
+#include <rpm/rpmtd.h>
+
+#include "common/fs.h"
+
+#define CHILD_TIMEOUT_S 60
+#define DEP_CMP_BITS (BUILDER_DEP_LESS | BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL)
+
+/* ------------------------------------------------------------------------ */
+/* Child: parse one spec and write JSON.                                     */
+
+/* First error librpm logged while reading the spec. */
+struct log_capture {
+	char *first_error;
+};
+
+static int log_callback(rpmlogRec rec, rpmlogCallbackData data)
+{
+	struct log_capture *cap = data;
+
+	if (rpmlogRecPriority(rec) <= RPMLOG_ERR && !cap->first_error)
+		cap->first_error = sy_xstrdup(rpmlogRecMessage(rec));
+	return 0; /* never print */
+}
+
+/* A JSON string for s; bytes jansson refuses (invalid UTF-8) become '?'. */
+static json_t *json_str(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	copy = sy_xstrdup(s);
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static int deps_contain(json_t *arr, const char *name, int flags, const char *evr)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(arr, i, d) {
+		const char *n = json_string_value(json_object_get(d, "n"));
+		const char *v = json_string_value(json_object_get(d, "v"));
+
+		if (n && strcmp(n, name) == 0 && json_integer_value(json_object_get(d, "f")) == flags &&
+		    ((!v && !evr) || (v && evr && strcmp(v, evr) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* The dependencies of tag (RPMTAG_PROVIDENAME, RPMTAG_REQUIRENAME) in h as a
+ * JSON array of {"n": name, "f": comparison bits, "v": evr}; rpmlib()
+ * entries and exact duplicates (Requires(post) and Requires(postun) of the
+ * same thing) are left out. */
+static json_t *deps_json(Header h, rpmTagVal tag)
+{
+	json_t *arr = json_array();
+	rpmds ds = rpmdsNew(h, tag, 0);
+
+	while (ds && rpmdsNext(ds) >= 0) {
+		const char *name = rpmdsN(ds);
+		int flags = (int)(rpmdsFlags(ds) & DEP_CMP_BITS);
+		const char *evr = flags ? rpmdsEVR(ds) : NULL;
+		json_t *d;
+
+		if (!name || strncmp(name, "rpmlib(", 7) == 0)
+			continue;
+		if (evr && !*evr)
+			evr = NULL, flags = 0;
+		if (deps_contain(arr, name, flags, evr))
+			continue;
+		d = json_object();
+		json_object_set_new(d, "n", json_str(name));
+		json_object_set_new(d, "f", json_integer(flags));
+		json_object_set_new(d, "v", json_str(evr));
+		json_array_append_new(arr, d);
+	}
+	rpmdsFree(ds);
+	return arr;
+}
+
+static json_t *string_array_tag(Header h, rpmTagVal tag)
+{
+	json_t *arr = json_array();
+	struct rpmtd_s td;
+	const char *s;
+
+	if (headerGet(h, tag, &td, HEADERGET_MINMEM)) {
+		while ((s = rpmtdNextString(&td)))
+			json_array_append_new(arr, json_str(s));
+		rpmtdFreeData(&td);
+	}
+	return arr;
+}
+
+static json_t *string_tag(Header h, rpmTagVal tag)
+{
+	char *s = headerGetAsString(h, tag);
+	json_t *j = json_str(s);
+
+	free(s);
+	return j;
+}
+
+/* Whether one "%files" line names the package pkgname: "%files" alone names
+ * the main package, "%files x" names "<main>-x", "%files -n x" names "x";
+ * "-f file" is skipped. The line is split with popt, as rpm's own section
+ * parser does. */
+static int files_line_names(const char *line, const char *pkgname, const char *mainname)
+{
+	size_t mlen = strlen(mainname);
+	const char **argv = NULL;
+	const char *name = NULL;
+	int argc = 0, full = 0, found;
+
+	if (poptParseArgvString(line, &argc, &argv) != 0)
+		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0)
+			full = 1;
+		else if (strcmp(argv[i], "-f") == 0)
+			i++;
+		else if (argv[i][0] != '-')
+			name = argv[i];
+	}
+	if (!name)
+		found = strcmp(pkgname, mainname) == 0;
+	else if (full)
+		found = strcmp(pkgname, name) == 0;
+	else
+		found = strncmp(pkgname, mainname, mlen) == 0 && pkgname[mlen] == '-' &&
+			strcmp(pkgname + mlen + 1, name) == 0;
+	free(argv);
+	return found;
+}
+
+/* Whether the preprocessed spec text has a "%files" line for pkgname. */
+static int spec_text_has_files(const char *text, const char *pkgname, const char *mainname)
+{
+	const char *line = text;
+	int found = 0;
+
+	while (line && *line && !found) {
+		const char *end = strchrnul(line, '\n');
+
+		if (strncmp(line, "%files", 6) == 0 &&
+		    (line[6] == ' ' || line[6] == '\t' || line + 6 == end)) {
+			char *copy = strndup(line, (size_t)(end - line));
+
+			found = files_line_names(copy, pkgname, mainname);
+			free(copy);
+		}
+		line = *end ? end + 1 : NULL;
+	}
+	return found;
+}
+
+/* Whether pkg produces an RPM, as rpmspec --builtrpms decides: it has a
+ * %files section. librpm returns the section's text, which is NULL both for
+ * a package without %files and for an empty %files; the preprocessed spec
+ * text (rpmSpecGetSection with RPMBUILD_NONE) tells those apart. */
+static int package_has_files(rpmSpec spec, rpmSpecPkg pkg, const char *pkgname,
+			     const char *mainname)
+{
+	char *list = rpmSpecPkgGetSection(pkg, RPMBUILD_FILE_LIST);
+	char *file = rpmSpecPkgGetSection(pkg, RPMBUILD_FILE_FILE);
+	int found = list || file;
+
+	free(list);
+	free(file);
+	if (!found && pkgname && mainname)
+		found = spec_text_has_files(rpmSpecGetSection(spec, RPMBUILD_NONE), pkgname,
+					    mainname);
+	return found;
+}
+
+static json_t *package_json(Header h, const char *fallback_arch)
+{
+	json_t *p = json_object();
+	const char *arch = headerGetString(h, RPMTAG_ARCH);
+
+	json_object_set_new(p, "name", json_str(headerGetString(h, RPMTAG_NAME)));
+	json_object_set_new(p, "evr", string_tag(h, RPMTAG_EVR));
+	json_object_set_new(p, "arch", json_str(arch ? arch : fallback_arch));
+	json_object_set_new(p, "provides", deps_json(h, RPMTAG_PROVIDENAME));
+	json_object_set_new(p, "requires", deps_json(h, RPMTAG_REQUIRENAME));
+	return p;
+}
+
+static json_t *packages_json(rpmSpec spec, const char *mainname, const char *fallback_arch)
+{
+	json_t *arr = json_array();
+	rpmSpecPkgIter it = rpmSpecPkgIterInit(spec);
+	rpmSpecPkg pkg;
+
+	while ((pkg = rpmSpecPkgIterNext(it))) {
+		Header h = rpmSpecPkgHeader(pkg);
+
+		if (package_has_files(spec, pkg, headerGetString(h, RPMTAG_NAME), mainname))
+			json_array_append_new(arr, package_json(h, fallback_arch));
+	}
+	rpmSpecPkgIterFree(it);
+	return arr;
+}
+
+/* Source and Patch basenames; librpm keeps them newest first, so the lists
+ * are reversed to get spec order. */
+static void sources_json(rpmSpec spec, json_t *obj)
+{
+	json_t *sources = json_array(), *patches = json_array();
+	rpmSpecSrcIter it = rpmSpecSrcIterInit(spec);
+	rpmSpecSrc src;
+
+	while ((src = rpmSpecSrcIterNext(it))) {
+		rpmSourceFlags flags = rpmSpecSrcFlags(src);
+		json_t *name = json_str(rpmSpecSrcFilename(src, 0));
+
+		if (flags & RPMBUILD_ISSOURCE)
+			json_array_insert_new(sources, 0, name);
+		else if (flags & RPMBUILD_ISPATCH)
+			json_array_insert_new(patches, 0, name);
+		else
+			json_decref(name);
+	}
+	rpmSpecSrcIterFree(it);
+	json_object_set_new(obj, "sources", sources);
+	json_object_set_new(obj, "patches", patches);
+}
+
+static json_t *spec_json(rpmSpec spec, const char *fallback_arch)
+{
+	Header h = rpmSpecSourceHeader(spec);
+	json_t *obj = json_object();
+	const char *name = headerGetString(h, RPMTAG_NAME);
+
+	json_object_set_new(obj, "name", json_str(name));
+	json_object_set_new(obj, "epoch",
+			    headerIsEntry(h, RPMTAG_EPOCH) ? string_tag(h, RPMTAG_EPOCH) : json_null());
+	json_object_set_new(obj, "version", json_str(headerGetString(h, RPMTAG_VERSION)));
+	json_object_set_new(obj, "release", json_str(headerGetString(h, RPMTAG_RELEASE)));
+	json_object_set_new(obj, "packages", packages_json(spec, name, fallback_arch));
+	json_object_set_new(obj, "buildrequires", deps_json(h, RPMTAG_REQUIRENAME));
+	sources_json(spec, obj);
+	json_object_set_new(obj, "exclusive_arch", string_array_tag(h, RPMTAG_EXCLUSIVEARCH));
+	json_object_set_new(obj, "exclude_arch", string_array_tag(h, RPMTAG_EXCLUDEARCH));
+	return obj;
+}
+
+/* Replaces every occurrence of from in s by to; returns a new string. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	size_t flen = strlen(from), tlen = strlen(to), n = 0;
+	const char *p;
+	char *out, *q;
+
+	for (p = strstr(s, from); flen && p; p = strstr(p + flen, from))
+		n++;
+	out = q = sy_xmalloc(strlen(s) + n * tlen + 1);
+	while (flen && (p = strstr(s, from))) {
+		memcpy(q, s, (size_t)(p - s));
+		q += p - s;
+		memcpy(q, to, tlen);
+		q += tlen;
+		s = p + flen;
+	}
+	strcpy(q, s);
+	return out;
+}
+
+/* One line: "<path>: <librpm message>", the temporary file name replaced by
+ * the repository path, newlines folded. */
+static char *error_line(const char *path, const char *tmpfile, const char *msg)
+{
+	char *clean = replace_all(msg ? msg : "rpmSpecParse failed", tmpfile, path);
+	char *line;
+	size_t len = strlen(clean);
+
+	while (len && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
+		clean[--len] = '\0';
+	for (char *p = clean; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	line = sy_xasprintf("%s: %s", path, clean);
+	free(clean);
+	return line;
+}
+
+static json_t *error_json(char *msg)
+{
+	json_t *obj = json_object();
+
+	json_object_set_new(obj, "error", json_str(msg));
+	free(msg);
+	return obj;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+
+	return *base ? base : "spec.spec";
+}
+
+/* Writes the spec into dir (private, made by the parent) and parses it there. */
+static json_t *child_parse(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+			   const char *dir, struct log_capture *cap)
+{
+	struct sy_error err = { { 0 } };
+	char *file = sy_xasprintf("%s/%s", dir, base_name(in->path));
+	rpmSpec spec = NULL;
+	json_t *res;
+
+	if (sy_write_file(file, in->content, in->len, 0644, &err) != 0) {
+		res = error_json(sy_xasprintf("%s: %s", in->path, err.msg));
+		goto out;
+	}
+	rpmPushMacro(NULL, "_sourcedir", NULL, dir, RMIL_CMDLINE);
+	rpmPushMacro(NULL, "_specdir", NULL, dir, RMIL_CMDLINE);
+	spec = rpmSpecParse(file, RPMSPEC_ANYARCH | RPMSPEC_FORCE, NULL);
+	if (!spec)
+		res = error_json(error_line(in->path, file, cap->first_error));
+	else
+		res = spec_json(spec, ctx->target_arch);
+out:
+	rpmSpecFree(spec);
+	free(file);
+	return res;
+}
+
+static void redirect_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	close(fd);
+}
+
+/* The child's whole life: never returns. */
+static void child_main(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+		       const char *dir, int out_fd)
+{
+	struct log_capture cap = { NULL };
+	struct sy_error err = { { 0 } };
+	json_t *res;
+
+	setpgid(0, 0);
+	redirect_stdio();
+	signal(SIGPIPE, SIG_DFL);
+	rpmlogSetCallback(log_callback, &cap);
+	if (builder_macro_ctx_apply(ctx, &err) != 0) {
+		res = error_json(sy_xasprintf("%s: macro context: %s", in->path, err.msg));
+	} else {
+		(void)unshare(CLONE_NEWNET); /* best effort: no network for %() */
+		res = child_parse(in, ctx, dir, &cap);
+	}
+	if (json_dumpfd(res, out_fd, JSON_COMPACT) != 0)
+		_exit(2);
+	_exit(0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parent: run the children, collect and decode their results.              */
+
+/* One running child. */
+struct reader {
+	pid_t pid;          /* child process (and process group) id */
+	int fd;             /* read end of the result pipe, -1 once at EOF */
+	size_t index;       /* which input it reads */
+	char *dir;          /* private directory the child writes the spec into;
+			     * removed by the parent after the child ended */
+	char *buf;          /* result bytes received so far */
+	size_t len, alloc;  /* bytes in buf, bytes allocated */
+	double deadline;    /* CLOCK_MONOTONIC seconds after which it is killed */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *json_strdup(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? sy_xstrdup(s) : NULL;
+}
+
+static void decode_deps(json_t *arr, struct builder_deps *deps)
+{
+	size_t i;
+	json_t *d;
+
+	deps->n = 0;
+	deps->items = sy_xcalloc(json_array_size(arr) + 1, sizeof(*deps->items));
+	json_array_foreach(arr, i, d) {
+		struct builder_dep *dep = &deps->items[deps->n++];
+
+		dep->name = json_strdup(d, "n");
+		dep->flags = (int)json_integer_value(json_object_get(d, "f"));
+		dep->evr = json_strdup(d, "v");
+	}
+}
+
+static void decode_strv(json_t *arr, struct sy_strv *v)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(arr, i, s)
+		if (json_is_string(s))
+			sy_strv_push(v, json_string_value(s));
+}
+
+static void decode_spec(json_t *obj, struct builder_spec *out)
+{
+	json_t *pkgs = json_object_get(obj, "packages");
+	size_t i;
+	json_t *p;
+
+	out->name = json_strdup(obj, "name");
+	out->epoch = json_strdup(obj, "epoch");
+	out->version = json_strdup(obj, "version");
+	out->release = json_strdup(obj, "release");
+	out->packages = sy_xcalloc(json_array_size(pkgs) + 1, sizeof(*out->packages));
+	json_array_foreach(pkgs, i, p) {
+		struct builder_package *pkg = &out->packages[out->npackages++];
+
+		pkg->name = json_strdup(p, "name");
+		pkg->evr = json_strdup(p, "evr");
+		pkg->arch = json_strdup(p, "arch");
+		decode_deps(json_object_get(p, "provides"), &pkg->provides);
+		decode_deps(json_object_get(p, "requires"), &pkg->requires);
+	}
+	decode_deps(json_object_get(obj, "buildrequires"), &out->buildrequires);
+	decode_strv(json_object_get(obj, "sources"), &out->sources);
+	decode_strv(json_object_get(obj, "patches"), &out->patches);
+	decode_strv(json_object_get(obj, "exclusive_arch"), &out->exclusive_arch);
+	decode_strv(json_object_get(obj, "exclude_arch"), &out->exclude_arch);
+}
+
+/* Turns a finished child's status and output into out. */
+static void finish(struct reader *r, int status, int timed_out, struct builder_spec *out)
+{
+	json_t *obj = NULL;
+	json_error_t jerr;
+
+	if (timed_out) {
+		out->error = sy_xasprintf("%s: spec reader killed after %d s", out->path,
+					  CHILD_TIMEOUT_S);
+	} else if (WIFSIGNALED(status)) {
+		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
+					  WTERMSIG(status), strsignal(WTERMSIG(status)));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
+					  WEXITSTATUS(status));
+	} else if (!(obj = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr)) ||
+		   !json_is_object(obj)) {
+		out->error = sy_xasprintf("%s: spec reader result unreadable: %s", out->path,
+					  jerr.text);
+	} else if (json_object_get(obj, "error")) {
+		out->error = json_strdup(obj, "error");
+		if (!out->error)
+			out->error = sy_xasprintf("%s: spec did not parse", out->path);
+	} else {
+		decode_spec(obj, out);
+	}
+	json_decref(obj);
+}
+
+static int reader_start(struct reader *r, size_t index, const struct builder_spec_input *in,
+			const struct builder_macro_ctx *ctx, struct sy_error *err)
+{
+	int fds[2];
+
+	memset(r, 0, sizeof(*r));
+	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
+	if (!r->dir)
+		return sy_error_prefix(err, "%s", in->path);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		sy_error_set(err, "%s: pipe: %s", in->path, strerror(errno));
+		goto fail;
+	}
+	r->pid = fork();
+	if (r->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		sy_error_set(err, "%s: fork: %s", in->path, strerror(errno));
+		goto fail;
+	}
+	if (r->pid == 0) {
+		close(fds[0]);
+		child_main(in, ctx, r->dir, fds[1]);
+	}
+	setpgid(r->pid, r->pid);
+	close(fds[1]);
+	r->fd = fds[0];
+	r->index = index;
+	r->deadline = now_s() + CHILD_TIMEOUT_S;
+	return 0;
+fail:
+	sy_rm_rf(r->dir, NULL);
+	free(r->dir);
+	return -1;
+}
+
+/* Reads what is available; closes fd at EOF. */
+static void reader_read(struct reader *r)
+{
+	ssize_t got;
+
+	if (r->alloc - r->len < 65536) {
+		r->alloc = r->alloc * 2 + 65536;
+		r->buf = sy_xrealloc(r->buf, r->alloc);
+	}
+	got = read(r->fd, r->buf + r->len, r->alloc - r->len - 1);
+	if (got > 0) {
+		r->len += (size_t)got;
+		r->buf[r->len] = '\0';
+	} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
+/* Checks whether r is done (or overdue, then kills it); returns 1 when r has
+ * been reaped and out filled. */
+static int reader_check(struct reader *r, double now, struct builder_spec *out)
+{
+	int status = 0;
+
+	if (now >= r->deadline) {
+		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		finish(r, status, 1, out);
+	} else if (r->fd >= 0 || waitpid(r->pid, &status, WNOHANG) <= 0) {
+		return 0;
+	} else {
+		finish(r, status, 0, out);
+	}
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	sy_rm_rf(r->dir, NULL);
+	free(r->dir);
+	return 1;
+}
+
+/* Waits for output or a deadline, at most 100 ms while a child that closed
+ * its pipe has not exited yet. */
+static void readers_poll(struct reader *rs, size_t nr)
+{
+	struct pollfd pfds[nr];
+	double first = 1e30, now = now_s();
+	int timeout_ms, waiting_exit = 0;
+	size_t np = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (rs[i].deadline < first)
+			first = rs[i].deadline;
+		if (rs[i].fd < 0) {
+			waiting_exit = 1;
+			continue;
+		}
+		pfds[np].fd = rs[i].fd;
+		pfds[np].events = POLLIN;
+		pfds[np].revents = 0;
+		np++;
+	}
+	timeout_ms = first > now ? (int)((first - now) * 1000) + 1 : 0;
+	if (waiting_exit && timeout_ms > 100)
+		timeout_ms = 100;
+	if (poll(pfds, np, timeout_ms) <= 0)
+		return;
+	for (size_t i = 0, k = 0; i < nr; i++) {
+		if (rs[i].fd < 0)
+			continue;
+		if (pfds[k++].revents)
+			reader_read(&rs[i]);
+	}
+}
+
+static int default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
+		       const struct builder_macro_ctx *ctx, int jobs,
+		       struct builder_spec *out, struct sy_error *err)
+{
+	struct sy_error start_err = { { 0 } };
+	struct reader *rs;
+	size_t next = 0, nr = 0;
+
+	if (jobs <= 0)
+		jobs = default_jobs();
+	rs = sy_xcalloc((size_t)jobs, sizeof(*rs));
+	for (size_t i = 0; i < n; i++)
+		out[i].path = sy_xstrdup(inputs[i].path);
+	while (next < n || nr > 0) {
+		while (nr < (size_t)jobs && next < n) {
+			if (reader_start(&rs[nr], next, &inputs[next], ctx, &start_err) != 0)
+				break;
+			nr++;
+			next++;
+		}
+		if (nr == 0 && next == 0) {
+			free(rs);
+			return sy_error_set(err, "%s", start_err.msg);
+		}
+		if (nr == 0) {
+			/* Earlier specs were read; this one cannot be: report it. */
+			out[next].error = sy_xstrdup(start_err.msg);
+			next++;
+			continue;
+		}
+		readers_poll(rs, nr);
+		for (size_t i = 0; i < nr;) {
+			if (reader_check(&rs[i], now_s(), &out[rs[i].index]))
+				rs[i] = rs[--nr];
+			else
+				i++;
+		}
+	}
+	free(rs);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void deps_release(struct builder_deps *deps)
+{
+	for (size_t i = 0; i < deps->n; i++) {
+		free(deps->items[i].name);
+		free(deps->items[i].evr);
+	}
+	free(deps->items);
+	deps->items = NULL;
+	deps->n = 0;
+}
+
+void builder_spec_release(struct builder_spec *spec)
+{
+	free(spec->path);
+	free(spec->name);
+	free(spec->epoch);
+	free(spec->version);
+	free(spec->release);
+	for (size_t i = 0; i < spec->npackages; i++) {
+		struct builder_package *pkg = &spec->packages[i];
+
+		free(pkg->name);
+		free(pkg->evr);
+		free(pkg->arch);
+		deps_release(&pkg->provides);
+		deps_release(&pkg->requires);
+	}
+	free(spec->packages);
+	deps_release(&spec->buildrequires);
+	sy_strv_release(&spec->sources);
+	sy_strv_release(&spec->patches);
+	sy_strv_release(&spec->exclusive_arch);
+	sy_strv_release(&spec->exclude_arch);
+	free(spec->error);
+	memset(spec, 0, sizeof(*spec));
+}
+
+char *builder_dep_format(const struct builder_dep *dep)
+{
+	char op[4];
+	size_t k = 0;
+
+	if (!dep->flags || !dep->evr)
+		return sy_xstrdup(dep->name);
+	if (dep->flags & BUILDER_DEP_LESS)
+		op[k++] = '<';
+	if (dep->flags & BUILDER_DEP_GREATER)
+		op[k++] = '>';
+	if (dep->flags & BUILDER_DEP_EQUAL)
+		op[k++] = '=';
+	op[k] = '\0';
+	return sy_xasprintf("%s %s %s", dep->name, op, dep->evr);
+}
+
+char *builder_spec_srpm_name(const struct builder_spec *spec)
+{
+	return sy_xasprintf("%s-%s-%s.src.rpm", spec->name, spec->version, spec->release);
+}

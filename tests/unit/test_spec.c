@@ -1,0 +1,533 @@
+/* Tests of builder/spec.c: specs read in forked children with librpm. */
+#include "testutil.h"
+
+#include <glob.h>
+
+#include "builder/macros.h"
+#include "builder/spec.h"
+#include "gitwatch/repo.h"
+
+/* The Azure Linux sample as a git repository with its macro context. */
+struct sample {
+	char *tmp;                    /* temporary directory holding repo/ and work/ */
+	struct builder_macro_ctx ctx; /* context from SPECS/azurelinux-rpm-macros */
+	int loaded;                   /* 1 when ../shared was there */
+};
+
+static struct sample sample;
+
+/* A context without distribution macros, for hand-written specs. */
+static void plain_ctx(struct builder_macro_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	sy_strv_push(&ctx->defines, "dist .azl3");
+	sy_strv_push(&ctx->defines, "with_check 0");
+	ctx->target_arch = sy_xstrdup("x86_64");
+}
+
+static int setup_sample(void **state)
+{
+	static const char *const defines[] = { "azl 3", "with_check 0", NULL };
+	struct builder_macro_settings settings = { 0 };
+	struct gitwatch_repo *repo = NULL;
+	struct sy_error err = { { 0 } };
+	char oid[GITWATCH_OID_HEX + 1];
+	const char *shared = test_shared_dir();
+	char *cmd, *repodir, *workdir;
+
+	(void)state;
+	if (!shared)
+		return 0;
+	sample.tmp = test_tmpdir();
+	repodir = sy_xasprintf("%s/repo", sample.tmp);
+	workdir = sy_xasprintf("%s/work", sample.tmp);
+	cmd = sy_xasprintf("mkdir -p %s && cp -r %s/azl-sample/SPECS %s/ && cd %s && git init -q && "
+			   "git add -A && git -c user.name=t -c user.email=t@t commit -qm sample",
+			   repodir, shared, repodir, repodir);
+	test_sh(cmd);
+	settings.defines = defines;
+	if (gitwatch_repo_open(repodir, &repo, &err) != 0 ||
+	    gitwatch_resolve(repo, "HEAD", oid, &err) != 0 ||
+	    builder_macro_ctx_load(repo, oid, &settings, workdir, &sample.ctx, &err) != 0) {
+		fprintf(stderr, "sample setup: %s\n", err.msg);
+		gitwatch_repo_free(repo);
+		return -1;
+	}
+	gitwatch_repo_free(repo);
+	sample.loaded = 1;
+	free(cmd);
+	free(repodir);
+	free(workdir);
+	return 0;
+}
+
+static int teardown_sample(void **state)
+{
+	(void)state;
+	builder_macro_ctx_release(&sample.ctx);
+	if (sample.tmp)
+		sy_rm_rf(sample.tmp, NULL);
+	free(sample.tmp);
+	return 0;
+}
+
+static void require_sample(void)
+{
+	if (!sample.loaded)
+		skip(); /* ../shared (the Azure Linux sample) is absent */
+}
+
+/* Reads the sample specs matching pattern (relative to azl-sample/). */
+static size_t read_sample_specs(const char *pattern, struct builder_spec **out, char ***contents,
+				struct builder_spec_input **inputs)
+{
+	char *full = sy_xasprintf("%s/azl-sample/%s", test_shared_dir(), pattern);
+	size_t prefix = strlen(test_shared_dir()) + strlen("/azl-sample/");
+	struct sy_error err = { { 0 } };
+	glob_t g;
+
+	assert_int_equal(glob(full, 0, NULL, &g), 0);
+	*inputs = sy_xcalloc(g.gl_pathc, sizeof(**inputs));
+	*contents = sy_xcalloc(g.gl_pathc, sizeof(**contents));
+	*out = sy_xcalloc(g.gl_pathc, sizeof(**out));
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		assert_ok(sy_read_file(g.gl_pathv[i], &(*contents)[i], &(*inputs)[i].len, &err), &err);
+		(*inputs)[i].content = (*contents)[i];
+		(*inputs)[i].path = sy_xstrdup(g.gl_pathv[i] + prefix);
+	}
+	assert_ok(builder_specs_read(*inputs, g.gl_pathc, &sample.ctx, 0, *out, &err), &err);
+	size_t n = g.gl_pathc;
+	globfree(&g);
+	free(full);
+	return n;
+}
+
+static void free_specs(struct builder_spec *specs, char **contents,
+		       struct builder_spec_input *inputs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		builder_spec_release(&specs[i]);
+		free(contents[i]);
+		free((char *)inputs[i].path);
+	}
+	free(specs);
+	free(contents);
+	free(inputs);
+}
+
+/* Parses one hand-written spec with a plain context. */
+static void read_one(const char *path, const char *text, struct builder_spec *out)
+{
+	struct builder_spec_input in = { path, text, strlen(text) };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	plain_ctx(&ctx);
+	memset(out, 0, sizeof(*out));
+	assert_ok(builder_specs_read(&in, 1, &ctx, 1, out, &err), &err);
+	builder_macro_ctx_release(&ctx);
+}
+
+static const struct builder_package *find_pkg(const struct builder_spec *s, const char *name)
+{
+	for (size_t i = 0; i < s->npackages; i++)
+		if (strcmp(s->packages[i].name, name) == 0)
+			return &s->packages[i];
+	fail_msg("package %s not found in %s", name, s->path);
+	return NULL;
+}
+
+/* The dependencies formatted and joined with ", ". */
+static char *deps_str(const struct builder_deps *deps)
+{
+	struct sy_strv parts = SY_STRV_INIT;
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < deps->n; i++) {
+		sy_strv_push_owned(&parts, builder_dep_format(&deps->items[i]));
+		len += strlen(parts.items[i]) + 2;
+	}
+	s = sy_xcalloc(1, len);
+	for (size_t i = 0; i < parts.n; i++) {
+		if (i)
+			strcat(s, ", ");
+		strcat(s, parts.items[i]);
+	}
+	sy_strv_release(&parts);
+	return s;
+}
+
+static void assert_deps(const struct builder_deps *deps, const char *expected)
+{
+	char *s = deps_str(deps);
+
+	assert_string_equal(s, expected);
+	free(s);
+}
+
+static void test_specs_read_parses_every_sample_spec(void **state)
+{
+	struct builder_spec *specs;
+	struct builder_spec_input *inputs;
+	char **contents;
+	size_t n, failed = 0;
+
+	(void)state;
+	require_sample();
+	n = read_sample_specs("SPECS/*/*.spec", &specs, &contents, &inputs);
+	assert_int_equal(n, 43);
+	for (size_t i = 0; i < n; i++) {
+		if (specs[i].error) {
+			fprintf(stderr, "%s\n", specs[i].error);
+			failed++;
+			continue;
+		}
+		assert_string_equal(specs[i].path, inputs[i].path);
+		assert_non_null(specs[i].name);
+		assert_non_null(specs[i].version);
+		assert_non_null(strstr(specs[i].release, ".azl3"));
+	}
+	assert_int_equal(failed, 0);
+	free_specs(specs, contents, inputs, n);
+}
+
+static void test_specs_read_zlib_matches_rpmspec(void **state)
+{
+	struct builder_spec *specs;
+	struct builder_spec_input *inputs;
+	const struct builder_package *lib, *devel;
+	char **contents;
+	size_t n;
+
+	(void)state;
+	require_sample();
+	n = read_sample_specs("SPECS/zlib/zlib.spec", &specs, &contents, &inputs);
+	assert_int_equal(n, 1);
+	assert_null(specs[0].error);
+	assert_string_equal(specs[0].path, "SPECS/zlib/zlib.spec");
+	assert_string_equal(specs[0].name, "zlib");
+	assert_null(specs[0].epoch);
+	assert_string_equal(specs[0].version, "1.3.2");
+	assert_string_equal(specs[0].release, "1.azl3");
+	/* rpmspec --builtrpms with the distribution's macros also lists the
+	 * debuginfo package the macros add; the reference output (a host rpmspec
+	 * without those macros) shows the other two exactly as here. */
+	assert_int_equal(specs[0].npackages, 3);
+	assert_string_equal(find_pkg(&specs[0], "zlib-debuginfo")->arch, "x86_64");
+	lib = find_pkg(&specs[0], "zlib");
+	devel = find_pkg(&specs[0], "zlib-devel");
+	assert_string_equal(lib->evr, "1.3.2-1.azl3");
+	assert_string_equal(lib->arch, "x86_64");
+	assert_deps(&lib->provides, "zlib = 1.3.2-1.azl3, zlib(x86-64) = 1.3.2-1.azl3");
+	assert_deps(&lib->requires, "/sbin/ldconfig");
+	assert_string_equal(devel->arch, "x86_64");
+	assert_deps(&devel->provides, "zlib-devel = 1.3.2-1.azl3, zlib-devel(x86-64) = 1.3.2-1.azl3, "
+				      "zlib-static = 1.3.2-1.azl3");
+	assert_deps(&devel->requires, "zlib = 1.3.2");
+	assert_int_equal(specs[0].buildrequires.n, 0);
+	assert_int_equal(specs[0].sources.n, 1);
+	assert_string_equal(specs[0].sources.items[0], "zlib-1.3.2.tar.xz");
+	assert_int_equal(specs[0].patches.n, 0);
+	assert_int_equal(specs[0].exclusive_arch.n, 0);
+	char *srpm = builder_spec_srpm_name(&specs[0]);
+	assert_string_equal(srpm, "zlib-1.3.2-1.azl3.src.rpm");
+	free(srpm);
+	free_specs(specs, contents, inputs, n);
+}
+
+static void test_specs_read_golang_specs_parse_independently(void **state)
+{
+	static const char *const versions[] = { "1.23.12", "1.24.13", "1.25.9", "1.26.2" };
+	struct builder_spec *specs;
+	struct builder_spec_input *inputs;
+	char **contents;
+	size_t n;
+
+	(void)state;
+	require_sample();
+	n = read_sample_specs("SPECS/golang/*.spec", &specs, &contents, &inputs);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_null(specs[i].error);
+		assert_string_equal(specs[i].name, "golang");
+		assert_string_equal(specs[i].version, versions[i]);
+		assert_true(specs[i].npackages > 0);
+	}
+	free_specs(specs, contents, inputs, n);
+}
+
+static void test_specs_read_uses_distribution_lua_modules(void **state)
+{
+	static const char text[] =
+		"Name: lua-user\nVersion: 1\n"
+		"Release: %{lua: local azl = require \"azl.common\"; print(type(azl))}%{?dist}\n"
+		"Summary: s\nLicense: MIT\n%description\nd\n%files\n";
+	struct builder_spec_input in = { "SPECS/lua-user/lua-user.spec", text, sizeof(text) - 1 };
+	struct builder_spec out = { 0 };
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	require_sample();
+	assert_ok(builder_specs_read(&in, 1, &sample.ctx, 1, &out, &err), &err);
+	assert_null(out.error);
+	assert_string_equal(out.release, "table.azl3");
+	builder_spec_release(&out);
+}
+
+static void test_specs_read_reports_malformed_spec_with_file_and_line(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	read_one("SPECS/x/x.spec",
+		 "Summary: s\nName: x\nVersion: 1\nRelease: 1\nNme: x\nLicense: MIT\n"
+		 "%description\nd\n%files\n", &s);
+	assert_non_null(s.error);
+	assert_string_equal(s.error, "SPECS/x/x.spec: line 5: Unknown tag: Nme: x");
+	assert_null(s.name);
+	assert_int_equal(s.npackages, 0);
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_error_does_not_show_temporary_path(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	read_one("SPECS/y/y.spec", "Name: y\nVersion: 1\nRelease: 1\n%include nothere.inc\n", &s);
+	assert_non_null(s.error);
+	assert_true(strncmp(s.error, "SPECS/y/y.spec: ", 16) == 0);
+	assert_null(strstr(s.error, "shipyard-spec-"));
+	assert_null(strchr(s.error, '\n'));
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_spec_cannot_change_next_spec_macros(void **state)
+{
+	static const char first[] =
+		"%global leak %(echo fromfirst)\n"
+		"%{lua: rpm.define(\"leak2 fromfirst\")}\n"
+		"Name: first\nVersion: 1\nRelease: 1%{leak}\nSummary: s\nLicense: MIT\n"
+		"%description\nd\n%files\n";
+	static const char second[] =
+		"Name: second\nVersion: 1\nRelease: 1%{?leak}%{?leak2}%{?dist}\nSummary: s\n"
+		"License: MIT\n%description\nd\n%files\n";
+	struct builder_spec_input in[2] = {
+		{ "SPECS/first/first.spec", first, sizeof(first) - 1 },
+		{ "SPECS/second/second.spec", second, sizeof(second) - 1 },
+	};
+	struct builder_spec out[2] = { 0 };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	plain_ctx(&ctx);
+	assert_ok(builder_specs_read(in, 2, &ctx, 1, out, &err), &err);
+	assert_null(out[0].error);
+	assert_string_equal(out[0].release, "1fromfirst");
+	assert_null(out[1].error);
+	assert_string_equal(out[1].release, "1.azl3");
+	builder_spec_release(&out[0]);
+	builder_spec_release(&out[1]);
+	builder_macro_ctx_release(&ctx);
+}
+
+static void test_specs_read_noarch_subpackage_and_builtrpms_only(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	read_one("SPECS/m/m.spec",
+		 "Name: m\nVersion: 2.0\nRelease: 3%{?dist}\nEpoch: 1\nSummary: s\nLicense: MIT\n"
+		 "%description\nd\n"
+		 "%package doc\nSummary: docs\nBuildArch: noarch\n%description doc\nd\n"
+		 "%package -n python3-m\nSummary: py\nRequires(post): /bin/sh\n"
+		 "Requires: (m-data or m-extra)\nRequires: rpmlib(Foo) <= 1\n"
+		 "%description -n python3-m\nd\n"
+		 "%package unused\nSummary: no files\n%description unused\nd\n"
+		 "%package empty\nSummary: empty files\n%description empty\nd\n"
+		 "%files\n/usr/bin/m\n%files doc\n/usr/share/doc/m\n"
+		 "%files -n python3-m\n/usr/lib/python3/m\n%files empty\n", &s);
+	assert_null(s.error);
+	assert_string_equal(s.epoch, "1");
+	assert_int_equal(s.npackages, 4);
+	assert_string_equal(find_pkg(&s, "m")->arch, "x86_64");
+	assert_string_equal(find_pkg(&s, "m")->evr, "1:2.0-3.azl3");
+	assert_string_equal(find_pkg(&s, "m-doc")->arch, "noarch");
+	assert_string_equal(find_pkg(&s, "m-empty")->arch, "x86_64");
+	/* librpm keeps dependencies sorted by name */
+	assert_deps(&find_pkg(&s, "python3-m")->requires, "(m-data or m-extra), /bin/sh");
+	assert_int_equal(find_pkg(&s, "python3-m")->requires.items[0].flags, 0);
+	assert_null(find_pkg(&s, "python3-m")->requires.items[0].evr);
+	for (size_t i = 0; i < s.npackages; i++)
+		assert_string_not_equal(s.packages[i].name, "m-unused");
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_buildrequires_keep_versions(void **state)
+{
+	struct builder_spec s;
+	char *srpm;
+
+	(void)state;
+	read_one("SPECS/b/b.spec",
+		 "Name: b\nVersion: 1\nRelease: 1%{?dist}\nSummary: s\nLicense: MIT\n"
+		 "BuildRequires: gcc\nBuildRequires: zlib-devel >= 1.2.11\n"
+		 "BuildRequires: openssl-devel < 3:4.0-1\nBuildRequires: (cmake or meson)\n"
+		 "%if %{with_check}\nBuildRequires: check-only\n%endif\n"
+		 "%description\nd\n%files\n", &s);
+	assert_null(s.error);
+	assert_deps(&s.buildrequires,
+		    "(cmake or meson), gcc, openssl-devel < 3:4.0-1, zlib-devel >= 1.2.11");
+	assert_int_equal(s.buildrequires.items[3].flags, BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL);
+	assert_string_equal(s.buildrequires.items[3].evr, "1.2.11");
+	assert_int_equal(s.buildrequires.items[2].flags, BUILDER_DEP_LESS);
+	assert_string_equal(s.buildrequires.items[2].evr, "3:4.0-1");
+	assert_int_equal(s.buildrequires.items[1].flags, 0);
+	assert_null(s.buildrequires.items[1].evr);
+	srpm = builder_spec_srpm_name(&s);
+	assert_string_equal(srpm, "b-1-1.azl3.src.rpm");
+	free(srpm);
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_lists_sources_patches_and_arches(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	read_one("SPECS/p/p.spec",
+		 "Name: p\nVersion: 1.5\nRelease: 1\nSummary: s\nLicense: MIT\n"
+		 "Source0: https://example.org/%{name}-%{version}.tar.gz\n"
+		 "Source1: p.conf\nSource10: extra/p.service\n"
+		 "Patch0: fix-build.patch\nPatch1: CVE-2024-1.patch\n"
+		 "ExclusiveArch: x86_64 aarch64\nExcludeArch: ppc64le\n"
+		 "%description\nd\n%files\n", &s);
+	assert_null(s.error);
+	assert_int_equal(s.sources.n, 3);
+	assert_string_equal(s.sources.items[0], "p-1.5.tar.gz");
+	assert_string_equal(s.sources.items[1], "p.conf");
+	assert_string_equal(s.sources.items[2], "p.service");
+	assert_int_equal(s.patches.n, 2);
+	assert_string_equal(s.patches.items[0], "fix-build.patch");
+	assert_string_equal(s.patches.items[1], "CVE-2024-1.patch");
+	assert_int_equal(s.exclusive_arch.n, 2);
+	assert_string_equal(s.exclusive_arch.items[0], "x86_64");
+	assert_string_equal(s.exclusive_arch.items[1], "aarch64");
+	assert_int_equal(s.exclude_arch.n, 1);
+	assert_string_equal(s.exclude_arch.items[0], "ppc64le");
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_exclusive_arch_mismatch_still_parses(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	read_one("SPECS/a/a.spec",
+		 "Name: a\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\nExclusiveArch: s390x\n"
+		 "%description\nd\n%files\n", &s);
+	assert_null(s.error);
+	assert_int_equal(s.exclusive_arch.n, 1);
+	assert_string_equal(s.exclusive_arch.items[0], "s390x");
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_crashing_child_gives_error(void **state)
+{
+	static const char crash[] = "Name: c\nVersion: %(kill -KILL $PPID; sleep 5)\n";
+	static const char fine[] = "Name: f\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
+				   "%description\nd\n%files\n";
+	struct builder_spec_input in[2] = {
+		{ "SPECS/c/c.spec", crash, sizeof(crash) - 1 },
+		{ "SPECS/f/f.spec", fine, sizeof(fine) - 1 },
+	};
+	struct builder_spec out[2] = { 0 };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	plain_ctx(&ctx);
+	assert_ok(builder_specs_read(in, 2, &ctx, 2, out, &err), &err);
+	assert_non_null(out[0].error);
+	assert_non_null(strstr(out[0].error, "SPECS/c/c.spec: spec reader killed by signal 9"));
+	assert_null(out[1].error);
+	assert_string_equal(out[1].name, "f");
+	builder_spec_release(&out[0]);
+	builder_spec_release(&out[1]);
+	builder_macro_ctx_release(&ctx);
+}
+
+static void test_specs_read_many_specs_with_few_jobs(void **state)
+{
+	enum { N = 12 };
+	struct builder_spec_input in[N];
+	struct builder_spec out[N];
+	char *texts[N];
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	plain_ctx(&ctx);
+	memset(out, 0, sizeof(out));
+	for (int i = 0; i < N; i++) {
+		texts[i] = sy_xasprintf("Name: n%d\nVersion: %d\nRelease: 1\nSummary: s\n"
+					"License: MIT\n%%description\nd\n%%files\n", i, i);
+		in[i].path = "SPECS/n/n.spec";
+		in[i].content = texts[i];
+		in[i].len = strlen(texts[i]);
+	}
+	assert_ok(builder_specs_read(in, N, &ctx, 3, out, &err), &err);
+	for (int i = 0; i < N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_null(out[i].error);
+		assert_string_equal(out[i].name, name);
+		builder_spec_release(&out[i]);
+		free(texts[i]);
+	}
+	builder_macro_ctx_release(&ctx);
+}
+
+static void test_dep_format_writes_operators(void **state)
+{
+	struct builder_dep any = { "zlib", 0, NULL };
+	struct builder_dep ge = { "zlib", BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL, "1.2" };
+	struct builder_dep lt = { "zlib", BUILDER_DEP_LESS, "2" };
+	char *s;
+
+	(void)state;
+	s = builder_dep_format(&any);
+	assert_string_equal(s, "zlib");
+	free(s);
+	s = builder_dep_format(&ge);
+	assert_string_equal(s, "zlib >= 1.2");
+	free(s);
+	s = builder_dep_format(&lt);
+	assert_string_equal(s, "zlib < 2");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_specs_read_parses_every_sample_spec),
+		cmocka_unit_test(test_specs_read_zlib_matches_rpmspec),
+		cmocka_unit_test(test_specs_read_golang_specs_parse_independently),
+		cmocka_unit_test(test_specs_read_uses_distribution_lua_modules),
+		cmocka_unit_test(test_specs_read_reports_malformed_spec_with_file_and_line),
+		cmocka_unit_test(test_specs_read_error_does_not_show_temporary_path),
+		cmocka_unit_test(test_specs_read_spec_cannot_change_next_spec_macros),
+		cmocka_unit_test(test_specs_read_noarch_subpackage_and_builtrpms_only),
+		cmocka_unit_test(test_specs_read_buildrequires_keep_versions),
+		cmocka_unit_test(test_specs_read_lists_sources_patches_and_arches),
+		cmocka_unit_test(test_specs_read_exclusive_arch_mismatch_still_parses),
+		cmocka_unit_test(test_specs_read_crashing_child_gives_error),
+		cmocka_unit_test(test_specs_read_many_specs_with_few_jobs),
+		cmocka_unit_test(test_dep_format_writes_operators),
+	};
+
+	return cmocka_run_group_tests(tests, setup_sample, teardown_sample);
+}
