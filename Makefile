@@ -67,11 +67,11 @@ unit: deps
 	@tests/run-tests.sh unit $(UNIT_BINS)
 
 integration: all
-	@tests/run-tests.sh integration tests/integration/*.sh
+	@tests/run-tests.sh integration tests/integration/test_*.sh
 
 check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard $(UNIT_BINS)
-	@tests/run-tests.sh all $(UNIT_BINS) tests/integration/*.sh
+	@tests/run-tests.sh all $(UNIT_BINS) tests/integration/test_*.sh
 
 demo: all
 	@scripts/demo.sh

@@ -190,26 +190,29 @@ int builder_plan_compute(const struct builder_plan_input *in, struct builder_pla
 	for (size_t i = 0; i < in->nspecs; i++)
 		p.slot[i] = SIZE_MAX;
 	classify_changes(in, plan, changed);
+	build_reverse_edges(&p);
 	for (size_t i = 0; i < in->nspecs; i++) {
 		const struct builder_spec *s = &in->specs[i];
-		if (s->error) {
+		if (s->error)
 			sy_strv_pushf(&plan->broken_specs, "%s", s->error);
-			if (changed[i])
-				add_entry(&p, i, BUILDER_PLAN_CHANGED, SIZE_MAX,
-					  sy_xasprintf("%s changed", s->path));
-			continue;
-		}
 		if (changed[i])
 			add_entry(&p, i, BUILDER_PLAN_CHANGED, SIZE_MAX,
 				  sy_xasprintf("%s changed", s->path));
-		else if (in->force && sy_strv_contains(in->force, s->name))
+	}
+	/* Dependents of changed specs first, so that their reason names the
+	 * change rather than a missing publication. */
+	add_dependents(&p);
+	for (size_t i = 0; i < in->nspecs; i++) {
+		const struct builder_spec *s = &in->specs[i];
+		if (s->error || p.slot[i] != SIZE_MAX)
+			continue;
+		if (in->force && sy_strv_contains(in->force, s->name))
 			add_entry(&p, i, BUILDER_PLAN_NOT_PUBLISHED, SIZE_MAX,
 				  sy_xstrdup("failed in the previous pipeline"));
 		else if (!in->published || !in->published(in->arg, s))
 			add_entry(&p, i, BUILDER_PLAN_NOT_PUBLISHED, SIZE_MAX,
 				  sy_xstrdup("packages not in the repository"));
 	}
-	build_reverse_edges(&p);
 	add_dependents(&p);
 	order_entries(&p);
 	mark_cycles(&p);

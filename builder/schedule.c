@@ -156,9 +156,19 @@ static int build_one(const struct builder_schedule_input *in, const size_t *slot
 
 	sy_rm_rf(src, NULL);
 	sy_rm_rf(tmp_out, NULL);
-	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err) ||
-	    builder_sources_verify(src, sig, &spec->sources, err) ||
-	    collect_install(in, slot, results, in->plan->entries[e].spec, &install, err) ||
+	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
+		goto out;
+	if (builder_sources_verify(src, sig, &spec->sources, err)) {
+		/* Name the signatures file as it is in the repository. */
+		size_t n = strlen(src);
+		if (!strncmp(err->msg, src, n)) {
+			char *rest = sy_xstrdup(err->msg + n);
+			sy_error_set(err, "%s%s", dir, rest);
+			free(rest);
+		}
+		goto out;
+	}
+	if (collect_install(in, slot, results, in->plan->entries[e].spec, &install, err) ||
 	    sy_mkdir_p(tmp_out, 0755, err))
 		goto out;
 	struct builder_build_request req = {
@@ -210,6 +220,22 @@ static size_t failed_dependency(const struct builder_schedule_input *in, const s
 	return SIZE_MAX;
 }
 
+/* Returns the last "error: ..." line rpmbuild wrote to the log (newly
+ * allocated), or NULL. */
+static char *last_error_line(const char *log_path)
+{
+	char *text, *found = NULL;
+
+	if (sy_read_file(log_path, &text, NULL, NULL))
+		return NULL;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, "error: ", 7))
+			found = line + 7;
+	char *copy = found ? sy_xstrdup(found) : NULL;
+	free(text);
+	return copy;
+}
+
 static void run_entry(const struct builder_schedule_input *in, const size_t *slot,
 		      struct builder_job_result *results, size_t e)
 {
@@ -244,7 +270,10 @@ static void run_entry(const struct builder_schedule_input *in, const size_t *slo
 		}
 		int fd = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (build_one(in, slot, results, e, fd, &err)) {
-			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s", spec->path, err.msg));
+			char *last = last_error_line(res->log_path);
+			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s%s%s", spec->path, err.msg,
+								    last ? ": " : "", last ? last : ""));
+			free(last);
 			if (fd >= 0)
 				dprintf(fd, "shipyard: %s\n", res->reason);
 		} else {

@@ -33,7 +33,7 @@ echo "== pipeline 2: the commit that changed the leaf spec 'hello'"
 echo
 echo "== the published repository, as dnf sees it"
 snap=$(readlink -f "$state/repos/main/current")
-dnf -q --setopt=reposdir=/dev/null --disablerepo='*' \
+dnf -q --setopt=reposdir=/dev/null \
 	--repofrompath="shipyard,file://$snap" --repo=shipyard \
 	--installroot="$state/tmp/dnfroot" --releasever=1 \
 	repoquery --qf '%{name}-%{evr}.%{arch}' 2>/dev/null | sort

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/buildjob.h"
 #include "builder/buildkey.h"
 #include "builder/distro.h"
 #include "builder/graph.h"
@@ -124,6 +125,10 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 		if (gitwatch_resolve(p->repo, o->from, oid, err))
 			return sy_error_prefix(err, "--from");
 		p->from = sy_xstrdup(oid);
+		free(last);
+	} else if (last && gitwatch_resolve(p->repo, last, oid, err)) {
+		sy_log_warn("last published commit %.12s is not in %s: planning from nothing",
+			    last, o->repo_path);
 		free(last);
 	} else {
 		p->from = last;
@@ -248,6 +253,9 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	    builder_buildkeys_compute(p->repo, &p->index, &p->graph, p->worker.digest, p->keys, err))
 		return (size_t)-1;
 	char *artifacts = state_path(p, "artifacts"), *builds = state_path(p, "builds");
+	struct sy_error sweep_err = { { 0 } };
+	if (builder_build_sweep(builds, &sweep_err))
+		sy_log_warn("%s", sweep_err.msg);
 	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->to);
 	struct builder_schedule_input in = {
 		.repo = p->repo, .index = &p->index, .graph = &p->graph, .plan = &p->plan,

@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *why_name(enum builder_plan_why why)
 {
@@ -76,7 +77,9 @@ static void print_text(FILE *out, const struct builder_index *index,
 	fprintf(out, "rebuild set: %zu specs\n", plan->n);
 	for (size_t e = 0; e < plan->n; e++) {
 		const struct builder_spec *s = &index->specs[plan->entries[e].spec];
-		fprintf(out, "  %-24s %s%s\n", s->name ? s->name : s->path, plan->entries[e].reason,
+		const char *base = strrchr(s->path, '/');
+		fprintf(out, "  %-24.*s %s%s\n", (int)strlen(base + 1) - 5, base + 1,
+			plan->entries[e].reason,
 			plan->entries[e].in_cycle ? " [cycle]" : "");
 	}
 	for (size_t i = 0; i < plan->removed_specs.n; i++)

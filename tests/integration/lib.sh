@@ -38,7 +38,7 @@ expect_no_line() {
 
 # repoquery SNAPSHOT_DIR: name-evr.arch of every package dnf sees there.
 repoquery() {
-	dnf -q --setopt=reposdir=/dev/null --disablerepo='*' \
+	dnf -q --setopt=reposdir=/dev/null \
 		--repofrompath="t,file://$1" --repo=t --installroot="$T/dnfroot" \
 		--releasever=1 repoquery --qf '%{name}-%{evr}.%{arch}' 2>"$T/dnf.err" | sort
 }
