@@ -37,28 +37,42 @@ $(BUILD)/config.mk: scripts/deps.sh
 	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
 	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; } > $@.tmp && mv $@.tmp $@
 
+# V=1 shows the full command lines.
+Q := $(if $(V),,@)
+say = $(if $(V),,@echo "  $(1) $(2)")
+
 $(BUILD)/obj/%.o: %.c $(HDRS) $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O2 -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -c $< -o $@
 
 $(BUILD)/san/%.o: %.c $(HDRS) $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN) -c $< -o $@
+	$(call say,CC-SAN,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) -c $< -o $@
 
 $(BUILD)/libshipyard.a: $(OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libshipyard-san.a: $(SAN_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/shipyard: service/main.c $(BUILD)/libshipyard.a
-	$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libshipyard-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(LDLIBS) -lcmocka -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(LDLIBS) -lcmocka -o $@
+
+# Benchmark tools (bench/<name>.c -> build/bench/<name>).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libshipyard.a
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
 
 export SHIPYARD_WORKER_CACHE ?= $(CURDIR)/$(BUILD)/worker-cache
 
@@ -76,8 +90,11 @@ check: deps
 demo: all
 	@scripts/demo.sh
 
+BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
 bench: all
-	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+	@$(MAKE) --no-print-directory $(BENCH_TOOLS)
+	@for b in bench/*.sh; do "$$b" || exit 1; done
 
 install: all
 	install -D -m 755 $(BUILD)/shipyard $(DESTDIR)/usr/local/bin/shipyard

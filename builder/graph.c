@@ -132,18 +132,17 @@ static Id best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
 	return best;
 }
 
-static void node_add_dep(struct builder_graph_node *node, size_t spec, const char *reason)
+/* Adds spec to an edge list (deps, reasons, n) unless it is there. */
+static void edge_add(size_t **deps, char ***reasons, size_t *n, size_t spec, const char *reason)
 {
-	for (size_t i = 0; i < node->nbuild_deps; i++)
-		if (node->build_deps[i] == spec)
+	for (size_t i = 0; i < *n; i++)
+		if ((*deps)[i] == spec)
 			return;
-	node->build_deps = sy_xrealloc(node->build_deps,
-				       (node->nbuild_deps + 1) * sizeof(*node->build_deps));
-	node->build_dep_reasons = sy_xrealloc(node->build_dep_reasons,
-					      (node->nbuild_deps + 1) * sizeof(char *));
-	node->build_deps[node->nbuild_deps] = spec;
-	node->build_dep_reasons[node->nbuild_deps] = sy_xstrdup(reason);
-	node->nbuild_deps++;
+	*deps = sy_xrealloc(*deps, (*n + 1) * sizeof(**deps));
+	*reasons = sy_xrealloc(*reasons, (*n + 1) * sizeof(char *));
+	(*deps)[*n] = spec;
+	(*reasons)[*n] = sy_xstrdup(reason);
+	(*n)++;
 }
 
 /* Adds p and its Requires closure within the distribution to the install
@@ -178,21 +177,47 @@ static void add_install_closure(struct builder_graph_pool *gp, Id start, unsigne
 	queue_free(&todo);
 }
 
-static void sort_deps(struct builder_graph_node *node)
+static void sort_edges(size_t *deps, char **reasons, size_t n)
 {
 	/* Insertion sort: reasons must move with their deps, and lists are short. */
-	for (size_t i = 1; i < node->nbuild_deps; i++) {
-		size_t d = node->build_deps[i];
-		char *r = node->build_dep_reasons[i];
+	for (size_t i = 1; i < n; i++) {
+		size_t d = deps[i];
+		char *r = reasons[i];
 		size_t j = i;
-		while (j > 0 && node->build_deps[j - 1] > d) {
-			node->build_deps[j] = node->build_deps[j - 1];
-			node->build_dep_reasons[j] = node->build_dep_reasons[j - 1];
+		while (j > 0 && deps[j - 1] > d) {
+			deps[j] = deps[j - 1];
+			reasons[j] = reasons[j - 1];
 			j--;
 		}
-		node->build_deps[j] = d;
-		node->build_dep_reasons[j] = r;
+		deps[j] = d;
+		reasons[j] = r;
 	}
+}
+
+/* Runtime edges: the specs providing what this spec's packages Require. */
+static void resolve_runtime(struct builder_graph *graph, size_t i)
+{
+	struct builder_graph_pool *gp = graph->pool;
+	const struct builder_spec *spec = &graph->specs[i];
+	struct builder_graph_node *node = &graph->nodes[i];
+
+	for (size_t j = 0; j < spec->npackages; j++) {
+		const struct builder_package *pkg = &spec->packages[j];
+		for (size_t k = 0; k < pkg->requires.n; k++) {
+			Id dep = dep_id(gp->pool, &pkg->requires.items[k]);
+			int tc;
+			Id p = dep ? best_provider(gp, dep, &tc) : 0;
+			if (!p || gp->by_id[p].spec == i)
+				continue;
+			char *text = builder_dep_format(&pkg->requires.items[k]);
+			char *reason = sy_xasprintf("%s requires %s", pkg->name, text);
+			edge_add(&node->run_deps, &node->run_dep_reasons, &node->nrun_deps,
+				 gp->by_id[p].spec, reason);
+			free(reason);
+			free(text);
+		}
+	}
+	sort_edges(node->run_deps, node->run_dep_reasons, node->nrun_deps);
 }
 
 static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *seen)
@@ -211,7 +236,8 @@ static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *s
 		if (p) {
 			struct builder_pkgref ref = gp->by_id[p];
 			if (ref.spec != i)
-				node_add_dep(node, ref.spec, text);
+				edge_add(&node->build_deps, &node->build_dep_reasons,
+					 &node->nbuild_deps, ref.spec, text);
 			add_install_closure(gp, p, seen, node);
 		} else if (tc) {
 			sy_strv_push(&node->toolchain, text);
@@ -220,7 +246,8 @@ static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *s
 		}
 		free(text);
 	}
-	sort_deps(node);
+	sort_edges(node->build_deps, node->build_dep_reasons, node->nbuild_deps);
+	resolve_runtime(graph, i);
 }
 
 int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
@@ -249,6 +276,10 @@ void builder_graph_release(struct builder_graph *graph)
 			free(n->build_dep_reasons[j]);
 		free(n->build_dep_reasons);
 		free(n->build_deps);
+		for (size_t j = 0; j < n->nrun_deps; j++)
+			free(n->run_dep_reasons[j]);
+		free(n->run_dep_reasons);
+		free(n->run_deps);
 		free(n->install);
 		sy_strv_release(&n->unresolved);
 		sy_strv_release(&n->toolchain);

@@ -27,6 +27,10 @@ struct builder_graph_node {
 	char **build_dep_reasons; /* parallel to build_deps: the first BuildRequires
 				   * that made the edge, "zlib-devel >= 1.2" */
 	size_t nbuild_deps;
+	size_t *run_deps;         /* indices of the specs whose packages this spec's
+				   * packages Require, sorted, unique, self excluded */
+	char **run_dep_reasons;   /* parallel to run_deps: "curl requires libssh2" */
+	size_t nrun_deps;
 	struct builder_pkgref *install; /* packages to install into its build root:
 				   * BuildRequires providers of this distribution
 				   * plus their Requires closure within it */
