@@ -25,6 +25,56 @@ static char *get_string(git_config *cfg, const char *name, const char *fallback)
 	return value;
 }
 
+struct policy_walk {
+	struct builder_distro *d;
+	struct sy_error *err;
+	int rc;
+};
+
+/* Collects spec.<name>.rebuildpolicy entries. */
+static int add_spec_policy(const git_config_entry *entry, void *payload)
+{
+	struct policy_walk *w = payload;
+	struct builder_policy policy;
+	const char *name = entry->name + 5;
+	const char *end = strrchr(entry->name, '.');
+
+	if (builder_policy_parse(entry->value, &policy, w->err)) {
+		sy_error_prefix(w->err, "shipyard.conf: %s", entry->name);
+		w->rc = -1;
+		return 0;
+	}
+	sy_strv_push_owned(&w->d->policy_specs, sy_xasprintf("%.*s", (int)(end - name), name));
+	w->d->policies = sy_xrealloc(w->d->policies, w->d->policy_specs.n * sizeof(policy));
+	w->d->policies[w->d->policy_specs.n - 1] = policy;
+	return 0;
+}
+
+static int read_policies(git_config *cfg, struct builder_distro *d, struct sy_error *err)
+{
+	struct policy_walk w = { d, err, 0 };
+	char *text = get_string(cfg, "distro.rebuildpolicy", "transitive");
+
+	if (builder_policy_parse(text, &d->policy, err))
+		w.rc = sy_error_prefix(err, "shipyard.conf: distro.rebuildpolicy");
+	free(text);
+	if (w.rc == 0)
+		git_config_foreach_match(cfg, "^spec\\..*\\.rebuildpolicy$", add_spec_policy, &w);
+	return w.rc;
+}
+
+int builder_distro_spec_policy(void *distro, const char *spec, struct builder_policy *policy)
+{
+	struct builder_distro *d = distro;
+
+	for (size_t i = 0; i < d->policy_specs.n; i++)
+		if (!strcmp(d->policy_specs.items[i], spec)) {
+			*policy = d->policies[i];
+			return 1;
+		}
+	return 0;
+}
+
 static int read_config(const char *path, struct builder_distro *d, struct sy_error *err)
 {
 	git_config *cfg;
@@ -41,6 +91,7 @@ static int read_config(const char *path, struct builder_distro *d, struct sy_err
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
 	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
+	int rc = read_policies(cfg, d, err);
 	git_config_free(cfg);
 	if (defines.n) {
 		sy_strv_release(&d->defines);
@@ -50,7 +101,7 @@ static int read_config(const char *path, struct builder_distro *d, struct sy_err
 		sy_strv_release(&d->spec_trees);
 		d->spec_trees = trees;
 	}
-	return 0;
+	return rc;
 }
 
 int builder_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
@@ -66,6 +117,9 @@ int builder_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 	sy_strv_push(&d->defines, "azl 3");
 	sy_strv_push(&d->defines, "with_check 0");
 	sy_strv_push(&d->spec_trees, "SPECS");
+	sy_strv_push(&d->spec_trees, "SPECS-EXTENDED");
+	sy_strv_push(&d->spec_trees, "SPECS-SIGNED");
+	d->policy.layers = -1;
 	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
 	rc = gitwatch_file_oid(repo, commit, "shipyard.conf", oid, err);
 	if (rc)
@@ -103,5 +157,7 @@ void builder_distro_release(struct builder_distro *d)
 	sy_strv_release(&d->spec_trees);
 	free(d->imageconfigs_dir);
 	free(d->config_blob);
+	sy_strv_release(&d->policy_specs);
+	free(d->policies);
 	memset(d, 0, sizeof(*d));
 }

@@ -7,11 +7,16 @@
  *       macrosdir = SPECS/azurelinux-rpm-macros
  *       spectree = SPECS           ; repeatable; default SPECS
  *       imageconfigs = toolkit/imageconfigs
+ *       rebuildpolicy = transitive ; or direct, local, layers=N
+ *   [spec "curl"]
+ *       rebuildpolicy = local      ; per spec (spec file basename)
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
- * with_check 0, SPECS, toolkit/imageconfigs, macros auto-detected). */
+ * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
+ * macros auto-detected, transitive). */
 #ifndef BUILDER_DISTRO_H
 #define BUILDER_DISTRO_H
 
+#include "builder/buildkey.h"
 #include "builder/macros.h"
 #include "common/error.h"
 #include "common/strv.h"
@@ -25,7 +30,15 @@ struct builder_distro {
 	struct sy_strv spec_trees;   /* "SPECS", ... */
 	char *imageconfigs_dir;      /* "toolkit/imageconfigs" */
 	char *config_blob;           /* blob id of shipyard.conf, or NULL */
+	struct builder_policy policy;  /* default rebuild policy */
+	struct sy_strv policy_specs;   /* specs with their own policy ... */
+	struct builder_policy *policies; /* ... and that policy, parallel */
 };
+
+/* Looks up the rebuild policy of one spec (builder_key_settings.spec_policy
+ * with arg = the distro): returns 1 and sets *policy when the spec has its
+ * own. */
+int builder_distro_spec_policy(void *distro, const char *spec, struct builder_policy *policy);
 
 /* Reads shipyard.conf at commit (if present) through a temporary file under
  * tmpdir. Returns 0 or -1 ("shipyard.conf: <libgit2 message>"). Release with

@@ -9,6 +9,8 @@
 #include <solv/pool_parserpmrichdep.h>
 #include <solv/repo.h>
 
+#include "repo-publish/solvload.h"
+
 struct builder_graph_pool {
 	Pool *pool;
 	Repo *distro;                 /* packages of this distribution */
@@ -78,6 +80,34 @@ static void add_toolchain(struct builder_graph_pool *gp, const struct sy_strv *t
 					     pool_str2id(pool, toolchain->items[i], 1), 0);
 }
 
+/* Copies the Provides of the published packages to the spec packages of the
+ * same name and arch. */
+static int learn_provides(struct builder_graph_pool *gp, const char *repo_dir, struct sy_error *err)
+{
+	Pool *pool = gp->pool;
+	Repo *learned = repo_publish_load_solv(pool, repo_dir, err);
+	Id p, *by_name;
+	Solvable *s;
+
+	if (!learned)
+		return -1;
+	pool_addfileprovides(pool);
+	by_name = sy_xcalloc((size_t)pool->ss.nstrings + 1, sizeof(Id));
+	FOR_REPO_SOLVABLES(gp->distro, p, s)
+		by_name[s->name] = p;
+	FOR_REPO_SOLVABLES(learned, p, s) {
+		Id d = by_name[s->name];
+		Solvable *ds = pool->solvables + d;
+		if (!d || ds->arch != s->arch || !s->provides)
+			continue;
+		for (Id *pp = learned->idarraydata + s->provides; *pp; pp++)
+			ds->provides = repo_addid_dep(gp->distro, ds->provides, *pp, 0);
+	}
+	free(by_name);
+	repo_free(learned, 1);
+	return 0;
+}
+
 static struct builder_graph_pool *load_pool(const struct builder_spec *specs, size_t nspecs,
 					    const struct sy_strv *toolchain, const char *arch)
 {
@@ -91,11 +121,11 @@ static struct builder_graph_pool *load_pool(const struct builder_spec *specs, si
 	gp->toolchain = repo_create(pool, "toolchain");
 	size_t first = (size_t)pool->nsolvables, total = 0;
 	for (size_t i = 0; i < nspecs; i++)
-		if (!specs[i].error)
+		if (!specs[i].error && !specs[i].excluded)
 			total += specs[i].npackages;
 	gp->by_id = sy_xcalloc(first + total + 1, sizeof(*gp->by_id));
 	for (size_t i = 0; i < nspecs; i++) {
-		if (specs[i].error)
+		if (specs[i].error || specs[i].excluded)
 			continue;
 		for (size_t j = 0; j < specs[i].npackages; j++) {
 			gp->by_id[pool->nsolvables] = (struct builder_pkgref){ i, j };
@@ -103,9 +133,6 @@ static struct builder_graph_pool *load_pool(const struct builder_spec *specs, si
 		}
 	}
 	add_toolchain(gp, toolchain);
-	repo_internalize(gp->distro);
-	repo_internalize(gp->toolchain);
-	pool_createwhatprovides(pool);
 	return gp;
 }
 
@@ -247,22 +274,37 @@ static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *s
 		free(text);
 	}
 	sort_edges(node->build_deps, node->build_dep_reasons, node->nbuild_deps);
+	node->root_specs = sy_xcalloc(node->ninstall + 1, sizeof(size_t));
+	for (size_t k = 0; k < node->ninstall; k++) {
+		size_t d = node->install[k].spec, seen = d == i;
+		for (size_t m = 0; !seen && m < node->nroot_specs; m++)
+			seen = node->root_specs[m] == d;
+		if (!seen)
+			node->root_specs[node->nroot_specs++] = d;
+	}
 	resolve_runtime(graph, i);
 }
 
 int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
 			const struct sy_strv *toolchain, const char *arch,
-			struct builder_graph *graph, struct sy_error *err)
+			const char *learn_repo_dir, struct builder_graph *graph,
+			struct sy_error *err)
 {
-	(void)err;
 	memset(graph, 0, sizeof(*graph));
 	graph->specs = specs;
 	graph->nspecs = nspecs;
 	graph->nodes = sy_xcalloc(nspecs ? nspecs : 1, sizeof(*graph->nodes));
 	graph->pool = load_pool(specs, nspecs, toolchain, arch);
+	if (learn_repo_dir && learn_provides(graph->pool, learn_repo_dir, err)) {
+		builder_graph_release(graph);
+		return -1;
+	}
+	repo_internalize(graph->pool->distro);
+	repo_internalize(graph->pool->toolchain);
+	pool_createwhatprovides(graph->pool->pool);
 	unsigned char *seen = sy_xcalloc((size_t)graph->pool->pool->nsolvables + 1, 1);
 	for (size_t i = 0; i < nspecs; i++)
-		if (!specs[i].error)
+		if (!specs[i].error && !specs[i].excluded)
 			resolve_spec(graph, i, seen);
 	free(seen);
 	return 0;
@@ -281,6 +323,7 @@ void builder_graph_release(struct builder_graph *graph)
 		free(n->run_dep_reasons);
 		free(n->run_deps);
 		free(n->install);
+		free(n->root_specs);
 		sy_strv_release(&n->unresolved);
 		sy_strv_release(&n->toolchain);
 	}
@@ -299,7 +342,7 @@ struct tarjan {
 	const unsigned char *in_set;
 	size_t *index, *low, *stack, nstack, counter;
 	unsigned char *on_stack;
-	unsigned char *member;
+	size_t *member;
 	struct sy_strv *cycles;
 	size_t found;
 };
@@ -326,7 +369,7 @@ static void emit_component(struct tarjan *t, size_t root)
 			char *next = sy_xasprintf("%s%s -> ", text, t->graph->specs[t->stack[k]].name);
 			free(text);
 			text = next;
-			t->member[t->stack[k]] = 1;
+			t->member[t->stack[k]] = t->found + 1;
 		}
 		sy_strv_pushf(t->cycles, "%s%s", text, t->graph->specs[t->stack[start]].name);
 		free(text);
@@ -361,7 +404,7 @@ static void strongconnect(struct tarjan *t, size_t v)
 }
 
 size_t builder_graph_cycles(const struct builder_graph *graph, const unsigned char *in_set_,
-			    unsigned char *cycle_member, struct sy_strv *cycles)
+			    size_t *cycle_member, struct sy_strv *cycles)
 {
 	size_t n = graph->nspecs;
 	struct tarjan t = {

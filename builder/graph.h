@@ -35,6 +35,9 @@ struct builder_graph_node {
 				   * BuildRequires providers of this distribution
 				   * plus their Requires closure within it */
 	size_t ninstall;
+	size_t *root_specs;       /* the distinct specs of install, self excluded:
+				   * whose packages its build root holds */
+	size_t nroot_specs;
 	struct sy_strv unresolved; /* BuildRequires nothing provides, formatted */
 	struct sy_strv toolchain;  /* BuildRequires the worker root's toolchain offers */
 };
@@ -48,14 +51,20 @@ struct builder_graph {
 	struct builder_graph_pool *pool;  /* libsolv state, private */
 };
 
-/* Loads the packages of specs (those without error) for target arch, and the
- * toolchain capabilities (unversioned, satisfy any version), then resolves
- * every BuildRequires. Never fails on unresolved dependencies: they are
- * listed in the nodes. Returns 0, or -1 with err set when a dependency string
- * cannot be parsed at all. Release with builder_graph_release. */
+/* Loads the packages of specs (those without error and not excluded) for
+ * target arch, and the toolchain capabilities (unversioned, satisfy any
+ * version), then resolves every BuildRequires. When learn_repo_dir names a
+ * published repository (a directory with repodata/), the Provides its
+ * packages carry (sonames, pkgconfig(...), files: generated when they were
+ * built) are added to the spec packages of the same name and arch, so that
+ * BuildRequires on them resolve as the Azure Linux toolkit's implicit provides
+ * do. Never fails on unresolved dependencies: they are listed in the nodes.
+ * Returns 0, or -1 with err set when learn_repo_dir cannot be read. Release
+ * with builder_graph_release. */
 int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
 			const struct sy_strv *toolchain, const char *arch,
-			struct builder_graph *graph, struct sy_error *err);
+			const char *learn_repo_dir, struct builder_graph *graph,
+			struct sy_error *err);
 
 /* Frees the graph (not the specs). */
 void builder_graph_release(struct builder_graph *graph);
@@ -64,9 +73,9 @@ void builder_graph_release(struct builder_graph *graph);
  * self edge) among the build edges restricted to the specs with in_set[i] != 0
  * (in_set NULL: all specs), Tarjan's algorithm. Each cycle is appended to
  * cycles as a string "a -> b -> a" of spec names, and cycle_member[i] is set
- * to 1 for its members (cycle_member has nspecs entries, zeroed by the
- * caller). Returns the number of cycles found. */
+ * to the 1-based number of its cycle for its members (cycle_member has nspecs
+ * entries, zeroed by the caller). Returns the number of cycles found. */
 size_t builder_graph_cycles(const struct builder_graph *graph, const unsigned char *in_set,
-			    unsigned char *cycle_member, struct sy_strv *cycles);
+			    size_t *cycle_member, struct sy_strv *cycles);
 
 #endif

@@ -1,7 +1,45 @@
+/* The spec index: list the spec files of the spec trees, build the macro
+ * context, read the specs in two passes (without, then with the generated
+ * version macros) through the spec cache, and mark the specs the target arch
+ * excludes. */
+#define _GNU_SOURCE
 #include "builder/index.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "builder/speccache.h"
+#include "common/fs.h"
+#include "common/hash.h"
+
+/* The state of one builder_index_load. */
+struct loader {
+	struct gitwatch_repo *repo;
+	struct builder_index *index;
+	struct gitwatch_entries specs;   /* the spec files, sorted by path */
+	char **texts;                    /* spec text of specs.items[i] once read */
+	size_t *lens;                    /* bytes of texts[i] */
+	struct builder_speccache *cache; /* NULL: no cache */
+	int jobs;
+};
+
+/* One generated version macro. */
+struct vmacro {
+	char *name;  /* "azl_zlib_version" */
+	char *value; /* "1.3.1" */
+	size_t seq;  /* order of generation: of equal names the last one wins */
+};
+
+struct vmacros {
+	struct vmacro *items; /* sorted by name, names unique (the last spec wins) */
+	size_t n;
+	char *text;           /* the macro file: "%<name> <value>" lines */
+	char digest[SY_SHA256_HEX_LEN + 1]; /* of text */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Listing.                                                                  */
 
 static int is_spec_path(const char *path, const char *tree)
 {
@@ -11,86 +49,547 @@ static int is_spec_path(const char *path, const char *tree)
 	if (strncmp(path, tree, n) || path[n] != '/')
 		return 0;
 	slash = strchr(rest, '/');
-	if (!slash || strchr(slash + 1, '/'))
+	if (!slash || slash == rest || strchr(slash + 1, '/'))
 		return 0;
 	size_t len = strlen(slash + 1);
 	return len > 5 && !strcmp(slash + 1 + len - 5, ".spec");
 }
 
-static void collect_specs(const struct gitwatch_entries *files, const char *tree,
-			  struct gitwatch_entries *specs)
+static int cmp_entry_path(const void *a, const void *b)
 {
-	for (size_t i = 0; i < files->n; i++) {
-		if (!is_spec_path(files->items[i].path, tree))
-			continue;
-		specs->items = sy_xrealloc(specs->items, (specs->n + 1) * sizeof(*specs->items));
-		specs->items[specs->n] = files->items[i];
-		specs->items[specs->n].path = sy_xstrdup(files->items[i].path);
-		specs->n++;
-	}
+	return strcmp(((const struct gitwatch_entry *)a)->path,
+		      ((const struct gitwatch_entry *)b)->path);
 }
 
-static int list_spec_files(struct gitwatch_repo *repo, const char *commit,
-			   const char *const *trees, struct gitwatch_entries *specs,
-			   struct sy_error *err)
+/* Every blob of every spec tree, tree after tree. */
+static int list_trees(struct gitwatch_repo *repo, const char *commit, const char *const *trees,
+		      struct gitwatch_entries *all, struct sy_error *err)
 {
-	static const char *const default_trees[] = { "SPECS", NULL };
+	memset(all, 0, sizeof(*all));
+	for (const char *const *t = trees; *t; t++) {
+		struct gitwatch_entries one;
 
-	specs->items = NULL;
-	specs->n = 0;
-	for (const char *const *t = trees ? trees : default_trees; *t; t++) {
-		struct gitwatch_entries files;
-		if (gitwatch_list_files(repo, commit, *t, &files, err)) {
-			gitwatch_entries_release(specs);
+		if (gitwatch_list_files(repo, commit, *t, &one, err)) {
+			gitwatch_entries_release(all);
 			return -1;
 		}
-		collect_specs(&files, *t, specs);
-		gitwatch_entries_release(&files);
+		all->items = sy_xrealloc(all->items, (all->n + one.n + 1) * sizeof(*all->items));
+		if (one.n)
+			memcpy(all->items + all->n, one.items, one.n * sizeof(*one.items));
+		all->n += one.n;
+		free(one.items); /* the paths now belong to all */
 	}
 	return 0;
 }
 
-static int read_inputs(struct gitwatch_repo *repo, const struct gitwatch_entries *specs,
-		       struct builder_spec_input *inputs, char **texts, struct sy_error *err)
+/* The "<tree>/<dir>/<name>.spec" entries of all, sorted by path. */
+static void collect_specs(const struct gitwatch_entries *all, const char *const *trees,
+			  struct gitwatch_entries *specs)
 {
-	for (size_t i = 0; i < specs->n; i++) {
-		size_t len;
-		if (gitwatch_read_blob(repo, specs->items[i].oid, &texts[i], &len, err))
+	memset(specs, 0, sizeof(*specs));
+	specs->items = sy_xcalloc(all->n + 1, sizeof(*specs->items));
+	for (size_t i = 0; i < all->n; i++) {
+		for (const char *const *t = trees; *t; t++) {
+			if (!is_spec_path(all->items[i].path, *t))
+				continue;
+			specs->items[specs->n] = all->items[i];
+			specs->items[specs->n].path = sy_xstrdup(all->items[i].path);
+			specs->n++;
+			break;
+		}
+	}
+	qsort(specs->items, specs->n, sizeof(*specs->items), cmp_entry_path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Version macro references in spec text.                                    */
+
+static int is_ident(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static int has_suffix(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len > n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static int names_version_macro(const char *name, size_t len)
+{
+	return has_suffix(name, len, "_version") || has_suffix(name, len, "_release") ||
+	       has_suffix(name, len, "_epoch");
+}
+
+/* Fills refs with the version macros text names: "<prefix>_<ident>" right
+ * after "%", "%{", "%{?", "%{!?" and the like, ident ending in _version,
+ * _release or _epoch; "*" when such a name is built from other macros
+ * ("%{azl_%{name}_version}"). Sorted, unique. */
+static void find_version_refs(const char *text, size_t len, const char *prefix,
+			      struct sy_strv *refs)
+{
+	char *needle = sy_xasprintf("%s_", prefix);
+	size_t nlen = strlen(needle);
+	const char *end = text + len, *p = text;
+
+	while ((p = memmem(p, (size_t)(end - p), needle, nlen))) {
+		const char *q = p, *e = p + nlen;
+
+		while (q > text && (q[-1] == '{' || q[-1] == '?' || q[-1] == '!'))
+			q--;
+		while (e < end && is_ident((unsigned char)*e))
+			e++;
+		if (q > text && q[-1] == '%') {
+			if (names_version_macro(p, (size_t)(e - p)))
+				sy_strv_push_owned(refs, strndup(p, (size_t)(e - p)));
+			else if (e < end && *e == '%')
+				sy_strv_push(refs, "*");
+		}
+		p = e;
+	}
+	free(needle);
+	sy_strv_sort_unique(refs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading through the cache.                                                */
+
+static int load_text(struct loader *l, size_t i, struct sy_error *err)
+{
+	if (l->texts[i])
+		return 0;
+	if (gitwatch_read_blob(l->repo, l->specs.items[i].oid, &l->texts[i], &l->lens[i], err))
+		return sy_error_prefix(err, "%s", l->specs.items[i].path);
+	return 0;
+}
+
+static struct builder_speccache_key key_of(const struct loader *l, size_t i, const char *context)
+{
+	return (struct builder_speccache_key){ l->specs.items[i].oid, l->specs.items[i].path,
+					       context, l->index->macros.target_arch };
+}
+
+/* Parses the specs which[k] (k < n) with the index's macro context into
+ * out[k] (zeroed), then gives each its version references. */
+static int parse_specs(struct loader *l, const size_t *which, size_t n, struct builder_spec *out,
+		       struct sy_error *err)
+{
+	struct builder_spec_input *inputs = sy_xcalloc(n + 1, sizeof(*inputs));
+	int rc = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = which[k];
+
+		if (load_text(l, i, err))
+			goto out;
+		inputs[k] = (struct builder_spec_input){ l->specs.items[i].path, l->texts[i],
+							 l->lens[i] };
+	}
+	if (builder_specs_read(inputs, n, &l->index->macros, l->jobs, out, err))
+		goto out;
+	for (size_t k = 0; k < n; k++)
+		find_version_refs(l->texts[which[k]], l->lens[which[k]],
+				  l->index->macros.version_prefix, &out[k].version_refs);
+	rc = 0;
+out:
+	free(inputs);
+	return rc;
+}
+
+/* Looks up which[k] under contexts[k]; fills out[k] on a hit, else appends k
+ * to miss. */
+static int lookup(struct loader *l, const size_t *which, char *const *contexts, size_t n,
+		  struct builder_spec *out, size_t *miss, size_t *nmiss, struct sy_error *err)
+{
+	*nmiss = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct builder_speccache_key key = key_of(l, which[k], contexts[k]);
+		int hit = l->cache ? builder_speccache_get(l->cache, &key, &out[k], err) : 0;
+
+		if (hit < 0)
 			return -1;
-		inputs[i] = (struct builder_spec_input){ specs->items[i].path, texts[i], len };
+		if (hit)
+			l->index->cache_hits++;
+		else
+			miss[(*nmiss)++] = k;
 	}
 	return 0;
+}
+
+static int store(struct loader *l, const size_t *which, char *const *contexts,
+		 const size_t *miss, size_t nmiss, struct builder_spec *out, struct sy_error *err)
+{
+	struct builder_speccache_key *keys = sy_xcalloc(nmiss + 1, sizeof(*keys));
+	const struct builder_spec **specs = sy_xcalloc(nmiss + 1, sizeof(*specs));
+	int rc;
+
+	for (size_t m = 0; m < nmiss; m++) {
+		keys[m] = key_of(l, which[miss[m]], contexts[miss[m]]);
+		specs[m] = &out[miss[m]];
+	}
+	rc = builder_speccache_put(l->cache, keys, specs, nmiss, err);
+	free(keys);
+	free(specs);
+	return rc;
+}
+
+/* Reads specs which[k] (k < n) with macro context digest contexts[k]: from
+ * the cache where it has them, else with librpm (then stored). Results
+ * replace index->specs[which[k]]. */
+static int read_specs(struct loader *l, const size_t *which, char *const *contexts, size_t n,
+		      struct sy_error *err)
+{
+	struct builder_spec *out = sy_xcalloc(n + 1, sizeof(*out));
+	struct builder_spec *parsed = NULL;
+	size_t *miss = sy_xcalloc(n + 1, sizeof(*miss)), *miss_which = NULL, nmiss;
+	int rc = -1;
+
+	if (lookup(l, which, contexts, n, out, miss, &nmiss, err))
+		goto out;
+	parsed = sy_xcalloc(nmiss + 1, sizeof(*parsed));
+	miss_which = sy_xcalloc(nmiss + 1, sizeof(*miss_which));
+	for (size_t m = 0; m < nmiss; m++)
+		miss_which[m] = which[miss[m]];
+	if (nmiss && parse_specs(l, miss_which, nmiss, parsed, err))
+		goto out;
+	for (size_t m = 0; m < nmiss; m++) {
+		out[miss[m]] = parsed[m];
+		memset(&parsed[m], 0, sizeof(parsed[m]));
+	}
+	l->index->parsed += nmiss;
+	if (l->cache && nmiss && store(l, which, contexts, miss, nmiss, out, err))
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		builder_spec_release(&l->index->specs[which[k]]);
+		l->index->specs[which[k]] = out[k];
+		memset(&out[k], 0, sizeof(out[k]));
+		free(l->index->spec_contexts[which[k]]);
+		l->index->spec_contexts[which[k]] = sy_xstrdup(contexts[k]);
+	}
+	rc = 0;
+out:
+	for (size_t k = 0; k < n; k++)
+		builder_spec_release(&out[k]);
+	for (size_t m = 0; parsed && m < nmiss; m++)
+		builder_spec_release(&parsed[m]);
+	free(out);
+	free(parsed);
+	free(miss);
+	free(miss_which);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Version macros (pass 2).                                                  */
+
+static int cmp_vmacro(const void *a, const void *b)
+{
+	return strcmp(((const struct vmacro *)a)->name, ((const struct vmacro *)b)->name);
+}
+
+static int cmp_vmacro_seq(const void *a, const void *b)
+{
+	const struct vmacro *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int valid_macro_name(const char *s)
+{
+	for (; *s; s++)
+		if (!is_ident((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static void vmacros_add(struct vmacros *v, const char *prefix, const char *base,
+			const char *kind, const char *value)
+{
+	char *name = sy_xasprintf("%s_%s_%s", prefix, base, kind);
+
+	if (!valid_macro_name(name) || !value || !*value) {
+		free(name);
+		return;
+	}
+	v->items = sy_xrealloc(v->items, (v->n + 1) * sizeof(*v->items));
+	v->items[v->n].name = name;
+	v->items[v->n].value = sy_xstrdup(value);
+	v->items[v->n].seq = v->n;
+	v->n++;
+}
+
+/* The spec file's basename without ".spec", '-' replaced by '_'. */
+static char *spec_macro_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *base = sy_xstrdup(slash ? slash + 1 : path);
+
+	base[strlen(base) - 5] = '\0';
+	for (char *p = base; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return base;
+}
+
+static void vmacros_add_spec(struct vmacros *v, const struct builder_spec *spec,
+			     const struct builder_macro_ctx *ctx)
+{
+	char *base = spec_macro_base(spec->path);
+	char *release = sy_xstrdup(spec->release);
+	size_t rlen = strlen(release), dlen = strlen(ctx->dist_tag);
+
+	if (dlen && rlen > dlen && strcmp(release + rlen - dlen, ctx->dist_tag) == 0)
+		release[rlen - dlen] = '\0';
+	vmacros_add(v, ctx->version_prefix, base, "version", spec->version);
+	vmacros_add(v, ctx->version_prefix, base, "release", release);
+	vmacros_add(v, ctx->version_prefix, base, "epoch", spec->epoch);
+	free(release);
+	free(base);
+}
+
+/* Generates the version macros of every spec that parsed. Later specs (by
+ * path) win when two spec files share a basename. */
+static void vmacros_build(struct vmacros *v, const struct builder_index *index)
+{
+	struct sy_strv lines = SY_STRV_INIT;
+	size_t len = 0, k = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < index->nspecs; i++)
+		if (!index->specs[i].error && index->specs[i].version && index->specs[i].release)
+			vmacros_add_spec(v, &index->specs[i], &index->macros);
+	qsort(v->items, v->n, sizeof(*v->items), cmp_vmacro_seq);
+	for (size_t i = 0; i < v->n; i++) {
+		if (k > 0 && strcmp(v->items[k - 1].name, v->items[i].name) == 0) {
+			free(v->items[k - 1].name);
+			free(v->items[k - 1].value);
+			k--;
+		}
+		v->items[k++] = v->items[i];
+	}
+	v->n = k;
+	for (size_t i = 0; i < v->n; i++) {
+		sy_strv_pushf(&lines, "%%%s %s\n", v->items[i].name, v->items[i].value);
+		len += strlen(lines.items[lines.n - 1]);
+	}
+	v->text = sy_xcalloc(len + 1, 1);
+	for (size_t i = 0, at = 0; i < lines.n; i++)
+		at = (size_t)(stpcpy(v->text + at, lines.items[i]) - v->text);
+	sy_strv_release(&lines);
+	sy_sha256_buf(v->text, len, v->digest);
+}
+
+static void vmacros_release(struct vmacros *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->items[i].name);
+		free(v->items[i].value);
+	}
+	free(v->items);
+	free(v->text);
+	memset(v, 0, sizeof(*v));
+}
+
+static const char *vmacros_get(const struct vmacros *v, const char *name)
+{
+	struct vmacro probe = { (char *)name, NULL };
+	const struct vmacro *m = bsearch(&probe, v->items, v->n, sizeof(*v->items), cmp_vmacro);
+
+	return m ? m->value : NULL;
+}
+
+/* The context digest of a spec read in pass 2: the base context and the
+ * values of exactly the version macros it names. */
+static char *pass2_context(const struct builder_macro_ctx *ctx, const struct vmacros *v,
+			   const struct sy_strv *refs)
+{
+	struct sy_sha256 *h = sy_sha256_new();
+	char hex[SY_SHA256_HEX_LEN + 1];
+
+	sy_sha256_update_str(h, "version macros 1");
+	sy_sha256_update_str(h, ctx->digest);
+	for (size_t i = 0; i < refs->n; i++) {
+		const char *value = strcmp(refs->items[i], "*") == 0
+					    ? v->digest
+					    : vmacros_get(v, refs->items[i]);
+
+		sy_sha256_update_str(h, refs->items[i]);
+		sy_sha256_update_str(h, value ? value : "\x01undefined");
+	}
+	sy_sha256_final(h, hex);
+	return sy_xstrdup(hex);
+}
+
+/* Writes the version macros as <ctx dir>/versions-<digest>/macros.versions
+ * (kept if present) and appends it to the context's macro files. */
+static int install_vmacros(struct builder_macro_ctx *ctx, const struct vmacros *v,
+			   struct sy_error *err)
+{
+	char *dir = sy_xasprintf("%s/versions-%s", ctx->dir, v->digest);
+	char *file = sy_xasprintf("%s/macros.versions", dir);
+	int rc = 0;
+
+	if (!sy_exists(file))
+		rc = sy_mkdir_p(dir, 0755, err) ||
+		     sy_write_file_atomic(file, v->text, strlen(v->text), 0644, err) ? -1 : 0;
+	if (rc == 0)
+		sy_strv_push_owned(&ctx->macro_files, file);
+	else
+		free(file);
+	free(dir);
+	return rc;
+}
+
+static int pass2(struct loader *l, struct sy_error *err)
+{
+	struct builder_index *index = l->index;
+	struct vmacros v;
+	size_t *which = sy_xcalloc(index->nspecs + 1, sizeof(*which)), n = 0;
+	char **contexts = sy_xcalloc(index->nspecs + 1, sizeof(char *));
+	int rc = -1;
+
+	vmacros_build(&v, index);
+	if (install_vmacros(&index->macros, &v, err))
+		goto out;
+	for (size_t i = 0; i < index->nspecs; i++) {
+		if (!index->specs[i].version_refs.n)
+			continue;
+		contexts[n] = pass2_context(&index->macros, &v, &index->specs[i].version_refs);
+		which[n++] = i;
+	}
+	index->versioned = n;
+	rc = n ? read_specs(l, which, contexts, n, err) : 0;
+out:
+	for (size_t k = 0; k < n; k++)
+		free(contexts[k]);
+	free(contexts);
+	free(which);
+	vmacros_release(&v);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arch.                                                                     */
+
+static char *join(const struct sy_strv *v)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->items[i]) + 1;
+	s = sy_xcalloc(len, 1);
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, v->items[i]);
+	}
+	return s;
+}
+
+/* Why arch does not build spec, or NULL. */
+static char *exclusion(const struct builder_spec *spec, const char *arch)
+{
+	char *list, *why = NULL;
+
+	if (spec->exclusive_arch.n && !sy_strv_contains(&spec->exclusive_arch, arch) &&
+	    !sy_strv_contains(&spec->exclusive_arch, "noarch")) {
+		list = join(&spec->exclusive_arch);
+		why = sy_xasprintf("ExclusiveArch: %s does not include %s", list, arch);
+		free(list);
+	} else if (sy_strv_contains(&spec->exclude_arch, arch)) {
+		list = join(&spec->exclude_arch);
+		why = sy_xasprintf("ExcludeArch: %s includes %s", list, arch);
+		free(list);
+	}
+	return why;
+}
+
+static void mark_excluded(struct builder_index *index)
+{
+	for (size_t i = 0; i < index->nspecs; i++) {
+		struct builder_spec *s = &index->specs[i];
+
+		free(s->excluded);
+		s->excluded = s->error ? NULL : exclusion(s, index->macros.target_arch);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int pass1(struct loader *l, struct sy_error *err)
+{
+	size_t n = l->index->nspecs;
+	size_t *which = sy_xcalloc(n + 1, sizeof(*which));
+	char **contexts = sy_xcalloc(n + 1, sizeof(char *));
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		which[i] = i;
+		contexts[i] = l->index->macros.digest;
+	}
+	rc = read_specs(l, which, contexts, n, err);
+	free(which);
+	free(contexts);
+	return rc;
+}
+
+static int load(struct loader *l, const char *commit, const struct builder_macro_settings *settings,
+		const char *workdir, const char *cache_path, struct sy_error *err)
+{
+	static const char *const default_trees[] = { "SPECS", NULL };
+	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
+	struct builder_index *index = l->index;
+	struct gitwatch_entries all;
+	int rc = -1;
+
+	if (gitwatch_resolve(l->repo, commit, index->commit, err))
+		return -1;
+	if (list_trees(l->repo, index->commit, trees, &all, err))
+		return -1;
+	if (builder_macro_ctx_load_listed(l->repo, index->commit, settings, &all, workdir,
+					  &index->macros, err))
+		goto out;
+	collect_specs(&all, trees, &l->specs);
+	index->nspecs = l->specs.n;
+	index->specs = sy_xcalloc(l->specs.n + 1, sizeof(*index->specs));
+	index->spec_blobs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
+	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
+	for (size_t i = 0; i < l->specs.n; i++)
+		index->spec_blobs[i] = sy_xstrdup(l->specs.items[i].oid);
+	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
+	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
+	if (cache_path && builder_speccache_open(cache_path, &l->cache, err))
+		goto out;
+	if (pass1(l, err) || pass2(l, err))
+		goto out;
+	mark_excluded(index);
+	rc = 0;
+out:
+	gitwatch_entries_release(&all);
+	return rc;
 }
 
 int builder_index_load(struct gitwatch_repo *repo, const char *commit,
-		       const struct builder_macro_settings *settings, const char *workdir, int jobs,
-		       struct builder_index *index, struct sy_error *err)
+		       const struct builder_macro_settings *settings, const char *workdir,
+		       const char *cache_path, int jobs, struct builder_index *index,
+		       struct sy_error *err)
 {
-	struct gitwatch_entries specs;
-	int rc = -1;
+	struct loader l = { .repo = repo, .index = index, .jobs = jobs };
+	int rc;
 
 	memset(index, 0, sizeof(*index));
-	if (gitwatch_resolve(repo, commit, index->commit, err))
-		return -1;
-	if (builder_macro_ctx_load(repo, index->commit, settings, workdir, &index->macros, err))
-		return -1;
-	if (list_spec_files(repo, index->commit, settings->spec_trees, &specs, err))
-		return -1;
-	struct builder_spec_input *inputs = sy_xcalloc(specs.n + 1, sizeof(*inputs));
-	char **texts = sy_xcalloc(specs.n + 1, sizeof(char *));
-	index->specs = sy_xcalloc(specs.n + 1, sizeof(*index->specs));
-	index->spec_blobs = sy_xcalloc(specs.n + 1, sizeof(char *));
-	index->nspecs = specs.n;
-	for (size_t i = 0; i < specs.n; i++)
-		index->spec_blobs[i] = sy_xstrdup(specs.items[i].oid);
-	if (read_inputs(repo, &specs, inputs, texts, err) == 0 &&
-	    builder_specs_read(inputs, specs.n, &index->macros, jobs, index->specs, err) == 0)
-		rc = 0;
-	for (size_t i = 0; i < specs.n; i++)
-		free(texts[i]);
-	free(texts);
-	free(inputs);
-	gitwatch_entries_release(&specs);
+	rc = load(&l, commit, settings, workdir, cache_path, err);
+	for (size_t i = 0; i < l.specs.n; i++)
+		free(l.texts ? l.texts[i] : NULL);
+	free(l.texts);
+	free(l.lens);
+	builder_speccache_close(l.cache);
+	gitwatch_entries_release(&l.specs);
+	if (rc)
+		builder_index_release(index);
 	return rc;
 }
 
@@ -107,9 +606,11 @@ void builder_index_release(struct builder_index *index)
 	for (size_t i = 0; i < index->nspecs; i++) {
 		builder_spec_release(&index->specs[i]);
 		free(index->spec_blobs[i]);
+		free(index->spec_contexts[i]);
 	}
 	free(index->specs);
 	free(index->spec_blobs);
+	free(index->spec_contexts);
 	builder_macro_ctx_release(&index->macros);
 	memset(index, 0, sizeof(*index));
 }

@@ -1,5 +1,18 @@
 /* The spec index of one commit: every spec of the spec trees read from git
- * objects (no checkout) with the commit's own macro context. */
+ * objects (no checkout) with the commit's own macro context, through the spec
+ * cache (builder/speccache.h) when one is given.
+ *
+ * Reading takes two passes, as the Azure Linux toolkit's versionsprocessor
+ * and specreader do: pass 1 reads every spec without version macros; from
+ * its results the per-spec version macros are generated, one set per spec
+ * file: "%<prefix>_<basename>_version <V>", "_release <R without the dist
+ * tag>" and, when set, "_epoch <E>", basename being the file name without
+ * ".spec" with '-' replaced by '_' (names that are not rpm macro names are
+ * left out). Pass 2 reads again, with those macros, only the specs whose text
+ * names one ("%<prefix>_..._version", "%{<prefix>_...}", "%{?<prefix>_...}",
+ * ... ending in _version, _release or _epoch); their cache key covers the
+ * values of exactly the macros they name, so a spec is read again when one of
+ * those changes and no other spec is. */
 #ifndef BUILDER_INDEX_H
 #define BUILDER_INDEX_H
 
@@ -16,18 +29,35 @@ struct builder_index {
 	struct builder_spec *specs;        /* sorted by path */
 	size_t nspecs;
 	char **spec_blobs;                 /* blob id (hex) of each spec file */
-	struct builder_macro_ctx macros;   /* the macro context they were read with */
+	char **spec_contexts;              /* digest (hex) of the macro context each
+					    * spec was read with: macros.digest, or for
+					    * a spec read in pass 2 a digest over it and
+					    * the version macros the spec names */
+	struct builder_macro_ctx macros;   /* the macro context they were read with;
+					    * its last macro file is the generated
+					    * version macros (macros.versions), which
+					    * macros.digest does not cover */
+	size_t cache_hits;  /* spec reads (both passes) served by the cache */
+	size_t parsed;      /* spec reads (both passes) done by librpm */
+	size_t versioned;   /* specs read in pass 2, with version macros */
 };
 
 /* Finds every "<tree>/<dir>/<name>.spec" (depth two, as the Azure Linux
- * toolkit's specreader globs) under the settings' spec trees at commit, builds
- * the macro context under workdir and reads all specs with at most jobs
- * parallel children (<= 0: one per core). Specs that do not parse are kept
- * with their error set. Returns 0, or -1 with err set when the commit or the
- * macro context cannot be read. */
+ * toolkit's specreader globs) under the settings' spec trees at commit
+ * (missing trees are empty), builds the macro context under workdir and reads
+ * the specs with at most jobs parallel children (<= 0: one per core): all of
+ * them when cache_path is NULL, else only those the SQLite spec cache at
+ * cache_path (created when missing; normally "<state>/state.db") does not
+ * hold; what was read is stored there, results of specs that do not parse
+ * included. Specs that do not parse are kept with their error set. A spec
+ * whose ExclusiveArch is not empty and lists neither the target arch nor
+ * "noarch", or whose ExcludeArch lists the target arch, gets excluded set.
+ * Returns 0, or -1 with err set when the commit, the macro context or the
+ * cache cannot be read or written. */
 int builder_index_load(struct gitwatch_repo *repo, const char *commit,
-		       const struct builder_macro_settings *settings, const char *workdir, int jobs,
-		       struct builder_index *index, struct sy_error *err);
+		       const struct builder_macro_settings *settings, const char *workdir,
+		       const char *cache_path, int jobs, struct builder_index *index,
+		       struct sy_error *err);
 
 /* Returns the index of the spec with %{name} name, or -1. */
 long builder_index_find(const struct builder_index *index, const char *name);

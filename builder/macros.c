@@ -1,10 +1,12 @@
-/* The macro context: the distribution's macros package directory read from
- * git, materialised once per digest under the work directory, and applied to
- * librpm in forked children. */
+/* The macro context: the distribution's macros package directory and the
+ * macro files other spec directories ship, read from git, plus a generated
+ * macros.dist; materialised once per digest under the work directory, and
+ * applied to librpm in forked children. */
 #define _GNU_SOURCE
 #include "builder/macros.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@
 
 #define DEFAULT_ARCH "x86_64"
 #define DEFAULT_DIST ".azl3"
+#define DEFAULT_SHIPPED "macros.*"
+#define DEFAULT_VERSION_PREFIX "azl"
 #define SYSTEM_RPMRC "/usr/lib/rpm/rpmrc"
 
 /* What a file of the macros directory becomes in the context. */
@@ -27,6 +31,8 @@ enum macro_file_kind {
 	KIND_RPMRC,       /* "rpmrc" */
 	KIND_LUA,         /* "*.lua": a Lua module */
 	KIND_OTHER,       /* anything else: not part of the context */
+	KIND_SHIPPED,     /* a macro file another spec directory ships */
+	KIND_DIST,        /* the generated macros.dist */
 };
 
 /* One file of the context read from git. */
@@ -80,29 +86,38 @@ static char *dest_name(const char *base, int kind)
 	return sy_xasprintf("lua/azl/srpm/%s", base);
 }
 
+/* The "<dir>" of "<tree>/<dir>/<file>", or NULL when path is not exactly
+ * two levels under tree; *dlen gets its length. */
+static const char *spec_dir_of(const char *path, const char *tree, size_t *dlen)
+{
+	size_t tlen = strlen(tree);
+	const char *dir = path + tlen + 1, *slash;
+
+	if (strncmp(path, tree, tlen) != 0 || path[tlen] != '/')
+		return NULL;
+	slash = strchr(dir, '/');
+	if (!slash || slash == dir || strchr(slash + 1, '/'))
+		return NULL;
+	*dlen = (size_t)(slash - dir);
+	return dir;
+}
+
 /* Finds "<tree>/<something>-rpm-macros" in the first spec tree that has one;
  * *out is NULL when none does. */
-static int find_macros_dir(struct gitwatch_repo *repo, const char *commit,
-			   const char *const *trees, char **out, struct sy_error *err)
+static void find_macros_dir(const struct gitwatch_entries *files, const char *const *trees,
+			    char **out)
 {
 	*out = NULL;
 	for (size_t t = 0; trees[t] && !*out; t++) {
-		struct gitwatch_entries entries = { 0 };
-		size_t plen = strlen(trees[t]);
+		for (size_t i = 0; i < files->n && !*out; i++) {
+			size_t dlen;
+			const char *dir = spec_dir_of(files->items[i].path, trees[t], &dlen);
 
-		if (gitwatch_list_files(repo, commit, trees[t], &entries, err) != 0)
-			return -1;
-		for (size_t i = 0; i < entries.n && !*out; i++) {
-			const char *dir = entries.items[i].path + plen + 1;
-			const char *slash = strchr(dir, '/');
-			size_t dlen = slash ? (size_t)(slash - dir) : 0;
-
-			if (dlen > 11 && strncmp(dir + dlen - 11, "-rpm-macros", 11) == 0)
-				*out = strndup(entries.items[i].path, plen + 1 + dlen);
+			if (dir && dlen > 11 && strncmp(dir + dlen - 11, "-rpm-macros", 11) == 0)
+				*out = strndup(files->items[i].path,
+					       strlen(trees[t]) + 1 + dlen);
 		}
-		gitwatch_entries_release(&entries);
 	}
-	return 0;
 }
 
 /* Reads the context files of dir at commit, in load order. */
@@ -141,6 +156,77 @@ out:
 	return rc;
 }
 
+static struct ctx_file *ctx_files_add(struct ctx_files *files)
+{
+	files->items = sy_xrealloc(files->items, (files->n + 1) * sizeof(*files->items));
+	memset(&files->items[files->n], 0, sizeof(*files->items));
+	return &files->items[files->n++];
+}
+
+/* Whether entry e of tree is a shipped macro file: "<tree>/<dir>/<file>"
+ * with file matching pattern, dir not the macros package, not a link. */
+static int is_shipped(const struct gitwatch_entry *e, const char *tree, const char *pattern,
+		      const char *macros_dir)
+{
+	size_t dlen, mlen = macros_dir ? strlen(macros_dir) : 0;
+	const char *dir = spec_dir_of(e->path, tree, &dlen);
+
+	if (!dir || e->mode == 0120000)
+		return 0;
+	if (macros_dir && strncmp(e->path, macros_dir, mlen) == 0 && e->path[mlen] == '/')
+		return 0;
+	return fnmatch(pattern, dir + dlen + 1, FNM_PERIOD) == 0;
+}
+
+/* Appends the shipped macro files of the spec trees, tree by tree, by path. */
+static int read_shipped(struct gitwatch_repo *repo, const struct gitwatch_entries *tree_files,
+			const char *const *trees, const char *pattern, const char *macros_dir,
+			struct ctx_files *files, struct sy_error *err)
+{
+	if (!*pattern)
+		return 0;
+	for (size_t t = 0; trees[t]; t++) {
+		for (size_t i = 0; i < tree_files->n; i++) {
+			const struct gitwatch_entry *e = &tree_files->items[i];
+			struct ctx_file *f;
+
+			if (!is_shipped(e, trees[t], pattern, macros_dir))
+				continue;
+			f = ctx_files_add(files);
+			if (gitwatch_read_blob(repo, e->oid, &f->data, &f->len, err) != 0) {
+				files->n--;
+				return sy_error_prefix(err, "%s", e->path);
+			}
+			f->kind = KIND_SHIPPED;
+			f->dest = sy_xasprintf("shipped/%s", e->path);
+			for (char *p = f->dest + strlen("shipped/"); *p; p++)
+				if (*p == '/')
+					*p = '.';
+		}
+	}
+	return 0;
+}
+
+/* Appends generated/macros.dist: "%<name> <value>" for every define. */
+static void add_dist_file(struct ctx_files *files, const struct sy_strv *defines)
+{
+	struct ctx_file *f = ctx_files_add(files);
+	size_t len = 0;
+
+	for (size_t i = 0; i < defines->n; i++)
+		len += strlen(defines->items[i]) + 2;
+	f->data = sy_xmalloc(len + 1);
+	f->data[0] = '\0';
+	for (size_t i = 0; i < defines->n; i++) {
+		strcat(f->data, "%");
+		strcat(f->data, defines->items[i]);
+		strcat(f->data, "\n");
+	}
+	f->len = len;
+	f->kind = KIND_DIST;
+	f->dest = sy_xstrdup("generated/macros.dist");
+}
+
 static void digest_ctx(const struct ctx_files *files, const struct builder_macro_ctx *ctx,
 		       char hex[SY_SHA256_HEX_LEN + 1])
 {
@@ -158,6 +244,8 @@ static void digest_ctx(const struct ctx_files *files, const struct builder_macro
 		sy_sha256_update_str(h, ctx->defines.items[i]);
 	sy_sha256_update_str(h, "arch");
 	sy_sha256_update_str(h, ctx->target_arch);
+	sy_sha256_update_str(h, "version prefix");
+	sy_sha256_update_str(h, ctx->version_prefix);
 	sy_sha256_final(h, hex);
 }
 
@@ -215,7 +303,8 @@ static void fill_paths(struct builder_macro_ctx *ctx, const struct ctx_files *fi
 	for (size_t i = 0; i < files->n; i++) {
 		const struct ctx_file *f = &files->items[i];
 
-		if (f->kind == KIND_MACROS || f->kind == KIND_MACROS_MORE)
+		if (f->kind == KIND_MACROS || f->kind == KIND_MACROS_MORE ||
+		    f->kind == KIND_SHIPPED || f->kind == KIND_DIST)
 			sy_strv_pushf(&ctx->macro_files, "%s/%s", ctx->dir, f->dest);
 		else if (f->kind == KIND_RPMRC && !ctx->rpmrc)
 			ctx->rpmrc = sy_xasprintf("%s/%s", ctx->dir, f->dest);
@@ -226,10 +315,13 @@ static void fill_paths(struct builder_macro_ctx *ctx, const struct ctx_files *fi
 
 static void fill_defines(struct builder_macro_ctx *ctx, const struct builder_macro_settings *s)
 {
-	sy_strv_pushf(&ctx->defines, "dist %s", s->dist_tag ? s->dist_tag : DEFAULT_DIST);
+	ctx->dist_tag = sy_xstrdup(s->dist_tag ? s->dist_tag : DEFAULT_DIST);
+	sy_strv_pushf(&ctx->defines, "dist %s", ctx->dist_tag);
 	for (size_t i = 0; s->defines && s->defines[i]; i++)
 		sy_strv_push(&ctx->defines, s->defines[i]);
 	ctx->target_arch = sy_xstrdup(s->target_arch ? s->target_arch : DEFAULT_ARCH);
+	ctx->version_prefix =
+		sy_xstrdup(s->version_prefix ? s->version_prefix : DEFAULT_VERSION_PREFIX);
 }
 
 static int absolute_workdir(const char *workdir, char **out, struct sy_error *err)
@@ -244,12 +336,16 @@ static int absolute_workdir(const char *workdir, char **out, struct sy_error *er
 	return 0;
 }
 
-int builder_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
-			   const struct builder_macro_settings *settings, const char *workdir,
-			   struct builder_macro_ctx *ctx, struct sy_error *err)
+static const char *const default_trees[] = { "SPECS", NULL };
+
+int builder_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit,
+				  const struct builder_macro_settings *settings,
+				  const struct gitwatch_entries *tree_files, const char *workdir,
+				  struct builder_macro_ctx *ctx, struct sy_error *err)
 {
-	static const char *const default_trees[] = { "SPECS", NULL };
 	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
+	const char *pattern = settings->shipped_macros ? settings->shipped_macros
+						       : DEFAULT_SHIPPED;
 	struct ctx_files files = { 0 };
 	char *macros_dir = NULL;
 	char *absdir = NULL;
@@ -259,10 +355,13 @@ int builder_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
 	fill_defines(ctx, settings);
 	if (settings->macros_dir)
 		macros_dir = sy_xstrdup(settings->macros_dir);
-	else if (find_macros_dir(repo, commit, trees, &macros_dir, err) != 0)
-		goto out;
+	else
+		find_macros_dir(tree_files, trees, &macros_dir);
 	if (macros_dir && read_ctx_files(repo, commit, macros_dir, &files, err) != 0)
 		goto out;
+	if (read_shipped(repo, tree_files, trees, pattern, macros_dir, &files, err) != 0)
+		goto out;
+	add_dist_file(&files, &ctx->defines);
 	digest_ctx(&files, ctx, ctx->digest);
 	if (absolute_workdir(workdir, &absdir, err) != 0)
 		goto out;
@@ -279,6 +378,32 @@ out:
 	ctx_files_release(&files);
 	free(macros_dir);
 	free(absdir);
+	return rc;
+}
+
+int builder_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
+			   const struct builder_macro_settings *settings, const char *workdir,
+			   struct builder_macro_ctx *ctx, struct sy_error *err)
+{
+	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
+	struct gitwatch_entries all = { 0 };
+	int rc = -1;
+
+	memset(ctx, 0, sizeof(*ctx));
+	for (size_t t = 0; trees[t]; t++) {
+		struct gitwatch_entries one = { 0 };
+
+		if (gitwatch_list_files(repo, commit, trees[t], &one, err) != 0)
+			goto out;
+		all.items = sy_xrealloc(all.items, (all.n + one.n + 1) * sizeof(*all.items));
+		if (one.n)
+			memcpy(all.items + all.n, one.items, one.n * sizeof(*one.items));
+		all.n += one.n;
+		free(one.items); /* the paths now belong to all */
+	}
+	rc = builder_macro_ctx_load_listed(repo, commit, settings, &all, workdir, ctx, err);
+out:
+	gitwatch_entries_release(&all);
 	return rc;
 }
 
@@ -357,5 +482,7 @@ void builder_macro_ctx_release(struct builder_macro_ctx *ctx)
 	free(ctx->lua_dir);
 	sy_strv_release(&ctx->defines);
 	free(ctx->target_arch);
+	free(ctx->dist_tag);
+	free(ctx->version_prefix);
 	memset(ctx, 0, sizeof(*ctx));
 }

@@ -1,8 +1,12 @@
 /* The macro context a distribution's specs are read and built with. It is part
  * of the repository (DESIGN.md, "The macro context is part of the
  * repository"): the distribution's macros package directory (macros, macros.*,
- * rpmrc, Lua modules), generated defines (%dist, %with_check, ...) and the
- * target arch. Its digest names it in caches and build keys. */
+ * rpmrc, Lua modules), the macros.* files other spec directories ship, a
+ * generated macros.dist holding the defines (%dist, %azl, %with_check, ...)
+ * and the target arch. Its digest names it in caches and build keys. The
+ * per-spec version macros (%azl_<spec>_version, as the Azure Linux toolkit's
+ * versionsprocessor writes them) are generated from the specs themselves by
+ * the index (builder/index.h) and are not part of this digest. */
 #ifndef BUILDER_MACROS_H
 #define BUILDER_MACROS_H
 
@@ -22,6 +26,13 @@ struct builder_macro_settings {
 	const char *dist_tag;    /* value of %dist, ".azl3" when NULL */
 	const char *const *defines; /* extra "name value" defines, NULL-terminated;
 				     * Azure Linux's are {"azl 3", "with_check 0"} */
+	const char *shipped_macros; /* fnmatch(3) pattern of the files of a spec
+				     * directory ("<tree>/<dir>/<file>") that are
+				     * macro files of the context: "macros.*" when
+				     * NULL, "" for none */
+	const char *version_prefix; /* prefix of the generated per-spec version
+				     * macros, "%<prefix>_<spec>_version": "azl"
+				     * when NULL */
 };
 
 /* A macro context materialised on disk. */
@@ -33,18 +44,32 @@ struct builder_macro_ctx {
 				   * (modules as <lua_dir>/azl/common.lua etc.), or NULL */
 	struct sy_strv defines;   /* "name value" pairs defined last, %dist first */
 	char *target_arch;        /* "x86_64" */
+	char *dist_tag;           /* value of %dist, ".azl3" */
+	char *version_prefix;     /* "azl": version macros are %azl_<spec>_version */
 	char digest[SY_SHA256_HEX_LEN + 1]; /* SHA-256 over file names, contents,
-					     * defines and arch */
+					     * defines, arch and version prefix */
 };
 
 /* Builds the context of commit in repo under workdir/macros-<digest>/ (reused
  * if it exists). Lua modules are laid out as the macros package installs them
  * for Azure Linux: common.lua as azl/common.lua, other *.lua as
- * azl/srpm/<name>.lua. Returns 0 or -1. Release ctx with
- * builder_macro_ctx_release. */
+ * azl/srpm/<name>.lua. Macro files load in this order: the macros package's
+ * "macros", its "macros.*" by name, the shipped_macros files of every other
+ * spec directory (as shipped/<tree>.<dir>.<file>, by path), then the
+ * generated generated/macros.dist ("%<name> <value>" per define, %dist
+ * first). Returns 0 or -1. Release ctx with builder_macro_ctx_release. */
 int builder_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
 			   const struct builder_macro_settings *settings, const char *workdir,
 			   struct builder_macro_ctx *ctx, struct sy_error *err);
+
+/* Same as builder_macro_ctx_load, with the files of the spec trees at commit
+ * already listed (tree_files: every blob under each spec tree, as
+ * gitwatch_list_files gives them, in any tree order), so that a caller that
+ * lists them anyway does not list them twice. */
+int builder_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit,
+				  const struct builder_macro_settings *settings,
+				  const struct gitwatch_entries *tree_files, const char *workdir,
+				  struct builder_macro_ctx *ctx, struct sy_error *err);
 
 /* Makes ctx the current process's librpm configuration: reads the system rpmrc
  * plus ctx->rpmrc for target_arch, loads the macro files, sets the Lua path and

@@ -16,212 +16,331 @@ char *builder_path_dir(const char *path)
 	return dir;
 }
 
-static int path_in_dir(const char *path, const char *dir)
+long builder_index_lookup_path(const struct builder_index *index, const char *path)
 {
-	size_t n = strlen(dir);
+	size_t lo = 0, hi = index ? index->nspecs : 0;
 
-	return path && !strncmp(path, dir, n) && path[n] == '/';
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* Marks specs whose directory holds a changed file, and lists removed specs
- * and changed image configs. */
-static void classify_changes(const struct builder_plan_input *in, struct builder_plan *plan,
-			     unsigned char *changed)
-{
-	const struct gitwatch_changeset *cs = in->changes;
-
-	for (size_t c = 0; cs && c < cs->n; c++) {
-		const struct gitwatch_change *ch = &cs->changes[c];
-		const char *path = ch->new_path ? ch->new_path : ch->old_path;
-		if (!strncmp(path, "toolkit/imageconfigs/", 21))
-			sy_strv_push(&plan->changed_images, path);
-		if (ch->old_path && ends_with(ch->old_path, ".spec") &&
-		    (ch->kind == GITWATCH_DELETED || ch->kind == GITWATCH_RENAMED))
-			sy_strv_push(&plan->removed_specs, ch->old_path);
-		for (size_t i = 0; i < in->nspecs; i++) {
-			char *dir = builder_path_dir(in->specs[i].path);
-			if (path_in_dir(ch->new_path, dir) || path_in_dir(ch->old_path, dir))
-				changed[i] = 1;
-			free(dir);
-		}
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(index->specs[mid].path, path);
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (size_t i = 0; i < in->nspecs; i++)
-		if (changed[i])
-			sy_strv_push(&plan->changed_specs, in->specs[i].path);
+	return -1;
 }
 
 struct planner {
 	const struct builder_plan_input *in;
 	struct builder_plan *plan;
-	size_t *slot;          /* spec -> index in plan->entries, SIZE_MAX if absent */
-	size_t **dependents;   /* reverse build edges */
-	size_t *ndependents;
+	long *base_of;       /* head spec -> base spec, -1 when new */
+	char **reason;       /* memo: reason chain of a spec whose key changed */
+	unsigned char *busy; /* reason being computed (guards cycles) */
+	size_t *slot;        /* head spec -> entry, SIZE_MAX when not in the set */
 };
 
+static int own_changed(const struct planner *p, size_t i)
+{
+	long b = p->base_of[i];
+
+	return b < 0 || strcmp(p->in->base_keys->inputs[b].digest, p->in->keys->inputs[i].digest);
+}
+
+static int key_changed(const struct planner *p, size_t i)
+{
+	long b = p->base_of[i];
+
+	return b < 0 || strcmp(p->in->base_keys->keys[b], p->in->keys->keys[i]);
+}
+
+static char *spec_id(const struct planner *p, size_t i)
+{
+	return builder_spec_id(&p->in->head->specs[i]);
+}
+
+static char *own_reason(const struct planner *p, size_t i)
+{
+	struct sy_strv reasons = SY_STRV_INIT;
+	long b = p->base_of[i];
+
+	if (b < 0)
+		sy_strv_push(&reasons, "new spec");
+	else
+		builder_inputs_diff(&p->in->base_keys->inputs[b], p->in->base_keys->global,
+				    &p->in->keys->inputs[i], p->in->keys->global, &reasons);
+	size_t len = 1;
+	for (size_t k = 0; k < reasons.n; k++)
+		len += strlen(reasons.items[k]) + 2;
+	char *text = sy_xcalloc(len + 16, 1);
+	for (size_t k = 0; k < reasons.n; k++) {
+		if (k)
+			strcat(text, ", ");
+		strcat(text, reasons.items[k]);
+	}
+	if (!reasons.n)
+		strcpy(text, "inputs changed");
+	sy_strv_release(&reasons);
+	return text;
+}
+
+static const char *reason_of(struct planner *p, size_t i, size_t *via);
+
+/* Picks the spec of i's build root that carries the change: a direct
+ * BuildRequires before the rest of the build root, and one whose own inputs
+ * changed before one changed through its dependencies (shorter chains). */
+static int pick_dependency(const struct planner *p, size_t i, size_t *dep, size_t *br)
+{
+	const struct builder_graph_node *node = &p->in->graph->nodes[i];
+
+	for (int want_own = 1; want_own >= 0; want_own--) {
+		for (size_t k = 0; k < node->nbuild_deps; k++) {
+			size_t d = node->build_deps[k];
+			if (!p->busy[d] && key_changed(p, d) && own_changed(p, d) >= want_own) {
+				*dep = d;
+				*br = k;
+				return 1;
+			}
+		}
+	}
+	for (int want_own = 1; want_own >= 0; want_own--) {
+		for (size_t k = 0; k < node->nroot_specs; k++) {
+			size_t d = node->root_specs[k];
+			if (!p->busy[d] && key_changed(p, d) && own_changed(p, d) >= want_own) {
+				*dep = d;
+				*br = SIZE_MAX;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The reason of a spec whose key changed through a spec of its build root. */
+static char *dependency_reason(struct planner *p, size_t i, size_t *via)
+{
+	const struct builder_graph_node *node = &p->in->graph->nodes[i];
+	size_t d, br, ignored;
+	const char *pkg = "?";
+
+	if (!pick_dependency(p, i, &d, &br))
+		return sy_xstrdup("build root changed");
+	char *id = spec_id(p, d), *r;
+	const char *dr = reason_of(p, d, &ignored);
+	if (br != SIZE_MAX) {
+		r = sy_xasprintf("BuildRequires %s, from %s: %s", node->build_dep_reasons[br], id, dr);
+	} else {
+		for (size_t k = 0; k < node->ninstall; k++)
+			if (node->install[k].spec == d)
+				pkg = p->in->head->specs[d].packages[node->install[k].package].name;
+		r = sy_xasprintf("build root package %s, from %s: %s", pkg, id, dr);
+	}
+	free(id);
+	*via = d;
+	return r;
+}
+
+static const char *reason_of(struct planner *p, size_t i, size_t *via)
+{
+	*via = SIZE_MAX;
+	if (p->reason[i])
+		return p->reason[i];
+	p->busy[i] = 1;
+	if (own_changed(p, i))
+		p->reason[i] = own_reason(p, i);
+	else
+		p->reason[i] = dependency_reason(p, i, via);
+	p->busy[i] = 0;
+	return p->reason[i];
+}
+
 static void add_entry(struct planner *p, size_t spec, enum builder_plan_why why, size_t via,
-		      char *reason)
+		      const char *reason)
 {
 	struct builder_plan *plan = p->plan;
 
 	plan->entries = sy_xrealloc(plan->entries, (plan->n + 1) * sizeof(*plan->entries));
-	plan->entries[plan->n] = (struct builder_plan_entry){ spec, why, via, reason, 0 };
+	plan->entries[plan->n] = (struct builder_plan_entry){ spec, why, via, sy_xstrdup(reason), 0 };
 	p->slot[spec] = plan->n++;
 }
 
-static void build_reverse_edges(struct planner *p)
+static void add_change(struct planner *p, size_t i)
 {
-	const struct builder_graph *g = p->in->graph;
+	struct builder_plan *plan = p->plan;
+	struct builder_plan_change *c;
+	long b = p->base_of[i];
 
-	p->dependents = sy_xcalloc(g->nspecs + 1, sizeof(*p->dependents));
-	p->ndependents = sy_xcalloc(g->nspecs + 1, sizeof(*p->ndependents));
-	for (size_t i = 0; i < g->nspecs; i++) {
-		const struct builder_graph_node *n = &g->nodes[i];
-		for (size_t k = 0; k < n->nbuild_deps; k++) {
-			size_t d = n->build_deps[k];
-			p->dependents[d] = sy_xrealloc(p->dependents[d],
-						       (p->ndependents[d] + 1) * sizeof(size_t));
-			p->dependents[d][p->ndependents[d]++] = i;
+	plan->changed = sy_xrealloc(plan->changed, (plan->nchanged + 1) * sizeof(*plan->changed));
+	c = &plan->changed[plan->nchanged++];
+	memset(c, 0, sizeof(*c));
+	c->spec = i;
+	if (b < 0)
+		sy_strv_push(&c->reasons, "new spec");
+	else
+		builder_inputs_diff(&p->in->base_keys->inputs[b], p->in->base_keys->global,
+				    &p->in->keys->inputs[i], p->in->keys->global, &c->reasons);
+}
+
+static void add_removals(struct planner *p)
+{
+	const struct builder_index *base = p->in->base;
+	struct builder_plan *plan = p->plan;
+
+	for (size_t b = 0; base && b < base->nspecs; b++) {
+		if (builder_index_lookup_path(p->in->head, base->specs[b].path) >= 0)
+			continue;
+		plan->removed = sy_xrealloc(plan->removed, (plan->nremoved + 1) * sizeof(*plan->removed));
+		struct builder_plan_removal *r = &plan->removed[plan->nremoved++];
+		memset(r, 0, sizeof(*r));
+		r->spec = builder_spec_id(&base->specs[b]);
+		r->path = sy_xstrdup(base->specs[b].path);
+		for (size_t k = 0; k < base->specs[b].npackages; k++)
+			sy_strv_push(&r->packages, base->specs[b].packages[k].name);
+	}
+}
+
+/* Puts every head spec that must be built into the set, unordered. */
+static void select_specs(struct planner *p)
+{
+	const struct builder_index *head = p->in->head;
+
+	for (size_t i = 0; i < head->nspecs; i++) {
+		const struct builder_spec *s = &head->specs[i];
+		size_t via;
+		if (s->error)
+			sy_strv_pushf(&p->plan->broken_specs, "%s", s->error);
+		if (s->excluded)
+			continue;
+		if (own_changed(p, i))
+			add_change(p, i);
+		if (key_changed(p, i)) {
+			const char *r = reason_of(p, i, &via);
+			add_entry(p, i, own_changed(p, i) ? BUILDER_PLAN_CHANGED : BUILDER_PLAN_DEPENDENCY,
+				  via, r);
+		} else if (p->in->has_artifact && !s->error &&
+			   !p->in->has_artifact(p->in->arg, p->in->keys->keys[i])) {
+			add_entry(p, i, BUILDER_PLAN_MISSING, SIZE_MAX, "no artifact for its build key");
 		}
 	}
 }
 
-static const char *edge_reason(const struct builder_graph *g, size_t spec, size_t dep)
-{
-	const struct builder_graph_node *n = &g->nodes[spec];
-
-	for (size_t k = 0; k < n->nbuild_deps; k++)
-		if (n->build_deps[k] == dep)
-			return n->build_dep_reasons[k];
-	return "?";
-}
-
-/* Breadth-first over reverse build edges from every entry, so that each
- * dependent's reason names the nearest spec that put it there. */
-static void add_dependents(struct planner *p)
+/* Marks cycles among the set; a cycle member whose packages were built
+ * before breaks its cycle: the others build against those packages. */
+static void find_cycles(struct planner *p, unsigned char *bootstrap)
 {
 	const struct builder_graph *g = p->in->graph;
+	struct builder_plan *plan = p->plan;
+	unsigned char *in_set = sy_xcalloc(g->nspecs + 1, 1);
+	size_t *member = sy_xcalloc(g->nspecs + 1, sizeof(size_t));
+	struct sy_strv names = SY_STRV_INIT;
 
-	for (size_t e = 0; e < p->plan->n; e++) {
-		size_t s = p->plan->entries[e].spec;
-		for (size_t k = 0; k < p->ndependents[s]; k++) {
-			size_t d = p->dependents[s][k];
-			if (p->slot[d] != SIZE_MAX)
+	for (size_t e = 0; e < plan->n; e++)
+		in_set[plan->entries[e].spec] = 1;
+	plan->ncycles = builder_graph_cycles(g, in_set, member, &names);
+	sy_strv_release(&names);
+	plan->cycles = sy_xcalloc(plan->ncycles + 1, sizeof(*plan->cycles));
+	for (size_t c = 1; c <= plan->ncycles; c++) {
+		struct builder_plan_cycle *cy = &plan->cycles[c - 1];
+		size_t at = SIZE_MAX;
+		for (size_t i = 0; i < g->nspecs; i++) {
+			if (member[i] != c)
 				continue;
-			char *reason = sy_xasprintf("BuildRequires %s (%s: %s)", edge_reason(g, d, s),
-						    g->specs[s].name, p->plan->entries[e].reason);
-			add_entry(p, d, BUILDER_PLAN_DEPENDENCY, s, reason);
+			sy_strv_push_owned(&cy->members, spec_id(p, i));
+			if (at == SIZE_MAX && p->in->has_built &&
+			    p->in->has_built(p->in->arg, &p->in->head->specs[i]))
+				at = i;
 		}
+		if (at != SIZE_MAX) {
+			bootstrap[at] = 1;
+			cy->broken_at = spec_id(p, at);
+			continue;
+		}
+		for (size_t e = 0; e < plan->n; e++)
+			if (member[plan->entries[e].spec] == c)
+				plan->entries[e].in_cycle = 1;
 	}
+	free(in_set);
+	free(member);
 }
 
-/* Orders the entries so that every spec comes after the specs of the set it
- * BuildRequires (Kahn's algorithm; members of cycles go last, in name order). */
-static void order_entries(struct planner *p)
+/* Kahn's algorithm within the set over "its build root holds packages of"
+ * edges; edges to a bootstrap member are not waited for. Leftovers (cycles)
+ * go last. */
+static void order_entries(struct planner *p, const unsigned char *bootstrap)
 {
 	struct builder_plan *plan = p->plan;
 	const struct builder_graph *g = p->in->graph;
-	size_t n = plan->n, *pending = sy_xcalloc(n + 1, sizeof(size_t));
+	size_t n = plan->n, out = 0, *queue = sy_xcalloc(n + 1, sizeof(size_t)), head = 0, tail = 0;
+	size_t *pending = sy_xcalloc(n + 1, sizeof(size_t));
+	size_t **dependents = sy_xcalloc(n + 1, sizeof(size_t *)), *ndependents = sy_xcalloc(n + 1, sizeof(size_t));
 	struct builder_plan_entry *sorted = sy_xcalloc(n + 1, sizeof(*sorted));
 	unsigned char *done = sy_xcalloc(n + 1, 1);
-	size_t out = 0;
 
 	for (size_t e = 0; e < n; e++) {
 		const struct builder_graph_node *node = &g->nodes[plan->entries[e].spec];
-		for (size_t k = 0; k < node->nbuild_deps; k++)
-			pending[e] += p->slot[node->build_deps[k]] != SIZE_MAX;
-	}
-	for (int progress = 1; progress;) {
-		progress = 0;
-		for (size_t e = 0; e < n; e++) {
-			if (done[e] || pending[e])
+		for (size_t k = 0; k < node->nroot_specs; k++) {
+			size_t d = node->root_specs[k], de = p->slot[d];
+			if (de == SIZE_MAX || bootstrap[d])
 				continue;
-			done[e] = 1;
-			progress = 1;
-			sorted[out++] = plan->entries[e];
-			size_t s = plan->entries[e].spec;
-			for (size_t k = 0; k < p->ndependents[s]; k++) {
-				size_t d = p->slot[p->dependents[s][k]];
-				if (d != SIZE_MAX && pending[d])
-					pending[d]--;
-			}
+			pending[e]++;
+			dependents[de] = sy_xrealloc(dependents[de], (ndependents[de] + 1) * sizeof(size_t));
+			dependents[de][ndependents[de]++] = e;
 		}
+	}
+	for (size_t e = 0; e < n; e++)
+		if (!pending[e])
+			queue[tail++] = e;
+	while (head < tail) {
+		size_t e = queue[head++];
+		done[e] = 1;
+		sorted[out++] = plan->entries[e];
+		for (size_t k = 0; k < ndependents[e]; k++)
+			if (--pending[dependents[e][k]] == 0)
+				queue[tail++] = dependents[e][k];
 	}
 	for (size_t e = 0; e < n; e++)
 		if (!done[e])
 			sorted[out++] = plan->entries[e];
 	memcpy(plan->entries, sorted, n * sizeof(*sorted));
-	for (size_t e = 0; e < n; e++)
+	for (size_t e = 0; e < n; e++) {
 		p->slot[plan->entries[e].spec] = e;
+		free(dependents[e]);
+	}
+	free(dependents);
+	free(ndependents);
+	free(queue);
 	free(sorted);
 	free(pending);
 	free(done);
 }
 
-static void mark_cycles(struct planner *p)
-{
-	const struct builder_graph *g = p->in->graph;
-	unsigned char *in_set = sy_xcalloc(g->nspecs + 1, 1), *member = sy_xcalloc(g->nspecs + 1, 1);
-
-	for (size_t e = 0; e < p->plan->n; e++)
-		in_set[p->plan->entries[e].spec] = 1;
-	builder_graph_cycles(g, in_set, member, &p->plan->cycles);
-	for (size_t e = 0; e < p->plan->n; e++)
-		p->plan->entries[e].in_cycle = member[p->plan->entries[e].spec];
-	free(in_set);
-	free(member);
-}
-
 int builder_plan_compute(const struct builder_plan_input *in, struct builder_plan *plan,
 			 struct sy_error *err)
 {
-	struct planner p = { .in = in, .plan = plan };
-	unsigned char *changed = sy_xcalloc(in->nspecs + 1, 1);
+	size_t n = in->head->nspecs;
+	struct planner p = { in, plan, sy_xcalloc(n + 1, sizeof(long)), sy_xcalloc(n + 1, sizeof(char *)),
+			     sy_xcalloc(n + 1, 1), sy_xmalloc((n + 1) * sizeof(size_t)) };
+	unsigned char *bootstrap = sy_xcalloc(n + 1, 1);
 
 	(void)err;
 	memset(plan, 0, sizeof(*plan));
-	p.slot = sy_xmalloc((in->nspecs + 1) * sizeof(size_t));
-	for (size_t i = 0; i < in->nspecs; i++)
+	for (size_t i = 0; i < n; i++) {
+		p.base_of[i] = in->base ? builder_index_lookup_path(in->base, in->head->specs[i].path) : -1;
 		p.slot[i] = SIZE_MAX;
-	classify_changes(in, plan, changed);
-	build_reverse_edges(&p);
-	for (size_t i = 0; i < in->nspecs; i++) {
-		const struct builder_spec *s = &in->specs[i];
-		if (s->error)
-			sy_strv_pushf(&plan->broken_specs, "%s", s->error);
-		if (changed[i])
-			add_entry(&p, i, BUILDER_PLAN_CHANGED, SIZE_MAX,
-				  sy_xasprintf("%s changed", s->path));
 	}
-	/* Dependents of changed specs first, so that their reason names the
-	 * change rather than a missing publication. */
-	add_dependents(&p);
-	for (size_t i = 0; i < in->nspecs; i++) {
-		const struct builder_spec *s = &in->specs[i];
-		if (s->error || p.slot[i] != SIZE_MAX)
-			continue;
-		if (in->force && sy_strv_contains(in->force, s->name))
-			add_entry(&p, i, BUILDER_PLAN_NOT_PUBLISHED, SIZE_MAX,
-				  sy_xstrdup("failed in the previous pipeline"));
-		else if (!in->published || !in->published(in->arg, s))
-			add_entry(&p, i, BUILDER_PLAN_NOT_PUBLISHED, SIZE_MAX,
-				  sy_xstrdup("packages not in the repository"));
-	}
-	add_dependents(&p);
-	order_entries(&p);
-	mark_cycles(&p);
-	for (size_t i = 0; i < in->nspecs; i++)
-		free(p.dependents[i]);
-	free(p.dependents);
-	free(p.ndependents);
+	select_specs(&p);
+	add_removals(&p);
+	find_cycles(&p, bootstrap);
+	order_entries(&p, bootstrap);
+	for (size_t i = 0; i < n; i++)
+		free(p.reason[i]);
+	free(p.reason);
+	free(p.busy);
+	free(p.base_of);
 	free(p.slot);
-	free(changed);
+	free(bootstrap);
 	return 0;
 }
 
@@ -230,10 +349,20 @@ void builder_plan_release(struct builder_plan *plan)
 	for (size_t e = 0; e < plan->n; e++)
 		free(plan->entries[e].reason);
 	free(plan->entries);
-	sy_strv_release(&plan->changed_specs);
-	sy_strv_release(&plan->removed_specs);
-	sy_strv_release(&plan->changed_images);
-	sy_strv_release(&plan->cycles);
+	for (size_t c = 0; c < plan->nchanged; c++)
+		sy_strv_release(&plan->changed[c].reasons);
+	free(plan->changed);
+	for (size_t r = 0; r < plan->nremoved; r++) {
+		free(plan->removed[r].spec);
+		free(plan->removed[r].path);
+		sy_strv_release(&plan->removed[r].packages);
+	}
+	free(plan->removed);
+	for (size_t c = 0; c < plan->ncycles; c++) {
+		sy_strv_release(&plan->cycles[c].members);
+		free(plan->cycles[c].broken_at);
+	}
+	free(plan->cycles);
 	sy_strv_release(&plan->broken_specs);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -1,65 +1,89 @@
-/* The rebuild set: which specs a pipeline must build and why. Issue rules
- * (foundation): a spec is in the set when a file of its directory changed,
- * when it BuildRequires (transitively) a package of a spec in the set, or when
- * its packages are not yet in the repository. Entries come out in build order
- * (every spec after the specs it BuildRequires), each with the reason chain
- * that put it there. */
+/* The rebuild set: which specs a pipeline must build and why. It is a function
+ * of two commits: a spec is rebuilt when its build key at the head differs
+ * from its key at the base (its own inputs changed, or a spec whose packages
+ * go into its build root was rebuilt, as its rebuild policy says), when it is
+ * new, and, with `missing`, when no artifact with its key exists. Entries come
+ * out in build order, each with the reason chain that put it there ("curl:
+ * BuildRequires zlib-devel, from zlib: spec changed"). */
 #ifndef BUILDER_PLAN_H
 #define BUILDER_PLAN_H
 
 #include <stddef.h>
 
+#include "builder/buildkey.h"
 #include "builder/graph.h"
-#include "builder/spec.h"
+#include "builder/index.h"
 #include "common/error.h"
 #include "common/strv.h"
 #include "gitwatch/changeset.h"
 
 /* Why a spec is in the rebuild set. */
 enum builder_plan_why {
-	BUILDER_PLAN_CHANGED,       /* a file of its spec directory changed */
-	BUILDER_PLAN_DEPENDENCY,    /* it BuildRequires a package of a spec in the set */
-	BUILDER_PLAN_NOT_PUBLISHED, /* its packages are not in the repository */
+	BUILDER_PLAN_CHANGED,    /* its own inputs changed, or it is new */
+	BUILDER_PLAN_DEPENDENCY, /* the key of a spec of its build root changed */
+	BUILDER_PLAN_MISSING,    /* no artifact with its build key exists */
 };
 
 /* One spec to build. */
 struct builder_plan_entry {
-	size_t spec;              /* index into the plan's specs */
+	size_t spec;     /* index into the head index */
 	enum builder_plan_why why;
-	size_t via;               /* for DEPENDENCY: the spec in the set it depends on */
-	char *reason;             /* one line: "SPECS/zlib/zlib.spec changed",
-				   * "BuildRequires zlib-devel (zlib: SPECS/zlib/zlib.spec changed)",
-				   * "packages not in the repository" */
-	int in_cycle;             /* 1 when it is part of a build dependency cycle */
+	size_t via;      /* DEPENDENCY: the spec whose change reached it */
+	char *reason;    /* one line, the whole chain */
+	int in_cycle;    /* 1 when in a build cycle that cannot be broken */
+};
+
+/* A spec whose own inputs changed, with what changed. */
+struct builder_plan_change {
+	size_t spec;             /* index into the head index */
+	struct sy_strv reasons;  /* "spec changed", "Source0 x.tar.gz changed", "new spec" */
+};
+
+/* A spec of the base that the head no longer has. */
+struct builder_plan_removal {
+	char *spec;              /* spec id ("zlib") */
+	char *path;              /* its path at the base */
+	struct sy_strv packages; /* its binary packages, to remove from the repository */
+};
+
+/* A build dependency cycle among the rebuild set. */
+struct builder_plan_cycle {
+	struct sy_strv members; /* spec ids, in cycle order */
+	char *broken_at;        /* spec id whose built packages break it, or NULL */
 };
 
 /* Inputs of the planner. */
 struct builder_plan_input {
-	const struct builder_spec *specs; /* specs at the head commit */
-	size_t nspecs;
-	const struct builder_graph *graph;
-	const struct gitwatch_changeset *changes; /* base..head, may be NULL */
-	/* Returns 1 when every package of specs[spec] is in the repository. NULL:
-	 * nothing is published yet. */
-	int (*published)(void *arg, const struct builder_spec *spec);
+	const struct builder_index *base;     /* specs at the base commit; NULL: none */
+	const struct builder_keys *base_keys; /* their keys (NULL with base NULL) */
+	const struct builder_index *head;     /* specs at the head commit */
+	const struct builder_graph *graph;    /* graph of the head */
+	const struct builder_keys *keys;      /* keys of the head */
+	/* Returns 1 when an artifact with this build key exists; NULL: artifacts
+	 * are not consulted (`plan` without --missing). */
+	int (*has_artifact)(void *arg, const char *key);
+	/* Returns 1 when the spec's packages were built before (any version), so
+	 * that a build cycle through it can be broken, as the Azure Linux
+	 * toolkit breaks cycles with prebuilt RPMs. NULL: never. */
+	int (*has_built)(void *arg, const struct builder_spec *spec);
 	void *arg;
-	const struct sy_strv *force; /* spec names built regardless (previous
-				      * failures), may be NULL */
 };
 
 /* The plan. Release with builder_plan_release. */
 struct builder_plan {
 	struct builder_plan_entry *entries; /* rebuild set in build order */
 	size_t n;
-	struct sy_strv changed_specs;  /* repository paths of changed specs */
-	struct sy_strv removed_specs;  /* repository paths of deleted .spec files */
-	struct sy_strv changed_images; /* changed files under toolkit/imageconfigs */
-	struct sy_strv cycles;         /* "a -> b -> a", members are entries with in_cycle */
-	struct sy_strv broken_specs;   /* "path: reason" of specs that did not parse */
+	struct builder_plan_change *changed; /* specs whose own inputs changed */
+	size_t nchanged;
+	struct builder_plan_removal *removed;
+	size_t nremoved;
+	struct builder_plan_cycle *cycles; /* cycles among the rebuild set */
+	size_t ncycles;
+	struct sy_strv broken_specs; /* "path: reason" of head specs that did not parse */
 };
 
 /* Computes the plan. Never fails on unresolved dependencies or cycles (they
- * are reported); returns 0, or -1 with err set on internal errors. */
+ * are reported); returns 0. */
 int builder_plan_compute(const struct builder_plan_input *in, struct builder_plan *plan,
 			 struct sy_error *err);
 
@@ -69,5 +93,9 @@ void builder_plan_release(struct builder_plan *plan);
 /* Returns the directory part of a repository path, newly allocated
  * ("SPECS/zlib/zlib.spec" -> "SPECS/zlib"). */
 char *builder_path_dir(const char *path);
+
+/* Returns the index of the spec at path in index (specs are sorted by path),
+ * or -1. */
+long builder_index_lookup_path(const struct builder_index *index, const char *path);
 
 #endif

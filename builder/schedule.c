@@ -50,8 +50,7 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* Loads the RPMs of an artifact directory; returns 1 when it is complete. */
-static int artifact_lookup(const char *dir, struct builder_job_result *res)
+int builder_artifact_lookup(const char *dir, struct builder_job_result *res)
 {
 	char *marker = sy_xasprintf("%s/summary.json", dir);
 	int found = sy_exists(marker);
@@ -83,9 +82,12 @@ static void fail(struct builder_job_result *res, enum builder_job_state state, c
 /* Returns the path of the RPM named file: from this run's results when its
  * spec was in the plan, else through find_rpm. */
 static char *locate_rpm(const struct builder_schedule_input *in, const size_t *slot,
-			const struct builder_job_result *results, size_t spec, const char *file)
+			const struct builder_job_result *results, size_t e, size_t spec,
+			const char *file)
 {
-	if (slot[spec] != SIZE_MAX) {
+	/* A spec later in the order is a bootstrap member of a cycle: its
+	 * packages come from the published repository. */
+	if (slot[spec] != SIZE_MAX && slot[spec] < e) {
 		const struct sy_strv *rpms = &results[slot[spec]].rpms;
 		for (size_t i = 0; i < rpms->n; i++) {
 			const char *base = strrchr(rpms->items[i], '/');
@@ -98,16 +100,18 @@ static char *locate_rpm(const struct builder_schedule_input *in, const size_t *s
 }
 
 static int collect_install(const struct builder_schedule_input *in, const size_t *slot,
-			   const struct builder_job_result *results, size_t spec,
+			   const struct builder_job_result *results, size_t e,
 			   struct sy_strv *paths, struct sy_error *err)
 {
+	size_t spec = in->plan->entries[e].spec;
+
 	const struct builder_graph_node *node = &in->graph->nodes[spec];
 
 	for (size_t i = 0; i < node->ninstall; i++) {
 		const struct builder_pkgref *ref = &node->install[i];
 		const struct builder_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
 		char *file = builder_package_rpm_name(pkg);
-		char *path = locate_rpm(in, slot, results, ref->spec, file);
+		char *path = locate_rpm(in, slot, results, e, ref->spec, file);
 		if (!path) {
 			sy_error_set(err, "BuildRequires package %s is not available (%s)", pkg->name,
 				     file);
@@ -168,7 +172,7 @@ static int build_one(const struct builder_schedule_input *in, const size_t *slot
 		}
 		goto out;
 	}
-	if (collect_install(in, slot, results, in->plan->entries[e].spec, &install, err) ||
+	if (collect_install(in, slot, results, e, &install, err) ||
 	    sy_mkdir_p(tmp_out, 0755, err))
 		goto out;
 	struct builder_build_request req = {
@@ -188,7 +192,7 @@ static int build_one(const struct builder_schedule_input *in, const size_t *slot
 		goto out;
 	}
 	results[e].seconds = out.seconds;
-	rc = artifact_lookup(final, &results[e]) ? 0 : sy_error_set(err, "%s: incomplete", final);
+	rc = builder_artifact_lookup(final, &results[e]) ? 0 : sy_error_set(err, "%s: incomplete", final);
 out:
 	if (rc)
 		sy_rm_rf(tmp_out, NULL);
@@ -204,18 +208,18 @@ out:
 	return rc;
 }
 
-/* Returns the first spec of the set this entry BuildRequires that did not
- * succeed, or SIZE_MAX. */
+/* Returns the first spec of the set whose packages this entry's build root
+ * needs and that did not succeed, or SIZE_MAX. */
 static size_t failed_dependency(const struct builder_schedule_input *in, const size_t *slot,
 				const struct builder_job_result *results, size_t e)
 {
 	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
 
-	for (size_t k = 0; k < node->nbuild_deps; k++) {
-		size_t s = slot[node->build_deps[k]];
+	for (size_t k = 0; k < node->nroot_specs; k++) {
+		size_t s = slot[node->root_specs[k]];
 		if (s != SIZE_MAX && s < e &&
 		    (results[s].state == BUILDER_JOB_FAILED || results[s].state == BUILDER_JOB_BLOCKED))
-			return node->build_deps[k];
+			return node->root_specs[k];
 	}
 	return SIZE_MAX;
 }
@@ -262,7 +266,7 @@ static void run_entry(const struct builder_schedule_input *in, const size_t *slo
 				  node->unresolved.items[0]));
 	} else {
 		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
-		int reused = artifact_lookup(dir, res);
+		int reused = builder_artifact_lookup(dir, res);
 		free(dir);
 		if (reused) {
 			res->state = BUILDER_JOB_REUSED;

@@ -394,6 +394,9 @@ static void child_main(const struct builder_spec_input *in, const struct builder
 	if (builder_macro_ctx_apply(ctx, &err) != 0) {
 		res = error_json(sy_xasprintf("%s: macro context: %s", in->path, err.msg));
 	} else {
+		/* What the macro files logged is not the spec's error. */
+		free(cap.first_error);
+		cap.first_error = NULL;
 		(void)unshare(CLONE_NEWNET); /* best effort: no network for %() */
 		res = child_parse(in, ctx, dir, &cap);
 	}
@@ -403,26 +406,79 @@ static void child_main(const struct builder_spec_input *in, const struct builder
 }
 
 /* ------------------------------------------------------------------------ */
-/* Parent: run the children, collect and decode their results.              */
+/* The JSON form of a spec: written by the children, by the spec cache.     */
 
-/* One running child. */
-struct reader {
-	pid_t pid;          /* child process (and process group) id */
-	int fd;             /* read end of the result pipe, -1 once at EOF */
-	size_t index;       /* which input it reads */
-	char *dir;          /* private directory the child writes the spec into;
-			     * removed by the parent after the child ended */
-	char *buf;          /* result bytes received so far */
-	size_t len, alloc;  /* bytes in buf, bytes allocated */
-	double deadline;    /* CLOCK_MONOTONIC seconds after which it is killed */
-};
-
-static double now_s(void)
+static json_t *deps_to_json(const struct builder_deps *deps)
 {
-	struct timespec ts;
+	json_t *arr = json_array();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	for (size_t i = 0; i < deps->n; i++) {
+		json_t *d = json_object();
+
+		json_object_set_new(d, "n", json_str(deps->items[i].name));
+		json_object_set_new(d, "f", json_integer(deps->items[i].flags));
+		json_object_set_new(d, "v", json_str(deps->items[i].evr));
+		json_array_append_new(arr, d);
+	}
+	return arr;
+}
+
+static json_t *strv_to_json(const struct sy_strv *v)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(arr, json_str(v->items[i]));
+	return arr;
+}
+
+static json_t *package_to_json(const struct builder_package *pkg)
+{
+	json_t *p = json_object();
+
+	json_object_set_new(p, "name", json_str(pkg->name));
+	json_object_set_new(p, "evr", json_str(pkg->evr));
+	json_object_set_new(p, "arch", json_str(pkg->arch));
+	json_object_set_new(p, "provides", deps_to_json(&pkg->provides));
+	json_object_set_new(p, "requires", deps_to_json(&pkg->requires));
+	return p;
+}
+
+static void parsed_to_json(const struct builder_spec *spec, json_t *obj)
+{
+	json_t *pkgs = json_array();
+
+	for (size_t i = 0; i < spec->npackages; i++)
+		json_array_append_new(pkgs, package_to_json(&spec->packages[i]));
+	json_object_set_new(obj, "name", json_str(spec->name));
+	json_object_set_new(obj, "epoch", json_str(spec->epoch));
+	json_object_set_new(obj, "version", json_str(spec->version));
+	json_object_set_new(obj, "release", json_str(spec->release));
+	json_object_set_new(obj, "packages", pkgs);
+	json_object_set_new(obj, "buildrequires", deps_to_json(&spec->buildrequires));
+	json_object_set_new(obj, "sources", strv_to_json(&spec->sources));
+	json_object_set_new(obj, "patches", strv_to_json(&spec->patches));
+	json_object_set_new(obj, "exclusive_arch", strv_to_json(&spec->exclusive_arch));
+	json_object_set_new(obj, "exclude_arch", strv_to_json(&spec->exclude_arch));
+}
+
+char *builder_spec_to_json(const struct builder_spec *spec)
+{
+	json_t *obj = json_object();
+	char *text;
+
+	if (spec->error)
+		json_object_set_new(obj, "error", json_str(spec->error));
+	else
+		parsed_to_json(spec, obj);
+	json_object_set_new(obj, "version_refs", strv_to_json(&spec->version_refs));
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!text) {
+		fprintf(stderr, "shipyard: out of memory encoding a spec\n");
+		abort();
+	}
+	return text;
 }
 
 static char *json_strdup(json_t *obj, const char *key)
@@ -485,11 +541,58 @@ static void decode_spec(json_t *obj, struct builder_spec *out)
 	decode_strv(json_object_get(obj, "exclude_arch"), &out->exclude_arch);
 }
 
+int builder_spec_from_json(const char *text, size_t len, struct builder_spec *out,
+			   struct sy_error *err)
+{
+	json_error_t jerr;
+	json_t *obj = json_loadb(text, len, 0, &jerr);
+
+	if (!obj)
+		return sy_error_set(err, "spec JSON: %s", jerr.text);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return sy_error_set(err, "spec JSON: not an object");
+	}
+	if (json_object_get(obj, "error")) {
+		out->error = json_strdup(obj, "error");
+		if (!out->error)
+			out->error = sy_xasprintf("%s: spec did not parse",
+						  out->path ? out->path : "spec");
+	} else {
+		decode_spec(obj, out);
+	}
+	decode_strv(json_object_get(obj, "version_refs"), &out->version_refs);
+	json_decref(obj);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Parent: run the children, collect and decode their results.              */
+
+/* One running child. */
+struct reader {
+	pid_t pid;          /* child process (and process group) id */
+	int fd;             /* read end of the result pipe, -1 once at EOF */
+	size_t index;       /* which input it reads */
+	char *dir;          /* private directory the child writes the spec into;
+			     * removed by the parent after the child ended */
+	char *buf;          /* result bytes received so far */
+	size_t len, alloc;  /* bytes in buf, bytes allocated */
+	double deadline;    /* CLOCK_MONOTONIC seconds after which it is killed */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Turns a finished child's status and output into out. */
 static void finish(struct reader *r, int status, int timed_out, struct builder_spec *out)
 {
-	json_t *obj = NULL;
-	json_error_t jerr;
+	struct sy_error err = { { 0 } };
 
 	if (timed_out) {
 		out->error = sy_xasprintf("%s: spec reader killed after %d s", out->path,
@@ -497,21 +600,18 @@ static void finish(struct reader *r, int status, int timed_out, struct builder_s
 	} else if (WIFSIGNALED(status)) {
 		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
 					  WTERMSIG(status), strsignal(WTERMSIG(status)));
+		/* SIGKILL comes from outside (our own timeout is handled above):
+		 * the OOM killer, an operator. Other signals are the spec's doing. */
+		out->error_transient = WTERMSIG(status) == SIGKILL;
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
 					  WEXITSTATUS(status));
-	} else if (!(obj = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr)) ||
-		   !json_is_object(obj)) {
+		out->error_transient = 1;
+	} else if (builder_spec_from_json(r->buf ? r->buf : "", r->len, out, &err) != 0) {
 		out->error = sy_xasprintf("%s: spec reader result unreadable: %s", out->path,
-					  jerr.text);
-	} else if (json_object_get(obj, "error")) {
-		out->error = json_strdup(obj, "error");
-		if (!out->error)
-			out->error = sy_xasprintf("%s: spec did not parse", out->path);
-	} else {
-		decode_spec(obj, out);
+					  err.msg);
+		out->error_transient = 1;
 	}
-	json_decref(obj);
 }
 
 static int reader_start(struct reader *r, size_t index, const struct builder_spec_input *in,
@@ -662,6 +762,7 @@ int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
 		if (nr == 0) {
 			/* Earlier specs were read; this one cannot be: report it. */
 			out[next].error = sy_xstrdup(start_err.msg);
+			out[next].error_transient = 1;
 			next++;
 			continue;
 		}
@@ -713,6 +814,8 @@ void builder_spec_release(struct builder_spec *spec)
 	sy_strv_release(&spec->exclusive_arch);
 	sy_strv_release(&spec->exclude_arch);
 	free(spec->error);
+	sy_strv_release(&spec->version_refs);
+	free(spec->excluded);
 	memset(spec, 0, sizeof(*spec));
 }
 

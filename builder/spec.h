@@ -57,6 +57,16 @@ struct builder_spec {
 	struct sy_strv exclude_arch;   /* ExcludeArch values */
 	char *error;      /* NULL when the spec parsed; else the one-line reason
 			   * ("SPECS/x/x.spec: line 12: Unknown tag: Nme: x") */
+	int error_transient; /* 1 when error says nothing about the spec's text (its
+			      * reader could not be started, was killed from outside
+			      * or wrote no result); such results are never cached */
+	struct sy_strv version_refs; /* generated version macros the spec text names
+				      * ("azl_kernel_version"), sorted; "*" when it
+				      * builds such a name from other macros. Set by
+				      * the index (builder/index.h), not by the reader */
+	char *excluded;   /* NULL, or why the spec is not built for the target arch
+			   * ("ExclusiveArch: aarch64 does not include x86_64"); set
+			   * by the index, the parsed data stays */
 };
 
 /* What to read: the spec's path in the repository and its content. */
@@ -76,6 +86,23 @@ struct builder_spec_input {
 int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
 		       const struct builder_macro_ctx *ctx, int jobs,
 		       struct builder_spec *out, struct sy_error *err);
+
+/* Encodes what a reader learnt of spec (every field but path and excluded)
+ * as one compact JSON object, the format the reader children write into
+ * their pipe: {"name", "epoch", "version", "release", "packages": [{"name",
+ * "evr", "arch", "provides", "requires"}], "buildrequires", "sources",
+ * "patches", "exclusive_arch", "exclude_arch", "version_refs"}, each
+ * dependency {"n": name, "f": BUILDER_DEP_* bits, "v": evr or null}; a spec
+ * that did not parse is {"error": reason, "version_refs": [...]}. Returns a
+ * new string (caller frees). */
+char *builder_spec_to_json(const struct builder_spec *spec);
+
+/* Decodes len bytes of JSON written by builder_spec_to_json (or by a reader
+ * child) into out, which must be zeroed or hold only path and excluded
+ * (left as they are). Returns 0, or -1 with err set ("spec JSON: <jansson
+ * message>") when text is not such an object. */
+int builder_spec_from_json(const char *text, size_t len, struct builder_spec *out,
+			   struct sy_error *err);
 
 /* Frees everything a builder_spec holds and zeroes it. */
 void builder_spec_release(struct builder_spec *spec);

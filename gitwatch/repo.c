@@ -108,6 +108,22 @@ int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit_rev,
 	return rc;
 }
 
+int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,
+			char base[GITWATCH_OID_HEX + 1], struct sy_error *err)
+{
+	char ha[GITWATCH_OID_HEX + 1], hb[GITWATCH_OID_HEX + 1];
+	git_oid oa, ob, out;
+
+	if (gitwatch_resolve(repo, a, ha, err) || gitwatch_resolve(repo, b, hb, err))
+		return -1;
+	git_oid_fromstr(&oa, ha);
+	git_oid_fromstr(&ob, hb);
+	if (git_merge_base(&out, repo->git, &oa, &ob) < 0)
+		return sy_error_set(err, "%s and %s have no common history", a, b);
+	git_oid_tostr(base, GITWATCH_OID_HEX + 1, &out);
+	return 0;
+}
+
 char *gitwatch_head_branch(struct gitwatch_repo *repo)
 {
 	git_reference *head;

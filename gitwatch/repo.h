@@ -42,6 +42,11 @@ int gitwatch_resolve(struct gitwatch_repo *repo, const char *rev, char oid[GITWA
 int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit,
 			  char parent[GITWATCH_OID_HEX + 1], struct sy_error *err);
 
+/* Finds the merge base of commits a and b (git merge-base) into base (hex).
+ * Returns 0, or -1 when they share no history. */
+int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,
+			char base[GITWATCH_OID_HEX + 1], struct sy_error *err);
+
 /* Returns the short name of the branch HEAD points at ("main") in a newly
  * allocated string (caller frees), or "detached" when HEAD is detached. */
 char *gitwatch_head_branch(struct gitwatch_repo *repo);

@@ -175,3 +175,75 @@ int service_image_step_run(const struct service_image_step *s, struct sy_error *
 	free(repo_dir);
 	return failed;
 }
+
+/* Marks spec and every spec its packages Require, transitively. */
+static void mark_runtime(const struct builder_graph *g, size_t spec, unsigned char *seen)
+{
+	if (seen[spec])
+		return;
+	seen[spec] = 1;
+	for (size_t k = 0; k < g->nodes[spec].nrun_deps; k++)
+		mark_runtime(g, g->nodes[spec].run_deps[k], seen);
+}
+
+static int config_changed(const struct service_image_affected *a, const struct imager_config *cfg)
+{
+	for (size_t c = 0; a->changes && c < a->changes->n; c++) {
+		const struct gitwatch_change *ch = &a->changes->changes[c];
+		const char *path = ch->new_path ? ch->new_path : ch->old_path;
+		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns 1 when a package cfg lists, or its runtime closure, is rebuilt. */
+static int uses_rebuilt(const struct service_image_affected *a, const struct imager_config *cfg)
+{
+	size_t n = a->index->nspecs;
+	unsigned char *seen = sy_xcalloc(n + 1, 1);
+	int hit = 0;
+
+	for (size_t p = 0; p < cfg->packages.n; p++) {
+		char *name = sy_xstrdup(cfg->packages.items[p]);
+		name[strcspn(name, " <>=")] = '\0';
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < a->index->specs[i].npackages; k++)
+				if (!strcmp(a->index->specs[i].packages[k].name, name))
+					mark_runtime(a->graph, i, seen);
+		free(name);
+	}
+	for (size_t e = 0; !hit && e < a->plan->n; e++)
+		hit = seen[a->plan->entries[e].spec];
+	free(seen);
+	return hit;
+}
+
+int service_images_affected(const struct service_image_affected *a, struct sy_strv *out,
+			    struct sy_error *err)
+{
+	struct read_arg ra = { a->repo, a->commit };
+	struct gitwatch_entries files;
+	size_t prefix = strlen(a->configs_dir) + 1;
+
+	if (gitwatch_list_files(a->repo, a->commit, a->configs_dir, &files, err))
+		return -1;
+	for (size_t i = 0; i < files.n; i++) {
+		const char *path = files.items[i].path, *rest = path + prefix;
+		size_t len = strlen(rest);
+		if (strchr(rest, '/') || len < 6 || strcmp(rest + len - 5, ".json"))
+			continue;
+		struct imager_config cfg;
+		struct sy_error perr = { { 0 } };
+		char *json = NULL;
+		memset(&cfg, 0, sizeof(cfg));
+		if (gitwatch_read_file(a->repo, a->commit, path, &json, NULL, &perr) ||
+		    imager_config_parse(path, json, read_from_git, &ra, &cfg, &perr) ||
+		    config_changed(a, &cfg) || uses_rebuilt(a, &cfg))
+			sy_strv_push(out, path);
+		imager_config_release(&cfg);
+		free(json);
+	}
+	gitwatch_entries_release(&files);
+	return 0;
+}

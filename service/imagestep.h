@@ -5,7 +5,12 @@
 #ifndef SERVICE_IMAGESTEP_H
 #define SERVICE_IMAGESTEP_H
 
+#include "builder/graph.h"
+#include "builder/index.h"
+#include "builder/plan.h"
 #include "common/error.h"
+#include "common/strv.h"
+#include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "service/status.h"
 
@@ -21,6 +26,25 @@ struct service_image_step {
 	const char *arch;         /* "x86_64" */
 	struct service_reporter *reporter;
 };
+
+/* What the plan stage needs to find the image configs a plan affects. */
+struct service_image_affected {
+	struct gitwatch_repo *repo;
+	const char *commit;                     /* head commit */
+	const char *configs_dir;                /* "toolkit/imageconfigs" */
+	const struct builder_index *index;      /* specs at the head */
+	const struct builder_graph *graph;      /* their graph (runtime edges) */
+	const struct builder_plan *plan;        /* the rebuild set */
+	const struct gitwatch_changeset *changes; /* base..head */
+};
+
+/* Appends to out the paths of the image configs of the head that the plan
+ * affects: the config or one of its package lists changed, or a package it
+ * lists, or one that package Requires (through the specs' runtime edges),
+ * comes from a spec of the rebuild set. A config that does not parse counts
+ * as affected. Returns 0, or -1 when the configs cannot be listed. */
+int service_images_affected(const struct service_image_affected *a, struct sy_strv *out,
+			    struct sy_error *err);
 
 /* Composes what changed. Returns 0 when every config succeeded or was
  * unchanged, 1 when some failed (their statuses say why), -1 with err set

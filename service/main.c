@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "service/depsearch_cmd.h"
 #include "service/pipeline.h"
 #include "service/status.h"
 
@@ -35,6 +36,7 @@ static const char run_usage[] =
 	"  --repo DIR             distribution git repository (Azure Linux layout)\n"
 	"  --from REV             base revision (default: the commit the branch's\n"
 	"                         repository was last published from; none: all new)\n"
+	"  --merge-base           use the merge base of --from and --to as the base\n"
 	"  --to REV               head revision (default HEAD)\n"
 	"  --state DIR            state directory (default ./.shipyard)\n"
 	"  --channel NAME         repository channel (default: HEAD's branch)\n"
@@ -49,12 +51,20 @@ static const char run_usage[] =
 	"setup error.\n";
 
 static const char plan_usage[] =
-	"usage: shipyard plan --repo DIR [--from REV] [--to REV] [--format text|json]\n"
+	"usage: shipyard plan --repo DIR [--from REV] [--to REV] [--arch ARCH]\n"
+	"                     [--merge-base] [--missing] [--format text|json]\n"
 	"\n"
-	"Prints the changeset and the rebuild set (with the reason for every spec),\n"
-	"unresolved BuildRequires, dependency cycles and specs that do not parse,\n"
-	"without building. Same code path and options as `shipyard run`.\n"
+	"Prints the changeset and the rebuild set without building: the specs\n"
+	"whose build key at --to differs from their key at --from, in build order,\n"
+	"each with its reason chain; the specs whose own inputs changed; removed\n"
+	"specs and their packages; affected image configs; unresolved\n"
+	"BuildRequires; dependency cycles; specs excluded for the arch; specs that\n"
+	"do not parse. Same code path and options as `shipyard run`.\n"
 	"\n"
+	"  --from REV             base (default: the first parent of --to)\n"
+	"  --merge-base           use the merge base of --from and --to (pull requests)\n"
+	"  --missing              also list specs with no artifact for their key in\n"
+	"                         the state directory\n"
 	"  --format FORMAT        text (default) or json\n";
 
 static const char worker_usage[] =
@@ -91,7 +101,7 @@ static char *default_manifest(void)
 }
 
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
-       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_HELP };
+       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_HELP };
 
 static const struct option pipeline_options[] = {
 	{ "repo", required_argument, NULL, OPT_REPO },
@@ -105,6 +115,8 @@ static const struct option pipeline_options[] = {
 	{ "worker-manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "worker-cache", required_argument, NULL, OPT_CACHE },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "merge-base", no_argument, NULL, OPT_MERGE_BASE },
+	{ "missing", no_argument, NULL, OPT_MISSING },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -140,6 +152,8 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 		case OPT_TIMEOUT: o->build_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_MANIFEST: free(*manifest); *manifest = sy_xstrdup(optarg); break;
 		case OPT_CACHE: o->worker_cache = optarg; break;
+		case OPT_MERGE_BASE: o->merge_base = 1; break;
+		case OPT_MISSING: o->missing = 1; break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
 				return usage_error(usage, "--format must be text or json"), -1;
@@ -283,6 +297,7 @@ static int cmd_help(int argc, char **argv)
 static const struct command command_table[] = {
 	{ "run", "run one pipeline: plan, build, publish, images, statuses", run_usage, cmd_run },
 	{ "plan", "print the changeset and rebuild set without building", plan_usage, cmd_plan },
+	{ "depsearch", "list what depends on specs or packages, or what they need", service_depsearch_usage, service_depsearch_command },
 	{ "worker", "build the cached worker root", worker_usage, cmd_worker },
 	{ "help", "show help for shipyard or a command", help_usage, cmd_help },
 	{ "version", "print the version", version_usage, cmd_version },

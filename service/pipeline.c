@@ -25,24 +25,31 @@
 #include "service/imagestep.h"
 #include "service/planprint.h"
 
+/* One commit, read: its settings, specs, graph and build keys. */
+struct commit_view {
+	char oid[GITWATCH_OID_HEX + 1];
+	struct builder_distro distro;
+	struct builder_index index;
+	struct builder_graph graph;
+	struct builder_keys keys;
+};
+
 /* Everything one pipeline works with; lives for the duration of the run. */
 struct pipeline {
 	const struct service_pipeline_options *opts;
 	struct gitwatch_repo *repo;
-	char to[GITWATCH_OID_HEX + 1];
-	char *from;                       /* NULL: empty tree */
 	char *channel;
 	char *repos_dir;                  /* <state>/repos */
-	struct builder_distro distro;
-	struct builder_index index;
-	struct builder_graph graph;
-	struct builder_plan plan;
-	struct gitwatch_changeset changes;
-	struct sy_strv published;         /* RPMs of the channel's current snapshot */
-	struct sy_strv previous_failures; /* spec names that failed last time */
+	char *published_dir;              /* the channel's current snapshot, or NULL */
+	struct sy_strv published;         /* its RPMs */
+	struct sy_strv toolchain;         /* capabilities of the worker root */
 	struct builder_worker_manifest worker;
 	char *worker_root;
-	char (*keys)[SY_SHA256_HEX_LEN + 1];
+	int has_base;
+	struct commit_view base, head;
+	struct gitwatch_changeset changes;
+	struct builder_plan plan;
+	struct sy_strv images;            /* image configs the plan affects */
 	struct builder_job_result *results;
 	time_t started;
 };
@@ -59,48 +66,34 @@ static char *state_path(const struct pipeline *p, const char *rel)
 	return sy_xasprintf("%s/%s", p->opts->state_dir, rel);
 }
 
-/* published.json of a channel: the commit it was last published from and the
- * specs that failed then. */
+/* published.json of a channel: the commit it was last published from. */
 static char *published_record_path(const struct pipeline *p)
 {
 	return sy_xasprintf("%s/%s/published.json", p->repos_dir, p->channel);
 }
 
-static void read_published_record(struct pipeline *p, char **commit)
+static char *read_published_commit(const struct pipeline *p)
 {
-	char *path = published_record_path(p);
+	char *path = published_record_path(p), *commit = NULL;
 	json_t *doc = json_load_file(path, 0, NULL);
-	const char *c;
-	json_t *failed, *v;
-	size_t i;
+	const char *c = doc ? json_string_value(json_object_get(doc, "commit")) : NULL;
 
-	*commit = NULL;
-	if (doc && (c = json_string_value(json_object_get(doc, "commit"))))
-		*commit = sy_xstrdup(c);
-	failed = doc ? json_object_get(doc, "failed") : NULL;
-	json_array_foreach(failed, i, v)
-		if (json_string_value(v))
-			sy_strv_push(&p->previous_failures, json_string_value(v));
+	if (c)
+		commit = sy_xstrdup(c);
 	json_decref(doc);
 	free(path);
+	return commit;
 }
 
-static int write_published_record(struct pipeline *p, struct sy_error *err)
+static int write_published_record(struct pipeline *p, const char *snapshot, struct sy_error *err)
 {
 	char *path = published_record_path(p);
-	json_t *doc = json_pack("{s:s, s:[]}", "commit", p->to, "failed");
-	json_t *failed = json_object_get(doc, "failed");
-
-	for (size_t e = 0; e < p->plan.n; e++)
-		if (p->results[e].state == BUILDER_JOB_FAILED || p->results[e].state == BUILDER_JOB_BLOCKED) {
-			const struct builder_spec *s = &p->index.specs[p->plan.entries[e].spec];
-			if (s->name)
-				json_array_append_new(failed, json_string(s->name));
-		}
+	json_t *doc = json_pack("{s:s, s:s?}", "commit", p->head.oid, "snapshot", snapshot);
 	char *text = json_dumps(doc, JSON_INDENT(2));
 	char *dir = sy_xasprintf("%s/%s", p->repos_dir, p->channel);
 	int rc = sy_mkdir_p(dir, 0755, err) ||
 		 sy_write_file_atomic(path, text, strlen(text), 0644, err) ? -1 : 0;
+
 	free(dir);
 	free(text);
 	json_decref(doc);
@@ -108,50 +101,128 @@ static int write_published_record(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
-static int open_and_resolve(struct pipeline *p, struct sy_error *err)
+/* Picks the base commit: --from (or its merge base with the head), else for
+ * a run the commit last published, else the head's first parent. */
+static int resolve_base(struct pipeline *p, struct sy_error *err)
 {
 	const struct service_pipeline_options *o = p->opts;
-	char oid[GITWATCH_OID_HEX + 1];
+	char *last;
 
-	if (gitwatch_repo_open(o->repo_path, &p->repo, err))
-		return -1;
-	if (gitwatch_resolve(p->repo, o->to ? o->to : "HEAD", p->to, err))
-		return -1;
-	p->channel = o->channel ? sy_xstrdup(o->channel) : gitwatch_head_branch(p->repo);
-	p->repos_dir = state_path(p, "repos");
-	char *last = NULL;
-	read_published_record(p, &last);
 	if (o->from) {
-		if (gitwatch_resolve(p->repo, o->from, oid, err))
+		int rc = o->merge_base ? gitwatch_merge_base(p->repo, o->from, p->head.oid, p->base.oid, err)
+				       : gitwatch_resolve(p->repo, o->from, p->base.oid, err);
+		if (rc)
 			return sy_error_prefix(err, "--from");
-		p->from = sy_xstrdup(oid);
+		p->has_base = 1;
+	} else if (!o->plan_only && (last = read_published_commit(p))) {
+		p->has_base = gitwatch_resolve(p->repo, last, p->base.oid, NULL) == 0;
+		if (!p->has_base)
+			sy_log_warn("last published commit %.12s is not in %s: planning from nothing",
+				    last, o->repo_path);
 		free(last);
-	} else if (last && gitwatch_resolve(p->repo, last, oid, err)) {
-		sy_log_warn("last published commit %.12s is not in %s: planning from nothing",
-			    last, o->repo_path);
-		free(last);
-	} else {
-		p->from = last;
+	} else if (o->plan_only) {
+		p->has_base = gitwatch_first_parent(p->repo, p->head.oid, p->base.oid, NULL) == 0;
 	}
 	return 0;
 }
 
-static int published_pred(void *arg, const struct builder_spec *spec)
+static int open_and_resolve(struct pipeline *p, struct sy_error *err)
+{
+	const struct service_pipeline_options *o = p->opts;
+
+	if (gitwatch_repo_open(o->repo_path, &p->repo, err))
+		return -1;
+	if (gitwatch_resolve(p->repo, o->to ? o->to : "HEAD", p->head.oid, err))
+		return -1;
+	p->channel = o->channel ? sy_xstrdup(o->channel) : gitwatch_head_branch(p->repo);
+	p->repos_dir = state_path(p, "repos");
+	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
+	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err))
+		return -1;
+	if (o->worker_manifest &&
+	    (builder_worker_manifest_read(o->worker_manifest, &p->worker, err) ||
+	     builder_toolchain_read(o->worker_manifest, &p->toolchain, err)))
+		return -1;
+	return resolve_base(p, err);
+}
+
+/* Reads one commit: settings, spec index (cached in state.db), graph with
+ * the provides learned from the published repository, build keys. */
+static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error *err)
+{
+	const struct service_pipeline_options *o = p->opts;
+	struct builder_macro_settings settings;
+	char *tmp = state_path(p, "tmp");
+	int rc = -1;
+
+	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
+		goto out;
+	builder_distro_macro_settings(&v->distro, o->arch, &settings);
+	char *db = state_path(p, "state.db");
+	int loaded = builder_index_load(p->repo, v->oid, &settings, tmp, db, o->jobs, &v->index,
+					err);
+	free(db);
+	if (loaded)
+		goto out;
+	if (builder_graph_build(v->index.specs, v->index.nspecs, &p->toolchain, o->arch,
+				p->published_dir, &v->graph, err))
+		goto out;
+	struct builder_key_settings ks = {
+		.worker_digest = p->worker.digest, .policy = p->head.distro.policy,
+		.spec_policy = builder_distro_spec_policy, .arg = &p->head.distro,
+	};
+	rc = builder_keys_compute(p->repo, &v->index, &v->graph, &ks, &v->keys, err);
+out:
+	free(tmp);
+	return rc;
+}
+
+static void view_release(struct commit_view *v)
+{
+	builder_keys_release(&v->keys);
+	builder_graph_release(&v->graph);
+	builder_index_release(&v->index);
+	builder_distro_release(&v->distro);
+}
+
+static int has_artifact(void *arg, const char *key)
 {
 	struct pipeline *p = arg;
+	char *path = sy_xasprintf("%s/artifacts/%s/summary.json", p->opts->state_dir, key);
+	int found = sy_exists(path);
 
-	if (!spec->npackages)
-		return 1;
-	for (size_t i = 0; i < spec->npackages; i++) {
-		char *file = builder_package_rpm_name(&spec->packages[i]);
-		int found = 0;
-		for (size_t k = 0; !found && k < p->published.n; k++)
-			found = !strcmp(basename_of(p->published.items[k]), file);
-		free(file);
-		if (!found)
-			return 0;
+	free(path);
+	return found;
+}
+
+/* Appends the published RPMs of spec's packages (matched by name: the
+ * published NEVRA may be older than the spec) to set; returns how many. */
+static size_t published_of(const struct pipeline *p, const struct builder_spec *spec,
+			   struct sy_strv *set)
+{
+	size_t found = 0;
+
+	for (size_t k = 0; k < p->published.n; k++) {
+		const char *file = basename_of(p->published.items[k]);
+		for (size_t i = 0; i < spec->npackages; i++) {
+			const char *name = spec->packages[i].name;
+			size_t len = strlen(name);
+			/* name-VERSION-RELEASE.arch.rpm: two dash-separated fields follow. */
+			const char *rest = !strncmp(file, name, len) && file[len] == '-' ? file + len + 1 : NULL;
+			if (rest && strchr(rest, '-') && !strchr(strchr(rest, '-') + 1, '-')) {
+				if (set)
+					sy_strv_push(set, p->published.items[k]);
+				found++;
+				break;
+			}
+		}
 	}
-	return 1;
+	return found;
+}
+
+static int has_built(void *arg, const struct builder_spec *spec)
+{
+	return spec->npackages && published_of(arg, spec, NULL) == spec->npackages;
 }
 
 static char *find_published_rpm(void *arg, const char *file)
@@ -166,43 +237,34 @@ static char *find_published_rpm(void *arg, const char *file)
 
 static int plan_stage(struct pipeline *p, struct sy_error *err)
 {
-	const struct service_pipeline_options *o = p->opts;
-	struct builder_macro_settings settings;
-	struct sy_strv toolchain = SY_STRV_INIT;
-	char *tmp = state_path(p, "tmp");
-	int rc = -1;
-
-	if (builder_distro_load(p->repo, p->to, tmp, &p->distro, err))
-		goto out;
-	builder_distro_macro_settings(&p->distro, o->arch, &settings);
 	struct sy_strv prefixes = SY_STRV_INIT;
-	for (size_t i = 0; i < p->distro.spec_trees.n; i++)
-		sy_strv_push(&prefixes, p->distro.spec_trees.items[i]);
-	sy_strv_push(&prefixes, p->distro.imageconfigs_dir);
-	rc = gitwatch_changeset_compute(p->repo, p->from, p->to,
+	int rc;
+
+	if (load_view(p, &p->head, err) || (p->has_base && load_view(p, &p->base, err)))
+		return -1;
+	for (size_t i = 0; i < p->head.distro.spec_trees.n; i++)
+		sy_strv_push(&prefixes, p->head.distro.spec_trees.items[i]);
+	sy_strv_push(&prefixes, p->head.distro.imageconfigs_dir);
+	rc = gitwatch_changeset_compute(p->repo, p->has_base ? p->base.oid : NULL, p->head.oid,
 					(const char *const *)prefixes.items, &p->changes, err);
 	sy_strv_release(&prefixes);
 	if (rc)
-		goto out;
-	rc = -1;
-	if (builder_index_load(p->repo, p->to, &settings, tmp, o->jobs, &p->index, err))
-		goto out;
-	if (o->worker_manifest && builder_toolchain_read(o->worker_manifest, &toolchain, err))
-		goto out;
-	if (builder_graph_build(p->index.specs, p->index.nspecs, &toolchain, o->arch, &p->graph, err))
-		goto out;
-	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err))
-		goto out;
+		return -1;
 	struct builder_plan_input in = {
-		.specs = p->index.specs, .nspecs = p->index.nspecs, .graph = &p->graph,
-		.changes = &p->changes, .published = published_pred, .arg = p,
-		.force = &p->previous_failures,
+		.base = p->has_base ? &p->base.index : NULL,
+		.base_keys = p->has_base ? &p->base.keys : NULL,
+		.head = &p->head.index, .graph = &p->head.graph, .keys = &p->head.keys,
+		.has_artifact = p->opts->missing || !p->opts->plan_only ? has_artifact : NULL,
+		.has_built = has_built, .arg = p,
 	};
-	rc = builder_plan_compute(&in, &p->plan, err);
-out:
-	sy_strv_release(&toolchain);
-	free(tmp);
-	return rc;
+	if (builder_plan_compute(&in, &p->plan, err))
+		return -1;
+	struct service_image_affected a = {
+		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
+		.index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
+		.changes = &p->changes,
+	};
+	return service_images_affected(&a, &p->images, err);
 }
 
 static void progress(void *arg, size_t done, size_t total, const char *spec, const char *state)
@@ -220,49 +282,44 @@ static int prepare_worker(struct pipeline *p, struct sy_error *err)
 {
 	const struct service_pipeline_options *o = p->opts;
 	char *cache = o->worker_cache ? sy_xstrdup(o->worker_cache) : state_path(p, "worker");
-	char *log = state_path(p, "logs/worker.log");
+	char *logs = state_path(p, "logs"), *log = state_path(p, "logs/worker.log");
 	int rc = -1;
 
-	sy_mkdir_p(p->opts->state_dir, 0755, NULL);
-	char *logs = state_path(p, "logs");
 	sy_mkdir_p(logs, 0755, NULL);
-	free(logs);
 	FILE *f = fopen(log, "a");
 	if (!o->worker_manifest) {
 		sy_error_set(err, "no worker manifest given");
-	} else if (builder_worker_manifest_read(o->worker_manifest, &p->worker, err) == 0) {
+	} else {
 		sy_log_info("worker root %.12s (%s)", p->worker.digest, o->worker_manifest);
 		rc = builder_worker_ensure(cache, &p->worker, f ? fileno(f) : -1, &p->worker_root, err);
 	}
 	if (f)
 		fclose(f);
 	free(log);
+	free(logs);
 	free(cache);
 	return rc;
 }
 
 static size_t build_stage(struct pipeline *p, struct sy_error *err)
 {
-	size_t n = p->index.nspecs;
-
-	p->keys = sy_xcalloc(n + 1, sizeof(*p->keys));
 	p->results = sy_xcalloc(p->plan.n + 1, sizeof(*p->results));
 	if (!p->plan.n)
 		return 0;
-	if (prepare_worker(p, err) ||
-	    builder_buildkeys_compute(p->repo, &p->index, &p->graph, p->worker.digest, p->keys, err))
+	if (prepare_worker(p, err))
 		return (size_t)-1;
 	char *artifacts = state_path(p, "artifacts"), *builds = state_path(p, "builds");
+	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
 	struct sy_error sweep_err = { { 0 } };
 	if (builder_build_sweep(builds, &sweep_err))
 		sy_log_warn("%s", sweep_err.msg);
-	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->to);
 	struct builder_schedule_input in = {
-		.repo = p->repo, .index = &p->index, .graph = &p->graph, .plan = &p->plan,
-		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->keys, .artifacts_dir = artifacts,
-		.builds_dir = builds, .log_dir = logs, .worker_root = p->worker_root,
-		.timeout_s = p->opts->build_timeout_s, .find_rpm = find_published_rpm,
-		.find_rpm_arg = p, .progress = progress, .progress_arg = p,
+		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
+		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
+		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
+		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
+		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = progress,
+		.progress_arg = p,
 	};
 	size_t bad = builder_schedule_run(&in, p->results);
 	for (size_t e = 0; e < p->plan.n; e++)
@@ -274,48 +331,28 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	return bad;
 }
 
-/* The packages of spec that the current snapshot holds, matched by package
- * name (the NEVRA may be older than the spec at this commit). */
-static void keep_published(const struct pipeline *p, const struct builder_spec *spec,
-			   struct sy_strv *set)
-{
-	for (size_t k = 0; k < p->published.n; k++) {
-		const char *file = basename_of(p->published.items[k]);
-		for (size_t i = 0; i < spec->npackages; i++) {
-			const char *name = spec->packages[i].name;
-			size_t len = strlen(name);
-			/* name-VERSION-RELEASE.arch.rpm: the name is followed by
-			 * exactly two more dash-separated fields. */
-			const char *rest = !strncmp(file, name, len) && file[len] == '-' ? file + len + 1 : NULL;
-			int match = rest && strchr(rest, '-') && !strchr(strchr(rest, '-') + 1, '-');
-			if (match) {
-				sy_strv_push(set, p->published.items[k]);
-				break;
-			}
-		}
-	}
-}
-
-/* The package set of the new snapshot: fresh builds, and for every other spec
- * of the commit its packages as published before. */
+/* The package set of the new snapshot: for every spec of the head, the
+ * artifact of its key, else (it failed) what was published before. */
 static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
 {
-	unsigned char *done = sy_xcalloc(p->index.nspecs + 1, 1);
+	const struct builder_index *idx = &p->head.index;
 
-	for (size_t e = 0; e < p->plan.n; e++) {
-		const struct builder_job_result *r = &p->results[e];
-		if (r->state != BUILDER_JOB_BUILT && r->state != BUILDER_JOB_REUSED)
+	for (size_t i = 0; i < idx->nspecs; i++) {
+		if (idx->specs[i].excluded)
 			continue;
-		done[p->plan.entries[e].spec] = 1;
-		for (size_t i = 0; i < r->rpms.n; i++)
-			sy_strv_push(set, r->rpms.items[i]);
-		if (r->srpm)
-			sy_strv_push(set, r->srpm);
+		char *dir = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, p->head.keys.keys[i]);
+		struct builder_job_result r = { 0 };
+		if (!idx->specs[i].error && builder_artifact_lookup(dir, &r)) {
+			for (size_t k = 0; k < r.rpms.n; k++)
+				sy_strv_push(set, r.rpms.items[k]);
+			if (r.srpm)
+				sy_strv_push(set, r.srpm);
+		} else if (!idx->specs[i].error) {
+			published_of(p, &idx->specs[i], set);
+		}
+		builder_job_result_release(&r);
+		free(dir);
 	}
-	for (size_t i = 0; i < p->index.nspecs; i++)
-		if (!done[i] && !p->index.specs[i].error)
-			keep_published(p, &p->index.specs[i], set);
-	free(done);
 }
 
 static int same_basenames(const struct sy_strv *a, const struct sy_strv *b)
@@ -354,7 +391,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 			sy_log_info("published %s: %s", p->channel, snapshot);
 	}
 	if (rc == 0)
-		rc = write_published_record(p, err);
+		rc = write_published_record(p, snapshot ? snapshot : p->published_dir, err);
 	free(snapshot);
 	sy_strv_release(&set);
 	return rc;
@@ -365,19 +402,18 @@ static void pipeline_release(struct pipeline *p)
 	for (size_t e = 0; p->results && e < p->plan.n; e++)
 		builder_job_result_release(&p->results[e]);
 	free(p->results);
-	free(p->keys);
 	free(p->worker_root);
 	builder_worker_manifest_release(&p->worker);
 	builder_plan_release(&p->plan);
-	builder_graph_release(&p->graph);
-	builder_index_release(&p->index);
+	view_release(&p->head);
+	view_release(&p->base);
 	gitwatch_changeset_release(&p->changes);
-	builder_distro_release(&p->distro);
+	sy_strv_release(&p->images);
 	sy_strv_release(&p->published);
-	sy_strv_release(&p->previous_failures);
+	sy_strv_release(&p->toolchain);
+	free(p->published_dir);
 	free(p->repos_dir);
 	free(p->channel);
-	free(p->from);
 	gitwatch_repo_free(p->repo);
 }
 
@@ -394,23 +430,37 @@ static void report_build(struct pipeline *p, size_t bad)
 			      counts[BUILDER_JOB_FAILED], counts[BUILDER_JOB_BLOCKED]);
 }
 
+static size_t unbreakable_cycles(const struct builder_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t e = 0; e < plan->n; e++)
+		n += plan->entries[e].in_cycle;
+	return n;
+}
+
 static int run_stages(struct pipeline *p, struct sy_error *err)
 {
 	struct service_reporter *rep = p->opts->reporter;
-	int failed = 0;
+	int failed;
 
 	service_status_report(rep, "shipyard/plan", SERVICE_STATUS_PENDING, "planning %.12s",
-			      p->to);
+			      p->head.oid);
 	if (plan_stage(p, err)) {
 		service_status_report(rep, "shipyard/plan", SERVICE_STATUS_FAILURE, "%s", err->msg);
 		return -1;
 	}
-	service_plan_print(p->opts->out, &p->index, &p->graph, &p->plan, &p->changes, p->opts->json);
-	failed = p->plan.broken_specs.n != 0 || p->plan.cycles.n != 0;
+	struct service_plan_view view = {
+		.base = p->has_base ? p->base.oid : NULL, .head = &p->head.index,
+		.graph = &p->head.graph, .plan = &p->plan, .changes = &p->changes,
+		.images = &p->images,
+	};
+	service_plan_print(p->opts->out, &view, p->opts->json);
+	failed = p->plan.broken_specs.n != 0 || unbreakable_cycles(&p->plan) != 0;
 	service_status_report(rep, "shipyard/plan",
 			      failed ? SERVICE_STATUS_FAILURE : SERVICE_STATUS_SUCCESS,
 			      "%zu specs to build, %zu broken, %zu cycles", p->plan.n,
-			      p->plan.broken_specs.n, p->plan.cycles.n);
+			      p->plan.broken_specs.n, p->plan.ncycles);
 	if (p->opts->plan_only)
 		return failed;
 	service_status_report(rep, "shipyard/build", SERVICE_STATUS_PENDING, "%zu specs to build",
@@ -425,7 +475,7 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	if (publish_stage(p, err))
 		return -1;
 	struct service_image_step step = {
-		.repo = p->repo, .commit = p->to, .configs_dir = p->distro.imageconfigs_dir,
+		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.repos_dir = p->repos_dir, .channel = p->channel, .state_dir = p->opts->state_dir,
 		.arch = p->opts->arch ? p->opts->arch : "x86_64", .reporter = rep,
 	};

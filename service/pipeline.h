@@ -1,7 +1,8 @@
 /* One pipeline for one commit range of a distribution repository: changeset,
- * spec index, dependency graph, rebuild set, builds, repository publication,
- * image composition, and a status for each stage. `shipyard plan` stops after
- * the rebuild set; `shipyard run` goes on. Both take the same code path. */
+ * spec indexes of both commits, dependency graphs, build keys, rebuild set,
+ * builds, repository publication, image composition, and a status for each
+ * stage. `shipyard plan` stops after the rebuild set; `shipyard run` goes on.
+ * Both take the same code path. */
 #ifndef SERVICE_PIPELINE_H
 #define SERVICE_PIPELINE_H
 
@@ -12,10 +13,13 @@
 
 /* How to run a pipeline. Zero-initialise, then set what you need. */
 struct service_pipeline_options {
-	const char *repo_path;       /* the distribution's git repository */
-	const char *from;            /* base revision; NULL: the commit the channel
-				      * was last published from, else the empty tree */
+	const char *repo_path;       /* the distribution's git repository (may be bare) */
+	const char *from;            /* base revision; NULL: for `run` the commit the
+				      * channel was last published from, for `plan`
+				      * the first parent of `to`; none: empty base */
 	const char *to;              /* head revision; NULL: HEAD */
+	int merge_base;              /* 1: the base is the merge base of from and to
+				      * (pull requests) */
 	const char *state_dir;       /* state directory (DESIGN.md "State on disk") */
 	const char *channel;         /* repository channel; NULL: HEAD's branch */
 	const char *arch;            /* target arch; NULL: x86_64 */
@@ -24,6 +28,8 @@ struct service_pipeline_options {
 	int jobs;                    /* parallel spec readers; <= 0: cores */
 	unsigned build_timeout_s;    /* per build; 0: none */
 	int plan_only;               /* 1: stop after printing the plan */
+	int missing;                 /* 1: also plan specs without an artifact for
+				      * their key (always on for `run`) */
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct service_reporter *reporter; /* status backend, may be NULL */

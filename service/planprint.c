@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/buildkey.h"
+
 static const char *why_name(enum builder_plan_why why)
 {
 	switch (why) {
 	case BUILDER_PLAN_CHANGED: return "changed";
 	case BUILDER_PLAN_DEPENDENCY: return "dependency";
-	case BUILDER_PLAN_NOT_PUBLISHED: return "not-published";
+	case BUILDER_PLAN_MISSING: return "missing";
 	}
 	return "?";
 }
@@ -23,95 +25,184 @@ static json_t *strv_json(const struct sy_strv *v)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < v->n; i++)
+	for (size_t i = 0; v && i < v->n; i++)
 		json_array_append_new(a, json_string(v->items[i]));
 	return a;
 }
 
-static void print_json(FILE *out, const struct builder_index *index,
-		       const struct builder_graph *graph, const struct builder_plan *plan,
-		       const struct gitwatch_changeset *cs)
+/* {"spec": id, "path": path} for spec i of the head. */
+static json_t *spec_json(const struct service_plan_view *v, size_t i)
 {
-	json_t *doc = json_object(), *changes = json_array(), *rebuild = json_array();
-	json_t *unresolved = json_object();
+	char *id = builder_spec_id(&v->head->specs[i]);
+	json_t *o = json_pack("{s:s, s:s}", "spec", id, "path", v->head->specs[i].path);
 
-	json_object_set_new(doc, "from", json_string(cs ? cs->from : ""));
-	json_object_set_new(doc, "to", json_string(index->commit));
-	for (size_t i = 0; cs && i < cs->n; i++)
-		json_array_append_new(changes, json_pack("{s:s, s:s}", "kind",
-			gitwatch_change_kind_name(cs->changes[i].kind), "path",
-			change_path(&cs->changes[i])));
-	for (size_t e = 0; e < plan->n; e++) {
-		const struct builder_spec *s = &index->specs[plan->entries[e].spec];
-		json_array_append_new(rebuild, json_pack("{s:s, s:s?, s:s, s:s, s:b}", "spec", s->path,
-			"name", s->name, "reason", plan->entries[e].reason, "why",
-			why_name(plan->entries[e].why), "cycle", plan->entries[e].in_cycle));
+	free(id);
+	return o;
+}
+
+static json_t *specs_json(const struct service_plan_view *v)
+{
+	json_t *changed = json_array(), *rebuild = json_array();
+	const struct builder_plan *plan = v->plan;
+
+	for (size_t c = 0; c < plan->nchanged; c++) {
+		json_t *o = spec_json(v, plan->changed[c].spec);
+		json_object_set_new(o, "reasons", strv_json(&plan->changed[c].reasons));
+		json_array_append_new(changed, o);
 	}
-	for (size_t i = 0; i < graph->nspecs; i++)
-		if (graph->nodes[i].unresolved.n)
-			json_object_set_new(unresolved, index->specs[i].path,
-					    strv_json(&graph->nodes[i].unresolved));
-	json_object_set_new(doc, "changes", changes);
-	json_object_set_new(doc, "specs", json_integer((json_int_t)index->nspecs));
-	json_object_set_new(doc, "rebuild", rebuild);
-	json_object_set_new(doc, "unresolved", unresolved);
-	json_object_set_new(doc, "cycles", strv_json(&plan->cycles));
-	json_object_set_new(doc, "broken", strv_json(&plan->broken_specs));
-	json_object_set_new(doc, "removed", strv_json(&plan->removed_specs));
-	json_object_set_new(doc, "changed_images", strv_json(&plan->changed_images));
+	for (size_t e = 0; e < plan->n; e++) {
+		json_t *o = spec_json(v, plan->entries[e].spec);
+		json_object_set_new(o, "why", json_string(why_name(plan->entries[e].why)));
+		json_object_set_new(o, "reasons", json_pack("[s]", plan->entries[e].reason));
+		if (plan->entries[e].in_cycle)
+			json_object_set_new(o, "cycle", json_true());
+		json_array_append_new(rebuild, o);
+	}
+	return json_pack("{s:o, s:o}", "changed", changed, "rebuild", rebuild);
+}
+
+static json_t *problems_json(const struct service_plan_view *v)
+{
+	json_t *unresolved = json_array(), *excluded = json_array(), *broken = json_array();
+	json_t *cycles = json_array(), *removed = json_array();
+	const struct builder_plan *plan = v->plan;
+
+	for (size_t i = 0; i < v->head->nspecs; i++) {
+		const struct builder_spec *s = &v->head->specs[i];
+		char *id = builder_spec_id(s);
+		for (size_t k = 0; k < v->graph->nodes[i].unresolved.n; k++)
+			json_array_append_new(unresolved, json_pack("{s:s, s:s}", "spec", id,
+				"dependency", v->graph->nodes[i].unresolved.items[k]));
+		if (s->excluded)
+			json_array_append_new(excluded, json_pack("{s:s, s:s}", "spec", id, "reason",
+								  s->excluded));
+		if (s->error)
+			json_array_append_new(broken, json_pack("{s:s, s:s, s:s}", "spec", id, "path",
+								s->path, "error", s->error));
+		free(id);
+	}
+	for (size_t c = 0; c < plan->ncycles; c++)
+		json_array_append_new(cycles, strv_json(&plan->cycles[c].members));
+	for (size_t r = 0; r < plan->nremoved; r++)
+		json_array_append_new(removed, json_pack("{s:s, s:s, s:o}", "spec", plan->removed[r].spec,
+			"path", plan->removed[r].path, "packages", strv_json(&plan->removed[r].packages)));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "unresolved", unresolved, "excluded", excluded,
+			 "broken", broken, "cycles", cycles, "removed", removed);
+}
+
+static void print_json(FILE *out, const struct service_plan_view *v)
+{
+	json_t *doc = json_object(), *files = json_array();
+	const struct gitwatch_changeset *cs = v->changes;
+
+	json_object_set_new(doc, "from", v->base ? json_string(v->base) : json_null());
+	json_object_set_new(doc, "to", json_string(v->head->commit));
+	json_object_set_new(doc, "specs", json_integer((json_int_t)v->head->nspecs));
+	for (size_t i = 0; cs && i < cs->n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "kind",
+			gitwatch_change_kind_name(cs->changes[i].kind), "path", change_path(&cs->changes[i])));
+	json_object_set_new(doc, "files", files);
+	json_t *s = specs_json(v), *p = problems_json(v);
+	json_object_update(doc, s);
+	json_object_update(doc, p);
+	json_decref(s);
+	json_decref(p);
+	json_object_set_new(doc, "images", strv_json(v->images));
 	json_dumpf(doc, out, JSON_INDENT(2));
 	fputc('\n', out);
 	json_decref(doc);
 }
 
-static void print_text(FILE *out, const struct builder_index *index,
-		       const struct builder_graph *graph, const struct builder_plan *plan,
-		       const struct gitwatch_changeset *cs)
+static void print_id_line(FILE *out, const struct builder_spec *s, const char *text)
 {
-	fprintf(out, "changeset %.12s..%.12s: %zu files, %zu specs changed, %zu specs read\n",
-		cs && *cs->from ? cs->from : "(empty)", index->commit, cs ? cs->n : 0,
-		plan->changed_specs.n, index->nspecs);
-	for (size_t i = 0; cs && i < cs->n; i++)
-		fprintf(out, "  %-8s %s\n", gitwatch_change_kind_name(cs->changes[i].kind),
-			change_path(&cs->changes[i]));
-	fprintf(out, "rebuild set: %zu specs\n", plan->n);
-	for (size_t e = 0; e < plan->n; e++) {
-		const struct builder_spec *s = &index->specs[plan->entries[e].spec];
-		const char *base = strrchr(s->path, '/');
-		fprintf(out, "  %-24.*s %s%s\n", (int)strlen(base + 1) - 5, base + 1,
-			plan->entries[e].reason,
-			plan->entries[e].in_cycle ? " [cycle]" : "");
-	}
-	for (size_t i = 0; i < plan->removed_specs.n; i++)
-		fprintf(out, "removed: %s (its packages leave the repository)\n",
-			plan->removed_specs.items[i]);
-	size_t nunresolved = 0;
-	for (size_t i = 0; i < graph->nspecs; i++)
-		nunresolved += graph->nodes[i].unresolved.n != 0;
-	if (nunresolved)
-		fprintf(out, "unresolved BuildRequires (%zu specs):\n", nunresolved);
-	for (size_t i = 0; i < graph->nspecs; i++) {
-		const struct sy_strv *u = &graph->nodes[i].unresolved;
+	char *id = builder_spec_id(s);
+
+	fprintf(out, "  %-24s %s\n", id, text);
+	free(id);
+}
+
+static void print_unresolved(FILE *out, const struct service_plan_view *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->graph->nspecs; i++)
+		n += v->graph->nodes[i].unresolved.n != 0;
+	if (n)
+		fprintf(out, "unresolved BuildRequires (%zu specs):\n", n);
+	for (size_t i = 0; i < v->graph->nspecs; i++) {
+		const struct sy_strv *u = &v->graph->nodes[i].unresolved;
 		if (!u->n)
 			continue;
-		fprintf(out, "  %s:", index->specs[i].name);
+		char *id = builder_spec_id(&v->head->specs[i]);
+		fprintf(out, "  %s:", id);
 		for (size_t k = 0; k < u->n; k++)
 			fprintf(out, "%s %s", k ? "," : "", u->items[k]);
 		fputc('\n', out);
+		free(id);
 	}
-	for (size_t i = 0; i < plan->cycles.n; i++)
-		fprintf(out, "cycle: %s\n", plan->cycles.items[i]);
+}
+
+static void print_problems(FILE *out, const struct service_plan_view *v)
+{
+	const struct builder_plan *plan = v->plan;
+
+	for (size_t r = 0; r < plan->nremoved; r++) {
+		fprintf(out, "removed: %s (%s): packages", plan->removed[r].spec, plan->removed[r].path);
+		for (size_t k = 0; k < plan->removed[r].packages.n; k++)
+			fprintf(out, "%s %s", k ? "," : "", plan->removed[r].packages.items[k]);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; v->images && i < v->images->n; i++)
+		fprintf(out, "image: %s\n", v->images->items[i]);
+	for (size_t i = 0; i < v->head->nspecs; i++)
+		if (v->head->specs[i].excluded) {
+			char *id = builder_spec_id(&v->head->specs[i]);
+			fprintf(out, "excluded: %s: %s\n", id, v->head->specs[i].excluded);
+			free(id);
+		}
+	print_unresolved(out, v);
+	for (size_t c = 0; c < plan->ncycles; c++) {
+		fputs("cycle:", out);
+		for (size_t k = 0; k < plan->cycles[c].members.n; k++)
+			fprintf(out, " %s%s", plan->cycles[c].members.items[k],
+				k + 1 < plan->cycles[c].members.n ? " ->" : "");
+		if (plan->cycles[c].broken_at)
+			fprintf(out, " (broken at %s: built packages exist)\n", plan->cycles[c].broken_at);
+		else
+			fputs(" (cannot be broken: no member has built packages)\n", out);
+	}
 	for (size_t i = 0; i < plan->broken_specs.n; i++)
 		fprintf(out, "broken: %s\n", plan->broken_specs.items[i]);
 }
 
-void service_plan_print(FILE *out, const struct builder_index *index,
-			const struct builder_graph *graph, const struct builder_plan *plan,
-			const struct gitwatch_changeset *changes, int json)
+static void print_text(FILE *out, const struct service_plan_view *v)
+{
+	const struct gitwatch_changeset *cs = v->changes;
+	const struct builder_plan *plan = v->plan;
+
+	fprintf(out, "changeset %.12s..%.12s: %zu files, %zu specs changed, %zu specs read\n",
+		v->base ? v->base : "(empty)", v->head->commit, cs ? cs->n : 0, plan->nchanged,
+		v->head->nspecs);
+	for (size_t i = 0; cs && i < cs->n && i < 50; i++)
+		fprintf(out, "  %-8s %s\n", gitwatch_change_kind_name(cs->changes[i].kind),
+			change_path(&cs->changes[i]));
+	if (cs && cs->n > 50)
+		fprintf(out, "  ... and %zu more files\n", cs->n - 50);
+	fprintf(out, "rebuild set: %zu specs\n", plan->n);
+	for (size_t e = 0; e < plan->n; e++) {
+		char *text = sy_xasprintf("%s%s", plan->entries[e].reason,
+					  plan->entries[e].in_cycle ? " [cycle]" : "");
+		print_id_line(out, &v->head->specs[plan->entries[e].spec], text);
+		free(text);
+	}
+	print_problems(out, v);
+}
+
+void service_plan_print(FILE *out, const struct service_plan_view *view, int json)
 {
 	if (json)
-		print_json(out, index, graph, plan, changes);
+		print_json(out, view);
 	else
-		print_text(out, index, graph, plan, changes);
+		print_text(out, view);
 	fflush(out);
 }

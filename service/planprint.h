@@ -7,15 +7,28 @@
 #include "builder/graph.h"
 #include "builder/index.h"
 #include "builder/plan.h"
+#include "common/strv.h"
 #include "gitwatch/changeset.h"
 
-/* Writes the changeset, the rebuild set with reasons, unresolved
- * BuildRequires, cycles and specs that did not parse to out, as text or (json
- * != 0) as one JSON document {"from", "to", "changes": [{"kind","path"}],
- * "rebuild": [{"spec","name","reason","why"}], "unresolved": {name: [..]},
- * "cycles": [..], "broken": [..], "removed": [..]}. */
-void service_plan_print(FILE *out, const struct builder_index *index,
-			const struct builder_graph *graph, const struct builder_plan *plan,
-			const struct gitwatch_changeset *changes, int json);
+/* What a printed plan shows. */
+struct service_plan_view {
+	const char *base;                          /* base commit, NULL: none */
+	const struct builder_index *head;          /* specs at the head */
+	const struct builder_graph *graph;         /* their graph */
+	const struct builder_plan *plan;
+	const struct gitwatch_changeset *changes;  /* base..head */
+	const struct sy_strv *images;              /* affected image config paths */
+};
+
+/* Writes the plan to out as text, or (json != 0) as one JSON object:
+ * {"from", "to", "specs": N, "files": [{"kind","path"}],
+ *  "changed": [{"spec","path","reasons":[...]}],
+ *  "rebuild": [{"spec","path","why","reasons":[chain]}] in build order,
+ *  "removed": [{"spec","path","packages":[...]}], "images": [paths],
+ *  "unresolved": [{"spec","dependency"}], "cycles": [[specs...]],
+ *  "excluded": [{"spec","reason"}], "broken": [{"spec","path","error"}]}
+ * where "spec" is the spec file basename without .spec (issue "Planning at
+ * distribution scale", plan output). */
+void service_plan_print(FILE *out, const struct service_plan_view *view, int json);
 
 #endif

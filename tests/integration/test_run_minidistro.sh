@@ -52,7 +52,7 @@ expect_line "$T/run2.out" '^shipyard/image/minimal-container success unchanged'
 "$SHIPYARD" run --repo "$repo" --state "$state" >"$T/run3.out" 2>"$T/run3.err" ||
 	{ cat "$T/run3.out" "$T/run3.err"; fail "third run failed"; }
 expect_line "$T/run3.out" '^rebuild set: 1 specs'
-expect_line "$T/run3.out" '^  hello +SPECS/hello/hello.spec changed'
+expect_line "$T/run3.out" '^  hello +spec changed'
 expect_line "$T/run3.out" '^shipyard/build success 1 built, 0 reused'
 repoquery "$(readlink -f "$state/repos/main/current")" >"$T/rq3"
 grep -q '^hello-1.0-2\.' "$T/rq3" || { cat "$T/rq3"; fail "hello release 2 not published"; }

@@ -107,10 +107,11 @@ static void test_macro_ctx_load_finds_macros_dir_and_orders_files(void **state)
 	char *p;
 
 	load(f, &s, &ctx);
-	assert_int_equal(ctx.macro_files.n, 3);
+	assert_int_equal(ctx.macro_files.n, 4);
 	assert_string_equal(base(ctx.macro_files.items[0]), "macros");
 	assert_string_equal(base(ctx.macro_files.items[1]), "macros.aa");
 	assert_string_equal(base(ctx.macro_files.items[2]), "macros.zz");
+	assert_string_equal(base(ctx.macro_files.items[3]), "macros.dist");
 	for (size_t i = 0; i < ctx.macro_files.n; i++) {
 		assert_true(ctx.macro_files.items[i][0] == '/');
 		assert_true(sy_exists(ctx.macro_files.items[i]));
@@ -144,7 +145,8 @@ static void test_macro_ctx_load_without_macros_dir_is_empty(void **state)
 
 	s.spec_trees = trees;
 	load(f, &s, &ctx);
-	assert_int_equal(ctx.macro_files.n, 0);
+	assert_int_equal(ctx.macro_files.n, 1); /* the generated macros.dist */
+	assert_string_equal(base(ctx.macro_files.items[0]), "macros.dist");
 	assert_null(ctx.rpmrc);
 	assert_null(ctx.lua_dir);
 	assert_true(sy_exists(ctx.dir));
@@ -285,6 +287,78 @@ static void test_macro_ctx_apply_sets_target_arch(void **state)
 	builder_macro_ctx_release(&ctx);
 }
 
+static void test_macro_ctx_includes_macro_files_other_specs_ship(void **state)
+{
+	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
+	struct fixture *f = *state;
+	struct builder_macro_settings s = { 0 };
+	struct builder_macro_ctx a, b, none;
+	char *out;
+
+	write_repo_file(f, "SPECS/aaa/macros.aaa", "%from_shipped aaa\n%order_check shipped\n");
+	write_repo_file(f, "SPECS-EXTENDED/ext/macros.ext", "%from_ext ext\n");
+	write_repo_file(f, "SPECS-EXTENDED/ext/sub/macros.deep", "%from_deep deep\n");
+	write_repo_file(f, "SPECS-EXTENDED/ext/notmacros", "%from_other other\n");
+	commit(f);
+	s.spec_trees = trees;
+	load(f, &s, &a);
+	assert_int_equal(a.macro_files.n, 6);
+	assert_string_equal(base(a.macro_files.items[3]), "SPECS.aaa.macros.aaa");
+	assert_string_equal(base(a.macro_files.items[4]), "SPECS-EXTENDED.ext.macros.ext");
+	assert_string_equal(base(a.macro_files.items[5]), "macros.dist");
+	out = expand_in_child(&a, "%{from_shipped}|%{from_ext}|%{order_check}|%{?from_deep}|"
+				  "%{?from_other}");
+	assert_string_equal(out, "aaa|ext|shipped||");
+	free(out);
+	write_repo_file(f, "SPECS-EXTENDED/ext/macros.ext", "%from_ext changed\n");
+	commit(f);
+	load(f, &s, &b);
+	assert_string_not_equal(a.digest, b.digest);
+	s.shipped_macros = "";
+	load(f, &s, &none);
+	assert_int_equal(none.macro_files.n, 4);
+	builder_macro_ctx_release(&a);
+	builder_macro_ctx_release(&b);
+	builder_macro_ctx_release(&none);
+}
+
+static void test_macro_ctx_generates_macros_dist_from_defines(void **state)
+{
+	static const char *const defines[] = { "azl 3", "with_check 0", NULL };
+	struct fixture *f = *state;
+	struct builder_macro_settings s = { 0 };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+	char *text;
+	size_t len;
+
+	s.defines = defines;
+	s.dist_tag = ".azl4";
+	load(f, &s, &ctx);
+	assert_ok(sy_read_file(ctx.macro_files.items[ctx.macro_files.n - 1], &text, &len, &err),
+		  &err);
+	assert_string_equal(text, "%dist .azl4\n%azl 3\n%with_check 0\n");
+	assert_string_equal(ctx.dist_tag, ".azl4");
+	assert_string_equal(ctx.version_prefix, "azl");
+	free(text);
+	builder_macro_ctx_release(&ctx);
+}
+
+static void test_macro_ctx_digest_follows_version_prefix(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_macro_settings s = { 0 };
+	struct builder_macro_ctx a, b;
+
+	load(f, &s, &a);
+	s.version_prefix = "fc";
+	load(f, &s, &b);
+	assert_string_equal(b.version_prefix, "fc");
+	assert_string_not_equal(a.digest, b.digest);
+	builder_macro_ctx_release(&a);
+	builder_macro_ctx_release(&b);
+}
+
 static void test_macro_ctx_apply_rejects_missing_macro_file(void **state)
 {
 	struct builder_macro_ctx ctx;
@@ -322,6 +396,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_macro_ctx_apply_loads_files_defines_and_lua,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_macro_ctx_apply_sets_target_arch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_macro_ctx_includes_macro_files_other_specs_ship,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_macro_ctx_generates_macros_dist_from_defines,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_macro_ctx_digest_follows_version_prefix, setup,
 						teardown),
 		cmocka_unit_test(test_macro_ctx_apply_rejects_missing_macro_file),
 	};

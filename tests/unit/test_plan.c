@@ -3,6 +3,7 @@
 
 #include "builder/graph.h"
 #include "builder/plan.h"
+#include "builder/buildkey.h"
 
 /* A tiny distribution: zlib (zlib, zlib-devel), openssl BuildRequires
  * zlib-devel >= 1.3, curl BuildRequires openssl-devel and zlib-devel, hello
@@ -47,9 +48,12 @@ static void add_br(struct builder_spec *s, const char *name, int flags, const ch
 
 static void init_spec(struct builder_spec *s, const char *name, const char *version)
 {
+	static int counter;
+
 	memset(s, 0, sizeof(*s));
 	s->name = sy_xstrdup(name);
-	s->path = sy_xasprintf("SPECS/%s/%s.spec", name, name);
+	/* Index order is path order: number the directories. */
+	s->path = sy_xasprintf("SPECS/%d-%s/%s.spec", counter++ % 7, name, name);
 	s->version = sy_xstrdup(version);
 	s->release = sy_xstrdup("1");
 }
@@ -104,7 +108,7 @@ static void test_graph_resolves_versioned_buildrequires_and_install_closure(void
 	struct builder_graph g;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", &g, &err), &err);
+	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
 	/* openssl -> zlib through zlib-devel >= 1.3; install zlib-devel and zlib. */
 	assert_int_equal(g.nodes[1].nbuild_deps, 1);
 	assert_int_equal(g.nodes[1].build_deps[0], 0);
@@ -130,96 +134,156 @@ static void test_graph_finds_build_cycles(void **state)
 	struct builder_graph g;
 	struct sy_error err = { { 0 } };
 	struct sy_strv cycles = SY_STRV_INIT;
-	unsigned char member[7] = { 0 };
+	size_t member[7] = { 0 };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", &g, &err), &err);
+	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
 	assert_int_equal(builder_graph_cycles(&g, NULL, member, &cycles), 1);
 	assert_non_null(strstr(cycles.items[0], "loop-a"));
 	assert_non_null(strstr(cycles.items[0], "loop-b"));
-	assert_int_equal(member[5] + member[6], 2);
+	assert_int_equal(member[5], 1);
+	assert_int_equal(member[6], 1);
 	assert_int_equal(member[0] + member[1] + member[2], 0);
 	sy_strv_release(&cycles);
 	builder_graph_release(&g);
 }
 
-static int all_published(void *arg, const struct builder_spec *spec)
+/* Keys made by hand: own digest "o<i><own>" and key "k<i><key>" per spec. */
+static void fake_keys(struct builder_keys *k, size_t n, const char *own, const char *key)
+{
+	memset(k, 0, sizeof(*k));
+	k->n = n;
+	k->inputs = sy_xcalloc(n, sizeof(*k->inputs));
+	k->keys = sy_xcalloc(n, sizeof(*k->keys));
+	strcpy(k->global, "g");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(k->inputs[i].digest, sizeof(k->inputs[i].digest), "o%zu%c", i, own[i]);
+		snprintf(k->keys[i], sizeof(k->keys[i]), "k%zu%c", i, key[i]);
+		strcpy(k->inputs[i].metadata, "m");
+	}
+}
+
+static struct builder_index fake_index(struct builder_spec *specs, size_t n)
+{
+	struct builder_index idx;
+
+	memset(&idx, 0, sizeof(idx));
+	idx.specs = specs;
+	idx.nspecs = n;
+	return idx;
+}
+
+static int no_artifact_for_hello(void *arg, const char *key)
+{
+	(void)arg;
+	return strcmp(key, "k3a") != 0;
+}
+
+static int never_built(void *arg, const struct builder_spec *spec)
 {
 	(void)arg;
 	(void)spec;
-	return 1;
+	return 0;
 }
 
-static int hello_unpublished(void *arg, const struct builder_spec *spec)
+static int loop_b_built(void *arg, const struct builder_spec *spec)
 {
 	(void)arg;
-	return strcmp(spec->name, "hello") != 0;
+	return !strcmp(spec->name, "loop-b");
 }
 
-static struct gitwatch_changeset one_change(const char *path)
-{
-	struct gitwatch_changeset cs = { "", "", NULL, 1 };
-
-	cs.changes = sy_xcalloc(1, sizeof(*cs.changes));
-	cs.changes[0].kind = GITWATCH_MODIFIED;
-	cs.changes[0].old_path = sy_xstrdup(path);
-	cs.changes[0].new_path = sy_xstrdup(path);
-	return cs;
-}
-
-static void test_plan_change_rebuilds_transitive_buildrequires_dependents(void **state)
+static void test_plan_key_change_rebuilds_dependents_with_reason_chains(void **state)
 {
 	struct fixture *f = *state;
 	struct builder_graph g;
 	struct builder_plan plan;
+	struct builder_keys base_keys, head_keys;
 	struct sy_error err = { { 0 } };
-	struct gitwatch_changeset cs = one_change("SPECS/zlib/zlib.tar.xz");
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", &g, &err), &err);
-	struct builder_plan_input in = { f->specs, 7, &g, &cs, all_published, NULL, NULL };
+	assert_ok(builder_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct builder_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
+	/* zlib's own inputs changed; openssl and curl changed keys through it. */
+	fake_keys(&base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&head_keys, 4, "baaa", "bbba");
+	struct builder_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
 	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.n, 3);
 	assert_int_equal(plan.entries[0].spec, 0);
 	assert_int_equal(plan.entries[0].why, BUILDER_PLAN_CHANGED);
-	assert_string_equal(plan.entries[0].reason, "SPECS/zlib/zlib.spec changed");
-	assert_int_equal(plan.entries[1].spec, 1);
-	assert_int_equal(plan.entries[1].why, BUILDER_PLAN_DEPENDENCY);
+	assert_string_equal(plan.entries[1].reason, "BuildRequires zlib-devel >= 1.3, from zlib: inputs changed");
 	assert_int_equal(plan.entries[2].spec, 2);
-	assert_non_null(strstr(plan.entries[2].reason, "openssl-devel"));
-	assert_non_null(strstr(plan.entries[2].reason, "zlib-devel >= 1.3"));
-	assert_int_equal(plan.changed_specs.n, 1);
+	assert_string_equal(plan.entries[2].reason,
+			    "BuildRequires openssl-devel, from openssl: BuildRequires zlib-devel >= 1.3, "
+			    "from zlib: inputs changed");
+	assert_int_equal(plan.nchanged, 1);
+	assert_int_equal(plan.changed[0].spec, 0);
 	builder_plan_release(&plan);
-	gitwatch_changeset_release(&cs);
-	builder_graph_release(&g);
-}
 
-static void test_plan_unpublished_spec_is_built_alone(void **state)
-{
-	struct fixture *f = *state;
-	struct builder_graph g;
-	struct builder_plan plan;
-	struct sy_error err = { { 0 } };
-
-	/* Only the first four specs: no cycle, hello unpublished. */
-	assert_ok(builder_graph_build(f->specs, 4, &f->toolchain, "x86_64", &g, &err), &err);
-	struct builder_plan_input in = { f->specs, 4, &g, NULL, hello_unpublished, NULL, NULL };
+	/* --missing: hello (key k3a) has no artifact. */
+	in.has_artifact = no_artifact_for_hello;
 	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 1);
-	assert_string_equal(f->specs[plan.entries[0].spec].name, "hello");
-	assert_string_equal(plan.entries[0].reason, "packages not in the repository");
+	assert_int_equal(plan.n, 4);
+	for (size_t e = 0; e < plan.n; e++)
+		if (plan.entries[e].spec == 3) {
+			assert_int_equal(plan.entries[e].why, BUILDER_PLAN_MISSING);
+			assert_string_equal(plan.entries[e].reason, "no artifact for its build key");
+		}
 	builder_plan_release(&plan);
+	builder_keys_release(&base_keys);
+	builder_keys_release(&head_keys);
 	builder_graph_release(&g);
 }
 
-static void test_plan_orders_dependencies_first_and_marks_cycles(void **state)
+static void test_plan_reports_new_and_removed_specs(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_graph g;
+	struct builder_plan plan;
+	struct builder_keys base_keys, head_keys;
+	struct sy_error err = { { 0 } };
+
+	/* Base: zlib, openssl, curl, hello. Head: zlib, openssl, curl, old
+	 * (hello removed, "old" new). Paths differ, so lookups by path see it. */
+	struct builder_spec head_specs[4] = { f->specs[0], f->specs[1], f->specs[2], f->specs[4] };
+	assert_ok(builder_graph_build(head_specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct builder_index base = fake_index(f->specs, 4), head = fake_index(head_specs, 4);
+	fake_keys(&base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&head_keys, 4, "aaaa", "aaaa");
+	struct builder_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
+	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	int saw_hello = 0;
+	for (size_t r = 0; r < plan.nremoved; r++)
+		if (!strcmp(plan.removed[r].spec, "hello")) {
+			saw_hello = 1;
+			assert_int_equal(plan.removed[r].packages.n, 1);
+			assert_string_equal(plan.removed[r].packages.items[0], "hello");
+		}
+	assert_true(saw_hello);
+	int saw_old = 0;
+	for (size_t e = 0; e < plan.n; e++)
+		if (plan.entries[e].spec == 3) {
+			saw_old = 1;
+			assert_string_equal(plan.entries[e].reason, "new spec");
+		}
+	assert_true(saw_old);
+	builder_plan_release(&plan);
+	builder_keys_release(&base_keys);
+	builder_keys_release(&head_keys);
+	builder_graph_release(&g);
+}
+
+static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages(void **state)
 {
 	struct fixture *f = *state;
 	struct builder_graph g;
 	struct builder_plan plan;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", &g, &err), &err);
-	/* Nothing published: everything is built, in dependency order. */
-	struct builder_plan_input in = { f->specs, 7, &g, NULL, NULL, NULL, NULL };
+	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct builder_index head = fake_index(f->specs, 7);
+	struct builder_keys keys;
+	fake_keys(&keys, 7, "aaaaaaa", "aaaaaaa");
+	/* No base: every spec is new, in dependency order. */
+	struct builder_plan_input in = { NULL, NULL, &head, &g, &keys, NULL, never_built, NULL };
 	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.n, 7);
 	size_t pos[7];
@@ -227,10 +291,23 @@ static void test_plan_orders_dependencies_first_and_marks_cycles(void **state)
 		pos[plan.entries[e].spec] = e;
 	assert_true(pos[0] < pos[1]);
 	assert_true(pos[1] < pos[2]);
-	assert_int_equal(plan.cycles.n, 1);
+	assert_int_equal(plan.ncycles, 1);
+	assert_null(plan.cycles[0].broken_at);
 	assert_true(plan.entries[pos[5]].in_cycle && plan.entries[pos[6]].in_cycle);
 	assert_false(plan.entries[pos[0]].in_cycle);
 	builder_plan_release(&plan);
+
+	/* loop-b has built packages: the cycle is broken there, loop-a first. */
+	in.has_built = loop_b_built;
+	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.ncycles, 1);
+	assert_string_equal(plan.cycles[0].broken_at, "loop-b");
+	for (size_t e = 0; e < plan.n; e++)
+		pos[plan.entries[e].spec] = e;
+	assert_false(plan.entries[pos[5]].in_cycle || plan.entries[pos[6]].in_cycle);
+	assert_true(pos[5] < pos[6]);
+	builder_plan_release(&plan);
+	builder_keys_release(&keys);
 	builder_graph_release(&g);
 }
 
@@ -239,9 +316,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_graph_resolves_versioned_buildrequires_and_install_closure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_finds_build_cycles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plan_change_rebuilds_transitive_buildrequires_dependents, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plan_unpublished_spec_is_built_alone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_marks_cycles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_reports_new_and_removed_specs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

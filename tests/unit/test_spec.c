@@ -510,6 +510,74 @@ static void test_dep_format_writes_operators(void **state)
 	free(s);
 }
 
+static void test_spec_json_round_trip_keeps_every_field(void **state)
+{
+	struct builder_spec s, back;
+	struct sy_error err = { { 0 } };
+	char *json, *again;
+
+	(void)state;
+	read_one("SPECS/m/m.spec",
+		 "Name: m\nVersion: 2.0\nRelease: 3%{?dist}\nEpoch: 1\nSummary: s\nLicense: MIT\n"
+		 "Source0: m.tar.gz\nPatch0: fix.patch\nExclusiveArch: x86_64\nExcludeArch: s390x\n"
+		 "BuildRequires: zlib-devel >= 1.2\nProvides: m-extra = 5\n"
+		 "%description\nd\n%package doc\nSummary: docs\nBuildArch: noarch\n"
+		 "Requires: m = %{version}\n%description doc\nd\n%files\n%files doc\n", &s);
+	assert_null(s.error);
+	sy_strv_push(&s.version_refs, "azl_x_version");
+	json = builder_spec_to_json(&s);
+	memset(&back, 0, sizeof(back));
+	assert_ok(builder_spec_from_json(json, strlen(json), &back, &err), &err);
+	again = builder_spec_to_json(&back);
+	assert_string_equal(json, again);
+	assert_string_equal(back.epoch, "1");
+	assert_string_equal(back.release, "3.azl3");
+	assert_int_equal(back.npackages, 2);
+	assert_string_equal(find_pkg(&back, "m-doc")->arch, "noarch");
+	assert_deps(&back.buildrequires, "zlib-devel >= 1.2");
+	assert_string_equal(back.sources.items[0], "m.tar.gz");
+	assert_string_equal(back.patches.items[0], "fix.patch");
+	assert_string_equal(back.exclude_arch.items[0], "s390x");
+	assert_string_equal(back.version_refs.items[0], "azl_x_version");
+	assert_null(back.path);
+	free(json);
+	free(again);
+	builder_spec_release(&s);
+	builder_spec_release(&back);
+}
+
+static void test_spec_json_round_trip_keeps_parse_error(void **state)
+{
+	struct builder_spec s = { 0 }, back = { 0 };
+	struct sy_error err = { { 0 } };
+	char *json;
+
+	(void)state;
+	s.error = sy_xstrdup("SPECS/x/x.spec: line 2: Unknown tag: Nme: x");
+	sy_strv_push(&s.version_refs, "*");
+	json = builder_spec_to_json(&s);
+	assert_ok(builder_spec_from_json(json, strlen(json), &back, &err), &err);
+	assert_string_equal(back.error, s.error);
+	assert_null(back.name);
+	assert_int_equal(back.version_refs.n, 1);
+	assert_string_equal(back.version_refs.items[0], "*");
+	free(json);
+	builder_spec_release(&s);
+	builder_spec_release(&back);
+}
+
+static void test_spec_from_json_rejects_garbage(void **state)
+{
+	struct builder_spec out = { 0 };
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(builder_spec_from_json("[1]", 3, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "spec JSON"));
+	assert_int_equal(builder_spec_from_json("{\"name\": ", 9, &out, &err), -1);
+	builder_spec_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +595,9 @@ int main(void)
 		cmocka_unit_test(test_specs_read_crashing_child_gives_error),
 		cmocka_unit_test(test_specs_read_many_specs_with_few_jobs),
 		cmocka_unit_test(test_dep_format_writes_operators),
+		cmocka_unit_test(test_spec_json_round_trip_keeps_every_field),
+		cmocka_unit_test(test_spec_json_round_trip_keeps_parse_error),
+		cmocka_unit_test(test_spec_from_json_rejects_garbage),
 	};
 
 	return cmocka_run_group_tests(tests, setup_sample, teardown_sample);

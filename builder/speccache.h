@@ -1,0 +1,49 @@
+/* The spec cache: what reading a spec gave (builder/spec.h), kept in SQLite
+ * (the state directory's state.db, DESIGN.md "State on disk") so that a plan
+ * reads again only the specs whose text or macro context changed. A result
+ * is a function of the spec's blob, its path (error messages name it), the
+ * macro context it was read with and the target arch: that is the key. */
+#ifndef BUILDER_SPECCACHE_H
+#define BUILDER_SPECCACHE_H
+
+#include <stddef.h>
+
+#include "builder/spec.h"
+#include "common/error.h"
+
+/* An open cache; open with builder_speccache_open, close with
+ * builder_speccache_close. Not for use across fork(). */
+struct builder_speccache;
+
+/* What a cached result is looked up by. */
+struct builder_speccache_key {
+	const char *blob;    /* git blob id (hex) of the .spec file */
+	const char *path;    /* its repository path, "SPECS/zlib/zlib.spec" */
+	const char *context; /* digest (hex) of the macro context it is read with */
+	const char *arch;    /* target arch, "x86_64" */
+};
+
+/* Opens (creating it and its directory when missing) the SQLite database at
+ * path in WAL mode with a busy timeout of 10 s, and creates the table
+ * spec_cache_v1 (blob, path, context, arch, spec JSON) if it is not there.
+ * Returns 0 and *out, or -1 with err set ("<path>: <SQLite message>"). */
+int builder_speccache_open(const char *path, struct builder_speccache **out,
+			   struct sy_error *err);
+
+/* Looks key up. On a hit, decodes the stored result into out (which must be
+ * zeroed; out->path is set to key->path) and returns 1; returns 0 on a miss
+ * (out untouched), -1 with err set when the database cannot be read or the
+ * row does not decode. */
+int builder_speccache_get(struct builder_speccache *cache, const struct builder_speccache_key *key,
+			  struct builder_spec *out, struct sy_error *err);
+
+/* Stores specs[i] under keys[i] for i < n, in one transaction, replacing what
+ * was there. Results with error_transient set are skipped. Returns 0 or -1
+ * with err set (nothing stored). */
+int builder_speccache_put(struct builder_speccache *cache, const struct builder_speccache_key *keys,
+			  const struct builder_spec *const *specs, size_t n, struct sy_error *err);
+
+/* Closes the database (NULL is allowed). */
+void builder_speccache_close(struct builder_speccache *cache);
+
+#endif

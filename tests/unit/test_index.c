@@ -1,0 +1,434 @@
+/* Tests of builder/index.c: spec index through the SQLite spec cache, version
+ * macros (two passes), several spec trees, arch exclusion. */
+#include "testutil.h"
+
+#include <time.h>
+
+#include "builder/index.h"
+#include "gitwatch/repo.h"
+
+/* A throw-away git repository of small specs. */
+struct fixture {
+	char *tmp;      /* temporary directory: repo/, work/, state.db */
+	char *repodir;  /* the repository's work tree */
+	char *workdir;  /* where macro contexts are materialised */
+	char *db;       /* spec cache */
+	struct gitwatch_repo *repo;
+	char head[GITWATCH_OID_HEX + 1];
+};
+
+static void write_repo_file(struct fixture *f, const char *path, const char *text)
+{
+	struct sy_error err = { { 0 } };
+	char *full = sy_xasprintf("%s/%s", f->repodir, path);
+	char *dir = sy_xstrdup(full);
+
+	*strrchr(dir, '/') = '\0';
+	assert_ok(sy_mkdir_p(dir, 0755, &err), &err);
+	assert_ok(sy_write_file(full, text, strlen(text), 0644, &err), &err);
+	free(dir);
+	free(full);
+}
+
+/* Writes SPECS/<name>/<name>.spec with version, release and extra lines. */
+static void write_spec(struct fixture *f, const char *tree, const char *name, const char *version,
+		       const char *release, const char *extra)
+{
+	char *path = sy_xasprintf("%s/%s/%s.spec", tree, name, name);
+	char *text = sy_xasprintf("Name: %s\nVersion: %s\nRelease: %s\nSummary: %s\n"
+				  "License: MIT\n%s\n%%description\n%s\n\n%%files\n",
+				  name, version, release, name, extra, name);
+
+	write_repo_file(f, path, text);
+	free(text);
+	free(path);
+}
+
+static void commit(struct fixture *f)
+{
+	struct sy_error err = { { 0 } };
+	char *cmd = sy_xasprintf("cd %s && git add -A && "
+				 "git -c user.name=t -c user.email=t@t commit -qm c",
+				 f->repodir);
+
+	test_sh(cmd);
+	free(cmd);
+	gitwatch_repo_free(f->repo);
+	f->repo = NULL;
+	assert_ok(gitwatch_repo_open(f->repodir, &f->repo, &err), &err);
+	assert_ok(gitwatch_resolve(f->repo, "HEAD", f->head, &err), &err);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = sy_xcalloc(1, sizeof(*f));
+	char *cmd;
+
+	f->tmp = test_tmpdir();
+	f->repodir = sy_xasprintf("%s/repo", f->tmp);
+	f->workdir = sy_xasprintf("%s/work", f->tmp);
+	f->db = sy_xasprintf("%s/state/state.db", f->tmp);
+	cmd = sy_xasprintf("mkdir -p %s && cd %s && git init -q", f->repodir, f->repodir);
+	test_sh(cmd);
+	free(cmd);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	gitwatch_repo_free(f->repo);
+	sy_rm_rf(f->tmp, NULL);
+	free(f->tmp);
+	free(f->repodir);
+	free(f->workdir);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+static void load_arch(struct fixture *f, const char *arch, const char *db,
+		      struct builder_index *index)
+{
+	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
+	struct builder_macro_settings s = { 0 };
+	struct sy_error err = { { 0 } };
+
+	s.spec_trees = trees;
+	s.target_arch = arch;
+	assert_ok(builder_index_load(f->repo, f->head, &s, f->workdir, db, 2, index, &err), &err);
+}
+
+static void load(struct fixture *f, struct builder_index *index)
+{
+	load_arch(f, NULL, f->db, index);
+}
+
+static const struct builder_spec *spec_named(const struct builder_index *index, const char *name)
+{
+	long i = builder_index_find(index, name);
+
+	if (i < 0)
+		fail_msg("spec %s not in the index", name);
+	return &index->specs[i];
+}
+
+static const struct builder_spec *spec_at(const struct builder_index *index, const char *path)
+{
+	for (size_t i = 0; i < index->nspecs; i++)
+		if (strcmp(index->specs[i].path, path) == 0)
+			return &index->specs[i];
+	fail_msg("%s not in the index", path);
+	return NULL;
+}
+
+/* The formatted Requires of spec's main package, "a >= 1.0-1" etc., joined by ", ". */
+static char *requires_of(const struct builder_spec *spec)
+{
+	struct sy_strv v = SY_STRV_INIT;
+	char *out = sy_xstrdup("");
+
+	assert_true(spec->npackages >= 1);
+	for (size_t i = 0; i < spec->packages[0].requires.n; i++) {
+		char *d = builder_dep_format(&spec->packages[0].requires.items[i]);
+		char *next = sy_xasprintf("%s%s%s", out, *out ? ", " : "", d);
+
+		free(d);
+		free(out);
+		out = next;
+	}
+	sy_strv_release(&v);
+	return out;
+}
+
+/* A uses nothing; B takes its version and a Requires from A's version macros;
+ * C is unrelated to B; E names C's release macro. */
+static void write_version_repo(struct fixture *f, const char *a_version, const char *c_version)
+{
+	write_spec(f, "SPECS", "a", a_version, "3%{?dist}", "Epoch: 2");
+	write_spec(f, "SPECS", "b", "%{azl_a_version}", "1%{?dist}",
+		   "Requires: a >= %{azl_a_epoch}:%{azl_a_version}-%{?azl_a_release}");
+	write_spec(f, "SPECS", "c", c_version, "1%{?dist}", "");
+	write_spec(f, "SPECS", "e", "1", "1%{?dist}", "Requires: c-rel = %{azl_c_release}");
+	commit(f);
+}
+
+static void test_index_version_macro_user_follows_only_its_macros(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+	char *req;
+
+	write_version_repo(f, "1.0", "5.0");
+	load(f, &ix);
+	assert_int_equal(ix.nspecs, 4);
+	assert_null(spec_named(&ix, "b")->error);
+	assert_string_equal(spec_named(&ix, "b")->version, "1.0");
+	req = requires_of(spec_named(&ix, "b"));
+	assert_string_equal(req, "a >= 2:1.0-3");
+	free(req);
+	assert_int_equal(spec_named(&ix, "b")->version_refs.n, 3);
+	assert_int_equal(spec_named(&ix, "a")->version_refs.n, 0);
+	assert_int_equal(ix.versioned, 2); /* b and e */
+	assert_int_equal(ix.parsed, 4 + 2);
+	assert_int_equal(ix.cache_hits, 0);
+	assert_string_not_equal(ix.spec_contexts[builder_index_find(&ix, "b")], ix.macros.digest);
+	assert_string_equal(ix.spec_contexts[builder_index_find(&ix, "a")], ix.macros.digest);
+	builder_index_release(&ix);
+
+	load(f, &ix); /* nothing changed: everything from the cache */
+	assert_int_equal(ix.parsed, 0);
+	assert_int_equal(ix.cache_hits, 6);
+	assert_string_equal(spec_named(&ix, "b")->version, "1.0");
+	builder_index_release(&ix);
+
+	/* C's version bumped: only C is read; E names C's release, not its
+	 * version, and B names neither. */
+	write_version_repo(f, "1.0", "5.1");
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 1);
+	assert_int_equal(ix.cache_hits, 5);
+	assert_string_equal(spec_named(&ix, "b")->version, "1.0");
+	builder_index_release(&ix);
+
+	write_version_repo(f, "2.0", "5.1"); /* A bumped: A and B read */
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 1 + 1);
+	assert_string_equal(spec_named(&ix, "b")->version, "2.0");
+	req = requires_of(spec_named(&ix, "b"));
+	assert_string_equal(req, "a >= 2:2.0-3");
+	free(req);
+	req = requires_of(spec_named(&ix, "e"));
+	assert_string_equal(req, "c-rel = 1");
+	free(req);
+	builder_index_release(&ix);
+}
+
+static void test_index_computed_version_macro_name_follows_every_version(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+	char *req;
+
+	write_spec(f, "SPECS", "a", "1.0", "1", "");
+	write_spec(f, "SPECS", "c", "5", "1", "");
+	write_spec(f, "SPECS", "dyn", "1", "1",
+		   "%global other a\nRequires: a = %{expand:%%{azl_%{other}_version}}");
+	commit(f);
+	load(f, &ix);
+	assert_int_equal(spec_named(&ix, "dyn")->version_refs.n, 1);
+	assert_string_equal(spec_named(&ix, "dyn")->version_refs.items[0], "*");
+	req = requires_of(spec_named(&ix, "dyn"));
+	assert_string_equal(req, "a = 1.0");
+	free(req);
+	builder_index_release(&ix);
+	write_spec(f, "SPECS", "c", "6", "1", "");
+	commit(f);
+	load(f, &ix); /* any version change reads it again */
+	assert_int_equal(ix.parsed, 2);
+	builder_index_release(&ix);
+}
+
+static void test_index_writes_version_macros_file(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+	struct sy_error err = { { 0 } };
+	char *text;
+	size_t len;
+
+	write_spec(f, "SPECS", "kernel-headers", "6.6.1", "2%{?dist}", "Epoch: 1");
+	write_spec(f, "SPECS-EXTENDED", "zz", "3", "4%{?dist}.1", "");
+	commit(f);
+	load(f, &ix);
+	const char *last = ix.macros.macro_files.items[ix.macros.macro_files.n - 1];
+	assert_string_equal(strrchr(last, '/'), "/macros.versions");
+	assert_ok(sy_read_file(last, &text, &len, &err), &err);
+	assert_string_equal(text, "%azl_kernel_headers_epoch 1\n"
+				  "%azl_kernel_headers_release 2\n"
+				  "%azl_kernel_headers_version 6.6.1\n"
+				  "%azl_zz_release 4.azl3.1\n"
+				  "%azl_zz_version 3\n");
+	free(text);
+	builder_index_release(&ix);
+}
+
+static void test_index_caches_parse_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+	char *first;
+
+	write_spec(f, "SPECS", "good", "1", "1", "");
+	write_repo_file(f, "SPECS/bad/bad.spec", "Name: bad\nNme: typo\n");
+	commit(f);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 2);
+	assert_non_null(spec_at(&ix, "SPECS/bad/bad.spec")->error);
+	first = sy_xstrdup(spec_at(&ix, "SPECS/bad/bad.spec")->error);
+	assert_non_null(strstr(first, "SPECS/bad/bad.spec"));
+	builder_index_release(&ix);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 0);
+	assert_int_equal(ix.cache_hits, 2);
+	assert_string_equal(spec_at(&ix, "SPECS/bad/bad.spec")->error, first);
+	builder_index_release(&ix);
+	free(first);
+}
+
+static void test_index_without_cache_parses_every_time(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+
+	write_spec(f, "SPECS", "one", "1", "1", "");
+	commit(f);
+	for (int i = 0; i < 2; i++) {
+		load_arch(f, NULL, NULL, &ix);
+		assert_int_equal(ix.parsed, 1);
+		assert_int_equal(ix.cache_hits, 0);
+		builder_index_release(&ix);
+	}
+	assert_false(sy_exists(f->db));
+}
+
+static void test_index_reads_several_spec_trees_sorted(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+
+	write_spec(f, "SPECS", "zlib", "1", "1", "");
+	write_spec(f, "SPECS-EXTENDED", "ext", "1", "1", "");
+	write_repo_file(f, "SPECS/zlib/nested/deep.spec", "Name: deep\n");
+	write_repo_file(f, "SPECS/top.spec", "Name: top\n");
+	write_repo_file(f, "OTHER/x/x.spec", "Name: x\n");
+	commit(f);
+	load(f, &ix); /* SPECS-SIGNED does not exist */
+	assert_int_equal(ix.nspecs, 2);
+	assert_string_equal(ix.specs[0].path, "SPECS-EXTENDED/ext/ext.spec");
+	assert_string_equal(ix.specs[1].path, "SPECS/zlib/zlib.spec");
+	assert_int_equal(strlen(ix.spec_blobs[0]), GITWATCH_OID_HEX);
+	builder_index_release(&ix);
+}
+
+static void test_index_excludes_specs_by_target_arch(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+
+	write_spec(f, "SPECS", "armonly", "1", "1", "ExclusiveArch: aarch64");
+	write_spec(f, "SPECS", "nox86", "1", "1", "ExcludeArch: s390x x86_64");
+	write_spec(f, "SPECS", "noarchonly", "1", "1", "BuildArch: noarch\nExclusiveArch: noarch");
+	write_spec(f, "SPECS", "both", "1", "1", "ExclusiveArch: x86_64 aarch64");
+	write_spec(f, "SPECS", "any", "1", "1", "");
+	commit(f);
+	load(f, &ix);
+	assert_string_equal(spec_named(&ix, "armonly")->excluded,
+			    "ExclusiveArch: aarch64 does not include x86_64");
+	assert_string_equal(spec_named(&ix, "nox86")->excluded,
+			    "ExcludeArch: s390x x86_64 includes x86_64");
+	assert_int_equal(spec_named(&ix, "armonly")->npackages, 1); /* data kept */
+	assert_null(spec_named(&ix, "noarchonly")->excluded);
+	assert_null(spec_named(&ix, "both")->excluded);
+	assert_null(spec_named(&ix, "any")->excluded);
+	builder_index_release(&ix);
+
+	load_arch(f, "aarch64", f->db, &ix);
+	assert_int_equal(ix.parsed, 5); /* the arch is part of the key */
+	assert_string_equal(ix.macros.target_arch, "aarch64");
+	assert_null(spec_named(&ix, "armonly")->excluded);
+	assert_null(spec_named(&ix, "nox86")->excluded);
+	assert_string_equal(spec_named(&ix, "any")->packages[0].arch, "aarch64");
+	builder_index_release(&ix);
+}
+
+static void test_index_macro_context_change_rereads_every_spec(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index ix;
+
+	write_spec(f, "SPECS", "user", "%{shipped_version}", "1", "");
+	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 7\n");
+	write_spec(f, "SPECS", "tool", "1", "1", "");
+	commit(f);
+	load(f, &ix);
+	assert_string_equal(spec_named(&ix, "user")->version, "7");
+	builder_index_release(&ix);
+	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 8\n");
+	commit(f);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 2);
+	assert_string_equal(spec_named(&ix, "user")->version, "8");
+	builder_index_release(&ix);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_index_azl_sample_warm_load_parses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_index cold, warm;
+	const char *shared = test_shared_dir();
+	double t0, t1, t2;
+	char *cmd;
+
+	if (!shared)
+		skip(); /* ../shared (the Azure Linux sample) is absent */
+	cmd = sy_xasprintf("cp -r %s/azl-sample/SPECS %s/", shared, f->repodir);
+	test_sh(cmd);
+	free(cmd);
+	commit(f);
+	t0 = now_s();
+	load(f, &cold);
+	t1 = now_s();
+	load(f, &warm);
+	t2 = now_s();
+	print_message("azl-sample: %zu specs, cold %.3f s (%zu parsed), warm %.3f s (%zu hits)\n",
+		      cold.nspecs, t1 - t0, cold.parsed, t2 - t1, warm.cache_hits);
+	assert_int_equal(cold.parsed, cold.nspecs);
+	assert_int_equal(warm.parsed, 0);
+	assert_int_equal(warm.cache_hits, cold.nspecs);
+	for (size_t i = 0; i < cold.nspecs; i++) {
+		char *a = builder_spec_to_json(&cold.specs[i]);
+		char *b = builder_spec_to_json(&warm.specs[i]);
+
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	builder_index_release(&cold);
+	builder_index_release(&warm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_index_version_macro_user_follows_only_its_macros,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_index_computed_version_macro_name_follows_every_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_writes_version_macros_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_caches_parse_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_without_cache_parses_every_time, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_reads_several_spec_trees_sorted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_excludes_specs_by_target_arch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_macro_context_change_rereads_every_spec,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_azl_sample_warm_load_parses_nothing, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
