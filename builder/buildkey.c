@@ -189,6 +189,9 @@ static void own_inputs(const struct builder_index *index, size_t i, const struct
 	metadata_digest(s, in->metadata);
 	struct sy_sha256 *h = sy_sha256_new();
 	sy_sha256_update_str(h, global);
+	/* Differs from the global context for specs that name other specs'
+	 * version macros: a version bump there is an input here. */
+	sy_sha256_update_str(h, index->spec_contexts ? index->spec_contexts[i] : "");
 	for (size_t k = 0; k < in->files.n; k++)
 		sy_sha256_update_str(h, in->files.items[k]);
 	sy_sha256_update_str(h, in->metadata);

@@ -7,6 +7,9 @@
 #include <solv/evr.h>
 #include <solv/pool.h>
 #include <solv/pool_parserpmrichdep.h>
+#include <solv/repo_rpmdb.h>
+#include <solv/solver.h>
+#include <solv/transaction.h>
 #include <solv/repo.h>
 
 #include "repo-publish/solvload.h"
@@ -422,4 +425,72 @@ size_t builder_graph_cycles(const struct builder_graph *graph, const unsigned ch
 	free(t.stack);
 	free(t.on_stack);
 	return t.found;
+}
+
+/* Adds every RPM file to a new repo of pool; sets paths[id] for each. */
+static Repo *load_rpm_files(Pool *pool, const char *const *files, const char ***paths)
+{
+	Repo *repo = repo_create(pool, "built");
+	size_t n = 0;
+
+	while (files[n])
+		n++;
+	*paths = sy_xcalloc((size_t)pool->nsolvables + n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		Id p = repo_add_rpm(repo, files[i], REPO_REUSE_REPODATA | REPO_NO_INTERNALIZE |
+						     RPM_ADD_NO_FILELIST);
+		if (p)
+			(*paths)[p] = files[i];
+	}
+	repo_internalize(repo);
+	return repo;
+}
+
+int builder_graph_resolve_late(const struct builder_graph *graph, size_t spec,
+			       const char *const *rpm_files, struct sy_strv *install_paths,
+			       struct sy_error *err)
+{
+	const struct builder_spec *s = &graph->specs[spec];
+	const struct builder_graph_node *node = &graph->nodes[spec];
+	Pool *pool = pool_create();
+	const char **paths;
+	Queue job;
+	int rc = 0;
+
+	pool_setdisttype(pool, DISTTYPE_RPM);
+	pool_setarch(pool, "x86_64");
+	Repo *repo = load_rpm_files(pool, rpm_files, &paths);
+	pool_set_installed(pool, NULL);
+	pool_createwhatprovides(pool);
+	queue_init(&job);
+	for (size_t k = 0; k < s->buildrequires.n; k++) {
+		char *text = builder_dep_format(&s->buildrequires.items[k]);
+		if (sy_strv_contains(&node->unresolved, text)) {
+			Id dep = dep_id(pool, &s->buildrequires.items[k]);
+			if (!dep || !*pool_whatprovides_ptr(pool, dep))
+				rc = sy_error_set(err, "unresolvable BuildRequires: %s", text);
+			else
+				queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, dep);
+		}
+		free(text);
+	}
+	if (rc == 0 && job.count) {
+		Solver *solver = solver_create(pool);
+		solver_set_flag(solver, SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+		/* Requires the worker root meets (libc, /bin/sh) are not in the
+		 * files: take what resolves, as the graph's install closure does. */
+		solver_set_flag(solver, SOLVER_FLAG_ALLOW_UNINSTALL, 1);
+		solver_solve(solver, &job);
+		Transaction *trans = solver_create_transaction(solver);
+		for (int i = 0; i < trans->steps.count; i++)
+			if (paths[trans->steps.elements[i]])
+				sy_strv_push(install_paths, paths[trans->steps.elements[i]]);
+		transaction_free(trans);
+		solver_free(solver);
+	}
+	(void)repo;
+	queue_free(&job);
+	free(paths);
+	pool_free(pool);
+	return rc;
 }

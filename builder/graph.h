@@ -66,6 +66,17 @@ int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
 			const char *learn_repo_dir, struct builder_graph *graph,
 			struct sy_error *err);
 
+/* Resolves the BuildRequires of spec that the graph left unresolved against
+ * the headers of built RPM files (rpm_files, NULL-terminated host paths), as
+ * the Azure Linux toolkit injects implicit provides mid-build: a provide that
+ * only exists once its package is built (a soname, pkgconfig(...), a file).
+ * For each such dependency the best provider and its Requires closure among
+ * rpm_files (libsolv solver) are appended to install_paths. Returns 0 when
+ * every one resolved, or -1 with err listing what is still unresolved. */
+int builder_graph_resolve_late(const struct builder_graph *graph, size_t spec,
+			       const char *const *rpm_files, struct sy_strv *install_paths,
+			       struct sy_error *err);
+
 /* Frees the graph (not the specs). */
 void builder_graph_release(struct builder_graph *graph);
 

@@ -81,13 +81,27 @@ static void fail(struct builder_job_result *res, enum builder_job_state state, c
 
 /* Returns the path of the RPM named file: from this run's results when its
  * spec was in the plan, else through find_rpm. */
-static char *locate_rpm(const struct builder_schedule_input *in, const size_t *slot,
+/* Where the run stands: entry of each spec, and each entry's position in
+ * the order the entries are executed (deferred ones last). */
+struct run_order {
+	size_t *slot; /* spec -> entry, SIZE_MAX when not in the plan */
+	size_t *pos;  /* entry -> execution position */
+};
+
+static int ran_before(const struct run_order *o, size_t spec, size_t e)
+{
+	return o->slot[spec] != SIZE_MAX && o->pos[o->slot[spec]] < o->pos[e];
+}
+
+static char *locate_rpm(const struct builder_schedule_input *in, const struct run_order *o,
 			const struct builder_job_result *results, size_t e, size_t spec,
 			const char *file)
 {
-	/* A spec later in the order is a bootstrap member of a cycle: its
-	 * packages come from the published repository. */
-	if (slot[spec] != SIZE_MAX && slot[spec] < e) {
+	const size_t *slot = o->slot;
+
+	/* A spec run later is a bootstrap member of a cycle: its packages come
+	 * from the published repository. */
+	if (ran_before(o, spec, e)) {
 		const struct sy_strv *rpms = &results[slot[spec]].rpms;
 		for (size_t i = 0; i < rpms->n; i++) {
 			const char *base = strrchr(rpms->items[i], '/');
@@ -99,7 +113,7 @@ static char *locate_rpm(const struct builder_schedule_input *in, const size_t *s
 	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, file) : NULL;
 }
 
-static int collect_install(const struct builder_schedule_input *in, const size_t *slot,
+static int collect_install(const struct builder_schedule_input *in, const struct run_order *o,
 			   const struct builder_job_result *results, size_t e,
 			   struct sy_strv *paths, struct sy_error *err)
 {
@@ -111,7 +125,7 @@ static int collect_install(const struct builder_schedule_input *in, const size_t
 		const struct builder_pkgref *ref = &node->install[i];
 		const struct builder_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
 		char *file = builder_package_rpm_name(pkg);
-		char *path = locate_rpm(in, slot, results, e, ref->spec, file);
+		char *path = locate_rpm(in, o, results, e, ref->spec, file);
 		if (!path) {
 			sy_error_set(err, "BuildRequires package %s is not available (%s)", pkg->name,
 				     file);
@@ -141,9 +155,9 @@ static int write_summary(const char *dir, const struct builder_spec *spec, const
 
 /* Materialises the spec directory, verifies sources, builds, and stores the
  * outputs under the artifact directory of the key. */
-static int build_one(const struct builder_schedule_input *in, const size_t *slot,
-		     struct builder_job_result *results, size_t e, int log_fd,
-		     struct sy_error *err)
+static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
+		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
+		     int log_fd, struct sy_error *err)
 {
 	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	const char *key = in->keys[in->plan->entries[e].spec];
@@ -172,9 +186,12 @@ static int build_one(const struct builder_schedule_input *in, const size_t *slot
 		}
 		goto out;
 	}
-	if (collect_install(in, slot, results, e, &install, err) ||
+	if (collect_install(in, o, results, e, &install, err) ||
 	    sy_mkdir_p(tmp_out, 0755, err))
 		goto out;
+	for (size_t k = 0; late && k < late->n; k++)
+		if (!sy_strv_contains(&install, late->items[k]))
+			sy_strv_push(&install, late->items[k]);
 	struct builder_build_request req = {
 		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
 		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
@@ -210,14 +227,14 @@ out:
 
 /* Returns the first spec of the set whose packages this entry's build root
  * needs and that did not succeed, or SIZE_MAX. */
-static size_t failed_dependency(const struct builder_schedule_input *in, const size_t *slot,
+static size_t failed_dependency(const struct builder_schedule_input *in, const struct run_order *o,
 				const struct builder_job_result *results, size_t e)
 {
 	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
 
 	for (size_t k = 0; k < node->nroot_specs; k++) {
-		size_t s = slot[node->root_specs[k]];
-		if (s != SIZE_MAX && s < e &&
+		size_t s = o->slot[node->root_specs[k]];
+		if (ran_before(o, node->root_specs[k], e) &&
 		    (results[s].state == BUILDER_JOB_FAILED || results[s].state == BUILDER_JOB_BLOCKED))
 			return node->root_specs[k];
 	}
@@ -240,13 +257,50 @@ static char *last_error_line(const char *log_path)
 	return copy;
 }
 
-static void run_entry(const struct builder_schedule_input *in, const size_t *slot,
+/* Every RPM available to late resolution: this run's outputs so far and the
+ * published repository's. */
+static void available_rpms(const struct builder_schedule_input *in, const struct run_order *o,
+			   const struct builder_job_result *results, size_t e, struct sy_strv *out)
+{
+	for (size_t f = 0; f < in->plan->n; f++)
+		if (o->pos[f] < o->pos[e])
+			for (size_t k = 0; k < results[f].rpms.n; k++)
+				sy_strv_push(out, results[f].rpms.items[k]);
+	for (size_t k = 0; in->published_rpms && k < in->published_rpms->n; k++)
+		sy_strv_push(out, in->published_rpms->items[k]);
+}
+
+static void build_entry(const struct builder_schedule_input *in, const struct run_order *o,
+			struct builder_job_result *results, size_t e, const struct sy_strv *late)
+{
+	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+	struct builder_job_result *res = &results[e];
+	struct sy_error err = { { 0 } };
+	int fd = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (build_one(in, o, results, e, late, fd, &err)) {
+		char *last = last_error_line(res->log_path);
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s%s%s", spec->path, err.msg,
+							    last ? ": " : "", last ? last : ""));
+		free(last);
+		if (fd >= 0)
+			dprintf(fd, "shipyard: %s\n", res->reason);
+	} else {
+		res->state = BUILDER_JOB_BUILT;
+		res->late = late && late->n;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void run_entry(const struct builder_schedule_input *in, const struct run_order *o,
 		      struct builder_job_result *results, size_t e)
 {
 	const struct builder_plan_entry *entry = &in->plan->entries[e];
 	const struct builder_spec *spec = &in->index->specs[entry->spec];
 	const struct builder_graph_node *node = &in->graph->nodes[entry->spec];
 	struct builder_job_result *res = &results[e];
+	struct sy_strv late = SY_STRV_INIT, rpms = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
 	size_t blocker;
 
@@ -254,64 +308,94 @@ static void run_entry(const struct builder_schedule_input *in, const size_t *slo
 				     spec->name ? spec->name : strrchr(spec->path, '/') + 1);
 	if (spec->error) {
 		fail(res, BUILDER_JOB_FAILED, sy_xstrdup(spec->error));
-	} else if (entry->in_cycle) {
-		fail(res, BUILDER_JOB_FAILED,
-		     sy_xasprintf("%s: in a build dependency cycle", spec->path));
-	} else if ((blocker = failed_dependency(in, slot, results, e)) != SIZE_MAX) {
+		return;
+	}
+	if (entry->in_cycle) {
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: in a build dependency cycle", spec->path));
+		return;
+	}
+	if ((blocker = failed_dependency(in, o, results, e)) != SIZE_MAX) {
 		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path,
 							     in->index->specs[blocker].name));
-	} else if (node->unresolved.n) {
-		fail(res, BUILDER_JOB_FAILED,
-		     sy_xasprintf("%s: unresolvable BuildRequires: %s", spec->path,
-				  node->unresolved.items[0]));
-	} else {
-		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
-		int reused = builder_artifact_lookup(dir, res);
-		free(dir);
-		if (reused) {
-			res->state = BUILDER_JOB_REUSED;
-			return;
-		}
-		int fd = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (build_one(in, slot, results, e, fd, &err)) {
-			char *last = last_error_line(res->log_path);
-			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s%s%s", spec->path, err.msg,
-								    last ? ": " : "", last ? last : ""));
-			free(last);
-			if (fd >= 0)
-				dprintf(fd, "shipyard: %s\n", res->reason);
-		} else {
-			res->state = BUILDER_JOB_BUILT;
-		}
-		if (fd >= 0)
-			close(fd);
+		return;
 	}
+	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
+	int reused = builder_artifact_lookup(dir, res);
+	free(dir);
+	if (reused) {
+		res->state = BUILDER_JOB_REUSED;
+		return;
+	}
+	if (node->unresolved.n) {
+		static const char *const none[] = { NULL };
+		available_rpms(in, o, results, e, &rpms);
+		if (builder_graph_resolve_late(in->graph, entry->spec,
+					       rpms.n ? (const char *const *)rpms.items : none,
+					       &late, &err))
+			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s", spec->path, err.msg));
+	}
+	if (!res->reason)
+		build_entry(in, o, results, e, &late);
+	sy_strv_release(&late);
+	sy_strv_release(&rpms);
+}
+
+/* Entries whose BuildRequires are not all resolved yet (they may be
+ * generated by builds of this run), and those that need their packages, run
+ * after all others. */
+static void order_run(const struct builder_schedule_input *in, struct run_order *o, size_t *order)
+{
+	const struct builder_plan *plan = in->plan;
+	unsigned char *deferred = sy_xcalloc(plan->n + 1, 1);
+	size_t k = 0;
+
+	for (size_t e = 0; e < plan->n; e++) {
+		const struct builder_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
+		deferred[e] = node->unresolved.n != 0;
+		for (size_t r = 0; !deferred[e] && r < node->nroot_specs; r++) {
+			size_t d = o->slot[node->root_specs[r]];
+			deferred[e] = d != SIZE_MAX && d < e && deferred[d];
+		}
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t e = 0; e < plan->n; e++)
+			if (deferred[e] == pass) {
+				o->pos[e] = k;
+				order[k++] = e;
+			}
+	free(deferred);
 }
 
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results)
 {
 	const struct builder_plan *plan = in->plan;
-	size_t *slot = sy_xmalloc((in->index->nspecs + 1) * sizeof(size_t)), bad = 0;
+	struct run_order o = { sy_xmalloc((in->index->nspecs + 1) * sizeof(size_t)),
+			       sy_xcalloc(plan->n + 1, sizeof(size_t)) };
+	size_t *order = sy_xcalloc(plan->n + 1, sizeof(size_t)), bad = 0;
 
 	for (size_t i = 0; i < in->index->nspecs; i++)
-		slot[i] = SIZE_MAX;
+		o.slot[i] = SIZE_MAX;
 	for (size_t e = 0; e < plan->n; e++)
-		slot[plan->entries[e].spec] = e;
+		o.slot[plan->entries[e].spec] = e;
+	order_run(in, &o, order);
 	sy_mkdir_p(in->log_dir, 0755, NULL);
 	sy_mkdir_p(in->builds_dir, 0755, NULL);
 	sy_mkdir_p(in->artifacts_dir, 0755, NULL);
-	for (size_t e = 0; e < plan->n; e++) {
+	for (size_t k = 0; k < plan->n; k++) {
+		size_t e = order[k];
 		const struct builder_spec *spec = &in->index->specs[plan->entries[e].spec];
 		const char *name = spec->name ? spec->name : spec->path;
 		if (in->progress)
-			in->progress(in->progress_arg, e, plan->n, name, NULL);
-		run_entry(in, slot, results, e);
+			in->progress(in->progress_arg, k, plan->n, name, NULL);
+		run_entry(in, &o, results, e);
 		bad += results[e].state == BUILDER_JOB_FAILED || results[e].state == BUILDER_JOB_BLOCKED;
 		if (in->progress)
-			in->progress(in->progress_arg, e + 1, plan->n, name,
+			in->progress(in->progress_arg, k + 1, plan->n, name,
 				     builder_job_state_name(results[e].state));
 	}
-	free(slot);
+	free(order);
+	free(o.slot);
+	free(o.pos);
 	return bad;
 }

@@ -2,7 +2,9 @@
  * reused when an artifact with its build key exists, otherwise built in an
  * isolated root (builder/buildjob.h) from its spec directory at the commit,
  * after its sources were verified against <spec>.signatures.json. A failed
- * build blocks only the specs that BuildRequire it, transitively. */
+ * build blocks only the specs whose build root needs its packages,
+ * transitively. Specs with BuildRequires the graph could not resolve run
+ * last, resolved against the headers of the packages built by then. */
 #ifndef BUILDER_SCHEDULE_H
 #define BUILDER_SCHEDULE_H
 
@@ -32,6 +34,8 @@ struct builder_job_result {
 	char *srpm;          /* SRPM path when BUILT or REUSED */
 	char *log_path;      /* the job's log file */
 	double seconds;      /* build duration, 0 when reused */
+	int late;            /* 1 when BuildRequires were resolved against
+			      * packages built in this run (generated provides) */
 };
 
 /* Progress callback: done of total jobs finished; spec is the job just
@@ -58,6 +62,8 @@ struct builder_schedule_input {
 	unsigned timeout_s;         /* per build, 0 = none */
 	builder_find_rpm_fn find_rpm;
 	void *find_rpm_arg;
+	const struct sy_strv *published_rpms; /* RPMs of the published repository,
+				     * for BuildRequires resolved late; may be NULL */
 	builder_progress_fn progress;
 	void *progress_arg;
 };

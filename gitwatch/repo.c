@@ -4,6 +4,7 @@
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,12 +144,25 @@ struct walk_ctx {
 	const char *prefix;            /* path of the walked subtree, "" for the root */
 	struct gitwatch_entries *out;
 	size_t alloc;
+	const char *bad;               /* first unsafe entry name met, or NULL */
 };
+
+/* Tree entry names come from whoever pushed: a crafted object can hold
+ * "..", "/" or ".git", which must never become a path on disk. */
+static int safe_name(const char *name)
+{
+	return *name && strcmp(name, ".") && strcmp(name, "..") && strcasecmp(name, ".git") &&
+	       !strchr(name, '/') && !strchr(name, '\\');
+}
 
 static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 {
 	struct walk_ctx *w = payload;
 
+	if (!safe_name(git_tree_entry_name(entry))) {
+		w->bad = git_tree_entry_name(entry);
+		return -1;
+	}
 	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
 		return 0;
 	if (w->out->n == w->alloc) {
@@ -192,7 +206,7 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 			struct gitwatch_entries *out, struct sy_error *err)
 {
 	git_tree *root, *sub;
-	struct walk_ctx w = { prefix, out, 0 };
+	struct walk_ctx w = { prefix, out, 0, NULL };
 
 	out->items = NULL;
 	out->n = 0;
@@ -203,7 +217,9 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 	if (rc || !sub)
 		return rc;
 	if (git_tree_walk(sub, GIT_TREEWALK_PRE, walk_cb, &w) < 0)
-		rc = git_fail(err, prefix);
+		rc = w.bad ? sy_error_set(err, "%s: unsafe tree entry name '%s' at %.12s",
+					  *prefix ? prefix : "/", w.bad, commit)
+			   : git_fail(err, prefix);
 	git_tree_free(sub);
 	if (out->n)
 		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);

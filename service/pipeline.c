@@ -1,5 +1,6 @@
 #include "service/pipeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -148,8 +149,25 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 
 /* Reads one commit: settings, spec index (cached in state.db), graph with
  * the provides learned from the published repository, build keys. */
+/* Milliseconds on the monotonic clock. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* With SHIPYARD_TIMING set, says how long a step took (ms). */
+static void timing(const char *what, const char *commit, double since)
+{
+	if (getenv("SHIPYARD_TIMING"))
+		sy_log_info("timing: %s %.12s: %.1f ms", what, commit, now_ms() - since);
+}
+
 static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error *err)
 {
+	double t0 = now_ms();
 	const struct service_pipeline_options *o = p->opts;
 	struct builder_macro_settings settings;
 	char *tmp = state_path(p, "tmp");
@@ -158,20 +176,27 @@ static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error 
 	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
 		goto out;
 	builder_distro_macro_settings(&v->distro, o->arch, &settings);
+	timing("distro", v->oid, t0);
+	t0 = now_ms();
 	char *db = state_path(p, "state.db");
 	int loaded = builder_index_load(p->repo, v->oid, &settings, tmp, db, o->jobs, &v->index,
 					err);
 	free(db);
 	if (loaded)
 		goto out;
+	timing("index", v->oid, t0);
+	t0 = now_ms();
 	if (builder_graph_build(v->index.specs, v->index.nspecs, &p->toolchain, o->arch,
 				p->published_dir, &v->graph, err))
 		goto out;
+	timing("graph", v->oid, t0);
+	t0 = now_ms();
 	struct builder_key_settings ks = {
 		.worker_digest = p->worker.digest, .policy = p->head.distro.policy,
 		.spec_policy = builder_distro_spec_policy, .arg = &p->head.distro,
 	};
 	rc = builder_keys_compute(p->repo, &v->index, &v->graph, &ks, &v->keys, err);
+	timing("keys", v->oid, t0);
 out:
 	free(tmp);
 	return rc;
@@ -319,7 +344,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
 		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
 		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = progress,
-		.progress_arg = p,
+		.progress_arg = p, .published_rpms = &p->published,
 	};
 	size_t bad = builder_schedule_run(&in, p->results);
 	for (size_t e = 0; e < p->plan.n; e++)
@@ -331,6 +356,28 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	return bad;
 }
 
+/* The source package of spec in the current snapshot (SRPMS/), if any. */
+static void published_srpm(const struct pipeline *p, const struct builder_spec *spec,
+			   struct sy_strv *set)
+{
+	char *dir = p->published_dir ? sy_xasprintf("%s/SRPMS", p->published_dir) : NULL;
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	size_t len = strlen(spec->name);
+
+	while (d && (de = readdir(d))) {
+		const char *rest = de->d_name + len + 1;
+		if (strncmp(de->d_name, spec->name, len) || de->d_name[len] != '-' ||
+		    !strstr(rest, ".src.rpm") || !strchr(rest, '-') ||
+		    strchr(strchr(rest, '-') + 1, '-'))
+			continue;
+		sy_strv_pushf(set, "%s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 /* The package set of the new snapshot: for every spec of the head, the
  * artifact of its key, else (it failed) what was published before. */
 static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
@@ -338,41 +385,96 @@ static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
 	const struct builder_index *idx = &p->head.index;
 
 	for (size_t i = 0; i < idx->nspecs; i++) {
-		if (idx->specs[i].excluded)
+		if (idx->specs[i].excluded || idx->specs[i].error)
 			continue;
 		char *dir = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, p->head.keys.keys[i]);
 		struct builder_job_result r = { 0 };
-		if (!idx->specs[i].error && builder_artifact_lookup(dir, &r)) {
+		if (builder_artifact_lookup(dir, &r)) {
 			for (size_t k = 0; k < r.rpms.n; k++)
 				sy_strv_push(set, r.rpms.items[k]);
 			if (r.srpm)
 				sy_strv_push(set, r.srpm);
-		} else if (!idx->specs[i].error) {
-			published_of(p, &idx->specs[i], set);
+		} else if (published_of(p, &idx->specs[i], set)) {
+			published_srpm(p, &idx->specs[i], set);
 		}
 		builder_job_result_release(&r);
 		free(dir);
 	}
 }
 
-static int same_basenames(const struct sy_strv *a, const struct sy_strv *b)
+/* Identities "name device inode" of files: a snapshot holds hard links of
+ * the artifacts, so a rebuild with the same NEVRA still differs. */
+static void identities(const struct sy_strv *files, struct sy_strv *out)
 {
-	struct sy_strv x = SY_STRV_INIT, y = SY_STRV_INIT;
+	struct stat st;
+
+	for (size_t i = 0; i < files->n; i++)
+		if (stat(files->items[i], &st) == 0)
+			sy_strv_pushf(out, "%s %lu %lu", basename_of(files->items[i]),
+				      (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	sy_strv_sort_unique(out);
+}
+
+/* Returns 1 when set holds exactly the files of the current snapshot. */
+static int same_as_published(const struct pipeline *p, const struct sy_strv *set)
+{
+	struct sy_strv current = SY_STRV_INIT, a = SY_STRV_INIT, b = SY_STRV_INIT;
 	int same;
 
-	for (size_t i = 0; i < a->n; i++)
-		if (!strstr(a->items[i], ".src.rpm"))
-			sy_strv_push(&x, basename_of(a->items[i]));
-	for (size_t i = 0; i < b->n; i++)
-		sy_strv_push(&y, basename_of(b->items[i]));
-	sy_strv_sort_unique(&x);
-	sy_strv_sort_unique(&y);
-	same = x.n == y.n;
-	for (size_t i = 0; same && i < x.n; i++)
-		same = !strcmp(x.items[i], y.items[i]);
-	sy_strv_release(&x);
-	sy_strv_release(&y);
+	for (size_t k = 0; k < p->published.n; k++)
+		sy_strv_push(&current, p->published.items[k]);
+	if (p->published_dir) {
+		char *srpms = sy_xasprintf("%s/SRPMS", p->published_dir);
+		DIR *d = opendir(srpms);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (strstr(de->d_name, ".src.rpm"))
+				sy_strv_pushf(&current, "%s/%s", srpms, de->d_name);
+		if (d)
+			closedir(d);
+		free(srpms);
+	}
+	identities(set, &a);
+	identities(&current, &b);
+	same = a.n == b.n;
+	for (size_t i = 0; same && i < a.n; i++)
+		same = !strcmp(a.items[i], b.items[i]);
+	sy_strv_release(&current);
+	sy_strv_release(&a);
+	sy_strv_release(&b);
 	return same;
+}
+
+/* A spec built with BuildRequires resolved against packages of this run has
+ * a key, in the next plan, that includes the specs providing them (now
+ * learned from the published repository). Its artifact is that build: link
+ * the new key to it, so that it is not built twice. */
+static int alias_learned_keys(struct pipeline *p, const char *snapshot, struct sy_error *err)
+{
+	struct commit_view v;
+	int late = 0, rc;
+
+	for (size_t e = 0; e < p->plan.n; e++)
+		late |= p->results[e].late;
+	if (!late || !snapshot)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	memcpy(v.oid, p->head.oid, sizeof(v.oid));
+	free(p->published_dir);
+	p->published_dir = sy_xstrdup(snapshot);
+	rc = load_view(p, &v, err);
+	for (size_t e = 0; rc == 0 && e < p->plan.n; e++) {
+		size_t i = p->plan.entries[e].spec;
+		if (!p->results[e].late || !strcmp(v.keys.keys[i], p->head.keys.keys[i]) ||
+		    has_artifact(p, v.keys.keys[i]))
+			continue;
+		char *link = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, v.keys.keys[i]);
+		if (symlink(p->head.keys.keys[i], link) < 0 && errno != EEXIST)
+			rc = sy_error_set(err, "%s: %s", link, strerror(errno));
+		free(link);
+	}
+	view_release(&v);
+	return rc;
 }
 
 static int publish_stage(struct pipeline *p, struct sy_error *err)
@@ -382,7 +484,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 	int rc = 0;
 
 	collect_package_set(p, &set);
-	if (!set.n || same_basenames(&set, &p->published)) {
+	if (!set.n || same_as_published(p, &set)) {
 		sy_log_info("repository %s unchanged (%zu packages)", p->channel, p->published.n);
 	} else {
 		rc = repo_publish_snapshot(p->repos_dir, p->channel, (const char *const *)set.items,
@@ -392,6 +494,8 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 	}
 	if (rc == 0)
 		rc = write_published_record(p, snapshot ? snapshot : p->published_dir, err);
+	if (rc == 0)
+		rc = alias_learned_keys(p, snapshot, err);
 	free(snapshot);
 	sy_strv_release(&set);
 	return rc;

@@ -6,7 +6,9 @@
 #
 # Edges of minidistro at the second commit: libbanner BuildRequires
 # libgreet-devel and libbanner-devel Requires it; greet-tools BuildRequires
-# pkgconfig(greet) (libgreet-devel) and libbanner-devel; hello BuildRequires
+# pkgconfig(greet) (libgreet-devel) and pkgconfig(banner), a provide that
+# exists only in built libbanner-devel packages, so with nothing published
+# that edge is unknown (unresolved); hello BuildRequires
 # libbanner-devel (at the first commit libgreet-devel); glibc,
 # minidistro-release and smoketest Require filesystem.
 . "$(dirname "$0")/lib.sh"
@@ -66,9 +68,9 @@ expect_list "$T/reverse-rt" greet-tools
 ds old-depth1 --rev HEAD~1 --specs libgreet --max-depth 1
 expect_list "$T/old-depth1" greet-tools hello libbanner libgreet
 ds banner-old --rev HEAD~1 --specs libbanner
-expect_list "$T/banner-old" greet-tools libbanner
+expect_list "$T/banner-old" libbanner
 ds banner-new --specs libbanner
-expect_list "$T/banner-new" greet-tools hello libbanner
+expect_list "$T/banner-new" hello libbanner
 
 # Tree: each spec once, under what brought it in, with the edge.
 ds tree --specs libgreet --tree
@@ -97,7 +99,7 @@ fi
 ds dot --specs libgreet --format dot
 expect_line "$T/dot" '^digraph "depsearch" \{$'
 expect_line "$T/dot" '^  "libgreet" \[style=bold\];$'
-expect_line "$T/dot" '^  "greet-tools" -> "libbanner" \[label="BuildRequires libbanner-devel >= 1.0"\];$'
+expect_line "$T/dot" '^  "hello" -> "libbanner" \[label="BuildRequires libbanner-devel"\];$'
 expect_line "$T/dot" '^  "libbanner" -> "libgreet" \[label="libbanner-devel requires libgreet-devel >= 1.0", style=dashed\];$'
 expect_no_line "$T/dot" 'filesystem'
 if command -v dot >/dev/null; then

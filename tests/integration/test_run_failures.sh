@@ -10,9 +10,9 @@ need_root
 repo=$T/distro
 state=$T/state
 cp -r "$TOP/examples/minidistro" "$repo"
-# libbanner's source no longer matches its signatures.json (greet-tools
-# BuildRequires libbanner-devel, so it is blocked).
-tarball=$(ls "$repo"/SPECS/libbanner/*.tar.gz | head -n 1)
+# libgreet's source no longer matches its signatures.json: hello, libbanner
+# and greet-tools build against libgreet-devel, so they are blocked.
+tarball=$(ls "$repo"/SPECS/libgreet/*.tar.gz | head -n 1)
 echo "tampered" >>"$tarball"
 mkdir -p "$repo/SPECS/broken" "$repo/SPECS/needs-missing" "$repo/SPECS/failing"
 cat >"$repo/SPECS/broken/broken.spec" <<'SPEC'
@@ -57,19 +57,23 @@ cat "$T/out" "$T/err"
 [ $rc -eq 1 ] || fail "exit status $rc, expected 1"
 expect_line "$T/out" '^shipyard/plan failure'
 expect_line "$T/out" '^shipyard/build failure'
-expect_line "$T/err" 'SPECS/libbanner/libbanner\.spec: SPECS/libbanner/libbanner\.signatures\.json: libbanner-1\.0\.tar\.gz: SHA-256 mismatch'
+expect_line "$T/err" 'SPECS/libgreet/libgreet\.spec: SPECS/libgreet/libgreet\.signatures\.json: libgreet-1\.0\.tar\.gz: SHA-256 mismatch'
 expect_line "$T/err" 'SPECS/broken/broken\.spec.*(Frobnicate|[Uu]nknown tag)'
 expect_line "$T/err" 'SPECS/needs-missing/needs-missing\.spec: unresolvable BuildRequires: does-not-exist-devel >= 2'
 expect_line "$T/err" 'SPECS/failing/failing\.spec: rpmbuild failed.*Bad exit status.*%build'
-expect_line "$T/err" 'SPECS/greet-tools/greet-tools\.spec: blocked by libbanner'
-expect_line "$T/out" '^shipyard/build failure [0-9]+ built, 0 reused, 4 failed, 1 blocked'
+for spec in hello libbanner greet-tools; do
+	expect_line "$T/err" "SPECS/$spec/$spec\\.spec: blocked by libgreet"
+done
+expect_line "$T/out" '^shipyard/build failure [0-9]+ built, 0 reused, 4 failed, 3 blocked'
+# The image needs libgreet and hello: it fails, saying why.
+expect_line "$T/out" '^shipyard/image/minimal-container failure .*(libgreet|hello)'
 
 snap=$(readlink -f "$state/repos/main/current")
 repoquery "$snap" >"$T/rq"
-for name in libgreet hello smoketest filesystem; do
+for name in smoketest filesystem glibc minidistro-release; do
 	grep -q "^$name-[0-9]" "$T/rq" || fail "$name missing from the repository"
 done
-for name in libbanner greet-tools failing needs-missing; do
+for name in libgreet hello libbanner greet-tools failing needs-missing; do
 	! grep -q "^$name-[0-9]" "$T/rq" || fail "$name published although it failed"
 done
 # No build scratch or mounts are left behind.

@@ -59,6 +59,18 @@ grep -q '^hello-1.0-2\.' "$T/rq3" || { cat "$T/rq3"; fail "hello release 2 not p
 ! grep -q '^hello-1.0-1\.' "$T/rq3" || fail "old hello still published"
 [ "$(wc -l <"$T/rq3")" -eq "$(wc -l <"$T/rq1")" ] || fail "package count changed"
 
+# greet-tools BuildRequires pkgconfig(banner), which only libbanner-devel's
+# built header provides: the first run resolved it late, and plans now learn
+# it from the published repository, so a libbanner change reaches
+# greet-tools.
+expect_line "$T/run1.out" '^  greet-tools: pkgconfig\(banner\) >= 1.0'
+(cd "$repo" && sed -i 's/^Summary:.*/Summary: banner library, reworded/' SPECS/libbanner/libbanner.spec &&
+	git_ commit -q -am "libbanner: reword")
+"$SHIPYARD" plan --repo "$repo" --state "$state" >"$T/plan4.out" 2>&1 ||
+	{ cat "$T/plan4.out"; fail "plan after the libbanner change failed"; }
+expect_line "$T/plan4.out" '^  greet-tools +BuildRequires pkgconfig\(banner\) >= 1.0, from libbanner: spec changed'
+expect_no_line "$T/plan4.out" '^  greet-tools: pkgconfig'
+
 # The image: a tar.gz that tar accepts, with an rpmdb, running the static
 # smoke test under chroot.
 image=$(ls "$state"/images/minimal-container/latest/*.tar.gz)

@@ -135,6 +135,34 @@ static void test_materialize_writes_a_spec_directory(void **state)
 	free(dest);
 }
 
+static void test_unsafe_tree_entry_names_are_refused(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct gitwatch_entries files;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir(), *dest = sy_xasprintf("%s/out", dir);
+	char *cmd = sy_xasprintf(
+		"cd %s && " GIT "init -q . && blob=$(echo evil | git hash-object -w --stdin) && "
+		"sub=$(perl -e 'print \"100644 ..\\0\" . pack(\"H*\", $ARGV[0])' $blob | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"top=$(perl -e 'print \"40000 SPECS\\0\" . pack(\"H*\", $ARGV[0])' $sub | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"c=$(" GIT "commit-tree -m evil $top) && git update-ref refs/heads/main $c", dir);
+
+	(void)state;
+	test_sh(cmd);
+	assert_ok(gitwatch_repo_open(dir, &repo, &err), &err);
+	assert_int_equal(gitwatch_list_files(repo, "main", "SPECS", &files, &err), -1);
+	assert_non_null(strstr(err.msg, "unsafe tree entry name '..'"));
+	assert_int_equal(gitwatch_materialize(repo, "main", "SPECS", dest, &err), -1);
+	assert_false(sy_exists(dest) && sy_exists("evil"));
+	gitwatch_repo_free(repo);
+	sy_rm_rf(dir, NULL);
+	free(cmd);
+	free(dest);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_changeset_from_empty_tree_adds_everything),
 		cmocka_unit_test(test_read_and_list_files_at_a_commit),
 		cmocka_unit_test(test_materialize_writes_a_spec_directory),
+		cmocka_unit_test(test_unsafe_tree_entry_names_are_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -127,7 +127,6 @@ static const struct builder_spec *spec_at(const struct builder_index *index, con
 /* The formatted Requires of spec's main package, "a >= 1.0-1" etc., joined by ", ". */
 static char *requires_of(const struct builder_spec *spec)
 {
-	struct sy_strv v = SY_STRV_INIT;
 	char *out = sy_xstrdup("");
 
 	assert_true(spec->npackages >= 1);
@@ -139,7 +138,6 @@ static char *requires_of(const struct builder_spec *spec)
 		free(out);
 		out = next;
 	}
-	sy_strv_release(&v);
 	return out;
 }
 
