@@ -1,6 +1,11 @@
+/* Source verification. Everything read here comes from a git checkout of
+ * untrusted content, so no path is followed through a symbolic link and only
+ * regular files are read: a link to /proc/kcore or a FIFO must not make the
+ * host read host files or block. */
 #include "builder/sources.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,18 +16,46 @@
 
 #include "common/hash.h"
 
+/* Opens path for reading without following a symbolic link in its last
+ * component and without blocking on a FIFO or device; returns the fd, or -1
+ * with errno set (ENOENT when absent, EINVAL when it is not a regular
+ * file). */
+static int open_regular(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 /* Loads the "Signatures" object of sig_path into *sigs (new reference, caller
  * decrefs); a missing file gives an empty object. */
 static int load_signatures(const char *sig_path, json_t **sigs, struct sy_error *err)
 {
 	json_error_t jerr;
 	json_t *doc, *obj;
+	int fd = open_regular(AT_FDCWD, sig_path);
 
-	if (access(sig_path, F_OK) < 0 && errno == ENOENT) {
+	if (fd < 0 && errno == ENOENT) {
 		*sigs = json_object();
 		return 0;
 	}
-	doc = json_load_file(sig_path, 0, &jerr);
+	if (fd < 0 && errno == EINVAL)
+		return sy_error_set(err, "%s: not a regular file", sig_path);
+	if (fd < 0)
+		return sy_error_set(err, "%s: %s", sig_path, strerror(errno));
+	doc = json_loadfd(fd, 0, &jerr);
+	close(fd);
 	if (!doc)
 		return sy_error_set(err, "%s: line %d: %s", sig_path, jerr.line, jerr.text);
 	if (!json_is_object(doc)) {
@@ -39,55 +72,87 @@ static int load_signatures(const char *sig_path, json_t **sigs, struct sy_error 
 	return 0;
 }
 
-/* Checks one source file (basename name) in dir against sigs. */
-static int verify_one(const char *dir, const char *sig_path, json_t *sigs, const char *name,
+/* Hashes the regular file name in the directory dirfd into got. */
+static int hash_source(int dirfd, const char *sig_path, const char *name,
+		       char got[SY_SHA256_HEX_LEN + 1], struct sy_error *err)
+{
+	int fd = open_regular(dirfd, name);
+	struct sy_sha256 *h;
+	char buf[65536];
+	ssize_t n;
+
+	if (fd < 0 && errno == ENOENT)
+		return sy_error_set(err, "%s: %s: missing source", sig_path, name);
+	if (fd < 0 && errno == EINVAL)
+		return sy_error_set(err, "%s: %s: not a regular file", sig_path, name);
+	if (fd < 0)
+		return sy_error_set(err, "%s: %s: %s", sig_path, name, strerror(errno));
+	h = sy_sha256_new();
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sy_error_set(err, "%s: %s: read: %s", sig_path, name, strerror(errno));
+			sy_sha256_final(h, got);
+			close(fd);
+			return -1;
+		}
+		sy_sha256_update(h, buf, (size_t)n);
+	}
+	close(fd);
+	sy_sha256_final(h, got);
+	return 0;
+}
+
+/* Checks one source file (basename name) in the directory dirfd against
+ * sigs. */
+static int verify_one(int dirfd, const char *sig_path, json_t *sigs, const char *name,
 		      struct sy_error *err)
 {
-	char *path = sy_xasprintf("%s/%s", dir, name);
 	char got[SY_SHA256_HEX_LEN + 1];
-	struct stat st;
 	const char *expected;
-	int rc = -1;
+	struct stat st;
 
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		sy_error_set(err, "%s: %s: missing source", sig_path, name);
-		goto out;
-	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return sy_error_set(err, "%s: %s: missing source", sig_path, name);
+	if (!S_ISREG(st.st_mode))
+		return sy_error_set(err, "%s: %s: not a regular file", sig_path, name);
 	expected = json_string_value(json_object_get(sigs, name));
-	if (!expected) {
-		sy_error_set(err, "%s: %s: no signature", sig_path, name);
-		goto out;
-	}
-	if (sy_sha256_file(path, got, err)) {
-		sy_error_prefix(err, "%s: %s", sig_path, name);
-		goto out;
-	}
-	if (strcasecmp(expected, got) != 0) {
-		sy_error_set(err, "%s: %s: SHA-256 mismatch: expected %s, got %s", sig_path, name,
-			     expected, got);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(path);
-	return rc;
+	if (!expected)
+		return sy_error_set(err, "%s: %s: no signature", sig_path, name);
+	if (hash_source(dirfd, sig_path, name, got, err) != 0)
+		return -1;
+	if (strcasecmp(expected, got) != 0)
+		return sy_error_set(err, "%s: %s: SHA-256 mismatch: expected %s, got %s", sig_path,
+				    name, expected, got);
+	return 0;
 }
 
 int builder_sources_verify(const char *dir, const char *sig_path, const struct sy_strv *sources,
 			   struct sy_error *err)
 {
 	json_t *sigs;
-	int rc = 0;
+	int dirfd, rc = 0;
 
 	if (sources->n == 0)
 		return 0;
 	if (load_signatures(sig_path, &sigs, err))
 		return -1;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		json_decref(sigs);
+		return sy_error_set(err, "%s: %s", dir, strerror(errno));
+	}
 	for (size_t i = 0; i < sources->n && rc == 0; i++) {
 		const char *name = strrchr(sources->items[i], '/');
 		name = name ? name + 1 : sources->items[i];
-		rc = verify_one(dir, sig_path, sigs, name, err);
+		if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			rc = sy_error_set(err, "%s: %s: not a regular file", sig_path,
+					  sources->items[i]);
+		else
+			rc = verify_one(dirfd, sig_path, sigs, name, err);
 	}
+	close(dirfd);
 	json_decref(sigs);
 	return rc;
 }

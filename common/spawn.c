@@ -129,17 +129,21 @@ int sy_spawn_run(struct sy_spawn *sp, struct sy_error *err)
 			sp->timed_out = 1;
 		}
 	}
-	/* Drain what the child wrote before exiting. */
-	while (pipe_open)
+	/* A grandchild may still hold the pipe: end the process group first,
+	 * then drain what was written. */
+	kill(-pid, SIGKILL);
+	while (pipe_open) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		if (poll(&p, 1, 1000) <= 0)
+			break;
 		read_available(pipefd[0], sp, &alloc, &pipe_open);
+	}
 	if (sp->capture) {
 		close(pipefd[0]);
 		if (!sp->out)
 			sp->out = sy_xcalloc(1, 1);
 		sp->out[sp->out_len] = '\0';
 	}
-	/* Reap anything left in the child's process group. */
-	kill(-pid, SIGKILL);
 	if (WIFEXITED(wstatus))
 		sp->status = WEXITSTATUS(wstatus);
 	else if (WIFSIGNALED(wstatus))

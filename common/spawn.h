@@ -23,7 +23,7 @@ struct sy_spawn {
 	/* Called in the child after fork and before exec (or instead of exec when
 	 * argv is NULL: then its return value is the exit status). Runs with the
 	 * redirections in place. A non-zero return before exec makes the child
-	 * exit with status 127 after printing ctx_error to the log. */
+	 * exit with status 127; child_fn writes its reason to the log itself. */
 	int (*child_fn)(void *arg);
 	void *child_arg;
 
@@ -39,7 +39,8 @@ struct sy_spawn {
 /* Runs the child and waits for it. Returns 0 when the child could be started
  * and was waited for (inspect sp->status and sp->timed_out), or -1 with err
  * set when fork or pipe failed. The child gets its own process group and
- * /dev/null as stdin. */
+ * /dev/null as stdin; whatever is left in that group when the child exits
+ * (background processes it started) is killed. */
 int sy_spawn_run(struct sy_spawn *sp, struct sy_error *err);
 
 /* Convenience: runs argv with output to log_fd and returns 0 only when it

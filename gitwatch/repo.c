@@ -125,6 +125,31 @@ int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b
 	return 0;
 }
 
+int gitwatch_is_branch(struct gitwatch_repo *repo, const char *name)
+{
+	git_reference *ref;
+
+	if (git_branch_lookup(&ref, repo->git, name, GIT_BRANCH_LOCAL) < 0)
+		return 0;
+	git_reference_free(ref);
+	return 1;
+}
+
+int gitwatch_is_ancestor(struct gitwatch_repo *repo, const char *ancestor, const char *descendant,
+			 struct sy_error *err)
+{
+	char a[GITWATCH_OID_HEX + 1], d[GITWATCH_OID_HEX + 1];
+	git_oid oa, od;
+
+	if (gitwatch_resolve(repo, ancestor, a, err) || gitwatch_resolve(repo, descendant, d, err))
+		return -1;
+	if (!strcmp(a, d))
+		return 1;
+	git_oid_fromstr(&oa, a);
+	git_oid_fromstr(&od, d);
+	return git_graph_descendant_of(repo->git, &od, &oa) == 1;
+}
+
 char *gitwatch_head_branch(struct gitwatch_repo *repo)
 {
 	git_reference *head;

@@ -47,6 +47,14 @@ int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit,
 int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,
 			char base[GITWATCH_OID_HEX + 1], struct sy_error *err);
 
+/* Returns 1 when name is a local branch ("main", "release/3.0"), else 0. */
+int gitwatch_is_branch(struct gitwatch_repo *repo, const char *name);
+
+/* Returns 1 when commit ancestor is commit descendant or one of its
+ * ancestors, 0 when not, -1 with err set when either cannot be resolved. */
+int gitwatch_is_ancestor(struct gitwatch_repo *repo, const char *ancestor, const char *descendant,
+			 struct sy_error *err);
+
 /* Returns the short name of the branch HEAD points at ("main") in a newly
  * allocated string (caller frees), or "detached" when HEAD is detached. */
 char *gitwatch_head_branch(struct gitwatch_repo *repo);

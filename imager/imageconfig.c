@@ -130,9 +130,10 @@ static int parse_artifacts(struct imager_config *cfg, json_t *root, struct sy_er
 		    get_string(a, "Type", &type) || get_string(a, "Compression", &comp))
 			return sy_error_set(err, "%s: Disks[0].Artifacts[%zu]: not an object with "
 					    "string Name, Type, Compression", cfg->path, i);
-		if (!name[0])
-			return sy_error_set(err, "%s: Disks[0].Artifacts[%zu]: empty Name",
-					    cfg->path, i);
+		/* Name becomes a file name: no paths, no hidden or parent names. */
+		if (!name[0] || name[0] == '.' || strchr(name, '/'))
+			return sy_error_set(err, "%s: Disks[0].Artifacts[%zu]: Name \"%s\" is not a "
+					    "plain file name", cfg->path, i, name);
 		size_t k = 0;
 		while (known_compressions[k] && strcmp(known_compressions[k], comp))
 			k++;

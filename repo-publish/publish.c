@@ -289,8 +289,11 @@ static int switch_current(const char *chan_dir, const char *snap, struct sy_erro
 	else if (rename(tmp, cur) < 0) {
 		rc = sy_error_set(err, "%s: cannot switch to %s: %s", cur, target, strerror(errno));
 		unlink(tmp);
-	} else
-		rc = sy_fsync_dir(chan_dir, err);
+	} else {
+		/* Readers see the new snapshot from here on: a failed directory
+		 * fsync only weakens durability and must not remove it. */
+		sy_fsync_dir(chan_dir, NULL);
+	}
 	free(target);
 	free(tmp);
 	free(cur);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,45 @@ static int resolve_base(struct pipeline *p, struct sy_error *err)
 	return 0;
 }
 
+/* The repository channel of a branch: its name, with "/" spelled "%2F" so
+ * that "release/3.0" is one directory. */
+static char *channel_of(const char *branch)
+{
+	char *out = sy_xcalloc(strlen(branch) * 3 + 1, 1), *q = out;
+
+	for (const char *c = branch; *c; c++)
+		q += *c == '/' ? sprintf(q, "%%2F") : sprintf(q, "%c", *c);
+	return out;
+}
+
+/* Picks the channel: --channel; else --to when it is a branch; else HEAD's
+ * branch when --to is on it (a past commit of that branch). A run of any
+ * other commit (a pull request head) must say where it publishes. */
+static int choose_channel(struct pipeline *p, struct sy_error *err)
+{
+	const struct service_pipeline_options *o = p->opts;
+	char *branch = NULL;
+
+	if (o->channel) {
+		p->channel = channel_of(o->channel);
+		return 0;
+	}
+	if (o->to && gitwatch_is_branch(p->repo, o->to))
+		branch = sy_xstrdup(o->to);
+	else
+		branch = gitwatch_head_branch(p->repo);
+	if (o->to && !o->plan_only && strcmp(branch, o->to) &&
+	    gitwatch_is_ancestor(p->repo, o->to, branch, NULL) != 1) {
+		sy_error_set(err, "--to %s is not on branch %s: give --channel to say which "
+			     "repository it publishes to", o->to, branch);
+		free(branch);
+		return -1;
+	}
+	p->channel = channel_of(branch);
+	free(branch);
+	return 0;
+}
+
 static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 {
 	const struct service_pipeline_options *o = p->opts;
@@ -135,7 +175,8 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 		return -1;
 	if (gitwatch_resolve(p->repo, o->to ? o->to : "HEAD", p->head.oid, err))
 		return -1;
-	p->channel = o->channel ? sy_xstrdup(o->channel) : gitwatch_head_branch(p->repo);
+	if (choose_channel(p, err))
+		return -1;
 	p->repos_dir = state_path(p, "repos");
 	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
 	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err))
@@ -378,15 +419,72 @@ static void published_srpm(const struct pipeline *p, const struct builder_spec *
 	free(dir);
 }
 
+static size_t find_root(size_t *parent, size_t e)
+{
+	while (parent[e] != e)
+		e = parent[e] = parent[parent[e]];
+	return e;
+}
+
+/* Marks held[spec] for the specs built in this run that must not be
+ * published yet: those connected, through build roots within the rebuild
+ * set, to a spec that failed or was blocked. Publishing them alone would
+ * pair, say, a library's new soname with an old program that needs the old
+ * one; they stay as published until the whole group builds. */
+static size_t hold_failed_groups(const struct pipeline *p, unsigned char *held)
+{
+	const struct builder_plan *plan = &p->plan;
+	size_t n = plan->n, *parent = sy_xcalloc(n + 1, sizeof(size_t)), *slot, count = 0;
+	unsigned char *bad = sy_xcalloc(n + 1, 1);
+
+	slot = sy_xmalloc((p->head.index.nspecs + 1) * sizeof(size_t));
+	for (size_t i = 0; i < p->head.index.nspecs; i++)
+		slot[i] = SIZE_MAX;
+	for (size_t e = 0; e < n; e++) {
+		parent[e] = e;
+		slot[plan->entries[e].spec] = e;
+	}
+	for (size_t e = 0; e < n; e++) {
+		const struct builder_graph_node *node = &p->head.graph.nodes[plan->entries[e].spec];
+		for (size_t k = 0; k < node->nroot_specs; k++)
+			if (slot[node->root_specs[k]] != SIZE_MAX)
+				parent[find_root(parent, e)] = find_root(parent, slot[node->root_specs[k]]);
+	}
+	for (size_t e = 0; e < n; e++)
+		if (p->results[e].state == BUILDER_JOB_FAILED || p->results[e].state == BUILDER_JOB_BLOCKED)
+			bad[find_root(parent, e)] = 1;
+	for (size_t e = 0; e < n; e++) {
+		enum builder_job_state st = p->results[e].state;
+		if (bad[find_root(parent, e)] && (st == BUILDER_JOB_BUILT || st == BUILDER_JOB_REUSED)) {
+			held[plan->entries[e].spec] = 1;
+			count++;
+		}
+	}
+	free(slot);
+	free(bad);
+	free(parent);
+	return count;
+}
+
 /* The package set of the new snapshot: for every spec of the head, the
- * artifact of its key, else (it failed) what was published before. */
+ * artifact of its key, else (it failed, or its group did) what was published
+ * before. */
 static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
 {
 	const struct builder_index *idx = &p->head.index;
+	unsigned char *held = sy_xcalloc(idx->nspecs + 1, 1);
+	size_t nheld = p->results ? hold_failed_groups(p, held) : 0;
 
+	if (nheld)
+		sy_log_warn("holding back %zu built specs whose dependency group has failures", nheld);
 	for (size_t i = 0; i < idx->nspecs; i++) {
 		if (idx->specs[i].excluded || idx->specs[i].error)
 			continue;
+		if (held[i]) {
+			if (published_of(p, &idx->specs[i], set))
+				published_srpm(p, &idx->specs[i], set);
+			continue;
+		}
 		char *dir = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, p->head.keys.keys[i]);
 		struct builder_job_result r = { 0 };
 		if (builder_artifact_lookup(dir, &r)) {
@@ -400,6 +498,7 @@ static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
 		builder_job_result_release(&r);
 		free(dir);
 	}
+	free(held);
 }
 
 /* Identities "name device inode" of files: a snapshot holds hard links of

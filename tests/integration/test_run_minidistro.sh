@@ -79,4 +79,23 @@ tar -xzf "$image" -C "$T/image"
 [ -d "$T/image/var/lib/rpm" ] || fail "image has no rpmdb at /var/lib/rpm"
 out=$(chroot "$T/image" /usr/bin/smoketest) || fail "smoke test failed in the image"
 echo "$out" | grep -q "shipyard smoke test OK" || fail "unexpected smoke test output: $out"
+
+# Nothing half-updated is published: libgreet changes and builds, but hello,
+# which builds against it, fails; libgreet's new packages (and those of the
+# other specs built against them) are held back, the repository keeps the
+# previous libgreet, and the run fails.
+(cd "$repo" && sed -i 's/^Summary:.*/Summary: greeting library, held back/' SPECS/libgreet/libgreet.spec &&
+	sed -i 's/^%build$/%build\nexit 1/' SPECS/hello/hello.spec &&
+	git_ commit -q -am "libgreet: reword; hello: break the build")
+rc=0
+"$SHIPYARD" run --repo "$repo" --state "$state" >"$T/run5.out" 2>"$T/run5.err" || rc=$?
+[ $rc -eq 1 ] || { cat "$T/run5.out" "$T/run5.err"; fail "run with a failing dependent: exit $rc, expected 1"; }
+expect_line "$T/run5.err" 'holding back [0-9]+ built specs'
+expect_line "$T/run5.out" '^shipyard/build failure'
+snap=$(readlink -f "$state/repos/main/current")
+dnf -q --setopt=reposdir=/dev/null --repofrompath="t,file://$snap" --repo=t \
+	--installroot="$T/dnfroot5" --releasever=1 repoquery --qf '%{name}: %{summary}' libgreet \
+	>"$T/summary" 2>/dev/null
+expect_no_line "$T/summary" 'held back'
+expect_line "$T/summary" '^libgreet: '
 echo "ok"

@@ -95,18 +95,21 @@ static void write_file(const char *dir, const char *name, const char *text)
 	free(path);
 }
 
-/* Writes <spec_dir>/<name>.spec with Source0 hello.c and the given %build,
- * plus hello.c itself. */
-static void write_spec(struct fixture *f, const char *name, const char *build)
+/* Writes <spec_dir>/<name>.spec with Source0 hello.c, the given %build, a
+ * %install that installs hello as /usr/bin/<name> and then runs install, the
+ * extra %files lines files and the trailing sections tail (scriptlets), plus
+ * hello.c itself. */
+static void write_spec_full(struct fixture *f, const char *name, const char *build,
+			    const char *install, const char *files, const char *tail)
 {
 	char *spec = sy_xasprintf("Name: %s\nVersion: 1.0\nRelease: 1\nSummary: Test\n"
 				  "License: MIT\nSource0: hello.c\n\n"
 				  "%%description\nTest package.\n\n"
 				  "%%prep\n%%setup -q -c -T\ncp %%{SOURCE0} .\n\n"
 				  "%%build\n%s\n\n"
-				  "%%install\ninstall -D -m 755 hello %%{buildroot}/usr/bin/%s\n\n"
-				  "%%files\n/usr/bin/%s\n",
-				  name, build, name, name);
+				  "%%install\ninstall -D -m 755 hello %%{buildroot}/usr/bin/%s\n%s\n\n"
+				  "%%files\n/usr/bin/%s\n%s\n\n%s\n",
+				  name, build, name, install, name, files, tail);
 	char *file = sy_xasprintf("%s.spec", name);
 
 	write_file(f->spec_dir, file, spec);
@@ -114,6 +117,12 @@ static void write_spec(struct fixture *f, const char *name, const char *build)
 		   "#include <stdio.h>\nint main(void)\n{\n\tputs(\"hello\");\n\treturn 0;\n}\n");
 	free(file);
 	free(spec);
+}
+
+/* write_spec_full with nothing extra. */
+static void write_spec(struct fixture *f, const char *name, const char *build)
+{
+	write_spec_full(f, name, build, "", "", "");
 }
 
 static struct builder_build_request request(struct fixture *f, const char *spec_file)

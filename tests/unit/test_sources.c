@@ -1,6 +1,8 @@
 /* Source verification against <spec>.signatures.json. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include "builder/sources.h"
 #include "common/hash.h"
 
@@ -164,6 +166,60 @@ static void test_sources_verify_rejects_malformed_signatures_file(void **state)
 	sy_strv_release(&src);
 }
 
+static void test_sources_verify_rejects_symlinked_source(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv src = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *outside = sy_xasprintf("%s/outside", f->dir);
+	char *conf = sy_xasprintf("%s/zlib.conf", f->dir);
+
+	/* The link's target has the signed content: only following the link
+	 * would make it pass. */
+	write_text(f->dir, "outside", "conf\n");
+	unlink(conf);
+	assert_int_equal(symlink(outside, conf), 0);
+	sources_of(&src, "zlib.conf", NULL);
+	assert_int_equal(builder_sources_verify(f->dir, f->sig, &src, &err), -1);
+	assert_non_null(strstr(err.msg, "zlib.conf: not a regular file"));
+	free(outside);
+	free(conf);
+	sy_strv_release(&src);
+}
+
+static void test_sources_verify_rejects_fifo_source_without_blocking(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv src = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *conf = sy_xasprintf("%s/zlib.conf", f->dir);
+
+	unlink(conf);
+	assert_int_equal(mkfifo(conf, 0644), 0);
+	sources_of(&src, "zlib.conf", NULL);
+	assert_int_equal(builder_sources_verify(f->dir, f->sig, &src, &err), -1);
+	assert_non_null(strstr(err.msg, "zlib.conf: not a regular file"));
+	free(conf);
+	sy_strv_release(&src);
+}
+
+static void test_sources_verify_rejects_symlinked_signatures_file(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv src = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *real = sy_xasprintf("%s/real.json", f->dir);
+
+	assert_int_equal(rename(f->sig, real), 0);
+	assert_int_equal(symlink(real, f->sig), 0);
+	sources_of(&src, "zlib.conf", NULL);
+	assert_int_equal(builder_sources_verify(f->dir, f->sig, &src, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_non_null(strstr(err.msg, f->sig));
+	free(real);
+	sy_strv_release(&src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +239,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_sources_verify_rejects_malformed_signatures_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sources_verify_rejects_symlinked_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sources_verify_rejects_fifo_source_without_blocking, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sources_verify_rejects_symlinked_signatures_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,10 @@
 /* Tests of builder/spec.c: specs read in forked children with librpm. */
+#define _GNU_SOURCE
 #include "testutil.h"
 
 #include <glob.h>
+#include <signal.h>
+#include <time.h>
 
 #include "builder/macros.h"
 #include "builder/spec.h"
@@ -491,6 +494,160 @@ static void test_specs_read_many_specs_with_few_jobs(void **state)
 	builder_macro_ctx_release(&ctx);
 }
 
+/* A name no other test run uses: "<prefix>-<pid>-<counter>". */
+static char *unique_name(const char *prefix)
+{
+	static int counter;
+
+	return sy_xasprintf("%s-%ld-%d", prefix, (long)getpid(), ++counter);
+}
+
+static void test_specs_read_shell_cannot_write_host_files(void **state)
+{
+	char *probe = unique_name("/tmp/shipyard-probe");
+	char *usr_probe = unique_name("/usr/shipyard-probe");
+	char *text = sy_xasprintf("%%global probe %%(id -u > %s; touch %s; echo x)\n"
+				  "Name: w\nVersion: 1\nRelease: 1%%{probe}\nSummary: s\n"
+				  "License: MIT\n%%description\nd\n%%files\n", probe, usr_probe);
+	static const char fine[] = "Name: f\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
+				   "%description\nd\n%files\n";
+	struct builder_spec_input in[2] = {
+		{ "SPECS/w/w.spec", text, strlen(text) },
+		{ "SPECS/f/f.spec", fine, sizeof(fine) - 1 },
+	};
+	struct builder_spec out[2] = { 0 };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+	int host_written, usr_written;
+
+	(void)state;
+	plain_ctx(&ctx);
+	assert_ok(builder_specs_read(in, 2, &ctx, 2, out, &err), &err);
+	host_written = sy_exists(probe);
+	usr_written = sy_exists(usr_probe);
+	unlink(probe);
+	unlink(usr_probe);
+	assert_false(host_written);
+	assert_false(usr_written);
+	/* The shell wrote into the child's own /tmp; the spec still parses. */
+	assert_null(out[0].error);
+	assert_string_equal(out[0].release, "1x");
+	assert_null(out[1].error);
+	assert_string_equal(out[1].name, "f");
+	builder_spec_release(&out[0]);
+	builder_spec_release(&out[1]);
+	builder_macro_ctx_release(&ctx);
+	free(text);
+	free(probe);
+	free(usr_probe);
+}
+
+static void test_specs_read_shell_runs_unprivileged_without_host_environment(void **state)
+{
+	struct builder_spec s;
+
+	(void)state;
+	setenv("SHIPYARD_TEST_SECRET", "leaked", 1);
+	read_one("SPECS/u/u.spec",
+		 "Name: u\nVersion: %(id -u)\nRelease: 1%(echo $SHIPYARD_TEST_SECRET)x\n"
+		 "Summary: s\nLicense: MIT\n%description\nd\n%files\n", &s);
+	unsetenv("SHIPYARD_TEST_SECRET");
+	assert_null(s.error);
+	assert_string_equal(s.version, "65534");
+	assert_string_equal(s.release, "1x");
+	builder_spec_release(&s);
+}
+
+static void test_specs_read_shell_cannot_see_host_temporary_files(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *secret = sy_xasprintf("%s/secret", dir);
+	char *text = sy_xasprintf("Name: h\nVersion: 1\nRelease: 1%%(cat %s 2>/dev/null || "
+				  "echo hidden)\nSummary: s\nLicense: MIT\n%%description\nd\n"
+				  "%%files\n", secret);
+	struct builder_spec s;
+
+	(void)state;
+	assert_ok(sy_write_file(secret, "visible", 7, 0644, &err), &err);
+	read_one("SPECS/h/h.spec", text, &s);
+	assert_null(s.error);
+	assert_string_equal(s.release, "1hidden");
+	builder_spec_release(&s);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+	free(secret);
+	free(text);
+}
+
+static void test_specs_read_lua_cannot_write_etc(void **state)
+{
+	char *probe = unique_name("/etc/shipyard-probe");
+	char *text = sy_xasprintf(
+		"Name: l\nVersion: 1\n"
+		"Release: %%{lua: local f = io.open(\"%s\", \"w\"); "
+		"if f then f:write(\"x\"); f:close(); print(\"written\") else print(\"denied\") end}\n"
+		"Summary: s\nLicense: MIT\n%%description\nd\n%%files\n", probe);
+	struct builder_spec s;
+	int written;
+
+	(void)state;
+	read_one("SPECS/l/l.spec", text, &s);
+	written = sy_exists(probe);
+	unlink(probe);
+	assert_false(written);
+	assert_null(s.error);
+	assert_string_equal(s.release, "denied");
+	builder_spec_release(&s);
+	free(text);
+	free(probe);
+}
+
+/* The id of a running process whose command line contains marker, or 0. */
+static pid_t process_with_marker(const char *marker)
+{
+	pid_t found = 0;
+	glob_t g;
+
+	if (glob("/proc/[0-9]*/cmdline", 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc && !found; i++) {
+		char buf[4096];
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		size_t len;
+
+		if (!f)
+			continue;
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (memmem(buf, len, marker, strlen(marker)))
+			found = (pid_t)atol(g.gl_pathv[i] + strlen("/proc/"));
+	}
+	globfree(&g);
+	return found;
+}
+
+static void test_specs_read_leaves_no_background_process(void **state)
+{
+	char *marker = sy_xasprintf("999.%ld%ld", (long)getpid(), (long)time(NULL));
+	char *text = sy_xasprintf("%%global bg %%(sleep %s >/dev/null 2>&1 &)\n"
+				  "Name: bg\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
+				  "%%description\nd\n%%files\n", marker);
+	struct builder_spec s;
+	pid_t left;
+
+	(void)state;
+	read_one("SPECS/bg/bg.spec", text, &s);
+	left = process_with_marker(marker);
+	if (left > 0)
+		kill(left, SIGKILL);
+	assert_int_equal(left, 0);
+	assert_null(s.error);
+	builder_spec_release(&s);
+	free(text);
+	free(marker);
+}
+
 static void test_dep_format_writes_operators(void **state)
 {
 	struct builder_dep any = { "zlib", 0, NULL };
@@ -594,6 +751,11 @@ int main(void)
 		cmocka_unit_test(test_specs_read_exclusive_arch_mismatch_still_parses),
 		cmocka_unit_test(test_specs_read_crashing_child_gives_error),
 		cmocka_unit_test(test_specs_read_many_specs_with_few_jobs),
+		cmocka_unit_test(test_specs_read_shell_cannot_write_host_files),
+		cmocka_unit_test(test_specs_read_shell_runs_unprivileged_without_host_environment),
+		cmocka_unit_test(test_specs_read_shell_cannot_see_host_temporary_files),
+		cmocka_unit_test(test_specs_read_lua_cannot_write_etc),
+		cmocka_unit_test(test_specs_read_leaves_no_background_process),
 		cmocka_unit_test(test_dep_format_writes_operators),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_every_field),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_parse_error),
