@@ -448,7 +448,7 @@ void builder_inputs_diff(const struct builder_spec_inputs *a, const char *global
 	diff_side(&b->files, &a->files, 0, reasons);
 	diff_side(&a->files, &b->files, 1, reasons);
 	if (strcmp(global_a, global_b))
-		sy_strv_push(reasons, "macro context or worker root changed");
+		sy_strv_push(reasons, "macro context changed");
 	if (reasons->n == before && strcmp(a->metadata, b->metadata))
 		sy_strv_push(reasons, "parsed metadata changed (macros it uses)");
 }

@@ -73,8 +73,8 @@ int builder_keys_compute(struct gitwatch_repo *repo, const struct builder_index 
 /* Describes how the own inputs of the same spec differ between two
  * computations (a: before, b: after) as short reasons appended to reasons:
  * "spec changed", "Source0 zlib-1.3.tar.xz changed", "patch fix.patch added",
- * "signatures changed", "file README removed", "macro context or worker root
- * changed", "parsed metadata changed (macros it uses)". */
+ * "signatures changed", "file README removed", "macro context changed" (the
+ * global inputs: macro context, arch, worker root), "parsed metadata changed (macros it uses)". */
 void builder_inputs_diff(const struct builder_spec_inputs *a, const char *global_a,
 			 const struct builder_spec_inputs *b, const char *global_b,
 			 struct sy_strv *reasons);

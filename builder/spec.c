@@ -8,12 +8,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +38,12 @@
 #include "common/fs.h"
 
 #define CHILD_TIMEOUT_S 60
+/* Who the spec's code runs as in the sandbox: nobody/nogroup. */
+#define SANDBOX_UID 65534
+#define SANDBOX_GID 65534
+/* Exit status of a child whose sandbox could not be set up; the reason is
+ * what it wrote into the result pipe. */
+#define EXIT_SANDBOX 3
 #define DEP_CMP_BITS (BUILDER_DEP_LESS | BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL)
 
 /* ------------------------------------------------------------------------ */
@@ -379,17 +391,25 @@ static void redirect_stdio(void)
 	close(fd);
 }
 
-/* The child's whole life: never returns. */
-static void child_main(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
-		       const char *dir, int out_fd)
+/* Closes every descriptor but stdio and keep, so that no host file or
+ * directory stays reachable (an open directory would let openat() leave the
+ * sandbox). */
+static void close_other_fds(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range((unsigned)keep + 1, ~0U, 0);
+}
+
+/* Applies the macro context, parses the spec in scratch and writes the JSON
+ * result to out_fd; never returns. */
+static void parse_and_exit(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+			   const char *scratch, int out_fd)
 {
 	struct log_capture cap = { NULL };
 	struct sy_error err = { { 0 } };
 	json_t *res;
 
-	setpgid(0, 0);
-	redirect_stdio();
-	signal(SIGPIPE, SIG_DFL);
 	rpmlogSetCallback(log_callback, &cap);
 	if (builder_macro_ctx_apply(ctx, &err) != 0) {
 		res = error_json(sy_xasprintf("%s: macro context: %s", in->path, err.msg));
@@ -397,12 +417,294 @@ static void child_main(const struct builder_spec_input *in, const struct builder
 		/* What the macro files logged is not the spec's error. */
 		free(cap.first_error);
 		cap.first_error = NULL;
-		(void)unshare(CLONE_NEWNET); /* best effort: no network for %() */
-		res = child_parse(in, ctx, dir, &cap);
+		res = child_parse(in, ctx, scratch, &cap);
 	}
 	if (json_dumpfd(res, out_fd, JSON_COMPACT) != 0)
 		_exit(2);
 	_exit(0);
+}
+
+/* Reports a sandbox that could not be set up: err's message goes into the
+ * result pipe and the child exits with EXIT_SANDBOX; never returns. */
+static void sandbox_fail(int out_fd, const struct sy_error *err)
+{
+	size_t len = strlen(err->msg);
+
+	if (write(out_fd, err->msg, len) != (ssize_t)len)
+		_exit(2);
+	_exit(EXIT_SANDBOX);
+}
+
+/* root + path ("/usr" under "/x/root" is "/x/root/usr"), newly allocated. */
+static char *under(const char *root, const char *path)
+{
+	return sy_xasprintf("%s%s", root, path);
+}
+
+/* Bind-mounts the directory or file path of the host at the same path under
+ * root (creating the mount point), then remounts it with flags (MS_RDONLY,
+ * MS_NOSUID, MS_NODEV); flags 0 leaves the bind as it is (device nodes). */
+static int bind_path(const char *root, const char *path, int is_dir, unsigned long flags,
+		     struct sy_error *err)
+{
+	char *target = under(root, path);
+	int rc = -1, fd;
+
+	if (is_dir) {
+		if (sy_mkdir_p(target, 0755, err) != 0)
+			goto out;
+	} else {
+		fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			sy_error_set(err, "sandbox: create %s: %s", path, strerror(errno));
+			goto out;
+		}
+		close(fd);
+	}
+	if (mount(path, target, NULL, MS_BIND, NULL) != 0) {
+		sy_error_set(err, "sandbox: bind %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL) != 0) {
+		sy_error_set(err, "sandbox: remount %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(target);
+	return rc;
+}
+
+/* Makes the top-level path (/bin, /lib64...) under root what it is on the
+ * host: the same symbolic link ("usr/bin" on merged-/usr systems), or a
+ * read-only bind of the directory; nothing when the host has none. */
+static int mirror_top_level(const char *root, const char *path, struct sy_error *err)
+{
+	char link[256], *target;
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		return bind_path(root, path, 1, MS_RDONLY | MS_NOSUID | MS_NODEV, err);
+	if (!S_ISLNK(st.st_mode))
+		return 0;
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return sy_error_set(err, "sandbox: readlink %s: %s", path, strerror(errno));
+	link[n] = '\0';
+	target = under(root, path);
+	rc = symlink(link, target);
+	free(target);
+	if (rc != 0)
+		return sy_error_set(err, "sandbox: symlink %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Mounts a tmpfs on root + path with the given options. */
+static int mount_tmpfs(const char *root, const char *path, const char *opts, struct sy_error *err)
+{
+	char *target = under(root, path);
+	int rc = 0;
+
+	if ((*path && sy_mkdir_p(target, 0755, err) != 0) ||
+	    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+		rc = sy_error_set(err, "sandbox: tmpfs on %s: %s", *path ? path : "/",
+				  strerror(errno));
+	free(target);
+	return rc;
+}
+
+/* Fills the new root (a tmpfs mounted on root): read-only /usr and /etc, the
+ * host's /bin, /sbin, /lib* links or directories, /dev/null, /dev/zero and
+ * /dev/urandom, a fresh /tmp, the macro context read-only and scratch
+ * read-write, both at their host paths. */
+static int sandbox_populate(const char *root, const char *ctx_dir, const char *scratch,
+			    struct sy_error *err)
+{
+	static const char *const top[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
+	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/urandom" };
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
+
+	if (bind_path(root, "/usr", 1, ro, err) != 0 || bind_path(root, "/etc", 1, ro, err) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (mirror_top_level(root, top[i], err) != 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		if (bind_path(root, devs[i], 0, 0, err) != 0)
+			return -1;
+	/* /tmp first: the context and scratch directories may lie under it. */
+	if (mount_tmpfs(root, "/tmp", "mode=1777,size=64m", err) != 0)
+		return -1;
+	if (ctx_dir && bind_path(root, ctx_dir, 1, ro, err) != 0)
+		return -1;
+	return bind_path(root, scratch, 1, MS_NOSUID | MS_NODEV, err);
+}
+
+/* Enters new mount, network, IPC, UTS and PID namespaces (the PID namespace
+ * applies to the next child) and makes dir/root, a tmpfs filled by
+ * sandbox_populate, the root directory; the old root is detached. */
+static int sandbox_enter(const char *dir, const char *ctx_dir, const char *scratch,
+			 struct sy_error *err)
+{
+	char *root = sy_xasprintf("%s/root", dir);
+	int rc = -1;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0) {
+		sy_error_set(err, "sandbox: unshare: %s", strerror(errno));
+		goto out;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		sy_error_set(err, "sandbox: make mounts private: %s", strerror(errno));
+		goto out;
+	}
+	if (mount_tmpfs(root, "", "mode=0755,size=1m", err) != 0 ||
+	    sandbox_populate(root, ctx_dir, scratch, err) != 0)
+		goto out;
+	if (chdir(root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+		sy_error_set(err, "sandbox: pivot_root: %s", strerror(errno));
+		goto out;
+	}
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) {
+		sy_error_set(err, "sandbox: remount / read-only: %s", strerror(errno));
+		goto out;
+	}
+	(void)sethostname("shipyard-spec", strlen("shipyard-spec"));
+	rc = 0;
+out:
+	free(root);
+	return rc;
+}
+
+/* A minimal environment, the same for every spec. */
+static void reset_environment(void)
+{
+	clearenv();
+	setenv("PATH", "/usr/bin:/bin", 1);
+	setenv("HOME", "/", 1);
+	setenv("LANG", "C", 1);
+}
+
+/* Drops root for SANDBOX_UID/SANDBOX_GID for good, with no supplementary
+ * groups and no way back through set-user-ID programs. */
+static int drop_privileges(struct sy_error *err)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
+	    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0)
+		return sy_error_set(err, "sandbox: drop privileges: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return sy_error_set(err, "sandbox: no_new_privs: %s", strerror(errno));
+	return 0;
+}
+
+/* Waits for pid, reaping any other child on the way (an init process gets
+ * the orphans of its namespace). Returns pid's wait status. */
+static int wait_for(pid_t pid)
+{
+	int status = 0;
+	pid_t got;
+
+	do
+		got = waitpid(-1, &status, 0);
+	while (got != pid && (got >= 0 || errno == EINTR));
+	return status;
+}
+
+/* Ends the calling process the way status says the child ended: the same
+ * exit code or the same signal. Never returns. */
+static void exit_like(int status)
+{
+	struct rlimit no_core = { 0, 0 };
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	if (!sig && WIFEXITED(status) && WEXITSTATUS(status) > 128 &&
+	    WEXITSTATUS(status) < 128 + NSIG)
+		sig = WEXITSTATUS(status) - 128; /* an init process cannot raise it */
+	if (!sig)
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+/* Pid 1 of the sandbox's PID namespace: starts the parser, reaps orphans and
+ * exits with the parser (a signal as 128 + number). When it exits the kernel
+ * kills whatever the spec left running. Never returns. */
+static void sandbox_init(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+			 const char *scratch, int out_fd)
+{
+	struct sy_error err = { { 0 } };
+	pid_t pid;
+	int status;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pid = fork();
+	if (pid < 0) {
+		sy_error_set(&err, "sandbox: fork: %s", strerror(errno));
+		sandbox_fail(out_fd, &err);
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (drop_privileges(&err) != 0)
+			sandbox_fail(out_fd, &err);
+		parse_and_exit(in, ctx, scratch, out_fd);
+	}
+	close(out_fd);
+	status = wait_for(pid);
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+}
+
+/* Sets up the sandbox (see builder_specs_read) in the calling child, as
+ * root, and runs the parse in it; never returns. Any failure ends the child
+ * with EXIT_SANDBOX and the reason in out_fd: the spec is never parsed
+ * outside the sandbox. */
+static void sandboxed_main(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+			   const char *dir, int out_fd)
+{
+	struct sy_error err = { { 0 } };
+	char *scratch = sy_xasprintf("%s/work", dir);
+	pid_t pid;
+
+	if (mkdir(scratch, 0755) != 0 || chown(scratch, SANDBOX_UID, SANDBOX_GID) != 0) {
+		sy_error_set(&err, "sandbox: %s: %s", scratch, strerror(errno));
+		sandbox_fail(out_fd, &err);
+	}
+	if (sandbox_enter(dir, ctx->dir, scratch, &err) != 0)
+		sandbox_fail(out_fd, &err);
+	reset_environment();
+	pid = fork();
+	if (pid < 0) {
+		sy_error_set(&err, "sandbox: fork: %s", strerror(errno));
+		sandbox_fail(out_fd, &err);
+	}
+	if (pid == 0)
+		sandbox_init(in, ctx, scratch, out_fd);
+	close(out_fd);
+	exit_like(wait_for(pid));
+}
+
+/* The child's whole life: never returns. As root, the spec is parsed in the
+ * sandbox; otherwise (a developer's unprivileged run, where namespaces and
+ * mounts are not available) in the child itself, without network when the
+ * kernel allows an unprivileged CLONE_NEWNET. */
+static void child_main(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
+		       const char *dir, int out_fd)
+{
+	setpgid(0, 0);
+	redirect_stdio();
+	close_other_fds(out_fd);
+	signal(SIGPIPE, SIG_DFL);
+	if (geteuid() == 0)
+		sandboxed_main(in, ctx, dir, out_fd);
+	(void)unshare(CLONE_NEWNET);
+	parse_and_exit(in, ctx, dir, out_fd);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -52,6 +52,7 @@ struct pipeline {
 	struct gitwatch_changeset changes;
 	struct builder_plan plan;
 	struct sy_strv images;            /* image configs the plan affects */
+	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results;
 	time_t started;
 };
@@ -301,6 +302,34 @@ static char *find_published_rpm(void *arg, const char *file)
 	return NULL;
 }
 
+/* Says which global inputs changed between the two commits: the macro
+ * context (the files of the changeset that form it), the distribution's
+ * shipyard.conf. They change every spec's key. */
+static void find_global_changes(struct pipeline *p)
+{
+	const char *macros_dir = p->head.distro.macros_dir;
+
+	if (!p->has_base)
+		return;
+	for (size_t c = 0; c < p->changes.n; c++) {
+		const struct gitwatch_change *ch = &p->changes.changes[c];
+		const char *path = ch->new_path ? ch->new_path : ch->old_path;
+		const char *base = strrchr(path, '/');
+		size_t n = macros_dir ? strlen(macros_dir) : 0;
+		int in_macros_dir = macros_dir && !strncmp(path, macros_dir, n) && path[n] == '/' &&
+				    !strstr(path, ".spec") && !strstr(path, ".signatures.json");
+		if (in_macros_dir || (base && !strncmp(base + 1, "macros.", 7)))
+			sy_strv_pushf(&p->global, "macro context: %s %s", path,
+				      gitwatch_change_kind_name(ch->kind));
+	}
+	if (strcmp(p->base.index.macros.digest, p->head.index.macros.digest) && !p->global.n)
+		sy_strv_push(&p->global, "macro context (defines or settings)");
+	if ((p->base.distro.config_blob || p->head.distro.config_blob) &&
+	    (!p->base.distro.config_blob || !p->head.distro.config_blob ||
+	     strcmp(p->base.distro.config_blob, p->head.distro.config_blob)))
+		sy_strv_push(&p->global, "configuration: shipyard.conf");
+}
+
 static int plan_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct sy_strv prefixes = SY_STRV_INIT;
@@ -325,6 +354,7 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 	};
 	if (builder_plan_compute(&in, &p->plan, err))
 		return -1;
+	find_global_changes(p);
 	struct service_image_affected a = {
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
@@ -612,6 +642,7 @@ static void pipeline_release(struct pipeline *p)
 	view_release(&p->base);
 	gitwatch_changeset_release(&p->changes);
 	sy_strv_release(&p->images);
+	sy_strv_release(&p->global);
 	sy_strv_release(&p->published);
 	sy_strv_release(&p->toolchain);
 	free(p->published_dir);
@@ -656,7 +687,7 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	struct service_plan_view view = {
 		.base = p->has_base ? p->base.oid : NULL, .head = &p->head.index,
 		.graph = &p->head.graph, .plan = &p->plan, .changes = &p->changes,
-		.images = &p->images,
+		.images = &p->images, .global = &p->global,
 	};
 	service_plan_print(p->opts->out, &view, p->opts->json);
 	failed = p->plan.broken_specs.n != 0 || unbreakable_cycles(&p->plan) != 0;

@@ -108,6 +108,7 @@ static void print_json(FILE *out, const struct service_plan_view *v)
 	json_decref(s);
 	json_decref(p);
 	json_object_set_new(doc, "images", strv_json(v->images));
+	json_object_set_new(doc, "global", strv_json(v->global));
 	json_dumpf(doc, out, JSON_INDENT(2));
 	fputc('\n', out);
 	json_decref(doc);
@@ -188,6 +189,8 @@ static void print_text(FILE *out, const struct service_plan_view *v)
 			change_path(&cs->changes[i]));
 	if (cs && cs->n > 50)
 		fprintf(out, "  ... and %zu more files\n", cs->n - 50);
+	for (size_t i = 0; v->global && i < v->global->n; i++)
+		fprintf(out, "global input changed: %s\n", v->global->items[i]);
 	fprintf(out, "rebuild set: %zu specs\n", plan->n);
 	for (size_t e = 0; e < plan->n; e++) {
 		char *text = sy_xasprintf("%s%s", plan->entries[e].reason,

@@ -18,6 +18,8 @@ struct service_plan_view {
 	const struct builder_plan *plan;
 	const struct gitwatch_changeset *changes;  /* base..head */
 	const struct sy_strv *images;              /* affected image config paths */
+	const struct sy_strv *global;              /* global inputs that changed,
+						    * "macro context: SPECS/x/macros" */
 };
 
 /* Writes the plan to out as text, or (json != 0) as one JSON object:
@@ -26,7 +28,8 @@ struct service_plan_view {
  *  "rebuild": [{"spec","path","why","reasons":[chain]}] in build order,
  *  "removed": [{"spec","path","packages":[...]}], "images": [paths],
  *  "unresolved": [{"spec","dependency"}], "cycles": [[specs...]],
- *  "excluded": [{"spec","reason"}], "broken": [{"spec","path","error"}]}
+ *  "excluded": [{"spec","reason"}], "broken": [{"spec","path","error"}],
+ *  "global": ["macro context: <path>", ...]}
  * where "spec" is the spec file basename without .spec (issue "Planning at
  * distribution scale", plan output). */
 void service_plan_print(FILE *out, const struct service_plan_view *view, int json);

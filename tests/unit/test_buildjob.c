@@ -1,15 +1,19 @@
 /* Isolated builds on the worker root of config/worker.conf (built into
  * $SHIPYARD_WORKER_CACHE on first use, about a minute). Needs root. */
+#define _GNU_SOURCE
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "builder/buildjob.h"
+#include "builder/rpminstall.h"
 #include "builder/worker.h"
 
 static char *worker_root;
@@ -332,6 +336,219 @@ static void test_build_run_uses_macro_context(void **state)
 	free(macro_file);
 }
 
+/* A BuildRequires package whose %post escapes rpm's chroot (chroot into a
+ * subdirectory, climb out with "..", chroot to where it got) and writes an
+ * absolute path writes into the build root, not the host: packages are
+ * installed only once the host tree is detached. The second build checks
+ * that the %post did run. */
+static void test_build_run_installs_rpms_out_of_reach_of_the_host(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "escape.spec");
+	struct builder_build_result first, second;
+	struct sy_error err = { { 0 } };
+	char *probe = sy_xasprintf("%s/escape-probe", f->dir);
+	char *post = sy_xasprintf("%%post\nperl -e 'mkdir \"/esc\"; chroot \"/esc\"; "
+				  "chdir \"..\" for 1..64; chroot \".\"; mkdir \"%s\"; "
+				  "open(F, \">\", \"%s\") and print F \"escaped\"; exit 0'\n",
+				  f->dir, probe);
+	char *build = sy_xasprintf("test -e %s\ngcc -o hello hello.c", probe);
+	int rc;
+
+	write_spec_full(f, "escape", "gcc -o hello hello.c", "", "", post);
+	print_log_on_failure(f, builder_build_run(&req, &first, &err), &err);
+	const char *install[] = { first.rpms.items[0], NULL };
+	req.spec_file = "user.spec";
+	req.install_rpms = install;
+	write_spec(f, "user", build);
+	rc = builder_build_run(&req, &second, &err);
+	assert_false(sy_exists(probe));
+	print_log_on_failure(f, rc, &err);
+	builder_build_result_release(&first);
+	builder_build_result_release(&second);
+	free(build);
+	free(post);
+	free(probe);
+}
+
+/* Files of the macro context are copied into the root before any package
+ * is installed, so a package shipping /usr/lib/rpm/lua as a symlink to a
+ * host directory cannot redirect the copy there. */
+static void test_build_run_macro_files_not_redirected_by_packages(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "lualink.spec");
+	struct builder_macro_ctx ctx = { 0 };
+	struct builder_build_result first, second;
+	struct sy_error err = { { 0 } };
+	char *host = sy_xasprintf("%s/host-lua", f->dir);
+	char *lua = sy_xasprintf("%s/lua", f->dir);
+	char *copied = sy_xasprintf("%s/shipyardtest.lua", host);
+	char *install = sy_xasprintf("mkdir -p %%{buildroot}/usr/lib/rpm\n"
+				     "ln -s %s %%{buildroot}/usr/lib/rpm/lua", host);
+
+	assert_ok(sy_mkdir_p(host, 0755, &err), &err);
+	assert_ok(sy_mkdir_p(lua, 0755, &err), &err);
+	write_file(lua, "shipyardtest.lua", "return {}\n");
+	write_spec_full(f, "lualink", "gcc -o hello hello.c", install, "/usr/lib/rpm/lua", "");
+	print_log_on_failure(f, builder_build_run(&req, &first, &err), &err);
+	const char *rpms[] = { first.rpms.items[0], NULL };
+	ctx.lua_dir = lua;
+	req.macros = &ctx;
+	req.spec_file = "user.spec";
+	req.install_rpms = rpms;
+	write_spec(f, "user", "gcc -o hello hello.c");
+	if (builder_build_run(&req, &second, &err) == 0)
+		builder_build_result_release(&second);
+	assert_false(sy_exists(copied));
+	builder_build_result_release(&first);
+	free(install);
+	free(copied);
+	free(lua);
+	free(host);
+}
+
+/* /proc/sys and /proc/sysrq-trigger cannot be opened for writing by the
+ * build (the open alone is tried: nothing is written). */
+static void test_build_run_proc_sys_is_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "procro.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+
+	write_spec(f, "procro",
+		   "test -r /proc/sys/kernel/core_pattern\n"
+		   "if (exec 3>>/proc/sys/kernel/core_pattern) 2>/dev/null; then\n"
+		   "  echo 'core_pattern is writable'; exit 1\nfi\n"
+		   "if test -e /proc/sysrq-trigger && (exec 3>>/proc/sysrq-trigger) 2>/dev/null; then\n"
+		   "  echo 'sysrq-trigger is writable'; exit 1\nfi\n"
+		   "gcc -o hello hello.c");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_int_equal(res.rpms.n, 1);
+	builder_build_result_release(&res);
+}
+
+/* Symlinks the build leaves in /build/RPMS and /build/SRPMS (to a host
+ * directory, to host files) are not followed when the outputs are collected:
+ * the host files stay where they are and only real outputs are taken. */
+static void test_build_run_does_not_follow_symlinks_in_outputs(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "links.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *decoys = sy_xasprintf("%s/decoys", f->dir);
+	char *decoy_rpm = sy_xasprintf("%s/decoy-1.0-1.x86_64.rpm", decoys);
+	char *decoy_srpm = sy_xasprintf("%s/decoy-1.0-1.src.rpm", decoys);
+	char *build = sy_xasprintf("mkdir -p /build/RPMS/x86_64\n"
+				   "ln -s %s /build/RPMS/noarch\n"
+				   "ln -s %s /build/RPMS/x86_64/link-1.0-1.x86_64.rpm\n"
+				   "ln -s %s /build/SRPMS/link-1.0-1.src.rpm\n"
+				   "gcc -o hello hello.c",
+				   decoys, decoy_rpm, decoy_srpm);
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	assert_ok(sy_mkdir_p(decoys, 0755, &err), &err);
+	write_file(decoys, "decoy-1.0-1.x86_64.rpm", "decoy");
+	write_file(decoys, "decoy-1.0-1.src.rpm", "decoy");
+	write_spec(f, "links", build);
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_true(sy_exists(decoy_rpm));
+	assert_true(sy_exists(decoy_srpm));
+	assert_int_equal(res.rpms.n, 1);
+	assert_true(ends_with(res.rpms.items[0], "/links-1.0-1.x86_64.rpm"));
+	assert_true(ends_with(res.srpm, "/links-1.0-1.src.rpm"));
+	d = opendir(f->out);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 2);
+	builder_build_result_release(&res);
+	free(build);
+	free(decoy_srpm);
+	free(decoy_rpm);
+	free(decoys);
+}
+
+/* A second build given the scratch directory of a running build fails
+ * without touching it, and the running build completes. */
+static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "slowok.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *sources = sy_xasprintf("%s/upper/build/SOURCES", f->scratch);
+	char *out2 = sy_xasprintf("%s/out2", f->dir);
+	int status = -1;
+	pid_t pid;
+
+	write_spec(f, "slowok", "sleep 4\ngcc -o hello hello.c");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sy_error child_err = { { 0 } };
+		int rc = builder_build_run(&req, &res, &child_err);
+		if (rc)
+			dprintf(2, "running build: %s\n", child_err.msg);
+		_exit(rc ? 1 : 0);
+	}
+	for (int i = 0; i < 600 && !sy_exists(sources); i++)
+		usleep(100 * 1000);
+	assert_true(sy_exists(sources));
+	req.out_dir = out2;
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_true(sy_exists(sources));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_false(sy_exists(f->scratch));
+	free(out2);
+	free(sources);
+}
+
+/* librpm checks the digests of the packages it installs: a package whose
+ * header was altered (one byte of its description) is refused, the intact
+ * one installs. */
+static void test_rpm_install_refuses_package_with_bad_digest(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "digest.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *bad = sy_xasprintf("%s/bad.rpm", f->dir);
+	char *bad_root = sy_xasprintf("%s/bad-root", f->dir);
+	char *good_root = sy_xasprintf("%s/good-root", f->dir);
+	char *installed = sy_xasprintf("%s/usr/bin/digest", good_root);
+	char *data, *hit;
+	size_t len;
+
+	write_spec(f, "digest", "gcc -o hello hello.c");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_ok(sy_read_file(res.rpms.items[0], &data, &len, &err), &err);
+	hit = memmem(data, len, "Test package.", 13);
+	assert_non_null(hit);
+	hit[5] = 'P';
+	assert_ok(sy_write_file(bad, data, len, 0644, &err), &err);
+	const char *bad_list[] = { bad, NULL };
+	const char *good_list[] = { res.rpms.items[0], NULL };
+	assert_int_equal(builder_rpm_install(bad_root, bad_list, BUILDER_RPMINSTALL_NODEPS |
+					     BUILDER_RPMINSTALL_NOSCRIPTS, -1, &err), -1);
+	assert_ok(builder_rpm_install(good_root, good_list, BUILDER_RPMINSTALL_NODEPS |
+				      BUILDER_RPMINSTALL_NOSCRIPTS, -1, &err), &err);
+	assert_true(sy_exists(installed));
+	builder_build_result_release(&res);
+	free(data);
+	free(installed);
+	free(good_root);
+	free(bad_root);
+	free(bad);
+}
+
 static void test_build_sweep_removes_stale_scratch_but_not_running_ones(void **state)
 {
 	struct fixture *f = *state;
@@ -369,6 +586,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_run_installs_given_rpms_first, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_uses_macro_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_installs_rpms_out_of_reach_of_the_host,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_macro_files_not_redirected_by_packages,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_proc_sys_is_read_only, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_does_not_follow_symlinks_in_outputs,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_leaves_scratch_of_running_build_alone,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rpm_install_refuses_package_with_bad_digest,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_build_sweep_removes_stale_scratch_but_not_running_ones, setup, teardown),
 	};
