@@ -446,6 +446,19 @@ static Repo *load_rpm_files(Pool *pool, const char *const *files, const char ***
 	return repo;
 }
 
+/* Returns 1 when text is among the unresolved dependencies (which may carry
+ * a note after it: "foo-devel (from foo, which does not parse)"). */
+static int is_unresolved(const struct builder_graph_node *node, const char *text)
+{
+	size_t n = strlen(text);
+
+	for (size_t i = 0; i < node->unresolved.n; i++)
+		if (!strncmp(node->unresolved.items[i], text, n) &&
+		    (!node->unresolved.items[i][n] || !strncmp(node->unresolved.items[i] + n, " (", 2)))
+			return 1;
+	return 0;
+}
+
 int builder_graph_resolve_late(const struct builder_graph *graph, size_t spec,
 			       const char *const *rpm_files, struct sy_strv *install_paths,
 			       struct sy_error *err)
@@ -465,7 +478,7 @@ int builder_graph_resolve_late(const struct builder_graph *graph, size_t spec,
 	queue_init(&job);
 	for (size_t k = 0; k < s->buildrequires.n; k++) {
 		char *text = builder_dep_format(&s->buildrequires.items[k]);
-		if (sy_strv_contains(&node->unresolved, text)) {
+		if (is_unresolved(node, text)) {
 			Id dep = dep_id(pool, &s->buildrequires.items[k]);
 			if (!dep || !*pool_whatprovides_ptr(pool, dep))
 				rc = sy_error_set(err, "unresolvable BuildRequires: %s", text);

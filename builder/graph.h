@@ -38,7 +38,8 @@ struct builder_graph_node {
 	size_t *root_specs;       /* the distinct specs of install, self excluded:
 				   * whose packages its build root holds */
 	size_t nroot_specs;
-	struct sy_strv unresolved; /* BuildRequires nothing provides, formatted */
+	struct sy_strv unresolved; /* BuildRequires nothing provides, formatted; the
+				    * caller may append a note after " (" */
 	struct sy_strv toolchain;  /* BuildRequires the worker root's toolchain offers */
 };
 

@@ -126,7 +126,9 @@ static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 	const char *pkg = "?";
 
 	if (!pick_dependency(p, i, &d, &br))
-		return sy_xstrdup("build root changed");
+		return node->unresolved.n ? sy_xasprintf("build root changed: BuildRequires %s is "
+							  "unresolved", node->unresolved.items[0])
+					  : sy_xstrdup("build root changed");
 	char *id = spec_id(p, d), *r;
 	const char *dr = reason_of(p, d, &ignored);
 	if (br != SIZE_MAX) {

@@ -302,6 +302,52 @@ static char *find_published_rpm(void *arg, const char *file)
 	return NULL;
 }
 
+/* Returns 1 when spec (from an index where it parsed) offers capability
+ * name (version ignored). */
+static int offers(const struct builder_spec *spec, const char *name)
+{
+	for (size_t i = 0; i < spec->npackages; i++) {
+		if (!strcmp(spec->packages[i].name, name))
+			return 1;
+		for (size_t k = 0; k < spec->packages[i].provides.n; k++)
+			if (!strcmp(spec->packages[i].provides.items[k].name, name))
+				return 1;
+	}
+	return 0;
+}
+
+/* A BuildRequires left unresolved because the spec that provides it does not
+ * parse at the head names that spec: known from the base commit where it
+ * parsed, else guessed from its file name. */
+static void name_broken_providers(struct pipeline *p)
+{
+	const struct builder_index *head = &p->head.index;
+
+	for (size_t b = 0; b < head->nspecs; b++) {
+		if (!head->specs[b].error)
+			continue;
+		long at_base = p->has_base ? builder_index_lookup_path(&p->base.index, head->specs[b].path) : -1;
+		const struct builder_spec *old = at_base >= 0 && !p->base.index.specs[at_base].error
+						 ? &p->base.index.specs[at_base] : NULL;
+		char *id = builder_spec_id(&head->specs[b]);
+		for (size_t i = 0; i < head->nspecs; i++) {
+			struct sy_strv *u = &p->head.graph.nodes[i].unresolved;
+			for (size_t k = 0; k < u->n; k++) {
+				char *name = sy_xstrdup(u->items[k]);
+				name[strcspn(name, " ")] = '\0';
+				if (old ? offers(old, name) : !strncmp(name, id, strlen(id))) {
+					char *text = sy_xasprintf("%s (from %s, which does not parse)",
+								  u->items[k], id);
+					free(u->items[k]);
+					u->items[k] = text;
+				}
+				free(name);
+			}
+		}
+		free(id);
+	}
+}
+
 /* Says which global inputs changed between the two commits: the macro
  * context (the files of the changeset that form it), the distribution's
  * shipyard.conf. They change every spec's key. */
@@ -355,6 +401,7 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 	if (builder_plan_compute(&in, &p->plan, err))
 		return -1;
 	find_global_changes(p);
+	name_broken_providers(p);
 	struct service_image_affected a = {
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
