@@ -27,6 +27,25 @@ static int read_from_git(void *arg, const char *path, char **data, struct sy_err
 	return gitwatch_read_file(r->repo, r->commit, path, data, NULL, err);
 }
 
+/* Lists the image configs of commit: the *.json files directly in dir. */
+static int list_configs(struct gitwatch_repo *repo, const char *commit, const char *dir,
+			struct sy_strv *paths, struct sy_error *err)
+{
+	struct gitwatch_entries files;
+	size_t prefix = strlen(dir) + 1;
+
+	if (gitwatch_list_files(repo, commit, dir, &files, err))
+		return -1;
+	for (size_t i = 0; i < files.n; i++) {
+		const char *path = files.items[i].path, *rest = path + prefix;
+		size_t len = strlen(rest);
+		if (!strchr(rest, '/') && len > 5 && !strcmp(rest + len - 5, ".json"))
+			sy_strv_push(paths, path);
+	}
+	gitwatch_entries_release(&files);
+	return 0;
+}
+
 /* Digest of what an image is made from: its config text and its closure. */
 static void closure_digest(const char *json, const struct sy_strv *nevras,
 			   char hex[SY_SHA256_HEX_LEN + 1])
@@ -153,25 +172,19 @@ out:
 
 int service_image_step_run(const struct service_image_step *s, struct sy_error *err)
 {
-	struct gitwatch_entries files;
+	struct sy_strv configs = SY_STRV_INIT;
 	char *repo_dir = repo_publish_current_path(s->repos_dir, s->channel);
 	int failed = 0;
-	size_t prefix = strlen(s->configs_dir) + 1;
 
 	if (!repo_dir)
 		return 0;
-	if (gitwatch_list_files(s->repo, s->commit, s->configs_dir, &files, err)) {
+	if (list_configs(s->repo, s->commit, s->configs_dir, &configs, err)) {
 		free(repo_dir);
 		return -1;
 	}
-	for (size_t i = 0; i < files.n; i++) {
-		const char *path = files.items[i].path, *rest = path + prefix;
-		size_t len = strlen(rest);
-		if (strchr(rest, '/') || len < 6 || strcmp(rest + len - 5, ".json"))
-			continue;
-		failed |= image_one(s, path, repo_dir);
-	}
-	gitwatch_entries_release(&files);
+	for (size_t i = 0; i < configs.n; i++)
+		failed |= image_one(s, configs.items[i], repo_dir);
+	sy_strv_release(&configs);
 	free(repo_dir);
 	return failed;
 }
@@ -223,16 +236,12 @@ int service_images_affected(const struct service_image_affected *a, struct sy_st
 			    struct sy_error *err)
 {
 	struct read_arg ra = { a->repo, a->commit };
-	struct gitwatch_entries files;
-	size_t prefix = strlen(a->configs_dir) + 1;
+	struct sy_strv configs = SY_STRV_INIT;
 
-	if (gitwatch_list_files(a->repo, a->commit, a->configs_dir, &files, err))
+	if (list_configs(a->repo, a->commit, a->configs_dir, &configs, err))
 		return -1;
-	for (size_t i = 0; i < files.n; i++) {
-		const char *path = files.items[i].path, *rest = path + prefix;
-		size_t len = strlen(rest);
-		if (strchr(rest, '/') || len < 6 || strcmp(rest + len - 5, ".json"))
-			continue;
+	for (size_t i = 0; i < configs.n; i++) {
+		const char *path = configs.items[i];
 		struct imager_config cfg;
 		struct sy_error perr = { { 0 } };
 		char *json = NULL;
@@ -244,6 +253,6 @@ int service_images_affected(const struct service_image_affected *a, struct sy_st
 		imager_config_release(&cfg);
 		free(json);
 	}
-	gitwatch_entries_release(&files);
+	sy_strv_release(&configs);
 	return 0;
 }
