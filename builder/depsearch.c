@@ -74,15 +74,7 @@ int builder_depsearch_resolve(const struct builder_spec *specs, size_t nspecs,
 			sy_strv_push(&unknown, names->items[k]);
 	}
 	if (unknown.n) {
-		size_t len = 0;
-		for (size_t k = 0; k < unknown.n; k++)
-			len += strlen(unknown.items[k]) + 2;
-		char *list = sy_xcalloc(len + 1, 1);
-		for (size_t k = 0; k < unknown.n; k++) {
-			if (k)
-				strcat(list, ", ");
-			strcat(list, unknown.items[k]);
-		}
+		char *list = sy_strv_join(&unknown, ", ");
 		rc = sy_error_set(err, "unknown %s%s: %s", packages ? "package" : "spec",
 				  unknown.n > 1 ? "s" : "", list);
 		free(list);

@@ -71,17 +71,9 @@ static char *own_reason(const struct planner *p, size_t i)
 	else
 		builder_inputs_diff(&p->in->base_keys->inputs[b], p->in->base_keys->global,
 				    &p->in->keys->inputs[i], p->in->keys->global, &reasons);
-	size_t len = 1;
-	for (size_t k = 0; k < reasons.n; k++)
-		len += strlen(reasons.items[k]) + 2;
-	char *text = sy_xcalloc(len + 16, 1);
-	for (size_t k = 0; k < reasons.n; k++) {
-		if (k)
-			strcat(text, ", ");
-		strcat(text, reasons.items[k]);
-	}
 	if (!reasons.n)
-		strcpy(text, "inputs changed");
+		sy_strv_push(&reasons, "inputs changed");
+	char *text = sy_strv_join(&reasons, ", ");
 	sy_strv_release(&reasons);
 	return text;
 }

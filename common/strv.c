@@ -117,6 +117,28 @@ void sy_strv_sort_unique(struct sy_strv *v)
 	v->items[out] = NULL;
 }
 
+char *sy_strv_join(const struct sy_strv *v, const char *sep)
+{
+	size_t len = 1, seplen = strlen(sep), at = 0;
+	char *out;
+
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->items[i]) + seplen;
+	out = sy_xmalloc(len);
+	out[0] = '\0';
+	for (size_t i = 0; i < v->n; i++) {
+		size_t n = strlen(v->items[i]);
+		if (i) {
+			memcpy(out + at, sep, seplen);
+			at += seplen;
+		}
+		memcpy(out + at, v->items[i], n);
+		at += n;
+		out[at] = '\0';
+	}
+	return out;
+}
+
 void sy_strv_release(struct sy_strv *v)
 {
 	for (size_t i = 0; i < v->n; i++)

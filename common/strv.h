@@ -23,6 +23,8 @@ void sy_strv_pushf(struct sy_strv *v, const char *fmt, ...)
 int sy_strv_contains(const struct sy_strv *v, const char *s);
 /* Sorts the items with strcmp and removes duplicates. */
 void sy_strv_sort_unique(struct sy_strv *v);
+/* Returns the items joined with sep, newly allocated ("" when empty). */
+char *sy_strv_join(const struct sy_strv *v, const char *sep);
 /* Frees every item and the array; leaves v empty and reusable. */
 void sy_strv_release(struct sy_strv *v);
 
