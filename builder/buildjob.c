@@ -30,6 +30,11 @@
  * copied; the Azure Linux toolkit's pkgworker uses the same layout). */
 #define BUILD_TOPDIR "/build"
 #define BUILD_SOURCEDIR BUILD_TOPDIR "/SOURCES"
+/* Where the BuildRequires RPM files appear (read-only bind mounts, one
+ * directory per file: /build/deps/<n>/<file>). */
+#define BUILD_DEPSDIR BUILD_TOPDIR "/deps"
+/* Flags of the read-only bind mounts in the root. */
+#define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 /* rpmdb of the root, as builder_rpm_install fills it. */
 #define BUILD_DBPATH "/var/lib/rpm"
 #define BUILD_HOSTNAME "shipyard-build"
@@ -124,23 +129,56 @@ static int install_macros(const struct job *job, struct sy_error *err)
 	return rc;
 }
 
-/* Fills the merged root: BuildRequires RPMs, the spec directory, macros. */
-static int fill_root(const struct job *job, struct sy_error *err)
+/* Makes the RPM file src readable at <root>/<inside>: a read-only bind
+ * mount of it on an empty file. */
+static int bind_rpm(const char *root, const char *src, const char *inside, struct sy_error *err)
+{
+	char *dst = sy_xasprintf("%s%s", root, inside);
+	char *dir = sy_xasprintf("%.*s", (int)(strrchr(dst, '/') - dst), dst);
+	int fd, rc = -1;
+
+	if (sy_mkdir_p(dir, 0755, err))
+		goto out;
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		sy_error_set(err, "%s: cannot create: %s", dst, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0) {
+		sy_error_set(err, "%s: cannot make it visible in the build root: %s", src,
+			     strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(dst);
+	return rc;
+}
+
+/* Fills the merged root from the host while nothing untrusted has run in it
+ * yet (so no path in it can be a symlink planted by a package or the
+ * build): the spec directory, the macro context, and the BuildRequires RPM
+ * files, whose paths inside the root are appended to deps. */
+static int prepare_root(const struct job *job, struct sy_strv *deps, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
 	char *sources = sy_xasprintf("%s" BUILD_SOURCEDIR, job->root);
 	int rc = -1;
 
-	if (req->install_rpms && req->install_rpms[0]) {
-		dprintf(2, "shipyard: installing BuildRequires into the build root\n");
-		if (builder_rpm_install(job->root, req->install_rpms, BUILDER_RPMINSTALL_NODEPS, 2,
-					err))
-			goto out;
-	}
 	if (sy_mkdir_p(sources, 0755, err) || sy_copy_tree(req->spec_dir, sources, err))
 		goto out;
 	if (req->macros && install_macros(job, err))
 		goto out;
+	for (size_t i = 0; req->install_rpms && req->install_rpms[i]; i++) {
+		const char *src = req->install_rpms[i], *base = strrchr(src, '/');
+		char *inside = sy_xasprintf(BUILD_DEPSDIR "/%zu/%s", i, base ? base + 1 : src);
+		sy_strv_push_owned(deps, inside);
+		if (bind_rpm(job->root, src, inside, err))
+			goto out;
+	}
 	rc = 0;
 out:
 	free(sources);
@@ -192,8 +230,31 @@ out:
 	return rc;
 }
 
-/* Mounts /proc (of the new pid namespace) and /dev in the root, then makes
- * the root the process's / and detaches the host's tree from it. */
+/* Makes the parts of proc through which root changes the whole machine
+ * read-only, as runc does for containers (its readonlyPaths): kernel
+ * settings, the SysRq trigger, interrupt and bus settings. Absent ones are
+ * skipped. */
+static int protect_proc(const char *proc, struct sy_error *err)
+{
+	static const char *const read_only[] = { "sys", "sysrq-trigger", "irq", "bus" };
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", proc, read_only[i]);
+		if (lstat(path, &st) < 0 && errno == ENOENT)
+			continue;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
+			return sy_error_set(err, "cannot make /proc/%s read-only: %s", read_only[i],
+					    strerror(errno));
+	}
+	return 0;
+}
+
+/* Mounts /proc (of the new pid namespace, partly read-only) and /dev in the
+ * root, then makes the root the process's / and detaches the host's tree
+ * from it. */
 static int enter_root(const char *root, struct sy_error *err)
 {
 	char *proc = sy_xasprintf("%s/proc", root);
@@ -205,7 +266,7 @@ static int enter_root(const char *root, struct sy_error *err)
 		sy_error_set(err, "cannot mount /proc: %s", strerror(errno));
 		goto out;
 	}
-	if (mount_dev(root, err))
+	if (protect_proc(proc, err) || mount_dev(root, err))
 		goto out;
 	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
@@ -218,17 +279,29 @@ out:
 	return rc;
 }
 
-/* Limits what the build's programs may do: only kept_caps survive exec. */
+/* Limits what the build may do: only kept_caps stay in the bounding set
+ * (so survive exec) and in this process's own sets (librpm runs Lua
+ * scriptlets in this process). */
 static int drop_capabilities(struct sy_error *err)
 {
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
 		int keep = 0;
 		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
 			keep |= kept_caps[i] == cap;
-		if (!keep && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (keep) {
+			data[cap / 32].effective |= 1U << (cap % 32);
+			data[cap / 32].permitted |= 1U << (cap % 32);
+		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
 			return sy_error_set(err, "cannot drop capability %d: %s", cap,
 					    strerror(errno));
+		}
 	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return sy_error_set(err, "cannot drop capabilities: %s", strerror(errno));
 	return 0;
 }
 
@@ -310,26 +383,48 @@ out:
 	return rc;
 }
 
+/* Installs the BuildRequires RPMs (paths inside the root) from inside the
+ * root: after pivot_root, with capabilities dropped, so their scriptlets
+ * reach nothing of the host. */
+static int install_deps(const struct sy_strv *deps, struct sy_error *err)
+{
+	if (!deps->n)
+		return 0;
+	dprintf(2, "shipyard: installing BuildRequires into the build root\n");
+	if (builder_rpm_install("/", (const char *const *)deps->items, BUILDER_RPMINSTALL_NODEPS,
+				2, err))
+		return sy_error_prefix(err, "installing BuildRequires");
+	return 0;
+}
+
 /* The init process of the build's pid namespace: sets up the root and builds.
- * Returns the exit status (0 or 1 with the reason on REASON_FD). */
+ * Returns the exit status (0 or 1 with the reason on REASON_FD). Everything
+ * the host writes into the root happens before the first untrusted code (a
+ * package's scriptlet) runs. */
 static int build_init(const struct job *job)
 {
 	struct sy_error err = { { 0 } };
+	struct sy_strv deps = SY_STRV_INIT;
+	int rc = 1;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Nothing of the parent's open files may be reachable from the build
 	 * (through /proc/1/fd): keep only stdio and the reason fd. */
 	syscall(SYS_close_range, REASON_FD + 1, ~0U, 0);
 	umask(022);
-	if (mount_overlay(job, &err) || fill_root(job, &err) || enter_root(job->root, &err))
-		return child_fail(&err);
+	if (mount_overlay(job, &err) || prepare_root(job, &deps, &err) ||
+	    enter_root(job->root, &err))
+		goto out;
 	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0) {
 		sy_error_set(&err, "cannot set host name: %s", strerror(errno));
-		return child_fail(&err);
+		goto out;
 	}
-	if (drop_capabilities(&err) || run_builds(job, &err))
-		return child_fail(&err);
-	return 0;
+	if (drop_capabilities(&err) || install_deps(&deps, &err) || run_builds(job, &err))
+		goto out;
+	rc = 0;
+out:
+	sy_strv_release(&deps);
+	return rc ? child_fail(&err) : 0;
 }
 
 /* Runs in the child sy_spawn_run forks: new namespaces, then a fork so that
@@ -383,9 +478,72 @@ static void job_release(struct job *job)
 		close(job->reason_fd);
 }
 
-/* Creates the scratch directory afresh and locks it (builder_build_sweep
- * leaves locked directories alone); *lock_fd holds the lock. */
-static int prepare_scratch(struct job *job, int *lock_fd, struct sy_error *err)
+/* Takes the lock of scratch without waiting. Returns 0 with the locked fd
+ * in *fd, 1 when another holder has it, -1 with err when the lock file
+ * cannot be made. The file is removed on release (builder_build_unlock), so
+ * a lock taken on a file that was meanwhile removed is dropped and taken
+ * again on the current one. */
+static int try_lock(const char *scratch, int *fd, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s.lock", scratch);
+	struct stat held, now;
+	int rc = -1;
+
+	for (;;) {
+		*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd < 0) {
+			sy_error_set(err, "%s: cannot create lock file: %s", path, strerror(errno));
+			break;
+		}
+		if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(*fd);
+			*fd = -1;
+			if (e == EWOULDBLOCK) {
+				rc = 1;
+			} else {
+				sy_error_set(err, "%s: cannot lock: %s", path, strerror(e));
+			}
+			break;
+		}
+		if (fstat(*fd, &held) == 0 && lstat(path, &now) == 0 && held.st_dev == now.st_dev &&
+		    held.st_ino == now.st_ino) {
+			rc = 0;
+			break;
+		}
+		close(*fd);
+	}
+	free(path);
+	return rc;
+}
+
+int builder_build_lock(const char *scratch_dir, struct sy_error *err)
+{
+	const char *slash = strrchr(scratch_dir, '/');
+	char *parent = slash && slash > scratch_dir
+		? sy_xasprintf("%.*s", (int)(slash - scratch_dir), scratch_dir) : NULL;
+	int fd = -1, rc = parent ? sy_mkdir_p(parent, 0755, err) : 0;
+
+	free(parent);
+	if (rc == 0)
+		rc = try_lock(scratch_dir, &fd, err);
+
+	if (rc == 1)
+		sy_error_set(err, "%s: in use by another build", scratch_dir);
+	return rc ? -1 : fd;
+}
+
+void builder_build_unlock(const char *scratch_dir, int fd)
+{
+	char *path = sy_xasprintf("%s.lock", scratch_dir);
+
+	unlink(path);
+	close(fd);
+	free(path);
+}
+
+/* Creates the scratch directory afresh (the caller holds its lock). */
+static int prepare_scratch(struct job *job, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
 	char *reason;
@@ -398,9 +556,6 @@ static int prepare_scratch(struct job *job, int *lock_fd, struct sy_error *err)
 	job->scratch = realpath(req->scratch_dir, NULL);
 	if (!job->scratch)
 		return sy_error_set(err, "%s: %s", req->scratch_dir, strerror(errno));
-	*lock_fd = open(job->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return sy_error_set(err, "%s: cannot lock: %s", job->scratch, strerror(errno));
 	job->upper = sy_xasprintf("%s/upper", job->scratch);
 	job->work = sy_xasprintf("%s/work", job->scratch);
 	job->root = sy_xasprintf("%s/root", job->scratch);
@@ -415,92 +570,170 @@ static int prepare_scratch(struct job *job, int *lock_fd, struct sy_error *err)
 	return 0;
 }
 
-/* Moves file src into dir (copying across filesystems); returns the new
- * path (caller frees) or NULL. */
-static char *move_into(const char *src, const char *dir, struct sy_error *err)
+/* Opens directory name under dirfd without following a symlink; -1 with
+ * errno otherwise (ENOENT, ELOOP or ENOTDIR for a symlink or a file). The
+ * build controls everything under its root, so host code never resolves a
+ * path there. */
+static int open_dir_at(int dirfd, const char *name)
 {
-	const char *base = strrchr(src, '/');
-	char *dst = sy_xasprintf("%s/%s", dir, base ? base + 1 : src);
-
-	if (rename(src, dst) == 0)
-		return dst;
-	if (errno == EXDEV && sy_copy_file(src, dst, err) == 0) {
-		unlink(src);
-		return dst;
-	}
-	if (errno != EXDEV)
-		sy_error_set(err, "%s: cannot move to %s: %s", src, dir, strerror(errno));
-	free(dst);
-	return NULL;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Moves every file of dir whose name ends in suffix into out_dir, appending
- * the new paths to moved. A missing dir moves nothing. */
-static int move_matching(const char *dir, const char *suffix, const char *out_dir,
+/* Copies regular file name from sfd to dfd (another filesystem): through a
+ * temporary name in dfd, then renamed; the source is removed. */
+static int copy_at(int sfd, const char *name, int dfd, const char *out_dir, struct sy_error *err)
+{
+	char *tmp = sy_xasprintf(".%s.tmp", name);
+	char buf[65536];
+	struct stat st;
+	ssize_t n = 0;
+	int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out = -1, rc = -1;
+
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		sy_error_set(err, "%s: cannot read output: %s", name,
+			     in < 0 ? strerror(errno) : "not a regular file");
+		goto out;
+	}
+	out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (out < 0) {
+		sy_error_set(err, "%s/%s: cannot create: %s", out_dir, tmp, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		ssize_t w = write(out, buf, (size_t)n);
+		if (w != n) {
+			if (w >= 0)
+				errno = ENOSPC;
+			n = -1;
+			break;
+		}
+	}
+	if (n < 0 || fsync(out) < 0 || close(out) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		sy_error_set(err, "%s/%s: cannot copy output: %s", out_dir, name, strerror(errno));
+		out = -1;
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	out = -1;
+	unlinkat(sfd, name, 0);
+	rc = 0;
+out:
+	if (out >= 0) {
+		close(out);
+		unlinkat(dfd, tmp, 0);
+	}
+	if (in >= 0)
+		close(in);
+	free(tmp);
+	return rc;
+}
+
+/* Moves every regular file of directory dirfd whose name ends in suffix into
+ * out_fd (the directory out_dir), appending the new paths to moved.
+ * Anything else (symlinks, directories, devices) is left alone. Takes
+ * ownership of dirfd. */
+static int move_matching(int dirfd, const char *suffix, int out_fd, const char *out_dir,
 			 struct sy_strv *moved, struct sy_error *err)
 {
-	DIR *d = opendir(dir);
+	DIR *d = fdopendir(dirfd);
 	struct dirent *de;
+	struct stat st;
 	size_t slen = strlen(suffix);
 	int rc = 0;
 
-	if (!d)
-		return errno == ENOENT ? 0 : sy_error_set(err, "%s: %s", dir, strerror(errno));
+	if (!d) {
+		close(dirfd);
+		return sy_error_set(err, "cannot read build outputs: %s", strerror(errno));
+	}
 	while (rc == 0 && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		if (n <= slen || strcmp(de->d_name + n - slen, suffix))
 			continue;
-		char *src = sy_xasprintf("%s/%s", dir, de->d_name);
-		char *dst = move_into(src, out_dir, err);
-		if (dst)
-			sy_strv_push_owned(moved, dst);
-		else
-			rc = -1;
-		free(src);
+		/* Symlinks, directories and devices are not outputs. */
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (renameat(dirfd, de->d_name, out_fd, de->d_name) < 0) {
+			if (errno != EXDEV)
+				rc = sy_error_set(err, "%s: cannot move to %s: %s", de->d_name,
+						  out_dir, strerror(errno));
+			else
+				rc = copy_at(dirfd, de->d_name, out_fd, out_dir, err);
+		}
+		if (rc == 0)
+			sy_strv_push_owned(moved, sy_xasprintf("%s/%s", out_dir, de->d_name));
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Moves the RPMs of every architecture directory of rpms_fd (a directory
+ * of the build, owned) into out_fd. */
+static int move_rpms(int rpms_fd, int out_fd, const char *out_dir, struct sy_strv *moved,
+		     struct sy_error *err)
+{
+	DIR *d = fdopendir(rpms_fd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(rpms_fd);
+		return sy_error_set(err, "cannot read build outputs: %s", strerror(errno));
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int arch_fd = open_dir_at(rpms_fd, de->d_name);
+		if (arch_fd >= 0)
+			rc = move_matching(arch_fd, ".rpm", out_fd, out_dir, moved, err);
+		else if (errno != ELOOP && errno != ENOTDIR && errno != ENOENT)
+			rc = sy_error_set(err, "RPMS/%s: %s", de->d_name, strerror(errno));
 	}
 	closedir(d);
 	return rc;
 }
 
 /* Takes the SRPM and the RPMs from the overlay's upper dir (new files live
- * there) into out_dir. */
+ * there) into out_dir: regular files only, no symlink followed. */
 static int collect_outputs(const struct job *job, struct builder_build_result *res,
 			   struct sy_error *err)
 {
 	const char *out_dir = job->req->out_dir;
-	char *srpms = sy_xasprintf("%s" BUILD_TOPDIR "/SRPMS", job->upper);
-	char *rpms = sy_xasprintf("%s" BUILD_TOPDIR "/RPMS", job->upper);
 	struct sy_strv srpm = SY_STRV_INIT;
-	DIR *d = NULL;
-	struct dirent *de;
-	int rc = -1;
+	int upper = -1, build = -1, srpms, rpms, out_fd = -1, rc = -1;
 
-	if (sy_mkdir_p(out_dir, 0755, err) || move_matching(srpms, ".src.rpm", out_dir, &srpm, err))
+	if (sy_mkdir_p(out_dir, 0755, err))
+		goto out;
+	out_fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	upper = open(job->upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (out_fd < 0 || upper < 0) {
+		sy_error_set(err, "%s: %s", out_fd < 0 ? out_dir : job->upper, strerror(errno));
+		goto out;
+	}
+	build = open_dir_at(upper, BUILD_TOPDIR + 1);
+	srpms = build < 0 ? -1 : open_dir_at(build, "SRPMS");
+	if (srpms >= 0 && move_matching(srpms, ".src.rpm", out_fd, out_dir, &srpm, err))
 		goto out;
 	if (srpm.n != 1) {
-		sy_error_set(err, "%s: expected one SRPM, found %zu", srpms, srpm.n);
+		sy_error_set(err, "%s" BUILD_TOPDIR "/SRPMS: expected one SRPM, found %zu",
+			     job->upper, srpm.n);
 		goto out;
 	}
-	d = opendir(rpms);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *arch_dir = sy_xasprintf("%s/%s", rpms, de->d_name);
-		int bad = move_matching(arch_dir, ".rpm", out_dir, &res->rpms, err);
-		free(arch_dir);
-		if (bad)
-			goto out;
-	}
+	rpms = open_dir_at(build, "RPMS");
+	if (rpms >= 0 && move_rpms(rpms, out_fd, out_dir, &res->rpms, err))
+		goto out;
 	sy_strv_sort_unique(&res->rpms);
 	res->srpm = srpm.items[0];
 	srpm.items[0] = NULL;
 	rc = 0;
 out:
-	if (d)
-		closedir(d);
+	if (build >= 0)
+		close(build);
+	if (upper >= 0)
+		close(upper);
+	if (out_fd >= 0)
+		close(out_fd);
 	sy_strv_release(&srpm);
-	free(rpms);
-	free(srpms);
 	return rc;
 }
 
@@ -544,7 +777,10 @@ int builder_build_run(const struct builder_build_request *req, struct builder_bu
 	int lock_fd = -1, rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (prepare_scratch(&job, &lock_fd, err))
+	/* Another build holding the lock owns the scratch directory: leave it. */
+	if (!req->locked && (lock_fd = builder_build_lock(req->scratch_dir, err)) < 0)
+		goto done;
+	if (prepare_scratch(&job, err))
 		goto out;
 	sp.child_fn = build_child;
 	sp.child_arg = &job;
@@ -561,7 +797,8 @@ out:
 	if (remove_scratch(job.scratch ? job.scratch : req->scratch_dir, &cleanup_err) && rc == 0)
 		rc = sy_error_set(err, "%s", cleanup_err.msg);
 	if (lock_fd >= 0)
-		close(lock_fd);
+		builder_build_unlock(req->scratch_dir, lock_fd);
+done:
 	job_release(&job);
 	if (rc)
 		builder_build_result_release(res);
@@ -576,9 +813,35 @@ void builder_build_result_release(struct builder_build_result *res)
 	res->srpm = NULL;
 }
 
+/* Returns the scratch directory an entry of a builds directory belongs to:
+ * "<scratch>", "<scratch>.src" or "<scratch>.lock" (caller frees). */
+static char *entry_scratch(const char *builds_dir, const char *name)
+{
+	static const char *const suffixes[] = { ".src", ".lock" };
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t m = strlen(suffixes[i]);
+		if (n > m && !strcmp(name + n - m, suffixes[i]))
+			return sy_xasprintf("%s/%.*s", builds_dir, (int)(n - m), name);
+	}
+	return sy_xasprintf("%s/%s", builds_dir, name);
+}
+
+/* Removes path if it is a directory (not following a symlink). */
+static int remove_dir(const char *path, struct sy_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return sy_rm_rf(path, err);
+}
+
 int builder_build_sweep(const char *builds_dir, struct sy_error *err)
 {
 	DIR *d = opendir(builds_dir);
+	struct sy_error one = { { 0 } };
 	struct dirent *de;
 	int rc = 0;
 
@@ -587,14 +850,19 @@ int builder_build_sweep(const char *builds_dir, struct sy_error *err)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *path = sy_xasprintf("%s/%s", builds_dir, de->d_name);
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		/* A running build holds the lock on its scratch directory. */
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && sy_rm_rf(path, err))
-			rc = -1;
-		if (fd >= 0)
-			close(fd);
-		free(path);
+		char *scratch = entry_scratch(builds_dir, de->d_name);
+		char *src = sy_xasprintf("%s.src", scratch);
+		int fd, locked = try_lock(scratch, &fd, &one);
+		/* A running build (or its caller) holds the lock. */
+		if (locked == 0) {
+			if (remove_dir(scratch, &one) || remove_dir(src, &one))
+				locked = -1;
+			builder_build_unlock(scratch, fd);
+		}
+		if (locked < 0 && rc == 0)
+			rc = sy_error_set(err, "%s", one.msg);
+		free(src);
+		free(scratch);
 	}
 	closedir(d);
 	return rc;

@@ -1,12 +1,14 @@
 /* One isolated package build: a fresh writable root made as an overlayfs over
- * the cached worker root, the BuildRequires RPMs installed into it with a
- * librpm transaction, then inside new mount, pid, net, ipc and uts namespaces
- * and a chroot (pivot_root: the host tree is detached; no network; a clean
- * environment; capabilities such as mounting and mknod dropped for the build
- * commands): `rpmbuild -bs` of the spec directory followed by
- * `rpmbuild --rebuild --nodeps` of that SRPM, with the distribution's defines.
- * Everything is unmounted and removed afterwards. Follows the Azure Linux
- * toolkit's pkgworker (rpmbuild flags, defines) without its tarball per build. */
+ * the cached worker root, then inside new mount, pid, net, ipc and uts
+ * namespaces and a chroot (pivot_root: the host tree is detached; /proc with
+ * its kernel settings read-only; no network; a clean environment;
+ * capabilities such as mounting and mknod dropped): the BuildRequires RPMs
+ * installed with a librpm transaction, `rpmbuild -bs` of the spec directory,
+ * then `rpmbuild --rebuild --nodeps` of that SRPM, with the distribution's
+ * defines. The host writes into the root only before anything untrusted runs
+ * there, and reads the outputs back without following symlinks. Everything is
+ * unmounted and removed afterwards. Follows the Azure Linux toolkit's
+ * pkgworker (rpmbuild flags, defines) without its tarball per build. */
 #ifndef BUILDER_BUILDJOB_H
 #define BUILDER_BUILDJOB_H
 
@@ -22,12 +24,18 @@ struct builder_build_request {
 	const char *worker_root;   /* cached read-only worker root (lower dir) */
 	const char *scratch_dir;   /* per-job directory (created, removed after):
 				    * overlay upper/work and the merged root;
-				    * locked (flock) while the build runs */
+				    * locked while the build runs (see
+				    * builder_build_lock); its name must not end
+				    * in ".src" or ".lock" */
+	int locked;                /* 1: the caller holds builder_build_lock on
+				    * scratch_dir for the whole call; 0: taken
+				    * and released here */
 	const char *const *install_rpms; /* NULL-terminated host paths of RPMs to
 				    * install first (BuildRequires closure), or
-				    * NULL; installed without a dependency check,
-				    * since the toolchain in the worker root is
-				    * not in its rpmdb */
+				    * NULL; bind-mounted read-only into the root
+				    * and installed from inside it, without a
+				    * dependency check, since the toolchain in
+				    * the worker root is not in its rpmdb */
 	const struct builder_macro_ctx *macros; /* or NULL; macro files copied
 				    * into the root's /usr/lib/rpm/macros.d as
 				    * macros.zz-<name>, Lua modules into
@@ -45,23 +53,42 @@ struct builder_build_result {
 	double seconds;      /* wall-clock duration of the build */
 };
 
-/* Runs the build. Returns 0 when rpmbuild succeeded and its outputs were
- * moved to out_dir; -1 with a one-line reason in err otherwise ("rpmbuild
- * failed with status 1, see log", "timed out after 600 s", "cannot mount
- * overlay: ..."). The scratch directory is removed in every case. */
+/* Runs the build. Returns 0 when rpmbuild succeeded and its outputs (regular
+ * files only) were moved to out_dir; -1 with a one-line reason in err
+ * otherwise ("rpmbuild failed with status 1, see log", "timed out after 600
+ * s", "cannot mount overlay: ...", "<scratch_dir>: in use by another
+ * build"). The scratch directory is removed in every case except the last,
+ * where it belongs to the other build and is not touched. */
 int builder_build_run(const struct builder_build_request *req, struct builder_build_result *res,
 		      struct sy_error *err);
+
+/* Takes the lock of the build whose scratch directory is scratch_dir,
+ * without waiting: an flock on the file "<scratch_dir>.lock" next to it
+ * (created here with its missing parents, removed by builder_build_unlock).
+ * The lock covers the scratch directory and its sibling "<scratch_dir>.src",
+ * where a caller may keep the spec directory it passes as spec_dir. A caller
+ * that makes such a sibling takes the lock before creating (or clearing) it,
+ * passes locked = 1 to builder_build_run, and releases the lock only once
+ * the sibling is removed; otherwise builder_build_sweep (in another service
+ * process) or a concurrent build of the same job may remove it. Returns the
+ * locked fd (>= 0), or -1 with err ("<scratch_dir>: in use by another
+ * build", or why the lock file could not be made). */
+int builder_build_lock(const char *scratch_dir, struct sy_error *err);
+
+/* Releases a lock from builder_build_lock: removes the lock file, closes fd. */
+void builder_build_unlock(const char *scratch_dir, int fd);
 
 /* Frees the result's fields. */
 void builder_build_result_release(struct builder_build_result *res);
 
-/* Removes the scratch directories left under builds_dir by builds that died
- * (the service was killed): every directory directly under builds_dir except
- * those a running builder_build_run holds its lock on (an flock on the
- * scratch directory, so scratch_dir should be <builds_dir>/<job>). Their
- * mounts lived in the build's own mount namespace and went with it, so plain
- * removal is enough. A missing builds_dir is not an error. Returns 0, or -1
- * with err naming the first directory that could not be removed. */
+/* Removes what builds that died (the service was killed) left under
+ * builds_dir: every directory "<job>" or "<job>.src" directly under it, and
+ * the lock files "<job>.lock", except those whose lock (builder_build_lock on
+ * <builds_dir>/<job>, so scratch_dir should be <builds_dir>/<job>) is held by
+ * a running build or its caller. Their mounts lived in the build's own mount
+ * namespace and went with it, so plain removal is enough. Other files are
+ * left alone. A missing builds_dir is not an error. Returns 0, or -1 with err
+ * naming the first directory that could not be removed. */
 int builder_build_sweep(const char *builds_dir, struct sy_error *err);
 
 #endif

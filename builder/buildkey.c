@@ -56,38 +56,89 @@ static const char *basename_of(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static void hash_deps(struct sy_sha256 *h, const struct builder_deps *deps)
+/* The bytes a digest is taken over, gathered first and hashed with one call:
+ * the same digest as feeding them piece by piece, without a call per piece.
+ * Fields end with a NUL, as sy_sha256_update_str writes them (NULL as ""). */
+struct bytes {
+	char *p;
+	size_t len, alloc;
+};
+
+static void bytes_add(struct bytes *b, const char *data, size_t n)
 {
-	for (size_t i = 0; i < deps->n; i++) {
-		char *text = builder_dep_format(&deps->items[i]);
-		sy_sha256_update_str(h, text);
-		free(text);
+	if (b->len + n > b->alloc) {
+		b->alloc = (b->len + n) * 2 + 1024;
+		b->p = sy_xrealloc(b->p, b->alloc);
 	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
 }
 
-static void metadata_digest(const struct builder_spec *s, char out[SY_SHA256_HEX_LEN + 1])
+static void bytes_str(struct bytes *b, const char *s)
 {
-	struct sy_sha256 *h = sy_sha256_new();
+	bytes_add(b, s ? s : "", s ? strlen(s) + 1 : 1);
+}
 
-	sy_sha256_update_str(h, s->error ? s->error : "");
-	sy_sha256_update_str(h, s->name);
-	sy_sha256_update_str(h, s->epoch);
-	sy_sha256_update_str(h, s->version);
-	sy_sha256_update_str(h, s->release);
+static void bytes_digest(struct bytes *b, char out[SY_SHA256_HEX_LEN + 1])
+{
+	sy_sha256_buf(b->p, b->len, out);
+	b->len = 0;
+}
+
+/* A dependency as builder_dep_format writes it ("name", "name >= evr"). */
+static void bytes_dep(struct bytes *b, const struct builder_dep *dep)
+{
+	const char *name = dep->name ? dep->name : "(null)";
+	char op[4];
+	size_t k = 0;
+
+	if (!dep->flags || !dep->evr) {
+		bytes_str(b, dep->name);
+		return;
+	}
+	if (dep->flags & BUILDER_DEP_LESS)
+		op[k++] = '<';
+	if (dep->flags & BUILDER_DEP_GREATER)
+		op[k++] = '>';
+	if (dep->flags & BUILDER_DEP_EQUAL)
+		op[k++] = '=';
+	bytes_add(b, name, strlen(name));
+	bytes_add(b, " ", 1);
+	bytes_add(b, op, k);
+	bytes_add(b, " ", 1);
+	bytes_str(b, dep->evr);
+}
+
+static void bytes_deps(struct bytes *b, const struct builder_deps *deps)
+{
+	for (size_t i = 0; i < deps->n; i++)
+		bytes_dep(b, &deps->items[i]);
+}
+
+static void metadata_digest(const struct builder_spec *s, struct bytes *b,
+			    char out[SY_SHA256_HEX_LEN + 1])
+{
+	bytes_str(b, s->error ? s->error : "");
+	bytes_str(b, s->name);
+	bytes_str(b, s->epoch);
+	bytes_str(b, s->version);
+	bytes_str(b, s->release);
 	for (size_t i = 0; i < s->npackages; i++) {
 		const struct builder_package *p = &s->packages[i];
-		sy_sha256_update_str(h, p->name);
-		sy_sha256_update_str(h, p->evr);
-		sy_sha256_update_str(h, p->arch);
-		hash_deps(h, &p->provides);
-		hash_deps(h, &p->requires);
+		bytes_str(b, p->name);
+		bytes_str(b, p->evr);
+		bytes_str(b, p->arch);
+		bytes_deps(b, &p->provides);
+		bytes_deps(b, &p->requires);
 	}
-	hash_deps(h, &s->buildrequires);
-	sy_sha256_final(h, out);
+	bytes_deps(b, &s->buildrequires);
+	bytes_digest(b, out);
 }
 
-/* The files of the spec trees, listed once, and which specs share a directory. */
+/* The files of the spec trees: the index's listing when it has one, else
+ * one listing per distinct spec tree, made here. */
 struct listing {
+	const struct gitwatch_entries *shared; /* index->files, or NULL */
 	struct gitwatch_entries *trees; /* one listing per distinct spec tree */
 	struct sy_strv tree_names;
 };
@@ -110,6 +161,10 @@ static int list_trees(struct gitwatch_repo *repo, const struct builder_index *in
 {
 	char buf[512];
 
+	if (index->files.n) {
+		l->shared = &index->files;
+		return 0;
+	}
 	for (size_t i = 0; i < index->nspecs; i++) {
 		const char *t = tree_of(index->specs[i].path, buf, sizeof(buf));
 		if (!sy_strv_contains(&l->tree_names, t))
@@ -122,6 +177,21 @@ static int list_trees(struct gitwatch_repo *repo, const struct builder_index *in
 	return 0;
 }
 
+/* The listing that holds the files of the spec at path. */
+static const struct gitwatch_entries *listing_for(const struct listing *l, const char *path)
+{
+	char buf[512];
+	const char *t;
+	size_t tree = 0;
+
+	if (l->shared)
+		return l->shared;
+	t = tree_of(path, buf, sizeof(buf));
+	while (tree < l->tree_names.n && strcmp(l->tree_names.items[tree], t))
+		tree++;
+	return &l->trees[tree];
+}
+
 static void listing_release(struct listing *l)
 {
 	for (size_t t = 0; t < l->tree_names.n; t++)
@@ -130,14 +200,15 @@ static void listing_release(struct listing *l)
 	sy_strv_release(&l->tree_names);
 }
 
-/* Finds the first entry of a sorted listing whose path starts with prefix. */
-static size_t lower_bound(const struct gitwatch_entries *e, const char *prefix)
+/* Finds the first entry of a sorted listing whose path is not below prefix
+ * (prefix of len bytes) in strcmp order. */
+static size_t lower_bound(const struct gitwatch_entries *e, const char *prefix, size_t len)
 {
 	size_t lo = 0, hi = e->n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (strcmp(e->items[mid].path, prefix) < 0)
+		if (strncmp(e->items[mid].path, prefix, len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -164,17 +235,33 @@ static int names_file(const struct builder_spec *s, const char *base, const char
 	return 1;
 }
 
+/* "<role> <path> <blob>", newly allocated. */
+static char *input_line(const char *role, const char *path, const char *oid)
+{
+	size_t r = strlen(role), p = strlen(path), o = strlen(oid);
+	char *line = sy_xmalloc(r + p + o + 3);
+
+	memcpy(line, role, r);
+	line[r] = ' ';
+	memcpy(line + r + 1, path, p);
+	line[r + 1 + p] = ' ';
+	memcpy(line + r + 2 + p, oid, o + 1);
+	return line;
+}
+
 /* Fills the own inputs of spec i from the directory's entries. siblings are
  * the specs of the same directory. */
 static void own_inputs(const struct builder_index *index, size_t i, const struct gitwatch_entries *e,
 		       const size_t *siblings, size_t nsiblings, const char *global,
-		       struct builder_spec_inputs *in)
+		       struct bytes *b, struct builder_spec_inputs *in)
 {
 	const struct builder_spec *s = &index->specs[i];
-	char *dir = builder_path_dir(s->path), *prefix = sy_xasprintf("%s/", dir);
-	size_t plen = strlen(prefix);
+	const char *slash = strrchr(s->path, '/');
+	size_t plen = slash ? (size_t)(slash - s->path) + 1 : 0; /* "<dir>/" */
 
-	for (size_t k = lower_bound(e, prefix); k < e->n && !strncmp(e->items[k].path, prefix, plen); k++) {
+	/* A path without a directory has no files besides itself: none match. */
+	for (size_t k = slash ? lower_bound(e, s->path, plen) : e->n;
+	     k < e->n && !strncmp(e->items[k].path, s->path, plen); k++) {
 		const char *path = e->items[k].path, *base = basename_of(path), *role = NULL;
 		if (!names_file(s, base, &role)) {
 			int other = 0;
@@ -184,20 +271,17 @@ static void own_inputs(const struct builder_index *index, size_t i, const struct
 				continue;
 			role = "file";
 		}
-		sy_strv_pushf(&in->files, "%s %s %s", role, path, e->items[k].oid);
+		sy_strv_push_owned(&in->files, input_line(role, path, e->items[k].oid));
 	}
-	metadata_digest(s, in->metadata);
-	struct sy_sha256 *h = sy_sha256_new();
-	sy_sha256_update_str(h, global);
+	metadata_digest(s, b, in->metadata);
+	bytes_str(b, global);
 	/* Differs from the global context for specs that name other specs'
 	 * version macros: a version bump there is an input here. */
-	sy_sha256_update_str(h, index->spec_contexts ? index->spec_contexts[i] : "");
+	bytes_str(b, index->spec_contexts ? index->spec_contexts[i] : "");
 	for (size_t k = 0; k < in->files.n; k++)
-		sy_sha256_update_str(h, in->files.items[k]);
-	sy_sha256_update_str(h, in->metadata);
-	sy_sha256_final(h, in->digest);
-	free(prefix);
-	free(dir);
+		bytes_str(b, in->files.items[k]);
+	bytes_str(b, in->metadata);
+	bytes_digest(b, in->digest);
 }
 
 struct keyer {
@@ -208,7 +292,38 @@ struct keyer {
 	unsigned char *state;          /* 0 new, 1 in progress, 2 done */
 	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
 	int max_layers;
+	struct bytes bytes;            /* scratch for digests */
 };
+
+/* Digests that go into a key (borrowed), sorted and made unique at the end. */
+struct parts {
+	const char **items;
+	size_t n, alloc;
+};
+
+static void parts_add(struct parts *p, const char *digest)
+{
+	if (p->n == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
+	}
+	p->items[p->n++] = digest;
+}
+
+static int cmp_part(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the parts to b sorted, each distinct one once. */
+static void bytes_parts(struct bytes *b, struct parts *p)
+{
+	if (p->n > 1)
+		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
+	for (size_t j = 0; j < p->n; j++)
+		if (j == 0 || strcmp(p->items[j - 1], p->items[j]))
+			bytes_str(b, p->items[j]);
+}
 
 /* The specs whose keys go into spec i's key under its policy (borrowed). */
 static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_t *n)
@@ -224,19 +339,16 @@ static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_
 	}
 }
 
-static void finish_key(struct keyer *k, size_t i, struct sy_strv *parts)
+static void finish_key(struct keyer *k, size_t i, struct parts *parts)
 {
-	struct sy_sha256 *h = sy_sha256_new();
 	char tag[32];
 
 	builder_policy_format(&k->policy[i], tag, sizeof(tag));
-	sy_strv_sort_unique(parts);
-	sy_sha256_update_str(h, "shipyard build key v2");
-	sy_sha256_update_str(h, k->out->inputs[i].digest);
-	sy_sha256_update_str(h, tag);
-	for (size_t j = 0; j < parts->n; j++)
-		sy_sha256_update_str(h, parts->items[j]);
-	sy_sha256_final(h, k->out->keys[i]);
+	bytes_str(&k->bytes, "shipyard build key v2");
+	bytes_str(&k->bytes, k->out->inputs[i].digest);
+	bytes_str(&k->bytes, tag);
+	bytes_parts(&k->bytes, parts);
+	bytes_digest(&k->bytes, k->out->keys[i]);
 }
 
 /* Layered digest: level 0 is the own digest; level L hashes the level L-1
@@ -251,22 +363,20 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 		return slot;
 	const size_t *deps = k->graph->nodes[i].root_specs;
 	size_t n = k->graph->nodes[i].nroot_specs;
-	struct sy_sha256 *h = sy_sha256_new();
-	sy_sha256_update_str(h, k->out->inputs[i].digest);
-	struct sy_strv parts = SY_STRV_INIT;
+	struct parts parts = { NULL, 0, 0 };
 	for (size_t j = 0; j < n; j++)
-		sy_strv_push(&parts, layer_digest(k, deps[j], level - 1));
-	sy_strv_sort_unique(&parts);
-	for (size_t j = 0; j < parts.n; j++)
-		sy_sha256_update_str(h, parts.items[j]);
-	sy_sha256_final(h, slot);
-	sy_strv_release(&parts);
+		parts_add(&parts, layer_digest(k, deps[j], level - 1));
+	/* The scratch buffer is free again only after the recursion above. */
+	bytes_str(&k->bytes, k->out->inputs[i].digest);
+	bytes_parts(&k->bytes, &parts);
+	bytes_digest(&k->bytes, slot);
+	free(parts.items);
 	return slot;
 }
 
 static void key_of(struct keyer *k, size_t i)
 {
-	struct sy_strv parts = SY_STRV_INIT;
+	struct parts parts = { NULL, 0, 0 };
 	const size_t *deps = NULL;
 	size_t n = 0;
 
@@ -277,18 +387,18 @@ static void key_of(struct keyer *k, size_t i)
 		if (k->policy[i].layers == -2) {
 			/* direct: a BuildRequires' own change counts, not what it
 			 * was rebuilt for. */
-			sy_strv_push(&parts, k->out->inputs[d].digest);
+			parts_add(&parts, k->out->inputs[d].digest);
 		} else if (k->policy[i].layers > 0) {
-			sy_strv_push(&parts, layer_digest(k, d, k->policy[i].layers - 1));
+			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1));
 		} else {
 			if (k->state[d] == 0)
 				key_of(k, d);
-			sy_strv_push(&parts, k->state[d] == 2 ? k->out->keys[d]
-							      : k->out->inputs[d].digest);
+			parts_add(&parts, k->state[d] == 2 ? k->out->keys[d]
+							   : k->out->inputs[d].digest);
 		}
 	}
 	finish_key(k, i, &parts);
-	sy_strv_release(&parts);
+	free(parts.items);
 	k->state[i] = 2;
 }
 
@@ -303,11 +413,17 @@ static void global_digest(const struct builder_index *index, const char *worker,
 	sy_sha256_final(h, out);
 }
 
+/* Whether spec path is in directory dir (dlen bytes, no trailing slash). */
+static int in_dir(const char *path, const char *dir, size_t dlen)
+{
+	return !strncmp(path, dir, dlen) && path[dlen] == '/' && !strchr(path + dlen + 1, '/');
+}
+
 static int compute_inputs(struct gitwatch_repo *repo, const struct builder_index *index,
 			  struct builder_keys *keys, struct sy_error *err)
 {
-	struct listing l = { NULL, SY_STRV_INIT };
-	char buf[512];
+	struct listing l = { NULL, NULL, SY_STRV_INIT };
+	struct bytes b = { NULL, 0, 0 };
 	size_t *siblings = sy_xcalloc(index->nspecs + 1, sizeof(size_t));
 
 	if (list_trees(repo, index, &l, err)) {
@@ -317,27 +433,20 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct builder_index
 	}
 	for (size_t i = 0; i < index->nspecs; i++) {
 		/* Specs are sorted by path, so a directory's specs are adjacent. */
-		char *dir = builder_path_dir(index->specs[i].path);
-		size_t lo = i, hi = i, ns = 0;
-		while (lo > 0 && !strncmp(index->specs[lo - 1].path, dir, strlen(dir)) &&
-		       index->specs[lo - 1].path[strlen(dir)] == '/' &&
-		       !strchr(index->specs[lo - 1].path + strlen(dir) + 1, '/'))
+		const char *path = index->specs[i].path, *slash = strrchr(path, '/');
+		size_t dlen = slash ? (size_t)(slash - path) : 0, lo = i, hi = i, ns = 0;
+		while (lo > 0 && in_dir(index->specs[lo - 1].path, path, dlen))
 			lo--;
-		while (hi + 1 < index->nspecs && !strncmp(index->specs[hi + 1].path, dir, strlen(dir)) &&
-		       index->specs[hi + 1].path[strlen(dir)] == '/' &&
-		       !strchr(index->specs[hi + 1].path + strlen(dir) + 1, '/'))
+		while (hi + 1 < index->nspecs && in_dir(index->specs[hi + 1].path, path, dlen))
 			hi++;
 		for (size_t j = lo; j <= hi; j++)
 			siblings[ns++] = j;
-		const char *t = tree_of(index->specs[i].path, buf, sizeof(buf));
-		size_t tree = 0;
-		while (tree < l.tree_names.n && strcmp(l.tree_names.items[tree], t))
-			tree++;
-		own_inputs(index, i, &l.trees[tree], siblings, ns, keys->global, &keys->inputs[i]);
-		free(dir);
+		own_inputs(index, i, listing_for(&l, path), siblings, ns, keys->global, &b,
+			   &keys->inputs[i]);
 	}
 	listing_release(&l);
 	free(siblings);
+	free(b.p);
 	return 0;
 }
 
@@ -348,7 +457,7 @@ int builder_keys_compute(struct gitwatch_repo *repo, const struct builder_index 
 {
 	size_t n = index->nspecs;
 	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
-			   sy_xcalloc(n + 1, 1), NULL, 0 };
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
 	int rc;
 
 	memset(keys, 0, sizeof(*keys));
@@ -375,6 +484,7 @@ int builder_keys_compute(struct gitwatch_repo *repo, const struct builder_index 
 	free(k.layer);
 	free(k.policy);
 	free(k.state);
+	free(k.bytes.p);
 	return rc;
 }
 

@@ -21,6 +21,7 @@ struct loader {
 	char **texts;                    /* spec text of specs.items[i] once read */
 	size_t *lens;                    /* bytes of texts[i] */
 	struct builder_speccache *cache; /* NULL: no cache */
+	const struct builder_index *prev; /* results to reuse, or NULL */
 	int jobs;
 };
 
@@ -99,6 +100,28 @@ static void collect_specs(const struct gitwatch_entries *all, const char *const 
 		}
 	}
 	qsort(specs->items, specs->n, sizeof(*specs->items), cmp_entry_path);
+}
+
+/* Moves all into files sorted by path, each path once (spec trees may
+ * nest, then a file is listed under both). */
+static void keep_listing(struct gitwatch_entries *all, struct gitwatch_entries *files)
+{
+	size_t k = 0;
+	int sorted = 1;
+
+	for (size_t i = 1; sorted && i < all->n; i++)
+		sorted = strcmp(all->items[i - 1].path, all->items[i].path) < 0;
+	if (!sorted)
+		qsort(all->items, all->n, sizeof(*all->items), cmp_entry_path);
+	for (size_t i = 0; i < all->n; i++) {
+		if (k && !strcmp(all->items[k - 1].path, all->items[i].path)) {
+			free(all->items[i].path);
+			continue;
+		}
+		all->items[k++] = all->items[i];
+	}
+	*files = (struct gitwatch_entries){ all->items, k };
+	memset(all, 0, sizeof(*all));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -197,24 +220,136 @@ out:
 	return rc;
 }
 
-/* Looks up which[k] under contexts[k]; fills out[k] on a hit, else appends k
- * to miss. */
+/* Deep copies of spec parts; NULL stays NULL, empty arrays stay as they are
+ * allocated (the decoders allocate n + 1 items even for n == 0). */
+static char *dup_or_null(const char *s)
+{
+	return s ? sy_xstrdup(s) : NULL;
+}
+
+static void copy_deps(const struct builder_deps *from, struct builder_deps *to)
+{
+	to->n = from->n;
+	to->items = from->items ? sy_xcalloc(from->n + 1, sizeof(*to->items)) : NULL;
+	for (size_t i = 0; i < from->n; i++) {
+		to->items[i].name = dup_or_null(from->items[i].name);
+		to->items[i].flags = from->items[i].flags;
+		to->items[i].evr = dup_or_null(from->items[i].evr);
+	}
+}
+
+static void copy_strv(const struct sy_strv *from, struct sy_strv *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (!from->n)
+		return;
+	to->items = sy_xcalloc(from->n + 1, sizeof(*to->items));
+	to->alloc = from->n + 1;
+	for (size_t i = 0; i < from->n; i++)
+		to->items[to->n++] = sy_xstrdup(from->items[i]);
+}
+
+/* Copies what a read gave (every field but excluded) into out (zeroed). */
+static void copy_spec(const struct builder_spec *from, struct builder_spec *out)
+{
+	out->path = dup_or_null(from->path);
+	out->name = dup_or_null(from->name);
+	out->epoch = dup_or_null(from->epoch);
+	out->version = dup_or_null(from->version);
+	out->release = dup_or_null(from->release);
+	out->npackages = from->npackages;
+	out->packages = from->packages ? sy_xcalloc(from->npackages + 1, sizeof(*out->packages))
+				       : NULL;
+	for (size_t i = 0; i < from->npackages; i++) {
+		const struct builder_package *p = &from->packages[i];
+		struct builder_package *q = &out->packages[i];
+
+		q->name = dup_or_null(p->name);
+		q->evr = dup_or_null(p->evr);
+		q->arch = dup_or_null(p->arch);
+		copy_deps(&p->provides, &q->provides);
+		copy_deps(&p->requires, &q->requires);
+	}
+	copy_deps(&from->buildrequires, &out->buildrequires);
+	copy_strv(&from->sources, &out->sources);
+	copy_strv(&from->patches, &out->patches);
+	copy_strv(&from->exclusive_arch, &out->exclusive_arch);
+	copy_strv(&from->exclude_arch, &out->exclude_arch);
+	out->error = dup_or_null(from->error);
+	copy_strv(&from->version_refs, &out->version_refs);
+}
+
+/* The spec of prev read as spec i is now read under context, or NULL. */
+static const struct builder_spec *reusable(const struct loader *l, size_t i, const char *context)
+{
+	const struct builder_index *prev = l->prev;
+	const char *path = l->specs.items[i].path;
+	size_t lo = 0, hi = prev ? prev->nspecs : 0;
+
+	if (!prev || strcmp(prev->macros.target_arch, l->index->macros.target_arch))
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(prev->specs[mid].path, path);
+
+		if (c == 0) {
+			const struct builder_spec *s = &prev->specs[mid];
+
+			return !s->error_transient && prev->spec_contexts[mid] &&
+					       !strcmp(prev->spec_blobs[mid], l->specs.items[i].oid) &&
+					       !strcmp(prev->spec_contexts[mid], context)
+				       ? s
+				       : NULL;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Looks up which[k] under contexts[k], in prev first, then in the cache;
+ * fills out[k] when found, else appends k to miss. */
 static int lookup(struct loader *l, const size_t *which, char *const *contexts, size_t n,
 		  struct builder_spec *out, size_t *miss, size_t *nmiss, struct sy_error *err)
 {
+	struct builder_speccache_key *keys = sy_xcalloc(n + 1, sizeof(*keys));
+	size_t *asked = sy_xcalloc(n + 1, sizeof(*asked)), nasked = 0;
+	struct builder_spec *got = sy_xcalloc(n + 1, sizeof(*got));
+	unsigned char *hit = sy_xcalloc(n + 1, 1);
+	int rc = -1;
+
 	*nmiss = 0;
 	for (size_t k = 0; k < n; k++) {
-		struct builder_speccache_key key = key_of(l, which[k], contexts[k]);
-		int hit = l->cache ? builder_speccache_get(l->cache, &key, &out[k], err) : 0;
+		const struct builder_spec *same = reusable(l, which[k], contexts[k]);
 
-		if (hit < 0)
-			return -1;
-		if (hit)
-			l->index->cache_hits++;
-		else
-			miss[(*nmiss)++] = k;
+		if (same) {
+			copy_spec(same, &out[k]);
+			l->index->reused++;
+		} else {
+			keys[nasked] = key_of(l, which[k], contexts[k]);
+			asked[nasked++] = k;
+		}
 	}
-	return 0;
+	if (l->cache && nasked &&
+	    builder_speccache_get_many(l->cache, keys, nasked, got, hit, err))
+		goto out;
+	for (size_t a = 0; a < nasked; a++) {
+		if (hit[a]) {
+			out[asked[a]] = got[a];
+			l->index->cache_hits++;
+		} else {
+			miss[(*nmiss)++] = asked[a];
+		}
+	}
+	rc = 0;
+out:
+	free(keys);
+	free(asked);
+	free(got);
+	free(hit);
+	return rc;
 }
 
 static int store(struct loader *l, const size_t *which, char *const *contexts,
@@ -553,6 +688,7 @@ static int load(struct loader *l, const char *commit, const struct builder_macro
 					  &index->macros, err))
 		goto out;
 	collect_specs(&all, trees, &l->specs);
+	keep_listing(&all, &index->files);
 	index->nspecs = l->specs.n;
 	index->specs = sy_xcalloc(l->specs.n + 1, sizeof(*index->specs));
 	index->spec_blobs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
@@ -577,7 +713,16 @@ int builder_index_load(struct gitwatch_repo *repo, const char *commit,
 		       const char *cache_path, int jobs, struct builder_index *index,
 		       struct sy_error *err)
 {
-	struct loader l = { .repo = repo, .index = index, .jobs = jobs };
+	return builder_index_load_reusing(repo, commit, settings, workdir, cache_path, jobs, NULL,
+					  index, err);
+}
+
+int builder_index_load_reusing(struct gitwatch_repo *repo, const char *commit,
+			       const struct builder_macro_settings *settings, const char *workdir,
+			       const char *cache_path, int jobs, const struct builder_index *prev,
+			       struct builder_index *index, struct sy_error *err)
+{
+	struct loader l = { .repo = repo, .index = index, .prev = prev, .jobs = jobs };
 	int rc;
 
 	memset(index, 0, sizeof(*index));
@@ -611,6 +756,7 @@ void builder_index_release(struct builder_index *index)
 	free(index->specs);
 	free(index->spec_blobs);
 	free(index->spec_contexts);
+	gitwatch_entries_release(&index->files);
 	builder_macro_ctx_release(&index->macros);
 	memset(index, 0, sizeof(*index));
 }

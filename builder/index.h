@@ -40,6 +40,14 @@ struct builder_index {
 	size_t cache_hits;  /* spec reads (both passes) served by the cache */
 	size_t parsed;      /* spec reads (both passes) done by librpm */
 	size_t versioned;   /* specs read in pass 2, with version macros */
+	size_t reused;      /* spec reads (both passes) copied from the index given
+			     * to builder_index_load_reusing */
+	struct gitwatch_entries files; /* every blob under the spec trees at commit,
+					* sorted by path, each path once (what
+					* gitwatch_list_files gives per tree):
+					* the listing build keys use
+					* (builder/buildkey.h), so that a commit's
+					* trees are walked once */
 };
 
 /* Finds every "<tree>/<dir>/<name>.spec" (depth two, as the Azure Linux
@@ -58,6 +66,18 @@ int builder_index_load(struct gitwatch_repo *repo, const char *commit,
 		       const struct builder_macro_settings *settings, const char *workdir,
 		       const char *cache_path, int jobs, struct builder_index *index,
 		       struct sy_error *err);
+
+/* Same as builder_index_load, reusing the results of prev (an index loaded
+ * before in this process, typically the other commit of a range; NULL: none):
+ * a spec read whose blob, path, macro context digest and target arch equal
+ * one of prev is a deep copy of prev's spec (counted in reused, not in
+ * cache_hits) instead of a cache lookup or a librpm read. The index owns its
+ * copies: prev may be released before or after it. Results prev holds with
+ * error_transient set are read again. */
+int builder_index_load_reusing(struct gitwatch_repo *repo, const char *commit,
+			       const struct builder_macro_settings *settings, const char *workdir,
+			       const char *cache_path, int jobs, const struct builder_index *prev,
+			       struct builder_index *index, struct sy_error *err);
 
 /* Returns the index of the spec with %{name} name, or -1. */
 long builder_index_find(const struct builder_index *index, const char *name);

@@ -273,9 +273,13 @@ static int install_locked(const char *root, const char *const *rpm_paths, int fl
 	FD_t script_fd = NULL;
 	int rc;
 
-	rpmtsSetVSFlags(ts, RPMVSF_MASK_NODIGESTS | RPMVSF_MASK_NOSIGNATURES | RPMVSF_NOHDRCHK);
-	rpmtsSetVfyFlags(ts, RPMVSF_MASK_NODIGESTS | RPMVSF_MASK_NOSIGNATURES);
-	rpmtsSetVfyLevel(ts, 0);
+	/* Signatures are not required (packages come from our own builds or a
+	 * repository chosen by configuration), but the header check and the
+	 * header and payload digests are, so that a damaged or truncated file
+	 * is refused: rpm's own %_pkgverify_level "digest". */
+	rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+	rpmtsSetVfyFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+	rpmtsSetVfyLevel(ts, RPMSIG_DIGEST_TYPE);
 	if (rpmtsSetRootDir(ts, root) != 0) {
 		rc = sy_error_set(err, "%s: invalid root directory", root);
 		goto out;

@@ -13,14 +13,18 @@ enum {
 	BUILDER_RPMINSTALL_NOSCRIPTS = 1 << 1 /* do not run scriptlets */
 };
 
-/* Installs the NULL-terminated list of RPM files (host paths) into root in one
- * transaction (ordered by librpm), signatures not required. The rpmdb is
- * created under root/var/lib/rpm when missing. Messages from librpm go to
- * log_fd (-1: discarded). Must run as root. Returns 0, or -1 with err naming
- * the package and the problem ("hello-1.0-1.x86_64.rpm: requires libgreet.so.1
- * ...", "cannot read header of <file>"). The process's librpm configuration
- * is read once (rpmReadConfigFiles) and %_dbpath is set; call from the
- * shipyard process or a child. */
+/* Installs the NULL-terminated list of RPM files (paths as the calling
+ * process sees them) into root in one transaction (ordered by librpm).
+ * Signatures are not required, but the header check and the header and
+ * payload digests are enforced, so a damaged or truncated file fails. The
+ * rpmdb is created under root/var/lib/rpm when missing. Messages from librpm
+ * go to log_fd (-1: discarded). Must run as root. Returns 0, or -1 with err
+ * naming the package and the problem ("hello-1.0-1.x86_64.rpm: requires
+ * libgreet.so.1 ...", "cannot read header of <file>: ..."). The process's
+ * librpm configuration is read once (rpmReadConfigFiles, from the process's
+ * root at that time) and %_dbpath is set; call from the shipyard process or a
+ * child. With root "/" nothing is chrooted: that is how a build installs into
+ * its own root from inside it. */
 int builder_rpm_install(const char *root, const char *const *rpm_paths, int flags, int log_fd,
 			struct sy_error *err);
 

@@ -171,7 +171,12 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	struct sy_strv install = SY_STRV_INIT;
 	struct builder_build_result out = { SY_STRV_INIT, NULL, 0 };
 	int rc = -1;
+	/* The job's lock covers its scratch and .src directories: no sweep or
+	 * other pipeline removes them while this one fills them. */
+	int lock = builder_build_lock(scratch, err);
 
+	if (lock < 0)
+		goto out;
 	sy_rm_rf(src, NULL);
 	sy_rm_rf(tmp_out, NULL);
 	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
@@ -196,7 +201,7 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
 		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
 		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
-		.timeout_s = in->timeout_s,
+		.timeout_s = in->timeout_s, .locked = 1,
 	};
 	static const char *const none[] = { NULL };
 	if (!install.n)
@@ -213,7 +218,10 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 out:
 	if (rc)
 		sy_rm_rf(tmp_out, NULL);
-	sy_rm_rf(src, NULL);
+	if (lock >= 0) {
+		sy_rm_rf(src, NULL);
+		builder_build_unlock(scratch, lock);
+	}
 	builder_build_result_release(&out);
 	sy_strv_release(&install);
 	free(sig);

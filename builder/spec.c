@@ -503,14 +503,16 @@ static int mirror_top_level(const char *root, const char *path, struct sy_error 
 	return 0;
 }
 
-/* Mounts a tmpfs on root + path with the given options. */
+/* Mounts a tmpfs on root + path (created if needed) with the given
+ * options. */
 static int mount_tmpfs(const char *root, const char *path, const char *opts, struct sy_error *err)
 {
 	char *target = under(root, path);
 	int rc = 0;
 
-	if ((*path && sy_mkdir_p(target, 0755, err) != 0) ||
-	    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+	if (sy_mkdir_p(target, 0755, err) != 0)
+		rc = -1;
+	else if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
 		rc = sy_error_set(err, "sandbox: tmpfs on %s: %s", *path ? path : "/",
 				  strerror(errno));
 	free(target);
@@ -527,8 +529,12 @@ static int sandbox_populate(const char *root, const char *ctx_dir, const char *s
 	static const char *const top[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
 	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/urandom" };
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
+	char *dev = under(root, "/dev");
+	int rc = sy_mkdir_p(dev, 0755, err);
 
-	if (bind_path(root, "/usr", 1, ro, err) != 0 || bind_path(root, "/etc", 1, ro, err) != 0)
+	free(dev);
+	if (rc != 0 || bind_path(root, "/usr", 1, ro, err) != 0 ||
+	    bind_path(root, "/etc", 1, ro, err) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
 		if (mirror_top_level(root, top[i], err) != 0)
@@ -874,6 +880,8 @@ int builder_spec_from_json(const char *text, size_t len, struct builder_spec *ou
 /* One running child. */
 struct reader {
 	pid_t pid;          /* child process (and process group) id */
+	int pidfd;          /* pidfd of the child (readable once it exited), or -1
+			     * when the kernel has none */
 	int fd;             /* read end of the result pipe, -1 once at EOF */
 	size_t index;       /* which input it reads */
 	char *dir;          /* private directory the child writes the spec into;
@@ -905,6 +913,11 @@ static void finish(struct reader *r, int status, int timed_out, struct builder_s
 		/* SIGKILL comes from outside (our own timeout is handled above):
 		 * the OOM killer, an operator. Other signals are the spec's doing. */
 		out->error_transient = WTERMSIG(status) == SIGKILL;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SANDBOX && r->len) {
+		/* The reason, one line, as the child wrote it. */
+		out->error = sy_xasprintf("%s: spec reader %.*s", out->path,
+					  (int)strcspn(r->buf, "\n"), r->buf);
+		out->error_transient = 1;
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
 					  WEXITSTATUS(status));
@@ -942,6 +955,7 @@ static int reader_start(struct reader *r, size_t index, const struct builder_spe
 	}
 	setpgid(r->pid, r->pid);
 	close(fds[1]);
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
 	r->fd = fds[0];
 	r->index = index;
 	r->deadline = now_s() + CHILD_TIMEOUT_S;
@@ -975,59 +989,56 @@ static void reader_read(struct reader *r)
  * been reaped and out filled. */
 static int reader_check(struct reader *r, double now, struct builder_spec *out)
 {
-	int status = 0;
+	siginfo_t info = { 0 };
+	int status = 0, timed_out = now >= r->deadline;
 
-	if (now >= r->deadline) {
-		kill(-r->pid, SIGKILL);
-		kill(r->pid, SIGKILL);
-		while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		finish(r, status, 1, out);
-	} else if (r->fd >= 0 || waitpid(r->pid, &status, WNOHANG) <= 0) {
+	if (!timed_out && (r->fd >= 0 ||
+			   waitid(P_PID, (id_t)r->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+			   info.si_pid == 0))
 		return 0;
-	} else {
-		finish(r, status, 0, out);
-	}
+	/* The child is dead or overdue, and not reaped yet, so its process
+	 * group id cannot have been reused: end whatever is left in it. */
+	kill(-r->pid, SIGKILL);
+	kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	finish(r, status, timed_out, out);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
 	free(r->buf);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
 	return 1;
 }
 
-/* Waits for output or a deadline, at most 100 ms while a child that closed
- * its pipe has not exited yet. */
+/* Waits for output, a child's exit or a deadline; at most 100 ms while a
+ * child without a pidfd closed its pipe and has not exited yet. */
 static void readers_poll(struct reader *rs, size_t nr)
 {
 	struct pollfd pfds[nr];
 	double first = 1e30, now = now_s();
 	int timeout_ms, waiting_exit = 0;
-	size_t np = 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		if (rs[i].deadline < first)
 			first = rs[i].deadline;
-		if (rs[i].fd < 0) {
+		/* A negative fd makes poll skip the entry. */
+		pfds[i].fd = rs[i].fd >= 0 ? rs[i].fd : rs[i].pidfd;
+		pfds[i].events = POLLIN;
+		pfds[i].revents = 0;
+		if (rs[i].fd < 0 && rs[i].pidfd < 0)
 			waiting_exit = 1;
-			continue;
-		}
-		pfds[np].fd = rs[i].fd;
-		pfds[np].events = POLLIN;
-		pfds[np].revents = 0;
-		np++;
 	}
 	timeout_ms = first > now ? (int)((first - now) * 1000) + 1 : 0;
 	if (waiting_exit && timeout_ms > 100)
 		timeout_ms = 100;
-	if (poll(pfds, np, timeout_ms) <= 0)
+	if (poll(pfds, nr, timeout_ms) <= 0)
 		return;
-	for (size_t i = 0, k = 0; i < nr; i++) {
-		if (rs[i].fd < 0)
-			continue;
-		if (pfds[k++].revents)
+	for (size_t i = 0; i < nr; i++)
+		if (rs[i].fd >= 0 && pfds[i].revents)
 			reader_read(&rs[i]);
-	}
 }
 
 static int default_jobs(void)

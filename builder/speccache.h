@@ -25,8 +25,10 @@ struct builder_speccache_key {
 
 /* Opens (creating it and its directory when missing) the SQLite database at
  * path in WAL mode with a busy timeout of 10 s, and creates the table
- * spec_cache_v1 (blob, path, context, arch, spec JSON) if it is not there.
- * Returns 0 and *out, or -1 with err set ("<path>: <SQLite message>"). */
+ * spec_cache_v2 (blob, path, context, arch, spec in the binary form of
+ * builder_speccache_encode) if it is not there; the table of the earlier JSON
+ * form, spec_cache_v1, is dropped when present. Returns 0 and *out, or -1
+ * with err set ("<path>: <SQLite message>"). */
 int builder_speccache_open(const char *path, struct builder_speccache **out,
 			   struct sy_error *err);
 
@@ -37,6 +39,14 @@ int builder_speccache_open(const char *path, struct builder_speccache **out,
 int builder_speccache_get(struct builder_speccache *cache, const struct builder_speccache_key *key,
 			  struct builder_spec *out, struct sy_error *err);
 
+/* Looks keys[i] up for i < n in one read transaction, as builder_speccache_get
+ * does one key: out[i] (zeroed by the caller) is filled and hit[i] set to 1 on
+ * a hit, hit[i] is 0 on a miss. Returns 0, or -1 with err set (out holds no
+ * allocations then). */
+int builder_speccache_get_many(struct builder_speccache *cache,
+			       const struct builder_speccache_key *keys, size_t n,
+			       struct builder_spec *out, unsigned char *hit, struct sy_error *err);
+
 /* Stores specs[i] under keys[i] for i < n, in one transaction, replacing what
  * was there. Results with error_transient set are skipped. Returns 0 or -1
  * with err set (nothing stored). */
@@ -45,5 +55,21 @@ int builder_speccache_put(struct builder_speccache *cache, const struct builder_
 
 /* Closes the database (NULL is allowed). */
 void builder_speccache_close(struct builder_speccache *cache);
+
+/* Encodes what the cache keeps of spec: the fields builder_spec_to_json
+ * writes (a spec with error set: error and version_refs only; path, excluded
+ * and error_transient never), in a compact binary form: a format byte (2),
+ * then each field in the order of struct builder_spec, strings as a LEB128
+ * varint of length + 1 (0 for NULL) and the bytes, lists as a varint count
+ * and their items, a dependency as name, flags (varint of the unsigned
+ * value), evr. Returns a new buffer (caller frees) and its size in *len. */
+unsigned char *builder_speccache_encode(const struct builder_spec *spec, size_t *len);
+
+/* Decodes len bytes written by builder_speccache_encode into out (zeroed, or
+ * holding only path and excluded, which are kept). The decoded spec equals
+ * builder_spec_from_json of builder_spec_to_json of the encoded one. Returns
+ * 0, or -1 with err set ("spec record: truncated") and out as it was. */
+int builder_speccache_decode(const unsigned char *data, size_t len, struct builder_spec *out,
+			     struct sy_error *err);
 
 #endif

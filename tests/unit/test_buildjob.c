@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,7 +112,8 @@ static void write_spec_full(struct fixture *f, const char *name, const char *bui
 				  "%%description\nTest package.\n\n"
 				  "%%prep\n%%setup -q -c -T\ncp %%{SOURCE0} .\n\n"
 				  "%%build\n%s\n\n"
-				  "%%install\ninstall -D -m 755 hello %%{buildroot}/usr/bin/%s\n%s\n\n"
+				  "%%install\n"
+				  "install -D -m 755 hello %%{buildroot}/usr/bin/%s\n%s\n\n"
 				  "%%files\n/usr/bin/%s\n%s\n\n%s\n",
 				  name, build, name, install, name, files, tail);
 	char *file = sy_xasprintf("%s.spec", name);
@@ -421,7 +423,8 @@ static void test_build_run_proc_sys_is_read_only(void **state)
 		   "test -r /proc/sys/kernel/core_pattern\n"
 		   "if (exec 3>>/proc/sys/kernel/core_pattern) 2>/dev/null; then\n"
 		   "  echo 'core_pattern is writable'; exit 1\nfi\n"
-		   "if test -e /proc/sysrq-trigger && (exec 3>>/proc/sysrq-trigger) 2>/dev/null; then\n"
+		   "if test -e /proc/sysrq-trigger &&\n"
+		   "   (exec 3>>/proc/sysrq-trigger) 2>/dev/null; then\n"
 		   "  echo 'sysrq-trigger is writable'; exit 1\nfi\n"
 		   "gcc -o hello hello.c");
 	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
@@ -474,6 +477,31 @@ static void test_build_run_does_not_follow_symlinks_in_outputs(void **state)
 	free(decoys);
 }
 
+/* Outputs reach an output directory on another filesystem (a tmpfs) by
+ * copy. */
+static void test_build_run_copies_outputs_to_another_filesystem(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "xdev.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	int rc;
+
+	assert_ok(sy_mkdir_p(f->out, 0755, &err), &err);
+	assert_int_equal(mount("tmpfs", f->out, "tmpfs", 0, "size=64m"), 0);
+	write_spec(f, "xdev", "gcc -o hello hello.c");
+	rc = builder_build_run(&req, &res, &err);
+	if (rc == 0) {
+		assert_int_equal(res.rpms.n, 1);
+		assert_true(ends_with(res.rpms.items[0], "/xdev-1.0-1.x86_64.rpm"));
+		assert_true(sy_exists(res.rpms.items[0]));
+		assert_true(sy_exists(res.srpm));
+		builder_build_result_release(&res);
+	}
+	assert_int_equal(umount2(f->out, MNT_DETACH), 0);
+	print_log_on_failure(f, rc, &err);
+}
+
 /* A second build given the scratch directory of a running build fails
  * without touching it, and the running build completes. */
 static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
@@ -502,6 +530,7 @@ static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
 	assert_true(sy_exists(sources));
 	req.out_dir = out2;
 	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "in use by another build"));
 	assert_true(sy_exists(sources));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -549,28 +578,54 @@ static void test_rpm_install_refuses_package_with_bad_digest(void **state)
 	free(bad);
 }
 
+/* The sweep removes scratch directories, their ".src" siblings and lock
+ * files left by dead builds, and keeps those of a build whose lock is held. */
 static void test_build_sweep_removes_stale_scratch_but_not_running_ones(void **state)
 {
 	struct fixture *f = *state;
 	struct sy_error err = { { 0 } };
-	char *stale = sy_xasprintf("%s/stale/upper/build", f->builds);
+	char *stale = sy_xasprintf("%s/stale", f->builds);
+	char *stale_upper = sy_xasprintf("%s/upper/build", stale);
+	char *stale_src = sy_xasprintf("%s.src", stale);
+	char *stale_lock = sy_xasprintf("%s.lock", stale);
 	char *running = sy_xasprintf("%s/running", f->builds);
+	char *running_src = sy_xasprintf("%s.src", running);
+	char *running_lock = sy_xasprintf("%s.lock", running);
+	char *unrelated = sy_xasprintf("%s/unrelated", f->builds);
 	int fd;
 
-	assert_ok(sy_mkdir_p(stale, 0755, &err), &err);
+	assert_ok(sy_mkdir_p(stale_upper, 0755, &err), &err);
+	assert_ok(sy_mkdir_p(stale_src, 0755, &err), &err);
+	write_file(f->builds, "stale.lock", "");
 	assert_ok(sy_mkdir_p(running, 0755, &err), &err);
-	fd = open(running, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_ok(sy_mkdir_p(running_src, 0755, &err), &err);
+	write_file(f->builds, "unrelated", "kept");
+	fd = builder_build_lock(running, &err);
 	assert_true(fd >= 0);
-	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(builder_build_lock(running, &err), -1);
+	assert_non_null(strstr(err.msg, "in use by another build"));
 	assert_ok(builder_build_sweep(f->builds, &err), &err);
-	stale[strlen(f->builds) + strlen("/stale")] = '\0';
 	assert_false(sy_exists(stale));
+	assert_false(sy_exists(stale_src));
+	assert_false(sy_exists(stale_lock));
 	assert_true(sy_exists(running));
-	close(fd);
+	assert_true(sy_exists(running_src));
+	assert_true(sy_exists(running_lock));
+	builder_build_unlock(running, fd);
+	assert_false(sy_exists(running_lock));
 	assert_ok(builder_build_sweep(f->builds, &err), &err);
 	assert_false(sy_exists(running));
-	free(stale);
+	assert_false(sy_exists(running_src));
+	assert_false(sy_exists(running_lock));
+	assert_true(sy_exists(unrelated));
+	free(unrelated);
+	free(running_lock);
+	free(running_src);
 	free(running);
+	free(stale_lock);
+	free(stale_src);
+	free(stale_upper);
+	free(stale);
 }
 
 int main(void)
@@ -586,16 +641,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_run_installs_given_rpms_first, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_uses_macro_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_build_run_installs_rpms_out_of_reach_of_the_host,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_build_run_macro_files_not_redirected_by_packages,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_installs_rpms_out_of_reach_of_the_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_macro_files_not_redirected_by_packages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_proc_sys_is_read_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_does_not_follow_symlinks_in_outputs,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_build_run_leaves_scratch_of_running_build_alone,
+		cmocka_unit_test_setup_teardown(test_build_run_copies_outputs_to_another_filesystem,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_leaves_scratch_of_running_build_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpm_install_refuses_package_with_bad_digest,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
