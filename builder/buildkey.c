@@ -85,7 +85,9 @@ static void bytes_digest(struct bytes *b, char out[SY_SHA256_HEX_LEN + 1])
 	b->len = 0;
 }
 
-/* A dependency as builder_dep_format writes it ("name", "name >= evr"). */
+/* A dependency as builder_dep_format writes it ("name", "name >= evr"),
+ * without a string per dependency. The bytes must stay those of
+ * builder_dep_format: they are part of every build key. */
 static void bytes_dep(struct bytes *b, const struct builder_dep *dep)
 {
 	const char *name = dep->name ? dep->name : "(null)";

@@ -220,66 +220,21 @@ out:
 	return rc;
 }
 
-/* Deep copies of spec parts; NULL stays NULL, empty arrays stay as they are
- * allocated (the decoders allocate n + 1 items even for n == 0). */
-static char *dup_or_null(const char *s)
+/* Releases spec i of the index: what it borrowed from another index stays,
+ * only its own excluded goes. */
+static void release_spec(struct builder_index *index, size_t i)
 {
-	return s ? sy_xstrdup(s) : NULL;
-}
-
-static void copy_deps(const struct builder_deps *from, struct builder_deps *to)
-{
-	to->n = from->n;
-	to->items = from->items ? sy_xcalloc(from->n + 1, sizeof(*to->items)) : NULL;
-	for (size_t i = 0; i < from->n; i++) {
-		to->items[i].name = dup_or_null(from->items[i].name);
-		to->items[i].flags = from->items[i].flags;
-		to->items[i].evr = dup_or_null(from->items[i].evr);
+	if (index->borrowed && index->borrowed[i]) {
+		free(index->specs[i].excluded);
+		memset(&index->specs[i], 0, sizeof(index->specs[i]));
+		index->borrowed[i] = 0;
+	} else {
+		builder_spec_release(&index->specs[i]);
 	}
 }
 
-static void copy_strv(const struct sy_strv *from, struct sy_strv *to)
-{
-	memset(to, 0, sizeof(*to));
-	if (!from->n)
-		return;
-	to->items = sy_xcalloc(from->n + 1, sizeof(*to->items));
-	to->alloc = from->n + 1;
-	for (size_t i = 0; i < from->n; i++)
-		to->items[to->n++] = sy_xstrdup(from->items[i]);
-}
-
-/* Copies what a read gave (every field but excluded) into out (zeroed). */
-static void copy_spec(const struct builder_spec *from, struct builder_spec *out)
-{
-	out->path = dup_or_null(from->path);
-	out->name = dup_or_null(from->name);
-	out->epoch = dup_or_null(from->epoch);
-	out->version = dup_or_null(from->version);
-	out->release = dup_or_null(from->release);
-	out->npackages = from->npackages;
-	out->packages = from->packages ? sy_xcalloc(from->npackages + 1, sizeof(*out->packages))
-				       : NULL;
-	for (size_t i = 0; i < from->npackages; i++) {
-		const struct builder_package *p = &from->packages[i];
-		struct builder_package *q = &out->packages[i];
-
-		q->name = dup_or_null(p->name);
-		q->evr = dup_or_null(p->evr);
-		q->arch = dup_or_null(p->arch);
-		copy_deps(&p->provides, &q->provides);
-		copy_deps(&p->requires, &q->requires);
-	}
-	copy_deps(&from->buildrequires, &out->buildrequires);
-	copy_strv(&from->sources, &out->sources);
-	copy_strv(&from->patches, &out->patches);
-	copy_strv(&from->exclusive_arch, &out->exclusive_arch);
-	copy_strv(&from->exclude_arch, &out->exclude_arch);
-	out->error = dup_or_null(from->error);
-	copy_strv(&from->version_refs, &out->version_refs);
-}
-
-/* The spec of prev read as spec i is now read under context, or NULL. */
+/* prev's result for spec i read under context (same path, blob, macro
+ * context and arch), or NULL. prev's specs are sorted by path. */
 static const struct builder_spec *reusable(const struct loader *l, size_t i, const char *context)
 {
 	const struct builder_index *prev = l->prev;
@@ -292,27 +247,27 @@ static const struct builder_spec *reusable(const struct loader *l, size_t i, con
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(prev->specs[mid].path, path);
 
-		if (c == 0) {
-			const struct builder_spec *s = &prev->specs[mid];
-
-			return !s->error_transient && prev->spec_contexts[mid] &&
-					       !strcmp(prev->spec_blobs[mid], l->specs.items[i].oid) &&
-					       !strcmp(prev->spec_contexts[mid], context)
-				       ? s
-				       : NULL;
-		}
-		if (c < 0)
+		if (c < 0) {
 			lo = mid + 1;
-		else
+		} else if (c > 0) {
 			hi = mid;
+		} else {
+			int same = !prev->specs[mid].error_transient && prev->spec_contexts[mid] &&
+				   !strcmp(prev->spec_blobs[mid], l->specs.items[i].oid) &&
+				   !strcmp(prev->spec_contexts[mid], context);
+
+			return same ? &prev->specs[mid] : NULL;
+		}
 	}
 	return NULL;
 }
 
-/* Looks up which[k] under contexts[k], in prev first, then in the cache;
+/* Looks up which[k] under contexts[k], in prev first (then out[k] shares
+ * prev's spec but for excluded, and borrowed[k] is set), then in the cache;
  * fills out[k] when found, else appends k to miss. */
 static int lookup(struct loader *l, const size_t *which, char *const *contexts, size_t n,
-		  struct builder_spec *out, size_t *miss, size_t *nmiss, struct sy_error *err)
+		  struct builder_spec *out, unsigned char *borrowed, size_t *miss, size_t *nmiss,
+		  struct sy_error *err)
 {
 	struct builder_speccache_key *keys = sy_xcalloc(n + 1, sizeof(*keys));
 	size_t *asked = sy_xcalloc(n + 1, sizeof(*asked)), nasked = 0;
@@ -325,7 +280,9 @@ static int lookup(struct loader *l, const size_t *which, char *const *contexts, 
 		const struct builder_spec *same = reusable(l, which[k], contexts[k]);
 
 		if (same) {
-			copy_spec(same, &out[k]);
+			out[k] = *same;
+			out[k].excluded = NULL;
+			borrowed[k] = 1;
 			l->index->reused++;
 		} else {
 			keys[nasked] = key_of(l, which[k], contexts[k]);
@@ -377,10 +334,11 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 {
 	struct builder_spec *out = sy_xcalloc(n + 1, sizeof(*out));
 	struct builder_spec *parsed = NULL;
+	unsigned char *borrowed = sy_xcalloc(n + 1, 1);
 	size_t *miss = sy_xcalloc(n + 1, sizeof(*miss)), *miss_which = NULL, nmiss;
 	int rc = -1;
 
-	if (lookup(l, which, contexts, n, out, miss, &nmiss, err))
+	if (lookup(l, which, contexts, n, out, borrowed, miss, &nmiss, err))
 		goto out;
 	parsed = sy_xcalloc(nmiss + 1, sizeof(*parsed));
 	miss_which = sy_xcalloc(nmiss + 1, sizeof(*miss_which));
@@ -396,8 +354,9 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 	if (l->cache && nmiss && store(l, which, contexts, miss, nmiss, out, err))
 		goto out;
 	for (size_t k = 0; k < n; k++) {
-		builder_spec_release(&l->index->specs[which[k]]);
+		release_spec(l->index, which[k]);
 		l->index->specs[which[k]] = out[k];
+		l->index->borrowed[which[k]] = borrowed[k];
 		memset(&out[k], 0, sizeof(out[k]));
 		free(l->index->spec_contexts[which[k]]);
 		l->index->spec_contexts[which[k]] = sy_xstrdup(contexts[k]);
@@ -405,11 +364,13 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 	rc = 0;
 out:
 	for (size_t k = 0; k < n; k++)
-		builder_spec_release(&out[k]);
+		if (!borrowed[k])
+			builder_spec_release(&out[k]);
 	for (size_t m = 0; parsed && m < nmiss; m++)
 		builder_spec_release(&parsed[m]);
 	free(out);
 	free(parsed);
+	free(borrowed);
 	free(miss);
 	free(miss_which);
 	return rc;
@@ -439,16 +400,26 @@ static int valid_macro_name(const char *s)
 	return 1;
 }
 
+/* Appends "<prefix>_<base>_<kind>" = value, unless the name is not a macro
+ * name or value is empty. v->items has room (3 per spec). */
 static void vmacros_add(struct vmacros *v, const char *prefix, const char *base,
 			const char *kind, const char *value)
 {
-	char *name = sy_xasprintf("%s_%s_%s", prefix, base, kind);
+	size_t p = strlen(prefix), b = strlen(base), k = strlen(kind);
+	char *name;
 
-	if (!valid_macro_name(name) || !value || !*value) {
+	if (!value || !*value)
+		return;
+	name = sy_xmalloc(p + b + k + 3);
+	memcpy(name, prefix, p);
+	name[p] = '_';
+	memcpy(name + p + 1, base, b);
+	name[p + 1 + b] = '_';
+	memcpy(name + p + 2 + b, kind, k + 1);
+	if (!valid_macro_name(name)) {
 		free(name);
 		return;
 	}
-	v->items = sy_xrealloc(v->items, (v->n + 1) * sizeof(*v->items));
 	v->items[v->n].name = name;
 	v->items[v->n].value = sy_xstrdup(value);
 	v->items[v->n].seq = v->n;
@@ -488,10 +459,10 @@ static void vmacros_add_spec(struct vmacros *v, const struct builder_spec *spec,
  * path) win when two spec files share a basename. */
 static void vmacros_build(struct vmacros *v, const struct builder_index *index)
 {
-	struct sy_strv lines = SY_STRV_INIT;
-	size_t len = 0, k = 0;
+	size_t len = 0, k = 0, at = 0;
 
 	memset(v, 0, sizeof(*v));
+	v->items = sy_xcalloc(3 * index->nspecs + 1, sizeof(*v->items));
 	for (size_t i = 0; i < index->nspecs; i++)
 		if (!index->specs[i].error && index->specs[i].version && index->specs[i].release)
 			vmacros_add_spec(v, &index->specs[i], &index->macros);
@@ -505,15 +476,19 @@ static void vmacros_build(struct vmacros *v, const struct builder_index *index)
 		v->items[k++] = v->items[i];
 	}
 	v->n = k;
+	/* One "%<name> <value>\n" line per macro. */
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->items[i].name) + strlen(v->items[i].value) + 3;
+	v->text = sy_xmalloc(len + 1);
 	for (size_t i = 0; i < v->n; i++) {
-		sy_strv_pushf(&lines, "%%%s %s\n", v->items[i].name, v->items[i].value);
-		len += strlen(lines.items[lines.n - 1]);
+		v->text[at++] = '%';
+		at = (size_t)(stpcpy(v->text + at, v->items[i].name) - v->text);
+		v->text[at++] = ' ';
+		at = (size_t)(stpcpy(v->text + at, v->items[i].value) - v->text);
+		v->text[at++] = '\n';
 	}
-	v->text = sy_xcalloc(len + 1, 1);
-	for (size_t i = 0, at = 0; i < lines.n; i++)
-		at = (size_t)(stpcpy(v->text + at, lines.items[i]) - v->text);
-	sy_strv_release(&lines);
-	sy_sha256_buf(v->text, len, v->digest);
+	v->text[at] = '\0';
+	sy_sha256_buf(v->text, at, v->digest);
 }
 
 static void vmacros_release(struct vmacros *v)
@@ -693,6 +668,7 @@ static int load(struct loader *l, const char *commit, const struct builder_macro
 	index->specs = sy_xcalloc(l->specs.n + 1, sizeof(*index->specs));
 	index->spec_blobs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
+	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
 	for (size_t i = 0; i < l->specs.n; i++)
 		index->spec_blobs[i] = sy_xstrdup(l->specs.items[i].oid);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
@@ -749,13 +725,14 @@ long builder_index_find(const struct builder_index *index, const char *name)
 void builder_index_release(struct builder_index *index)
 {
 	for (size_t i = 0; i < index->nspecs; i++) {
-		builder_spec_release(&index->specs[i]);
+		release_spec(index, i);
 		free(index->spec_blobs[i]);
 		free(index->spec_contexts[i]);
 	}
 	free(index->specs);
 	free(index->spec_blobs);
 	free(index->spec_contexts);
+	free(index->borrowed);
 	gitwatch_entries_release(&index->files);
 	builder_macro_ctx_release(&index->macros);
 	memset(index, 0, sizeof(*index));

@@ -40,8 +40,12 @@ struct builder_index {
 	size_t cache_hits;  /* spec reads (both passes) served by the cache */
 	size_t parsed;      /* spec reads (both passes) done by librpm */
 	size_t versioned;   /* specs read in pass 2, with version macros */
-	size_t reused;      /* spec reads (both passes) copied from the index given
+	size_t reused;      /* spec reads (both passes) taken from the index given
 			     * to builder_index_load_reusing */
+	unsigned char *borrowed; /* per spec: 1 when specs[i] (all but its excluded,
+				  * which is its own) is memory of that other
+				  * index, which builder_index_release leaves
+				  * alone */
 	struct gitwatch_entries files; /* every blob under the spec trees at commit,
 					* sorted by path, each path once (what
 					* gitwatch_list_files gives per tree):
@@ -70,10 +74,13 @@ int builder_index_load(struct gitwatch_repo *repo, const char *commit,
 /* Same as builder_index_load, reusing the results of prev (an index loaded
  * before in this process, typically the other commit of a range; NULL: none):
  * a spec read whose blob, path, macro context digest and target arch equal
- * one of prev is a deep copy of prev's spec (counted in reused, not in
- * cache_hits) instead of a cache lookup or a librpm read. The index owns its
- * copies: prev may be released before or after it. Results prev holds with
- * error_transient set are read again. */
+ * one of prev takes prev's result (counted in reused, not in cache_hits)
+ * instead of a cache lookup or a librpm read. Ownership: such a spec shares
+ * prev's memory (borrowed[i] is set; nothing is copied), so prev (and what it
+ * borrowed in turn) must not be released while this index is still used; the
+ * two may be released in either order, as releasing an index never reads or
+ * frees what it borrowed. Results
+ * prev holds with error_transient set are read again. */
 int builder_index_load_reusing(struct gitwatch_repo *repo, const char *commit,
 			       const struct builder_macro_settings *settings, const char *workdir,
 			       const char *cache_path, int jobs, const struct builder_index *prev,

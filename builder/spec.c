@@ -1,8 +1,20 @@
-/* Reading specs with librpm in forked children. Each child applies the macro
- * context, leaves the network namespace, parses one spec with rpmSpecParse
- * (the flags rpmspec -q uses: RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes
- * what shipyard needs of it as one JSON document into a pipe; the parent
- * decodes it into struct builder_spec. */
+/* Reading specs with librpm in forked children. A spec is untrusted code
+ * (DESIGN.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so as root
+ * each child first builds a sandbox: new mount, network, IPC, UTS and PID
+ * namespaces, a root directory on a tmpfs holding read-only binds of /usr and
+ * /etc (plus the host's /bin, /sbin, /lib* links), /dev/null, /dev/zero,
+ * /dev/urandom, a fresh /tmp, the macro context read-only at its host path
+ * and a tmpfs as scratch directory at the path of the child's private
+ * directory (the spec is written there), pivot_root into it, an
+ * environment of PATH, HOME and LANG only, and user nobody (65534) with
+ * no_new_privs. Under the sandbox's pid 1 it applies the macro context,
+ * parses one spec with rpmSpecParse (the flags rpmspec -q uses:
+ * RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes what shipyard needs of it as one
+ * JSON document into a pipe; the parent decodes it into struct builder_spec.
+ * When pid 1 exits the kernel kills whatever the spec left running. The
+ * process tree: shipyard -> reader (sets up, waits) -> pid 1 (reaps) ->
+ * parser; a parser that is not pid 1 can still be killed by its own
+ * commands, as a crash would. */
 #define _GNU_SOURCE
 #include "builder/spec.h"
 
@@ -401,6 +413,28 @@ static void close_other_fds(int keep)
 	close_range((unsigned)keep + 1, ~0U, 0);
 }
 
+/* Writes res into the pipe in one piece (json_dumpfd writes each token
+ * separately, waking the parent each time) and exits; never returns. */
+static void write_result(json_t *res, int out_fd)
+{
+	char *text = json_dumps(res, JSON_COMPACT);
+	size_t len = text ? strlen(text) : 0, done = 0;
+
+	if (!text)
+		_exit(2);
+	while (done < len) {
+		ssize_t n = write(out_fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(2);
+		done += (size_t)n;
+	}
+	close(out_fd); /* EOF now, not after the exit's teardown */
+	_exit(0);
+}
+
 /* Applies the macro context, parses the spec in scratch and writes the JSON
  * result to out_fd; never returns. */
 static void parse_and_exit(const struct builder_spec_input *in, const struct builder_macro_ctx *ctx,
@@ -419,9 +453,7 @@ static void parse_and_exit(const struct builder_spec_input *in, const struct bui
 		cap.first_error = NULL;
 		res = child_parse(in, ctx, scratch, &cap);
 	}
-	if (json_dumpfd(res, out_fd, JSON_COMPACT) != 0)
-		_exit(2);
-	_exit(0);
+	write_result(res, out_fd);
 }
 
 /* Reports a sandbox that could not be set up: err's message goes into the
@@ -521,15 +553,16 @@ static int mount_tmpfs(const char *root, const char *path, const char *opts, str
 
 /* Fills the new root (a tmpfs mounted on root): read-only /usr and /etc, the
  * host's /bin, /sbin, /lib* links or directories, /dev/null, /dev/zero and
- * /dev/urandom, a fresh /tmp, the macro context read-only and scratch
- * read-write, both at their host paths. */
+ * /dev/urandom, a fresh /tmp, the macro context read-only at its host path
+ * and at scratch a tmpfs that the sandbox's user owns. Tmpfs everywhere:
+ * nothing the spec writes reaches the host's disks. */
 static int sandbox_populate(const char *root, const char *ctx_dir, const char *scratch,
 			    struct sy_error *err)
 {
 	static const char *const top[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
 	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/urandom" };
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
-	char *dev = under(root, "/dev");
+	char *dev = under(root, "/dev"), opts[64];
 	int rc = sy_mkdir_p(dev, 0755, err);
 
 	free(dev);
@@ -547,43 +580,30 @@ static int sandbox_populate(const char *root, const char *ctx_dir, const char *s
 		return -1;
 	if (ctx_dir && bind_path(root, ctx_dir, 1, ro, err) != 0)
 		return -1;
-	return bind_path(root, scratch, 1, MS_NOSUID | MS_NODEV, err);
+	snprintf(opts, sizeof(opts), "mode=0755,size=64m,uid=%d,gid=%d", SANDBOX_UID, SANDBOX_GID);
+	return mount_tmpfs(root, scratch, opts, err);
 }
 
 /* Enters new mount, network, IPC, UTS and PID namespaces (the PID namespace
- * applies to the next child) and makes dir/root, a tmpfs filled by
- * sandbox_populate, the root directory; the old root is detached. */
-static int sandbox_enter(const char *dir, const char *ctx_dir, const char *scratch,
-			 struct sy_error *err)
+ * applies to the next child) and makes a tmpfs mounted on dir (an empty
+ * private directory), filled by sandbox_populate with dir as the scratch
+ * directory, the root directory; the old root is detached. */
+static int sandbox_enter(const char *dir, const char *ctx_dir, struct sy_error *err)
 {
-	char *root = sy_xasprintf("%s/root", dir);
-	int rc = -1;
-
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0) {
-		sy_error_set(err, "sandbox: unshare: %s", strerror(errno));
-		goto out;
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-		sy_error_set(err, "sandbox: make mounts private: %s", strerror(errno));
-		goto out;
-	}
-	if (mount_tmpfs(root, "", "mode=0755,size=1m", err) != 0 ||
-	    sandbox_populate(root, ctx_dir, scratch, err) != 0)
-		goto out;
-	if (chdir(root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
-	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
-		sy_error_set(err, "sandbox: pivot_root: %s", strerror(errno));
-		goto out;
-	}
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) {
-		sy_error_set(err, "sandbox: remount / read-only: %s", strerror(errno));
-		goto out;
-	}
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0)
+		return sy_error_set(err, "sandbox: unshare: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return sy_error_set(err, "sandbox: make mounts private: %s", strerror(errno));
+	if (mount_tmpfs(dir, "", "mode=0755,size=1m", err) != 0 ||
+	    sandbox_populate(dir, ctx_dir, dir, err) != 0)
+		return -1;
+	if (chdir(dir) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
+		return sy_error_set(err, "sandbox: pivot_root: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+		return sy_error_set(err, "sandbox: remount / read-only: %s", strerror(errno));
 	(void)sethostname("shipyard-spec", strlen("shipyard-spec"));
-	rc = 0;
-out:
-	free(root);
-	return rc;
+	return 0;
 }
 
 /* A minimal environment, the same for every spec. */
@@ -675,14 +695,9 @@ static void sandboxed_main(const struct builder_spec_input *in, const struct bui
 			   const char *dir, int out_fd)
 {
 	struct sy_error err = { { 0 } };
-	char *scratch = sy_xasprintf("%s/work", dir);
 	pid_t pid;
 
-	if (mkdir(scratch, 0755) != 0 || chown(scratch, SANDBOX_UID, SANDBOX_GID) != 0) {
-		sy_error_set(&err, "sandbox: %s: %s", scratch, strerror(errno));
-		sandbox_fail(out_fd, &err);
-	}
-	if (sandbox_enter(dir, ctx->dir, scratch, &err) != 0)
+	if (sandbox_enter(dir, ctx->dir, &err) != 0)
 		sandbox_fail(out_fd, &err);
 	reset_environment();
 	pid = fork();
@@ -691,7 +706,7 @@ static void sandboxed_main(const struct builder_spec_input *in, const struct bui
 		sandbox_fail(out_fd, &err);
 	}
 	if (pid == 0)
-		sandbox_init(in, ctx, scratch, out_fd);
+		sandbox_init(in, ctx, dir, out_fd);
 	close(out_fd);
 	exit_like(wait_for(pid));
 }
@@ -704,6 +719,10 @@ static void child_main(const struct builder_spec_input *in, const struct builder
 		       const char *dir, int out_fd)
 {
 	setpgid(0, 0);
+	if (out_fd < 3)
+		out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3); /* stdio is about to be replaced */
+	if (out_fd < 0)
+		_exit(2);
 	redirect_stdio();
 	close_other_fds(out_fd);
 	signal(SIGPIPE, SIG_DFL);
@@ -1041,6 +1060,16 @@ static void readers_poll(struct reader *rs, size_t nr)
 			reader_read(&rs[i]);
 }
 
+/* How many of the nr readers have not closed their pipe yet. */
+static size_t readers_running(const struct reader *rs, size_t nr)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		k += rs[i].fd >= 0;
+	return k;
+}
+
 static int default_jobs(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1058,11 +1087,14 @@ int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
 
 	if (jobs <= 0)
 		jobs = default_jobs();
-	rs = sy_xcalloc((size_t)jobs, sizeof(*rs));
+	/* A reader that wrote its result and closed its pipe no longer counts
+	 * against jobs, so that the teardown of its namespaces overlaps the next
+	 * spec's setup; at most 2 * jobs children exist. */
+	rs = sy_xcalloc((size_t)jobs * 2, sizeof(*rs));
 	for (size_t i = 0; i < n; i++)
 		out[i].path = sy_xstrdup(inputs[i].path);
 	while (next < n || nr > 0) {
-		while (nr < (size_t)jobs && next < n) {
+		while (nr < (size_t)jobs * 2 && readers_running(rs, nr) < (size_t)jobs && next < n) {
 			if (reader_start(&rs[nr], next, &inputs[next], ctx, &start_err) != 0)
 				break;
 			nr++;

@@ -78,11 +78,24 @@ struct builder_spec_input {
 
 /* Parses n specs, at most jobs children at a time (jobs <= 0: number of
  * cores), each child with a fresh librpm macro context made by
- * builder_macro_ctx_apply(ctx) and no network. out must hold n zeroed
- * entries; out[i] describes inputs[i]. A spec that does not parse, or whose
- * child crashes or runs longer than 60 s, gets out[i].error set and does not
- * make the call fail. Returns 0, or -1 with err set only when children cannot
- * be started at all. */
+ * builder_macro_ctx_apply(ctx). Run as root, every spec is parsed in a
+ * sandbox (DESIGN.md, "Trust"): new mount, network, IPC, UTS and PID
+ * namespaces; a tmpfs root with /usr and /etc read-only, /dev/null,
+ * /dev/zero, /dev/urandom, a private /tmp, ctx->dir read-only and a
+ * private writable scratch tmpfs (at the path of a directory made under
+ * $TMPDIR or /tmp) that holds the spec; only PATH,
+ * HOME=/ and LANG=C in the environment; user and group 65534 with
+ * no_new_privs. Whatever the spec starts is killed when its reader ends. A
+ * sandbox that cannot be set up fails that spec with a transient error
+ * ("<path>: spec reader sandbox: <step>: <reason>"); the spec is never
+ * parsed outside it. Run as another user (a developer's unprivileged run,
+ * where namespaces and mounts are refused) specs are parsed in plain
+ * children, without network only where the kernel allows an unprivileged
+ * CLONE_NEWNET, and their process groups are killed when they end. out must
+ * hold n zeroed entries; out[i] describes inputs[i]. A spec that does not
+ * parse, or whose child crashes or runs longer than 60 s, gets out[i].error
+ * set and does not make the call fail. Returns 0, or -1 with err set only
+ * when children cannot be started at all. */
 int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
 		       const struct builder_macro_ctx *ctx, int jobs,
 		       struct builder_spec *out, struct sy_error *err);

@@ -14,10 +14,15 @@ struct sy_sha256 {
 
 struct sy_sha256 *sy_sha256_new(void)
 {
+	/* Looked up once: EVP_sha256() is a lookup, and keys hash thousands
+	 * of small inputs per plan. */
+	static const EVP_MD *md;
 	struct sy_sha256 *h = sy_xmalloc(sizeof(*h));
 
+	if (!md)
+		md = EVP_sha256();
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL)) {
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
 		fputs("shipyard: cannot initialise SHA-256\n", stderr);
 		abort();
 	}
@@ -39,9 +44,13 @@ void sy_sha256_final(struct sy_sha256 *h, char hex[SY_SHA256_HEX_LEN + 1])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
+	static const char digits[] = "0123456789abcdef";
+
 	EVP_DigestFinal_ex(h->ctx, md, &n);
-	for (unsigned int i = 0; i < n; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
 	hex[2 * n] = '\0';
 	EVP_MD_CTX_free(h->ctx);
 	free(h);

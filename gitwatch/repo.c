@@ -195,9 +195,19 @@ static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 		w->out->items = sy_xrealloc(w->out->items, w->alloc * sizeof(*w->out->items));
 	}
 	struct gitwatch_entry *e = &w->out->items[w->out->n++];
-	e->path = sy_xasprintf("%s%s%s%s", w->prefix, *w->prefix ? "/" : "", root,
-			       git_tree_entry_name(entry));
-	git_oid_tostr(e->oid, sizeof(e->oid), git_tree_entry_id(entry));
+	/* "<prefix>/<root><name>", root being "" or "dir/": no printf, this
+	 * runs for every file of a distribution. */
+	const char *name = git_tree_entry_name(entry);
+	size_t plen = strlen(w->prefix), rlen = strlen(root), nlen = strlen(name);
+	size_t sep = plen ? 1 : 0;
+	e->path = sy_xmalloc(plen + sep + rlen + nlen + 1);
+	memcpy(e->path, w->prefix, plen);
+	if (sep)
+		e->path[plen] = '/';
+	memcpy(e->path + plen + sep, root, rlen);
+	memcpy(e->path + plen + sep + rlen, name, nlen + 1);
+	git_oid_fmt(e->oid, git_tree_entry_id(entry));
+	e->oid[GITWATCH_OID_HEX] = '\0';
 	e->mode = git_tree_entry_filemode(entry);
 	return 0;
 }
@@ -206,6 +216,17 @@ static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct gitwatch_entry *)a)->path,
 		      ((const struct gitwatch_entry *)b)->path);
+}
+
+/* Git orders a tree's entries by name with "/" after a directory's name, so a
+ * pre-order walk of a well-formed tree already gives the paths in strcmp
+ * order; a crafted tree need not be, hence the check. */
+static int sorted(const struct gitwatch_entries *e)
+{
+	for (size_t i = 1; i < e->n; i++)
+		if (strcmp(e->items[i - 1].path, e->items[i].path) >= 0)
+			return 0;
+	return 1;
 }
 
 /* Looks up the subtree at prefix; *sub is NULL when prefix does not exist. */
@@ -246,7 +267,7 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 					  *prefix ? prefix : "/", w.bad, commit)
 			   : git_fail(err, prefix);
 	git_tree_free(sub);
-	if (out->n)
+	if (!sorted(out))
 		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
 	return rc;
 }

@@ -221,8 +221,11 @@ static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error 
 	timing("distro", v->oid, t0);
 	t0 = now_ms();
 	char *db = state_path(p, "state.db");
-	int loaded = builder_index_load(p->repo, v->oid, &settings, tmp, db, o->jobs, &v->index,
-					err);
+	/* The head is loaded first: other views copy the specs it read. */
+	const struct builder_index *prev = v != &p->head && p->head.index.nspecs ? &p->head.index
+										: NULL;
+	int loaded = builder_index_load_reusing(p->repo, v->oid, &settings, tmp, db, o->jobs, prev,
+						&v->index, err);
 	free(db);
 	if (loaded)
 		goto out;

@@ -648,6 +648,30 @@ static void test_specs_read_leaves_no_background_process(void **state)
 	free(marker);
 }
 
+static void test_specs_read_fails_spec_when_sandbox_cannot_be_built(void **state)
+{
+	static const char text[] = "Name: s\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
+				   "%description\nd\n%files\n";
+	struct builder_spec_input in = { "SPECS/s/s.spec", text, sizeof(text) - 1 };
+	struct builder_spec out = { 0 };
+	struct builder_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	plain_ctx(&ctx);
+	/* The context directory cannot be bound into the sandbox: the spec must
+	 * fail rather than be parsed without it. */
+	ctx.dir = sy_xstrdup("/nonexistent/shipyard-macros");
+	assert_ok(builder_specs_read(&in, 1, &ctx, 1, &out, &err), &err);
+	assert_non_null(out.error);
+	assert_string_equal(out.error, "SPECS/s/s.spec: spec reader sandbox: bind "
+				       "/nonexistent/shipyard-macros: No such file or directory");
+	assert_true(out.error_transient);
+	assert_null(out.name);
+	builder_spec_release(&out);
+	builder_macro_ctx_release(&ctx);
+}
+
 static void test_dep_format_writes_operators(void **state)
 {
 	struct builder_dep any = { "zlib", 0, NULL };
@@ -756,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_specs_read_shell_cannot_see_host_temporary_files),
 		cmocka_unit_test(test_specs_read_lua_cannot_write_etc),
 		cmocka_unit_test(test_specs_read_leaves_no_background_process),
+		cmocka_unit_test(test_specs_read_fails_spec_when_sandbox_cannot_be_built),
 		cmocka_unit_test(test_dep_format_writes_operators),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_every_field),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_parse_error),
