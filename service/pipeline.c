@@ -15,6 +15,7 @@
 #include "builder/distro.h"
 #include "builder/graph.h"
 #include "builder/index.h"
+#include "builder/keycache.h"
 #include "builder/plan.h"
 #include "builder/schedule.h"
 #include "builder/toolchain.h"
@@ -207,42 +208,86 @@ static void timing(const char *what, const char *commit, double since)
 		sy_log_info("timing: %s %.12s: %.1f ms", what, commit, now_ms() - since);
 }
 
-static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error *err)
+/* Digest of everything a commit's build keys depend on besides the commit:
+ * its macro context (and arch), the worker root, the provides learned from
+ * the published repository, the rebuild policies, the toolchain. */
+static void keys_context(const struct pipeline *p, const struct commit_view *v,
+			 char out[SY_SHA256_HEX_LEN + 1])
 {
-	double t0 = now_ms();
-	const struct service_pipeline_options *o = p->opts;
-	struct builder_macro_settings settings;
-	char *tmp = state_path(p, "tmp");
-	int rc = -1;
+	struct sy_sha256 *h = sy_sha256_new();
+	char text[32];
 
-	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
-		goto out;
-	builder_distro_macro_settings(&v->distro, o->arch, &settings);
-	timing("distro", v->oid, t0);
-	t0 = now_ms();
-	char *db = state_path(p, "state.db");
-	/* The head is loaded first: other views copy the specs it read. */
-	const struct builder_index *prev = v != &p->head && p->head.index.nspecs ? &p->head.index
-										: NULL;
-	int loaded = builder_index_load_reusing(p->repo, v->oid, &settings, tmp, db, o->jobs, prev,
-						&v->index, err);
-	free(db);
-	if (loaded)
-		goto out;
-	timing("index", v->oid, t0);
-	t0 = now_ms();
-	if (builder_graph_build(v->index.specs, v->index.nspecs, &p->toolchain, o->arch,
+	sy_sha256_update_str(h, "view keys v1");
+	sy_sha256_update_str(h, v->oid);
+	sy_sha256_update_str(h, v->index.macros.digest);
+	sy_sha256_update_str(h, v->index.macros.target_arch);
+	sy_sha256_update_str(h, p->worker.digest);
+	sy_sha256_update_str(h, p->published_dir);
+	builder_policy_format(&p->head.distro.policy, text, sizeof(text));
+	sy_sha256_update_str(h, text);
+	for (size_t i = 0; i < p->head.distro.policy_specs.n; i++) {
+		builder_policy_format(&p->head.distro.policies[i], text, sizeof(text));
+		sy_sha256_update_str(h, p->head.distro.policy_specs.items[i]);
+		sy_sha256_update_str(h, text);
+	}
+	for (size_t i = 0; i < p->toolchain.n; i++)
+		sy_sha256_update_str(h, p->toolchain.items[i]);
+	sy_sha256_final(h, out);
+}
+
+/* Graph and keys of a view. The base of a plan needs only its keys: when
+ * they are cached, neither its graph nor its keys are computed again. */
+static int load_keys(struct pipeline *p, struct commit_view *v, const char *db,
+		     struct sy_error *err)
+{
+	char context[SY_SHA256_HEX_LEN + 1];
+	double t0 = now_ms();
+	int hit;
+
+	keys_context(p, v, context);
+	hit = builder_keycache_get(db, context, &v->index, &v->keys, err);
+	if (hit < 0)
+		return -1;
+	if (hit && v != &p->head)
+		return 0;
+	if (builder_graph_build(v->index.specs, v->index.nspecs, &p->toolchain, p->opts->arch,
 				p->published_dir, &v->graph, err))
-		goto out;
+		return -1;
 	timing("graph", v->oid, t0);
+	if (hit)
+		return 0;
 	t0 = now_ms();
 	struct builder_key_settings ks = {
 		.worker_digest = p->worker.digest, .policy = p->head.distro.policy,
 		.spec_policy = builder_distro_spec_policy, .arg = &p->head.distro,
 	};
-	rc = builder_keys_compute(p->repo, &v->index, &v->graph, &ks, &v->keys, err);
+	if (builder_keys_compute(p->repo, &v->index, &v->graph, &ks, &v->keys, err))
+		return -1;
 	timing("keys", v->oid, t0);
+	return builder_keycache_put(db, context, &v->index, &v->keys, err);
+}
+
+static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error *err)
+{
+	double t0 = now_ms();
+	const struct service_pipeline_options *o = p->opts;
+	struct builder_macro_settings settings;
+	char *tmp = state_path(p, "tmp"), *db = state_path(p, "state.db");
+	int rc = -1;
+
+	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
+		goto out;
+	builder_distro_macro_settings(&v->distro, o->arch, &settings);
+	/* The head is loaded first: other views copy the specs it read. */
+	const struct builder_index *prev = v != &p->head && p->head.index.nspecs ? &p->head.index
+										: NULL;
+	if (builder_index_load_reusing(p->repo, v->oid, &settings, tmp, db, o->jobs, prev,
+				       &v->index, err))
+		goto out;
+	timing("index", v->oid, t0);
+	rc = load_keys(p, v, db, err);
 out:
+	free(db);
 	free(tmp);
 	return rc;
 }
