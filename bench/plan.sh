@@ -237,6 +237,8 @@ s=$(now)
 e=$(now)
 say "generated: gen-distro --specs $nspecs --seed $seed --commits $commits: $(printf '%.1f' "$(calc "$e - $s")") s"
 sed -n 's/^gen-distro: /bench\/plan: generated: /p' "$tmp/gen.out" | grep -v ' root \| head '
+# A clone of a real distribution is packed; so is this one.
+git -C "$tmp/gen" gc -q
 root=$(git -C "$tmp/gen" rev-list --max-parents=0 HEAD)
 bench_tree "gen$nspecs" "$tmp/gen" 1 "--from $root --to HEAD~$commits" \
 	"--from HEAD~1 --to HEAD" "root..HEAD~$commits, the zlib Release bump,"

@@ -91,22 +91,15 @@ static void bytes_digest(struct bytes *b, char out[SY_SHA256_HEX_LEN + 1])
 static void bytes_dep(struct bytes *b, const struct builder_dep *dep)
 {
 	const char *name = dep->name ? dep->name : "(null)";
-	char op[4];
-	size_t k = 0;
+	const char *op = builder_dep_op(dep->flags);
 
 	if (!dep->flags || !dep->evr) {
 		bytes_str(b, dep->name);
 		return;
 	}
-	if (dep->flags & BUILDER_DEP_LESS)
-		op[k++] = '<';
-	if (dep->flags & BUILDER_DEP_GREATER)
-		op[k++] = '>';
-	if (dep->flags & BUILDER_DEP_EQUAL)
-		op[k++] = '=';
 	bytes_add(b, name, strlen(name));
 	bytes_add(b, " ", 1);
-	bytes_add(b, op, k);
+	bytes_add(b, op, strlen(op));
 	bytes_add(b, " ", 1);
 	bytes_str(b, dep->evr);
 }

@@ -1164,21 +1164,20 @@ void builder_spec_release(struct builder_spec *spec)
 	memset(spec, 0, sizeof(*spec));
 }
 
+const char *builder_dep_op(int flags)
+{
+	static const char *const ops[8] = { "", "", "<", "", ">", "", "<>", "" };
+	static const char *const with_eq[8] = { "=", "", "<=", "", ">=", "", "<>=", "" };
+	int i = flags & (BUILDER_DEP_LESS | BUILDER_DEP_GREATER);
+
+	return flags & BUILDER_DEP_EQUAL ? with_eq[i] : ops[i];
+}
+
 char *builder_dep_format(const struct builder_dep *dep)
 {
-	char op[4];
-	size_t k = 0;
-
 	if (!dep->flags || !dep->evr)
 		return sy_xstrdup(dep->name);
-	if (dep->flags & BUILDER_DEP_LESS)
-		op[k++] = '<';
-	if (dep->flags & BUILDER_DEP_GREATER)
-		op[k++] = '>';
-	if (dep->flags & BUILDER_DEP_EQUAL)
-		op[k++] = '=';
-	op[k] = '\0';
-	return sy_xasprintf("%s %s %s", dep->name, op, dep->evr);
+	return sy_xasprintf("%s %s %s", dep->name, builder_dep_op(dep->flags), dep->evr);
 }
 
 char *builder_spec_srpm_name(const struct builder_spec *spec)

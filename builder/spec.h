@@ -120,6 +120,10 @@ int builder_spec_from_json(const char *text, size_t len, struct builder_spec *ou
 /* Frees everything a builder_spec holds and zeroes it. */
 void builder_spec_release(struct builder_spec *spec);
 
+/* Returns the comparison of BUILDER_DEP_* flags as rpm writes it: "<", ">",
+ * "=", "<=", ">=", "<>" or "" (static string). */
+const char *builder_dep_op(int flags);
+
 /* Formats a dependency as "name", "name >= evr" etc. into a new string
  * (caller frees). */
 char *builder_dep_format(const struct builder_dep *dep);
