@@ -431,6 +431,7 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 
 	if (load_view(p, &p->head, err) || (p->has_base && load_view(p, &p->base, err)))
 		return -1;
+	double t0 = now_ms();
 	for (size_t i = 0; i < p->head.distro.spec_trees.n; i++)
 		sy_strv_push(&prefixes, p->head.distro.spec_trees.items[i]);
 	sy_strv_push(&prefixes, p->head.distro.imageconfigs_dir);
@@ -439,6 +440,8 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 	sy_strv_release(&prefixes);
 	if (rc)
 		return -1;
+	timing("changeset", p->head.oid, t0);
+	t0 = now_ms();
 	struct builder_plan_input in = {
 		.base = p->has_base ? &p->base.index : NULL,
 		.base_keys = p->has_base ? &p->base.keys : NULL,
@@ -450,12 +453,16 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 		return -1;
 	find_global_changes(p);
 	name_broken_providers(p);
+	timing("plan", p->head.oid, t0);
+	t0 = now_ms();
 	struct service_image_affected a = {
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
 		.changes = &p->changes,
 	};
-	return service_images_affected(&a, &p->images, err);
+	rc = service_images_affected(&a, &p->images, err);
+	timing("images", p->head.oid, t0);
+	return rc;
 }
 
 static void progress(void *arg, size_t done, size_t total, const char *spec, const char *state)
@@ -824,9 +831,13 @@ int service_pipeline_run(const struct service_pipeline_options *opts, struct sy_
 	p.started = time(NULL);
 	if (sy_mkdir_p(opts->state_dir, 0755, err))
 		return -1;
+	double t0 = now_ms();
 	rc = open_and_resolve(&p, err);
+	timing("open", "", t0);
 	if (rc == 0)
 		rc = run_stages(&p, err);
+	t0 = now_ms();
 	pipeline_release(&p);
+	timing("release", "", t0);
 	return rc;
 }
