@@ -12,6 +12,7 @@
 #include "builder/speccache.h"
 #include "common/fs.h"
 #include "common/hash.h"
+#include "common/kvstore.h"
 
 /* The state of one builder_index_load. */
 struct loader {
@@ -62,15 +63,87 @@ static int cmp_entry_path(const void *a, const void *b)
 		      ((const struct gitwatch_entry *)b)->path);
 }
 
+/* Decodes a cached listing ("<mode> <oid> <path>\n" per file) into one. */
+static int decode_listing(char *text, struct gitwatch_entries *one)
+{
+	char *save = NULL;
+	size_t alloc = 0;
+
+	memset(one, 0, sizeof(*one));
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		if (!sp2 || sp2 - sp1 - 1 != GITWATCH_OID_HEX) {
+			gitwatch_entries_release(one);
+			return -1;
+		}
+		if (one->n == alloc) {
+			alloc = alloc ? alloc * 2 : 1024;
+			one->items = sy_xrealloc(one->items, alloc * sizeof(*one->items));
+		}
+		struct gitwatch_entry *e = &one->items[one->n++];
+		e->mode = (unsigned)strtoul(line, NULL, 8);
+		memcpy(e->oid, sp1 + 1, GITWATCH_OID_HEX);
+		e->oid[GITWATCH_OID_HEX] = '\0';
+		e->path = sy_xstrdup(sp2 + 1);
+	}
+	return 0;
+}
+
+static char *encode_listing(const struct gitwatch_entries *one)
+{
+	struct sy_strv lines = SY_STRV_INIT;
+
+	for (size_t i = 0; i < one->n; i++) {
+		if (strchr(one->items[i].path, '\n')) {
+			sy_strv_release(&lines);
+			return NULL;
+		}
+		sy_strv_pushf(&lines, "%o %s %s", one->items[i].mode, one->items[i].oid,
+			      one->items[i].path);
+	}
+	char *text = sy_strv_join(&lines, "\n");
+	sy_strv_release(&lines);
+	return text;
+}
+
+/* The files of one spec tree at commit; cached in the state database by the
+ * tree's id, since walking thousands of subtrees is the slow part of a warm
+ * plan and a tree id names its content. */
+static int list_tree(struct gitwatch_repo *repo, const char *commit, const char *tree,
+		     const char *cache_path, struct gitwatch_entries *one, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1], *key = NULL, *text = NULL;
+	size_t len;
+	int rc;
+
+	if (!cache_path || gitwatch_tree_id(repo, commit, tree, oid, NULL))
+		return gitwatch_list_files(repo, commit, tree, one, err);
+	key = sy_xasprintf("%s:%s", tree, oid);
+	if (sy_kv_get(cache_path, "tree-listing-v1", key, &text, &len, NULL) == 1 &&
+	    decode_listing(text, one) == 0) {
+		rc = 0;
+		goto out;
+	}
+	rc = gitwatch_list_files(repo, commit, tree, one, err);
+	free(text);
+	text = rc == 0 ? encode_listing(one) : NULL;
+	if (text)
+		sy_kv_put(cache_path, "tree-listing-v1", key, text, strlen(text), NULL);
+out:
+	free(text);
+	free(key);
+	return rc;
+}
+
 /* Every blob of every spec tree, tree after tree. */
 static int list_trees(struct gitwatch_repo *repo, const char *commit, const char *const *trees,
-		      struct gitwatch_entries *all, struct sy_error *err)
+		      const char *cache_path, struct gitwatch_entries *all, struct sy_error *err)
 {
 	memset(all, 0, sizeof(*all));
 	for (const char *const *t = trees; *t; t++) {
 		struct gitwatch_entries one;
 
-		if (gitwatch_list_files(repo, commit, *t, &one, err)) {
+		if (list_tree(repo, commit, *t, cache_path, &one, err)) {
 			gitwatch_entries_release(all);
 			return -1;
 		}
@@ -657,7 +730,7 @@ static int load(struct loader *l, const char *commit, const struct builder_macro
 
 	if (gitwatch_resolve(l->repo, commit, index->commit, err))
 		return -1;
-	if (list_trees(l->repo, index->commit, trees, &all, err))
+	if (list_trees(l->repo, index->commit, trees, cache_path, &all, err))
 		return -1;
 	if (builder_macro_ctx_load_listed(l->repo, index->commit, settings, &all, workdir,
 					  &index->macros, err))

@@ -1,33 +1,15 @@
 #include "builder/keycache.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/kvstore.h"
 #include "common/strv.h"
 
 /* Fields of one spec in a row: "path\tdigest\tkey\tmetadata\tfiles\n" with
  * the files separated by \x1f. Paths and file lines hold no tabs, newlines
  * or \x1f (git tree names may, in theory: such rows simply miss). */
 #define FILE_SEP '\x1f'
-
-static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
-{
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
-		sqlite3_close(*db);
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, 10000);
-	if (sqlite3_exec(*db, "PRAGMA journal_mode=WAL;"
-			      "CREATE TABLE IF NOT EXISTS view_keys_v1 (context TEXT PRIMARY KEY, "
-			      "nspecs INTEGER, data BLOB)", NULL, NULL, NULL) != SQLITE_OK) {
-		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
-		sqlite3_close(*db);
-		return -1;
-	}
-	return 0;
-}
 
 static int clean(const char *s)
 {
@@ -60,6 +42,7 @@ static int parse_line(char *line, const struct builder_index *index, size_t i,
 	return 0;
 }
 
+/* Fills keys from a stored row; the spec count must match the index. */
 static int decode(const char *data, int len, const struct builder_index *index,
 		  struct builder_keys *keys)
 {
@@ -91,22 +74,17 @@ int builder_keycache_get(const char *db_path, const char *context,
 			 const struct builder_index *index, struct builder_keys *keys,
 			 struct sy_error *err)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
-	int hit = 0;
+	char *data;
+	size_t len;
+	int found;
 
 	memset(keys, 0, sizeof(*keys));
-	if (open_db(db_path, &db, err))
-		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT nspecs, data FROM view_keys_v1 WHERE context = ?", -1,
-			       &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 1, context, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW &&
-	    (size_t)sqlite3_column_int64(st, 0) == index->nspecs)
-		hit = decode(sqlite3_column_blob(st, 1), sqlite3_column_bytes(st, 1), index, keys) == 0;
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return hit;
+	found = sy_kv_get(db_path, "view-keys-v1", context, &data, &len, err);
+	if (found <= 0)
+		return found;
+	found = decode(data, (int)len, index, keys) == 0;
+	free(data);
+	return found;
 }
 
 static char *encode(const struct builder_index *index, const struct builder_keys *keys)
@@ -138,25 +116,8 @@ int builder_keycache_put(const char *db_path, const char *context,
 			 struct sy_error *err)
 {
 	char *text = encode(index, keys);
-	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
-	int rc = 0;
+	int rc = text ? sy_kv_put(db_path, "view-keys-v1", context, text, strlen(text), err) : 0;
 
-	if (!text)
-		return 0;
-	if (open_db(db_path, &db, err)) {
-		free(text);
-		return -1;
-	}
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO view_keys_v1 VALUES (?, ?, ?)", -1, &st,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, context, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (sqlite3_int64)index->nspecs) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 3, text, (int)strlen(text), SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
-		rc = sy_error_set(err, "%s: cannot store build keys: %s", db_path, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
 	free(text);
 	return rc;
 }

@@ -1,0 +1,73 @@
+#include "common/kvstore.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "common/strv.h"
+
+static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
+{
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, 10000);
+	if (sqlite3_exec(*db, "PRAGMA journal_mode=WAL;"
+			      "CREATE TABLE IF NOT EXISTS kv_v1 (ns TEXT NOT NULL, key TEXT NOT NULL, "
+			      "value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		return -1;
+	}
+	return 0;
+}
+
+int sy_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
+	      struct sy_error *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (open_db(path, &db, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM kv_v1 WHERE ns = ?1 AND key = ?2", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		*data = sy_xmalloc(*len + 1);
+		memcpy(*data, sqlite3_column_blob(st, 0), *len);
+		(*data)[*len] = '\0';
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+int sy_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
+	      struct sy_error *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (open_db(path, &db, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv_v1 VALUES (?1, ?2, ?3)", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		rc = sy_error_set(err, "%s: cannot store %s %s: %s", path, ns, key, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
