@@ -306,6 +306,14 @@ out:
 	return rc;
 }
 
+int builder_rpm_init(struct sy_error *err)
+{
+	pthread_once(&config_once, read_config);
+	if (config_rc != 0)
+		return sy_error_set(err, "cannot read the rpm configuration");
+	return 0;
+}
+
 int builder_rpm_install(const char *root, const char *const *rpm_paths, int flags, int log_fd,
 			struct sy_error *err)
 {
@@ -319,9 +327,8 @@ int builder_rpm_install(const char *root, const char *const *rpm_paths, int flag
 		return sy_error_set(err, "%s: %s", root, strerror(errno));
 	if (!rpm_paths || !rpm_paths[0])
 		return 0;
-	pthread_once(&config_once, read_config);
-	if (config_rc != 0)
-		return sy_error_set(err, "cannot read the rpm configuration");
+	if (builder_rpm_init(err))
+		return -1;
 
 	pthread_mutex_lock(&install_lock);
 	log_ctx = &ctx;

@@ -28,4 +28,11 @@ enum {
 int builder_rpm_install(const char *root, const char *const *rpm_paths, int flags, int log_fd,
 			struct sy_error *err);
 
+/* Reads the process's librpm configuration (rpmReadConfigFiles: rpmrc,
+ * macros and %_rpmconfigdir from the process's root at that time) unless it
+ * was read already; builder_rpm_install calls it too. A child that installs
+ * into a root it is about to pivot_root into calls it first, while the
+ * host's /usr/lib/rpm is still its own. Returns 0, or -1 with err. */
+int builder_rpm_init(struct sy_error *err);
+
 #endif

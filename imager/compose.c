@@ -4,14 +4,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmts.h>
 #include <solv/knownid.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
@@ -22,6 +37,7 @@
 
 #include "builder/rpminstall.h"
 #include "common/fs.h"
+#include "common/spawn.h"
 
 /* The package the toolkit's imager installs first when the repository has it. */
 #define COMPOSE_FIRST_PACKAGE "filesystem"
@@ -343,12 +359,448 @@ static int write_artifacts(const struct imager_config *cfg, const char *rootfs,
 	return 0;
 }
 
+/* ---- the install sandbox ----
+ *
+ * Packages come from specs of pull requests, so their scriptlets are
+ * untrusted code (and Lua scriptlets run inside librpm's own process). The
+ * install runs in a child, as builder/buildjob.c runs a build: new mount,
+ * pid, network, IPC and UTS namespaces; the root bind-mounted on itself
+ * (nosuid, nodev) with a fresh /dev, a partly read-only /proc and the
+ * repository (read-only) mounted in it; pivot_root into it, the host's tree
+ * detached; capabilities cut to kept_caps; then librpm installs with root
+ * dir "/". The mounts die with the namespace. */
+
+/* Where the repository appears inside the root during the install. */
+#define SANDBOX_RPMDIR ".shipyard-rpms"
+#define SANDBOX_HOSTNAME "shipyard-image"
+/* rpmdb of the root, as builder_rpm_install fills it. */
+#define SANDBOX_DBPATH "/var/lib/rpm"
+/* Flags of the read-only bind mounts in the root. */
+#define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+/* The child's report to the parent: the capture pipe, moved here so that
+ * the child's stdout (Lua scriptlets print to it) goes to the log. Lines:
+ * "error <message>" or "keep <path> <mode> <uid> <gid> <mtime s> <ns>". */
+#define REPORT_FD 3
+/* Wall-clock limit of the install, so that a scriptlet that never ends
+ * cannot hold the image step forever. */
+#define SANDBOX_TIMEOUT_S 3600
+
+/* Mount points the sandbox needs in the root besides SANDBOX_RPMDIR. The
+ * parent creates them empty; after the install each is kept (with the
+ * metadata librpm gave it, which landed on the mounted filesystem) when a
+ * package owns it, and removed otherwise. Files packages install under them
+ * land on the mounts and are not in the image, as with the toolkit's
+ * imager, which installs with the same directories mounted. */
+static const char *const sandbox_dirs[] = { "dev", "proc" };
+
+/* Capabilities the install keeps (those of a default container, without
+ * CAP_MKNOD, as builds keep): enough for librpm to set owners, modes and
+ * file capabilities; mounting, raw I/O, module loading and the like are
+ * dropped. */
+static const int kept_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
+	CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_AUDIT_WRITE,
+	CAP_SETFCAP,
+};
+
+/* What the install child works on. */
+struct sandbox {
+	const char *rootfs;        /* absolute path of the root on the host */
+	const char *repo_dir;      /* repository holding the RPM files */
+	const struct sy_strv *rpms; /* RPM files as paths inside the root */
+};
+
+/* Reports err to the parent and the log; returns the child's status. */
+static int sandbox_fail(const struct sy_error *err)
+{
+	dprintf(REPORT_FD, "error %s\n", err->msg);
+	dprintf(2, "shipyard: %s\n", err->msg);
+	return 1;
+}
+
+/* Bind-mounts src on dst with flags (MS_BIND is added). */
+static int bind_mount(const char *src, const char *dst, unsigned long flags,
+		      struct sy_error *err)
+{
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+		return sy_error_set(err, "cannot bind-mount %s on %s: %s", src, dst,
+				    strerror(errno));
+	return 0;
+}
+
+/* A fresh /dev: a small tmpfs with the usual character devices. */
+static int mount_dev(const char *root, struct sy_error *err)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/dev", root);
+	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0)
+		return sy_error_set(err, "cannot mount /dev: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/dev/%s", root, nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
+			return sy_error_set(err, "cannot create /dev/%s: %s", nodes[i].name,
+					    strerror(errno));
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/dev/%s", root, links[i][0]);
+		if (symlink(links[i][1], path) < 0)
+			return sy_error_set(err, "cannot create /dev/%s: %s", links[i][0],
+					    strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/dev/shm", root);
+	if (mkdir(path, 01777) < 0)
+		return sy_error_set(err, "cannot create /dev/shm: %s", strerror(errno));
+	return 0;
+}
+
+/* Mounts proc (of the new pid namespace) at root/proc and makes the parts
+ * through which root changes the whole machine read-only, as runc does for
+ * containers (its readonlyPaths). Absent ones are skipped. */
+static int mount_proc(const char *root, struct sy_error *err)
+{
+	static const char *const read_only[] = { "sys", "sysrq-trigger", "irq", "bus" };
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/proc", root);
+	if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return sy_error_set(err, "cannot mount /proc: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		snprintf(path, sizeof(path), "%s/proc/%s", root, read_only[i]);
+		if (lstat(path, &st) < 0 && errno == ENOENT)
+			continue;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
+			return sy_error_set(err, "cannot make /proc/%s read-only: %s",
+					    read_only[i], strerror(errno));
+	}
+	return 0;
+}
+
+/* Mounts everything the install needs in the root, while nothing untrusted
+ * has run in it (the parent created the empty mount points). */
+static int prepare_root(const struct sandbox *sb, struct sy_error *err)
+{
+	char *rpmdir = sy_xasprintf("%s/" SANDBOX_RPMDIR, sb->rootfs);
+	int rc = -1;
+
+	/* pivot_root needs a mount point; nodev and nosuid so that nothing
+	 * the packages put into the root is a way out of it. */
+	if (bind_mount(sb->rootfs, sb->rootfs, MS_NOSUID | MS_NODEV, err) ||
+	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) || mount_proc(sb->rootfs, err) ||
+	    mount_dev(sb->rootfs, err))
+		goto out;
+	rc = 0;
+out:
+	free(rpmdir);
+	return rc;
+}
+
+/* Makes the root the process's / and detaches the host's tree from it. */
+static int enter_root(const char *root, struct sy_error *err)
+{
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return sy_error_set(err, "cannot enter the image root: %s", strerror(errno));
+	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
+		return sy_error_set(err, "cannot set host name: %s", strerror(errno));
+	return 0;
+}
+
+/* Keeps only kept_caps, in the bounding set (so that scriptlets cannot
+ * regain others through exec) and in this process's own sets (librpm runs
+ * Lua scriptlets in this process). */
+static int drop_capabilities(struct sy_error *err)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		int keep = 0;
+		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+			keep |= kept_caps[i] == cap;
+		if (keep) {
+			data[cap / 32].effective |= 1U << (cap % 32);
+			data[cap / 32].permitted |= 1U << (cap % 32);
+		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+			return sy_error_set(err, "cannot drop capability %d: %s", cap,
+					    strerror(errno));
+		}
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return sy_error_set(err, "cannot drop capabilities: %s", strerror(errno));
+	return 0;
+}
+
+/* Whether a package in the root's rpmdb owns path (as rpm -qf answers). */
+static int owned_by_package(const char *path)
+{
+	rpmts ts = rpmtsCreate();
+	rpmdbMatchIterator mi;
+	int owned;
+
+	rpmPushMacro(NULL, "_dbpath", NULL, SANDBOX_DBPATH, RMIL_CMDLINE);
+	rpmtsSetRootDir(ts, "/");
+	mi = rpmtsInitIterator(ts, RPMDBI_INSTFILENAMES, path, 0);
+	owned = mi && rpmdbNextIterator(mi) != NULL;
+	rpmdbFreeIterator(mi);
+	rpmtsCloseDB(ts);
+	rpmtsFree(ts);
+	rpmPopMacro(NULL, "_dbpath");
+	return owned;
+}
+
+/* Reports the sandbox_dirs packages own, with the metadata librpm gave
+ * them (it is on the mounted filesystems). */
+static void report_owned_dirs(void)
+{
+	char path[64];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(sandbox_dirs) / sizeof(sandbox_dirs[0]); i++) {
+		snprintf(path, sizeof(path), "/%s", sandbox_dirs[i]);
+		if (owned_by_package(path) && lstat(path, &st) == 0)
+			dprintf(REPORT_FD, "keep %s %o %u %u %lld %ld\n", path,
+				(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				(unsigned)st.st_gid, (long long)st.st_mtim.tv_sec,
+				st.st_mtim.tv_nsec);
+	}
+}
+
+/* The init process of the install's pid namespace: sets up the root,
+ * enters it and installs. Everything the host puts into the root happens
+ * before the first scriptlet runs. */
+static int sandbox_init(void *arg)
+{
+	const struct sandbox *sb = arg;
+	struct sy_error err = { { 0 } };
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	umask(022);
+	/* librpm reads its configuration from the host before the root
+	 * (which has no /usr/lib/rpm yet) becomes the process's /. */
+	if (prepare_root(sb, &err) || builder_rpm_init(&err) || enter_root(sb->rootfs, &err) ||
+	    drop_capabilities(&err))
+		return sandbox_fail(&err);
+	rc = builder_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
+	/* Lua scriptlets print through this process's stdio; the caller
+	 * leaves with _exit. */
+	fflush(NULL);
+	if (rc)
+		return sandbox_fail(&err);
+	report_owned_dirs();
+	return 0;
+}
+
+/* Runs in the child sy_spawn_run forks: moves the report pipe to REPORT_FD
+ * and sends stdout to the log, creates the namespaces and forks the init of
+ * the new pid namespace (when it exits, every process a scriptlet left
+ * behind is killed), and waits for it. */
+static int sandbox_child(void *arg)
+{
+	struct sy_error err = { { 0 } };
+	int status;
+	pid_t pid;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (dup3(1, REPORT_FD, O_CLOEXEC) < 0 || dup2(2, 1) < 0)
+		return 1;
+	/* Nothing of the parent's open files may be reachable from the
+	 * install (through /proc/self/fd): keep stdio and the report pipe. */
+	syscall(SYS_close_range, REPORT_FD + 1, ~0U, 0);
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
+		return sandbox_fail(&err);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
+		return sandbox_fail(&err);
+	}
+	pid = fork();
+	if (pid < 0) {
+		sy_error_set(&err, "fork: %s", strerror(errno));
+		return sandbox_fail(&err);
+	}
+	if (pid == 0)
+		_exit(sandbox_init(arg));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	sy_error_set(&err, "install killed by signal %d", WTERMSIG(status));
+	return sandbox_fail(&err);
+}
+
+/* ---- in the calling process ---- */
+
+/* The line after line in a report, or NULL. */
+static const char *next_line(const char *line)
+{
+	const char *nl = strchr(line, '\n');
+
+	return nl ? nl + 1 : NULL;
+}
+
+/* A "keep" line of the report, checked. The child ran untrusted code, so
+ * the report only decides the metadata of a directory inside the image. */
+struct kept_dir {
+	unsigned mode, uid, gid;
+	struct timespec mtime;
+};
+
+/* Finds the "keep /<name> ..." line of report. Returns 1 and fills k, or 0. */
+static int find_kept(const char *report, const char *name, struct kept_dir *k)
+{
+	char want[64];
+	long long sec;
+	long nsec;
+
+	snprintf(want, sizeof(want), "keep /%s ", name);
+	for (const char *line = report; line; line = next_line(line)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		if (sscanf(line + strlen(want), "%o %u %u %lld %ld", &k->mode, &k->uid, &k->gid,
+			   &sec, &nsec) != 5 || nsec < 0 || nsec >= 1000000000L)
+			return 0;
+		k->mode &= 07777;
+		k->mtime.tv_sec = (time_t)sec;
+		k->mtime.tv_nsec = nsec;
+		return 1;
+	}
+	return 0;
+}
+
+/* Gives directory name under rootfd (never following a symlink) the
+ * metadata k. */
+static int restore_dir(int rootfd, const char *rootfs, const char *name,
+		       const struct kept_dir *k, struct sy_error *err)
+{
+	int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct timespec times[2] = { k->mtime, k->mtime };
+	int rc = 0;
+
+	if (fd < 0 || fchown(fd, k->uid, k->gid) < 0 || fchmod(fd, k->mode) < 0 ||
+	    futimens(fd, times) < 0)
+		rc = sy_error_set(err, "%s/%s: %s", rootfs, name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* After the install: removes SANDBOX_RPMDIR and the sandbox_dirs no
+ * package owns, and gives the others their packaged metadata. The
+ * directories were covered by mounts while untrusted code ran, so they are
+ * still the parent's empty directories. */
+static int finish_root(const char *rootfs, const char *report, struct sy_error *err)
+{
+	int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct kept_dir k;
+	int rc = 0;
+
+	if (rootfd < 0)
+		return sy_error_set(err, "%s: %s", rootfs, strerror(errno));
+	for (size_t i = 0; rc == 0 && i < sizeof(sandbox_dirs) / sizeof(sandbox_dirs[0]); i++) {
+		const char *name = sandbox_dirs[i];
+		if (find_kept(report, name, &k))
+			rc = restore_dir(rootfd, rootfs, name, &k, err);
+		else if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
+			rc = sy_error_set(err, "%s/%s: cannot remove: %s", rootfs, name,
+					  strerror(errno));
+	}
+	if (rc == 0 && unlinkat(rootfd, SANDBOX_RPMDIR, AT_REMOVEDIR) < 0)
+		rc = sy_error_set(err, "%s/" SANDBOX_RPMDIR ": cannot remove: %s", rootfs,
+				  strerror(errno));
+	close(rootfd);
+	return rc;
+}
+
+/* The reason a failed install gave on its "error" line, or a generic one. */
+static int install_failed(const struct sy_spawn *sp, struct sy_error *err)
+{
+	const char *line = sp->out;
+
+	while (line && strncmp(line, "error ", 6))
+		line = next_line(line);
+	if (sp->timed_out)
+		return sy_error_set(err, "install timed out after %u s", SANDBOX_TIMEOUT_S);
+	if (line)
+		return sy_error_set(err, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+	return sy_error_set(err, "install failed with status %d, see log", sp->status);
+}
+
+/* Creates the empty directory rootfs/name. */
+static int make_mount_point(const char *rootfs, const char *name, struct sy_error *err)
+{
+	char *dir = sy_xasprintf("%s/%s", rootfs, name);
+	int rc = 0;
+
+	if (mkdir(dir, 0755) < 0)
+		rc = sy_error_set(err, "%s: cannot create: %s", dir, strerror(errno));
+	free(dir);
+	return rc;
+}
+
+/* Creates the empty mount points of the sandbox in the fresh root. */
+static int make_mount_points(const char *rootfs, struct sy_error *err)
+{
+	for (size_t i = 0; i < sizeof(sandbox_dirs) / sizeof(sandbox_dirs[0]); i++)
+		if (make_mount_point(rootfs, sandbox_dirs[i], err))
+			return -1;
+	return make_mount_point(rootfs, SANDBOX_RPMDIR, err);
+}
+
+/* Installs rpms (files under repo_dir) into the empty directory rootfs
+ * (absolute) in the sandbox; librpm's messages and scriptlet output go to
+ * log_fd. */
+static int install_sandboxed(const char *rootfs, const char *repo_dir,
+			     const struct sy_strv *rpms, int log_fd, struct sy_error *err)
+{
+	struct sy_strv inside = SY_STRV_INIT;
+	struct sandbox sb = { rootfs, repo_dir, &inside };
+	struct sy_spawn sp = SY_SPAWN_INIT;
+	size_t len = strlen(repo_dir);
+	int rc = -1;
+
+	for (size_t i = 0; i < rpms->n; i++)
+		sy_strv_pushf(&inside, "/" SANDBOX_RPMDIR "%s", rpms->items[i] + len);
+	if (make_mount_points(rootfs, err))
+		goto out;
+	sp.log_fd = log_fd >= 0 ? log_fd : -1;
+	sp.capture = 1;
+	sp.timeout_s = SANDBOX_TIMEOUT_S;
+	sp.child_fn = sandbox_child;
+	sp.child_arg = &sb;
+	if (sy_spawn_run(&sp, err))
+		goto out;
+	if (sp.status || sp.timed_out)
+		install_failed(&sp, err);
+	else
+		rc = finish_root(rootfs, sp.out, err);
+out:
+	free(sp.out);
+	sy_strv_release(&inside);
+	return rc;
+}
+
 int imager_compose(const struct imager_config *cfg, const char *repo_dir, const char *arch,
 		   const char *work_dir, const char *out_dir, int log_fd,
 		   struct sy_strv *artifacts, struct sy_error *err)
 {
 	struct sy_strv nevras = SY_STRV_INIT, rpms = SY_STRV_INIT;
-	char *rootfs = sy_xasprintf("%s/rootfs", work_dir);
+	char *rootfs = sy_xasprintf("%s/rootfs", work_dir), *abs_root = NULL;
 	struct sy_error ignored;
 	int rc;
 
@@ -360,10 +812,15 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 	if ((rc = sy_rm_rf(rootfs, err)) || (rc = sy_mkdir_p(rootfs, 0755, err)) ||
 	    (rc = sy_mkdir_p(out_dir, 0755, err)))
 		goto out;
+	abs_root = realpath(rootfs, NULL);
+	if (!abs_root) {
+		rc = sy_error_set(err, "%s: %s", rootfs, strerror(errno));
+		goto out;
+	}
 	if (log_fd >= 0)
 		dprintf(log_fd, "image %s: installing %zu packages into %s\n", cfg->name, rpms.n,
-			rootfs);
-	rc = builder_rpm_install(rootfs, (const char *const *)rpms.items, 0, log_fd, err);
+			abs_root);
+	rc = install_sandboxed(abs_root, repo_dir, &rpms, log_fd, err);
 	if (rc) {
 		sy_error_prefix(err, "image %s", cfg->name);
 		goto out;
@@ -375,6 +832,7 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 		rc = sy_fsync_dir(out_dir, err);
 out:
 	sy_rm_rf(rootfs, &ignored);
+	free(abs_root);
 	free(rootfs);
 	sy_strv_release(&nevras);
 	sy_strv_release(&rpms);

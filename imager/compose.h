@@ -1,6 +1,7 @@
 /* Composing an image: the package closure of a config resolved with libsolv
  * against a published repository's repodata, installed into a fresh root with
- * a librpm transaction, and written as the config's artifacts (tar.gz with
+ * a librpm transaction run inside a sandboxed child (as builder/buildjob.c
+ * fills build roots), and written as the config's artifacts (tar.gz with
  * libarchive for rootfs configs). */
 #ifndef IMAGER_COMPOSE_H
 #define IMAGER_COMPOSE_H
@@ -23,7 +24,16 @@ int imager_closure(const struct imager_config *cfg, const char *repo_dir, const 
  * done), artifacts written to out_dir (created) as
  * "<artifact name>.<compression>" e.g. "core.tar.gz", plus
  * "manifest.json" listing the NEVRAs. Fills artifacts with the artifact
- * paths. Messages go to log_fd. Must run as root. Returns 0 or -1. */
+ * paths. The packages' scriptlets are untrusted (see DESIGN.md "Trust"): the
+ * install runs in a forked child with its own mount, pid, network, IPC and
+ * UTS namespaces, pivot_root'ed into the root (with a fresh /dev, a partly
+ * read-only /proc and the repository read-only at /.shipyard-rpms) and
+ * with capabilities cut to a container's default set without CAP_MKNOD;
+ * /dev and /proc stay in the image only when a package owns them, and
+ * /.shipyard-rpms never does. The install is killed after an hour.
+ * Messages, librpm's output and scriptlet output go to log_fd (-1:
+ * discarded). Must run as root. Returns 0 or -1 with err ("image core:
+ * /: transaction failed: ..."). */
 int imager_compose(const struct imager_config *cfg, const char *repo_dir, const char *arch,
 		   const char *work_dir, const char *out_dir, int log_fd,
 		   struct sy_strv *artifacts, struct sy_error *err);

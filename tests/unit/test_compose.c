@@ -4,6 +4,8 @@
  * repo-publish. Needs root (librpm installs into a root directory). */
 #include "testutil.h"
 
+#include <fcntl.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
@@ -13,7 +15,9 @@
 #include "repo-publish/publish.h"
 
 /* greet requires libgreet; broken requires a capability nobody provides;
- * filesystem is what the imager installs first. */
+ * filesystem is what the imager installs first (it owns /proc, where the
+ * install sandbox mounts proc, with a mode neither proc nor the sandbox
+ * gives it, but not /dev). */
 static const char test_spec[] =
 	"Name: greet\nVersion: 1.0\nRelease: 1\nSummary: greeting\nLicense: MIT\n"
 	"BuildArch: noarch\nAutoReq: no\nRequires: libgreet >= 1.0\n"
@@ -29,24 +33,88 @@ static const char test_spec[] =
 	"printf '#!/bin/sh\\necho hi\\n' > %{buildroot}/usr/bin/greet\n"
 	"chmod 755 %{buildroot}/usr/bin/greet\n"
 	"echo lib > %{buildroot}/usr/lib/libgreet.txt\n"
-	"echo fs > %{buildroot}/etc/fs-release\n"
+	"echo fs > %{buildroot}/etc/fs-release\nmkdir -p %{buildroot}/proc\n"
 	"echo broken > %{buildroot}/usr/share/broken.txt\n"
 	"%files\n/usr/share/greet\n/usr/bin/greet\n"
 	"%files -n libgreet\n/usr/lib/libgreet.txt\n"
-	"%files -n filesystem\n/etc/fs-release\n"
+	"%files -n filesystem\n/etc/fs-release\n%dir %attr(0550,root,root) /proc\n"
 	"%files -n broken\n/usr/share/broken.txt\n";
 
+/* A static program a package ships and runs from its %post: it marks that
+ * it ran (inside whatever root it sees), then tries the classic chroot
+ * escape (chroot into a subdirectory while the working directory stays
+ * outside it, climb with "..", chroot there) and writes ESCAPE_TARGET, a
+ * path of the host. */
+static const char escape_c[] =
+	"#include <fcntl.h>\n#include <sys/stat.h>\n#include <unistd.h>\n"
+	"int main(void)\n{\n"
+	"\tint fd = open(\"/escape-ran\", O_WRONLY | O_CREAT | O_TRUNC, 0644);\n"
+	"\tif (fd >= 0)\n\t\tclose(fd);\n"
+	"\tmkdir(\"/escape-dir\", 0755);\n"
+	"\tif (chroot(\"/escape-dir\") == 0)\n"
+	"\t\tfor (int i = 0; i < 64; i++)\n\t\t\tif (chdir(\"..\") < 0)\n\t\t\t\tbreak;\n"
+	"\tif (chroot(\".\") < 0)\n\t\treturn 0;\n"
+	"\tfd = open(ESCAPE_TARGET, O_WRONLY | O_CREAT | O_TRUNC, 0644);\n"
+	"\tif (fd >= 0 && write(fd, \"escaped\\n\", 8) == 8)\n\t\tclose(fd);\n"
+	"\treturn 0;\n}\n";
+
+/* The package "escape": its %post is a Lua scriptlet (run inside rpm's own
+ * process) that marks the root, prints to the log, writes the host path
+ * %{target}.lua directly and runs the escape program. The package
+ * "failpre" has a %pre that fails. */
+static const char escape_spec[] =
+	"Name: escape\nVersion: 1.0\nRelease: 1\nSummary: escape\nLicense: MIT\n"
+	"BuildArch: noarch\nAutoReqProv: no\n"
+	"%description\ntries to leave the image root\n"
+	"%install\nmkdir -p %{buildroot}/usr/libexec\n"
+	"install -m 755 %{escape_bin} %{buildroot}/usr/libexec/sy-escape\n"
+	"%files\n/usr/libexec/sy-escape\n"
+	"%post -p <lua>\n"
+	"local f = io.open(\"/lua-ran\", \"w\")\n"
+	"if f then f:write(\"ran\\n\") f:close() end\n"
+	"print(\"escape-scriptlet-output\")\n"
+	"local h = io.open(\"%{target}.lua\", \"w\")\n"
+	"if h then h:write(\"escaped\\n\") h:close() end\n"
+	"pcall(rpm.execute, \"/usr/libexec/sy-escape\")\n"
+	"%package -n failpre\nSummary: failpre\n%description -n failpre\nfailpre\n"
+	"%pre -n failpre -p <lua>\nerror(\"failpre refuses\")\n"
+	"%files -n failpre\n";
+
 struct fixture {
-	char *tmp;  /* test directory */
-	char *repo; /* published snapshot */
+	char *tmp;    /* test directory */
+	char *repo;   /* published snapshot */
+	char *target; /* host file the escape package must not create */
 };
+
+/* Builds the escape package for target into tmp's rpmbuild tree. */
+static void build_escape(const char *tmp, const char *target)
+{
+	struct sy_error err = { { 0 } };
+	char *src = sy_xasprintf("%s/escape.c", tmp);
+	char *spec = sy_xasprintf("%s/escape.spec", tmp);
+
+	if (sy_write_file(src, escape_c, strlen(escape_c), 0644, &err) ||
+	    sy_write_file(spec, escape_spec, strlen(escape_spec), 0644, &err))
+		fail_msg("%s", err.msg);
+	char *cmd = sy_xasprintf("cc -static -O1 -DESCAPE_TARGET='\"%s\"' -o %s/sy-escape %s && "
+				 "rpmbuild -bb --quiet --define '_topdir %s/rpmbuild' "
+				 "--define '_build_id_links none' --define 'escape_bin %s/sy-escape' "
+				 "--define 'target %s' --define '__os_install_post %%{nil}' "
+				 "--define '_binaries_in_noarch_packages_terminate_build 0' "
+				 "%s >/dev/null 2>&1", target, tmp, src, tmp, tmp, target, spec);
+	test_sh(cmd);
+	free(cmd);
+	free(spec);
+	free(src);
+}
 
 static int setup(void **state)
 {
 	struct fixture *f = sy_xcalloc(1, sizeof(*f));
 	struct sy_error err = { { 0 } };
-	static const char *const names[] = { "greet", "libgreet", "filesystem", "broken" };
-	char *rpms[5] = { NULL };
+	static const char *const names[] = { "greet", "libgreet", "filesystem", "broken",
+					     "escape", "failpre" };
+	char *rpms[7] = { NULL };
 
 	f->tmp = test_tmpdir();
 	char *spec = sy_xasprintf("%s/greet.spec", f->tmp);
@@ -56,13 +124,15 @@ static int setup(void **state)
 				 "--define '_build_id_links none' %s >/dev/null 2>&1",
 				 f->tmp, spec);
 	test_sh(cmd);
-	for (int i = 0; i < 4; i++)
+	f->target = sy_xasprintf("%s/escaped", f->tmp);
+	build_escape(f->tmp, f->target);
+	for (int i = 0; i < 6; i++)
 		rpms[i] = sy_xasprintf("%s/rpmbuild/RPMS/noarch/%s-1.0-1.noarch.rpm", f->tmp,
 				       names[i]);
 	char *repos = sy_xasprintf("%s/repos", f->tmp);
 	if (repo_publish_snapshot(repos, "test", (const char *const *)rpms, &f->repo, &err))
 		fail_msg("%s", err.msg);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		free(rpms[i]);
 	free(repos);
 	free(cmd);
@@ -79,6 +149,7 @@ static int teardown(void **state)
 	sy_rm_rf(f->tmp, &err);
 	free(f->tmp);
 	free(f->repo);
+	free(f->target);
 	free(f);
 	return 0;
 }
@@ -200,6 +271,14 @@ static void assert_listed(const struct sy_strv *names, const char *want)
 	fail_msg("\"%s\" is not in the tarball", want);
 }
 
+/* Fails when an entry of names starts with prefix. */
+static void assert_not_listed(const struct sy_strv *names, const char *prefix)
+{
+	for (size_t i = 0; i < names->n; i++)
+		if (!strncmp(names->items[i], prefix, strlen(prefix)))
+			fail_msg("\"%s\" is in the tarball", names->items[i]);
+}
+
 static void test_compose_writes_rootfs_tarball_with_rpmdb(void **state)
 {
 	struct fixture *f = *state;
@@ -226,6 +305,11 @@ static void test_compose_writes_rootfs_tarball_with_rpmdb(void **state)
 	assert_listed(&names, "./var/lib/rpm/ 755");
 	assert_listed(&names, "./var/lib/rpm/rpmdb.sqlite 644");
 	assert_false(sy_strv_contains(&names, "./usr/share/broken.txt 644"));
+	/* Of the install sandbox's mount points, only what a package owns stays,
+	 * with the package's mode. */
+	assert_listed(&names, "./proc/ 550");
+	assert_not_listed(&names, "./dev");
+	assert_not_listed(&names, "./.shipyard");
 
 	/* The rpmdb in the tarball knows the packages. */
 	char *cmd = sy_xasprintf("mkdir %s/x && tar xzf %s -C %s/x && "
@@ -254,6 +338,72 @@ static void test_compose_writes_rootfs_tarball_with_rpmdb(void **state)
 	sy_strv_release(&names);
 	sy_strv_release(&artifacts);
 	imager_config_release(&cfg);
+}
+
+static void test_compose_scriptlets_run_in_image_root_without_host_access(void **state)
+{
+	struct fixture *f = *state;
+	struct imager_config cfg;
+	struct sy_strv artifacts = SY_STRV_INIT, names = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	static const char *const pkgs[] = { "escape", NULL };
+	char *work = sy_xasprintf("%s/work-escape", f->tmp);
+	char *out = sy_xasprintf("%s/out-escape", f->tmp);
+	char *logpath = sy_xasprintf("%s/escape.log", f->tmp);
+	char *lua_target = sy_xasprintf("%s.lua", f->target);
+	char *log = NULL;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	make_config(&cfg, pkgs, "", "");
+	assert_ok(imager_compose(&cfg, f->repo, "x86_64", work, out, fd, &artifacts, &err), &err);
+	close(fd);
+	/* Neither the Lua scriptlet nor the program it ran reached the host. */
+	assert_false(sy_exists(f->target));
+	assert_false(sy_exists(lua_target));
+	/* Both ran, inside the image root. */
+	list_tarball(artifacts.items[0], &names);
+	assert_listed(&names, "./lua-ran 644");
+	assert_listed(&names, "./escape-ran 644");
+	/* The scriptlet's output is in the log. */
+	assert_ok(sy_read_file(logpath, &log, NULL, &err), &err);
+	if (!strstr(log, "escape-scriptlet-output"))
+		fail_msg("scriptlet output missing from the log:\n%s", log);
+
+	free(log);
+	free(lua_target);
+	free(logpath);
+	free(work);
+	free(out);
+	sy_strv_release(&names);
+	sy_strv_release(&artifacts);
+	imager_config_release(&cfg);
+}
+
+static void test_compose_reports_failing_scriptlet(void **state)
+{
+	struct fixture *f = *state;
+	struct imager_config cfg;
+	struct sy_strv artifacts = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	static const char *const pkgs[] = { "failpre", NULL };
+	char *work = sy_xasprintf("%s/work-failpre", f->tmp);
+	char *out = sy_xasprintf("%s/out-failpre", f->tmp);
+	char *rootfs = sy_xasprintf("%s/rootfs", work);
+
+	make_config(&cfg, pkgs, "", "tar.gz");
+	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err),
+			 -1);
+	/* The reason comes back from the install child. */
+	if (!strstr(err.msg, "image test: ") ||
+	    !strstr(err.msg, "failpre-1.0-1.noarch: install failed"))
+		fail_msg("unexpected error: %s", err.msg);
+	assert_int_equal(artifacts.n, 0);
+	assert_false(sy_exists(rootfs));
+	imager_config_release(&cfg);
+	free(rootfs);
+	free(work);
+	free(out);
 }
 
 static void test_compose_unresolvable_config_writes_nothing(void **state)
@@ -343,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_compose_closure_accepts_versioned_spec),
 		cmocka_unit_test(test_compose_closure_names_unresolvable_package),
 		cmocka_unit_test(test_compose_writes_rootfs_tarball_with_rpmdb),
+		cmocka_unit_test(test_compose_scriptlets_run_in_image_root_without_host_access),
+		cmocka_unit_test(test_compose_reports_failing_scriptlet),
 		cmocka_unit_test(test_compose_unresolvable_config_writes_nothing),
 		cmocka_unit_test(test_compose_rejects_disk_image_artifacts),
 		cmocka_unit_test(test_rpm_install_reports_missing_requires),
