@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 
 #include "builder/rpminstall.h"
+#include "builder/sandbox.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 
@@ -50,14 +51,6 @@ static const char *const build_env[] = {
 	"LOGNAME=root",
 	"SHELL=/bin/sh",
 	NULL,
-};
-
-/* Capabilities the build keeps (those of a default container, without
- * CAP_MKNOD); mounting, module loading, raw I/O and the like are dropped. */
-static const int kept_caps[] = {
-	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
-	CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_AUDIT_WRITE,
-	CAP_SETFCAP,
 };
 
 /* Paths of one job, all absolute. */
@@ -185,124 +178,17 @@ out:
 	return rc;
 }
 
-/* A fresh /dev: a small tmpfs with the usual character devices. */
-static int mount_dev(const char *root, struct sy_error *err)
-{
-	static const struct { const char *name; unsigned major, minor; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
-	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	char *dev = sy_xasprintf("%s/dev", root);
-	char path[PATH_MAX];
-	int rc = -1;
-
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0) {
-		sy_error_set(err, "cannot mount /dev: %s", strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) {
-			sy_error_set(err, "cannot create /dev/%s: %s", nodes[i].name,
-				     strerror(errno));
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dev, links[i][0]);
-		if (symlink(links[i][1], path) < 0) {
-			sy_error_set(err, "cannot create /dev/%s: %s", links[i][0], strerror(errno));
-			goto out;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/shm", dev);
-	if (mkdir(path, 01777) < 0) {
-		sy_error_set(err, "cannot create /dev/shm: %s", strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(dev);
-	return rc;
-}
-
-/* Makes the parts of proc through which root changes the whole machine
- * read-only, as runc does for containers (its readonlyPaths): kernel
- * settings, the SysRq trigger, interrupt and bus settings. Absent ones are
- * skipped. */
-static int protect_proc(const char *proc, struct sy_error *err)
-{
-	static const char *const read_only[] = { "sys", "sysrq-trigger", "irq", "bus" };
-	char path[PATH_MAX];
-	struct stat st;
-
-	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", proc, read_only[i]);
-		if (lstat(path, &st) < 0 && errno == ENOENT)
-			continue;
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
-			return sy_error_set(err, "cannot make /proc/%s read-only: %s", read_only[i],
-					    strerror(errno));
-	}
-	return 0;
-}
-
 /* Mounts /proc (of the new pid namespace, partly read-only) and /dev in the
  * root, then makes the root the process's / and detaches the host's tree
  * from it. */
 static int enter_root(const char *root, struct sy_error *err)
 {
 	char *proc = sy_xasprintf("%s/proc", root);
-	int rc = -1;
+	int rc = sy_mkdir_p(proc, 0555, err) || builder_sandbox_mount_proc_dev(root, err) ||
+		 builder_sandbox_enter(root, NULL, "the build root", err) ? -1 : 0;
 
-	if (sy_mkdir_p(proc, 0555, err))
-		goto out;
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		sy_error_set(err, "cannot mount /proc: %s", strerror(errno));
-		goto out;
-	}
-	if (protect_proc(proc, err) || mount_dev(root, err))
-		goto out;
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-		sy_error_set(err, "cannot enter the build root: %s", strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
 	free(proc);
 	return rc;
-}
-
-/* Limits what the build may do: only kept_caps stay in the bounding set
- * (so survive exec) and in this process's own sets (librpm runs Lua
- * scriptlets in this process). */
-static int drop_capabilities(struct sy_error *err)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	memset(data, 0, sizeof(data));
-	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-		int keep = 0;
-		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
-			keep |= kept_caps[i] == cap;
-		if (keep) {
-			data[cap / 32].effective |= 1U << (cap % 32);
-			data[cap / 32].permitted |= 1U << (cap % 32);
-		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-			return sy_error_set(err, "cannot drop capability %d: %s", cap,
-					    strerror(errno));
-		}
-	}
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return sy_error_set(err, "cannot drop capabilities: %s", strerror(errno));
-	return 0;
 }
 
 /* Runs one rpmbuild inside the root; what names the step in errors. */
@@ -419,7 +305,7 @@ static int build_init(const struct job *job)
 		sy_error_set(&err, "cannot set host name: %s", strerror(errno));
 		goto out;
 	}
-	if (drop_capabilities(&err) || install_deps(&deps, &err) || run_builds(job, &err))
+	if (builder_sandbox_drop_capabilities(&err) || install_deps(&deps, &err) || run_builds(job, &err))
 		goto out;
 	rc = 0;
 out:

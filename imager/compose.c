@@ -36,6 +36,7 @@
 #include <solv/transaction.h>
 
 #include "builder/rpminstall.h"
+#include "builder/sandbox.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 
@@ -393,16 +394,6 @@ static int write_artifacts(const struct imager_config *cfg, const char *rootfs,
  * imager, which installs with the same directories mounted. */
 static const char *const sandbox_dirs[] = { "dev", "proc" };
 
-/* Capabilities the install keeps (those of a default container, without
- * CAP_MKNOD, as builds keep): enough for librpm to set owners, modes and
- * file capabilities; mounting, raw I/O, module loading and the like are
- * dropped. */
-static const int kept_caps[] = {
-	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
-	CAP_SETUID, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_AUDIT_WRITE,
-	CAP_SETFCAP,
-};
-
 /* What the install child works on. */
 struct sandbox {
 	const char *rootfs;        /* absolute path of the root on the host */
@@ -429,64 +420,6 @@ static int bind_mount(const char *src, const char *dst, unsigned long flags,
 	return 0;
 }
 
-/* A fresh /dev: a small tmpfs with the usual character devices. */
-static int mount_dev(const char *root, struct sy_error *err)
-{
-	static const struct { const char *name; unsigned major, minor; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
-	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/dev", root);
-	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0)
-		return sy_error_set(err, "cannot mount /dev: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		snprintf(path, sizeof(path), "%s/dev/%s", root, nodes[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
-			return sy_error_set(err, "cannot create /dev/%s: %s", nodes[i].name,
-					    strerror(errno));
-	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(path, sizeof(path), "%s/dev/%s", root, links[i][0]);
-		if (symlink(links[i][1], path) < 0)
-			return sy_error_set(err, "cannot create /dev/%s: %s", links[i][0],
-					    strerror(errno));
-	}
-	snprintf(path, sizeof(path), "%s/dev/shm", root);
-	if (mkdir(path, 01777) < 0)
-		return sy_error_set(err, "cannot create /dev/shm: %s", strerror(errno));
-	return 0;
-}
-
-/* Mounts proc (of the new pid namespace) at root/proc and makes the parts
- * through which root changes the whole machine read-only, as runc does for
- * containers (its readonlyPaths). Absent ones are skipped. */
-static int mount_proc(const char *root, struct sy_error *err)
-{
-	static const char *const read_only[] = { "sys", "sysrq-trigger", "irq", "bus" };
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/proc", root);
-	if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return sy_error_set(err, "cannot mount /proc: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
-		snprintf(path, sizeof(path), "%s/proc/%s", root, read_only[i]);
-		if (lstat(path, &st) < 0 && errno == ENOENT)
-			continue;
-		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
-			return sy_error_set(err, "cannot make /proc/%s read-only: %s",
-					    read_only[i], strerror(errno));
-	}
-	return 0;
-}
-
 /* Mounts everything the install needs in the root, while nothing untrusted
  * has run in it (the parent created the empty mount points). */
 static int prepare_root(const struct sandbox *sb, struct sy_error *err)
@@ -497,8 +430,8 @@ static int prepare_root(const struct sandbox *sb, struct sy_error *err)
 	/* pivot_root needs a mount point; nodev and nosuid so that nothing
 	 * the packages put into the root is a way out of it. */
 	if (bind_mount(sb->rootfs, sb->rootfs, MS_NOSUID | MS_NODEV, err) ||
-	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) || mount_proc(sb->rootfs, err) ||
-	    mount_dev(sb->rootfs, err))
+	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) ||
+	    builder_sandbox_mount_proc_dev(sb->rootfs, err))
 		goto out;
 	rc = 0;
 out:
@@ -506,44 +439,6 @@ out:
 	return rc;
 }
 
-/* Makes the root the process's / and detaches the host's tree from it. */
-static int enter_root(const char *root, struct sy_error *err)
-{
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return sy_error_set(err, "cannot enter the image root: %s", strerror(errno));
-	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
-		return sy_error_set(err, "cannot set host name: %s", strerror(errno));
-	return 0;
-}
-
-/* Keeps only kept_caps, in the bounding set (so that scriptlets cannot
- * regain others through exec) and in this process's own sets (librpm runs
- * Lua scriptlets in this process). */
-static int drop_capabilities(struct sy_error *err)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	memset(data, 0, sizeof(data));
-	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-		int keep = 0;
-		for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
-			keep |= kept_caps[i] == cap;
-		if (keep) {
-			data[cap / 32].effective |= 1U << (cap % 32);
-			data[cap / 32].permitted |= 1U << (cap % 32);
-		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-			return sy_error_set(err, "cannot drop capability %d: %s", cap,
-					    strerror(errno));
-		}
-	}
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return sy_error_set(err, "cannot drop capabilities: %s", strerror(errno));
-	return 0;
-}
-
-/* Whether a package in the root's rpmdb owns path (as rpm -qf answers). */
 static int owned_by_package(const char *path)
 {
 	rpmts ts = rpmtsCreate();
@@ -591,8 +486,9 @@ static int sandbox_init(void *arg)
 	umask(022);
 	/* librpm reads its configuration from the host before the root
 	 * (which has no /usr/lib/rpm yet) becomes the process's /. */
-	if (prepare_root(sb, &err) || builder_rpm_init(&err) || enter_root(sb->rootfs, &err) ||
-	    drop_capabilities(&err))
+	if (prepare_root(sb, &err) || builder_rpm_init(&err) ||
+	    builder_sandbox_enter(sb->rootfs, SANDBOX_HOSTNAME, "the image root", &err) ||
+	    builder_sandbox_drop_capabilities(&err))
 		return sandbox_fail(&err);
 	rc = builder_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
 	/* Lua scriptlets print through this process's stdio; the caller
