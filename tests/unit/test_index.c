@@ -19,15 +19,7 @@ struct fixture {
 
 static void write_repo_file(struct fixture *f, const char *path, const char *text)
 {
-	struct sy_error err = { { 0 } };
-	char *full = sy_xasprintf("%s/%s", f->repodir, path);
-	char *dir = sy_xstrdup(full);
-
-	*strrchr(dir, '/') = '\0';
-	assert_ok(sy_mkdir_p(dir, 0755, &err), &err);
-	assert_ok(sy_write_file(full, text, strlen(text), 0644, &err), &err);
-	free(dir);
-	free(full);
+	test_write_file(f->repodir, path, text);
 }
 
 /* Writes SPECS/<name>/<name>.spec with version, release and extra lines. */
@@ -47,12 +39,8 @@ static void write_spec(struct fixture *f, const char *tree, const char *name, co
 static void commit(struct fixture *f)
 {
 	struct sy_error err = { { 0 } };
-	char *cmd = sy_xasprintf("cd %s && git add -A && "
-				 "git -c user.name=t -c user.email=t@t commit -qm c",
-				 f->repodir);
 
-	test_sh(cmd);
-	free(cmd);
+	test_git_commit_all(f->repodir);
 	gitwatch_repo_free(f->repo);
 	f->repo = NULL;
 	assert_ok(gitwatch_repo_open(f->repodir, &f->repo, &err), &err);

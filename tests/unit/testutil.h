@@ -49,6 +49,30 @@ static inline void test_sh(const char *cmd)
 		fail_msg("command failed (%d): %s", rc, cmd);
 }
 
+/* Writes text to dir/path, creating the missing directories. */
+static inline void test_write_file(const char *dir, const char *path, const char *text)
+{
+	struct sy_error err = { { 0 } };
+	char *full = sy_xasprintf("%s/%s", dir, path);
+	char *parent = sy_xstrdup(full);
+
+	*strrchr(parent, '/') = '\0';
+	if (sy_mkdir_p(parent, 0755, &err) || sy_write_file(full, text, strlen(text), 0644, &err))
+		fail_msg("%s", err.msg);
+	free(parent);
+	free(full);
+}
+
+/* Commits everything in the git work tree at dir. */
+static inline void test_git_commit_all(const char *dir)
+{
+	char *cmd = sy_xasprintf("cd %s && git add -A && "
+				 "git -c user.name=t -c user.email=t@t commit -qm c", dir);
+
+	test_sh(cmd);
+	free(cmd);
+}
+
 #define assert_ok(expr, errp) \
 	do { \
 		if ((expr) != 0) \
