@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -708,11 +710,42 @@ static int alias_learned_keys(struct pipeline *p, const char *snapshot, struct s
 	return rc;
 }
 
+/* Serialises publication of one channel between pipelines (a blocking
+ * flock on <repos>/<channel>.lock, released when fd is closed). */
+static int lock_channel(const struct pipeline *p, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/%s.lock", p->repos_dir, p->channel);
+	int fd = -1;
+
+	if (sy_mkdir_p(p->repos_dir, 0755, err) == 0) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+			sy_error_set(err, "%s: cannot lock: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+	}
+	free(path);
+	return fd;
+}
+
 static int publish_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct sy_strv set = SY_STRV_INIT;
 	char *snapshot = NULL;
-	int rc = 0;
+	int lock = lock_channel(p, err), rc = 0;
+
+	if (lock < 0)
+		return -1;
+	/* Another pipeline may have published while this one built. */
+	sy_strv_release(&p->published);
+	free(p->published_dir);
+	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
+	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err)) {
+		close(lock);
+		return -1;
+	}
 
 	collect_package_set(p, &set);
 	if (!set.n || same_as_published(p, &set)) {
@@ -727,6 +760,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 		rc = write_published_record(p, snapshot ? snapshot : p->published_dir, err);
 	if (rc == 0)
 		rc = alias_learned_keys(p, snapshot, err);
+	close(lock);
 	free(snapshot);
 	sy_strv_release(&set);
 	return rc;
