@@ -1,4 +1,5 @@
 #include "service/pipeline.h"
+#include "service/pipeline-private.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,81 +31,16 @@
 #include "service/imagestep.h"
 #include "service/planprint.h"
 
-/* One commit, read: its settings, specs, graph and build keys. */
-struct commit_view {
-	char oid[GITWATCH_OID_HEX + 1];
-	struct builder_distro distro;
-	struct builder_index index;
-	struct builder_graph graph;
-	struct builder_keys keys;
-};
-
-/* Everything one pipeline works with; lives for the duration of the run. */
-struct pipeline {
-	const struct service_pipeline_options *opts;
-	struct gitwatch_repo *repo;
-	char *channel;
-	char *repos_dir;                  /* <state>/repos */
-	char *published_dir;              /* the channel's current snapshot, or NULL */
-	struct sy_strv published;         /* its RPMs */
-	struct sy_strv toolchain;         /* capabilities of the worker root */
-	struct builder_worker_manifest worker;
-	char *worker_root;
-	int has_base;
-	struct commit_view base, head;
-	struct gitwatch_changeset changes;
-	struct builder_plan plan;
-	struct sy_strv images;            /* image configs the plan affects */
-	struct sy_strv global;            /* global inputs that changed */
-	struct builder_job_result *results;
-	time_t started;
-};
-
-static const char *basename_of(const char *path)
+const char *pipeline_basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
 	return slash ? slash + 1 : path;
 }
 
-static char *state_path(const struct pipeline *p, const char *rel)
+char *pipeline_state_path(const struct pipeline *p, const char *rel)
 {
 	return sy_xasprintf("%s/%s", p->opts->state_dir, rel);
-}
-
-/* published.json of a channel: the commit it was last published from. */
-static char *published_record_path(const struct pipeline *p)
-{
-	return sy_xasprintf("%s/%s/published.json", p->repos_dir, p->channel);
-}
-
-static char *read_published_commit(const struct pipeline *p)
-{
-	char *path = published_record_path(p), *commit = NULL;
-	json_t *doc = json_load_file(path, 0, NULL);
-	const char *c = doc ? json_string_value(json_object_get(doc, "commit")) : NULL;
-
-	if (c)
-		commit = sy_xstrdup(c);
-	json_decref(doc);
-	free(path);
-	return commit;
-}
-
-static int write_published_record(struct pipeline *p, const char *snapshot, struct sy_error *err)
-{
-	char *path = published_record_path(p);
-	json_t *doc = json_pack("{s:s, s:s?}", "commit", p->head.oid, "snapshot", snapshot);
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	char *dir = sy_xasprintf("%s/%s", p->repos_dir, p->channel);
-	int rc = sy_mkdir_p(dir, 0755, err) ||
-		 sy_write_file_atomic(path, text, strlen(text), 0644, err) ? -1 : 0;
-
-	free(dir);
-	free(text);
-	json_decref(doc);
-	free(path);
-	return rc;
 }
 
 /* Picks the base commit: --from (or its merge base with the head), else for
@@ -120,7 +56,7 @@ static int resolve_base(struct pipeline *p, struct sy_error *err)
 		if (rc)
 			return sy_error_prefix(err, "--from");
 		p->has_base = 1;
-	} else if (!o->plan_only && (last = read_published_commit(p))) {
+	} else if (!o->plan_only && (last = pipeline_read_published_commit(p))) {
 		p->has_base = gitwatch_resolve(p->repo, last, p->base.oid, NULL) == 0;
 		if (!p->has_base)
 			sy_log_warn("last published commit %.12s is not in %s: planning from nothing",
@@ -181,7 +117,7 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 		return -1;
 	if (choose_channel(p, err))
 		return -1;
-	p->repos_dir = state_path(p, "repos");
+	p->repos_dir = pipeline_state_path(p, "repos");
 	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
 	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err))
 		return -1;
@@ -192,8 +128,6 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 	return resolve_base(p, err);
 }
 
-/* Reads one commit: settings, spec index (cached in state.db), graph with
- * the provides learned from the published repository, build keys. */
 /* Milliseconds on the monotonic clock. */
 static double now_ms(void)
 {
@@ -269,12 +203,14 @@ static int load_keys(struct pipeline *p, struct commit_view *v, const char *db,
 	return builder_keycache_put(db, context, &v->index, &v->keys, err);
 }
 
+/* Reads one commit: settings, spec index (cached in state.db), graph with
+ * the provides learned from the published repository, build keys. */
 static int load_view(struct pipeline *p, struct commit_view *v, struct sy_error *err)
 {
 	double t0 = now_ms();
 	const struct service_pipeline_options *o = p->opts;
 	struct builder_macro_settings settings;
-	char *tmp = state_path(p, "tmp"), *db = state_path(p, "state.db");
+	char *tmp = pipeline_state_path(p, "tmp"), *db = pipeline_state_path(p, "state.db");
 	int rc = -1;
 
 	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
@@ -312,34 +248,9 @@ static int has_artifact(void *arg, const char *key)
 	return found;
 }
 
-/* Appends the published RPMs of spec's packages (matched by name: the
- * published NEVRA may be older than the spec) to set; returns how many. */
-static size_t published_of(const struct pipeline *p, const struct builder_spec *spec,
-			   struct sy_strv *set)
-{
-	size_t found = 0;
-
-	for (size_t k = 0; k < p->published.n; k++) {
-		const char *file = basename_of(p->published.items[k]);
-		for (size_t i = 0; i < spec->npackages; i++) {
-			const char *name = spec->packages[i].name;
-			size_t len = strlen(name);
-			/* name-VERSION-RELEASE.arch.rpm: two dash-separated fields follow. */
-			const char *rest = !strncmp(file, name, len) && file[len] == '-' ? file + len + 1 : NULL;
-			if (rest && strchr(rest, '-') && !strchr(strchr(rest, '-') + 1, '-')) {
-				if (set)
-					sy_strv_push(set, p->published.items[k]);
-				found++;
-				break;
-			}
-		}
-	}
-	return found;
-}
-
 static int has_built(void *arg, const struct builder_spec *spec)
 {
-	return spec->npackages && published_of(arg, spec, NULL) == spec->npackages;
+	return spec->npackages && pipeline_published_of(arg, spec, NULL) == spec->npackages;
 }
 
 static char *find_published_rpm(void *arg, const char *file)
@@ -347,7 +258,7 @@ static char *find_published_rpm(void *arg, const char *file)
 	struct pipeline *p = arg;
 
 	for (size_t k = 0; k < p->published.n; k++)
-		if (!strcmp(basename_of(p->published.items[k]), file))
+		if (!strcmp(pipeline_basename(p->published.items[k]), file))
 			return sy_xstrdup(p->published.items[k]);
 	return NULL;
 }
@@ -481,8 +392,8 @@ static void progress(void *arg, size_t done, size_t total, const char *spec, con
 static int prepare_worker(struct pipeline *p, struct sy_error *err)
 {
 	const struct service_pipeline_options *o = p->opts;
-	char *cache = o->worker_cache ? sy_xstrdup(o->worker_cache) : state_path(p, "worker");
-	char *logs = state_path(p, "logs"), *log = state_path(p, "logs/worker.log");
+	char *cache = o->worker_cache ? sy_xstrdup(o->worker_cache) : pipeline_state_path(p, "worker");
+	char *logs = pipeline_state_path(p, "logs"), *log = pipeline_state_path(p, "logs/worker.log");
 	int rc = -1;
 
 	sy_mkdir_p(logs, 0755, NULL);
@@ -508,7 +419,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		return 0;
 	if (prepare_worker(p, err))
 		return (size_t)-1;
-	char *artifacts = state_path(p, "artifacts"), *builds = state_path(p, "builds");
+	char *artifacts = pipeline_state_path(p, "artifacts"), *builds = pipeline_state_path(p, "builds");
 	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
 	struct sy_error sweep_err = { { 0 } };
 	if (builder_build_sweep(builds, &sweep_err))
@@ -531,158 +442,11 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	return bad;
 }
 
-/* The source package of spec in the current snapshot (SRPMS/), if any. */
-static void published_srpm(const struct pipeline *p, const struct builder_spec *spec,
-			   struct sy_strv *set)
-{
-	char *dir = p->published_dir ? sy_xasprintf("%s/SRPMS", p->published_dir) : NULL;
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *de;
-	size_t len = strlen(spec->name);
-
-	while (d && (de = readdir(d))) {
-		const char *rest = de->d_name + len + 1;
-		if (strncmp(de->d_name, spec->name, len) || de->d_name[len] != '-' ||
-		    !strstr(rest, ".src.rpm") || !strchr(rest, '-') ||
-		    strchr(strchr(rest, '-') + 1, '-'))
-			continue;
-		sy_strv_pushf(set, "%s/%s", dir, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	free(dir);
-}
-
-static size_t find_root(size_t *parent, size_t e)
-{
-	while (parent[e] != e)
-		e = parent[e] = parent[parent[e]];
-	return e;
-}
-
-/* Marks held[spec] for the specs built in this run that must not be
- * published yet: those connected, through build roots within the rebuild
- * set, to a spec that failed or was blocked. Publishing them alone would
- * pair, say, a library's new soname with an old program that needs the old
- * one; they stay as published until the whole group builds. */
-static size_t hold_failed_groups(const struct pipeline *p, unsigned char *held)
-{
-	const struct builder_plan *plan = &p->plan;
-	size_t n = plan->n, *parent = sy_xcalloc(n + 1, sizeof(size_t)), *slot, count = 0;
-	unsigned char *bad = sy_xcalloc(n + 1, 1);
-
-	slot = sy_xmalloc((p->head.index.nspecs + 1) * sizeof(size_t));
-	for (size_t i = 0; i < p->head.index.nspecs; i++)
-		slot[i] = SIZE_MAX;
-	for (size_t e = 0; e < n; e++) {
-		parent[e] = e;
-		slot[plan->entries[e].spec] = e;
-	}
-	for (size_t e = 0; e < n; e++) {
-		const struct builder_graph_node *node = &p->head.graph.nodes[plan->entries[e].spec];
-		for (size_t k = 0; k < node->nroot_specs; k++)
-			if (slot[node->root_specs[k]] != SIZE_MAX)
-				parent[find_root(parent, e)] = find_root(parent, slot[node->root_specs[k]]);
-	}
-	for (size_t e = 0; e < n; e++)
-		if (p->results[e].state == BUILDER_JOB_FAILED || p->results[e].state == BUILDER_JOB_BLOCKED)
-			bad[find_root(parent, e)] = 1;
-	for (size_t e = 0; e < n; e++) {
-		enum builder_job_state st = p->results[e].state;
-		if (bad[find_root(parent, e)] && (st == BUILDER_JOB_BUILT || st == BUILDER_JOB_REUSED)) {
-			held[plan->entries[e].spec] = 1;
-			count++;
-		}
-	}
-	free(slot);
-	free(bad);
-	free(parent);
-	return count;
-}
-
-/* The package set of the new snapshot: for every spec of the head, the
- * artifact of its key, else (it failed, or its group did) what was published
- * before. */
-static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
-{
-	const struct builder_index *idx = &p->head.index;
-	unsigned char *held = sy_xcalloc(idx->nspecs + 1, 1);
-	size_t nheld = p->results ? hold_failed_groups(p, held) : 0;
-
-	if (nheld)
-		sy_log_warn("holding back %zu built specs whose dependency group has failures", nheld);
-	for (size_t i = 0; i < idx->nspecs; i++) {
-		if (idx->specs[i].excluded || idx->specs[i].error)
-			continue;
-		if (held[i]) {
-			if (published_of(p, &idx->specs[i], set))
-				published_srpm(p, &idx->specs[i], set);
-			continue;
-		}
-		char *dir = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, p->head.keys.keys[i]);
-		struct builder_job_result r = { 0 };
-		if (builder_artifact_lookup(dir, &r)) {
-			for (size_t k = 0; k < r.rpms.n; k++)
-				sy_strv_push(set, r.rpms.items[k]);
-			if (r.srpm)
-				sy_strv_push(set, r.srpm);
-		} else if (published_of(p, &idx->specs[i], set)) {
-			published_srpm(p, &idx->specs[i], set);
-		}
-		builder_job_result_release(&r);
-		free(dir);
-	}
-	free(held);
-}
-
-/* Identities "name device inode" of files: a snapshot holds hard links of
- * the artifacts, so a rebuild with the same NEVRA still differs. */
-static void identities(const struct sy_strv *files, struct sy_strv *out)
-{
-	struct stat st;
-
-	for (size_t i = 0; i < files->n; i++)
-		if (stat(files->items[i], &st) == 0)
-			sy_strv_pushf(out, "%s %lu %lu", basename_of(files->items[i]),
-				      (unsigned long)st.st_dev, (unsigned long)st.st_ino);
-	sy_strv_sort_unique(out);
-}
-
-/* Returns 1 when set holds exactly the files of the current snapshot. */
-static int same_as_published(const struct pipeline *p, const struct sy_strv *set)
-{
-	struct sy_strv current = SY_STRV_INIT, a = SY_STRV_INIT, b = SY_STRV_INIT;
-	int same;
-
-	for (size_t k = 0; k < p->published.n; k++)
-		sy_strv_push(&current, p->published.items[k]);
-	if (p->published_dir) {
-		char *srpms = sy_xasprintf("%s/SRPMS", p->published_dir);
-		DIR *d = opendir(srpms);
-		struct dirent *de;
-		while (d && (de = readdir(d)))
-			if (strstr(de->d_name, ".src.rpm"))
-				sy_strv_pushf(&current, "%s/%s", srpms, de->d_name);
-		if (d)
-			closedir(d);
-		free(srpms);
-	}
-	identities(set, &a);
-	identities(&current, &b);
-	same = a.n == b.n;
-	for (size_t i = 0; same && i < a.n; i++)
-		same = !strcmp(a.items[i], b.items[i]);
-	sy_strv_release(&current);
-	sy_strv_release(&a);
-	sy_strv_release(&b);
-	return same;
-}
-
 /* A spec built with BuildRequires resolved against packages of this run has
  * a key, in the next plan, that includes the specs providing them (now
  * learned from the published repository). Its artifact is that build: link
  * the new key to it, so that it is not built twice. */
-static int alias_learned_keys(struct pipeline *p, const char *snapshot, struct sy_error *err)
+int pipeline_alias_learned_keys(struct pipeline *p, const char *snapshot, struct sy_error *err)
 {
 	struct commit_view v;
 	int late = 0, rc;
@@ -707,62 +471,6 @@ static int alias_learned_keys(struct pipeline *p, const char *snapshot, struct s
 		free(link);
 	}
 	view_release(&v);
-	return rc;
-}
-
-/* Serialises publication of one channel between pipelines (a blocking
- * flock on <repos>/<channel>.lock, released when fd is closed). */
-static int lock_channel(const struct pipeline *p, struct sy_error *err)
-{
-	char *path = sy_xasprintf("%s/%s.lock", p->repos_dir, p->channel);
-	int fd = -1;
-
-	if (sy_mkdir_p(p->repos_dir, 0755, err) == 0) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-			sy_error_set(err, "%s: cannot lock: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-		}
-	}
-	free(path);
-	return fd;
-}
-
-static int publish_stage(struct pipeline *p, struct sy_error *err)
-{
-	struct sy_strv set = SY_STRV_INIT;
-	char *snapshot = NULL;
-	int lock = lock_channel(p, err), rc = 0;
-
-	if (lock < 0)
-		return -1;
-	/* Another pipeline may have published while this one built. */
-	sy_strv_release(&p->published);
-	free(p->published_dir);
-	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
-	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err)) {
-		close(lock);
-		return -1;
-	}
-
-	collect_package_set(p, &set);
-	if (!set.n || same_as_published(p, &set)) {
-		sy_log_info("repository %s unchanged (%zu packages)", p->channel, p->published.n);
-	} else {
-		rc = repo_publish_snapshot(p->repos_dir, p->channel, (const char *const *)set.items,
-					   &snapshot, err);
-		if (rc == 0)
-			sy_log_info("published %s: %s", p->channel, snapshot);
-	}
-	if (rc == 0)
-		rc = write_published_record(p, snapshot ? snapshot : p->published_dir, err);
-	if (rc == 0)
-		rc = alias_learned_keys(p, snapshot, err);
-	close(lock);
-	free(snapshot);
-	sy_strv_release(&set);
 	return rc;
 }
 
@@ -842,7 +550,7 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	}
 	report_build(p, bad);
 	failed |= bad != 0;
-	if (publish_stage(p, err))
+	if (pipeline_publish_stage(p, err))
 		return -1;
 	struct service_image_step step = {
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
