@@ -1,11 +1,28 @@
 #include "common/kvstore.h"
 
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/strv.h"
 
-static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
+/* The last database opened, kept open: a plan reads a few values from the
+ * same state.db, and opening it (with its schema check) costs more than the
+ * reads. One per process; a different path closes it first. */
+static struct {
+	char *path;
+	sqlite3 *db;
+} open_cache;
+
+static void close_cached(void)
+{
+	sqlite3_close(open_cache.db);
+	free(open_cache.path);
+	open_cache.db = NULL;
+	open_cache.path = NULL;
+}
+
+static int open_new(const char *path, sqlite3 **db, struct sy_error *err)
 {
 	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
@@ -21,6 +38,23 @@ static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
 		sqlite3_close(*db);
 		return -1;
 	}
+	return 0;
+}
+
+static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
+{
+	if (open_cache.db && !strcmp(open_cache.path, path)) {
+		*db = open_cache.db;
+		return 0;
+	}
+	if (open_cache.db)
+		close_cached();
+	else
+		atexit(close_cached);
+	if (open_new(path, db, err))
+		return -1;
+	open_cache.db = *db;
+	open_cache.path = sy_xstrdup(path);
 	return 0;
 }
 
@@ -47,7 +81,6 @@ int sy_kv_get(const char *path, const char *ns, const char *key, char **data, si
 		found = 1;
 	}
 	sqlite3_finalize(st);
-	sqlite3_close(db);
 	return found;
 }
 
@@ -68,6 +101,5 @@ int sy_kv_put(const char *path, const char *ns, const char *key, const void *dat
 	    sqlite3_step(st) != SQLITE_DONE)
 		rc = sy_error_set(err, "%s: cannot store %s %s: %s", path, ns, key, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	sqlite3_close(db);
 	return rc;
 }

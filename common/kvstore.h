@@ -1,7 +1,9 @@
 /* A key to blob store in one SQLite table of the state database (WAL, busy
  * timeout), for caches whose values are computed from content-addressed keys
  * (tree listings by tree id, build keys by commit and context). Values are
- * opaque bytes; a key missing is not an error. */
+ * opaque bytes; a key missing is not an error. The connection to the last
+ * database used is kept open for the life of the process (closed at exit):
+ * callers in several threads must serialise their calls. */
 #ifndef SY_KVSTORE_H
 #define SY_KVSTORE_H
 

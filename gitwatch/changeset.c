@@ -78,6 +78,61 @@ static void collect(git_diff *diff, struct gitwatch_changeset *out)
 	qsort(out->changes, out->n, sizeof(*out->changes), cmp_change);
 }
 
+/* Returns the subtree at path of root (NULL when absent or not a tree). */
+static git_tree *subtree_at(git_repository *git, git_tree *root, const char *path)
+{
+	git_tree_entry *te;
+	git_tree *sub = NULL;
+
+	if (!root || git_tree_entry_bypath(&te, root, path) < 0)
+		return NULL;
+	if (git_tree_entry_type(te) == GIT_OBJECT_TREE)
+		git_tree_lookup(&sub, git, git_tree_entry_id(te));
+	git_tree_entry_free(te);
+	return sub;
+}
+
+/* Narrows prefix to the entries directly below it whose ids differ between
+ * the two trees, so that the diff walks only those: libgit2 bounds its walk
+ * by the pathspec, while a whole spec tree of thousands of directories costs
+ * milliseconds even when one directory changed. Appends pathspecs to out. */
+static void narrow(git_repository *git, git_tree *old_root, git_tree *new_root,
+		   const char *prefix, struct sy_strv *out)
+{
+	git_tree *a = subtree_at(git, old_root, prefix), *b = subtree_at(git, new_root, prefix);
+	size_t i = 0, j = 0, na, nb;
+
+	if (!a || !b) {
+		if (a || b)
+			sy_strv_push(out, prefix);
+		goto out;
+	}
+	if (git_oid_equal(git_tree_id(a), git_tree_id(b)))
+		goto out;
+	na = git_tree_entrycount(a);
+	nb = git_tree_entrycount(b);
+	/* Entries are sorted by name (trees as "name/"; equal names compare
+	 * equal here, and a type change shows as differing ids). */
+	while (i < na || j < nb) {
+		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
+		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		int c = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea), git_tree_entry_name(eb));
+		if (c == 0 && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb))) {
+			i++, j++;
+			continue;
+		}
+		const char *name = git_tree_entry_name(c <= 0 ? ea : eb);
+		sy_strv_pushf(out, "%s/%s", prefix, name);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+out:
+	git_tree_free(a);
+	git_tree_free(b);
+}
+
 int gitwatch_changeset_compute(struct gitwatch_repo *repo, const char *from, const char *to,
 			       const char *const *prefixes, struct gitwatch_changeset *out,
 			       struct sy_error *err)
@@ -97,9 +152,21 @@ int gitwatch_changeset_compute(struct gitwatch_repo *repo, const char *from, con
 		goto out;
 	while (prefixes && prefixes[nprefix])
 		nprefix++;
-	opts.pathspec.strings = (char **)prefixes;
-	opts.pathspec.count = nprefix;
-	if (git_diff_tree_to_tree(&diff, git, old_tree, new_tree, &opts) < 0) {
+	struct sy_strv specs = SY_STRV_INIT;
+	for (size_t k = 0; k < nprefix; k++)
+		narrow(git, old_tree, new_tree, prefixes[k], &specs);
+	if (prefixes && !specs.n) {
+		rc = 0;
+		goto out;
+	}
+	opts.pathspec.strings = prefixes ? specs.items : NULL;
+	opts.pathspec.count = prefixes ? specs.n : 0;
+	/* Pathspecs are literal paths here, not patterns. */
+	opts.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
+	rc = git_diff_tree_to_tree(&diff, git, old_tree, new_tree, &opts);
+	sy_strv_release(&specs);
+	if (rc < 0) {
+		rc = -1;
 		sy_error_set(err, "diff %.12s..%.12s failed", out->from, out->to);
 		goto out;
 	}
