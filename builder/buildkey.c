@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "builder/plan.h"
+#include "common/buf.h"
 
 int builder_policy_parse(const char *text, struct builder_policy *policy, struct sy_error *err)
 {
@@ -59,70 +60,50 @@ static const char *basename_of(const char *path)
 /* The bytes a digest is taken over, gathered first and hashed with one call:
  * the same digest as feeding them piece by piece, without a call per piece.
  * Fields end with a NUL, as sy_sha256_update_str writes them (NULL as ""). */
-struct bytes {
-	char *p;
-	size_t len, alloc;
-};
-
-static void bytes_add(struct bytes *b, const char *data, size_t n)
+static void bytes_digest(struct sy_buf *b, char out[SY_SHA256_HEX_LEN + 1])
 {
-	if (b->len + n > b->alloc) {
-		b->alloc = (b->len + n) * 2 + 1024;
-		b->p = sy_xrealloc(b->p, b->alloc);
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void bytes_str(struct bytes *b, const char *s)
-{
-	bytes_add(b, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
-static void bytes_digest(struct bytes *b, char out[SY_SHA256_HEX_LEN + 1])
-{
-	sy_sha256_buf(b->p, b->len, out);
+	sy_sha256_buf(b->data, b->len, out);
 	b->len = 0;
 }
 
 /* A dependency as builder_dep_format writes it ("name", "name >= evr"),
  * without a string per dependency. The bytes must stay those of
  * builder_dep_format: they are part of every build key. */
-static void bytes_dep(struct bytes *b, const struct builder_dep *dep)
+static void bytes_dep(struct sy_buf *b, const struct builder_dep *dep)
 {
 	const char *name = dep->name ? dep->name : "(null)";
 	const char *op = builder_dep_op(dep->flags);
 
 	if (!dep->flags || !dep->evr) {
-		bytes_str(b, dep->name);
+		sy_buf_add_str0(b, dep->name);
 		return;
 	}
-	bytes_add(b, name, strlen(name));
-	bytes_add(b, " ", 1);
-	bytes_add(b, op, strlen(op));
-	bytes_add(b, " ", 1);
-	bytes_str(b, dep->evr);
+	sy_buf_add(b, name, strlen(name));
+	sy_buf_add(b, " ", 1);
+	sy_buf_add(b, op, strlen(op));
+	sy_buf_add(b, " ", 1);
+	sy_buf_add_str0(b, dep->evr);
 }
 
-static void bytes_deps(struct bytes *b, const struct builder_deps *deps)
+static void bytes_deps(struct sy_buf *b, const struct builder_deps *deps)
 {
 	for (size_t i = 0; i < deps->n; i++)
 		bytes_dep(b, &deps->items[i]);
 }
 
-static void metadata_digest(const struct builder_spec *s, struct bytes *b,
+static void metadata_digest(const struct builder_spec *s, struct sy_buf *b,
 			    char out[SY_SHA256_HEX_LEN + 1])
 {
-	bytes_str(b, s->error ? s->error : "");
-	bytes_str(b, s->name);
-	bytes_str(b, s->epoch);
-	bytes_str(b, s->version);
-	bytes_str(b, s->release);
+	sy_buf_add_str0(b, s->error ? s->error : "");
+	sy_buf_add_str0(b, s->name);
+	sy_buf_add_str0(b, s->epoch);
+	sy_buf_add_str0(b, s->version);
+	sy_buf_add_str0(b, s->release);
 	for (size_t i = 0; i < s->npackages; i++) {
 		const struct builder_package *p = &s->packages[i];
-		bytes_str(b, p->name);
-		bytes_str(b, p->evr);
-		bytes_str(b, p->arch);
+		sy_buf_add_str0(b, p->name);
+		sy_buf_add_str0(b, p->evr);
+		sy_buf_add_str0(b, p->arch);
 		bytes_deps(b, &p->provides);
 		bytes_deps(b, &p->requires);
 	}
@@ -248,7 +229,7 @@ static char *input_line(const char *role, const char *path, const char *oid)
  * the specs of the same directory. */
 static void own_inputs(const struct builder_index *index, size_t i, const struct gitwatch_entries *e,
 		       const size_t *siblings, size_t nsiblings, const char *global,
-		       struct bytes *b, struct builder_spec_inputs *in)
+		       struct sy_buf *b, struct builder_spec_inputs *in)
 {
 	const struct builder_spec *s = &index->specs[i];
 	const char *slash = strrchr(s->path, '/');
@@ -269,13 +250,13 @@ static void own_inputs(const struct builder_index *index, size_t i, const struct
 		sy_strv_push_owned(&in->files, input_line(role, path, e->items[k].oid));
 	}
 	metadata_digest(s, b, in->metadata);
-	bytes_str(b, global);
+	sy_buf_add_str0(b, global);
 	/* Differs from the global context for specs that name other specs'
 	 * version macros: a version bump there is an input here. */
-	bytes_str(b, index->spec_contexts ? index->spec_contexts[i] : "");
+	sy_buf_add_str0(b, index->spec_contexts ? index->spec_contexts[i] : "");
 	for (size_t k = 0; k < in->files.n; k++)
-		bytes_str(b, in->files.items[k]);
-	bytes_str(b, in->metadata);
+		sy_buf_add_str0(b, in->files.items[k]);
+	sy_buf_add_str0(b, in->metadata);
 	bytes_digest(b, in->digest);
 }
 
@@ -287,7 +268,7 @@ struct keyer {
 	unsigned char *state;          /* 0 new, 1 in progress, 2 done */
 	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
 	int max_layers;
-	struct bytes bytes;            /* scratch for digests */
+	struct sy_buf bytes;            /* scratch for digests */
 };
 
 /* Digests that go into a key (borrowed), sorted and made unique at the end. */
@@ -311,13 +292,13 @@ static int cmp_part(const void *a, const void *b)
 }
 
 /* Adds the parts to b sorted, each distinct one once. */
-static void bytes_parts(struct bytes *b, struct parts *p)
+static void bytes_parts(struct sy_buf *b, struct parts *p)
 {
 	if (p->n > 1)
 		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
 	for (size_t j = 0; j < p->n; j++)
 		if (j == 0 || strcmp(p->items[j - 1], p->items[j]))
-			bytes_str(b, p->items[j]);
+			sy_buf_add_str0(b, p->items[j]);
 }
 
 /* The specs whose keys go into spec i's key under its policy (borrowed). */
@@ -339,9 +320,9 @@ static void finish_key(struct keyer *k, size_t i, struct parts *parts)
 	char tag[32];
 
 	builder_policy_format(&k->policy[i], tag, sizeof(tag));
-	bytes_str(&k->bytes, "shipyard build key v2");
-	bytes_str(&k->bytes, k->out->inputs[i].digest);
-	bytes_str(&k->bytes, tag);
+	sy_buf_add_str0(&k->bytes, "shipyard build key v2");
+	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
+	sy_buf_add_str0(&k->bytes, tag);
 	bytes_parts(&k->bytes, parts);
 	bytes_digest(&k->bytes, k->out->keys[i]);
 }
@@ -362,7 +343,7 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	for (size_t j = 0; j < n; j++)
 		parts_add(&parts, layer_digest(k, deps[j], level - 1));
 	/* The scratch buffer is free again only after the recursion above. */
-	bytes_str(&k->bytes, k->out->inputs[i].digest);
+	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
 	bytes_parts(&k->bytes, &parts);
 	bytes_digest(&k->bytes, slot);
 	free(parts.items);
@@ -418,7 +399,7 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct builder_index
 			  struct builder_keys *keys, struct sy_error *err)
 {
 	struct listing l = { NULL, NULL, SY_STRV_INIT };
-	struct bytes b = { NULL, 0, 0 };
+	struct sy_buf b = { NULL, 0, 0 };
 	size_t *siblings = sy_xcalloc(index->nspecs + 1, sizeof(size_t));
 
 	if (list_trees(repo, index, &l, err)) {
@@ -441,7 +422,7 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct builder_index
 	}
 	listing_release(&l);
 	free(siblings);
-	free(b.p);
+	sy_buf_release(&b);
 	return 0;
 }
 
@@ -479,7 +460,7 @@ int builder_keys_compute(struct gitwatch_repo *repo, const struct builder_index 
 	free(k.layer);
 	free(k.policy);
 	free(k.state);
-	free(k.bytes.p);
+	sy_buf_release(&k.bytes);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "common/buf.h"
 #include "common/fs.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -36,22 +37,8 @@ static const char schema[] =
 /* ------------------------------------------------------------------------ */
 /* Binary form.                                                              */
 
-struct enc {
-	unsigned char *buf;
-	size_t len, alloc;
-};
 
-static void put_bytes(struct enc *e, const void *data, size_t n)
-{
-	if (e->len + n > e->alloc) {
-		e->alloc = (e->len + n) * 2 + 256;
-		e->buf = sy_xrealloc(e->buf, e->alloc);
-	}
-	memcpy(e->buf + e->len, data, n);
-	e->len += n;
-}
-
-static void put_varint(struct enc *e, uint64_t v)
+static void put_varint(struct sy_buf *e, uint64_t v)
 {
 	unsigned char b[10];
 	size_t n = 0;
@@ -63,19 +50,19 @@ static void put_varint(struct enc *e, uint64_t v)
 			b[n] |= 0x80;
 		n++;
 	} while (v);
-	put_bytes(e, b, n);
+	sy_buf_add(e, b, n);
 }
 
-static void put_str(struct enc *e, const char *s)
+static void put_str(struct sy_buf *e, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
 	put_varint(e, s ? (uint64_t)n + 1 : 0);
 	if (n)
-		put_bytes(e, s, n);
+		sy_buf_add(e, s, n);
 }
 
-static void put_deps(struct enc *e, const struct builder_deps *deps)
+static void put_deps(struct sy_buf *e, const struct builder_deps *deps)
 {
 	put_varint(e, deps->n);
 	for (size_t i = 0; i < deps->n; i++) {
@@ -86,7 +73,7 @@ static void put_deps(struct enc *e, const struct builder_deps *deps)
 }
 
 /* NULL items are left out, as the JSON form does. */
-static void put_strv(struct enc *e, const struct sy_strv *v)
+static void put_strv(struct sy_buf *e, const struct sy_strv *v)
 {
 	size_t n = 0;
 
@@ -100,10 +87,10 @@ static void put_strv(struct enc *e, const struct sy_strv *v)
 
 unsigned char *builder_speccache_encode(const struct builder_spec *spec, size_t *len)
 {
-	struct enc e = { NULL, 0, 0 };
+	struct sy_buf e = SY_BUF_INIT;
 	unsigned char head[2] = { FORMAT, spec->error ? 1 : 0 };
 
-	put_bytes(&e, head, sizeof(head));
+	sy_buf_add(&e, head, sizeof(head));
 	if (spec->error) {
 		put_str(&e, spec->error);
 	} else {
@@ -129,7 +116,7 @@ unsigned char *builder_speccache_encode(const struct builder_spec *spec, size_t 
 	}
 	put_strv(&e, &spec->version_refs);
 	*len = e.len;
-	return e.buf;
+	return e.data;
 }
 
 /* A reader over an encoded record; bad is set once it ran past the end or
