@@ -7,7 +7,7 @@
 struct edge {
 	size_t other;                /* the spec at the other end */
 	enum builder_depsearch_kind kind;
-	const char *reason;          /* borrowed from the graph node */
+	size_t owner, k;             /* the edge is nodes[owner]'s k-th of its kind */
 };
 
 /* Edges of every spec in one direction, as compressed rows: the edges of
@@ -83,23 +83,21 @@ int builder_depsearch_resolve(const struct builder_spec *specs, size_t nspecs,
 	return rc;
 }
 
-/* Calls add(arg, from, to, kind, reason) for every edge "from needs to" the
- * selection follows, from ascending, build edges of a spec before its runtime
- * edges. */
+/* Calls add(arg, from, to, kind, k) for every edge "from needs to" the
+ * selection follows (the k-th of its kind in from's node), from ascending,
+ * build edges of a spec before its runtime edges. */
 static void each_edge(const struct builder_graph *g, enum builder_depsearch_edges sel,
-		      void (*add)(void *, size_t, size_t, enum builder_depsearch_kind, const char *),
+		      void (*add)(void *, size_t, size_t, enum builder_depsearch_kind, size_t),
 		      void *arg)
 {
 	for (size_t a = 0; a < g->nspecs; a++) {
 		const struct builder_graph_node *n = &g->nodes[a];
 		if (builder_depsearch_follows(sel, BUILDER_DEPSEARCH_EDGE_BUILD))
 			for (size_t k = 0; k < n->nbuild_deps; k++)
-				add(arg, a, n->build_deps[k], BUILDER_DEPSEARCH_EDGE_BUILD,
-				    n->build_dep_reasons[k]);
+				add(arg, a, n->build_deps[k], BUILDER_DEPSEARCH_EDGE_BUILD, k);
 		if (builder_depsearch_follows(sel, BUILDER_DEPSEARCH_EDGE_RUNTIME))
 			for (size_t k = 0; k < n->nrun_deps; k++)
-				add(arg, a, n->run_deps[k], BUILDER_DEPSEARCH_EDGE_RUNTIME,
-				    n->run_dep_reasons[k]);
+				add(arg, a, n->run_deps[k], BUILDER_DEPSEARCH_EDGE_RUNTIME, k);
 	}
 }
 
@@ -111,7 +109,7 @@ struct adj_build {
 };
 
 static void adj_add(void *arg, size_t from, size_t to, enum builder_depsearch_kind kind,
-		    const char *reason)
+		    size_t k)
 {
 	struct adj_build *b = arg;
 	size_t row = b->reversed ? to : from, other = b->reversed ? from : to;
@@ -120,7 +118,7 @@ static void adj_add(void *arg, size_t from, size_t to, enum builder_depsearch_ki
 		b->adj->first[row + 1]++;
 		return;
 	}
-	b->adj->items[b->fill[row]++] = (struct edge){ other, kind, reason };
+	b->adj->items[b->fill[row]++] = (struct edge){ other, kind, from, k };
 }
 
 /* Builds the edges to follow: to dependents (reversed) or to dependencies.
@@ -144,15 +142,18 @@ static void adjacency_build(const struct builder_graph *g, enum builder_depsearc
 	free(b.fill);
 }
 
-static char *edge_reason(const struct edge *e)
+static char *edge_reason(const struct builder_graph *g, const struct edge *e)
 {
-	if (e->kind == BUILDER_DEPSEARCH_EDGE_BUILD)
-		return sy_xasprintf("BuildRequires %s", e->reason);
-	return sy_xstrdup(e->reason);
+	if (e->kind != BUILDER_DEPSEARCH_EDGE_BUILD)
+		return builder_graph_run_reason(g, e->owner, e->k);
+	char *why = builder_graph_build_reason(g, e->owner, e->k);
+	char *reason = sy_xasprintf("BuildRequires %s", why);
+	free(why);
+	return reason;
 }
 
-static void hit_add(struct builder_depsearch_result *r, size_t spec, size_t depth, long via,
-		    const struct edge *e)
+static void hit_add(const struct builder_graph *g, struct builder_depsearch_result *r,
+		    size_t spec, size_t depth, long via, const struct edge *e)
 {
 	struct builder_depsearch_hit *h = &r->hits[r->n];
 
@@ -160,7 +161,7 @@ static void hit_add(struct builder_depsearch_result *r, size_t spec, size_t dept
 	h->depth = depth;
 	h->via = via;
 	h->kind = e ? e->kind : BUILDER_DEPSEARCH_SEARCHED;
-	h->reason = e ? edge_reason(e) : NULL;
+	h->reason = e ? edge_reason(g, e) : NULL;
 	r->hit_of[spec] = (long)r->n++;
 }
 
@@ -174,7 +175,7 @@ static void add_searched(const struct builder_graph *g, const struct builder_dep
 		start[q->start[k]] = 1;
 	for (size_t i = 0; i < g->nspecs; i++)
 		if (start[i])
-			hit_add(r, i, 0, -1, NULL);
+			hit_add(g, r, i, 0, -1, NULL);
 	free(start);
 }
 
@@ -203,7 +204,7 @@ int builder_depsearch_run(const struct builder_graph *graph,
 			continue;
 		for (size_t k = adj.first[spec]; k < adj.first[spec + 1]; k++)
 			if (result->hit_of[adj.items[k].other] < 0)
-				hit_add(result, adj.items[k].other, depth + 1, (long)spec,
+				hit_add(graph, result, adj.items[k].other, depth + 1, (long)spec,
 					&adj.items[k]);
 	}
 	free(adj.first);

@@ -19,6 +19,13 @@ struct builder_graph_pool {
 	Repo *distro;                 /* packages of this distribution */
 	Repo *toolchain;              /* one solvable offering the toolchain */
 	struct builder_pkgref *by_id; /* solvable id -> package, for distro solvables */
+	/* best_provider's answers by dependency id, since thousands of specs ask
+	 * for the same few (zlib-devel, glibc): 0 not asked yet, else
+	 * (provider << 1 | toolchain) + 1. String ids and relation ids apart. */
+	Id *best_str, *best_rel;
+	size_t nbest_str, nbest_rel;
+	uint32_t *seen;  /* per solvable: the stamp of the last closure that took it */
+	uint32_t stamp;
 };
 
 /* librpm's RPMSENSE_* comparison bits to libsolv's REL_* bits. */
@@ -142,7 +149,7 @@ static struct builder_graph_pool *load_pool(const struct builder_spec *specs, si
 /* Picks the best distribution provider of dep: highest EVR, then the first
  * loaded. Returns 0 when none; sets *toolchain when only the toolchain offers
  * it. */
-static Id best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
+static Id find_best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
 {
 	Pool *pool = gp->pool;
 	Id p, pp, best = 0;
@@ -162,24 +169,64 @@ static Id best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
 	return best;
 }
 
-/* Adds spec to an edge list (deps, reasons, n) unless it is there. */
-static void edge_add(size_t **deps, char ***reasons, size_t *n, size_t spec, const char *reason)
+/* The memo slot of dep, grown on demand. */
+static Id *best_slot(struct builder_graph_pool *gp, Id dep)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*deps)[i] == spec)
-			return;
+	Id **arr = ISRELDEP(dep) ? &gp->best_rel : &gp->best_str;
+	size_t *n = ISRELDEP(dep) ? &gp->nbest_rel : &gp->nbest_str;
+	size_t i = ISRELDEP(dep) ? (size_t)GETRELID(dep) : (size_t)dep;
+
+	if (i >= *n) {
+		size_t grown = i + 1 > *n * 2 ? i + 1 : *n * 2;
+		*arr = sy_xrealloc(*arr, grown * sizeof(Id));
+		memset(*arr + *n, 0, (grown - *n) * sizeof(Id));
+		*n = grown;
+	}
+	return *arr + i;
+}
+
+/* find_best_provider, remembered per dependency id (valid once
+ * pool_createwhatprovides ran; the pool does not change afterwards). */
+static Id best_provider(struct builder_graph_pool *gp, Id dep, int *toolchain)
+{
+	Id *slot = best_slot(gp, dep);
+
+	if (!*slot) {
+		int tc;
+		Id p = find_best_provider(gp, dep, &tc);
+		*slot = (p << 1 | tc) + 1;
+	}
+	*toolchain = (*slot - 1) & 1;
+	return (*slot - 1) >> 1;
+}
+
+/* Returns 1 when spec is in the edge list deps[0..n). */
+static int edge_has(const size_t *deps, size_t n, size_t spec)
+{
+	for (size_t i = 0; i < n; i++)
+		if (deps[i] == spec)
+			return 1;
+	return 0;
+}
+
+/* Appends spec to the edge list (deps, n) with why, the index of what made
+ * the edge, in the parallel array whys of elements of why_size bytes. */
+static void edge_add(size_t **deps, void **whys, size_t why_size, size_t *n, size_t spec,
+		     const void *why)
+{
 	*deps = sy_xrealloc(*deps, (*n + 1) * sizeof(**deps));
-	*reasons = sy_xrealloc(*reasons, (*n + 1) * sizeof(char *));
+	*whys = sy_xrealloc(*whys, (*n + 1) * why_size);
 	(*deps)[*n] = spec;
-	(*reasons)[*n] = sy_xstrdup(reason);
+	memcpy((char *)*whys + *n * why_size, why, why_size);
 	(*n)++;
 }
 
 /* Adds p and its Requires closure within the distribution to the install
  * list; seen marks solvables already added. */
-static void add_install_closure(struct builder_graph_pool *gp, Id start, unsigned char *seen,
+static void add_install_closure(struct builder_graph_pool *gp, Id start,
 				struct builder_graph_node *node)
 {
+	uint32_t *seen = gp->seen, stamp = gp->stamp;
 	Pool *pool = gp->pool;
 	Queue todo;
 
@@ -187,9 +234,9 @@ static void add_install_closure(struct builder_graph_pool *gp, Id start, unsigne
 	queue_push(&todo, start);
 	while (todo.count) {
 		Id p = queue_shift(&todo);
-		if (seen[p])
+		if (seen[p] == stamp)
 			continue;
-		seen[p] = 1;
+		seen[p] = stamp;
 		node->install = sy_xrealloc(node->install, (node->ninstall + 1) * sizeof(*node->install));
 		node->install[node->ninstall++] = gp->by_id[p];
 		Solvable *s = pool->solvables + p;
@@ -200,27 +247,31 @@ static void add_install_closure(struct builder_graph_pool *gp, Id start, unsigne
 				continue;
 			int tc;
 			Id q = best_provider(gp, *rp, &tc);
-			if (q && !seen[q])
+			if (q && seen[q] != stamp)
 				queue_push(&todo, q);
 		}
 	}
 	queue_free(&todo);
 }
 
-static void sort_edges(size_t *deps, char **reasons, size_t n)
+/* Sorts deps[0..n) and moves the parallel whys (why_size bytes each) along.
+ * Insertion sort: lists are short. */
+static void sort_edges(size_t *deps, void *whys, size_t why_size, size_t n)
 {
-	/* Insertion sort: reasons must move with their deps, and lists are short. */
+	unsigned char w[sizeof(struct builder_reqref)];
+	char *base = whys;
+
 	for (size_t i = 1; i < n; i++) {
-		size_t d = deps[i];
-		char *r = reasons[i];
-		size_t j = i;
+		size_t d = deps[i], j = i;
+
+		memcpy(w, base + i * why_size, why_size);
 		while (j > 0 && deps[j - 1] > d) {
 			deps[j] = deps[j - 1];
-			reasons[j] = reasons[j - 1];
+			memcpy(base + j * why_size, base + (j - 1) * why_size, why_size);
 			j--;
 		}
 		deps[j] = d;
-		reasons[j] = r;
+		memcpy(base + j * why_size, w, why_size);
 	}
 }
 
@@ -237,46 +288,43 @@ static void resolve_runtime(struct builder_graph *graph, size_t i)
 			Id dep = dep_id(gp->pool, &pkg->requires.items[k]);
 			int tc;
 			Id p = dep ? best_provider(gp, dep, &tc) : 0;
-			if (!p || gp->by_id[p].spec == i)
+			if (!p || gp->by_id[p].spec == i ||
+			    edge_has(node->run_deps, node->nrun_deps, gp->by_id[p].spec))
 				continue;
-			char *text = builder_dep_format(&pkg->requires.items[k]);
-			char *reason = sy_xasprintf("%s requires %s", pkg->name, text);
-			edge_add(&node->run_deps, &node->run_dep_reasons, &node->nrun_deps,
-				 gp->by_id[p].spec, reason);
-			free(reason);
-			free(text);
+			struct builder_reqref why = { j, k };
+			edge_add(&node->run_deps, (void **)&node->run_dep_reqs, sizeof(why),
+				 &node->nrun_deps, gp->by_id[p].spec, &why);
 		}
 	}
-	sort_edges(node->run_deps, node->run_dep_reasons, node->nrun_deps);
+	sort_edges(node->run_deps, node->run_dep_reqs, sizeof(*node->run_dep_reqs),
+		   node->nrun_deps);
 }
 
-static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *seen)
+static void resolve_spec(struct builder_graph *graph, size_t i)
 {
 	struct builder_graph_pool *gp = graph->pool;
 	const struct builder_spec *spec = &graph->specs[i];
 	struct builder_graph_node *node = &graph->nodes[i];
 
-	memset(seen, 0, (size_t)gp->pool->nsolvables);
+	gp->stamp++;
 	for (size_t k = 0; k < spec->buildrequires.n; k++) {
 		const struct builder_dep *br = &spec->buildrequires.items[k];
-		char *text = builder_dep_format(br);
 		Id dep = dep_id(gp->pool, br);
 		int tc = 0;
 		Id p = dep ? best_provider(gp, dep, &tc) : 0;
 		if (p) {
 			struct builder_pkgref ref = gp->by_id[p];
-			if (ref.spec != i)
-				edge_add(&node->build_deps, &node->build_dep_reasons,
-					 &node->nbuild_deps, ref.spec, text);
-			add_install_closure(gp, p, seen, node);
-		} else if (tc) {
-			sy_strv_push(&node->toolchain, text);
+			if (ref.spec != i && !edge_has(node->build_deps, node->nbuild_deps, ref.spec))
+				edge_add(&node->build_deps, (void **)&node->build_dep_brs,
+					 sizeof(k), &node->nbuild_deps, ref.spec, &k);
+			add_install_closure(gp, p, node);
 		} else {
-			sy_strv_push(&node->unresolved, text);
+			sy_strv_push_owned(tc ? &node->toolchain : &node->unresolved,
+					   builder_dep_format(br));
 		}
-		free(text);
 	}
-	sort_edges(node->build_deps, node->build_dep_reasons, node->nbuild_deps);
+	sort_edges(node->build_deps, node->build_dep_brs, sizeof(*node->build_dep_brs),
+		   node->nbuild_deps);
 	node->root_specs = sy_xcalloc(node->ninstall + 1, sizeof(size_t));
 	for (size_t k = 0; k < node->ninstall; k++) {
 		size_t d = node->install[k].spec, seen = d == i;
@@ -286,6 +334,24 @@ static void resolve_spec(struct builder_graph *graph, size_t i, unsigned char *s
 			node->root_specs[node->nroot_specs++] = d;
 	}
 	resolve_runtime(graph, i);
+}
+
+char *builder_graph_build_reason(const struct builder_graph *graph, size_t spec, size_t k)
+{
+	const struct builder_graph_node *node = &graph->nodes[spec];
+
+	return builder_dep_format(&graph->specs[spec].buildrequires.items[node->build_dep_brs[k]]);
+}
+
+char *builder_graph_run_reason(const struct builder_graph *graph, size_t spec, size_t k)
+{
+	const struct builder_reqref *r = &graph->nodes[spec].run_dep_reqs[k];
+	const struct builder_package *pkg = &graph->specs[spec].packages[r->package];
+	char *text = builder_dep_format(&pkg->requires.items[r->require]);
+	char *reason = sy_xasprintf("%s requires %s", pkg->name, text);
+
+	free(text);
+	return reason;
 }
 
 int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
@@ -305,11 +371,10 @@ int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
 	repo_internalize(graph->pool->distro);
 	repo_internalize(graph->pool->toolchain);
 	pool_createwhatprovides(graph->pool->pool);
-	unsigned char *seen = sy_xcalloc((size_t)graph->pool->pool->nsolvables + 1, 1);
+	graph->pool->seen = sy_xcalloc((size_t)graph->pool->pool->nsolvables + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < nspecs; i++)
 		if (!specs[i].error && !specs[i].excluded)
-			resolve_spec(graph, i, seen);
-	free(seen);
+			resolve_spec(graph, i);
 	return 0;
 }
 
@@ -317,13 +382,9 @@ void builder_graph_release(struct builder_graph *graph)
 {
 	for (size_t i = 0; graph->nodes && i < graph->nspecs; i++) {
 		struct builder_graph_node *n = &graph->nodes[i];
-		for (size_t j = 0; j < n->nbuild_deps; j++)
-			free(n->build_dep_reasons[j]);
-		free(n->build_dep_reasons);
+		free(n->build_dep_brs);
 		free(n->build_deps);
-		for (size_t j = 0; j < n->nrun_deps; j++)
-			free(n->run_dep_reasons[j]);
-		free(n->run_dep_reasons);
+		free(n->run_dep_reqs);
 		free(n->run_deps);
 		free(n->install);
 		free(n->root_specs);
@@ -334,6 +395,9 @@ void builder_graph_release(struct builder_graph *graph)
 	if (graph->pool) {
 		pool_free(graph->pool->pool);
 		free(graph->pool->by_id);
+		free(graph->pool->best_str);
+		free(graph->pool->best_rel);
+		free(graph->pool->seen);
 		free(graph->pool);
 	}
 	memset(graph, 0, sizeof(*graph));

@@ -20,16 +20,25 @@ struct builder_pkgref {
 	size_t package; /* index of the package within the spec */
 };
 
+/* One Requires of a spec's package: specs[.].packages[package].requires
+ * .items[require]. */
+struct builder_reqref {
+	size_t package;
+	size_t require;
+};
+
 /* What the graph knows about one spec. */
 struct builder_graph_node {
 	size_t *build_deps;       /* indices of the specs whose packages this spec
 				   * BuildRequires, sorted, unique, self excluded */
-	char **build_dep_reasons; /* parallel to build_deps: the first BuildRequires
-				   * that made the edge, "zlib-devel >= 1.2" */
+	size_t *build_dep_brs;    /* parallel to build_deps: the first BuildRequires
+				   * that made the edge, as an index into the spec's
+				   * buildrequires (builder_graph_build_reason) */
 	size_t nbuild_deps;
 	size_t *run_deps;         /* indices of the specs whose packages this spec's
 				   * packages Require, sorted, unique, self excluded */
-	char **run_dep_reasons;   /* parallel to run_deps: "curl requires libssh2" */
+	struct builder_reqref *run_dep_reqs; /* parallel to run_deps: the Requires
+				   * that made the edge (builder_graph_run_reason) */
 	size_t nrun_deps;
 	struct builder_pkgref *install; /* packages to install into its build root:
 				   * BuildRequires providers of this distribution
@@ -66,6 +75,16 @@ int builder_graph_build(const struct builder_spec *specs, size_t nspecs,
 			const struct sy_strv *toolchain, const char *arch,
 			const char *learn_repo_dir, struct builder_graph *graph,
 			struct sy_error *err);
+
+/* Why spec's k-th build edge (nodes[spec].build_deps[k]) exists: the
+ * BuildRequires that made it, formatted ("zlib-devel >= 1.2"). Formatted on
+ * demand because a distribution has tens of thousands of edges and a plan
+ * names a few. Returns a malloc'ed string; the caller frees it. */
+char *builder_graph_build_reason(const struct builder_graph *graph, size_t spec, size_t k);
+
+/* Why spec's k-th runtime edge (nodes[spec].run_deps[k]) exists: "curl
+ * requires libssh2". Returns a malloc'ed string; the caller frees it. */
+char *builder_graph_run_reason(const struct builder_graph *graph, size_t spec, size_t k);
 
 /* Resolves the BuildRequires of spec that the graph left unresolved against
  * the headers of built RPM files (rpm_files, NULL-terminated host paths), as

@@ -63,16 +63,24 @@ static int cmp_entry_path(const void *a, const void *b)
 		      ((const struct gitwatch_entry *)b)->path);
 }
 
-/* Decodes a cached listing ("<mode> <oid> <path>\n" per file) into one. */
-static int decode_listing(char *text, struct gitwatch_entries *one)
+/* Decodes a cached listing ("<mode> <oid> <path>\n" per file, modes in
+ * octal) of len bytes into one. */
+static int decode_listing(const char *text, size_t len, struct gitwatch_entries *one)
 {
-	char *save = NULL;
+	const char *p = text, *end = text + len;
 	size_t alloc = 0;
 
 	memset(one, 0, sizeof(*one));
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-		if (!sp2 || sp2 - sp1 - 1 != GITWATCH_OID_HEX) {
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q = p;
+		unsigned mode = 0;
+
+		if (!eol)
+			eol = end;
+		while (q < eol && *q >= '0' && *q <= '7')
+			mode = mode * 8 + (unsigned)(*q++ - '0');
+		if (q == p || eol - q < GITWATCH_OID_HEX + 3 || q[0] != ' ' ||
+		    q[GITWATCH_OID_HEX + 1] != ' ') {
 			gitwatch_entries_release(one);
 			return -1;
 		}
@@ -81,10 +89,12 @@ static int decode_listing(char *text, struct gitwatch_entries *one)
 			one->items = sy_xrealloc(one->items, alloc * sizeof(*one->items));
 		}
 		struct gitwatch_entry *e = &one->items[one->n++];
-		e->mode = (unsigned)strtoul(line, NULL, 8);
-		memcpy(e->oid, sp1 + 1, GITWATCH_OID_HEX);
+		e->mode = mode;
+		memcpy(e->oid, q + 1, GITWATCH_OID_HEX);
 		e->oid[GITWATCH_OID_HEX] = '\0';
-		e->path = sy_xstrdup(sp2 + 1);
+		e->path = sy_xstrndup(q + GITWATCH_OID_HEX + 2,
+				      (size_t)(eol - q - GITWATCH_OID_HEX - 2));
+		p = eol + 1;
 	}
 	return 0;
 }
@@ -120,7 +130,7 @@ static int list_tree(struct gitwatch_repo *repo, const char *commit, const char 
 		return gitwatch_list_files(repo, commit, tree, one, err);
 	key = sy_xasprintf("%s:%s", tree, oid);
 	if (sy_kv_get(cache_path, "tree-listing-v1", key, &text, &len, NULL) == 1 &&
-	    decode_listing(text, one) == 0) {
+	    decode_listing(text, len, one) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -172,7 +182,12 @@ static void collect_specs(const struct gitwatch_entries *all, const char *const 
 			break;
 		}
 	}
-	qsort(specs->items, specs->n, sizeof(*specs->items), cmp_entry_path);
+	for (size_t i = 1; i < specs->n; i++) {
+		if (strcmp(specs->items[i - 1].path, specs->items[i].path) > 0) {
+			qsort(specs->items, specs->n, sizeof(*specs->items), cmp_entry_path);
+			break;
+		}
+	}
 }
 
 /* Moves all into files sorted by path, each path once (spec trees may

@@ -16,55 +16,73 @@ static int clean(const char *s)
 	return !strpbrk(s, "\t\n\x1f");
 }
 
-/* Parses one line into keys entry i; returns 0 or -1. */
-static int parse_line(char *line, const struct builder_index *index, size_t i,
+/* Copies a 64-hex field of exactly that length into out; returns 0 or -1. */
+static int hex_field(const char *f, size_t len, char out[SY_SHA256_HEX_LEN + 1])
+{
+	if (len != SY_SHA256_HEX_LEN)
+		return -1;
+	memcpy(out, f, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Parses one line (len bytes, no newline) into keys entry i; returns 0 or
+ * -1. */
+static int parse_line(const char *line, size_t len, const struct builder_index *index, size_t i,
 		      struct builder_keys *keys)
 {
-	char *f[5], *save = NULL;
+	const char *f[5], *end = line + len, *p = line;
+	size_t flen[5];
+	int nf = 0;
 
-	for (int k = 0; k < 5; k++) {
-		f[k] = strtok_r(k ? NULL : line, "\t", &save);
-		if (!f[k] && k < 4)
-			return -1;
+	while (nf < 5) {
+		const char *tab = nf < 4 ? memchr(p, '\t', (size_t)(end - p)) : NULL;
+		f[nf] = p;
+		flen[nf] = (size_t)((tab ? tab : end) - p);
+		nf++;
+		if (!tab)
+			break;
+		p = tab + 1;
 	}
-	if (strcmp(f[0], index->specs[i].path) || strlen(f[1]) != SY_SHA256_HEX_LEN ||
-	    strlen(f[2]) != SY_SHA256_HEX_LEN || strlen(f[3]) != SY_SHA256_HEX_LEN)
+	if (nf < 4 || strlen(index->specs[i].path) != flen[0] ||
+	    memcmp(f[0], index->specs[i].path, flen[0]) ||
+	    hex_field(f[1], flen[1], keys->inputs[i].digest) ||
+	    hex_field(f[2], flen[2], keys->keys[i]) ||
+	    hex_field(f[3], flen[3], keys->inputs[i].metadata))
 		return -1;
-	memcpy(keys->inputs[i].digest, f[1], SY_SHA256_HEX_LEN + 1);
-	memcpy(keys->keys[i], f[2], SY_SHA256_HEX_LEN + 1);
-	memcpy(keys->inputs[i].metadata, f[3], SY_SHA256_HEX_LEN + 1);
-	for (char *p = f[4], *next; p && *p; p = next) {
-		next = strchr(p, FILE_SEP);
-		if (next)
-			*next++ = '\0';
-		sy_strv_push(&keys->inputs[i].files, p);
+	for (p = nf == 5 ? f[4] : end; p < end;) {
+		const char *sep = memchr(p, FILE_SEP, (size_t)(end - p));
+		size_t n = (size_t)((sep ? sep : end) - p);
+
+		if (n)
+			sy_strv_push_owned(&keys->inputs[i].files, sy_xstrndup(p, n));
+		p = sep ? sep + 1 : end;
 	}
 	return 0;
 }
 
 /* Fills keys from a stored row; the spec count must match the index. */
-static int decode(const char *data, int len, const struct builder_index *index,
+static int decode(const char *data, size_t len, const struct builder_index *index,
 		  struct builder_keys *keys)
 {
-	char *text = sy_xmalloc((size_t)len + 1), *save = NULL, *line;
-	size_t i = 0;
+	const char *p = data, *end = data + len;
 	int rc = 0;
 
-	memcpy(text, data, (size_t)len);
-	text[len] = '\0';
 	keys->n = index->nspecs;
 	keys->inputs = sy_xcalloc(keys->n + 1, sizeof(*keys->inputs));
 	keys->keys = sy_xcalloc(keys->n + 1, sizeof(*keys->keys));
-	line = strtok_r(text, "\n", &save);
-	if (!line || strlen(line) != SY_SHA256_HEX_LEN)
-		rc = -1;
-	else
-		memcpy(keys->global, line, SY_SHA256_HEX_LEN + 1);
-	for (; rc == 0 && i < keys->n; i++) {
-		line = strtok_r(NULL, "\n", &save);
-		rc = line ? parse_line(line, index, i, keys) : -1;
+	for (size_t i = 0; rc == 0 && i <= keys->n; i++) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+
+		if (p >= end)
+			rc = -1;
+		else if (i == 0)
+			rc = hex_field(p, n, keys->global);
+		else
+			rc = parse_line(p, n, index, i - 1, keys);
+		p = eol ? eol + 1 : end;
 	}
-	free(text);
 	if (rc)
 		builder_keys_release(keys);
 	return rc;
@@ -82,7 +100,7 @@ int builder_keycache_get(const char *db_path, const char *context,
 	found = sy_kv_get(db_path, "view-keys-v1", context, &data, &len, err);
 	if (found <= 0)
 		return found;
-	found = decode(data, (int)len, index, keys) == 0;
+	found = decode(data, len, index, keys) == 0;
 	free(data);
 	return found;
 }

@@ -124,7 +124,9 @@ static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 	char *id = spec_id(p, d), *r;
 	const char *dr = reason_of(p, d, &ignored);
 	if (br != SIZE_MAX) {
-		r = sy_xasprintf("BuildRequires %s, from %s: %s", node->build_dep_reasons[br], id, dr);
+		char *why = builder_graph_build_reason(p->in->graph, i, br);
+		r = sy_xasprintf("BuildRequires %s, from %s: %s", why, id, dr);
+		free(why);
 	} else {
 		for (size_t k = 0; k < node->ninstall; k++)
 			if (node->install[k].spec == d)

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1125,42 +1126,60 @@ int builder_specs_read(const struct builder_spec_input *inputs, size_t n,
 
 /* ------------------------------------------------------------------------ */
 
-static void deps_release(struct builder_deps *deps)
+/* Frees s unless it lives in spec's arena. */
+static void free_str(const struct builder_spec *spec, char *s)
+{
+	uintptr_t a = (uintptr_t)spec->arena, p = (uintptr_t)s;
+
+	if (!spec->arena || p < a || p >= a + spec->arena_size)
+		free(s);
+}
+
+static void deps_release(const struct builder_spec *spec, struct builder_deps *deps)
 {
 	for (size_t i = 0; i < deps->n; i++) {
-		free(deps->items[i].name);
-		free(deps->items[i].evr);
+		free_str(spec, deps->items[i].name);
+		free_str(spec, deps->items[i].evr);
 	}
 	free(deps->items);
 	deps->items = NULL;
 	deps->n = 0;
 }
 
+static void strv_release(const struct builder_spec *spec, struct sy_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free_str(spec, v->items[i]);
+	free(v->items);
+	memset(v, 0, sizeof(*v));
+}
+
 void builder_spec_release(struct builder_spec *spec)
 {
-	free(spec->path);
-	free(spec->name);
-	free(spec->epoch);
-	free(spec->version);
-	free(spec->release);
+	free_str(spec, spec->path);
+	free_str(spec, spec->name);
+	free_str(spec, spec->epoch);
+	free_str(spec, spec->version);
+	free_str(spec, spec->release);
 	for (size_t i = 0; i < spec->npackages; i++) {
 		struct builder_package *pkg = &spec->packages[i];
 
-		free(pkg->name);
-		free(pkg->evr);
-		free(pkg->arch);
-		deps_release(&pkg->provides);
-		deps_release(&pkg->requires);
+		free_str(spec, pkg->name);
+		free_str(spec, pkg->evr);
+		free_str(spec, pkg->arch);
+		deps_release(spec, &pkg->provides);
+		deps_release(spec, &pkg->requires);
 	}
 	free(spec->packages);
-	deps_release(&spec->buildrequires);
-	sy_strv_release(&spec->sources);
-	sy_strv_release(&spec->patches);
-	sy_strv_release(&spec->exclusive_arch);
-	sy_strv_release(&spec->exclude_arch);
-	free(spec->error);
-	sy_strv_release(&spec->version_refs);
-	free(spec->excluded);
+	deps_release(spec, &spec->buildrequires);
+	strv_release(spec, &spec->sources);
+	strv_release(spec, &spec->patches);
+	strv_release(spec, &spec->exclusive_arch);
+	strv_release(spec, &spec->exclude_arch);
+	free_str(spec, spec->error);
+	strv_release(spec, &spec->version_refs);
+	free_str(spec, spec->excluded);
+	free(spec->arena);
 	memset(spec, 0, sizeof(*spec));
 }
 

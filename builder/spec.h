@@ -67,6 +67,13 @@ struct builder_spec {
 	char *excluded;   /* NULL, or why the spec is not built for the target arch
 			   * ("ExclusiveArch: aarch64 does not include x86_64"); set
 			   * by the index, the parsed data stays */
+	char *arena;      /* NULL, or one block holding the strings of a spec decoded
+			   * from the spec cache (builder/speccache.h): a warm plan
+			   * decodes thousands of specs, and one allocation per
+			   * spec instead of one per string is most of its cost.
+			   * Fields pointing into it are freed with it;
+			   * builder_spec_release frees the others one by one */
+	size_t arena_size; /* bytes of arena */
 };
 
 /* What to read: the spec's path in the repository and its content. */

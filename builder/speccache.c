@@ -124,6 +124,8 @@ unsigned char *builder_speccache_encode(const struct builder_spec *spec, size_t 
 struct dec {
 	const unsigned char *p, *end;
 	int bad;
+	char *arena;     /* strings are copied here, one after the other */
+	size_t used;     /* bytes of arena taken */
 };
 
 static uint64_t get_varint(struct dec *d)
@@ -154,7 +156,10 @@ static char *get_str(struct dec *d)
 		d->bad = 1;
 		return NULL;
 	}
-	s = sy_xmalloc((size_t)n);
+	/* The record holds each string's bytes after a length of at least one
+	 * byte, so strings and their NULs fit in an arena of the record's size. */
+	s = d->arena + d->used;
+	d->used += (size_t)n;
 	memcpy(s, d->p, (size_t)n - 1);
 	s[n - 1] = '\0';
 	d->p += n - 1;
@@ -232,12 +237,14 @@ static void get_parsed(struct dec *d, struct builder_spec *out)
 int builder_speccache_decode(const unsigned char *data, size_t len, struct builder_spec *out,
 			     struct sy_error *err)
 {
-	struct dec d = { data, data + len, 0 };
+	struct dec d = { data, data + len, 0, NULL, 0 };
 	char *path = out->path, *excluded = out->excluded;
 
 	if (len < 2 || data[0] != FORMAT || data[1] > 1)
 		return sy_error_set(err, "spec record: unknown format");
 	d.p += 2;
+	out->arena = d.arena = sy_xmalloc(len);
+	out->arena_size = len;
 	if (data[1]) {
 		out->error = get_str(&d);
 		if (!out->error)

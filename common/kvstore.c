@@ -30,7 +30,10 @@ static int open_new(const char *path, sqlite3 **db, struct sy_error *err)
 		return -1;
 	}
 	sqlite3_busy_timeout(*db, 10000);
+	/* Values are large (a spec tree's listing, a commit's keys: megabytes);
+	 * mapped, their overflow pages are read without a pread(2) each. */
 	if (sqlite3_exec(*db, "PRAGMA journal_mode=WAL;"
+			      "PRAGMA mmap_size=268435456;"
 			      "CREATE TABLE IF NOT EXISTS kv_v1 (ns TEXT NOT NULL, key TEXT NOT NULL, "
 			      "value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID",
 			 NULL, NULL, NULL) != SQLITE_OK) {

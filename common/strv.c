@@ -47,6 +47,15 @@ char *sy_xstrdup(const char *s)
 	return p;
 }
 
+char *sy_xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		die_oom();
+	return p;
+}
+
 char *sy_xasprintf(const char *fmt, ...)
 {
 	va_list ap;

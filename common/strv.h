@@ -33,6 +33,10 @@ void *sy_xmalloc(size_t n);
 void *sy_xcalloc(size_t n, size_t size);
 void *sy_xrealloc(void *p, size_t n);
 char *sy_xstrdup(const char *s);
+
+/* The first n bytes of s (fewer at a NUL), as a new NUL-terminated string;
+ * aborts when out of memory. The caller frees it. */
+char *sy_xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *sy_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -28,11 +28,24 @@ static int git_fail(struct sy_error *err, const char *what)
 	return sy_error_set(err, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+/* Process-wide libgit2 settings, once. A distribution's spec tree object
+ * holds thousands of entries (about 100 KiB): above libgit2's default cache
+ * limit for trees (4 KiB), so every lookup parsed it again; keep trees up to
+ * 16 MiB cached. Objects read are not hashed again on every read (as git
+ * itself does not): packs are verified when fetched, and hashing the spec
+ * trees on each lookup was a third of a warm plan. */
+static void tune_libgit2(void)
+{
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)16 << 20);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+}
+
 int gitwatch_repo_open(const char *path, struct gitwatch_repo **out, struct sy_error *err)
 {
 	git_repository *git;
 
-	git_libgit2_init();
+	if (git_libgit2_init() == 1)
+		tune_libgit2();
 	if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
 		int rc = git_fail(err, path);
 		sy_error_prefix(err, "not a git repository");

@@ -449,8 +449,10 @@ static void dot_edges(FILE *out, const struct builder_graph *g,
 			continue;
 		char *from = builder_depsearch_spec_name(&g->specs[a]);
 		char *to = builder_depsearch_spec_name(&g->specs[b]);
-		char *label = build ? sy_xasprintf("BuildRequires %s", n->build_dep_reasons[k])
-				    : sy_xstrdup(n->run_dep_reasons[k]);
+		char *why = build ? builder_graph_build_reason(g, a, k)
+				  : builder_graph_run_reason(g, a, k);
+		char *label = build ? sy_xasprintf("BuildRequires %s", why) : sy_xstrdup(why);
+		free(why);
 		fputs("  ", out);
 		dot_string(out, from);
 		fputs(" -> ", out);

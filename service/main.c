@@ -185,6 +185,7 @@ static int pipeline_command(int argc, char **argv, const char *usage, int plan_o
 	}
 	service_reporter_log_init(&reporter, stdout);
 	o.plan_only = plan_only;
+	o.exiting = 1;
 	o.out = stdout;
 	o.reporter = plan_only && o.json ? NULL : &reporter;
 	rc = service_pipeline_run(&o, &err);

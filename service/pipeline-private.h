@@ -25,6 +25,7 @@ struct commit_view {
 	struct builder_distro distro;
 	struct builder_index index;
 	struct builder_graph graph;
+	int has_graph;                 /* graph is built */
 	struct builder_keys keys;
 };
 

@@ -33,6 +33,13 @@ struct service_pipeline_options {
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct service_reporter *reporter; /* status backend, may be NULL */
+	int exiting;                 /* 1: the process exits right after the run: the
+				      * commit views (spec indexes, graphs, keys: most
+				      * of a warm plan's allocations) are left to the
+				      * kernel instead of freed piece by piece, as
+				      * clang's -disable-free does. Builds with
+				      * AddressSanitizer free them anyway, so that
+				      * leak checks keep their meaning. */
 };
 
 /* Runs the pipeline. Returns 0 when every stage succeeded, 1 when some spec or
