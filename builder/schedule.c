@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "builder/schedule.h"
 
 #include <dirent.h>
@@ -7,13 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "builder/buildjob.h"
+#include "builder/outdigest.h"
+#include "builder/scheduler.h"
 #include "builder/sources.h"
+#include "common/buf.h"
 #include "common/fs.h"
 
 const char *builder_job_state_name(enum builder_job_state state)
@@ -21,8 +30,11 @@ const char *builder_job_state_name(enum builder_job_state state)
 	switch (state) {
 	case BUILDER_JOB_BUILT: return "built";
 	case BUILDER_JOB_REUSED: return "reused";
+	case BUILDER_JOB_UNCHANGED: return "unchanged";
 	case BUILDER_JOB_FAILED: return "failed";
 	case BUILDER_JOB_BLOCKED: return "blocked";
+	case BUILDER_JOB_SKIPPED: return "skipped";
+	case BUILDER_JOB_NSTATES: break;
 	}
 	return "?";
 }
@@ -40,6 +52,7 @@ void builder_job_result_release(struct builder_job_result *res)
 	sy_strv_release(&res->rpms);
 	free(res->srpm);
 	free(res->log_path);
+	free(res->blocker);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -157,7 +170,7 @@ static int write_summary(const char *dir, const struct builder_spec *spec, const
  * outputs under the artifact directory of the key. */
 static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
 		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
-		     int log_fd, struct sy_error *err)
+		     int log_fd, int *infra, struct sy_error *err)
 {
 	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	const char *key = in->keys[in->plan->entries[e].spec];
@@ -175,6 +188,7 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	 * other pipeline removes them while this one fills them. */
 	int lock = builder_build_lock(scratch, err);
 
+	*infra = 0;
 	if (lock < 0)
 		goto out;
 	sy_rm_rf(src, NULL);
@@ -233,22 +247,6 @@ out:
 	return rc;
 }
 
-/* Returns the first spec of the set whose packages this entry's build root
- * needs and that did not succeed, or SIZE_MAX. */
-static size_t failed_dependency(const struct builder_schedule_input *in, const struct run_order *o,
-				const struct builder_job_result *results, size_t e)
-{
-	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
-
-	for (size_t k = 0; k < node->nroot_specs; k++) {
-		size_t s = o->slot[node->root_specs[k]];
-		if (ran_before(o, node->root_specs[k], e) &&
-		    (results[s].state == BUILDER_JOB_FAILED || results[s].state == BUILDER_JOB_BLOCKED))
-			return node->root_specs[k];
-	}
-	return SIZE_MAX;
-}
-
 /* Returns the last "error: ..." line rpmbuild wrote to the log (newly
  * allocated), or NULL. */
 static char *last_error_line(const char *log_path)
@@ -278,80 +276,13 @@ static void available_rpms(const struct builder_schedule_input *in, const struct
 		sy_strv_push(out, in->published_rpms->items[k]);
 }
 
-static void build_entry(const struct builder_schedule_input *in, const struct run_order *o,
-			struct builder_job_result *results, size_t e, const struct sy_strv *late)
-{
-	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
-	struct builder_job_result *res = &results[e];
-	struct sy_error err = { { 0 } };
-	int fd = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (build_one(in, o, results, e, late, fd, &err)) {
-		char *last = last_error_line(res->log_path);
-		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s%s%s", spec->path, err.msg,
-							    last ? ": " : "", last ? last : ""));
-		free(last);
-		if (fd >= 0)
-			dprintf(fd, "shipyard: %s\n", res->reason);
-	} else {
-		res->state = BUILDER_JOB_BUILT;
-		res->late = late && late->n;
-	}
-	if (fd >= 0)
-		close(fd);
-}
-
-static void run_entry(const struct builder_schedule_input *in, const struct run_order *o,
-		      struct builder_job_result *results, size_t e)
-{
-	const struct builder_plan_entry *entry = &in->plan->entries[e];
-	const struct builder_spec *spec = &in->index->specs[entry->spec];
-	const struct builder_graph_node *node = &in->graph->nodes[entry->spec];
-	struct builder_job_result *res = &results[e];
-	struct sy_strv late = SY_STRV_INIT, rpms = SY_STRV_INIT;
-	struct sy_error err = { { 0 } };
-	size_t blocker;
-
-	res->log_path = sy_xasprintf("%s/%s.log", in->log_dir,
-				     spec->name ? spec->name : strrchr(spec->path, '/') + 1);
-	if (spec->error) {
-		fail(res, BUILDER_JOB_FAILED, sy_xstrdup(spec->error));
-		return;
-	}
-	if (entry->in_cycle) {
-		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: in a build dependency cycle", spec->path));
-		return;
-	}
-	if ((blocker = failed_dependency(in, o, results, e)) != SIZE_MAX) {
-		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path,
-							     in->index->specs[blocker].name));
-		return;
-	}
-	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
-	int reused = builder_artifact_lookup(dir, res);
-	free(dir);
-	if (reused) {
-		res->state = BUILDER_JOB_REUSED;
-		return;
-	}
-	if (node->unresolved.n) {
-		static const char *const none[] = { NULL };
-		available_rpms(in, o, results, e, &rpms);
-		if (builder_graph_resolve_late(in->graph, entry->spec,
-					       rpms.n ? (const char *const *)rpms.items : none,
-					       &late, &err))
-			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s", spec->path, err.msg));
-	}
-	if (!res->reason)
-		build_entry(in, o, results, e, &late);
-	sy_strv_release(&late);
-	sy_strv_release(&rpms);
-}
 
 /* Entries whose BuildRequires are not all resolved yet (they may be
  * generated by builds of this run), and those that need their packages, run
- * after all others. */
-static void order_run(const struct builder_schedule_input *in, struct run_order *o, size_t *order)
+ * after all others. Fills o->pos and order; returns the per-entry deferred
+ * flags (caller frees). */
+static unsigned char *order_run(const struct builder_schedule_input *in, struct run_order *o,
+				size_t *order)
 {
 	const struct builder_plan *plan = in->plan;
 	unsigned char *deferred = sy_xcalloc(plan->n + 1, 1);
@@ -371,39 +302,545 @@ static void order_run(const struct builder_schedule_input *in, struct run_order 
 				o->pos[e] = k;
 				order[k++] = e;
 			}
-	free(deferred);
+	return deferred;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One job, in its own process.                                              */
+
+/* Builds entry e in this (forked) process and writes the outcome to fd as
+ * one line: "<built 0|1> <infrastructure 0|1> <seconds>\t<reason>". */
+static void job_process(const struct builder_schedule_input *in, const struct run_order *o,
+			struct builder_job_result *results, size_t e, const struct sy_strv *late,
+			int fd)
+{
+	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+	struct builder_job_result *res = &results[e];
+	struct sy_error err = { { 0 } };
+	int log = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int infra = 0, built = build_one(in, o, results, e, late, log, &infra, &err) == 0;
+	char *reason = NULL;
+
+	if (!built) {
+		char *last = last_error_line(res->log_path);
+		reason = sy_xasprintf("%s: %s%s%s", spec->path, err.msg, last ? ": " : "",
+				      last ? last : "");
+		if (log >= 0)
+			dprintf(log, "shipyard: %s\n", reason);
+		free(last);
+	}
+	dprintf(fd, "%d %d %.3f\t%s\n", built, infra, res->seconds, reason ? reason : "");
+	free(reason);
+	if (log >= 0)
+		close(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The run.                                                                  */
+
+#define MAX_ATTEMPTS 3
+
+struct runner {
+	const struct builder_schedule_input *in;
+	struct builder_job_result *results;
+	struct run_order o;
+	struct builder_sched *sched;
+	size_t jobs;        /* parallel builds */
+	pid_t *pid;         /* per entry: its job process, 0 when none */
+	int *fd;            /* per entry: read end of its result pipe, -1 */
+	struct sy_buf *out; /* per entry: what the job process wrote */
+	struct sy_strv *late; /* per entry: RPMs resolved late */
+	size_t running, done;
+	int cancelled;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *entry_name(const struct runner *r, size_t e)
+{
+	const struct builder_spec *spec = &r->in->index->specs[r->in->plan->entries[e].spec];
+
+	return spec->name ? spec->name : spec->path;
+}
+
+static void report(struct runner *r, size_t e, const char *state)
+{
+	const struct builder_schedule_input *in = r->in;
+	double path = 0, work;
+
+	if (!in->progress)
+		return;
+	work = builder_sched_remaining(r->sched, &path);
+	struct builder_progress p = {
+		.done = r->done, .total = in->plan->n, .running = r->running,
+		.spec = e == SIZE_MAX ? NULL : entry_name(r, e), .state = state,
+		.eta_s = path > work / (double)r->jobs ? path : work / (double)r->jobs,
+	};
+	in->progress(in->progress_arg, &p);
+}
+
+/* Records that entry e is over. */
+static void finish(struct runner *r, size_t e)
+{
+	struct builder_job_result *res = &r->results[e];
+
+	if (!res->ended)
+		res->ended = now_s();
+	r->done++;
+	builder_sched_done(r->sched, e);
+	report(r, e, builder_job_state_name(res->state));
+}
+
+/* The first spec whose packages entry e's build root needs and that did not
+ * succeed in this run, or SIZE_MAX. */
+static size_t failed_dependency(const struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
+
+	for (size_t k = 0; k < node->nroot_specs; k++) {
+		size_t d = node->root_specs[k], s = r->o.slot[d];
+		if (!ran_before(&r->o, d, e))
+			continue;
+		enum builder_job_state st = r->results[s].state;
+		if (st == BUILDER_JOB_FAILED || st == BUILDER_JOB_BLOCKED || st == BUILDER_JOB_SKIPPED)
+			return d;
+	}
+	return SIZE_MAX;
+}
+
+/* The output digest of an artifact directory: from its summary.json, else
+ * computed from its RPMs. Returns 0, or -1 when it has none. */
+static int artifact_digest(const char *dir, char out[SY_SHA256_HEX_LEN + 1])
+{
+	char *path = sy_xasprintf("%s/summary.json", dir);
+	json_t *doc = json_load_file(path, 0, NULL);
+	const char *d = json_string_value(json_object_get(doc, "output_digest"));
+	int rc = -1;
+
+	if (d && strlen(d) == SY_SHA256_HEX_LEN) {
+		memcpy(out, d, SY_SHA256_HEX_LEN + 1);
+		rc = 0;
+	} else if (doc) {
+		struct builder_job_result tmp = { 0 };
+		if (builder_artifact_lookup(dir, &tmp) && tmp.rpms.n)
+			rc = builder_output_digest((const char *const *)tmp.rpms.items, tmp.rpms.n,
+						   out, NULL);
+		builder_job_result_release(&tmp);
+	}
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+/* Stores digest in the summary.json of the artifact directory dir. */
+static void remember_digest(const char *dir, const char *digest)
+{
+	char *path = sy_xasprintf("%s/summary.json", dir);
+	json_t *doc = json_load_file(path, 0, NULL);
+
+	if (doc && !json_object_get(doc, "output_digest")) {
+		json_object_set_new(doc, "output_digest", json_string(digest));
+		char *text = json_dumps(doc, JSON_INDENT(2));
+		if (text)
+			sy_write_file_atomic(path, text, strlen(text), 0644, NULL);
+		free(text);
+	}
+	json_decref(doc);
+	free(path);
+}
+
+/* Fills res->output_digest and res->same_output for an entry whose
+ * artifact is artifacts/<key>. */
+static void compare_output(const struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	size_t spec = in->plan->entries[e].spec;
+	struct builder_job_result *res = &r->results[e];
+	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
+	char base[SY_SHA256_HEX_LEN + 1];
+
+	if (artifact_digest(dir, res->output_digest) == 0) {
+		remember_digest(dir, res->output_digest);
+		const char *bkey = in->base_keys ? in->base_keys[spec] : NULL;
+		char *bdir = bkey ? sy_xasprintf("%s/%s", in->artifacts_dir, bkey) : NULL;
+		res->same_output = bdir && strcmp(bkey, in->keys[spec]) &&
+				   artifact_digest(bdir, base) == 0 &&
+				   !strcmp(base, res->output_digest);
+		free(bdir);
+	} else {
+		res->output_digest[0] = '\0';
+	}
+	free(dir);
+}
+
+/* Whether entry e is in the set only through specs whose rebuild produced
+ * their previous output: its own inputs did not change, every spec of its
+ * build root whose key changed finished here with the same output (or was
+ * itself unchanged), and its artifact at the base key exists. */
+static int only_unchanged_inputs(const struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	const struct builder_plan_entry *entry = &in->plan->entries[e];
+	const struct builder_graph_node *node = &in->graph->nodes[entry->spec];
+	const char *bkey = in->base_keys ? in->base_keys[entry->spec] : NULL;
+	int any = 0;
+
+	if (entry->why != BUILDER_PLAN_DEPENDENCY || !bkey || node->unresolved.n)
+		return 0;
+	for (size_t k = 0; k < node->nroot_specs; k++) {
+		size_t d = node->root_specs[k], s = r->o.slot[d];
+		const char *dkey = in->base_keys[d];
+		if (dkey && !strcmp(dkey, in->keys[d]))
+			continue;
+		if (!ran_before(&r->o, d, e))
+			return 0;
+		enum builder_job_state st = r->results[s].state;
+		if (st != BUILDER_JOB_UNCHANGED && !r->results[s].same_output)
+			return 0;
+		any = 1;
+	}
+	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, bkey);
+	char *marker = sy_xasprintf("%s/summary.json", dir);
+	int ok = any && sy_exists(marker);
+	free(marker);
+	free(dir);
+	return ok;
+}
+
+/* Links artifacts/<key> of entry e to its artifact at the base key and
+ * loads it as the entry's outputs. Returns 0 or -1. */
+static int link_unchanged(const struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	size_t spec = in->plan->entries[e].spec;
+	char *link = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
+	int rc = -1;
+
+	if (symlink(in->base_keys[spec], link) == 0 || errno == EEXIST)
+		rc = builder_artifact_lookup(link, &r->results[e]) ? 0 : -1;
+	free(link);
+	return rc;
+}
+
+/* Decides entries that need no build (failed spec, blocked, reused,
+ * unchanged, cancelled). Returns 1 when e is settled. */
+static int settle_without_build(struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	const struct builder_plan_entry *entry = &in->plan->entries[e];
+	const struct builder_spec *spec = &in->index->specs[entry->spec];
+	struct builder_job_result *res = &r->results[e];
+	size_t blocker;
+
+	if (r->cancelled) {
+		fail(res, BUILDER_JOB_SKIPPED, sy_xasprintf("%s: pipeline cancelled", spec->path));
+	} else if (spec->error) {
+		fail(res, BUILDER_JOB_FAILED, sy_xstrdup(spec->error));
+	} else if (entry->in_cycle) {
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: in a build dependency cycle", spec->path));
+	} else if ((blocker = failed_dependency(r, e)) != SIZE_MAX) {
+		res->blocker = sy_xstrdup(in->index->specs[blocker].name);
+		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path, res->blocker));
+	} else {
+		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
+		int reused = builder_artifact_lookup(dir, res);
+		free(dir);
+		if (reused)
+			res->state = BUILDER_JOB_REUSED;
+		else if (only_unchanged_inputs(r, e) && link_unchanged(r, e) == 0)
+			res->state = BUILDER_JOB_UNCHANGED;
+		else
+			return 0;
+		compare_output(r, e);
+	}
+	return 1;
+}
+
+/* Resolves entry e's late BuildRequires (in this process: they need the
+ * results so far). Returns 0, or -1 when e failed. */
+static int resolve_late(struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	size_t spec = in->plan->entries[e].spec;
+	struct sy_strv rpms = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	static const char *const none[] = { NULL };
+	int rc = 0;
+
+	if (!in->graph->nodes[spec].unresolved.n || r->late[e].n)
+		return 0;
+	available_rpms(in, &r->o, r->results, e, &rpms);
+	if (builder_graph_resolve_late(in->graph, spec, rpms.n ? (const char *const *)rpms.items : none,
+				       &r->late[e], &err)) {
+		fail(&r->results[e], BUILDER_JOB_FAILED,
+		     sy_xasprintf("%s: %s", in->index->specs[spec].path, err.msg));
+		rc = -1;
+	}
+	sy_strv_release(&rpms);
+	return rc;
+}
+
+/* Forks the job process of entry e. Returns 0, or -1 (e failed). */
+static int start_build(struct runner *r, size_t e)
+{
+	struct builder_job_result *res = &r->results[e];
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: pipe: %s", strerror(errno)));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* Its own process group, killed as one on cancel; it dies with
+		 * the scheduler, and its build (PDEATHSIG too) with it. */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(pipefd[0]);
+		job_process(r->in, &r->o, r->results, e, &r->late[e], pipefd[1]);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: fork: %s", strerror(errno)));
+		return -1;
+	}
+	setpgid(pid, pid);
+	r->pid[e] = pid;
+	r->fd[e] = pipefd[0];
+	res->attempts++;
+	r->running++;
+	return 0;
+}
+
+/* Starts every ready job that a free slot allows; settles the others at
+ * once. */
+static void dispatch(struct runner *r)
+{
+	long next;
+
+	while (r->running < r->jobs && (next = builder_sched_next(r->sched)) >= 0) {
+		size_t e = (size_t)next;
+		struct builder_job_result *res = &r->results[e];
+
+		if (!res->started)
+			res->started = now_s();
+		if (settle_without_build(r, e) || resolve_late(r, e) || start_build(r, e)) {
+			finish(r, e);
+			continue;
+		}
+		report(r, e, NULL);
+	}
+}
+
+/* Reads what entry e's job process wrote, after it ended with status. */
+static void collect(struct runner *r, size_t e, int status)
+{
+	const struct builder_schedule_input *in = r->in;
+	struct builder_job_result *res = &r->results[e];
+	const char *line = r->out[e].data ? (const char *)r->out[e].data : "";
+	int built = 0, infra = 0;
+	double seconds = 0;
+	const char *tab = strchr(line, '\t');
+
+	r->running--;
+	r->pid[e] = 0;
+	if (sscanf(line, "%d %d %lf", &built, &infra, &seconds) != 3 || !tab) {
+		built = 0;
+		infra = 1;
+	}
+	res->seconds = seconds;
+	res->late = r->late[e].n != 0;
+	if (built) {
+		size_t spec = in->plan->entries[e].spec;
+		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
+		if (builder_artifact_lookup(dir, res)) {
+			res->state = BUILDER_JOB_BUILT;
+			compare_output(r, e);
+		} else {
+			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: artifacts missing", dir));
+		}
+		free(dir);
+	} else if (tab && tab[1] && tab[1] != '\n') {
+		fail(res, BUILDER_JOB_FAILED, sy_xstrndup(tab + 1, strcspn(tab + 1, "\n")));
+	} else {
+		fail(res, BUILDER_JOB_FAILED,
+		     sy_xasprintf("%s: build process %s %d", in->index->specs[in->plan->entries[e].spec].path,
+				  WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)));
+	}
+	sy_buf_release(&r->out[e]);
+	if (!built && infra && !r->cancelled && res->attempts < MAX_ATTEMPTS) {
+		free(res->reason);
+		res->reason = NULL;
+		builder_sched_retry(r->sched, e);
+		return;
+	}
+	finish(r, e);
+}
+
+/* Kills every running job process group. */
+static void kill_running(struct runner *r)
+{
+	for (size_t e = 0; e < r->in->plan->n; e++)
+		if (r->pid[e] > 0)
+			kill(-r->pid[e], SIGKILL);
+}
+
+/* Waits up to a second for job output; collects the jobs that ended. */
+static void wait_jobs(struct runner *r)
+{
+	const struct builder_plan *plan = r->in->plan;
+	struct pollfd *pfd = sy_xcalloc(r->running + 1, sizeof(*pfd));
+	size_t *which = sy_xcalloc(r->running + 1, sizeof(size_t)), n = 0;
+
+	for (size_t e = 0; e < plan->n; e++)
+		if (r->pid[e] > 0 && r->fd[e] >= 0) {
+			pfd[n] = (struct pollfd){ .fd = r->fd[e], .events = POLLIN };
+			which[n++] = e;
+		}
+	int ready = poll(pfd, n, 1000);
+	for (size_t k = 0; ready > 0 && k < n; k++) {
+		size_t e = which[k];
+		char buf[4096];
+		ssize_t got;
+
+		if (!pfd[k].revents)
+			continue;
+		got = read(r->fd[e], buf, sizeof(buf));
+		if (got > 0) {
+			sy_buf_add(&r->out[e], buf, (size_t)got);
+			continue;
+		}
+		if (got < 0 && errno == EINTR)
+			continue;
+		int status = 0;
+		close(r->fd[e]);
+		r->fd[e] = -1;
+		while (waitpid(r->pid[e], &status, 0) < 0 && errno == EINTR)
+			;
+		sy_buf_add(&r->out[e], "", 1);
+		collect(r, e, status);
+	}
+	free(pfd);
+	free(which);
+}
+
+/* The jobs each entry waits for: the entries of the specs its build root
+ * needs that run before it; entries run in the second pass (late
+ * resolution) also wait for every entry of the first. */
+static struct builder_sched_job *job_graph(const struct builder_schedule_input *in,
+					   const struct run_order *o, const unsigned char *deferred)
+{
+	const struct builder_plan *plan = in->plan;
+	struct builder_sched_job *jobs = sy_xcalloc(plan->n + 1, sizeof(*jobs));
+
+	for (size_t e = 0; e < plan->n; e++) {
+		const struct builder_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
+		size_t *deps = sy_xcalloc(node->nroot_specs + plan->n + 1, sizeof(size_t)), n = 0;
+
+		for (size_t k = 0; k < node->nroot_specs; k++)
+			if (ran_before(o, node->root_specs[k], e))
+				deps[n++] = o->slot[node->root_specs[k]];
+		for (size_t f = 0; deferred[e] && f < plan->n; f++)
+			if (!deferred[f])
+				deps[n++] = f;
+		jobs[e] = (struct builder_sched_job){
+			.expected_s = in->expected_s ? in->expected_s[e] : 1, .deps = deps, .ndeps = n,
+		};
+	}
+	return jobs;
+}
+
+static size_t default_jobs(int jobs)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (jobs > 0)
+		return (size_t)jobs;
+	return cores > 0 ? (size_t)cores : 1;
+}
+
+/* Runs the scheduling loop until every job is over. */
+static void run_loop(struct runner *r)
+{
+	while (!builder_sched_finished(r->sched)) {
+		if (!r->cancelled && r->in->cancel && *r->in->cancel) {
+			r->cancelled = 1;
+			kill_running(r);
+		}
+		dispatch(r);
+		if (r->running)
+			wait_jobs(r);
+		else if (!builder_sched_finished(r->sched))
+			break; /* nothing runs and nothing is ready: cannot happen in a DAG */
+		report(r, SIZE_MAX, NULL);
+	}
 }
 
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results)
 {
 	const struct builder_plan *plan = in->plan;
-	struct run_order o = { sy_xmalloc((in->index->nspecs + 1) * sizeof(size_t)),
-			       sy_xcalloc(plan->n + 1, sizeof(size_t)) };
+	struct runner r = { .in = in, .results = results, .jobs = default_jobs(in->jobs) };
 	size_t *order = sy_xcalloc(plan->n + 1, sizeof(size_t)), bad = 0;
+	unsigned char *deferred;
+	struct sy_error err = { { 0 } };
 
+	r.o.slot = sy_xmalloc((in->index->nspecs + 1) * sizeof(size_t));
+	r.o.pos = sy_xcalloc(plan->n + 1, sizeof(size_t));
 	for (size_t i = 0; i < in->index->nspecs; i++)
-		o.slot[i] = SIZE_MAX;
+		r.o.slot[i] = SIZE_MAX;
 	for (size_t e = 0; e < plan->n; e++)
-		o.slot[plan->entries[e].spec] = e;
-	order_run(in, &o, order);
+		r.o.slot[plan->entries[e].spec] = e;
+	deferred = order_run(in, &r.o, order);
 	sy_mkdir_p(in->log_dir, 0755, NULL);
 	sy_mkdir_p(in->builds_dir, 0755, NULL);
 	sy_mkdir_p(in->artifacts_dir, 0755, NULL);
-	for (size_t k = 0; k < plan->n; k++) {
-		size_t e = order[k];
+	for (size_t e = 0; e < plan->n; e++) {
 		const struct builder_spec *spec = &in->index->specs[plan->entries[e].spec];
-		const char *name = spec->name ? spec->name : spec->path;
-		if (in->progress)
-			in->progress(in->progress_arg, k, plan->n, name, NULL);
-		run_entry(in, &o, results, e);
-		bad += results[e].state == BUILDER_JOB_FAILED || results[e].state == BUILDER_JOB_BLOCKED;
-		if (in->progress)
-			in->progress(in->progress_arg, k + 1, plan->n, name,
-				     builder_job_state_name(results[e].state));
+		results[e].log_path = sy_xasprintf("%s/%s.log", in->log_dir,
+						   spec->name ? spec->name : strrchr(spec->path, '/') + 1);
 	}
+	struct builder_sched_job *jobs = job_graph(in, &r.o, deferred);
+	r.sched = builder_sched_new(jobs, plan->n, BUILDER_SCHED_CRITICAL_PATH, &err);
+	for (size_t e = 0; e < plan->n; e++)
+		free((size_t *)jobs[e].deps);
+	free(jobs);
+	r.pid = sy_xcalloc(plan->n + 1, sizeof(pid_t));
+	r.fd = sy_xcalloc(plan->n + 1, sizeof(int));
+	r.out = sy_xcalloc(plan->n + 1, sizeof(struct sy_buf));
+	r.late = sy_xcalloc(plan->n + 1, sizeof(struct sy_strv));
+	for (size_t e = 0; e < plan->n; e++)
+		r.fd[e] = -1;
+	if (r.sched)
+		run_loop(&r);
+	for (size_t e = 0; e < plan->n; e++) {
+		if (!r.sched)
+			fail(&results[e], BUILDER_JOB_FAILED, sy_xasprintf("scheduler: %s", err.msg));
+		bad += results[e].state == BUILDER_JOB_FAILED || results[e].state == BUILDER_JOB_BLOCKED ||
+		       results[e].state == BUILDER_JOB_SKIPPED;
+		sy_strv_release(&r.late[e]);
+		sy_buf_release(&r.out[e]);
+	}
+	builder_sched_free(r.sched);
+	free(r.pid);
+	free(r.fd);
+	free(r.out);
+	free(r.late);
+	free(deferred);
 	free(order);
-	free(o.slot);
-	free(o.pos);
+	free(r.o.slot);
+	free(r.o.pos);
 	return bad;
 }

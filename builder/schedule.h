@@ -1,13 +1,19 @@
-/* Running a rebuild set: every entry of the plan in build order, each build
- * reused when an artifact with its build key exists, otherwise built in an
- * isolated root (builder/buildjob.h) from its spec directory at the commit,
- * after its sources were verified against <spec>.signatures.json. A failed
- * build blocks only the specs whose build root needs its packages,
- * transitively. Specs with BuildRequires the graph could not resolve run
- * last, resolved against the headers of the packages built by then. */
+/* Running a rebuild set on one machine: up to N builds at a time, each in
+ * its own process and isolated root (builder/buildjob.h), ready jobs taken
+ * by critical path (builder/scheduler.h). A job starts once the jobs of the
+ * specs its build root needs are done. Each is reused when an artifact with
+ * its build key exists, skipped as unchanged when only specs whose rebuild
+ * produced the same output as before (builder/outdigest.h) put it in the
+ * set, otherwise built from its spec directory at the commit after its
+ * sources were verified against <spec>.signatures.json. A failed build
+ * blocks only the specs whose build root needs it, transitively; a failure
+ * of the machine (root setup, mount, disk) is retried up to 3 times. Specs
+ * with BuildRequires the graph could not resolve run after all others,
+ * resolved against the headers of the packages built by then. */
 #ifndef BUILDER_SCHEDULE_H
 #define BUILDER_SCHEDULE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "builder/graph.h"
@@ -20,10 +26,15 @@
 
 /* The outcome of one job. */
 enum builder_job_state {
-	BUILDER_JOB_BUILT,   /* built now */
-	BUILDER_JOB_REUSED,  /* an artifact with the same build key existed */
-	BUILDER_JOB_FAILED,  /* the spec itself failed (parse, sources, build) */
-	BUILDER_JOB_BLOCKED, /* a spec it BuildRequires failed */
+	BUILDER_JOB_BUILT,     /* built now */
+	BUILDER_JOB_REUSED,    /* an artifact with the same build key existed */
+	BUILDER_JOB_UNCHANGED, /* not built: only specs whose rebuild gave the same
+				* output as before put it in the set; its key is
+				* linked to its previous artifact */
+	BUILDER_JOB_FAILED,    /* the spec itself failed (parse, sources, build) */
+	BUILDER_JOB_BLOCKED,   /* a spec it BuildRequires failed */
+	BUILDER_JOB_SKIPPED,   /* not run: the run was cancelled */
+	BUILDER_JOB_NSTATES
 };
 
 /* One job's result, parallel to the plan's entries. */
@@ -34,15 +45,33 @@ struct builder_job_result {
 	char *srpm;          /* SRPM path when BUILT or REUSED */
 	char *log_path;      /* the job's log file */
 	double seconds;      /* build duration, 0 when reused */
+	double started;      /* when the job started and ended, seconds since the */
+	double ended;        /* epoch (CLOCK_REALTIME); 0 when it did not run */
 	int late;            /* 1 when BuildRequires were resolved against
 			      * packages built in this run (generated provides) */
+	char *blocker;       /* BLOCKED: %{name} of the failed spec it needs */
+	int attempts;        /* builds started (> 1 after infrastructure retries) */
+	char output_digest[SY_SHA256_HEX_LEN + 1]; /* of its RPMs when BUILT,
+			      * REUSED or UNCHANGED ("" when unknown) */
+	int same_output;     /* 1 when output_digest equals that of the spec's
+			      * artifact at the base key */
 };
 
-/* Progress callback: done of total jobs finished; spec is the job just
- * started (state NULL) or finished (state "built", "reused", "failed",
- * "blocked"). */
-typedef void (*builder_progress_fn)(void *arg, size_t done, size_t total, const char *spec,
-				    const char *state);
+/* Where a run stands, for progress displays. */
+struct builder_progress {
+	size_t done;        /* jobs finished */
+	size_t total;       /* jobs of the plan */
+	size_t running;     /* builds running now */
+	const char *spec;   /* the job that just started or finished; NULL on a
+			     * periodic tick (about every second) */
+	const char *state;  /* its final state name, or NULL when it started */
+	double eta_s;       /* estimate of the time left (seconds): max(longest
+			     * remaining chain, remaining work / jobs), from
+			     * the expected durations */
+};
+
+/* Progress callback, called from the scheduling process only. */
+typedef void (*builder_progress_fn)(void *arg, const struct builder_progress *p);
 
 /* Finds the RPM file of a binary package that is not rebuilt in this run
  * (e.g. in the published repository). Returns a newly allocated path or NULL. */
@@ -60,6 +89,18 @@ struct builder_schedule_input {
 	const char *log_dir;        /* one "<spec name>.log" per job */
 	const char *worker_root;    /* cached worker root */
 	unsigned timeout_s;         /* per build, 0 = none */
+	int jobs;                   /* parallel builds; <= 0: number of cores */
+	const double *expected_s;   /* per plan entry: expected build duration
+				     * (seconds), for the critical path; NULL:
+				     * all equal */
+	const char *const *base_keys; /* per spec of the index: its build key at
+				     * the base commit, or NULL (new spec, no
+				     * base); NULL: no unchanged-output check */
+	const volatile sig_atomic_t *cancel; /* when it becomes non-zero (e.g. from a
+				     * signal handler) running builds are
+				     * killed, their roots cleaned, and the
+				     * jobs not finished are SKIPPED; NULL:
+				     * never */
 	builder_find_rpm_fn find_rpm;
 	void *find_rpm_arg;
 	const struct sy_strv *published_rpms; /* RPMs of the published repository,
@@ -69,11 +110,13 @@ struct builder_schedule_input {
 };
 
 /* Runs every entry of in->plan; results must hold plan->n zeroed entries.
- * Returns the number of FAILED plus BLOCKED jobs (0 = all good). */
+ * Must be called from a process with no other threads (builds are forked).
+ * Returns the number of FAILED, BLOCKED and SKIPPED jobs (0 = all good). */
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results);
 
-/* Returns "built", "reused", "failed" or "blocked". */
+/* Returns "built", "reused", "unchanged", "failed", "blocked" or
+ * "skipped". */
 const char *builder_job_state_name(enum builder_job_state state);
 
 /* Returns the RPM file name of a package, "name-version-release.arch.rpm"

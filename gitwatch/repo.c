@@ -319,6 +319,22 @@ int gitwatch_read_blob(struct gitwatch_repo *repo, const char *blob_oid, char **
 	return 0;
 }
 
+int gitwatch_blob_size(struct gitwatch_repo *repo, const char *blob_oid, size_t *size,
+		       struct sy_error *err)
+{
+	git_oid oid;
+	git_odb *odb;
+	git_object_t type;
+	int rc = 0;
+
+	if (git_oid_fromstr(&oid, blob_oid) < 0 || git_repository_odb(&odb, repo->git) < 0)
+		return sy_error_set(err, "blob %s: not found", blob_oid);
+	if (git_odb_read_header(size, &type, odb, &oid) < 0)
+		rc = sy_error_set(err, "blob %s: not found", blob_oid);
+	git_odb_free(odb);
+	return rc;
+}
+
 int gitwatch_read_file(struct gitwatch_repo *repo, const char *commit, const char *path,
 		       char **data, size_t *len, struct sy_error *err)
 {

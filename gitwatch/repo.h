@@ -79,6 +79,12 @@ int gitwatch_read_file(struct gitwatch_repo *repo, const char *commit, const cha
 int gitwatch_file_oid(struct gitwatch_repo *repo, const char *commit, const char *path,
 		      char oid[GITWATCH_OID_HEX + 1], struct sy_error *err);
 
+/* Sets *size to the size (bytes) of the object with id blob_oid (hex),
+ * read from its header only (git_odb_read_header: no inflating of the
+ * content). Returns 0, or -1 with err set when it is not in the repository. */
+int gitwatch_blob_size(struct gitwatch_repo *repo, const char *blob_oid, size_t *size,
+		       struct sy_error *err);
+
 /* Reads a blob by id (hex). Same ownership as gitwatch_read_file. */
 int gitwatch_read_blob(struct gitwatch_repo *repo, const char *blob_oid, char **data, size_t *len,
 		       struct sy_error *err);

@@ -2,6 +2,7 @@
  * the service calls. */
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static const char run_usage[] =
 	"  --state DIR            state directory (default ./.shipyard)\n"
 	"  --channel NAME         repository channel (default: HEAD's branch)\n"
 	"  --arch ARCH            target arch (default x86_64)\n"
-	"  --jobs N               parallel spec readers (default: cores)\n"
+	"  --jobs N               parallel spec readers and builds (default: cores)\n"
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n"
 	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n"
 	"  --worker-cache DIR     worker root cache (default <state>/worker,\n"
@@ -171,6 +172,27 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 	return 0;
 }
 
+static volatile sig_atomic_t cancelled;
+
+static void on_cancel(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+/* SIGINT and SIGTERM cancel a run: builds are killed and cleaned, nothing
+ * is published; a second signal is not caught. */
+static void catch_cancel(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_cancel;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int pipeline_command(int argc, char **argv, const char *usage, int plan_only)
 {
 	struct service_pipeline_options o = { 0 };
@@ -186,6 +208,10 @@ static int pipeline_command(int argc, char **argv, const char *usage, int plan_o
 	service_reporter_log_init(&reporter, stdout);
 	o.plan_only = plan_only;
 	o.exiting = 1;
+	if (!plan_only) {
+		catch_cancel();
+		o.cancel = &cancelled;
+	}
 	o.out = stdout;
 	o.reporter = plan_only && o.json ? NULL : &reporter;
 	rc = service_pipeline_run(&o, &err);

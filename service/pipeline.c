@@ -24,11 +24,13 @@
 #include "builder/schedule.h"
 #include "builder/toolchain.h"
 #include "builder/worker.h"
+#include "common/kvstore.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "repo-publish/publish.h"
+#include "service/buildreport.h"
 #include "service/imagestep.h"
 #include "service/planprint.h"
 
@@ -443,15 +445,101 @@ static int plan_stage(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
-static void progress(void *arg, size_t done, size_t total, const char *spec, const char *state)
+/* "1m05s" */
+static void format_duration(double s, char *out, size_t size)
+{
+	long t = s > 0 ? (long)(s + 0.5) : 0;
+
+	if (t >= 3600)
+		snprintf(out, size, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, size, "%lds", t);
+}
+
+/* On a terminal one line rewritten in place (built/total, running jobs,
+ * elapsed, estimate to finish); elsewhere a log line per job start and end. */
+static void progress(void *arg, const struct builder_progress *pr)
 {
 	struct pipeline *p = arg;
-	long elapsed = (long)(time(NULL) - p->started);
+	char elapsed[32], eta[32];
+	int tty = isatty(STDERR_FILENO);
 
-	if (!state)
-		sy_log_info("[%zu/%zu] %s: building (elapsed %lds)", done, total, spec, elapsed);
-	else
-		sy_log_info("[%zu/%zu] %s: %s (elapsed %lds)", done, total, spec, state, elapsed);
+	format_duration((double)(time(NULL) - p->started), elapsed, sizeof(elapsed));
+	format_duration(pr->eta_s, eta, sizeof(eta));
+	if (tty) {
+		fprintf(stderr, "\r\033[K[%zu/%zu] %zu running, elapsed %s, about %s left%s%s%s%s",
+			pr->done, pr->total, pr->running, elapsed, eta, pr->spec ? ": " : "",
+			pr->spec ? pr->spec : "", pr->spec ? " " : "",
+			pr->spec ? (pr->state ? pr->state : "started") : "");
+		if (pr->done == pr->total)
+			fputc('\n', stderr);
+		fflush(stderr);
+	} else if (pr->spec) {
+		sy_log_info("[%zu/%zu] %s: %s (%zu running, elapsed %s, about %s left)", pr->done,
+			    pr->total, pr->spec, pr->state ? pr->state : "building", pr->running,
+			    elapsed, eta);
+	}
+}
+
+#define DURATIONS_NS "build-seconds-v1"
+
+/* The expected build time of a spec: its last build's duration, else an
+ * estimate from the size of its spec directory (sources dominate: 5 s plus
+ * 10 s per MiB). */
+static double expected_duration(struct pipeline *p, const char *db, size_t spec)
+{
+	const struct builder_index *idx = &p->head.index;
+	char *key = sy_xasprintf("%s:%s", idx->macros.target_arch, idx->specs[spec].path);
+	char *data = NULL, *dir = builder_path_dir(idx->specs[spec].path);
+	size_t len, dlen = strlen(dir), bytes = 0;
+	double s = 0;
+
+	if (sy_kv_get(db, DURATIONS_NS, key, &data, &len, NULL) == 1)
+		s = strtod(data, NULL);
+	for (size_t k = 0; s <= 0 && k < idx->files.n; k++) {
+		size_t size;
+		if (!strncmp(idx->files.items[k].path, dir, dlen) && idx->files.items[k].path[dlen] == '/' &&
+		    gitwatch_blob_size(p->repo, idx->files.items[k].oid, &size, NULL) == 0)
+			bytes += size;
+	}
+	if (s <= 0)
+		s = 5.0 + 10.0 * (double)bytes / (1024.0 * 1024.0);
+	free(data);
+	free(dir);
+	free(key);
+	return s;
+}
+
+static void remember_durations(struct pipeline *p, const char *db)
+{
+	const struct builder_index *idx = &p->head.index;
+
+	for (size_t e = 0; e < p->plan.n; e++) {
+		if (p->results[e].state != BUILDER_JOB_BUILT)
+			continue;
+		const char *path = idx->specs[p->plan.entries[e].spec].path;
+		char *key = sy_xasprintf("%s:%s", idx->macros.target_arch, path);
+		char value[32];
+		snprintf(value, sizeof(value), "%.3f", p->results[e].seconds);
+		sy_kv_put(db, DURATIONS_NS, key, value, strlen(value), NULL);
+		free(key);
+	}
+}
+
+/* Per head spec, its build key at the base (NULL when new or no base). */
+static const char **base_keys(const struct pipeline *p)
+{
+	const struct builder_index *head = &p->head.index;
+	const char **keys = sy_xcalloc(head->nspecs + 1, sizeof(char *));
+
+	for (size_t i = 0; p->has_base && i < head->nspecs; i++) {
+		long b = builder_index_lookup_path(&p->base.index, head->specs[i].path);
+		if (b >= 0 && (size_t)b < p->base.keys.n)
+			keys[i] = p->base.keys.keys[b];
+	}
+	return keys;
 }
 
 static int prepare_worker(struct pipeline *p, struct sy_error *err)
@@ -486,21 +574,38 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		return (size_t)-1;
 	char *artifacts = pipeline_state_path(p, "artifacts"), *builds = pipeline_state_path(p, "builds");
 	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
+	char *db = pipeline_state_path(p, "state.db");
 	struct sy_error sweep_err = { { 0 } };
 	if (builder_build_sweep(builds, &sweep_err))
 		sy_log_warn("%s", sweep_err.msg);
+	double *expected = sy_xcalloc(p->plan.n + 1, sizeof(double)), t0 = now_ms();
+	for (size_t e = 0; e < p->plan.n; e++)
+		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);
+	const char **bkeys = base_keys(p);
 	struct builder_schedule_input in = {
 		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
 		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
 		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
+		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
+		.cancel = p->opts->cancel,
 		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = progress,
 		.progress_arg = p, .published_rpms = &p->published,
 	};
 	size_t bad = builder_schedule_run(&in, p->results);
 	for (size_t e = 0; e < p->plan.n; e++)
-		if (p->results[e].reason)
+		if (p->results[e].reason && p->results[e].state != BUILDER_JOB_SKIPPED)
 			sy_log_error("%s (log: %s)", p->results[e].reason, p->results[e].log_path);
+	remember_durations(p, db);
+	struct sy_error report_err = { { 0 } };
+	if (service_build_report_write(logs, p->head.oid, &p->head.index, &p->plan, p->results,
+				       (now_ms() - t0) / 1000.0, &report_err))
+		sy_log_warn("%s", report_err.msg);
+	else
+		sy_log_info("build report: %s/build_state.csv", logs);
+	free(bkeys);
+	free(expected);
+	free(db);
 	free(artifacts);
 	free(builds);
 	free(logs);
@@ -566,15 +671,17 @@ static void pipeline_release(struct pipeline *p)
 
 static void report_build(struct pipeline *p, size_t bad)
 {
-	size_t counts[4] = { 0 };
+	size_t counts[BUILDER_JOB_NSTATES] = { 0 };
 
 	for (size_t e = 0; e < p->plan.n; e++)
 		counts[p->results[e].state]++;
 	service_status_report(p->opts->reporter, "shipyard/build",
 			      bad ? SERVICE_STATUS_FAILURE : SERVICE_STATUS_SUCCESS,
-			      "%zu built, %zu reused, %zu failed, %zu blocked",
+			      "%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s",
 			      counts[BUILDER_JOB_BUILT], counts[BUILDER_JOB_REUSED],
-			      counts[BUILDER_JOB_FAILED], counts[BUILDER_JOB_BLOCKED]);
+			      counts[BUILDER_JOB_UNCHANGED], counts[BUILDER_JOB_FAILED],
+			      counts[BUILDER_JOB_BLOCKED],
+			      counts[BUILDER_JOB_SKIPPED] ? ", cancelled" : "");
 }
 
 static size_t unbreakable_cycles(const struct builder_plan *plan)
@@ -619,6 +726,8 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	}
 	report_build(p, bad);
 	failed |= bad != 0;
+	if (p->opts->cancel && *p->opts->cancel)
+		return sy_error_set(err, "pipeline cancelled: nothing published");
 	if (pipeline_publish_stage(p, err))
 		return -1;
 	struct service_image_step step = {

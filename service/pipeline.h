@@ -6,6 +6,7 @@
 #ifndef SERVICE_PIPELINE_H
 #define SERVICE_PIPELINE_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "common/error.h"
@@ -25,7 +26,8 @@ struct service_pipeline_options {
 	const char *arch;            /* target arch; NULL: x86_64 */
 	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
 	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */
-	int jobs;                    /* parallel spec readers; <= 0: cores */
+	int jobs;                    /* parallel spec readers and builds; <= 0:
+				      * cores */
 	unsigned build_timeout_s;    /* per build; 0: none */
 	int plan_only;               /* 1: stop after printing the plan */
 	int missing;                 /* 1: also plan specs without an artifact for
@@ -33,6 +35,10 @@ struct service_pipeline_options {
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct service_reporter *reporter; /* status backend, may be NULL */
+	const volatile sig_atomic_t *cancel; /* when it becomes non-zero (a signal
+				      * handler, a superseding push) running builds
+				      * are killed, their roots cleaned, and nothing
+				      * is published; NULL: never */
 	int exiting;                 /* 1: the process exits right after the run: the
 				      * commit views (spec indexes, graphs, keys: most
 				      * of a warm plan's allocations) are left to the

@@ -64,7 +64,7 @@ expect_line "$T/err" 'SPECS/failing/failing\.spec: rpmbuild failed.*Bad exit sta
 for spec in hello libbanner greet-tools; do
 	expect_line "$T/err" "SPECS/$spec/$spec\\.spec: blocked by libgreet"
 done
-expect_line "$T/out" '^shipyard/build failure [0-9]+ built, 0 reused, 4 failed, 3 blocked'
+expect_line "$T/out" '^shipyard/build failure [0-9]+ built, 0 reused, 0 unchanged, 4 failed, 3 blocked'
 # The image needs libgreet and hello: it fails, saying why.
 expect_line "$T/out" '^shipyard/image/minimal-container failure .*(libgreet|hello)'
 

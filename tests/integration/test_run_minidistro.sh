@@ -15,7 +15,7 @@ state=$T/state
 expect_line "$T/run1.out" '^shipyard/plan pending'
 expect_line "$T/run1.out" '^shipyard/plan success'
 expect_line "$T/run1.out" '^shipyard/build pending'
-expect_line "$T/run1.out" '^shipyard/build success [0-9]+ built, 0 reused, 0 failed, 0 blocked'
+expect_line "$T/run1.out" '^shipyard/build success [0-9]+ built, 0 reused, 0 unchanged, 0 failed, 0 blocked'
 expect_line "$T/run1.out" '^shipyard/image/minimal-container success composed'
 # pending comes before the final state of each context
 for ctx in shipyard/plan shipyard/build shipyard/image/minimal-container; do
