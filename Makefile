@@ -72,7 +72,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libshipyard-san.
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libshipyard.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -lm -o $@
 
 export SHIPYARD_WORKER_CACHE ?= $(CURDIR)/$(BUILD)/worker-cache
 

@@ -567,17 +567,21 @@ static int prepare_worker(struct pipeline *p, struct sy_error *err)
 
 static size_t build_stage(struct pipeline *p, struct sy_error *err)
 {
-	p->results = sy_xcalloc(p->plan.n + 1, sizeof(*p->results));
-	if (!p->plan.n)
-		return 0;
-	if (prepare_worker(p, err))
-		return (size_t)-1;
-	char *artifacts = pipeline_state_path(p, "artifacts"), *builds = pipeline_state_path(p, "builds");
-	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
-	char *db = pipeline_state_path(p, "state.db");
+	char *builds = pipeline_state_path(p, "builds");
 	struct sy_error sweep_err = { { 0 } };
+
+	/* What builds of a killed run left (their mounts and processes died
+	 * with their namespaces) goes first, whatever this run builds. */
 	if (builder_build_sweep(builds, &sweep_err))
 		sy_log_warn("%s", sweep_err.msg);
+	p->results = sy_xcalloc(p->plan.n + 1, sizeof(*p->results));
+	if (!p->plan.n || prepare_worker(p, err)) {
+		free(builds);
+		return p->plan.n ? (size_t)-1 : 0;
+	}
+	char *artifacts = pipeline_state_path(p, "artifacts");
+	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
+	char *db = pipeline_state_path(p, "state.db");
 	double *expected = sy_xcalloc(p->plan.n + 1, sizeof(double)), t0 = now_ms();
 	for (size_t e = 0; e < p->plan.n; e++)
 		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);

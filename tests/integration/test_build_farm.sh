@@ -1,0 +1,158 @@
+#!/bin/sh
+# The build farm on the example distribution, with real rpmbuild in real
+# isolated roots: builds run in parallel; build_state.csv and
+# build-summary.json report every job; a build that tries to reach the
+# network fails; a rebuild whose output did not change stops the cascade
+# (its dependents are "unchanged", not built); one build key is reused across
+# two branches; a run killed with SIGKILL leaves no build processes, and the
+# next run starts by removing its leftovers.
+. "$(dirname "$0")/lib.sh"
+need_root
+command -v jq >/dev/null || skip "needs jq (scripts/deps.sh installs it)"
+
+repo=$T/distro
+state=$T/state
+cp -r "$TOP/examples/minidistro" "$repo"
+git_ -C "$repo" init -q
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "minidistro"
+
+run() { # run OUT ARGS...: shipyard run, exit status in $rc
+	out=$1
+	shift
+	rc=0
+	"$SHIPYARD" run --repo "$repo" --state "$state" "$@" >"$out" 2>&1 || rc=$?
+}
+# csv_state REPORT_DIR SPEC: the State column of SPEC's row of build_state.csv.
+csv_state() {
+	grep "^$2-[^-]*-[^-]*\.src\.rpm," "$1/build_state.csv" | cut -d, -f2
+}
+report_dir() { echo "$state/logs/$(git -C "$repo" rev-parse --short=12 "$1")"; }
+
+# 1. Parallel builds: two jobs at once, and each job's interval overlaps
+# another's.
+run "$T/run1.out" --jobs 2
+[ "$rc" -eq 0 ] || { cat "$T/run1.out"; fail "first run failed"; }
+dir1=$(report_dir HEAD)
+expect_line "$dir1/build_state.csv" '^Package,State,Blocker,IsTest$'
+[ "$(grep -c ',Built,,0$' "$dir1/build_state.csv")" -eq 9 ] || {
+	cat "$dir1/build_state.csv"
+	fail "build_state.csv: expected 9 Built rows"
+}
+overlaps=$(jq '[.jobs[] | select(.state == "built")] as $j
+	| [range(0; $j | length) as $a | range(0; $j | length) as $b
+	   | select($a < $b and $j[$a].started < $j[$b].ended and $j[$b].started < $j[$a].ended)]
+	| length' "$dir1/build-summary.json")
+[ "$overlaps" -gt 0 ] || fail "no two builds ran at the same time with --jobs 2"
+[ "$(jq '.counts.built' "$dir1/build-summary.json")" -eq 9 ] || fail "build-summary.json counts"
+
+# 2. A rebuild with the same output stops the cascade: a comment in
+# libgreet's %build changes its key (and its dependents' keys), not what it
+# produces.
+sed -i 's|^%build$|%build\n# a comment: the packages stay the same|' "$repo/SPECS/libgreet/libgreet.spec"
+git_ -C "$repo" commit -q -am "libgreet: comment in %build"
+run "$T/run2.out" --jobs 2
+[ "$rc" -eq 0 ] || { cat "$T/run2.out"; fail "second run failed"; }
+dir2=$(report_dir HEAD)
+[ "$(csv_state "$dir2" libgreet)" = Built ] || fail "libgreet was not rebuilt"
+[ "$(jq -r '.jobs[] | select(.spec == "libgreet") | .same_output' "$dir2/build-summary.json")" = true ] ||
+	fail "libgreet's rebuild did not give the same output"
+for s in hello libbanner greet-tools; do
+	[ "$(csv_state "$dir2" $s)" = Unchanged ] || { cat "$dir2/build_state.csv"; fail "$s: not Unchanged"; }
+done
+expect_line "$T/run2.out" '^shipyard/build success 1 built, 0 reused, 3 unchanged, 0 failed, 0 blocked'
+
+# 3. One key reused across branches: the same change on two branches is
+# built once.
+git_ -C "$repo" checkout -q -b feature-a
+sed -i 's|^Release:.*|Release:        2%{?dist}|' "$repo/SPECS/hello/hello.spec"
+git_ -C "$repo" commit -q -am "hello: release 2 (feature-a)"
+run "$T/run3.out" --to feature-a
+[ "$rc" -eq 0 ] || { cat "$T/run3.out"; fail "feature-a run failed"; }
+[ "$(csv_state "$(report_dir feature-a)" hello)" = Built ] || fail "hello not built on feature-a"
+git_ -C "$repo" checkout -q main
+git_ -C "$repo" checkout -q -b feature-b
+sed -i 's|^Release:.*|Release:        2%{?dist}|' "$repo/SPECS/hello/hello.spec"
+git_ -C "$repo" commit -q -am "hello: release 2 (feature-b)"
+[ "$(git -C "$repo" rev-parse feature-a)" != "$(git -C "$repo" rev-parse feature-b)" ] ||
+	fail "the branches should be different commits"
+run "$T/run4.out" --to feature-b
+[ "$rc" -eq 0 ] || { cat "$T/run4.out"; fail "feature-b run failed"; }
+[ "$(csv_state "$(report_dir feature-b)" hello)" = PreBuilt ] || {
+	cat "$(report_dir feature-b)/build_state.csv"
+	fail "hello's artifact from feature-a was not reused on feature-b"
+}
+git_ -C "$repo" checkout -q main
+
+# 4. A build that tries to reach the network fails; the others do not.
+mkdir -p "$repo/SPECS/netprobe"
+cat >"$repo/SPECS/netprobe/netprobe.spec" <<'SPEC'
+Name: netprobe
+Version: 1
+Release: 1%{?dist}
+Summary: tries to open a TCP connection while building
+License: MIT
+BuildArch: noarch
+%description
+x
+%build
+bash -c 'exec 3<>/dev/tcp/192.0.2.1/80'
+%files
+SPEC
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "netprobe"
+run "$T/run5.out"
+[ "$rc" -eq 1 ] || { cat "$T/run5.out"; fail "a build reaching for the network should fail the run"; }
+dir5=$(report_dir HEAD)
+[ "$(csv_state "$dir5" netprobe)" = Failed ] || fail "netprobe did not fail"
+expect_line "$dir5/netprobe.log" 'Network is unreachable'
+
+# 5. SIGKILL in the middle of a build: no build process survives it, and the
+# next run removes what it left under the state directory.
+git_ -C "$repo" rm -q -r SPECS/netprobe
+mkdir -p "$repo/SPECS/slow"
+cat >"$repo/SPECS/slow/slow.spec" <<'SPEC'
+Name: slow
+Version: 1
+Release: 1%{?dist}
+Summary: builds for a long time
+License: MIT
+BuildArch: noarch
+%description
+x
+%build
+sleep 97.25
+%files
+SPEC
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "slow"
+setsid "$SHIPYARD" run --repo "$repo" --state "$state" >"$T/run6.out" 2>&1 &
+pid=$!
+slowlog=$(report_dir HEAD)/slow.log
+i=0
+until grep -q 'running rpmbuild$' "$slowlog" 2>/dev/null && pgrep -f 'sleep 97.25' >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || { cat "$T/run6.out"; fail "the slow build never started"; }
+	sleep 0.1
+done
+ls "$state/builds" | grep -q '^slow-' || fail "no scratch directory while building"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+i=0
+while pgrep -f 'sleep 97.25' >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 50 ] || fail "a build process outlived the killed run"
+	sleep 0.1
+done
+git_ -C "$repo" rm -q -r SPECS/slow
+git_ -C "$repo" commit -q -m "no slow"
+run "$T/run7.out"
+[ "$rc" -eq 0 ] || { cat "$T/run7.out"; fail "the run after the kill failed"; }
+if ls "$state/builds" | grep -q .; then
+	ls -la "$state/builds"
+	fail "leftovers of the killed run under builds/"
+fi
+if grep -q " $state/" /proc/mounts; then
+	fail "mounts left under the state directory"
+fi
+echo ok
