@@ -88,6 +88,15 @@ static int read_config(const char *path, struct builder_distro *d, struct sy_err
 	d->macros_dir = get_string(cfg, "distro.macrosdir", NULL);
 	free(d->imageconfigs_dir);
 	d->imageconfigs_dir = get_string(cfg, "distro.imageconfigs", "toolkit/imageconfigs");
+	free(d->source_url);
+	d->source_url = get_string(cfg, "sources.url", NULL);
+	char *mode = get_string(cfg, "sources.signatures", "enforce");
+	if (builder_signature_mode_parse(mode, &d->signatures, err)) {
+		free(mode);
+		git_config_free(cfg);
+		return sy_error_prefix(err, "shipyard.conf: sources.signatures");
+	}
+	free(mode);
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
 	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
@@ -157,6 +166,7 @@ void builder_distro_release(struct builder_distro *d)
 	sy_strv_release(&d->spec_trees);
 	free(d->imageconfigs_dir);
 	free(d->config_blob);
+	free(d->source_url);
 	sy_strv_release(&d->policy_specs);
 	free(d->policies);
 	memset(d, 0, sizeof(*d));

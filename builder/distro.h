@@ -18,6 +18,7 @@
 
 #include "builder/buildkey.h"
 #include "builder/macros.h"
+#include "builder/sources.h"
 #include "common/error.h"
 #include "common/strv.h"
 #include "gitwatch/repo.h"
@@ -30,6 +31,12 @@ struct builder_distro {
 	struct sy_strv spec_trees;   /* "SPECS", ... */
 	char *imageconfigs_dir;      /* "toolkit/imageconfigs" */
 	char *config_blob;           /* blob id of shipyard.conf, or NULL */
+	char *source_url;            /* sources.url: where Sources missing from a
+				      * spec directory are downloaded from
+				      * ("<url>/<basename>", the toolkit's
+				      * SOURCE_URL), or NULL */
+	enum builder_signature_mode signatures; /* sources.signatures: enforce
+				      * (default), skip or update */
 	struct builder_policy policy;  /* default rebuild policy */
 	struct sy_strv policy_specs;   /* specs with their own policy ... */
 	struct builder_policy *policies; /* ... and that policy, parallel */

@@ -195,7 +195,13 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	sy_rm_rf(tmp_out, NULL);
 	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
 		goto out;
-	if (builder_sources_verify(src, sig, &spec->sources, err)) {
+	int updated = 0;
+	if (builder_sources_hydrate(src, &spec->sources, in->source_cache, in->source_url, log_fd,
+				    err)) {
+		sy_error_prefix(err, "%s", dir);
+		goto out;
+	}
+	if (builder_sources_check(src, sig, &spec->sources, in->signatures, &updated, err)) {
 		/* Name the signatures file as it is in the repository. */
 		size_t n = strlen(src);
 		if (!strncmp(err->msg, src, n)) {
@@ -208,6 +214,19 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	if (collect_install(in, o, results, e, &install, err) ||
 	    sy_mkdir_p(tmp_out, 0755, err))
 		goto out;
+	if (updated) {
+		/* The rewritten file goes with the artifacts: a CI service does
+		 * not push commits; the maintainer takes it from there. */
+		char *keep = sy_xasprintf("%s/%s", tmp_out, strrchr(sig, '/') + 1);
+		if (sy_copy_file(sig, keep, err)) {
+			free(keep);
+			goto out;
+		}
+		if (log_fd >= 0)
+			dprintf(log_fd, "shipyard: %s/%s updated with the sources used: %s\n", dir,
+				strrchr(sig, '/') + 1, keep);
+		free(keep);
+	}
 	for (size_t k = 0; late && k < late->n; k++)
 		if (!sy_strv_contains(&install, late->items[k]))
 			sy_strv_push(&install, late->items[k]);

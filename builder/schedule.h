@@ -19,6 +19,7 @@
 #include "builder/graph.h"
 #include "builder/index.h"
 #include "builder/plan.h"
+#include "builder/sources.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/strv.h"
@@ -90,6 +91,13 @@ struct builder_schedule_input {
 	const char *worker_root;    /* cached worker root */
 	unsigned timeout_s;         /* per build, 0 = none */
 	int jobs;                   /* parallel builds; <= 0: number of cores */
+	const char *source_cache;   /* downloaded sources, "<dir>/<basename>";
+				     * NULL: none */
+	const char *source_url;     /* where missing Sources are downloaded from
+				     * (builder_sources_hydrate); NULL: none */
+	enum builder_signature_mode signatures; /* how <spec>.signatures.json is
+				     * used; with UPDATE the rewritten file is
+				     * stored in the artifact directory */
 	const double *expected_s;   /* per plan entry: expected build duration
 				     * (seconds), for the critical path; NULL:
 				     * all equal */

@@ -14,7 +14,10 @@
 
 #include <jansson.h>
 
+#include "builder/fetch.h"
+#include "common/fs.h"
 #include "common/hash.h"
+#include "common/strv.h"
 
 /* Opens path for reading without following a symbolic link in its last
  * component and without blocking on a FIFO or device; returns the fd, or -1
@@ -155,4 +158,166 @@ int builder_sources_verify(const char *dir, const char *sig_path, const struct s
 	close(dirfd);
 	json_decref(sigs);
 	return rc;
+}
+
+int builder_signature_mode_parse(const char *text, enum builder_signature_mode *mode,
+				 struct sy_error *err)
+{
+	if (!strcmp(text, "enforce"))
+		*mode = BUILDER_SIGNATURES_ENFORCE;
+	else if (!strcmp(text, "skip"))
+		*mode = BUILDER_SIGNATURES_SKIP;
+	else if (!strcmp(text, "update"))
+		*mode = BUILDER_SIGNATURES_UPDATE;
+	else
+		return sy_error_set(err, "signature handling '%s': not enforce, skip or update", text);
+	return 0;
+}
+
+/* The basename of a Source entry, or NULL when it cannot name a file. */
+static const char *source_name(const char *source)
+{
+	const char *name = strrchr(source, '/');
+
+	name = name ? name + 1 : source;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return NULL;
+	return name;
+}
+
+/* Copies the regular file from (no symlink followed) to to. */
+static int copy_regular(const char *from, const char *to, struct sy_error *err)
+{
+	int in = open_regular(AT_FDCWD, from), out;
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+
+	if (in < 0)
+		return sy_error_set(err, "%s: %s", from,
+				    errno == EINVAL ? "not a regular file" : strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return sy_error_set(err, "%s: %s", to, strerror(errno));
+	}
+	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			rc = sy_error_set(err, "%s: %s", n < 0 ? from : to, strerror(errno));
+	}
+	if (close(out) < 0 && rc == 0)
+		rc = sy_error_set(err, "%s: %s", to, strerror(errno));
+	close(in);
+	if (rc)
+		unlink(to);
+	return rc;
+}
+
+/* Brings one missing source into dir from the cache, downloading it into
+ * the cache first when needed. */
+static int hydrate_one(const char *dir, const char *name, const char *cache_dir,
+		       const char *base_url, int log_fd, struct sy_error *err)
+{
+	char *to = sy_xasprintf("%s/%s", dir, name);
+	char *cached = cache_dir ? sy_xasprintf("%s/%s", cache_dir, name) : NULL;
+	struct stat st;
+	int rc = -1;
+
+	if (cached && lstat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (log_fd >= 0)
+			dprintf(log_fd, "shipyard: source %s from the source cache\n", name);
+		rc = copy_regular(cached, to, err);
+	} else if (cached && base_url) {
+		char *url = sy_xasprintf("%s/%s", base_url, name);
+		if (log_fd >= 0)
+			dprintf(log_fd, "shipyard: downloading source %s\n", url);
+		rc = sy_mkdir_p(cache_dir, 0755, err) || builder_fetch(url, cached, 3, err) ||
+			     copy_regular(cached, to, err)
+		     ? -1
+		     : 0;
+		if (rc)
+			sy_error_prefix(err, "%s: missing source: not in the spec directory, the source "
+					     "cache or at the source URL",
+					name);
+		free(url);
+	} else {
+		sy_error_set(err, "%s: missing source: not in the spec directory%s", name,
+			     cached ? " or the source cache (no source URL configured)" : "");
+	}
+	free(cached);
+	free(to);
+	return rc;
+}
+
+int builder_sources_hydrate(const char *dir, const struct sy_strv *sources, const char *cache_dir,
+			    const char *base_url, int log_fd, struct sy_error *err)
+{
+	for (size_t i = 0; i < sources->n; i++) {
+		const char *name = source_name(sources->items[i]);
+		char *path;
+		struct stat st;
+		int present;
+
+		if (!name)
+			return sy_error_set(err, "%s: not a file name", sources->items[i]);
+		path = sy_xasprintf("%s/%s", dir, name);
+		present = lstat(path, &st) == 0;
+		free(path);
+		if (!present && hydrate_one(dir, name, cache_dir, base_url, log_fd, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* UPDATE: the signatures of exactly the sources, rewritten when they differ
+ * from what sig_path holds. */
+static int update_signatures(const char *dir, const char *sig_path, const struct sy_strv *sources,
+			     int *updated, struct sy_error *err)
+{
+	json_t *old = NULL, *now = json_object();
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (dirfd < 0) {
+		json_decref(now);
+		return sy_error_set(err, "%s: %s", dir, strerror(errno));
+	}
+	for (size_t i = 0; i < sources->n && rc == 0; i++) {
+		const char *name = source_name(sources->items[i]);
+		char got[SY_SHA256_HEX_LEN + 1];
+		if (!name)
+			rc = sy_error_set(err, "%s: %s: not a regular file", sig_path, sources->items[i]);
+		else if ((rc = hash_source(dirfd, sig_path, name, got, err)) == 0)
+			json_object_set_new(now, name, json_string(got));
+	}
+	close(dirfd);
+	if (rc == 0 && load_signatures(sig_path, &old, NULL) == 0 && json_equal(old, now)) {
+		*updated = 0;
+	} else if (rc == 0) {
+		json_t *doc = json_pack("{s:O}", "Signatures", now);
+		char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+		rc = sy_write_file_atomic(sig_path, text, strlen(text), 0644, err);
+		*updated = rc == 0;
+		free(text);
+		json_decref(doc);
+	}
+	json_decref(old);
+	json_decref(now);
+	return rc;
+}
+
+int builder_sources_check(const char *dir, const char *sig_path, const struct sy_strv *sources,
+			  enum builder_signature_mode mode, int *updated, struct sy_error *err)
+{
+	*updated = 0;
+	switch (mode) {
+	case BUILDER_SIGNATURES_SKIP:
+		return 0;
+	case BUILDER_SIGNATURES_UPDATE:
+		return update_signatures(dir, sig_path, sources, updated, err);
+	case BUILDER_SIGNATURES_ENFORCE:
+		break;
+	}
+	return builder_sources_verify(dir, sig_path, sources, err);
 }

@@ -19,4 +19,39 @@
 int builder_sources_verify(const char *dir, const char *sig_path, const struct sy_strv *sources,
 			   struct sy_error *err);
 
+/* How signatures files are used (the toolkit's SRPM_FILE_SIGNATURE_HANDLING,
+ * --signature-handling). */
+enum builder_signature_mode {
+	BUILDER_SIGNATURES_ENFORCE, /* every Source listed and matching (default) */
+	BUILDER_SIGNATURES_SKIP,    /* the file is not read, nothing is checked */
+	BUILDER_SIGNATURES_UPDATE,  /* the file is rewritten with exactly the
+				     * sources used and their digests */
+};
+
+/* Parses "enforce", "skip" or "update" into *mode. Returns 0, or -1 with
+ * err set ("signature handling 'x': not enforce, skip or update"). */
+int builder_signature_mode_parse(const char *text, enum builder_signature_mode *mode,
+				 struct sy_error *err);
+
+/* Puts every Source of sources (basenames; patches are not passed: they
+ * must be in the spec directory) that dir lacks into dir, as the toolkit's
+ * srpmpacker hydrates them: from cache_dir/<basename> when there, else
+ * downloaded from <base_url>/<basename> with libcurl (builder/fetch.h:
+ * retries on transient failures) into cache_dir first. cache_dir and
+ * base_url may be NULL. A source present in dir is never replaced.
+ * Progress lines go to log_fd (-1: none). Returns 0, or -1 with err naming
+ * the source ("zlib-1.3.tar.xz: missing source: not in the spec directory,
+ * the source cache or <url>: HTTP 404").*/
+int builder_sources_hydrate(const char *dir, const struct sy_strv *sources, const char *cache_dir,
+			    const char *base_url, int log_fd, struct sy_error *err);
+
+/* Checks the sources in dir by mode: ENFORCE is builder_sources_verify;
+ * SKIP checks nothing; UPDATE hashes every source (which must exist as
+ * regular files) and, when sig_path does not hold exactly those entries
+ * with those digests, rewrites sig_path ({"Signatures": {...}}, keys sorted)
+ * and sets *updated to 1 (else 0). Returns 0 or -1 with err as
+ * builder_sources_verify. */
+int builder_sources_check(const char *dir, const char *sig_path, const struct sy_strv *sources,
+			  enum builder_signature_mode mode, int *updated, struct sy_error *err);
+
 #endif

@@ -581,7 +581,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	}
 	char *artifacts = pipeline_state_path(p, "artifacts");
 	char *logs = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
-	char *db = pipeline_state_path(p, "state.db");
+	char *db = pipeline_state_path(p, "state.db"), *sources = pipeline_state_path(p, "sources");
 	double *expected = sy_xcalloc(p->plan.n + 1, sizeof(double)), t0 = now_ms();
 	for (size_t e = 0; e < p->plan.n; e++)
 		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);
@@ -592,6 +592,8 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
 		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
 		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
+		.source_cache = sources, .source_url = p->head.distro.source_url,
+		.signatures = p->head.distro.signatures,
 		.cancel = p->opts->cancel,
 		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = progress,
 		.progress_arg = p, .published_rpms = &p->published,
@@ -609,6 +611,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		sy_log_info("build report: %s/build_state.csv", logs);
 	free(bkeys);
 	free(expected);
+	free(sources);
 	free(db);
 	free(artifacts);
 	free(builds);

@@ -220,6 +220,148 @@ static void test_sources_verify_rejects_symlinked_signatures_file(void **state)
 	sy_strv_release(&src);
 }
 
+/* A "server" directory reached with a file:// URL, and a cache directory. */
+static char *make_dir(const char *parent, const char *name)
+{
+	struct sy_error err = { { 0 } };
+	char *dir = sy_xasprintf("%s/%s", parent, name);
+
+	assert_ok(sy_mkdir_p(dir, 0755, &err), &err);
+	return dir;
+}
+
+static void test_sources_hydrate_downloads_missing_source_into_cache_and_dir(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *server = make_dir(f->dir, "server"), *cache = sy_xasprintf("%s/cache", f->dir);
+	char *url = sy_xasprintf("file://%s", server), *got, *path;
+
+	write_text(server, "extra-2.0.tar.gz", "from the server\n");
+	sources_of(&v, "https://example.invalid/extra-2.0.tar.gz", "zlib-1.3.tar.xz");
+	assert_ok(builder_sources_hydrate(f->dir, &v, cache, url, -1, &err), &err);
+	path = sy_xasprintf("%s/extra-2.0.tar.gz", f->dir);
+	assert_ok(sy_read_file(path, &got, NULL, &err), &err);
+	assert_string_equal(got, "from the server\n");
+	free(got);
+	free(path);
+	path = sy_xasprintf("%s/extra-2.0.tar.gz", cache);
+	assert_true(sy_exists(path));
+	free(path);
+	/* The present source was left as it was. */
+	path = sy_xasprintf("%s/zlib-1.3.tar.xz", f->dir);
+	assert_ok(sy_read_file(path, &got, NULL, &err), &err);
+	assert_string_equal(got, "tarball content\n");
+	free(got);
+	free(path);
+	sy_strv_release(&v);
+	free(url);
+	free(cache);
+	free(server);
+}
+
+static void test_sources_hydrate_takes_cached_source_without_url(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *cache = make_dir(f->dir, "cache"), *path = sy_xasprintf("%s/cached.tar", f->dir);
+
+	write_text(cache, "cached.tar", "cached\n");
+	sources_of(&v, "cached.tar", NULL);
+	assert_ok(builder_sources_hydrate(f->dir, &v, cache, NULL, -1, &err), &err);
+	assert_true(sy_exists(path));
+	sy_strv_release(&v);
+	free(path);
+	free(cache);
+}
+
+static void test_sources_hydrate_names_source_missing_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *server = make_dir(f->dir, "server"), *cache = sy_xasprintf("%s/cache", f->dir);
+	char *url = sy_xasprintf("file://%s", server), *part;
+
+	sources_of(&v, "nowhere-1.0.tar.gz", NULL);
+	assert_int_equal(builder_sources_hydrate(f->dir, &v, cache, url, -1, &err), -1);
+	assert_non_null(strstr(err.msg, "nowhere-1.0.tar.gz: missing source"));
+	assert_non_null(strstr(err.msg, "nowhere-1.0.tar.gz"));
+	/* Nothing half-written is left in the cache. */
+	part = sy_xasprintf("%s/nowhere-1.0.tar.gz", cache);
+	assert_false(sy_exists(part));
+	free(part);
+	sy_strv_release(&v);
+	free(url);
+	free(cache);
+	free(server);
+}
+
+static void test_sources_check_skip_ignores_mismatch(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	int updated = -1;
+
+	write_text(f->dir, "zlib-1.3.tar.xz", "changed\n");
+	sources_of(&v, "zlib-1.3.tar.xz", NULL);
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_SKIP, &updated, &err),
+		  &err);
+	assert_int_equal(updated, 0);
+	assert_int_equal(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_ENFORCE,
+					       &updated, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "SHA-256 mismatch"));
+	sy_strv_release(&v);
+}
+
+static void test_sources_check_update_rewrites_exactly_the_sources_used(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char want[SY_SHA256_HEX_LEN + 1], *text, *expected;
+	int updated = 0;
+
+	/* zlib.conf is no longer a source (its entry must go), the tarball
+	 * changed (its entry must change). */
+	write_text(f->dir, "zlib-1.3.tar.xz", "changed\n");
+	sy_sha256_buf("changed\n", 8, want);
+	sources_of(&v, "zlib-1.3.tar.xz", NULL);
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_UPDATE, &updated,
+					&err),
+		  &err);
+	assert_int_equal(updated, 1);
+	assert_ok(sy_read_file(f->sig, &text, NULL, &err), &err);
+	expected = sy_xasprintf("\"zlib-1.3.tar.xz\": \"%s\"", want);
+	assert_non_null(strstr(text, expected));
+	assert_null(strstr(text, "zlib.conf"));
+	free(text);
+	free(expected);
+	/* Now it matches: enforce passes, and a second update changes nothing. */
+	assert_ok(builder_sources_verify(f->dir, f->sig, &v, &err), &err);
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_UPDATE, &updated,
+					&err),
+		  &err);
+	assert_int_equal(updated, 0);
+	sy_strv_release(&v);
+}
+
+static void test_signature_mode_parse_refuses_unknown_mode(void **state)
+{
+	enum builder_signature_mode m = BUILDER_SIGNATURES_ENFORCE;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_ok(builder_signature_mode_parse("update", &m, &err), &err);
+	assert_int_equal(m, BUILDER_SIGNATURES_UPDATE);
+	assert_int_equal(builder_signature_mode_parse("loose", &m, &err), -1);
+	assert_non_null(strstr(err.msg, "'loose'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +387,18 @@ int main(void)
 			test_sources_verify_rejects_fifo_source_without_blocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_sources_verify_rejects_symlinked_signatures_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sources_hydrate_downloads_missing_source_into_cache_and_dir, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_sources_hydrate_takes_cached_source_without_url,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sources_hydrate_names_source_missing_everywhere,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sources_check_skip_ignores_mismatch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sources_check_update_rewrites_exactly_the_sources_used, setup, teardown),
+		cmocka_unit_test(test_signature_mode_parse_refuses_unknown_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
