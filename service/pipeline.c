@@ -599,6 +599,8 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.progress_arg = p, .published_rpms = &p->published,
 	};
 	size_t bad = builder_schedule_run(&in, p->results);
+	if (p->opts->cancel && *p->opts->cancel && builder_build_sweep(builds, &sweep_err))
+		sy_log_warn("%s", sweep_err.msg); /* the killed builds' scratch directories */
 	for (size_t e = 0; e < p->plan.n; e++)
 		if (p->results[e].reason && p->results[e].state != BUILDER_JOB_SKIPPED)
 			sy_log_error("%s (log: %s)", p->results[e].reason, p->results[e].log_path);

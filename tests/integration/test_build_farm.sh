@@ -126,24 +126,46 @@ sleep 97.25
 SPEC
 git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "slow"
-setsid "$SHIPYARD" run --repo "$repo" --state "$state" >"$T/run6.out" 2>&1 &
-pid=$!
 slowlog=$(report_dir HEAD)/slow.log
-i=0
-until grep -q 'running rpmbuild$' "$slowlog" 2>/dev/null && pgrep -f 'sleep 97.25' >/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 300 ] || { cat "$T/run6.out"; fail "the slow build never started"; }
-	sleep 0.1
-done
-ls "$state/builds" | grep -q '^slow-' || fail "no scratch directory while building"
+# start_slow OUT: starts a run in the background ($pid) and waits until the
+# slow build is running.
+start_slow() {
+	rm -f "$slowlog"
+	setsid "$SHIPYARD" run --repo "$repo" --state "$state" >"$1" 2>&1 &
+	pid=$!
+	i=0
+	until grep -q 'running rpmbuild$' "$slowlog" 2>/dev/null && pgrep -f 'sleep 97.25' >/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || { cat "$1"; fail "the slow build never started"; }
+		sleep 0.1
+	done
+	ls "$state/builds" | grep -q '^slow-' || fail "no scratch directory while building"
+}
+no_build_processes() {
+	i=0
+	while pgrep -f 'sleep 97.25' >/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 50 ] || fail "a build process outlived $1"
+		sleep 0.1
+	done
+}
+# SIGTERM cancels: the build is killed, its root cleaned, nothing published.
+start_slow "$T/run6.out"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 2 ] || { cat "$T/run6.out"; fail "a cancelled run should exit 2, not $rc"; }
+expect_line "$T/run6.out" 'pipeline cancelled: nothing published'
+no_build_processes "the cancelled run"
+if ls "$state/builds" | grep -q .; then
+	ls -la "$state/builds"
+	fail "the cancelled run left its build directories"
+fi
+# SIGKILL: the run cannot clean up; its builds die with it.
+start_slow "$T/run6b.out"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
-i=0
-while pgrep -f 'sleep 97.25' >/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 50 ] || fail "a build process outlived the killed run"
-	sleep 0.1
-done
+no_build_processes "the killed run"
 git_ -C "$repo" rm -q -r SPECS/slow
 git_ -C "$repo" commit -q -m "no slow"
 run "$T/run7.out"
