@@ -196,8 +196,8 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
 		goto out;
 	int updated = 0;
-	if (builder_sources_hydrate(src, &spec->sources, in->source_cache, in->source_url, log_fd,
-				    err)) {
+	if (builder_sources_hydrate(src, sig, &spec->sources, in->source_cache, in->source_url,
+				    log_fd, err)) {
 		sy_error_prefix(err, "%s", dir);
 		goto out;
 	}

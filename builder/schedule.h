@@ -91,8 +91,8 @@ struct builder_schedule_input {
 	const char *worker_root;    /* cached worker root */
 	unsigned timeout_s;         /* per build, 0 = none */
 	int jobs;                   /* parallel builds; <= 0: number of cores */
-	const char *source_cache;   /* downloaded sources, "<dir>/<basename>";
-				     * NULL: none */
+	const char *source_cache;   /* downloaded sources by SHA-256,
+				     * "<dir>/<sha256>"; NULL: none */
 	const char *source_url;     /* where missing Sources are downloaded from
 				     * (builder_sources_hydrate); NULL: none */
 	enum builder_signature_mode signatures; /* how <spec>.signatures.json is

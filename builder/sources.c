@@ -215,60 +215,102 @@ static int copy_regular(const char *from, const char *to, struct sy_error *err)
 	return rc;
 }
 
-/* Brings one missing source into dir from the cache, downloading it into
- * the cache first when needed. */
-static int hydrate_one(const char *dir, const char *name, const char *cache_dir,
-		       const char *base_url, int log_fd, struct sy_error *err)
+/* Downloads url into the cache as <cache>/<sha256>; *stored gets that path. */
+static int download_to_cache(const char *url, const char *cache_dir, const char *name,
+			     char **stored, struct sy_error *err)
 {
-	char *to = sy_xasprintf("%s/%s", dir, name);
-	char *cached = cache_dir ? sy_xasprintf("%s/%s", cache_dir, name) : NULL;
+	char *part = sy_xasprintf("%s/.download-%ld-%s", cache_dir, (long)getpid(), name);
+	char sha[SY_SHA256_HEX_LEN + 1];
+	int dirfd, rc;
+
+	rc = sy_mkdir_p(cache_dir, 0755, err) || builder_fetch(url, part, 3, err) ? -1 : 0;
+	dirfd = rc ? -1 : open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc == 0 && (dirfd < 0 || hash_source(dirfd, url, strrchr(part, '/') + 1, sha, err)))
+		rc = -1;
+	if (dirfd >= 0)
+		close(dirfd);
+	*stored = rc ? NULL : sy_xasprintf("%s/%s", cache_dir, sha);
+	if (rc == 0 && rename(part, *stored) < 0)
+		rc = sy_error_set(err, "%s: %s", *stored, strerror(errno));
+	unlink(part);
+	free(part);
+	return rc;
+}
+
+/* Brings one missing source into dir: from the cache by its signed digest
+ * (expected, may be NULL), else from the source URL through the cache. */
+static int hydrate_one(const char *dir, const char *name, const char *expected,
+		       const char *cache_dir, const char *base_url, int log_fd,
+		       struct sy_error *err)
+{
+	char *to = sy_xasprintf("%s/%s", dir, name), *cached = NULL;
 	struct stat st;
 	int rc = -1;
 
-	if (cached && lstat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (log_fd >= 0)
-			dprintf(log_fd, "shipyard: source %s from the source cache\n", name);
-		rc = copy_regular(cached, to, err);
-	} else if (cached && base_url) {
-		char *url = sy_xasprintf("%s/%s", base_url, name);
-		if (log_fd >= 0)
-			dprintf(log_fd, "shipyard: downloading source %s\n", url);
-		rc = sy_mkdir_p(cache_dir, 0755, err) || builder_fetch(url, cached, 3, err) ||
-			     copy_regular(cached, to, err)
+	if (cache_dir && expected && strlen(expected) == SY_SHA256_HEX_LEN &&
+	    !strchr(expected, '/')) {
+		cached = sy_xasprintf("%s/%s", cache_dir, expected);
+		if (lstat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (log_fd >= 0)
+				dprintf(log_fd, "shipyard: source %s from the source cache\n", name);
+			rc = copy_regular(cached, to, err);
+			goto out;
+		}
+	}
+	if (!base_url) {
+		sy_error_set(err, "%s: missing source: not in the spec directory%s", name,
+			     cache_dir ? " or the source cache (no source URL configured)" : "");
+		goto out;
+	}
+	char *url = sy_xasprintf("%s/%s", base_url, name), *stored = NULL;
+	if (log_fd >= 0)
+		dprintf(log_fd, "shipyard: downloading source %s\n", url);
+	if (cache_dir)
+		rc = download_to_cache(url, cache_dir, name, &stored, err) ||
+			     copy_regular(stored, to, err)
 		     ? -1
 		     : 0;
-		if (rc)
-			sy_error_prefix(err, "%s: missing source: not in the spec directory, the source "
-					     "cache or at the source URL",
-					name);
-		free(url);
-	} else {
-		sy_error_set(err, "%s: missing source: not in the spec directory%s", name,
-			     cached ? " or the source cache (no source URL configured)" : "");
-	}
+	else
+		rc = builder_fetch(url, to, 3, err);
+	if (rc)
+		sy_error_prefix(err, "%s: missing source: not in the spec directory, the source cache "
+				     "or at the source URL",
+				name);
+	free(stored);
+	free(url);
+out:
 	free(cached);
 	free(to);
 	return rc;
 }
 
-int builder_sources_hydrate(const char *dir, const struct sy_strv *sources, const char *cache_dir,
-			    const char *base_url, int log_fd, struct sy_error *err)
+int builder_sources_hydrate(const char *dir, const char *sig_path, const struct sy_strv *sources,
+			    const char *cache_dir, const char *base_url, int log_fd,
+			    struct sy_error *err)
 {
-	for (size_t i = 0; i < sources->n; i++) {
+	json_t *sigs = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < sources->n && rc == 0; i++) {
 		const char *name = source_name(sources->items[i]);
 		char *path;
 		struct stat st;
-		int present;
 
-		if (!name)
-			return sy_error_set(err, "%s: not a file name", sources->items[i]);
+		if (!name) {
+			rc = sy_error_set(err, "%s: not a file name", sources->items[i]);
+			break;
+		}
 		path = sy_xasprintf("%s/%s", dir, name);
-		present = lstat(path, &st) == 0;
+		if (lstat(path, &st) != 0) {
+			if (!sigs && load_signatures(sig_path, &sigs, NULL))
+				sigs = json_object();
+			rc = hydrate_one(dir, name, json_string_value(json_object_get(sigs, name)),
+					 cache_dir, base_url, log_fd, err);
+		}
 		free(path);
-		if (!present && hydrate_one(dir, name, cache_dir, base_url, log_fd, err))
-			return -1;
 	}
-	return 0;
+	json_decref(sigs);
+	return rc;
 }
 
 /* UPDATE: the signatures of exactly the sources, rewritten when they differ

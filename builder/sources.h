@@ -33,17 +33,21 @@ enum builder_signature_mode {
 int builder_signature_mode_parse(const char *text, enum builder_signature_mode *mode,
 				 struct sy_error *err);
 
-/* Puts every Source of sources (basenames; patches are not passed: they
- * must be in the spec directory) that dir lacks into dir, as the toolkit's
- * srpmpacker hydrates them: from cache_dir/<basename> when there, else
- * downloaded from <base_url>/<basename> with libcurl (builder/fetch.h:
- * retries on transient failures) into cache_dir first. cache_dir and
- * base_url may be NULL. A source present in dir is never replaced.
- * Progress lines go to log_fd (-1: none). Returns 0, or -1 with err naming
- * the source ("zlib-1.3.tar.xz: missing source: not in the spec directory,
- * the source cache or <url>: HTTP 404").*/
-int builder_sources_hydrate(const char *dir, const struct sy_strv *sources, const char *cache_dir,
-			    const char *base_url, int log_fd, struct sy_error *err);
+/* Puts every Source of sources (patches are not passed: they must be in the
+ * spec directory) that dir lacks into dir, as the toolkit's srpmpacker
+ * hydrates them: from the source cache when the signatures file at sig_path
+ * names its SHA-256 and cache_dir/<sha256> exists (the cache is content
+ * addressed, DESIGN.md "State on disk"), else downloaded from
+ * <base_url>/<basename> with libcurl (builder/fetch.h: retries on transient
+ * failures) and stored in the cache under its SHA-256. Whether the content
+ * is the signed one is builder_sources_check's business. cache_dir and
+ * base_url may be NULL. A source present in dir is never replaced. Progress
+ * lines go to log_fd (-1: none). Returns 0, or -1 with err naming the
+ * source ("zlib-1.3.tar.xz: missing source: not in the spec directory, the
+ * source cache or at the source URL: <url>: HTTP 404"). */
+int builder_sources_hydrate(const char *dir, const char *sig_path, const struct sy_strv *sources,
+			    const char *cache_dir, const char *base_url, int log_fd,
+			    struct sy_error *err);
 
 /* Checks the sources in dir by mode: ENFORCE is builder_sources_verify;
  * SKIP checks nothing; UPDATE hashes every source (which must exist as

@@ -238,15 +238,19 @@ static void test_sources_hydrate_downloads_missing_source_into_cache_and_dir(voi
 	char *server = make_dir(f->dir, "server"), *cache = sy_xasprintf("%s/cache", f->dir);
 	char *url = sy_xasprintf("file://%s", server), *got, *path;
 
+	char sha[SY_SHA256_HEX_LEN + 1];
+
 	write_text(server, "extra-2.0.tar.gz", "from the server\n");
+	sy_sha256_buf("from the server\n", 16, sha);
 	sources_of(&v, "https://example.invalid/extra-2.0.tar.gz", "zlib-1.3.tar.xz");
-	assert_ok(builder_sources_hydrate(f->dir, &v, cache, url, -1, &err), &err);
+	assert_ok(builder_sources_hydrate(f->dir, f->sig, &v, cache, url, -1, &err), &err);
 	path = sy_xasprintf("%s/extra-2.0.tar.gz", f->dir);
 	assert_ok(sy_read_file(path, &got, NULL, &err), &err);
 	assert_string_equal(got, "from the server\n");
 	free(got);
 	free(path);
-	path = sy_xasprintf("%s/extra-2.0.tar.gz", cache);
+	/* The cache holds it under its SHA-256. */
+	path = sy_xasprintf("%s/%s", cache, sha);
 	assert_true(sy_exists(path));
 	free(path);
 	/* The present source was left as it was. */
@@ -261,17 +265,22 @@ static void test_sources_hydrate_downloads_missing_source_into_cache_and_dir(voi
 	free(server);
 }
 
-static void test_sources_hydrate_takes_cached_source_without_url(void **state)
+static void test_sources_hydrate_takes_signed_source_from_cache_by_sha256(void **state)
 {
 	struct fixture *f = *state;
 	struct sy_strv v = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char *cache = make_dir(f->dir, "cache"), *path = sy_xasprintf("%s/cached.tar", f->dir);
+	char *cache = make_dir(f->dir, "cache"), *path = sy_xasprintf("%s/zlib-1.3.tar.xz", f->dir);
+	char sha[SY_SHA256_HEX_LEN + 1];
 
-	write_text(cache, "cached.tar", "cached\n");
-	sources_of(&v, "cached.tar", NULL);
-	assert_ok(builder_sources_hydrate(f->dir, &v, cache, NULL, -1, &err), &err);
-	assert_true(sy_exists(path));
+	/* The tarball is not in the spec directory; the cache has it under the
+	 * digest the signatures file names. */
+	assert_int_equal(unlink(path), 0);
+	sy_sha256_buf("tarball content\n", 16, sha);
+	write_text(cache, sha, "tarball content\n");
+	sources_of(&v, "zlib-1.3.tar.xz", NULL);
+	assert_ok(builder_sources_hydrate(f->dir, f->sig, &v, cache, NULL, -1, &err), &err);
+	assert_ok(builder_sources_verify(f->dir, f->sig, &v, &err), &err);
 	sy_strv_release(&v);
 	free(path);
 	free(cache);
@@ -286,12 +295,12 @@ static void test_sources_hydrate_names_source_missing_everywhere(void **state)
 	char *url = sy_xasprintf("file://%s", server), *part;
 
 	sources_of(&v, "nowhere-1.0.tar.gz", NULL);
-	assert_int_equal(builder_sources_hydrate(f->dir, &v, cache, url, -1, &err), -1);
+	assert_int_equal(builder_sources_hydrate(f->dir, f->sig, &v, cache, url, -1, &err), -1);
 	assert_non_null(strstr(err.msg, "nowhere-1.0.tar.gz: missing source"));
 	assert_non_null(strstr(err.msg, "nowhere-1.0.tar.gz"));
 	/* Nothing half-written is left in the cache. */
-	part = sy_xasprintf("%s/nowhere-1.0.tar.gz", cache);
-	assert_false(sy_exists(part));
+	part = sy_xasprintf("test -z \"$(ls -A '%s' 2>/dev/null)\"", cache);
+	test_sh(part);
 	free(part);
 	sy_strv_release(&v);
 	free(url);
@@ -390,7 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_sources_hydrate_downloads_missing_source_into_cache_and_dir, setup,
 			teardown),
-		cmocka_unit_test_setup_teardown(test_sources_hydrate_takes_cached_source_without_url,
+		cmocka_unit_test_setup_teardown(test_sources_hydrate_takes_signed_source_from_cache_by_sha256,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sources_hydrate_names_source_missing_everywhere,
 						setup, teardown),
