@@ -399,6 +399,7 @@ static void report(struct runner *r, size_t e, const char *state)
 	struct builder_progress p = {
 		.done = r->done, .total = in->plan->n, .running = r->running,
 		.spec = e == SIZE_MAX ? NULL : entry_name(r, e), .state = state,
+		.result = e != SIZE_MAX && state ? &r->results[e] : NULL,
 		.eta_s = path > work / (double)r->jobs ? path : work / (double)r->jobs,
 	};
 	in->progress(in->progress_arg, &p);

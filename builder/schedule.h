@@ -66,6 +66,8 @@ struct builder_progress {
 	const char *spec;   /* the job that just started or finished; NULL on a
 			     * periodic tick (about every second) */
 	const char *state;  /* its final state name, or NULL when it started */
+	const struct builder_job_result *result; /* the finished job's result, or
+			     * NULL */
 	double eta_s;       /* estimate of the time left (seconds): max(longest
 			     * remaining chain, remaining work / jobs), from
 			     * the expected durations */

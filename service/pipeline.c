@@ -458,11 +458,36 @@ static void format_duration(double s, char *out, size_t size)
 		snprintf(out, size, "%lds", t);
 }
 
+/* A job event for `shipyard serve` (options.events). */
+static void job_event(FILE *out, const struct builder_progress *pr)
+{
+	const struct builder_job_result *r = pr->result;
+	json_t *o = json_pack("{s:s, s:s}", "job", pr->spec, "state",
+			      pr->state ? pr->state : "running");
+	char *line;
+
+	if (r) {
+		json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
+		json_object_set_new(o, "log", r->log_path ? json_string(r->log_path) : json_null());
+		json_object_set_new(o, "seconds", json_real(r->seconds));
+	}
+	line = json_dumps(o, JSON_COMPACT);
+	if (line) {
+		fprintf(out, "%s\n", line);
+		fflush(out);
+	}
+	free(line);
+	json_decref(o);
+}
+
 /* On a terminal one line rewritten in place (built/total, running jobs,
  * elapsed, estimate to finish); elsewhere a log line per job start and end. */
 static void progress(void *arg, const struct builder_progress *pr)
 {
 	struct pipeline *p = arg;
+
+	if (p->opts->events && pr->spec)
+		job_event(p->opts->events, pr);
 	char elapsed[32], eta[32];
 	int tty = isatty(STDERR_FILENO);
 
@@ -702,6 +727,27 @@ static size_t unbreakable_cycles(const struct builder_plan *plan)
 	return n;
 }
 
+/* Keeps the plan as <state>/logs/<head12>/plan.json next to the job logs,
+ * for the dashboard. */
+static void save_plan(struct pipeline *p, const struct service_plan_view *view)
+{
+	char *dir = sy_xasprintf("%s/logs/%.12s", p->opts->state_dir, p->head.oid);
+	char *path = sy_xasprintf("%s/plan.json", dir), *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct sy_error err = { { 0 } };
+
+	if (f) {
+		service_plan_print(f, view, 1);
+		fclose(f);
+		if (sy_mkdir_p(dir, 0755, &err) || sy_write_file_atomic(path, text, len, 0644, &err))
+			sy_log_warn("%s", err.msg);
+	}
+	free(text);
+	free(path);
+	free(dir);
+}
+
 static int run_stages(struct pipeline *p, struct sy_error *err)
 {
 	struct service_reporter *rep = p->opts->reporter;
@@ -719,6 +765,8 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 		.images = &p->images, .global = &p->global,
 	};
 	service_plan_print(p->opts->out, &view, p->opts->json);
+	if (!p->opts->plan_only)
+		save_plan(p, &view);
 	failed = p->plan.broken_specs.n != 0 || unbreakable_cycles(&p->plan) != 0;
 	service_status_report(rep, "shipyard/plan",
 			      failed ? SERVICE_STATUS_FAILURE : SERVICE_STATUS_SUCCESS,

@@ -35,6 +35,10 @@ struct service_pipeline_options {
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct service_reporter *reporter; /* status backend, may be NULL */
+	FILE *events;                /* when set, each job start and end is written
+				      * there as a JSON line {"job": spec, "state":
+				      * "running"|final state, "reason", "log",
+				      * "seconds"} (for `shipyard serve`) */
 	const volatile sig_atomic_t *cancel; /* when it becomes non-zero (a signal
 				      * handler, a superseding push) running builds
 				      * are killed, their roots cleaned, and nothing

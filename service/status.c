@@ -1,7 +1,10 @@
 #include "service/status.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 const char *service_status_state_name(enum service_status_state state)
 {
@@ -25,6 +28,28 @@ static void log_report(struct service_reporter *reporter, const char *context,
 void service_reporter_log_init(struct service_reporter *reporter, FILE *out)
 {
 	reporter->report = log_report;
+	reporter->out = out;
+}
+
+static void events_report(struct service_reporter *reporter, const char *context,
+			  enum service_status_state state, const char *description)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "status", context, "state",
+			      service_status_state_name(state), "description", description);
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (line) {
+		fprintf(reporter->out, "%s\n", line);
+		fflush(reporter->out);
+	}
+	free(line);
+	json_decref(o);
+	log_report(&(struct service_reporter){ log_report, stdout }, context, state, description);
+}
+
+void service_reporter_events_init(struct service_reporter *reporter, FILE *out)
+{
+	reporter->report = events_report;
 	reporter->out = out;
 }
 

@@ -28,6 +28,12 @@ struct service_reporter {
 /* Sets up the `log` backend writing to out. */
 void service_reporter_log_init(struct service_reporter *reporter, FILE *out);
 
+/* Sets up the `events` backend: one JSON object per line on out,
+ * {"status": context, "state": state name, "description": text}, flushed
+ * at once; what `shipyard serve` reads from the pipelines it starts
+ * (`shipyard run --events-fd`). */
+void service_reporter_events_init(struct service_reporter *reporter, FILE *out);
+
 /* Reports a status with a printf-style description, cut to 140 characters
  * (the GitHub limit). reporter may be NULL (nothing is reported). */
 void service_status_report(struct service_reporter *reporter, const char *context,
