@@ -88,3 +88,38 @@ out:
 	git_libgit2_shutdown();
 	return rc;
 }
+
+int gitwatch_mirror_branches(const char *dir, struct sy_strv *names, struct sy_strv *heads,
+			     struct sy_error *err)
+{
+	git_repository *repo = NULL;
+	git_branch_iterator *it = NULL;
+	git_reference *ref;
+	git_branch_t type;
+	int rc = 0;
+
+	git_libgit2_init();
+	if (git_repository_open_bare(&repo, dir) < 0 ||
+	    git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL) < 0) {
+		rc = git_fail(err, dir, "branches");
+		goto out;
+	}
+	while (git_branch_next(&ref, &type, it) == 0) {
+		const char *name = NULL;
+		git_reference *resolved = NULL;
+		if (git_branch_name(&name, ref) == 0 && git_reference_resolve(&resolved, ref) == 0 &&
+		    git_reference_target(resolved)) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof(hex), git_reference_target(resolved));
+			sy_strv_push(names, name);
+			sy_strv_push(heads, hex);
+		}
+		git_reference_free(resolved);
+		git_reference_free(ref);
+	}
+out:
+	git_branch_iterator_free(it);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return rc;
+}

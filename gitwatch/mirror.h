@@ -16,4 +16,11 @@
 int gitwatch_mirror_update(const char *url, const char *dir, const char *const *refspecs,
 			   struct sy_error *err);
 
+/* Lists the local branches of the repository at dir with their tip
+ * commits: names[i] ("main") and heads[i] (40 hex), both malloc'ed arrays of
+ * malloc'ed strings (free with sy_strv_release). Returns 0 or -1. */
+struct sy_strv;
+int gitwatch_mirror_branches(const char *dir, struct sy_strv *names, struct sy_strv *heads,
+			     struct sy_error *err);
+
 #endif

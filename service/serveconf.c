@@ -75,13 +75,17 @@ static int parse_listen(const char *text, struct service_conf *c, struct sy_erro
 	return 0;
 }
 
-/* Collects the names of the [repo "x"] subsections. */
+/* Collects the names of the [repo "x"] subsections that set remote.
+ * (Filtered here rather than with git_config_foreach_match: libgit2 1.5's
+ * regex matching leaks pcre2 match data.) */
 static int add_repo_name(const git_config_entry *e, void *arg)
 {
 	const char *name = e->name + strlen("repo.");
-	const char *dot = strrchr(name, '.');
+	const char *dot = strrchr(e->name, '.');
 
-	if (dot && dot > name) {
+	if (strncmp(e->name, "repo.", 5) || !dot || strcmp(dot, ".remote"))
+		return 0;
+	if (dot > name) {
 		char *sub = sy_xstrndup(name, (size_t)(dot - name));
 		if (!sy_strv_contains(arg, sub))
 			sy_strv_push(arg, sub);
@@ -153,7 +157,7 @@ static int read_all(git_config *cfg, const char *base, struct service_conf *c,
 			     : 0;
 	c->max_body = (size_t)maxbody;
 	c->pipelines = pipelines > 0 ? pipelines : 1;
-	git_config_foreach_match(cfg, "^repo\\..*\\.remote$", add_repo_name, &names);
+	git_config_foreach(cfg, add_repo_name, &names);
 	c->repos = sy_xcalloc(names.n + 1, sizeof(*c->repos));
 	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		rc = read_repo(cfg, base, names.items[i], &c->repos[i], err);
