@@ -1,8 +1,13 @@
 #!/bin/sh
-# Installs the Debian packages shipyard needs to build, test and run, when any
-# is missing. Called by the Makefile before every build; silent when all are
-# present. Uses the machine's configured apt sources.
+# Installs what shipyard needs to build, test and run, when any of it is
+# missing: the Debian packages below (the machine's configured apt sources),
+# then the npm packages the tests read (tests/npm: webhook payload examples,
+# API descriptions; the machine's configured npm registry), with `npm ci` when
+# tests/npm/node_modules is missing or older than tests/npm/package-lock.json.
+# Called by the Makefile before every build; silent when all is present.
 set -e
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 PACKAGES="
 build-essential pkg-config git ca-certificates
@@ -10,20 +15,64 @@ libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
 libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps
+nodejs npm
 "
 
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		missing="$missing $p"
+# Succeeds when Debian package $1 is installed. nodejs and npm also count as
+# present when their commands are: a Node.js packaged outside Debian (such as
+# NodeSource's nodejs, which bundles npm) conflicts with Debian's npm package.
+present() {
+	if dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; then
+		return 0
 	fi
-done
-[ -z "$missing" ] && exit 0
+	case $1 in
+	nodejs) command -v node >/dev/null 2>&1 ;;
+	npm) command -v npm >/dev/null 2>&1 ;;
+	*) return 1 ;;
+	esac
+}
 
-echo "shipyard: installing missing Debian packages:$missing" >&2
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+install_debian() {
+	missing=""
+	for p in $PACKAGES; do
+		present "$p" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+
+	echo "shipyard: installing missing Debian packages:$missing" >&2
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+}
+
+# Succeeds when tests/npm/node_modules is at least as new as the lock file.
+npm_fresh() {
+	[ -d "$1/node_modules" ] &&
+		[ -z "$(find "$1/package-lock.json" -newer "$1/node_modules")" ]
+}
+
+install_npm() {
+	dir=$TOP/tests/npm
+	[ -f "$dir/package-lock.json" ] || return 0
+	npm_fresh "$dir" && return 0
+	# One `npm ci` at a time when several builds start together.
+	exec 9<"$dir/package-lock.json"
+	flock 9
+	if ! npm_fresh "$dir"; then
+		echo "shipyard: installing the npm packages of tests/npm (npm ci)" >&2
+		# Only tests read these: without the registry they skip, the
+		# build goes on.
+		if npm ci --prefix "$dir" --no-audit --no-fund >/dev/null; then
+			touch "$dir/node_modules"
+		else
+			echo "shipyard: warning: npm ci failed; tests that need tests/npm will skip" >&2
+		fi
+	fi
+	exec 9<&-
+}
+
+install_debian
+install_npm
