@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -24,6 +25,7 @@
 
 #include "builder/rpminstall.h"
 #include "builder/sandbox.h"
+#include "builder/worker.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 
@@ -41,14 +43,25 @@
 #define BUILD_HOSTNAME "shipyard-build"
 /* The fd the reason for a failure is written to inside the build child. */
 #define REASON_FD 3
+/* Exit statuses of the build child: the package failed, or the machine did
+ * (see builder_build_result.infrastructure). */
+#define EXIT_PACKAGE 1
+#define EXIT_INFRA 2
+/* How often the output limit is checked while a build runs. */
+#define OUTPUT_CHECK_MS 1000
+#define MIB (1024ULL * 1024ULL)
+/* How much of the end of the build log is searched for rpmbuild's list of
+ * unmet BuildRequires. */
+#define LOG_TAIL_BYTES 65536
 
-/* Environment of the steps inside the root: nothing from the host. */
+/* Environment of the rpmbuild steps inside the root: nothing from the host;
+ * the build user's. */
 static const char *const build_env[] = {
 	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root",
+	"HOME=" BUILD_TOPDIR,
 	"LANG=C.UTF-8",
-	"USER=root",
-	"LOGNAME=root",
+	"USER=" BUILDER_WORKER_BUILD_USER,
+	"LOGNAME=" BUILDER_WORKER_BUILD_USER,
 	"SHELL=/bin/sh",
 	NULL,
 };
@@ -62,6 +75,7 @@ struct job {
 	char *root;    /* <scratch>/root: the merged root */
 	char *lower;   /* req->worker_root, resolved */
 	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
+	int probe;     /* 1: builder_build_root_probe, run /bin/true instead */
 };
 
 static double now_s(void)
@@ -74,12 +88,13 @@ static double now_s(void)
 
 /* ---- inside the build child (new namespaces) ---- */
 
-/* Records err as the job's failure reason and returns the child's status. */
-static int child_fail(struct sy_error *err)
+/* Records err as the job's failure reason and returns status (EXIT_PACKAGE
+ * or EXIT_INFRA) as the child's exit status. */
+static int child_fail(struct sy_error *err, int status)
 {
 	dprintf(REASON_FD, "%s", err->msg);
 	dprintf(2, "shipyard: %s\n", err->msg);
-	return 1;
+	return status;
 }
 
 static int mount_overlay(const struct job *job, struct sy_error *err)
@@ -151,6 +166,54 @@ out:
 	return rc;
 }
 
+/* Gives the tree under the directory dfd (owned; its entries and
+ * subdirectories, not dfd itself) to the build user, following no symlink. */
+static int chown_entries(int dfd, const char *what, struct sy_error *err)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(dfd);
+		return sy_error_set(err, "%s: %s", what, strerror(errno));
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fchownat(dirfd(d), de->d_name, BUILDER_WORKER_BUILD_UID,
+			     BUILDER_WORKER_BUILD_GID, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = sy_error_set(err, "%s/%s: cannot chown: %s", what, de->d_name,
+					  strerror(errno));
+			break;
+		}
+		int sub = openat(dirfd(d), de->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			rc = chown_entries(sub, what, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Gives <root>/build/SOURCES and what it holds to the build user. */
+static int chown_sources(const struct job *job, struct sy_error *err)
+{
+	char *sources = sy_xasprintf("%s" BUILD_SOURCEDIR, job->root);
+	int fd = open(sources, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0 || fchown(fd, BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_GID) < 0) {
+		rc = sy_error_set(err, "%s: cannot give to the build user: %s", sources,
+				  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else {
+		rc = chown_entries(fd, sources, err);
+	}
+	free(sources);
+	return rc;
+}
+
 /* Fills the merged root from the host while nothing untrusted has run in it
  * yet (so no path in it can be a symlink planted by a package or the
  * build): the spec directory, the macro context, and the BuildRequires RPM
@@ -161,7 +224,8 @@ static int prepare_root(const struct job *job, struct sy_strv *deps, struct sy_e
 	char *sources = sy_xasprintf("%s" BUILD_SOURCEDIR, job->root);
 	int rc = -1;
 
-	if (sy_mkdir_p(sources, 0755, err) || sy_copy_tree(req->spec_dir, sources, err))
+	if (sy_mkdir_p(sources, 0755, err) || sy_copy_tree(req->spec_dir, sources, err) ||
+	    chown_sources(job, err))
 		goto out;
 	if (req->macros && install_macros(job, err))
 		goto out;
@@ -184,11 +248,37 @@ out:
 static int enter_root(const char *root, struct sy_error *err)
 {
 	char *proc = sy_xasprintf("%s/proc", root);
-	int rc = sy_mkdir_p(proc, 0555, err) || builder_sandbox_mount_proc_dev(root, err) ||
-		 builder_sandbox_enter(root, NULL, "the build root", err) ? -1 : 0;
+	int rc = sy_mkdir_p(proc, 0555, err);
 
+	/* The device nodes (0666) and /dev/shm (01777) get their modes as made,
+	 * not narrowed by the umask: the build user writes to them. */
+	umask(0);
+	if (rc == 0)
+		rc = builder_sandbox_mount_proc_dev(root, err);
+	umask(022);
+	if (rc == 0)
+		rc = builder_sandbox_enter(root, NULL, "the build root", err);
 	free(proc);
 	return rc;
+}
+
+/* Runs in the child of a step before exec: becomes the build user for good
+ * (supplementary groups, gid, uid; no_new_privs so that no setuid or
+ * file-capability program regains privileges). */
+static int become_build_user(void *arg)
+{
+	gid_t gid = BUILDER_WORKER_BUILD_GID;
+
+	(void)arg;
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_UID,
+		      BUILDER_WORKER_BUILD_UID) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "shipyard: cannot become " BUILDER_WORKER_BUILD_USER ": %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Runs one rpmbuild inside the root; what names the step in errors. */
@@ -213,6 +303,7 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 	sp.argv = (const char *const *)argv.items;
 	sp.env = build_env;
 	sp.cwd = BUILD_TOPDIR;
+	sp.child_fn = become_build_user;
 	if (sy_spawn_run(&sp, err))
 		goto out;
 	if (sp.status) {
@@ -252,7 +343,7 @@ static int run_builds(const struct job *job, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
 	const char *const bs[] = { "-bs", "--define", "_sourcedir " BUILD_SOURCEDIR, NULL };
-	const char *const rebuild[] = { "--rebuild", "--nodeps", "--nocheck", NULL };
+	const char *const rebuild[] = { "--rebuild", "--nocheck", NULL };
 	char *spec = sy_xasprintf(BUILD_SOURCEDIR "/%s", req->spec_file);
 	char *srpm = NULL;
 	int rc = -1;
@@ -269,6 +360,23 @@ out:
 	return rc;
 }
 
+/* The probe's step: /bin/true as the build user, as rpmbuild would run. */
+static int run_probe(struct sy_error *err)
+{
+	const char *const argv[] = { "/bin/true", NULL };
+	struct sy_spawn sp = SY_SPAWN_INIT;
+
+	sp.argv = argv;
+	sp.env = build_env;
+	sp.cwd = BUILD_TOPDIR;
+	sp.child_fn = become_build_user;
+	if (sy_spawn_run(&sp, err))
+		return -1;
+	if (sp.status)
+		return sy_error_set(err, "/bin/true failed with status %d", sp.status);
+	return 0;
+}
+
 /* Installs the BuildRequires RPMs (paths inside the root) from inside the
  * root: after pivot_root, with capabilities dropped, so their scriptlets
  * reach nothing of the host. */
@@ -283,34 +391,46 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
 	return 0;
 }
 
+/* Sets up the isolated root: overlay, the host's files, /proc, /dev,
+ * pivot_root, host name, capabilities dropped. Returns 0 or -1. */
+static int setup_root(const struct job *job, struct sy_strv *deps, struct sy_error *err)
+{
+	if (mount_overlay(job, err) || (!job->probe && prepare_root(job, deps, err)) ||
+	    enter_root(job->root, err))
+		return -1;
+	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0)
+		return sy_error_set(err, "cannot set host name: %s", strerror(errno));
+	return builder_sandbox_drop_capabilities(err);
+}
+
 /* The init process of the build's pid namespace: sets up the root and builds.
- * Returns the exit status (0 or 1 with the reason on REASON_FD). Everything
- * the host writes into the root happens before the first untrusted code (a
- * package's scriptlet) runs. */
+ * Returns the exit status (0, or EXIT_PACKAGE or EXIT_INFRA with the reason
+ * on REASON_FD). Everything the host writes into the root happens before the
+ * first untrusted code (a package's scriptlet) runs. */
 static int build_init(const struct job *job)
 {
 	struct sy_error err = { { 0 } };
 	struct sy_strv deps = SY_STRV_INIT;
-	int rc = 1;
+	int rc = EXIT_INFRA;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* Nothing of the parent's open files may be reachable from the build
 	 * (through /proc/1/fd): keep only stdio and the reason fd. */
 	syscall(SYS_close_range, REASON_FD + 1, ~0U, 0);
 	umask(022);
-	if (mount_overlay(job, &err) || prepare_root(job, &deps, &err) ||
-	    enter_root(job->root, &err))
+	if (setup_root(job, &deps, &err))
 		goto out;
-	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0) {
-		sy_error_set(&err, "cannot set host name: %s", strerror(errno));
+	if (job->probe) {
+		rc = run_probe(&err) ? EXIT_INFRA : 0;
 		goto out;
 	}
-	if (builder_sandbox_drop_capabilities(&err) || install_deps(&deps, &err) || run_builds(job, &err))
+	rc = EXIT_PACKAGE;
+	if (install_deps(&deps, &err) || run_builds(job, &err))
 		goto out;
 	rc = 0;
 out:
 	sy_strv_release(&deps);
-	return rc ? child_fail(&err) : 0;
+	return rc ? child_fail(&err, rc) : 0;
 }
 
 /* Runs in the child sy_spawn_run forks: new namespaces, then a fork so that
@@ -325,30 +445,32 @@ static int build_child(void *arg)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (job->reason_fd != REASON_FD && dup3(job->reason_fd, REASON_FD, O_CLOEXEC) < 0)
-		return 1;
+		return EXIT_INFRA;
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
 		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
-		return child_fail(&err);
+		return child_fail(&err, EXIT_INFRA);
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
-		return child_fail(&err);
+		return child_fail(&err, EXIT_INFRA);
 	}
 	pid = fork();
 	if (pid < 0) {
 		sy_error_set(&err, "fork: %s", strerror(errno));
-		return child_fail(&err);
+		return child_fail(&err, EXIT_INFRA);
 	}
 	if (pid == 0)
 		_exit(build_init(job));
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
-			return 1;
+			return EXIT_INFRA;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
+	/* Its own processes cannot signal it: the kernel's OOM killer ended
+	 * it, the package's doing. */
 	sy_error_set(&err, "build killed by signal %d", WTERMSIG(status));
-	return child_fail(&err);
+	return child_fail(&err, EXIT_PACKAGE);
 }
 
 /* ---- in the calling process ---- */
@@ -580,14 +702,16 @@ static int move_rpms(int rpms_fd, int out_fd, const char *out_dir, struct sy_str
 }
 
 /* Takes the SRPM and the RPMs from the overlay's upper dir (new files live
- * there) into out_dir: regular files only, no symlink followed. */
-static int collect_outputs(const struct job *job, struct builder_build_result *res,
+ * there) into out_dir: regular files only, no symlink followed. *infra is set
+ * unless the failure is the build's (it left no single SRPM). */
+static int collect_outputs(const struct job *job, struct builder_build_result *res, int *infra,
 			   struct sy_error *err)
 {
 	const char *out_dir = job->req->out_dir;
 	struct sy_strv srpm = SY_STRV_INIT;
 	int upper = -1, build = -1, srpms, rpms, out_fd = -1, rc = -1;
 
+	*infra = 1;
 	if (sy_mkdir_p(out_dir, 0755, err))
 		goto out;
 	out_fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -603,6 +727,7 @@ static int collect_outputs(const struct job *job, struct builder_build_result *r
 	if (srpm.n != 1) {
 		sy_error_set(err, "%s" BUILD_TOPDIR "/SRPMS: expected one SRPM, found %zu",
 			     job->upper, srpm.n);
+		*infra = 0;
 		goto out;
 	}
 	rpms = open_dir_at(build, "RPMS");
@@ -611,6 +736,7 @@ static int collect_outputs(const struct job *job, struct builder_build_result *r
 	sy_strv_sort_unique(&res->rpms);
 	res->srpm = srpm.items[0];
 	srpm.items[0] = NULL;
+	*infra = 0;
 	rc = 0;
 out:
 	if (build >= 0)
@@ -623,19 +749,113 @@ out:
 	return rc;
 }
 
-/* Turns the build child's end into an error message. */
-static int child_error(const struct job *job, const struct sy_spawn *sp, unsigned timeout_s,
-		       struct sy_error *err)
+/* Size of the regular file fd, or -1 when it is not one. */
+static off_t regular_size(int fd)
 {
-	char *path, *reason = NULL;
+	struct stat st;
 
-	if (sp->timed_out)
-		return sy_error_set(err, "timed out after %u s", timeout_s);
-	path = sy_xasprintf("%s/reason", job->scratch);
-	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0])
-		sy_error_set(err, "%s", reason);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	return st.st_size;
+}
+
+/* Returns rpmbuild's list of unmet BuildRequires when the build log (the
+ * regular file log_fd, written from offset since on) ends with one:
+ * "Failed build dependencies: a is needed by p; b is needed by p" (newly
+ * allocated), else NULL. The log is reopened for reading through /proc, as
+ * log_fd may be write-only. */
+static char *failed_deps_message(int log_fd, off_t since)
+{
+	static const char marker[] = "Failed build dependencies:";
+	char *path = sy_xasprintf("/proc/self/fd/%d", log_fd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size = regular_size(fd), from;
+	char *buf = NULL, *hit = NULL, *msg = NULL;
+	ssize_t n;
+	int unmet = 0;
+
+	free(path);
+	if (size < 0 || size <= since)
+		goto out;
+	from = size - since > LOG_TAIL_BYTES ? size - LOG_TAIL_BYTES : since;
+	buf = sy_xmalloc(LOG_TAIL_BYTES + 1);
+	n = pread(fd, buf, (size_t)(size - from), from);
+	if (n <= 0)
+		goto out;
+	buf[n] = '\0';
+	for (char *p = buf; (p = strstr(p, marker)); p++)
+		hit = p;
+	if (!hit)
+		goto out;
+	msg = sy_xstrdup(marker);
+	/* The unmet ones follow, one per line, indented. */
+	for (char *line = strchr(hit, '\n'); line && (line[1] == '\t' || line[1] == ' ');
+	     line = strchr(line + 1, '\n')) {
+		char *start = line + 1 + strspn(line + 1, " \t");
+		char *longer = sy_xasprintf("%s%s %.*s", msg, unmet++ ? ";" : "",
+					    (int)strcspn(start, "\n"), start);
+		free(msg);
+		msg = longer;
+	}
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return msg;
+}
+
+/* Formats an output limit for messages: "64 MiB", "0.50 MiB". */
+static void format_limit(unsigned long long bytes, char *buf, size_t size)
+{
+	if (bytes % MIB == 0)
+		snprintf(buf, size, "%llu MiB", bytes / MIB);
 	else
+		snprintf(buf, size, "%.2f MiB", (double)bytes / (double)MIB);
+}
+
+/* The output limit check while the build runs (sy_spawn tick_fn): 1 when
+ * the upper dir has grown past the limit. */
+static int over_output_limit(void *arg)
+{
+	const struct job *job = arg;
+	unsigned long long used = 0;
+
+	if (builder_worker_disk_usage(job->upper, &used, NULL))
+		return 0;
+	return used > job->req->output_limit_bytes;
+}
+
+/* Turns the build child's end into an error message; *infra tells whose
+ * failure it is. log_start is the log's size when the build began. */
+static int child_error(const struct job *job, const struct sy_spawn *sp, off_t log_start,
+		       int *infra, struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	char *path, *reason = NULL, *deps = NULL, limit[64];
+
+	*infra = 0;
+	if (sp->timed_out)
+		return sy_error_set(err, "timed out after %u s", req->timeout_s);
+	if (sp->stopped) {
+		format_limit(req->output_limit_bytes, limit, sizeof(limit));
+		return sy_error_set(err, "output limit of %s exceeded", limit);
+	}
+	*infra = sp->status != EXIT_PACKAGE;
+	path = sy_xasprintf("%s/reason", job->scratch);
+	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0]) {
+		if (!strncmp(reason, "rpmbuild failed", 15) && log_start >= 0)
+			deps = failed_deps_message(req->log_fd, log_start);
+		if (deps)
+			sy_error_set(err, "%.*s: %s", (int)strcspn(reason, ","), reason, deps);
+		else
+			sy_error_set(err, "%s", reason);
+	} else {
 		sy_error_set(err, "build exited with status %d, see log", sp->status);
+	}
+	free(deps);
 	free(reason);
 	free(path);
 	return -1;
@@ -653,42 +873,103 @@ static int remove_scratch(const char *scratch, struct sy_error *err)
 	return -1;
 }
 
+/* Runs the build child of job and turns its end into 0 or -1 with err and
+ * *infra. */
+static int run_child(struct job *job, int *infra, struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	struct sy_spawn sp = SY_SPAWN_INIT;
+	off_t log_start = regular_size(req->log_fd);
+
+	sp.child_fn = build_child;
+	sp.child_arg = job;
+	sp.log_fd = req->log_fd;
+	sp.timeout_s = req->timeout_s;
+	if (req->output_limit_bytes) {
+		sp.tick_fn = over_output_limit;
+		sp.tick_arg = job;
+		sp.tick_ms = OUTPUT_CHECK_MS;
+	}
+	*infra = 1;
+	if (sy_spawn_run(&sp, err))
+		return -1;
+	if (sp.timed_out || sp.stopped || sp.status)
+		return child_error(job, &sp, log_start, infra, err);
+	*infra = 0;
+	/* It may have ended between two checks. */
+	if (req->output_limit_bytes && over_output_limit(job)) {
+		sp.stopped = 1;
+		return child_error(job, &sp, log_start, infra, err);
+	}
+	return 0;
+}
+
+/* The whole cycle of a build or a probe: lock, worker root held, scratch
+ * made, child run, outputs collected (unless a probe), scratch removed. */
+static int run_job(struct job *job, struct builder_build_result *res, int *infra,
+		   struct sy_error *err)
+{
+	const struct builder_build_request *req = job->req;
+	struct sy_error cleanup_err = { { 0 } };
+	int lock_fd = -1, hold_fd = -2, rc = -1;
+
+	*infra = 1;
+	/* Another build holding the lock owns the scratch directory: leave it. */
+	if (!req->locked && (lock_fd = builder_build_lock(req->scratch_dir, err)) < 0)
+		return -1;
+	hold_fd = builder_worker_hold(req->worker_root, err);
+	if (hold_fd == -1 || prepare_scratch(job, err))
+		goto out;
+	if (run_child(job, infra, err))
+		goto out;
+	rc = job->probe ? 0 : collect_outputs(job, res, infra, err);
+out:
+	if (remove_scratch(job->scratch ? job->scratch : req->scratch_dir, &cleanup_err) &&
+	    rc == 0) {
+		rc = sy_error_set(err, "%s", cleanup_err.msg);
+		*infra = 1;
+	}
+	if (hold_fd >= 0)
+		close(hold_fd);
+	if (lock_fd >= 0)
+		builder_build_unlock(req->scratch_dir, lock_fd);
+	return rc;
+}
+
 int builder_build_run(const struct builder_build_request *req, struct builder_build_result *res,
 		      struct sy_error *err)
 {
 	struct job job = { .req = req, .reason_fd = -1 };
-	struct sy_spawn sp = SY_SPAWN_INIT;
-	struct sy_error cleanup_err = { { 0 } };
 	double t0 = now_s();
-	int lock_fd = -1, rc = -1;
+	int infra = 0, rc;
 
 	memset(res, 0, sizeof(*res));
-	/* Another build holding the lock owns the scratch directory: leave it. */
-	if (!req->locked && (lock_fd = builder_build_lock(req->scratch_dir, err)) < 0)
-		goto done;
-	if (prepare_scratch(&job, err))
-		goto out;
-	sp.child_fn = build_child;
-	sp.child_arg = &job;
-	sp.log_fd = req->log_fd;
-	sp.timeout_s = req->timeout_s;
-	if (sy_spawn_run(&sp, err))
-		goto out;
-	if (sp.timed_out || sp.status) {
-		child_error(&job, &sp, req->timeout_s, err);
-		goto out;
-	}
-	rc = collect_outputs(&job, res, err);
-out:
-	if (remove_scratch(job.scratch ? job.scratch : req->scratch_dir, &cleanup_err) && rc == 0)
-		rc = sy_error_set(err, "%s", cleanup_err.msg);
-	if (lock_fd >= 0)
-		builder_build_unlock(req->scratch_dir, lock_fd);
-done:
+	rc = run_job(&job, res, &infra, err);
 	job_release(&job);
 	if (rc)
 		builder_build_result_release(res);
+	res->infrastructure = rc ? infra : 0;
 	res->seconds = now_s() - t0;
+	return rc;
+}
+
+int builder_build_root_probe(const char *worker_root, const char *scratch_dir, double *seconds,
+			     struct sy_error *err)
+{
+	struct builder_build_request req = {
+		.worker_root = worker_root,
+		.scratch_dir = scratch_dir,
+		.log_fd = -1,
+		.timeout_s = 60,
+	};
+	struct builder_build_result res = { SY_STRV_INIT, NULL, 0, 0 };
+	struct job job = { .req = &req, .reason_fd = -1, .probe = 1 };
+	double t0 = now_s();
+	int infra, rc = run_job(&job, &res, &infra, err);
+
+	*seconds = now_s() - t0;
+	job_release(&job);
+	builder_build_result_release(&res);
 	return rc;
 }
 

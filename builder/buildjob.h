@@ -4,8 +4,9 @@
  * its kernel settings read-only; no network; a clean environment;
  * capabilities such as mounting and mknod dropped): the BuildRequires RPMs
  * installed with a librpm transaction, `rpmbuild -bs` of the spec directory,
- * then `rpmbuild --rebuild --nodeps` of that SRPM, with the distribution's
- * defines. The host writes into the root only before anything untrusted runs
+ * then `rpmbuild --rebuild` of that SRPM (BuildRequires checked against the
+ * root's rpmdb), with the distribution's defines, both as an unprivileged
+ * user. The host writes into the root only before anything untrusted runs
  * there, and reads the outputs back without following symlinks. Everything is
  * unmounted and removed afterwards. Follows the Azure Linux toolkit's
  * pkgworker (rpmbuild flags, defines) without its tarball per build. */
@@ -33,9 +34,10 @@ struct builder_build_request {
 	const char *const *install_rpms; /* NULL-terminated host paths of RPMs to
 				    * install first (BuildRequires closure), or
 				    * NULL; bind-mounted read-only into the root
-				    * and installed from inside it, without a
-				    * dependency check, since the toolchain in
-				    * the worker root is not in its rpmdb */
+				    * and installed from inside it by exact
+				    * path, without a dependency check (their
+				    * own Requires are the distribution's,
+				    * mostly not in the worker root) */
 	const struct builder_macro_ctx *macros; /* or NULL; macro files copied
 				    * into the root's /usr/lib/rpm/macros.d as
 				    * macros.zz-<name>, Lua modules into
@@ -44,6 +46,12 @@ struct builder_build_request {
 	const char *out_dir;       /* built RPMs and the SRPM are moved here */
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */
+	unsigned long long output_limit_bytes; /* limit on what the build writes
+				    * into its root (the overlay upper dir, as
+				    * builder_worker_disk_usage counts it,
+				    * BuildRequires included), checked every
+				    * second while it runs and once at the end;
+				    * 0 = none */
 };
 
 /* What came out. Release with builder_build_result_release. */
@@ -51,16 +59,41 @@ struct builder_build_result {
 	struct sy_strv rpms; /* paths of the binary RPMs in out_dir */
 	char *srpm;          /* path of the SRPM in out_dir */
 	double seconds;      /* wall-clock duration of the build */
+	int infrastructure;  /* on failure: 1 when the machine failed, not the
+			      * package (worker root or scratch setup, overlay
+			      * mount, namespaces, fork, /proc or /dev, a full
+			      * host disk while collecting outputs, a scratch
+			      * directory in use): worth retrying; 0 when the
+			      * package failed (installing its BuildRequires,
+			      * rpmbuild, timeout, output limit). 0 on success. */
 };
 
-/* Runs the build. Returns 0 when rpmbuild succeeded and its outputs (regular
- * files only) were moved to out_dir; -1 with a one-line reason in err
- * otherwise ("rpmbuild failed with status 1, see log", "timed out after 600
- * s", "cannot mount overlay: ...", "<scratch_dir>: in use by another
- * build"). The scratch directory is removed in every case except the last,
- * where it belongs to the other build and is not touched. */
+/* Runs the build. Both rpmbuild steps run as the worker root's unprivileged
+ * build user (BUILDER_WORKER_BUILD_USER in builder/worker.h: supplementary
+ * groups, gid and uid set, no_new_privs, before exec); installing the
+ * BuildRequires runs as root with capabilities dropped. `rpmbuild --rebuild`
+ * checks BuildRequires against the root's rpmdb (the toolchain package and
+ * what was installed). While the build runs, the worker root's lock is held
+ * shared (builder_worker_hold). Returns 0 when rpmbuild succeeded and its
+ * outputs (regular files only) were moved to out_dir; -1 with a one-line
+ * reason in err otherwise ("rpmbuild failed with status 1, see log",
+ * "rpmbuild failed with status 11: Failed build dependencies: foo is needed
+ * by bar-1-1.x86_64" when log_fd is a regular file showing it, "timed out
+ * after 600 s", "output limit of 64 MiB exceeded", "cannot mount overlay:
+ * ...", "<scratch_dir>: in use by another build") and res->infrastructure
+ * set as documented there. The scratch directory is removed in every case
+ * except the last, where it belongs to the other build and is not touched. */
 int builder_build_run(const struct builder_build_request *req, struct builder_build_result *res,
 		      struct sy_error *err);
+
+/* Makes a fresh isolated root on worker_root exactly as builder_build_run
+ * does (scratch_dir locked and created, namespaces, overlay, /proc and
+ * /dev, pivot_root, host name, capabilities dropped), runs /bin/true inside
+ * as the build user, then tears everything down and removes scratch_dir.
+ * *seconds is the wall-clock time of the whole cycle. For measuring the
+ * per-build overhead (bench/build-overhead). Returns 0, or -1 with err. */
+int builder_build_root_probe(const char *worker_root, const char *scratch_dir, double *seconds,
+			     struct sy_error *err);
 
 /* Takes the lock of the build whose scratch directory is scratch_dir,
  * without waiting: an flock on the file "<scratch_dir>.lock" next to it

@@ -235,11 +235,16 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
 		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
 		.timeout_s = in->timeout_s, .locked = 1,
+		.output_limit_bytes = in->output_limit_bytes,
 	};
 	static const char *const none[] = { NULL };
 	if (!install.n)
 		req.install_rpms = none;
-	if (builder_build_run(&req, &out, err) || write_summary(tmp_out, spec, key, err))
+	if (builder_build_run(&req, &out, err)) {
+		*infra = out.infrastructure;
+		goto out;
+	}
+	if (write_summary(tmp_out, spec, key, err))
 		goto out;
 	sy_rm_rf(final, NULL);
 	if (rename(tmp_out, final) < 0) {

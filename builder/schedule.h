@@ -92,6 +92,7 @@ struct builder_schedule_input {
 	const char *log_dir;        /* one "<spec name>.log" per job */
 	const char *worker_root;    /* cached worker root */
 	unsigned timeout_s;         /* per build, 0 = none */
+	unsigned long long output_limit_bytes; /* per build (bytes), 0 = none */
 	int jobs;                   /* parallel builds; <= 0: number of cores */
 	const char *source_cache;   /* downloaded sources by SHA-256,
 				     * "<dir>/<sha256>"; NULL: none */

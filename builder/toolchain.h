@@ -1,7 +1,9 @@
 /* The toolchain: capabilities the worker root offers to every build before any
  * package of the distribution is installed (gcc, make, rpm-build, ...),
  * declared in the worker manifest's [toolchain] section as `provides = NAME`
- * lines (the Azure Linux toolkit keeps the same list as toolchain_<arch>.txt). */
+ * lines (the Azure Linux toolkit keeps the same list as toolchain_<arch>.txt).
+ * builder_worker_manifest_read reads the same list into the manifest (and its
+ * digest), and the worker root registers it in its rpmdb (builder/worker.h). */
 #ifndef BUILDER_TOOLCHAIN_H
 #define BUILDER_TOOLCHAIN_H
 

@@ -106,14 +106,17 @@ int sy_spawn_run(struct sy_spawn *sp, struct sy_error *err)
 		close(pipefd[1]);
 
 	long long deadline = sp->timeout_s ? now_ms() + (long long)sp->timeout_s * 1000 : 0;
+	long long tick_every = sp->tick_ms ? sp->tick_ms : 1000;
+	long long next_tick = sp->tick_fn ? now_ms() + tick_every : 0;
 	int pipe_open = sp->capture, wstatus = 0, done = 0;
+	sp->stopped = 0;
 	while (!done) {
 		if (pipe_open) {
 			struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
 			if (poll(&p, 1, 100) > 0)
 				read_available(pipefd[0], sp, &alloc, &pipe_open);
 		}
-		int flags = (pipe_open || deadline) ? WNOHANG : 0;
+		int flags = (pipe_open || deadline || next_tick) ? WNOHANG : 0;
 		pid_t w = waitpid(pid, &wstatus, flags);
 		if (w == pid) {
 			done = 1;
@@ -127,6 +130,14 @@ int sy_spawn_run(struct sy_spawn *sp, struct sy_error *err)
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			sp->timed_out = 1;
+		}
+		if (!done && next_tick && now_ms() >= next_tick) {
+			next_tick = now_ms() + tick_every;
+			if (!sp->stopped && !sp->timed_out && sp->tick_fn(sp->tick_arg)) {
+				kill(-pid, SIGKILL);
+				kill(pid, SIGKILL);
+				sp->stopped = 1;
+			}
 		}
 	}
 	/* A grandchild may still hold the pipe: end the process group first,

@@ -32,9 +32,18 @@ struct sy_spawn {
 	size_t out_len; /* bytes captured */
 	int status;     /* exit status 0..255, or 128+signal when killed */
 	int timed_out;  /* 1 when the timeout killed the child */
+
+	/* Periodic check, or NULL: called in the parent about every tick_ms
+	 * milliseconds (0: every 1000 ms) while the child runs, first tick_ms
+	 * after the start. A non-zero return kills the child's process group
+	 * with SIGKILL, as the timeout does, and sets stopped. */
+	int (*tick_fn)(void *arg);
+	void *tick_arg;
+	unsigned tick_ms;
+	int stopped;    /* result: 1 when tick_fn stopped the child */
 };
 
-#define SY_SPAWN_INIT { NULL, NULL, NULL, -2, 0, 0, NULL, NULL, NULL, 0, 0, 0 }
+#define SY_SPAWN_INIT { NULL, NULL, NULL, -2, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 
 /* Runs the child and waits for it. Returns 0 when the child could be started
  * and was waited for (inspect sp->status and sp->timed_out), or -1 with err

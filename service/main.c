@@ -8,13 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/worker.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
 #include "service/depsearch_cmd.h"
 #include "service/pipeline.h"
+#include "service/serve_cmd.h"
 #include "service/status.h"
+#include "service/worker_cmd.h"
 
 #define SHIPYARD_VERSION "0.1.0"
 
@@ -44,9 +45,12 @@ static const char run_usage[] =
 	"  --arch ARCH            target arch (default x86_64)\n"
 	"  --jobs N               parallel spec readers and builds (default: cores)\n"
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n"
+	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n"
 	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n"
 	"  --worker-cache DIR     worker root cache (default <state>/worker,\n"
 	"                         or $SHIPYARD_WORKER_CACHE)\n"
+	"  --events-fd N          also write statuses and job events as JSON lines\n"
+	"                         to file descriptor N (used by shipyard serve)\n"
 	"\n"
 	"Exit status: 0 all succeeded, 1 some spec or image failed, 2 usage or\n"
 	"setup error.\n";
@@ -67,12 +71,6 @@ static const char plan_usage[] =
 	"  --missing              also list specs with no artifact for their key in\n"
 	"                         the state directory\n"
 	"  --format FORMAT        text (default) or json\n";
-
-static const char worker_usage[] =
-	"usage: shipyard worker build [--worker-manifest FILE] [--worker-cache DIR]\n"
-	"\n"
-	"Builds the worker root declared by the manifest (debootstrap), unless a\n"
-	"root with the same manifest digest is cached, and prints its path.\n";
 
 static const char help_usage[] =
 	"usage: shipyard help [COMMAND]\n\nLists the commands, or shows one command's help.\n";
@@ -102,7 +100,9 @@ static char *default_manifest(void)
 }
 
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
-       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_HELP };
+       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
+       OPT_OUTPUT_LIMIT,
+       OPT_HELP };
 
 static const struct option pipeline_options[] = {
 	{ "repo", required_argument, NULL, OPT_REPO },
@@ -118,6 +118,8 @@ static const struct option pipeline_options[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "merge-base", no_argument, NULL, OPT_MERGE_BASE },
 	{ "missing", no_argument, NULL, OPT_MISSING },
+	{ "events-fd", required_argument, NULL, OPT_EVENTS },
+	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -139,6 +141,7 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 
 	o->state_dir = ".shipyard";
 	o->build_timeout_s = 3600;
+	o->output_limit_bytes = 16384ULL << 20;
 	o->worker_cache = getenv("SHIPYARD_WORKER_CACHE");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", pipeline_options, NULL)) != -1) {
@@ -151,10 +154,20 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 		case OPT_ARCH: o->arch = optarg; break;
 		case OPT_JOBS: o->jobs = atoi(optarg); break;
 		case OPT_TIMEOUT: o->build_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_OUTPUT_LIMIT:
+			o->output_limit_bytes = strtoull(optarg, NULL, 10) << 20;
+			break;
 		case OPT_MANIFEST: free(*manifest); *manifest = sy_xstrdup(optarg); break;
 		case OPT_CACHE: o->worker_cache = optarg; break;
 		case OPT_MERGE_BASE: o->merge_base = 1; break;
 		case OPT_MISSING: o->missing = 1; break;
+		case OPT_EVENTS:
+			o->events = fdopen(atoi(optarg), "w");
+			if (!o->events) {
+				usage_error(usage, "--events-fd: not an open file descriptor");
+				return -1;
+			}
+			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
 				return usage_error(usage, "--format must be text or json"), -1;
@@ -205,7 +218,10 @@ static int pipeline_command(int argc, char **argv, const char *usage, int plan_o
 		free(manifest);
 		return rc < 0 ? 2 : 0;
 	}
-	service_reporter_log_init(&reporter, stdout);
+	if (o.events)
+		service_reporter_events_init(&reporter, o.events);
+	else
+		service_reporter_log_init(&reporter, stdout);
 	o.plan_only = plan_only;
 	o.exiting = 1;
 	if (!plan_only) {
@@ -231,54 +247,11 @@ static int cmd_plan(int argc, char **argv)
 	return pipeline_command(argc, argv, plan_usage, 1);
 }
 
-static int worker_build(const char *manifest_path, const char *cache)
-{
-	struct builder_worker_manifest m;
-	struct sy_error err = { { 0 } };
-	char *root = NULL;
-	int rc = 2;
-
-	if (builder_worker_manifest_read(manifest_path, &m, &err) == 0) {
-		if (builder_worker_ensure(cache, &m, 2, &root, &err) == 0) {
-			printf("%s\n", root);
-			rc = 0;
-		}
-		builder_worker_manifest_release(&m);
-	}
-	if (rc)
-		sy_log_error("%s", err.msg);
-	free(root);
-	return rc;
-}
-
 static int cmd_worker(int argc, char **argv)
 {
 	char *manifest = default_manifest();
-	const char *cache = getenv("SHIPYARD_WORKER_CACHE");
-	int c, rc;
+	int rc = service_worker_command(argc, argv, manifest);
 
-	if (!cache)
-		cache = ".shipyard/worker";
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", pipeline_options, NULL)) != -1) {
-		if (c == OPT_MANIFEST) {
-			free(manifest);
-			manifest = sy_xstrdup(optarg);
-		} else if (c == OPT_CACHE) {
-			cache = optarg;
-		} else if (c == OPT_HELP) {
-			fputs(worker_usage, stdout);
-			free(manifest);
-			return 0;
-		} else {
-			free(manifest);
-			return usage_error(worker_usage, NULL);
-		}
-	}
-	if (optind != argc - 1 || strcmp(argv[optind], "build"))
-		rc = usage_error(worker_usage, "expected: worker build");
-	else
-		rc = worker_build(manifest, cache);
 	free(manifest);
 	return rc;
 }
@@ -325,7 +298,8 @@ static const struct command command_table[] = {
 	{ "run", "run one pipeline: plan, build, publish, images, statuses", run_usage, cmd_run },
 	{ "plan", "print the changeset and rebuild set without building", plan_usage, cmd_plan },
 	{ "depsearch", "list what depends on specs or packages, or what they need", service_depsearch_usage, service_depsearch_command },
-	{ "worker", "build the cached worker root", worker_usage, cmd_worker },
+	{ "worker", "build, list, check or clean the cached worker roots", service_worker_usage, cmd_worker },
+	{ "serve", "run the service: webhooks, pipelines, statuses, dashboard", service_serve_usage, service_serve_command },
 	{ "help", "show help for shipyard or a command", help_usage, cmd_help },
 	{ "version", "print the version", version_usage, cmd_version },
 	{ NULL, NULL, NULL, NULL },

@@ -616,6 +616,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
 		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
+		.output_limit_bytes = p->opts->output_limit_bytes,
 		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
 		.source_cache = sources, .source_url = p->head.distro.source_url,
 		.signatures = p->head.distro.signatures,

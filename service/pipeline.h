@@ -29,6 +29,7 @@ struct service_pipeline_options {
 	int jobs;                    /* parallel spec readers and builds; <= 0:
 				      * cores */
 	unsigned build_timeout_s;    /* per build; 0: none */
+	unsigned long long output_limit_bytes; /* per build; 0: none */
 	int plan_only;               /* 1: stop after printing the plan */
 	int missing;                 /* 1: also plan specs without an artifact for
 				      * their key (always on for `run`) */

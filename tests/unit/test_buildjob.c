@@ -264,6 +264,7 @@ static void test_build_run_failing_build_leaves_no_scratch_or_mounts(void **stat
 	write_spec(f, "broken", "echo 'compiler says no' >&2\nexit 1");
 	assert_int_equal(builder_build_run(&req, &res, &err), -1);
 	assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+	assert_int_equal(res.infrastructure, 0);
 	assert_int_equal(res.rpms.n, 0);
 	assert_null(res.srpm);
 	assert_false(sy_exists(f->scratch));
@@ -628,6 +629,173 @@ static void test_build_sweep_removes_stale_scratch_but_not_running_ones(void **s
 	free(stale);
 }
 
+/* Writes a spec with the given preamble lines (BuildRequires) and %build. */
+static void write_spec_preamble(struct fixture *f, const char *name, const char *preamble,
+				const char *build)
+{
+	char *spec = sy_xasprintf("Name: %s\nVersion: 1.0\nRelease: 1\nSummary: Test\n"
+				  "License: MIT\n%s\n%%description\nTest package.\n\n"
+				  "%%build\n%s\n\n%%install\nmkdir -p %%{buildroot}/usr/share/%s\n"
+				  "echo %s > %%{buildroot}/usr/share/%s/name\n\n"
+				  "%%files\n/usr/share/%s\n",
+				  name, preamble, build, name, name, name, name);
+	char *file = sy_xasprintf("%s.spec", name);
+
+	write_file(f->spec_dir, file, spec);
+	free(file);
+	free(spec);
+}
+
+/* The toolchain capabilities of the worker manifest are in the root's rpmdb
+ * as one package, so BuildRequires on them pass rpmbuild's check (no
+ * --nodeps). */
+static void test_build_run_toolchain_satisfies_buildrequires(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "tc.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+
+	write_spec_preamble(f, "tc", "BuildRequires: gcc\nBuildRequires: make >= 4\n"
+			    "BuildRequires: rpm-build\n",
+			    "rpm -q --dbpath /var/lib/rpm --whatprovides gcc | "
+			    "grep '^" BUILDER_WORKER_TOOLCHAIN_PKG "-1-1'");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_int_equal(res.rpms.n, 1);
+	builder_build_result_release(&res);
+}
+
+/* A BuildRequires nothing in the root provides fails the build with
+ * rpmbuild's own message, as a package failure. */
+static void test_build_run_unmet_buildrequires_fail_with_rpmbuild_message(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "unmet.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+
+	write_file(f->dir, "earlier.log", "");
+	write_spec_preamble(f, "unmet", "BuildRequires: gcc\nBuildRequires: no-such-devel\n"
+			    "BuildRequires: libnothing-devel >= 2\n", "true");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "rpmbuild failed with status"));
+	assert_non_null(strstr(err.msg, "Failed build dependencies:"));
+	assert_non_null(strstr(err.msg, "no-such-devel is needed by unmet-1.0-1"));
+	assert_non_null(strstr(err.msg, "libnothing-devel >= 2 is needed by"));
+	assert_null(strstr(err.msg, "gcc is needed"));
+	assert_int_equal(res.infrastructure, 0);
+	assert_false(sy_exists(f->scratch));
+}
+
+/* Both rpmbuild steps run as the build user; the packaged files still
+ * belong to root (rpmbuild's default %defattr). */
+static void test_build_run_rpmbuild_runs_as_build_user(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "who.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *cmd, *log, *owners;
+
+	write_spec_preamble(f, "who", "",
+			    "echo \"build uid $(id -u) gid $(id -g) groups $(id -G)\"\n"
+			    "test \"$HOME\" = /build\n"
+			    "echo discarded > /dev/null\n"
+			    "echo shared > /dev/shm/probe && rm /dev/shm/probe\n"
+			    "if touch /usr/bin/escalate 2>/dev/null; then exit 1; fi");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	assert_non_null(strstr(log, "build uid 1001 gid 1001 groups 1001\n"));
+	owners = sy_xasprintf("%s/owners", f->dir);
+	cmd = sy_xasprintf("rpm -qp --qf '[%%{FILEUSERNAME}:%%{FILEGROUPNAME}\\n]' %s | "
+			   "sort -u > %s", res.rpms.items[0], owners);
+	test_sh(cmd);
+	free(log);
+	assert_ok(sy_read_file(owners, &log, NULL, &err), &err);
+	assert_string_equal(log, "root:root\n");
+	free(log);
+	free(cmd);
+	free(owners);
+	builder_build_result_release(&res);
+}
+
+/* A build writing past its output limit is killed within seconds, fails
+ * with the limit in the reason, as a package failure, and is cleaned. */
+static void test_build_run_kills_build_over_output_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "big.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	struct timespec t0, t1;
+
+	req.output_limit_bytes = 16ULL << 20;
+	write_spec_preamble(f, "big", "",
+			    "for i in $(seq 1 600); do\n"
+			    "  dd if=/dev/zero of=chunk$i bs=1M count=1 status=none\n"
+			    "  sleep 0.05\ndone");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_string_equal(err.msg, "output limit of 16 MiB exceeded");
+	assert_int_equal(res.infrastructure, 0);
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+	assert_false(sy_exists(f->scratch));
+	assert_nothing_mounted_under(f->scratch);
+}
+
+/* A build under its limit passes. */
+static void test_build_run_output_limit_allows_smaller_build(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "small.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+
+	req.output_limit_bytes = 64ULL << 20;
+	write_spec(f, "small", "dd if=/dev/zero of=pad bs=1M count=4 status=none\n"
+		   "gcc -o hello hello.c");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_int_equal(res.rpms.n, 1);
+	builder_build_result_release(&res);
+}
+
+/* A worker root that does not exist is the machine's failure, not the
+ * package's. */
+static void test_build_run_reports_missing_worker_root_as_infrastructure(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "hello.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *missing = sy_xasprintf("%s/no-worker/root", f->dir);
+
+	write_spec(f, "hello", "gcc -o hello hello.c");
+	req.worker_root = missing;
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "no-worker"));
+	assert_int_equal(res.infrastructure, 1);
+	assert_false(sy_exists(f->scratch));
+	free(missing);
+}
+
+/* The probe makes and removes an isolated root and times it. */
+static void test_build_root_probe_makes_and_removes_root(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	double seconds = 0;
+
+	assert_ok(builder_build_root_probe(worker_root, f->scratch, &seconds, &err), &err);
+	assert_true(seconds > 0);
+	assert_true(seconds < 10);
+	assert_false(sy_exists(f->scratch));
+	assert_nothing_mounted_under(f->scratch);
+	assert_int_equal(builder_build_root_probe("/nonexistent/root", f->scratch, &seconds,
+						  &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/root"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +825,22 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_build_sweep_removes_stale_scratch_but_not_running_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_toolchain_satisfies_buildrequires,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_unmet_buildrequires_fail_with_rpmbuild_message, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_rpmbuild_runs_as_build_user, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_kills_build_over_output_limit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_output_limit_allows_smaller_build,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_reports_missing_worker_root_as_infrastructure, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_build_root_probe_makes_and_removes_root,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

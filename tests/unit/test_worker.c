@@ -1,6 +1,9 @@
 /* Worker root manifests and the worker root cache. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -32,6 +35,8 @@ static void test_worker_manifest_read_gives_fields(void **state)
 	assert_int_equal(m.packages.n, 2);
 	assert_true(sy_strv_contains(&m.packages, "rpm"));
 	assert_true(sy_strv_contains(&m.packages, "build-essential"));
+	assert_int_equal(m.toolchain.n, 1);
+	assert_string_equal(m.toolchain.items[0], "gcc");
 	assert_int_equal(strlen(m.digest), SY_SHA256_HEX_LEN);
 	builder_worker_manifest_release(&m);
 	sy_rm_rf(dir, &err);
@@ -150,6 +155,260 @@ static void test_worker_ensure_builds_once_then_reuses(void **state)
 	builder_worker_manifest_release(&m);
 }
 
+/* The toolchain list is part of the digest: adding a capability makes a new
+ * root; the order of the lines does not. */
+static void test_worker_manifest_digest_covers_toolchain(void **state)
+{
+	struct builder_worker_manifest a, b, c;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *pa = write_manifest(dir, "a.conf",
+				  "[worker]\n\tsuite = bookworm\n\tvariant = minbase\n"
+				  "[toolchain]\n\tprovides = gcc\n\tprovides = make\n");
+	char *pb = write_manifest(dir, "b.conf",
+				  "[worker]\n\tsuite = bookworm\n\tvariant = minbase\n"
+				  "[toolchain]\n\tprovides = gcc\n\tprovides = make\n"
+				  "\tprovides = glibc-devel\n");
+	char *pc = write_manifest(dir, "c.conf",
+				  "[toolchain]\n\tprovides = make\n\tprovides = gcc\n"
+				  "[worker]\n\tsuite = bookworm\n\tvariant = minbase\n");
+
+	(void)state;
+	assert_ok(builder_worker_manifest_read(pa, &a, &err), &err);
+	assert_ok(builder_worker_manifest_read(pb, &b, &err), &err);
+	assert_ok(builder_worker_manifest_read(pc, &c, &err), &err);
+	assert_string_not_equal(a.digest, b.digest);
+	assert_string_equal(a.digest, c.digest);
+	assert_int_equal(b.toolchain.n, 3);
+	assert_string_equal(b.toolchain.items[0], "gcc");
+	builder_worker_manifest_release(&a);
+	builder_worker_manifest_release(&b);
+	builder_worker_manifest_release(&c);
+	sy_rm_rf(dir, &err);
+	free(pa);
+	free(pb);
+	free(pc);
+	free(dir);
+}
+
+/* A capability that cannot be a Provides line is refused. */
+static void test_worker_manifest_rejects_macro_in_capability(void **state)
+{
+	struct builder_worker_manifest m;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *path = write_manifest(dir, "w.conf",
+				    "[worker]\n\tsuite = bookworm\n\tvariant = minbase\n"
+				    "[toolchain]\n\tprovides = %(rm -rf /)\n");
+
+	(void)state;
+	assert_int_equal(builder_worker_manifest_read(path, &m, &err), -1);
+	assert_non_null(strstr(err.msg, "toolchain.provides"));
+	sy_rm_rf(dir, &err);
+	free(path);
+	free(dir);
+}
+
+/* Hard links are counted once, symlinks are not followed. */
+static void test_worker_disk_usage_counts_hard_links_once(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *cmd = sy_xasprintf("cd %s && mkdir sub && head -c 1048576 /dev/urandom > sub/a "
+				 "&& ln sub/a b && ln -s /usr c", dir);
+	unsigned long long bytes = 0;
+
+	(void)state;
+	test_sh(cmd);
+	assert_ok(builder_worker_disk_usage(dir, &bytes, &err), &err);
+	assert_true(bytes >= 1048576);
+	assert_true(bytes < 1048576 + 64 * 1024);
+	assert_int_equal(builder_worker_disk_usage("/nonexistent", &bytes, &err), -1);
+	sy_rm_rf(dir, &err);
+	free(cmd);
+	free(dir);
+}
+
+static const char *cache_dir(void)
+{
+	const char *cache = getenv("SHIPYARD_WORKER_CACHE");
+
+	return cache ? cache : "build/worker-cache";
+}
+
+/* The built root holds the build user owning /build, and the lock file;
+ * the check finds nothing wrong with it. */
+static void test_worker_root_has_build_user_and_passes_check(void **state)
+{
+	struct builder_worker_manifest m;
+	struct sy_strv problems = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *root = NULL, *passwd, *build, *lock;
+	struct passwd *pw;
+	struct stat st;
+	FILE *f;
+	int found = 0;
+
+	(void)state;
+	assert_ok(builder_worker_manifest_read("config/worker.conf", &m, &err), &err);
+	assert_ok(builder_worker_ensure(cache_dir(), &m, 2, &root, &err), &err);
+	passwd = sy_xasprintf("%s/etc/passwd", root);
+	build = sy_xasprintf("%s/build", root);
+	lock = sy_xasprintf("%s/%s/lock", cache_dir(), m.digest);
+	f = fopen(passwd, "r");
+	assert_non_null(f);
+	while ((pw = fgetpwent(f)))
+		if (!strcmp(pw->pw_name, BUILDER_WORKER_BUILD_USER))
+			found = pw->pw_uid == BUILDER_WORKER_BUILD_UID &&
+				pw->pw_gid == BUILDER_WORKER_BUILD_GID;
+	fclose(f);
+	assert_true(found);
+	assert_int_equal(lstat(build, &st), 0);
+	assert_int_equal(st.st_uid, BUILDER_WORKER_BUILD_UID);
+	assert_true(sy_exists(lock));
+	assert_ok(builder_worker_check(cache_dir(), &m, &problems, &err), &err);
+	if (problems.n)
+		fail_msg("unexpected problem: %s", problems.items[0]);
+	sy_strv_release(&problems);
+	builder_worker_manifest_release(&m);
+	free(lock);
+	free(build);
+	free(passwd);
+	free(root);
+}
+
+/* The check of a root whose manifest asks for a capability the root's rpmdb
+ * lacks (the real root under another manifest's digest, through a symlink)
+ * names it; a missing root is one problem. */
+static void test_worker_check_reports_missing_capability_and_root(void **state)
+{
+	struct builder_worker_manifest real, m;
+	struct sy_strv problems = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir(), *root = NULL, *abs, *digest_dir, *link, *text, *path;
+
+	(void)state;
+	assert_ok(builder_worker_manifest_read("config/worker.conf", &real, &err), &err);
+	assert_ok(builder_worker_ensure(cache_dir(), &real, 2, &root, &err), &err);
+	text = sy_xasprintf("[worker]\n\tsuite = bookworm\n\tvariant = minbase\n"
+			    "[toolchain]\n\tprovides = gcc\n\tprovides = no-such-capability\n");
+	path = write_manifest(dir, "w.conf", text);
+	assert_ok(builder_worker_manifest_read(path, &m, &err), &err);
+
+	assert_ok(builder_worker_check(dir, &m, &problems, &err), &err);
+	assert_int_equal(problems.n, 1);
+	assert_non_null(strstr(problems.items[0], "missing"));
+	sy_strv_release(&problems);
+
+	digest_dir = sy_xasprintf("%s/%s", dir, m.digest);
+	link = sy_xasprintf("%s/root", digest_dir);
+	assert_ok(sy_mkdir_p(digest_dir, 0755, &err), &err);
+	abs = realpath(root, NULL);
+	assert_non_null(abs);
+	assert_int_equal(symlink(abs, link), 0);
+	assert_ok(builder_worker_check(dir, &m, &problems, &err), &err);
+	assert_int_equal(problems.n, 1);
+	assert_non_null(strstr(problems.items[0], "no-such-capability not provided"));
+	sy_strv_release(&problems);
+
+	builder_worker_manifest_release(&m);
+	builder_worker_manifest_release(&real);
+	sy_rm_rf(dir, &err);
+	free(abs);
+	free(link);
+	free(digest_dir);
+	free(path);
+	free(text);
+	free(root);
+	free(dir);
+}
+
+/* Makes <cache>/<digest>/root with a file of size bytes, a manifest copy
+ * and a lock file. */
+static void fake_root(const char *cache, char fill, size_t size)
+{
+	struct sy_error err = { { 0 } };
+	char digest[SY_SHA256_HEX_LEN + 1];
+	char *dir, *data = sy_xmalloc(size);
+
+	memset(digest, fill, SY_SHA256_HEX_LEN);
+	digest[SY_SHA256_HEX_LEN] = '\0';
+	memset(data, 'x', size);
+	dir = sy_xasprintf("%s/%s", cache, digest);
+	test_write_file(dir, "root/usr/bin/tool", "");
+	test_write_file(dir, "manifest", "[worker]\n\tsuite = trixie\n\tvariant = minbase\n");
+	test_write_file(dir, "lock", "");
+	free(dir);
+	dir = sy_xasprintf("%s/%s/root/data", cache, digest);
+	assert_ok(sy_write_file(dir, data, size, 0644, &err), &err);
+	free(dir);
+	free(data);
+}
+
+/* list shows the roots with suite and size; gc removes the roots other than
+ * the kept one and the leftovers of dead builders, and leaves a root whose
+ * lock a build holds. */
+static void test_worker_list_and_gc_on_fake_cache(void **state)
+{
+	struct builder_worker_entry *entries;
+	struct sy_strv removed = SY_STRV_INIT, skipped = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *cache = test_tmpdir();
+	char keep[SY_SHA256_HEX_LEN + 1], held[SY_SHA256_HEX_LEN + 1];
+	char *held_root, *tmp, *unrelated;
+	unsigned long long freed = 0;
+	size_t n;
+	int fd;
+
+	(void)state;
+	fake_root(cache, 'a', 1 << 20);
+	fake_root(cache, 'b', 2 << 20);
+	fake_root(cache, 'c', 3 << 20);
+	memset(keep, 'a', SY_SHA256_HEX_LEN);
+	keep[SY_SHA256_HEX_LEN] = '\0';
+	memset(held, 'c', SY_SHA256_HEX_LEN);
+	held[SY_SHA256_HEX_LEN] = '\0';
+	tmp = sy_xasprintf("%s/%s.tmp-99999", cache, keep);
+	test_write_file(tmp, "root/half", "x");
+	unrelated = sy_xasprintf("%s/notes", cache);
+	test_write_file(cache, "notes", "kept");
+
+	assert_ok(builder_worker_list(cache, &entries, &n, &err), &err);
+	assert_int_equal(n, 3);
+	assert_string_equal(entries[0].digest, keep);
+	assert_string_equal(entries[0].suite, "trixie");
+	assert_true(entries[1].bytes >= 2 << 20);
+	assert_true(entries[2].created > 0);
+	builder_worker_entries_free(entries, n);
+
+	held_root = sy_xasprintf("%s/%s/root", cache, held);
+	fd = builder_worker_hold(held_root, &err);
+	assert_true(fd >= 0);
+	assert_ok(builder_worker_gc(cache, keep, &removed, &skipped, &freed, &err), &err);
+	assert_int_equal(removed.n, 2); /* b's root and the leftover */
+	assert_int_equal(skipped.n, 1);
+	assert_string_equal(skipped.items[0], held);
+	assert_true(freed >= 2 << 20);
+	assert_true(freed < 3 << 20);
+	assert_false(sy_exists(tmp));
+	assert_true(sy_exists(held_root));
+	assert_true(sy_exists(unrelated));
+	close(fd);
+
+	assert_ok(builder_worker_list(cache, &entries, &n, &err), &err);
+	assert_int_equal(n, 2);
+	builder_worker_entries_free(entries, n);
+	assert_int_equal(builder_worker_hold("/tmp/not-a-cached-root", &err), -2);
+
+	sy_strv_release(&removed);
+	sy_strv_release(&skipped);
+	sy_rm_rf(cache, &err);
+	free(unrelated);
+	free(held_root);
+	free(tmp);
+	free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +417,12 @@ int main(void)
 		cmocka_unit_test(test_worker_manifest_read_rejects_missing_suite),
 		cmocka_unit_test(test_worker_manifest_read_rejects_missing_file),
 		cmocka_unit_test(test_worker_ensure_builds_once_then_reuses),
+		cmocka_unit_test(test_worker_manifest_digest_covers_toolchain),
+		cmocka_unit_test(test_worker_manifest_rejects_macro_in_capability),
+		cmocka_unit_test(test_worker_disk_usage_counts_hard_links_once),
+		cmocka_unit_test(test_worker_root_has_build_user_and_passes_check),
+		cmocka_unit_test(test_worker_check_reports_missing_capability_and_root),
+		cmocka_unit_test(test_worker_list_and_gc_on_fake_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
