@@ -283,7 +283,8 @@ static int become_build_user(void *arg)
 
 /* Runs one rpmbuild inside the root; what names the step in errors. */
 static int run_rpmbuild(const char *const *mode, const char *target, const char *what,
-			const struct builder_macro_ctx *macros, struct sy_error *err)
+			const struct builder_macro_ctx *macros, const struct sy_strv *late,
+			struct sy_error *err)
 {
 	struct sy_strv argv = SY_STRV_INIT;
 	struct sy_spawn sp = SY_SPAWN_INIT;
@@ -298,6 +299,9 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 	sy_strv_push(&argv, "_dbpath " BUILD_DBPATH);
 	if (macros)
 		builder_macro_ctx_rpmbuild_args(macros, &argv);
+	/* After the distribution's defines, which they override. */
+	for (size_t i = 0; late && i < late->n; i++)
+		sy_strv_push(&argv, late->items[i]);
 	sy_strv_push(&argv, target);
 	dprintf(2, "shipyard: running %s\n", what);
 	sp.argv = (const char *const *)argv.items;
@@ -344,17 +348,37 @@ static int run_builds(const struct job *job, struct sy_error *err)
 	const struct builder_build_request *req = job->req;
 	const char *const bs[] = { "-bs", "--define", "_sourcedir " BUILD_SOURCEDIR, NULL };
 	const char *const rebuild[] = { "--rebuild", "--nocheck", NULL };
+	const char *const check[] = { "--rebuild", NULL };
 	char *spec = sy_xasprintf(BUILD_SOURCEDIR "/%s", req->spec_file);
 	char *srpm = NULL;
+	struct sy_strv late = SY_STRV_INIT;
 	int rc = -1;
 
-	if (run_rpmbuild(bs, spec, "rpmbuild -bs", req->macros, err))
+	if (req->smp_ncpus_max) {
+		sy_strv_push(&late, "--define");
+		sy_strv_pushf(&late, "_smp_ncpus_max %u", req->smp_ncpus_max);
+	}
+	if (run_rpmbuild(bs, spec, "rpmbuild -bs", req->macros, &late, err))
 		goto out;
 	srpm = find_srpm(BUILD_TOPDIR "/SRPMS", err);
-	if (!srpm || run_rpmbuild(rebuild, srpm, "rpmbuild", req->macros, err))
+	if (!srpm || run_rpmbuild(rebuild, srpm, "rpmbuild", req->macros, &late, err))
 		goto out;
+	if (req->run_check) {
+		/* The test build: its packages are thrown away, its result is
+		 * only reported (on REASON_FD, read by check_result). */
+		struct sy_error cerr = { { 0 } };
+		sy_strv_push(&late, "--define");
+		sy_strv_push(&late, "with_check 1");
+		sy_strv_push(&late, "--define");
+		sy_strv_push(&late, "_topdir " BUILD_TOPDIR "/check");
+		if (run_rpmbuild(check, srpm, "rpmbuild with %check", req->macros, &late, &cerr))
+			dprintf(REASON_FD, "check failed: %s", cerr.msg);
+		else
+			dprintf(REASON_FD, "check passed");
+	}
 	rc = 0;
 out:
+	sy_strv_release(&late);
 	free(srpm);
 	free(spec);
 	return rc;
@@ -904,6 +928,24 @@ static int run_child(struct job *job, int *infra, struct sy_error *err)
 	return 0;
 }
 
+/* What the test build reported on REASON_FD: -1 not run, 0 passed, 1
+ * failed. */
+static int check_result(const struct job *job)
+{
+	char *path = sy_xasprintf("%s/reason", job->scratch), *text = NULL;
+	int check = -1;
+
+	if (!job->req->run_check || sy_read_file(path, &text, NULL, NULL) == 0) {
+		if (text && !strncmp(text, "check passed", 12))
+			check = 0;
+		else if (text && !strncmp(text, "check failed", 12))
+			check = 1;
+	}
+	free(text);
+	free(path);
+	return check;
+}
+
 /* The whole cycle of a build or a probe: lock, worker root held, scratch
  * made, child run, outputs collected (unless a probe), scratch removed. */
 static int run_job(struct job *job, struct builder_build_result *res, int *infra,
@@ -922,6 +964,7 @@ static int run_job(struct job *job, struct builder_build_result *res, int *infra
 		goto out;
 	if (run_child(job, infra, err))
 		goto out;
+	res->check = check_result(job);
 	rc = job->probe ? 0 : collect_outputs(job, res, infra, err);
 out:
 	if (remove_scratch(job->scratch ? job->scratch : req->scratch_dir, &cleanup_err) &&
@@ -944,6 +987,7 @@ int builder_build_run(const struct builder_build_request *req, struct builder_bu
 	int infra = 0, rc;
 
 	memset(res, 0, sizeof(*res));
+	res->check = -1;
 	rc = run_job(&job, res, &infra, err);
 	job_release(&job);
 	if (rc)

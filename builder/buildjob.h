@@ -52,6 +52,14 @@ struct builder_build_request {
 				    * BuildRequires included), checked every
 				    * second while it runs and once at the end;
 				    * 0 = none */
+	unsigned smp_ncpus_max;    /* passed as %_smp_ncpus_max (the toolkit's
+				    * MAX_CPU): parallel builds share the cores;
+				    * 0 = not set */
+	int run_check;             /* 1: after the build, a second rpmbuild of the
+				    * SRPM with %check (with_check 1, into its own
+				    * _topdir), as the toolkit's test build; its
+				    * result is res->check and never fails the
+				    * build */
 };
 
 /* What came out. Release with builder_build_result_release. */
@@ -66,6 +74,7 @@ struct builder_build_result {
 			      * directory in use): worth retrying; 0 when the
 			      * package failed (installing its BuildRequires,
 			      * rpmbuild, timeout, output limit). 0 on success. */
+	int check;           /* -1 %check not run, 0 passed, 1 failed */
 };
 
 /* Runs the build. Both rpmbuild steps run as the worker root's unprivileged

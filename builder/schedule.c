@@ -166,11 +166,24 @@ static int write_summary(const char *dir, const struct builder_spec *spec, const
 	return rc;
 }
 
+static size_t default_jobs(int jobs);
+
+/* Cores per build when builds run in parallel (the toolkit's MAX_CPU as
+ * %_smp_ncpus_max): all of them shared by the jobs. */
+static unsigned smp_ncpus(const struct builder_schedule_input *in)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t jobs = default_jobs(in->jobs);
+	long each = cores > 0 ? cores / (long)jobs : 1;
+
+	return each > 0 ? (unsigned)each : 1;
+}
+
 /* Materialises the spec directory, verifies sources, builds, and stores the
  * outputs under the artifact directory of the key. */
 static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
 		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
-		     int log_fd, int *infra, struct sy_error *err)
+		     int log_fd, int *infra, int *check, struct sy_error *err)
 {
 	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	const char *key = in->keys[in->plan->entries[e].spec];
@@ -235,7 +248,8 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
 		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
 		.timeout_s = in->timeout_s, .locked = 1,
-		.output_limit_bytes = in->output_limit_bytes,
+		.output_limit_bytes = in->output_limit_bytes, .run_check = in->run_check,
+		.smp_ncpus_max = smp_ncpus(in),
 	};
 	static const char *const none[] = { NULL };
 	if (!install.n)
@@ -244,6 +258,7 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		*infra = out.infrastructure;
 		goto out;
 	}
+	*check = out.check;
 	if (write_summary(tmp_out, spec, key, err))
 		goto out;
 	sy_rm_rf(final, NULL);
@@ -333,7 +348,7 @@ static unsigned char *order_run(const struct builder_schedule_input *in, struct 
 /* One job, in its own process.                                              */
 
 /* Builds entry e in this (forked) process and writes the outcome to fd as
- * one line: "<built 0|1> <infrastructure 0|1> <seconds>\t<reason>". */
+ * one line: "<built 0|1> <infrastructure 0|1> <seconds> <check -1|0|1>\t<reason>". */
 static void job_process(const struct builder_schedule_input *in, const struct run_order *o,
 			struct builder_job_result *results, size_t e, const struct sy_strv *late,
 			int fd)
@@ -342,7 +357,8 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 	struct builder_job_result *res = &results[e];
 	struct sy_error err = { { 0 } };
 	int log = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int infra = 0, built = build_one(in, o, results, e, late, log, &infra, &err) == 0;
+	int infra = 0, check = -1;
+	int built = build_one(in, o, results, e, late, log, &infra, &check, &err) == 0;
 	char *reason = NULL;
 
 	if (!built) {
@@ -353,7 +369,7 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 			dprintf(log, "shipyard: %s\n", reason);
 		free(last);
 	}
-	dprintf(fd, "%d %d %.3f\t%s\n", built, infra, res->seconds, reason ? reason : "");
+	dprintf(fd, "%d %d %.3f %d\t%s\n", built, infra, res->seconds, check, reason ? reason : "");
 	free(reason);
 	if (log >= 0)
 		close(log);
@@ -674,17 +690,18 @@ static void collect(struct runner *r, size_t e, int status)
 	const struct builder_schedule_input *in = r->in;
 	struct builder_job_result *res = &r->results[e];
 	const char *line = r->out[e].data ? (const char *)r->out[e].data : "";
-	int built = 0, infra = 0;
+	int built = 0, infra = 0, check = -1;
 	double seconds = 0;
 	const char *tab = strchr(line, '\t');
 
 	r->running--;
 	r->pid[e] = 0;
-	if (sscanf(line, "%d %d %lf", &built, &infra, &seconds) != 3 || !tab) {
+	if (sscanf(line, "%d %d %lf %d", &built, &infra, &seconds, &check) != 4 || !tab) {
 		built = 0;
 		infra = 1;
 	}
 	res->seconds = seconds;
+	res->check = built ? check : -1;
 	res->late = r->late[e].n != 0;
 	if (built) {
 		size_t spec = in->plan->entries[e].spec;
@@ -836,6 +853,7 @@ size_t builder_schedule_run(const struct builder_schedule_input *in,
 		const struct builder_spec *spec = &in->index->specs[plan->entries[e].spec];
 		results[e].log_path = sy_xasprintf("%s/%s.log", in->log_dir,
 						   spec->name ? spec->name : strrchr(spec->path, '/') + 1);
+		results[e].check = -1;
 	}
 	struct builder_sched_job *jobs = job_graph(in, &r.o, deferred);
 	r.sched = builder_sched_new(jobs, plan->n, BUILDER_SCHED_CRITICAL_PATH, &err);

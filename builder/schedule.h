@@ -56,6 +56,8 @@ struct builder_job_result {
 			      * REUSED or UNCHANGED ("" when unknown) */
 	int same_output;     /* 1 when output_digest equals that of the spec's
 			      * artifact at the base key */
+	int check;           /* %check of a BUILT job: -1 not run, 0 passed, 1
+			      * failed (see its log) */
 };
 
 /* Where a run stands, for progress displays. */
@@ -93,6 +95,9 @@ struct builder_schedule_input {
 	const char *worker_root;    /* cached worker root */
 	unsigned timeout_s;         /* per build, 0 = none */
 	unsigned long long output_limit_bytes; /* per build (bytes), 0 = none */
+	int run_check;              /* 1: run each built spec's %check in a test
+				     * build; a failing check is reported, never
+				     * fails or blocks anything */
 	int jobs;                   /* parallel builds; <= 0: number of cores */
 	const char *source_cache;   /* downloaded sources by SHA-256,
 				     * "<dir>/<sha256>"; NULL: none */

@@ -71,6 +71,15 @@ static char *csv_text(const struct builder_index *index, const struct builder_pl
 		sy_strv_push(&row, "0");
 		sy_strv_push_owned(&lines, sy_strv_join(&row, ","));
 		sy_strv_release(&row);
+		/* The toolkit's test node: a row of its own with IsTest 1. */
+		if (results[e].check >= 0) {
+			csv_field(&row, srpm);
+			sy_strv_push(&row, results[e].check ? "Failed" : "Built");
+			sy_strv_push(&row, "");
+			sy_strv_push(&row, "1");
+			sy_strv_push_owned(&lines, sy_strv_join(&row, ","));
+			sy_strv_release(&row);
+		}
 		free(srpm);
 		free(blocker);
 	}
@@ -97,6 +106,8 @@ static json_t *job_json(const struct builder_spec *spec, const struct builder_jo
 	json_object_set_new(job, "output_digest",
 			    r->output_digest[0] ? json_string(r->output_digest) : json_null());
 	json_object_set_new(job, "same_output", json_boolean(r->same_output));
+	json_object_set_new(job, "check", r->check < 0 ? json_null()
+				   : json_string(r->check ? "failed" : "passed"));
 	return job;
 }
 

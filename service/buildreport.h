@@ -16,7 +16,9 @@
  * ("zlib-1.3-1.azl3.src.rpm"), State = Built, PreBuilt (reused: an
  * artifact with the same build key existed, the toolkit's word), Unchanged,
  * Failed, Blocked or Skipped, Blocker = "<srpm>-FAIL" of the failed spec
- * that blocked it (space-separated, as the toolkit writes them), IsTest = 0.
+ * that blocked it (space-separated, as the toolkit writes them), IsTest = 0; a spec whose %check ran
+ * (--run-check) gets a second row with IsTest = 1 and State Built (passed) or
+ * Failed, as the toolkit records its test nodes.
  * elapsed_s is the stage's wall time. Returns 0, or -1 with err set when a
  * file cannot be written. */
 int service_build_report_write(const char *dir, const char *commit,

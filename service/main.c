@@ -46,6 +46,8 @@ static const char run_usage[] =
 	"  --jobs N               parallel spec readers and builds (default: cores)\n"
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n"
 	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n"
+	"  --run-check            run each built spec's %check in a test build;\n"
+	"                         failures are reported, never block anything\n"
 	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n"
 	"  --worker-cache DIR     worker root cache (default <state>/worker,\n"
 	"                         or $SHIPYARD_WORKER_CACHE)\n"
@@ -101,7 +103,7 @@ static char *default_manifest(void)
 
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
        OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
-       OPT_OUTPUT_LIMIT,
+       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK,
        OPT_HELP };
 
 static const struct option pipeline_options[] = {
@@ -120,6 +122,7 @@ static const struct option pipeline_options[] = {
 	{ "missing", no_argument, NULL, OPT_MISSING },
 	{ "events-fd", required_argument, NULL, OPT_EVENTS },
 	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
+	{ "run-check", no_argument, NULL, OPT_RUN_CHECK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -154,6 +157,7 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 		case OPT_ARCH: o->arch = optarg; break;
 		case OPT_JOBS: o->jobs = atoi(optarg); break;
 		case OPT_TIMEOUT: o->build_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_RUN_CHECK: o->run_check = 1; break;
 		case OPT_OUTPUT_LIMIT:
 			o->output_limit_bytes = strtoull(optarg, NULL, 10) << 20;
 			break;

@@ -616,7 +616,7 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
 		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
-		.output_limit_bytes = p->opts->output_limit_bytes,
+		.output_limit_bytes = p->opts->output_limit_bytes, .run_check = p->opts->run_check,
 		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
 		.source_cache = sources, .source_url = p->head.distro.source_url,
 		.signatures = p->head.distro.signatures,
@@ -630,6 +630,10 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 	for (size_t e = 0; e < p->plan.n; e++)
 		if (p->results[e].reason && p->results[e].state != BUILDER_JOB_SKIPPED)
 			sy_log_error("%s (log: %s)", p->results[e].reason, p->results[e].log_path);
+		else if (p->results[e].check == 1)
+			sy_log_warn("%s: %%check failed (log: %s)",
+				    p->head.index.specs[p->plan.entries[e].spec].path,
+				    p->results[e].log_path);
 	remember_durations(p, db);
 	struct sy_error report_err = { { 0 } };
 	if (service_build_report_write(logs, p->head.oid, &p->head.index, &p->plan, p->results,
@@ -706,16 +710,21 @@ static void pipeline_release(struct pipeline *p)
 
 static void report_build(struct pipeline *p, size_t bad)
 {
-	size_t counts[BUILDER_JOB_NSTATES] = { 0 };
+	size_t counts[BUILDER_JOB_NSTATES] = { 0 }, checks_failed = 0;
+	char checks[64] = "";
 
-	for (size_t e = 0; e < p->plan.n; e++)
+	for (size_t e = 0; e < p->plan.n; e++) {
 		counts[p->results[e].state]++;
+		checks_failed += p->results[e].check == 1;
+	}
+	if (checks_failed)
+		snprintf(checks, sizeof(checks), ", %zu %%check failed", checks_failed);
 	service_status_report(p->opts->reporter, "shipyard/build",
 			      bad ? SERVICE_STATUS_FAILURE : SERVICE_STATUS_SUCCESS,
-			      "%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s",
+			      "%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s%s",
 			      counts[BUILDER_JOB_BUILT], counts[BUILDER_JOB_REUSED],
 			      counts[BUILDER_JOB_UNCHANGED], counts[BUILDER_JOB_FAILED],
-			      counts[BUILDER_JOB_BLOCKED],
+			      counts[BUILDER_JOB_BLOCKED], checks,
 			      counts[BUILDER_JOB_SKIPPED] ? ", cancelled" : "");
 }
 

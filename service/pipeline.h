@@ -30,6 +30,8 @@ struct service_pipeline_options {
 				      * cores */
 	unsigned build_timeout_s;    /* per build; 0: none */
 	unsigned long long output_limit_bytes; /* per build; 0: none */
+	int run_check;               /* 1: run %check in test builds (reported,
+				      * never failing a build) */
 	int plan_only;               /* 1: stop after printing the plan */
 	int missing;                 /* 1: also plan specs without an artifact for
 				      * their key (always on for `run`) */

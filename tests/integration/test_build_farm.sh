@@ -107,9 +107,42 @@ dir5=$(report_dir HEAD)
 [ "$(csv_state "$dir5" netprobe)" = Failed ] || fail "netprobe did not fail"
 expect_line "$dir5/netprobe.log" 'Network is unreachable'
 
-# 5. SIGKILL in the middle of a build: no build process survives it, and the
-# next run removes what it left under the state directory.
+# 5. --run-check: a failing %check is reported (a test row in
+# build_state.csv, a warning) and fails nothing.
 git_ -C "$repo" rm -q -r SPECS/netprobe
+mkdir -p "$repo/SPECS/checked"
+cat >"$repo/SPECS/checked/checked.spec" <<'SPEC'
+Name: checked
+Version: 1
+Release: 1%{?dist}
+Summary: its test suite fails
+License: MIT
+BuildArch: noarch
+%description
+x
+%build
+echo built
+%check
+echo "the test suite fails"
+exit 1
+%files
+SPEC
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "checked"
+run "$T/run5c.out" --run-check
+[ "$rc" -eq 0 ] || { cat "$T/run5c.out"; fail "a failing %check failed the run"; }
+dir5c=$(report_dir HEAD)
+grep -q '^checked-1-1\.mdst1\.src\.rpm,Built,,0$' "$dir5c/build_state.csv" || fail "checked: not Built"
+grep -q '^checked-1-1\.mdst1\.src\.rpm,Failed,,1$' "$dir5c/build_state.csv" || {
+	cat "$dir5c/build_state.csv"
+	fail "checked: no failed test row"
+}
+expect_line "$T/run5c.out" '%check failed'
+expect_line "$dir5c/checked.log" 'the test suite fails'
+
+# 6. SIGKILL in the middle of a build: no build process survives it, and the
+# next run removes what it left under the state directory.
+git_ -C "$repo" rm -q -r SPECS/checked
 mkdir -p "$repo/SPECS/slow"
 cat >"$repo/SPECS/slow/slow.spec" <<'SPEC'
 Name: slow
