@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sqlwait.h"
 #include "common/strv.h"
 
 struct service_outbox {
@@ -17,7 +18,7 @@ struct service_outbox {
  * it was sent), dropped (a final for its key was accepted meanwhile). */
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=FULL;"
+	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS outbox_v1 ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" forge TEXT NOT NULL, sha TEXT NOT NULL, context TEXT NOT NULL, state TEXT NOT NULL,"
@@ -45,7 +46,7 @@ struct service_outbox *service_outbox_open(const char *db_path, struct sy_error 
 	if (sqlite3_open_v2(db_path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 						     SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(ob->db, 10000);
+	sy_sqlite_busy_wait(ob->db, 10000);
 	if (sqlite3_exec(ob->db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	return ob;

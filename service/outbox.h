@@ -69,8 +69,10 @@ struct service_outbox_drain_stats {
 };
 
 /* Opens (creating when missing) the outbox tables in the SQLite database at
- * db_path: WAL journal, synchronous FULL, 10 s busy timeout. Returns the
- * handle (close with service_outbox_close) or NULL with err set. */
+ * db_path: WAL journal, synchronous NORMAL (an entry survives the process
+ * being killed; a power loss may take the last ones, as for the store), 10 s
+ * busy wait (common/sqlwait.h). Returns the handle (close with
+ * service_outbox_close) or NULL with err set. */
 struct service_outbox *service_outbox_open(const char *db_path, struct sy_error *err);
 
 /* Closes the handle (NULL is allowed). */

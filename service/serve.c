@@ -155,6 +155,19 @@ static long pick_repo(const struct serve *s, enum service_forge_kind kind, const
 	const char *q = strstr(query, "repo=");
 	long found = -1, candidates = 0;
 
+	for (size_t i = 0; !q && i < s->conf.nrepos; i++) {
+		enum service_forge_kind k;
+		const char *f = s->conf.repos[i].forge;
+		if (!f || service_forge_kind_parse(f, &k, NULL) || k == kind) {
+			candidates++;
+			found = (long)i;
+		}
+	}
+	/* One repository for this forge: no need to read the payload. */
+	if (!q && candidates == 1)
+		return found;
+	found = -1;
+	candidates = 0;
 	if (q) {
 		char *name = sy_xstrndup(q + 5, strcspn(q + 5, "&"));
 		long i = repo_index(s, name);
@@ -771,6 +784,12 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	struct service_server_hooks hooks = { on_webhook, route, s, repos, s->conf.max_body };
 	rc = service_server_start(s->conf.listen_host, s->conf.listen_port, &hooks, &s->server, err);
 	free(repos);
+	if (rc == 0 && s->conf.url_is_default) {
+		/* Port 0 was a free port: the links name the real one. */
+		free(s->conf.url);
+		s->conf.url = sy_xasprintf("http://%s:%u", s->conf.listen_host,
+					   service_server_port(s->server));
+	}
 	if (rc == 0)
 		sy_log_info("serving on %s:%u (state %s, %zu repositories)", s->conf.listen_host,
 			    service_server_port(s->server), s->conf.state_dir, s->conf.nrepos);

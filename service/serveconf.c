@@ -144,6 +144,7 @@ static int read_all(git_config *cfg, const char *base, struct service_conf *c,
 	rc = parse_listen(listen ? listen : "127.0.0.1:8080", c, err);
 	c->state_dir = state ? relative_to(base, state) : sy_xasprintf("%s/.shipyard", base);
 	c->url = get_str(cfg, "serve.url");
+	c->url_is_default = !c->url;
 	if (!c->url)
 		c->url = sy_xasprintf("http://%s:%u", c->listen_host ? c->listen_host : "127.0.0.1",
 				      c->listen_port);

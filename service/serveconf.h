@@ -51,6 +51,7 @@ struct service_conf {
 	unsigned listen_port;
 	char *state_dir;
 	char *url;           /* dashboard base URL, no trailing '/' */
+	int url_is_default;  /* 1: serve.url was not set ("http://<listen>") */
 	size_t max_body;     /* bytes */
 	int pipelines;       /* concurrent pipelines */
 	struct service_repo_conf *repos;

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "common/sqlwait.h"
 #include "common/strv.h"
 
 struct service_store {
@@ -57,7 +58,7 @@ int service_store_open(const char *path, struct service_store **out, struct sy_e
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 						   SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK ||
-	    (sqlite3_busy_timeout(st->db, 10000), sqlite3_exec(st->db, schema, NULL, NULL, NULL)) !=
+	    (sy_sqlite_busy_wait(st->db, 10000), sqlite3_exec(st->db, schema, NULL, NULL, NULL)) !=
 		    SQLITE_OK) {
 		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(st->db));
 		service_store_close(st);
