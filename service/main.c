@@ -39,6 +39,8 @@ static const char run_usage[] =
 	"  --from REV             base revision (default: the commit the branch's\n"
 	"                         repository was last published from; none: all new)\n"
 	"  --merge-base           use the merge base of --from and --to as the base\n"
+	"  --settings-from REV    take shipyard.conf from REV for both commits\n"
+	"                         (pull requests: the base branch)\n"
 	"  --to REV               head revision (default HEAD)\n"
 	"  --state DIR            state directory (default ./.shipyard)\n"
 	"  --channel NAME         repository channel (default: HEAD's branch)\n"
@@ -103,7 +105,7 @@ static char *default_manifest(void)
 
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
        OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
-       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK,
+       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM,
        OPT_HELP };
 
 static const struct option pipeline_options[] = {
@@ -123,6 +125,7 @@ static const struct option pipeline_options[] = {
 	{ "events-fd", required_argument, NULL, OPT_EVENTS },
 	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
 	{ "run-check", no_argument, NULL, OPT_RUN_CHECK },
+	{ "settings-from", required_argument, NULL, OPT_SETTINGS_FROM },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -158,6 +161,7 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 		case OPT_JOBS: o->jobs = atoi(optarg); break;
 		case OPT_TIMEOUT: o->build_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_RUN_CHECK: o->run_check = 1; break;
+		case OPT_SETTINGS_FROM: o->settings_from = optarg; break;
 		case OPT_OUTPUT_LIMIT:
 			o->output_limit_bytes = strtoull(optarg, NULL, 10) << 20;
 			break;

@@ -41,6 +41,8 @@ struct pipeline {
 	struct builder_worker_manifest worker;
 	char *worker_root;
 	int has_base;
+	char settings_oid[GITWATCH_OID_HEX + 1]; /* options.settings_from resolved,
+					 * "" when each commit uses its own */
 	struct commit_view base, head;
 	struct gitwatch_changeset changes;
 	struct builder_plan plan;

@@ -120,6 +120,8 @@ static int open_and_resolve(struct pipeline *p, struct sy_error *err)
 		return -1;
 	if (choose_channel(p, err))
 		return -1;
+	if (o->settings_from && gitwatch_resolve(p->repo, o->settings_from, p->settings_oid, err))
+		return sy_error_prefix(err, "--settings-from");
 	p->repos_dir = pipeline_state_path(p, "repos");
 	p->published_dir = repo_publish_current_path(p->repos_dir, p->channel);
 	if (repo_publish_list_current(p->repos_dir, p->channel, &p->published, err))
@@ -227,7 +229,8 @@ static int load_index(struct pipeline *p, struct commit_view *v, struct sy_error
 	char *tmp = pipeline_state_path(p, "tmp"), *db = pipeline_state_path(p, "state.db");
 	int rc = -1;
 
-	if (builder_distro_load(p->repo, v->oid, tmp, &v->distro, err))
+	if (builder_distro_load(p->repo, p->settings_oid[0] ? p->settings_oid : v->oid, tmp,
+				&v->distro, err))
 		goto out;
 	builder_distro_macro_settings(&v->distro, o->arch, &settings);
 	/* The head is loaded first: other views copy the specs it read. */

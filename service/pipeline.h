@@ -21,6 +21,10 @@ struct service_pipeline_options {
 	const char *to;              /* head revision; NULL: HEAD */
 	int merge_base;              /* 1: the base is the merge base of from and to
 				      * (pull requests) */
+	const char *settings_from;   /* revision whose shipyard.conf applies to both
+				      * commits (a pull request: its base branch's,
+				      * so that it cannot loosen its own checks);
+				      * NULL: each commit's own */
 	const char *state_dir;       /* state directory (DESIGN.md "State on disk") */
 	const char *channel;         /* repository channel; NULL: HEAD's branch */
 	const char *arch;            /* target arch; NULL: x86_64 */

@@ -57,8 +57,12 @@ static void build_argv(const struct service_runner_request *req, struct sy_strv 
 	sy_strv_push_owned(argv, sy_xasprintf("--to=%s", p->head));
 	if (p->base) {
 		sy_strv_push_owned(argv, sy_xasprintf("--from=%s", p->base));
-		if (p->pr)
+		if (p->pr) {
+			/* A pull request is built with its base branch's
+			 * configuration, against their merge base. */
 			sy_strv_push(argv, "--merge-base");
+			sy_strv_push_owned(argv, sy_xasprintf("--settings-from=%s", p->base));
+		}
 	}
 	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));
 	sy_strv_push_owned(argv, sy_xasprintf("--state=%s", req->state_dir));

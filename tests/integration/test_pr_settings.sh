@@ -1,0 +1,30 @@
+#!/bin/sh
+# A pull request is planned with its base branch's shipyard.conf
+# (--settings-from, what `shipyard serve` passes for pull requests): a change
+# to the configuration inside the pull request does not apply to it.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+
+repo=$T/distro
+cp -r "$TOP/examples/minidistro" "$repo"
+git_ -C "$repo" init -q
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "minidistro"
+git_ -C "$repo" checkout -q -b pr
+sed -i 's|disttag = .*|disttag = .evil1|' "$repo/shipyard.conf"
+grep -q 'disttag = .evil1' "$repo/shipyard.conf" || fail "the test did not change the dist tag"
+git_ -C "$repo" commit -q -am "change the dist tag"
+
+"$SHIPYARD" plan --repo "$repo" --from main --to pr --merge-base --format json \
+	--state "$T/state" >"$T/own.json"
+[ "$(jq '.rebuild | length' "$T/own.json")" -gt 0 ] || fail "its own configuration should rebuild everything"
+jq -e '.global | index("configuration: shipyard.conf")' "$T/own.json" >/dev/null ||
+	fail "the configuration change is not named"
+
+"$SHIPYARD" plan --repo "$repo" --from main --to pr --merge-base --settings-from main \
+	--format json --state "$T/state" >"$T/base.json"
+[ "$(jq '.rebuild | length' "$T/base.json")" -eq 0 ] || {
+	jq '.rebuild' "$T/base.json"
+	fail "with the base branch's configuration nothing should be rebuilt"
+}
+echo ok
