@@ -123,6 +123,12 @@ static char *locate_rpm(const struct builder_schedule_input *in, const struct ru
 		}
 		return NULL;
 	}
+	/* Not rebuilt here: its artifact for the same key (built by any branch
+	 * or pull request), else the channel's published repository. */
+	char *built = sy_xasprintf("%s/%s/%s", in->artifacts_dir, in->keys[spec], file);
+	if (sy_exists(built))
+		return built;
+	free(built);
 	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, file) : NULL;
 }
 

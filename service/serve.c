@@ -23,7 +23,9 @@
 #include "gitwatch/mirror.h"
 #include "gitwatch/repo.h"
 #include "service/cron.h"
+#include "service/dashboard.h"
 #include "service/forge.h"
+#include "service/metrics.h"
 #include "service/outbox.h"
 #include "service/runner.h"
 #include "service/server.h"
@@ -53,6 +55,8 @@ struct serve {
 	struct service_outbox *outbox;
 	struct service_forge *forges; /* per repo; project NULL when none configured */
 	struct service_server *server;
+	struct service_metrics *metrics;
+	struct service_dashboard dashboard;
 	struct repo_timer *timers;
 	const char *self, *worker_manifest, *worker_cache;
 	pthread_mutex_t lock;
@@ -298,11 +302,29 @@ static void act_on_event(struct serve *s, long ri, const struct service_event *e
 	free(url);
 }
 
+static void handle_webhook(struct serve *s, const char *forge, service_header_fn header,
+			   void *header_arg, const char *query, const char *body, size_t len,
+			   struct service_http_response *r);
+
+/* Webhook entry point: handled, then timed for /metrics. */
 static void on_webhook(void *arg, const char *forge, service_header_fn header, void *header_arg,
 		       const char *query, const char *body, size_t len,
 		       struct service_http_response *r)
 {
 	struct serve *s = arg;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	handle_webhook(s, forge, header, header_arg, query, body, len, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	service_metrics_webhook(s->metrics, forge, r->status,
+				(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+static void handle_webhook(struct serve *s, const char *forge, service_header_fn header,
+			   void *header_arg, const char *query, const char *body, size_t len,
+			   struct service_http_response *r)
+{
 	enum service_forge_kind kind;
 	struct service_event ev = SERVICE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
@@ -366,13 +388,18 @@ out:
 static int route(void *arg, const char *method, const char *path, const char *query,
 		 struct service_http_response *r)
 {
-	(void)arg;
-	(void)query;
-	if (!strcmp(path, "/healthz") && !strcmp(method, "GET")) {
-		service_http_text(r, 200, "text/plain", "ok\n");
-		return 1;
-	}
-	return 0;
+	struct serve *s = arg;
+
+	return service_dashboard_route(&s->dashboard, method, path, query, r);
+}
+
+static size_t queue_length(void *arg)
+{
+	struct serve *s = arg;
+	long counts[7] = { 0 }, events;
+
+	service_store_counts(s->store, counts, &events, NULL);
+	return (size_t)counts[0];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -414,6 +441,8 @@ static void on_job(void *arg, const char *name, const char *state, const char *r
 					 seconds };
 
 	service_store_set_job(rs->s->store, rs->p->id, &job, NULL);
+	if (!strcmp(state, "built") || !strcmp(state, "failed"))
+		service_metrics_build(rs->s->metrics, state, seconds);
 }
 
 /* A dated release of a scheduled pipeline: <state>/releases/<repo>/<date>/
@@ -568,6 +597,12 @@ static void *outbox_main(void *arg)
 		if (service_outbox_drain(s->outbox, time(NULL), lookup_forge, on_reject, s, &stats,
 					 &err))
 			sy_log_error("status outbox: %s", err.msg);
+		for (int k = 0; k < stats.accepted; k++)
+			service_metrics_status_sent(s->metrics, "forge", "accepted");
+		for (int k = 0; k < stats.retried; k++)
+			service_metrics_status_sent(s->metrics, "forge", "retried");
+		for (int k = 0; k < stats.rejected; k++)
+			service_metrics_status_sent(s->metrics, "forge", "rejected");
 		long due = service_outbox_next_due(s->outbox, time(NULL), NULL);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -779,6 +814,9 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	if (recovered)
 		sy_log_info("%d interrupted pipelines queued again", recovered);
 	timers_init(s);
+	s->metrics = service_metrics_new(s->conf.state_dir);
+	s->dashboard = (struct service_dashboard){ s->store, &s->conf, s->conf.state_dir, s->metrics,
+						   queue_length, s };
 	char *repos = sy_xasprintf("%s/repos", s->conf.state_dir);
 	sy_mkdir_p(repos, 0755, NULL);
 	struct service_server_hooks hooks = { on_webhook, route, s, repos, s->conf.max_body };
@@ -843,6 +881,7 @@ static void release(struct serve *s)
 {
 	service_server_stop(s->server);
 	service_outbox_close(s->outbox);
+	service_metrics_free(s->metrics);
 	service_store_close(s->store);
 	for (size_t i = 0; s->forges && i < s->conf.nrepos; i++)
 		service_forge_release(&s->forges[i]);

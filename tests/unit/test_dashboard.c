@@ -1,0 +1,481 @@
+/* The dashboard router: which paths it takes, status codes and content
+ * types, escaping of everything read from the store and from files, the
+ * rebuild plan and jobs of a pipeline, the log offset endpoint, the JSON API
+ * (parsed back with jansson), repositories and images on disk, /metrics, and
+ * job log or artifact paths that try to leave the state directory. */
+#include "testutil.h"
+
+#include <jansson.h>
+
+#include "service/dashboard.h"
+#include "service/metrics.h"
+#include "service/store.h"
+
+#define HEAD "0123456789abcdef0123456789abcdef01234567"
+#define HEAD2 "fedcba9876543210fedcba9876543210fedcba98"
+#define XSS "<script>alert(1)</script>"
+
+struct fixture {
+	char *dir;
+	struct service_store *store;
+	struct service_metrics *metrics;
+	struct service_conf conf;
+	struct service_dashboard d;
+	long id, id2;
+	struct service_http_response resp;
+};
+
+static size_t queue_of(void *arg)
+{
+	(void)arg;
+	return 2;
+}
+
+static long queue(struct fixture *f, const char *ref, const char *head)
+{
+	struct service_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = (char *)ref,
+					    .channel = "main", .head = (char *)head };
+	struct sy_error err = { { 0 } };
+	long *running = NULL;
+	size_t nrunning = 0;
+
+	assert_ok(service_store_queue(f->store, &p, 0, &running, &nrunning, &err), &err);
+	free(running);
+	return p.id;
+}
+
+static void set_job(struct fixture *f, long id, const char *name, const char *state,
+		    const char *reason, const char *log)
+{
+	struct service_store_job j = { (char *)name, (char *)state, (char *)reason, (char *)log, 1.5 };
+	struct sy_error err = { { 0 } };
+
+	assert_ok(service_store_set_job(f->store, id, &j, &err), &err);
+}
+
+static const char plan_json[] =
+	"{\"from\": null, \"to\": \"" HEAD "\", \"specs\": 3,"
+	" \"files\": [{\"kind\": \"modified\", \"path\": \"SPECS/zlib/zlib.spec\"}],"
+	" \"changed\": [{\"spec\": \"zlib\", \"path\": \"SPECS/zlib/zlib.spec\","
+	"   \"reasons\": [\"Version changed\"]}],"
+	" \"rebuild\": [{\"spec\": \"zlib\", \"path\": \"SPECS/zlib/zlib.spec\", \"why\": \"changed\","
+	"   \"reasons\": [\"zlib changed\"]},"
+	"  {\"spec\": \"openssl\", \"path\": \"SPECS/openssl/openssl.spec\", \"why\": \"dependency\","
+	"   \"reasons\": [\"BuildRequires zlib-devel " XSS "\"]}],"
+	" \"removed\": [{\"spec\": \"gone\", \"path\": \"SPECS/gone/gone.spec\", \"packages\": [\"gone\"]}],"
+	" \"images\": [\"toolkit/imageconfigs/core.json\"],"
+	" \"unresolved\": [{\"spec\": \"openssl\", \"dependency\": \"perl(FindBin)\"}],"
+	" \"cycles\": [[\"a\", \"b\"]], \"excluded\": [], \"broken\": [], \"global\": []}\n";
+
+static const char summary_json[] =
+	"{\"commit\": \"" HEAD2 "\", \"elapsed_s\": 4.0, \"counts\": {},"
+	" \"jobs\": [{\"spec\": \"bash\", \"path\": \"SPECS/bash/bash.spec\", \"state\": \"failed\","
+	"   \"seconds\": 2.0, \"reason\": \"make: *** " XSS "\", \"log\": null}]}\n";
+
+static int setup(void **state)
+{
+	struct fixture *f = sy_xcalloc(1, sizeof(*f));
+	struct sy_error err = { { 0 } };
+
+	f->dir = test_tmpdir();
+	char *db = sy_xasprintf("%s/state.db", f->dir);
+	assert_ok(service_store_open(db, &f->store, &err), &err);
+	free(db);
+	f->metrics = service_metrics_new(f->dir);
+	f->conf.url = "http://ci.example";
+	f->d = (struct service_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
+
+	f->id = queue(f, "main", HEAD);
+	char *log = sy_xasprintf("%s/logs/0123456789ab/zlib.log", f->dir);
+	set_job(f, f->id, "zlib", "built", NULL, log);
+	set_job(f, f->id, "openssl", "failed", XSS, NULL);
+	set_job(f, f->id, "evil", "failed", NULL, "/etc/passwd");
+	set_job(f, f->id, "image/core", "running", NULL, NULL);
+	free(log);
+	test_write_file(f->dir, "logs/0123456789ab/zlib.log", "building zlib\n");
+	test_write_file(f->dir, "logs/0123456789ab/openssl.log", "building openssl\n");
+	test_write_file(f->dir, "logs/0123456789ab/plan.json", plan_json);
+	test_write_file(f->dir, "pipelines/1/pipeline.log", "line1\nline2\n");
+	char *link = sy_xasprintf("%s/logs/0123456789ab/linked.log", f->dir);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	free(link);
+	assert_ok(service_store_finish(f->store, f->id, "failure", "1 failed: <b>openssl</b>", &err),
+		  &err);
+
+	f->id2 = queue(f, "pr/7", HEAD2);
+	test_write_file(f->dir, "logs/fedcba987654/build-summary.json", summary_json);
+	test_write_file(f->dir, "logs/fedcba987654/bash.log", "bash failed\n");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	service_http_response_release(&f->resp);
+	service_metrics_free(f->metrics);
+	service_store_close(f->store);
+	sy_rm_rf(f->dir, NULL);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Routes a GET of path?query; asserts it was handled with status. */
+static struct service_http_response *get(struct fixture *f, const char *path, const char *query,
+					 int status)
+{
+	service_http_response_release(&f->resp);
+	assert_int_equal(service_dashboard_route(&f->d, "GET", path, query, &f->resp), 1);
+	if (f->resp.status != status)
+		fail_msg("GET %s: status %d, expected %d: %.*s", path, f->resp.status, status,
+			 (int)f->resp.len, f->resp.body ? f->resp.body : "");
+	return &f->resp;
+}
+
+/* The body as JSON (caller releases). */
+static json_t *get_json(struct fixture *f, const char *path, const char *query)
+{
+	json_error_t jerr;
+	struct service_http_response *r = get(f, path, query, 200);
+	json_t *doc = json_loadb(r->body, r->len, 0, &jerr);
+
+	assert_string_equal(r->content_type, "application/json");
+	if (!doc)
+		fail_msg("%s: %s", path, jerr.text);
+	return doc;
+}
+
+/* No link or load from another origin: no external assets. */
+static void assert_self_contained(const char *html)
+{
+	assert_null(strstr(html, "src=\"http"));
+	assert_null(strstr(html, "href=\"http"));
+	assert_null(strstr(html, "href=\"//"));
+	assert_null(strstr(html, "url("));
+	assert_null(strstr(html, "@import"));
+	assert_null(strstr(html, "<link"));
+}
+
+static void test_dashboard_leaves_other_paths_to_the_server(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response r = { 0 };
+
+	assert_int_equal(service_dashboard_route(&f->d, "POST", "/hooks/github", "", &r), 0);
+	assert_int_equal(service_dashboard_route(&f->d, "GET", "/repos/main/current/x.rpm", "", &r), 0);
+	assert_int_equal(service_dashboard_route(&f->d, "GET", "/favicon.ico", "", &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_null(r.body);
+}
+
+static void test_dashboard_healthz_and_method_not_allowed(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/healthz", "", 200);
+
+	assert_string_equal(r->body, "ok\n");
+	service_http_response_release(&f->resp);
+	assert_int_equal(service_dashboard_route(&f->d, "POST", "/", "", &f->resp), 1);
+	assert_int_equal(f->resp.status, 405);
+	service_http_response_release(&f->resp);
+	assert_int_equal(service_dashboard_route(&f->d, "DELETE", "/pipelines/1", "", &f->resp), 1);
+	assert_int_equal(f->resp.status, 405);
+}
+
+static void test_dashboard_lists_pipelines_newest_first_escaped(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/", "", 200);
+	char *html = r->body;
+
+	assert_string_equal(r->content_type, "text/html; charset=utf-8");
+	assert_non_null(strstr(html, "<!DOCTYPE html>"));
+	assert_non_null(strstr(html, "<meta charset=\"utf-8\">"));
+	assert_self_contained(html);
+	assert_non_null(strstr(html, "2 queued to run"));
+	assert_non_null(strstr(html, "href=\"/pipelines/1\""));
+	assert_non_null(strstr(html, "0123456789ab<"));
+	assert_null(strstr(html, "0123456789abc<"));
+	assert_true(strstr(html, "href=\"/pipelines/2\"") < strstr(html, "href=\"/pipelines/1\""));
+	assert_non_null(strstr(html, "class=\"badge s-failure\">failure<"));
+	assert_non_null(strstr(html, "1 failed: &lt;b&gt;openssl&lt;/b&gt;"));
+	assert_null(strstr(html, "<b>"));
+}
+
+static void test_dashboard_pipeline_page_shows_plan_and_jobs_escaped(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/pipelines/1", "", 200);
+	char *html = r->body;
+
+	assert_self_contained(html);
+	assert_null(strstr(html, "<script"));
+	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	/* The plan: changed specs, rebuild chain, removed, unresolved, cycles, images. */
+	assert_non_null(strstr(html, "Version changed"));
+	assert_non_null(strstr(html, "BuildRequires zlib-devel &lt;script&gt;"));
+	assert_non_null(strstr(html, "perl(FindBin)"));
+	assert_non_null(strstr(html, "toolkit/imageconfigs/core.json"));
+	assert_non_null(strstr(html, "SPECS/gone/gone.spec"));
+	assert_non_null(strstr(html, "a \xe2\x86\x92 b"));
+	/* Jobs: from the store; logs linked only where a log exists under logs/. */
+	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/zlib/log\""));
+	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/zlib/log.html\""));
+	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/openssl/log\""));
+	assert_null(strstr(html, "/jobs/evil/log"));
+	assert_non_null(strstr(html, "class=\"badge s-running\">running<"));
+	assert_non_null(strstr(html, "href=\"/pipelines/1/log.html\""));
+}
+
+static void test_dashboard_unknown_pipeline_is_404(void **state)
+{
+	struct fixture *f = *state;
+
+	get(f, "/pipelines/999", "", 404);
+	get(f, "/api/pipelines/999", "", 404);
+	get(f, "/pipelines/abc", "", 404);
+	get(f, "/pipelines/-1", "", 404);
+	get(f, "/pipelines/1/nothing", "", 404);
+	get(f, "/pipelines/999/log", "", 404);
+	get(f, "/pipelines/999/jobs/zlib/log", "", 404);
+	get(f, "/api/nothing", "", 404);
+}
+
+static void test_dashboard_pipeline_log_whole_and_from_offset(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/pipelines/1/log", "", 200);
+
+	assert_string_equal(r->content_type, "text/plain; charset=utf-8");
+	assert_non_null(r->file_path);
+	assert_non_null(strstr(r->file_path, "/pipelines/1/pipeline.log"));
+	r = get(f, "/pipelines/1/log", "offset=3", 200);
+	assert_null(r->file_path);
+	assert_int_equal(r->len, 9);
+	assert_memory_equal(r->body, "e1\nline2\n", 9);
+	r = get(f, "/pipelines/1/log", "x=1&offset=12", 200);
+	assert_int_equal(r->len, 0);
+	r = get(f, "/pipelines/1/log", "offset=4000", 200);
+	assert_int_equal(r->len, 0);
+	get(f, "/pipelines/1/log", "offset=-1", 400);
+	get(f, "/pipelines/1/log", "offset=3x", 400);
+	/* Queued, no log yet: the whole log is 404, a chunk is empty. */
+	get(f, "/pipelines/2/log", "", 404);
+	r = get(f, "/pipelines/2/log", "offset=0", 200);
+	assert_int_equal(r->len, 0);
+}
+
+static void test_dashboard_log_page_follows_with_inline_script(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/pipelines/1/log.html", "", 200);
+
+	assert_string_equal(r->content_type, "text/html; charset=utf-8");
+	assert_self_contained(r->body);
+	assert_non_null(strstr(r->body, "<script>"));
+	assert_non_null(strstr(r->body, "data-src=\"/pipelines/1/log\""));
+	assert_non_null(strstr(r->body, "data-api=\"/api/pipelines/1\""));
+	assert_non_null(strstr(r->body, "'?offset='"));
+	r = get(f, "/pipelines/1/jobs/zlib/log.html", "", 200);
+	assert_non_null(strstr(r->body, "data-src=\"/pipelines/1/jobs/zlib/log\""));
+	get(f, "/pipelines/1/jobs/unknown/log.html", "", 404);
+}
+
+static void test_dashboard_job_log_served_from_logs_only(void **state)
+{
+	struct fixture *f = *state;
+	struct service_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "", 200);
+
+	assert_string_equal(r->content_type, "text/plain; charset=utf-8");
+	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/zlib.log"));
+	r = get(f, "/pipelines/1/jobs/zlib/log", "offset=9", 200);
+	assert_int_equal(r->len, 5);
+	assert_memory_equal(r->body, "zlib\n", 5);
+	/* No recorded log file: the one named after the job. */
+	r = get(f, "/pipelines/1/jobs/openssl/log", "", 200);
+	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/openssl.log"));
+	/* A recorded log outside logs/, a link out of it, traversal. */
+	get(f, "/pipelines/1/jobs/evil/log", "", 404);
+	get(f, "/pipelines/1/jobs/linked/log", "", 404);
+	get(f, "/pipelines/1/jobs/../../../etc/passwd/log", "", 400);
+	get(f, "/pipelines/1/jobs/../plan.json/log", "", 400);
+	get(f, "/pipelines/1/jobs//etc/passwd/log", "", 400);
+	get(f, "/pipelines/1/jobs/a\nb/log", "", 400);
+	get(f, "/pipelines/1/jobs/missing/log", "", 404);
+	/* A running job without a log yet: an empty chunk while following. */
+	r = get(f, "/pipelines/1/jobs/image/core/log", "offset=0", 200);
+	assert_int_equal(r->len, 0);
+}
+
+static void test_dashboard_api_pipelines_parse(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = get_json(f, "/api/pipelines", "");
+	json_t *list = json_object_get(doc, "pipelines");
+
+	assert_int_equal(json_array_size(list), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 2);
+	assert_int_equal(json_integer_value(json_object_get(doc, "queue_length")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "state")),
+			    "failure");
+	json_decref(doc);
+	doc = get_json(f, "/api/pipelines", "limit=1");
+	assert_int_equal(json_array_size(json_object_get(doc, "pipelines")), 1);
+	json_decref(doc);
+
+	doc = get_json(f, "/api/pipelines/1", "");
+	assert_string_equal(json_string_value(json_object_get(doc, "head")), HEAD);
+	assert_string_equal(json_string_value(json_object_get(doc, "jobs_source")), "store");
+	json_t *plan = json_object_get(doc, "plan");
+	json_t *rebuild = json_object_get(plan, "rebuild");
+	assert_int_equal(json_array_size(rebuild), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rebuild, 1), "spec")),
+			    "openssl");
+	json_t *jobs = json_object_get(doc, "jobs");
+	assert_int_equal(json_array_size(jobs), 4);
+	json_t *zlib = json_array_get(jobs, 0), *openssl = json_array_get(jobs, 1);
+	assert_string_equal(json_string_value(json_object_get(zlib, "log")),
+			    "/pipelines/1/jobs/zlib/log");
+	assert_null(json_object_get(zlib, "file"));
+	assert_string_equal(json_string_value(json_object_get(openssl, "reason")), XSS);
+	assert_true(json_is_null(json_object_get(json_array_get(jobs, 2), "log")));
+	json_decref(doc);
+}
+
+static void test_dashboard_jobs_fall_back_to_build_summary(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = get_json(f, "/api/pipelines/2", "");
+
+	assert_string_equal(json_string_value(json_object_get(doc, "jobs_source")), "build-summary");
+	assert_true(json_is_null(json_object_get(doc, "plan")));
+	json_t *bash = json_array_get(json_object_get(doc, "jobs"), 0);
+	assert_string_equal(json_string_value(json_object_get(bash, "name")), "bash");
+	assert_string_equal(json_string_value(json_object_get(bash, "log")),
+			    "/pipelines/2/jobs/bash/log");
+	json_decref(doc);
+	struct service_http_response *r = get(f, "/pipelines/2", "", 200);
+	assert_non_null(strstr(r->body, "make: *** &lt;script&gt;"));
+	assert_non_null(strstr(r->body, "No plan recorded"));
+	assert_non_null(strstr(r->body, "http-equiv=\"refresh\""));
+}
+
+static void test_dashboard_repositories_with_dnf_snippet(void **state)
+{
+	struct fixture *f = *state;
+
+	test_write_file(f->dir, "repos/main/snapshots/20240101T000000Z/RPMS/x86_64/a-1-1.x86_64.rpm", "");
+	test_write_file(f->dir, "repos/main/snapshots/20240101T000000Z/RPMS/noarch/b-1-1.noarch.rpm", "");
+	test_write_file(f->dir, "repos/main/snapshots/20230101T000000Z/RPMS/x86_64/a-0-1.x86_64.rpm", "");
+	test_write_file(f->dir, "repos/main/published.json", "{\"commit\": \"" HEAD "\"}");
+	test_write_file(f->dir, "repos/pr-7/snapshots/.keep", "");
+	char *link = sy_xasprintf("%s/repos/main/current", f->dir);
+	assert_int_equal(symlink("snapshots/20240101T000000Z", link), 0);
+	free(link);
+
+	json_t *doc = get_json(f, "/api/repositories", "");
+	json_t *repos = json_object_get(doc, "repositories"), *main = json_array_get(repos, 0);
+	assert_int_equal(json_array_size(repos), 2);
+	assert_string_equal(json_string_value(json_object_get(main, "channel")), "main");
+	assert_string_equal(json_string_value(json_object_get(main, "current")), "20240101T000000Z");
+	assert_int_equal(json_integer_value(json_object_get(main, "packages")), 2);
+	assert_int_equal(json_integer_value(json_object_get(main, "snapshots")), 2);
+	assert_string_equal(json_string_value(json_object_get(main, "commit")), HEAD);
+	assert_true(json_is_null(json_object_get(json_array_get(repos, 1), "current")));
+	json_decref(doc);
+
+	struct service_http_response *r = get(f, "/repositories", "", 200);
+	assert_non_null(strstr(r->body, "baseurl=http://ci.example/repos/main/current/"));
+	assert_non_null(strstr(r->body, "[shipyard-main]"));
+	assert_non_null(strstr(r->body, "[shipyard-pr-7]"));
+}
+
+static void test_dashboard_images_and_artifacts(void **state)
+{
+	struct fixture *f = *state;
+
+	test_write_file(f->dir, "images/core/20240101T000000Z/core.tar.gz", "tarball");
+	test_write_file(f->dir, "images/core/20240101T000000Z/manifest.json",
+			"{\"name\": \"core\", \"arch\": \"x86_64\", \"packages\": [\"a\", \"b\"]}");
+	test_write_file(f->dir, "images/core/20240102T000000Z.tmp/core.tar.gz", "half");
+	char *link = sy_xasprintf("%s/images/core/latest", f->dir);
+	assert_int_equal(symlink("20240101T000000Z", link), 0);
+	free(link);
+	link = sy_xasprintf("%s/images/core/20240101T000000Z/passwd", f->dir);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	free(link);
+
+	json_t *doc = get_json(f, "/api/images", "");
+	json_t *core = json_array_get(json_object_get(doc, "images"), 0);
+	json_t *builds = json_object_get(core, "builds"), *b = json_array_get(builds, 0);
+	assert_string_equal(json_string_value(json_object_get(core, "latest")), "20240101T000000Z");
+	assert_int_equal(json_array_size(builds), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "packages")), 2);
+	assert_true(json_is_true(json_object_get(b, "latest")));
+	assert_int_equal(json_array_size(json_object_get(b, "files")), 2);
+	json_decref(doc);
+
+	struct service_http_response *r = get(f, "/images", "", 200);
+	assert_self_contained(r->body);
+	assert_non_null(strstr(r->body, "href=\"/images/core/20240101T000000Z/core.tar.gz\""));
+	r = get(f, "/images/core/20240101T000000Z/core.tar.gz", "", 200);
+	assert_non_null(strstr(r->file_path, "/images/core/20240101T000000Z/core.tar.gz"));
+	get(f, "/images/core/20240101T000000Z/passwd", "", 404);
+	get(f, "/images/core/../../state.db", "", 404);
+	get(f, "/images/core/latest/../../../state.db", "", 404);
+}
+
+static void test_dashboard_metrics_in_prometheus_text(void **state)
+{
+	struct fixture *f = *state;
+
+	service_metrics_webhook(f->metrics, "github", 202, 0.002);
+	struct service_http_response *r = get(f, "/metrics", "", 200);
+	assert_string_equal(r->content_type, "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(strstr(r->body, "\nshipyard_pipelines{state=\"queued\"} 1\n"));
+	assert_non_null(strstr(r->body, "\nshipyard_pipelines{state=\"failure\"} 1\n"));
+	assert_non_null(strstr(r->body, "\nshipyard_queue_length 2\n"));
+	assert_non_null(strstr(r->body, "\nshipyard_jobs{state=\"failed\"} 2\n"));
+	assert_non_null(strstr(r->body, "shipyard_webhooks_total{forge=\"github\",status=\"202\"} 1"));
+	f->d.metrics = NULL;
+	get(f, "/metrics", "", 404);
+}
+
+static void test_html_escape_escapes_markup_and_quotes(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	service_html_escape(out, "<a href=\"x\">Tom & Jerry's</a>");
+	service_html_escape(out, NULL);
+	fclose(out);
+	assert_string_equal(text, "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+	free(text);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_dashboard_leaves_other_paths_to_the_server),
+		T(test_dashboard_healthz_and_method_not_allowed),
+		T(test_dashboard_lists_pipelines_newest_first_escaped),
+		T(test_dashboard_pipeline_page_shows_plan_and_jobs_escaped),
+		T(test_dashboard_unknown_pipeline_is_404),
+		T(test_dashboard_pipeline_log_whole_and_from_offset),
+		T(test_dashboard_log_page_follows_with_inline_script),
+		T(test_dashboard_job_log_served_from_logs_only),
+		T(test_dashboard_api_pipelines_parse),
+		T(test_dashboard_jobs_fall_back_to_build_summary),
+		T(test_dashboard_repositories_with_dnf_snippet),
+		T(test_dashboard_images_and_artifacts),
+		T(test_dashboard_metrics_in_prometheus_text),
+		cmocka_unit_test(test_html_escape_escapes_markup_and_quotes),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,304 @@
+/* The service's metrics in Prometheus text: families with HELP and TYPE,
+ * cumulative histogram buckets ending in +Inf equal to _count, counters by
+ * label set, the store's pipelines, events and jobs, escaped label values,
+ * a bounded number of label sets, and recording from several threads. */
+#include "testutil.h"
+
+#include <pthread.h>
+
+#include "service/metrics.h"
+#include "service/store.h"
+
+#define HEAD "0123456789abcdef0123456789abcdef01234567"
+
+/* A state directory with a store holding one queued pipeline, one event and
+ * two jobs. */
+struct fixture {
+	char *dir;
+	struct service_store *store;
+	struct service_metrics *m;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = sy_xcalloc(1, sizeof(*f));
+	struct sy_error err = { { 0 } };
+	struct service_store_event ev = { "d-1", "distro", "push", "main", HEAD };
+	struct service_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = "main",
+					    .channel = "main", .head = HEAD };
+	struct service_store_job built = { "zlib", "built", NULL, NULL, 3 };
+	struct service_store_job failed = { "bash", "failed", "exit 1", NULL, 2 };
+	long event, *running = NULL;
+	size_t nrunning = 0;
+
+	f->dir = test_tmpdir();
+	char *db = sy_xasprintf("%s/state.db", f->dir);
+	assert_ok(service_store_open(db, &f->store, &err), &err);
+	free(db);
+	assert_int_equal(service_store_add_event(f->store, &ev, &event, &err), 1);
+	assert_ok(service_store_queue(f->store, &p, event, &running, &nrunning, &err), &err);
+	free(running);
+	assert_ok(service_store_set_job(f->store, p.id, &built, &err), &err);
+	assert_ok(service_store_set_job(f->store, p.id, &failed, &err), &err);
+	f->m = service_metrics_new(f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	service_metrics_free(f->m);
+	service_store_close(f->store);
+	sy_rm_rf(f->dir, NULL);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *render(struct fixture *f, size_t queue)
+{
+	struct sy_error err = { { 0 } };
+	char *text = NULL;
+
+	assert_ok(service_metrics_render(f->m, f->store, queue, &text, &err), &err);
+	assert_non_null(text);
+	return text;
+}
+
+/* Asserts that text has line as one whole line. */
+static void assert_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return;
+	fail_msg("line '%s' not in:\n%s", line, text);
+}
+
+/* The value on the line starting with "<prefix> ". */
+static double value_of(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; (p = strstr(p, prefix)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	fail_msg("no '%s' in:\n%s", prefix, text);
+	return -1;
+}
+
+/* Checks every _bucket line of name{label} is cumulative and that the
+ * +Inf bucket equals _count; returns how many buckets there were. */
+static int check_cumulative(const char *text, const char *name, const char *label)
+{
+	char *prefix = sy_xasprintf("%s_bucket{%s,le=\"", name, label);
+	char *count = sy_xasprintf("%s_count{%s}", name, label);
+	double last = 0, inf = -1;
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, prefix)); p++) {
+		const char *close = strstr(p, "} ");
+		double v = strtod(close + 2, NULL);
+		assert_true(v >= last);
+		last = v;
+		n++;
+		if (!strncmp(p + strlen(prefix), "+Inf\"", 5))
+			inf = v;
+	}
+	assert_true(n > 1);
+	assert_true(inf == last);
+	assert_true(inf == value_of(text, count));
+	free(prefix);
+	free(count);
+	return n;
+}
+
+static void test_metrics_render_store_families(void **state)
+{
+	struct fixture *f = *state;
+	char *text = render(f, 3);
+
+	assert_line(text, "# HELP shipyard_pipelines Pipelines in the state database by state.");
+	assert_line(text, "# TYPE shipyard_pipelines gauge");
+	assert_line(text, "shipyard_pipelines{state=\"queued\"} 1");
+	assert_line(text, "shipyard_pipelines{state=\"running\"} 0");
+	assert_line(text, "shipyard_pipelines{state=\"superseded\"} 0");
+	assert_line(text, "# TYPE shipyard_events_total counter");
+	assert_line(text, "shipyard_events_total 1");
+	assert_line(text, "# TYPE shipyard_queue_length gauge");
+	assert_line(text, "shipyard_queue_length 3");
+	assert_line(text, "# TYPE shipyard_jobs gauge");
+	assert_line(text, "shipyard_jobs{state=\"built\"} 1");
+	assert_line(text, "shipyard_jobs{state=\"failed\"} 1");
+	assert_line(text, "shipyard_jobs{state=\"blocked\"} 0");
+	assert_line(text, "# TYPE shipyard_webhook_duration_seconds histogram");
+	assert_line(text, "# TYPE shipyard_build_duration_seconds histogram");
+	/* Nothing recorded: no samples of the recorded families. */
+	assert_null(strstr(text, "shipyard_webhook_duration_seconds_bucket"));
+	free(text);
+}
+
+static void test_metrics_webhook_histogram_is_cumulative(void **state)
+{
+	struct fixture *f = *state;
+
+	service_metrics_webhook(f->m, "github", 202, 0.0003);
+	service_metrics_webhook(f->m, "github", 202, 0.003);
+	service_metrics_webhook(f->m, "github", 401, 2.5);
+	service_metrics_webhook(f->m, "gitlab", 202, 0.001);
+	char *text = render(f, 0);
+
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"0.0005\"} 1");
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"0.001\"} 1");
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"0.005\"} 2");
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"1\"} 2");
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"+Inf\"} 3");
+	assert_line(text, "shipyard_webhook_duration_seconds_count{forge=\"github\"} 3");
+	/* A value equal to a bound falls in that bucket (le: less or equal). */
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"gitlab\",le=\"0.001\"} 1");
+	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"gitlab\",le=\"0.0005\"} 0");
+	double sum = value_of(text, "shipyard_webhook_duration_seconds_sum{forge=\"github\"}");
+	assert_true(sum > 2.5032 && sum < 2.5034);
+	assert_int_equal(check_cumulative(text, "shipyard_webhook_duration_seconds", "forge=\"github\""),
+			 12);
+	check_cumulative(text, "shipyard_webhook_duration_seconds", "forge=\"gitlab\"");
+	assert_line(text, "# TYPE shipyard_webhooks_total counter");
+	assert_line(text, "shipyard_webhooks_total{forge=\"github\",status=\"202\"} 2");
+	assert_line(text, "shipyard_webhooks_total{forge=\"github\",status=\"401\"} 1");
+	assert_line(text, "shipyard_webhooks_total{forge=\"gitlab\",status=\"202\"} 1");
+	free(text);
+}
+
+static void test_metrics_build_durations_by_state(void **state)
+{
+	struct fixture *f = *state;
+
+	service_metrics_build(f->m, "success", 45);
+	service_metrics_build(f->m, "success", 4000);
+	service_metrics_build(f->m, "failure", 0.5);
+	service_metrics_status_sent(f->m, "github", "accepted");
+	service_metrics_status_sent(f->m, "github", "accepted");
+	service_metrics_status_sent(f->m, "gitea", "retry");
+	char *text = render(f, 0);
+
+	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"30\"} 0");
+	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"60\"} 1");
+	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"3600\"} 1");
+	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"7200\"} 2");
+	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"failure\",le=\"1\"} 1");
+	assert_line(text, "shipyard_build_duration_seconds_sum{state=\"success\"} 4045");
+	check_cumulative(text, "shipyard_build_duration_seconds", "state=\"success\"");
+	check_cumulative(text, "shipyard_build_duration_seconds", "state=\"failure\"");
+	assert_line(text, "# TYPE shipyard_statuses_sent_total counter");
+	assert_line(text, "shipyard_statuses_sent_total{forge=\"github\",outcome=\"accepted\"} 2");
+	assert_line(text, "shipyard_statuses_sent_total{forge=\"gitea\",outcome=\"retry\"} 1");
+	free(text);
+}
+
+static void test_metrics_label_values_are_escaped(void **state)
+{
+	struct fixture *f = *state;
+
+	service_metrics_webhook(f->m, "a\"b\\c\nd", 404, 0.001);
+	char *text = render(f, 0);
+
+	assert_line(text, "shipyard_webhooks_total{forge=\"a\\\"b\\\\c\\nd\",status=\"404\"} 1");
+	free(text);
+}
+
+static void test_metrics_label_sets_are_bounded(void **state)
+{
+	struct fixture *f = *state;
+	size_t lines = 0;
+
+	for (int i = 0; i < 3 * SERVICE_METRICS_MAX_SERIES; i++) {
+		char forge[32];
+		snprintf(forge, sizeof(forge), "forge%d", i);
+		service_metrics_webhook(f->m, forge, 404, 0.001);
+	}
+	char *text = render(f, 0);
+	for (const char *p = text; (p = strstr(p, "\nshipyard_webhooks_total{")); p++)
+		lines++;
+	assert_int_equal(lines, SERVICE_METRICS_MAX_SERIES + 1);
+	assert_line(text, "shipyard_webhooks_total{forge=\"other\",status=\"other\"} 128");
+	assert_line(text, "shipyard_webhook_duration_seconds_count{forge=\"other\"} 128");
+	free(text);
+}
+
+static void *record_many(void *arg)
+{
+	struct service_metrics *m = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		service_metrics_webhook(m, i % 2 ? "github" : "gitea", 202, 0.002);
+		service_metrics_build(m, "success", 10);
+	}
+	return NULL;
+}
+
+static void test_metrics_recording_from_threads_loses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, record_many, f->m), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	char *text = render(f, 0);
+	assert_line(text, "shipyard_webhooks_total{forge=\"github\",status=\"202\"} 4000");
+	assert_line(text, "shipyard_webhooks_total{forge=\"gitea\",status=\"202\"} 4000");
+	assert_line(text, "shipyard_build_duration_seconds_count{state=\"success\"} 8000");
+	free(text);
+}
+
+static void test_metrics_without_state_dir_has_no_jobs(void **state)
+{
+	struct fixture *f = *state;
+	struct service_metrics *m = service_metrics_new(NULL);
+	struct sy_error err = { { 0 } };
+	char *text = NULL;
+
+	assert_ok(service_metrics_render(m, f->store, 0, &text, &err), &err);
+	assert_null(strstr(text, "shipyard_jobs"));
+	assert_line(text, "shipyard_pipelines{state=\"queued\"} 1");
+	free(text);
+	service_metrics_free(m);
+}
+
+static void test_metrics_render_fails_on_missing_database(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = sy_xasprintf("%s/nowhere", f->dir);
+	struct service_metrics *m = service_metrics_new(dir);
+	struct sy_error err = { { 0 } };
+	char *text = NULL;
+
+	assert_int_equal(service_metrics_render(m, f->store, 0, &text, &err), -1);
+	assert_null(text);
+	assert_non_null(strstr(err.msg, "nowhere/state.db"));
+	service_metrics_free(m);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_metrics_render_store_families, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_webhook_histogram_is_cumulative, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_build_durations_by_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_label_values_are_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_label_sets_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_recording_from_threads_loses_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_without_state_dir_has_no_jobs, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_render_fails_on_missing_database, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
