@@ -719,6 +719,10 @@ static void collect(struct runner *r, size_t e, int status)
 			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: artifacts missing", dir));
 		}
 		free(dir);
+	} else if (r->cancelled) {
+		fail(res, BUILDER_JOB_SKIPPED,
+		     sy_xasprintf("%s: build stopped: pipeline cancelled",
+				  in->index->specs[in->plan->entries[e].spec].path));
 	} else if (tab && tab[1] && tab[1] != '\n') {
 		fail(res, BUILDER_JOB_FAILED, sy_xstrndup(tab + 1, strcspn(tab + 1, "\n")));
 	} else {

@@ -722,8 +722,11 @@ static void report_build(struct pipeline *p, size_t bad)
 	}
 	if (checks_failed)
 		snprintf(checks, sizeof(checks), ", %zu %%check failed", checks_failed);
+	/* A cancelled run says nothing about the packages: error, not failure. */
 	service_status_report(p->opts->reporter, "shipyard/build",
-			      bad ? SERVICE_STATUS_FAILURE : SERVICE_STATUS_SUCCESS,
+			      counts[BUILDER_JOB_SKIPPED] ? SERVICE_STATUS_ERROR
+			      : bad			  ? SERVICE_STATUS_FAILURE
+							  : SERVICE_STATUS_SUCCESS,
 			      "%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s%s",
 			      counts[BUILDER_JOB_BUILT], counts[BUILDER_JOB_REUSED],
 			      counts[BUILDER_JOB_UNCHANGED], counts[BUILDER_JOB_FAILED],

@@ -150,55 +150,53 @@ static void reply_error(struct service_http_response *r, int status, const char 
 	reply_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
-/* The repository a delivery is for: ?repo=NAME, else the one whose project
- * (or remote) names the payload's repository, else the only one of that
- * forge kind. */
+/* Whether repository i may receive deliveries of kind: it has a webhook
+ * secret and no other forge configured. */
+static int accepts(const struct serve *s, size_t i, enum service_forge_kind kind)
+{
+	const struct service_repo_conf *rc = &s->conf.repos[i];
+	enum service_forge_kind k;
+
+	if (!rc->secret_file)
+		return 0;
+	return !rc->forge || (service_forge_kind_parse(rc->forge, &k, NULL) == 0 && k == kind);
+}
+
+/* The repository a delivery is for: ?repo=NAME, else the only one that
+ * accepts this forge's deliveries, else the one whose project names the
+ * payload's repository. Returns its index or -1. */
 static long pick_repo(const struct serve *s, enum service_forge_kind kind, const char *query,
 		      const char *body, size_t len)
 {
 	const char *q = strstr(query, "repo=");
 	long found = -1, candidates = 0;
 
-	for (size_t i = 0; !q && i < s->conf.nrepos; i++) {
-		enum service_forge_kind k;
-		const char *f = s->conf.repos[i].forge;
-		if (!f || service_forge_kind_parse(f, &k, NULL) || k == kind) {
-			candidates++;
-			found = (long)i;
-		}
-	}
-	/* One repository for this forge: no need to read the payload. */
-	if (!q && candidates == 1)
-		return found;
-	found = -1;
-	candidates = 0;
 	if (q) {
 		char *name = sy_xstrndup(q + 5, strcspn(q + 5, "&"));
 		long i = repo_index(s, name);
 		free(name);
 		return i;
 	}
+	for (size_t i = 0; i < s->conf.nrepos; i++)
+		if (accepts(s, i, kind)) {
+			candidates++;
+			found = (long)i;
+		}
+	/* One repository for this forge: no need to read the payload. */
+	if (candidates <= 1)
+		return found;
 	json_t *doc = json_loadb(body, len, 0, NULL);
-	json_t *repo = json_object_get(doc, "repository");
-	const char *full = json_string_value(json_object_get(repo, "full_name"));
+	const char *full = json_string_value(json_object_get(json_object_get(doc, "repository"),
+							     "full_name"));
 	if (!full)
 		full = json_string_value(json_object_get(json_object_get(doc, "project"),
 							 "path_with_namespace"));
-	for (size_t i = 0; i < s->conf.nrepos; i++) {
-		const struct service_repo_conf *rc = &s->conf.repos[i];
-		enum service_forge_kind k;
-		if (full && rc->project && !strcmp(rc->project, full))
+	found = -1;
+	for (size_t i = 0; full && i < s->conf.nrepos && found < 0; i++)
+		if (accepts(s, i, kind) && s->conf.repos[i].project &&
+		    !strcmp(s->conf.repos[i].project, full))
 			found = (long)i;
-		if (!rc->forge || service_forge_kind_parse(rc->forge, &k, NULL) || k == kind)
-			candidates++, found = found < 0 && candidates == 1 ? (long)i : found;
-	}
 	json_decref(doc);
-	if (found >= 0 && candidates > 1 && full) {
-		for (size_t i = 0; i < s->conf.nrepos; i++)
-			if (s->conf.repos[i].project && !strcmp(s->conf.repos[i].project, full))
-				return (long)i;
-		return -1;
-	}
 	return found;
 }
 

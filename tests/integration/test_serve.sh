@@ -28,6 +28,10 @@ git_ -C "$work" add -A
 git_ -C "$work" commit -q -m "minidistro"
 git_ clone -q --bare "$work" "$remote"
 git_ -C "$work" remote add origin "$remote"
+# A second repository without webhooks, polled every second.
+polled=$T/polled.git
+git_ clone -q --bare "$work" "$polled"
+git_ -C "$polled" branch -q side main
 
 printf '%s\n' "$secret" >"$T/secret"
 printf '%s\n' "$token" >"$T/token"
@@ -64,6 +68,10 @@ cat >"$T/serve.conf" <<EOF
 	tokenfile = $T/token
 	secretfile = $T/secret
 	jobs = 2
+[repo "polled"]
+	remote = file://$polled
+	branch = side
+	poll = 1
 EOF
 
 start_serve() {
@@ -157,7 +165,7 @@ printf '{"ref": ' >"$T/broken.json"
 [ "$(deliver push "$T/broken.json")" = 400 ] || fail "malformed JSON not 400"
 head -c 2000000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 [ "$(deliver push "$T/big.json")" = 413 ] || fail "oversized body not 413"
-[ "$(curl -fs "$base/api/pipelines" | jq '.pipelines | length')" -eq 0 ] || fail "a refused delivery queued a pipeline"
+[ "$(curl -fs "$base/api/pipelines" | jq '[.pipelines[] | select(.repo == "mini")] | length')" -eq 0 ] || fail "a refused delivery queued a pipeline"
 
 # A ping, then the push.
 jq '[.[] | select(.name == "ping") | .examples[0]][0] | .repository.full_name = "example/mini"' \
@@ -222,6 +230,34 @@ wait_final "$head2" shipyard/build
 [ "$(curl -fs "$base/api/pipelines/$id2" | jq '.attempts')" -ge 2 ] || fail "pipeline 2 was not resumed"
 check_contexts "$head2"
 
+# A newer push supersedes a running pipeline of the same branch: it is
+# stopped, its contexts end "error" (cancelled) and the newer one runs.
+sed -i 's|^Release:.*|Release: 2%{?dist}|' "$work/SPECS/slow/slow.spec"
+git_ -C "$work" commit -q -am "slow: release 2"
+git_ -C "$work" push -q origin main
+head4=$(git -C "$work" rev-parse HEAD)
+push_payload "$head4" "$head2" "$T/push4.json"
+[ "$(deliver push "$T/push4.json")" = 202 ] || fail "push 4 not 202"
+id4=$(jq -r '.pipeline' "$T/reply")
+i=0
+until pgrep -f 'sleep 6' >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || fail "slow build 2 did not start"
+	sleep 0.1
+done
+echo "superseding" >"$work/README.superseding"
+git_ -C "$work" add -A
+git_ -C "$work" commit -q -m "a newer push"
+git_ -C "$work" push -q origin main
+head5=$(git -C "$work" rev-parse HEAD)
+push_payload "$head5" "$head4" "$T/push5.json"
+[ "$(deliver push "$T/push5.json")" = 202 ] || fail "push 5 not 202"
+id5=$(jq -r '.pipeline' "$T/reply")
+wait_pipeline "$id4" superseded
+wait_pipeline "$id5" success
+wait_final "$head4" shipyard/build
+statuses "$head4" | grep -q '^shipyard/build error$' || { statuses "$head4"; fail "superseded build not ended as error"; }
+
 # A pull request publishes to repos/pr-<n>, removed when it closes.
 git_ -C "$work" checkout -q -b feature
 sed -i 's|^Release:.*|Release:        7%{?dist}|' "$work/SPECS/hello/hello.spec"
@@ -267,6 +303,27 @@ if command -v chromium >/dev/null; then
 else
 	echo "note: chromium missing, dashboard not opened in a browser"
 fi
+
+# Polling: the polled repository's branch was built at start; a new commit
+# on it is found and built without any webhook.
+poll_pipeline() { # HEAD: the id of the poll pipeline of polled for HEAD, once it succeeded
+	i=0
+	until id=$(curl -fs "$base/api/pipelines" | jq -r --arg h "$1" '.pipelines[]
+		| select(.repo == "polled" and .trigger == "poll" and .head == $h and .state == "success")
+		| .id' | head -n 1) && [ -n "$id" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { tail -n 20 "$T/serve.log"; fail "no successful poll pipeline for $1"; }
+		sleep 0.1
+	done
+	echo "$id"
+}
+poll_pipeline "$(git -C "$polled" rev-parse side)" >/dev/null
+git_ clone -q -b side "$polled" "$T/polled-work"
+sed -i 's|^Release:.*|Release:        9%{?dist}|' "$T/polled-work/SPECS/hello/hello.spec"
+git_ -C "$T/polled-work" commit -q -am "hello: release 9"
+git_ -C "$T/polled-work" push -q origin side
+poll_pipeline "$(git -C "$polled" rev-parse side)" >/dev/null
+[ -e "$state/repos/side/current" ] || fail "the polled branch was not published"
 
 # Health and metrics.
 curl -fs "$base/metrics" >"$T/metrics" || fail "/metrics"
