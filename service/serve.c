@@ -424,6 +424,10 @@ static void on_status(void *arg, const char *context, const char *state, const c
 	struct run_state *rs = arg;
 	enum service_forge_state st = state_of(state);
 
+	/* The pipeline says "pending" when work on a context starts: for the
+	 * forge that is running (GitLab shows it; GitHub and Gitea say pending). */
+	if (st == SERVICE_FORGE_PENDING)
+		st = SERVICE_FORGE_RUNNING;
 	if (!sy_strv_contains(&rs->contexts, context))
 		sy_strv_push(&rs->contexts, context);
 	if (service_forge_state_is_final(st) && !sy_strv_contains(&rs->finals, context))
