@@ -868,7 +868,7 @@ static void stop(struct serve *s, pthread_t *runners, int nrunners, pthread_t ou
 	s->stopping = 1;
 	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->lock);
-	drain_runners(s, 30);
+	drain_runners(s, s->conf.shutdown_timeout_s);
 	for (int j = 0; j < nrunners; j++)
 		pthread_join(runners[j], NULL);
 	pthread_mutex_lock(&s->lock);

@@ -139,7 +139,7 @@ static int read_all(git_config *cfg, const char *base, struct service_conf *c,
 {
 	struct sy_strv names = SY_STRV_INIT;
 	char *listen = get_str(cfg, "serve.listen"), *state = get_str(cfg, "serve.state");
-	int maxbody = 0, pipelines = 0, rc = 0;
+	int maxbody = 0, pipelines = 0, shutdown = 0, rc = 0;
 
 	rc = parse_listen(listen ? listen : "127.0.0.1:8080", c, err);
 	c->state_dir = state ? relative_to(base, state) : sy_xasprintf("%s/.shipyard", base);
@@ -153,11 +153,13 @@ static int read_all(git_config *cfg, const char *base, struct service_conf *c,
 		c->url[--n] = '\0';
 	if (rc == 0)
 		rc = get_int(cfg, "serve.maxbody", (int)DEFAULT_MAX_BODY, err, &maxbody) ||
-				     get_int(cfg, "serve.pipelines", 1, err, &pipelines)
+				     get_int(cfg, "serve.pipelines", 1, err, &pipelines) ||
+				     get_int(cfg, "serve.shutdowntimeout", 30, err, &shutdown)
 			     ? -1
 			     : 0;
 	c->max_body = (size_t)maxbody;
 	c->pipelines = pipelines > 0 ? pipelines : 1;
+	c->shutdown_timeout_s = (unsigned)shutdown;
 	git_config_foreach(cfg, add_repo_name, &names);
 	c->repos = sy_xcalloc(names.n + 1, sizeof(*c->repos));
 	for (size_t i = 0; rc == 0 && i < names.n; i++) {

@@ -7,6 +7,7 @@
  *       url = https://ci.example    base of the dashboard links in statuses
  *       maxbody = 26214400          webhook body limit (bytes; GitHub's cap)
  *       pipelines = 1               pipelines run at once
+ *       shutdowntimeout = 30        seconds running pipelines get on SIGTERM
  *   [repo "minidistro"]
  *       remote = https://git.example/distro.git   (file:// for local mirrors)
  *       branch = main               branches built on push (repeatable)
@@ -54,6 +55,8 @@ struct service_conf {
 	int url_is_default;  /* 1: serve.url was not set ("http://<listen>") */
 	size_t max_body;     /* bytes */
 	int pipelines;       /* concurrent pipelines */
+	unsigned shutdown_timeout_s; /* on SIGTERM, before running pipelines are
+				      * stopped and queued again */
 	struct service_repo_conf *repos;
 	size_t nrepos;
 };
