@@ -235,9 +235,11 @@ static long queue_pipeline(struct serve *s, struct service_store_pipeline *p, lo
 }
 
 /* Removes the repository a closed pull request published to. */
-static void close_pull_request(struct serve *s, const char *repo, long long number)
+static void close_pull_request(struct serve *s, const struct service_repo_conf *rc,
+			       long long number)
 {
-	char *dir = sy_xasprintf("%s/repos/pr-%lld", s->conf.state_dir, number);
+	const char *repo = rc->name;
+	char *dir = sy_xasprintf("%s/repos/%spr-%lld", s->conf.state_dir, rc->channel_prefix, number);
 	struct service_store_pipeline p = { .repo = (char *)repo, .trigger = "pull_request",
 					    .channel = "", .head = "" };
 	char ref[64];
@@ -263,7 +265,7 @@ static void act_on_event(struct serve *s, long ri, const struct service_event *e
 {
 	const struct service_repo_conf *rc = &s->conf.repos[ri];
 	struct service_store_pipeline p = { .repo = rc->name };
-	char ref[64], channel[64];
+	char ref[64], channel[320];
 	struct sy_error err = { { 0 } };
 	long id = 0;
 
@@ -273,15 +275,17 @@ static void act_on_event(struct serve *s, long ri, const struct service_event *e
 			return;
 		}
 		p.trigger = "push";
-		p.ref = p.channel = ev->branch;
+		snprintf(channel, sizeof(channel), "%s%s", rc->channel_prefix, ev->branch);
+		p.ref = ev->branch;
+		p.channel = channel;
 		p.head = (char *)ev->after;
 	} else if (ev->kind == SERVICE_EVENT_PR_CLOSED) {
-		close_pull_request(s, rc->name, ev->pr_number);
+		close_pull_request(s, rc, ev->pr_number);
 		reply_json(r, 202, json_pack("{s:I}", "closed", (json_int_t)ev->pr_number));
 		return;
 	} else {
 		snprintf(ref, sizeof(ref), "pr/%lld", ev->pr_number);
-		snprintf(channel, sizeof(channel), "pr-%lld", ev->pr_number);
+		snprintf(channel, sizeof(channel), "%spr-%lld", rc->channel_prefix, ev->pr_number);
 		p.trigger = "pull_request";
 		p.ref = ref;
 		p.channel = channel;
@@ -638,12 +642,13 @@ static char *published_commit(const struct serve *s, const char *channel)
 static void queue_branch(struct serve *s, const struct service_repo_conf *rc, const char *branch,
 			 const char *head, const char *trigger, const char *release)
 {
-	char ref[300];
+	char ref[300], channel[320];
 	struct sy_error err = { { 0 } };
 
 	snprintf(ref, sizeof(ref), "%s%s", release ? "schedule/" : "", branch);
+	snprintf(channel, sizeof(channel), "%s%s", rc->channel_prefix, branch);
 	struct service_store_pipeline p = { .repo = rc->name, .trigger = (char *)trigger,
-					    .ref = ref, .channel = (char *)branch, .head = (char *)head,
+					    .ref = ref, .channel = channel, .head = (char *)head,
 					    .release = (char *)release };
 	long id = queue_pipeline(s, &p, 0, &err);
 	if (id)
@@ -688,7 +693,9 @@ static void poll_branch(struct serve *s, const struct service_repo_conf *rc, con
 	for (k = 0; k < s->seen_refs.n && strcmp(s->seen_refs.items[k], key); k++)
 		;
 	if (k == s->seen_refs.n) {
-		char *published = published_commit(s, branch);
+		char *channel = sy_xasprintf("%s%s", rc->channel_prefix, branch);
+		char *published = published_commit(s, channel);
+		free(channel);
 		sy_strv_push(&s->seen_refs, key);
 		sy_strv_push(&s->seen_heads, published ? published : "");
 		free(published);

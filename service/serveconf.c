@@ -130,6 +130,13 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	r->poll_s = (unsigned)poll;
 	get_multi(cfg, KEY("schedule"), &r->schedules);
 	r->arch = get_str(cfg, KEY("arch"));
+	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
+	if (!r->channel_prefix)
+		r->channel_prefix = sy_xstrdup("");
+	if (strpbrk(r->channel_prefix, "/ \t") || !strcmp(r->channel_prefix, ".") ||
+	    !strcmp(r->channel_prefix, ".."))
+		return sy_error_set(err, "repo.%s.channelprefix '%s': not a plain name", name,
+				    r->channel_prefix);
 #undef KEY
 	return 0;
 }
@@ -236,6 +243,7 @@ static void repo_release(struct service_repo_conf *r)
 	free(r->secret_file);
 	sy_strv_release(&r->schedules);
 	free(r->arch);
+	free(r->channel_prefix);
 }
 
 void service_conf_release(struct service_conf *conf)

@@ -20,6 +20,9 @@
  *       poll = 60                   fetch every N seconds (0: webhooks only)
  *       schedule = 0 3 * * *        cron expression of a release (repeatable)
  *       arch = x86_64
+ *       channelprefix = mini-       put before the repository channel names
+ *                                   (mini-main, mini-pr-7): needed when
+ *                                   several repositories share branch names
  */
 #ifndef SERVICE_SERVECONF_H
 #define SERVICE_SERVECONF_H
@@ -43,6 +46,7 @@ struct service_repo_conf {
 	unsigned poll_s;     /* 0: no polling */
 	struct sy_strv schedules; /* cron expressions */
 	char *arch;          /* target arch, NULL: x86_64 */
+	char *channel_prefix; /* "" or what channel names start with */
 };
 
 /* The whole configuration. */

@@ -75,6 +75,7 @@ cat >"$T/serve.conf" <<EOF
 	remote = file://$polled
 	branch = side
 	poll = 1
+	channelprefix = polled-
 EOF
 
 start_serve() {
@@ -328,7 +329,7 @@ sed -i 's|^Release:.*|Release:        9%{?dist}|' "$T/polled-work/SPECS/hello/he
 git_ -C "$T/polled-work" commit -q -am "hello: release 9"
 git_ -C "$T/polled-work" push -q origin side
 poll_pipeline "$(git -C "$polled" rev-parse side)" >/dev/null
-[ -e "$state/repos/side/current" ] || fail "the polled branch was not published"
+[ -e "$state/repos/polled-side/current" ] || fail "the polled branch was not published (polled-side)"
 
 # Health and metrics.
 curl -fs "$base/metrics" >"$T/metrics" || fail "/metrics"
