@@ -41,6 +41,10 @@ static const char run_usage[] =
 	"  --merge-base           use the merge base of --from and --to as the base\n"
 	"  --settings-from REV    take shipyard.conf from REV for both commits\n"
 	"                         (pull requests: the base branch)\n"
+	"  --spec-tree DIR        a spec tree, repeatable (default: shipyard.conf's,\n"
+	"                         else SPECS, SPECS-EXTENDED, SPECS-SIGNED)\n"
+	"  --imageconfigs DIR     image configs (default toolkit/imageconfigs)\n"
+	"  --rebuild-policy P     transitive, direct, local or layers=N\n"
 	"  --to REV               head revision (default HEAD)\n"
 	"  --state DIR            state directory (default ./.shipyard)\n"
 	"  --channel NAME         repository channel (default: HEAD's branch)\n"
@@ -105,7 +109,8 @@ static char *default_manifest(void)
 
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
        OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
-       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM,
+       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
+       OPT_POLICY,
        OPT_HELP };
 
 static const struct option pipeline_options[] = {
@@ -126,6 +131,9 @@ static const struct option pipeline_options[] = {
 	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
 	{ "run-check", no_argument, NULL, OPT_RUN_CHECK },
 	{ "settings-from", required_argument, NULL, OPT_SETTINGS_FROM },
+	{ "spec-tree", required_argument, NULL, OPT_SPEC_TREE },
+	{ "imageconfigs", required_argument, NULL, OPT_IMAGECONFIGS },
+	{ "rebuild-policy", required_argument, NULL, OPT_POLICY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -140,6 +148,9 @@ static int usage_error(const char *usage, const char *msg)
 
 /* Parses the options shared by plan and run; returns -1 on a usage error,
  * 1 when help was printed, 0 otherwise. */
+/* --spec-tree values, for the life of the command. */
+static struct sy_strv spec_trees = SY_STRV_INIT;
+
 static int parse_pipeline_options(int argc, char **argv, const char *usage,
 				  struct service_pipeline_options *o, char **manifest)
 {
@@ -162,6 +173,12 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 		case OPT_TIMEOUT: o->build_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case OPT_RUN_CHECK: o->run_check = 1; break;
 		case OPT_SETTINGS_FROM: o->settings_from = optarg; break;
+		case OPT_SPEC_TREE:
+			sy_strv_push(&spec_trees, optarg);
+			o->spec_trees = (const char *const *)spec_trees.items;
+			break;
+		case OPT_IMAGECONFIGS: o->imageconfigs = optarg; break;
+		case OPT_POLICY: o->rebuild_policy = optarg; break;
 		case OPT_OUTPUT_LIMIT:
 			o->output_limit_bytes = strtoull(optarg, NULL, 10) << 20;
 			break;
@@ -239,6 +256,7 @@ static int pipeline_command(int argc, char **argv, const char *usage, int plan_o
 	o.out = stdout;
 	o.reporter = plan_only && o.json ? NULL : &reporter;
 	rc = service_pipeline_run(&o, &err);
+	sy_strv_release(&spec_trees);
 	if (rc < 0)
 		sy_log_error("%s", err.msg);
 	free(manifest);

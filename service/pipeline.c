@@ -220,6 +220,25 @@ static int load_keys(struct pipeline *p, struct commit_view *v, const char *db,
 	return builder_keycache_put(db, context, &v->index, &v->keys, err);
 }
 
+/* What the caller (the service's configuration, the command line) sets
+ * over the repository's shipyard.conf, the same for both commits. */
+static int apply_overrides(const struct service_pipeline_options *o, struct builder_distro *d,
+			   struct sy_error *err)
+{
+	if (o->spec_trees && o->spec_trees[0]) {
+		sy_strv_release(&d->spec_trees);
+		for (const char *const *t = o->spec_trees; *t; t++)
+			sy_strv_push(&d->spec_trees, *t);
+	}
+	if (o->imageconfigs) {
+		free(d->imageconfigs_dir);
+		d->imageconfigs_dir = sy_xstrdup(o->imageconfigs);
+	}
+	if (o->rebuild_policy && builder_policy_parse(o->rebuild_policy, &d->policy, err))
+		return sy_error_prefix(err, "rebuild policy");
+	return 0;
+}
+
 /* Reads one commit's settings and spec index (cached in state.db). */
 static int load_index(struct pipeline *p, struct commit_view *v, struct sy_error *err)
 {
@@ -230,7 +249,8 @@ static int load_index(struct pipeline *p, struct commit_view *v, struct sy_error
 	int rc = -1;
 
 	if (builder_distro_load(p->repo, p->settings_oid[0] ? p->settings_oid : v->oid, tmp,
-				&v->distro, err))
+				&v->distro, err) ||
+	    apply_overrides(o, &v->distro, err))
 		goto out;
 	builder_distro_macro_settings(&v->distro, o->arch, &settings);
 	/* The head is loaded first: other views copy the specs it read. */

@@ -21,6 +21,14 @@ struct service_pipeline_options {
 	const char *to;              /* head revision; NULL: HEAD */
 	int merge_base;              /* 1: the base is the merge base of from and to
 				      * (pull requests) */
+	const char *const *spec_trees; /* NULL-terminated spec trees replacing the
+				      * repository's (shipyard.conf distro.spectree);
+				      * NULL: the repository's */
+	const char *imageconfigs;    /* image config directory replacing the
+				      * repository's; NULL: the repository's */
+	const char *rebuild_policy;  /* default rebuild policy replacing the
+				      * repository's ("transitive", "direct",
+				      * "local", "layers=N"); NULL: the repository's */
 	const char *settings_from;   /* revision whose shipyard.conf applies to both
 				      * commits (a pull request: its base branch's,
 				      * so that it cannot loosen its own checks);

@@ -71,6 +71,12 @@ static void build_argv(const struct service_runner_request *req, struct sy_strv 
 		sy_strv_push_owned(argv, sy_xasprintf("--jobs=%d", req->repo->jobs));
 	if (req->repo->arch)
 		sy_strv_push_owned(argv, sy_xasprintf("--arch=%s", req->repo->arch));
+	for (size_t i = 0; i < req->repo->spec_trees.n; i++)
+		sy_strv_push_owned(argv, sy_xasprintf("--spec-tree=%s", req->repo->spec_trees.items[i]));
+	if (req->repo->imageconfigs)
+		sy_strv_push_owned(argv, sy_xasprintf("--imageconfigs=%s", req->repo->imageconfigs));
+	if (req->repo->rebuild_policy)
+		sy_strv_push_owned(argv, sy_xasprintf("--rebuild-policy=%s", req->repo->rebuild_policy));
 	if (req->worker_cache)
 		sy_strv_push_owned(argv, sy_xasprintf("--worker-cache=%s", req->worker_cache));
 	if (req->worker_manifest)

@@ -8,6 +8,7 @@
 
 #include <git2.h>
 
+#include "builder/buildkey.h"
 #include "common/fs.h"
 
 #define DEFAULT_MAX_BODY (25u << 20)
@@ -130,6 +131,12 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	r->poll_s = (unsigned)poll;
 	get_multi(cfg, KEY("schedule"), &r->schedules);
 	r->arch = get_str(cfg, KEY("arch"));
+	get_multi(cfg, KEY("spectree"), &r->spec_trees);
+	r->imageconfigs = get_str(cfg, KEY("imageconfigs"));
+	r->rebuild_policy = get_str(cfg, KEY("rebuildpolicy"));
+	struct builder_policy policy;
+	if (r->rebuild_policy && builder_policy_parse(r->rebuild_policy, &policy, err))
+		return sy_error_prefix(err, "repo.%s.rebuildpolicy", name);
 	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
 	if (!r->channel_prefix)
 		r->channel_prefix = sy_xstrdup("");
@@ -244,6 +251,9 @@ static void repo_release(struct service_repo_conf *r)
 	sy_strv_release(&r->schedules);
 	free(r->arch);
 	free(r->channel_prefix);
+	sy_strv_release(&r->spec_trees);
+	free(r->imageconfigs);
+	free(r->rebuild_policy);
 }
 
 void service_conf_release(struct service_conf *conf)

@@ -20,6 +20,9 @@
  *       poll = 60                   fetch every N seconds (0: webhooks only)
  *       schedule = 0 3 * * *        cron expression of a release (repeatable)
  *       arch = x86_64
+ *       spectree = SPECS            spec trees (repeatable), image configs and
+ *       imageconfigs = toolkit/imageconfigs   default rebuild policy, over
+ *       rebuildpolicy = transitive  what the repository's shipyard.conf says
  *       channelprefix = mini-       put before the repository channel names
  *                                   (mini-main, mini-pr-7): needed when
  *                                   several repositories share branch names
@@ -47,6 +50,9 @@ struct service_repo_conf {
 	struct sy_strv schedules; /* cron expressions */
 	char *arch;          /* target arch, NULL: x86_64 */
 	char *channel_prefix; /* "" or what channel names start with */
+	struct sy_strv spec_trees; /* spectree: replacing the repository's */
+	char *imageconfigs;  /* imageconfigs, or NULL: the repository's */
+	char *rebuild_policy; /* rebuildpolicy, or NULL: the repository's */
 };
 
 /* The whole configuration. */
