@@ -16,7 +16,7 @@ command -v curl >/dev/null || skip "curl is not installed"
 SHA=0123456789abcdef0123456789abcdef01234567
 node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" tok-it >"$T/forge.out" 2>"$T/forge.err" &
 FORGE_PID=$!
-trap 'kill $FORGE_PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $FORGE_PID 2>/dev/null || true; rm -rf "$T"' EXIT
 for _ in $(seq 50); do
 	grep -q listening "$T/forge.out" && break
 	sleep 0.1

@@ -43,8 +43,8 @@ FAKEFORGE_FAIL="500x2,403x1" node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.j
 forge_pid=$!
 serve_pid=""
 cleanup() {
-	[ -n "$serve_pid" ] && kill -9 "$serve_pid" 2>/dev/null
-	kill "$forge_pid" 2>/dev/null
+	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -25,7 +25,7 @@ cat >"$T/serve.conf" <<EOF2
 EOF2
 "$SHIPYARD" serve -c "$T/serve.conf" >"$T/serve.log" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$T"' EXIT
 head=$(git -C "$T/work" rev-parse HEAD)
 i=0
 until release=$(ls -d "$state"/releases/mini/main-* 2>/dev/null | head -n 1) && [ -n "$release" ] &&
