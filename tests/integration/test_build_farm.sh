@@ -140,9 +140,52 @@ grep -q '^checked-1-1\.mdst1\.src\.rpm,Failed,,1$' "$dir5c/build_state.csv" || {
 expect_line "$T/run5c.out" '%check failed'
 expect_line "$dir5c/checked.log" 'the test suite fails'
 
+# 5b. A build that hangs is killed at the timeout; a build that fills the
+# disk is stopped at the output limit; both fail with their reason, no build
+# process stays, and an independent spec of the same run is built.
+git_ -C "$repo" rm -q -r SPECS/checked
+for s in hang fill calm; do mkdir -p "$repo/SPECS/$s"; done
+spec_with_build() { # spec_with_build NAME BUILD-LINE
+	cat >"$repo/SPECS/$1/$1.spec" <<SPEC
+Name: $1
+Version: 1
+Release: 1%{?dist}
+Summary: $1
+License: MIT
+BuildArch: noarch
+%description
+x
+%build
+$2
+%files
+SPEC
+}
+spec_with_build hang 'sleep 86.5'
+spec_with_build fill 'dd if=/dev/zero of=big bs=1M count=64 status=none; sleep 30'
+spec_with_build calm 'echo calm'
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "hang, fill, calm"
+run "$T/run5d.out" --timeout 4 --output-limit 16 --jobs 2
+[ "$rc" -eq 1 ] || { cat "$T/run5d.out"; fail "a hung or disk-filling build should fail the run"; }
+dir5d=$(report_dir HEAD)
+[ "$(csv_state "$dir5d" hang)" = Failed ] || { cat "$dir5d/build_state.csv"; fail "hang did not fail"; }
+[ "$(csv_state "$dir5d" fill)" = Failed ] || { cat "$dir5d/build_state.csv"; fail "fill did not fail"; }
+[ "$(csv_state "$dir5d" calm)" = Built ] || { cat "$dir5d/build_state.csv"; fail "calm was not built"; }
+expect_line "$T/run5d.out" 'hang.*timed out after 4 s'
+expect_line "$T/run5d.out" 'fill.*output limit of 16 MiB exceeded'
+[ "$(jq -r '.jobs[] | select(.spec == "hang") | .attempts' "$dir5d/build-summary.json")" = 1 ] ||
+	fail "a timeout is the package's failure: it must not be retried"
+if pgrep -f 'sleep 86.5' >/dev/null || pgrep -f 'of=big bs=1M' >/dev/null; then
+	fail "a killed build left processes"
+fi
+if ls "$state/builds" | grep -q .; then
+	ls -la "$state/builds"
+	fail "the killed builds left their scratch directories"
+fi
+git_ -C "$repo" rm -q -r SPECS/hang SPECS/fill SPECS/calm
+
 # 6. SIGKILL in the middle of a build: no build process survives it, and the
 # next run removes what it left under the state directory.
-git_ -C "$repo" rm -q -r SPECS/checked
 mkdir -p "$repo/SPECS/slow"
 cat >"$repo/SPECS/slow/slow.spec" <<'SPEC'
 Name: slow
