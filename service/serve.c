@@ -166,7 +166,7 @@ static int accepts(const struct serve *s, size_t i, enum service_forge_kind kind
  * accepts this forge's deliveries, else the one whose project names the
  * payload's repository. Returns its index or -1. */
 static long pick_repo(const struct serve *s, enum service_forge_kind kind, const char *query,
-		      const char *body, size_t len)
+		      service_header_fn header, void *header_arg, const char *body, size_t len)
 {
 	const char *q = strstr(query, "repo=");
 	long found = -1, candidates = 0;
@@ -185,7 +185,13 @@ static long pick_repo(const struct serve *s, enum service_forge_kind kind, const
 	/* One repository for this forge: no need to read the payload. */
 	if (candidates <= 1)
 		return found;
-	json_t *doc = json_loadb(body, len, 0, NULL);
+	char *form_json = NULL;
+	size_t form_len = 0;
+	if (service_webhook_json(header, header_arg, body, len, &form_json, &form_len, NULL))
+		return -1;
+	json_t *doc = form_json ? json_loadb(form_json, form_len, 0, NULL)
+				: json_loadb(body, len, 0, NULL);
+	free(form_json);
 	const char *full = json_string_value(json_object_get(json_object_get(doc, "repository"),
 							     "full_name"));
 	if (!full)
@@ -339,7 +345,7 @@ static void handle_webhook(struct serve *s, const char *forge, service_header_fn
 		reply_error(r, 404, "unknown forge");
 		return;
 	}
-	ri = pick_repo(s, kind, query, body, len);
+	ri = pick_repo(s, kind, query, header, header_arg, body, len);
 	if (ri < 0 || !s->conf.repos[ri].secret_file) {
 		reply_error(r, 404, "no repository configured for this delivery");
 		return;

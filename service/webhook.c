@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -426,6 +427,65 @@ static int read_payload(enum service_forge_kind kind, struct reader *r,
 	return 0;
 }
 
+static int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded value of len bytes ('+' is a
+ * space, %XX a byte) into a new NUL-terminated string; NULL on a broken
+ * escape. */
+static char *form_unescape(const char *s, size_t len, size_t *out_len)
+{
+	char *out = sy_xmalloc(len + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '+') {
+			out[n++] = ' ';
+		} else if (s[i] != '%') {
+			out[n++] = s[i];
+		} else if (i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 &&
+			   hex_value((unsigned char)s[i + 2]) >= 0) {
+			out[n++] = (char)(hex_value((unsigned char)s[i + 1]) * 16 +
+					  hex_value((unsigned char)s[i + 2]));
+			i += 2;
+		} else {
+			free(out);
+			return NULL;
+		}
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return out;
+}
+
+int service_webhook_json(service_header_fn header, void *arg, const char *body, size_t len,
+			 char **json, size_t *json_len, struct sy_error *err)
+{
+	const char *type = header(arg, "Content-Type");
+	static const char form[] = "application/x-www-form-urlencoded";
+
+	*json = NULL;
+	*json_len = 0;
+	if (!type || strncasecmp(type, form, sizeof(form) - 1) != 0)
+		return 0;
+	for (size_t i = 0; i < len;) {
+		size_t end = i;
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > 8 && !memcmp(body + i, "payload=", 8)) {
+			*json = form_unescape(body + i + 8, end - i - 8, json_len);
+			return *json ? 0 : sy_error_set(err, "malformed form body: bad %%-escape in 'payload'");
+		}
+		i = end + 1;
+	}
+	return sy_error_set(err, "malformed form body: no 'payload' field");
+}
+
 int service_webhook_parse(enum service_forge_kind kind, service_header_fn header, void *arg,
 			  const char *body, size_t len, struct service_event *ev,
 			  struct sy_error *err)
@@ -433,13 +493,21 @@ int service_webhook_parse(enum service_forge_kind kind, service_header_fn header
 	struct reader r = { .strict = 1, .err = err };
 	const char *header_name, *name;
 	json_error_t jerr;
+	char *decoded;
+	size_t decoded_len;
 	int rc = -1;
 
 	ev->forge = kind;
 	name = event_header(kind, header, arg, &header_name);
 	if (!name)
 		return sy_error_set(err, "missing %s header", header_name);
-	r.root = json_loadb(body, len, 0, &jerr);
+	if (service_webhook_json(header, arg, body, len, &decoded, &decoded_len, err))
+		return -1;
+	if (decoded)
+		r.root = json_loadb(decoded, decoded_len, 0, &jerr);
+	else
+		r.root = json_loadb(body, len, 0, &jerr);
+	free(decoded);
 	if (!r.root)
 		return sy_error_set(err, "malformed JSON: line %d: %s", jerr.line, jerr.text);
 	if (!json_is_object(r.root)) {

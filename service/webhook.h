@@ -93,8 +93,21 @@ int service_webhook_verify(enum service_forge_kind kind, service_header_fn heade
 			   const void *body, size_t len, const char *secret,
 			   struct sy_error *err);
 
+/* The JSON text of a delivery whose body is form-encoded: GitHub and Gitea
+ * send "Content-Type: application/x-www-form-urlencoded" with the JSON in the
+ * "payload" field when a hook is configured that way ("GitHub docs: webhook
+ * delivery headers", content type). The signature covers the raw body, so
+ * verify before decoding. For such a body, sets *json to the decoded payload
+ * (NUL-terminated, *json_len bytes; caller frees) and returns 0; for any other
+ * content type sets *json to NULL (the body is the JSON) and returns 0.
+ * Returns -1 with err set ("malformed form body: no 'payload' field", or a
+ * bad %-escape) when a form body carries no payload. */
+int service_webhook_json(service_header_fn header, void *arg, const char *body, size_t len,
+			 char **json, size_t *json_len, struct sy_error *err);
+
 /* Reads the delivery (headers and the JSON body of len bytes, parsed with
- * jansson) into *ev, which must be SERVICE_EVENT_INIT or released. The event
+ * jansson; a form-encoded body is decoded first, see service_webhook_json)
+ * into *ev, which must be SERVICE_EVENT_INIT or released. The event
  * comes from X-GitHub-Event; for Gitea X-Gitea-Event, X-Forgejo-Event or
  * X-GitHub-Event; for GitLab X-Gitlab-Event. Rules (forge-apis.md C.5):
  * - "ping": PING (repository fields filled when the payload has them).

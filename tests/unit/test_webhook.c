@@ -4,12 +4,14 @@
  * of tests/fixtures/webhooks. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <strings.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/buf.h"
 #include "common/hash.h"
 #include "service/webhook.h"
 
@@ -299,6 +301,92 @@ static void test_parse_octokit_push_examples(void **state)
 	assert_true(branches > 0);
 	assert_true(ignored > 0);
 	json_decref(index);
+}
+
+/* "payload=<body>" as an HTML form encodes it: unreserved bytes as they
+ * are, spaces as '+', everything else %XX (caller frees). */
+static char *form_encode(const char *body)
+{
+	struct sy_buf b = SY_BUF_INIT;
+
+	sy_buf_add(&b, "payload=", 8);
+	for (const unsigned char *p = (const unsigned char *)body; *p; p++) {
+		char esc[4];
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			sy_buf_add(&b, (const char *)p, 1);
+		} else if (*p == ' ') {
+			sy_buf_add(&b, "+", 1);
+		} else {
+			snprintf(esc, sizeof(esc), "%%%02X", *p);
+			sy_buf_add(&b, esc, 3);
+		}
+	}
+	sy_buf_add(&b, "&other=1", 9); /* with its NUL */
+	return (char *)b.data;
+}
+
+/* GitHub hooks set to "application/x-www-form-urlencoded" carry the JSON in
+ * the payload field, signed over the encoded body: every push example parses
+ * to the event its JSON delivery gives. */
+static void test_parse_form_encoded_octokit_push_examples(void **state)
+{
+	json_t *index = octokit_index(), *examples, *ex;
+	size_t i;
+
+	(void)state;
+	examples = octokit_examples(index, "push");
+	json_array_foreach(examples, i, ex) {
+		struct service_event want = SERVICE_EVENT_INIT, got = SERVICE_EVENT_INIT;
+		struct headers h = HEADERS_INIT;
+		struct sy_error err = { { 0 } };
+		char *json = json_dumps(ex, JSON_COMPACT), *body = form_encode(json);
+		char *sig = sign("hook secret", body, strlen(body));
+
+		github_deliver(ex, "push", &want);
+		headers_add(&h, "X-GitHub-Event", "push");
+		headers_add(&h, "Content-Type", "application/x-www-form-urlencoded");
+		headers_add(&h, "X-Hub-Signature-256", sig);
+		assert_ok(service_webhook_verify(SERVICE_FORGE_GITHUB, header_get, &h, body,
+						 strlen(body), "hook secret", &err), &err);
+		assert_ok(service_webhook_parse(SERVICE_FORGE_GITHUB, header_get, &h, body,
+						strlen(body), &got, &err), &err);
+		assert_int_equal(got.kind, want.kind);
+		assert_string_equal(got.ref, want.ref);
+		assert_string_equal(got.after, want.after);
+		assert_string_equal(got.repo_full_name, want.repo_full_name);
+		service_event_release(&want);
+		service_event_release(&got);
+		headers_release(&h);
+		free(sig);
+		free(body);
+		free(json);
+	}
+	json_decref(index);
+}
+
+static void expect_form_refused(const char *body, const char *reason)
+{
+	struct service_event ev = SERVICE_EVENT_INIT;
+	struct headers h = HEADERS_INIT;
+	struct sy_error err = { { 0 } };
+
+	headers_add(&h, "X-GitHub-Event", "push");
+	headers_add(&h, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+	assert_int_equal(service_webhook_parse(SERVICE_FORGE_GITHUB, header_get, &h, body,
+					       strlen(body), &ev, &err),
+			 -1);
+	assert_string_equal(err.msg, reason);
+	assert_null(ev.event_name);
+	headers_release(&h);
+}
+
+static void test_parse_refuses_form_body_without_payload(void **state)
+{
+	(void)state;
+	expect_form_refused("zen=Keep+it+logically+awesome", "malformed form body: no 'payload' field");
+	expect_form_refused("", "malformed form body: no 'payload' field");
+	expect_form_refused("payload=%7B%2", "malformed form body: bad %-escape in 'payload'");
+	expect_form_refused("payload=%7Bnot+json", "malformed JSON: line 1: string or '}' expected near 'not'");
 }
 
 /* The kind the test expects for a pull_request action. */
@@ -757,6 +845,8 @@ int main(void)
 		cmocka_unit_test(test_parse_octokit_ping_examples),
 		cmocka_unit_test(test_parse_octokit_merged_pull_request_is_closed_and_merged),
 		cmocka_unit_test(test_parse_github_branch_deletion_is_ignored),
+		cmocka_unit_test(test_parse_form_encoded_octokit_push_examples),
+		cmocka_unit_test(test_parse_refuses_form_body_without_payload),
 		cmocka_unit_test(test_parse_refuses_malformed_json),
 		cmocka_unit_test(test_parse_refuses_unknown_or_missing_event),
 		cmocka_unit_test(test_parse_refuses_push_without_after),
