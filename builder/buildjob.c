@@ -23,6 +23,7 @@
 
 #include <linux/capability.h>
 
+#include "builder/rootfs.h"
 #include "builder/rpminstall.h"
 #include "builder/sandbox.h"
 #include "builder/worker.h"
@@ -70,10 +71,13 @@ static const char *const build_env[] = {
 struct job {
 	const struct builder_build_request *req;
 	char *scratch; /* req->scratch_dir */
-	char *upper;   /* <scratch>/upper: overlay upper dir, the root's changes */
+	char *upper;   /* where the root's changes are: <scratch>/upper, the
+			* overlay upper dir, or the extracted root itself */
 	char *work;    /* <scratch>/work: overlay work dir */
 	char *root;    /* <scratch>/root: the merged root */
 	char *lower;   /* req->worker_root, resolved */
+	unsigned long long baseline; /* bytes of upper before the build: 0 for an
+			* overlay, the worker root's size for an extracted root */
 	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
 	int probe;     /* 1: builder_build_root_probe, run /bin/true instead */
 };
@@ -106,6 +110,20 @@ static int mount_overlay(const struct job *job, struct sy_error *err)
 	free(opts);
 	if (rc < 0)
 		return sy_error_set(err, "cannot mount overlay: %s", strerror(errno));
+	return 0;
+}
+
+/* The extracted alternative to the overlay: the worker tarball unpacked into
+ * the root, which is then bind-mounted onto itself (pivot_root needs a mount
+ * point). */
+static int extract_root(const struct job *job, struct sy_error *err)
+{
+	dprintf(2, "shipyard: extracting the worker tarball into the build root\n");
+	if (builder_rootfs_extract(job->req->worker_tarball, job->root, err))
+		return sy_error_prefix(err, "cannot extract the worker root");
+	if (mount(job->root, job->root, NULL, MS_BIND, NULL) < 0)
+		return sy_error_set(err, "cannot bind-mount the extracted root: %s",
+				    strerror(errno));
 	return 0;
 }
 
@@ -419,7 +437,8 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
  * pivot_root, host name, capabilities dropped. Returns 0 or -1. */
 static int setup_root(const struct job *job, struct sy_strv *deps, struct sy_error *err)
 {
-	if (mount_overlay(job, err) || (!job->probe && prepare_root(job, deps, err)) ||
+	if ((job->req->worker_tarball ? extract_root(job, err) : mount_overlay(job, err)) ||
+	    (!job->probe && prepare_root(job, deps, err)) ||
 	    enter_root(job->root, err))
 		return -1;
 	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0)
@@ -588,11 +607,18 @@ static int prepare_scratch(struct job *job, struct sy_error *err)
 	job->scratch = realpath(req->scratch_dir, NULL);
 	if (!job->scratch)
 		return sy_error_set(err, "%s: %s", req->scratch_dir, strerror(errno));
-	job->upper = sy_xasprintf("%s/upper", job->scratch);
-	job->work = sy_xasprintf("%s/work", job->scratch);
 	job->root = sy_xasprintf("%s/root", job->scratch);
-	if (sy_mkdir_p(job->upper, 0755, err) || sy_mkdir_p(job->work, 0700, err) ||
-	    sy_mkdir_p(job->root, 0755, err))
+	if (req->worker_tarball) {
+		job->upper = sy_xstrdup(job->root);
+		if (builder_worker_disk_usage(job->lower, &job->baseline, err))
+			return -1;
+	} else {
+		job->upper = sy_xasprintf("%s/upper", job->scratch);
+		job->work = sy_xasprintf("%s/work", job->scratch);
+		if (sy_mkdir_p(job->upper, 0755, err) || sy_mkdir_p(job->work, 0700, err))
+			return -1;
+	}
+	if (sy_mkdir_p(job->root, 0755, err))
 		return -1;
 	reason = sy_xasprintf("%s/reason", job->scratch);
 	job->reason_fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -841,7 +867,9 @@ static void format_limit(unsigned long long bytes, char *buf, size_t size)
 }
 
 /* The output limit check while the build runs (sy_spawn tick_fn): 1 when
- * the upper dir has grown past the limit. */
+ * the root's changes have grown past the limit. An extracted root is
+ * measured against the worker root's size (while it is being extracted it
+ * is below). */
 static int over_output_limit(void *arg)
 {
 	const struct job *job = arg;
@@ -849,7 +877,7 @@ static int over_output_limit(void *arg)
 
 	if (builder_worker_disk_usage(job->upper, &used, NULL))
 		return 0;
-	return used > job->req->output_limit_bytes;
+	return used > job->baseline && used - job->baseline > job->req->output_limit_bytes;
 }
 
 /* Turns the build child's end into an error message; *infra tells whose

@@ -1,5 +1,6 @@
 /* One isolated package build: a fresh writable root made as an overlayfs over
- * the cached worker root, then inside new mount, pid, net, ipc and uts
+ * the cached worker root (or, where overlayfs is unavailable, extracted from
+ * its tarball: builder/rootfs.h), then inside new mount, pid, net, ipc and uts
  * namespaces and a chroot (pivot_root: the host tree is detached; /proc with
  * its kernel settings read-only; no network; a clean environment;
  * capabilities such as mounting and mknod dropped): the BuildRequires RPMs
@@ -23,6 +24,11 @@ struct builder_build_request {
 				    * (already verified against signatures) */
 	const char *spec_file;     /* basename of the .spec inside spec_dir */
 	const char *worker_root;   /* cached read-only worker root (lower dir) */
+	const char *worker_tarball; /* NULL: the root is an overlayfs over
+				    * worker_root; else a tarball of it
+				    * (builder_rootfs_tarball_ensure), extracted
+				    * into the scratch directory instead, where
+				    * overlayfs is unavailable */
 	const char *scratch_dir;   /* per-job directory (created, removed after):
 				    * overlay upper/work and the merged root;
 				    * locked while the build runs (see
@@ -47,9 +53,10 @@ struct builder_build_request {
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */
 	unsigned long long output_limit_bytes; /* limit on what the build writes
-				    * into its root (the overlay upper dir, as
-				    * builder_worker_disk_usage counts it,
-				    * BuildRequires included), checked every
+				    * into its root (the overlay upper dir, or
+				    * an extracted root's size above the worker
+				    * root's, as builder_worker_disk_usage
+				    * counts them, BuildRequires included), checked every
 				    * second while it runs and once at the end;
 				    * 0 = none */
 	unsigned smp_ncpus_max;    /* passed as %_smp_ncpus_max (the toolkit's

@@ -251,6 +251,7 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 			sy_strv_push(&install, late->items[k]);
 	struct builder_build_request req = {
 		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
+		.worker_tarball = in->worker_tarball,
 		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
 		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
 		.timeout_s = in->timeout_s, .locked = 1,
@@ -384,7 +385,8 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 /* ------------------------------------------------------------------------ */
 /* The run.                                                                  */
 
-#define MAX_ATTEMPTS 3
+/* A build that failed for the machine's sake is retried up to 3 times. */
+#define MAX_RETRIES 3
 
 struct runner {
 	const struct builder_schedule_input *in;
@@ -732,7 +734,7 @@ static void collect(struct runner *r, size_t e, int status)
 				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)));
 	}
 	sy_buf_release(&r->out[e]);
-	if (!built && infra && !r->cancelled && res->attempts < MAX_ATTEMPTS) {
+	if (!built && infra && !r->cancelled && res->attempts <= MAX_RETRIES) {
 		free(res->reason);
 		res->reason = NULL;
 		builder_sched_retry(r->sched, e);

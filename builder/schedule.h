@@ -93,6 +93,8 @@ struct builder_schedule_input {
 	const char *builds_dir;     /* <state>/builds (per-job scratch) */
 	const char *log_dir;        /* one "<spec name>.log" per job */
 	const char *worker_root;    /* cached worker root */
+	const char *worker_tarball; /* NULL: overlay roots; else extracted from
+				     * this tarball (builder_build_request) */
 	unsigned timeout_s;         /* per build, 0 = none */
 	unsigned long long output_limit_bytes; /* per build (bytes), 0 = none */
 	int run_check;              /* 1: run each built spec's %check in a test

@@ -52,6 +52,9 @@ static const char run_usage[] =
 	"  --jobs N               parallel spec readers and builds (default: cores)\n"
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n"
 	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n"
+	"  --root-mode MODE       build roots: overlay over the worker root, or\n"
+	"                         extract (its tarball, per build); auto: overlay\n"
+	"                         where the state directory supports it (default)\n"
 	"  --run-check            run each built spec's %check in a test build;\n"
 	"                         failures are reported, never block anything\n"
 	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n"
@@ -110,7 +113,7 @@ static char *default_manifest(void)
 enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
        OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
-       OPT_POLICY,
+       OPT_POLICY, OPT_ROOT_MODE,
        OPT_HELP };
 
 static const struct option pipeline_options[] = {
@@ -134,6 +137,7 @@ static const struct option pipeline_options[] = {
 	{ "spec-tree", required_argument, NULL, OPT_SPEC_TREE },
 	{ "imageconfigs", required_argument, NULL, OPT_IMAGECONFIGS },
 	{ "rebuild-policy", required_argument, NULL, OPT_POLICY },
+	{ "root-mode", required_argument, NULL, OPT_ROOT_MODE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -179,6 +183,12 @@ static int parse_pipeline_options(int argc, char **argv, const char *usage,
 			break;
 		case OPT_IMAGECONFIGS: o->imageconfigs = optarg; break;
 		case OPT_POLICY: o->rebuild_policy = optarg; break;
+		case OPT_ROOT_MODE: {
+			struct sy_error err = { { 0 } };
+			if (builder_root_mode_parse(optarg, &o->root_mode, &err))
+				return usage_error(usage, err.msg), -1;
+			break;
+		}
 		case OPT_OUTPUT_LIMIT:
 			o->output_limit_bytes = strtoull(optarg, NULL, 10) << 20;
 			break;

@@ -40,6 +40,7 @@ struct pipeline {
 	struct sy_strv toolchain;         /* capabilities of the worker root */
 	struct builder_worker_manifest worker;
 	char *worker_root;
+	char *worker_tarball; /* set when build roots are extracted */
 	int has_base;
 	char settings_oid[GITWATCH_OID_HEX + 1]; /* options.settings_from resolved,
 					 * "" when each commit uses its own */

@@ -590,6 +590,34 @@ static const char **base_keys(const struct pipeline *p)
 	return keys;
 }
 
+/* Overlay roots unless asked otherwise or the builds directory cannot hold
+ * an overlay's upper dir: then the worker tarball, written once. */
+static int choose_root_mode(struct pipeline *p, struct sy_error *err)
+{
+	enum builder_root_mode mode = p->opts->root_mode;
+	struct sy_error why = { { 0 } };
+
+	if (mode == BUILDER_ROOT_AUTO) {
+		char *probe = sy_xasprintf("%s/builds/overlay-probe-%d", p->opts->state_dir,
+					   (int)getpid());
+		int fd = builder_build_lock(probe, &why);
+		int ok = fd < 0 ? -1 : builder_rootfs_overlay_supported(probe, &why);
+		if (fd >= 0)
+			builder_build_unlock(probe, fd);
+		free(probe);
+		if (ok < 0)
+			return sy_error_set(err, "%s", why.msg);
+		if (ok)
+			return 0;
+		sy_log_warn("overlayfs unavailable (%s): build roots are extracted from the "
+			    "worker tarball", why.msg);
+	} else if (mode == BUILDER_ROOT_OVERLAY) {
+		return 0;
+	}
+	sy_log_info("build roots: extracted from the worker tarball");
+	return builder_rootfs_tarball_ensure(p->worker_root, &p->worker_tarball, err);
+}
+
 static int prepare_worker(struct pipeline *p, struct sy_error *err)
 {
 	const struct service_pipeline_options *o = p->opts;
@@ -605,6 +633,8 @@ static int prepare_worker(struct pipeline *p, struct sy_error *err)
 		sy_log_info("worker root %.12s (%s)", p->worker.digest, o->worker_manifest);
 		rc = builder_worker_ensure(cache, &p->worker, f ? fileno(f) : -1, &p->worker_root, err);
 	}
+	if (rc == 0)
+		rc = choose_root_mode(p, err);
 	if (f)
 		fclose(f);
 	free(log);
@@ -638,7 +668,8 @@ static size_t build_stage(struct pipeline *p, struct sy_error *err)
 		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
 		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = logs,
-		.worker_root = p->worker_root, .timeout_s = p->opts->build_timeout_s,
+		.worker_root = p->worker_root, .worker_tarball = p->worker_tarball,
+		.timeout_s = p->opts->build_timeout_s,
 		.output_limit_bytes = p->opts->output_limit_bytes, .run_check = p->opts->run_check,
 		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
 		.source_cache = sources, .source_url = p->head.distro.source_url,
@@ -712,6 +743,7 @@ static void pipeline_release(struct pipeline *p)
 		builder_job_result_release(&p->results[e]);
 	free(p->results);
 	free(p->worker_root);
+	free(p->worker_tarball);
 	builder_worker_manifest_release(&p->worker);
 	sy_strv_release(&p->images);
 	sy_strv_release(&p->global);

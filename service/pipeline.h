@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "builder/rootfs.h"
 #include "common/error.h"
 #include "service/status.h"
 
@@ -42,6 +43,8 @@ struct service_pipeline_options {
 				      * cores */
 	unsigned build_timeout_s;    /* per build; 0: none */
 	unsigned long long output_limit_bytes; /* per build; 0: none */
+	enum builder_root_mode root_mode; /* how build roots are made
+				      * (builder/rootfs.h); 0: auto */
 	int run_check;               /* 1: run %check in test builds (reported,
 				      * never failing a build) */
 	int plan_only;               /* 1: stop after printing the plan */
