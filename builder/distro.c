@@ -31,13 +31,20 @@ struct policy_walk {
 	int rc;
 };
 
-/* Collects spec.<name>.rebuildpolicy entries. */
+/* Collects spec.<name>.rebuildpolicy entries. (Filtered here rather than
+ * with git_config_foreach_match: libgit2 1.5's regex matching leaks pcre2
+ * match data.) */
 static int add_spec_policy(const git_config_entry *entry, void *payload)
 {
 	struct policy_walk *w = payload;
 	struct builder_policy policy;
 	const char *name = entry->name + 5;
 	const char *end = strrchr(entry->name, '.');
+
+	/* Names come lowercased except the subsection: "spec.<Name>.rebuildpolicy". */
+	if (strncmp(entry->name, "spec.", 5) || !end || end <= name ||
+	    strcmp(end, ".rebuildpolicy"))
+		return 0;
 
 	if (builder_policy_parse(entry->value, &policy, w->err)) {
 		sy_error_prefix(w->err, "shipyard.conf: %s", entry->name);
@@ -59,7 +66,7 @@ static int read_policies(git_config *cfg, struct builder_distro *d, struct sy_er
 		w.rc = sy_error_prefix(err, "shipyard.conf: distro.rebuildpolicy");
 	free(text);
 	if (w.rc == 0)
-		git_config_foreach_match(cfg, "^spec\\..*\\.rebuildpolicy$", add_spec_policy, &w);
+		git_config_foreach(cfg, add_spec_policy, &w);
 	return w.rc;
 }
 
