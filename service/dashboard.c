@@ -551,6 +551,28 @@ static char *job_log_file(const struct service_dashboard *d,
 /* One pipeline with its plan (plan.json, or null) and jobs, each job with
  * "log" and "log_live" links when its log exists. NULL with err when the
  * store cannot be read. */
+/* How far p has come: {"done", "total", "running": [job names]}. total is
+ * the plan's builds and images, or the jobs recorded when there are more
+ * (a plan not saved yet). */
+static json_t *progress_json(const json_t *plan, const json_t *jobs)
+{
+	size_t total = json_array_size(json_object_get(plan, "rebuild")) +
+		       json_array_size(json_object_get(plan, "images"));
+	size_t done = 0, i;
+	json_t *running = json_array(), *job;
+
+	json_array_foreach(jobs, i, job) {
+		if (is_active(jget(job, "state")))
+			json_array_append_new(running, jstr(jget(job, "name")));
+		else
+			done++;
+	}
+	if (json_array_size(jobs) > total)
+		total = json_array_size(jobs);
+	return json_pack("{s:I, s:I, s:o}", "done", (json_int_t)done, "total", (json_int_t)total,
+			 "running", running);
+}
+
 static json_t *pipeline_detail_json(const struct service_dashboard *d,
 				    const struct service_store_pipeline *p, struct sy_error *err)
 {
@@ -575,6 +597,7 @@ static json_t *pipeline_detail_json(const struct service_dashboard *d,
 	json_t *o = pipeline_json(p);
 	plan = load_logs_json(d, p, "plan.json");
 	json_object_set_new(o, "plan", plan ? plan : json_null());
+	json_object_set_new(o, "progress", progress_json(plan, jobs));
 	json_object_set_new(o, "jobs", jobs);
 	json_object_set_new(o, "jobs_source", jstr(source));
 	return o;
@@ -891,6 +914,23 @@ static void kv(FILE *out, const char *name, const char *value)
 	fputs("</tr>\n", out);
 }
 
+/* "3/9 done; running: zlib, openssl" */
+static void progress_row(FILE *out, const json_t *progress)
+{
+	const json_t *running = json_object_get(progress, "running");
+
+	if (!progress)
+		return;
+	fprintf(out, "<tr><th>Progress</th><td>%lld/%lld done",
+		(long long)json_integer_value(json_object_get(progress, "done")),
+		(long long)json_integer_value(json_object_get(progress, "total")));
+	if (json_array_size(running)) {
+		fputs("; running: ", out);
+		put_strings(out, running, ", ");
+	}
+	fputs("</td></tr>", out);
+}
+
 static void pipeline_fields(FILE *out, const json_t *p)
 {
 	char created[32], started[32], finished[32], duration[32], attempts[32], pr[32];
@@ -920,6 +960,7 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	kv(out, "Started", started);
 	kv(out, "Finished", finished);
 	kv(out, "Duration", duration);
+	progress_row(out, json_object_get(p, "progress"));
 	kv(out, "Attempts", attempts);
 	kv(out, "Summary", jget(p, "summary"));
 	fputs("<tr><th>Log</th><td>", out);

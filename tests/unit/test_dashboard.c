@@ -227,6 +227,7 @@ static void test_dashboard_pipeline_page_shows_plan_and_jobs_escaped(void **stat
 	assert_null(strstr(html, "/jobs/evil/log"));
 	assert_non_null(strstr(html, "class=\"badge s-running\">running<"));
 	assert_non_null(strstr(html, "href=\"/pipelines/1/log.html\""));
+	assert_non_null(strstr(html, "<th>Progress</th><td>3/4 done; running: image/core</td>"));
 }
 
 static void test_dashboard_unknown_pipeline_is_404(void **state)
@@ -341,6 +342,14 @@ static void test_dashboard_api_pipelines_parse(void **state)
 	assert_null(json_object_get(zlib, "file"));
 	assert_string_equal(json_string_value(json_object_get(openssl, "reason")), XSS);
 	assert_true(json_is_null(json_object_get(json_array_get(jobs, 2), "log")));
+	/* Progress: 3 of 4 jobs ended (the plan has 2 builds and 1 image, but
+	 * 4 jobs were recorded), the image still running. */
+	json_t *progress = json_object_get(doc, "progress");
+	assert_int_equal(json_integer_value(json_object_get(progress, "done")), 3);
+	assert_int_equal(json_integer_value(json_object_get(progress, "total")), 4);
+	json_t *running = json_object_get(progress, "running");
+	assert_int_equal(json_array_size(running), 1);
+	assert_string_equal(json_string_value(json_array_get(running, 0)), "image/core");
 	json_decref(doc);
 }
 
