@@ -15,7 +15,7 @@ libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
 libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
-nodejs npm
+nodejs npm python3
 "
 
 # Succeeds when Debian package $1 is installed. nodejs and npm also count as
