@@ -12,7 +12,8 @@
  * (the toolkit ships worker_chroot.tar.gz) written once with libarchive into
  * DIR, then M times (default 3) extracted with libarchive's archive_write_disk
  * (owners, modes, times, ACLs, xattrs) into a fresh directory and removed
- * again, median. DIR is created and removed. Prints one line:
+ * again, median (also what a shipyard build costs where overlayfs is
+ * unavailable: builder/rootfs.h). DIR is created and removed. Prints one line:
  *   bench/build: per-build overhead: median X s (...); worker tarball
  *   extraction: median Y s; ratio Y/X = Zx (target overhead < 0.5 s)
  * Needs root. Exit status 0, 1 on error, 2 on usage. */

@@ -284,7 +284,7 @@ static char *beside(const char *worker_root, const char *name)
 
 int builder_rootfs_tarball_ensure(const char *worker_root, char **tar, struct sy_error *err)
 {
-	char *path = beside(worker_root, "root.tar"), *lock = beside(worker_root, "tar.lock");
+	char *path = beside(worker_root, "root.tar.gz"), *lock = beside(worker_root, "tar.lock");
 	char *tmp = sy_xasprintf("%s.tmp-%d", path, (int)getpid());
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644), rc = -1;
 
@@ -296,7 +296,7 @@ int builder_rootfs_tarball_ensure(const char *worker_root, char **tar, struct sy
 		rc = 0;
 		goto out;
 	}
-	rc = builder_rootfs_tarball_write(worker_root, tmp, 0, err);
+	rc = builder_rootfs_tarball_write(worker_root, tmp, 1, err);
 	if (rc == 0 && fsync_file(tmp, err))
 		rc = -1;
 	if (rc == 0 && rename(tmp, path) < 0)

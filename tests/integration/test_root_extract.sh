@@ -70,7 +70,7 @@ dir=$(report_dir)
 [ "$(csv_state "$dir" fill)" = Failed ] || { cat "$dir/build_state.csv"; fail "fill did not fail"; }
 expect_line "$T/run1.out" 'fill.*output limit of 16 MiB exceeded'
 expect_line "$dir/calm.log" 'extracting the worker tarball into the build root'
-ls "$SHIPYARD_WORKER_CACHE"/*/root.tar >/dev/null 2>&1 || fail "no worker tarball beside the worker root"
+ls "$SHIPYARD_WORKER_CACHE"/*/root.tar.gz >/dev/null 2>&1 || fail "no worker tarball beside the worker root"
 rpm -qp --qf '%{NAME}\n' "$state"/artifacts/*/calm-1-1.*noarch.rpm 2>/dev/null | grep -qx calm ||
 	{ ls -R "$state/artifacts"; fail "calm's RPM is not a valid package"; }
 no_leftovers "the extracted builds"

@@ -36,7 +36,7 @@ static void test_tarball_round_trip_keeps_modes_owners_and_links(void **state)
 	}
 	make_tree(root);
 	assert_ok(builder_rootfs_tarball_ensure(root, &tar, &err), &err);
-	path = sy_xasprintf("%s/worker/root.tar", dir);
+	path = sy_xasprintf("%s/worker/root.tar.gz", dir);
 	assert_string_equal(tar, path);
 	free(path);
 	assert_ok(builder_rootfs_extract(tar, dest, &err), &err);
@@ -64,7 +64,7 @@ static void test_tarball_round_trip_keeps_modes_owners_and_links(void **state)
 	free(path);
 
 	/* Written once: a second call keeps the file. */
-	path = sy_xasprintf("%s/worker/root.tar", dir);
+	path = sy_xasprintf("%s/worker/root.tar.gz", dir);
 	assert_int_equal(stat(path, &a), 0);
 	free(tar);
 	tar = NULL;
