@@ -281,6 +281,15 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Frees the header list, zeroing each header first: one of them carries the
+ * token. (libcurl's own request buffer is beyond reach.) */
+static void free_headers(struct curl_slist *h)
+{
+	for (struct curl_slist *n = h; n; n = n->next)
+		explicit_bzero(n->data, strlen(n->data));
+	curl_slist_free_all(h);
+}
+
 static struct curl_slist *build_headers(const struct service_forge *f)
 {
 	struct curl_slist *h = NULL;
@@ -481,7 +490,7 @@ int service_forge_send(const struct service_forge *f, const struct service_statu
 			     service_forge_kind_name(f->kind), f->project, r->sha, r->context,
 			     out->message);
 out:
-	curl_slist_free_all(headers);
+	free_headers(headers);
 	curl_easy_cleanup(curl);
 	free(a.data);
 	free(url);
