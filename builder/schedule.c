@@ -363,10 +363,21 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	struct builder_job_result *res = &results[e];
 	struct sy_error err = { { 0 } };
-	int log = open(res->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int infra = 0, check = -1;
-	int built = build_one(in, o, results, e, late, log, &infra, &check, &err) == 0;
+	/* A retry keeps the log of the attempts before it. */
+	int retry = res->attempts > 0;
+	int log = open(res->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (retry ? O_APPEND : O_TRUNC),
+		       0644);
+	int infra = 0, check = -1, built;
 	char *reason = NULL;
+
+	if (retry) {
+		unsigned wait_s = 1U << (res->attempts - 1); /* 1, 2, 4 s */
+		if (log >= 0)
+			dprintf(log, "shipyard: attempt %d after an infrastructure failure, in %u s\n",
+				res->attempts + 1, wait_s);
+		sleep(wait_s);
+	}
+	built = build_one(in, o, results, e, late, log, &infra, &check, &err) == 0;
 
 	if (!built) {
 		char *last = last_error_line(res->log_path);
@@ -385,7 +396,8 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 /* ------------------------------------------------------------------------ */
 /* The run.                                                                  */
 
-/* A build that failed for the machine's sake is retried up to 3 times. */
+/* A build that failed for the machine's sake is retried up to 3 times, after
+ * 1, 2 and 4 s (job_process). */
 #define MAX_RETRIES 3
 
 struct runner {

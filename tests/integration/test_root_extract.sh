@@ -92,5 +92,10 @@ grep -q '^after-calm-[^,]*,Blocked,calm-' "$dir/build_state.csv" || {
 	fail "an infrastructure failure should be tried 4 times (3 retries)"
 }
 expect_line "$T/run2.out" 'calm.*cannot mount overlay'
+[ "$(grep -c '^shipyard: SPECS/calm/calm.spec: cannot mount overlay' "$dir/calm.log")" -eq 4 ] || {
+	cat "$dir/calm.log"
+	fail "calm.log should keep all 4 attempts"
+}
+expect_line "$dir/calm.log" 'attempt 4 after an infrastructure failure, in 4 s'
 no_leftovers "the failed overlay builds"
 echo ok
