@@ -618,6 +618,23 @@ static int get_pipeline(const struct service_dashboard *d, long id,
 }
 
 /* {"queue_length", "pipelines": [...]}, newest first, at most limit. */
+/* progress_json of a running pipeline of the list; null when its jobs cannot
+ * be read. */
+static json_t *pipeline_progress(const struct service_dashboard *d,
+				 const struct service_store_pipeline *p)
+{
+	const char *source;
+	json_t *jobs = load_jobs(d, p, &source, NULL), *plan, *progress;
+
+	if (!jobs)
+		return json_null();
+	plan = load_logs_json(d, p, "plan.json");
+	progress = progress_json(plan, jobs);
+	json_decref(plan);
+	json_decref(jobs);
+	return progress;
+}
+
 static json_t *pipelines_list_json(const struct service_dashboard *d, size_t limit,
 				   struct sy_error *err)
 {
@@ -629,7 +646,10 @@ static json_t *pipelines_list_json(const struct service_dashboard *d, size_t lim
 		return NULL;
 	a = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(a, pipeline_json(&list[i]));
+		json_t *o = pipeline_json(&list[i]);
+		if (list[i].state && !strcmp(list[i].state, "running"))
+			json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
+		json_array_append_new(a, o);
 		service_store_pipeline_release(&list[i]);
 	}
 	free(list);
@@ -864,12 +884,39 @@ static void pipeline_anchor(FILE *out, json_int_t id, const char *suffix, const 
 	fputs("</a>", out);
 }
 
+/* "3/9 done; running: zlib, openssl" */
+static void progress_text(FILE *out, const json_t *progress)
+{
+	const json_t *running = json_object_get(progress, "running");
+
+	fprintf(out, "%lld/%lld done",
+		(long long)json_integer_value(json_object_get(progress, "done")),
+		(long long)json_integer_value(json_object_get(progress, "total")));
+	if (json_array_size(running)) {
+		fputs("; running: ", out);
+		put_strings(out, running, ", ");
+	}
+}
+
+static void progress_row(FILE *out, const json_t *progress)
+{
+	if (!json_is_object(progress))
+		return;
+	fputs("<tr><th>Progress</th><td>", out);
+	progress_text(out, progress);
+	fputs("</td></tr>", out);
+}
+
 static void page_pipelines(FILE *out, const json_t *doc)
 {
 	const json_t *list = json_object_get(doc, "pipelines"), *p;
 	size_t i;
 
-	page_begin(out, "Pipelines", 0);
+	int active = 0;
+
+	json_array_foreach(list, i, p)
+		active |= is_active(jget(p, "state"));
+	page_begin(out, "Pipelines", active ? 10 : 0);
 	fprintf(out, "<h1>Pipelines</h1><p class=\"muted\">%lld queued to run.</p>\n",
 		(long long)json_integer_value(json_object_get(doc, "queue_length")));
 	if (!json_array_size(list)) {
@@ -899,7 +946,13 @@ static void page_pipelines(FILE *out, const json_t *doc)
 		fputs("</td>", out);
 		td(out, created);
 		td(out, duration);
-		td(out, jget(p, "summary"));
+		if (json_is_object(json_object_get(p, "progress"))) {
+			fputs("<td>", out);
+			progress_text(out, json_object_get(p, "progress"));
+			fputs("</td>", out);
+		} else {
+			td(out, jget(p, "summary"));
+		}
 		fputs("</tr>\n", out);
 	}
 	fputs("</table>", out);
@@ -912,23 +965,6 @@ static void kv(FILE *out, const char *name, const char *value)
 	fprintf(out, "<tr><th>%s</th>", name);
 	td(out, value ? value : "-");
 	fputs("</tr>\n", out);
-}
-
-/* "3/9 done; running: zlib, openssl" */
-static void progress_row(FILE *out, const json_t *progress)
-{
-	const json_t *running = json_object_get(progress, "running");
-
-	if (!progress)
-		return;
-	fprintf(out, "<tr><th>Progress</th><td>%lld/%lld done",
-		(long long)json_integer_value(json_object_get(progress, "done")),
-		(long long)json_integer_value(json_object_get(progress, "total")));
-	if (json_array_size(running)) {
-		fputs("; running: ", out);
-		put_strings(out, running, ", ");
-	}
-	fputs("</td></tr>", out);
 }
 
 static void pipeline_fields(FILE *out, const json_t *p)

@@ -353,6 +353,32 @@ static void test_dashboard_api_pipelines_parse(void **state)
 	json_decref(doc);
 }
 
+/* A running pipeline shows in the list how far it has come. */
+static void test_dashboard_list_shows_progress_of_running_pipelines(void **state)
+{
+	struct fixture *f = *state;
+	struct service_store_pipeline claimed = { 0 };
+	struct sy_error err = { { 0 } };
+
+	assert_int_equal(service_store_claim(f->store, &claimed, &err), 1);
+	assert_int_equal(claimed.id, f->id2);
+	service_store_pipeline_release(&claimed);
+	set_job(f, f->id2, "bash", "running", NULL, NULL);
+	set_job(f, f->id2, "zsh", "built", NULL, NULL);
+
+	json_t *doc = get_json(f, "/api/pipelines", "");
+	json_t *list = json_object_get(doc, "pipelines");
+	json_t *running = json_array_get(list, 0), *ended = json_array_get(list, 1);
+	json_t *progress = json_object_get(running, "progress");
+	assert_int_equal(json_integer_value(json_object_get(progress, "done")), 1);
+	assert_int_equal(json_integer_value(json_object_get(progress, "total")), 2);
+	assert_null(json_object_get(ended, "progress"));
+	json_decref(doc);
+
+	struct service_http_response *r = get(f, "/pipelines", "", 200);
+	assert_non_null(strstr(r->body, "<td>1/2 done; running: bash</td>"));
+}
+
 static void test_dashboard_jobs_fall_back_to_build_summary(void **state)
 {
 	struct fixture *f = *state;
@@ -480,6 +506,7 @@ int main(void)
 		T(test_dashboard_job_log_served_from_logs_only),
 		T(test_dashboard_api_pipelines_parse),
 		T(test_dashboard_jobs_fall_back_to_build_summary),
+		T(test_dashboard_list_shows_progress_of_running_pipelines),
 		T(test_dashboard_repositories_with_dnf_snippet),
 		T(test_dashboard_images_and_artifacts),
 		T(test_dashboard_metrics_in_prometheus_text),
