@@ -77,7 +77,7 @@ static int extractions(const char *root, const char *scratch, int n, double *med
 {
 	char *tar = sy_xasprintf("%s/worker.tar.gz", scratch);
 	double *t = sy_xcalloc((size_t)n, sizeof(*t));
-	int rc = builder_rootfs_tarball_write(root, tar, 1, err);
+	int rc = builder_rootfs_tarball_write(root, tar, err);
 
 	struct stat st;
 

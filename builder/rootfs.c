@@ -118,8 +118,7 @@ static int write_entry(struct archive *out, struct archive_entry *entry, struct 
 	return 0;
 }
 
-int builder_rootfs_tarball_write(const char *root, const char *tar, int gzip,
-				 struct sy_error *err)
+int builder_rootfs_tarball_write(const char *root, const char *tar, struct sy_error *err)
 {
 	struct archive *disk = archive_read_disk_new(), *out = archive_write_new();
 	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
@@ -131,8 +130,7 @@ int builder_rootfs_tarball_write(const char *root, const char *tar, int gzip,
 	archive_read_disk_set_symlink_physical(disk);
 	archive_read_disk_set_standard_lookup(disk);
 	archive_write_set_format_pax_restricted(out);
-	if (gzip)
-		archive_write_add_filter_gzip(out);
+	archive_write_add_filter_gzip(out);
 	if (archive_write_open_filename(out, tar) != ARCHIVE_OK) {
 		archive_fail(out, tar, err);
 		goto out;
@@ -296,7 +294,7 @@ int builder_rootfs_tarball_ensure(const char *worker_root, char **tar, struct sy
 		rc = 0;
 		goto out;
 	}
-	rc = builder_rootfs_tarball_write(worker_root, tmp, 1, err);
+	rc = builder_rootfs_tarball_write(worker_root, tmp, err);
 	if (rc == 0 && fsync_file(tmp, err))
 		rc = -1;
 	if (rc == 0 && rename(tmp, path) < 0)

@@ -41,13 +41,12 @@ int builder_rootfs_overlay_supported(const char *probe_dir, struct sy_error *err
  * Returns 0 or -1 with err naming the file. */
 int builder_rootfs_tarball_ensure(const char *worker_root, char **tar, struct sy_error *err);
 
-/* Writes the tree at root as a pax archive at tar (entries "./<path>"):
- * owners, modes, times, xattrs and ACLs kept, hard links kept as links,
- * symlinks not followed; gzip-compressed when gzip is 1 (the toolkit's
- * worker_chroot.tar.gz). tar is written in place (callers rename). Returns 0
- * or -1 with err (libarchive's message with the path). */
-int builder_rootfs_tarball_write(const char *root, const char *tar, int gzip,
-				 struct sy_error *err);
+/* Writes the tree at root as a gzip-compressed pax archive at tar (entries
+ * "./<path>"), like the toolkit's worker_chroot.tar.gz: owners, modes,
+ * times, xattrs and ACLs kept, hard links kept as links, symlinks not
+ * followed. tar is written in place (callers rename). Returns 0 or -1 with
+ * err (libarchive's message with the path). */
+int builder_rootfs_tarball_write(const char *root, const char *tar, struct sy_error *err);
 
 /* Extracts the tarball tar (compressed or not) into the directory dest
  * (created when missing) with libarchive's archive_write_disk: owners,

@@ -548,9 +548,6 @@ static char *job_log_file(const struct service_dashboard *d,
 	return real;
 }
 
-/* One pipeline with its plan (plan.json, or null) and jobs, each job with
- * "log" and "log_live" links when its log exists. NULL with err when the
- * store cannot be read. */
 /* How far p has come: {"done", "total", "running": [job names]}. total is
  * the plan's builds and images, or the jobs recorded when there are more
  * (a plan not saved yet). */
@@ -573,6 +570,9 @@ static json_t *progress_json(const json_t *plan, const json_t *jobs)
 			 "running", running);
 }
 
+/* One pipeline with its plan (plan.json, or null), progress and jobs, each job with
+ * "log" and "log_live" links when its log exists. NULL with err when the
+ * store cannot be read. */
 static json_t *pipeline_detail_json(const struct service_dashboard *d,
 				    const struct service_store_pipeline *p, struct sy_error *err)
 {
@@ -617,7 +617,6 @@ static int get_pipeline(const struct service_dashboard *d, long id,
 	return rc > 0;
 }
 
-/* {"queue_length", "pipelines": [...]}, newest first, at most limit. */
 /* progress_json of a running pipeline of the list; null when its jobs cannot
  * be read. */
 static json_t *pipeline_progress(const struct service_dashboard *d,
@@ -635,6 +634,7 @@ static json_t *pipeline_progress(const struct service_dashboard *d,
 	return progress;
 }
 
+/* {"queue_length", "pipelines": [...]}, newest first, at most limit. */
 static json_t *pipelines_list_json(const struct service_dashboard *d, size_t limit,
 				   struct sy_error *err)
 {
@@ -911,7 +911,6 @@ static void page_pipelines(FILE *out, const json_t *doc)
 {
 	const json_t *list = json_object_get(doc, "pipelines"), *p;
 	size_t i;
-
 	int active = 0;
 
 	json_array_foreach(list, i, p)
