@@ -7,8 +7,8 @@ BUILD := build
 PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
 	libmicrohttpd openssl glib-2.0
 
-STAGES := common gitwatch builder imager repo-publish service
-LIB_SRCS := $(filter-out service/main.c,$(wildcard $(addsuffix /*.c,$(STAGES))))
+STAGES := common sandbox gitwatch forge planner builder imager repo-publish pipeline server cli
+LIB_SRCS := $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(STAGES))))
 HDRS := $(wildcard $(addsuffix /*.h,$(STAGES)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
@@ -59,7 +59,7 @@ $(BUILD)/libshipyard-san.a: $(SAN_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/shipyard: service/main.c $(BUILD)/libshipyard.a
+$(BUILD)/shipyard: cli/main.c $(BUILD)/libshipyard.a
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -o $@
 

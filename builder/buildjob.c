@@ -24,8 +24,8 @@
 #include <linux/capability.h>
 
 #include "builder/rootfs.h"
-#include "builder/rpminstall.h"
-#include "builder/sandbox.h"
+#include "sandbox/rpminstall.h"
+#include "sandbox/sandbox.h"
 #include "builder/worker.h"
 #include "common/fs.h"
 #include "common/spawn.h"
@@ -39,7 +39,7 @@
 #define BUILD_DEPSDIR BUILD_TOPDIR "/deps"
 /* Flags of the read-only bind mounts in the root. */
 #define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-/* rpmdb of the root, as builder_rpm_install fills it. */
+/* rpmdb of the root, as sandbox_rpm_install fills it. */
 #define BUILD_DBPATH "/var/lib/rpm"
 #define BUILD_HOSTNAME "shipyard-build"
 /* The fd the reason for a failure is written to inside the build child. */
@@ -131,7 +131,7 @@ static int extract_root(const struct job *job, struct sy_error *err)
  * after the root's own) and its Lua modules and rpmrc where rpm finds them. */
 static int install_macros(const struct job *job, struct sy_error *err)
 {
-	const struct builder_macro_ctx *ctx = job->req->macros;
+	const struct planner_macro_ctx *ctx = job->req->macros;
 	char *dir = sy_xasprintf("%s/usr/lib/rpm/macros.d", job->root);
 	int rc = sy_mkdir_p(dir, 0755, err);
 
@@ -272,10 +272,10 @@ static int enter_root(const char *root, struct sy_error *err)
 	 * not narrowed by the umask: the build user writes to them. */
 	umask(0);
 	if (rc == 0)
-		rc = builder_sandbox_mount_proc_dev(root, err);
+		rc = sandbox_mount_proc_dev(root, err);
 	umask(022);
 	if (rc == 0)
-		rc = builder_sandbox_enter(root, NULL, "the build root", err);
+		rc = sandbox_enter(root, NULL, "the build root", err);
 	free(proc);
 	return rc;
 }
@@ -301,7 +301,7 @@ static int become_build_user(void *arg)
 
 /* Runs one rpmbuild inside the root; what names the step in errors. */
 static int run_rpmbuild(const char *const *mode, const char *target, const char *what,
-			const struct builder_macro_ctx *macros, const struct sy_strv *late,
+			const struct planner_macro_ctx *macros, const struct sy_strv *late,
 			struct sy_error *err)
 {
 	struct sy_strv argv = SY_STRV_INIT;
@@ -316,7 +316,7 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 	sy_strv_push(&argv, "--define");
 	sy_strv_push(&argv, "_dbpath " BUILD_DBPATH);
 	if (macros)
-		builder_macro_ctx_rpmbuild_args(macros, &argv);
+		planner_macro_ctx_rpmbuild_args(macros, &argv);
 	/* After the distribution's defines, which they override. */
 	for (size_t i = 0; late && i < late->n; i++)
 		sy_strv_push(&argv, late->items[i]);
@@ -427,7 +427,7 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
 	if (!deps->n)
 		return 0;
 	dprintf(2, "shipyard: installing BuildRequires into the build root\n");
-	if (builder_rpm_install("/", (const char *const *)deps->items, BUILDER_RPMINSTALL_NODEPS,
+	if (sandbox_rpm_install("/", (const char *const *)deps->items, SANDBOX_RPMINSTALL_NODEPS,
 				2, err))
 		return sy_error_prefix(err, "installing BuildRequires");
 	return 0;
@@ -443,7 +443,7 @@ static int setup_root(const struct job *job, struct sy_strv *deps, struct sy_err
 		return -1;
 	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0)
 		return sy_error_set(err, "cannot set host name: %s", strerror(errno));
-	return builder_sandbox_drop_capabilities(err);
+	return sandbox_drop_capabilities(err);
 }
 
 /* The init process of the build's pid namespace: sets up the root and builds.

@@ -14,7 +14,7 @@
 #ifndef BUILDER_BUILDJOB_H
 #define BUILDER_BUILDJOB_H
 
-#include "builder/macros.h"
+#include "planner/macros.h"
 #include "common/error.h"
 #include "common/strv.h"
 
@@ -44,7 +44,7 @@ struct builder_build_request {
 				    * path, without a dependency check (their
 				    * own Requires are the distribution's,
 				    * mostly not in the worker root) */
-	const struct builder_macro_ctx *macros; /* or NULL; macro files copied
+	const struct planner_macro_ctx *macros; /* or NULL; macro files copied
 				    * into the root's /usr/lib/rpm/macros.d as
 				    * macros.zz-<name>, Lua modules into
 				    * /usr/lib/rpm/lua, rpmrc to /etc/rpmrc;

@@ -11,7 +11,7 @@
 #include <rpm/rpmlib.h>
 #include <rpm/rpmts.h>
 
-#include "builder/rpminstall.h"
+#include "sandbox/rpminstall.h"
 #include "common/strv.h"
 
 /* One package's observable part, as text lines. */
@@ -92,7 +92,7 @@ int builder_output_digest(const char *const *rpm_paths, size_t n,
 	rpmts ts;
 	int rc = 0;
 
-	if (builder_rpm_init(err)) {
+	if (sandbox_rpm_init(err)) {
 		free(pkgs);
 		return -1;
 	}

@@ -39,7 +39,7 @@ const char *builder_job_state_name(enum builder_job_state state)
 	return "?";
 }
 
-char *builder_package_rpm_name(const struct builder_package *pkg)
+char *builder_package_rpm_name(const struct planner_package *pkg)
 {
 	const char *colon = strchr(pkg->evr, ':');
 
@@ -138,11 +138,11 @@ static int collect_install(const struct builder_schedule_input *in, const struct
 {
 	size_t spec = in->plan->entries[e].spec;
 
-	const struct builder_graph_node *node = &in->graph->nodes[spec];
+	const struct planner_graph_node *node = &in->graph->nodes[spec];
 
 	for (size_t i = 0; i < node->ninstall; i++) {
-		const struct builder_pkgref *ref = &node->install[i];
-		const struct builder_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
+		const struct planner_pkgref *ref = &node->install[i];
+		const struct planner_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
 		char *file = builder_package_rpm_name(pkg);
 		char *path = locate_rpm(in, o, results, e, ref->spec, file);
 		if (!path) {
@@ -157,7 +157,7 @@ static int collect_install(const struct builder_schedule_input *in, const struct
 	return 0;
 }
 
-static int write_summary(const char *dir, const struct builder_spec *spec, const char *key,
+static int write_summary(const char *dir, const struct planner_spec *spec, const char *key,
 			 struct sy_error *err)
 {
 	char *path = sy_xasprintf("%s/summary.json", dir);
@@ -191,9 +191,9 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
 		     int log_fd, int *infra, int *check, struct sy_error *err)
 {
-	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	const char *key = in->keys[in->plan->entries[e].spec];
-	char *dir = builder_path_dir(spec->path);
+	char *dir = planner_path_dir(spec->path);
 	char *scratch = sy_xasprintf("%s/%s-%.12s", in->builds_dir, spec->name, key);
 	char *src = sy_xasprintf("%s.src", scratch);
 	char *final = sy_xasprintf("%s/%s", in->artifacts_dir, key);
@@ -330,12 +330,12 @@ static void available_rpms(const struct builder_schedule_input *in, const struct
 static unsigned char *order_run(const struct builder_schedule_input *in, struct run_order *o,
 				size_t *order)
 {
-	const struct builder_plan *plan = in->plan;
+	const struct planner_plan *plan = in->plan;
 	unsigned char *deferred = sy_xcalloc(plan->n + 1, 1);
 	size_t k = 0;
 
 	for (size_t e = 0; e < plan->n; e++) {
-		const struct builder_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
+		const struct planner_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
 		deferred[e] = node->unresolved.n != 0;
 		for (size_t r = 0; !deferred[e] && r < node->nroot_specs; r++) {
 			size_t d = o->slot[node->root_specs[r]];
@@ -360,7 +360,7 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
 			struct builder_job_result *results, size_t e, const struct sy_strv *late,
 			int fd)
 {
-	const struct builder_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	struct builder_job_result *res = &results[e];
 	struct sy_error err = { { 0 } };
 	/* A retry keeps the log of the attempts before it. */
@@ -424,7 +424,7 @@ static double now_s(void)
 
 static const char *entry_name(const struct runner *r, size_t e)
 {
-	const struct builder_spec *spec = &r->in->index->specs[r->in->plan->entries[e].spec];
+	const struct planner_spec *spec = &r->in->index->specs[r->in->plan->entries[e].spec];
 
 	return spec->name ? spec->name : spec->path;
 }
@@ -463,7 +463,7 @@ static void finish(struct runner *r, size_t e)
 static size_t failed_dependency(const struct runner *r, size_t e)
 {
 	const struct builder_schedule_input *in = r->in;
-	const struct builder_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
+	const struct planner_graph_node *node = &in->graph->nodes[in->plan->entries[e].spec];
 
 	for (size_t k = 0; k < node->nroot_specs; k++) {
 		size_t d = node->root_specs[k], s = r->o.slot[d];
@@ -548,12 +548,12 @@ static void compare_output(const struct runner *r, size_t e)
 static int only_unchanged_inputs(const struct runner *r, size_t e)
 {
 	const struct builder_schedule_input *in = r->in;
-	const struct builder_plan_entry *entry = &in->plan->entries[e];
-	const struct builder_graph_node *node = &in->graph->nodes[entry->spec];
+	const struct planner_plan_entry *entry = &in->plan->entries[e];
+	const struct planner_graph_node *node = &in->graph->nodes[entry->spec];
 	const char *bkey = in->base_keys ? in->base_keys[entry->spec] : NULL;
 	int any = 0;
 
-	if (entry->why != BUILDER_PLAN_DEPENDENCY || !bkey || node->unresolved.n)
+	if (entry->why != PLANNER_PLAN_DEPENDENCY || !bkey || node->unresolved.n)
 		return 0;
 	for (size_t k = 0; k < node->nroot_specs; k++) {
 		size_t d = node->root_specs[k], s = r->o.slot[d];
@@ -595,8 +595,8 @@ static int link_unchanged(const struct runner *r, size_t e)
 static int settle_without_build(struct runner *r, size_t e)
 {
 	const struct builder_schedule_input *in = r->in;
-	const struct builder_plan_entry *entry = &in->plan->entries[e];
-	const struct builder_spec *spec = &in->index->specs[entry->spec];
+	const struct planner_plan_entry *entry = &in->plan->entries[e];
+	const struct planner_spec *spec = &in->index->specs[entry->spec];
 	struct builder_job_result *res = &r->results[e];
 	size_t blocker;
 
@@ -638,7 +638,7 @@ static int resolve_late(struct runner *r, size_t e)
 	if (!in->graph->nodes[spec].unresolved.n || r->late[e].n)
 		return 0;
 	available_rpms(in, &r->o, r->results, e, &rpms);
-	if (builder_graph_resolve_late(in->graph, spec, rpms.n ? (const char *const *)rpms.items : none,
+	if (planner_graph_resolve_late(in->graph, spec, rpms.n ? (const char *const *)rpms.items : none,
 				       &r->late[e], &err)) {
 		fail(&r->results[e], BUILDER_JOB_FAILED,
 		     sy_xasprintf("%s: %s", in->index->specs[spec].path, err.msg));
@@ -766,7 +766,7 @@ static void kill_running(struct runner *r)
 /* Waits up to a second for job output; collects the jobs that ended. */
 static void wait_jobs(struct runner *r)
 {
-	const struct builder_plan *plan = r->in->plan;
+	const struct planner_plan *plan = r->in->plan;
 	struct pollfd *pfd = sy_xcalloc(r->running + 1, sizeof(*pfd));
 	size_t *which = sy_xcalloc(r->running + 1, sizeof(size_t)), n = 0;
 
@@ -808,11 +808,11 @@ static void wait_jobs(struct runner *r)
 static struct builder_sched_job *job_graph(const struct builder_schedule_input *in,
 					   const struct run_order *o, const unsigned char *deferred)
 {
-	const struct builder_plan *plan = in->plan;
+	const struct planner_plan *plan = in->plan;
 	struct builder_sched_job *jobs = sy_xcalloc(plan->n + 1, sizeof(*jobs));
 
 	for (size_t e = 0; e < plan->n; e++) {
-		const struct builder_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
+		const struct planner_graph_node *node = &in->graph->nodes[plan->entries[e].spec];
 		size_t *deps = sy_xcalloc(node->nroot_specs + plan->n + 1, sizeof(size_t)), n = 0;
 
 		for (size_t k = 0; k < node->nroot_specs; k++)
@@ -857,7 +857,7 @@ static void run_loop(struct runner *r)
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results)
 {
-	const struct builder_plan *plan = in->plan;
+	const struct planner_plan *plan = in->plan;
 	struct runner r = { .in = in, .results = results, .jobs = default_jobs(in->jobs) };
 	size_t *order = sy_xcalloc(plan->n + 1, sizeof(size_t)), bad = 0;
 	unsigned char *deferred;
@@ -874,7 +874,7 @@ size_t builder_schedule_run(const struct builder_schedule_input *in,
 	sy_mkdir_p(in->builds_dir, 0755, NULL);
 	sy_mkdir_p(in->artifacts_dir, 0755, NULL);
 	for (size_t e = 0; e < plan->n; e++) {
-		const struct builder_spec *spec = &in->index->specs[plan->entries[e].spec];
+		const struct planner_spec *spec = &in->index->specs[plan->entries[e].spec];
 		results[e].log_path = sy_xasprintf("%s/%s.log", in->log_dir,
 						   spec->name ? spec->name : strrchr(spec->path, '/') + 1);
 		results[e].check = -1;

@@ -16,9 +16,9 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "builder/graph.h"
-#include "builder/index.h"
-#include "builder/plan.h"
+#include "planner/graph.h"
+#include "planner/index.h"
+#include "planner/plan.h"
 #include "builder/sources.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -85,9 +85,9 @@ typedef char *(*builder_find_rpm_fn)(void *arg, const char *rpm_file_name);
 /* Everything a schedule run needs. */
 struct builder_schedule_input {
 	struct gitwatch_repo *repo;
-	const struct builder_index *index;  /* specs at the commit being built */
-	const struct builder_graph *graph;
-	const struct builder_plan *plan;
+	const struct planner_index *index;  /* specs at the commit being built */
+	const struct planner_graph *graph;
+	const struct planner_plan *plan;
 	const char (*keys)[SY_SHA256_HEX_LEN + 1]; /* build key per spec */
 	const char *artifacts_dir;  /* <state>/artifacts */
 	const char *builds_dir;     /* <state>/builds (per-job scratch) */
@@ -105,7 +105,7 @@ struct builder_schedule_input {
 				     * "<dir>/<sha256>"; NULL: none */
 	const char *source_url;     /* where missing Sources are downloaded from
 				     * (builder_sources_hydrate); NULL: none */
-	enum builder_signature_mode signatures; /* how <spec>.signatures.json is
+	enum planner_signature_mode signatures; /* how <spec>.signatures.json is
 				     * used; with UPDATE the rewritten file is
 				     * stored in the artifact directory */
 	const double *expected_s;   /* per plan entry: expected build duration
@@ -139,7 +139,7 @@ const char *builder_job_state_name(enum builder_job_state state);
 
 /* Returns the RPM file name of a package, "name-version-release.arch.rpm"
  * (epoch dropped, as rpmbuild names files), newly allocated. */
-char *builder_package_rpm_name(const struct builder_package *pkg);
+char *builder_package_rpm_name(const struct planner_package *pkg);
 
 /* Loads the outputs of the artifact directory dir (<artifacts>/<build key>)
  * into res->rpms and res->srpm. Returns 1 when the artifact is complete

@@ -160,20 +160,6 @@ int builder_sources_verify(const char *dir, const char *sig_path, const struct s
 	return rc;
 }
 
-int builder_signature_mode_parse(const char *text, enum builder_signature_mode *mode,
-				 struct sy_error *err)
-{
-	if (!strcmp(text, "enforce"))
-		*mode = BUILDER_SIGNATURES_ENFORCE;
-	else if (!strcmp(text, "skip"))
-		*mode = BUILDER_SIGNATURES_SKIP;
-	else if (!strcmp(text, "update"))
-		*mode = BUILDER_SIGNATURES_UPDATE;
-	else
-		return sy_error_set(err, "signature handling '%s': not enforce, skip or update", text);
-	return 0;
-}
-
 /* The basename of a Source entry, or NULL when it cannot name a file. */
 static const char *source_name(const char *source)
 {
@@ -350,15 +336,15 @@ static int update_signatures(const char *dir, const char *sig_path, const struct
 }
 
 int builder_sources_check(const char *dir, const char *sig_path, const struct sy_strv *sources,
-			  enum builder_signature_mode mode, int *updated, struct sy_error *err)
+			  enum planner_signature_mode mode, int *updated, struct sy_error *err)
 {
 	*updated = 0;
 	switch (mode) {
-	case BUILDER_SIGNATURES_SKIP:
+	case PLANNER_SIGNATURES_SKIP:
 		return 0;
-	case BUILDER_SIGNATURES_UPDATE:
+	case PLANNER_SIGNATURES_UPDATE:
 		return update_signatures(dir, sig_path, sources, updated, err);
-	case BUILDER_SIGNATURES_ENFORCE:
+	case PLANNER_SIGNATURES_ENFORCE:
 		break;
 	}
 	return builder_sources_verify(dir, sig_path, sources, err);

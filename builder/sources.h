@@ -5,6 +5,7 @@
 #define BUILDER_SOURCES_H
 
 #include "common/error.h"
+#include "planner/distro.h"
 #include "common/strv.h"
 
 /* Checks that every file named in sources exists in dir and that its SHA-256
@@ -18,20 +19,6 @@
  * source"; "...: not a regular file"). */
 int builder_sources_verify(const char *dir, const char *sig_path, const struct sy_strv *sources,
 			   struct sy_error *err);
-
-/* How signatures files are used (the toolkit's SRPM_FILE_SIGNATURE_HANDLING,
- * --signature-handling). */
-enum builder_signature_mode {
-	BUILDER_SIGNATURES_ENFORCE, /* every Source listed and matching (default) */
-	BUILDER_SIGNATURES_SKIP,    /* the file is not read, nothing is checked */
-	BUILDER_SIGNATURES_UPDATE,  /* the file is rewritten with exactly the
-				     * sources used and their digests */
-};
-
-/* Parses "enforce", "skip" or "update" into *mode. Returns 0, or -1 with
- * err set ("signature handling 'x': not enforce, skip or update"). */
-int builder_signature_mode_parse(const char *text, enum builder_signature_mode *mode,
-				 struct sy_error *err);
 
 /* Puts every Source of sources (patches are not passed: they must be in the
  * spec directory) that dir lacks into dir, as the toolkit's srpmpacker
@@ -56,6 +43,6 @@ int builder_sources_hydrate(const char *dir, const char *sig_path, const struct 
  * and sets *updated to 1 (else 0). Returns 0 or -1 with err as
  * builder_sources_verify. */
 int builder_sources_check(const char *dir, const char *sig_path, const struct sy_strv *sources,
-			  enum builder_signature_mode mode, int *updated, struct sy_error *err);
+			  enum planner_signature_mode mode, int *updated, struct sy_error *err);
 
 #endif

@@ -22,11 +22,11 @@
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmts.h>
 
-#include "builder/rpminstall.h"
+#include "sandbox/rpminstall.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 
-/* The rpmdb inside worker and build roots (builder/rpminstall.h). */
+/* The rpmdb inside worker and build roots (sandbox/rpminstall.h). */
 #define WORKER_DBPATH "/var/lib/rpm"
 
 /* Upper bound for one debootstrap run (it takes about a minute). */
@@ -441,8 +441,8 @@ static int install_toolchain(const char *root, const char *dir,
 		sy_error_prefix(err, "%s: making the toolchain package", dir);
 		goto out;
 	}
-	if (builder_rpm_install(root, rpms, BUILDER_RPMINSTALL_NODEPS |
-				BUILDER_RPMINSTALL_NOSCRIPTS, log_fd, err)) {
+	if (sandbox_rpm_install(root, rpms, SANDBOX_RPMINSTALL_NODEPS |
+				SANDBOX_RPMINSTALL_NOSCRIPTS, log_fd, err)) {
 		sy_error_prefix(err, "%s: installing the toolchain package", root);
 		goto out;
 	}
@@ -851,7 +851,7 @@ static int check_rpmdb(const char *root, const struct sy_strv *toolchain,
 	char *tmp = NULL, *copy = NULL;
 	int rc = -1;
 
-	if (builder_rpm_init(err))
+	if (sandbox_rpm_init(err))
 		goto out;
 	if (!sy_exists(db)) {
 		sy_strv_pushf(problems, "%s: no rpmdb at " WORKER_DBPATH, root);

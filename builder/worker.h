@@ -69,7 +69,7 @@ void builder_worker_manifest_release(struct builder_worker_manifest *m);
  * the machine's apt sources (debootstrap's default when none is configured);
  * then the build user added (the host's groupadd/useradd --root), /build
  * made and given to it, the toolchain package made with the host's rpmbuild
- * and installed into the root's rpmdb (librpm, builder_rpm_install), and
+ * and installed into the root's rpmdb (librpm, sandbox_rpm_install), and
  * only then the rename to <cache>/<digest> that publishes it. Concurrent
  * callers are serialised with a lock file. Output of the steps goes to
  * log_fd. *root is "<cache>/<digest>/root", newly allocated (caller frees).

@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include "imager/compose.h"
-#include "repo-publish/solvload.h"
+#include "sandbox/solvload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,8 +35,8 @@
 #include <solv/solver.h>
 #include <solv/transaction.h>
 
-#include "builder/rpminstall.h"
-#include "builder/sandbox.h"
+#include "sandbox/rpminstall.h"
+#include "sandbox/sandbox.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 
@@ -50,7 +50,7 @@ static Pool *load_pool(const char *repo_dir, const char *arch, struct sy_error *
 
 	pool_setdisttype(pool, DISTTYPE_RPM);
 	pool_setarch(pool, arch);
-	if (!repo_publish_load_solv(pool, repo_dir, err)) {
+	if (!sandbox_solv_add_repodata(pool, repo_dir, err)) {
 		pool_free(pool);
 		return NULL;
 	}
@@ -374,7 +374,7 @@ static int write_artifacts(const struct imager_config *cfg, const char *rootfs,
 /* Where the repository appears inside the root during the install. */
 #define SANDBOX_RPMDIR ".shipyard-rpms"
 #define SANDBOX_HOSTNAME "shipyard-image"
-/* rpmdb of the root, as builder_rpm_install fills it. */
+/* rpmdb of the root, as sandbox_rpm_install fills it. */
 #define SANDBOX_DBPATH "/var/lib/rpm"
 /* Flags of the read-only bind mounts in the root. */
 #define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -431,7 +431,7 @@ static int prepare_root(const struct sandbox *sb, struct sy_error *err)
 	 * the packages put into the root is a way out of it. */
 	if (bind_mount(sb->rootfs, sb->rootfs, MS_NOSUID | MS_NODEV, err) ||
 	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) ||
-	    builder_sandbox_mount_proc_dev(sb->rootfs, err))
+	    sandbox_mount_proc_dev(sb->rootfs, err))
 		goto out;
 	rc = 0;
 out:
@@ -486,11 +486,11 @@ static int sandbox_init(void *arg)
 	umask(022);
 	/* librpm reads its configuration from the host before the root
 	 * (which has no /usr/lib/rpm yet) becomes the process's /. */
-	if (prepare_root(sb, &err) || builder_rpm_init(&err) ||
-	    builder_sandbox_enter(sb->rootfs, SANDBOX_HOSTNAME, "the image root", &err) ||
-	    builder_sandbox_drop_capabilities(&err))
+	if (prepare_root(sb, &err) || sandbox_rpm_init(&err) ||
+	    sandbox_enter(sb->rootfs, SANDBOX_HOSTNAME, "the image root", &err) ||
+	    sandbox_drop_capabilities(&err))
 		return sandbox_fail(&err);
-	rc = builder_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
+	rc = sandbox_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
 	/* Lua scriptlets print through this process's stdio; the caller
 	 * leaves with _exit. */
 	fflush(NULL);

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "builder/buildjob.h"
-#include "builder/rpminstall.h"
+#include "sandbox/rpminstall.h"
 #include "builder/worker.h"
 
 static char *worker_root;
@@ -321,7 +321,7 @@ static void test_build_run_uses_macro_context(void **state)
 {
 	struct fixture *f = *state;
 	struct builder_build_request req = request(f, "mac.spec");
-	struct builder_macro_ctx ctx = { 0 };
+	struct planner_macro_ctx ctx = { 0 };
 	struct builder_build_result res;
 	struct sy_error err = { { 0 } };
 	char *macro_file = sy_xasprintf("%s/macros.greeting", f->dir);
@@ -381,7 +381,7 @@ static void test_build_run_macro_files_not_redirected_by_packages(void **state)
 {
 	struct fixture *f = *state;
 	struct builder_build_request req = request(f, "lualink.spec");
-	struct builder_macro_ctx ctx = { 0 };
+	struct planner_macro_ctx ctx = { 0 };
 	struct builder_build_result first, second;
 	struct sy_error err = { { 0 } };
 	char *host = sy_xasprintf("%s/host-lua", f->dir);
@@ -566,10 +566,10 @@ static void test_rpm_install_refuses_package_with_bad_digest(void **state)
 	assert_ok(sy_write_file(bad, data, len, 0644, &err), &err);
 	const char *bad_list[] = { bad, NULL };
 	const char *good_list[] = { res.rpms.items[0], NULL };
-	assert_int_equal(builder_rpm_install(bad_root, bad_list, BUILDER_RPMINSTALL_NODEPS |
-					     BUILDER_RPMINSTALL_NOSCRIPTS, -1, &err), -1);
-	assert_ok(builder_rpm_install(good_root, good_list, BUILDER_RPMINSTALL_NODEPS |
-				      BUILDER_RPMINSTALL_NOSCRIPTS, -1, &err), &err);
+	assert_int_equal(sandbox_rpm_install(bad_root, bad_list, SANDBOX_RPMINSTALL_NODEPS |
+					     SANDBOX_RPMINSTALL_NOSCRIPTS, -1, &err), -1);
+	assert_ok(sandbox_rpm_install(good_root, good_list, SANDBOX_RPMINSTALL_NODEPS |
+				      SANDBOX_RPMINSTALL_NOSCRIPTS, -1, &err), &err);
 	assert_true(sy_exists(installed));
 	builder_build_result_release(&res);
 	free(data);

@@ -10,7 +10,7 @@
 #include <archive_entry.h>
 #include <jansson.h>
 
-#include "builder/rpminstall.h"
+#include "sandbox/rpminstall.h"
 #include "imager/compose.h"
 #include "repo-publish/publish.h"
 
@@ -457,11 +457,11 @@ static void test_rpm_install_reports_missing_requires(void **state)
 	const char *rpms[] = { greet, NULL };
 
 	assert_ok(sy_mkdir_p(root, 0755, &err), &err);
-	assert_int_equal(builder_rpm_install(root, rpms, 0, -1, &err), -1);
+	assert_int_equal(sandbox_rpm_install(root, rpms, 0, -1, &err), -1);
 	if (!strstr(err.msg, "greet-1.0-1.noarch.rpm: ") || !strstr(err.msg, "libgreet >= 1.0"))
 		fail_msg("unexpected error: %s", err.msg);
 	/* Without the check the package goes in, and the rpmdb records it. */
-	assert_ok(builder_rpm_install(root, rpms, BUILDER_RPMINSTALL_NODEPS, -1, &err), &err);
+	assert_ok(sandbox_rpm_install(root, rpms, SANDBOX_RPMINSTALL_NODEPS, -1, &err), &err);
 	char *cmd = sy_xasprintf("rpm --root %s --dbpath /var/lib/rpm -q greet >/dev/null", root);
 	test_sh(cmd);
 	free(cmd);
@@ -479,7 +479,7 @@ static void test_rpm_install_rejects_file_that_is_not_an_rpm(void **state)
 
 	assert_ok(sy_mkdir_p(root, 0755, &err), &err);
 	assert_ok(sy_write_file(bad, "not an rpm", 10, 0644, &err), &err);
-	assert_int_equal(builder_rpm_install(root, rpms, 0, -1, &err), -1);
+	assert_int_equal(sandbox_rpm_install(root, rpms, 0, -1, &err), -1);
 	assert_non_null(strstr(err.msg, "cannot read header of"));
 	assert_non_null(strstr(err.msg, bad));
 	free(bad);

@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
-#include "service/dashboard.h"
-#include "service/metrics.h"
-#include "service/store.h"
+#include "server/dashboard.h"
+#include "server/metrics.h"
+#include "server/store.h"
 
 #define HEAD "0123456789abcdef0123456789abcdef01234567"
 #define HEAD2 "fedcba9876543210fedcba9876543210fedcba98"
@@ -17,12 +17,12 @@
 
 struct fixture {
 	char *dir;
-	struct service_store *store;
-	struct service_metrics *metrics;
-	struct service_conf conf;
-	struct service_dashboard d;
+	struct server_store *store;
+	struct server_metrics *metrics;
+	struct server_conf conf;
+	struct server_dashboard d;
 	long id, id2;
-	struct service_http_response resp;
+	struct server_http_response resp;
 };
 
 static size_t queue_of(void *arg)
@@ -33,13 +33,13 @@ static size_t queue_of(void *arg)
 
 static long queue(struct fixture *f, const char *ref, const char *head)
 {
-	struct service_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = (char *)ref,
+	struct server_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = (char *)ref,
 					    .channel = "main", .head = (char *)head };
 	struct sy_error err = { { 0 } };
 	long *running = NULL;
 	size_t nrunning = 0;
 
-	assert_ok(service_store_queue(f->store, &p, 0, &running, &nrunning, &err), &err);
+	assert_ok(server_store_queue(f->store, &p, 0, &running, &nrunning, &err), &err);
 	free(running);
 	return p.id;
 }
@@ -47,10 +47,10 @@ static long queue(struct fixture *f, const char *ref, const char *head)
 static void set_job(struct fixture *f, long id, const char *name, const char *state,
 		    const char *reason, const char *log)
 {
-	struct service_store_job j = { (char *)name, (char *)state, (char *)reason, (char *)log, 1.5 };
+	struct server_store_job j = { (char *)name, (char *)state, (char *)reason, (char *)log, 1.5 };
 	struct sy_error err = { { 0 } };
 
-	assert_ok(service_store_set_job(f->store, id, &j, &err), &err);
+	assert_ok(server_store_set_job(f->store, id, &j, &err), &err);
 }
 
 static const char plan_json[] =
@@ -79,11 +79,11 @@ static int setup(void **state)
 
 	f->dir = test_tmpdir();
 	char *db = sy_xasprintf("%s/state.db", f->dir);
-	assert_ok(service_store_open(db, &f->store, &err), &err);
+	assert_ok(server_store_open(db, &f->store, &err), &err);
 	free(db);
-	f->metrics = service_metrics_new(f->dir);
+	f->metrics = server_metrics_new(f->dir);
 	f->conf.url = "http://ci.example";
-	f->d = (struct service_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
+	f->d = (struct server_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
 
 	f->id = queue(f, "main", HEAD);
 	char *log = sy_xasprintf("%s/logs/0123456789ab/zlib.log", f->dir);
@@ -99,7 +99,7 @@ static int setup(void **state)
 	char *link = sy_xasprintf("%s/logs/0123456789ab/linked.log", f->dir);
 	assert_int_equal(symlink("/etc/passwd", link), 0);
 	free(link);
-	assert_ok(service_store_finish(f->store, f->id, "failure", "1 failed: <b>openssl</b>", &err),
+	assert_ok(server_store_finish(f->store, f->id, "failure", "1 failed: <b>openssl</b>", &err),
 		  &err);
 
 	f->id2 = queue(f, "pr/7", HEAD2);
@@ -113,9 +113,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	service_http_response_release(&f->resp);
-	service_metrics_free(f->metrics);
-	service_store_close(f->store);
+	server_http_response_release(&f->resp);
+	server_metrics_free(f->metrics);
+	server_store_close(f->store);
 	sy_rm_rf(f->dir, NULL);
 	free(f->dir);
 	free(f);
@@ -123,11 +123,11 @@ static int teardown(void **state)
 }
 
 /* Routes a GET of path?query; asserts it was handled with status. */
-static struct service_http_response *get(struct fixture *f, const char *path, const char *query,
+static struct server_http_response *get(struct fixture *f, const char *path, const char *query,
 					 int status)
 {
-	service_http_response_release(&f->resp);
-	assert_int_equal(service_dashboard_route(&f->d, "GET", path, query, &f->resp), 1);
+	server_http_response_release(&f->resp);
+	assert_int_equal(server_dashboard_route(&f->d, "GET", path, query, &f->resp), 1);
 	if (f->resp.status != status)
 		fail_msg("GET %s: status %d, expected %d: %.*s", path, f->resp.status, status,
 			 (int)f->resp.len, f->resp.body ? f->resp.body : "");
@@ -138,7 +138,7 @@ static struct service_http_response *get(struct fixture *f, const char *path, co
 static json_t *get_json(struct fixture *f, const char *path, const char *query)
 {
 	json_error_t jerr;
-	struct service_http_response *r = get(f, path, query, 200);
+	struct server_http_response *r = get(f, path, query, 200);
 	json_t *doc = json_loadb(r->body, r->len, 0, &jerr);
 
 	assert_string_equal(r->content_type, "application/json");
@@ -161,11 +161,11 @@ static void assert_self_contained(const char *html)
 static void test_dashboard_leaves_other_paths_to_the_server(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response r = { 0 };
+	struct server_http_response r = { 0 };
 
-	assert_int_equal(service_dashboard_route(&f->d, "POST", "/hooks/github", "", &r), 0);
-	assert_int_equal(service_dashboard_route(&f->d, "GET", "/repos/main/current/x.rpm", "", &r), 0);
-	assert_int_equal(service_dashboard_route(&f->d, "GET", "/favicon.ico", "", &r), 0);
+	assert_int_equal(server_dashboard_route(&f->d, "POST", "/hooks/github", "", &r), 0);
+	assert_int_equal(server_dashboard_route(&f->d, "GET", "/repos/main/current/x.rpm", "", &r), 0);
+	assert_int_equal(server_dashboard_route(&f->d, "GET", "/favicon.ico", "", &r), 0);
 	assert_int_equal(r.status, 0);
 	assert_null(r.body);
 }
@@ -173,21 +173,21 @@ static void test_dashboard_leaves_other_paths_to_the_server(void **state)
 static void test_dashboard_healthz_and_method_not_allowed(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/healthz", "", 200);
+	struct server_http_response *r = get(f, "/healthz", "", 200);
 
 	assert_string_equal(r->body, "ok\n");
-	service_http_response_release(&f->resp);
-	assert_int_equal(service_dashboard_route(&f->d, "POST", "/", "", &f->resp), 1);
+	server_http_response_release(&f->resp);
+	assert_int_equal(server_dashboard_route(&f->d, "POST", "/", "", &f->resp), 1);
 	assert_int_equal(f->resp.status, 405);
-	service_http_response_release(&f->resp);
-	assert_int_equal(service_dashboard_route(&f->d, "DELETE", "/pipelines/1", "", &f->resp), 1);
+	server_http_response_release(&f->resp);
+	assert_int_equal(server_dashboard_route(&f->d, "DELETE", "/pipelines/1", "", &f->resp), 1);
 	assert_int_equal(f->resp.status, 405);
 }
 
 static void test_dashboard_lists_pipelines_newest_first_escaped(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/", "", 200);
+	struct server_http_response *r = get(f, "/", "", 200);
 	char *html = r->body;
 
 	assert_string_equal(r->content_type, "text/html; charset=utf-8");
@@ -207,7 +207,7 @@ static void test_dashboard_lists_pipelines_newest_first_escaped(void **state)
 static void test_dashboard_pipeline_page_shows_plan_and_jobs_escaped(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/pipelines/1", "", 200);
+	struct server_http_response *r = get(f, "/pipelines/1", "", 200);
 	char *html = r->body;
 
 	assert_self_contained(html);
@@ -247,7 +247,7 @@ static void test_dashboard_unknown_pipeline_is_404(void **state)
 static void test_dashboard_pipeline_log_whole_and_from_offset(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/pipelines/1/log", "", 200);
+	struct server_http_response *r = get(f, "/pipelines/1/log", "", 200);
 
 	assert_string_equal(r->content_type, "text/plain; charset=utf-8");
 	assert_non_null(r->file_path);
@@ -271,7 +271,7 @@ static void test_dashboard_pipeline_log_whole_and_from_offset(void **state)
 static void test_dashboard_log_page_follows_with_inline_script(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/pipelines/1/log.html", "", 200);
+	struct server_http_response *r = get(f, "/pipelines/1/log.html", "", 200);
 
 	assert_string_equal(r->content_type, "text/html; charset=utf-8");
 	assert_self_contained(r->body);
@@ -287,7 +287,7 @@ static void test_dashboard_log_page_follows_with_inline_script(void **state)
 static void test_dashboard_job_log_served_from_logs_only(void **state)
 {
 	struct fixture *f = *state;
-	struct service_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "", 200);
+	struct server_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "", 200);
 
 	assert_string_equal(r->content_type, "text/plain; charset=utf-8");
 	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/zlib.log"));
@@ -357,12 +357,12 @@ static void test_dashboard_api_pipelines_parse(void **state)
 static void test_dashboard_list_shows_progress_of_running_pipelines(void **state)
 {
 	struct fixture *f = *state;
-	struct service_store_pipeline claimed = { 0 };
+	struct server_store_pipeline claimed = { 0 };
 	struct sy_error err = { { 0 } };
 
-	assert_int_equal(service_store_claim(f->store, &claimed, &err), 1);
+	assert_int_equal(server_store_claim(f->store, &claimed, &err), 1);
 	assert_int_equal(claimed.id, f->id2);
-	service_store_pipeline_release(&claimed);
+	server_store_pipeline_release(&claimed);
 	set_job(f, f->id2, "bash", "running", NULL, NULL);
 	set_job(f, f->id2, "zsh", "built", NULL, NULL);
 
@@ -375,7 +375,7 @@ static void test_dashboard_list_shows_progress_of_running_pipelines(void **state
 	assert_null(json_object_get(ended, "progress"));
 	json_decref(doc);
 
-	struct service_http_response *r = get(f, "/pipelines", "", 200);
+	struct server_http_response *r = get(f, "/pipelines", "", 200);
 	assert_non_null(strstr(r->body, "<td>1/2 done; running: bash</td>"));
 }
 
@@ -391,7 +391,7 @@ static void test_dashboard_jobs_fall_back_to_build_summary(void **state)
 	assert_string_equal(json_string_value(json_object_get(bash, "log")),
 			    "/pipelines/2/jobs/bash/log");
 	json_decref(doc);
-	struct service_http_response *r = get(f, "/pipelines/2", "", 200);
+	struct server_http_response *r = get(f, "/pipelines/2", "", 200);
 	assert_non_null(strstr(r->body, "make: *** &lt;script&gt;"));
 	assert_non_null(strstr(r->body, "No plan recorded"));
 	assert_non_null(strstr(r->body, "http-equiv=\"refresh\""));
@@ -421,7 +421,7 @@ static void test_dashboard_repositories_with_dnf_snippet(void **state)
 	assert_true(json_is_null(json_object_get(json_array_get(repos, 1), "current")));
 	json_decref(doc);
 
-	struct service_http_response *r = get(f, "/repositories", "", 200);
+	struct server_http_response *r = get(f, "/repositories", "", 200);
 	assert_non_null(strstr(r->body, "baseurl=http://ci.example/repos/main/current/"));
 	assert_non_null(strstr(r->body, "[shipyard-main]"));
 	assert_non_null(strstr(r->body, "[shipyard-pr-7]"));
@@ -452,7 +452,7 @@ static void test_dashboard_images_and_artifacts(void **state)
 	assert_int_equal(json_array_size(json_object_get(b, "files")), 2);
 	json_decref(doc);
 
-	struct service_http_response *r = get(f, "/images", "", 200);
+	struct server_http_response *r = get(f, "/images", "", 200);
 	assert_self_contained(r->body);
 	assert_non_null(strstr(r->body, "href=\"/images/core/20240101T000000Z/core.tar.gz\""));
 	r = get(f, "/images/core/20240101T000000Z/core.tar.gz", "", 200);
@@ -466,8 +466,8 @@ static void test_dashboard_metrics_in_prometheus_text(void **state)
 {
 	struct fixture *f = *state;
 
-	service_metrics_webhook(f->metrics, "github", 202, 0.002);
-	struct service_http_response *r = get(f, "/metrics", "", 200);
+	server_metrics_webhook(f->metrics, "github", 202, 0.002);
+	struct server_http_response *r = get(f, "/metrics", "", 200);
 	assert_string_equal(r->content_type, "text/plain; version=0.0.4; charset=utf-8");
 	assert_non_null(strstr(r->body, "\nshipyard_pipelines{state=\"queued\"} 1\n"));
 	assert_non_null(strstr(r->body, "\nshipyard_pipelines{state=\"failure\"} 1\n"));
@@ -485,8 +485,8 @@ static void test_html_escape_escapes_markup_and_quotes(void **state)
 	FILE *out = open_memstream(&text, &len);
 
 	(void)state;
-	service_html_escape(out, "<a href=\"x\">Tom & Jerry's</a>");
-	service_html_escape(out, NULL);
+	server_html_escape(out, "<a href=\"x\">Tom & Jerry's</a>");
+	server_html_escape(out, NULL);
 	fclose(out);
 	assert_string_equal(text, "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
 	free(text);

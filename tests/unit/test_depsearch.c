@@ -4,9 +4,9 @@
 
 #include <jansson.h>
 
-#include "builder/depsearch.h"
-#include "builder/graph.h"
-#include "service/depsearch_cmd.h"
+#include "planner/depsearch.h"
+#include "planner/graph.h"
+#include "cli/depsearch_cmd.h"
 
 /* zlib <- openssl <- libssh2 <- curl by BuildRequires of their -devel
  * packages and by Requires of their libraries (both edge kinds); app only
@@ -16,42 +16,42 @@
 enum { ZLIB, OPENSSL, LIBSSH2, CURL, APP, TOOL, LONELY, LOOP_A, LOOP_B, BROKEN, NSPECS };
 
 struct fixture {
-	struct builder_spec specs[NSPECS];
-	struct builder_graph graph;
+	struct planner_spec specs[NSPECS];
+	struct planner_graph graph;
 };
 
-static struct builder_dep dep(const char *name)
+static struct planner_dep dep(const char *name)
 {
-	return (struct builder_dep){ sy_xstrdup(name), 0, NULL };
+	return (struct planner_dep){ sy_xstrdup(name), 0, NULL };
 }
 
-static void add_package(struct builder_spec *s, const char *name, const char *requires_)
+static void add_package(struct planner_spec *s, const char *name, const char *requires_)
 {
 	s->packages = sy_xrealloc(s->packages, (s->npackages + 1) * sizeof(*s->packages));
-	struct builder_package *p = &s->packages[s->npackages++];
+	struct planner_package *p = &s->packages[s->npackages++];
 	memset(p, 0, sizeof(*p));
 	p->name = sy_xstrdup(name);
 	p->evr = sy_xstrdup("1-1");
 	p->arch = sy_xstrdup("x86_64");
-	p->provides.items = sy_xcalloc(1, sizeof(struct builder_dep));
-	p->provides.items[0] = (struct builder_dep){ sy_xstrdup(name), BUILDER_DEP_EQUAL,
+	p->provides.items = sy_xcalloc(1, sizeof(struct planner_dep));
+	p->provides.items[0] = (struct planner_dep){ sy_xstrdup(name), PLANNER_DEP_EQUAL,
 						     sy_xstrdup("1-1") };
 	p->provides.n = 1;
 	if (requires_) {
-		p->requires.items = sy_xcalloc(1, sizeof(struct builder_dep));
+		p->requires.items = sy_xcalloc(1, sizeof(struct planner_dep));
 		p->requires.items[0] = dep(requires_);
 		p->requires.n = 1;
 	}
 }
 
-static void add_br(struct builder_spec *s, const char *name)
+static void add_br(struct planner_spec *s, const char *name)
 {
 	s->buildrequires.items = sy_xrealloc(s->buildrequires.items,
-					     (s->buildrequires.n + 1) * sizeof(struct builder_dep));
+					     (s->buildrequires.n + 1) * sizeof(struct planner_dep));
 	s->buildrequires.items[s->buildrequires.n++] = dep(name);
 }
 
-static void init_spec(struct builder_spec *s, const char *name, const char *file)
+static void init_spec(struct planner_spec *s, const char *name, const char *file)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = sy_xstrdup(name);
@@ -60,7 +60,7 @@ static void init_spec(struct builder_spec *s, const char *name, const char *file
 	s->release = sy_xstrdup("1");
 }
 
-static void make_specs(struct builder_spec *s)
+static void make_specs(struct planner_spec *s)
 {
 	init_spec(&s[ZLIB], "zlib", NULL);
 	add_package(&s[ZLIB], "zlib", NULL);
@@ -101,7 +101,7 @@ static int setup(void **state)
 	struct sy_error err = { { 0 } };
 
 	make_specs(f->specs);
-	if (builder_graph_build(f->specs, NSPECS, &toolchain, "x86_64", NULL, &f->graph, &err))
+	if (planner_graph_build(f->specs, NSPECS, &toolchain, "x86_64", NULL, &f->graph, &err))
 		fail_msg("%s", err.msg);
 	*state = f;
 	return 0;
@@ -111,36 +111,36 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	builder_graph_release(&f->graph);
+	planner_graph_release(&f->graph);
 	for (size_t i = 0; i < NSPECS; i++)
-		builder_spec_release(&f->specs[i]);
+		planner_spec_release(&f->specs[i]);
 	free(f);
 	return 0;
 }
 
 /* Runs a search from one spec and returns the found set as a bit mask of
  * spec indices; *r keeps the result (caller releases). */
-static unsigned search(struct fixture *f, size_t start, enum builder_depsearch_direction dir,
-		       enum builder_depsearch_edges edges, long max_depth,
-		       struct builder_depsearch_result *r)
+static unsigned search(struct fixture *f, size_t start, enum planner_depsearch_direction dir,
+		       enum planner_depsearch_edges edges, long max_depth,
+		       struct planner_depsearch_result *r)
 {
-	struct builder_depsearch_query q = { &start, 1, dir, edges, max_depth };
+	struct planner_depsearch_query q = { &start, 1, dir, edges, max_depth };
 	struct sy_error err = { { 0 } };
 	unsigned mask = 0;
 
-	assert_ok(builder_depsearch_run(&f->graph, &q, r, &err), &err);
+	assert_ok(planner_depsearch_run(&f->graph, &q, r, &err), &err);
 	for (size_t i = 0; i < r->n; i++)
 		mask |= 1u << r->hits[i].spec;
 	return mask;
 }
 
-static unsigned found(struct fixture *f, size_t start, enum builder_depsearch_direction dir,
-		      enum builder_depsearch_edges edges, long max_depth)
+static unsigned found(struct fixture *f, size_t start, enum planner_depsearch_direction dir,
+		      enum planner_depsearch_edges edges, long max_depth)
 {
-	struct builder_depsearch_result r;
+	struct planner_depsearch_result r;
 	unsigned mask = search(f, start, dir, edges, max_depth, &r);
 
-	builder_depsearch_result_release(&r);
+	planner_depsearch_result_release(&r);
 	return mask;
 }
 
@@ -150,39 +150,39 @@ static void test_depsearch_dependents_follow_both_edge_kinds_transitively(void *
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(ZLIB) | BIT(OPENSSL) | BIT(LIBSSH2) | BIT(CURL) | BIT(APP) | BIT(TOOL));
 	/* Nothing needs tool; lonely needs nothing and is needed by nothing. */
-	assert_int_equal(found(f, TOOL, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, TOOL, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(TOOL));
-	assert_int_equal(found(f, LONELY, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, LONELY, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(LONELY));
 }
 
 static void test_depsearch_records_depth_via_and_reason_of_shortest_path(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_depsearch_result r;
+	struct planner_depsearch_result r;
 
-	search(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, -1, &r);
-	const struct builder_depsearch_hit *zlib = &r.hits[r.hit_of[ZLIB]];
-	const struct builder_depsearch_hit *openssl = &r.hits[r.hit_of[OPENSSL]];
-	const struct builder_depsearch_hit *app = &r.hits[r.hit_of[APP]];
-	const struct builder_depsearch_hit *tool = &r.hits[r.hit_of[TOOL]];
+	search(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, -1, &r);
+	const struct planner_depsearch_hit *zlib = &r.hits[r.hit_of[ZLIB]];
+	const struct planner_depsearch_hit *openssl = &r.hits[r.hit_of[OPENSSL]];
+	const struct planner_depsearch_hit *app = &r.hits[r.hit_of[APP]];
+	const struct planner_depsearch_hit *tool = &r.hits[r.hit_of[TOOL]];
 	assert_int_equal(r.hit_of[LONELY], -1);
 	assert_int_equal(zlib->depth, 0);
 	assert_int_equal(zlib->via, -1);
 	assert_null(zlib->reason);
-	assert_int_equal(zlib->kind, BUILDER_DEPSEARCH_SEARCHED);
+	assert_int_equal(zlib->kind, PLANNER_DEPSEARCH_SEARCHED);
 	/* openssl both BuildRequires zlib-devel and Requires zlib: the build
 	 * edge is the one reported. */
 	assert_int_equal(openssl->depth, 1);
 	assert_int_equal(openssl->via, ZLIB);
-	assert_int_equal(openssl->kind, BUILDER_DEPSEARCH_EDGE_BUILD);
+	assert_int_equal(openssl->kind, PLANNER_DEPSEARCH_EDGE_BUILD);
 	assert_string_equal(openssl->reason, "BuildRequires zlib-devel");
 	assert_int_equal(app->depth, 4);
 	assert_int_equal(app->via, CURL);
-	assert_int_equal(app->kind, BUILDER_DEPSEARCH_EDGE_RUNTIME);
+	assert_int_equal(app->kind, PLANNER_DEPSEARCH_EDGE_RUNTIME);
 	assert_string_equal(app->reason, "app requires curl");
 	assert_int_equal(tool->depth, 5);
 	assert_int_equal(tool->via, APP);
@@ -190,7 +190,7 @@ static void test_depsearch_records_depth_via_and_reason_of_shortest_path(void **
 	/* Breadth-first order: depths never decrease. */
 	for (size_t i = 1; i < r.n; i++)
 		assert_true(r.hits[i].depth >= r.hits[i - 1].depth);
-	builder_depsearch_result_release(&r);
+	planner_depsearch_result_release(&r);
 }
 
 static void test_depsearch_build_only_follows_buildrequires_at_every_level(void **state)
@@ -199,9 +199,9 @@ static void test_depsearch_build_only_follows_buildrequires_at_every_level(void 
 
 	/* app only Requires curl, so neither app nor tool (which BuildRequires
 	 * app) is reached. */
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_BUILD, -1),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_BUILD, -1),
 			 BIT(ZLIB) | BIT(OPENSSL) | BIT(LIBSSH2) | BIT(CURL));
-	assert_int_equal(found(f, APP, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_BUILD, -1),
+	assert_int_equal(found(f, APP, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_BUILD, -1),
 			 BIT(APP) | BIT(TOOL));
 }
 
@@ -210,9 +210,9 @@ static void test_depsearch_runtime_only_follows_requires_at_every_level(void **s
 	struct fixture *f = *state;
 
 	/* tool only BuildRequires app. */
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_RUNTIME, -1),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_RUNTIME, -1),
 			 BIT(ZLIB) | BIT(OPENSSL) | BIT(LIBSSH2) | BIT(CURL) | BIT(APP));
-	assert_int_equal(found(f, APP, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_RUNTIME, -1),
+	assert_int_equal(found(f, APP, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_RUNTIME, -1),
 			 BIT(APP));
 }
 
@@ -220,32 +220,32 @@ static void test_depsearch_max_depth_limits_levels(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, 0),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, 0),
 			 BIT(ZLIB));
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, 2),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, 2),
 			 BIT(ZLIB) | BIT(OPENSSL) | BIT(LIBSSH2));
-	assert_int_equal(found(f, TOOL, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_ALL, 1),
+	assert_int_equal(found(f, TOOL, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_ALL, 1),
 			 BIT(TOOL) | BIT(APP));
 }
 
 static void test_depsearch_reverse_lists_what_the_spec_needs(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_depsearch_result r;
+	struct planner_depsearch_result r;
 
-	assert_int_equal(search(f, TOOL, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_ALL, -1, &r),
+	assert_int_equal(search(f, TOOL, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_ALL, -1, &r),
 			 BIT(TOOL) | BIT(APP) | BIT(CURL) | BIT(LIBSSH2) | BIT(OPENSSL) | BIT(ZLIB));
 	/* The reason is the dependent's edge: curl is there because app
 	 * requires it. */
 	assert_int_equal(r.hits[r.hit_of[CURL]].via, APP);
 	assert_string_equal(r.hits[r.hit_of[CURL]].reason, "app requires curl");
 	assert_string_equal(r.hits[r.hit_of[APP]].reason, "BuildRequires app");
-	builder_depsearch_result_release(&r);
-	assert_int_equal(found(f, TOOL, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_BUILD, -1),
+	planner_depsearch_result_release(&r);
+	assert_int_equal(found(f, TOOL, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_BUILD, -1),
 			 BIT(TOOL) | BIT(APP));
-	assert_int_equal(found(f, CURL, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_BUILD, -1),
+	assert_int_equal(found(f, CURL, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_BUILD, -1),
 			 BIT(CURL) | BIT(LIBSSH2) | BIT(OPENSSL) | BIT(ZLIB));
-	assert_int_equal(found(f, ZLIB, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, ZLIB, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(ZLIB));
 }
 
@@ -253,9 +253,9 @@ static void test_depsearch_terminates_on_cycles(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(found(f, LOOP_A, BUILDER_DEPSEARCH_DEPENDENTS, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, LOOP_A, PLANNER_DEPSEARCH_DEPENDENTS, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(LOOP_A) | BIT(LOOP_B));
-	assert_int_equal(found(f, LOOP_B, BUILDER_DEPSEARCH_DEPENDENCIES, BUILDER_DEPSEARCH_ALL, -1),
+	assert_int_equal(found(f, LOOP_B, PLANNER_DEPSEARCH_DEPENDENCIES, PLANNER_DEPSEARCH_ALL, -1),
 			 BIT(LOOP_A) | BIT(LOOP_B));
 }
 
@@ -263,32 +263,32 @@ static void test_depsearch_several_searched_specs_all_at_depth_zero(void **state
 {
 	struct fixture *f = *state;
 	size_t start[] = { LIBSSH2, ZLIB, ZLIB };
-	struct builder_depsearch_query q = { start, 3, BUILDER_DEPSEARCH_DEPENDENTS,
-					     BUILDER_DEPSEARCH_ALL, 1 };
-	struct builder_depsearch_result r;
+	struct planner_depsearch_query q = { start, 3, PLANNER_DEPSEARCH_DEPENDENTS,
+					     PLANNER_DEPSEARCH_ALL, 1 };
+	struct planner_depsearch_result r;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_depsearch_run(&f->graph, &q, &r, &err), &err);
+	assert_ok(planner_depsearch_run(&f->graph, &q, &r, &err), &err);
 	/* zlib, libssh2 (searched), openssl and curl (one edge away). */
 	assert_int_equal(r.n, 4);
 	assert_int_equal(r.hits[r.hit_of[LIBSSH2]].depth, 0);
 	assert_int_equal(r.hits[r.hit_of[LIBSSH2]].via, -1);
 	assert_int_equal(r.hits[r.hit_of[CURL]].depth, 1);
 	assert_int_equal(r.hits[r.hit_of[OPENSSL]].depth, 1);
-	builder_depsearch_result_release(&r);
+	planner_depsearch_result_release(&r);
 }
 
 static void test_depsearch_rejects_out_of_range_start(void **state)
 {
 	struct fixture *f = *state;
 	size_t start = NSPECS;
-	struct builder_depsearch_query q = { &start, 1, 0, 0, -1 };
-	struct builder_depsearch_result r;
+	struct planner_depsearch_query q = { &start, 1, 0, 0, -1 };
+	struct planner_depsearch_result r;
 	struct sy_error err = { { 0 } };
 
-	assert_int_equal(builder_depsearch_run(&f->graph, &q, &r, &err), -1);
+	assert_int_equal(planner_depsearch_run(&f->graph, &q, &r, &err), -1);
 	assert_non_null(strstr(err.msg, "out of range"));
-	builder_depsearch_result_release(&r);
+	planner_depsearch_result_release(&r);
 }
 
 static void test_depsearch_resolve_maps_packages_to_their_specs(void **state)
@@ -300,7 +300,7 @@ static void test_depsearch_resolve_maps_packages_to_their_specs(void **state)
 
 	sy_strv_push(&names, "libssh2-devel");
 	sy_strv_push(&names, "zlib");
-	assert_ok(builder_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), &err);
+	assert_ok(planner_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), &err);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], LIBSSH2);
 	assert_int_equal(out[1], ZLIB);
@@ -318,12 +318,12 @@ static void test_depsearch_resolve_names_every_unknown_package(void **state)
 	sy_strv_push(&names, "nope");
 	sy_strv_push(&names, "curl-devel");
 	sy_strv_push(&names, "zzz");
-	assert_int_equal(builder_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), -1);
+	assert_int_equal(planner_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), -1);
 	assert_string_equal(err.msg, "unknown packages: nope, zzz");
 	/* A spec name is not a package name. */
 	sy_strv_release(&names);
 	sy_strv_push(&names, "broken");
-	assert_int_equal(builder_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), -1);
+	assert_int_equal(planner_depsearch_resolve(f->specs, NSPECS, &names, 1, &out, &n, &err), -1);
 	assert_string_equal(err.msg, "unknown package: broken");
 	free(out);
 	sy_strv_release(&names);
@@ -340,43 +340,43 @@ static void test_depsearch_resolve_matches_spec_file_basename(void **state)
 	 * still found by name. */
 	sy_strv_push(&names, "lonely-2");
 	sy_strv_push(&names, "broken");
-	assert_ok(builder_depsearch_resolve(f->specs, NSPECS, &names, 0, &out, &n, &err), &err);
+	assert_ok(planner_depsearch_resolve(f->specs, NSPECS, &names, 0, &out, &n, &err), &err);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], LONELY);
 	assert_int_equal(out[1], BROKEN);
 	sy_strv_release(&names);
 	sy_strv_push(&names, "lonely");
-	assert_int_equal(builder_depsearch_resolve(f->specs, NSPECS, &names, 0, &out, &n, &err), -1);
+	assert_int_equal(planner_depsearch_resolve(f->specs, NSPECS, &names, 0, &out, &n, &err), -1);
 	assert_string_equal(err.msg, "unknown spec: lonely");
 	free(out);
 	sy_strv_release(&names);
 }
 
 /* Prints a search from zlib in the given format into a new string. */
-static char *print(struct fixture *f, enum service_depsearch_format format,
-		   enum builder_depsearch_edges edges)
+static char *print(struct fixture *f, enum cli_depsearch_format format,
+		   enum planner_depsearch_edges edges)
 {
 	size_t start = ZLIB, len = 0;
-	struct builder_depsearch_query q = { &start, 1, BUILDER_DEPSEARCH_DEPENDENTS, edges, -1 };
-	struct builder_depsearch_result r;
+	struct planner_depsearch_query q = { &start, 1, PLANNER_DEPSEARCH_DEPENDENTS, edges, -1 };
+	struct planner_depsearch_result r;
 	struct sy_strv names = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
 	char *text = NULL;
 	FILE *out = open_memstream(&text, &len);
 
 	sy_strv_push(&names, "zlib");
-	struct service_depsearch_view view = { "0123abcd", &names, 0, &q, format };
-	assert_ok(builder_depsearch_run(&f->graph, &q, &r, &err), &err);
-	assert_int_equal(service_depsearch_print(out, &f->graph, &r, &view), 0);
+	struct cli_depsearch_view view = { "0123abcd", &names, 0, &q, format };
+	assert_ok(planner_depsearch_run(&f->graph, &q, &r, &err), &err);
+	assert_int_equal(cli_depsearch_print(out, &f->graph, &r, &view), 0);
 	fclose(out);
-	builder_depsearch_result_release(&r);
+	planner_depsearch_result_release(&r);
 	sy_strv_release(&names);
 	return text;
 }
 
 static void test_depsearch_list_is_sorted_spec_names_with_searched(void **state)
 {
-	char *text = print(*state, SERVICE_DEPSEARCH_LIST, BUILDER_DEPSEARCH_ALL);
+	char *text = print(*state, CLI_DEPSEARCH_LIST, PLANNER_DEPSEARCH_ALL);
 
 	assert_string_equal(text, "app\ncurl\nlibssh2\nopenssl\ntool\nzlib\n");
 	free(text);
@@ -384,7 +384,7 @@ static void test_depsearch_list_is_sorted_spec_names_with_searched(void **state)
 
 static void test_depsearch_tree_indents_with_edge_reasons(void **state)
 {
-	char *text = print(*state, SERVICE_DEPSEARCH_TREE, BUILDER_DEPSEARCH_ALL);
+	char *text = print(*state, CLI_DEPSEARCH_TREE, PLANNER_DEPSEARCH_ALL);
 
 	assert_string_equal(text, "zlib\n"
 				  "  openssl (BuildRequires zlib-devel)\n"
@@ -397,7 +397,7 @@ static void test_depsearch_tree_indents_with_edge_reasons(void **state)
 
 static void test_depsearch_json_lists_specs_with_depth_via_reason(void **state)
 {
-	char *text = print(*state, SERVICE_DEPSEARCH_JSON, BUILDER_DEPSEARCH_BUILD);
+	char *text = print(*state, CLI_DEPSEARCH_JSON, PLANNER_DEPSEARCH_BUILD);
 	json_error_t jerr;
 	json_t *doc = json_loads(text, 0, &jerr);
 
@@ -425,7 +425,7 @@ static void test_depsearch_json_lists_specs_with_depth_via_reason(void **state)
 
 static void test_depsearch_dot_draws_followed_edges_between_found_specs(void **state)
 {
-	char *text = print(*state, SERVICE_DEPSEARCH_DOT, BUILDER_DEPSEARCH_ALL);
+	char *text = print(*state, CLI_DEPSEARCH_DOT, PLANNER_DEPSEARCH_ALL);
 
 	assert_non_null(strstr(text, "digraph \"depsearch\" {\n"));
 	assert_non_null(strstr(text, "  \"zlib\" [style=bold];\n"));
@@ -437,7 +437,7 @@ static void test_depsearch_dot_draws_followed_edges_between_found_specs(void **s
 	assert_int_equal(text[strlen(text) - 2], '}');
 	free(text);
 	/* Build-only: no runtime edge drawn. */
-	text = print(*state, SERVICE_DEPSEARCH_DOT, BUILDER_DEPSEARCH_BUILD);
+	text = print(*state, CLI_DEPSEARCH_DOT, PLANNER_DEPSEARCH_BUILD);
 	assert_null(strstr(text, "dashed"));
 	assert_null(strstr(text, "\"app\""));
 	free(text);

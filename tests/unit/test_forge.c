@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "service/forge.h"
+#include "forge/forge.h"
 
 #define SHA "0123456789abcdef0123456789abcdef01234567"
 #define TOKEN "tok-SECRET-4242"
@@ -107,7 +107,7 @@ static void server_stop(struct fake_server *s)
 	s->body = NULL;
 }
 
-static void forge_init(struct service_forge *f, enum service_forge_kind kind, const char *api,
+static void forge_init(struct forge *f, enum forge_kind kind, const char *api,
 		       const char *project)
 {
 	f->kind = kind;
@@ -138,10 +138,10 @@ static const char *jstr(json_t *o, const char *key)
 static void test_forge_github_request_has_path_headers_and_body(void **state)
 {
 	struct fake_server s;
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_forge_response out;
+	struct forge f = FORGE_INIT;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
-	struct service_status_request r = { SHA, "shipyard/image/vhd", SERVICE_FORGE_RUNNING,
+	struct forge_status_request r = { SHA, "shipyard/image/vhd", FORGE_RUNNING,
 					    "2/5 built", "http://ci.example/p/7" };
 	char *api;
 	json_t *j;
@@ -149,9 +149,9 @@ static void test_forge_github_request_has_path_headers_and_body(void **state)
 	(void)state;
 	server_start(&s);
 	api = local_api(&s, "/");
-	forge_init(&f, SERVICE_FORGE_GITHUB, api, "octo/hello");
-	assert_ok(service_forge_send(&f, &r, &out, &err), &err);
-	assert_int_equal(out.result, SERVICE_FORGE_ACCEPTED);
+	forge_init(&f, FORGE_GITHUB, api, "octo/hello");
+	assert_ok(forge_send(&f, &r, &out, &err), &err);
+	assert_int_equal(out.result, FORGE_ACCEPTED);
 	assert_int_equal(out.http_status, 201);
 	assert_string_equal(s.method, "POST");
 	assert_string_equal(s.url, "/repos/octo/hello/statuses/" SHA);
@@ -167,7 +167,7 @@ static void test_forge_github_request_has_path_headers_and_body(void **state)
 	assert_string_equal(jstr(j, "target_url"), "http://ci.example/p/7");
 	assert_int_equal(json_object_size(j), 4);
 	json_decref(j);
-	service_forge_release(&f);
+	forge_release(&f);
 	free(api);
 	server_stop(&s);
 }
@@ -175,10 +175,10 @@ static void test_forge_github_request_has_path_headers_and_body(void **state)
 static void test_forge_gitea_request_uses_api_v1_and_token_header(void **state)
 {
 	struct fake_server s;
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_forge_response out;
+	struct forge f = FORGE_INIT;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
-	struct service_status_request r = { SHA, "shipyard/build", SERVICE_FORGE_CANCELLED,
+	struct forge_status_request r = { SHA, "shipyard/build", FORGE_CANCELLED,
 					    "superseded", NULL };
 	char *api;
 	json_t *j;
@@ -186,8 +186,8 @@ static void test_forge_gitea_request_uses_api_v1_and_token_header(void **state)
 	(void)state;
 	server_start(&s);
 	api = local_api(&s, "");
-	forge_init(&f, SERVICE_FORGE_GITEA, api, "org/distro");
-	assert_ok(service_forge_send(&f, &r, &out, &err), &err);
+	forge_init(&f, FORGE_GITEA, api, "org/distro");
+	assert_ok(forge_send(&f, &r, &out, &err), &err);
 	assert_string_equal(s.url, "/api/v1/repos/org/distro/statuses/" SHA);
 	assert_string_equal(s.auth, "token " TOKEN);
 	j = body_json(&s);
@@ -195,7 +195,7 @@ static void test_forge_gitea_request_uses_api_v1_and_token_header(void **state)
 	assert_string_equal(jstr(j, "context"), "shipyard/build");
 	assert_null(json_object_get(j, "target_url"));
 	json_decref(j);
-	service_forge_release(&f);
+	forge_release(&f);
 	free(api);
 	server_stop(&s);
 }
@@ -203,29 +203,29 @@ static void test_forge_gitea_request_uses_api_v1_and_token_header(void **state)
 static void test_forge_gitlab_request_encodes_project_path_and_maps_states(void **state)
 {
 	static const struct {
-		enum service_forge_state state;
+		enum forge_state state;
 		const char *wire;
 	} cases[] = {
-		{ SERVICE_FORGE_PENDING, "pending" }, { SERVICE_FORGE_RUNNING, "running" },
-		{ SERVICE_FORGE_SUCCESS, "success" }, { SERVICE_FORGE_FAILURE, "failed" },
-		{ SERVICE_FORGE_ERROR, "failed" },    { SERVICE_FORGE_CANCELLED, "canceled" },
+		{ FORGE_PENDING, "pending" }, { FORGE_RUNNING, "running" },
+		{ FORGE_SUCCESS, "success" }, { FORGE_FAILURE, "failed" },
+		{ FORGE_ERROR, "failed" },    { FORGE_CANCELLED, "canceled" },
 	};
 	struct fake_server s;
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_forge_response out;
+	struct forge f = FORGE_INIT;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 	char *api;
 
 	(void)state;
 	server_start(&s);
 	api = local_api(&s, "/api/v4/");
-	forge_init(&f, SERVICE_FORGE_GITLAB, api, "group/sub/distro");
+	forge_init(&f, FORGE_GITLAB, api, "group/sub/distro");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct service_status_request r = { SHA, "shipyard/plan", cases[i].state, "d",
+		struct forge_status_request r = { SHA, "shipyard/plan", cases[i].state, "d",
 						    "http://ci/p/1" };
 		json_t *j;
 
-		assert_ok(service_forge_send(&f, &r, &out, &err), &err);
+		assert_ok(forge_send(&f, &r, &out, &err), &err);
 		/* MHD decodes %2F in the URL it hands over; the raw request is
 		 * checked by the fake forge test below. */
 		assert_string_equal(s.url, "/api/v4/projects/group/sub/distro/statuses/" SHA);
@@ -237,65 +237,65 @@ static void test_forge_gitlab_request_encodes_project_path_and_maps_states(void 
 		assert_null(json_object_get(j, "context"));
 		json_decref(j);
 	}
-	service_forge_release(&f);
+	forge_release(&f);
 	free(api);
 	server_stop(&s);
 }
 
 static void test_forge_gitlab_url_percent_encodes_project_path(void **state)
 {
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_status_request r = { SHA, "shipyard/plan", SERVICE_FORGE_PENDING, NULL,
+	struct forge f = FORGE_INIT;
+	struct forge_status_request r = { SHA, "shipyard/plan", FORGE_PENDING, NULL,
 					    NULL };
 	struct sy_error err = { { 0 } };
 	char *url, *body;
 
 	(void)state;
-	forge_init(&f, SERVICE_FORGE_GITLAB, "https://gitlab.example/api/v4", "group/distro");
-	assert_ok(service_forge_build_request(&f, &r, &url, &body, &err), &err);
+	forge_init(&f, FORGE_GITLAB, "https://gitlab.example/api/v4", "group/distro");
+	assert_ok(forge_build_request(&f, &r, &url, &body, &err), &err);
 	assert_string_equal(url, "https://gitlab.example/api/v4/projects/group%2Fdistro/statuses/" SHA);
 	assert_null(strstr(body, TOKEN));
 	free(url);
 	free(body);
 	free(f.project);
 	f.project = sy_xstrdup("1234");
-	assert_ok(service_forge_build_request(&f, &r, &url, &body, &err), &err);
+	assert_ok(forge_build_request(&f, &r, &url, &body, &err), &err);
 	assert_string_equal(url, "https://gitlab.example/api/v4/projects/1234/statuses/" SHA);
 	free(url);
 	free(body);
-	service_forge_release(&f);
+	forge_release(&f);
 }
 
 static void test_forge_rejects_malformed_project_and_sha(void **state)
 {
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_status_request r = { "../../x", "shipyard/plan", SERVICE_FORGE_PENDING,
+	struct forge f = FORGE_INIT;
+	struct forge_status_request r = { "../../x", "shipyard/plan", FORGE_PENDING,
 					    NULL, NULL };
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 	char *url, *body;
 
 	(void)state;
-	forge_init(&f, SERVICE_FORGE_GITHUB, "http://127.0.0.1:9", "octo/hello");
-	assert_int_equal(service_forge_build_request(&f, &r, &url, &body, &err), -1);
+	forge_init(&f, FORGE_GITHUB, "http://127.0.0.1:9", "octo/hello");
+	assert_int_equal(forge_build_request(&f, &r, &url, &body, &err), -1);
 	assert_non_null(strstr(err.msg, "../../x"));
 	r.sha = SHA;
 	free(f.project);
 	f.project = sy_xstrdup("no-slash");
-	assert_int_equal(service_forge_send(&f, &r, &out, &err), -1);
-	assert_int_equal(out.result, SERVICE_FORGE_REJECTED);
+	assert_int_equal(forge_send(&f, &r, &out, &err), -1);
+	assert_int_equal(out.result, FORGE_REJECTED);
 	assert_non_null(strstr(err.msg, "owner/repo"));
-	service_forge_release(&f);
+	forge_release(&f);
 }
 
 static void test_forge_description_cut_to_140_characters_utf8_safe(void **state)
 {
 	struct fake_server s;
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_forge_response out;
+	struct forge f = FORGE_INIT;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 	char long_desc[1024] = "";
-	struct service_status_request r = { SHA, "shipyard/build", SERVICE_FORGE_FAILURE, long_desc,
+	struct forge_status_request r = { SHA, "shipyard/build", FORGE_FAILURE, long_desc,
 					    NULL };
 	char *cut, *api;
 	json_t *j;
@@ -303,51 +303,51 @@ static void test_forge_description_cut_to_140_characters_utf8_safe(void **state)
 	(void)state;
 	for (int i = 0; i < 150; i++)
 		strcat(long_desc, "\xc3\xa9"); /* "é", 2 bytes */
-	cut = service_forge_truncate_utf8(long_desc, 140);
+	cut = forge_truncate_utf8(long_desc, 140);
 	assert_int_equal(strlen(cut), 280);
 	free(cut);
-	cut = service_forge_truncate_utf8("a\xe2\x82\xac" "b", 2); /* a, euro sign, b */
+	cut = forge_truncate_utf8("a\xe2\x82\xac" "b", 2); /* a, euro sign, b */
 	assert_string_equal(cut, "a\xe2\x82\xac");
 	free(cut);
-	cut = service_forge_truncate_utf8("short", 140);
+	cut = forge_truncate_utf8("short", 140);
 	assert_string_equal(cut, "short");
 	free(cut);
 
 	server_start(&s);
 	api = local_api(&s, "");
-	forge_init(&f, SERVICE_FORGE_GITHUB, api, "octo/hello");
-	assert_ok(service_forge_send(&f, &r, &out, &err), &err);
+	forge_init(&f, FORGE_GITHUB, api, "octo/hello");
+	assert_ok(forge_send(&f, &r, &out, &err), &err);
 	j = body_json(&s);
 	assert_int_equal(json_string_length(json_object_get(j, "description")), 280);
 	assert_string_equal(jstr(j, "state"), "failure");
 	json_decref(j);
-	service_forge_release(&f);
+	forge_release(&f);
 	free(api);
 	server_stop(&s);
 }
 
 /* Sends one status to a server answering status/answer/headers; returns the
  * response and leaves the error text in err. */
-static void send_to(struct fake_server *s, struct service_forge_response *out,
+static void send_to(struct fake_server *s, struct forge_response *out,
 		    struct sy_error *err)
 {
-	struct service_forge f = SERVICE_FORGE_INIT;
-	struct service_status_request r = { SHA, "shipyard/plan", SERVICE_FORGE_SUCCESS, "ok",
+	struct forge f = FORGE_INIT;
+	struct forge_status_request r = { SHA, "shipyard/plan", FORGE_SUCCESS, "ok",
 					    NULL };
 	char *api = local_api(s, "");
 
-	forge_init(&f, SERVICE_FORGE_GITHUB, api, "octo/hello");
-	assert_int_equal(service_forge_send(&f, &r, out, err), -1);
+	forge_init(&f, FORGE_GITHUB, api, "octo/hello");
+	assert_int_equal(forge_send(&f, &r, out, err), -1);
 	assert_null(strstr(err->msg, TOKEN));
 	assert_null(strstr(out->message, TOKEN));
-	service_forge_release(&f);
+	forge_release(&f);
 	free(api);
 }
 
 static void test_forge_classifies_5xx_and_429_as_retry(void **state)
 {
 	struct fake_server s;
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -355,7 +355,7 @@ static void test_forge_classifies_5xx_and_429_as_retry(void **state)
 	s.status = 502;
 	s.answer = "<html>bad gateway</html>";
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_RETRY);
+	assert_int_equal(out.result, FORGE_RETRY);
 	assert_int_equal(out.http_status, 502);
 	assert_int_equal(out.retry_after, -1);
 	assert_non_null(strstr(err.msg, "HTTP 502"));
@@ -365,7 +365,7 @@ static void test_forge_classifies_5xx_and_429_as_retry(void **state)
 	s.hdr_name[0] = "Retry-After";
 	s.hdr_value[0] = "17";
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_RETRY);
+	assert_int_equal(out.result, FORGE_RETRY);
 	assert_int_equal(out.retry_after, 17);
 	assert_string_equal(out.message, "slow down");
 	server_stop(&s);
@@ -374,7 +374,7 @@ static void test_forge_classifies_5xx_and_429_as_retry(void **state)
 static void test_forge_403_with_rate_limit_reset_is_retry_after_reset(void **state)
 {
 	struct fake_server s;
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 	char reset[32];
 
@@ -388,14 +388,14 @@ static void test_forge_403_with_rate_limit_reset_is_retry_after_reset(void **sta
 	s.hdr_name[1] = "x-ratelimit-reset";
 	s.hdr_value[1] = reset;
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_RETRY);
+	assert_int_equal(out.result, FORGE_RETRY);
 	assert_in_range(out.retry_after, 115, 120);
 
 	/* A 403 without rate-limit headers is a permission problem. */
 	s.hdr_name[0] = NULL;
 	s.answer = "{\"message\":\"Resource not accessible by integration\"}";
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_REJECTED);
+	assert_int_equal(out.result, FORGE_REJECTED);
 	assert_non_null(strstr(err.msg, "Resource not accessible by integration"));
 	server_stop(&s);
 }
@@ -403,7 +403,7 @@ static void test_forge_403_with_rate_limit_reset_is_retry_after_reset(void **sta
 static void test_forge_422_is_rejected_with_forge_message(void **state)
 {
 	struct fake_server s;
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -413,7 +413,7 @@ static void test_forge_422_is_rejected_with_forge_message(void **state)
 		   "\"code\":\"custom\",\"field\":\"description\",\"message\":\"description is "
 		   "too long (maximum is 140 characters)\"}]}";
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_REJECTED);
+	assert_int_equal(out.result, FORGE_REJECTED);
 	assert_int_equal(out.http_status, 422);
 	assert_string_equal(out.message, "Validation Failed: description is too long (maximum is "
 					 "140 characters)");
@@ -425,7 +425,7 @@ static void test_forge_422_is_rejected_with_forge_message(void **state)
 static void test_forge_token_echoed_by_forge_is_not_in_error(void **state)
 {
 	struct fake_server s;
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -433,7 +433,7 @@ static void test_forge_token_echoed_by_forge_is_not_in_error(void **state)
 	s.status = 401;
 	s.answer = "{\"message\":\"Bad credentials: Bearer " TOKEN "\"}";
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_REJECTED);
+	assert_int_equal(out.result, FORGE_REJECTED);
 	assert_non_null(strstr(out.message, "Bad credentials: Bearer ***"));
 	server_stop(&s);
 }
@@ -441,14 +441,14 @@ static void test_forge_token_echoed_by_forge_is_not_in_error(void **state)
 static void test_forge_network_error_is_retry(void **state)
 {
 	struct fake_server s;
-	struct service_forge_response out;
+	struct forge_response out;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
 	server_start(&s);
 	MHD_stop_daemon(s.daemon); /* nothing listens on s.port any more */
 	send_to(&s, &out, &err);
-	assert_int_equal(out.result, SERVICE_FORGE_RETRY);
+	assert_int_equal(out.result, FORGE_RETRY);
 	assert_int_equal(out.http_status, 0);
 	assert_true(strlen(err.msg) > 0);
 }
@@ -460,17 +460,17 @@ static void test_forge_load_token_trims_newline_and_rejects_empty(void **state)
 
 	(void)state;
 	test_write_file(dir, "token", TOKEN "\n");
-	assert_ok(service_forge_load_token(path, &token, &err), &err);
+	assert_ok(forge_load_token(path, &token, &err), &err);
 	assert_string_equal(token, TOKEN);
 	free(token);
 	test_write_file(dir, "token", "  \n");
-	assert_int_equal(service_forge_load_token(path, &token, &err), -1);
+	assert_int_equal(forge_load_token(path, &token, &err), -1);
 	assert_null(token);
 	assert_non_null(strstr(err.msg, path));
 	test_write_file(dir, "token", TOKEN "\nsecond-line\n");
-	assert_int_equal(service_forge_load_token(path, &token, &err), -1);
+	assert_int_equal(forge_load_token(path, &token, &err), -1);
 	assert_null(strstr(err.msg, TOKEN));
-	assert_int_equal(service_forge_load_token("/nonexistent/token", &token, &err), -1);
+	assert_int_equal(forge_load_token("/nonexistent/token", &token, &err), -1);
 	sy_rm_rf(dir, &err);
 	free(path);
 	free(dir);
@@ -478,21 +478,21 @@ static void test_forge_load_token_trims_newline_and_rejects_empty(void **state)
 
 static void test_forge_state_names_round_trip(void **state)
 {
-	enum service_forge_kind kind;
-	enum service_forge_state st;
+	enum forge_kind kind;
+	enum forge_state st;
 	struct sy_error err;
 
 	(void)state;
-	for (int i = SERVICE_FORGE_PENDING; i <= SERVICE_FORGE_CANCELLED; i++) {
-		assert_ok(service_forge_state_parse(service_forge_state_name(i), &st, &err), &err);
+	for (int i = FORGE_PENDING; i <= FORGE_CANCELLED; i++) {
+		assert_ok(forge_state_parse(forge_state_name(i), &st, &err), &err);
 		assert_int_equal(st, i);
 	}
-	assert_int_equal(service_forge_state_parse("done", &st, &err), -1);
-	assert_ok(service_forge_kind_parse("forgejo", &kind, &err), &err);
-	assert_int_equal(kind, SERVICE_FORGE_GITEA);
-	assert_int_equal(service_forge_kind_parse("bitbucket", &kind, &err), -1);
-	assert_false(service_forge_state_is_final(SERVICE_FORGE_RUNNING));
-	assert_true(service_forge_state_is_final(SERVICE_FORGE_CANCELLED));
+	assert_int_equal(forge_state_parse("done", &st, &err), -1);
+	assert_ok(forge_kind_parse("forgejo", &kind, &err), &err);
+	assert_int_equal(kind, FORGE_GITEA);
+	assert_int_equal(forge_kind_parse("bitbucket", &kind, &err), -1);
+	assert_false(forge_state_is_final(FORGE_RUNNING));
+	assert_true(forge_state_is_final(FORGE_CANCELLED));
 }
 
 /* The fake forge (tests/fakeforge/server.js) started on a free port. */
@@ -538,8 +538,8 @@ static void node_forge_stop(struct node_forge *nf)
 
 static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 {
-	static const enum service_forge_kind kinds[] = { SERVICE_FORGE_GITHUB, SERVICE_FORGE_GITEA,
-							 SERVICE_FORGE_GITLAB };
+	static const enum forge_kind kinds[] = { FORGE_GITHUB, FORGE_GITEA,
+							 FORGE_GITLAB };
 	static const char *const suffix[] = { "", "", "/api/v4" };
 	char *dir = test_tmpdir(), *data = NULL;
 	struct node_forge nf;
@@ -553,18 +553,18 @@ static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 		skip(); /* tests/npm/node_modules absent: run `npm ci --prefix tests/npm` */
 	}
 	for (int k = 0; k < 3; k++) {
-		struct service_forge f = SERVICE_FORGE_INIT;
+		struct forge f = FORGE_INIT;
 		char *api = sy_xasprintf("http://127.0.0.1:%u%s", nf.port, suffix[k]);
 
-		forge_init(&f, kinds[k], api, kinds[k] == SERVICE_FORGE_GITLAB ? "grp/distro" : "o/r");
-		for (int st = SERVICE_FORGE_PENDING; st <= SERVICE_FORGE_CANCELLED; st++) {
-			struct service_status_request r = { SHA, "shipyard/image/base", st,
+		forge_init(&f, kinds[k], api, kinds[k] == FORGE_GITLAB ? "grp/distro" : "o/r");
+		for (int st = FORGE_PENDING; st <= FORGE_CANCELLED; st++) {
+			struct forge_status_request r = { SHA, "shipyard/image/base", st,
 							    "desc", "http://127.0.0.1/p/1" };
-			struct service_forge_response out;
+			struct forge_response out;
 
-			assert_ok(service_forge_send(&f, &r, &out, &err), &err);
+			assert_ok(forge_send(&f, &r, &out, &err), &err);
 		}
-		service_forge_release(&f);
+		forge_release(&f);
 		free(api);
 	}
 	node_forge_stop(&nf);

@@ -1,10 +1,10 @@
-/* Tests of builder/index.c: spec index through the SQLite spec cache, version
+/* Tests of planner/index.c: spec index through the SQLite spec cache, version
  * macros (two passes), several spec trees, arch exclusion. */
 #include "testutil.h"
 
 #include <time.h>
 
-#include "builder/index.h"
+#include "planner/index.h"
 #include "gitwatch/repo.h"
 
 /* A throw-away git repository of small specs. */
@@ -78,32 +78,32 @@ static int teardown(void **state)
 }
 
 static void load_arch(struct fixture *f, const char *arch, const char *db,
-		      struct builder_index *index)
+		      struct planner_index *index)
 {
 	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
-	struct builder_macro_settings s = { 0 };
+	struct planner_macro_settings s = { 0 };
 	struct sy_error err = { { 0 } };
 
 	s.spec_trees = trees;
 	s.target_arch = arch;
-	assert_ok(builder_index_load(f->repo, f->head, &s, f->workdir, db, 2, index, &err), &err);
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, db, 2, index, &err), &err);
 }
 
-static void load(struct fixture *f, struct builder_index *index)
+static void load(struct fixture *f, struct planner_index *index)
 {
 	load_arch(f, NULL, f->db, index);
 }
 
-static const struct builder_spec *spec_named(const struct builder_index *index, const char *name)
+static const struct planner_spec *spec_named(const struct planner_index *index, const char *name)
 {
-	long i = builder_index_find(index, name);
+	long i = planner_index_find(index, name);
 
 	if (i < 0)
 		fail_msg("spec %s not in the index", name);
 	return &index->specs[i];
 }
 
-static const struct builder_spec *spec_at(const struct builder_index *index, const char *path)
+static const struct planner_spec *spec_at(const struct planner_index *index, const char *path)
 {
 	for (size_t i = 0; i < index->nspecs; i++)
 		if (strcmp(index->specs[i].path, path) == 0)
@@ -113,13 +113,13 @@ static const struct builder_spec *spec_at(const struct builder_index *index, con
 }
 
 /* The formatted Requires of spec's main package, "a >= 1.0-1" etc., joined by ", ". */
-static char *requires_of(const struct builder_spec *spec)
+static char *requires_of(const struct planner_spec *spec)
 {
 	char *out = sy_xstrdup("");
 
 	assert_true(spec->npackages >= 1);
 	for (size_t i = 0; i < spec->packages[0].requires.n; i++) {
-		char *d = builder_dep_format(&spec->packages[0].requires.items[i]);
+		char *d = planner_dep_format(&spec->packages[0].requires.items[i]);
 		char *next = sy_xasprintf("%s%s%s", out, *out ? ", " : "", d);
 
 		free(d);
@@ -144,7 +144,7 @@ static void write_version_repo(struct fixture *f, const char *a_version, const c
 static void test_index_version_macro_user_follows_only_its_macros(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 	char *req;
 
 	write_version_repo(f, "1.0", "5.0");
@@ -160,15 +160,15 @@ static void test_index_version_macro_user_follows_only_its_macros(void **state)
 	assert_int_equal(ix.versioned, 2); /* b and e */
 	assert_int_equal(ix.parsed, 4 + 2);
 	assert_int_equal(ix.cache_hits, 0);
-	assert_string_not_equal(ix.spec_contexts[builder_index_find(&ix, "b")], ix.macros.digest);
-	assert_string_equal(ix.spec_contexts[builder_index_find(&ix, "a")], ix.macros.digest);
-	builder_index_release(&ix);
+	assert_string_not_equal(ix.spec_contexts[planner_index_find(&ix, "b")], ix.macros.digest);
+	assert_string_equal(ix.spec_contexts[planner_index_find(&ix, "a")], ix.macros.digest);
+	planner_index_release(&ix);
 
 	load(f, &ix); /* nothing changed: everything from the cache */
 	assert_int_equal(ix.parsed, 0);
 	assert_int_equal(ix.cache_hits, 6);
 	assert_string_equal(spec_named(&ix, "b")->version, "1.0");
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 
 	/* C's version bumped: only C is read; E names C's release, not its
 	 * version, and B names neither. */
@@ -177,7 +177,7 @@ static void test_index_version_macro_user_follows_only_its_macros(void **state)
 	assert_int_equal(ix.parsed, 1);
 	assert_int_equal(ix.cache_hits, 5);
 	assert_string_equal(spec_named(&ix, "b")->version, "1.0");
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 
 	write_version_repo(f, "2.0", "5.1"); /* A bumped: A and B read */
 	load(f, &ix);
@@ -189,13 +189,13 @@ static void test_index_version_macro_user_follows_only_its_macros(void **state)
 	req = requires_of(spec_named(&ix, "e"));
 	assert_string_equal(req, "c-rel = 1");
 	free(req);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static void test_index_computed_version_macro_name_follows_every_version(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 	char *req;
 
 	write_spec(f, "SPECS", "a", "1.0", "1", "");
@@ -209,18 +209,18 @@ static void test_index_computed_version_macro_name_follows_every_version(void **
 	req = requires_of(spec_named(&ix, "dyn"));
 	assert_string_equal(req, "a = 1.0");
 	free(req);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 	write_spec(f, "SPECS", "c", "6", "1", "");
 	commit(f);
 	load(f, &ix); /* any version change reads it again */
 	assert_int_equal(ix.parsed, 2);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static void test_index_writes_version_macros_file(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 	struct sy_error err = { { 0 } };
 	char *text;
 	size_t len;
@@ -238,13 +238,13 @@ static void test_index_writes_version_macros_file(void **state)
 				  "%azl_zz_release 4.azl3.1\n"
 				  "%azl_zz_version 3\n");
 	free(text);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static void test_index_caches_parse_errors(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 	char *first;
 
 	write_spec(f, "SPECS", "good", "1", "1", "");
@@ -255,19 +255,19 @@ static void test_index_caches_parse_errors(void **state)
 	assert_non_null(spec_at(&ix, "SPECS/bad/bad.spec")->error);
 	first = sy_xstrdup(spec_at(&ix, "SPECS/bad/bad.spec")->error);
 	assert_non_null(strstr(first, "SPECS/bad/bad.spec"));
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 	load(f, &ix);
 	assert_int_equal(ix.parsed, 0);
 	assert_int_equal(ix.cache_hits, 2);
 	assert_string_equal(spec_at(&ix, "SPECS/bad/bad.spec")->error, first);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 	free(first);
 }
 
 static void test_index_without_cache_parses_every_time(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 
 	write_spec(f, "SPECS", "one", "1", "1", "");
 	commit(f);
@@ -275,7 +275,7 @@ static void test_index_without_cache_parses_every_time(void **state)
 		load_arch(f, NULL, NULL, &ix);
 		assert_int_equal(ix.parsed, 1);
 		assert_int_equal(ix.cache_hits, 0);
-		builder_index_release(&ix);
+		planner_index_release(&ix);
 	}
 	assert_false(sy_exists(f->db));
 }
@@ -283,7 +283,7 @@ static void test_index_without_cache_parses_every_time(void **state)
 static void test_index_reads_several_spec_trees_sorted(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 
 	write_spec(f, "SPECS", "zlib", "1", "1", "");
 	write_spec(f, "SPECS-EXTENDED", "ext", "1", "1", "");
@@ -296,13 +296,13 @@ static void test_index_reads_several_spec_trees_sorted(void **state)
 	assert_string_equal(ix.specs[0].path, "SPECS-EXTENDED/ext/ext.spec");
 	assert_string_equal(ix.specs[1].path, "SPECS/zlib/zlib.spec");
 	assert_int_equal(strlen(ix.spec_blobs[0]), GITWATCH_OID_HEX);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static void test_index_excludes_specs_by_target_arch(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 
 	write_spec(f, "SPECS", "armonly", "1", "1", "ExclusiveArch: aarch64");
 	write_spec(f, "SPECS", "nox86", "1", "1", "ExcludeArch: s390x x86_64");
@@ -319,7 +319,7 @@ static void test_index_excludes_specs_by_target_arch(void **state)
 	assert_null(spec_named(&ix, "noarchonly")->excluded);
 	assert_null(spec_named(&ix, "both")->excluded);
 	assert_null(spec_named(&ix, "any")->excluded);
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 
 	load_arch(f, "aarch64", f->db, &ix);
 	assert_int_equal(ix.parsed, 5); /* the arch is part of the key */
@@ -327,13 +327,13 @@ static void test_index_excludes_specs_by_target_arch(void **state)
 	assert_null(spec_named(&ix, "armonly")->excluded);
 	assert_null(spec_named(&ix, "nox86")->excluded);
 	assert_string_equal(spec_named(&ix, "any")->packages[0].arch, "aarch64");
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static void test_index_macro_context_change_rereads_every_spec(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index ix;
+	struct planner_index ix;
 
 	write_spec(f, "SPECS", "user", "%{shipped_version}", "1", "");
 	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 7\n");
@@ -341,13 +341,13 @@ static void test_index_macro_context_change_rereads_every_spec(void **state)
 	commit(f);
 	load(f, &ix);
 	assert_string_equal(spec_named(&ix, "user")->version, "7");
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 8\n");
 	commit(f);
 	load(f, &ix);
 	assert_int_equal(ix.parsed, 2);
 	assert_string_equal(spec_named(&ix, "user")->version, "8");
-	builder_index_release(&ix);
+	planner_index_release(&ix);
 }
 
 static double now_s(void)
@@ -361,7 +361,7 @@ static double now_s(void)
 static void test_index_azl_sample_warm_load_parses_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_index cold, warm;
+	struct planner_index cold, warm;
 	const char *shared = test_shared_dir();
 	double t0, t1, t2;
 	char *cmd;
@@ -383,15 +383,15 @@ static void test_index_azl_sample_warm_load_parses_nothing(void **state)
 	assert_int_equal(warm.parsed, 0);
 	assert_int_equal(warm.cache_hits, cold.nspecs);
 	for (size_t i = 0; i < cold.nspecs; i++) {
-		char *a = builder_spec_to_json(&cold.specs[i]);
-		char *b = builder_spec_to_json(&warm.specs[i]);
+		char *a = planner_spec_to_json(&cold.specs[i]);
+		char *b = planner_spec_to_json(&warm.specs[i]);
 
 		assert_string_equal(a, b);
 		free(a);
 		free(b);
 	}
-	builder_index_release(&cold);
-	builder_index_release(&warm);
+	planner_index_release(&cold);
+	planner_index_release(&warm);
 }
 
 int main(void)

@@ -1,10 +1,10 @@
-/* Tests of builder/macros.c: the macro context read from git, materialised,
+/* Tests of planner/macros.c: the macro context read from git, materialised,
  * and applied to librpm in a forked child. */
 #include "testutil.h"
 
 #include <rpm/rpmmacro.h>
 
-#include "builder/macros.h"
+#include "planner/macros.h"
 #include "common/spawn.h"
 #include "gitwatch/repo.h"
 
@@ -74,12 +74,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void load(struct fixture *f, const struct builder_macro_settings *s,
-		 struct builder_macro_ctx *ctx)
+static void load(struct fixture *f, const struct planner_macro_settings *s,
+		 struct planner_macro_ctx *ctx)
 {
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_macro_ctx_load(f->repo, f->head, s, f->workdir, ctx, &err), &err);
+	assert_ok(planner_macro_ctx_load(f->repo, f->head, s, f->workdir, ctx, &err), &err);
 }
 
 static const char *base(const char *path)
@@ -90,8 +90,8 @@ static const char *base(const char *path)
 static void test_macro_ctx_load_finds_macros_dir_and_orders_files(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 	char *p;
 
 	load(f, &s, &ctx);
@@ -121,15 +121,15 @@ static void test_macro_ctx_load_finds_macros_dir_and_orders_files(void **state)
 	assert_string_equal(ctx.target_arch, "x86_64");
 	assert_non_null(strstr(ctx.dir, ctx.digest));
 	assert_int_equal(strlen(ctx.digest), SY_SHA256_HEX_LEN);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_macro_ctx_load_without_macros_dir_is_empty(void **state)
 {
 	static const char *const trees[] = { "NOSUCH", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 
 	s.spec_trees = trees;
 	load(f, &s, &ctx);
@@ -138,15 +138,15 @@ static void test_macro_ctx_load_without_macros_dir_is_empty(void **state)
 	assert_null(ctx.rpmrc);
 	assert_null(ctx.lua_dir);
 	assert_true(sy_exists(ctx.dir));
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_macro_ctx_digest_follows_content_defines_and_arch(void **state)
 {
 	static const char *const defines[] = { "azl 3", "with_check 0", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx a, again, with_defines, arm, dist, changed;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx a, again, with_defines, arm, dist, changed;
 
 	load(f, &s, &a);
 	load(f, &s, &again);
@@ -171,37 +171,37 @@ static void test_macro_ctx_digest_follows_content_defines_and_arch(void **state)
 	commit(f);
 	load(f, &s, &changed);
 	assert_string_not_equal(a.digest, changed.digest);
-	builder_macro_ctx_release(&a);
-	builder_macro_ctx_release(&again);
-	builder_macro_ctx_release(&with_defines);
-	builder_macro_ctx_release(&arm);
-	builder_macro_ctx_release(&dist);
-	builder_macro_ctx_release(&changed);
+	planner_macro_ctx_release(&a);
+	planner_macro_ctx_release(&again);
+	planner_macro_ctx_release(&with_defines);
+	planner_macro_ctx_release(&arm);
+	planner_macro_ctx_release(&dist);
+	planner_macro_ctx_release(&changed);
 }
 
 static void test_macro_ctx_rpmbuild_args_lists_defines(void **state)
 {
 	static const char *const defines[] = { "with_check 1", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_strv argv = SY_STRV_INIT;
 
 	s.defines = defines;
 	load(f, &s, &ctx);
-	builder_macro_ctx_rpmbuild_args(&ctx, &argv);
+	planner_macro_ctx_rpmbuild_args(&ctx, &argv);
 	assert_int_equal(argv.n, 4);
 	assert_string_equal(argv.items[0], "--define");
 	assert_string_equal(argv.items[1], "dist .azl3");
 	assert_string_equal(argv.items[2], "--define");
 	assert_string_equal(argv.items[3], "with_check 1");
 	sy_strv_release(&argv);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 /* What the child applies and prints. */
 struct apply_probe {
-	const struct builder_macro_ctx *ctx;
+	const struct planner_macro_ctx *ctx;
 	const char *expr; /* expanded and printed to stdout */
 };
 
@@ -211,7 +211,7 @@ static int apply_child(void *arg)
 	struct sy_error err = { { 0 } };
 	char *out;
 
-	if (builder_macro_ctx_apply(p->ctx, &err) != 0) {
+	if (planner_macro_ctx_apply(p->ctx, &err) != 0) {
 		printf("apply failed: %s", err.msg);
 		fflush(stdout);
 		return 1;
@@ -223,7 +223,7 @@ static int apply_child(void *arg)
 }
 
 /* Applies ctx in a forked child and returns expr expanded there. */
-static char *expand_in_child(const struct builder_macro_ctx *ctx, const char *expr)
+static char *expand_in_child(const struct planner_macro_ctx *ctx, const char *expr)
 {
 	struct apply_probe probe = { ctx, expr };
 	struct sy_spawn sp = SY_SPAWN_INIT;
@@ -244,8 +244,8 @@ static void test_macro_ctx_apply_loads_files_defines_and_lua(void **state)
 {
 	static const char *const defines[] = { "azl 3", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 	char *out;
 
 	s.defines = defines;
@@ -257,14 +257,14 @@ static void test_macro_ctx_apply_loads_files_defines_and_lua(void **state)
 	assert_string_equal(out, ".azl3|3|base-from-macros|aa|last|x86_64|x86_64|-O2 -distro-flag|"
 				 "hi|forge");
 	free(out);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_macro_ctx_apply_sets_target_arch(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 	char *out;
 
 	s.target_arch = "aarch64";
@@ -272,15 +272,15 @@ static void test_macro_ctx_apply_sets_target_arch(void **state)
 	out = expand_in_child(&ctx, "%{_target_cpu} %{_arch} %{_lib}");
 	assert_string_equal(out, "aarch64 aarch64 lib64");
 	free(out);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_macro_ctx_includes_macro_files_other_specs_ship(void **state)
 {
 	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx a, b, none;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx a, b, none;
 	char *out;
 
 	write_repo_file(f, "SPECS/aaa/macros.aaa", "%from_shipped aaa\n%order_check shipped\n");
@@ -305,17 +305,17 @@ static void test_macro_ctx_includes_macro_files_other_specs_ship(void **state)
 	s.shipped_macros = "";
 	load(f, &s, &none);
 	assert_int_equal(none.macro_files.n, 4);
-	builder_macro_ctx_release(&a);
-	builder_macro_ctx_release(&b);
-	builder_macro_ctx_release(&none);
+	planner_macro_ctx_release(&a);
+	planner_macro_ctx_release(&b);
+	planner_macro_ctx_release(&none);
 }
 
 static void test_macro_ctx_generates_macros_dist_from_defines(void **state)
 {
 	static const char *const defines[] = { "azl 3", "with_check 0", NULL };
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 	char *text;
 	size_t len;
@@ -329,27 +329,27 @@ static void test_macro_ctx_generates_macros_dist_from_defines(void **state)
 	assert_string_equal(ctx.dist_tag, ".azl4");
 	assert_string_equal(ctx.version_prefix, "azl");
 	free(text);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_macro_ctx_digest_follows_version_prefix(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_macro_settings s = { 0 };
-	struct builder_macro_ctx a, b;
+	struct planner_macro_settings s = { 0 };
+	struct planner_macro_ctx a, b;
 
 	load(f, &s, &a);
 	s.version_prefix = "fc";
 	load(f, &s, &b);
 	assert_string_equal(b.version_prefix, "fc");
 	assert_string_not_equal(a.digest, b.digest);
-	builder_macro_ctx_release(&a);
-	builder_macro_ctx_release(&b);
+	planner_macro_ctx_release(&a);
+	planner_macro_ctx_release(&b);
 }
 
 static void test_macro_ctx_apply_rejects_missing_macro_file(void **state)
 {
-	struct builder_macro_ctx ctx;
+	struct planner_macro_ctx ctx;
 	struct apply_probe probe = { &ctx, "%{dist}" };
 	struct sy_spawn sp = SY_SPAWN_INIT;
 	struct sy_error err = { { 0 } };
@@ -367,7 +367,7 @@ static void test_macro_ctx_apply_rejects_missing_macro_file(void **state)
 	assert_int_equal(sp.status, 1);
 	assert_non_null(strstr(sp.out, "/nonexistent/shipyard/macros: cannot load macro file"));
 	free(sp.out);
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 int main(void)

@@ -6,8 +6,8 @@
 
 #include <pthread.h>
 
-#include "service/metrics.h"
-#include "service/store.h"
+#include "server/metrics.h"
+#include "server/store.h"
 
 #define HEAD "0123456789abcdef0123456789abcdef01234567"
 
@@ -15,32 +15,32 @@
  * two jobs. */
 struct fixture {
 	char *dir;
-	struct service_store *store;
-	struct service_metrics *m;
+	struct server_store *store;
+	struct server_metrics *m;
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = sy_xcalloc(1, sizeof(*f));
 	struct sy_error err = { { 0 } };
-	struct service_store_event ev = { "d-1", "distro", "push", "main", HEAD };
-	struct service_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = "main",
+	struct server_store_event ev = { "d-1", "distro", "push", "main", HEAD };
+	struct server_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = "main",
 					    .channel = "main", .head = HEAD };
-	struct service_store_job built = { "zlib", "built", NULL, NULL, 3 };
-	struct service_store_job failed = { "bash", "failed", "exit 1", NULL, 2 };
+	struct server_store_job built = { "zlib", "built", NULL, NULL, 3 };
+	struct server_store_job failed = { "bash", "failed", "exit 1", NULL, 2 };
 	long event, *running = NULL;
 	size_t nrunning = 0;
 
 	f->dir = test_tmpdir();
 	char *db = sy_xasprintf("%s/state.db", f->dir);
-	assert_ok(service_store_open(db, &f->store, &err), &err);
+	assert_ok(server_store_open(db, &f->store, &err), &err);
 	free(db);
-	assert_int_equal(service_store_add_event(f->store, &ev, &event, &err), 1);
-	assert_ok(service_store_queue(f->store, &p, event, &running, &nrunning, &err), &err);
+	assert_int_equal(server_store_add_event(f->store, &ev, &event, &err), 1);
+	assert_ok(server_store_queue(f->store, &p, event, &running, &nrunning, &err), &err);
 	free(running);
-	assert_ok(service_store_set_job(f->store, p.id, &built, &err), &err);
-	assert_ok(service_store_set_job(f->store, p.id, &failed, &err), &err);
-	f->m = service_metrics_new(f->dir);
+	assert_ok(server_store_set_job(f->store, p.id, &built, &err), &err);
+	assert_ok(server_store_set_job(f->store, p.id, &failed, &err), &err);
+	f->m = server_metrics_new(f->dir);
 	*state = f;
 	return 0;
 }
@@ -49,8 +49,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	service_metrics_free(f->m);
-	service_store_close(f->store);
+	server_metrics_free(f->m);
+	server_store_close(f->store);
 	sy_rm_rf(f->dir, NULL);
 	free(f->dir);
 	free(f);
@@ -62,7 +62,7 @@ static char *render(struct fixture *f, size_t queue)
 	struct sy_error err = { { 0 } };
 	char *text = NULL;
 
-	assert_ok(service_metrics_render(f->m, f->store, queue, &text, &err), &err);
+	assert_ok(server_metrics_render(f->m, f->store, queue, &text, &err), &err);
 	assert_non_null(text);
 	return text;
 }
@@ -145,10 +145,10 @@ static void test_metrics_webhook_histogram_is_cumulative(void **state)
 {
 	struct fixture *f = *state;
 
-	service_metrics_webhook(f->m, "github", 202, 0.0003);
-	service_metrics_webhook(f->m, "github", 202, 0.003);
-	service_metrics_webhook(f->m, "github", 401, 2.5);
-	service_metrics_webhook(f->m, "gitlab", 202, 0.001);
+	server_metrics_webhook(f->m, "github", 202, 0.0003);
+	server_metrics_webhook(f->m, "github", 202, 0.003);
+	server_metrics_webhook(f->m, "github", 401, 2.5);
+	server_metrics_webhook(f->m, "gitlab", 202, 0.001);
 	char *text = render(f, 0);
 
 	assert_line(text, "shipyard_webhook_duration_seconds_bucket{forge=\"github\",le=\"0.0005\"} 1");
@@ -176,12 +176,12 @@ static void test_metrics_build_durations_by_state(void **state)
 {
 	struct fixture *f = *state;
 
-	service_metrics_build(f->m, "success", 45);
-	service_metrics_build(f->m, "success", 4000);
-	service_metrics_build(f->m, "failure", 0.5);
-	service_metrics_status_sent(f->m, "github", "accepted");
-	service_metrics_status_sent(f->m, "github", "accepted");
-	service_metrics_status_sent(f->m, "gitea", "retry");
+	server_metrics_build(f->m, "success", 45);
+	server_metrics_build(f->m, "success", 4000);
+	server_metrics_build(f->m, "failure", 0.5);
+	server_metrics_status_sent(f->m, "github", "accepted");
+	server_metrics_status_sent(f->m, "github", "accepted");
+	server_metrics_status_sent(f->m, "gitea", "retry");
 	char *text = render(f, 0);
 
 	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"30\"} 0");
@@ -202,7 +202,7 @@ static void test_metrics_label_values_are_escaped(void **state)
 {
 	struct fixture *f = *state;
 
-	service_metrics_webhook(f->m, "a\"b\\c\nd", 404, 0.001);
+	server_metrics_webhook(f->m, "a\"b\\c\nd", 404, 0.001);
 	char *text = render(f, 0);
 
 	assert_line(text, "shipyard_webhooks_total{forge=\"a\\\"b\\\\c\\nd\",status=\"404\"} 1");
@@ -214,15 +214,15 @@ static void test_metrics_label_sets_are_bounded(void **state)
 	struct fixture *f = *state;
 	size_t lines = 0;
 
-	for (int i = 0; i < 3 * SERVICE_METRICS_MAX_SERIES; i++) {
+	for (int i = 0; i < 3 * SERVER_METRICS_MAX_SERIES; i++) {
 		char forge[32];
 		snprintf(forge, sizeof(forge), "forge%d", i);
-		service_metrics_webhook(f->m, forge, 404, 0.001);
+		server_metrics_webhook(f->m, forge, 404, 0.001);
 	}
 	char *text = render(f, 0);
 	for (const char *p = text; (p = strstr(p, "\nshipyard_webhooks_total{")); p++)
 		lines++;
-	assert_int_equal(lines, SERVICE_METRICS_MAX_SERIES + 1);
+	assert_int_equal(lines, SERVER_METRICS_MAX_SERIES + 1);
 	assert_line(text, "shipyard_webhooks_total{forge=\"other\",status=\"other\"} 128");
 	assert_line(text, "shipyard_webhook_duration_seconds_count{forge=\"other\"} 128");
 	free(text);
@@ -230,11 +230,11 @@ static void test_metrics_label_sets_are_bounded(void **state)
 
 static void *record_many(void *arg)
 {
-	struct service_metrics *m = arg;
+	struct server_metrics *m = arg;
 
 	for (int i = 0; i < 2000; i++) {
-		service_metrics_webhook(m, i % 2 ? "github" : "gitea", 202, 0.002);
-		service_metrics_build(m, "success", 10);
+		server_metrics_webhook(m, i % 2 ? "github" : "gitea", 202, 0.002);
+		server_metrics_build(m, "success", 10);
 	}
 	return NULL;
 }
@@ -258,29 +258,29 @@ static void test_metrics_recording_from_threads_loses_nothing(void **state)
 static void test_metrics_without_state_dir_has_no_jobs(void **state)
 {
 	struct fixture *f = *state;
-	struct service_metrics *m = service_metrics_new(NULL);
+	struct server_metrics *m = server_metrics_new(NULL);
 	struct sy_error err = { { 0 } };
 	char *text = NULL;
 
-	assert_ok(service_metrics_render(m, f->store, 0, &text, &err), &err);
+	assert_ok(server_metrics_render(m, f->store, 0, &text, &err), &err);
 	assert_null(strstr(text, "shipyard_jobs"));
 	assert_line(text, "shipyard_pipelines{state=\"queued\"} 1");
 	free(text);
-	service_metrics_free(m);
+	server_metrics_free(m);
 }
 
 static void test_metrics_render_fails_on_missing_database(void **state)
 {
 	struct fixture *f = *state;
 	char *dir = sy_xasprintf("%s/nowhere", f->dir);
-	struct service_metrics *m = service_metrics_new(dir);
+	struct server_metrics *m = server_metrics_new(dir);
 	struct sy_error err = { { 0 } };
 	char *text = NULL;
 
-	assert_int_equal(service_metrics_render(m, f->store, 0, &text, &err), -1);
+	assert_int_equal(server_metrics_render(m, f->store, 0, &text, &err), -1);
 	assert_null(text);
 	assert_non_null(strstr(err.msg, "nowhere/state.db"));
-	service_metrics_free(m);
+	server_metrics_free(m);
 	free(dir);
 }
 

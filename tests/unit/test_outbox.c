@@ -8,7 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "service/outbox.h"
+#include "forge/outbox.h"
 
 #define SHA "89abcdef0123456789abcdef0123456789abcdef"
 #define MAX_CALLS 64
@@ -21,7 +21,7 @@ struct call {
 /* The scripted answers (consumed in order; ACCEPTED once exhausted) and the
  * recorded calls. */
 static struct {
-	struct service_forge_response answers[16];
+	struct forge_response answers[16];
 	int n_answers, next_answer;
 	struct call calls[MAX_CALLS];
 	int n_calls;
@@ -30,11 +30,11 @@ static struct {
 	int n_rejected;
 } script;
 
-static struct service_forge forge_a = { SERVICE_FORGE_GITHUB, "http://a", "o/a", NULL };
-static struct service_forge forge_b = { SERVICE_FORGE_GITHUB, "http://b", "o/b", NULL };
+static struct forge forge_a = { FORGE_GITHUB, "http://a", "o/a", NULL };
+static struct forge forge_b = { FORGE_GITHUB, "http://b", "o/b", NULL };
 
-static int fake_send(const struct service_forge *f, const struct service_status_request *r,
-		     struct service_forge_response *out, struct sy_error *err)
+static int fake_send(const struct forge *f, const struct forge_status_request *r,
+		     struct forge_response *out, struct sy_error *err)
 {
 	struct call *c = &script.calls[script.n_calls++];
 
@@ -43,17 +43,17 @@ static int fake_send(const struct service_forge *f, const struct service_status_
 	assert_true(script.n_calls < MAX_CALLS);
 	snprintf(c->forge, sizeof(c->forge), "%s", f == &forge_a ? "a" : "b");
 	snprintf(c->context, sizeof(c->context), "%s", r->context);
-	snprintf(c->state, sizeof(c->state), "%s", service_forge_state_name(r->state));
+	snprintf(c->state, sizeof(c->state), "%s", forge_state_name(r->state));
 	if (script.next_answer < script.n_answers)
 		*out = script.answers[script.next_answer++];
 	else
-		*out = (struct service_forge_response){ SERVICE_FORGE_ACCEPTED, 201, -1, "" };
-	if (out->result == SERVICE_FORGE_ACCEPTED)
+		*out = (struct forge_response){ FORGE_ACCEPTED, 201, -1, "" };
+	if (out->result == FORGE_ACCEPTED)
 		return 0;
 	return sy_error_set(err, "HTTP %ld", out->http_status);
 }
 
-static const struct service_forge *lookup(void *arg, const char *name)
+static const struct forge *lookup(void *arg, const char *name)
 {
 	(void)arg;
 	if (!strcmp(name, "a"))
@@ -63,19 +63,19 @@ static const struct service_forge *lookup(void *arg, const char *name)
 	return NULL;
 }
 
-static void on_reject(void *arg, const struct service_outbox_entry *e, long http_status,
+static void on_reject(void *arg, const struct forge_outbox_entry *e, long http_status,
 		      const char *message)
 {
 	(void)arg;
 	snprintf(script.rejected, sizeof(script.rejected), "%s %s %ld %s", e->request.context,
-		 service_forge_state_name(e->request.state), http_status, message);
+		 forge_state_name(e->request.state), http_status, message);
 	script.n_rejected++;
 }
 
-static void script_answer(enum service_forge_result result, long http_status, long retry_after,
+static void script_answer(enum forge_result result, long http_status, long retry_after,
 			  const char *message)
 {
-	struct service_forge_response *a = &script.answers[script.n_answers++];
+	struct forge_response *a = &script.answers[script.n_answers++];
 
 	a->result = result;
 	a->http_status = http_status;
@@ -86,7 +86,7 @@ static void script_answer(enum service_forge_result result, long http_status, lo
 /* A fresh outbox in a temporary directory. */
 struct fixture {
 	char *dir, *db;
-	struct service_outbox *ob;
+	struct forge_outbox *ob;
 };
 
 static int setup(void **state)
@@ -97,10 +97,10 @@ static int setup(void **state)
 	memset(&script, 0, sizeof(script));
 	fx->dir = test_tmpdir();
 	fx->db = sy_xasprintf("%s/state.db", fx->dir);
-	fx->ob = service_outbox_open(fx->db, &err);
+	fx->ob = forge_outbox_open(fx->db, &err);
 	if (!fx->ob)
 		fail_msg("%s", err.msg);
-	service_outbox_set_sender(fx->ob, fake_send);
+	forge_outbox_set_sender(fx->ob, fake_send);
 	*state = fx;
 	return 0;
 }
@@ -110,7 +110,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	struct sy_error err;
 
-	service_outbox_close(fx->ob);
+	forge_outbox_close(fx->ob);
 	sy_rm_rf(fx->dir, &err);
 	free(fx->db);
 	free(fx->dir);
@@ -120,21 +120,21 @@ static int teardown(void **state)
 
 /* Enqueues (forge, context, state) and returns enqueue's result. */
 static int enqueue(struct fixture *fx, const char *forge, const char *context,
-		   enum service_forge_state st)
+		   enum forge_state st)
 {
-	struct service_status_request r = { SHA, context, st, "description", "http://dash/p/1" };
+	struct forge_status_request r = { SHA, context, st, "description", "http://dash/p/1" };
 	struct sy_error err = { { 0 } };
-	int rc = service_outbox_enqueue(fx->ob, forge, &r, NULL, &err);
+	int rc = forge_outbox_enqueue(fx->ob, forge, &r, NULL, &err);
 
 	if (rc < 0)
 		fail_msg("%s", err.msg);
 	return rc;
 }
 
-static int drain(struct fixture *fx, time_t now, struct service_outbox_drain_stats *stats)
+static int drain(struct fixture *fx, time_t now, struct forge_outbox_drain_stats *stats)
 {
 	struct sy_error err = { { 0 } };
-	int rc = service_outbox_drain(fx->ob, now, lookup, on_reject, NULL, stats, &err);
+	int rc = forge_outbox_drain(fx->ob, now, lookup, on_reject, NULL, stats, &err);
 
 	if (rc < 0)
 		fail_msg("%s", err.msg);
@@ -145,14 +145,14 @@ static long pending(struct fixture *fx)
 {
 	struct sy_error err = { { 0 } };
 
-	return service_outbox_pending_count(fx->ob, &err);
+	return forge_outbox_pending_count(fx->ob, &err);
 }
 
 static long next_due(struct fixture *fx, time_t now)
 {
 	struct sy_error err = { { 0 } };
 
-	return service_outbox_next_due(fx->ob, now, &err);
+	return forge_outbox_next_due(fx->ob, now, &err);
 }
 
 static void assert_call(int i, const char *forge, const char *context, const char *state)
@@ -167,17 +167,17 @@ static void test_outbox_sends_in_enqueue_order(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_int_equal(enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING), 1);
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_PENDING), 1);
-	assert_int_equal(enqueue(fx, "b", "shipyard/image/vhd", SERVICE_FORGE_PENDING), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_PENDING), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_PENDING), 1);
+	assert_int_equal(enqueue(fx, "b", "shipyard/image/vhd", FORGE_PENDING), 1);
 	assert_int_equal(pending(fx), 3);
 	assert_int_equal(next_due(fx, 1000), 0);
 	assert_int_equal(drain(fx, 1000, NULL), 3);
 	assert_call(0, "a", "shipyard/plan", "pending");
 	assert_call(1, "a", "shipyard/build", "pending");
 	assert_call(2, "b", "shipyard/image/vhd", "pending");
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_FAILURE), 1);
-	assert_int_equal(enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_SUCCESS), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_FAILURE), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS), 1);
 	assert_int_equal(drain(fx, 1001, NULL), 2);
 	assert_call(3, "a", "shipyard/build", "failure");
 	assert_call(4, "a", "shipyard/plan", "success");
@@ -188,11 +188,11 @@ static void test_outbox_sends_in_enqueue_order(void **state)
 static void test_outbox_retry_backs_off_1_2_4_seconds(void **state)
 {
 	struct fixture *fx = *state;
-	struct service_outbox_drain_stats stats;
+	struct forge_outbox_drain_stats stats;
 
 	for (int i = 0; i < 3; i++)
-		script_answer(SERVICE_FORGE_RETRY, 502, -1, "Bad Gateway");
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
+		script_answer(FORGE_RETRY, 502, -1, "Bad Gateway");
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
 	assert_int_equal(drain(fx, 1000, &stats), 0);
 	assert_int_equal(stats.retried, 1);
 	assert_int_equal(next_due(fx, 1000), 1);
@@ -215,15 +215,15 @@ static void test_outbox_backoff_is_capped_at_5_minutes(void **state)
 	time_t now = 1000;
 
 	for (int i = 0; i < 12; i++)
-		script_answer(SERVICE_FORGE_RETRY, 0, -1, "Connection refused");
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
+		script_answer(FORGE_RETRY, 0, -1, "Connection refused");
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
 	for (int i = 0; i < 12; i++) {
 		drain(fx, now, NULL);
-		assert_true(next_due(fx, now) <= SERVICE_OUTBOX_BACKOFF_MAX);
+		assert_true(next_due(fx, now) <= FORGE_OUTBOX_BACKOFF_MAX);
 		now += next_due(fx, now);
 	}
-	assert_int_equal(next_due(fx, now - SERVICE_OUTBOX_BACKOFF_MAX),
-			 SERVICE_OUTBOX_BACKOFF_MAX);
+	assert_int_equal(next_due(fx, now - FORGE_OUTBOX_BACKOFF_MAX),
+			 FORGE_OUTBOX_BACKOFF_MAX);
 	assert_int_equal(script.n_calls, 12);
 }
 
@@ -231,10 +231,10 @@ static void test_outbox_retry_after_holds_the_whole_forge(void **state)
 {
 	struct fixture *fx = *state;
 
-	script_answer(SERVICE_FORGE_RETRY, 403, 30, "secondary rate limit");
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
-	enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_PENDING);
-	enqueue(fx, "b", "shipyard/plan", SERVICE_FORGE_PENDING);
+	script_answer(FORGE_RETRY, 403, 30, "secondary rate limit");
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/build", FORGE_PENDING);
+	enqueue(fx, "b", "shipyard/plan", FORGE_PENDING);
 	assert_int_equal(drain(fx, 1000, NULL), 1); /* forge b is not held */
 	assert_int_equal(script.n_calls, 2);
 	assert_call(1, "b", "shipyard/plan", "pending");
@@ -249,18 +249,18 @@ static void test_outbox_never_sends_a_second_final(void **state)
 {
 	struct fixture *fx = *state;
 
-	enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/build", FORGE_PENDING);
 	drain(fx, 1000, NULL);
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_SUCCESS), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS), 1);
 	/* A second final and a late pending, while the first final waits. */
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_FAILURE), 0);
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_PENDING), 0);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_FAILURE), 0);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_PENDING), 0);
 	assert_int_equal(drain(fx, 1001, NULL), 1);
 	/* After the final was accepted. */
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_ERROR), 0);
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_RUNNING), 0);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_ERROR), 0);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_RUNNING), 0);
 	/* The same context on another forge is another key. */
-	assert_int_equal(enqueue(fx, "b", "shipyard/build", SERVICE_FORGE_ERROR), 1);
+	assert_int_equal(enqueue(fx, "b", "shipyard/build", FORGE_ERROR), 1);
 	assert_int_equal(drain(fx, 1002, NULL), 1);
 	assert_int_equal(script.n_calls, 3);
 	assert_call(0, "a", "shipyard/build", "pending");
@@ -272,8 +272,8 @@ static void test_outbox_final_retried_until_accepted_then_never_again(void **sta
 {
 	struct fixture *fx = *state;
 
-	script_answer(SERVICE_FORGE_RETRY, 500, -1, "Server Error");
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_SUCCESS);
+	script_answer(FORGE_RETRY, 500, -1, "Server Error");
+	enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS);
 	drain(fx, 1000, NULL);
 	assert_int_equal(drain(fx, 1001, NULL), 1);
 	assert_int_equal(drain(fx, 2000, NULL), 0);
@@ -284,12 +284,12 @@ static void test_outbox_final_retried_until_accepted_then_never_again(void **sta
 static void test_outbox_sends_first_pending_and_skips_later_superseded_ones(void **state)
 {
 	struct fixture *fx = *state;
-	struct service_outbox_drain_stats stats;
+	struct forge_outbox_drain_stats stats;
 
-	enqueue(fx, "a", "shipyard/image/iso", SERVICE_FORGE_PENDING);
-	enqueue(fx, "a", "shipyard/image/iso", SERVICE_FORGE_RUNNING);
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
-	enqueue(fx, "a", "shipyard/image/iso", SERVICE_FORGE_SUCCESS);
+	enqueue(fx, "a", "shipyard/image/iso", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/image/iso", FORGE_RUNNING);
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/image/iso", FORGE_SUCCESS);
 	assert_int_equal(drain(fx, 1000, &stats), 3);
 	assert_int_equal(stats.skipped, 1);
 	assert_int_equal(script.n_calls, 3);
@@ -302,10 +302,10 @@ static void test_outbox_first_pending_waiting_for_retry_still_goes_before_final(
 {
 	struct fixture *fx = *state;
 
-	script_answer(SERVICE_FORGE_RETRY, 503, -1, "Unavailable");
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
+	script_answer(FORGE_RETRY, 503, -1, "Unavailable");
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
 	drain(fx, 1000, NULL);
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_FAILURE);
+	enqueue(fx, "a", "shipyard/plan", FORGE_FAILURE);
 	assert_int_equal(drain(fx, 1001, NULL), 2);
 	assert_int_equal(script.n_calls, 3);
 	assert_call(1, "a", "shipyard/plan", "pending");
@@ -316,11 +316,11 @@ static void test_outbox_first_pending_waiting_for_retry_still_goes_before_final(
 static void test_outbox_rejected_entry_is_reported_and_queue_goes_on(void **state)
 {
 	struct fixture *fx = *state;
-	struct service_outbox_drain_stats stats;
+	struct forge_outbox_drain_stats stats;
 
-	script_answer(SERVICE_FORGE_REJECTED, 422, -1,
+	script_answer(FORGE_REJECTED, 422, -1,
 		      "Validation Failed: description is too long (maximum is 140 characters)");
-	enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_SUCCESS);
+	enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS);
 	assert_int_equal(drain(fx, 1000, &stats), 0);
 	assert_int_equal(stats.rejected, 1);
 	assert_int_equal(script.n_rejected, 1);
@@ -328,7 +328,7 @@ static void test_outbox_rejected_entry_is_reported_and_queue_goes_on(void **stat
 					     "description is too long (maximum is 140 characters)");
 	assert_int_equal(pending(fx), 0);
 	/* A rejected final was not accepted: another final may still go out. */
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_FAILURE), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_FAILURE), 1);
 	assert_int_equal(drain(fx, 1001, NULL), 1);
 	assert_call(1, "a", "shipyard/build", "failure");
 }
@@ -337,7 +337,7 @@ static void test_outbox_unknown_forge_is_rejected(void **state)
 {
 	struct fixture *fx = *state;
 
-	enqueue(fx, "nowhere", "shipyard/plan", SERVICE_FORGE_PENDING);
+	enqueue(fx, "nowhere", "shipyard/plan", FORGE_PENDING);
 	assert_int_equal(drain(fx, 1000, NULL), 0);
 	assert_int_equal(script.n_calls, 0);
 	assert_int_equal(script.n_rejected, 1);
@@ -348,26 +348,26 @@ static void reopen(struct fixture *fx)
 {
 	struct sy_error err = { { 0 } };
 
-	service_outbox_close(fx->ob);
-	fx->ob = service_outbox_open(fx->db, &err);
+	forge_outbox_close(fx->ob);
+	fx->ob = forge_outbox_open(fx->db, &err);
 	if (!fx->ob)
 		fail_msg("%s", err.msg);
-	service_outbox_set_sender(fx->ob, fake_send);
+	forge_outbox_set_sender(fx->ob, fake_send);
 }
 
 static void test_outbox_queue_and_finals_survive_reopening(void **state)
 {
 	struct fixture *fx = *state;
 
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_SUCCESS);
-	enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS);
+	enqueue(fx, "a", "shipyard/build", FORGE_PENDING);
 	reopen(fx);
 	assert_int_equal(pending(fx), 2);
 	assert_int_equal(drain(fx, 1000, NULL), 2);
 	reopen(fx);
 	assert_int_equal(pending(fx), 0);
-	assert_int_equal(enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_FAILURE), 0);
-	assert_int_equal(enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_SUCCESS), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_FAILURE), 0);
+	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS), 1);
 }
 
 static void test_outbox_entry_sent_when_process_died_is_sent_again(void **state)
@@ -376,19 +376,19 @@ static void test_outbox_entry_sent_when_process_died_is_sent_again(void **state)
 	int status;
 	pid_t pid;
 
-	enqueue(fx, "a", "shipyard/plan", SERVICE_FORGE_PENDING);
-	enqueue(fx, "a", "shipyard/build", SERVICE_FORGE_SUCCESS);
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS);
 	drain(fx, 1000, NULL); /* both accepted */
-	enqueue(fx, "a", "shipyard/image/vhd", SERVICE_FORGE_FAILURE);
+	enqueue(fx, "a", "shipyard/image/vhd", FORGE_FAILURE);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct sy_error err;
-		struct service_outbox *ob = service_outbox_open(fx->db, &err);
+		struct forge_outbox *ob = forge_outbox_open(fx->db, &err);
 
-		service_outbox_set_sender(ob, fake_send);
+		forge_outbox_set_sender(ob, fake_send);
 		script.die_in_send = 1;
-		service_outbox_drain(ob, 1001, lookup, NULL, NULL, NULL, &err);
+		forge_outbox_drain(ob, 1001, lookup, NULL, NULL, NULL, &err);
 		_exit(3); /* not reached: the send kills the process */
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -431,7 +431,7 @@ static int node_forge_start(const char *calls, const char *fail, pid_t *pid, uns
 	return 0;
 }
 
-static const struct service_forge *lookup_real(void *arg, const char *name)
+static const struct forge *lookup_real(void *arg, const char *name)
 {
 	return strcmp(name, "gh") ? NULL : arg;
 }
@@ -463,9 +463,9 @@ static void test_outbox_drains_to_fake_forge_through_500_403_and_422(void **stat
 {
 	static const long statuses[] = { 500, 403, 201, 422, 201 };
 	struct fixture *fx = *state;
-	struct service_forge gh = SERVICE_FORGE_INIT;
+	struct forge gh = FORGE_INIT;
 	char *calls = sy_xasprintf("%s/calls.jsonl", fx->dir), *cmd;
-	struct service_status_request r = { SHA, "shipyard/build", SERVICE_FORGE_RUNNING,
+	struct forge_status_request r = { SHA, "shipyard/build", FORGE_RUNNING,
 					    "building", "http://dash/p/9" };
 	struct sy_error err = { { 0 } };
 	unsigned port;
@@ -475,34 +475,34 @@ static void test_outbox_drains_to_fake_forge_through_500_403_and_422(void **stat
 		free(calls);
 		skip(); /* tests/npm/node_modules absent: run `npm ci --prefix tests/npm` */
 	}
-	service_outbox_set_sender(fx->ob, NULL); /* the real libcurl sender */
-	gh.kind = SERVICE_FORGE_GITHUB;
+	forge_outbox_set_sender(fx->ob, NULL); /* the real libcurl sender */
+	gh.kind = FORGE_GITHUB;
 	gh.api_url = sy_xasprintf("http://127.0.0.1:%u", port);
 	gh.project = sy_xstrdup("octo/distro");
 	gh.token = sy_xstrdup("tok-e2e");
-	assert_int_equal(service_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
-	assert_int_equal(service_outbox_drain(fx->ob, 1000, lookup_real, on_reject, &gh, NULL, &err), 0);
+	assert_int_equal(forge_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
+	assert_int_equal(forge_outbox_drain(fx->ob, 1000, lookup_real, on_reject, &gh, NULL, &err), 0);
 	assert_int_equal(next_due(fx, 1000), 1); /* 500: first backoff step */
-	assert_int_equal(service_outbox_drain(fx->ob, 1001, lookup_real, on_reject, &gh, NULL, &err), 0);
+	assert_int_equal(forge_outbox_drain(fx->ob, 1001, lookup_real, on_reject, &gh, NULL, &err), 0);
 	assert_int_equal(next_due(fx, 1001), 2); /* 403 + Retry-After: 1 s, backoff 2 s */
-	assert_int_equal(service_outbox_drain(fx->ob, 1003, lookup_real, on_reject, &gh, NULL, &err), 1);
+	assert_int_equal(forge_outbox_drain(fx->ob, 1003, lookup_real, on_reject, &gh, NULL, &err), 1);
 
 	cmd = sy_xasprintf("curl -sf -XPOST http://127.0.0.1:%u/__fail -d '{\"status\":422}' "
 			   ">/dev/null", port);
 	test_sh(cmd);
-	r.state = SERVICE_FORGE_SUCCESS;
-	assert_int_equal(service_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
-	assert_int_equal(service_outbox_drain(fx->ob, 1004, lookup_real, on_reject, &gh, NULL, &err), 0);
+	r.state = FORGE_SUCCESS;
+	assert_int_equal(forge_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
+	assert_int_equal(forge_outbox_drain(fx->ob, 1004, lookup_real, on_reject, &gh, NULL, &err), 0);
 	assert_non_null(strstr(script.rejected, "422 Validation Failed: description is too long"));
-	r.state = SERVICE_FORGE_FAILURE;
-	assert_int_equal(service_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
-	assert_int_equal(service_outbox_drain(fx->ob, 1005, lookup_real, on_reject, &gh, NULL, &err), 1);
+	r.state = FORGE_FAILURE;
+	assert_int_equal(forge_outbox_enqueue(fx->ob, "gh", &r, NULL, &err), 1);
+	assert_int_equal(forge_outbox_drain(fx->ob, 1005, lookup_real, on_reject, &gh, NULL, &err), 1);
 	assert_int_equal(pending(fx), 0);
 
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	assert_recorded(calls, statuses, sizeof(statuses) / sizeof(statuses[0]));
-	service_forge_release(&gh);
+	forge_release(&gh);
 	free(cmd);
 	free(calls);
 }

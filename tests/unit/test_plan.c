@@ -1,9 +1,9 @@
 /* The dependency graph (libsolv) and the rebuild set, on specs made by hand. */
 #include "testutil.h"
 
-#include "builder/graph.h"
-#include "builder/plan.h"
-#include "builder/buildkey.h"
+#include "planner/graph.h"
+#include "planner/plan.h"
+#include "planner/buildkey.h"
 
 /* A tiny distribution: zlib (zlib, zlib-devel), openssl BuildRequires
  * zlib-devel >= 1.3, curl BuildRequires openssl-devel and zlib-devel, hello
@@ -11,42 +11,42 @@
  * zlib-devel < 1.0 (unresolvable), loop-a and loop-b BuildRequire each
  * other. */
 struct fixture {
-	struct builder_spec specs[7];
+	struct planner_spec specs[7];
 	struct sy_strv toolchain;
 };
 
-static struct builder_dep dep(const char *name, int flags, const char *evr)
+static struct planner_dep dep(const char *name, int flags, const char *evr)
 {
-	return (struct builder_dep){ sy_xstrdup(name), flags, evr ? sy_xstrdup(evr) : NULL };
+	return (struct planner_dep){ sy_xstrdup(name), flags, evr ? sy_xstrdup(evr) : NULL };
 }
 
-static void add_package(struct builder_spec *s, const char *name, const char *evr,
+static void add_package(struct planner_spec *s, const char *name, const char *evr,
 			const char *requires_)
 {
 	s->packages = sy_xrealloc(s->packages, (s->npackages + 1) * sizeof(*s->packages));
-	struct builder_package *p = &s->packages[s->npackages++];
+	struct planner_package *p = &s->packages[s->npackages++];
 	memset(p, 0, sizeof(*p));
 	p->name = sy_xstrdup(name);
 	p->evr = sy_xstrdup(evr);
 	p->arch = sy_xstrdup("x86_64");
-	p->provides.items = sy_xcalloc(1, sizeof(struct builder_dep));
-	p->provides.items[0] = dep(name, BUILDER_DEP_EQUAL, evr);
+	p->provides.items = sy_xcalloc(1, sizeof(struct planner_dep));
+	p->provides.items[0] = dep(name, PLANNER_DEP_EQUAL, evr);
 	p->provides.n = 1;
 	if (requires_) {
-		p->requires.items = sy_xcalloc(1, sizeof(struct builder_dep));
+		p->requires.items = sy_xcalloc(1, sizeof(struct planner_dep));
 		p->requires.items[0] = dep(requires_, 0, NULL);
 		p->requires.n = 1;
 	}
 }
 
-static void add_br(struct builder_spec *s, const char *name, int flags, const char *evr)
+static void add_br(struct planner_spec *s, const char *name, int flags, const char *evr)
 {
 	s->buildrequires.items = sy_xrealloc(s->buildrequires.items,
-					     (s->buildrequires.n + 1) * sizeof(struct builder_dep));
+					     (s->buildrequires.n + 1) * sizeof(struct planner_dep));
 	s->buildrequires.items[s->buildrequires.n++] = dep(name, flags, evr);
 }
 
-static void init_spec(struct builder_spec *s, const char *name, const char *version)
+static void init_spec(struct planner_spec *s, const char *name, const char *version)
 {
 	static int counter;
 
@@ -61,7 +61,7 @@ static void init_spec(struct builder_spec *s, const char *name, const char *vers
 static int setup(void **state)
 {
 	struct fixture *f = sy_xcalloc(1, sizeof(*f));
-	struct builder_spec *s = f->specs;
+	struct planner_spec *s = f->specs;
 
 	init_spec(&s[0], "zlib", "1.3.2");
 	add_package(&s[0], "zlib", "1.3.2-1", NULL);
@@ -69,17 +69,17 @@ static int setup(void **state)
 	init_spec(&s[1], "openssl", "3.3");
 	add_package(&s[1], "openssl-libs", "3.3-1", NULL);
 	add_package(&s[1], "openssl-devel", "3.3-1", "openssl-libs");
-	add_br(&s[1], "zlib-devel", BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL, "1.3");
+	add_br(&s[1], "zlib-devel", PLANNER_DEP_GREATER | PLANNER_DEP_EQUAL, "1.3");
 	init_spec(&s[2], "curl", "8.0");
 	add_package(&s[2], "curl", "8.0-1", "openssl-libs");
 	add_br(&s[2], "openssl-devel", 0, NULL);
 	add_br(&s[2], "gcc", 0, NULL);
 	init_spec(&s[3], "hello", "1.0");
 	add_package(&s[3], "hello", "1.0-1", NULL);
-	add_br(&s[3], "gcc", BUILDER_DEP_GREATER, "4");
+	add_br(&s[3], "gcc", PLANNER_DEP_GREATER, "4");
 	init_spec(&s[4], "old", "0.1");
 	add_package(&s[4], "old", "0.1-1", NULL);
-	add_br(&s[4], "zlib-devel", BUILDER_DEP_LESS, "1.0");
+	add_br(&s[4], "zlib-devel", PLANNER_DEP_LESS, "1.0");
 	init_spec(&s[5], "loop-a", "1");
 	add_package(&s[5], "loop-a", "1-1", NULL);
 	add_br(&s[5], "loop-b", 0, NULL);
@@ -96,7 +96,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	for (size_t i = 0; i < 7; i++)
-		builder_spec_release(&f->specs[i]);
+		planner_spec_release(&f->specs[i]);
 	sy_strv_release(&f->toolchain);
 	free(f);
 	return 0;
@@ -105,14 +105,14 @@ static int teardown(void **state)
 static void test_graph_resolves_versioned_buildrequires_and_install_closure(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_graph g;
+	struct planner_graph g;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
 	/* openssl -> zlib through zlib-devel >= 1.3; install zlib-devel and zlib. */
 	assert_int_equal(g.nodes[1].nbuild_deps, 1);
 	assert_int_equal(g.nodes[1].build_deps[0], 0);
-	char *why = builder_graph_build_reason(&g, 1, 0);
+	char *why = planner_graph_build_reason(&g, 1, 0);
 	assert_string_equal(why, "zlib-devel >= 1.3");
 	free(why);
 	assert_int_equal(g.nodes[1].ninstall, 2);
@@ -127,30 +127,30 @@ static void test_graph_resolves_versioned_buildrequires_and_install_closure(void
 	assert_int_equal(g.nodes[4].unresolved.n, 1);
 	assert_string_equal(g.nodes[4].unresolved.items[0], "zlib-devel < 1.0");
 	assert_int_equal(g.nodes[4].nbuild_deps, 0);
-	builder_graph_release(&g);
+	planner_graph_release(&g);
 }
 
 static void test_graph_finds_build_cycles(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_graph g;
+	struct planner_graph g;
 	struct sy_error err = { { 0 } };
 	struct sy_strv cycles = SY_STRV_INIT;
 	size_t member[7] = { 0 };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	assert_int_equal(builder_graph_cycles(&g, NULL, member, &cycles), 1);
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_int_equal(planner_graph_cycles(&g, NULL, member, &cycles), 1);
 	assert_non_null(strstr(cycles.items[0], "loop-a"));
 	assert_non_null(strstr(cycles.items[0], "loop-b"));
 	assert_int_equal(member[5], 1);
 	assert_int_equal(member[6], 1);
 	assert_int_equal(member[0] + member[1] + member[2], 0);
 	sy_strv_release(&cycles);
-	builder_graph_release(&g);
+	planner_graph_release(&g);
 }
 
 /* Keys made by hand: own digest "o<i><own>" and key "k<i><key>" per spec. */
-static void fake_keys(struct builder_keys *k, size_t n, const char *own, const char *key)
+static void fake_keys(struct planner_keys *k, size_t n, const char *own, const char *key)
 {
 	memset(k, 0, sizeof(*k));
 	k->n = n;
@@ -164,9 +164,9 @@ static void fake_keys(struct builder_keys *k, size_t n, const char *own, const c
 	}
 }
 
-static struct builder_index fake_index(struct builder_spec *specs, size_t n)
+static struct planner_index fake_index(struct planner_spec *specs, size_t n)
 {
-	struct builder_index idx;
+	struct planner_index idx;
 
 	memset(&idx, 0, sizeof(idx));
 	idx.specs = specs;
@@ -180,14 +180,14 @@ static int no_artifact_for_hello(void *arg, const char *key)
 	return strcmp(key, "k3a") != 0;
 }
 
-static int never_built(void *arg, const struct builder_spec *spec)
+static int never_built(void *arg, const struct planner_spec *spec)
 {
 	(void)arg;
 	(void)spec;
 	return 0;
 }
 
-static int loop_b_built(void *arg, const struct builder_spec *spec)
+static int loop_b_built(void *arg, const struct planner_spec *spec)
 {
 	(void)arg;
 	return !strcmp(spec->name, "loop-b");
@@ -196,21 +196,21 @@ static int loop_b_built(void *arg, const struct builder_spec *spec)
 static void test_plan_key_change_rebuilds_dependents_with_reason_chains(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_graph g;
-	struct builder_plan plan;
-	struct builder_keys base_keys, head_keys;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys base_keys, head_keys;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct builder_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
 	/* zlib's own inputs changed; openssl and curl changed keys through it. */
 	fake_keys(&base_keys, 4, "aaaa", "aaaa");
 	fake_keys(&head_keys, 4, "baaa", "bbba");
-	struct builder_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
-	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.n, 3);
 	assert_int_equal(plan.entries[0].spec, 0);
-	assert_int_equal(plan.entries[0].why, BUILDER_PLAN_CHANGED);
+	assert_int_equal(plan.entries[0].why, PLANNER_PLAN_CHANGED);
 	assert_string_equal(plan.entries[1].reason, "BuildRequires zlib-devel >= 1.3, from zlib: inputs changed");
 	assert_int_equal(plan.entries[2].spec, 2);
 	assert_string_equal(plan.entries[2].reason,
@@ -218,40 +218,40 @@ static void test_plan_key_change_rebuilds_dependents_with_reason_chains(void **s
 			    "from zlib: inputs changed");
 	assert_int_equal(plan.nchanged, 1);
 	assert_int_equal(plan.changed[0].spec, 0);
-	builder_plan_release(&plan);
+	planner_plan_release(&plan);
 
 	/* --missing: hello (key k3a) has no artifact. */
 	in.has_artifact = no_artifact_for_hello;
-	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.n, 4);
 	for (size_t e = 0; e < plan.n; e++)
 		if (plan.entries[e].spec == 3) {
-			assert_int_equal(plan.entries[e].why, BUILDER_PLAN_MISSING);
+			assert_int_equal(plan.entries[e].why, PLANNER_PLAN_MISSING);
 			assert_string_equal(plan.entries[e].reason, "no artifact for its build key");
 		}
-	builder_plan_release(&plan);
-	builder_keys_release(&base_keys);
-	builder_keys_release(&head_keys);
-	builder_graph_release(&g);
+	planner_plan_release(&plan);
+	planner_keys_release(&base_keys);
+	planner_keys_release(&head_keys);
+	planner_graph_release(&g);
 }
 
 static void test_plan_reports_new_and_removed_specs(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_graph g;
-	struct builder_plan plan;
-	struct builder_keys base_keys, head_keys;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys base_keys, head_keys;
 	struct sy_error err = { { 0 } };
 
 	/* Base: zlib, openssl, curl, hello. Head: zlib, openssl, curl, old
 	 * (hello removed, "old" new). Paths differ, so lookups by path see it. */
-	struct builder_spec head_specs[4] = { f->specs[0], f->specs[1], f->specs[2], f->specs[4] };
-	assert_ok(builder_graph_build(head_specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct builder_index base = fake_index(f->specs, 4), head = fake_index(head_specs, 4);
+	struct planner_spec head_specs[4] = { f->specs[0], f->specs[1], f->specs[2], f->specs[4] };
+	assert_ok(planner_graph_build(head_specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index base = fake_index(f->specs, 4), head = fake_index(head_specs, 4);
 	fake_keys(&base_keys, 4, "aaaa", "aaaa");
 	fake_keys(&head_keys, 4, "aaaa", "aaaa");
-	struct builder_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
-	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
 	int saw_hello = 0;
 	for (size_t r = 0; r < plan.nremoved; r++)
 		if (!strcmp(plan.removed[r].spec, "hello")) {
@@ -267,26 +267,26 @@ static void test_plan_reports_new_and_removed_specs(void **state)
 			assert_string_equal(plan.entries[e].reason, "new spec");
 		}
 	assert_true(saw_old);
-	builder_plan_release(&plan);
-	builder_keys_release(&base_keys);
-	builder_keys_release(&head_keys);
-	builder_graph_release(&g);
+	planner_plan_release(&plan);
+	planner_keys_release(&base_keys);
+	planner_keys_release(&head_keys);
+	planner_graph_release(&g);
 }
 
 static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages(void **state)
 {
 	struct fixture *f = *state;
-	struct builder_graph g;
-	struct builder_plan plan;
+	struct planner_graph g;
+	struct planner_plan plan;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(builder_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct builder_index head = fake_index(f->specs, 7);
-	struct builder_keys keys;
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index head = fake_index(f->specs, 7);
+	struct planner_keys keys;
 	fake_keys(&keys, 7, "aaaaaaa", "aaaaaaa");
 	/* No base: every spec is new, in dependency order. */
-	struct builder_plan_input in = { NULL, NULL, &head, &g, &keys, NULL, never_built, NULL };
-	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	struct planner_plan_input in = { NULL, NULL, &head, &g, &keys, NULL, never_built, NULL };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.n, 7);
 	size_t pos[7];
 	for (size_t e = 0; e < plan.n; e++)
@@ -297,20 +297,20 @@ static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_pac
 	assert_null(plan.cycles[0].broken_at);
 	assert_true(plan.entries[pos[5]].in_cycle && plan.entries[pos[6]].in_cycle);
 	assert_false(plan.entries[pos[0]].in_cycle);
-	builder_plan_release(&plan);
+	planner_plan_release(&plan);
 
 	/* loop-b has built packages: the cycle is broken there, loop-a first. */
 	in.has_built = loop_b_built;
-	assert_ok(builder_plan_compute(&in, &plan, &err), &err);
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
 	assert_int_equal(plan.ncycles, 1);
 	assert_string_equal(plan.cycles[0].broken_at, "loop-b");
 	for (size_t e = 0; e < plan.n; e++)
 		pos[plan.entries[e].spec] = e;
 	assert_false(plan.entries[pos[5]].in_cycle || plan.entries[pos[6]].in_cycle);
 	assert_true(pos[5] < pos[6]);
-	builder_plan_release(&plan);
-	builder_keys_release(&keys);
-	builder_graph_release(&g);
+	planner_plan_release(&plan);
+	planner_keys_release(&keys);
+	planner_graph_release(&g);
 }
 
 int main(void)

@@ -4,9 +4,9 @@
 
 #include <time.h>
 
-#include "service/cron.h"
-#include "service/serveconf.h"
-#include "service/store.h"
+#include "server/cron.h"
+#include "server/serveconf.h"
+#include "server/store.h"
 
 static time_t utc(int y, int mo, int d, int h, int mi)
 {
@@ -18,49 +18,49 @@ static time_t utc(int y, int mo, int d, int h, int mi)
 
 static void test_cron_nightly_fires_next_day_at_three(void **state)
 {
-	struct service_cron c;
+	struct server_cron c;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_ok(service_cron_parse("0 3 * * *", &c, &err), &err);
-	assert_true(service_cron_next(&c, utc(2026, 11, 22, 3, 0)) == utc(2026, 11, 23, 3, 0));
-	assert_true(service_cron_next(&c, utc(2026, 11, 22, 2, 59)) == utc(2026, 11, 22, 3, 0));
+	assert_ok(server_cron_parse("0 3 * * *", &c, &err), &err);
+	assert_true(server_cron_next(&c, utc(2026, 11, 22, 3, 0)) == utc(2026, 11, 23, 3, 0));
+	assert_true(server_cron_next(&c, utc(2026, 11, 22, 2, 59)) == utc(2026, 11, 22, 3, 0));
 }
 
 static void test_cron_steps_lists_ranges_and_weekdays(void **state)
 {
-	struct service_cron c;
+	struct server_cron c;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_ok(service_cron_parse("*/15 8-9 * * 1-5", &c, &err), &err);
+	assert_ok(server_cron_parse("*/15 8-9 * * 1-5", &c, &err), &err);
 	/* 2026-11-21 is a Saturday: next is Monday 08:00. */
-	assert_true(service_cron_next(&c, utc(2026, 11, 21, 10, 0)) == utc(2026, 11, 23, 8, 0));
-	assert_true(service_cron_next(&c, utc(2026, 11, 23, 8, 0)) == utc(2026, 11, 23, 8, 15));
-	assert_ok(service_cron_parse("30 1 1,15 * 7", &c, &err), &err);
+	assert_true(server_cron_next(&c, utc(2026, 11, 21, 10, 0)) == utc(2026, 11, 23, 8, 0));
+	assert_true(server_cron_next(&c, utc(2026, 11, 23, 8, 0)) == utc(2026, 11, 23, 8, 15));
+	assert_ok(server_cron_parse("30 1 1,15 * 7", &c, &err), &err);
 	/* Day of month 1/15 OR Sunday (cron's rule when both are set). */
-	assert_true(service_cron_next(&c, utc(2026, 11, 16, 0, 0)) == utc(2026, 11, 22, 1, 30));
-	assert_ok(service_cron_parse("@daily", &c, &err), &err);
-	assert_true(service_cron_next(&c, utc(2026, 11, 22, 0, 0)) == utc(2026, 11, 23, 0, 0));
+	assert_true(server_cron_next(&c, utc(2026, 11, 16, 0, 0)) == utc(2026, 11, 22, 1, 30));
+	assert_ok(server_cron_parse("@daily", &c, &err), &err);
+	assert_true(server_cron_next(&c, utc(2026, 11, 22, 0, 0)) == utc(2026, 11, 23, 0, 0));
 }
 
 static void test_cron_refuses_out_of_range_and_short_expressions(void **state)
 {
-	struct service_cron c;
+	struct server_cron c;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(service_cron_parse("0 25 * * *", &c, &err), -1);
+	assert_int_equal(server_cron_parse("0 25 * * *", &c, &err), -1);
 	assert_non_null(strstr(err.msg, "hour"));
-	assert_int_equal(service_cron_parse("0 3 * *", &c, &err), -1);
+	assert_int_equal(server_cron_parse("0 3 * *", &c, &err), -1);
 	assert_non_null(strstr(err.msg, "five fields"));
-	assert_int_equal(service_cron_parse("x 3 * * *", &c, &err), -1);
+	assert_int_equal(server_cron_parse("x 3 * * *", &c, &err), -1);
 }
 
 static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 {
 	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
-	struct service_conf conf;
+	struct server_conf conf;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -70,7 +70,7 @@ static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 			"\tbranch = next\n\tforge = github\n\tapi = http://127.0.0.1:1\n"
 			"\tproject = o/mini\n\ttokenfile = token\n\tsecretfile = /etc/secret\n"
 			"\tschedule = 0 3 * * *\n\tpoll = 60\n");
-	assert_ok(service_conf_read(path, &conf, &err), &err);
+	assert_ok(server_conf_read(path, &conf, &err), &err);
 	assert_int_equal(conf.listen_port, 9999);
 	assert_int_equal(conf.nrepos, 1);
 	assert_string_equal(conf.repos[0].remote, "file:///srv/mini.git");
@@ -80,7 +80,7 @@ static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 	assert_string_equal(conf.repos[0].secret_file, "/etc/secret");
 	assert_int_equal(conf.repos[0].poll_s, 60);
 	assert_string_equal(conf.url, "http://127.0.0.1:9999");
-	service_conf_release(&conf);
+	server_conf_release(&conf);
 	sy_rm_rf(dir, NULL);
 	free(path);
 	free(dir);
@@ -89,12 +89,12 @@ static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 static void test_serveconf_names_missing_remote_and_bad_forge(void **state)
 {
 	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
-	struct service_conf conf;
+	struct server_conf conf;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
 	test_write_file(dir, "serve.conf", "[repo \"a\"]\n\tremote = x\n\tforge = svn\n");
-	assert_int_equal(service_conf_read(path, &conf, &err), -1);
+	assert_int_equal(server_conf_read(path, &conf, &err), -1);
 	assert_non_null(strstr(err.msg, "repo.a.forge 'svn'"));
 	assert_non_null(strstr(err.msg, "serve.conf"));
 	sy_rm_rf(dir, NULL);
@@ -102,43 +102,43 @@ static void test_serveconf_names_missing_remote_and_bad_forge(void **state)
 	free(dir);
 }
 
-static struct service_store *open_store(const char *dir)
+static struct server_store *open_store(const char *dir)
 {
 	char *path = sy_xasprintf("%s/state.db", dir);
-	struct service_store *st = NULL;
+	struct server_store *st = NULL;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(service_store_open(path, &st, &err), &err);
+	assert_ok(server_store_open(path, &st, &err), &err);
 	free(path);
 	return st;
 }
 
-static long queue(struct service_store *st, const char *ref, const char *head, long **running,
+static long queue(struct server_store *st, const char *ref, const char *head, long **running,
 		  size_t *n)
 {
-	struct service_store_pipeline p = { .repo = "mini", .trigger = "push", .ref = (char *)ref,
+	struct server_store_pipeline p = { .repo = "mini", .trigger = "push", .ref = (char *)ref,
 					    .channel = (char *)ref, .head = (char *)head };
 	struct sy_error err = { { 0 } };
 
-	assert_ok(service_store_queue(st, &p, 0, running, n, &err), &err);
+	assert_ok(server_store_queue(st, &p, 0, running, n, &err), &err);
 	return p.id;
 }
 
 static void test_store_deduplicates_redelivered_events(void **state)
 {
 	char *dir = test_tmpdir();
-	struct service_store *st = open_store(dir);
-	struct service_store_event ev = { "delivery-1", "mini", "push", "main", "abc" };
+	struct server_store *st = open_store(dir);
+	struct server_store_event ev = { "delivery-1", "mini", "push", "main", "abc" };
 	struct sy_error err = { { 0 } };
 	long id = 0, counts[7], events;
 
 	(void)state;
-	assert_int_equal(service_store_add_event(st, &ev, &id, &err), 1);
+	assert_int_equal(server_store_add_event(st, &ev, &id, &err), 1);
 	assert_true(id > 0);
-	assert_int_equal(service_store_add_event(st, &ev, &id, &err), 0);
-	assert_ok(service_store_counts(st, counts, &events, &err), &err);
+	assert_int_equal(server_store_add_event(st, &ev, &id, &err), 0);
+	assert_ok(server_store_counts(st, counts, &events, &err), &err);
 	assert_int_equal(events, 1);
-	service_store_close(st);
+	server_store_close(st);
 	sy_rm_rf(dir, NULL);
 	free(dir);
 }
@@ -146,8 +146,8 @@ static void test_store_deduplicates_redelivered_events(void **state)
 static void test_store_new_push_supersedes_queued_and_running_pipeline(void **state)
 {
 	char *dir = test_tmpdir();
-	struct service_store *st = open_store(dir);
-	struct service_store_pipeline got;
+	struct server_store *st = open_store(dir);
+	struct server_store_pipeline got;
 	struct sy_error err = { { 0 } };
 	long *running;
 	size_t n;
@@ -155,9 +155,9 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	(void)state;
 	long a = queue(st, "main", "aaa", &running, &n);
 	free(running);
-	assert_int_equal(service_store_claim(st, &got, &err), 1);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
 	assert_int_equal(got.id, a);
-	service_store_pipeline_release(&got);
+	server_store_pipeline_release(&got);
 	long other = queue(st, "next", "ccc", &running, &n);
 	free(running);
 	long b = queue(st, "main", "bbb", &running, &n);
@@ -165,23 +165,23 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	assert_int_equal(n, 1);
 	assert_int_equal(running[0], a);
 	free(running);
-	assert_int_equal(service_store_get(st, a, &got, &err), 1);
+	assert_int_equal(server_store_get(st, a, &got, &err), 1);
 	assert_string_equal(got.state, "superseded");
-	service_store_pipeline_release(&got);
+	server_store_pipeline_release(&got);
 	/* Finishing a superseded pipeline keeps it superseded. */
-	assert_ok(service_store_finish(st, a, "success", NULL, &err), &err);
-	assert_int_equal(service_store_get(st, a, &got, &err), 1);
+	assert_ok(server_store_finish(st, a, "success", NULL, &err), &err);
+	assert_int_equal(server_store_get(st, a, &got, &err), 1);
 	assert_string_equal(got.state, "superseded");
-	service_store_pipeline_release(&got);
+	server_store_pipeline_release(&got);
 	/* Other refs are not touched; claims go oldest first. */
-	assert_int_equal(service_store_claim(st, &got, &err), 1);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
 	assert_int_equal(got.id, other);
-	service_store_pipeline_release(&got);
-	assert_int_equal(service_store_claim(st, &got, &err), 1);
+	server_store_pipeline_release(&got);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
 	assert_int_equal(got.id, b);
-	service_store_pipeline_release(&got);
-	assert_int_equal(service_store_claim(st, &got, &err), 0);
-	service_store_close(st);
+	server_store_pipeline_release(&got);
+	assert_int_equal(server_store_claim(st, &got, &err), 0);
+	server_store_close(st);
 	sy_rm_rf(dir, NULL);
 	free(dir);
 }
@@ -189,9 +189,9 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 static void test_store_recovery_queues_running_pipelines_again(void **state)
 {
 	char *dir = test_tmpdir();
-	struct service_store *st = open_store(dir);
-	struct service_store_pipeline got;
-	struct service_store_job job = { "hello", "built", NULL, "/x.log", 1.5 };
+	struct server_store *st = open_store(dir);
+	struct server_store_pipeline got;
+	struct server_store_job job = { "hello", "built", NULL, "/x.log", 1.5 };
 	struct sy_error err = { { 0 } };
 	long *running;
 	size_t n;
@@ -199,24 +199,24 @@ static void test_store_recovery_queues_running_pipelines_again(void **state)
 	(void)state;
 	long a = queue(st, "main", "aaa", &running, &n);
 	free(running);
-	assert_int_equal(service_store_claim(st, &got, &err), 1);
-	service_store_pipeline_release(&got);
-	assert_ok(service_store_set_job(st, a, &job, &err), &err);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
+	server_store_pipeline_release(&got);
+	assert_ok(server_store_set_job(st, a, &job, &err), &err);
 	/* The process dies here; a new one opens the same database. */
-	service_store_close(st);
+	server_store_close(st);
 	st = open_store(dir);
-	assert_int_equal(service_store_recover(st, &err), 1);
-	assert_int_equal(service_store_claim(st, &got, &err), 1);
+	assert_int_equal(server_store_recover(st, &err), 1);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
 	assert_int_equal(got.id, a);
 	assert_int_equal(got.attempts, 2);
-	service_store_pipeline_release(&got);
-	struct service_store_job *jobs;
-	assert_ok(service_store_jobs(st, a, &jobs, &n, &err), &err);
+	server_store_pipeline_release(&got);
+	struct server_store_job *jobs;
+	assert_ok(server_store_jobs(st, a, &jobs, &n, &err), &err);
 	assert_int_equal(n, 1);
 	assert_string_equal(jobs[0].state, "built");
-	service_store_job_release(&jobs[0]);
+	server_store_job_release(&jobs[0]);
 	free(jobs);
-	service_store_close(st);
+	server_store_close(st);
 	sy_rm_rf(dir, NULL);
 	free(dir);
 }

@@ -317,10 +317,10 @@ static void test_sources_check_skip_ignores_mismatch(void **state)
 
 	write_text(f->dir, "zlib-1.3.tar.xz", "changed\n");
 	sources_of(&v, "zlib-1.3.tar.xz", NULL);
-	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_SKIP, &updated, &err),
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, PLANNER_SIGNATURES_SKIP, &updated, &err),
 		  &err);
 	assert_int_equal(updated, 0);
-	assert_int_equal(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_ENFORCE,
+	assert_int_equal(builder_sources_check(f->dir, f->sig, &v, PLANNER_SIGNATURES_ENFORCE,
 					       &updated, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "SHA-256 mismatch"));
@@ -340,7 +340,7 @@ static void test_sources_check_update_rewrites_exactly_the_sources_used(void **s
 	write_text(f->dir, "zlib-1.3.tar.xz", "changed\n");
 	sy_sha256_buf("changed\n", 8, want);
 	sources_of(&v, "zlib-1.3.tar.xz", NULL);
-	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_UPDATE, &updated,
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, PLANNER_SIGNATURES_UPDATE, &updated,
 					&err),
 		  &err);
 	assert_int_equal(updated, 1);
@@ -352,7 +352,7 @@ static void test_sources_check_update_rewrites_exactly_the_sources_used(void **s
 	free(expected);
 	/* Now it matches: enforce passes, and a second update changes nothing. */
 	assert_ok(builder_sources_verify(f->dir, f->sig, &v, &err), &err);
-	assert_ok(builder_sources_check(f->dir, f->sig, &v, BUILDER_SIGNATURES_UPDATE, &updated,
+	assert_ok(builder_sources_check(f->dir, f->sig, &v, PLANNER_SIGNATURES_UPDATE, &updated,
 					&err),
 		  &err);
 	assert_int_equal(updated, 0);
@@ -361,13 +361,13 @@ static void test_sources_check_update_rewrites_exactly_the_sources_used(void **s
 
 static void test_signature_mode_parse_refuses_unknown_mode(void **state)
 {
-	enum builder_signature_mode m = BUILDER_SIGNATURES_ENFORCE;
+	enum planner_signature_mode m = PLANNER_SIGNATURES_ENFORCE;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_ok(builder_signature_mode_parse("update", &m, &err), &err);
-	assert_int_equal(m, BUILDER_SIGNATURES_UPDATE);
-	assert_int_equal(builder_signature_mode_parse("loose", &m, &err), -1);
+	assert_ok(planner_signature_mode_parse("update", &m, &err), &err);
+	assert_int_equal(m, PLANNER_SIGNATURES_UPDATE);
+	assert_int_equal(planner_signature_mode_parse("loose", &m, &err), -1);
 	assert_non_null(strstr(err.msg, "'loose'"));
 }
 

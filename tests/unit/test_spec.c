@@ -1,4 +1,4 @@
-/* Tests of builder/spec.c: specs read in forked children with librpm. */
+/* Tests of planner/spec.c: specs read in forked children with librpm. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -6,21 +6,21 @@
 #include <signal.h>
 #include <time.h>
 
-#include "builder/macros.h"
-#include "builder/spec.h"
+#include "planner/macros.h"
+#include "planner/spec.h"
 #include "gitwatch/repo.h"
 
 /* The Azure Linux sample as a git repository with its macro context. */
 struct sample {
 	char *tmp;                    /* temporary directory holding repo/ and work/ */
-	struct builder_macro_ctx ctx; /* context from SPECS/azurelinux-rpm-macros */
+	struct planner_macro_ctx ctx; /* context from SPECS/azurelinux-rpm-macros */
 	int loaded;                   /* 1 when ../shared was there */
 };
 
 static struct sample sample;
 
 /* A context without distribution macros, for hand-written specs. */
-static void plain_ctx(struct builder_macro_ctx *ctx)
+static void plain_ctx(struct planner_macro_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	sy_strv_push(&ctx->defines, "dist .azl3");
@@ -31,7 +31,7 @@ static void plain_ctx(struct builder_macro_ctx *ctx)
 static int setup_sample(void **state)
 {
 	static const char *const defines[] = { "azl 3", "with_check 0", NULL };
-	struct builder_macro_settings settings = { 0 };
+	struct planner_macro_settings settings = { 0 };
 	struct gitwatch_repo *repo = NULL;
 	struct sy_error err = { { 0 } };
 	char oid[GITWATCH_OID_HEX + 1];
@@ -51,7 +51,7 @@ static int setup_sample(void **state)
 	settings.defines = defines;
 	if (gitwatch_repo_open(repodir, &repo, &err) != 0 ||
 	    gitwatch_resolve(repo, "HEAD", oid, &err) != 0 ||
-	    builder_macro_ctx_load(repo, oid, &settings, workdir, &sample.ctx, &err) != 0) {
+	    planner_macro_ctx_load(repo, oid, &settings, workdir, &sample.ctx, &err) != 0) {
 		fprintf(stderr, "sample setup: %s\n", err.msg);
 		gitwatch_repo_free(repo);
 		return -1;
@@ -67,7 +67,7 @@ static int setup_sample(void **state)
 static int teardown_sample(void **state)
 {
 	(void)state;
-	builder_macro_ctx_release(&sample.ctx);
+	planner_macro_ctx_release(&sample.ctx);
 	if (sample.tmp)
 		sy_rm_rf(sample.tmp, NULL);
 	free(sample.tmp);
@@ -81,8 +81,8 @@ static void require_sample(void)
 }
 
 /* Reads the sample specs matching pattern (relative to azl-sample/). */
-static size_t read_sample_specs(const char *pattern, struct builder_spec **out, char ***contents,
-				struct builder_spec_input **inputs)
+static size_t read_sample_specs(const char *pattern, struct planner_spec **out, char ***contents,
+				struct planner_spec_input **inputs)
 {
 	char *full = sy_xasprintf("%s/azl-sample/%s", test_shared_dir(), pattern);
 	size_t prefix = strlen(test_shared_dir()) + strlen("/azl-sample/");
@@ -98,18 +98,18 @@ static size_t read_sample_specs(const char *pattern, struct builder_spec **out, 
 		(*inputs)[i].content = (*contents)[i];
 		(*inputs)[i].path = sy_xstrdup(g.gl_pathv[i] + prefix);
 	}
-	assert_ok(builder_specs_read(*inputs, g.gl_pathc, &sample.ctx, 0, *out, &err), &err);
+	assert_ok(planner_specs_read(*inputs, g.gl_pathc, &sample.ctx, 0, *out, &err), &err);
 	size_t n = g.gl_pathc;
 	globfree(&g);
 	free(full);
 	return n;
 }
 
-static void free_specs(struct builder_spec *specs, char **contents,
-		       struct builder_spec_input *inputs, size_t n)
+static void free_specs(struct planner_spec *specs, char **contents,
+		       struct planner_spec_input *inputs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		builder_spec_release(&specs[i]);
+		planner_spec_release(&specs[i]);
 		free(contents[i]);
 		free((char *)inputs[i].path);
 	}
@@ -119,19 +119,19 @@ static void free_specs(struct builder_spec *specs, char **contents,
 }
 
 /* Parses one hand-written spec with a plain context. */
-static void read_one(const char *path, const char *text, struct builder_spec *out)
+static void read_one(const char *path, const char *text, struct planner_spec *out)
 {
-	struct builder_spec_input in = { path, text, strlen(text) };
-	struct builder_macro_ctx ctx;
+	struct planner_spec_input in = { path, text, strlen(text) };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 
 	plain_ctx(&ctx);
 	memset(out, 0, sizeof(*out));
-	assert_ok(builder_specs_read(&in, 1, &ctx, 1, out, &err), &err);
-	builder_macro_ctx_release(&ctx);
+	assert_ok(planner_specs_read(&in, 1, &ctx, 1, out, &err), &err);
+	planner_macro_ctx_release(&ctx);
 }
 
-static const struct builder_package *find_pkg(const struct builder_spec *s, const char *name)
+static const struct planner_package *find_pkg(const struct planner_spec *s, const char *name)
 {
 	for (size_t i = 0; i < s->npackages; i++)
 		if (strcmp(s->packages[i].name, name) == 0)
@@ -141,14 +141,14 @@ static const struct builder_package *find_pkg(const struct builder_spec *s, cons
 }
 
 /* The dependencies formatted and joined with ", ". */
-static char *deps_str(const struct builder_deps *deps)
+static char *deps_str(const struct planner_deps *deps)
 {
 	struct sy_strv parts = SY_STRV_INIT;
 	size_t len = 1;
 	char *s;
 
 	for (size_t i = 0; i < deps->n; i++) {
-		sy_strv_push_owned(&parts, builder_dep_format(&deps->items[i]));
+		sy_strv_push_owned(&parts, planner_dep_format(&deps->items[i]));
 		len += strlen(parts.items[i]) + 2;
 	}
 	s = sy_xcalloc(1, len);
@@ -161,7 +161,7 @@ static char *deps_str(const struct builder_deps *deps)
 	return s;
 }
 
-static void assert_deps(const struct builder_deps *deps, const char *expected)
+static void assert_deps(const struct planner_deps *deps, const char *expected)
 {
 	char *s = deps_str(deps);
 
@@ -171,8 +171,8 @@ static void assert_deps(const struct builder_deps *deps, const char *expected)
 
 static void test_specs_read_parses_every_sample_spec(void **state)
 {
-	struct builder_spec *specs;
-	struct builder_spec_input *inputs;
+	struct planner_spec *specs;
+	struct planner_spec_input *inputs;
 	char **contents;
 	size_t n, failed = 0;
 
@@ -197,9 +197,9 @@ static void test_specs_read_parses_every_sample_spec(void **state)
 
 static void test_specs_read_zlib_matches_rpmspec(void **state)
 {
-	struct builder_spec *specs;
-	struct builder_spec_input *inputs;
-	const struct builder_package *lib, *devel;
+	struct planner_spec *specs;
+	struct planner_spec_input *inputs;
+	const struct planner_package *lib, *devel;
 	char **contents;
 	size_t n;
 
@@ -233,7 +233,7 @@ static void test_specs_read_zlib_matches_rpmspec(void **state)
 	assert_string_equal(specs[0].sources.items[0], "zlib-1.3.2.tar.xz");
 	assert_int_equal(specs[0].patches.n, 0);
 	assert_int_equal(specs[0].exclusive_arch.n, 0);
-	char *srpm = builder_spec_srpm_name(&specs[0]);
+	char *srpm = planner_spec_srpm_name(&specs[0]);
 	assert_string_equal(srpm, "zlib-1.3.2-1.azl3.src.rpm");
 	free(srpm);
 	free_specs(specs, contents, inputs, n);
@@ -242,8 +242,8 @@ static void test_specs_read_zlib_matches_rpmspec(void **state)
 static void test_specs_read_golang_specs_parse_independently(void **state)
 {
 	static const char *const versions[] = { "1.23.12", "1.24.13", "1.25.9", "1.26.2" };
-	struct builder_spec *specs;
-	struct builder_spec_input *inputs;
+	struct planner_spec *specs;
+	struct planner_spec_input *inputs;
 	char **contents;
 	size_t n;
 
@@ -266,21 +266,21 @@ static void test_specs_read_uses_distribution_lua_modules(void **state)
 		"Name: lua-user\nVersion: 1\n"
 		"Release: %{lua: local azl = require \"azl.common\"; print(type(azl))}%{?dist}\n"
 		"Summary: s\nLicense: MIT\n%description\nd\n%files\n";
-	struct builder_spec_input in = { "SPECS/lua-user/lua-user.spec", text, sizeof(text) - 1 };
-	struct builder_spec out = { 0 };
+	struct planner_spec_input in = { "SPECS/lua-user/lua-user.spec", text, sizeof(text) - 1 };
+	struct planner_spec out = { 0 };
 	struct sy_error err = { { 0 } };
 
 	(void)state;
 	require_sample();
-	assert_ok(builder_specs_read(&in, 1, &sample.ctx, 1, &out, &err), &err);
+	assert_ok(planner_specs_read(&in, 1, &sample.ctx, 1, &out, &err), &err);
 	assert_null(out.error);
 	assert_string_equal(out.release, "table.azl3");
-	builder_spec_release(&out);
+	planner_spec_release(&out);
 }
 
 static void test_specs_read_reports_malformed_spec_with_file_and_line(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	read_one("SPECS/x/x.spec",
@@ -290,12 +290,12 @@ static void test_specs_read_reports_malformed_spec_with_file_and_line(void **sta
 	assert_string_equal(s.error, "SPECS/x/x.spec: line 5: Unknown tag: Nme: x");
 	assert_null(s.name);
 	assert_int_equal(s.npackages, 0);
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_error_does_not_show_temporary_path(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	read_one("SPECS/y/y.spec", "Name: y\nVersion: 1\nRelease: 1\n%include nothere.inc\n", &s);
@@ -303,7 +303,7 @@ static void test_specs_read_error_does_not_show_temporary_path(void **state)
 	assert_true(strncmp(s.error, "SPECS/y/y.spec: ", 16) == 0);
 	assert_null(strstr(s.error, "shipyard-spec-"));
 	assert_null(strchr(s.error, '\n'));
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_spec_cannot_change_next_spec_macros(void **state)
@@ -316,29 +316,29 @@ static void test_specs_read_spec_cannot_change_next_spec_macros(void **state)
 	static const char second[] =
 		"Name: second\nVersion: 1\nRelease: 1%{?leak}%{?leak2}%{?dist}\nSummary: s\n"
 		"License: MIT\n%description\nd\n%files\n";
-	struct builder_spec_input in[2] = {
+	struct planner_spec_input in[2] = {
 		{ "SPECS/first/first.spec", first, sizeof(first) - 1 },
 		{ "SPECS/second/second.spec", second, sizeof(second) - 1 },
 	};
-	struct builder_spec out[2] = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_spec out[2] = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
 	plain_ctx(&ctx);
-	assert_ok(builder_specs_read(in, 2, &ctx, 1, out, &err), &err);
+	assert_ok(planner_specs_read(in, 2, &ctx, 1, out, &err), &err);
 	assert_null(out[0].error);
 	assert_string_equal(out[0].release, "1fromfirst");
 	assert_null(out[1].error);
 	assert_string_equal(out[1].release, "1.azl3");
-	builder_spec_release(&out[0]);
-	builder_spec_release(&out[1]);
-	builder_macro_ctx_release(&ctx);
+	planner_spec_release(&out[0]);
+	planner_spec_release(&out[1]);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_specs_read_noarch_subpackage_and_builtrpms_only(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	read_one("SPECS/m/m.spec",
@@ -365,12 +365,12 @@ static void test_specs_read_noarch_subpackage_and_builtrpms_only(void **state)
 	assert_null(find_pkg(&s, "python3-m")->requires.items[0].evr);
 	for (size_t i = 0; i < s.npackages; i++)
 		assert_string_not_equal(s.packages[i].name, "m-unused");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_buildrequires_keep_versions(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 	char *srpm;
 
 	(void)state;
@@ -383,21 +383,21 @@ static void test_specs_read_buildrequires_keep_versions(void **state)
 	assert_null(s.error);
 	assert_deps(&s.buildrequires,
 		    "(cmake or meson), gcc, openssl-devel < 3:4.0-1, zlib-devel >= 1.2.11");
-	assert_int_equal(s.buildrequires.items[3].flags, BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL);
+	assert_int_equal(s.buildrequires.items[3].flags, PLANNER_DEP_GREATER | PLANNER_DEP_EQUAL);
 	assert_string_equal(s.buildrequires.items[3].evr, "1.2.11");
-	assert_int_equal(s.buildrequires.items[2].flags, BUILDER_DEP_LESS);
+	assert_int_equal(s.buildrequires.items[2].flags, PLANNER_DEP_LESS);
 	assert_string_equal(s.buildrequires.items[2].evr, "3:4.0-1");
 	assert_int_equal(s.buildrequires.items[1].flags, 0);
 	assert_null(s.buildrequires.items[1].evr);
-	srpm = builder_spec_srpm_name(&s);
+	srpm = planner_spec_srpm_name(&s);
 	assert_string_equal(srpm, "b-1-1.azl3.src.rpm");
 	free(srpm);
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_lists_sources_patches_and_arches(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	read_one("SPECS/p/p.spec",
@@ -420,12 +420,12 @@ static void test_specs_read_lists_sources_patches_and_arches(void **state)
 	assert_string_equal(s.exclusive_arch.items[1], "aarch64");
 	assert_int_equal(s.exclude_arch.n, 1);
 	assert_string_equal(s.exclude_arch.items[0], "ppc64le");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_exclusive_arch_mismatch_still_parses(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	read_one("SPECS/a/a.spec",
@@ -434,7 +434,7 @@ static void test_specs_read_exclusive_arch_mismatch_still_parses(void **state)
 	assert_null(s.error);
 	assert_int_equal(s.exclusive_arch.n, 1);
 	assert_string_equal(s.exclusive_arch.items[0], "s390x");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_crashing_child_gives_error(void **state)
@@ -442,33 +442,33 @@ static void test_specs_read_crashing_child_gives_error(void **state)
 	static const char crash[] = "Name: c\nVersion: %(kill -KILL $PPID; sleep 5)\n";
 	static const char fine[] = "Name: f\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
 				   "%description\nd\n%files\n";
-	struct builder_spec_input in[2] = {
+	struct planner_spec_input in[2] = {
 		{ "SPECS/c/c.spec", crash, sizeof(crash) - 1 },
 		{ "SPECS/f/f.spec", fine, sizeof(fine) - 1 },
 	};
-	struct builder_spec out[2] = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_spec out[2] = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
 	plain_ctx(&ctx);
-	assert_ok(builder_specs_read(in, 2, &ctx, 2, out, &err), &err);
+	assert_ok(planner_specs_read(in, 2, &ctx, 2, out, &err), &err);
 	assert_non_null(out[0].error);
 	assert_non_null(strstr(out[0].error, "SPECS/c/c.spec: spec reader killed by signal 9"));
 	assert_null(out[1].error);
 	assert_string_equal(out[1].name, "f");
-	builder_spec_release(&out[0]);
-	builder_spec_release(&out[1]);
-	builder_macro_ctx_release(&ctx);
+	planner_spec_release(&out[0]);
+	planner_spec_release(&out[1]);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_specs_read_many_specs_with_few_jobs(void **state)
 {
 	enum { N = 12 };
-	struct builder_spec_input in[N];
-	struct builder_spec out[N];
+	struct planner_spec_input in[N];
+	struct planner_spec out[N];
 	char *texts[N];
-	struct builder_macro_ctx ctx;
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -481,17 +481,17 @@ static void test_specs_read_many_specs_with_few_jobs(void **state)
 		in[i].content = texts[i];
 		in[i].len = strlen(texts[i]);
 	}
-	assert_ok(builder_specs_read(in, N, &ctx, 3, out, &err), &err);
+	assert_ok(planner_specs_read(in, N, &ctx, 3, out, &err), &err);
 	for (int i = 0; i < N; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "n%d", i);
 		assert_null(out[i].error);
 		assert_string_equal(out[i].name, name);
-		builder_spec_release(&out[i]);
+		planner_spec_release(&out[i]);
 		free(texts[i]);
 	}
-	builder_macro_ctx_release(&ctx);
+	planner_macro_ctx_release(&ctx);
 }
 
 /* A name no other test run uses: "<prefix>-<pid>-<counter>". */
@@ -511,18 +511,18 @@ static void test_specs_read_shell_cannot_write_host_files(void **state)
 				  "License: MIT\n%%description\nd\n%%files\n", probe, usr_probe);
 	static const char fine[] = "Name: f\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
 				   "%description\nd\n%files\n";
-	struct builder_spec_input in[2] = {
+	struct planner_spec_input in[2] = {
 		{ "SPECS/w/w.spec", text, strlen(text) },
 		{ "SPECS/f/f.spec", fine, sizeof(fine) - 1 },
 	};
-	struct builder_spec out[2] = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_spec out[2] = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 	int host_written, usr_written;
 
 	(void)state;
 	plain_ctx(&ctx);
-	assert_ok(builder_specs_read(in, 2, &ctx, 2, out, &err), &err);
+	assert_ok(planner_specs_read(in, 2, &ctx, 2, out, &err), &err);
 	host_written = sy_exists(probe);
 	usr_written = sy_exists(usr_probe);
 	unlink(probe);
@@ -534,9 +534,9 @@ static void test_specs_read_shell_cannot_write_host_files(void **state)
 	assert_string_equal(out[0].release, "1x");
 	assert_null(out[1].error);
 	assert_string_equal(out[1].name, "f");
-	builder_spec_release(&out[0]);
-	builder_spec_release(&out[1]);
-	builder_macro_ctx_release(&ctx);
+	planner_spec_release(&out[0]);
+	planner_spec_release(&out[1]);
+	planner_macro_ctx_release(&ctx);
 	free(text);
 	free(probe);
 	free(usr_probe);
@@ -544,7 +544,7 @@ static void test_specs_read_shell_cannot_write_host_files(void **state)
 
 static void test_specs_read_shell_runs_unprivileged_without_host_environment(void **state)
 {
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	setenv("SHIPYARD_TEST_SECRET", "leaked", 1);
@@ -555,7 +555,7 @@ static void test_specs_read_shell_runs_unprivileged_without_host_environment(voi
 	assert_null(s.error);
 	assert_string_equal(s.version, "65534");
 	assert_string_equal(s.release, "1x");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 }
 
 static void test_specs_read_shell_cannot_see_host_temporary_files(void **state)
@@ -566,14 +566,14 @@ static void test_specs_read_shell_cannot_see_host_temporary_files(void **state)
 	char *text = sy_xasprintf("Name: h\nVersion: 1\nRelease: 1%%(cat %s 2>/dev/null || "
 				  "echo hidden)\nSummary: s\nLicense: MIT\n%%description\nd\n"
 				  "%%files\n", secret);
-	struct builder_spec s;
+	struct planner_spec s;
 
 	(void)state;
 	assert_ok(sy_write_file(secret, "visible", 7, 0644, &err), &err);
 	read_one("SPECS/h/h.spec", text, &s);
 	assert_null(s.error);
 	assert_string_equal(s.release, "1hidden");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 	sy_rm_rf(dir, NULL);
 	free(dir);
 	free(secret);
@@ -588,7 +588,7 @@ static void test_specs_read_lua_cannot_write_etc(void **state)
 		"Release: %%{lua: local f = io.open(\"%s\", \"w\"); "
 		"if f then f:write(\"x\"); f:close(); print(\"written\") else print(\"denied\") end}\n"
 		"Summary: s\nLicense: MIT\n%%description\nd\n%%files\n", probe);
-	struct builder_spec s;
+	struct planner_spec s;
 	int written;
 
 	(void)state;
@@ -598,7 +598,7 @@ static void test_specs_read_lua_cannot_write_etc(void **state)
 	assert_false(written);
 	assert_null(s.error);
 	assert_string_equal(s.release, "denied");
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 	free(text);
 	free(probe);
 }
@@ -633,7 +633,7 @@ static void test_specs_read_leaves_no_background_process(void **state)
 	char *text = sy_xasprintf("%%global bg %%(sleep %s >/dev/null 2>&1 &)\n"
 				  "Name: bg\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
 				  "%%description\nd\n%%files\n", marker);
-	struct builder_spec s;
+	struct planner_spec s;
 	pid_t left;
 
 	(void)state;
@@ -643,7 +643,7 @@ static void test_specs_read_leaves_no_background_process(void **state)
 		kill(left, SIGKILL);
 	assert_int_equal(left, 0);
 	assert_null(s.error);
-	builder_spec_release(&s);
+	planner_spec_release(&s);
 	free(text);
 	free(marker);
 }
@@ -652,9 +652,9 @@ static void test_specs_read_fails_spec_when_sandbox_cannot_be_built(void **state
 {
 	static const char text[] = "Name: s\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n"
 				   "%description\nd\n%files\n";
-	struct builder_spec_input in = { "SPECS/s/s.spec", text, sizeof(text) - 1 };
-	struct builder_spec out = { 0 };
-	struct builder_macro_ctx ctx;
+	struct planner_spec_input in = { "SPECS/s/s.spec", text, sizeof(text) - 1 };
+	struct planner_spec out = { 0 };
+	struct planner_macro_ctx ctx;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
@@ -662,38 +662,38 @@ static void test_specs_read_fails_spec_when_sandbox_cannot_be_built(void **state
 	/* The context directory cannot be bound into the sandbox: the spec must
 	 * fail rather than be parsed without it. */
 	ctx.dir = sy_xstrdup("/nonexistent/shipyard-macros");
-	assert_ok(builder_specs_read(&in, 1, &ctx, 1, &out, &err), &err);
+	assert_ok(planner_specs_read(&in, 1, &ctx, 1, &out, &err), &err);
 	assert_non_null(out.error);
 	assert_string_equal(out.error, "SPECS/s/s.spec: spec reader sandbox: bind "
 				       "/nonexistent/shipyard-macros: No such file or directory");
 	assert_true(out.error_transient);
 	assert_null(out.name);
-	builder_spec_release(&out);
-	builder_macro_ctx_release(&ctx);
+	planner_spec_release(&out);
+	planner_macro_ctx_release(&ctx);
 }
 
 static void test_dep_format_writes_operators(void **state)
 {
-	struct builder_dep any = { "zlib", 0, NULL };
-	struct builder_dep ge = { "zlib", BUILDER_DEP_GREATER | BUILDER_DEP_EQUAL, "1.2" };
-	struct builder_dep lt = { "zlib", BUILDER_DEP_LESS, "2" };
+	struct planner_dep any = { "zlib", 0, NULL };
+	struct planner_dep ge = { "zlib", PLANNER_DEP_GREATER | PLANNER_DEP_EQUAL, "1.2" };
+	struct planner_dep lt = { "zlib", PLANNER_DEP_LESS, "2" };
 	char *s;
 
 	(void)state;
-	s = builder_dep_format(&any);
+	s = planner_dep_format(&any);
 	assert_string_equal(s, "zlib");
 	free(s);
-	s = builder_dep_format(&ge);
+	s = planner_dep_format(&ge);
 	assert_string_equal(s, "zlib >= 1.2");
 	free(s);
-	s = builder_dep_format(&lt);
+	s = planner_dep_format(&lt);
 	assert_string_equal(s, "zlib < 2");
 	free(s);
 }
 
 static void test_spec_json_round_trip_keeps_every_field(void **state)
 {
-	struct builder_spec s, back;
+	struct planner_spec s, back;
 	struct sy_error err = { { 0 } };
 	char *json, *again;
 
@@ -706,10 +706,10 @@ static void test_spec_json_round_trip_keeps_every_field(void **state)
 		 "Requires: m = %{version}\n%description doc\nd\n%files\n%files doc\n", &s);
 	assert_null(s.error);
 	sy_strv_push(&s.version_refs, "azl_x_version");
-	json = builder_spec_to_json(&s);
+	json = planner_spec_to_json(&s);
 	memset(&back, 0, sizeof(back));
-	assert_ok(builder_spec_from_json(json, strlen(json), &back, &err), &err);
-	again = builder_spec_to_json(&back);
+	assert_ok(planner_spec_from_json(json, strlen(json), &back, &err), &err);
+	again = planner_spec_to_json(&back);
 	assert_string_equal(json, again);
 	assert_string_equal(back.epoch, "1");
 	assert_string_equal(back.release, "3.azl3");
@@ -723,40 +723,40 @@ static void test_spec_json_round_trip_keeps_every_field(void **state)
 	assert_null(back.path);
 	free(json);
 	free(again);
-	builder_spec_release(&s);
-	builder_spec_release(&back);
+	planner_spec_release(&s);
+	planner_spec_release(&back);
 }
 
 static void test_spec_json_round_trip_keeps_parse_error(void **state)
 {
-	struct builder_spec s = { 0 }, back = { 0 };
+	struct planner_spec s = { 0 }, back = { 0 };
 	struct sy_error err = { { 0 } };
 	char *json;
 
 	(void)state;
 	s.error = sy_xstrdup("SPECS/x/x.spec: line 2: Unknown tag: Nme: x");
 	sy_strv_push(&s.version_refs, "*");
-	json = builder_spec_to_json(&s);
-	assert_ok(builder_spec_from_json(json, strlen(json), &back, &err), &err);
+	json = planner_spec_to_json(&s);
+	assert_ok(planner_spec_from_json(json, strlen(json), &back, &err), &err);
 	assert_string_equal(back.error, s.error);
 	assert_null(back.name);
 	assert_int_equal(back.version_refs.n, 1);
 	assert_string_equal(back.version_refs.items[0], "*");
 	free(json);
-	builder_spec_release(&s);
-	builder_spec_release(&back);
+	planner_spec_release(&s);
+	planner_spec_release(&back);
 }
 
 static void test_spec_from_json_rejects_garbage(void **state)
 {
-	struct builder_spec out = { 0 };
+	struct planner_spec out = { 0 };
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(builder_spec_from_json("[1]", 3, &out, &err), -1);
+	assert_int_equal(planner_spec_from_json("[1]", 3, &out, &err), -1);
 	assert_non_null(strstr(err.msg, "spec JSON"));
-	assert_int_equal(builder_spec_from_json("{\"name\": ", 9, &out, &err), -1);
-	builder_spec_release(&out);
+	assert_int_equal(planner_spec_from_json("{\"name\": ", 9, &out, &err), -1);
+	planner_spec_release(&out);
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 
 #include "common/buf.h"
 #include "common/hash.h"
-#include "service/webhook.h"
+#include "forge/webhook.h"
 
 #define OCTOKIT_INDEX \
 	"tests/npm/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
@@ -39,7 +39,7 @@ static void headers_release(struct headers *h)
 	sy_strv_release(&h->values);
 }
 
-/* service_header_fn over struct headers; names match without regard to case. */
+/* forge_header_fn over struct headers; names match without regard to case. */
 static const char *header_get(void *arg, const char *name)
 {
 	struct headers *h = arg;
@@ -78,14 +78,14 @@ static void test_verify_accepts_github_docs_test_vector(void **state)
 
 	(void)state;
 	headers_add(&h, "X-Hub-Signature-256", docs_signature);
-	assert_ok(service_webhook_verify(SERVICE_FORGE_GITHUB, header_get, &h, docs_body,
+	assert_ok(forge_webhook_verify(FORGE_GITHUB, header_get, &h, docs_body,
 					 strlen(docs_body), docs_secret, &err), &err);
-	assert_ok(service_webhook_verify(SERVICE_FORGE_GITEA, header_get, &h, docs_body,
+	assert_ok(forge_webhook_verify(FORGE_GITEA, header_get, &h, docs_body,
 					 strlen(docs_body), docs_secret, &err), &err);
 	headers_release(&h);
 }
 
-static void expect_refused(enum service_forge_kind kind, const char *name, const char *value,
+static void expect_refused(enum forge_kind kind, const char *name, const char *value,
 			   const char *body, const char *secret, const char *reason)
 {
 	struct headers h = HEADERS_INIT;
@@ -93,7 +93,7 @@ static void expect_refused(enum service_forge_kind kind, const char *name, const
 
 	if (name)
 		headers_add(&h, name, value);
-	assert_int_equal(service_webhook_verify(kind, header_get, &h, body, strlen(body), secret,
+	assert_int_equal(forge_webhook_verify(kind, header_get, &h, body, strlen(body), secret,
 						&err),
 			 -1);
 	assert_string_equal(err.msg, reason);
@@ -103,40 +103,40 @@ static void expect_refused(enum service_forge_kind kind, const char *name, const
 static void test_verify_refuses_wrong_signature(void **state)
 {
 	(void)state;
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256", docs_signature,
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256", docs_signature,
 		       "Hello, World?", docs_secret, "signature mismatch");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, docs_body,
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, docs_body,
 		       "another secret", "signature mismatch");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256",
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256",
 		       "sha256=857107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 		       docs_body, docs_secret, "signature mismatch");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256",
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256",
 		       "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 		       docs_body, docs_secret, "malformed X-Hub-Signature-256");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256",
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256",
 		       "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e",
 		       docs_body, docs_secret, "malformed X-Hub-Signature-256");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256",
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256",
 		       "sha256=zz7107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 		       docs_body, docs_secret, "malformed X-Hub-Signature-256");
 	/* The signature is over the body, not over an empty one. */
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, "",
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, "",
 		       docs_secret, "signature mismatch");
 }
 
 static void test_verify_refuses_missing_signature_or_secret(void **state)
 {
 	(void)state;
-	expect_refused(SERVICE_FORGE_GITHUB, NULL, NULL, docs_body, docs_secret,
+	expect_refused(FORGE_GITHUB, NULL, NULL, docs_body, docs_secret,
 		       "missing X-Hub-Signature-256");
 	/* GitHub does not sign in X-Gitea-Signature: only Gitea is read there. */
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Gitea-Signature", docs_signature + 7, docs_body,
+	expect_refused(FORGE_GITHUB, "X-Gitea-Signature", docs_signature + 7, docs_body,
 		       docs_secret, "missing X-Hub-Signature-256");
-	expect_refused(SERVICE_FORGE_GITEA, NULL, NULL, docs_body, docs_secret,
+	expect_refused(FORGE_GITEA, NULL, NULL, docs_body, docs_secret,
 		       "missing X-Hub-Signature-256");
-	expect_refused(SERVICE_FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, docs_body,
+	expect_refused(FORGE_GITHUB, "X-Hub-Signature-256", docs_signature, docs_body,
 		       "", "no webhook secret configured");
-	expect_refused(SERVICE_FORGE_GITLAB, "X-Gitlab-Token", "", docs_body, NULL,
+	expect_refused(FORGE_GITLAB, "X-Gitlab-Token", "", docs_body, NULL,
 		       "no webhook secret configured");
 }
 
@@ -147,12 +147,12 @@ static void test_verify_gitea_accepts_x_gitea_signature_without_prefix(void **st
 
 	(void)state;
 	headers_add(&h, "X-Gitea-Signature", docs_signature + strlen("sha256="));
-	assert_ok(service_webhook_verify(SERVICE_FORGE_GITEA, header_get, &h, docs_body,
+	assert_ok(forge_webhook_verify(FORGE_GITEA, header_get, &h, docs_body,
 					 strlen(docs_body), docs_secret, &err), &err);
 	headers_release(&h);
-	expect_refused(SERVICE_FORGE_GITEA, "X-Gitea-Signature", docs_signature, docs_body,
+	expect_refused(FORGE_GITEA, "X-Gitea-Signature", docs_signature, docs_body,
 		       docs_secret, "malformed X-Gitea-Signature");
-	expect_refused(SERVICE_FORGE_GITEA, "x-forgejo-signature",
+	expect_refused(FORGE_GITEA, "x-forgejo-signature",
 		       "857107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
 		       docs_body, docs_secret, "signature mismatch");
 }
@@ -164,19 +164,19 @@ static void test_verify_gitlab_compares_the_token(void **state)
 
 	(void)state;
 	headers_add(&h, "x-gitlab-token", "s3cret-token");
-	assert_ok(service_webhook_verify(SERVICE_FORGE_GITLAB, header_get, &h, docs_body,
+	assert_ok(forge_webhook_verify(FORGE_GITLAB, header_get, &h, docs_body,
 					 strlen(docs_body), "s3cret-token", &err), &err);
 	headers_release(&h);
-	expect_refused(SERVICE_FORGE_GITLAB, "X-Gitlab-Token", "s3cret-tokeN", docs_body,
+	expect_refused(FORGE_GITLAB, "X-Gitlab-Token", "s3cret-tokeN", docs_body,
 		       "s3cret-token", "token mismatch");
-	expect_refused(SERVICE_FORGE_GITLAB, "X-Gitlab-Token", "s3cret", docs_body,
+	expect_refused(FORGE_GITLAB, "X-Gitlab-Token", "s3cret", docs_body,
 		       "s3cret-token", "token mismatch");
-	expect_refused(SERVICE_FORGE_GITLAB, "X-Gitlab-Token", "s3cret-token-and-more",
+	expect_refused(FORGE_GITLAB, "X-Gitlab-Token", "s3cret-token-and-more",
 		       docs_body, "s3cret-token", "token mismatch");
-	expect_refused(SERVICE_FORGE_GITLAB, NULL, NULL, docs_body, "s3cret-token",
+	expect_refused(FORGE_GITLAB, NULL, NULL, docs_body, "s3cret-token",
 		       "missing X-Gitlab-Token");
 	/* A GitHub-style signature is no token. */
-	expect_refused(SERVICE_FORGE_GITLAB, "X-Hub-Signature-256", docs_signature, docs_body,
+	expect_refused(FORGE_GITLAB, "X-Hub-Signature-256", docs_signature, docs_body,
 		       docs_secret, "missing X-Gitlab-Token");
 }
 
@@ -234,7 +234,7 @@ static void assert_str_or_null(const char *got, const char *want)
 
 /* Signs example as a GitHub delivery of event, checks the signature, parses it
  * into *ev. */
-static void github_deliver(json_t *example, const char *event, struct service_event *ev)
+static void github_deliver(json_t *example, const char *event, struct forge_event *ev)
 {
 	struct headers h = HEADERS_INIT;
 	struct sy_error err = { { 0 } };
@@ -244,11 +244,11 @@ static void github_deliver(json_t *example, const char *event, struct service_ev
 	headers_add(&h, "X-GitHub-Event", event);
 	headers_add(&h, "X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958");
 	headers_add(&h, "X-Hub-Signature-256", sig);
-	assert_ok(service_webhook_verify(SERVICE_FORGE_GITHUB, header_get, &h, body, strlen(body),
+	assert_ok(forge_webhook_verify(FORGE_GITHUB, header_get, &h, body, strlen(body),
 					 "hook secret", &err), &err);
-	assert_ok(service_webhook_parse(SERVICE_FORGE_GITHUB, header_get, &h, body, strlen(body),
+	assert_ok(forge_webhook_parse(FORGE_GITHUB, header_get, &h, body, strlen(body),
 					ev, &err), &err);
-	assert_int_equal(ev->forge, SERVICE_FORGE_GITHUB);
+	assert_int_equal(ev->forge, FORGE_GITHUB);
 	assert_string_equal(ev->delivery_id, "72d3162e-cc78-11e3-81ab-4c9367dc0958");
 	assert_string_equal(ev->event_name, event);
 	free(sig);
@@ -256,7 +256,7 @@ static void github_deliver(json_t *example, const char *event, struct service_ev
 	headers_release(&h);
 }
 
-static void assert_github_repository(json_t *example, const struct service_event *ev)
+static void assert_github_repository(json_t *example, const struct forge_event *ev)
 {
 	json_t *repo = json_object_get(example, "repository");
 
@@ -273,7 +273,7 @@ static void test_parse_octokit_push_examples(void **state)
 	(void)state;
 	examples = octokit_examples(index, "push");
 	json_array_foreach(examples, i, ex) {
-		struct service_event ev = SERVICE_EVENT_INIT;
+		struct forge_event ev = FORGE_EVENT_INIT;
 		const char *ref = str_at(ex, "ref", NULL, NULL);
 
 		github_deliver(ex, "push", &ev);
@@ -282,21 +282,21 @@ static void test_parse_octokit_push_examples(void **state)
 		assert_string_equal(ev.before, str_at(ex, "before", NULL, NULL));
 		assert_string_equal(ev.after, str_at(ex, "after", NULL, NULL));
 		if (strncmp(ref, "refs/tags/", 10) == 0) {
-			assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+			assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 			assert_string_equal(ev.ignored_reason, "tag push");
 			ignored++;
 		} else if (json_is_true(json_object_get(ex, "deleted"))) {
-			assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+			assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 			assert_string_equal(ev.ignored_reason, "branch deletion");
 			ignored++;
 		} else {
-			assert_int_equal(ev.kind, SERVICE_EVENT_PUSH);
+			assert_int_equal(ev.kind, FORGE_EVENT_PUSH);
 			assert_null(ev.ignored_reason);
 			assert_string_equal(ev.branch, ref + strlen("refs/heads/"));
 			assert_int_equal(strlen(ev.after), 40);
 			branches++;
 		}
-		service_event_release(&ev);
+		forge_event_release(&ev);
 	}
 	assert_true(branches > 0);
 	assert_true(ignored > 0);
@@ -336,7 +336,7 @@ static void test_parse_form_encoded_octokit_push_examples(void **state)
 	(void)state;
 	examples = octokit_examples(index, "push");
 	json_array_foreach(examples, i, ex) {
-		struct service_event want = SERVICE_EVENT_INIT, got = SERVICE_EVENT_INIT;
+		struct forge_event want = FORGE_EVENT_INIT, got = FORGE_EVENT_INIT;
 		struct headers h = HEADERS_INIT;
 		struct sy_error err = { { 0 } };
 		char *json = json_dumps(ex, JSON_COMPACT), *body = form_encode(json);
@@ -346,16 +346,16 @@ static void test_parse_form_encoded_octokit_push_examples(void **state)
 		headers_add(&h, "X-GitHub-Event", "push");
 		headers_add(&h, "Content-Type", "application/x-www-form-urlencoded");
 		headers_add(&h, "X-Hub-Signature-256", sig);
-		assert_ok(service_webhook_verify(SERVICE_FORGE_GITHUB, header_get, &h, body,
+		assert_ok(forge_webhook_verify(FORGE_GITHUB, header_get, &h, body,
 						 strlen(body), "hook secret", &err), &err);
-		assert_ok(service_webhook_parse(SERVICE_FORGE_GITHUB, header_get, &h, body,
+		assert_ok(forge_webhook_parse(FORGE_GITHUB, header_get, &h, body,
 						strlen(body), &got, &err), &err);
 		assert_int_equal(got.kind, want.kind);
 		assert_string_equal(got.ref, want.ref);
 		assert_string_equal(got.after, want.after);
 		assert_string_equal(got.repo_full_name, want.repo_full_name);
-		service_event_release(&want);
-		service_event_release(&got);
+		forge_event_release(&want);
+		forge_event_release(&got);
 		headers_release(&h);
 		free(sig);
 		free(body);
@@ -366,13 +366,13 @@ static void test_parse_form_encoded_octokit_push_examples(void **state)
 
 static void expect_form_refused(const char *body, const char *reason)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct headers h = HEADERS_INIT;
 	struct sy_error err = { { 0 } };
 
 	headers_add(&h, "X-GitHub-Event", "push");
 	headers_add(&h, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
-	assert_int_equal(service_webhook_parse(SERVICE_FORGE_GITHUB, header_get, &h, body,
+	assert_int_equal(forge_webhook_parse(FORGE_GITHUB, header_get, &h, body,
 					       strlen(body), &ev, &err),
 			 -1);
 	assert_string_equal(err.msg, reason);
@@ -390,20 +390,20 @@ static void test_parse_refuses_form_body_without_payload(void **state)
 }
 
 /* The kind the test expects for a pull_request action. */
-static enum service_event_kind pr_kind(const char *action)
+static enum forge_event_kind pr_kind(const char *action)
 {
 	if (!strcmp(action, "opened"))
-		return SERVICE_EVENT_PR_OPENED;
+		return FORGE_EVENT_PR_OPENED;
 	if (!strcmp(action, "reopened"))
-		return SERVICE_EVENT_PR_REOPENED;
+		return FORGE_EVENT_PR_REOPENED;
 	if (!strcmp(action, "synchronize"))
-		return SERVICE_EVENT_PR_SYNCHRONIZE;
+		return FORGE_EVENT_PR_SYNCHRONIZE;
 	if (!strcmp(action, "closed"))
-		return SERVICE_EVENT_PR_CLOSED;
-	return SERVICE_EVENT_IGNORED;
+		return FORGE_EVENT_PR_CLOSED;
+	return FORGE_EVENT_IGNORED;
 }
 
-static void assert_github_pull_request(json_t *ex, const struct service_event *ev)
+static void assert_github_pull_request(json_t *ex, const struct forge_event *ev)
 {
 	json_t *pr = json_object_get(ex, "pull_request");
 	const char *action = str_at(ex, "action", NULL, NULL);
@@ -421,7 +421,7 @@ static void assert_github_pull_request(json_t *ex, const struct service_event *e
 	assert_true(strncmp(ev->ref, "refs/heads/", 11) == 0);
 	assert_string_equal(ev->ref + 11, ev->base_ref);
 	assert_int_equal(ev->merged, json_is_true(json_object_get(pr, "merged")));
-	if (ev->kind == SERVICE_EVENT_IGNORED)
+	if (ev->kind == FORGE_EVENT_IGNORED)
 		assert_non_null(strstr(ev->ignored_reason, action));
 	else
 		assert_null(ev->ignored_reason);
@@ -430,23 +430,23 @@ static void assert_github_pull_request(json_t *ex, const struct service_event *e
 static void test_parse_octokit_pull_request_examples(void **state)
 {
 	json_t *index = octokit_index(), *examples, *ex;
-	size_t i, seen[SERVICE_EVENT_IGNORED + 1] = { 0 };
+	size_t i, seen[FORGE_EVENT_IGNORED + 1] = { 0 };
 
 	(void)state;
 	examples = octokit_examples(index, "pull_request");
 	json_array_foreach(examples, i, ex) {
-		struct service_event ev = SERVICE_EVENT_INIT;
+		struct forge_event ev = FORGE_EVENT_INIT;
 
 		github_deliver(ex, "pull_request", &ev);
 		assert_github_pull_request(ex, &ev);
 		seen[ev.kind]++;
-		service_event_release(&ev);
+		forge_event_release(&ev);
 	}
-	assert_true(seen[SERVICE_EVENT_PR_OPENED] > 0);
-	assert_true(seen[SERVICE_EVENT_PR_REOPENED] > 0);
-	assert_true(seen[SERVICE_EVENT_PR_SYNCHRONIZE] > 0);
-	assert_true(seen[SERVICE_EVENT_PR_CLOSED] > 0);
-	assert_true(seen[SERVICE_EVENT_IGNORED] > 0);
+	assert_true(seen[FORGE_EVENT_PR_OPENED] > 0);
+	assert_true(seen[FORGE_EVENT_PR_REOPENED] > 0);
+	assert_true(seen[FORGE_EVENT_PR_SYNCHRONIZE] > 0);
+	assert_true(seen[FORGE_EVENT_PR_CLOSED] > 0);
+	assert_true(seen[FORGE_EVENT_IGNORED] > 0);
 	json_decref(index);
 }
 
@@ -459,12 +459,12 @@ static void test_parse_octokit_ping_examples(void **state)
 	examples = octokit_examples(index, "ping");
 	assert_true(json_array_size(examples) > 0);
 	json_array_foreach(examples, i, ex) {
-		struct service_event ev = SERVICE_EVENT_INIT;
+		struct forge_event ev = FORGE_EVENT_INIT;
 
 		github_deliver(ex, "ping", &ev);
-		assert_int_equal(ev.kind, SERVICE_EVENT_PING);
+		assert_int_equal(ev.kind, FORGE_EVENT_PING);
 		assert_github_repository(ex, &ev);
-		service_event_release(&ev);
+		forge_event_release(&ev);
 	}
 	json_decref(index);
 }
@@ -473,32 +473,32 @@ static void test_parse_octokit_ping_examples(void **state)
 static void test_parse_octokit_merged_pull_request_is_closed_and_merged(void **state)
 {
 	json_t *index = octokit_index(), *ex;
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 
 	(void)state;
 	ex = json_deep_copy(json_array_get(octokit_examples(index, "pull_request"), 0));
 	json_object_set_new(ex, "action", json_string("closed"));
 	json_object_set_new(json_object_get(ex, "pull_request"), "merged", json_true());
 	github_deliver(ex, "pull_request", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_CLOSED);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_CLOSED);
 	assert_int_equal(ev.merged, 1);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 	json_decref(ex);
 	json_decref(index);
 }
 
 /* ---- deliveries written here ---- */
 
-static int parse_text(enum service_forge_kind kind, const char *event, const char *body,
-		      struct service_event *ev, struct sy_error *err)
+static int parse_text(enum forge_kind kind, const char *event, const char *body,
+		      struct forge_event *ev, struct sy_error *err)
 {
 	struct headers h = HEADERS_INIT;
 	int rc;
 
 	if (event)
-		headers_add(&h, kind == SERVICE_FORGE_GITLAB ? "X-Gitlab-Event" : "X-GitHub-Event",
+		headers_add(&h, kind == FORGE_GITLAB ? "X-Gitlab-Event" : "X-GitHub-Event",
 			    event);
-	rc = service_webhook_parse(kind, header_get, &h, body, strlen(body), ev, err);
+	rc = forge_webhook_parse(kind, header_get, &h, body, strlen(body), ev, err);
 	headers_release(&h);
 	return rc;
 }
@@ -511,87 +511,87 @@ static const char branch_deletion[] =
 
 static void test_parse_github_branch_deletion_is_ignored(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_ok(parse_text(SERVICE_FORGE_GITHUB, "push", branch_deletion, &ev, &err), &err);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	assert_ok(parse_text(FORGE_GITHUB, "push", branch_deletion, &ev, &err), &err);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "branch deletion");
 	assert_string_equal(ev.branch, "feature");
 	assert_string_equal(ev.after, "0000000000000000000000000000000000000000");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
 	/* Without "deleted" (Gitea), an all-zero after says the same. */
-	assert_ok(parse_text(SERVICE_FORGE_GITEA, "push",
+	assert_ok(parse_text(FORGE_GITEA, "push",
 			     "{\"ref\":\"refs/heads/feature\",\"before\":\"6113728f27ae82c7b1a1"
 			     "77c8d03f9e96e0adf246\",\"after\":\"00000000000000000000000000000000"
 			     "00000000\",\"repository\":{\"full_name\":\"o/r\"}}",
 			     &ev, &err),
 		  &err);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "branch deletion");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 }
 
 static void test_parse_refuses_malformed_json(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "push", "{\n\"ref\": \"refs/heads/a\",\n"
+	assert_int_equal(parse_text(FORGE_GITHUB, "push", "{\n\"ref\": \"refs/heads/a\",\n"
 				    "\"after\": }", &ev, &err), -1);
 	assert_true(strncmp(err.msg, "malformed JSON: line 3: ", 24) == 0);
 	assert_null(ev.event_name);
-	assert_int_equal(parse_text(SERVICE_FORGE_GITLAB, "Push Hook", "", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITLAB, "Push Hook", "", &ev, &err), -1);
 	assert_true(strncmp(err.msg, "malformed JSON: line ", 21) == 0);
-	assert_int_equal(parse_text(SERVICE_FORGE_GITEA, "push", "[1, 2]", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITEA, "push", "[1, 2]", &ev, &err), -1);
 	assert_string_equal(err.msg, "malformed JSON: the payload is not an object");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "push", "{} trailing", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITHUB, "push", "{} trailing", &ev, &err), -1);
 	assert_true(strncmp(err.msg, "malformed JSON: line 1: ", 24) == 0);
 }
 
 static void test_parse_refuses_unknown_or_missing_event(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "issues", "{}", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITHUB, "issues", "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "unknown event 'issues'");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITLAB, "Note Hook", "{}", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITLAB, "Note Hook", "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "unknown event 'Note Hook'");
 	/* GitLab names its events differently. */
-	assert_int_equal(parse_text(SERVICE_FORGE_GITLAB, "push", "{}", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITLAB, "push", "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "unknown event 'push'");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, NULL, "{}", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITHUB, NULL, "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "missing X-GitHub-Event header");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITLAB, NULL, "{}", &ev, &err), -1);
+	assert_int_equal(parse_text(FORGE_GITLAB, NULL, "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "missing X-Gitlab-Event header");
 	assert_null(ev.delivery_id);
 }
 
 static void test_parse_refuses_push_without_after(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "push",
+	assert_int_equal(parse_text(FORGE_GITHUB, "push",
 				    "{\"ref\":\"refs/heads/main\",\"before\":\"6113728f27ae82c7b1a177"
 				    "c8d03f9e96e0adf246\",\"repository\":{\"full_name\":\"o/r\"}}",
 				    &ev, &err),
 			 -1);
 	assert_string_equal(err.msg, "push: missing or invalid 'after'");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "push",
+	assert_int_equal(parse_text(FORGE_GITHUB, "push",
 				    "{\"ref\":\"refs/heads/main\",\"before\":\"6113728f27ae82c7b1a177"
 				    "c8d03f9e96e0adf246\",\"after\":\"not-a-commit\","
 				    "\"repository\":{\"full_name\":\"o/r\"}}",
 				    &ev, &err),
 			 -1);
 	assert_string_equal(err.msg, "push: missing or invalid 'after'");
-	assert_int_equal(parse_text(SERVICE_FORGE_GITHUB, "pull_request",
+	assert_int_equal(parse_text(FORGE_GITHUB, "pull_request",
 				    "{\"action\":\"opened\",\"number\":\"1\"}", &ev, &err),
 			 -1);
 	assert_string_equal(err.msg, "pull_request: missing or invalid 'repository.full_name'");
@@ -602,7 +602,7 @@ static void test_parse_refuses_push_without_after(void **state)
  * delivered again gets the same key. */
 static void test_delivery_id_falls_back_to_body_digest(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 	char hex[SY_SHA256_HEX_LEN + 1];
 	char *want;
@@ -610,9 +610,9 @@ static void test_delivery_id_falls_back_to_body_digest(void **state)
 	(void)state;
 	sy_sha256_buf(branch_deletion, strlen(branch_deletion), hex);
 	want = sy_xasprintf("body-sha256:%s", hex);
-	assert_ok(parse_text(SERVICE_FORGE_GITHUB, "push", branch_deletion, &ev, &err), &err);
+	assert_ok(parse_text(FORGE_GITHUB, "push", branch_deletion, &ev, &err), &err);
 	assert_string_equal(ev.delivery_id, want);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 	free(want);
 }
 
@@ -643,8 +643,8 @@ static void load_fixture(const char *name, struct headers *h, char **body, size_
 
 /* Verifies and parses fixture name of forge kind into *ev. The signature (or
  * token) is added here, as a forge would. */
-static void fixture_deliver(enum service_forge_kind kind, const char *name,
-			    struct service_event *ev)
+static void fixture_deliver(enum forge_kind kind, const char *name,
+			    struct forge_event *ev)
 {
 	struct headers h = HEADERS_INIT;
 	struct sy_error err = { { 0 } };
@@ -653,16 +653,16 @@ static void fixture_deliver(enum service_forge_kind kind, const char *name,
 
 	load_fixture(name, &h, &body, &len);
 	sig = sign("fixture secret", body, len);
-	if (kind == SERVICE_FORGE_GITLAB)
+	if (kind == FORGE_GITLAB)
 		headers_add(&h, "X-Gitlab-Token", "fixture secret");
 	else
 		headers_add(&h, "X-Gitea-Signature", sig + strlen("sha256="));
-	assert_ok(service_webhook_verify(kind, header_get, &h, body, len, "fixture secret", &err),
+	assert_ok(forge_webhook_verify(kind, header_get, &h, body, len, "fixture secret", &err),
 		  &err);
-	assert_ok(service_webhook_parse(kind, header_get, &h, body, len, ev, &err), &err);
+	assert_ok(forge_webhook_parse(kind, header_get, &h, body, len, ev, &err), &err);
 	assert_int_equal(ev->forge, kind);
 	assert_string_equal(ev->delivery_id,
-			    header_get(&h, kind == SERVICE_FORGE_GITLAB ? "X-Gitlab-Event-UUID"
+			    header_get(&h, kind == FORGE_GITLAB ? "X-Gitlab-Event-UUID"
 									: "X-Gitea-Delivery"));
 	free(sig);
 	free(body);
@@ -671,11 +671,11 @@ static void fixture_deliver(enum service_forge_kind kind, const char *name,
 
 static void test_parse_gitea_push_fixtures(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 
 	(void)state;
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/push", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PUSH);
+	fixture_deliver(FORGE_GITEA, "gitea/push", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PUSH);
 	assert_string_equal(ev.repo_full_name, "distro/minidistro");
 	assert_int_equal(ev.project_id, 42);
 	assert_string_equal(ev.clone_url, "https://git.example.org/distro/minidistro.git");
@@ -683,21 +683,21 @@ static void test_parse_gitea_push_fixtures(void **state)
 	assert_string_equal(ev.branch, "main");
 	assert_string_equal(ev.before, "9c4e1d2b3a5f6e7d8c9b0a1f2e3d4c5b6a798081");
 	assert_string_equal(ev.after, "5f1b2c7e9a0d4b3c8e6f7a1b2c3d4e5f60718293");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/push_tag", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	fixture_deliver(FORGE_GITEA, "gitea/push_tag", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "tag push");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 }
 
 static void test_parse_gitea_pull_request_fixtures(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 
 	(void)state;
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/pull_request_opened", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_OPENED);
+	fixture_deliver(FORGE_GITEA, "gitea/pull_request_opened", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_OPENED);
 	assert_int_equal(ev.pr_number, 12);
 	assert_string_equal(ev.head_sha, "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
 	assert_string_equal(ev.head_ref, "openssl-cve");
@@ -707,33 +707,33 @@ static void test_parse_gitea_pull_request_fixtures(void **state)
 	assert_string_equal(ev.clone_url, "https://git.example.org/distro/minidistro.git");
 	assert_string_equal(ev.ref, "refs/heads/main");
 	assert_int_equal(ev.merged, 0);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
 	/* Gitea says "synchronized" where GitHub says "synchronize". */
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/pull_request_synchronized", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_SYNCHRONIZE);
+	fixture_deliver(FORGE_GITEA, "gitea/pull_request_synchronized", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_SYNCHRONIZE);
 	assert_string_equal(ev.action, "synchronized");
 	assert_string_equal(ev.head_sha, "b2c3d4e5f60718293a4b5c6d7e8f9012345678a1");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/pull_request_label_updated", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	fixture_deliver(FORGE_GITEA, "gitea/pull_request_label_updated", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "pull_request action 'label_updated'");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITEA, "gitea/pull_request_closed_merged", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_CLOSED);
+	fixture_deliver(FORGE_GITEA, "gitea/pull_request_closed_merged", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_CLOSED);
 	assert_int_equal(ev.merged, 1);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 }
 
 static void test_parse_gitlab_push_fixtures(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 
 	(void)state;
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/push", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PUSH);
+	fixture_deliver(FORGE_GITLAB, "gitlab/push", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PUSH);
 	assert_string_equal(ev.event_name, "Push Hook");
 	assert_string_equal(ev.repo_full_name, "distro/minidistro");
 	assert_int_equal(ev.project_id, 1187);
@@ -741,27 +741,27 @@ static void test_parse_gitlab_push_fixtures(void **state)
 	assert_string_equal(ev.branch, "main");
 	assert_string_equal(ev.before, "e5f60718293a4b5c6d7e8f9012345678a1b2c3d4");
 	assert_string_equal(ev.after, "d4e5f60718293a4b5c6d7e8f9012345678a1b2c3");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/push_branch_deletion", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/push_branch_deletion", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "branch deletion");
 	assert_string_equal(ev.branch, "old-feature");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/tag_push", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/tag_push", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "tag push");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 }
 
 static void test_parse_gitlab_merge_request_fixtures(void **state)
 {
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 
 	(void)state;
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/merge_request_open", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_OPENED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/merge_request_open", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_OPENED);
 	assert_int_equal(ev.pr_number, 5);
 	assert_int_equal(ev.project_id, 1187);
 	assert_string_equal(ev.head_sha, "f60718293a4b5c6d7e8f9012345678a1b2c3d4e5");
@@ -770,37 +770,37 @@ static void test_parse_gitlab_merge_request_fixtures(void **state)
 	assert_string_equal(ev.base_ref, "main");
 	assert_string_equal(ev.base_sha, "d4e5f60718293a4b5c6d7e8f9012345678a1b2c3");
 	assert_string_equal(ev.ref, "refs/heads/main");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/merge_request_update", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_SYNCHRONIZE);
+	fixture_deliver(FORGE_GITLAB, "gitlab/merge_request_update", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_SYNCHRONIZE);
 	assert_string_equal(ev.head_sha, "0718293a4b5c6d7e8f9012345678a1b2c3d4e5f6");
 	assert_string_equal(ev.before, "f60718293a4b5c6d7e8f9012345678a1b2c3d4e5");
 	assert_string_equal(ev.after, ev.head_sha);
 	assert_string_equal(ev.base_sha, "");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/merge_request_update_title", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_IGNORED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/merge_request_update_title", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
 	assert_string_equal(ev.ignored_reason, "merge request update without new commits");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/merge_request_merge", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_CLOSED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/merge_request_merge", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_CLOSED);
 	assert_int_equal(ev.merged, 1);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 
-	fixture_deliver(SERVICE_FORGE_GITLAB, "gitlab/merge_request_close", &ev);
-	assert_int_equal(ev.kind, SERVICE_EVENT_PR_CLOSED);
+	fixture_deliver(FORGE_GITLAB, "gitlab/merge_request_close", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_PR_CLOSED);
 	assert_int_equal(ev.merged, 0);
-	service_event_release(&ev);
+	forge_event_release(&ev);
 }
 
 /* GitLab: X-Gitlab-Event-UUID first, Idempotency-Key when it is absent. */
 static void test_parse_gitlab_delivery_id_headers(void **state)
 {
 	struct headers h = HEADERS_INIT;
-	struct service_event ev = SERVICE_EVENT_INIT;
+	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
 	char *body;
 	size_t len;
@@ -815,10 +815,10 @@ static void test_parse_gitlab_delivery_id_headers(void **state)
 			h.values.items[i] = sy_xstrdup("retry-key-1");
 		}
 	}
-	assert_ok(service_webhook_parse(SERVICE_FORGE_GITLAB, header_get, &h, body, len, &ev,
+	assert_ok(forge_webhook_parse(FORGE_GITLAB, header_get, &h, body, len, &ev,
 					&err), &err);
 	assert_string_equal(ev.delivery_id, "retry-key-1");
-	service_event_release(&ev);
+	forge_event_release(&ev);
 	free(body);
 	headers_release(&h);
 }
@@ -826,10 +826,10 @@ static void test_parse_gitlab_delivery_id_headers(void **state)
 static void test_event_kind_names(void **state)
 {
 	(void)state;
-	assert_string_equal(service_event_kind_name(SERVICE_EVENT_PING), "ping");
-	assert_string_equal(service_event_kind_name(SERVICE_EVENT_PR_SYNCHRONIZE),
+	assert_string_equal(forge_event_kind_name(FORGE_EVENT_PING), "ping");
+	assert_string_equal(forge_event_kind_name(FORGE_EVENT_PR_SYNCHRONIZE),
 			    "pr-synchronize");
-	assert_string_equal(service_event_kind_name(SERVICE_EVENT_IGNORED), "ignored");
+	assert_string_equal(forge_event_kind_name(FORGE_EVENT_IGNORED), "ignored");
 }
 
 int main(void)

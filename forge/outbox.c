@@ -1,0 +1,543 @@
+#include "forge/outbox.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sqlwait.h"
+#include "common/strv.h"
+
+struct forge_outbox {
+	sqlite3 *db;
+	char *path;
+	forge_outbox_send_fn send;
+};
+
+/* Entry status values in outbox_v1.status: queued (waiting or retrying),
+ * sent (accepted by the forge), failed (rejected), skipped (superseded before
+ * it was sent), dropped (a final for its key was accepted meanwhile). */
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS outbox_v1 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" forge TEXT NOT NULL, sha TEXT NOT NULL, context TEXT NOT NULL, state TEXT NOT NULL,"
+	" description TEXT, target_url TEXT,"
+	" status TEXT NOT NULL DEFAULT 'queued',"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" enqueued_at INTEGER NOT NULL, http_status INTEGER, message TEXT);"
+	"CREATE INDEX IF NOT EXISTS outbox_v1_key ON outbox_v1 (status, forge, sha, context);"
+	"CREATE TABLE IF NOT EXISTS outbox_final_v1 ("
+	" forge TEXT NOT NULL, sha TEXT NOT NULL, context TEXT NOT NULL, state TEXT NOT NULL,"
+	" entry INTEGER NOT NULL, accepted_at INTEGER NOT NULL,"
+	" PRIMARY KEY (forge, sha, context)) WITHOUT ROWID;";
+
+static int db_error(struct forge_outbox *ob, struct sy_error *err, const char *what)
+{
+	return sy_error_set(err, "%s: outbox %s: %s", ob->path, what, sqlite3_errmsg(ob->db));
+}
+
+struct forge_outbox *forge_outbox_open(const char *db_path, struct sy_error *err)
+{
+	struct forge_outbox *ob = sy_xcalloc(1, sizeof(*ob));
+
+	ob->path = sy_xstrdup(db_path);
+	ob->send = forge_send;
+	if (sqlite3_open_v2(db_path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						     SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sy_sqlite_busy_wait(ob->db, 10000);
+	if (sqlite3_exec(ob->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return ob;
+fail:
+	db_error(ob, err, "open");
+	forge_outbox_close(ob);
+	return NULL;
+}
+
+void forge_outbox_close(struct forge_outbox *ob)
+{
+	if (!ob)
+		return;
+	sqlite3_close(ob->db);
+	free(ob->path);
+	free(ob);
+}
+
+void forge_outbox_set_sender(struct forge_outbox *ob, forge_outbox_send_fn send)
+{
+	ob->send = send ? send : forge_send;
+}
+
+static int exec(struct forge_outbox *ob, const char *sql, struct sy_error *err)
+{
+	if (sqlite3_exec(ob->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(ob, err, sql);
+	return 0;
+}
+
+/* Prepares sql and binds the texts (NULL binds NULL) to ?1..?n. */
+static sqlite3_stmt *prepare(struct forge_outbox *ob, const char *sql, int n,
+			     const char *const *texts, struct sy_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(ob->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(ob, err, "prepare");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+/* Runs a statement that returns no rows; 0 or -1 with err set. */
+static int run(struct forge_outbox *ob, sqlite3_stmt *st, struct sy_error *err)
+{
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(ob, err, "write");
+	return 0;
+}
+
+/* Returns 1 when a final for the key was accepted (or, with queued set, is
+ * queued), 0 when not, -1 with err set. */
+static int final_exists(struct forge_outbox *ob, const char *forge, const char *sha,
+			const char *context, int queued, struct sy_error *err)
+{
+	const char *t[] = { forge, sha, context };
+	sqlite3_stmt *st = prepare(
+		ob,
+		"SELECT 1 FROM outbox_final_v1 WHERE forge = ?1 AND sha = ?2 AND context = ?3 "
+		"UNION ALL SELECT 1 FROM outbox_v1 WHERE ?4 AND status = 'queued' AND forge = ?1 "
+		"AND sha = ?2 AND context = ?3 AND state NOT IN ('pending', 'running') LIMIT 1",
+		3, t, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 4, queued);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return db_error(ob, err, "read");
+	return 0;
+}
+
+/* 1 when a status of the key was already accepted by the forge, 0 when
+ * not, -1 on error. */
+static int sent_exists(struct forge_outbox *ob, const char *forge, const char *sha,
+		       const char *context, struct sy_error *err)
+{
+	const char *t[] = { forge, sha, context };
+	sqlite3_stmt *st = prepare(ob,
+				   "SELECT 1 FROM outbox_v1 WHERE status = 'sent' AND forge = ?1 "
+				   "AND sha = ?2 AND context = ?3 LIMIT 1",
+				   3, t, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_error(ob, err, "read");
+}
+
+static int insert_entry(struct forge_outbox *ob, const char *forge_name,
+			const struct forge_status_request *r, int64_t *id, struct sy_error *err)
+{
+	const char *t[] = { forge_name, r->sha, r->context, forge_state_name(r->state),
+			    r->description, r->target_url };
+	sqlite3_stmt *st = prepare(ob,
+				   "INSERT INTO outbox_v1 (forge, sha, context, state, description, "
+				   "target_url, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				   6, t, err);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	if (run(ob, st, err))
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(ob->db);
+	return 0;
+}
+
+int forge_outbox_enqueue(struct forge_outbox *ob, const char *forge_name,
+			   const struct forge_status_request *r, int64_t *id,
+			   struct sy_error *err)
+{
+	int found;
+
+	if (id)
+		*id = 0;
+	if (!forge_name || !r->sha || !r->context)
+		return sy_error_set(err, "%s: outbox: status without forge, sha or context",
+				    ob->path);
+	if (exec(ob, "BEGIN IMMEDIATE", err))
+		return -1;
+	found = final_exists(ob, forge_name, r->sha, r->context, 1, err);
+	if (found < 0 || (!found && insert_entry(ob, forge_name, r, id, err)))
+		goto fail;
+	if (exec(ob, "COMMIT", err))
+		goto fail;
+	return !found;
+fail:
+	sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* One queued entry loaded by a drain. */
+struct row {
+	int64_t id;
+	char *forge, *sha, *context, *description, *target_url;
+	enum forge_state state;
+	int attempts;
+	int64_t next_attempt;
+	int resolved; /* no longer queued after this drain's action on it */
+};
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? sy_xstrdup((const char *)s) : NULL;
+}
+
+static void rows_free(struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].forge);
+		free(rows[i].sha);
+		free(rows[i].context);
+		free(rows[i].description);
+		free(rows[i].target_url);
+	}
+	free(rows);
+}
+
+static int load_queue(struct forge_outbox *ob, struct row **rows, size_t *n,
+		      struct sy_error *err)
+{
+	sqlite3_stmt *st = prepare(ob,
+				   "SELECT id, forge, sha, context, state, description, target_url, "
+				   "attempts, next_attempt FROM outbox_v1 WHERE status = 'queued' "
+				   "ORDER BY id",
+				   0, NULL, err);
+	size_t cap = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row *r;
+
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*rows = sy_xrealloc(*rows, cap * sizeof(**rows));
+		}
+		r = &(*rows)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(st, 0);
+		r->forge = column_dup(st, 1);
+		r->sha = column_dup(st, 2);
+		r->context = column_dup(st, 3);
+		if (forge_state_parse((const char *)sqlite3_column_text(st, 4), &r->state,
+					      NULL))
+			r->state = FORGE_ERROR;
+		r->description = column_dup(st, 5);
+		r->target_url = column_dup(st, 6);
+		r->attempts = sqlite3_column_int(st, 7);
+		r->next_attempt = sqlite3_column_int64(st, 8);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(ob, err, "read queue");
+	return 0;
+}
+
+static int same_key(const struct row *a, const struct row *b)
+{
+	return !strcmp(a->forge, b->forge) && !strcmp(a->sha, b->sha) &&
+	       !strcmp(a->context, b->context);
+}
+
+/* Sets the status of entry id (and its last answer when status is given). */
+static int mark(struct forge_outbox *ob, int64_t id, const char *status, long http_status,
+		const char *message, struct sy_error *err)
+{
+	const char *t[] = { status, message };
+	sqlite3_stmt *st = prepare(ob,
+				   "UPDATE outbox_v1 SET status = ?1, message = ?2, "
+				   "http_status = ?3 WHERE id = ?4",
+				   2, t, err);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 3, http_status);
+	sqlite3_bind_int64(st, 4, id);
+	return run(ob, st, err);
+}
+
+/* Records an accepted entry; for a final, records the key as final and drops
+ * whatever else is queued for it, in one transaction. */
+static int record_accepted(struct forge_outbox *ob, const struct row *r, long http_status,
+			   time_t now, struct sy_error *err)
+{
+	const char *t[] = { r->forge, r->sha, r->context, forge_state_name(r->state) };
+	sqlite3_stmt *st;
+
+	if (!forge_state_is_final(r->state))
+		return mark(ob, r->id, "sent", http_status, NULL, err);
+	if (exec(ob, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (mark(ob, r->id, "sent", http_status, NULL, err))
+		goto fail;
+	st = prepare(ob, "INSERT OR IGNORE INTO outbox_final_v1 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		     4, t, err);
+	if (st) {
+		sqlite3_bind_int64(st, 5, r->id);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)now);
+	}
+	if (run(ob, st, err))
+		goto fail;
+	st = prepare(ob,
+		     "UPDATE outbox_v1 SET status = 'dropped' WHERE status = 'queued' AND "
+		     "forge = ?1 AND sha = ?2 AND context = ?3",
+		     3, t, err);
+	if (run(ob, st, err) || exec(ob, "COMMIT", err))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Seconds to wait after the attempts-th failed attempt (1-based). */
+static long backoff(int attempts, long retry_after)
+{
+	long delay = attempts > 9 ? FORGE_OUTBOX_BACKOFF_MAX : 1L << (attempts - 1);
+
+	if (delay > FORGE_OUTBOX_BACKOFF_MAX)
+		delay = FORGE_OUTBOX_BACKOFF_MAX;
+	if (retry_after > FORGE_OUTBOX_RETRY_AFTER_MAX)
+		retry_after = FORGE_OUTBOX_RETRY_AFTER_MAX;
+	return retry_after > delay ? retry_after : delay;
+}
+
+/* Reschedules entry r at until and holds the forge's other queued entries
+ * until then too. */
+static int record_retry(struct forge_outbox *ob, const struct row *r, int64_t until,
+			const struct forge_response *resp, struct sy_error *err)
+{
+	const char *t[] = { resp->message, r->forge };
+	sqlite3_stmt *st;
+
+	if (exec(ob, "BEGIN IMMEDIATE", err))
+		return -1;
+	st = prepare(ob,
+		     "UPDATE outbox_v1 SET attempts = attempts + 1, next_attempt = ?3, "
+		     "http_status = ?4, message = ?1 WHERE id = ?5",
+		     1, t, err);
+	if (st) {
+		sqlite3_bind_int64(st, 3, until);
+		sqlite3_bind_int64(st, 4, resp->http_status);
+		sqlite3_bind_int64(st, 5, r->id);
+	}
+	if (run(ob, st, err))
+		goto fail;
+	st = prepare(ob,
+		     "UPDATE outbox_v1 SET next_attempt = MAX(next_attempt, ?3) "
+		     "WHERE status = 'queued' AND forge = ?2",
+		     2, t, err);
+	if (st)
+		sqlite3_bind_int64(st, 3, until);
+	if (run(ob, st, err) || exec(ob, "COMMIT", err))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* State shared by the steps of one drain. */
+struct drain {
+	struct forge_outbox *ob;
+	time_t now;
+	forge_outbox_lookup_fn lookup;
+	forge_outbox_reject_fn on_reject;
+	void *arg;
+	struct sy_strv held; /* forges that answered RETRY during this drain */
+	struct forge_outbox_drain_stats stats;
+};
+
+static void entry_of(const struct row *r, struct forge_outbox_entry *e)
+{
+	e->id = r->id;
+	e->forge_name = r->forge;
+	e->request.sha = r->sha;
+	e->request.context = r->context;
+	e->request.state = r->state;
+	e->request.description = r->description;
+	e->request.target_url = r->target_url;
+	e->attempts = r->attempts;
+}
+
+static int reject(struct drain *d, struct row *r, long http_status, const char *message,
+		  struct sy_error *err)
+{
+	struct forge_outbox_entry e;
+
+	if (mark(d->ob, r->id, "failed", http_status, message, err))
+		return -1;
+	r->resolved = 1;
+	d->stats.rejected++;
+	entry_of(r, &e);
+	if (d->on_reject)
+		d->on_reject(d->arg, &e, http_status, message);
+	return 0;
+}
+
+/* Sends entry r (due, head of its key) and records the outcome. */
+static int send_one(struct drain *d, struct row *r, struct sy_error *err)
+{
+	const struct forge *f = d->lookup(d->arg, r->forge);
+	struct forge_response resp;
+	struct forge_outbox_entry e;
+	struct sy_error send_err = { { 0 } };
+
+	if (!f) {
+		char *msg = sy_xasprintf("forge '%s' is not configured", r->forge);
+		int rc = reject(d, r, 0, msg, err);
+
+		free(msg);
+		return rc;
+	}
+	entry_of(r, &e);
+	d->ob->send(f, &e.request, &resp, &send_err);
+	if (resp.result == FORGE_ACCEPTED) {
+		if (record_accepted(d->ob, r, resp.http_status, d->now, err))
+			return -1;
+		r->resolved = 1;
+		d->stats.accepted++;
+		return 0;
+	}
+	if (resp.result == FORGE_REJECTED)
+		return reject(d, r, resp.http_status, resp.message[0] ? resp.message : send_err.msg,
+			      err);
+	sy_strv_push(&d->held, r->forge);
+	d->stats.retried++;
+	return record_retry(d->ob, r, (int64_t)d->now + backoff(r->attempts + 1, resp.retry_after),
+			    &resp, err);
+}
+
+/* Decides what to do with rows[i] and does it. */
+static int drain_row(struct drain *d, struct row *rows, size_t n, size_t i, struct sy_error *err)
+{
+	struct row *r = &rows[i];
+	int final;
+
+	for (size_t j = 0; j < i; j++)
+		if (!rows[j].resolved && same_key(&rows[j], r))
+			return 0; /* an earlier entry of the key is still waiting */
+	/* A pending superseded by a later entry is skipped, except the first
+	 * one of a context: the forge always sees pending before the final. */
+	int sent = forge_state_is_final(r->state)
+			   ? 1
+			   : sent_exists(d->ob, r->forge, r->sha, r->context, err);
+	if (sent < 0)
+		return -1;
+	if (!forge_state_is_final(r->state) && sent) {
+		for (size_t j = i + 1; j < n; j++) {
+			if (same_key(&rows[j], r)) {
+				r->resolved = 1;
+				d->stats.skipped++;
+				return mark(d->ob, r->id, "skipped", 0, "superseded", err);
+			}
+		}
+	}
+	if (sy_strv_contains(&d->held, r->forge) || r->next_attempt > (int64_t)d->now)
+		return 0;
+	/* A final accepted before this entry was queued (a second drainer, or a
+	 * database edited by hand): never send anything more for the key. */
+	final = final_exists(d->ob, r->forge, r->sha, r->context, 0, err);
+	if (final < 0)
+		return -1;
+	if (final) {
+		r->resolved = 1;
+		return mark(d->ob, r->id, "dropped", 0, "final already accepted", err);
+	}
+	return send_one(d, r, err);
+}
+
+int forge_outbox_drain(struct forge_outbox *ob, time_t now, forge_outbox_lookup_fn lookup,
+			 forge_outbox_reject_fn on_reject, void *arg,
+			 struct forge_outbox_drain_stats *stats, struct sy_error *err)
+{
+	struct drain d = { ob, now, lookup, on_reject, arg, SY_STRV_INIT, { 0, 0, 0, 0 } };
+	struct row *rows = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	if (load_queue(ob, &rows, &n, err))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (drain_row(&d, rows, n, i, err))
+			goto out;
+	ret = d.stats.accepted;
+out:
+	if (stats)
+		*stats = d.stats;
+	rows_free(rows, n);
+	sy_strv_release(&d.held);
+	return ret;
+}
+
+long forge_outbox_pending_count(struct forge_outbox *ob, struct sy_error *err)
+{
+	sqlite3_stmt *st = prepare(ob, "SELECT COUNT(*) FROM outbox_v1 WHERE status = 'queued'", 0,
+				   NULL, err);
+	long count = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = (long)sqlite3_column_int64(st, 0);
+	else
+		db_error(ob, err, "count");
+	sqlite3_finalize(st);
+	return count;
+}
+
+long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error *err)
+{
+	sqlite3_stmt *st = prepare(ob,
+				   "SELECT MIN(next_attempt) FROM outbox_v1 WHERE status = 'queued'",
+				   0, NULL, err);
+	long due = -2;
+
+	if (!st)
+		return -2;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		db_error(ob, err, "next due");
+	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		due = -1;
+	else if (sqlite3_column_int64(st, 0) <= (sqlite3_int64)now)
+		due = 0;
+	else
+		due = (long)(sqlite3_column_int64(st, 0) - (sqlite3_int64)now);
+	sqlite3_finalize(st);
+	return due;
+}

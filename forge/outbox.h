@@ -1,0 +1,112 @@
+/* The durable outbox of forge statuses, in its own tables of the state
+ * database (SQLite, WAL): the pipeline enqueues statuses, a sender drains
+ * them to the forges (forge/forge.h). Guarantees, per key (forge name, sha,
+ * context):
+ *  - entries are committed before forge_outbox_enqueue returns and are sent
+ *    in the order they were enqueued; one that was being sent when the process
+ *    died is sent again (at least once until a forge accepts it);
+ *  - a pending or running entry not accepted yet is skipped when a later entry
+ *    for the same key is queued (only the latest is sent);
+ *  - at most one final state (success, failure, error, cancelled) is sent:
+ *    once a final is queued or accepted, later entries for the key are dropped,
+ *    and a final accepted with a 2xx is never sent again;
+ *  - on RETRY answers the entry waits 1 s, 2 s, 4 s ... (capped at 5 min), or
+ *    longer when the forge said so (Retry-After, rate-limit reset), and the
+ *    other entries of that forge wait as long (the failing one probes);
+ *  - a REJECTED entry (422, 404...) is marked failed and reported to the
+ *    caller's callback with the forge's message; later entries go on.
+ * One handle is used by one thread at a time; other threads (enqueuing while a
+ * sender drains) open their own handle on the same file. Only one process or
+ * thread drains a database. */
+#ifndef FORGE_OUTBOX_H
+#define FORGE_OUTBOX_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "forge/forge.h"
+
+/* Longest wait between two attempts of one entry without a Retry-After, in
+ * seconds. */
+#define FORGE_OUTBOX_BACKOFF_MAX 300
+/* Longest wait honoured from a forge's Retry-After or rate-limit reset, in
+ * seconds. */
+#define FORGE_OUTBOX_RETRY_AFTER_MAX 3600
+
+/* An open outbox: a SQLite connection to the state database. */
+struct forge_outbox;
+
+/* One queued status, as handed to the callbacks (strings owned by the outbox,
+ * valid during the call only). */
+struct forge_outbox_entry {
+	int64_t id;		/* position in the queue (increasing with enqueue order) */
+	const char *forge_name;	/* the name given to forge_outbox_enqueue */
+	struct forge_status_request request; /* the status */
+	int attempts;		/* attempts made before this one */
+};
+
+/* Returns the forge called name (owned by the caller, alive during the
+ * drain), or NULL when there is none: the entry is then marked failed. */
+typedef const struct forge *(*forge_outbox_lookup_fn)(void *arg, const char *name);
+
+/* Told about an entry the forge rejected (or that cannot be sent: unknown
+ * forge, malformed sha); message is the forge's message or the reason. */
+typedef void (*forge_outbox_reject_fn)(void *arg, const struct forge_outbox_entry *entry,
+					 long http_status, const char *message);
+
+/* Sends one status; same contract as forge_send (the default). */
+typedef int (*forge_outbox_send_fn)(const struct forge *f,
+				      const struct forge_status_request *r,
+				      struct forge_response *out, struct sy_error *err);
+
+/* What one forge_outbox_drain call did (counts of entries). */
+struct forge_outbox_drain_stats {
+	int accepted; /* sent and accepted */
+	int retried;  /* sent, answered RETRY, rescheduled */
+	int rejected; /* sent and rejected, or unsendable: marked failed */
+	int skipped;  /* superseded pending/running entries not sent */
+};
+
+/* Opens (creating when missing) the outbox tables in the SQLite database at
+ * db_path: WAL journal, synchronous NORMAL (an entry survives the process
+ * being killed; a power loss may take the last ones, as for the store), 10 s
+ * busy wait (common/sqlwait.h). Returns the handle (close with
+ * forge_outbox_close) or NULL with err set. */
+struct forge_outbox *forge_outbox_open(const char *db_path, struct sy_error *err);
+
+/* Closes the handle (NULL is allowed). */
+void forge_outbox_close(struct forge_outbox *ob);
+
+/* Replaces the function used to send (default forge_send); for tests
+ * and tools. */
+void forge_outbox_set_sender(struct forge_outbox *ob, forge_outbox_send_fn send);
+
+/* Queues the status r for the forge called forge_name (strings are copied).
+ * Returns 1 when queued (committed to disk), 0 when dropped because a final
+ * state for (forge_name, sha, context) is already queued or accepted, or -1
+ * with err set. *id (if not NULL) gets the entry's id, or 0 when dropped. */
+int forge_outbox_enqueue(struct forge_outbox *ob, const char *forge_name,
+			   const struct forge_status_request *r, int64_t *id,
+			   struct sy_error *err);
+
+/* Sends the entries due at now (Unix seconds), in enqueue order per key, as
+ * described at the top of this header. lookup finds forges by name; on_reject
+ * (may be NULL) hears about rejected entries; arg is passed to both. Network
+ * calls are made without holding a database transaction. stats (may be NULL)
+ * receives the counts. Returns the number of entries accepted, or -1 with err
+ * set when the database fails. */
+int forge_outbox_drain(struct forge_outbox *ob, time_t now, forge_outbox_lookup_fn lookup,
+			 forge_outbox_reject_fn on_reject, void *arg,
+			 struct forge_outbox_drain_stats *stats, struct sy_error *err);
+
+/* Returns the number of entries still queued (not yet accepted, failed,
+ * skipped or dropped), or -1 with err set. */
+long forge_outbox_pending_count(struct forge_outbox *ob, struct sy_error *err);
+
+/* Returns the seconds from now (Unix seconds) until the next queued entry is
+ * due (0 when one is due already), -1 when nothing is queued, or -2 with err
+ * set when the database fails. For the sender's sleep between drains. */
+long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error *err);
+
+#endif

@@ -1,0 +1,211 @@
+#include "pipeline/planprint.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/buildkey.h"
+
+static const char *why_name(enum planner_plan_why why)
+{
+	switch (why) {
+	case PLANNER_PLAN_CHANGED: return "changed";
+	case PLANNER_PLAN_DEPENDENCY: return "dependency";
+	case PLANNER_PLAN_MISSING: return "missing";
+	}
+	return "?";
+}
+
+static const char *change_path(const struct gitwatch_change *c)
+{
+	return c->new_path ? c->new_path : c->old_path;
+}
+
+static json_t *strv_json(const struct sy_strv *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v && i < v->n; i++)
+		json_array_append_new(a, json_string(v->items[i]));
+	return a;
+}
+
+/* {"spec": id, "path": path} for spec i of the head. */
+static json_t *spec_json(const struct pipeline_plan_view *v, size_t i)
+{
+	char *id = planner_spec_id(&v->head->specs[i]);
+	json_t *o = json_pack("{s:s, s:s}", "spec", id, "path", v->head->specs[i].path);
+
+	free(id);
+	return o;
+}
+
+static json_t *specs_json(const struct pipeline_plan_view *v)
+{
+	json_t *changed = json_array(), *rebuild = json_array();
+	const struct planner_plan *plan = v->plan;
+
+	for (size_t c = 0; c < plan->nchanged; c++) {
+		json_t *o = spec_json(v, plan->changed[c].spec);
+		json_object_set_new(o, "reasons", strv_json(&plan->changed[c].reasons));
+		json_array_append_new(changed, o);
+	}
+	for (size_t e = 0; e < plan->n; e++) {
+		json_t *o = spec_json(v, plan->entries[e].spec);
+		json_object_set_new(o, "why", json_string(why_name(plan->entries[e].why)));
+		json_object_set_new(o, "reasons", json_pack("[s]", plan->entries[e].reason));
+		if (plan->entries[e].in_cycle)
+			json_object_set_new(o, "cycle", json_true());
+		json_array_append_new(rebuild, o);
+	}
+	return json_pack("{s:o, s:o}", "changed", changed, "rebuild", rebuild);
+}
+
+static json_t *problems_json(const struct pipeline_plan_view *v)
+{
+	json_t *unresolved = json_array(), *excluded = json_array(), *broken = json_array();
+	json_t *cycles = json_array(), *removed = json_array();
+	const struct planner_plan *plan = v->plan;
+
+	for (size_t i = 0; i < v->head->nspecs; i++) {
+		const struct planner_spec *s = &v->head->specs[i];
+		char *id = planner_spec_id(s);
+		for (size_t k = 0; k < v->graph->nodes[i].unresolved.n; k++)
+			json_array_append_new(unresolved, json_pack("{s:s, s:s}", "spec", id,
+				"dependency", v->graph->nodes[i].unresolved.items[k]));
+		if (s->excluded)
+			json_array_append_new(excluded, json_pack("{s:s, s:s}", "spec", id, "reason",
+								  s->excluded));
+		if (s->error)
+			json_array_append_new(broken, json_pack("{s:s, s:s, s:s}", "spec", id, "path",
+								s->path, "error", s->error));
+		free(id);
+	}
+	for (size_t c = 0; c < plan->ncycles; c++)
+		json_array_append_new(cycles, strv_json(&plan->cycles[c].members));
+	for (size_t r = 0; r < plan->nremoved; r++)
+		json_array_append_new(removed, json_pack("{s:s, s:s, s:o}", "spec", plan->removed[r].spec,
+			"path", plan->removed[r].path, "packages", strv_json(&plan->removed[r].packages)));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "unresolved", unresolved, "excluded", excluded,
+			 "broken", broken, "cycles", cycles, "removed", removed);
+}
+
+static void print_json(FILE *out, const struct pipeline_plan_view *v)
+{
+	json_t *doc = json_object(), *files = json_array();
+	const struct gitwatch_changeset *cs = v->changes;
+
+	json_object_set_new(doc, "from", v->base ? json_string(v->base) : json_null());
+	json_object_set_new(doc, "to", json_string(v->head->commit));
+	json_object_set_new(doc, "specs", json_integer((json_int_t)v->head->nspecs));
+	for (size_t i = 0; cs && i < cs->n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:s}", "kind",
+			gitwatch_change_kind_name(cs->changes[i].kind), "path", change_path(&cs->changes[i])));
+	json_object_set_new(doc, "files", files);
+	json_t *s = specs_json(v), *p = problems_json(v);
+	json_object_update(doc, s);
+	json_object_update(doc, p);
+	json_decref(s);
+	json_decref(p);
+	json_object_set_new(doc, "images", strv_json(v->images));
+	json_object_set_new(doc, "global", strv_json(v->global));
+	json_dumpf(doc, out, JSON_INDENT(2));
+	fputc('\n', out);
+	json_decref(doc);
+}
+
+static void print_id_line(FILE *out, const struct planner_spec *s, const char *text)
+{
+	char *id = planner_spec_id(s);
+
+	fprintf(out, "  %-24s %s\n", id, text);
+	free(id);
+}
+
+static void print_unresolved(FILE *out, const struct pipeline_plan_view *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->graph->nspecs; i++)
+		n += v->graph->nodes[i].unresolved.n != 0;
+	if (n)
+		fprintf(out, "unresolved BuildRequires (%zu specs):\n", n);
+	for (size_t i = 0; i < v->graph->nspecs; i++) {
+		const struct sy_strv *u = &v->graph->nodes[i].unresolved;
+		if (!u->n)
+			continue;
+		char *id = planner_spec_id(&v->head->specs[i]);
+		fprintf(out, "  %s:", id);
+		for (size_t k = 0; k < u->n; k++)
+			fprintf(out, "%s %s", k ? "," : "", u->items[k]);
+		fputc('\n', out);
+		free(id);
+	}
+}
+
+static void print_problems(FILE *out, const struct pipeline_plan_view *v)
+{
+	const struct planner_plan *plan = v->plan;
+
+	for (size_t r = 0; r < plan->nremoved; r++) {
+		fprintf(out, "removed: %s (%s): packages", plan->removed[r].spec, plan->removed[r].path);
+		for (size_t k = 0; k < plan->removed[r].packages.n; k++)
+			fprintf(out, "%s %s", k ? "," : "", plan->removed[r].packages.items[k]);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; v->images && i < v->images->n; i++)
+		fprintf(out, "image: %s\n", v->images->items[i]);
+	for (size_t i = 0; i < v->head->nspecs; i++)
+		if (v->head->specs[i].excluded) {
+			char *id = planner_spec_id(&v->head->specs[i]);
+			fprintf(out, "excluded: %s: %s\n", id, v->head->specs[i].excluded);
+			free(id);
+		}
+	print_unresolved(out, v);
+	for (size_t c = 0; c < plan->ncycles; c++) {
+		fputs("cycle:", out);
+		for (size_t k = 0; k < plan->cycles[c].members.n; k++)
+			fprintf(out, " %s%s", plan->cycles[c].members.items[k],
+				k + 1 < plan->cycles[c].members.n ? " ->" : "");
+		if (plan->cycles[c].broken_at)
+			fprintf(out, " (broken at %s: built packages exist)\n", plan->cycles[c].broken_at);
+		else
+			fputs(" (cannot be broken: no member has built packages)\n", out);
+	}
+	for (size_t i = 0; i < plan->broken_specs.n; i++)
+		fprintf(out, "broken: %s\n", plan->broken_specs.items[i]);
+}
+
+static void print_text(FILE *out, const struct pipeline_plan_view *v)
+{
+	const struct gitwatch_changeset *cs = v->changes;
+	const struct planner_plan *plan = v->plan;
+
+	fprintf(out, "changeset %.12s..%.12s: %zu files, %zu specs changed, %zu specs read\n",
+		v->base ? v->base : "(empty)", v->head->commit, cs ? cs->n : 0, plan->nchanged,
+		v->head->nspecs);
+	for (size_t i = 0; cs && i < cs->n && i < 50; i++)
+		fprintf(out, "  %-8s %s\n", gitwatch_change_kind_name(cs->changes[i].kind),
+			change_path(&cs->changes[i]));
+	if (cs && cs->n > 50)
+		fprintf(out, "  ... and %zu more files\n", cs->n - 50);
+	for (size_t i = 0; v->global && i < v->global->n; i++)
+		fprintf(out, "global input changed: %s\n", v->global->items[i]);
+	fprintf(out, "rebuild set: %zu specs\n", plan->n);
+	for (size_t e = 0; e < plan->n; e++) {
+		char *text = sy_xasprintf("%s%s", plan->entries[e].reason,
+					  plan->entries[e].in_cycle ? " [cycle]" : "");
+		print_id_line(out, &v->head->specs[plan->entries[e].spec], text);
+		free(text);
+	}
+	print_problems(out, v);
+}
+
+void pipeline_plan_print(FILE *out, const struct pipeline_plan_view *view, int json)
+{
+	if (json)
+		print_json(out, view);
+	else
+		print_text(out, view);
+	fflush(out);
+}

@@ -1,0 +1,37 @@
+/* Printing a plan for people (text) and programs (JSON, jansson). */
+#ifndef PIPELINE_PLANPRINT_H
+#define PIPELINE_PLANPRINT_H
+
+#include <stdio.h>
+
+#include "planner/graph.h"
+#include "planner/index.h"
+#include "planner/plan.h"
+#include "common/strv.h"
+#include "gitwatch/changeset.h"
+
+/* What a printed plan shows. */
+struct pipeline_plan_view {
+	const char *base;                          /* base commit, NULL: none */
+	const struct planner_index *head;          /* specs at the head */
+	const struct planner_graph *graph;         /* their graph */
+	const struct planner_plan *plan;
+	const struct gitwatch_changeset *changes;  /* base..head */
+	const struct sy_strv *images;              /* affected image config paths */
+	const struct sy_strv *global;              /* global inputs that changed,
+						    * "macro context: SPECS/x/macros" */
+};
+
+/* Writes the plan to out as text, or (json != 0) as one JSON object:
+ * {"from", "to", "specs": N, "files": [{"kind","path"}],
+ *  "changed": [{"spec","path","reasons":[...]}],
+ *  "rebuild": [{"spec","path","why","reasons":[chain]}] in build order,
+ *  "removed": [{"spec","path","packages":[...]}], "images": [paths],
+ *  "unresolved": [{"spec","dependency"}], "cycles": [[specs...]],
+ *  "excluded": [{"spec","reason"}], "broken": [{"spec","path","error"}],
+ *  "global": ["macro context: <path>", ...]}
+ * where "spec" is the spec file basename without .spec (issue "Planning at
+ * distribution scale", plan output). */
+void pipeline_plan_print(FILE *out, const struct pipeline_plan_view *view, int json);
+
+#endif

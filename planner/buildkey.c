@@ -1,0 +1,540 @@
+#include "planner/buildkey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/plan.h"
+#include "common/buf.h"
+
+int planner_policy_parse(const char *text, struct planner_policy *policy, struct sy_error *err)
+{
+	char *end;
+
+	if (!strcmp(text, "transitive"))
+		policy->layers = -1;
+	else if (!strcmp(text, "direct"))
+		policy->layers = -2;
+	else if (!strcmp(text, "local"))
+		policy->layers = 0;
+	else if (!strncmp(text, "layers=", 7) && (policy->layers = (int)strtol(text + 7, &end, 10)) > 0 &&
+		 !*end && policy->layers <= 64)
+		return 0;
+	else
+		return sy_error_set(err, "rebuild policy '%s': expected transitive, direct, local or "
+				    "layers=N (1..64)", text);
+	return 0;
+}
+
+void planner_policy_format(const struct planner_policy *policy, char *buf, size_t size)
+{
+	if (policy->layers == -1)
+		snprintf(buf, size, "transitive");
+	else if (policy->layers == -2)
+		snprintf(buf, size, "direct");
+	else if (policy->layers == 0)
+		snprintf(buf, size, "local");
+	else
+		snprintf(buf, size, "layers=%d", policy->layers);
+}
+
+char *planner_spec_id(const struct planner_spec *spec)
+{
+	const char *base = strrchr(spec->path, '/');
+	size_t len;
+
+	base = base ? base + 1 : spec->path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".spec"))
+		len -= 5;
+	return sy_xasprintf("%.*s", (int)len, base);
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The bytes a digest is taken over, gathered first and hashed with one call:
+ * the same digest as feeding them piece by piece, without a call per piece.
+ * Fields end with a NUL, as sy_sha256_update_str writes them (NULL as ""). */
+static void bytes_digest(struct sy_buf *b, char out[SY_SHA256_HEX_LEN + 1])
+{
+	sy_sha256_buf(b->data, b->len, out);
+	b->len = 0;
+}
+
+/* A dependency as planner_dep_format writes it ("name", "name >= evr"),
+ * without a string per dependency. The bytes must stay those of
+ * planner_dep_format: they are part of every build key. */
+static void bytes_dep(struct sy_buf *b, const struct planner_dep *dep)
+{
+	const char *name = dep->name ? dep->name : "(null)";
+	const char *op = planner_dep_op(dep->flags);
+
+	if (!dep->flags || !dep->evr) {
+		sy_buf_add_str0(b, dep->name);
+		return;
+	}
+	sy_buf_add(b, name, strlen(name));
+	sy_buf_add(b, " ", 1);
+	sy_buf_add(b, op, strlen(op));
+	sy_buf_add(b, " ", 1);
+	sy_buf_add_str0(b, dep->evr);
+}
+
+static void bytes_deps(struct sy_buf *b, const struct planner_deps *deps)
+{
+	for (size_t i = 0; i < deps->n; i++)
+		bytes_dep(b, &deps->items[i]);
+}
+
+static void metadata_digest(const struct planner_spec *s, struct sy_buf *b,
+			    char out[SY_SHA256_HEX_LEN + 1])
+{
+	sy_buf_add_str0(b, s->error ? s->error : "");
+	sy_buf_add_str0(b, s->name);
+	sy_buf_add_str0(b, s->epoch);
+	sy_buf_add_str0(b, s->version);
+	sy_buf_add_str0(b, s->release);
+	for (size_t i = 0; i < s->npackages; i++) {
+		const struct planner_package *p = &s->packages[i];
+		sy_buf_add_str0(b, p->name);
+		sy_buf_add_str0(b, p->evr);
+		sy_buf_add_str0(b, p->arch);
+		bytes_deps(b, &p->provides);
+		bytes_deps(b, &p->requires);
+	}
+	bytes_deps(b, &s->buildrequires);
+	bytes_digest(b, out);
+}
+
+/* The files of the spec trees: the index's listing when it has one, else
+ * one listing per distinct spec tree, made here. */
+struct listing {
+	const struct gitwatch_entries *shared; /* index->files, or NULL */
+	struct gitwatch_entries *trees; /* one listing per distinct spec tree */
+	struct sy_strv tree_names;
+};
+
+static const char *tree_of(const char *path, char *buf, size_t size)
+{
+	/* "<tree>/<dir>/<file>": the tree is everything before the last two parts. */
+	const char *last = strrchr(path, '/');
+	const char *dir = last;
+
+	while (dir && dir > path && dir[-1] != '/')
+		dir--;
+	size_t len = dir && dir > path ? (size_t)(dir - path - 1) : 0;
+	snprintf(buf, size, "%.*s", (int)len, path);
+	return buf;
+}
+
+static int list_trees(struct gitwatch_repo *repo, const struct planner_index *index,
+		      struct listing *l, struct sy_error *err)
+{
+	char buf[512];
+
+	if (index->files.n) {
+		l->shared = &index->files;
+		return 0;
+	}
+	for (size_t i = 0; i < index->nspecs; i++) {
+		const char *t = tree_of(index->specs[i].path, buf, sizeof(buf));
+		if (!sy_strv_contains(&l->tree_names, t))
+			sy_strv_push(&l->tree_names, t);
+	}
+	l->trees = sy_xcalloc(l->tree_names.n + 1, sizeof(*l->trees));
+	for (size_t t = 0; t < l->tree_names.n; t++)
+		if (gitwatch_list_files(repo, index->commit, l->tree_names.items[t], &l->trees[t], err))
+			return -1;
+	return 0;
+}
+
+/* The listing that holds the files of the spec at path. */
+static const struct gitwatch_entries *listing_for(const struct listing *l, const char *path)
+{
+	char buf[512];
+	const char *t;
+	size_t tree = 0;
+
+	if (l->shared)
+		return l->shared;
+	t = tree_of(path, buf, sizeof(buf));
+	while (tree < l->tree_names.n && strcmp(l->tree_names.items[tree], t))
+		tree++;
+	return &l->trees[tree];
+}
+
+static void listing_release(struct listing *l)
+{
+	for (size_t t = 0; t < l->tree_names.n; t++)
+		gitwatch_entries_release(&l->trees[t]);
+	free(l->trees);
+	sy_strv_release(&l->tree_names);
+}
+
+/* Finds the first entry of a sorted listing whose path is not below prefix
+ * (prefix of len bytes) in strcmp order. */
+static size_t lower_bound(const struct gitwatch_entries *e, const char *prefix, size_t len)
+{
+	size_t lo = 0, hi = e->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strncmp(e->items[mid].path, prefix, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int names_file(const struct planner_spec *s, const char *base, const char **role)
+{
+	const char *sb = basename_of(s->path);
+	size_t n = strlen(sb) - 5;
+
+	if (!strcmp(base, sb)) {
+		*role = "spec";
+	} else if (!strncmp(base, sb, n) && !strcmp(base + n, ".signatures.json")) {
+		*role = "signatures";
+	} else if (sy_strv_contains(&s->sources, base)) {
+		*role = "source";
+	} else if (sy_strv_contains(&s->patches, base)) {
+		*role = "patch";
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* "<role> <path> <blob>", newly allocated. */
+static char *input_line(const char *role, const char *path, const char *oid)
+{
+	size_t r = strlen(role), p = strlen(path), o = strlen(oid);
+	char *line = sy_xmalloc(r + p + o + 3);
+
+	memcpy(line, role, r);
+	line[r] = ' ';
+	memcpy(line + r + 1, path, p);
+	line[r + 1 + p] = ' ';
+	memcpy(line + r + 2 + p, oid, o + 1);
+	return line;
+}
+
+/* Fills the own inputs of spec i from the directory's entries. siblings are
+ * the specs of the same directory. */
+static void own_inputs(const struct planner_index *index, size_t i, const struct gitwatch_entries *e,
+		       const size_t *siblings, size_t nsiblings, const char *global,
+		       struct sy_buf *b, struct planner_spec_inputs *in)
+{
+	const struct planner_spec *s = &index->specs[i];
+	const char *slash = strrchr(s->path, '/');
+	size_t plen = slash ? (size_t)(slash - s->path) + 1 : 0; /* "<dir>/" */
+
+	/* A path without a directory has no files besides itself: none match. */
+	for (size_t k = slash ? lower_bound(e, s->path, plen) : e->n;
+	     k < e->n && !strncmp(e->items[k].path, s->path, plen); k++) {
+		const char *path = e->items[k].path, *base = basename_of(path), *role = NULL;
+		if (!names_file(s, base, &role)) {
+			int other = 0;
+			for (size_t j = 0; !other && j < nsiblings; j++)
+				other = siblings[j] != i && names_file(&index->specs[siblings[j]], base, &role);
+			if (other)
+				continue;
+			role = "file";
+		}
+		sy_strv_push_owned(&in->files, input_line(role, path, e->items[k].oid));
+	}
+	metadata_digest(s, b, in->metadata);
+	sy_buf_add_str0(b, global);
+	/* Differs from the global context for specs that name other specs'
+	 * version macros: a version bump there is an input here. */
+	sy_buf_add_str0(b, index->spec_contexts ? index->spec_contexts[i] : "");
+	for (size_t k = 0; k < in->files.n; k++)
+		sy_buf_add_str0(b, in->files.items[k]);
+	sy_buf_add_str0(b, in->metadata);
+	bytes_digest(b, in->digest);
+}
+
+struct keyer {
+	const struct planner_index *index;
+	const struct planner_graph *graph;
+	struct planner_keys *out;
+	struct planner_policy *policy; /* per spec */
+	unsigned char *state;          /* 0 new, 1 in progress, 2 done */
+	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
+	int max_layers;
+	struct sy_buf bytes;            /* scratch for digests */
+};
+
+/* Digests that go into a key (borrowed), sorted and made unique at the end. */
+struct parts {
+	const char **items;
+	size_t n, alloc;
+};
+
+static void parts_add(struct parts *p, const char *digest)
+{
+	if (p->n == p->alloc) {
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
+	}
+	p->items[p->n++] = digest;
+}
+
+static int cmp_part(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds the parts to b sorted, each distinct one once. */
+static void bytes_parts(struct sy_buf *b, struct parts *p)
+{
+	if (p->n > 1)
+		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
+	for (size_t j = 0; j < p->n; j++)
+		if (j == 0 || strcmp(p->items[j - 1], p->items[j]))
+			sy_buf_add_str0(b, p->items[j]);
+}
+
+/* The specs whose keys go into spec i's key under its policy (borrowed). */
+static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_t *n)
+{
+	const struct planner_graph_node *node = &k->graph->nodes[i];
+
+	if (k->policy[i].layers == -2) {
+		*deps = node->build_deps;
+		*n = node->nbuild_deps;
+	} else {
+		*deps = node->root_specs;
+		*n = node->nroot_specs;
+	}
+}
+
+static void finish_key(struct keyer *k, size_t i, struct parts *parts)
+{
+	char tag[32];
+
+	planner_policy_format(&k->policy[i], tag, sizeof(tag));
+	sy_buf_add_str0(&k->bytes, "shipyard build key v2");
+	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
+	sy_buf_add_str0(&k->bytes, tag);
+	bytes_parts(&k->bytes, parts);
+	bytes_digest(&k->bytes, k->out->keys[i]);
+}
+
+/* Layered digest: level 0 is the own digest; level L hashes the level L-1
+ * digests of the install closure. */
+static const char *layer_digest(struct keyer *k, size_t i, int level)
+{
+	char *slot = k->layer[(size_t)level * k->out->n + i];
+
+	if (level == 0)
+		return k->out->inputs[i].digest;
+	if (*slot)
+		return slot;
+	const size_t *deps = k->graph->nodes[i].root_specs;
+	size_t n = k->graph->nodes[i].nroot_specs;
+	struct parts parts = { NULL, 0, 0 };
+	for (size_t j = 0; j < n; j++)
+		parts_add(&parts, layer_digest(k, deps[j], level - 1));
+	/* The scratch buffer is free again only after the recursion above. */
+	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
+	bytes_parts(&k->bytes, &parts);
+	bytes_digest(&k->bytes, slot);
+	free(parts.items);
+	return slot;
+}
+
+static void key_of(struct keyer *k, size_t i)
+{
+	struct parts parts = { NULL, 0, 0 };
+	const size_t *deps = NULL;
+	size_t n = 0;
+
+	k->state[i] = 1;
+	key_deps(k, i, &deps, &n);
+	for (size_t j = 0; k->policy[i].layers != 0 && j < n; j++) {
+		size_t d = deps[j];
+		if (k->policy[i].layers == -2) {
+			/* direct: a BuildRequires' own change counts, not what it
+			 * was rebuilt for. */
+			parts_add(&parts, k->out->inputs[d].digest);
+		} else if (k->policy[i].layers > 0) {
+			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1));
+		} else {
+			if (k->state[d] == 0)
+				key_of(k, d);
+			parts_add(&parts, k->state[d] == 2 ? k->out->keys[d]
+							   : k->out->inputs[d].digest);
+		}
+	}
+	finish_key(k, i, &parts);
+	free(parts.items);
+	k->state[i] = 2;
+}
+
+static void global_digest(const struct planner_index *index, const char *worker,
+			  char out[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, index->macros.digest);
+	sy_sha256_update_str(h, index->macros.target_arch);
+	sy_sha256_update_str(h, worker ? worker : "");
+	sy_sha256_final(h, out);
+}
+
+/* Whether spec path is in directory dir (dlen bytes, no trailing slash). */
+static int in_dir(const char *path, const char *dir, size_t dlen)
+{
+	return !strncmp(path, dir, dlen) && path[dlen] == '/' && !strchr(path + dlen + 1, '/');
+}
+
+static int compute_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
+			  struct planner_keys *keys, struct sy_error *err)
+{
+	struct listing l = { NULL, NULL, SY_STRV_INIT };
+	struct sy_buf b = { NULL, 0, 0 };
+	size_t *siblings = sy_xcalloc(index->nspecs + 1, sizeof(size_t));
+
+	if (list_trees(repo, index, &l, err)) {
+		listing_release(&l);
+		free(siblings);
+		return -1;
+	}
+	for (size_t i = 0; i < index->nspecs; i++) {
+		/* Specs are sorted by path, so a directory's specs are adjacent. */
+		const char *path = index->specs[i].path, *slash = strrchr(path, '/');
+		size_t dlen = slash ? (size_t)(slash - path) : 0, lo = i, hi = i, ns = 0;
+		while (lo > 0 && in_dir(index->specs[lo - 1].path, path, dlen))
+			lo--;
+		while (hi + 1 < index->nspecs && in_dir(index->specs[hi + 1].path, path, dlen))
+			hi++;
+		for (size_t j = lo; j <= hi; j++)
+			siblings[ns++] = j;
+		own_inputs(index, i, listing_for(&l, path), siblings, ns, keys->global, &b,
+			   &keys->inputs[i]);
+	}
+	listing_release(&l);
+	free(siblings);
+	sy_buf_release(&b);
+	return 0;
+}
+
+int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index *index,
+			 const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys,
+			 struct sy_error *err)
+{
+	size_t n = index->nspecs;
+	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
+	int rc;
+
+	memset(keys, 0, sizeof(*keys));
+	keys->n = n;
+	keys->inputs = sy_xcalloc(n + 1, sizeof(*keys->inputs));
+	keys->keys = sy_xcalloc(n + 1, sizeof(*keys->keys));
+	global_digest(index, settings->worker_digest, keys->global);
+	rc = compute_inputs(repo, index, keys, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		k.policy[i] = settings->policy;
+		if (settings->spec_policy) {
+			char *id = planner_spec_id(&index->specs[i]);
+			settings->spec_policy(settings->arg, id, &k.policy[i]);
+			free(id);
+		}
+		if (k.policy[i].layers > k.max_layers)
+			k.max_layers = k.policy[i].layers;
+	}
+	if (k.max_layers)
+		k.layer = sy_xcalloc((size_t)(k.max_layers + 1) * n + 1, sizeof(*k.layer));
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (k.state[i] == 0)
+			key_of(&k, i);
+	free(k.layer);
+	free(k.policy);
+	free(k.state);
+	sy_buf_release(&k.bytes);
+	return rc;
+}
+
+void planner_keys_release(struct planner_keys *keys)
+{
+	for (size_t i = 0; keys->inputs && i < keys->n; i++)
+		sy_strv_release(&keys->inputs[i].files);
+	free(keys->inputs);
+	free(keys->keys);
+	memset(keys, 0, sizeof(*keys));
+}
+
+/* Splits "<role> <path> <blob>" into its parts (pointers into a copy). */
+static void split_input(const char *line, char **copy, const char **role, const char **path,
+			const char **blob)
+{
+	*copy = sy_xstrdup(line);
+	*role = *copy;
+	char *sp = strchr(*copy, ' ');
+	*sp = '\0';
+	*path = sp + 1;
+	sp = strrchr(sp + 1, ' ');
+	*sp = '\0';
+	*blob = sp + 1;
+}
+
+static void describe(struct sy_strv *reasons, const char *role, const char *path, const char *what)
+{
+	if (!strcmp(role, "spec") || !strcmp(role, "signatures"))
+		sy_strv_pushf(reasons, "%s %s", role, what);
+	else
+		sy_strv_pushf(reasons, "%s %s %s", !strcmp(role, "source") ? "Source" :
+			      !strcmp(role, "patch") ? "Patch" : "file", basename_of(path), what);
+}
+
+/* Looks up path in a sorted input list; returns its line or NULL. */
+static const char *find_input(const struct sy_strv *files, const char *path)
+{
+	size_t plen = strlen(path);
+
+	for (size_t i = 0; i < files->n; i++) {
+		const char *p = strchr(files->items[i], ' ') + 1;
+		if (!strncmp(p, path, plen) && p[plen] == ' ')
+			return files->items[i];
+	}
+	return NULL;
+}
+
+static void diff_side(const struct sy_strv *from, const struct sy_strv *to, int removed,
+		      struct sy_strv *reasons)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		char *copy;
+		const char *role, *path, *blob;
+		split_input(from->items[i], &copy, &role, &path, &blob);
+		const char *other = find_input(to, path);
+		if (!other)
+			describe(reasons, role, path, removed ? "removed" : "added");
+		else if (!removed && strcmp(strrchr(other, ' ') + 1, blob))
+			describe(reasons, role, path, "changed");
+		free(copy);
+	}
+}
+
+void planner_inputs_diff(const struct planner_spec_inputs *a, const char *global_a,
+			 const struct planner_spec_inputs *b, const char *global_b,
+			 struct sy_strv *reasons)
+{
+	size_t before = reasons->n;
+
+	diff_side(&b->files, &a->files, 0, reasons);
+	diff_side(&a->files, &b->files, 1, reasons);
+	if (strcmp(global_a, global_b))
+		sy_strv_push(reasons, "macro context changed");
+	if (reasons->n == before && strcmp(a->metadata, b->metadata))
+		sy_strv_push(reasons, "parsed metadata changed (macros it uses)");
+}

@@ -1,0 +1,194 @@
+#include "planner/distro.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+
+static int add_value(const git_config_entry *entry, void *payload)
+{
+	sy_strv_push(payload, entry->value);
+	return 0;
+}
+
+static char *get_string(git_config *cfg, const char *name, const char *fallback)
+{
+	git_buf buf = { 0 };
+	char *value;
+
+	if (git_config_get_string_buf(&buf, cfg, name) < 0)
+		return fallback ? sy_xstrdup(fallback) : NULL;
+	value = sy_xstrdup(buf.ptr);
+	git_buf_dispose(&buf);
+	return value;
+}
+
+int planner_signature_mode_parse(const char *text, enum planner_signature_mode *mode,
+				 struct sy_error *err)
+{
+	if (!strcmp(text, "enforce"))
+		*mode = PLANNER_SIGNATURES_ENFORCE;
+	else if (!strcmp(text, "skip"))
+		*mode = PLANNER_SIGNATURES_SKIP;
+	else if (!strcmp(text, "update"))
+		*mode = PLANNER_SIGNATURES_UPDATE;
+	else
+		return sy_error_set(err, "signature handling '%s': not enforce, skip or update", text);
+	return 0;
+}
+
+struct policy_walk {
+	struct planner_distro *d;
+	struct sy_error *err;
+	int rc;
+};
+
+/* Collects spec.<name>.rebuildpolicy entries. (Filtered here rather than
+ * with git_config_foreach_match: libgit2 1.5's regex matching leaks pcre2
+ * match data.) */
+static int add_spec_policy(const git_config_entry *entry, void *payload)
+{
+	struct policy_walk *w = payload;
+	struct planner_policy policy;
+	const char *name = entry->name + 5;
+	const char *end = strrchr(entry->name, '.');
+
+	/* Names come lowercased except the subsection: "spec.<Name>.rebuildpolicy". */
+	if (strncmp(entry->name, "spec.", 5) || !end || end <= name ||
+	    strcmp(end, ".rebuildpolicy"))
+		return 0;
+
+	if (planner_policy_parse(entry->value, &policy, w->err)) {
+		sy_error_prefix(w->err, "shipyard.conf: %s", entry->name);
+		w->rc = -1;
+		return 0;
+	}
+	sy_strv_push_owned(&w->d->policy_specs, sy_xasprintf("%.*s", (int)(end - name), name));
+	w->d->policies = sy_xrealloc(w->d->policies, w->d->policy_specs.n * sizeof(policy));
+	w->d->policies[w->d->policy_specs.n - 1] = policy;
+	return 0;
+}
+
+static int read_policies(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	struct policy_walk w = { d, err, 0 };
+	char *text = get_string(cfg, "distro.rebuildpolicy", "transitive");
+
+	if (planner_policy_parse(text, &d->policy, err))
+		w.rc = sy_error_prefix(err, "shipyard.conf: distro.rebuildpolicy");
+	free(text);
+	if (w.rc == 0)
+		git_config_foreach(cfg, add_spec_policy, &w);
+	return w.rc;
+}
+
+int planner_distro_spec_policy(void *distro, const char *spec, struct planner_policy *policy)
+{
+	struct planner_distro *d = distro;
+
+	for (size_t i = 0; i < d->policy_specs.n; i++)
+		if (!strcmp(d->policy_specs.items[i], spec)) {
+			*policy = d->policies[i];
+			return 1;
+		}
+	return 0;
+}
+
+static int read_config(const char *path, struct planner_distro *d, struct sy_error *err)
+{
+	git_config *cfg;
+
+	if (git_config_open_ondisk(&cfg, path) < 0) {
+		const git_error *e = git_error_last();
+		return sy_error_set(err, "shipyard.conf: %s", e ? e->message : "cannot parse");
+	}
+	free(d->dist_tag);
+	d->dist_tag = get_string(cfg, "distro.disttag", ".azl3");
+	d->macros_dir = get_string(cfg, "distro.macrosdir", NULL);
+	free(d->imageconfigs_dir);
+	d->imageconfigs_dir = get_string(cfg, "distro.imageconfigs", "toolkit/imageconfigs");
+	free(d->source_url);
+	d->source_url = get_string(cfg, "sources.url", NULL);
+	char *mode = get_string(cfg, "sources.signatures", "enforce");
+	if (planner_signature_mode_parse(mode, &d->signatures, err)) {
+		free(mode);
+		git_config_free(cfg);
+		return sy_error_prefix(err, "shipyard.conf: sources.signatures");
+	}
+	free(mode);
+	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
+	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
+	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
+	int rc = read_policies(cfg, d, err);
+	git_config_free(cfg);
+	if (defines.n) {
+		sy_strv_release(&d->defines);
+		d->defines = defines;
+	}
+	if (trees.n) {
+		sy_strv_release(&d->spec_trees);
+		d->spec_trees = trees;
+	}
+	return rc;
+}
+
+int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
+			struct planner_distro *d, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1];
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->dist_tag = sy_xstrdup(".azl3");
+	sy_strv_push(&d->defines, "azl 3");
+	sy_strv_push(&d->defines, "with_check 0");
+	sy_strv_push(&d->spec_trees, "SPECS");
+	sy_strv_push(&d->spec_trees, "SPECS-EXTENDED");
+	sy_strv_push(&d->spec_trees, "SPECS-SIGNED");
+	d->policy.layers = -1;
+	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
+	rc = gitwatch_file_oid(repo, commit, "shipyard.conf", oid, err);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	d->config_blob = sy_xstrdup(oid);
+	if (gitwatch_read_blob(repo, d->config_blob, &text, &len, err))
+		return -1;
+	char *path = sy_xasprintf("%s/shipyard.conf.%ld", tmpdir, (long)getpid());
+	git_libgit2_init();
+	rc = sy_mkdir_p(tmpdir, 0755, err) || sy_write_file(path, text, len, 0644, err) ||
+	     read_config(path, d, err) ? -1 : 0;
+	git_libgit2_shutdown();
+	unlink(path);
+	free(path);
+	free(text);
+	return rc;
+}
+
+void planner_distro_macro_settings(const struct planner_distro *d, const char *arch,
+				   struct planner_macro_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->macros_dir = d->macros_dir;
+	s->spec_trees = (const char *const *)d->spec_trees.items;
+	s->target_arch = arch;
+	s->dist_tag = d->dist_tag;
+	s->defines = (const char *const *)d->defines.items;
+}
+
+void planner_distro_release(struct planner_distro *d)
+{
+	free(d->dist_tag);
+	sy_strv_release(&d->defines);
+	free(d->macros_dir);
+	sy_strv_release(&d->spec_trees);
+	free(d->imageconfigs_dir);
+	free(d->config_blob);
+	free(d->source_url);
+	sy_strv_release(&d->policy_specs);
+	free(d->policies);
+	memset(d, 0, sizeof(*d));
+}

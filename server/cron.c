@@ -1,0 +1,120 @@
+#include "server/cron.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/strv.h"
+
+static const char *const field_names[] = { "minute", "hour", "day of month", "month",
+					   "day of week" };
+static const int lows[] = { 0, 0, 1, 1, 0 }, highs[] = { 59, 23, 31, 12, 7 };
+
+/* Parses one comma-separated field into bits. */
+static int parse_field(const char *text, int f, uint64_t *bits, int *any, const char *expr,
+		       struct sy_error *err)
+{
+	char *copy = sy_xstrdup(text), *save = NULL;
+	int rc = 0;
+
+	*bits = 0;
+	*any = !strcmp(text, "*");
+	for (char *part = strtok_r(copy, ",", &save); part && rc == 0;
+	     part = strtok_r(NULL, ",", &save)) {
+		long lo = lows[f], hi = highs[f], step = 1;
+		char *slash = strchr(part, '/'), *end;
+		if (slash) {
+			*slash = '\0';
+			step = strtol(slash + 1, &end, 10);
+			if (*end || step < 1)
+				rc = -1;
+		}
+		if (rc == 0 && strcmp(part, "*")) {
+			lo = strtol(part, &end, 10);
+			hi = lo;
+			if (*end == '-')
+				hi = strtol(end + 1, &end, 10);
+			if (*end || end == part)
+				rc = -1;
+		}
+		if (rc == 0 && (lo < lows[f] || hi > highs[f] || lo > hi)) {
+			sy_error_set(err, "cron '%s': %s %s out of range %d-%d", expr, field_names[f],
+				     part, lows[f], highs[f]);
+			free(copy);
+			return -1;
+		}
+		for (long v = lo; rc == 0 && v <= hi; v += step)
+			*bits |= 1ULL << v;
+	}
+	free(copy);
+	if (rc)
+		return sy_error_set(err, "cron '%s': bad %s field '%s'", expr, field_names[f], text);
+	return 0;
+}
+
+int server_cron_parse(const char *text, struct server_cron *c, struct sy_error *err)
+{
+	static const struct { const char *name, *expr; } aliases[] = {
+		{ "@hourly", "0 * * * *" }, { "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" },
+		{ "@weekly", "0 0 * * 0" }, { "@monthly", "0 0 1 * *" },
+	};
+	const char *expr = text;
+	char fields[5][64];
+	uint64_t bits[5];
+	int any[5], n;
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(text, aliases[i].name))
+			expr = aliases[i].expr;
+	memset(c, 0, sizeof(*c));
+	n = sscanf(expr, "%63s %63s %63s %63s %63s", fields[0], fields[1], fields[2], fields[3],
+		   fields[4]);
+	if (n != 5)
+		return sy_error_set(err, "cron '%s': expected five fields", text);
+	for (int f = 0; f < 5; f++)
+		if (parse_field(fields[f], f, &bits[f], &any[f], text, err))
+			return -1;
+	c->minutes = bits[0];
+	c->hours = (uint32_t)bits[1];
+	c->days = (uint32_t)bits[2];
+	c->months = (uint32_t)bits[3];
+	c->weekdays = (uint8_t)(bits[4] | (bits[4] >> 7)); /* 7 is Sunday too */
+	c->dom_any = any[2];
+	c->dow_any = any[4];
+	return 0;
+}
+
+static int day_matches(const struct server_cron *c, const struct tm *t)
+{
+	int dom = (c->days >> t->tm_mday) & 1, dow = (c->weekdays >> t->tm_wday) & 1;
+
+	if (c->dom_any && c->dow_any)
+		return 1;
+	if (c->dom_any)
+		return dow;
+	if (c->dow_any)
+		return dom;
+	return dom || dow;
+}
+
+time_t server_cron_next(const struct server_cron *c, time_t after)
+{
+	time_t t = after - after % 60 + 60, limit = after + 5L * 366 * 24 * 3600;
+	struct tm tm;
+
+	while (t < limit) {
+		gmtime_r(&t, &tm);
+		if (!((c->months >> (tm.tm_mon + 1)) & 1) || !day_matches(c, &tm)) {
+			t += 24 * 3600 - tm.tm_hour * 3600 - tm.tm_min * 60; /* next day */
+			continue;
+		}
+		if (!((c->hours >> tm.tm_hour) & 1)) {
+			t += 3600 - tm.tm_min * 60; /* next hour */
+			continue;
+		}
+		if ((c->minutes >> tm.tm_min) & 1)
+			return t;
+		t += 60;
+	}
+	return (time_t)-1;
+}

@@ -1,0 +1,46 @@
+/* The service's HTTP server (libmicrohttpd): webhook deliveries under
+ * /hooks/<forge>, the published repositories as static files under /repos/
+ * (so that dnf can use the service directly), and everything else handed to
+ * the dashboard router. Handlers run on the server's threads. */
+#ifndef SERVER_HTTPD_H
+#define SERVER_HTTPD_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "forge/webhook.h"
+#include "server/http.h"
+
+
+/* What the server calls. */
+struct server_httpd_hooks {
+	/* POST /hooks/<forge> ("github", "gitea", "forgejo", "gitlab") with
+	 * the raw body (len bytes, NUL-terminated), at most max_body bytes;
+	 * query is the decoded query string ("repo=x") or "". */
+	void (*webhook)(void *arg, const char *forge, forge_header_fn header, void *header_arg,
+			const char *query, const char *body, size_t len,
+			struct server_http_response *resp);
+	/* Every other request: returns 1 when handled (resp filled). */
+	int (*route)(void *arg, const char *method, const char *path, const char *query,
+		     struct server_http_response *resp);
+	void *arg;
+	const char *repos_dir; /* served read-only under /repos/; NULL: none */
+	size_t max_body;       /* webhook bodies above it get 413 (bytes) */
+};
+
+struct server_httpd;
+
+/* Listens on host:port (port 0: any free port, see server_httpd_port) and
+ * serves with an internal thread pool. hooks is copied. Returns 0 and *out,
+ * or -1 with err ("cannot listen on 127.0.0.1:8080: ..."). */
+int server_httpd_start(const char *host, unsigned port, const struct server_httpd_hooks *hooks,
+			 struct server_httpd **out, struct sy_error *err);
+
+/* The port the server listens on. */
+unsigned server_httpd_port(const struct server_httpd *s);
+
+/* Stops accepting connections, finishes the requests in progress and frees
+ * the server (NULL allowed). */
+void server_httpd_stop(struct server_httpd *s);
+
+#endif

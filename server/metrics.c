@@ -1,0 +1,335 @@
+#include "server/metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/strv.h"
+
+/* Upper bounds of the histogram buckets (seconds); +Inf follows. */
+static const double webhook_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+					 0.05,   0.1,   0.25,   0.5,   1 };
+static const double build_bounds[] = { 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200 };
+#define MAX_BOUNDS 12
+
+/* The job states written by the pipelines (struct server_store_job.state);
+ * always rendered, 0 when none. */
+static const char *const job_states[] = { "queued",  "running", "built",   "reused",
+					  "unchanged", "failed", "blocked", "skipped", NULL };
+
+/* One label set of a family: a counter or a histogram. */
+struct series {
+	char *label[2];                       /* label values (second may be NULL) */
+	double count;                         /* counter value, or observations */
+	double sum;                           /* histogram: sum of observations */
+	unsigned long buckets[MAX_BOUNDS + 1]; /* histogram: per bucket, not cumulative */
+};
+
+/* A metric family: its label sets in the order first seen. */
+struct family {
+	struct series *items;
+	size_t n, alloc;
+};
+
+struct server_metrics {
+	pthread_mutex_t lock;
+	char *state_dir;
+	struct family webhook_seconds; /* forge */
+	struct family webhooks;        /* forge, status */
+	struct family build_seconds;   /* state */
+	struct family statuses;        /* forge, outcome */
+};
+
+struct server_metrics *server_metrics_new(const char *state_dir)
+{
+	struct server_metrics *m = sy_xcalloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->lock, NULL);
+	m->state_dir = state_dir ? sy_xstrdup(state_dir) : NULL;
+	return m;
+}
+
+static void family_release(struct family *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->items[i].label[0]);
+		free(f->items[i].label[1]);
+	}
+	free(f->items);
+}
+
+void server_metrics_free(struct server_metrics *m)
+{
+	if (!m)
+		return;
+	family_release(&m->webhook_seconds);
+	family_release(&m->webhooks);
+	family_release(&m->build_seconds);
+	family_release(&m->statuses);
+	free(m->state_dir);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static int same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The series of f labelled (a, b), added when new; past
+ * SERVER_METRICS_MAX_SERIES, new label sets fold into one more series
+ * labelled "other" (both labels when the family has two). */
+static struct series *series_of(struct family *f, const char *a, const char *b)
+{
+	if (!a)
+		a = "";
+	for (size_t i = 0; i < f->n; i++)
+		if (same(f->items[i].label[0], a) && same(f->items[i].label[1], b))
+			return &f->items[i];
+	if (f->n >= SERVER_METRICS_MAX_SERIES) {
+		const char *other_b = b ? "other" : NULL;
+		if (!same(a, "other") || !same(b, other_b))
+			return series_of(f, "other", other_b); /* found, or added once */
+	}
+	if (f->n == f->alloc) {
+		f->alloc = f->alloc ? 2 * f->alloc : 8;
+		f->items = sy_xrealloc(f->items, f->alloc * sizeof(*f->items));
+	}
+	struct series *s = &f->items[f->n++];
+	memset(s, 0, sizeof(*s));
+	s->label[0] = sy_xstrdup(a);
+	s->label[1] = b ? sy_xstrdup(b) : NULL;
+	return s;
+}
+
+/* Adds one observation to the histogram series s with bounds[nbounds]. */
+static void observe(struct series *s, const double *bounds, size_t nbounds, double v)
+{
+	size_t k = 0;
+
+	while (k < nbounds && v > bounds[k])
+		k++;
+	s->buckets[k]++;
+	s->count += 1;
+	s->sum += v;
+}
+
+void server_metrics_webhook(struct server_metrics *m, const char *forge, int http_status,
+			     double seconds)
+{
+	char status[16];
+
+	snprintf(status, sizeof(status), "%d", http_status);
+	pthread_mutex_lock(&m->lock);
+	observe(series_of(&m->webhook_seconds, forge, NULL), webhook_bounds,
+		sizeof(webhook_bounds) / sizeof(*webhook_bounds), seconds);
+	series_of(&m->webhooks, forge, status)->count += 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void server_metrics_build(struct server_metrics *m, const char *state, double seconds)
+{
+	pthread_mutex_lock(&m->lock);
+	observe(series_of(&m->build_seconds, state, NULL), build_bounds,
+		sizeof(build_bounds) / sizeof(*build_bounds), seconds);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void server_metrics_status_sent(struct server_metrics *m, const char *forge,
+				 const char *outcome)
+{
+	pthread_mutex_lock(&m->lock);
+	series_of(&m->statuses, forge, outcome ? outcome : "")->count += 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* A label value escaped for the text format: backslash, quote, newline. */
+static void put_label_value(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(out, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+/* {name="value",...} for the labels of s (names[i] for label[i]), plus an
+ * optional le="..." last. Nothing when there are no labels at all. */
+static void put_labels(FILE *out, const char *const names[2], const struct series *s,
+		       const char *le)
+{
+	int first = 1;
+
+	for (int i = 0; i < 2; i++) {
+		if (!names[i] || !s || !s->label[i])
+			continue;
+		fprintf(out, "%s%s=\"", first ? "{" : ",", names[i]);
+		put_label_value(out, s->label[i]);
+		fputc('"', out);
+		first = 0;
+	}
+	if (le) {
+		fprintf(out, "%sle=\"%s\"", first ? "{" : ",", le);
+		first = 0;
+	}
+	if (!first)
+		fputc('}', out);
+}
+
+static void put_header(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void put_counters(FILE *out, const char *name, const char *help, const char *const names[2],
+			 const struct family *f)
+{
+	put_header(out, name, "counter", help);
+	for (size_t i = 0; i < f->n; i++) {
+		fputs(name, out);
+		put_labels(out, names, &f->items[i], NULL);
+		fprintf(out, " %.17g\n", f->items[i].count);
+	}
+}
+
+static void put_histograms(FILE *out, const char *name, const char *help, const char *label,
+			   const struct family *f, const double *bounds, size_t nbounds)
+{
+	const char *const names[2] = { label, NULL };
+
+	put_header(out, name, "histogram", help);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct series *s = &f->items[i];
+		unsigned long cumulative = 0;
+		char le[32];
+		for (size_t k = 0; k <= nbounds; k++) {
+			cumulative += s->buckets[k];
+			if (k < nbounds)
+				snprintf(le, sizeof(le), "%g", bounds[k]);
+			else
+				snprintf(le, sizeof(le), "+Inf");
+			fprintf(out, "%s_bucket", name);
+			put_labels(out, names, s, le);
+			fprintf(out, " %lu\n", cumulative);
+		}
+		fprintf(out, "%s_sum", name);
+		put_labels(out, names, s, NULL);
+		fprintf(out, " %.17g\n%s_count", s->sum, name);
+		put_labels(out, names, s, NULL);
+		fprintf(out, " %lu\n", cumulative);
+	}
+}
+
+/* Pipelines by state, events stored, queue length. */
+static int put_store(FILE *out, struct server_store *store, size_t queue_length,
+		     struct sy_error *err)
+{
+	long counts[7], events;
+
+	if (server_store_counts(store, counts, &events, err))
+		return -1;
+	put_header(out, "shipyard_pipelines", "gauge", "Pipelines in the state database by state.");
+	for (int k = 0; server_store_states[k]; k++)
+		fprintf(out, "shipyard_pipelines{state=\"%s\"} %ld\n", server_store_states[k],
+			counts[k]);
+	put_header(out, "shipyard_events_total", "counter",
+		   "Events (webhook deliveries, poll results, schedules) stored.");
+	fprintf(out, "shipyard_events_total %ld\n", events);
+	put_header(out, "shipyard_queue_length", "gauge", "Pipelines waiting to run.");
+	fprintf(out, "shipyard_queue_length %zu\n", queue_length);
+	return 0;
+}
+
+/* Jobs by state, read from <state_dir>/state.db on a read-only connection. */
+static int put_jobs(FILE *out, const char *state_dir, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/state.db", state_dir);
+	struct sy_strv names = SY_STRV_INIT;
+	long counts[64] = { 0 };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	for (int k = 0; job_states[k]; k++)
+		sy_strv_push(&names, job_states[k]);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    (sqlite3_busy_timeout(db, 2000),
+	     sqlite3_prepare_v2(db, "SELECT state, count(*) FROM jobs GROUP BY state", -1, &s,
+				NULL)) != SQLITE_OK) {
+		sy_error_set(err, "%s: counting jobs: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+		goto out;
+	}
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+		size_t k = 0;
+		while (k < names.n && strcmp(names.items[k], state ? state : ""))
+			k++;
+		if (k == names.n && k < sizeof(counts) / sizeof(*counts))
+			sy_strv_push(&names, state ? state : "");
+		if (k < sizeof(counts) / sizeof(*counts))
+			counts[k] += (long)sqlite3_column_int64(s, 1);
+	}
+	if (step != SQLITE_DONE) {
+		sy_error_set(err, "%s: counting jobs: %s", path, sqlite3_errmsg(db));
+		goto out;
+	}
+	put_header(out, "shipyard_jobs", "gauge", "Jobs of all stored pipelines by state.");
+	for (size_t k = 0; k < names.n; k++) {
+		struct series label = { .label = { names.items[k], NULL } };
+		const char *const label_names[2] = { "state", NULL };
+		fputs("shipyard_jobs", out);
+		put_labels(out, label_names, &label, NULL);
+		fprintf(out, " %ld\n", counts[k]);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	sy_strv_release(&names);
+	free(path);
+	return rc;
+}
+
+int server_metrics_render(const struct server_metrics *m, struct server_store *store,
+			   size_t queue_length, char **text, struct sy_error *err)
+{
+	static const char *const webhook_labels[2] = { "forge", "status" };
+	static const char *const status_labels[2] = { "forge", "outcome" };
+	struct server_metrics *mm = (struct server_metrics *)m; /* the mutex only */
+	size_t len = 0;
+	FILE *out = open_memstream(text, &len);
+	int rc;
+
+	if (!out)
+		return sy_error_set(err, "metrics: cannot allocate the text");
+	rc = put_store(out, store, queue_length, err);
+	if (rc == 0 && m->state_dir)
+		rc = put_jobs(out, m->state_dir, err);
+	pthread_mutex_lock(&mm->lock);
+	put_histograms(out, "shipyard_webhook_duration_seconds",
+		       "Seconds from a webhook request's arrival to its reply.", "forge",
+		       &m->webhook_seconds, webhook_bounds,
+		       sizeof(webhook_bounds) / sizeof(*webhook_bounds));
+	put_counters(out, "shipyard_webhooks_total", "Webhook requests by forge and HTTP status.",
+		     webhook_labels, &m->webhooks);
+	put_histograms(out, "shipyard_build_duration_seconds",
+		       "Seconds a pipeline ran, by its final state.", "state", &m->build_seconds,
+		       build_bounds, sizeof(build_bounds) / sizeof(*build_bounds));
+	put_counters(out, "shipyard_statuses_sent_total",
+		     "Commit status send attempts by forge and outcome.", status_labels,
+		     &m->statuses);
+	pthread_mutex_unlock(&mm->lock);
+	fclose(out);
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}

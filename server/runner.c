@@ -1,0 +1,203 @@
+#define _GNU_SOURCE
+#include "server/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/fs.h"
+#include "common/strv.h"
+#include "gitwatch/mirror.h"
+
+#define EVENTS_FD 3
+
+char *server_runner_mirror(const char *state_dir, const char *repo)
+{
+	return sy_xasprintf("%s/git/%s.git", state_dir, repo);
+}
+
+static int fetch(const struct server_runner_request *req, struct sy_error *err)
+{
+	const struct server_store_pipeline *p = req->pipeline;
+	char *mirror = server_runner_mirror(req->state_dir, req->repo->name);
+	int rc = gitwatch_mirror_update(req->repo->remote, mirror, NULL, err);
+
+	if (rc == 0 && p->pr) {
+		/* Forges publish a pull request's head as refs/pull/<n>/head
+		 * (GitHub, Gitea) or refs/merge-requests/<n>/head (GitLab); a
+		 * plain remote has the head branch, fetched above. */
+		char *spec = sy_xasprintf("+refs/%s/%ld/head:refs/pull/%ld/head",
+					  req->repo->forge && !strcmp(req->repo->forge, "gitlab")
+						  ? "merge-requests"
+						  : "pull",
+					  p->pr, p->pr);
+		const char *specs[] = { spec, NULL };
+		gitwatch_mirror_update(req->repo->remote, mirror, specs, NULL);
+		free(spec);
+	}
+	free(mirror);
+	return rc;
+}
+
+static void build_argv(const struct server_runner_request *req, struct sy_strv *argv)
+{
+	const struct server_store_pipeline *p = req->pipeline;
+
+	sy_strv_push(argv, req->self);
+	sy_strv_push(argv, "run");
+	sy_strv_push_owned(argv, sy_xasprintf("--repo=%s/git/%s.git", req->state_dir, req->repo->name));
+	sy_strv_push_owned(argv, sy_xasprintf("--to=%s", p->head));
+	if (p->base) {
+		sy_strv_push_owned(argv, sy_xasprintf("--from=%s", p->base));
+		if (p->pr) {
+			/* A pull request is built with its base branch's
+			 * configuration, against their merge base. */
+			sy_strv_push(argv, "--merge-base");
+			sy_strv_push_owned(argv, sy_xasprintf("--settings-from=%s", p->base));
+		}
+	}
+	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));
+	sy_strv_push_owned(argv, sy_xasprintf("--state=%s", req->state_dir));
+	sy_strv_push_owned(argv, sy_xasprintf("--events-fd=%d", EVENTS_FD));
+	if (req->repo->jobs > 0)
+		sy_strv_push_owned(argv, sy_xasprintf("--jobs=%d", req->repo->jobs));
+	if (req->repo->arch)
+		sy_strv_push_owned(argv, sy_xasprintf("--arch=%s", req->repo->arch));
+	for (size_t i = 0; i < req->repo->spec_trees.n; i++)
+		sy_strv_push_owned(argv, sy_xasprintf("--spec-tree=%s", req->repo->spec_trees.items[i]));
+	if (req->repo->imageconfigs)
+		sy_strv_push_owned(argv, sy_xasprintf("--imageconfigs=%s", req->repo->imageconfigs));
+	if (req->repo->rebuild_policy)
+		sy_strv_push_owned(argv, sy_xasprintf("--rebuild-policy=%s", req->repo->rebuild_policy));
+	if (req->worker_cache)
+		sy_strv_push_owned(argv, sy_xasprintf("--worker-cache=%s", req->worker_cache));
+	if (req->worker_manifest)
+		sy_strv_push_owned(argv, sy_xasprintf("--worker-manifest=%s", req->worker_manifest));
+}
+
+/* Forks and execs argv with stdout/stderr on log_fd and events_w as fd 3.
+ * Only async-signal-safe calls happen between fork and exec: the service
+ * has threads. */
+static pid_t start_child(char *const *argv, int log_fd, int events_w)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	setpgid(0, 0);
+	if (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0 || dup2(events_w, EVENTS_FD) < 0)
+		_exit(127);
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+		dup2(devnull, 0);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static void dispatch_line(const char *line, const struct server_runner_sink *sink)
+{
+	json_t *o = json_loads(line, 0, NULL);
+	const char *status = json_string_value(json_object_get(o, "status"));
+	const char *job = json_string_value(json_object_get(o, "job"));
+	const char *state = json_string_value(json_object_get(o, "state"));
+
+	if (status && state && sink->status)
+		sink->status(sink->arg, status, state,
+			     json_string_value(json_object_get(o, "description")) ?: "");
+	else if (job && state && sink->job)
+		sink->job(sink->arg, job, state, json_string_value(json_object_get(o, "reason")),
+			  json_string_value(json_object_get(o, "log")),
+			  json_number_value(json_object_get(o, "seconds")));
+	json_decref(o);
+}
+
+/* Reads JSON lines from fd until EOF. */
+static void read_events(int fd, const struct server_runner_sink *sink)
+{
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f) {
+		close(fd);
+		return;
+	}
+	while (getline(&line, &cap, f) > 0)
+		dispatch_line(line, sink);
+	free(line);
+	fclose(f);
+}
+
+int server_runner_run(const struct server_runner_request *req,
+		       const struct server_runner_sink *sink, struct sy_error *err)
+{
+	char *dir = sy_xasprintf("%s/pipelines/%ld", req->state_dir, req->pipeline->id);
+	char *log_path = sy_xasprintf("%s/pipeline.log", dir);
+	struct sy_strv argv = SY_STRV_INIT;
+	int log_fd = -1, ev[2] = { -1, -1 }, status = 0, rc = -1;
+	pid_t pid;
+
+	if (sy_mkdir_p(dir, 0755, err))
+		goto out;
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (log_fd < 0) {
+		sy_error_set(err, "%s: %s", log_path, strerror(errno));
+		goto out;
+	}
+	dprintf(log_fd, "shipyard: pipeline %ld (attempt %d): fetching %s\n", req->pipeline->id,
+		req->pipeline->attempts, req->repo->remote);
+	if (fetch(req, err)) {
+		dprintf(log_fd, "shipyard: %s\n", err->msg);
+		goto out;
+	}
+	build_argv(req, &argv);
+	if (pipe2(ev, O_CLOEXEC) < 0) {
+		sy_error_set(err, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = start_child(argv.items, log_fd, ev[1]);
+	close(ev[1]);
+	ev[1] = -1;
+	if (pid < 0) {
+		sy_error_set(err, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (req->child)
+		*req->child = pid;
+	read_events(ev[0], sink);
+	ev[0] = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (req->child)
+		*req->child = 0;
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	dprintf(log_fd, "shipyard: pipeline %ld: %s %d\n", req->pipeline->id,
+		WIFEXITED(status) ? "exit status" : "killed by signal",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+out:
+	if (ev[0] >= 0)
+		close(ev[0]);
+	if (ev[1] >= 0)
+		close(ev[1]);
+	if (log_fd >= 0)
+		close(log_fd);
+	sy_strv_release(&argv);
+	free(log_path);
+	free(dir);
+	return rc;
+}
+
+void server_runner_stop(pid_t child)
+{
+	if (child > 0)
+		kill(child, SIGTERM);
+}

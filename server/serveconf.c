@@ -1,0 +1,269 @@
+#include "server/serveconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <git2.h>
+
+#include "planner/buildkey.h"
+#include "common/fs.h"
+
+#define DEFAULT_MAX_BODY (25u << 20)
+
+/* A path relative to base_dir unless absolute; newly allocated. */
+static char *relative_to(const char *base_dir, const char *path)
+{
+	if (!path)
+		return NULL;
+	if (path[0] == '/' || strstr(path, "://"))
+		return sy_xstrdup(path);
+	return sy_xasprintf("%s/%s", base_dir, path);
+}
+
+static char *get_str(git_config *cfg, const char *name)
+{
+	git_buf buf = { 0 };
+	char *s = NULL;
+
+	if (git_config_get_string_buf(&buf, cfg, name) == 0)
+		s = sy_xstrdup(buf.ptr);
+	git_buf_dispose(&buf);
+	return s;
+}
+
+static int get_int(git_config *cfg, const char *name, int dflt, struct sy_error *err, int *out)
+{
+	int32_t v;
+	int rc = git_config_get_int32(&v, cfg, name);
+
+	if (rc == GIT_ENOTFOUND) {
+		*out = dflt;
+		return 0;
+	}
+	if (rc < 0 || v < 0)
+		return sy_error_set(err, "%s: not a non-negative number", name);
+	*out = v;
+	return 0;
+}
+
+static int add_multi(const git_config_entry *e, void *arg)
+{
+	sy_strv_push(arg, e->value);
+	return 0;
+}
+
+static void get_multi(git_config *cfg, const char *name, struct sy_strv *out)
+{
+	git_config_get_multivar_foreach(cfg, name, NULL, add_multi, out);
+}
+
+static int parse_listen(const char *text, struct server_conf *c, struct sy_error *err)
+{
+	const char *colon = strrchr(text, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == text)
+		return sy_error_set(err, "serve.listen '%s': not host:port", text);
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return sy_error_set(err, "serve.listen '%s': not host:port", text);
+	c->listen_host = sy_xstrndup(text, (size_t)(colon - text));
+	c->listen_port = (unsigned)port;
+	return 0;
+}
+
+/* Collects the names of the [repo "x"] subsections that set remote.
+ * (Filtered here rather than with git_config_foreach_match: libgit2 1.5's
+ * regex matching leaks pcre2 match data.) */
+static int add_repo_name(const git_config_entry *e, void *arg)
+{
+	const char *name = e->name + strlen("repo.");
+	const char *dot = strrchr(e->name, '.');
+
+	if (strncmp(e->name, "repo.", 5) || !dot || strcmp(dot, ".remote"))
+		return 0;
+	if (dot > name) {
+		char *sub = sy_xstrndup(name, (size_t)(dot - name));
+		if (!sy_strv_contains(arg, sub))
+			sy_strv_push(arg, sub);
+		free(sub);
+	}
+	return 0;
+}
+
+static int read_repo(git_config *cfg, const char *base, const char *name,
+		     struct server_repo_conf *r, struct sy_error *err)
+{
+	char key[512];
+	int jobs = 0, poll = 0;
+
+#define KEY(item) (snprintf(key, sizeof(key), "repo.%s.%s", name, item), key)
+	r->name = sy_xstrdup(name);
+	char *remote = get_str(cfg, KEY("remote"));
+	/* A local path is relative to the configuration; URLs stay as they are. */
+	r->remote = relative_to(base, remote);
+	free(remote);
+	if (!r->remote)
+		return sy_error_set(err, "repo.%s.remote: missing", name);
+	get_multi(cfg, KEY("branch"), &r->branches);
+	r->forge = get_str(cfg, KEY("forge"));
+	if (r->forge && strcmp(r->forge, "github") && strcmp(r->forge, "gitea") &&
+	    strcmp(r->forge, "forgejo") && strcmp(r->forge, "gitlab"))
+		return sy_error_set(err, "repo.%s.forge '%s': not github, gitea, forgejo or gitlab",
+				    name, r->forge);
+	r->api = get_str(cfg, KEY("api"));
+	r->project = get_str(cfg, KEY("project"));
+	char *tf = get_str(cfg, KEY("tokenfile")), *sf = get_str(cfg, KEY("secretfile"));
+	r->token_file = relative_to(base, tf);
+	r->secret_file = relative_to(base, sf);
+	free(tf);
+	free(sf);
+	if (r->forge && (!r->api || !r->project || !r->token_file))
+		return sy_error_set(err, "repo.%s: forge %s needs api, project and tokenfile", name,
+				    r->forge);
+	if (get_int(cfg, KEY("jobs"), 0, err, &jobs) || get_int(cfg, KEY("poll"), 0, err, &poll))
+		return -1;
+	r->jobs = jobs;
+	r->poll_s = (unsigned)poll;
+	get_multi(cfg, KEY("schedule"), &r->schedules);
+	r->arch = get_str(cfg, KEY("arch"));
+	get_multi(cfg, KEY("spectree"), &r->spec_trees);
+	r->imageconfigs = get_str(cfg, KEY("imageconfigs"));
+	r->rebuild_policy = get_str(cfg, KEY("rebuildpolicy"));
+	struct planner_policy policy;
+	if (r->rebuild_policy && planner_policy_parse(r->rebuild_policy, &policy, err))
+		return sy_error_prefix(err, "repo.%s.rebuildpolicy", name);
+	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
+	if (!r->channel_prefix)
+		r->channel_prefix = sy_xstrdup("");
+	if (strpbrk(r->channel_prefix, "/ \t") || !strcmp(r->channel_prefix, ".") ||
+	    !strcmp(r->channel_prefix, ".."))
+		return sy_error_set(err, "repo.%s.channelprefix '%s': not a plain name", name,
+				    r->channel_prefix);
+#undef KEY
+	return 0;
+}
+
+static int read_all(git_config *cfg, const char *base, struct server_conf *c,
+		    struct sy_error *err)
+{
+	struct sy_strv names = SY_STRV_INIT;
+	char *listen = get_str(cfg, "serve.listen"), *state = get_str(cfg, "serve.state");
+	int maxbody = 0, pipelines = 0, shutdown = 0, rc = 0;
+
+	rc = parse_listen(listen ? listen : "127.0.0.1:8080", c, err);
+	c->state_dir = state ? relative_to(base, state) : sy_xasprintf("%s/.shipyard", base);
+	c->url = get_str(cfg, "serve.url");
+	c->url_is_default = !c->url;
+	if (!c->url)
+		c->url = sy_xasprintf("http://%s:%u", c->listen_host ? c->listen_host : "127.0.0.1",
+				      c->listen_port);
+	size_t n = strlen(c->url);
+	while (n > 0 && c->url[n - 1] == '/')
+		c->url[--n] = '\0';
+	if (rc == 0)
+		rc = get_int(cfg, "serve.maxbody", (int)DEFAULT_MAX_BODY, err, &maxbody) ||
+				     get_int(cfg, "serve.pipelines", 1, err, &pipelines) ||
+				     get_int(cfg, "serve.shutdowntimeout", 30, err, &shutdown)
+			     ? -1
+			     : 0;
+	c->max_body = (size_t)maxbody;
+	c->pipelines = pipelines > 0 ? pipelines : 1;
+	c->shutdown_timeout_s = (unsigned)shutdown;
+	git_config_foreach(cfg, add_repo_name, &names);
+	c->repos = sy_xcalloc(names.n + 1, sizeof(*c->repos));
+	for (size_t i = 0; rc == 0 && i < names.n; i++) {
+		rc = read_repo(cfg, base, names.items[i], &c->repos[i], err);
+		c->nrepos = i + 1;
+	}
+	sy_strv_release(&names);
+	free(listen);
+	free(state);
+	return rc;
+}
+
+int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err)
+{
+	git_config *cfg = NULL;
+	char abs[PATH_MAX];
+	int rc;
+
+	memset(conf, 0, sizeof(*conf));
+	if (!realpath(path, abs))
+		return sy_error_set(err, "%s: %s", path, strerror(errno));
+	conf->path = sy_xstrdup(abs);
+	char *base = sy_xstrdup(abs);
+	*strrchr(base, '/') = '\0';
+	git_libgit2_init();
+	if (git_config_open_ondisk(&cfg, abs) < 0) {
+		const git_error *e = git_error_last();
+		rc = sy_error_set(err, "%s: %s", path, e ? e->message : "cannot parse");
+	} else {
+		rc = read_all(cfg, base, conf, err);
+		if (rc)
+			sy_error_prefix(err, "%s", path);
+	}
+	git_config_free(cfg);
+	git_libgit2_shutdown();
+	free(base);
+	if (rc)
+		server_conf_release(conf);
+	return rc;
+}
+
+const struct server_repo_conf *server_conf_repo(const struct server_conf *conf,
+						  const char *name)
+{
+	for (size_t i = 0; i < conf->nrepos; i++)
+		if (!strcmp(conf->repos[i].name, name))
+			return &conf->repos[i];
+	return NULL;
+}
+
+char *server_read_secret(const char *path, struct sy_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!path || sy_read_file(path, &text, &len, NULL)) {
+		sy_error_set(err, "%s: cannot read the secret file", path ? path : "(none)");
+		return NULL;
+	}
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	return text;
+}
+
+static void repo_release(struct server_repo_conf *r)
+{
+	free(r->name);
+	free(r->remote);
+	sy_strv_release(&r->branches);
+	free(r->forge);
+	free(r->api);
+	free(r->project);
+	free(r->token_file);
+	free(r->secret_file);
+	sy_strv_release(&r->schedules);
+	free(r->arch);
+	free(r->channel_prefix);
+	sy_strv_release(&r->spec_trees);
+	free(r->imageconfigs);
+	free(r->rebuild_policy);
+}
+
+void server_conf_release(struct server_conf *conf)
+{
+	for (size_t i = 0; i < conf->nrepos; i++)
+		repo_release(&conf->repos[i]);
+	free(conf->repos);
+	free(conf->path);
+	free(conf->listen_host);
+	free(conf->state_dir);
+	free(conf->url);
+	memset(conf, 0, sizeof(*conf));
+}

@@ -1,0 +1,94 @@
+/* The configuration of `shipyard serve` (git-config syntax, read with
+ * libgit2's config API, as DESIGN.md chooses):
+ *
+ *   [serve]
+ *       listen = 127.0.0.1:8080     address:port of the HTTP server
+ *       state = /var/lib/shipyard   state directory
+ *       url = https://ci.example    base of the dashboard links in statuses
+ *       maxbody = 26214400          webhook body limit (bytes; GitHub's cap)
+ *       pipelines = 1               pipelines run at once
+ *       shutdowntimeout = 30        seconds running pipelines get on SIGTERM
+ *   [repo "minidistro"]
+ *       remote = https://git.example/distro.git   (file:// for local mirrors)
+ *       branch = main               branches built on push (repeatable)
+ *       forge = github              github, gitea (also Forgejo) or gitlab
+ *       api = https://api.github.com
+ *       project = owner/distro      GitLab: numeric id or group/project
+ *       tokenfile = /etc/shipyard/token
+ *       secretfile = /etc/shipyard/webhook-secret
+ *       jobs = 2                    parallel builds of its pipelines
+ *       poll = 60                   fetch every N seconds (0: webhooks only)
+ *       schedule = 0 3 * * *        cron expression of a release (repeatable)
+ *       arch = x86_64
+ *       spectree = SPECS            spec trees (repeatable), image configs and
+ *       imageconfigs = toolkit/imageconfigs   default rebuild policy, over
+ *       rebuildpolicy = transitive  what the repository's shipyard.conf says
+ *       channelprefix = mini-       put before the repository channel names
+ *                                   (mini-main, mini-pr-7): needed when
+ *                                   several repositories share branch names
+ */
+#ifndef SERVER_SERVECONF_H
+#define SERVER_SERVECONF_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "common/strv.h"
+
+/* One watched repository. */
+struct server_repo_conf {
+	char *name;          /* the subsection name, "minidistro" */
+	char *remote;        /* clone URL */
+	struct sy_strv branches; /* built on push; empty: every branch */
+	char *forge;         /* "github", "gitea", "gitlab", or NULL: statuses only logged */
+	char *api;           /* forge API base URL */
+	char *project;       /* "owner/repo" or a GitLab project id/path */
+	char *token_file;    /* read when statuses are sent, never logged */
+	char *secret_file;   /* webhook secret; NULL: webhooks refused */
+	int jobs;            /* parallel builds (0: cores) */
+	unsigned poll_s;     /* 0: no polling */
+	struct sy_strv schedules; /* cron expressions */
+	char *arch;          /* target arch, NULL: x86_64 */
+	char *channel_prefix; /* "" or what channel names start with */
+	struct sy_strv spec_trees; /* spectree: replacing the repository's */
+	char *imageconfigs;  /* imageconfigs, or NULL: the repository's */
+	char *rebuild_policy; /* rebuildpolicy, or NULL: the repository's */
+};
+
+/* The whole configuration. */
+struct server_conf {
+	char *path;          /* the file read */
+	char *listen_host;   /* "127.0.0.1" */
+	unsigned listen_port;
+	char *state_dir;
+	char *url;           /* dashboard base URL, no trailing '/' */
+	int url_is_default;  /* 1: serve.url was not set ("http://<listen>") */
+	size_t max_body;     /* bytes */
+	int pipelines;       /* concurrent pipelines */
+	unsigned shutdown_timeout_s; /* on SIGTERM, before running pipelines are
+				      * stopped and queued again */
+	struct server_repo_conf *repos;
+	size_t nrepos;
+};
+
+/* Reads path. Relative state and file paths are taken relative to the
+ * directory of path. Defaults: listen 127.0.0.1:8080, state
+ * "<dir of path>/.shipyard", url "http://<listen>", maxbody 25 MiB,
+ * pipelines 1. Returns 0, or -1 with err naming the file and the item
+ * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
+ * not host:port"). Release with server_conf_release. */
+int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err);
+
+/* Returns the repository named name, or NULL. */
+const struct server_repo_conf *server_conf_repo(const struct server_conf *conf,
+						  const char *name);
+
+/* Reads a secret or token file: its content without the trailing newline,
+ * newly allocated (caller frees and should clear it). Returns NULL with err
+ * ("<path>: cannot read: ..."; never the content) on failure. */
+char *server_read_secret(const char *path, struct sy_error *err);
+
+/* Frees the configuration. */
+void server_conf_release(struct server_conf *conf);
+
+#endif

@@ -1,0 +1,435 @@
+#include "server/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "common/sqlwait.h"
+#include "common/strv.h"
+
+struct server_store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+const char *const server_store_states[] = { "queued",  "running",   "success",    "failure",
+					      "error",   "cancelled", "superseded", NULL };
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS events ("
+	" id INTEGER PRIMARY KEY, delivery TEXT NOT NULL UNIQUE, repo TEXT, kind TEXT,"
+	" ref TEXT, sha TEXT, received REAL NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS pipelines ("
+	" id INTEGER PRIMARY KEY, event INTEGER, repo TEXT NOT NULL, trigger TEXT NOT NULL,"
+	" ref TEXT NOT NULL, channel TEXT NOT NULL, base TEXT, head TEXT NOT NULL,"
+	" release TEXT, pr INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,"
+	" created REAL NOT NULL, started REAL NOT NULL DEFAULT 0,"
+	" finished REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, summary TEXT);"
+	"CREATE INDEX IF NOT EXISTS pipelines_state ON pipelines (state, id);"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	" pipeline INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,"
+	" log TEXT, seconds REAL NOT NULL DEFAULT 0, seq INTEGER NOT NULL,"
+	" PRIMARY KEY (pipeline, name));";
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(struct server_store *st, const char *what, struct sy_error *err)
+{
+	return sy_error_set(err, "state database: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int server_store_open(const char *path, struct server_store **out, struct sy_error *err)
+{
+	struct server_store *st = sy_xcalloc(1, sizeof(*st));
+
+	*out = NULL;
+	pthread_mutex_init(&st->lock, NULL);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						   SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK ||
+	    (sy_sqlite_busy_wait(st->db, 10000), sqlite3_exec(st->db, schema, NULL, NULL, NULL)) !=
+		    SQLITE_OK) {
+		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(st->db));
+		server_store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void server_store_close(struct server_store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* Prepares sql; NULL when it does not compile (then steps fail). */
+static sqlite3_stmt *prepare(struct server_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? sy_xstrdup((const char *)t) : NULL;
+}
+
+int server_store_add_event(struct server_store *st, const struct server_store_event *ev,
+			    long *id, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "INSERT OR IGNORE INTO events (delivery, repo, kind, ref, sha,"
+				      " received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	bind_text(s, 1, ev->delivery);
+	bind_text(s, 2, ev->repo);
+	bind_text(s, 3, ev->kind);
+	bind_text(s, 4, ev->ref);
+	bind_text(s, 5, ev->sha);
+	sqlite3_bind_double(s, 6, now());
+	if (!s || sqlite3_step(s) != SQLITE_DONE) {
+		rc = fail(st, "storing an event", err);
+	} else {
+		rc = sqlite3_changes(st->db) ? 1 : 0;
+		if (id)
+			*id = rc ? (long)sqlite3_last_insert_rowid(st->db) : 0;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Marks what p supersedes; collects the running ones. */
+static int supersede(struct server_store *st, const struct server_store_pipeline *p,
+		     long **running, size_t *nrunning)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT id, state FROM pipelines WHERE repo = ?1 AND ref = ?2"
+				      " AND state IN ('queued', 'running')");
+	int rc = 0;
+
+	bind_text(s, 1, p->repo);
+	bind_text(s, 2, p->ref);
+	while (s && sqlite3_step(s) == SQLITE_ROW) {
+		if (!strcmp((const char *)sqlite3_column_text(s, 1), "running")) {
+			*running = sy_xrealloc(*running, (*nrunning + 1) * sizeof(long));
+			(*running)[(*nrunning)++] = (long)sqlite3_column_int64(s, 0);
+		}
+	}
+	sqlite3_finalize(s);
+	s = prepare(st, "UPDATE pipelines SET state = 'superseded', finished = ?3 WHERE repo = ?1"
+			" AND ref = ?2 AND state IN ('queued', 'running')");
+	bind_text(s, 1, p->repo);
+	bind_text(s, 2, p->ref);
+	sqlite3_bind_double(s, 3, now());
+	if (!s || sqlite3_step(s) != SQLITE_DONE)
+		rc = -1;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int insert_pipeline(struct server_store *st, struct server_store_pipeline *p, long event)
+{
+	sqlite3_stmt *s = prepare(st, "INSERT INTO pipelines (event, repo, trigger, ref, channel, base,"
+				      " head, release, pr, state, created) VALUES (?1, ?2, ?3, ?4,"
+				      " ?5, ?6, ?7, ?8, ?9, 'queued', ?10)");
+	int rc;
+
+	p->created = now();
+	sqlite3_bind_int64(s, 1, event);
+	bind_text(s, 2, p->repo);
+	bind_text(s, 3, p->trigger);
+	bind_text(s, 4, p->ref);
+	bind_text(s, 5, p->channel);
+	bind_text(s, 6, p->base);
+	bind_text(s, 7, p->head);
+	bind_text(s, 8, p->release);
+	sqlite3_bind_int64(s, 9, p->pr);
+	sqlite3_bind_double(s, 10, p->created);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(s);
+	p->id = rc ? 0 : (long)sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int server_store_queue(struct server_store *st, struct server_store_pipeline *p, long event,
+			long **running, size_t *nrunning, struct sy_error *err)
+{
+	int rc;
+
+	*running = NULL;
+	*nrunning = 0;
+	pthread_mutex_lock(&st->lock);
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+			     supersede(st, p, running, nrunning) == 0 &&
+			     insert_pipeline(st, p, event) == 0 &&
+			     sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : -1;
+	if (rc) {
+		fail(st, "queueing a pipeline", err);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		free(*running);
+		*running = NULL;
+		*nrunning = 0;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+#define PIPELINE_COLUMNS \
+	"id, repo, trigger, ref, channel, base, head, release, pr, state, created, started," \
+	" finished, attempts, summary"
+
+static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = (long)sqlite3_column_int64(s, 0);
+	p->repo = col_text(s, 1);
+	p->trigger = col_text(s, 2);
+	p->ref = col_text(s, 3);
+	p->channel = col_text(s, 4);
+	p->base = col_text(s, 5);
+	p->head = col_text(s, 6);
+	p->release = col_text(s, 7);
+	p->pr = (long)sqlite3_column_int64(s, 8);
+	p->state = col_text(s, 9);
+	p->created = sqlite3_column_double(s, 10);
+	p->started = sqlite3_column_double(s, 11);
+	p->finished = sqlite3_column_double(s, 12);
+	p->attempts = sqlite3_column_int(s, 13);
+	p->summary = col_text(s, 14);
+}
+
+int server_store_claim(struct server_store *st, struct server_store_pipeline *out,
+			struct sy_error *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines WHERE state ="
+				      " 'queued' ORDER BY id LIMIT 1");
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		read_pipeline(s, out);
+		rc = 1;
+	}
+	sqlite3_finalize(s);
+	if (rc == 1) {
+		s = prepare(st, "UPDATE pipelines SET state = 'running', started = ?2,"
+				" attempts = attempts + 1 WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, out->id);
+		sqlite3_bind_double(s, 2, now());
+		if (!s || sqlite3_step(s) != SQLITE_DONE) {
+			rc = fail(st, "claiming a pipeline", err);
+			server_store_pipeline_release(out);
+		} else {
+			free(out->state);
+			out->state = sy_xstrdup("running");
+			out->attempts++;
+		}
+		sqlite3_finalize(s);
+	}
+	sqlite3_exec(st->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Runs one UPDATE/DELETE with a long and two texts bound. */
+static int exec_update(struct server_store *st, const char *sql, long id, const char *a,
+		       const char *b, double t, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, sql);
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, a);
+	bind_text(s, 3, b);
+	sqlite3_bind_double(s, 4, t);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db) : fail(st, sql, err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_finish(struct server_store *st, long id, const char *state,
+			 const char *summary, struct sy_error *err)
+{
+	int rc = exec_update(st, "UPDATE pipelines SET state = CASE state WHEN 'superseded' THEN"
+				 " 'superseded' ELSE ?2 END, summary = ?3, finished = ?4 WHERE id = ?1",
+			     id, state, summary, now(), err);
+
+	return rc < 0 ? -1 : 0;
+}
+
+int server_store_recover(struct server_store *st, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = sqlite3_exec(st->db, "UPDATE pipelines SET state = 'queued' WHERE state = 'running'",
+			  NULL, NULL, NULL) == SQLITE_OK
+		     ? sqlite3_changes(st->db)
+		     : fail(st, "recovering pipelines", err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_set_job(struct server_store *st, long pipeline,
+			  const struct server_store_job *job, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "INSERT INTO jobs (pipeline, name, state, reason, log, seconds,"
+				      " seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT count(*) FROM"
+				      " jobs WHERE pipeline = ?1)) ON CONFLICT (pipeline, name) DO"
+				      " UPDATE SET state = ?3, reason = ?4, log = coalesce(?5, log),"
+				      " seconds = ?6");
+	sqlite3_bind_int64(s, 1, pipeline);
+	bind_text(s, 2, job->name);
+	bind_text(s, 3, job->state);
+	bind_text(s, 4, job->reason);
+	bind_text(s, 5, job->log);
+	sqlite3_bind_double(s, 6, job->seconds);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "recording a job", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_get(struct server_store *st, long id, struct server_store_pipeline *out,
+		      struct sy_error *err)
+{
+	int rc = 0;
+
+	(void)err;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, id);
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		read_pipeline(s, out);
+		rc = 1;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_list(struct server_store *st, size_t max, struct server_store_pipeline **out,
+		       size_t *n, struct sy_error *err)
+{
+	(void)err;
+	*out = sy_xcalloc(max + 1, sizeof(**out));
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines ORDER BY id DESC"
+				      " LIMIT ?1");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	while (s && *n < max && sqlite3_step(s) == SQLITE_ROW)
+		read_pipeline(s, &(*out)[(*n)++]);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+int server_store_jobs(struct server_store *st, long id, struct server_store_job **out,
+		       size_t *n, struct sy_error *err)
+{
+	size_t alloc = 16;
+
+	(void)err;
+	*out = sy_xcalloc(alloc, sizeof(**out));
+	*n = 0;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT name, state, reason, log, seconds FROM jobs WHERE"
+				      " pipeline = ?1 ORDER BY seq");
+	sqlite3_bind_int64(s, 1, id);
+	while (s && sqlite3_step(s) == SQLITE_ROW) {
+		if (*n + 1 >= alloc) {
+			alloc *= 2;
+			*out = sy_xrealloc(*out, alloc * sizeof(**out));
+		}
+		struct server_store_job *j = &(*out)[(*n)++];
+		j->name = col_text(s, 0);
+		j->state = col_text(s, 1);
+		j->reason = col_text(s, 2);
+		j->log = col_text(s, 3);
+		j->seconds = sqlite3_column_double(s, 4);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+int server_store_counts(struct server_store *st, long counts[7], long *events,
+			 struct sy_error *err)
+{
+	(void)err;
+	memset(counts, 0, 7 * sizeof(long));
+	*events = 0;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT state, count(*) FROM pipelines GROUP BY state");
+	while (s && sqlite3_step(s) == SQLITE_ROW)
+		for (int k = 0; server_store_states[k]; k++)
+			if (!strcmp((const char *)sqlite3_column_text(s, 0), server_store_states[k]))
+				counts[k] = (long)sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	s = prepare(st, "SELECT count(*) FROM events");
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		*events = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+void server_store_pipeline_release(struct server_store_pipeline *p)
+{
+	free(p->repo);
+	free(p->trigger);
+	free(p->ref);
+	free(p->channel);
+	free(p->base);
+	free(p->head);
+	free(p->release);
+	free(p->state);
+	free(p->summary);
+	memset(p, 0, sizeof(*p));
+}
+
+void server_store_job_release(struct server_store_job *j)
+{
+	free(j->name);
+	free(j->state);
+	free(j->reason);
+	free(j->log);
+	memset(j, 0, sizeof(*j));
+}

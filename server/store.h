@@ -1,0 +1,117 @@
+/* The service's durable state in SQLite (WAL) in <state>/state.db: events
+ * as received, pipelines with their trigger and state, and the jobs of each
+ * pipeline. A pipeline survives the service being killed at any point:
+ * what was committed stays, a pipeline found running at start is queued
+ * again (its finished builds are reused by build key), a queued one runs.
+ * Commits use synchronous=NORMAL: they survive the process being killed; a
+ * power loss may take the last ones. One connection per store, calls
+ * serialised with a mutex: the HTTP threads and the runner share it. */
+#ifndef SERVER_STORE_H
+#define SERVER_STORE_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+
+struct server_store;
+
+/* A received webhook or poll result. */
+struct server_store_event {
+	const char *delivery;   /* delivery id: unique (redeliveries share it) */
+	const char *repo;       /* configured repository name */
+	const char *kind;       /* "push", "pull_request.opened", "ping", "poll", ... */
+	const char *ref;        /* branch or "pr/<n>", may be NULL */
+	const char *sha;        /* head commit, may be NULL */
+};
+
+/* A pipeline as stored. Strings owned by the struct (release with
+ * server_store_pipeline_release) when read back. */
+struct server_store_pipeline {
+	long id;
+	char *repo;             /* configured repository name */
+	char *trigger;          /* "push", "pull_request", "schedule", "poll", "manual" */
+	char *ref;              /* branch, or "pr/<n>": what supersedes what */
+	char *channel;          /* repository channel it publishes to */
+	char *base;             /* base revision, or NULL (the channel's last) */
+	char *head;             /* head commit (40 hex) */
+	char *release;          /* schedule: the dated release name, else NULL */
+	long pr;                /* pull request number, 0 when none */
+	char *state;            /* queued, running, success, failure, error,
+				 * cancelled, superseded */
+	double created, started, finished; /* seconds since the epoch, 0: not yet */
+	int attempts;           /* times it was started (> 1 after a restart) */
+	char *summary;          /* one line for the dashboard, or NULL */
+};
+
+/* A job of a pipeline (a spec build or an image). */
+struct server_store_job {
+	char *name;             /* spec name or "image/<config>" */
+	char *state;            /* built, reused, unchanged, failed, blocked,
+				 * skipped, running, queued */
+	char *reason;           /* or NULL */
+	char *log;              /* log file path, or NULL */
+	double seconds;
+};
+
+/* Opens (creating) the store at path. Returns 0 and *out, or -1 with err. */
+int server_store_open(const char *path, struct server_store **out, struct sy_error *err);
+
+/* Closes the store (NULL allowed). */
+void server_store_close(struct server_store *st);
+
+/* Stores an event unless one with the same delivery id exists. Returns 1
+ * (stored, *id set), 0 (a redelivery: nothing stored) or -1 with err. */
+int server_store_add_event(struct server_store *st, const struct server_store_event *ev,
+			    long *id, struct sy_error *err);
+
+/* Queues p (its id, state and times are set here; event may be 0) in one
+ * transaction with marking every queued or running pipeline of the same
+ * repo and ref "superseded". The ids of the running ones so marked (their
+ * processes must be stopped) are returned in *running (malloc'ed, caller
+ * frees) and *nrunning. Returns 0 or -1. */
+int server_store_queue(struct server_store *st, struct server_store_pipeline *p, long event,
+			long **running, size_t *nrunning, struct sy_error *err);
+
+/* Takes the oldest queued pipeline and marks it running (started now,
+ * attempts + 1). Returns 1 with *out filled, 0 when none is queued, -1. */
+int server_store_claim(struct server_store *st, struct server_store_pipeline *out,
+			struct sy_error *err);
+
+/* Sets the final state and summary of pipeline id (unless it was marked
+ * superseded meanwhile, which stays). Returns 0 or -1. */
+int server_store_finish(struct server_store *st, long id, const char *state,
+			 const char *summary, struct sy_error *err);
+
+/* At service start: every pipeline left running goes back to queued.
+ * Returns how many, or -1. */
+int server_store_recover(struct server_store *st, struct sy_error *err);
+
+/* Records the state of one job of pipeline (inserted or replaced). */
+int server_store_set_job(struct server_store *st, long pipeline,
+			  const struct server_store_job *job, struct sy_error *err);
+
+/* Reads pipeline id. Returns 1, 0 (no such pipeline) or -1. */
+int server_store_get(struct server_store *st, long id, struct server_store_pipeline *out,
+		      struct sy_error *err);
+
+/* The latest pipelines, newest first, at most max: *out (caller releases
+ * each and frees the array) and *n. Returns 0 or -1. */
+int server_store_list(struct server_store *st, size_t max, struct server_store_pipeline **out,
+		       size_t *n, struct sy_error *err);
+
+/* The jobs of pipeline id in the order they were first recorded. */
+int server_store_jobs(struct server_store *st, long id, struct server_store_job **out,
+		       size_t *n, struct sy_error *err);
+
+/* Pipelines per state (the names of struct server_store_pipeline.state,
+ * in that order) into counts[7], and the number of events stored. */
+int server_store_counts(struct server_store *st, long counts[7], long *events,
+			 struct sy_error *err);
+
+/* The state names counted by server_store_counts, NULL-terminated. */
+extern const char *const server_store_states[];
+
+void server_store_pipeline_release(struct server_store_pipeline *p);
+void server_store_job_release(struct server_store_job *j);
+
+#endif
