@@ -7,7 +7,7 @@ BUILD := build
 PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
 	libmicrohttpd openssl glib-2.0
 
-STAGES := common sandbox gitwatch forge planner builder imager repo-publish pipeline server cli
+STAGES := common state sandbox gitwatch forge planner builder imager repo-publish pipeline server cli
 LIB_SRCS := $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(STAGES))))
 HDRS := $(wildcard $(addsuffix /*.h,$(STAGES)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -270,3 +270,25 @@ char *sy_mkdtemp(const char *parent, const char *prefix, struct sy_error *err)
 	}
 	return tmpl;
 }
+
+int sy_list_dir(const char *dir, struct sy_strv *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			sy_strv_push(out, e->d_name);
+	closedir(d);
+	sy_strv_sort_unique(out);
+	return 0;
+}
+
+int sy_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

@@ -43,6 +43,15 @@ int sy_exists(const char *path);
  * (caller frees) or NULL with err set. */
 char *sy_mkdtemp(const char *parent, const char *prefix, struct sy_error *err);
 
+/* Appends the names in dir that do not start with '.' to out, sorted and
+ * unique. A directory that does not exist or cannot be read gives none
+ * (returns -1 then, else 0). */
+struct sy_strv;
+int sy_list_dir(const char *dir, struct sy_strv *out);
+
+/* Returns 1 when path is a directory (stat, links followed), else 0. */
+int sy_is_dir(const char *path);
+
 /* fsyncs a directory so that a rename inside it is durable. */
 int sy_fsync_dir(const char *dir, struct sy_error *err);
 

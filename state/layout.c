@@ -1,0 +1,286 @@
+#include "state/layout.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/strv.h"
+
+char *state_db_path(const char *state)
+{
+	return sy_xasprintf("%s/state.db", state);
+}
+
+char *state_tmp_dir(const char *state)
+{
+	return sy_xasprintf("%s/tmp", state);
+}
+
+char *state_worker_dir(const char *state)
+{
+	return sy_xasprintf("%s/worker", state);
+}
+
+char *state_builds_dir(const char *state)
+{
+	return sy_xasprintf("%s/builds", state);
+}
+
+char *state_build_dir(const char *state, const char *name)
+{
+	return sy_xasprintf("%s/builds/%s", state, name);
+}
+
+char *state_sources_dir(const char *state)
+{
+	return sy_xasprintf("%s/sources", state);
+}
+
+char *state_artifacts_dir(const char *state)
+{
+	return sy_xasprintf("%s/artifacts", state);
+}
+
+char *state_artifact_dir(const char *state, const char *key)
+{
+	return sy_xasprintf("%s/artifacts/%s", state, key);
+}
+
+char *state_repos_dir(const char *state)
+{
+	return sy_xasprintf("%s/repos", state);
+}
+
+char *state_channel_dir(const char *state, const char *channel)
+{
+	return sy_xasprintf("%s/repos/%s", state, channel);
+}
+
+char *state_channel_lock_path(const char *state, const char *channel)
+{
+	return sy_xasprintf("%s/repos/%s.lock", state, channel);
+}
+
+char *state_images_dir(const char *state)
+{
+	return sy_xasprintf("%s/images", state);
+}
+
+char *state_image_dir(const char *state, const char *config)
+{
+	return sy_xasprintf("%s/images/%s", state, config);
+}
+
+char *state_releases_dir(const char *state)
+{
+	return sy_xasprintf("%s/releases", state);
+}
+
+char *state_release_dir(const char *state, const char *repo, const char *name)
+{
+	return sy_xasprintf("%s/releases/%s/%s", state, repo, name);
+}
+
+char *state_mirror_dir(const char *state, const char *repo)
+{
+	return sy_xasprintf("%s/git/%s.git", state, repo);
+}
+
+char *state_pipelines_dir(const char *state)
+{
+	return sy_xasprintf("%s/pipelines", state);
+}
+
+char *state_pipeline_dir(const char *state, const char *id)
+{
+	return sy_xasprintf("%s/pipelines/%s", state, id);
+}
+
+char *state_pipeline_file(const char *state, const char *id, const char *name)
+{
+	return sy_xasprintf("%s/pipelines/%s/%s", state, id, name);
+}
+
+char *state_pipeline_logs_dir(const char *state, const char *id)
+{
+	return sy_xasprintf("%s/pipelines/%s/logs", state, id);
+}
+
+int state_pipeline_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 64 || id[0] == '.')
+		return 0;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+char *state_pipeline_id_new(void)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	return sy_xasprintf("run-%s-%ld", stamp, (long)getpid());
+}
+
+/* Writes doc as indented JSON to path atomically, creating dir first. */
+static int write_json(const char *dir, const char *path, json_t *doc, struct sy_error *err)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	int rc;
+
+	if (!text)
+		return sy_error_set(err, "%s: cannot encode JSON", path);
+	rc = sy_mkdir_p(dir, 0755, err) || sy_write_file_atomic(path, text, strlen(text), 0644, err)
+		     ? -1
+		     : 0;
+	free(text);
+	return rc;
+}
+
+/* Loads the JSON object at path: 1 and *doc, 0 when there is no file, -1
+ * with err when it is not a JSON object. */
+static int read_json(const char *path, json_t **doc, struct sy_error *err)
+{
+	json_error_t jerr;
+
+	*doc = NULL;
+	if (!sy_exists(path))
+		return 0;
+	*doc = json_load_file(path, 0, &jerr);
+	if (!json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return sy_error_set(err, "%s: %s", path, jerr.text[0] ? jerr.text : "not an object");
+	}
+	return 1;
+}
+
+/* The string member key of doc, newly allocated, or NULL. */
+static char *get_string(json_t *doc, const char *key)
+{
+	const char *s = json_string_value(json_object_get(doc, key));
+
+	return s ? sy_xstrdup(s) : NULL;
+}
+
+int state_published_read(const char *state, const char *channel, struct state_published *rec,
+			 struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/repos/%s/published.json", state, channel);
+	json_t *doc;
+	int rc = read_json(path, &doc, err);
+
+	memset(rec, 0, sizeof(*rec));
+	if (rc == 1) {
+		rec->commit = get_string(doc, "commit");
+		rec->snapshot = get_string(doc, "snapshot");
+		if (!rec->commit) {
+			rc = sy_error_set(err, "%s: no \"commit\"", path);
+			state_published_release(rec);
+		}
+	}
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+int state_published_write(const char *state, const char *channel, const char *commit,
+			  const char *snapshot, struct sy_error *err)
+{
+	char *dir = state_channel_dir(state, channel);
+	char *path = sy_xasprintf("%s/published.json", dir);
+	json_t *doc = json_pack("{s:s, s:s?}", "commit", commit, "snapshot", snapshot);
+	int rc = write_json(dir, path, doc, err);
+
+	json_decref(doc);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void state_published_release(struct state_published *rec)
+{
+	free(rec->commit);
+	free(rec->snapshot);
+	memset(rec, 0, sizeof(*rec));
+}
+
+int state_release_write(const char *state, const struct state_release *rec,
+			struct sy_error *err)
+{
+	char *dir = state_release_dir(state, rec->repo, rec->name);
+	char *path = sy_xasprintf("%s/release.json", dir);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "release", rec->name, "repo",
+				rec->repo, "commit", rec->commit, "snapshot", rec->snapshot,
+				"images", rec->images);
+	int rc = write_json(dir, path, doc, err);
+
+	json_decref(doc);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int state_release_read(const char *state, const char *repo, const char *name,
+		       struct state_release *rec, struct sy_error *err)
+{
+	char *dir = state_release_dir(state, repo, name);
+	char *path = sy_xasprintf("%s/release.json", dir);
+	json_t *doc;
+	int rc = read_json(path, &doc, err);
+
+	memset(rec, 0, sizeof(*rec));
+	if (rc == 1) {
+		rec->repo = sy_xstrdup(repo);
+		rec->name = sy_xstrdup(name);
+		rec->commit = get_string(doc, "commit");
+		rec->snapshot = get_string(doc, "snapshot");
+		rec->images = get_string(doc, "images");
+	}
+	json_decref(doc);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv *names)
+{
+	char *root = state_releases_dir(state);
+	struct sy_strv dirs = SY_STRV_INIT;
+
+	sy_list_dir(root, &dirs);
+	for (size_t r = 0; r < dirs.n; r++) {
+		char *dir = sy_xasprintf("%s/%s", root, dirs.items[r]);
+		struct sy_strv dates = SY_STRV_INIT;
+		sy_list_dir(dir, &dates);
+		for (size_t k = dates.n; k-- > 0;) {
+			char *path = sy_xasprintf("%s/%s/release.json", dir, dates.items[k]);
+			if (sy_exists(path)) {
+				sy_strv_push(repos, dirs.items[r]);
+				sy_strv_push(names, dates.items[k]);
+			}
+			free(path);
+		}
+		sy_strv_release(&dates);
+		free(dir);
+	}
+	sy_strv_release(&dirs);
+	free(root);
+}
+
+void state_release_release(struct state_release *rec)
+{
+	free(rec->repo);
+	free(rec->name);
+	free(rec->commit);
+	free(rec->snapshot);
+	free(rec->images);
+	memset(rec, 0, sizeof(*rec));
+}

@@ -1,0 +1,142 @@
+/* The state directory (default ./.shipyard): every path in it is built here,
+ * and each record kept there as a file has its one reader and writer here.
+ * docs/design.md ("On disk") shows the whole tree:
+ *
+ *   state.db                    SQLite: events, pipelines, jobs, outbox, caches
+ *   tmp/                        macro contexts, temporary files of a plan
+ *   worker/                     cached worker roots (builder/worker.h owns
+ *                               what is inside)
+ *   builds/<job>/               per-job scratch, removed after the job
+ *   sources/<sha256>            source cache
+ *   artifacts/<build key>/      RPMs and SRPM of one build (builder/artifact.h)
+ *   repos/<channel>/            a channel (repo-publish/publish.h owns
+ *                               snapshots/ and current inside it)
+ *   repos/<channel>/published.json  the commit it was last published from
+ *   repos/<channel>.lock        held while a pipeline publishes to it
+ *   images/<config>/<id>/       image artifacts, images/<config>/latest
+ *   releases/<repo>/<name>/     dated releases, release.json
+ *   git/<repo>.git              the service's mirror of a repository
+ *   pipelines/<id>/             one pipeline run: pipeline.log, plan.json,
+ *                               build_state.csv, build-summary.json and
+ *                               logs/<job>.log; never shared with another run
+ *
+ * Every function returning char * returns a newly allocated path the caller
+ * frees. Names that come from outside (channels, configs, pipeline ids) must
+ * already be single path components; the callers check them. */
+#ifndef STATE_LAYOUT_H
+#define STATE_LAYOUT_H
+
+#include "common/error.h"
+
+/* <state>/state.db: the SQLite database (state/db.h). */
+char *state_db_path(const char *state);
+
+/* <state>/tmp: macro contexts and other files a plan writes and reuses. */
+char *state_tmp_dir(const char *state);
+
+/* <state>/worker: the default worker root cache (builder/worker.h). */
+char *state_worker_dir(const char *state);
+
+/* <state>/builds: per-job scratch directories; <state>/builds/<name> one of
+ * them (a build's, an image's, or a probe's). */
+char *state_builds_dir(const char *state);
+char *state_build_dir(const char *state, const char *name);
+
+/* <state>/sources: the source cache, files named by their SHA-256. */
+char *state_sources_dir(const char *state);
+
+/* <state>/artifacts, and <state>/artifacts/<key> for one build key. */
+char *state_artifacts_dir(const char *state);
+char *state_artifact_dir(const char *state, const char *key);
+
+/* <state>/repos, and <state>/repos/<channel> for one channel. */
+char *state_repos_dir(const char *state);
+char *state_channel_dir(const char *state, const char *channel);
+
+/* <state>/repos/<channel>.lock: the file a publisher holds locked. */
+char *state_channel_lock_path(const char *state, const char *channel);
+
+/* <state>/images, and <state>/images/<config> for one image config. */
+char *state_images_dir(const char *state);
+char *state_image_dir(const char *state, const char *config);
+
+/* <state>/releases, and <state>/releases/<repo>/<name> for one release. */
+char *state_releases_dir(const char *state);
+char *state_release_dir(const char *state, const char *repo, const char *name);
+
+/* <state>/git/<repo>.git: the service's bare mirror of a repository. */
+char *state_mirror_dir(const char *state, const char *repo);
+
+/* <state>/pipelines, and <state>/pipelines/<id> for one pipeline run. */
+char *state_pipelines_dir(const char *state);
+char *state_pipeline_dir(const char *state, const char *id);
+
+/* <state>/pipelines/<id>/<name>: a report of the run ("pipeline.log",
+ * "plan.json", "build_state.csv", "build-summary.json"). */
+char *state_pipeline_file(const char *state, const char *id, const char *name);
+
+/* <state>/pipelines/<id>/logs: the job logs of the run, "<job>.log" each. */
+char *state_pipeline_logs_dir(const char *state, const char *id);
+
+/* Returns 1 when id can name a pipeline run: 1 to 64 characters of
+ * [A-Za-z0-9._-], not starting with '.'; else 0. */
+int state_pipeline_id_valid(const char *id);
+
+/* A new id for a pipeline run that the service did not number (a `shipyard
+ * run` from the command line): "run-<UTC YYYYMMDDTHHMMSSZ>-<pid>". Newly
+ * allocated. */
+char *state_pipeline_id_new(void);
+
+/* published.json of a channel: the commit its repository was last published
+ * from and the snapshot that holds it. */
+struct state_published {
+	char *commit;   /* 40 hex digits */
+	char *snapshot; /* absolute path of the snapshot, or NULL */
+};
+
+/* Reads <state>/repos/<channel>/published.json into *rec. Returns 1 when
+ * found, 0 when the channel has none (never published), -1 with err when the
+ * file exists but cannot be read or is not {"commit": "...", ...}. Release
+ * with state_published_release. */
+int state_published_read(const char *state, const char *channel, struct state_published *rec,
+			 struct sy_error *err);
+
+/* Writes <state>/repos/<channel>/published.json atomically (the channel
+ * directory is created): {"commit": commit, "snapshot": snapshot}; snapshot
+ * may be NULL. Returns 0 or -1 with err. */
+int state_published_write(const char *state, const char *channel, const char *commit,
+			  const char *snapshot, struct sy_error *err);
+
+/* Frees the record's strings. */
+void state_published_release(struct state_published *rec);
+
+/* release.json of a dated release: which commit and snapshot it holds. */
+struct state_release {
+	char *repo;     /* configured repository name */
+	char *name;     /* "<branch>-<YYYYMMDD-HHMM>" */
+	char *commit;   /* 40 hex digits */
+	char *snapshot; /* absolute path of the repository snapshot */
+	char *images;   /* absolute path of the images directory */
+};
+
+/* Writes <state>/releases/<repo>/<name>/release.json atomically (the
+ * directory is created) with every field of rec. Returns 0 or -1 with err. */
+int state_release_write(const char *state, const struct state_release *rec,
+			struct sy_error *err);
+
+/* Reads release.json of <repo>/<name>. Returns 1 when found, 0 when there is
+ * no such release, -1 with err when it cannot be read. Release with
+ * state_release_release. */
+int state_release_read(const char *state, const char *repo, const char *name,
+		       struct state_release *rec, struct sy_error *err);
+
+/* Lists the releases that have a release.json, newest name first within each
+ * repository, repositories by name: repos->items[i] and names->items[i] name
+ * one (appended). A missing releases directory gives none. */
+struct sy_strv;
+void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv *names);
+
+/* Frees the record's strings. */
+void state_release_release(struct state_release *rec);
+
+#endif
