@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "builder/artifact.h"
 #include "builder/buildjob.h"
 #include "builder/outdigest.h"
 #include "builder/scheduler.h"
@@ -54,35 +55,6 @@ void builder_job_result_release(struct builder_job_result *res)
 	free(res->log_path);
 	free(res->blocker);
 	memset(res, 0, sizeof(*res));
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-int builder_artifact_lookup(const char *dir, struct builder_job_result *res)
-{
-	char *marker = sy_xasprintf("%s/summary.json", dir);
-	int found = sy_exists(marker);
-	free(marker);
-	if (!found)
-		return 0;
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		if (ends_with(de->d_name, ".src.rpm"))
-			res->srpm = sy_xasprintf("%s/%s", dir, de->d_name);
-		else if (ends_with(de->d_name, ".rpm"))
-			sy_strv_pushf(&res->rpms, "%s/%s", dir, de->d_name);
-	}
-	closedir(d);
-	sy_strv_sort_unique(&res->rpms);
-	return 1;
 }
 
 static void fail(struct builder_job_result *res, enum builder_job_state state, char *reason)
@@ -155,21 +127,6 @@ static int collect_install(const struct builder_schedule_input *in, const struct
 		free(file);
 	}
 	return 0;
-}
-
-static int write_summary(const char *dir, const struct planner_spec *spec, const char *key,
-			 struct sy_error *err)
-{
-	char *path = sy_xasprintf("%s/summary.json", dir);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "spec", spec->path, "name",
-				spec->name, "version", spec->version, "release", spec->release,
-				"build_key", key);
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	int rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
-	json_decref(doc);
-	free(path);
-	free(text);
-	return rc;
 }
 
 static size_t default_jobs(int jobs);
@@ -266,7 +223,7 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		goto out;
 	}
 	*check = out.check;
-	if (write_summary(tmp_out, spec, key, err))
+	if (builder_artifact_write_summary(tmp_out, spec, key, err))
 		goto out;
 	sy_rm_rf(final, NULL);
 	if (rename(tmp_out, final) < 0) {
@@ -274,7 +231,10 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		goto out;
 	}
 	results[e].seconds = out.seconds;
-	rc = builder_artifact_lookup(final, &results[e]) ? 0 : sy_error_set(err, "%s: incomplete", final);
+	if (builder_artifact_lookup(final, &results[e].rpms, &results[e].srpm))
+		rc = 0;
+	else
+		sy_error_set(err, "%s: incomplete", final);
 out:
 	if (rc)
 		sy_rm_rf(tmp_out, NULL);
@@ -476,47 +436,6 @@ static size_t failed_dependency(const struct runner *r, size_t e)
 	return SIZE_MAX;
 }
 
-/* The output digest of an artifact directory: from its summary.json, else
- * computed from its RPMs. Returns 0, or -1 when it has none. */
-static int artifact_digest(const char *dir, char out[SY_SHA256_HEX_LEN + 1])
-{
-	char *path = sy_xasprintf("%s/summary.json", dir);
-	json_t *doc = json_load_file(path, 0, NULL);
-	const char *d = json_string_value(json_object_get(doc, "output_digest"));
-	int rc = -1;
-
-	if (d && strlen(d) == SY_SHA256_HEX_LEN) {
-		memcpy(out, d, SY_SHA256_HEX_LEN + 1);
-		rc = 0;
-	} else if (doc) {
-		struct builder_job_result tmp = { 0 };
-		if (builder_artifact_lookup(dir, &tmp) && tmp.rpms.n)
-			rc = builder_output_digest((const char *const *)tmp.rpms.items, tmp.rpms.n,
-						   out, NULL);
-		builder_job_result_release(&tmp);
-	}
-	json_decref(doc);
-	free(path);
-	return rc;
-}
-
-/* Stores digest in the summary.json of the artifact directory dir. */
-static void remember_digest(const char *dir, const char *digest)
-{
-	char *path = sy_xasprintf("%s/summary.json", dir);
-	json_t *doc = json_load_file(path, 0, NULL);
-
-	if (doc && !json_object_get(doc, "output_digest")) {
-		json_object_set_new(doc, "output_digest", json_string(digest));
-		char *text = json_dumps(doc, JSON_INDENT(2));
-		if (text)
-			sy_write_file_atomic(path, text, strlen(text), 0644, NULL);
-		free(text);
-	}
-	json_decref(doc);
-	free(path);
-}
-
 /* Fills res->output_digest and res->same_output for an entry whose
  * artifact is artifacts/<key>. */
 static void compare_output(const struct runner *r, size_t e)
@@ -527,12 +446,11 @@ static void compare_output(const struct runner *r, size_t e)
 	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
 	char base[SY_SHA256_HEX_LEN + 1];
 
-	if (artifact_digest(dir, res->output_digest) == 0) {
-		remember_digest(dir, res->output_digest);
+	if (builder_artifact_output_digest(dir, res->output_digest) == 0) {
 		const char *bkey = in->base_keys ? in->base_keys[spec] : NULL;
 		char *bdir = bkey ? sy_xasprintf("%s/%s", in->artifacts_dir, bkey) : NULL;
 		res->same_output = bdir && strcmp(bkey, in->keys[spec]) &&
-				   artifact_digest(bdir, base) == 0 &&
+				   builder_artifact_output_digest(bdir, base) == 0 &&
 				   !strcmp(base, res->output_digest);
 		free(bdir);
 	} else {
@@ -568,9 +486,7 @@ static int only_unchanged_inputs(const struct runner *r, size_t e)
 		any = 1;
 	}
 	char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, bkey);
-	char *marker = sy_xasprintf("%s/summary.json", dir);
-	int ok = any && sy_exists(marker);
-	free(marker);
+	int ok = any && builder_artifact_complete(dir);
 	free(dir);
 	return ok;
 }
@@ -585,7 +501,7 @@ static int link_unchanged(const struct runner *r, size_t e)
 	int rc = -1;
 
 	if (symlink(in->base_keys[spec], link) == 0 || errno == EEXIST)
-		rc = builder_artifact_lookup(link, &r->results[e]) ? 0 : -1;
+		rc = builder_artifact_lookup(link, &r->results[e].rpms, &r->results[e].srpm) ? 0 : -1;
 	free(link);
 	return rc;
 }
@@ -611,7 +527,7 @@ static int settle_without_build(struct runner *r, size_t e)
 		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path, res->blocker));
 	} else {
 		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[entry->spec]);
-		int reused = builder_artifact_lookup(dir, res);
+		int reused = builder_artifact_lookup(dir, &res->rpms, &res->srpm);
 		free(dir);
 		if (reused)
 			res->state = BUILDER_JOB_REUSED;
@@ -726,7 +642,7 @@ static void collect(struct runner *r, size_t e, int status)
 	if (built) {
 		size_t spec = in->plan->entries[e].spec;
 		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
-		if (builder_artifact_lookup(dir, res)) {
+		if (builder_artifact_lookup(dir, &res->rpms, &res->srpm)) {
 			res->state = BUILDER_JOB_BUILT;
 			compare_output(r, e);
 		} else {

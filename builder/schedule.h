@@ -141,11 +141,6 @@ const char *builder_job_state_name(enum builder_job_state state);
  * (epoch dropped, as rpmbuild names files), newly allocated. */
 char *builder_package_rpm_name(const struct planner_package *pkg);
 
-/* Loads the outputs of the artifact directory dir (<artifacts>/<build key>)
- * into res->rpms and res->srpm. Returns 1 when the artifact is complete
- * (its summary.json exists), else 0 (res untouched). */
-int builder_artifact_lookup(const char *dir, struct builder_job_result *res);
-
 /* Frees a result's fields. */
 void builder_job_result_release(struct builder_job_result *res);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/artifact.h"
 #include "builder/buildjob.h"
 #include "planner/buildkey.h"
 #include "planner/distro.h"
@@ -331,8 +332,8 @@ static void view_release(struct commit_view *v)
 static int has_artifact(void *arg, const char *key)
 {
 	struct pipeline *p = arg;
-	char *path = sy_xasprintf("%s/artifacts/%s/summary.json", p->opts->state_dir, key);
-	int found = sy_exists(path);
+	char *path = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, key);
+	int found = builder_artifact_complete(path);
 
 	free(path);
 	return found;

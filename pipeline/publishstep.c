@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/artifact.h"
+#include "builder/artifact.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "repo-publish/publish.h"
@@ -167,7 +169,7 @@ static void collect_package_set(const struct pipeline *p, struct sy_strv *set)
 		}
 		char *dir = sy_xasprintf("%s/artifacts/%s", p->opts->state_dir, p->head.keys.keys[i]);
 		struct builder_job_result r = { 0 };
-		if (builder_artifact_lookup(dir, &r)) {
+		if (builder_artifact_lookup(dir, &r.rpms, &r.srpm)) {
 			for (size_t k = 0; k < r.rpms.n; k++)
 				sy_strv_push(set, r.rpms.items[k]);
 			if (r.srpm)

@@ -1,0 +1,156 @@
+#include "planner/commit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "planner/keycache.h"
+#include "state/layout.h"
+
+/* What the caller sets over the repository's shipyard.conf. */
+static int apply_overrides(const struct planner_commit_settings *s, struct planner_distro *d,
+			   struct sy_error *err)
+{
+	if (s->spec_trees && s->spec_trees[0]) {
+		sy_strv_release(&d->spec_trees);
+		for (const char *const *t = s->spec_trees; *t; t++)
+			sy_strv_push(&d->spec_trees, *t);
+	}
+	if (s->imageconfigs) {
+		free(d->imageconfigs_dir);
+		d->imageconfigs_dir = sy_xstrdup(s->imageconfigs);
+	}
+	if (s->rebuild_policy && planner_policy_parse(s->rebuild_policy, &d->policy, err))
+		return sy_error_prefix(err, "rebuild policy");
+	return 0;
+}
+
+int planner_commit_read(const struct planner_commit_settings *s, const char *oid,
+			const struct planner_commit *reuse, struct planner_commit *c,
+			struct sy_error *err)
+{
+	struct planner_macro_settings settings;
+	char *tmp = state_tmp_dir(s->state), *db = state_db_path(s->state);
+	int rc = -1;
+
+	snprintf(c->oid, sizeof(c->oid), "%s", oid);
+	if (planner_distro_load(s->repo, s->config_from ? s->config_from : oid, tmp, &c->distro,
+				err) ||
+	    apply_overrides(s, &c->distro, err))
+		goto out;
+	planner_distro_macro_settings(&c->distro, s->arch, &settings);
+	if (planner_index_load_reusing(s->repo, oid, &settings, tmp, db, s->jobs,
+				       reuse && reuse->index.nspecs ? &reuse->index : NULL,
+				       &c->index, err))
+		goto out;
+	rc = 0;
+out:
+	free(db);
+	free(tmp);
+	return rc;
+}
+
+int planner_commit_graph(const struct planner_commit_settings *s, struct planner_commit *c,
+			 struct sy_error *err)
+{
+	static const struct sy_strv none = SY_STRV_INIT;
+
+	if (c->has_graph)
+		return 0;
+	if (planner_graph_build(c->index.specs, c->index.nspecs, s->toolchain ? s->toolchain : &none,
+				s->arch, s->learn_repo, &c->graph, err))
+		return -1;
+	c->has_graph = 1;
+	return 0;
+}
+
+/* Digest of everything a commit's keys depend on besides the commit: its
+ * macro context and arch, the worker root, the provides learned from the
+ * published repository, the rebuild policies, the toolchain. */
+static void keys_context(const struct planner_commit_settings *s, const struct planner_commit *c,
+			 const struct planner_distro *policies, char out[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+	char text[32];
+
+	sy_sha256_update_str(h, "view keys v1");
+	sy_sha256_update_str(h, c->oid);
+	sy_sha256_update_str(h, c->index.macros.digest);
+	sy_sha256_update_str(h, c->index.macros.target_arch);
+	sy_sha256_update_str(h, s->worker_digest ? s->worker_digest : "");
+	sy_sha256_update_str(h, s->learn_repo);
+	planner_policy_format(&policies->policy, text, sizeof(text));
+	sy_sha256_update_str(h, text);
+	for (size_t i = 0; i < policies->policy_specs.n; i++) {
+		planner_policy_format(&policies->policies[i], text, sizeof(text));
+		sy_sha256_update_str(h, policies->policy_specs.items[i]);
+		sy_sha256_update_str(h, text);
+	}
+	for (size_t i = 0; s->toolchain && i < s->toolchain->n; i++)
+		sy_sha256_update_str(h, s->toolchain->items[i]);
+	sy_sha256_final(h, out);
+}
+
+int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_distro *policies, int need_graph,
+			struct sy_error *err)
+{
+	char context[SY_SHA256_HEX_LEN + 1];
+	char *db = state_db_path(s->state);
+	int hit, rc = -1;
+
+	keys_context(s, c, policies, context);
+	hit = planner_keycache_get(db, context, &c->index, &c->keys, err);
+	if (hit < 0)
+		goto out;
+	c->has_keys = hit;
+	if ((need_graph || !hit) && planner_commit_graph(s, c, err))
+		goto out;
+	if (!hit) {
+		struct planner_key_settings ks = {
+			.worker_digest = s->worker_digest ? s->worker_digest : "",
+			.policy = policies->policy,
+			.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
+		};
+		if (planner_keys_compute(s->repo, &c->index, &c->graph, &ks, &c->keys, err) ||
+		    planner_keycache_put(db, context, &c->index, &c->keys, err))
+			goto out;
+		c->has_keys = 1;
+	}
+	rc = 0;
+out:
+	free(db);
+	return rc;
+}
+
+int planner_commit_load(const struct planner_commit_settings *s, const char *oid,
+			struct planner_commit *c, struct sy_error *err)
+{
+	if (planner_commit_read(s, oid, NULL, c, err) || planner_commit_graph(s, c, err))
+		return -1;
+	return planner_commit_keys(s, c, &c->distro, 1, err);
+}
+
+void planner_commit_release(struct planner_commit *c)
+{
+	if (c->has_keys)
+		planner_keys_release(&c->keys);
+	if (c->has_graph)
+		planner_graph_release(&c->graph);
+	planner_index_release(&c->index);
+	planner_distro_release(&c->distro);
+	memset(c, 0, sizeof(*c));
+}
+
+long planner_commit_find_spec(const struct planner_commit *c, const char *name)
+{
+	for (size_t i = 0; i < c->index.nspecs; i++) {
+		char *id = planner_spec_id(&c->index.specs[i]);
+		int same = !strcmp(id, name);
+		free(id);
+		if (same)
+			return (long)i;
+	}
+	return -1;
+}

@@ -1,0 +1,93 @@
+/* One commit of a distribution, read: its settings (shipyard.conf), its spec
+ * index, its dependency graph and its build keys. The central object of
+ * planning, passed first like libsolv's Pool: the plan, depsearch, the
+ * scheduler and the publish and image stages take it instead of each reading
+ * the commit again. */
+#ifndef PLANNER_COMMIT_H
+#define PLANNER_COMMIT_H
+
+#include "common/error.h"
+#include "common/strv.h"
+#include "gitwatch/repo.h"
+#include "planner/buildkey.h"
+#include "planner/distro.h"
+#include "planner/graph.h"
+#include "planner/index.h"
+
+/* How the commits of one plan are read; the same for every commit of it.
+ * Nothing is owned: the caller keeps every member alive while commits are
+ * read. Zero-initialise, then set. */
+struct planner_commit_settings {
+	struct gitwatch_repo *repo;
+	const char *state;          /* state directory: tmp/ and state.db (spec
+				     * cache, build key cache) */
+	const char *arch;           /* target arch; NULL: x86_64 */
+	int jobs;                   /* parallel spec readers; <= 0: cores */
+	const char *config_from;    /* commit (hex) whose shipyard.conf applies to
+				     * every commit read (a pull request: its base
+				     * branch's); NULL: each commit's own */
+	const char *const *spec_trees; /* spec trees replacing shipyard.conf's
+				     * (NULL-terminated), or NULL */
+	const char *imageconfigs;   /* image config directory replacing
+				     * shipyard.conf's, or NULL */
+	const char *rebuild_policy; /* default rebuild policy replacing
+				     * shipyard.conf's, or NULL */
+	const struct sy_strv *toolchain; /* capabilities the worker root offers,
+				     * or NULL: none */
+	const char *worker_digest;  /* digest of the worker manifest, or NULL */
+	const char *learn_repo;     /* published snapshot whose packages'
+				     * generated Provides the graph learns
+				     * (planner_graph_build), or NULL */
+};
+
+/* One commit, read. Zero-initialise; release with planner_commit_release. */
+struct planner_commit {
+	char oid[GITWATCH_OID_HEX + 1]; /* the commit */
+	struct planner_distro distro;   /* its settings, overrides applied */
+	struct planner_index index;     /* its specs */
+	struct planner_graph graph;     /* valid when has_graph */
+	int has_graph;
+	struct planner_keys keys;       /* valid when has_keys */
+	int has_keys;
+};
+
+/* Reads commit oid's settings and spec index (specs through the spec cache
+ * of state.db). Specs whose blob, path and macro context equal one of reuse
+ * (a commit read before, typically the other end of a plan; NULL: none) are
+ * shared with it, not read again (planner_index_load_reusing): reuse must
+ * then outlive c. Returns 0, or -1 with err ("shipyard.conf: ...", a spec
+ * tree that cannot be listed, the cache). */
+int planner_commit_read(const struct planner_commit_settings *s, const char *oid,
+			const struct planner_commit *reuse, struct planner_commit *c,
+			struct sy_error *err);
+
+/* Builds the dependency graph of a commit that was read (planner_graph_build
+ * with the settings' toolchain, arch and learned repository). Touches no git
+ * object and no database, so it may run on another thread while other
+ * commits are read. Returns 0 or -1 with err. */
+int planner_commit_graph(const struct planner_commit_settings *s, struct planner_commit *c,
+			 struct sy_error *err);
+
+/* Computes the build keys of a commit that was read, with the rebuild
+ * policies of policies (the head's distro: a plan judges both of its commits
+ * by the head's rules). The keys of a whole commit are cached in state.db by
+ * everything they depend on (planner/keycache.h); on a hit with need_graph 0
+ * the graph is not built at all (the base of a plan needs only its keys).
+ * Returns 0 or -1 with err. */
+int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_distro *policies, int need_graph,
+			struct sy_error *err);
+
+/* planner_commit_read, planner_commit_graph and planner_commit_keys (with
+ * c's own policies) in one call: a commit ready for every stage. */
+int planner_commit_load(const struct planner_commit_settings *s, const char *oid,
+			struct planner_commit *c, struct sy_error *err);
+
+/* Frees what c holds (not the commits it shares specs with) and zeroes it. */
+void planner_commit_release(struct planner_commit *c);
+
+/* Returns the index of the spec whose spec id (file name without .spec,
+ * planner_spec_id) is name, or -1. */
+long planner_commit_find_spec(const struct planner_commit *c, const char *name);
+
+#endif
