@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/distro.h"
-#include "planner/index.h"
+#include "cli/cli.h"
+#include "planner/depsearchprint.h"
+#include "planner/commit.h"
 #include "common/log.h"
 #include "gitwatch/repo.h"
 #include "repo-publish/publish.h"
+#include "state/layout.h"
 
 const char cli_depsearch_usage[] =
 	"usage: shipyard depsearch --repo DIR [--rev REV] --specs A,B | --packages x,y\n"
@@ -90,22 +92,12 @@ static int usage_error(const char *msg)
 	return -1;
 }
 
-/* Appends the names of a comma- or space-separated list. */
-static void split_names(const char *list, struct sy_strv *names)
-{
-	char *copy = sy_xstrdup(list), *save = NULL;
-
-	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save))
-		sy_strv_push(names, t);
-	free(copy);
-}
-
 static int set_names(struct depsearch_opts *o, const char *list, int packages)
 {
 	if (o->packages >= 0 && o->packages != packages)
 		return usage_error("give either --specs or --packages, not both");
 	o->packages = packages;
-	split_names(list, &o->names);
+	cli_split_list(list, &o->names);
 	return 0;
 }
 
@@ -183,23 +175,20 @@ static int parse_options(int argc, char **argv, struct depsearch_opts *o)
 	return 0;
 }
 
-/* The commit's spec index and dependency graph, read as the pipeline's plan
- * stage reads them (pipeline/pipeline.c). */
+/* The commit, read as the pipeline's plan stage reads it. */
 struct loaded {
 	struct gitwatch_repo *repo;
-	char commit[GITWATCH_OID_HEX + 1];
-	struct planner_distro distro;
-	struct planner_index index;
-	struct planner_graph graph;
+	char *learn;             /* the published snapshot the graph learns from */
+	struct planner_commit commit;
 };
 
 /* The channel's current published snapshot, whose packages' generated
  * Provides (sonames, pkgconfig(...)) the graph learns, as the pipeline's
- * load_view does; NULL when nothing is published (caller frees). */
+ * does; NULL when nothing is published (caller frees). */
 static char *published_repo(const struct depsearch_opts *o, const struct loaded *l)
 {
 	char *channel = o->channel ? sy_xstrdup(o->channel) : gitwatch_head_branch(l->repo);
-	char *repos = sy_xasprintf("%s/repos", o->state_dir);
+	char *repos = state_repos_dir(o->state_dir);
 	char *dir = channel ? repo_publish_current_path(repos, channel) : NULL;
 
 	free(repos);
@@ -209,39 +198,29 @@ static char *published_repo(const struct depsearch_opts *o, const struct loaded 
 
 static int load(const struct depsearch_opts *o, struct loaded *l, struct sy_error *err)
 {
-	struct planner_macro_settings settings;
-	/* The toolchain only satisfies BuildRequires that no spec provides, so it
-	 * never makes a spec-level edge: an empty one gives the same search
-	 * without reading the worker manifest. */
-	struct sy_strv toolchain = SY_STRV_INIT;
-	char *tmp = sy_xasprintf("%s/tmp", o->state_dir);
-	char *cache = sy_xasprintf("%s/state.db", o->state_dir);
-	char *learn = NULL;
-	int rc = -1;
+	char commit[GITWATCH_OID_HEX + 1];
 
 	if (gitwatch_repo_open(o->repo_path, &l->repo, err) ||
-	    gitwatch_resolve(l->repo, o->rev, l->commit, err))
-		goto out;
-	if (planner_distro_load(l->repo, l->commit, tmp, &l->distro, err))
-		goto out;
-	planner_distro_macro_settings(&l->distro, o->arch, &settings);
-	if (planner_index_load(l->repo, l->commit, &settings, tmp, cache, o->jobs, &l->index, err))
-		goto out;
-	learn = published_repo(o, l);
-	rc = planner_graph_build(l->index.specs, l->index.nspecs, &toolchain, o->arch, learn,
-				 &l->graph, err);
-out:
-	free(learn);
-	free(cache);
-	free(tmp);
-	return rc;
+	    gitwatch_resolve(l->repo, o->rev, commit, err))
+		return -1;
+	l->learn = published_repo(o, l);
+	/* The toolchain only satisfies BuildRequires that no spec provides, so it
+	 * never makes a spec-level edge: none gives the same search without
+	 * reading the worker manifest. */
+	struct planner_commit_settings s = {
+		.repo = l->repo, .state = o->state_dir, .arch = o->arch, .jobs = o->jobs,
+		.learn_repo = l->learn,
+	};
+	return planner_commit_read(&s, commit, NULL, &l->commit, err) ||
+			       planner_commit_graph(&s, &l->commit, err)
+		       ? -1
+		       : 0;
 }
 
 static void loaded_release(struct loaded *l)
 {
-	planner_graph_release(&l->graph);
-	planner_index_release(&l->index);
-	planner_distro_release(&l->distro);
+	planner_commit_release(&l->commit);
+	free(l->learn);
 	gitwatch_repo_free(l->repo);
 }
 
@@ -249,7 +228,7 @@ static void loaded_release(struct loaded *l)
 static void warn_broken(const struct loaded *l, const size_t *start, size_t nstart)
 {
 	for (size_t k = 0; k < nstart; k++) {
-		const struct planner_spec *s = &l->index.specs[start[k]];
+		const struct planner_spec *s = &l->commit.index.specs[start[k]];
 		if (s->error)
 			sy_log_warn("%s does not parse, so it has no dependency edges: %s", s->path,
 				    s->error);
@@ -267,20 +246,20 @@ static int search_and_print(const struct depsearch_opts *o, struct loaded *l,
 	size_t *start = NULL, nstart = 0;
 	int rc = -1;
 
-	if (planner_depsearch_resolve(l->index.specs, l->index.nspecs, &o->names, o->packages,
+	if (planner_depsearch_resolve(l->commit.index.specs, l->commit.index.nspecs, &o->names, o->packages,
 				      &start, &nstart, err))
 		goto out;
 	warn_broken(l, start, nstart);
 	q.start = start;
 	q.nstart = nstart;
-	if (planner_depsearch_run(&l->graph, &q, &result, err))
+	if (planner_depsearch_run(&l->commit.graph, &q, &result, err))
 		goto out;
-	struct cli_depsearch_view view = {
-		.commit = l->commit, .names = &o->names, .packages = o->packages, .query = &q,
-		.format = o->json ? CLI_DEPSEARCH_JSON : o->dot ? CLI_DEPSEARCH_DOT
-			: o->tree ? CLI_DEPSEARCH_TREE : CLI_DEPSEARCH_LIST,
+	struct planner_depsearch_view view = {
+		.commit = l->commit.oid, .names = &o->names, .packages = o->packages, .query = &q,
+		.format = o->json ? PLANNER_DEPSEARCH_JSON : o->dot ? PLANNER_DEPSEARCH_DOT
+			: o->tree ? PLANNER_DEPSEARCH_TREE : PLANNER_DEPSEARCH_LIST,
 	};
-	rc = cli_depsearch_print(stdout, &l->graph, &result, &view);
+	rc = planner_depsearch_print(stdout, &l->commit.graph, &result, &view);
 	if (rc)
 		sy_error_set(err, "depsearch: writing the result failed");
 out:
@@ -307,198 +286,4 @@ int cli_depsearch_command(int argc, char **argv)
 	}
 	sy_strv_release(&o.names);
 	return rc < 0 ? 2 : 0;
-}
-
-/* Printing. */
-
-struct named_hit {
-	char *name;
-	const struct planner_depsearch_hit *hit;
-	const char *path;
-};
-
-static int named_cmp(const void *a, const void *b)
-{
-	const struct named_hit *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : strcmp(x->path, y->path);
-}
-
-/* The hits with their search names, sorted by name then path (caller frees
- * with named_free). */
-static struct named_hit *named_sorted(const struct planner_graph *g,
-				      const struct planner_depsearch_result *r)
-{
-	struct named_hit *v = sy_xcalloc(r->n + 1, sizeof(*v));
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct planner_spec *s = &g->specs[r->hits[i].spec];
-		v[i] = (struct named_hit){ planner_depsearch_spec_name(s), &r->hits[i], s->path };
-	}
-	qsort(v, r->n, sizeof(*v), named_cmp);
-	return v;
-}
-
-static void named_free(struct named_hit *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
-static void print_list(FILE *out, const struct named_hit *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || strcmp(v[i].name, v[i - 1].name))
-			fprintf(out, "%s\n", v[i].name);
-}
-
-static void print_subtree(FILE *out, const struct planner_depsearch_result *r,
-			  const struct named_hit *v, size_t i, size_t level)
-{
-	const struct planner_depsearch_hit *h = v[i].hit;
-
-	fprintf(out, "%*s%s", (int)(2 * level), "", v[i].name);
-	if (h->reason)
-		fprintf(out, " (%s)", h->reason);
-	fputc('\n', out);
-	for (size_t k = 0; k < r->n; k++)
-		if (v[k].hit->via == (long)h->spec)
-			print_subtree(out, r, v, k, level + 1);
-}
-
-static void print_tree(FILE *out, const struct planner_depsearch_result *r,
-		       const struct named_hit *v)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (v[i].hit->via < 0)
-			print_subtree(out, r, v, i, 0);
-}
-
-static const char *edges_name(enum planner_depsearch_edges e)
-{
-	return e == PLANNER_DEPSEARCH_BUILD ? "build" : e == PLANNER_DEPSEARCH_RUNTIME ? "runtime"
-										: "all";
-}
-
-static json_t *query_json(const struct cli_depsearch_view *view)
-{
-	json_t *q = json_object(), *names = json_array();
-
-	for (size_t i = 0; i < view->names->n; i++)
-		json_array_append_new(names, json_string(view->names->items[i]));
-	json_object_set_new(q, "commit", view->commit ? json_string(view->commit) : json_null());
-	json_object_set_new(q, view->packages ? "packages" : "specs", names);
-	json_object_set_new(q, "direction", json_string(view->query->direction ==
-		PLANNER_DEPSEARCH_DEPENDENTS ? "dependents" : "dependencies"));
-	json_object_set_new(q, "edges", json_string(edges_name(view->query->edges)));
-	json_object_set_new(q, "max_depth", view->query->max_depth < 0 ? json_null()
-		: json_integer((json_int_t)view->query->max_depth));
-	return q;
-}
-
-static int print_json(FILE *out, const struct planner_graph *g,
-		      const struct planner_depsearch_result *r, const struct named_hit *v,
-		      const struct cli_depsearch_view *view)
-{
-	json_t *doc = json_object(), *specs = json_array();
-	int rc;
-
-	json_object_set_new(doc, "query", query_json(view));
-	for (size_t i = 0; i < r->n; i++) {
-		const struct planner_depsearch_hit *h = v[i].hit;
-		char *via = h->via < 0 ? NULL : planner_depsearch_spec_name(&g->specs[h->via]);
-		json_array_append_new(specs, json_pack("{s:s, s:s, s:I, s:s?, s:s?}",
-			"spec", v[i].name, "path", v[i].path, "depth", (json_int_t)h->depth,
-			"via", via, "reason", h->reason));
-		free(via);
-	}
-	json_object_set_new(doc, "specs", specs);
-	rc = json_dumpf(doc, out, JSON_INDENT(2));
-	fputc('\n', out);
-	json_decref(doc);
-	return rc;
-}
-
-/* Writes s as a DOT double-quoted string ("\"" and "\\" escaped). */
-static void dot_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-static void dot_edges(FILE *out, const struct planner_graph *g,
-		      const struct planner_depsearch_result *r, enum planner_depsearch_edges sel,
-		      size_t a, enum planner_depsearch_kind kind)
-{
-	const struct planner_graph_node *n = &g->nodes[a];
-	int build = kind == PLANNER_DEPSEARCH_EDGE_BUILD;
-	size_t count = build ? n->nbuild_deps : n->nrun_deps;
-
-	if (!planner_depsearch_follows(sel, kind))
-		return;
-	for (size_t k = 0; k < count; k++) {
-		size_t b = build ? n->build_deps[k] : n->run_deps[k];
-		if (r->hit_of[b] < 0)
-			continue;
-		char *from = planner_depsearch_spec_name(&g->specs[a]);
-		char *to = planner_depsearch_spec_name(&g->specs[b]);
-		char *why = build ? planner_graph_build_reason(g, a, k)
-				  : planner_graph_run_reason(g, a, k);
-		char *label = build ? sy_xasprintf("BuildRequires %s", why) : sy_xstrdup(why);
-		free(why);
-		fputs("  ", out);
-		dot_string(out, from);
-		fputs(" -> ", out);
-		dot_string(out, to);
-		fputs(" [label=", out);
-		dot_string(out, label);
-		fputs(build ? "];\n" : ", style=dashed];\n", out);
-		free(label);
-		free(to);
-		free(from);
-	}
-}
-
-static void print_dot(FILE *out, const struct planner_graph *g,
-		      const struct planner_depsearch_result *r, const struct named_hit *v,
-		      const struct cli_depsearch_view *view)
-{
-	fputs("digraph \"depsearch\" {\n  node [shape=box];\n", out);
-	for (size_t i = 0; i < r->n; i++) {
-		fputs("  ", out);
-		dot_string(out, v[i].name);
-		fputs(v[i].hit->via < 0 ? " [style=bold];\n" : ";\n", out);
-	}
-	for (size_t i = 0; i < r->n; i++) {
-		dot_edges(out, g, r, view->query->edges, v[i].hit->spec, PLANNER_DEPSEARCH_EDGE_BUILD);
-		dot_edges(out, g, r, view->query->edges, v[i].hit->spec,
-			  PLANNER_DEPSEARCH_EDGE_RUNTIME);
-	}
-	fputs("}\n", out);
-}
-
-int cli_depsearch_print(FILE *out, const struct planner_graph *graph,
-			    const struct planner_depsearch_result *result,
-			    const struct cli_depsearch_view *view)
-{
-	struct named_hit *v = named_sorted(graph, result);
-	int rc = 0;
-
-	switch (view->format) {
-	case CLI_DEPSEARCH_LIST: print_list(out, v, result->n); break;
-	case CLI_DEPSEARCH_TREE: print_tree(out, result, v); break;
-	case CLI_DEPSEARCH_JSON: rc = print_json(out, graph, result, v, view); break;
-	case CLI_DEPSEARCH_DOT: print_dot(out, graph, result, v, view); break;
-	}
-	named_free(v, result->n);
-	if (fflush(out) || ferror(out))
-		rc = -1;
-	return rc;
 }

@@ -1,16 +1,12 @@
-/* Shared between the files of the pipeline (pipeline.c, publishstep.c)
- * only; the rest of shipyard uses pipeline/pipeline.h. */
+/* Shared between the files of pipeline/ only: the state of one run, and the
+ * stages pipeline.c calls in order. The rest of shipyard uses
+ * pipeline/pipeline.h. */
 #ifndef PIPELINE_PIPELINE_PRIVATE_H
 #define PIPELINE_PIPELINE_PRIVATE_H
 
 #include <stddef.h>
 #include <time.h>
 
-#include "planner/buildkey.h"
-#include "planner/distro.h"
-#include "planner/graph.h"
-#include "planner/index.h"
-#include "planner/plan.h"
 #include "builder/schedule.h"
 #include "builder/worker.h"
 #include "common/error.h"
@@ -18,63 +14,68 @@
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "pipeline/pipeline.h"
+#include "planner/commit.h"
+#include "planner/plan.h"
 
-/* One commit, read: its settings, specs, graph and build keys. */
-struct commit_view {
-	char oid[GITWATCH_OID_HEX + 1];
-	struct planner_distro distro;
-	struct planner_index index;
-	struct planner_graph graph;
-	int has_graph;                 /* graph is built */
-	struct planner_keys keys;
-};
-
-/* Everything one pipeline works with; lives for the duration of the run. */
+/* Everything one run works with; lives for the duration of the run. */
 struct pipeline {
 	const struct pipeline_options *opts;
+	int stages;                       /* PIPELINE_* bits of this run */
+	const char *state;                /* opts->state_dir */
 	struct gitwatch_repo *repo;
-	char *channel;
-	char *repos_dir;                  /* <state>/repos */
+	char *channel;                    /* where it publishes */
+	char *run_id;                     /* <state>/pipelines/<run_id>/ */
+	char *run_dir;                    /* that directory */
+	char *logs_dir;                   /* its logs/ (job and image logs) */
 	char *published_dir;              /* the channel's current snapshot, or NULL */
 	struct sy_strv published;         /* its RPMs */
 	struct sy_strv toolchain;         /* capabilities of the worker root */
 	struct builder_worker_manifest worker;
 	char *worker_root;
-	char *worker_tarball; /* set when build roots are extracted */
+	char *worker_tarball;             /* set when build roots are extracted */
+	char config_oid[GITWATCH_OID_HEX + 1]; /* options.settings_from resolved,
+					  * "" when each commit uses its own */
+	struct planner_commit_settings settings; /* how both commits are read */
 	int has_base;
-	char settings_oid[GITWATCH_OID_HEX + 1]; /* options.settings_from resolved,
-					 * "" when each commit uses its own */
-	struct commit_view base, head;
+	struct planner_commit base, head;
 	struct gitwatch_changeset changes;
 	struct planner_plan plan;
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
-	struct builder_job_result *results;
+	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
 	time_t started;
 };
 
-/* Returns the part of path after its last '/'. */
-const char *pipeline_basename(const char *path);
+/* With SHIPYARD_TIMING set, says how long a step took since since (seconds
+ * of sy_now_s), naming the commit (may be ""). */
+void pipeline_timing(const char *what, const char *commit, double since);
 
-/* Returns "<state>/<rel>", newly allocated. */
-char *pipeline_state_path(const struct pipeline *p, const char *rel);
+/* The plan stage (planstage.c): reads both commits, the changeset, computes
+ * the plan, the changed global inputs and the affected image configs, prints
+ * the plan and keeps it as plan.json of the run. Returns 0, or -1 with err. */
+int pipeline_plan_stage(struct pipeline *p, struct sy_error *err);
 
-/* Returns the commit the channel was last published from (caller frees),
- * or NULL. */
-char *pipeline_read_published_commit(const struct pipeline *p);
+/* Reads the head alone (settings, index, graph, keys): for runs without the
+ * plan stage. Returns 0 or -1 with err. */
+int pipeline_read_head(struct pipeline *p, struct sy_error *err);
 
-/* Appends the published RPMs of spec's packages (matched by name: the
- * published NEVRA may be older than the spec) to set (may be NULL); returns
- * how many. */
-size_t pipeline_published_of(const struct pipeline *p, const struct planner_spec *spec,
-			     struct sy_strv *set);
+/* Returns 1 when the plan cannot be built as it is: specs that do not parse,
+ * or build cycles that cannot be broken. */
+int pipeline_plan_failed(const struct pipeline *p);
+
+/* The build stage (buildstage.c): worker root, builds, reports, the
+ * shipyard/build status. Returns the number of failed, blocked and skipped
+ * jobs, or (size_t)-1 with err when it could not run. */
+size_t pipeline_build_stage(struct pipeline *p, struct sy_error *err);
 
 /* Links the keys of specs built with late-resolved BuildRequires, as the
- * next plan computes them, to their artifacts (pipeline.c). Returns 0 or -1. */
+ * next plan computes them, to their artifacts, once snapshot (the channel's
+ * new snapshot, or NULL: nothing to do) is published. Returns 0 or -1. */
 int pipeline_alias_learned_keys(struct pipeline *p, const char *snapshot, struct sy_error *err);
 
-/* Publishes the head's package set to the channel under its lock, records
- * the commit, links learned keys. Returns 0 or -1 (publishstep.c). */
-int pipeline_publish_stage(struct pipeline *p, struct sy_error *err);
+/* Progress of the build stage (progress.c): a live line on a terminal, log
+ * lines elsewhere, and JSON job events for the service. arg is the
+ * pipeline. */
+void pipeline_progress(void *arg, const struct builder_progress *pr);
 
 #endif

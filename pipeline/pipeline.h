@@ -1,8 +1,9 @@
-/* One pipeline for one commit range of a distribution repository: changeset,
- * spec indexes of both commits, dependency graphs, build keys, rebuild set,
- * builds, repository publication, image composition, and a status for each
- * stage. `shipyard plan` stops after the rebuild set; `shipyard run` goes on.
- * Both take the same code path. */
+/* One pipeline for one commit range of a distribution repository, the
+ * stages in order: plan (changeset, both commits read, rebuild set), build,
+ * publish, images, with a status for each. `shipyard run` runs every stage;
+ * `shipyard plan`, `shipyard build`, `shipyard publish` and `shipyard image`
+ * run some of them on the same code path. Each run keeps its reports in its
+ * own directory, <state>/pipelines/<run id>/ (state/layout.h). */
 #ifndef PIPELINE_PIPELINE_H
 #define PIPELINE_PIPELINE_H
 
@@ -13,12 +14,22 @@
 #include "common/error.h"
 #include "pipeline/status.h"
 
+/* The stages a run goes through (bits of pipeline_options.stages). */
+enum {
+	PIPELINE_PLAN = 1 << 0,    /* read both commits, compute and print the plan */
+	PIPELINE_BUILD = 1 << 1,   /* build the plan's specs (needs PLAN) */
+	PIPELINE_PUBLISH = 1 << 2, /* publish the head's package set to the channel */
+	PIPELINE_IMAGES = 1 << 3,  /* compose the head's images from the channel */
+	PIPELINE_ALL = PIPELINE_PLAN | PIPELINE_BUILD | PIPELINE_PUBLISH | PIPELINE_IMAGES,
+};
+
 /* How to run a pipeline. Zero-initialise, then set what you need. */
 struct pipeline_options {
+	int stages;                  /* PIPELINE_* bits; 0: PIPELINE_ALL */
 	const char *repo_path;       /* the distribution's git repository (may be bare) */
-	const char *from;            /* base revision; NULL: for `run` the commit the
-				      * channel was last published from, for `plan`
-				      * the first parent of `to`; none: empty base */
+	const char *from;            /* base revision; NULL: with PIPELINE_BUILD the
+				      * commit the channel was last published from,
+				      * else the first parent of `to`; none: empty base */
 	const char *to;              /* head revision; NULL: HEAD */
 	int merge_base;              /* 1: the base is the merge base of from and to
 				      * (pull requests) */
@@ -34,7 +45,10 @@ struct pipeline_options {
 				      * commits (a pull request: its base branch's,
 				      * so that it cannot loosen its own checks);
 				      * NULL: each commit's own */
-	const char *state_dir;       /* state directory (DESIGN.md "State on disk") */
+	const char *state_dir;       /* state directory (state/layout.h) */
+	const char *run_id;          /* this run's directory under <state>/pipelines
+				      * (the service's pipeline number); NULL: a new
+				      * id (state_pipeline_id_new) */
 	const char *channel;         /* repository channel; NULL: HEAD's branch */
 	const char *arch;            /* target arch; NULL: x86_64 */
 	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
@@ -47,9 +61,16 @@ struct pipeline_options {
 				      * (builder/rootfs.h); 0: auto */
 	int run_check;               /* 1: run %check in test builds (reported,
 				      * never failing a build) */
-	int plan_only;               /* 1: stop after printing the plan */
 	int missing;                 /* 1: also plan specs without an artifact for
-				      * their key (always on for `run`) */
+				      * their key (always on with PIPELINE_BUILD) */
+	const char *const *specs;    /* with PIPELINE_BUILD: build only these specs
+				      * (spec ids, NULL-terminated), each whatever
+				      * its base; NULL: the whole rebuild set */
+	const char *const *image_configs; /* with PIPELINE_IMAGES: only these
+				      * configs (names without .json); NULL: all */
+	int force;                   /* 1: rebuild the named specs even when an
+				      * artifact with their key exists, recompose
+				      * images even when unchanged */
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct pipeline_reporter *reporter; /* status backend, may be NULL */
@@ -62,18 +83,18 @@ struct pipeline_options {
 				      * are killed, their roots cleaned, and nothing
 				      * is published; NULL: never */
 	int exiting;                 /* 1: the process exits right after the run: the
-				      * commit views (spec indexes, graphs, keys: most
-				      * of a warm plan's allocations) are left to the
-				      * kernel instead of freed piece by piece, as
-				      * clang's -disable-free does. Builds with
-				      * AddressSanitizer free them anyway, so that
-				      * leak checks keep their meaning. */
+				      * commits read (spec indexes, graphs, keys:
+				      * most of a warm plan's allocations) are left
+				      * to the kernel instead of freed piece by
+				      * piece, as clang's -disable-free does. Builds
+				      * with AddressSanitizer free them anyway, so
+				      * that leak checks keep their meaning. */
 };
 
-/* Runs the pipeline. Returns 0 when every stage succeeded, 1 when some spec or
- * image failed (the rest completed; statuses say which), or -1 with err set
- * when the pipeline could not run at all (bad repository, revision, state
- * directory). */
+/* Runs the pipeline. Returns 0 when every stage run succeeded, 1 when some
+ * spec or image failed (the rest completed; statuses say which), or -1 with
+ * err set when the pipeline could not run at all (bad repository, revision,
+ * state directory, an unknown spec or image config name). */
 int pipeline_run(const struct pipeline_options *opts, struct sy_error *err);
 
 #endif

@@ -6,21 +6,10 @@
 
 #include <jansson.h>
 
-const char *pipeline_status_state_name(enum pipeline_status_state state)
-{
-	switch (state) {
-	case PIPELINE_STATUS_PENDING: return "pending";
-	case PIPELINE_STATUS_SUCCESS: return "success";
-	case PIPELINE_STATUS_FAILURE: return "failure";
-	case PIPELINE_STATUS_ERROR: return "error";
-	}
-	return "error";
-}
-
 static void log_report(struct pipeline_reporter *reporter, const char *context,
-		       enum pipeline_status_state state, const char *description)
+		       enum forge_state state, const char *description)
 {
-	fprintf(reporter->out, "%s %s %s\n", context, pipeline_status_state_name(state),
+	fprintf(reporter->out, "%s %s %s\n", context, forge_state_name(state),
 		description);
 	fflush(reporter->out);
 }
@@ -32,10 +21,10 @@ void pipeline_reporter_log_init(struct pipeline_reporter *reporter, FILE *out)
 }
 
 static void events_report(struct pipeline_reporter *reporter, const char *context,
-			  enum pipeline_status_state state, const char *description)
+			  enum forge_state state, const char *description)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s}", "status", context, "state",
-			      pipeline_status_state_name(state), "description", description);
+			      forge_state_name(state), "description", description);
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	if (line) {
@@ -54,7 +43,7 @@ void pipeline_reporter_events_init(struct pipeline_reporter *reporter, FILE *out
 }
 
 void pipeline_status_report(struct pipeline_reporter *reporter, const char *context,
-			   enum pipeline_status_state state, const char *fmt, ...)
+			   enum forge_state state, const char *fmt, ...)
 {
 	char description[141];
 	va_list ap;

@@ -26,6 +26,23 @@ static int apply_overrides(const struct planner_commit_settings *s, struct plann
 	return 0;
 }
 
+int planner_commit_read_distro(const struct planner_commit_settings *s, const char *oid,
+			       struct planner_commit *c, struct sy_error *err)
+{
+	char *tmp = state_tmp_dir(s->state);
+	int rc;
+
+	if (c->oid != oid) /* the caller may have resolved it into c */
+		snprintf(c->oid, sizeof(c->oid), "%s", oid);
+	rc = planner_distro_load(s->repo, s->config_from ? s->config_from : oid, tmp, &c->distro,
+				 err) ||
+			     apply_overrides(s, &c->distro, err)
+		     ? -1
+		     : 0;
+	free(tmp);
+	return rc;
+}
+
 int planner_commit_read(const struct planner_commit_settings *s, const char *oid,
 			const struct planner_commit *reuse, struct planner_commit *c,
 			struct sy_error *err)
@@ -34,10 +51,7 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 	char *tmp = state_tmp_dir(s->state), *db = state_db_path(s->state);
 	int rc = -1;
 
-	snprintf(c->oid, sizeof(c->oid), "%s", oid);
-	if (planner_distro_load(s->repo, s->config_from ? s->config_from : oid, tmp, &c->distro,
-				err) ||
-	    apply_overrides(s, &c->distro, err))
+	if (planner_commit_read_distro(s, oid, c, err))
 		goto out;
 	planner_distro_macro_settings(&c->distro, s->arch, &settings);
 	if (planner_index_load_reusing(s->repo, oid, &settings, tmp, db, s->jobs,

@@ -51,6 +51,14 @@ struct planner_commit {
 	int has_keys;
 };
 
+/* oid may be c->oid itself (a caller that resolved the revision into c).
+ *
+ * Reads commit oid's settings alone (shipyard.conf of s->config_from or of
+ * oid, with the settings' overrides) into c->distro. Returns 0 or -1 with
+ * err. */
+int planner_commit_read_distro(const struct planner_commit_settings *s, const char *oid,
+			       struct planner_commit *c, struct sy_error *err);
+
 /* Reads commit oid's settings and spec index (specs through the spec cache
  * of state.db). Specs whose blob, path and macro context equal one of reuse
  * (a commit read before, typically the other end of a plan; NULL: none) are

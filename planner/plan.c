@@ -362,3 +362,58 @@ void planner_plan_release(struct planner_plan *plan)
 	sy_strv_release(&plan->broken_specs);
 	memset(plan, 0, sizeof(*plan));
 }
+
+/* Appends to missing the names that match no spec, to outside those that
+ * match a spec the plan does not hold; marks keep[e] for the others. */
+static void match_names(const struct planner_plan *plan, const struct planner_index *head,
+			const char *const *names, unsigned char *keep, struct sy_strv *missing,
+			struct sy_strv *outside)
+{
+	for (const char *const *name = names; *name; name++) {
+		int known = 0, held = 0;
+		for (size_t i = 0; i < head->nspecs; i++) {
+			char *id = planner_spec_id(&head->specs[i]);
+			if (!strcmp(id, *name)) {
+				known = 1;
+				for (size_t e = 0; e < plan->n; e++)
+					if (plan->entries[e].spec == i)
+						held = keep[e] = 1;
+			}
+			free(id);
+		}
+		if (!known)
+			sy_strv_push(missing, *name);
+		else if (!held)
+			sy_strv_push(outside, *name);
+	}
+}
+
+int planner_plan_select(struct planner_plan *plan, const struct planner_index *head,
+			const char *const *names, struct sy_error *err)
+{
+	unsigned char *keep = sy_xcalloc(plan->n + 1, 1);
+	struct sy_strv missing = SY_STRV_INIT, outside = SY_STRV_INIT;
+	size_t n = 0;
+	int rc = 0;
+
+	match_names(plan, head, names, keep, &missing, &outside);
+	if (missing.n || outside.n) {
+		char *a = sy_strv_join(&missing, ", "), *b = sy_strv_join(&outside, ", ");
+		rc = sy_error_set(err, "%s%s%s%s%s", missing.n ? "unknown spec(s): " : "", a,
+				  missing.n && outside.n ? "; " : "", b,
+				  outside.n ? ": not in the rebuild set" : "");
+		free(a);
+		free(b);
+	}
+	for (size_t e = 0; e < plan->n; e++) {
+		if (keep[e] && rc == 0)
+			plan->entries[n++] = plan->entries[e];
+		else
+			free(plan->entries[e].reason);
+	}
+	plan->n = n;
+	sy_strv_release(&missing);
+	sy_strv_release(&outside);
+	free(keep);
+	return rc;
+}

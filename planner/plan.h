@@ -87,6 +87,14 @@ struct planner_plan {
 int planner_plan_compute(const struct planner_plan_input *in, struct planner_plan *plan,
 			 struct sy_error *err);
 
+/* Keeps only the entries of the specs named in names (spec ids as
+ * planner_spec_id gives them, NULL-terminated), in build order. Returns 0,
+ * or -1 with err naming every name that is no spec of head ("unknown
+ * spec(s): a, b") or a spec the plan does not hold ("c: not in the rebuild
+ * set"); the plan then keeps no entry. */
+int planner_plan_select(struct planner_plan *plan, const struct planner_index *head,
+			const char *const *names, struct sy_error *err);
+
 /* Frees the plan. */
 void planner_plan_release(struct planner_plan *plan);
 

@@ -14,6 +14,7 @@
 
 #include "common/strv.h"
 #include "repo-publish/publish.h"
+#include "state/layout.h"
 
 #define HTML "text/html; charset=utf-8"
 #define TEXT "text/plain; charset=utf-8"
@@ -448,22 +449,22 @@ static json_t *pipeline_json(const struct server_store_pipeline *p)
 	return o;
 }
 
-/* <state>/logs/<head12> of p, or NULL when its head is not a commit id. */
-static char *logs_dir_of(const struct server_dashboard *d, const struct server_store_pipeline *p)
+/* The run directory of p: <state>/pipelines/<id> (state/layout.h). */
+static char *run_dir_of(const struct server_dashboard *d, long id)
 {
-	size_t n = p->head ? strlen(p->head) : 0;
+	char name[32];
 
-	if (n < 12 || strspn(p->head, "0123456789abcdef") != n)
-		return NULL;
-	return sy_xasprintf("%s/logs/%.12s", d->state_dir, p->head);
+	snprintf(name, sizeof(name), "%ld", id);
+	return state_pipeline_dir(d->state_dir, name);
 }
 
-/* <logs of p>/<name>, parsed as JSON, or NULL. */
+/* <run directory of p>/<name>, parsed as JSON, or NULL. */
+
 static json_t *load_logs_json(const struct server_dashboard *d,
 			      const struct server_store_pipeline *p, const char *name)
 {
-	char *dir = logs_dir_of(d, p), *path = dir ? sy_xasprintf("%s/%s", dir, name) : NULL;
-	json_t *doc = path ? json_load_file(path, 0, NULL) : NULL;
+	char *dir = run_dir_of(d, p->id), *path = sy_xasprintf("%s/%s", dir, name);
+	json_t *doc = json_load_file(path, 0, NULL);
 
 	free(path);
 	free(dir);
@@ -528,22 +529,21 @@ static json_t *load_jobs(const struct server_dashboard *d, const struct server_s
 }
 
 /* The log file of job (an element of load_jobs, or NULL) named name of p:
- * its recorded file, else <logs of p>/<name>.log, resolved under
- * <state>/logs; NULL when neither is there. */
+ * its recorded file, else <run directory of p>/logs/<name>.log, resolved
+ * under the run directory of p; NULL when neither is there. */
 static char *job_log_file(const struct server_dashboard *d,
 			  const struct server_store_pipeline *p, const json_t *job, const char *name)
 {
-	char *root = sy_xasprintf("%s/logs", d->state_dir), *dir = logs_dir_of(d, p), *real = NULL;
+	char *root = run_dir_of(d, p->id), *real = NULL;
 	const char *file = jget(job, "file");
 
 	if (file)
 		real = resolve_under(root, file);
-	if (!real && dir && name_is_safe(name)) {
-		char *guess = sy_xasprintf("%s/%s.log", dir, name);
+	if (!real && name_is_safe(name)) {
+		char *guess = sy_xasprintf("%s/logs/%s.log", root, name);
 		real = resolve_under(root, guess);
 		free(guess);
 	}
-	free(dir);
 	free(root);
 	return real;
 }
@@ -685,11 +685,13 @@ static char *repo_snippet(const char *url, const char *channel)
 static json_t *channel_json(const struct server_dashboard *d, const char *repos,
 			    const char *channel)
 {
-	char *dir = sy_xasprintf("%s/%s", repos, channel), *snaps = sy_xasprintf("%s/snapshots", dir);
+	char *dir = state_channel_dir(d->state_dir, channel);
+	char *snaps = sy_xasprintf("%s/snapshots", dir);
 	char *current = repo_publish_current_path(repos, channel);
-	char *record = sy_xasprintf("%s/published.json", dir), *snippet;
+	char *snippet;
 	struct sy_strv names = SY_STRV_INIT, rpms = SY_STRV_INIT;
-	json_t *published = json_load_file(record, 0, NULL), *o = json_object();
+	struct state_published published;
+	json_t *o = json_object();
 
 	list_dir(snaps, &names);
 	if (current)
@@ -699,16 +701,16 @@ static json_t *channel_json(const struct server_dashboard *d, const char *repos,
 	json_object_set_new(o, "current", jstr(current ? strrchr(current, '/') + 1 : NULL));
 	json_object_set_new(o, "snapshots", json_integer((json_int_t)names.n));
 	json_object_set_new(o, "packages", json_integer((json_int_t)rpms.n));
-	json_object_set_new(o, "commit", jstr(jget(published, "commit")));
+	state_published_read(d->state_dir, channel, &published, NULL);
+	json_object_set_new(o, "commit", jstr(published.commit));
+	state_published_release(&published);
 	char *baseurl = sy_xasprintf("%s/repos/%s/current/", base_url(d), channel);
 	json_object_set_new(o, "baseurl", jstr(baseurl));
 	free(baseurl);
 	json_object_set_new(o, "repo_file", jstr(snippet));
 	free(snippet);
-	json_decref(published);
 	sy_strv_release(&rpms);
 	sy_strv_release(&names);
-	free(record);
 	free(current);
 	free(snaps);
 	free(dir);
@@ -719,7 +721,7 @@ static json_t *channel_json(const struct server_dashboard *d, const char *repos,
  * remote URLs are left out: they may carry credentials. */
 static json_t *repositories_json(const struct server_dashboard *d)
 {
-	char *repos = sy_xasprintf("%s/repos", d->state_dir);
+	char *repos = state_repos_dir(d->state_dir);
 	struct sy_strv names = SY_STRV_INIT;
 	json_t *channels = json_array(), *sources = json_array();
 
@@ -825,40 +827,31 @@ static json_t *image_config_json(const char *images, const char *config)
 	return o;
 }
 
-/* The dated releases, <state>/releases/<repo>/<date>/release.json. */
+/* The dated releases (state_release_list), newest first per repository. */
 static json_t *releases_json(const struct server_dashboard *d)
 {
-	char *root = sy_xasprintf("%s/releases", d->state_dir);
-	struct sy_strv repos = SY_STRV_INIT;
+	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
 	json_t *out = json_array();
 
-	list_dir(root, &repos);
-	for (size_t r = 0; r < repos.n; r++) {
-		char *dir = sy_xasprintf("%s/%s", root, repos.items[r]);
-		struct sy_strv dates = SY_STRV_INIT;
-		list_dir(dir, &dates);
-		for (size_t k = dates.n; k-- > 0;) {
-			char *path = sy_xasprintf("%s/%s/release.json", dir, dates.items[k]);
-			json_t *doc = json_load_file(path, 0, NULL);
-			if (json_is_object(doc))
-				json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o}", "repo",
-					jstr(repos.items[r]), "release", jstr(dates.items[k]), "commit",
-					jstr(jget(doc, "commit")), "snapshot", jstr(jget(doc, "snapshot"))));
-			json_decref(doc);
-			free(path);
-		}
-		sy_strv_release(&dates);
-		free(dir);
+	state_release_list(d->state_dir, &repos, &names);
+	for (size_t i = 0; i < names.n; i++) {
+		struct state_release rel;
+		if (state_release_read(d->state_dir, repos.items[i], names.items[i], &rel, NULL) != 1)
+			continue;
+		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o}", "repo", jstr(rel.repo),
+			"release", jstr(rel.name), "commit", jstr(rel.commit), "snapshot",
+			jstr(rel.snapshot)));
+		state_release_release(&rel);
 	}
 	sy_strv_release(&repos);
-	free(root);
+	sy_strv_release(&names);
 	return out;
 }
 
 /* {"images": [configs], "releases": [...]}. */
 static json_t *images_json(const struct server_dashboard *d)
 {
-	char *images = sy_xasprintf("%s/images", d->state_dir);
+	char *images = state_images_dir(d->state_dir);
 	struct sy_strv names = SY_STRV_INIT;
 	json_t *configs = json_array();
 
@@ -1390,8 +1383,8 @@ static void route_pipeline_log(const struct server_dashboard *d, long id, int ht
 		free(src);
 		json_decref(doc);
 	} else {
-		char *root = sy_xasprintf("%s/pipelines", d->state_dir);
-		char *path = sy_xasprintf("%s/%ld/pipeline.log", root, id);
+		char *root = run_dir_of(d, id);
+		char *path = sy_xasprintf("%s/pipeline.log", root);
 		respond_log(resp, root, path, query, 1);
 		free(path);
 		free(root);
@@ -1421,7 +1414,7 @@ static void route_job_log(const struct server_dashboard *d, long id, const char 
 		if (!found && jget(job, "name") && !strcmp(jget(job, "name"), name))
 			found = job;
 	char *file = jobs ? job_log_file(d, &p, found, name) : NULL;
-	char *src = job_log_url(id, name), *root = sy_xasprintf("%s/logs", d->state_dir);
+	char *src = job_log_url(id, name), *root = run_dir_of(d, id);
 	if (!jobs) {
 		respond_error(resp, 500, err.msg);
 	} else if (html && (found || file)) {
@@ -1494,7 +1487,7 @@ static void route_pipelines(const struct server_dashboard *d, const char *rest, 
 static void route_image_file(const struct server_dashboard *d, const char *rel,
 			     struct server_http_response *resp)
 {
-	char *root = sy_xasprintf("%s/images", d->state_dir), *path = sy_xasprintf("%s/%s", root, rel);
+	char *root = state_images_dir(d->state_dir), *path = sy_xasprintf("%s/%s", root, rel);
 	const char *c = rel;
 	int slashes = 0;
 	char *real;

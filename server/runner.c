@@ -16,18 +16,14 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "gitwatch/mirror.h"
+#include "state/layout.h"
 
 #define EVENTS_FD 3
-
-char *server_runner_mirror(const char *state_dir, const char *repo)
-{
-	return sy_xasprintf("%s/git/%s.git", state_dir, repo);
-}
 
 static int fetch(const struct server_runner_request *req, struct sy_error *err)
 {
 	const struct server_store_pipeline *p = req->pipeline;
-	char *mirror = server_runner_mirror(req->state_dir, req->repo->name);
+	char *mirror = state_mirror_dir(req->state_dir, req->repo->name);
 	int rc = gitwatch_mirror_update(req->repo->remote, mirror, NULL, err);
 
 	if (rc == 0 && p->pr) {
@@ -47,13 +43,17 @@ static int fetch(const struct server_runner_request *req, struct sy_error *err)
 	return rc;
 }
 
+/* `shipyard run` reads the repository's settings from the configuration
+ * itself (--config, --repo-name): only what differs per pipeline is passed
+ * here. */
 static void build_argv(const struct server_runner_request *req, struct sy_strv *argv)
 {
 	const struct server_store_pipeline *p = req->pipeline;
 
 	sy_strv_push(argv, req->self);
 	sy_strv_push(argv, "run");
-	sy_strv_push_owned(argv, sy_xasprintf("--repo=%s/git/%s.git", req->state_dir, req->repo->name));
+	sy_strv_push_owned(argv, sy_xasprintf("--config=%s", req->config));
+	sy_strv_push_owned(argv, sy_xasprintf("--repo-name=%s", req->repo->name));
 	sy_strv_push_owned(argv, sy_xasprintf("--to=%s", p->head));
 	if (p->base) {
 		sy_strv_push_owned(argv, sy_xasprintf("--from=%s", p->base));
@@ -65,18 +65,8 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 		}
 	}
 	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));
-	sy_strv_push_owned(argv, sy_xasprintf("--state=%s", req->state_dir));
+	sy_strv_push_owned(argv, sy_xasprintf("--pipeline-id=%ld", p->id));
 	sy_strv_push_owned(argv, sy_xasprintf("--events-fd=%d", EVENTS_FD));
-	if (req->repo->jobs > 0)
-		sy_strv_push_owned(argv, sy_xasprintf("--jobs=%d", req->repo->jobs));
-	if (req->repo->arch)
-		sy_strv_push_owned(argv, sy_xasprintf("--arch=%s", req->repo->arch));
-	for (size_t i = 0; i < req->repo->spec_trees.n; i++)
-		sy_strv_push_owned(argv, sy_xasprintf("--spec-tree=%s", req->repo->spec_trees.items[i]));
-	if (req->repo->imageconfigs)
-		sy_strv_push_owned(argv, sy_xasprintf("--imageconfigs=%s", req->repo->imageconfigs));
-	if (req->repo->rebuild_policy)
-		sy_strv_push_owned(argv, sy_xasprintf("--rebuild-policy=%s", req->repo->rebuild_policy));
 	if (req->worker_cache)
 		sy_strv_push_owned(argv, sy_xasprintf("--worker-cache=%s", req->worker_cache));
 	if (req->worker_manifest)
@@ -140,8 +130,10 @@ static void read_events(int fd, const struct server_runner_sink *sink)
 int server_runner_run(const struct server_runner_request *req,
 		       const struct server_runner_sink *sink, struct sy_error *err)
 {
-	char *dir = sy_xasprintf("%s/pipelines/%ld", req->state_dir, req->pipeline->id);
-	char *log_path = sy_xasprintf("%s/pipeline.log", dir);
+	char id[32];
+	snprintf(id, sizeof(id), "%ld", req->pipeline->id);
+	char *dir = state_pipeline_dir(req->state_dir, id);
+	char *log_path = state_pipeline_file(req->state_dir, id, "pipeline.log");
 	struct sy_strv argv = SY_STRV_INIT;
 	int log_fd = -1, ev[2] = { -1, -1 }, status = 0, rc = -1;
 	pid_t pid;

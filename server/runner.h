@@ -1,6 +1,8 @@
 /* Running one pipeline of the service: its repository mirror is fetched,
  * then `shipyard run` runs as a child process (the same binary) on the
- * mirror, its output appended to <state>/pipelines/<id>/pipeline.log, its
+ * mirror (state_mirror_dir), its output appended to
+ * <state>/pipelines/<id>/pipeline.log (its run directory: it writes its
+ * reports and job logs there too), its
  * statuses and job events read as JSON lines from a pipe (`--events-fd`).
  * A child process per pipeline keeps the service's threads out of the
  * builds' forks, and lets a superseded pipeline be stopped with SIGTERM
@@ -30,6 +32,8 @@ struct server_runner_sink {
 struct server_runner_request {
 	const struct server_store_pipeline *pipeline;
 	const struct server_repo_conf *repo;
+	const char *config;       /* the service's configuration file, which the
+				   * child reads the repository's settings from */
 	const char *state_dir;    /* the service's state directory */
 	const char *self;         /* the shipyard binary to run */
 	const char *worker_cache; /* or NULL */
@@ -49,9 +53,5 @@ int server_runner_run(const struct server_runner_request *req,
 /* Asks a running child to stop (SIGTERM: its builds are killed and cleaned,
  * nothing is published). */
 void server_runner_stop(pid_t child);
-
-/* The mirror directory of a repository: "<state>/git/<name>.git" (newly
- * allocated). */
-char *server_runner_mirror(const char *state_dir, const char *repo);
 
 #endif

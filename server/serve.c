@@ -30,7 +30,9 @@
 #include "server/runner.h"
 #include "server/httpd.h"
 #include "server/serveconf.h"
+#include "repo-publish/publish.h"
 #include "server/store.h"
+#include "state/layout.h"
 #include "forge/webhook.h"
 
 #define MAX_RUNNERS 16
@@ -245,7 +247,8 @@ static void close_pull_request(struct serve *s, const struct server_repo_conf *r
 			       long long number)
 {
 	const char *repo = rc->name;
-	char *dir = sy_xasprintf("%s/repos/%spr-%lld", s->conf.state_dir, rc->channel_prefix, number);
+	char *channel = sy_xasprintf("%spr-%lld", rc->channel_prefix, number);
+	char *dir = state_channel_dir(s->conf.state_dir, channel);
 	struct server_store_pipeline p = { .repo = (char *)repo, .trigger = "pull_request",
 					    .channel = "", .head = "" };
 	char ref[64];
@@ -263,6 +266,7 @@ static void close_pull_request(struct serve *s, const struct server_repo_conf *r
 	sy_rm_rf(dir, NULL);
 	sy_log_info("pull request closed: repo=%s pr=%lld: removed %s", repo, number, dir);
 	free(dir);
+	free(channel);
 }
 
 /* Turns a verified, parsed and stored event into a pipeline. */
@@ -457,41 +461,35 @@ static void on_job(void *arg, const char *name, const char *state, const char *r
 		server_metrics_build(rs->s->metrics, state, seconds);
 }
 
-/* A dated release of a scheduled pipeline: <state>/releases/<repo>/<date>/
+/* A dated release of a scheduled pipeline: <state>/releases/<repo>/<name>/
  * with release.json naming the commit and the repository snapshot, the
- * snapshot linked as repo/, and the channel's latest images linked. */
+ * snapshot linked as repo/, and the images directory named. */
 static void make_release(struct serve *s, const struct server_store_pipeline *p)
 {
-	char *current = sy_xasprintf("%s/repos/%s/current", s->conf.state_dir, p->channel);
-	char *dir = sy_xasprintf("%s/releases/%s/%s", s->conf.state_dir, p->repo, p->release);
-	char *link = sy_xasprintf("%s/repo", dir), *meta = sy_xasprintf("%s/release.json", dir);
-	char snapshot[PATH_MAX];
+	char *repos = state_repos_dir(s->conf.state_dir);
+	char *snapshot = repo_publish_current_path(repos, p->channel);
+	char *dir = state_release_dir(s->conf.state_dir, p->repo, p->release);
+	char *link = sy_xasprintf("%s/repo", dir), *images = state_images_dir(s->conf.state_dir);
+	struct state_release rel = { p->repo, p->release, p->head, snapshot, images };
 	struct sy_error err = { { 0 } };
 
-	if (!realpath(current, snapshot) || sy_mkdir_p(dir, 0755, &err)) {
+	if (!snapshot || sy_mkdir_p(dir, 0755, &err)) {
 		sy_log_error("release %s: no published repository for %s", p->release, p->channel);
 	} else {
 		unlink(link);
 		if (symlink(snapshot, link) < 0)
 			sy_log_error("release %s: %s", link, strerror(errno));
-		char *images = sy_xasprintf("%s/images", s->conf.state_dir);
-		json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "release", p->release, "repo",
-					p->repo, "commit", p->head, "snapshot", snapshot, "images",
-					images);
-		char *text = json_dumps(doc, JSON_INDENT(2));
-		if (sy_write_file_atomic(meta, text, strlen(text), 0644, &err))
+		if (state_release_write(s->conf.state_dir, &rel, &err))
 			sy_log_error("%s", err.msg);
 		else
 			sy_log_info("release: repo=%s release=%s commit=%.12s snapshot=%s", p->repo,
 				    p->release, p->head, snapshot);
-		free(text);
-		json_decref(doc);
-		free(images);
 	}
-	free(meta);
+	free(images);
 	free(link);
 	free(dir);
-	free(current);
+	free(snapshot);
+	free(repos);
 }
 
 /* Gives every context that never got a final status one. */
@@ -519,7 +517,8 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	}
 	sy_strv_push(&rs.contexts, "shipyard/plan");
 	struct server_runner_request req = {
-		.pipeline = p, .repo = &s->conf.repos[ri], .state_dir = s->conf.state_dir,
+		.pipeline = p, .repo = &s->conf.repos[ri], .config = s->conf.path,
+		.state_dir = s->conf.state_dir,
 		.self = s->self, .worker_cache = s->worker_cache,
 		.worker_manifest = s->worker_manifest, .child = &slot->pid,
 	};
@@ -634,13 +633,15 @@ static void *outbox_main(void *arg)
 /* The commit a channel was last published from, or NULL. */
 static char *published_commit(const struct serve *s, const char *channel)
 {
-	char *path = sy_xasprintf("%s/repos/%s/current/published.json", s->conf.state_dir, channel);
-	json_t *doc = json_load_file(path, 0, NULL);
-	const char *c = json_string_value(json_object_get(doc, "commit"));
-	char *commit = c ? sy_xstrdup(c) : NULL;
+	struct state_published rec;
+	struct sy_error err = { { 0 } };
+	char *commit;
 
-	json_decref(doc);
-	free(path);
+	if (state_published_read(s->conf.state_dir, channel, &rec, &err) < 0)
+		sy_log_warn("%s", err.msg);
+	commit = rec.commit;
+	rec.commit = NULL;
+	state_published_release(&rec);
 	return commit;
 }
 
@@ -670,7 +671,7 @@ static int each_branch(struct serve *s, const struct server_repo_conf *rc,
 				  const char *, void *),
 		       void *arg)
 {
-	char *mirror = server_runner_mirror(s->conf.state_dir, rc->name);
+	char *mirror = state_mirror_dir(s->conf.state_dir, rc->name);
 	struct sy_strv names = SY_STRV_INIT, heads = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
 	int rc_ = gitwatch_mirror_update(rc->remote, mirror, NULL, &err) ||
@@ -816,7 +817,7 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	if (server_conf_read(conf_path, &s->conf, err) || check_schedules(&s->conf, err) ||
 	    sy_mkdir_p(s->conf.state_dir, 0755, err) || load_forges(s, err))
 		return -1;
-	db = sy_xasprintf("%s/state.db", s->conf.state_dir);
+	db = state_db_path(s->conf.state_dir);
 	int rc = server_store_open(db, &s->store, err);
 	if (rc == 0 && !(s->outbox = forge_outbox_open(db, err)))
 		rc = -1;
@@ -832,7 +833,7 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	s->metrics = server_metrics_new(s->conf.state_dir);
 	s->dashboard = (struct server_dashboard){ s->store, &s->conf, s->conf.state_dir, s->metrics,
 						   queue_length, s };
-	char *repos = sy_xasprintf("%s/repos", s->conf.state_dir);
+	char *repos = state_repos_dir(s->conf.state_dir);
 	sy_mkdir_p(repos, 0755, NULL);
 	struct server_httpd_hooks hooks = { on_webhook, route, s, repos, s->conf.max_body };
 	rc = server_httpd_start(s->conf.listen_host, s->conf.listen_port, &hooks, &s->server, err);

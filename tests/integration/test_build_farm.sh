@@ -17,23 +17,26 @@ git_ -C "$repo" init -q
 git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "minidistro"
 
-run() { # run OUT ARGS...: shipyard run, exit status in $rc
+runs=0
+run() { # run OUT ARGS...: shipyard run, exit status in $rc, reports in $(report_dir)
 	out=$1
 	shift
 	rc=0
-	"$SHIPYARD" run --repo "$repo" --state "$state" "$@" >"$out" 2>&1 || rc=$?
+	runs=$((runs + 1))
+	"$SHIPYARD" run --repo "$repo" --state "$state" --pipeline-id "run$runs" "$@" >"$out" 2>&1 || rc=$?
 }
 # csv_state REPORT_DIR SPEC: the State column of SPEC's row of build_state.csv.
 csv_state() {
 	grep "^$2-[^-]*-[^-]*\.src\.rpm," "$1/build_state.csv" | cut -d, -f2
 }
-report_dir() { echo "$state/logs/$(git -C "$repo" rev-parse --short=12 "$1")"; }
+# report_dir: the last run's own directory (build_state.csv, logs/).
+report_dir() { echo "$state/pipelines/run$runs"; }
 
 # 1. Parallel builds: two jobs at once, and each job's interval overlaps
 # another's.
 run "$T/run1.out" --jobs 2
 [ "$rc" -eq 0 ] || { cat "$T/run1.out"; fail "first run failed"; }
-dir1=$(report_dir HEAD)
+dir1=$(report_dir)
 expect_line "$dir1/build_state.csv" '^Package,State,Blocker,IsTest$'
 [ "$(grep -c ',Built,,0$' "$dir1/build_state.csv")" -eq 9 ] || {
 	cat "$dir1/build_state.csv"
@@ -53,7 +56,7 @@ sed -i 's|^%build$|%build\n# a comment: the packages stay the same|' "$repo/SPEC
 git_ -C "$repo" commit -q -am "libgreet: comment in %build"
 run "$T/run2.out" --jobs 2
 [ "$rc" -eq 0 ] || { cat "$T/run2.out"; fail "second run failed"; }
-dir2=$(report_dir HEAD)
+dir2=$(report_dir)
 [ "$(csv_state "$dir2" libgreet)" = Built ] || fail "libgreet was not rebuilt"
 [ "$(jq -r '.jobs[] | select(.spec == "libgreet") | .same_output' "$dir2/build-summary.json")" = true ] ||
 	fail "libgreet's rebuild did not give the same output"
@@ -69,7 +72,7 @@ sed -i 's|^Release:.*|Release:        2%{?dist}|' "$repo/SPECS/hello/hello.spec"
 git_ -C "$repo" commit -q -am "hello: release 2 (feature-a)"
 run "$T/run3.out" --to feature-a
 [ "$rc" -eq 0 ] || { cat "$T/run3.out"; fail "feature-a run failed"; }
-[ "$(csv_state "$(report_dir feature-a)" hello)" = Built ] || fail "hello not built on feature-a"
+[ "$(csv_state "$(report_dir)" hello)" = Built ] || fail "hello not built on feature-a"
 git_ -C "$repo" checkout -q main
 git_ -C "$repo" checkout -q -b feature-b
 sed -i 's|^Release:.*|Release:        2%{?dist}|' "$repo/SPECS/hello/hello.spec"
@@ -78,8 +81,8 @@ git_ -C "$repo" commit -q -am "hello: release 2 (feature-b)"
 	fail "the branches should be different commits"
 run "$T/run4.out" --to feature-b
 [ "$rc" -eq 0 ] || { cat "$T/run4.out"; fail "feature-b run failed"; }
-[ "$(csv_state "$(report_dir feature-b)" hello)" = PreBuilt ] || {
-	cat "$(report_dir feature-b)/build_state.csv"
+[ "$(csv_state "$(report_dir)" hello)" = PreBuilt ] || {
+	cat "$(report_dir)/build_state.csv"
 	fail "hello's artifact from feature-a was not reused on feature-b"
 }
 git_ -C "$repo" checkout -q main
@@ -103,9 +106,9 @@ git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "netprobe"
 run "$T/run5.out"
 [ "$rc" -eq 1 ] || { cat "$T/run5.out"; fail "a build reaching for the network should fail the run"; }
-dir5=$(report_dir HEAD)
+dir5=$(report_dir)
 [ "$(csv_state "$dir5" netprobe)" = Failed ] || fail "netprobe did not fail"
-expect_line "$dir5/netprobe.log" 'Network is unreachable'
+expect_line "$dir5/logs/netprobe.log" 'Network is unreachable'
 
 # 5. --run-check: a failing %check is reported (a test row in
 # build_state.csv, a warning) and fails nothing.
@@ -131,14 +134,14 @@ git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "checked"
 run "$T/run5c.out" --run-check
 [ "$rc" -eq 0 ] || { cat "$T/run5c.out"; fail "a failing %check failed the run"; }
-dir5c=$(report_dir HEAD)
+dir5c=$(report_dir)
 grep -q '^checked-1-1\.mdst1\.src\.rpm,Built,,0$' "$dir5c/build_state.csv" || fail "checked: not Built"
 grep -q '^checked-1-1\.mdst1\.src\.rpm,Failed,,1$' "$dir5c/build_state.csv" || {
 	cat "$dir5c/build_state.csv"
 	fail "checked: no failed test row"
 }
 expect_line "$T/run5c.out" '%check failed'
-expect_line "$dir5c/checked.log" 'the test suite fails'
+expect_line "$dir5c/logs/checked.log" 'the test suite fails'
 
 # 5b. A build that hangs is killed at the timeout; a build that fills the
 # disk is stopped at the output limit; both fail with their reason, no build
@@ -167,7 +170,7 @@ git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "hang, fill, calm"
 run "$T/run5d.out" --timeout 4 --output-limit 16 --jobs 2
 [ "$rc" -eq 1 ] || { cat "$T/run5d.out"; fail "a hung or disk-filling build should fail the run"; }
-dir5d=$(report_dir HEAD)
+dir5d=$(report_dir)
 [ "$(csv_state "$dir5d" hang)" = Failed ] || { cat "$dir5d/build_state.csv"; fail "hang did not fail"; }
 [ "$(csv_state "$dir5d" fill)" = Failed ] || { cat "$dir5d/build_state.csv"; fail "fill did not fail"; }
 [ "$(csv_state "$dir5d" calm)" = Built ] || { cat "$dir5d/build_state.csv"; fail "calm was not built"; }
@@ -202,12 +205,12 @@ sleep 97.25
 SPEC
 git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "slow"
-slowlog=$(report_dir HEAD)/slow.log
+slowlog=$state/pipelines/slow/logs/slow.log
 # start_slow OUT: starts a run in the background ($pid) and waits until the
 # slow build is running.
 start_slow() {
 	rm -f "$slowlog"
-	setsid "$SHIPYARD" run --repo "$repo" --state "$state" >"$1" 2>&1 &
+	setsid "$SHIPYARD" run --repo "$repo" --state "$state" --pipeline-id slow >"$1" 2>&1 &
 	pid=$!
 	i=0
 	until grep -q 'running rpmbuild$' "$slowlog" 2>/dev/null && pgrep -f 'sleep 97.25' >/dev/null; do

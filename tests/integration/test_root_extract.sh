@@ -42,14 +42,17 @@ git_ -C "$repo" init -q
 git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "calm, fill, after-calm"
 
-run() { # run OUT ARGS...: shipyard run, exit status in $rc
+runs=0
+run() { # run OUT ARGS...: shipyard run, exit status in $rc, reports in $(report_dir)
 	out=$1
 	shift
 	rc=0
-	"$SHIPYARD" run --repo "$repo" --state "$state" --jobs 2 "$@" >"$out" 2>&1 || rc=$?
+	runs=$((runs + 1))
+	"$SHIPYARD" run --repo "$repo" --state "$state" --jobs 2 --pipeline-id "run$runs" "$@" \
+		>"$out" 2>&1 || rc=$?
 }
 csv_state() { grep "^$2-[^-]*-[^-]*\.src\.rpm," "$1/build_state.csv" | cut -d, -f2; }
-report_dir() { echo "$state/logs/$(git -C "$repo" rev-parse --short=12 HEAD)"; }
+report_dir() { echo "$state/pipelines/run$runs"; }
 no_leftovers() {
 	if ls "$state/builds" 2>/dev/null | grep -q .; then
 		ls -la "$state/builds"
@@ -69,7 +72,7 @@ dir=$(report_dir)
 [ "$(csv_state "$dir" after-calm)" = Built ] || { cat "$dir/build_state.csv"; fail "after-calm was not built"; }
 [ "$(csv_state "$dir" fill)" = Failed ] || { cat "$dir/build_state.csv"; fail "fill did not fail"; }
 expect_line "$T/run1.out" 'fill.*output limit of 16 MiB exceeded'
-expect_line "$dir/calm.log" 'extracting the worker tarball into the build root'
+expect_line "$dir/logs/calm.log" 'extracting the worker tarball into the build root'
 ls "$SHIPYARD_WORKER_CACHE"/*/root.tar.gz >/dev/null 2>&1 || fail "no worker tarball beside the worker root"
 rpm -qp --qf '%{NAME}\n' "$state"/artifacts/*/calm-1-1.*noarch.rpm 2>/dev/null | grep -qx calm ||
 	{ ls -R "$state/artifacts"; fail "calm's RPM is not a valid package"; }
@@ -92,10 +95,10 @@ grep -q '^after-calm-[^,]*,Blocked,calm-' "$dir/build_state.csv" || {
 	fail "an infrastructure failure should be tried 4 times (3 retries)"
 }
 expect_line "$T/run2.out" 'calm.*cannot mount overlay'
-[ "$(grep -c '^shipyard: SPECS/calm/calm.spec: cannot mount overlay' "$dir/calm.log")" -eq 4 ] || {
-	cat "$dir/calm.log"
+[ "$(grep -c '^shipyard: SPECS/calm/calm.spec: cannot mount overlay' "$dir/logs/calm.log")" -eq 4 ] || {
+	cat "$dir/logs/calm.log"
 	fail "calm.log should keep all 4 attempts"
 }
-expect_line "$dir/calm.log" 'attempt 4 after an infrastructure failure, in 4 s'
+expect_line "$dir/logs/calm.log" 'attempt 4 after an infrastructure failure, in 4 s'
 no_leftovers "the failed overlay builds"
 echo ok

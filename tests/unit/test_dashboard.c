@@ -86,25 +86,25 @@ static int setup(void **state)
 	f->d = (struct server_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
 
 	f->id = queue(f, "main", HEAD);
-	char *log = sy_xasprintf("%s/logs/0123456789ab/zlib.log", f->dir);
+	char *log = sy_xasprintf("%s/pipelines/1/logs/zlib.log", f->dir);
 	set_job(f, f->id, "zlib", "built", NULL, log);
 	set_job(f, f->id, "openssl", "failed", XSS, NULL);
 	set_job(f, f->id, "evil", "failed", NULL, "/etc/passwd");
 	set_job(f, f->id, "image/core", "running", NULL, NULL);
 	free(log);
-	test_write_file(f->dir, "logs/0123456789ab/zlib.log", "building zlib\n");
-	test_write_file(f->dir, "logs/0123456789ab/openssl.log", "building openssl\n");
-	test_write_file(f->dir, "logs/0123456789ab/plan.json", plan_json);
+	test_write_file(f->dir, "pipelines/1/logs/zlib.log", "building zlib\n");
+	test_write_file(f->dir, "pipelines/1/logs/openssl.log", "building openssl\n");
+	test_write_file(f->dir, "pipelines/1/plan.json", plan_json);
 	test_write_file(f->dir, "pipelines/1/pipeline.log", "line1\nline2\n");
-	char *link = sy_xasprintf("%s/logs/0123456789ab/linked.log", f->dir);
+	char *link = sy_xasprintf("%s/pipelines/1/logs/linked.log", f->dir);
 	assert_int_equal(symlink("/etc/passwd", link), 0);
 	free(link);
 	assert_ok(server_store_finish(f->store, f->id, "failure", "1 failed: <b>openssl</b>", &err),
 		  &err);
 
 	f->id2 = queue(f, "pr/7", HEAD2);
-	test_write_file(f->dir, "logs/fedcba987654/build-summary.json", summary_json);
-	test_write_file(f->dir, "logs/fedcba987654/bash.log", "bash failed\n");
+	test_write_file(f->dir, "pipelines/2/build-summary.json", summary_json);
+	test_write_file(f->dir, "pipelines/2/logs/bash.log", "bash failed\n");
 	*state = f;
 	return 0;
 }
@@ -220,7 +220,7 @@ static void test_dashboard_pipeline_page_shows_plan_and_jobs_escaped(void **stat
 	assert_non_null(strstr(html, "toolkit/imageconfigs/core.json"));
 	assert_non_null(strstr(html, "SPECS/gone/gone.spec"));
 	assert_non_null(strstr(html, "a \xe2\x86\x92 b"));
-	/* Jobs: from the store; logs linked only where a log exists under logs/. */
+	/* Jobs: from the store; logs linked only where a log exists in the run. */
 	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/zlib/log\""));
 	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/zlib/log.html\""));
 	assert_non_null(strstr(html, "href=\"/pipelines/1/jobs/openssl/log\""));
@@ -284,21 +284,26 @@ static void test_dashboard_log_page_follows_with_inline_script(void **state)
 	get(f, "/pipelines/1/jobs/unknown/log.html", "", 404);
 }
 
-static void test_dashboard_job_log_served_from_logs_only(void **state)
+static void test_dashboard_job_log_served_from_its_run_directory_only(void **state)
 {
 	struct fixture *f = *state;
 	struct server_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "", 200);
 
 	assert_string_equal(r->content_type, "text/plain; charset=utf-8");
-	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/zlib.log"));
+	assert_non_null(strstr(r->file_path, "/pipelines/1/logs/zlib.log"));
 	r = get(f, "/pipelines/1/jobs/zlib/log", "offset=9", 200);
 	assert_int_equal(r->len, 5);
 	assert_memory_equal(r->body, "zlib\n", 5);
 	/* No recorded log file: the one named after the job. */
 	r = get(f, "/pipelines/1/jobs/openssl/log", "", 200);
-	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/openssl.log"));
-	/* A recorded log outside logs/, a link out of it, traversal. */
+	assert_non_null(strstr(r->file_path, "/pipelines/1/logs/openssl.log"));
+	/* A recorded log outside the run directory (another run's too), a link
+	 * out of it, traversal. */
 	get(f, "/pipelines/1/jobs/evil/log", "", 404);
+	char *other = sy_xasprintf("%s/pipelines/2/logs/bash.log", f->dir);
+	set_job(f, f->id, "other", "failed", NULL, other);
+	free(other);
+	get(f, "/pipelines/1/jobs/other/log", "", 404);
 	get(f, "/pipelines/1/jobs/linked/log", "", 404);
 	get(f, "/pipelines/1/jobs/../../../etc/passwd/log", "", 400);
 	get(f, "/pipelines/1/jobs/../plan.json/log", "", 400);
@@ -503,7 +508,7 @@ int main(void)
 		T(test_dashboard_unknown_pipeline_is_404),
 		T(test_dashboard_pipeline_log_whole_and_from_offset),
 		T(test_dashboard_log_page_follows_with_inline_script),
-		T(test_dashboard_job_log_served_from_logs_only),
+		T(test_dashboard_job_log_served_from_its_run_directory_only),
 		T(test_dashboard_api_pipelines_parse),
 		T(test_dashboard_jobs_fall_back_to_build_summary),
 		T(test_dashboard_list_shows_progress_of_running_pipelines),

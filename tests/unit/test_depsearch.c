@@ -6,7 +6,7 @@
 
 #include "planner/depsearch.h"
 #include "planner/graph.h"
-#include "cli/depsearch_cmd.h"
+#include "planner/depsearchprint.h"
 
 /* zlib <- openssl <- libssh2 <- curl by BuildRequires of their -devel
  * packages and by Requires of their libraries (both edge kinds); app only
@@ -353,7 +353,7 @@ static void test_depsearch_resolve_matches_spec_file_basename(void **state)
 }
 
 /* Prints a search from zlib in the given format into a new string. */
-static char *print(struct fixture *f, enum cli_depsearch_format format,
+static char *print(struct fixture *f, enum planner_depsearch_format format,
 		   enum planner_depsearch_edges edges)
 {
 	size_t start = ZLIB, len = 0;
@@ -365,9 +365,9 @@ static char *print(struct fixture *f, enum cli_depsearch_format format,
 	FILE *out = open_memstream(&text, &len);
 
 	sy_strv_push(&names, "zlib");
-	struct cli_depsearch_view view = { "0123abcd", &names, 0, &q, format };
+	struct planner_depsearch_view view = { "0123abcd", &names, 0, &q, format };
 	assert_ok(planner_depsearch_run(&f->graph, &q, &r, &err), &err);
-	assert_int_equal(cli_depsearch_print(out, &f->graph, &r, &view), 0);
+	assert_int_equal(planner_depsearch_print(out, &f->graph, &r, &view), 0);
 	fclose(out);
 	planner_depsearch_result_release(&r);
 	sy_strv_release(&names);
@@ -376,7 +376,7 @@ static char *print(struct fixture *f, enum cli_depsearch_format format,
 
 static void test_depsearch_list_is_sorted_spec_names_with_searched(void **state)
 {
-	char *text = print(*state, CLI_DEPSEARCH_LIST, PLANNER_DEPSEARCH_ALL);
+	char *text = print(*state, PLANNER_DEPSEARCH_LIST, PLANNER_DEPSEARCH_ALL);
 
 	assert_string_equal(text, "app\ncurl\nlibssh2\nopenssl\ntool\nzlib\n");
 	free(text);
@@ -384,7 +384,7 @@ static void test_depsearch_list_is_sorted_spec_names_with_searched(void **state)
 
 static void test_depsearch_tree_indents_with_edge_reasons(void **state)
 {
-	char *text = print(*state, CLI_DEPSEARCH_TREE, PLANNER_DEPSEARCH_ALL);
+	char *text = print(*state, PLANNER_DEPSEARCH_TREE, PLANNER_DEPSEARCH_ALL);
 
 	assert_string_equal(text, "zlib\n"
 				  "  openssl (BuildRequires zlib-devel)\n"
@@ -397,7 +397,7 @@ static void test_depsearch_tree_indents_with_edge_reasons(void **state)
 
 static void test_depsearch_json_lists_specs_with_depth_via_reason(void **state)
 {
-	char *text = print(*state, CLI_DEPSEARCH_JSON, PLANNER_DEPSEARCH_BUILD);
+	char *text = print(*state, PLANNER_DEPSEARCH_JSON, PLANNER_DEPSEARCH_BUILD);
 	json_error_t jerr;
 	json_t *doc = json_loads(text, 0, &jerr);
 
@@ -425,7 +425,7 @@ static void test_depsearch_json_lists_specs_with_depth_via_reason(void **state)
 
 static void test_depsearch_dot_draws_followed_edges_between_found_specs(void **state)
 {
-	char *text = print(*state, CLI_DEPSEARCH_DOT, PLANNER_DEPSEARCH_ALL);
+	char *text = print(*state, PLANNER_DEPSEARCH_DOT, PLANNER_DEPSEARCH_ALL);
 
 	assert_non_null(strstr(text, "digraph \"depsearch\" {\n"));
 	assert_non_null(strstr(text, "  \"zlib\" [style=bold];\n"));
@@ -437,7 +437,7 @@ static void test_depsearch_dot_draws_followed_edges_between_found_specs(void **s
 	assert_int_equal(text[strlen(text) - 2], '}');
 	free(text);
 	/* Build-only: no runtime edge drawn. */
-	text = print(*state, CLI_DEPSEARCH_DOT, PLANNER_DEPSEARCH_BUILD);
+	text = print(*state, PLANNER_DEPSEARCH_DOT, PLANNER_DEPSEARCH_BUILD);
 	assert_null(strstr(text, "dashed"));
 	assert_null(strstr(text, "\"app\""));
 	free(text);

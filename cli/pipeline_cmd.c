@@ -1,0 +1,402 @@
+#include "cli/pipeline_cmd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "pipeline/pipeline.h"
+#include "server/serveconf.h"
+#include "state/layout.h"
+
+#define COMMON_OPTIONS \
+	"  --repo DIR             distribution git repository (Azure Linux layout)\n" \
+	"  --to REV               head revision (default HEAD)\n" \
+	"  --state DIR            state directory (default ./.shipyard)\n" \
+	"  --channel NAME         repository channel (default: HEAD's branch)\n" \
+	"  --arch ARCH            target arch (default x86_64)\n" \
+	"  --jobs N               parallel spec readers and builds (default: cores)\n" \
+	"  --settings-from REV    take shipyard.conf from REV for both commits\n" \
+	"                         (pull requests: the base branch)\n" \
+	"  --spec-tree DIR        a spec tree, repeatable (default: shipyard.conf's,\n" \
+	"                         else SPECS, SPECS-EXTENDED, SPECS-SIGNED)\n" \
+	"  --imageconfigs DIR     image configs (default toolkit/imageconfigs)\n" \
+	"  --rebuild-policy P     transitive, direct, local or layers=N\n"
+
+#define BUILD_OPTIONS \
+	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n" \
+	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n" \
+	"  --root-mode MODE       build roots: overlay over the worker root, or\n" \
+	"                         extract (its tarball, per build); auto: overlay\n" \
+	"                         where the state directory supports it (default)\n" \
+	"  --run-check            run each built spec's %check in a test build;\n" \
+	"                         failures are reported, never block anything\n" \
+	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n" \
+	"  --worker-cache DIR     worker root cache (default <state>/worker,\n" \
+	"                         or $SHIPYARD_WORKER_CACHE)\n" \
+	"  --pipeline-id ID       this run's directory, <state>/pipelines/ID\n" \
+	"                         (default run-<UTC time>-<pid>): its plan.json,\n" \
+	"                         build_state.csv, build-summary.json and logs/\n"
+
+const char cli_run_usage[] =
+	"usage: shipyard run --repo DIR [--from REV] [--to REV] [--state DIR] [options]\n"
+	"       shipyard run --config FILE --repo-name NAME [--to REV] [options]\n"
+	"\n"
+	"Runs one pipeline: changeset from..to, spec index, dependency graph,\n"
+	"rebuild set, isolated builds, repository publication under\n"
+	"<state>/repos/<branch>/, images, and statuses (log backend).\n"
+	"\n"
+	"  --from REV             base revision (default: the commit the branch's\n"
+	"                         repository was last published from; none: all new)\n"
+	"  --merge-base           use the merge base of --from and --to as the base\n"
+	COMMON_OPTIONS BUILD_OPTIONS
+	"  --config FILE          take the repository's settings from a service\n"
+	"  --repo-name NAME       configuration (repo.NAME.*, serve.state; --repo\n"
+	"                         defaults to the service's mirror of it)\n"
+	"  --events-fd N          also write statuses and job events as JSON lines\n"
+	"                         to file descriptor N (used by shipyard serve)\n"
+	"\n"
+	"Exit status: 0 all succeeded, 1 some spec or image failed, 2 usage or\n"
+	"setup error.\n";
+
+const char cli_plan_usage[] =
+	"usage: shipyard plan --repo DIR [--from REV] [--to REV] [--arch ARCH]\n"
+	"                     [--merge-base] [--missing] [--format text|json]\n"
+	"\n"
+	"Prints the changeset and the rebuild set without building: the specs\n"
+	"whose build key at --to differs from their key at --from, in build order,\n"
+	"each with its reason chain; the specs whose own inputs changed; removed\n"
+	"specs and their packages; affected image configs; unresolved\n"
+	"BuildRequires; dependency cycles; specs excluded for the arch; specs that\n"
+	"do not parse. Same code path and options as `shipyard run`.\n"
+	"\n"
+	"  --from REV             base (default: the first parent of --to)\n"
+	"  --merge-base           use the merge base of --from and --to (pull requests)\n"
+	"  --missing              also list specs with no artifact for their key in\n"
+	"                         the state directory\n"
+	"  --format FORMAT        text (default) or json\n"
+	COMMON_OPTIONS;
+
+const char cli_build_usage[] =
+	"usage: shipyard build --repo DIR [--to REV] [--specs A,B [--force]] [options]\n"
+	"\n"
+	"Builds without publishing: the specs named (whatever their base), else\n"
+	"the rebuild set of a run (changed since the channel was last published,\n"
+	"or without an artifact). Built packages are kept by build key under\n"
+	"<state>/artifacts/ for the next run or `shipyard publish` to take.\n"
+	"\n"
+	"  --specs A,B            specs by file name without .spec\n"
+	"  --force                build the named specs again even when an\n"
+	"                         artifact with their build key exists\n"
+	"  --from REV             base revision when no specs are named\n"
+	COMMON_OPTIONS BUILD_OPTIONS
+	"\n"
+	"Exit status: 0 all built or reused, 1 some spec failed, 2 usage or setup\n"
+	"error.\n";
+
+const char cli_publish_usage[] =
+	"usage: shipyard publish --repo DIR [--to REV] [--channel NAME] [options]\n"
+	"\n"
+	"Publishes a commit to its channel without planning or building: every\n"
+	"spec's artifact for its build key at the commit, else what the channel\n"
+	"has; a new snapshot only when that set changed.\n"
+	"\n"
+	COMMON_OPTIONS
+	"  --worker-manifest FILE worker root manifest (its digest is part of the\n"
+	"                         build keys; default config/worker.conf)\n";
+
+const char cli_image_usage[] =
+	"usage: shipyard image --repo DIR [--to REV] [--channel NAME]\n"
+	"                      [--images A,B] [--force] [options]\n"
+	"\n"
+	"Composes the image configs of a commit from the channel's published\n"
+	"repository, without planning, building or publishing.\n"
+	"\n"
+	"  --images A,B           image configs by name (file name without .json);\n"
+	"                         default: every config\n"
+	"  --force                compose even when the config and its package\n"
+	"                         closure are unchanged since the last image\n"
+	COMMON_OPTIONS;
+
+enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
+       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
+       OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
+       OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
+       OPT_IMAGES, OPT_FORCE, OPT_HELP };
+
+static const struct option pipeline_options[] = {
+	{ "repo", required_argument, NULL, OPT_REPO },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "channel", required_argument, NULL, OPT_CHANNEL },
+	{ "arch", required_argument, NULL, OPT_ARCH },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "worker-manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "worker-cache", required_argument, NULL, OPT_CACHE },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "merge-base", no_argument, NULL, OPT_MERGE_BASE },
+	{ "missing", no_argument, NULL, OPT_MISSING },
+	{ "events-fd", required_argument, NULL, OPT_EVENTS },
+	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
+	{ "run-check", no_argument, NULL, OPT_RUN_CHECK },
+	{ "settings-from", required_argument, NULL, OPT_SETTINGS_FROM },
+	{ "spec-tree", required_argument, NULL, OPT_SPEC_TREE },
+	{ "imageconfigs", required_argument, NULL, OPT_IMAGECONFIGS },
+	{ "rebuild-policy", required_argument, NULL, OPT_POLICY },
+	{ "root-mode", required_argument, NULL, OPT_ROOT_MODE },
+	{ "pipeline-id", required_argument, NULL, OPT_PIPELINE_ID },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "repo-name", required_argument, NULL, OPT_REPO_NAME },
+	{ "specs", required_argument, NULL, OPT_SPECS },
+	{ "images", required_argument, NULL, OPT_IMAGES },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One command line, parsed: the options and what they point into. */
+struct command {
+	const char *usage;
+	struct pipeline_options o;
+	char *manifest;               /* owned */
+	struct sy_strv spec_trees;    /* --spec-tree values */
+	struct sy_strv specs;         /* --specs */
+	struct sy_strv images;        /* --images */
+	const char *config, *repo_name; /* --config, --repo-name */
+	struct server_conf conf;      /* read from --config */
+	int has_conf;
+	char *mirror;                 /* the service's mirror, when --repo is not given */
+	int state_given;              /* --state was given */
+};
+
+static int parse_number(const char *text, unsigned long long *out)
+{
+	char *end;
+
+	*out = strtoull(text, &end, 10);
+	return *text && !*end ? 0 : -1;
+}
+
+/* Sets one option; returns 0, 1 when help was printed, -1 on a usage error. */
+static int set_option(struct command *c, int opt)
+{
+	struct pipeline_options *o = &c->o;
+	struct sy_error err = { { 0 } };
+	unsigned long long n;
+
+	switch (opt) {
+	case OPT_REPO: o->repo_path = optarg; return 0;
+	case OPT_FROM: o->from = optarg; return 0;
+	case OPT_TO: o->to = optarg; return 0;
+	case OPT_STATE: o->state_dir = optarg; c->state_given = 1; return 0;
+	case OPT_CHANNEL: o->channel = optarg; return 0;
+	case OPT_ARCH: o->arch = optarg; return 0;
+	case OPT_JOBS: o->jobs = atoi(optarg); return 0;
+	case OPT_RUN_CHECK: o->run_check = 1; return 0;
+	case OPT_SETTINGS_FROM: o->settings_from = optarg; return 0;
+	case OPT_SPEC_TREE: sy_strv_push(&c->spec_trees, optarg); return 0;
+	case OPT_IMAGECONFIGS: o->imageconfigs = optarg; return 0;
+	case OPT_POLICY: o->rebuild_policy = optarg; return 0;
+	case OPT_PIPELINE_ID: o->run_id = optarg; return 0;
+	case OPT_MANIFEST: free(c->manifest); c->manifest = sy_xstrdup(optarg); return 0;
+	case OPT_CACHE: o->worker_cache = optarg; return 0;
+	case OPT_MERGE_BASE: o->merge_base = 1; return 0;
+	case OPT_MISSING: o->missing = 1; return 0;
+	case OPT_CONFIG: c->config = optarg; return 0;
+	case OPT_REPO_NAME: c->repo_name = optarg; return 0;
+	case OPT_SPECS: cli_split_list(optarg, &c->specs); return 0;
+	case OPT_IMAGES: cli_split_list(optarg, &c->images); return 0;
+	case OPT_FORCE: o->force = 1; return 0;
+	case OPT_TIMEOUT:
+		if (parse_number(optarg, &n))
+			return cli_usage_error(c->usage, "--timeout must be a number of seconds"), -1;
+		o->build_timeout_s = (unsigned)n;
+		return 0;
+	case OPT_OUTPUT_LIMIT:
+		if (parse_number(optarg, &n))
+			return cli_usage_error(c->usage, "--output-limit must be a number of MiB"), -1;
+		o->output_limit_bytes = n << 20;
+		return 0;
+	case OPT_ROOT_MODE:
+		if (builder_root_mode_parse(optarg, &o->root_mode, &err))
+			return cli_usage_error(c->usage, err.msg), -1;
+		return 0;
+	case OPT_EVENTS:
+		o->events = fdopen(atoi(optarg), "w");
+		if (!o->events)
+			return cli_usage_error(c->usage, "--events-fd: not an open file descriptor"), -1;
+		return 0;
+	case OPT_FORMAT:
+		if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+			return cli_usage_error(c->usage, "--format must be text or json"), -1;
+		o->json = !strcmp(optarg, "json");
+		return 0;
+	case OPT_HELP: fputs(c->usage, stdout); return 1;
+	default: return cli_usage_error(c->usage, NULL), -1;
+	}
+}
+
+/* --config FILE --repo-name NAME: the repository's section of the service
+ * configuration sets what the service would set. Options given on the
+ * command line win. */
+static int apply_service_config(struct command *c)
+{
+	struct pipeline_options *o = &c->o;
+	struct sy_error err = { { 0 } };
+	const struct server_repo_conf *r;
+
+	if (!c->config != !c->repo_name)
+		return cli_usage_error(c->usage, "--config and --repo-name go together"), -1;
+	if (!c->config)
+		return 0;
+	if (server_conf_read(c->config, &c->conf, &err)) {
+		sy_log_error("%s", err.msg);
+		return -1;
+	}
+	c->has_conf = 1;
+	if (!(r = server_conf_repo(&c->conf, c->repo_name))) {
+		sy_log_error("%s: no repository '%s'", c->config, c->repo_name);
+		return -1;
+	}
+	if (!c->state_given)
+		o->state_dir = c->conf.state_dir;
+	if (!o->repo_path)
+		o->repo_path = c->mirror = state_mirror_dir(o->state_dir, r->name);
+	if (!o->jobs)
+		o->jobs = r->jobs;
+	if (!o->arch)
+		o->arch = r->arch;
+	if (!c->spec_trees.n)
+		for (size_t i = 0; i < r->spec_trees.n; i++)
+			sy_strv_push(&c->spec_trees, r->spec_trees.items[i]);
+	if (!o->imageconfigs)
+		o->imageconfigs = r->imageconfigs;
+	if (!o->rebuild_policy)
+		o->rebuild_policy = r->rebuild_policy;
+	return 0;
+}
+
+/* Parses argv into c; returns 0, 1 when help was printed, -1 on an error
+ * (printed). */
+static int parse(int argc, char **argv, struct command *c)
+{
+	struct pipeline_options *o = &c->o;
+	int opt, rc;
+
+	o->state_dir = ".shipyard";
+	o->build_timeout_s = 3600;
+	o->output_limit_bytes = 16384ULL << 20;
+	o->worker_cache = getenv("SHIPYARD_WORKER_CACHE");
+	c->manifest = cli_default_manifest();
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", pipeline_options, NULL)) != -1)
+		if ((rc = set_option(c, opt)) != 0)
+			return rc;
+	if (optind < argc)
+		return cli_usage_error(c->usage, "unexpected argument"), -1;
+	if (apply_service_config(c))
+		return -1;
+	if (!o->repo_path)
+		return cli_usage_error(c->usage, "--repo is required"), -1;
+	if (o->force && !c->specs.n && !(o->stages & PIPELINE_IMAGES))
+		return cli_usage_error(c->usage, "--force rebuilds the specs named by --specs"), -1;
+	o->spec_trees = c->spec_trees.n ? (const char *const *)c->spec_trees.items : NULL;
+	o->specs = c->specs.n ? (const char *const *)c->specs.items : NULL;
+	o->image_configs = c->images.n ? (const char *const *)c->images.items : NULL;
+	o->worker_manifest = c->manifest;
+	return 0;
+}
+
+static void command_release(struct command *c)
+{
+	if (c->o.events)
+		fclose(c->o.events);
+	free(c->manifest);
+	free(c->mirror);
+	sy_strv_release(&c->spec_trees);
+	sy_strv_release(&c->specs);
+	sy_strv_release(&c->images);
+	if (c->has_conf)
+		server_conf_release(&c->conf);
+}
+
+static volatile sig_atomic_t cancelled;
+
+static void on_cancel(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+/* SIGINT and SIGTERM cancel a run: builds are killed and cleaned, nothing
+ * is published; a second signal is not caught. */
+static void catch_cancel(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_cancel;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static int pipeline_command(int argc, char **argv, const char *usage, int stages)
+{
+	struct command c = { .usage = usage, .o = { .stages = stages } };
+	struct pipeline_reporter reporter;
+	struct sy_error err = { { 0 } };
+	int rc = parse(argc, argv, &c);
+
+	if (rc) {
+		command_release(&c);
+		return rc < 0 ? 2 : 0;
+	}
+	if (c.o.events)
+		pipeline_reporter_events_init(&reporter, c.o.events);
+	else
+		pipeline_reporter_log_init(&reporter, stdout);
+	c.o.exiting = 1;
+	if (stages & PIPELINE_BUILD) {
+		catch_cancel();
+		c.o.cancel = &cancelled;
+	}
+	c.o.out = stdout;
+	c.o.reporter = stages == PIPELINE_PLAN && c.o.json ? NULL : &reporter;
+	rc = pipeline_run(&c.o, &err);
+	if (rc < 0)
+		sy_log_error("%s", err.msg);
+	command_release(&c);
+	return rc < 0 ? 2 : rc;
+}
+
+int cli_run_command(int argc, char **argv)
+{
+	return pipeline_command(argc, argv, cli_run_usage, PIPELINE_ALL);
+}
+
+int cli_plan_command(int argc, char **argv)
+{
+	return pipeline_command(argc, argv, cli_plan_usage, PIPELINE_PLAN);
+}
+
+int cli_build_command(int argc, char **argv)
+{
+	return pipeline_command(argc, argv, cli_build_usage, PIPELINE_PLAN | PIPELINE_BUILD);
+}
+
+int cli_publish_command(int argc, char **argv)
+{
+	return pipeline_command(argc, argv, cli_publish_usage, PIPELINE_PUBLISH);
+}
+
+int cli_image_command(int argc, char **argv)
+{
+	return pipeline_command(argc, argv, cli_image_usage, PIPELINE_IMAGES);
+}

@@ -1,0 +1,315 @@
+#include "imager/stage.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/hash.h"
+#include "common/util.h"
+#include "imager/compose.h"
+#include "imager/imageconfig.h"
+#include "state/layout.h"
+
+struct read_arg {
+	struct gitwatch_repo *repo;
+	const char *commit;
+};
+
+static int read_from_git(void *arg, const char *path, char **data, struct sy_error *err)
+{
+	struct read_arg *r = arg;
+
+	return gitwatch_read_file(r->repo, r->commit, path, data, NULL, err);
+}
+
+/* Lists the image configs of commit: the *.json files directly in dir. */
+static int list_configs(struct gitwatch_repo *repo, const char *commit, const char *dir,
+			struct sy_strv *paths, struct sy_error *err)
+{
+	struct gitwatch_entries files;
+	size_t prefix = strlen(dir) + 1;
+
+	if (gitwatch_list_files(repo, commit, dir, &files, err))
+		return -1;
+	for (size_t i = 0; i < files.n; i++) {
+		const char *path = files.items[i].path, *rest = path + prefix;
+		size_t len = strlen(rest);
+		if (!strchr(rest, '/') && len > 5 && !strcmp(rest + len - 5, ".json"))
+			sy_strv_push(paths, path);
+	}
+	gitwatch_entries_release(&files);
+	return 0;
+}
+
+/* The config name of a config path: its file name without ".json". */
+static char *config_name(const char *path)
+{
+	const char *base = sy_base_name(path);
+
+	return sy_xstrndup(base, strlen(base) - 5);
+}
+
+/* Reads and parses the config at path. Returns 0, or -1 with err. */
+static int read_config(struct gitwatch_repo *repo, const char *commit, const char *path,
+		       struct imager_config *cfg, char **json, struct sy_error *err)
+{
+	struct read_arg ra = { repo, commit };
+
+	memset(cfg, 0, sizeof(*cfg));
+	*json = NULL;
+	if (gitwatch_read_file(repo, commit, path, json, NULL, err))
+		return -1;
+	return imager_config_parse(path, *json, read_from_git, &ra, cfg, err);
+}
+
+/* Digest of what an image is made from: its config text and its closure. */
+static void closure_digest(const char *json, const struct sy_strv *nevras,
+			   char hex[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, json);
+	for (size_t i = 0; i < nevras->n; i++)
+		sy_sha256_update_str(h, nevras->items[i]);
+	sy_sha256_final(h, hex);
+}
+
+static int unchanged(const char *image_dir, const char *digest)
+{
+	char *path = sy_xasprintf("%s/latest/closure.sha256", image_dir), *old = NULL;
+	int same = sy_read_file(path, &old, NULL, NULL) == 0 && !strncmp(old, digest, SY_SHA256_HEX_LEN);
+
+	free(old);
+	free(path);
+	return same;
+}
+
+static int switch_latest(const char *image_dir, const char *id, struct sy_error *err)
+{
+	char *link = sy_xasprintf("%s/latest", image_dir);
+	char *tmp = sy_xasprintf("%s/.latest.tmp", image_dir);
+	int rc = 0;
+
+	unlink(tmp);
+	if (symlink(id, tmp) < 0 || rename(tmp, link) < 0)
+		rc = sy_error_set(err, "%s: cannot switch: %s", link, strerror(errno));
+	free(link);
+	free(tmp);
+	return rc;
+}
+
+/* Composes cfg into <image_dir>/<id>/ and points latest at it. */
+static int compose(const struct imager_stage *s, const struct imager_config *cfg,
+		   const char *image_dir, const char *digest, struct sy_strv *artifacts,
+		   struct sy_error *err)
+{
+	char id[32];
+	time_t now = time(NULL);
+	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	char *out = sy_xasprintf("%s/%s", image_dir, id), *tmp = sy_xasprintf("%s.tmp", out);
+	char *scratch = sy_xasprintf("image-%s", cfg->name);
+	char *work = state_build_dir(s->state, scratch);
+	char *logpath = sy_xasprintf("%s/image-%s.log", s->log_dir, cfg->name);
+	char *sum = sy_xasprintf("%s/closure.sha256", tmp);
+	int rc = -1, fd;
+
+	sy_rm_rf(tmp, NULL);
+	sy_rm_rf(work, NULL);
+	sy_mkdir_p(image_dir, 0755, NULL);
+	sy_mkdir_p(s->log_dir, 0755, NULL);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (imager_compose(cfg, s->repo_dir, s->arch, work, tmp, fd, artifacts, err) == 0 &&
+	    sy_write_file_atomic(sum, digest, strlen(digest), 0644, err) == 0) {
+		sy_rm_rf(out, NULL);
+		if (rename(tmp, out) < 0)
+			sy_error_set(err, "%s: %s", out, strerror(errno));
+		else
+			rc = switch_latest(image_dir, id, err);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		sy_rm_rf(tmp, NULL);
+	sy_rm_rf(work, NULL);
+	free(sum);
+	free(logpath);
+	free(work);
+	free(scratch);
+	free(tmp);
+	free(out);
+	return rc;
+}
+
+static void report(const struct imager_stage *s, const char *config, enum imager_outcome outcome,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void report(const struct imager_stage *s, const char *config, enum imager_outcome outcome,
+		   const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	if (!s->report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	s->report(s->report_arg, config, outcome, text);
+}
+
+/* Composes the config at path unless unchanged. Returns 0 or 1 (failed). */
+static int image_one(const struct imager_stage *s, const char *path)
+{
+	struct imager_config cfg;
+	struct sy_strv nevras = SY_STRV_INIT, artifacts = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *json = NULL, *name = config_name(path), *image_dir = state_image_dir(s->state, name);
+	char digest[SY_SHA256_HEX_LEN + 1];
+	int rc = 1;
+
+	if (read_config(s->repo, s->commit, path, &cfg, &json, &err)) {
+		report(s, name, IMAGER_WORKING, "reading config");
+		report(s, name, IMAGER_FAILED, "%s", err.msg);
+		goto out;
+	}
+	report(s, name, IMAGER_WORKING, "resolving packages");
+	if (imager_closure(&cfg, s->repo_dir, s->arch, &nevras, NULL, &err)) {
+		report(s, name, IMAGER_FAILED, "%s", err.msg);
+		goto out;
+	}
+	closure_digest(json, &nevras, digest);
+	if (!s->force && unchanged(image_dir, digest)) {
+		report(s, name, IMAGER_UNCHANGED, "unchanged (%zu packages)", nevras.n);
+		rc = 0;
+	} else if (compose(s, &cfg, image_dir, digest, &artifacts, &err)) {
+		report(s, name, IMAGER_FAILED, "%s", err.msg);
+	} else {
+		report(s, name, IMAGER_COMPOSED, "composed %s (%zu packages)",
+		       artifacts.n ? sy_base_name(artifacts.items[0]) : cfg.name, nevras.n);
+		rc = 0;
+	}
+out:
+	imager_config_release(&cfg);
+	sy_strv_release(&nevras);
+	sy_strv_release(&artifacts);
+	free(image_dir);
+	free(name);
+	free(json);
+	return rc;
+}
+
+/* Keeps the configs named in s->only; an unknown name is an error. */
+static int select_configs(const struct imager_stage *s, struct sy_strv *configs,
+			  struct sy_error *err)
+{
+	struct sy_strv kept = SY_STRV_INIT;
+
+	for (const char *const *want = s->only; want && *want; want++) {
+		size_t i;
+		for (i = 0; i < configs->n; i++) {
+			char *name = config_name(configs->items[i]);
+			int same = !strcmp(name, *want);
+			free(name);
+			if (same)
+				break;
+		}
+		if (i == configs->n) {
+			sy_strv_release(&kept);
+			return sy_error_set(err, "no image config '%s' in %s", *want, s->configs_dir);
+		}
+		sy_strv_push(&kept, configs->items[i]);
+	}
+	sy_strv_release(configs);
+	*configs = kept;
+	return 0;
+}
+
+int imager_stage_run(const struct imager_stage *s, struct sy_error *err)
+{
+	struct sy_strv configs = SY_STRV_INIT;
+	int failed = 0;
+
+	if (list_configs(s->repo, s->commit, s->configs_dir, &configs, err) ||
+	    (s->only && select_configs(s, &configs, err))) {
+		sy_strv_release(&configs);
+		return -1;
+	}
+	for (size_t i = 0; i < configs.n; i++)
+		failed |= image_one(s, configs.items[i]);
+	sy_strv_release(&configs);
+	return failed;
+}
+
+/* Marks spec and every spec its packages Require, transitively. */
+static void mark_runtime(const struct planner_graph *g, size_t spec, unsigned char *seen)
+{
+	if (seen[spec])
+		return;
+	seen[spec] = 1;
+	for (size_t k = 0; k < g->nodes[spec].nrun_deps; k++)
+		mark_runtime(g, g->nodes[spec].run_deps[k], seen);
+}
+
+static int config_changed(const struct gitwatch_changeset *changes,
+			  const struct imager_config *cfg)
+{
+	for (size_t c = 0; changes && c < changes->n; c++) {
+		const struct gitwatch_change *ch = &changes->changes[c];
+		const char *path = ch->new_path ? ch->new_path : ch->old_path;
+		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns 1 when a package cfg lists, or its runtime closure, is rebuilt. */
+static int uses_rebuilt(const struct planner_commit *head, const struct planner_plan *plan,
+			const struct imager_config *cfg)
+{
+	const struct planner_index *index = &head->index;
+	unsigned char *seen = sy_xcalloc(index->nspecs + 1, 1);
+	int hit = 0;
+
+	for (size_t p = 0; p < cfg->packages.n; p++) {
+		char *name = sy_xstrdup(cfg->packages.items[p]);
+		name[strcspn(name, " <>=")] = '\0';
+		for (size_t i = 0; i < index->nspecs; i++)
+			for (size_t k = 0; k < index->specs[i].npackages; k++)
+				if (!strcmp(index->specs[i].packages[k].name, name))
+					mark_runtime(&head->graph, i, seen);
+		free(name);
+	}
+	for (size_t e = 0; !hit && e < plan->n; e++)
+		hit = seen[plan->entries[e].spec];
+	free(seen);
+	return hit;
+}
+
+int imager_configs_affected(struct gitwatch_repo *repo, const struct planner_commit *head,
+			    const char *configs_dir, const struct planner_plan *plan,
+			    const struct gitwatch_changeset *changes, struct sy_strv *out,
+			    struct sy_error *err)
+{
+	struct sy_strv configs = SY_STRV_INIT;
+
+	if (list_configs(repo, head->oid, configs_dir, &configs, err))
+		return -1;
+	for (size_t i = 0; i < configs.n; i++) {
+		struct imager_config cfg;
+		struct sy_error perr = { { 0 } };
+		char *json = NULL;
+		if (read_config(repo, head->oid, configs.items[i], &cfg, &json, &perr) ||
+		    config_changed(changes, &cfg) || uses_rebuilt(head, plan, &cfg))
+			sy_strv_push(out, configs.items[i]);
+		imager_config_release(&cfg);
+		free(json);
+	}
+	sy_strv_release(&configs);
+	return 0;
+}

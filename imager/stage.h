@@ -1,0 +1,64 @@
+/* The image stage: every image config of a commit (the *.json files directly
+ * in its config directory) whose package closure, resolved against a
+ * published repository, or whose text changed since its last composition is
+ * composed again (imager/compose.h) into <state>/images/<config>/<id>/, and
+ * <state>/images/<config>/latest switched to it. What happens to each config
+ * is told to a callback as it goes, so that the caller can turn it into
+ * statuses. */
+#ifndef IMAGER_STAGE_H
+#define IMAGER_STAGE_H
+
+#include "common/error.h"
+#include "common/strv.h"
+#include "gitwatch/changeset.h"
+#include "gitwatch/repo.h"
+#include "planner/commit.h"
+#include "planner/plan.h"
+
+/* Where one config stands. */
+enum imager_outcome {
+	IMAGER_WORKING,   /* started a step; the text says which */
+	IMAGER_COMPOSED,  /* final: composed; the text names the artifact */
+	IMAGER_UNCHANGED, /* final: same config text and closure as latest */
+	IMAGER_FAILED,    /* final: the text says why */
+};
+
+/* Told about config (its file name without ".json") as it goes; text is one
+ * line ("resolving packages", "composed core.tar.gz (12 packages)"). */
+typedef void (*imager_report_fn)(void *arg, const char *config, enum imager_outcome outcome,
+				 const char *text);
+
+/* What to compose. Nothing is owned. */
+struct imager_stage {
+	struct gitwatch_repo *repo;
+	const char *commit;        /* commit whose image configs are read */
+	const char *configs_dir;   /* repository path of the config directory */
+	const char *const *only;   /* NULL-terminated config names to consider, or
+				    * NULL: every config of the directory */
+	int force;                 /* 1: compose even an unchanged config */
+	const char *repo_dir;      /* published repository to install from */
+	const char *state;         /* state directory: images/ and builds/ */
+	const char *log_dir;       /* "image-<config>.log" per config is written here */
+	const char *arch;          /* target arch, "x86_64" */
+	imager_report_fn report;   /* may be NULL */
+	void *report_arg;
+};
+
+/* Runs the stage. Returns 0 when every config was composed or unchanged, 1
+ * when some failed (the callback heard why), -1 with err when the configs
+ * cannot be listed or a name of s->only is not a config of the directory
+ * ("no image config 'x' in toolkit/imageconfigs"). */
+int imager_stage_run(const struct imager_stage *s, struct sy_error *err);
+
+/* Appends to out the repository paths of the image configs of head that a
+ * plan affects: the config or one of its package lists changed in changes,
+ * or a package it lists, or one that package Requires (through the graph's
+ * runtime edges), comes from a spec of the plan. A config that does not
+ * parse counts as affected. configs_dir is the head's config directory.
+ * Returns 0, or -1 with err when the configs cannot be listed. */
+int imager_configs_affected(struct gitwatch_repo *repo, const struct planner_commit *head,
+			    const char *configs_dir, const struct planner_plan *plan,
+			    const struct gitwatch_changeset *changes, struct sy_strv *out,
+			    struct sy_error *err);
+
+#endif

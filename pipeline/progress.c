@@ -1,0 +1,71 @@
+/* Progress of the build stage: on a terminal one line rewritten in place
+ * (built/total, running jobs, elapsed, estimate to finish); elsewhere a log
+ * line per job start and end; for the service, a JSON line per job event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "pipeline/pipeline-private.h"
+
+/* "1m05s" */
+static void format_duration(double s, char *out, size_t size)
+{
+	long t = s > 0 ? (long)(s + 0.5) : 0;
+
+	if (t >= 3600)
+		snprintf(out, size, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, size, "%lds", t);
+}
+
+/* A job event for `shipyard serve` (options.events). */
+static void job_event(FILE *out, const struct builder_progress *pr)
+{
+	const struct builder_job_result *r = pr->result;
+	json_t *o = json_pack("{s:s, s:s}", "job", pr->spec, "state",
+			      pr->state ? pr->state : "running");
+	char *line;
+
+	if (r) {
+		json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
+		json_object_set_new(o, "log", r->log_path ? json_string(r->log_path) : json_null());
+		json_object_set_new(o, "seconds", json_real(r->seconds));
+	}
+	line = json_dumps(o, JSON_COMPACT);
+	if (line) {
+		fprintf(out, "%s\n", line);
+		fflush(out);
+	}
+	free(line);
+	json_decref(o);
+}
+
+void pipeline_progress(void *arg, const struct builder_progress *pr)
+{
+	struct pipeline *p = arg;
+	char elapsed[32], eta[32];
+
+	if (p->opts->events && pr->spec)
+		job_event(p->opts->events, pr);
+	format_duration((double)(time(NULL) - p->started), elapsed, sizeof(elapsed));
+	format_duration(pr->eta_s, eta, sizeof(eta));
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\r\033[K[%zu/%zu] %zu running, elapsed %s, about %s left%s%s%s%s",
+			pr->done, pr->total, pr->running, elapsed, eta, pr->spec ? ": " : "",
+			pr->spec ? pr->spec : "", pr->spec ? " " : "",
+			pr->spec ? (pr->state ? pr->state : "started") : "");
+		if (pr->done == pr->total)
+			fputc('\n', stderr);
+		fflush(stderr);
+	} else if (pr->spec) {
+		sy_log_info("[%zu/%zu] %s: %s (%zu running, elapsed %s, about %s left)", pr->done,
+			    pr->total, pr->spec, pr->state ? pr->state : "building", pr->running,
+			    elapsed, eta);
+	}
+}

@@ -1,0 +1,60 @@
+/* Publishing one commit to a channel: which packages the channel's next
+ * snapshot holds (for every spec of the commit, the artifact of its build
+ * key, else what the channel already has), which built specs are held back
+ * because their dependency group has failures, a new snapshot
+ * (repo-publish/publish.h) only when that set differs from the current one,
+ * and the channel's published.json record (state/layout.h). Publications of
+ * one channel are serialised by a lock on <state>/repos/<channel>.lock. */
+#ifndef REPO_PUBLISH_CHANNEL_H
+#define REPO_PUBLISH_CHANNEL_H
+
+#include <stddef.h>
+
+#include "builder/schedule.h"
+#include "common/error.h"
+#include "common/strv.h"
+#include "planner/commit.h"
+#include "planner/plan.h"
+
+/* Appends to set (NULL: only count) the paths in published whose file names
+ * are RPMs of spec's binary packages, "<name>-<version>-<release>.<arch>.rpm"
+ * matched by name only (the published NEVRA may be older than the spec).
+ * Returns how many matched. */
+size_t repo_publish_rpms_of(const struct sy_strv *published, const struct planner_spec *spec,
+			    struct sy_strv *set);
+
+/* What to publish. Nothing is owned. */
+struct repo_publish_request {
+	const char *state;                      /* state directory */
+	const char *channel;                    /* channel name (one path component) */
+	const struct planner_commit *commit;    /* the commit: its specs, graph and keys */
+	const struct planner_plan *plan;        /* what this pipeline built, or NULL
+						 * (publishing without a build) */
+	const struct builder_job_result *results; /* parallel to plan's entries, or NULL */
+};
+
+/* What publishing did. Release with repo_publish_result_release. */
+struct repo_publish_result {
+	char *snapshot;  /* the new snapshot's path, or NULL when the channel
+			  * already held exactly this package set */
+	char *current;   /* the channel's current snapshot afterwards, or NULL
+			  * when it has none (an empty set is never published) */
+	size_t packages; /* files (RPMs and SRPMs) in the set */
+	size_t held;     /* built specs held back for their group's failures */
+};
+
+/* Publishes req->commit to req->channel under the channel's lock (waiting for
+ * another publisher of the channel): collects the package set, makes a
+ * snapshot when it changed, and records req->commit as the commit the channel
+ * was published from. A spec that failed or was blocked in req->results, and
+ * every spec connected to it through build roots within the plan, keeps the
+ * packages the channel has (publishing a library's new soname without the
+ * programs rebuilt against it would break them). Returns 0, or -1 with err
+ * (lock, snapshot, record); on error readers see the channel as before. */
+int repo_publish_commit(const struct repo_publish_request *req, struct repo_publish_result *res,
+			struct sy_error *err);
+
+/* Frees the result's strings. */
+void repo_publish_result_release(struct repo_publish_result *res);
+
+#endif
