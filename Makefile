@@ -7,7 +7,9 @@ BUILD := build
 PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
 	libmicrohttpd openssl glib-2.0
 
-STAGES := common state sandbox gitwatch forge planner builder imager repo-publish pipeline server cli
+# The stage directories in data-flow order: each may include only the headers
+# of those before it (scripts/check-includes.sh, run by `make check`).
+STAGES := common state sandbox gitwatch forge planner builder repo-publish imager pipeline server cli
 LIB_SRCS := $(filter-out cli/main.c,$(wildcard $(addsuffix /*.c,$(STAGES))))
 HDRS := $(wildcard $(addsuffix /*.h,$(STAGES)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -84,6 +86,7 @@ integration: all
 	@tests/run-tests.sh integration tests/integration/test_*.sh
 
 check: deps
+	@scripts/check-includes.sh
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard $(UNIT_BINS)
 	@tests/run-tests.sh all $(UNIT_BINS) tests/integration/test_*.sh
 
