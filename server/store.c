@@ -388,6 +388,32 @@ int server_store_counts(struct server_store *st, long counts[7], long *events,
 	return 0;
 }
 
+int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+			     struct sy_error *err)
+{
+	int step = SQLITE_ERROR, rc;
+
+	*counts = NULL;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT state, count(*) FROM jobs GROUP BY state");
+	while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+
+		*counts = sy_xrealloc(*counts, (states->n + 1) * sizeof(**counts));
+		(*counts)[states->n] = (long)sqlite3_column_int64(s, 1);
+		sy_strv_push(states, state ? state : "");
+	}
+	rc = step == SQLITE_DONE ? 0 : fail(st, "counting jobs", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	if (rc) {
+		sy_strv_release(states);
+		free(*counts);
+		*counts = NULL;
+	}
+	return rc;
+}
+
 void server_store_pipeline_release(struct server_store_pipeline *p)
 {
 	free(p->repo);

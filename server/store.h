@@ -110,6 +110,14 @@ int server_store_jobs(struct server_store *st, long id, struct server_store_job 
 int server_store_counts(struct server_store *st, long counts[7], long *events,
 			 struct sy_error *err);
 
+/* Jobs of all stored pipelines by state: states (empty on entry) gets each
+ * state some job is in, in name order, and (*counts)[i] (malloc'ed, caller
+ * frees; NULL when there are no jobs) the number of jobs in
+ * states->items[i]. Returns 0, or -1 with err (states empty, *counts NULL). */
+struct sy_strv;
+int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+			     struct sy_error *err);
+
 /* The state names counted by server_store_counts, NULL-terminated. */
 extern const char *const server_store_states[];
 
