@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sqlwait.h"
 #include "common/strv.h"
+#include "state/db.h"
 
 struct forge_outbox {
 	sqlite3 *db;
@@ -13,24 +13,10 @@ struct forge_outbox {
 	forge_outbox_send_fn send;
 };
 
-/* Entry status values in outbox_v1.status: queued (waiting or retrying),
- * sent (accepted by the forge), failed (rejected), skipped (superseded before
- * it was sent), dropped (a final for its key was accepted meanwhile). */
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"CREATE TABLE IF NOT EXISTS outbox_v1 ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" forge TEXT NOT NULL, sha TEXT NOT NULL, context TEXT NOT NULL, state TEXT NOT NULL,"
-	" description TEXT, target_url TEXT,"
-	" status TEXT NOT NULL DEFAULT 'queued',"
-	" attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
-	" enqueued_at INTEGER NOT NULL, http_status INTEGER, message TEXT);"
-	"CREATE INDEX IF NOT EXISTS outbox_v1_key ON outbox_v1 (status, forge, sha, context);"
-	"CREATE TABLE IF NOT EXISTS outbox_final_v1 ("
-	" forge TEXT NOT NULL, sha TEXT NOT NULL, context TEXT NOT NULL, state TEXT NOT NULL,"
-	" entry INTEGER NOT NULL, accepted_at INTEGER NOT NULL,"
-	" PRIMARY KEY (forge, sha, context)) WITHOUT ROWID;";
+/* Entry status values in outbox.status (table outbox, and outbox_final,
+ * of state/db.h): queued (waiting or retrying), sent (accepted by the forge),
+ * failed (rejected), skipped (superseded before it was sent), dropped (a
+ * final for its key was accepted meanwhile). */
 
 static int db_error(struct forge_outbox *ob, struct sy_error *err, const char *what)
 {
@@ -43,17 +29,11 @@ struct forge_outbox *forge_outbox_open(const char *db_path, struct sy_error *err
 
 	ob->path = sy_xstrdup(db_path);
 	ob->send = forge_send;
-	if (sqlite3_open_v2(db_path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						     SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-		goto fail;
-	sy_sqlite_busy_wait(ob->db, 10000);
-	if (sqlite3_exec(ob->db, schema, NULL, NULL, NULL) != SQLITE_OK)
-		goto fail;
+	if (state_db_open(db_path, STATE_DB_SHARED, &ob->db, err)) {
+		forge_outbox_close(ob);
+		return NULL;
+	}
 	return ob;
-fail:
-	db_error(ob, err, "open");
-	forge_outbox_close(ob);
-	return NULL;
 }
 
 void forge_outbox_close(struct forge_outbox *ob)
@@ -114,8 +94,8 @@ static int final_exists(struct forge_outbox *ob, const char *forge, const char *
 	const char *t[] = { forge, sha, context };
 	sqlite3_stmt *st = prepare(
 		ob,
-		"SELECT 1 FROM outbox_final_v1 WHERE forge = ?1 AND sha = ?2 AND context = ?3 "
-		"UNION ALL SELECT 1 FROM outbox_v1 WHERE ?4 AND status = 'queued' AND forge = ?1 "
+		"SELECT 1 FROM outbox_final WHERE forge = ?1 AND sha = ?2 AND context = ?3 "
+		"UNION ALL SELECT 1 FROM outbox WHERE ?4 AND status = 'queued' AND forge = ?1 "
 		"AND sha = ?2 AND context = ?3 AND state NOT IN ('pending', 'running') LIMIT 1",
 		3, t, err);
 	int rc;
@@ -139,7 +119,7 @@ static int sent_exists(struct forge_outbox *ob, const char *forge, const char *s
 {
 	const char *t[] = { forge, sha, context };
 	sqlite3_stmt *st = prepare(ob,
-				   "SELECT 1 FROM outbox_v1 WHERE status = 'sent' AND forge = ?1 "
+				   "SELECT 1 FROM outbox WHERE status = 'sent' AND forge = ?1 "
 				   "AND sha = ?2 AND context = ?3 LIMIT 1",
 				   3, t, err);
 	int rc;
@@ -159,7 +139,7 @@ static int insert_entry(struct forge_outbox *ob, const char *forge_name,
 	const char *t[] = { forge_name, r->sha, r->context, forge_state_name(r->state),
 			    r->description, r->target_url };
 	sqlite3_stmt *st = prepare(ob,
-				   "INSERT INTO outbox_v1 (forge, sha, context, state, description, "
+				   "INSERT INTO outbox (forge, sha, context, state, description, "
 				   "target_url, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 				   6, t, err);
 
@@ -231,7 +211,7 @@ static int load_queue(struct forge_outbox *ob, struct row **rows, size_t *n,
 {
 	sqlite3_stmt *st = prepare(ob,
 				   "SELECT id, forge, sha, context, state, description, target_url, "
-				   "attempts, next_attempt FROM outbox_v1 WHERE status = 'queued' "
+				   "attempts, next_attempt FROM outbox WHERE status = 'queued' "
 				   "ORDER BY id",
 				   0, NULL, err);
 	size_t cap = 0;
@@ -280,7 +260,7 @@ static int mark(struct forge_outbox *ob, int64_t id, const char *status, long ht
 {
 	const char *t[] = { status, message };
 	sqlite3_stmt *st = prepare(ob,
-				   "UPDATE outbox_v1 SET status = ?1, message = ?2, "
+				   "UPDATE outbox SET status = ?1, message = ?2, "
 				   "http_status = ?3 WHERE id = ?4",
 				   2, t, err);
 
@@ -305,7 +285,7 @@ static int record_accepted(struct forge_outbox *ob, const struct row *r, long ht
 		return -1;
 	if (mark(ob, r->id, "sent", http_status, NULL, err))
 		goto fail;
-	st = prepare(ob, "INSERT OR IGNORE INTO outbox_final_v1 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	st = prepare(ob, "INSERT OR IGNORE INTO outbox_final VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 		     4, t, err);
 	if (st) {
 		sqlite3_bind_int64(st, 5, r->id);
@@ -314,7 +294,7 @@ static int record_accepted(struct forge_outbox *ob, const struct row *r, long ht
 	if (run(ob, st, err))
 		goto fail;
 	st = prepare(ob,
-		     "UPDATE outbox_v1 SET status = 'dropped' WHERE status = 'queued' AND "
+		     "UPDATE outbox SET status = 'dropped' WHERE status = 'queued' AND "
 		     "forge = ?1 AND sha = ?2 AND context = ?3",
 		     3, t, err);
 	if (run(ob, st, err) || exec(ob, "COMMIT", err))
@@ -348,7 +328,7 @@ static int record_retry(struct forge_outbox *ob, const struct row *r, int64_t un
 	if (exec(ob, "BEGIN IMMEDIATE", err))
 		return -1;
 	st = prepare(ob,
-		     "UPDATE outbox_v1 SET attempts = attempts + 1, next_attempt = ?3, "
+		     "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?3, "
 		     "http_status = ?4, message = ?1 WHERE id = ?5",
 		     1, t, err);
 	if (st) {
@@ -359,7 +339,7 @@ static int record_retry(struct forge_outbox *ob, const struct row *r, int64_t un
 	if (run(ob, st, err))
 		goto fail;
 	st = prepare(ob,
-		     "UPDATE outbox_v1 SET next_attempt = MAX(next_attempt, ?3) "
+		     "UPDATE outbox SET next_attempt = MAX(next_attempt, ?3) "
 		     "WHERE status = 'queued' AND forge = ?2",
 		     2, t, err);
 	if (st)
@@ -507,7 +487,7 @@ out:
 
 long forge_outbox_pending_count(struct forge_outbox *ob, struct sy_error *err)
 {
-	sqlite3_stmt *st = prepare(ob, "SELECT COUNT(*) FROM outbox_v1 WHERE status = 'queued'", 0,
+	sqlite3_stmt *st = prepare(ob, "SELECT COUNT(*) FROM outbox WHERE status = 'queued'", 0,
 				   NULL, err);
 	long count = -1;
 
@@ -524,7 +504,7 @@ long forge_outbox_pending_count(struct forge_outbox *ob, struct sy_error *err)
 long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error *err)
 {
 	sqlite3_stmt *st = prepare(ob,
-				   "SELECT MIN(next_attempt) FROM outbox_v1 WHERE status = 'queued'",
+				   "SELECT MIN(next_attempt) FROM outbox WHERE status = 'queued'",
 				   0, NULL, err);
 	long due = -2;
 

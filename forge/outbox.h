@@ -1,5 +1,5 @@
 /* The durable outbox of forge statuses, in its own tables of the state
- * database (SQLite, WAL): the pipeline enqueues statuses, a sender drains
+ * database (state/db.h): the pipeline enqueues statuses, a sender drains
  * them to the forges (forge/forge.h). Guarantees, per key (forge name, sha,
  * context):
  *  - entries are committed before forge_outbox_enqueue returns and are sent
@@ -68,11 +68,11 @@ struct forge_outbox_drain_stats {
 	int skipped;  /* superseded pending/running entries not sent */
 };
 
-/* Opens (creating when missing) the outbox tables in the SQLite database at
- * db_path: WAL journal, synchronous NORMAL (an entry survives the process
- * being killed; a power loss may take the last ones, as for the store), 10 s
- * busy wait (common/sqlwait.h). Returns the handle (close with
- * forge_outbox_close) or NULL with err set. */
+/* Opens the outbox on the state database at db_path (state_db_open: created
+ * or upgraded when needed; tables outbox and outbox_final of state/db.h). An
+ * entry survives the process being killed; a power loss may take the last
+ * ones, as for the store. Returns the handle (close with forge_outbox_close)
+ * or NULL with err set. */
 struct forge_outbox *forge_outbox_open(const char *db_path, struct sy_error *err);
 
 /* Closes the handle (NULL is allowed). */

@@ -14,7 +14,7 @@
 #include "common/util.h"
 #include "pipeline/buildreport.h"
 #include "pipeline/pipeline-private.h"
-#include "common/kvstore.h"
+#include "state/kv.h"
 #include "state/layout.h"
 
 #define DURATIONS_NS "build-seconds-v1"
@@ -30,7 +30,7 @@ static double expected_duration(struct pipeline *p, const char *db, size_t spec)
 	size_t len, dlen = strlen(dir), bytes = 0;
 	double s = 0;
 
-	if (sy_kv_get(db, DURATIONS_NS, key, &data, &len, NULL) == 1)
+	if (state_kv_get(db, DURATIONS_NS, key, &data, &len, NULL) == 1)
 		s = strtod(data, NULL);
 	for (size_t k = 0; s <= 0 && k < idx->files.n; k++) {
 		size_t size;
@@ -57,7 +57,7 @@ static void remember_durations(struct pipeline *p, const char *db)
 		char *key = sy_xasprintf("%s:%s", idx->macros.target_arch, path);
 		char value[32];
 		snprintf(value, sizeof(value), "%.3f", p->results[e].seconds);
-		sy_kv_put(db, DURATIONS_NS, key, value, strlen(value), NULL);
+		state_kv_put(db, DURATIONS_NS, key, value, strlen(value), NULL);
 		free(key);
 	}
 }

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/kvstore.h"
 #include "common/strv.h"
+#include "state/kv.h"
 
 /* Fields of one spec in a row: "path\tdigest\tkey\tmetadata\tfiles\n" with
  * the files separated by \x1f. Paths and file lines hold no tabs, newlines
@@ -97,7 +97,7 @@ int planner_keycache_get(const char *db_path, const char *context,
 	int found;
 
 	memset(keys, 0, sizeof(*keys));
-	found = sy_kv_get(db_path, "view-keys-v1", context, &data, &len, err);
+	found = state_kv_get(db_path, "view-keys-v1", context, &data, &len, err);
 	if (found <= 0)
 		return found;
 	found = decode(data, len, index, keys) == 0;
@@ -134,7 +134,7 @@ int planner_keycache_put(const char *db_path, const char *context,
 			 struct sy_error *err)
 {
 	char *text = encode(index, keys);
-	int rc = text ? sy_kv_put(db_path, "view-keys-v1", context, text, strlen(text), err) : 0;
+	int rc = text ? state_kv_put(db_path, "view-keys-v1", context, text, strlen(text), err) : 0;
 
 	free(text);
 	return rc;

@@ -1,7 +1,8 @@
-/* The spec cache in SQLite: one table, rows of specs in a compact binary
- * form keyed by blob, path, macro context and arch. The table name carries
- * the format version: a change of the form gets a new table (v1 held
- * planner_spec_to_json text; decoding it was most of a warm plan's time). */
+/* The spec cache in SQLite: the spec_cache table of state/db.h, rows of specs
+ * in a compact binary form keyed by blob, path, macro context and arch. Each
+ * row starts with its format byte; a change of the form is a migration of the
+ * schema (state/db.c), as was the move from format 1 (planner_spec_to_json
+ * text: decoding it was most of a warm plan's time). */
 #include "planner/speccache.h"
 
 #include <stdint.h>
@@ -12,8 +13,8 @@
 
 #include "common/buf.h"
 #include "common/fs.h"
+#include "state/db.h"
 
-#define BUSY_TIMEOUT_MS 10000
 #define FORMAT 2
 
 struct planner_speccache {
@@ -22,17 +23,6 @@ struct planner_speccache {
 	sqlite3_stmt *get;  /* SELECT spec ... WHERE key */
 	sqlite3_stmt *put;  /* INSERT OR REPLACE */
 };
-
-/* mmap lets a warm plan read its few thousand rows without a read(2) and a
- * copy per page. */
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"PRAGMA mmap_size=268435456;"
-	"CREATE TABLE IF NOT EXISTS spec_cache_v2 ("
-	" blob TEXT NOT NULL, path TEXT NOT NULL, context TEXT NOT NULL, arch TEXT NOT NULL,"
-	" spec BLOB NOT NULL, stored INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
-	" PRIMARY KEY (blob, path, context, arch)) WITHOUT ROWID;";
 
 /* ------------------------------------------------------------------------ */
 /* Binary form.                                                              */
@@ -284,28 +274,6 @@ static int make_parent(const char *path, struct sy_error *err)
 	return rc;
 }
 
-/* Drops the JSON table of format 1 when it is there (a read of the schema
- * otherwise, no write lock). */
-static int drop_v1(struct planner_speccache *c)
-{
-	sqlite3_stmt *st;
-	int found;
-
-	if (sqlite3_prepare_v2(c->db,
-			       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-			       "name = 'spec_cache_v1'",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!found)
-		return 0;
-	return sqlite3_exec(c->db, "DROP TABLE IF EXISTS spec_cache_v1", NULL, NULL, NULL) ==
-			       SQLITE_OK
-		       ? 0
-		       : -1;
-}
-
 int planner_speccache_open(const char *path, struct planner_speccache **out,
 			   struct sy_error *err)
 {
@@ -315,22 +283,16 @@ int planner_speccache_open(const char *path, struct planner_speccache **out,
 	c->path = sy_xstrdup(path);
 	if (make_parent(path, err) != 0)
 		goto fail;
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		db_fail(c, "open", err);
+	/* mmap lets a warm plan read its few thousand rows without a read(2)
+	 * and a copy per page. */
+	if (state_db_open(path, STATE_DB_MMAP, &c->db, err))
 		goto fail;
-	}
-	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
-	if (sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK || drop_v1(c) != 0) {
-		db_fail(c, "creating the spec cache", err);
-		goto fail;
-	}
 	if (sqlite3_prepare_v2(c->db,
-			       "SELECT spec FROM spec_cache_v2 WHERE blob = ?1 AND path = ?2 AND "
+			       "SELECT spec FROM spec_cache WHERE blob = ?1 AND path = ?2 AND "
 			       "context = ?3 AND arch = ?4",
 			       -1, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db,
-			       "INSERT OR REPLACE INTO spec_cache_v2 (blob, path, context, arch, "
+			       "INSERT OR REPLACE INTO spec_cache (blob, path, context, arch, "
 			       "spec) VALUES (?1, ?2, ?3, ?4, ?5)",
 			       -1, &c->put, NULL) != SQLITE_OK) {
 		db_fail(c, "preparing statements", err);

@@ -23,12 +23,11 @@ struct planner_speccache_key {
 	const char *arch;    /* target arch, "x86_64" */
 };
 
-/* Opens (creating it and its directory when missing) the SQLite database at
- * path in WAL mode with a busy timeout of 10 s, and creates the table
- * spec_cache_v2 (blob, path, context, arch, spec in the binary form of
- * planner_speccache_encode) if it is not there; the table of the earlier JSON
- * form, spec_cache_v1, is dropped when present. Returns 0 and *out, or -1
- * with err set ("<path>: <SQLite message>"). */
+/* Opens the state database at path with state_db_open (creating it and its
+ * directory when missing, upgrading its schema when older); the cache is its
+ * table spec_cache (state/db.h), specs in the binary form of
+ * planner_speccache_encode. Returns 0 and *out, or -1 with err set
+ * ("<path>: <SQLite message>"). */
 int planner_speccache_open(const char *path, struct planner_speccache **out,
 			   struct sy_error *err);
 

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "common/strv.h"
 
 /* Upper bounds of the histogram buckets (seconds); +Inf follows. */
@@ -36,19 +34,17 @@ struct family {
 
 struct server_metrics {
 	pthread_mutex_t lock;
-	char *state_dir;
 	struct family webhook_seconds; /* forge */
 	struct family webhooks;        /* forge, status */
 	struct family build_seconds;   /* state */
 	struct family statuses;        /* forge, outcome */
 };
 
-struct server_metrics *server_metrics_new(const char *state_dir)
+struct server_metrics *server_metrics_new(void)
 {
 	struct server_metrics *m = sy_xcalloc(1, sizeof(*m));
 
 	pthread_mutex_init(&m->lock, NULL);
-	m->state_dir = state_dir ? sy_xstrdup(state_dir) : NULL;
 	return m;
 }
 
@@ -69,7 +65,6 @@ void server_metrics_free(struct server_metrics *m)
 	family_release(&m->webhooks);
 	family_release(&m->build_seconds);
 	family_release(&m->statuses);
-	free(m->state_dir);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -246,55 +241,35 @@ static int put_store(FILE *out, struct server_store *store, size_t queue_length,
 	return 0;
 }
 
-/* Jobs by state, read from <state_dir>/state.db on a read-only connection. */
-static int put_jobs(FILE *out, const char *state_dir, struct sy_error *err)
+/* Jobs by state: every state of job_states, then any other state found. */
+static int put_jobs(FILE *out, struct server_store *store, struct sy_error *err)
 {
-	char *path = sy_xasprintf("%s/state.db", state_dir);
-	struct sy_strv names = SY_STRV_INIT;
-	long counts[64] = { 0 };
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
+	struct sy_strv names = SY_STRV_INIT, found = SY_STRV_INIT;
+	const char *const label_names[2] = { "state", NULL };
+	long *found_counts = NULL;
 
+	if (server_store_job_counts(store, &found, &found_counts, err))
+		return -1;
 	for (int k = 0; job_states[k]; k++)
 		sy_strv_push(&names, job_states[k]);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    (sqlite3_busy_timeout(db, 2000),
-	     sqlite3_prepare_v2(db, "SELECT state, count(*) FROM jobs GROUP BY state", -1, &s,
-				NULL)) != SQLITE_OK) {
-		sy_error_set(err, "%s: counting jobs: %s", path, db ? sqlite3_errmsg(db) : "no memory");
-		goto out;
-	}
-	int step;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 0);
-		size_t k = 0;
-		while (k < names.n && strcmp(names.items[k], state ? state : ""))
-			k++;
-		if (k == names.n && k < sizeof(counts) / sizeof(*counts))
-			sy_strv_push(&names, state ? state : "");
-		if (k < sizeof(counts) / sizeof(*counts))
-			counts[k] += (long)sqlite3_column_int64(s, 1);
-	}
-	if (step != SQLITE_DONE) {
-		sy_error_set(err, "%s: counting jobs: %s", path, sqlite3_errmsg(db));
-		goto out;
-	}
+	for (size_t i = 0; i < found.n; i++)
+		if (!sy_strv_contains(&names, found.items[i]))
+			sy_strv_push(&names, found.items[i]);
 	put_header(out, "shipyard_jobs", "gauge", "Jobs of all stored pipelines by state.");
 	for (size_t k = 0; k < names.n; k++) {
 		struct series label = { .label = { names.items[k], NULL } };
-		const char *const label_names[2] = { "state", NULL };
+		long count = 0;
+		for (size_t i = 0; i < found.n; i++)
+			if (!strcmp(found.items[i], names.items[k]))
+				count = found_counts[i];
 		fputs("shipyard_jobs", out);
 		put_labels(out, label_names, &label, NULL);
-		fprintf(out, " %ld\n", counts[k]);
+		fprintf(out, " %ld\n", count);
 	}
-	rc = 0;
-out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
 	sy_strv_release(&names);
-	free(path);
-	return rc;
+	sy_strv_release(&found);
+	free(found_counts);
+	return 0;
 }
 
 int server_metrics_render(const struct server_metrics *m, struct server_store *store,
@@ -310,8 +285,8 @@ int server_metrics_render(const struct server_metrics *m, struct server_store *s
 	if (!out)
 		return sy_error_set(err, "metrics: cannot allocate the text");
 	rc = put_store(out, store, queue_length, err);
-	if (rc == 0 && m->state_dir)
-		rc = put_jobs(out, m->state_dir, err);
+	if (rc == 0)
+		rc = put_jobs(out, store, err);
 	pthread_mutex_lock(&mm->lock);
 	put_histograms(out, "shipyard_webhook_duration_seconds",
 		       "Seconds from a webhook request's arrival to its reply.", "forge",

@@ -20,11 +20,8 @@ struct server_metrics;
  * so it must not grow the set without bound). */
 #define SERVER_METRICS_MAX_SERIES 64
 
-/* Makes an empty set of metrics. state_dir is the service's state directory:
- * jobs by state are counted at render time from <state_dir>/state.db on a
- * read-only connection of its own (NULL: shipyard_jobs is not rendered).
- * state_dir is copied. Free with server_metrics_free. */
-struct server_metrics *server_metrics_new(const char *state_dir);
+/* Makes an empty set of metrics. Free with server_metrics_free. */
+struct server_metrics *server_metrics_new(void);
 
 /* Frees m (NULL allowed). */
 void server_metrics_free(struct server_metrics *m);
@@ -51,7 +48,7 @@ void server_metrics_status_sent(struct server_metrics *m, const char *forge,
 /* Renders every metric as Prometheus text into *text (malloc'ed, caller
  * frees): the recorded families above, plus shipyard_pipelines{state} and
  * shipyard_events_total from server_store_counts(store), shipyard_jobs{state}
- * from the jobs table (see server_metrics_new) and shipyard_queue_length =
+ * from server_store_job_counts(store) and shipyard_queue_length =
  * queue_length. Label values are escaped as the format requires (\\, \",
  * \n). Returns 0, or -1 with err when the store cannot be read (*text is
  * then NULL). */

@@ -830,7 +830,7 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	if (recovered)
 		sy_log_info("%d interrupted pipelines queued again", recovered);
 	timers_init(s);
-	s->metrics = server_metrics_new(s->conf.state_dir);
+	s->metrics = server_metrics_new();
 	s->dashboard = (struct server_dashboard){ s->store, &s->conf, s->conf.state_dir, s->metrics,
 						   queue_length, s };
 	char *repos = state_repos_dir(s->conf.state_dir);

@@ -7,8 +7,8 @@
 
 #include <sqlite3.h>
 
-#include "common/sqlwait.h"
 #include "common/strv.h"
+#include "state/db.h"
 
 struct server_store {
 	sqlite3 *db;
@@ -17,24 +17,6 @@ struct server_store {
 
 const char *const server_store_states[] = { "queued",  "running",   "success",    "failure",
 					      "error",   "cancelled", "superseded", NULL };
-
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
-	"CREATE TABLE IF NOT EXISTS events ("
-	" id INTEGER PRIMARY KEY, delivery TEXT NOT NULL UNIQUE, repo TEXT, kind TEXT,"
-	" ref TEXT, sha TEXT, received REAL NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS pipelines ("
-	" id INTEGER PRIMARY KEY, event INTEGER, repo TEXT NOT NULL, trigger TEXT NOT NULL,"
-	" ref TEXT NOT NULL, channel TEXT NOT NULL, base TEXT, head TEXT NOT NULL,"
-	" release TEXT, pr INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,"
-	" created REAL NOT NULL, started REAL NOT NULL DEFAULT 0,"
-	" finished REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, summary TEXT);"
-	"CREATE INDEX IF NOT EXISTS pipelines_state ON pipelines (state, id);"
-	"CREATE TABLE IF NOT EXISTS jobs ("
-	" pipeline INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,"
-	" log TEXT, seconds REAL NOT NULL DEFAULT 0, seq INTEGER NOT NULL,"
-	" PRIMARY KEY (pipeline, name));";
 
 static double now(void)
 {
@@ -55,12 +37,7 @@ int server_store_open(const char *path, struct server_store **out, struct sy_err
 
 	*out = NULL;
 	pthread_mutex_init(&st->lock, NULL);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						   SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK ||
-	    (sy_sqlite_busy_wait(st->db, 10000), sqlite3_exec(st->db, schema, NULL, NULL, NULL)) !=
-		    SQLITE_OK) {
-		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(st->db));
+	if (state_db_open(path, STATE_DB_SHARED, &st->db, err)) {
 		server_store_close(st);
 		return -1;
 	}
@@ -409,6 +386,32 @@ int server_store_counts(struct server_store *st, long counts[7], long *events,
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return 0;
+}
+
+int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+			     struct sy_error *err)
+{
+	int step = SQLITE_ERROR, rc;
+
+	*counts = NULL;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT state, count(*) FROM jobs GROUP BY state");
+	while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+
+		*counts = sy_xrealloc(*counts, (states->n + 1) * sizeof(**counts));
+		(*counts)[states->n] = (long)sqlite3_column_int64(s, 1);
+		sy_strv_push(states, state ? state : "");
+	}
+	rc = step == SQLITE_DONE ? 0 : fail(st, "counting jobs", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	if (rc) {
+		sy_strv_release(states);
+		free(*counts);
+		*counts = NULL;
+	}
+	return rc;
 }
 
 void server_store_pipeline_release(struct server_store_pipeline *p)

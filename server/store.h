@@ -1,11 +1,11 @@
-/* The service's durable state in SQLite (WAL) in <state>/state.db: events
- * as received, pipelines with their trigger and state, and the jobs of each
- * pipeline. A pipeline survives the service being killed at any point:
- * what was committed stays, a pipeline found running at start is queued
- * again (its finished builds are reused by build key), a queued one runs.
- * Commits use synchronous=NORMAL: they survive the process being killed; a
- * power loss may take the last ones. One connection per store, calls
- * serialised with a mutex: the HTTP threads and the runner share it. */
+/* The service's durable state in <state>/state.db (tables events, pipelines
+ * and jobs of state/db.h): events as received, pipelines with their trigger
+ * and state, and the jobs of each pipeline. A pipeline survives the service
+ * being killed at any point: what was committed stays, a pipeline found
+ * running at start is queued again (its finished builds are reused by build
+ * key), a queued one runs. A commit survives the process being killed; a
+ * power loss may take the last ones (state/db.h). One connection per store,
+ * calls serialised with a mutex: the HTTP threads and the runner share it. */
 #ifndef SERVER_STORE_H
 #define SERVER_STORE_H
 
@@ -53,7 +53,9 @@ struct server_store_job {
 	double seconds;
 };
 
-/* Opens (creating) the store at path. Returns 0 and *out, or -1 with err. */
+/* Opens the store on the state database at path (state_db_open: created or
+ * upgraded to the current schema when needed). Returns 0 and *out, or -1
+ * with err. */
 int server_store_open(const char *path, struct server_store **out, struct sy_error *err);
 
 /* Closes the store (NULL allowed). */
@@ -107,6 +109,14 @@ int server_store_jobs(struct server_store *st, long id, struct server_store_job 
  * in that order) into counts[7], and the number of events stored. */
 int server_store_counts(struct server_store *st, long counts[7], long *events,
 			 struct sy_error *err);
+
+/* Jobs of all stored pipelines by state: states (empty on entry) gets each
+ * state some job is in, in name order, and (*counts)[i] (malloc'ed, caller
+ * frees; NULL when there are no jobs) the number of jobs in
+ * states->items[i]. Returns 0, or -1 with err (states empty, *counts NULL). */
+struct sy_strv;
+int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+			     struct sy_error *err);
 
 /* The state names counted by server_store_counts, NULL-terminated. */
 extern const char *const server_store_states[];

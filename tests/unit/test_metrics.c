@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "server/metrics.h"
 #include "server/store.h"
@@ -40,7 +41,7 @@ static int setup(void **state)
 	free(running);
 	assert_ok(server_store_set_job(f->store, p.id, &built, &err), &err);
 	assert_ok(server_store_set_job(f->store, p.id, &failed, &err), &err);
-	f->m = server_metrics_new(f->dir);
+	f->m = server_metrics_new();
 	*state = f;
 	return 0;
 }
@@ -255,33 +256,36 @@ static void test_metrics_recording_from_threads_loses_nothing(void **state)
 	free(text);
 }
 
-static void test_metrics_without_state_dir_has_no_jobs(void **state)
+static void test_metrics_jobs_in_other_states_follow_the_known_ones(void **state)
 {
 	struct fixture *f = *state;
-	struct server_metrics *m = server_metrics_new(NULL);
 	struct sy_error err = { { 0 } };
-	char *text = NULL;
+	struct server_store_job odd = { "zsh", "paused", NULL, NULL, 1 };
 
-	assert_ok(server_metrics_render(m, f->store, 0, &text, &err), &err);
-	assert_null(strstr(text, "shipyard_jobs"));
-	assert_line(text, "shipyard_pipelines{state=\"queued\"} 1");
+	assert_ok(server_store_set_job(f->store, 1, &odd, &err), &err);
+	char *text = render(f, 0);
+	const char *skipped = strstr(text, "shipyard_jobs{state=\"skipped\"} 0\n");
+	const char *paused = strstr(text, "shipyard_jobs{state=\"paused\"} 1\n");
+	assert_non_null(skipped);
+	assert_non_null(paused);
+	assert_true(paused > skipped);
 	free(text);
-	server_metrics_free(m);
 }
 
-static void test_metrics_render_fails_on_missing_database(void **state)
+static void test_metrics_render_fails_when_jobs_cannot_be_counted(void **state)
 {
 	struct fixture *f = *state;
-	char *dir = sy_xasprintf("%s/nowhere", f->dir);
-	struct server_metrics *m = server_metrics_new(dir);
 	struct sy_error err = { { 0 } };
-	char *text = NULL;
+	char *text = NULL, *path = sy_xasprintf("%s/state.db", f->dir);
+	sqlite3 *db;
 
-	assert_int_equal(server_metrics_render(m, f->store, 0, &text, &err), -1);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE jobs", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(server_metrics_render(f->m, f->store, 0, &text, &err), -1);
 	assert_null(text);
-	assert_non_null(strstr(err.msg, "nowhere/state.db"));
-	server_metrics_free(m);
-	free(dir);
+	assert_non_null(strstr(err.msg, "counting jobs"));
+	free(path);
 }
 
 int main(void)
@@ -295,10 +299,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_label_sets_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_recording_from_threads_loses_nothing,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_without_state_dir_has_no_jobs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_render_fails_on_missing_database, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_jobs_in_other_states_follow_the_known_ones,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_render_fails_when_jobs_cannot_be_counted,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

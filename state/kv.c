@@ -1,13 +1,14 @@
-#include "common/kvstore.h"
+#include "state/kv.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strv.h"
+#include "state/db.h"
 
 /* The last database opened, kept open: a plan reads a few values from the
- * same state.db, and opening it (with its schema check) costs more than the
+ * same state.db, and opening it (with its version check) costs more than the
  * reads. One per process; a different path closes it first. */
 static struct {
 	char *path;
@@ -22,28 +23,6 @@ static void close_cached(void)
 	open_cache.path = NULL;
 }
 
-static int open_new(const char *path, sqlite3 **db, struct sy_error *err)
-{
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
-		sqlite3_close(*db);
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, 10000);
-	/* Values are large (a spec tree's listing, a commit's keys: megabytes);
-	 * mapped, their overflow pages are read without a pread(2) each. */
-	if (sqlite3_exec(*db, "PRAGMA journal_mode=WAL;"
-			      "PRAGMA mmap_size=268435456;"
-			      "CREATE TABLE IF NOT EXISTS kv_v1 (ns TEXT NOT NULL, key TEXT NOT NULL, "
-			      "value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		sy_error_set(err, "%s: %s", path, sqlite3_errmsg(*db));
-		sqlite3_close(*db);
-		return -1;
-	}
-	return 0;
-}
-
 static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
 {
 	if (open_cache.db && !strcmp(open_cache.path, path)) {
@@ -54,15 +33,17 @@ static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
 		close_cached();
 	else
 		atexit(close_cached);
-	if (open_new(path, db, err))
+	/* Values are large (a spec tree's listing, a commit's keys: megabytes);
+	 * mapped, their overflow pages are read without a pread(2) each. */
+	if (state_db_open(path, STATE_DB_MMAP, db, err))
 		return -1;
 	open_cache.db = *db;
 	open_cache.path = sy_xstrdup(path);
 	return 0;
 }
 
-int sy_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
-	      struct sy_error *err)
+int state_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
+		 struct sy_error *err)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
@@ -72,7 +53,7 @@ int sy_kv_get(const char *path, const char *ns, const char *key, char **data, si
 	*len = 0;
 	if (open_db(path, &db, err))
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM kv_v1 WHERE ns = ?1 AND key = ?2", -1, &st,
+	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
 			       NULL) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
@@ -87,8 +68,8 @@ int sy_kv_get(const char *path, const char *ns, const char *key, char **data, si
 	return found;
 }
 
-int sy_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
-	      struct sy_error *err)
+int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
+		 struct sy_error *err)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
@@ -96,7 +77,7 @@ int sy_kv_put(const char *path, const char *ns, const char *key, const void *dat
 
 	if (open_db(path, &db, err))
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv_v1 VALUES (?1, ?2, ?3)", -1, &st,
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv VALUES (?1, ?2, ?3)", -1, &st,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||

@@ -1,0 +1,26 @@
+/* A key to blob store in the kv table of the state database (state/db.h),
+ * for caches whose values are computed from content-addressed keys (tree
+ * listings by tree id, build keys by commit and context, build durations by
+ * spec). Values are opaque bytes; a key missing is not an error. The
+ * connection to the last database used is kept open for the life of the
+ * process (closed at exit): callers in several threads must serialise their
+ * calls. */
+#ifndef STATE_KV_H
+#define STATE_KV_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+
+/* Reads the value of (ns, key) from the database at path into *data
+ * (malloc'ed, NUL-terminated; caller frees) and *len (bytes). Returns 1 when
+ * found, 0 when not, -1 with err set when the database cannot be read. */
+int state_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
+		 struct sy_error *err);
+
+/* Stores len bytes of data as the value of (ns, key), replacing any. Returns
+ * 0 or -1 with err set. */
+int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
+		 struct sy_error *err);
+
+#endif

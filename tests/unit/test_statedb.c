@@ -1,0 +1,384 @@
+/* state/db: an empty file gets the latest schema; a state.db made by the
+ * release before schema versions (tests/fixtures/state-db-1f6e588.sql) is
+ * upgraded in place with its rows intact and readable through the modules
+ * that own them; a failed migration leaves the file as it was; a newer
+ * version is refused; processes opening a fresh file at once all succeed. */
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "forge/outbox.h"
+#include "planner/speccache.h"
+#include "server/store.h"
+#include "state/db.h"
+#include "state/kv.h"
+#include "state/layout.h"
+
+#define FIXTURE "tests/fixtures/state-db-1f6e588.sql"
+
+/* The tables of STATE_DB_VERSION and what the fixture holds in each. */
+static const struct {
+	const char *table;
+	long fixture_rows;
+} tables[] = {
+	{ "events", 3 }, { "pipelines", 3 }, { "jobs", 5 }, { "outbox", 7 },
+	{ "outbox_final", 3 }, { "spec_cache", 6 }, { "kv", 3 },
+};
+
+/* A fresh state directory and its state.db path. */
+struct fixture {
+	char *dir;
+	char *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = sy_xcalloc(1, sizeof(*f));
+
+	f->dir = test_tmpdir();
+	f->db = state_db_path(f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sy_rm_rf(f->dir, NULL);
+	free(f->dir);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+/* Runs sql on path with a plain connection (not state_db_open): the file as
+ * another program, or an older shipyard, would leave it. */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", path, msg);
+	sqlite3_close(db);
+}
+
+/* The first column of the first row of sql as an integer, -1 when no row. */
+static long query_long(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static long schema_has(sqlite3 *db, const char *type, const char *name)
+{
+	char *sql = sy_xasprintf("SELECT count(*) FROM sqlite_master WHERE type = '%s' AND "
+				 "name = '%s'", type, name);
+	long n = query_long(db, sql);
+
+	free(sql);
+	return n;
+}
+
+static long rows(sqlite3 *db, const char *table)
+{
+	char *sql = sy_xasprintf("SELECT count(*) FROM %s", table);
+	long n = query_long(db, sql);
+
+	free(sql);
+	return n;
+}
+
+static int version_of(sqlite3 *db)
+{
+	struct sy_error err = { { 0 } };
+	int version = -1;
+
+	assert_ok(state_db_version(db, &version, &err), &err);
+	return version;
+}
+
+/* Checks that db holds exactly the tables of STATE_DB_VERSION. */
+static void assert_latest_schema(sqlite3 *db)
+{
+	assert_int_equal(version_of(db), STATE_DB_VERSION);
+	for (size_t i = 0; i < LEN(tables); i++)
+		assert_int_equal(schema_has(db, "table", tables[i].table), 1);
+	assert_int_equal(schema_has(db, "index", "pipelines_state"), 1);
+	assert_int_equal(schema_has(db, "index", "outbox_key"), 1);
+	assert_int_equal(query_long(db, "SELECT count(*) FROM sqlite_master"
+				    " WHERE name GLOB '*_v[0-9]*'"), 0);
+}
+
+static void test_statedb_empty_file_gets_the_latest_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+
+	assert_ok(state_db_open(f->db, 0, &db, &err), &err);
+	assert_latest_schema(db);
+	for (size_t i = 0; i < LEN(tables); i++)
+		assert_int_equal(rows(db, tables[i].table), 0);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* Opening again finds it up to date; a read-only open takes it too. */
+	assert_ok(state_db_open(f->db, STATE_DB_SHARED | STATE_DB_MMAP, &db, &err), &err);
+	assert_latest_schema(db);
+	sqlite3_close(db);
+	assert_ok(state_db_open(f->db, STATE_DB_READONLY, &db, &err), &err);
+	assert_latest_schema(db);
+	sqlite3_close(db);
+}
+
+/* Loads the fixture into a fresh state.db, as the release left it. */
+static void load_fixture(const char *path)
+{
+	struct sy_error err = { { 0 } };
+	char *sql;
+	size_t len;
+
+	assert_ok(sy_read_file(FIXTURE, &sql, &len, &err), &err);
+	raw_exec(path, sql);
+	free(sql);
+}
+
+/* The rows the store, the outbox, the spec cache and the kv store read. */
+static void assert_fixture_rows_readable(const char *path)
+{
+	struct sy_error err = { { 0 } };
+	struct server_store *store;
+	struct server_store_pipeline p;
+	struct server_store_job *jobs;
+	size_t njobs;
+	char *value;
+	size_t len;
+
+	assert_ok(server_store_open(path, &store, &err), &err);
+	assert_int_equal(server_store_get(store, 2, &p, &err), 1);
+	assert_string_equal(p.repo, "mini");
+	assert_string_equal(p.trigger, "push");
+	assert_string_equal(p.state, "success");
+	server_store_pipeline_release(&p);
+	assert_ok(server_store_jobs(store, 1, &jobs, &njobs, &err), &err);
+	assert_int_equal(njobs, 3);
+	for (size_t i = 0; i < njobs; i++) {
+		assert_string_equal(jobs[i].state, "built");
+		server_store_job_release(&jobs[i]);
+	}
+	free(jobs);
+	server_store_close(store);
+
+	assert_int_equal(state_kv_get(path, "build-seconds-v1",
+				      "x86_64:SPECS/filesystem/filesystem.spec", &value, &len, &err),
+			 1);
+	assert_true(strtod(value, NULL) > 0);
+	free(value);
+	assert_int_equal(state_kv_get(path, "view-keys-v1",
+				      "0be881b1c96ed0ab09f02fd66373713bb789356b7e79466f8e2350ed8f24fb21",
+				      &value, &len, &err),
+			 1);
+	assert_int_equal(len, 4827);
+	free(value);
+}
+
+static void assert_spec_cache_row_decodes(const char *path, sqlite3 *db)
+{
+	struct sy_error err = { { 0 } };
+	struct planner_speccache *cache;
+	struct planner_spec spec;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT blob, path, context, arch FROM spec_cache"
+						" WHERE path = 'SPECS/libgreet/libgreet.spec'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	struct planner_speccache_key key = {
+		(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3)
+	};
+	assert_ok(planner_speccache_open(path, &cache, &err), &err);
+	memset(&spec, 0, sizeof(spec));
+	assert_int_equal(planner_speccache_get(cache, &key, &spec, &err), 1);
+	assert_string_equal(spec.name, "libgreet");
+	planner_spec_release(&spec);
+	planner_speccache_close(cache);
+	sqlite3_finalize(st);
+}
+
+/* The outbox goes on numbering after the release's last entry (34): the
+ * AUTOINCREMENT counter followed the rename. */
+static void assert_outbox_numbering_goes_on(const char *path)
+{
+	struct sy_error err = { { 0 } };
+	struct forge_status_request r = { "2f93b18ea5bc915d8670689b2103f9e8b75b44ce",
+					  "shipyard/build", FORGE_PENDING, "queued", NULL };
+	struct forge_outbox *ob = forge_outbox_open(path, &err);
+	int64_t id;
+
+	assert_non_null(ob);
+	assert_int_equal(forge_outbox_pending_count(ob, &err), 0);
+	assert_int_equal(forge_outbox_enqueue(ob, "other", &r, &id, &err), 1);
+	assert_int_equal(id, 35);
+	forge_outbox_close(ob);
+}
+
+static void test_statedb_release_state_dir_is_upgraded_in_place(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+
+	load_fixture(f->db);
+	assert_ok(state_db_open(f->db, 0, &db, &err), &err);
+	assert_latest_schema(db);
+	for (size_t i = 0; i < LEN(tables); i++)
+		assert_int_equal(rows(db, tables[i].table), tables[i].fixture_rows);
+	assert_int_equal(query_long(db, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
+			 34);
+	assert_int_equal(query_long(db, "SELECT count(*) FROM outbox_final f JOIN outbox o"
+					" ON o.id = f.entry AND o.status = 'sent'"),
+			 3);
+	assert_spec_cache_row_decodes(f->db, db);
+	sqlite3_close(db);
+	assert_fixture_rows_readable(f->db);
+	assert_outbox_numbering_goes_on(f->db);
+}
+
+static void test_statedb_failed_migration_leaves_the_file_as_it_was(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+
+	/* A table of the next version's name already there: migration 2 cannot
+	 * rename kv_v1 to kv, so nothing of 1 or 2 may stay. */
+	raw_exec(f->db, "CREATE TABLE kv (x); INSERT INTO kv VALUES (1)");
+	assert_int_equal(state_db_open(f->db, 0, &db, &err), -1);
+	assert_null(db);
+	assert_non_null(strstr(err.msg, "migrating to schema version 2"));
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(version_of(db), 0);
+	assert_int_equal(schema_has(db, "table", "kv_v1"), 0);
+	assert_int_equal(schema_has(db, "table", "events"), 0);
+	assert_int_equal(rows(db, "kv"), 1);
+	sqlite3_close(db);
+}
+
+static void test_statedb_newer_version_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+	char *want = sy_xasprintf("%s is schema version 5; this shipyard knows up to %d: upgrade"
+				  " shipyard", f->db, STATE_DB_VERSION);
+
+	raw_exec(f->db, "CREATE TABLE future (x); PRAGMA user_version = 5");
+	assert_int_equal(state_db_open(f->db, 0, &db, &err), -1);
+	assert_null(db);
+	assert_string_equal(err.msg, want);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(state_db_open(f->db, STATE_DB_READONLY, &db, &err), -1);
+	assert_string_equal(err.msg, want);
+	/* Nothing was written: no table of this version appeared. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(version_of(db), 5);
+	assert_int_equal(schema_has(db, "table", "events"), 0);
+	sqlite3_close(db);
+	free(want);
+}
+
+static void test_statedb_read_only_open_of_an_old_file_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+
+	load_fixture(f->db);
+	assert_int_equal(state_db_open(f->db, STATE_DB_READONLY, &db, &err), -1);
+	assert_non_null(strstr(err.msg, "is schema version 0, older than"));
+}
+
+/* Opens path once started reads EOF; exits 0 when the open succeeded and
+ * found the latest version. */
+static void opener(const char *path, int started)
+{
+	struct sy_error err = { { 0 } };
+	char c;
+	sqlite3 *db;
+
+	if (read(started, &c, 1) != 0)
+		_exit(2);
+	if (state_db_open(path, 0, &db, &err)) {
+		fprintf(stderr, "opener %d: %s\n", (int)getpid(), err.msg);
+		_exit(1);
+	}
+	_exit(version_of(db) == STATE_DB_VERSION ? 0 : 3);
+}
+
+static void test_statedb_processes_opening_a_fresh_file_at_once_all_succeed(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Several rounds: the race (one creating the tables while the other sets
+	 * WAL or reads the version) is not met every time. */
+	for (int round = 0; round < 10; round++) {
+		char *path = sy_xasprintf("%s/race-%d.db", f->dir, round);
+		pid_t pids[3];
+		int gate[2];
+
+		assert_int_equal(pipe(gate), 0);
+		for (size_t i = 0; i < LEN(pids); i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				close(gate[1]);
+				opener(path, gate[0]);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]); /* every opener starts now */
+		for (size_t i = 0; i < LEN(pids); i++) {
+			int status;
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 0);
+		}
+		free(path);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_statedb_empty_file_gets_the_latest_schema, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_statedb_release_state_dir_is_upgraded_in_place,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_statedb_failed_migration_leaves_the_file_as_it_was, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statedb_newer_version_is_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_statedb_read_only_open_of_an_old_file_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_statedb_processes_opening_a_fresh_file_at_once_all_succeed, setup,
+			teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
