@@ -11,7 +11,7 @@
 #     (GNU time's %M: getrusage of the waited-for processes);
 #   - the same reading done the Azure toolkit's way: five `rpmspec -q` calls per
 #     spec (SRPM name, ExclusiveArch, ExcludeArch, --builtrpms, --buildrequires;
-#     specreader, azl-toolkit.md §1.2) with the same macros, run on as many
+#     the toolkit's specreader, readSpecWorker) with the same macros, run on as many
 #     parallel processes as there are cores (the toolkit runs 100 goroutines).
 #     On large trees a random sample is timed and scaled linearly; the output
 #     says so. The %azl_<spec>_version file the toolkit's versionsprocessor

@@ -3,7 +3,9 @@
  * Gitea and Forgejo (POST {api}/api/v1/repos/{owner}/{repo}/statuses/{sha},
  * CreateStatusOption) and GitLab (POST {api}/projects/{id}/statuses/{sha},
  * "Set the pipeline status of a commit"). Internal states map to each forge's
- * names as in /work/shared/reference/forge-apis.md C.6. The token is sent in a
+ * names (forge_state_wire_name): GitHub and Gitea know pending, success,
+ * failure and error; GitLab pending, running, success, failed and canceled.
+ * The token is sent in a
  * header only; it never appears in an error message. Callers normally go
  * through the durable outbox (forge/outbox.h) instead of calling
  * forge_send directly. */

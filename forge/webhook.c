@@ -1,5 +1,6 @@
 /* Webhook deliveries: shared-secret checks (OpenSSL libcrypto) and payloads
- * (jansson). See webhook.h and /work/shared/reference/forge-apis.md C.5. */
+ * (jansson). webhook.h says which headers and payload fields of each forge
+ * are read. */
 #include "forge/webhook.h"
 
 #include <ctype.h>

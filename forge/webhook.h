@@ -1,7 +1,7 @@
 /* Webhook deliveries from a forge: checking that a delivery comes from the
  * forge (shared secret), and reading the event it carries into a
  * forge-independent struct forge_event. Header and payload shapes are those
- * of /work/shared/reference/forge-apis.md C.5: GitHub ("GitHub docs: webhook
+ * documented by each forge: GitHub ("GitHub docs: webhook
  * events and payloads", "validating webhook deliveries"), Gitea and Forgejo
  * (GitHub-like payloads; services/webhook/deliver.go for the headers) and
  * GitLab ("GitLab webhooks": X-Gitlab-Token, X-Gitlab-Event, push and merge
@@ -109,7 +109,7 @@ int forge_webhook_json(forge_header_fn header, void *arg, const char *body, size
  * jansson; a form-encoded body is decoded first, see forge_webhook_json)
  * into *ev, which must be FORGE_EVENT_INIT or released. The event
  * comes from X-GitHub-Event; for Gitea X-Gitea-Event, X-Forgejo-Event or
- * X-GitHub-Event; for GitLab X-Gitlab-Event. Rules (forge-apis.md C.5):
+ * X-GitHub-Event; for GitLab X-Gitlab-Event. Rules:
  * - "ping": PING (repository fields filled when the payload has them).
  * - "push" / "Push Hook": PUSH; IGNORED "branch deletion" when deleted is true
  *   or after is all zeros; IGNORED "tag push" for a ref outside refs/heads/.

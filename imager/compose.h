@@ -24,7 +24,7 @@ int imager_closure(const struct imager_config *cfg, const char *repo_dir, const 
  * done), artifacts written to out_dir (created) as
  * "<artifact name>.<compression>" e.g. "core.tar.gz", plus
  * "manifest.json" listing the NEVRAs. Fills artifacts with the artifact
- * paths. The packages' scriptlets are untrusted (see DESIGN.md "Trust"): the
+ * paths. The packages' scriptlets are untrusted (docs/design.md, "Trust"): the
  * install runs in a forked child with its own mount, pid, network, IPC and
  * UTS namespaces, pivot_root'ed into the root (with a fresh /dev, a partly
  * read-only /proc and the repository read-only at /.shipyard-rpms) and

@@ -1,6 +1,6 @@
 /* depsearch: which specs depend on given specs, or which specs they need, over
  * the spec-level edges of the dependency graph (planner/graph.h), as the Azure
- * Linux toolkit's depsearch does on its DOT graph (azl-toolkit.md §3.1).
+ * Linux toolkit's depsearch does on its DOT graph (tools/pkg/depsearch).
  *
  * Edges: spec A needs spec B when B is in nodes[A].build_deps (A BuildRequires
  * a package of B: a build edge) or in nodes[A].run_deps (a package of A

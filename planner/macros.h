@@ -1,6 +1,6 @@
 /* The macro context a distribution's specs are read and built with. It is part
- * of the repository (DESIGN.md, "The macro context is part of the
- * repository"): the distribution's macros package directory (macros, macros.*,
+ * of the repository (docs/design.md, "Words"), read from the commit being
+ * planned: the distribution's macros package directory (macros, macros.*,
  * rpmrc, Lua modules), the macros.* files other spec directories ship, a
  * generated macros.dist holding the defines (%dist, %azl, %with_check, ...)
  * and the target arch. Its digest names it in caches and build keys. The

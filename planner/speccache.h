@@ -1,5 +1,5 @@
 /* The spec cache: what reading a spec gave (planner/spec.h), kept in SQLite
- * (the state directory's state.db, DESIGN.md "State on disk") so that a plan
+ * (the state directory's state.db, docs/design.md "On disk") so that a plan
  * reads again only the specs whose text or macro context changed. A result
  * is a function of the spec's blob, its path (error messages name it), the
  * macro context it was read with and the target arch: that is the key. */

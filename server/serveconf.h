@@ -1,5 +1,5 @@
 /* The configuration of `shipyard serve` (git-config syntax, read with
- * libgit2's config API, as DESIGN.md chooses):
+ * libgit2's config API, docs/design.md "Libraries, and why"):
  *
  *   [serve]
  *       listen = 127.0.0.1:8080     address:port of the HTTP server
