@@ -94,8 +94,10 @@ int forge_outbox_enqueue(struct forge_outbox *ob, const char *forge_name,
  * described at the top of this header. lookup finds forges by name; on_reject
  * (may be NULL) hears about rejected entries; arg is passed to both. Network
  * calls are made without holding a database transaction. stats (may be NULL)
- * receives the counts. Returns the number of entries accepted, or -1 with err
- * set when the database fails. */
+ * receives what was sent, accepted, retried or rejected. Returns 0, or -1
+ * with err set only when the database fails (a forge refusing or not
+ * answering is not an error of the drain: the entry waits or is marked
+ * failed). */
 int forge_outbox_drain(struct forge_outbox *ob, time_t now, forge_outbox_lookup_fn lookup,
 			 forge_outbox_reject_fn on_reject, void *arg,
 			 struct forge_outbox_drain_stats *stats, struct sy_error *err);

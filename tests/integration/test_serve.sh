@@ -343,4 +343,6 @@ wait "$serve_pid" || rc=$?
 serve_pid=""
 [ "$rc" -eq 0 ] || { tail -n 20 "$T/serve.log"; fail "serve exited $rc on SIGTERM"; }
 expect_line "$T/serve.log" 'shutdown complete'
+# Statuses were accepted: the outbox logs nothing unless it fails.
+expect_no_line "$T/serve.log" "status outbox"
 echo ok
