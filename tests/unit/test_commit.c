@@ -1,0 +1,172 @@
+/* planner/commit: one commit read (settings, index, graph, keys), the base of
+ * a plan read without its graph when its keys are cached, specs shared with
+ * the other end of a plan, and the caller's overrides of shipyard.conf. */
+#include "testutil.h"
+
+#include "gitwatch/repo.h"
+#include "planner/commit.h"
+
+struct fixture {
+	char *tmp;      /* repo/ and state/ */
+	char *repodir;
+	char *state;
+	struct gitwatch_repo *repo;
+	char first[GITWATCH_OID_HEX + 1], second[GITWATCH_OID_HEX + 1];
+};
+
+static void write_spec(struct fixture *f, const char *name, const char *release,
+		       const char *extra)
+{
+	char *path = sy_xasprintf("SPECS/%s/%s.spec", name, name);
+	char *text = sy_xasprintf("Name: %s\nVersion: 1.0\nRelease: %s\nSummary: %s\n"
+				  "License: MIT\nBuildArch: noarch\n%s\n%%description\n%s\n\n"
+				  "%%files\n",
+				  name, release, name, extra, name);
+
+	test_write_file(f->repodir, path, text);
+	free(text);
+	free(path);
+}
+
+static void commit(struct fixture *f, char oid[GITWATCH_OID_HEX + 1])
+{
+	struct sy_error err = { { 0 } };
+
+	test_git_commit_all(f->repodir);
+	gitwatch_repo_free(f->repo);
+	f->repo = NULL;
+	assert_ok(gitwatch_repo_open(f->repodir, &f->repo, &err), &err);
+	assert_ok(gitwatch_resolve(f->repo, "HEAD", oid, &err), &err);
+}
+
+/* Two commits: zlib and curl (BuildRequires zlib); then zlib's release bumped. */
+static int setup(void **state)
+{
+	struct fixture *f = sy_xcalloc(1, sizeof(*f));
+	char *cmd;
+
+	f->tmp = test_tmpdir();
+	f->repodir = sy_xasprintf("%s/repo", f->tmp);
+	f->state = sy_xasprintf("%s/state", f->tmp);
+	cmd = sy_xasprintf("mkdir -p %s && cd %s && git init -q", f->repodir, f->repodir);
+	test_sh(cmd);
+	free(cmd);
+	test_write_file(f->repodir, "shipyard.conf", "[distro]\n\tdisttag = .t1\n");
+	write_spec(f, "zlib", "1%{?dist}", "");
+	write_spec(f, "curl", "1%{?dist}", "BuildRequires: zlib");
+	commit(f, f->first);
+	write_spec(f, "zlib", "2%{?dist}", "");
+	commit(f, f->second);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	gitwatch_repo_free(f->repo);
+	sy_rm_rf(f->tmp, NULL);
+	free(f->tmp);
+	free(f->repodir);
+	free(f->state);
+	free(f);
+	return 0;
+}
+
+static struct planner_commit_settings settings(struct fixture *f)
+{
+	return (struct planner_commit_settings){ .repo = f->repo, .state = f->state, .jobs = 2 };
+}
+
+static void test_commit_load_reads_settings_index_graph_and_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	struct planner_commit c = { 0 };
+	struct sy_error err = { { 0 } };
+
+	assert_ok(planner_commit_load(&s, f->second, &c, &err), &err);
+	assert_string_equal(c.oid, f->second);
+	assert_string_equal(c.distro.dist_tag, ".t1");
+	assert_int_equal(c.index.nspecs, 2);
+	assert_true(c.has_graph && c.has_keys);
+	assert_int_equal(c.keys.n, 2);
+	long curl = planner_commit_find_spec(&c, "curl"), zlib = planner_commit_find_spec(&c, "zlib");
+	assert_true(curl >= 0 && zlib >= 0);
+	assert_int_equal(planner_commit_find_spec(&c, "nope"), -1);
+	assert_string_equal(c.index.specs[zlib].release, "2.t1");
+	/* curl's build root holds zlib: an edge of the graph. */
+	assert_int_equal(c.graph.nodes[curl].nbuild_deps, 1);
+	assert_int_equal(c.graph.nodes[curl].build_deps[0], (size_t)zlib);
+	planner_commit_release(&c);
+}
+
+static void test_commit_base_with_cached_keys_builds_no_graph(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	struct planner_commit head = { 0 }, base = { 0 }, again = { 0 };
+	struct sy_error err = { { 0 } };
+
+	/* First read: the base's keys are computed (graph needed), then cached. */
+	assert_ok(planner_commit_load(&s, f->second, &head, &err), &err);
+	assert_ok(planner_commit_read(&s, f->first, &head, &base, &err), &err);
+	assert_ok(planner_commit_keys(&s, &base, &head.distro, 0, &err), &err);
+	assert_true(base.has_keys);
+	assert_true(base.has_graph);
+	/* Read again: the keys come from the cache, no graph is built. */
+	assert_ok(planner_commit_read(&s, f->first, &head, &again, &err), &err);
+	assert_ok(planner_commit_keys(&s, &again, &head.distro, 0, &err), &err);
+	assert_true(again.has_keys);
+	assert_false(again.has_graph);
+	for (size_t i = 0; i < base.keys.n; i++)
+		assert_string_equal(again.keys.keys[i], base.keys.keys[i]);
+	/* curl, unchanged, is shared with the head, not read again. */
+	long curl = planner_commit_find_spec(&again, "curl");
+	assert_true(curl >= 0 && again.index.borrowed[curl]);
+	/* zlib's release changed: its key and curl's (its build root) differ. */
+	long hz = planner_commit_find_spec(&head, "zlib"), bz = planner_commit_find_spec(&base, "zlib");
+	long hc = planner_commit_find_spec(&head, "curl");
+	assert_string_not_equal(head.keys.keys[hz], base.keys.keys[bz]);
+	assert_string_not_equal(head.keys.keys[hc], base.keys.keys[curl]);
+	planner_commit_release(&again);
+	planner_commit_release(&base);
+	planner_commit_release(&head);
+}
+
+static void test_commit_overrides_replace_the_repository_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	static const char *const trees[] = { "ELSEWHERE", NULL };
+	struct planner_commit c = { 0 };
+	struct sy_error err = { { 0 } };
+
+	s.spec_trees = trees;
+	s.imageconfigs = "images";
+	s.rebuild_policy = "local";
+	assert_ok(planner_commit_read(&s, f->second, NULL, &c, &err), &err);
+	assert_int_equal(c.index.nspecs, 0);
+	assert_string_equal(c.distro.imageconfigs_dir, "images");
+	assert_int_equal(c.distro.policy.layers, 0);
+	planner_commit_release(&c);
+	s.rebuild_policy = "sideways";
+	assert_int_equal(planner_commit_read_distro(&s, f->second, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "rebuild policy"));
+	planner_commit_release(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_load_reads_settings_index_graph_and_keys,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_base_with_cached_keys_builds_no_graph,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_overrides_replace_the_repository_settings,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
