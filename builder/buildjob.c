@@ -4,31 +4,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <linux/capability.h>
 
 #include "builder/rootfs.h"
 #include "sandbox/rpminstall.h"
 #include "sandbox/sandbox.h"
 #include "builder/worker.h"
+#include "common/child.h"
 #include "common/fs.h"
-#include "common/spawn.h"
 
 /* Inside the build root (rpmbuild's %_topdir and where the spec directory is
  * copied; the Azure Linux toolkit's pkgworker uses the same layout). */
@@ -67,6 +59,13 @@ static const char *const build_env[] = {
 	NULL,
 };
 
+static const gid_t build_groups[] = { BUILDER_WORKER_BUILD_GID };
+/* Who both rpmbuild steps run as. */
+static const struct sandbox_user build_user = {
+	BUILDER_WORKER_BUILD_USER, BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_GID,
+	build_groups, 1,
+};
+
 /* Paths of one job, all absolute. */
 struct job {
 	const struct builder_build_request *req;
@@ -80,6 +79,8 @@ struct job {
 			* overlay, the worker root's size for an extracted root */
 	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
 	int probe;     /* 1: builder_build_root_probe, run /bin/true instead */
+	struct sy_strv deps; /* in the build's pid 1: paths inside the root of the
+			* BuildRequires RPMs, made by prepare_root */
 };
 
 static double now_s(void)
@@ -94,7 +95,7 @@ static double now_s(void)
 
 /* Records err as the job's failure reason and returns status (EXIT_PACKAGE
  * or EXIT_INFRA) as the child's exit status. */
-static int child_fail(struct sy_error *err, int status)
+static int child_fail(const struct sy_error *err, int status)
 {
 	dprintf(REASON_FD, "%s", err->msg);
 	dprintf(2, "shipyard: %s\n", err->msg);
@@ -260,43 +261,17 @@ out:
 	return rc;
 }
 
-/* Mounts /proc (of the new pid namespace, partly read-only) and /dev in the
- * root, then makes the root the process's / and detaches the host's tree
- * from it. */
-static int enter_root(const char *root, struct sy_error *err)
-{
-	char *proc = sy_xasprintf("%s/proc", root);
-	int rc = sy_mkdir_p(proc, 0555, err);
-
-	/* The device nodes (0666) and /dev/shm (01777) get their modes as made,
-	 * not narrowed by the umask: the build user writes to them. */
-	umask(0);
-	if (rc == 0)
-		rc = sandbox_mount_proc_dev(root, err);
-	umask(022);
-	if (rc == 0)
-		rc = sandbox_enter(root, NULL, "the build root", err);
-	free(proc);
-	return rc;
-}
-
-/* Runs in the child of a step before exec: becomes the build user for good
- * (supplementary groups, gid, uid; no_new_privs so that no setuid or
- * file-capability program regains privileges). */
+/* Runs in the child of a step before exec: becomes the build user for
+ * good. */
 static int become_build_user(void *arg)
 {
-	gid_t gid = BUILDER_WORKER_BUILD_GID;
+	struct sy_error err = { { 0 } };
 
 	(void)arg;
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_UID,
-		      BUILDER_WORKER_BUILD_UID) < 0 ||
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		fprintf(stderr, "shipyard: cannot become " BUILDER_WORKER_BUILD_USER ": %s\n",
-			strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (sandbox_become_user(&build_user, &err) == 0)
+		return 0;
+	dprintf(2, "shipyard: %s\n", err.msg);
+	return -1;
 }
 
 /* Runs one rpmbuild inside the root; what names the step in errors. */
@@ -305,7 +280,7 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 			struct sy_error *err)
 {
 	struct sy_strv argv = SY_STRV_INIT;
-	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_child c = SY_CHILD_INIT;
 	int rc = -1;
 
 	sy_strv_push(&argv, "/usr/bin/rpmbuild");
@@ -322,14 +297,14 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 		sy_strv_push(&argv, late->items[i]);
 	sy_strv_push(&argv, target);
 	dprintf(2, "shipyard: running %s\n", what);
-	sp.argv = (const char *const *)argv.items;
-	sp.env = build_env;
-	sp.cwd = BUILD_TOPDIR;
-	sp.child_fn = become_build_user;
-	if (sy_spawn_run(&sp, err))
+	c.argv = (const char *const *)argv.items;
+	c.env = build_env;
+	c.cwd = BUILD_TOPDIR;
+	c.child_fn = become_build_user;
+	if (sy_child_run(&c, err))
 		goto out;
-	if (sp.status) {
-		sy_error_set(err, "%s failed with status %d, see log", what, sp.status);
+	if (c.status) {
+		sy_error_set(err, "%s failed with status %d, see log", what, c.status);
 		goto out;
 	}
 	rc = 0;
@@ -406,16 +381,16 @@ out:
 static int run_probe(struct sy_error *err)
 {
 	const char *const argv[] = { "/bin/true", NULL };
-	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_child c = SY_CHILD_INIT;
 
-	sp.argv = argv;
-	sp.env = build_env;
-	sp.cwd = BUILD_TOPDIR;
-	sp.child_fn = become_build_user;
-	if (sy_spawn_run(&sp, err))
+	c.argv = argv;
+	c.env = build_env;
+	c.cwd = BUILD_TOPDIR;
+	c.child_fn = become_build_user;
+	if (sy_child_run(&c, err))
 		return -1;
-	if (sp.status)
-		return sy_error_set(err, "/bin/true failed with status %d", sp.status);
+	if (c.status)
+		return sy_error_set(err, "/bin/true failed with status %d", c.status);
 	return 0;
 }
 
@@ -433,86 +408,65 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
 	return 0;
 }
 
-/* Sets up the isolated root: overlay, the host's files, /proc, /dev,
- * pivot_root, host name, capabilities dropped. Returns 0 or -1. */
-static int setup_root(const struct job *job, struct sy_strv *deps, struct sy_error *err)
+/* The root's filesystem (sandbox_config.prepare, in the build's pid 1):
+ * the overlay or the extracted worker root and, unless a probe, the host's
+ * files. */
+static int mount_root(void *arg, struct sy_error *err)
 {
-	if ((job->req->worker_tarball ? extract_root(job, err) : mount_overlay(job, err)) ||
-	    (!job->probe && prepare_root(job, deps, err)) ||
-	    enter_root(job->root, err))
+	struct job *job = arg;
+
+	if (job->req->worker_tarball ? extract_root(job, err) : mount_overlay(job, err))
 		return -1;
-	if (sethostname(BUILD_HOSTNAME, strlen(BUILD_HOSTNAME)) < 0)
-		return sy_error_set(err, "cannot set host name: %s", strerror(errno));
-	return sandbox_drop_capabilities(err);
+	return job->probe ? 0 : prepare_root(job, &job->deps, err);
 }
 
-/* The init process of the build's pid namespace: sets up the root and builds.
- * Returns the exit status (0, or EXIT_PACKAGE or EXIT_INFRA with the reason
- * on REASON_FD). Everything the host writes into the root happens before the
- * first untrusted code (a package's scriptlet) runs. */
-static int build_init(const struct job *job)
+/* A build whose sandbox could not be set up failed for the machine's
+ * sake (sandbox_config.setup_failed). */
+static int setup_failed(void *arg, const struct sy_error *err)
 {
-	struct sy_error err = { { 0 } };
-	struct sy_strv deps = SY_STRV_INIT;
-	int rc = EXIT_INFRA;
+	(void)arg;
+	return child_fail(err, EXIT_INFRA);
+}
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Nothing of the parent's open files may be reachable from the build
-	 * (through /proc/1/fd): keep only stdio and the reason fd. */
-	syscall(SYS_close_range, REASON_FD + 1, ~0U, 0);
-	umask(022);
-	if (setup_root(job, &deps, &err))
-		goto out;
-	if (job->probe) {
+/* The build, as pid 1 of its sandbox once the root is set up. Returns the
+ * exit status (0, or EXIT_PACKAGE or EXIT_INFRA with the reason on
+ * REASON_FD). */
+static int build_init(void *arg)
+{
+	struct job *job = arg;
+	struct sy_error err = { { 0 } };
+	int rc;
+
+	if (job->probe)
 		rc = run_probe(&err) ? EXIT_INFRA : 0;
-		goto out;
-	}
-	rc = EXIT_PACKAGE;
-	if (install_deps(&deps, &err) || run_builds(job, &err))
-		goto out;
-	rc = 0;
-out:
-	sy_strv_release(&deps);
+	else
+		rc = install_deps(&job->deps, &err) || run_builds(job, &err) ? EXIT_PACKAGE : 0;
 	return rc ? child_fail(&err, rc) : 0;
 }
 
-/* Runs in the child sy_spawn_run forks: new namespaces, then a fork so that
- * the build runs as init of the new pid namespace (killing it kills every
- * process of the build), and waits for it. */
+/* The build process (run_child's child_fn, with the reason file at
+ * REASON_FD and no other fd): the build runs as pid 1 of a sandbox
+ * (sandbox/sandbox.h: new mount, pid, network, IPC and UTS namespaces;
+ * /proc, /dev, pivot_root, host name, capabilities dropped), so that
+ * killing it kills every process of the build. Everything the host writes
+ * into the root happens before the first untrusted code (a package's
+ * scriptlet) runs. */
 static int build_child(void *arg)
 {
-	const struct job *job = arg;
+	struct job *job = arg;
 	struct sy_error err = { { 0 } };
-	int status;
-	pid_t pid;
+	const struct sandbox_config cfg = {
+		SANDBOX_PACKAGE_ROOT, .root = job->root, .what = "the build root",
+		.prepare = mount_root, .hostname = BUILD_HOSTNAME, .fn = build_init,
+		.setup_failed = setup_failed, .arg = job,
+	};
+	int status = sandbox_run(&cfg);
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (job->reason_fd != REASON_FD && dup3(job->reason_fd, REASON_FD, O_CLOEXEC) < 0)
-		return EXIT_INFRA;
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
-		return child_fail(&err, EXIT_INFRA);
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
-		return child_fail(&err, EXIT_INFRA);
-	}
-	pid = fork();
-	if (pid < 0) {
-		sy_error_set(&err, "fork: %s", strerror(errno));
-		return child_fail(&err, EXIT_INFRA);
-	}
-	if (pid == 0)
-		_exit(build_init(job));
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return EXIT_INFRA;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	/* Its own processes cannot signal it: the kernel's OOM killer ended
+	if (status <= 128)
+		return status;
+	/* Its own processes cannot signal pid 1: the kernel's OOM killer ended
 	 * it, the package's doing. */
-	sy_error_set(&err, "build killed by signal %d", WTERMSIG(status));
+	sy_error_set(&err, "build killed by signal %d", status - 128);
 	return child_fail(&err, EXIT_PACKAGE);
 }
 
@@ -525,6 +479,7 @@ static void job_release(struct job *job)
 	free(job->work);
 	free(job->root);
 	free(job->lower);
+	sy_strv_release(&job->deps);
 	if (job->reason_fd >= 0)
 		close(job->reason_fd);
 }
@@ -866,7 +821,7 @@ static void format_limit(unsigned long long bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.2f MiB", (double)bytes / (double)MIB);
 }
 
-/* The output limit check while the build runs (sy_spawn tick_fn): 1 when
+/* The output limit check while the build runs (sy_child tick_fn): 1 when
  * the root's changes have grown past the limit. An extracted root is
  * measured against the worker root's size (while it is being extracted it
  * is below). */
@@ -882,20 +837,20 @@ static int over_output_limit(void *arg)
 
 /* Turns the build child's end into an error message; *infra tells whose
  * failure it is. log_start is the log's size when the build began. */
-static int child_error(const struct job *job, const struct sy_spawn *sp, off_t log_start,
+static int child_error(const struct job *job, const struct sy_child *c, off_t log_start,
 		       int *infra, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
 	char *path, *reason = NULL, *deps = NULL, limit[64];
 
 	*infra = 0;
-	if (sp->timed_out)
+	if (c->timed_out)
 		return sy_error_set(err, "timed out after %u s", req->timeout_s);
-	if (sp->stopped) {
+	if (c->stopped) {
 		format_limit(req->output_limit_bytes, limit, sizeof(limit));
 		return sy_error_set(err, "output limit of %s exceeded", limit);
 	}
-	*infra = sp->status != EXIT_PACKAGE;
+	*infra = c->status != EXIT_PACKAGE;
 	path = sy_xasprintf("%s/reason", job->scratch);
 	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0]) {
 		if (!strncmp(reason, "rpmbuild failed", 15) && log_start >= 0)
@@ -905,7 +860,7 @@ static int child_error(const struct job *job, const struct sy_spawn *sp, off_t l
 		else
 			sy_error_set(err, "%s", reason);
 	} else {
-		sy_error_set(err, "build exited with status %d, see log", sp->status);
+		sy_error_set(err, "build exited with status %d, see log", c->status);
 	}
 	free(deps);
 	free(reason);
@@ -930,28 +885,35 @@ static int remove_scratch(const char *scratch, struct sy_error *err)
 static int run_child(struct job *job, int *infra, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
-	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_child c = SY_CHILD_INIT;
 	off_t log_start = regular_size(req->log_fd);
 
-	sp.child_fn = build_child;
-	sp.child_arg = job;
-	sp.log_fd = req->log_fd;
-	sp.timeout_s = req->timeout_s;
+	c.child_fn = build_child;
+	c.child_arg = job;
+	c.log_fd = req->log_fd >= 0 ? req->log_fd : SY_CHILD_DEVNULL;
+	c.extra_fd = job->reason_fd;
+	c.extra_fd_at = REASON_FD;
+	/* Nothing of the caller's open files may be reachable from the build
+	 * (through /proc/1/fd). */
+	c.close_fds = 1;
+	/* It dies with the caller, and the build (its pid 1) with it. */
+	c.death_signal = SIGKILL;
+	c.timeout_s = req->timeout_s;
 	if (req->output_limit_bytes) {
-		sp.tick_fn = over_output_limit;
-		sp.tick_arg = job;
-		sp.tick_ms = OUTPUT_CHECK_MS;
+		c.tick_fn = over_output_limit;
+		c.tick_arg = job;
+		c.tick_ms = OUTPUT_CHECK_MS;
 	}
 	*infra = 1;
-	if (sy_spawn_run(&sp, err))
+	if (sy_child_run(&c, err))
 		return -1;
-	if (sp.timed_out || sp.stopped || sp.status)
-		return child_error(job, &sp, log_start, infra, err);
+	if (c.timed_out || c.stopped || c.status)
+		return child_error(job, &c, log_start, infra, err);
 	*infra = 0;
 	/* It may have ended between two checks. */
 	if (req->output_limit_bytes && over_output_limit(job)) {
-		sp.stopped = 1;
-		return child_error(job, &sp, log_start, infra, err);
+		c.stopped = 1;
+		return child_error(job, &c, log_start, infra, err);
 	}
 	return 0;
 }

@@ -12,9 +12,9 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/fs.h"
 #include "common/strv.h"
 
@@ -33,8 +33,9 @@ int builder_root_mode_parse(const char *text, enum builder_root_mode *mode, stru
 
 /* The probe's child: a private mount namespace, then the overlay mount.
  * Exits with 0 when it mounted, else with errno. */
-static int probe_child(const char *probe)
+static int probe_child(void *arg)
 {
+	const char *probe = arg;
 	char *opts = sy_xasprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", probe,
 				  probe, probe);
 	char *merged = sy_xasprintf("%s/merged", probe);
@@ -49,8 +50,8 @@ static int probe_child(const char *probe)
 int builder_rootfs_overlay_supported(const char *probe, struct sy_error *err)
 {
 	static const char *const sub[] = { "lower", "upper", "work", "merged" };
-	int rc = -1, status = 0;
-	pid_t pid;
+	struct sy_child c = SY_CHILD_INIT;
+	int rc = -1;
 
 	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		char *d = sy_xasprintf("%s/%s", probe, sub[i]);
@@ -59,20 +60,15 @@ int builder_rootfs_overlay_supported(const char *probe, struct sy_error *err)
 		if (bad)
 			goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
-		sy_error_set(err, "fork: %s", strerror(errno));
+	c.child_fn = probe_child;
+	c.child_arg = (void *)probe;
+	if (sy_child_run(&c, err))
 		goto out;
-	}
-	if (pid == 0)
-		_exit(probe_child(probe));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	if (c.status == 0) {
 		rc = 1;
 	} else {
 		sy_error_set(err, "overlay mount in %s: %s", probe,
-			     WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "probe killed");
+			     c.signal ? "probe killed" : strerror(c.status));
 		rc = 0;
 	}
 out:

@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,10 +16,10 @@
 
 #include "builder/artifact.h"
 #include "builder/buildjob.h"
+#include "builder/executor.h"
 #include "builder/outdigest.h"
 #include "builder/scheduler.h"
 #include "builder/sources.h"
-#include "common/buf.h"
 #include "common/fs.h"
 
 const char *builder_job_state_name(enum builder_job_state state)
@@ -314,8 +310,9 @@ static unsigned char *order_run(const struct builder_schedule_input *in, struct 
 /* ------------------------------------------------------------------------ */
 /* One job, in its own process.                                              */
 
-/* Builds entry e in this (forked) process and writes the outcome to fd as
- * one line: "<built 0|1> <infrastructure 0|1> <seconds> <check -1|0|1>\t<reason>". */
+/* Builds entry e in this process (the job's, where its executor runs it)
+ * and writes the outcome to fd as one line: "<built 0|1> <infrastructure
+ * 0|1> <seconds> <check -1|0|1>\t<reason>". */
 static void job_process(const struct builder_schedule_input *in, const struct run_order *o,
 			struct builder_job_result *results, size_t e, const struct sy_strv *late,
 			int fd)
@@ -360,15 +357,20 @@ static void job_process(const struct builder_schedule_input *in, const struct ru
  * 1, 2 and 4 s (job_process). */
 #define MAX_RETRIES 3
 
+/* What a job's run function gets: the run and the entry. */
+struct job_arg {
+	struct runner *r;
+	size_t e;
+};
+
 struct runner {
 	const struct builder_schedule_input *in;
 	struct builder_job_result *results;
 	struct run_order o;
 	struct builder_sched *sched;
+	struct builder_executor *ex; /* where the builds run */
 	size_t jobs;        /* parallel builds */
-	pid_t *pid;         /* per entry: its job process, 0 when none */
-	int *fd;            /* per entry: read end of its result pipe, -1 */
-	struct sy_buf *out; /* per entry: what the job process wrote */
+	struct job_arg *args; /* per entry: its job's argument */
 	struct sy_strv *late; /* per entry: RPMs resolved late */
 	size_t running, done;
 	int cancelled;
@@ -564,37 +566,29 @@ static int resolve_late(struct runner *r, size_t e)
 	return rc;
 }
 
-/* Forks the job process of entry e. Returns 0, or -1 (e failed). */
+/* A job's work where the executor runs it (builder_executor_job.run). */
+static void run_job(void *arg, int result_fd)
+{
+	const struct job_arg *a = arg;
+	struct runner *r = a->r;
+
+	job_process(r->in, &r->o, r->results, a->e, &r->late[a->e], result_fd);
+}
+
+/* Hands entry e to the executor. Returns 0, or -1 (e failed). */
 static int start_build(struct runner *r, size_t e)
 {
 	struct builder_job_result *res = &r->results[e];
-	int pipefd[2];
-	pid_t pid;
+	struct sy_error err = { { 0 } };
+	struct builder_executor_job job = {
+		.id = e, .run = run_job, .arg = &r->args[e], .cores = smp_ncpus(r->in),
+	};
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: pipe: %s", strerror(errno)));
+	r->args[e] = (struct job_arg){ r, e };
+	if (builder_executor_start(r->ex, &job, &err)) {
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: %s", err.msg));
 		return -1;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* Its own process group, killed as one on cancel; it dies with
-		 * the scheduler, and its build (PDEATHSIG too) with it. */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(pipefd[0]);
-		job_process(r->in, &r->o, r->results, e, &r->late[e], pipefd[1]);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	if (pid < 0) {
-		close(pipefd[0]);
-		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: fork: %s", strerror(errno)));
-		return -1;
-	}
-	setpgid(pid, pid);
-	r->pid[e] = pid;
-	r->fd[e] = pipefd[0];
 	res->attempts++;
 	r->running++;
 	return 0;
@@ -620,18 +614,18 @@ static void dispatch(struct runner *r)
 	}
 }
 
-/* Reads what entry e's job process wrote, after it ended with status. */
-static void collect(struct runner *r, size_t e, int status)
+/* Reads the result line of a finished job. */
+static void collect(struct runner *r, const struct builder_executor_done *done)
 {
 	const struct builder_schedule_input *in = r->in;
+	size_t e = done->id;
 	struct builder_job_result *res = &r->results[e];
-	const char *line = r->out[e].data ? (const char *)r->out[e].data : "";
+	const char *line = done->line;
 	int built = 0, infra = 0, check = -1;
 	double seconds = 0;
 	const char *tab = strchr(line, '\t');
 
 	r->running--;
-	r->pid[e] = 0;
 	if (sscanf(line, "%d %d %lf %d", &built, &infra, &seconds, &check) != 4 || !tab) {
 		built = 0;
 		infra = 1;
@@ -658,10 +652,9 @@ static void collect(struct runner *r, size_t e, int status)
 	} else {
 		fail(res, BUILDER_JOB_FAILED,
 		     sy_xasprintf("%s: build process %s %d", in->index->specs[in->plan->entries[e].spec].path,
-				  WIFSIGNALED(status) ? "killed by signal" : "exited with status",
-				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)));
+				  done->signal ? "killed by signal" : "exited with status",
+				  done->signal ? done->signal : done->status));
 	}
-	sy_buf_release(&r->out[e]);
 	if (!built && infra && !r->cancelled && res->attempts <= MAX_RETRIES) {
 		free(res->reason);
 		res->reason = NULL;
@@ -671,51 +664,18 @@ static void collect(struct runner *r, size_t e, int status)
 	finish(r, e);
 }
 
-/* Kills every running job process group. */
-static void kill_running(struct runner *r)
-{
-	for (size_t e = 0; e < r->in->plan->n; e++)
-		if (r->pid[e] > 0)
-			kill(-r->pid[e], SIGKILL);
-}
-
-/* Waits up to a second for job output; collects the jobs that ended. */
+/* Waits up to a second for news of the running jobs; collects the jobs
+ * that ended. */
 static void wait_jobs(struct runner *r)
 {
-	const struct planner_plan *plan = r->in->plan;
-	struct pollfd *pfd = sy_xcalloc(r->running + 1, sizeof(*pfd));
-	size_t *which = sy_xcalloc(r->running + 1, sizeof(size_t)), n = 0;
+	struct builder_executor_done done;
+	int timeout_ms = 1000;
 
-	for (size_t e = 0; e < plan->n; e++)
-		if (r->pid[e] > 0 && r->fd[e] >= 0) {
-			pfd[n] = (struct pollfd){ .fd = r->fd[e], .events = POLLIN };
-			which[n++] = e;
-		}
-	int ready = poll(pfd, n, 1000);
-	for (size_t k = 0; ready > 0 && k < n; k++) {
-		size_t e = which[k];
-		char buf[4096];
-		ssize_t got;
-
-		if (!pfd[k].revents)
-			continue;
-		got = read(r->fd[e], buf, sizeof(buf));
-		if (got > 0) {
-			sy_buf_add(&r->out[e], buf, (size_t)got);
-			continue;
-		}
-		if (got < 0 && errno == EINTR)
-			continue;
-		int status = 0;
-		close(r->fd[e]);
-		r->fd[e] = -1;
-		while (waitpid(r->pid[e], &status, 0) < 0 && errno == EINTR)
-			;
-		sy_buf_add(&r->out[e], "", 1);
-		collect(r, e, status);
+	while (builder_executor_wait(r->ex, timeout_ms, &done) == 1) {
+		collect(r, &done);
+		free(done.line);
+		timeout_ms = 0;
 	}
-	free(pfd);
-	free(which);
 }
 
 /* The jobs each entry waits for: the entries of the specs its build root
@@ -759,7 +719,7 @@ static void run_loop(struct runner *r)
 	while (!builder_sched_finished(r->sched)) {
 		if (!r->cancelled && r->in->cancel && *r->in->cancel) {
 			r->cancelled = 1;
-			kill_running(r);
+			builder_executor_cancel(r->ex);
 		}
 		dispatch(r);
 		if (r->running)
@@ -800,26 +760,22 @@ size_t builder_schedule_run(const struct builder_schedule_input *in,
 	for (size_t e = 0; e < plan->n; e++)
 		free((size_t *)jobs[e].deps);
 	free(jobs);
-	r.pid = sy_xcalloc(plan->n + 1, sizeof(pid_t));
-	r.fd = sy_xcalloc(plan->n + 1, sizeof(int));
-	r.out = sy_xcalloc(plan->n + 1, sizeof(struct sy_buf));
+	r.args = sy_xcalloc(plan->n + 1, sizeof(*r.args));
 	r.late = sy_xcalloc(plan->n + 1, sizeof(struct sy_strv));
-	for (size_t e = 0; e < plan->n; e++)
-		r.fd[e] = -1;
-	if (r.sched)
+	r.ex = in->executor ? in->executor : builder_executor_new("local", &err);
+	if (r.sched && r.ex)
 		run_loop(&r);
 	for (size_t e = 0; e < plan->n; e++) {
-		if (!r.sched)
+		if (!r.sched || !r.ex)
 			fail(&results[e], BUILDER_JOB_FAILED, sy_xasprintf("scheduler: %s", err.msg));
 		bad += results[e].state == BUILDER_JOB_FAILED || results[e].state == BUILDER_JOB_BLOCKED ||
 		       results[e].state == BUILDER_JOB_SKIPPED;
 		sy_strv_release(&r.late[e]);
-		sy_buf_release(&r.out[e]);
 	}
+	if (r.ex != in->executor)
+		builder_executor_free(r.ex);
 	builder_sched_free(r.sched);
-	free(r.pid);
-	free(r.fd);
-	free(r.out);
+	free(r.args);
 	free(r.late);
 	free(deferred);
 	free(order);

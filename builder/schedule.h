@@ -19,6 +19,7 @@
 #include "planner/graph.h"
 #include "planner/index.h"
 #include "planner/plan.h"
+#include "builder/executor.h"
 #include "builder/sources.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -125,10 +126,14 @@ struct builder_schedule_input {
 				     * for BuildRequires resolved late; may be NULL */
 	builder_progress_fn progress;
 	void *progress_arg;
+	struct builder_executor *executor; /* where the builds run (the caller's,
+				     * not freed); NULL: a "local" executor for
+				     * the run */
 };
 
 /* Runs every entry of in->plan; results must hold plan->n zeroed entries.
- * Must be called from a process with no other threads (builds are forked).
+ * Must be called from a process with no other threads (the local executor
+ * forks the job processes).
  * Returns the number of FAILED, BLOCKED and SKIPPED jobs (0 = all good). */
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results);

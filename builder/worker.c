@@ -24,7 +24,7 @@
 
 #include "sandbox/rpminstall.h"
 #include "common/fs.h"
-#include "common/spawn.h"
+#include "common/child.h"
 
 /* The rpmdb inside worker and build roots (sandbox/rpminstall.h). */
 #define WORKER_DBPATH "/var/lib/rpm"
@@ -311,7 +311,7 @@ static int run_debootstrap(const struct builder_worker_manifest *m, const char *
 			   struct sy_error *err)
 {
 	struct sy_strv argv = SY_STRV_INIT;
-	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_child c = SY_CHILD_INIT;
 	char *mirror = apt_mirror_for(m->suite);
 	int rc = -1;
 
@@ -331,18 +331,18 @@ static int run_debootstrap(const struct builder_worker_manifest *m, const char *
 	sy_strv_push(&argv, root);
 	if (mirror)
 		sy_strv_push(&argv, mirror);
-	sp.argv = (const char *const *)argv.items;
-	sp.log_fd = log_fd;
-	sp.timeout_s = WORKER_DEBOOTSTRAP_TIMEOUT_S;
-	sp.child_fn = private_mounts;
-	if (sy_spawn_run(&sp, err))
+	c.argv = (const char *const *)argv.items;
+	c.log_fd = log_fd;
+	c.timeout_s = WORKER_DEBOOTSTRAP_TIMEOUT_S;
+	c.child_fn = private_mounts;
+	if (sy_child_run(&c, err))
 		goto out;
-	if (sp.timed_out)
+	if (c.timed_out)
 		sy_error_set(err, "%s: debootstrap timed out after %d s", root,
 			     WORKER_DEBOOTSTRAP_TIMEOUT_S);
-	else if (sp.status)
+	else if (c.status)
 		sy_error_set(err, "%s: debootstrap %s failed with status %d, see log", root,
-			     m->suite, sp.status);
+			     m->suite, c.status);
 	else
 		rc = 0;
 out:
@@ -392,7 +392,7 @@ static int add_build_user(const char *root, int log_fd, struct sy_error *err)
 					"--shell", "/bin/sh", "--comment", "shipyard build user",
 					BUILDER_WORKER_BUILD_USER, NULL };
 
-	if (sy_spawn_cmd(groupadd, log_fd, 60, err) || sy_spawn_cmd(useradd, log_fd, 60, err))
+	if (sy_child_run_cmd(groupadd, log_fd, 60, err) || sy_child_run_cmd(useradd, log_fd, 60, err))
 		return sy_error_prefix(err, "%s: adding the build user", root);
 	return 0;
 }
@@ -437,7 +437,7 @@ static int install_toolchain(const char *root, const char *dir,
 	if (sy_mkdir_p(dir, 0755, err) ||
 	    sy_write_file(spec_path, spec, strlen(spec), 0644, err))
 		goto out;
-	if (sy_spawn_cmd(argv, log_fd, 600, err)) {
+	if (sy_child_run_cmd(argv, log_fd, 600, err)) {
 		sy_error_prefix(err, "%s: making the toolchain package", dir);
 		goto out;
 	}

@@ -4,22 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <linux/capability.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,8 +30,8 @@
 
 #include "sandbox/rpminstall.h"
 #include "sandbox/sandbox.h"
+#include "common/child.h"
 #include "common/fs.h"
-#include "common/spawn.h"
 
 /* The package the toolkit's imager installs first when the repository has it. */
 #define COMPOSE_FIRST_PACKAGE "filesystem"
@@ -378,8 +371,8 @@ static int write_artifacts(const struct imager_config *cfg, const char *rootfs,
 #define SANDBOX_DBPATH "/var/lib/rpm"
 /* Flags of the read-only bind mounts in the root. */
 #define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-/* The child's report to the parent: the capture pipe, moved here so that
- * the child's stdout (Lua scriptlets print to it) goes to the log. Lines:
+/* The child's report to the parent: the capture pipe, here so that the
+ * child's stdout (Lua scriptlets print to it) goes to the log. Lines:
  * "error <message>" or "keep <path> <mode> <uid> <gid> <mtime s> <ns>". */
 #define REPORT_FD 3
 /* Wall-clock limit of the install, so that a scriptlet that never ends
@@ -401,7 +394,8 @@ struct sandbox {
 	const struct sy_strv *rpms; /* RPM files as paths inside the root */
 };
 
-/* Reports err to the parent and the log; returns the child's status. */
+/* Reports err to the parent and the log; returns the child's status
+ * (also sandbox_config.setup_failed). */
 static int sandbox_fail(const struct sy_error *err)
 {
 	dprintf(REPORT_FD, "error %s\n", err->msg);
@@ -421,17 +415,19 @@ static int bind_mount(const char *src, const char *dst, unsigned long flags,
 }
 
 /* Mounts everything the install needs in the root, while nothing untrusted
- * has run in it (the parent created the empty mount points). */
-static int prepare_root(const struct sandbox *sb, struct sy_error *err)
+ * has run in it (the parent created the empty mount points), and reads
+ * librpm's configuration from the host before the root (which has no
+ * /usr/lib/rpm yet) becomes the process's / (sandbox_config.prepare). */
+static int prepare_root(void *arg, struct sy_error *err)
 {
+	const struct sandbox *sb = arg;
 	char *rpmdir = sy_xasprintf("%s/" SANDBOX_RPMDIR, sb->rootfs);
 	int rc = -1;
 
 	/* pivot_root needs a mount point; nodev and nosuid so that nothing
 	 * the packages put into the root is a way out of it. */
 	if (bind_mount(sb->rootfs, sb->rootfs, MS_NOSUID | MS_NODEV, err) ||
-	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) ||
-	    sandbox_mount_proc_dev(sb->rootfs, err))
+	    bind_mount(sb->repo_dir, rpmdir, RO_FLAGS, err) || sandbox_rpm_init(err))
 		goto out;
 	rc = 0;
 out:
@@ -473,23 +469,19 @@ static void report_owned_dirs(void)
 	}
 }
 
-/* The init process of the install's pid namespace: sets up the root,
- * enters it and installs. Everything the host puts into the root happens
- * before the first scriptlet runs. */
-static int sandbox_init(void *arg)
+static int setup_failed(void *arg, const struct sy_error *err)
+{
+	(void)arg;
+	return sandbox_fail(err);
+}
+
+/* The install, as pid 1 of its sandbox once the root is set up. */
+static int install_init(void *arg)
 {
 	const struct sandbox *sb = arg;
 	struct sy_error err = { { 0 } };
 	int rc;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	umask(022);
-	/* librpm reads its configuration from the host before the root
-	 * (which has no /usr/lib/rpm yet) becomes the process's /. */
-	if (prepare_root(sb, &err) || sandbox_rpm_init(&err) ||
-	    sandbox_enter(sb->rootfs, SANDBOX_HOSTNAME, "the image root", &err) ||
-	    sandbox_drop_capabilities(&err))
-		return sandbox_fail(&err);
 	rc = sandbox_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
 	/* Lua scriptlets print through this process's stdio; the caller
 	 * leaves with _exit. */
@@ -500,43 +492,26 @@ static int sandbox_init(void *arg)
 	return 0;
 }
 
-/* Runs in the child sy_spawn_run forks: moves the report pipe to REPORT_FD
- * and sends stdout to the log, creates the namespaces and forks the init of
- * the new pid namespace (when it exits, every process a scriptlet left
- * behind is killed), and waits for it. */
-static int sandbox_child(void *arg)
+/* The install process (install_sandboxed's child_fn, with the report pipe
+ * at REPORT_FD, stdout and stderr on the log and no other fd, so that
+ * nothing of the parent's open files is reachable through
+ * /proc/self/fd): the install runs as pid 1 of a sandbox
+ * (sandbox/sandbox.h), so that when it exits every process a scriptlet
+ * left behind is killed. */
+static int install_child(void *arg)
 {
+	const struct sandbox *sb = arg;
 	struct sy_error err = { { 0 } };
-	int status;
-	pid_t pid;
+	const struct sandbox_config cfg = {
+		SANDBOX_PACKAGE_ROOT, .root = sb->rootfs, .what = "the image root",
+		.prepare = prepare_root, .hostname = SANDBOX_HOSTNAME, .fn = install_init,
+		.setup_failed = setup_failed, .arg = (void *)sb,
+	};
+	int status = sandbox_run(&cfg);
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (dup3(1, REPORT_FD, O_CLOEXEC) < 0 || dup2(2, 1) < 0)
-		return 1;
-	/* Nothing of the parent's open files may be reachable from the
-	 * install (through /proc/self/fd): keep stdio and the report pipe. */
-	syscall(SYS_close_range, REPORT_FD + 1, ~0U, 0);
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
-		return sandbox_fail(&err);
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
-		return sandbox_fail(&err);
-	}
-	pid = fork();
-	if (pid < 0) {
-		sy_error_set(&err, "fork: %s", strerror(errno));
-		return sandbox_fail(&err);
-	}
-	if (pid == 0)
-		_exit(sandbox_init(arg));
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	sy_error_set(&err, "install killed by signal %d", WTERMSIG(status));
+	if (status <= 128)
+		return status;
+	sy_error_set(&err, "install killed by signal %d", status - 128);
 	return sandbox_fail(&err);
 }
 
@@ -624,17 +599,17 @@ static int finish_root(const char *rootfs, const char *report, struct sy_error *
 }
 
 /* The reason a failed install gave on its "error" line, or a generic one. */
-static int install_failed(const struct sy_spawn *sp, struct sy_error *err)
+static int install_failed(const struct sy_child *c, struct sy_error *err)
 {
-	const char *line = sp->out;
+	const char *line = c->out;
 
 	while (line && strncmp(line, "error ", 6))
 		line = next_line(line);
-	if (sp->timed_out)
+	if (c->timed_out)
 		return sy_error_set(err, "install timed out after %u s", SANDBOX_TIMEOUT_S);
 	if (line)
 		return sy_error_set(err, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
-	return sy_error_set(err, "install failed with status %d, see log", sp->status);
+	return sy_error_set(err, "install failed with status %d, see log", c->status);
 }
 
 /* Creates the empty directory rootfs/name. */
@@ -666,7 +641,7 @@ static int install_sandboxed(const char *rootfs, const char *repo_dir,
 {
 	struct sy_strv inside = SY_STRV_INIT;
 	struct sandbox sb = { rootfs, repo_dir, &inside };
-	struct sy_spawn sp = SY_SPAWN_INIT;
+	struct sy_child c = SY_CHILD_INIT;
 	size_t len = strlen(repo_dir);
 	int rc = -1;
 
@@ -674,19 +649,22 @@ static int install_sandboxed(const char *rootfs, const char *repo_dir,
 		sy_strv_pushf(&inside, "/" SANDBOX_RPMDIR "%s", rpms->items[i] + len);
 	if (make_mount_points(rootfs, err))
 		goto out;
-	sp.log_fd = log_fd >= 0 ? log_fd : -1;
-	sp.capture = 1;
-	sp.timeout_s = SANDBOX_TIMEOUT_S;
-	sp.child_fn = sandbox_child;
-	sp.child_arg = &sb;
-	if (sy_spawn_run(&sp, err))
+	c.log_fd = log_fd >= 0 ? log_fd : SY_CHILD_DEVNULL;
+	c.capture = 1;
+	c.capture_at = REPORT_FD;
+	c.close_fds = 1;
+	c.death_signal = SIGKILL;
+	c.timeout_s = SANDBOX_TIMEOUT_S;
+	c.child_fn = install_child;
+	c.child_arg = &sb;
+	if (sy_child_run(&c, err))
 		goto out;
-	if (sp.status || sp.timed_out)
-		install_failed(&sp, err);
+	if (c.status || c.timed_out)
+		install_failed(&c, err);
 	else
-		rc = finish_root(rootfs, sp.out, err);
+		rc = finish_root(rootfs, c.out, err);
 out:
-	free(sp.out);
+	sy_child_release(&c);
 	sy_strv_release(&inside);
 	return rc;
 }

@@ -1,40 +1,31 @@
 /* Reading specs with librpm in forked children. A spec is untrusted code
- * (DESIGN.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so as root
- * each child first builds a sandbox: new mount, network, IPC, UTS and PID
- * namespaces, a root directory on a tmpfs holding read-only binds of /usr and
- * /etc (plus the host's /bin, /sbin, /lib* links), /dev/null, /dev/zero,
- * /dev/urandom, a fresh /tmp, the macro context read-only at its host path
- * and a tmpfs as scratch directory at the path of the child's private
- * directory (the spec is written there), pivot_root into it, an
+ * (docs/design.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so
+ * as root each child first builds a sandbox: new mount, network, IPC, UTS
+ * and PID namespaces, a root directory on a tmpfs holding read-only binds of
+ * /usr and /etc (plus the host's /bin, /sbin, /lib* links), /dev/null,
+ * /dev/zero, /dev/urandom, a fresh /tmp, the macro context read-only at its
+ * host path and a tmpfs as scratch directory at the path of the child's
+ * private directory (the spec is written there), pivot_root into it, an
  * environment of PATH, HOME and LANG only, and user nobody (65534) with
  * no_new_privs. Under the sandbox's pid 1 it applies the macro context,
  * parses one spec with rpmSpecParse (the flags rpmspec -q uses:
- * RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes what shipyard needs of it as one
- * JSON document into a pipe; the parent decodes it into struct planner_spec.
- * When pid 1 exits the kernel kills whatever the spec left running. The
- * process tree: shipyard -> reader (sets up, waits) -> pid 1 (reaps) ->
- * parser; a parser that is not pid 1 can still be killed by its own
- * commands, as a crash would. */
+ * RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes what shipyard needs of it as
+ * one JSON document into a pipe; the parent decodes it into struct
+ * planner_spec. When pid 1 exits the kernel kills whatever the spec left
+ * running. The process tree: shipyard -> reader (makes the namespaces,
+ * waits) -> pid 1 (sets up the root, reaps) -> parser; a parser that is not
+ * pid 1 can still be killed by its own commands, as a crash would. The
+ * sandbox is sandbox/sandbox.h's; the children are common/child.h's. */
 #define _GNU_SOURCE
 #include "planner/spec.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -48,7 +39,9 @@
 #include <rpm/rpmtag.h>
 #include <rpm/rpmtd.h>
 
+#include "common/child.h"
 #include "common/fs.h"
+#include "sandbox/sandbox.h"
 
 #define CHILD_TIMEOUT_S 60
 /* Who the spec's code runs as in the sandbox: nobody/nogroup. */
@@ -57,7 +50,20 @@
 /* Exit status of a child whose sandbox could not be set up; the reason is
  * what it wrote into the result pipe. */
 #define EXIT_SANDBOX 3
+/* The result pipe's fd in the reader and the processes under it. */
+#define RESULT_FD 3
 #define DEP_CMP_BITS (PLANNER_DEP_LESS | PLANNER_DEP_GREATER | PLANNER_DEP_EQUAL)
+
+/* One reader: a child reading one spec. */
+struct reader {
+	struct sy_child child; /* the reader process; its capture pipe is the
+				* result pipe */
+	const struct planner_spec_input *in; /* what it reads */
+	const struct planner_macro_ctx *ctx; /* with which macro context */
+	size_t index;          /* which input it reads */
+	char *dir;             /* private directory the spec is written into;
+				* removed by the parent after the child ended */
+};
 
 /* ------------------------------------------------------------------------ */
 /* Child: parse one spec and write JSON.                                     */
@@ -392,28 +398,6 @@ out:
 	return res;
 }
 
-static void redirect_stdio(void)
-{
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	close(fd);
-}
-
-/* Closes every descriptor but stdio and keep, so that no host file or
- * directory stays reachable (an open directory would let openat() leave the
- * sandbox). */
-static void close_other_fds(int keep)
-{
-	if (keep > 3)
-		close_range(3, (unsigned)keep - 1, 0);
-	close_range((unsigned)keep + 1, ~0U, 0);
-}
-
 /* Writes res into the pipe in one piece (json_dumpfd writes each token
  * separately, waking the parent each time) and exits; never returns. */
 static void write_result(json_t *res, int out_fd)
@@ -457,280 +441,63 @@ static void parse_and_exit(const struct planner_spec_input *in, const struct pla
 	write_result(res, out_fd);
 }
 
-/* Reports a sandbox that could not be set up: err's message goes into the
- * result pipe and the child exits with EXIT_SANDBOX; never returns. */
-static void sandbox_fail(int out_fd, const struct sy_error *err)
-{
-	size_t len = strlen(err->msg);
-
-	if (write(out_fd, err->msg, len) != (ssize_t)len)
-		_exit(2);
-	_exit(EXIT_SANDBOX);
-}
-
-/* root + path ("/usr" under "/x/root" is "/x/root/usr"), newly allocated. */
-static char *under(const char *root, const char *path)
-{
-	return sy_xasprintf("%s%s", root, path);
-}
-
-/* Bind-mounts the directory or file path of the host at the same path under
- * root (creating the mount point), then remounts it with flags (MS_RDONLY,
- * MS_NOSUID, MS_NODEV); flags 0 leaves the bind as it is (device nodes). */
-static int bind_path(const char *root, const char *path, int is_dir, unsigned long flags,
-		     struct sy_error *err)
-{
-	char *target = under(root, path);
-	int rc = -1, fd;
-
-	if (is_dir) {
-		if (sy_mkdir_p(target, 0755, err) != 0)
-			goto out;
-	} else {
-		fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			sy_error_set(err, "sandbox: create %s: %s", path, strerror(errno));
-			goto out;
-		}
-		close(fd);
-	}
-	if (mount(path, target, NULL, MS_BIND, NULL) != 0) {
-		sy_error_set(err, "sandbox: bind %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (flags && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | flags, NULL) != 0) {
-		sy_error_set(err, "sandbox: remount %s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(target);
-	return rc;
-}
-
-/* Makes the top-level path (/bin, /lib64...) under root what it is on the
- * host: the same symbolic link ("usr/bin" on merged-/usr systems), or a
- * read-only bind of the directory; nothing when the host has none. */
-static int mirror_top_level(const char *root, const char *path, struct sy_error *err)
-{
-	char link[256], *target;
-	struct stat st;
-	ssize_t n;
-	int rc;
-
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (S_ISDIR(st.st_mode))
-		return bind_path(root, path, 1, MS_RDONLY | MS_NOSUID | MS_NODEV, err);
-	if (!S_ISLNK(st.st_mode))
-		return 0;
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return sy_error_set(err, "sandbox: readlink %s: %s", path, strerror(errno));
-	link[n] = '\0';
-	target = under(root, path);
-	rc = symlink(link, target);
-	free(target);
-	if (rc != 0)
-		return sy_error_set(err, "sandbox: symlink %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* Mounts a tmpfs on root + path (created if needed) with the given
- * options. */
-static int mount_tmpfs(const char *root, const char *path, const char *opts, struct sy_error *err)
-{
-	char *target = under(root, path);
-	int rc = 0;
-
-	if (sy_mkdir_p(target, 0755, err) != 0)
-		rc = -1;
-	else if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-		rc = sy_error_set(err, "sandbox: tmpfs on %s: %s", *path ? path : "/",
-				  strerror(errno));
-	free(target);
-	return rc;
-}
-
-/* Fills the new root (a tmpfs mounted on root): read-only /usr and /etc, the
- * host's /bin, /sbin, /lib* links or directories, /dev/null, /dev/zero and
- * /dev/urandom, a fresh /tmp, the macro context read-only at its host path
- * and at scratch a tmpfs that the sandbox's user owns. Tmpfs everywhere:
- * nothing the spec writes reaches the host's disks. */
-static int sandbox_populate(const char *root, const char *ctx_dir, const char *scratch,
-			    struct sy_error *err)
-{
-	static const char *const top[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
-	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/urandom" };
-	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
-	char *dev = under(root, "/dev"), opts[64];
-	int rc = sy_mkdir_p(dev, 0755, err);
-
-	free(dev);
-	if (rc != 0 || bind_path(root, "/usr", 1, ro, err) != 0 ||
-	    bind_path(root, "/etc", 1, ro, err) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
-		if (mirror_top_level(root, top[i], err) != 0)
-			return -1;
-	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
-		if (bind_path(root, devs[i], 0, 0, err) != 0)
-			return -1;
-	/* /tmp first: the context and scratch directories may lie under it. */
-	if (mount_tmpfs(root, "/tmp", "mode=1777,size=64m", err) != 0)
-		return -1;
-	if (ctx_dir && bind_path(root, ctx_dir, 1, ro, err) != 0)
-		return -1;
-	snprintf(opts, sizeof(opts), "mode=0755,size=64m,uid=%d,gid=%d", SANDBOX_UID, SANDBOX_GID);
-	return mount_tmpfs(root, scratch, opts, err);
-}
-
-/* Enters new mount, network, IPC, UTS and PID namespaces (the PID namespace
- * applies to the next child) and makes a tmpfs mounted on dir (an empty
- * private directory), filled by sandbox_populate with dir as the scratch
- * directory, the root directory; the old root is detached. */
-static int reader_sandbox_enter(const char *dir, const char *ctx_dir, struct sy_error *err)
-{
-	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0)
-		return sy_error_set(err, "sandbox: unshare: %s", strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		return sy_error_set(err, "sandbox: make mounts private: %s", strerror(errno));
-	if (mount_tmpfs(dir, "", "mode=0755,size=1m", err) != 0 ||
-	    sandbox_populate(dir, ctx_dir, dir, err) != 0)
-		return -1;
-	if (chdir(dir) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
-	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
-		return sy_error_set(err, "sandbox: pivot_root: %s", strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
-		return sy_error_set(err, "sandbox: remount / read-only: %s", strerror(errno));
-	(void)sethostname("shipyard-spec", strlen("shipyard-spec"));
-	return 0;
-}
-
+/* Who the spec's code runs as in the sandbox. */
+static const struct sandbox_user nobody = { "nobody", SANDBOX_UID, SANDBOX_GID, NULL, 0 };
 /* A minimal environment, the same for every spec. */
-static void reset_environment(void)
+static const char *const reader_env[] = { "PATH=/usr/bin:/bin", "HOME=/", "LANG=C", NULL };
+
+/* Reports a sandbox that could not be set up (sandbox_config.setup_failed):
+ * the reason goes into the result pipe, the status is EXIT_SANDBOX. */
+static int sandbox_failed(void *arg, const struct sy_error *err)
 {
-	clearenv();
-	setenv("PATH", "/usr/bin:/bin", 1);
-	setenv("HOME", "/", 1);
-	setenv("LANG", "C", 1);
+	(void)arg;
+	dprintf(RESULT_FD, "sandbox: %s", err->msg);
+	return EXIT_SANDBOX;
 }
 
-/* Drops root for SANDBOX_UID/SANDBOX_GID for good, with no supplementary
- * groups and no way back through set-user-ID programs. */
-static int drop_privileges(struct sy_error *err)
+/* The parse in the sandbox; never returns. */
+static int parse_in_sandbox(void *arg)
 {
-	if (setgroups(0, NULL) != 0 || setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
-	    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0)
-		return sy_error_set(err, "sandbox: drop privileges: %s", strerror(errno));
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return sy_error_set(err, "sandbox: no_new_privs: %s", strerror(errno));
-	return 0;
+	const struct reader *r = arg;
+
+	parse_and_exit(r->in, r->ctx, r->dir, RESULT_FD);
+	return 2;
 }
 
-/* Waits for pid, reaping any other child on the way (an init process gets
- * the orphans of its namespace). Returns pid's wait status. */
-static int wait_for(pid_t pid)
+/* The reader process (its child_fn), with the result pipe at RESULT_FD,
+ * stdio on /dev/null and no other fd. As root, the spec is parsed in the
+ * sandbox (see planner_specs_read) in a child of its pid 1; any failure
+ * to set it up ends the reader with EXIT_SANDBOX and the reason in the
+ * pipe: the spec is never parsed outside it. Otherwise (a developer's
+ * unprivileged run, where namespaces and mounts are not available) the
+ * spec is parsed in the reader itself, without network when the kernel
+ * allows an unprivileged CLONE_NEWNET. */
+static int reader_main(void *arg)
 {
-	int status = 0;
-	pid_t got;
+	const struct reader *r = arg;
+	const char *const binds[] = { r->ctx->dir, NULL };
+	const struct sandbox_config cfg = {
+		.namespaces = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
+		.root = r->dir,
+		.what = "the spec root",
+		.fresh_root = 1,
+		.ro_binds = binds,
+		.scratch = r->dir,
+		.hostname = "shipyard-spec",
+		.user = &nobody,
+		.env = reader_env,
+		.fn = parse_in_sandbox,
+		.fn_in_child = 1,
+		.fn_fd = RESULT_FD,
+		.setup_failed = sandbox_failed,
+		.arg = (void *)r,
+	};
 
-	do
-		got = waitpid(-1, &status, 0);
-	while (got != pid && (got >= 0 || errno == EINTR));
-	return status;
-}
-
-/* Ends the calling process the way status says the child ended: the same
- * exit code or the same signal. Never returns. */
-static void exit_like(int status)
-{
-	struct rlimit no_core = { 0, 0 };
-	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-
-	if (!sig && WIFEXITED(status) && WEXITSTATUS(status) > 128 &&
-	    WEXITSTATUS(status) < 128 + NSIG)
-		sig = WEXITSTATUS(status) - 128; /* an init process cannot raise it */
-	if (!sig)
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
-	setrlimit(RLIMIT_CORE, &no_core);
-	signal(sig, SIG_DFL);
-	kill(getpid(), sig);
-	_exit(128 + sig);
-}
-
-/* Pid 1 of the sandbox's PID namespace: starts the parser, reaps orphans and
- * exits with the parser (a signal as 128 + number). When it exits the kernel
- * kills whatever the spec left running. Never returns. */
-static void sandbox_init(const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-			 const char *scratch, int out_fd)
-{
-	struct sy_error err = { { 0 } };
-	pid_t pid;
-	int status;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	pid = fork();
-	if (pid < 0) {
-		sy_error_set(&err, "sandbox: fork: %s", strerror(errno));
-		sandbox_fail(out_fd, &err);
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (drop_privileges(&err) != 0)
-			sandbox_fail(out_fd, &err);
-		parse_and_exit(in, ctx, scratch, out_fd);
-	}
-	close(out_fd);
-	status = wait_for(pid);
-	if (WIFSIGNALED(status))
-		_exit(128 + WTERMSIG(status));
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
-}
-
-/* Sets up the sandbox (see planner_specs_read) in the calling child, as
- * root, and runs the parse in it; never returns. Any failure ends the child
- * with EXIT_SANDBOX and the reason in out_fd: the spec is never parsed
- * outside the sandbox. */
-static void sandboxed_main(const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-			   const char *dir, int out_fd)
-{
-	struct sy_error err = { { 0 } };
-	pid_t pid;
-
-	if (reader_sandbox_enter(dir, ctx->dir, &err) != 0)
-		sandbox_fail(out_fd, &err);
-	reset_environment();
-	pid = fork();
-	if (pid < 0) {
-		sy_error_set(&err, "sandbox: fork: %s", strerror(errno));
-		sandbox_fail(out_fd, &err);
-	}
-	if (pid == 0)
-		sandbox_init(in, ctx, dir, out_fd);
-	close(out_fd);
-	exit_like(wait_for(pid));
-}
-
-/* The child's whole life: never returns. As root, the spec is parsed in the
- * sandbox; otherwise (a developer's unprivileged run, where namespaces and
- * mounts are not available) in the child itself, without network when the
- * kernel allows an unprivileged CLONE_NEWNET. */
-static void child_main(const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-		       const char *dir, int out_fd)
-{
-	setpgid(0, 0);
-	if (out_fd < 3)
-		out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3); /* stdio is about to be replaced */
-	if (out_fd < 0)
-		_exit(2);
-	redirect_stdio();
-	close_other_fds(out_fd);
-	signal(SIGPIPE, SIG_DFL);
 	if (geteuid() == 0)
-		sandboxed_main(in, ctx, dir, out_fd);
+		return sandbox_run(&cfg);
 	(void)unshare(CLONE_NEWNET);
-	parse_and_exit(in, ctx, dir, out_fd);
+	parse_and_exit(r->in, r->ctx, r->dir, RESULT_FD);
+	return 2;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -897,168 +664,73 @@ int planner_spec_from_json(const char *text, size_t len, struct planner_spec *ou
 /* ------------------------------------------------------------------------ */
 /* Parent: run the children, collect and decode their results.              */
 
-/* One running child. */
-struct reader {
-	pid_t pid;          /* child process (and process group) id */
-	int pidfd;          /* pidfd of the child (readable once it exited), or -1
-			     * when the kernel has none */
-	int fd;             /* read end of the result pipe, -1 once at EOF */
-	size_t index;       /* which input it reads */
-	char *dir;          /* private directory the child writes the spec into;
-			     * removed by the parent after the child ended */
-	char *buf;          /* result bytes received so far */
-	size_t len, alloc;  /* bytes in buf, bytes allocated */
-	double deadline;    /* CLOCK_MONOTONIC seconds after which it is killed */
-};
-
-static double now_s(void)
+/* Turns a finished reader's end and output into out. */
+static void reader_finish(const struct reader *r, struct planner_spec *out)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Turns a finished child's status and output into out. */
-static void finish(struct reader *r, int status, int timed_out, struct planner_spec *out)
-{
+	const struct sy_child *c = &r->child;
 	struct sy_error err = { { 0 } };
+	/* A sandboxed reader exits with 128 + n when its parser was killed by
+	 * signal n: its pid 1 reports it so, as it cannot die of it. */
+	int sig = c->signal ? c->signal
+			    : c->status > 128 && c->status < 128 + NSIG ? c->status - 128 : 0;
 
-	if (timed_out) {
+	if (c->timed_out) {
 		out->error = sy_xasprintf("%s: spec reader killed after %d s", out->path,
 					  CHILD_TIMEOUT_S);
-	} else if (WIFSIGNALED(status)) {
+	} else if (sig) {
 		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
-					  WTERMSIG(status), strsignal(WTERMSIG(status)));
+					  sig, strsignal(sig));
 		/* SIGKILL comes from outside (our own timeout is handled above):
 		 * the OOM killer, an operator. Other signals are the spec's doing. */
-		out->error_transient = WTERMSIG(status) == SIGKILL;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SANDBOX && r->len) {
+		out->error_transient = sig == SIGKILL;
+	} else if (c->status == EXIT_SANDBOX && c->out_len) {
 		/* The reason, one line, as the child wrote it. */
 		out->error = sy_xasprintf("%s: spec reader %.*s", out->path,
-					  (int)strcspn(r->buf, "\n"), r->buf);
+					  (int)strcspn(c->out, "\n"), c->out);
 		out->error_transient = 1;
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	} else if (c->status != 0) {
 		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
-					  WEXITSTATUS(status));
+					  c->status);
 		out->error_transient = 1;
-	} else if (planner_spec_from_json(r->buf ? r->buf : "", r->len, out, &err) != 0) {
+	} else if (planner_spec_from_json(c->out, c->out_len, out, &err) != 0) {
 		out->error = sy_xasprintf("%s: spec reader result unreadable: %s", out->path,
 					  err.msg);
 		out->error_transient = 1;
 	}
 }
 
+/* Starts the reader of input index in r, with a private directory. */
 static int reader_start(struct reader *r, size_t index, const struct planner_spec_input *in,
 			const struct planner_macro_ctx *ctx, struct sy_error *err)
 {
-	int fds[2];
-
-	memset(r, 0, sizeof(*r));
+	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index };
 	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
 	if (!r->dir)
 		return sy_error_prefix(err, "%s", in->path);
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		sy_error_set(err, "%s: pipe: %s", in->path, strerror(errno));
-		goto fail;
-	}
-	r->pid = fork();
-	if (r->pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		sy_error_set(err, "%s: fork: %s", in->path, strerror(errno));
-		goto fail;
-	}
-	if (r->pid == 0) {
-		close(fds[0]);
-		child_main(in, ctx, r->dir, fds[1]);
-	}
-	setpgid(r->pid, r->pid);
-	close(fds[1]);
-	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
-	r->fd = fds[0];
-	r->index = index;
-	r->deadline = now_s() + CHILD_TIMEOUT_S;
-	return 0;
-fail:
+	r->child.child_fn = reader_main;
+	r->child.child_arg = r;
+	r->child.capture = 1;
+	r->child.capture_at = RESULT_FD;
+	r->child.log_fd = SY_CHILD_DEVNULL;
+	/* No host file or directory stays reachable (an open directory would
+	 * let openat() leave the sandbox). */
+	r->child.close_fds = 1;
+	r->child.death_signal = SIGKILL;
+	r->child.timeout_s = CHILD_TIMEOUT_S;
+	if (sy_child_start(&r->child, err) == 0)
+		return 0;
+	sy_error_prefix(err, "%s", in->path);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
 	return -1;
 }
 
-/* Reads what is available; closes fd at EOF. */
-static void reader_read(struct reader *r)
+/* Frees what a finished reader holds and removes its directory. */
+static void reader_release(struct reader *r)
 {
-	ssize_t got;
-
-	if (r->alloc - r->len < 65536) {
-		r->alloc = r->alloc * 2 + 65536;
-		r->buf = sy_xrealloc(r->buf, r->alloc);
-	}
-	got = read(r->fd, r->buf + r->len, r->alloc - r->len - 1);
-	if (got > 0) {
-		r->len += (size_t)got;
-		r->buf[r->len] = '\0';
-	} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-		close(r->fd);
-		r->fd = -1;
-	}
-}
-
-/* Checks whether r is done (or overdue, then kills it); returns 1 when r has
- * been reaped and out filled. */
-static int reader_check(struct reader *r, double now, struct planner_spec *out)
-{
-	siginfo_t info = { 0 };
-	int status = 0, timed_out = now >= r->deadline;
-
-	if (!timed_out && (r->fd >= 0 ||
-			   waitid(P_PID, (id_t)r->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-			   info.si_pid == 0))
-		return 0;
-	/* The child is dead or overdue, and not reaped yet, so its process
-	 * group id cannot have been reused: end whatever is left in it. */
-	kill(-r->pid, SIGKILL);
-	kill(r->pid, SIGKILL);
-	while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	finish(r, status, timed_out, out);
-	if (r->fd >= 0)
-		close(r->fd);
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	free(r->buf);
+	sy_child_release(&r->child);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
-	return 1;
-}
-
-/* Waits for output, a child's exit or a deadline; at most 100 ms while a
- * child without a pidfd closed its pipe and has not exited yet. */
-static void readers_poll(struct reader *rs, size_t nr)
-{
-	struct pollfd pfds[nr];
-	double first = 1e30, now = now_s();
-	int timeout_ms, waiting_exit = 0;
-
-	for (size_t i = 0; i < nr; i++) {
-		if (rs[i].deadline < first)
-			first = rs[i].deadline;
-		/* A negative fd makes poll skip the entry. */
-		pfds[i].fd = rs[i].fd >= 0 ? rs[i].fd : rs[i].pidfd;
-		pfds[i].events = POLLIN;
-		pfds[i].revents = 0;
-		if (rs[i].fd < 0 && rs[i].pidfd < 0)
-			waiting_exit = 1;
-	}
-	timeout_ms = first > now ? (int)((first - now) * 1000) + 1 : 0;
-	if (waiting_exit && timeout_ms > 100)
-		timeout_ms = 100;
-	if (poll(pfds, nr, timeout_ms) <= 0)
-		return;
-	for (size_t i = 0; i < nr; i++)
-		if (rs[i].fd >= 0 && pfds[i].revents)
-			reader_read(&rs[i]);
 }
 
 /* How many of the nr readers have not closed their pipe yet. */
@@ -1067,8 +739,27 @@ static size_t readers_running(const struct reader *rs, size_t nr)
 	size_t k = 0;
 
 	for (size_t i = 0; i < nr; i++)
-		k += rs[i].fd >= 0;
+		k += rs[i].child.out_fd >= 0;
 	return k;
+}
+
+/* Waits for news of the nr readers; handles one that finished. Returns 1
+ * when one did (it is taken out of rs, *nr is one less), else 0. */
+static int readers_wait(struct reader *rs, size_t *nr, struct planner_spec *out)
+{
+	struct sy_child **children = sy_xcalloc(*nr, sizeof(*children));
+	int i;
+
+	for (size_t k = 0; k < *nr; k++)
+		children[k] = &rs[k].child;
+	i = sy_child_wait_any(children, *nr, -1);
+	free(children);
+	if (i < 0)
+		return 0;
+	reader_finish(&rs[i], &out[rs[i].index]);
+	reader_release(&rs[i]);
+	rs[i] = rs[--*nr];
+	return 1;
 }
 
 static int default_jobs(void)
@@ -1112,13 +803,7 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 			next++;
 			continue;
 		}
-		readers_poll(rs, nr);
-		for (size_t i = 0; i < nr;) {
-			if (reader_check(&rs[i], now_s(), &out[rs[i].index]))
-				rs[i] = rs[--nr];
-			else
-				i++;
-		}
+		readers_wait(rs, &nr, out);
 	}
 	free(rs);
 	return 0;

@@ -7,12 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "common/child.h"
 #include "common/fs.h"
 #include "common/strv.h"
 #include "gitwatch/mirror.h"
@@ -73,24 +72,20 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 		sy_strv_push_owned(argv, sy_xasprintf("--worker-manifest=%s", req->worker_manifest));
 }
 
-/* Forks and execs argv with stdout/stderr on log_fd and events_w as fd 3.
- * Only async-signal-safe calls happen between fork and exec: the service
- * has threads. */
-static pid_t start_child(char *const *argv, int log_fd, int events_w)
+/* Starts argv (exec only, no child_fn: the service has threads) with
+ * stdout and stderr on log_fd, events_w as EVENTS_FD and no other fd of
+ * the service; it gets SIGTERM (a clean stop) when the runner's thread
+ * ends. */
+static int start_child(struct sy_child *c, char *const *argv, int log_fd, int events_w,
+		       struct sy_error *err)
 {
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	setpgid(0, 0);
-	if (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0 || dup2(events_w, EVENTS_FD) < 0)
-		_exit(127);
-	int devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0)
-		dup2(devnull, 0);
-	execv(argv[0], argv);
-	_exit(127);
+	c->argv = (const char *const *)argv;
+	c->log_fd = log_fd;
+	c->extra_fd = events_w;
+	c->extra_fd_at = EVENTS_FD;
+	c->close_fds = 1;
+	c->death_signal = SIGTERM;
+	return sy_child_start(c, err);
 }
 
 static void dispatch_line(const char *line, const struct server_runner_sink *sink)
@@ -135,8 +130,8 @@ int server_runner_run(const struct server_runner_request *req,
 	char *dir = state_pipeline_dir(req->state_dir, id);
 	char *log_path = state_pipeline_file(req->state_dir, id, "pipeline.log");
 	struct sy_strv argv = SY_STRV_INIT;
-	int log_fd = -1, ev[2] = { -1, -1 }, status = 0, rc = -1;
-	pid_t pid;
+	struct sy_child child = SY_CHILD_INIT;
+	int log_fd = -1, ev[2] = { -1, -1 }, rc = -1;
 
 	if (sy_mkdir_p(dir, 0755, err))
 		goto out;
@@ -156,25 +151,23 @@ int server_runner_run(const struct server_runner_request *req,
 		sy_error_set(err, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	pid = start_child(argv.items, log_fd, ev[1]);
+	rc = start_child(&child, argv.items, log_fd, ev[1], err);
+	/* Its end of file comes when the child alone holds the write end. */
 	close(ev[1]);
 	ev[1] = -1;
-	if (pid < 0) {
-		sy_error_set(err, "fork: %s", strerror(errno));
+	if (rc)
 		goto out;
-	}
 	if (req->child)
-		*req->child = pid;
+		*req->child = child.pid;
 	read_events(ev[0], sink);
 	ev[0] = -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	sy_child_finish(&child);
 	if (req->child)
 		*req->child = 0;
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	rc = child.signal ? 3 : child.status;
 	dprintf(log_fd, "shipyard: pipeline %ld: %s %d\n", req->pipeline->id,
-		WIFEXITED(status) ? "exit status" : "killed by signal",
-		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		child.signal ? "killed by signal" : "exit status",
+		child.signal ? child.signal : child.status);
 out:
 	if (ev[0] >= 0)
 		close(ev[0]);

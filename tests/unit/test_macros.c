@@ -5,7 +5,7 @@
 #include <rpm/rpmmacro.h>
 
 #include "planner/macros.h"
-#include "common/spawn.h"
+#include "common/child.h"
 #include "gitwatch/repo.h"
 
 /* A throw-away git repository with a small macros package. */
@@ -222,22 +222,30 @@ static int apply_child(void *arg)
 	return 0;
 }
 
+/* Runs apply_child on probe in a forked child, its output captured. */
+static void run_apply_child(struct apply_probe *probe, struct sy_child *child)
+{
+	struct sy_error err = { { 0 } };
+
+	*child = (struct sy_child)SY_CHILD_INIT;
+	child->child_fn = apply_child;
+	child->child_arg = probe;
+	child->capture = 1;
+	child->log_fd = SY_CHILD_DEVNULL;
+	child->timeout_s = 30;
+	assert_ok(sy_child_run(child, &err), &err);
+}
+
 /* Applies ctx in a forked child and returns expr expanded there. */
 static char *expand_in_child(const struct planner_macro_ctx *ctx, const char *expr)
 {
 	struct apply_probe probe = { ctx, expr };
-	struct sy_spawn sp = SY_SPAWN_INIT;
-	struct sy_error err = { { 0 } };
+	struct sy_child child;
 
-	sp.child_fn = apply_child;
-	sp.child_arg = &probe;
-	sp.capture = 1;
-	sp.log_fd = -1;
-	sp.timeout_s = 30;
-	assert_ok(sy_spawn_run(&sp, &err), &err);
-	if (sp.status != 0)
-		fail_msg("child failed (%d): %s", sp.status, sp.out ? sp.out : "");
-	return sp.out;
+	run_apply_child(&probe, &child);
+	if (child.status != 0)
+		fail_msg("child failed (%d): %s", child.status, child.out ? child.out : "");
+	return child.out;
 }
 
 static void test_macro_ctx_apply_loads_files_defines_and_lua(void **state)
@@ -351,22 +359,16 @@ static void test_macro_ctx_apply_rejects_missing_macro_file(void **state)
 {
 	struct planner_macro_ctx ctx;
 	struct apply_probe probe = { &ctx, "%{dist}" };
-	struct sy_spawn sp = SY_SPAWN_INIT;
-	struct sy_error err = { { 0 } };
+	struct sy_child child;
 
 	(void)state;
 	memset(&ctx, 0, sizeof(ctx));
 	sy_strv_push(&ctx.macro_files, "/nonexistent/shipyard/macros");
 	ctx.target_arch = sy_xstrdup("x86_64");
-	sp.child_fn = apply_child;
-	sp.child_arg = &probe;
-	sp.capture = 1;
-	sp.log_fd = -1;
-	sp.timeout_s = 30;
-	assert_ok(sy_spawn_run(&sp, &err), &err);
-	assert_int_equal(sp.status, 1);
-	assert_non_null(strstr(sp.out, "/nonexistent/shipyard/macros: cannot load macro file"));
-	free(sp.out);
+	run_apply_child(&probe, &child);
+	assert_int_equal(child.status, 1);
+	assert_non_null(strstr(child.out, "/nonexistent/shipyard/macros: cannot load macro file"));
+	free(child.out);
 	planner_macro_ctx_release(&ctx);
 }
 
