@@ -31,6 +31,7 @@
 #include "builder/buildjob.h"
 #include "builder/rootfs.h"
 #include "builder/worker.h"
+#include "builder/workercache.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/strv.h"

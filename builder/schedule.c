@@ -16,6 +16,7 @@
 
 #include "builder/artifact.h"
 #include "builder/buildjob.h"
+#include "builder/buildlock.h"
 #include "builder/executor.h"
 #include "builder/outdigest.h"
 #include "builder/scheduler.h"

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "builder/worker.h"
+#include "builder/workercache.h"
 #include "common/log.h"
 #include "common/strv.h"
 

@@ -8,6 +8,7 @@
 
 #include "builder/artifact.h"
 #include "builder/buildjob.h"
+#include "builder/buildlock.h"
 #include "builder/rootfs.h"
 #include "common/fs.h"
 #include "common/log.h"

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "builder/buildjob.h"
+#include "builder/buildlock.h"
 #include "sandbox/rpminstall.h"
 #include "builder/worker.h"
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "builder/worker.h"
+#include "builder/workercache.h"
 
 static char *write_manifest(const char *dir, const char *name, const char *text)
 {
