@@ -1,24 +1,14 @@
-/* Composing an image: the package closure of a config resolved with libsolv
- * against a published repository's repodata, installed into a fresh root with
- * a librpm transaction run inside a sandboxed child (as builder/buildjob.c
- * fills build roots), and written as the config's artifacts (tar.gz with
- * libarchive for rootfs configs). */
+/* Composing an image: the package closure of a config (imager/closure.h)
+ * installed into a fresh root with a librpm transaction run inside a
+ * sandboxed child (as builds fill their roots), and written as the config's
+ * artifacts (imager/artifacts.h). */
 #ifndef IMAGER_COMPOSE_H
 #define IMAGER_COMPOSE_H
 
 #include "common/error.h"
 #include "common/strv.h"
+#include "imager/closure.h"
 #include "imager/imageconfig.h"
-
-/* Resolves the install closure of cfg->packages (and "filesystem" first when
- * the repository has it, as the toolkit's imager does) against the repository
- * at repo_dir (a directory with repodata/, read with libsolv's
- * repo_add_repomdxml/repo_add_rpmmd) for arch. Fills nevras with the sorted
- * NEVRAs and, if rpm_paths is not NULL, the matching RPM file paths under
- * repo_dir. Returns 0, or -1 with err listing the problems libsolv reports
- * ("image core: nothing provides libfoo needed by bar-1-1.x86_64"). */
-int imager_closure(const struct imager_config *cfg, const char *repo_dir, const char *arch,
-		   struct sy_strv *nevras, struct sy_strv *rpm_paths, struct sy_error *err);
 
 /* Composes cfg: closure, install into work_dir/rootfs (created; removed when
  * done), artifacts written to out_dir (created) as

@@ -1,0 +1,24 @@
+/* An image root written as its config's artifacts: for Disks[0]'s rootfs
+ * artifacts a tar archive (tar.gz, tar.xz or plain, libarchive) named
+ * "<artifact name>.<compression>", and manifest.json ({"name", "config",
+ * "arch", "packages": [NEVRAs]}) beside them. */
+#ifndef IMAGER_ARTIFACTS_H
+#define IMAGER_ARTIFACTS_H
+
+#include "common/error.h"
+#include "common/strv.h"
+#include "imager/imageconfig.h"
+
+/* Checks that every artifact of cfg can be written: a rootfs archive (no
+ * Type; tar.gz, tar.xz or no Compression). Returns 0, or -1 with err naming
+ * the config and the artifact that cannot. */
+int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err);
+
+/* Writes the artifacts of cfg from the root at rootfs into out_dir (which
+ * exists), appending their paths to artifacts, then out_dir/manifest.json
+ * listing nevras for arch, and fsyncs out_dir. Returns 0 or -1 with err. */
+int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
+			   const struct sy_strv *nevras, const char *out_dir,
+			   struct sy_strv *artifacts, struct sy_error *err);
+
+#endif
