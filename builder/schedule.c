@@ -19,6 +19,7 @@
 #include "builder/buildlock.h"
 #include "builder/executor.h"
 #include "builder/outdigest.h"
+#include "builder/schedule-private.h"
 #include "builder/scheduler.h"
 #include "builder/sources.h"
 #include "common/fs.h"
@@ -61,211 +62,6 @@ static void fail(struct builder_job_result *res, enum builder_job_state state, c
 	res->reason = reason;
 }
 
-/* Returns the path of the RPM named file: from this run's results when its
- * spec was in the plan, else through find_rpm. */
-/* Where the run stands: entry of each spec, and each entry's position in
- * the order the entries are executed (deferred ones last). */
-struct run_order {
-	size_t *slot; /* spec -> entry, SIZE_MAX when not in the plan */
-	size_t *pos;  /* entry -> execution position */
-};
-
-static int ran_before(const struct run_order *o, size_t spec, size_t e)
-{
-	return o->slot[spec] != SIZE_MAX && o->pos[o->slot[spec]] < o->pos[e];
-}
-
-static char *locate_rpm(const struct builder_schedule_input *in, const struct run_order *o,
-			const struct builder_job_result *results, size_t e, size_t spec,
-			const char *file)
-{
-	const size_t *slot = o->slot;
-
-	/* A spec run later is a bootstrap member of a cycle: its packages come
-	 * from the published repository. */
-	if (ran_before(o, spec, e)) {
-		const struct sy_strv *rpms = &results[slot[spec]].rpms;
-		for (size_t i = 0; i < rpms->n; i++) {
-			const char *base = strrchr(rpms->items[i], '/');
-			if (!strcmp(base ? base + 1 : rpms->items[i], file))
-				return sy_xstrdup(rpms->items[i]);
-		}
-		return NULL;
-	}
-	/* Not rebuilt here: its artifact for the same key (built by any branch
-	 * or pull request), else the channel's published repository. */
-	char *built = sy_xasprintf("%s/%s/%s", in->artifacts_dir, in->keys[spec], file);
-	if (sy_exists(built))
-		return built;
-	free(built);
-	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, file) : NULL;
-}
-
-static int collect_install(const struct builder_schedule_input *in, const struct run_order *o,
-			   const struct builder_job_result *results, size_t e,
-			   struct sy_strv *paths, struct sy_error *err)
-{
-	size_t spec = in->plan->entries[e].spec;
-
-	const struct planner_graph_node *node = &in->graph->nodes[spec];
-
-	for (size_t i = 0; i < node->ninstall; i++) {
-		const struct planner_pkgref *ref = &node->install[i];
-		const struct planner_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
-		char *file = builder_package_rpm_name(pkg);
-		char *path = locate_rpm(in, o, results, e, ref->spec, file);
-		if (!path) {
-			sy_error_set(err, "BuildRequires package %s is not available (%s)", pkg->name,
-				     file);
-			free(file);
-			return -1;
-		}
-		sy_strv_push_owned(paths, path);
-		free(file);
-	}
-	return 0;
-}
-
-static size_t default_jobs(int jobs);
-
-/* Cores per build when builds run in parallel (the toolkit's MAX_CPU as
- * %_smp_ncpus_max): all of them shared by the jobs. */
-static unsigned smp_ncpus(const struct builder_schedule_input *in)
-{
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t jobs = default_jobs(in->jobs);
-	long each = cores > 0 ? cores / (long)jobs : 1;
-
-	return each > 0 ? (unsigned)each : 1;
-}
-
-/* Materialises the spec directory, verifies sources, builds, and stores the
- * outputs under the artifact directory of the key. */
-static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
-		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
-		     int log_fd, int *infra, int *check, struct sy_error *err)
-{
-	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
-	const char *key = in->keys[in->plan->entries[e].spec];
-	char *dir = planner_path_dir(spec->path);
-	char *scratch = sy_xasprintf("%s/%s-%.12s", in->builds_dir, spec->name, key);
-	char *src = sy_xasprintf("%s.src", scratch);
-	char *final = sy_xasprintf("%s/%s", in->artifacts_dir, key);
-	char *tmp_out = sy_xasprintf("%s.tmp-%ld", final, (long)getpid());
-	const char *base = strrchr(spec->path, '/') + 1;
-	char *sig = sy_xasprintf("%s/%.*s.signatures.json", src, (int)(strlen(base) - 5), base);
-	struct sy_strv install = SY_STRV_INIT;
-	struct builder_build_result out = { SY_STRV_INIT, NULL, 0 };
-	int rc = -1;
-	/* The job's lock covers its scratch and .src directories: no sweep or
-	 * other pipeline removes them while this one fills them. */
-	int lock = builder_build_lock(scratch, err);
-
-	*infra = 0;
-	if (lock < 0)
-		goto out;
-	sy_rm_rf(src, NULL);
-	sy_rm_rf(tmp_out, NULL);
-	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
-		goto out;
-	int updated = 0;
-	if (builder_sources_hydrate(src, sig, &spec->sources, in->source_cache, in->source_url,
-				    log_fd, err)) {
-		sy_error_prefix(err, "%s", dir);
-		goto out;
-	}
-	if (builder_sources_check(src, sig, &spec->sources, in->signatures, &updated, err)) {
-		/* Name the signatures file as it is in the repository. */
-		size_t n = strlen(src);
-		if (!strncmp(err->msg, src, n)) {
-			char *rest = sy_xstrdup(err->msg + n);
-			sy_error_set(err, "%s%s", dir, rest);
-			free(rest);
-		}
-		goto out;
-	}
-	if (collect_install(in, o, results, e, &install, err) ||
-	    sy_mkdir_p(tmp_out, 0755, err))
-		goto out;
-	if (updated) {
-		/* The rewritten file goes with the artifacts: a CI service does
-		 * not push commits; the maintainer takes it from there. */
-		char *keep = sy_xasprintf("%s/%s", tmp_out, strrchr(sig, '/') + 1);
-		if (sy_copy_file(sig, keep, err)) {
-			free(keep);
-			goto out;
-		}
-		if (log_fd >= 0)
-			dprintf(log_fd, "shipyard: %s/%s updated with the sources used: %s\n", dir,
-				strrchr(sig, '/') + 1, keep);
-		free(keep);
-	}
-	for (size_t k = 0; late && k < late->n; k++)
-		if (!sy_strv_contains(&install, late->items[k]))
-			sy_strv_push(&install, late->items[k]);
-	struct builder_build_request req = {
-		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
-		.worker_tarball = in->worker_tarball,
-		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
-		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
-		.timeout_s = in->timeout_s, .locked = 1,
-		.output_limit_bytes = in->output_limit_bytes, .run_check = in->run_check,
-		.smp_ncpus_max = smp_ncpus(in),
-	};
-	static const char *const none[] = { NULL };
-	if (!install.n)
-		req.install_rpms = none;
-	if (builder_build_run(&req, &out, err)) {
-		*infra = out.infrastructure;
-		goto out;
-	}
-	*check = out.check;
-	if (builder_artifact_write_summary(tmp_out, spec, key, err))
-		goto out;
-	sy_rm_rf(final, NULL);
-	if (rename(tmp_out, final) < 0) {
-		sy_error_set(err, "%s: cannot store artifacts: %s", final, strerror(errno));
-		goto out;
-	}
-	results[e].seconds = out.seconds;
-	if (builder_artifact_lookup(final, &results[e].rpms, &results[e].srpm))
-		rc = 0;
-	else
-		sy_error_set(err, "%s: incomplete", final);
-out:
-	if (rc)
-		sy_rm_rf(tmp_out, NULL);
-	if (lock >= 0) {
-		sy_rm_rf(src, NULL);
-		builder_build_unlock(scratch, lock);
-	}
-	builder_build_result_release(&out);
-	sy_strv_release(&install);
-	free(sig);
-	free(tmp_out);
-	free(final);
-	free(src);
-	free(scratch);
-	free(dir);
-	return rc;
-}
-
-/* Returns the last "error: ..." line rpmbuild wrote to the log (newly
- * allocated), or NULL. */
-static char *last_error_line(const char *log_path)
-{
-	char *text, *found = NULL;
-
-	if (sy_read_file(log_path, &text, NULL, NULL))
-		return NULL;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, "error: ", 7))
-			found = line + 7;
-	char *copy = found ? sy_xstrdup(found) : NULL;
-	free(text);
-	return copy;
-}
-
 /* Every RPM available to late resolution: this run's outputs so far and the
  * published repository's. */
 static void available_rpms(const struct builder_schedule_input *in, const struct run_order *o,
@@ -306,49 +102,6 @@ static unsigned char *order_run(const struct builder_schedule_input *in, struct 
 				order[k++] = e;
 			}
 	return deferred;
-}
-
-/* ------------------------------------------------------------------------ */
-/* One job, in its own process.                                              */
-
-/* Builds entry e in this process (the job's, where its executor runs it)
- * and writes the outcome to fd as one line: "<built 0|1> <infrastructure
- * 0|1> <seconds> <check -1|0|1>\t<reason>". */
-static void job_process(const struct builder_schedule_input *in, const struct run_order *o,
-			struct builder_job_result *results, size_t e, const struct sy_strv *late,
-			int fd)
-{
-	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
-	struct builder_job_result *res = &results[e];
-	struct sy_error err = { { 0 } };
-	/* A retry keeps the log of the attempts before it. */
-	int retry = res->attempts > 0;
-	int log = open(res->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (retry ? O_APPEND : O_TRUNC),
-		       0644);
-	int infra = 0, check = -1, built;
-	char *reason = NULL;
-
-	if (retry) {
-		unsigned wait_s = 1U << (res->attempts - 1); /* 1, 2, 4 s */
-		if (log >= 0)
-			dprintf(log, "shipyard: attempt %d after an infrastructure failure, in %u s\n",
-				res->attempts + 1, wait_s);
-		sleep(wait_s);
-	}
-	built = build_one(in, o, results, e, late, log, &infra, &check, &err) == 0;
-
-	if (!built) {
-		char *last = last_error_line(res->log_path);
-		reason = sy_xasprintf("%s: %s%s%s", spec->path, err.msg, last ? ": " : "",
-				      last ? last : "");
-		if (log >= 0)
-			dprintf(log, "shipyard: %s\n", reason);
-		free(last);
-	}
-	dprintf(fd, "%d %d %.3f %d\t%s\n", built, infra, res->seconds, check, reason ? reason : "");
-	free(reason);
-	if (log >= 0)
-		close(log);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -573,7 +326,7 @@ static void run_job(void *arg, int result_fd)
 	const struct job_arg *a = arg;
 	struct runner *r = a->r;
 
-	job_process(r->in, &r->o, r->results, a->e, &r->late[a->e], result_fd);
+	builder_schedule_job_process(r->in, &r->o, r->results, a->e, &r->late[a->e], result_fd);
 }
 
 /* Hands entry e to the executor. Returns 0, or -1 (e failed). */
@@ -582,7 +335,7 @@ static int start_build(struct runner *r, size_t e)
 	struct builder_job_result *res = &r->results[e];
 	struct sy_error err = { { 0 } };
 	struct builder_executor_job job = {
-		.id = e, .run = run_job, .arg = &r->args[e], .cores = smp_ncpus(r->in),
+		.id = e, .run = run_job, .arg = &r->args[e], .cores = builder_schedule_cores(r->in),
 	};
 
 	r->args[e] = (struct job_arg){ r, e };
@@ -705,13 +458,22 @@ static struct builder_sched_job *job_graph(const struct builder_schedule_input *
 	return jobs;
 }
 
-static size_t default_jobs(int jobs)
+size_t builder_schedule_default_jobs(int jobs)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (jobs > 0)
 		return (size_t)jobs;
 	return cores > 0 ? (size_t)cores : 1;
+}
+
+unsigned builder_schedule_cores(const struct builder_schedule_input *in)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t jobs = builder_schedule_default_jobs(in->jobs);
+	long each = cores > 0 ? cores / (long)jobs : 1;
+
+	return each > 0 ? (unsigned)each : 1;
 }
 
 /* Runs the scheduling loop until every job is over. */
@@ -735,7 +497,7 @@ size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results)
 {
 	const struct planner_plan *plan = in->plan;
-	struct runner r = { .in = in, .results = results, .jobs = default_jobs(in->jobs) };
+	struct runner r = { .in = in, .results = results, .jobs = builder_schedule_default_jobs(in->jobs) };
 	size_t *order = sy_xcalloc(plan->n + 1, sizeof(size_t)), bad = 0;
 	unsigned char *deferred;
 	struct sy_error err = { { 0 } };
