@@ -86,7 +86,7 @@ struct planner_spec_input {
 /* Parses n specs, at most jobs children at a time (jobs <= 0: number of
  * cores), each child with a fresh librpm macro context made by
  * planner_macro_ctx_apply(ctx). Run as root, every spec is parsed in a
- * sandbox (DESIGN.md, "Trust"): new mount, network, IPC, UTS and PID
+ * sandbox (docs/design.md, "Trust"): new mount, network, IPC, UTS and PID
  * namespaces; a tmpfs root with /usr and /etc read-only, /dev/null,
  * /dev/zero, /dev/urandom, a private /tmp, ctx->dir read-only and a
  * private writable scratch tmpfs (at the path of a directory made under

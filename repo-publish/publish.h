@@ -2,7 +2,7 @@
  * snapshot with createrepo_c metadata (repodata/repomd.xml, primary, filelists,
  * other), and the channel's "current" link is switched to it with one
  * rename(2), so that readers see the old or the new repository, never a mix.
- * Layout (DESIGN.md): <repos>/<channel>/snapshots/<id>/ and
+ * Layout (docs/design.md, "On disk"): <repos>/<channel>/snapshots/<id>/ and
  * <repos>/<channel>/current -> snapshots/<id>. */
 #ifndef REPO_PUBLISH_H
 #define REPO_PUBLISH_H
