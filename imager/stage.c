@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "imager/compose.h"
 #include "imager/imageconfig.h"
+#include "imager/images.h"
 #include "state/layout.h"
 
 struct read_arg {
@@ -80,9 +81,12 @@ static void closure_digest(const char *json, const struct sy_strv *nevras,
 	sy_sha256_final(h, hex);
 }
 
-static int unchanged(const char *image_dir, const char *digest)
+/* The file of a build that holds its closure_digest. */
+#define CLOSURE_FILE "closure.sha256"
+
+static int unchanged(const char *state, const char *config, const char *digest)
 {
-	char *path = sy_xasprintf("%s/latest/closure.sha256", image_dir), *old = NULL;
+	char *path = imager_build_file(state, config, "latest", CLOSURE_FILE), *old = NULL;
 	int same = sy_read_file(path, &old, NULL, NULL) == 0 && !strncmp(old, digest, SY_SHA256_HEX_LEN);
 
 	free(old);
@@ -90,33 +94,22 @@ static int unchanged(const char *image_dir, const char *digest)
 	return same;
 }
 
-static int switch_latest(const char *image_dir, const char *id, struct sy_error *err)
-{
-	char *link = sy_xasprintf("%s/latest", image_dir);
-	char *tmp = sy_xasprintf("%s/.latest.tmp", image_dir);
-	int rc = 0;
-
-	unlink(tmp);
-	if (symlink(id, tmp) < 0 || rename(tmp, link) < 0)
-		rc = sy_error_set(err, "%s: cannot switch: %s", link, strerror(errno));
-	free(link);
-	free(tmp);
-	return rc;
-}
-
-/* Composes cfg into <image_dir>/<id>/ and points latest at it. */
+/* Composes cfg into a new build of config (imager/images.h) and points
+ * latest at it. */
 static int compose(const struct imager_stage *s, const struct imager_config *cfg,
-		   const char *image_dir, const char *digest, struct sy_strv *artifacts,
+		   const char *config, const char *digest, struct sy_strv *artifacts,
 		   struct sy_error *err)
 {
 	char id[32];
 	time_t now = time(NULL);
 	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	char *out = sy_xasprintf("%s/%s", image_dir, id), *tmp = sy_xasprintf("%s.tmp", out);
+	char *image_dir = state_image_dir(s->state, config);
+	char *out = imager_build_dir(s->state, config, id);
+	char *tmp = imager_build_tmp_dir(s->state, config, id);
 	char *scratch = sy_xasprintf("image-%s", cfg->name);
 	char *work = state_build_dir(s->state, scratch);
 	char *logpath = sy_xasprintf("%s/image-%s.log", s->log_dir, cfg->name);
-	char *sum = sy_xasprintf("%s/closure.sha256", tmp);
+	char *sum = sy_xasprintf("%s/" CLOSURE_FILE, tmp);
 	int rc = -1, fd;
 
 	sy_rm_rf(tmp, NULL);
@@ -130,7 +123,7 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 		if (rename(tmp, out) < 0)
 			sy_error_set(err, "%s: %s", out, strerror(errno));
 		else
-			rc = switch_latest(image_dir, id, err);
+			rc = imager_latest_switch(s->state, config, id, err);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -143,6 +136,7 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	free(scratch);
 	free(tmp);
 	free(out);
+	free(image_dir);
 	return rc;
 }
 
@@ -169,7 +163,7 @@ static int image_one(const struct imager_stage *s, const char *path)
 	struct imager_config cfg;
 	struct sy_strv nevras = SY_STRV_INIT, artifacts = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char *json = NULL, *name = config_name(path), *image_dir = state_image_dir(s->state, name);
+	char *json = NULL, *name = config_name(path);
 	char digest[SY_SHA256_HEX_LEN + 1];
 	int rc = 1;
 
@@ -184,10 +178,10 @@ static int image_one(const struct imager_stage *s, const char *path)
 		goto out;
 	}
 	closure_digest(json, &nevras, digest);
-	if (!s->force && unchanged(image_dir, digest)) {
+	if (!s->force && unchanged(s->state, name, digest)) {
 		report(s, name, IMAGER_UNCHANGED, "unchanged (%zu packages)", nevras.n);
 		rc = 0;
-	} else if (compose(s, &cfg, image_dir, digest, &artifacts, &err)) {
+	} else if (compose(s, &cfg, name, digest, &artifacts, &err)) {
 		report(s, name, IMAGER_FAILED, "%s", err.msg);
 	} else {
 		report(s, name, IMAGER_COMPOSED, "composed %s (%zu packages)",
@@ -198,7 +192,6 @@ out:
 	imager_config_release(&cfg);
 	sy_strv_release(&nevras);
 	sy_strv_release(&artifacts);
-	free(image_dir);
 	free(name);
 	free(json);
 	return rc;

@@ -1,10 +1,12 @@
 /* The image stage: every image config of a commit (the *.json files directly
  * in its config directory) whose package closure, resolved against a
  * published repository, or whose text changed since its last composition is
- * composed again (imager/compose.h) into <state>/images/<config>/<id>/, and
- * <state>/images/<config>/latest switched to it. What happens to each config
- * is told to a callback as it goes, so that the caller can turn it into
- * statuses. */
+ * composed again (imager/compose.h) into a new build
+ * <state>/images/<config>/<id>/ (imager/images.h), with closure.sha256
+ * holding the SHA-256 of the config text and closure, and
+ * <state>/images/<config>/latest switched to it. What happens to each
+ * config is told to a callback as it goes, so that the caller can turn it
+ * into statuses. */
 #ifndef IMAGER_STAGE_H
 #define IMAGER_STAGE_H
 

@@ -16,6 +16,7 @@
 #include <createrepo_c/createrepo_c.h>
 
 #include "common/fs.h"
+#include "common/util.h"
 
 /* Changelog entries kept per package in other.xml (createrepo_c's default). */
 #define PUBLISH_CHANGELOG_LIMIT 10
@@ -393,6 +394,26 @@ char *repo_publish_current_path(const char *repos_dir, const char *channel)
 
 	free(cur);
 	return path;
+}
+
+char *repo_publish_current_id(const char *repos_dir, const char *channel)
+{
+	char *path = repo_publish_current_path(repos_dir, channel), *id;
+
+	if (!path)
+		return NULL;
+	id = sy_xstrdup(sy_base_name(path));
+	free(path);
+	return id;
+}
+
+void repo_publish_list_snapshots(const char *repos_dir, const char *channel, struct sy_strv *ids)
+{
+	char *snaps = sy_xasprintf("%s/%s/snapshots", repos_dir, channel);
+
+	/* Ids are UTC times: sorted by name is oldest first. */
+	sy_list_dir(snaps, ids);
+	free(snaps);
 }
 
 /* Appends dir's *.rpm files (absolute paths) to out. */

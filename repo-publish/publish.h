@@ -31,4 +31,14 @@ int repo_publish_list_current(const char *repos_dir, const char *channel, struct
  * or NULL when it was never published. */
 char *repo_publish_current_path(const char *repos_dir, const char *channel);
 
+/* Returns the id of the channel's current snapshot ("YYYYMMDDTHHMMSSZ",
+ * the last component of repo_publish_current_path; caller frees), or NULL
+ * when it was never published. */
+char *repo_publish_current_id(const char *repos_dir, const char *channel);
+
+/* Appends the ids of the channel's snapshots (the names in
+ * <repos_dir>/<channel>/snapshots/ not starting with '.'), oldest first, to
+ * ids. A channel never published gives none. */
+void repo_publish_list_snapshots(const char *repos_dir, const char *channel, struct sy_strv *ids);
+
 #endif

@@ -1,10 +1,10 @@
 /* The dashboard and JSON API of `shipyard serve`: HTML pages (one shared
  * inline stylesheet, no external assets, every text from the store or from
  * files escaped) and the same data as JSON (jansson), /metrics and /healthz.
- * Read-only: it reads the store, <state>/logs/<head12>/ (plan.json,
- * build-summary.json, job logs), <state>/pipelines/<id>/pipeline.log,
- * <state>/repos/<channel>/ and <state>/images/<config>/<id>/ (DESIGN.md
- * "State on disk").
+ * Read-only: it reads the store, the run directory of each pipeline
+ * (<state>/pipelines/<id>/: pipeline.log, plan.json, build-summary.json,
+ * job logs; state/layout.h), the channels (repo-publish/publish.h) and the
+ * image builds (imager/images.h), each through the module that writes it.
  *
  * Routes (GET or HEAD; other methods get 405):
  *   /                                   pipelines, newest first
@@ -20,7 +20,7 @@
  *   /api/pipelines, /api/pipelines/<id>, /api/repositories, /api/images
  *   /metrics                            Prometheus text (server/metrics.h)
  *   /healthz                            200 "ok"
- * Files are served only from under <state>/logs, <state>/pipelines and
+ * Files are served only from under a pipeline's run directory and
  * <state>/images, after resolving symbolic links (a link pointing out of
  * them is refused with 404). */
 #ifndef SERVER_DASHBOARD_H
@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "server/html.h" /* the HTML of the pages, server_html_escape */
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/serveconf.h"
@@ -60,10 +61,5 @@ struct server_dashboard {
  * call from several threads at once. */
 int server_dashboard_route(const struct server_dashboard *d, const char *method, const char *path,
 			    const char *query, struct server_http_response *resp);
-
-/* Writes s to out with &, <, >, " and ' replaced by character references,
- * so that it is text in HTML content and in quoted attribute values (NULL
- * writes nothing). */
-void server_html_escape(FILE *out, const char *s);
 
 #endif

@@ -84,6 +84,11 @@ char *state_release_dir(const char *state, const char *repo, const char *name)
 	return sy_xasprintf("%s/releases/%s/%s", state, repo, name);
 }
 
+char *state_release_repo_link(const char *state, const char *repo, const char *name)
+{
+	return sy_xasprintf("%s/releases/%s/%s/repo", state, repo, name);
+}
+
 char *state_mirror_dir(const char *state, const char *repo)
 {
 	return sy_xasprintf("%s/git/%s.git", state, repo);
@@ -107,6 +112,11 @@ char *state_pipeline_file(const char *state, const char *id, const char *name)
 char *state_pipeline_logs_dir(const char *state, const char *id)
 {
 	return sy_xasprintf("%s/pipelines/%s/logs", state, id);
+}
+
+char *state_pipeline_job_log(const char *state, const char *id, const char *job)
+{
+	return sy_xasprintf("%s/pipelines/%s/logs/%s.log", state, id, job);
 }
 
 int state_pipeline_id_valid(const char *id)

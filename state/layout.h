@@ -14,7 +14,8 @@
  *   repos/<channel>/published.json  the commit it was last published from
  *   repos/<channel>.lock        held while a pipeline publishes to it
  *   images/<config>/<id>/       image artifacts, images/<config>/latest
- *   releases/<repo>/<name>/     dated releases, release.json
+ *   releases/<repo>/<name>/     dated releases, release.json and repo ->
+ *                               the repository snapshot
  *   git/<repo>.git              the service's mirror of a repository
  *   pipelines/<id>/             one pipeline run: pipeline.log, plan.json,
  *                               build_state.csv, build-summary.json and
@@ -64,6 +65,10 @@ char *state_image_dir(const char *state, const char *config);
 char *state_releases_dir(const char *state);
 char *state_release_dir(const char *state, const char *repo, const char *name);
 
+/* <state>/releases/<repo>/<name>/repo: the link to the repository snapshot
+ * the release holds. */
+char *state_release_repo_link(const char *state, const char *repo, const char *name);
+
 /* <state>/git/<repo>.git: the service's bare mirror of a repository. */
 char *state_mirror_dir(const char *state, const char *repo);
 
@@ -77,6 +82,9 @@ char *state_pipeline_file(const char *state, const char *id, const char *name);
 
 /* <state>/pipelines/<id>/logs: the job logs of the run, "<job>.log" each. */
 char *state_pipeline_logs_dir(const char *state, const char *id);
+
+/* <state>/pipelines/<id>/logs/<job>.log: the log of one job of the run. */
+char *state_pipeline_job_log(const char *state, const char *id, const char *job);
 
 /* Returns 1 when id can name a pipeline run: 1 to 64 characters of
  * [A-Za-z0-9._-], not starting with '.'; else 0. */

@@ -18,6 +18,9 @@ static void test_layout_paths_are_under_the_state_directory(void **state)
 		{ state_mirror_dir("/s", "distro"), "/s/git/distro.git" },
 		{ state_pipeline_file("/s", "42", "plan.json"), "/s/pipelines/42/plan.json" },
 		{ state_pipeline_logs_dir("/s", "42"), "/s/pipelines/42/logs" },
+		{ state_pipeline_job_log("/s", "42", "zlib"), "/s/pipelines/42/logs/zlib.log" },
+		{ state_release_repo_link("/s", "distro", "main-20261206-0300"),
+		  "/s/releases/distro/main-20261206-0300/repo" },
 		{ state_build_dir("/s", "image-core"), "/s/builds/image-core" },
 	};
 

@@ -166,7 +166,10 @@ static void test_publish_unpublished_channel_lists_nothing(void **state)
 	struct sy_strv list = SY_STRV_INIT;
 
 	assert_null(repo_publish_current_path(f->repos, "never"));
+	assert_null(repo_publish_current_id(f->repos, "never"));
 	assert_ok(repo_publish_list_current(f->repos, "never", &list, &err), &err);
+	assert_int_equal(list.n, 0);
+	repo_publish_list_snapshots(f->repos, "never", &list);
 	assert_int_equal(list.n, 0);
 }
 
@@ -186,6 +189,17 @@ static void test_publish_second_snapshot_replaces_current(void **state)
 	char *target = read_link(link);
 	char *want = sy_xasprintf("snapshots/%s", strrchr(second, '/') + 1);
 	assert_string_equal(target, want);
+
+	/* The ids name both snapshots, oldest first; current is the second. */
+	struct sy_strv ids = SY_STRV_INIT;
+	char *current = repo_publish_current_id(f->repos, "stable");
+	repo_publish_list_snapshots(f->repos, "stable", &ids);
+	assert_int_equal(ids.n, 2);
+	assert_string_equal(ids.items[0], strrchr(first, '/') + 1);
+	assert_string_equal(ids.items[1], strrchr(second, '/') + 1);
+	assert_string_equal(current, ids.items[1]);
+	free(current);
+	sy_strv_release(&ids);
 
 	char *names = dnf_names(f, link);
 	assert_string_equal(names, "libgreet\n");

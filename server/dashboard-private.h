@@ -1,0 +1,117 @@
+/* Shared between the files of the dashboard only: dashboard.c (routes,
+ * file and log serving), dashboard_api.c (the JSON documents of the API)
+ * and dashboard_pages.c (the same documents as HTML pages). The rest of
+ * shipyard uses server/dashboard.h.
+ *
+ * Every page is made from the document its /api/ twin answers, so that the
+ * pages show nothing the API does not. Every json_t * returned is a new
+ * reference the caller releases (json_decref); every char * is newly
+ * allocated and freed by the caller. */
+#ifndef SERVER_DASHBOARD_PRIVATE_H
+#define SERVER_DASHBOARD_PRIVATE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "server/dashboard.h"
+#include "server/store.h"
+
+/* The string member key of o, or NULL (o NULL or not an object too). */
+static inline const char *jget(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* 1 when a pipeline or job in state has not ended: "queued" or "running". */
+static inline int dashboard_state_active(const char *state)
+{
+	return state && (!strcmp(state, "queued") || !strcmp(state, "running"));
+}
+
+/* ---- dashboard.c: files ---- */
+
+/* Returns the resolved path of path when it is a regular file strictly
+ * under root once every symbolic link of both is resolved; NULL otherwise
+ * (missing, a directory, or a link leading out of root). */
+char *dashboard_resolve_under(const char *root, const char *path);
+
+/* Returns 1 when name is a relative path of plain components: no "", "."
+ * or ".." component, no leading '/', no backslash or control character;
+ * else 0. */
+int dashboard_name_is_safe(const char *name);
+
+/* ---- dashboard_api.c: the JSON documents ---- */
+
+/* <state>/pipelines/<id>, the run directory of pipeline id
+ * (state/layout.h). */
+char *dashboard_run_dir(const struct server_dashboard *d, long id);
+
+/* <state>/pipelines/<id>/<name>: a report of the run ("pipeline.log",
+ * "plan.json", "build-summary.json"). */
+char *dashboard_run_file(const struct server_dashboard *d, long id, const char *name);
+
+/* The fields of p with its duration (so far, while running) and its "url"
+ * and "log" links. */
+json_t *dashboard_pipeline_json(const struct server_store_pipeline *p);
+
+/* {"queue_length", "pipelines": [...]}: at most limit pipelines, newest
+ * first, those running with their "progress". NULL with err when the store
+ * cannot be read. */
+json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
+				 struct sy_error *err);
+
+/* One pipeline with its plan (plan.json of its run, or null), "progress",
+ * "jobs" (each with "log" and "log_live" links when its log exists) and
+ * "jobs_source". NULL with err when the store cannot be read. */
+json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
+				       const struct server_store_pipeline *p,
+				       struct sy_error *err);
+
+/* The jobs of p as an array of {"name", "state", "reason", "seconds",
+ * "file"}: from the store, else from build-summary.json of its run.
+ * *source is "store", "build-summary" or NULL (no job). NULL with err when
+ * the store cannot be read. */
+json_t *dashboard_load_jobs(const struct server_dashboard *d, const struct server_store_pipeline *p,
+			    const char **source, struct sy_error *err);
+
+/* The log file of the job named name of p (job: its element of
+ * dashboard_load_jobs, or NULL): the file it recorded, else
+ * <run>/logs/<name>.log, resolved under the run directory of p. NULL when
+ * neither is there. */
+char *dashboard_job_log_file(const struct server_dashboard *d,
+			     const struct server_store_pipeline *p, const json_t *job,
+			     const char *name);
+
+/* "/pipelines/<id>/jobs/<name percent-encoded>/log". */
+char *dashboard_job_log_url(long id, const char *name);
+
+/* {"repositories": [channels], "sources": [configured repositories]}. */
+json_t *dashboard_repositories_json(const struct server_dashboard *d);
+
+/* {"images": [configs with their builds], "releases": [...]}. */
+json_t *dashboard_images_json(const struct server_dashboard *d);
+
+/* ---- dashboard_pages.c: the documents as HTML ---- */
+
+/* The list of dashboard_pipelines_json; reloads itself while a pipeline is
+ * queued or running. */
+void dashboard_page_pipelines(FILE *out, const json_t *doc);
+
+/* One pipeline of dashboard_pipeline_detail_json: fields, plan, jobs. */
+void dashboard_page_pipeline(FILE *out, const json_t *p);
+
+/* A page that follows the log at src (a URL; ?offset=N gives what follows
+ * byte N) of pipeline p (dashboard_pipeline_json) live; what names the log
+ * in the title ("pipeline log", "job zlib"). */
+void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src);
+
+/* The channels and watched repositories of dashboard_repositories_json. */
+void dashboard_page_repositories(FILE *out, const json_t *doc);
+
+/* The image builds and releases of dashboard_images_json. */
+void dashboard_page_images(FILE *out, const json_t *doc);
+
+#endif

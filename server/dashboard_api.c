@@ -1,0 +1,465 @@
+/* The JSON documents of the dashboard's API, read from the store and from
+ * the state directory through the modules that own each part of it
+ * (state/layout.h, repo-publish/publish.h, imager/images.h). The pages
+ * render the same documents. */
+#include "server/dashboard-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fs.h"
+#include "common/strv.h"
+#include "common/util.h"
+#include "imager/images.h"
+#include "repo-publish/publish.h"
+#include "server/html.h"
+#include "state/layout.h"
+
+/* s as a JSON string; bytes that are not valid UTF-8 make every byte above
+ * 0x7f a '?' (jansson refuses invalid UTF-8). NULL gives JSON null. */
+static json_t *jstr(const char *s)
+{
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	if ((j = json_string(s)))
+		return j;
+	char *copy = sy_xstrdup(s);
+	for (char *c = copy; *c; c++)
+		if ((unsigned char)*c > 0x7f)
+			*c = '?';
+	j = json_string(copy);
+	free(copy);
+	return j ? j : json_null();
+}
+
+/* ---- pipelines ---- */
+
+/* "/pipelines/<id><suffix>" as a JSON string. */
+static json_t *pipeline_link(long id, const char *suffix)
+{
+	char *url = sy_xasprintf("/pipelines/%ld%s", id, suffix);
+	json_t *j = json_string(url);
+
+	free(url);
+	return j;
+}
+
+json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
+{
+	json_t *o = json_object();
+	double end = p->finished > 0 ? p->finished : sy_wall_s();
+
+	json_object_set_new(o, "id", json_integer(p->id));
+	json_object_set_new(o, "repo", jstr(p->repo));
+	json_object_set_new(o, "trigger", jstr(p->trigger));
+	json_object_set_new(o, "ref", jstr(p->ref));
+	json_object_set_new(o, "channel", jstr(p->channel));
+	json_object_set_new(o, "base", jstr(p->base));
+	json_object_set_new(o, "head", jstr(p->head));
+	json_object_set_new(o, "release", jstr(p->release));
+	json_object_set_new(o, "pr", p->pr ? json_integer(p->pr) : json_null());
+	json_object_set_new(o, "state", jstr(p->state));
+	json_object_set_new(o, "created", json_real(p->created));
+	json_object_set_new(o, "started", p->started > 0 ? json_real(p->started) : json_null());
+	json_object_set_new(o, "finished", p->finished > 0 ? json_real(p->finished) : json_null());
+	json_object_set_new(o, "duration",
+			    p->started > 0 && (p->finished > 0 || dashboard_state_active(p->state))
+				    ? json_real(end - p->started) : json_null());
+	json_object_set_new(o, "attempts", json_integer(p->attempts));
+	json_object_set_new(o, "summary", jstr(p->summary));
+	json_object_set_new(o, "url", pipeline_link(p->id, ""));
+	json_object_set_new(o, "log", pipeline_link(p->id, "/log"));
+	return o;
+}
+
+char *dashboard_run_dir(const struct server_dashboard *d, long id)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%ld", id);
+	return state_pipeline_dir(d->state_dir, name);
+}
+
+char *dashboard_run_file(const struct server_dashboard *d, long id, const char *name)
+{
+	char run[32];
+
+	snprintf(run, sizeof(run), "%ld", id);
+	return state_pipeline_file(d->state_dir, run, name);
+}
+
+/* The report name of the run of p parsed as a JSON object, or NULL. */
+static json_t *load_report(const struct server_dashboard *d, const struct server_store_pipeline *p,
+			   const char *name)
+{
+	char *path = dashboard_run_file(d, p->id, name);
+	json_t *doc = json_load_file(path, 0, NULL);
+
+	free(path);
+	if (doc && !json_is_object(doc)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+static json_t *job_json(const char *name, const char *state, const char *reason, double seconds,
+			const char *file)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", jstr(name));
+	json_object_set_new(o, "state", jstr(state));
+	json_object_set_new(o, "reason", jstr(reason));
+	json_object_set_new(o, "seconds", json_real(seconds));
+	json_object_set_new(o, "file", jstr(file)); /* internal: removed before answering */
+	return o;
+}
+
+json_t *dashboard_load_jobs(const struct server_dashboard *d, const struct server_store_pipeline *p,
+			    const char **source, struct sy_error *err)
+{
+	struct server_store_job *jobs = NULL;
+	size_t n = 0;
+	json_t *out = json_array();
+
+	*source = NULL;
+	if (server_store_jobs(d->store, p->id, &jobs, &n, err)) {
+		json_decref(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(out, job_json(jobs[i].name, jobs[i].state, jobs[i].reason,
+						    jobs[i].seconds, jobs[i].log));
+		server_store_job_release(&jobs[i]);
+	}
+	free(jobs);
+	if (n) {
+		*source = "store";
+		return out;
+	}
+	json_t *summary = load_report(d, p, "build-summary.json"), *job;
+	size_t i;
+	json_array_foreach(json_object_get(summary, "jobs"), i, job) {
+		const char *name = jget(job, "spec");
+		if (name)
+			json_array_append_new(out, job_json(name, jget(job, "state"), jget(job, "reason"),
+							    json_number_value(json_object_get(job, "seconds")),
+							    jget(job, "log")));
+	}
+	if (json_array_size(out))
+		*source = "build-summary";
+	json_decref(summary);
+	return out;
+}
+
+char *dashboard_job_log_file(const struct server_dashboard *d,
+			     const struct server_store_pipeline *p, const json_t *job,
+			     const char *name)
+{
+	char *root = dashboard_run_dir(d, p->id), *real = NULL;
+	const char *file = jget(job, "file");
+
+	if (file)
+		real = dashboard_resolve_under(root, file);
+	if (!real && dashboard_name_is_safe(name)) {
+		char run[32], *guess;
+		snprintf(run, sizeof(run), "%ld", p->id);
+		guess = state_pipeline_job_log(d->state_dir, run, name);
+		real = dashboard_resolve_under(root, guess);
+		free(guess);
+	}
+	free(root);
+	return real;
+}
+
+char *dashboard_job_log_url(long id, const char *name)
+{
+	char *url = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&url, &len);
+
+	fprintf(f, "/pipelines/%ld/jobs/", id);
+	server_html_url_escape(f, name);
+	fputs("/log", f);
+	fclose(f);
+	return url;
+}
+
+/* How far p has come: {"done", "total", "running": [job names]}. total is
+ * the plan's builds and images, or the jobs recorded when there are more
+ * (a plan not saved yet). */
+static json_t *progress_json(const json_t *plan, const json_t *jobs)
+{
+	size_t total = json_array_size(json_object_get(plan, "rebuild")) +
+		       json_array_size(json_object_get(plan, "images"));
+	size_t done = 0, i;
+	json_t *running = json_array(), *job;
+
+	json_array_foreach(jobs, i, job) {
+		if (dashboard_state_active(jget(job, "state")))
+			json_array_append_new(running, jstr(jget(job, "name")));
+		else
+			done++;
+	}
+	if (json_array_size(jobs) > total)
+		total = json_array_size(jobs);
+	return json_pack("{s:I, s:I, s:o}", "done", (json_int_t)done, "total", (json_int_t)total,
+			 "running", running);
+}
+
+json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
+				       const struct server_store_pipeline *p,
+				       struct sy_error *err)
+{
+	const char *source;
+	json_t *jobs = dashboard_load_jobs(d, p, &source, err), *job, *plan;
+	size_t i;
+
+	if (!jobs)
+		return NULL;
+	json_array_foreach(jobs, i, job) {
+		const char *name = jget(job, "name");
+		char *file = dashboard_job_log_file(d, p, job, name);
+		char *url = file ? dashboard_job_log_url(p->id, name) : NULL;
+		char *live = url ? sy_xasprintf("%s.html", url) : NULL;
+		json_object_set_new(job, "log", jstr(url));
+		json_object_set_new(job, "log_live", jstr(live));
+		json_object_del(job, "file");
+		free(live);
+		free(url);
+		free(file);
+	}
+	json_t *o = dashboard_pipeline_json(p);
+	plan = load_report(d, p, "plan.json");
+	json_object_set_new(o, "plan", plan ? plan : json_null());
+	json_object_set_new(o, "progress", progress_json(plan, jobs));
+	json_object_set_new(o, "jobs", jobs);
+	json_object_set_new(o, "jobs_source", jstr(source));
+	return o;
+}
+
+/* progress_json of a running pipeline of the list; null when its jobs cannot
+ * be read. */
+static json_t *pipeline_progress(const struct server_dashboard *d,
+				 const struct server_store_pipeline *p)
+{
+	const char *source;
+	json_t *jobs = dashboard_load_jobs(d, p, &source, NULL), *plan, *progress;
+
+	if (!jobs)
+		return json_null();
+	plan = load_report(d, p, "plan.json");
+	progress = progress_json(plan, jobs);
+	json_decref(plan);
+	json_decref(jobs);
+	return progress;
+}
+
+json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
+				 struct sy_error *err)
+{
+	struct server_store_pipeline *list = NULL;
+	size_t n = 0;
+	json_t *a;
+
+	if (server_store_list(d->store, limit, &list, &n, err))
+		return NULL;
+	a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = dashboard_pipeline_json(&list[i]);
+		if (list[i].state && !strcmp(list[i].state, "running"))
+			json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
+		json_array_append_new(a, o);
+		server_store_pipeline_release(&list[i]);
+	}
+	free(list);
+	return json_pack("{s:I, s:o}", "queue_length",
+			 (json_int_t)(d->queue_length ? d->queue_length(d->queue_arg) : 0),
+			 "pipelines", a);
+}
+
+/* ---- repositories ---- */
+
+/* The base URL of links given to other programs (dnf): serve.url, or "". */
+static const char *base_url(const struct server_dashboard *d)
+{
+	return d->conf && d->conf->url ? d->conf->url : "";
+}
+
+/* A dnf .repo file section for channel (repo id: the channel with
+ * characters other than [A-Za-z0-9_.-] made '-'). */
+static char *repo_snippet(const char *url, const char *channel)
+{
+	char *id = sy_xstrdup(channel), *text;
+
+	for (char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
+			*c = '-';
+	text = sy_xasprintf("[shipyard-%s]\nname=shipyard %s\nbaseurl=%s/repos/%s/current/\n"
+			    "enabled=1\ngpgcheck=0\n", id, channel, url, channel);
+	free(id);
+	return text;
+}
+
+/* One channel of <state>/repos: current snapshot, snapshot count, binary
+ * package count, the commit published, and the .repo snippet. */
+static json_t *channel_json(const struct server_dashboard *d, const char *repos,
+			    const char *channel)
+{
+	char *current = repo_publish_current_id(repos, channel);
+	char *snippet = repo_snippet(base_url(d), channel);
+	char *baseurl = sy_xasprintf("%s/repos/%s/current/", base_url(d), channel);
+	struct sy_strv snapshots = SY_STRV_INIT, rpms = SY_STRV_INIT;
+	struct state_published published;
+	json_t *o = json_object();
+
+	repo_publish_list_snapshots(repos, channel, &snapshots);
+	repo_publish_list_current(repos, channel, &rpms, NULL);
+	state_published_read(d->state_dir, channel, &published, NULL);
+	json_object_set_new(o, "channel", jstr(channel));
+	json_object_set_new(o, "current", jstr(current));
+	json_object_set_new(o, "snapshots", json_integer((json_int_t)snapshots.n));
+	json_object_set_new(o, "packages", json_integer((json_int_t)rpms.n));
+	json_object_set_new(o, "commit", jstr(published.commit));
+	json_object_set_new(o, "baseurl", jstr(baseurl));
+	json_object_set_new(o, "repo_file", jstr(snippet));
+	state_published_release(&published);
+	sy_strv_release(&rpms);
+	sy_strv_release(&snapshots);
+	free(baseurl);
+	free(snippet);
+	free(current);
+	return o;
+}
+
+/* A configured repository, without its remote URL: it may carry
+ * credentials. */
+static json_t *source_json(const struct server_repo_conf *r)
+{
+	json_t *branches = json_array(), *schedules = json_array();
+
+	for (size_t k = 0; k < r->branches.n; k++)
+		json_array_append_new(branches, jstr(r->branches.items[k]));
+	for (size_t k = 0; k < r->schedules.n; k++)
+		json_array_append_new(schedules, jstr(r->schedules.items[k]));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "name", jstr(r->name), "forge",
+			 jstr(r->forge), "project", jstr(r->project), "branches", branches,
+			 "schedules", schedules, "poll_s", (json_int_t)r->poll_s);
+}
+
+json_t *dashboard_repositories_json(const struct server_dashboard *d)
+{
+	char *repos = state_repos_dir(d->state_dir);
+	struct sy_strv names = SY_STRV_INIT;
+	json_t *channels = json_array(), *sources = json_array();
+
+	/* repos/ holds the channels' directories and their lock files. */
+	sy_list_dir(repos, &names);
+	for (size_t i = 0; i < names.n; i++) {
+		char *dir = state_channel_dir(d->state_dir, names.items[i]);
+		if (sy_is_dir(dir))
+			json_array_append_new(channels, channel_json(d, repos, names.items[i]));
+		free(dir);
+	}
+	for (size_t i = 0; d->conf && i < d->conf->nrepos; i++)
+		json_array_append_new(sources, source_json(&d->conf->repos[i]));
+	sy_strv_release(&names);
+	free(repos);
+	return json_pack("{s:o, s:o}", "repositories", channels, "sources", sources);
+}
+
+/* ---- images ---- */
+
+/* "/images/<config>/<id>/<name>", each part percent-encoded. */
+static char *image_file_url(const char *config, const char *id, const char *name)
+{
+	char *url = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&url, &len);
+
+	fputs("/images/", f);
+	server_html_url_escape(f, config);
+	fputc('/', f);
+	server_html_url_escape(f, id);
+	fputc('/', f);
+	server_html_url_escape(f, name);
+	fclose(f);
+	return url;
+}
+
+/* One build of config: its manifest's arch and package count, and its
+ * files with sizes and download links; latest is the id latest names. */
+static json_t *image_build_json(const struct server_dashboard *d, const char *config,
+				const char *id, const char *latest)
+{
+	struct imager_build b;
+	json_t *files = json_array(), *o;
+
+	imager_build_read(d->state_dir, config, id, &b);
+	for (size_t i = 0; i < b.nfiles; i++) {
+		char *url = image_file_url(config, id, b.files[i].name);
+		json_array_append_new(files, json_pack("{s:o, s:I, s:o}", "name",
+			jstr(b.files[i].name), "bytes", (json_int_t)b.files[i].bytes, "url", jstr(url)));
+		free(url);
+	}
+	o = json_pack("{s:o, s:b, s:o, s:o, s:o}", "id", jstr(id), "latest",
+		      latest && !strcmp(latest, id), "arch", jstr(b.arch), "packages",
+		      b.packages >= 0 ? json_integer((json_int_t)b.packages) : json_null(),
+		      "files", files);
+	imager_build_release(&b);
+	return o;
+}
+
+/* One image config: the build latest names and every build, newest first. */
+static json_t *image_config_json(const struct server_dashboard *d, const char *config)
+{
+	char *latest = imager_latest_id(d->state_dir, config);
+	struct sy_strv ids = SY_STRV_INIT;
+	json_t *builds = json_array(), *o;
+
+	imager_list_builds(d->state_dir, config, &ids);
+	for (size_t i = 0; i < ids.n; i++)
+		json_array_append_new(builds, image_build_json(d, config, ids.items[i], latest));
+	o = json_pack("{s:o, s:o, s:o}", "config", jstr(config), "latest", jstr(latest), "builds",
+		      builds);
+	sy_strv_release(&ids);
+	free(latest);
+	return o;
+}
+
+/* The dated releases (state_release_list), newest first per repository. */
+static json_t *releases_json(const struct server_dashboard *d)
+{
+	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
+	json_t *out = json_array();
+
+	state_release_list(d->state_dir, &repos, &names);
+	for (size_t i = 0; i < names.n; i++) {
+		struct state_release rel;
+		if (state_release_read(d->state_dir, repos.items[i], names.items[i], &rel, NULL) != 1)
+			continue;
+		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o}", "repo", jstr(rel.repo),
+			"release", jstr(rel.name), "commit", jstr(rel.commit), "snapshot",
+			jstr(rel.snapshot)));
+		state_release_release(&rel);
+	}
+	sy_strv_release(&repos);
+	sy_strv_release(&names);
+	return out;
+}
+
+json_t *dashboard_images_json(const struct server_dashboard *d)
+{
+	struct sy_strv configs = SY_STRV_INIT;
+	json_t *out = json_array();
+
+	imager_list_configs(d->state_dir, &configs);
+	for (size_t i = 0; i < configs.n; i++)
+		json_array_append_new(out, image_config_json(d, configs.items[i]));
+	sy_strv_release(&configs);
+	return json_pack("{s:o, s:o}", "images", out, "releases", releases_json(d));
+}

@@ -1,0 +1,441 @@
+/* The dashboard's pages: each renders the JSON document its /api/ twin
+ * answers (dashboard_api.c), so that a page shows nothing the API does
+ * not. Every text taken from a document is escaped. */
+#include "server/dashboard-private.h"
+
+#include <stdlib.h>
+
+#include "server/html.h"
+
+/* A link to "/pipelines/<id><suffix>" with text. */
+static void pipeline_anchor(FILE *out, json_int_t id, const char *suffix, const char *text)
+{
+	fprintf(out, "<a href=\"/pipelines/%lld%s\">", (long long)id, suffix);
+	server_html_escape(out, text);
+	fputs("</a>", out);
+}
+
+/* "3/9 done; running: zlib, openssl" */
+static void progress_text(FILE *out, const json_t *progress)
+{
+	const json_t *running = json_object_get(progress, "running");
+
+	fprintf(out, "%lld/%lld done",
+		(long long)json_integer_value(json_object_get(progress, "done")),
+		(long long)json_integer_value(json_object_get(progress, "total")));
+	if (json_array_size(running)) {
+		fputs("; running: ", out);
+		server_html_strings(out, running, ", ");
+	}
+}
+
+static void progress_row(FILE *out, const json_t *progress)
+{
+	if (!json_is_object(progress))
+		return;
+	fputs("<tr><th>Progress</th><td>", out);
+	progress_text(out, progress);
+	fputs("</td></tr>", out);
+}
+
+void dashboard_page_pipelines(FILE *out, const json_t *doc)
+{
+	const json_t *list = json_object_get(doc, "pipelines"), *p;
+	size_t i;
+	int active = 0;
+
+	json_array_foreach(list, i, p)
+		active |= dashboard_state_active(jget(p, "state"));
+	server_html_page_begin(out, "Pipelines", active ? 10 : 0);
+	fprintf(out, "<h1>Pipelines</h1><p class=\"muted\">%lld queued to run.</p>\n",
+		(long long)json_integer_value(json_object_get(doc, "queue_length")));
+	if (!json_array_size(list)) {
+		fputs("<p>No pipeline yet.</p>", out);
+		server_html_page_end(out);
+		return;
+	}
+	fputs("<table><tr><th>#</th><th>Repository</th><th>Trigger</th><th>Ref</th><th>Head</th>"
+	      "<th>State</th><th>Created</th><th>Duration</th><th>Summary</th></tr>\n", out);
+	json_array_foreach(list, i, p) {
+		json_int_t id = json_integer_value(json_object_get(p, "id"));
+		char created[32], duration[32], num[32], head[13];
+		snprintf(num, sizeof(num), "%lld", (long long)id);
+		snprintf(head, sizeof(head), "%.12s", jget(p, "head") ? jget(p, "head") : "");
+		server_html_time(created, json_number_value(json_object_get(p, "created")));
+		server_html_duration(duration, json_object_get(p, "duration"));
+		fputs("<tr><td>", out);
+		pipeline_anchor(out, id, "", num);
+		fputs("</td>", out);
+		server_html_td(out, jget(p, "repo"));
+		server_html_td(out, jget(p, "trigger"));
+		server_html_td(out, jget(p, "ref"));
+		fputs("<td class=\"mono\">", out);
+		server_html_escape(out, head);
+		fputs("</td><td>", out);
+		server_html_badge(out, jget(p, "state"));
+		fputs("</td>", out);
+		server_html_td(out, created);
+		server_html_td(out, duration);
+		if (json_is_object(json_object_get(p, "progress"))) {
+			fputs("<td>", out);
+			progress_text(out, json_object_get(p, "progress"));
+			fputs("</td>", out);
+		} else {
+			server_html_td(out, jget(p, "summary"));
+		}
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>", out);
+	server_html_page_end(out);
+}
+
+static void pipeline_fields(FILE *out, const json_t *p)
+{
+	char created[32], started[32], finished[32], duration[32], attempts[32], pr[32];
+	json_int_t id = json_integer_value(json_object_get(p, "id"));
+
+	server_html_time(created, json_number_value(json_object_get(p, "created")));
+	server_html_time(started, json_number_value(json_object_get(p, "started")));
+	server_html_time(finished, json_number_value(json_object_get(p, "finished")));
+	server_html_duration(duration, json_object_get(p, "duration"));
+	snprintf(attempts, sizeof(attempts), "%lld",
+		 (long long)json_integer_value(json_object_get(p, "attempts")));
+	snprintf(pr, sizeof(pr), "%lld", (long long)json_integer_value(json_object_get(p, "pr")));
+	fprintf(out, "<h1>Pipeline #%lld ", (long long)id);
+	server_html_badge(out, jget(p, "state"));
+	fputs("</h1>\n<table class=\"kv\">", out);
+	server_html_kv(out, "Repository", jget(p, "repo"));
+	server_html_kv(out, "Trigger", jget(p, "trigger"));
+	server_html_kv(out, "Ref", jget(p, "ref"));
+	server_html_kv(out, "Channel", jget(p, "channel"));
+	server_html_kv(out, "Base", jget(p, "base"));
+	server_html_kv(out, "Head", jget(p, "head"));
+	if (jget(p, "release"))
+		server_html_kv(out, "Release", jget(p, "release"));
+	if (json_integer_value(json_object_get(p, "pr")))
+		server_html_kv(out, "Pull request", pr);
+	server_html_kv(out, "Created", created);
+	server_html_kv(out, "Started", started);
+	server_html_kv(out, "Finished", finished);
+	server_html_kv(out, "Duration", duration);
+	progress_row(out, json_object_get(p, "progress"));
+	server_html_kv(out, "Attempts", attempts);
+	server_html_kv(out, "Summary", jget(p, "summary"));
+	fputs("<tr><th>Log</th><td>", out);
+	pipeline_anchor(out, id, "/log.html", "follow");
+	fputs(" &middot; ", out);
+	pipeline_anchor(out, id, "/log", "text");
+	fputs("</td></tr></table>\n", out);
+}
+
+/* A table of the plan's array key with the given columns: each column a
+ * member name, shown as text, or as a list when the member is an array. */
+static void plan_table(FILE *out, const json_t *plan, const char *key, const char *title,
+		       const char *const *cols, const char *const *heads)
+{
+	const json_t *a = json_object_get(plan, key), *row;
+	size_t i;
+
+	if (!json_array_size(a))
+		return;
+	fprintf(out, "<h2>%s (%zu)</h2><table><tr>", title, json_array_size(a));
+	for (size_t c = 0; cols[c]; c++)
+		fprintf(out, "<th>%s</th>", heads[c]);
+	fputs("</tr>\n", out);
+	json_array_foreach(a, i, row) {
+		fputs("<tr>", out);
+		for (size_t c = 0; cols[c]; c++) {
+			const json_t *v = json_object_get(row, cols[c]);
+			if (json_is_array(v)) {
+				fputs("<td>", out);
+				server_html_strings(out, v, strcmp(cols[c], "reasons") ? ", " : " \xe2\x86\x90 ");
+				fputs("</td>", out);
+			} else if (json_is_true(v)) {
+				server_html_td(out, "yes");
+			} else {
+				server_html_td(out, json_string_value(v));
+			}
+		}
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}
+
+/* A list of the plan's array key: strings, or arrays of strings joined by
+ * sep. */
+static void plan_list(FILE *out, const json_t *plan, const char *key, const char *title,
+		      const char *sep)
+{
+	const json_t *a = json_object_get(plan, key), *v;
+	size_t i;
+
+	if (!json_array_size(a))
+		return;
+	fprintf(out, "<h2>%s (%zu)</h2><ul>", title, json_array_size(a));
+	json_array_foreach(a, i, v) {
+		fputs("<li>", out);
+		if (json_is_array(v))
+			server_html_strings(out, v, sep);
+		else
+			server_html_escape(out, json_string_value(v));
+		fputs("</li>", out);
+	}
+	fputs("</ul>\n", out);
+}
+
+static void plan_section(FILE *out, const json_t *plan)
+{
+	static const char *const changed[] = { "spec", "path", "reasons", NULL };
+	static const char *const changed_h[] = { "Spec", "Path", "Reasons" };
+	static const char *const rebuild[] = { "spec", "why", "reasons", "cycle", NULL };
+	static const char *const rebuild_h[] = { "Spec", "Why", "Reason chain", "In a cycle" };
+	static const char *const removed[] = { "spec", "path", "packages", NULL };
+	static const char *const removed_h[] = { "Spec", "Path", "Packages" };
+	static const char *const unresolved[] = { "spec", "dependency", NULL };
+	static const char *const unresolved_h[] = { "Spec", "Dependency" };
+	static const char *const excluded[] = { "spec", "reason", NULL };
+	static const char *const excluded_h[] = { "Spec", "Reason" };
+	static const char *const broken[] = { "spec", "path", "error", NULL };
+	static const char *const broken_h[] = { "Spec", "Path", "Error" };
+
+	fputs("<h2>Rebuild plan</h2>", out);
+	if (!json_is_object(plan)) {
+		fputs("<p class=\"muted\">No plan recorded for this commit.</p>\n", out);
+		return;
+	}
+	fputs("<p>", out);
+	server_html_escape(out, jget(plan, "from") ? jget(plan, "from") : "(empty)");
+	fputs(" &rarr; ", out);
+	server_html_escape(out, jget(plan, "to"));
+	fprintf(out, ": %zu files changed, %lld specs read, %zu to rebuild.</p>\n",
+		json_array_size(json_object_get(plan, "files")),
+		(long long)json_integer_value(json_object_get(plan, "specs")),
+		json_array_size(json_object_get(plan, "rebuild")));
+	plan_list(out, plan, "global", "Global inputs changed", ", ");
+	plan_table(out, plan, "changed", "Changed specs", changed, changed_h);
+	plan_table(out, plan, "rebuild", "Rebuild, in build order", rebuild, rebuild_h);
+	plan_table(out, plan, "removed", "Removed specs", removed, removed_h);
+	plan_table(out, plan, "unresolved", "Unresolved build dependencies", unresolved,
+		   unresolved_h);
+	plan_list(out, plan, "cycles", "Cycles", " \xe2\x86\x92 ");
+	plan_table(out, plan, "excluded", "Excluded", excluded, excluded_h);
+	plan_table(out, plan, "broken", "Specs that do not parse", broken, broken_h);
+	plan_list(out, plan, "images", "Images affected", ", ");
+}
+
+static void jobs_section(FILE *out, const json_t *p)
+{
+	const json_t *jobs = json_object_get(p, "jobs"), *j;
+	size_t i;
+
+	fprintf(out, "<h2>Jobs (%zu)</h2>", json_array_size(jobs));
+	if (!json_array_size(jobs)) {
+		fputs("<p class=\"muted\">No job recorded yet.</p>\n", out);
+		return;
+	}
+	fputs("<table><tr><th>Job</th><th>State</th><th>Time</th><th>Reason</th><th>Log</th></tr>\n",
+	      out);
+	json_array_foreach(jobs, i, j) {
+		char duration[32];
+		server_html_duration(duration, json_object_get(j, "seconds"));
+		fputs("<tr>", out);
+		server_html_td(out, jget(j, "name"));
+		fputs("<td>", out);
+		server_html_badge(out, jget(j, "state"));
+		fputs("</td>", out);
+		server_html_td(out, duration);
+		server_html_td(out, jget(j, "reason"));
+		fputs("<td>", out);
+		if (jget(j, "log")) {
+			fputs("<a href=\"", out);
+			server_html_escape(out, jget(j, "log_live"));
+			fputs("\">follow</a> &middot; <a href=\"", out);
+			server_html_escape(out, jget(j, "log"));
+			fputs("\">text</a>", out);
+		}
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}
+
+void dashboard_page_pipeline(FILE *out, const json_t *p)
+{
+	char title[64];
+
+	snprintf(title, sizeof(title), "Pipeline #%lld",
+		 (long long)json_integer_value(json_object_get(p, "id")));
+	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
+	pipeline_fields(out, p);
+	plan_section(out, json_object_get(p, "plan"));
+	jobs_section(out, p);
+	server_html_page_end(out);
+}
+
+/* The script of a log page: asks src?offset=N for what follows, appends it,
+ * and stops once api says the pipeline ended and nothing more came. */
+static const char follow_script[] =
+	"(function(){\n"
+	"var pre=document.getElementById('log'),st=document.getElementById('state'),\n"
+	"src=pre.getAttribute('data-src'),api=pre.getAttribute('data-api'),\n"
+	"off=0,last=false,dec=new TextDecoder('utf-8');\n"
+	"function again(ms){setTimeout(tick,ms);}\n"
+	"function tick(){\n"
+	" fetch(src+'?offset='+off,{cache:'no-store'})\n"
+	" .then(function(r){return r.ok?r.arrayBuffer():new ArrayBuffer(0);})\n"
+	" .then(function(b){\n"
+	"  if(b.byteLength){off+=b.byteLength;\n"
+	"   pre.appendChild(document.createTextNode(dec.decode(b,{stream:true})));\n"
+	"   window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
+	"  if(last){st.textContent+=' (log complete)';return;}\n"
+	"  return fetch(api,{cache:'no-store'}).then(function(r){return r.json();})\n"
+	"  .then(function(p){st.textContent=p.state;\n"
+	"   last=p.state!=='queued'&&p.state!=='running';again(last?0:1000);});\n"
+	" }).catch(function(){again(3000);});\n"
+	"}\n"
+	"tick();\n"
+	"})();\n";
+
+void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src)
+{
+	json_int_t id = json_integer_value(json_object_get(p, "id"));
+	char *title = sy_xasprintf("Pipeline #%lld: %s", (long long)id, what);
+
+	server_html_page_begin(out, title, 0);
+	fputs("<h1>", out);
+	server_html_escape(out, title);
+	fputs("</h1><p>State: <span id=\"state\">", out);
+	server_html_escape(out, jget(p, "state"));
+	fputs("</span> &middot; ", out);
+	pipeline_anchor(out, id, "", "pipeline");
+	fputs(" &middot; <a href=\"", out);
+	server_html_escape(out, src);
+	fputs("\">text</a></p>\n<pre id=\"log\" data-src=\"", out);
+	server_html_escape(out, src);
+	fprintf(out, "\" data-api=\"/api/pipelines/%lld\"></pre>\n<script>%s</script>\n",
+		(long long)id, follow_script);
+	server_html_page_end(out);
+	free(title);
+}
+
+void dashboard_page_repositories(FILE *out, const json_t *doc)
+{
+	const json_t *list = json_object_get(doc, "repositories"), *sources, *r;
+	size_t i;
+
+	server_html_page_begin(out, "Repositories", 0);
+	fputs("<h1>Repositories</h1>\n", out);
+	if (!json_array_size(list))
+		fputs("<p>Nothing published yet.</p>\n", out);
+	json_array_foreach(list, i, r) {
+		char packages[32], snapshots[32];
+		snprintf(packages, sizeof(packages), "%lld",
+			 (long long)json_integer_value(json_object_get(r, "packages")));
+		snprintf(snapshots, sizeof(snapshots), "%lld",
+			 (long long)json_integer_value(json_object_get(r, "snapshots")));
+		fputs("<h2>", out);
+		server_html_escape(out, jget(r, "channel"));
+		fputs("</h2><table class=\"kv\">", out);
+		server_html_kv(out, "Current snapshot", jget(r, "current"));
+		server_html_kv(out, "Snapshots", snapshots);
+		server_html_kv(out, "Packages", packages);
+		server_html_kv(out, "Published from", jget(r, "commit"));
+		server_html_kv(out, "Base URL", jget(r, "baseurl"));
+		fputs("</table><p>/etc/yum.repos.d/shipyard.repo:</p><pre>", out);
+		server_html_escape(out, jget(r, "repo_file"));
+		fputs("</pre>\n", out);
+	}
+	sources = json_object_get(doc, "sources");
+	if (!json_array_size(sources)) {
+		server_html_page_end(out);
+		return;
+	}
+	fputs("<h2>Watched repositories</h2><table><tr><th>Name</th><th>Forge</th><th>Project</th>"
+	      "<th>Branches</th><th>Schedules</th><th>Poll</th></tr>\n", out);
+	json_array_foreach(sources, i, r) {
+		char poll[32];
+		long long s = (long long)json_integer_value(json_object_get(r, "poll_s"));
+		if (s)
+			snprintf(poll, sizeof(poll), "every %llds", s);
+		else
+			snprintf(poll, sizeof(poll), "webhooks only");
+		fputs("<tr>", out);
+		server_html_td(out, jget(r, "name"));
+		server_html_td(out, jget(r, "forge"));
+		server_html_td(out, jget(r, "project"));
+		fputs("<td>", out);
+		server_html_strings(out, json_object_get(r, "branches"), ", ");
+		fputs("</td><td class=\"mono\">", out);
+		server_html_strings(out, json_object_get(r, "schedules"), "<br>");
+		fputs("</td>", out);
+		server_html_td(out, poll);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n", out);
+	server_html_page_end(out);
+}
+
+static void image_files(FILE *out, const json_t *files)
+{
+	const json_t *f;
+	size_t i;
+
+	fputs("<ul class=\"plain\">", out);
+	json_array_foreach(files, i, f) {
+		fputs("<li><a href=\"", out);
+		server_html_escape(out, jget(f, "url"));
+		fputs("\">", out);
+		server_html_escape(out, jget(f, "name"));
+		fprintf(out, "</a> <span class=\"muted\">(%lld bytes)</span></li>",
+			(long long)json_integer_value(json_object_get(f, "bytes")));
+	}
+	fputs("</ul>", out);
+}
+
+void dashboard_page_images(FILE *out, const json_t *doc)
+{
+	const json_t *configs = json_object_get(doc, "images"), *c, *b, *releases, *r;
+	size_t i, k;
+
+	server_html_page_begin(out, "Images", 0);
+	fputs("<h1>Images</h1>\n", out);
+	if (!json_array_size(configs))
+		fputs("<p>No image composed yet.</p>\n", out);
+	json_array_foreach(configs, i, c) {
+		fputs("<h2>", out);
+		server_html_escape(out, jget(c, "config"));
+		fputs("</h2><table><tr><th>Build</th><th>Arch</th><th>Packages</th><th>Files</th></tr>\n",
+		      out);
+		json_array_foreach(json_object_get(c, "builds"), k, b) {
+			char packages[32] = "-";
+			if (json_is_integer(json_object_get(b, "packages")))
+				snprintf(packages, sizeof(packages), "%lld",
+					 (long long)json_integer_value(json_object_get(b, "packages")));
+			fputs("<tr><td class=\"mono\">", out);
+			server_html_escape(out, jget(b, "id"));
+			if (json_is_true(json_object_get(b, "latest")))
+				fputs(" <span class=\"badge s-success\">latest</span>", out);
+			fputs("</td>", out);
+			server_html_td(out, jget(b, "arch"));
+			server_html_td(out, packages);
+			fputs("<td>", out);
+			image_files(out, json_object_get(b, "files"));
+			fputs("</td></tr>\n", out);
+		}
+		fputs("</table>\n", out);
+	}
+	releases = json_object_get(doc, "releases");
+	if (json_array_size(releases)) {
+		fputs("<h2>Releases</h2><table><tr><th>Repository</th><th>Release</th><th>Commit</th>"
+		      "<th>Repository snapshot</th></tr>\n", out);
+		json_array_foreach(releases, i, r) {
+			fputs("<tr>", out);
+			server_html_td(out, jget(r, "repo"));
+			server_html_td(out, jget(r, "release"));
+			server_html_td(out, jget(r, "commit"));
+			server_html_td(out, jget(r, "snapshot"));
+			fputs("</tr>\n", out);
+		}
+		fputs("</table>\n", out);
+	}
+	server_html_page_end(out);
+}

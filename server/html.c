@@ -1,0 +1,139 @@
+#include "server/html.h"
+
+#include <string.h>
+#include <time.h>
+
+/* The one stylesheet of every page, inline: a page needs no other request
+ * and no asset outside the binary. */
+static const char stylesheet[] =
+	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1f2328;"
+	"background:#f6f8fa}"
+	"header{background:#24292f;color:#fff;padding:.6em 1.2em}"
+	"header a{color:#fff;margin-right:1.2em;text-decoration:none;font-weight:600}"
+	"main{padding:1em 1.2em;max-width:1400px}"
+	"h1{font-size:1.4em;margin:.2em 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}"
+	"table{border-collapse:collapse;background:#fff;width:100%;margin-bottom:1em}"
+	"th,td{border:1px solid #d0d7de;padding:.3em .6em;text-align:left;vertical-align:top}"
+	"th{background:#eaeef2}td.num{text-align:right}"
+	"table.kv{width:auto}table.kv th{width:10em}"
+	"code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+	"font-size:13px}"
+	"pre{background:#fff;border:1px solid #d0d7de;padding:.8em;overflow-x:auto;"
+	"white-space:pre-wrap;word-break:break-all}"
+	".badge{display:inline-block;padding:0 .55em;border-radius:1em;color:#fff;"
+	"font-size:12px;font-weight:600;background:#6e7781}"
+	".s-success,.s-built,.s-reused,.s-unchanged{background:#1a7f37}"
+	".s-failure,.s-failed{background:#cf222e}.s-error{background:#82071e}"
+	".s-running{background:#0969da}.s-queued{background:#8c959f}"
+	".s-blocked{background:#bc4c00}"
+	".s-cancelled,.s-superseded,.s-skipped{background:#57606a}"
+	".muted{color:#57606a}ul.plain{margin:0;padding-left:1.2em}";
+
+void server_html_escape(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+void server_html_url_escape(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			fputc(c, out);
+		else
+			fprintf(out, "%%%02X", c);
+	}
+}
+
+void server_html_time(char buf[32], double t)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&secs, &tm))
+		snprintf(buf, 32, "-");
+	else
+		strftime(buf, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+void server_html_duration(char buf[32], const json_t *seconds)
+{
+	double s = json_number_value(seconds);
+
+	if (!json_is_number(seconds))
+		snprintf(buf, 32, "-");
+	else if (s < 60)
+		snprintf(buf, 32, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, 32, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, 32, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+void server_html_badge(FILE *out, const char *state)
+{
+	fputs("<span class=\"badge s-", out);
+	for (const char *c = state ? state : ""; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			fputc(*c, out);
+	fputs("\">", out);
+	server_html_escape(out, state ? state : "unknown");
+	fputs("</span>", out);
+}
+
+void server_html_page_begin(FILE *out, const char *title, int refresh_s)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+	      out);
+	if (refresh_s > 0)
+		fprintf(out, "<meta http-equiv=\"refresh\" content=\"%d\">", refresh_s);
+	fputs("<title>", out);
+	server_html_escape(out, title);
+	fprintf(out, " - shipyard</title><style>%s</style></head><body>"
+		     "<header><a href=\"/\">shipyard</a><a href=\"/\">Pipelines</a>"
+		     "<a href=\"/repositories\">Repositories</a><a href=\"/images\">Images</a>"
+		     "<a href=\"/metrics\">Metrics</a></header><main>\n",
+		stylesheet);
+}
+
+void server_html_page_end(FILE *out)
+{
+	fputs("</main></body></html>\n", out);
+}
+
+void server_html_td(FILE *out, const char *text)
+{
+	fputs("<td>", out);
+	server_html_escape(out, text ? text : "");
+	fputs("</td>", out);
+}
+
+void server_html_strings(FILE *out, const json_t *a, const char *sep)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) {
+		if (i)
+			fputs(sep, out);
+		server_html_escape(out, json_string_value(v));
+	}
+}
+
+void server_html_kv(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, "<tr><th>%s</th>", name);
+	server_html_td(out, value ? value : "-");
+	fputs("</tr>\n", out);
+}

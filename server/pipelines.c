@@ -1,0 +1,295 @@
+/* Running pipelines: queueing (and stopping what a newer pipeline
+ * supersedes), the runner threads that run each pipeline as a child
+ * `shipyard run` (server/runner.h), the statuses its contexts get on the
+ * forge through the durable outbox (forge/outbox.h) and its thread, the jobs
+ * it reports into the store, and the dated release a scheduled pipeline
+ * makes. */
+#define _GNU_SOURCE
+#include "server/serve-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "repo-publish/publish.h"
+#include "server/runner.h"
+#include "state/layout.h"
+
+/* ---- statuses ---- */
+
+static const struct forge *lookup_forge(void *arg, const char *name)
+{
+	struct serve *s = arg;
+	long i = serve_repo_index(s, name);
+
+	return i >= 0 && s->forges[i].project ? &s->forges[i] : NULL;
+}
+
+static void on_reject(void *arg, const struct forge_outbox_entry *e, long http_status,
+		      const char *message)
+{
+	(void)arg;
+	sy_log_warn("status rejected: repo=%s sha=%.12s context=%s http=%ld message=\"%s\"",
+		    e->forge_name, e->request.sha, e->request.context, http_status, message);
+}
+
+void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
+		       const char *context, enum forge_state state, const char *description)
+{
+	long i = serve_repo_index(s, p->repo);
+	char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, p->id);
+	struct forge_status_request r = { .sha = p->head, .context = context, .state = state,
+					    .description = description, .target_url = url };
+	struct sy_error err = { { 0 } };
+
+	sy_log_info("status: pipeline=%ld repo=%s sha=%.12s context=%s state=%s", p->id, p->repo,
+		    p->head, context, forge_state_name(state));
+	if (i >= 0 && s->forges[i].project &&
+	    forge_outbox_enqueue(s->outbox, p->repo, &r, NULL, &err) == 0)
+		serve_wake_all(s);
+	else if (err.msg[0])
+		sy_log_error("status outbox: %s", err.msg);
+	free(url);
+}
+
+void serve_stop_superseded(struct serve *s, const long *ids, size_t n)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t k = 0; k < n; k++)
+		for (int j = 0; j < s->nslots; j++)
+			if (s->slots[j].id == ids[k]) {
+				s->slots[j].superseded = 1;
+				server_runner_stop(s->slots[j].pid);
+			}
+	pthread_mutex_unlock(&s->lock);
+}
+
+long serve_queue_pipeline(struct serve *s, struct server_store_pipeline *p, long event,
+			  struct sy_error *err)
+{
+	long *running = NULL;
+	size_t nrunning = 0;
+
+	if (server_store_queue(s->store, p, event, &running, &nrunning, err))
+		return 0;
+	serve_stop_superseded(s, running, nrunning);
+	free(running);
+	serve_post_status(s, p, "shipyard/plan", FORGE_PENDING, "queued");
+	serve_wake_all(s);
+	return p->id;
+}
+
+/* ---- runner threads ---- */
+
+/* What a runner learns from its child while it runs. */
+struct run_state {
+	struct serve *s;
+	const struct server_store_pipeline *p;
+	struct sy_strv contexts;      /* contexts that got a status */
+	struct sy_strv finals;        /* those whose last status was final */
+};
+
+static enum forge_state state_of(const char *name)
+{
+	enum forge_state st = FORGE_ERROR;
+
+	forge_state_parse(name, &st, NULL);
+	return st;
+}
+
+static void on_status(void *arg, const char *context, const char *state, const char *description)
+{
+	struct run_state *rs = arg;
+	enum forge_state st = state_of(state);
+
+	/* The pipeline says "pending" when work on a context starts: for the
+	 * forge that is running (GitLab shows it; GitHub and Gitea say pending). */
+	if (st == FORGE_PENDING)
+		st = FORGE_RUNNING;
+	if (!sy_strv_contains(&rs->contexts, context))
+		sy_strv_push(&rs->contexts, context);
+	if (forge_state_is_final(st) && !sy_strv_contains(&rs->finals, context))
+		sy_strv_push(&rs->finals, context);
+	serve_post_status(rs->s, rs->p, context, st, description);
+}
+
+static void on_job(void *arg, const char *name, const char *state, const char *reason,
+		   const char *log, double seconds)
+{
+	struct run_state *rs = arg;
+	struct server_store_job job = { (char *)name, (char *)state, (char *)reason, (char *)log,
+					 seconds };
+
+	server_store_set_job(rs->s->store, rs->p->id, &job, NULL);
+	if (!strcmp(state, "built") || !strcmp(state, "failed"))
+		server_metrics_build(rs->s->metrics, state, seconds);
+}
+
+/* A dated release of a scheduled pipeline: <state>/releases/<repo>/<name>/
+ * with release.json naming the commit and the repository snapshot, the
+ * snapshot linked as repo/, and the images directory named. */
+static void make_release(struct serve *s, const struct server_store_pipeline *p)
+{
+	char *repos = state_repos_dir(s->conf.state_dir);
+	char *snapshot = repo_publish_current_path(repos, p->channel);
+	char *dir = state_release_dir(s->conf.state_dir, p->repo, p->release);
+	char *link = state_release_repo_link(s->conf.state_dir, p->repo, p->release);
+	char *images = state_images_dir(s->conf.state_dir);
+	struct state_release rel = { p->repo, p->release, p->head, snapshot, images };
+	struct sy_error err = { { 0 } };
+
+	if (!snapshot || sy_mkdir_p(dir, 0755, &err)) {
+		sy_log_error("release %s: no published repository for %s", p->release, p->channel);
+	} else {
+		unlink(link);
+		if (symlink(snapshot, link) < 0)
+			sy_log_error("release %s: %s", link, strerror(errno));
+		if (state_release_write(s->conf.state_dir, &rel, &err))
+			sy_log_error("%s", err.msg);
+		else
+			sy_log_info("release: repo=%s release=%s commit=%.12s snapshot=%s", p->repo,
+				    p->release, p->head, snapshot);
+	}
+	free(images);
+	free(link);
+	free(dir);
+	free(snapshot);
+	free(repos);
+}
+
+/* Gives every context that never got a final status one. */
+static void close_contexts(struct run_state *rs, enum forge_state st, const char *why)
+{
+	for (size_t k = 0; k < rs->contexts.n; k++)
+		if (!sy_strv_contains(&rs->finals, rs->contexts.items[k]))
+			serve_post_status(rs->s, rs->p, rs->contexts.items[k], st, why);
+}
+
+static void run_one(struct serve *s, struct slot *slot, struct server_store_pipeline *p)
+{
+	long ri = serve_repo_index(s, p->repo);
+	struct run_state rs = { s, p, SY_STRV_INIT, SY_STRV_INIT };
+	struct server_runner_sink sink = { on_status, on_job, &rs };
+	struct sy_error err = { { 0 } };
+	const char *state;
+	int rc;
+
+	sy_log_info("pipeline %ld: repo=%s trigger=%s ref=%s head=%.12s attempt=%d", p->id, p->repo,
+		    p->trigger, p->ref, p->head, p->attempts);
+	if (ri < 0) {
+		server_store_finish(s->store, p->id, "error", "repository no longer configured", NULL);
+		return;
+	}
+	sy_strv_push(&rs.contexts, "shipyard/plan");
+	struct server_runner_request req = {
+		.pipeline = p, .repo = &s->conf.repos[ri], .config = s->conf.path,
+		.state_dir = s->conf.state_dir,
+		.self = s->self, .worker_cache = s->worker_cache,
+		.worker_manifest = s->worker_manifest, .child = &slot->pid,
+	};
+	rc = server_runner_run(&req, &sink, &err);
+	pthread_mutex_lock(&s->lock);
+	int superseded = slot->superseded, stopped = s->stop_children;
+	pthread_mutex_unlock(&s->lock);
+	if (stopped && !superseded && rc != 0 && rc != 1) {
+		/* Shutdown: checkpoint. Queued again, it resumes at the next
+		 * start; its finished builds are reused by build key. */
+		server_store_finish(s->store, p->id, "queued", "interrupted by shutdown", NULL);
+		sy_log_info("pipeline %ld: interrupted by shutdown, queued again", p->id);
+		goto out;
+	}
+	if (superseded) {
+		state = "superseded";
+		close_contexts(&rs, FORGE_CANCELLED, "superseded by a newer pipeline");
+	} else if (rc < 0) {
+		state = "error";
+		sy_log_error("pipeline %ld: %s", p->id, err.msg);
+		close_contexts(&rs, FORGE_ERROR, err.msg);
+	} else {
+		state = rc == 0 ? "success" : rc == 1 ? "failure" : "error";
+		close_contexts(&rs, rc == 1 ? FORGE_FAILURE : FORGE_ERROR,
+			       "pipeline ended without a result for this context");
+	}
+	if (rc == 0 && p->release)
+		make_release(s, p);
+	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
+	sy_log_info("pipeline %ld: %s", p->id, state);
+out:
+	sy_strv_release(&rs.contexts);
+	sy_strv_release(&rs.finals);
+}
+
+void *serve_runner_main(void *arg)
+{
+	struct serve_runner_arg *ra = arg;
+	struct serve *s = ra->s;
+
+	for (;;) {
+		struct server_store_pipeline p;
+		pthread_mutex_lock(&s->lock);
+		int stopping = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (stopping)
+			break;
+		int got = server_store_claim(s->store, &p, NULL);
+		if (got == 1) {
+			pthread_mutex_lock(&s->lock);
+			ra->slot->id = p.id;
+			ra->slot->superseded = 0;
+			pthread_mutex_unlock(&s->lock);
+			run_one(s, ra->slot, &p);
+			pthread_mutex_lock(&s->lock);
+			ra->slot->id = 0;
+			pthread_mutex_unlock(&s->lock);
+			server_store_pipeline_release(&p);
+			continue;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&s->lock);
+		if (!s->stopping)
+			pthread_cond_timedwait(&s->wake, &s->lock, &until);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+/* ---- the outbox thread ---- */
+
+void *serve_outbox_main(void *arg)
+{
+	struct serve *s = arg;
+
+	for (;;) {
+		struct sy_error err = { { 0 } };
+		struct forge_outbox_drain_stats stats = { 0 };
+		if (forge_outbox_drain(s->outbox, time(NULL), lookup_forge, on_reject, s, &stats,
+					 &err))
+			sy_log_error("status outbox: %s", err.msg);
+		for (int k = 0; k < stats.accepted; k++)
+			server_metrics_status_sent(s->metrics, "forge", "accepted");
+		for (int k = 0; k < stats.retried; k++)
+			server_metrics_status_sent(s->metrics, "forge", "retried");
+		for (int k = 0; k < stats.rejected; k++)
+			server_metrics_status_sent(s->metrics, "forge", "rejected");
+		long due = forge_outbox_next_due(s->outbox, time(NULL), NULL);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1; /* new entries wake it; retries are due in >= 1 s */
+		(void)due;
+		pthread_mutex_lock(&s->lock);
+		int stopping = s->outbox_stop;
+		if (!stopping)
+			pthread_cond_timedwait(&s->wake, &s->lock, &until);
+		pthread_mutex_unlock(&s->lock);
+		if (stopping)
+			break;
+	}
+	return NULL;
+}

@@ -1,0 +1,143 @@
+/* Shared between the files of the service only: serve.c (start, stop, the
+ * main loop), hooks.c (webhooks to pipelines), pipelines.c (queueing,
+ * runner threads, statuses, releases, the outbox thread) and timers.c
+ * (polls and schedules). The rest of shipyard uses server/serve.h.
+ *
+ * Threads: libmicrohttpd's (webhooks, dashboard), one runner per slot, the
+ * outbox thread, and the main thread (timers). The SQLite store is the only
+ * shared state that matters; what the threads share besides is guarded by
+ * serve.lock, as each member says. */
+#ifndef SERVER_SERVE_PRIVATE_H
+#define SERVER_SERVE_PRIVATE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/strv.h"
+#include "forge/forge.h"
+#include "forge/outbox.h"
+#include "forge/webhook.h"
+#include "server/cron.h"
+#include "server/dashboard.h"
+#include "server/http.h"
+#include "server/httpd.h"
+#include "server/metrics.h"
+#include "server/serveconf.h"
+#include "server/store.h"
+
+/* Most pipelines run at once, whatever serve.pipelines says. */
+#define MAX_RUNNERS 16
+
+/* A pipeline being run by a runner thread (guarded by serve.lock). */
+struct slot {
+	long id;          /* 0 when idle */
+	pid_t pid;        /* its child */
+	int superseded;   /* a newer push replaced it: stop it */
+};
+
+/* Per-repository timer state (the main thread's alone). */
+struct repo_timer {
+	time_t next_poll;
+	time_t *next_fire;            /* per schedule */
+	struct server_cron *crons;   /* per schedule */
+};
+
+/* The service. conf, store, outbox, forges, metrics and dashboard are set
+ * by start and read-only afterwards; the flags and slots are guarded by
+ * lock; timers and the seen_* lists belong to the main thread. */
+struct serve {
+	struct server_conf conf;
+	struct server_store *store;
+	struct forge_outbox *outbox;
+	struct forge *forges; /* per repo; project NULL when none configured */
+	struct server_httpd *server;
+	struct server_metrics *metrics;
+	struct server_dashboard dashboard;
+	struct repo_timer *timers;
+	const char *self, *worker_manifest, *worker_cache;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping;                  /* no new pipelines are started */
+	int outbox_stop;               /* the runners are gone: last drain */
+	struct sy_strv seen_refs;      /* polling: "<repo>/<branch>" ... */
+	struct sy_strv seen_heads;     /* ... and the head last queued */
+	int stop_children;             /* stop the running pipelines now */
+	struct slot slots[MAX_RUNNERS];
+	int nslots;
+};
+
+/* 1 when a push to branch builds a pipeline: rc lists it, or lists none. */
+static inline int serve_branch_watched(const struct server_repo_conf *rc, const char *branch)
+{
+	return !rc->branches.n || sy_strv_contains(&rc->branches, branch);
+}
+
+/* ---- serve.c ---- */
+
+/* Wakes the runner and outbox threads (a pipeline was queued, a status
+ * enqueued, or they must stop). Takes s->lock. */
+void serve_wake_all(struct serve *s);
+
+/* Returns the index of the configured repository named name in
+ * s->conf.repos, or -1. */
+long serve_repo_index(const struct serve *s, const char *name);
+
+/* ---- hooks.c ---- */
+
+/* The webhook entry point of the HTTP server (server/httpd.h, arg the
+ * struct serve): verifies, stores and acts on one delivery to
+ * /hooks/<forge>, answers r, and times it for /metrics. */
+void serve_on_webhook(void *arg, const char *forge, forge_header_fn header, void *header_arg,
+		      const char *query, const char *body, size_t len,
+		      struct server_http_response *r);
+
+/* ---- pipelines.c ---- */
+
+/* Queues a status of pipeline p in the outbox for the forge of its
+ * repository (only logged when it has none). */
+void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
+		       const char *context, enum forge_state state, const char *description);
+
+/* Stops the running pipelines among ids (marked superseded first). Takes
+ * s->lock. */
+void serve_stop_superseded(struct serve *s, const long *ids, size_t n);
+
+/* Queues p (its id set), stops what it supersedes, posts the pending
+ * status and wakes the runners. event is the stored event's id or 0.
+ * Returns p's id, or 0 with err set. */
+long serve_queue_pipeline(struct serve *s, struct server_store_pipeline *p, long event,
+			  struct sy_error *err);
+
+/* What a runner thread runs with. */
+struct serve_runner_arg {
+	struct serve *s;
+	struct slot *slot; /* its own slot of s->slots */
+};
+
+/* A runner thread (arg a struct serve_runner_arg): claims queued pipelines
+ * and runs them one at a time until s->stopping. */
+void *serve_runner_main(void *arg);
+
+/* The outbox thread (arg the struct serve): sends due statuses until
+ * s->outbox_stop, then drains once more. */
+void *serve_outbox_main(void *arg);
+
+/* ---- timers.c ---- */
+
+/* Checks every repository's schedules; -1 with err naming the first that
+ * is not a cron expression, else 0. */
+int serve_check_schedules(const struct server_conf *conf, struct sy_error *err);
+
+/* Sets up s->timers: polls due now, schedules at their next time. */
+void serve_timers_init(struct serve *s);
+
+/* Runs the polls and schedules that are due (main thread). */
+void serve_timers_tick(struct serve *s);
+
+/* Frees s->timers. */
+void serve_timers_release(struct serve *s);
+
+#endif
