@@ -24,18 +24,26 @@
 #include "builder/sources.h"
 #include "common/fs.h"
 
+static const char *const job_state_names[BUILDER_JOB_NSTATES] = {
+	[BUILDER_JOB_BUILT] = "built",	       [BUILDER_JOB_REUSED] = "reused",
+	[BUILDER_JOB_UNCHANGED] = "unchanged", [BUILDER_JOB_FAILED] = "failed",
+	[BUILDER_JOB_BLOCKED] = "blocked",     [BUILDER_JOB_SKIPPED] = "skipped",
+	[BUILDER_JOB_QUEUED] = "queued",       [BUILDER_JOB_RUNNING] = "running",
+};
+
 const char *builder_job_state_name(enum builder_job_state state)
 {
-	switch (state) {
-	case BUILDER_JOB_BUILT: return "built";
-	case BUILDER_JOB_REUSED: return "reused";
-	case BUILDER_JOB_UNCHANGED: return "unchanged";
-	case BUILDER_JOB_FAILED: return "failed";
-	case BUILDER_JOB_BLOCKED: return "blocked";
-	case BUILDER_JOB_SKIPPED: return "skipped";
-	case BUILDER_JOB_NSTATES: break;
-	}
-	return "?";
+	return (unsigned)state < BUILDER_JOB_NSTATES ? job_state_names[state] : "?";
+}
+
+int builder_job_state_parse(const char *name, enum builder_job_state *state)
+{
+	for (int s = 0; s < BUILDER_JOB_NSTATES; s++)
+		if (!strcmp(name, job_state_names[s])) {
+			*state = (enum builder_job_state)s;
+			return 0;
+		}
+	return -1;
 }
 
 char *builder_package_rpm_name(const struct planner_package *pkg)
@@ -145,7 +153,9 @@ static const char *entry_name(const struct runner *r, size_t e)
 	return spec->name ? spec->name : spec->path;
 }
 
-static void report(struct runner *r, size_t e, const char *state)
+/* Tells the progress callback about entry e (SIZE_MAX: a periodic tick):
+ * started (RUNNING) or finished (its final state). */
+static void report(struct runner *r, size_t e, enum builder_job_state state)
 {
 	const struct builder_schedule_input *in = r->in;
 	double path = 0, work;
@@ -156,7 +166,7 @@ static void report(struct runner *r, size_t e, const char *state)
 	struct builder_progress p = {
 		.done = r->done, .total = in->plan->n, .running = r->running,
 		.spec = e == SIZE_MAX ? NULL : entry_name(r, e), .state = state,
-		.result = e != SIZE_MAX && state ? &r->results[e] : NULL,
+		.result = e != SIZE_MAX && state != BUILDER_JOB_RUNNING ? &r->results[e] : NULL,
 		.eta_s = path > work / (double)r->jobs ? path : work / (double)r->jobs,
 	};
 	in->progress(in->progress_arg, &p);
@@ -171,7 +181,7 @@ static void finish(struct runner *r, size_t e)
 		res->ended = now_s();
 	r->done++;
 	builder_sched_done(r->sched, e);
-	report(r, e, builder_job_state_name(res->state));
+	report(r, e, res->state);
 }
 
 /* The first spec whose packages entry e's build root needs and that did not
@@ -364,7 +374,7 @@ static void dispatch(struct runner *r)
 			finish(r, e);
 			continue;
 		}
-		report(r, e, NULL);
+		report(r, e, BUILDER_JOB_RUNNING);
 	}
 }
 
@@ -489,7 +499,7 @@ static void run_loop(struct runner *r)
 			wait_jobs(r);
 		else if (!builder_sched_finished(r->sched))
 			break; /* nothing runs and nothing is ready: cannot happen in a DAG */
-		report(r, SIZE_MAX, NULL);
+		report(r, SIZE_MAX, BUILDER_JOB_RUNNING);
 	}
 }
 

@@ -26,7 +26,8 @@
 #include "common/strv.h"
 #include "gitwatch/repo.h"
 
-/* The outcome of one job. */
+/* Where one job stands: a final state (the first BUILDER_JOB_NFINAL), or
+ * queued or running while the run goes on. Names in builder_job_state_name. */
 enum builder_job_state {
 	BUILDER_JOB_BUILT,     /* built now */
 	BUILDER_JOB_REUSED,    /* an artifact with the same build key existed */
@@ -36,6 +37,9 @@ enum builder_job_state {
 	BUILDER_JOB_FAILED,    /* the spec itself failed (parse, sources, build) */
 	BUILDER_JOB_BLOCKED,   /* a spec it BuildRequires failed */
 	BUILDER_JOB_SKIPPED,   /* not run: the run was cancelled */
+	BUILDER_JOB_NFINAL,    /* the states above are final */
+	BUILDER_JOB_QUEUED = BUILDER_JOB_NFINAL, /* waiting for the jobs it needs */
+	BUILDER_JOB_RUNNING,   /* started, not finished */
 	BUILDER_JOB_NSTATES
 };
 
@@ -68,7 +72,8 @@ struct builder_progress {
 	size_t running;     /* builds running now */
 	const char *spec;   /* the job that just started or finished; NULL on a
 			     * periodic tick (about every second) */
-	const char *state;  /* its final state name, or NULL when it started */
+	enum builder_job_state state; /* RUNNING when it started, else its final
+			     * state (when spec is set) */
 	const struct builder_job_result *result; /* the finished job's result, or
 			     * NULL */
 	double eta_s;       /* estimate of the time left (seconds): max(longest
@@ -138,9 +143,15 @@ struct builder_schedule_input {
 size_t builder_schedule_run(const struct builder_schedule_input *in,
 			    struct builder_job_result *results);
 
-/* Returns "built", "reused", "unchanged", "failed", "blocked" or
- * "skipped". */
+/* Returns the state's name: "built", "reused", "unchanged", "failed",
+ * "blocked", "skipped", "queued" or "running" (static string; "?" for a
+ * value that is no state). The one table of job state names: build reports,
+ * job events, the store and the metrics use it. */
 const char *builder_job_state_name(enum builder_job_state state);
+
+/* Parses a name builder_job_state_name returns into *state. Returns 0, or
+ * -1 for any other text. */
+int builder_job_state_parse(const char *name, enum builder_job_state *state);
 
 /* Returns the RPM file name of a package, "name-version-release.arch.rpm"
  * (epoch dropped, as rpmbuild names files), newly allocated. */

@@ -8,7 +8,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 
-static const char *const csv_states[BUILDER_JOB_NSTATES] = {
+static const char *const csv_states[BUILDER_JOB_NFINAL] = {
 	[BUILDER_JOB_BUILT] = "Built",     [BUILDER_JOB_REUSED] = "PreBuilt",
 	[BUILDER_JOB_UNCHANGED] = "Unchanged", [BUILDER_JOB_FAILED] = "Failed",
 	[BUILDER_JOB_BLOCKED] = "Blocked", [BUILDER_JOB_SKIPPED] = "Skipped",
@@ -66,7 +66,10 @@ static char *csv_text(const struct planner_index *index, const struct planner_pl
 		char *srpm = srpm_name(&index->specs[plan->entries[e].spec]);
 		char *blocker = blocker_field(index, results[e].blocker);
 		csv_field(&row, srpm);
-		csv_field(&row, csv_states[results[e].state]);
+		/* Every job of a finished run is final; one that is not was not
+		 * run. */
+		csv_field(&row, results[e].state < BUILDER_JOB_NFINAL ? csv_states[results[e].state]
+								      : "Skipped");
 		csv_field(&row, blocker);
 		sy_strv_push(&row, "0");
 		sy_strv_push_owned(&lines, sy_strv_join(&row, ","));
@@ -122,7 +125,7 @@ static char *summary_text(const char *commit, const struct planner_index *index,
 		json_array_append_new(jobs, job_json(&index->specs[plan->entries[e].spec], &results[e]));
 		count[results[e].state]++;
 	}
-	for (int s = 0; s < BUILDER_JOB_NSTATES; s++)
+	for (int s = 0; s < BUILDER_JOB_NFINAL; s++)
 		json_object_set_new(counts, builder_job_state_name((enum builder_job_state)s),
 				    json_integer((json_int_t)count[s]));
 	json_t *doc = json_pack("{s:s, s:f, s:o, s:o}", "commit", commit, "elapsed_s", elapsed_s,

@@ -29,7 +29,7 @@ static void job_event(FILE *out, const struct builder_progress *pr)
 {
 	const struct builder_job_result *r = pr->result;
 	json_t *o = json_pack("{s:s, s:s}", "job", pr->spec, "state",
-			      pr->state ? pr->state : "running");
+			      builder_job_state_name(pr->state));
 	char *line;
 
 	if (r) {
@@ -59,13 +59,17 @@ void pipeline_progress(void *arg, const struct builder_progress *pr)
 		fprintf(stderr, "\r\033[K[%zu/%zu] %zu running, elapsed %s, about %s left%s%s%s%s",
 			pr->done, pr->total, pr->running, elapsed, eta, pr->spec ? ": " : "",
 			pr->spec ? pr->spec : "", pr->spec ? " " : "",
-			pr->spec ? (pr->state ? pr->state : "started") : "");
+			pr->spec ? (pr->state == BUILDER_JOB_RUNNING ? "started"
+							       : builder_job_state_name(pr->state))
+				 : "");
 		if (pr->done == pr->total)
 			fputc('\n', stderr);
 		fflush(stderr);
 	} else if (pr->spec) {
 		sy_log_info("[%zu/%zu] %s: %s (%zu running, elapsed %s, about %s left)", pr->done,
-			    pr->total, pr->spec, pr->state ? pr->state : "building", pr->running,
+			    pr->total, pr->spec,
+			    pr->state == BUILDER_JOB_RUNNING ? "building" : builder_job_state_name(pr->state),
+			    pr->running,
 			    elapsed, eta);
 	}
 }

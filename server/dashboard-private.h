@@ -25,10 +25,18 @@ static inline const char *jget(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* 1 when a pipeline or job in state has not ended: "queued" or "running". */
-static inline int dashboard_state_active(const char *state)
+/* 1 when a pipeline or job whose state is named name (as the JSON
+ * documents give it) has not ended: queued or running. */
+static inline int dashboard_state_active(const char *name)
 {
-	return state && (!strcmp(state, "queued") || !strcmp(state, "running"));
+	enum server_pipeline_state p;
+	enum builder_job_state j;
+
+	if (!name)
+		return 0;
+	if (server_pipeline_state_parse(name, &p) == 0)
+		return !server_pipeline_state_is_final(p);
+	return builder_job_state_parse(name, &j) == 0 && j >= BUILDER_JOB_NFINAL;
 }
 
 /* ---- dashboard.c: files ---- */

@@ -60,12 +60,13 @@ json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
 	json_object_set_new(o, "head", jstr(p->head));
 	json_object_set_new(o, "release", jstr(p->release));
 	json_object_set_new(o, "pr", p->pr ? json_integer(p->pr) : json_null());
-	json_object_set_new(o, "state", jstr(p->state));
+	json_object_set_new(o, "state", jstr(server_pipeline_state_name(p->state)));
 	json_object_set_new(o, "created", json_real(p->created));
 	json_object_set_new(o, "started", p->started > 0 ? json_real(p->started) : json_null());
 	json_object_set_new(o, "finished", p->finished > 0 ? json_real(p->finished) : json_null());
 	json_object_set_new(o, "duration",
-			    p->started > 0 && (p->finished > 0 || dashboard_state_active(p->state))
+			    p->started > 0 && (p->finished > 0 ||
+					       !server_pipeline_state_is_final(p->state))
 				    ? json_real(end - p->started) : json_null());
 	json_object_set_new(o, "attempts", json_integer(p->attempts));
 	json_object_set_new(o, "summary", jstr(p->summary));
@@ -131,7 +132,8 @@ json_t *dashboard_load_jobs(const struct server_dashboard *d, const struct serve
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(out, job_json(jobs[i].name, jobs[i].state, jobs[i].reason,
+		json_array_append_new(out, job_json(jobs[i].name,
+						    builder_job_state_name(jobs[i].state), jobs[i].reason,
 						    jobs[i].seconds, jobs[i].log));
 		server_store_job_release(&jobs[i]);
 	}
@@ -270,7 +272,7 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
 	a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = dashboard_pipeline_json(&list[i]);
-		if (list[i].state && !strcmp(list[i].state, "running"))
+		if (list[i].state == SERVER_PIPELINE_RUNNING)
 			json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
 		json_array_append_new(a, o);
 		server_store_pipeline_release(&list[i]);

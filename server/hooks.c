@@ -104,7 +104,8 @@ static void close_pull_request(struct serve *s, const struct server_repo_conf *r
 	/* Marks what runs for it superseded without queueing anything new. */
 	if (server_store_queue(s->store, &p, 0, &running, &nrunning, NULL) == 0) {
 		serve_stop_superseded(s, running, nrunning);
-		server_store_finish(s->store, p.id, "cancelled", "pull request closed", NULL);
+		server_store_finish(s->store, p.id, SERVER_PIPELINE_CANCELLED, "pull request closed",
+				    NULL);
 	}
 	free(running);
 	sy_rm_rf(dir, NULL);

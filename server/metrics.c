@@ -13,11 +13,6 @@ static const double webhook_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 static const double build_bounds[] = { 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200 };
 #define MAX_BOUNDS 12
 
-/* The job states written by the pipelines (struct server_store_job.state);
- * always rendered, 0 when none. */
-static const char *const job_states[] = { "queued",  "running", "built",   "reused",
-					  "unchanged", "failed", "blocked", "skipped", NULL };
-
 /* One label set of a family: a counter or a histogram. */
 struct series {
 	char *label[2];                       /* label values (second may be NULL) */
@@ -225,14 +220,14 @@ static void put_histograms(FILE *out, const char *name, const char *help, const 
 static int put_store(FILE *out, struct server_store *store, size_t queue_length,
 		     struct sy_error *err)
 {
-	long counts[7], events;
+	long counts[SERVER_PIPELINE_NSTATES], events;
 
 	if (server_store_counts(store, counts, &events, err))
 		return -1;
 	put_header(out, "shipyard_pipelines", "gauge", "Pipelines in the state database by state.");
-	for (int k = 0; server_store_states[k]; k++)
-		fprintf(out, "shipyard_pipelines{state=\"%s\"} %ld\n", server_store_states[k],
-			counts[k]);
+	for (int k = 0; k < SERVER_PIPELINE_NSTATES; k++)
+		fprintf(out, "shipyard_pipelines{state=\"%s\"} %ld\n",
+			server_pipeline_state_name((enum server_pipeline_state)k), counts[k]);
 	put_header(out, "shipyard_events_total", "counter",
 		   "Events (webhook deliveries, poll results, schedules) stored.");
 	fprintf(out, "shipyard_events_total %ld\n", events);
@@ -241,34 +236,23 @@ static int put_store(FILE *out, struct server_store *store, size_t queue_length,
 	return 0;
 }
 
-/* Jobs by state: every state of job_states, then any other state found. */
+/* Jobs by state: every state, 0 when none. */
 static int put_jobs(FILE *out, struct server_store *store, struct sy_error *err)
 {
-	struct sy_strv names = SY_STRV_INIT, found = SY_STRV_INIT;
 	const char *const label_names[2] = { "state", NULL };
-	long *found_counts = NULL;
+	long counts[BUILDER_JOB_NSTATES];
 
-	if (server_store_job_counts(store, &found, &found_counts, err))
+	if (server_store_job_counts(store, counts, err))
 		return -1;
-	for (int k = 0; job_states[k]; k++)
-		sy_strv_push(&names, job_states[k]);
-	for (size_t i = 0; i < found.n; i++)
-		if (!sy_strv_contains(&names, found.items[i]))
-			sy_strv_push(&names, found.items[i]);
 	put_header(out, "shipyard_jobs", "gauge", "Jobs of all stored pipelines by state.");
-	for (size_t k = 0; k < names.n; k++) {
-		struct series label = { .label = { names.items[k], NULL } };
-		long count = 0;
-		for (size_t i = 0; i < found.n; i++)
-			if (!strcmp(found.items[i], names.items[k]))
-				count = found_counts[i];
+	for (int k = 0; k < BUILDER_JOB_NSTATES; k++) {
+		struct series label = {
+			.label = { (char *)builder_job_state_name((enum builder_job_state)k), NULL },
+		};
 		fputs("shipyard_jobs", out);
 		put_labels(out, label_names, &label, NULL);
-		fprintf(out, " %ld\n", count);
+		fprintf(out, " %ld\n", counts[k]);
 	}
-	sy_strv_release(&names);
-	sy_strv_release(&found);
-	free(found_counts);
 	return 0;
 }
 

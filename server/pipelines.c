@@ -94,18 +94,10 @@ struct run_state {
 	struct sy_strv finals;        /* those whose last status was final */
 };
 
-static enum forge_state state_of(const char *name)
-{
-	enum forge_state st = FORGE_ERROR;
-
-	forge_state_parse(name, &st, NULL);
-	return st;
-}
-
-static void on_status(void *arg, const char *context, const char *state, const char *description)
+static void on_status(void *arg, const char *context, enum forge_state st,
+		      const char *description)
 {
 	struct run_state *rs = arg;
-	enum forge_state st = state_of(state);
 
 	/* The pipeline says "pending" when work on a context starts: for the
 	 * forge that is running (GitLab shows it; GitHub and Gitea say pending). */
@@ -118,16 +110,15 @@ static void on_status(void *arg, const char *context, const char *state, const c
 	serve_post_status(rs->s, rs->p, context, st, description);
 }
 
-static void on_job(void *arg, const char *name, const char *state, const char *reason,
+static void on_job(void *arg, const char *name, enum builder_job_state state, const char *reason,
 		   const char *log, double seconds)
 {
 	struct run_state *rs = arg;
-	struct server_store_job job = { (char *)name, (char *)state, (char *)reason, (char *)log,
-					 seconds };
+	struct server_store_job job = { (char *)name, state, (char *)reason, (char *)log, seconds };
 
 	server_store_set_job(rs->s->store, rs->p->id, &job, NULL);
-	if (!strcmp(state, "built") || !strcmp(state, "failed"))
-		server_metrics_build(rs->s->metrics, state, seconds);
+	if (state == BUILDER_JOB_BUILT || state == BUILDER_JOB_FAILED)
+		server_metrics_build(rs->s->metrics, builder_job_state_name(state), seconds);
 }
 
 /* A dated release of a scheduled pipeline: <state>/releases/<repo>/<name>/
@@ -176,13 +167,14 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	struct run_state rs = { s, p, SY_STRV_INIT, SY_STRV_INIT };
 	struct server_runner_sink sink = { on_status, on_job, &rs };
 	struct sy_error err = { { 0 } };
-	const char *state;
+	enum server_pipeline_state state;
 	int rc;
 
 	sy_log_info("pipeline %ld: repo=%s trigger=%s ref=%s head=%.12s attempt=%d", p->id, p->repo,
 		    p->trigger, p->ref, p->head, p->attempts);
 	if (ri < 0) {
-		server_store_finish(s->store, p->id, "error", "repository no longer configured", NULL);
+		server_store_finish(s->store, p->id, SERVER_PIPELINE_ERROR,
+				    "repository no longer configured", NULL);
 		return;
 	}
 	sy_strv_push(&rs.contexts, "shipyard/plan");
@@ -199,26 +191,29 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	if (stopped && !superseded && rc != 0 && rc != 1) {
 		/* Shutdown: checkpoint. Queued again, it resumes at the next
 		 * start; its finished builds are reused by build key. */
-		server_store_finish(s->store, p->id, "queued", "interrupted by shutdown", NULL);
+		server_store_finish(s->store, p->id, SERVER_PIPELINE_QUEUED, "interrupted by shutdown",
+				    NULL);
 		sy_log_info("pipeline %ld: interrupted by shutdown, queued again", p->id);
 		goto out;
 	}
 	if (superseded) {
-		state = "superseded";
+		state = SERVER_PIPELINE_SUPERSEDED;
 		close_contexts(&rs, FORGE_CANCELLED, "superseded by a newer pipeline");
 	} else if (rc < 0) {
-		state = "error";
+		state = SERVER_PIPELINE_ERROR;
 		sy_log_error("pipeline %ld: %s", p->id, err.msg);
 		close_contexts(&rs, FORGE_ERROR, err.msg);
 	} else {
-		state = rc == 0 ? "success" : rc == 1 ? "failure" : "error";
+		state = rc == 0 ? SERVER_PIPELINE_SUCCESS
+			: rc == 1 ? SERVER_PIPELINE_FAILURE
+				  : SERVER_PIPELINE_ERROR;
 		close_contexts(&rs, rc == 1 ? FORGE_FAILURE : FORGE_ERROR,
 			       "pipeline ended without a result for this context");
 	}
 	if (rc == 0 && p->release)
 		make_release(s, p);
 	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
-	sy_log_info("pipeline %ld: %s", p->id, state);
+	sy_log_info("pipeline %ld: %s", p->id, server_pipeline_state_name(state));
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);

@@ -88,20 +88,27 @@ static int start_child(struct sy_child *c, char *const *argv, int log_fd, int ev
 	return sy_child_start(c, err);
 }
 
+/* Hands one JSON line of the child to the sink. A status whose state is no
+ * forge state is an error status; a job whose state is no job state is
+ * left out (the child writes only names of the tables). */
 static void dispatch_line(const char *line, const struct server_runner_sink *sink)
 {
 	json_t *o = json_loads(line, 0, NULL);
 	const char *status = json_string_value(json_object_get(o, "status"));
 	const char *job = json_string_value(json_object_get(o, "job"));
 	const char *state = json_string_value(json_object_get(o, "state"));
+	enum forge_state st = FORGE_ERROR;
+	enum builder_job_state js;
 
-	if (status && state && sink->status)
-		sink->status(sink->arg, status, state,
+	if (status && state && sink->status) {
+		forge_state_parse(state, &st, NULL);
+		sink->status(sink->arg, status, st,
 			     json_string_value(json_object_get(o, "description")) ?: "");
-	else if (job && state && sink->job)
-		sink->job(sink->arg, job, state, json_string_value(json_object_get(o, "reason")),
+	} else if (job && state && sink->job && builder_job_state_parse(state, &js) == 0) {
+		sink->job(sink->arg, job, js, json_string_value(json_object_get(o, "reason")),
 			  json_string_value(json_object_get(o, "log")),
 			  json_number_value(json_object_get(o, "seconds")));
+	}
 	json_decref(o);
 }
 

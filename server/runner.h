@@ -12,18 +12,20 @@
 
 #include <sys/types.h>
 
+#include "builder/schedule.h"
 #include "common/error.h"
+#include "forge/forge.h"
 #include "server/serveconf.h"
 #include "server/store.h"
 
 /* Callbacks for what the child reports. */
 struct server_runner_sink {
-	/* A status line: context ("shipyard/build"), state ("pending",
-	 * "success", "failure", "error"), description. */
-	void (*status)(void *arg, const char *context, const char *state, const char *description);
-	/* A job started ("running") or ended (its state); reason, log may be
-	 * NULL. */
-	void (*job)(void *arg, const char *name, const char *state, const char *reason,
+	/* A status line: context ("shipyard/build"), state, description. */
+	void (*status)(void *arg, const char *context, enum forge_state state,
+		       const char *description);
+	/* A job started (RUNNING) or ended (its final state); reason, log may
+	 * be NULL. */
+	void (*job)(void *arg, const char *name, enum builder_job_state state, const char *reason,
 		    const char *log, double seconds);
 	void *arg;
 };

@@ -55,10 +55,10 @@ static int route(void *arg, const char *method, const char *path, const char *qu
 static size_t queue_length(void *arg)
 {
 	struct serve *s = arg;
-	long counts[7] = { 0 }, events;
+	long counts[SERVER_PIPELINE_NSTATES], events;
 
 	server_store_counts(s->store, counts, &events, NULL);
-	return (size_t)counts[0];
+	return (size_t)counts[SERVER_PIPELINE_QUEUED];
 }
 
 static int load_forges(struct serve *s, struct sy_error *err)

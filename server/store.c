@@ -15,8 +15,36 @@ struct server_store {
 	pthread_mutex_t lock;
 };
 
-const char *const server_store_states[] = { "queued",  "running",   "success",    "failure",
-					      "error",   "cancelled", "superseded", NULL };
+static const char *const pipeline_state_names[SERVER_PIPELINE_NSTATES] = {
+	[SERVER_PIPELINE_QUEUED] = "queued",	   [SERVER_PIPELINE_RUNNING] = "running",
+	[SERVER_PIPELINE_SUCCESS] = "success",	   [SERVER_PIPELINE_FAILURE] = "failure",
+	[SERVER_PIPELINE_ERROR] = "error",	   [SERVER_PIPELINE_CANCELLED] = "cancelled",
+	[SERVER_PIPELINE_SUPERSEDED] = "superseded",
+};
+
+const char *server_pipeline_state_name(enum server_pipeline_state state)
+{
+	return (unsigned)state < SERVER_PIPELINE_NSTATES ? pipeline_state_names[state] : "?";
+}
+
+int server_pipeline_state_parse(const char *name, enum server_pipeline_state *state)
+{
+	for (int s = 0; s < SERVER_PIPELINE_NSTATES; s++)
+		if (!strcmp(name, pipeline_state_names[s])) {
+			*state = (enum server_pipeline_state)s;
+			return 0;
+		}
+	return -1;
+}
+
+int server_pipeline_state_is_final(enum server_pipeline_state state)
+{
+	return state != SERVER_PIPELINE_QUEUED && state != SERVER_PIPELINE_RUNNING;
+}
+
+/* Shorthands for binding state names into SQL. */
+#define QUEUED pipeline_state_names[SERVER_PIPELINE_QUEUED]
+#define RUNNING pipeline_state_names[SERVER_PIPELINE_RUNNING]
 
 static double now(void)
 {
@@ -109,23 +137,28 @@ static int supersede(struct server_store *st, const struct server_store_pipeline
 		     long **running, size_t *nrunning)
 {
 	sqlite3_stmt *s = prepare(st, "SELECT id, state FROM pipelines WHERE repo = ?1 AND ref = ?2"
-				      " AND state IN ('queued', 'running')");
+				      " AND state IN (?3, ?4)");
 	int rc = 0;
 
 	bind_text(s, 1, p->repo);
 	bind_text(s, 2, p->ref);
+	bind_text(s, 3, QUEUED);
+	bind_text(s, 4, RUNNING);
 	while (s && sqlite3_step(s) == SQLITE_ROW) {
-		if (!strcmp((const char *)sqlite3_column_text(s, 1), "running")) {
+		if (!strcmp((const char *)sqlite3_column_text(s, 1), RUNNING)) {
 			*running = sy_xrealloc(*running, (*nrunning + 1) * sizeof(long));
 			(*running)[(*nrunning)++] = (long)sqlite3_column_int64(s, 0);
 		}
 	}
 	sqlite3_finalize(s);
-	s = prepare(st, "UPDATE pipelines SET state = 'superseded', finished = ?3 WHERE repo = ?1"
-			" AND ref = ?2 AND state IN ('queued', 'running')");
+	s = prepare(st, "UPDATE pipelines SET state = ?4, finished = ?3 WHERE repo = ?1"
+			" AND ref = ?2 AND state IN (?5, ?6)");
 	bind_text(s, 1, p->repo);
 	bind_text(s, 2, p->ref);
 	sqlite3_bind_double(s, 3, now());
+	bind_text(s, 4, pipeline_state_names[SERVER_PIPELINE_SUPERSEDED]);
+	bind_text(s, 5, QUEUED);
+	bind_text(s, 6, RUNNING);
 	if (!s || sqlite3_step(s) != SQLITE_DONE)
 		rc = -1;
 	sqlite3_finalize(s);
@@ -136,7 +169,7 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 {
 	sqlite3_stmt *s = prepare(st, "INSERT INTO pipelines (event, repo, trigger, ref, channel, base,"
 				      " head, release, pr, state, created) VALUES (?1, ?2, ?3, ?4,"
-				      " ?5, ?6, ?7, ?8, ?9, 'queued', ?10)");
+				      " ?5, ?6, ?7, ?8, ?9, ?11, ?10)");
 	int rc;
 
 	p->created = now();
@@ -150,6 +183,8 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 	bind_text(s, 8, p->release);
 	sqlite3_bind_int64(s, 9, p->pr);
 	sqlite3_bind_double(s, 10, p->created);
+	bind_text(s, 11, QUEUED);
+	p->state = SERVER_PIPELINE_QUEUED;
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	p->id = rc ? 0 : (long)sqlite3_last_insert_rowid(st->db);
@@ -197,7 +232,11 @@ static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
 	p->head = col_text(s, 6);
 	p->release = col_text(s, 7);
 	p->pr = (long)sqlite3_column_int64(s, 8);
-	p->state = col_text(s, 9);
+	/* Only names of the table are written; anything else reads as an
+	 * error. */
+	const char *state = (const char *)sqlite3_column_text(s, 9);
+	if (!state || server_pipeline_state_parse(state, &p->state))
+		p->state = SERVER_PIPELINE_ERROR;
 	p->created = sqlite3_column_double(s, 10);
 	p->started = sqlite3_column_double(s, 11);
 	p->finished = sqlite3_column_double(s, 12);
@@ -213,23 +252,24 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 	pthread_mutex_lock(&st->lock);
 	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines WHERE state ="
-				      " 'queued' ORDER BY id LIMIT 1");
+				      " ?1 ORDER BY id LIMIT 1");
+	bind_text(s, 1, QUEUED);
 	if (s && sqlite3_step(s) == SQLITE_ROW) {
 		read_pipeline(s, out);
 		rc = 1;
 	}
 	sqlite3_finalize(s);
 	if (rc == 1) {
-		s = prepare(st, "UPDATE pipelines SET state = 'running', started = ?2,"
+		s = prepare(st, "UPDATE pipelines SET state = ?3, started = ?2,"
 				" attempts = attempts + 1 WHERE id = ?1");
 		sqlite3_bind_int64(s, 1, out->id);
 		sqlite3_bind_double(s, 2, now());
+		bind_text(s, 3, RUNNING);
 		if (!s || sqlite3_step(s) != SQLITE_DONE) {
 			rc = fail(st, "claiming a pipeline", err);
 			server_store_pipeline_release(out);
 		} else {
-			free(out->state);
-			out->state = sy_xstrdup("running");
+			out->state = SERVER_PIPELINE_RUNNING;
 			out->attempts++;
 		}
 		sqlite3_finalize(s);
@@ -239,32 +279,24 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 	return rc;
 }
 
-/* Runs one UPDATE/DELETE with a long and two texts bound. */
-static int exec_update(struct server_store *st, const char *sql, long id, const char *a,
-		       const char *b, double t, struct sy_error *err)
+int server_store_finish(struct server_store *st, long id, enum server_pipeline_state state,
+			 const char *summary, struct sy_error *err)
 {
 	int rc;
 
 	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *s = prepare(st, sql);
+	/* A pipeline marked superseded meanwhile stays so. */
+	sqlite3_stmt *s = prepare(st, "UPDATE pipelines SET state = CASE state WHEN ?5 THEN state"
+				      " ELSE ?2 END, summary = ?3, finished = ?4 WHERE id = ?1");
 	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, a);
-	bind_text(s, 3, b);
-	sqlite3_bind_double(s, 4, t);
-	rc = s && sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db) : fail(st, sql, err);
+	bind_text(s, 2, server_pipeline_state_name(state));
+	bind_text(s, 3, summary);
+	sqlite3_bind_double(s, 4, now());
+	bind_text(s, 5, pipeline_state_names[SERVER_PIPELINE_SUPERSEDED]);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "finishing a pipeline", err);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
-}
-
-int server_store_finish(struct server_store *st, long id, const char *state,
-			 const char *summary, struct sy_error *err)
-{
-	int rc = exec_update(st, "UPDATE pipelines SET state = CASE state WHEN 'superseded' THEN"
-				 " 'superseded' ELSE ?2 END, summary = ?3, finished = ?4 WHERE id = ?1",
-			     id, state, summary, now(), err);
-
-	return rc < 0 ? -1 : 0;
 }
 
 int server_store_recover(struct server_store *st, struct sy_error *err)
@@ -272,10 +304,12 @@ int server_store_recover(struct server_store *st, struct sy_error *err)
 	int rc;
 
 	pthread_mutex_lock(&st->lock);
-	rc = sqlite3_exec(st->db, "UPDATE pipelines SET state = 'queued' WHERE state = 'running'",
-			  NULL, NULL, NULL) == SQLITE_OK
-		     ? sqlite3_changes(st->db)
-		     : fail(st, "recovering pipelines", err);
+	sqlite3_stmt *s = prepare(st, "UPDATE pipelines SET state = ?1 WHERE state = ?2");
+	bind_text(s, 1, QUEUED);
+	bind_text(s, 2, RUNNING);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db)
+						 : fail(st, "recovering pipelines", err);
+	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -293,7 +327,7 @@ int server_store_set_job(struct server_store *st, long pipeline,
 				      " seconds = ?6");
 	sqlite3_bind_int64(s, 1, pipeline);
 	bind_text(s, 2, job->name);
-	bind_text(s, 3, job->state);
+	bind_text(s, 3, builder_job_state_name(job->state));
 	bind_text(s, 4, job->reason);
 	bind_text(s, 5, job->log);
 	sqlite3_bind_double(s, 6, job->seconds);
@@ -357,7 +391,9 @@ int server_store_jobs(struct server_store *st, long id, struct server_store_job 
 		}
 		struct server_store_job *j = &(*out)[(*n)++];
 		j->name = col_text(s, 0);
-		j->state = col_text(s, 1);
+		const char *state = (const char *)sqlite3_column_text(s, 1);
+		if (!state || builder_job_state_parse(state, &j->state))
+			j->state = BUILDER_JOB_FAILED;
 		j->reason = col_text(s, 2);
 		j->log = col_text(s, 3);
 		j->seconds = sqlite3_column_double(s, 4);
@@ -367,50 +403,76 @@ int server_store_jobs(struct server_store *st, long id, struct server_store_job 
 	return 0;
 }
 
-int server_store_counts(struct server_store *st, long counts[7], long *events,
-			 struct sy_error *err)
+/* Counts the rows of table by state into counts, at the index parse gives
+ * each state's name; unknown names are left out; what names the count in
+ * errors. Called with the lock held. */
+static int count_states(struct server_store *st, const char *table, const char *what,
+			long *counts, int (*parse)(const char *name, int *index),
+			struct sy_error *err)
 {
-	(void)err;
-	memset(counts, 0, 7 * sizeof(long));
+	char *sql = sy_xasprintf("SELECT state, count(*) FROM %s GROUP BY state", table);
+	sqlite3_stmt *s = prepare(st, sql);
+	int step = SQLITE_ERROR, rc, index;
+
+	while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+		if (state && parse(state, &index) == 0)
+			counts[index] += (long)sqlite3_column_int64(s, 1);
+	}
+	rc = step == SQLITE_DONE ? 0 : fail(st, what, err);
+	sqlite3_finalize(s);
+	free(sql);
+	return rc;
+}
+
+static int pipeline_index(const char *name, int *index)
+{
+	enum server_pipeline_state state = SERVER_PIPELINE_QUEUED;
+	int rc = server_pipeline_state_parse(name, &state);
+
+	*index = (int)state;
+	return rc;
+}
+
+static int job_index(const char *name, int *index)
+{
+	enum builder_job_state state = BUILDER_JOB_BUILT;
+	int rc = builder_job_state_parse(name, &state);
+
+	*index = (int)state;
+	return rc;
+}
+
+int server_store_counts(struct server_store *st, long counts[SERVER_PIPELINE_NSTATES],
+			 long *events, struct sy_error *err)
+{
+	int rc;
+
+	memset(counts, 0, SERVER_PIPELINE_NSTATES * sizeof(long));
 	*events = 0;
 	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *s = prepare(st, "SELECT state, count(*) FROM pipelines GROUP BY state");
-	while (s && sqlite3_step(s) == SQLITE_ROW)
-		for (int k = 0; server_store_states[k]; k++)
-			if (!strcmp((const char *)sqlite3_column_text(s, 0), server_store_states[k]))
-				counts[k] = (long)sqlite3_column_int64(s, 1);
-	sqlite3_finalize(s);
-	s = prepare(st, "SELECT count(*) FROM events");
-	if (s && sqlite3_step(s) == SQLITE_ROW)
+	rc = count_states(st, "pipelines", "counting pipelines", counts, pipeline_index, err);
+	sqlite3_stmt *s = prepare(st, "SELECT count(*) FROM events");
+	if (rc == 0 && s && sqlite3_step(s) == SQLITE_ROW)
 		*events = (long)sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
-	return 0;
+	if (rc)
+		memset(counts, 0, SERVER_PIPELINE_NSTATES * sizeof(long));
+	return rc;
 }
 
-int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+int server_store_job_counts(struct server_store *st, long counts[BUILDER_JOB_NSTATES],
 			     struct sy_error *err)
 {
-	int step = SQLITE_ERROR, rc;
+	int rc;
 
-	*counts = NULL;
+	memset(counts, 0, BUILDER_JOB_NSTATES * sizeof(long));
 	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *s = prepare(st, "SELECT state, count(*) FROM jobs GROUP BY state");
-	while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 0);
-
-		*counts = sy_xrealloc(*counts, (states->n + 1) * sizeof(**counts));
-		(*counts)[states->n] = (long)sqlite3_column_int64(s, 1);
-		sy_strv_push(states, state ? state : "");
-	}
-	rc = step == SQLITE_DONE ? 0 : fail(st, "counting jobs", err);
-	sqlite3_finalize(s);
+	rc = count_states(st, "jobs", "counting jobs", counts, job_index, err);
 	pthread_mutex_unlock(&st->lock);
-	if (rc) {
-		sy_strv_release(states);
-		free(*counts);
-		*counts = NULL;
-	}
+	if (rc)
+		memset(counts, 0, BUILDER_JOB_NSTATES * sizeof(long));
 	return rc;
 }
 
@@ -423,7 +485,6 @@ void server_store_pipeline_release(struct server_store_pipeline *p)
 	free(p->base);
 	free(p->head);
 	free(p->release);
-	free(p->state);
 	free(p->summary);
 	memset(p, 0, sizeof(*p));
 }
@@ -431,7 +492,6 @@ void server_store_pipeline_release(struct server_store_pipeline *p)
 void server_store_job_release(struct server_store_job *j)
 {
 	free(j->name);
-	free(j->state);
 	free(j->reason);
 	free(j->log);
 	memset(j, 0, sizeof(*j));

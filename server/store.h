@@ -11,9 +11,35 @@
 
 #include <stddef.h>
 
+#include "builder/schedule.h"
 #include "common/error.h"
 
 struct server_store;
+
+/* Where a pipeline stands. Names in server_pipeline_state_name. */
+enum server_pipeline_state {
+	SERVER_PIPELINE_QUEUED,     /* waiting for a runner */
+	SERVER_PIPELINE_RUNNING,    /* a runner runs it */
+	SERVER_PIPELINE_SUCCESS,    /* final: every stage succeeded */
+	SERVER_PIPELINE_FAILURE,    /* final: a spec or image failed */
+	SERVER_PIPELINE_ERROR,      /* final: it could not run */
+	SERVER_PIPELINE_CANCELLED,  /* final: stopped (its pull request closed) */
+	SERVER_PIPELINE_SUPERSEDED, /* final: a newer one for its ref replaced it */
+	SERVER_PIPELINE_NSTATES
+};
+
+/* Returns the state's name: "queued", "running", "success", "failure",
+ * "error", "cancelled" or "superseded" (static string; "?" for a value that
+ * is no state). The one table of pipeline state names: the store's SQL, the
+ * API and the metrics use it. */
+const char *server_pipeline_state_name(enum server_pipeline_state state);
+
+/* Parses a name server_pipeline_state_name returns. Returns 0, or -1 for any
+ * other text. */
+int server_pipeline_state_parse(const char *name, enum server_pipeline_state *state);
+
+/* Returns 1 for the states a pipeline ends in, 0 for queued and running. */
+int server_pipeline_state_is_final(enum server_pipeline_state state);
 
 /* A received webhook or poll result. */
 struct server_store_event {
@@ -36,8 +62,7 @@ struct server_store_pipeline {
 	char *head;             /* head commit (40 hex) */
 	char *release;          /* schedule: the dated release name, else NULL */
 	long pr;                /* pull request number, 0 when none */
-	char *state;            /* queued, running, success, failure, error,
-				 * cancelled, superseded */
+	enum server_pipeline_state state;
 	double created, started, finished; /* seconds since the epoch, 0: not yet */
 	int attempts;           /* times it was started (> 1 after a restart) */
 	char *summary;          /* one line for the dashboard, or NULL */
@@ -46,8 +71,7 @@ struct server_store_pipeline {
 /* A job of a pipeline (a spec build or an image). */
 struct server_store_job {
 	char *name;             /* spec name or "image/<config>" */
-	char *state;            /* built, reused, unchanged, failed, blocked,
-				 * skipped, running, queued */
+	enum builder_job_state state;
 	char *reason;           /* or NULL */
 	char *log;              /* log file path, or NULL */
 	double seconds;
@@ -81,7 +105,7 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 
 /* Sets the final state and summary of pipeline id (unless it was marked
  * superseded meanwhile, which stays). Returns 0 or -1. */
-int server_store_finish(struct server_store *st, long id, const char *state,
+int server_store_finish(struct server_store *st, long id, enum server_pipeline_state state,
 			 const char *summary, struct sy_error *err);
 
 /* At service start: every pipeline left running goes back to queued.
@@ -105,21 +129,15 @@ int server_store_list(struct server_store *st, size_t max, struct server_store_p
 int server_store_jobs(struct server_store *st, long id, struct server_store_job **out,
 		       size_t *n, struct sy_error *err);
 
-/* Pipelines per state (the names of struct server_store_pipeline.state,
- * in that order) into counts[7], and the number of events stored. */
-int server_store_counts(struct server_store *st, long counts[7], long *events,
-			 struct sy_error *err);
+/* Pipelines per state into counts (indexed by state), and the number of
+ * events stored. Returns 0, or -1 with err (counts zero). */
+int server_store_counts(struct server_store *st, long counts[SERVER_PIPELINE_NSTATES],
+			 long *events, struct sy_error *err);
 
-/* Jobs of all stored pipelines by state: states (empty on entry) gets each
- * state some job is in, in name order, and (*counts)[i] (malloc'ed, caller
- * frees; NULL when there are no jobs) the number of jobs in
- * states->items[i]. Returns 0, or -1 with err (states empty, *counts NULL). */
-struct sy_strv;
-int server_store_job_counts(struct server_store *st, struct sy_strv *states, long **counts,
+/* Jobs of all stored pipelines per state into counts (indexed by state).
+ * Returns 0, or -1 with err (counts zero). */
+int server_store_job_counts(struct server_store *st, long counts[BUILDER_JOB_NSTATES],
 			     struct sy_error *err);
-
-/* The state names counted by server_store_counts, NULL-terminated. */
-extern const char *const server_store_states[];
 
 void server_store_pipeline_release(struct server_store_pipeline *p);
 void server_store_job_release(struct server_store_job *j);

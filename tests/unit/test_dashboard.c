@@ -44,10 +44,10 @@ static long queue(struct fixture *f, const char *ref, const char *head)
 	return p.id;
 }
 
-static void set_job(struct fixture *f, long id, const char *name, const char *state,
+static void set_job(struct fixture *f, long id, const char *name, enum builder_job_state state,
 		    const char *reason, const char *log)
 {
-	struct server_store_job j = { (char *)name, (char *)state, (char *)reason, (char *)log, 1.5 };
+	struct server_store_job j = { (char *)name, state, (char *)reason, (char *)log, 1.5 };
 	struct sy_error err = { { 0 } };
 
 	assert_ok(server_store_set_job(f->store, id, &j, &err), &err);
@@ -87,10 +87,10 @@ static int setup(void **state)
 
 	f->id = queue(f, "main", HEAD);
 	char *log = sy_xasprintf("%s/pipelines/1/logs/zlib.log", f->dir);
-	set_job(f, f->id, "zlib", "built", NULL, log);
-	set_job(f, f->id, "openssl", "failed", XSS, NULL);
-	set_job(f, f->id, "evil", "failed", NULL, "/etc/passwd");
-	set_job(f, f->id, "image/core", "running", NULL, NULL);
+	set_job(f, f->id, "zlib", BUILDER_JOB_BUILT, NULL, log);
+	set_job(f, f->id, "openssl", BUILDER_JOB_FAILED, XSS, NULL);
+	set_job(f, f->id, "evil", BUILDER_JOB_FAILED, NULL, "/etc/passwd");
+	set_job(f, f->id, "image/core", BUILDER_JOB_RUNNING, NULL, NULL);
 	free(log);
 	test_write_file(f->dir, "pipelines/1/logs/zlib.log", "building zlib\n");
 	test_write_file(f->dir, "pipelines/1/logs/openssl.log", "building openssl\n");
@@ -99,7 +99,7 @@ static int setup(void **state)
 	char *link = sy_xasprintf("%s/pipelines/1/logs/linked.log", f->dir);
 	assert_int_equal(symlink("/etc/passwd", link), 0);
 	free(link);
-	assert_ok(server_store_finish(f->store, f->id, "failure", "1 failed: <b>openssl</b>", &err),
+	assert_ok(server_store_finish(f->store, f->id, SERVER_PIPELINE_FAILURE, "1 failed: <b>openssl</b>", &err),
 		  &err);
 
 	f->id2 = queue(f, "pr/7", HEAD2);
@@ -301,7 +301,7 @@ static void test_dashboard_job_log_served_from_its_run_directory_only(void **sta
 	 * out of it, traversal. */
 	get(f, "/pipelines/1/jobs/evil/log", "", 404);
 	char *other = sy_xasprintf("%s/pipelines/2/logs/bash.log", f->dir);
-	set_job(f, f->id, "other", "failed", NULL, other);
+	set_job(f, f->id, "other", BUILDER_JOB_FAILED, NULL, other);
 	free(other);
 	get(f, "/pipelines/1/jobs/other/log", "", 404);
 	get(f, "/pipelines/1/jobs/linked/log", "", 404);
@@ -368,8 +368,8 @@ static void test_dashboard_list_shows_progress_of_running_pipelines(void **state
 	assert_int_equal(server_store_claim(f->store, &claimed, &err), 1);
 	assert_int_equal(claimed.id, f->id2);
 	server_store_pipeline_release(&claimed);
-	set_job(f, f->id2, "bash", "running", NULL, NULL);
-	set_job(f, f->id2, "zsh", "built", NULL, NULL);
+	set_job(f, f->id2, "bash", BUILDER_JOB_RUNNING, NULL, NULL);
+	set_job(f, f->id2, "zsh", BUILDER_JOB_BUILT, NULL, NULL);
 
 	json_t *doc = get_json(f, "/api/pipelines", "");
 	json_t *list = json_object_get(doc, "pipelines");

@@ -166,12 +166,12 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	assert_int_equal(running[0], a);
 	free(running);
 	assert_int_equal(server_store_get(st, a, &got, &err), 1);
-	assert_string_equal(got.state, "superseded");
+	assert_int_equal(got.state, SERVER_PIPELINE_SUPERSEDED);
 	server_store_pipeline_release(&got);
 	/* Finishing a superseded pipeline keeps it superseded. */
-	assert_ok(server_store_finish(st, a, "success", NULL, &err), &err);
+	assert_ok(server_store_finish(st, a, SERVER_PIPELINE_SUCCESS, NULL, &err), &err);
 	assert_int_equal(server_store_get(st, a, &got, &err), 1);
-	assert_string_equal(got.state, "superseded");
+	assert_int_equal(got.state, SERVER_PIPELINE_SUPERSEDED);
 	server_store_pipeline_release(&got);
 	/* Other refs are not touched; claims go oldest first. */
 	assert_int_equal(server_store_claim(st, &got, &err), 1);
@@ -191,7 +191,7 @@ static void test_store_recovery_queues_running_pipelines_again(void **state)
 	char *dir = test_tmpdir();
 	struct server_store *st = open_store(dir);
 	struct server_store_pipeline got;
-	struct server_store_job job = { "hello", "built", NULL, "/x.log", 1.5 };
+	struct server_store_job job = { "hello", BUILDER_JOB_BUILT, NULL, "/x.log", 1.5 };
 	struct sy_error err = { { 0 } };
 	long *running;
 	size_t n;
@@ -213,7 +213,7 @@ static void test_store_recovery_queues_running_pipelines_again(void **state)
 	struct server_store_job *jobs;
 	assert_ok(server_store_jobs(st, a, &jobs, &n, &err), &err);
 	assert_int_equal(n, 1);
-	assert_string_equal(jobs[0].state, "built");
+	assert_int_equal(jobs[0].state, BUILDER_JOB_BUILT);
 	server_store_job_release(&jobs[0]);
 	free(jobs);
 	server_store_close(st);

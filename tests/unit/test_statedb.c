@@ -172,12 +172,12 @@ static void assert_fixture_rows_readable(const char *path)
 	assert_int_equal(server_store_get(store, 2, &p, &err), 1);
 	assert_string_equal(p.repo, "mini");
 	assert_string_equal(p.trigger, "push");
-	assert_string_equal(p.state, "success");
+	assert_int_equal(p.state, SERVER_PIPELINE_SUCCESS);
 	server_store_pipeline_release(&p);
 	assert_ok(server_store_jobs(store, 1, &jobs, &njobs, &err), &err);
 	assert_int_equal(njobs, 3);
 	for (size_t i = 0; i < njobs; i++) {
-		assert_string_equal(jobs[i].state, "built");
+		assert_int_equal(jobs[i].state, BUILDER_JOB_BUILT);
 		server_store_job_release(&jobs[i]);
 	}
 	free(jobs);
