@@ -62,12 +62,11 @@ struct depsearch_opts {
 	struct planner_depsearch_query query;
 };
 
-enum { OPT_REPO = 256, OPT_REV, OPT_SPECS, OPT_PACKAGES, OPT_REVERSE, OPT_MAX_DEPTH,
-       OPT_BUILD_ONLY, OPT_RUNTIME_ONLY, OPT_FORMAT, OPT_TREE, OPT_STATE, OPT_CHANNEL, OPT_ARCH,
-       OPT_JOBS, OPT_HELP };
+enum { OPT_REV = CLI_OPT_OWN, OPT_SPECS, OPT_PACKAGES, OPT_REVERSE, OPT_MAX_DEPTH,
+       OPT_BUILD_ONLY, OPT_RUNTIME_ONLY, OPT_FORMAT, OPT_TREE };
 
 static const struct option depsearch_options[] = {
-	{ "repo", required_argument, NULL, OPT_REPO },
+	CLI_REPOSITORY_OPTIONS,
 	{ "rev", required_argument, NULL, OPT_REV },
 	{ "specs", required_argument, NULL, OPT_SPECS },
 	{ "packages", required_argument, NULL, OPT_PACKAGES },
@@ -77,11 +76,6 @@ static const struct option depsearch_options[] = {
 	{ "runtime-only", no_argument, NULL, OPT_RUNTIME_ONLY },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "tree", no_argument, NULL, OPT_TREE },
-	{ "state", required_argument, NULL, OPT_STATE },
-	{ "channel", required_argument, NULL, OPT_CHANNEL },
-	{ "arch", required_argument, NULL, OPT_ARCH },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
-	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -132,7 +126,7 @@ static int set_edges(struct depsearch_opts *o, enum planner_depsearch_edges edge
 static int parse_option(struct depsearch_opts *o, int c)
 {
 	switch (c) {
-	case OPT_REPO: o->repo_path = optarg; return 0;
+	case CLI_OPT_REPO: o->repo_path = optarg; return 0;
 	case OPT_REV: o->rev = optarg; return 0;
 	case OPT_SPECS: return set_names(o, optarg, 0);
 	case OPT_PACKAGES: return set_names(o, optarg, 1);
@@ -142,11 +136,11 @@ static int parse_option(struct depsearch_opts *o, int c)
 	case OPT_RUNTIME_ONLY: return set_edges(o, PLANNER_DEPSEARCH_RUNTIME);
 	case OPT_FORMAT: return set_format(o, optarg);
 	case OPT_TREE: o->tree = 1; return 0;
-	case OPT_STATE: o->state_dir = optarg; return 0;
-	case OPT_CHANNEL: o->channel = optarg; return 0;
-	case OPT_ARCH: o->arch = optarg; return 0;
-	case OPT_JOBS: o->jobs = atoi(optarg); return 0;
-	case OPT_HELP: fputs(cli_depsearch_usage, stdout); return 1;
+	case CLI_OPT_STATE: o->state_dir = optarg; return 0;
+	case CLI_OPT_CHANNEL: o->channel = optarg; return 0;
+	case CLI_OPT_ARCH: o->arch = optarg; return 0;
+	case CLI_OPT_JOBS: o->jobs = atoi(optarg); return 0;
+	case CLI_OPT_HELP: fputs(cli_depsearch_usage, stdout); return 1;
 	default: fputs(cli_depsearch_usage, stderr); return -1;
 	}
 }

@@ -122,20 +122,15 @@ const char cli_image_usage[] =
 	"                         closure are unchanged since the last image\n"
 	COMMON_OPTIONS;
 
-enum { OPT_REPO = 256, OPT_FROM, OPT_TO, OPT_STATE, OPT_CHANNEL, OPT_ARCH, OPT_JOBS,
-       OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
+enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
-       OPT_IMAGES, OPT_FORCE, OPT_HELP };
+       OPT_IMAGES, OPT_FORCE };
 
 static const struct option pipeline_options[] = {
-	{ "repo", required_argument, NULL, OPT_REPO },
+	CLI_REPOSITORY_OPTIONS,
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
-	{ "state", required_argument, NULL, OPT_STATE },
-	{ "channel", required_argument, NULL, OPT_CHANNEL },
-	{ "arch", required_argument, NULL, OPT_ARCH },
-	{ "jobs", required_argument, NULL, OPT_JOBS },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "worker-manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "worker-cache", required_argument, NULL, OPT_CACHE },
@@ -156,7 +151,6 @@ static const struct option pipeline_options[] = {
 	{ "specs", required_argument, NULL, OPT_SPECS },
 	{ "images", required_argument, NULL, OPT_IMAGES },
 	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -191,13 +185,13 @@ static int set_option(struct command *c, int opt)
 	unsigned long long n;
 
 	switch (opt) {
-	case OPT_REPO: o->repo_path = optarg; return 0;
+	case CLI_OPT_REPO: o->repo_path = optarg; return 0;
 	case OPT_FROM: o->from = optarg; return 0;
 	case OPT_TO: o->to = optarg; return 0;
-	case OPT_STATE: o->state_dir = optarg; c->state_given = 1; return 0;
-	case OPT_CHANNEL: o->channel = optarg; return 0;
-	case OPT_ARCH: o->arch = optarg; return 0;
-	case OPT_JOBS: o->jobs = atoi(optarg); return 0;
+	case CLI_OPT_STATE: o->state_dir = optarg; c->state_given = 1; return 0;
+	case CLI_OPT_CHANNEL: o->channel = optarg; return 0;
+	case CLI_OPT_ARCH: o->arch = optarg; return 0;
+	case CLI_OPT_JOBS: o->jobs = atoi(optarg); return 0;
 	case OPT_RUN_CHECK: o->run_check = 1; return 0;
 	case OPT_SETTINGS_FROM: o->settings_from = optarg; return 0;
 	case OPT_SPEC_TREE: sy_strv_push(&c->spec_trees, optarg); return 0;
@@ -237,7 +231,7 @@ static int set_option(struct command *c, int opt)
 			return cli_usage_error(c->usage, "--format must be text or json"), -1;
 		o->json = !strcmp(optarg, "json");
 		return 0;
-	case OPT_HELP: fputs(c->usage, stdout); return 1;
+	case CLI_OPT_HELP: fputs(c->usage, stdout); return 1;
 	default: return cli_usage_error(c->usage, NULL), -1;
 	}
 }
