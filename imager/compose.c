@@ -28,7 +28,7 @@
  *
  * Packages come from specs of pull requests, so their scriptlets are
  * untrusted code (and Lua scriptlets run inside librpm's own process). The
- * install runs in a child, as builder/buildjob.c runs a build: new mount,
+ * install runs in a child, as builder/buildroot.c runs a build: new mount,
  * pid, network, IPC and UTS namespaces; the root bind-mounted on itself
  * (nosuid, nodev) with a fresh /dev, a partly read-only /proc and the
  * repository (read-only) mounted in it; pivot_root into it, the host's tree

@@ -1,5 +1,5 @@
-/* The one sandbox entry for untrusted code: spec parsing (planner/spec.c:
- * %() and Lua run while a spec is read), builds (builder/buildjob.c) and
+/* The one sandbox entry for untrusted code: spec parsing (planner/specread.c:
+ * %() and Lua run while a spec is read), builds (builder/buildroot.c) and
  * image installs (imager/compose.c: package scriptlets). sandbox_run makes
  * new mount and pid namespaces (and more as asked), starts the namespace's
  * pid 1 (common/child.h) and waits for it. Pid 1 builds the root before

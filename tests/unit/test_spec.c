@@ -1,4 +1,4 @@
-/* Tests of planner/spec.c: specs read in forked children with librpm. */
+/* Tests of planner/spec.h: specs read in forked children with librpm. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
