@@ -12,6 +12,15 @@ git_() {
 		-c init.defaultBranch=main -c commit.gpgsign=false "$@"
 }
 
+# minidistro DIR: DIR becomes a git repository of the example distribution,
+# one commit on main.
+minidistro() {
+	cp -r "$TOP/examples/minidistro" "$1"
+	git_ -C "$1" init -q
+	git_ -C "$1" add -A
+	git_ -C "$1" commit -q -m "minidistro"
+}
+
 fail() {
 	echo "FAIL: $*"
 	exit 1

@@ -12,10 +12,7 @@ command -v jq >/dev/null || skip "needs jq (scripts/deps.sh installs it)"
 
 repo=$T/distro
 state=$T/state
-cp -r "$TOP/examples/minidistro" "$repo"
-git_ -C "$repo" init -q
-git_ -C "$repo" add -A
-git_ -C "$repo" commit -q -m "minidistro"
+minidistro "$repo"
 
 runs=0
 run() { # run OUT ARGS...: shipyard run, exit status in $rc, reports in $(report_dir)

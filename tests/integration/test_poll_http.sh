@@ -22,10 +22,7 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
 exec "$backend"
 EOF2
 chmod 755 "$T/www/cgi-bin/git"
-cp -r "$TOP/examples/minidistro" "$T/work"
-git_ -C "$T/work" init -q
-git_ -C "$T/work" add -A
-git_ -C "$T/work" commit -q -m "minidistro"
+minidistro "$T/work"
 git_ clone -q --bare "$T/work" "$T/www/repos/mini.git"
 chmod -R a+rX "$T/www"
 

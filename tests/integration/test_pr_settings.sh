@@ -8,10 +8,7 @@
 command -v jq >/dev/null || skip "needs jq"
 
 repo=$T/distro
-cp -r "$TOP/examples/minidistro" "$repo"
-git_ -C "$repo" init -q
-git_ -C "$repo" add -A
-git_ -C "$repo" commit -q -m "minidistro"
+minidistro "$repo"
 git_ -C "$repo" checkout -q -b pr
 sed -i 's|disttag = .*|disttag = .evil1|' "$repo/shipyard.conf"
 grep -q 'disttag = .evil1' "$repo/shipyard.conf" || fail "the test did not change the dist tag"

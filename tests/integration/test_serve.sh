@@ -22,10 +22,7 @@ state=$T/state
 work=$T/work
 remote=$T/remote.git
 
-cp -r "$TOP/examples/minidistro" "$work"
-git_ -C "$work" init -q
-git_ -C "$work" add -A
-git_ -C "$work" commit -q -m "minidistro"
+minidistro "$work"
 git_ clone -q --bare "$work" "$remote"
 git_ -C "$work" remote add origin "$remote"
 # A second repository without webhooks, polled every second.

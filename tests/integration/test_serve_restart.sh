@@ -11,10 +11,7 @@ command -v jq >/dev/null || skip "needs jq"
 command -v curl >/dev/null || skip "needs curl"
 
 state=$T/state
-cp -r "$TOP/examples/minidistro" "$T/work"
-git_ -C "$T/work" init -q
-git_ -C "$T/work" add -A
-git_ -C "$T/work" commit -q -m "minidistro"
+minidistro "$T/work"
 git_ clone -q --bare "$T/work" "$T/remote.git"
 head=$(git -C "$T/work" rev-parse HEAD)
 

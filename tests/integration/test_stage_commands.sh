@@ -11,10 +11,7 @@ command -v jq >/dev/null || skip "needs jq"
 
 repo=$T/distro
 state=$T/state
-cp -r "$TOP/examples/minidistro" "$repo"
-git_ -C "$repo" init -q
-git_ -C "$repo" add -A
-git_ -C "$repo" commit -q -m "minidistro"
+minidistro "$repo"
 sy() { # sy OUT COMMAND ARGS...: exit status in $rc
 	out=$1
 	shift
