@@ -504,6 +504,18 @@ static void test_build_run_copies_outputs_to_another_filesystem(void **state)
 	print_log_on_failure(f, rc, &err);
 }
 
+/* Runs the build request arg in a child of the test (child_fn). */
+static int run_build(void *arg)
+{
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	int rc = builder_build_run(arg, &res, &err);
+
+	if (rc)
+		dprintf(2, "running build: %s\n", err.msg);
+	return rc ? 1 : 0;
+}
+
 /* A second build given the scratch directory of a running build fails
  * without touching it, and the running build completes. */
 static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
@@ -514,19 +526,12 @@ static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
 	struct sy_error err = { { 0 } };
 	char *sources = sy_xasprintf("%s/upper/build/SOURCES", f->scratch);
 	char *out2 = sy_xasprintf("%s/out2", f->dir);
-	int status = -1;
-	pid_t pid;
+	struct sy_child running = SY_CHILD_INIT;
 
 	write_spec(f, "slowok", "sleep 4\ngcc -o hello hello.c");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct sy_error child_err = { { 0 } };
-		int rc = builder_build_run(&req, &res, &child_err);
-		if (rc)
-			dprintf(2, "running build: %s\n", child_err.msg);
-		_exit(rc ? 1 : 0);
-	}
+	running.child_fn = run_build;
+	running.child_arg = &req;
+	assert_ok(sy_child_start(&running, &err), &err);
 	for (int i = 0; i < 600 && !sy_exists(sources); i++)
 		usleep(100 * 1000);
 	assert_true(sy_exists(sources));
@@ -534,9 +539,8 @@ static void test_build_run_leaves_scratch_of_running_build_alone(void **state)
 	assert_int_equal(builder_build_run(&req, &res, &err), -1);
 	assert_non_null(strstr(err.msg, "in use by another build"));
 	assert_true(sy_exists(sources));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(sy_child_finish(&running), 0);
+	sy_child_release(&running);
 	assert_false(sy_exists(f->scratch));
 	free(out2);
 	free(sources);

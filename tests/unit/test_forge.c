@@ -495,66 +495,28 @@ static void test_forge_state_names_round_trip(void **state)
 	assert_true(forge_state_is_final(FORGE_CANCELLED));
 }
 
-/* The fake forge (tests/fakeforge/server.js) started on a free port. */
-struct node_forge {
-	pid_t pid;
-	unsigned port;
-	char *calls;
-};
-
-static int node_forge_start(struct node_forge *nf, const char *dir)
-{
-	int fds[2];
-	char line[256] = "";
-	FILE *in;
-
-	if (access("tests/npm/node_modules/ajv/package.json", F_OK) != 0)
-		return -1;
-	nf->calls = sy_xasprintf("%s/calls.jsonl", dir);
-	assert_int_equal(pipe(fds), 0);
-	nf->pid = fork();
-	assert_true(nf->pid >= 0);
-	if (nf->pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		execlp("node", "node", "tests/fakeforge/server.js", "0", nf->calls, TOKEN,
-		       (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	if (!fgets(line, sizeof(line), in) ||
-	    sscanf(line, "fakeforge listening on 127.0.0.1:%u", &nf->port) != 1)
-		fail_msg("fake forge did not start: '%s'", line);
-	fclose(in);
-	return 0;
-}
-
-static void node_forge_stop(struct node_forge *nf)
-{
-	kill(nf->pid, SIGTERM);
-	waitpid(nf->pid, NULL, 0);
-}
-
 static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 {
 	static const enum forge_kind kinds[] = { FORGE_GITHUB, FORGE_GITEA,
 							 FORGE_GITLAB };
 	static const char *const suffix[] = { "", "", "/api/v4" };
 	char *dir = test_tmpdir(), *data = NULL;
-	struct node_forge nf;
+	char *calls = sy_xasprintf("%s/calls.jsonl", dir);
+	struct sy_child forge;
 	struct sy_error err = { { 0 } };
 	size_t len, lines = 0;
+	unsigned port;
 
 	(void)state;
-	if (node_forge_start(&nf, dir)) {
+	if (test_fakeforge_start(calls, TOKEN, NULL, &forge, &port)) {
 		sy_rm_rf(dir, &err);
 		free(dir);
+		free(calls);
 		skip(); /* tests/npm/node_modules absent: run `npm ci --prefix tests/npm` */
 	}
 	for (int k = 0; k < 3; k++) {
 		struct forge f = FORGE_INIT;
-		char *api = sy_xasprintf("http://127.0.0.1:%u%s", nf.port, suffix[k]);
+		char *api = sy_xasprintf("http://127.0.0.1:%u%s", port, suffix[k]);
 
 		forge_init(&f, kinds[k], api, kinds[k] == FORGE_GITLAB ? "grp/distro" : "o/r");
 		for (int st = FORGE_PENDING; st <= FORGE_CANCELLED; st++) {
@@ -567,8 +529,8 @@ static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 		forge_release(&f);
 		free(api);
 	}
-	node_forge_stop(&nf);
-	assert_ok(sy_read_file(nf.calls, &data, &len, &err), &err);
+	test_fakeforge_stop(&forge);
+	assert_ok(sy_read_file(calls, &data, &len, &err), &err);
 	for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
 		json_t *call = json_loads(line, 0, NULL);
 
@@ -582,7 +544,7 @@ static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 	}
 	assert_int_equal(lines, 18);
 	free(data);
-	free(nf.calls);
+	free(calls);
 	sy_rm_rf(dir, &err);
 	free(dir);
 }

@@ -374,65 +374,39 @@ static void test_outbox_queue_and_finals_survive_reopening(void **state)
 	assert_int_equal(enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS), 1);
 }
 
+/* A process that dies while it sends (child_fn of the test below). */
+static int die_while_sending(void *arg)
+{
+	struct fixture *fx = arg;
+	struct sy_error err;
+	struct forge_outbox *ob = forge_outbox_open(fx->db, &err);
+
+	forge_outbox_set_sender(ob, fake_send);
+	script.die_in_send = 1;
+	forge_outbox_drain(ob, 1001, lookup, NULL, NULL, NULL, &err);
+	return 3; /* not reached: the send kills the process */
+}
+
 static void test_outbox_entry_sent_when_process_died_is_sent_again(void **state)
 {
 	struct fixture *fx = *state;
-	int status;
-	pid_t pid;
+	struct sy_child c = SY_CHILD_INIT;
+	struct sy_error err = { { 0 } };
 
 	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
 	enqueue(fx, "a", "shipyard/build", FORGE_SUCCESS);
 	drain(fx, 1000, NULL); /* both accepted */
 	enqueue(fx, "a", "shipyard/image/vhd", FORGE_FAILURE);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct sy_error err;
-		struct forge_outbox *ob = forge_outbox_open(fx->db, &err);
-
-		forge_outbox_set_sender(ob, fake_send);
-		script.die_in_send = 1;
-		forge_outbox_drain(ob, 1001, lookup, NULL, NULL, NULL, &err);
-		_exit(3); /* not reached: the send kills the process */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(WEXITSTATUS(status), 0);
+	c.child_fn = die_while_sending;
+	c.child_arg = fx;
+	assert_ok(sy_child_run(&c, &err), &err);
+	assert_int_equal(c.status, 0);
 	reopen(fx);
 	assert_int_equal(pending(fx), 1);
 	assert_int_equal(drain(fx, 1002, NULL), 1);
 	assert_int_equal(script.n_calls, 3);
 	assert_call(2, "a", "shipyard/image/vhd", "failure");
 	assert_int_equal(drain(fx, 1003, NULL), 0);
-}
-
-/* The fake forge (tests/fakeforge/server.js) on a free port, answering its
- * first calls as $FAKEFORGE_FAIL says. Returns -1 when node_modules is absent. */
-static int node_forge_start(const char *calls, const char *fail, pid_t *pid, unsigned *port)
-{
-	int fds[2];
-	char line[256] = "";
-	FILE *in;
-
-	if (access("tests/npm/node_modules/ajv/package.json", F_OK) != 0)
-		return -1;
-	assert_int_equal(pipe(fds), 0);
-	*pid = fork();
-	assert_true(*pid >= 0);
-	if (*pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		setenv("FAKEFORGE_FAIL", fail, 1);
-		execlp("node", "node", "tests/fakeforge/server.js", "0", calls, "tok-e2e",
-		       (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	if (!fgets(line, sizeof(line), in) ||
-	    sscanf(line, "fakeforge listening on 127.0.0.1:%u", port) != 1)
-		fail_msg("fake forge did not start: '%s'", line);
-	fclose(in);
-	return 0;
 }
 
 static const struct forge *lookup_real(void *arg, const char *name)
@@ -482,10 +456,10 @@ static void test_outbox_drains_to_fake_forge_through_500_403_and_422(void **stat
 	struct forge_status_request r = { SHA, "shipyard/build", FORGE_RUNNING,
 					    "building", "http://dash/p/9" };
 	struct sy_error err = { { 0 } };
+	struct sy_child forge;
 	unsigned port;
-	pid_t pid;
 
-	if (node_forge_start(calls, "500x1,403x1", &pid, &port)) {
+	if (test_fakeforge_start(calls, "tok-e2e", "500x1,403x1", &forge, &port)) {
 		free(calls);
 		skip(); /* tests/npm/node_modules absent: run `npm ci --prefix tests/npm` */
 	}
@@ -513,8 +487,7 @@ static void test_outbox_drains_to_fake_forge_through_500_403_and_422(void **stat
 	assert_int_equal(drain_real(fx, 1005, &gh), 1);
 	assert_int_equal(pending(fx), 0);
 
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	test_fakeforge_stop(&forge);
 	assert_recorded(calls, statuses, sizeof(statuses) / sizeof(statuses[0]));
 	forge_release(&gh);
 	free(cmd);

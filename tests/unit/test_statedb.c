@@ -314,6 +314,14 @@ static void test_statedb_read_only_open_of_an_old_file_is_refused(void **state)
 	assert_non_null(strstr(err.msg, "is schema version 0, older than"));
 }
 
+/* One opener of test_statedb_processes_opening_a_fresh_file_at_once...:
+ * the file and the read end of the pipe whose end of file starts it. */
+struct opener_arg {
+	const char *path;
+	int started;   /* read end */
+	int start;     /* write end: every process must close it */
+};
+
 /* Opens path once started reads EOF; exits 0 when the open succeeded and
  * found the latest version. */
 static void opener(const char *path, int started)
@@ -331,6 +339,16 @@ static void opener(const char *path, int started)
 	_exit(version_of(db) == STATE_DB_VERSION ? 0 : 3);
 }
 
+/* child_fn of an opener. */
+static int run_opener(void *arg)
+{
+	const struct opener_arg *a = arg;
+
+	close(a->start);
+	opener(a->path, a->started);
+	return 2;
+}
+
 static void test_statedb_processes_opening_a_fresh_file_at_once_all_succeed(void **state)
 {
 	struct fixture *f = *state;
@@ -339,25 +357,23 @@ static void test_statedb_processes_opening_a_fresh_file_at_once_all_succeed(void
 	 * WAL or reads the version) is not met every time. */
 	for (int round = 0; round < 10; round++) {
 		char *path = sy_xasprintf("%s/race-%d.db", f->dir, round);
-		pid_t pids[3];
+		struct sy_child children[3];
+		struct sy_error err = { { 0 } };
 		int gate[2];
 
 		assert_int_equal(pipe(gate), 0);
-		for (size_t i = 0; i < LEN(pids); i++) {
-			pids[i] = fork();
-			assert_true(pids[i] >= 0);
-			if (pids[i] == 0) {
-				close(gate[1]);
-				opener(path, gate[0]);
-			}
+		struct opener_arg arg = { path, gate[0], gate[1] };
+		for (size_t i = 0; i < LEN(children); i++) {
+			children[i] = (struct sy_child)SY_CHILD_INIT;
+			children[i].child_fn = run_opener;
+			children[i].child_arg = &arg;
+			assert_ok(sy_child_start(&children[i], &err), &err);
 		}
 		close(gate[0]);
 		close(gate[1]); /* every opener starts now */
-		for (size_t i = 0; i < LEN(pids); i++) {
-			int status;
-			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-			assert_true(WIFEXITED(status));
-			assert_int_equal(WEXITSTATUS(status), 0);
+		for (size_t i = 0; i < LEN(children); i++) {
+			assert_int_equal(sy_child_finish(&children[i]), 0);
+			sy_child_release(&children[i]);
 		}
 		free(path);
 	}
