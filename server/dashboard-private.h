@@ -87,11 +87,13 @@ json_t *dashboard_load_jobs(const struct server_dashboard *d, const struct serve
 
 /* The log file of the job named name of p (job: its element of
  * dashboard_load_jobs, or NULL): the file it recorded, else
- * <run>/logs/<name>.log, resolved under the run directory of p. NULL when
- * neither is there. */
+ * <run>/logs/<name>.log, resolved under the run directory of p; or, for a
+ * job an older release recorded, its file resolved under
+ * state_legacy_logs_dir. *root is set to the directory it was resolved
+ * under (caller frees). NULL (and *root NULL) when none is there. */
 char *dashboard_job_log_file(const struct server_dashboard *d,
 			     const struct server_store_pipeline *p, const json_t *job,
-			     const char *name);
+			     const char *name, char **root);
 
 /* "/pipelines/<id>/jobs/<name percent-encoded>/log". */
 char *dashboard_job_log_url(long id, const char *name);

@@ -311,8 +311,11 @@ static void route_job_log(const struct server_dashboard *d, long id, const char 
 	json_array_foreach(jobs, i, job)
 		if (!found && jget(job, "name") && !strcmp(jget(job, "name"), name))
 			found = job;
-	char *file = jobs ? dashboard_job_log_file(d, &p, found, name) : NULL;
-	char *src = dashboard_job_log_url(id, name), *root = dashboard_run_dir(d, id);
+	char *root = NULL, *file = jobs ? dashboard_job_log_file(d, &p, found, name, &root) : NULL;
+	char *src = dashboard_job_log_url(id, name);
+
+	if (!root)
+		root = dashboard_run_dir(d, id);
 	if (!jobs) {
 		respond_error(resp, 500, err.msg);
 	} else if (html && (found || file)) {

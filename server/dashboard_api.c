@@ -159,21 +159,30 @@ json_t *dashboard_load_jobs(const struct server_dashboard *d, const struct serve
 
 char *dashboard_job_log_file(const struct server_dashboard *d,
 			     const struct server_store_pipeline *p, const json_t *job,
-			     const char *name)
+			     const char *name, char **root)
 {
-	char *root = dashboard_run_dir(d, p->id), *real = NULL;
+	char *real = NULL;
 	const char *file = jget(job, "file");
 
+	*root = dashboard_run_dir(d, p->id);
 	if (file)
-		real = dashboard_resolve_under(root, file);
+		real = dashboard_resolve_under(*root, file);
 	if (!real && dashboard_name_is_safe(name)) {
 		char run[32], *guess;
 		snprintf(run, sizeof(run), "%ld", p->id);
 		guess = state_pipeline_job_log(d->state_dir, run, name);
-		real = dashboard_resolve_under(root, guess);
+		real = dashboard_resolve_under(*root, guess);
 		free(guess);
 	}
-	free(root);
+	if (!real && file) {
+		free(*root);
+		*root = state_legacy_logs_dir(d->state_dir);
+		real = dashboard_resolve_under(*root, file);
+	}
+	if (!real) {
+		free(*root);
+		*root = NULL;
+	}
 	return real;
 }
 
@@ -224,7 +233,7 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 		return NULL;
 	json_array_foreach(jobs, i, job) {
 		const char *name = jget(job, "name");
-		char *file = dashboard_job_log_file(d, p, job, name);
+		char *root, *file = dashboard_job_log_file(d, p, job, name, &root);
 		char *url = file ? dashboard_job_log_url(p->id, name) : NULL;
 		char *live = url ? sy_xasprintf("%s.html", url) : NULL;
 		json_object_set_new(job, "log", jstr(url));
@@ -233,6 +242,7 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 		free(live);
 		free(url);
 		free(file);
+		free(root);
 	}
 	json_t *o = dashboard_pipeline_json(p);
 	plan = load_report(d, p, "plan.json");

@@ -119,6 +119,11 @@ char *state_pipeline_job_log(const char *state, const char *id, const char *job)
 	return sy_xasprintf("%s/pipelines/%s/logs/%s.log", state, id, job);
 }
 
+char *state_legacy_logs_dir(const char *state)
+{
+	return sy_xasprintf("%s/logs", state);
+}
+
 int state_pipeline_id_valid(const char *id)
 {
 	size_t n = strlen(id);

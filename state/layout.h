@@ -86,6 +86,11 @@ char *state_pipeline_logs_dir(const char *state, const char *id);
 /* <state>/pipelines/<id>/logs/<job>.log: the log of one job of the run. */
 char *state_pipeline_job_log(const char *state, const char *id, const char *job);
 
+/* <state>/logs: where releases before run directories kept job logs
+ * (logs/<commit>/<job>.log). Never written now; read only for the log files
+ * such a release recorded for its pipelines' jobs. */
+char *state_legacy_logs_dir(const char *state);
+
 /* Returns 1 when id can name a pipeline run: 1 to 64 characters of
  * [A-Za-z0-9._-], not starting with '.'; else 0. */
 int state_pipeline_id_valid(const char *id);

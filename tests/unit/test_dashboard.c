@@ -304,6 +304,13 @@ static void test_dashboard_job_log_served_from_its_run_directory_only(void **sta
 	set_job(f, f->id, "other", BUILDER_JOB_FAILED, NULL, other);
 	free(other);
 	get(f, "/pipelines/1/jobs/other/log", "", 404);
+	/* A job an older release recorded, its log under logs/<commit>/. */
+	test_write_file(f->dir, "logs/0123456789ab/legacy.log", "built before\n");
+	char *legacy = sy_xasprintf("%s/logs/0123456789ab/legacy.log", f->dir);
+	set_job(f, f->id, "legacy", BUILDER_JOB_BUILT, NULL, legacy);
+	free(legacy);
+	r = get(f, "/pipelines/1/jobs/legacy/log", "", 200);
+	assert_non_null(strstr(r->file_path, "/logs/0123456789ab/legacy.log"));
 	get(f, "/pipelines/1/jobs/linked/log", "", 404);
 	get(f, "/pipelines/1/jobs/../../../etc/passwd/log", "", 400);
 	get(f, "/pipelines/1/jobs/../plan.json/log", "", 400);
