@@ -20,7 +20,8 @@
  *   /api/pipelines, /api/pipelines/<id>, /api/repositories, /api/images
  *   /metrics                            Prometheus text (server/metrics.h)
  *   /healthz                            200 "ok"
- * Files are served only from under a pipeline's run directory and
+ * Files are served only from under a pipeline's run directory (and, for a
+ * job log an older release recorded, the old logs directory) and
  * <state>/images, after resolving symbolic links (a link pointing out of
  * them is refused with 404). */
 #ifndef SERVER_DASHBOARD_H
