@@ -111,7 +111,7 @@ int sy_read_file(const char *path, char **data, size_t *len, struct sy_error *er
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int sy_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -131,11 +131,11 @@ static int write_all(int fd, const void *data, size_t len)
 int sy_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		  struct sy_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 
 	if (fd < 0)
 		return sy_error_set(err, "%s: cannot create: %s", path, strerror(errno));
-	if (write_all(fd, data, len) < 0) {
+	if (sy_write_all(fd, data, len) < 0) {
 		int e = errno;
 		close(fd);
 		return sy_error_set(err, "%s: write failed: %s", path, strerror(e));
@@ -167,7 +167,7 @@ int sy_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 		sy_error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (sy_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		sy_error_set(err, "%s: write failed: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -25,9 +25,14 @@ int sy_read_file(const char *path, char **data, size_t *len, struct sy_error *er
 int sy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sy_error *err);
 
-/* Writes len bytes to path (created or truncated), no atomicity. */
+/* Writes len bytes to path (created or truncated), no atomicity. A symbolic
+ * link at path is not followed: the write fails (ELOOP). */
 int sy_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		  struct sy_error *err);
+
+/* Writes the len bytes at data to fd, again after short writes and EINTR.
+ * Returns 0, or -1 with errno set. */
+int sy_write_all(int fd, const void *data, size_t len);
 
 /* Copies regular file src to dst (mode preserved), atomically. */
 int sy_copy_file(const char *src, const char *dst, struct sy_error *err);

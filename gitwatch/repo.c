@@ -1,6 +1,7 @@
 #include "gitwatch/repo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,37 @@ static int subtree(struct gitwatch_repo *repo, git_tree *root, const char *prefi
 	return rc;
 }
 
+/* Returns 1 when path is an entry of e (sorted). */
+static int listed(const struct gitwatch_entries *e, const char *path)
+{
+	struct gitwatch_entry key = { .path = (char *)path };
+
+	return bsearch(&key, e->items, e->n, sizeof(*e->items), cmp_entry) != NULL;
+}
+
+/* A crafted tree may hold one name twice (git accepts it; fsck only warns
+ * duplicateEntries): a symbolic link to a host file and then a file, or a
+ * link and a directory of the same name. Written out, the second would go
+ * through the first. Returns the first path listed twice, or listed both as
+ * a file and as a directory holding others, or NULL. e is sorted. */
+static const char *overlapping(const struct gitwatch_entries *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (i > 0 && !strcmp(e->items[i - 1].path, e->items[i].path))
+			return e->items[i].path;
+		char *dir = sy_xstrdup(e->items[i].path);
+		for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+			*slash = '\0';
+			if (listed(e, dir)) {
+				free(dir);
+				return e->items[i].path;
+			}
+		}
+		free(dir);
+	}
+	return NULL;
+}
+
 int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const char *prefix,
 			struct gitwatch_entries *out, struct sy_error *err)
 {
@@ -282,6 +314,12 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 	git_tree_free(sub);
 	if (!sorted(out))
 		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
+	const char *twice = rc ? NULL : overlapping(out);
+	if (twice)
+		rc = sy_error_set(err, "%s: unsafe tree: '%s' is listed twice at %.12s",
+				  *prefix ? prefix : "/", twice, commit);
+	if (rc)
+		gitwatch_entries_release(out);
 	return rc;
 }
 
@@ -404,26 +442,65 @@ int gitwatch_tree_id(struct gitwatch_repo *repo, const char *commit, const char 
 	return 0;
 }
 
-static int write_entry(struct gitwatch_repo *repo, const struct gitwatch_entry *e,
-		       const char *dest, struct sy_error *err)
+/* Opens the directory of rel (a path relative to dirfd), creating missing
+ * directories, without following a symbolic link at any step: the tree is
+ * untrusted. Returns the fd of the directory (caller closes) and in *base
+ * the last component of rel, or -1 with err. */
+static int open_parent(int dirfd, const char *rel, const char *dest, const char **base,
+		       struct sy_error *err)
 {
-	char *data, *dir;
-	size_t len;
-	int rc;
+	char *copy = sy_xstrdup(rel), *name = copy, *slash;
+	int fd = dup(dirfd);
 
-	dir = sy_xstrdup(dest);
-	*strrchr(dir, '/') = '\0';
-	rc = sy_mkdir_p(dir, 0755, err);
-	free(dir);
-	if (rc || gitwatch_read_blob(repo, e->oid, &data, &len, err))
-		return -1;
-	if (e->mode == GIT_FILEMODE_LINK) {
-		unlink(dest);
-		rc = symlink(data, dest) < 0 ? sy_error_set(err, "%s: %s", dest, strerror(errno)) : 0;
-	} else {
-		rc = sy_write_file(dest, data, len, e->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644,
-				   err);
+	while (fd >= 0 && (slash = strchr(name, '/'))) {
+		*slash = '\0';
+		if (mkdirat(fd, name, 0755) < 0 && errno != EEXIST)
+			break;
+		int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		name = slash + 1;
 	}
+	if (fd < 0 || strchr(name, '/')) {
+		sy_error_set(err, "%s/%s: %s", dest, rel, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	*base = rel + (name - copy);
+	free(copy);
+	return fd;
+}
+
+/* Writes one entry as rel under dirfd (the directory dest): a new file or
+ * symbolic link; an existing name is an error, never written through. */
+static int write_entry(struct gitwatch_repo *repo, const struct gitwatch_entry *e, int dirfd,
+		       const char *dest, const char *rel, struct sy_error *err)
+{
+	const char *base;
+	char *data;
+	size_t len;
+	int fd, rc = 0;
+
+	if (gitwatch_read_blob(repo, e->oid, &data, &len, err))
+		return -1;
+	fd = open_parent(dirfd, rel, dest, &base, err);
+	if (fd < 0) {
+		free(data);
+		return -1;
+	}
+	if (e->mode == GIT_FILEMODE_LINK) {
+		if (symlinkat(data, fd, base) < 0)
+			rc = sy_error_set(err, "%s/%s: %s", dest, rel, strerror(errno));
+	} else {
+		mode_t mode = e->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+		int out = openat(fd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (out < 0 || sy_write_all(out, data, len) < 0)
+			rc = sy_error_set(err, "%s/%s: %s", dest, rel, strerror(errno));
+		if (out >= 0 && close(out) < 0 && rc == 0)
+			rc = sy_error_set(err, "%s/%s: %s", dest, rel, strerror(errno));
+	}
+	close(fd);
 	free(data);
 	return rc;
 }
@@ -438,11 +515,14 @@ int gitwatch_materialize(struct gitwatch_repo *repo, const char *commit, const c
 	if (gitwatch_list_files(repo, commit, prefix, &entries, err))
 		return -1;
 	rc = sy_mkdir_p(dest, 0755, err);
-	for (size_t i = 0; rc == 0 && i < entries.n; i++) {
-		char *path = sy_xasprintf("%s/%s", dest, entries.items[i].path + skip);
-		rc = write_entry(repo, &entries.items[i], path, err);
-		free(path);
-	}
+	int dirfd = rc ? -1 : open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc == 0 && dirfd < 0)
+		rc = sy_error_set(err, "%s: %s", dest, strerror(errno));
+	for (size_t i = 0; rc == 0 && i < entries.n; i++)
+		rc = write_entry(repo, &entries.items[i], dirfd, dest, entries.items[i].path + skip,
+				 err);
+	if (dirfd >= 0)
+		close(dirfd);
 	gitwatch_entries_release(&entries);
 	return rc;
 }

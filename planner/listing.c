@@ -92,7 +92,7 @@ static int list_tree(struct gitwatch_repo *repo, const char *commit, const char 
 	if (!cache_path || gitwatch_tree_id(repo, commit, tree, oid, NULL))
 		return gitwatch_list_files(repo, commit, tree, one, err);
 	key = sy_xasprintf("%s:%s", tree, oid);
-	if (state_kv_get(cache_path, "tree-listing-v1", key, &text, &len, NULL) == 1 &&
+	if (state_kv_get(cache_path, "tree-listing-v2", key, &text, &len, NULL) == 1 &&
 	    decode_listing(text, len, one) == 0) {
 		rc = 0;
 		goto out;
@@ -101,7 +101,7 @@ static int list_tree(struct gitwatch_repo *repo, const char *commit, const char 
 	free(text);
 	text = rc == 0 ? encode_listing(one) : NULL;
 	if (text)
-		state_kv_put(cache_path, "tree-listing-v1", key, text, strlen(text), NULL);
+		state_kv_put(cache_path, "tree-listing-v2", key, text, strlen(text), NULL);
 out:
 	free(text);
 	free(key);

@@ -163,6 +163,70 @@ static void test_unsafe_tree_entry_names_are_refused(void **state)
 	free(dir);
 }
 
+/* Makes a repository at dir whose main holds SPECS, a tree with the
+ * raw entries given as perl string expressions over $l (the link's blob id),
+ * $f (a file's) and $s (a subtree holding x); the link points at target. */
+static void crafted_repo(const char *dir, const char *target, const char *entries)
+{
+	char *cmd = sy_xasprintf(
+		"cd %s && " GIT "init -q . && l=$(printf %%s '%s' | git hash-object -w --stdin) && "
+		"f=$(echo pwned | git hash-object -w --stdin) && "
+		"s=$(perl -e 'print \"100644 x\\0\" . pack(\"H*\", $ARGV[0])' $f | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"evil=$(perl -e '($l, $f, $s) = map { pack(\"H*\", $_) } @ARGV; print %s' $l $f $s | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"top=$(perl -e 'print \"40000 SPECS\\0\" . pack(\"H*\", $ARGV[0])' $evil | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"c=$(" GIT "commit-tree -m evil $top) && git update-ref refs/heads/main $c",
+		dir, target, entries);
+
+	test_sh(cmd);
+	free(cmd);
+}
+
+/* A tree holding one name twice: written out, the second entry would go
+ * through the first (a link to a host file or directory). Refused, and
+ * nothing is written outside the destination. */
+static void test_tree_with_a_name_twice_is_refused_and_writes_nothing_outside(void **state)
+{
+	static const char *const variants[] = {
+		/* f: a link to the host file, then f: a file */
+		"\"120000 f\\0$l\" . \"100644 f\\0$f\"",
+		/* d: a link to the host directory, then d: a directory holding x */
+		"\"120000 d\\0$l\" . \"40000 d\\0$s\"",
+	};
+	struct sy_error err = { { 0 } };
+	char *data = NULL;
+
+	(void)state;
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		char *dir = test_tmpdir(), *repodir = sy_xasprintf("%s/repo", dir);
+		char *host = sy_xasprintf("%s/host", dir), *target = sy_xasprintf("%s/file", host);
+		char *dest = sy_xasprintf("%s/out", dir), *x = sy_xasprintf("%s/x", host);
+		struct gitwatch_repo *repo;
+		struct gitwatch_entries files;
+
+		test_write_file(host, "file", "host data\n");
+		crafted_repo(dir, v == 0 ? target : host, variants[v]);
+		free(repodir);
+		assert_ok(gitwatch_repo_open(dir, &repo, &err), &err);
+		assert_int_equal(gitwatch_list_files(repo, "main", "SPECS", &files, &err), -1);
+		assert_non_null(strstr(err.msg, "is listed twice"));
+		assert_int_equal(gitwatch_materialize(repo, "main", "SPECS", dest, &err), -1);
+		assert_ok(sy_read_file(target, &data, NULL, &err), &err);
+		assert_string_equal(data, "host data\n");
+		assert_false(sy_exists(x));
+		free(data);
+		gitwatch_repo_free(repo);
+		sy_rm_rf(dir, NULL);
+		free(x);
+		free(dest);
+		free(target);
+		free(host);
+		free(dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_read_and_list_files_at_a_commit),
 		cmocka_unit_test(test_materialize_writes_a_spec_directory),
 		cmocka_unit_test(test_unsafe_tree_entry_names_are_refused),
+		cmocka_unit_test(test_tree_with_a_name_twice_is_refused_and_writes_nothing_outside),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
