@@ -18,6 +18,21 @@ static void init_curl(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+char *builder_fetch_url(const char *base, const char *name)
+{
+	char *escaped, *url;
+
+	pthread_once(&init_once, init_curl);
+	escaped = curl_easy_escape(NULL, name, 0);
+	if (!escaped) {
+		fprintf(stderr, "shipyard: out of memory escaping a URL\n");
+		abort();
+	}
+	url = sy_xasprintf("%s/%s", base, escaped);
+	curl_free(escaped);
+	return url;
+}
+
 /* One try. Returns 0, 1 for a transient failure, -1 for a final one. */
 static int try_once(const char *url, const char *part, struct sy_error *err)
 {

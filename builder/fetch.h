@@ -15,4 +15,11 @@
  * connect to server (3 attempts)"). */
 int builder_fetch(const char *url, const char *dest, int attempts, struct sy_error *err);
 
+/* Returns "<base>/<name>" with name percent-encoded (every byte but
+ * [A-Za-z0-9._~-]; RFC 3986 unreserved characters, libcurl's
+ * curl_easy_escape), so that a name holding "%2F" or "?" names that file and
+ * nothing else once the server (or libcurl, for file://) decodes it. Newly
+ * allocated (caller frees). */
+char *builder_fetch_url(const char *base, const char *name);
+
 #endif

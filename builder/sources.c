@@ -160,7 +160,10 @@ int builder_sources_verify(const char *dir, const char *sig_path, const struct s
 	return rc;
 }
 
-/* The basename of a Source entry, or NULL when it cannot name a file. */
+/* The basename of a Source entry, or NULL when it cannot name a file in a
+ * spec directory: empty, "." or "..", or holding a control character (a
+ * name ends up in paths, URLs and log lines; it is escaped in URLs,
+ * builder_fetch_url). */
 static const char *source_name(const char *source)
 {
 	const char *name = strrchr(source, '/');
@@ -168,6 +171,9 @@ static const char *source_name(const char *source)
 	name = name ? name + 1 : source;
 	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
 		return NULL;
+	for (const char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
+			return NULL;
 	return name;
 }
 
@@ -209,14 +215,20 @@ static int download_to_cache(const char *url, const char *cache_dir, const char 
 	char sha[SY_SHA256_HEX_LEN + 1];
 	int dirfd, rc;
 
-	rc = sy_mkdir_p(cache_dir, 0755, err) || builder_fetch(url, part, 3, err) ? -1 : 0;
+	/* Only shipyard reads the cache: what a spec once downloaded is not
+	 * for other users of the machine (a cache made by an older release
+	 * is tightened here too). */
+	rc = sy_mkdir_p(cache_dir, 0700, err) || chmod(cache_dir, 0700) < 0 ||
+			     builder_fetch(url, part, 3, err)
+		     ? -1
+		     : 0;
 	dirfd = rc ? -1 : open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rc == 0 && (dirfd < 0 || hash_source(dirfd, url, strrchr(part, '/') + 1, sha, err)))
 		rc = -1;
 	if (dirfd >= 0)
 		close(dirfd);
 	*stored = rc ? NULL : sy_xasprintf("%s/%s", cache_dir, sha);
-	if (rc == 0 && rename(part, *stored) < 0)
+	if (rc == 0 && (chmod(part, 0600) < 0 || rename(part, *stored) < 0))
 		rc = sy_error_set(err, "%s: %s", *stored, strerror(errno));
 	unlink(part);
 	free(part);
@@ -248,7 +260,7 @@ static int hydrate_one(const char *dir, const char *name, const char *expected,
 			     cache_dir ? " or the source cache (no source URL configured)" : "");
 		goto out;
 	}
-	char *url = sy_xasprintf("%s/%s", base_url, name), *stored = NULL;
+	char *url = builder_fetch_url(base_url, name), *stored = NULL;
 	if (log_fd >= 0)
 		dprintf(log_fd, "shipyard: downloading source %s\n", url);
 	if (cache_dir)

@@ -265,6 +265,55 @@ static void test_sources_hydrate_downloads_missing_source_into_cache_and_dir(voi
 	free(server);
 }
 
+/* A Source named "..%2Fsecret" asks a file:// source server for the file
+ * beside its directory once libcurl decodes %2F: the name is escaped in the
+ * URL, so only a file literally named so could be fetched; the host file is
+ * not read, and nothing lands in the cache. What the cache holds is for
+ * shipyard only. */
+static void test_sources_hydrate_escaped_name_cannot_leave_the_source_server(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv v = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *server = make_dir(f->dir, "server"), *cache = sy_xasprintf("%s/cache", f->dir);
+	char *url = sy_xasprintf("file://%s", server), *path;
+	struct sy_strv cached = SY_STRV_INIT;
+	struct stat st;
+
+	write_text(f->dir, "secret", "host secret\n");
+	sources_of(&v, "https://example.invalid/..%2Fsecret", NULL);
+	assert_int_equal(builder_sources_hydrate(f->dir, f->sig, &v, cache, url, -1, &err), -1);
+	assert_non_null(strstr(err.msg, "..%2Fsecret: missing source"));
+	path = sy_xasprintf("%s/..%%2Fsecret", f->dir);
+	assert_false(sy_exists(path));
+	free(path);
+	sy_list_dir(cache, &cached);
+	assert_int_equal(cached.n, 0);
+	/* A name with a control character is no file name. */
+	sy_strv_release(&v);
+	sources_of(&v, "evil\nshipyard: fake log line", NULL);
+	assert_int_equal(builder_sources_hydrate(f->dir, f->sig, &v, cache, url, -1, &err), -1);
+	assert_non_null(strstr(err.msg, "not a file name"));
+	/* A legitimate download: cache directory and file private. */
+	sy_strv_release(&v);
+	write_text(server, "a+b 1.0.tar", "plus\n");
+	sources_of(&v, "a+b 1.0.tar", NULL);
+	assert_ok(builder_sources_hydrate(f->dir, f->sig, &v, cache, url, -1, &err), &err);
+	assert_int_equal(stat(cache, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	sy_list_dir(cache, &cached);
+	assert_int_equal(cached.n, 1);
+	path = sy_xasprintf("%s/%s", cache, cached.items[0]);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(path);
+	sy_strv_release(&cached);
+	sy_strv_release(&v);
+	free(url);
+	free(cache);
+	free(server);
+}
+
 static void test_sources_hydrate_takes_signed_source_from_cache_by_sha256(void **state)
 {
 	struct fixture *f = *state;
@@ -398,6 +447,9 @@ int main(void)
 			test_sources_verify_rejects_symlinked_signatures_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_sources_hydrate_downloads_missing_source_into_cache_and_dir, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sources_hydrate_escaped_name_cannot_leave_the_source_server, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_sources_hydrate_takes_signed_source_from_cache_by_sha256,
 						setup, teardown),
