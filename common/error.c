@@ -4,6 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Names in messages come from spec files, trees and payloads: a newline or
+ * escape sequence in one must not forge a second log line or paint the
+ * terminal. */
+static void one_line(char *msg)
+{
+	for (unsigned char *p = (unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 int sy_error_set(struct sy_error *err, const char *fmt, ...)
 {
 	va_list ap;
@@ -13,6 +23,7 @@ int sy_error_set(struct sy_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	one_line(err->msg);
 	return -1;
 }
 
@@ -35,5 +46,6 @@ int sy_error_prefix(struct sy_error *err, const char *fmt, ...)
 	size_t rest = sizeof(err->msg) - n - 3;
 	strncpy(err->msg + n + 2, old, rest);
 	err->msg[sizeof(err->msg) - 1] = '\0';
+	one_line(err->msg);
 	return -1;
 }
