@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <git2.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -487,6 +488,35 @@ int forge_webhook_json(forge_header_fn header, void *arg, const char *body, size
 	return sy_error_set(err, "malformed form body: no 'payload' field");
 }
 
+/* Whether name is a ref git accepts (git check-ref-format, as libgit2
+ * checks it); prefix is prepended, for a branch name. */
+static int ref_ok(const char *prefix, const char *name)
+{
+	char *ref = sy_xasprintf("%s%s", prefix, name);
+	int valid = 0;
+
+	if (git_reference_name_is_valid(&valid, ref) != 0)
+		valid = 0;
+	free(ref);
+	return valid;
+}
+
+/* Refuses a payload naming a ref git would refuse: a branch becomes a git
+ * ref, a channel directory and a log field, so "..", control characters or
+ * "refs/heads/../x" must not reach them. */
+static int check_refs(const struct forge_event *ev, struct sy_error *err)
+{
+	if (ev->ref && !ref_ok("", ev->ref))
+		return sy_error_set(err, "ref '%s': not a valid git ref name", ev->ref);
+	if (ev->head_ref && !ref_ok("refs/heads/", ev->head_ref))
+		return sy_error_set(err, "head branch '%s': not a valid git branch name",
+				    ev->head_ref);
+	if (ev->base_ref && !ref_ok("refs/heads/", ev->base_ref))
+		return sy_error_set(err, "base branch '%s': not a valid git branch name",
+				    ev->base_ref);
+	return 0;
+}
+
 int forge_webhook_parse(enum forge_kind kind, forge_header_fn header, void *arg,
 			  const char *body, size_t len, struct forge_event *ev,
 			  struct sy_error *err)
@@ -517,7 +547,7 @@ int forge_webhook_parse(enum forge_kind kind, forge_header_fn header, void *arg,
 	}
 	ev->event_name = sy_xstrdup(name);
 	r.what = name;
-	if (read_payload(kind, &r, ev) != 0 || r.failed)
+	if (read_payload(kind, &r, ev) != 0 || r.failed || check_refs(ev, err))
 		goto out;
 	ev->delivery_id = delivery_id(kind, header, arg, body, len);
 	rc = 0;

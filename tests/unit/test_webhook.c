@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/hash.h"
+#include "common/util.h"
 #include "forge/webhook.h"
 
 #define OCTOKIT_INDEX \
@@ -598,6 +599,50 @@ static void test_parse_refuses_push_without_after(void **state)
 	assert_null(ev.action);
 }
 
+static char *push_to(const char *ref)
+{
+	return sy_xasprintf("{\"ref\":\"%s\",\"before\":\"6113728f27ae82c7b1a177c8d03f9e96e0a"
+			    "df246\",\"after\":\"7113728f27ae82c7b1a177c8d03f9e96e0adf246\","
+			    "\"repository\":{\"full_name\":\"o/r\"}}", ref);
+}
+
+/* A branch becomes a ref, a channel directory and a log field: names git
+ * refuses never get that far, and the error stays one line. */
+static void test_parse_refuses_ref_names_git_refuses(void **state)
+{
+	static const char *const bad[] = {
+		"refs/heads/../../etc", "refs/heads/a..b", "refs/heads/x\\ny",
+		"refs/heads/x.lock", "refs/heads/", "refs/heads/a b",
+	};
+	struct forge_event ev = FORGE_EVENT_INIT;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < LEN(bad); i++) {
+		char *body = push_to(bad[i]);
+		assert_int_equal(parse_text(FORGE_GITHUB, "push", body, &ev, &err), -1);
+		assert_non_null(strstr(err.msg, "not a valid git ref name"));
+		assert_null(strchr(err.msg, '\n'));
+		assert_null(ev.branch);
+		free(body);
+	}
+	char *body = push_to("refs/heads/release/3.0");
+	assert_ok(parse_text(FORGE_GITHUB, "push", body, &ev, &err), &err);
+	assert_string_equal(ev.branch, "release/3.0");
+	forge_event_release(&ev);
+	free(body);
+
+	assert_int_equal(parse_text(FORGE_GITHUB, "pull_request",
+				    "{\"action\":\"opened\",\"number\":1,\"repository\":"
+				    "{\"full_name\":\"o/r\"},\"pull_request\":{\"head\":"
+				    "{\"sha\":\"7113728f27ae82c7b1a177c8d03f9e96e0adf246\",\"ref\":"
+				    "\"fix\"},\"base\":{\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0"
+				    "adf246\",\"ref\":\"main/..\"}}}",
+				    &ev, &err),
+			 -1);
+	assert_string_equal(err.msg, "ref 'refs/heads/main/..': not a valid git ref name");
+}
+
 /* Without a delivery header, the key is a digest of the body: the same body
  * delivered again gets the same key. */
 static void test_delivery_id_falls_back_to_body_digest(void **state)
@@ -851,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses_unknown_or_missing_event),
 		cmocka_unit_test(test_parse_refuses_push_without_after),
 		cmocka_unit_test(test_delivery_id_falls_back_to_body_digest),
+		cmocka_unit_test(test_parse_refuses_ref_names_git_refuses),
 		cmocka_unit_test(test_parse_gitea_push_fixtures),
 		cmocka_unit_test(test_parse_gitea_pull_request_fixtures),
 		cmocka_unit_test(test_parse_gitlab_push_fixtures),
