@@ -114,23 +114,6 @@ int dashboard_name_is_safe(const char *name)
 	return 1;
 }
 
-/* The value of key in a "k=v&k2=v2" query, copied into buf; NULL when absent. */
-static const char *query_get(const char *query, const char *key, char *buf, size_t size)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = query; p && *p;) {
-		const char *amp = strchr(p, '&');
-		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		if (len > klen && !strncmp(p, key, klen) && p[klen] == '=') {
-			snprintf(buf, size, "%.*s", (int)(len - klen - 1), p + klen + 1);
-			return buf;
-		}
-		p = amp ? amp + 1 : NULL;
-	}
-	return NULL;
-}
-
 /* Reads up to SERVER_DASHBOARD_LOG_CHUNK bytes of path from offset. */
 static void respond_chunk(struct server_http_response *resp, const char *path,
 			  unsigned long long offset)
@@ -167,7 +150,7 @@ static void respond_log(struct server_http_response *resp, const char *root, con
 			const char *query, int missing_is_empty)
 {
 	char value[32], *end = NULL;
-	const char *off = query_get(query, "offset", value, sizeof(value));
+	const char *off = server_http_query_get(query, "offset", value, sizeof(value));
 	unsigned long long offset = 0;
 	char *real = path ? dashboard_resolve_under(root, path) : NULL;
 
@@ -215,7 +198,7 @@ static int get_pipeline(const struct server_dashboard *d, long id,
 static size_t list_limit(const char *query)
 {
 	char value[32];
-	const char *v = query_get(query, "limit", value, sizeof(value));
+	const char *v = server_http_query_get(query, "limit", value, sizeof(value));
 	long n = v ? strtol(v, NULL, 10) : 0;
 
 	return n <= 0 ? LIST_DEFAULT : n > LIST_MAX ? LIST_MAX : (size_t)n;

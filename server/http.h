@@ -25,4 +25,10 @@ void server_http_text(struct server_http_response *r, int status, const char *co
 /* Frees what r holds. */
 void server_http_response_release(struct server_http_response *r);
 
+/* The value of key in a "k=v&k2=v2" query string (undecoded), copied
+ * into buf of size bytes (truncated to fit); returns buf, or NULL when the
+ * query has no such key. */
+const char *server_http_query_get(const char *query, const char *key, char *buf,
+				  size_t size);
+
 #endif

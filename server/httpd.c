@@ -20,13 +20,28 @@ struct server_httpd {
 	struct server_httpd_hooks hooks;
 	char *repos_real;     /* realpath of hooks.repos_dir */
 	unsigned port;
+	size_t inflight;      /* body bytes buffered by all requests (atomic) */
+	size_t inflight_max;
 };
 
 /* Per request: the body read so far. */
 struct request {
 	struct sy_buf body;
 	int too_large;
+	int busy;             /* the server's body budget was spent */
+	size_t reserved;      /* bytes of the budget this request holds */
 };
+
+/* Takes n bytes of the body budget; 0, or -1 when it would overflow. */
+static int reserve(struct server_httpd *s, size_t n)
+{
+	size_t now = __atomic_add_fetch(&s->inflight, n, __ATOMIC_RELAXED);
+
+	if (now <= s->inflight_max)
+		return 0;
+	__atomic_sub_fetch(&s->inflight, n, __ATOMIC_RELAXED);
+	return -1;
+}
 
 static const char *header_of(void *arg, const char *name)
 {
@@ -124,10 +139,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (req->body.len + *upload_size > s->hooks.max_body)
+		if (req->too_large || req->busy)
+			;
+		else if (req->body.len + *upload_size > s->hooks.max_body)
 			req->too_large = 1;
-		else
+		else if (reserve(s, *upload_size))
+			req->busy = 1;
+		else {
+			req->reserved += *upload_size;
 			sy_buf_add(&req->body, upload_data, *upload_size);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -137,6 +158,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			server_http_text(&r, 405, "text/plain", "POST only\n");
 		else if (req->too_large)
 			server_http_text(&r, 413, "text/plain", "body too large\n");
+		else if (req->busy)
+			server_http_text(&r, 503, "text/plain", "too many deliveries at once\n");
 		else {
 			sy_buf_add(&req->body, "", 1);
 			s->hooks.webhook(s->hooks.arg, url + 7, header_of, c, query,
@@ -156,12 +179,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct server_httpd *s = cls;
 	struct request *req = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (req) {
+		__atomic_sub_fetch(&s->inflight, req->reserved, __ATOMIC_RELAXED);
 		sy_buf_release(&req->body);
 		free(req);
 	}
@@ -181,13 +205,15 @@ int server_httpd_start(const char *host, unsigned port, const struct server_http
 		return sy_error_set(err, "cannot listen on %s:%u: not an IPv4 address", host, port);
 	}
 	s->hooks = *hooks;
+	s->inflight_max = hooks->max_body * SERVER_HTTPD_BODIES_IN_FLIGHT;
 	if (hooks->repos_dir && realpath(hooks->repos_dir, real))
 		s->repos_real = sy_xstrdup(real);
 	s->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
 				     NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, s,
 				     MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_TIMEOUT,
-				     30u, MHD_OPTION_END);
+				     30u, MHD_OPTION_CONNECTION_LIMIT,
+				     (unsigned)SERVER_HTTPD_MAX_CONNECTIONS, MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s->repos_real);
 		free(s);

@@ -12,6 +12,15 @@
 #include "server/http.h"
 
 
+/* Connections served at once; more wait in the kernel's backlog, and a
+ * connection idle for 30 s is closed. */
+#define SERVER_HTTPD_MAX_CONNECTIONS 64
+
+/* Webhook body bytes all connections may hold at once, in max_body units:
+ * past it a delivery gets 503 (forges retry) instead of the service
+ * holding 64 bodies of 25 MiB. */
+#define SERVER_HTTPD_BODIES_IN_FLIGHT 4
+
 /* What the server calls. */
 struct server_httpd_hooks {
 	/* POST /hooks/<forge> ("github", "gitea", "forgejo", "gitlab") with
@@ -25,7 +34,8 @@ struct server_httpd_hooks {
 		     struct server_http_response *resp);
 	void *arg;
 	const char *repos_dir; /* served read-only under /repos/; NULL: none */
-	size_t max_body;       /* webhook bodies above it get 413 (bytes) */
+	size_t max_body;       /* webhook bodies above it get 413 (bytes); those
+				* past the budget of bodies in flight 503 */
 };
 
 struct server_httpd;

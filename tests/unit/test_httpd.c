@@ -1,0 +1,111 @@
+/* The HTTP server (server/httpd.c) on loopback, spoken to with raw sockets:
+ * webhook bodies held at once are bounded, whatever the number of slow
+ * senders. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "server/httpd.h"
+
+#define MAX_BODY 1000
+
+static void on_webhook(void *arg, const char *forge, forge_header_fn header, void *header_arg,
+		       const char *query, const char *body, size_t len,
+		       struct server_http_response *resp)
+{
+	(void)arg, (void)forge, (void)header, (void)header_arg, (void)query, (void)body;
+	server_http_text(resp, len == MAX_BODY - 100 || len == MAX_BODY ? 200 : 400, "text/plain",
+			 "ok\n");
+}
+
+static int connect_to(unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Starts a POST of a declared bytes and sends sent of them. */
+static int start_post(unsigned port, size_t declared, size_t sent)
+{
+	int fd = connect_to(port);
+	char head[200], *body = malloc(sent + 1);
+
+	snprintf(head, sizeof(head),
+		 "POST /hooks/github HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+		 "Content-Length: %zu\r\n\r\n", declared);
+	send_all(fd, head, strlen(head));
+	memset(body, 'x', sent);
+	send_all(fd, body, sent);
+	free(body);
+	return fd;
+}
+
+/* Sends n more body bytes and returns the status of the answer. */
+static int finish_post(int fd, size_t n)
+{
+	char buf[512] = { 0 }, *body = malloc(n + 1);
+	size_t got = 0;
+	ssize_t r;
+	int status = 0;
+
+	memset(body, 'x', n);
+	send_all(fd, body, n);
+	free(body);
+	while (got < sizeof(buf) - 1 && (r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
+		got += (size_t)r;
+	close(fd);
+	sscanf(buf, "HTTP/1.1 %d", &status);
+	return status;
+}
+
+/* Four slow senders hold the budget of four bodies: a fifth delivery gets
+ * 503 instead of another buffer, and once they end, deliveries go through
+ * again. */
+static void test_bodies_in_flight_are_bounded(void **state)
+{
+	struct server_httpd_hooks hooks = { .webhook = on_webhook, .max_body = MAX_BODY };
+	struct server_httpd *h = NULL;
+	struct sy_error err = { { 0 } };
+	int slow[SERVER_HTTPD_BODIES_IN_FLIGHT];
+
+	(void)state;
+	assert_ok(server_httpd_start("127.0.0.1", 0, &hooks, &h, &err), &err);
+	unsigned port = server_httpd_port(h);
+	for (int i = 0; i < SERVER_HTTPD_BODIES_IN_FLIGHT; i++)
+		slow[i] = start_post(port, MAX_BODY, MAX_BODY - 100);
+	/* Let the server read what the slow senders sent. */
+	usleep(500 * 1000);
+	assert_int_equal(finish_post(start_post(port, MAX_BODY - 100, 0), MAX_BODY - 100), 503);
+	for (int i = 0; i < SERVER_HTTPD_BODIES_IN_FLIGHT; i++)
+		assert_int_equal(finish_post(slow[i], 100), 200);
+	assert_int_equal(finish_post(start_post(port, MAX_BODY, 0), MAX_BODY), 200);
+	assert_int_equal(finish_post(start_post(port, MAX_BODY + 1, 0), MAX_BODY + 1), 413);
+	server_httpd_stop(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bodies_in_flight_are_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
