@@ -521,3 +521,58 @@ long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error 
 	sqlite3_finalize(st);
 	return due;
 }
+
+/* Keys whose statuses ended: a final accepted, queued, sent or rejected. */
+#define OPEN_KEY \
+	"NOT EXISTS (SELECT 1 FROM outbox_final f WHERE f.forge = o.forge AND f.sha = o.sha " \
+	"AND f.context = o.context) AND NOT EXISTS (SELECT 1 FROM outbox e WHERE " \
+	"e.forge = o.forge AND e.sha = o.sha AND e.context = o.context AND e.state NOT IN " \
+	"('pending', 'running') AND e.status IN ('queued', 'sent', 'failed'))"
+
+/* Runs st (prepared, bound) and appends column 0 of each row to a, column 1
+ * to b (when b is not NULL). Returns 0 or -1 with err. */
+static int collect(struct forge_outbox *ob, sqlite3_stmt *st, struct sy_strv *a,
+		   struct sy_strv *b, struct sy_error *err)
+{
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sy_strv_push(a, (const char *)sqlite3_column_text(st, 0));
+		if (b)
+			sy_strv_push(b, (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(ob, err, "read");
+}
+
+int forge_outbox_open_commits(struct forge_outbox *ob, struct sy_strv *forges,
+			      struct sy_strv *shas, struct sy_error *err)
+{
+	return collect(ob, prepare(ob, "SELECT DISTINCT forge, sha FROM outbox o WHERE " OPEN_KEY
+				       " ORDER BY forge, sha", 0, NULL, err),
+		       forges, shas, err);
+}
+
+int forge_outbox_close_open(struct forge_outbox *ob, const char *forge_name, const char *sha,
+			    enum forge_state state, const char *description,
+			    const char *target_url, struct sy_error *err)
+{
+	const char *t[] = { forge_name, sha };
+	struct sy_strv contexts = SY_STRV_INIT;
+	int n = 0;
+
+	if (collect(ob, prepare(ob, "SELECT DISTINCT context FROM outbox o WHERE forge = ?1 AND "
+				    "sha = ?2 AND " OPEN_KEY " ORDER BY context", 2, t, err),
+		    &contexts, NULL, err))
+		return -1;
+	for (size_t i = 0; i < contexts.n && n >= 0; i++) {
+		struct forge_status_request r = { sha, contexts.items[i], state, description,
+						  target_url };
+		int queued = forge_outbox_enqueue(ob, forge_name, &r, NULL, err);
+		n = queued < 0 ? -1 : n + queued;
+	}
+	sy_strv_release(&contexts);
+	return n;
+}

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/strv.h"
 #include "forge/forge.h"
 
 /* Longest wait between two attempts of one entry without a Retry-After, in
@@ -101,6 +102,22 @@ int forge_outbox_enqueue(struct forge_outbox *ob, const char *forge_name,
 int forge_outbox_drain(struct forge_outbox *ob, time_t now, forge_outbox_lookup_fn lookup,
 			 forge_outbox_reject_fn on_reject, void *arg,
 			 struct forge_outbox_drain_stats *stats, struct sy_error *err);
+
+/* Appends to forges and shas (parallel) every commit of a forge that has a
+ * context whose statuses did not end: a pending or running status was
+ * queued and no final one was (accepted, queued, sent or rejected). For the
+ * service's start: a context left so by a pipeline that can no longer end
+ * it must be closed. Returns 0, or -1 with err. */
+int forge_outbox_open_commits(struct forge_outbox *ob, struct sy_strv *forges,
+			      struct sy_strv *shas, struct sy_error *err);
+
+/* Queues the final status state (a final state: forge_state_is_final) with
+ * description and target_url (may be NULL) for every context of forge_name
+ * and sha whose statuses did not end, as forge_outbox_open_commits defines
+ * it. Returns how many were queued, or -1 with err. */
+int forge_outbox_close_open(struct forge_outbox *ob, const char *forge_name, const char *sha,
+			    enum forge_state state, const char *description,
+			    const char *target_url, struct sy_error *err);
 
 /* Returns the number of entries still queued (not yet accepted, failed,
  * skipped or dropped), or -1 with err set. */

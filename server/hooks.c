@@ -42,31 +42,32 @@ static int accepts(const struct serve *s, size_t i, enum forge_kind kind)
 	return !rc->forge || (forge_kind_parse(rc->forge, &k, NULL) == 0 && k == kind);
 }
 
-/* The repository a delivery is for: ?repo=NAME, else the only one that
- * accepts this forge's deliveries, else the one whose project names the
- * payload's repository. Returns its index or -1. */
-static long pick_repo(const struct serve *s, enum forge_kind kind, const char *query,
-		      forge_header_fn header, void *header_arg, const char *body, size_t len)
+/* Whether the delivery's signature verifies with repository i's secret.
+ * Returns 0, or -1 with err set (unreadable secret file, bad signature). */
+static int verified_by(const struct serve *s, size_t i, enum forge_kind kind,
+		       forge_header_fn header, void *header_arg, const char *body, size_t len,
+		       struct sy_error *err)
 {
-	const char *q = strstr(query, "repo=");
-	long found = -1, candidates = 0;
+	char *secret = server_read_secret(s->conf.repos[i].secret_file, err);
+	int rc = secret ? forge_webhook_verify(kind, header, header_arg, body, len, secret, err)
+			: -1;
 
-	if (q) {
-		char *name = sy_xstrndup(q + 5, strcspn(q + 5, "&"));
-		long i = serve_repo_index(s, name);
-		free(name);
-		return i;
+	if (secret) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
 	}
-	for (size_t i = 0; i < s->conf.nrepos; i++)
-		if (accepts(s, i, kind)) {
-			candidates++;
-			found = (long)i;
-		}
-	/* One repository for this forge: no need to read the payload. */
-	if (candidates <= 1)
-		return found;
+	return rc;
+}
+
+/* The repository named by the signed payload (repository.full_name, GitLab's
+ * project.path_with_namespace) among the first n of idx, or -1. */
+static long by_project(const struct serve *s, const long *idx, size_t n,
+		       forge_header_fn header, void *header_arg, const char *body, size_t len)
+{
 	char *form_json = NULL;
 	size_t form_len = 0;
+	long found = -1;
+
 	if (forge_webhook_json(header, header_arg, body, len, &form_json, &form_len, NULL))
 		return -1;
 	json_t *doc = form_json ? json_loadb(form_json, form_len, 0, NULL)
@@ -77,86 +78,127 @@ static long pick_repo(const struct serve *s, enum forge_kind kind, const char *q
 	if (!full)
 		full = json_string_value(json_object_get(json_object_get(doc, "project"),
 							 "path_with_namespace"));
-	found = -1;
-	for (size_t i = 0; full && i < s->conf.nrepos && found < 0; i++)
-		if (accepts(s, i, kind) && s->conf.repos[i].project &&
-		    !strcmp(s->conf.repos[i].project, full))
-			found = (long)i;
+	for (size_t k = 0; full && k < n && found < 0; k++)
+		if (s->conf.repos[idx[k]].project && !strcmp(s->conf.repos[idx[k]].project, full))
+			found = idx[k];
 	json_decref(doc);
 	return found;
 }
 
-/* Removes the repository a closed pull request published to. */
-static void close_pull_request(struct serve *s, const struct server_repo_conf *rc,
-			       long long number)
+/* The repository a delivery is for, its signature verified before anything
+ * of the body is read: ?repo=NAME (which must take this forge's deliveries),
+ * else the one repository taking them whose secret verifies it, else among
+ * several such (a shared secret) the one whose project the payload names.
+ * Returns its index, or -1 with *status 404 (no repository) or 401 (no
+ * secret verifies the signature) and err set. */
+static long pick_repo(const struct serve *s, enum forge_kind kind, const char *query,
+		      forge_header_fn header, void *header_arg, const char *body, size_t len,
+		      int *status, struct sy_error *err)
 {
-	const char *repo = rc->name;
-	char *channel = sy_xasprintf("%spr-%lld", rc->channel_prefix, number);
-	char *dir = state_channel_dir(s->conf.state_dir, channel);
-	struct server_store_pipeline p = { .repo = (char *)repo, .trigger = "pull_request",
-					    .channel = "", .head = "" };
-	char ref[64];
-	long *running = NULL;
-	size_t nrunning = 0;
+	char name[256];
+	const char *want = server_http_query_get(query, "repo", name, sizeof(name));
+	long *verified = sy_xcalloc(s->conf.nrepos + 1, sizeof(*verified));
+	size_t candidates = 0, nverified = 0;
+	long found = -1;
 
-	snprintf(ref, sizeof(ref), "pr/%lld", number);
-	p.ref = ref;
-	/* Marks what runs for it superseded without queueing anything new. */
-	if (server_store_queue(s->store, &p, 0, &running, &nrunning, NULL) == 0) {
-		serve_stop_superseded(s, running, nrunning);
-		server_store_finish(s->store, p.id, SERVER_PIPELINE_CANCELLED, "pull request closed",
-				    NULL);
+	for (size_t i = 0; i < s->conf.nrepos; i++) {
+		if ((want && strcmp(s->conf.repos[i].name, want)) || !accepts(s, i, kind))
+			continue;
+		candidates++;
+		if (verified_by(s, i, kind, header, header_arg, body, len, err) == 0)
+			verified[nverified++] = (long)i;
 	}
-	free(running);
-	sy_rm_rf(dir, NULL);
-	sy_log_info("pull request closed: repo=%s pr=%lld: removed %s", repo, number, dir);
-	free(dir);
-	free(channel);
+	if (nverified == 1)
+		found = verified[0];
+	else if (nverified > 1)
+		found = by_project(s, verified, nverified, header, header_arg, body, len);
+	*status = candidates && !nverified ? 401 : 404;
+	if (found < 0 && *status == 404)
+		sy_error_set(err, "no repository configured for this delivery");
+	else if (found < 0 && candidates > 1)
+		sy_error_set(err, "the signature verifies with no configured repository's secret");
+	free(verified);
+	return found;
 }
 
-/* Turns a verified, parsed and stored event into a pipeline. */
-static void act_on_event(struct serve *s, long ri, const struct forge_event *ev, long event,
-			 struct server_http_response *r)
+/* The pipeline ev asks of repository rc, filled into p (its strings
+ * point into ev and into ref and channel, each at least 320 bytes): a push
+ * to a watched branch, a pull request opened or updated, or a closed one
+ * (recorded as a cancelled pipeline that supersedes what runs for it).
+ * Returns 0, or 1 when ev asks for nothing (a push to a branch not
+ * watched). */
+static int pipeline_of(const struct server_repo_conf *rc, const struct forge_event *ev,
+		       struct server_store_pipeline *p, char *ref, char *channel)
+{
+	p->repo = rc->name;
+	if (ev->kind == FORGE_EVENT_PUSH) {
+		if (!ev->branch || !serve_branch_watched(rc, ev->branch))
+			return 1;
+		p->trigger = "push";
+		snprintf(channel, 320, "%s%s", rc->channel_prefix, ev->branch);
+		p->ref = ev->branch;
+		p->channel = channel;
+		p->head = (char *)ev->after;
+		return 0;
+	}
+	snprintf(ref, 320, "pr/%lld", ev->pr_number);
+	snprintf(channel, 320, "%spr-%lld", rc->channel_prefix, ev->pr_number);
+	p->trigger = "pull_request";
+	p->ref = ref;
+	p->channel = channel;
+	p->pr = (long)ev->pr_number;
+	if (ev->kind == FORGE_EVENT_PR_CLOSED) {
+		p->head = "";
+		p->state = SERVER_PIPELINE_CANCELLED;
+		p->summary = "pull request closed";
+	} else {
+		p->head = (char *)ev->head_sha;
+		p->base = ev->base_ref;
+	}
+	return 0;
+}
+
+/* Stores the event and the pipeline it asks for in one transaction and
+ * answers: 202 with the pipeline, 200 for a redelivery or an event that
+ * asks for nothing, 500 when the store fails. A closed pull request's
+ * channel is removed. */
+static void act_on_event(struct serve *s, long ri, const struct forge_event *ev,
+			 const struct server_store_event *se, struct server_http_response *r)
 {
 	const struct server_repo_conf *rc = &s->conf.repos[ri];
-	struct server_store_pipeline p = { .repo = rc->name };
-	char ref[64], channel[320];
+	struct server_store_pipeline p = { 0 };
+	char ref[320], channel[320];
 	struct sy_error err = { { 0 } };
-	long id = 0;
+	int asks = ev->kind != FORGE_EVENT_IGNORED && pipeline_of(rc, ev, &p, ref, channel) == 0;
+	int rc_ = asks ? serve_queue_pipeline(s, se, &p, &err)
+		       : server_store_add_event(s->store, se, NULL, &err);
 
-	if (ev->kind == FORGE_EVENT_PUSH) {
-		if (!ev->branch || !serve_branch_watched(rc, ev->branch)) {
-			reply_json(r, 200, json_pack("{s:s}", "ignored", "branch not watched"));
-			return;
-		}
-		p.trigger = "push";
-		snprintf(channel, sizeof(channel), "%s%s", rc->channel_prefix, ev->branch);
-		p.ref = ev->branch;
-		p.channel = channel;
-		p.head = (char *)ev->after;
-	} else if (ev->kind == FORGE_EVENT_PR_CLOSED) {
-		close_pull_request(s, rc, ev->pr_number);
-		reply_json(r, 202, json_pack("{s:I}", "closed", (json_int_t)ev->pr_number));
-		return;
-	} else {
-		snprintf(ref, sizeof(ref), "pr/%lld", ev->pr_number);
-		snprintf(channel, sizeof(channel), "%spr-%lld", rc->channel_prefix, ev->pr_number);
-		p.trigger = "pull_request";
-		p.ref = ref;
-		p.channel = channel;
-		p.head = (char *)ev->head_sha;
-		p.base = ev->base_ref;
-		p.pr = (long)ev->pr_number;
-	}
-	id = serve_queue_pipeline(s, &p, event, &err);
-	if (!id) {
+	sy_log_info("event: delivery=%s forge=%s repo=%s kind=%s ref=%s sha=%.12s%s",
+		    ev->delivery_id, forge_kind_name(ev->forge), se->repo, se->kind,
+		    ev->branch ? ev->branch : "-", se->sha, rc_ == 0 ? " duplicate" : "");
+	if (rc_ < 0) {
 		sy_log_error("%s", err.msg);
-		reply_error(r, 500, "cannot queue the pipeline");
-		return;
+		reply_error(r, 500, "cannot store the event");
+	} else if (rc_ == 0) {
+		reply_json(r, 200, json_pack("{s:s}", "duplicate", ev->delivery_id));
+	} else if (ev->kind == FORGE_EVENT_IGNORED) {
+		reply_json(r, 200, json_pack("{s:s}", "ignored",
+					     ev->ignored_reason ? ev->ignored_reason : "ignored"));
+	} else if (!asks) {
+		reply_json(r, 200, json_pack("{s:s}", "ignored", "branch not watched"));
+	} else if (ev->kind == FORGE_EVENT_PR_CLOSED) {
+		char *dir = state_channel_dir(s->conf.state_dir, channel);
+		sy_rm_rf(dir, NULL);
+		sy_log_info("pull request closed: repo=%s pr=%lld: removed %s", rc->name,
+			    ev->pr_number, dir);
+		free(dir);
+		reply_json(r, 202, json_pack("{s:I}", "closed", (json_int_t)ev->pr_number));
+	} else {
+		char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, p.id);
+		reply_json(r, 202, json_pack("{s:I, s:s}", "pipeline", (json_int_t)p.id, "url",
+					     url));
+		free(url);
 	}
-	char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, id);
-	reply_json(r, 202, json_pack("{s:I, s:s}", "pipeline", (json_int_t)id, "url", url));
-	free(url);
 }
 
 static void handle_webhook(struct serve *s, const char *forge, forge_header_fn header,
@@ -166,8 +208,8 @@ static void handle_webhook(struct serve *s, const char *forge, forge_header_fn h
 	enum forge_kind kind;
 	struct forge_event ev = FORGE_EVENT_INIT;
 	struct sy_error err = { { 0 } };
-	char *secret = NULL;
-	long ri, event = 0;
+	int status;
+	long ri;
 
 	if (!strcmp(forge, "forgejo"))
 		forge = "gitea";
@@ -175,17 +217,11 @@ static void handle_webhook(struct serve *s, const char *forge, forge_header_fn h
 		reply_error(r, 404, "unknown forge");
 		return;
 	}
-	ri = pick_repo(s, kind, query, header, header_arg, body, len);
-	if (ri < 0 || !s->conf.repos[ri].secret_file) {
-		reply_error(r, 404, "no repository configured for this delivery");
+	ri = pick_repo(s, kind, query, header, header_arg, body, len, &status, &err);
+	if (ri < 0) {
+		sy_log_warn("webhook refused: forge=%s: %s", forge, err.msg);
+		reply_error(r, status, err.msg);
 		return;
-	}
-	secret = server_read_secret(s->conf.repos[ri].secret_file, &err);
-	if (!secret || forge_webhook_verify(kind, header, header_arg, body, len, secret, &err)) {
-		sy_log_warn("webhook refused: forge=%s repo=%s: %s", forge, s->conf.repos[ri].name,
-			    err.msg);
-		reply_error(r, 401, err.msg);
-		goto out;
 	}
 	if (forge_webhook_parse(kind, header, header_arg, body, len, &ev, &err)) {
 		sy_log_warn("webhook refused: forge=%s repo=%s: %s", forge, s->conf.repos[ri].name,
@@ -202,24 +238,8 @@ static void handle_webhook(struct serve *s, const char *forge, forge_header_fn h
 		.kind = forge_event_kind_name(ev.kind), .ref = ev.branch,
 		.sha = ev.kind == FORGE_EVENT_PUSH ? ev.after : ev.head_sha,
 	};
-	int stored = server_store_add_event(s->store, &se, &event, &err);
-	sy_log_info("event: delivery=%s forge=%s repo=%s kind=%s ref=%s sha=%.12s%s", ev.delivery_id,
-		    forge, se.repo, se.kind, ev.branch ? ev.branch : "-", se.sha,
-		    stored == 0 ? " duplicate" : "");
-	if (stored < 0)
-		reply_error(r, 500, "cannot store the event");
-	else if (stored == 0)
-		reply_json(r, 200, json_pack("{s:s}", "duplicate", ev.delivery_id));
-	else if (ev.kind == FORGE_EVENT_IGNORED)
-		reply_json(r, 200, json_pack("{s:s}", "ignored",
-					     ev.ignored_reason ? ev.ignored_reason : "ignored"));
-	else
-		act_on_event(s, ri, &ev, event, r);
+	act_on_event(s, ri, &ev, &se, r);
 out:
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
 	forge_event_release(&ev);
 }
 

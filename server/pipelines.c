@@ -57,42 +57,117 @@ void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 	free(url);
 }
 
-void serve_stop_superseded(struct serve *s, const long *ids, size_t n)
+void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
+			  enum forge_state state, const char *description)
 {
+	long i = serve_repo_index(s, repo);
+	struct sy_error err = { { 0 } };
+	int n;
+
+	if (i < 0 || !s->forges[i].project || !*sha)
+		return;
+	n = forge_outbox_close_open(s->outbox, repo, sha, state, description, NULL, &err);
+	if (n < 0)
+		sy_log_error("status outbox: %s", err.msg);
+	else if (n > 0) {
+		sy_log_info("status: repo=%s sha=%.12s: %d open contexts %s: %s", repo, sha, n,
+			    forge_state_name(state), description);
+		serve_wake_all(s);
+	}
+}
+
+/* Stops the running pipelines among what p superseded and ends the
+ * statuses all of them left open. Takes s->lock. */
+static void stop_superseded(struct serve *s, const struct server_store_pipeline *p,
+			    const struct server_store_superseded *old, size_t n)
+{
+	char why[128];
+
+	if (*p->head)
+		snprintf(why, sizeof(why), "superseded by %.12s", p->head);
+	else
+		snprintf(why, sizeof(why), "pull request closed");
 	pthread_mutex_lock(&s->lock);
 	for (size_t k = 0; k < n; k++)
-		for (int j = 0; j < s->nslots; j++)
-			if (s->slots[j].id == ids[k]) {
+		for (int j = 0; old[k].running && j < s->nslots; j++)
+			if (s->slots[j].id == old[k].id) {
 				s->slots[j].superseded = 1;
+				snprintf(s->slots[j].superseded_by, sizeof(s->slots[j].superseded_by),
+					 "%s", p->head);
 				server_runner_stop(s->slots[j].pid);
 			}
 	pthread_mutex_unlock(&s->lock);
+	/* Statuses of the same commit are the new pipeline's to end. */
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(old[k].head, p->head))
+			serve_close_statuses(s, p->repo, old[k].head, FORGE_CANCELLED, why);
 }
 
-long serve_queue_pipeline(struct serve *s, struct server_store_pipeline *p, long event,
-			  struct sy_error *err)
+int serve_queue_pipeline(struct serve *s, const struct server_store_event *ev,
+			 struct server_store_pipeline *p, struct sy_error *err)
 {
-	long *running = NULL;
-	size_t nrunning = 0;
+	struct server_store_superseded *old = NULL;
+	size_t nold = 0;
+	int rc = server_store_queue(s->store, ev, p, &old, &nold, NULL, err);
 
-	if (server_store_queue(s->store, p, event, &running, &nrunning, err))
-		return 0;
-	serve_stop_superseded(s, running, nrunning);
-	free(running);
-	serve_post_status(s, p, "shipyard/plan", FORGE_PENDING, "queued");
-	serve_wake_all(s);
-	return p->id;
+	if (rc != 1)
+		return rc;
+	stop_superseded(s, p, old, nold);
+	free(old);
+	if (!server_pipeline_state_is_final(p->state)) {
+		serve_post_status(s, p, "shipyard/plan", FORGE_PENDING, "queued");
+		serve_wake_all(s);
+	}
+	return 1;
+}
+
+void serve_close_orphaned_statuses(struct serve *s)
+{
+	struct sy_strv repos = SY_STRV_INIT, shas = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+
+	if (forge_outbox_open_commits(s->outbox, &repos, &shas, &err))
+		sy_log_error("status outbox: %s", err.msg);
+	for (size_t i = 0; i < repos.n; i++) {
+		int active = server_store_active(s->store, repos.items[i], shas.items[i], &err);
+		if (active < 0)
+			sy_log_error("%s", err.msg);
+		else if (!active)
+			serve_close_statuses(s, repos.items[i], shas.items[i], FORGE_ERROR,
+					     "pipeline ended without a result for this context");
+	}
+	sy_strv_release(&repos);
+	sy_strv_release(&shas);
 }
 
 /* ---- runner threads ---- */
 
+/* A final status held back while the service stops its pipelines. */
+struct held_status {
+	char *context, *description;
+	enum forge_state state;
+};
+
 /* What a runner learns from its child while it runs. */
 struct run_state {
 	struct serve *s;
+	struct slot *slot;
 	const struct server_store_pipeline *p;
 	struct sy_strv contexts;      /* contexts that got a status */
 	struct sy_strv finals;        /* those whose last status was final */
+	struct held_status *held;     /* finals that came after the stop */
+	size_t nheld;
 };
+
+/* 1 once the service stops this pipeline for its shutdown (not because a
+ * newer one superseded it). */
+static int stopped_for_shutdown(struct run_state *rs)
+{
+	pthread_mutex_lock(&rs->s->lock);
+	int stopped = rs->s->stop_children && !rs->slot->superseded;
+	pthread_mutex_unlock(&rs->s->lock);
+	return stopped;
+}
 
 static void on_status(void *arg, const char *context, enum forge_state st,
 		      const char *description)
@@ -107,7 +182,31 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 		sy_strv_push(&rs->contexts, context);
 	if (forge_state_is_final(st) && !sy_strv_contains(&rs->finals, context))
 		sy_strv_push(&rs->finals, context);
+	/* A pipeline stopped for the shutdown says "cancelled": that is not a
+	 * result, it runs again at the next start. Its finals wait for how
+	 * it ended (run_one). */
+	if (forge_state_is_final(st) && stopped_for_shutdown(rs)) {
+		rs->held = sy_xrealloc(rs->held, (rs->nheld + 1) * sizeof(*rs->held));
+		rs->held[rs->nheld++] = (struct held_status){ sy_xstrdup(context),
+							      sy_xstrdup(description), st };
+		return;
+	}
 	serve_post_status(rs->s, rs->p, context, st, description);
+}
+
+/* Posts (post = 1) or drops the held finals, and frees them. */
+static void release_held(struct run_state *rs, int post)
+{
+	for (size_t i = 0; i < rs->nheld; i++) {
+		if (post)
+			serve_post_status(rs->s, rs->p, rs->held[i].context, rs->held[i].state,
+					  rs->held[i].description);
+		free(rs->held[i].context);
+		free(rs->held[i].description);
+	}
+	free(rs->held);
+	rs->held = NULL;
+	rs->nheld = 0;
 }
 
 static void on_job(void *arg, const char *name, enum builder_job_state state, const char *reason,
@@ -164,7 +263,7 @@ static void close_contexts(struct run_state *rs, enum forge_state st, const char
 static void run_one(struct serve *s, struct slot *slot, struct server_store_pipeline *p)
 {
 	long ri = serve_repo_index(s, p->repo);
-	struct run_state rs = { s, p, SY_STRV_INIT, SY_STRV_INIT };
+	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0 };
 	struct server_runner_sink sink = { on_status, on_job, &rs };
 	struct sy_error err = { { 0 } };
 	enum server_pipeline_state state;
@@ -187,10 +286,15 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	rc = server_runner_run(&req, &sink, &err);
 	pthread_mutex_lock(&s->lock);
 	int superseded = slot->superseded, stopped = s->stop_children;
+	char by[sizeof(slot->superseded_by)];
+	memcpy(by, slot->superseded_by, sizeof(by));
 	pthread_mutex_unlock(&s->lock);
-	if (stopped && !superseded && rc != 0 && rc != 1) {
+	int interrupted = stopped && !superseded && rc != 0 && rc != 1;
+	release_held(&rs, !interrupted);
+	if (interrupted) {
 		/* Shutdown: checkpoint. Queued again, it resumes at the next
-		 * start; its finished builds are reused by build key. */
+		 * start; its finished builds are reused by build key. Its
+		 * contexts stay open: the next run ends them. */
 		server_store_finish(s->store, p->id, SERVER_PIPELINE_QUEUED, "interrupted by shutdown",
 				    NULL);
 		sy_log_info("pipeline %ld: interrupted by shutdown, queued again", p->id);
@@ -198,7 +302,13 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	}
 	if (superseded) {
 		state = SERVER_PIPELINE_SUPERSEDED;
-		close_contexts(&rs, FORGE_CANCELLED, "superseded by a newer pipeline");
+		/* A newer pipeline of the same commit ends these contexts. */
+		if (strcmp(by, p->head)) {
+			char why[64];
+			snprintf(why, sizeof(why), *by ? "superseded by %.12s" : "pull request closed",
+				 by);
+			close_contexts(&rs, FORGE_CANCELLED, why);
+		}
 	} else if (rc < 0) {
 		state = SERVER_PIPELINE_ERROR;
 		sy_log_error("pipeline %ld: %s", p->id, err.msg);
@@ -236,6 +346,7 @@ void *serve_runner_main(void *arg)
 			pthread_mutex_lock(&s->lock);
 			ra->slot->id = p.id;
 			ra->slot->superseded = 0;
+			ra->slot->superseded_by[0] = '\0';
 			pthread_mutex_unlock(&s->lock);
 			run_one(s, ra->slot, &p);
 			pthread_mutex_lock(&s->lock);

@@ -28,14 +28,16 @@
 #include "server/serveconf.h"
 #include "server/store.h"
 
-/* Most pipelines run at once, whatever serve.pipelines says. */
-#define MAX_RUNNERS 16
+/* Runner slots; serve.pipelines is at most this (server/serveconf.h). */
+#define MAX_RUNNERS SERVER_MAX_PIPELINES
 
 /* A pipeline being run by a runner thread (guarded by serve.lock). */
 struct slot {
 	long id;          /* 0 when idle */
 	pid_t pid;        /* its child */
 	int superseded;   /* a newer push replaced it: stop it */
+	char superseded_by[65]; /* the head of the pipeline that replaced it,
+			  * "" when none (a closed pull request) */
 };
 
 /* Per-repository timer state (the main thread's alone). */
@@ -101,15 +103,27 @@ void serve_on_webhook(void *arg, const char *forge, forge_header_fn header, void
 void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 		       const char *context, enum forge_state state, const char *description);
 
-/* Stops the running pipelines among ids (marked superseded first). Takes
- * s->lock. */
-void serve_stop_superseded(struct serve *s, const long *ids, size_t n);
+/* Queues the final status state with description for every context of
+ * repository repo's commit sha whose statuses did not end
+ * (forge_outbox_close_open), when repo has a forge. */
+void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
+			  enum forge_state state, const char *description);
 
-/* Queues p (its id set), stops what it supersedes, posts the pending
- * status and wakes the runners. event is the stored event's id or 0.
- * Returns p's id, or 0 with err set. */
-long serve_queue_pipeline(struct serve *s, struct server_store_pipeline *p, long event,
-			  struct sy_error *err);
+/* Queues p (server_store_queue: in one transaction with storing the event
+ * ev that asks for it, NULL for a poll or a schedule), stops the running
+ * pipelines it supersedes, ends the statuses those left open ("superseded
+ * by <sha>", unless they were for p's own commit, which p reports), posts
+ * p's pending status and wakes the runners; a p recorded as ended (a closed
+ * pull request) is only stored. Returns 1 (p->id set), 0 when ev is a
+ * redelivery (nothing done), -1 with err. */
+int serve_queue_pipeline(struct serve *s, const struct server_store_event *ev,
+			 struct server_store_pipeline *p, struct sy_error *err);
+
+/* At start: ends the statuses that no pipeline can end any more (their
+ * pipeline ended or was superseded while the service was down): every open
+ * context of a commit that no queued or running pipeline of its repository
+ * builds gets an error. */
+void serve_close_orphaned_statuses(struct serve *s);
 
 /* What a runner thread runs with. */
 struct serve_runner_arg {

@@ -98,6 +98,7 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 		return -1;
 	if (recovered)
 		sy_log_info("%d interrupted pipelines queued again", recovered);
+	serve_close_orphaned_statuses(s);
 	serve_timers_init(s);
 	s->metrics = server_metrics_new();
 	s->dashboard = (struct server_dashboard){ s->store, &s->conf, s->conf.state_dir, s->metrics,
@@ -197,7 +198,7 @@ int server_serve(const char *conf_path, const char *self, const char *worker_man
 	signal(SIGPIPE, SIG_IGN);
 	rc = start(&s, conf_path, err);
 	if (rc == 0) {
-		s.nslots = s.conf.pipelines < MAX_RUNNERS ? s.conf.pipelines : MAX_RUNNERS;
+		s.nslots = s.conf.pipelines;
 		for (int j = 0; j < s.nslots; j++) {
 			args[j] = (struct serve_runner_arg){ &s, &s.slots[j] };
 			if (pthread_create(&runners[nrunners], NULL, serve_runner_main, &args[j]) == 0)

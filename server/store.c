@@ -1,6 +1,7 @@
 #include "server/store.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "common/strv.h"
+#include "common/failpoint.h"
 #include "state/db.h"
 
 struct server_store {
@@ -106,14 +108,14 @@ static char *col_text(sqlite3_stmt *s, int i)
 	return t ? sy_xstrdup((const char *)t) : NULL;
 }
 
-int server_store_add_event(struct server_store *st, const struct server_store_event *ev,
-			    long *id, struct sy_error *err)
+/* Inserts ev unless its delivery id is stored: 1 (stored, *id set), 0 (a
+ * redelivery), -1. Called with the lock held. */
+static int insert_event(struct server_store *st, const struct server_store_event *ev, long *id)
 {
-	int rc;
-
-	pthread_mutex_lock(&st->lock);
 	sqlite3_stmt *s = prepare(st, "INSERT OR IGNORE INTO events (delivery, repo, kind, ref, sha,"
 				      " received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	int rc;
+
 	bind_text(s, 1, ev->delivery);
 	bind_text(s, 2, ev->repo);
 	bind_text(s, 3, ev->kind);
@@ -121,23 +123,35 @@ int server_store_add_event(struct server_store *st, const struct server_store_ev
 	bind_text(s, 5, ev->sha);
 	sqlite3_bind_double(s, 6, now());
 	if (!s || sqlite3_step(s) != SQLITE_DONE) {
-		rc = fail(st, "storing an event", err);
+		rc = -1;
 	} else {
 		rc = sqlite3_changes(st->db) ? 1 : 0;
 		if (id)
 			*id = rc ? (long)sqlite3_last_insert_rowid(st->db) : 0;
 	}
 	sqlite3_finalize(s);
+	return rc;
+}
+
+int server_store_add_event(struct server_store *st, const struct server_store_event *ev,
+			    long *id, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = insert_event(st, ev, id);
+	if (rc < 0)
+		fail(st, "storing an event", err);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
 
-/* Marks what p supersedes; collects the running ones. */
+/* Marks what p supersedes; collects them into *out and *n. */
 static int supersede(struct server_store *st, const struct server_store_pipeline *p,
-		     long **running, size_t *nrunning)
+		     struct server_store_superseded **out, size_t *n)
 {
-	sqlite3_stmt *s = prepare(st, "SELECT id, state FROM pipelines WHERE repo = ?1 AND ref = ?2"
-				      " AND state IN (?3, ?4)");
+	sqlite3_stmt *s = prepare(st, "SELECT id, state, head FROM pipelines WHERE repo = ?1 AND"
+				      " ref = ?2 AND state IN (?3, ?4)");
 	int rc = 0;
 
 	bind_text(s, 1, p->repo);
@@ -145,10 +159,12 @@ static int supersede(struct server_store *st, const struct server_store_pipeline
 	bind_text(s, 3, QUEUED);
 	bind_text(s, 4, RUNNING);
 	while (s && sqlite3_step(s) == SQLITE_ROW) {
-		if (!strcmp((const char *)sqlite3_column_text(s, 1), RUNNING)) {
-			*running = sy_xrealloc(*running, (*nrunning + 1) * sizeof(long));
-			(*running)[(*nrunning)++] = (long)sqlite3_column_int64(s, 0);
-		}
+		const char *head = (const char *)sqlite3_column_text(s, 2);
+		*out = sy_xrealloc(*out, (*n + 1) * sizeof(**out));
+		struct server_store_superseded *o = &(*out)[(*n)++];
+		o->id = (long)sqlite3_column_int64(s, 0);
+		o->running = !strcmp((const char *)sqlite3_column_text(s, 1), RUNNING);
+		snprintf(o->head, sizeof(o->head), "%s", head ? head : "");
 	}
 	sqlite3_finalize(s);
 	s = prepare(st, "UPDATE pipelines SET state = ?4, finished = ?3 WHERE repo = ?1"
@@ -168,8 +184,8 @@ static int supersede(struct server_store *st, const struct server_store_pipeline
 static int insert_pipeline(struct server_store *st, struct server_store_pipeline *p, long event)
 {
 	sqlite3_stmt *s = prepare(st, "INSERT INTO pipelines (event, repo, trigger, ref, channel, base,"
-				      " head, release, pr, state, created) VALUES (?1, ?2, ?3, ?4,"
-				      " ?5, ?6, ?7, ?8, ?9, ?11, ?10)");
+				      " head, release, pr, state, created, finished, summary) VALUES"
+				      " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10, ?12, ?13)");
 	int rc;
 
 	p->created = now();
@@ -183,36 +199,64 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 	bind_text(s, 8, p->release);
 	sqlite3_bind_int64(s, 9, p->pr);
 	sqlite3_bind_double(s, 10, p->created);
-	bind_text(s, 11, QUEUED);
-	p->state = SERVER_PIPELINE_QUEUED;
+	/* A pipeline recorded as already ended (a closed pull request) gets
+	 * its final state now; any other is queued. */
+	if (!server_pipeline_state_is_final(p->state))
+		p->state = SERVER_PIPELINE_QUEUED;
+	bind_text(s, 11, server_pipeline_state_name(p->state));
+	sqlite3_bind_double(s, 12, server_pipeline_state_is_final(p->state) ? p->created : 0);
+	bind_text(s, 13, p->summary);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	p->id = rc ? 0 : (long)sqlite3_last_insert_rowid(st->db);
 	return rc;
 }
 
-int server_store_queue(struct server_store *st, struct server_store_pipeline *p, long event,
-			long **running, size_t *nrunning, struct sy_error *err)
+/* The transaction of server_store_queue; called with the lock held.
+ * Returns 1, 0 (a redelivery) or -1. */
+static int queue_locked(struct server_store *st, const struct server_store_event *ev,
+			struct server_store_pipeline *p, struct server_store_superseded **superseded,
+			size_t *nsuperseded, long *event)
 {
+	int stored = 1;
+
+	*event = 0;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	if (ev)
+		stored = insert_event(st, ev, event);
+	/* A crash here must lose the event with the pipeline, not keep an
+	 * event that a redelivery would take for a duplicate. */
+	sy_failpoint("store-event");
+	if (stored == 1 &&
+	    (supersede(st, p, superseded, nsuperseded) || insert_pipeline(st, p, *event) ||
+	     sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
+		stored = -1;
+	if (stored != 1)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return stored;
+}
+
+int server_store_queue(struct server_store *st, const struct server_store_event *ev,
+			struct server_store_pipeline *p, struct server_store_superseded **superseded,
+			size_t *nsuperseded, long *event, struct sy_error *err)
+{
+	long ignored;
 	int rc;
 
-	*running = NULL;
-	*nrunning = 0;
+	*superseded = NULL;
+	*nsuperseded = 0;
 	pthread_mutex_lock(&st->lock);
-	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-			     supersede(st, p, running, nrunning) == 0 &&
-			     insert_pipeline(st, p, event) == 0 &&
-			     sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
-		     ? 0
-		     : -1;
-	if (rc) {
+	rc = queue_locked(st, ev, p, superseded, nsuperseded, event ? event : &ignored);
+	if (rc < 0)
 		fail(st, "queueing a pipeline", err);
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		free(*running);
-		*running = NULL;
-		*nrunning = 0;
-	}
 	pthread_mutex_unlock(&st->lock);
+	if (rc != 1) {
+		free(*superseded);
+		*superseded = NULL;
+		*nsuperseded = 0;
+		p->id = 0;
+	}
 	return rc;
 }
 
@@ -294,6 +338,25 @@ int server_store_finish(struct server_store *st, long id, enum server_pipeline_s
 	sqlite3_bind_double(s, 4, now());
 	bind_text(s, 5, pipeline_state_names[SERVER_PIPELINE_SUPERSEDED]);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "finishing a pipeline", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_active(struct server_store *st, const char *repo, const char *head,
+			struct sy_error *err)
+{
+	int rc, step;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT 1 FROM pipelines WHERE repo = ?1 AND head = ?2 AND"
+				      " state IN (?3, ?4) LIMIT 1");
+	bind_text(s, 1, repo);
+	bind_text(s, 2, head);
+	bind_text(s, 3, QUEUED);
+	bind_text(s, 4, RUNNING);
+	step = s ? sqlite3_step(s) : SQLITE_ERROR;
+	rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : fail(st, "reading pipelines", err);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return rc;

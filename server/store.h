@@ -90,13 +90,26 @@ void server_store_close(struct server_store *st);
 int server_store_add_event(struct server_store *st, const struct server_store_event *ev,
 			    long *id, struct sy_error *err);
 
-/* Queues p (its id, state and times are set here; event may be 0) in one
- * transaction with marking every queued or running pipeline of the same
- * repo and ref "superseded". The ids of the running ones so marked (their
- * processes must be stopped) are returned in *running (malloc'ed, caller
- * frees) and *nrunning. Returns 0 or -1. */
-int server_store_queue(struct server_store *st, struct server_store_pipeline *p, long event,
-			long **running, size_t *nrunning, struct sy_error *err);
+/* A pipeline that a newer one of the same repository and ref replaced. */
+struct server_store_superseded {
+	long id;        /* its id */
+	char head[65];  /* its head commit (hex), "" when none */
+	int running;    /* 1: it was running (its process must be stopped) */
+};
+
+/* Queues p in one transaction with: storing the event ev (NULL: none) that
+ * asks for it, and marking every queued or running pipeline of the same
+ * repository and ref superseded. p's id, created time and state are set
+ * here: queued, or the final state p->state already holds for a pipeline
+ * recorded as ended (a closed pull request: cancelled). A redelivery (ev's
+ * delivery id is stored) queues nothing. The pipelines superseded are
+ * returned in *superseded (malloc'ed, caller frees) and *nsuperseded, the
+ * event's id in *event (may be NULL). Nothing is stored unless all of it
+ * is: a crash in between loses both, so the forge's redelivery is not taken
+ * for a duplicate. Returns 1 when queued, 0 for a redelivery, -1 with err. */
+int server_store_queue(struct server_store *st, const struct server_store_event *ev,
+			struct server_store_pipeline *p, struct server_store_superseded **superseded,
+			size_t *nsuperseded, long *event, struct sy_error *err);
 
 /* Takes the oldest queued pipeline and marks it running (started now,
  * attempts + 1). Returns 1 with *out filled, 0 when none is queued, -1. */
@@ -107,6 +120,11 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
  * superseded meanwhile, which stays). Returns 0 or -1. */
 int server_store_finish(struct server_store *st, long id, enum server_pipeline_state state,
 			 const char *summary, struct sy_error *err);
+
+/* Returns 1 when a queued or running pipeline of repository repo builds
+ * commit head, 0 when none does, -1 with err. */
+int server_store_active(struct server_store *st, const char *repo, const char *head,
+			struct sy_error *err);
 
 /* At service start: every pipeline left running goes back to queued.
  * Returns how many, or -1. */

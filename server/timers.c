@@ -54,10 +54,9 @@ static void queue_branch(struct serve *s, const struct server_repo_conf *rc, con
 	struct server_store_pipeline p = { .repo = rc->name, .trigger = (char *)trigger,
 					    .ref = ref, .channel = channel, .head = (char *)head,
 					    .release = (char *)release };
-	long id = serve_queue_pipeline(s, &p, 0, &err);
-	if (id)
+	if (serve_queue_pipeline(s, NULL, &p, &err) == 1)
 		sy_log_info("%s: repo=%s branch=%s head=%.12s pipeline=%ld%s%s", trigger, rc->name,
-			    branch, head, id, release ? " release=" : "", release ? release : "");
+			    branch, head, p.id, release ? " release=" : "", release ? release : "");
 	else
 		sy_log_error("%s", err.msg);
 }

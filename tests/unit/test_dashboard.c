@@ -36,11 +36,11 @@ static long queue(struct fixture *f, const char *ref, const char *head)
 	struct server_store_pipeline p = { .repo = "distro", .trigger = "push", .ref = (char *)ref,
 					    .channel = "main", .head = (char *)head };
 	struct sy_error err = { { 0 } };
-	long *running = NULL;
-	size_t nrunning = 0;
+	struct server_store_superseded *old = NULL;
+	size_t n = 0;
 
-	assert_ok(server_store_queue(f->store, &p, 0, &running, &nrunning, &err), &err);
-	free(running);
+	assert_int_equal(server_store_queue(f->store, NULL, &p, &old, &n, NULL, &err), 1);
+	free(old);
 	return p.id;
 }
 

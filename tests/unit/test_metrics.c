@@ -29,16 +29,16 @@ static int setup(void **state)
 					    .channel = "main", .head = HEAD };
 	struct server_store_job built = { "zlib", BUILDER_JOB_BUILT, NULL, NULL, 3 };
 	struct server_store_job failed = { "bash", BUILDER_JOB_FAILED, "exit 1", NULL, 2 };
-	long event, *running = NULL;
-	size_t nrunning = 0;
+	struct server_store_superseded *old = NULL;
+	long event;
+	size_t nold = 0;
 
 	f->dir = test_tmpdir();
 	char *db = sy_xasprintf("%s/state.db", f->dir);
 	assert_ok(server_store_open(db, &f->store, &err), &err);
 	free(db);
-	assert_int_equal(server_store_add_event(f->store, &ev, &event, &err), 1);
-	assert_ok(server_store_queue(f->store, &p, event, &running, &nrunning, &err), &err);
-	free(running);
+	assert_int_equal(server_store_queue(f->store, &ev, &p, &old, &nold, &event, &err), 1);
+	free(old);
 	assert_ok(server_store_set_job(f->store, p.id, &built, &err), &err);
 	assert_ok(server_store_set_job(f->store, p.id, &failed, &err), &err);
 	f->m = server_metrics_new();

@@ -167,6 +167,38 @@ static void assert_call(int i, const char *forge, const char *context, const cha
 	assert_string_equal(script.calls[i].state, state);
 }
 
+/* Contexts left pending (a pipeline superseded, or gone while the service
+ * was down) are found and closed; ended ones are left alone. */
+static void test_outbox_open_contexts_are_listed_and_closed(void **state)
+{
+	struct fixture *fx = *state;
+	struct sy_strv forges = SY_STRV_INIT, shas = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS);
+	enqueue(fx, "a", "shipyard/build", FORGE_RUNNING);
+	enqueue(fx, "b", "shipyard/plan", FORGE_PENDING);
+	assert_ok(forge_outbox_open_commits(fx->ob, &forges, &shas, &err), &err);
+	assert_int_equal(forges.n, 2);
+	assert_string_equal(forges.items[0], "a");
+	assert_string_equal(shas.items[0], SHA);
+	assert_int_equal(forge_outbox_close_open(fx->ob, "a", SHA, FORGE_CANCELLED,
+						 "superseded by 0123456789ab", NULL, &err),
+			 1);
+	/* Sent to the forge: shipyard/build ends cancelled; plan stays success. */
+	drain(fx, 1000, NULL);
+	assert_call(script.n_calls - 1, "a", "shipyard/build", "cancelled");
+	sy_strv_release(&forges);
+	sy_strv_release(&shas);
+	assert_ok(forge_outbox_open_commits(fx->ob, &forges, &shas, &err), &err);
+	assert_int_equal(forges.n, 1);
+	assert_string_equal(forges.items[0], "b");
+	assert_int_equal(forge_outbox_close_open(fx->ob, "a", SHA, FORGE_ERROR, "x", NULL, &err), 0);
+	sy_strv_release(&forges);
+	sy_strv_release(&shas);
+}
+
 static void test_outbox_sends_in_enqueue_order(void **state)
 {
 	struct fixture *fx = *state;
@@ -498,6 +530,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_outbox_sends_in_enqueue_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_open_contexts_are_listed_and_closed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_retry_backs_off_1_2_4_seconds, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_backoff_is_capped_at_5_minutes, setup,
