@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <git2.h>
 
 #include "planner/buildkey.h"
@@ -95,6 +97,28 @@ static int add_repo_name(const git_config_entry *e, void *arg)
 	return 0;
 }
 
+/* A token or secret file must exist and be the service's alone: a file
+ * others can read hands them the forge account or lets them forge
+ * webhooks; one they can write lets them choose the secret. */
+static int check_private(const char *path, const char *repo, const char *item,
+			 struct sy_error *err)
+{
+	struct stat st;
+
+	if (!path)
+		return 0;
+	if (stat(path, &st) != 0)
+		return sy_error_set(err, "repo.%s.%s '%s': %s", repo, item, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return sy_error_set(err, "repo.%s.%s '%s': not a regular file", repo, item, path);
+	if (st.st_mode & 077)
+		return sy_error_set(err,
+				    "repo.%s.%s '%s': group or others may access it (mode %04o); "
+				    "chmod 600 it",
+				    repo, item, path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static int read_repo(git_config *cfg, const char *base, const char *name,
 		     struct server_repo_conf *r, struct sy_error *err)
 {
@@ -125,6 +149,9 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	if (r->forge && (!r->api || !r->project || !r->token_file))
 		return sy_error_set(err, "repo.%s: forge %s needs api, project and tokenfile", name,
 				    r->forge);
+	if (check_private(r->token_file, name, "tokenfile", err) ||
+	    check_private(r->secret_file, name, "secretfile", err))
+		return -1;
 	if (get_int(cfg, KEY("jobs"), 0, err, &jobs) || get_int(cfg, KEY("poll"), 0, err, &poll))
 		return -1;
 	r->jobs = jobs;
@@ -171,8 +198,13 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 				     get_int(cfg, "serve.shutdowntimeout", 30, err, &shutdown)
 			     ? -1
 			     : 0;
+	if (rc == 0 && maxbody == 0)
+		rc = sy_error_set(err, "serve.maxbody: 0 would refuse every webhook");
+	if (rc == 0 && (pipelines < 1 || pipelines > SERVER_MAX_PIPELINES))
+		rc = sy_error_set(err, "serve.pipelines: %d: not between 1 and %d", pipelines,
+				  SERVER_MAX_PIPELINES);
 	c->max_body = (size_t)maxbody;
-	c->pipelines = pipelines > 0 ? pipelines : 1;
+	c->pipelines = pipelines;
 	c->shutdown_timeout_s = (unsigned)shutdown;
 	git_config_foreach(cfg, add_repo_name, &names);
 	c->repos = sy_xcalloc(names.n + 1, sizeof(*c->repos));

@@ -6,7 +6,7 @@
  *       state = /var/lib/shipyard   state directory
  *       url = https://ci.example    base of the dashboard links in statuses
  *       maxbody = 26214400          webhook body limit (bytes; GitHub's cap)
- *       pipelines = 1               pipelines run at once
+ *       pipelines = 1               pipelines run at once (1 to 16)
  *       shutdowntimeout = 30        seconds running pipelines get on SIGTERM
  *   [repo "minidistro"]
  *       remote = https://git.example/distro.git   (file:// for local mirrors)
@@ -14,8 +14,8 @@
  *       forge = github              github, gitea (also Forgejo) or gitlab
  *       api = https://api.github.com
  *       project = owner/distro      GitLab: numeric id or group/project
- *       tokenfile = /etc/shipyard/token
- *       secretfile = /etc/shipyard/webhook-secret
+ *       tokenfile = /etc/shipyard/token            both mode 0600 or
+ *       secretfile = /etc/shipyard/webhook-secret  stricter, or refused
  *       jobs = 2                    parallel builds of its pipelines
  *       poll = 60                   fetch every N seconds (0: webhooks only)
  *       schedule = 0 3 * * *        cron expression of a release (repeatable)
@@ -34,6 +34,9 @@
 
 #include "common/error.h"
 #include "common/strv.h"
+
+/* The most pipelines serve.pipelines may run at once. */
+#define SERVER_MAX_PIPELINES 16
 
 /* One watched repository. */
 struct server_repo_conf {
@@ -76,7 +79,10 @@ struct server_conf {
  * "<dir of path>/.shipyard", url "http://<listen>", maxbody 25 MiB,
  * pipelines 1. Returns 0, or -1 with err naming the file and the item
  * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
- * not host:port"). Release with server_conf_release. */
+ * not host:port"); refused too: maxbody 0, pipelines outside 1 to
+ * SERVER_MAX_PIPELINES, a tokenfile or secretfile that is missing, not a
+ * regular file, or open to group or others. Release with
+ * server_conf_release. */
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err);
 
 /* Returns the repository named name, or NULL. */

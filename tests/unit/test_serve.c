@@ -2,6 +2,8 @@
  * the SQLite store (dedupe, supersede, claim, recovery after a crash). */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include <time.h>
 
 #include "server/cron.h"
@@ -57,19 +59,33 @@ static void test_cron_refuses_out_of_range_and_short_expressions(void **state)
 	assert_int_equal(server_cron_parse("x 3 * * *", &c, &err), -1);
 }
 
+static void chmod_in(const char *dir, const char *name, mode_t mode)
+{
+	char *path = sy_xasprintf("%s/%s", dir, name);
+
+	assert_int_equal(chmod(path, mode), 0);
+	free(path);
+}
+
 static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 {
 	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
+	char *text = sy_xasprintf(
+		"[serve]\n\tlisten = 127.0.0.1:9999\n\tstate = st\n"
+		"[repo \"mini\"]\n\tremote = file:///srv/mini.git\n\tbranch = main\n"
+		"\tbranch = next\n\tforge = github\n\tapi = http://127.0.0.1:1\n"
+		"\tproject = o/mini\n\ttokenfile = token\n\tsecretfile = %s/secret\n"
+		"\tschedule = 0 3 * * *\n\tpoll = 60\n", dir);
+	char *secret = sy_xasprintf("%s/secret", dir);
 	struct server_conf conf;
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	test_write_file(dir, "serve.conf",
-			"[serve]\n\tlisten = 127.0.0.1:9999\n\tstate = st\n"
-			"[repo \"mini\"]\n\tremote = file:///srv/mini.git\n\tbranch = main\n"
-			"\tbranch = next\n\tforge = github\n\tapi = http://127.0.0.1:1\n"
-			"\tproject = o/mini\n\ttokenfile = token\n\tsecretfile = /etc/secret\n"
-			"\tschedule = 0 3 * * *\n\tpoll = 60\n");
+	test_write_file(dir, "serve.conf", text);
+	test_write_file(dir, "token", "t\n");
+	test_write_file(dir, "secret", "s\n");
+	chmod_in(dir, "token", 0600);
+	chmod_in(dir, "secret", 0400);
 	assert_ok(server_conf_read(path, &conf, &err), &err);
 	assert_int_equal(conf.listen_port, 9999);
 	assert_int_equal(conf.nrepos, 1);
@@ -77,28 +93,79 @@ static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 	assert_int_equal(conf.repos[0].branches.n, 2);
 	assert_true(strstr(conf.state_dir, "/st") != NULL && conf.state_dir[0] == '/');
 	assert_true(strstr(conf.repos[0].token_file, "/token") != NULL);
-	assert_string_equal(conf.repos[0].secret_file, "/etc/secret");
+	assert_string_equal(conf.repos[0].secret_file, secret);
 	assert_int_equal(conf.repos[0].poll_s, 60);
 	assert_string_equal(conf.url, "http://127.0.0.1:9999");
 	server_conf_release(&conf);
 	sy_rm_rf(dir, NULL);
+	free(secret);
+	free(text);
 	free(path);
 	free(dir);
 }
 
+/* Reads serve.conf holding text in dir; returns server_conf_read's result,
+ * the message in err. */
+static int read_conf(const char *dir, const char *text, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/serve.conf", dir);
+	struct server_conf conf;
+	int rc;
+
+	test_write_file(dir, "serve.conf", text);
+	rc = server_conf_read(path, &conf, err);
+	if (rc == 0)
+		server_conf_release(&conf);
+	free(path);
+	return rc;
+}
+
 static void test_serveconf_names_missing_remote_and_bad_forge(void **state)
 {
-	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
-	struct server_conf conf;
+	char *dir = test_tmpdir();
 	struct sy_error err = { { 0 } };
 
 	(void)state;
-	test_write_file(dir, "serve.conf", "[repo \"a\"]\n\tremote = x\n\tforge = svn\n");
-	assert_int_equal(server_conf_read(path, &conf, &err), -1);
+	assert_int_equal(read_conf(dir, "[repo \"a\"]\n\tremote = x\n\tforge = svn\n", &err), -1);
 	assert_non_null(strstr(err.msg, "repo.a.forge 'svn'"));
 	assert_non_null(strstr(err.msg, "serve.conf"));
 	sy_rm_rf(dir, NULL);
-	free(path);
+	free(dir);
+}
+
+/* Settings that would make the service useless or leak its secrets are
+ * refused when it starts, not discovered later. */
+static void test_serveconf_refuses_zero_limits_and_open_secret_files(void **state)
+{
+	char *dir = test_tmpdir();
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(read_conf(dir, "[serve]\n\tpipelines = 0\n", &err), -1);
+	assert_non_null(strstr(err.msg, "serve.pipelines: 0: not between 1 and 16"));
+	assert_int_equal(read_conf(dir, "[serve]\n\tpipelines = 17\n", &err), -1);
+	assert_int_equal(read_conf(dir, "[serve]\n\tmaxbody = 0\n", &err), -1);
+	assert_non_null(strstr(err.msg, "serve.maxbody"));
+
+	static const char repo[] = "[repo \"a\"]\n\tremote = x\n\tsecretfile = secret\n";
+	assert_int_equal(read_conf(dir, repo, &err), -1);
+	assert_non_null(strstr(err.msg, "repo.a.secretfile"));
+	assert_non_null(strstr(err.msg, "No such file"));
+	test_write_file(dir, "secret", "s\n");
+	chmod_in(dir, "secret", 0644);
+	assert_int_equal(read_conf(dir, repo, &err), -1);
+	assert_non_null(strstr(err.msg, "group or others may access it (mode 0644)"));
+	chmod_in(dir, "secret", 0620);
+	assert_int_equal(read_conf(dir, repo, &err), -1);
+	chmod_in(dir, "secret", 0600);
+	assert_ok(read_conf(dir, repo, &err), &err);
+	assert_int_equal(read_conf(dir,
+				   "[repo \"a\"]\n\tremote = x\n\tforge = github\n\tapi = y\n"
+				   "\tproject = o/a\n\ttokenfile = .\n", &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "repo.a.tokenfile"));
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	sy_rm_rf(dir, NULL);
 	free(dir);
 }
 
@@ -113,14 +180,16 @@ static struct server_store *open_store(const char *dir)
 	return st;
 }
 
-static long queue(struct server_store *st, const char *ref, const char *head, long **running,
-		  size_t *n)
+/* Queues a push pipeline of ref at head; *old gets what it superseded
+ * (caller frees). */
+static long queue(struct server_store *st, const char *ref, const char *head,
+		  struct server_store_superseded **old, size_t *n)
 {
 	struct server_store_pipeline p = { .repo = "mini", .trigger = "push", .ref = (char *)ref,
 					    .channel = (char *)ref, .head = (char *)head };
 	struct sy_error err = { { 0 } };
 
-	assert_ok(server_store_queue(st, &p, 0, running, n, &err), &err);
+	assert_int_equal(server_store_queue(st, NULL, &p, old, n, NULL, &err), 1);
 	return p.id;
 }
 
@@ -130,7 +199,7 @@ static void test_store_deduplicates_redelivered_events(void **state)
 	struct server_store *st = open_store(dir);
 	struct server_store_event ev = { "delivery-1", "mini", "push", "main", "abc" };
 	struct sy_error err = { { 0 } };
-	long id = 0, counts[7], events;
+	long id = 0, counts[SERVER_PIPELINE_NSTATES], events;
 
 	(void)state;
 	assert_int_equal(server_store_add_event(st, &ev, &id, &err), 1);
@@ -149,7 +218,7 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	struct server_store *st = open_store(dir);
 	struct server_store_pipeline got;
 	struct sy_error err = { { 0 } };
-	long *running;
+	struct server_store_superseded *running;
 	size_t n;
 
 	(void)state;
@@ -161,9 +230,11 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	long other = queue(st, "next", "ccc", &running, &n);
 	free(running);
 	long b = queue(st, "main", "bbb", &running, &n);
-	/* a was running: its id comes back to be stopped. */
+	/* a was running: it comes back to be stopped, with its head. */
 	assert_int_equal(n, 1);
-	assert_int_equal(running[0], a);
+	assert_int_equal(running[0].id, a);
+	assert_true(running[0].running);
+	assert_string_equal(running[0].head, "aaa");
 	free(running);
 	assert_int_equal(server_store_get(st, a, &got, &err), 1);
 	assert_int_equal(got.state, SERVER_PIPELINE_SUPERSEDED);
@@ -186,6 +257,58 @@ static void test_store_new_push_supersedes_queued_and_running_pipeline(void **st
 	free(dir);
 }
 
+/* child_fn: queues a pipeline for an event with the store-event failpoint
+ * armed: the process dies between storing the event and the pipeline. */
+static int queue_and_die(void *arg)
+{
+	struct server_store *st = open_store(arg);
+	struct server_store_event ev = { "delivery-9", "mini", "push", "main", "abc" };
+	struct server_store_pipeline p = { .repo = "mini", .trigger = "push", .ref = "main",
+					    .channel = "main", .head = "abc" };
+	struct server_store_superseded *old = NULL;
+	size_t n = 0;
+	struct sy_error err = { { 0 } };
+
+	setenv("SHIPYARD_FAILPOINT", "store-event", 1);
+	server_store_queue(st, &ev, &p, &old, &n, NULL, &err);
+	return 3; /* not reached */
+}
+
+static void test_store_crash_between_event_and_pipeline_loses_both(void **state)
+{
+	char *dir = test_tmpdir();
+	struct sy_child c = SY_CHILD_INIT;
+	struct server_store_event ev = { "delivery-9", "mini", "push", "main", "abc" };
+	struct server_store_pipeline p = { .repo = "mini", .trigger = "push", .ref = "main",
+					    .channel = "main", .head = "abc" };
+	struct server_store_superseded *old = NULL;
+	struct sy_error err = { { 0 } };
+	long counts[SERVER_PIPELINE_NSTATES], events, event = 0;
+	size_t n = 0;
+
+	(void)state;
+	c.child_fn = queue_and_die;
+	c.child_arg = dir;
+	assert_ok(sy_child_run(&c, &err), &err);
+	assert_int_equal(c.signal, SIGKILL);
+	/* The forge redelivers: it is not a duplicate, and it is queued. */
+	struct server_store *st = open_store(dir);
+	assert_int_equal(server_store_queue(st, &ev, &p, &old, &n, &event, &err), 1);
+	assert_true(event > 0 && p.id > 0);
+	free(old);
+	assert_ok(server_store_counts(st, counts, &events, &err), &err);
+	assert_int_equal(events, 1);
+	assert_int_equal(counts[SERVER_PIPELINE_QUEUED], 1);
+	/* Once stored, a redelivery queues nothing. */
+	assert_int_equal(server_store_queue(st, &ev, &p, &old, &n, &event, &err), 0);
+	assert_null(old);
+	assert_ok(server_store_counts(st, counts, &events, &err), &err);
+	assert_int_equal(counts[SERVER_PIPELINE_QUEUED], 1);
+	server_store_close(st);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+}
+
 static void test_store_recovery_queues_running_pipelines_again(void **state)
 {
 	char *dir = test_tmpdir();
@@ -193,7 +316,7 @@ static void test_store_recovery_queues_running_pipelines_again(void **state)
 	struct server_store_pipeline got;
 	struct server_store_job job = { "hello", BUILDER_JOB_BUILT, NULL, "/x.log", 1.5 };
 	struct sy_error err = { { 0 } };
-	long *running;
+	struct server_store_superseded *running;
 	size_t n;
 
 	(void)state;
@@ -229,9 +352,11 @@ int main(void)
 		cmocka_unit_test(test_cron_refuses_out_of_range_and_short_expressions),
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
+		cmocka_unit_test(test_serveconf_refuses_zero_limits_and_open_secret_files),
 		cmocka_unit_test(test_store_deduplicates_redelivered_events),
 		cmocka_unit_test(test_store_new_push_supersedes_queued_and_running_pipeline),
 		cmocka_unit_test(test_store_recovery_queues_running_pipelines_again),
+		cmocka_unit_test(test_store_crash_between_event_and_pipeline_loses_both),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
