@@ -307,8 +307,15 @@ static int private_mounts(void *arg)
 	return 0;
 }
 
-static int run_debootstrap(const struct builder_worker_manifest *m, const char *root, int log_fd,
-			   struct sy_error *err)
+static int is_cancelled(void *arg)
+{
+	const volatile sig_atomic_t *cancel = arg;
+
+	return cancel && *cancel;
+}
+
+static int run_debootstrap(const struct builder_worker_manifest *m, const char *root,
+			   const volatile sig_atomic_t *cancel, int log_fd, struct sy_error *err)
 {
 	struct sy_strv argv = SY_STRV_INIT;
 	struct sy_child c = SY_CHILD_INIT;
@@ -335,9 +342,16 @@ static int run_debootstrap(const struct builder_worker_manifest *m, const char *
 	c.log_fd = log_fd;
 	c.timeout_s = WORKER_DEBOOTSTRAP_TIMEOUT_S;
 	c.child_fn = private_mounts;
+	/* A stopped service must not leave a minute of debootstrap behind. */
+	c.death_signal = SIGKILL;
+	c.tick_fn = is_cancelled;
+	c.tick_arg = (void *)cancel;
+	c.tick_ms = 200;
 	if (sy_child_run(&c, err))
 		goto out;
-	if (c.timed_out)
+	if (c.stopped)
+		sy_error_set(err, "%s: debootstrap cancelled", root);
+	else if (c.timed_out)
 		sy_error_set(err, "%s: debootstrap timed out after %d s", root,
 			     WORKER_DEBOOTSTRAP_TIMEOUT_S);
 	else if (c.status)
@@ -512,7 +526,8 @@ static void remove_stale_tmp(const char *cache_dir, const char *digest)
 
 /* Builds the worker root of m as <cache>/<digest>; the caller holds the lock. */
 static int build_worker(const char *cache_dir, const struct builder_worker_manifest *m,
-			const char *final, int log_fd, struct sy_error *err)
+			const char *final, const volatile sig_atomic_t *cancel, int log_fd,
+			struct sy_error *err)
 {
 	char *tmp = sy_xasprintf("%s/%s.tmp-%ld", cache_dir, m->digest, (long)getpid());
 	char *abs_tmp = NULL, *root = NULL, *work = NULL, *lock = NULL;
@@ -529,7 +544,8 @@ static int build_worker(const char *cache_dir, const struct builder_worker_manif
 	root = sy_xasprintf("%s/root", abs_tmp);
 	work = sy_xasprintf("%s/toolchain", abs_tmp);
 	lock = sy_xasprintf("%s/lock", abs_tmp);
-	if (run_debootstrap(m, root, log_fd, err) || finish_root(root, work, m, log_fd, err) ||
+	if (run_debootstrap(m, root, cancel, log_fd, err) ||
+	    finish_root(root, work, m, log_fd, err) ||
 	    write_manifest_copy(tmp, m, err) || sy_write_file(lock, "", 0, 0644, err))
 		goto out;
 	sy_rm_rf(final, NULL); /* a leftover without root/ */
@@ -551,7 +567,8 @@ out:
 }
 
 int builder_worker_ensure(const char *cache_dir, const struct builder_worker_manifest *m,
-			  int log_fd, char **root, struct sy_error *err)
+			  const volatile sig_atomic_t *cancel, int log_fd, char **root,
+			  struct sy_error *err)
 {
 	char *final = sy_xasprintf("%s/%s", cache_dir, m->digest);
 	char *path = sy_xasprintf("%s/root", final);
@@ -569,13 +586,17 @@ int builder_worker_ensure(const char *cache_dir, const struct builder_worker_man
 		goto out;
 	}
 	while (flock(fd, LOCK_EX) < 0) {
+		if (is_cancelled((void *)cancel)) {
+			sy_error_set(err, "%s: cancelled while waiting for the lock", lock);
+			goto out;
+		}
 		if (errno != EINTR) {
 			sy_error_set(err, "%s: cannot lock: %s", lock, strerror(errno));
 			goto out;
 		}
 	}
 	/* Another caller may have built it while we waited for the lock. */
-	if (!sy_exists(path) && build_worker(cache_dir, m, final, log_fd, err))
+	if (!sy_exists(path) && build_worker(cache_dir, m, final, cancel, log_fd, err))
 		goto out;
 done:
 	*root = path;

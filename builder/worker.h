@@ -18,6 +18,7 @@
 #ifndef BUILDER_WORKER_H
 #define BUILDER_WORKER_H
 
+#include <signal.h>
 #include <time.h>
 
 #include "common/error.h"
@@ -74,9 +75,14 @@ void builder_worker_manifest_release(struct builder_worker_manifest *m);
  * and installed into the root's rpmdb (librpm, sandbox_rpm_install), and
  * only then the rename to <cache>/<digest> that publishes it. Concurrent
  * callers are serialised with a lock file. Output of the steps goes to
- * log_fd. *root is "<cache>/<digest>/root", newly allocated (caller frees).
- * Returns 0 or -1. */
+ * log_fd. cancel, when not NULL, is watched while waiting for the lock and
+ * during debootstrap (about every 200 ms): once it is non-zero (a signal
+ * handler set it) debootstrap's process group is killed, the half-made root
+ * removed, and -1 returned with "cancelled". debootstrap also gets SIGKILL
+ * when the calling thread ends. *root is "<cache>/<digest>/root", newly
+ * allocated (caller frees). Returns 0 or -1. */
 int builder_worker_ensure(const char *cache_dir, const struct builder_worker_manifest *m,
-			  int log_fd, char **root, struct sy_error *err);
+			  const volatile sig_atomic_t *cancel, int log_fd, char **root,
+			  struct sy_error *err);
 
 #endif

@@ -94,7 +94,7 @@ static int worker_build(const char *manifest, const char *cache)
 
 	if (read_manifest(manifest, &m))
 		return 2;
-	if (builder_worker_ensure(cache, &m, 2, &root, &err) == 0) {
+	if (builder_worker_ensure(cache, &m, NULL, 2, &root, &err) == 0) {
 		printf("%s\n", root);
 		rc = 0;
 	} else {

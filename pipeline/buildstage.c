@@ -119,7 +119,8 @@ static int prepare_worker(struct pipeline *p, struct sy_error *err)
 		sy_error_set(err, "no worker manifest given");
 	} else {
 		sy_log_info("worker root %.12s (%s)", p->worker.digest, o->worker_manifest);
-		rc = builder_worker_ensure(cache, &p->worker, f ? fileno(f) : -1, &p->worker_root, err);
+		rc = builder_worker_ensure(cache, &p->worker, o->cancel, f ? fileno(f) : -1,
+					   &p->worker_root, err);
 	}
 	if (rc == 0)
 		rc = choose_root_mode(p, err);

@@ -30,7 +30,7 @@ static int group_setup(void **state)
 	if (!cache)
 		cache = "build/worker-cache";
 	if (builder_worker_manifest_read("config/worker.conf", &m, &err) ||
-	    builder_worker_ensure(cache, &m, 2, &worker_root, &err)) {
+	    builder_worker_ensure(cache, &m, NULL, 2, &worker_root, &err)) {
 		fprintf(stderr, "worker root: %s\n", err.msg);
 		return -1;
 	}

@@ -134,7 +134,7 @@ static void test_worker_ensure_builds_once_then_reuses(void **state)
 	if (!cache)
 		cache = "build/worker-cache";
 	assert_ok(builder_worker_manifest_read("config/worker.conf", &m, &err), &err);
-	assert_ok(builder_worker_ensure(cache, &m, 2, &root1, &err), &err);
+	assert_ok(builder_worker_ensure(cache, &m, NULL, 2, &root1, &err), &err);
 	want = sy_xasprintf("%s/%s/root", cache, m.digest);
 	assert_string_equal(root1, want);
 	assert_true(file_exists_in(root1, "usr/bin/rpmbuild"));
@@ -145,7 +145,7 @@ static void test_worker_ensure_builds_once_then_reuses(void **state)
 	assert_true(sy_exists(manifest));
 
 	t0 = now_s();
-	assert_ok(builder_worker_ensure(cache, &m, 2, &root2, &err), &err);
+	assert_ok(builder_worker_ensure(cache, &m, NULL, 2, &root2, &err), &err);
 	assert_true(now_s() - t0 < 1.0);
 	assert_string_equal(root1, root2);
 
@@ -252,7 +252,7 @@ static void test_worker_root_has_build_user_and_passes_check(void **state)
 
 	(void)state;
 	assert_ok(builder_worker_manifest_read("config/worker.conf", &m, &err), &err);
-	assert_ok(builder_worker_ensure(cache_dir(), &m, 2, &root, &err), &err);
+	assert_ok(builder_worker_ensure(cache_dir(), &m, NULL, 2, &root, &err), &err);
 	passwd = sy_xasprintf("%s/etc/passwd", root);
 	build = sy_xasprintf("%s/build", root);
 	lock = sy_xasprintf("%s/%s/lock", cache_dir(), m.digest);
@@ -290,7 +290,7 @@ static void test_worker_check_reports_missing_capability_and_root(void **state)
 
 	(void)state;
 	assert_ok(builder_worker_manifest_read("config/worker.conf", &real, &err), &err);
-	assert_ok(builder_worker_ensure(cache_dir(), &real, 2, &root, &err), &err);
+	assert_ok(builder_worker_ensure(cache_dir(), &real, NULL, 2, &root, &err), &err);
 	text = sy_xasprintf("[worker]\n\tsuite = bookworm\n\tvariant = minbase\n"
 			    "[toolchain]\n\tprovides = gcc\n\tprovides = no-such-capability\n");
 	path = write_manifest(dir, "w.conf", text);
@@ -410,6 +410,87 @@ static void test_worker_list_and_gc_on_fake_cache(void **state)
 	free(cache);
 }
 
+static volatile sig_atomic_t cancel_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	cancel_flag = 1;
+}
+
+/* Whether the process whose pid dir/file holds still runs (a zombie its
+ * new parent has not reaped yet does not), given two seconds to end. */
+static int pid_alive_in(const char *dir, const char *file)
+{
+	char *path = sy_xasprintf("%s/%s", dir, file), *text = NULL, *stat = NULL;
+	size_t len = 0;
+	int alive = 1;
+
+	assert_int_equal(sy_read_file(path, &text, &len, NULL), 0);
+	char *proc = sy_xasprintf("/proc/%ld/stat", atol(text));
+	for (int i = 0; i < 20 && alive; i++) {
+		free(stat);
+		stat = NULL;
+		alive = sy_read_file(proc, &stat, &len, NULL) == 0 && strrchr(stat, ')') &&
+			strrchr(stat, ')')[2] != 'Z';
+		if (alive)
+			usleep(100 * 1000);
+	}
+	free(stat);
+	free(proc);
+	free(text);
+	free(path);
+	return alive;
+}
+
+/* A stop (SIGTERM of `shipyard run`) during debootstrap kills it and what it
+ * started at once, not after its minute, and leaves no half-made root. */
+static void test_worker_ensure_cancel_kills_debootstrap(void **state)
+{
+	char *dir = test_tmpdir(), *bin = sy_xasprintf("%s/bin", dir);
+	char *cache = sy_xasprintf("%s/cache", dir), *manifest, *root = NULL, *script;
+	char *old_path = sy_xstrdup(getenv("PATH"));
+	char *path = sy_xasprintf("%s:%s", bin, old_path);
+	struct builder_worker_manifest m;
+	struct sy_error err = { { 0 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	double t0;
+
+	(void)state;
+	/* The fake debootstrap starts a sleeper in its process group. */
+	script = sy_xasprintf("#!/bin/sh\necho $$ >%s/debootstrap.pid\nsleep 60 &\n"
+			      "echo $! >%s/sleep.pid\nwait\n", dir, dir);
+	test_write_file(dir, "bin/debootstrap", script);
+	free(script);
+	char *fake = sy_xasprintf("%s/debootstrap", bin);
+	assert_int_equal(chmod(fake, 0755), 0);
+	free(fake);
+	manifest = write_manifest(dir, "worker.conf", "[worker]\n\tsuite = bookworm\n\tvariant = minbase\n");
+	assert_ok(builder_worker_manifest_read(manifest, &m, &err), &err);
+	setenv("PATH", path, 1);
+	sigaction(SIGALRM, &sa, NULL);
+	cancel_flag = 0;
+	alarm(1);
+	t0 = now_s();
+	assert_int_equal(builder_worker_ensure(cache, &m, &cancel_flag, 2, &root, &err), -1);
+	setenv("PATH", old_path, 1);
+	assert_true(now_s() - t0 < 10.0);
+	assert_non_null(strstr(err.msg, "debootstrap cancelled"));
+	assert_false(pid_alive_in(dir, "debootstrap.pid"));
+	assert_false(pid_alive_in(dir, "sleep.pid"));
+	char *pattern = sy_xasprintf("ls -d %s/*.tmp-* >/dev/null 2>&1", cache);
+	assert_int_not_equal(system(pattern), 0);
+	free(pattern);
+	builder_worker_manifest_release(&m);
+	sy_rm_rf(dir, NULL);
+	free(manifest);
+	free(path);
+	free(old_path);
+	free(cache);
+	free(bin);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_worker_root_has_build_user_and_passes_check),
 		cmocka_unit_test(test_worker_check_reports_missing_capability_and_root),
 		cmocka_unit_test(test_worker_list_and_gc_on_fake_cache),
+		cmocka_unit_test(test_worker_ensure_cancel_kills_debootstrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
