@@ -134,9 +134,12 @@ static void reader_finish(const struct reader *r, struct planner_spec *out)
 	} else if (sig) {
 		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
 					  sig, strsignal(sig));
-		/* SIGKILL comes from outside (our own timeout is handled above):
-		 * the OOM killer, an operator. Other signals are the spec's doing. */
-		out->error_transient = sig == SIGKILL;
+		/* Only a SIGKILL of the reader itself (the sandbox's pid 1, which
+		 * nothing inside its pid namespace can kill) comes from outside:
+		 * the OOM killer, an operator. A parser killed under pid 1, even
+		 * by SIGKILL, was killed by what the spec started: that failure
+		 * is the spec's, cached rather than met again at every plan. */
+		out->error_transient = c->signal == SIGKILL;
 	} else if (c->status == EXIT_SANDBOX && c->out_len) {
 		/* The reason, one line, as the child wrote it. */
 		out->error = sy_xasprintf("%s: spec reader %.*s", out->path,
