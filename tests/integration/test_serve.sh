@@ -32,6 +32,7 @@ git_ -C "$polled" branch -q side main
 
 printf '%s\n' "$secret" >"$T/secret"
 printf '%s\n' "$token" >"$T/token"
+chmod 600 "$T/secret" "$T/token"
 
 # The forge fails its first answers (two 500s, then a 403 with Retry-After):
 # statuses wait in the outbox and arrive in order; pipelines go on.
@@ -59,6 +60,7 @@ cat >"$T/serve.conf" <<EOF
 	listen = 127.0.0.1:0
 	state = $state
 	maxbody = 1048576
+	shutdowntimeout = 1
 [repo "mini"]
 	remote = file://$remote
 	branch = main
@@ -190,8 +192,10 @@ curl -fs "$base/repos/main/current/repodata/repomd.xml" | grep -q '<repomd' ||
 
 # SIGKILL in the middle of a build, then a restart: the pipeline finishes,
 # nothing is lost or sent twice.
+# The build sleeps for a time no other process on the machine sleeps for.
+slow=6.$(($$ % 1000))
 mkdir -p "$work/SPECS/slow"
-cat >"$work/SPECS/slow/slow.spec" <<'SPEC'
+cat >"$work/SPECS/slow/slow.spec" <<SPEC
 Name: slow
 Version: 1
 Release: 1%{?dist}
@@ -201,7 +205,7 @@ BuildArch: noarch
 %description
 x
 %build
-sleep 6
+sleep $slow
 %files
 SPEC
 git_ -C "$work" add -A
@@ -212,7 +216,7 @@ push_payload "$head2" "$head1" "$T/push2.json"
 [ "$(deliver push "$T/push2.json" delivery-2)" = 202 ] || { cat "$T/reply"; fail "push 2 not 202"; }
 id2=$(jq -r '.pipeline' "$T/reply")
 i=0
-until pgrep -f 'sleep 6' >/dev/null; do
+until pgrep -fx "sleep $slow" >/dev/null; do
 	i=$((i + 1))
 	[ "$i" -lt 600 ] || { tail -n 20 "$state/pipelines/$id2/pipeline.log"; fail "slow build did not start"; }
 	sleep 0.1
@@ -221,7 +225,7 @@ kill -9 "$serve_pid"
 wait "$serve_pid" 2>/dev/null || true
 serve_pid=""
 i=0
-while pgrep -f 'sleep 6' >/dev/null; do
+while pgrep -fx "sleep $slow" >/dev/null; do
 	i=$((i + 1))
 	[ "$i" -lt 100 ] || fail "the build outlived the killed service"
 	sleep 0.1
@@ -243,7 +247,7 @@ push_payload "$head4" "$head2" "$T/push4.json"
 [ "$(deliver push "$T/push4.json")" = 202 ] || fail "push 4 not 202"
 id4=$(jq -r '.pipeline' "$T/reply")
 i=0
-until pgrep -f 'sleep 6' >/dev/null; do
+until pgrep -fx "sleep $slow" >/dev/null; do
 	i=$((i + 1))
 	[ "$i" -lt 600 ] || fail "slow build 2 did not start"
 	sleep 0.1
@@ -260,6 +264,33 @@ wait_pipeline "$id4" superseded
 wait_pipeline "$id5" success
 wait_final "$head4" shipyard/build
 statuses "$head4" | grep -q '^shipyard/build error$' || { statuses "$head4"; fail "superseded build not ended as error"; }
+
+# SIGTERM in the middle of a build, past serve.shutdowntimeout: the pipeline
+# is stopped without posting a final status, resumes after the restart, and
+# its contexts end once, with the real result.
+sed -i 's|^Release:.*|Release: 3%{?dist}|' "$work/SPECS/slow/slow.spec"
+git_ -C "$work" commit -q -am "slow: release 3"
+git_ -C "$work" push -q origin main
+head6=$(git -C "$work" rev-parse HEAD)
+push_payload "$head6" "$head5" "$T/push6.json"
+[ "$(deliver push "$T/push6.json")" = 202 ] || fail "push 6 not 202"
+id6=$(jq -r '.pipeline' "$T/reply")
+i=0
+until pgrep -fx "sleep $slow" >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || fail "slow build 3 did not start"
+	sleep 0.1
+done
+kill -TERM "$serve_pid"
+wait "$serve_pid" || fail "serve exited $? on SIGTERM during a build"
+serve_pid=""
+# The plan had ended; the build had not, and says nothing yet.
+! statuses "$head6" | grep -q '^shipyard/build \(success\|failure\|error\)$' ||
+	{ statuses "$head6"; fail "an interrupted build posted a final status"; }
+start_serve
+wait_pipeline "$id6" success
+wait_final "$head6" shipyard/build
+check_contexts "$head6"
 
 # A pull request publishes to repos/pr-<n>, removed when it closes.
 git_ -C "$work" checkout -q -b feature
