@@ -134,14 +134,9 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	return rc;
 }
 
-int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
-			struct planner_distro *d, struct sy_error *err)
+/* Azure Linux's settings, which apply where shipyard.conf says nothing. */
+static void set_defaults(struct planner_distro *d)
 {
-	char oid[GITWATCH_OID_HEX + 1];
-	char *text;
-	size_t len;
-	int rc = 0;
-
 	memset(d, 0, sizeof(*d));
 	d->dist_tag = sy_xstrdup(".azl3");
 	sy_strv_push(&d->defines, "azl 3");
@@ -151,6 +146,34 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 	sy_strv_push(&d->spec_trees, "SPECS-SIGNED");
 	d->policy.layers = -1;
 	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
+}
+
+/* read_config inside libgit2's initialisation. */
+static int read_config_file(const char *path, struct planner_distro *d, struct sy_error *err)
+{
+	int rc;
+
+	git_libgit2_init();
+	rc = read_config(path, d, err);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+int planner_distro_read_file(const char *path, struct planner_distro *d, struct sy_error *err)
+{
+	set_defaults(d);
+	return read_config_file(path, d, err);
+}
+
+int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
+			struct planner_distro *d, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1];
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	set_defaults(d);
 	rc = gitwatch_file_oid(repo, commit, "shipyard.conf", oid, err);
 	if (rc)
 		return rc < 0 ? -1 : 0;
@@ -158,10 +181,8 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 	if (gitwatch_read_blob(repo, d->config_blob, &text, &len, err))
 		return -1;
 	char *path = sy_xasprintf("%s/shipyard.conf.%ld", tmpdir, (long)getpid());
-	git_libgit2_init();
 	rc = sy_mkdir_p(tmpdir, 0755, err) || sy_write_file(path, text, len, 0644, err) ||
-	     read_config(path, d, err) ? -1 : 0;
-	git_libgit2_shutdown();
+	     read_config_file(path, d, err) ? -1 : 0;
 	unlink(path);
 	free(path);
 	free(text);
