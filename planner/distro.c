@@ -7,9 +7,21 @@
 
 #include "common/fs.h"
 
+/* Appends a value of a multivar to the list payload. A key written without
+ * "= value" has none (git reads it as boolean true): the walk stops with 1. */
 static int add_value(const git_config_entry *entry, void *payload)
 {
+	if (!entry->value)
+		return 1;
 	sy_strv_push(payload, entry->value);
+	return 0;
+}
+
+/* Appends every value of the multivar name to list. */
+static int get_list(git_config *cfg, const char *name, struct sy_strv *list, struct sy_error *err)
+{
+	if (git_config_get_multivar_foreach(cfg, name, NULL, add_value, list) == 1)
+		return sy_error_set(err, "shipyard.conf: %s: no value", name);
 	return 0;
 }
 
@@ -60,6 +72,10 @@ static int add_spec_policy(const git_config_entry *entry, void *payload)
 	    strcmp(end, ".rebuildpolicy"))
 		return 0;
 
+	if (!entry->value) {
+		w->rc = sy_error_set(w->err, "shipyard.conf: %s: no value", entry->name);
+		return 0;
+	}
 	if (planner_policy_parse(entry->value, &policy, w->err)) {
 		sy_error_prefix(w->err, "shipyard.conf: %s", entry->name);
 		w->rc = -1;
@@ -119,9 +135,10 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	}
 	free(mode);
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
-	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
-	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
-	int rc = read_policies(cfg, d, err);
+	int rc = get_list(cfg, "distro.define", &defines, err) ||
+			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err)
+		 ? -1
+		 : 0;
 	git_config_free(cfg);
 	if (defines.n) {
 		sy_strv_release(&d->defines);

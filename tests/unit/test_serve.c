@@ -102,6 +102,31 @@ static void test_serveconf_names_missing_remote_and_bad_forge(void **state)
 	free(dir);
 }
 
+/* Found by tests/fuzz/fuzz_serveconf: "branch" with no "= value" (a NULL
+ * value in libgit2) crashed the reader in strdup. */
+static void test_serveconf_refuses_a_list_item_without_value(void **state)
+{
+	static const char *const items[] = { "branch", "schedule", "spectree" };
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
+	struct server_conf conf;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		char *text = sy_xasprintf("[repo \"a\"]\n\tremote = x\n\t%s\n", items[i]);
+		char *want = sy_xasprintf("repo.a.%s: no value", items[i]);
+
+		test_write_file(dir, "serve.conf", text);
+		assert_int_equal(server_conf_read(path, &conf, &err), -1);
+		assert_non_null(strstr(err.msg, want));
+		free(want);
+		free(text);
+	}
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 static struct server_store *open_store(const char *dir)
 {
 	char *path = sy_xasprintf("%s/state.db", dir);
