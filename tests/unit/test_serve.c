@@ -57,6 +57,23 @@ static void test_cron_refuses_out_of_range_and_short_expressions(void **state)
 	assert_int_equal(server_cron_parse("x 3 * * *", &c, &err), -1);
 }
 
+/* Found by tests/fuzz/fuzz_cron: a field of commas only was accepted and
+ * never matched; a step near LONG_MAX overflowed the loop over the range. */
+static void test_cron_refuses_empty_lists_and_steps_beyond_the_field(void **state)
+{
+	struct server_cron c;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(server_cron_parse("15 , 5,11 * 5", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad hour field ','"));
+	assert_int_equal(server_cron_parse("1-5/9223372036854775807 * * * *", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad minute field"));
+	assert_int_equal(server_cron_parse("* * */32 * *", &c, &err), -1);
+	assert_ok(server_cron_parse("*/59 */23 */31 */12 */7", &c, &err), &err);
+	assert_true(c.minutes == (1ULL | 1ULL << 59));
+}
+
 static void test_serveconf_reads_repos_and_resolves_relative_paths(void **state)
 {
 	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
@@ -252,8 +269,10 @@ int main(void)
 		cmocka_unit_test(test_cron_nightly_fires_next_day_at_three),
 		cmocka_unit_test(test_cron_steps_lists_ranges_and_weekdays),
 		cmocka_unit_test(test_cron_refuses_out_of_range_and_short_expressions),
+		cmocka_unit_test(test_cron_refuses_empty_lists_and_steps_beyond_the_field),
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
+		cmocka_unit_test(test_serveconf_refuses_a_list_item_without_value),
 		cmocka_unit_test(test_store_deduplicates_redelivered_events),
 		cmocka_unit_test(test_store_new_push_supersedes_queued_and_running_pipeline),
 		cmocka_unit_test(test_store_recovery_queues_running_pipelines_again),
