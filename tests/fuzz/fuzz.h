@@ -20,12 +20,24 @@
 #include "forge/forge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-/* Optional, called once at start. The targets of the git-config readers hold
- * a reference to libgit2 there: the code under test initialises and shuts it
- * down around each read, and without a reference held each input would pay
- * the library's whole set-up and tear-down (about 9 ms) instead of the
- * parse; the service, which holds it, does not. */
+
+#ifdef FUZZ_HOLD_LIBGIT2
+#include <git2.h>
+
+/* Called once at start. The targets of the git-config readers (which define
+ * FUZZ_HOLD_LIBGIT2) hold a reference to libgit2: the code under test
+ * initialises and shuts it down around each read, and without a reference
+ * held each input would pay the library's whole set-up and tear-down (about
+ * 9 ms) instead of the parse; the service, which holds it, does not. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	git_libgit2_init();
+	return 0;
+}
+#endif
 
 /* The target's temporary directory, made on first use under $TMPDIR, else
  * /dev/shm (a tmpfs: fsync, which sy_write_file_atomic calls, costs nothing

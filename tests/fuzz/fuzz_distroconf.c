@@ -2,19 +2,10 @@
  * the parse behind planner_distro_load) on the input written to a file.
  * Checks that a read configuration has its dist tag, spec trees, image
  * config directory and one policy per spec that has its own. */
+#define FUZZ_HOLD_LIBGIT2 /* fuzz.h */
 #include "fuzz.h"
 
-#include <git2.h>
-
 #include "planner/distro.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	git_libgit2_init(); /* a reference kept: fuzz.h */
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,19 +1,10 @@
 /* Worker root manifests: builder_worker_manifest_read (builder/worker.h) on
  * the input written to a file. Checks that a manifest read has a non-empty
  * suite and variant, sorted unique lists and a digest. */
+#define FUZZ_HOLD_LIBGIT2 /* fuzz.h */
 #include "fuzz.h"
 
-#include <git2.h>
-
 #include "builder/worker.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	git_libgit2_init(); /* a reference kept: fuzz.h */
-	return 0;
-}
 
 /* 1 when v is sorted and holds no name twice. */
 static int sorted_unique(const struct sy_strv *v)
