@@ -25,7 +25,21 @@ OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps demo check unit integration bench clean install
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name>): the
+# library compiled again with clang, coverage instrumentation and sanitizers,
+# into build/fuzz/obj. (-Wno-string-plus-int: clang warns about the intended
+# BUILD_TOPDIR + 1 of builder/buildout.c, a string without its first '/'.)
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(BASE_CFLAGS) -Wno-string-plus-int -O1 $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# `make fuzz`: seconds per target; FUZZ_UPDATE_CORPUS=1 merges the inputs
+# that found new coverage back into tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_UPDATE_CORPUS ?= 0
+
+.PHONY: all deps demo check unit integration bench clean install fuzz fuzz-targets
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard
@@ -70,6 +84,19 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libshipyard-san.
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/fuzz/obj/%.o: %.c $(HDRS) $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(call say,CC-FUZZ,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libshipyard.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libshipyard.a
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz/libshipyard.a $(LDLIBS) -o $@
+
 # Benchmark tools (bench/<name>.c -> build/bench/<name>).
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libshipyard.a
 	@mkdir -p $(dir $@)
@@ -85,10 +112,21 @@ unit: deps
 integration: all
 	@tests/run-tests.sh integration tests/integration/test_*.sh
 
+# tests/integration/test_fuzz_corpus.sh runs every seed corpus once through
+# the fuzz targets built here.
 check: deps
 	@scripts/check-includes.sh
-	@$(MAKE) --no-print-directory $(BUILD)/shipyard $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(BUILD)/shipyard $(UNIT_BINS) $(FUZZ_BINS)
 	@tests/run-tests.sh all $(UNIT_BINS) tests/integration/test_*.sh
+
+fuzz-targets: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# Each target for FUZZ_SECONDS on a copy of its corpus under build/fuzz/corpus;
+# fails when one finds a crash (the input is left in build/fuzz/crashes).
+fuzz: fuzz-targets
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_UPDATE_CORPUS=$(FUZZ_UPDATE_CORPUS) \
+		tests/fuzz/run.sh fuzz $(FUZZ_BINS)
 
 demo: all
 	@scripts/demo.sh

@@ -59,8 +59,12 @@ static int read_string(git_config *cfg, const char *path, const char *key, char 
 	return 0;
 }
 
+/* Appends a value to the list payload. A key written without "= value" has
+ * none (git reads it as boolean true): the walk stops with 1. */
 static int add_package(const git_config_entry *entry, void *payload)
 {
+	if (!entry->value)
+		return 1;
 	sy_strv_push(payload, entry->value);
 	return 0;
 }
@@ -93,6 +97,8 @@ static int read_list(git_config *cfg, const char *path, const char *key, struct 
 {
 	int grc = git_config_get_multivar_foreach(cfg, key, NULL, add_package, list);
 
+	if (grc == 1)
+		return sy_error_set(err, "%s: %s: no value", path, key);
 	if (grc < 0 && grc != GIT_ENOTFOUND)
 		return git_fail(err, path, key);
 	sy_strv_sort_unique(list);

@@ -7,9 +7,21 @@
 
 #include "common/fs.h"
 
+/* Appends a value of a multivar to the list payload. A key written without
+ * "= value" has none (git reads it as boolean true): the walk stops with 1. */
 static int add_value(const git_config_entry *entry, void *payload)
 {
+	if (!entry->value)
+		return 1;
 	sy_strv_push(payload, entry->value);
+	return 0;
+}
+
+/* Appends every value of the multivar name to list. */
+static int get_list(git_config *cfg, const char *name, struct sy_strv *list, struct sy_error *err)
+{
+	if (git_config_get_multivar_foreach(cfg, name, NULL, add_value, list) == 1)
+		return sy_error_set(err, "shipyard.conf: %s: no value", name);
 	return 0;
 }
 
@@ -60,6 +72,10 @@ static int add_spec_policy(const git_config_entry *entry, void *payload)
 	    strcmp(end, ".rebuildpolicy"))
 		return 0;
 
+	if (!entry->value) {
+		w->rc = sy_error_set(w->err, "shipyard.conf: %s: no value", entry->name);
+		return 0;
+	}
 	if (planner_policy_parse(entry->value, &policy, w->err)) {
 		sy_error_prefix(w->err, "shipyard.conf: %s", entry->name);
 		w->rc = -1;
@@ -119,9 +135,10 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	}
 	free(mode);
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
-	git_config_get_multivar_foreach(cfg, "distro.define", NULL, add_value, &defines);
-	git_config_get_multivar_foreach(cfg, "distro.spectree", NULL, add_value, &trees);
-	int rc = read_policies(cfg, d, err);
+	int rc = get_list(cfg, "distro.define", &defines, err) ||
+			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err)
+		 ? -1
+		 : 0;
 	git_config_free(cfg);
 	if (defines.n) {
 		sy_strv_release(&d->defines);
@@ -134,14 +151,9 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	return rc;
 }
 
-int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
-			struct planner_distro *d, struct sy_error *err)
+/* Azure Linux's settings, which apply where shipyard.conf says nothing. */
+static void set_defaults(struct planner_distro *d)
 {
-	char oid[GITWATCH_OID_HEX + 1];
-	char *text;
-	size_t len;
-	int rc = 0;
-
 	memset(d, 0, sizeof(*d));
 	d->dist_tag = sy_xstrdup(".azl3");
 	sy_strv_push(&d->defines, "azl 3");
@@ -151,6 +163,34 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 	sy_strv_push(&d->spec_trees, "SPECS-SIGNED");
 	d->policy.layers = -1;
 	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
+}
+
+/* read_config inside libgit2's initialisation. */
+static int read_config_file(const char *path, struct planner_distro *d, struct sy_error *err)
+{
+	int rc;
+
+	git_libgit2_init();
+	rc = read_config(path, d, err);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+int planner_distro_read_file(const char *path, struct planner_distro *d, struct sy_error *err)
+{
+	set_defaults(d);
+	return read_config_file(path, d, err);
+}
+
+int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
+			struct planner_distro *d, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1];
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	set_defaults(d);
 	rc = gitwatch_file_oid(repo, commit, "shipyard.conf", oid, err);
 	if (rc)
 		return rc < 0 ? -1 : 0;
@@ -158,10 +198,8 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 	if (gitwatch_read_blob(repo, d->config_blob, &text, &len, err))
 		return -1;
 	char *path = sy_xasprintf("%s/shipyard.conf.%ld", tmpdir, (long)getpid());
-	git_libgit2_init();
 	rc = sy_mkdir_p(tmpdir, 0755, err) || sy_write_file(path, text, len, 0644, err) ||
-	     read_config(path, d, err) ? -1 : 0;
-	git_libgit2_shutdown();
+	     read_config_file(path, d, err) ? -1 : 0;
 	unlink(path);
 	free(path);
 	free(text);

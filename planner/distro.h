@@ -66,6 +66,14 @@ int planner_distro_spec_policy(void *distro, const char *spec, struct planner_po
 int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
 			struct planner_distro *distro, struct sy_error *err);
 
+/* Reads the shipyard.conf file at path (on disk) over Azure Linux's defaults
+ * into *distro, as planner_distro_load does with the file of a commit;
+ * config_blob stays NULL. Returns 0, or -1 with err set ("shipyard.conf:
+ * <libgit2 message>", "shipyard.conf: distro.rebuildpolicy: ..."). Release
+ * distro with planner_distro_release whatever the result. */
+int planner_distro_read_file(const char *path, struct planner_distro *distro,
+			     struct sy_error *err);
+
 /* Fills macro settings that point into distro (valid while distro lives);
  * arch may be NULL (x86_64). */
 void planner_distro_macro_settings(const struct planner_distro *distro, const char *arch,

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what shipyard needs to build, test and run, when any of it is
-# missing: the Debian packages below (the machine's configured apt sources),
+# missing: the Debian packages below (the machine's configured apt sources;
+# clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
+# of tests/fuzz, are for `make check` and `make fuzz`),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; the machine's configured npm registry), with `npm ci` when
 # tests/npm/node_modules is missing or older than tests/npm/package-lock.json.
@@ -16,6 +18,7 @@ libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 nodejs npm python3
+clang libclang-rt-dev
 "
 
 # Succeeds when Debian package $1 is installed. nodejs and npm also count as

@@ -26,7 +26,8 @@ static int parse_field(const char *text, int f, uint64_t *bits, int *any, const 
 		if (slash) {
 			*slash = '\0';
 			step = strtol(slash + 1, &end, 10);
-			if (*end || step < 1)
+			/* Bounded, so that v += step cannot overflow. */
+			if (*end || step < 1 || step > highs[f])
 				rc = -1;
 		}
 		if (rc == 0 && strcmp(part, "*")) {
@@ -47,7 +48,8 @@ static int parse_field(const char *text, int f, uint64_t *bits, int *any, const 
 			*bits |= 1ULL << v;
 	}
 	free(copy);
-	if (rc)
+	/* A field of commas only ("0 , * * *") lists no value: it would never run. */
+	if (rc || *bits == 0)
 		return sy_error_set(err, "cron '%s': bad %s field '%s'", expr, field_names[f], text);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* Cron expressions for scheduled releases: the five fields of crontab(5)
  * (minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7
  * with 0 and 7 Sunday), each "*", a number, a range "a-b", a list "a,b"
- * and steps "* /n" or "a-b/n" (no space); "@daily", "@hourly", "@weekly"
- * also. As in cron, when both day fields are restricted a day matching
+ * and steps "* /n" or "a-b/n" (no space; n from 1 to the field's maximum);
+ * "@daily", "@hourly", "@weekly" also. As in cron, when both day fields are restricted a day matching
  * either runs. Times are UTC. */
 #ifndef SERVER_CRON_H
 #define SERVER_CRON_H

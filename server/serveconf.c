@@ -51,15 +51,22 @@ static int get_int(git_config *cfg, const char *name, int dflt, struct sy_error 
 	return 0;
 }
 
+/* Appends a value to the list arg. A key written without "= value" has none
+ * (git reads it as boolean true): the walk stops with 1. */
 static int add_multi(const git_config_entry *e, void *arg)
 {
+	if (!e->value)
+		return 1;
 	sy_strv_push(arg, e->value);
 	return 0;
 }
 
-static void get_multi(git_config *cfg, const char *name, struct sy_strv *out)
+static int get_multi(git_config *cfg, const char *name, struct sy_strv *out,
+		     struct sy_error *err)
 {
-	git_config_get_multivar_foreach(cfg, name, NULL, add_multi, out);
+	if (git_config_get_multivar_foreach(cfg, name, NULL, add_multi, out) == 1)
+		return sy_error_set(err, "%s: no value", name);
+	return 0;
 }
 
 static int parse_listen(const char *text, struct server_conf *c, struct sy_error *err)
@@ -133,7 +140,8 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	free(remote);
 	if (!r->remote)
 		return sy_error_set(err, "repo.%s.remote: missing", name);
-	get_multi(cfg, KEY("branch"), &r->branches);
+	if (get_multi(cfg, KEY("branch"), &r->branches, err))
+		return -1;
 	r->forge = get_str(cfg, KEY("forge"));
 	if (r->forge && strcmp(r->forge, "github") && strcmp(r->forge, "gitea") &&
 	    strcmp(r->forge, "forgejo") && strcmp(r->forge, "gitlab"))
@@ -156,9 +164,11 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 		return -1;
 	r->jobs = jobs;
 	r->poll_s = (unsigned)poll;
-	get_multi(cfg, KEY("schedule"), &r->schedules);
+	if (get_multi(cfg, KEY("schedule"), &r->schedules, err))
+		return -1;
 	r->arch = get_str(cfg, KEY("arch"));
-	get_multi(cfg, KEY("spectree"), &r->spec_trees);
+	if (get_multi(cfg, KEY("spectree"), &r->spec_trees, err))
+		return -1;
 	r->imageconfigs = get_str(cfg, KEY("imageconfigs"));
 	r->rebuild_policy = get_str(cfg, KEY("rebuildpolicy"));
 	struct planner_policy policy;

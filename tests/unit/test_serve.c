@@ -59,6 +59,23 @@ static void test_cron_refuses_out_of_range_and_short_expressions(void **state)
 	assert_int_equal(server_cron_parse("x 3 * * *", &c, &err), -1);
 }
 
+/* Found by tests/fuzz/fuzz_cron: a field of commas only was accepted and
+ * never matched; a step near LONG_MAX overflowed the loop over the range. */
+static void test_cron_refuses_empty_lists_and_steps_beyond_the_field(void **state)
+{
+	struct server_cron c;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(server_cron_parse("15 , 5,11 * 5", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad hour field ','"));
+	assert_int_equal(server_cron_parse("1-5/9223372036854775807 * * * *", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad minute field"));
+	assert_int_equal(server_cron_parse("* * */32 * *", &c, &err), -1);
+	assert_ok(server_cron_parse("*/59 */23 */31 */12 */7", &c, &err), &err);
+	assert_true(c.minutes == (1ULL | 1ULL << 59));
+}
+
 static void chmod_in(const char *dir, const char *name, mode_t mode)
 {
 	char *path = sy_xasprintf("%s/%s", dir, name);
@@ -166,6 +183,31 @@ static void test_serveconf_refuses_zero_limits_and_open_secret_files(void **stat
 	assert_non_null(strstr(err.msg, "repo.a.tokenfile"));
 	assert_non_null(strstr(err.msg, "not a regular file"));
 	sy_rm_rf(dir, NULL);
+	free(dir);
+}
+
+/* Found by tests/fuzz/fuzz_serveconf: "branch" with no "= value" (a NULL
+ * value in libgit2) crashed the reader in strdup. */
+static void test_serveconf_refuses_a_list_item_without_value(void **state)
+{
+	static const char *const items[] = { "branch", "schedule", "spectree" };
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
+	struct server_conf conf;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		char *text = sy_xasprintf("[repo \"a\"]\n\tremote = x\n\t%s\n", items[i]);
+		char *want = sy_xasprintf("repo.a.%s: no value", items[i]);
+
+		test_write_file(dir, "serve.conf", text);
+		assert_int_equal(server_conf_read(path, &conf, &err), -1);
+		assert_non_null(strstr(err.msg, want));
+		free(want);
+		free(text);
+	}
+	sy_rm_rf(dir, NULL);
+	free(path);
 	free(dir);
 }
 
@@ -350,9 +392,11 @@ int main(void)
 		cmocka_unit_test(test_cron_nightly_fires_next_day_at_three),
 		cmocka_unit_test(test_cron_steps_lists_ranges_and_weekdays),
 		cmocka_unit_test(test_cron_refuses_out_of_range_and_short_expressions),
+		cmocka_unit_test(test_cron_refuses_empty_lists_and_steps_beyond_the_field),
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
 		cmocka_unit_test(test_serveconf_refuses_zero_limits_and_open_secret_files),
+		cmocka_unit_test(test_serveconf_refuses_a_list_item_without_value),
 		cmocka_unit_test(test_store_deduplicates_redelivered_events),
 		cmocka_unit_test(test_store_new_push_supersedes_queued_and_running_pipeline),
 		cmocka_unit_test(test_store_recovery_queues_running_pipelines_again),

@@ -93,6 +93,30 @@ static void test_worker_manifest_read_rejects_missing_suite(void **state)
 	free(dir);
 }
 
+/* Found by tests/fuzz/fuzz_worker_manifest: "package" with no "= value" (a
+ * NULL value in libgit2) crashed the reader in strdup. */
+static void test_worker_manifest_read_refuses_a_list_item_without_value(void **state)
+{
+	struct builder_worker_manifest m;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *pkg = write_manifest(dir, "p.conf",
+				   "[worker]\n\tsuite = s\n\tvariant = v\n\tpackage = rpm\n"
+				   "\tpackage\n");
+	char *cap = write_manifest(dir, "c.conf",
+				   "[worker]\n\tsuite = s\n\tvariant = v\n[toolchain]\n\tprovides\n");
+
+	(void)state;
+	assert_int_equal(builder_worker_manifest_read(pkg, &m, &err), -1);
+	assert_non_null(strstr(err.msg, "worker.package: no value"));
+	assert_int_equal(builder_worker_manifest_read(cap, &m, &err), -1);
+	assert_non_null(strstr(err.msg, "toolchain.provides: no value"));
+	sy_rm_rf(dir, &err);
+	free(pkg);
+	free(cap);
+	free(dir);
+}
+
 static void test_worker_manifest_read_rejects_missing_file(void **state)
 {
 	struct builder_worker_manifest m;
@@ -497,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_worker_manifest_read_gives_fields),
 		cmocka_unit_test(test_worker_manifest_digest_changes_when_package_added),
 		cmocka_unit_test(test_worker_manifest_read_rejects_missing_suite),
+		cmocka_unit_test(test_worker_manifest_read_refuses_a_list_item_without_value),
 		cmocka_unit_test(test_worker_manifest_read_rejects_missing_file),
 		cmocka_unit_test(test_worker_ensure_builds_once_then_reuses),
 		cmocka_unit_test(test_worker_manifest_digest_covers_toolchain),

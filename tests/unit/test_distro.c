@@ -1,0 +1,72 @@
+/* A distribution's shipyard.conf read from a file (planner/distro.h), the
+ * parse planner_distro_load runs on the file of a commit. */
+#include "testutil.h"
+
+#include "planner/distro.h"
+
+static void test_distro_read_file_keeps_defaults_the_file_does_not_set(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct planner_policy policy;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf",
+			"[distro]\n\tdisttag = .t1\n\tspectree = SPECS\n"
+			"[spec \"curl\"]\n\trebuildpolicy = local\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_string_equal(d.dist_tag, ".t1");
+	assert_int_equal(d.spec_trees.n, 1);
+	assert_int_equal(d.defines.n, 2); /* azl 3, with_check 0 */
+	assert_string_equal(d.imageconfigs_dir, "toolkit/imageconfigs");
+	assert_null(d.config_blob);
+	assert_int_equal(d.policy.layers, -1);
+	assert_int_equal(planner_distro_spec_policy(&d, "curl", &policy), 1);
+	assert_int_equal(policy.layers, 0);
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
+/* Found by tests/fuzz/fuzz_distroconf: a key with no "= value" (a NULL value
+ * in libgit2) crashed the reader in strdup (define, spectree) or strcmp
+ * (a spec's rebuildpolicy). A repository's shipyard.conf is the
+ * repository's content, read by every plan. */
+static void test_distro_read_file_refuses_an_item_without_value(void **state)
+{
+	static const char *const texts[] = {
+		"[distro]\n\tdefine\n",
+		"[distro]\n\tspectree = SPECS\n\tspectree\n",
+		"[spec \"curl\"]\n\trebuildpolicy\n",
+	};
+	static const char *const items[] = { "distro.define", "distro.spectree",
+					      "spec.curl.rebuildpolicy" };
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *want = sy_xasprintf("shipyard.conf: %s: no value", items[i]);
+
+		test_write_file(dir, "shipyard.conf", texts[i]);
+		assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+		assert_string_equal(err.msg, want);
+		planner_distro_release(&d);
+		free(want);
+	}
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_distro_read_file_keeps_defaults_the_file_does_not_set),
+		cmocka_unit_test(test_distro_read_file_refuses_an_item_without_value),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
