@@ -1,5 +1,7 @@
 #include "planner/distro.h"
 
+#include <strings.h>
+#include <ctype.h>
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,11 +167,51 @@ static void set_defaults(struct planner_distro *d)
 	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
 }
 
-/* read_config inside libgit2's initialisation. */
+/* Refuses [include] and [includeIf] sections: libgit2 follows them, and
+ * shipyard.conf is the repository's, so a pull request could make the
+ * planner read any host file (or block on a FIFO) as root. libgit2 cannot
+ * turn includes off; any line opening a section whose name starts with
+ * "include" is refused, even one a continued value would have swallowed. */
+static int refuse_includes(const char *text, size_t len, struct sy_error *err)
+{
+	size_t line = 1;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && text[i - 1] != '\n')
+			continue;
+		size_t j = i;
+		/* libgit2 skips a UTF-8 byte order mark at the start. */
+		if (i == 0 && len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+			j = 3;
+		while (j < len && text[j] != '\n' && isspace((unsigned char)text[j]))
+			j++;
+		if (j < len && text[j] == '[') {
+			j++;
+			while (j < len && text[j] != '\n' && isspace((unsigned char)text[j]))
+				j++;
+			if (len - j >= 7 && !strncasecmp(text + j, "include", 7))
+				return sy_error_set(err, "shipyard.conf:%zu: include sections are "
+						    "not supported", line);
+		}
+		line++;
+	}
+	return 0;
+}
+
+/* read_config inside libgit2's initialisation, once the file is known to
+ * include nothing. */
 static int read_config_file(const char *path, struct planner_distro *d, struct sy_error *err)
 {
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
+	if (sy_read_file(path, &text, &len, err))
+		return sy_error_prefix(err, "shipyard.conf");
+	rc = refuse_includes(text, len, err);
+	free(text);
+	if (rc)
+		return -1;
 	git_libgit2_init();
 	rc = read_config(path, d, err);
 	git_libgit2_shutdown();

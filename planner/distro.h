@@ -61,8 +61,10 @@ struct planner_distro {
 int planner_distro_spec_policy(void *distro, const char *spec, struct planner_policy *policy);
 
 /* Reads shipyard.conf at commit (if present) through a temporary file under
- * tmpdir. Returns 0 or -1 ("shipyard.conf: <libgit2 message>"). Release with
- * planner_distro_release. */
+ * tmpdir. A file with an [include] or [includeIf] section is refused
+ * ("shipyard.conf:3: include sections are not supported"): libgit2 would
+ * follow it to any host file. Returns 0 or -1 ("shipyard.conf: <libgit2
+ * message>"). Release with planner_distro_release. */
 int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
 			struct planner_distro *distro, struct sy_error *err);
 

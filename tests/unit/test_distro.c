@@ -62,11 +62,44 @@ static void test_distro_read_file_refuses_an_item_without_value(void **state)
 	free(dir);
 }
 
+/* Found while fuzzing: libgit2 follows [include] and [includeIf], so a
+ * pull request's shipyard.conf could make the planner read a host file as
+ * root (here one that would set the dist tag). */
+static void test_distro_read_file_refuses_include_sections(void **state)
+{
+	static const char *const texts[] = {
+		"[distro]\n\tdefine = a 1\n[include]\n\tpath = %s/host.conf\n",
+		"[includeIf \"gitdir:/\"]\n\tpath = %s/host.conf\n",
+		"  [ INCLUDE ]  path = %s/host.conf\n",
+		"\xef\xbb\xbf[include]\n\tpath = %s/host.conf\n",
+	};
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "host.conf", "[distro]\n\tdisttag = .stolen\n");
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *text = sy_xasprintf(texts[i], dir);
+
+		test_write_file(dir, "shipyard.conf", text);
+		assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+		assert_non_null(strstr(err.msg, "include sections are not supported"));
+		assert_string_equal(d.dist_tag, ".azl3");
+		planner_distro_release(&d);
+		free(text);
+	}
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_distro_read_file_keeps_defaults_the_file_does_not_set),
 		cmocka_unit_test(test_distro_read_file_refuses_an_item_without_value),
+		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
