@@ -134,6 +134,13 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 
 #define KEY(item) (snprintf(key, sizeof(key), "repo.%s.%s", name, item), key)
 	r->name = sy_xstrdup(name);
+	/* The name becomes directory names (git/<name>.git, releases/<name>/)
+	 * and keys of this file. */
+	if (!*name || strlen(name) > SERVER_REPO_NAME_MAX || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		    strlen(name))
+		return sy_error_set(err, "repo \"%.64s\": a name is 1 to %d letters, digits, '.', "
+				    "'_' or '-', not starting with '.'", name, SERVER_REPO_NAME_MAX);
 	char *remote = get_str(cfg, KEY("remote"));
 	/* A local path is relative to the configuration; URLs stay as they are. */
 	r->remote = relative_to(base, remote);

@@ -35,6 +35,9 @@
 #include "common/error.h"
 #include "common/strv.h"
 
+/* Longest repository name ([repo "<name>"]). */
+#define SERVER_REPO_NAME_MAX 100
+
 /* The most pipelines serve.pipelines may run at once. */
 #define SERVER_MAX_PIPELINES 16
 
@@ -81,8 +84,9 @@ struct server_conf {
  * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
  * not host:port"); refused too: maxbody 0, pipelines outside 1 to
  * SERVER_MAX_PIPELINES, a tokenfile or secretfile that is missing, not a
- * regular file, or open to group or others. Release with
- * server_conf_release. */
+ * regular file, or open to group or others; a repository name that is not
+ * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'. Release
+ * with server_conf_release. */
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err);
 
 /* Returns the repository named name, or NULL. */

@@ -182,6 +182,8 @@ static void test_serveconf_refuses_zero_limits_and_open_secret_files(void **stat
 			 -1);
 	assert_non_null(strstr(err.msg, "repo.a.tokenfile"));
 	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(read_conf(dir, "[repo \"../x\"]\n\tremote = x\n", &err), -1);
+	assert_non_null(strstr(err.msg, "a name is 1 to 100"));
 	sy_rm_rf(dir, NULL);
 	free(dir);
 }
