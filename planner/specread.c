@@ -1,8 +1,9 @@
 /* Reading specs with librpm in forked children. A spec is untrusted code
  * (docs/design.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so
  * as root each child first builds a sandbox: new mount, network, IPC, UTS
- * and PID namespaces, a root directory on a tmpfs holding read-only binds of
- * /usr and /etc (plus the host's /bin, /sbin, /lib* links), /dev/null,
+ * and PID namespaces, a root directory on a tmpfs holding a read-only bind of
+ * /usr, an /etc of its own without the host's files (sandbox/sandbox.h has
+ * what it holds), the host's /bin, /sbin, /lib* links, /dev/null,
  * /dev/zero, /dev/urandom, a fresh /tmp, the macro context read-only at its
  * host path and a tmpfs as scratch directory at the path of the child's
  * private directory (the spec is written there), pivot_root into it, an

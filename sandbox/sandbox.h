@@ -5,7 +5,8 @@
  * pid 1 (common/child.h) and waits for it. Pid 1 builds the root before
  * anything untrusted runs in it: either an existing directory the caller's
  * hook fills with mounts (a build root, an image root), or a fresh tmpfs
- * holding read-only binds of the host's /usr and /etc (spec parsing); then
+ * holding read-only binds of the host's /usr and a made-up /etc (spec
+ * parsing); then
  * a /proc with the parts through which root changes the whole machine
  * read-only and a /dev tmpfs, pivot_root (the host's tree detached), the
  * host name, capabilities cut to a default container's without CAP_MKNOD
@@ -39,11 +40,15 @@ struct sandbox_config {
 	const char *what;    /* names the root in errors: "the build root" */
 
 	/* A fresh root (fresh_root = 1): a tmpfs mounted on root holding
-	 * read-only binds (nosuid, nodev) of the host's /usr and /etc, the
-	 * host's /bin, /sbin, /lib* (the same symbolic links on merged-/usr
-	 * hosts, else read-only binds), /dev/null, /dev/zero and /dev/urandom,
-	 * a fresh /tmp, ro_binds, and scratch; remounted read-only once it is
-	 * /. Nothing written there reaches the host's disks. */
+	 * a read-only bind (nosuid, nodev) of the host's /usr, the host's
+	 * /bin, /sbin, /lib* (the same symbolic links on merged-/usr hosts,
+	 * else read-only binds), an /etc of its own (passwd and group with
+	 * root and nobody, nsswitch.conf and hosts for these files, and of the
+	 * host's only alternatives/, ld.so.cache, localtime, os-release and
+	 * rpm/, read-only: no file the host keeps in /etc is readable),
+	 * /dev/null, /dev/zero and /dev/urandom, a fresh /tmp, ro_binds, and
+	 * scratch; remounted read-only once it is /. Nothing written there
+	 * reaches the host's disks. */
 	int fresh_root;
 	const char *const *ro_binds; /* NULL-terminated host directories, bound
 			      * read-only at the same path; or NULL */

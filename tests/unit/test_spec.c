@@ -603,6 +603,32 @@ static void test_specs_read_lua_cannot_write_etc(void **state)
 	free(probe);
 }
 
+/* A file the host keeps in /etc readable by everyone (a forge token left at
+ * 0644) is not there for %() or Lua at parse time: the sandbox's /etc is its
+ * own, with passwd and group naming nobody. */
+static void test_specs_read_cannot_read_host_etc_files(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *secret = unique_name("/etc/shipyard-test-token");
+	char *text = sy_xasprintf(
+		"Name: e\nVersion: %%(cat %s 2>/dev/null || echo hidden)\n"
+		"Release: %%{lua: local f = io.open(\"%s\") print(f and f:read(\"a\") or \"unread\")}"
+		".%%(id -un).%%(id -gn).%%(awk 'BEGIN { print \"awk\" }')\n"
+		"Summary: s\nLicense: MIT\n%%description\nd\n%%files\n", secret, secret);
+	struct planner_spec s;
+
+	(void)state;
+	assert_ok(sy_write_file(secret, "token42", 7, 0644, &err), &err);
+	read_one("SPECS/e/e.spec", text, &s);
+	unlink(secret);
+	assert_null(s.error);
+	assert_string_equal(s.version, "hidden");
+	assert_string_equal(s.release, "unread.nobody.nogroup.awk");
+	planner_spec_release(&s);
+	free(text);
+	free(secret);
+}
+
 /* The id of a running process whose command line contains marker, or 0. */
 static pid_t process_with_marker(const char *marker)
 {
@@ -779,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_specs_read_shell_runs_unprivileged_without_host_environment),
 		cmocka_unit_test(test_specs_read_shell_cannot_see_host_temporary_files),
 		cmocka_unit_test(test_specs_read_lua_cannot_write_etc),
+		cmocka_unit_test(test_specs_read_cannot_read_host_etc_files),
 		cmocka_unit_test(test_specs_read_leaves_no_background_process),
 		cmocka_unit_test(test_specs_read_fails_spec_when_sandbox_cannot_be_built),
 		cmocka_unit_test(test_dep_format_writes_operators),
