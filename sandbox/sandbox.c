@@ -340,6 +340,11 @@ int sandbox_become_user(const struct sandbox_user *user, struct sy_error *err)
 static int setup(const struct sandbox_config *cfg, struct sy_error *err)
 {
 	umask(022);
+	/* A mount namespace of pid 1's own: pivot_root changes the root of
+	 * every process whose root is the old one in the namespace, and the
+	 * caller must keep its own. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return sy_error_set(err, "cannot create the mount namespace: %s", strerror(errno));
 	if ((cfg->fresh_root && make_fresh_root(cfg, err)) ||
 	    (cfg->prepare && cfg->prepare(cfg->arg, err)) ||
 	    (cfg->proc_dev && mount_proc_dev(cfg->root, err)) || enter_root(cfg, err))
@@ -413,6 +418,8 @@ int sandbox_run(const struct sandbox_config *cfg)
 		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
 		return cfg->setup_failed(cfg->arg, &err);
 	}
+	if (cfg->prepare_outside && cfg->prepare_outside(cfg->arg, &err))
+		return cfg->setup_failed(cfg->arg, &err);
 	init.child_fn = init_main;
 	init.child_arg = (void *)cfg;
 	init.death_signal = SIGKILL;

@@ -2,7 +2,8 @@
  * %() and Lua run while a spec is read), builds (builder/buildroot.c) and
  * image installs (imager/compose.c: package scriptlets). sandbox_run makes
  * new mount and pid namespaces (and more as asked), starts the namespace's
- * pid 1 (common/child.h) and waits for it. Pid 1 builds the root before
+ * pid 1 (common/child.h) and waits for it. Pid 1, in a mount namespace of
+ * its own, builds the root before
  * anything untrusted runs in it: either an existing directory the caller's
  * hook fills with mounts (a build root, an image root), or a fresh tmpfs
  * holding read-only binds of the host's /usr and a made-up /etc (spec
@@ -54,6 +55,13 @@ struct sandbox_config {
 			      * read-only at the same path; or NULL */
 	const char *scratch; /* path of a writable tmpfs owned by user, or NULL */
 
+	/* Called in the process of sandbox_run once it is in its new, private
+	 * mount namespace, before pid 1 starts: mounts that outlive the work
+	 * for the caller to read afterwards (a build's sized filesystem,
+	 * sandbox/sizedfs.h), which pid 1 sees as well; or NULL. Returns 0 or
+	 * -1 with err. */
+	int (*prepare_outside)(void *arg, struct sy_error *err);
+
 	/* An existing root: prepare, called in pid 1 before /proc, /dev and
 	 * the pivot, mounts what the work needs into root (overlay, binds)
 	 * while nothing untrusted has run in it. Returns 0 or -1 with err. */
@@ -101,7 +109,9 @@ struct sandbox_config {
 	.drop_capabilities = 1, .fn_fd = -1
 
 /* Runs cfg->fn in a new sandbox and waits for it. Call it in a child made
- * for it (common/child.h): its own namespaces change, and it must have
+ * for it (common/child.h): its own namespaces change (it returns in its new
+ * mount namespace, with prepare_outside's mounts and its own root: pid 1
+ * builds the sandbox's root in a copy of that namespace), and it must have
  * closed the fds the work must not reach. Returns the exit status for the
  * caller to end with: pid 1's (fn's when fn runs as pid 1 or in its child;
  * 128 + n when killed by signal n, which for pid 1 can only come from

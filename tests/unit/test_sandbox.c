@@ -12,8 +12,12 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <glob.h>
+#include <sys/statvfs.h>
+
 #include "common/child.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/sizedfs.h"
 
 /* Where the work writes what it saw (the test's capture pipe). */
 #define REPORT_FD 3
@@ -55,7 +59,13 @@ static int look_around_fresh(void *arg)
 
 static int sandbox_child(void *arg)
 {
-	return sandbox_run(arg);
+	const struct sandbox_config *cfg = arg;
+	int status = sandbox_run(cfg);
+
+	/* Its root is still the host's: the root's path is reachable. */
+	if (cfg->fn_fd < 0)
+		say("caller-root-kept", access(cfg->root, F_OK) == 0);
+	return status;
 }
 
 /* Runs cfg in a child (sandbox_run changes the caller's namespaces) and
@@ -160,7 +170,7 @@ static void test_sandbox_existing_root_has_proc_dev_and_no_mknod(void **state)
 	/* The work's status is the sandbox's. */
 	assert_int_equal(status, 5);
 	assert_non_null(strstr(out, "pid 1\nproc-mounted yes\ndev-null yes\n"
-				    "proc-sys-writable no\nmknod no\n"));
+				    "proc-sys-writable no\nmknod no\ncaller-root-kept yes\n"));
 	done(out, dir);
 }
 
@@ -184,12 +194,144 @@ static void test_sandbox_setup_failure_is_reported_the_callers_way(void **state)
 	done(out, dir);
 }
 
+/* What fill_sized_fs works on. */
+struct sized {
+	const char *dir; /* the test's directory */
+	int tmpfs;       /* 1: ask for a tmpfs */
+};
+
+/* In a mount namespace of its own (the child's): a sized filesystem of
+ * 16 MiB at <dir>/fs, then a file under 300 nested directories fallocated
+ * and written past it. */
+static int fill_sized_fs(void *arg)
+{
+	const struct sized *sz = arg;
+	char *mnt = sy_xasprintf("%s/fs", sz->dir);
+	char *image = sz->tmpfs ? NULL : sy_xasprintf("%s/fs.img", sz->dir);
+	struct sandbox_sizedfs fs;
+	struct sy_error err = { { 0 } };
+	int fd, rc;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mkdir(mnt, 0755) < 0 || sandbox_sizedfs_mount(mnt, image, 16 << 20, 2, &fs, &err)) {
+		dprintf(REPORT_FD, "failed: %s %s\n", err.msg, strerror(errno));
+		return 1;
+	}
+	dprintf(REPORT_FD, "kind %s bytes %llu\n",
+		fs.kind == SANDBOX_SIZEDFS_EXT4 ? "ext4" : "tmpfs", fs.bytes);
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < 300 && fd >= 0; i++) {
+		int sub;
+
+		mkdirat(fd, "d", 0755);
+		sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+	}
+	say("nested", fd >= 0);
+	fd = openat(fd, "big", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	rc = fallocate(fd, 0, 0, 1LL << 30);
+	say("enospc", rc < 0 && errno == ENOSPC);
+	/* A tmpfs gives back what a failed fallocate took: fill it by
+	 * writing. */
+	{
+		static char chunk[1 << 20];
+		ssize_t n;
+
+		while ((n = write(fd, chunk, sizeof(chunk))) == (ssize_t)sizeof(chunk))
+			;
+		say("write-enospc", n >= 0 || errno == ENOSPC);
+	}
+	say("full", sandbox_sizedfs_full(mnt));
+	free(mnt);
+	free(image);
+	return 0;
+}
+
+/* 1 when a loop device is still attached to a file under dir; waits up to
+ * 5 s for the kernel's detaching, which runs after the last close. */
+static int loop_device_left(const char *dir)
+{
+	int left = 1;
+
+	for (int tries = 0; tries < 50 && left; tries++) {
+		glob_t g;
+		char *backing;
+
+		left = 0;
+		if (glob("/sys/block/loop*/loop/backing_file", 0, NULL, &g) == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				if (sy_read_file(g.gl_pathv[i], &backing, NULL, NULL) == 0) {
+					left |= strstr(backing, dir) != NULL;
+					free(backing);
+				}
+			globfree(&g);
+		}
+		if (left)
+			usleep(100 * 1000);
+	}
+	return left;
+}
+
+/* Fills a sized filesystem (ext4, or a tmpfs) in a child and checks what
+ * came of it: nothing written past its size, however deep the directory
+ * and however much fallocate asks for; no space of the host's beyond its
+ * size; no mount or loop device left behind. */
+static void check_sized_fs(int tmpfs)
+{
+	char *dir = test_tmpdir(), *image = sy_xasprintf("%s/fs.img", dir), *out, *mounts;
+	struct sized sz = { dir, tmpfs };
+	struct sy_child c = SY_CHILD_INIT;
+	struct sy_error err = { { 0 } };
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip();
+	c.child_fn = fill_sized_fs;
+	c.child_arg = &sz;
+	c.capture = 1;
+	c.capture_at = REPORT_FD;
+	c.timeout_s = 60;
+	assert_ok(sy_child_run(&c, &err), &err);
+	out = c.out;
+	fprintf(stderr, "%s", out);
+	assert_int_equal(c.status, 0);
+	assert_non_null(strstr(out, tmpfs ? "kind tmpfs bytes 16777216\n" : "kind ext4"));
+	assert_non_null(strstr(out, "nested yes\nenospc yes\nwrite-enospc yes\nfull yes\n"));
+	if (!tmpfs) {
+		assert_int_equal(stat(image, &st), 0);
+		assert_true((unsigned long long)st.st_blocks * 512 < (20ULL << 20));
+	}
+	assert_ok(sy_read_file("/proc/self/mountinfo", &mounts, NULL, &err), &err);
+	assert_null(strstr(mounts, dir));
+	free(mounts);
+	assert_false(loop_device_left(dir));
+	free(image);
+	done(out, dir);
+}
+
+static void test_sandbox_sized_ext4_refuses_writes_past_its_size(void **state)
+{
+	(void)state;
+	if (access("/dev/loop-control", F_OK) != 0)
+		skip(); /* no loop devices here: sizedfs makes a tmpfs */
+	check_sized_fs(0);
+}
+
+static void test_sandbox_sized_tmpfs_refuses_writes_past_its_size(void **state)
+{
+	(void)state;
+	check_sized_fs(1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sandbox_fresh_root_runs_work_as_user_under_pid_1),
 		cmocka_unit_test(test_sandbox_existing_root_has_proc_dev_and_no_mknod),
 		cmocka_unit_test(test_sandbox_setup_failure_is_reported_the_callers_way),
+		cmocka_unit_test(test_sandbox_sized_ext4_refuses_writes_past_its_size),
+		cmocka_unit_test(test_sandbox_sized_tmpfs_refuses_writes_past_its_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
