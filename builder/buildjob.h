@@ -53,12 +53,18 @@ struct builder_build_request {
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */
 	unsigned long long output_limit_bytes; /* limit on what the build writes
-				    * into its root (the overlay upper dir, or
-				    * an extracted root's size above the worker
-				    * root's, as builder_worker_disk_usage
-				    * counts them, BuildRequires included), checked every
-				    * second while it runs and once at the end;
-				    * 0 = none */
+				    * into its root, BuildRequires included:
+				    * the root's writable layer (overlay upper
+				    * and work dirs, or the extracted root) is
+				    * a filesystem of this size, plus the worker
+				    * root's for an extracted root
+				    * (sandbox/sizedfs.h: an ext4 image on a
+				    * loop device, else a tmpfs of at most a
+				    * quarter of the memory), so that writing
+				    * past it fails with ENOSPC in the build; a
+				    * build that fails with it full fails with
+				    * "output limit of N MiB exceeded". 0 = none
+				    * (the layer is in scratch_dir) */
 	unsigned smp_ncpus_max;    /* passed as %_smp_ncpus_max (the toolkit's
 				    * MAX_CPU): parallel builds share the cores;
 				    * 0 = not set */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "builder/buildjob-private.h"
@@ -61,14 +62,19 @@ static int mount_overlay(const struct job *job, struct sy_error *err)
 	return 0;
 }
 
-/* The extracted alternative to the overlay: the worker tarball unpacked into
- * the root, which is then bind-mounted onto itself (pivot_root needs a mount
- * point). */
+/* The extracted alternative to the overlay (in the build's process, before
+ * the sandbox): the worker tarball unpacked into the root. */
 static int extract_root(const struct job *job, struct sy_error *err)
 {
 	dprintf(2, "shipyard: extracting the worker tarball into the build root\n");
 	if (builder_rootfs_extract(job->req->worker_tarball, job->root, err))
 		return sy_error_prefix(err, "cannot extract the worker root");
+	return 0;
+}
+
+/* Makes the extracted root a mount point, as pivot_root needs (in pid 1). */
+static int bind_root(const struct job *job, struct sy_error *err)
+{
 	if (mount(job->root, job->root, NULL, MS_BIND, NULL) < 0)
 		return sy_error_set(err, "cannot bind-mount the extracted root: %s",
 				    strerror(errno));
@@ -362,7 +368,7 @@ static int mount_root(void *arg, struct sy_error *err)
 {
 	struct job *job = arg;
 
-	if (job->req->worker_tarball ? extract_root(job, err) : mount_overlay(job, err))
+	if (job->req->worker_tarball ? bind_root(job, err) : mount_overlay(job, err))
 		return -1;
 	return job->probe ? 0 : prepare_root(job, &job->deps, err);
 }
@@ -391,28 +397,178 @@ static int build_init(void *arg)
 	return rc ? child_fail(&err, rc) : 0;
 }
 
+/* Creates the directory path (root's, mode) in the layer. */
+static int make_layer_dir(const char *path, mode_t mode, struct sy_error *err)
+{
+	if (mkdir(path, mode) < 0)
+		return sy_error_set(err, "cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Takes up what the layer has beyond the output limit once the worker root
+ * is extracted into it (its size was a generous guess) with a file beside
+ * the root, out of the build's reach, so that the build can add the limit
+ * and a little ext4 slack, as with an overlay. On ext4 the file's blocks
+ * are reserved, never written: the image stays sparse. */
+static int pad_layer(const struct job *job, struct sy_error *err)
+{
+	const unsigned long long slack = 2 * SANDBOX_SIZEDFS_SLACK;
+	unsigned long long avail, want = job->req->output_limit_bytes + slack;
+	char *pad = sy_xasprintf("%s/.padding", job->layer);
+	struct statvfs st;
+	int fd = -1, rc = -1;
+
+	if (statvfs(job->layer, &st) < 0) {
+		sy_error_set(err, "%s: %s", job->layer, strerror(errno));
+		goto out;
+	}
+	avail = (unsigned long long)st.f_bavail * st.f_frsize;
+	if (avail <= want) {
+		rc = 0;
+		goto out;
+	}
+	fd = open(pad, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)(avail - want)) < 0) {
+		sy_error_set(err, "%s: cannot reserve %llu bytes: %s", pad, avail - want,
+			     strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(pad);
+	return rc;
+}
+
+/* What the build's process prepares before the sandbox
+ * (sandbox_config.prepare_outside): with an output limit, the layer, a
+ * filesystem of the limit's size, so that the kernel stops the build at it
+ * (ENOSPC), holding the overlay's upper and work dirs or the extracted
+ * root; the extracted root. */
+static int prepare_layer(void *arg, struct sy_error *err)
+{
+	struct job *job = arg;
+
+	if (job->layer) {
+		if (sandbox_sizedfs_mount(job->layer, job->image, job->layer_bytes, 2, &job->fs,
+					  err))
+			return -1;
+		if (job->fs.kind == SANDBOX_SIZEDFS_TMPFS)
+			dprintf(2, "shipyard: the build writes into a tmpfs of %llu MiB (%s)\n",
+				job->fs.bytes >> 20, job->fs.why_tmpfs);
+		if (!job->req->worker_tarball)
+			return make_layer_dir(job->upper, 0755, err) ||
+			       make_layer_dir(job->work, 0700, err);
+	}
+	if (!job->req->worker_tarball)
+		return 0;
+	if (extract_root(job, err))
+		return -1;
+	return job->layer ? pad_layer(job, err) : 0;
+}
+
+/* Formats a size in bytes for messages: "64 MiB", "0.50 MiB". */
+static void format_mib(unsigned long long bytes, char *buf, size_t size)
+{
+	const unsigned long long mib = 1024ULL * 1024ULL;
+
+	if (bytes % mib == 0)
+		snprintf(buf, size, "%llu MiB", bytes / mib);
+	else
+		snprintf(buf, size, "%.2f MiB", (double)bytes / (double)mib);
+}
+
+/* Replaces what REASON_FD holds with err as the failure's reason. */
+static int replace_reason(const struct sy_error *err, int status)
+{
+	if (ftruncate(REASON_FD, 0) == 0)
+		lseek(REASON_FD, 0, SEEK_SET);
+	return child_fail(err, status);
+}
+
+/* The reason of a build that failed with its layer full: the output limit
+ * (smaller than asked when the layer is a tmpfs capped by memory). */
+static int output_limit_exceeded(const struct job *job)
+{
+	unsigned long long limit = job->req->output_limit_bytes, lost = 0;
+	struct sy_error err = { { 0 } };
+	char text[64], held[64];
+
+	if (job->fs.bytes < job->layer_bytes)
+		lost = job->layer_bytes - job->fs.bytes;
+	format_mib(lost < limit ? limit - lost : 0, text, sizeof(text));
+	if (!lost) {
+		sy_error_set(&err, "output limit of %s exceeded", text);
+	} else {
+		format_mib(job->fs.bytes, held, sizeof(held));
+		sy_error_set(&err, "output limit of %s exceeded (a tmpfs of %s: no ext4 image)",
+			     text, held);
+	}
+	return replace_reason(&err, EXIT_PACKAGE);
+}
+
+/* Moves the outputs out of the finished build into out_dir and lists them
+ * in job->outputs (see struct job). Returns the exit status. */
+static int take_outputs(const struct job *job)
+{
+	struct builder_build_result res = { SY_STRV_INIT, NULL, 0, 0, 0 };
+	struct sy_error err = { { 0 } };
+	int infra = 1, fd = -1, rc = 0;
+
+	if (builder_job_take_outputs(job, &res, &infra, &err)) {
+		rc = child_fail(&err, infra ? EXIT_INFRA : EXIT_PACKAGE);
+		goto out;
+	}
+	fd = open(job->outputs, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || dprintf(fd, "srpm%c%s%c", 0, res.srpm, 0) < 0) {
+		sy_error_set(&err, "%s: %s", job->outputs, strerror(errno));
+		rc = child_fail(&err, EXIT_INFRA);
+		goto out;
+	}
+	for (size_t i = 0; i < res.rpms.n; i++)
+		if (dprintf(fd, "rpm%c%s%c", 0, res.rpms.items[i], 0) < 0) {
+			sy_error_set(&err, "%s: %s", job->outputs, strerror(errno));
+			rc = child_fail(&err, EXIT_INFRA);
+			goto out;
+		}
+out:
+	if (fd >= 0)
+		close(fd);
+	builder_build_result_release(&res);
+	return rc;
+}
+
 /* The build process (run_child's child_fn, with the reason file at
- * REASON_FD and no other fd): the build runs as pid 1 of a sandbox
- * (sandbox/sandbox.h: new mount, pid, network, IPC and UTS namespaces;
- * /proc, /dev, pivot_root, host name, capabilities dropped), so that
- * killing it kills every process of the build. Everything the host writes
- * into the root happens before the first untrusted code (a package's
- * scriptlet) runs. */
+ * REASON_FD and no other fd): the layer mounted in a mount namespace of
+ * its own (gone with the process, whatever ends it), the build run as pid
+ * 1 of a sandbox (sandbox/sandbox.h: new mount, pid, network, IPC and UTS
+ * namespaces; /proc, /dev, pivot_root, host name, capabilities dropped),
+ * so that killing it kills every process of the build. Everything the
+ * host writes into the root happens before the first untrusted code (a
+ * package's scriptlet) runs; what is read back, after the last of it
+ * ended. */
 int builder_job_child(void *arg)
 {
 	struct job *job = arg;
 	struct sy_error err = { { 0 } };
 	const struct sandbox_config cfg = {
 		SANDBOX_PACKAGE_ROOT, .root = job->root, .what = "the build root",
-		.prepare = mount_root, .hostname = BUILD_HOSTNAME, .fn = build_init,
-		.setup_failed = setup_failed, .arg = job,
+		.prepare_outside = prepare_layer, .prepare = mount_root,
+		.hostname = BUILD_HOSTNAME, .fn = build_init, .setup_failed = setup_failed,
+		.arg = job,
 	};
 	int status = sandbox_run(&cfg);
 
-	if (status <= 128)
+	if (status > 128) {
+		/* Its own processes cannot signal pid 1: the kernel's OOM
+		 * killer ended it, the package's doing. */
+		sy_error_set(&err, "build killed by signal %d", status - 128);
+		return child_fail(&err, EXIT_PACKAGE);
+	}
+	if (status == EXIT_PACKAGE && job->layer && sandbox_sizedfs_full(job->layer))
+		return output_limit_exceeded(job);
+	if (status || job->probe)
 		return status;
-	/* Its own processes cannot signal pid 1: the kernel's OOM killer ended
-	 * it, the package's doing. */
-	sy_error_set(&err, "build killed by signal %d", status - 128);
-	return child_fail(&err, EXIT_PACKAGE);
+	return take_outputs(job);
 }

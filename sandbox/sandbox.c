@@ -409,7 +409,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	struct sy_child init = SY_CHILD_INIT;
 	struct sy_error err = { { 0 } };
 
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | cfg->namespaces) < 0) {
+	if (unshare(CLONE_NEWNS) < 0) {
 		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
 		return cfg->setup_failed(cfg->arg, &err);
 	}
@@ -418,8 +418,14 @@ int sandbox_run(const struct sandbox_config *cfg)
 		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
 		return cfg->setup_failed(cfg->arg, &err);
 	}
+	/* Before the pid namespace: the first child made after it is its pid
+	 * 1, and a program prepare_outside runs (mke2fs) must not be. */
 	if (cfg->prepare_outside && cfg->prepare_outside(cfg->arg, &err))
 		return cfg->setup_failed(cfg->arg, &err);
+	if (unshare(CLONE_NEWPID | cfg->namespaces) < 0) {
+		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
+		return cfg->setup_failed(cfg->arg, &err);
+	}
 	init.child_fn = init_main;
 	init.child_arg = (void *)cfg;
 	init.death_signal = SIGKILL;

@@ -56,8 +56,9 @@ struct sandbox_config {
 	const char *scratch; /* path of a writable tmpfs owned by user, or NULL */
 
 	/* Called in the process of sandbox_run once it is in its new, private
-	 * mount namespace, before pid 1 starts: mounts that outlive the work
-	 * for the caller to read afterwards (a build's sized filesystem,
+	 * mount namespace, before the other namespaces are made (a program it
+	 * runs is an ordinary child): mounts that outlive the work for the
+	 * caller to read afterwards (a build's sized filesystem,
 	 * sandbox/sizedfs.h), which pid 1 sees as well; or NULL. Returns 0 or
 	 * -1 with err. */
 	int (*prepare_outside)(void *arg, struct sy_error *err);

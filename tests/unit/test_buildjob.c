@@ -15,6 +15,7 @@
 
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
+#include "builder/rootfs.h"
 #include "sandbox/rpminstall.h"
 #include "builder/worker.h"
 
@@ -749,6 +750,62 @@ static void test_build_run_kills_build_over_output_limit(void **state)
 	assert_nothing_mounted_under(f->scratch);
 }
 
+/* The attack on the output limit: a file under 300 nested directories
+ * (deeper than a walk of the tree would look) fallocated far past the
+ * limit. The kernel refuses it in the build (ENOSPC): the build fails with
+ * the limit as a package failure, its writable layer is a filesystem of
+ * about the limit's size, so nothing of it takes the host's disk beyond
+ * that. In extract mode the layer holds the worker root too. */
+static void check_nested_fallocate_stops_at_limit(struct fixture *f, const char *tarball)
+{
+	struct builder_build_request req = request(f, "deep.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	unsigned long long blocks = 0, bsize = 0;
+	char *log, *layer;
+
+	req.output_limit_bytes = 16ULL << 20;
+	req.worker_tarball = tarball;
+	write_spec_preamble(f, "deep", "",
+			    "d=deep; for i in $(seq 1 299); do d=$d/d; done; mkdir -p $d\n"
+			    "if fallocate -l 4G $d/big; then echo fallocated; exit 0; fi\n"
+			    "echo \"layer $(stat -f -c '%%b %%S' $d)\"\nexit 1");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_string_equal(err.msg, "output limit of 16 MiB exceeded");
+	assert_int_equal(res.infrastructure, 0);
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	layer = strstr(log, "\nlayer ");
+	if (!layer) {
+		fprintf(stderr, "%s\n", log);
+		fail_msg("no layer size in the build log");
+	}
+	assert_int_equal(sscanf(layer, "\nlayer %llu %llu", &blocks, &bsize), 2);
+	/* The layer's size: the limit and ext4's slack (extract: the worker
+	 * root's size too). */
+	if (!tarball)
+		assert_true(blocks * bsize < (24ULL << 20));
+	else
+		assert_true(blocks * bsize < (2ULL << 30));
+	assert_false(sy_exists(f->scratch));
+	assert_nothing_mounted_under(f->scratch);
+	free(log);
+}
+
+static void test_build_run_nested_fallocate_stops_at_output_limit(void **state)
+{
+	check_nested_fallocate_stops_at_limit(*state, NULL);
+}
+
+static void test_build_run_extracted_root_nested_fallocate_stops_at_output_limit(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *tar = NULL;
+
+	assert_ok(builder_rootfs_tarball_ensure(worker_root, &tar, &err), &err);
+	check_nested_fallocate_stops_at_limit(*state, tar);
+	free(tar);
+}
+
 /* A build under its limit passes. */
 static void test_build_run_output_limit_allows_smaller_build(void **state)
 {
@@ -839,6 +896,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_kills_build_over_output_limit,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_nested_fallocate_stops_at_output_limit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_extracted_root_nested_fallocate_stops_at_output_limit, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_output_limit_allows_smaller_build,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
