@@ -15,6 +15,7 @@
 
 #include "common/child.h"
 #include "common/util.h"
+#include "sandbox/cgroup.h"
 
 #define MIB (1024ULL * 1024ULL)
 /* Flags of the mount: nothing on it is a device or gains privileges. */
@@ -148,19 +149,11 @@ out:
 	return rc;
 }
 
-/* The machine's memory in bytes, or 0 when unknown. */
-static unsigned long long memory_bytes(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-
-	return pages > 0 && page > 0 ? (unsigned long long)pages * (unsigned long long)page : 0;
-}
-
 /* The tmpfs kind: bytes, or a quarter of the memory when that is less. */
 static int mount_tmpfs(const char *dir, unsigned long long bytes, struct sandbox_sizedfs *fs,
 		       struct sy_error *err)
 {
-	unsigned long long cap = memory_bytes() / 4;
+	unsigned long long cap = sandbox_memory_share(4, 0);
 	char opts[128];
 
 	if (cap && bytes > cap)

@@ -13,9 +13,14 @@
 #include <sys/sysmacros.h>
 
 #include <glob.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include "common/child.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/sizedfs.h"
 
@@ -324,6 +329,118 @@ static void test_sandbox_sized_tmpfs_refuses_writes_past_its_size(void **state)
 	check_sized_fs(1);
 }
 
+/* In the child: enters the cgroup arg and reports where it is and its
+ * limits. */
+static int join_cgroup(void *arg)
+{
+	const struct sandbox_cgroup *cg = arg;
+	struct sy_error err = { { 0 } };
+	struct rlimit nproc, as;
+	char *self = NULL;
+
+	if (sandbox_cgroup_enter(cg, &err) || sandbox_cgroup_rlimits(cg, &err)) {
+		dprintf(REPORT_FD, "failed: %s\n", err.msg);
+		return 1;
+	}
+	getrlimit(RLIMIT_NPROC, &nproc);
+	getrlimit(RLIMIT_AS, &as);
+	sy_read_file("/proc/self/cgroup", &self, NULL, NULL);
+	dprintf(REPORT_FD, "nproc %llu as %llu\n%s", (unsigned long long)nproc.rlim_cur,
+		(unsigned long long)as.rlim_cur, self ? self : "");
+	return 0;
+}
+
+/* Runs join_cgroup on cg in a child; returns its report. */
+static char *run_in_cgroup(struct sandbox_cgroup *cg)
+{
+	struct sy_child c = SY_CHILD_INIT;
+	struct sy_error err = { { 0 } };
+	char *out;
+
+	c.child_fn = join_cgroup;
+	c.child_arg = cg;
+	c.capture = 1;
+	c.capture_at = REPORT_FD;
+	c.timeout_s = 30;
+	assert_ok(sy_child_run(&c, &err), &err);
+	assert_int_equal(c.status, 0);
+	out = c.out;
+	c.out = NULL;
+	return out;
+}
+
+/* Where no cgroup v2 hierarchy is, the limits become the process's
+ * RLIMIT_NPROC and RLIMIT_AS. */
+static void test_sandbox_cgroup_falls_back_to_rlimits(void **state)
+{
+	char *dir = test_tmpdir(), *out;
+	const struct sandbox_limits limits = { 512ULL << 20, 32, 100 };
+	struct sandbox_cgroup cg;
+	char *why;
+
+	(void)state;
+	sandbox_cgroup_create(&cg, dir, "test", &limits);
+	assert_null(cg.dir);
+	why = sy_xasprintf("%s is not a cgroup v2 hierarchy", dir);
+	assert_string_equal(cg.why_fallback, why);
+	out = run_in_cgroup(&cg);
+	assert_non_null(strstr(out, "nproc 32 as 536870912\n"));
+	sandbox_cgroup_release(&cg);
+	free(why);
+	done(out, dir);
+}
+
+/* A cgroup v2 hierarchy's root here, or NULL. */
+static const char *cgroup2_root(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs fs;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (statfs(roots[i], &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+			return roots[i];
+	return NULL;
+}
+
+/* On a cgroup v2 hierarchy (with no limits, so that no controller is
+ * needed): the sandbox's process joins a cgroup of its own under
+ * shipyard/; a cgroup left by a run that was killed is removed when the
+ * next is made; releasing removes the sandbox's. */
+static void test_sandbox_cgroup_joins_its_own_and_removes_leftovers(void **state)
+{
+	const char *root = cgroup2_root();
+	const struct sandbox_limits none = { 0, 0, 0 };
+	struct sandbox_cgroup cg;
+	char *subtree, *leftover, *out, *dir, *want;
+
+	(void)state;
+	if (geteuid() != 0 || !root)
+		skip(); /* no cgroup v2 hierarchy here */
+	subtree = sy_xasprintf("%s/shipyard", root);
+	/* A pid above any pid_max: its process is gone. */
+	leftover = sy_xasprintf("%s/test-2147483647-1", subtree);
+	if (mkdir(subtree, 0755) < 0 && errno != EEXIST)
+		skip(); /* not writable */
+	assert_int_equal(mkdir(leftover, 0755), 0);
+	sandbox_cgroup_create(&cg, root, "test", &none);
+	if (!cg.dir)
+		fail_msg("no cgroup: %s", cg.why_fallback);
+	assert_false(sy_exists(leftover));
+	out = run_in_cgroup(&cg);
+	want = sy_xasprintf("0::%s\n", cg.dir + strlen(root));
+	if (!strstr(out, want))
+		fail_msg("not in %s:\n%s", cg.dir, out);
+	dir = sy_xstrdup(cg.dir);
+	sandbox_cgroup_release(&cg);
+	assert_null(cg.dir);
+	assert_false(sy_exists(dir));
+	free(dir);
+	free(want);
+	free(out);
+	free(leftover);
+	free(subtree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +449,8 @@ int main(void)
 		cmocka_unit_test(test_sandbox_setup_failure_is_reported_the_callers_way),
 		cmocka_unit_test(test_sandbox_sized_ext4_refuses_writes_past_its_size),
 		cmocka_unit_test(test_sandbox_sized_tmpfs_refuses_writes_past_its_size),
+		cmocka_unit_test(test_sandbox_cgroup_falls_back_to_rlimits),
+		cmocka_unit_test(test_sandbox_cgroup_joins_its_own_and_removes_leftovers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
