@@ -53,6 +53,9 @@ struct job {
 	char *outputs; /* <scratch>/outputs: the build's process lists there the
 			* outputs it moved to out_dir, as NUL-terminated pairs
 			* "srpm" or "rpm", then the path */
+	struct sandbox_cgroup cgroup; /* the build's cgroup or the fallback's
+			* rlimits (made by the caller, entered by the build's
+			* process, rlimits set again before each rpmbuild) */
 	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
 	int probe;     /* 1: builder_build_root_probe, run /bin/true instead */
 	struct sy_strv deps; /* in the build's pid 1: paths inside the root of the
@@ -60,7 +63,8 @@ struct job {
 };
 
 /* The build's process, forked by buildjob.c with the reason file at
- * REASON_FD: mounts the layer (with an output limit), enters the sandbox
+ * REASON_FD: joins the build's cgroup (or sets the fallback's rlimits),
+ * mounts the layer (with an output limit), enters the sandbox
  * (sandbox/sandbox.h) with the root mounted and prepared, installs the
  * BuildRequires and runs both rpmbuild steps as the build user; once the
  * sandbox has ended (nothing of the build runs any more), turns a failure

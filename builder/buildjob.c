@@ -25,6 +25,8 @@
 #include "common/child.h"
 #include "common/fs.h"
 
+/* How often a running build's cgroup is asked whether it refused a fork. */
+#define LIMIT_CHECK_MS 500
 /* How much of the end of the build log is searched for rpmbuild's list of
  * unmet BuildRequires. */
 #define LOG_TAIL_BYTES 65536
@@ -50,6 +52,7 @@ static void job_release(struct job *job)
 	free(job->root);
 	free(job->lower);
 	sy_strv_release(&job->deps);
+	sandbox_cgroup_release(&job->cgroup);
 	if (job->reason_fd >= 0)
 		close(job->reason_fd);
 }
@@ -235,6 +238,40 @@ static int read_outputs(const struct job *job, struct builder_build_result *res,
 	return 0;
 }
 
+/* The limits of the build: the request's, defaults for its zero fields
+ * (builder/buildjob.h). */
+static struct sandbox_limits build_limits(const struct builder_build_request *req)
+{
+	struct sandbox_limits l = req->limits;
+
+	if (!l.memory_bytes)
+		l.memory_bytes = sandbox_memory_share(2, BUILDER_BUILD_MEMORY_MAX);
+	if (!l.pids)
+		l.pids = BUILDER_BUILD_PIDS;
+	if (!l.cpu_weight)
+		l.cpu_weight = BUILDER_BUILD_CPU_WEIGHT;
+	return l;
+}
+
+/* Makes the build's cgroup (or the fallback) and says which in the log. */
+static void limit_build(struct job *job)
+{
+	const struct builder_build_request *req = job->req;
+	struct sandbox_limits l = build_limits(req);
+	const struct sandbox_cgroup *cg = &job->cgroup;
+
+	sandbox_cgroup_create(&job->cgroup, NULL, "build", &l);
+	if (req->log_fd < 0 || job->probe)
+		return;
+	if (cg->dir)
+		dprintf(req->log_fd, "shipyard: limits: memory %llu MiB, %u tasks (cgroup %s)\n",
+			l.memory_bytes >> 20, l.pids, cg->dir);
+	else
+		dprintf(req->log_fd, "shipyard: limits: address space %llu MiB a process, %u "
+			"processes of the build user (%s)\n", l.memory_bytes >> 20, l.pids,
+			cg->why_fallback);
+}
+
 /* Runs the build child of job and turns its end into 0 or -1 with err and
  * *infra. */
 static int run_child(struct job *job, int *infra, struct sy_error *err)
@@ -242,6 +279,8 @@ static int run_child(struct job *job, int *infra, struct sy_error *err)
 	const struct builder_build_request *req = job->req;
 	struct sy_child c = SY_CHILD_INIT;
 	off_t log_start = regular_size(req->log_fd);
+	enum sandbox_limit_hit hit;
+	int rc;
 
 	c.child_fn = builder_job_child;
 	c.child_arg = job;
@@ -254,9 +293,22 @@ static int run_child(struct job *job, int *infra, struct sy_error *err)
 	/* It dies with the caller, and the build (its pid 1) with it. */
 	c.death_signal = SIGKILL;
 	c.timeout_s = req->timeout_s;
+	limit_build(job);
+	if (job->cgroup.dir && job->cgroup.limits.pids) {
+		c.tick_fn = sandbox_cgroup_tick;
+		c.tick_arg = &job->cgroup;
+		c.tick_ms = LIMIT_CHECK_MS;
+	}
 	*infra = 1;
-	if (sy_child_run(&c, err))
+	rc = sy_child_run(&c, err);
+	hit = sandbox_cgroup_hit(&job->cgroup);
+	sandbox_cgroup_release(&job->cgroup);
+	if (rc)
 		return -1;
+	if (hit) {
+		*infra = 0;
+		return sandbox_cgroup_hit_error(&job->cgroup, hit, err);
+	}
 	if (c.timed_out || c.stopped || c.status)
 		return child_error(job, &c, log_start, infra, err);
 	*infra = 0;

@@ -214,24 +214,25 @@ out:
 	return rc;
 }
 
-/* Runs in the child of a step before exec: becomes the build user for
+/* Runs in the child of a step before exec: the fallback's resource limits
+ * (arg: the build's struct sandbox_cgroup), then becomes the build user for
  * good. */
 static int become_build_user(void *arg)
 {
 	struct sy_error err = { { 0 } };
 
-	(void)arg;
-	if (sandbox_become_user(&build_user, &err) == 0)
+	if (sandbox_cgroup_rlimits(arg, &err) == 0 && sandbox_become_user(&build_user, &err) == 0)
 		return 0;
 	dprintf(2, "shipyard: %s\n", err.msg);
 	return -1;
 }
 
-/* Runs one rpmbuild inside the root; what names the step in errors. */
-static int run_rpmbuild(const char *const *mode, const char *target, const char *what,
-			const struct planner_macro_ctx *macros, const struct sy_strv *late,
-			struct sy_error *err)
+/* Runs one rpmbuild of job inside the root; what names the step in
+ * errors. */
+static int run_rpmbuild(const struct job *job, const char *const *mode, const char *target,
+			const char *what, const struct sy_strv *late, struct sy_error *err)
 {
+	const struct planner_macro_ctx *macros = job->req->macros;
 	struct sy_strv argv = SY_STRV_INIT;
 	struct sy_child c = SY_CHILD_INIT;
 	int rc = -1;
@@ -254,6 +255,7 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 	c.env = build_env;
 	c.cwd = BUILD_TOPDIR;
 	c.child_fn = become_build_user;
+	c.child_arg = (void *)&job->cgroup;
 	if (sy_child_run(&c, err))
 		goto out;
 	if (c.status) {
@@ -304,10 +306,10 @@ static int run_builds(const struct job *job, struct sy_error *err)
 		sy_strv_push(&late, "--define");
 		sy_strv_pushf(&late, "_smp_ncpus_max %u", req->smp_ncpus_max);
 	}
-	if (run_rpmbuild(bs, spec, "rpmbuild -bs", req->macros, &late, err))
+	if (run_rpmbuild(job, bs, spec, "rpmbuild -bs", &late, err))
 		goto out;
 	srpm = find_srpm(BUILD_TOPDIR "/SRPMS", err);
-	if (!srpm || run_rpmbuild(rebuild, srpm, "rpmbuild", req->macros, &late, err))
+	if (!srpm || run_rpmbuild(job, rebuild, srpm, "rpmbuild", &late, err))
 		goto out;
 	if (req->run_check) {
 		/* The test build: its packages are thrown away, its result is
@@ -317,7 +319,7 @@ static int run_builds(const struct job *job, struct sy_error *err)
 		sy_strv_push(&late, "with_check 1");
 		sy_strv_push(&late, "--define");
 		sy_strv_push(&late, "_topdir " BUILD_TOPDIR "/check");
-		if (run_rpmbuild(check, srpm, "rpmbuild with %check", req->macros, &late, &cerr))
+		if (run_rpmbuild(job, check, srpm, "rpmbuild with %check", &late, &cerr))
 			dprintf(REASON_FD, "check failed: %s", cerr.msg);
 		else
 			dprintf(REASON_FD, "check passed");
@@ -331,7 +333,7 @@ out:
 }
 
 /* The probe's step: /bin/true as the build user, as rpmbuild would run. */
-static int run_probe(struct sy_error *err)
+static int run_probe(const struct job *job, struct sy_error *err)
 {
 	const char *const argv[] = { "/bin/true", NULL };
 	struct sy_child c = SY_CHILD_INIT;
@@ -340,6 +342,7 @@ static int run_probe(struct sy_error *err)
 	c.env = build_env;
 	c.cwd = BUILD_TOPDIR;
 	c.child_fn = become_build_user;
+	c.child_arg = (void *)&job->cgroup;
 	if (sy_child_run(&c, err))
 		return -1;
 	if (c.status)
@@ -391,7 +394,7 @@ static int build_init(void *arg)
 	int rc;
 
 	if (job->probe)
-		rc = run_probe(&err) ? EXIT_INFRA : 0;
+		rc = run_probe(job, &err) ? EXIT_INFRA : 0;
 	else
 		rc = install_deps(&job->deps, &err) || run_builds(job, &err) ? EXIT_PACKAGE : 0;
 	return rc ? child_fail(&err, rc) : 0;
@@ -558,8 +561,11 @@ int builder_job_child(void *arg)
 		.hostname = BUILD_HOSTNAME, .fn = build_init, .setup_failed = setup_failed,
 		.arg = job,
 	};
-	int status = sandbox_run(&cfg);
+	int status;
 
+	if (sandbox_cgroup_enter(&job->cgroup, &err))
+		return child_fail(&err, EXIT_INFRA);
+	status = sandbox_run(&cfg);
 	if (status > 128) {
 		/* Its own processes cannot signal pid 1: the kernel's OOM
 		 * killer ended it, the package's doing. */

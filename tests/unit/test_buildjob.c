@@ -806,6 +806,91 @@ static void test_build_run_extracted_root_nested_fallocate_stops_at_output_limit
 	free(tar);
 }
 
+/* 1 when the build log says the build ran in a cgroup of its own (else
+ * under the rlimits of the fallback, sandbox/cgroup.h). */
+static int build_had_cgroup(struct fixture *f)
+{
+	struct sy_error err = { { 0 } };
+	char *log;
+	int yes;
+
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	yes = strstr(log, "shipyard: limits: memory ") && strstr(log, " (cgroup /");
+	free(log);
+	return yes;
+}
+
+/* Fails the test unless the build log holds text. */
+static void assert_log_has(struct fixture *f, const char *text)
+{
+	struct sy_error err = { { 0 } };
+	char *log;
+
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	if (!strstr(log, text)) {
+		fprintf(stderr, "%s\n", log);
+		fail_msg("the build log lacks \"%s\"", text);
+	}
+	free(log);
+}
+
+/* A build allocating far past its memory limit is stopped, long before its
+ * timeout, as a package failure: with a cgroup the kernel kills the whole
+ * build and the reason names the limit; under the fallback's RLIMIT_AS the
+ * allocation fails in the build. */
+static void test_build_run_memory_hog_stops_at_memory_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "hog.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	time_t t0 = time(NULL);
+
+	req.limits.memory_bytes = 256ULL << 20;
+	write_spec_preamble(f, "hog", "",
+			    "perl -e '$x = \"x\" x (3 * 1024 * 1024 * 1024); print length($x)'");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_int_equal(res.infrastructure, 0);
+	assert_true(time(NULL) - t0 < 60);
+	if (build_had_cgroup(f)) {
+		assert_string_equal(err.msg, "killed: memory limit (256 MiB)");
+	} else {
+		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+		assert_log_has(f, "Out of memory");
+	}
+	assert_false(sy_exists(f->scratch));
+}
+
+/* A fork bomb (bounded: 10 levels of two, 1024 leaves that each live two
+ * seconds, about 3000 processes at once) is contained at the task limit
+ * and the build fails soon: with a cgroup it is stopped as soon as a fork
+ * is refused, "killed: process limit (64)"; under the fallback's
+ * RLIMIT_NPROC the forks fail and fewer leaves than 1024 ran. */
+static void test_build_run_fork_bomb_stops_at_process_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "bomb.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	time_t t0 = time(NULL);
+
+	req.limits.pids = 64;
+	write_spec_preamble(f, "bomb", "",
+			    "bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & "
+			    "wait; else sleep 2; echo x >> $PWD/leaves; fi; }\n"
+			    "bomb 10\nn=$(wc -l < leaves)\necho \"leaves: $n\"\ntest \"$n\" -eq 1024");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_int_equal(res.infrastructure, 0);
+	assert_true(time(NULL) - t0 < 60);
+	if (build_had_cgroup(f)) {
+		assert_string_equal(err.msg, "killed: process limit (64)");
+	} else {
+		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+		assert_log_has(f, "Cannot fork");
+	}
+	assert_false(sy_exists(f->scratch));
+}
+
 /* A build under its limit passes. */
 static void test_build_run_output_limit_allows_smaller_build(void **state)
 {
@@ -901,6 +986,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_build_run_extracted_root_nested_fallocate_stops_at_output_limit, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_memory_hog_stops_at_memory_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_fork_bomb_stops_at_process_limit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_output_limit_allows_smaller_build,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
