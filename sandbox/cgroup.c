@@ -306,8 +306,24 @@ void sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *root, const ch
 
 /* ---- in the sandbox's process ---- */
 
-/* The fallback's limits on the calling process; RLIMIT_AS unless skip_as. */
-static int set_rlimits(const struct sandbox_cgroup *cg, int skip_as, struct sy_error *err)
+/* Bytes of address space the calling process has mapped, or 0. */
+static unsigned long long mapped_bytes(void)
+{
+	char *statm = read_at("/proc/self", "statm");
+	unsigned long long pages = statm ? strtoull(statm, NULL, 10) : 0;
+	long page = sysconf(_SC_PAGESIZE);
+
+	free(statm);
+	return page > 0 ? pages * (unsigned long long)page : 0;
+}
+
+/* The fallback's limits on the calling process. RLIMIT_AS: memory_bytes
+ * for a process that execs next (its new image starts empty), or that much
+ * more than it has mapped (a forked copy of a process that maps git packs
+ * may have gigabytes mapped and touch little of it); none when
+ * skip_as. */
+static int set_rlimits(const struct sandbox_cgroup *cg, int execs_next, int skip_as,
+		       struct sy_error *err)
 {
 	const struct sandbox_limits *l = &cg->limits;
 
@@ -319,7 +335,8 @@ static int set_rlimits(const struct sandbox_cgroup *cg, int skip_as, struct sy_e
 			return sy_error_set(err, "cannot limit processes: %s", strerror(errno));
 	}
 	if (l->memory_bytes && !skip_as) {
-		struct rlimit r = { l->memory_bytes, l->memory_bytes };
+		rlim_t as = l->memory_bytes + (execs_next ? 0 : mapped_bytes());
+		struct rlimit r = { as, as };
 		if (setrlimit(RLIMIT_AS, &r) < 0)
 			return sy_error_set(err, "cannot limit memory: %s", strerror(errno));
 	}
@@ -331,12 +348,12 @@ int sandbox_cgroup_enter(const struct sandbox_cgroup *cg, struct sy_error *err)
 	if (cg->dir && write_at(cg->dir, "cgroup.procs", "0") < 0)
 		return sy_error_set(err, "cannot join the cgroup %s: %s", cg->dir,
 				    strerror(errno));
-	return set_rlimits(cg, UNDER_ASAN, err);
+	return set_rlimits(cg, 0, UNDER_ASAN, err);
 }
 
 int sandbox_cgroup_rlimits(const struct sandbox_cgroup *cg, struct sy_error *err)
 {
-	return set_rlimits(cg, 0, err);
+	return set_rlimits(cg, 1, 0, err);
 }
 
 /* ---- afterwards ---- */

@@ -18,7 +18,8 @@
  * space, not memory: a program that maps much and uses little needs more)
  * and RLIMIT_NPROC, which counts every process of the user the work runs as
  * on the machine (root is not counted) and so is shared by the sandboxes
- * running as the same user. The kernel then refuses the allocation or the
+ * running as the same user (a fork bomb in one spec makes the forks of
+ * another parsed meanwhile fail). The kernel then refuses the allocation or the
  * fork; the work fails its own way and no cgroup records it, so the caller
  * cannot name the limit. */
 #ifndef SANDBOX_CGROUP_H
@@ -70,16 +71,18 @@ void sandbox_cgroup_create(struct sandbox_cgroup *cg, const char *root, const ch
 
 /* In the sandbox's process, before anything else (as root): moves the
  * process into the cgroup, so that every process it starts is in it; in
- * the fallback, sets RLIMIT_NPROC and RLIMIT_AS on it, except RLIMIT_AS in
- * an AddressSanitizer build, whose shadow memory is terabytes of address
- * space (sandbox_cgroup_rlimits sets it before an exec). Returns 0 or -1
- * with err ("cannot join the cgroup /sys/fs/cgroup/shipyard/build-12-1:
- * No such file or directory"). */
+ * the fallback, sets RLIMIT_NPROC and RLIMIT_AS on it, the latter at
+ * memory_bytes more than the process has mapped already (a fork of a
+ * process that maps git packs), and not in an AddressSanitizer build,
+ * whose shadow memory is terabytes of address space
+ * (sandbox_cgroup_rlimits sets it before an exec). Returns 0 or -1 with
+ * err ("cannot join the cgroup /sys/fs/cgroup/shipyard/build-12-1: No
+ * such file or directory"). */
 int sandbox_cgroup_enter(const struct sandbox_cgroup *cg, struct sy_error *err);
 
-/* In the fallback, sets RLIMIT_NPROC and RLIMIT_AS on the calling process,
- * one that execs a program next; nothing with a cgroup. Returns 0 or -1
- * with err. */
+/* In the fallback, sets RLIMIT_NPROC and RLIMIT_AS (memory_bytes) on the
+ * calling process, one that execs a program next; nothing with a cgroup.
+ * Returns 0 or -1 with err. */
 int sandbox_cgroup_rlimits(const struct sandbox_cgroup *cg, struct sy_error *err);
 
 /* Which limit the sandbox reached so far (memory first). Cheap: reads two
