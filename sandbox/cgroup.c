@@ -178,8 +178,24 @@ static void remove_leftovers(const char *subtree)
 		closedir(d);
 }
 
+/* Enables in dir's cgroup.subtree_control the controllers names (needed)
+ * and, when cpu, the cpu controller, which may fail (real-time processes
+ * outside the root keep it off) without harm. Returns 0 or -1 with why. */
+static int enable_for_limits(const char *dir, const char *const *names, size_t n, int cpu,
+			     char *why, size_t why_size)
+{
+	static const char *const cpu_name[] = { "cpu" };
+	char ignored[160];
+
+	if (enable_controllers(dir, names, n, why, why_size) < 0)
+		return -1;
+	if (cpu)
+		enable_controllers(dir, cpu_name, 1, ignored, sizeof(ignored));
+	return 0;
+}
+
 /* Writes the limits into the new cgroup dir. Returns 0 or -1 with why. */
-static int write_limits(const char *dir, const struct sandbox_limits *l, int cpu, char *why,
+static int write_limits(const char *dir, const struct sandbox_limits *l, char *why,
 			size_t why_size)
 {
 	char value[32];
@@ -198,10 +214,10 @@ static int write_limits(const char *dir, const struct sandbox_limits *l, int cpu
 		if (write_at(dir, "pids.max", value) < 0)
 			goto fail;
 	}
-	if (l->cpu_weight && cpu) {
+	if (l->cpu_weight) {
+		/* Optional: without the cpu controller there is no file. */
 		snprintf(value, sizeof(value), "%u", l->cpu_weight);
-		if (write_at(dir, "cpu.weight", value) < 0)
-			goto fail;
+		write_at(dir, "cpu.weight", value);
 	}
 	return 0;
 fail:
@@ -237,11 +253,11 @@ static int make_leaf(struct sandbox_cgroup *cg, const char *subtree, const char 
 static int make_cgroup(struct sandbox_cgroup *cg, const char *root, const char *kind)
 {
 	const struct sandbox_limits *l = &cg->limits;
-	const char *names[3];
+	const char *names[2];
 	size_t n = 0;
 	char *available, *subtree = sy_xasprintf("%s/" SUBTREE, root);
 	struct statfs fs;
-	int rc = -1;
+	int cpu, rc = -1;
 
 	if (statfs(root, &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
 		snprintf(cg->why_fallback, sizeof(cg->why_fallback),
@@ -260,11 +276,10 @@ static int make_cgroup(struct sandbox_cgroup *cg, const char *root, const char *
 				 "%.100s: no %s controller", root, names[i]);
 			goto out;
 		}
-	if (l->cpu_weight && available && has_word(available, "cpu"))
-		names[n++] = "cpu";
+	cpu = l->cpu_weight && available && has_word(available, "cpu");
 	for (int tries = 0;; tries++) {
-		if (enable_controllers(root, names, n, cg->why_fallback,
-				       sizeof(cg->why_fallback)) < 0)
+		if (enable_for_limits(root, names, n, cpu, cg->why_fallback,
+				      sizeof(cg->why_fallback)) < 0)
 			goto out;
 		if (mkdir(subtree, 0755) < 0 && errno != EEXIST) {
 			snprintf(cg->why_fallback, sizeof(cg->why_fallback), "%.100s: %s", subtree,
@@ -272,8 +287,8 @@ static int make_cgroup(struct sandbox_cgroup *cg, const char *root, const char *
 			goto out;
 		}
 		remove_leftovers(subtree);
-		if (enable_controllers(subtree, names, n, cg->why_fallback,
-				       sizeof(cg->why_fallback)) == 0 &&
+		if (enable_for_limits(subtree, names, n, cpu, cg->why_fallback,
+				      sizeof(cg->why_fallback)) == 0 &&
 		    make_leaf(cg, subtree, kind) == 0)
 			break;
 		/* The last one out of another run removed the subtree
@@ -281,8 +296,7 @@ static int make_cgroup(struct sandbox_cgroup *cg, const char *root, const char *
 		if (errno != ENOENT || tries == 2)
 			goto out;
 	}
-	if (write_limits(cg->dir, l, n && !strcmp(names[n - 1], "cpu"), cg->why_fallback,
-			 sizeof(cg->why_fallback)) < 0) {
+	if (write_limits(cg->dir, l, cg->why_fallback, sizeof(cg->why_fallback)) < 0) {
 		kill_and_remove(cg->dir);
 		free(cg->dir);
 		cg->dir = NULL;
