@@ -44,6 +44,8 @@ struct job {
 			* limit, plus room for the worker root when extracted */
 	struct sandbox_sizedfs fs; /* in the build's process: the layer as
 			* mounted (the size it got, its kind) */
+	int layer_ready; /* in the build's process: 1 once the layer (and an
+			* extracted root in it) is ready for the build */
 	char *upper;   /* where the root's changes are: the overlay upper dir
 			* (<layer or scratch>/upper), or the extracted root */
 	char *work;    /* overlay work dir, beside upper */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "builder/buildjob-private.h"
@@ -364,84 +363,12 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
 	return 0;
 }
 
-/* The root's filesystem (sandbox_config.prepare, in the build's pid 1):
- * the overlay or the extracted worker root and, unless a probe, the host's
- * files. */
-static int mount_root(void *arg, struct sy_error *err)
-{
-	struct job *job = arg;
-
-	if (job->req->worker_tarball ? bind_root(job, err) : mount_overlay(job, err))
-		return -1;
-	return job->probe ? 0 : prepare_root(job, &job->deps, err);
-}
-
-/* A build whose sandbox could not be set up failed for the machine's
- * sake (sandbox_config.setup_failed). */
-static int setup_failed(void *arg, const struct sy_error *err)
-{
-	(void)arg;
-	return child_fail(err, EXIT_INFRA);
-}
-
-/* The build, as pid 1 of its sandbox once the root is set up. Returns the
- * exit status (0, or EXIT_PACKAGE or EXIT_INFRA with the reason on
- * REASON_FD). */
-static int build_init(void *arg)
-{
-	struct job *job = arg;
-	struct sy_error err = { { 0 } };
-	int rc;
-
-	if (job->probe)
-		rc = run_probe(job, &err) ? EXIT_INFRA : 0;
-	else
-		rc = install_deps(&job->deps, &err) || run_builds(job, &err) ? EXIT_PACKAGE : 0;
-	return rc ? child_fail(&err, rc) : 0;
-}
-
 /* Creates the directory path (root's, mode) in the layer. */
 static int make_layer_dir(const char *path, mode_t mode, struct sy_error *err)
 {
 	if (mkdir(path, mode) < 0)
 		return sy_error_set(err, "cannot create %s: %s", path, strerror(errno));
 	return 0;
-}
-
-/* Takes up what the layer has beyond the output limit once the worker root
- * is extracted into it (its size was a generous guess) with a file beside
- * the root, out of the build's reach, so that the build can add the limit
- * and a little ext4 slack, as with an overlay. On ext4 the file's blocks
- * are reserved, never written: the image stays sparse. */
-static int pad_layer(const struct job *job, struct sy_error *err)
-{
-	const unsigned long long slack = 2 * SANDBOX_SIZEDFS_SLACK;
-	unsigned long long avail, want = job->req->output_limit_bytes + slack;
-	char *pad = sy_xasprintf("%s/.padding", job->layer);
-	struct statvfs st;
-	int fd = -1, rc = -1;
-
-	if (statvfs(job->layer, &st) < 0) {
-		sy_error_set(err, "%s: %s", job->layer, strerror(errno));
-		goto out;
-	}
-	avail = (unsigned long long)st.f_bavail * st.f_frsize;
-	if (avail <= want) {
-		rc = 0;
-		goto out;
-	}
-	fd = open(pad, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || fallocate(fd, 0, 0, (off_t)(avail - want)) < 0) {
-		sy_error_set(err, "%s: cannot reserve %llu bytes: %s", pad, avail - want,
-			     strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(pad);
-	return rc;
 }
 
 /* What the build's process prepares before the sandbox
@@ -460,15 +387,22 @@ static int prepare_layer(void *arg, struct sy_error *err)
 		if (job->fs.kind == SANDBOX_SIZEDFS_TMPFS)
 			dprintf(2, "shipyard: the build writes into a tmpfs of %llu MiB (%s)\n",
 				job->fs.bytes >> 20, job->fs.why_tmpfs);
-		if (!job->req->worker_tarball)
-			return make_layer_dir(job->upper, 0755, err) ||
-			       make_layer_dir(job->work, 0700, err);
+		if (!job->req->worker_tarball && (make_layer_dir(job->upper, 0755, err) ||
+						  make_layer_dir(job->work, 0700, err)))
+			return -1;
 	}
-	if (!job->req->worker_tarball)
-		return 0;
-	if (extract_root(job, err))
-		return -1;
-	return job->layer ? pad_layer(job, err) : 0;
+	if (job->req->worker_tarball) {
+		if (extract_root(job, err))
+			return -1;
+		/* Its size was a generous guess: now the build may add the
+		 * limit and a little slack, as over an overlay. */
+		if (job->layer &&
+		    sandbox_sizedfs_shrink(job->layer, &job->fs, job->req->output_limit_bytes +
+						   2 * SANDBOX_SIZEDFS_SLACK, err))
+			return -1;
+	}
+	job->layer_ready = 1;
+	return 0;
 }
 
 /* Formats a size in bytes for messages: "64 MiB", "0.50 MiB". */
@@ -491,7 +425,8 @@ static int replace_reason(const struct sy_error *err, int status)
 }
 
 /* The reason of a build that failed with its layer full: the output limit
- * (smaller than asked when the layer is a tmpfs capped by memory). */
+ * (smaller than asked when the layer is a tmpfs capped by memory).
+ * Returns the exit status. */
 static int output_limit_exceeded(const struct job *job)
 {
 	unsigned long long limit = job->req->output_limit_bytes, lost = 0;
@@ -509,6 +444,59 @@ static int output_limit_exceeded(const struct job *job)
 			     text, held);
 	}
 	return replace_reason(&err, EXIT_PACKAGE);
+}
+
+/* 1 when the build failed because its layer is exhausted: the layer is
+ * full, or reason (the failure's, or NULL) is the kernel's ENOSPC while it
+ * was filled from the host (a copy that fails removes what it wrote), once
+ * it was ready (not while the worker root was extracted into it: that
+ * guess is ours). */
+static int layer_exhausted(const struct job *job, const char *reason)
+{
+	if (!job->layer || !job->layer_ready)
+		return 0;
+	return sandbox_sizedfs_full(job->layer) || (reason && strstr(reason, strerror(ENOSPC)));
+}
+
+/* The root's filesystem (sandbox_config.prepare, in the build's pid 1):
+ * the overlay or the extracted worker root and, unless a probe, the host's
+ * files. */
+static int mount_root(void *arg, struct sy_error *err)
+{
+	struct job *job = arg;
+
+	if (job->req->worker_tarball ? bind_root(job, err) : mount_overlay(job, err))
+		return -1;
+	return job->probe ? 0 : prepare_root(job, &job->deps, err);
+}
+
+/* A build whose sandbox could not be set up failed for the machine's
+ * sake (sandbox_config.setup_failed). */
+static int setup_failed(void *arg, const struct sy_error *err)
+{
+	const struct job *job = arg;
+
+	/* Unless the build's own files filled its layer: its sources copied
+	 * in. */
+	if (layer_exhausted(job, err->msg))
+		return output_limit_exceeded(job);
+	return child_fail(err, EXIT_INFRA);
+}
+
+/* The build, as pid 1 of its sandbox once the root is set up. Returns the
+ * exit status (0, or EXIT_PACKAGE or EXIT_INFRA with the reason on
+ * REASON_FD). */
+static int build_init(void *arg)
+{
+	struct job *job = arg;
+	struct sy_error err = { { 0 } };
+	int rc;
+
+	if (job->probe)
+		rc = run_probe(job, &err) ? EXIT_INFRA : 0;
+	else
+		rc = install_deps(&job->deps, &err) || run_builds(job, &err) ? EXIT_PACKAGE : 0;
+	return rc ? child_fail(&err, rc) : 0;
 }
 
 /* Moves the outputs out of the finished build into out_dir and lists them
@@ -572,7 +560,7 @@ int builder_job_child(void *arg)
 		sy_error_set(&err, "build killed by signal %d", status - 128);
 		return child_fail(&err, EXIT_PACKAGE);
 	}
-	if (status == EXIT_PACKAGE && job->layer && sandbox_sizedfs_full(job->layer))
+	if (status == EXIT_PACKAGE && layer_exhausted(job, NULL))
 		return output_limit_exceeded(job);
 	if (status || job->probe)
 		return status;

@@ -14,6 +14,7 @@
 #include <linux/loop.h>
 
 #include "common/child.h"
+#include "common/strv.h"
 #include "common/util.h"
 #include "sandbox/cgroup.h"
 
@@ -185,6 +186,42 @@ int sandbox_sizedfs_mount(const char *dir, const char *image, unsigned long long
 		return 0;
 	return sy_error_prefix(err, "cannot make a filesystem of %llu MiB at %s (ext4: %s)",
 			       bytes / MIB, dir, ext4_err.msg);
+}
+
+/* Reserves bytes of dir's filesystem with the file dir/.reserved. */
+static int reserve(const char *dir, unsigned long long bytes, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/.reserved", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), rc = 0;
+
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)bytes) < 0)
+		rc = sy_error_set(err, "%s: cannot reserve %llu bytes: %s", path, bytes,
+				  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+int sandbox_sizedfs_shrink(const char *dir, const struct sandbox_sizedfs *fs,
+			   unsigned long long bytes, struct sy_error *err)
+{
+	unsigned long long used, avail;
+	struct statvfs st;
+	char opts[64];
+
+	if (statvfs(dir, &st) < 0)
+		return sy_error_set(err, "%s: %s", dir, strerror(errno));
+	avail = (unsigned long long)st.f_bavail * st.f_frsize;
+	used = (unsigned long long)(st.f_blocks - st.f_bfree) * st.f_frsize;
+	if (avail <= bytes)
+		return 0;
+	if (fs->kind == SANDBOX_SIZEDFS_EXT4)
+		return reserve(dir, avail - bytes, err);
+	snprintf(opts, sizeof(opts), "size=%llu", used + bytes);
+	if (mount(NULL, dir, NULL, MS_REMOUNT | SIZEDFS_FLAGS, opts) < 0)
+		return sy_error_set(err, "cannot shrink the tmpfs at %s: %s", dir, strerror(errno));
+	return 0;
 }
 
 int sandbox_sizedfs_full(const char *dir)

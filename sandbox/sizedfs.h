@@ -52,6 +52,15 @@ struct sandbox_sizedfs {
 int sandbox_sizedfs_mount(const char *dir, const char *image, unsigned long long bytes,
 			  int log_fd, struct sandbox_sizedfs *fs, struct sy_error *err);
 
+/* Leaves about bytes more to be written into the filesystem fs mounted at
+ * dir, from what it holds now (a worker root extracted into it): a tmpfs
+ * is remounted smaller; on ext4 the rest is reserved by dir/.reserved, a
+ * file whose blocks are allocated and never written (the image stays
+ * sparse). Nothing when less than bytes is left. Returns 0 or -1 with
+ * err. */
+int sandbox_sizedfs_shrink(const char *dir, const struct sandbox_sizedfs *fs,
+			   unsigned long long bytes, struct sy_error *err);
+
 /* 1 when the filesystem mounted at dir is full: less than SANDBOX_SIZEDFS_SLACK
  * bytes or no inode left to its unprivileged users, so that what was written
  * into it reached its size; 0 otherwise (also when it cannot be examined). */

@@ -806,6 +806,27 @@ static void test_build_run_extracted_root_nested_fallocate_stops_at_output_limit
 	free(tar);
 }
 
+/* Sources larger than the output limit fill the layer while they are
+ * copied into the root: the package's failure, not the machine's (which
+ * would be retried). */
+static void test_build_run_sources_past_output_limit_fail_the_package(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "bulky.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *cmd = sy_xasprintf("head -c 33554432 /dev/zero > %s/bulk.bin", f->spec_dir);
+
+	req.output_limit_bytes = 16ULL << 20;
+	write_spec(f, "bulky", "gcc -o hello hello.c");
+	test_sh(cmd);
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_string_equal(err.msg, "output limit of 16 MiB exceeded");
+	assert_int_equal(res.infrastructure, 0);
+	assert_false(sy_exists(f->scratch));
+	free(cmd);
+}
+
 /* 1 when the build log says the build ran in a cgroup of its own (else
  * under the rlimits of the fallback, sandbox/cgroup.h). */
 static int build_had_cgroup(struct fixture *f)
@@ -986,6 +1007,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_build_run_extracted_root_nested_fallocate_stops_at_output_limit, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_sources_past_output_limit_fail_the_package, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_memory_hog_stops_at_memory_limit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_fork_bomb_stops_at_process_limit, setup,

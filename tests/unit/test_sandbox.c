@@ -329,6 +329,91 @@ static void test_sandbox_sized_tmpfs_refuses_writes_past_its_size(void **state)
 	check_sized_fs(1);
 }
 
+/* Writes 1 MiB chunks into the new file path until a write fails; returns
+ * how many MiB went in. */
+static int write_mib_until_full(const char *path)
+{
+	static char chunk[1 << 20];
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), n = 0;
+
+	while (fd >= 0 && write(fd, chunk, sizeof(chunk)) == (ssize_t)sizeof(chunk))
+		n++;
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* In a mount namespace of its own: a sized filesystem of 64 MiB with 8 MiB
+ * written, shrunk to leave 4 MiB, then filled. */
+static int shrink_sized_fs(void *arg)
+{
+	const struct sized *sz = arg;
+	char *mnt = sy_xasprintf("%s/fs", sz->dir);
+	char *image = sz->tmpfs ? NULL : sy_xasprintf("%s/fs.img", sz->dir);
+	char *first = sy_xasprintf("%s/first", mnt), *second = sy_xasprintf("%s/second", mnt);
+	struct sandbox_sizedfs fs;
+	struct sy_error err = { { 0 } };
+	int fd;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mkdir(mnt, 0755) < 0 || sandbox_sizedfs_mount(mnt, image, 64 << 20, 2, &fs, &err)) {
+		dprintf(REPORT_FD, "failed: %s\n", err.msg);
+		return 1;
+	}
+	fd = open(first, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fallocate(fd, 0, 0, 8 << 20) < 0 ||
+	    sandbox_sizedfs_shrink(mnt, &fs, 4 << 20, &err)) {
+		dprintf(REPORT_FD, "failed: %s %s\n", err.msg, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	dprintf(REPORT_FD, "second %d MiB\n", write_mib_until_full(second));
+	free(first);
+	free(second);
+	free(image);
+	free(mnt);
+	return 0;
+}
+
+/* Shrinking a sized filesystem leaves what was asked for, whatever it
+ * holds. */
+static void check_shrink(int tmpfs)
+{
+	char *dir = test_tmpdir(), *out;
+	struct sized sz = { dir, tmpfs };
+	struct sy_child c = SY_CHILD_INIT;
+	struct sy_error err = { { 0 } };
+	int mib = -1;
+
+	if (geteuid() != 0)
+		skip();
+	c.child_fn = shrink_sized_fs;
+	c.child_arg = &sz;
+	c.capture = 1;
+	c.capture_at = REPORT_FD;
+	c.timeout_s = 60;
+	assert_ok(sy_child_run(&c, &err), &err);
+	out = c.out;
+	if (c.status != 0 || sscanf(out, "second %d MiB", &mib) != 1)
+		fail_msg("%s", out);
+	assert_true(mib >= 3 && mib <= 4);
+	done(out, dir);
+}
+
+static void test_sandbox_sized_ext4_shrinks_to_what_is_left(void **state)
+{
+	(void)state;
+	if (access("/dev/loop-control", F_OK) != 0)
+		skip();
+	check_shrink(0);
+}
+
+static void test_sandbox_sized_tmpfs_shrinks_to_what_is_left(void **state)
+{
+	(void)state;
+	check_shrink(1);
+}
+
 /* In the child: enters the cgroup arg and reports where it is and its
  * limits. */
 static int join_cgroup(void *arg)
@@ -449,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_sandbox_setup_failure_is_reported_the_callers_way),
 		cmocka_unit_test(test_sandbox_sized_ext4_refuses_writes_past_its_size),
 		cmocka_unit_test(test_sandbox_sized_tmpfs_refuses_writes_past_its_size),
+		cmocka_unit_test(test_sandbox_sized_ext4_shrinks_to_what_is_left),
+		cmocka_unit_test(test_sandbox_sized_tmpfs_shrinks_to_what_is_left),
 		cmocka_unit_test(test_sandbox_cgroup_falls_back_to_rlimits),
 		cmocka_unit_test(test_sandbox_cgroup_joins_its_own_and_removes_leftovers),
 	};
