@@ -3,17 +3,17 @@
  * image installs (imager/compose.c: package scriptlets). sandbox_run makes
  * new mount and pid namespaces (and more as asked), starts the namespace's
  * pid 1 (common/child.h) and waits for it. Pid 1, in a mount namespace of
- * its own, builds the root before
- * anything untrusted runs in it: either an existing directory the caller's
- * hook fills with mounts (a build root, an image root), or a fresh tmpfs
- * holding read-only binds of the host's /usr and a made-up /etc (spec
- * parsing); then
- * a /proc with the parts through which root changes the whole machine
- * read-only and a /dev tmpfs, pivot_root (the host's tree detached), the
- * host name, capabilities cut to a default container's without CAP_MKNOD
- * (as runc sets them up). The work runs as pid 1 or in a child of it that
- * only reaps; as a given user with no_new_privs, in a given environment.
- * When pid 1 ends, the kernel kills every process left in its namespace. */
+ * its own, builds the root before anything untrusted runs in it: either an
+ * existing directory the caller's hook fills with mounts (a build root, an
+ * image root), or a fresh tmpfs holding a read-only bind of the host's /usr
+ * and a made-up /etc (spec parsing); then a /proc with the parts through
+ * which root changes the whole machine read-only and a /dev tmpfs,
+ * pivot_root (the host's tree detached), the host name, capabilities cut to
+ * a default container's without CAP_MKNOD (as runc sets them up). The work
+ * runs as pid 1 or in a child of it that only reaps; as a given user with
+ * no_new_privs, in a given environment. When pid 1 ends, the kernel kills
+ * every process left in its namespace. Limits on what the work may use are
+ * sandbox/cgroup.h's and sandbox/sizedfs.h's. */
 #ifndef SANDBOX_SANDBOX_H
 #define SANDBOX_SANDBOX_H
 
