@@ -855,61 +855,62 @@ static void assert_log_has(struct fixture *f, const char *text)
 	free(log);
 }
 
-/* A build allocating far past its memory limit is stopped, long before its
- * timeout, as a package failure: with a cgroup the kernel kills the whole
- * build and the reason names the limit; under the fallback's RLIMIT_AS the
- * allocation fails in the build. */
-static void test_build_run_memory_hog_stops_at_memory_limit(void **state)
+/* Runs the build name.spec with the given %build and limits, which it
+ * must fail by reaching one of them long before its timeout, as a package
+ * failure: with a cgroup, for the reason cgroup_reason; under the
+ * fallback's rlimits, with rpmbuild failing and fallback_log in the log. */
+static void check_build_stopped_by_limit(struct fixture *f, const char *name, const char *build,
+					 struct sandbox_limits limits, const char *cgroup_reason,
+					 const char *fallback_log)
 {
-	struct fixture *f = *state;
-	struct builder_build_request req = request(f, "hog.spec");
+	char *file = sy_xasprintf("%s.spec", name);
+	struct builder_build_request req = request(f, file);
 	struct builder_build_result res;
 	struct sy_error err = { { 0 } };
 	time_t t0 = time(NULL);
 
-	req.limits.memory_bytes = 256ULL << 20;
-	write_spec_preamble(f, "hog", "",
-			    "perl -e '$x = \"x\" x (3 * 1024 * 1024 * 1024); print length($x)'");
+	req.limits = limits;
+	write_spec_preamble(f, name, "", build);
 	assert_int_equal(builder_build_run(&req, &res, &err), -1);
 	assert_int_equal(res.infrastructure, 0);
 	assert_true(time(NULL) - t0 < 60);
 	if (build_had_cgroup(f)) {
-		assert_string_equal(err.msg, "killed: memory limit (256 MiB)");
+		assert_string_equal(err.msg, cgroup_reason);
 	} else {
 		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
-		assert_log_has(f, "Out of memory");
+		assert_log_has(f, fallback_log);
 	}
 	assert_false(sy_exists(f->scratch));
+	free(file);
+}
+
+/* A build allocating far past its memory limit is stopped: with a cgroup
+ * the kernel kills the whole build and the reason names the limit; under
+ * the fallback's RLIMIT_AS the allocation fails in the build. */
+static void test_build_run_memory_hog_stops_at_memory_limit(void **state)
+{
+	const struct sandbox_limits limits = { .memory_bytes = 256ULL << 20 };
+
+	check_build_stopped_by_limit(*state, "hog",
+				     "perl -e '$x = \"x\" x (3 * 1024 * 1024 * 1024); "
+				     "print length($x)'",
+				     limits, "killed: memory limit (256 MiB)", "Out of memory");
 }
 
 /* A fork bomb (bounded: 10 levels of two, 1024 leaves that each live two
- * seconds, about 3000 processes at once) is contained at the task limit
- * and the build fails soon: with a cgroup it is stopped as soon as a fork
- * is refused, "killed: process limit (64)"; under the fallback's
- * RLIMIT_NPROC the forks fail and fewer leaves than 1024 ran. */
+ * seconds, about 3000 processes at once) is contained at the task limit:
+ * with a cgroup it is stopped as soon as a fork is refused; under the
+ * fallback's RLIMIT_NPROC the forks fail and fewer leaves than 1024 ran. */
 static void test_build_run_fork_bomb_stops_at_process_limit(void **state)
 {
-	struct fixture *f = *state;
-	struct builder_build_request req = request(f, "bomb.spec");
-	struct builder_build_result res;
-	struct sy_error err = { { 0 } };
-	time_t t0 = time(NULL);
+	const struct sandbox_limits limits = { .pids = 64 };
 
-	req.limits.pids = 64;
-	write_spec_preamble(f, "bomb", "",
-			    "bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & "
-			    "wait; else sleep 2; echo x >> $PWD/leaves; fi; }\n"
-			    "bomb 10\nn=$(wc -l < leaves)\necho \"leaves: $n\"\ntest \"$n\" -eq 1024");
-	assert_int_equal(builder_build_run(&req, &res, &err), -1);
-	assert_int_equal(res.infrastructure, 0);
-	assert_true(time(NULL) - t0 < 60);
-	if (build_had_cgroup(f)) {
-		assert_string_equal(err.msg, "killed: process limit (64)");
-	} else {
-		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
-		assert_log_has(f, "Cannot fork");
-	}
-	assert_false(sy_exists(f->scratch));
+	check_build_stopped_by_limit(
+		*state, "bomb",
+		"bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & "
+		"wait; else sleep 2; echo x >> $PWD/leaves; fi; }\n"
+		"bomb 10\nn=$(wc -l < leaves)\necho \"leaves: $n\"\ntest \"$n\" -eq 1024",
+		limits, "killed: process limit (64)", "Cannot fork");
 }
 
 /* A build under its limit passes. */

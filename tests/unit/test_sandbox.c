@@ -73,10 +73,10 @@ static int sandbox_child(void *arg)
 	return status;
 }
 
-/* Runs cfg in a child (sandbox_run changes the caller's namespaces) and
- * returns what the work reported; *status is the child's status. Skips
- * the test unless run as root. */
-static char *run_sandbox(struct sandbox_config *cfg, int *status)
+/* Runs fn(arg) in a child that reports on REPORT_FD and returns the
+ * report; *status is the child's status. Skips the test unless run as
+ * root. */
+static char *run_reporting(int (*fn)(void *), void *arg, int *status)
 {
 	struct sy_child c = SY_CHILD_INIT;
 	struct sy_error err = { { 0 } };
@@ -84,8 +84,8 @@ static char *run_sandbox(struct sandbox_config *cfg, int *status)
 
 	if (geteuid() != 0)
 		skip();
-	c.child_fn = sandbox_child;
-	c.child_arg = cfg;
+	c.child_fn = fn;
+	c.child_arg = arg;
 	c.capture = 1;
 	c.capture_at = REPORT_FD;
 	c.close_fds = 1;
@@ -95,6 +95,13 @@ static char *run_sandbox(struct sandbox_config *cfg, int *status)
 	out = c.out;
 	c.out = NULL;
 	return out;
+}
+
+/* Runs cfg in a child (sandbox_run changes the caller's namespaces) and
+ * returns what the work reported; *status is the child's status. */
+static char *run_sandbox(struct sandbox_config *cfg, int *status)
+{
+	return run_reporting(sandbox_child, cfg, status);
 }
 
 /* Frees a test's output and removes its root. */
@@ -286,21 +293,13 @@ static void check_sized_fs(int tmpfs)
 {
 	char *dir = test_tmpdir(), *image = sy_xasprintf("%s/fs.img", dir), *out, *mounts;
 	struct sized sz = { dir, tmpfs };
-	struct sy_child c = SY_CHILD_INIT;
 	struct sy_error err = { { 0 } };
 	struct stat st;
+	int status;
 
-	if (geteuid() != 0)
-		skip();
-	c.child_fn = fill_sized_fs;
-	c.child_arg = &sz;
-	c.capture = 1;
-	c.capture_at = REPORT_FD;
-	c.timeout_s = 60;
-	assert_ok(sy_child_run(&c, &err), &err);
-	out = c.out;
+	out = run_reporting(fill_sized_fs, &sz, &status);
 	fprintf(stderr, "%s", out);
-	assert_int_equal(c.status, 0);
+	assert_int_equal(status, 0);
 	assert_non_null(strstr(out, tmpfs ? "kind tmpfs bytes 16777216\n" : "kind ext4"));
 	assert_non_null(strstr(out, "nested yes\nenospc yes\nwrite-enospc yes\nfull yes\n"));
 	if (!tmpfs) {
@@ -381,20 +380,10 @@ static void check_shrink(int tmpfs)
 {
 	char *dir = test_tmpdir(), *out;
 	struct sized sz = { dir, tmpfs };
-	struct sy_child c = SY_CHILD_INIT;
-	struct sy_error err = { { 0 } };
-	int mib = -1;
+	int mib = -1, status;
 
-	if (geteuid() != 0)
-		skip();
-	c.child_fn = shrink_sized_fs;
-	c.child_arg = &sz;
-	c.capture = 1;
-	c.capture_at = REPORT_FD;
-	c.timeout_s = 60;
-	assert_ok(sy_child_run(&c, &err), &err);
-	out = c.out;
-	if (c.status != 0 || sscanf(out, "second %d MiB", &mib) != 1)
+	out = run_reporting(shrink_sized_fs, &sz, &status);
+	if (status != 0 || sscanf(out, "second %d MiB", &mib) != 1)
 		fail_msg("%s", out);
 	assert_true(mib >= 3 && mib <= 4);
 	done(out, dir);
@@ -438,19 +427,10 @@ static int join_cgroup(void *arg)
 /* Runs join_cgroup on cg in a child; returns its report. */
 static char *run_in_cgroup(struct sandbox_cgroup *cg)
 {
-	struct sy_child c = SY_CHILD_INIT;
-	struct sy_error err = { { 0 } };
-	char *out;
+	int status;
+	char *out = run_reporting(join_cgroup, cg, &status);
 
-	c.child_fn = join_cgroup;
-	c.child_arg = cg;
-	c.capture = 1;
-	c.capture_at = REPORT_FD;
-	c.timeout_s = 30;
-	assert_ok(sy_child_run(&c, &err), &err);
-	assert_int_equal(c.status, 0);
-	out = c.out;
-	c.out = NULL;
+	assert_int_equal(status, 0);
 	return out;
 }
 
