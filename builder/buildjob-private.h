@@ -1,12 +1,14 @@
 /* Shared between the files of one build (builder/buildjob.h) only: the
- * build's paths, what runs inside its root (buildroot.c) and taking its
- * outputs (buildout.c); buildjob.c runs it from the calling process. */
+ * build's paths, the build's process and what runs inside its root
+ * (buildroot.c) and taking its outputs (buildout.c, in the build's
+ * process); buildjob.c runs it from the calling process. */
 #ifndef BUILDER_BUILDJOB_PRIVATE_H
 #define BUILDER_BUILDJOB_PRIVATE_H
 
 #include <sys/mount.h>
 
 #include "builder/buildjob.h"
+#include "sandbox/sizedfs.h"
 #include "common/error.h"
 #include "common/strv.h"
 
@@ -33,13 +35,29 @@
 struct job {
 	const struct builder_build_request *req;
 	char *scratch; /* req->scratch_dir */
-	char *upper;   /* where the root's changes are: <scratch>/upper, the
-			* overlay upper dir, or the extracted root itself */
-	char *work;    /* <scratch>/work: overlay work dir */
-	char *root;    /* <scratch>/root: the merged root */
+	char *layer;   /* with an output limit, <scratch>/fs: mount point of the
+			* build's sized filesystem (sandbox/sizedfs.h), which
+			* holds upper and work, or the extracted root; NULL
+			* without a limit (they are then in scratch) */
+	char *image;   /* <scratch>/fs.img: the layer's ext4 image, or NULL */
+	unsigned long long layer_bytes; /* size asked for the layer: the output
+			* limit, plus room for the worker root when extracted */
+	struct sandbox_sizedfs fs; /* in the build's process: the layer as
+			* mounted (the size it got, its kind) */
+	int layer_ready; /* in the build's process: 1 once the layer (and an
+			* extracted root in it) is ready for the build */
+	char *upper;   /* where the root's changes are: the overlay upper dir
+			* (<layer or scratch>/upper), or the extracted root */
+	char *work;    /* overlay work dir, beside upper */
+	char *root;    /* the merged root: <scratch>/root, or the extracted
+			* root (<layer or scratch>/root) */
 	char *lower;   /* req->worker_root, resolved */
-	unsigned long long baseline; /* bytes of upper before the build: 0 for an
-			* overlay, the worker root's size for an extracted root */
+	char *outputs; /* <scratch>/outputs: the build's process lists there the
+			* outputs it moved to out_dir, as NUL-terminated pairs
+			* "srpm" or "rpm", then the path */
+	struct sandbox_cgroup cgroup; /* the build's cgroup or the fallback's
+			* rlimits (made by the caller, entered by the build's
+			* process, rlimits set again before each rpmbuild) */
 	int reason_fd; /* <scratch>/reason, open for writing (becomes REASON_FD) */
 	int probe;     /* 1: builder_build_root_probe, run /bin/true instead */
 	struct sy_strv deps; /* in the build's pid 1: paths inside the root of the
@@ -47,10 +65,15 @@ struct job {
 };
 
 /* The build's process, forked by buildjob.c with the reason file at
- * REASON_FD: enters the sandbox (sandbox/sandbox.h) with the root mounted
- * and prepared, installs the BuildRequires and runs both rpmbuild steps as
- * the build user. arg is the struct job. Returns the exit status: 0, or
- * EXIT_PACKAGE or EXIT_INFRA with the reason on REASON_FD. */
+ * REASON_FD: joins the build's cgroup (or sets the fallback's rlimits),
+ * mounts the layer (with an output limit), enters the sandbox
+ * (sandbox/sandbox.h) with the root mounted and prepared, installs the
+ * BuildRequires and runs both rpmbuild steps as the build user; once the
+ * sandbox has ended (nothing of the build runs any more), turns a failure
+ * with the layer full into the output limit's, and moves the outputs to
+ * out_dir, listing them in job->outputs. arg is the struct job. Returns the
+ * exit status: 0, or EXIT_PACKAGE or EXIT_INFRA with the reason on
+ * REASON_FD. */
 int builder_job_child(void *arg);
 
 /* Takes the SRPM and the RPMs from job->upper (new files live there) into

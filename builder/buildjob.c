@@ -25,9 +25,8 @@
 #include "common/child.h"
 #include "common/fs.h"
 
-/* How often the output limit is checked while a build runs. */
-#define OUTPUT_CHECK_MS 1000
-#define MIB (1024ULL * 1024ULL)
+/* How often a running build's cgroup is asked whether it refused a fork. */
+#define LIMIT_CHECK_MS 500
 /* How much of the end of the build log is searched for rpmbuild's list of
  * unmet BuildRequires. */
 #define LOG_TAIL_BYTES 65536
@@ -45,20 +44,27 @@ static double now_s(void)
 static void job_release(struct job *job)
 {
 	free(job->scratch);
+	free(job->layer);
+	free(job->image);
+	free(job->outputs);
 	free(job->upper);
 	free(job->work);
 	free(job->root);
 	free(job->lower);
 	sy_strv_release(&job->deps);
+	sandbox_cgroup_release(&job->cgroup);
 	if (job->reason_fd >= 0)
 		close(job->reason_fd);
 }
 
-/* Creates the scratch directory afresh (the caller holds its lock). */
+/* Creates the scratch directory afresh (the caller holds its lock) with
+ * the directories the build's process and pid 1 mount on; with an output
+ * limit, upper, work or the extracted root are made by the build's process
+ * in the layer it mounts. */
 static int prepare_scratch(struct job *job, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
-	char *reason;
+	char *reason, *base;
 
 	job->lower = realpath(req->worker_root, NULL);
 	if (!job->lower)
@@ -68,19 +74,37 @@ static int prepare_scratch(struct job *job, struct sy_error *err)
 	job->scratch = realpath(req->scratch_dir, NULL);
 	if (!job->scratch)
 		return sy_error_set(err, "%s: %s", req->scratch_dir, strerror(errno));
-	job->root = sy_xasprintf("%s/root", job->scratch);
-	if (req->worker_tarball) {
-		job->upper = sy_xstrdup(job->root);
-		if (builder_worker_disk_usage(job->lower, &job->baseline, err))
-			return -1;
-	} else {
-		job->upper = sy_xasprintf("%s/upper", job->scratch);
-		job->work = sy_xasprintf("%s/work", job->scratch);
-		if (sy_mkdir_p(job->upper, 0755, err) || sy_mkdir_p(job->work, 0700, err))
+	job->outputs = sy_xasprintf("%s/outputs", job->scratch);
+	job->layer_bytes = req->output_limit_bytes;
+	if (req->output_limit_bytes) {
+		job->layer = sy_xasprintf("%s/fs", job->scratch);
+		job->image = sy_xasprintf("%s/fs.img", job->scratch);
+		if (sy_mkdir_p(job->layer, 0755, err))
 			return -1;
 	}
-	if (sy_mkdir_p(job->root, 0755, err))
-		return -1;
+	base = job->layer ? job->layer : job->scratch;
+	if (req->worker_tarball) {
+		unsigned long long worker = 0;
+		/* Room for the extracted files, which take about what they take
+		 * in the cache, with a margin for a filesystem that rounds
+		 * otherwise; what is left over is taken up once they are
+		 * there (buildroot.c), so that the build can add the limit. */
+		if (builder_worker_disk_usage(job->lower, &worker, err))
+			return -1;
+		job->layer_bytes += worker + worker / 4 + (64ULL << 20);
+		job->root = sy_xasprintf("%s/root", base);
+		job->upper = sy_xstrdup(job->root);
+	} else {
+		job->root = sy_xasprintf("%s/root", job->scratch);
+		job->upper = sy_xasprintf("%s/upper", base);
+		job->work = sy_xasprintf("%s/work", base);
+		if (!job->layer && (sy_mkdir_p(job->upper, 0755, err) ||
+				    sy_mkdir_p(job->work, 0700, err)))
+			return -1;
+	}
+	if (!job->layer || !req->worker_tarball)
+		if (sy_mkdir_p(job->root, 0755, err))
+			return -1;
 	reason = sy_xasprintf("%s/reason", job->scratch);
 	job->reason_fd = open(reason, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	free(reason);
@@ -147,44 +171,17 @@ out:
 	return msg;
 }
 
-/* Formats an output limit for messages: "64 MiB", "0.50 MiB". */
-static void format_limit(unsigned long long bytes, char *buf, size_t size)
-{
-	if (bytes % MIB == 0)
-		snprintf(buf, size, "%llu MiB", bytes / MIB);
-	else
-		snprintf(buf, size, "%.2f MiB", (double)bytes / (double)MIB);
-}
-
-/* The output limit check while the build runs (sy_child tick_fn): 1 when
- * the root's changes have grown past the limit. An extracted root is
- * measured against the worker root's size (while it is being extracted it
- * is below). */
-static int over_output_limit(void *arg)
-{
-	const struct job *job = arg;
-	unsigned long long used = 0;
-
-	if (builder_worker_disk_usage(job->upper, &used, NULL))
-		return 0;
-	return used > job->baseline && used - job->baseline > job->req->output_limit_bytes;
-}
-
 /* Turns the build child's end into an error message; *infra tells whose
  * failure it is. log_start is the log's size when the build began. */
 static int child_error(const struct job *job, const struct sy_child *c, off_t log_start,
 		       int *infra, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
-	char *path, *reason = NULL, *deps = NULL, limit[64];
+	char *path, *reason = NULL, *deps = NULL;
 
 	*infra = 0;
 	if (c->timed_out)
 		return sy_error_set(err, "timed out after %u s", req->timeout_s);
-	if (c->stopped) {
-		format_limit(req->output_limit_bytes, limit, sizeof(limit));
-		return sy_error_set(err, "output limit of %s exceeded", limit);
-	}
 	*infra = c->status != EXIT_PACKAGE;
 	path = sy_xasprintf("%s/reason", job->scratch);
 	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0]) {
@@ -215,6 +212,66 @@ static int remove_scratch(const char *scratch, struct sy_error *err)
 	return -1;
 }
 
+/* Reads the outputs the build's process listed (struct job) into res. */
+static int read_outputs(const struct job *job, struct builder_build_result *res,
+			struct sy_error *err)
+{
+	char *data, *end;
+	size_t len;
+
+	if (sy_read_file(job->outputs, &data, &len, err))
+		return -1;
+	end = data + len;
+	for (char *p = data; p < end;) {
+		char *kind = p, *path = p + strlen(p) + 1;
+		if (path >= end)
+			break;
+		p = path + strlen(path) + 1;
+		if (!strcmp(kind, "srpm") && !res->srpm)
+			res->srpm = sy_xstrdup(path);
+		else if (!strcmp(kind, "rpm"))
+			sy_strv_push(&res->rpms, path);
+	}
+	free(data);
+	if (!res->srpm)
+		return sy_error_set(err, "%s: no SRPM listed", job->outputs);
+	return 0;
+}
+
+/* The limits of the build: the request's, defaults for its zero fields
+ * (builder/buildjob.h). */
+static struct sandbox_limits build_limits(const struct builder_build_request *req)
+{
+	struct sandbox_limits l = req->limits;
+
+	if (!l.memory_bytes)
+		l.memory_bytes = sandbox_memory_share(2, BUILDER_BUILD_MEMORY_MAX);
+	if (!l.pids)
+		l.pids = BUILDER_BUILD_PIDS;
+	if (!l.cpu_weight)
+		l.cpu_weight = BUILDER_BUILD_CPU_WEIGHT;
+	return l;
+}
+
+/* Makes the build's cgroup (or the fallback) and says which in the log. */
+static void limit_build(struct job *job)
+{
+	const struct builder_build_request *req = job->req;
+	struct sandbox_limits l = build_limits(req);
+	const struct sandbox_cgroup *cg = &job->cgroup;
+
+	sandbox_cgroup_create(&job->cgroup, NULL, "build", &l);
+	if (req->log_fd < 0 || job->probe)
+		return;
+	if (cg->dir)
+		dprintf(req->log_fd, "shipyard: limits: memory %llu MiB, %u tasks (cgroup %s)\n",
+			l.memory_bytes >> 20, l.pids, cg->dir);
+	else
+		dprintf(req->log_fd, "shipyard: limits: address space %llu MiB a process, %u "
+			"processes of the build user (%s)\n", l.memory_bytes >> 20, l.pids,
+			cg->why_fallback);
+}
+
 /* Runs the build child of job and turns its end into 0 or -1 with err and
  * *infra. */
 static int run_child(struct job *job, int *infra, struct sy_error *err)
@@ -222,6 +279,8 @@ static int run_child(struct job *job, int *infra, struct sy_error *err)
 	const struct builder_build_request *req = job->req;
 	struct sy_child c = SY_CHILD_INIT;
 	off_t log_start = regular_size(req->log_fd);
+	enum sandbox_limit_hit hit;
+	int rc;
 
 	c.child_fn = builder_job_child;
 	c.child_arg = job;
@@ -234,22 +293,25 @@ static int run_child(struct job *job, int *infra, struct sy_error *err)
 	/* It dies with the caller, and the build (its pid 1) with it. */
 	c.death_signal = SIGKILL;
 	c.timeout_s = req->timeout_s;
-	if (req->output_limit_bytes) {
-		c.tick_fn = over_output_limit;
-		c.tick_arg = job;
-		c.tick_ms = OUTPUT_CHECK_MS;
+	limit_build(job);
+	if (job->cgroup.dir && job->cgroup.limits.pids) {
+		c.tick_fn = sandbox_cgroup_tick;
+		c.tick_arg = &job->cgroup;
+		c.tick_ms = LIMIT_CHECK_MS;
 	}
 	*infra = 1;
-	if (sy_child_run(&c, err))
+	rc = sy_child_run(&c, err);
+	hit = sandbox_cgroup_hit(&job->cgroup);
+	sandbox_cgroup_release(&job->cgroup);
+	if (rc)
 		return -1;
+	if (hit) {
+		*infra = 0;
+		return sandbox_cgroup_hit_error(&job->cgroup, hit, err);
+	}
 	if (c.timed_out || c.stopped || c.status)
 		return child_error(job, &c, log_start, infra, err);
 	*infra = 0;
-	/* It may have ended between two checks. */
-	if (req->output_limit_bytes && over_output_limit(job)) {
-		c.stopped = 1;
-		return child_error(job, &c, log_start, infra, err);
-	}
 	return 0;
 }
 
@@ -290,7 +352,8 @@ static int run_job(struct job *job, struct builder_build_result *res, int *infra
 	if (run_child(job, infra, err))
 		goto out;
 	res->check = check_result(job);
-	rc = job->probe ? 0 : builder_job_take_outputs(job, res, infra, err);
+	*infra = 1;
+	rc = job->probe ? 0 : read_outputs(job, res, err);
 out:
 	if (remove_scratch(job->scratch ? job->scratch : req->scratch_dir, &cleanup_err) &&
 	    rc == 0) {

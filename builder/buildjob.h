@@ -15,6 +15,7 @@
 #define BUILDER_BUILDJOB_H
 
 #include "planner/macros.h"
+#include "sandbox/cgroup.h"
 #include "common/error.h"
 #include "common/strv.h"
 
@@ -53,12 +54,27 @@ struct builder_build_request {
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */
 	unsigned long long output_limit_bytes; /* limit on what the build writes
-				    * into its root (the overlay upper dir, or
-				    * an extracted root's size above the worker
-				    * root's, as builder_worker_disk_usage
-				    * counts them, BuildRequires included), checked every
-				    * second while it runs and once at the end;
-				    * 0 = none */
+				    * into its root, BuildRequires included:
+				    * the root's writable layer (overlay upper
+				    * and work dirs, or the extracted root) is
+				    * a filesystem of this size, plus the worker
+				    * root's for an extracted root
+				    * (sandbox/sizedfs.h: an ext4 image on a
+				    * loop device, else a tmpfs of at most a
+				    * quarter of the memory), so that writing
+				    * past it fails with ENOSPC in the build; a
+				    * build that fails with it full fails with
+				    * "output limit of N MiB exceeded". 0 = none
+				    * (the layer is in scratch_dir) */
+	struct sandbox_limits limits; /* memory, tasks and CPU weight of the
+				    * whole build (sandbox/cgroup.h: its own
+				    * cgroup, else RLIMIT_AS and RLIMIT_NPROC);
+				    * a zero field takes its default below.
+				    * Reaching the memory limit kills the build,
+				    * "killed: memory limit (8192 MiB)"; reaching
+				    * the task limit (a fork bomb) stops it,
+				    * "killed: process limit (4096)", where a
+				    * cgroup records them; package failures */
 	unsigned smp_ncpus_max;    /* passed as %_smp_ncpus_max (the toolkit's
 				    * MAX_CPU): parallel builds share the cores;
 				    * 0 = not set */
@@ -68,6 +84,16 @@ struct builder_build_request {
 				    * result is res->check and never fails the
 				    * build */
 };
+
+/* Defaults of builder_build_request.limits: memory, the smaller of
+ * BUILDER_BUILD_MEMORY_MAX and half the machine's memory (two builds in
+ * parallel on a 2-core machine with 24 GiB leave a third of it to the
+ * rest); tasks, far above what a build with make -j runs; the kernel's
+ * default CPU weight, so that each build (not each of its threads) gets an
+ * equal share. */
+#define BUILDER_BUILD_MEMORY_MAX (8ULL << 30)
+#define BUILDER_BUILD_PIDS 4096
+#define BUILDER_BUILD_CPU_WEIGHT 100
 
 /* What came out. Release with builder_build_result_release. */
 struct builder_build_result {
@@ -80,7 +106,8 @@ struct builder_build_result {
 			      * host disk while collecting outputs, a scratch
 			      * directory in use): worth retrying; 0 when the
 			      * package failed (installing its BuildRequires,
-			      * rpmbuild, timeout, output limit). 0 on success. */
+			      * rpmbuild, timeout, output, memory or process
+			      * limit). 0 on success. */
 	int check;           /* -1 %check not run, 0 passed, 1 failed */
 };
 
@@ -95,7 +122,8 @@ struct builder_build_result {
  * reason in err otherwise ("rpmbuild failed with status 1, see log",
  * "rpmbuild failed with status 11: Failed build dependencies: foo is needed
  * by bar-1-1.x86_64" when log_fd is a regular file showing it, "timed out
- * after 600 s", "output limit of 64 MiB exceeded", "cannot mount overlay:
+ * after 600 s", "output limit of 64 MiB exceeded", "killed: memory limit
+ * (8192 MiB)", "killed: process limit (4096)", "cannot mount overlay:
  * ...", "<scratch_dir>: in use by another build") and res->infrastructure
  * set as documented there. The scratch directory is removed in every case
  * except the last, where it belongs to the other build and is not touched. */

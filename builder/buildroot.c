@@ -61,14 +61,19 @@ static int mount_overlay(const struct job *job, struct sy_error *err)
 	return 0;
 }
 
-/* The extracted alternative to the overlay: the worker tarball unpacked into
- * the root, which is then bind-mounted onto itself (pivot_root needs a mount
- * point). */
+/* The extracted alternative to the overlay (in the build's process, before
+ * the sandbox): the worker tarball unpacked into the root. */
 static int extract_root(const struct job *job, struct sy_error *err)
 {
 	dprintf(2, "shipyard: extracting the worker tarball into the build root\n");
 	if (builder_rootfs_extract(job->req->worker_tarball, job->root, err))
 		return sy_error_prefix(err, "cannot extract the worker root");
+	return 0;
+}
+
+/* Makes the extracted root a mount point, as pivot_root needs (in pid 1). */
+static int bind_root(const struct job *job, struct sy_error *err)
+{
 	if (mount(job->root, job->root, NULL, MS_BIND, NULL) < 0)
 		return sy_error_set(err, "cannot bind-mount the extracted root: %s",
 				    strerror(errno));
@@ -208,24 +213,25 @@ out:
 	return rc;
 }
 
-/* Runs in the child of a step before exec: becomes the build user for
+/* Runs in the child of a step before exec: the fallback's resource limits
+ * (arg: the build's struct sandbox_cgroup), then becomes the build user for
  * good. */
 static int become_build_user(void *arg)
 {
 	struct sy_error err = { { 0 } };
 
-	(void)arg;
-	if (sandbox_become_user(&build_user, &err) == 0)
+	if (sandbox_cgroup_rlimits(arg, &err) == 0 && sandbox_become_user(&build_user, &err) == 0)
 		return 0;
 	dprintf(2, "shipyard: %s\n", err.msg);
 	return -1;
 }
 
-/* Runs one rpmbuild inside the root; what names the step in errors. */
-static int run_rpmbuild(const char *const *mode, const char *target, const char *what,
-			const struct planner_macro_ctx *macros, const struct sy_strv *late,
-			struct sy_error *err)
+/* Runs one rpmbuild of job inside the root; what names the step in
+ * errors. */
+static int run_rpmbuild(const struct job *job, const char *const *mode, const char *target,
+			const char *what, const struct sy_strv *late, struct sy_error *err)
 {
+	const struct planner_macro_ctx *macros = job->req->macros;
 	struct sy_strv argv = SY_STRV_INIT;
 	struct sy_child c = SY_CHILD_INIT;
 	int rc = -1;
@@ -248,6 +254,7 @@ static int run_rpmbuild(const char *const *mode, const char *target, const char 
 	c.env = build_env;
 	c.cwd = BUILD_TOPDIR;
 	c.child_fn = become_build_user;
+	c.child_arg = (void *)&job->cgroup;
 	if (sy_child_run(&c, err))
 		goto out;
 	if (c.status) {
@@ -298,10 +305,10 @@ static int run_builds(const struct job *job, struct sy_error *err)
 		sy_strv_push(&late, "--define");
 		sy_strv_pushf(&late, "_smp_ncpus_max %u", req->smp_ncpus_max);
 	}
-	if (run_rpmbuild(bs, spec, "rpmbuild -bs", req->macros, &late, err))
+	if (run_rpmbuild(job, bs, spec, "rpmbuild -bs", &late, err))
 		goto out;
 	srpm = find_srpm(BUILD_TOPDIR "/SRPMS", err);
-	if (!srpm || run_rpmbuild(rebuild, srpm, "rpmbuild", req->macros, &late, err))
+	if (!srpm || run_rpmbuild(job, rebuild, srpm, "rpmbuild", &late, err))
 		goto out;
 	if (req->run_check) {
 		/* The test build: its packages are thrown away, its result is
@@ -311,7 +318,7 @@ static int run_builds(const struct job *job, struct sy_error *err)
 		sy_strv_push(&late, "with_check 1");
 		sy_strv_push(&late, "--define");
 		sy_strv_push(&late, "_topdir " BUILD_TOPDIR "/check");
-		if (run_rpmbuild(check, srpm, "rpmbuild with %check", req->macros, &late, &cerr))
+		if (run_rpmbuild(job, check, srpm, "rpmbuild with %check", &late, &cerr))
 			dprintf(REASON_FD, "check failed: %s", cerr.msg);
 		else
 			dprintf(REASON_FD, "check passed");
@@ -325,7 +332,7 @@ out:
 }
 
 /* The probe's step: /bin/true as the build user, as rpmbuild would run. */
-static int run_probe(struct sy_error *err)
+static int run_probe(const struct job *job, struct sy_error *err)
 {
 	const char *const argv[] = { "/bin/true", NULL };
 	struct sy_child c = SY_CHILD_INIT;
@@ -334,6 +341,7 @@ static int run_probe(struct sy_error *err)
 	c.env = build_env;
 	c.cwd = BUILD_TOPDIR;
 	c.child_fn = become_build_user;
+	c.child_arg = (void *)&job->cgroup;
 	if (sy_child_run(&c, err))
 		return -1;
 	if (c.status)
@@ -355,6 +363,101 @@ static int install_deps(const struct sy_strv *deps, struct sy_error *err)
 	return 0;
 }
 
+/* Creates the directory path (root's, mode) in the layer. */
+static int make_layer_dir(const char *path, mode_t mode, struct sy_error *err)
+{
+	if (mkdir(path, mode) < 0)
+		return sy_error_set(err, "cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* What the build's process prepares before the sandbox
+ * (sandbox_config.prepare_outside): with an output limit, the layer, a
+ * filesystem of the limit's size, so that the kernel stops the build at it
+ * (ENOSPC), holding the overlay's upper and work dirs or the extracted
+ * root; the extracted root. */
+static int prepare_layer(void *arg, struct sy_error *err)
+{
+	struct job *job = arg;
+
+	if (job->layer) {
+		if (sandbox_sizedfs_mount(job->layer, job->image, job->layer_bytes, 2, &job->fs,
+					  err))
+			return -1;
+		if (job->fs.kind == SANDBOX_SIZEDFS_TMPFS)
+			dprintf(2, "shipyard: the build writes into a tmpfs of %llu MiB (%s)\n",
+				job->fs.bytes >> 20, job->fs.why_tmpfs);
+		if (!job->req->worker_tarball && (make_layer_dir(job->upper, 0755, err) ||
+						  make_layer_dir(job->work, 0700, err)))
+			return -1;
+	}
+	if (job->req->worker_tarball) {
+		if (extract_root(job, err))
+			return -1;
+		/* Its size was a generous guess: now the build may add the
+		 * limit and a little slack, as over an overlay. */
+		if (job->layer &&
+		    sandbox_sizedfs_shrink(job->layer, &job->fs, job->req->output_limit_bytes +
+						   2 * SANDBOX_SIZEDFS_SLACK, err))
+			return -1;
+	}
+	job->layer_ready = 1;
+	return 0;
+}
+
+/* Formats a size in bytes for messages: "64 MiB", "0.50 MiB". */
+static void format_mib(unsigned long long bytes, char *buf, size_t size)
+{
+	const unsigned long long mib = 1024ULL * 1024ULL;
+
+	if (bytes % mib == 0)
+		snprintf(buf, size, "%llu MiB", bytes / mib);
+	else
+		snprintf(buf, size, "%.2f MiB", (double)bytes / (double)mib);
+}
+
+/* Replaces what REASON_FD holds with err as the failure's reason. */
+static int replace_reason(const struct sy_error *err, int status)
+{
+	if (ftruncate(REASON_FD, 0) == 0)
+		lseek(REASON_FD, 0, SEEK_SET);
+	return child_fail(err, status);
+}
+
+/* The reason of a build that failed with its layer full: the output limit
+ * (smaller than asked when the layer is a tmpfs capped by memory).
+ * Returns the exit status. */
+static int output_limit_exceeded(const struct job *job)
+{
+	unsigned long long limit = job->req->output_limit_bytes, lost = 0;
+	struct sy_error err = { { 0 } };
+	char text[64], held[64];
+
+	if (job->fs.bytes < job->layer_bytes)
+		lost = job->layer_bytes - job->fs.bytes;
+	format_mib(lost < limit ? limit - lost : 0, text, sizeof(text));
+	if (!lost) {
+		sy_error_set(&err, "output limit of %s exceeded", text);
+	} else {
+		format_mib(job->fs.bytes, held, sizeof(held));
+		sy_error_set(&err, "output limit of %s exceeded (a tmpfs of %s: no ext4 image)",
+			     text, held);
+	}
+	return replace_reason(&err, EXIT_PACKAGE);
+}
+
+/* 1 when the build failed because its layer is exhausted: the layer is
+ * full, or reason (the failure's, or NULL) is the kernel's ENOSPC while it
+ * was filled from the host (a copy that fails removes what it wrote), once
+ * it was ready (not while the worker root was extracted into it: that
+ * guess is ours). */
+static int layer_exhausted(const struct job *job, const char *reason)
+{
+	if (!job->layer || !job->layer_ready)
+		return 0;
+	return sandbox_sizedfs_full(job->layer) || (reason && strstr(reason, strerror(ENOSPC)));
+}
+
 /* The root's filesystem (sandbox_config.prepare, in the build's pid 1):
  * the overlay or the extracted worker root and, unless a probe, the host's
  * files. */
@@ -362,7 +465,7 @@ static int mount_root(void *arg, struct sy_error *err)
 {
 	struct job *job = arg;
 
-	if (job->req->worker_tarball ? extract_root(job, err) : mount_overlay(job, err))
+	if (job->req->worker_tarball ? bind_root(job, err) : mount_overlay(job, err))
 		return -1;
 	return job->probe ? 0 : prepare_root(job, &job->deps, err);
 }
@@ -371,7 +474,12 @@ static int mount_root(void *arg, struct sy_error *err)
  * sake (sandbox_config.setup_failed). */
 static int setup_failed(void *arg, const struct sy_error *err)
 {
-	(void)arg;
+	const struct job *job = arg;
+
+	/* Unless the build's own files filled its layer: its sources copied
+	 * in. */
+	if (layer_exhausted(job, err->msg))
+		return output_limit_exceeded(job);
 	return child_fail(err, EXIT_INFRA);
 }
 
@@ -385,34 +493,76 @@ static int build_init(void *arg)
 	int rc;
 
 	if (job->probe)
-		rc = run_probe(&err) ? EXIT_INFRA : 0;
+		rc = run_probe(job, &err) ? EXIT_INFRA : 0;
 	else
 		rc = install_deps(&job->deps, &err) || run_builds(job, &err) ? EXIT_PACKAGE : 0;
 	return rc ? child_fail(&err, rc) : 0;
 }
 
+/* Moves the outputs out of the finished build into out_dir and lists them
+ * in job->outputs (see struct job). Returns the exit status. */
+static int take_outputs(const struct job *job)
+{
+	struct builder_build_result res = { SY_STRV_INIT, NULL, 0, 0, 0 };
+	struct sy_error err = { { 0 } };
+	int infra = 1, fd = -1, rc = 0;
+
+	if (builder_job_take_outputs(job, &res, &infra, &err)) {
+		rc = child_fail(&err, infra ? EXIT_INFRA : EXIT_PACKAGE);
+		goto out;
+	}
+	fd = open(job->outputs, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || dprintf(fd, "srpm%c%s%c", 0, res.srpm, 0) < 0) {
+		sy_error_set(&err, "%s: %s", job->outputs, strerror(errno));
+		rc = child_fail(&err, EXIT_INFRA);
+		goto out;
+	}
+	for (size_t i = 0; i < res.rpms.n; i++)
+		if (dprintf(fd, "rpm%c%s%c", 0, res.rpms.items[i], 0) < 0) {
+			sy_error_set(&err, "%s: %s", job->outputs, strerror(errno));
+			rc = child_fail(&err, EXIT_INFRA);
+			goto out;
+		}
+out:
+	if (fd >= 0)
+		close(fd);
+	builder_build_result_release(&res);
+	return rc;
+}
+
 /* The build process (run_child's child_fn, with the reason file at
- * REASON_FD and no other fd): the build runs as pid 1 of a sandbox
- * (sandbox/sandbox.h: new mount, pid, network, IPC and UTS namespaces;
- * /proc, /dev, pivot_root, host name, capabilities dropped), so that
- * killing it kills every process of the build. Everything the host writes
- * into the root happens before the first untrusted code (a package's
- * scriptlet) runs. */
+ * REASON_FD and no other fd): the layer mounted in a mount namespace of
+ * its own (gone with the process, whatever ends it), the build run as pid
+ * 1 of a sandbox (sandbox/sandbox.h: new mount, pid, network, IPC and UTS
+ * namespaces; /proc, /dev, pivot_root, host name, capabilities dropped),
+ * so that killing it kills every process of the build. Everything the
+ * host writes into the root happens before the first untrusted code (a
+ * package's scriptlet) runs; what is read back, after the last of it
+ * ended. */
 int builder_job_child(void *arg)
 {
 	struct job *job = arg;
 	struct sy_error err = { { 0 } };
 	const struct sandbox_config cfg = {
 		SANDBOX_PACKAGE_ROOT, .root = job->root, .what = "the build root",
-		.prepare = mount_root, .hostname = BUILD_HOSTNAME, .fn = build_init,
-		.setup_failed = setup_failed, .arg = job,
+		.prepare_outside = prepare_layer, .prepare = mount_root,
+		.hostname = BUILD_HOSTNAME, .fn = build_init, .setup_failed = setup_failed,
+		.arg = job,
 	};
-	int status = sandbox_run(&cfg);
+	int status;
 
-	if (status <= 128)
+	if (sandbox_cgroup_enter(&job->cgroup, &err))
+		return child_fail(&err, EXIT_INFRA);
+	status = sandbox_run(&cfg);
+	if (status > 128) {
+		/* Its own processes cannot signal pid 1: the kernel's OOM
+		 * killer ended it, the package's doing. */
+		sy_error_set(&err, "build killed by signal %d", status - 128);
+		return child_fail(&err, EXIT_PACKAGE);
+	}
+	if (status == EXIT_PACKAGE && layer_exhausted(job, NULL))
+		return output_limit_exceeded(job);
+	if (status || job->probe)
 		return status;
-	/* Its own processes cannot signal pid 1: the kernel's OOM killer ended
-	 * it, the package's doing. */
-	sy_error_set(&err, "build killed by signal %d", status - 128);
-	return child_fail(&err, EXIT_PACKAGE);
+	return take_outputs(job);
 }

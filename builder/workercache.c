@@ -54,32 +54,120 @@ static void usage_add(struct usage *u, const struct stat *st)
 	u->links[u->n++] = (struct linked_file){ st->st_dev, st->st_ino, bytes };
 }
 
-/* Adds every entry of the directory dfd (owned) and its subdirectories,
- * opened without following symlinks. */
-static void usage_dir(int dfd, struct usage *u, int depth)
+/* One directory on the walk's path down: the names of its subdirectories
+ * still to enter, and who it is, checked when the walk comes back up. */
+struct level {
+	struct sy_strv subdirs; /* names of its subdirectories */
+	size_t next;            /* the next one to enter */
+	dev_t dev;              /* its device and inode */
+	ino_t ino;
+};
+
+/* Adds every entry of the directory fd (left open) to u and appends the
+ * names of its subdirectories (not followed when symlinks) to subdirs.
+ * Entries that vanish meanwhile are skipped. */
+static int read_level(int fd, struct usage *u, struct sy_strv *subdirs, const char *top,
+		      struct sy_error *err)
 {
-	DIR *d = fdopendir(dfd);
+	int own = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = own >= 0 ? fdopendir(own) : NULL;
 	struct dirent *de;
 	struct stat st;
+	int rc = 0;
 
 	if (!d) {
-		close(dfd);
-		return;
+		if (own >= 0)
+			close(own);
+		return sy_error_set(err, "%s: cannot read a directory in it: %s", top,
+				    strerror(errno));
 	}
-	while ((de = readdir(d))) {
+	for (errno = 0; (de = readdir(d)); errno = 0) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = sy_error_set(err, "%s: cannot stat %s in it: %s", top, de->d_name,
+					  strerror(errno));
+			break;
+		}
 		usage_add(u, &st);
-		if (S_ISDIR(st.st_mode) && depth < 256) {
-			int sub = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				usage_dir(sub, u, depth + 1);
+		if (S_ISDIR(st.st_mode))
+			sy_strv_push(subdirs, de->d_name);
+	}
+	if (rc == 0 && errno)
+		rc = sy_error_set(err, "%s: cannot read a directory in it: %s", top,
+				  strerror(errno));
+	closedir(d);
+	return rc;
+}
+
+/* Walks the tree under the directory fd (owned) into u, at any depth with
+ * one directory open at a time: down into a subdirectory by name, back up
+ * through "..", which must be the directory the walk came from. */
+static int usage_tree(int fd, const struct stat *st, struct usage *u, const char *top,
+		      struct sy_error *err)
+{
+	struct level *levels = NULL;
+	size_t depth = 0, alloc = 0;
+	struct stat sub_st;
+	int rc = -1;
+
+	for (;;) {
+		if (depth == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			levels = sy_xrealloc(levels, alloc * sizeof(*levels));
+		}
+		levels[depth] = (struct level){ SY_STRV_INIT, 0, st->st_dev, st->st_ino };
+		if (read_level(fd, u, &levels[depth++].subdirs, top, err))
+			goto out;
+		/* Enter the next subdirectory left on the path, going up when a
+		 * directory is done. */
+		for (;;) {
+			struct level *l = &levels[depth - 1];
+			int next;
+
+			if (l->next < l->subdirs.n) {
+				next = openat(fd, l->subdirs.items[l->next++],
+					      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (next < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+					continue;
+				if (next < 0 || fstat(next, &sub_st) < 0) {
+					sy_error_set(err, "%s: cannot enter %s in it: %s", top,
+						     l->subdirs.items[l->next - 1], strerror(errno));
+					if (next >= 0)
+						close(next);
+					goto out;
+				}
+				close(fd);
+				fd = next;
+				st = &sub_st;
+				break;
+			}
+			sy_strv_release(&l->subdirs);
+			if (--depth == 0) {
+				rc = 0;
+				goto out;
+			}
+			next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (next < 0 || fstat(next, &sub_st) < 0 ||
+			    sub_st.st_dev != levels[depth - 1].dev ||
+			    sub_st.st_ino != levels[depth - 1].ino) {
+				sy_error_set(err, "%s: a directory in it moved during the walk", top);
+				if (next >= 0)
+					close(next);
+				goto out;
+			}
+			close(fd);
+			fd = next;
 		}
 	}
-	closedir(d);
+out:
+	while (depth > 0)
+		sy_strv_release(&levels[--depth].subdirs);
+	free(levels);
+	close(fd);
+	return rc;
 }
 
 static int cmp_linked(const void *a, const void *b)
@@ -95,7 +183,7 @@ int builder_worker_disk_usage(const char *dir, unsigned long long *bytes, struct
 {
 	struct usage u = { 0 };
 	struct stat st;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
@@ -104,7 +192,7 @@ int builder_worker_disk_usage(const char *dir, unsigned long long *bytes, struct
 		return sy_error_set(err, "%s: %s", dir, strerror(e));
 	}
 	usage_add(&u, &st);
-	usage_dir(fd, &u, 0);
+	rc = usage_tree(fd, &st, &u, dir, err);
 	if (u.n)
 		qsort(u.links, u.n, sizeof(*u.links), cmp_linked);
 	for (size_t i = 0; i < u.n; i++)
@@ -112,7 +200,7 @@ int builder_worker_disk_usage(const char *dir, unsigned long long *bytes, struct
 			u.bytes += u.links[i].bytes;
 	free(u.links);
 	*bytes = u.bytes;
-	return 0;
+	return rc;
 }
 
 /* ---- list, check, gc ---- */

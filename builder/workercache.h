@@ -13,8 +13,12 @@
 
 /* Disk usage of the tree at dir in bytes: st_blocks * 512 of every entry
  * (dir itself included), symlinks not followed, a file with several hard
- * links in the tree counted once. Entries that vanish during the walk are
- * skipped. Returns 0 or -1 with err when dir cannot be opened. */
+ * links in the tree counted once, at any depth (one directory is open at a
+ * time). Entries that vanish during the walk are skipped. Returns 0, or -1
+ * with err when dir or a directory in it cannot be read, or one was moved
+ * away during the walk ("<dir>: a directory in it moved during the walk");
+ * *bytes is then what was counted so far. For reports: nothing is limited
+ * by it (a build's output limit is its filesystem's size). */
 int builder_worker_disk_usage(const char *dir, unsigned long long *bytes, struct sy_error *err);
 
 /* One cached worker root, as builder_worker_list reports it. */

@@ -19,6 +19,7 @@
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmts.h>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/rpminstall.h"
 #include "sandbox/sandbox.h"
 #include "common/child.h"
@@ -32,8 +33,9 @@
  * pid, network, IPC and UTS namespaces; the root bind-mounted on itself
  * (nosuid, nodev) with a fresh /dev, a partly read-only /proc and the
  * repository (read-only) mounted in it; pivot_root into it, the host's tree
- * detached; capabilities cut to kept_caps; then librpm installs with root
- * dir "/". The mounts die with the namespace. */
+ * detached; capabilities cut to kept_caps; memory and tasks limited
+ * (sandbox/cgroup.h); then librpm installs with root dir "/". The mounts
+ * die with the namespace. */
 
 /* Where the repository appears inside the root during the install. */
 #define SANDBOX_RPMDIR ".shipyard-rpms"
@@ -49,6 +51,15 @@
 /* Wall-clock limit of the install, so that a scriptlet that never ends
  * cannot hold the image step forever. */
 #define SANDBOX_TIMEOUT_S 3600
+/* Memory and task limits of the install (sandbox/cgroup.h), a build's: a
+ * scriptlet's fork bomb or memory hog is stopped there, not at the
+ * deadline. As root, the install is not held by the fallback's
+ * RLIMIT_NPROC. */
+#define SANDBOX_MEMORY_MAX (8ULL << 30)
+#define SANDBOX_PIDS 4096
+#define SANDBOX_CPU_WEIGHT 100
+/* How often the install's cgroup is asked whether it refused a fork. */
+#define LIMIT_CHECK_MS 500
 
 /* Mount points the sandbox needs in the root besides SANDBOX_RPMDIR. The
  * parent creates them empty; after the install each is kept (with the
@@ -63,6 +74,7 @@ struct sandbox {
 	const char *rootfs;        /* absolute path of the root on the host */
 	const char *repo_dir;      /* repository holding the RPM files */
 	const struct sy_strv *rpms; /* RPM files as paths inside the root */
+	struct sandbox_cgroup cgroup; /* the install's limits */
 };
 
 /* Reports err to the parent and the log; returns the child's status
@@ -178,8 +190,11 @@ static int install_child(void *arg)
 		.prepare = prepare_root, .hostname = SANDBOX_HOSTNAME, .fn = install_init,
 		.setup_failed = setup_failed, .arg = (void *)sb,
 	};
-	int status = sandbox_run(&cfg);
+	int status;
 
+	if (sandbox_cgroup_enter(&sb->cgroup, &err))
+		return sandbox_fail(&err);
+	status = sandbox_run(&cfg);
 	if (status <= 128)
 		return status;
 	sy_error_set(&err, "install killed by signal %d", status - 128);
@@ -310,9 +325,13 @@ static int make_mount_points(const char *rootfs, struct sy_error *err)
 static int install_sandboxed(const char *rootfs, const char *repo_dir,
 			     const struct sy_strv *rpms, int log_fd, struct sy_error *err)
 {
+	const struct sandbox_limits limits = {
+		sandbox_memory_share(2, SANDBOX_MEMORY_MAX), SANDBOX_PIDS, SANDBOX_CPU_WEIGHT,
+	};
 	struct sy_strv inside = SY_STRV_INIT;
-	struct sandbox sb = { rootfs, repo_dir, &inside };
+	struct sandbox sb = { rootfs, repo_dir, &inside, SANDBOX_CGROUP_INIT };
 	struct sy_child c = SY_CHILD_INIT;
+	enum sandbox_limit_hit hit = SANDBOX_LIMIT_NONE;
 	size_t len = strlen(repo_dir);
 	int rc = -1;
 
@@ -328,13 +347,23 @@ static int install_sandboxed(const char *rootfs, const char *repo_dir,
 	c.timeout_s = SANDBOX_TIMEOUT_S;
 	c.child_fn = install_child;
 	c.child_arg = &sb;
+	sandbox_cgroup_create(&sb.cgroup, NULL, "image", &limits);
+	if (sb.cgroup.dir) {
+		c.tick_fn = sandbox_cgroup_tick;
+		c.tick_arg = &sb.cgroup;
+		c.tick_ms = LIMIT_CHECK_MS;
+	}
 	if (sy_child_run(&c, err))
 		goto out;
-	if (c.status || c.timed_out)
+	hit = sandbox_cgroup_hit(&sb.cgroup);
+	if (hit)
+		sandbox_cgroup_hit_error(&sb.cgroup, hit, err);
+	else if (c.status || c.timed_out)
 		install_failed(&c, err);
 	else
 		rc = finish_root(rootfs, c.out, err);
 out:
+	sandbox_cgroup_release(&sb.cgroup);
 	sy_child_release(&c);
 	sy_strv_release(&inside);
 	return rc;

@@ -1,13 +1,16 @@
 /* Reading specs with librpm in forked children. A spec is untrusted code
  * (docs/design.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so
  * as root each child first builds a sandbox: new mount, network, IPC, UTS
- * and PID namespaces, a root directory on a tmpfs holding read-only binds of
- * /usr and /etc (plus the host's /bin, /sbin, /lib* links), /dev/null,
+ * and PID namespaces, a root directory on a tmpfs holding a read-only bind of
+ * /usr, an /etc of its own without the host's files (sandbox/sandbox.h has
+ * what it holds), the host's /bin, /sbin, /lib* links, /dev/null,
  * /dev/zero, /dev/urandom, a fresh /tmp, the macro context read-only at its
  * host path and a tmpfs as scratch directory at the path of the child's
  * private directory (the spec is written there), pivot_root into it, an
  * environment of PATH, HOME and LANG only, and user nobody (65534) with
- * no_new_privs. Under the sandbox's pid 1 it applies the macro context,
+ * no_new_privs; the reader and all it starts in a cgroup of their own
+ * (sandbox/cgroup.h: READER_MEMORY_BYTES, READER_PIDS), stopped as soon as
+ * a fork is refused. Under the sandbox's pid 1 it applies the macro context,
  * parses one spec with rpmSpecParse (the flags rpmspec -q uses:
  * RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes what shipyard needs of it as
  * one JSON document into a pipe; the parent decodes it into struct
@@ -33,9 +36,18 @@
 #include "common/child.h"
 #include "common/fs.h"
 #include "planner/spec-private.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
 
 #define CHILD_TIMEOUT_S 60
+/* Limits of one reader and what it starts (sandbox/cgroup.h): far above
+ * what librpm, Lua and a few %() commands need, far below a machine's
+ * worth; 2 * jobs readers run at once. */
+#define READER_MEMORY_BYTES (1024ULL << 20)
+#define READER_PIDS 256
+#define READER_CPU_WEIGHT 100
+/* How often a running reader's cgroup is asked whether it refused a fork. */
+#define LIMIT_CHECK_MS 250
 /* Who the spec's code runs as in the sandbox: nobody/nogroup. */
 #define SANDBOX_UID 65534
 #define SANDBOX_GID 65534
@@ -52,6 +64,8 @@ struct reader {
 	const struct planner_spec_input *in; /* what it reads */
 	const struct planner_macro_ctx *ctx; /* with which macro context */
 	size_t index;          /* which input it reads */
+	struct sandbox_cgroup cgroup; /* its limits: a cgroup, or rlimits set
+				* by the reader itself; none unprivileged */
 	char *dir;             /* private directory the spec is written into;
 				* removed by the parent after the child ended */
 };
@@ -108,8 +122,13 @@ static int reader_main(void *arg)
 		.arg = (void *)r,
 	};
 
-	if (geteuid() == 0)
+	struct sy_error err = { { 0 } };
+
+	if (geteuid() == 0) {
+		if (sandbox_cgroup_enter(&r->cgroup, &err))
+			return sandbox_failed(NULL, &err);
 		return sandbox_run(&cfg);
+	}
 	(void)unshare(CLONE_NEWNET);
 	planner_spec_parse_and_exit(r->in, r->ctx, r->dir, RESULT_FD);
 	return 2;
@@ -127,8 +146,13 @@ static void reader_finish(const struct reader *r, struct planner_spec *out)
 	 * signal n: its pid 1 reports it so, as it cannot die of it. */
 	int sig = c->signal ? c->signal
 			    : c->status > 128 && c->status < 128 + NSIG ? c->status - 128 : 0;
+	enum sandbox_limit_hit hit = sandbox_cgroup_hit(&r->cgroup);
 
-	if (c->timed_out) {
+	if (hit) {
+		/* The spec's own doing: reading it again would do the same. */
+		sandbox_cgroup_hit_error(&r->cgroup, hit, &err);
+		out->error = sy_xasprintf("%s: spec reader %s", out->path, err.msg);
+	} else if (c->timed_out) {
 		out->error = sy_xasprintf("%s: spec reader killed after %d s", out->path,
 					  CHILD_TIMEOUT_S);
 	} else if (sig) {
@@ -156,11 +180,17 @@ static void reader_finish(const struct reader *r, struct planner_spec *out)
 	}
 }
 
-/* Starts the reader of input index in r, with a private directory. */
+/* Starts the reader of input index in r, with a private directory and, as
+ * root, its limits. */
 static int reader_start(struct reader *r, size_t index, const struct planner_spec_input *in,
 			const struct planner_macro_ctx *ctx, struct sy_error *err)
 {
-	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index };
+	static const struct sandbox_limits limits = {
+		READER_MEMORY_BYTES, READER_PIDS, READER_CPU_WEIGHT,
+	};
+
+	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index,
+			      .cgroup = SANDBOX_CGROUP_INIT };
 	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
 	if (!r->dir)
 		return sy_error_prefix(err, "%s", in->path);
@@ -174,9 +204,17 @@ static int reader_start(struct reader *r, size_t index, const struct planner_spe
 	r->child.close_fds = 1;
 	r->child.death_signal = SIGKILL;
 	r->child.timeout_s = CHILD_TIMEOUT_S;
+	if (geteuid() == 0)
+		sandbox_cgroup_create(&r->cgroup, NULL, "spec", &limits);
+	if (r->cgroup.dir) {
+		r->child.tick_fn = sandbox_cgroup_tick;
+		r->child.tick_arg = &r->cgroup;
+		r->child.tick_ms = LIMIT_CHECK_MS;
+	}
 	if (sy_child_start(&r->child, err) == 0)
 		return 0;
 	sy_error_prefix(err, "%s", in->path);
+	sandbox_cgroup_release(&r->cgroup);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
 	return -1;
@@ -186,6 +224,7 @@ static int reader_start(struct reader *r, size_t index, const struct planner_spe
 static void reader_release(struct reader *r)
 {
 	sy_child_release(&r->child);
+	sandbox_cgroup_release(&r->cgroup);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
 }
@@ -216,6 +255,9 @@ static int readers_wait(struct reader *rs, size_t *nr, struct planner_spec *out)
 	reader_finish(&rs[i], &out[rs[i].index]);
 	reader_release(&rs[i]);
 	rs[i] = rs[--*nr];
+	/* Its tick looks at the cgroup where it is now. */
+	if (rs[i].child.tick_fn)
+		rs[i].child.tick_arg = &rs[i].cgroup;
 	return 1;
 }
 

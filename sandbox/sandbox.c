@@ -76,10 +76,11 @@ out:
 	return rc;
 }
 
-/* Makes the top-level path (/bin, /lib64...) under root what it is on the
- * host: the same symbolic link ("usr/bin" on merged-/usr systems), or a
- * read-only bind of the directory; nothing when the host has none. */
-static int mirror_top_level(const char *root, const char *path, struct sy_error *err)
+/* Makes the host's path (/bin, /lib64, /etc/localtime...) under root what
+ * it is on the host: the same symbolic link ("usr/bin" on merged-/usr
+ * systems), or a read-only bind of the directory or file; nothing when the
+ * host has none. */
+static int mirror_host_path(const char *root, const char *path, struct sy_error *err)
 {
 	char link[256], *target;
 	struct stat st;
@@ -88,8 +89,8 @@ static int mirror_top_level(const char *root, const char *path, struct sy_error 
 
 	if (lstat(path, &st) != 0)
 		return 0;
-	if (S_ISDIR(st.st_mode))
-		return bind_path(root, path, 1, RO_EXEC_FLAGS, err);
+	if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
+		return bind_path(root, path, S_ISDIR(st.st_mode), RO_EXEC_FLAGS, err);
 	if (!S_ISLNK(st.st_mode))
 		return 0;
 	n = readlink(path, link, sizeof(link) - 1);
@@ -102,6 +103,55 @@ static int mirror_top_level(const char *root, const char *path, struct sy_error 
 	if (rc != 0)
 		return sy_error_set(err, "symlink %s: %s", path, strerror(errno));
 	return 0;
+}
+
+/* The files of a fresh root's /etc, made up rather than the host's: the
+ * users and groups the work can run as, name lookups in these files only,
+ * localhost. */
+static const struct {
+	const char *name;
+	const char *text;
+} etc_files[] = {
+	{ "passwd", "root:x:0:0:root:/root:/bin/sh\n"
+		    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
+	{ "group", "root:x:0:\nnogroup:x:65534:\n" },
+	{ "nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files\n" },
+	{ "hosts", "127.0.0.1 localhost\n::1 localhost\n" },
+};
+
+/* What of the host's /etc a fresh root shows (mirror_host_path), none of it
+ * secret: Debian's alternatives (/usr/bin/awk is a link into
+ * /etc/alternatives), the dynamic linker's cache, the time zone, the
+ * release, rpm's own configuration. */
+static const char *const etc_from_host[] = {
+	"/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime", "/etc/os-release", "/etc/rpm",
+};
+
+/* Makes root's /etc: etc_files and etc_from_host, nothing else of the
+ * host's /etc, where any file left readable by others (a forge token, a
+ * key) would be readable by the work. */
+static int make_etc(const char *root, struct sy_error *err)
+{
+	char *etc = under(root, "/etc");
+	int rc = -1;
+
+	if (sy_mkdir_p(etc, 0755, err))
+		goto out;
+	for (size_t i = 0; i < LEN(etc_files); i++) {
+		char *path = sy_xasprintf("%s/%s", etc, etc_files[i].name);
+		int failed = sy_write_file(path, etc_files[i].text, strlen(etc_files[i].text),
+					   0644, err);
+		free(path);
+		if (failed)
+			goto out;
+	}
+	for (size_t i = 0; i < LEN(etc_from_host); i++)
+		if (mirror_host_path(root, etc_from_host[i], err))
+			goto out;
+	rc = 0;
+out:
+	free(etc);
+	return rc;
 }
 
 /* Mounts a tmpfs on root + path (created if needed) with the given
@@ -130,10 +180,10 @@ static int make_fresh_root(const struct sandbox_config *cfg, struct sy_error *er
 
 	if (mount_tmpfs(root, "", "mode=0755,size=1m", err) != 0 ||
 	    sy_mkdir_p(dev, 0755, err) != 0 || bind_path(root, "/usr", 1, RO_EXEC_FLAGS, err) != 0 ||
-	    bind_path(root, "/etc", 1, RO_EXEC_FLAGS, err) != 0)
+	    make_etc(root, err) != 0)
 		goto out;
 	for (size_t i = 0; i < LEN(top); i++)
-		if (mirror_top_level(root, top[i], err) != 0)
+		if (mirror_host_path(root, top[i], err) != 0)
 			goto out;
 	for (size_t i = 0; i < LEN(devs); i++)
 		if (bind_path(root, devs[i], 0, 0, err) != 0)
@@ -290,6 +340,11 @@ int sandbox_become_user(const struct sandbox_user *user, struct sy_error *err)
 static int setup(const struct sandbox_config *cfg, struct sy_error *err)
 {
 	umask(022);
+	/* A mount namespace of pid 1's own: pivot_root changes the root of
+	 * every process whose root is the old one in the namespace, and the
+	 * caller must keep its own. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return sy_error_set(err, "cannot create the mount namespace: %s", strerror(errno));
 	if ((cfg->fresh_root && make_fresh_root(cfg, err)) ||
 	    (cfg->prepare && cfg->prepare(cfg->arg, err)) ||
 	    (cfg->proc_dev && mount_proc_dev(cfg->root, err)) || enter_root(cfg, err))
@@ -354,13 +409,21 @@ int sandbox_run(const struct sandbox_config *cfg)
 	struct sy_child init = SY_CHILD_INIT;
 	struct sy_error err = { { 0 } };
 
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | cfg->namespaces) < 0) {
+	if (unshare(CLONE_NEWNS) < 0) {
 		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
 		return cfg->setup_failed(cfg->arg, &err);
 	}
 	/* Nothing mounted from here on propagates to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sy_error_set(&err, "cannot make mounts private: %s", strerror(errno));
+		return cfg->setup_failed(cfg->arg, &err);
+	}
+	/* Before the pid namespace: the first child made after it is its pid
+	 * 1, and a program prepare_outside runs (mke2fs) must not be. */
+	if (cfg->prepare_outside && cfg->prepare_outside(cfg->arg, &err))
+		return cfg->setup_failed(cfg->arg, &err);
+	if (unshare(CLONE_NEWPID | cfg->namespaces) < 0) {
+		sy_error_set(&err, "cannot create namespaces: %s", strerror(errno));
 		return cfg->setup_failed(cfg->arg, &err);
 	}
 	init.child_fn = init_main;

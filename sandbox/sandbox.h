@@ -2,16 +2,18 @@
  * %() and Lua run while a spec is read), builds (builder/buildroot.c) and
  * image installs (imager/compose.c: package scriptlets). sandbox_run makes
  * new mount and pid namespaces (and more as asked), starts the namespace's
- * pid 1 (common/child.h) and waits for it. Pid 1 builds the root before
- * anything untrusted runs in it: either an existing directory the caller's
- * hook fills with mounts (a build root, an image root), or a fresh tmpfs
- * holding read-only binds of the host's /usr and /etc (spec parsing); then
- * a /proc with the parts through which root changes the whole machine
- * read-only and a /dev tmpfs, pivot_root (the host's tree detached), the
- * host name, capabilities cut to a default container's without CAP_MKNOD
- * (as runc sets them up). The work runs as pid 1 or in a child of it that
- * only reaps; as a given user with no_new_privs, in a given environment.
- * When pid 1 ends, the kernel kills every process left in its namespace. */
+ * pid 1 (common/child.h) and waits for it. Pid 1, in a mount namespace of
+ * its own, builds the root before anything untrusted runs in it: either an
+ * existing directory the caller's hook fills with mounts (a build root, an
+ * image root), or a fresh tmpfs holding a read-only bind of the host's /usr
+ * and a made-up /etc (spec parsing); then a /proc with the parts through
+ * which root changes the whole machine read-only and a /dev tmpfs,
+ * pivot_root (the host's tree detached), the host name, capabilities cut to
+ * a default container's without CAP_MKNOD (as runc sets them up). The work
+ * runs as pid 1 or in a child of it that only reaps; as a given user with
+ * no_new_privs, in a given environment. When pid 1 ends, the kernel kills
+ * every process left in its namespace. Limits on what the work may use are
+ * sandbox/cgroup.h's and sandbox/sizedfs.h's. */
 #ifndef SANDBOX_SANDBOX_H
 #define SANDBOX_SANDBOX_H
 
@@ -39,15 +41,27 @@ struct sandbox_config {
 	const char *what;    /* names the root in errors: "the build root" */
 
 	/* A fresh root (fresh_root = 1): a tmpfs mounted on root holding
-	 * read-only binds (nosuid, nodev) of the host's /usr and /etc, the
-	 * host's /bin, /sbin, /lib* (the same symbolic links on merged-/usr
-	 * hosts, else read-only binds), /dev/null, /dev/zero and /dev/urandom,
-	 * a fresh /tmp, ro_binds, and scratch; remounted read-only once it is
-	 * /. Nothing written there reaches the host's disks. */
+	 * a read-only bind (nosuid, nodev) of the host's /usr, the host's
+	 * /bin, /sbin, /lib* (the same symbolic links on merged-/usr hosts,
+	 * else read-only binds), an /etc of its own (passwd and group with
+	 * root and nobody, nsswitch.conf and hosts for these files, and of the
+	 * host's only alternatives/, ld.so.cache, localtime, os-release and
+	 * rpm/, read-only: no file the host keeps in /etc is readable),
+	 * /dev/null, /dev/zero and /dev/urandom, a fresh /tmp, ro_binds, and
+	 * scratch; remounted read-only once it is /. Nothing written there
+	 * reaches the host's disks. */
 	int fresh_root;
 	const char *const *ro_binds; /* NULL-terminated host directories, bound
 			      * read-only at the same path; or NULL */
 	const char *scratch; /* path of a writable tmpfs owned by user, or NULL */
+
+	/* Called in the process of sandbox_run once it is in its new, private
+	 * mount namespace, before the other namespaces are made (a program it
+	 * runs is an ordinary child): mounts that outlive the work for the
+	 * caller to read afterwards (a build's sized filesystem,
+	 * sandbox/sizedfs.h), which pid 1 sees as well; or NULL. Returns 0 or
+	 * -1 with err. */
+	int (*prepare_outside)(void *arg, struct sy_error *err);
 
 	/* An existing root: prepare, called in pid 1 before /proc, /dev and
 	 * the pivot, mounts what the work needs into root (overlay, binds)
@@ -96,7 +110,9 @@ struct sandbox_config {
 	.drop_capabilities = 1, .fn_fd = -1
 
 /* Runs cfg->fn in a new sandbox and waits for it. Call it in a child made
- * for it (common/child.h): its own namespaces change, and it must have
+ * for it (common/child.h): its own namespaces change (it returns in its new
+ * mount namespace, with prepare_outside's mounts and its own root: pid 1
+ * builds the sandbox's root in a copy of that namespace), and it must have
  * closed the fds the work must not reach. Returns the exit status for the
  * caller to end with: pid 1's (fn's when fn runs as pid 1 or in its child;
  * 128 + n when killed by signal n, which for pid 1 can only come from

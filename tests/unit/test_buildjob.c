@@ -15,6 +15,7 @@
 
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
+#include "builder/rootfs.h"
 #include "sandbox/rpminstall.h"
 #include "builder/worker.h"
 
@@ -749,6 +750,169 @@ static void test_build_run_kills_build_over_output_limit(void **state)
 	assert_nothing_mounted_under(f->scratch);
 }
 
+/* The attack on the output limit: a file under 300 nested directories
+ * (deeper than a walk of the tree would look) fallocated far past the
+ * limit. The kernel refuses it in the build (ENOSPC): the build fails with
+ * the limit as a package failure, its writable layer is a filesystem of
+ * about the limit's size, so nothing of it takes the host's disk beyond
+ * that. In extract mode the layer holds the worker root too. */
+static void check_nested_fallocate_stops_at_limit(struct fixture *f, const char *tarball)
+{
+	struct builder_build_request req = request(f, "deep.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	unsigned long long blocks = 0, bsize = 0;
+	char *log, *layer;
+
+	req.output_limit_bytes = 16ULL << 20;
+	req.worker_tarball = tarball;
+	write_spec_preamble(f, "deep", "",
+			    "d=deep; for i in $(seq 1 299); do d=$d/d; done; mkdir -p $d\n"
+			    "if fallocate -l 4G $d/big; then echo fallocated; exit 0; fi\n"
+			    "echo \"layer $(stat -f -c '%%b %%S' $d)\"\nexit 1");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_string_equal(err.msg, "output limit of 16 MiB exceeded");
+	assert_int_equal(res.infrastructure, 0);
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	layer = strstr(log, "\nlayer ");
+	if (!layer) {
+		fprintf(stderr, "%s\n", log);
+		fail_msg("no layer size in the build log");
+	}
+	assert_int_equal(sscanf(layer, "\nlayer %llu %llu", &blocks, &bsize), 2);
+	/* The layer's size: the limit and ext4's slack (extract: the worker
+	 * root's size too). */
+	if (!tarball)
+		assert_true(blocks * bsize < (24ULL << 20));
+	else
+		assert_true(blocks * bsize < (2ULL << 30));
+	assert_false(sy_exists(f->scratch));
+	assert_nothing_mounted_under(f->scratch);
+	free(log);
+}
+
+static void test_build_run_nested_fallocate_stops_at_output_limit(void **state)
+{
+	check_nested_fallocate_stops_at_limit(*state, NULL);
+}
+
+static void test_build_run_extracted_root_nested_fallocate_stops_at_output_limit(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *tar = NULL;
+
+	assert_ok(builder_rootfs_tarball_ensure(worker_root, &tar, &err), &err);
+	check_nested_fallocate_stops_at_limit(*state, tar);
+	free(tar);
+}
+
+/* Sources larger than the output limit fill the layer while they are
+ * copied into the root: the package's failure, not the machine's (which
+ * would be retried). */
+static void test_build_run_sources_past_output_limit_fail_the_package(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "bulky.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char *cmd = sy_xasprintf("head -c 33554432 /dev/zero > %s/bulk.bin", f->spec_dir);
+
+	req.output_limit_bytes = 16ULL << 20;
+	write_spec(f, "bulky", "gcc -o hello hello.c");
+	test_sh(cmd);
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_string_equal(err.msg, "output limit of 16 MiB exceeded");
+	assert_int_equal(res.infrastructure, 0);
+	assert_false(sy_exists(f->scratch));
+	free(cmd);
+}
+
+/* 1 when the build log says the build ran in a cgroup of its own (else
+ * under the rlimits of the fallback, sandbox/cgroup.h). */
+static int build_had_cgroup(struct fixture *f)
+{
+	struct sy_error err = { { 0 } };
+	char *log;
+	int yes;
+
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	yes = strstr(log, "shipyard: limits: memory ") && strstr(log, " (cgroup /");
+	free(log);
+	return yes;
+}
+
+/* Fails the test unless the build log holds text. */
+static void assert_log_has(struct fixture *f, const char *text)
+{
+	struct sy_error err = { { 0 } };
+	char *log;
+
+	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
+	if (!strstr(log, text)) {
+		fprintf(stderr, "%s\n", log);
+		fail_msg("the build log lacks \"%s\"", text);
+	}
+	free(log);
+}
+
+/* Runs the build name.spec with the given %build and limits, which it
+ * must fail by reaching one of them long before its timeout, as a package
+ * failure: with a cgroup, for the reason cgroup_reason; under the
+ * fallback's rlimits, with rpmbuild failing and fallback_log in the log. */
+static void check_build_stopped_by_limit(struct fixture *f, const char *name, const char *build,
+					 struct sandbox_limits limits, const char *cgroup_reason,
+					 const char *fallback_log)
+{
+	char *file = sy_xasprintf("%s.spec", name);
+	struct builder_build_request req = request(f, file);
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	time_t t0 = time(NULL);
+
+	req.limits = limits;
+	write_spec_preamble(f, name, "", build);
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_int_equal(res.infrastructure, 0);
+	assert_true(time(NULL) - t0 < 60);
+	if (build_had_cgroup(f)) {
+		assert_string_equal(err.msg, cgroup_reason);
+	} else {
+		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+		assert_log_has(f, fallback_log);
+	}
+	assert_false(sy_exists(f->scratch));
+	free(file);
+}
+
+/* A build allocating far past its memory limit is stopped: with a cgroup
+ * the kernel kills the whole build and the reason names the limit; under
+ * the fallback's RLIMIT_AS the allocation fails in the build. */
+static void test_build_run_memory_hog_stops_at_memory_limit(void **state)
+{
+	const struct sandbox_limits limits = { .memory_bytes = 256ULL << 20 };
+
+	check_build_stopped_by_limit(*state, "hog",
+				     "perl -e '$x = \"x\" x (3 * 1024 * 1024 * 1024); "
+				     "print length($x)'",
+				     limits, "killed: memory limit (256 MiB)", "Out of memory");
+}
+
+/* A fork bomb (bounded: 10 levels of two, 1024 leaves that each live two
+ * seconds, about 3000 processes at once) is contained at the task limit:
+ * with a cgroup it is stopped as soon as a fork is refused; under the
+ * fallback's RLIMIT_NPROC the forks fail and fewer leaves than 1024 ran. */
+static void test_build_run_fork_bomb_stops_at_process_limit(void **state)
+{
+	const struct sandbox_limits limits = { .pids = 64 };
+
+	check_build_stopped_by_limit(
+		*state, "bomb",
+		"bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & "
+		"wait; else sleep 2; echo x >> $PWD/leaves; fi; }\n"
+		"bomb 10\nn=$(wc -l < leaves)\necho \"leaves: $n\"\ntest \"$n\" -eq 1024",
+		limits, "killed: process limit (64)", "Cannot fork");
+}
+
 /* A build under its limit passes. */
 static void test_build_run_output_limit_allows_smaller_build(void **state)
 {
@@ -839,6 +1003,17 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_kills_build_over_output_limit,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_nested_fallocate_stops_at_output_limit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_extracted_root_nested_fallocate_stops_at_output_limit, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_build_run_sources_past_output_limit_fail_the_package, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_memory_hog_stops_at_memory_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_fork_bomb_stops_at_process_limit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_output_limit_allows_smaller_build,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

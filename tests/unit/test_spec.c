@@ -9,6 +9,7 @@
 #include "planner/macros.h"
 #include "planner/spec.h"
 #include "gitwatch/repo.h"
+#include "sandbox/cgroup.h"
 
 /* The Azure Linux sample as a git repository with its macro context. */
 struct sample {
@@ -607,6 +608,81 @@ static void test_specs_read_lua_cannot_write_etc(void **state)
 	free(probe);
 }
 
+/* A file the host keeps in /etc readable by everyone (a forge token left at
+ * 0644) is not there for %() or Lua at parse time: the sandbox's /etc is its
+ * own, with passwd and group naming nobody. */
+static void test_specs_read_cannot_read_host_etc_files(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *secret = unique_name("/etc/shipyard-test-token");
+	char *text = sy_xasprintf(
+		"Name: e\nVersion: %%(cat %s 2>/dev/null || echo hidden)\n"
+		"Release: %%{lua: local f = io.open(\"%s\") print(f and f:read(\"a\") or \"unread\")}"
+		".%%(id -un).%%(id -gn).%%(awk 'BEGIN { print \"awk\" }')\n"
+		"Summary: s\nLicense: MIT\n%%description\nd\n%%files\n", secret, secret);
+	struct planner_spec s;
+
+	(void)state;
+	assert_ok(sy_write_file(secret, "token42", 7, 0644, &err), &err);
+	read_one("SPECS/e/e.spec", text, &s);
+	unlink(secret);
+	assert_null(s.error);
+	assert_string_equal(s.version, "hidden");
+	assert_string_equal(s.release, "unread.nobody.nogroup.awk");
+	planner_spec_release(&s);
+	free(text);
+	free(secret);
+}
+
+/* 1 when spec readers get a cgroup here (else the rlimits of the
+ * fallback, sandbox/cgroup.h). */
+static int readers_have_cgroup(void)
+{
+	const struct sandbox_limits limits = { 1024ULL << 20, 256, 100 };
+	struct sandbox_cgroup cg;
+	int yes;
+
+	sandbox_cgroup_create(&cg, NULL, "spec", &limits);
+	yes = cg.dir != NULL;
+	sandbox_cgroup_release(&cg);
+	return yes;
+}
+
+/* A fork bomb in %() at parse time (bounded: 10 levels of two, 1024
+ * leaves that each live two seconds, about 3000 processes at once) is
+ * contained at the reader's task limit (256) and the parse ends well
+ * before the reader's 60 s deadline: with a cgroup the reader is stopped
+ * as soon as a fork is refused and the spec fails for good with the limit;
+ * under the fallback's RLIMIT_NPROC the forks fail and fewer leaves than
+ * 1024 ran. */
+static void test_specs_read_fork_bomb_stops_at_process_limit(void **state)
+{
+	static const char text[] =
+		"%global leaves %(bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & "
+		"bomb $(($1 - 1)) & wait; else sleep 2; echo x >> /tmp/leaves; fi; }; "
+		"bomb 10 2>/dev/null; wc -l < /tmp/leaves)\n"
+		"Name: b\nVersion: 1\nRelease: %{leaves}\nSummary: s\nLicense: MIT\n"
+		"%description\nd\n%files\n";
+	struct planner_spec s;
+	time_t t0 = time(NULL);
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* no limits without the sandbox */
+	read_one("SPECS/b/b.spec", text, &s);
+	assert_true(time(NULL) - t0 < 30);
+	if (readers_have_cgroup()) {
+		assert_non_null(s.error);
+		assert_string_equal(s.error, "SPECS/b/b.spec: spec reader killed: process limit (256)");
+		assert_false(s.error_transient);
+	} else {
+		assert_null(s.error);
+		assert_true(atoi(s.release) > 0);
+		assert_true(atoi(s.release) < 1024);
+	}
+	planner_spec_release(&s);
+}
+
 /* The id of a running process whose command line contains marker, or 0. */
 static pid_t process_with_marker(const char *marker)
 {
@@ -783,6 +859,8 @@ int main(void)
 		cmocka_unit_test(test_specs_read_shell_runs_unprivileged_without_host_environment),
 		cmocka_unit_test(test_specs_read_shell_cannot_see_host_temporary_files),
 		cmocka_unit_test(test_specs_read_lua_cannot_write_etc),
+		cmocka_unit_test(test_specs_read_cannot_read_host_etc_files),
+		cmocka_unit_test(test_specs_read_fork_bomb_stops_at_process_limit),
 		cmocka_unit_test(test_specs_read_leaves_no_background_process),
 		cmocka_unit_test(test_specs_read_fails_spec_when_sandbox_cannot_be_built),
 		cmocka_unit_test(test_dep_format_writes_operators),

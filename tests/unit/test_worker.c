@@ -254,6 +254,25 @@ static void test_worker_disk_usage_counts_hard_links_once(void **state)
 	free(dir);
 }
 
+/* A file under 300 nested directories is counted: the walk has no depth
+ * limit below which a build could hide what it wrote. */
+static void test_worker_disk_usage_counts_deeply_nested_files(void **state)
+{
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *cmd = sy_xasprintf("cd %s && for i in $(seq 1 300); do mkdir d && cd d || exit 1; "
+				 "done && head -c 4194304 /dev/urandom > deep", dir);
+	unsigned long long bytes = 0;
+
+	(void)state;
+	test_sh(cmd);
+	assert_ok(builder_worker_disk_usage(dir, &bytes, &err), &err);
+	assert_true(bytes >= 4194304);
+	sy_rm_rf(dir, &err);
+	free(cmd);
+	free(dir);
+}
+
 static const char *cache_dir(void)
 {
 	const char *cache = getenv("SHIPYARD_WORKER_CACHE");
@@ -527,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_worker_manifest_digest_covers_toolchain),
 		cmocka_unit_test(test_worker_manifest_rejects_macro_in_capability),
 		cmocka_unit_test(test_worker_disk_usage_counts_hard_links_once),
+		cmocka_unit_test(test_worker_disk_usage_counts_deeply_nested_files),
 		cmocka_unit_test(test_worker_root_has_build_user_and_passes_check),
 		cmocka_unit_test(test_worker_check_reports_missing_capability_and_root),
 		cmocka_unit_test(test_worker_list_and_gc_on_fake_cache),
