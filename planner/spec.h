@@ -84,15 +84,15 @@ struct planner_spec_input {
 };
 
 /* Parses n specs, at most jobs children at a time (jobs <= 0: number of
- * cores), each child with a fresh librpm macro context made by
+ * cores; at most 32), each child with a fresh librpm macro context made by
  * planner_macro_ctx_apply(ctx). Run as root, every spec is parsed in a
  * sandbox (docs/design.md, "Trust"): new mount, network, IPC, UTS and PID
- * namespaces; a tmpfs root with /usr and /etc read-only, /dev/null,
- * /dev/zero, /dev/urandom, a private /tmp, ctx->dir read-only and a
- * private writable scratch tmpfs (at the path of a directory made under
- * $TMPDIR or /tmp) that holds the spec; only PATH,
- * HOME=/ and LANG=C in the environment; user and group 65534 with
- * no_new_privs. Whatever the spec starts is killed when its reader ends. A
+ * namespaces; a tmpfs root with /usr read-only and an /etc of its own,
+ * /dev/null, /dev/zero, /dev/urandom, a private /tmp, ctx->dir read-only
+ * and a private writable scratch tmpfs (at the path of a directory made
+ * under $TMPDIR or /tmp) that holds the spec; only PATH, HOME=/ and LANG=C
+ * in the environment; a uid of each reader's own (no account's) and group
+ * 65534 with no_new_privs; memory and task limits. Whatever the spec starts is killed when its reader ends. A
  * sandbox that cannot be set up fails that spec with a transient error
  * ("<path>: spec reader sandbox: <step>: <reason>"); the spec is never
  * parsed outside it. Run as another user (a developer's unprivileged run,

@@ -7,8 +7,8 @@
  * /dev/zero, /dev/urandom, a fresh /tmp, the macro context read-only at its
  * host path and a tmpfs as scratch directory at the path of the child's
  * private directory (the spec is written there), pivot_root into it, an
- * environment of PATH, HOME and LANG only, and user nobody (65534) with
- * no_new_privs; the reader and all it starts in a cgroup of their own
+ * environment of PATH, HOME and LANG only, and a user of its own (group
+ * nogroup) with no_new_privs; the reader and all it starts in a cgroup of their own
  * (sandbox/cgroup.h: READER_MEMORY_BYTES, READER_PIDS), stopped as soon as
  * a fork is refused. Under the sandbox's pid 1 it applies the macro context,
  * parses one spec with rpmSpecParse (the flags rpmspec -q uses:
@@ -48,8 +48,15 @@
 #define READER_CPU_WEIGHT 100
 /* How often a running reader's cgroup is asked whether it refused a fork. */
 #define LIMIT_CHECK_MS 250
-/* Who the spec's code runs as in the sandbox: nobody/nogroup. */
-#define SANDBOX_UID 65534
+/* Who the spec's code runs as in the sandbox: a uid of its own, group
+ * nogroup. Where no cgroup is available, RLIMIT_NPROC bounds the tasks of
+ * a uid on the whole machine: with one uid for every reader, a fork bomb
+ * in one spec would make %() fail in specs read at the same time, and
+ * their wrong results would be cached. So each reader of a process gets
+ * its own uid from a range no account uses: READER_UID_BASE + (pid of the
+ * shipyard process mod 2^16) * READER_SLOTS + slot. */
+#define READER_UID_BASE 0x70000000u
+#define READER_SLOTS 64
 #define SANDBOX_GID 65534
 /* Exit status of a child whose sandbox could not be set up; the reason is
  * what it wrote into the result pipe. */
@@ -64,14 +71,18 @@ struct reader {
 	const struct planner_spec_input *in; /* what it reads */
 	const struct planner_macro_ctx *ctx; /* with which macro context */
 	size_t index;          /* which input it reads */
+	unsigned slot;         /* its uid's slot, below READER_SLOTS */
 	struct sandbox_cgroup cgroup; /* its limits: a cgroup, or rlimits set
 				* by the reader itself; none unprivileged */
 	char *dir;             /* private directory the spec is written into;
 				* removed by the parent after the child ended */
 };
 
-/* Who the spec's code runs as in the sandbox. */
-static const struct sandbox_user nobody = { "nobody", SANDBOX_UID, SANDBOX_GID, NULL, 0 };
+/* The uid of reader slot slot of this process. */
+static uid_t reader_uid(unsigned slot)
+{
+	return READER_UID_BASE + ((unsigned)getpid() & 0xffffu) * READER_SLOTS + slot;
+}
 /* A minimal environment, the same for every spec. */
 static const char *const reader_env[] = { "PATH=/usr/bin:/bin", "HOME=/", "LANG=C", NULL };
 
@@ -105,6 +116,8 @@ static int reader_main(void *arg)
 {
 	const struct reader *r = arg;
 	const char *const binds[] = { r->ctx->dir, NULL };
+	const struct sandbox_user user = { "the spec reader", reader_uid(r->slot), SANDBOX_GID,
+					   NULL, 0 };
 	const struct sandbox_config cfg = {
 		.namespaces = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
 		.root = r->dir,
@@ -113,7 +126,7 @@ static int reader_main(void *arg)
 		.ro_binds = binds,
 		.scratch = r->dir,
 		.hostname = "shipyard-spec",
-		.user = &nobody,
+		.user = &user,
 		.env = reader_env,
 		.fn = parse_in_sandbox,
 		.fn_in_child = 1,
@@ -182,15 +195,16 @@ static void reader_finish(const struct reader *r, struct planner_spec *out)
 
 /* Starts the reader of input index in r, with a private directory and, as
  * root, its limits. */
-static int reader_start(struct reader *r, size_t index, const struct planner_spec_input *in,
-			const struct planner_macro_ctx *ctx, struct sy_error *err)
+static int reader_start(struct reader *r, size_t index, unsigned slot,
+			const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
+			struct sy_error *err)
 {
 	static const struct sandbox_limits limits = {
 		READER_MEMORY_BYTES, READER_PIDS, READER_CPU_WEIGHT,
 	};
 
 	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index,
-			      .cgroup = SANDBOX_CGROUP_INIT };
+			      .slot = slot, .cgroup = SANDBOX_CGROUP_INIT };
 	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
 	if (!r->dir)
 		return sy_error_prefix(err, "%s", in->path);
@@ -239,6 +253,19 @@ static size_t readers_running(const struct reader *rs, size_t nr)
 	return k;
 }
 
+/* The lowest slot no reader of rs holds. */
+static unsigned free_slot(const struct reader *rs, size_t nr)
+{
+	unsigned slot = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		if (rs[i].slot == slot) {
+			slot++;
+			i = (size_t)-1;
+		}
+	return slot;
+}
+
 /* Waits for news of the nr readers; handles one that finished. Returns 1
  * when one did (it is taken out of rs, *nr is one less), else 0. */
 static int readers_wait(struct reader *rs, size_t *nr, struct planner_spec *out)
@@ -278,6 +305,8 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 
 	if (jobs <= 0)
 		jobs = default_jobs();
+	if (jobs > READER_SLOTS / 2)
+		jobs = READER_SLOTS / 2;
 	/* A reader that wrote its result and closed its pipe no longer counts
 	 * against jobs, so that the teardown of its namespaces overlaps the next
 	 * spec's setup; at most 2 * jobs children exist. */
@@ -286,7 +315,8 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		out[i].path = sy_xstrdup(inputs[i].path);
 	while (next < n || nr > 0) {
 		while (nr < (size_t)jobs * 2 && readers_running(rs, nr) < (size_t)jobs && next < n) {
-			if (reader_start(&rs[nr], next, &inputs[next], ctx, &start_err) != 0)
+			if (reader_start(&rs[nr], next, free_slot(rs, nr), &inputs[next], ctx,
+					 &start_err) != 0)
 				break;
 			nr++;
 			next++;

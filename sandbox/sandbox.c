@@ -129,8 +129,10 @@ static const char *const etc_from_host[] = {
 
 /* Makes root's /etc: etc_files and etc_from_host, nothing else of the
  * host's /etc, where any file left readable by others (a forge token, a
- * key) would be readable by the work. */
-static int make_etc(const char *root, struct sy_error *err)
+ * key) would be readable by the work. A user other than root and nobody
+ * (a spec reader's uid of its own) is named nobody as well, first, so that
+ * the work sees one name whatever its uid. */
+static int make_etc(const char *root, const struct sandbox_user *user, struct sy_error *err)
 {
 	char *etc = under(root, "/etc");
 	int rc = -1;
@@ -139,8 +141,16 @@ static int make_etc(const char *root, struct sy_error *err)
 		goto out;
 	for (size_t i = 0; i < LEN(etc_files); i++) {
 		char *path = sy_xasprintf("%s/%s", etc, etc_files[i].name);
-		int failed = sy_write_file(path, etc_files[i].text, strlen(etc_files[i].text),
-					   0644, err);
+		char *text = sy_xstrdup(etc_files[i].text);
+		if (!strcmp(etc_files[i].name, "passwd") && user && user->uid != 0 &&
+		    user->uid != 65534) {
+			free(text);
+			text = sy_xasprintf("nobody:x:%u:%u:nobody:/nonexistent:/usr/sbin/nologin\n%s",
+					    (unsigned)user->uid, (unsigned)user->gid,
+					    etc_files[i].text);
+		}
+		int failed = sy_write_file(path, text, strlen(text), 0644, err);
+		free(text);
 		free(path);
 		if (failed)
 			goto out;
@@ -180,7 +190,7 @@ static int make_fresh_root(const struct sandbox_config *cfg, struct sy_error *er
 
 	if (mount_tmpfs(root, "", "mode=0755,size=1m", err) != 0 ||
 	    sy_mkdir_p(dev, 0755, err) != 0 || bind_path(root, "/usr", 1, RO_EXEC_FLAGS, err) != 0 ||
-	    make_etc(root, err) != 0)
+	    make_etc(root, cfg->user, err) != 0)
 		goto out;
 	for (size_t i = 0; i < LEN(top); i++)
 		if (mirror_host_path(root, top[i], err) != 0)
