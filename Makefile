@@ -25,7 +25,7 @@ OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps demo check unit integration bench clean install
+.PHONY: all deps demo check unit integration torture bench clean install
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard
@@ -92,6 +92,14 @@ check: deps
 
 demo: all
 	@scripts/demo.sh
+
+# The crash torture: kill -9 of the service at random points of random
+# pipelines, then the invariants (tests/torture/torture.sh; TORTURE_SEED=S
+# repeats a run).
+TORTURE_N ?= 50
+
+torture: all
+	@tests/torture/torture.sh $(TORTURE_N)
 
 BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
