@@ -103,18 +103,32 @@ live_heads() {
 check_statuses() {
 	jq -s -r '[.[] | select(.status < 300)] | group_by([.params.sha, .body.context]) | .[]
 		| ([.[] | select(.body.state | IN("success", "failure", "error"))]) as $f
-		| [.[0].params.sha, .[0].body.context, ($f | length), ($f[0].body.state // "-"),
-		   ($f[0].body.description // "-"), ([.[].body.state] | join(","))] | @tsv' \
+		| [.[0].params.sha, .[0].body.context, ($f | length),
+		   ($f | map([.body.state, .body.description]) | unique | length),
+		   ($f[0].body.state // "-"), ($f[0].body.description // "-"),
+		   ([.[].body.state] | join(","))] | @tsv' \
 		"$T/calls.jsonl" >"$T/contexts"
 	live_heads >"$T/live"
 	tab=$(printf '\t')
-	while IFS=$tab read -r sha ctx nfinal final desc all; do
+	while IFS=$tab read -r sha ctx nfinal ndistinct final desc all; do
 		subject="$sha $ctx"
 		if [ "$nfinal" -eq 0 ]; then
 			violation "one-final-status" "$subject" "only $all"
 			continue
 		fi
-		[ "$nfinal" -eq 1 ] || violation "one-final-status" "$subject" "$nfinal finals: $all"
+		if [ "$nfinal" -gt 1 ]; then
+			# The outbox sends at least once: a final the forge accepted
+			# just before a kill -9, not yet recorded, is sent again
+			# after the restart, the same entry with the same text.
+			# Two entries sent, or two different finals, are two finals.
+			entries=$(sql "SELECT count(*) FROM outbox WHERE sha = '$sha' AND context = '$ctx'
+				AND status = 'sent' AND state NOT IN ('pending', 'running')")
+			if [ "$ndistinct" -eq 1 ] && [ "$entries" -eq 1 ]; then
+				echo "note: $subject: the same final ($final) accepted $nfinal times (sent again after a crash)"
+			else
+				violation "one-final-status" "$subject" "$nfinal finals from $entries outbox entries: $all"
+			fi
+		fi
 		if grep -qx "$sha" "$T/live"; then
 			[ "$final" = success ] ||
 				violation "right-final-status" "$subject" "the live head ended $final ($desc)"
@@ -138,7 +152,7 @@ check_statuses() {
 		AND trigger IN ('push', 'pull_request')"; } | sort -u >"$T/built"
 	while read -r sha; do
 		for ctx in shipyard/plan shipyard/build shipyard/image/minimal-container; do
-			got=$(awk -F "$tab" -v s="$sha" -v c="$ctx" '$1 == s && $2 == c { print $4 }' "$T/contexts")
+			got=$(awk -F "$tab" -v s="$sha" -v c="$ctx" '$1 == s && $2 == c { print $5 }' "$T/contexts")
 			[ "$got" = success ] || violation "right-final-status" "$sha $ctx" \
 				"a successful or live head has ${got:-no} final on the forge"
 		done

@@ -2,8 +2,8 @@
 # Crash torture of `shipyard serve`: for N rounds a random fault scenario
 # (a push to main, a pull request opened, synchronized or closed, a
 # redelivery, a delivery cut by the crash, a crash alone; with or without a
-# forge outage), then kill -9 of the service after a random delay and a
-# restart. At the end the service finishes everything, stops on SIGTERM, and
+# forge outage), then kill -9 of the service (one time in eight SIGTERM)
+# after a random delay and a restart. At the end the service finishes everything, stops on SIGTERM, and
 # the invariants of tests/torture/invariants.sh are checked: every accepted
 # delivery built once, one right final status per commit and context, nothing
 # leaked (mounts, processes, build roots, locks), every published repository
@@ -252,6 +252,23 @@ crash_serve() {
 	serve_pid=""
 }
 
+# stop_serve: SIGTERM; the service must stop within 60 s (its
+# shutdowntimeout is 1 s) and exit 0.
+stop_serve() {
+	kill -TERM "$serve_pid"
+	pred() { ! kill -0 "$serve_pid" 2>/dev/null; }
+	if ! wait_for "stop on SIGTERM" 60; then
+		violation "clean-stop" "service (start $starts)" "still running 60 s after SIGTERM"
+		kill -9 "$serve_pid"
+	fi
+	rc=0
+	wait "$serve_pid" || rc=$?
+	serve_pid=""
+	[ "$rc" -eq 0 ] || violation "clean-stop" "service (start $starts)" "exited $rc on SIGTERM"
+	sed -n "/^--- start $starts\$/,\$p" "$T/serve.log" | grep -q 'shutdown complete' ||
+		violation "clean-stop" "service (start $starts)" "no 'shutdown complete' in its log"
+}
+
 # ---- deliveries ----
 
 # post EVENT FILE DELIVERY: POSTs FILE to /hooks/github; prints the HTTP
@@ -498,8 +515,16 @@ while [ "$round" -le "$N" ]; do
 		   rand 1000; sleep_ms "$r"; how="$r ms after the pipelines ended" ;;
 		esac
 	fi
-	crash_serve
-	say "round $round: $what; ${outage:+forge $outage; }kill -9 $how"
+	# One stop in eight is a SIGTERM (running pipelines are stopped after
+	# shutdowntimeout and resume at the next start), the others kill -9.
+	rand 8
+	if [ "$r" -eq 0 ]; then
+		stop_serve
+		say "round $round: $what; ${outage:+forge $outage; }SIGTERM $how"
+	else
+		crash_serve
+		say "round $round: $what; ${outage:+forge $outage; }kill -9 $how"
+	fi
 
 	if [ -n "$cut" ]; then
 		wait "$cut_pid" || true
@@ -554,18 +579,7 @@ if ! wait_for "idle service with an empty outbox" 900; then
 		| {id, ref, head, state, attempts}' "$T/list.json"
 	violation "everything-ends" "service" "pipelines or statuses still waiting after 900 s"
 fi
-kill -TERM "$serve_pid"
-pred() { ! kill -0 "$serve_pid" 2>/dev/null; }
-if ! wait_for "stop on SIGTERM" 60; then
-	violation "clean-stop" "service" "still running 60 s after SIGTERM"
-	kill -9 "$serve_pid"
-fi
-rc=0
-wait "$serve_pid" || rc=$?
-serve_pid=""
-[ "$rc" -eq 0 ] || violation "clean-stop" "service" "exited $rc on SIGTERM"
-sed -n "/^--- start $starts\$/,\$p" "$T/serve.log" | grep -q 'shutdown complete' ||
-	violation "clean-stop" "service" "no 'shutdown complete' in its log"
+stop_serve
 say "stopped; checking"
 
 check_all
