@@ -1,24 +1,28 @@
 #!/bin/sh
-# Crash torture of `shipyard serve`: for N rounds a random fault scenario
-# (a push to main, a pull request opened, synchronized or closed, a
-# redelivery, a delivery cut by the crash, a crash alone; with or without a
-# forge outage), then kill -9 of the service (one time in eight SIGTERM)
-# after a random delay and a restart. At the end the service finishes everything, stops on SIGTERM, and
-# the invariants of tests/torture/invariants.sh are checked: every accepted
-# delivery built once, one right final status per commit and context, nothing
-# leaked (mounts, processes, build roots, locks), every published repository
-# consistent for dnf.
+# Crash torture of `shipyard serve`: for N rounds a random fault scenario (a
+# push to main, a pull request opened, synchronized or closed, a redelivery,
+# a delivery cut by the crash, a crash alone; with or without a forge down
+# or failing its first answers), then kill -9 of the service (one time in
+# eight SIGTERM) after a random delay, and a restart. A `* * * * *`
+# schedule is on while the rounds run, so that releases get crashed into
+# too. At the end the service finishes everything and stops on SIGTERM, and
+# tests/torture/invariants.sh checks: every accepted delivery built once,
+# one right final status per commit and context, nothing leaked (mounts,
+# processes, build roots, locks), every published repository consistent for
+# dnf. Each broken invariant prints a line "FAIL <invariant>: ...".
 #
-# Usage: tests/torture/torture.sh [N]      (N rounds, default $TORTURE_N or 3)
-#   TORTURE_SEED=S   repeats the choices of a run (its seed is printed first)
-#   TORTURE_SCHEDULE=0  no `schedule = * * * * *` while the rounds run
-#   TORTURE_PIPELINES=N serve.pipelines (default 1)
-#   TORTURE_OVERLAP=1   half the restarts start the service beside the runs
-#                    the crash interrupted, instead of once they stopped
-#   KEEP=1           keeps the working directory (printed) for a look after
-# Needs root, node, jq, curl, dnf, sqlite3 (or python3) and unshare: the whole
-# run happens in its own PID and mount namespaces, so that "no process left"
-# means no process of this run and nothing outlives it.
+# Usage: tests/torture/torture.sh [N]   (N rounds, default $TORTURE_N or 3)
+#   TORTURE_SEED=S       repeats the choices of a run (its seed is printed
+#                        first; where each kill lands is up to the machine)
+#   TORTURE_SCHEDULE=0   no schedule while the rounds run
+#   TORTURE_PIPELINES=N  serve.pipelines (default 1)
+#   TORTURE_OVERLAP=1    half the restarts start the service beside the runs
+#                        the crash interrupted, not once they stopped
+#   TORTURE_LATE_BR=1    the example's greet-tools as it is (see below)
+#   KEEP=1               keeps the working directory (printed) for a look
+# Needs root, node, jq, curl, dnf, sqlite3 (or python3) and unshare: the
+# whole run happens in its own PID and mount namespaces, so that "no process
+# left" means no process of this run, and nothing outlives it.
 . "$(dirname "$0")/../integration/lib.sh"
 need_root
 command -v node >/dev/null || skip "needs node (scripts/deps.sh installs nodejs)"
@@ -86,7 +90,15 @@ cleanup() {
 	rc=$?
 	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
 	[ -z "$forge_pid" ] || kill -9 "$forge_pid" 2>/dev/null || true
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+	# Pid 1 of the run's namespace: everything else in it goes too
+	# (pipelines, builds), before their directory is removed.
+	if [ "$$" = 1 ]; then
+		kill -9 -1 2>/dev/null || true
+		sleep 0.2
+	fi
+	if [ "$rc" -eq 130 ]; then
+		echo "torture: interrupted (seed $seed)"
+	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		[ -z "$phase" ] || echo "torture: stopped by an error while checking $phase"
 		echo "--- last lines of the service's log"
 		tail -n 40 "$T/serve.log" 2>/dev/null || true
