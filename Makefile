@@ -39,7 +39,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuz
 FUZZ_SECONDS ?= 60
 FUZZ_UPDATE_CORPUS ?= 0
 
-.PHONY: all deps demo check unit integration bench clean install fuzz fuzz-targets
+.PHONY: all deps demo check unit integration torture bench clean install fuzz fuzz-targets
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard
@@ -130,6 +130,14 @@ fuzz: fuzz-targets
 
 demo: all
 	@scripts/demo.sh
+
+# The crash torture: kill -9 of the service at random points of random
+# pipelines, then the invariants (tests/torture/torture.sh; TORTURE_SEED=S
+# repeats a run).
+TORTURE_N ?= 50
+
+torture: all
+	@tests/torture/torture.sh $(TORTURE_N)
 
 BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 

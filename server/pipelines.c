@@ -169,6 +169,15 @@ static int stopped_for_shutdown(struct run_state *rs)
 	return stopped;
 }
 
+/* 1 once a newer pipeline superseded this one (its child was told to stop). */
+static int stopped_as_superseded(struct run_state *rs)
+{
+	pthread_mutex_lock(&rs->s->lock);
+	int superseded = rs->slot->superseded;
+	pthread_mutex_unlock(&rs->s->lock);
+	return superseded;
+}
+
 static void on_status(void *arg, const char *context, enum forge_state st,
 		      const char *description)
 {
@@ -180,6 +189,12 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 		st = FORGE_RUNNING;
 	if (!sy_strv_contains(&rs->contexts, context))
 		sy_strv_push(&rs->contexts, context);
+	/* A pipeline stopped because a newer one superseded it says "error ...
+	 * cancelled" for the contexts it opened after the newer one closed the
+	 * open ones: not a result. run_one ends them "superseded by <sha>" (or
+	 * leaves them to a newer pipeline of the same commit). */
+	if ((st == FORGE_ERROR || st == FORGE_CANCELLED) && stopped_as_superseded(rs))
+		return;
 	if (forge_state_is_final(st) && !sy_strv_contains(&rs->finals, context))
 		sy_strv_push(&rs->finals, context);
 	/* A pipeline stopped for the shutdown says "cancelled": that is not a
