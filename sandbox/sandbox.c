@@ -45,10 +45,10 @@ static char *under(const char *root, const char *path)
 /* Bind-mounts the directory or file path of the host at the same path under
  * root (creating the mount point), then remounts it with flags; flags 0
  * leaves the bind as it is (device nodes). */
-static int bind_path(const char *root, const char *path, int is_dir, unsigned long flags,
-		     struct sy_error *err)
+static int bind_path_at(const char *root, const char *path, const char *inside, int is_dir,
+			unsigned long flags, struct sy_error *err)
 {
-	char *target = under(root, path);
+	char *target = under(root, inside);
 	int rc = -1, fd;
 
 	if (is_dir) {
@@ -74,6 +74,13 @@ static int bind_path(const char *root, const char *path, int is_dir, unsigned lo
 out:
 	free(target);
 	return rc;
+}
+
+/* Binds the host's path at the same path under root. */
+static int bind_path(const char *root, const char *path, int is_dir, unsigned long flags,
+		     struct sy_error *err)
+{
+	return bind_path_at(root, path, path, is_dir, flags, err);
 }
 
 /* Makes the host's path (/bin, /lib64, /etc/localtime...) under root what
@@ -203,6 +210,9 @@ static int make_fresh_root(const struct sandbox_config *cfg, struct sy_error *er
 		goto out;
 	for (const char *const *b = cfg->ro_binds; b && *b; b++)
 		if (bind_path(root, *b, 1, RO_EXEC_FLAGS, err) != 0)
+			goto out;
+	for (const char *const *b = cfg->ro_binds_at; b && b[0] && b[1]; b += 2)
+		if (bind_path_at(root, b[0], b[1], 1, RO_EXEC_FLAGS, err) != 0)
 			goto out;
 	snprintf(opts, sizeof(opts), "mode=0755,size=64m,uid=%u,gid=%u",
 		 cfg->user ? (unsigned)cfg->user->uid : 0, cfg->user ? (unsigned)cfg->user->gid : 0);

@@ -53,6 +53,10 @@ struct sandbox_config {
 	int fresh_root;
 	const char *const *ro_binds; /* NULL-terminated host directories, bound
 			      * read-only at the same path; or NULL */
+	const char *const *ro_binds_at; /* NULL-terminated pairs of a host
+			      * directory and where it appears in the root
+			      * ("/x/rpmdb", "/var/lib/rpm"), bound read-only
+			      * after ro_binds; or NULL */
 	const char *scratch; /* path of a writable tmpfs owned by user, or NULL */
 
 	/* Called in the process of sandbox_run once it is in its new, private
