@@ -6,10 +6,12 @@
 #include "planner/index.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "planner/listing.h"
+#include "planner/rootmacros.h"
 #include "planner/speccache.h"
 #include "planner/versions.h"
 #include "common/fs.h"
@@ -41,8 +43,50 @@ static int load_text(struct loader *l, size_t i, struct sy_error *err)
 
 static struct planner_speccache_key key_of(const struct loader *l, size_t i, const char *context)
 {
-	return (struct planner_speccache_key){ l->specs.items[i].oid, l->specs.items[i].path,
+	return (struct planner_speccache_key){ l->index->spec_inputs[i], l->specs.items[i].path,
 					       context, l->index->macros.target_arch };
+}
+
+/* The entries of files (sorted by path) under the directory of spec_path:
+ * *first and *count. */
+static void dir_range(const struct gitwatch_entries *files, const char *spec_path, size_t *first,
+		      size_t *count)
+{
+	const char *slash = strrchr(spec_path, '/');
+	size_t dlen = slash ? (size_t)(slash - spec_path) + 1 : 0, lo = 0, hi = files->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strncmp(files->items[mid].path, spec_path, dlen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo < files->n && !strncmp(files->items[lo].path, spec_path, dlen))
+		lo++;
+	*count = lo - *first;
+}
+
+/* The digest of what a spec is read from: the path, mode and blob of every
+ * file of its directory (the spec's %_sourcedir), the spec among them. */
+static char *inputs_digest(const struct gitwatch_entries *files, const char *spec_path)
+{
+	struct sy_sha256 *h = sy_sha256_new();
+	char hex[SY_SHA256_HEX_LEN + 1], mode[16];
+	size_t first, count;
+
+	dir_range(files, spec_path, &first, &count);
+	sy_sha256_update_str(h, spec_path);
+	for (size_t i = first; i < first + count; i++) {
+		snprintf(mode, sizeof(mode), "%o", files->items[i].mode);
+		sy_sha256_update_str(h, files->items[i].path);
+		sy_sha256_update_str(h, mode);
+		sy_sha256_update_str(h, files->items[i].oid);
+	}
+	sy_sha256_final(h, hex);
+	return sy_xstrdup(hex);
 }
 
 /* Parses the specs which[k] (k < n) with the index's macro context into
@@ -58,8 +102,12 @@ static int parse_specs(struct loader *l, const size_t *which, size_t n, struct p
 
 		if (load_text(l, i, err))
 			goto out;
+		size_t first, count;
+
+		dir_range(&l->index->files, l->specs.items[i].path, &first, &count);
 		inputs[k] = (struct planner_spec_input){ l->specs.items[i].path, l->texts[i],
-							 l->lens[i] };
+							 l->lens[i], l->repo,
+							 l->index->files.items + first, count };
 	}
 	if (planner_specs_read(inputs, n, &l->index->macros, l->jobs, out, err))
 		goto out;
@@ -105,7 +153,7 @@ static const struct planner_spec *reusable(const struct loader *l, size_t i, con
 			hi = mid;
 		} else {
 			int same = !prev->specs[mid].error_transient && prev->spec_contexts[mid] &&
-				   !strcmp(prev->spec_blobs[mid], l->specs.items[i].oid) &&
+				   !strcmp(prev->spec_inputs[mid], l->index->spec_inputs[i]) &&
 				   !strcmp(prev->spec_contexts[mid], context);
 
 			return same ? &prev->specs[mid] : NULL;
@@ -305,6 +353,53 @@ static void mark_excluded(struct planner_index *index)
 
 /* ------------------------------------------------------------------------ */
 
+/* Pass 0: the specs of the directories that ship macro files, read with
+ * the base context (the macros package, no other package's files); those of
+ * them whose packages the worker manifest lists give their macro files, in
+ * installed form, to the context every spec is then read with. */
+static int pass0(struct loader *l, const struct planner_macro_settings *settings,
+		 const char *workdir, struct sy_error *err)
+{
+	const char *pattern = settings->shipped_macros ? settings->shipped_macros : "macros.*";
+	struct planner_index *index = l->index;
+	struct planner_macro_files installed = { 0 };
+	struct planner_macro_ctx full;
+	size_t *which = sy_xcalloc(index->nspecs + 1, sizeof(*which)), n = 0;
+	char **contexts = sy_xcalloc(index->nspecs + 1, sizeof(char *));
+	int rc = -1;
+
+	for (size_t i = 0; index->macros.manifest.n && i < index->nspecs; i++) {
+		if (!planner_rootmacros_is_candidate(l->specs.items[i].path, &index->files, pattern,
+						     index->macros.macros_dir))
+			continue;
+		which[n] = i;
+		contexts[n++] = index->macros.digest;
+	}
+	if (n && read_specs(l, which, contexts, n, err))
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		const struct planner_spec *spec = &index->specs[which[k]];
+
+		if (!spec->error && planner_rootmacros_in_manifest(spec, &index->macros.manifest) &&
+		    planner_rootmacros_add(l->repo, &index->files, pattern, spec, &installed, err))
+			goto out;
+	}
+	rc = 0;
+	if (installed.n) {
+		rc = planner_macro_ctx_load_listed(l->repo, index->commit, settings, &index->files,
+						   &installed, workdir, &full, err);
+		if (rc == 0) {
+			planner_macro_ctx_release(&index->macros);
+			index->macros = full;
+		}
+	}
+out:
+	planner_macro_files_release(&installed);
+	free(which);
+	free(contexts);
+	return rc;
+}
+
 static int pass1(struct loader *l, struct sy_error *err)
 {
 	size_t n = l->index->nspecs;
@@ -335,23 +430,23 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 		return -1;
 	if (planner_listing_trees(l->repo, index->commit, trees, cache_path, &all, err))
 		return -1;
-	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &all, workdir,
+	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &all, NULL, workdir,
 					  &index->macros, err))
 		goto out;
 	planner_listing_specs(&all, trees, &l->specs);
 	planner_listing_files(&all, &index->files);
 	index->nspecs = l->specs.n;
 	index->specs = sy_xcalloc(l->specs.n + 1, sizeof(*index->specs));
-	index->spec_blobs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
+	index->spec_inputs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
 	for (size_t i = 0; i < l->specs.n; i++)
-		index->spec_blobs[i] = sy_xstrdup(l->specs.items[i].oid);
+		index->spec_inputs[i] = inputs_digest(&index->files, l->specs.items[i].path);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
 	if (cache_path && planner_speccache_open(cache_path, &l->cache, err))
 		goto out;
-	if (pass1(l, err) || pass2(l, err))
+	if (pass0(l, settings, workdir, err) || pass1(l, err) || pass2(l, err))
 		goto out;
 	mark_excluded(index);
 	rc = 0;
@@ -402,11 +497,11 @@ void planner_index_release(struct planner_index *index)
 {
 	for (size_t i = 0; i < index->nspecs; i++) {
 		release_spec(index, i);
-		free(index->spec_blobs[i]);
+		free(index->spec_inputs[i]);
 		free(index->spec_contexts[i]);
 	}
 	free(index->specs);
-	free(index->spec_blobs);
+	free(index->spec_inputs);
 	free(index->spec_contexts);
 	free(index->borrowed);
 	gitwatch_entries_release(&index->files);

@@ -28,7 +28,10 @@ struct planner_index {
 	char commit[GITWATCH_OID_HEX + 1]; /* the commit read */
 	struct planner_spec *specs;        /* sorted by path */
 	size_t nspecs;
-	char **spec_blobs;                 /* blob id (hex) of each spec file */
+	char **spec_inputs;                /* per spec, the SHA-256 (hex) of what it
+					    * is read from: path, mode and blob id
+					    * of every file of its directory, its
+					    * %_sourcedir */
 	char **spec_contexts;              /* digest (hex) of the macro context each
 					    * spec was read with: macros.digest, or for
 					    * a spec read in pass 2 a digest over it and
@@ -73,7 +76,7 @@ int planner_index_load(struct gitwatch_repo *repo, const char *commit,
 
 /* Same as planner_index_load, reusing the results of prev (an index loaded
  * before in this process, typically the other commit of a range; NULL: none):
- * a spec read whose blob, path, macro context digest and target arch equal
+ * a spec read whose inputs (spec_inputs), path, macro context digest and target arch equal
  * one of prev takes prev's result (counted in reused, not in cache_hits)
  * instead of a cache lookup or a librpm read. Ownership: such a spec shares
  * prev's memory (borrowed[i] is set; nothing is copied), so prev (and what it

@@ -6,7 +6,6 @@
 #include "planner/macros.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +16,10 @@
 #include <rpm/rpmmacro.h>
 
 #include "common/fs.h"
+#include "planner/stubdb.h"
 
 #define DEFAULT_ARCH "x86_64"
 #define DEFAULT_DIST ".azl3"
-#define DEFAULT_SHIPPED "macros.*"
 #define DEFAULT_VERSION_PREFIX "azl"
 #define SYSTEM_RPMRC "/usr/lib/rpm/rpmrc"
 
@@ -163,48 +162,89 @@ static struct ctx_file *ctx_files_add(struct ctx_files *files)
 	return &files->items[files->n++];
 }
 
-/* Whether entry e of tree is a shipped macro file: "<tree>/<dir>/<file>"
- * with file matching pattern, dir not the macros package, not a link. */
-static int is_shipped(const struct gitwatch_entry *e, const char *tree, const char *pattern,
-		      const char *macros_dir)
+/* Appends the installed macro files of other packages, in the order given,
+ * as shipped/<path with '/' made '.'>. */
+static void add_installed(struct ctx_files *files, const struct planner_macro_files *installed)
 {
-	size_t dlen, mlen = macros_dir ? strlen(macros_dir) : 0;
-	const char *dir = spec_dir_of(e->path, tree, &dlen);
+	for (size_t i = 0; installed && i < installed->n; i++) {
+		const struct planner_macro_file *in = &installed->items[i];
+		struct ctx_file *f = ctx_files_add(files);
 
-	if (!dir || e->mode == 0120000)
-		return 0;
-	if (macros_dir && strncmp(e->path, macros_dir, mlen) == 0 && e->path[mlen] == '/')
-		return 0;
-	return fnmatch(pattern, dir + dlen + 1, FNM_PERIOD) == 0;
+		f->data = sy_xmalloc(in->len + 1);
+		memcpy(f->data, in->data, in->len);
+		f->data[in->len] = '\0';
+		f->len = in->len;
+		f->kind = KIND_SHIPPED;
+		f->dest = sy_xasprintf("shipped/%s", in->path);
+		for (char *p = f->dest + strlen("shipped/"); *p; p++)
+			if (*p == '/')
+				*p = '.';
+	}
 }
 
-/* Appends the shipped macro files of the spec trees, tree by tree, by path. */
-static int read_shipped(struct gitwatch_repo *repo, const struct gitwatch_entries *tree_files,
-			const char *const *trees, const char *pattern, const char *macros_dir,
-			struct ctx_files *files, struct sy_error *err)
-{
-	if (!*pattern)
-		return 0;
-	for (size_t t = 0; trees[t]; t++) {
-		for (size_t i = 0; i < tree_files->n; i++) {
-			const struct gitwatch_entry *e = &tree_files->items[i];
-			struct ctx_file *f;
+/* ------------------------------------------------------------------------ */
+/* The worker manifest and its stub rpmdb.                                   */
 
-			if (!is_shipped(e, trees[t], pattern, macros_dir))
-				continue;
-			f = ctx_files_add(files);
-			if (gitwatch_read_blob(repo, e->oid, &f->data, &f->len, err) != 0) {
-				files->n--;
-				return sy_error_prefix(err, "%s", e->path);
-			}
-			f->kind = KIND_SHIPPED;
-			f->dest = sy_xasprintf("shipped/%s", e->path);
-			for (char *p = f->dest + strlen("shipped/"); *p; p++)
-				if (*p == '/')
-					*p = '.';
-		}
+#define DEFAULT_MANIFEST "toolkit/resources/manifests/package/pkggen_core_%s.txt"
+
+/* Reads and parses the worker manifest of commit into ctx (nothing when the
+ * commit has none); its text goes into *text for the digest. */
+static int read_manifest(struct gitwatch_repo *repo, const char *commit,
+			 const struct planner_macro_settings *s, struct planner_macro_ctx *ctx,
+			 char **text, size_t *len, struct sy_error *err)
+{
+	char oid[GITWATCH_OID_HEX + 1];
+	const char *base;
+	int rc;
+
+	*text = NULL;
+	*len = 0;
+	if (s->worker_manifest && !*s->worker_manifest)
+		return 0;
+	ctx->manifest_path = s->worker_manifest ? sy_xstrdup(s->worker_manifest)
+						: sy_xasprintf(DEFAULT_MANIFEST, ctx->target_arch);
+	rc = gitwatch_file_oid(repo, commit, ctx->manifest_path, oid, err);
+	if (rc == 1) {
+		free(ctx->manifest_path);
+		ctx->manifest_path = NULL;
+		return 0;
 	}
-	return 0;
+	if (rc < 0 || gitwatch_read_blob(repo, oid, text, len, err))
+		return -1;
+	base = strrchr(ctx->manifest_path, '/');
+	return planner_manifest_parse(base ? base + 1 : ctx->manifest_path, *text, *len,
+				      &ctx->manifest, err);
+}
+
+/* Makes ctx->rpmdb: workdir/rpmdb-<digest of manifest text and arch>,
+ * built once (in a temporary directory renamed into place). */
+static int make_rpmdb(struct planner_macro_ctx *ctx, const char *text, size_t len,
+		      const char *workdir, struct sy_error *err)
+{
+	struct sy_sha256 *h = sy_sha256_new();
+	char hex[SY_SHA256_HEX_LEN + 1], *tmp;
+	int rc = -1;
+
+	sy_sha256_update(h, text, len);
+	sy_sha256_update_str(h, ctx->target_arch);
+	sy_sha256_final(h, hex);
+	ctx->rpmdb = sy_xasprintf("%s/rpmdb-%s", workdir, hex);
+	if (sy_exists(ctx->rpmdb))
+		return 0;
+	tmp = sy_mkdtemp(workdir, ".rpmdb-tmp-", err);
+	if (!tmp)
+		return -1;
+	if (chmod(tmp, 0755) != 0)
+		sy_error_set(err, "%s: chmod: %s", tmp, strerror(errno));
+	else if (planner_stubdb_make(&ctx->manifest, ctx->target_arch, tmp, workdir, err) != 0)
+		;
+	else if (rename(tmp, ctx->rpmdb) != 0 && !sy_exists(ctx->rpmdb))
+		sy_error_set(err, "%s: rename: %s", ctx->rpmdb, strerror(errno));
+	else
+		rc = 0;
+	sy_rm_rf(tmp, NULL);
+	free(tmp);
+	return rc;
 }
 
 /* Appends generated/macros.dist: "%<name> <value>" for every define. */
@@ -228,7 +268,7 @@ static void add_dist_file(struct ctx_files *files, const struct sy_strv *defines
 }
 
 static void digest_ctx(const struct ctx_files *files, const struct planner_macro_ctx *ctx,
-		       char hex[SY_SHA256_HEX_LEN + 1])
+		       const char *manifest, size_t manifest_len, char hex[SY_SHA256_HEX_LEN + 1])
 {
 	struct sy_sha256 *h = sy_sha256_new();
 	char num[32];
@@ -246,6 +286,11 @@ static void digest_ctx(const struct ctx_files *files, const struct planner_macro
 	sy_sha256_update_str(h, ctx->target_arch);
 	sy_sha256_update_str(h, "version prefix");
 	sy_sha256_update_str(h, ctx->version_prefix);
+	if (ctx->manifest_path) {
+		sy_sha256_update_str(h, "manifest");
+		sy_sha256_update_str(h, ctx->manifest_path);
+		sy_sha256_update(h, manifest, manifest_len);
+	}
 	sy_sha256_final(h, hex);
 }
 
@@ -340,15 +385,15 @@ static const char *const default_trees[] = { "SPECS", NULL };
 
 int planner_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit,
 				  const struct planner_macro_settings *settings,
-				  const struct gitwatch_entries *tree_files, const char *workdir,
+				  const struct gitwatch_entries *tree_files,
+				  const struct planner_macro_files *installed, const char *workdir,
 				  struct planner_macro_ctx *ctx, struct sy_error *err)
 {
 	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
-	const char *pattern = settings->shipped_macros ? settings->shipped_macros
-						       : DEFAULT_SHIPPED;
 	struct ctx_files files = { 0 };
-	char *macros_dir = NULL;
+	char *macros_dir = NULL, *manifest = NULL;
 	char *absdir = NULL;
+	size_t manifest_len = 0;
 	int rc = -1;
 
 	memset(ctx, 0, sizeof(*ctx));
@@ -359,11 +404,15 @@ int planner_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit
 		find_macros_dir(tree_files, trees, &macros_dir);
 	if (macros_dir && read_ctx_files(repo, commit, macros_dir, &files, err) != 0)
 		goto out;
-	if (read_shipped(repo, tree_files, trees, pattern, macros_dir, &files, err) != 0)
-		goto out;
+	ctx->macros_dir = macros_dir ? sy_xstrdup(macros_dir) : NULL;
+	add_installed(&files, installed);
 	add_dist_file(&files, &ctx->defines);
-	digest_ctx(&files, ctx, ctx->digest);
+	if (read_manifest(repo, commit, settings, ctx, &manifest, &manifest_len, err) != 0)
+		goto out;
+	digest_ctx(&files, ctx, manifest, manifest_len, ctx->digest);
 	if (absolute_workdir(workdir, &absdir, err) != 0)
+		goto out;
+	if (ctx->manifest_path && make_rpmdb(ctx, manifest, manifest_len, absdir, err) != 0)
 		goto out;
 	ctx->dir = sy_xasprintf("%s/macros-%s", absdir, ctx->digest);
 	if (materialise(&files, absdir, ctx->dir, err) != 0)
@@ -377,12 +426,14 @@ out:
 	}
 	ctx_files_release(&files);
 	free(macros_dir);
+	free(manifest);
 	free(absdir);
 	return rc;
 }
 
 int planner_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
-			   const struct planner_macro_settings *settings, const char *workdir,
+			   const struct planner_macro_settings *settings,
+			   const struct planner_macro_files *installed, const char *workdir,
 			   struct planner_macro_ctx *ctx, struct sy_error *err)
 {
 	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
@@ -401,7 +452,8 @@ int planner_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
 		all.n += one.n;
 		free(one.items); /* the paths now belong to all */
 	}
-	rc = planner_macro_ctx_load_listed(repo, commit, settings, &all, workdir, ctx, err);
+	rc = planner_macro_ctx_load_listed(repo, commit, settings, &all, installed, workdir, ctx,
+					   err);
 out:
 	gitwatch_entries_release(&all);
 	return rc;
@@ -484,5 +536,19 @@ void planner_macro_ctx_release(struct planner_macro_ctx *ctx)
 	free(ctx->target_arch);
 	free(ctx->dist_tag);
 	free(ctx->version_prefix);
+	free(ctx->macros_dir);
+	free(ctx->manifest_path);
+	planner_manifest_release(&ctx->manifest);
+	free(ctx->rpmdb);
 	memset(ctx, 0, sizeof(*ctx));
+}
+
+void planner_macro_files_release(struct planner_macro_files *files)
+{
+	for (size_t i = 0; i < files->n; i++) {
+		free(files->items[i].path);
+		free(files->items[i].data);
+	}
+	free(files->items);
+	memset(files, 0, sizeof(*files));
 }

@@ -1,9 +1,12 @@
 /* The macro context a distribution's specs are read and built with. It is part
  * of the repository (docs/design.md, "Words"), read from the commit being
  * planned: the distribution's macros package directory (macros, macros.*,
- * rpmrc, Lua modules), the macros.* files other spec directories ship, a
- * generated macros.dist holding the defines (%dist, %azl, %with_check, ...)
- * and the target arch. Its digest names it in caches and build keys. The
+ * rpmrc, Lua modules), the macro files of the other packages of the worker
+ * root (planner/rootmacros.h: found by the index, given to
+ * planner_macro_ctx_load_listed in their installed form), a generated
+ * macros.dist holding the defines (%dist, %azl, %with_check, ...), the
+ * target arch, and the worker manifest with a stub rpmdb of its packages
+ * (planner/stubdb.h) for parse-time rpm queries. Its digest names it in caches and build keys. The
  * per-spec version macros (%azl_<spec>_version, as the Azure Linux toolkit's
  * versionsprocessor writes them) are generated from the specs themselves by
  * the index (planner/index.h) and are not part of this digest. */
@@ -14,6 +17,7 @@
 #include "common/hash.h"
 #include "common/strv.h"
 #include "gitwatch/repo.h"
+#include "planner/pkgmanifest.h"
 
 /* Which files and defines form the context. Zero-initialise, then set. */
 struct planner_macro_settings {
@@ -28,12 +32,33 @@ struct planner_macro_settings {
 				     * Azure Linux's are {"azl 3", "with_check 0"} */
 	const char *shipped_macros; /* fnmatch(3) pattern of the files of a spec
 				     * directory ("<tree>/<dir>/<file>") that are
-				     * macro files of the context: "macros.*" when
-				     * NULL, "" for none */
+				     * macro files its packages install: "macros.*"
+				     * when NULL, "" for none */
+	const char *worker_manifest; /* repository path of the worker root's
+				     * package manifest (planner/pkgmanifest.h):
+				     * "toolkit/resources/manifests/package/
+				     * pkggen_core_<arch>.txt" when NULL; "" or a
+				     * missing file: none (no macro files of other
+				     * packages, no stub rpmdb) */
 	const char *version_prefix; /* prefix of the generated per-spec version
 				     * macros, "%<prefix>_<spec>_version": "azl"
 				     * when NULL */
 };
+
+/* Macro files of other packages, in their installed form. */
+struct planner_macro_file {
+	char *path;  /* repository path of the shipped file, "SPECS/perl/macros.perl" */
+	char *data;  /* content as installed */
+	size_t len;  /* bytes of data */
+};
+
+struct planner_macro_files {
+	struct planner_macro_file *items;
+	size_t n;
+};
+
+/* Frees what files holds and empties it. */
+void planner_macro_files_release(struct planner_macro_files *files);
 
 /* A macro context materialised on disk. */
 struct planner_macro_ctx {
@@ -46,20 +71,33 @@ struct planner_macro_ctx {
 	char *target_arch;        /* "x86_64" */
 	char *dist_tag;           /* value of %dist, ".azl3" */
 	char *version_prefix;     /* "azl": version macros are %azl_<spec>_version */
+	char *macros_dir;         /* repository path of the macros package
+				   * directory used, or NULL */
+	char *manifest_path;      /* repository path of the worker manifest read, or NULL */
+	struct planner_manifest manifest; /* its packages (empty without one) */
+	char *rpmdb;              /* directory of the stub rpmdb of manifest's
+				   * packages (shared by the contexts of one
+				   * manifest), or NULL without a manifest */
 	char digest[SY_SHA256_HEX_LEN + 1]; /* SHA-256 over file names, contents,
-					     * defines, arch and version prefix */
+					     * defines, arch, version prefix and
+					     * the manifest */
 };
 
 /* Builds the context of commit in repo under workdir/macros-<digest>/ (reused
- * if it exists). Lua modules are laid out as the macros package installs them
+ * if it exists), with the macro files of other packages given in installed
+ * (NULL: none). Lua modules are laid out as the macros package installs them
  * for Azure Linux: common.lua as azl/common.lua, other *.lua as
  * azl/srpm/<name>.lua. Macro files load in this order: the macros package's
- * "macros", its "macros.*" by name, the shipped_macros files of every other
- * spec directory (as shipped/<tree>.<dir>.<file>, by path), then the
- * generated generated/macros.dist ("%<name> <value>" per define, %dist
- * first). Returns 0 or -1. Release ctx with planner_macro_ctx_release. */
+ * "macros", its "macros.*" by name, the installed files (as
+ * shipped/<tree>.<dir>.<file>, in the order given), then the generated
+ * generated/macros.dist ("%<name> <value>" per define, %dist first). The
+ * worker manifest, when the commit has one, is parsed into ctx->manifest
+ * and its stub rpmdb made once under workdir/rpmdb-<digest of manifest and
+ * arch>/. Returns 0 or -1 ("macro context: pkggen_core_x86_64.txt:3: ...").
+ * Release ctx with planner_macro_ctx_release. */
 int planner_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
-			   const struct planner_macro_settings *settings, const char *workdir,
+			   const struct planner_macro_settings *settings,
+			   const struct planner_macro_files *installed, const char *workdir,
 			   struct planner_macro_ctx *ctx, struct sy_error *err);
 
 /* Same as planner_macro_ctx_load, with the files of the spec trees at commit
@@ -68,7 +106,8 @@ int planner_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,
  * lists them anyway does not list them twice. */
 int planner_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit,
 				  const struct planner_macro_settings *settings,
-				  const struct gitwatch_entries *tree_files, const char *workdir,
+				  const struct gitwatch_entries *tree_files,
+				  const struct planner_macro_files *installed, const char *workdir,
 				  struct planner_macro_ctx *ctx, struct sy_error *err);
 
 /* Makes ctx the current process's librpm configuration: reads the system rpmrc

@@ -11,6 +11,7 @@
 #include "planner/macros.h"
 #include "common/error.h"
 #include "common/strv.h"
+#include "gitwatch/repo.h"
 
 /* Comparison bits of a versioned dependency; same values as librpm's
  * RPMSENSE_LESS, RPMSENSE_GREATER and RPMSENSE_EQUAL. */
@@ -76,12 +77,26 @@ struct planner_spec {
 	size_t arena_size; /* bytes of arena */
 };
 
-/* What to read: the spec's path in the repository and its content. */
+/* What to read: the spec's path in the repository, its content and the
+ * other files of its directory, which the reader writes beside it: the
+ * directory is %_sourcedir, as the Azure Linux toolkit sets it, so that
+ * "%include %{SOURCE7}" and "%{load:...}" of its files work. */
 struct planner_spec_input {
 	const char *path;    /* repository path of the .spec file */
 	const char *content; /* spec text (need not be NUL-terminated) */
 	size_t len;          /* bytes of content */
+	struct gitwatch_repo *repo; /* where dir_files' blobs are read, or NULL */
+	const struct gitwatch_entry *dir_files; /* every blob under the spec's
+			      * directory (the spec among them, which is left
+			      * out; symbolic links too), paths from the
+			      * repository root; read just before the reader
+			      * starts; at most PLANNER_SPEC_DIR_MAX bytes */
+	size_t ndir_files;
 };
+
+/* The most bytes of a spec directory's files a reader writes out; a spec
+ * whose directory holds more fails ("spec directory holds more than 32 MiB"). */
+#define PLANNER_SPEC_DIR_MAX (32u << 20)
 
 /* Parses n specs, at most jobs children at a time (jobs <= 0: number of
  * cores; at most 32), each child with a fresh librpm macro context made by

@@ -17,7 +17,8 @@ struct planner_speccache;
 
 /* What a cached result is looked up by. */
 struct planner_speccache_key {
-	const char *blob;    /* git blob id (hex) of the .spec file */
+	const char *blob;    /* what the spec is read from: planner_index's
+			      * spec_inputs digest (hex) of its directory */
 	const char *path;    /* its repository path, "SPECS/zlib/zlib.spec" */
 	const char *context; /* digest (hex) of the macro context it is read with */
 	const char *arch;    /* target arch, "x86_64" */

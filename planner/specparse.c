@@ -310,16 +310,43 @@ static const char *base_name(const char *path)
 	return *base ? base : "spec.spec";
 }
 
-/* Writes the spec into dir (private, made by the parent) and parses it there. */
-static json_t *child_parse(const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-			   const char *dir, struct log_capture *cap)
+/* Writes the files of the spec's directory into dir. Their names come from
+ * git tree entries, which name no "." or ".." (gitwatch checks every tree it
+ * reads); dir is a fresh tmpfs holding nothing else yet. */
+static int write_dir_files(const struct planner_spec_dirfiles *files, const char *dir,
+			   struct sy_error *err)
+{
+	for (size_t i = 0; files && i < files->n; i++) {
+		char *path = sy_xasprintf("%s/%s", dir, files->items[i].name);
+		char *slash = strrchr(path, '/');
+		int rc;
+
+		*slash = '\0';
+		rc = sy_mkdir_p(path, 0755, err);
+		*slash = '/';
+		if (rc == 0)
+			rc = sy_write_file(path, files->items[i].data, files->items[i].len, 0644, err);
+		free(path);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* Writes the spec and its directory's files into dir (private, made by the
+ * parent) and parses it there. */
+static json_t *child_parse(const struct planner_spec_input *in,
+			   const struct planner_spec_dirfiles *files,
+			   const struct planner_macro_ctx *ctx, const char *dir,
+			   struct log_capture *cap)
 {
 	struct sy_error err = { { 0 } };
 	char *file = sy_xasprintf("%s/%s", dir, base_name(in->path));
 	rpmSpec spec = NULL;
 	json_t *res;
 
-	if (sy_write_file(file, in->content, in->len, 0644, &err) != 0) {
+	if (write_dir_files(files, dir, &err) != 0 ||
+	    sy_write_file(file, in->content, in->len, 0644, &err) != 0) {
 		res = error_json(sy_xasprintf("%s: %s", in->path, err.msg));
 		goto out;
 	}
@@ -358,8 +385,9 @@ __attribute__((noreturn)) static void write_result(json_t *res, int out_fd)
 	_exit(0);
 }
 
-void planner_spec_parse_and_exit(const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-			   const char *scratch, int out_fd)
+void planner_spec_parse_and_exit(const struct planner_spec_input *in,
+				 const struct planner_spec_dirfiles *dir,
+				 const struct planner_macro_ctx *ctx, const char *scratch, int out_fd)
 {
 	struct log_capture cap = { NULL };
 	struct sy_error err = { { 0 } };
@@ -372,7 +400,7 @@ void planner_spec_parse_and_exit(const struct planner_spec_input *in, const stru
 		/* What the macro files logged is not the spec's error. */
 		free(cap.first_error);
 		cap.first_error = NULL;
-		res = child_parse(in, ctx, scratch, &cap);
+		res = child_parse(in, dir, ctx, scratch, &cap);
 	}
 	write_result(res, out_fd);
 }

@@ -76,6 +76,8 @@ struct reader {
 				* by the reader itself; none unprivileged */
 	char *dir;             /* private directory the spec is written into;
 				* removed by the parent after the child ended */
+	struct planner_spec_dirfiles files; /* the other files of the spec's
+				* directory, until the child is started */
 };
 
 /* The uid of reader slot slot of this process. */
@@ -100,7 +102,7 @@ static int parse_in_sandbox(void *arg)
 {
 	const struct reader *r = arg;
 
-	planner_spec_parse_and_exit(r->in, r->ctx, r->dir, RESULT_FD);
+	planner_spec_parse_and_exit(r->in, &r->files, r->ctx, r->dir, RESULT_FD);
 	return 2;
 }
 
@@ -116,6 +118,10 @@ static int reader_main(void *arg)
 {
 	const struct reader *r = arg;
 	const char *const binds[] = { r->ctx->dir, NULL };
+	/* The stub rpmdb where rpm looks for its database: /var/lib/rpm (the
+	 * distribution's rpm) and ~/.rpmdb with HOME=/ (Debian's). */
+	const char *const binds_at[] = { r->ctx->rpmdb, "/var/lib/rpm", r->ctx->rpmdb, "/.rpmdb",
+					 NULL };
 	const struct sandbox_user user = { "the spec reader", reader_uid(r->slot), SANDBOX_GID,
 					   NULL, 0 };
 	const struct sandbox_config cfg = {
@@ -124,6 +130,7 @@ static int reader_main(void *arg)
 		.what = "the spec root",
 		.fresh_root = 1,
 		.ro_binds = binds,
+		.ro_binds_at = r->ctx->rpmdb ? binds_at : NULL,
 		.scratch = r->dir,
 		.hostname = "shipyard-spec",
 		.user = &user,
@@ -143,7 +150,7 @@ static int reader_main(void *arg)
 		return sandbox_run(&cfg);
 	}
 	(void)unshare(CLONE_NEWNET);
-	planner_spec_parse_and_exit(r->in, r->ctx, r->dir, RESULT_FD);
+	planner_spec_parse_and_exit(r->in, &r->files, r->ctx, r->dir, RESULT_FD);
 	return 2;
 }
 
@@ -193,18 +200,66 @@ static void reader_finish(const struct reader *r, struct planner_spec *out)
 	}
 }
 
+static void dirfiles_release(struct planner_spec_dirfiles *files)
+{
+	for (size_t i = 0; i < files->n; i++) {
+		free(files->items[i].name);
+		free(files->items[i].data);
+	}
+	free(files->items);
+	memset(files, 0, sizeof(*files));
+}
+
+/* Reads the files of in's directory but the spec itself. Returns 0, or -1
+ * with err set; *transient is 0 when the failure is the directory's own
+ * (too big), 1 when the repository could not be read. */
+static int dirfiles_read(const struct planner_spec_input *in, struct planner_spec_dirfiles *out,
+			 int *transient, struct sy_error *err)
+{
+	size_t dlen = strrchr(in->path, '/') ? (size_t)(strrchr(in->path, '/') - in->path) : 0;
+	size_t total = in->len;
+
+	memset(out, 0, sizeof(*out));
+	*transient = 1;
+	for (size_t i = 0; in->repo && i < in->ndir_files; i++) {
+		const struct gitwatch_entry *e = &in->dir_files[i];
+		struct planner_spec_dirfile *f;
+
+		if (!strcmp(e->path, in->path) || e->mode == 0120000)
+			continue;
+		out->items = sy_xrealloc(out->items, (out->n + 1) * sizeof(*out->items));
+		f = &out->items[out->n];
+		*f = (struct planner_spec_dirfile){ sy_xstrdup(e->path + dlen + 1), NULL, 0 };
+		out->n++;
+		if (gitwatch_read_blob(in->repo, e->oid, &f->data, &f->len, err))
+			goto fail;
+		total += f->len;
+		if (total > PLANNER_SPEC_DIR_MAX) {
+			*transient = 0;
+			sy_error_set(err, "spec directory holds more than %u MiB",
+				     PLANNER_SPEC_DIR_MAX >> 20);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	dirfiles_release(out);
+	return sy_error_prefix(err, "%s", in->path);
+}
+
 /* Starts the reader of input index in r, with a private directory and, as
  * root, its limits. */
 static int reader_start(struct reader *r, size_t index, unsigned slot,
-			const struct planner_spec_input *in, const struct planner_macro_ctx *ctx,
-			struct sy_error *err)
+			const struct planner_spec_input *in, struct planner_spec_dirfiles *files,
+			const struct planner_macro_ctx *ctx, struct sy_error *err)
 {
 	static const struct sandbox_limits limits = {
 		READER_MEMORY_BYTES, READER_PIDS, READER_CPU_WEIGHT,
 	};
 
 	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index,
-			      .slot = slot, .cgroup = SANDBOX_CGROUP_INIT };
+			      .slot = slot, .cgroup = SANDBOX_CGROUP_INIT, .files = *files };
+	memset(files, 0, sizeof(*files));
 	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
 	if (!r->dir)
 		return sy_error_prefix(err, "%s", in->path);
@@ -225,12 +280,15 @@ static int reader_start(struct reader *r, size_t index, unsigned slot,
 		r->child.tick_arg = &r->cgroup;
 		r->child.tick_ms = LIMIT_CHECK_MS;
 	}
-	if (sy_child_start(&r->child, err) == 0)
+	if (sy_child_start(&r->child, err) == 0) {
+		dirfiles_release(&r->files); /* the child has its copy */
 		return 0;
+	}
 	sy_error_prefix(err, "%s", in->path);
 	sandbox_cgroup_release(&r->cgroup);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
+	dirfiles_release(&r->files);
 	return -1;
 }
 
@@ -315,8 +373,17 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		out[i].path = sy_xstrdup(inputs[i].path);
 	while (next < n || nr > 0) {
 		while (nr < (size_t)jobs * 2 && readers_running(rs, nr) < (size_t)jobs && next < n) {
-			if (reader_start(&rs[nr], next, free_slot(rs, nr), &inputs[next], ctx,
-					 &start_err) != 0)
+			struct planner_spec_dirfiles files;
+			int transient;
+
+			if (dirfiles_read(&inputs[next], &files, &transient, &start_err) != 0) {
+				out[next].error = sy_xstrdup(start_err.msg);
+				out[next].error_transient = transient;
+				next++;
+				continue;
+			}
+			if (reader_start(&rs[nr], next, free_slot(rs, nr), &inputs[next], &files,
+					 ctx, &start_err) != 0)
 				break;
 			nr++;
 			next++;

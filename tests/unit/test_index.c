@@ -295,7 +295,7 @@ static void test_index_reads_several_spec_trees_sorted(void **state)
 	assert_int_equal(ix.nspecs, 2);
 	assert_string_equal(ix.specs[0].path, "SPECS-EXTENDED/ext/ext.spec");
 	assert_string_equal(ix.specs[1].path, "SPECS/zlib/zlib.spec");
-	assert_int_equal(strlen(ix.spec_blobs[0]), GITWATCH_OID_HEX);
+	assert_int_equal(strlen(ix.spec_inputs[0]), SY_SHA256_HEX_LEN);
 	planner_index_release(&ix);
 }
 
@@ -330,7 +330,9 @@ static void test_index_excludes_specs_by_target_arch(void **state)
 	planner_index_release(&ix);
 }
 
-static void test_index_macro_context_change_rereads_every_spec(void **state)
+#define MANIFEST "toolkit/resources/manifests/package/pkggen_core_x86_64.txt"
+
+static void test_index_worker_root_macro_change_rereads_every_spec(void **state)
 {
 	struct fixture *f = *state;
 	struct planner_index ix;
@@ -338,6 +340,7 @@ static void test_index_macro_context_change_rereads_every_spec(void **state)
 	write_spec(f, "SPECS", "user", "%{shipped_version}", "1", "");
 	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 7\n");
 	write_spec(f, "SPECS", "tool", "1", "1", "");
+	write_repo_file(f, MANIFEST, "# the worker root\ntool-1-1.x86_64.rpm\n");
 	commit(f);
 	load(f, &ix);
 	assert_string_equal(spec_named(&ix, "user")->version, "7");
@@ -345,9 +348,102 @@ static void test_index_macro_context_change_rereads_every_spec(void **state)
 	write_repo_file(f, "SPECS/tool/macros.tool", "%shipped_version 8\n");
 	commit(f);
 	load(f, &ix);
-	assert_int_equal(ix.parsed, 2);
+	assert_int_equal(ix.parsed, 3); /* tool for the context, then both */
 	assert_string_equal(spec_named(&ix, "user")->version, "8");
 	planner_index_release(&ix);
+}
+
+static void test_index_macro_files_of_other_packages_stay_out(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+
+	write_spec(f, "SPECS", "user", "1%{?qt_version}", "1", "");
+	write_repo_file(f, "SPECS/qt/macros.qt", "%qt_version @@VERSION@@\n");
+	write_spec(f, "SPECS", "qt", "5", "1", "");
+	write_repo_file(f, MANIFEST, "tool-1-1.x86_64.rpm\n");
+	commit(f);
+	load(f, &ix);
+	assert_string_equal(spec_named(&ix, "user")->version, "1");
+	planner_index_release(&ix);
+	write_repo_file(f, "SPECS/qt/macros.qt", "%qt_version 6\n");
+	commit(f);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 1); /* qt's directory changed: qt alone */
+	planner_index_release(&ix);
+}
+
+static void test_index_worker_root_macros_are_installed_form(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+
+	write_spec(f, "SPECS", "user", "%{cmake_version}", "%{cmake_major}", "");
+	write_repo_file(f, "SPECS/cmake/macros.cmake",
+			"%cmake_version @@CMAKE_VERSION@@\n%cmake_major @@CMAKE_MAJOR_VERSION@@\n");
+	write_spec(f, "SPECS", "cmake", "3.30.3", "1", "");
+	write_repo_file(f, MANIFEST, "cmake-3.30.3-1.x86_64.rpm\n");
+	commit(f);
+	load(f, &ix);
+	assert_string_equal(spec_named(&ix, "user")->version, "3.30.3");
+	assert_string_equal(spec_named(&ix, "user")->release, "3");
+	planner_index_release(&ix);
+}
+
+static void test_index_spec_includes_files_of_its_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+
+	write_repo_file(f, "SPECS/perl/perl.spec",
+			"Name: perl\nSource7: gendep.macros\n%include %{SOURCE7}\n"
+			"Version: %{gen_version}\nRelease: 1\nSummary: s\nLicense: MIT\n"
+			"%description\nd\n%files\n");
+	write_repo_file(f, "SPECS/perl/gendep.macros", "%global gen_version 5.38\n");
+	commit(f);
+	load(f, &ix);
+	assert_null(spec_named(&ix, "perl")->error);
+	assert_string_equal(spec_named(&ix, "perl")->version, "5.38");
+	planner_index_release(&ix);
+	write_repo_file(f, "SPECS/perl/gendep.macros", "%global gen_version 5.40\n");
+	commit(f);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 1);
+	assert_string_equal(spec_named(&ix, "perl")->version, "5.40");
+	planner_index_release(&ix);
+}
+
+static void test_index_parse_time_rpm_query_sees_the_worker_manifest(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+
+	if (geteuid() != 0)
+		skip(); /* the stub rpmdb is bound into the spec sandbox, made as root */
+	write_spec(f, "SPECS", "kmod", "%(rpm -q --qf '%%{VERSION}' kernel-headers)", "1", "");
+	write_repo_file(f, MANIFEST, "kernel-headers-6.6.1-2.azl3.noarch.rpm\n");
+	commit(f);
+	load(f, &ix);
+	assert_null(spec_named(&ix, "kmod")->error);
+	assert_string_equal(spec_named(&ix, "kmod")->version, "6.6.1");
+	planner_index_release(&ix);
+}
+
+static void test_index_refuses_a_manifest_line_that_is_no_rpm_name(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+	struct sy_error err = { { 0 } };
+
+	write_spec(f, "SPECS", "a", "1", "1", "");
+	write_repo_file(f, MANIFEST, "ok-1-1.x86_64.rpm\n%{lua: os.exit()}-1-1.x86_64.rpm\n");
+	commit(f);
+	struct planner_macro_settings s = { 0 };
+
+	assert_int_equal(planner_index_load(f->repo, f->head, &s, f->workdir, NULL, 2, &ix, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "pkggen_core_x86_64.txt:2: "));
+	assert_non_null(strstr(err.msg, "not an RPM file name"));
 }
 
 static double now_s(void)
@@ -410,8 +506,18 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_index_excludes_specs_by_target_arch, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_index_macro_context_change_rereads_every_spec,
+		cmocka_unit_test_setup_teardown(test_index_worker_root_macro_change_rereads_every_spec,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_macro_files_of_other_packages_stay_out,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_worker_root_macros_are_installed_form,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_spec_includes_files_of_its_directory,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_index_parse_time_rpm_query_sees_the_worker_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_index_refuses_a_manifest_line_that_is_no_rpm_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_azl_sample_warm_load_parses_nothing, setup,
 						teardown),
 	};

@@ -79,7 +79,7 @@ static void load(struct fixture *f, const struct planner_macro_settings *s,
 {
 	struct sy_error err = { { 0 } };
 
-	assert_ok(planner_macro_ctx_load(f->repo, f->head, s, f->workdir, ctx, &err), &err);
+	assert_ok(planner_macro_ctx_load(f->repo, f->head, s, NULL, f->workdir, ctx, &err), &err);
 }
 
 static const char *base(const char *path)
@@ -283,36 +283,39 @@ static void test_macro_ctx_apply_sets_target_arch(void **state)
 	planner_macro_ctx_release(&ctx);
 }
 
-static void test_macro_ctx_includes_macro_files_other_specs_ship(void **state)
+static void test_macro_ctx_loads_installed_files_not_every_shipped_one(void **state)
 {
-	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
 	struct fixture *f = *state;
 	struct planner_macro_settings s = { 0 };
+	struct planner_macro_file one = { (char *)"SPECS/aaa/macros.aaa",
+					  (char *)"%from_installed aaa\n", 20 };
+	struct planner_macro_files installed = { &one, 1 };
 	struct planner_macro_ctx a, b, none;
+	struct sy_error err = { { 0 } };
 	char *out;
 
-	write_repo_file(f, "SPECS/aaa/macros.aaa", "%from_shipped aaa\n%order_check shipped\n");
-	write_repo_file(f, "SPECS-EXTENDED/ext/macros.ext", "%from_ext ext\n");
-	write_repo_file(f, "SPECS-EXTENDED/ext/sub/macros.deep", "%from_deep deep\n");
-	write_repo_file(f, "SPECS-EXTENDED/ext/notmacros", "%from_other other\n");
+	write_repo_file(f, "SPECS/aaa/macros.aaa", "%from_shipped aaa\n");
+	write_repo_file(f, "SPECS/bbb/macros.bbb", "%from_other bbb\n");
 	commit(f);
-	s.spec_trees = trees;
-	load(f, &s, &a);
-	assert_int_equal(a.macro_files.n, 6);
-	assert_string_equal(base(a.macro_files.items[3]), "SPECS.aaa.macros.aaa");
-	assert_string_equal(base(a.macro_files.items[4]), "SPECS-EXTENDED.ext.macros.ext");
-	assert_string_equal(base(a.macro_files.items[5]), "macros.dist");
-	out = expand_in_child(&a, "%{from_shipped}|%{from_ext}|%{order_check}|%{?from_deep}|"
-				  "%{?from_other}");
-	assert_string_equal(out, "aaa|ext|shipped||");
-	free(out);
-	write_repo_file(f, "SPECS-EXTENDED/ext/macros.ext", "%from_ext changed\n");
-	commit(f);
-	load(f, &s, &b);
-	assert_string_not_equal(a.digest, b.digest);
-	s.shipped_macros = "";
 	load(f, &s, &none);
 	assert_int_equal(none.macro_files.n, 4);
+	out = expand_in_child(&none, "%{?from_shipped}|%{?from_other}");
+	assert_string_equal(out, "|");
+	free(out);
+	assert_ok(planner_macro_ctx_load(f->repo, f->head, &s, &installed, f->workdir, &a, &err),
+		  &err);
+	assert_int_equal(a.macro_files.n, 5);
+	assert_string_equal(base(a.macro_files.items[3]), "SPECS.aaa.macros.aaa");
+	assert_string_equal(base(a.macro_files.items[4]), "macros.dist");
+	out = expand_in_child(&a, "%{?from_installed}|%{?from_shipped}|%{?from_other}");
+	assert_string_equal(out, "aaa||");
+	free(out);
+	one.data = (char *)"%from_installed changed\n";
+	one.len = strlen(one.data);
+	assert_ok(planner_macro_ctx_load(f->repo, f->head, &s, &installed, f->workdir, &b, &err),
+		  &err);
+	assert_string_not_equal(a.digest, b.digest);
+	assert_string_not_equal(a.digest, none.digest);
 	planner_macro_ctx_release(&a);
 	planner_macro_ctx_release(&b);
 	planner_macro_ctx_release(&none);
@@ -387,7 +390,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_macro_ctx_apply_sets_target_arch, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_macro_ctx_includes_macro_files_other_specs_ship,
+		cmocka_unit_test_setup_teardown(test_macro_ctx_loads_installed_files_not_every_shipped_one,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_macro_ctx_generates_macros_dist_from_defines,
 						setup, teardown),

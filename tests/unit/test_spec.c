@@ -52,7 +52,7 @@ static int setup_sample(void **state)
 	settings.defines = defines;
 	if (gitwatch_repo_open(repodir, &repo, &err) != 0 ||
 	    gitwatch_resolve(repo, "HEAD", oid, &err) != 0 ||
-	    planner_macro_ctx_load(repo, oid, &settings, workdir, &sample.ctx, &err) != 0) {
+	    planner_macro_ctx_load(repo, oid, &settings, NULL, workdir, &sample.ctx, &err) != 0) {
 		fprintf(stderr, "sample setup: %s\n", err.msg);
 		gitwatch_repo_free(repo);
 		return -1;
@@ -470,7 +470,7 @@ static void test_specs_read_crashing_child_gives_error(void **state)
 static void test_specs_read_many_specs_with_few_jobs(void **state)
 {
 	enum { N = 12 };
-	struct planner_spec_input in[N];
+	struct planner_spec_input in[N] = { { 0 } };
 	struct planner_spec out[N];
 	char *texts[N];
 	struct planner_macro_ctx ctx;
