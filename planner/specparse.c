@@ -387,20 +387,29 @@ __attribute__((noreturn)) static void write_result(json_t *res, int out_fd)
 
 void planner_spec_parse_and_exit(const struct planner_spec_input *in,
 				 const struct planner_spec_dirfiles *dir,
-				 const struct planner_macro_ctx *ctx, const char *scratch, int out_fd)
+				 const struct planner_macro_ctx *ctx, const char *ctx_error,
+				 const char *scratch, int out_fd)
 {
 	struct log_capture cap = { NULL };
-	struct sy_error err = { { 0 } };
 	json_t *res;
 
 	rpmlogSetCallback(log_callback, &cap);
-	if (planner_macro_ctx_apply(ctx, &err) != 0) {
-		res = error_json(sy_xasprintf("%s: macro context: %s", in->path, err.msg));
-	} else {
-		/* What the macro files logged is not the spec's error. */
-		free(cap.first_error);
-		cap.first_error = NULL;
+	if (ctx_error)
+		res = error_json(sy_xasprintf("%s: macro context: %s", in->path, ctx_error));
+	else
 		res = child_parse(in, dir, ctx, scratch, &cap);
-	}
 	write_result(res, out_fd);
+}
+
+int planner_spec_ctx_apply(const struct planner_macro_ctx *ctx, struct sy_error *err)
+{
+	struct log_capture cap = { NULL };
+	int rc;
+
+	/* What the macro files log is not a spec's error: kept from stderr. */
+	rpmlogSetCallback(log_callback, &cap);
+	rc = planner_macro_ctx_apply(ctx, err);
+	rpmlogSetCallback(NULL, NULL);
+	free(cap.first_error);
+	return rc;
 }

@@ -1,24 +1,25 @@
-/* Reading specs with librpm in forked children. A spec is untrusted code
+/* Reading specs with librpm in sandboxed children. A spec is untrusted code
  * (docs/design.md, "Trust": %() runs shell commands, %{lua:} runs Lua), so
- * as root each child first builds a sandbox: new mount, network, IPC, UTS
+ * as root each reader first builds a sandbox: new mount, network, IPC, UTS
  * and PID namespaces, a root directory on a tmpfs holding a read-only bind of
  * /usr, an /etc of its own without the host's files (sandbox/sandbox.h has
  * what it holds), the host's /bin, /sbin, /lib* links, /dev/null,
- * /dev/zero, /dev/urandom, a fresh /tmp, the macro context read-only at its
- * host path and a tmpfs as scratch directory at the path of the child's
- * private directory (the spec is written there), pivot_root into it, an
- * environment of PATH, HOME and LANG only, and a user of its own (group
- * nogroup) with no_new_privs; the reader and all it starts in a cgroup of their own
+ * /dev/zero, /dev/urandom, the macro context read-only at its host path, the
+ * stub rpmdb of the worker manifest where rpm looks for its database, pivot_root
+ * into it; the reader and all it starts in a cgroup of their own
  * (sandbox/cgroup.h: READER_MEMORY_BYTES, READER_PIDS), stopped as soon as
- * a fork is refused. Under the sandbox's pid 1 it applies the macro context,
- * parses one spec with rpmSpecParse (the flags rpmspec -q uses:
- * RPMSPEC_ANYARCH | RPMSPEC_FORCE) and writes what shipyard needs of it as
- * one JSON document into a pipe; the parent decodes it into struct
- * planner_spec. When pid 1 exits the kernel kills whatever the spec left
- * running. The process tree: shipyard -> reader (makes the namespaces,
- * waits) -> pid 1 (sets up the root, reaps) -> parser; a parser that is not
- * pid 1 can still be killed by its own commands, as a crash would. The
- * sandbox is sandbox/sandbox.h's; the children are common/child.h's. */
+ * a fork is refused. The sandbox's pid 1 is a spec server (specserve.c): it
+ * applies the macro context once and reads the specs it is sent one at a
+ * time, each in a child of its own forked from it, as a user of the
+ * reader's own (group nogroup, no_new_privs), with an environment of PATH,
+ * HOME and LANG only, on fresh tmpfs mounts at the spec's directory (the
+ * path of a private directory of the reader, %_sourcedir) and /tmp, and
+ * kills whatever that user left running before the next. A reader has one
+ * spec at a time, with a deadline: past it, or when it reaches a limit, the
+ * reader is killed and a new one takes the next spec. The process tree:
+ * shipyard -> reader (makes the namespaces, waits) -> pid 1 (server) ->
+ * parser. The sandbox is sandbox/sandbox.h's; the children are
+ * common/child.h's. */
 #define _GNU_SOURCE
 #include "planner/spec.h"
 
@@ -29,12 +30,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/child.h"
 #include "common/fs.h"
+#include "common/util.h"
 #include "planner/spec-private.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
@@ -61,26 +64,31 @@
 /* Exit status of a child whose sandbox could not be set up; the reason is
  * what it wrote into the result pipe. */
 #define EXIT_SANDBOX 3
-/* The result pipe's fd in the reader and the processes under it. */
+/* The result pipe's fd in the reader and its server; the spec socket's. */
 #define RESULT_FD 3
+#define SPEC_FD 4
 
-/* One reader: a child reading one spec. */
+/* One reader: a sandbox whose spec server reads the specs sent to it. */
 struct reader {
-	struct sy_child child; /* the reader process; its capture pipe is the
-				* result pipe */
-	const struct planner_spec_input *in; /* what it reads */
+	struct sy_child child; /* the reader process; its capture pipe carries
+				* the server's result frames */
+	int sock;              /* the parent's end of the spec socket */
 	const struct planner_macro_ctx *ctx; /* with which macro context */
-	size_t index;          /* which input it reads */
 	unsigned slot;         /* its uid's slot, below READER_SLOTS */
+	uid_t uid;             /* the uid its specs run as (reader_uid) */
 	struct sandbox_cgroup cgroup; /* its limits: a cgroup, or rlimits set
 				* by the reader itself; none unprivileged */
-	char *dir;             /* private directory the spec is written into;
-				* removed by the parent after the child ended */
-	struct planner_spec_dirfiles files; /* the other files of the spec's
-				* directory, until the child is started */
+	char *dir;             /* the specs' directory, a fresh tmpfs per spec;
+				* removed by the parent after the reader ended */
+	size_t busy;           /* the input it reads, or NO_SPEC */
+	double deadline;       /* sy_now_s() time the busy spec must end by */
+	size_t used;           /* bytes of child.out already decoded */
 };
 
-/* The uid of reader slot slot of this process. */
+#define NO_SPEC ((size_t)-1)
+
+/* The uid of reader slot slot of this process (the shipyard process: call
+ * it there, not in the reader). */
 static uid_t reader_uid(unsigned slot)
 {
 	return READER_UID_BASE + ((unsigned)getpid() & 0xffffu) * READER_SLOTS + slot;
@@ -97,23 +105,32 @@ static int sandbox_failed(void *arg, const struct sy_error *err)
 	return EXIT_SANDBOX;
 }
 
-/* The parse in the sandbox; never returns. */
-static int parse_in_sandbox(void *arg)
+/* The server's settings for reader r. */
+static struct planner_specserve server_of(const struct reader *r, const struct sandbox_user *user)
 {
-	const struct reader *r = arg;
-
-	planner_spec_parse_and_exit(r->in, &r->files, r->ctx, r->dir, RESULT_FD);
-	return 2;
+	return (struct planner_specserve){ .ctx = r->ctx, .user = user, .env = reader_env,
+					   .scratch = r->dir, .in_fd = SPEC_FD,
+					   .out_fd = RESULT_FD };
 }
 
-/* The reader process (its child_fn), with the result pipe at RESULT_FD,
- * stdio on /dev/null and no other fd. As root, the spec is parsed in the
- * sandbox (see planner_specs_read) in a child of its pid 1; any failure
- * to set it up ends the reader with EXIT_SANDBOX and the reason in the
- * pipe: the spec is never parsed outside it. Otherwise (a developer's
- * unprivileged run, where namespaces and mounts are not available) the
- * spec is parsed in the reader itself, without network when the kernel
- * allows an unprivileged CLONE_NEWNET. */
+/* The server as the sandbox's pid 1, as root. */
+static int serve_in_sandbox(void *arg)
+{
+	const struct reader *r = arg;
+	const struct sandbox_user user = { "the spec reader", r->uid, SANDBOX_GID, NULL, 0 };
+	struct planner_specserve s = server_of(r, &user);
+
+	return planner_specserve_main(&s);
+}
+
+/* The reader process (its child_fn), with the result pipe at RESULT_FD, the
+ * spec socket at SPEC_FD, stdio on /dev/null and no other fd. As root, the
+ * server runs in the sandbox (see planner_specs_read); any failure to set
+ * it up ends the reader with EXIT_SANDBOX and the reason in the pipe: no
+ * spec is ever parsed outside it. Otherwise (a developer's unprivileged
+ * run, where namespaces and mounts are not available) the server runs in
+ * the reader itself, without network when the kernel allows an
+ * unprivileged CLONE_NEWNET. */
 static int reader_main(void *arg)
 {
 	const struct reader *r = arg;
@@ -122,26 +139,22 @@ static int reader_main(void *arg)
 	 * distribution's rpm) and ~/.rpmdb with HOME=/ (Debian's). */
 	const char *const binds_at[] = { r->ctx->rpmdb, "/var/lib/rpm", r->ctx->rpmdb, "/.rpmdb",
 					 NULL };
-	const struct sandbox_user user = { "the spec reader", reader_uid(r->slot), SANDBOX_GID,
-					   NULL, 0 };
+	const struct sandbox_user user = { "the spec reader", r->uid, SANDBOX_GID, NULL, 0 };
 	const struct sandbox_config cfg = {
 		.namespaces = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS,
 		.root = r->dir,
+		.etc_user = &user,
 		.what = "the spec root",
 		.fresh_root = 1,
 		.ro_binds = binds,
 		.ro_binds_at = r->ctx->rpmdb ? binds_at : NULL,
 		.scratch = r->dir,
 		.hostname = "shipyard-spec",
-		.user = &user,
-		.env = reader_env,
-		.fn = parse_in_sandbox,
-		.fn_in_child = 1,
-		.fn_fd = RESULT_FD,
+		.fn = serve_in_sandbox,
+		.fn_fd = -1,
 		.setup_failed = sandbox_failed,
 		.arg = (void *)r,
 	};
-
 	struct sy_error err = { { 0 } };
 
 	if (geteuid() == 0) {
@@ -150,54 +163,87 @@ static int reader_main(void *arg)
 		return sandbox_run(&cfg);
 	}
 	(void)unshare(CLONE_NEWNET);
-	planner_spec_parse_and_exit(r->in, &r->files, r->ctx, r->dir, RESULT_FD);
-	return 2;
+	struct planner_specserve s = server_of(r, NULL);
+
+	return planner_specserve_main(&s);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Parent: run the children, collect and decode their results.              */
+/* Parent: run the readers, send them specs, decode their results.          */
 
-/* Turns a finished reader's end and output into out. */
-static void reader_finish(const struct reader *r, struct planner_spec *out)
+/* Turns the end of reader r, which died reading its busy spec, into out. */
+static void reader_died(const struct reader *r, struct planner_spec *out)
 {
 	const struct sy_child *c = &r->child;
 	struct sy_error err = { { 0 } };
-	/* A sandboxed reader exits with 128 + n when its parser was killed by
-	 * signal n: its pid 1 reports it so, as it cannot die of it. */
-	int sig = c->signal ? c->signal
-			    : c->status > 128 && c->status < 128 + NSIG ? c->status - 128 : 0;
 	enum sandbox_limit_hit hit = sandbox_cgroup_hit(&r->cgroup);
+	const char *rest = c->out ? c->out + r->used : "";
+	size_t rest_len = c->out_len - r->used;
 
 	if (hit) {
 		/* The spec's own doing: reading it again would do the same. */
 		sandbox_cgroup_hit_error(&r->cgroup, hit, &err);
 		out->error = sy_xasprintf("%s: spec reader %s", out->path, err.msg);
-	} else if (c->timed_out) {
+	} else if (c->timed_out || sy_now_s() >= r->deadline) {
 		out->error = sy_xasprintf("%s: spec reader killed after %d s", out->path,
 					  CHILD_TIMEOUT_S);
-	} else if (sig) {
-		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
-					  sig, strsignal(sig));
-		/* Only a SIGKILL of the reader itself (the sandbox's pid 1, which
-		 * nothing inside its pid namespace can kill) comes from outside:
-		 * the OOM killer, an operator. A parser killed under pid 1, even
-		 * by SIGKILL, was killed by what the spec started: that failure
-		 * is the spec's, cached rather than met again at every plan. */
-		out->error_transient = c->signal == SIGKILL;
-	} else if (c->status == EXIT_SANDBOX && c->out_len) {
-		/* The reason, one line, as the child wrote it. */
+	} else if (c->status == EXIT_SANDBOX && rest_len) {
+		/* The reason, one line, as the reader wrote it. */
 		out->error = sy_xasprintf("%s: spec reader %.*s", out->path,
-					  (int)strcspn(c->out, "\n"), c->out);
+					  (int)strcspn(rest, "\n"), rest);
 		out->error_transient = 1;
-	} else if (c->status != 0) {
+	} else if (c->signal) {
+		/* Killed from outside (the OOM killer, an operator): not the
+		 * spec's doing as far as anyone can tell. */
+		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
+					  c->signal, strsignal(c->signal));
+		out->error_transient = 1;
+	} else {
 		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
 					  c->status);
 		out->error_transient = 1;
-	} else if (planner_spec_from_json(c->out, c->out_len, out, &err) != 0) {
+	}
+}
+
+/* Turns a result frame (status and signal of the spec's child, its JSON)
+ * into out. */
+static void frame_result(int status, int sig, const char *json, size_t len,
+			 struct planner_spec *out)
+{
+	struct sy_error err = { { 0 } };
+
+	if (sig) {
+		/* Killed under the server, by what the spec started: the
+		 * spec's failure, cached rather than met again at every plan. */
+		out->error = sy_xasprintf("%s: spec reader killed by signal %d (%s)", out->path,
+					  sig, strsignal(sig));
+	} else if (status != 0 && !len) {
+		out->error = sy_xasprintf("%s: spec reader exited with status %d", out->path,
+					  status);
+	} else if (planner_spec_from_json(json, len, out, &err) != 0) {
 		out->error = sy_xasprintf("%s: spec reader result unreadable: %s", out->path,
 					  err.msg);
-		out->error_transient = 1;
 	}
+	/* The server could not set the spec up: says nothing of the spec. */
+	if (status == EXIT_SANDBOX && out->error)
+		out->error_transient = 1;
+}
+
+/* Decodes a complete result frame of r's busy spec into out when r's output
+ * holds one: returns 1, else 0. */
+static int take_frame(struct reader *r, struct planner_spec *out)
+{
+	const char *p = r->child.out ? r->child.out + r->used : NULL;
+	size_t avail = r->child.out_len - r->used, len;
+	const char *nl = p ? memchr(p, '\n', avail) : NULL;
+	int status, sig;
+
+	if (!nl || sscanf(p, "R %d %d %zu", &status, &sig, &len) != 3 ||
+	    (size_t)(nl + 1 - p) + len > avail)
+		return 0;
+	frame_result(status, sig, nl + 1, len, out);
+	r->used += (size_t)(nl + 1 - p) + len;
+	return 1;
 }
 
 static void dirfiles_release(struct planner_spec_dirfiles *files)
@@ -247,32 +293,37 @@ fail:
 	return sy_error_prefix(err, "%s", in->path);
 }
 
-/* Starts the reader of input index in r, with a private directory and, as
- * root, its limits. */
-static int reader_start(struct reader *r, size_t index, unsigned slot,
-			const struct planner_spec_input *in, struct planner_spec_dirfiles *files,
-			const struct planner_macro_ctx *ctx, struct sy_error *err)
+/* Starts reader r with a private directory and, as root, its limits. */
+static int reader_start(struct reader *r, unsigned slot, const struct planner_macro_ctx *ctx,
+			struct sy_error *err)
 {
 	static const struct sandbox_limits limits = {
 		READER_MEMORY_BYTES, READER_PIDS, READER_CPU_WEIGHT,
 	};
+	int sv[2];
 
-	*r = (struct reader){ .child = SY_CHILD_INIT, .in = in, .ctx = ctx, .index = index,
-			      .slot = slot, .cgroup = SANDBOX_CGROUP_INIT, .files = *files };
-	memset(files, 0, sizeof(*files));
+	*r = (struct reader){ .child = SY_CHILD_INIT, .sock = -1, .ctx = ctx, .slot = slot,
+			      .uid = reader_uid(slot), .cgroup = SANDBOX_CGROUP_INIT,
+			      .busy = NO_SPEC };
 	r->dir = sy_mkdtemp(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "shipyard-spec-", err);
 	if (!r->dir)
-		return sy_error_prefix(err, "%s", in->path);
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		sy_error_set(err, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	r->sock = sv[0];
 	r->child.child_fn = reader_main;
 	r->child.child_arg = r;
 	r->child.capture = 1;
 	r->child.capture_at = RESULT_FD;
+	r->child.extra_fd = sv[1];
+	r->child.extra_fd_at = SPEC_FD;
 	r->child.log_fd = SY_CHILD_DEVNULL;
 	/* No host file or directory stays reachable (an open directory would
 	 * let openat() leave the sandbox). */
 	r->child.close_fds = 1;
 	r->child.death_signal = SIGKILL;
-	r->child.timeout_s = CHILD_TIMEOUT_S;
 	if (geteuid() == 0)
 		sandbox_cgroup_create(&r->cgroup, NULL, "spec", &limits);
 	if (r->cgroup.dir) {
@@ -280,35 +331,31 @@ static int reader_start(struct reader *r, size_t index, unsigned slot,
 		r->child.tick_arg = &r->cgroup;
 		r->child.tick_ms = LIMIT_CHECK_MS;
 	}
-	if (sy_child_start(&r->child, err) == 0) {
-		dirfiles_release(&r->files); /* the child has its copy */
+	int rc = sy_child_start(&r->child, err);
+
+	close(sv[1]);
+	if (rc == 0)
 		return 0;
-	}
-	sy_error_prefix(err, "%s", in->path);
 	sandbox_cgroup_release(&r->cgroup);
+fail:
+	if (r->sock >= 0)
+		close(r->sock);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
-	dirfiles_release(&r->files);
 	return -1;
 }
 
-/* Frees what a finished reader holds and removes its directory. */
+/* Ends reader r (killed if still running), frees what it holds and
+ * removes its directory. */
 static void reader_release(struct reader *r)
 {
+	if (r->sock >= 0)
+		close(r->sock);
 	sy_child_release(&r->child);
 	sandbox_cgroup_release(&r->cgroup);
 	sy_rm_rf(r->dir, NULL);
 	free(r->dir);
-}
-
-/* How many of the nr readers have not closed their pipe yet. */
-static size_t readers_running(const struct reader *rs, size_t nr)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < nr; i++)
-		k += rs[i].child.out_fd >= 0;
-	return k;
+	memset(r, 0, sizeof(*r));
 }
 
 /* The lowest slot no reader of rs holds. */
@@ -324,28 +371,6 @@ static unsigned free_slot(const struct reader *rs, size_t nr)
 	return slot;
 }
 
-/* Waits for news of the nr readers; handles one that finished. Returns 1
- * when one did (it is taken out of rs, *nr is one less), else 0. */
-static int readers_wait(struct reader *rs, size_t *nr, struct planner_spec *out)
-{
-	struct sy_child **children = sy_xcalloc(*nr, sizeof(*children));
-	int i;
-
-	for (size_t k = 0; k < *nr; k++)
-		children[k] = &rs[k].child;
-	i = sy_child_wait_any(children, *nr, -1);
-	free(children);
-	if (i < 0)
-		return 0;
-	reader_finish(&rs[i], &out[rs[i].index]);
-	reader_release(&rs[i]);
-	rs[i] = rs[--*nr];
-	/* Its tick looks at the cgroup where it is now. */
-	if (rs[i].child.tick_fn)
-		rs[i].child.tick_arg = &rs[i].cgroup;
-	return 1;
-}
-
 static int default_jobs(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -353,54 +378,148 @@ static int default_jobs(void)
 	return n > 0 ? (int)n : 1;
 }
 
+/* The pool: its readers and where the inputs stand. */
+struct pool {
+	const struct planner_spec_input *inputs;
+	size_t n, next;
+	const struct planner_macro_ctx *ctx;
+	struct planner_spec *out;
+	struct reader *rs;
+	size_t nr, max;
+	struct sy_error start_err; /* why the last reader could not start */
+};
+
+/* Gives the next input to reader r. Returns 0 when sent (or when the input
+ * failed before reaching it, with its error set), -1 when r is gone. */
+static int dispatch(struct pool *p, struct reader *r)
+{
+	const struct planner_spec_input *in = &p->inputs[p->next];
+	struct planner_spec_dirfiles files;
+	struct sy_error err = { { 0 } };
+	int transient, rc;
+
+	if (dirfiles_read(in, &files, &transient, &err) != 0) {
+		p->out[p->next].error = sy_xstrdup(err.msg);
+		p->out[p->next].error_transient = transient;
+		p->next++;
+		return 0;
+	}
+	r->busy = p->next++;
+	r->deadline = sy_now_s() + CHILD_TIMEOUT_S;
+	rc = planner_specserve_send(r->sock, in, &files, &err);
+	dirfiles_release(&files);
+	return rc;
+}
+
+/* Removes reader i from the pool; its busy spec, if any, fails with why it
+ * died. */
+static void drop_reader(struct pool *p, size_t i)
+{
+	struct reader *r = &p->rs[i];
+
+	if (!r->child.finished) {
+		sy_child_kill(&r->child, SIGKILL);
+		sy_child_finish(&r->child);
+	}
+	if (r->busy != NO_SPEC && !take_frame(r, &p->out[r->busy]))
+		reader_died(r, &p->out[r->busy]);
+	reader_release(r);
+	p->rs[i] = p->rs[--p->nr];
+	if (p->rs[i].child.tick_fn)
+		p->rs[i].child.tick_arg = &p->rs[i].cgroup;
+}
+
+/* Starts readers up to the pool's size while inputs are left. Returns 0, or
+ * -1 when none runs and none could start. */
+static int fill(struct pool *p)
+{
+	while (p->nr < p->max && p->nr < p->n - p->next) {
+		if (reader_start(&p->rs[p->nr], free_slot(p->rs, p->nr), p->ctx, &p->start_err))
+			break;
+		p->nr++;
+	}
+	return p->nr ? 0 : -1;
+}
+
+/* Collects what every reader finished; gives idle readers the next inputs;
+ * drops readers that died, timed out or reached a limit. */
+static void step(struct pool *p)
+{
+	for (size_t i = 0; i < p->nr;) {
+		struct reader *r = &p->rs[i];
+		int gone = r->child.finished || r->child.stopped;
+
+		if (r->busy != NO_SPEC && take_frame(r, &p->out[r->busy])) {
+			r->busy = NO_SPEC;
+			/* A limit reached is the spec's doing; the next one gets
+			 * a fresh reader. */
+			if (sandbox_cgroup_hit(&r->cgroup))
+				gone = 1;
+		}
+		if (!gone && r->busy == NO_SPEC && p->next < p->n && dispatch(p, r) != 0)
+			gone = 1;
+		if (!gone && r->busy != NO_SPEC && sy_now_s() >= r->deadline)
+			gone = 1;
+		if (!gone && r->busy == NO_SPEC && p->next >= p->n && r->sock >= 0) {
+			/* Nothing left for it: its server ends at the end of
+			 * file, the reader with it. */
+			close(r->sock);
+			r->sock = -1;
+		}
+		if (gone) {
+			drop_reader(p, i);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Waits for news of the readers, at most until the earliest deadline. */
+static void wait_news(struct pool *p)
+{
+	struct sy_child **children = sy_xcalloc(p->nr + 1, sizeof(*children));
+	double now = sy_now_s(), wake = 0;
+
+	for (size_t k = 0; k < p->nr; k++) {
+		children[k] = &p->rs[k].child;
+		if (p->rs[k].busy != NO_SPEC && (!wake || p->rs[k].deadline < wake))
+			wake = p->rs[k].deadline;
+	}
+	sy_child_wait_any(children, p->nr, wake ? (int)((wake - now) * 1000) + 1 : -1);
+	free(children);
+}
+
 int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		       const struct planner_macro_ctx *ctx, int jobs,
 		       struct planner_spec *out, struct sy_error *err)
 {
-	struct sy_error start_err = { { 0 } };
-	struct reader *rs;
-	size_t next = 0, nr = 0;
+	struct pool p = { .inputs = inputs, .n = n, .ctx = ctx, .out = out };
 
 	if (jobs <= 0)
 		jobs = default_jobs();
 	if (jobs > READER_SLOTS / 2)
 		jobs = READER_SLOTS / 2;
-	/* A reader that wrote its result and closed its pipe no longer counts
-	 * against jobs, so that the teardown of its namespaces overlaps the next
-	 * spec's setup; at most 2 * jobs children exist. */
-	rs = sy_xcalloc((size_t)jobs * 2, sizeof(*rs));
+	p.max = (size_t)jobs;
+	p.rs = sy_xcalloc(p.max, sizeof(*p.rs));
 	for (size_t i = 0; i < n; i++)
 		out[i].path = sy_xstrdup(inputs[i].path);
-	while (next < n || nr > 0) {
-		while (nr < (size_t)jobs * 2 && readers_running(rs, nr) < (size_t)jobs && next < n) {
-			struct planner_spec_dirfiles files;
-			int transient;
-
-			if (dirfiles_read(&inputs[next], &files, &transient, &start_err) != 0) {
-				out[next].error = sy_xstrdup(start_err.msg);
-				out[next].error_transient = transient;
-				next++;
-				continue;
+	while (p.next < n || p.nr > 0) {
+		if (p.next < n && fill(&p) != 0) {
+			if (p.next == 0) {
+				free(p.rs);
+				return sy_error_set(err, "%s", p.start_err.msg);
 			}
-			if (reader_start(&rs[nr], next, free_slot(rs, nr), &inputs[next], &files,
-					 ctx, &start_err) != 0)
-				break;
-			nr++;
-			next++;
-		}
-		if (nr == 0 && next == 0) {
-			free(rs);
-			return sy_error_set(err, "%s", start_err.msg);
-		}
-		if (nr == 0) {
 			/* Earlier specs were read; this one cannot be: report it. */
-			out[next].error = sy_xstrdup(start_err.msg);
-			out[next].error_transient = 1;
-			next++;
+			out[p.next].error = sy_xasprintf("%s: %s", inputs[p.next].path,
+							 p.start_err.msg);
+			out[p.next].error_transient = 1;
+			p.next++;
 			continue;
 		}
-		readers_wait(rs, &nr, out);
+		step(&p);
+		if (p.nr)
+			wait_news(&p);
 	}
-	free(rs);
+	free(p.rs);
 	return 0;
 }

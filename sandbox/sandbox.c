@@ -197,7 +197,7 @@ static int make_fresh_root(const struct sandbox_config *cfg, struct sy_error *er
 
 	if (mount_tmpfs(root, "", "mode=0755,size=1m", err) != 0 ||
 	    sy_mkdir_p(dev, 0755, err) != 0 || bind_path(root, "/usr", 1, RO_EXEC_FLAGS, err) != 0 ||
-	    make_etc(root, cfg->user, err) != 0)
+	    make_etc(root, cfg->user ? cfg->user : cfg->etc_user, err) != 0)
 		goto out;
 	for (size_t i = 0; i < LEN(top); i++)
 		if (mirror_host_path(root, top[i], err) != 0)

@@ -87,6 +87,10 @@ struct sandbox_config {
 	/* The work. */
 	const struct sandbox_user *user; /* fn's process becomes this user for
 			      * good, or NULL: it stays root */
+	const struct sandbox_user *etc_user; /* with user NULL: the user fn runs
+			      * its work as (a spec server's readers), which the
+			      * fresh root's passwd names as it would name user;
+			      * or NULL */
 	const char *const *env; /* fn's environment, NULL-terminated "NAME=value"
 			      * strings replacing the inherited one; NULL: kept */
 	int (*fn)(void *arg); /* runs in the sandbox; returns the exit status */
