@@ -1,0 +1,73 @@
+#!/bin/sh
+# A pull request resolves like its base branch: until its own channel is
+# first published, `shipyard run --base-channel main` (what `shipyard serve`
+# passes for a pull request) reads main's published repository. A pull
+# request bumping only hello learns greet-tools' generated BuildRequires
+# pkgconfig(banner) from main's repodata, so it builds hello alone and goes
+# green; nothing of it reaches main's channel.
+. "$(dirname "$0")/lib.sh"
+need_root
+command -v jq >/dev/null || skip "needs jq"
+
+repo=$T/distro
+state=$T/state
+minidistro "$repo"
+git_ -C "$repo" branch -q fork
+
+# bump SPEC RELEASE: a commit setting SPEC's Release on the current branch.
+bump() {
+	sed -i "s/^\(Release:[[:space:]]*\)[0-9]*/\1$2/" "$repo/SPECS/$1/$1.spec"
+	git_ -C "$repo" commit -q -am "$1: release $2"
+}
+
+# run_main N: runs and publishes main; its output in $T/main-N.out.
+run_main() {
+	"$SHIPYARD" run --repo "$repo" --to main --state "$state" >"$T/main-$1.out" 2>&1 ||
+		{ cat "$T/main-$1.out"; fail "run $1 of main failed"; }
+}
+
+# run_pr N BRANCH: the run `shipyard serve` starts for pull request N whose
+# head is BRANCH; output in $T/pr-N.out, exit status in rc.
+run_pr() {
+	rc=0
+	"$SHIPYARD" run --repo "$repo" --from main --to "$2" --merge-base --settings-from main \
+		--channel "pr-$1" --base-channel main --state "$state" >"$T/pr-$1.out" 2>&1 || rc=$?
+}
+
+# published CHANNEL: name-evr.arch of the packages of CHANNEL's current snapshot.
+published() {
+	repoquery "$(readlink -f "$state/repos/$1/current")"
+}
+
+# main's first run resolves pkgconfig(banner) late; then greet-tools and
+# libbanner change on main and build against the provide learned from main.
+run_main 1
+bump greet-tools 2
+sed -i "s/^\(Release:[[:space:]]*\)[0-9]*/\13/" "$repo/SPECS/libbanner/libbanner.spec"
+git_ -C "$repo" commit -q -am "libbanner: release 3"
+run_main 2
+expect_line "$T/main-2.out" '^shipyard/build success 2 built'
+main_snap=$(readlink -f "$state/repos/main/current")
+published main >"$T/main.rq"
+
+# A pull request bumping only hello: hello is built, everything else is
+# main's.
+git_ -C "$repo" checkout -q -b hello main
+bump hello 7
+run_pr 1 hello
+[ "$rc" -eq 0 ] || { cat "$T/pr-1.out"; fail "the pull request bumping hello failed ($rc)"; }
+expect_line "$T/pr-1.out" 'channel pr-1 is not published yet: resolving against main'
+expect_line "$T/pr-1.out" '^rebuild set: 1 specs'
+expect_line "$T/pr-1.out" '^  hello +spec changed'
+expect_no_line "$T/pr-1.out" 'unresolved BuildRequires'
+expect_line "$T/pr-1.out" '^shipyard/build success 1 built, 0 reused, 0 unchanged, 0 failed, 0 blocked'
+published pr-1 >"$T/pr-1.rq"
+grep -q '^hello-1.0-7\.mdst1\.' "$T/pr-1.rq" || { cat "$T/pr-1.rq"; fail "pr-1 lacks hello 7"; }
+grep -q '^greet-tools-1.0-2\.mdst1\.' "$T/pr-1.rq" || { cat "$T/pr-1.rq"; fail "pr-1 lacks main's greet-tools"; }
+# Nothing leaks into main.
+[ "$(readlink -f "$state/repos/main/current")" = "$main_snap" ] || fail "the pull request published to main"
+published main | cmp -s - "$T/main.rq" || fail "main's packages changed"
+[ "$(jq -r .commit "$state/repos/main/published.json")" = "$(git -C "$repo" rev-parse main)" ] ||
+	fail "main's published.json changed"
+
+echo ok
