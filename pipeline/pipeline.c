@@ -184,6 +184,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 	struct repo_publish_request req = {
 		.state = p->state, .channel = p->channel, .commit = &p->head,
 		.plan = p->results ? &p->plan : NULL, .results = p->results,
+		.base_channel = p->base_channel,
 	};
 	struct repo_publish_result res;
 

@@ -56,9 +56,10 @@ struct pipeline_options {
 				      * resolves as the base would: provides
 				      * learned from its repodata, RPMs of specs
 				      * not rebuilt and for late-resolved
-				      * BuildRequires, and the base revision when
-				      * `from` is NULL. Never written to. NULL:
-				      * none */
+				      * BuildRequires, the base revision when
+				      * `from` is NULL, and the packages the first
+				      * publication keeps for specs without a
+				      * build. Never written to. NULL: none */
 	const char *arch;            /* target arch; NULL: x86_64 */
 	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
 	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */

@@ -4,7 +4,9 @@
 # passes for a pull request) reads main's published repository. A pull
 # request bumping only hello learns greet-tools' generated BuildRequires
 # pkgconfig(banner) from main's repodata, so it builds hello alone and goes
-# green; nothing of it reaches main's channel.
+# green; nothing of it reaches main's channel. Its first publication keeps
+# main's packages of the specs it could not build, so that its next run still
+# learns every provide from its own channel.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v jq >/dev/null || skip "needs jq"
@@ -70,4 +72,26 @@ published main | cmp -s - "$T/main.rq" || fail "main's packages changed"
 [ "$(jq -r .commit "$state/repos/main/published.json")" = "$(git -C "$repo" rev-parse main)" ] ||
 	fail "main's published.json changed"
 
+# A pull request breaking libbanner: libbanner fails, greet-tools is
+# blocked, and its channel keeps main's packages of both.
+git_ -C "$repo" checkout -q -b broken main
+sed -i 's/^%build$/%build\nexit 1/' "$repo/SPECS/libbanner/libbanner.spec"
+git_ -C "$repo" commit -q -am "libbanner: break the build"
+run_pr 3 broken
+[ "$rc" -eq 1 ] || { cat "$T/pr-3.out"; fail "the pull request breaking libbanner: exit $rc, expected 1"; }
+expect_line "$T/pr-3.out" '^shipyard/build failure 0 built, 0 reused, 0 unchanged, 1 failed, 1 blocked'
+published pr-3 >"$T/pr-3.rq"
+for nevr in libbanner-1.0-3 libbanner-devel-1.0-3 greet-tools-1.0-2 hello-1.0-1; do
+	grep -q "^$nevr\.mdst1\." "$T/pr-3.rq" || { cat "$T/pr-3.rq"; fail "pr-3 lacks main's $nevr"; }
+done
+# Its next push repairs libbanner and bumps hello: its own channel is read
+# now, and it holds libbanner-devel's provide.
+git_ -C "$repo" revert --no-edit HEAD >/dev/null
+bump hello 8
+run_pr 3 broken
+[ "$rc" -eq 0 ] || { cat "$T/pr-3.out"; fail "the repaired pull request failed ($rc)"; }
+expect_no_line "$T/pr-3.out" 'resolving against main'
+expect_no_line "$T/pr-3.out" 'unresolved BuildRequires'
+expect_line "$T/pr-3.out" '^shipyard/build success 1 built'
+[ "$(readlink -f "$state/repos/main/current")" = "$main_snap" ] || fail "a pull request published to main"
 echo ok
