@@ -4,9 +4,10 @@
 # passes for a pull request) reads main's published repository. A pull
 # request bumping only hello learns greet-tools' generated BuildRequires
 # pkgconfig(banner) from main's repodata, so it builds hello alone and goes
-# green; nothing of it reaches main's channel. Its first publication keeps
-# main's packages of the specs it could not build, so that its next run still
-# learns every provide from its own channel.
+# green; nothing of it reaches main's channel. A package the pull request
+# builds wins over main's of the same name, even when main's is newer. Its
+# first publication keeps main's packages of the specs it could not build, so
+# that its next run still learns every provide from its own channel.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v jq >/dev/null || skip "needs jq"
@@ -41,6 +42,12 @@ published() {
 	repoquery "$(readlink -f "$state/repos/$1/current")"
 }
 
+# job_log N SPEC: SPEC's build log in the last run of pull request N.
+job_log() {
+	echo "$state/pipelines/$(sed -n 's|.*build report: .*/pipelines/\([^/]*\)/.*|\1|p' \
+		"$T/pr-$1.out")/logs/$2.log"
+}
+
 # main's first run resolves pkgconfig(banner) late; then greet-tools and
 # libbanner change on main and build against the provide learned from main.
 run_main 1
@@ -71,6 +78,22 @@ grep -q '^greet-tools-1.0-2\.mdst1\.' "$T/pr-1.rq" || { cat "$T/pr-1.rq"; fail "
 published main | cmp -s - "$T/main.rq" || fail "main's packages changed"
 [ "$(jq -r .commit "$state/repos/main/published.json")" = "$(git -C "$repo" rev-parse main)" ] ||
 	fail "main's published.json changed"
+
+# A pull request from before libbanner's release 3 builds libbanner 1.0-2
+# with a noarch -devel (so main's provides are not learned for it) and a new
+# greet-tools: greet-tools resolves pkgconfig(banner) late and must get the
+# pull request's libbanner-devel, not main's newer one.
+git_ -C "$repo" checkout -q -b noarch fork
+sed -i "s/^\(Release:[[:space:]]*\)[0-9]*/\12/; s/^Summary: *Header, pkg-config.*/&\nBuildArch:      noarch/" \
+	"$repo/SPECS/libbanner/libbanner.spec"
+sed -i "s/^\(Release:[[:space:]]*\)[0-9]*/\15/" "$repo/SPECS/greet-tools/greet-tools.spec"
+git_ -C "$repo" commit -q -am "libbanner: noarch -devel; greet-tools: release 5"
+run_pr 2 noarch
+[ "$rc" -eq 0 ] || { cat "$T/pr-2.out"; fail "the pull request with a noarch libbanner-devel failed ($rc)"; }
+expect_line "$T/pr-2.out" '^  greet-tools: pkgconfig\(banner\) >= 1.0'
+log=$(job_log 2 greet-tools)
+expect_line "$log" '^installing libbanner-devel-1\.0-2\.mdst1\.noarch$'
+expect_no_line "$log" '^installing libbanner.*-1\.0-3\.'
 
 # A pull request breaking libbanner: libbanner fails, greet-tools is
 # blocked, and its channel keeps main's packages of both.
