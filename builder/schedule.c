@@ -70,17 +70,62 @@ static void fail(struct builder_job_result *res, enum builder_job_state state, c
 	res->reason = reason;
 }
 
-/* Every RPM available to late resolution: this run's outputs so far and the
- * published repository's. */
+/* The package name of an RPM file, "<name>-<version>-<release>.<arch>.rpm"
+ * after any directory (newly allocated), or NULL when the file name is not
+ * one. */
+static char *rpm_file_package(const char *path)
+{
+	const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t len = strlen(file);
+	char *name, *arch, *release = NULL, *version = NULL;
+
+	if (len < 5 || strcmp(file + len - 4, ".rpm"))
+		return NULL;
+	name = sy_xstrndup(file, len - 4);
+	if ((arch = strrchr(name, '.')))
+		*arch = '\0';
+	if (arch && (release = strrchr(name, '-')))
+		*release = '\0';
+	if (release && (version = strrchr(name, '-')) && version != name) {
+		*version = '\0';
+		return name;
+	}
+	free(name);
+	return NULL;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every RPM available to late resolution: this run's outputs so far, then
+ * the published repository's less those of a package name this run built.
+ * A package this run built wins over the published one of the same name
+ * whatever their versions and arches: the published repository may be a
+ * pull request's base channel, newer than the pull request's fork point. */
 static void available_rpms(const struct builder_schedule_input *in, const struct run_order *o,
 			   const struct builder_job_result *results, size_t e, struct sy_strv *out)
 {
+	struct sy_strv built = SY_STRV_INIT;
+
 	for (size_t f = 0; f < in->plan->n; f++)
-		if (o->pos[f] < o->pos[e])
-			for (size_t k = 0; k < results[f].rpms.n; k++)
-				sy_strv_push(out, results[f].rpms.items[k]);
-	for (size_t k = 0; in->published_rpms && k < in->published_rpms->n; k++)
-		sy_strv_push(out, in->published_rpms->items[k]);
+		for (size_t k = 0; o->pos[f] < o->pos[e] && k < results[f].rpms.n; k++) {
+			char *name = rpm_file_package(results[f].rpms.items[k]);
+			sy_strv_push(out, results[f].rpms.items[k]);
+			if (name)
+				sy_strv_push_owned(&built, name);
+		}
+	sy_strv_sort_unique(&built);
+	for (size_t k = 0; in->published_rpms && k < in->published_rpms->n; k++) {
+		const char *path = in->published_rpms->items[k];
+		char *name = rpm_file_package(path);
+		if (!name || !built.n ||
+		    !bsearch(&name, built.items, built.n, sizeof(char *), compare_names))
+			sy_strv_push(out, path);
+		free(name);
+	}
+	sy_strv_release(&built);
 }
 
 

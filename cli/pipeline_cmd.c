@@ -18,6 +18,9 @@
 	"  --to REV               head revision (default HEAD)\n" \
 	"  --state DIR            state directory (default ./.shipyard)\n" \
 	"  --channel NAME         repository channel (default: HEAD's branch)\n" \
+	"  --base-channel NAME    until --channel is first published, read NAME's\n" \
+	"                         repository instead (pull requests: the base\n" \
+	"                         branch's channel)\n" \
 	"  --arch ARCH            target arch (default x86_64)\n" \
 	"  --jobs N               parallel spec readers and builds (default: cores)\n" \
 	"  --settings-from REV    take shipyard.conf from REV for both commits\n" \
@@ -50,8 +53,9 @@ const char cli_run_usage[] =
 	"rebuild set, isolated builds, repository publication under\n"
 	"<state>/repos/<branch>/, images, and statuses (log backend).\n"
 	"\n"
-	"  --from REV             base revision (default: the commit the branch's\n"
-	"                         repository was last published from; none: all new)\n"
+	"  --from REV             base revision (default: the commit the channel\n"
+	"                         was last published from, or --base-channel's\n"
+	"                         before its first publication; none: all new)\n"
 	"  --merge-base           use the merge base of --from and --to as the base\n"
 	COMMON_OPTIONS BUILD_OPTIONS
 	"  --config FILE          take the repository's settings from a service\n"
@@ -125,7 +129,7 @@ const char cli_image_usage[] =
 enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
-       OPT_IMAGES, OPT_FORCE };
+       OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -151,6 +155,7 @@ static const struct option pipeline_options[] = {
 	{ "specs", required_argument, NULL, OPT_SPECS },
 	{ "images", required_argument, NULL, OPT_IMAGES },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "base-channel", required_argument, NULL, OPT_BASE_CHANNEL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -190,6 +195,7 @@ static int set_option(struct command *c, int opt)
 	case OPT_TO: o->to = optarg; return 0;
 	case CLI_OPT_STATE: o->state_dir = optarg; c->state_given = 1; return 0;
 	case CLI_OPT_CHANNEL: o->channel = optarg; return 0;
+	case OPT_BASE_CHANNEL: o->base_channel = optarg; return 0;
 	case CLI_OPT_ARCH: o->arch = optarg; return 0;
 	case CLI_OPT_JOBS: o->jobs = atoi(optarg); return 0;
 	case OPT_RUN_CHECK: o->run_check = 1; return 0;

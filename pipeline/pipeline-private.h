@@ -24,10 +24,15 @@ struct pipeline {
 	const char *state;                /* opts->state_dir */
 	struct gitwatch_repo *repo;
 	char *channel;                    /* where it publishes */
+	char *base_channel;               /* options.base_channel as a channel
+					   * name, or NULL */
+	const char *read_channel;         /* the channel the run reads: channel,
+					   * or base_channel while channel has
+					   * no current snapshot */
 	char *run_id;                     /* <state>/pipelines/<run_id>/ */
 	char *run_dir;                    /* that directory */
 	char *logs_dir;                   /* its logs/ (job and image logs) */
-	char *published_dir;              /* the channel's current snapshot, or NULL */
+	char *published_dir;              /* read_channel's current snapshot, or NULL */
 	struct sy_strv published;         /* its RPMs */
 	struct sy_strv toolchain;         /* capabilities of the worker root */
 	struct builder_worker_manifest worker;

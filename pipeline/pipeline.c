@@ -23,14 +23,15 @@ void pipeline_timing(const char *what, const char *commit, double since)
 		sy_log_info("timing: %s %.12s: %.1f ms", what, commit, (sy_now_s() - since) * 1e3);
 }
 
-/* The commit the channel was last published from (caller frees), or NULL. */
+/* The commit the channel the run reads was last published from (caller
+ * frees), or NULL. */
 static char *published_commit(const struct pipeline *p)
 {
 	struct state_published rec;
 	struct sy_error err = { { 0 } };
 	char *commit = NULL;
 
-	if (state_published_read(p->state, p->channel, &rec, &err) < 0)
+	if (state_published_read(p->state, p->read_channel, &rec, &err) < 0)
 		sy_log_warn("%s", err.msg);
 	commit = rec.commit;
 	rec.commit = NULL;
@@ -39,8 +40,8 @@ static char *published_commit(const struct pipeline *p)
 }
 
 /* Picks the base commit: none when specs are named; --from (or its merge
- * base with the head); else for a build the commit last published; else the
- * head's first parent. */
+ * base with the head); else for a build the commit the channel read was last
+ * published from; else the head's first parent. */
 static int resolve_base(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
@@ -87,6 +88,8 @@ static int choose_channel(struct pipeline *p, struct sy_error *err)
 	int publishes = p->stages & PIPELINE_PUBLISH;
 	char *branch = NULL;
 
+	if (o->base_channel)
+		p->base_channel = channel_of(o->base_channel);
 	if (o->channel) {
 		p->channel = channel_of(o->channel);
 		return 0;
@@ -134,10 +137,31 @@ static void fill_settings(struct pipeline *p)
 	};
 }
 
+/* Picks the channel the run reads and lists its current snapshot: the
+ * channel itself, else (never published yet) the base channel's, so that a
+ * pull request's first run learns the provides its base learnt and takes the
+ * base's packages where its base would. */
+static int read_published(struct pipeline *p, struct sy_error *err)
+{
+	char *repos = state_repos_dir(p->state);
+
+	p->read_channel = p->channel;
+	p->published_dir = repo_publish_current_path(repos, p->channel);
+	if (!p->published_dir && p->base_channel && strcmp(p->base_channel, p->channel)) {
+		p->published_dir = repo_publish_current_path(repos, p->base_channel);
+		if (p->published_dir) {
+			p->read_channel = p->base_channel;
+			sy_log_info("channel %s is not published yet: resolving against %s",
+				    p->channel, p->base_channel);
+		}
+	}
+	free(repos);
+	return repo_publish_list_snapshot(p->published_dir, &p->published, err);
+}
+
 static int open_run(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
-	char *repos;
 
 	if (gitwatch_repo_open(o->repo_path, &p->repo, err) ||
 	    gitwatch_resolve(p->repo, o->to ? o->to : "HEAD", p->head.oid, err) ||
@@ -145,11 +169,7 @@ static int open_run(struct pipeline *p, struct sy_error *err)
 		return -1;
 	if (o->settings_from && gitwatch_resolve(p->repo, o->settings_from, p->config_oid, err))
 		return sy_error_prefix(err, "--settings-from");
-	repos = state_repos_dir(p->state);
-	p->published_dir = repo_publish_current_path(repos, p->channel);
-	int rc = repo_publish_list_current(repos, p->channel, &p->published, err);
-	free(repos);
-	if (rc)
+	if (read_published(p, err))
 		return -1;
 	if (o->worker_manifest &&
 	    (builder_worker_manifest_read(o->worker_manifest, &p->worker, err) ||
@@ -164,6 +184,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 	struct repo_publish_request req = {
 		.state = p->state, .channel = p->channel, .commit = &p->head,
 		.plan = p->results ? &p->plan : NULL, .results = p->results,
+		.base_channel = p->base_channel,
 	};
 	struct repo_publish_result res;
 
@@ -271,6 +292,7 @@ static void pipeline_release(struct pipeline *p)
 	sy_strv_release(&p->toolchain);
 	free(p->published_dir);
 	free(p->channel);
+	free(p->base_channel);
 	free(p->run_id);
 	free(p->run_dir);
 	free(p->logs_dir);

@@ -50,6 +50,16 @@ struct pipeline_options {
 				      * (the service's pipeline number); NULL: a new
 				      * id (state_pipeline_id_new) */
 	const char *channel;         /* repository channel; NULL: HEAD's branch */
+	const char *base_channel;    /* channel the run reads while `channel` has
+				      * no published snapshot yet (a pull
+				      * request's: its base branch's), so that it
+				      * resolves as the base would: provides
+				      * learned from its repodata, RPMs of specs
+				      * not rebuilt and for late-resolved
+				      * BuildRequires, the base revision when
+				      * `from` is NULL, and the packages the first
+				      * publication keeps for specs without a
+				      * build. Never written to. NULL: none */
 	const char *arch;            /* target arch; NULL: x86_64 */
 	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
 	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */

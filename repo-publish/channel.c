@@ -20,7 +20,10 @@ struct channel {
 	const struct repo_publish_request *req;
 	char *repos_dir;          /* <state>/repos */
 	char *current;            /* its current snapshot, or NULL */
-	struct sy_strv published; /* the binary RPMs of current */
+	char *kept;               /* the snapshot whose packages specs without a
+				   * build keep: current, else the base
+				   * channel's current, or NULL */
+	struct sy_strv published; /* the binary RPMs of kept */
 };
 
 size_t repo_publish_rpms_of(const struct sy_strv *published, const struct planner_spec *spec,
@@ -46,12 +49,12 @@ size_t repo_publish_rpms_of(const struct sy_strv *published, const struct planne
 	return found;
 }
 
-/* Appends the SRPMs under the current snapshot's SRPMS/ to set: every one
+/* Appends the SRPMs under the kept snapshot's SRPMS/ to set: every one
  * when spec is NULL, else the source package of spec. */
-static void current_srpms(const struct channel *ch, const struct planner_spec *spec,
-			  struct sy_strv *set)
+static void kept_srpms(const struct channel *ch, const struct planner_spec *spec,
+		       struct sy_strv *set)
 {
-	char *dir = ch->current ? sy_xasprintf("%s/SRPMS", ch->current) : NULL;
+	char *dir = ch->kept ? sy_xasprintf("%s/SRPMS", ch->kept) : NULL;
 	struct sy_strv names = SY_STRV_INIT;
 	size_t len = spec ? strlen(spec->name) : 0;
 
@@ -118,12 +121,12 @@ static size_t hold_failed_groups(const struct repo_publish_request *req, unsigne
 	return count;
 }
 
-/* Appends what the channel has of spec (its RPMs and SRPM) to set. */
+/* Appends what the kept snapshot has of spec (its RPMs and SRPM) to set. */
 static void keep_published(const struct channel *ch, const struct planner_spec *spec,
 			   struct sy_strv *set)
 {
 	if (repo_publish_rpms_of(&ch->published, spec, set))
-		current_srpms(ch, spec, set);
+		kept_srpms(ch, spec, set);
 }
 
 /* The package set of the next snapshot: for every spec of the commit, the
@@ -174,15 +177,18 @@ static void identities(const struct sy_strv *files, struct sy_strv *out)
 	sy_strv_sort_unique(out);
 }
 
-/* Returns 1 when set holds exactly the files of the current snapshot. */
+/* Returns 1 when set holds exactly the files of the channel's own current
+ * snapshot (never when it has none: a base channel's is not its own). */
 static int same_as_current(const struct channel *ch, const struct sy_strv *set)
 {
 	struct sy_strv current = SY_STRV_INIT, a = SY_STRV_INIT, b = SY_STRV_INIT;
 	int same;
 
+	if (!ch->current)
+		return 0;
 	for (size_t k = 0; k < ch->published.n; k++)
 		sy_strv_push(&current, ch->published.items[k]);
-	current_srpms(ch, NULL, &current);
+	kept_srpms(ch, NULL, &current);
 	identities(set, &a);
 	identities(&current, &b);
 	same = a.n == b.n;
@@ -224,7 +230,11 @@ static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 
 	/* Another pipeline may have published since this one started. */
 	ch->current = repo_publish_current_path(ch->repos_dir, req->channel);
-	if (repo_publish_list_current(ch->repos_dir, req->channel, &ch->published, err))
+	if (ch->current)
+		ch->kept = sy_xstrdup(ch->current);
+	else if (req->base_channel)
+		ch->kept = repo_publish_current_path(ch->repos_dir, req->base_channel);
+	if (repo_publish_list_snapshot(ch->kept, &ch->published, err))
 		return -1;
 	res->held = collect_package_set(ch, &set);
 	res->packages = set.n;
@@ -256,6 +266,7 @@ int repo_publish_commit(const struct repo_publish_request *req, struct repo_publ
 	if (rc)
 		repo_publish_result_release(res);
 	sy_strv_release(&ch.published);
+	free(ch.kept);
 	free(ch.current);
 	free(ch.repos_dir);
 	return rc;

@@ -31,6 +31,10 @@ struct repo_publish_request {
 	const struct planner_plan *plan;        /* what this pipeline built, or NULL
 						 * (publishing without a build) */
 	const struct builder_job_result *results; /* parallel to plan's entries, or NULL */
+	const char *base_channel;               /* channel whose current snapshot
+						 * stands for channel's while channel
+						 * has none (a pull request's base
+						 * branch's), or NULL; only read */
 };
 
 /* What publishing did. Release with repo_publish_result_release. */
@@ -49,8 +53,15 @@ struct repo_publish_result {
  * was published from. A spec that failed or was blocked in req->results, and
  * every spec connected to it through build roots within the plan, keeps the
  * packages the channel has (publishing a library's new soname without the
- * programs rebuilt against it would break them). Returns 0, or -1 with err
- * (lock, snapshot, record); on error readers see the channel as before. */
+ * programs rebuilt against it would break them); so does a spec with no
+ * artifact for its key. A channel with no current snapshot yet and a
+ * req->base_channel that has one starts from the base's: those specs keep
+ * the base's packages, so that a pull request's first publication is as
+ * complete as its base and the next run of the pull request learns every
+ * provide from it; the first publication always makes a snapshot of the
+ * channel's own, and nothing of req->base_channel is changed. Returns 0, or
+ * -1 with err (lock, snapshot, record); on error readers see the channel as
+ * before. */
 int repo_publish_commit(const struct repo_publish_request *req, struct repo_publish_result *res,
 			struct sy_error *err);
 

@@ -433,19 +433,17 @@ static int list_rpms(const char *dir, struct sy_strv *out, struct sy_error *err)
 	return 0;
 }
 
-int repo_publish_list_current(const char *repos_dir, const char *channel, struct sy_strv *rpms,
-			      struct sy_error *err)
+int repo_publish_list_snapshot(const char *snapshot, struct sy_strv *rpms, struct sy_error *err)
 {
-	char *snap = repo_publish_current_path(repos_dir, channel);
 	struct sy_strv found = SY_STRV_INIT;
 	char *rpms_dir = NULL;
 	DIR *d = NULL;
 	struct dirent *de;
 	int rc = 0;
 
-	if (!snap)
+	if (!snapshot)
 		return 0;
-	rpms_dir = sy_xasprintf("%s/RPMS", snap);
+	rpms_dir = sy_xasprintf("%s/RPMS", snapshot);
 	d = opendir(rpms_dir);
 	if (!d) {
 		if (errno != ENOENT)
@@ -466,6 +464,15 @@ int repo_publish_list_current(const char *repos_dir, const char *channel, struct
 out:
 	sy_strv_release(&found);
 	free(rpms_dir);
+	return rc;
+}
+
+int repo_publish_list_current(const char *repos_dir, const char *channel, struct sy_strv *rpms,
+			      struct sy_error *err)
+{
+	char *snap = repo_publish_current_path(repos_dir, channel);
+	int rc = repo_publish_list_snapshot(snap, rpms, err);
+
 	free(snap);
 	return rc;
 }

@@ -27,6 +27,13 @@ int repo_publish_snapshot(const char *repos_dir, const char *channel,
 int repo_publish_list_current(const char *repos_dir, const char *channel, struct sy_strv *rpms,
 			      struct sy_error *err);
 
+/* Lists the binary RPM files (absolute paths, sorted) of one snapshot (a
+ * path repo_publish_current_path returned, or NULL: none) into rpms. A
+ * snapshot is never changed once made, so the list stays true however the
+ * channel's current moves on. Returns 0, or -1 with err when its RPMS/
+ * cannot be read. */
+int repo_publish_list_snapshot(const char *snapshot, struct sy_strv *rpms, struct sy_error *err);
+
 /* Returns the absolute path of the channel's current snapshot (caller frees),
  * or NULL when it was never published. */
 char *repo_publish_current_path(const char *repos_dir, const char *channel);

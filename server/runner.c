@@ -58,9 +58,13 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 		sy_strv_push_owned(argv, sy_xasprintf("--from=%s", p->base));
 		if (p->pr) {
 			/* A pull request is built with its base branch's
-			 * configuration, against their merge base. */
+			 * configuration, against their merge base, and until
+			 * its own channel is published it resolves against
+			 * its base branch's channel. */
 			sy_strv_push(argv, "--merge-base");
 			sy_strv_push_owned(argv, sy_xasprintf("--settings-from=%s", p->base));
+			sy_strv_push_owned(argv, sy_xasprintf("--base-channel=%s%s",
+							      req->repo->channel_prefix, p->base));
 		}
 	}
 	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));

@@ -7,7 +7,7 @@
 # deduplicated; each status context gets pending first and then exactly one
 # final state, also when the service is killed with SIGKILL in the middle of
 # a build and started again; a pull request publishes to its own repository,
-# removed when it closes; /healthz and /metrics answer; SIGTERM stops it.
+# removed when it closes, and resolves against main's until then; /healthz and /metrics answer; SIGTERM stops it.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v node >/dev/null || skip "needs node (scripts/deps.sh installs nodejs)"
@@ -208,8 +208,11 @@ x
 sleep $slow
 %files
 SPEC
+# greet-tools now builds against the pkgconfig(banner) learned from main's
+# repository: a pull request must learn it too (see the pull request below).
+sed -i 's|^Release:.*|Release:        2%{?dist}|' "$work/SPECS/greet-tools/greet-tools.spec"
 git_ -C "$work" add -A
-git_ -C "$work" commit -q -m "slow"
+git_ -C "$work" commit -q -m "slow; greet-tools: release 2"
 git_ -C "$work" push -q origin main
 head2=$(git -C "$work" rev-parse HEAD)
 push_payload "$head2" "$head1" "$T/push2.json"
@@ -292,7 +295,9 @@ wait_pipeline "$id6" success
 wait_final "$head6" shipyard/build
 check_contexts "$head6"
 
-# A pull request publishes to repos/pr-<n>, removed when it closes.
+# A pull request publishes to repos/pr-<n>, removed when it closes. Bumping
+# only hello, it builds hello alone: until pr-<n> is published it resolves
+# against main's repository, where greet-tools' pkgconfig(banner) is learnt.
 git_ -C "$work" checkout -q -b feature
 sed -i 's|^Release:.*|Release:        7%{?dist}|' "$work/SPECS/hello/hello.spec"
 git_ -C "$work" commit -q -am "hello: release 7"
@@ -310,6 +315,8 @@ pr_payload opened "$T/pr-open.json"
 [ "$(deliver pull_request "$T/pr-open.json")" = 202 ] || { cat "$T/reply"; fail "PR not 202"; }
 id3=$(jq -r '.pipeline' "$T/reply")
 wait_pipeline "$id3" success
+expect_line "$state/pipelines/$id3/pipeline.log" 'channel pr-7 is not published yet: resolving against main'
+expect_line "$state/pipelines/$id3/pipeline.log" '^shipyard/build success 1 built, 0 reused'
 [ -e "$state/repos/pr-7/current/repodata/repomd.xml" ] || fail "no per-PR repository"
 [ ! -e "$state/repos/main/current/hello-1.0-7.mdst1.x86_64.rpm" ] || fail "the PR published to main"
 pr_payload closed "$T/pr-close.json"

@@ -159,6 +159,29 @@ static void test_publish_list_current_gives_sorted_binary_rpms(void **state)
 	sy_strv_release(&list);
 }
 
+static void test_publish_list_snapshot_lists_an_old_snapshot_after_current_moved(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	const char *all[] = { f->greet, f->libgreet, NULL };
+	const char *one[] = { f->libgreet, NULL };
+	struct sy_strv list = SY_STRV_INIT;
+	char *first = NULL;
+
+	assert_ok(repo_publish_snapshot(f->repos, "stable", all, &first, &err), &err);
+	assert_ok(repo_publish_snapshot(f->repos, "stable", one, NULL, &err), &err);
+	assert_ok(repo_publish_list_snapshot(first, &list, &err), &err);
+	assert_int_equal(list.n, 2);
+	char *want = sy_xasprintf("%s/RPMS/noarch/greet-1.0-1.noarch.rpm", first);
+	assert_string_equal(list.items[0], want);
+	free(want);
+	sy_strv_release(&list);
+	/* No snapshot: nothing, and no error. */
+	assert_ok(repo_publish_list_snapshot(NULL, &list, &err), &err);
+	assert_int_equal(list.n, 0);
+	free(first);
+}
+
 static void test_publish_unpublished_channel_lists_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -269,6 +292,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_publish_list_current_gives_sorted_binary_rpms,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_publish_list_snapshot_lists_an_old_snapshot_after_current_moved, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_publish_unpublished_channel_lists_nothing,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_second_snapshot_replaces_current,
