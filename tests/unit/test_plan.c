@@ -1,9 +1,11 @@
-/* The dependency graph (libsolv) and the rebuild set, on specs made by hand. */
+/* The dependency graph (libsolv), the rebuild set and the cascade guard, on
+ * specs made by hand. */
 #include "testutil.h"
 
 #include "planner/graph.h"
 #include "planner/plan.h"
 #include "planner/buildkey.h"
+#include "planner/cascade.h"
 
 /* A tiny distribution: zlib (zlib, zlib-devel), openssl BuildRequires
  * zlib-devel >= 1.3, curl BuildRequires openssl-devel and zlib-devel, hello
@@ -313,6 +315,107 @@ static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_pac
 	planner_graph_release(&g);
 }
 
+static int artifact_of_curl(void *arg, const char *key)
+{
+	(void)arg;
+	return !strcmp(key, "k2b");
+}
+
+/* zlib changed: it pulls itself, openssl and curl into the set. A limit
+ * of 2 asks for approval naming zlib with 3; a limit of 3, or curl's
+ * artifact already built, does not. */
+static void test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys base_keys, head_keys;
+	struct planner_cascade c;
+	struct sy_error err = { { 0 } };
+
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
+	fake_keys(&base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&head_keys, 4, "baaa", "bbba");
+	strcpy(head_keys.inputs[0].metadata, "n");
+	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 3);
+
+	planner_cascade_check(&in, &plan, 2, NULL, NULL, &c);
+	assert_int_equal(c.to_build, 3);
+	assert_true(c.needs_approval);
+	assert_int_equal(c.ncauses, 1);
+	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(c.causes[0].spec, 0);
+	assert_int_equal(c.causes[0].count, 3);
+	planner_cascade_release(&c);
+
+	planner_cascade_check(&in, &plan, 3, NULL, NULL, &c);
+	assert_false(c.needs_approval);
+	assert_int_equal(c.ncauses, 0);
+	planner_cascade_release(&c);
+	planner_cascade_check(&in, &plan, 2, artifact_of_curl, NULL, &c);
+	assert_int_equal(c.to_build, 2);
+	assert_false(c.needs_approval);
+	planner_cascade_release(&c);
+	planner_cascade_check(&in, &plan, 0, NULL, NULL, &c);
+	assert_false(c.needs_approval);
+	planner_cascade_release(&c);
+	planner_plan_release(&plan);
+
+	/* hello without an artifact: a cause of its own. */
+	in.has_artifact = no_artifact_for_hello;
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	planner_cascade_check(&in, &plan, 1, NULL, NULL, &c);
+	assert_int_equal(c.ncauses, 2);
+	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(c.causes[0].count, 3);
+	assert_int_equal(c.causes[1].kind, PLANNER_CASCADE_MISSING);
+	assert_int_equal(c.causes[1].count, 1);
+	planner_cascade_release(&c);
+	planner_plan_release(&plan);
+	planner_keys_release(&base_keys);
+	planner_keys_release(&head_keys);
+	planner_graph_release(&g);
+}
+
+/* The macro context changed: every spec's key, one cause for all of them;
+ * openssl, whose parsed metadata changed too, is a cause of its own for
+ * itself and curl. A spec changed by the macro context alone is none. */
+static void test_cascade_guard_counts_a_global_change_once(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys base_keys, head_keys;
+	struct planner_cascade c;
+	struct sy_error err = { { 0 } };
+
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
+	fake_keys(&base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&head_keys, 4, "bbbb", "bbbb");
+	strcpy(head_keys.global, "h");
+	strcpy(head_keys.inputs[1].metadata, "n");
+	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 4);
+	planner_cascade_check(&in, &plan, 3, NULL, NULL, &c);
+	assert_true(c.needs_approval);
+	assert_int_equal(c.ncauses, 2);
+	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_GLOBAL);
+	assert_int_equal(c.causes[0].count, 4);
+	assert_int_equal(c.causes[1].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(c.causes[1].spec, 1);
+	assert_int_equal(c.causes[1].count, 2);
+	planner_cascade_release(&c);
+	planner_plan_release(&plan);
+	planner_keys_release(&base_keys);
+	planner_keys_release(&head_keys);
+	planner_graph_release(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +424,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_reports_new_and_removed_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade_guard_counts_a_global_change_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
