@@ -27,6 +27,12 @@
 	"  --imageconfigs DIR     image configs (default toolkit/imageconfigs)\n" \
 	"  --rebuild-policy P     transitive, direct, local or layers=N\n"
 
+#define APPROVE_OPTION \
+	"  --approve              build a plan with more specs to build than\n" \
+	"                         shipyard.conf's plan.maxrebuild (without it such\n" \
+	"                         a plan is reported with its biggest causes and\n" \
+	"                         nothing is built: shipyard/plan failure, exit 1)\n"
+
 #define BUILD_OPTIONS \
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n" \
 	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n" \
@@ -53,15 +59,15 @@ const char cli_run_usage[] =
 	"  --from REV             base revision (default: the commit the branch's\n"
 	"                         repository was last published from; none: all new)\n"
 	"  --merge-base           use the merge base of --from and --to as the base\n"
-	COMMON_OPTIONS BUILD_OPTIONS
+	APPROVE_OPTION COMMON_OPTIONS BUILD_OPTIONS
 	"  --config FILE          take the repository's settings from a service\n"
 	"  --repo-name NAME       configuration (repo.NAME.*, serve.state; --repo\n"
 	"                         defaults to the service's mirror of it)\n"
 	"  --events-fd N          also write statuses and job events as JSON lines\n"
 	"                         to file descriptor N (used by shipyard serve)\n"
 	"\n"
-	"Exit status: 0 all succeeded, 1 some spec or image failed, 2 usage or\n"
-	"setup error.\n";
+	"Exit status: 0 all succeeded, 1 some spec or image failed or the plan\n"
+	"needs approval, 2 usage or setup error.\n";
 
 const char cli_plan_usage[] =
 	"usage: shipyard plan --repo DIR [--from REV] [--to REV] [--arch ARCH]\n"
@@ -79,6 +85,7 @@ const char cli_plan_usage[] =
 	"  --missing              also list specs with no artifact for their key in\n"
 	"                         the state directory\n"
 	"  --format FORMAT        text (default) or json\n"
+	"  --approve              report a plan over plan.maxrebuild as approved\n"
 	COMMON_OPTIONS;
 
 const char cli_build_usage[] =
@@ -93,10 +100,10 @@ const char cli_build_usage[] =
 	"  --force                build the named specs again even when an\n"
 	"                         artifact with their build key exists\n"
 	"  --from REV             base revision when no specs are named\n"
-	COMMON_OPTIONS BUILD_OPTIONS
+	APPROVE_OPTION COMMON_OPTIONS BUILD_OPTIONS
 	"\n"
-	"Exit status: 0 all built or reused, 1 some spec failed, 2 usage or setup\n"
-	"error.\n";
+	"Exit status: 0 all built or reused, 1 some spec failed or the plan needs\n"
+	"approval, 2 usage or setup error.\n";
 
 const char cli_publish_usage[] =
 	"usage: shipyard publish --repo DIR [--to REV] [--channel NAME] [options]\n"
@@ -125,7 +132,7 @@ const char cli_image_usage[] =
 enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
-       OPT_IMAGES, OPT_FORCE };
+       OPT_IMAGES, OPT_FORCE, OPT_APPROVE };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -151,6 +158,7 @@ static const struct option pipeline_options[] = {
 	{ "specs", required_argument, NULL, OPT_SPECS },
 	{ "images", required_argument, NULL, OPT_IMAGES },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "approve", no_argument, NULL, OPT_APPROVE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -207,6 +215,7 @@ static int set_option(struct command *c, int opt)
 	case OPT_SPECS: cli_split_list(optarg, &c->specs); return 0;
 	case OPT_IMAGES: cli_split_list(optarg, &c->images); return 0;
 	case OPT_FORCE: o->force = 1; return 0;
+	case OPT_APPROVE: o->approve = 1; return 0;
 	case OPT_TIMEOUT:
 		if (parse_number(optarg, &n))
 			return cli_usage_error(c->usage, "--timeout must be a number of seconds"), -1;

@@ -14,6 +14,7 @@
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "pipeline/pipeline.h"
+#include "planner/cascade.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
 
@@ -40,6 +41,7 @@ struct pipeline {
 	struct planner_commit base, head;
 	struct gitwatch_changeset changes;
 	struct planner_plan plan;
+	struct planner_cascade cascade;   /* the guard's verdict on plan */
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
@@ -60,8 +62,12 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err);
 int pipeline_read_head(struct pipeline *p, struct sy_error *err);
 
 /* Returns 1 when the plan cannot be built as it is: specs that do not parse,
- * or build cycles that cannot be broken. */
+ * build cycles that cannot be broken, or the cascade guard holds it. */
 int pipeline_plan_failed(const struct pipeline *p);
+
+/* Returns 1 when the cascade guard holds the plan: more specs to build than
+ * plan.maxrebuild and no --approve. Nothing after the plan stage runs. */
+int pipeline_plan_held(const struct pipeline *p);
 
 /* The build stage (buildstage.c): worker root, builds, reports, the
  * shipyard/build status. Returns the number of failed, blocked and skipped

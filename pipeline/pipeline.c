@@ -234,6 +234,8 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	if (stages & PIPELINE_PLAN) {
 		if (pipeline_plan_stage(p, err))
 			return -1;
+		if (pipeline_plan_held(p))
+			return 1;
 		failed = pipeline_plan_failed(p);
 	} else if (read_head(p, stages, err)) {
 		return -1;
@@ -280,6 +282,7 @@ static void pipeline_release(struct pipeline *p)
 		return;
 #endif
 	planner_plan_release(&p->plan);
+	planner_cascade_release(&p->cascade);
 	planner_commit_release(&p->head);
 	planner_commit_release(&p->base);
 	gitwatch_changeset_release(&p->changes);

@@ -71,6 +71,11 @@ struct pipeline_options {
 	int force;                   /* 1: rebuild the named specs even when an
 				      * artifact with their key exists, recompose
 				      * images even when unchanged */
+	int approve;                 /* 1: build a plan the cascade guard holds
+				      * (more specs to build than shipyard.conf's
+				      * plan.maxrebuild); 0: such a plan is
+				      * reported and nothing is built, published
+				      * or composed (planner/cascade.h) */
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct pipeline_reporter *reporter; /* status backend, may be NULL */
@@ -92,7 +97,9 @@ struct pipeline_options {
 };
 
 /* Runs the pipeline. Returns 0 when every stage run succeeded, 1 when some
- * spec or image failed (the rest completed; statuses say which), or -1 with
+ * spec or image failed (the rest completed; statuses say which) or the
+ * cascade guard holds the plan for approval (shipyard/plan failure naming
+ * the count and the biggest causes; nothing ran after the plan), or -1 with
  * err set when the pipeline could not run at all (bad repository, revision,
  * state directory, an unknown spec or image config name). */
 int pipeline_run(const struct pipeline_options *opts, struct sy_error *err);

@@ -90,6 +90,48 @@ static json_t *problems_json(const struct pipeline_plan_view *v)
 			 "broken", broken, "cycles", cycles, "removed", removed);
 }
 
+static const char *cause_kind_name(enum planner_cascade_kind kind)
+{
+	switch (kind) {
+	case PLANNER_CASCADE_GLOBAL: return "global";
+	case PLANNER_CASCADE_SPEC: return "spec";
+	case PLANNER_CASCADE_MISSING: return "missing";
+	}
+	return "?";
+}
+
+/* A cause as people read it: the spec id, "global inputs" or "missing
+ * artifacts". */
+static char *cause_name(const struct pipeline_plan_view *v, const struct planner_cascade_cause *c)
+{
+	switch (c->kind) {
+	case PLANNER_CASCADE_SPEC: return planner_spec_id(&v->head->specs[c->spec]);
+	case PLANNER_CASCADE_GLOBAL: return sy_xstrdup("global inputs");
+	case PLANNER_CASCADE_MISSING: break;
+	}
+	return sy_xstrdup("missing artifacts");
+}
+
+static json_t *approval_json(const struct pipeline_plan_view *v)
+{
+	const struct planner_cascade *c = v->cascade;
+	json_t *causes = json_array();
+
+	for (size_t k = 0; k < c->ncauses; k++) {
+		json_t *o = json_pack("{s:s, s:I}", "cause", cause_kind_name(c->causes[k].kind),
+				      "count", (json_int_t)c->causes[k].count);
+		if (c->causes[k].kind == PLANNER_CASCADE_SPEC) {
+			char *id = cause_name(v, &c->causes[k]);
+			json_object_set_new(o, "spec", json_string(id));
+			free(id);
+		}
+		json_array_append_new(causes, o);
+	}
+	return json_pack("{s:I, s:I, s:b, s:b, s:o}", "limit", (json_int_t)c->limit, "to_build",
+			 (json_int_t)c->to_build, "needed", c->needs_approval, "approved",
+			 v->approved, "causes", causes);
+}
+
 static void print_json(FILE *out, const struct pipeline_plan_view *v)
 {
 	json_t *doc = json_object(), *files = json_array();
@@ -109,6 +151,8 @@ static void print_json(FILE *out, const struct pipeline_plan_view *v)
 	json_decref(p);
 	json_object_set_new(doc, "images", strv_json(v->images));
 	json_object_set_new(doc, "global", strv_json(v->global));
+	if (v->cascade && v->cascade->limit)
+		json_object_set_new(doc, "approval", approval_json(v));
 	json_dumpf(doc, out, JSON_INDENT(2));
 	fputc('\n', out);
 	json_decref(doc);
@@ -176,6 +220,47 @@ static void print_problems(FILE *out, const struct pipeline_plan_view *v)
 		fprintf(out, "broken: %s\n", plan->broken_specs.items[i]);
 }
 
+char *pipeline_plan_cascade_line(const struct pipeline_plan_view *v, size_t top)
+{
+	const struct planner_cascade *c = v->cascade;
+	struct sy_strv causes = SY_STRV_INIT;
+
+	for (size_t k = 0; k < c->ncauses && k < top; k++) {
+		char *name = cause_name(v, &c->causes[k]);
+		sy_strv_pushf(&causes, "%s %zu", name, c->causes[k].count);
+		free(name);
+	}
+	char *list = sy_strv_join(&causes, ", ");
+	char *line = sy_xasprintf("%zu specs to build, over plan.maxrebuild %zu%s%s", c->to_build,
+				  c->limit, causes.n ? "; biggest causes: " : "", list);
+	free(list);
+	sy_strv_release(&causes);
+	return line;
+}
+
+/* The cascade guard's verdict, with the ten biggest causes. */
+static void print_approval(FILE *out, const struct pipeline_plan_view *v)
+{
+	const struct planner_cascade *c = v->cascade;
+
+	if (!c || !c->needs_approval)
+		return;
+	fprintf(out, "%s: %zu specs to build, over plan.maxrebuild %zu%s\n",
+		v->approved ? "approved" : "approval needed", c->to_build, c->limit,
+		v->approved ? " (--approve)" : "; nothing is built until a run with --approve");
+	for (size_t k = 0; k < c->ncauses && k < 10; k++) {
+		char *name = cause_name(v, &c->causes[k]);
+		fprintf(out, "  %-24s pulls in %zu spec%s%s\n", name, c->causes[k].count,
+			c->causes[k].count == 1 ? "" : "s",
+			c->causes[k].kind == PLANNER_CASCADE_GLOBAL
+				? " (macro context, arch or worker root changed)"
+				: "");
+		free(name);
+	}
+	if (c->ncauses > 10)
+		fprintf(out, "  ... and %zu more causes\n", c->ncauses - 10);
+}
+
 static void print_text(FILE *out, const struct pipeline_plan_view *v)
 {
 	const struct gitwatch_changeset *cs = v->changes;
@@ -199,6 +284,7 @@ static void print_text(FILE *out, const struct pipeline_plan_view *v)
 		free(text);
 	}
 	print_problems(out, v);
+	print_approval(out, v);
 }
 
 void pipeline_plan_print(FILE *out, const struct pipeline_plan_view *view, int json)

@@ -203,6 +203,10 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 	if (planner_plan_compute(&in, &p->plan, err) ||
 	    (o->specs && planner_plan_select(&p->plan, &p->head.index, o->specs, err)))
 		return -1;
+	/* Specs a person named are asked for already: no guard. */
+	if (!o->specs && p->head.distro.max_rebuild)
+		planner_cascade_check(&in, &p->plan, p->head.distro.max_rebuild, has_artifact, p,
+				      &p->cascade);
 	find_global_changes(p);
 	for (size_t b = 0; b < p->head.index.nspecs; b++)
 		if (p->head.index.specs[b].error)
@@ -216,9 +220,14 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 	return 0;
 }
 
+int pipeline_plan_held(const struct pipeline *p)
+{
+	return p->cascade.needs_approval && !p->opts->approve;
+}
+
 int pipeline_plan_failed(const struct pipeline *p)
 {
-	if (p->plan.broken_specs.n)
+	if (p->plan.broken_specs.n || pipeline_plan_held(p))
 		return 1;
 	for (size_t e = 0; e < p->plan.n; e++)
 		if (p->plan.entries[e].in_cycle)
@@ -245,6 +254,20 @@ static void save_plan(struct pipeline *p, const struct pipeline_plan_view *view)
 	free(path);
 }
 
+/* The cascade guard holds the plan: a failure, not a pending status, so
+ * that the run ends and nothing waits on it; approving is running again
+ * with --approve. */
+static void report_held(struct pipeline *p, const struct pipeline_plan_view *view)
+{
+	char *line = pipeline_plan_cascade_line(view, 3);
+
+	if (p->stages & PIPELINE_BUILD)
+		sy_log_error("approval needed: %s; nothing built: run again with --approve", line);
+	pipeline_status_report(p->opts->reporter, "shipyard/plan", FORGE_FAILURE,
+			       "approval needed: %s", line);
+	free(line);
+}
+
 int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct pipeline_reporter *rep = p->opts->reporter;
@@ -258,13 +281,17 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 		.base = p->has_base ? p->base.oid : NULL, .head = &p->head.index,
 		.graph = &p->head.graph, .plan = &p->plan, .changes = &p->changes,
 		.images = &p->images, .global = &p->global,
+		.cascade = p->cascade.limit ? &p->cascade : NULL, .approved = p->opts->approve,
 	};
 	pipeline_plan_print(p->opts->out, &view, p->opts->json);
 	if (p->stages != PIPELINE_PLAN)
 		save_plan(p, &view);
-	pipeline_status_report(rep, "shipyard/plan",
-			       pipeline_plan_failed(p) ? FORGE_FAILURE : FORGE_SUCCESS,
-			       "%zu specs to build, %zu broken, %zu cycles", p->plan.n,
-			       p->plan.broken_specs.n, p->plan.ncycles);
+	if (pipeline_plan_held(p))
+		report_held(p, &view);
+	else
+		pipeline_status_report(rep, "shipyard/plan",
+				       pipeline_plan_failed(p) ? FORGE_FAILURE : FORGE_SUCCESS,
+				       "%zu specs to build, %zu broken, %zu cycles", p->plan.n,
+				       p->plan.broken_specs.n, p->plan.ncycles);
 	return 0;
 }
