@@ -17,6 +17,7 @@
 #include "planner/cascade.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
+#include "planner/target.h"
 
 /* Everything one run works with; lives for the duration of the run. */
 struct pipeline {
@@ -42,6 +43,10 @@ struct pipeline {
 	struct gitwatch_changeset changes;
 	struct planner_plan plan;
 	struct planner_cascade cascade;   /* the guard's verdict on plan */
+	struct planner_target_set target; /* a maintainer's request (specs,
+					  * packages, image config, rebuild,
+					  * ignore) resolved, when has_target */
+	int has_target;
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
@@ -51,6 +56,10 @@ struct pipeline {
 /* With SHIPYARD_TIMING set, says how long a step took since since (seconds
  * of sy_now_s), naming the commit (may be ""). */
 void pipeline_timing(const char *what, const char *commit, double since);
+
+/* Returns 1 when the options name a goal (specs, packages, an image config,
+ * specs to rebuild): the plan is that goal's, from no base. */
+int pipeline_has_goal(const struct pipeline_options *o);
 
 /* The plan stage (planstage.c): reads both commits, the changeset, computes
  * the plan, the changed global inputs and the affected image configs, prints

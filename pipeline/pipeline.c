@@ -38,7 +38,7 @@ static char *published_commit(const struct pipeline *p)
 	return commit;
 }
 
-/* Picks the base commit: none when specs are named; --from (or its merge
+/* Picks the base commit: none when a goal is named; --from (or its merge
  * base with the head); else for a build the commit last published; else the
  * head's first parent. */
 static int resolve_base(struct pipeline *p, struct sy_error *err)
@@ -47,7 +47,7 @@ static int resolve_base(struct pipeline *p, struct sy_error *err)
 	int stages = p->stages;
 	char *last;
 
-	if (o->specs) {
+	if (pipeline_has_goal(o)) {
 		p->has_base = 0;
 	} else if (o->from) {
 		int rc = o->merge_base ? gitwatch_merge_base(p->repo, o->from, p->head.oid, p->base.oid, err)
@@ -283,6 +283,7 @@ static void pipeline_release(struct pipeline *p)
 #endif
 	planner_plan_release(&p->plan);
 	planner_cascade_release(&p->cascade);
+	planner_target_set_release(&p->target);
 	planner_commit_release(&p->head);
 	planner_commit_release(&p->base);
 	gitwatch_changeset_release(&p->changes);

@@ -24,16 +24,20 @@ struct pipeline_plan_view {
 	const struct planner_cascade *cascade;     /* the cascade guard's verdict,
 						    * or NULL: no limit applies */
 	int approved;                              /* 1: --approve was given */
+	int goal;                                  /* 1: a goal plan (planner/target.h):
+						    * the changeset is not shown */
 };
 
 /* Writes the plan to out as text, or (json != 0) as one JSON object:
- * {"from", "to", "specs": N, "files": [{"kind","path"}],
+ * {"from", "to", "goal": bool, "specs": N, "files": [{"kind","path"}],
  *  "changed": [{"spec","path","reasons":[...]}],
  *  "rebuild": [{"spec","path","why","reasons":[chain]}] in build order,
+ *  with "cycle", "forced": true and "blocked_by": spec where they apply,
  *  "removed": [{"spec","path","packages":[...]}], "images": [paths],
  *  "unresolved": [{"spec","dependency"}], "cycles": [[specs...]],
  *  "excluded": [{"spec","reason"}], "broken": [{"spec","path","error"}],
- *  "global": ["macro context: <path>", ...],
+ *  "ignored": [{"spec","path","packages": "artifact"|"published"|"none",
+ *  "dependents": [specs]}], "global": ["macro context: <path>", ...],
  *  "approval": {"limit", "to_build", "needed", "approved", "causes":
  *  [{"cause": "global"|"spec"|"missing", "spec" (for "spec"), "count"}]}}
  * ("approval" only when the cascade guard has a limit)

@@ -9,6 +9,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "imager/imageconfig.h"
 #include "imager/stage.h"
 #include "pipeline/pipeline-private.h"
 #include "pipeline/planprint.h"
@@ -188,23 +189,61 @@ static int compute_changeset(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
+int pipeline_has_goal(const struct pipeline_options *o)
+{
+	return o->specs || o->packages || o->image_config || o->rebuild;
+}
+
+/* Resolves the maintainer's request, if any, against the head. */
+static int resolve_target(struct pipeline *p, struct sy_error *err)
+{
+	const struct pipeline_options *o = p->opts;
+	static const char *const none[] = { NULL };
+	struct imager_config cfg = { 0 };
+	struct planner_target t = {
+		.specs = o->specs, .packages = o->packages, .rebuild = o->rebuild,
+		.ignore = o->ignore, .force = o->force,
+	};
+	int rc;
+
+	if (!pipeline_has_goal(o) && !o->ignore)
+		return 0;
+	if (o->image_config) {
+		if (imager_config_read(p->repo, p->head.oid, p->head.distro.imageconfigs_dir,
+				       o->image_config, &cfg, err))
+			return -1;
+		t.image_packages = cfg.packages.n ? (const char *const *)cfg.packages.items : none;
+	}
+	rc = planner_target_resolve(&p->head.index, &t, &p->target, err);
+	p->has_target = 1;
+	imager_config_release(&cfg);
+	for (size_t k = 0; k < p->target.unknown_ignored.n; k++)
+		sy_log_warn("ignore %s: no spec or package of that name",
+			    p->target.unknown_ignored.items[k]);
+	return rc;
+}
+
 static int compute_plan(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
 	double t0 = sy_now_s();
+
+	if (resolve_target(p, err))
+		return -1;
 	struct planner_plan_input in = {
 		.base = p->has_base ? &p->base.index : NULL,
 		.base_keys = p->has_base ? &p->base.keys : NULL,
 		.head = &p->head.index, .graph = &p->head.graph, .keys = &p->head.keys,
-		.has_artifact = o->missing || (p->stages & PIPELINE_BUILD) ? has_artifact : NULL,
-		.has_built = has_built, .arg = p,
+		.has_artifact = o->missing || (p->stages & PIPELINE_BUILD) || p->has_target
+					? has_artifact
+					: NULL,
+		.has_built = has_built, .arg = p, .target = p->has_target ? &p->target : NULL,
 	};
 
-	if (planner_plan_compute(&in, &p->plan, err) ||
-	    (o->specs && planner_plan_select(&p->plan, &p->head.index, o->specs, err)))
+	if (planner_plan_compute(&in, &p->plan, err))
 		return -1;
-	/* Specs a person named are asked for already: no guard. */
-	if (!o->specs && p->head.distro.max_rebuild)
+	/* A goal a person named is asked for already: no guard. */
+	if (!pipeline_has_goal(o) && p->head.distro.max_rebuild)
 		planner_cascade_check(&in, &p->plan, p->head.distro.max_rebuild, has_artifact, p,
 				      &p->cascade);
 	find_global_changes(p);
@@ -282,6 +321,7 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 		.graph = &p->head.graph, .plan = &p->plan, .changes = &p->changes,
 		.images = &p->images, .global = &p->global,
 		.cascade = p->cascade.limit ? &p->cascade : NULL, .approved = p->opts->approve,
+		.goal = pipeline_has_goal(p->opts),
 	};
 	pipeline_plan_print(p->opts->out, &view, p->opts->json);
 	if (p->stages != PIPELINE_PLAN)

@@ -1,11 +1,12 @@
-/* The dependency graph (libsolv), the rebuild set and the cascade guard, on
- * specs made by hand. */
+/* The dependency graph (libsolv), the rebuild set, the cascade guard and
+ * maintainer targeting, on specs made by hand. */
 #include "testutil.h"
 
 #include "planner/graph.h"
 #include "planner/plan.h"
 #include "planner/buildkey.h"
 #include "planner/cascade.h"
+#include "planner/target.h"
 
 /* A tiny distribution: zlib (zlib, zlib-devel), openssl BuildRequires
  * zlib-devel >= 1.3, curl BuildRequires openssl-devel and zlib-devel, hello
@@ -416,6 +417,180 @@ static void test_cascade_guard_counts_a_global_change_once(void **state)
 	planner_graph_release(&g);
 }
 
+static int artifact_of_zlib(void *arg, const char *key)
+{
+	(void)arg;
+	return !strcmp(key, "k0a");
+}
+
+static int openssl_built(void *arg, const struct planner_spec *spec)
+{
+	(void)arg;
+	return !strcmp(spec->name, "openssl");
+}
+
+/* The entry of spec in plan, or NULL. */
+static const struct planner_plan_entry *entry_of(const struct planner_plan *plan, size_t spec)
+{
+	for (size_t e = 0; e < plan->n; e++)
+		if (plan->entries[e].spec == spec)
+			return &plan->entries[e];
+	return NULL;
+}
+
+/* --specs curl: curl, and openssl, which curl needs and which has no
+ * artifact; zlib, needed too, has one and is not built again. */
+static void test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys keys;
+	struct planner_target_set set;
+	struct sy_error err = { { 0 } };
+	static const char *const curl[] = { "curl", NULL };
+
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index head = fake_index(f->specs, 4);
+	fake_keys(&keys, 4, "aaaa", "aaaa");
+	struct planner_target t = { .specs = curl };
+	assert_ok(planner_target_resolve(&head, &t, &set, &err), &err);
+	assert_true(set.has_goal);
+	struct planner_plan_input in = { NULL, NULL, &head, &g, &keys, artifact_of_zlib, never_built,
+					 NULL, &set };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(plan.entries[0].spec, 1);
+	assert_int_equal(plan.entries[0].why, PLANNER_PLAN_MISSING);
+	assert_string_equal(plan.entries[0].reason,
+			    "no artifact for its build key, needed by curl (BuildRequires openssl-devel)");
+	assert_int_equal(plan.entries[1].spec, 2);
+	assert_int_equal(plan.entries[1].why, PLANNER_PLAN_REQUESTED);
+	assert_string_equal(plan.entries[1].reason, "requested");
+	assert_false(plan.entries[1].forced);
+	assert_int_equal(plan.nchanged + plan.nignored, 0);
+	planner_plan_release(&plan);
+	planner_target_set_release(&set);
+
+	/* --packages zlib-devel --force: zlib, built again though it has an
+	 * artifact. */
+	static const char *const devel[] = { "zlib-devel", NULL };
+	struct planner_target forced = { .packages = devel, .force = 1 };
+	assert_ok(planner_target_resolve(&head, &forced, &set, &err), &err);
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 1);
+	assert_true(plan.entries[0].forced);
+	assert_string_equal(plan.entries[0].reason, "requested, rebuilt even if built");
+	planner_plan_release(&plan);
+	planner_target_set_release(&set);
+	planner_keys_release(&keys);
+	planner_graph_release(&g);
+}
+
+/* --specs curl --ignore openssl: openssl is not built, nor zlib, which
+ * only openssl's build needs; curl needs openssl's packages and is blocked
+ * while none exist, builds with the published ones once they do. Without a
+ * goal, ignoring takes openssl out of the rebuild set the same way. */
+static void test_target_ignored_spec_blocks_what_needs_it_until_it_was_built(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g;
+	struct planner_plan plan;
+	struct planner_keys base_keys, keys;
+	struct planner_target_set set;
+	struct sy_error err = { { 0 } };
+	static const char *const curl[] = { "curl", NULL }, *const openssl[] = { "openssl", NULL };
+
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
+	fake_keys(&keys, 4, "baaa", "bbba");
+	struct planner_target t = { .specs = curl, .ignore = openssl };
+	assert_ok(planner_target_resolve(&head, &t, &set, &err), &err);
+	struct planner_plan_input in = { NULL, NULL, &head, &g, &keys, artifact_of_zlib, never_built,
+					 NULL, &set };
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 1);
+	assert_true(plan.entries[0].blocked);
+	assert_int_equal(plan.entries[0].blocker, 1);
+	assert_int_equal(plan.nignored, 1);
+	assert_int_equal(plan.ignored[0].spec, 1);
+	assert_int_equal(plan.ignored[0].packages, PLANNER_PACKAGES_NONE);
+	assert_int_equal(plan.ignored[0].dependents.n, 1);
+	assert_string_equal(plan.ignored[0].dependents.items[0], "curl");
+	planner_plan_release(&plan);
+
+	in.has_built = openssl_built;
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_false(plan.entries[0].blocked);
+	assert_int_equal(plan.ignored[0].packages, PLANNER_PACKAGES_PUBLISHED);
+	planner_plan_release(&plan);
+	planner_target_set_release(&set);
+
+	/* No goal: zlib changed; openssl is left out of the set, curl kept. */
+	struct planner_target only_ignore = { .ignore = openssl };
+	assert_ok(planner_target_resolve(&head, &only_ignore, &set, &err), &err);
+	assert_false(set.has_goal);
+	fake_keys(&base_keys, 4, "aaaa", "aaaa");
+	in.base = &base;
+	in.base_keys = &base_keys;
+	in.has_artifact = NULL;
+	in.has_built = never_built;
+	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
+	assert_int_equal(plan.n, 2);
+	assert_non_null(entry_of(&plan, 0));
+	assert_null(entry_of(&plan, 1));
+	assert_true(entry_of(&plan, 2)->blocked);
+	planner_plan_release(&plan);
+	planner_target_set_release(&set);
+	planner_keys_release(&base_keys);
+	planner_keys_release(&keys);
+	planner_graph_release(&g);
+}
+
+/* Names in the build and rebuild lists must exist; the ignore list only
+ * warns; a spec both to rebuild and to ignore is refused (the toolkit's
+ * rules). A rebuild or ignore name is a spec id, else a package name. */
+static void test_target_resolve_refuses_unknown_names_and_conflicts(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index head = fake_index(f->specs, 4);
+	struct planner_target_set set;
+	struct sy_error err = { { 0 } };
+	static const char *const specs[] = { "curl", "nope", "neither", NULL };
+	static const char *const pkgs[] = { "zlib-devel", "ghost", NULL };
+	static const char *const rebuild[] = { "openssl-devel", "phantom", NULL };
+	static const char *const both[] = { "openssl-libs", NULL };
+	static const char *const ignore[] = { "openssl", "nothing", NULL };
+	static const char *const image[] = { "hello = 1.0-1", "external-pkg", NULL };
+
+	struct planner_target t1 = { .specs = specs };
+	assert_int_equal(planner_target_resolve(&head, &t1, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown specs: nope, neither");
+	planner_target_set_release(&set);
+	struct planner_target t2 = { .packages = pkgs };
+	assert_int_equal(planner_target_resolve(&head, &t2, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown package: ghost");
+	planner_target_set_release(&set);
+	struct planner_target t3 = { .rebuild = rebuild };
+	assert_int_equal(planner_target_resolve(&head, &t3, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown spec or package to rebuild: phantom");
+	planner_target_set_release(&set);
+	struct planner_target t4 = { .rebuild = both, .ignore = ignore };
+	assert_int_equal(planner_target_resolve(&head, &t4, &set, &err), -1);
+	assert_string_equal(err.msg, "openssl: both to rebuild and ignored");
+	planner_target_set_release(&set);
+
+	struct planner_target t5 = { .image_packages = image, .ignore = ignore };
+	assert_ok(planner_target_resolve(&head, &t5, &set, &err), &err);
+	assert_true(set.has_goal);
+	assert_true(set.goal[3]);
+	assert_int_equal(set.goal[0] + set.goal[1] + set.goal[2], 0);
+	assert_true(set.ignored[1]);
+	assert_int_equal(set.unknown_ignored.n, 1);
+	assert_string_equal(set.unknown_ignored.items[0], "nothing");
+	planner_target_set_release(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +601,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cascade_guard_counts_a_global_change_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_ignored_spec_blocks_what_needs_it_until_it_was_built, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_resolve_refuses_unknown_names_and_conflicts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
