@@ -1,10 +1,11 @@
-/* The dependency graph (libsolv), the rebuild set, the cascade guard and
- * maintainer targeting, on specs made by hand. */
+/* The dependency graph (libsolv), the rebuild set, the cascade guard,
+ * maintainer targeting and graph analytics, on specs made by hand. */
 #include "testutil.h"
 
 #include "planner/graph.h"
 #include "planner/plan.h"
 #include "planner/buildkey.h"
+#include "planner/analyze.h"
 #include "planner/cascade.h"
 #include "planner/target.h"
 
@@ -591,6 +592,70 @@ static void test_target_resolve_refuses_unknown_names_and_conflicts(void **state
 	planner_target_set_release(&set);
 }
 
+/* graphanalytics: the fixture (old asks for zlib-devel < 1.0, loop-a and
+ * loop-b need each other) and four more specs: broken does not parse,
+ * needs-old BuildRequires old, lib-r's package Requires ghost-cap, which
+ * nothing offers, and uses-lib-r BuildRequires lib-r. */
+static void test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_spec specs[11];
+	struct planner_graph g;
+	struct planner_analysis a;
+	struct sy_error err = { { 0 } };
+
+	memcpy(specs, f->specs, 7 * sizeof(specs[0]));
+	init_spec(&specs[7], "broken", "1");
+	specs[7].error = sy_xstrdup("SPECS/broken/broken.spec: line 1: bad");
+	init_spec(&specs[8], "needs-old", "1");
+	add_package(&specs[8], "needs-old", "1-1", NULL);
+	add_br(&specs[8], "old", 0, NULL);
+	init_spec(&specs[9], "lib-r", "1");
+	add_package(&specs[9], "lib-r", "1-1", "ghost-cap");
+	init_spec(&specs[10], "uses-lib-r", "1");
+	add_package(&specs[10], "uses-lib-r", "1-1", NULL);
+	add_br(&specs[10], "lib-r", 0, NULL);
+	assert_ok(planner_graph_build(specs, 11, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index index = fake_index(specs, 11);
+	assert_ok(planner_analyze(&index, &g, &a, &err), &err);
+
+	assert_int_equal(a.nspecs, 11);
+	assert_int_equal(a.buildable, 7);
+	assert_int_equal(a.nunresolved, 2);
+	assert_string_equal(a.unresolved[0].capability, "zlib-devel < 1.0");
+	assert_int_equal(a.unresolved[0].blocked, 2);
+	assert_string_equal(a.unresolved[0].build_referrers.items[0], "old");
+	assert_string_equal(a.unresolved[1].capability, "ghost-cap");
+	assert_int_equal(a.unresolved[1].blocked, 1);
+	assert_int_equal(a.unresolved[1].build_referrers.n, 0);
+	assert_string_equal(a.unresolved[1].runtime_referrers.items[0], "lib-r");
+
+	static const char *const stuck[] = { "broken", "needs-old", "old", "uses-lib-r" };
+	static const char *const causes[] = { "broken (does not parse)", "zlib-devel < 1.0",
+					      "zlib-devel < 1.0", "ghost-cap" };
+	assert_int_equal(a.nstuck, 4);
+	for (size_t k = 0; k < 4; k++) {
+		assert_string_equal(specs[a.stuck[k].spec].name, stuck[k]);
+		assert_int_equal(a.stuck[k].causes.n, 1);
+		assert_string_equal(a.stuck[k].causes.items[0], causes[k]);
+	}
+
+	/* zlib is needed by openssl's build, and through it by curl's. */
+	static const char *const blockers[] = { "zlib", "lib-r", "loop-a", "loop-b", "old", "openssl" };
+	static const size_t blocks[] = { 2, 1, 1, 1, 1, 1 };
+	assert_int_equal(a.nblockers, 6);
+	for (size_t k = 0; k < 6; k++) {
+		assert_string_equal(specs[a.blockers[k].spec].name, blockers[k]);
+		assert_int_equal(a.blockers[k].blocks, blocks[k]);
+	}
+	assert_int_equal(a.cycles.n, 1);
+	assert_non_null(strstr(a.cycles.items[0], "loop-a"));
+	planner_analysis_release(&a);
+	planner_graph_release(&g);
+	for (size_t i = 7; i < 11; i++)
+		planner_spec_release(&specs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_ignored_spec_blocks_what_needs_it_until_it_was_built, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_target_resolve_refuses_unknown_names_and_conflicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
