@@ -12,18 +12,6 @@ command -v jq >/dev/null || skip "needs jq"
 repo=$T/distro
 state=$T/state
 minidistro "$repo"
-sy() { # sy OUT COMMAND ARGS...: exit status in $rc
-	out=$1
-	shift
-	rc=0
-	"$SHIPYARD" "$@" >"$out" 2>&1 || rc=$?
-}
-syj() { # syj OUT COMMAND ARGS...: JSON on stdout in OUT, the log in OUT.err
-	out=$1
-	shift
-	rc=0
-	"$SHIPYARD" "$@" >"$out" 2>"$out.err" || rc=$?
-}
 
 macros=$repo/SPECS/minidistro-rpm-macros
 printf '%%minidistro_unused 1\n' >>"$macros/macros"

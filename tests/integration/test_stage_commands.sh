@@ -13,12 +13,6 @@ command -v jq >/dev/null || skip "needs jq"
 repo=$T/distro
 state=$T/state
 minidistro "$repo"
-sy() { # sy OUT COMMAND ARGS...: exit status in $rc
-	out=$1
-	shift
-	rc=0
-	"$SHIPYARD" "$@" >"$out" 2>&1 || rc=$?
-}
 csv_state() { grep "^$2-[^-]*-[^-]*\.src\.rpm," "$state/pipelines/$1/build_state.csv" | cut -d, -f2; }
 
 # build --specs: the named specs, in build order; hello needs only libgreet.

@@ -17,18 +17,6 @@ command -v jq >/dev/null || skip "needs jq"
 repo=$T/distro
 state=$T/state
 minidistro "$repo"
-sy() { # sy OUT COMMAND ARGS...: exit status in $rc
-	out=$1
-	shift
-	rc=0
-	"$SHIPYARD" "$@" >"$out" 2>&1 || rc=$?
-}
-syj() { # syj OUT COMMAND ARGS...: JSON in OUT, the log in OUT.err
-	out=$1
-	shift
-	rc=0
-	"$SHIPYARD" "$@" >"$out" 2>"$out.err" || rc=$?
-}
 # built RUN: the specs the run built, sorted, one line.
 built() { grep ',Built,' "$state/pipelines/$1/build_state.csv" | sed 's/-[^-]*-[^-]*\.src\.rpm,.*//' |
 	sort | tr '\n' ' '; }

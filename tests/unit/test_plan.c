@@ -317,6 +317,69 @@ static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_pac
 	planner_graph_release(&g);
 }
 
+/* The fixture's first four specs (zlib, openssl, curl, hello) at a base
+ * and a head commit: base keys "aaaa", head keys as fake_keys makes them,
+ * and a plan input over them (no artifacts, nothing built). */
+struct scene {
+	struct planner_graph g;
+	struct planner_index base, head;
+	struct planner_keys base_keys, keys;
+	struct planner_plan_input in;
+	struct planner_plan plan;
+	struct planner_cascade cascade;
+	struct planner_target_set set;
+};
+
+static void scene_open(struct fixture *f, struct scene *s, const char *own, const char *key)
+{
+	struct sy_error err = { { 0 } };
+
+	memset(s, 0, sizeof(*s));
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &s->g, &err), &err);
+	s->base = fake_index(f->specs, 4);
+	s->head = fake_index(f->specs, 4);
+	fake_keys(&s->base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&s->keys, 4, own, key);
+	s->in = (struct planner_plan_input){ &s->base, &s->base_keys, &s->head, &s->g, &s->keys, NULL,
+					     never_built, NULL };
+}
+
+/* Computes s->plan from s->in (released first when computed before). */
+static void scene_plan(struct scene *s)
+{
+	struct sy_error err = { { 0 } };
+
+	planner_plan_release(&s->plan);
+	assert_ok(planner_plan_compute(&s->in, &s->plan, &err), &err);
+}
+
+/* Resolves t into s->set and makes it the plan's target. */
+static void scene_target(struct scene *s, const struct planner_target *t)
+{
+	struct sy_error err = { { 0 } };
+
+	planner_target_set_release(&s->set);
+	assert_ok(planner_target_resolve(&s->head, t, &s->set, &err), &err);
+	s->in.target = &s->set;
+}
+
+/* Judges s->plan against limit (the verdict released first). */
+static void scene_guard(struct scene *s, size_t limit, planner_artifact_fn has_artifact)
+{
+	planner_cascade_release(&s->cascade);
+	planner_cascade_check(&s->in, &s->plan, limit, has_artifact, NULL, &s->cascade);
+}
+
+static void scene_close(struct scene *s)
+{
+	planner_cascade_release(&s->cascade);
+	planner_target_set_release(&s->set);
+	planner_plan_release(&s->plan);
+	planner_keys_release(&s->base_keys);
+	planner_keys_release(&s->keys);
+	planner_graph_release(&s->g);
+}
+
 static int artifact_of_curl(void *arg, const char *key)
 {
 	(void)arg;
@@ -328,58 +391,38 @@ static int artifact_of_curl(void *arg, const char *key)
  * artifact already built, does not. */
 static void test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in(void **state)
 {
-	struct fixture *f = *state;
-	struct planner_graph g;
-	struct planner_plan plan;
-	struct planner_keys base_keys, head_keys;
-	struct planner_cascade c;
-	struct sy_error err = { { 0 } };
+	struct scene s;
 
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
-	fake_keys(&base_keys, 4, "aaaa", "aaaa");
-	fake_keys(&head_keys, 4, "baaa", "bbba");
-	strcpy(head_keys.inputs[0].metadata, "n");
-	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 3);
-
-	planner_cascade_check(&in, &plan, 2, NULL, NULL, &c);
-	assert_int_equal(c.to_build, 3);
-	assert_true(c.needs_approval);
-	assert_int_equal(c.ncauses, 1);
-	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_SPEC);
-	assert_int_equal(c.causes[0].spec, 0);
-	assert_int_equal(c.causes[0].count, 3);
-	planner_cascade_release(&c);
-
-	planner_cascade_check(&in, &plan, 3, NULL, NULL, &c);
-	assert_false(c.needs_approval);
-	assert_int_equal(c.ncauses, 0);
-	planner_cascade_release(&c);
-	planner_cascade_check(&in, &plan, 2, artifact_of_curl, NULL, &c);
-	assert_int_equal(c.to_build, 2);
-	assert_false(c.needs_approval);
-	planner_cascade_release(&c);
-	planner_cascade_check(&in, &plan, 0, NULL, NULL, &c);
-	assert_false(c.needs_approval);
-	planner_cascade_release(&c);
-	planner_plan_release(&plan);
+	scene_open(*state, &s, "baaa", "bbba");
+	strcpy(s.keys.inputs[0].metadata, "n");
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 3);
+	scene_guard(&s, 2, NULL);
+	assert_int_equal(s.cascade.to_build, 3);
+	assert_true(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 1);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[0].spec, 0);
+	assert_int_equal(s.cascade.causes[0].count, 3);
+	scene_guard(&s, 3, NULL);
+	assert_false(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 0);
+	scene_guard(&s, 2, artifact_of_curl);
+	assert_int_equal(s.cascade.to_build, 2);
+	assert_false(s.cascade.needs_approval);
+	scene_guard(&s, 0, NULL);
+	assert_false(s.cascade.needs_approval);
 
 	/* hello without an artifact: a cause of its own. */
-	in.has_artifact = no_artifact_for_hello;
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	planner_cascade_check(&in, &plan, 1, NULL, NULL, &c);
-	assert_int_equal(c.ncauses, 2);
-	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_SPEC);
-	assert_int_equal(c.causes[0].count, 3);
-	assert_int_equal(c.causes[1].kind, PLANNER_CASCADE_MISSING);
-	assert_int_equal(c.causes[1].count, 1);
-	planner_cascade_release(&c);
-	planner_plan_release(&plan);
-	planner_keys_release(&base_keys);
-	planner_keys_release(&head_keys);
-	planner_graph_release(&g);
+	s.in.has_artifact = no_artifact_for_hello;
+	scene_plan(&s);
+	scene_guard(&s, 1, NULL);
+	assert_int_equal(s.cascade.ncauses, 2);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[0].count, 3);
+	assert_int_equal(s.cascade.causes[1].kind, PLANNER_CASCADE_MISSING);
+	assert_int_equal(s.cascade.causes[1].count, 1);
+	scene_close(&s);
 }
 
 /* The macro context changed: every spec's key, one cause for all of them;
@@ -387,35 +430,22 @@ static void test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in(void 
  * itself and curl. A spec changed by the macro context alone is none. */
 static void test_cascade_guard_counts_a_global_change_once(void **state)
 {
-	struct fixture *f = *state;
-	struct planner_graph g;
-	struct planner_plan plan;
-	struct planner_keys base_keys, head_keys;
-	struct planner_cascade c;
-	struct sy_error err = { { 0 } };
+	struct scene s;
 
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
-	fake_keys(&base_keys, 4, "aaaa", "aaaa");
-	fake_keys(&head_keys, 4, "bbbb", "bbbb");
-	strcpy(head_keys.global, "h");
-	strcpy(head_keys.inputs[1].metadata, "n");
-	struct planner_plan_input in = { &base, &base_keys, &head, &g, &head_keys, NULL, never_built, NULL };
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 4);
-	planner_cascade_check(&in, &plan, 3, NULL, NULL, &c);
-	assert_true(c.needs_approval);
-	assert_int_equal(c.ncauses, 2);
-	assert_int_equal(c.causes[0].kind, PLANNER_CASCADE_GLOBAL);
-	assert_int_equal(c.causes[0].count, 4);
-	assert_int_equal(c.causes[1].kind, PLANNER_CASCADE_SPEC);
-	assert_int_equal(c.causes[1].spec, 1);
-	assert_int_equal(c.causes[1].count, 2);
-	planner_cascade_release(&c);
-	planner_plan_release(&plan);
-	planner_keys_release(&base_keys);
-	planner_keys_release(&head_keys);
-	planner_graph_release(&g);
+	scene_open(*state, &s, "bbbb", "bbbb");
+	strcpy(s.keys.global, "h");
+	strcpy(s.keys.inputs[1].metadata, "n");
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 4);
+	scene_guard(&s, 3, NULL);
+	assert_true(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 2);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_GLOBAL);
+	assert_int_equal(s.cascade.causes[0].count, 4);
+	assert_int_equal(s.cascade.causes[1].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[1].spec, 1);
+	assert_int_equal(s.cascade.causes[1].count, 2);
+	scene_close(&s);
 }
 
 static int artifact_of_zlib(void *arg, const char *key)
@@ -443,49 +473,33 @@ static const struct planner_plan_entry *entry_of(const struct planner_plan *plan
  * artifact; zlib, needed too, has one and is not built again. */
 static void test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact(void **state)
 {
-	struct fixture *f = *state;
-	struct planner_graph g;
-	struct planner_plan plan;
-	struct planner_keys keys;
-	struct planner_target_set set;
-	struct sy_error err = { { 0 } };
-	static const char *const curl[] = { "curl", NULL };
+	static const char *const curl[] = { "curl", NULL }, *const devel[] = { "zlib-devel", NULL };
+	struct scene s;
 
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct planner_index head = fake_index(f->specs, 4);
-	fake_keys(&keys, 4, "aaaa", "aaaa");
-	struct planner_target t = { .specs = curl };
-	assert_ok(planner_target_resolve(&head, &t, &set, &err), &err);
-	assert_true(set.has_goal);
-	struct planner_plan_input in = { NULL, NULL, &head, &g, &keys, artifact_of_zlib, never_built,
-					 NULL, &set };
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 2);
-	assert_int_equal(plan.entries[0].spec, 1);
-	assert_int_equal(plan.entries[0].why, PLANNER_PLAN_MISSING);
-	assert_string_equal(plan.entries[0].reason,
+	scene_open(*state, &s, "aaaa", "aaaa");
+	s.in.has_artifact = artifact_of_zlib;
+	scene_target(&s, &(struct planner_target){ .specs = curl });
+	assert_true(s.set.has_goal);
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 2);
+	assert_int_equal(s.plan.entries[0].spec, 1);
+	assert_int_equal(s.plan.entries[0].why, PLANNER_PLAN_MISSING);
+	assert_string_equal(s.plan.entries[0].reason,
 			    "no artifact for its build key, needed by curl (BuildRequires openssl-devel)");
-	assert_int_equal(plan.entries[1].spec, 2);
-	assert_int_equal(plan.entries[1].why, PLANNER_PLAN_REQUESTED);
-	assert_string_equal(plan.entries[1].reason, "requested");
-	assert_false(plan.entries[1].forced);
-	assert_int_equal(plan.nchanged + plan.nignored, 0);
-	planner_plan_release(&plan);
-	planner_target_set_release(&set);
+	assert_int_equal(s.plan.entries[1].spec, 2);
+	assert_int_equal(s.plan.entries[1].why, PLANNER_PLAN_REQUESTED);
+	assert_string_equal(s.plan.entries[1].reason, "requested");
+	assert_false(s.plan.entries[1].forced);
+	assert_int_equal(s.plan.nchanged + s.plan.nignored, 0);
 
 	/* --packages zlib-devel --force: zlib, built again though it has an
 	 * artifact. */
-	static const char *const devel[] = { "zlib-devel", NULL };
-	struct planner_target forced = { .packages = devel, .force = 1 };
-	assert_ok(planner_target_resolve(&head, &forced, &set, &err), &err);
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 1);
-	assert_true(plan.entries[0].forced);
-	assert_string_equal(plan.entries[0].reason, "requested, rebuilt even if built");
-	planner_plan_release(&plan);
-	planner_target_set_release(&set);
-	planner_keys_release(&keys);
-	planner_graph_release(&g);
+	scene_target(&s, &(struct planner_target){ .packages = devel, .force = 1 });
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 1);
+	assert_true(s.plan.entries[0].forced);
+	assert_string_equal(s.plan.entries[0].reason, "requested, rebuilt even if built");
+	scene_close(&s);
 }
 
 /* --specs curl --ignore openssl: openssl is not built, nor zlib, which
@@ -494,58 +508,45 @@ static void test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifa
  * goal, ignoring takes openssl out of the rebuild set the same way. */
 static void test_target_ignored_spec_blocks_what_needs_it_until_it_was_built(void **state)
 {
-	struct fixture *f = *state;
-	struct planner_graph g;
-	struct planner_plan plan;
-	struct planner_keys base_keys, keys;
-	struct planner_target_set set;
-	struct sy_error err = { { 0 } };
 	static const char *const curl[] = { "curl", NULL }, *const openssl[] = { "openssl", NULL };
+	struct scene s;
 
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
-	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
-	fake_keys(&keys, 4, "baaa", "bbba");
-	struct planner_target t = { .specs = curl, .ignore = openssl };
-	assert_ok(planner_target_resolve(&head, &t, &set, &err), &err);
-	struct planner_plan_input in = { NULL, NULL, &head, &g, &keys, artifact_of_zlib, never_built,
-					 NULL, &set };
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 1);
-	assert_true(plan.entries[0].blocked);
-	assert_int_equal(plan.entries[0].blocker, 1);
-	assert_int_equal(plan.nignored, 1);
-	assert_int_equal(plan.ignored[0].spec, 1);
-	assert_int_equal(plan.ignored[0].packages, PLANNER_PACKAGES_NONE);
-	assert_int_equal(plan.ignored[0].dependents.n, 1);
-	assert_string_equal(plan.ignored[0].dependents.items[0], "curl");
-	planner_plan_release(&plan);
+	scene_open(*state, &s, "baaa", "bbba");
+	s.in.base = NULL;
+	s.in.base_keys = NULL;
+	s.in.has_artifact = artifact_of_zlib;
+	scene_target(&s, &(struct planner_target){ .specs = curl, .ignore = openssl });
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 1);
+	assert_true(s.plan.entries[0].blocked);
+	assert_int_equal(s.plan.entries[0].blocker, 1);
+	assert_false(s.plan.entries[0].stale_root);
+	assert_int_equal(s.plan.nignored, 1);
+	assert_int_equal(s.plan.ignored[0].spec, 1);
+	assert_int_equal(s.plan.ignored[0].packages, PLANNER_PACKAGES_NONE);
+	assert_int_equal(s.plan.ignored[0].dependents.n, 1);
+	assert_string_equal(s.plan.ignored[0].dependents.items[0], "curl");
 
-	in.has_built = openssl_built;
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_false(plan.entries[0].blocked);
-	assert_int_equal(plan.ignored[0].packages, PLANNER_PACKAGES_PUBLISHED);
-	planner_plan_release(&plan);
-	planner_target_set_release(&set);
+	/* Published: curl builds with them, apart from builds of its key. */
+	s.in.has_built = openssl_built;
+	scene_plan(&s);
+	assert_false(s.plan.entries[0].blocked);
+	assert_true(s.plan.entries[0].stale_root);
+	assert_int_equal(s.plan.ignored[0].packages, PLANNER_PACKAGES_PUBLISHED);
 
 	/* No goal: zlib changed; openssl is left out of the set, curl kept. */
-	struct planner_target only_ignore = { .ignore = openssl };
-	assert_ok(planner_target_resolve(&head, &only_ignore, &set, &err), &err);
-	assert_false(set.has_goal);
-	fake_keys(&base_keys, 4, "aaaa", "aaaa");
-	in.base = &base;
-	in.base_keys = &base_keys;
-	in.has_artifact = NULL;
-	in.has_built = never_built;
-	assert_ok(planner_plan_compute(&in, &plan, &err), &err);
-	assert_int_equal(plan.n, 2);
-	assert_non_null(entry_of(&plan, 0));
-	assert_null(entry_of(&plan, 1));
-	assert_true(entry_of(&plan, 2)->blocked);
-	planner_plan_release(&plan);
-	planner_target_set_release(&set);
-	planner_keys_release(&base_keys);
-	planner_keys_release(&keys);
-	planner_graph_release(&g);
+	scene_target(&s, &(struct planner_target){ .ignore = openssl });
+	assert_false(s.set.has_goal);
+	s.in.base = &s.base;
+	s.in.base_keys = &s.base_keys;
+	s.in.has_artifact = NULL;
+	s.in.has_built = never_built;
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 2);
+	assert_non_null(entry_of(&s.plan, 0));
+	assert_null(entry_of(&s.plan, 1));
+	assert_true(entry_of(&s.plan, 2)->blocked);
+	scene_close(&s);
 }
 
 /* Names in the build and rebuild lists must exist; the ignore list only
