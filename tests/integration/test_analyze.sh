@@ -4,7 +4,7 @@
 # built packages have), then on a small repository made here with every
 # kind of trouble: a Requires nothing offers, a BuildRequires nothing
 # offers, a spec that does not parse and one that needs it, a build cycle.
-# Text and JSON, and --max-results.
+# Text and JSON, and --max-results; then real Azure Linux specs.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 
@@ -69,6 +69,24 @@ jq -e '.specs == 8 and .buildable == 4 and .unresolved.total == 3 and
 	.blockers.top[0] == {"spec": "base", "path": "SPECS/base/base.spec", "blocks": 3} and
 	.blockers.top[1].spec == "mid" and (.cycles[0] | sort) == ["cyc-a", "cyc-b"]' \
 	"$T/synth.json" >/dev/null || { cat "$T/synth.json"; fail "analyze --json"; }
+
+# Real Azure Linux specs, when ../shared is beside the checkout: every spec
+# is buildable or blocked, and the reports come biggest first.
+sample=${SHIPYARD_SHARED:-$TOP/../shared}/azl-sample
+if [ -d "$sample/SPECS" ]; then
+	cp -r "$sample" "$T/azl"
+	git_ -C "$T/azl" init -q
+	git_ -C "$T/azl" add -A
+	git_ -C "$T/azl" commit -q -m "azl sample"
+	an azl.json --repo "$T/azl" --json --max-results 0
+	jq -e '.buildable + .closest.total == .specs and .specs > 30 and
+		([.blockers.top[].blocks] | . == (sort | reverse)) and
+		([.unresolved.top[].blocked] | . == (sort | reverse)) and
+		any(.blockers.top[]; .spec == "zlib" and .blocks > 0)' "$T/azl.json" >/dev/null ||
+		{ cat "$T/azl.json"; fail "analyze on azl-sample"; }
+else
+	echo "azl-sample part skipped: $sample is absent"
+fi
 
 "$SHIPYARD" analyze --repo "$repo" --max-results -1 >"$T/bad" 2>&1 && fail "--max-results -1 accepted"
 expect_line "$T/bad" 'max-results must be a number >= 0'
