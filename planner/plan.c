@@ -1,9 +1,10 @@
 #include "planner/plan.h"
-#include "planner/target.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "planner/target.h"
 
 char *planner_path_dir(const char *path)
 {
@@ -226,8 +227,6 @@ static void select_specs(struct planner *p)
 	for (size_t i = 0; i < head->nspecs; i++) {
 		const struct planner_spec *s = &head->specs[i];
 		size_t via;
-		if (s->error)
-			sy_strv_pushf(&p->plan->broken_specs, "%s", s->error);
 		if (s->excluded || (t && t->ignored[i]))
 			continue;
 		if (own_changed(p, i))
@@ -347,10 +346,10 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 		p.base_of[i] = in->base ? planner_index_lookup_path(in->base, in->head->specs[i].path) : -1;
 		p.slot[i] = SIZE_MAX;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (in->head->specs[i].error)
+			sy_strv_pushf(&plan->broken_specs, "%s", in->head->specs[i].error);
 	if (in->target && in->target->has_goal) {
-		for (size_t i = 0; i < n; i++)
-			if (in->head->specs[i].error)
-				sy_strv_pushf(&plan->broken_specs, "%s", in->head->specs[i].error);
 		rc = select_goal(&p, err);
 	} else {
 		select_specs(&p);
