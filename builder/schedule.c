@@ -333,6 +333,11 @@ static int settle_without_build(struct runner *r, size_t e)
 		fail(res, BUILDER_JOB_FAILED, sy_xstrdup(spec->error));
 	} else if (entry->in_cycle) {
 		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: in a build dependency cycle", spec->path));
+	} else if (entry->blocked) {
+		res->blocker = sy_xstrdup(in->index->specs[entry->blocker].name);
+		fail(res, BUILDER_JOB_BLOCKED,
+		     sy_xasprintf("%s: blocked by %s, which is ignored and has no packages", spec->path,
+				  res->blocker));
 	} else if ((blocker = failed_dependency(r, e)) != SIZE_MAX) {
 		res->blocker = sy_xstrdup(in->index->specs[blocker].name);
 		fail(res, BUILDER_JOB_BLOCKED, sy_xasprintf("%s: blocked by %s", spec->path, res->blocker));

@@ -7,7 +7,9 @@
  * set, otherwise built from its spec directory at the commit after its
  * sources were verified against <spec>.signatures.json. A failed build
  * blocks only the specs whose build root needs it, transitively; a failure
- * of the machine (root setup, mount, disk) is retried up to 3 times. Specs
+ * of the machine (root setup, mount, disk) is retried up to 3 times. An
+ * entry the plan marks blocked (it needs an ignored spec of which no
+ * package exists) is not built and blocks the same way. Specs
  * with BuildRequires the graph could not resolve run after all others,
  * resolved against the headers of the packages built by then. */
 #ifndef BUILDER_SCHEDULE_H
@@ -35,7 +37,8 @@ enum builder_job_state {
 				* output as before put it in the set; its key is
 				* linked to its previous artifact */
 	BUILDER_JOB_FAILED,    /* the spec itself failed (parse, sources, build) */
-	BUILDER_JOB_BLOCKED,   /* a spec it BuildRequires failed */
+	BUILDER_JOB_BLOCKED,   /* a spec it BuildRequires failed, or is ignored
+				* with no package built */
 	BUILDER_JOB_SKIPPED,   /* not run: the run was cancelled */
 	BUILDER_JOB_NFINAL,    /* the states above are final */
 	BUILDER_JOB_QUEUED = BUILDER_JOB_NFINAL, /* waiting for the jobs it needs */
@@ -55,7 +58,8 @@ struct builder_job_result {
 	double ended;        /* epoch (CLOCK_REALTIME); 0 when it did not run */
 	int late;            /* 1 when BuildRequires were resolved against
 			      * packages built in this run (generated provides) */
-	char *blocker;       /* BLOCKED: %{name} of the failed spec it needs */
+	char *blocker;       /* BLOCKED: %{name} of the failed (or ignored and
+			      * unbuilt) spec it needs */
 	int attempts;        /* builds started (> 1 after infrastructure retries) */
 	char output_digest[SY_SHA256_HEX_LEN + 1]; /* of its RPMs when BUILT,
 			      * REUSED or UNCHANGED ("" when unknown) */

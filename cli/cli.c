@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builder/toolchain.h"
 #include "common/fs.h"
+#include "repo-publish/publish.h"
+#include "state/layout.h"
 
 int cli_usage_error(const char *usage, const char *msg)
 {
@@ -43,4 +46,45 @@ char *cli_default_manifest(void)
 		free(path);
 	}
 	return sy_xstrdup("/usr/local/share/shipyard/worker.conf");
+}
+
+/* The channel's current published snapshot, or NULL when nothing is
+ * published (caller frees). */
+static char *published_repo(const struct cli_commit_request *r, struct gitwatch_repo *repo)
+{
+	char *channel = r->channel ? sy_xstrdup(r->channel) : gitwatch_head_branch(repo);
+	char *repos = state_repos_dir(r->state_dir);
+	char *dir = channel ? repo_publish_current_path(repos, channel) : NULL;
+
+	free(repos);
+	free(channel);
+	return dir;
+}
+
+int cli_commit_load(const struct cli_commit_request *r, struct cli_commit *c, struct sy_error *err)
+{
+	char commit[GITWATCH_OID_HEX + 1];
+
+	if (gitwatch_repo_open(r->repo_path, &c->repo, err) ||
+	    gitwatch_resolve(c->repo, r->rev, commit, err) ||
+	    (r->worker_manifest && builder_toolchain_read(r->worker_manifest, &c->toolchain, err)))
+		return -1;
+	c->learn = published_repo(r, c->repo);
+	struct planner_commit_settings s = {
+		.repo = c->repo, .state = r->state_dir, .arch = r->arch, .jobs = r->jobs,
+		.learn_repo = c->learn, .toolchain = &c->toolchain,
+	};
+	return planner_commit_read(&s, commit, NULL, &c->commit, err) ||
+			       planner_commit_graph(&s, &c->commit, err)
+		       ? -1
+		       : 0;
+}
+
+void cli_commit_release(struct cli_commit *c)
+{
+	planner_commit_release(&c->commit);
+	free(c->learn);
+	sy_strv_release(&c->toolchain);
+	gitwatch_repo_free(c->repo);
+	memset(c, 0, sizeof(*c));
 }

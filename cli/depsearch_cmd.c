@@ -9,9 +9,6 @@
 #include "planner/depsearchprint.h"
 #include "planner/commit.h"
 #include "common/log.h"
-#include "gitwatch/repo.h"
-#include "repo-publish/publish.h"
-#include "state/layout.h"
 
 const char cli_depsearch_usage[] =
 	"usage: shipyard depsearch --repo DIR [--rev REV] --specs A,B | --packages x,y\n"
@@ -169,57 +166,8 @@ static int parse_options(int argc, char **argv, struct depsearch_opts *o)
 	return 0;
 }
 
-/* The commit, read as the pipeline's plan stage reads it. */
-struct loaded {
-	struct gitwatch_repo *repo;
-	char *learn;             /* the published snapshot the graph learns from */
-	struct planner_commit commit;
-};
-
-/* The channel's current published snapshot, whose packages' generated
- * Provides (sonames, pkgconfig(...)) the graph learns, as the pipeline's
- * does; NULL when nothing is published (caller frees). */
-static char *published_repo(const struct depsearch_opts *o, const struct loaded *l)
-{
-	char *channel = o->channel ? sy_xstrdup(o->channel) : gitwatch_head_branch(l->repo);
-	char *repos = state_repos_dir(o->state_dir);
-	char *dir = channel ? repo_publish_current_path(repos, channel) : NULL;
-
-	free(repos);
-	free(channel);
-	return dir;
-}
-
-static int load(const struct depsearch_opts *o, struct loaded *l, struct sy_error *err)
-{
-	char commit[GITWATCH_OID_HEX + 1];
-
-	if (gitwatch_repo_open(o->repo_path, &l->repo, err) ||
-	    gitwatch_resolve(l->repo, o->rev, commit, err))
-		return -1;
-	l->learn = published_repo(o, l);
-	/* The toolchain only satisfies BuildRequires that no spec provides, so it
-	 * never makes a spec-level edge: none gives the same search without
-	 * reading the worker manifest. */
-	struct planner_commit_settings s = {
-		.repo = l->repo, .state = o->state_dir, .arch = o->arch, .jobs = o->jobs,
-		.learn_repo = l->learn,
-	};
-	return planner_commit_read(&s, commit, NULL, &l->commit, err) ||
-			       planner_commit_graph(&s, &l->commit, err)
-		       ? -1
-		       : 0;
-}
-
-static void loaded_release(struct loaded *l)
-{
-	planner_commit_release(&l->commit);
-	free(l->learn);
-	gitwatch_repo_free(l->repo);
-}
-
 /* Searched specs the graph holds no edges for are found alone: say why. */
-static void warn_broken(const struct loaded *l, const size_t *start, size_t nstart)
+static void warn_broken(const struct cli_commit *l, const size_t *start, size_t nstart)
 {
 	for (size_t k = 0; k < nstart; k++) {
 		const struct planner_spec *s = &l->commit.index.specs[start[k]];
@@ -232,7 +180,7 @@ static void warn_broken(const struct loaded *l, const size_t *start, size_t nsta
 	}
 }
 
-static int search_and_print(const struct depsearch_opts *o, struct loaded *l,
+static int search_and_print(const struct depsearch_opts *o, struct cli_commit *l,
 			    struct sy_error *err)
 {
 	struct planner_depsearch_query q = o->query;
@@ -265,7 +213,7 @@ out:
 int cli_depsearch_command(int argc, char **argv)
 {
 	struct depsearch_opts o;
-	struct loaded l;
+	struct cli_commit l;
 	struct sy_error err = { { 0 } };
 	int rc;
 
@@ -273,10 +221,17 @@ int cli_depsearch_command(int argc, char **argv)
 	memset(&l, 0, sizeof(l));
 	rc = parse_options(argc, argv, &o);
 	if (rc == 0) {
-		rc = load(&o, &l, &err) || search_and_print(&o, &l, &err) ? -1 : 0;
+		/* The toolchain only satisfies BuildRequires that no spec
+		 * provides, so it never makes a spec-level edge: none gives the
+		 * same search without reading the worker manifest. */
+		struct cli_commit_request r = {
+			.repo_path = o.repo_path, .rev = o.rev, .state_dir = o.state_dir,
+			.channel = o.channel, .arch = o.arch, .jobs = o.jobs,
+		};
+		rc = cli_commit_load(&r, &l, &err) || search_and_print(&o, &l, &err) ? -1 : 0;
 		if (rc)
 			sy_log_error("%s", err.msg);
-		loaded_release(&l);
+		cli_commit_release(&l);
 	}
 	sy_strv_release(&o.names);
 	return rc < 0 ? 2 : 0;

@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "cli/analyze_cmd.h"
 #include "cli/cli.h"
 #include "cli/depsearch_cmd.h"
 #include "cli/specs_cmd.h"
@@ -88,6 +89,7 @@ static const struct command command_table[] = {
 	{ "publish", "publish a commit's packages to its channel", cli_publish_usage, cli_publish_command },
 	{ "image", "compose a commit's images from its channel", cli_image_usage, cli_image_command },
 	{ "depsearch", "list what depends on specs or packages, or what they need", cli_depsearch_usage, cli_depsearch_command },
+	{ "analyze", "report unresolved capabilities, blockers, near-buildable specs, cycles", cli_analyze_usage, cli_analyze_command },
 	{ "specs", "print every spec of a commit as planning reads it", cli_specs_usage, cli_specs_command },
 	{ "worker", "build, list, check or clean the cached worker roots", cli_worker_usage, cmd_worker },
 	{ "serve", "run the service: webhooks, pipelines, statuses, dashboard", cli_serve_usage, cli_serve_command },

@@ -30,6 +30,32 @@
 	"  --imageconfigs DIR     image configs (default toolkit/imageconfigs)\n" \
 	"  --rebuild-policy P     transitive, direct, local or layers=N\n"
 
+#define TARGET_OPTIONS \
+	"  --specs A,B            build these specs (file names without .spec)\n" \
+	"  --packages P,Q         build the specs that build these packages\n" \
+	"  --image-config C       build the specs of image config C's packages\n" \
+	"                         (a name, or the repository path of its .json)\n" \
+	"  --rebuild X,Y          specs, else packages, built even when an artifact\n" \
+	"                         with their build key exists; part of the goal\n" \
+	"  --ignore X,Y           specs, else packages, never built: the specs that\n" \
+	"                         need them build with what exists of their packages\n" \
+	"                         (their key's artifact, else the published ones) or\n" \
+	"                         are blocked; the plan says which\n" \
+	"  --force                rebuild every spec of the goal\n"
+
+#define TARGET_TEXT \
+	"The goal (the Azure Linux toolkit's PACKAGE_BUILD_LIST, PACKAGE_REBUILD_LIST\n" \
+	"and CONFIG_FILE) is what --specs, --packages, --image-config and --rebuild\n" \
+	"name; with one, the plan is the goal and what it needs to build and to\n" \
+	"install (build and runtime dependencies, transitively) that has no\n" \
+	"artifact for its build key, whatever changed since any base.\n"
+
+#define APPROVE_OPTION \
+	"  --approve              build a plan with more specs to build than\n" \
+	"                         shipyard.conf's plan.maxrebuild (without it such\n" \
+	"                         a plan is reported with its biggest causes and\n" \
+	"                         nothing is built: shipyard/plan failure, exit 1)\n"
+
 #define BUILD_OPTIONS \
 	"  --timeout SECONDS      wall-clock limit per build (default 3600)\n" \
 	"  --output-limit MIB     what a build may write (default 16384; 0: none)\n" \
@@ -57,50 +83,58 @@ const char cli_run_usage[] =
 	"                         was last published from, or --base-channel's\n"
 	"                         before its first publication; none: all new)\n"
 	"  --merge-base           use the merge base of --from and --to as the base\n"
-	COMMON_OPTIONS BUILD_OPTIONS
+	APPROVE_OPTION COMMON_OPTIONS BUILD_OPTIONS
 	"  --config FILE          take the repository's settings from a service\n"
 	"  --repo-name NAME       configuration (repo.NAME.*, serve.state; --repo\n"
 	"                         defaults to the service's mirror of it)\n"
 	"  --events-fd N          also write statuses and job events as JSON lines\n"
 	"                         to file descriptor N (used by shipyard serve)\n"
 	"\n"
-	"Exit status: 0 all succeeded, 1 some spec or image failed, 2 usage or\n"
-	"setup error.\n";
+	"Exit status: 0 all succeeded, 1 some spec or image failed or the plan\n"
+	"needs approval, 2 usage or setup error.\n";
 
 const char cli_plan_usage[] =
 	"usage: shipyard plan --repo DIR [--from REV] [--to REV] [--arch ARCH]\n"
 	"                     [--merge-base] [--missing] [--format text|json]\n"
+	"       shipyard plan --repo DIR [--to REV] [--specs A,B | --packages P,Q |\n"
+	"                     --image-config C] [--rebuild X] [--ignore Y] [options]\n"
 	"\n"
 	"Prints the changeset and the rebuild set without building: the specs\n"
 	"whose build key at --to differs from their key at --from, in build order,\n"
 	"each with its reason chain; the specs whose own inputs changed; removed\n"
 	"specs and their packages; affected image configs; unresolved\n"
 	"BuildRequires; dependency cycles; specs excluded for the arch; specs that\n"
-	"do not parse. Same code path and options as `shipyard run`.\n"
+	"do not parse. Same code path and options as `shipyard run`. With a goal,\n"
+	"the plan `shipyard build` would build for it.\n"
+	"\n"
+	TARGET_TEXT
 	"\n"
 	"  --from REV             base (default: the first parent of --to)\n"
 	"  --merge-base           use the merge base of --from and --to (pull requests)\n"
 	"  --missing              also list specs with no artifact for their key in\n"
 	"                         the state directory\n"
 	"  --format FORMAT        text (default) or json\n"
-	COMMON_OPTIONS;
+	"  --approve              report a plan over plan.maxrebuild as approved\n"
+	TARGET_OPTIONS COMMON_OPTIONS;
 
 const char cli_build_usage[] =
-	"usage: shipyard build --repo DIR [--to REV] [--specs A,B [--force]] [options]\n"
+	"usage: shipyard build --repo DIR [--to REV] [--specs A,B | --packages P,Q |\n"
+	"                      --image-config C] [--rebuild X] [--ignore Y] [--force]\n"
+	"                      [options]\n"
 	"\n"
-	"Builds without publishing: the specs named (whatever their base), else\n"
-	"the rebuild set of a run (changed since the channel was last published,\n"
-	"or without an artifact). Built packages are kept by build key under\n"
+	"Builds without publishing: a goal, else the rebuild set of a run (changed\n"
+	"since the channel was last published, or without an artifact), less the\n"
+	"ignored specs. Built packages are kept by build key under\n"
 	"<state>/artifacts/ for the next run or `shipyard publish` to take.\n"
 	"\n"
-	"  --specs A,B            specs by file name without .spec\n"
-	"  --force                build the named specs again even when an\n"
-	"                         artifact with their build key exists\n"
-	"  --from REV             base revision when no specs are named\n"
-	COMMON_OPTIONS BUILD_OPTIONS
+	TARGET_TEXT
 	"\n"
-	"Exit status: 0 all built or reused, 1 some spec failed, 2 usage or setup\n"
-	"error.\n";
+	TARGET_OPTIONS
+	"  --from REV             base revision when no goal is named\n"
+	APPROVE_OPTION COMMON_OPTIONS BUILD_OPTIONS
+	"\n"
+	"Exit status: 0 all built or reused, 1 some spec failed or the plan needs\n"
+	"approval, 2 usage or setup error.\n";
 
 const char cli_publish_usage[] =
 	"usage: shipyard publish --repo DIR [--to REV] [--channel NAME] [options]\n"
@@ -129,7 +163,8 @@ const char cli_image_usage[] =
 enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT_FORMAT, OPT_MERGE_BASE, OPT_MISSING, OPT_EVENTS,
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
-       OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL };
+       OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL, OPT_APPROVE, OPT_PACKAGES, OPT_IMAGE_CONFIG,
+       OPT_REBUILD, OPT_IGNORE };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -156,6 +191,11 @@ static const struct option pipeline_options[] = {
 	{ "images", required_argument, NULL, OPT_IMAGES },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "base-channel", required_argument, NULL, OPT_BASE_CHANNEL },
+	{ "approve", no_argument, NULL, OPT_APPROVE },
+	{ "packages", required_argument, NULL, OPT_PACKAGES },
+	{ "image-config", required_argument, NULL, OPT_IMAGE_CONFIG },
+	{ "rebuild", required_argument, NULL, OPT_REBUILD },
+	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -166,6 +206,9 @@ struct command {
 	char *manifest;               /* owned */
 	struct sy_strv spec_trees;    /* --spec-tree values */
 	struct sy_strv specs;         /* --specs */
+	struct sy_strv packages;      /* --packages */
+	struct sy_strv rebuild;       /* --rebuild */
+	struct sy_strv ignore;        /* --ignore */
 	struct sy_strv images;        /* --images */
 	const char *config, *repo_name; /* --config, --repo-name */
 	struct server_conf conf;      /* read from --config */
@@ -213,6 +256,11 @@ static int set_option(struct command *c, int opt)
 	case OPT_SPECS: cli_split_list(optarg, &c->specs); return 0;
 	case OPT_IMAGES: cli_split_list(optarg, &c->images); return 0;
 	case OPT_FORCE: o->force = 1; return 0;
+	case OPT_APPROVE: o->approve = 1; return 0;
+	case OPT_PACKAGES: cli_split_list(optarg, &c->packages); return 0;
+	case OPT_IMAGE_CONFIG: o->image_config = optarg; return 0;
+	case OPT_REBUILD: cli_split_list(optarg, &c->rebuild); return 0;
+	case OPT_IGNORE: cli_split_list(optarg, &c->ignore); return 0;
 	case OPT_TIMEOUT:
 		if (parse_number(optarg, &n))
 			return cli_usage_error(c->usage, "--timeout must be a number of seconds"), -1;
@@ -282,6 +330,23 @@ static int apply_service_config(struct command *c)
 	return 0;
 }
 
+/* A goal and ignored specs choose what `build` builds and `plan` shows;
+ * publishing or composing part of a plan would publish a mix. Returns 0, or
+ * -1 after a usage error. */
+static int check_target(struct command *c)
+{
+	const struct pipeline_options *o = &c->o;
+	int goal = c->specs.n || c->packages.n || o->image_config || c->rebuild.n;
+
+	if ((goal || c->ignore.n) && (o->stages & (PIPELINE_PUBLISH | PIPELINE_IMAGES)))
+		return cli_usage_error(c->usage, "--specs, --packages, --image-config, --rebuild "
+				       "and --ignore go with build or plan"), -1;
+	if (o->force && !goal && !(o->stages & PIPELINE_IMAGES))
+		return cli_usage_error(c->usage, "--force rebuilds the specs of a goal (--specs, "
+				       "--packages, --image-config)"), -1;
+	return 0;
+}
+
 /* Parses argv into c; returns 0, 1 when help was printed, -1 on an error
  * (printed). */
 static int parse(int argc, char **argv, struct command *c)
@@ -304,10 +369,13 @@ static int parse(int argc, char **argv, struct command *c)
 		return -1;
 	if (!o->repo_path)
 		return cli_usage_error(c->usage, "--repo is required"), -1;
-	if (o->force && !c->specs.n && !(o->stages & PIPELINE_IMAGES))
-		return cli_usage_error(c->usage, "--force rebuilds the specs named by --specs"), -1;
+	if (check_target(c))
+		return -1;
 	o->spec_trees = c->spec_trees.n ? (const char *const *)c->spec_trees.items : NULL;
 	o->specs = c->specs.n ? (const char *const *)c->specs.items : NULL;
+	o->packages = c->packages.n ? (const char *const *)c->packages.items : NULL;
+	o->rebuild = c->rebuild.n ? (const char *const *)c->rebuild.items : NULL;
+	o->ignore = c->ignore.n ? (const char *const *)c->ignore.items : NULL;
 	o->image_configs = c->images.n ? (const char *const *)c->images.items : NULL;
 	o->worker_manifest = c->manifest;
 	return 0;
@@ -321,6 +389,9 @@ static void command_release(struct command *c)
 	free(c->mirror);
 	sy_strv_release(&c->spec_trees);
 	sy_strv_release(&c->specs);
+	sy_strv_release(&c->packages);
+	sy_strv_release(&c->rebuild);
+	sy_strv_release(&c->ignore);
 	sy_strv_release(&c->images);
 	if (c->has_conf)
 		server_conf_release(&c->conf);

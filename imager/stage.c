@@ -69,6 +69,21 @@ static int read_config(struct gitwatch_repo *repo, const char *commit, const cha
 	return imager_config_parse(path, *json, read_from_git, &ra, cfg, err);
 }
 
+int imager_config_read(struct gitwatch_repo *repo, const char *commit, const char *configs_dir,
+		       const char *config, struct imager_config *cfg, struct sy_error *err)
+{
+	size_t len = strlen(config);
+	char *path = len > 5 && !strcmp(config + len - 5, ".json")
+			     ? sy_xstrdup(config)
+			     : sy_xasprintf("%s/%s.json", configs_dir, config);
+	char *json = NULL;
+	int rc = read_config(repo, commit, path, cfg, &json, err);
+
+	free(json);
+	free(path);
+	return rc;
+}
+
 /* Digest of what an image is made from: its config text and its closure. */
 static void closure_digest(const char *json, const struct sy_strv *nevras,
 			   char hex[SY_SHA256_HEX_LEN + 1])

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/strv.h"
 #include "gitwatch/changeset.h"
+#include "imager/imageconfig.h"
 #include "gitwatch/repo.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
@@ -51,6 +52,14 @@ struct imager_stage {
  * cannot be listed or a name of s->only is not a config of the directory
  * ("no image config 'x' in toolkit/imageconfigs"). */
 int imager_stage_run(const struct imager_stage *s, struct sy_error *err);
+
+/* Reads one image config of commit: config is its name (its file name
+ * without ".json", in configs_dir) or the repository path of a config file
+ * (ending in ".json"), as the toolkit's CONFIG_FILE names one. Returns 0
+ * with cfg filled (release with imager_config_release), or -1 with err (the
+ * file is not in the commit, or does not parse: imager_config_parse). */
+int imager_config_read(struct gitwatch_repo *repo, const char *commit, const char *configs_dir,
+		       const char *config, struct imager_config *cfg, struct sy_error *err);
 
 /* Appends to out the repository paths of the image configs of head that a
  * plan affects: the config or one of its package lists changed in changes,

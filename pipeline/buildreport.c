@@ -42,15 +42,22 @@ static void csv_field(struct sy_strv *row, const char *s)
 	sy_strv_push_owned(row, q);
 }
 
-static char *blocker_field(const struct planner_index *index, const char *blocker)
+/* The toolkit's Blocker: "<srpm>-FAIL" for a spec of the plan that failed,
+ * "<srpm>-UNBUILT" for one outside it (an ignored spec never built). */
+static char *blocker_field(const struct planner_index *index, const struct planner_plan *plan,
+			   const char *blocker)
 {
 	long i = blocker ? planner_index_find(index, blocker) : -1;
+	const char *how = "UNBUILT";
 	char *srpm, *field;
 
 	if (i < 0)
 		return sy_xstrdup(blocker ? blocker : "");
+	for (size_t e = 0; e < plan->n; e++)
+		if (plan->entries[e].spec == (size_t)i)
+			how = "FAIL";
 	srpm = srpm_name(&index->specs[i]);
-	field = sy_xasprintf("%s-FAIL", srpm);
+	field = sy_xasprintf("%s-%s", srpm, how);
 	free(srpm);
 	return field;
 }
@@ -64,7 +71,7 @@ static char *csv_text(const struct planner_index *index, const struct planner_pl
 	for (size_t e = 0; e < plan->n; e++) {
 		struct sy_strv row = SY_STRV_INIT;
 		char *srpm = srpm_name(&index->specs[plan->entries[e].spec]);
-		char *blocker = blocker_field(index, results[e].blocker);
+		char *blocker = blocker_field(index, plan, results[e].blocker);
 		csv_field(&row, srpm);
 		/* Every job of a finished run is final; one that is not was not
 		 * run. */

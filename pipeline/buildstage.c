@@ -11,6 +11,7 @@
 #include "builder/buildlock.h"
 #include "builder/rootfs.h"
 #include "common/fs.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "pipeline/buildreport.h"
@@ -141,11 +142,38 @@ static char *find_published_rpm(void *arg, const char *file)
 	return NULL;
 }
 
-/* --force: the named specs are built again, whatever their artifacts. */
-static void forget_artifacts(struct pipeline *p)
+/* The build key of each spec for this run: the head's, except for the
+ * entries built with an ignored spec's published packages (stale_root),
+ * whose key names that spec's current build: their artifacts go under a
+ * digest of the key and the snapshot the packages come from, which no plan
+ * computes, so that a later run does not take them for builds of their key,
+ * and the same request on the same snapshot reuses them. Caller frees. */
+static char (*run_keys(const struct pipeline *p))[SY_SHA256_HEX_LEN + 1]
 {
-	for (size_t e = 0; p->opts->force && p->opts->specs && e < p->plan.n; e++) {
-		char *dir = state_artifact_dir(p->state, p->head.keys.keys[p->plan.entries[e].spec]);
+	size_t n = p->head.keys.n;
+	char (*keys)[SY_SHA256_HEX_LEN + 1] = sy_xcalloc(n + 1, sizeof(*keys));
+
+	memcpy(keys, p->head.keys.keys, n * sizeof(*keys));
+	for (size_t e = 0; e < p->plan.n; e++) {
+		size_t spec = p->plan.entries[e].spec;
+		if (!p->plan.entries[e].stale_root)
+			continue;
+		char *text = sy_xasprintf("%s\nbuilt with published packages of ignored specs: %s",
+					  keys[spec], p->published_dir ? sy_base_name(p->published_dir) : "");
+		sy_sha256_buf(text, strlen(text), keys[spec]);
+		free(text);
+	}
+	return keys;
+}
+
+/* --rebuild, --force: those specs are built again, whatever their
+ * artifacts. */
+static void forget_artifacts(struct pipeline *p, const char (*keys)[SY_SHA256_HEX_LEN + 1])
+{
+	for (size_t e = 0; e < p->plan.n; e++) {
+		if (!p->plan.entries[e].forced)
+			continue;
+		char *dir = state_artifact_dir(p->state, keys[p->plan.entries[e].spec]);
 		sy_rm_rf(dir, NULL);
 		free(dir);
 	}
@@ -163,7 +191,8 @@ static void log_failures(const struct pipeline *p)
 				    p->results[e].log_path);
 }
 
-static size_t schedule(struct pipeline *p, const char *builds, const char *db)
+static size_t schedule(struct pipeline *p, const char *builds, const char *db,
+		       const char (*keys)[SY_SHA256_HEX_LEN + 1])
 {
 	char *artifacts = state_artifacts_dir(p->state), *sources = state_sources_dir(p->state);
 	double *expected = sy_xcalloc(p->plan.n + 1, sizeof(double));
@@ -173,7 +202,7 @@ static size_t schedule(struct pipeline *p, const char *builds, const char *db)
 		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);
 	struct builder_schedule_input in = {
 		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
-		.keys = (const char (*)[SY_SHA256_HEX_LEN + 1])p->head.keys.keys,
+		.keys = keys,
 		.artifacts_dir = artifacts, .builds_dir = builds, .log_dir = p->logs_dir,
 		.worker_root = p->worker_root, .worker_tarball = p->worker_tarball,
 		.timeout_s = p->opts->build_timeout_s,
@@ -209,8 +238,10 @@ static size_t build(struct pipeline *p, struct sy_error *err)
 			bad = (size_t)-1;
 			goto out;
 		}
-		forget_artifacts(p);
-		bad = schedule(p, builds, db);
+		char (*keys)[SY_SHA256_HEX_LEN + 1] = run_keys(p);
+		forget_artifacts(p, (const char (*)[SY_SHA256_HEX_LEN + 1])keys);
+		bad = schedule(p, builds, db, (const char (*)[SY_SHA256_HEX_LEN + 1])keys);
+		free(keys);
 		if (p->opts->cancel && *p->opts->cancel && builder_build_sweep(builds, &sweep_err))
 			sy_log_warn("%s", sweep_err.msg); /* the killed builds' scratch directories */
 		log_failures(p);

@@ -14,8 +14,10 @@
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "pipeline/pipeline.h"
+#include "planner/cascade.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
+#include "planner/target.h"
 
 /* Everything one run works with; lives for the duration of the run. */
 struct pipeline {
@@ -45,6 +47,11 @@ struct pipeline {
 	struct planner_commit base, head;
 	struct gitwatch_changeset changes;
 	struct planner_plan plan;
+	struct planner_cascade cascade;   /* the guard's verdict on plan */
+	struct planner_target_set target; /* a maintainer's request (specs,
+					  * packages, image config, rebuild,
+					  * ignore) resolved, when has_target */
+	int has_target;
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
@@ -54,6 +61,10 @@ struct pipeline {
 /* With SHIPYARD_TIMING set, says how long a step took since since (seconds
  * of sy_now_s), naming the commit (may be ""). */
 void pipeline_timing(const char *what, const char *commit, double since);
+
+/* Returns 1 when the options name a goal (specs, packages, an image config,
+ * specs to rebuild): the plan is that goal's, from no base. */
+int pipeline_has_goal(const struct pipeline_options *o);
 
 /* The plan stage (planstage.c): reads both commits, the changeset, computes
  * the plan, the changed global inputs and the affected image configs, prints
@@ -65,8 +76,12 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err);
 int pipeline_read_head(struct pipeline *p, struct sy_error *err);
 
 /* Returns 1 when the plan cannot be built as it is: specs that do not parse,
- * or build cycles that cannot be broken. */
+ * build cycles that cannot be broken, or the cascade guard holds it. */
 int pipeline_plan_failed(const struct pipeline *p);
+
+/* Returns 1 when the cascade guard holds the plan: more specs to build than
+ * plan.maxrebuild and no --approve. Nothing after the plan stage runs. */
+int pipeline_plan_held(const struct pipeline *p);
 
 /* The build stage (buildstage.c): worker root, builds, reports, the
  * shipyard/build status. Returns the number of failed, blocked and skipped

@@ -39,7 +39,7 @@ static char *published_commit(const struct pipeline *p)
 	return commit;
 }
 
-/* Picks the base commit: none when specs are named; --from (or its merge
+/* Picks the base commit: none when a goal is named; --from (or its merge
  * base with the head); else for a build the commit the channel read was last
  * published from; else the head's first parent. */
 static int resolve_base(struct pipeline *p, struct sy_error *err)
@@ -48,7 +48,7 @@ static int resolve_base(struct pipeline *p, struct sy_error *err)
 	int stages = p->stages;
 	char *last;
 
-	if (o->specs) {
+	if (pipeline_has_goal(o)) {
 		p->has_base = 0;
 	} else if (o->from) {
 		int rc = o->merge_base ? gitwatch_merge_base(p->repo, o->from, p->head.oid, p->base.oid, err)
@@ -255,6 +255,8 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 	if (stages & PIPELINE_PLAN) {
 		if (pipeline_plan_stage(p, err))
 			return -1;
+		if (pipeline_plan_held(p))
+			return 1;
 		failed = pipeline_plan_failed(p);
 	} else if (read_head(p, stages, err)) {
 		return -1;
@@ -302,6 +304,8 @@ static void pipeline_release(struct pipeline *p)
 		return;
 #endif
 	planner_plan_release(&p->plan);
+	planner_cascade_release(&p->cascade);
+	planner_target_set_release(&p->target);
 	planner_commit_release(&p->head);
 	planner_commit_release(&p->base);
 	gitwatch_changeset_release(&p->changes);

@@ -73,14 +73,30 @@ struct pipeline_options {
 				      * never failing a build) */
 	int missing;                 /* 1: also plan specs without an artifact for
 				      * their key (always on with PIPELINE_BUILD) */
-	const char *const *specs;    /* with PIPELINE_BUILD: build only these specs
-				      * (spec ids, NULL-terminated), each whatever
-				      * its base; NULL: the whole rebuild set */
+	const char *const *specs;    /* plan and build only these specs (spec ids,
+				      * NULL-terminated), each whatever its base,
+				      * and what they need that has no artifact
+				      * (planner/target.h); NULL: the rebuild set */
+	const char *const *packages; /* the same, naming binary packages */
+	const char *image_config;    /* the same for the packages an image config
+				      * lists (its name or repository path) */
+	const char *const *rebuild;  /* spec ids or package names built even when
+				      * an artifact with their key exists; they
+				      * join the goal as specs does */
+	const char *const *ignore;   /* spec ids or package names never built; the
+				      * specs needing them use what exists of
+				      * their packages or are blocked */
 	const char *const *image_configs; /* with PIPELINE_IMAGES: only these
 				      * configs (names without .json); NULL: all */
-	int force;                   /* 1: rebuild the named specs even when an
+	int force;                   /* 1: rebuild every spec of the goal (specs,
+				      * packages, image_config) even when an
 				      * artifact with their key exists, recompose
 				      * images even when unchanged */
+	int approve;                 /* 1: build a plan the cascade guard holds
+				      * (more specs to build than shipyard.conf's
+				      * plan.maxrebuild); 0: such a plan is
+				      * reported and nothing is built, published
+				      * or composed (planner/cascade.h) */
 	int json;                    /* 1: print the plan as JSON */
 	FILE *out;                   /* where the plan is printed */
 	struct pipeline_reporter *reporter; /* status backend, may be NULL */
@@ -102,9 +118,11 @@ struct pipeline_options {
 };
 
 /* Runs the pipeline. Returns 0 when every stage run succeeded, 1 when some
- * spec or image failed (the rest completed; statuses say which), or -1 with
+ * spec or image failed (the rest completed; statuses say which) or the
+ * cascade guard holds the plan for approval (shipyard/plan failure naming
+ * the count and the biggest causes; nothing ran after the plan), or -1 with
  * err set when the pipeline could not run at all (bad repository, revision,
- * state directory, an unknown spec or image config name). */
+ * state directory, an unknown spec, package or image config name). */
 int pipeline_run(const struct pipeline_options *opts, struct sy_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "imager/imageconfig.h"
 #include "imager/stage.h"
 #include "pipeline/pipeline-private.h"
 #include "pipeline/planprint.h"
@@ -188,21 +189,63 @@ static int compute_changeset(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
+int pipeline_has_goal(const struct pipeline_options *o)
+{
+	return o->specs || o->packages || o->image_config || o->rebuild;
+}
+
+/* Resolves the maintainer's request, if any, against the head. */
+static int resolve_target(struct pipeline *p, struct sy_error *err)
+{
+	const struct pipeline_options *o = p->opts;
+	static const char *const none[] = { NULL };
+	struct imager_config cfg = { 0 };
+	struct planner_target t = {
+		.specs = o->specs, .packages = o->packages, .rebuild = o->rebuild,
+		.ignore = o->ignore, .force = o->force,
+	};
+	int rc;
+
+	if (!pipeline_has_goal(o) && !o->ignore)
+		return 0;
+	if (o->image_config) {
+		if (imager_config_read(p->repo, p->head.oid, p->head.distro.imageconfigs_dir,
+				       o->image_config, &cfg, err))
+			return -1;
+		t.image_packages = cfg.packages.n ? (const char *const *)cfg.packages.items : none;
+	}
+	rc = planner_target_resolve(&p->head.index, &t, &p->target, err);
+	p->has_target = 1;
+	imager_config_release(&cfg);
+	for (size_t k = 0; k < p->target.unknown_ignored.n; k++)
+		sy_log_warn("ignore %s: no spec or package of that name",
+			    p->target.unknown_ignored.items[k]);
+	return rc;
+}
+
 static int compute_plan(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
 	double t0 = sy_now_s();
+
+	if (resolve_target(p, err))
+		return -1;
 	struct planner_plan_input in = {
 		.base = p->has_base ? &p->base.index : NULL,
 		.base_keys = p->has_base ? &p->base.keys : NULL,
 		.head = &p->head.index, .graph = &p->head.graph, .keys = &p->head.keys,
-		.has_artifact = o->missing || (p->stages & PIPELINE_BUILD) ? has_artifact : NULL,
-		.has_built = has_built, .arg = p,
+		.has_artifact = o->missing || (p->stages & PIPELINE_BUILD) || p->has_target
+					? has_artifact
+					: NULL,
+		.has_built = has_built, .arg = p, .target = p->has_target ? &p->target : NULL,
 	};
 
-	if (planner_plan_compute(&in, &p->plan, err) ||
-	    (o->specs && planner_plan_select(&p->plan, &p->head.index, o->specs, err)))
+	if (planner_plan_compute(&in, &p->plan, err))
 		return -1;
+	/* A goal a person named is asked for already: no guard. */
+	if (!pipeline_has_goal(o) && p->head.distro.max_rebuild)
+		planner_cascade_check(&in, &p->plan, p->head.distro.max_rebuild, has_artifact, p,
+				      &p->cascade);
 	find_global_changes(p);
 	for (size_t b = 0; b < p->head.index.nspecs; b++)
 		if (p->head.index.specs[b].error)
@@ -216,9 +259,14 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 	return 0;
 }
 
+int pipeline_plan_held(const struct pipeline *p)
+{
+	return p->cascade.needs_approval && !p->opts->approve;
+}
+
 int pipeline_plan_failed(const struct pipeline *p)
 {
-	if (p->plan.broken_specs.n)
+	if (p->plan.broken_specs.n || pipeline_plan_held(p))
 		return 1;
 	for (size_t e = 0; e < p->plan.n; e++)
 		if (p->plan.entries[e].in_cycle)
@@ -245,6 +293,20 @@ static void save_plan(struct pipeline *p, const struct pipeline_plan_view *view)
 	free(path);
 }
 
+/* The cascade guard holds the plan: a failure, not a pending status, so
+ * that the run ends and nothing waits on it; approving is running again
+ * with --approve. */
+static void report_held(struct pipeline *p, const struct pipeline_plan_view *view)
+{
+	char *line = pipeline_plan_cascade_line(view, 3);
+
+	if (p->stages & PIPELINE_BUILD)
+		sy_log_error("approval needed: %s; nothing built: run again with --approve", line);
+	pipeline_status_report(p->opts->reporter, "shipyard/plan", FORGE_FAILURE,
+			       "approval needed: %s", line);
+	free(line);
+}
+
 int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct pipeline_reporter *rep = p->opts->reporter;
@@ -258,13 +320,18 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 		.base = p->has_base ? p->base.oid : NULL, .head = &p->head.index,
 		.graph = &p->head.graph, .plan = &p->plan, .changes = &p->changes,
 		.images = &p->images, .global = &p->global,
+		.cascade = p->cascade.limit ? &p->cascade : NULL, .approved = p->opts->approve,
+		.goal = pipeline_has_goal(p->opts),
 	};
 	pipeline_plan_print(p->opts->out, &view, p->opts->json);
 	if (p->stages != PIPELINE_PLAN)
 		save_plan(p, &view);
-	pipeline_status_report(rep, "shipyard/plan",
-			       pipeline_plan_failed(p) ? FORGE_FAILURE : FORGE_SUCCESS,
-			       "%zu specs to build, %zu broken, %zu cycles", p->plan.n,
-			       p->plan.broken_specs.n, p->plan.ncycles);
+	if (pipeline_plan_held(p))
+		report_held(p, &view);
+	else
+		pipeline_status_report(rep, "shipyard/plan",
+				       pipeline_plan_failed(p) ? FORGE_FAILURE : FORGE_SUCCESS,
+				       "%zu specs to build, %zu broken, %zu cycles", p->plan.n,
+				       p->plan.broken_specs.n, p->plan.ncycles);
 	return 0;
 }

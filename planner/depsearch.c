@@ -202,8 +202,11 @@ int planner_depsearch_run(const struct planner_graph *graph,
 		size_t spec = result->hits[q].spec, depth = result->hits[q].depth;
 		if (query->max_depth >= 0 && depth >= (size_t)query->max_depth)
 			continue;
+		int skip_build = query->not_built && query->not_built[spec] &&
+				 query->direction == PLANNER_DEPSEARCH_DEPENDENCIES;
 		for (size_t k = adj.first[spec]; k < adj.first[spec + 1]; k++)
-			if (result->hit_of[adj.items[k].other] < 0)
+			if (result->hit_of[adj.items[k].other] < 0 &&
+			    !(skip_build && adj.items[k].kind == PLANNER_DEPSEARCH_EDGE_BUILD))
 				hit_add(graph, result, adj.items[k].other, depth + 1, (long)spec,
 					&adj.items[k]);
 	}

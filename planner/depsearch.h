@@ -56,6 +56,10 @@ struct planner_depsearch_query {
 	long max_depth;        /* keep specs at most this many edges away from a
 				* searched spec; < 0: no limit; 0: only the
 				* searched specs */
+	const unsigned char *not_built; /* per spec, or NULL: 1 for a spec that
+				* is not to be built, whose own build edges are
+				* not followed (a goal's ignored specs,
+				* planner/target.h); DEPENDENCIES only */
 };
 
 /* Kind of the edge a spec was reached by. */

@@ -114,6 +114,27 @@ int planner_distro_spec_policy(void *distro, const char *spec, struct planner_po
 	return 0;
 }
 
+/* plan.maxrebuild: a count, as git writes numbers (a k, m or g suffix
+ * multiplies by 1024, 1024^2 or 1024^3). */
+static int read_max_rebuild(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	git_config_entry *entry;
+	int64_t n;
+	int rc = 0;
+
+	if (git_config_get_entry(&entry, cfg, "plan.maxrebuild") < 0)
+		return 0;
+	if (!entry->value)
+		rc = sy_error_set(err, "shipyard.conf: plan.maxrebuild: no value");
+	else if (git_config_parse_int64(&n, entry->value) < 0 || n < 0)
+		rc = sy_error_set(err, "shipyard.conf: plan.maxrebuild: '%s' is not a number >= 0",
+				  entry->value);
+	else
+		d->max_rebuild = (size_t)n;
+	git_config_entry_free(entry);
+	return rc;
+}
+
 static int read_config(const char *path, struct planner_distro *d, struct sy_error *err)
 {
 	git_config *cfg;
@@ -138,7 +159,8 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	free(mode);
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	int rc = get_list(cfg, "distro.define", &defines, err) ||
-			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err)
+			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
+			 read_max_rebuild(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);

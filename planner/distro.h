@@ -10,6 +10,9 @@
  *       rebuildpolicy = transitive ; or direct, local, layers=N
  *   [spec "curl"]
  *       rebuildpolicy = local      ; per spec (spec file basename)
+ *   [plan]
+ *       maxrebuild = 200           ; cascade guard: a plan with more specs
+ *                                  ; to build waits for --approve
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
  * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
  * macros auto-detected, transitive). */
@@ -53,6 +56,9 @@ struct planner_distro {
 	struct planner_policy policy;  /* default rebuild policy */
 	struct sy_strv policy_specs;   /* specs with their own policy ... */
 	struct planner_policy *policies; /* ... and that policy, parallel */
+	size_t max_rebuild;            /* plan.maxrebuild: a plan with more specs
+				      * to build than this needs approval
+				      * (planner/cascade.h); 0: no limit */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy
@@ -64,7 +70,8 @@ int planner_distro_spec_policy(void *distro, const char *spec, struct planner_po
  * tmpdir. A file with an [include] or [includeIf] section is refused
  * ("shipyard.conf:3: include sections are not supported"): libgit2 would
  * follow it to any host file. Returns 0 or -1 ("shipyard.conf: <libgit2
- * message>"). Release with planner_distro_release. */
+ * message>", "shipyard.conf: plan.maxrebuild: 'x' is not a number >= 0").
+ * Release with planner_distro_release. */
 int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,
 			struct planner_distro *distro, struct sy_error *err);
 

@@ -336,6 +336,33 @@ static void resolve_spec(struct planner_graph *graph, size_t i)
 	resolve_runtime(graph, i);
 }
 
+void planner_graph_unresolved_requires(const struct planner_graph *graph, size_t spec,
+				       struct sy_strv *out)
+{
+	const struct planner_spec *s = &graph->specs[spec];
+	size_t first = out->n;
+
+	if (s->error || s->excluded)
+		return;
+	for (size_t j = 0; j < s->npackages; j++) {
+		const struct planner_package *pkg = &s->packages[j];
+		for (size_t k = 0; k < pkg->requires.n; k++) {
+			Id dep = dep_id(graph->pool->pool, &pkg->requires.items[k]);
+			int tc;
+			if (dep && (best_provider(graph->pool, dep, &tc) || tc))
+				continue;
+			char *text = planner_dep_format(&pkg->requires.items[k]);
+			int seen = 0;
+			for (size_t m = first; m < out->n && !seen; m++)
+				seen = !strcmp(out->items[m], text);
+			if (seen)
+				free(text);
+			else
+				sy_strv_push_owned(out, text);
+		}
+	}
+}
+
 char *planner_graph_build_reason(const struct planner_graph *graph, size_t spec, size_t k)
 {
 	const struct planner_graph_node *node = &graph->nodes[spec];

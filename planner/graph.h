@@ -86,6 +86,16 @@ char *planner_graph_build_reason(const struct planner_graph *graph, size_t spec,
  * requires libssh2". Returns a malloc'ed string; the caller frees it. */
 char *planner_graph_run_reason(const struct planner_graph *graph, size_t spec, size_t k);
 
+/* Appends to out the Requires of spec's packages that nothing offers: no
+ * package of this distribution (learned Provides included) and not the
+ * worker root's toolchain, each once, formatted as planner_dep_format does
+ * ("libfoo.so.1()(64bit)", "bar >= 2"). Such a package cannot be installed
+ * into a build root or an image, as the Azure Linux toolkit's unresolved
+ * RUN nodes block what needs them. Resolved on demand: only analyses ask.
+ * Not thread-safe with other calls on the same graph. */
+void planner_graph_unresolved_requires(const struct planner_graph *graph, size_t spec,
+				       struct sy_strv *out);
+
 /* Resolves the BuildRequires of spec that the graph left unresolved against
  * the headers of built RPM files (rpm_files, NULL-terminated host paths), as
  * the Azure Linux toolkit injects implicit provides mid-build: a provide that

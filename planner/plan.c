@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/target.h"
+
 char *planner_path_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -158,7 +160,8 @@ static void add_entry(struct planner *p, size_t spec, enum planner_plan_why why,
 	struct planner_plan *plan = p->plan;
 
 	plan->entries = sy_xrealloc(plan->entries, (plan->n + 1) * sizeof(*plan->entries));
-	plan->entries[plan->n] = (struct planner_plan_entry){ spec, why, via, sy_xstrdup(reason), 0 };
+	plan->entries[plan->n] = (struct planner_plan_entry){ .spec = spec, .why = why, .via = via,
+							     .reason = sy_xstrdup(reason) };
 	p->slot[spec] = plan->n++;
 }
 
@@ -197,17 +200,34 @@ static void add_removals(struct planner *p)
 	}
 }
 
+/* A goal plan: what planner_target_pick picks, unordered. */
+static int select_goal(struct planner *p, struct sy_error *err)
+{
+	size_t n = p->in->head->nspecs;
+	struct planner_target_pick *picks = sy_xcalloc(n + 1, sizeof(*picks));
+	int rc = planner_target_pick(p->in, picks, err);
+
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0 && picks[i].pick) {
+			add_entry(p, i, picks[i].why, SIZE_MAX, picks[i].reason);
+			p->plan->entries[p->plan->n - 1].forced = p->in->target->forced[i];
+		}
+		free(picks[i].reason);
+	}
+	free(picks);
+	return rc;
+}
+
 /* Puts every head spec that must be built into the set, unordered. */
 static void select_specs(struct planner *p)
 {
 	const struct planner_index *head = p->in->head;
+	const struct planner_target_set *t = p->in->target;
 
 	for (size_t i = 0; i < head->nspecs; i++) {
 		const struct planner_spec *s = &head->specs[i];
 		size_t via;
-		if (s->error)
-			sy_strv_pushf(&p->plan->broken_specs, "%s", s->error);
-		if (s->excluded)
+		if (s->excluded || (t && t->ignored[i]))
 			continue;
 		if (own_changed(p, i))
 			add_change(p, i);
@@ -319,17 +339,26 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	struct planner p = { in, plan, sy_xcalloc(n + 1, sizeof(long)), sy_xcalloc(n + 1, sizeof(char *)),
 			     sy_xcalloc(n + 1, 1), sy_xmalloc((n + 1) * sizeof(size_t)) };
 	unsigned char *bootstrap = sy_xcalloc(n + 1, 1);
+	int rc = 0;
 
-	(void)err;
 	memset(plan, 0, sizeof(*plan));
 	for (size_t i = 0; i < n; i++) {
 		p.base_of[i] = in->base ? planner_index_lookup_path(in->base, in->head->specs[i].path) : -1;
 		p.slot[i] = SIZE_MAX;
 	}
-	select_specs(&p);
-	add_removals(&p);
+	for (size_t i = 0; i < n; i++)
+		if (in->head->specs[i].error)
+			sy_strv_pushf(&plan->broken_specs, "%s", in->head->specs[i].error);
+	if (in->target && in->target->has_goal) {
+		rc = select_goal(&p, err);
+	} else {
+		select_specs(&p);
+		add_removals(&p);
+	}
 	find_cycles(&p, bootstrap);
 	order_entries(&p, bootstrap);
+	if (in->target)
+		planner_target_mark_ignored(in, plan);
 	for (size_t i = 0; i < n; i++)
 		free(p.reason[i]);
 	free(p.reason);
@@ -337,7 +366,7 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	free(p.base_of);
 	free(p.slot);
 	free(bootstrap);
-	return 0;
+	return rc;
 }
 
 void planner_plan_release(struct planner_plan *plan)
@@ -360,60 +389,8 @@ void planner_plan_release(struct planner_plan *plan)
 	}
 	free(plan->cycles);
 	sy_strv_release(&plan->broken_specs);
+	for (size_t k = 0; k < plan->nignored; k++)
+		sy_strv_release(&plan->ignored[k].dependents);
+	free(plan->ignored);
 	memset(plan, 0, sizeof(*plan));
-}
-
-/* Appends to missing the names that match no spec, to outside those that
- * match a spec the plan does not hold; marks keep[e] for the others. */
-static void match_names(const struct planner_plan *plan, const struct planner_index *head,
-			const char *const *names, unsigned char *keep, struct sy_strv *missing,
-			struct sy_strv *outside)
-{
-	for (const char *const *name = names; *name; name++) {
-		int known = 0, held = 0;
-		for (size_t i = 0; i < head->nspecs; i++) {
-			char *id = planner_spec_id(&head->specs[i]);
-			if (!strcmp(id, *name)) {
-				known = 1;
-				for (size_t e = 0; e < plan->n; e++)
-					if (plan->entries[e].spec == i)
-						held = keep[e] = 1;
-			}
-			free(id);
-		}
-		if (!known)
-			sy_strv_push(missing, *name);
-		else if (!held)
-			sy_strv_push(outside, *name);
-	}
-}
-
-int planner_plan_select(struct planner_plan *plan, const struct planner_index *head,
-			const char *const *names, struct sy_error *err)
-{
-	unsigned char *keep = sy_xcalloc(plan->n + 1, 1);
-	struct sy_strv missing = SY_STRV_INIT, outside = SY_STRV_INIT;
-	size_t n = 0;
-	int rc = 0;
-
-	match_names(plan, head, names, keep, &missing, &outside);
-	if (missing.n || outside.n) {
-		char *a = sy_strv_join(&missing, ", "), *b = sy_strv_join(&outside, ", ");
-		rc = sy_error_set(err, "%s%s%s%s%s", missing.n ? "unknown spec(s): " : "", a,
-				  missing.n && outside.n ? "; " : "", b,
-				  outside.n ? ": not in the rebuild set" : "");
-		free(a);
-		free(b);
-	}
-	for (size_t e = 0; e < plan->n; e++) {
-		if (keep[e] && rc == 0)
-			plan->entries[n++] = plan->entries[e];
-		else
-			free(plan->entries[e].reason);
-	}
-	plan->n = n;
-	sy_strv_release(&missing);
-	sy_strv_release(&outside);
-	free(keep);
-	return rc;
 }

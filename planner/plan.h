@@ -22,6 +22,7 @@ enum planner_plan_why {
 	PLANNER_PLAN_CHANGED,    /* its own inputs changed, or it is new */
 	PLANNER_PLAN_DEPENDENCY, /* the key of a spec of its build root changed */
 	PLANNER_PLAN_MISSING,    /* no artifact with its build key exists */
+	PLANNER_PLAN_REQUESTED,  /* a person asked for it (planner/target.h) */
 };
 
 /* One spec to build. */
@@ -31,6 +32,17 @@ struct planner_plan_entry {
 	size_t via;      /* DEPENDENCY: the spec whose change reached it */
 	char *reason;    /* one line, the whole chain */
 	int in_cycle;    /* 1 when in a build cycle that cannot be broken */
+	int forced;      /* 1: built even when an artifact with its key exists
+			  * (planner_target rebuild, force) */
+	int blocked;     /* 1: its build root needs packages of an ignored spec
+			  * of which none exist; not built, reported blocked */
+	size_t blocker;  /* blocked: that ignored spec (index into the head) */
+	int stale_root;  /* 1: its build root holds packages of an earlier build
+			  * of an ignored spec (the published ones), directly
+			  * or through entries of the plan: its build key,
+			  * which names the spec's current key, does not
+			  * describe this build, and its artifact must not be
+			  * stored under it */
 };
 
 /* A spec whose own inputs changed, with what changed. */
@@ -52,6 +64,25 @@ struct planner_plan_cycle {
 	char *broken_at;        /* spec id whose built packages break it, or NULL */
 };
 
+/* Where the packages of an ignored spec come from for the entries whose
+ * build root holds them. */
+enum planner_plan_packages {
+	PLANNER_PACKAGES_NONE,      /* nowhere: those entries are blocked */
+	PLANNER_PACKAGES_ARTIFACT,  /* the artifact of its build key */
+	PLANNER_PACKAGES_PUBLISHED, /* the published repository: packages of an
+				     * earlier build of it */
+};
+
+/* A spec left out on request (planner/target.h). */
+struct planner_plan_ignored {
+	size_t spec;                     /* index into the head index */
+	enum planner_plan_packages packages;
+	struct sy_strv dependents;       /* spec ids of the entries whose build
+					  * root holds its packages */
+};
+
+struct planner_target_set;
+
 /* Inputs of the planner. */
 struct planner_plan_input {
 	const struct planner_index *base;     /* specs at the base commit; NULL: none */
@@ -67,6 +98,10 @@ struct planner_plan_input {
 	 * toolkit breaks cycles with prebuilt RPMs. NULL: never. */
 	int (*has_built)(void *arg, const struct planner_spec *spec);
 	void *arg;
+	/* A maintainer's request resolved against head (planner/target.h): a
+	 * goal plan, or the rebuild set less the ignored specs; NULL: the
+	 * rebuild set. The base is not consulted for a goal plan. */
+	const struct planner_target_set *target;
 };
 
 /* The plan. Release with planner_plan_release. */
@@ -80,20 +115,15 @@ struct planner_plan {
 	struct planner_plan_cycle *cycles; /* cycles among the rebuild set */
 	size_t ncycles;
 	struct sy_strv broken_specs; /* "path: reason" of head specs that did not parse */
+	struct planner_plan_ignored *ignored; /* specs left out on request */
+	size_t nignored;
 };
 
 /* Computes the plan. Never fails on unresolved dependencies or cycles (they
- * are reported); returns 0. */
+ * are reported); returns 0, or -1 with err when a goal plan's graph search
+ * fails (planner_target_pick). */
 int planner_plan_compute(const struct planner_plan_input *in, struct planner_plan *plan,
 			 struct sy_error *err);
-
-/* Keeps only the entries of the specs named in names (spec ids as
- * planner_spec_id gives them, NULL-terminated), in build order. Returns 0,
- * or -1 with err naming every name that is no spec of head ("unknown
- * spec(s): a, b") or a spec the plan does not hold ("c: not in the rebuild
- * set"); the plan then keeps no entry. */
-int planner_plan_select(struct planner_plan *plan, const struct planner_index *head,
-			const char *const *names, struct sy_error *err);
 
 /* Frees the plan. */
 void planner_plan_release(struct planner_plan *plan);

@@ -21,6 +21,24 @@ minidistro() {
 	git_ -C "$1" commit -q -m "minidistro"
 }
 
+# sy OUT COMMAND ARGS...: runs shipyard COMMAND, its output (stdout and
+# stderr) in OUT, its exit status in $rc.
+sy() {
+	out=$1
+	shift
+	rc=0
+	"$SHIPYARD" "$@" >"$out" 2>&1 || rc=$?
+}
+
+# syj OUT COMMAND ARGS...: the same with stderr apart, in OUT.err, so that
+# OUT holds only what the command prints (JSON).
+syj() {
+	out=$1
+	shift
+	rc=0
+	"$SHIPYARD" "$@" >"$out" 2>"$out.err" || rc=$?
+}
+
 fail() {
 	echo "FAIL: $*"
 	exit 1

@@ -24,6 +24,7 @@ static void test_distro_read_file_keeps_defaults_the_file_does_not_set(void **st
 	assert_int_equal(d.policy.layers, -1);
 	assert_int_equal(planner_distro_spec_policy(&d, "curl", &policy), 1);
 	assert_int_equal(policy.layers, 0);
+	assert_int_equal(d.max_rebuild, 0);
 	planner_distro_release(&d);
 	sy_rm_rf(dir, NULL);
 	free(path);
@@ -94,12 +95,52 @@ static void test_distro_read_file_refuses_include_sections(void **state)
 	free(dir);
 }
 
+/* plan.maxrebuild, the cascade guard's limit: a count (git's k suffix
+ * included); anything else is refused with the item named, never read as
+ * "no limit". */
+static void test_distro_read_file_reads_the_cascade_limit(void **state)
+{
+	static const char *const bad[] = { "-1", "many", "3x", "" };
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild = 25\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.max_rebuild, 25);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild = 2k\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.max_rebuild, 2048);
+	planner_distro_release(&d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = sy_xasprintf("[plan]\n\tmaxrebuild = %s\n", bad[i]);
+		char *want = sy_xasprintf("shipyard.conf: plan.maxrebuild: '%s' is not a number >= 0",
+					  bad[i]);
+		test_write_file(dir, "shipyard.conf", text);
+		assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+		assert_string_equal(err.msg, want);
+		planner_distro_release(&d);
+		free(want);
+		free(text);
+	}
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: plan.maxrebuild: no value");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_distro_read_file_keeps_defaults_the_file_does_not_set),
 		cmocka_unit_test(test_distro_read_file_refuses_an_item_without_value),
 		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
+		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,13 @@
-/* The dependency graph (libsolv) and the rebuild set, on specs made by hand. */
+/* The dependency graph (libsolv), the rebuild set, the cascade guard,
+ * maintainer targeting and graph analytics, on specs made by hand. */
 #include "testutil.h"
 
 #include "planner/graph.h"
 #include "planner/plan.h"
 #include "planner/buildkey.h"
+#include "planner/analyze.h"
+#include "planner/cascade.h"
+#include "planner/target.h"
 
 /* A tiny distribution: zlib (zlib, zlib-devel), openssl BuildRequires
  * zlib-devel >= 1.3, curl BuildRequires openssl-devel and zlib-devel, hello
@@ -313,6 +317,346 @@ static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_pac
 	planner_graph_release(&g);
 }
 
+/* The fixture's first four specs (zlib, openssl, curl, hello) at a base
+ * and a head commit: base keys "aaaa", head keys as fake_keys makes them,
+ * and a plan input over them (no artifacts, nothing built). */
+struct scene {
+	struct planner_graph g;
+	struct planner_index base, head;
+	struct planner_keys base_keys, keys;
+	struct planner_plan_input in;
+	struct planner_plan plan;
+	struct planner_cascade cascade;
+	struct planner_target_set set;
+};
+
+static void scene_open(struct fixture *f, struct scene *s, const char *own, const char *key)
+{
+	struct sy_error err = { { 0 } };
+
+	memset(s, 0, sizeof(*s));
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &s->g, &err), &err);
+	s->base = fake_index(f->specs, 4);
+	s->head = fake_index(f->specs, 4);
+	fake_keys(&s->base_keys, 4, "aaaa", "aaaa");
+	fake_keys(&s->keys, 4, own, key);
+	s->in = (struct planner_plan_input){ &s->base, &s->base_keys, &s->head, &s->g, &s->keys, NULL,
+					     never_built, NULL };
+}
+
+/* Computes s->plan from s->in (released first when computed before). */
+static void scene_plan(struct scene *s)
+{
+	struct sy_error err = { { 0 } };
+
+	planner_plan_release(&s->plan);
+	assert_ok(planner_plan_compute(&s->in, &s->plan, &err), &err);
+}
+
+/* Resolves t into s->set and makes it the plan's target. */
+static void scene_target(struct scene *s, const struct planner_target *t)
+{
+	struct sy_error err = { { 0 } };
+
+	planner_target_set_release(&s->set);
+	assert_ok(planner_target_resolve(&s->head, t, &s->set, &err), &err);
+	s->in.target = &s->set;
+}
+
+/* Judges s->plan against limit (the verdict released first). */
+static void scene_guard(struct scene *s, size_t limit, planner_artifact_fn has_artifact)
+{
+	planner_cascade_release(&s->cascade);
+	planner_cascade_check(&s->in, &s->plan, limit, has_artifact, NULL, &s->cascade);
+}
+
+static void scene_close(struct scene *s)
+{
+	planner_cascade_release(&s->cascade);
+	planner_target_set_release(&s->set);
+	planner_plan_release(&s->plan);
+	planner_keys_release(&s->base_keys);
+	planner_keys_release(&s->keys);
+	planner_graph_release(&s->g);
+}
+
+static int artifact_of_curl(void *arg, const char *key)
+{
+	(void)arg;
+	return !strcmp(key, "k2b");
+}
+
+/* zlib changed: it pulls itself, openssl and curl into the set. A limit
+ * of 2 asks for approval naming zlib with 3; a limit of 3, or curl's
+ * artifact already built, does not. */
+static void test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in(void **state)
+{
+	struct scene s;
+
+	scene_open(*state, &s, "baaa", "bbba");
+	strcpy(s.keys.inputs[0].metadata, "n");
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 3);
+	scene_guard(&s, 2, NULL);
+	assert_int_equal(s.cascade.to_build, 3);
+	assert_true(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 1);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[0].spec, 0);
+	assert_int_equal(s.cascade.causes[0].count, 3);
+	scene_guard(&s, 3, NULL);
+	assert_false(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 0);
+	scene_guard(&s, 2, artifact_of_curl);
+	assert_int_equal(s.cascade.to_build, 2);
+	assert_false(s.cascade.needs_approval);
+	scene_guard(&s, 0, NULL);
+	assert_false(s.cascade.needs_approval);
+
+	/* hello without an artifact: a cause of its own. */
+	s.in.has_artifact = no_artifact_for_hello;
+	scene_plan(&s);
+	scene_guard(&s, 1, NULL);
+	assert_int_equal(s.cascade.ncauses, 2);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[0].count, 3);
+	assert_int_equal(s.cascade.causes[1].kind, PLANNER_CASCADE_MISSING);
+	assert_int_equal(s.cascade.causes[1].count, 1);
+	scene_close(&s);
+}
+
+/* The macro context changed: every spec's key, one cause for all of them;
+ * openssl, whose parsed metadata changed too, is a cause of its own for
+ * itself and curl. A spec changed by the macro context alone is none. */
+static void test_cascade_guard_counts_a_global_change_once(void **state)
+{
+	struct scene s;
+
+	scene_open(*state, &s, "bbbb", "bbbb");
+	strcpy(s.keys.global, "h");
+	strcpy(s.keys.inputs[1].metadata, "n");
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 4);
+	scene_guard(&s, 3, NULL);
+	assert_true(s.cascade.needs_approval);
+	assert_int_equal(s.cascade.ncauses, 2);
+	assert_int_equal(s.cascade.causes[0].kind, PLANNER_CASCADE_GLOBAL);
+	assert_int_equal(s.cascade.causes[0].count, 4);
+	assert_int_equal(s.cascade.causes[1].kind, PLANNER_CASCADE_SPEC);
+	assert_int_equal(s.cascade.causes[1].spec, 1);
+	assert_int_equal(s.cascade.causes[1].count, 2);
+	scene_close(&s);
+}
+
+static int artifact_of_zlib(void *arg, const char *key)
+{
+	(void)arg;
+	return !strcmp(key, "k0a");
+}
+
+static int openssl_built(void *arg, const struct planner_spec *spec)
+{
+	(void)arg;
+	return !strcmp(spec->name, "openssl");
+}
+
+/* The entry of spec in plan, or NULL. */
+static const struct planner_plan_entry *entry_of(const struct planner_plan *plan, size_t spec)
+{
+	for (size_t e = 0; e < plan->n; e++)
+		if (plan->entries[e].spec == spec)
+			return &plan->entries[e];
+	return NULL;
+}
+
+/* --specs curl: curl, and openssl, which curl needs and which has no
+ * artifact; zlib, needed too, has one and is not built again. */
+static void test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact(void **state)
+{
+	static const char *const curl[] = { "curl", NULL }, *const devel[] = { "zlib-devel", NULL };
+	struct scene s;
+
+	scene_open(*state, &s, "aaaa", "aaaa");
+	s.in.has_artifact = artifact_of_zlib;
+	scene_target(&s, &(struct planner_target){ .specs = curl });
+	assert_true(s.set.has_goal);
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 2);
+	assert_int_equal(s.plan.entries[0].spec, 1);
+	assert_int_equal(s.plan.entries[0].why, PLANNER_PLAN_MISSING);
+	assert_string_equal(s.plan.entries[0].reason,
+			    "no artifact for its build key, needed by curl (BuildRequires openssl-devel)");
+	assert_int_equal(s.plan.entries[1].spec, 2);
+	assert_int_equal(s.plan.entries[1].why, PLANNER_PLAN_REQUESTED);
+	assert_string_equal(s.plan.entries[1].reason, "requested");
+	assert_false(s.plan.entries[1].forced);
+	assert_int_equal(s.plan.nchanged + s.plan.nignored, 0);
+
+	/* --packages zlib-devel --force: zlib, built again though it has an
+	 * artifact. */
+	scene_target(&s, &(struct planner_target){ .packages = devel, .force = 1 });
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 1);
+	assert_true(s.plan.entries[0].forced);
+	assert_string_equal(s.plan.entries[0].reason, "requested, rebuilt even if built");
+	scene_close(&s);
+}
+
+/* --specs curl --ignore openssl: openssl is not built, nor zlib, which
+ * only openssl's build needs; curl needs openssl's packages and is blocked
+ * while none exist, builds with the published ones once they do. Without a
+ * goal, ignoring takes openssl out of the rebuild set the same way. */
+static void test_target_ignored_spec_blocks_what_needs_it_until_it_was_built(void **state)
+{
+	static const char *const curl[] = { "curl", NULL }, *const openssl[] = { "openssl", NULL };
+	struct scene s;
+
+	scene_open(*state, &s, "baaa", "bbba");
+	s.in.base = NULL;
+	s.in.base_keys = NULL;
+	s.in.has_artifact = artifact_of_zlib;
+	scene_target(&s, &(struct planner_target){ .specs = curl, .ignore = openssl });
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 1);
+	assert_true(s.plan.entries[0].blocked);
+	assert_int_equal(s.plan.entries[0].blocker, 1);
+	assert_false(s.plan.entries[0].stale_root);
+	assert_int_equal(s.plan.nignored, 1);
+	assert_int_equal(s.plan.ignored[0].spec, 1);
+	assert_int_equal(s.plan.ignored[0].packages, PLANNER_PACKAGES_NONE);
+	assert_int_equal(s.plan.ignored[0].dependents.n, 1);
+	assert_string_equal(s.plan.ignored[0].dependents.items[0], "curl");
+
+	/* Published: curl builds with them, apart from builds of its key. */
+	s.in.has_built = openssl_built;
+	scene_plan(&s);
+	assert_false(s.plan.entries[0].blocked);
+	assert_true(s.plan.entries[0].stale_root);
+	assert_int_equal(s.plan.ignored[0].packages, PLANNER_PACKAGES_PUBLISHED);
+
+	/* No goal: zlib changed; openssl is left out of the set, curl kept. */
+	scene_target(&s, &(struct planner_target){ .ignore = openssl });
+	assert_false(s.set.has_goal);
+	s.in.base = &s.base;
+	s.in.base_keys = &s.base_keys;
+	s.in.has_artifact = NULL;
+	s.in.has_built = never_built;
+	scene_plan(&s);
+	assert_int_equal(s.plan.n, 2);
+	assert_non_null(entry_of(&s.plan, 0));
+	assert_null(entry_of(&s.plan, 1));
+	assert_true(entry_of(&s.plan, 2)->blocked);
+	scene_close(&s);
+}
+
+/* Names in the build and rebuild lists must exist; the ignore list only
+ * warns; a spec both to rebuild and to ignore is refused (the toolkit's
+ * rules). A rebuild or ignore name is a spec id, else a package name. */
+static void test_target_resolve_refuses_unknown_names_and_conflicts(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index head = fake_index(f->specs, 4);
+	struct planner_target_set set;
+	struct sy_error err = { { 0 } };
+	static const char *const specs[] = { "curl", "nope", "neither", NULL };
+	static const char *const pkgs[] = { "zlib-devel", "ghost", NULL };
+	static const char *const rebuild[] = { "openssl-devel", "phantom", NULL };
+	static const char *const both[] = { "openssl-libs", NULL };
+	static const char *const ignore[] = { "openssl", "nothing", NULL };
+	static const char *const image[] = { "hello = 1.0-1", "external-pkg", NULL };
+
+	struct planner_target t1 = { .specs = specs };
+	assert_int_equal(planner_target_resolve(&head, &t1, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown specs: nope, neither");
+	planner_target_set_release(&set);
+	struct planner_target t2 = { .packages = pkgs };
+	assert_int_equal(planner_target_resolve(&head, &t2, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown package: ghost");
+	planner_target_set_release(&set);
+	struct planner_target t3 = { .rebuild = rebuild };
+	assert_int_equal(planner_target_resolve(&head, &t3, &set, &err), -1);
+	assert_string_equal(err.msg, "unknown spec or package to rebuild: phantom");
+	planner_target_set_release(&set);
+	struct planner_target t4 = { .rebuild = both, .ignore = ignore };
+	assert_int_equal(planner_target_resolve(&head, &t4, &set, &err), -1);
+	assert_string_equal(err.msg, "openssl: both to rebuild and ignored");
+	planner_target_set_release(&set);
+
+	struct planner_target t5 = { .image_packages = image, .ignore = ignore };
+	assert_ok(planner_target_resolve(&head, &t5, &set, &err), &err);
+	assert_true(set.has_goal);
+	assert_true(set.goal[3]);
+	assert_int_equal(set.goal[0] + set.goal[1] + set.goal[2], 0);
+	assert_true(set.ignored[1]);
+	assert_int_equal(set.unknown_ignored.n, 1);
+	assert_string_equal(set.unknown_ignored.items[0], "nothing");
+	planner_target_set_release(&set);
+}
+
+/* graphanalytics: the fixture (old asks for zlib-devel < 1.0, loop-a and
+ * loop-b need each other) and four more specs: broken does not parse,
+ * needs-old BuildRequires old, lib-r's package Requires ghost-cap, which
+ * nothing offers, and uses-lib-r BuildRequires lib-r. */
+static void test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_spec specs[11];
+	struct planner_graph g;
+	struct planner_analysis a;
+	struct sy_error err = { { 0 } };
+
+	memcpy(specs, f->specs, 7 * sizeof(specs[0]));
+	init_spec(&specs[7], "broken", "1");
+	specs[7].error = sy_xstrdup("SPECS/broken/broken.spec: line 1: bad");
+	init_spec(&specs[8], "needs-old", "1");
+	add_package(&specs[8], "needs-old", "1-1", NULL);
+	add_br(&specs[8], "old", 0, NULL);
+	init_spec(&specs[9], "lib-r", "1");
+	add_package(&specs[9], "lib-r", "1-1", "ghost-cap");
+	init_spec(&specs[10], "uses-lib-r", "1");
+	add_package(&specs[10], "uses-lib-r", "1-1", NULL);
+	add_br(&specs[10], "lib-r", 0, NULL);
+	assert_ok(planner_graph_build(specs, 11, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	struct planner_index index = fake_index(specs, 11);
+	assert_ok(planner_analyze(&index, &g, &a, &err), &err);
+
+	assert_int_equal(a.nspecs, 11);
+	assert_int_equal(a.buildable, 7);
+	assert_int_equal(a.nunresolved, 2);
+	assert_string_equal(a.unresolved[0].capability, "zlib-devel < 1.0");
+	assert_int_equal(a.unresolved[0].blocked, 2);
+	assert_string_equal(a.unresolved[0].build_referrers.items[0], "old");
+	assert_string_equal(a.unresolved[1].capability, "ghost-cap");
+	assert_int_equal(a.unresolved[1].blocked, 1);
+	assert_int_equal(a.unresolved[1].build_referrers.n, 0);
+	assert_string_equal(a.unresolved[1].runtime_referrers.items[0], "lib-r");
+
+	static const char *const stuck[] = { "broken", "needs-old", "old", "uses-lib-r" };
+	static const char *const causes[] = { "broken (does not parse)", "zlib-devel < 1.0",
+					      "zlib-devel < 1.0", "ghost-cap" };
+	assert_int_equal(a.nstuck, 4);
+	for (size_t k = 0; k < 4; k++) {
+		assert_string_equal(specs[a.stuck[k].spec].name, stuck[k]);
+		assert_int_equal(a.stuck[k].causes.n, 1);
+		assert_string_equal(a.stuck[k].causes.items[0], causes[k]);
+	}
+
+	/* zlib is needed by openssl's build, and through it by curl's. */
+	static const char *const blockers[] = { "zlib", "lib-r", "loop-a", "loop-b", "old", "openssl" };
+	static const size_t blocks[] = { 2, 1, 1, 1, 1, 1 };
+	assert_int_equal(a.nblockers, 6);
+	for (size_t k = 0; k < 6; k++) {
+		assert_string_equal(specs[a.blockers[k].spec].name, blockers[k]);
+		assert_int_equal(a.blockers[k].blocks, blocks[k]);
+	}
+	assert_int_equal(a.cycles.n, 1);
+	assert_non_null(strstr(a.cycles.items[0], "loop-a"));
+	planner_analysis_release(&a);
+	planner_graph_release(&g);
+	for (size_t i = 7; i < 11; i++)
+		planner_spec_release(&specs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +665,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_reports_new_and_removed_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade_guard_names_the_changed_spec_and_what_it_pulls_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cascade_guard_counts_a_global_change_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_plan_builds_the_goal_and_what_it_needs_without_an_artifact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_ignored_spec_blocks_what_needs_it_until_it_was_built, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_resolve_refuses_unknown_names_and_conflicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
