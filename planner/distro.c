@@ -146,6 +146,7 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	free(d->dist_tag);
 	d->dist_tag = get_string(cfg, "distro.disttag", ".azl3");
 	d->macros_dir = get_string(cfg, "distro.macrosdir", NULL);
+	d->worker_manifest = get_string(cfg, "distro.workermanifest", NULL);
 	free(d->imageconfigs_dir);
 	d->imageconfigs_dir = get_string(cfg, "distro.imageconfigs", "toolkit/imageconfigs");
 	free(d->source_url);
@@ -275,6 +276,7 @@ void planner_distro_macro_settings(const struct planner_distro *d, const char *a
 {
 	memset(s, 0, sizeof(*s));
 	s->macros_dir = d->macros_dir;
+	s->worker_manifest = d->worker_manifest;
 	s->spec_trees = (const char *const *)d->spec_trees.items;
 	s->target_arch = arch;
 	s->dist_tag = d->dist_tag;
@@ -286,6 +288,7 @@ void planner_distro_release(struct planner_distro *d)
 	free(d->dist_tag);
 	sy_strv_release(&d->defines);
 	free(d->macros_dir);
+	free(d->worker_manifest);
 	sy_strv_release(&d->spec_trees);
 	free(d->imageconfigs_dir);
 	free(d->config_blob);

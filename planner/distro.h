@@ -5,6 +5,10 @@
  *       disttag = .azl3            ; %dist
  *       define = azl 3             ; more defines, repeatable
  *       macrosdir = SPECS/azurelinux-rpm-macros
+ *       workermanifest = toolkit/resources/manifests/package/pkggen_core_%s.txt
+ *                                  ; the worker root's packages, whose macro
+ *                                  ; files specs are read with (%s: the arch;
+ *                                  ; "" for none; planner/rootmacros.h)
  *       spectree = SPECS           ; repeatable; default SPECS
  *       imageconfigs = toolkit/imageconfigs
  *       rebuildpolicy = transitive ; or direct, local, layers=N
@@ -15,7 +19,7 @@
  *                                  ; to build waits for --approve
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
  * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
- * macros auto-detected, transitive). */
+ * macros auto-detected, the toolkit's worker manifest, transitive). */
 #ifndef PLANNER_DISTRO_H
 #define PLANNER_DISTRO_H
 
@@ -44,6 +48,9 @@ struct planner_distro {
 	char *dist_tag;              /* "%dist" value, ".azl3" */
 	struct sy_strv defines;      /* "name value" */
 	char *macros_dir;            /* repository path, or NULL to auto-detect */
+	char *worker_manifest;       /* repository path of the worker manifest, "%s"
+				      * standing for the arch; NULL: the toolkit's
+				      * pkggen_core_<arch>.txt; "": none */
 	struct sy_strv spec_trees;   /* "SPECS", ... */
 	char *imageconfigs_dir;      /* "toolkit/imageconfigs" */
 	char *config_blob;           /* blob id of shipyard.conf, or NULL */

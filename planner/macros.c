@@ -187,6 +187,17 @@ static void add_installed(struct ctx_files *files, const struct planner_macro_fi
 
 #define DEFAULT_MANIFEST "toolkit/resources/manifests/package/pkggen_core_%s.txt"
 
+/* path with its first "%s" replaced by arch (path comes from the
+ * repository's settings: never a printf format). */
+static char *with_arch(const char *path, const char *arch)
+{
+	const char *at = strstr(path, "%s");
+
+	if (!at)
+		return sy_xstrdup(path);
+	return sy_xasprintf("%.*s%s%s", (int)(at - path), path, arch, at + 2);
+}
+
 /* Reads and parses the worker manifest of commit into ctx (nothing when the
  * commit has none); its text goes into *text for the digest. */
 static int read_manifest(struct gitwatch_repo *repo, const char *commit,
@@ -201,8 +212,8 @@ static int read_manifest(struct gitwatch_repo *repo, const char *commit,
 	*len = 0;
 	if (s->worker_manifest && !*s->worker_manifest)
 		return 0;
-	ctx->manifest_path = s->worker_manifest ? sy_xstrdup(s->worker_manifest)
-						: sy_xasprintf(DEFAULT_MANIFEST, ctx->target_arch);
+	ctx->manifest_path = with_arch(s->worker_manifest ? s->worker_manifest : DEFAULT_MANIFEST,
+				       ctx->target_arch);
 	rc = gitwatch_file_oid(repo, commit, ctx->manifest_path, oid, err);
 	if (rc == 1) {
 		free(ctx->manifest_path);

@@ -35,7 +35,8 @@ struct planner_macro_settings {
 				     * macro files its packages install: "macros.*"
 				     * when NULL, "" for none */
 	const char *worker_manifest; /* repository path of the worker root's
-				     * package manifest (planner/pkgmanifest.h):
+				     * package manifest (planner/pkgmanifest.h),
+				     * its first "%s" standing for the arch:
 				     * "toolkit/resources/manifests/package/
 				     * pkggen_core_<arch>.txt" when NULL; "" or a
 				     * missing file: none (no macro files of other

@@ -98,6 +98,29 @@ static void test_distro_read_file_refuses_include_sections(void **state)
 /* plan.maxrebuild, the cascade guard's limit: a count (git's k suffix
  * included); anything else is refused with the item named, never read as
  * "no limit". */
+static void test_distro_read_file_reads_the_worker_manifest(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct planner_macro_settings s;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf", "[distro]\n\tworkermanifest = worker/%s.txt\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	planner_distro_macro_settings(&d, "x86_64", &s);
+	assert_string_equal(s.worker_manifest, "worker/%s.txt");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[distro]\n\tdisttag = .x1\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	planner_distro_macro_settings(&d, "x86_64", &s);
+	assert_null(s.worker_manifest);
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+	free(path);
+}
+
 static void test_distro_read_file_reads_the_cascade_limit(void **state)
 {
 	static const char *const bad[] = { "-1", "many", "3x", "" };
@@ -140,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_keeps_defaults_the_file_does_not_set),
 		cmocka_unit_test(test_distro_read_file_refuses_an_item_without_value),
 		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
+		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

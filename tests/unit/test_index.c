@@ -429,6 +429,33 @@ static void test_index_parse_time_rpm_query_sees_the_worker_manifest(void **stat
 	planner_index_release(&ix);
 }
 
+static void test_index_worker_manifest_path_is_a_setting(void **state)
+{
+	static const char *const trees[] = { "SPECS", NULL };
+	struct fixture *f = *state;
+	struct planner_macro_settings s = { 0 };
+	struct planner_index ix;
+	struct sy_error err = { { 0 } };
+
+	write_spec(f, "SPECS", "user", "1%{?tool_version}", "1", "");
+	write_repo_file(f, "SPECS/tool/macros.tool", "%tool_version 7\n");
+	write_spec(f, "SPECS", "tool", "1", "1", "");
+	write_repo_file(f, "worker/aarch64.txt", "tool-1-1.aarch64.rpm\n");
+	commit(f);
+	s.spec_trees = trees;
+	s.target_arch = "aarch64";
+	s.worker_manifest = "worker/%s.txt";
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, NULL, 2, &ix, &err), &err);
+	assert_string_equal(ix.macros.manifest_path, "worker/aarch64.txt");
+	assert_string_equal(spec_named(&ix, "user")->version, "17");
+	planner_index_release(&ix);
+	s.worker_manifest = "";
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, NULL, 2, &ix, &err), &err);
+	assert_null(ix.macros.manifest_path);
+	assert_string_equal(spec_named(&ix, "user")->version, "1");
+	planner_index_release(&ix);
+}
+
 static void test_index_refuses_a_manifest_line_that_is_no_rpm_name(void **state)
 {
 	struct fixture *f = *state;
@@ -516,6 +543,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_index_parse_time_rpm_query_sees_the_worker_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_worker_manifest_path_is_a_setting, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_index_refuses_a_manifest_line_that_is_no_rpm_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_azl_sample_warm_load_parses_nothing, setup,
