@@ -337,6 +337,42 @@ static void test_specs_read_spec_cannot_change_next_spec_macros(void **state)
 	planner_macro_ctx_release(&ctx);
 }
 
+/* One reader reads both specs (jobs 1): what the first leaves in /tmp, in
+ * its directory or running must not reach the second, whose result is
+ * cached as its own. */
+static void test_specs_read_spec_leaves_nothing_for_the_next_one(void **state)
+{
+	static const char first[] =
+		"%global x %(echo left > /tmp/left; echo mine > ./mine; "
+		"setsid sh -c 'sleep 1; echo late > /tmp/late' >/dev/null 2>&1 & echo ok)\n"
+		"Name: first\nVersion: 1\nRelease: 1%{x}\nSummary: s\nLicense: MIT\n"
+		"%description\nd\n%files\n";
+	static const char second[] =
+		"Name: second\nVersion: 1\nSummary: s\nLicense: MIT\n"
+		"Release: 1%(sleep 2; cat /tmp/left /tmp/late ./mine 2>/dev/null | tr -d '\\n')\n"
+		"%description\nd\n%files\n";
+	struct planner_spec_input in[2] = {
+		{ "SPECS/first/first.spec", first, sizeof(first) - 1, NULL, NULL, 0 },
+		{ "SPECS/second/second.spec", second, sizeof(second) - 1, NULL, NULL, 0 },
+	};
+	struct planner_spec out[2] = { 0 };
+	struct planner_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* unprivileged readers have no sandbox to clean */
+	plain_ctx(&ctx);
+	assert_ok(planner_specs_read(in, 2, &ctx, 1, out, &err), &err);
+	assert_null(out[0].error);
+	assert_string_equal(out[0].release, "1ok");
+	assert_null(out[1].error);
+	assert_string_equal(out[1].release, "1");
+	planner_spec_release(&out[0]);
+	planner_spec_release(&out[1]);
+	planner_macro_ctx_release(&ctx);
+}
+
 static void test_specs_read_noarch_subpackage_and_builtrpms_only(void **state)
 {
 	struct planner_spec s;
@@ -885,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_specs_read_reports_malformed_spec_with_file_and_line),
 		cmocka_unit_test(test_specs_read_error_does_not_show_temporary_path),
 		cmocka_unit_test(test_specs_read_spec_cannot_change_next_spec_macros),
+		cmocka_unit_test(test_specs_read_spec_leaves_nothing_for_the_next_one),
 		cmocka_unit_test(test_specs_read_noarch_subpackage_and_builtrpms_only),
 		cmocka_unit_test(test_specs_read_buildrequires_keep_versions),
 		cmocka_unit_test(test_specs_read_lists_sources_patches_and_arches),
