@@ -56,6 +56,7 @@ struct pipeline {
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
 	time_t started;
+	time_t read_told;        /* when spec reading progress was last logged */
 };
 
 /* With SHIPYARD_TIMING set, says how long a step took since since (seconds
@@ -97,5 +98,10 @@ int pipeline_alias_learned_keys(struct pipeline *p, const char *snapshot, struct
  * lines elsewhere, and JSON job events for the service. arg is the
  * pipeline. */
 void pipeline_progress(void *arg, const struct builder_progress *pr);
+
+/* Spec reading progress (planner_read_progress.fn, arg the pipeline): on
+ * a terminal one line rewritten in place (read/total, elapsed), elsewhere a
+ * log line every 10 s and at the end. */
+void pipeline_read_progress(void *arg, size_t done, size_t total);
 
 #endif

@@ -134,6 +134,7 @@ static void fill_settings(struct pipeline *p)
 		.spec_trees = o->spec_trees, .imageconfigs = o->imageconfigs,
 		.rebuild_policy = o->rebuild_policy, .toolchain = &p->toolchain,
 		.worker_digest = p->worker.digest, .learn_repo = p->published_dir,
+		.progress = { pipeline_read_progress, p },
 	};
 }
 

@@ -73,3 +73,20 @@ void pipeline_progress(void *arg, const struct builder_progress *pr)
 			    elapsed, eta);
 	}
 }
+
+void pipeline_read_progress(void *arg, size_t done, size_t total)
+{
+	struct pipeline *p = arg;
+	char elapsed[32];
+
+	format_duration((double)(time(NULL) - p->started), elapsed, sizeof(elapsed));
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\r\033[Kreading specs: [%zu/%zu], elapsed %s", done, total, elapsed);
+		if (done == total)
+			fputc('\n', stderr);
+		fflush(stderr);
+	} else if (done == total || time(NULL) - p->read_told >= 10) {
+		p->read_told = time(NULL);
+		sy_log_info("reading specs: [%zu/%zu], elapsed %s", done, total, elapsed);
+	}
+}

@@ -38,6 +38,8 @@ struct planner_commit_settings {
 	const char *learn_repo;     /* published snapshot whose packages'
 				     * generated Provides the graph learns
 				     * (planner_graph_build), or NULL */
+	struct planner_read_progress progress; /* how far spec reads are, or
+				     * zero: not told */
 };
 
 /* One commit, read. Zero-initialise; release with planner_commit_release. */

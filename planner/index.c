@@ -27,6 +27,7 @@ struct loader {
 	struct planner_speccache *cache; /* NULL: no cache */
 	const struct planner_index *prev; /* results to reuse, or NULL */
 	int jobs;
+	const struct planner_read_progress *progress; /* or NULL */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -109,7 +110,7 @@ static int parse_specs(struct loader *l, const size_t *which, size_t n, struct p
 							 l->lens[i], l->repo,
 							 l->index->files.items + first, count };
 	}
-	if (planner_specs_read(inputs, n, &l->index->macros, l->jobs, out, err))
+	if (planner_specs_read_with(inputs, n, &l->index->macros, l->jobs, l->progress, out, err))
 		goto out;
 	for (size_t k = 0; k < n; k++)
 		planner_versions_find_refs(l->texts[which[k]], l->lens[which[k]],
@@ -469,7 +470,18 @@ int planner_index_load_reusing(struct gitwatch_repo *repo, const char *commit,
 			       const char *cache_path, int jobs, const struct planner_index *prev,
 			       struct planner_index *index, struct sy_error *err)
 {
-	struct loader l = { .repo = repo, .index = index, .prev = prev, .jobs = jobs };
+	return planner_index_load_with(repo, commit, settings, workdir, cache_path, jobs, prev,
+				       NULL, index, err);
+}
+
+int planner_index_load_with(struct gitwatch_repo *repo, const char *commit,
+			    const struct planner_macro_settings *settings, const char *workdir,
+			    const char *cache_path, int jobs, const struct planner_index *prev,
+			    const struct planner_read_progress *progress,
+			    struct planner_index *index, struct sy_error *err)
+{
+	struct loader l = { .repo = repo, .index = index, .prev = prev, .jobs = jobs,
+			    .progress = progress };
 	int rc;
 
 	memset(index, 0, sizeof(*index));

@@ -89,6 +89,14 @@ int planner_index_load_reusing(struct gitwatch_repo *repo, const char *commit,
 			       const char *cache_path, int jobs, const struct planner_index *prev,
 			       struct planner_index *index, struct sy_error *err);
 
+/* planner_index_load_reusing, telling progress (may be NULL) how far the
+ * librpm reads are (cache hits are not counted: they take no time). */
+int planner_index_load_with(struct gitwatch_repo *repo, const char *commit,
+			    const struct planner_macro_settings *settings, const char *workdir,
+			    const char *cache_path, int jobs, const struct planner_index *prev,
+			    const struct planner_read_progress *progress,
+			    struct planner_index *index, struct sy_error *err);
+
 /* Returns the index of the spec with %{name} name, or -1. */
 long planner_index_find(const struct planner_index *index, const char *name);
 

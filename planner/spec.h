@@ -122,6 +122,20 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		       const struct planner_macro_ctx *ctx, int jobs,
 		       struct planner_spec *out, struct sy_error *err);
 
+/* Where a long read reports how far it is: fn(arg, done, total) after
+ * each spec read (done of total), never more than once a second but for the
+ * last. Zero-initialise for none. */
+struct planner_read_progress {
+	void (*fn)(void *arg, size_t done, size_t total);
+	void *arg;
+};
+
+/* planner_specs_read, telling progress (may be NULL) how far it is. */
+int planner_specs_read_with(const struct planner_spec_input *inputs, size_t n,
+			    const struct planner_macro_ctx *ctx, int jobs,
+			    const struct planner_read_progress *progress,
+			    struct planner_spec *out, struct sy_error *err);
+
 /* Encodes what a reader learnt of spec (every field but path and excluded)
  * as one compact JSON object, the format the reader children write into
  * their pipe: {"name", "epoch", "version", "release", "packages": [{"name",

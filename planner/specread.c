@@ -489,11 +489,35 @@ static void wait_news(struct pool *p)
 	free(children);
 }
 
+/* Tells progress how many inputs are done: at most once a second, or now
+ * when all are. */
+static void tell(struct pool *p, const struct planner_read_progress *progress, double *last,
+		 int all)
+{
+	size_t done = 0;
+
+	if (!progress || !progress->fn || (!all && sy_now_s() - *last < 1.0))
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		done += p->out[i].name || p->out[i].error;
+	*last = sy_now_s();
+	progress->fn(progress->arg, done, p->n);
+}
+
 int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		       const struct planner_macro_ctx *ctx, int jobs,
 		       struct planner_spec *out, struct sy_error *err)
 {
+	return planner_specs_read_with(inputs, n, ctx, jobs, NULL, out, err);
+}
+
+int planner_specs_read_with(const struct planner_spec_input *inputs, size_t n,
+			    const struct planner_macro_ctx *ctx, int jobs,
+			    const struct planner_read_progress *progress,
+			    struct planner_spec *out, struct sy_error *err)
+{
 	struct pool p = { .inputs = inputs, .n = n, .ctx = ctx, .out = out };
+	double last = sy_now_s();
 
 	if (jobs <= 0)
 		jobs = default_jobs();
@@ -517,9 +541,11 @@ int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 			continue;
 		}
 		step(&p);
+		tell(&p, progress, &last, 0);
 		if (p.nr)
 			wait_news(&p);
 	}
+	tell(&p, progress, &last, 1);
 	free(p.rs);
 	return 0;
 }

@@ -543,6 +543,52 @@ static char *unique_name(const char *prefix)
 	return sy_xasprintf("%s-%ld-%d", prefix, (long)getpid(), ++counter);
 }
 
+struct told {
+	size_t calls, done, total;
+};
+
+static void count_progress(void *arg, size_t done, size_t total)
+{
+	struct told *t = arg;
+
+	assert_true(done <= total);
+	assert_true(done >= t->done);
+	t->calls++;
+	t->done = done;
+	t->total = total;
+}
+
+static void test_specs_read_tells_progress_up_to_the_last_spec(void **state)
+{
+	enum { N = 5 };
+	struct planner_spec_input in[N] = { { 0 } };
+	struct planner_spec out[N];
+	char *texts[N];
+	struct planner_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+	struct told t = { 0 };
+	struct planner_read_progress progress = { count_progress, &t };
+
+	(void)state;
+	plain_ctx(&ctx);
+	memset(out, 0, sizeof(out));
+	for (int i = 0; i < N; i++) {
+		texts[i] = sy_xasprintf("Name: p%d\nVersion: 1\nRelease: 1\nSummary: s\n"
+					"License: MIT\n%%description\nd\n%%files\n", i);
+		in[i] = (struct planner_spec_input){ "SPECS/p/p.spec", texts[i], strlen(texts[i]),
+						     NULL, NULL, 0 };
+	}
+	assert_ok(planner_specs_read_with(in, N, &ctx, 2, &progress, out, &err), &err);
+	assert_true(t.calls >= 1);
+	assert_int_equal(t.done, N);
+	assert_int_equal(t.total, N);
+	for (int i = 0; i < N; i++) {
+		planner_spec_release(&out[i]);
+		free(texts[i]);
+	}
+	planner_macro_ctx_release(&ctx);
+}
+
 static void test_specs_read_shell_cannot_write_host_files(void **state)
 {
 	char *probe = unique_name("/tmp/shipyard-probe");
@@ -928,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_specs_read_exclusive_arch_mismatch_still_parses),
 		cmocka_unit_test(test_specs_read_crashing_child_gives_error),
 		cmocka_unit_test(test_specs_read_many_specs_with_few_jobs),
+		cmocka_unit_test(test_specs_read_tells_progress_up_to_the_last_spec),
 		cmocka_unit_test(test_specs_read_shell_cannot_write_host_files),
 		cmocka_unit_test(test_specs_read_shell_runs_unprivileged_without_host_environment),
 		cmocka_unit_test(test_specs_read_shell_cannot_see_host_temporary_files),
