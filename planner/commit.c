@@ -54,6 +54,7 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 	if (planner_commit_read_distro(s, oid, c, err))
 		goto out;
 	planner_distro_macro_settings(&c->distro, s->arch, &settings);
+	settings.installed_rpms = s->learn_repo;
 	if (planner_index_load_with(s->repo, oid, &settings, tmp, db, s->jobs,
 				    reuse && reuse->index.nspecs ? &reuse->index : NULL,
 				    &s->progress, &c->index, err))

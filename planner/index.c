@@ -382,7 +382,9 @@ static int pass0(struct loader *l, const struct planner_macro_settings *settings
 		const struct planner_spec *spec = &index->specs[which[k]];
 
 		if (!spec->error && planner_rootmacros_in_manifest(spec, &index->macros.manifest) &&
-		    planner_rootmacros_add(l->repo, &index->files, pattern, spec, &installed, err))
+		    planner_rootmacros_add(l->repo, &index->files, pattern, spec,
+					   &index->macros.manifest, settings->installed_rpms,
+					   &installed, err))
 			goto out;
 	}
 	rc = 0;

@@ -41,6 +41,9 @@ struct planner_macro_settings {
 				     * pkggen_core_<arch>.txt" when NULL; "" or a
 				     * missing file: none (no macro files of other
 				     * packages, no stub rpmdb) */
+	const char *installed_rpms; /* a published repository (RPM files under
+				     * it) whose packages' macro files are taken
+				     * as built (planner/rootmacros.h), or NULL */
 	const char *version_prefix; /* prefix of the generated per-spec version
 				     * macros, "%<prefix>_<spec>_version": "azl"
 				     * when NULL */

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+
 #include "common/strv.h"
 
 /* Length of the directory part of path ("SPECS/perl/perl.spec" -> 10). */
@@ -87,9 +91,92 @@ int planner_rootmacros_in_manifest(const struct planner_spec *spec,
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Built RPMs.                                                               */
+
+/* The largest macro file taken from an RPM. */
+#define BUILT_MACRO_MAX (1u << 20)
+
+/* Appends to rpms the RPM files under dir (depth-limited) whose package
+ * name, read from the file name, one of spec's packages has and the
+ * manifest lists. */
+static void find_rpms(const char *dir, int depth, const struct planner_spec *spec,
+		      const struct planner_manifest *m, struct sy_strv *rpms)
+{
+	DIR *d = depth < 4 ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct planner_manifest one;
+		struct sy_error err = { { 0 } };
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = sy_xasprintf("%s/%s", dir, de->d_name);
+		if (de->d_type == DT_DIR) {
+			find_rpms(path, depth + 1, spec, m, rpms);
+		} else if (planner_manifest_parse("rpm", de->d_name, strlen(de->d_name), &one,
+						  &err) == 0) {
+			for (size_t i = 0; one.n == 1 && i < spec->npackages; i++)
+				if (!strcmp(spec->packages[i].name, one.items[0].name) &&
+				    planner_manifest_has(m, one.items[0].name) &&
+				    strcmp(one.items[0].arch, "src"))
+					sy_strv_push(rpms, path);
+			planner_manifest_release(&one);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* 1 when an archive path is an installed macro file called base:
+ * ".../macros.d/<base>" (rpm's %_rpmmacrodir). */
+static int is_installed_macro(const char *path, const char *base)
+{
+	const char *slash = strrchr(path, '/');
+	size_t blen = strlen(base);
+
+	return slash && !strcmp(slash + 1, base) && (size_t)(slash - path) >= 9 &&
+	       !strncmp(slash - 9, "/macros.d", 9) && blen;
+}
+
+/* Reads the file called base out of rpm's payload (libarchive's rpm filter
+ * and cpio reader). Returns a new buffer of *len bytes, or NULL. */
+static char *read_from_rpm(const char *rpm, const char *base, size_t *len)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char *data = NULL;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_cpio(a);
+	if (archive_read_open_filename(a, rpm, 65536) != ARCHIVE_OK)
+		goto out;
+	while (!data && archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		la_int64_t size = archive_entry_size(e);
+
+		if (archive_entry_filetype(e) != AE_IFREG || size < 0 || size > BUILT_MACRO_MAX ||
+		    !is_installed_macro(archive_entry_pathname(e), base))
+			continue;
+		data = sy_xmalloc((size_t)size + 1);
+		if (archive_read_data(a, data, (size_t)size) != size) {
+			free(data);
+			data = NULL;
+			break;
+		}
+		*len = (size_t)size;
+	}
+out:
+	archive_read_free(a);
+	return data;
+}
+
 struct add_state {
 	struct gitwatch_repo *repo;
 	const struct planner_spec *spec;
+	const struct sy_strv *rpms;
 	struct planner_macro_files *out;
 	struct sy_error *err;
 };
@@ -98,26 +185,43 @@ static int add_one(const struct gitwatch_entry *e, void *arg)
 {
 	struct add_state *st = arg;
 	struct planner_macro_file *f;
-	char *data;
-	size_t len;
+	const char *base = strrchr(e->path, '/') + 1;
+	char *data = NULL;
+	size_t len = 0;
 
-	if (gitwatch_read_blob(st->repo, e->oid, &data, &len, st->err))
-		return sy_error_prefix(st->err, "%s", e->path);
 	st->out->items = sy_xrealloc(st->out->items, (st->out->n + 1) * sizeof(*st->out->items));
-	f = &st->out->items[st->out->n++];
+	f = &st->out->items[st->out->n];
+	for (size_t i = 0; !data && i < st->rpms->n; i++)
+		data = read_from_rpm(st->rpms->items[i], base, &len);
+	if (data) {
+		f->data = data;
+		f->len = len;
+	} else {
+		if (gitwatch_read_blob(st->repo, e->oid, &data, &len, st->err))
+			return sy_error_prefix(st->err, "%s", e->path);
+		f->data = planner_rootmacros_installed_form(data, len, st->spec, &f->len);
+		free(data);
+	}
 	f->path = sy_xstrdup(e->path);
-	f->data = planner_rootmacros_installed_form(data, len, st->spec, &f->len);
-	free(data);
+	st->out->n++;
 	return 0;
 }
 
 int planner_rootmacros_add(struct gitwatch_repo *repo, const struct gitwatch_entries *files,
 			   const char *pattern, const struct planner_spec *spec,
+			   const struct planner_manifest *m, const char *rpms_dir,
 			   struct planner_macro_files *out, struct sy_error *err)
 {
-	struct add_state st = { repo, spec, out, err };
+	struct sy_strv rpms = SY_STRV_INIT;
+	struct add_state st = { repo, spec, &rpms, out, err };
+	int rc;
 
-	return each_macro_file(spec->path, files, pattern, add_one, &st) ? -1 : 0;
+	if (rpms_dir)
+		find_rpms(rpms_dir, 0, spec, m, &rpms);
+	sy_strv_sort_unique(&rpms);
+	rc = each_macro_file(spec->path, files, pattern, add_one, &st) ? -1 : 0;
+	sy_strv_release(&rpms);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */

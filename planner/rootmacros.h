@@ -6,7 +6,8 @@
  * a spec only through its build root. A spec directory's macro files are
  * shipped by its spec; which of them a package installs is the spec's
  * business, so every file of the directory matching the context's pattern
- * counts, in the form the spec installs it: its placeholders filled from the
+ * counts, in the form the spec installs it: taken from the built RPM when
+ * the published repository has one, else its placeholders filled from the
  * spec's own tags (planner_rootmacros_installed_form). */
 #ifndef PLANNER_ROOTMACROS_H
 #define PLANNER_ROOTMACROS_H
@@ -30,11 +31,16 @@ int planner_rootmacros_in_manifest(const struct planner_spec *spec,
 				   const struct planner_manifest *m);
 
 /* Appends to out the macro files (matching pattern, not symbolic links) of
- * the directory of spec_path, read from repo, in their installed form
+ * the directory of spec's path, in their installed form: as built, when an
+ * RPM under rpms_dir (a published repository, or NULL) of one of spec's
+ * packages that m lists installs a file of that name under a macros.d
+ * directory (the first such RPM by path; read with libarchive, at most
+ * 1 MiB); else read from repo with its placeholders filled
  * (planner_rootmacros_installed_form with spec). Returns 0, or -1 with err
  * set ("SPECS/perl/macros.perl: <reason>"). */
 int planner_rootmacros_add(struct gitwatch_repo *repo, const struct gitwatch_entries *files,
 			   const char *pattern, const struct planner_spec *spec,
+			   const struct planner_manifest *m, const char *rpms_dir,
 			   struct planner_macro_files *out, struct sy_error *err);
 
 /* The installed form of a macro file (len bytes of text) that spec ships:

@@ -390,6 +390,54 @@ static void test_index_worker_root_macros_are_installed_form(void **state)
 	planner_index_release(&ix);
 }
 
+/* rpms/tool-1-1.noarch.rpm under dir, installing macros.tool with text. */
+static void build_macro_rpm(const char *dir, const char *text)
+{
+	char *spec = sy_xasprintf(
+		"Name: tool\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\nBuildArch: noarch\n"
+		"%%description\nd\n%%install\nmkdir -p %%{buildroot}/usr/lib/rpm/macros.d\n"
+		"echo '%s' > %%{buildroot}/usr/lib/rpm/macros.d/macros.tool\n"
+		"%%files\n/usr/lib/rpm/macros.d/macros.tool\n", text);
+	char *cmd;
+
+	test_write_file(dir, "tool.spec", spec);
+	cmd = sy_xasprintf("rpmbuild -bb --quiet --define '_topdir %s/top' "
+			   "--define '_build_id_links none' %s/tool.spec >/dev/null 2>&1 && "
+			   "mkdir -p %s/rpms && cp %s/top/RPMS/noarch/*.rpm %s/rpms/",
+			   dir, dir, dir, dir, dir);
+	test_sh(cmd);
+	free(cmd);
+	free(spec);
+}
+
+static void test_index_worker_root_macros_come_from_built_rpms(void **state)
+{
+	static const char *const trees[] = { "SPECS", NULL };
+	struct fixture *f = *state;
+	struct planner_macro_settings s = { 0 };
+	struct planner_index ix;
+	struct sy_error err = { { 0 } };
+	char *built = sy_xasprintf("%s/built", f->tmp), *rpms = sy_xasprintf("%s/rpms", built);
+
+	write_spec(f, "SPECS", "user", "1%{?tool_version}", "1", "");
+	write_repo_file(f, "SPECS/tool/macros.tool", "%tool_version 7\n");
+	write_spec(f, "SPECS", "tool", "1", "1", "BuildArch: noarch");
+	write_repo_file(f, MANIFEST, "tool-1-1.noarch.rpm\n");
+	commit(f);
+	build_macro_rpm(built, "%tool_version 9");
+	s.spec_trees = trees;
+	s.installed_rpms = rpms;
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, NULL, 2, &ix, &err), &err);
+	assert_string_equal(spec_named(&ix, "user")->version, "19");
+	planner_index_release(&ix);
+	s.installed_rpms = NULL;
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, NULL, 2, &ix, &err), &err);
+	assert_string_equal(spec_named(&ix, "user")->version, "17");
+	planner_index_release(&ix);
+	free(built);
+	free(rpms);
+}
+
 static void test_index_spec_includes_files_of_its_directory(void **state)
 {
 	struct fixture *f = *state;
@@ -538,6 +586,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index_macro_files_of_other_packages_stay_out,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_worker_root_macros_are_installed_form,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_worker_root_macros_come_from_built_rpms,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_spec_includes_files_of_its_directory,
 						setup, teardown),
