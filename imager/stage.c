@@ -276,21 +276,60 @@ static int config_changed(const struct gitwatch_changeset *changes,
 	return 0;
 }
 
+/* Every binary package of a commit with its spec, sorted by name: the
+ * configs of a commit name thousands of packages among tens of thousands. */
+struct pkg_spec {
+	const char *name;
+	size_t spec;
+};
+
+static int pkg_spec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pkg_spec *)a)->name, ((const struct pkg_spec *)b)->name);
+}
+
+static struct pkg_spec *pkg_specs_of(const struct planner_index *index, size_t *n)
+{
+	struct pkg_spec *v;
+	size_t k = 0;
+
+	for (size_t i = 0; i < index->nspecs; i++)
+		k += index->specs[i].npackages;
+	v = sy_xcalloc(k + 1, sizeof(*v));
+	k = 0;
+	for (size_t i = 0; i < index->nspecs; i++)
+		for (size_t j = 0; j < index->specs[i].npackages; j++)
+			v[k++] = (struct pkg_spec){ index->specs[i].packages[j].name, i };
+	qsort(v, k, sizeof(*v), pkg_spec_cmp);
+	*n = k;
+	return v;
+}
+
 /* Returns 1 when a package cfg lists, or its runtime closure, is rebuilt. */
 static int uses_rebuilt(const struct planner_commit *head, const struct planner_plan *plan,
-			const struct imager_config *cfg)
+			const struct pkg_spec *pkgs, size_t npkgs, const struct imager_config *cfg)
 {
-	const struct planner_index *index = &head->index;
-	unsigned char *seen = sy_xcalloc(index->nspecs + 1, 1);
+	unsigned char *seen;
 	int hit = 0;
 
+	if (!plan->n)
+		return 0;
+	seen = sy_xcalloc(head->index.nspecs + 1, 1);
 	for (size_t p = 0; p < cfg->packages.n; p++) {
 		char *name = sy_xstrdup(cfg->packages.items[p]);
+		size_t lo = 0, hi = npkgs;
+
 		name[strcspn(name, " <>=")] = '\0';
-		for (size_t i = 0; i < index->nspecs; i++)
-			for (size_t k = 0; k < index->specs[i].npackages; k++)
-				if (!strcmp(index->specs[i].packages[k].name, name))
-					mark_runtime(&head->graph, i, seen);
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(pkgs[mid].name, name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < npkgs && !strcmp(pkgs[lo].name, name); lo++)
+			mark_runtime(&head->graph, pkgs[lo].spec, seen);
 		free(name);
 	}
 	for (size_t e = 0; !hit && e < plan->n; e++)
@@ -305,19 +344,23 @@ int imager_configs_affected(struct gitwatch_repo *repo, const struct planner_com
 			    struct sy_error *err)
 {
 	struct sy_strv configs = SY_STRV_INIT;
+	struct pkg_spec *pkgs;
+	size_t npkgs;
 
 	if (list_configs(repo, head->oid, configs_dir, &configs, err))
 		return -1;
+	pkgs = pkg_specs_of(&head->index, &npkgs);
 	for (size_t i = 0; i < configs.n; i++) {
 		struct imager_config cfg;
 		struct sy_error perr = { { 0 } };
 		char *json = NULL;
 		if (read_config(repo, head->oid, configs.items[i], &cfg, &json, &perr) ||
-		    config_changed(changes, &cfg) || uses_rebuilt(head, plan, &cfg))
+		    config_changed(changes, &cfg) || uses_rebuilt(head, plan, pkgs, npkgs, &cfg))
 			sy_strv_push(out, configs.items[i]);
 		imager_config_release(&cfg);
 		free(json);
 	}
+	free(pkgs);
 	sy_strv_release(&configs);
 	return 0;
 }
