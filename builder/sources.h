@@ -24,7 +24,7 @@ int builder_sources_verify(const char *dir, const char *sig_path, const struct s
  * spec directory) that dir lacks into dir, as the toolkit's srpmpacker
  * hydrates them: from the source cache when the signatures file at sig_path
  * names its SHA-256 and cache_dir/<sha256> exists (the cache is content
- * addressed, DESIGN.md "State on disk"), else downloaded from
+ * addressed, docs/design.md, "On disk"), else downloaded from
  * <base_url>/<basename> with libcurl (builder/fetch.h: retries on transient
  * failures) and stored in the cache under its SHA-256. Whether the content
  * is the signed one is builder_sources_check's business. cache_dir and

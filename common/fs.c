@@ -145,6 +145,22 @@ int sy_write_file(const char *path, const void *data, size_t len, mode_t mode,
 	return 0;
 }
 
+int sy_write_file_under(const char *dir, const char *name, const void *data, size_t len,
+			mode_t mode, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/%s", dir, name);
+	char *slash = strrchr(path, '/');
+	int rc;
+
+	*slash = '\0';
+	rc = sy_mkdir_p(path, 0755, err);
+	*slash = '/';
+	if (rc == 0)
+		rc = sy_write_file(path, data, len, mode, err);
+	free(path);
+	return rc;
+}
+
 int sy_fsync_dir(const char *dir, struct sy_error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

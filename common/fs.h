@@ -30,6 +30,12 @@ int sy_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 int sy_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		  struct sy_error *err);
 
+/* Writes len bytes to dir/name (name relative, may hold '/'), creating its
+ * missing parent directories (mode 0755) first; otherwise as sy_write_file.
+ * Returns 0 or -1. */
+int sy_write_file_under(const char *dir, const char *name, const void *data, size_t len,
+			mode_t mode, struct sy_error *err);
+
 /* Writes the len bytes at data to fd, again after short writes and EINTR.
  * Returns 0, or -1 with errno set. */
 int sy_write_all(int fd, const void *data, size_t len);

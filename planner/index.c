@@ -364,6 +364,7 @@ static int pass0(struct loader *l, const struct planner_macro_settings *settings
 	const char *pattern = settings->shipped_macros ? settings->shipped_macros : "macros.*";
 	struct planner_index *index = l->index;
 	struct planner_macro_files installed = { 0 };
+	struct sy_strv published = SY_STRV_INIT;
 	struct planner_macro_ctx full;
 	size_t *which = sy_xcalloc(index->nspecs + 1, sizeof(*which)), n = 0;
 	char **contexts = sy_xcalloc(index->nspecs + 1, sizeof(char *));
@@ -378,13 +379,14 @@ static int pass0(struct loader *l, const struct planner_macro_settings *settings
 	}
 	if (n && read_specs(l, which, contexts, n, err))
 		goto out;
+	if (n && settings->installed_rpms)
+		planner_rootmacros_list_rpms(settings->installed_rpms, &published);
 	for (size_t k = 0; k < n; k++) {
 		const struct planner_spec *spec = &index->specs[which[k]];
 
 		if (!spec->error && planner_rootmacros_in_manifest(spec, &index->macros.manifest) &&
 		    planner_rootmacros_add(l->repo, &index->files, pattern, spec,
-					   &index->macros.manifest, settings->installed_rpms,
-					   &installed, err))
+					   &index->macros.manifest, &published, &installed, err))
 			goto out;
 	}
 	rc = 0;
@@ -398,6 +400,7 @@ static int pass0(struct loader *l, const struct planner_macro_settings *settings
 	}
 out:
 	planner_macro_files_release(&installed);
+	sy_strv_release(&published);
 	free(which);
 	free(contexts);
 	return rc;

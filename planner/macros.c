@@ -16,7 +16,7 @@
 #include <rpm/rpmmacro.h>
 
 #include "common/fs.h"
-#include "planner/stubdb.h"
+#include "planner/manifestdb.h"
 
 #define DEFAULT_ARCH "x86_64"
 #define DEFAULT_DIST ".azl3"
@@ -183,7 +183,7 @@ static void add_installed(struct ctx_files *files, const struct planner_macro_fi
 }
 
 /* ------------------------------------------------------------------------ */
-/* The worker manifest and its stub rpmdb.                                   */
+/* The worker manifest and its rpmdb.                                        */
 
 #define DEFAULT_MANIFEST "toolkit/resources/manifests/package/pkggen_core_%s.txt"
 
@@ -247,7 +247,7 @@ static int make_rpmdb(struct planner_macro_ctx *ctx, const char *text, size_t le
 		return -1;
 	if (chmod(tmp, 0755) != 0)
 		sy_error_set(err, "%s: chmod: %s", tmp, strerror(errno));
-	else if (planner_stubdb_make(&ctx->manifest, ctx->target_arch, tmp, workdir, err) != 0)
+	else if (planner_manifestdb_make(&ctx->manifest, ctx->target_arch, tmp, workdir, err) != 0)
 		;
 	else if (rename(tmp, ctx->rpmdb) != 0 && !sy_exists(ctx->rpmdb))
 		sy_error_set(err, "%s: rename: %s", ctx->rpmdb, strerror(errno));
@@ -307,20 +307,10 @@ static void digest_ctx(const struct ctx_files *files, const struct planner_macro
 
 static int write_ctx_files(const struct ctx_files *files, const char *dir, struct sy_error *err)
 {
-	for (size_t i = 0; i < files->n; i++) {
-		char *path = sy_xasprintf("%s/%s", dir, files->items[i].dest);
-		char *slash = strrchr(path, '/');
-		int rc;
-
-		*slash = '\0';
-		rc = sy_mkdir_p(path, 0755, err);
-		*slash = '/';
-		if (rc == 0)
-			rc = sy_write_file(path, files->items[i].data, files->items[i].len, 0644, err);
-		free(path);
-		if (rc != 0)
+	for (size_t i = 0; i < files->n; i++)
+		if (sy_write_file_under(dir, files->items[i].dest, files->items[i].data,
+					files->items[i].len, 0644, err))
 			return -1;
-	}
 	return 0;
 }
 

@@ -5,8 +5,8 @@
  * root (planner/rootmacros.h: found by the index, given to
  * planner_macro_ctx_load_listed in their installed form), a generated
  * macros.dist holding the defines (%dist, %azl, %with_check, ...), the
- * target arch, and the worker manifest with a stub rpmdb of its packages
- * (planner/stubdb.h) for parse-time rpm queries. Its digest names it in caches and build keys. The
+ * target arch, and the worker manifest with an rpmdb of its packages
+ * (planner/manifestdb.h) for parse-time rpm queries. Its digest names it in caches and build keys. The
  * per-spec version macros (%azl_<spec>_version, as the Azure Linux toolkit's
  * versionsprocessor writes them) are generated from the specs themselves by
  * the index (planner/index.h) and are not part of this digest. */
@@ -40,7 +40,7 @@ struct planner_macro_settings {
 				     * "toolkit/resources/manifests/package/
 				     * pkggen_core_<arch>.txt" when NULL; "" or a
 				     * missing file: none (no macro files of other
-				     * packages, no stub rpmdb) */
+				     * packages, no manifest rpmdb) */
 	const char *installed_rpms; /* a published repository (RPM files under
 				     * it) whose packages' macro files are taken
 				     * as built (planner/rootmacros.h), or NULL */
@@ -79,7 +79,7 @@ struct planner_macro_ctx {
 				   * directory used, or NULL */
 	char *manifest_path;      /* repository path of the worker manifest read, or NULL */
 	struct planner_manifest manifest; /* its packages (empty without one) */
-	char *rpmdb;              /* directory of the stub rpmdb of manifest's
+	char *rpmdb;              /* directory of the rpmdb of manifest's
 				   * packages (shared by the contexts of one
 				   * manifest), or NULL without a manifest */
 	char digest[SY_SHA256_HEX_LEN + 1]; /* SHA-256 over file names, contents,
@@ -96,7 +96,7 @@ struct planner_macro_ctx {
  * shipped/<tree>.<dir>.<file>, in the order given), then the generated
  * generated/macros.dist ("%<name> <value>" per define, %dist first). The
  * worker manifest, when the commit has one, is parsed into ctx->manifest
- * and its stub rpmdb made once under workdir/rpmdb-<digest of manifest and
+ * and its rpmdb made once under workdir/rpmdb-<digest of manifest and
  * arch>/. Returns 0 or -1 ("macro context: pkggen_core_x86_64.txt:3: ...").
  * Release ctx with planner_macro_ctx_release. */
 int planner_macro_ctx_load(struct gitwatch_repo *repo, const char *commit,

@@ -12,6 +12,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmts.h>
 
 #include "common/strv.h"
 
@@ -97,38 +99,52 @@ int planner_rootmacros_in_manifest(const struct planner_spec *spec,
 /* The largest macro file taken from an RPM. */
 #define BUILT_MACRO_MAX (1u << 20)
 
-/* Appends to rpms the RPM files under dir (depth-limited) whose package
- * name, read from the file name, one of spec's packages has and the
- * manifest lists. */
-static void find_rpms(const char *dir, int depth, const struct planner_spec *spec,
-		      const struct planner_manifest *m, struct sy_strv *rpms)
+/* Appends the *.rpm files under dir, at most 4 levels deep, to rpms. */
+static void list_rpms(const char *dir, int depth, struct sy_strv *rpms)
 {
 	DIR *d = depth < 4 ? opendir(dir) : NULL;
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		struct planner_manifest one;
-		struct sy_error err = { { 0 } };
+		size_t len = strlen(de->d_name);
 		char *path;
 
 		if (de->d_name[0] == '.')
 			continue;
 		path = sy_xasprintf("%s/%s", dir, de->d_name);
-		if (de->d_type == DT_DIR) {
-			find_rpms(path, depth + 1, spec, m, rpms);
-		} else if (planner_manifest_parse("rpm", de->d_name, strlen(de->d_name), &one,
-						  &err) == 0) {
-			for (size_t i = 0; one.n == 1 && i < spec->npackages; i++)
-				if (!strcmp(spec->packages[i].name, one.items[0].name) &&
-				    planner_manifest_has(m, one.items[0].name) &&
-				    strcmp(one.items[0].arch, "src"))
-					sy_strv_push(rpms, path);
-			planner_manifest_release(&one);
-		}
+		if (de->d_type == DT_DIR)
+			list_rpms(path, depth + 1, rpms);
+		else if (len > 4 && !strcmp(de->d_name + len - 4, ".rpm"))
+			sy_strv_push(rpms, path);
 		free(path);
 	}
 	if (d)
 		closedir(d);
+}
+
+void planner_rootmacros_list_rpms(const char *dir, struct sy_strv *rpms)
+{
+	list_rpms(dir, 0, rpms);
+	sy_strv_sort_unique(rpms);
+}
+
+/* 1 when the RPM file at path (by its file name) is of one of spec's
+ * packages that m lists. */
+static int rpm_of(const char *path, const struct planner_spec *spec,
+		  const struct planner_manifest *m)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct planner_manifest one;
+	struct sy_error err = { { 0 } };
+	int of = 0;
+
+	if (planner_manifest_parse("rpm", base, strlen(base), &one, &err))
+		return 0;
+	for (size_t i = 0; one.n == 1 && i < spec->npackages && !of; i++)
+		of = !strcmp(spec->packages[i].name, one.items[0].name) &&
+		     planner_manifest_has(m, one.items[0].name) && strcmp(one.items[0].arch, "src");
+	planner_manifest_release(&one);
+	return of;
 }
 
 /* 1 when an archive path is an installed macro file called base:
@@ -136,10 +152,39 @@ static void find_rpms(const char *dir, int depth, const struct planner_spec *spe
 static int is_installed_macro(const char *path, const char *base)
 {
 	const char *slash = strrchr(path, '/');
-	size_t blen = strlen(base);
 
 	return slash && !strcmp(slash + 1, base) && (size_t)(slash - path) >= 9 &&
-	       !strncmp(slash - 9, "/macros.d", 9) && blen;
+	       !strncmp(slash - 9, "/macros.d", 9);
+}
+
+/* 1 when the header of rpm lists an installed macro file called base: the
+ * header is small, a payload is not read unless it holds the file. */
+static int rpm_lists(const char *rpm, const char *base)
+{
+	rpmts ts = rpmtsCreate();
+	FD_t fd = Fopen(rpm, "r.ufdio");
+	Header h = NULL;
+	int found = 0;
+
+	rpmtsSetVSFlags(ts, RPMVSF_MASK_NODIGESTS | RPMVSF_MASK_NOSIGNATURES);
+	if (fd && !Ferror(fd)) {
+		rpmRC rc = rpmReadPackageFile(ts, fd, rpm, &h);
+		rpmtd td = rpmtdNew();
+		const char *fn;
+
+		if ((rc == RPMRC_OK || rc == RPMRC_NOTTRUSTED || rc == RPMRC_NOKEY) &&
+		    headerGet(h, RPMTAG_FILENAMES, td, HEADERGET_EXT)) {
+			while (!found && (fn = rpmtdNextString(td)))
+				found = is_installed_macro(fn, base);
+			rpmtdFreeData(td);
+		}
+		rpmtdFree(td);
+	}
+	if (fd)
+		Fclose(fd);
+	headerFree(h);
+	rpmtsFree(ts);
+	return found;
 }
 
 /* Reads the file called base out of rpm's payload (libarchive's rpm filter
@@ -192,7 +237,8 @@ static int add_one(const struct gitwatch_entry *e, void *arg)
 	st->out->items = sy_xrealloc(st->out->items, (st->out->n + 1) * sizeof(*st->out->items));
 	f = &st->out->items[st->out->n];
 	for (size_t i = 0; !data && i < st->rpms->n; i++)
-		data = read_from_rpm(st->rpms->items[i], base, &len);
+		if (rpm_lists(st->rpms->items[i], base))
+			data = read_from_rpm(st->rpms->items[i], base, &len);
 	if (data) {
 		f->data = data;
 		f->len = len;
@@ -209,16 +255,16 @@ static int add_one(const struct gitwatch_entry *e, void *arg)
 
 int planner_rootmacros_add(struct gitwatch_repo *repo, const struct gitwatch_entries *files,
 			   const char *pattern, const struct planner_spec *spec,
-			   const struct planner_manifest *m, const char *rpms_dir,
+			   const struct planner_manifest *m, const struct sy_strv *published,
 			   struct planner_macro_files *out, struct sy_error *err)
 {
 	struct sy_strv rpms = SY_STRV_INIT;
 	struct add_state st = { repo, spec, &rpms, out, err };
 	int rc;
 
-	if (rpms_dir)
-		find_rpms(rpms_dir, 0, spec, m, &rpms);
-	sy_strv_sort_unique(&rpms);
+	for (size_t i = 0; published && i < published->n; i++)
+		if (rpm_of(published->items[i], spec, m))
+			sy_strv_push(&rpms, published->items[i]);
 	rc = each_macro_file(spec->path, files, pattern, add_one, &st) ? -1 : 0;
 	sy_strv_release(&rpms);
 	return rc;

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "common/strv.h"
 #include "gitwatch/repo.h"
 #include "planner/macros.h"
 #include "planner/pkgmanifest.h"
@@ -30,17 +31,23 @@ int planner_rootmacros_is_candidate(const char *spec_path, const struct gitwatch
 int planner_rootmacros_in_manifest(const struct planner_spec *spec,
 				   const struct planner_manifest *m);
 
+/* Appends to rpms the paths of the *.rpm files under dir (a published
+ * repository, at most 4 levels deep), sorted; nothing when dir cannot be
+ * read. */
+void planner_rootmacros_list_rpms(const char *dir, struct sy_strv *rpms);
+
 /* Appends to out the macro files (matching pattern, not symbolic links) of
  * the directory of spec's path, in their installed form: as built, when an
- * RPM under rpms_dir (a published repository, or NULL) of one of spec's
- * packages that m lists installs a file of that name under a macros.d
- * directory (the first such RPM by path; read with libarchive, at most
+ * RPM of published (paths from planner_rootmacros_list_rpms, or NULL) of
+ * one of spec's packages that m lists (by file name) installs a file of
+ * that name under a macros.d directory (the first such RPM by path, found
+ * by its header's file list, read from its payload with libarchive, at most
  * 1 MiB); else read from repo with its placeholders filled
  * (planner_rootmacros_installed_form with spec). Returns 0, or -1 with err
  * set ("SPECS/perl/macros.perl: <reason>"). */
 int planner_rootmacros_add(struct gitwatch_repo *repo, const struct gitwatch_entries *files,
 			   const char *pattern, const struct planner_spec *spec,
-			   const struct planner_manifest *m, const char *rpms_dir,
+			   const struct planner_manifest *m, const struct sy_strv *published,
 			   struct planner_macro_files *out, struct sy_error *err);
 
 /* The installed form of a macro file (len bytes of text) that spec ships:

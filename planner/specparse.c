@@ -316,20 +316,10 @@ static const char *base_name(const char *path)
 static int write_dir_files(const struct planner_spec_dirfiles *files, const char *dir,
 			   struct sy_error *err)
 {
-	for (size_t i = 0; files && i < files->n; i++) {
-		char *path = sy_xasprintf("%s/%s", dir, files->items[i].name);
-		char *slash = strrchr(path, '/');
-		int rc;
-
-		*slash = '\0';
-		rc = sy_mkdir_p(path, 0755, err);
-		*slash = '/';
-		if (rc == 0)
-			rc = sy_write_file(path, files->items[i].data, files->items[i].len, 0644, err);
-		free(path);
-		if (rc)
+	for (size_t i = 0; files && i < files->n; i++)
+		if (sy_write_file_under(dir, files->items[i].name, files->items[i].data,
+					files->items[i].len, 0644, err))
 			return -1;
-	}
 	return 0;
 }
 

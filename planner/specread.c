@@ -5,7 +5,7 @@
  * /usr, an /etc of its own without the host's files (sandbox/sandbox.h has
  * what it holds), the host's /bin, /sbin, /lib* links, /dev/null,
  * /dev/zero, /dev/urandom, the macro context read-only at its host path, the
- * stub rpmdb of the worker manifest where rpm looks for its database, pivot_root
+ * rpmdb of the worker manifest where rpm looks for its database, pivot_root
  * into it; the reader and all it starts in a cgroup of their own
  * (sandbox/cgroup.h: READER_MEMORY_BYTES, READER_PIDS), stopped as soon as
  * a fork is refused. The sandbox's pid 1 is a spec server (specserve.c): it
@@ -135,7 +135,7 @@ static int reader_main(void *arg)
 {
 	const struct reader *r = arg;
 	const char *const binds[] = { r->ctx->dir, NULL };
-	/* The stub rpmdb where rpm looks for its database: /var/lib/rpm (the
+	/* The manifest's rpmdb where rpm looks for its database: /var/lib/rpm (the
 	 * distribution's rpm) and ~/.rpmdb with HOME=/ (Debian's). */
 	const char *const binds_at[] = { r->ctx->rpmdb, "/var/lib/rpm", r->ctx->rpmdb, "/.rpmdb",
 					 NULL };

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +51,19 @@ static int send_all(int fd, const void *data, size_t len, struct sy_error *err)
 	return 0;
 }
 
-static int send_header(int fd, char tag, size_t a, size_t b, size_t c, int three,
-		       struct sy_error *err)
+/* Sends a header line ("S 12 340 2\n"). */
+static int send_header(int fd, struct sy_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int send_header(int fd, struct sy_error *err, const char *fmt, ...)
 {
 	char head[96];
-	int n = three ? snprintf(head, sizeof(head), "%c %zu %zu %zu\n", tag, a, b, c)
-		      : snprintf(head, sizeof(head), "%c %zu %zu\n", tag, a, b);
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
 	return send_all(fd, head, (size_t)n, err);
 }
 
@@ -65,14 +72,14 @@ int planner_specserve_send(int fd, const struct planner_spec_input *in,
 {
 	size_t plen = strlen(in->path);
 
-	if (send_header(fd, 'S', plen, in->len, files->n, 1, err) ||
+	if (send_header(fd, err, "S %zu %zu %zu\n", plen, in->len, files->n) ||
 	    send_all(fd, in->path, plen, err) || send_all(fd, in->content, in->len, err))
 		return -1;
 	for (size_t i = 0; i < files->n; i++) {
 		const struct planner_spec_dirfile *f = &files->items[i];
 		size_t nlen = strlen(f->name);
 
-		if (send_header(fd, 'F', nlen, f->len, 0, 0, err) ||
+		if (send_header(fd, err, "F %zu %zu\n", nlen, f->len) ||
 		    send_all(fd, f->name, nlen, err) || send_all(fd, f->data, f->len, err))
 			return -1;
 	}
@@ -270,28 +277,12 @@ static int empty_scratch(const struct planner_specserve *s, struct sy_error *err
 	return 0;
 }
 
-/* Writes len bytes to a pipe. */
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_frame(int fd, int status, int sig, const char *data, size_t len)
 {
 	char head[96];
 	int n = snprintf(head, sizeof(head), "R %d %d %zu\n", status, sig, len);
 
-	return write_all(fd, head, (size_t)n) || write_all(fd, data, len) ? -1 : 0;
+	return sy_write_all(fd, head, (size_t)n) || sy_write_all(fd, data, len) ? -1 : 0;
 }
 
 /* Reads one spec in a child and reports it. Returns 0, or -1 when the

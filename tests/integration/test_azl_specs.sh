@@ -69,7 +69,7 @@ ln -s "$db" "$T/home/.rpmdb"
 want=$(sed -n 's/^kernel-headers-\([^-]*\)-.*/\1/p' \
 	"$azl/toolkit/resources/manifests/package/pkggen_core_x86_64.txt")
 got=$(HOME=$T/home rpm -q --qf '%{VERSION}' kernel-headers)
-[ "$got" = "$want" ] || fail "stub rpmdb: kernel-headers $got, manifest $want"
+[ "$got" = "$want" ] || fail "manifest rpmdb: kernel-headers $got, manifest $want"
 
 # rq SPEC ARGS...: rpmspec -q in that environment, in a file for the
 # parallel readers below.

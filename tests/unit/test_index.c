@@ -467,7 +467,7 @@ static void test_index_parse_time_rpm_query_sees_the_worker_manifest(void **stat
 	struct planner_index ix;
 
 	if (geteuid() != 0)
-		skip(); /* the stub rpmdb is bound into the spec sandbox, made as root */
+		skip(); /* the manifest rpmdb is bound into the spec sandbox, made as root */
 	write_spec(f, "SPECS", "kmod", "%(rpm -q --qf '%%{VERSION}' kernel-headers)", "1", "");
 	write_repo_file(f, MANIFEST, "kernel-headers-6.6.1-2.azl3.noarch.rpm\n");
 	commit(f);

@@ -1,6 +1,6 @@
-/* The stub rpmdb: a generated spec, rpmbuild, rpm --justdb. */
+/* The worker manifest's rpmdb: a generated spec, rpmbuild, rpm --justdb. */
 #define _GNU_SOURCE
-#include "planner/stubdb.h"
+#include "planner/manifestdb.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 
 /* The spec: a main package without files (so without an RPM) and one
  * subpackage per entry. */
-static char *stub_spec(const struct planner_manifest *m, const char *arch)
+static char *manifest_spec(const struct planner_manifest *m, const char *arch)
 {
 	struct sy_strv seen = SY_STRV_INIT;
 	char *text = NULL;
@@ -24,8 +24,8 @@ static char *stub_spec(const struct planner_manifest *m, const char *arch)
 
 	if (!f)
 		abort();
-	fputs("Name: shipyard-stub-rpmdb\nVersion: 1\nRelease: 1\nSummary: stub\n"
-	      "License: none\n%description\nstub\n", f);
+	fputs("Name: shipyard-manifest-rpmdb\nVersion: 1\nRelease: 1\nSummary: manifest\n"
+	      "License: none\n%description\nmanifest\n", f);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct planner_manifest_pkg *p = &m->items[i];
 
@@ -33,8 +33,8 @@ static char *stub_spec(const struct planner_manifest *m, const char *arch)
 		    sy_strv_contains(&seen, p->name))
 			continue;
 		sy_strv_push(&seen, p->name);
-		fprintf(f, "%%package -n %s\nVersion: %s\nRelease: %s\nSummary: stub\n%s"
-			"%%description -n %s\nstub\n%%files -n %s\n", p->name, p->version,
+		fprintf(f, "%%package -n %s\nVersion: %s\nRelease: %s\nSummary: manifest\n%s"
+			"%%description -n %s\nmanifest\n%%files -n %s\n", p->name, p->version,
 			p->release, strcmp(p->arch, "noarch") ? "" : "BuildArch: noarch\n",
 			p->name, p->name);
 	}
@@ -70,7 +70,7 @@ static void list_rpms(const char *rpms, struct sy_strv *argv)
 static int build_rpms(const struct planner_manifest *m, const char *arch, const char *top,
 		      struct sy_error *err)
 {
-	char *spec = sy_xasprintf("%s/stub.spec", top), *text = stub_spec(m, arch);
+	char *spec = sy_xasprintf("%s/manifest.spec", top), *text = manifest_spec(m, arch);
 	char *topdef = sy_xasprintf("_topdir %s", top), *target = sy_xasprintf("%s-linux", arch);
 	const char *argv[] = { "rpmbuild", "-bb", "--quiet", "--target", target,
 			       "--define", topdef, "--define", "_build_id_links none",
@@ -89,19 +89,19 @@ static int build_rpms(const struct planner_manifest *m, const char *arch, const 
 static int install_db(const char *top, const char *dir, struct sy_error *err)
 {
 	const char *init[] = { "rpm", "--dbpath", dir, "--initdb", NULL };
+	const char *install[] = { "rpm", "--dbpath", dir, "-i", "--justdb", "--nodeps",
+				  "--noscripts", "--notriggers", "--ignorearch", "--ignoreos",
+				  "--nosignature", "--nodigest", NULL };
 	struct sy_strv argv = SY_STRV_INIT;
 	char *rpms = sy_xasprintf("%s/RPMS", top);
+	size_t fixed;
 	int rc;
 
-	static const char *const install[] = { "rpm", "--dbpath", NULL, "-i", "--justdb",
-		"--nodeps", "--noscripts", "--notriggers", "--ignorearch", "--ignoreos",
-		"--nosignature", "--nodigest", NULL };
-
-	for (size_t i = 0; install[i] || i == 2; i++)
-		sy_strv_push(&argv, install[i] ? install[i] : dir);
+	for (fixed = 0; install[fixed]; fixed++)
+		sy_strv_push(&argv, install[fixed]);
 	list_rpms(rpms, &argv);
 	rc = sy_child_run_cmd(init, SY_CHILD_DEVNULL, RPM_TIMEOUT_S, err);
-	if (rc == 0 && argv.n > 12)
+	if (rc == 0 && argv.n > fixed)
 		rc = sy_child_run_cmd((const char *const *)argv.items, SY_CHILD_DEVNULL,
 				      RPM_TIMEOUT_S, err);
 	sy_strv_release(&argv);
@@ -109,10 +109,10 @@ static int install_db(const char *top, const char *dir, struct sy_error *err)
 	return rc;
 }
 
-int planner_stubdb_make(const struct planner_manifest *m, const char *target_arch,
-			const char *dir, const char *workdir, struct sy_error *err)
+int planner_manifestdb_make(const struct planner_manifest *m, const char *target_arch,
+			    const char *dir, const char *workdir, struct sy_error *err)
 {
-	char *top = sy_mkdtemp(workdir, ".stubdb-", err);
+	char *top = sy_mkdtemp(workdir, ".manifestdb-", err);
 	int rc = -1;
 
 	if (!top)
@@ -121,7 +121,7 @@ int planner_stubdb_make(const struct planner_manifest *m, const char *target_arc
 	    install_db(top, dir, err) == 0)
 		rc = 0;
 	if (rc != 0)
-		sy_error_prefix(err, "stub rpmdb");
+		sy_error_prefix(err, "manifest rpmdb");
 	sy_rm_rf(top, NULL);
 	free(top);
 	return rc;
