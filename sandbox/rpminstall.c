@@ -215,7 +215,10 @@ static int add_packages(rpmts ts, const char *const *rpm_paths, struct install_c
 					    : rc == RPMRC_NOTFOUND ? "not an RPM package"
 					    : "damaged package");
 		}
-		int add = rpmtsAddInstallElement(ts, h, (fnpyKey)path, 0, NULL);
+		/* Upgrade, as dnf installs: a worker root made of the
+		 * distribution's packages may hold an older build of a package
+		 * a build root needs, which the new one replaces. */
+		int add = rpmtsAddInstallElement(ts, h, (fnpyKey)path, 1, NULL);
 		headerFree(h);
 		if (add != 0)
 			return sy_error_set(err, "%s: cannot add to transaction%s%s", path,
@@ -252,8 +255,12 @@ static int run_transaction(rpmts ts, const char *root, int flags, struct install
 		tflags |= RPMTRANS_FLAG_NOSCRIPTS | RPMTRANS_FLAG_NOTRIGGERS;
 	rpmtsSetFlags(ts, tflags);
 	ctx->last_error[0] = '\0';
-	/* The image arch may differ from the host's; the solver chose the packages. */
-	rc = rpmtsRun(ts, NULL, RPMPROB_FILTER_IGNOREOS | RPMPROB_FILTER_IGNOREARCH);
+	/* The image arch may differ from the host's; the solver chose the
+	 * packages. A package the root holds at the same NEVRA is installed
+	 * again: the build's own copy (what its key covers) wins over the
+	 * worker root's. */
+	rc = rpmtsRun(ts, NULL, RPMPROB_FILTER_IGNOREOS | RPMPROB_FILTER_IGNOREARCH |
+				RPMPROB_FILTER_REPLACEPKG);
 	if (rc == 0)
 		return 0;
 	ps = rpmtsProblems(ts);

@@ -14,7 +14,9 @@ enum {
 };
 
 /* Installs the NULL-terminated list of RPM files (paths as the calling
- * process sees them) into root in one transaction (ordered by librpm).
+ * process sees them) into root in one transaction (ordered by librpm), as
+ * upgrades: an older version the root holds is replaced, the same NEVRA is
+ * installed again over it.
  * Signatures are not required, but the header check and the header and
  * payload digests are enforced, so a damaged or truncated file fails. The
  * rpmdb is created under root/var/lib/rpm when missing. Messages from librpm
