@@ -22,9 +22,10 @@
 #include <rpm/rpmmacro.h>
 #include <rpm/rpmts.h>
 
-#include "sandbox/rpminstall.h"
-#include "common/fs.h"
+#include "builder/rpmroot.h"
 #include "common/child.h"
+#include "common/fs.h"
+#include "sandbox/rpminstall.h"
 
 /* The rpmdb inside worker and build roots (sandbox/rpminstall.h). */
 #define WORKER_DBPATH "/var/lib/rpm"
@@ -119,6 +120,129 @@ static int check_toolchain(const char *path, const struct sy_strv *toolchain,
 	return 0;
 }
 
+/* The keys each kind takes (libgit2 gives names lowercased). */
+static const char *const debootstrap_keys[] = {
+	"worker.kind", "worker.suite", "worker.variant", "worker.package", "toolchain.provides", NULL,
+};
+static const char *const rpm_keys[] = {
+	"worker.kind", "worker.repo", "worker.package", "worker.packagelist", NULL,
+};
+
+static int listed(const char *const *keys, const char *name)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (!strcmp(keys[i], name))
+			return 1;
+	return 0;
+}
+
+/* Refuses a key the manifest's kind does not take: every key is either
+ * used or an error, never ignored. */
+static int check_keys(git_config *cfg, const char *path, enum builder_worker_kind kind,
+		      struct sy_error *err)
+{
+	const char *const *mine = kind == BUILDER_WORKER_RPM ? rpm_keys : debootstrap_keys;
+	const char *const *other = kind == BUILDER_WORKER_RPM ? debootstrap_keys : rpm_keys;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = 0;
+
+	if (git_config_iterator_new(&it, cfg) < 0)
+		return git_fail(err, path, "cannot list keys");
+	while (rc == 0 && git_config_next(&e, it) == 0) {
+		if (listed(mine, e->name))
+			continue;
+		if (listed(other, e->name))
+			rc = sy_error_set(err, "%s: %s: not supported with kind = %s", path, e->name,
+					  kind == BUILDER_WORKER_RPM ? "rpm" : "debootstrap");
+		else
+			rc = sy_error_set(err, "%s: %s: unknown key", path, e->name);
+	}
+	git_config_iterator_free(it);
+	return rc;
+}
+
+/* Reads worker.kind (default debootstrap). */
+static int read_kind(git_config *cfg, const char *path, enum builder_worker_kind *kind,
+		     struct sy_error *err)
+{
+	git_buf buf = { 0 };
+	int rc = git_config_get_string_buf(&buf, cfg, "worker.kind");
+
+	*kind = BUILDER_WORKER_DEBOOTSTRAP;
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return git_fail(err, path, "worker.kind");
+	if (!strcmp(buf.ptr, "rpm"))
+		*kind = BUILDER_WORKER_RPM;
+	else if (strcmp(buf.ptr, "debootstrap"))
+		rc = sy_error_set(err, "%s: worker.kind \"%s\": not debootstrap or rpm", path,
+				  buf.ptr);
+	git_buf_dispose(&buf);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Makes the relative paths of list absolute, from the manifest's directory;
+ * "file://" URLs become their paths; channel names stay. */
+static void absolute_paths(const char *path, struct sy_strv *list)
+{
+	char *dir = sy_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+
+	if (slash)
+		*slash = '\0';
+	for (size_t i = 0; i < list->n; i++) {
+		char *v = list->items[i], *abs = NULL;
+		if (!strncmp(v, "file://", 7))
+			abs = sy_xstrdup(v + 7);
+		else if (v[0] != '/' && strncmp(v, "channel:", 8) && !strstr(v, "://"))
+			abs = slash ? sy_xasprintf("%s/%s", dir, v) : sy_xasprintf("./%s", v);
+		if (abs) {
+			free(v);
+			list->items[i] = abs;
+		}
+	}
+	free(dir);
+}
+
+/* The [worker] of an rpm root: repositories in the order given (the first
+ * that has a package wins ties), package specs and lists sorted. */
+static int read_rpm(git_config *cfg, const char *path, struct builder_worker_manifest *m,
+		    struct sy_error *err)
+{
+	int grc = git_config_get_multivar_foreach(cfg, "worker.repo", NULL, add_package, &m->repos);
+
+	if (grc == 1)
+		return sy_error_set(err, "%s: worker.repo: no value", path);
+	if (grc < 0 && grc != GIT_ENOTFOUND)
+		return git_fail(err, path, "worker.repo");
+	if (!m->repos.n)
+		return sy_error_set(err, "%s: worker.repo missing (kind = rpm)", path);
+	if (read_list(cfg, path, "worker.package", &m->packages, err) ||
+	    read_list(cfg, path, "worker.packagelist", &m->packagelists, err))
+		return -1;
+	if (!m->packages.n && !m->packagelists.n)
+		return sy_error_set(err, "%s: worker.package or worker.packagelist missing "
+					 "(kind = rpm)", path);
+	absolute_paths(path, &m->repos);
+	absolute_paths(path, &m->packagelists);
+	return 0;
+}
+
+static int read_debootstrap(git_config *cfg, const char *path, struct builder_worker_manifest *m,
+			    struct sy_error *err)
+{
+	if (read_string(cfg, path, "worker.suite", &m->suite, err) ||
+	    read_string(cfg, path, "worker.variant", &m->variant, err) ||
+	    read_list(cfg, path, "worker.package", &m->packages, err) ||
+	    read_list(cfg, path, "toolchain.provides", &m->toolchain, err) ||
+	    check_toolchain(path, &m->toolchain, err))
+		return -1;
+	manifest_digest(m);
+	return 0;
+}
+
 int builder_worker_manifest_read(const char *path, struct builder_worker_manifest *m,
 				 struct sy_error *err)
 {
@@ -135,15 +259,10 @@ int builder_worker_manifest_read(const char *path, struct builder_worker_manifes
 		git_fail(err, path, "cannot parse");
 		goto out;
 	}
-	if (read_string(cfg, path, "worker.suite", &m->suite, err) ||
-	    read_string(cfg, path, "worker.variant", &m->variant, err))
+	if (read_kind(cfg, path, &m->kind, err) || check_keys(cfg, path, m->kind, err))
 		goto out;
-	if (read_list(cfg, path, "worker.package", &m->packages, err) ||
-	    read_list(cfg, path, "toolchain.provides", &m->toolchain, err) ||
-	    check_toolchain(path, &m->toolchain, err))
-		goto out;
-	manifest_digest(m);
-	rc = 0;
+	rc = m->kind == BUILDER_WORKER_RPM ? read_rpm(cfg, path, m, err)
+					   : read_debootstrap(cfg, path, m, err);
 out:
 	if (rc)
 		builder_worker_manifest_release(m);
@@ -157,7 +276,11 @@ void builder_worker_manifest_release(struct builder_worker_manifest *m)
 	free(m->suite);
 	free(m->variant);
 	sy_strv_release(&m->packages);
+	sy_strv_release(&m->repos);
+	sy_strv_release(&m->packagelists);
 	sy_strv_release(&m->toolchain);
+	sy_strv_release(&m->repo_dirs);
+	sandbox_solv_closure_release(&m->closure);
 	m->suite = m->variant = NULL;
 	m->digest[0] = '\0';
 }
@@ -371,25 +494,40 @@ out:
 	return rc;
 }
 
-/* Writes <dir>/manifest: the manifest's fields in its own syntax. */
+/* Appends "\t<key> = <value>\n" per value to *text. */
+static void add_values(char **text, const char *key, const struct sy_strv *values)
+{
+	for (size_t i = 0; i < values->n; i++) {
+		char *longer = sy_xasprintf("%s\t%s = %s\n", *text, key, values->items[i]);
+		free(*text);
+		*text = longer;
+	}
+}
+
+/* Writes <dir>/manifest: the manifest's fields in its own syntax (paths
+ * absolute). */
 static int write_manifest_copy(const char *dir, const struct builder_worker_manifest *m,
 			       struct sy_error *err)
 {
 	char *path = sy_xasprintf("%s/manifest", dir);
-	char *text = sy_xasprintf("# worker root %s\n[worker]\n\tsuite = %s\n\tvariant = %s\n",
-				  m->digest, m->suite, m->variant);
+	char *text;
 	int rc;
 
-	for (size_t i = 0; i < m->packages.n; i++) {
-		char *longer = sy_xasprintf("%s\tpackage = %s\n", text, m->packages.items[i]);
-		free(text);
-		text = longer;
-	}
-	for (size_t i = 0; i < m->toolchain.n; i++) {
-		char *longer = sy_xasprintf("%s%s\tprovides = %s\n", text,
-					    i ? "" : "[toolchain]\n", m->toolchain.items[i]);
-		free(text);
-		text = longer;
+	if (m->kind == BUILDER_WORKER_RPM) {
+		text = sy_xasprintf("# worker root %s\n[worker]\n\tkind = rpm\n", m->digest);
+		add_values(&text, "repo", &m->repos);
+		add_values(&text, "packagelist", &m->packagelists);
+		add_values(&text, "package", &m->packages);
+	} else {
+		text = sy_xasprintf("# worker root %s\n[worker]\n\tsuite = %s\n\tvariant = %s\n",
+				    m->digest, m->suite, m->variant);
+		add_values(&text, "package", &m->packages);
+		if (m->toolchain.n) {
+			char *longer = sy_xasprintf("%s[toolchain]\n", text);
+			free(text);
+			text = longer;
+			add_values(&text, "provides", &m->toolchain);
+		}
 	}
 	rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
 	free(text);
@@ -550,9 +688,13 @@ static int build_worker(const char *cache_dir, const struct builder_worker_manif
 	root = sy_xasprintf("%s/root", abs_tmp);
 	work = sy_xasprintf("%s/toolchain", abs_tmp);
 	lock = sy_xasprintf("%s/lock", abs_tmp);
-	if (run_debootstrap(m, root, cancel, log_fd, err) ||
-	    finish_root(root, work, m, log_fd, err) ||
-	    write_manifest_copy(tmp, m, err) || sy_write_file(lock, "", 0, 0644, err))
+	if (m->kind == BUILDER_WORKER_RPM
+		    ? builder_rpmroot_make(m, root, log_fd, err) ||
+			      builder_rpmroot_write_packages(tmp, m, err)
+		    : run_debootstrap(m, root, cancel, log_fd, err) ||
+			      finish_root(root, work, m, log_fd, err))
+		goto out;
+	if (write_manifest_copy(tmp, m, err) || sy_write_file(lock, "", 0, 0644, err))
 		goto out;
 	sy_rm_rf(final, NULL); /* a leftover without root/ */
 	if (rename(tmp, final) < 0) {
@@ -576,11 +718,13 @@ int builder_worker_ensure(const char *cache_dir, const struct builder_worker_man
 			  const volatile sig_atomic_t *cancel, int log_fd, char **root,
 			  struct sy_error *err)
 {
-	char *final = sy_xasprintf("%s/%s", cache_dir, m->digest);
-	char *path = sy_xasprintf("%s/root", final);
-	char *lock = NULL;
+	char *final, *path, *lock = NULL;
 	int fd = -1, rc = -1;
 
+	if (!m->digest[0])
+		return sy_error_set(err, "worker root: the manifest's packages are not resolved");
+	final = sy_xasprintf("%s/%s", cache_dir, m->digest);
+	path = sy_xasprintf("%s/root", final);
 	if (sy_exists(path))
 		goto done;
 	if (sy_mkdir_p(cache_dir, 0755, err))
@@ -615,4 +759,13 @@ out:
 	free(path);
 	free(final);
 	return rc;
+}
+
+int builder_worker_resolve(struct builder_worker_manifest *m, const char *path,
+			   const char *arch, builder_channel_dir_fn channel_dir, void *arg,
+			   struct sy_error *err)
+{
+	if (m->kind != BUILDER_WORKER_RPM)
+		return 0;
+	return builder_rpmroot_resolve(m, path, arch ? arch : "x86_64", channel_dir, arg, err);
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rpm/header.h>
 #include <rpm/rpmdb.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
@@ -224,6 +225,20 @@ static int is_root_dir(const char *cache_dir, const char *name)
 	return ok;
 }
 
+/* "rpm:N" for an rpm root with N packages in <dir>/packages. */
+static char *rpm_kind(const char *dir)
+{
+	char *path = sy_xasprintf("%s/packages", dir), *text = NULL;
+	size_t n = 0;
+
+	if (sy_read_file(path, &text, NULL, NULL) == 0)
+		for (const char *p = text; (p = strchr(p, '\n')); p++)
+			n++;
+	free(text);
+	free(path);
+	return sy_xasprintf("rpm:%zu", n);
+}
+
 static void fill_entry(const char *cache_dir, const char *name, struct builder_worker_entry *e)
 {
 	struct builder_worker_manifest m;
@@ -235,7 +250,7 @@ static void fill_entry(const char *cache_dir, const char *name, struct builder_w
 	memset(e, 0, sizeof(*e));
 	snprintf(e->digest, sizeof(e->digest), "%s", name);
 	if (builder_worker_manifest_read(manifest, &m, &ignored) == 0) {
-		e->suite = sy_xstrdup(m.suite);
+		e->suite = m.kind == BUILDER_WORKER_RPM ? rpm_kind(dir) : sy_xstrdup(m.suite);
 		builder_worker_manifest_release(&m);
 	}
 	if (stat(manifest, &st) == 0 || stat(dir, &st) == 0)
@@ -335,12 +350,35 @@ static int quiet_log(rpmlogRec rec, rpmlogCallbackData data)
 	return 0;
 }
 
-/* Queries every toolchain capability in the rpmdb under copy (a copy of
- * the root's, so that sqlite's shared-memory file in the cached root is left
- * as it is); problems name root. */
-static void query_rpmdb(const char *copy, const char *root, const struct sy_strv *toolchain,
+/* Checks that every package of an rpm root's closure is installed at its
+ * NEVRA. */
+static void query_packages(rpmts ts, const char *root, const struct sandbox_solv_closure *c,
+			   struct sy_strv *problems)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, c->pkgs[i].name, 0);
+		Header h;
+		int found = 0;
+
+		while (mi && !found && (h = rpmdbNextIterator(mi))) {
+			char *nevra = headerGetAsString(h, RPMTAG_NEVRA);
+			found = nevra && !strcmp(nevra, c->pkgs[i].nevra);
+			free(nevra);
+		}
+		rpmdbFreeIterator(mi);
+		if (!found)
+			sy_strv_pushf(problems, "%s: %s not installed in the rpmdb", root,
+				      c->pkgs[i].nevra);
+	}
+}
+
+/* Queries every toolchain capability (an rpm root: every package) of m in
+ * the rpmdb under copy (a copy of the root's, so that sqlite's shared-memory
+ * file in the cached root is left as it is); problems name root. */
+static void query_rpmdb(const char *copy, const char *root, const struct builder_worker_manifest *m,
 			struct sy_strv *problems)
 {
+	const struct sy_strv *toolchain = &m->toolchain;
 	rpmlogCallback old_cb = rpmlogSetCallback(quiet_log, NULL);
 	rpmts ts;
 
@@ -348,6 +386,10 @@ static void query_rpmdb(const char *copy, const char *root, const struct sy_strv
 	ts = rpmtsCreate();
 	if (rpmtsSetRootDir(ts, copy) != 0 || rpmtsOpenDB(ts, O_RDONLY) != 0) {
 		sy_strv_pushf(problems, "%s: cannot open the rpmdb at " WORKER_DBPATH, root);
+		goto out;
+	}
+	if (m->kind == BUILDER_WORKER_RPM) {
+		query_packages(ts, root, &m->closure, problems);
 		goto out;
 	}
 	for (size_t i = 0; i < toolchain->n; i++) {
@@ -367,7 +409,7 @@ out:
 }
 
 /* Checks that every toolchain capability is provided in root's rpmdb. */
-static int check_rpmdb(const char *root, const struct sy_strv *toolchain,
+static int check_rpmdb(const char *root, const struct builder_worker_manifest *m,
 		       struct sy_strv *problems, struct sy_error *err)
 {
 	char *db = sy_xasprintf("%s" WORKER_DBPATH, root);
@@ -391,7 +433,7 @@ static int check_rpmdb(const char *root, const struct sy_strv *toolchain,
 	copy[strlen(copy)] = '/';
 	if (sy_copy_tree(db, copy, err))
 		goto out;
-	query_rpmdb(tmp, root, toolchain, problems);
+	query_rpmdb(tmp, root, m, problems);
 	rc = 0;
 out:
 	if (tmp)
@@ -417,7 +459,7 @@ int builder_worker_check(const char *cache_dir, const struct builder_worker_mani
 	check_present(root, "usr/bin/rpmbuild", problems);
 	check_present(root, "usr/bin/rpm", problems);
 	check_build_user(root, problems);
-	rc = check_rpmdb(root, &m->toolchain, problems, err);
+	rc = check_rpmdb(root, m, problems, err);
 out:
 	free(root);
 	free(dir);

@@ -24,7 +24,9 @@ int builder_worker_disk_usage(const char *dir, unsigned long long *bytes, struct
 /* One cached worker root, as builder_worker_list reports it. */
 struct builder_worker_entry {
 	char digest[SY_SHA256_HEX_LEN + 1];
-	char *suite;              /* from <digest>/manifest, or NULL when unreadable */
+	char *suite;              /* from <digest>/manifest: the Debian suite, or
+				   * "rpm:N" for an rpm root of N packages; NULL
+				   * when unreadable */
 	unsigned long long bytes; /* disk usage of <digest>/ (builder_worker_disk_usage) */
 	time_t created;           /* modification time of <digest>/manifest (of the
 				   * directory when that is missing) */

@@ -10,28 +10,34 @@
 #include "builder/workercache.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "repo-publish/publish.h"
 
 #define MIB (1024.0 * 1024.0)
 
 const char cli_worker_usage[] =
 	"usage: shipyard worker build|list|check|gc [--manifest FILE] [--cache DIR]\n"
-	"                       [--state DIR]\n"
+	"                       [--state DIR] [--arch ARCH]\n"
 	"\n"
-	"Manages the cached worker roots every build starts from; one root per\n"
-	"manifest digest (the manifest's [worker] and [toolchain] sections).\n"
+	"Manages the cached worker roots every build starts from. A debootstrap\n"
+	"root (the bootstrap root) is one per manifest digest (its [worker] and\n"
+	"[toolchain] sections); an rpm root (worker.kind = rpm) is one per exact\n"
+	"set of packages its repositories give for its package list.\n"
 	"\n"
 	"  build   builds the manifest's root unless cached; prints its path\n"
 	"  list    one line per cached root: digest (12 chars), suite, size,\n"
 	"          creation time, \"current\" for the manifest's root\n"
 	"  check   verifies the manifest's root: rpmbuild and rpm present, every\n"
-	"          toolchain capability provided in its rpmdb, the build user\n"
+	"          toolchain capability (rpm root: package) in its rpmdb, the\n"
+	"          build user\n"
 	"  gc      removes the cached roots other than the manifest's (not those\n"
 	"          a running build uses); prints what was removed and the bytes freed\n"
 	"\n"
 	"  --manifest FILE   worker manifest (default config/worker.conf)\n"
 	"  --cache DIR       worker root cache (default $SHIPYARD_WORKER_CACHE,\n"
 	"                    else <state>/worker)\n"
-	"  --state DIR       state directory (default ./.shipyard)\n"
+	"  --state DIR       state directory (default ./.shipyard): the channels an\n"
+	"                    rpm root's repo = channel:NAME names\n"
+	"  --arch ARCH       target arch of an rpm root (default x86_64)\n"
 	"\n"
 	"Run `shipyard worker SUBCOMMAND --help` for one subcommand.\n"
 	"Exit status: 0 done, 1 check found problems or gc could not remove a\n"
@@ -41,14 +47,17 @@ static const char build_usage[] =
 	"usage: shipyard worker build [--manifest FILE] [--cache DIR] [--state DIR]\n"
 	"\n"
 	"Builds the worker root declared by the manifest (debootstrap, the build\n"
-	"user, the toolchain package in its rpmdb), unless a root with the same\n"
+	"user, the toolchain package in its rpmdb; or the install closure of an\n"
+	"rpm root's packages and the build user), unless a root with the same\n"
 	"manifest digest is cached, and prints its path. Needs root.\n";
 
 static const char list_usage[] =
 	"usage: shipyard worker list [--manifest FILE] [--cache DIR] [--state DIR]\n"
 	"\n"
 	"Lists the cached worker roots, one a line:\n"
-	"  DIGEST12  SUITE  SIZE MiB  YYYY-MM-DD HH:MM  [current]\n"
+	"  DIGEST12  KIND  SIZE MiB  YYYY-MM-DD HH:MM  [current]\n"
+	"KIND is the Debian suite of a debootstrap root, \"rpm:N\" (N packages)\n"
+	"for an rpm root.\n"
 	"\"current\" marks the root of the manifest's digest.\n";
 
 static const char check_usage[] =
@@ -56,7 +65,8 @@ static const char check_usage[] =
 	"\n"
 	"Checks the manifest's cached root: it exists, /usr/bin/rpmbuild and\n"
 	"/usr/bin/rpm are present, every [toolchain] capability is provided in\n"
-	"its rpmdb, the build user exists and owns /build. Prints one line per\n"
+	"its rpmdb (an rpm root: every package of its closure is installed at\n"
+	"its NEVRA), the build user exists and owns /build. Prints one line per\n"
 	"problem and exits 1, or prints \"<root>: ok\" and exits 0.\n";
 
 static const char gc_usage[] =
@@ -67,34 +77,46 @@ static const char gc_usage[] =
 	"Prints each removed directory, each root kept because it is in use, and\n"
 	"the bytes freed.\n";
 
+/* What a subcommand works on. */
+struct worker_ctx {
+	const char *manifest; /* the manifest file */
+	const char *cache;    /* the worker root cache */
+	const char *state;    /* the state directory: channels of rpm roots */
+	const char *arch;     /* target arch: package lists, closures */
+};
+
 /* One subcommand. */
 struct subcommand {
 	const char *name;
 	const char *usage;
-	int (*run)(const char *manifest, const char *cache);
+	int (*run)(const struct worker_ctx *ctx);
 };
 
-/* Reads the manifest; logs the error. */
-static int read_manifest(const char *path, struct builder_worker_manifest *m)
+/* Reads the manifest and resolves an rpm root's packages; logs the error. */
+static int read_manifest(const struct worker_ctx *ctx, struct builder_worker_manifest *m)
 {
 	struct sy_error err = { { 0 } };
 
-	if (builder_worker_manifest_read(path, m, &err) == 0)
-		return 0;
+	if (builder_worker_manifest_read(ctx->manifest, m, &err) == 0) {
+		if (builder_worker_resolve(m, ctx->manifest, ctx->arch, repo_publish_channel_dir,
+					   (void *)ctx->state, &err) == 0)
+			return 0;
+		builder_worker_manifest_release(m);
+	}
 	sy_log_error("%s", err.msg);
 	return -1;
 }
 
-static int worker_build(const char *manifest, const char *cache)
+static int worker_build(const struct worker_ctx *ctx)
 {
 	struct builder_worker_manifest m;
 	struct sy_error err = { { 0 } };
 	char *root = NULL;
 	int rc = 2;
 
-	if (read_manifest(manifest, &m))
+	if (read_manifest(ctx, &m))
 		return 2;
-	if (builder_worker_ensure(cache, &m, NULL, 2, &root, &err) == 0) {
+	if (builder_worker_ensure(ctx->cache, &m, NULL, 2, &root, &err) == 0) {
 		printf("%s\n", root);
 		rc = 0;
 	} else {
@@ -105,16 +127,16 @@ static int worker_build(const char *manifest, const char *cache)
 	return rc;
 }
 
-static int worker_list(const char *manifest, const char *cache)
+static int worker_list(const struct worker_ctx *ctx)
 {
 	struct builder_worker_manifest m;
 	struct builder_worker_entry *entries;
 	struct sy_error err = { { 0 } };
 	size_t n;
 
-	if (read_manifest(manifest, &m))
+	if (read_manifest(ctx, &m))
 		return 2;
-	if (builder_worker_list(cache, &entries, &n, &err)) {
+	if (builder_worker_list(ctx->cache, &entries, &n, &err)) {
 		sy_log_error("%s", err.msg);
 		builder_worker_manifest_release(&m);
 		return 2;
@@ -134,16 +156,16 @@ static int worker_list(const char *manifest, const char *cache)
 	return 0;
 }
 
-static int worker_check(const char *manifest, const char *cache)
+static int worker_check(const struct worker_ctx *ctx)
 {
 	struct builder_worker_manifest m;
 	struct sy_strv problems = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
 	int rc;
 
-	if (read_manifest(manifest, &m))
+	if (read_manifest(ctx, &m))
 		return 2;
-	if (builder_worker_check(cache, &m, &problems, &err)) {
+	if (builder_worker_check(ctx->cache, &m, &problems, &err)) {
 		sy_log_error("%s", err.msg);
 		rc = 2;
 	} else if (problems.n) {
@@ -151,7 +173,7 @@ static int worker_check(const char *manifest, const char *cache)
 			printf("%s\n", problems.items[i]);
 		rc = 1;
 	} else {
-		printf("%s/%s/root: ok\n", cache, m.digest);
+		printf("%s/%s/root: ok\n", ctx->cache, m.digest);
 		rc = 0;
 	}
 	sy_strv_release(&problems);
@@ -159,7 +181,7 @@ static int worker_check(const char *manifest, const char *cache)
 	return rc;
 }
 
-static int worker_gc(const char *manifest, const char *cache)
+static int worker_gc(const struct worker_ctx *ctx)
 {
 	struct builder_worker_manifest m;
 	struct sy_strv removed = SY_STRV_INIT, skipped = SY_STRV_INIT;
@@ -167,9 +189,9 @@ static int worker_gc(const char *manifest, const char *cache)
 	unsigned long long freed = 0;
 	int rc = 0;
 
-	if (read_manifest(manifest, &m))
+	if (read_manifest(ctx, &m))
 		return 2;
-	if (builder_worker_gc(cache, m.digest, &removed, &skipped, &freed, &err)) {
+	if (builder_worker_gc(ctx->cache, m.digest, &removed, &skipped, &freed, &err)) {
 		sy_log_error("%s", err.msg);
 		rc = 1;
 	}
@@ -192,7 +214,7 @@ static const struct subcommand subcommands[] = {
 	{ NULL, NULL, NULL },
 };
 
-enum { OPT_MANIFEST = 256, OPT_CACHE, OPT_STATE, OPT_HELP };
+enum { OPT_MANIFEST = 256, OPT_CACHE, OPT_STATE, OPT_ARCH, OPT_HELP };
 
 static const struct option options[] = {
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
@@ -201,6 +223,7 @@ static const struct option options[] = {
 	{ "worker-manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "worker-cache", required_argument, NULL, OPT_CACHE },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "arch", required_argument, NULL, OPT_ARCH },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -224,7 +247,7 @@ static const struct subcommand *find_subcommand(const char *name)
 int cli_worker_command(int argc, char **argv, const char *default_manifest)
 {
 	const char *manifest = default_manifest, *cache = getenv("SHIPYARD_WORKER_CACHE");
-	const char *state = ".shipyard";
+	const char *state = ".shipyard", *arch = "x86_64";
 	const struct subcommand *sub = NULL;
 	char *state_cache = NULL;
 	int c, help = 0, rc;
@@ -235,6 +258,7 @@ int cli_worker_command(int argc, char **argv, const char *default_manifest)
 		case OPT_MANIFEST: manifest = optarg; break;
 		case OPT_CACHE: cache = optarg; break;
 		case OPT_STATE: state = optarg; break;
+		case OPT_ARCH: arch = optarg; break;
 		case OPT_HELP: help = 1; break;
 		default: return usage_error(cli_worker_usage, NULL);
 		}
@@ -251,7 +275,8 @@ int cli_worker_command(int argc, char **argv, const char *default_manifest)
 		return usage_error(sub->usage, "unexpected argument");
 	if (!cache || !cache[0])
 		cache = state_cache = sy_xasprintf("%s/worker", state);
-	rc = sub->run(manifest, cache);
+	const struct worker_ctx ctx = { manifest, cache, state, arch };
+	rc = sub->run(&ctx);
 	free(state_cache);
 	return rc;
 }

@@ -160,6 +160,25 @@ static int read_published(struct pipeline *p, struct sy_error *err)
 	return repo_publish_list_snapshot(p->published_dir, &p->published, err);
 }
 
+/* Reads the worker manifest; an rpm root's packages are resolved now, as
+ * its digest (in every build key) and its capabilities (what the graph
+ * resolves BuildRequires against) come from them. */
+static int read_worker(struct pipeline *p, struct sy_error *err)
+{
+	const char *path = p->opts->worker_manifest;
+
+	if (builder_worker_manifest_read(path, &p->worker, err) ||
+	    builder_worker_resolve(&p->worker, path, p->opts->arch, repo_publish_channel_dir,
+				   (void *)p->state, err))
+		return -1;
+	if (p->worker.kind == BUILDER_WORKER_RPM) {
+		for (size_t i = 0; i < p->worker.toolchain.n; i++)
+			sy_strv_push(&p->toolchain, p->worker.toolchain.items[i]);
+		return 0;
+	}
+	return builder_toolchain_read(path, &p->toolchain, err);
+}
+
 static int open_run(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
@@ -172,9 +191,7 @@ static int open_run(struct pipeline *p, struct sy_error *err)
 		return sy_error_prefix(err, "--settings-from");
 	if (read_published(p, err))
 		return -1;
-	if (o->worker_manifest &&
-	    (builder_worker_manifest_read(o->worker_manifest, &p->worker, err) ||
-	     builder_toolchain_read(o->worker_manifest, &p->toolchain, err)))
+	if (o->worker_manifest && read_worker(p, err))
 		return -1;
 	fill_settings(p);
 	return resolve_base(p, err);

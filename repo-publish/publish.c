@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/util.h"
+#include "state/layout.h"
 
 /* Changelog entries kept per package in other.xml (createrepo_c's default). */
 #define PUBLISH_CHANGELOG_LIMIT 10
@@ -394,6 +395,19 @@ char *repo_publish_current_path(const char *repos_dir, const char *channel)
 
 	free(cur);
 	return path;
+}
+
+char *repo_publish_channel_dir(void *state, const char *channel)
+{
+	char *repos, *dir;
+
+	/* A channel name is one path component, as pipeline ids are. */
+	if (!state_pipeline_id_valid(channel))
+		return NULL;
+	repos = state_repos_dir(state);
+	dir = repo_publish_current_path(repos, channel);
+	free(repos);
+	return dir;
 }
 
 char *repo_publish_current_id(const char *repos_dir, const char *channel)

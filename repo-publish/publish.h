@@ -38,6 +38,13 @@ int repo_publish_list_snapshot(const char *snapshot, struct sy_strv *rpms, struc
  * or NULL when it was never published. */
 char *repo_publish_current_path(const char *repos_dir, const char *channel);
 
+/* The current snapshot of a channel of the state directory state (a const
+ * char * passed as void *, the shape of builder_channel_dir_fn, which finds
+ * the "channel:NAME" repositories of worker manifests): its absolute path
+ * (caller frees), or NULL when the name is not one path component of
+ * [A-Za-z0-9._-] or the channel was never published. */
+char *repo_publish_channel_dir(void *state, const char *channel);
+
 /* Returns the id of the channel's current snapshot ("YYYYMMDDTHHMMSSZ",
  * the last component of repo_publish_current_path; caller frees), or NULL
  * when it was never published. */

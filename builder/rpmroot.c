@@ -1,0 +1,298 @@
+#define _GNU_SOURCE
+#include "builder/rpmroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/hash.h"
+#include "common/util.h"
+#include "planner/pkgmanifest.h"
+#include "sandbox/rootinstall.h"
+
+/* A package a list pins: "<name>-<version>-<release>.<arch>.rpm". */
+struct pin {
+	char *list;    /* the list's file name, for errors */
+	char *name, *want; /* want: "<name>-<version>-<release>.<arch>" */
+};
+
+struct pins {
+	struct pin *items;
+	size_t n;
+};
+
+static void pins_release(struct pins *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].list);
+		free(p->items[i].name);
+		free(p->items[i].want);
+	}
+	free(p->items);
+}
+
+/* Returns the list's path with its first "%s" replaced by arch (newly
+ * allocated); the name is not a format string. */
+static char *list_path(const char *pattern, const char *arch)
+{
+	const char *at = strstr(pattern, "%s");
+
+	if (!at)
+		return sy_xstrdup(pattern);
+	return sy_xasprintf("%.*s%s%s", (int)(at - pattern), pattern, arch, at + 2);
+}
+
+/* Reads one package list: its names go to wanted, its exact builds to pins. */
+static int read_list_file(const char *path, const char *arch, struct sy_strv *wanted,
+			  struct pins *pins, struct sy_error *err)
+{
+	char *file = list_path(path, arch), *text = NULL;
+	struct planner_manifest man = { 0 };
+	size_t len = 0;
+	int rc = -1;
+
+	if (sy_read_file(file, &text, &len, err) ||
+	    planner_manifest_parse(sy_base_name(file), text, len, &man, err))
+		goto out;
+	pins->items = sy_xrealloc(pins->items, (pins->n + man.n + 1) * sizeof(*pins->items));
+	for (size_t i = 0; i < man.n; i++) {
+		const struct planner_manifest_pkg *p = &man.items[i];
+		sy_strv_push(wanted, p->name);
+		pins->items[pins->n++] = (struct pin){
+			sy_xstrdup(sy_base_name(file)), sy_xstrdup(p->name),
+			sy_xasprintf("%s-%s-%s.%s", p->name, p->version, p->release, p->arch),
+		};
+	}
+	rc = 0;
+out:
+	planner_manifest_release(&man);
+	free(text);
+	free(file);
+	return rc;
+}
+
+/* Finds the directory of each repository of m into m->repo_dirs. */
+static int find_repos(struct builder_worker_manifest *m, const char *path,
+		      builder_channel_dir_fn channel_dir, void *arg, struct sy_error *err)
+{
+	for (size_t i = 0; i < m->repos.n; i++) {
+		const char *r = m->repos.items[i];
+		char *dir = NULL, *repomd;
+
+		if (!strncmp(r, "channel:", 8)) {
+			dir = channel_dir ? channel_dir(arg, r + 8) : NULL;
+			if (!dir)
+				return sy_error_set(err, "%s: worker.repo %s: the channel has not "
+							 "been published", path, r);
+		} else if (strstr(r, "://")) {
+			return sy_error_set(err, "%s: worker.repo %s: not supported: give a "
+						 "directory, a file:// URL or channel:NAME", path, r);
+		} else {
+			dir = sy_xstrdup(r);
+		}
+		repomd = sy_xasprintf("%s/repodata/repomd.xml", dir);
+		int ok = sy_exists(repomd);
+		free(repomd);
+		if (!ok) {
+			free(dir);
+			return sy_error_set(err, "%s: worker.repo %s: no repodata/repomd.xml", path,
+					    r);
+		}
+		sy_strv_push_owned(&m->repo_dirs, dir);
+	}
+	return 0;
+}
+
+/* Returns nevra without its "E:" epoch, newly allocated. */
+static char *without_epoch(const char *nevra, const char *name)
+{
+	size_t n = strlen(name);
+	const char *colon = strchr(nevra + n + 1, ':');
+
+	if (strncmp(nevra, name, n) || nevra[n] != '-' || !colon)
+		return sy_xstrdup(nevra);
+	return sy_xasprintf("%s-%s", name, colon + 1);
+}
+
+/* Checks that the closure holds each pinned build. */
+static int check_pins(const struct builder_worker_manifest *m, const char *path,
+		      const struct pins *pins, struct sy_error *err)
+{
+	for (size_t i = 0; i < pins->n; i++) {
+		const struct pin *p = &pins->items[i];
+		const char *have = NULL;
+		for (size_t k = 0; !have && k < m->closure.n; k++)
+			if (!strcmp(m->closure.pkgs[k].name, p->name))
+				have = m->closure.pkgs[k].nevra;
+		char *plain = have ? without_epoch(have, p->name) : NULL;
+		int same = plain && !strcmp(plain, p->want);
+		free(plain);
+		if (!same)
+			return sy_error_set(err, "%s: %s lists %s.rpm; the repositories have %s", path,
+					    p->list, p->want, have ? have : "none");
+	}
+	return 0;
+}
+
+/* Sets m->digest and m->toolchain from the closure. */
+static void closure_digest(struct builder_worker_manifest *m)
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, BUILDER_RPMROOT_LAYOUT);
+	for (size_t i = 0; i < m->closure.n; i++) {
+		const struct sandbox_solv_pkg *p = &m->closure.pkgs[i];
+		sy_sha256_update_str(h, p->nevra);
+		sy_sha256_update_str(h, p->checksum);
+		sy_strv_push(&m->toolchain, p->name);
+		for (size_t k = 0; k < p->provides.n; k++)
+			sy_strv_push(&m->toolchain, p->provides.items[k]);
+	}
+	sy_sha256_final(h, m->digest);
+	sy_strv_sort_unique(&m->toolchain);
+}
+
+int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path, const char *arch,
+			    builder_channel_dir_fn channel_dir, void *arg, struct sy_error *err)
+{
+	struct sy_strv wanted = SY_STRV_INIT;
+	struct pins pins = { 0 };
+	int rc = -1;
+
+	sy_strv_release(&m->repo_dirs);
+	sy_strv_release(&m->toolchain);
+	sandbox_solv_closure_release(&m->closure);
+	for (size_t i = 0; i < m->packages.n; i++)
+		sy_strv_push(&wanted, m->packages.items[i]);
+	for (size_t i = 0; i < m->packagelists.n; i++)
+		if (read_list_file(m->packagelists.items[i], arch, &wanted, &pins, err))
+			goto out;
+	sy_strv_sort_unique(&wanted);
+	if (find_repos(m, path, channel_dir, arg, err))
+		goto out;
+	if (sandbox_solv_closure((const char *const *)m->repo_dirs.items,
+				 (const char *const *)wanted.items, NULL, arch, &m->closure, err)) {
+		sy_error_prefix(err, "%s", path);
+		goto out;
+	}
+	if (check_pins(m, path, &pins, err))
+		goto out;
+	closure_digest(m);
+	rc = 0;
+out:
+	pins_release(&pins);
+	sy_strv_release(&wanted);
+	return rc;
+}
+
+/* Appends line to <etc>/<name> (created 0644 when missing), never following
+ * a link the packages made. */
+static int append_etc(int etcfd, const char *root, const char *name, const char *line,
+		      struct sy_error *err)
+{
+	int fd = openat(etcfd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	size_t len = strlen(line);
+	int rc = 0;
+
+	if (fd < 0 || write(fd, line, len) != (ssize_t)len)
+		rc = sy_error_set(err, "%s/etc/%s: cannot add the build user: %s", root, name,
+				  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Adds the build user, its group and /build to the root. The packages
+ * decided what /etc holds; the entries are written directly, as no shadow
+ * tool of the host may run on a root it does not know. */
+static int add_build_user(const char *root, struct sy_error *err)
+{
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), etcfd = -1;
+	char *pw = sy_xasprintf(BUILDER_WORKER_BUILD_USER ":x:%d:%d:shipyard build user:/build:"
+				"/bin/sh\n", BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_GID);
+	char *gr = sy_xasprintf(BUILDER_WORKER_BUILD_USER ":x:%d:\n", BUILDER_WORKER_BUILD_GID);
+	int rc = -1;
+
+	if (rootfd < 0) {
+		sy_error_set(err, "%s: %s", root, strerror(errno));
+		goto out;
+	}
+	if (mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST) {
+		sy_error_set(err, "%s/etc: %s", root, strerror(errno));
+		goto out;
+	}
+	etcfd = openat(rootfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (etcfd < 0) {
+		sy_error_set(err, "%s/etc: not a directory: %s", root, strerror(errno));
+		goto out;
+	}
+	if (append_etc(etcfd, root, "passwd", pw, err) || append_etc(etcfd, root, "group", gr, err))
+		goto out;
+	if ((mkdirat(rootfd, "build", 0755) < 0 && errno != EEXIST) ||
+	    fchownat(rootfd, "build", BUILDER_WORKER_BUILD_UID, BUILDER_WORKER_BUILD_GID,
+		     AT_SYMLINK_NOFOLLOW) < 0) {
+		sy_error_set(err, "%s/build: cannot create for the build user: %s", root,
+			     strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (etcfd >= 0)
+		close(etcfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	free(gr);
+	free(pw);
+	return rc;
+}
+
+int builder_rpmroot_make(const struct builder_worker_manifest *m, const char *root, int log_fd,
+			 struct sy_error *err)
+{
+	struct sy_strv rpms = SY_STRV_INIT;
+	int rc;
+
+	for (size_t i = 0; i < m->closure.n; i++)
+		sy_strv_push(&rpms, m->closure.pkgs[i].path);
+	if (mkdir(root, 0755) < 0) {
+		sy_strv_release(&rpms);
+		return sy_error_set(err, "%s: cannot create: %s", root, strerror(errno));
+	}
+	if (log_fd >= 0)
+		dprintf(log_fd, "worker root %s: installing %zu packages into %s\n", m->digest, rpms.n,
+			root);
+	const struct sandbox_root_install in = {
+		.rootfs = root, .repo_dirs = (const char *const *)m->repo_dirs.items, .rpms = &rpms,
+		.hostname = "shipyard-worker", .what = "the worker root", .cgroup_name = "worker",
+		.log_fd = log_fd,
+	};
+	rc = sandbox_root_install(&in, err);
+	if (rc)
+		sy_error_prefix(err, "worker root");
+	else
+		rc = add_build_user(root, err);
+	sy_strv_release(&rpms);
+	return rc;
+}
+
+int builder_rpmroot_write_packages(const char *dir, const struct builder_worker_manifest *m,
+				   struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/packages", dir), *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	for (size_t i = 0; i < m->closure.n; i++)
+		fprintf(f, "%s %s\n", m->closure.pkgs[i].nevra, m->closure.pkgs[i].checksum);
+	fclose(f);
+	rc = sy_write_file_atomic(path, text, len, 0644, err);
+	free(text);
+	free(path);
+	return rc;
+}
