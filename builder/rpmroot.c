@@ -296,3 +296,88 @@ int builder_rpmroot_write_packages(const char *dir, const struct builder_worker_
 	free(path);
 	return rc;
 }
+
+/* Splits "name-[e:]v-r.arch" into the name and "[e:]v-r" (newly allocated). */
+static void split_nevra(const char *nevra, char **name, char **evr)
+{
+	const char *dot = strrchr(nevra, '.');
+	const char *end = dot ? dot : nevra + strlen(nevra);
+	const char *cut;
+	int seen = 0;
+
+	for (cut = end; cut > nevra; cut--)
+		if (cut[-1] == '-' && ++seen == 2)
+			break;
+	if (seen < 2) {
+		*name = sy_xstrdup(nevra);
+		*evr = sy_xstrdup("");
+		return;
+	}
+	*name = sy_xstrndup(nevra, (size_t)(cut - 1 - nevra));
+	*evr = sy_xstrndup(cut, (size_t)(end - cut));
+}
+
+/* The EVR of package name in a sorted NEVRA list, or NULL (newly allocated). */
+static char *evr_of(const struct sy_strv *nevras, const char *name)
+{
+	for (size_t i = 0; i < nevras->n; i++) {
+		char *n, *evr;
+		split_nevra(nevras->items[i], &n, &evr);
+		int same = !strcmp(n, name);
+		free(n);
+		if (same)
+			return evr;
+		free(evr);
+	}
+	return NULL;
+}
+
+char *builder_rpmroot_describe_change(const struct sy_strv *before,
+				      const struct sandbox_solv_closure *after)
+{
+	struct sy_strv now = SY_STRV_INIT, changes = SY_STRV_INIT;
+	char *text;
+
+	for (size_t i = 0; i < after->n; i++)
+		sy_strv_push(&now, after->pkgs[i].nevra);
+	for (size_t i = 0; i < now.n; i++) {
+		char *name, *evr, *old;
+		split_nevra(now.items[i], &name, &evr);
+		old = evr_of(before, name);
+		if (!old)
+			sy_strv_pushf(&changes, "%s added", name);
+		else if (strcmp(old, evr))
+			sy_strv_pushf(&changes, "%s %s -> %s", name, old, evr);
+		free(old);
+		free(evr);
+		free(name);
+	}
+	for (size_t i = 0; i < before->n; i++) {
+		char *name, *evr, *gone;
+		split_nevra(before->items[i], &name, &evr);
+		gone = evr_of(&now, name);
+		if (!gone)
+			sy_strv_pushf(&changes, "%s removed", name);
+		free(gone);
+		free(evr);
+		free(name);
+	}
+	if (!changes.n) {
+		text = sy_xstrdup("same versions, other builds");
+	} else {
+		text = sy_xstrdup("");
+		for (size_t i = 0; i < changes.n && i < 4; i++) {
+			char *longer = sy_xasprintf("%s%s%s", text, i ? ", " : "", changes.items[i]);
+			free(text);
+			text = longer;
+		}
+		if (changes.n > 4) {
+			char *longer = sy_xasprintf("%s, %zu more", text, changes.n - 4);
+			free(text);
+			text = longer;
+		}
+	}
+	sy_strv_release(&changes);
+	sy_strv_release(&now);
+	return text;
+}

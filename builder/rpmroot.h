@@ -38,4 +38,12 @@ int builder_rpmroot_make(const struct builder_worker_manifest *m, const char *ro
 int builder_rpmroot_write_packages(const char *dir, const struct builder_worker_manifest *m,
 				   struct sy_error *err);
 
+/* Describes how an rpm root's packages changed, for plans: before is the
+ * sorted NEVRAs of the previous root, after the new closure. Returns a
+ * newly allocated line such as "zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, gcc
+ * added, 2 more" (at most four changes named), or "same versions, other
+ * builds" when only the packages' contents differ. */
+char *builder_rpmroot_describe_change(const struct sy_strv *before,
+				      const struct sandbox_solv_closure *after);
+
 #endif

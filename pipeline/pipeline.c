@@ -199,14 +199,21 @@ static int open_run(struct pipeline *p, struct sy_error *err)
 
 static int publish_stage(struct pipeline *p, struct sy_error *err)
 {
+	struct sy_strv worker_packages = SY_STRV_INIT;
 	struct repo_publish_request req = {
 		.state = p->state, .channel = p->channel, .commit = &p->head,
 		.plan = p->results ? &p->plan : NULL, .results = p->results,
-		.base_channel = p->base_channel,
+		.worker_root = p->worker.digest[0] ? p->worker.digest : NULL,
+		.worker_packages = &worker_packages, .base_channel = p->base_channel,
 	};
 	struct repo_publish_result res;
+	int rc;
 
-	if (repo_publish_commit(&req, &res, err))
+	for (size_t i = 0; i < p->worker.closure.n; i++)
+		sy_strv_push(&worker_packages, p->worker.closure.pkgs[i].nevra);
+	rc = repo_publish_commit(&req, &res, err);
+	sy_strv_release(&worker_packages);
+	if (rc)
 		return -1;
 	if (res.held)
 		sy_log_warn("holding back %zu built specs whose dependency group has failures",
@@ -215,7 +222,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 		sy_log_info("published %s: %s", p->channel, res.snapshot);
 	else
 		sy_log_info("repository %s unchanged (%zu packages)", p->channel, res.packages);
-	int rc = pipeline_alias_learned_keys(p, res.snapshot, err);
+	rc = pipeline_alias_learned_keys(p, res.snapshot, err);
 	repo_publish_result_release(&res);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builder/artifact.h"
+#include "builder/rpmroot.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -173,6 +174,28 @@ static void find_global_changes(struct pipeline *p)
 		sy_strv_push(&p->global, "configuration: shipyard.conf");
 }
 
+/* Says when the worker root differs from the one the channel's packages
+ * were built in: one reason for every spec it rebuilds, naming the
+ * toolchain packages that changed. */
+static void find_worker_change(struct pipeline *p)
+{
+	struct state_published rec;
+	char *what;
+
+	if (!p->worker.digest[0] || state_published_read(p->state, p->read_channel, &rec, NULL) != 1)
+		return;
+	if (rec.worker_root && strcmp(rec.worker_root, p->worker.digest)) {
+		if (p->worker.kind == BUILDER_WORKER_RPM && rec.worker_packages.n)
+			what = builder_rpmroot_describe_change(&rec.worker_packages,
+							       &p->worker.closure);
+		else
+			what = sy_xasprintf("%.12s -> %.12s", rec.worker_root, p->worker.digest);
+		sy_strv_pushf(&p->global, "worker root changed: %s", what);
+		free(what);
+	}
+	state_published_release(&rec);
+}
+
 static int compute_changeset(struct pipeline *p, struct sy_error *err)
 {
 	struct sy_strv prefixes = SY_STRV_INIT;
@@ -247,6 +270,7 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 		planner_cascade_check(&in, &p->plan, p->head.distro.max_rebuild, has_artifact, p,
 				      &p->cascade);
 	find_global_changes(p);
+	find_worker_change(p);
 	for (size_t b = 0; b < p->head.index.nspecs; b++)
 		if (p->head.index.specs[b].error)
 			name_broken_provider(p, b);

@@ -244,8 +244,13 @@ static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 	if (rc == 0) {
 		const char *current = res->snapshot ? res->snapshot : ch->current;
 		res->current = current ? sy_xstrdup(current) : NULL;
-		rc = state_published_write(req->state, req->channel, req->commit->oid, res->current,
-					   err);
+		struct state_published rec = {
+			.commit = (char *)req->commit->oid, .snapshot = res->current,
+			.worker_root = (char *)req->worker_root,
+		};
+		if (req->worker_packages)
+			rec.worker_packages = *req->worker_packages;
+		rc = state_published_write(req->state, req->channel, &rec, err);
 	}
 	sy_strv_release(&set);
 	return rc;

@@ -31,6 +31,10 @@ struct repo_publish_request {
 	const struct planner_plan *plan;        /* what this pipeline built, or NULL
 						 * (publishing without a build) */
 	const struct builder_job_result *results; /* parallel to plan's entries, or NULL */
+	const char *worker_root;                /* digest of the worker root the
+						 * builds ran in, or NULL */
+	const struct sy_strv *worker_packages;  /* its packages' NEVRAs (an rpm
+						 * root), or NULL */
 	const char *base_channel;               /* channel whose current snapshot
 						 * stands for channel's while channel
 						 * has none (a pull request's base

@@ -194,8 +194,15 @@ int state_published_read(const char *state, const char *channel, struct state_pu
 
 	memset(rec, 0, sizeof(*rec));
 	if (rc == 1) {
+		json_t *pkgs = json_object_get(doc, "worker_packages"), *v;
+		size_t i;
+
 		rec->commit = get_string(doc, "commit");
 		rec->snapshot = get_string(doc, "snapshot");
+		rec->worker_root = get_string(doc, "worker_root");
+		json_array_foreach(pkgs, i, v)
+			if (json_is_string(v))
+				sy_strv_push(&rec->worker_packages, json_string_value(v));
 		if (!rec->commit) {
 			rc = sy_error_set(err, "%s: no \"commit\"", path);
 			state_published_release(rec);
@@ -206,13 +213,20 @@ int state_published_read(const char *state, const char *channel, struct state_pu
 	return rc;
 }
 
-int state_published_write(const char *state, const char *channel, const char *commit,
-			  const char *snapshot, struct sy_error *err)
+int state_published_write(const char *state, const char *channel,
+			  const struct state_published *rec, struct sy_error *err)
 {
 	char *dir = state_channel_dir(state, channel);
 	char *path = sy_xasprintf("%s/published.json", dir);
-	json_t *doc = json_pack("{s:s, s:s?}", "commit", commit, "snapshot", snapshot);
-	int rc = write_json(dir, path, doc, err);
+	json_t *pkgs = json_array();
+	int rc;
+
+	for (size_t i = 0; i < rec->worker_packages.n; i++)
+		json_array_append_new(pkgs, json_string(rec->worker_packages.items[i]));
+	json_t *doc = json_pack("{s:s, s:s?, s:s?, s:o}", "commit", rec->commit, "snapshot",
+				rec->snapshot, "worker_root", rec->worker_root,
+				"worker_packages", pkgs);
+	rc = write_json(dir, path, doc, err);
 
 	json_decref(doc);
 	free(path);
@@ -224,6 +238,8 @@ void state_published_release(struct state_published *rec)
 {
 	free(rec->commit);
 	free(rec->snapshot);
+	free(rec->worker_root);
+	sy_strv_release(&rec->worker_packages);
 	memset(rec, 0, sizeof(*rec));
 }
 

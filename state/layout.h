@@ -28,6 +28,7 @@
 #define STATE_LAYOUT_H
 
 #include "common/error.h"
+#include "common/strv.h"
 
 /* <state>/state.db: the SQLite database (state/db.h). */
 char *state_db_path(const char *state);
@@ -101,10 +102,14 @@ int state_pipeline_id_valid(const char *id);
 char *state_pipeline_id_new(void);
 
 /* published.json of a channel: the commit its repository was last published
- * from and the snapshot that holds it. */
+ * from, the snapshot that holds it and the worker root its builds ran in. */
 struct state_published {
 	char *commit;   /* 40 hex digits */
 	char *snapshot; /* absolute path of the snapshot, or NULL */
+	char *worker_root; /* digest of the worker root (builder/worker.h), or
+			    * NULL when not recorded */
+	struct sy_strv worker_packages; /* NEVRAs of an rpm worker root's
+			    * packages, sorted; empty for a debootstrap root */
 };
 
 /* Reads <state>/repos/<channel>/published.json into *rec. Returns 1 when
@@ -115,10 +120,11 @@ int state_published_read(const char *state, const char *channel, struct state_pu
 			 struct sy_error *err);
 
 /* Writes <state>/repos/<channel>/published.json atomically (the channel
- * directory is created): {"commit": commit, "snapshot": snapshot}; snapshot
- * may be NULL. Returns 0 or -1 with err. */
-int state_published_write(const char *state, const char *channel, const char *commit,
-			  const char *snapshot, struct sy_error *err);
+ * directory is created): {"commit", "snapshot", "worker_root",
+ * "worker_packages": [...]} from rec; snapshot and worker_root may be NULL.
+ * Returns 0 or -1 with err. */
+int state_published_write(const char *state, const char *channel,
+			  const struct state_published *rec, struct sy_error *err);
 
 /* Frees the record's strings. */
 void state_published_release(struct state_published *rec);

@@ -55,16 +55,25 @@ static void test_layout_published_record_round_trips(void **state)
 
 	assert_int_equal(state_published_read(tmp, "main", &rec, &err), 0);
 	assert_null(rec.commit);
-	assert_int_equal(state_published_write(tmp, "main", "0123abcd", "/x/snap", &err), 0);
+	struct state_published w = { .commit = "0123abcd", .snapshot = "/x/snap",
+				     .worker_root = "abc" };
+	sy_strv_push(&w.worker_packages, "zlib-1.3-1.x86_64");
+	assert_int_equal(state_published_write(tmp, "main", &w, &err), 0);
+	sy_strv_release(&w.worker_packages);
 	assert_int_equal(state_published_read(tmp, "main", &rec, &err), 1);
 	assert_string_equal(rec.commit, "0123abcd");
 	assert_string_equal(rec.snapshot, "/x/snap");
+	assert_string_equal(rec.worker_root, "abc");
+	assert_int_equal(rec.worker_packages.n, 1);
+	assert_string_equal(rec.worker_packages.items[0], "zlib-1.3-1.x86_64");
 	state_published_release(&rec);
 	/* A later publication replaces it; a snapshot may be absent. */
-	assert_int_equal(state_published_write(tmp, "main", "feed", NULL, &err), 0);
+	w = (struct state_published){ .commit = "feed" };
+	assert_int_equal(state_published_write(tmp, "main", &w, &err), 0);
 	assert_int_equal(state_published_read(tmp, "main", &rec, &err), 1);
 	assert_string_equal(rec.commit, "feed");
 	assert_null(rec.snapshot);
+	assert_null(rec.worker_root);
 	state_published_release(&rec);
 	sy_rm_rf(tmp, NULL);
 	free(tmp);

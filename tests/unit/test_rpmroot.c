@@ -250,6 +250,31 @@ static void test_rpmroot_root_has_packages_build_user_and_ran_scriptlets(void **
 	free(conf);
 }
 
+static void test_rpmroot_change_names_packages_that_moved(void **state)
+{
+	struct sy_strv before = SY_STRV_INIT;
+	struct sandbox_solv_pkg pkgs[3] = {
+		{ .nevra = "gcc-13.2-1.azl3.x86_64" },
+		{ .nevra = "perl-4:5.38-2.azl3.x86_64" },
+		{ .nevra = "zlib-1.3.1-2.azl3.x86_64" },
+	};
+	struct sandbox_solv_closure after = { pkgs, 3 };
+	char *text;
+
+	(void)state;
+	sy_strv_push(&before, "perl-4:5.38-2.azl3.x86_64");
+	sy_strv_push(&before, "sed-4.9-1.azl3.x86_64");
+	sy_strv_push(&before, "zlib-1.3.1-1.azl3.x86_64");
+	text = builder_rpmroot_describe_change(&before, &after);
+	assert_string_equal(text, "gcc added, zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, sed removed");
+	free(text);
+	after.n = 0;
+	sy_strv_release(&before);
+	text = builder_rpmroot_describe_change(&before, &after);
+	assert_string_equal(text, "same versions, other builds");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_rpmroot_resolve_names_what_is_missing),
 		cmocka_unit_test(test_rpmroot_package_list_pins_exact_builds),
 		cmocka_unit_test(test_rpmroot_root_has_packages_build_user_and_ran_scriptlets),
+		cmocka_unit_test(test_rpmroot_change_names_packages_that_moved),
 	};
 
 	if (geteuid() != 0) {
