@@ -133,6 +133,7 @@ static void fill_settings(struct pipeline *p)
 		.config_from = p->config_oid[0] ? p->config_oid : NULL,
 		.spec_trees = o->spec_trees, .imageconfigs = o->imageconfigs,
 		.rebuild_policy = o->rebuild_policy, .toolchain = &p->toolchain,
+		.toolchain_first = p->worker.kind == BUILDER_WORKER_RPM,
 		.worker_digest = p->worker.digest, .learn_repo = p->published_dir,
 		.progress = { pipeline_read_progress, p },
 	};

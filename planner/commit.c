@@ -74,7 +74,7 @@ int planner_commit_graph(const struct planner_commit_settings *s, struct planner
 	if (c->has_graph)
 		return 0;
 	if (planner_graph_build(c->index.specs, c->index.nspecs, s->toolchain ? s->toolchain : &none,
-				s->arch, s->learn_repo, &c->graph, err))
+				s->toolchain_first, s->arch, s->learn_repo, &c->graph, err))
 		return -1;
 	c->has_graph = 1;
 	return 0;
@@ -104,6 +104,7 @@ static void keys_context(const struct planner_commit_settings *s, const struct p
 	}
 	for (size_t i = 0; s->toolchain && i < s->toolchain->n; i++)
 		sy_sha256_update_str(h, s->toolchain->items[i]);
+	sy_sha256_update_str(h, s->toolchain_first ? "toolchain first" : "specs first");
 	sy_sha256_final(h, out);
 }
 

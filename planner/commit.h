@@ -34,6 +34,9 @@ struct planner_commit_settings {
 				     * shipyard.conf's, or NULL */
 	const struct sy_strv *toolchain; /* capabilities the worker root offers,
 				     * or NULL: none */
+	int toolchain_first;        /* 1: the worker root's capabilities win over
+				     * specs' (a root of the distribution's own
+				     * packages; planner_graph_build) */
 	const char *worker_digest;  /* digest of the worker manifest, or NULL */
 	const char *learn_repo;     /* published snapshot whose packages'
 				     * generated Provides the graph learns

@@ -18,6 +18,7 @@ struct planner_graph_pool {
 	Pool *pool;
 	Repo *distro;                 /* packages of this distribution */
 	Repo *toolchain;              /* one solvable offering the toolchain */
+	int toolchain_first;          /* the toolchain wins over specs */
 	struct planner_pkgref *by_id; /* solvable id -> package, for distro solvables */
 	/* best_provider's answers by dependency id, since thousands of specs ask
 	 * for the same few (zlib-devel, glibc): 0 not asked yet, else
@@ -148,7 +149,7 @@ static struct planner_graph_pool *load_pool(const struct planner_spec *specs, si
 
 /* Picks the best distribution provider of dep: highest EVR, then the first
  * loaded. Returns 0 when none; sets *toolchain when only the toolchain offers
- * it. */
+ * it, or when it offers it at all and goes first. */
 static Id find_best_provider(struct planner_graph_pool *gp, Id dep, int *toolchain)
 {
 	Pool *pool = gp->pool;
@@ -159,6 +160,8 @@ static Id find_best_provider(struct planner_graph_pool *gp, Id dep, int *toolcha
 		Solvable *s = pool->solvables + p;
 		if (s->repo == gp->toolchain) {
 			*toolchain = 1;
+			if (gp->toolchain_first)
+				return 0;
 			continue;
 		}
 		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
@@ -382,7 +385,7 @@ char *planner_graph_run_reason(const struct planner_graph *graph, size_t spec, s
 }
 
 int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
-			const struct sy_strv *toolchain, const char *arch,
+			const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err)
 {
@@ -391,6 +394,7 @@ int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
 	graph->nspecs = nspecs;
 	graph->nodes = sy_xcalloc(nspecs ? nspecs : 1, sizeof(*graph->nodes));
 	graph->pool = load_pool(specs, nspecs, toolchain, arch);
+	graph->pool->toolchain_first = toolchain_first;
 	if (learn_repo_dir && learn_provides(graph->pool, learn_repo_dir, err)) {
 		planner_graph_release(graph);
 		return -1;

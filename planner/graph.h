@@ -63,7 +63,11 @@ struct planner_graph {
 
 /* Loads the packages of specs (those without error and not excluded) for
  * target arch, and the toolchain capabilities (unversioned, satisfy any
- * version), then resolves every BuildRequires. When learn_repo_dir names a
+ * version), then resolves every BuildRequires. A capability both a spec and
+ * the toolchain offer goes to the spec, unless toolchain_first: a worker
+ * root made of the distribution's own packages (builder/rpmroot.h) holds
+ * them already, as the toolkit's worker chroot does, and its digest (in
+ * every key) stands for them. When learn_repo_dir names a
  * published repository (a directory with repodata/), the Provides its
  * packages carry (sonames, pkgconfig(...), files: generated when they were
  * built) are added to the spec packages of the same name and arch, so that
@@ -72,7 +76,7 @@ struct planner_graph {
  * Returns 0, or -1 with err set when learn_repo_dir cannot be read. Release
  * with planner_graph_release. */
 int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
-			const struct sy_strv *toolchain, const char *arch,
+			const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err);
 

@@ -101,7 +101,7 @@ static int setup(void **state)
 	struct sy_error err = { { 0 } };
 
 	make_specs(f->specs);
-	if (planner_graph_build(f->specs, NSPECS, &toolchain, "x86_64", NULL, &f->graph, &err))
+	if (planner_graph_build(f->specs, NSPECS, &toolchain, 0, "x86_64", NULL, &f->graph, &err))
 		fail_msg("%s", err.msg);
 	*state = f;
 	return 0;

@@ -106,13 +106,34 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* With a worker root made of the distribution's packages, what the root
+ * provides is taken from it, not built: openssl's zlib-devel is the root's. */
+static void test_graph_rpm_root_capabilities_win_over_specs(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv root = SY_STRV_INIT;
+	struct planner_graph g;
+	struct sy_error err = { { 0 } };
+
+	sy_strv_push(&root, "zlib-devel");
+	assert_ok(planner_graph_build(f->specs, 7, &root, 0, "x86_64", NULL, &g, &err), &err);
+	assert_int_equal(g.nodes[1].nbuild_deps, 1);
+	planner_graph_release(&g);
+	assert_ok(planner_graph_build(f->specs, 7, &root, 1, "x86_64", NULL, &g, &err), &err);
+	assert_int_equal(g.nodes[1].nbuild_deps, 0);
+	assert_int_equal(g.nodes[1].ninstall, 0);
+	assert_true(sy_strv_contains(&g.nodes[1].toolchain, "zlib-devel >= 1.3"));
+	planner_graph_release(&g);
+	sy_strv_release(&root);
+}
+
 static void test_graph_resolves_versioned_buildrequires_and_install_closure(void **state)
 {
 	struct fixture *f = *state;
 	struct planner_graph g;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	/* openssl -> zlib through zlib-devel >= 1.3; install zlib-devel and zlib. */
 	assert_int_equal(g.nodes[1].nbuild_deps, 1);
 	assert_int_equal(g.nodes[1].build_deps[0], 0);
@@ -142,7 +163,7 @@ static void test_graph_finds_build_cycles(void **state)
 	struct sy_strv cycles = SY_STRV_INIT;
 	size_t member[7] = { 0 };
 
-	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	assert_int_equal(planner_graph_cycles(&g, NULL, member, &cycles), 1);
 	assert_non_null(strstr(cycles.items[0], "loop-a"));
 	assert_non_null(strstr(cycles.items[0], "loop-b"));
@@ -205,7 +226,7 @@ static void test_plan_key_change_rebuilds_dependents_with_reason_chains(void **s
 	struct planner_keys base_keys, head_keys;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	struct planner_index base = fake_index(f->specs, 4), head = fake_index(f->specs, 4);
 	/* zlib's own inputs changed; openssl and curl changed keys through it. */
 	fake_keys(&base_keys, 4, "aaaa", "aaaa");
@@ -250,7 +271,7 @@ static void test_plan_reports_new_and_removed_specs(void **state)
 	/* Base: zlib, openssl, curl, hello. Head: zlib, openssl, curl, old
 	 * (hello removed, "old" new). Paths differ, so lookups by path see it. */
 	struct planner_spec head_specs[4] = { f->specs[0], f->specs[1], f->specs[2], f->specs[4] };
-	assert_ok(planner_graph_build(head_specs, 4, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(head_specs, 4, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	struct planner_index base = fake_index(f->specs, 4), head = fake_index(head_specs, 4);
 	fake_keys(&base_keys, 4, "aaaa", "aaaa");
 	fake_keys(&head_keys, 4, "aaaa", "aaaa");
@@ -284,7 +305,7 @@ static void test_plan_orders_dependencies_first_and_breaks_cycles_with_built_pac
 	struct planner_plan plan;
 	struct sy_error err = { { 0 } };
 
-	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	struct planner_index head = fake_index(f->specs, 7);
 	struct planner_keys keys;
 	fake_keys(&keys, 7, "aaaaaaa", "aaaaaaa");
@@ -335,7 +356,7 @@ static void scene_open(struct fixture *f, struct scene *s, const char *own, cons
 	struct sy_error err = { { 0 } };
 
 	memset(s, 0, sizeof(*s));
-	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, "x86_64", NULL, &s->g, &err), &err);
+	assert_ok(planner_graph_build(f->specs, 4, &f->toolchain, 0, "x86_64", NULL, &s->g, &err), &err);
 	s->base = fake_index(f->specs, 4);
 	s->head = fake_index(f->specs, 4);
 	fake_keys(&s->base_keys, 4, "aaaa", "aaaa");
@@ -616,7 +637,7 @@ static void test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles(vo
 	init_spec(&specs[10], "uses-lib-r", "1");
 	add_package(&specs[10], "uses-lib-r", "1-1", NULL);
 	add_br(&specs[10], "lib-r", 0, NULL);
-	assert_ok(planner_graph_build(specs, 11, &f->toolchain, "x86_64", NULL, &g, &err), &err);
+	assert_ok(planner_graph_build(specs, 11, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
 	struct planner_index index = fake_index(specs, 11);
 	assert_ok(planner_analyze(&index, &g, &a, &err), &err);
 
@@ -660,6 +681,8 @@ static void test_analyze_reports_capabilities_stuck_specs_blockers_and_cycles(vo
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_graph_rpm_root_capabilities_win_over_specs, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_graph_resolves_versioned_buildrequires_and_install_closure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_finds_build_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
