@@ -1,0 +1,66 @@
+#!/bin/sh
+# Worker roots made of the distribution's own packages (worker.kind = rpm).
+# The example is built once in the bootstrap root and published; a manifest
+# naming that channel and a package list in the Azure Linux toolkit's format
+# (one RPM file name per line) makes a root of exactly that closure; build,
+# list, check and gc handle it; a plan on it says once that the worker root
+# changed; a list line the repository cannot satisfy is a one-line error.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+minidistro "$T/repo"
+sy "$T/run.out" run --repo "$T/repo" --state "$T/state"
+[ "$rc" -eq 0 ] || { tail -n 20 "$T/run.out"; fail "bootstrap run failed"; }
+snap=$(readlink -f "$T/state/repos/main/current")
+ls "$snap/RPMS/x86_64" | grep -E '^(glibc|smoketest)-' >"$T/list_x86_64.txt"
+[ "$(wc -l <"$T/list_x86_64.txt")" -eq 2 ] || fail "expected glibc and smoketest in $snap"
+printf '[worker]\n\tkind = rpm\n\trepo = channel:main\n\tpackagelist = list_%%s.txt\n' \
+	>"$T/rpm.conf"
+w() { sy "$@" --manifest "$T/rpm.conf" --state "$T/state" --cache "$T/cache"; }
+
+w "$T/build.out" worker build
+[ "$rc" -eq 0 ] || { cat "$T/build.out"; fail "worker build of the rpm root failed"; }
+root=$(tail -n 1 "$T/build.out")
+digest=$(basename "$(dirname "$root")")
+# The closure: smoketest, glibc and what they require (filesystem).
+for f in usr/bin/smoketest usr/lib64/libc.so.6; do
+	[ -e "$root/$f" ] || fail "$f missing from the rpm root"
+done
+grep -q '^shipyard-build:x:1001:1001:' "$root/etc/passwd" || fail "no build user in the root"
+[ "$(stat -c %u "$root/build")" -eq 1001 ] || fail "/build not owned by the build user"
+expect_line "$(dirname "$root")/packages" "^filesystem-1\.0-1\.mdst1\.x86_64 sha256:[0-9a-f]{64}$"
+chroot "$root" /usr/bin/smoketest >"$T/smoke.out" 2>&1 ||
+	{ cat "$T/smoke.out"; fail "smoketest does not run in the rpm root"; }
+
+# Built once: the second build reuses it.
+w "$T/build2.out" worker build
+[ "$(tail -n 1 "$T/build2.out")" = "$root" ] || fail "second worker build made another root"
+w "$T/list.out" worker list
+expect_line "$T/list.out" "^$(echo "$digest" | cut -c1-12)  rpm:3 .* current$"
+
+# check: every package installed at its NEVRA; rpmbuild is not in this root.
+w "$T/check.out" worker check
+[ "$rc" -eq 1 ] || { cat "$T/check.out"; fail "check exited $rc, expected 1"; }
+expect_line "$T/check.out" "/usr/bin/rpmbuild missing$"
+expect_no_line "$T/check.out" "not installed"
+
+# A plan on the rpm root says once that the root differs from the one the
+# channel was built in.
+sy "$T/plan.out" plan --repo "$T/repo" --state "$T/state" --worker-manifest "$T/rpm.conf"
+expect_line "$T/plan.out" "^global input changed: worker root changed: [0-9a-f]{12} -> $(echo "$digest" | cut -c1-12)$"
+
+# A list line pins one build: another release is a one-line error.
+sed 's/^smoketest-1\.0-1\./smoketest-1.0-7./' "$T/list_x86_64.txt" >"$T/l" &&
+	mv "$T/l" "$T/list_x86_64.txt"
+w "$T/pin.out" worker build
+[ "$rc" -eq 2 ] || fail "a missing pinned build gave exit $rc"
+expect_line "$T/pin.out" "rpm.conf: list_x86_64.txt lists smoketest-1\.0-7\.mdst1\.x86_64\.rpm; the repositories have smoketest-1\.0-1\.mdst1\.x86_64$"
+[ "$(wc -l <"$T/pin.out")" -eq 1 ] || { cat "$T/pin.out"; fail "expected one line"; }
+
+# gc keeps the manifest's root (with the original list again).
+sed 's/^smoketest-1\.0-7\./smoketest-1.0-1./' "$T/list_x86_64.txt" >"$T/l" &&
+	mv "$T/l" "$T/list_x86_64.txt"
+w "$T/gc.out" worker gc
+[ "$rc" -eq 0 ] || { cat "$T/gc.out"; fail "gc failed"; }
+[ -d "$root" ] || fail "gc removed the current rpm root"
+echo "PASS rpm worker root $digest"
