@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/hash.h"
 #include "common/util.h"
+#include "builder/outdigest.h"
 #include "planner/pkgmanifest.h"
 #include "sandbox/rootinstall.h"
 
@@ -139,22 +140,38 @@ static int check_pins(const struct builder_worker_manifest *m, const char *path,
 	return 0;
 }
 
-/* Sets m->digest and m->toolchain from the closure. */
-static void closure_digest(struct builder_worker_manifest *m)
+/* Sets m->digest and m->toolchain from the closure. A package counts by
+ * its NEVRA and its output digest (builder/outdigest.h: files, modes,
+ * dependencies, scriptlets; not build time or payload compression), so that
+ * a toolchain package rebuilt with the same output gives the same root and
+ * nothing downstream rebuilds, while any change to what it installs gives a
+ * new one. */
+static int closure_digest(struct builder_worker_manifest *m, const char *path,
+			  struct sy_error *err)
 {
 	struct sy_sha256 *h = sy_sha256_new();
+	char out[SY_SHA256_HEX_LEN + 1];
+	int rc = 0;
 
 	sy_sha256_update_str(h, BUILDER_RPMROOT_LAYOUT);
-	for (size_t i = 0; i < m->closure.n; i++) {
+	for (size_t i = 0; rc == 0 && i < m->closure.n; i++) {
 		const struct sandbox_solv_pkg *p = &m->closure.pkgs[i];
+		const char *const file[] = { p->path };
+		if (builder_output_digest(file, 1, out, err)) {
+			rc = sy_error_prefix(err, "%s", path);
+			break;
+		}
 		sy_sha256_update_str(h, p->nevra);
-		sy_sha256_update_str(h, p->checksum);
+		sy_sha256_update_str(h, out);
 		sy_strv_push(&m->toolchain, p->name);
 		for (size_t k = 0; k < p->provides.n; k++)
 			sy_strv_push(&m->toolchain, p->provides.items[k]);
 	}
 	sy_sha256_final(h, m->digest);
+	if (rc)
+		m->digest[0] = '\0';
 	sy_strv_sort_unique(&m->toolchain);
+	return rc;
 }
 
 int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path, const char *arch,
@@ -180,9 +197,8 @@ int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path,
 		sy_error_prefix(err, "%s", path);
 		goto out;
 	}
-	if (check_pins(m, path, &pins, err))
+	if (check_pins(m, path, &pins, err) || closure_digest(m, path, err))
 		goto out;
-	closure_digest(m);
 	rc = 0;
 out:
 	pins_release(&pins);

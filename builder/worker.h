@@ -9,8 +9,8 @@
  *   - rpm: the distribution's own packages (builder/rpmroot.h), the install
  *     closure of a package list from RPM repositories, as the Azure Linux
  *     toolkit makes its worker chroot from pkggen_core_<arch>.txt; one root
- *     per exact set of packages (the digest is over their NEVRAs and file
- *     checksums, known once builder_worker_resolve ran).
+ *     per exact set of packages (the digest is over their NEVRAs and output
+ *     digests, known once builder_worker_resolve ran).
  * Every root holds the unprivileged build user (BUILDER_WORKER_BUILD_USER,
  * owner of /build).
  *
@@ -88,8 +88,9 @@ typedef char *(*builder_channel_dir_fn)(void *arg, const char *channel);
  * NULL when none is named), resolves the install closure of its packages
  * (sandbox_solv_closure) and sets m->closure, m->repo_dirs, m->toolchain and
  * m->digest: SHA-256 over the layout version and each package's NEVRA and
- * file checksum, so that the same packages give the same root and any
- * changed package a new one. Nothing for a debootstrap manifest. Returns 0,
+ * output digest (builder/outdigest.h), so that the same packages give the
+ * same root, any package whose files or dependencies changed a new one, and
+ * a package rebuilt with the same output the same one. Nothing for a debootstrap manifest. Returns 0,
  * or -1 with err ("worker.conf: repo channel:toolchain: the channel has
  * not been published", "worker.conf: no package provides gcc"). */
 int builder_worker_resolve(struct builder_worker_manifest *m, const char *path,

@@ -36,7 +36,7 @@ static void publish(const struct fixture *f, const char *flavour, const char *ch
 {
 	struct sy_error err = { { 0 } };
 	char *spec = sy_xasprintf("%s/tool.spec", f->tmp);
-	char *top = sy_xasprintf("%s/%s", f->tmp, flavour);
+	char *top = sy_xasprintf("%s/%s-%s", f->tmp, flavour, channel);
 	char *cmd = sy_xasprintf("rpmbuild -bb --quiet --define '_topdir %s' --define "
 				 "'flavour %s' --define '_build_id_links none' %s >/dev/null 2>&1",
 				 top, flavour, spec);
@@ -68,6 +68,10 @@ static int setup(void **state)
 	f->state = sy_xasprintf("%s/state", f->tmp);
 	publish(f, "plain", "toolchain");
 	publish(f, "spicy", "changed");
+	/* The same spec built again a second later: other build time, other
+	 * file checksums, the same output. */
+	sleep(1);
+	publish(f, "plain", "rebuilt");
 	*state = f;
 	return 0;
 }
@@ -138,6 +142,8 @@ static void test_rpmroot_resolve_gives_closure_and_stable_digest(void **state)
 			   "\tpackage = tool\n");
 	char *b = manifest(f, "b.conf", "[worker]\n\tkind = rpm\n\trepo = channel:changed\n"
 			   "\tpackage = tool\n");
+	char *c = manifest(f, "c.conf", "[worker]\n\tkind = rpm\n\trepo = channel:rebuilt\n"
+			   "\tpackage = tool\n");
 
 	assert_ok(resolve(f, a, &m, &err), &err);
 	assert_int_equal(m.closure.n, 2);
@@ -151,11 +157,17 @@ static void test_rpmroot_resolve_gives_closure_and_stable_digest(void **state)
 	/* Same NEVRAs, other content: another root. */
 	assert_ok(resolve(f, b, &changed, &err), &err);
 	assert_string_not_equal(m.digest, changed.digest);
+	builder_worker_manifest_release(&changed);
+	/* Rebuilt with the same output (other file checksums): the same root. */
+	assert_ok(resolve(f, c, &changed, &err), &err);
+	assert_string_not_equal(m.closure.pkgs[1].checksum, changed.closure.pkgs[1].checksum);
+	assert_string_equal(m.digest, changed.digest);
 	builder_worker_manifest_release(&m);
 	builder_worker_manifest_release(&again);
 	builder_worker_manifest_release(&changed);
 	free(a);
 	free(b);
+	free(c);
 }
 
 static void test_rpmroot_resolve_names_what_is_missing(void **state)
