@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/hash.h"
 #include "common/util.h"
+#include "builder/fetch.h"
 #include "builder/outdigest.h"
 #include "planner/pkgmanifest.h"
 #include "sandbox/rootinstall.h"
@@ -77,22 +78,82 @@ out:
 	return rc;
 }
 
+/* Attempts per download, as for sources. */
+#define FETCH_ATTEMPTS 3
+
+/* Fetches <url>/<rel> to <dir>/<rel>, making its directories. */
+static int fetch_into(const char *url, const char *dir, const char *rel, struct sy_error *err)
+{
+	char *from = sy_xasprintf("%s/%s", url, rel), *to = sy_xasprintf("%s/%s", dir, rel);
+	char *parent = sy_xstrdup(to);
+	int rc;
+
+	*strrchr(parent, '/') = '\0';
+	rc = sy_mkdir_p(parent, 0755, err) || builder_fetch(from, to, FETCH_ATTEMPTS, err) ? -1 : 0;
+	free(parent);
+	free(to);
+	free(from);
+	return rc;
+}
+
+/* Mirrors the metadata of the repository at url (http or https) into
+ * <download_dir>/<SHA-256 of url>, returned (newly allocated): repomd.xml
+ * every time (it says whether the repository moved), then the primary and
+ * filelists files it names. */
+static char *mirror_repodata(const char *url, const char *download_dir, struct sy_error *err)
+{
+	char digest[SY_SHA256_HEX_LEN + 1];
+	struct sy_strv files = SY_STRV_INIT;
+	char *dir, *repomd;
+	size_t len = strlen(url);
+	int rc;
+
+	while (len && url[len - 1] == '/')
+		len--;
+	char *base = sy_xstrndup(url, len);
+	sy_sha256_buf(base, len, digest);
+	dir = sy_xasprintf("%s/%s", download_dir, digest);
+	repomd = sy_xasprintf("%s/repodata/repomd.xml", dir);
+	rc = fetch_into(base, dir, "repodata/repomd.xml", err) ||
+	     sandbox_solv_repomd_files(repomd, &files, err);
+	for (size_t i = 0; rc == 0 && i < files.n; i++)
+		rc = fetch_into(base, dir, files.items[i], err);
+	sy_strv_release(&files);
+	free(repomd);
+	free(base);
+	if (rc) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static int is_http(const char *repo)
+{
+	return !strncmp(repo, "http://", 7) || !strncmp(repo, "https://", 8);
+}
+
 /* Finds the directory of each repository of m into m->repo_dirs. */
 static int find_repos(struct builder_worker_manifest *m, const char *path,
-		      builder_channel_dir_fn channel_dir, void *arg, struct sy_error *err)
+		      const struct builder_worker_sources *src, struct sy_error *err)
 {
 	for (size_t i = 0; i < m->repos.n; i++) {
 		const char *r = m->repos.items[i];
 		char *dir = NULL, *repomd;
 
 		if (!strncmp(r, "channel:", 8)) {
-			dir = channel_dir ? channel_dir(arg, r + 8) : NULL;
+			dir = src->channel_dir ? src->channel_dir(src->arg, r + 8) : NULL;
 			if (!dir)
 				return sy_error_set(err, "%s: worker.repo %s: the channel has not "
 							 "been published", path, r);
+		} else if (is_http(r) && src->download_dir) {
+			dir = mirror_repodata(r, src->download_dir, err);
+			if (!dir)
+				return sy_error_prefix(err, "%s: worker.repo %s", path, r);
 		} else if (strstr(r, "://")) {
 			return sy_error_set(err, "%s: worker.repo %s: not supported: give a "
-						 "directory, a file:// URL or channel:NAME", path, r);
+						 "directory, a file://, http:// or https:// URL or "
+						 "channel:NAME", path, r);
 		} else {
 			dir = sy_xstrdup(r);
 		}
@@ -105,6 +166,42 @@ static int find_repos(struct builder_worker_manifest *m, const char *path,
 					    r);
 		}
 		sy_strv_push_owned(&m->repo_dirs, dir);
+	}
+	return 0;
+}
+
+/* Fetches the closure's packages that come from http(s) repositories and
+ * are not mirrored yet, and checks every such file against the SHA-256 its
+ * repository's primary.xml gives: what is installed is what the digest
+ * covers. */
+static int fetch_packages(const struct builder_worker_manifest *m, const char *path,
+			  struct sy_error *err)
+{
+	for (size_t i = 0; i < m->closure.n; i++) {
+		const struct sandbox_solv_pkg *p = &m->closure.pkgs[i];
+		char hex[SY_SHA256_HEX_LEN + 1];
+
+		for (size_t r = 0; r < m->repos.n; r++) {
+			const char *dir = m->repo_dirs.items[r];
+			size_t n = strlen(dir);
+			if (!is_http(m->repos.items[r]) || strncmp(p->path, dir, n) || p->path[n] != '/')
+				continue;
+			if (strncmp(p->checksum, "sha256:", 7))
+				return sy_error_set(err, "%s: %s: %s gives no SHA-256 for it", path,
+						    p->nevra, m->repos.items[r]);
+			if (!sy_exists(p->path) &&
+			    fetch_into(m->repos.items[r], dir, p->path + n + 1, err))
+				return sy_error_prefix(err, "%s", path);
+			if (sy_sha256_file(p->path, hex, err))
+				return -1;
+			if (strcmp(hex, p->checksum + 7)) {
+				unlink(p->path);
+				return sy_error_set(err, "%s: %s from %s: SHA-256 %s, repodata says %s",
+						    path, p->nevra, m->repos.items[r], hex,
+						    p->checksum + 7);
+			}
+			break;
+		}
 	}
 	return 0;
 }
@@ -175,7 +272,7 @@ static int closure_digest(struct builder_worker_manifest *m, const char *path,
 }
 
 int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path, const char *arch,
-			    builder_channel_dir_fn channel_dir, void *arg, struct sy_error *err)
+			    const struct builder_worker_sources *src, struct sy_error *err)
 {
 	struct sy_strv wanted = SY_STRV_INIT;
 	struct pins pins = { 0 };
@@ -190,14 +287,15 @@ int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path,
 		if (read_list_file(m->packagelists.items[i], arch, &wanted, &pins, err))
 			goto out;
 	sy_strv_sort_unique(&wanted);
-	if (find_repos(m, path, channel_dir, arg, err))
+	if (find_repos(m, path, src, err))
 		goto out;
 	if (sandbox_solv_closure((const char *const *)m->repo_dirs.items,
 				 (const char *const *)wanted.items, NULL, arch, &m->closure, err)) {
 		sy_error_prefix(err, "%s", path);
 		goto out;
 	}
-	if (check_pins(m, path, &pins, err) || closure_digest(m, path, err))
+	if (check_pins(m, path, &pins, err) || fetch_packages(m, path, err) ||
+	    closure_digest(m, path, err))
 		goto out;
 	rc = 0;
 out:

@@ -21,7 +21,7 @@
  * must hold zlib at version 1.3.1 and release 1.azl3, else the error names
  * the list, the line and what the repositories have. */
 int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path, const char *arch,
-			    builder_channel_dir_fn channel_dir, void *arg, struct sy_error *err);
+			    const struct builder_worker_sources *src, struct sy_error *err);
 
 /* Makes the root of resolved manifest m at root (absolute path of a
  * directory that does not exist yet): the closure installed in the sandbox,

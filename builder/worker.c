@@ -762,10 +762,10 @@ out:
 }
 
 int builder_worker_resolve(struct builder_worker_manifest *m, const char *path,
-			   const char *arch, builder_channel_dir_fn channel_dir, void *arg,
+			   const char *arch, const struct builder_worker_sources *src,
 			   struct sy_error *err)
 {
 	if (m->kind != BUILDER_WORKER_RPM)
 		return 0;
-	return builder_rpmroot_resolve(m, path, arch ? arch : "x86_64", channel_dir, arg, err);
+	return builder_rpmroot_resolve(m, path, arch ? arch : "x86_64", src, err);
 }

@@ -58,8 +58,8 @@ struct builder_worker_manifest {
 				    * install ("bash", "gcc >= 13"); sorted, unique */
 	struct sy_strv repos;      /* rpm: where packages come from, in order:
 				    * "channel:NAME" (a channel of the state
-				    * directory), a directory or a file:// URL
-				    * holding repodata/ */
+				    * directory), a directory, a file:// or an
+				    * http(s):// URL holding repodata/ */
 	struct sy_strv packagelists; /* rpm: package list files in the toolkit's
 				    * format (planner/pkgmanifest.h), absolute
 				    * ("%s" in a name stands for the arch) */
@@ -83,9 +83,21 @@ struct builder_worker_manifest {
  * builder_worker_resolve finds "channel:NAME" repositories. */
 typedef char *(*builder_channel_dir_fn)(void *arg, const char *channel);
 
+/* Where builder_worker_resolve finds repositories. */
+struct builder_worker_sources {
+	builder_channel_dir_fn channel_dir; /* "channel:NAME"; NULL: none */
+	void *arg;                   /* channel_dir's */
+	const char *download_dir;    /* where http(s) repositories are mirrored
+				      * (one directory per URL; normally
+				      * <worker cache>/repos); NULL: refused */
+};
+
 /* For an rpm manifest: reads its package lists (arch replaces "%s" in their
- * names), finds its repositories (channels through channel_dir, which may be
- * NULL when none is named), resolves the install closure of its packages
+ * names), finds its repositories (channels through src->channel_dir; an
+ * http(s) URL mirrored under src->download_dir: repomd.xml, primary and
+ * filelists fetched with libcurl, then the closure's RPM files, each
+ * checked against the SHA-256 primary.xml gives), resolves the install
+ * closure of its packages
  * (sandbox_solv_closure) and sets m->closure, m->repo_dirs, m->toolchain and
  * m->digest: SHA-256 over the layout version and each package's NEVRA and
  * output digest (builder/outdigest.h), so that the same packages give the
@@ -94,7 +106,7 @@ typedef char *(*builder_channel_dir_fn)(void *arg, const char *channel);
  * or -1 with err ("worker.conf: repo channel:toolchain: the channel has
  * not been published", "worker.conf: no package provides gcc"). */
 int builder_worker_resolve(struct builder_worker_manifest *m, const char *path,
-			   const char *arch, builder_channel_dir_fn channel_dir, void *arg,
+			   const char *arch, const struct builder_worker_sources *src,
 			   struct sy_error *err);
 
 /* Reads a manifest file with libgit2's config API:

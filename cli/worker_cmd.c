@@ -96,13 +96,20 @@ struct subcommand {
 static int read_manifest(const struct worker_ctx *ctx, struct builder_worker_manifest *m)
 {
 	struct sy_error err = { { 0 } };
+	char *downloads = sy_xasprintf("%s/repos", ctx->cache);
+	const struct builder_worker_sources src = {
+		repo_publish_channel_dir, (void *)ctx->state, downloads,
+	};
+	int rc = -1;
 
 	if (builder_worker_manifest_read(ctx->manifest, m, &err) == 0) {
-		if (builder_worker_resolve(m, ctx->manifest, ctx->arch, repo_publish_channel_dir,
-					   (void *)ctx->state, &err) == 0)
-			return 0;
-		builder_worker_manifest_release(m);
+		rc = builder_worker_resolve(m, ctx->manifest, ctx->arch, &src, &err);
+		if (rc)
+			builder_worker_manifest_release(m);
 	}
+	free(downloads);
+	if (rc == 0)
+		return 0;
 	sy_log_error("%s", err.msg);
 	return -1;
 }

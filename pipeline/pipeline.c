@@ -168,9 +168,18 @@ static int read_worker(struct pipeline *p, struct sy_error *err)
 {
 	const char *path = p->opts->worker_manifest;
 
-	if (builder_worker_manifest_read(path, &p->worker, err) ||
-	    builder_worker_resolve(&p->worker, path, p->opts->arch, repo_publish_channel_dir,
-				   (void *)p->state, err))
+	char *cache = p->opts->worker_cache ? sy_xstrdup(p->opts->worker_cache)
+					    : state_worker_dir(p->state);
+	char *downloads = sy_xasprintf("%s/repos", cache);
+	const struct builder_worker_sources src = {
+		repo_publish_channel_dir, (void *)p->state, downloads,
+	};
+	int rc = builder_worker_manifest_read(path, &p->worker, err) ||
+		 builder_worker_resolve(&p->worker, path, p->opts->arch, &src, err);
+
+	free(downloads);
+	free(cache);
+	if (rc)
 		return -1;
 	if (p->worker.kind == BUILDER_WORKER_RPM) {
 		for (size_t i = 0; i < p->worker.toolchain.n; i++)

@@ -59,6 +59,46 @@ static int load_rpmmd(Pool *pool, Repo *repo, const char *repo_dir, const char *
 	return rc;
 }
 
+/* 1 when loc is a relative path that stays inside the repository. */
+static int inside_repo(const char *loc)
+{
+	if (!loc[0] || loc[0] == '/')
+		return 0;
+	for (const char *p = loc; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, "..", 2) && (p[2] == '/' || p[2] == '\0'))
+			return 0;
+	return 1;
+}
+
+int sandbox_solv_repomd_files(const char *repomd_path, struct sy_strv *locations,
+			      struct sy_error *err)
+{
+	static const char *const types[] = { "primary", "filelists" };
+	Pool *pool = pool_create();
+	Repo *repo = repo_create(pool, "repomd");
+	FILE *fp = fopen(repomd_path, "r");
+	int rc = 0;
+
+	if (!fp)
+		rc = sy_error_set(err, "%s: cannot open: %s", repomd_path, strerror(errno));
+	else if (repo_add_repomdxml(repo, fp, 0) != 0)
+		rc = sy_error_set(err, "%s: %s", repomd_path, pool_errstr(pool));
+	if (fp)
+		fclose(fp);
+	for (size_t i = 0; rc == 0 && i < sizeof(types) / sizeof(types[0]); i++) {
+		const char *loc = repomd_location(pool, repo, types[i]);
+		if (!loc && i == 0)
+			rc = sy_error_set(err, "%s: no primary record", repomd_path);
+		else if (loc && !inside_repo(loc))
+			rc = sy_error_set(err, "%s: %s location \"%s\" leaves the repository",
+					  repomd_path, types[i], loc);
+		else if (loc)
+			sy_strv_push(locations, loc);
+	}
+	pool_free(pool);
+	return rc;
+}
+
 Repo *sandbox_solv_add_repodata(Pool *pool, const char *repo_dir, struct sy_error *err)
 {
 	char *repomd = sy_xasprintf("%s/repodata/repomd.xml", repo_dir);
@@ -178,9 +218,14 @@ static void provided_names(Pool *pool, Solvable *s, struct sy_strv *names)
 	sy_strv_sort_unique(names);
 }
 
-/* Fills out from the solver's transaction, sorted by NEVRA. */
-static void collect_closure(Pool *pool, Solver *solv, struct sandbox_solv_closure *out)
+/* Fills out from the solver's transaction, sorted by NEVRA. Refuses (out
+ * emptied) a package whose location leaves its repository: repodata can
+ * come from a server. */
+static int collect_closure(Pool *pool, Solver *solv, struct sandbox_solv_closure *out,
+			   struct sy_error *err)
 {
+	int rc = 0;
+
 	Transaction *trans = solver_create_transaction(solv);
 	int n = trans->steps.count;
 
@@ -192,16 +237,24 @@ static void collect_closure(Pool *pool, Solver *solv, struct sandbox_solv_closur
 		Id type = 0;
 		const char *sum = solvable_lookup_checksum(s, SOLVABLE_CHECKSUM, &type);
 
+		const char *loc = solvable_lookup_location(s, NULL);
+
 		pkg->name = sy_xstrdup(pool_id2str(pool, s->name));
 		pkg->nevra = sy_xstrdup(pool_solvable2str(pool, s));
+		if (rc == 0 && (!loc || !inside_repo(loc)))
+			rc = sy_error_set(err, "%s: location of %s leaves the repository",
+					  s->repo->name, pkg->nevra);
 		/* The repo's name is its directory (sandbox_solv_add_repodata). */
-		pkg->path = sy_xasprintf("%s/%s", s->repo->name, solvable_lookup_location(s, NULL));
+		pkg->path = sy_xasprintf("%s/%s", s->repo->name, loc ? loc : "");
 		pkg->checksum = sum ? sy_xasprintf("%s:%s", solv_chksum_type2str(type), sum)
 				    : sy_xstrdup("none");
 		provided_names(pool, s, &pkg->provides);
 	}
 	qsort(out->pkgs, out->n, sizeof(*out->pkgs), cmp_pkg);
 	transaction_free(trans);
+	if (rc)
+		sandbox_solv_closure_release(out);
+	return rc;
 }
 
 int sandbox_solv_closure(const char *const *repo_dirs, const char *const *wanted,
@@ -229,7 +282,7 @@ int sandbox_solv_closure(const char *const *repo_dirs, const char *const *wanted
 		rc = solver_problems(solv, err);
 		goto out;
 	}
-	collect_closure(pool, solv, out);
+	rc = collect_closure(pool, solv, out, err);
 out:
 	if (solv)
 		solver_free(solv);

@@ -19,6 +19,14 @@
  * the file and the reason (the half-loaded repo is freed). */
 Repo *sandbox_solv_add_repodata(Pool *pool, const char *repo_dir, struct sy_error *err);
 
+/* Appends to locations the paths, relative to the repository, of the
+ * primary and (when listed) filelists files that the repomd.xml at
+ * repomd_path names: what a mirror of the repository must fetch before
+ * sandbox_solv_add_repodata can read it. A location that is absolute or
+ * climbs with ".." is refused. Returns 0, or -1 with err naming the file. */
+int sandbox_solv_repomd_files(const char *repomd_path, struct sy_strv *locations,
+			      struct sy_error *err);
+
 /* One package of an install closure. */
 struct sandbox_solv_pkg {
 	char *name;     /* "zlib" */

@@ -63,4 +63,26 @@ sed 's/^smoketest-1\.0-7\./smoketest-1.0-1./' "$T/list_x86_64.txt" >"$T/l" &&
 w "$T/gc.out" worker gc
 [ "$rc" -eq 0 ] || { cat "$T/gc.out"; fail "gc failed"; }
 [ -d "$root" ] || fail "gc removed the current rpm root"
+# The same repository over HTTP: mirrored, every RPM checked against its
+# repodata, the same packages give the same root.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cp -r "$snap" "$T/served"
+(cd "$T/served" && exec python3 -m http.server "$port" --bind 127.0.0.1) >"$T/http.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	curl -sf "http://127.0.0.1:$port/repodata/repomd.xml" >/dev/null && break
+	sleep 0.3
+done
+sed "s|channel:main|http://127.0.0.1:$port/|" "$T/rpm.conf" >"$T/http.conf"
+sy "$T/http.out" worker build --manifest "$T/http.conf" --state "$T/state" --cache "$T/cache"
+[ "$rc" -eq 0 ] || { cat "$T/http.out"; fail "worker build from an http repository failed"; }
+[ "$(tail -n 1 "$T/http.out")" = "$root" ] || fail "the same packages over http gave another root"
+# A package changed on the server after its repodata: refused.
+rpm=$(ls "$T/served/RPMS/x86_64/"smoketest-*.rpm)
+printf 'x' >>"$rpm"
+sy "$T/bad.out" worker build --manifest "$T/http.conf" --state "$T/state" --cache "$T/cache2"
+[ "$rc" -eq 2 ] || fail "a tampered package gave exit $rc"
+expect_line "$T/bad.out" "smoketest-1\.0-1\.mdst1\.x86_64 from http://127\.0\.0\.1:$port/: SHA-256 [0-9a-f]{64}, repodata says [0-9a-f]{64}$"
+kill $server
 echo "PASS rpm worker root $digest"

@@ -102,8 +102,10 @@ static int resolve(const struct fixture *f, const char *path, struct builder_wor
 {
 	if (builder_worker_manifest_read(path, m, err))
 		return -1;
-	return builder_worker_resolve(m, path, "x86_64", repo_publish_channel_dir,
-				      (void *)f->state, err);
+	const struct builder_worker_sources src = { repo_publish_channel_dir, (void *)f->state,
+						    NULL };
+
+	return builder_worker_resolve(m, path, "x86_64", &src, err);
 }
 
 static void test_rpmroot_manifest_refuses_debootstrap_keys_and_typos(void **state)
@@ -287,6 +289,26 @@ static void test_rpmroot_change_names_packages_that_moved(void **state)
 	free(text);
 }
 
+/* A server's repomd.xml naming a file outside the repository is refused
+ * before anything is fetched. */
+static void test_rpmroot_repomd_location_may_not_leave_the_repository(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_strv files = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *path = sy_xasprintf("%s/evil/repodata/repomd.xml", f->tmp);
+
+	test_write_file(f->tmp, "evil/repodata/repomd.xml",
+			"<?xml version=\"1.0\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">"
+			"<data type=\"primary\"><location href=\"repodata/../../x/primary.xml\"/>"
+			"</data></repomd>\n");
+	assert_int_equal(sandbox_solv_repomd_files(path, &files, &err), -1);
+	assert_non_null(strstr(err.msg, "primary location \"repodata/../../x/primary.xml\" "
+					"leaves the repository"));
+	assert_int_equal(files.n, 0);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_rpmroot_package_list_pins_exact_builds),
 		cmocka_unit_test(test_rpmroot_root_has_packages_build_user_and_ran_scriptlets),
 		cmocka_unit_test(test_rpmroot_change_names_packages_that_moved),
+		cmocka_unit_test(test_rpmroot_repomd_location_may_not_leave_the_repository),
 	};
 
 	if (geteuid() != 0) {
