@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/worker.h"
 #include "cli/cli.h"
 #include "planner/commit.h"
 #include "common/log.h"
 #include "gitwatch/repo.h"
+#include "repo-publish/publish.h"
 
 const char cli_specs_usage[] =
 	"usage: shipyard specs --repo DIR [--rev REV] [--format text|json] [--state DIR]\n"
@@ -30,21 +32,26 @@ const char cli_specs_usage[] =
 	"  --state DIR       state directory: its spec cache (default ./.shipyard)\n"
 	"  --arch ARCH       target arch (default x86_64)\n"
 	"  --jobs N          parallel spec readers (default: cores)\n"
+	"  --worker-manifest FILE  a worker root of the distribution's packages\n"
+	"                    (worker.kind = rpm): parse-time rpm queries read its\n"
+	"                    packages' headers (default: the package manifest's\n"
+	"                    stub rpmdb)\n"
 	"\n"
 	"A spec that does not parse is printed with its error and named on stderr.\n"
 	"Exit status: 0 every spec parsed, 1 one did not, 2 usage or set-up error.\n";
 
 struct specs_opts {
-	const char *repo_path, *rev, *state_dir, *arch;
+	const char *repo_path, *rev, *state_dir, *arch, *worker_manifest;
 	int jobs, json;
 };
 
-enum { OPT_REV = CLI_OPT_OWN, OPT_FORMAT };
+enum { OPT_REV = CLI_OPT_OWN, OPT_FORMAT, OPT_WORKER };
 
 static const struct option specs_options[] = {
 	CLI_REPOSITORY_OPTIONS,
 	{ "rev", required_argument, NULL, OPT_REV },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "worker-manifest", required_argument, NULL, OPT_WORKER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -59,6 +66,7 @@ static int parse_options(int argc, char **argv, struct specs_opts *o)
 		switch (c) {
 		case CLI_OPT_REPO: o->repo_path = optarg; break;
 		case OPT_REV: o->rev = optarg; break;
+		case OPT_WORKER: o->worker_manifest = optarg; break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
 				return cli_usage_error(cli_specs_usage, "--format must be text or json"), -1;
@@ -111,6 +119,24 @@ static int print_json(const struct planner_commit *c)
 	return rc;
 }
 
+/* Reads and resolves an rpm worker manifest into m and its RPM files into
+ * rpms (a debootstrap manifest leaves rpms empty). */
+static int read_worker(const struct specs_opts *o, struct builder_worker_manifest *m,
+		       struct sy_strv *rpms, struct sy_error *err)
+{
+	char *downloads = sy_xasprintf("%s/worker/repos", o->state_dir);
+	const struct builder_worker_sources src = {
+		repo_publish_channel_dir, (void *)o->state_dir, downloads,
+	};
+	int rc = builder_worker_manifest_read(o->worker_manifest, m, err) ||
+		 builder_worker_resolve(m, o->worker_manifest, o->arch, &src, err);
+
+	for (size_t i = 0; rc == 0 && i < m->closure.n; i++)
+		sy_strv_push(rpms, m->closure.pkgs[i].path);
+	free(downloads);
+	return rc ? -1 : 0;
+}
+
 int cli_specs_command(int argc, char **argv)
 {
 	struct specs_opts o;
@@ -124,7 +150,15 @@ int cli_specs_command(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	struct planner_commit_settings s = { .state = o.state_dir, .arch = o.arch, .jobs = o.jobs };
+	struct builder_worker_manifest worker = { 0 };
+	struct sy_strv rpms = SY_STRV_INIT;
 
+	if (o.worker_manifest) {
+		if (read_worker(&o, &worker, &rpms, &err))
+			goto fail;
+		s.worker_digest = worker.digest;
+		s.worker_rpms = rpms.n ? (const char *const *)rpms.items : NULL;
+	}
 	if (gitwatch_repo_open(o.repo_path, &repo, &err) || gitwatch_resolve(repo, o.rev, oid, &err))
 		goto fail;
 	s.repo = repo;
@@ -146,12 +180,15 @@ int cli_specs_command(int argc, char **argv)
 	}
 	sy_log_info("%zu specs, %zu do not parse (%zu read, %zu from the cache)", c.index.nspecs,
 		    broken, c.index.parsed, c.index.cache_hits);
-	planner_commit_release(&c);
-	gitwatch_repo_free(repo);
-	return broken ? 1 : 0;
+	rc = broken ? 1 : 0;
+	goto out;
 fail:
 	sy_log_error("%s", err.msg);
+	rc = 2;
+out:
 	planner_commit_release(&c);
 	gitwatch_repo_free(repo);
-	return 2;
+	builder_worker_manifest_release(&worker);
+	sy_strv_release(&rpms);
+	return rc;
 }

@@ -38,6 +38,8 @@ struct pipeline {
 	struct sy_strv published;         /* its RPMs */
 	struct sy_strv toolchain;         /* capabilities of the worker root */
 	struct builder_worker_manifest worker;
+	struct sy_strv worker_rpms;       /* an rpm root's RPM files, for the
+					   * parse-time rpmdb */
 	char *worker_root;
 	char *worker_tarball;             /* set when build roots are extracted */
 	char config_oid[GITWATCH_OID_HEX + 1]; /* options.settings_from resolved,

@@ -134,6 +134,7 @@ static void fill_settings(struct pipeline *p)
 		.spec_trees = o->spec_trees, .imageconfigs = o->imageconfigs,
 		.rebuild_policy = o->rebuild_policy, .toolchain = &p->toolchain,
 		.toolchain_first = p->worker.kind == BUILDER_WORKER_RPM,
+		.worker_rpms = p->worker_rpms.n ? (const char *const *)p->worker_rpms.items : NULL,
 		.worker_digest = p->worker.digest, .learn_repo = p->published_dir,
 		.progress = { pipeline_read_progress, p },
 	};
@@ -184,6 +185,8 @@ static int read_worker(struct pipeline *p, struct sy_error *err)
 	if (p->worker.kind == BUILDER_WORKER_RPM) {
 		for (size_t i = 0; i < p->worker.toolchain.n; i++)
 			sy_strv_push(&p->toolchain, p->worker.toolchain.items[i]);
+		for (size_t i = 0; i < p->worker.closure.n; i++)
+			sy_strv_push(&p->worker_rpms, p->worker.closure.pkgs[i].path);
 		return 0;
 	}
 	return builder_toolchain_read(path, &p->toolchain, err);
@@ -323,6 +326,7 @@ static void pipeline_release(struct pipeline *p)
 	free(p->worker_root);
 	free(p->worker_tarball);
 	builder_worker_manifest_release(&p->worker);
+	sy_strv_release(&p->worker_rpms);
 	sy_strv_release(&p->images);
 	sy_strv_release(&p->global);
 	sy_strv_release(&p->published);

@@ -55,6 +55,8 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 		goto out;
 	planner_distro_macro_settings(&c->distro, s->arch, &settings);
 	settings.installed_rpms = s->learn_repo;
+	settings.worker_rpms = s->worker_rpms;
+	settings.worker_digest = s->worker_digest;
 	if (planner_index_load_with(s->repo, oid, &settings, tmp, db, s->jobs,
 				    reuse && reuse->index.nspecs ? &reuse->index : NULL,
 				    &s->progress, &c->index, err))

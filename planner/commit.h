@@ -38,6 +38,10 @@ struct planner_commit_settings {
 				     * specs' (a root of the distribution's own
 				     * packages; planner_graph_build) */
 	const char *worker_digest;  /* digest of the worker manifest, or NULL */
+	const char *const *worker_rpms; /* RPM files of a worker root made of the
+				     * distribution's packages (NULL-terminated),
+				     * answering parse-time rpm queries
+				     * (planner_macro_settings), or NULL */
 	const char *learn_repo;     /* published snapshot whose packages'
 				     * generated Provides the graph learns
 				     * (planner_graph_build), or NULL */

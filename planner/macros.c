@@ -258,6 +258,33 @@ static int make_rpmdb(struct planner_macro_ctx *ctx, const char *text, size_t le
 	return rc;
 }
 
+/* Makes ctx->rpmdb from the headers of the worker root's RPMs:
+ * workdir/rpmdb-root-<root digest>, built once. */
+static int make_root_rpmdb(struct planner_macro_ctx *ctx, const struct planner_macro_settings *s,
+			   const char *workdir, struct sy_error *err)
+{
+	char *tmp, *db;
+	int rc = -1;
+
+	ctx->rpmdb = sy_xasprintf("%s/rpmdb-root-%s", workdir, s->worker_digest);
+	if (sy_exists(ctx->rpmdb))
+		return 0;
+	tmp = sy_mkdtemp(workdir, ".rpmdb-tmp-", err);
+	if (!tmp)
+		return -1;
+	db = sy_xasprintf("%s/db", tmp);
+	if (planner_manifestdb_from_rpms(s->worker_rpms, db, err) == 0) {
+		if (rename(db, ctx->rpmdb) != 0 && !sy_exists(ctx->rpmdb))
+			sy_error_set(err, "%s: rename: %s", ctx->rpmdb, strerror(errno));
+		else
+			rc = 0;
+	}
+	sy_rm_rf(tmp, NULL);
+	free(db);
+	free(tmp);
+	return rc;
+}
+
 /* Appends generated/macros.dist: "%<name> <value>" for every define. */
 static void add_dist_file(struct ctx_files *files, const struct sy_strv *defines)
 {
@@ -279,7 +306,8 @@ static void add_dist_file(struct ctx_files *files, const struct sy_strv *defines
 }
 
 static void digest_ctx(const struct ctx_files *files, const struct planner_macro_ctx *ctx,
-		       const char *manifest, size_t manifest_len, char hex[SY_SHA256_HEX_LEN + 1])
+		       const char *manifest, size_t manifest_len, const char *worker_digest,
+		       char hex[SY_SHA256_HEX_LEN + 1])
 {
 	struct sy_sha256 *h = sy_sha256_new();
 	char num[32];
@@ -301,6 +329,10 @@ static void digest_ctx(const struct ctx_files *files, const struct planner_macro
 		sy_sha256_update_str(h, "manifest");
 		sy_sha256_update_str(h, ctx->manifest_path);
 		sy_sha256_update(h, manifest, manifest_len);
+	}
+	if (worker_digest) {
+		sy_sha256_update_str(h, "worker root");
+		sy_sha256_update_str(h, worker_digest);
 	}
 	sy_sha256_final(h, hex);
 }
@@ -410,10 +442,12 @@ int planner_macro_ctx_load_listed(struct gitwatch_repo *repo, const char *commit
 	add_dist_file(&files, &ctx->defines);
 	if (read_manifest(repo, commit, settings, ctx, &manifest, &manifest_len, err) != 0)
 		goto out;
-	digest_ctx(&files, ctx, manifest, manifest_len, ctx->digest);
+	digest_ctx(&files, ctx, manifest, manifest_len,
+		   settings->worker_rpms ? settings->worker_digest : NULL, ctx->digest);
 	if (absolute_workdir(workdir, &absdir, err) != 0)
 		goto out;
-	if (ctx->manifest_path && make_rpmdb(ctx, manifest, manifest_len, absdir, err) != 0)
+	if (settings->worker_rpms ? make_root_rpmdb(ctx, settings, absdir, err) != 0
+	    : ctx->manifest_path && make_rpmdb(ctx, manifest, manifest_len, absdir, err) != 0)
 		goto out;
 	ctx->dir = sy_xasprintf("%s/macros-%s", absdir, ctx->digest);
 	if (materialise(&files, absdir, ctx->dir, err) != 0)

@@ -44,6 +44,14 @@ struct planner_macro_settings {
 	const char *installed_rpms; /* a published repository (RPM files under
 				     * it) whose packages' macro files are taken
 				     * as built (planner/rootmacros.h), or NULL */
+	const char *const *worker_rpms; /* the RPM files of a worker root made of
+				     * the distribution's packages (NULL-
+				     * terminated), whose headers make the rpmdb
+				     * parse-time queries read instead of the
+				     * manifest's (planner/manifestdb.h); NULL:
+				     * the manifest's */
+	const char *worker_digest;  /* that root's digest, naming its rpmdb and
+				     * part of the context's digest */
 	const char *version_prefix; /* prefix of the generated per-spec version
 				     * macros, "%<prefix>_<spec>_version": "azl"
 				     * when NULL */

@@ -86,27 +86,57 @@ static int build_rpms(const struct planner_manifest *m, const char *arch, const 
 	return rc;
 }
 
-static int install_db(const char *top, const char *dir, struct sy_error *err)
+/* Creates the database in dir and installs the headers of the files argv
+ * lists after its first fixed words. */
+static int justdb(const char *dir, struct sy_strv *argv, size_t fixed, struct sy_error *err)
 {
 	const char *init[] = { "rpm", "--dbpath", dir, "--initdb", NULL };
+	int rc = sy_child_run_cmd(init, SY_CHILD_DEVNULL, RPM_TIMEOUT_S, err);
+
+	if (rc == 0 && argv->n > fixed)
+		rc = sy_child_run_cmd((const char *const *)argv->items, SY_CHILD_DEVNULL,
+				      RPM_TIMEOUT_S, err);
+	return rc;
+}
+
+/* The fixed words of the install into dir's database. */
+static size_t justdb_argv(const char *dir, struct sy_strv *argv)
+{
 	const char *install[] = { "rpm", "--dbpath", dir, "-i", "--justdb", "--nodeps",
 				  "--noscripts", "--notriggers", "--ignorearch", "--ignoreos",
 				  "--nosignature", "--nodigest", NULL };
-	struct sy_strv argv = SY_STRV_INIT;
-	char *rpms = sy_xasprintf("%s/RPMS", top);
 	size_t fixed;
-	int rc;
 
 	for (fixed = 0; install[fixed]; fixed++)
-		sy_strv_push(&argv, install[fixed]);
+		sy_strv_push(argv, install[fixed]);
+	return fixed;
+}
+
+static int install_db(const char *top, const char *dir, struct sy_error *err)
+{
+	struct sy_strv argv = SY_STRV_INIT;
+	char *rpms = sy_xasprintf("%s/RPMS", top);
+	size_t fixed = justdb_argv(dir, &argv);
+	int rc;
+
 	list_rpms(rpms, &argv);
-	rc = sy_child_run_cmd(init, SY_CHILD_DEVNULL, RPM_TIMEOUT_S, err);
-	if (rc == 0 && argv.n > fixed)
-		rc = sy_child_run_cmd((const char *const *)argv.items, SY_CHILD_DEVNULL,
-				      RPM_TIMEOUT_S, err);
+	rc = justdb(dir, &argv, fixed, err);
 	sy_strv_release(&argv);
 	free(rpms);
 	return rc;
+}
+
+int planner_manifestdb_from_rpms(const char *const *rpms, const char *dir, struct sy_error *err)
+{
+	struct sy_strv argv = SY_STRV_INIT;
+	size_t fixed = justdb_argv(dir, &argv);
+	int rc;
+
+	for (size_t i = 0; rpms[i]; i++)
+		sy_strv_push(&argv, rpms[i]);
+	rc = sy_mkdir_p(dir, 0755, err) ? -1 : justdb(dir, &argv, fixed, err);
+	sy_strv_release(&argv);
+	return rc ? sy_error_prefix(err, "worker root rpmdb") : 0;
 }
 
 int planner_manifestdb_make(const struct planner_manifest *m, const char *target_arch,

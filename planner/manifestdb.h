@@ -22,4 +22,12 @@
 int planner_manifestdb_make(const struct planner_manifest *m, const char *target_arch,
 			    const char *dir, const char *workdir, struct sy_error *err);
 
+/* Makes the rpmdb of a worker root made of RPM packages (builder/rpmroot.h)
+ * in dir (created; must not hold a database yet): the headers of the RPM
+ * files rpms (NULL-terminated host paths) installed with `rpm --dbpath dir
+ * -i --justdb`, so that parse-time queries get exactly the answers the root
+ * would give (versions, provides, file lists). Returns 0, or -1 with err
+ * ("worker root rpmdb: rpm exited with status 1"). */
+int planner_manifestdb_from_rpms(const char *const *rpms, const char *dir, struct sy_error *err);
+
 #endif

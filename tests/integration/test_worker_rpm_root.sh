@@ -4,7 +4,9 @@
 # naming that channel and a package list in the Azure Linux toolkit's format
 # (one RPM file name per line) makes a root of exactly that closure; build,
 # list, check and gc handle it; a plan on it says once that the worker root
-# changed; a list line the repository cannot satisfy is a one-line error.
+# changed; parse-time rpm queries read the root's packages; a list line the
+# repository cannot satisfy is a one-line error; the same repository over
+# http gives the same root, and a package altered on the server is refused.
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -48,6 +50,24 @@ expect_no_line "$T/check.out" "not installed"
 # channel was built in.
 sy "$T/plan.out" plan --repo "$T/repo" --state "$T/state" --worker-manifest "$T/rpm.conf"
 expect_line "$T/plan.out" "^global input changed: worker root changed: [0-9a-f]{12} -> $(echo "$digest" | cut -c1-12)$"
+
+# Parse-time rpm queries read the root's packages: smoketest 1.0 is in it.
+mkdir -p "$T/repo/SPECS/rpmq"
+cat >"$T/repo/SPECS/rpmq/rpmq.spec" <<'SPEC'
+Summary: asks rpm at parse time
+Name: rpmq
+Version: 1
+Release: %(rpm -q --qf '%%{VERSION}' smoketest 2>/dev/null | tr -c '0-9\n' _)
+License: MIT
+%description
+asks rpm at parse time
+%files
+SPEC
+git_ -C "$T/repo" add -A && git_ -C "$T/repo" commit -q -m rpmq
+sy "$T/specs.out" specs --repo "$T/repo" --state "$T/state" --worker-manifest "$T/rpm.conf"
+expect_line "$T/specs.out" "^SPECS/rpmq/rpmq.spec rpmq-1-1_0$"
+sy "$T/specs0.out" specs --repo "$T/repo" --state "$T/state"
+expect_no_line "$T/specs0.out" "^SPECS/rpmq/rpmq.spec rpmq-1-1_0$"
 
 # A list line pins one build: another release is a one-line error.
 sed 's/^smoketest-1\.0-1\./smoketest-1.0-7./' "$T/list_x86_64.txt" >"$T/l" &&
