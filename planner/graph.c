@@ -541,6 +541,26 @@ static Repo *load_rpm_files(Pool *pool, const char *const *files, const char ***
 	return repo;
 }
 
+/* Adds to pool, as its installed repository, one solvable offering what
+ * the graph's toolchain offers: Requires the worker root meets (libc, a
+ * shell; with a root of the distribution's packages, everything its
+ * packages provide) are met, not solved for among the built files. */
+static void add_installed_toolchain(Pool *pool, const struct planner_graph_pool *gp)
+{
+	const Solvable *t = gp->pool->solvables + gp->toolchain->start;
+	Repo *root = repo_create(pool, "worker root");
+	Solvable *s = pool_id2solvable(pool, repo_add_solvable(root));
+
+	s->name = pool_str2id(pool, "shipyard-worker-toolchain", 1);
+	s->evr = pool_str2id(pool, "0", 1);
+	s->arch = pool_str2id(pool, "noarch", 1);
+	for (const Id *id = gp->toolchain->idarraydata + t->provides; t->provides && *id; id++)
+		s->provides = repo_addid_dep(root, s->provides,
+					     pool_str2id(pool, pool_id2str(gp->pool, *id), 1), 0);
+	repo_internalize(root);
+	pool_set_installed(pool, root);
+}
+
 /* Returns 1 when text is among the unresolved dependencies (which may carry
  * a note after it: "foo-devel (from foo, which does not parse)"). */
 static int is_unresolved(const struct planner_graph_node *node, const char *text)
@@ -567,8 +587,9 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 
 	pool_setdisttype(pool, DISTTYPE_RPM);
 	pool_setarch(pool, "x86_64");
+	/* First, so that the paths array (sized at loading) covers its id. */
+	add_installed_toolchain(pool, graph->pool);
 	Repo *repo = load_rpm_files(pool, rpm_files, &paths);
-	pool_set_installed(pool, NULL);
 	pool_createwhatprovides(pool);
 	queue_init(&job);
 	for (size_t k = 0; k < s->buildrequires.n; k++) {
