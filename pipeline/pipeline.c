@@ -217,7 +217,9 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 		.state = p->state, .channel = p->channel, .commit = &p->head,
 		.plan = p->results ? &p->plan : NULL, .results = p->results,
 		.worker_root = p->worker.digest[0] ? p->worker.digest : NULL,
-		.worker_packages = &worker_packages, .base_channel = p->base_channel,
+		.worker_packages = &worker_packages,
+		.worker_rpms = p->worker_rpms.n ? &p->worker_rpms : NULL,
+		.base_channel = p->base_channel,
 	};
 	struct repo_publish_result res;
 	int rc;

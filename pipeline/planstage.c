@@ -217,29 +217,56 @@ int pipeline_has_goal(const struct pipeline_options *o)
 	return o->specs || o->packages || o->image_config || o->rebuild;
 }
 
+/* The specs all of whose packages an rpm worker root holds (the toolchain
+ * stage built them), as ignored specs: this run does not build them again
+ * in a root that has them, and publishing takes the root's files. Appended
+ * to ignore after the maintainer's. */
+static void add_root_specs(const struct pipeline *p, struct sy_strv *ignore)
+{
+	const struct planner_index *idx = &p->head.index;
+
+	for (size_t i = 0; p->opts->ignore && p->opts->ignore[i]; i++)
+		sy_strv_push(ignore, p->opts->ignore[i]);
+	for (size_t i = 0; p->worker_rpms.n && i < idx->nspecs; i++) {
+		const struct planner_spec *spec = &idx->specs[i];
+		if (spec->error || spec->excluded || !spec->npackages ||
+		    repo_publish_rpms_of(&p->worker_rpms, spec, NULL) != spec->npackages)
+			continue;
+		char *id = planner_spec_id(spec);
+		sy_log_info("%s: its packages are the worker root's: not built", id);
+		sy_strv_push_owned(ignore, id);
+	}
+}
+
 /* Resolves the maintainer's request, if any, against the head. */
 static int resolve_target(struct pipeline *p, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
 	static const char *const none[] = { NULL };
 	struct imager_config cfg = { 0 };
+	struct sy_strv ignore = SY_STRV_INIT;
 	struct planner_target t = {
 		.specs = o->specs, .packages = o->packages, .rebuild = o->rebuild,
-		.ignore = o->ignore, .force = o->force,
+		.force = o->force,
 	};
 	int rc;
 
-	if (!pipeline_has_goal(o) && !o->ignore)
+	add_root_specs(p, &ignore);
+	if (!pipeline_has_goal(o) && !ignore.n)
 		return 0;
+	t.ignore = ignore.n ? (const char *const *)ignore.items : NULL;
 	if (o->image_config) {
 		if (imager_config_read(p->repo, p->head.oid, p->head.distro.imageconfigs_dir,
-				       o->image_config, &cfg, err))
+				       o->image_config, &cfg, err)) {
+			sy_strv_release(&ignore);
 			return -1;
+		}
 		t.image_packages = cfg.packages.n ? (const char *const *)cfg.packages.items : none;
 	}
 	rc = planner_target_resolve(&p->head.index, &t, &p->target, err);
 	p->has_target = 1;
 	imager_config_release(&cfg);
+	sy_strv_release(&ignore);
 	for (size_t k = 0; k < p->target.unknown_ignored.n; k++)
 		sy_log_warn("ignore %s: no spec or package of that name",
 			    p->target.unknown_ignored.items[k]);

@@ -153,6 +153,10 @@ static size_t collect_package_set(const struct channel *ch, struct sy_strv *set)
 				sy_strv_push(set, rpms.items[k]);
 			if (srpm)
 				sy_strv_push(set, srpm);
+		} else if (req->worker_rpms && idx->specs[i].npackages &&
+			   repo_publish_rpms_of(req->worker_rpms, &idx->specs[i], NULL) ==
+				   idx->specs[i].npackages) {
+			repo_publish_rpms_of(req->worker_rpms, &idx->specs[i], set);
 		} else {
 			keep_published(ch, &idx->specs[i], set);
 		}

@@ -35,6 +35,11 @@ struct repo_publish_request {
 						 * builds ran in, or NULL */
 	const struct sy_strv *worker_packages;  /* its packages' NEVRAs (an rpm
 						 * root), or NULL */
+	const struct sy_strv *worker_rpms;      /* an rpm root's RPM files, or
+						 * NULL: a spec with no artifact for
+						 * its key whose packages the root
+						 * holds (the toolchain stage built
+						 * it) publishes the root's */
 	const char *base_channel;               /* channel whose current snapshot
 						 * stands for channel's while channel
 						 * has none (a pull request's base
@@ -58,7 +63,7 @@ struct repo_publish_result {
  * every spec connected to it through build roots within the plan, keeps the
  * packages the channel has (publishing a library's new soname without the
  * programs rebuilt against it would break them); so does a spec with no
- * artifact for its key. A channel with no current snapshot yet and a
+ * artifact for its key, unless req->worker_rpms holds all its packages. A channel with no current snapshot yet and a
  * req->base_channel that has one starts from the base's: those specs keep
  * the base's packages, so that a pull request's first publication is as
  * complete as its base and the next run of the pull request learns every
