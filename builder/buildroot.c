@@ -530,6 +530,24 @@ out:
 	return rc;
 }
 
+/* The build's host name, which rpmbuild records as BuildHost: "shipyard-"
+ * and the first 12 digits of the worker root's digest when the root is a
+ * cached one ("<cache>/<digest>/root"), so that a package says which root
+ * built it (the bootstrap root or one made of the distribution's packages);
+ * else BUILD_HOSTNAME. Written into buf. */
+static const char *build_hostname(const char *worker_root, char *buf, size_t size)
+{
+	size_t n = strlen(worker_root);
+	const char *digest = n > 5 + SY_SHA256_HEX_LEN ? worker_root + n - 5 - SY_SHA256_HEX_LEN
+							: NULL;
+
+	if (!digest || strcmp(worker_root + n - 5, "/root") || digest[-1] != '/' ||
+	    strspn(digest, "0123456789abcdef") != SY_SHA256_HEX_LEN)
+		return BUILD_HOSTNAME;
+	snprintf(buf, size, "shipyard-%.12s", digest);
+	return buf;
+}
+
 /* The build process (run_child's child_fn, with the reason file at
  * REASON_FD and no other fd): the layer mounted in a mount namespace of
  * its own (gone with the process, whatever ends it), the build run as pid
@@ -543,11 +561,12 @@ int builder_job_child(void *arg)
 {
 	struct job *job = arg;
 	struct sy_error err = { { 0 } };
+	char host[32];
 	const struct sandbox_config cfg = {
 		SANDBOX_PACKAGE_ROOT, .root = job->root, .what = "the build root",
 		.prepare_outside = prepare_layer, .prepare = mount_root,
-		.hostname = BUILD_HOSTNAME, .fn = build_init, .setup_failed = setup_failed,
-		.arg = job,
+		.hostname = build_hostname(job->req->worker_root, host, sizeof(host)),
+		.fn = build_init, .setup_failed = setup_failed, .arg = job,
 	};
 	int status;
 
