@@ -132,7 +132,8 @@ static void fill_settings(struct pipeline *p)
 		.repo = p->repo, .state = p->state, .arch = o->arch, .jobs = o->jobs,
 		.config_from = p->config_oid[0] ? p->config_oid : NULL,
 		.spec_trees = o->spec_trees, .imageconfigs = o->imageconfigs,
-		.rebuild_policy = o->rebuild_policy, .toolchain = &p->toolchain,
+		.rebuild_policy = o->rebuild_policy, .source_urls = o->source_urls,
+		.toolchain = &p->toolchain,
 		.worker_digest = p->worker.digest, .learn_repo = p->published_dir,
 		.progress = { pipeline_read_progress, p },
 	};

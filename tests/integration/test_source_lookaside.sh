@@ -7,7 +7,7 @@
 # file names, keeps it in the source cache, and a later build takes it from
 # there. A lookaside whose file at the signed path is not the signed content
 # fails the spec with one line naming the spec, the file and the reason;
-# nothing of it is kept.
+# nothing of it is kept. The service's own source servers come first.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v python3 >/dev/null || skip "needs python3 (http.server is the lookaside)"
@@ -81,4 +81,23 @@ expect_line "$T/b3.out" "^(.* )?SPECS/libgreet/libgreet\\.spec: .*$file: missing
 for f in "$state"/sources/*; do
 	[ "$(sha256sum <"$f" | cut -d' ' -f1)" = "${f##*/}" ] || fail "$f holds other content"
 done
+
+# The service's repo.<name>.sourceurl (here a flat local mirror) is asked
+# before shipyard.conf's servers: with the signed tarball back, a fresh
+# state directory builds from the mirror and the HTTP servers are not asked.
+git_ -C "$repo" revert --no-edit HEAD >/dev/null
+mkdir -p "$T/mirror"
+cp "$T/www/lookaside/libgreet/$file/sha256/$sha/$file" "$T/mirror/"
+cat >"$T/serve.conf" <<EOF
+[repo "mini"]
+	remote = $repo
+	sourceurl = file://$T/mirror
+EOF
+asked=$(wc -l <"$T/http.log")
+sy "$T/b4.out" build --config "$T/serve.conf" --repo-name mini --repo "$repo" \
+	--state "$T/state4" --specs libgreet --pipeline-id b4
+[ "$rc" -eq 0 ] || { cat "$T/b4.out"; fail "building from the service's mirror failed"; }
+expect_line "$T/state4/pipelines/b4/logs/libgreet.log" \
+	"^shipyard: downloading source file://$T/mirror/$file\$"
+[ "$(wc -l <"$T/http.log")" -eq "$asked" ] || fail "the repository's servers were asked first"
 echo ok
