@@ -389,15 +389,28 @@ static void test_sources_hydrate_names_source_missing_everywhere(void **state)
 	free(server);
 }
 
-/* The content of dir/name, which must exist (caller frees). */
-static char *read_text(const char *dir, const char *name)
+/* dir/name exists and holds want. */
+static void assert_text(const char *dir, const char *name, const char *want)
 {
 	struct sy_error err = { { 0 } };
 	char *path = sy_xasprintf("%s/%s", dir, name), *text;
 
 	assert_ok(sy_read_file(path, &text, NULL, &err), &err);
+	assert_string_equal(text, want);
+	free(text);
 	free(path);
-	return text;
+}
+
+/* The cache directory holds exactly the file sha, or nothing (sha NULL). */
+static void assert_cache_holds(const char *cache, const char *sha)
+{
+	struct sy_strv cached = SY_STRV_INIT;
+
+	sy_list_dir(cache, &cached);
+	assert_int_equal(cached.n, sha ? 1 : 0);
+	if (sha)
+		assert_string_equal(cached.items[0], sha);
+	sy_strv_release(&cached);
 }
 
 /* Removes the fixture's tarball from the spec directory: the signatures
@@ -414,9 +427,9 @@ static void drop_tarball(struct fixture *f, char sha[SY_SHA256_HEX_LEN + 1])
 static void test_sources_hydrate_fetches_from_fedora_lookaside_by_signed_sha256(void **state)
 {
 	struct fixture *f = *state;
-	struct sy_strv v = SY_STRV_INIT, cached = SY_STRV_INIT;
+	struct sy_strv v = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char sha[SY_SHA256_HEX_LEN + 1], *tree, *text, *url;
+	char sha[SY_SHA256_HEX_LEN + 1], *tree, *url;
 	char *cache = sy_xasprintf("%s/cache", f->dir);
 
 	drop_tarball(f, sha);
@@ -427,15 +440,10 @@ static void test_sources_hydrate_fetches_from_fedora_lookaside_by_signed_sha256(
 			   f->dir);
 	sources_of(&v, "zlib-1.3.tar.xz", NULL);
 	assert_ok(hydrate(f, &v, cache, url, &err), &err);
-	text = read_text(f->dir, "zlib-1.3.tar.xz");
-	assert_string_equal(text, "tarball content\n");
+	assert_text(f->dir, "zlib-1.3.tar.xz", "tarball content\n");
 	assert_ok(builder_sources_verify(f->dir, f->sig, &v, &err), &err);
-	sy_list_dir(cache, &cached);
-	assert_int_equal(cached.n, 1);
-	assert_string_equal(cached.items[0], sha);
-	sy_strv_release(&cached);
+	assert_cache_holds(cache, sha);
 	sy_strv_release(&v);
-	free(text);
 	free(url);
 	free(tree);
 	free(cache);
@@ -447,9 +455,9 @@ static void test_sources_hydrate_fetches_from_fedora_lookaside_by_signed_sha256(
 static void test_sources_hydrate_tries_source_urls_in_order_until_signed_content(void **state)
 {
 	struct fixture *f = *state;
-	struct sy_strv v = SY_STRV_INIT, cached = SY_STRV_INIT;
+	struct sy_strv v = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char sha[SY_SHA256_HEX_LEN + 1], *text;
+	char sha[SY_SHA256_HEX_LEN + 1];
 	char *empty = make_dir(f->dir, "empty"), *bad = make_dir(f->dir, "bad");
 	char *good = make_dir(f->dir, "good"), *cache = sy_xasprintf("%s/cache", f->dir);
 	char *u1 = sy_xasprintf("file://%s", empty), *u2 = sy_xasprintf("file://%s", bad);
@@ -461,13 +469,8 @@ static void test_sources_hydrate_tries_source_urls_in_order_until_signed_content
 	write_text(good, "zlib-1.3.tar.xz", "tarball content\n");
 	sources_of(&v, "zlib-1.3.tar.xz", NULL);
 	assert_ok(hydrate_with(f, &v, cache, urls, PLANNER_SIGNATURES_ENFORCE, &err), &err);
-	text = read_text(f->dir, "zlib-1.3.tar.xz");
-	assert_string_equal(text, "tarball content\n");
-	free(text);
-	sy_list_dir(cache, &cached);
-	assert_int_equal(cached.n, 1);
-	assert_string_equal(cached.items[0], sha);
-	sy_strv_release(&cached);
+	assert_text(f->dir, "zlib-1.3.tar.xz", "tarball content\n");
+	assert_cache_holds(cache, sha);
 	/* An unsigned source: nothing to check, the first server that has it
 	 * wins. */
 	write_text(bad, "extra.tar", "from bad\n");
@@ -475,9 +478,7 @@ static void test_sources_hydrate_tries_source_urls_in_order_until_signed_content
 	sy_strv_release(&v);
 	sources_of(&v, "extra.tar", NULL);
 	assert_ok(hydrate_with(f, &v, cache, urls, PLANNER_SIGNATURES_ENFORCE, &err), &err);
-	text = read_text(f->dir, "extra.tar");
-	assert_string_equal(text, "from bad\n");
-	free(text);
+	assert_text(f->dir, "extra.tar", "from bad\n");
 	sy_strv_release(&v);
 	free(u1);
 	free(u2);
@@ -497,7 +498,7 @@ static void test_sources_hydrate_names_why_each_source_url_failed(void **state)
 	struct fixture *f = *state;
 	struct sy_strv v = SY_STRV_INIT, left = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char sha[SY_SHA256_HEX_LEN + 1], bad_sha[SY_SHA256_HEX_LEN + 1], *want, *text;
+	char sha[SY_SHA256_HEX_LEN + 1], bad_sha[SY_SHA256_HEX_LEN + 1], *want;
 	char *empty = make_dir(f->dir, "empty"), *bad = make_dir(f->dir, "bad");
 	char *cache = sy_xasprintf("%s/cache", f->dir);
 	char *u1 = sy_xasprintf("file://%s", empty), *u2 = sy_xasprintf("file://%s", bad);
@@ -517,17 +518,14 @@ static void test_sources_hydrate_names_why_each_source_url_failed(void **state)
 			    bad_sha);
 	assert_non_null(strstr(err.msg, want));
 	free(want);
-	sy_list_dir(cache, &left);
-	assert_int_equal(left.n, 0);
+	assert_cache_holds(cache, NULL);
 	sy_list_dir(f->dir, &left);
 	for (size_t i = 0; i < left.n; i++)
 		assert_null(strstr(left.items[i], "download"));
 	assert_false(sy_strv_contains(&left, "zlib-1.3.tar.xz"));
 	sy_strv_release(&left);
 	assert_ok(hydrate_with(f, &v, cache, urls, PLANNER_SIGNATURES_SKIP, &err), &err);
-	text = read_text(f->dir, "zlib-1.3.tar.xz");
-	assert_string_equal(text, "tampered\n");
-	free(text);
+	assert_text(f->dir, "zlib-1.3.tar.xz", "tampered\n");
 	sy_strv_release(&v);
 	free(u1);
 	free(u2);
@@ -543,7 +541,7 @@ static void test_sources_hydrate_passes_over_sha256_url_for_unsigned_source(void
 	struct fixture *f = *state;
 	struct sy_strv v = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char *flat = make_dir(f->dir, "flat"), *text;
+	char *flat = make_dir(f->dir, "flat");
 	char *u1 = sy_xasprintf("file://%s/%%{name}/%%{file}/sha256/%%{sha256}/%%{file}", f->dir);
 	char *u2 = sy_xasprintf("file://%s", flat);
 	const char *const both[] = { u1, u2, NULL }, *const one[] = { u1, NULL };
@@ -553,9 +551,7 @@ static void test_sources_hydrate_passes_over_sha256_url_for_unsigned_source(void
 	assert_int_equal(hydrate_with(f, &v, NULL, one, PLANNER_SIGNATURES_ENFORCE, &err), -1);
 	assert_non_null(strstr(err.msg, "%{sha256}: no SHA-256 in the signatures file"));
 	assert_ok(hydrate_with(f, &v, NULL, both, PLANNER_SIGNATURES_ENFORCE, &err), &err);
-	text = read_text(f->dir, "extra.tar");
-	assert_string_equal(text, "flat\n");
-	free(text);
+	assert_text(f->dir, "extra.tar", "flat\n");
 	sy_strv_release(&v);
 	free(u1);
 	free(u2);
