@@ -15,11 +15,32 @@
  * connect to server (3 attempts)"). */
 int builder_fetch(const char *url, const char *dest, int attempts, struct sy_error *err);
 
-/* Returns "<base>/<name>" with name percent-encoded (every byte but
- * [A-Za-z0-9._~-]; RFC 3986 unreserved characters, libcurl's
- * curl_easy_escape), so that a name holding "%2F" or "?" names that file and
- * nothing else once the server (or libcurl, for file://) decodes it. Newly
- * allocated (caller frees). */
-char *builder_fetch_url(const char *base, const char *name);
+/* What the placeholders of a source URL template stand for
+ * (planner_source_url_parse, planner/distro.h). Nothing is owned. */
+struct builder_source_ref {
+	const char *name;   /* %{name}: the spec's source package Name */
+	const char *file;   /* %{file}: the Source's basename */
+	const char *sha256; /* %{sha256}: its SHA-256 (hex) in the signatures
+			     * file, or NULL when it has none */
+};
+
+/* Returns 1 when s can name a file in a directory and one segment of a URL
+ * path once percent-encoded: not empty, "." or "..", and without '/', '\'
+ * or a control character (a name also ends up in paths and log lines);
+ * else 0. Source names and spec names come from a spec: an attacker's
+ * input (docs/security.md). */
+int builder_fetch_name_ok(const char *s);
+
+/* Expands template, replacing each placeholder by its value from ref
+ * percent-encoded (every byte but [A-Za-z0-9._~-], RFC 3986's unreserved
+ * characters, libcurl's curl_easy_escape), so that a name holding "%2F" or
+ * "?" names that file and nothing else once the server (or libcurl, for
+ * file://) decodes it; a SHA-256 is written in lowercase. Returns the URL,
+ * newly allocated (caller frees), or NULL with err when a value the
+ * template needs is missing or refused ("%{sha256}: no SHA-256 in the
+ * signatures file", "%{name} '..': not a name a URL may carry") or the
+ * template names an unknown placeholder. */
+char *builder_fetch_source_url(const char *template, const struct builder_source_ref *ref,
+			       struct sy_error *err);
 
 #endif

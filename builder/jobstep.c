@@ -99,8 +99,11 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
 		goto out;
 	int updated = 0;
-	if (builder_sources_hydrate(src, sig, &spec->sources, in->source_cache, in->source_url,
-				    log_fd, err)) {
+	const struct builder_sources_origin origin = {
+		.spec_name = spec->name, .cache_dir = in->source_cache, .urls = in->source_urls,
+		.signatures = in->signatures, .log_fd = log_fd,
+	};
+	if (builder_sources_hydrate(src, sig, &spec->sources, &origin, err)) {
 		sy_error_prefix(err, "%s", dir);
 		goto out;
 	}

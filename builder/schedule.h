@@ -113,7 +113,8 @@ struct builder_schedule_input {
 	int jobs;                   /* parallel builds; <= 0: number of cores */
 	const char *source_cache;   /* downloaded sources by SHA-256,
 				     * "<dir>/<sha256>"; NULL: none */
-	const char *source_url;     /* where missing Sources are downloaded from
+	const struct sy_strv *source_urls; /* source URL templates missing
+				     * Sources are downloaded from, in order
 				     * (builder_sources_hydrate); NULL: none */
 	enum planner_signature_mode signatures; /* how <spec>.signatures.json is
 				     * used; with UPDATE the rewritten file is

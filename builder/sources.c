@@ -161,20 +161,14 @@ int builder_sources_verify(const char *dir, const char *sig_path, const struct s
 }
 
 /* The basename of a Source entry, or NULL when it cannot name a file in a
- * spec directory: empty, "." or "..", or holding a control character (a
- * name ends up in paths, URLs and log lines; it is escaped in URLs,
- * builder_fetch_url). */
+ * spec directory (builder_fetch_name_ok: a name ends up in paths, URLs and
+ * log lines; it is escaped in URLs). */
 static const char *source_name(const char *source)
 {
 	const char *name = strrchr(source, '/');
 
 	name = name ? name + 1 : source;
-	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
-		return NULL;
-	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
-			return NULL;
-	return name;
+	return builder_fetch_name_ok(name) ? name : NULL;
 }
 
 /* Copies the regular file from (no symlink followed) to to. */
@@ -207,84 +201,140 @@ static int copy_regular(const char *from, const char *to, struct sy_error *err)
 	return rc;
 }
 
-/* Downloads url into the cache as <cache>/<sha256>; *stored gets that path. */
-static int download_to_cache(const char *url, const char *cache_dir, const char *name,
-			     char **stored, struct sy_error *err)
+/* Returns 1 when text is a SHA-256 in hex (so that it can name a file of
+ * the cache and nothing else), else 0. */
+static int is_sha256(const char *text)
 {
-	char *part = sy_xasprintf("%s/.download-%ld-%s", cache_dir, (long)getpid(), name);
-	char sha[SY_SHA256_HEX_LEN + 1];
-	int dirfd, rc;
+	return text && strlen(text) == SY_SHA256_HEX_LEN &&
+	       strspn(text, "0123456789abcdefABCDEF") == SY_SHA256_HEX_LEN;
+}
 
-	/* Only shipyard reads the cache: what a spec once downloaded is not
-	 * for other users of the machine (a cache made by an older release
-	 * is tightened here too). */
-	rc = sy_mkdir_p(cache_dir, 0700, err) || chmod(cache_dir, 0700) < 0 ||
-			     builder_fetch(url, part, 3, err)
-		     ? -1
-		     : 0;
-	dirfd = rc ? -1 : open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rc == 0 && (dirfd < 0 || hash_source(dirfd, url, strrchr(part, '/') + 1, sha, err)))
-		rc = -1;
-	if (dirfd >= 0)
-		close(dirfd);
-	*stored = rc ? NULL : sy_xasprintf("%s/%s", cache_dir, sha);
-	if (rc == 0 && (chmod(part, 0600) < 0 || rename(part, *stored) < 0))
-		rc = sy_error_set(err, "%s: %s", *stored, strerror(errno));
+/* Downloads url to the file part and hashes it into got. With expected
+ * (the signed digest; NULL: not checked), other content is refused. */
+static int download(const char *url, const char *part, const char *expected,
+		    char got[SY_SHA256_HEX_LEN + 1], struct sy_error *err)
+{
+	if (builder_fetch(url, part, 3, err) || hash_source(AT_FDCWD, url, part, got, err))
+		return -1;
+	if (expected && strcasecmp(expected, got))
+		return sy_error_set(err, "%s: SHA-256 mismatch: expected %s, got %s", url, expected,
+				    got);
+	return 0;
+}
+
+/* Downloads one source from url into dir/name, through the cache (stored as
+ * <cache>/<sha256>, for shipyard only) when there is one. */
+static int fetch_one(const char *url, const char *dir, const char *name, const char *expected,
+		     const char *cache_dir, struct sy_error *err)
+{
+	const char *into = cache_dir ? cache_dir : dir;
+	char *part = sy_xasprintf("%s/.download-%ld-%s", into, (long)getpid(), name);
+	char *to = sy_xasprintf("%s/%s", dir, name), *stored = NULL;
+	char got[SY_SHA256_HEX_LEN + 1] = "";
+	int rc = -1;
+
+	/* What a spec once downloaded is not for other users of the machine
+	 * (a cache made by an older release is tightened here too). */
+	if (cache_dir && sy_mkdir_p(cache_dir, 0700, err))
+		goto out;
+	if (cache_dir && chmod(cache_dir, 0700) < 0) {
+		sy_error_set(err, "%s: %s", cache_dir, strerror(errno));
+		goto out;
+	}
+	if (download(url, part, expected, got, err))
+		goto out;
+	if (!cache_dir) {
+		if (rename(part, to) < 0)
+			sy_error_set(err, "%s: %s", to, strerror(errno));
+		else
+			rc = 0;
+		goto out;
+	}
+	stored = sy_xasprintf("%s/%s", cache_dir, got);
+	if (chmod(part, 0600) < 0 || rename(part, stored) < 0)
+		sy_error_set(err, "%s: %s", stored, strerror(errno));
+	else
+		rc = copy_regular(stored, to, err);
+out:
 	unlink(part);
+	free(stored);
+	free(to);
 	free(part);
 	return rc;
 }
 
-/* Brings one missing source into dir: from the cache by its signed digest
- * (expected, may be NULL), else from the source URL through the cache. */
-static int hydrate_one(const char *dir, const char *name, const char *expected,
-		       const char *cache_dir, const char *base_url, int log_fd,
-		       struct sy_error *err)
+/* Tries each source URL of origin in turn for one source; on failure err
+ * gets why each failed, joined by "; ". */
+static int fetch_from_urls(const char *dir, const char *name, const char *expected,
+			   const struct builder_sources_origin *origin, struct sy_error *err)
 {
-	char *to = sy_xasprintf("%s/%s", dir, name), *cached = NULL;
-	struct stat st;
+	const struct builder_source_ref ref = { origin->spec_name, name, expected };
+	enum planner_signature_mode mode = origin->signatures;
+	struct sy_strv reasons = SY_STRV_INIT;
 	int rc = -1;
 
-	if (cache_dir && expected && strlen(expected) == SY_SHA256_HEX_LEN &&
-	    !strchr(expected, '/')) {
-		cached = sy_xasprintf("%s/%s", cache_dir, expected);
-		if (lstat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (log_fd >= 0)
-				dprintf(log_fd, "shipyard: source %s from the source cache\n", name);
-			rc = copy_regular(cached, to, err);
-			goto out;
+	for (size_t i = 0; rc != 0 && i < origin->urls->n; i++) {
+		const char *template = origin->urls->items[i];
+		struct sy_error why = { { 0 } };
+		char *url = builder_fetch_source_url(template, &ref, &why);
+
+		if (url && origin->log_fd >= 0)
+			dprintf(origin->log_fd, "shipyard: downloading source %s\n", url);
+		if (!url)
+			sy_error_prefix(&why, "%s", template);
+		else
+			rc = fetch_one(url, dir, name,
+				       mode == PLANNER_SIGNATURES_ENFORCE ? expected : NULL,
+				       origin->cache_dir, &why);
+		if (rc) {
+			sy_strv_push(&reasons, why.msg);
+			if (origin->log_fd >= 0)
+				dprintf(origin->log_fd, "shipyard: source %s: %s\n", name, why.msg);
 		}
+		free(url);
 	}
-	if (!base_url) {
-		sy_error_set(err, "%s: missing source: not in the spec directory%s", name,
-			     cache_dir ? " or the source cache (no source URL configured)" : "");
-		goto out;
+	if (rc) {
+		char *all = sy_strv_join(&reasons, "; ");
+		sy_error_set(err, "%s: missing source: not in the spec directory, the source cache "
+			     "or at a source URL: %s", name, all);
+		free(all);
 	}
-	char *url = builder_fetch_url(base_url, name), *stored = NULL;
-	if (log_fd >= 0)
-		dprintf(log_fd, "shipyard: downloading source %s\n", url);
-	if (cache_dir)
-		rc = download_to_cache(url, cache_dir, name, &stored, err) ||
-			     copy_regular(stored, to, err)
-		     ? -1
-		     : 0;
-	else
-		rc = builder_fetch(url, to, 3, err);
-	if (rc)
-		sy_error_prefix(err, "%s: missing source: not in the spec directory, the source cache "
-				     "or at the source URL",
-				name);
-	free(stored);
-	free(url);
-out:
-	free(cached);
-	free(to);
+	sy_strv_release(&reasons);
 	return rc;
 }
 
+/* Brings one missing source into dir: from the cache by its signed digest
+ * (expected, may be NULL), else from the source URLs through the cache. */
+static int hydrate_one(const char *dir, const char *name, const char *expected,
+		       const struct builder_sources_origin *origin, struct sy_error *err)
+{
+	const char *cache_dir = origin->cache_dir;
+	struct stat st;
+
+	if (cache_dir && is_sha256(expected)) {
+		char *cached = sy_xasprintf("%s/%s", cache_dir, expected);
+		if (lstat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
+			char *to = sy_xasprintf("%s/%s", dir, name);
+			int rc;
+			if (origin->log_fd >= 0)
+				dprintf(origin->log_fd, "shipyard: source %s from the source cache\n",
+					name);
+			rc = copy_regular(cached, to, err);
+			free(to);
+			free(cached);
+			return rc;
+		}
+		free(cached);
+	}
+	if (!origin->urls || !origin->urls->n)
+		return sy_error_set(err, "%s: missing source: not in the spec directory%s", name,
+				    cache_dir ? " or the source cache (no source URL configured)"
+					      : "");
+	return fetch_from_urls(dir, name, expected, origin, err);
+}
+
 int builder_sources_hydrate(const char *dir, const char *sig_path, const struct sy_strv *sources,
-			    const char *cache_dir, const char *base_url, int log_fd,
-			    struct sy_error *err)
+			    const struct builder_sources_origin *origin, struct sy_error *err)
 {
 	json_t *sigs = NULL;
 	int rc = 0;
@@ -303,7 +353,7 @@ int builder_sources_hydrate(const char *dir, const char *sig_path, const struct 
 			if (!sigs && load_signatures(sig_path, &sigs, NULL))
 				sigs = json_object();
 			rc = hydrate_one(dir, name, json_string_value(json_object_get(sigs, name)),
-					 cache_dir, base_url, log_fd, err);
+					 origin, err);
 		}
 		free(path);
 	}

@@ -20,21 +20,41 @@
 int builder_sources_verify(const char *dir, const char *sig_path, const struct sy_strv *sources,
 			   struct sy_error *err);
 
+/* Where builder_sources_hydrate looks for the Sources a spec directory
+ * lacks. Nothing is owned. */
+struct builder_sources_origin {
+	const char *spec_name;       /* %{name} in source URLs: the spec's source
+				      * package Name; NULL: templates naming it
+				      * are skipped */
+	const char *cache_dir;       /* the source cache ("<dir>/<sha256>"), or
+				      * NULL: none */
+	const struct sy_strv *urls;  /* source URL templates
+				      * (planner_source_url_parse), tried in
+				      * order; NULL or empty: none */
+	enum planner_signature_mode signatures; /* ENFORCE: a download whose
+				      * SHA-256 is not the signed one is that
+				      * URL's failure, and the next is tried */
+	int log_fd;                  /* progress lines; -1: none */
+};
+
 /* Puts every Source of sources (patches are not passed: they must be in the
  * spec directory) that dir lacks into dir, as the toolkit's srpmpacker
  * hydrates them: from the source cache when the signatures file at sig_path
- * names its SHA-256 and cache_dir/<sha256> exists (the cache is content
- * addressed, docs/design.md, "On disk"), else downloaded from
- * <base_url>/<basename> with libcurl (builder/fetch.h: retries on transient
- * failures) and stored in the cache under its SHA-256. Whether the content
- * is the signed one is builder_sources_check's business. cache_dir and
- * base_url may be NULL. A source present in dir is never replaced. Progress
- * lines go to log_fd (-1: none). Returns 0, or -1 with err naming the
- * source ("zlib-1.3.tar.xz: missing source: not in the spec directory, the
- * source cache or at the source URL: <url>: HTTP 404"). */
+ * names its SHA-256 and <cache_dir>/<sha256> exists (the cache is content
+ * addressed, docs/design.md, "On disk"), else downloaded with libcurl
+ * (builder/fetch.h: retries on transient failures) from the first of
+ * origin->urls that has it, and stored in the cache under its SHA-256. A
+ * URL whose template needs a value the Source lacks (%{sha256} of an
+ * unsigned Source) is passed over. With ENFORCE, a download that is not
+ * the signed content is dropped, as the toolkit drops it, and the next URL
+ * is tried; whether the content is the signed one is otherwise
+ * builder_sources_check's business. A source present in dir is never
+ * replaced. Returns 0, or -1 with err naming the source and why each place
+ * failed, on one line ("zlib-1.3.tar.xz: missing source: not in the spec
+ * directory, the source cache or at a source URL: <url>: HTTP 404;
+ * <url>: SHA-256 mismatch: expected ..., got ..."). */
 int builder_sources_hydrate(const char *dir, const char *sig_path, const struct sy_strv *sources,
-			    const char *cache_dir, const char *base_url, int log_fd,
-			    struct sy_error *err);
+			    const struct builder_sources_origin *origin, struct sy_error *err);
 
 /* Checks the sources in dir by mode: ENFORCE is builder_sources_verify;
  * SKIP checks nothing; UPDATE hashes every source (which must exist as

@@ -67,6 +67,8 @@
 	"  --worker-manifest FILE worker root manifest (default config/worker.conf)\n" \
 	"  --worker-cache DIR     worker root cache (default <state>/worker,\n" \
 	"                         or $SHIPYARD_WORKER_CACHE)\n" \
+	"  --source-url URL       a source server asked before shipyard.conf's\n" \
+	"                         sources.url (repeatable; a URL or a template)\n" \
 	"  --pipeline-id ID       this run's directory, <state>/pipelines/ID\n" \
 	"                         (default run-<UTC time>-<pid>): its plan.json,\n" \
 	"                         build_state.csv, build-summary.json and logs/\n"
@@ -164,7 +166,7 @@ enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
        OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL, OPT_APPROVE, OPT_PACKAGES, OPT_IMAGE_CONFIG,
-       OPT_REBUILD, OPT_IGNORE };
+       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -196,6 +198,7 @@ static const struct option pipeline_options[] = {
 	{ "image-config", required_argument, NULL, OPT_IMAGE_CONFIG },
 	{ "rebuild", required_argument, NULL, OPT_REBUILD },
 	{ "ignore", required_argument, NULL, OPT_IGNORE },
+	{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -210,6 +213,7 @@ struct command {
 	struct sy_strv rebuild;       /* --rebuild */
 	struct sy_strv ignore;        /* --ignore */
 	struct sy_strv images;        /* --images */
+	struct sy_strv source_urls;   /* --source-url values */
 	const char *config, *repo_name; /* --config, --repo-name */
 	struct server_conf conf;      /* read from --config */
 	int has_conf;
@@ -244,6 +248,7 @@ static int set_option(struct command *c, int opt)
 	case OPT_RUN_CHECK: o->run_check = 1; return 0;
 	case OPT_SETTINGS_FROM: o->settings_from = optarg; return 0;
 	case OPT_SPEC_TREE: sy_strv_push(&c->spec_trees, optarg); return 0;
+	case OPT_SOURCE_URL: sy_strv_push(&c->source_urls, optarg); return 0;
 	case OPT_IMAGECONFIGS: o->imageconfigs = optarg; return 0;
 	case OPT_POLICY: o->rebuild_policy = optarg; return 0;
 	case OPT_PIPELINE_ID: o->run_id = optarg; return 0;
@@ -327,6 +332,9 @@ static int apply_service_config(struct command *c)
 		o->imageconfigs = r->imageconfigs;
 	if (!o->rebuild_policy)
 		o->rebuild_policy = r->rebuild_policy;
+	if (!c->source_urls.n)
+		for (size_t i = 0; i < r->source_urls.n; i++)
+			sy_strv_push(&c->source_urls, r->source_urls.items[i]);
 	return 0;
 }
 
@@ -377,6 +385,7 @@ static int parse(int argc, char **argv, struct command *c)
 	o->rebuild = c->rebuild.n ? (const char *const *)c->rebuild.items : NULL;
 	o->ignore = c->ignore.n ? (const char *const *)c->ignore.items : NULL;
 	o->image_configs = c->images.n ? (const char *const *)c->images.items : NULL;
+	o->source_urls = c->source_urls.n ? (const char *const *)c->source_urls.items : NULL;
 	o->worker_manifest = c->manifest;
 	return 0;
 }
@@ -393,6 +402,7 @@ static void command_release(struct command *c)
 	sy_strv_release(&c->rebuild);
 	sy_strv_release(&c->ignore);
 	sy_strv_release(&c->images);
+	sy_strv_release(&c->source_urls);
 	if (c->has_conf)
 		server_conf_release(&c->conf);
 }

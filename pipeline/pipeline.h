@@ -41,6 +41,10 @@ struct pipeline_options {
 	const char *rebuild_policy;  /* default rebuild policy replacing the
 				      * repository's ("transitive", "direct",
 				      * "local", "layers=N"); NULL: the repository's */
+	const char *const *source_urls; /* NULL-terminated source URLs or
+				      * templates asked before the repository's
+				      * sources.url (docs/pipeline.md, "Sources");
+				      * NULL: none */
 	const char *settings_from;   /* revision whose shipyard.conf applies to both
 				      * commits (a pull request: its base branch's,
 				      * so that it cannot loosen its own checks);

@@ -23,6 +23,21 @@ static int apply_overrides(const struct planner_commit_settings *s, struct plann
 	}
 	if (s->rebuild_policy && planner_policy_parse(s->rebuild_policy, &d->policy, err))
 		return sy_error_prefix(err, "rebuild policy");
+	if (s->source_urls && s->source_urls[0]) {
+		struct sy_strv urls = SY_STRV_INIT;
+		char *template;
+		for (const char *const *u = s->source_urls; *u; u++) {
+			if (planner_source_url_parse(*u, &template, err)) {
+				sy_strv_release(&urls);
+				return sy_error_prefix(err, "source URL");
+			}
+			sy_strv_push_owned(&urls, template);
+		}
+		for (size_t i = 0; i < d->source_urls.n; i++)
+			sy_strv_push(&urls, d->source_urls.items[i]);
+		sy_strv_release(&d->source_urls);
+		d->source_urls = urls;
+	}
 	return 0;
 }
 

@@ -32,6 +32,10 @@ struct planner_commit_settings {
 				     * shipyard.conf's, or NULL */
 	const char *rebuild_policy; /* default rebuild policy replacing
 				     * shipyard.conf's, or NULL */
+	const char *const *source_urls; /* source URLs or templates asked
+				     * before shipyard.conf's sources.url (an
+				     * operator's mirror; NULL-terminated), or
+				     * NULL */
 	const struct sy_strv *toolchain; /* capabilities the worker root offers,
 				     * or NULL: none */
 	int toolchain_first;        /* 1: the worker root's capabilities win over

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/util.h"
 
 /* Appends a value of a multivar to the list payload. A key written without
  * "= value" has none (git reads it as boolean true): the walk stops with 1. */
@@ -50,6 +51,65 @@ int planner_signature_mode_parse(const char *text, enum planner_signature_mode *
 		*mode = PLANNER_SIGNATURES_UPDATE;
 	else
 		return sy_error_set(err, "signature handling '%s': not enforce, skip or update", text);
+	return 0;
+}
+
+/* The placeholder names, indexed by enum planner_source_field. */
+static const char *const source_fields[] = { "name", "file", "sha256" };
+
+int planner_source_placeholder(const char *text, size_t *len)
+{
+	const char *end = strchr(text + 2, '}');
+
+	*len = end ? (size_t)(end - text) + 1 : strlen(text);
+	for (size_t i = 0; end && i < LEN(source_fields); i++)
+		if (*len == strlen(source_fields[i]) + 3 &&
+		    !strncmp(text + 2, source_fields[i], *len - 3))
+			return (int)i;
+	return -1;
+}
+
+/* The length of the scheme and "://" that start url when it is http, https
+ * or file (any case, as RFC 3986 reads schemes), else 0. */
+static size_t url_scheme_len(const char *url)
+{
+	static const char *const schemes[] = { "http://", "https://", "file://" };
+
+	for (size_t i = 0; i < LEN(schemes); i++)
+		if (!strncasecmp(url, schemes[i], strlen(schemes[i])))
+			return strlen(schemes[i]);
+	return 0;
+}
+
+int planner_source_url_parse(const char *value, char **template, struct sy_error *err)
+{
+	size_t scheme = url_scheme_len(value), len;
+	const char *path;
+	int fields = 0;
+
+	*template = NULL;
+	if (!scheme)
+		return sy_error_set(err, "'%s': not an http, https or file URL", value);
+	for (const char *c = value; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return sy_error_set(err, "'%s': holds a space or control character", value);
+	/* libcurl takes file://localhost/ too; one spelling is enough. */
+	if (!strncasecmp(value, "file", 4) && value[scheme] != '/')
+		return sy_error_set(err, "'%s': a file URL is file:///<absolute path>", value);
+	path = strchr(value + scheme, '/');
+	if (strncasecmp(value, "file", 4) && (value[scheme] == '/' || !value[scheme]))
+		return sy_error_set(err, "'%s': no host", value);
+	for (const char *c = value; (c = strstr(c, "%{")); c += len, fields++) {
+		if (planner_source_placeholder(c, &len) < 0)
+			return sy_error_set(err, "'%s': unknown placeholder %.*s (known: %%{name}, "
+					    "%%{file}, %%{sha256})", value, (int)len, c);
+		/* A spec's names fill placeholders: they must not pick the
+		 * host the service connects to. */
+		if (!path || c < path)
+			return sy_error_set(err, "'%s': %.*s before the path: only the path may "
+					    "vary", value, (int)len, c);
+	}
+	*template = fields ? sy_xstrdup(value) : sy_xasprintf("%s/%%{file}", value);
 	return 0;
 }
 
@@ -135,6 +195,23 @@ static int read_max_rebuild(git_config *cfg, struct planner_distro *d, struct sy
 	return rc;
 }
 
+/* sources.url, each value checked and turned into its template. */
+static int read_source_urls(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	struct sy_strv values = SY_STRV_INIT;
+	int rc = get_list(cfg, "sources.url", &values, err);
+
+	for (size_t i = 0; rc == 0 && i < values.n; i++) {
+		char *template;
+		if (planner_source_url_parse(values.items[i], &template, err))
+			rc = sy_error_prefix(err, "shipyard.conf: sources.url");
+		else
+			sy_strv_push_owned(&d->source_urls, template);
+	}
+	sy_strv_release(&values);
+	return rc;
+}
+
 static int read_config(const char *path, struct planner_distro *d, struct sy_error *err)
 {
 	git_config *cfg;
@@ -149,8 +226,6 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	d->worker_manifest = get_string(cfg, "distro.workermanifest", NULL);
 	free(d->imageconfigs_dir);
 	d->imageconfigs_dir = get_string(cfg, "distro.imageconfigs", "toolkit/imageconfigs");
-	free(d->source_url);
-	d->source_url = get_string(cfg, "sources.url", NULL);
 	char *mode = get_string(cfg, "sources.signatures", "enforce");
 	if (planner_signature_mode_parse(mode, &d->signatures, err)) {
 		free(mode);
@@ -161,7 +236,7 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	int rc = get_list(cfg, "distro.define", &defines, err) ||
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
-			 read_max_rebuild(cfg, d, err)
+			 read_max_rebuild(cfg, d, err) || read_source_urls(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);
@@ -292,7 +367,7 @@ void planner_distro_release(struct planner_distro *d)
 	sy_strv_release(&d->spec_trees);
 	free(d->imageconfigs_dir);
 	free(d->config_blob);
-	free(d->source_url);
+	sy_strv_release(&d->source_urls);
 	sy_strv_release(&d->policy_specs);
 	free(d->policies);
 	memset(d, 0, sizeof(*d));

@@ -14,6 +14,12 @@
  *       rebuildpolicy = transitive ; or direct, local, layers=N
  *   [spec "curl"]
  *       rebuildpolicy = local      ; per spec (spec file basename)
+ *   [sources]
+ *       url = https://src.example/sources      ; <url>/<file>, the toolkit's
+ *                                  ; SOURCE_URL; or a template with %{name},
+ *                                  ; %{file}, %{sha256} (planner_source_url_parse);
+ *                                  ; repeatable: tried in order
+ *       signatures = enforce       ; or skip, update
  *   [plan]
  *       maxrebuild = 200           ; cascade guard: a plan with more specs
  *                                  ; to build waits for --approve
@@ -43,6 +49,34 @@ enum planner_signature_mode {
 int planner_signature_mode_parse(const char *text, enum planner_signature_mode *mode,
 				 struct sy_error *err);
 
+/* The placeholders of a sources.url template, each replaced by its value,
+ * percent-encoded, when a Source is downloaded (builder_fetch_source_url). */
+enum planner_source_field {
+	PLANNER_SOURCE_NAME,   /* %{name}: the spec's source package Name */
+	PLANNER_SOURCE_FILE,   /* %{file}: the Source's basename */
+	PLANNER_SOURCE_SHA256, /* %{sha256}: its SHA-256 in the signatures file */
+};
+
+/* Reads the placeholder at text, which starts with "%{": returns its field,
+ * or -1 when it names none (or has no closing '}'); *len gets its length up
+ * to and including the '}' (to the end of text when there is none). */
+int planner_source_placeholder(const char *text, size_t *len);
+
+/* Checks one sources.url value and returns in *template (newly allocated,
+ * caller frees) the URL template it stands for. A value without "%{" is the
+ * Azure Linux toolkit's SOURCE_URL, a directory of every source by file
+ * name: it stands for "<value>/%{file}". A template names where one Source
+ * is, its placeholders (enum planner_source_field) filled in: Fedora's
+ * lookaside is "https://host/repo/pkgs/%{name}/%{file}/sha256/%{sha256}/%{file}",
+ * a shipyard source cache "file:///var/lib/shipyard/sources/%{sha256}".
+ * Refused, with err ("'ftp://x': not an http, https or file URL"; the
+ * caller names the key): a scheme other than http://, https:// or file://
+ * (a file URL must be file:///<absolute path>), an http(s) URL with no host,
+ * a space or control character, an unknown or unclosed placeholder, and a
+ * placeholder before the path (a spec's names must not choose the host).
+ * Returns 0 or -1. */
+int planner_source_url_parse(const char *value, char **template, struct sy_error *err);
+
 /* The settings of a distribution at one commit. */
 struct planner_distro {
 	char *dist_tag;              /* "%dist" value, ".azl3" */
@@ -54,10 +88,11 @@ struct planner_distro {
 	struct sy_strv spec_trees;   /* "SPECS", ... */
 	char *imageconfigs_dir;      /* "toolkit/imageconfigs" */
 	char *config_blob;           /* blob id of shipyard.conf, or NULL */
-	char *source_url;            /* sources.url: where Sources missing from a
-				      * spec directory are downloaded from
-				      * ("<url>/<basename>", the toolkit's
-				      * SOURCE_URL), or NULL */
+	struct sy_strv source_urls;  /* sources.url, repeatable: URL templates
+				      * (planner_source_url_parse) Sources
+				      * missing from a spec directory are
+				      * downloaded from, tried in order; empty:
+				      * none */
 	enum planner_signature_mode signatures; /* sources.signatures: enforce
 				      * (default), skip or update */
 	struct planner_policy policy;  /* default rebuild policy */
@@ -85,8 +120,9 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
 /* Reads the shipyard.conf file at path (on disk) over Azure Linux's defaults
  * into *distro, as planner_distro_load does with the file of a commit;
  * config_blob stays NULL. Returns 0, or -1 with err set ("shipyard.conf:
- * <libgit2 message>", "shipyard.conf: distro.rebuildpolicy: ..."). Release
- * distro with planner_distro_release whatever the result. */
+ * <libgit2 message>", "shipyard.conf: distro.rebuildpolicy: ...",
+ * "shipyard.conf: sources.url: 'ftp://x': not an http, https or file
+ * URL"). Release distro with planner_distro_release whatever the result. */
 int planner_distro_read_file(const char *path, struct planner_distro *distro,
 			     struct sy_error *err);
 

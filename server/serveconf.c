@@ -11,6 +11,7 @@
 #include <git2.h>
 
 #include "planner/buildkey.h"
+#include "planner/distro.h"
 #include "common/fs.h"
 
 #define DEFAULT_MAX_BODY (25u << 20)
@@ -181,6 +182,14 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	struct planner_policy policy;
 	if (r->rebuild_policy && planner_policy_parse(r->rebuild_policy, &policy, err))
 		return sy_error_prefix(err, "repo.%s.rebuildpolicy", name);
+	if (get_multi(cfg, KEY("sourceurl"), &r->source_urls, err))
+		return -1;
+	for (size_t i = 0; i < r->source_urls.n; i++) {
+		char *template;
+		if (planner_source_url_parse(r->source_urls.items[i], &template, err))
+			return sy_error_prefix(err, "repo.%s.sourceurl", name);
+		free(template);
+	}
 	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
 	if (!r->channel_prefix)
 		r->channel_prefix = sy_xstrdup("");
@@ -303,6 +312,7 @@ static void repo_release(struct server_repo_conf *r)
 	sy_strv_release(&r->spec_trees);
 	free(r->imageconfigs);
 	free(r->rebuild_policy);
+	sy_strv_release(&r->source_urls);
 }
 
 void server_conf_release(struct server_conf *conf)

@@ -26,6 +26,9 @@
  *       channelprefix = mini-       put before the repository channel names
  *                                   (mini-main, mini-pr-7): needed when
  *                                   several repositories share branch names
+ *       sourceurl = file:///srv/mirror   a source server asked before the
+ *                                   repository's sources.url (repeatable; a
+ *                                   URL or template, planner_source_url_parse)
  */
 #ifndef SERVER_SERVECONF_H
 #define SERVER_SERVECONF_H
@@ -59,6 +62,8 @@ struct server_repo_conf {
 	struct sy_strv spec_trees; /* spectree: replacing the repository's */
 	char *imageconfigs;  /* imageconfigs, or NULL: the repository's */
 	char *rebuild_policy; /* rebuildpolicy, or NULL: the repository's */
+	struct sy_strv source_urls; /* sourceurl values, as written: asked in
+			      * order before shipyard.conf's sources.url */
 };
 
 /* The whole configuration. */
@@ -85,7 +90,8 @@ struct server_conf {
  * not host:port"); refused too: maxbody 0, pipelines outside 1 to
  * SERVER_MAX_PIPELINES, a tokenfile or secretfile that is missing, not a
  * regular file, or open to group or others; a repository name that is not
- * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'. Release
+ * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'; a
+ * sourceurl planner_source_url_parse refuses. Release
  * with server_conf_release. */
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err);
 

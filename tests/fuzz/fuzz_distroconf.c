@@ -1,7 +1,8 @@
 /* A repository's shipyard.conf: planner_distro_read_file (planner/distro.h,
  * the parse behind planner_distro_load) on the input written to a file.
  * Checks that a read configuration has its dist tag, spec trees, image
- * config directory and one policy per spec that has its own. */
+ * config directory, one policy per spec that has its own, and source URL
+ * templates the parser takes back unchanged. */
 #define FUZZ_HOLD_LIBGIT2 /* fuzz.h */
 #include "fuzz.h"
 
@@ -24,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							&policy))
 				abort();
 		planner_distro_macro_settings(&distro, NULL, &settings);
+		/* A template read is one the parser takes back unchanged. */
+		for (size_t i = 0; i < distro.source_urls.n; i++) {
+			char *again;
+			if (planner_source_url_parse(distro.source_urls.items[i], &again, &err) ||
+			    strcmp(again, distro.source_urls.items[i]))
+				abort();
+			free(again);
+		}
 	} else if (!err.msg[0]) {
 		abort();
 	}

@@ -157,6 +157,35 @@ static void test_commit_overrides_replace_the_repository_settings(void **state)
 	planner_commit_release(&c);
 }
 
+/* An operator's source servers are asked before the repository's own: a
+ * local mirror first, the distribution's server when it lacks a file. */
+static void test_commit_source_urls_go_before_the_repository_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	static const char *const mirrors[] = { "file:///srv/mirror",
+					       "https://m/%{sha256}", NULL };
+	static const char *const bad[] = { "https://%{name}/x", NULL };
+	struct planner_commit c = { 0 };
+	struct sy_error err = { { 0 } };
+	char third[GITWATCH_OID_HEX + 1];
+
+	test_write_file(f->repodir, "shipyard.conf", "[sources]\n\turl = https://distro/sources\n");
+	commit(f, third);
+	s = settings(f);
+	s.source_urls = mirrors;
+	assert_ok(planner_commit_read_distro(&s, third, &c, &err), &err);
+	assert_int_equal(c.distro.source_urls.n, 3);
+	assert_string_equal(c.distro.source_urls.items[0], "file:///srv/mirror/%{file}");
+	assert_string_equal(c.distro.source_urls.items[1], "https://m/%{sha256}");
+	assert_string_equal(c.distro.source_urls.items[2], "https://distro/sources/%{file}");
+	planner_commit_release(&c);
+	s.source_urls = bad;
+	assert_int_equal(planner_commit_read_distro(&s, third, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "source URL: 'https://%{name}/x'"));
+	planner_commit_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +194,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_base_with_cached_keys_builds_no_graph,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_overrides_replace_the_repository_settings,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_source_urls_go_before_the_repository_ones,
 						setup, teardown),
 	};
 

@@ -157,6 +157,45 @@ static void test_distro_read_file_reads_the_cascade_limit(void **state)
 	free(dir);
 }
 
+/* sources.url is repeatable, tried in order; each value is checked when the
+ * file is read, so a bad one fails the plan naming the file, the key and
+ * the value instead of every build that needs a download. */
+static void test_distro_read_file_reads_source_urls_in_order(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf",
+			"[sources]\n\turl = file:///srv/mirror\n"
+			"\turl = https://src.example/%{name}/%{file}/sha256/%{sha256}/%{file}\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.source_urls.n, 2);
+	assert_string_equal(d.source_urls.items[0], "file:///srv/mirror/%{file}");
+	assert_string_equal(d.source_urls.items[1],
+			    "https://src.example/%{name}/%{file}/sha256/%{sha256}/%{file}");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf",
+			"[sources]\n\turl = https://ok.example\n\turl = https://h/%{hash}\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: sources.url: 'https://h/%{hash}': unknown "
+				     "placeholder %{hash} (known: %{name}, %{file}, %{sha256})");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[sources]\n\turl = ftp://h/sources\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: sources.url: 'ftp://h/sources': not an "
+				     "http, https or file URL");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[sources]\n\turl\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: sources.url: no value");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
 		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
+		cmocka_unit_test(test_distro_read_file_reads_source_urls_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

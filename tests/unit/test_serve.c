@@ -188,11 +188,38 @@ static void test_serveconf_refuses_zero_limits_and_open_secret_files(void **stat
 	free(dir);
 }
 
+/* repo.<name>.sourceurl: an operator's source servers, in order, checked
+ * as the repository's sources.url is, naming the item and the value. */
+static void test_serveconf_reads_source_urls_and_refuses_bad_ones(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
+	struct server_conf conf;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "serve.conf",
+			"[repo \"a\"]\n\tremote = x\n\tsourceurl = file:///srv/mirror\n"
+			"\tsourceurl = https://h/%{name}/%{file}/sha256/%{sha256}/%{file}\n");
+	assert_ok(server_conf_read(path, &conf, &err), &err);
+	assert_int_equal(conf.repos[0].source_urls.n, 2);
+	assert_string_equal(conf.repos[0].source_urls.items[0], "file:///srv/mirror");
+	server_conf_release(&conf);
+	assert_int_equal(read_conf(dir, "[repo \"a\"]\n\tremote = x\n\tsourceurl = ftp://h/s\n",
+				   &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "serve.conf"));
+	assert_non_null(strstr(err.msg, "repo.a.sourceurl: 'ftp://h/s': not an http, https or "
+					"file URL"));
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 /* Found by tests/fuzz/fuzz_serveconf: "branch" with no "= value" (a NULL
  * value in libgit2) crashed the reader in strdup. */
 static void test_serveconf_refuses_a_list_item_without_value(void **state)
 {
-	static const char *const items[] = { "branch", "schedule", "spectree" };
+	static const char *const items[] = { "branch", "schedule", "spectree", "sourceurl" };
 	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
 	struct server_conf conf;
 	struct sy_error err = { { 0 } };
@@ -398,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
 		cmocka_unit_test(test_serveconf_refuses_zero_limits_and_open_secret_files),
+		cmocka_unit_test(test_serveconf_reads_source_urls_and_refuses_bad_ones),
 		cmocka_unit_test(test_serveconf_refuses_a_list_item_without_value),
 		cmocka_unit_test(test_store_deduplicates_redelivered_events),
 		cmocka_unit_test(test_store_new_push_supersedes_queued_and_running_pipeline),
