@@ -76,6 +76,17 @@ void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
 	}
 }
 
+void serve_reopen_statuses(struct serve *s, const char *repo, const char *sha)
+{
+	long i = serve_repo_index(s, repo);
+	struct sy_error err = { { 0 } };
+
+	if (i < 0 || !s->forges[i].project || !*sha)
+		return;
+	if (forge_outbox_reopen_commit(s->outbox, repo, sha, &err))
+		sy_log_error("status outbox: %s", err.msg);
+}
+
 /* Stops the running pipelines among what p superseded and ends the
  * statuses all of them left open. Takes s->lock. */
 static void stop_superseded(struct serve *s, const struct server_store_pipeline *p,
