@@ -479,11 +479,12 @@ int server_store_approve(struct server_store *st, long id, const char *by,
 		rc = fail(st, "approving a pipeline", err);
 	} else {
 		rc = approve_locked(st, id, by, out, err);
-		if (sqlite3_exec(st->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) !=
-			    SQLITE_OK && rc == 1) {
+		if (rc == 1 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 			rc = fail(st, "approving a pipeline", err);
 			server_store_pipeline_release(out);
 		}
+		if (rc != 1)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
@@ -549,7 +550,7 @@ int server_store_set_job(struct server_store *st, long pipeline,
 int server_store_get(struct server_store *st, long id, struct server_store_pipeline *out,
 		      struct sy_error *err)
 {
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&st->lock);
 	rc = get_locked(st, id, out);
