@@ -271,20 +271,46 @@ static int mark(struct forge_outbox *ob, int64_t id, const char *status, long ht
 	return run(ob, st, err);
 }
 
+/* 1 when entry id is still queued, 0 when not (forge_outbox_reopen_commit
+ * skipped it while it was being sent), -1 with err. */
+static int still_queued(struct forge_outbox *ob, int64_t id, struct sy_error *err)
+{
+	sqlite3_stmt *st = prepare(ob, "SELECT 1 FROM outbox WHERE id = ?1 AND status = 'queued'",
+				   0, NULL, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_error(ob, err, "read");
+}
+
 /* Records an accepted entry; for a final, records the key as final and drops
- * whatever else is queued for it, in one transaction. */
+ * whatever else is queued for it, in one transaction; unless a new run of
+ * the commit reopened it while it was being sent: the key is the new run's. */
 static int record_accepted(struct forge_outbox *ob, const struct row *r, long http_status,
 			   time_t now, struct sy_error *err)
 {
 	const char *t[] = { r->forge, r->sha, r->context, forge_state_name(r->state) };
 	sqlite3_stmt *st;
+	int queued;
 
 	if (!forge_state_is_final(r->state))
 		return mark(ob, r->id, "sent", http_status, NULL, err);
 	if (exec(ob, "BEGIN IMMEDIATE", err))
 		return -1;
-	if (mark(ob, r->id, "sent", http_status, NULL, err))
+	queued = still_queued(ob, r->id, err);
+	if (queued < 0 || mark(ob, r->id, "sent", http_status, NULL, err))
 		goto fail;
+	if (!queued) {
+		if (exec(ob, "COMMIT", err))
+			goto fail;
+		return 0;
+	}
 	st = prepare(ob, "INSERT OR IGNORE INTO outbox_final VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 		     4, t, err);
 	if (st) {
@@ -520,6 +546,26 @@ long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error 
 		due = (long)(sqlite3_column_int64(st, 0) - (sqlite3_int64)now);
 	sqlite3_finalize(st);
 	return due;
+}
+
+int forge_outbox_reopen_commit(struct forge_outbox *ob, const char *forge_name, const char *sha,
+			       struct sy_error *err)
+{
+	const char *t[] = { forge_name, sha };
+
+	if (exec(ob, "BEGIN IMMEDIATE", err))
+		return -1;
+	if (run(ob, prepare(ob, "DELETE FROM outbox_final WHERE forge = ?1 AND sha = ?2", 2, t, err),
+		err) ||
+	    run(ob, prepare(ob, "UPDATE outbox SET status = 'skipped' WHERE status = 'queued' AND "
+				"forge = ?1 AND sha = ?2 AND state NOT IN ('pending', 'running')",
+			    2, t, err),
+		err) ||
+	    exec(ob, "COMMIT", err)) {
+		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 /* Keys whose statuses ended: a final accepted, queued, sent or rejected. */

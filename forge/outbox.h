@@ -9,7 +9,8 @@
  *    for the same key is queued (only the latest is sent);
  *  - at most one final state (success, failure, error, cancelled) is sent:
  *    once a final is queued or accepted, later entries for the key are dropped,
- *    and a final accepted with a 2xx is never sent again;
+ *    and a final accepted with a 2xx is never sent again (until
+ *    forge_outbox_reopen_commit starts a new run of the commit);
  *  - on RETRY answers the entry waits 1 s, 2 s, 4 s ... (capped at 5 min), or
  *    longer when the forge said so (Retry-After, rate-limit reset), and the
  *    other entries of that forge wait as long (the failing one probes);
@@ -118,6 +119,17 @@ int forge_outbox_open_commits(struct forge_outbox *ob, struct sy_strv *forges,
 int forge_outbox_close_open(struct forge_outbox *ob, const char *forge_name, const char *sha,
 			    enum forge_state state, const char *description,
 			    const char *target_url, struct sy_error *err);
+
+/* Lets a new run of commit sha report its contexts on forge_name again,
+ * once more ending each with one final state: the finals accepted for the
+ * commit are forgotten and those queued but not sent yet are skipped, so
+ * that the earlier run's result cannot land after the new run's. For a run
+ * a person asked for after the commit's statuses ended (the service's
+ * approval of a plan the cascade guard held); a final being sent at that
+ * moment is recorded as sent but does not end the keys again. Returns 0, or
+ * -1 with err. */
+int forge_outbox_reopen_commit(struct forge_outbox *ob, const char *forge_name, const char *sha,
+			       struct sy_error *err);
 
 /* Returns the number of entries still queued (not yet accepted, failed,
  * skipped or dropped), or -1 with err set. */

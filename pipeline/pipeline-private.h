@@ -101,6 +101,13 @@ int pipeline_alias_learned_keys(struct pipeline *p, const char *snapshot, struct
  * pipeline. */
 void pipeline_progress(void *arg, const struct builder_progress *pr);
 
+/* Tells `shipyard serve` (options.events; nothing when it is not set) that
+ * the cascade guard held the plan, with line (the guard's verdict,
+ * pipeline_plan_cascade_line): one JSON line {"approval": "needed",
+ * "to_build": N, "limit": M, "description": line}, so that the service can
+ * offer the approval without reading the status text. */
+void pipeline_event_held(struct pipeline *p, const char *line);
+
 /* Spec reading progress (planner_read_progress.fn, arg the pipeline): on
  * a terminal one line rewritten in place (read/total, elapsed), elsewhere a
  * log line every 10 s and at the end. */

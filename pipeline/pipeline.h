@@ -107,7 +107,10 @@ struct pipeline_options {
 	FILE *events;                /* when set, each job start and end is written
 				      * there as a JSON line {"job": spec, "state":
 				      * "running"|final state, "reason", "log",
-				      * "seconds"} (for `shipyard serve`) */
+				      * "seconds"}, and a plan the cascade guard
+				      * holds as {"approval": "needed", "to_build",
+				      * "limit", "description"} (for `shipyard
+				      * serve`) */
 	const volatile sig_atomic_t *cancel; /* when it becomes non-zero (a signal
 				      * handler, a superseding push) running builds
 				      * are killed, their roots cleaned, and nothing

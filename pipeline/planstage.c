@@ -346,11 +346,12 @@ static void save_plan(struct pipeline *p, const struct pipeline_plan_view *view)
 
 /* The cascade guard holds the plan: a failure, not a pending status, so
  * that the run ends and nothing waits on it; approving is running again
- * with --approve. */
+ * with --approve (the service's approval queues such a run). */
 static void report_held(struct pipeline *p, const struct pipeline_plan_view *view)
 {
 	char *line = pipeline_plan_cascade_line(view, 3);
 
+	pipeline_event_held(p, line);
 	if (p->stages & PIPELINE_BUILD)
 		sy_log_error("approval needed: %s; nothing built: run again with --approve", line);
 	pipeline_status_report(p->opts->reporter, "shipyard/plan", FORGE_FAILURE,

@@ -1,6 +1,7 @@
 /* Progress of the build stage: on a terminal one line rewritten in place
  * (built/total, running jobs, elapsed, estimate to finish); elsewhere a log
- * line per job start and end; for the service, a JSON line per job event. */
+ * line per job start and end; for the service, a JSON line per job event,
+ * and one when the cascade guard holds the plan. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -24,26 +25,42 @@ static void format_duration(double s, char *out, size_t size)
 		snprintf(out, size, "%lds", t);
 }
 
-/* A job event for `shipyard serve` (options.events). */
-static void job_event(FILE *out, const struct builder_progress *pr)
+/* Writes o as one JSON line on out, flushed at once, and releases it. */
+static void write_event(FILE *out, json_t *o)
 {
-	const struct builder_job_result *r = pr->result;
-	json_t *o = json_pack("{s:s, s:s}", "job", pr->spec, "state",
-			      builder_job_state_name(pr->state));
-	char *line;
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-	if (r) {
-		json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
-		json_object_set_new(o, "log", r->log_path ? json_string(r->log_path) : json_null());
-		json_object_set_new(o, "seconds", json_real(r->seconds));
-	}
-	line = json_dumps(o, JSON_COMPACT);
 	if (line) {
 		fprintf(out, "%s\n", line);
 		fflush(out);
 	}
 	free(line);
 	json_decref(o);
+}
+
+/* A job event for `shipyard serve` (options.events). */
+static void job_event(FILE *out, const struct builder_progress *pr)
+{
+	const struct builder_job_result *r = pr->result;
+	json_t *o = json_pack("{s:s, s:s}", "job", pr->spec, "state",
+			      builder_job_state_name(pr->state));
+
+	if (r) {
+		json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
+		json_object_set_new(o, "log", r->log_path ? json_string(r->log_path) : json_null());
+		json_object_set_new(o, "seconds", json_real(r->seconds));
+	}
+	write_event(out, o);
+}
+
+void pipeline_event_held(struct pipeline *p, const char *line)
+{
+	if (!p->opts->events)
+		return;
+	write_event(p->opts->events,
+		    json_pack("{s:s, s:I, s:I, s:s}", "approval", "needed", "to_build",
+			      (json_int_t)p->cascade.to_build, "limit", (json_int_t)p->cascade.limit,
+			      "description", line));
 }
 
 void pipeline_progress(void *arg, const struct builder_progress *pr)

@@ -61,8 +61,11 @@ char *dashboard_run_dir(const struct server_dashboard *d, long id);
  * "plan.json", "build-summary.json"). */
 char *dashboard_run_file(const struct server_dashboard *d, long id, const char *name);
 
-/* The fields of p with its duration (so far, while running) and its "url"
- * and "log" links. */
+/* The fields of p with its duration (so far, while running), "approval"
+ * (the cascade guard's hold on its plan: null, or {"state": "needed" |
+ * "approved", "reason", "approve": endpoint | "approved_by",
+ * "approved_at", "pipeline"}), "approves" (the held pipeline it approves,
+ * or null) and its "url" and "log" links. */
 json_t *dashboard_pipeline_json(const struct server_store_pipeline *p);
 
 /* {"queue_length", "pipelines": [...]}: at most limit pipelines, newest
@@ -71,7 +74,9 @@ json_t *dashboard_pipeline_json(const struct server_store_pipeline *p);
 json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
 				 struct sy_error *err);
 
-/* One pipeline with its plan (plan.json of its run, or null), "progress",
+/* One pipeline with its plan (plan.json of its run, or null), the curl
+ * command that approves it in "approval"."command" while approval is
+ * needed (with serve.url, and $SHIPYARD_TOKEN for the token), "progress",
  * "jobs" (each with "log" and "log_live" links when its log exists) and
  * "jobs_source". NULL with err when the store cannot be read. */
 json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,

@@ -1,8 +1,9 @@
 /* The dashboard and JSON API of `shipyard serve`: HTML pages (one shared
  * inline stylesheet, no external assets, every text from the store or from
  * files escaped) and the same data as JSON (jansson), /metrics and /healthz.
- * Read-only: it reads the store, the run directory of each pipeline
- * (<state>/pipelines/<id>/: pipeline.log, plan.json, build-summary.json,
+ * Read-only (the API's write endpoints are the service's, server/api.c,
+ * routed before these): it reads the store, the run directory of each
+ * pipeline (<state>/pipelines/<id>/: pipeline.log, plan.json, build-summary.json,
  * job logs; state/layout.h), the channels (repo-publish/publish.h) and the
  * image builds (imager/images.h), each through the module that writes it.
  *

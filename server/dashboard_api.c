@@ -34,6 +34,13 @@ static json_t *jstr(const char *s)
 	return j ? j : json_null();
 }
 
+/* The base URL of links given to other programs (dnf, curl): serve.url, or
+ * "". */
+static const char *base_url(const struct server_dashboard *d)
+{
+	return d->conf && d->conf->url ? d->conf->url : "";
+}
+
 /* ---- pipelines ---- */
 
 /* "/pipelines/<id><suffix>" as a JSON string. */
@@ -44,6 +51,29 @@ static json_t *pipeline_link(long id, const char *suffix)
 
 	free(url);
 	return j;
+}
+
+/* The cascade guard's hold on p: null when it did not hold p's plan (or p
+ * has not ended); else {"state": "needed", "reason": what the guard said,
+ * "approve": the endpoint to POST to} or, once approved, {"state":
+ * "approved", "reason", "approved_by": token name, "approved_at",
+ * "pipeline": the pipeline the approval queued}. */
+static json_t *approval_json(const struct server_store_pipeline *p)
+{
+	char *approve;
+	json_t *o;
+
+	if (!p->held || (!p->approved_as && p->state != SERVER_PIPELINE_FAILURE))
+		return json_null();
+	if (p->approved_as)
+		return json_pack("{s:s, s:o, s:o, s:f, s:I}", "state", "approved", "reason",
+				 jstr(p->held), "approved_by", jstr(p->approved_by), "approved_at",
+				 p->approved_at, "pipeline", (json_int_t)p->approved_as);
+	approve = sy_xasprintf("/api/pipelines/%ld/approve", p->id);
+	o = json_pack("{s:s, s:o, s:s}", "state", "needed", "reason", jstr(p->held), "approve",
+		      approve);
+	free(approve);
+	return o;
 }
 
 json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
@@ -70,6 +100,8 @@ json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
 				    ? json_real(end - p->started) : json_null());
 	json_object_set_new(o, "attempts", json_integer(p->attempts));
 	json_object_set_new(o, "summary", jstr(p->summary));
+	json_object_set_new(o, "approval", approval_json(p));
+	json_object_set_new(o, "approves", p->approves ? json_integer(p->approves) : json_null());
 	json_object_set_new(o, "url", pipeline_link(p->id, ""));
 	json_object_set_new(o, "log", pipeline_link(p->id, "/log"));
 	return o;
@@ -245,6 +277,16 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 		free(root);
 	}
 	json_t *o = dashboard_pipeline_json(p);
+	json_t *approval = json_object_get(o, "approval");
+	if (jget(approval, "approve")) {
+		/* The token stays with whoever holds it: the command names a
+		 * variable. */
+		char *command = sy_xasprintf("curl -X POST -H \"Authorization: Bearer "
+					     "$SHIPYARD_TOKEN\" %s%s", base_url(d),
+					     jget(approval, "approve"));
+		json_object_set_new(approval, "command", jstr(command));
+		free(command);
+	}
 	plan = load_report(d, p, "plan.json");
 	json_object_set_new(o, "plan", plan ? plan : json_null());
 	json_object_set_new(o, "progress", progress_json(plan, jobs));
@@ -294,12 +336,6 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
 }
 
 /* ---- repositories ---- */
-
-/* The base URL of links given to other programs (dnf): serve.url, or "". */
-static const char *base_url(const struct server_dashboard *d)
-{
-	return d->conf && d->conf->url ? d->conf->url : "";
-}
 
 /* A dnf .repo file section for channel (repo id: the channel with
  * characters other than [A-Za-z0-9_.-] made '-'). */

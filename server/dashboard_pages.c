@@ -29,6 +29,62 @@ static void progress_text(FILE *out, const json_t *progress)
 	}
 }
 
+/* "approval needed" beside a state badge, when the cascade guard's hold on
+ * pipeline p waits for an approval. */
+static void approval_badge(FILE *out, const json_t *p)
+{
+	const json_t *approval = json_object_get(p, "approval");
+
+	if (jget(approval, "state") && !strcmp(jget(approval, "state"), "needed")) {
+		fputc(' ', out);
+		server_html_badge(out, "approval needed");
+	}
+}
+
+/* The Approval row of pipeline p: what the guard said and the command that
+ * approves it, or who approved it, when, and the pipeline that builds it;
+ * and the Approves row of a pipeline that approves another. */
+static void approval_rows(FILE *out, const json_t *p)
+{
+	const json_t *approval = json_object_get(p, "approval");
+	const char *state = jget(approval, "state");
+	json_int_t approves = json_integer_value(json_object_get(p, "approves"));
+	char num[32], at[32];
+
+	if (approves) {
+		snprintf(num, sizeof(num), "#%lld", (long long)approves);
+		fputs("<tr><th>Approves</th><td>", out);
+		pipeline_anchor(out, approves, "", num);
+		fputs(" (its plan, held by plan.maxrebuild, runs with --approve)</td></tr>", out);
+	}
+	if (!state)
+		return;
+	fputs("<tr><th>Approval</th><td>", out);
+	if (!strcmp(state, "needed")) {
+		server_html_badge(out, "approval needed");
+		fputc(' ', out);
+		server_html_escape(out, jget(approval, "reason"));
+		fputs("<p>Nothing was built. To build it, with a token of serve.apitokens in "
+		      "<code>$SHIPYARD_TOKEN</code>:</p><pre>", out);
+		server_html_escape(out, jget(approval, "command"));
+		fputs("</pre>", out);
+	} else {
+		json_int_t id = json_integer_value(json_object_get(approval, "pipeline"));
+		server_html_time(at, json_number_value(json_object_get(approval, "approved_at")));
+		snprintf(num, sizeof(num), "#%lld", (long long)id);
+		fputs("approved by ", out);
+		server_html_escape(out, jget(approval, "approved_by"));
+		fputs(" at ", out);
+		server_html_escape(out, at);
+		fputs(", built by pipeline ", out);
+		pipeline_anchor(out, id, "", num);
+		fputs("<br><span class=\"muted\">", out);
+		server_html_escape(out, jget(approval, "reason"));
+		fputs("</span>", out);
+	}
+	fputs("</td></tr>", out);
+}
+
 static void progress_row(FILE *out, const json_t *progress)
 {
 	if (!json_is_object(progress))
@@ -73,6 +129,7 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 		server_html_escape(out, head);
 		fputs("</td><td>", out);
 		server_html_badge(out, jget(p, "state"));
+		approval_badge(out, p);
 		fputs("</td>", out);
 		server_html_td(out, created);
 		server_html_td(out, duration);
@@ -81,7 +138,9 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 			progress_text(out, json_object_get(p, "progress"));
 			fputs("</td>", out);
 		} else {
-			server_html_td(out, jget(p, "summary"));
+			const char *summary = jget(p, "summary");
+			server_html_td(out, summary ? summary
+						    : jget(json_object_get(p, "approval"), "reason"));
 		}
 		fputs("</tr>\n", out);
 	}
@@ -103,6 +162,7 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	snprintf(pr, sizeof(pr), "%lld", (long long)json_integer_value(json_object_get(p, "pr")));
 	fprintf(out, "<h1>Pipeline #%lld ", (long long)id);
 	server_html_badge(out, jget(p, "state"));
+	approval_badge(out, p);
 	fputs("</h1>\n<table class=\"kv\">", out);
 	server_html_kv(out, "Repository", jget(p, "repo"));
 	server_html_kv(out, "Trigger", jget(p, "trigger"));
@@ -121,6 +181,7 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	progress_row(out, json_object_get(p, "progress"));
 	server_html_kv(out, "Attempts", attempts);
 	server_html_kv(out, "Summary", jget(p, "summary"));
+	approval_rows(out, p);
 	fputs("<tr><th>Log</th><td>", out);
 	pipeline_anchor(out, id, "/log.html", "follow");
 	fputs(" &middot; ", out);

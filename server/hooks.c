@@ -16,20 +16,6 @@
 #include "common/util.h"
 #include "state/layout.h"
 
-static void reply_json(struct server_http_response *r, int status, json_t *doc)
-{
-	char *text = json_dumps(doc, JSON_COMPACT);
-
-	server_http_text(r, status, "application/json", text ? text : "{}");
-	free(text);
-	json_decref(doc);
-}
-
-static void reply_error(struct server_http_response *r, int status, const char *msg)
-{
-	reply_json(r, status, json_pack("{s:s}", "error", msg));
-}
-
 /* Whether repository i may receive deliveries of kind: it has a webhook
  * secret and no other forge configured. */
 static int accepts(const struct serve *s, size_t i, enum forge_kind kind)
@@ -178,24 +164,24 @@ static void act_on_event(struct serve *s, long ri, const struct forge_event *ev,
 		    ev->branch ? ev->branch : "-", se->sha, rc_ == 0 ? " duplicate" : "");
 	if (rc_ < 0) {
 		sy_log_error("%s", err.msg);
-		reply_error(r, 500, "cannot store the event");
+		serve_reply_error(r, 500, "cannot store the event");
 	} else if (rc_ == 0) {
-		reply_json(r, 200, json_pack("{s:s}", "duplicate", ev->delivery_id));
+		serve_reply_json(r, 200, json_pack("{s:s}", "duplicate", ev->delivery_id));
 	} else if (ev->kind == FORGE_EVENT_IGNORED) {
-		reply_json(r, 200, json_pack("{s:s}", "ignored",
+		serve_reply_json(r, 200, json_pack("{s:s}", "ignored",
 					     ev->ignored_reason ? ev->ignored_reason : "ignored"));
 	} else if (!asks) {
-		reply_json(r, 200, json_pack("{s:s}", "ignored", "branch not watched"));
+		serve_reply_json(r, 200, json_pack("{s:s}", "ignored", "branch not watched"));
 	} else if (ev->kind == FORGE_EVENT_PR_CLOSED) {
 		char *dir = state_channel_dir(s->conf.state_dir, channel);
 		sy_rm_rf(dir, NULL);
 		sy_log_info("pull request closed: repo=%s pr=%lld: removed %s", rc->name,
 			    ev->pr_number, dir);
 		free(dir);
-		reply_json(r, 202, json_pack("{s:I}", "closed", (json_int_t)ev->pr_number));
+		serve_reply_json(r, 202, json_pack("{s:I}", "closed", (json_int_t)ev->pr_number));
 	} else {
 		char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, p.id);
-		reply_json(r, 202, json_pack("{s:I, s:s}", "pipeline", (json_int_t)p.id, "url",
+		serve_reply_json(r, 202, json_pack("{s:I, s:s}", "pipeline", (json_int_t)p.id, "url",
 					     url));
 		free(url);
 	}
@@ -214,23 +200,23 @@ static void handle_webhook(struct serve *s, const char *forge, forge_header_fn h
 	if (!strcmp(forge, "forgejo"))
 		forge = "gitea";
 	if (forge_kind_parse(forge, &kind, NULL)) {
-		reply_error(r, 404, "unknown forge");
+		serve_reply_error(r, 404, "unknown forge");
 		return;
 	}
 	ri = pick_repo(s, kind, query, header, header_arg, body, len, &status, &err);
 	if (ri < 0) {
 		sy_log_warn("webhook refused: forge=%s: %s", forge, err.msg);
-		reply_error(r, status, err.msg);
+		serve_reply_error(r, status, err.msg);
 		return;
 	}
 	if (forge_webhook_parse(kind, header, header_arg, body, len, &ev, &err)) {
 		sy_log_warn("webhook refused: forge=%s repo=%s: %s", forge, s->conf.repos[ri].name,
 			    err.msg);
-		reply_error(r, 400, err.msg);
+		serve_reply_error(r, 400, err.msg);
 		goto out;
 	}
 	if (ev.kind == FORGE_EVENT_PING) {
-		reply_json(r, 200, json_pack("{s:s}", "pong", s->conf.repos[ri].name));
+		serve_reply_json(r, 200, json_pack("{s:s}", "pong", s->conf.repos[ri].name));
 		goto out;
 	}
 	struct server_store_event se = {

@@ -25,7 +25,7 @@ static const char stylesheet[] =
 	".s-success,.s-built,.s-reused,.s-unchanged{background:#1a7f37}"
 	".s-failure,.s-failed{background:#cf222e}.s-error{background:#82071e}"
 	".s-running{background:#0969da}.s-queued{background:#8c959f}"
-	".s-blocked{background:#bc4c00}"
+	".s-blocked{background:#bc4c00}.s-approvalneeded{background:#9a6700}"
 	".s-cancelled,.s-superseded,.s-skipped{background:#57606a}"
 	".muted{color:#57606a}ul.plain{margin:0;padding-left:1.2em}";
 

@@ -16,6 +16,8 @@ struct server_http_response {
 	size_t len;           /* bytes of body */
 	char *file_path;      /* malloc'ed, or NULL */
 	char *location;       /* for redirects (malloc'ed), or NULL */
+	const char *authenticate; /* WWW-Authenticate of a 401 (static string,
+			       * "Bearer realm=\"shipyard\""), or NULL */
 };
 
 /* Sets r to a body answer: status, content type, and a copy of text. */

@@ -93,6 +93,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct server_http_respo
 		MHD_add_response_header(resp, "Content-Type", r->content_type);
 	if (r->location)
 		MHD_add_response_header(resp, "Location", r->location);
+	if (r->authenticate)
+		MHD_add_response_header(resp, "WWW-Authenticate", r->authenticate);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
 	MHD_destroy_response(resp);
@@ -167,7 +169,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		}
 	} else if (!strncmp(url, "/repos/", 7) && s->repos_real && !strcmp(method, "GET")) {
 		serve_repo_file(s, url + 7, &r);
-	} else if (!s->hooks.route || !s->hooks.route(s->hooks.arg, method, url, query, &r)) {
+	} else if (!s->hooks.route ||
+		   !s->hooks.route(s->hooks.arg, method, url, query, header_of, c, &r)) {
 		server_http_text(&r, 404, "text/plain", "not found\n");
 	}
 	ret = answer(c, &r);

@@ -1,7 +1,8 @@
 /* The service's HTTP server (libmicrohttpd): webhook deliveries under
  * /hooks/<forge>, the published repositories as static files under /repos/
  * (so that dnf can use the service directly), and everything else handed to
- * the dashboard router. Handlers run on the server's threads. */
+ * the router (the API's write endpoints, then the dashboard). Handlers run
+ * on the server's threads. */
 #ifndef SERVER_HTTPD_H
 #define SERVER_HTTPD_H
 
@@ -29,9 +30,12 @@ struct server_httpd_hooks {
 	void (*webhook)(void *arg, const char *forge, forge_header_fn header, void *header_arg,
 			const char *query, const char *body, size_t len,
 			struct server_http_response *resp);
-	/* Every other request: returns 1 when handled (resp filled). */
+	/* Every other request: returns 1 when handled (resp filled). header
+	 * (with header_arg) reads the request's headers ("Authorization"),
+	 * valid during the call. A body, if any, is read (within max_body and
+	 * the budget of bodies in flight) and not passed on. */
 	int (*route)(void *arg, const char *method, const char *path, const char *query,
-		     struct server_http_response *resp);
+		     forge_header_fn header, void *header_arg, struct server_http_response *resp);
 	void *arg;
 	const char *repos_dir; /* served read-only under /repos/; NULL: none */
 	size_t max_body;       /* webhook bodies above it get 413 (bytes); those

@@ -76,6 +76,17 @@ void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
 	}
 }
 
+void serve_reopen_statuses(struct serve *s, const char *repo, const char *sha)
+{
+	long i = serve_repo_index(s, repo);
+	struct sy_error err = { { 0 } };
+
+	if (i < 0 || !s->forges[i].project || !*sha)
+		return;
+	if (forge_outbox_reopen_commit(s->outbox, repo, sha, &err))
+		sy_log_error("status outbox: %s", err.msg);
+}
+
 /* Stops the running pipelines among what p superseded and ends the
  * statuses all of them left open. Takes s->lock. */
 static void stop_superseded(struct serve *s, const struct server_store_pipeline *p,
@@ -235,6 +246,18 @@ static void on_job(void *arg, const char *name, enum builder_job_state state, co
 		server_metrics_build(rs->s->metrics, builder_job_state_name(state), seconds);
 }
 
+/* The cascade guard held the plan: recorded at once, so that the pipeline
+ * can be approved as soon as it ends (server_store_approve). */
+static void on_held(void *arg, const char *description)
+{
+	struct run_state *rs = arg;
+	struct sy_error err = { { 0 } };
+
+	sy_log_info("pipeline %ld: approval needed: %s", rs->p->id, description);
+	if (server_store_set_held(rs->s->store, rs->p->id, description, &err))
+		sy_log_error("%s", err.msg);
+}
+
 /* A dated release of a scheduled pipeline: <state>/releases/<repo>/<name>/
  * with release.json naming the commit and the repository snapshot, the
  * snapshot linked as repo/, and the images directory named. */
@@ -279,13 +302,14 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 {
 	long ri = serve_repo_index(s, p->repo);
 	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0 };
-	struct server_runner_sink sink = { on_status, on_job, &rs };
+	struct server_runner_sink sink = { on_status, on_job, on_held, &rs };
 	struct sy_error err = { { 0 } };
 	enum server_pipeline_state state;
 	int rc;
 
-	sy_log_info("pipeline %ld: repo=%s trigger=%s ref=%s head=%.12s attempt=%d", p->id, p->repo,
-		    p->trigger, p->ref, p->head, p->attempts);
+	sy_log_info("pipeline %ld: repo=%s trigger=%s ref=%s head=%.12s attempt=%d%s", p->id,
+		    p->repo, p->trigger, p->ref, p->head, p->attempts,
+		    p->approves ? " approve" : "");
 	if (ri < 0) {
 		server_store_finish(s->store, p->id, SERVER_PIPELINE_ERROR,
 				    "repository no longer configured", NULL);

@@ -67,6 +67,10 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 							      req->repo->channel_prefix, p->base));
 		}
 	}
+	/* An approval runs the held pipeline's commits again with the guard
+	 * lifted (server_store_approve). */
+	if (p->approves)
+		sy_strv_push(argv, "--approve");
 	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));
 	sy_strv_push_owned(argv, sy_xasprintf("--pipeline-id=%ld", p->id));
 	sy_strv_push_owned(argv, sy_xasprintf("--events-fd=%d", EVENTS_FD));
@@ -101,10 +105,14 @@ static void dispatch_line(const char *line, const struct server_runner_sink *sin
 	const char *status = json_string_value(json_object_get(o, "status"));
 	const char *job = json_string_value(json_object_get(o, "job"));
 	const char *state = json_string_value(json_object_get(o, "state"));
+	const char *approval = json_string_value(json_object_get(o, "approval"));
 	enum forge_state st = FORGE_ERROR;
 	enum builder_job_state js;
 
-	if (status && state && sink->status) {
+	if (approval && !strcmp(approval, "needed") && sink->held) {
+		sink->held(sink->arg,
+			   json_string_value(json_object_get(o, "description")) ?: "approval needed");
+	} else if (status && state && sink->status) {
 		forge_state_parse(state, &st, NULL);
 		sink->status(sink->arg, status, st,
 			     json_string_value(json_object_get(o, "description")) ?: "");

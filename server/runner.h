@@ -27,6 +27,10 @@ struct server_runner_sink {
 	 * be NULL. */
 	void (*job)(void *arg, const char *name, enum builder_job_state state, const char *reason,
 		    const char *log, double seconds);
+	/* The cascade guard held the plan (plan.maxrebuild): description is
+	 * its verdict, "9 specs to build, over plan.maxrebuild 3; biggest
+	 * causes: ...". May be NULL. */
+	void (*held)(void *arg, const char *description);
 	void *arg;
 };
 
@@ -45,7 +49,8 @@ struct server_runner_request {
 };
 
 /* Fetches the mirror <state>/git/<repo>.git (all branches, and for a pull
- * request refs/pull/<n>/head when the forge has it) and runs the pipeline.
+ * request refs/pull/<n>/head when the forge has it) and runs the pipeline
+ * (with --approve when it approves a held one: pipeline->approves).
  * Returns the child's exit status (0 success, 1 some spec or image failed,
  * 2 the pipeline could not run, 3 it was stopped by a signal), or -1 with
  * err when it could not be started (the fetch failed, fork failed). */

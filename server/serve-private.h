@@ -1,7 +1,8 @@
 /* Shared between the files of the service only: serve.c (start, stop, the
- * main loop), hooks.c (webhooks to pipelines), pipelines.c (queueing,
- * runner threads, statuses, releases, the outbox thread) and timers.c
- * (polls and schedules). The rest of shipyard uses server/serve.h.
+ * main loop), hooks.c (webhooks to pipelines), api.c (the API's write
+ * endpoints), pipelines.c (queueing, runner threads, statuses, releases,
+ * the outbox thread) and timers.c (polls and schedules). The rest of
+ * shipyard uses server/serve.h.
  *
  * Threads: libmicrohttpd's (webhooks, dashboard), one runner per slot, the
  * outbox thread, and the main thread (timers). The SQLite store is the only
@@ -12,6 +13,8 @@
 
 #include <pthread.h>
 #include <stddef.h>
+
+#include <jansson.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -87,6 +90,12 @@ void serve_wake_all(struct serve *s);
  * s->conf.repos, or -1. */
 long serve_repo_index(const struct serve *s, const char *name);
 
+/* Answers r with status and the JSON document doc (released), compact. */
+void serve_reply_json(struct server_http_response *r, int status, json_t *doc);
+
+/* Answers r with status and {"error": msg}. */
+void serve_reply_error(struct server_http_response *r, int status, const char *msg);
+
 /* ---- hooks.c ---- */
 
 /* The webhook entry point of the HTTP server (server/httpd.h, arg the
@@ -95,6 +104,16 @@ long serve_repo_index(const struct serve *s, const char *name);
 void serve_on_webhook(void *arg, const char *forge, forge_header_fn header, void *header_arg,
 		      const char *query, const char *body, size_t len,
 		      struct server_http_response *r);
+
+/* ---- api.c ---- */
+
+/* The API's write endpoints (POST /api/pipelines/<id>/approve), ahead of
+ * the dashboard's routes: returns 1 when path is one of them (r answered:
+ * 405 for another method, 403 without serve.apitokens, 401 without a
+ * valid bearer token, 404 for an unknown pipeline, 409 for one that is not
+ * held for approval, 202 with the pipeline queued), 0 when it is not. */
+int serve_on_api(struct serve *s, const char *method, const char *path, forge_header_fn header,
+		 void *header_arg, struct server_http_response *r);
 
 /* ---- pipelines.c ---- */
 
@@ -108,6 +127,11 @@ void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
  * (forge_outbox_close_open), when repo has a forge. */
 void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
 			  enum forge_state state, const char *description);
+
+/* Lets a new run of repository repo's commit sha report its statuses to
+ * the forge again (forge_outbox_reopen_commit), when repo has a forge: the
+ * approval of a held plan builds a commit whose shipyard/plan ended. */
+void serve_reopen_statuses(struct serve *s, const char *repo, const char *sha);
 
 /* Queues p (server_store_queue: in one transaction with storing the event
  * ev that asks for it, NULL for a poll or a schedule), stops the running

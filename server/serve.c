@@ -16,6 +16,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "server/apitokens.h"
 #include "server/runner.h"
 #include "state/layout.h"
 
@@ -42,14 +43,46 @@ long serve_repo_index(const struct serve *s, const char *name)
 	return -1;
 }
 
+void serve_reply_json(struct server_http_response *r, int status, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	server_http_text(r, status, "application/json", text ? text : "{}");
+	free(text);
+	json_decref(doc);
+}
+
+void serve_reply_error(struct server_http_response *r, int status, const char *msg)
+{
+	serve_reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
 /* ---- start and stop ---- */
 
 static int route(void *arg, const char *method, const char *path, const char *query,
-		 struct server_http_response *r)
+		 forge_header_fn header, void *header_arg, struct server_http_response *r)
 {
 	struct serve *s = arg;
 
-	return server_dashboard_route(&s->dashboard, method, path, query, r);
+	return serve_on_api(s, method, path, header, header_arg, r) ||
+	       server_dashboard_route(&s->dashboard, method, path, query, r);
+}
+
+/* A token file that does not parse stops the start, as one open to others
+ * does (server_conf_read); the service reads it again for every request. */
+static int check_api_tokens(const struct serve *s, struct sy_error *err)
+{
+	struct server_api_tokens tokens = SERVER_API_TOKENS_INIT;
+
+	if (!s->conf.api_tokens_file) {
+		sy_log_info("API writes disabled: no serve.apitokens");
+		return 0;
+	}
+	if (server_api_tokens_load(s->conf.api_tokens_file, &tokens, err))
+		return -1;
+	sy_log_info("API writes enabled for %zu tokens of %s", tokens.n, s->conf.api_tokens_file);
+	server_api_tokens_release(&tokens);
+	return 0;
 }
 
 static size_t queue_length(void *arg)
@@ -84,7 +117,8 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 	char *db;
 
 	if (server_conf_read(conf_path, &s->conf, err) || serve_check_schedules(&s->conf, err) ||
-	    sy_mkdir_p(s->conf.state_dir, 0755, err) || load_forges(s, err))
+	    check_api_tokens(s, err) || sy_mkdir_p(s->conf.state_dir, 0755, err) ||
+	    load_forges(s, err))
 		return -1;
 	db = state_db_path(s->conf.state_dir);
 	int rc = server_store_open(db, &s->store, err);

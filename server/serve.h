@@ -3,8 +3,9 @@
  * after another (or serve.pipelines at a time) as child `shipyard run`
  * processes on local mirrors; statuses go to the forge through the durable
  * outbox; repositories are polled and schedules fire releases; the
- * dashboard, the JSON API, /metrics and the published repositories are
- * served. SIGTERM or SIGINT stops it gracefully: no new connections, the
+ * dashboard, the JSON API (and, with serve.apitokens, the approval of a
+ * plan the cascade guard held), /metrics and the published repositories
+ * are served. SIGTERM or SIGINT stops it gracefully: no new connections, the
  * running pipelines get serve.shutdowntimeout seconds (default 30) to end,
  * then they are stopped and queued again for the next start. */
 #ifndef SERVER_SERVE_H

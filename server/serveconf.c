@@ -105,26 +105,33 @@ static int add_repo_name(const git_config_entry *e, void *arg)
 	return 0;
 }
 
-/* A token or secret file must exist and be the service's alone: a file
- * others can read hands them the forge account or lets them forge
- * webhooks; one they can write lets them choose the secret. */
-static int check_private(const char *path, const char *repo, const char *item,
-			 struct sy_error *err)
+int server_check_secret_file(const char *path, const char *key, struct sy_error *err)
 {
 	struct stat st;
 
-	if (!path)
-		return 0;
 	if (stat(path, &st) != 0)
-		return sy_error_set(err, "repo.%s.%s '%s': %s", repo, item, path, strerror(errno));
+		return sy_error_set(err, "%s '%s': %s", key, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return sy_error_set(err, "repo.%s.%s '%s': not a regular file", repo, item, path);
+		return sy_error_set(err, "%s '%s': not a regular file", key, path);
 	if (st.st_mode & 077)
 		return sy_error_set(err,
-				    "repo.%s.%s '%s': group or others may access it (mode %04o); "
+				    "%s '%s': group or others may access it (mode %04o); "
 				    "chmod 600 it",
-				    repo, item, path, (unsigned)(st.st_mode & 07777));
+				    key, path, (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+/* A repository's token or secret file, when set, must be the service's
+ * alone (server_check_secret_file). */
+static int check_private(const char *path, const char *repo, const char *item,
+			 struct sy_error *err)
+{
+	char key[SERVER_REPO_NAME_MAX + 32];
+
+	if (!path)
+		return 0;
+	snprintf(key, sizeof(key), "repo.%s.%s", repo, item);
+	return server_check_secret_file(path, key, err);
 }
 
 static int read_repo(git_config *cfg, const char *base, const char *name,
@@ -206,6 +213,7 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 {
 	struct sy_strv names = SY_STRV_INIT;
 	char *listen = get_str(cfg, "serve.listen"), *state = get_str(cfg, "serve.state");
+	char *api_tokens = get_str(cfg, "serve.apitokens");
 	int maxbody = 0, pipelines = 0, shutdown = 0, rc = 0;
 
 	rc = parse_listen(listen ? listen : "127.0.0.1:8080", c, err);
@@ -229,6 +237,9 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	if (rc == 0 && (pipelines < 1 || pipelines > SERVER_MAX_PIPELINES))
 		rc = sy_error_set(err, "serve.pipelines: %d: not between 1 and %d", pipelines,
 				  SERVER_MAX_PIPELINES);
+	c->api_tokens_file = relative_to(base, api_tokens);
+	if (rc == 0 && c->api_tokens_file)
+		rc = server_check_secret_file(c->api_tokens_file, "serve.apitokens", err);
 	c->max_body = (size_t)maxbody;
 	c->pipelines = pipelines;
 	c->shutdown_timeout_s = (unsigned)shutdown;
@@ -241,6 +252,7 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	sy_strv_release(&names);
 	free(listen);
 	free(state);
+	free(api_tokens);
 	return rc;
 }
 
@@ -324,5 +336,6 @@ void server_conf_release(struct server_conf *conf)
 	free(conf->listen_host);
 	free(conf->state_dir);
 	free(conf->url);
+	free(conf->api_tokens_file);
 	memset(conf, 0, sizeof(*conf));
 }

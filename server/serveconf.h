@@ -8,6 +8,11 @@
  *       maxbody = 26214400          webhook body limit (bytes; GitHub's cap)
  *       pipelines = 1               pipelines run at once (1 to 16)
  *       shutdowntimeout = 30        seconds running pipelines get on SIGTERM
+ *       apitokens = /etc/shipyard/api-tokens  "name token" lines of those who
+ *                                   may call the API's write endpoints
+ *                                   (server/apitokens.h); mode 0600 or
+ *                                   stricter, or refused; none: writes
+ *                                   are disabled
  *   [repo "minidistro"]
  *       remote = https://git.example/distro.git   (file:// for local mirrors)
  *       branch = main               branches built on push (repeatable)
@@ -78,6 +83,8 @@ struct server_conf {
 	int pipelines;       /* concurrent pipelines */
 	unsigned shutdown_timeout_s; /* on SIGTERM, before running pipelines are
 				      * stopped and queued again */
+	char *api_tokens_file; /* serve.apitokens, or NULL: the API's write
+				* endpoints answer 403 */
 	struct server_repo_conf *repos;
 	size_t nrepos;
 };
@@ -88,8 +95,8 @@ struct server_conf {
  * pipelines 1. Returns 0, or -1 with err naming the file and the item
  * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
  * not host:port"); refused too: maxbody 0, pipelines outside 1 to
- * SERVER_MAX_PIPELINES, a tokenfile or secretfile that is missing, not a
- * regular file, or open to group or others; a repository name that is not
+ * SERVER_MAX_PIPELINES, a tokenfile, secretfile or serve.apitokens file
+ * that server_check_secret_file refuses; a repository name that is not
  * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'; a
  * sourceurl planner_source_url_parse refuses. Release
  * with server_conf_release. */
@@ -98,6 +105,15 @@ int server_conf_read(const char *path, struct server_conf *conf, struct sy_error
 /* Returns the repository named name, or NULL. */
 const struct server_repo_conf *server_conf_repo(const struct server_conf *conf,
 						  const char *name);
+
+/* Checks that the secret or token file at path is the service's alone: it
+ * exists, is a regular file (after following links) and neither group nor
+ * others may read, write or run it (a file others can read hands them the
+ * forge account, the webhook secret or the API; one they can write lets
+ * them choose it). key names the configuration item in the message
+ * ("repo.a.secretfile '/etc/s': group or others may access it (mode
+ * 0644); chmod 600 it"). Returns 0, or -1 with err. */
+int server_check_secret_file(const char *path, const char *key, struct sy_error *err);
 
 /* Reads a secret or token file: its content without the trailing newline,
  * newly allocated (caller frees and should clear it). Returns NULL with err

@@ -184,8 +184,9 @@ static int supersede(struct server_store *st, const struct server_store_pipeline
 static int insert_pipeline(struct server_store *st, struct server_store_pipeline *p, long event)
 {
 	sqlite3_stmt *s = prepare(st, "INSERT INTO pipelines (event, repo, trigger, ref, channel, base,"
-				      " head, release, pr, state, created, finished, summary) VALUES"
-				      " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10, ?12, ?13)");
+				      " head, release, pr, state, created, finished, summary,"
+				      " approves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11,"
+				      " ?10, ?12, ?13, ?14)");
 	int rc;
 
 	p->created = now();
@@ -206,6 +207,7 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 	bind_text(s, 11, server_pipeline_state_name(p->state));
 	sqlite3_bind_double(s, 12, server_pipeline_state_is_final(p->state) ? p->created : 0);
 	bind_text(s, 13, p->summary);
+	sqlite3_bind_int64(s, 14, p->approves);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	p->id = rc ? 0 : (long)sqlite3_last_insert_rowid(st->db);
@@ -262,7 +264,7 @@ int server_store_queue(struct server_store *st, const struct server_store_event 
 
 #define PIPELINE_COLUMNS \
 	"id, repo, trigger, ref, channel, base, head, release, pr, state, created, started," \
-	" finished, attempts, summary"
+	" finished, attempts, summary, held, approves, approved_as, approved_by, approved_at"
 
 static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
 {
@@ -286,6 +288,11 @@ static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
 	p->finished = sqlite3_column_double(s, 12);
 	p->attempts = sqlite3_column_int(s, 13);
 	p->summary = col_text(s, 14);
+	p->held = col_text(s, 15);
+	p->approves = (long)sqlite3_column_int64(s, 16);
+	p->approved_as = (long)sqlite3_column_int64(s, 17);
+	p->approved_by = col_text(s, 18);
+	p->approved_at = sqlite3_column_double(s, 19);
 }
 
 int server_store_claim(struct server_store *st, struct server_store_pipeline *out,
@@ -305,7 +312,7 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 	sqlite3_finalize(s);
 	if (rc == 1) {
 		s = prepare(st, "UPDATE pipelines SET state = ?3, started = ?2,"
-				" attempts = attempts + 1 WHERE id = ?1");
+				" attempts = attempts + 1, held = NULL WHERE id = ?1");
 		sqlite3_bind_int64(s, 1, out->id);
 		sqlite3_bind_double(s, 2, now());
 		bind_text(s, 3, RUNNING);
@@ -315,6 +322,8 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 		} else {
 			out->state = SERVER_PIPELINE_RUNNING;
 			out->attempts++;
+			free(out->held);
+			out->held = NULL;
 		}
 		sqlite3_finalize(s);
 	}
@@ -339,6 +348,144 @@ int server_store_finish(struct server_store *st, long id, enum server_pipeline_s
 	bind_text(s, 5, pipeline_state_names[SERVER_PIPELINE_SUPERSEDED]);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "finishing a pipeline", err);
 	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_set_held(struct server_store *st, long id, const char *description,
+			   struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "UPDATE pipelines SET held = ?2 WHERE id = ?1");
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, description);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "recording a held plan", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Reads pipeline id into *out with the lock held. Returns 1, 0 (none) or
+ * -1. */
+static int get_locked(struct server_store *st, long id, struct server_store_pipeline *out)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines WHERE id = ?1");
+	int rc = -1, step;
+
+	sqlite3_bind_int64(s, 1, id);
+	step = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (step == SQLITE_ROW) {
+		read_pipeline(s, out);
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The first pipeline of held's channel queued after it, or 0 (-1 on
+ * error). Called with the lock held. */
+static long followed_by(struct server_store *st, const struct server_store_pipeline *held)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT id FROM pipelines WHERE channel = ?1 AND id > ?2"
+				      " ORDER BY id LIMIT 1");
+	long next = -1;
+	int step;
+
+	bind_text(s, 1, held->channel);
+	sqlite3_bind_int64(s, 2, held->id);
+	step = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (step == SQLITE_ROW)
+		next = (long)sqlite3_column_int64(s, 0);
+	else if (step == SQLITE_DONE)
+		next = 0;
+	sqlite3_finalize(s);
+	return next;
+}
+
+/* Why held (read in this transaction) cannot be approved: 0 when it can,
+ * SERVER_STORE_REFUSED with err, -1. Called with the lock held. */
+static int refuse_approval(struct server_store *st, const struct server_store_pipeline *held,
+			   struct sy_error *err)
+{
+	long next;
+
+	if (held->state != SERVER_PIPELINE_FAILURE || !held->held) {
+		sy_error_set(err, "pipeline %ld is %s, not held for approval", held->id,
+			     server_pipeline_state_name(held->state));
+		return SERVER_STORE_REFUSED;
+	}
+	if (held->approved_as) {
+		sy_error_set(err, "pipeline %ld was approved by %s already: pipeline %ld", held->id,
+			     held->approved_by ? held->approved_by : "?", held->approved_as);
+		return SERVER_STORE_REFUSED;
+	}
+	next = followed_by(st, held);
+	if (next < 0)
+		return fail(st, "reading pipelines", err);
+	if (next > 0) {
+		sy_error_set(err, "pipeline %ld of channel %s followed pipeline %ld", next,
+			     held->channel, held->id);
+		return SERVER_STORE_REFUSED;
+	}
+	return 0;
+}
+
+/* The transaction of server_store_approve; called with the lock held. */
+static int approve_locked(struct server_store *st, long id, const char *by,
+			  struct server_store_pipeline *out, struct sy_error *err)
+{
+	struct server_store_pipeline held;
+	int rc = get_locked(st, id, &held);
+
+	if (rc <= 0)
+		return rc < 0 ? fail(st, "reading a pipeline", err) : 0;
+	rc = refuse_approval(st, &held, err);
+	if (rc == 0) {
+		struct server_store_pipeline p = {
+			.repo = held.repo, .trigger = "approval", .ref = held.ref,
+			.channel = held.channel, .base = held.base, .head = held.head,
+			.release = held.release, .pr = held.pr, .approves = held.id,
+		};
+		sqlite3_stmt *s = NULL;
+		if (insert_pipeline(st, &p, 0) == 0)
+			s = prepare(st, "UPDATE pipelines SET approved_as = ?2, approved_by = ?3,"
+					" approved_at = ?4 WHERE id = ?1");
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, p.id);
+		bind_text(s, 3, by);
+		sqlite3_bind_double(s, 4, p.created);
+		if (!s || sqlite3_step(s) != SQLITE_DONE || get_locked(st, p.id, out) != 1)
+			rc = fail(st, "queueing the approved pipeline", err);
+		else
+			rc = 1;
+		sqlite3_finalize(s);
+	}
+	server_store_pipeline_release(&held);
+	return rc;
+}
+
+int server_store_approve(struct server_store *st, long id, const char *by,
+			  struct server_store_pipeline *out, struct sy_error *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = fail(st, "approving a pipeline", err);
+	} else {
+		rc = approve_locked(st, id, by, out, err);
+		if (rc == 1 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			rc = fail(st, "approving a pipeline", err);
+			server_store_pipeline_release(out);
+		}
+		if (rc != 1)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -403,17 +550,12 @@ int server_store_set_job(struct server_store *st, long pipeline,
 int server_store_get(struct server_store *st, long id, struct server_store_pipeline *out,
 		      struct sy_error *err)
 {
-	int rc = 0;
+	int rc;
 
-	(void)err;
 	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines WHERE id = ?1");
-	sqlite3_bind_int64(s, 1, id);
-	if (s && sqlite3_step(s) == SQLITE_ROW) {
-		read_pipeline(s, out);
-		rc = 1;
-	}
-	sqlite3_finalize(s);
+	rc = get_locked(st, id, out);
+	if (rc < 0)
+		fail(st, "reading a pipeline", err);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -549,6 +691,8 @@ void server_store_pipeline_release(struct server_store_pipeline *p)
 	free(p->head);
 	free(p->release);
 	free(p->summary);
+	free(p->held);
+	free(p->approved_by);
 	memset(p, 0, sizeof(*p));
 }
 

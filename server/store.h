@@ -66,6 +66,17 @@ struct server_store_pipeline {
 	double created, started, finished; /* seconds since the epoch, 0: not yet */
 	int attempts;           /* times it was started (> 1 after a restart) */
 	char *summary;          /* one line for the dashboard, or NULL */
+	char *held;             /* the cascade guard held its plan: what it said
+				 * ("9 specs to build, over plan.maxrebuild 3;
+				 * biggest causes: ..."), or NULL */
+	long approves;          /* the held pipeline this one approves: it runs
+				 * with --approve; 0 when none */
+	long approved_as;       /* held: the pipeline its approval queued, 0
+				 * while not approved */
+	char *approved_by;      /* held: name of the API token that approved it,
+				 * or NULL */
+	double approved_at;     /* held: when it was approved (seconds since the
+				 * epoch), 0 while not */
 };
 
 /* A job of a pipeline (a spec build or an image). */
@@ -112,7 +123,8 @@ int server_store_queue(struct server_store *st, const struct server_store_event 
 			size_t *nsuperseded, long *event, struct sy_error *err);
 
 /* Takes the oldest queued pipeline and marks it running (started now,
- * attempts + 1). Returns 1 with *out filled, 0 when none is queued, -1. */
+ * attempts + 1, not held: each attempt plans again). Returns 1 with *out
+ * filled, 0 when none is queued, -1. */
 int server_store_claim(struct server_store *st, struct server_store_pipeline *out,
 			struct sy_error *err);
 
@@ -120,6 +132,32 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
  * superseded meanwhile, which stays). Returns 0 or -1. */
 int server_store_finish(struct server_store *st, long id, enum server_pipeline_state state,
 			 const char *summary, struct sy_error *err);
+
+/* Records that the cascade guard held the plan of pipeline id, with what it
+ * said (description, one line). Returns 0, or -1 with err. */
+int server_store_set_held(struct server_store *st, long id, const char *description,
+			   struct sy_error *err);
+
+/* What server_store_approve returns when the pipeline is not one to
+ * approve. */
+#define SERVER_STORE_REFUSED 2
+
+/* Approves held pipeline id on behalf of by (an API token name): in one
+ * transaction, queues a new pipeline of the same repository, ref, channel,
+ * base, head, release and pull request with trigger "approval" and
+ * approves = id (the runner passes --approve), and records on pipeline id
+ * who approved it, when, and the new pipeline's id. Only a pipeline that
+ * ended in failure because the guard held its plan, that was not approved
+ * yet, and that no later pipeline of its channel followed can be approved:
+ * a newer one has planned against another published state, and approving
+ * the old plan would build what nobody saw. Returns 1 with *out the new
+ * pipeline (release with server_store_pipeline_release), 0 when there is
+ * no pipeline id, SERVER_STORE_REFUSED with err saying why ("pipeline 4 is
+ * success, not held for approval", "pipeline 4 was approved by alice
+ * already: pipeline 6", "pipeline 7 of channel main followed pipeline 4"),
+ * or -1 with err. */
+int server_store_approve(struct server_store *st, long id, const char *by,
+			  struct server_store_pipeline *out, struct sy_error *err);
 
 /* Returns 1 when a queued or running pipeline of repository repo builds
  * commit head, 0 when none does, -1 with err. */

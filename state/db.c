@@ -64,6 +64,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox_final_v1 RENAME TO outbox_final;"
 	"ALTER TABLE spec_cache_v2 RENAME TO spec_cache;"
 	"ALTER TABLE kv_v1 RENAME TO kv;",
+
+	/* 3: a plan the cascade guard held can be approved through the
+	 * service's API, which queues a new pipeline of the same commits with
+	 * --approve. Columns with defaults: every existing pipeline reads as
+	 * neither held nor approved. */
+	"ALTER TABLE pipelines ADD COLUMN held TEXT;"
+	"ALTER TABLE pipelines ADD COLUMN approves INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pipelines ADD COLUMN approved_as INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE pipelines ADD COLUMN approved_by TEXT;"
+	"ALTER TABLE pipelines ADD COLUMN approved_at REAL NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(LEN(migrations) == STATE_DB_VERSION, "one migration per schema version");

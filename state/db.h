@@ -13,8 +13,11 @@
  *   2  the suffixes dropped (kv_v1 -> kv, outbox_v1 -> outbox,
  *      outbox_final_v1 -> outbox_final, spec_cache_v2 -> spec_cache): the
  *      version lives in user_version now
+ *   3  pipelines gain held, approves, approved_as, approved_by and
+ *      approved_at: the cascade guard's holds and their approvals through
+ *      the service's API (existing pipelines: none held, none approved)
  *
- * Schema at version 2 (times: REAL seconds since the epoch, or INTEGER Unix
+ * Schema at version 3 (times: REAL seconds since the epoch, or INTEGER Unix
  * seconds where marked "Unix s"):
  *
  * events: what the service received (server/store.h)
@@ -43,6 +46,16 @@
  *   finished      when it ended, 0 when not yet
  *   attempts      times it was started (> 1 after a restart)
  *   summary       one line for the dashboard, or NULL
+ *   held          the cascade guard held its plan: what it said ("9 specs
+ *                 to build, over plan.maxrebuild 3; biggest causes: ..."),
+ *                 or NULL
+ *   approves      the held pipeline this one approves (it runs with
+ *                 --approve), 0 when none
+ *   approved_as   held pipelines: the pipeline its approval queued, 0 while
+ *                 not approved
+ *   approved_by   held pipelines: the name of the API token that approved
+ *                 it, or NULL
+ *   approved_at   held pipelines: when it was approved, 0 while not
  * jobs: the jobs of each pipeline (server/store.h); key (pipeline, name)
  *   pipeline      pipelines.id
  *   name          spec name or "image/<config>"
@@ -96,7 +109,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 2
+#define STATE_DB_VERSION 3
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {
@@ -120,7 +133,7 @@ enum state_db_flags {
  * migrate it once. Returns 0 with *db (close with sqlite3_close), or -1 with
  * *db NULL and err: "<path>: <SQLite message>", "<path>: migrating to
  * schema version N: ...", or "<path> is schema version 5; this shipyard
- * knows up to 2: upgrade shipyard". */
+ * knows up to 3: upgrade shipyard". */
 int state_db_open(const char *path, unsigned flags, sqlite3 **db, struct sy_error *err);
 
 /* Reads the schema version (PRAGMA user_version) of an open database into

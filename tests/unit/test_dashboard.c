@@ -1,8 +1,9 @@
 /* The dashboard router: which paths it takes, status codes and content
  * types, escaping of everything read from the store and from files, the
- * rebuild plan and jobs of a pipeline, the log offset endpoint, the JSON API
- * (parsed back with jansson), repositories and images on disk, /metrics, and
- * job log or artifact paths that try to leave the state directory. */
+ * rebuild plan and jobs of a pipeline, a plan held for approval, the log
+ * offset endpoint, the JSON API (parsed back with jansson), repositories and
+ * images on disk, /metrics, and job log or artifact paths that try to leave
+ * the state directory. */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -504,6 +505,81 @@ static void test_html_escape_escapes_markup_and_quotes(void **state)
 	free(text);
 }
 
+/* A plan the cascade guard held: the pipeline says "approval needed" with
+ * what the guard said and the curl command that approves it (the token
+ * left to a variable); once approved, who approved it, when, and the
+ * pipeline that builds it, which links back. */
+static void test_dashboard_held_pipeline_shows_approval_and_who_gave_it(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct server_store_pipeline approved;
+	long held = queue(f, "next", HEAD);
+	char path[64], *want;
+
+	assert_ok(server_store_set_held(f->store, held, "9 specs to build, over plan.maxrebuild 3; "
+				       "biggest causes: " XSS, &err), &err);
+	assert_ok(server_store_finish(f->store, held, SERVER_PIPELINE_FAILURE, NULL, &err), &err);
+
+	snprintf(path, sizeof(path), "/api/pipelines/%ld", held);
+	json_t *doc = get_json(f, path, "");
+	json_t *a = json_object_get(doc, "approval");
+	assert_string_equal(json_string_value(json_object_get(a, "state")), "needed");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "reason")), "over plan.maxrebuild 3"));
+	want = sy_xasprintf("/api/pipelines/%ld/approve", held);
+	assert_string_equal(json_string_value(json_object_get(a, "approve")), want);
+	free(want);
+	want = sy_xasprintf("curl -X POST -H \"Authorization: Bearer $SHIPYARD_TOKEN\" "
+			    "http://ci.example/api/pipelines/%ld/approve", held);
+	assert_string_equal(json_string_value(json_object_get(a, "command")), want);
+	free(want);
+	assert_true(json_is_null(json_object_get(doc, "approves")));
+	json_decref(doc);
+
+	snprintf(path, sizeof(path), "/pipelines/%ld", held);
+	char *html = get(f, path, "", 200)->body;
+	assert_non_null(strstr(html, "class=\"badge s-approvalneeded\">approval needed<"));
+	want = sy_xasprintf("<pre>curl -X POST -H &quot;Authorization: Bearer $SHIPYARD_TOKEN&quot; "
+			    "http://ci.example/api/pipelines/%ld/approve</pre>", held);
+	assert_non_null(strstr(html, want));
+	free(want);
+	assert_non_null(strstr(html, "biggest causes: &lt;script&gt;"));
+	assert_null(strstr(html, "<script>"));
+	html = get(f, "/", "", 200)->body;
+	assert_non_null(strstr(html, "class=\"badge s-approvalneeded\""));
+	assert_non_null(strstr(html, "over plan.maxrebuild 3"));
+	/* The other pipelines need no approval. */
+	doc = get_json(f, "/api/pipelines/1", "");
+	assert_true(json_is_null(json_object_get(doc, "approval")));
+	json_decref(doc);
+
+	assert_int_equal(server_store_approve(f->store, held, "alice", &approved, &err), 1);
+	char api[64];
+	snprintf(api, sizeof(api), "/api/pipelines/%ld", held);
+	doc = get_json(f, api, "");
+	a = json_object_get(doc, "approval");
+	assert_string_equal(json_string_value(json_object_get(a, "state")), "approved");
+	assert_string_equal(json_string_value(json_object_get(a, "approved_by")), "alice");
+	assert_int_equal(json_integer_value(json_object_get(a, "pipeline")), approved.id);
+	assert_true(json_real_value(json_object_get(a, "approved_at")) > 0);
+	assert_null(json_object_get(a, "command"));
+	json_decref(doc);
+	html = get(f, path, "", 200)->body;
+	assert_null(strstr(html, "class=\"badge s-approvalneeded\""));
+	assert_null(strstr(html, "curl"));
+	assert_non_null(strstr(html, "approved by alice at "));
+	want = sy_xasprintf(", built by pipeline <a href=\"/pipelines/%ld\">#%ld</a>", approved.id,
+			    approved.id);
+	assert_non_null(strstr(html, want));
+	free(want);
+	snprintf(path, sizeof(path), "/pipelines/%ld", approved.id);
+	html = get(f, path, "", 200)->body;
+	want = sy_xasprintf("<th>Approves</th><td><a href=\"/pipelines/%ld\">#%ld</a>", held, held);
+	assert_non_null(strstr(html, want));
+	free(want);
+	server_store_pipeline_release(&approved);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -522,6 +598,7 @@ int main(void)
 		T(test_dashboard_repositories_with_dnf_snippet),
 		T(test_dashboard_images_and_artifacts),
 		T(test_dashboard_metrics_in_prometheus_text),
+		T(test_dashboard_held_pipeline_shows_approval_and_who_gave_it),
 		cmocka_unit_test(test_html_escape_escapes_markup_and_quotes),
 	};
 #undef T

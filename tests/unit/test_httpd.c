@@ -1,6 +1,7 @@
 /* The HTTP server (server/httpd.c) on loopback, spoken to with raw sockets:
  * webhook bodies held at once are bounded, whatever the number of slow
- * senders. */
+ * senders; the router reads request headers and may answer a 401 with its
+ * WWW-Authenticate challenge. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -101,10 +102,72 @@ static void test_bodies_in_flight_are_bounded(void **state)
 	server_httpd_stop(h);
 }
 
+/* A router that answers POST /api/x from its Authorization header. */
+static int route(void *arg, const char *method, const char *path, const char *query,
+		 forge_header_fn header, void *header_arg, struct server_http_response *resp)
+{
+	const char *auth = header(header_arg, "Authorization");
+
+	(void)arg, (void)query;
+	if (strcmp(path, "/api/x"))
+		return 0;
+	if (strcmp(method, "POST") || !auth || strcmp(auth, "Bearer sesame")) {
+		server_http_text(resp, 401, "application/json", "{}");
+		resp->authenticate = "Bearer realm=\"t\"";
+	} else {
+		server_http_text(resp, 202, "application/json", "{}");
+	}
+	return 1;
+}
+
+/* Sends request and returns the whole answer (caller frees). */
+static char *exchange(unsigned port, const char *request)
+{
+	int fd = connect_to(port);
+	char *buf = sy_xcalloc(1, 4096);
+	size_t got = 0;
+	ssize_t r;
+
+	send_all(fd, request, strlen(request));
+	while (got < 4095 && (r = recv(fd, buf + got, 4095 - got, 0)) > 0)
+		got += (size_t)r;
+	close(fd);
+	return buf;
+}
+
+static void test_router_reads_headers_and_challenges_a_401(void **state)
+{
+	struct server_httpd_hooks hooks = { .webhook = on_webhook, .route = route,
+					    .max_body = MAX_BODY };
+	struct server_httpd *h = NULL;
+	struct sy_error err = { { 0 } };
+	char *got;
+
+	(void)state;
+	assert_ok(server_httpd_start("127.0.0.1", 0, &hooks, &h, &err), &err);
+	got = exchange(server_httpd_port(h), "POST /api/x HTTP/1.1\r\nHost: t\r\n"
+					      "Connection: close\r\nContent-Length: 0\r\n\r\n");
+	assert_non_null(strstr(got, "HTTP/1.1 401"));
+	assert_non_null(strstr(got, "WWW-Authenticate: Bearer realm=\"t\"\r\n"));
+	free(got);
+	got = exchange(server_httpd_port(h), "POST /api/x HTTP/1.1\r\nHost: t\r\n"
+					      "Authorization: Bearer sesame\r\n"
+					      "Connection: close\r\nContent-Length: 0\r\n\r\n");
+	assert_non_null(strstr(got, "HTTP/1.1 202"));
+	assert_null(strstr(got, "WWW-Authenticate"));
+	free(got);
+	got = exchange(server_httpd_port(h), "GET /other HTTP/1.1\r\nHost: t\r\n"
+					      "Connection: close\r\n\r\n");
+	assert_non_null(strstr(got, "HTTP/1.1 404"));
+	free(got);
+	server_httpd_stop(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bodies_in_flight_are_bounded),
+		cmocka_unit_test(test_router_reads_headers_and_challenges_a_401),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

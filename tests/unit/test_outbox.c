@@ -1,7 +1,8 @@
 /* The durable status outbox: order per key, backoff, Retry-After held for the
- * whole forge, one final state at most, superseded pending entries skipped,
- * rejected entries reported, and the queue surviving a reopen or a process
- * dying in the middle of a send. A scripted sender stands in for the forge. */
+ * whole forge, one final state at most (per run of a commit), superseded
+ * pending entries skipped, rejected entries reported, and the queue
+ * surviving a reopen or a process dying in the middle of a send. A scripted
+ * sender stands in for the forge. */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -26,6 +27,8 @@ static struct {
 	struct call calls[MAX_CALLS];
 	int n_calls;
 	int die_in_send; /* _exit(0) inside the next send: a process killed mid-send */
+	void (*in_send)(void); /* called inside the next send (another thread's work
+				* while the network call runs), then cleared */
 	char rejected[256];
 	int n_rejected;
 } script;
@@ -40,6 +43,11 @@ static int fake_send(const struct forge *f, const struct forge_status_request *r
 
 	if (script.die_in_send)
 		_exit(0);
+	if (script.in_send) {
+		void (*fn)(void) = script.in_send;
+		script.in_send = NULL;
+		fn();
+	}
 	assert_true(script.n_calls < MAX_CALLS);
 	snprintf(c->forge, sizeof(c->forge), "%s", f == &forge_a ? "a" : "b");
 	snprintf(c->context, sizeof(c->context), "%s", r->context);
@@ -526,6 +534,67 @@ static void test_outbox_drains_to_fake_forge_through_500_403_and_422(void **stat
 	free(calls);
 }
 
+/* A held plan's shipyard/plan failure was sent; the approval runs the
+ * commit again: its statuses go out, once more ending with one final. */
+static void test_outbox_reopened_commit_reports_a_new_run(void **state)
+{
+	struct fixture *fx = *state;
+	struct sy_error err = { { 0 } };
+
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);
+	enqueue(fx, "a", "shipyard/plan", FORGE_FAILURE);
+	enqueue(fx, "b", "shipyard/plan", FORGE_FAILURE);
+	assert_int_equal(drain(fx, 1000, NULL), 3);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_PENDING), 0);
+	assert_ok(forge_outbox_reopen_commit(fx->ob, "a", SHA, &err), &err);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_PENDING), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_FAILURE), 0);
+	/* Another forge's statuses of the commit stay ended. */
+	assert_int_equal(enqueue(fx, "b", "shipyard/plan", FORGE_SUCCESS), 0);
+	/* The forge saw a pending of the key already: the new one, superseded
+	 * by the final, is skipped as any such. */
+	assert_int_equal(drain(fx, 1001, NULL), 1);
+	assert_int_equal(script.n_calls, 4);
+	assert_call(3, "a", "shipyard/plan", "success");
+	assert_int_equal(pending(fx), 0);
+}
+
+static struct fixture *racing;
+
+/* What the service's HTTP thread does while the outbox thread sends the
+ * held run's final: it reopens the commit and queues the new run's first
+ * status, on its own connection. */
+static void approve_during_send(void)
+{
+	struct sy_error err = { { 0 } };
+	struct forge_outbox *other = forge_outbox_open(racing->db, &err);
+	struct forge_status_request r = { SHA, "shipyard/plan", FORGE_PENDING, "queued", NULL };
+
+	assert_non_null(other);
+	assert_ok(forge_outbox_reopen_commit(other, "a", SHA, &err), &err);
+	assert_int_equal(forge_outbox_enqueue(other, "a", &r, NULL, &err), 1);
+	forge_outbox_close(other);
+}
+
+/* The held run's final, sent while the commit is reopened, must not end the
+ * new run's key: its statuses would all be dropped. */
+static void test_outbox_final_sent_while_reopened_does_not_end_the_new_run(void **state)
+{
+	struct fixture *fx = *state;
+
+	enqueue(fx, "a", "shipyard/plan", FORGE_FAILURE);
+	racing = fx;
+	script.in_send = approve_during_send;
+	assert_int_equal(drain(fx, 1000, NULL), 1);
+	assert_int_equal(pending(fx), 1);
+	assert_int_equal(enqueue(fx, "a", "shipyard/plan", FORGE_SUCCESS), 1);
+	assert_int_equal(drain(fx, 1001, NULL), 1);
+	assert_int_equal(script.n_calls, 2);
+	assert_call(0, "a", "shipyard/plan", "failure");
+	assert_call(1, "a", "shipyard/plan", "success");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +626,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_drains_to_fake_forge_through_500_403_and_422,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_reopened_commit_reports_a_new_run, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_outbox_final_sent_while_reopened_does_not_end_the_new_run, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

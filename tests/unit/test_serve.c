@@ -1,5 +1,6 @@
 /* The service's own pieces: cron expressions, the serve configuration, and
- * the SQLite store (dedupe, supersede, claim, recovery after a crash). */
+ * the SQLite store (dedupe, supersede, claim, recovery after a crash,
+ * approving a plan the cascade guard held). */
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -415,6 +416,123 @@ static void test_store_recovery_queues_running_pipelines_again(void **state)
 	free(dir);
 }
 
+/* Queues, claims and ends a pipeline of ref at head as the cascade guard
+ * holds it: failure, with the guard's verdict. */
+static long queue_held(struct server_store *st, const char *ref, const char *head)
+{
+	struct server_store_superseded *old;
+	struct server_store_pipeline got;
+	struct sy_error err = { { 0 } };
+	size_t n;
+	long id = queue(st, ref, head, &old, &n);
+
+	free(old);
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
+	assert_int_equal(got.id, id);
+	server_store_pipeline_release(&got);
+	assert_ok(server_store_set_held(st, id, "9 specs to build, over plan.maxrebuild 3", &err),
+		  &err);
+	assert_ok(server_store_finish(st, id, SERVER_PIPELINE_FAILURE, NULL, &err), &err);
+	return id;
+}
+
+static void test_store_approving_a_held_pipeline_queues_it_with_approve(void **state)
+{
+	char *dir = test_tmpdir();
+	struct server_store *st = open_store(dir);
+	struct server_store_pipeline got, approved;
+	struct sy_error err = { { 0 } };
+	long held = queue_held(st, "main", "aaa");
+
+	(void)state;
+	assert_int_equal(server_store_approve(st, held, "alice", &approved, &err), 1);
+	assert_true(approved.id > held);
+	assert_int_equal(approved.approves, held);
+	assert_int_equal(approved.state, SERVER_PIPELINE_QUEUED);
+	assert_string_equal(approved.trigger, "approval");
+	assert_string_equal(approved.ref, "main");
+	assert_string_equal(approved.channel, "main");
+	assert_string_equal(approved.head, "aaa");
+	assert_null(approved.held);
+	/* The held pipeline says who approved it, when, and what it queued. */
+	assert_int_equal(server_store_get(st, held, &got, &err), 1);
+	assert_int_equal(got.state, SERVER_PIPELINE_FAILURE);
+	assert_string_equal(got.held, "9 specs to build, over plan.maxrebuild 3");
+	assert_string_equal(got.approved_by, "alice");
+	assert_int_equal(got.approved_as, approved.id);
+	assert_true(got.approved_at >= approved.created - 1 && got.approved_at > 0);
+	server_store_pipeline_release(&got);
+	/* The runner claims it as any other; a new attempt is not held. */
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
+	assert_int_equal(got.id, approved.id);
+	assert_int_equal(got.approves, held);
+	server_store_pipeline_release(&got);
+	server_store_pipeline_release(&approved);
+	server_store_close(st);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+}
+
+static void test_store_refuses_to_approve_what_was_not_held_or_is_stale(void **state)
+{
+	char *dir = test_tmpdir();
+	struct server_store *st = open_store(dir);
+	struct server_store_pipeline approved, got;
+	struct server_store_superseded *old;
+	struct sy_error err = { { 0 } };
+	size_t n;
+
+	(void)state;
+	/* Unknown: 0. */
+	assert_int_equal(server_store_approve(st, 42, "alice", &approved, &err), 0);
+	/* A pipeline that failed for another reason, or still runs. */
+	long plain = queue(st, "main", "aaa", &old, &n);
+	free(old);
+	assert_int_equal(server_store_approve(st, plain, "alice", &approved, &err),
+			 SERVER_STORE_REFUSED);
+	assert_string_equal(err.msg, "pipeline 1 is queued, not held for approval");
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
+	server_store_pipeline_release(&got);
+	assert_ok(server_store_finish(st, plain, SERVER_PIPELINE_FAILURE, NULL, &err), &err);
+	assert_int_equal(server_store_approve(st, plain, "alice", &approved, &err),
+			 SERVER_STORE_REFUSED);
+	assert_string_equal(err.msg, "pipeline 1 is failure, not held for approval");
+	/* Approved once: a second approval queues nothing. */
+	long held = queue_held(st, "main", "bbb");
+	assert_int_equal(server_store_approve(st, held, "alice", &approved, &err), 1);
+	long again = approved.id;
+	server_store_pipeline_release(&approved);
+	assert_int_equal(server_store_approve(st, held, "bob", &approved, &err),
+			 SERVER_STORE_REFUSED);
+	char *want = sy_xasprintf("pipeline %ld was approved by alice already: pipeline %ld", held,
+				  again);
+	assert_string_equal(err.msg, want);
+	free(want);
+	/* A later pipeline of the channel (a push, a schedule) planned against
+	 * what is published now: the older plan is no longer approvable. */
+	assert_int_equal(server_store_claim(st, &got, &err), 1);
+	server_store_pipeline_release(&got);
+	assert_ok(server_store_finish(st, again, SERVER_PIPELINE_SUCCESS, NULL, &err), &err);
+	long stale = queue_held(st, "main", "ccc");
+	struct server_store_pipeline later = { .repo = "mini", .trigger = "schedule",
+					       .ref = "schedule/main", .channel = "main",
+					       .head = "ccc" };
+	assert_int_equal(server_store_queue(st, NULL, &later, &old, &n, NULL, &err), 1);
+	free(old);
+	assert_int_equal(server_store_approve(st, stale, "alice", &approved, &err),
+			 SERVER_STORE_REFUSED);
+	want = sy_xasprintf("pipeline %ld of channel main followed pipeline %ld", later.id, stale);
+	assert_string_equal(err.msg, want);
+	free(want);
+	assert_int_equal(server_store_get(st, stale, &got, &err), 1);
+	assert_int_equal(got.approved_as, 0);
+	assert_null(got.approved_by);
+	server_store_pipeline_release(&got);
+	server_store_close(st);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +549,8 @@ int main(void)
 		cmocka_unit_test(test_store_new_push_supersedes_queued_and_running_pipeline),
 		cmocka_unit_test(test_store_recovery_queues_running_pipelines_again),
 		cmocka_unit_test(test_store_crash_between_event_and_pipeline_loses_both),
+		cmocka_unit_test(test_store_approving_a_held_pipeline_queues_it_with_approve),
+		cmocka_unit_test(test_store_refuses_to_approve_what_was_not_held_or_is_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

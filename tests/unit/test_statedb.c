@@ -173,6 +173,11 @@ static void assert_fixture_rows_readable(const char *path)
 	assert_string_equal(p.repo, "mini");
 	assert_string_equal(p.trigger, "push");
 	assert_int_equal(p.state, SERVER_PIPELINE_SUCCESS);
+	/* Columns of version 3: neither held nor approved. */
+	assert_null(p.held);
+	assert_int_equal(p.approves, 0);
+	assert_int_equal(p.approved_as, 0);
+	assert_null(p.approved_by);
 	server_store_pipeline_release(&p);
 	assert_ok(server_store_jobs(store, 1, &jobs, &njobs, &err), &err);
 	assert_int_equal(njobs, 3);
