@@ -128,10 +128,13 @@ static void __attribute__((noreturn)) child_main(struct sy_child *c, pid_t paren
 
 	setpgid(0, 0);
 	if (c->death_signal) {
-		pid_t now = getppid();
+		pid_t now;
 
 		prctl(PR_SET_PDEATHSIG, c->death_signal);
-		/* 0: pid 1 of a new pid namespace, whose parent is outside. */
+		/* Read after the prctl: a parent that died before it is seen
+		 * here (reparented), one that dies after it sends the signal.
+		 * 0: pid 1 of a new pid namespace, whose parent is outside. */
+		now = getppid();
 		if (now != parent && now != 0) {
 			kill(getpid(), c->death_signal);
 			_exit(127);
