@@ -145,6 +145,9 @@ const char cli_publish_usage[] =
 	"spec's artifact for its build key at the commit, else what the channel\n"
 	"has; a new snapshot only when that set changed.\n"
 	"\n"
+	"  --specs A,B            publish these specs only (a channel of part of\n"
+	"                         the distribution: the toolchain stage's, which\n"
+	"                         a worker root of kind rpm installs from)\n"
 	COMMON_OPTIONS
 	"  --worker-manifest FILE worker root manifest (its digest is part of the\n"
 	"                         build keys; default config/worker.conf)\n";
@@ -346,9 +349,14 @@ static int check_target(struct command *c)
 	const struct pipeline_options *o = &c->o;
 	int goal = c->specs.n || c->packages.n || o->image_config || c->rebuild.n;
 
-	if ((goal || c->ignore.n) && (o->stages & (PIPELINE_PUBLISH | PIPELINE_IMAGES)))
+	int publish_only = o->stages == PIPELINE_PUBLISH && c->specs.n && !c->packages.n &&
+			   !o->image_config && !c->rebuild.n && !c->ignore.n;
+
+	if ((goal || c->ignore.n) && (o->stages & (PIPELINE_PUBLISH | PIPELINE_IMAGES)) &&
+	    !publish_only)
 		return cli_usage_error(c->usage, "--specs, --packages, --image-config, --rebuild "
-				       "and --ignore go with build or plan"), -1;
+				       "and --ignore go with build or plan (publish takes "
+				       "--specs alone)"), -1;
 	if (o->force && !goal && !(o->stages & PIPELINE_IMAGES))
 		return cli_usage_error(c->usage, "--force rebuilds the specs of a goal (--specs, "
 				       "--packages, --image-config)"), -1;

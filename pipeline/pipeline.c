@@ -211,6 +211,17 @@ static int open_run(struct pipeline *p, struct sy_error *err)
 	return resolve_base(p, err);
 }
 
+/* Refuses a --specs name of a publication that names no spec of the head. */
+static int check_only_specs(const struct pipeline *p, const char *const *only,
+			    struct sy_error *err)
+{
+	for (size_t i = 0; only && only[i]; i++)
+		if (planner_commit_find_spec(&p->head, only[i]) < 0)
+			return sy_error_set(err, "--specs %s: no spec of that name at %.12s", only[i],
+					    p->head.oid);
+	return 0;
+}
+
 static int publish_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct sy_strv worker_packages = SY_STRV_INIT;
@@ -220,11 +231,14 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 		.worker_root = p->worker.digest[0] ? p->worker.digest : NULL,
 		.worker_packages = &worker_packages,
 		.worker_rpms = p->worker_rpms.n ? &p->worker_rpms : NULL,
+		.only_specs = p->stages == PIPELINE_PUBLISH ? p->opts->specs : NULL,
 		.base_channel = p->base_channel,
 	};
 	struct repo_publish_result res;
 	int rc;
 
+	if (check_only_specs(p, req.only_specs, err))
+		return -1;
 	for (size_t i = 0; i < p->worker.closure.n; i++)
 		sy_strv_push(&worker_packages, p->worker.closure.pkgs[i].nevra);
 	rc = repo_publish_commit(&req, &res, err);

@@ -80,7 +80,9 @@ struct pipeline_options {
 	const char *const *specs;    /* plan and build only these specs (spec ids,
 				      * NULL-terminated), each whatever its base,
 				      * and what they need that has no artifact
-				      * (planner/target.h); NULL: the rebuild set */
+				      * (planner/target.h); NULL: the rebuild set.
+				      * A publication alone: the specs the
+				      * channel holds */
 	const char *const *packages; /* the same, naming binary packages */
 	const char *image_config;    /* the same for the packages an image config
 				      * lists (its name or repository path) */

@@ -132,6 +132,21 @@ static void keep_published(const struct channel *ch, const struct planner_spec *
 /* The package set of the next snapshot: for every spec of the commit, the
  * artifact of its key, else (it failed, or its group did) what the channel
  * has. Returns the number of specs held back. */
+/* 1 when the request publishes spec. */
+static int wanted(const struct repo_publish_request *req, const struct planner_spec *spec)
+{
+	char *id;
+	int found = 0;
+
+	if (!req->only_specs)
+		return 1;
+	id = planner_spec_id(spec);
+	for (size_t i = 0; !found && req->only_specs[i]; i++)
+		found = !strcmp(req->only_specs[i], id);
+	free(id);
+	return found;
+}
+
 static size_t collect_package_set(const struct channel *ch, struct sy_strv *set)
 {
 	const struct repo_publish_request *req = ch->req;
@@ -140,7 +155,7 @@ static size_t collect_package_set(const struct channel *ch, struct sy_strv *set)
 	size_t nheld = req->plan && req->results ? hold_failed_groups(req, held) : 0;
 
 	for (size_t i = 0; i < idx->nspecs; i++) {
-		if (idx->specs[i].excluded || idx->specs[i].error)
+		if (idx->specs[i].excluded || idx->specs[i].error || !wanted(req, &idx->specs[i]))
 			continue;
 		if (held[i]) {
 			keep_published(ch, &idx->specs[i], set);

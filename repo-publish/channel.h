@@ -40,6 +40,10 @@ struct repo_publish_request {
 						 * its key whose packages the root
 						 * holds (the toolchain stage built
 						 * it) publishes the root's */
+	const char *const *only_specs;          /* spec ids (NULL-terminated): the
+						 * channel holds these specs' packages
+						 * and nothing else (a toolchain
+						 * channel); NULL: every spec */
 	const char *base_channel;               /* channel whose current snapshot
 						 * stands for channel's while channel
 						 * has none (a pull request's base
