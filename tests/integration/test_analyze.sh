@@ -17,11 +17,13 @@ an() { # an OUT ARGS...: analyze, output in $T/OUT
 
 minidistro "$T/mini"
 an mini.txt --repo "$T/mini"
-expect_line "$T/mini.txt" '^analysis of [0-9a-f]{12}: 9 specs, 8 buildable, 1 blocked, 0 cycles$'
+n=$(ls -d "$TOP"/examples/minidistro/SPECS/*/ | wc -l)
+expect_line "$T/mini.txt" "^analysis of [0-9a-f]{12}: $n specs, $((n - 1)) buildable, 1 blocked, 0 cycles\$"
 expect_line "$T/mini.txt" '^  pkgconfig\(banner\) >= 1.0: blocks 1; BuildRequires of greet-tools$'
 expect_line "$T/mini.txt" '^  greet-tools +1: pkgconfig\(banner\) >= 1.0$'
 expect_line "$T/mini.txt" '^  libgreet +blocks 3$'
-expect_line "$T/mini.txt" '^top blockers \(1\), what their failure or absence blocks:$'
+expect_line "$T/mini.txt" '^  bootstrap-base +blocks 1$'
+expect_line "$T/mini.txt" '^top blockers \(4\), what their failure or absence blocks:$'
 
 # spec NAME BUILDREQUIRES REQUIRES: SPECS/NAME/NAME.spec with one package.
 repo=$T/synth

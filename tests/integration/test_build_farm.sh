@@ -34,17 +34,18 @@ report_dir() { echo "$state/pipelines/run$runs"; }
 run "$T/run1.out" --jobs 2
 [ "$rc" -eq 0 ] || { cat "$T/run1.out"; fail "first run failed"; }
 dir1=$(report_dir)
+nspecs=$(ls -d "$repo"/SPECS/*/ | wc -l)
 expect_line "$dir1/build_state.csv" '^Package,State,Blocker,IsTest$'
-[ "$(grep -c ',Built,,0$' "$dir1/build_state.csv")" -eq 9 ] || {
+[ "$(grep -c ',Built,,0$' "$dir1/build_state.csv")" -eq "$nspecs" ] || {
 	cat "$dir1/build_state.csv"
-	fail "build_state.csv: expected 9 Built rows"
+	fail "build_state.csv: expected $nspecs Built rows"
 }
 overlaps=$(jq '[.jobs[] | select(.state == "built")] as $j
 	| [range(0; $j | length) as $a | range(0; $j | length) as $b
 	   | select($a < $b and $j[$a].started < $j[$b].ended and $j[$b].started < $j[$a].ended)]
 	| length' "$dir1/build-summary.json")
 [ "$overlaps" -gt 0 ] || fail "no two builds ran at the same time with --jobs 2"
-[ "$(jq '.counts.built' "$dir1/build-summary.json")" -eq 9 ] || fail "build-summary.json counts"
+[ "$(jq '.counts.built' "$dir1/build-summary.json")" -eq "$nspecs" ] || fail "build-summary.json counts"
 
 # 2. A rebuild with the same output stops the cascade: a comment in
 # libgreet's %build changes its key (and its dependents' keys), not what it

@@ -10,7 +10,9 @@
 # exists only in built libbanner-devel packages, so with nothing published
 # that edge is unknown (unresolved); hello BuildRequires
 # libbanner-devel (at the first commit libgreet-devel); glibc,
-# minidistro-release and smoketest Require filesystem.
+# minidistro-release and smoketest Require filesystem; bootstrap-base
+# BuildRequires and Requires glibc and filesystem, bootstrap-gcc those and
+# bootstrap-base.
 . "$(dirname "$0")/lib.sh"
 
 repo=$T/minidistro
@@ -53,9 +55,9 @@ expect_list "$T/build" greet-tools hello libbanner libgreet
 ds runtime --specs libgreet --runtime-only
 expect_list "$T/runtime" libbanner libgreet
 ds fs-runtime --specs filesystem --runtime-only
-expect_list "$T/fs-runtime" filesystem glibc minidistro-release smoketest
+expect_list "$T/fs-runtime" bootstrap-base bootstrap-gcc filesystem glibc minidistro-release smoketest
 ds fs-build --specs filesystem --build-only
-expect_list "$T/fs-build" filesystem
+expect_list "$T/fs-build" bootstrap-base bootstrap-gcc filesystem
 # What hello and greet-tools need.
 ds reverse --specs hello --reverse
 expect_list "$T/reverse" hello libbanner libgreet

@@ -24,7 +24,7 @@ built() { grep ',Built,' "$state/pipelines/$1/build_state.csv" | sed 's/-[^-]*-[
 # --specs hello: hello requested, libgreet needed (no artifact), in order.
 sy "$T/p1.out" plan --repo "$repo" --state "$state" --specs hello
 [ "$rc" -eq 0 ] || { cat "$T/p1.out"; fail "plan --specs failed"; }
-expect_line "$T/p1.out" '^goal plan at [0-9a-f]{12}: 9 specs read$'
+expect_line "$T/p1.out" "^goal plan at [0-9a-f]{12}: $(ls -d "$repo"/SPECS/*/ | wc -l) specs read\$"
 expect_line "$T/p1.out" '^rebuild set: 2 specs$'
 expect_line "$T/p1.out" '^  libgreet +no artifact for its build key, needed by hello \(BuildRequires libgreet-devel >= 1.0\)$'
 expect_line "$T/p1.out" '^  hello +requested$'
