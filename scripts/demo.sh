@@ -1,8 +1,13 @@
 #!/bin/sh
 # `make demo`: takes the example distribution from git to a published RPM
-# repository and a container image. The example is copied into a git
-# repository with two commits under the state directory; pipeline 1 builds
-# the first commit, pipeline 2 the leaf change of the second.
+# repository and a container image, in two stages as Azure Linux bootstraps
+# itself. The example is copied into a git repository with two commits under
+# the state directory. Stage 0: its toolchain specs are built in the
+# bootstrap root (Debian, config/worker.conf) and published to the channel
+# "toolchain". Stage 1: a worker root made of those packages
+# (config/worker-rpm.conf); pipeline 1 builds the first commit in it,
+# pipeline 2 the leaf change of the second. A second `make demo` reuses every
+# build and both roots.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=${SHIPYARD_STATE:-$top/.shipyard}
@@ -22,13 +27,28 @@ rm -rf "$state/repos" "$state/images"
 echo "== example distribution as a git repository: $repo"
 "$top/scripts/make-demo-repo.sh" "$top/examples/minidistro" "$repo" hello
 
+toolchain=bootstrap-base,bootstrap-gcc,glibc,filesystem
+stage1=$top/config/worker-rpm.conf
+
 echo
-echo "== pipeline 1: the initial commit"
-"$shipyard" run --repo "$repo" --to HEAD~1 --state "$state"
+echo "== stage 0: the toolchain specs in the bootstrap root, published to 'toolchain'"
+"$shipyard" build --repo "$repo" --to HEAD~1 --state "$state" --specs "$toolchain"
+"$shipyard" publish --repo "$repo" --to HEAD~1 --state "$state" --channel toolchain \
+	--specs "$toolchain"
+
+echo
+echo "== stage 1: the worker root made of the toolchain channel's packages"
+"$shipyard" worker build --manifest "$stage1" --state "$state"
+"$shipyard" worker list --manifest "$stage1" --state "$state"
+
+echo
+echo "== pipeline 1: the initial commit, built in the stage-1 root"
+"$shipyard" run --repo "$repo" --to HEAD~1 --state "$state" --channel main \
+	--worker-manifest "$stage1"
 
 echo
 echo "== pipeline 2: the commit that changed the leaf spec 'hello'"
-"$shipyard" run --repo "$repo" --state "$state"
+"$shipyard" run --repo "$repo" --state "$state" --channel main --worker-manifest "$stage1"
 
 echo
 echo "== the published repository, as dnf sees it"
@@ -37,6 +57,10 @@ dnf -q --setopt=reposdir=/dev/null \
 	--repofrompath="shipyard,file://$snap" --repo=shipyard \
 	--installroot="$state/tmp/dnfroot" --releasever=1 \
 	repoquery --qf '%{name}-%{evr}.%{arch}' 2>/dev/null | sort
+
+echo
+echo "== where hello was built (BuildHost: shipyard-<worker root digest>)"
+rpm -qp --qf '%{NEVRA} built on %{BUILDHOST}\n' "$snap"/RPMS/*/hello-*.rpm 2>/dev/null
 
 echo
 echo "== the image, and the smoke test inside it"
