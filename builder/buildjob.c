@@ -17,6 +17,7 @@
 
 #include "builder/buildjob-private.h"
 #include "builder/buildlock.h"
+#include "builder/buildlog.h"
 #include "builder/rootfs.h"
 #include "sandbox/rpminstall.h"
 #include "sandbox/sandbox.h"
@@ -27,8 +28,8 @@
 
 /* How often a running build's cgroup is asked whether it refused a fork. */
 #define LIMIT_CHECK_MS 500
-/* How much of the end of the build log is searched for rpmbuild's list of
- * unmet BuildRequires. */
+/* How much of the end of the build log is searched for why rpmbuild
+ * failed. */
 #define LOG_TAIL_BYTES 65536
 
 static double now_s(void)
@@ -123,52 +124,32 @@ static off_t regular_size(int fd)
 	return st.st_size;
 }
 
-/* Returns rpmbuild's list of unmet BuildRequires when the build log (the
- * regular file log_fd, written from offset since on) ends with one:
- * "Failed build dependencies: a is needed by p; b is needed by p" (newly
- * allocated), else NULL. The log is reopened for reading through /proc, as
- * log_fd may be write-only. */
-static char *failed_deps_message(int log_fd, off_t since)
+/* Returns the cause of rpmbuild's failure the build log (the regular file
+ * log_fd, written from offset since on) gives (builder/buildlog.h), newly
+ * allocated, or NULL. Only the last LOG_TAIL_BYTES are read: rpmbuild ends
+ * with its errors. The log is reopened for reading through /proc, as log_fd
+ * may be write-only. */
+static char *log_cause(int log_fd, off_t since)
 {
-	static const char marker[] = "Failed build dependencies:";
 	char *path = sy_xasprintf("/proc/self/fd/%d", log_fd);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	off_t size = regular_size(fd), from;
-	char *buf = NULL, *hit = NULL, *msg = NULL;
+	char *buf = NULL, *cause = NULL;
 	ssize_t n;
-	int unmet = 0;
 
 	free(path);
 	if (size < 0 || size <= since)
 		goto out;
 	from = size - since > LOG_TAIL_BYTES ? size - LOG_TAIL_BYTES : since;
-	buf = sy_xmalloc(LOG_TAIL_BYTES + 1);
+	buf = sy_xmalloc(LOG_TAIL_BYTES);
 	n = pread(fd, buf, (size_t)(size - from), from);
-	if (n <= 0)
-		goto out;
-	buf[n] = '\0';
-	for (char *p = buf; (p = strstr(p, marker)); p++)
-		hit = p;
-	if (!hit)
-		goto out;
-	msg = sy_xstrdup(marker);
-	/* The unmet ones follow, one per line, indented. */
-	for (char *line = strchr(hit, '\n'); line && (line[1] == '\t' || line[1] == ' ');
-	     line = strchr(line + 1, '\n')) {
-		char *start = line + 1 + strspn(line + 1, " \t");
-		char *longer = sy_xasprintf("%s%s %.*s", msg, unmet++ ? ";" : "",
-					    (int)strcspn(start, "\n"), start);
-		free(msg);
-		msg = longer;
-	}
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	if (n > 0)
+		cause = builder_build_log_cause(buf, (size_t)n);
 out:
 	free(buf);
 	if (fd >= 0)
 		close(fd);
-	return msg;
+	return cause;
 }
 
 /* Turns the build child's end into an error message; *infra tells whose
@@ -177,7 +158,7 @@ static int child_error(const struct job *job, const struct sy_child *c, off_t lo
 		       int *infra, struct sy_error *err)
 {
 	const struct builder_build_request *req = job->req;
-	char *path, *reason = NULL, *deps = NULL;
+	char *path, *reason = NULL, *cause = NULL;
 
 	*infra = 0;
 	if (c->timed_out)
@@ -185,16 +166,17 @@ static int child_error(const struct job *job, const struct sy_child *c, off_t lo
 	*infra = c->status != EXIT_PACKAGE;
 	path = sy_xasprintf("%s/reason", job->scratch);
 	if (sy_read_file(path, &reason, NULL, NULL) == 0 && reason[0]) {
-		if (!strncmp(reason, "rpmbuild failed", 15) && log_start >= 0)
-			deps = failed_deps_message(req->log_fd, log_start);
-		if (deps)
-			sy_error_set(err, "%.*s: %s", (int)strcspn(reason, ","), reason, deps);
+		/* "rpmbuild failed with status 1, see log": the log says why. */
+		if (!strncmp(reason, "rpmbuild", 8) && log_start >= 0)
+			cause = log_cause(req->log_fd, log_start);
+		if (cause)
+			sy_error_set(err, "%.*s: %s", (int)strcspn(reason, ","), reason, cause);
 		else
 			sy_error_set(err, "%s", reason);
 	} else {
 		sy_error_set(err, "build exited with status %d, see log", c->status);
 	}
-	free(deps);
+	free(cause);
 	free(reason);
 	free(path);
 	return -1;

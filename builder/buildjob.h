@@ -119,9 +119,12 @@ struct builder_build_result {
  * what was installed). While the build runs, the worker root's lock is held
  * shared (builder_worker_hold). Returns 0 when rpmbuild succeeded and its
  * outputs (regular files only) were moved to out_dir; -1 with a one-line
- * reason in err otherwise ("rpmbuild failed with status 1, see log",
- * "rpmbuild failed with status 11: Failed build dependencies: foo is needed
- * by bar-1-1.x86_64" when log_fd is a regular file showing it, "timed out
+ * reason in err otherwise ("rpmbuild failed with status 1, see log"; when
+ * log_fd is a regular file with rpmbuild's error in it, the cause
+ * builder_build_log_cause (builder/buildlog.h) finds there instead of "see
+ * log": "rpmbuild failed with status 1: %prep failed: /usr/lib/rpm/azl/
+ * gen-ld-script.sh: not found", "rpmbuild failed with status 11: Failed
+ * build dependencies: foo is needed by bar-1-1.x86_64"; "timed out
  * after 600 s", "output limit of 64 MiB exceeded", "killed: memory limit
  * (8192 MiB)", "killed: process limit (4096)", "cannot mount overlay:
  * ...", "<scratch_dir>: in use by another build") and res->infrastructure

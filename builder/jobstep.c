@@ -183,22 +183,6 @@ out:
 	return rc;
 }
 
-/* Returns the last "error: ..." line rpmbuild wrote to the log (newly
- * allocated), or NULL. */
-static char *last_error_line(const char *log_path)
-{
-	char *text, *found = NULL;
-
-	if (sy_read_file(log_path, &text, NULL, NULL))
-		return NULL;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, "error: ", 7))
-			found = line + 7;
-	char *copy = found ? sy_xstrdup(found) : NULL;
-	free(text);
-	return copy;
-}
-
 void builder_schedule_job_process(const struct builder_schedule_input *in, const struct run_order *o,
 			struct builder_job_result *results, size_t e, const struct sy_strv *late,
 			int fd)
@@ -223,12 +207,13 @@ void builder_schedule_job_process(const struct builder_schedule_input *in, const
 	built = build_one(in, o, results, e, late, log, &infra, &check, &err) == 0;
 
 	if (!built) {
-		char *last = last_error_line(res->log_path);
-		reason = sy_xasprintf("%s: %s%s%s", spec->path, err.msg, last ? ": " : "",
-				      last ? last : "");
+		/* err already holds what the log says when rpmbuild failed
+		 * (builder_build_run); another failure owes nothing to the
+		 * log's last rpm error, which an earlier attempt may have
+		 * written. */
+		reason = sy_xasprintf("%s: %s", spec->path, err.msg);
 		if (log >= 0)
 			dprintf(log, "shipyard: %s\n", reason);
-		free(last);
 	}
 	dprintf(fd, "%d %d %.3f %d\t%s\n", built, infra, res->seconds, check, reason ? reason : "");
 	free(reason);

@@ -582,6 +582,7 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 	const struct planner_graph_node *node = &graph->nodes[spec];
 	Pool *pool = pool_create();
 	const char **paths;
+	struct sy_strv missing = SY_STRV_INIT;
 	Queue job;
 	int rc = 0;
 
@@ -597,11 +598,17 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 		if (is_unresolved(node, text)) {
 			Id dep = dep_id(pool, &s->buildrequires.items[k]);
 			if (!dep || !*pool_whatprovides_ptr(pool, dep))
-				rc = sy_error_set(err, "unresolvable BuildRequires: %s", text);
+				sy_strv_push(&missing, text);
 			else
 				queue_push2(&job, SOLVER_INSTALL | SOLVER_SOLVABLE_PROVIDES, dep);
 		}
 		free(text);
+	}
+	if (missing.n) {
+		/* All of them: a maintainer fixes them at once. */
+		char *list = sy_strv_join(&missing, ", ");
+		rc = sy_error_set(err, "unresolvable BuildRequires: %s", list);
+		free(list);
 	}
 	if (rc == 0 && job.count) {
 		Solver *solver = solver_create(pool);
@@ -618,6 +625,7 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 		solver_free(solver);
 	}
 	(void)repo;
+	sy_strv_release(&missing);
 	queue_free(&job);
 	free(paths);
 	pool_free(pool);

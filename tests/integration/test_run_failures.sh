@@ -60,7 +60,7 @@ expect_line "$T/out" '^shipyard/build failure'
 expect_line "$T/err" 'SPECS/libgreet/libgreet\.spec: SPECS/libgreet/libgreet\.signatures\.json: libgreet-1\.0\.tar\.gz: SHA-256 mismatch'
 expect_line "$T/err" 'SPECS/broken/broken\.spec.*(Frobnicate|[Uu]nknown tag)'
 expect_line "$T/err" 'SPECS/needs-missing/needs-missing\.spec: unresolvable BuildRequires: does-not-exist-devel >= 2'
-expect_line "$T/err" 'SPECS/failing/failing\.spec: rpmbuild failed.*Bad exit status.*%build'
+expect_line "$T/err" 'SPECS/failing/failing\.spec: rpmbuild failed with status 1: %build failed: this build fails on purpose \(log: '
 for spec in hello libbanner greet-tools; do
 	expect_line "$T/err" "SPECS/$spec/$spec\\.spec: blocked by libgreet"
 done

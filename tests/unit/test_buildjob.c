@@ -265,7 +265,7 @@ static void test_build_run_failing_build_leaves_no_scratch_or_mounts(void **stat
 
 	write_spec(f, "broken", "echo 'compiler says no' >&2\nexit 1");
 	assert_int_equal(builder_build_run(&req, &res, &err), -1);
-	assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+	assert_string_equal(err.msg, "rpmbuild failed with status 1: %build failed: compiler says no");
 	assert_int_equal(res.infrastructure, 0);
 	assert_int_equal(res.rpms.n, 0);
 	assert_null(res.srpm);
@@ -274,6 +274,26 @@ static void test_build_run_failing_build_leaves_no_scratch_or_mounts(void **stat
 	assert_ok(sy_read_file(f->log, &log, NULL, &err), &err);
 	assert_non_null(strstr(log, "compiler says no"));
 	free(log);
+}
+
+/* A build calling a command the root lacks (as the Azure Linux macros call
+ * their own scripts, which a root holding only macro files does not have)
+ * fails with a reason naming the command, not rpmbuild's temporary
+ * script. */
+static void test_build_run_failure_reason_names_missing_command(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "nocmd.spec");
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+
+	write_spec(f, "nocmd", "/usr/lib/rpm/no-such-helper.sh --run");
+	assert_int_equal(builder_build_run(&req, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "rpmbuild failed with status 1: %build failed: "
+					"/usr/lib/rpm/no-such-helper.sh: "));
+	assert_non_null(strstr(err.msg, "not found"));
+	assert_null(strstr(err.msg, "rpm-tmp"));
+	assert_int_equal(res.infrastructure, 0);
 }
 
 static void test_build_run_stops_at_timeout(void **state)
@@ -877,7 +897,7 @@ static void check_build_stopped_by_limit(struct fixture *f, const char *name, co
 	if (build_had_cgroup(f)) {
 		assert_string_equal(err.msg, cgroup_reason);
 	} else {
-		assert_string_equal(err.msg, "rpmbuild failed with status 1, see log");
+		assert_int_equal(strncmp(err.msg, "rpmbuild failed with status 1", 29), 0);
 		assert_log_has(f, fallback_log);
 	}
 	assert_false(sy_exists(f->scratch));
@@ -974,6 +994,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_run_has_no_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_build_run_failing_build_leaves_no_scratch_or_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_failure_reason_names_missing_command,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_stops_at_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_installs_given_rpms_first, setup,
 						teardown),

@@ -155,6 +155,27 @@ static void test_graph_resolves_versioned_buildrequires_and_install_closure(void
 	planner_graph_release(&g);
 }
 
+/* A spec whose BuildRequires nothing offers, even among the packages built
+ * by the end of a run, fails naming every one of them, in its order. */
+static void test_graph_resolve_late_names_every_unresolvable_buildrequires(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g;
+	struct sy_strv install = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	const char *const none[] = { NULL };
+
+	add_br(&f->specs[4], "no-such-devel", 0, NULL);
+	add_br(&f->specs[4], "gcc", 0, NULL);
+	add_br(&f->specs[4], "libnothing-devel", PLANNER_DEP_GREATER | PLANNER_DEP_EQUAL, "2");
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
+	assert_int_equal(planner_graph_resolve_late(&g, 4, none, &install, &err), -1);
+	assert_string_equal(err.msg, "unresolvable BuildRequires: zlib-devel < 1.0, "
+				     "no-such-devel, libnothing-devel >= 2");
+	assert_int_equal(install.n, 0);
+	planner_graph_release(&g);
+}
+
 static void test_graph_finds_build_cycles(void **state)
 {
 	struct fixture *f = *state;
@@ -684,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_graph_rpm_root_capabilities_win_over_specs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_graph_resolves_versioned_buildrequires_and_install_closure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graph_resolve_late_names_every_unresolvable_buildrequires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_finds_build_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_reports_new_and_removed_specs, setup, teardown),
