@@ -198,7 +198,18 @@ jq -e --arg id "$idA" '.error == "pipeline \($id) is success, not held for appro
 [ "$(curl -fs "$base/api/pipelines" | jq '.pipelines | length')" -eq "$held" ] ||
 	fail "a refused approval queued a pipeline"
 
-# 5. The approval: queued at once, built with --approve, published.
+# 5. The approval: queued at once, built with --approve, published. The
+# forge has seen the held plan's failure first: the outbox sends only the
+# latest state of a context, so an approval quicker than its sender would
+# replace the failure before it left.
+if [ -n "$forge_pid" ]; then
+	i=0
+	until statuses "$headB" | grep -q '^shipyard/plan failure$'; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || { statuses "$headB"; fail "the held plan did not fail on the forge"; }
+		sleep 0.1
+	done
+fi
 [ "$(approve "$held" "$token")" = 202 ] || { cat "$T/reply"; fail "approval not 202"; }
 run=$(jq -r '.pipeline' "$T/reply")
 jq -e --arg h "$held" '.approves == ($h | tonumber) and .approved_by == "alice" and
