@@ -34,8 +34,8 @@ const char cli_specs_usage[] =
 	"  --jobs N          parallel spec readers (default: cores)\n"
 	"  --worker-manifest FILE  a worker root of the distribution's packages\n"
 	"                    (worker.kind = rpm): parse-time rpm queries read its\n"
-	"                    packages' headers (default: the package manifest's\n"
-	"                    stub rpmdb)\n"
+	"                    packages' headers (default: an rpmdb of the package\n"
+	"                    manifest's names and versions)\n"
 	"\n"
 	"A spec that does not parse is printed with its error and named on stderr.\n"
 	"Exit status: 0 every spec parsed, 1 one did not, 2 usage or set-up error.\n";
