@@ -89,7 +89,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 cp -r "$snap" "$T/served"
 (cd "$T/served" && exec python3 -m http.server "$port" --bind 127.0.0.1) >"$T/http.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$T"' EXIT
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	curl -sf "http://127.0.0.1:$port/repodata/repomd.xml" >/dev/null && break
 	sleep 0.3
