@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "planner/graphcache.h"
 #include "planner/keycache.h"
 #include "state/layout.h"
 
@@ -83,18 +84,73 @@ out:
 	return rc;
 }
 
-int planner_commit_graph(const struct planner_commit_settings *s, struct planner_commit *c,
-			 struct sy_error *err)
+static const struct sy_strv *toolchain_of(const struct planner_commit_settings *s)
 {
 	static const struct sy_strv none = SY_STRV_INIT;
 
+	return s->toolchain ? s->toolchain : &none;
+}
+
+static void graph_context(const struct planner_commit_settings *s, const struct planner_commit *c,
+			  char out[SY_SHA256_HEX_LEN + 1])
+{
+	planner_graphcache_context(&c->index, toolchain_of(s), s->toolchain_first, s->arch,
+				   s->learn_repo, out);
+}
+
+int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
+				struct sy_error *err)
+{
+	char context[SY_SHA256_HEX_LEN + 1];
+	char *db;
+	int hit;
+
+	if (c->has_graph)
+		return 1;
+	db = state_db_path(s->state);
+	graph_context(s, c, context);
+	hit = planner_graphcache_get(db, context, c->index.specs, c->index.nspecs, toolchain_of(s),
+				     s->toolchain_first, s->arch, s->learn_repo, &c->graph, err);
+	c->has_graph = hit > 0;
+	free(db);
+	return hit;
+}
+
+int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
+			       struct sy_error *err)
+{
 	if (c->has_graph)
 		return 0;
-	if (planner_graph_build(c->index.specs, c->index.nspecs, s->toolchain ? s->toolchain : &none,
+	if (planner_graph_build(c->index.specs, c->index.nspecs, toolchain_of(s),
 				s->toolchain_first, s->arch, s->learn_repo, &c->graph, err))
 		return -1;
 	c->has_graph = 1;
 	return 0;
+}
+
+int planner_commit_graph_store(const struct planner_commit_settings *s,
+			       const struct planner_commit *c, struct sy_error *err)
+{
+	char context[SY_SHA256_HEX_LEN + 1];
+	char *db = state_db_path(s->state);
+	int rc;
+
+	graph_context(s, c, context);
+	rc = planner_graphcache_put(db, context, &c->graph, err);
+	free(db);
+	return rc;
+}
+
+int planner_commit_graph(const struct planner_commit_settings *s, struct planner_commit *c,
+			 struct sy_error *err)
+{
+	int hit = planner_commit_graph_cached(s, c, err);
+
+	if (hit)
+		return hit < 0 ? -1 : 0;
+	if (planner_commit_graph_build(s, c, err))
+		return -1;
+	return planner_commit_graph_store(s, c, err);
 }
 
 /* Digest of everything a commit's keys depend on besides the commit: its

@@ -82,12 +82,26 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 			const struct planner_commit *reuse, struct planner_commit *c,
 			struct sy_error *err);
 
-/* Builds the dependency graph of a commit that was read (planner_graph_build
- * with the settings' toolchain, arch and learned repository). Touches no git
- * object and no database, so it may run on another thread while other
- * commits are read. Returns 0 or -1 with err. */
+/* Gives a commit that was read its dependency graph: from the graph cache
+ * of the state database (planner/graphcache.h) when a graph over the same
+ * specs with the same toolchain, arch and learned repository was built
+ * before, else built (planner_graph_build) and stored. Not for use while
+ * another thread uses the state database. Returns 0 or -1 with err. */
 int planner_commit_graph(const struct planner_commit_settings *s, struct planner_commit *c,
 			 struct sy_error *err);
+
+/* The two halves of planner_commit_graph, for building on another thread
+ * while others read commits: planner_commit_graph_cached loads the cached
+ * graph (returns 1, or 0 on a miss, -1 with err when the database cannot be
+ * read); planner_commit_graph_build builds it, touching no git object and no
+ * database (0 or -1 with err), and planner_commit_graph_store then stores it
+ * (0 or -1 with err), before anything edits its nodes. */
+int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
+				struct sy_error *err);
+int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
+			       struct sy_error *err);
+int planner_commit_graph_store(const struct planner_commit_settings *s,
+			       const struct planner_commit *c, struct sy_error *err);
 
 /* Computes the build keys of a commit that was read, with the rebuild
  * policies of policies (the head's distro: a plan judges both of its commits

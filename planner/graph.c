@@ -1,5 +1,6 @@
 #include "planner/graph.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,16 @@
 
 #include "sandbox/solvload.h"
 
+/* The libsolv side of a graph. A graph read back from the graph cache
+ * (planner_graph_from_nodes) has its nodes but no pool until a call needs
+ * one (late resolution, unresolved Requires): what makes the pool is kept
+ * for that, and lock serialises its making among build threads. */
 struct planner_graph_pool {
+	pthread_mutex_t lock;
+	int state;                    /* 0 not made, 1 made, -1 could not be */
+	struct sy_strv toolchain_caps; /* what the worker root's toolchain offers */
+	char *arch;                   /* target arch */
+	char *learn_repo;             /* published repository to learn from, or NULL */
 	Pool *pool;
 	Repo *distro;                 /* packages of this distribution */
 	Repo *toolchain;              /* one solvable offering the toolchain */
@@ -119,15 +129,15 @@ static int learn_provides(struct planner_graph_pool *gp, const char *repo_dir, s
 	return 0;
 }
 
-static struct planner_graph_pool *load_pool(const struct planner_spec *specs, size_t nspecs,
-					    const struct sy_strv *toolchain, const char *arch)
+/* Loads the packages of specs and the toolchain into gp's new pool. */
+static void load_pool(struct planner_graph_pool *gp, const struct planner_spec *specs,
+		      size_t nspecs)
 {
-	struct planner_graph_pool *gp = sy_xcalloc(1, sizeof(*gp));
 	Pool *pool = pool_create();
 
 	gp->pool = pool;
 	pool_setdisttype(pool, DISTTYPE_RPM);
-	pool_setarch(pool, arch ? arch : "x86_64");
+	pool_setarch(pool, gp->arch);
 	gp->distro = repo_create(pool, "distribution");
 	gp->toolchain = repo_create(pool, "toolchain");
 	size_t first = (size_t)pool->nsolvables, total = 0;
@@ -143,8 +153,33 @@ static struct planner_graph_pool *load_pool(const struct planner_spec *specs, si
 			add_package(gp, &specs[i].packages[j]);
 		}
 	}
-	add_toolchain(gp, toolchain);
-	return gp;
+	add_toolchain(gp, &gp->toolchain_caps);
+}
+
+/* Makes the pool of graph once: packages, learned provides, whatprovides.
+ * Returns 0, or -1 with err set when the learned repository cannot be read
+ * (then and afterwards: a later call fails the same way). */
+static int pool_ready(const struct planner_graph *graph, struct sy_error *err)
+{
+	struct planner_graph_pool *gp = graph->pool;
+	int rc;
+
+	pthread_mutex_lock(&gp->lock);
+	if (gp->state == 0) {
+		load_pool(gp, graph->specs, graph->nspecs);
+		gp->state = 1;
+		if (gp->learn_repo && learn_provides(gp, gp->learn_repo, err))
+			gp->state = -1;
+		repo_internalize(gp->distro);
+		repo_internalize(gp->toolchain);
+		pool_createwhatprovides(gp->pool);
+		gp->seen = sy_xcalloc((size_t)gp->pool->nsolvables + 1, sizeof(uint32_t));
+	} else if (gp->state < 0) {
+		sy_error_set(err, "%s: cannot be read again", gp->learn_repo);
+	}
+	rc = gp->state < 0 ? -1 : 0;
+	pthread_mutex_unlock(&gp->lock);
+	return rc;
 }
 
 /* Picks the best distribution provider of dep: highest EVR, then the first
@@ -344,8 +379,11 @@ void planner_graph_unresolved_requires(const struct planner_graph *graph, size_t
 {
 	const struct planner_spec *s = &graph->specs[spec];
 	size_t first = out->n;
+	struct sy_error ignored;
 
-	if (s->error || s->excluded)
+	/* Without its learned provides the pool is never made: the graph was
+	 * resolved with them, and a pool without them would list too much. */
+	if (s->error || s->excluded || pool_ready(graph, &ignored))
 		return;
 	for (size_t j = 0; j < s->npackages; j++) {
 		const struct planner_package *pkg = &s->packages[j];
@@ -384,29 +422,50 @@ char *planner_graph_run_reason(const struct planner_graph *graph, size_t spec, s
 	return reason;
 }
 
+/* Starts graph over specs with empty nodes and no pool yet. */
+static void graph_init(struct planner_graph *graph, const struct planner_spec *specs, size_t nspecs,
+		       const struct sy_strv *toolchain, int toolchain_first, const char *arch,
+		       const char *learn_repo_dir)
+{
+	struct planner_graph_pool *gp = sy_xcalloc(1, sizeof(*gp));
+
+	memset(graph, 0, sizeof(*graph));
+	graph->specs = specs;
+	graph->nspecs = nspecs;
+	graph->nodes = sy_xcalloc(nspecs ? nspecs : 1, sizeof(*graph->nodes));
+	pthread_mutex_init(&gp->lock, NULL);
+	for (size_t i = 0; toolchain && i < toolchain->n; i++)
+		sy_strv_push(&gp->toolchain_caps, toolchain->items[i]);
+	gp->toolchain_first = toolchain_first;
+	gp->arch = sy_xstrdup(arch ? arch : "x86_64");
+	gp->learn_repo = learn_repo_dir ? sy_xstrdup(learn_repo_dir) : NULL;
+	graph->pool = gp;
+}
+
 int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
 			const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err)
 {
-	memset(graph, 0, sizeof(*graph));
-	graph->specs = specs;
-	graph->nspecs = nspecs;
-	graph->nodes = sy_xcalloc(nspecs ? nspecs : 1, sizeof(*graph->nodes));
-	graph->pool = load_pool(specs, nspecs, toolchain, arch);
-	graph->pool->toolchain_first = toolchain_first;
-	if (learn_repo_dir && learn_provides(graph->pool, learn_repo_dir, err)) {
+	graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
+	if (pool_ready(graph, err)) {
 		planner_graph_release(graph);
 		return -1;
 	}
-	repo_internalize(graph->pool->distro);
-	repo_internalize(graph->pool->toolchain);
-	pool_createwhatprovides(graph->pool->pool);
-	graph->pool->seen = sy_xcalloc((size_t)graph->pool->pool->nsolvables + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < nspecs; i++)
 		if (!specs[i].error && !specs[i].excluded)
 			resolve_spec(graph, i);
 	return 0;
+}
+
+struct planner_graph_node *planner_graph_from_nodes(const struct planner_spec *specs, size_t nspecs,
+						    const struct sy_strv *toolchain,
+						    int toolchain_first, const char *arch,
+						    const char *learn_repo_dir,
+						    struct planner_graph *graph)
+{
+	graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
+	return graph->nodes;
 }
 
 void planner_graph_release(struct planner_graph *graph)
@@ -424,7 +483,12 @@ void planner_graph_release(struct planner_graph *graph)
 	}
 	free(graph->nodes);
 	if (graph->pool) {
-		pool_free(graph->pool->pool);
+		if (graph->pool->pool)
+			pool_free(graph->pool->pool);
+		pthread_mutex_destroy(&graph->pool->lock);
+		sy_strv_release(&graph->pool->toolchain_caps);
+		free(graph->pool->arch);
+		free(graph->pool->learn_repo);
 		free(graph->pool->by_id);
 		free(graph->pool->best_str);
 		free(graph->pool->best_rel);
@@ -580,12 +644,15 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 {
 	const struct planner_spec *s = &graph->specs[spec];
 	const struct planner_graph_node *node = &graph->nodes[spec];
-	Pool *pool = pool_create();
+	Pool *pool;
 	const char **paths;
 	struct sy_strv missing = SY_STRV_INIT;
 	Queue job;
 	int rc = 0;
 
+	if (pool_ready(graph, err))
+		return -1;
+	pool = pool_create();
 	pool_setdisttype(pool, DISTTYPE_RPM);
 	pool_setarch(pool, "x86_64");
 	/* First, so that the paths array (sized at loading) covers its id. */

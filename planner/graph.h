@@ -58,7 +58,8 @@ struct planner_graph {
 	size_t nspecs;
 	struct planner_graph_node *nodes; /* nspecs entries; specs with an error
 					   * have empty nodes */
-	struct planner_graph_pool *pool;  /* libsolv state, private */
+	struct planner_graph_pool *pool;  /* libsolv state, private; made on
+					   * demand for a graph from nodes */
 };
 
 /* Loads the packages of specs (those without error and not excluded) for
@@ -79,6 +80,18 @@ int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
 			const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err);
+
+/* Starts graph over specs for nodes resolved earlier from the same specs and
+ * arguments (planner/graphcache.h keeps them): returns graph->nodes, nspecs
+ * empty entries (heap arrays and strvs, owned by the graph) for the caller to
+ * fill. The libsolv pool is made, from the same arguments, only when a call
+ * needs it (planner_graph_resolve_late, planner_graph_unresolved_requires),
+ * which a plan never does. Release with planner_graph_release. */
+struct planner_graph_node *planner_graph_from_nodes(const struct planner_spec *specs, size_t nspecs,
+						    const struct sy_strv *toolchain,
+						    int toolchain_first, const char *arch,
+						    const char *learn_repo_dir,
+						    struct planner_graph *graph);
 
 /* Why spec's k-th build edge (nodes[spec].build_deps[k]) exists: the
  * BuildRequires that made it, formatted ("zlib-devel >= 1.2"). Formatted on

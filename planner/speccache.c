@@ -28,36 +28,21 @@ struct planner_speccache {
 /* Binary form.                                                              */
 
 
-static void put_varint(struct sy_buf *e, uint64_t v)
-{
-	unsigned char b[10];
-	size_t n = 0;
-
-	do {
-		b[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	sy_buf_add(e, b, n);
-}
-
 static void put_str(struct sy_buf *e, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	put_varint(e, s ? (uint64_t)n + 1 : 0);
+	sy_buf_add_varint(e, s ? (uint64_t)n + 1 : 0);
 	if (n)
 		sy_buf_add(e, s, n);
 }
 
 static void put_deps(struct sy_buf *e, const struct planner_deps *deps)
 {
-	put_varint(e, deps->n);
+	sy_buf_add_varint(e, deps->n);
 	for (size_t i = 0; i < deps->n; i++) {
 		put_str(e, deps->items[i].name);
-		put_varint(e, (uint32_t)deps->items[i].flags);
+		sy_buf_add_varint(e, (uint32_t)deps->items[i].flags);
 		put_str(e, deps->items[i].evr);
 	}
 }
@@ -69,7 +54,7 @@ static void put_strv(struct sy_buf *e, const struct sy_strv *v)
 
 	for (size_t i = 0; i < v->n; i++)
 		n += v->items[i] != NULL;
-	put_varint(e, n);
+	sy_buf_add_varint(e, n);
 	for (size_t i = 0; i < v->n; i++)
 		if (v->items[i])
 			put_str(e, v->items[i]);
@@ -88,7 +73,7 @@ unsigned char *planner_speccache_encode(const struct planner_spec *spec, size_t 
 		put_str(&e, spec->epoch);
 		put_str(&e, spec->version);
 		put_str(&e, spec->release);
-		put_varint(&e, spec->npackages);
+		sy_buf_add_varint(&e, spec->npackages);
 		for (size_t i = 0; i < spec->npackages; i++) {
 			const struct planner_package *p = &spec->packages[i];
 
@@ -120,19 +105,12 @@ struct dec {
 
 static uint64_t get_varint(struct dec *d)
 {
-	uint64_t v = 0;
+	struct sy_bufreader r = { d->p, d->end, d->bad };
+	uint64_t v = sy_bufreader_varint(&r);
 
-	for (unsigned shift = 0; !d->bad; shift += 7) {
-		if (d->p == d->end || shift > 63) {
-			d->bad = 1;
-			break;
-		}
-		unsigned char b = *d->p++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
-	}
-	return 0;
+	d->p = r.p;
+	d->bad = r.bad;
+	return v;
 }
 
 static char *get_str(struct dec *d)

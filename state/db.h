@@ -97,7 +97,7 @@
  *   stored        when it was stored (Unix s)
  * kv: caches of values computed from content-addressed keys (state/kv.h);
  *   key (ns, key)
- *   ns            namespace: "tree-listing-v1", "view-keys-v1", ...
+ *   ns            namespace: "tree-listing-v2", "view-keys-v1", "graph-v1", ...
  *   key           key within ns
  *   value         BLOB, opaque to this module
  */

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include "planner/graph.h"
+#include "planner/graphcache.h"
 #include "planner/plan.h"
 #include "planner/buildkey.h"
 #include "planner/analyze.h"
@@ -193,6 +194,163 @@ static void test_graph_finds_build_cycles(void **state)
 	assert_int_equal(member[0] + member[1] + member[2], 0);
 	sy_strv_release(&cycles);
 	planner_graph_release(&g);
+}
+
+/* Asserts that two graphs over the same specs have the same nodes. */
+static void assert_same_nodes(const struct planner_graph *a, const struct planner_graph *b)
+{
+	assert_int_equal(a->nspecs, b->nspecs);
+	for (size_t i = 0; i < a->nspecs; i++) {
+		const struct planner_graph_node *x = &a->nodes[i], *y = &b->nodes[i];
+		assert_int_equal(x->nbuild_deps, y->nbuild_deps);
+		for (size_t k = 0; k < x->nbuild_deps; k++) {
+			assert_int_equal(x->build_deps[k], y->build_deps[k]);
+			assert_int_equal(x->build_dep_brs[k], y->build_dep_brs[k]);
+		}
+		assert_int_equal(x->nrun_deps, y->nrun_deps);
+		for (size_t k = 0; k < x->nrun_deps; k++) {
+			assert_int_equal(x->run_deps[k], y->run_deps[k]);
+			assert_int_equal(x->run_dep_reqs[k].package, y->run_dep_reqs[k].package);
+			assert_int_equal(x->run_dep_reqs[k].require, y->run_dep_reqs[k].require);
+		}
+		assert_int_equal(x->ninstall, y->ninstall);
+		for (size_t k = 0; k < x->ninstall; k++) {
+			assert_int_equal(x->install[k].spec, y->install[k].spec);
+			assert_int_equal(x->install[k].package, y->install[k].package);
+		}
+		assert_int_equal(x->nroot_specs, y->nroot_specs);
+		for (size_t k = 0; k < x->nroot_specs; k++)
+			assert_int_equal(x->root_specs[k], y->root_specs[k]);
+		assert_int_equal(x->unresolved.n, y->unresolved.n);
+		for (size_t k = 0; k < x->unresolved.n; k++)
+			assert_string_equal(x->unresolved.items[k], y->unresolved.items[k]);
+		assert_int_equal(x->toolchain.n, y->toolchain.n);
+		for (size_t k = 0; k < x->toolchain.n; k++)
+			assert_string_equal(x->toolchain.items[k], y->toolchain.items[k]);
+	}
+}
+
+/* A graph read back from its record has the built graph's nodes, and what
+ * needs libsolv afterwards (late resolution, unresolved Requires) makes the
+ * pool from the same arguments and answers as the built graph does. */
+static void test_graphcache_record_gives_back_the_built_graph(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g, h;
+	struct sy_error err = { { 0 } }, err2 = { { 0 } };
+	struct sy_strv install = SY_STRV_INIT, u1 = SY_STRV_INIT, u2 = SY_STRV_INIT;
+	const char *const none[] = { NULL };
+	unsigned char *data;
+	size_t len;
+
+	add_br(&f->specs[4], "no-such-devel", 0, NULL);
+	f->specs[3].packages[0].requires.items = sy_xcalloc(1, sizeof(struct planner_dep));
+	f->specs[3].packages[0].requires.items[0] = dep("libmissing.so.1()(64bit)", 0, NULL);
+	f->specs[3].packages[0].requires.n = 1;
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
+	data = planner_graphcache_encode(&g, &len);
+	assert_ok(planner_graphcache_decode(data, len, f->specs, 7, &f->toolchain, 0, "x86_64", NULL,
+					    &h, &err),
+		  &err);
+	assert_same_nodes(&g, &h);
+	assert_int_equal(h.nodes[2].nbuild_deps, 1); /* curl -> openssl survived */
+	assert_int_equal(planner_graph_resolve_late(&g, 4, none, &install, &err), -1);
+	assert_int_equal(planner_graph_resolve_late(&h, 4, none, &install, &err2), -1);
+	assert_string_equal(err.msg, err2.msg);
+	planner_graph_unresolved_requires(&g, 3, &u1);
+	planner_graph_unresolved_requires(&h, 3, &u2);
+	assert_int_equal(u2.n, 1);
+	assert_string_equal(u1.items[0], u2.items[0]);
+	sy_strv_release(&u1);
+	sy_strv_release(&u2);
+	free(data);
+	planner_graph_release(&h);
+	planner_graph_release(&g);
+}
+
+/* A record that does not fit the specs it is read for (fewer specs, a
+ * truncated or extended record) is refused, not read out of bounds. */
+static void test_graphcache_refuses_a_record_that_does_not_fit_the_specs(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_graph g, h;
+	struct sy_error err = { { 0 } };
+	unsigned char *data, *longer;
+	size_t len;
+
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &g, &err), &err);
+	data = planner_graphcache_encode(&g, &len);
+	assert_int_equal(planner_graphcache_decode(data, len, f->specs, 6, &f->toolchain, 0,
+						   "x86_64", NULL, &h, &err),
+			 -1);
+	assert_string_equal(err.msg, "graph record: does not fit the specs");
+	for (size_t cut = 0; cut < len; cut++)
+		assert_int_equal(planner_graphcache_decode(data, cut, f->specs, 7, &f->toolchain, 0,
+							   "x86_64", NULL, &h, &err),
+				 -1);
+	longer = sy_xcalloc(len + 1, 1);
+	memcpy(longer, data, len);
+	assert_int_equal(planner_graphcache_decode(longer, len + 1, f->specs, 7, &f->toolchain, 0,
+						   "x86_64", NULL, &h, &err),
+			 -1);
+	/* openssl's record says its edge came from BuildRequires #0; with no
+	 * BuildRequires left, that index points nowhere. */
+	size_t saved = f->specs[1].buildrequires.n;
+	f->specs[1].buildrequires.n = 0;
+	assert_int_equal(planner_graphcache_decode(data, len, f->specs, 7, &f->toolchain, 0,
+						   "x86_64", NULL, &h, &err),
+			 -1);
+	f->specs[1].buildrequires.n = saved;
+	free(longer);
+	free(data);
+	planner_graph_release(&g);
+}
+
+/* The cache key changes with whatever changes the graph: the toolchain, its
+ * precedence, the arch, the learned repository, a spec's inputs, context or
+ * parse error; and is the same for the same inputs. */
+static void test_graphcache_context_covers_every_input_of_the_graph(void **state)
+{
+	struct fixture *f = *state;
+	char *inputs[7], *contexts[7];
+	struct planner_index index = { .specs = f->specs, .nspecs = 7, .spec_inputs = inputs,
+				       .spec_contexts = contexts };
+	char base[SY_SHA256_HEX_LEN + 1], again[SY_SHA256_HEX_LEN + 1], other[SY_SHA256_HEX_LEN + 1];
+	struct sy_strv more = SY_STRV_INIT;
+
+	for (size_t i = 0; i < 7; i++) {
+		inputs[i] = sy_xasprintf("in%zu", i);
+		contexts[i] = sy_xstrdup("ctx");
+	}
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", NULL, base);
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", NULL, again);
+	assert_string_equal(base, again);
+	sy_strv_push(&more, "gcc");
+	sy_strv_push(&more, "make");
+	planner_graphcache_context(&index, &more, 0, "x86_64", NULL, other);
+	assert_string_not_equal(base, other);
+	planner_graphcache_context(&index, &f->toolchain, 1, "x86_64", NULL, other);
+	assert_string_not_equal(base, other);
+	planner_graphcache_context(&index, &f->toolchain, 0, "aarch64", NULL, other);
+	assert_string_not_equal(base, other);
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", "/repos/main/snapshots/1", other);
+	assert_string_not_equal(base, other);
+	free(inputs[2]);
+	inputs[2] = sy_xstrdup("changed");
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", NULL, other);
+	assert_string_not_equal(base, other);
+	free(contexts[5]);
+	contexts[5] = sy_xstrdup("versions");
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", NULL, again);
+	assert_string_not_equal(other, again);
+	f->specs[0].error = sy_xstrdup("sandbox could not be set up");
+	planner_graphcache_context(&index, &f->toolchain, 0, "x86_64", NULL, other);
+	assert_string_not_equal(other, again);
+	for (size_t i = 0; i < 7; i++) {
+		free(inputs[i]);
+		free(contexts[i]);
+	}
+	sy_strv_release(&more);
 }
 
 /* Keys made by hand: own digest "o<i><own>" and key "k<i><key>" per spec. */
@@ -707,6 +865,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_graph_resolves_versioned_buildrequires_and_install_closure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_resolve_late_names_every_unresolvable_buildrequires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_finds_build_cycles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graphcache_record_gives_back_the_built_graph, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graphcache_refuses_a_record_that_does_not_fit_the_specs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graphcache_context_covers_every_input_of_the_graph, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_reports_new_and_removed_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_orders_dependencies_first_and_breaks_cycles_with_built_packages, setup, teardown),

@@ -1,0 +1,212 @@
+#include "planner/graphcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "state/kv.h"
+
+#define NS "graph-v1"
+
+void planner_graphcache_context(const struct planner_index *index, const struct sy_strv *toolchain,
+				int toolchain_first, const char *arch, const char *learn_repo_dir,
+				char out[SY_SHA256_HEX_LEN + 1])
+{
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, NS);
+	sy_sha256_update_str(h, arch ? arch : "x86_64");
+	sy_sha256_update_str(h, toolchain_first ? "toolchain first" : "specs first");
+	sy_sha256_update_str(h, learn_repo_dir ? learn_repo_dir : "");
+	for (size_t i = 0; toolchain && i < toolchain->n; i++)
+		sy_sha256_update_str(h, toolchain->items[i]);
+	sy_sha256_update_str(h, "specs");
+	for (size_t i = 0; i < index->nspecs; i++) {
+		const struct planner_spec *s = &index->specs[i];
+
+		sy_sha256_update_str(h, s->path);
+		sy_sha256_update_str(h, index->spec_inputs[i] ? index->spec_inputs[i] : "");
+		sy_sha256_update_str(h, index->spec_contexts[i] ? index->spec_contexts[i] : "");
+		sy_sha256_update_str(h, s->excluded ? s->excluded : "");
+		/* A transient error is not in the spec cache: the same inputs may
+		 * read fine next time, and give another graph. */
+		sy_sha256_update_str(h, s->error ? s->error : "");
+	}
+	sy_sha256_final(h, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Binary form: per node, counted lists of varints and strings.              */
+
+static void put_strv(struct sy_buf *b, const struct sy_strv *v)
+{
+	sy_buf_add_varint(b, v->n);
+	for (size_t i = 0; i < v->n; i++) {
+		size_t n = strlen(v->items[i]);
+		sy_buf_add_varint(b, n);
+		sy_buf_add(b, v->items[i], n);
+	}
+}
+
+static void put_node(struct sy_buf *b, const struct planner_graph_node *n)
+{
+	sy_buf_add_varint(b, n->nbuild_deps);
+	for (size_t k = 0; k < n->nbuild_deps; k++) {
+		sy_buf_add_varint(b, n->build_deps[k]);
+		sy_buf_add_varint(b, n->build_dep_brs[k]);
+	}
+	sy_buf_add_varint(b, n->nrun_deps);
+	for (size_t k = 0; k < n->nrun_deps; k++) {
+		sy_buf_add_varint(b, n->run_deps[k]);
+		sy_buf_add_varint(b, n->run_dep_reqs[k].package);
+		sy_buf_add_varint(b, n->run_dep_reqs[k].require);
+	}
+	sy_buf_add_varint(b, n->ninstall);
+	for (size_t k = 0; k < n->ninstall; k++) {
+		sy_buf_add_varint(b, n->install[k].spec);
+		sy_buf_add_varint(b, n->install[k].package);
+	}
+	sy_buf_add_varint(b, n->nroot_specs);
+	for (size_t k = 0; k < n->nroot_specs; k++)
+		sy_buf_add_varint(b, n->root_specs[k]);
+	put_strv(b, &n->unresolved);
+	put_strv(b, &n->toolchain);
+}
+
+unsigned char *planner_graphcache_encode(const struct planner_graph *graph, size_t *len)
+{
+	struct sy_buf b = SY_BUF_INIT;
+
+	sy_buf_add_varint(&b, graph->nspecs);
+	for (size_t i = 0; i < graph->nspecs; i++)
+		put_node(&b, &graph->nodes[i]);
+	*len = b.len;
+	return b.data;
+}
+
+/* A decoder: the reader, and the specs every index must fit. */
+struct dec {
+	struct sy_bufreader r;
+	const struct planner_spec *specs;
+	size_t nspecs;
+};
+
+/* A count of items taking at least min_bytes each, or 0 with r.bad set. */
+static size_t get_count(struct dec *d, size_t min_bytes)
+{
+	uint64_t n = sy_bufreader_varint(&d->r);
+
+	if (!d->r.bad && n > (uint64_t)(d->r.end - d->r.p) / min_bytes)
+		d->r.bad = 1;
+	return d->r.bad ? 0 : (size_t)n;
+}
+
+/* A varint below limit, or 0 with r.bad set. */
+static size_t get_below(struct dec *d, size_t limit)
+{
+	uint64_t v = sy_bufreader_varint(&d->r);
+
+	if (v >= limit)
+		d->r.bad = 1;
+	return d->r.bad ? 0 : (size_t)v;
+}
+
+static void get_strv(struct dec *d, struct sy_strv *v)
+{
+	size_t n = get_count(d, 1);
+
+	for (size_t i = 0; i < n && !d->r.bad; i++) {
+		size_t len = get_below(d, (size_t)(d->r.end - d->r.p) + 1);
+		if (d->r.bad)
+			break;
+		sy_strv_push_owned(v, sy_xstrndup((const char *)d->r.p, len));
+		d->r.p += len;
+	}
+}
+
+static void get_node(struct dec *d, size_t i, struct planner_graph_node *n)
+{
+	const struct planner_spec *s = &d->specs[i];
+
+	n->nbuild_deps = get_count(d, 2);
+	n->build_deps = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
+	n->build_dep_brs = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
+	for (size_t k = 0; k < n->nbuild_deps; k++) {
+		n->build_deps[k] = get_below(d, d->nspecs);
+		n->build_dep_brs[k] = get_below(d, s->buildrequires.n);
+	}
+	n->nrun_deps = get_count(d, 3);
+	n->run_deps = sy_xcalloc(n->nrun_deps + 1, sizeof(size_t));
+	n->run_dep_reqs = sy_xcalloc(n->nrun_deps + 1, sizeof(*n->run_dep_reqs));
+	for (size_t k = 0; k < n->nrun_deps; k++) {
+		n->run_deps[k] = get_below(d, d->nspecs);
+		n->run_dep_reqs[k].package = get_below(d, s->npackages);
+		n->run_dep_reqs[k].require =
+			get_below(d, d->r.bad ? 0 : s->packages[n->run_dep_reqs[k].package].requires.n);
+	}
+	n->ninstall = get_count(d, 2);
+	n->install = sy_xcalloc(n->ninstall + 1, sizeof(*n->install));
+	for (size_t k = 0; k < n->ninstall; k++) {
+		n->install[k].spec = get_below(d, d->nspecs);
+		n->install[k].package = get_below(d, d->r.bad ? 0 : d->specs[n->install[k].spec].npackages);
+	}
+	n->nroot_specs = get_count(d, 1);
+	n->root_specs = sy_xcalloc(n->nroot_specs + 1, sizeof(size_t));
+	for (size_t k = 0; k < n->nroot_specs; k++)
+		n->root_specs[k] = get_below(d, d->nspecs);
+	get_strv(d, &n->unresolved);
+	get_strv(d, &n->toolchain);
+}
+
+int planner_graphcache_decode(const unsigned char *data, size_t len,
+			      const struct planner_spec *specs, size_t nspecs,
+			      const struct sy_strv *toolchain, int toolchain_first, const char *arch,
+			      const char *learn_repo_dir, struct planner_graph *graph,
+			      struct sy_error *err)
+{
+	struct dec d = { .r = { data, data + len, 0 }, .specs = specs, .nspecs = nspecs };
+	struct planner_graph_node *nodes = planner_graph_from_nodes(
+		specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir, graph);
+
+	if (sy_bufreader_varint(&d.r) != nspecs)
+		d.r.bad = 1;
+	for (size_t i = 0; i < nspecs && !d.r.bad; i++)
+		get_node(&d, i, &nodes[i]);
+	if (!d.r.bad && d.r.p == d.r.end)
+		return 0;
+	planner_graph_release(graph);
+	return sy_error_set(err, "graph record: does not fit the specs");
+}
+
+/* ------------------------------------------------------------------------ */
+
+int planner_graphcache_get(const char *db_path, const char *context,
+			   const struct planner_spec *specs, size_t nspecs,
+			   const struct sy_strv *toolchain, int toolchain_first, const char *arch,
+			   const char *learn_repo_dir, struct planner_graph *graph,
+			   struct sy_error *err)
+{
+	struct sy_error ignored;
+	char *data;
+	size_t len;
+	int found = state_kv_get(db_path, NS, context, &data, &len, err);
+
+	if (found <= 0)
+		return found;
+	found = planner_graphcache_decode((const unsigned char *)data, len, specs, nspecs,
+					  toolchain, toolchain_first, arch, learn_repo_dir, graph,
+					  &ignored) == 0;
+	free(data);
+	return found;
+}
+
+int planner_graphcache_put(const char *db_path, const char *context,
+			   const struct planner_graph *graph, struct sy_error *err)
+{
+	size_t len;
+	unsigned char *data = planner_graphcache_encode(graph, &len);
+	int rc = state_kv_put(db_path, NS, context, data, len, err);
+
+	free(data);
+	return rc;
+}
