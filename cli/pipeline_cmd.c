@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/imagevalidate_cmd.h"
 #include "common/log.h"
 #include "common/strv.h"
 #include "pipeline/pipeline.h"
@@ -155,6 +156,7 @@ const char cli_publish_usage[] =
 const char cli_image_usage[] =
 	"usage: shipyard image --repo DIR [--to REV] [--channel NAME]\n"
 	"                      [--images A,B] [--force] [options]\n"
+	"       shipyard image validate [--root DIR] FILE...   (see --help there)\n"
 	"\n"
 	"Composes the image configs of a commit from the channel's published\n"
 	"repository, without planning, building or publishing.\n"
@@ -487,5 +489,7 @@ int cli_publish_command(int argc, char **argv)
 
 int cli_image_command(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "validate"))
+		return cli_image_validate_command(argc - 1, argv + 1);
 	return pipeline_command(argc, argv, cli_image_usage, PIPELINE_IMAGES);
 }

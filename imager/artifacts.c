@@ -15,9 +15,7 @@
 
 #include "common/fs.h"
 
-/* Archive file suffix for a rootfs artifact, or NULL when compose cannot
- * write it. */
-static const char *artifact_suffix(const struct imager_artifact *a)
+const char *imager_artifact_suffix(const struct imager_artifact *a)
 {
 	if (a->type[0])
 		return NULL;
@@ -32,13 +30,13 @@ int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err
 {
 	if (cfg->nartifacts == 0)
 		return sy_error_set(err, "%s: Disks[0] has no Artifacts to compose", cfg->path);
+	/* imager_config_check_support refuses these before any work; a caller
+	 * that did not ask must not reach the writer with them. */
 	for (size_t i = 0; i < cfg->nartifacts; i++)
-		if (!artifact_suffix(&cfg->artifacts[i]))
-			return sy_error_set(err, "%s: artifact %s: Type \"%s\" with Compression "
-					    "\"%s\" cannot be composed; rootfs archives (no Type; "
-					    "tar.gz, tar.xz or none) can", cfg->path,
-					    cfg->artifacts[i].name, cfg->artifacts[i].type,
-					    cfg->artifacts[i].compression);
+		if (!imager_artifact_suffix(&cfg->artifacts[i]))
+			return sy_error_set(err, "%s: Disks[0].Artifacts[%zu]: Type \"%s\" with "
+					    "Compression \"%s\": not supported", cfg->path, i,
+					    cfg->artifacts[i].type, cfg->artifacts[i].compression);
 	return 0;
 }
 
@@ -181,7 +179,7 @@ static int write_archives(const struct imager_config *cfg, const char *rootfs,
 			  const char *out_dir, struct sy_strv *artifacts, struct sy_error *err)
 {
 	for (size_t i = 0; i < cfg->nartifacts; i++) {
-		const char *suffix = artifact_suffix(&cfg->artifacts[i]);
+		const char *suffix = imager_artifact_suffix(&cfg->artifacts[i]);
 		char *out = sy_xasprintf("%s/%s.%s", out_dir, cfg->artifacts[i].name, suffix);
 		int rc = write_rootfs_archive(rootfs, out, suffix, err);
 		if (rc) {

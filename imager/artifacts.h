@@ -9,9 +9,13 @@
 #include "common/strv.h"
 #include "imager/imageconfig.h"
 
-/* Checks that every artifact of cfg can be written: a rootfs archive (no
- * Type; tar.gz, tar.xz or no Compression). Returns 0, or -1 with err naming
- * the config and the artifact that cannot. */
+/* The file suffix of artifact a when it can be written ("tar.gz",
+ * "tar.xz", "tar": a root file system archive, no Type), or NULL. */
+const char *imager_artifact_suffix(const struct imager_artifact *a);
+
+/* Checks that cfg has artifacts to write, each of a kind
+ * imager_artifact_suffix knows. Returns 0, or -1 with err naming the config
+ * and the artifact. */
 int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err);
 
 /* Writes the artifacts of cfg from the root at rootfs into out_dir (which

@@ -15,6 +15,7 @@
 #include "imager/compose.h"
 #include "imager/imageconfig.h"
 #include "imager/images.h"
+#include "imager/imagevalidate.h"
 #include "state/layout.h"
 
 struct read_arg {
@@ -182,7 +183,8 @@ static int image_one(const struct imager_stage *s, const char *path)
 	char digest[SY_SHA256_HEX_LEN + 1];
 	int rc = 1;
 
-	if (read_config(s->repo, s->commit, path, &cfg, &json, &err)) {
+	if (read_config(s->repo, s->commit, path, &cfg, &json, &err) ||
+	    imager_config_check_support(&cfg, &err)) {
 		report(s, name, IMAGER_WORKING, "reading config");
 		report(s, name, IMAGER_FAILED, "%s", err.msg);
 		goto out;

@@ -163,7 +163,12 @@ static void make_config(struct imager_config *cfg, const char *const *packages, 
 	cfg->path = sy_xstrdup("toolkit/imageconfigs/test.json");
 	for (size_t i = 0; packages[i]; i++)
 		sy_strv_push(&cfg->packages, packages[i]);
-	cfg->artifacts = sy_xcalloc(1, sizeof(*cfg->artifacts));
+	/* Disks[0] owns the artifacts; the composing view borrows them. */
+	cfg->disks = sy_xcalloc(1, sizeof(*cfg->disks));
+	cfg->ndisks = 1;
+	cfg->disks[0].artifacts = sy_xcalloc(1, sizeof(*cfg->artifacts));
+	cfg->disks[0].nartifacts = 1;
+	cfg->artifacts = cfg->disks[0].artifacts;
 	cfg->artifacts[0].name = sy_xstrdup("core");
 	cfg->artifacts[0].type = sy_xstrdup(type);
 	cfg->artifacts[0].compression = sy_xstrdup(compression);
@@ -440,7 +445,7 @@ static void test_compose_rejects_disk_image_artifacts(void **state)
 	make_config(&cfg, pkgs, "vhdx", "");
 	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err),
 			 -1);
-	assert_non_null(strstr(err.msg, "artifact core"));
+	assert_non_null(strstr(err.msg, "Disks[0].Artifacts[0]"));
 	assert_non_null(strstr(err.msg, "vhdx"));
 	assert_false(sy_exists(out));
 	imager_config_release(&cfg);
