@@ -2,10 +2,12 @@
  * further key one more than the highest, a key keeps its counter (across
  * connections, as across restarts), another EVR (a Release bump) or another
  * package starts again at 0, and pipelines assigning at once never give two
- * keys one counter nor one key two. */
+ * keys one counter nor one key two. A build root finds a package's RPM
+ * whatever the counter did to its Release. */
 #include "testutil.h"
 
 #include "builder/rebuild.h"
+#include "builder/schedule.h"
 #include "common/util.h"
 #include "state/layout.h"
 
@@ -121,6 +123,29 @@ static void test_rebuild_disturl_names_the_suffix(void **state)
 	assert_null(builder_rebuild_disturl_suffix(NULL));
 }
 
+static void test_rebuild_rpm_of_a_package_is_found_whatever_its_release(void **state)
+{
+	struct planner_package foo = { .name = (char *)"foo", .evr = (char *)"1.0-1.mdst1",
+				       .arch = (char *)"x86_64" };
+	struct planner_package any = { .name = (char *)"foo", .evr = (char *)"1.0-1.mdst1",
+				       .arch = (char *)"noarch" };
+
+	(void)state;
+	assert_true(builder_rpm_is_package("/a/b/foo-1.0-1.mdst1.x86_64.rpm", &foo));
+	assert_true(builder_rpm_is_package("/a/b/foo-1.0-1.mdst1.2.x86_64.rpm", &foo));
+	assert_true(builder_rpm_is_package("foo-0.9-3.mdst1.x86_64.rpm", &foo));
+	assert_true(builder_rpm_is_package("foo-1.0-1.mdst1.2.noarch.rpm", &any));
+	assert_false(builder_rpm_is_package("foo-1.0-1.mdst1.2.noarch.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo-devel-1.0-1.mdst1.x86_64.rpm", &foo));
+	assert_false(builder_rpm_is_package("foobar-1.0-1.x86_64.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo-1.0.x86_64.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo-1.0-.x86_64.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo--1.x86_64.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo-1.0-1.src.rpm", &foo));
+	assert_false(builder_rpm_is_package("foo-1.0-1.x86_64.rpm.part", &foo));
+	assert_false(builder_rpm_is_package("foo.x86_64.rpm", &foo));
+}
+
 /* What a racing pipeline gets: the gate, the database, its own key. */
 struct racer {
 	const char *db;
@@ -213,6 +238,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_disturl_names_the_suffix, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rebuild_rpm_of_a_package_is_found_whatever_its_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rebuild_concurrent_pipelines_never_share_a_counter, setup, teardown),
 	};
