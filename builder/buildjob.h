@@ -50,6 +50,14 @@ struct builder_build_request {
 				    * macros.zz-<name>, Lua modules into
 				    * /usr/lib/rpm/lua, rpmrc to /etc/rpmrc;
 				    * defines passed on the command lines */
+	const char *rebuild_suffix; /* NULL or "": the Release the spec states;
+				    * else what follows the dist tag in it
+				    * (builder/rebuild.h): %dist is defined as
+				    * the macro context's dist tag and this,
+				    * %disturl as BUILDER_REBUILD_DISTURL and
+				    * this, after every other define, on both
+				    * rpmbuild command lines (a spec that
+				    * defines %dist itself keeps its own) */
 	const char *out_dir;       /* built RPMs and the SRPM are moved here */
 	int log_fd;                /* build log (all output of the steps) */
 	unsigned timeout_s;        /* wall-clock limit of the whole build, 0 = none */

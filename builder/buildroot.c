@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "builder/buildjob-private.h"
+#include "builder/rebuild.h"
 #include "builder/rootfs.h"
 #include "builder/worker.h"
 #include "common/child.h"
@@ -304,6 +305,15 @@ static int run_builds(const struct job *job, struct sy_error *err)
 	if (req->smp_ncpus_max) {
 		sy_strv_push(&late, "--define");
 		sy_strv_pushf(&late, "_smp_ncpus_max %u", req->smp_ncpus_max);
+	}
+	if (req->rebuild_suffix && *req->rebuild_suffix) {
+		/* The SRPM's Release gets it, and --rebuild reads the spec
+		 * again with the same defines, so the binary packages too. */
+		const char *dist = req->macros && req->macros->dist_tag ? req->macros->dist_tag : "";
+		sy_strv_push(&late, "--define");
+		sy_strv_pushf(&late, "dist %s%s", dist, req->rebuild_suffix);
+		sy_strv_push(&late, "--define");
+		sy_strv_pushf(&late, "disturl " BUILDER_REBUILD_DISTURL "%s", req->rebuild_suffix);
 	}
 	if (run_rpmbuild(job, bs, spec, "rpmbuild -bs", &late, err))
 		goto out;

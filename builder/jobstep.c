@@ -16,30 +16,39 @@
 #include "builder/sources.h"
 #include "common/fs.h"
 
+/* The RPM of pkg among paths (by name and arch), newly allocated, or NULL. */
+static char *rpm_among(const struct sy_strv *paths, const struct planner_package *pkg)
+{
+	for (size_t i = 0; i < paths->n; i++)
+		if (builder_rpm_is_package(paths->items[i], pkg))
+			return sy_xstrdup(paths->items[i]);
+	return NULL;
+}
+
+/* Where the RPM of package pkg of spec is: found by name and arch, as the
+ * Release of a build may carry its rebuild counter (builder/rebuild.h). */
 static char *locate_rpm(const struct builder_schedule_input *in, const struct run_order *o,
 			const struct builder_job_result *results, size_t e, size_t spec,
-			const char *file)
+			const struct planner_package *pkg)
 {
-	const size_t *slot = o->slot;
+	struct sy_strv rpms = SY_STRV_INIT;
+	char *found, *dir, *srpm = NULL;
 
 	/* A spec run later is a bootstrap member of a cycle: its packages come
 	 * from the published repository. */
-	if (ran_before(o, spec, e)) {
-		const struct sy_strv *rpms = &results[slot[spec]].rpms;
-		for (size_t i = 0; i < rpms->n; i++) {
-			const char *base = strrchr(rpms->items[i], '/');
-			if (!strcmp(base ? base + 1 : rpms->items[i], file))
-				return sy_xstrdup(rpms->items[i]);
-		}
-		return NULL;
-	}
+	if (ran_before(o, spec, e))
+		return rpm_among(&results[o->slot[spec]].rpms, pkg);
 	/* Not rebuilt here: its artifact for the same key (built by any branch
 	 * or pull request), else the channel's published repository. */
-	char *built = sy_xasprintf("%s/%s/%s", in->artifacts_dir, in->keys[spec], file);
-	if (sy_exists(built))
-		return built;
-	free(built);
-	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, file) : NULL;
+	dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
+	builder_artifact_lookup(dir, &rpms, &srpm);
+	found = rpm_among(&rpms, pkg);
+	sy_strv_release(&rpms);
+	free(srpm);
+	free(dir);
+	if (found)
+		return found;
+	return in->find_rpm ? in->find_rpm(in->find_rpm_arg, pkg) : NULL;
 }
 
 static int collect_install(const struct builder_schedule_input *in, const struct run_order *o,
@@ -53,21 +62,14 @@ static int collect_install(const struct builder_schedule_input *in, const struct
 	for (size_t i = 0; i < node->ninstall; i++) {
 		const struct planner_pkgref *ref = &node->install[i];
 		const struct planner_package *pkg = &in->index->specs[ref->spec].packages[ref->package];
-		char *file = builder_package_rpm_name(pkg);
-		char *path = locate_rpm(in, o, results, e, ref->spec, file);
-		if (!path) {
-			sy_error_set(err, "BuildRequires package %s is not available (%s)", pkg->name,
-				     file);
-			free(file);
-			return -1;
-		}
+		char *path = locate_rpm(in, o, results, e, ref->spec, pkg);
+		if (!path)
+			return sy_error_set(err, "BuildRequires package %s (%s) is not available",
+					    pkg->name, pkg->arch);
 		sy_strv_push_owned(paths, path);
-		free(file);
 	}
 	return 0;
 }
-
-
 
 /* Materialises the spec directory, verifies sources, builds, and stores the
  * outputs under the artifact directory of the key. */
@@ -144,7 +146,13 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		.timeout_s = in->timeout_s, .locked = 1,
 		.output_limit_bytes = in->output_limit_bytes, .run_check = in->run_check,
 		.smp_ncpus_max = builder_schedule_cores(in),
+		.rebuild_suffix = results[e].release_suffix,
 	};
+	if (req.rebuild_suffix && *req.rebuild_suffix && log_fd >= 0)
+		dprintf(log_fd, "shipyard: rebuild counter %u: Release %s%s\n", results[e].counter,
+			spec->release, req.rebuild_suffix);
+	else if (results[e].warning && log_fd >= 0)
+		dprintf(log_fd, "shipyard: %s\n", results[e].warning);
 	static const char *const none[] = { NULL };
 	if (!install.n)
 		req.install_rpms = none;

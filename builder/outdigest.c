@@ -11,6 +11,7 @@
 #include <rpm/rpmlib.h>
 #include <rpm/rpmts.h>
 
+#include "builder/rebuild.h"
 #include "sandbox/rpminstall.h"
 #include "common/strv.h"
 
@@ -40,12 +41,56 @@ static void add_files(Header h, struct sy_strv *lines)
 	rpmfiFree(fi);
 }
 
-static void add_deps(Header h, struct sy_strv *lines)
+/* The rebuild counter's part of a package's Release (builder/rebuild.h):
+ * the Release with it ("1.mdst1.2") and without ("1.mdst1"). */
+struct counted {
+	char *release; /* NULL when the package has none */
+	char *base;
+};
+
+/* Reads what the header's DistURL says of its Release. */
+static void read_counted(Header h, struct counted *c)
+{
+	char *disturl = headerGetAsString(h, RPMTAG_DISTURL);
+	char *release = headerGetAsString(h, RPMTAG_RELEASE);
+	const char *suffix = builder_rebuild_disturl_suffix(disturl);
+	size_t n = release ? strlen(release) : 0, m = suffix ? strlen(suffix) : 0;
+
+	c->release = c->base = NULL;
+	if (suffix && n > m && !strcmp(release + n - m, suffix)) {
+		c->release = sy_xstrdup(release);
+		c->base = sy_xstrndup(release, n - m);
+	}
+	free(disturl);
+	free(release);
+}
+
+static void counted_release(struct counted *c)
+{
+	free(c->release);
+	free(c->base);
+}
+
+/* A dependency as rpmdsDNEVR writes it ("P zlib = 1.3-1.azl3"), with the
+ * rebuild counter taken out of an EVR whose release is the package's own:
+ * "name = version-release" and the subpackages' exact Requires name every
+ * build's counter, and a rebuild must not differ by them alone. */
+static void add_dep(struct sy_strv *lines, const char *dnevr, unsigned flags, const struct counted *c)
+{
+	size_t n = strlen(dnevr), m = c->release ? strlen(c->release) : 0;
+
+	if (m && n > m && dnevr[n - m - 1] == '-' && !strcmp(dnevr + n - m, c->release))
+		sy_strv_pushf(lines, "%.*s%s %x", (int)(n - m), dnevr, c->base, flags);
+	else
+		sy_strv_pushf(lines, "%s %x", dnevr, flags);
+}
+
+static void add_deps(Header h, const struct counted *c, struct sy_strv *lines)
 {
 	for (size_t t = 0; t < sizeof(dep_tags) / sizeof(dep_tags[0]); t++) {
 		rpmds ds = rpmdsNew(h, dep_tags[t], 0);
 		while (ds && rpmdsNext(ds) >= 0)
-			sy_strv_pushf(lines, "%s %x", rpmdsDNEVR(ds), (unsigned)rpmdsFlags(ds));
+			add_dep(lines, rpmdsDNEVR(ds), (unsigned)rpmdsFlags(ds), c);
 		rpmdsFree(ds);
 	}
 }
@@ -85,8 +130,10 @@ static int cmp_observed(const void *a, const void *b)
 		      ((const struct observed *)b)->sort_key);
 }
 
-int builder_output_digest(const char *const *rpm_paths, size_t n,
-			  char out[SY_SHA256_HEX_LEN + 1], struct sy_error *err)
+/* builder_output_digest; *suffix (when not NULL, with n == 1) gets the
+ * package's rebuild suffix. */
+static int output_digest(const char *const *rpm_paths, size_t n, char out[SY_SHA256_HEX_LEN + 1],
+			 char **suffix, struct sy_error *err)
 {
 	struct observed *pkgs = sy_xcalloc(n + 1, sizeof(*pkgs));
 	rpmts ts;
@@ -100,14 +147,19 @@ int builder_output_digest(const char *const *rpm_paths, size_t n,
 	rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		Header h = NULL;
+		struct counted c;
 		if ((rc = read_header(ts, rpm_paths[i], &h, err)))
 			break;
 		char *name = headerGetAsString(h, RPMTAG_NAME), *arch = headerGetAsString(h, RPMTAG_ARCH);
+		read_counted(h, &c);
 		pkgs[i].sort_key = sy_xasprintf("%s.%s", name ? name : "", arch ? arch : "");
 		sy_strv_pushf(&pkgs[i].lines, "P %s", pkgs[i].sort_key);
 		add_files(h, &pkgs[i].lines);
-		add_deps(h, &pkgs[i].lines);
+		add_deps(h, &c, &pkgs[i].lines);
 		add_scripts(h, &pkgs[i].lines);
+		if (suffix && c.release)
+			*suffix = sy_xstrdup(c.release + strlen(c.base));
+		counted_release(&c);
 		free(name);
 		free(arch);
 		headerFree(h);
@@ -128,4 +180,23 @@ int builder_output_digest(const char *const *rpm_paths, size_t n,
 	}
 	free(pkgs);
 	return rc;
+}
+
+int builder_output_digest(const char *const *rpm_paths, size_t n,
+			  char out[SY_SHA256_HEX_LEN + 1], struct sy_error *err)
+{
+	return output_digest(rpm_paths, n, out, NULL, err);
+}
+
+int builder_output_digest_package(const char *rpm_path, char out[SY_SHA256_HEX_LEN + 1],
+				  char **rebuild_suffix, struct sy_error *err)
+{
+	const char *const paths[] = { rpm_path };
+
+	*rebuild_suffix = NULL;
+	if (output_digest(paths, 1, out, rebuild_suffix, err) == 0)
+		return 0;
+	free(*rebuild_suffix);
+	*rebuild_suffix = NULL;
+	return -1;
 }

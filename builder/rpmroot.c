@@ -237,12 +237,26 @@ static int check_pins(const struct builder_worker_manifest *m, const char *path,
 	return 0;
 }
 
+/* Returns nevra ("name-[E:]V-R.arch") with suffix taken out of the end of
+ * its release (suffix NULL: as it is), newly allocated. */
+static char *without_counter(const char *nevra, const char *suffix)
+{
+	const char *dot = strrchr(nevra, '.');
+	size_t m = suffix ? strlen(suffix) : 0;
+
+	if (!m || !dot || (size_t)(dot - nevra) <= m || strncmp(dot - m, suffix, m))
+		return sy_xstrdup(nevra);
+	return sy_xasprintf("%.*s%s", (int)(dot - m - nevra), nevra, dot);
+}
+
 /* Sets m->digest and m->toolchain from the closure. A package counts by
  * its NEVRA and its output digest (builder/outdigest.h: files, modes,
  * dependencies, scriptlets; not build time or payload compression), so that
  * a toolchain package rebuilt with the same output gives the same root and
  * nothing downstream rebuilds, while any change to what it installs gives a
- * new one. */
+ * new one. The NEVRA counts without the suffix a rebuild counter added to
+ * its Release (builder/rebuild.h), as the output digest does: a toolchain
+ * spec rebuilt with another key but the same output keeps the root. */
 static int closure_digest(struct builder_worker_manifest *m, const char *path,
 			  struct sy_error *err)
 {
@@ -253,13 +267,16 @@ static int closure_digest(struct builder_worker_manifest *m, const char *path,
 	sy_sha256_update_str(h, BUILDER_RPMROOT_LAYOUT);
 	for (size_t i = 0; rc == 0 && i < m->closure.n; i++) {
 		const struct sandbox_solv_pkg *p = &m->closure.pkgs[i];
-		const char *const file[] = { p->path };
-		if (builder_output_digest(file, 1, out, err)) {
+		char *suffix, *nevra;
+		if (builder_output_digest_package(p->path, out, &suffix, err)) {
 			rc = sy_error_prefix(err, "%s", path);
 			break;
 		}
-		sy_sha256_update_str(h, p->nevra);
+		nevra = without_counter(p->nevra, suffix);
+		sy_sha256_update_str(h, nevra);
 		sy_sha256_update_str(h, out);
+		free(nevra);
+		free(suffix);
 		sy_strv_push(&m->toolchain, p->name);
 		for (size_t k = 0; k < p->provides.n; k++)
 			sy_strv_push(&m->toolchain, p->provides.items[k]);

@@ -19,10 +19,13 @@
 #include "builder/buildlock.h"
 #include "builder/executor.h"
 #include "builder/outdigest.h"
+#include "builder/rebuild.h"
 #include "builder/schedule-private.h"
 #include "builder/scheduler.h"
 #include "builder/sources.h"
 #include "common/fs.h"
+#include "common/util.h"
+#include "planner/distro.h"
 
 static const char *const job_state_names[BUILDER_JOB_NSTATES] = {
 	[BUILDER_JOB_BUILT] = "built",	       [BUILDER_JOB_REUSED] = "reused",
@@ -46,11 +49,22 @@ int builder_job_state_parse(const char *name, enum builder_job_state *state)
 	return -1;
 }
 
-char *builder_package_rpm_name(const struct planner_package *pkg)
+int builder_rpm_is_package(const char *path, const struct planner_package *pkg)
 {
-	const char *colon = strchr(pkg->evr, ':');
+	const char *file = sy_base_name(path), *vr, *end, *dash;
+	size_t len = strlen(file), name = strlen(pkg->name), arch = strlen(pkg->arch);
 
-	return sy_xasprintf("%s-%s.%s.rpm", pkg->name, colon ? colon + 1 : pkg->evr, pkg->arch);
+	/* "<name>-" ... ".<arch>.rpm", with room for "V-R" in between. */
+	if (len < name + arch + 9 || strncmp(file, pkg->name, name) || file[name] != '-' ||
+	    strcmp(file + len - 4, ".rpm") || strncmp(file + len - 4 - arch, pkg->arch, arch) ||
+	    file[len - 5 - arch] != '.')
+		return 0;
+	vr = file + name + 1;
+	end = file + len - 5 - arch;
+	/* One dash between version and release, neither empty (neither holds
+	 * a dash): "foo-devel-1-1.x86_64.rpm" is not a package of "foo". */
+	dash = memchr(vr, '-', (size_t)(end - vr));
+	return dash && dash > vr && dash + 1 < end && !memchr(dash + 1, '-', (size_t)(end - dash - 1));
 }
 
 void builder_job_result_release(struct builder_job_result *res)
@@ -60,6 +74,8 @@ void builder_job_result_release(struct builder_job_result *res)
 	free(res->srpm);
 	free(res->log_path);
 	free(res->blocker);
+	free(res->release_suffix);
+	free(res->warning);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -380,6 +396,89 @@ static int resolve_late(struct runner *r, size_t e)
 	return rc;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Gives entry e, about to be built, its key's rebuild counter and the
+ * Release suffix it makes (builder/rebuild.h), once: a retry keeps them. A
+ * spec whose Release does not end with the dist tag cannot take the suffix
+ * through %dist: it is built without, and warned about when the counter is
+ * not 0. Returns 0, or -1 when e failed. */
+static int assign_counter(struct runner *r, size_t e)
+{
+	const struct builder_schedule_input *in = r->in;
+	size_t i = in->plan->entries[e].spec;
+	const struct planner_spec *spec = &in->index->specs[i];
+	const char *dist = in->index->macros.dist_tag ? in->index->macros.dist_tag : "";
+	struct builder_job_result *res = &r->results[e];
+	struct sy_error err = { { 0 } };
+	char *evr, *suffix;
+
+	if (res->release_suffix)
+		return 0;
+	if (!in->counters_db) {
+		res->release_suffix = sy_xstrdup("");
+		return 0;
+	}
+	evr = spec->epoch ? sy_xasprintf("%s:%s-%s", spec->epoch, spec->version, spec->release)
+			  : sy_xasprintf("%s-%s", spec->version, spec->release);
+	if (builder_rebuild_counter(in->counters_db, spec->name, evr, in->keys[i], &res->counter,
+				    &err)) {
+		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: %s", spec->path, err.msg));
+		free(evr);
+		return -1;
+	}
+	suffix = planner_rebuild_suffix(in->rebuild_suffix, res->counter);
+	if (*suffix && !ends_with(spec->release, dist)) {
+		res->warning = sy_xasprintf("%s: rebuild counter %u not applied: its Release %s does "
+					    "not end with %%{?dist} (%s), so %s-%s keeps the NEVRA "
+					    "of an earlier build", spec->path, res->counter,
+					    spec->release, dist, spec->name, evr);
+		suffix[0] = '\0';
+	}
+	res->release_suffix = suffix;
+	free(evr);
+	return 0;
+}
+
+/* Appends line to the log of entry e (the scheduler's word after the
+ * job's own). */
+static void log_line(const struct builder_job_result *res, const char *line)
+{
+	int fd = open(res->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dprintf(fd, "shipyard: %s\n", line);
+		close(fd);
+	}
+}
+
+/* Warns when the SRPM a BUILT entry e produced does not carry the Release
+ * suffix it was built with: the spec defines %dist itself, or its Release
+ * does not use it. */
+static void check_suffix_taken(struct runner *r, size_t e)
+{
+	const struct planner_spec *spec = &r->in->index->specs[r->in->plan->entries[e].spec];
+	struct builder_job_result *res = &r->results[e];
+	char *want;
+
+	if (!res->release_suffix || !*res->release_suffix || !res->srpm || res->warning)
+		return;
+	want = sy_xasprintf("%s-%s-%s%s.src.rpm", spec->name, spec->version, spec->release,
+			    res->release_suffix);
+	if (strcmp(sy_base_name(res->srpm), want)) {
+		res->warning = sy_xasprintf("%s: rebuild counter %u not applied: rpmbuild wrote %s, "
+					    "not %s (does the spec define %%dist itself?)",
+					    spec->path, res->counter, sy_base_name(res->srpm), want);
+		log_line(res, res->warning);
+	}
+	free(want);
+}
+
 /* A job's work where the executor runs it (builder_executor_job.run). */
 static void run_job(void *arg, int result_fd)
 {
@@ -420,7 +519,8 @@ static void dispatch(struct runner *r)
 
 		if (!res->started)
 			res->started = now_s();
-		if (settle_without_build(r, e) || resolve_late(r, e) || start_build(r, e)) {
+		if (settle_without_build(r, e) || resolve_late(r, e) || assign_counter(r, e) ||
+		    start_build(r, e)) {
 			finish(r, e);
 			continue;
 		}
@@ -452,6 +552,7 @@ static void collect(struct runner *r, const struct builder_executor_done *done)
 		char *dir = sy_xasprintf("%s/%s", in->artifacts_dir, in->keys[spec]);
 		if (builder_artifact_lookup(dir, &res->rpms, &res->srpm)) {
 			res->state = BUILDER_JOB_BUILT;
+			check_suffix_taken(r, e);
 			compare_output(r, e);
 		} else {
 			fail(res, BUILDER_JOB_FAILED, sy_xasprintf("%s: artifacts missing", dir));

@@ -67,6 +67,15 @@ struct builder_job_result {
 			      * artifact at the base key */
 	int check;           /* %check of a BUILT job: -1 not run, 0 passed, 1
 			      * failed (see its log) */
+	unsigned counter;    /* the rebuild counter of its build key, given
+			      * before it was built (builder/rebuild.h); 0
+			      * when not built or none is kept */
+	char *release_suffix; /* what that counter added to its packages'
+			      * Release after the spec's ("" nothing); NULL
+			      * when not built */
+	char *warning;       /* one line worth telling of a BUILT job (a
+			      * rebuild counter its Release did not take: it
+			      * has the NEVRA of another build), else NULL */
 };
 
 /* Where a run stands, for progress displays. */
@@ -88,9 +97,11 @@ struct builder_progress {
 /* Progress callback, called from the scheduling process only. */
 typedef void (*builder_progress_fn)(void *arg, const struct builder_progress *p);
 
-/* Finds the RPM file of a binary package that is not rebuilt in this run
- * (e.g. in the published repository). Returns a newly allocated path or NULL. */
-typedef char *(*builder_find_rpm_fn)(void *arg, const char *rpm_file_name);
+/* Finds the RPM file of binary package pkg, not rebuilt in this run, in
+ * the published repository: by name and arch (builder_rpm_is_package), as
+ * its Release may hold a rebuild counter. Returns a newly allocated path or
+ * NULL. */
+typedef char *(*builder_find_rpm_fn)(void *arg, const struct planner_package *pkg);
 
 /* Everything a schedule run needs. */
 struct builder_schedule_input {
@@ -125,6 +136,15 @@ struct builder_schedule_input {
 	const char *const *base_keys; /* per spec of the index: its build key at
 				     * the base commit, or NULL (new spec, no
 				     * base); NULL: no unchanged-output check */
+	const char *counters_db;    /* state.db keeping the rebuild counters
+				     * (builder/rebuild.h): each job about to be
+				     * built gets its key's counter there first;
+				     * NULL: none (packages keep the spec's
+				     * Release) */
+	const char *rebuild_suffix; /* publish.rebuildsuffix of the commit
+				     * (planner_rebuild_suffix): how a counter
+				     * reaches the Release; NULL or "": it does
+				     * not (counters are still kept) */
 	const volatile sig_atomic_t *cancel; /* when it becomes non-zero (e.g. from a
 				     * signal handler) running builds are
 				     * killed, their roots cleaned, and the
@@ -158,9 +178,12 @@ const char *builder_job_state_name(enum builder_job_state state);
  * -1 for any other text. */
 int builder_job_state_parse(const char *name, enum builder_job_state *state);
 
-/* Returns the RPM file name of a package, "name-version-release.arch.rpm"
- * (epoch dropped, as rpmbuild names files), newly allocated. */
-char *builder_package_rpm_name(const struct planner_package *pkg);
+/* Returns 1 when the file name of path (after any directory) is an RPM of
+ * binary package pkg as rpmbuild names them, "<name>-<version>-<release>.
+ * <arch>.rpm" with pkg's name and arch and any version and release (the
+ * built Release may carry a rebuild counter the spec does not state,
+ * builder/rebuild.h; a published package may be an older build), else 0. */
+int builder_rpm_is_package(const char *path, const struct planner_package *pkg);
 
 /* Frees a result's fields. */
 void builder_job_result_release(struct builder_job_result *res);

@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/strv.h"
+#include "common/util.h"
 
 static const char *const csv_states[BUILDER_JOB_NFINAL] = {
 	[BUILDER_JOB_BUILT] = "Built",     [BUILDER_JOB_REUSED] = "PreBuilt",
@@ -70,7 +71,10 @@ static char *csv_text(const struct planner_index *index, const struct planner_pl
 	sy_strv_push(&lines, "Package,State,Blocker,IsTest");
 	for (size_t e = 0; e < plan->n; e++) {
 		struct sy_strv row = SY_STRV_INIT;
-		char *srpm = srpm_name(&index->specs[plan->entries[e].spec]);
+		/* The SRPM built or reused, whose Release may carry a rebuild
+		 * counter the spec does not state. */
+		char *srpm = results[e].srpm ? sy_xstrdup(sy_base_name(results[e].srpm))
+					     : srpm_name(&index->specs[plan->entries[e].spec]);
 		char *blocker = blocker_field(index, plan, results[e].blocker);
 		csv_field(&row, srpm);
 		/* Every job of a finished run is final; one that is not was not
@@ -118,6 +122,11 @@ static json_t *job_json(const struct planner_spec *spec, const struct builder_jo
 	json_object_set_new(job, "same_output", json_boolean(r->same_output));
 	json_object_set_new(job, "check", r->check < 0 ? json_null()
 				   : json_string(r->check ? "failed" : "passed"));
+	json_object_set_new(job, "srpm", r->srpm ? json_string(sy_base_name(r->srpm)) : json_null());
+	json_object_set_new(job, "rebuild_counter", json_integer((json_int_t)r->counter));
+	json_object_set_new(job, "release_suffix",
+			    r->release_suffix ? json_string(r->release_suffix) : json_null());
+	json_object_set_new(job, "warning", r->warning ? json_string(r->warning) : json_null());
 	return job;
 }
 

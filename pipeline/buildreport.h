@@ -13,12 +13,15 @@
 /* Writes <dir>/build_state.csv and <dir>/build-summary.json (atomically) for
  * the plan's entries and their results (plan->n entries) at commit.
  * build_state.csv has one row per job: Package = the SRPM file name
- * ("zlib-1.3-1.azl3.src.rpm"), State = Built, PreBuilt (reused: an
+ * ("zlib-1.3-1.azl3.src.rpm", as built or reused: with a rebuild counter,
+ * "zlib-1.3-1.azl3.2.src.rpm"; the spec's for a job without one), State = Built, PreBuilt (reused: an
  * artifact with the same build key existed, the toolkit's word), Unchanged,
  * Failed, Blocked or Skipped, Blocker = "<srpm>-FAIL" of the failed spec
  * that blocked it (space-separated, as the toolkit writes them), IsTest = 0; a spec whose %check ran
  * (--run-check) gets a second row with IsTest = 1 and State Built (passed) or
- * Failed, as the toolkit records its test nodes.
+ * Failed, as the toolkit records its test nodes. build-summary.json's jobs
+ * also name their "srpm" file (or null), "rebuild_counter" (0: none),
+ * "release_suffix" (null when not built) and "warning" (or null).
  * elapsed_s is the stage's wall time. Returns 0, or -1 with err set when a
  * file cannot be written. */
 int pipeline_build_report_write(const char *dir, const char *commit,

@@ -132,12 +132,12 @@ static int prepare_worker(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
-static char *find_published_rpm(void *arg, const char *file)
+static char *find_published_rpm(void *arg, const struct planner_package *pkg)
 {
 	struct pipeline *p = arg;
 
 	for (size_t k = 0; k < p->published.n; k++)
-		if (!strcmp(sy_base_name(p->published.items[k]), file))
+		if (builder_rpm_is_package(p->published.items[k], pkg))
 			return sy_xstrdup(p->published.items[k]);
 	return NULL;
 }
@@ -179,9 +179,21 @@ static void forget_artifacts(struct pipeline *p, const char (*keys)[SY_SHA256_HE
 	}
 }
 
-/* Logs every failure with its log, and every failed %check. */
+/* Logs every build that took a rebuild counter (with the Release it got)
+ * or warns that it did not, every failure with its log and every failed
+ * %check. */
 static void log_failures(const struct pipeline *p)
 {
+	for (size_t e = 0; e < p->plan.n; e++) {
+		const struct builder_job_result *r = &p->results[e];
+		if (r->warning)
+			sy_log_warn("%s (log: %s)", r->warning, r->log_path);
+		else if (r->state == BUILDER_JOB_BUILT && r->release_suffix && *r->release_suffix &&
+			 r->srpm)
+			sy_log_info("%s: rebuild counter %u: built as %s",
+				    p->head.index.specs[p->plan.entries[e].spec].path, r->counter,
+				    sy_base_name(r->srpm));
+	}
 	for (size_t e = 0; e < p->plan.n; e++)
 		if (p->results[e].reason && p->results[e].state != BUILDER_JOB_SKIPPED)
 			sy_log_error("%s (log: %s)", p->results[e].reason, p->results[e].log_path);
@@ -210,6 +222,7 @@ static size_t schedule(struct pipeline *p, const char *builds, const char *db,
 		.jobs = p->opts->jobs, .expected_s = expected, .base_keys = bkeys,
 		.source_cache = sources, .source_urls = &p->head.distro.source_urls,
 		.signatures = p->head.distro.signatures, .cancel = p->opts->cancel,
+		.counters_db = db, .rebuild_suffix = p->head.distro.rebuild_suffix,
 		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = pipeline_progress,
 		.progress_arg = p, .published_rpms = &p->published,
 	};

@@ -212,6 +212,59 @@ static int read_source_urls(git_config *cfg, struct planner_distro *d, struct sy
 	return rc;
 }
 
+#define COUNTER "%{counter}"
+
+int planner_rebuild_suffix_check(const char *form, struct sy_error *err)
+{
+	const char *at = strstr(form, COUNTER);
+	size_t n = strlen(COUNTER);
+
+	if (!*form)
+		return 0;
+	if (!at || strstr(at + n, COUNTER))
+		return sy_error_set(err, "'%s': names %s not exactly once", form, COUNTER);
+	if (!strchr("._+", form[0]))
+		return sy_error_set(err, "'%s': does not start with '.', '_' or '+'", form);
+	for (const char *c = form; *c; c++) {
+		if (c == at) {
+			c += n - 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)*c) && !strchr("._+", *c))
+			return sy_error_set(err, "'%s': '%c' is not one of [A-Za-z0-9._+]", form, *c);
+	}
+	return 0;
+}
+
+char *planner_rebuild_suffix(const char *form, unsigned counter)
+{
+	const char *at = form ? strstr(form, COUNTER) : NULL;
+
+	if (!counter || !at)
+		return sy_xstrdup("");
+	return sy_xasprintf("%.*s%u%s", (int)(at - form), form, counter, at + strlen(COUNTER));
+}
+
+/* publish.rebuildsuffix, checked. */
+static int read_rebuild_suffix(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	git_config_entry *entry;
+	int rc = 0;
+
+	if (git_config_get_entry(&entry, cfg, "publish.rebuildsuffix") < 0)
+		return 0;
+	if (!entry->value)
+		rc = sy_error_set(err, "shipyard.conf: publish.rebuildsuffix: no value");
+	else if (planner_rebuild_suffix_check(entry->value, err))
+		rc = sy_error_prefix(err, "shipyard.conf: publish.rebuildsuffix");
+	else {
+		free(d->rebuild_suffix);
+		d->rebuild_suffix = sy_xstrdup(entry->value);
+	}
+	git_config_entry_free(entry);
+	return rc;
+}
+
 static int read_config(const char *path, struct planner_distro *d, struct sy_error *err)
 {
 	git_config *cfg;
@@ -236,7 +289,8 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	int rc = get_list(cfg, "distro.define", &defines, err) ||
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
-			 read_max_rebuild(cfg, d, err) || read_source_urls(cfg, d, err)
+			 read_max_rebuild(cfg, d, err) || read_source_urls(cfg, d, err) ||
+			 read_rebuild_suffix(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);
@@ -263,6 +317,7 @@ static void set_defaults(struct planner_distro *d)
 	sy_strv_push(&d->spec_trees, "SPECS-SIGNED");
 	d->policy.layers = -1;
 	d->imageconfigs_dir = sy_xstrdup("toolkit/imageconfigs");
+	d->rebuild_suffix = sy_xstrdup("." COUNTER);
 }
 
 /* Refuses [include] and [includeIf] sections: libgit2 follows them, and
@@ -370,5 +425,6 @@ void planner_distro_release(struct planner_distro *d)
 	sy_strv_release(&d->source_urls);
 	sy_strv_release(&d->policy_specs);
 	free(d->policies);
+	free(d->rebuild_suffix);
 	memset(d, 0, sizeof(*d));
 }

@@ -23,9 +23,14 @@
  *   [plan]
  *       maxrebuild = 200           ; cascade guard: a plan with more specs
  *                                  ; to build waits for --approve
+ *   [publish]
+ *       rebuildsuffix = .%{counter} ; what a rebuild's Release gets after
+ *                                  ; the dist tag (builder/rebuild.h);
+ *                                  ; "" for nothing
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
  * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
- * macros auto-detected, the toolkit's worker manifest, transitive). */
+ * macros auto-detected, the toolkit's worker manifest, transitive) and
+ * rebuilds are counted (.%{counter}). */
 #ifndef PLANNER_DISTRO_H
 #define PLANNER_DISTRO_H
 
@@ -77,6 +82,21 @@ int planner_source_placeholder(const char *text, size_t *len);
  * Returns 0 or -1. */
 int planner_source_url_parse(const char *value, char **template, struct sy_error *err);
 
+/* Checks a publish.rebuildsuffix value: "" (no counter), or text of
+ * [A-Za-z0-9._+] naming "%{counter}" exactly once and starting with '.', '_'
+ * or '+', so that the counter is a Release field of its own (rpm's version
+ * comparison splits at those) and a rebuild always sorts after the build
+ * before it ('~' would sort before, '-' ends a Release, and a first letter
+ * or digit would run into the dist tag's last field). Returns 0, or -1 with
+ * err ("'~%{counter}': ...", the caller names the key). */
+int planner_rebuild_suffix_check(const char *form, struct sy_error *err);
+
+/* Returns the Release suffix of rebuild counter counter in form (checked by
+ * planner_rebuild_suffix_check): "" for counter 0 or an empty form, else
+ * form with "%{counter}" replaced by the decimal counter (".%{counter}", 2
+ * -> ".2"). Newly allocated; caller frees. */
+char *planner_rebuild_suffix(const char *form, unsigned counter);
+
 /* The settings of a distribution at one commit. */
 struct planner_distro {
 	char *dist_tag;              /* "%dist" value, ".azl3" */
@@ -101,6 +121,11 @@ struct planner_distro {
 	size_t max_rebuild;            /* plan.maxrebuild: a plan with more specs
 				      * to build than this needs approval
 				      * (planner/cascade.h); 0: no limit */
+	char *rebuild_suffix;          /* publish.rebuildsuffix: the form of a
+				      * rebuild's Release suffix
+				      * (planner_rebuild_suffix), ".%{counter}"
+				      * by default; "": rebuilds keep the
+				      * spec's Release */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy

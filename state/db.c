@@ -74,6 +74,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE pipelines ADD COLUMN approved_as INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE pipelines ADD COLUMN approved_by TEXT;"
 	"ALTER TABLE pipelines ADD COLUMN approved_at REAL NOT NULL DEFAULT 0;",
+
+	/* 4: builds with another key than the one that produced a published
+	 * NEVRA get a Release of their own; the counter of each key is kept
+	 * here so that it survives restarts and is the same for every
+	 * pipeline that builds the key. A new table: nothing to convert. */
+	"CREATE TABLE rebuilds ("
+	" name TEXT NOT NULL, evr TEXT NOT NULL, build_key TEXT NOT NULL,"
+	" counter INTEGER NOT NULL, assigned REAL NOT NULL,"
+	" PRIMARY KEY (name, evr, build_key)) WITHOUT ROWID;",
 };
 
 _Static_assert(LEN(migrations) == STATE_DB_VERSION, "one migration per schema version");

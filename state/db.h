@@ -16,8 +16,10 @@
  *   3  pipelines gain held, approves, approved_as, approved_by and
  *      approved_at: the cascade guard's holds and their approvals through
  *      the service's API (existing pipelines: none held, none approved)
+ *   4  rebuilds: the rebuild counter of each build key (builder/rebuild.h);
+ *      an existing state directory starts with none recorded
  *
- * Schema at version 3 (times: REAL seconds since the epoch, or INTEGER Unix
+ * Schema at version 4 (times: REAL seconds since the epoch, or INTEGER Unix
  * seconds where marked "Unix s"):
  *
  * events: what the service received (server/store.h)
@@ -100,6 +102,15 @@
  *   ns            namespace: "tree-listing-v2", "view-keys-v1", "graph-v1", ...
  *   key           key within ns
  *   value         BLOB, opaque to this module
+ * rebuilds: the rebuild counter given to each build key (builder/rebuild.h);
+ *   key (name, evr, build_key)
+ *   name          source package name (the spec's %{name})
+ *   evr           "[epoch:]version-release" the spec states, dist tag
+ *                 included, without a counter
+ *   build_key     build key (64 hex digits)
+ *   counter       0 for the first key built at (name, evr), then one more
+ *                 than the highest of (name, evr) for each further key
+ *   assigned      when it was given
  */
 #ifndef STATE_DB_H
 #define STATE_DB_H
@@ -109,7 +120,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 3
+#define STATE_DB_VERSION 4
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {
@@ -133,7 +144,7 @@ enum state_db_flags {
  * migrate it once. Returns 0 with *db (close with sqlite3_close), or -1 with
  * *db NULL and err: "<path>: <SQLite message>", "<path>: migrating to
  * schema version N: ...", or "<path> is schema version 5; this shipyard
- * knows up to 3: upgrade shipyard". */
+ * knows up to 4: upgrade shipyard". */
 int state_db_open(const char *path, unsigned flags, sqlite3 **db, struct sy_error *err);
 
 /* Reads the schema version (PRAGMA user_version) of an open database into

@@ -1,8 +1,9 @@
 /* A repository's shipyard.conf: planner_distro_read_file (planner/distro.h,
  * the parse behind planner_distro_load) on the input written to a file.
  * Checks that a read configuration has its dist tag, spec trees, image
- * config directory, one policy per spec that has its own, and source URL
- * templates the parser takes back unchanged. */
+ * config directory, one policy per spec that has its own, source URL
+ * templates the parser takes back unchanged, and a rebuild suffix form the
+ * check takes back whose suffixes never contain '-' or '~'. */
 #define FUZZ_HOLD_LIBGIT2 /* fuzz.h */
 #include "fuzz.h"
 
@@ -33,6 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			free(again);
 		}
+		if (!distro.rebuild_suffix || planner_rebuild_suffix_check(distro.rebuild_suffix, &err))
+			abort();
+		char *suffix = planner_rebuild_suffix(distro.rebuild_suffix, 10);
+		if (strpbrk(suffix, "-~"))
+			abort();
+		free(suffix);
 	} else if (!err.msg[0]) {
 		abort();
 	}

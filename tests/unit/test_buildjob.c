@@ -15,6 +15,7 @@
 
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
+#include "builder/outdigest.h"
 #include "builder/rootfs.h"
 #include "sandbox/rpminstall.h"
 #include "builder/worker.h"
@@ -359,6 +360,38 @@ static void test_build_run_uses_macro_context(void **state)
 	sy_strv_release(&ctx.macro_files);
 	sy_strv_release(&ctx.defines);
 	free(macro_file);
+}
+
+/* A rebuild suffix (builder/rebuild.h) reaches the Release of the SRPM and
+ * of the binary packages after the dist tag, without the spec being
+ * edited, and the packages' DistURL names it. */
+static void test_build_run_rebuild_suffix_follows_dist_tag(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_build_request req = request(f, "rel.spec");
+	struct planner_macro_ctx ctx = { .dist_tag = (char *)".test1" };
+	struct builder_build_result res;
+	struct sy_error err = { { 0 } };
+	char out[SY_SHA256_HEX_LEN + 1], *suffix;
+
+	sy_strv_push(&ctx.defines, "dist .test1");
+	req.macros = &ctx;
+	req.rebuild_suffix = ".3";
+	write_file(f->spec_dir, "rel.spec",
+		   "Name: rel\nVersion: 1.0\nRelease: 1%{?dist}\nSummary: Test\nLicense: MIT\n"
+		   "BuildArch: noarch\n%description\nTest.\n"
+		   "%install\nmkdir -p %{buildroot}/usr/share/rel\n"
+		   "echo %{release} > %{buildroot}/usr/share/rel/release\n"
+		   "%files\n/usr/share/rel/release\n");
+	print_log_on_failure(f, builder_build_run(&req, &res, &err), &err);
+	assert_true(ends_with(res.srpm, "/rel-1.0-1.test1.3.src.rpm"));
+	assert_int_equal(res.rpms.n, 1);
+	assert_true(ends_with(res.rpms.items[0], "/rel-1.0-1.test1.3.noarch.rpm"));
+	assert_ok(builder_output_digest_package(res.rpms.items[0], out, &suffix, &err), &err);
+	assert_string_equal(suffix, ".3");
+	free(suffix);
+	builder_build_result_release(&res);
+	sy_strv_release(&ctx.defines);
 }
 
 /* A BuildRequires package whose %post escapes rpm's chroot (chroot into a
@@ -1000,6 +1033,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_run_installs_given_rpms_first, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_build_run_uses_macro_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_run_rebuild_suffix_follows_dist_tag, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_build_run_installs_rpms_out_of_reach_of_the_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(

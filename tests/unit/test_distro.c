@@ -196,6 +196,78 @@ static void test_distro_read_file_reads_source_urls_in_order(void **state)
 	free(dir);
 }
 
+static void test_distro_read_file_reads_the_rebuild_suffix(void **state)
+{
+	static const struct {
+		const char *text;  /* the [publish] section */
+		const char *form;  /* what is read, or NULL: refused */
+		const char *error; /* then the message */
+	} cases[] = {
+		{ "", ".%{counter}", NULL },
+		{ "[publish]\n\trebuildsuffix = _rb%{counter}\n", "_rb%{counter}", NULL },
+		{ "[publish]\n\trebuildsuffix = \"\"\n", "", NULL },
+		{ "[publish]\n\trebuildsuffix\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: no value" },
+		{ "[publish]\n\trebuildsuffix = .rb\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '.rb': names %{counter} not exactly once" },
+		{ "[publish]\n\trebuildsuffix = .%{counter}.%{counter}\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '.%{counter}.%{counter}': names "
+		  "%{counter} not exactly once" },
+		{ "[publish]\n\trebuildsuffix = ~%{counter}\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '~%{counter}': does not start with '.', "
+		  "'_' or '+'" },
+		{ "[publish]\n\trebuildsuffix = %{counter}\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '%{counter}': does not start with '.', "
+		  "'_' or '+'" },
+		{ "[publish]\n\trebuildsuffix = .%{counter}-x\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '.%{counter}-x': '-' is not one of "
+		  "[A-Za-z0-9._+]" },
+		{ "[publish]\n\trebuildsuffix = .%{count}\n", NULL,
+		  "shipyard.conf: publish.rebuildsuffix: '.%{count}': names %{counter} not exactly "
+		  "once" },
+	};
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct planner_distro d;
+		struct sy_error err = { { 0 } };
+
+		test_write_file(dir, "shipyard.conf", cases[i].text);
+		if (cases[i].form) {
+			assert_ok(planner_distro_read_file(path, &d, &err), &err);
+			assert_string_equal(d.rebuild_suffix, cases[i].form);
+		} else {
+			assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+			assert_string_equal(err.msg, cases[i].error);
+		}
+		planner_distro_release(&d);
+	}
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
+static void test_distro_rebuild_suffix_of_counter(void **state)
+{
+	static const struct {
+		const char *form;
+		unsigned counter;
+		const char *suffix;
+	} cases[] = {
+		{ ".%{counter}", 0, "" },     { ".%{counter}", 1, ".1" },
+		{ ".%{counter}", 12, ".12" }, { "_rb%{counter}x", 3, "_rb3x" },
+		{ "", 5, "" },                { NULL, 5, "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = planner_rebuild_suffix(cases[i].form, cases[i].counter);
+		assert_string_equal(s, cases[i].suffix);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
 		cmocka_unit_test(test_distro_read_file_reads_source_urls_in_order),
+		cmocka_unit_test(test_distro_read_file_reads_the_rebuild_suffix),
+		cmocka_unit_test(test_distro_rebuild_suffix_of_counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

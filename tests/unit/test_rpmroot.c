@@ -6,15 +6,17 @@
 
 #include <sys/stat.h>
 
+#include "builder/rebuild.h"
 #include "builder/rpmroot.h"
 #include "builder/worker.h"
 #include "builder/workercache.h"
 #include "repo-publish/publish.h"
 
 /* tool requires base; base's %post marks that it ran inside the root. The
- * macro "flavour" changes tool's content, not its NEVRA. */
+ * macro "flavour" changes tool's content, not its NEVRA; %dist (empty on
+ * the host) its Release, as a rebuild counter does (builder/rebuild.h). */
 static const char test_spec[] =
-	"Name: tool\nVersion: 1.0\nRelease: 1\nSummary: tool\nLicense: MIT\n"
+	"Name: tool\nVersion: 1.0\nRelease: 1%{?dist}\nSummary: tool\nLicense: MIT\n"
 	"BuildArch: noarch\nAutoReqProv: no\nRequires: base\n"
 	"%description\ntool\n"
 	"%package -n base\nSummary: base\n%description -n base\nbase\n"
@@ -31,18 +33,22 @@ struct fixture {
 };
 
 /* Builds the spec with flavour into tmp/<flavour> and publishes it as
- * channel. */
-static void publish(const struct fixture *f, const char *flavour, const char *channel)
+ * channel; a non-empty dist is appended to Release, and recorded as a
+ * rebuild counter's suffix when counted. */
+static void publish_as(const struct fixture *f, const char *flavour, const char *channel,
+		      const char *dist, int counted)
 {
 	struct sy_error err = { { 0 } };
 	char *spec = sy_xasprintf("%s/tool.spec", f->tmp);
 	char *top = sy_xasprintf("%s/%s-%s", f->tmp, flavour, channel);
+	char *defines = sy_xasprintf("--define 'dist %s' --define 'disturl %s%s'", *dist ? dist : "%{nil}",
+				     counted ? BUILDER_REBUILD_DISTURL : "", counted ? dist : "x");
 	char *cmd = sy_xasprintf("rpmbuild -bb --quiet --define '_topdir %s' --define "
-				 "'flavour %s' --define '_build_id_links none' %s >/dev/null 2>&1",
-				 top, flavour, spec);
+				 "'flavour %s' --define '_build_id_links none' %s %s >/dev/null 2>&1",
+				 top, flavour, defines, spec);
 	char *rpms[3] = {
-		sy_xasprintf("%s/RPMS/noarch/tool-1.0-1.noarch.rpm", top),
-		sy_xasprintf("%s/RPMS/noarch/base-1.0-1.noarch.rpm", top), NULL,
+		sy_xasprintf("%s/RPMS/noarch/tool-1.0-1%s.noarch.rpm", top, dist),
+		sy_xasprintf("%s/RPMS/noarch/base-1.0-1%s.noarch.rpm", top, dist), NULL,
 	};
 	char *repos = sy_xasprintf("%s/repos", f->state), *snap = NULL;
 
@@ -56,8 +62,14 @@ static void publish(const struct fixture *f, const char *flavour, const char *ch
 	free(rpms[0]);
 	free(rpms[1]);
 	free(cmd);
+	free(defines);
 	free(top);
 	free(spec);
+}
+
+static void publish(const struct fixture *f, const char *flavour, const char *channel)
+{
+	publish_as(f, flavour, channel, "", 0);
 }
 
 static int setup(void **state)
@@ -72,6 +84,10 @@ static int setup(void **state)
 	 * file checksums, the same output. */
 	sleep(1);
 	publish(f, "plain", "rebuilt");
+	/* Rebuilt with a rebuild counter, same output; and with the same
+	 * Release change made in the spec (no counter recorded). */
+	publish_as(f, "plain", "counted", ".2", 1);
+	publish_as(f, "plain", "bumped", ".2", 0);
 	*state = f;
 	return 0;
 }
@@ -167,6 +183,37 @@ static void test_rpmroot_resolve_gives_closure_and_stable_digest(void **state)
 	builder_worker_manifest_release(&m);
 	builder_worker_manifest_release(&again);
 	builder_worker_manifest_release(&changed);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* A toolchain package rebuilt with another key gets a counter in its
+ * Release; with the same output it keeps the root, so that nothing built
+ * in the root is built again. The same Release stated by the spec is a
+ * new root. */
+static void test_rpmroot_rebuild_counter_alone_keeps_the_root(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_worker_manifest m, counted, bumped;
+	struct sy_error err = { { 0 } };
+	char *a = manifest(f, "a.conf", "[worker]\n\tkind = rpm\n\trepo = channel:toolchain\n"
+			   "\tpackage = tool\n");
+	char *b = manifest(f, "b.conf", "[worker]\n\tkind = rpm\n\trepo = channel:counted\n"
+			   "\tpackage = tool\n");
+	char *c = manifest(f, "c.conf", "[worker]\n\tkind = rpm\n\trepo = channel:bumped\n"
+			   "\tpackage = tool\n");
+
+	assert_ok(resolve(f, a, &m, &err), &err);
+	assert_ok(resolve(f, b, &counted, &err), &err);
+	assert_ok(resolve(f, c, &bumped, &err), &err);
+	assert_string_equal(counted.closure.pkgs[1].nevra, "tool-1.0-1.2.noarch");
+	assert_string_equal(bumped.closure.pkgs[1].nevra, "tool-1.0-1.2.noarch");
+	assert_string_equal(m.digest, counted.digest);
+	assert_string_not_equal(m.digest, bumped.digest);
+	builder_worker_manifest_release(&m);
+	builder_worker_manifest_release(&counted);
+	builder_worker_manifest_release(&bumped);
 	free(a);
 	free(b);
 	free(c);
@@ -314,6 +361,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rpmroot_manifest_refuses_debootstrap_keys_and_typos),
 		cmocka_unit_test(test_rpmroot_resolve_gives_closure_and_stable_digest),
+		cmocka_unit_test(test_rpmroot_rebuild_counter_alone_keeps_the_root),
 		cmocka_unit_test(test_rpmroot_resolve_names_what_is_missing),
 		cmocka_unit_test(test_rpmroot_package_list_pins_exact_builds),
 		cmocka_unit_test(test_rpmroot_root_has_packages_build_user_and_ran_scriptlets),

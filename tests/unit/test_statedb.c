@@ -24,7 +24,7 @@ static const struct {
 	long fixture_rows;
 } tables[] = {
 	{ "events", 3 }, { "pipelines", 3 }, { "jobs", 5 }, { "outbox", 7 },
-	{ "outbox_final", 3 }, { "spec_cache", 6 }, { "kv", 3 },
+	{ "outbox_final", 3 }, { "spec_cache", 6 }, { "kv", 3 }, { "rebuilds", 0 },
 };
 
 /* A fresh state directory and its state.db path. */
