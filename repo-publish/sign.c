@@ -308,18 +308,6 @@ static int file_digest(const char *db, const char *path, char out[SY_SHA256_HEX_
 	return rc;
 }
 
-static int fsync_file(const char *path, struct sy_error *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return sy_error_set(err, "%s: %s", path, strerror(errno));
-	if (fsync(fd) < 0)
-		rc = sy_error_set(err, "%s: fsync: %s", path, strerror(errno));
-	close(fd);
-	return rc;
-}
-
 /* Links file as <cache>/<digest>/<name>; an entry already there wins (a
  * publisher of another channel signed the same package first). */
 static int link_entry(const char *cache, const char *digest, const char *file,
@@ -347,7 +335,7 @@ static int keep_signed(const char *cache, const struct unsigned_pkg *p, struct s
 {
 	char signed_digest[SY_SHA256_HEX_LEN + 1];
 	char *entry = sy_xasprintf("%s/%s/%s", cache, p->digest, sy_base_name(p->copy));
-	int rc = fsync_file(p->copy, err) || sy_sha256_file(p->copy, signed_digest, err) ||
+	int rc = sy_fsync_file(p->copy, err) || sy_sha256_file(p->copy, signed_digest, err) ||
 		 link_entry(cache, p->digest, p->copy, err) ||
 		 link_entry(cache, signed_digest, entry, err);
 
@@ -467,7 +455,7 @@ int repo_signer_sign_snapshot(struct repo_signer *s, const char *snapshot, struc
 		char *repomd = sy_xasprintf("%s/repomd.xml", dir);
 		char *asc = sy_xasprintf("%s/repomd.xml.asc", dir);
 		if (sy_exists(repomd)) {
-			rc = detach_sign(s, repomd, asc, err) || fsync_file(asc, err) ||
+			rc = detach_sign(s, repomd, asc, err) || sy_fsync_file(asc, err) ||
 			     sy_fsync_dir(dir, err);
 			if (rc)
 				sy_error_prefix(err, "%s", repomd);
