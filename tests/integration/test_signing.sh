@@ -137,16 +137,7 @@ GNUPGHOME=$keys/home gpg -q --batch --armor --detach-sign -u "$fpr" \
 	-o "$forged/repodata/repomd.xml.asc" "$forged/repodata/repomd.xml"
 gpgconf --homedir "$keys/home" --kill all
 
-"$SHIPYARD" serve -c "$T/serve.conf" >"$T/serve.log" 2>&1 &
-serve_pid=$!
-i=0
-until port=$(sed -n 's/.*serving on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/serve.log") &&
-	[ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
-	sleep 0.1
-done
-base=http://127.0.0.1:$port
+serve_start "$T/serve.conf"
 
 curl -fs "$base/repos/plain.repo" >"$T/plain.repo" || fail "no /repos/plain.repo"
 expect_line "$T/plain.repo" '^gpgcheck=0$'
