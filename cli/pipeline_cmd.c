@@ -55,8 +55,9 @@
 	"                         secret key in FILE (mode 0600, no passphrase,\n" \
 	"                         outside the state directory); the snapshot gets\n" \
 	"                         repodata/repomd.xml.asc and RPM-GPG-KEY-shipyard\n" \
-	"                         (default: --config's publish.signkey; none:\n" \
-	"                         unsigned)\n"
+	"                         (default: --config's publish.signkey, but for a\n" \
+	"                         pull request's run, --base-channel, whose\n" \
+	"                         packages are its author's; none: unsigned)\n"
 
 #define APPROVE_OPTION \
 	"  --approve              build a plan with more specs to build than\n" \
@@ -348,7 +349,10 @@ static int apply_service_config(struct command *c)
 	if (!c->source_urls.n)
 		for (size_t i = 0; i < r->source_urls.n; i++)
 			sy_strv_push(&c->source_urls, r->source_urls.items[i]);
-	if (!o->sign_key && (o->stages & PIPELINE_PUBLISH))
+	/* A pull request's run (it reads its base branch's channel) publishes
+	 * what its author built: signing it with the distribution's key
+	 * would hand anyone who opens one a package the key vouches for. */
+	if (!o->sign_key && (o->stages & PIPELINE_PUBLISH) && !o->base_channel)
 		o->sign_key = r->sign_key;
 	return 0;
 }

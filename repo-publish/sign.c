@@ -343,7 +343,7 @@ static int keep_signed(const char *cache, const struct unsigned_pkg *p, struct s
 	return rc;
 }
 
-/* Runs rpmsign --addsign on copies[0..n). */
+/* Runs rpmsign --addsign on the copies of pkgs[0..n), signing them in place. */
 static int rpmsign(const struct repo_signer *s, struct unsigned_pkg *pkgs, size_t n,
 		   struct sy_error *err)
 {

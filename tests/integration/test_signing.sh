@@ -6,7 +6,8 @@
 # second publication with --sign-key finds the same signed files and makes
 # no snapshot; a bad key fails with one line naming it and the previous
 # snapshot stays current; no line of the secret key reaches the state
-# directory and its private GNUPGHOME and gpg-agent are gone. Then `shipyard
+# directory and its private GNUPGHOME and gpg-agent are gone; a pull
+# request's run is not signed with the key. Then `shipyard
 # serve` hands out /repos/<channel>.repo files: dnf with gpgcheck=1
 # repo_gpgcheck=1 installs from the signed channel into an installroot,
 # refuses a channel whose repomd.xml was changed and one whose package is
@@ -123,6 +124,14 @@ sy "$T/plain" publish --repo "$T/work" --state "$state" --channel plain
 [ ! -e "$(readlink -f "$state/repos/plain/current")/repodata/repomd.xml.asc" ] ||
 	fail "an unsigned publication has repomd.xml.asc"
 
+# A pull request's run is its author's: the configured key does not sign it.
+sy "$T/pr" run --config "$T/serve.conf" --repo-name mini --repo "$T/work" --channel pr-1 \
+	--base-channel main
+[ "$rc" -eq 0 ] || { cat "$T/pr"; fail "pull request run failed"; }
+pr=$(readlink -f "$state/repos/pr-1/current")
+[ ! -e "$pr/repodata/repomd.xml.asc" ] && [ ! -e "$pr/RPM-GPG-KEY-shipyard" ] ||
+	fail "a pull request's publication was signed with the distribution's key"
+
 # A channel whose repomd.xml was changed after signing.
 cp -a "$state/repos/main" "$state/repos/tampered"
 echo '<!-- changed -->' >>"$(readlink -f "$state/repos/tampered/current")/repodata/repomd.xml"
@@ -143,6 +152,8 @@ curl -fs "$base/repos/plain.repo" >"$T/plain.repo" || fail "no /repos/plain.repo
 expect_line "$T/plain.repo" '^gpgcheck=0$'
 expect_line "$T/plain.repo" '^repo_gpgcheck=0$'
 expect_no_line "$T/plain.repo" '^gpgkey='
+curl -fs "$base/repos/pr-1.repo" >"$T/pr.repo" || fail "no /repos/pr-1.repo"
+expect_line "$T/pr.repo" '^repo_gpgcheck=0$'
 
 # install CHANNEL ROOT: dnf installs hello from CHANNEL's .repo file as
 # served, into the installroot ROOT; its output in ROOT.out, status in $rc.
