@@ -51,6 +51,15 @@
 	"install (build and runtime dependencies, transitively) that has no\n" \
 	"artifact for its build key, whatever changed since any base.\n"
 
+#define SIGN_OPTION \
+	"  --sign-key FILE        sign the packages and repodata with the OpenPGP\n" \
+	"                         secret key in FILE (mode 0600, no passphrase,\n" \
+	"                         outside the state directory); the snapshot gets\n" \
+	"                         repodata/repomd.xml.asc and RPM-GPG-KEY-shipyard\n" \
+	"                         (default: --config's publish.signkey, but for a\n" \
+	"                         pull request's run, --base-channel, whose\n" \
+	"                         packages are its author's; none: unsigned)\n"
+
 #define APPROVE_OPTION \
 	"  --approve              build a plan with more specs to build than\n" \
 	"                         shipyard.conf's plan.maxrebuild (without it such\n" \
@@ -86,7 +95,7 @@ const char cli_run_usage[] =
 	"                         was last published from, or --base-channel's\n"
 	"                         before its first publication; none: all new)\n"
 	"  --merge-base           use the merge base of --from and --to as the base\n"
-	APPROVE_OPTION COMMON_OPTIONS BUILD_OPTIONS
+	APPROVE_OPTION SIGN_OPTION COMMON_OPTIONS BUILD_OPTIONS
 	"  --config FILE          take the repository's settings from a service\n"
 	"  --repo-name NAME       configuration (repo.NAME.*, serve.state; --repo\n"
 	"                         defaults to the service's mirror of it)\n"
@@ -149,7 +158,7 @@ const char cli_publish_usage[] =
 	"  --specs A,B            publish these specs only (a channel of part of\n"
 	"                         the distribution: the toolchain stage's, which\n"
 	"                         a worker root of kind rpm installs from)\n"
-	COMMON_OPTIONS
+	SIGN_OPTION COMMON_OPTIONS
 	"  --worker-manifest FILE worker root manifest (its digest is part of the\n"
 	"                         build keys; default config/worker.conf)\n";
 
@@ -171,7 +180,7 @@ enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
        OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL, OPT_APPROVE, OPT_PACKAGES, OPT_IMAGE_CONFIG,
-       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL };
+       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL, OPT_SIGN_KEY };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -204,6 +213,7 @@ static const struct option pipeline_options[] = {
 	{ "rebuild", required_argument, NULL, OPT_REBUILD },
 	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
+	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -254,6 +264,7 @@ static int set_option(struct command *c, int opt)
 	case OPT_SETTINGS_FROM: o->settings_from = optarg; return 0;
 	case OPT_SPEC_TREE: sy_strv_push(&c->spec_trees, optarg); return 0;
 	case OPT_SOURCE_URL: sy_strv_push(&c->source_urls, optarg); return 0;
+	case OPT_SIGN_KEY: o->sign_key = optarg; return 0;
 	case OPT_IMAGECONFIGS: o->imageconfigs = optarg; return 0;
 	case OPT_POLICY: o->rebuild_policy = optarg; return 0;
 	case OPT_PIPELINE_ID: o->run_id = optarg; return 0;
@@ -340,6 +351,29 @@ static int apply_service_config(struct command *c)
 	if (!c->source_urls.n)
 		for (size_t i = 0; i < r->source_urls.n; i++)
 			sy_strv_push(&c->source_urls, r->source_urls.items[i]);
+	/* A pull request's run (it reads its base branch's channel) publishes
+	 * what its author built: signing it with the distribution's key
+	 * would hand anyone who opens one a package the key vouches for. */
+	if (!o->sign_key && (o->stages & PIPELINE_PUBLISH) && !o->base_channel)
+		o->sign_key = r->sign_key;
+	return 0;
+}
+
+/* --sign-key goes with the commands that publish, and its file is the
+ * publisher's alone, as the service's secret files are. Returns 0, or -1
+ * after an error. */
+static int check_sign_key(struct command *c)
+{
+	struct sy_error err = { { 0 } };
+
+	if (!c->o.sign_key)
+		return 0;
+	if (!(c->o.stages & PIPELINE_PUBLISH))
+		return cli_usage_error(c->usage, "--sign-key goes with run and publish"), -1;
+	if (server_check_secret_file(c->o.sign_key, "--sign-key", &err)) {
+		sy_log_error("%s", err.msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -387,7 +421,7 @@ static int parse(int argc, char **argv, struct command *c)
 		return -1;
 	if (!o->repo_path)
 		return cli_usage_error(c->usage, "--repo is required"), -1;
-	if (check_target(c))
+	if (check_target(c) || check_sign_key(c))
 		return -1;
 	o->spec_trees = c->spec_trees.n ? (const char *const *)c->spec_trees.items : NULL;
 	o->specs = c->specs.n ? (const char *const *)c->specs.items : NULL;

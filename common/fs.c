@@ -172,6 +172,18 @@ int sy_fsync_dir(const char *dir, struct sy_error *err)
 	return 0;
 }
 
+int sy_fsync_file(const char *path, struct sy_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return sy_error_set(err, "%s: %s", path, strerror(errno));
+	if (fsync(fd) < 0)
+		rc = sy_error_set(err, "%s: fsync: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int sy_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct sy_error *err)
 {

@@ -66,4 +66,9 @@ int sy_is_dir(const char *path);
 /* fsyncs a directory so that a rename inside it is durable. */
 int sy_fsync_dir(const char *dir, struct sy_error *err);
 
+/* fsyncs the regular file at path (a file another program wrote, before it
+ * is linked or renamed where readers find it). Returns 0, or -1 with err
+ * ("<path>: fsync: ..."). */
+int sy_fsync_file(const char *path, struct sy_error *err);
+
 #endif

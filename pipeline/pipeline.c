@@ -232,7 +232,7 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 		.worker_packages = &worker_packages,
 		.worker_rpms = p->worker_rpms.n ? &p->worker_rpms : NULL,
 		.only_specs = p->stages == PIPELINE_PUBLISH ? p->opts->specs : NULL,
-		.base_channel = p->base_channel,
+		.base_channel = p->base_channel, .sign_key = p->opts->sign_key,
 	};
 	struct repo_publish_result res;
 	int rc;

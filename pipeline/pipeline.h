@@ -64,6 +64,10 @@ struct pipeline_options {
 				      * `from` is NULL, and the packages the first
 				      * publication keeps for specs without a
 				      * build. Never written to. NULL: none */
+	const char *sign_key;        /* with PIPELINE_PUBLISH: file of the OpenPGP
+				      * secret key that signs the packages and
+				      * repodata (repo-publish/sign.h); NULL:
+				      * published unsigned */
 	const char *arch;            /* target arch; NULL: x86_64 */
 	const char *worker_manifest; /* worker root manifest (config/worker.conf) */
 	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */

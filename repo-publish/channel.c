@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "common/util.h"
 #include "repo-publish/publish.h"
+#include "repo-publish/sign.h"
 #include "state/layout.h"
 
 /* The channel as it is while a publication runs. */
@@ -24,6 +25,7 @@ struct channel {
 				   * build keep: current, else the base
 				   * channel's current, or NULL */
 	struct sy_strv published; /* the binary RPMs of kept */
+	struct repo_signer *signer; /* req->sign_key opened, or NULL */
 };
 
 size_t repo_publish_rpms_of(const struct sy_strv *published, const struct planner_spec *spec,
@@ -257,9 +259,12 @@ static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 		return -1;
 	res->held = collect_package_set(ch, &set);
 	res->packages = set.n;
-	if (set.n && !same_as_current(ch, &set))
-		rc = repo_publish_snapshot(ch->repos_dir, req->channel, (const char *const *)set.items,
-					   &res->snapshot, err);
+	if (ch->signer && (rc = repo_signer_sign_packages(ch->signer, req->state, &set, err)))
+		sy_error_prefix(err, "publish %s", req->channel);
+	if (rc == 0 && set.n && !same_as_current(ch, &set))
+		rc = repo_publish_snapshot_signed(ch->repos_dir, req->channel,
+						  (const char *const *)set.items, ch->signer,
+						  &res->snapshot, err);
 	if (rc == 0) {
 		const char *current = res->snapshot ? res->snapshot : ch->current;
 		res->current = current ? sy_xstrdup(current) : NULL;
@@ -282,6 +287,10 @@ int repo_publish_commit(const struct repo_publish_request *req, struct repo_publ
 	int lock, rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (req->sign_key && repo_signer_open(req->sign_key, req->state, &ch.signer, err)) {
+		free(ch.repos_dir);
+		return sy_error_prefix(err, "publish %s", req->channel);
+	}
 	lock = lock_channel(req, ch.repos_dir, err);
 	if (lock >= 0) {
 		rc = publish_locked(&ch, res, err);
@@ -289,6 +298,7 @@ int repo_publish_commit(const struct repo_publish_request *req, struct repo_publ
 	}
 	if (rc)
 		repo_publish_result_release(res);
+	repo_signer_close(ch.signer);
 	sy_strv_release(&ch.published);
 	free(ch.kept);
 	free(ch.current);

@@ -48,6 +48,10 @@ struct repo_publish_request {
 						 * stands for channel's while channel
 						 * has none (a pull request's base
 						 * branch's), or NULL; only read */
+	const char *sign_key;                   /* file of the OpenPGP secret key
+						 * that signs the packages and
+						 * repodata (repo-publish/sign.h),
+						 * or NULL: unsigned */
 };
 
 /* What publishing did. Release with repo_publish_result_release. */
@@ -72,9 +76,12 @@ struct repo_publish_result {
  * the base's packages, so that a pull request's first publication is as
  * complete as its base and the next run of the pull request learns every
  * provide from it; the first publication always makes a snapshot of the
- * channel's own, and nothing of req->base_channel is changed. Returns 0, or
- * -1 with err (lock, snapshot, record); on error readers see the channel as
- * before. */
+ * channel's own, and nothing of req->base_channel is changed. With
+ * req->sign_key the set is made of signed copies (repo_signer_sign_packages:
+ * the same package set is the same files again) and the snapshot is signed
+ * before it becomes current; a key that cannot sign fails before anything is
+ * made. Returns 0, or -1 with err (key, lock, signature, snapshot, record);
+ * on error readers see the channel as before. */
 int repo_publish_commit(const struct repo_publish_request *req, struct repo_publish_result *res,
 			struct sy_error *err);
 

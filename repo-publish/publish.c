@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/util.h"
+#include "repo-publish/sign.h"
 #include "state/layout.h"
 
 /* Changelog entries kept per package in other.xml (createrepo_c's default). */
@@ -333,6 +334,13 @@ static int fill_snapshot(const char *snap, struct pub_pkg *pkgs, size_t n, struc
 int repo_publish_snapshot(const char *repos_dir, const char *channel,
 			  const char *const *rpm_paths, char **snapshot, struct sy_error *err)
 {
+	return repo_publish_snapshot_signed(repos_dir, channel, rpm_paths, NULL, snapshot, err);
+}
+
+int repo_publish_snapshot_signed(const char *repos_dir, const char *channel,
+				 const char *const *rpm_paths, struct repo_signer *signer,
+				 char **snapshot, struct sy_error *err)
+{
 	char root[PATH_MAX];
 	struct pub_pkg *pkgs = NULL;
 	size_t n = 0;
@@ -365,6 +373,8 @@ int repo_publish_snapshot(const char *repos_dir, const char *channel,
 		goto out;
 	}
 	rc = fill_snapshot(snap, pkgs, n, err);
+	if (rc == 0 && signer)
+		rc = repo_signer_sign_snapshot(signer, snap, err);
 	if (rc == 0)
 		rc = sy_fsync_dir(snaps, err);
 	if (rc == 0)

@@ -21,6 +21,17 @@
 int repo_publish_snapshot(const char *repos_dir, const char *channel,
 			  const char *const *rpm_paths, char **snapshot, struct sy_error *err);
 
+/* repo_publish_snapshot with the snapshot signed by signer
+ * (repo-publish/sign.h: repodata/repomd.xml.asc and the public key, by
+ * repo_signer_sign_snapshot) before current is switched to it, so that no
+ * reader sees it unsigned; rpm_paths are the signed copies
+ * (repo_signer_sign_packages). A signature that fails leaves the channel as
+ * it was. signer NULL: repo_publish_snapshot. */
+struct repo_signer;
+int repo_publish_snapshot_signed(const char *repos_dir, const char *channel,
+				 const char *const *rpm_paths, struct repo_signer *signer,
+				 char **snapshot, struct sy_error *err);
+
 /* Lists the binary RPM files (absolute paths, sorted) of the channel's current
  * snapshot into rpms. A channel never published yields an empty list and 0.
  * Returns 0 or -1. */

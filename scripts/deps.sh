@@ -2,7 +2,8 @@
 # Installs what shipyard needs to build, test and run, when any of it is
 # missing: the Debian packages below (the machine's configured apt sources;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
-# of tests/fuzz, are for `make check` and `make fuzz`),
+# of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; the machine's configured npm registry), with `npm ci` when
 # tests/npm/node_modules is missing or older than tests/npm/package-lock.json.
@@ -17,6 +18,7 @@ libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
 libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
+gpg gpg-agent gpgconf
 nodejs npm python3
 clang libclang-rt-dev
 "

@@ -12,6 +12,8 @@
 #include "common/util.h"
 #include "imager/images.h"
 #include "repo-publish/publish.h"
+#include "repo-publish/repofile.h"
+#include "repo-publish/sign.h"
 #include "server/html.h"
 #include "state/layout.h"
 
@@ -337,30 +339,18 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
 
 /* ---- repositories ---- */
 
-/* A dnf .repo file section for channel (repo id: the channel with
- * characters other than [A-Za-z0-9_.-] made '-'). */
-static char *repo_snippet(const char *url, const char *channel)
-{
-	char *id = sy_xstrdup(channel), *text;
-
-	for (char *c = id; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
-			*c = '-';
-	text = sy_xasprintf("[shipyard-%s]\nname=shipyard %s\nbaseurl=%s/repos/%s/current/\n"
-			    "enabled=1\ngpgcheck=0\n", id, channel, url, channel);
-	free(id);
-	return text;
-}
-
 /* One channel of <state>/repos: current snapshot, snapshot count, binary
- * package count, the commit published, and the .repo snippet. */
+ * package count, the commit published, whether it is signed, and its .repo
+ * file (repo-publish/repofile.h) with the URL it is served at. */
 static json_t *channel_json(const struct server_dashboard *d, const char *repos,
 			    const char *channel)
 {
 	char *current = repo_publish_current_id(repos, channel);
-	char *snippet = repo_snippet(base_url(d), channel);
-	char *baseurl = sy_xasprintf("%s/repos/%s/current/", base_url(d), channel);
+	char *current_path = repo_publish_current_path(repos, channel);
+	char *snippet = repo_publish_repo_file(base_url(d), channel, current_path);
+	char *channel_url = repo_publish_channel_url(base_url(d), channel);
+	char *repo_url = sy_xasprintf("%s.repo", channel_url);
+	char *baseurl = sy_xasprintf("%s/current/", channel_url);
 	struct sy_strv snapshots = SY_STRV_INIT, rpms = SY_STRV_INIT;
 	struct state_published published;
 	json_t *o = json_object();
@@ -374,12 +364,17 @@ static json_t *channel_json(const struct server_dashboard *d, const char *repos,
 	json_object_set_new(o, "packages", json_integer((json_int_t)rpms.n));
 	json_object_set_new(o, "commit", jstr(published.commit));
 	json_object_set_new(o, "baseurl", jstr(baseurl));
+	json_object_set_new(o, "signed", json_boolean(repo_sign_snapshot_signed(current_path)));
 	json_object_set_new(o, "repo_file", jstr(snippet));
+	json_object_set_new(o, "repo_file_url", jstr(repo_url));
 	state_published_release(&published);
 	sy_strv_release(&rpms);
 	sy_strv_release(&snapshots);
 	free(baseurl);
+	free(channel_url);
+	free(repo_url);
 	free(snippet);
+	free(current_path);
 	free(current);
 	return o;
 }

@@ -401,6 +401,10 @@ void dashboard_page_repositories(FILE *out, const json_t *doc)
 		server_html_kv(out, "Packages", packages);
 		server_html_kv(out, "Published from", jget(r, "commit"));
 		server_html_kv(out, "Base URL", jget(r, "baseurl"));
+		server_html_kv(out, "Signed", json_is_true(json_object_get(r, "signed"))
+						      ? "yes: gpgcheck=1, repo_gpgcheck=1"
+						      : "no");
+		server_html_kv(out, "Repo file", jget(r, "repo_file_url"));
 		fputs("</table><p>/etc/yum.repos.d/shipyard.repo:</p><pre>", out);
 		server_html_escape(out, jget(r, "repo_file"));
 		fputs("</pre>\n", out);

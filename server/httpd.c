@@ -126,6 +126,15 @@ static void serve_repo_file(struct server_httpd *s, const char *rel,
 	free(path);
 }
 
+/* 1 when rel (after /repos/) names a channel's .repo file, which the
+ * router answers (it is made, not a file of the repositories). */
+static int is_repo_file(const char *rel)
+{
+	size_t n = strlen(rel);
+
+	return n > 5 && !strcmp(rel + n - 5, ".repo") && !strchr(rel, '/');
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_size, void **con_cls)
@@ -167,7 +176,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			s->hooks.webhook(s->hooks.arg, url + 7, header_of, c, query,
 					 (const char *)req->body.data, req->body.len - 1, &r);
 		}
-	} else if (!strncmp(url, "/repos/", 7) && s->repos_real && !strcmp(method, "GET")) {
+	} else if (!strncmp(url, "/repos/", 7) && s->repos_real && !strcmp(method, "GET") &&
+		   !is_repo_file(url + 7)) {
 		serve_repo_file(s, url + 7, &r);
 	} else if (!s->hooks.route ||
 		   !s->hooks.route(s->hooks.arg, method, url, query, header_of, c, &r)) {

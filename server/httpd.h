@@ -1,8 +1,9 @@
 /* The service's HTTP server (libmicrohttpd): webhook deliveries under
  * /hooks/<forge>, the published repositories as static files under /repos/
  * (so that dnf can use the service directly), and everything else handed to
- * the router (the API's write endpoints, then the dashboard). Handlers run
- * on the server's threads. */
+ * the router (the API's write endpoints, the channels' .repo files
+ * /repos/<channel>.repo, then the dashboard). Handlers run on the server's
+ * threads. */
 #ifndef SERVER_HTTPD_H
 #define SERVER_HTTPD_H
 

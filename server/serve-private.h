@@ -115,6 +115,16 @@ void serve_on_webhook(void *arg, const char *forge, forge_header_fn header, void
 int serve_on_api(struct serve *s, const char *method, const char *path, forge_header_fn header,
 		 void *header_arg, struct server_http_response *r);
 
+/* ---- repofile.c ---- */
+
+/* GET /repos/<channel>.repo, ahead of the repositories' files: returns 1
+ * when path is one (r answered: the channel's .repo file
+ * (repo-publish/repofile.h) with serve.url as its base URL when configured,
+ * else http://<the request's Host>; 404 for a channel never published, 405
+ * for a method other than GET and HEAD), 0 when it is not. */
+int serve_on_repo_file(struct serve *s, const char *method, const char *path,
+		       forge_header_fn header, void *header_arg, struct server_http_response *r);
+
 /* ---- pipelines.c ---- */
 
 /* Queues a status of pipeline p in the outbox for the forge of its

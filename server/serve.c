@@ -65,6 +65,7 @@ static int route(void *arg, const char *method, const char *path, const char *qu
 	struct serve *s = arg;
 
 	return serve_on_api(s, method, path, header, header_arg, r) ||
+	       serve_on_repo_file(s, method, path, header, header_arg, r) ||
 	       server_dashboard_route(&s->dashboard, method, path, query, r);
 }
 

@@ -197,6 +197,11 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 			return sy_error_prefix(err, "repo.%s.sourceurl", name);
 		free(template);
 	}
+	char *sign_key = get_str(cfg, KEY("signkey"));
+	r->sign_key = relative_to(base, sign_key);
+	free(sign_key);
+	if (check_private(r->sign_key, name, "signkey", err))
+		return -1;
 	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
 	if (!r->channel_prefix)
 		r->channel_prefix = sy_xstrdup("");
@@ -214,6 +219,7 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	struct sy_strv names = SY_STRV_INIT;
 	char *listen = get_str(cfg, "serve.listen"), *state = get_str(cfg, "serve.state");
 	char *api_tokens = get_str(cfg, "serve.apitokens");
+	char *sign_key = get_str(cfg, "publish.signkey");
 	int maxbody = 0, pipelines = 0, shutdown = 0, rc = 0;
 
 	rc = parse_listen(listen ? listen : "127.0.0.1:8080", c, err);
@@ -240,6 +246,9 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	c->api_tokens_file = relative_to(base, api_tokens);
 	if (rc == 0 && c->api_tokens_file)
 		rc = server_check_secret_file(c->api_tokens_file, "serve.apitokens", err);
+	c->sign_key = relative_to(base, sign_key);
+	if (rc == 0 && c->sign_key)
+		rc = server_check_secret_file(c->sign_key, "publish.signkey", err);
 	c->max_body = (size_t)maxbody;
 	c->pipelines = pipelines;
 	c->shutdown_timeout_s = (unsigned)shutdown;
@@ -248,11 +257,14 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		rc = read_repo(cfg, base, names.items[i], &c->repos[i], err);
 		c->nrepos = i + 1;
+		if (rc == 0 && !c->repos[i].sign_key && c->sign_key)
+			c->repos[i].sign_key = sy_xstrdup(c->sign_key);
 	}
 	sy_strv_release(&names);
 	free(listen);
 	free(state);
 	free(api_tokens);
+	free(sign_key);
 	return rc;
 }
 
@@ -325,6 +337,7 @@ static void repo_release(struct server_repo_conf *r)
 	free(r->imageconfigs);
 	free(r->rebuild_policy);
 	sy_strv_release(&r->source_urls);
+	free(r->sign_key);
 }
 
 void server_conf_release(struct server_conf *conf)
@@ -337,5 +350,6 @@ void server_conf_release(struct server_conf *conf)
 	free(conf->state_dir);
 	free(conf->url);
 	free(conf->api_tokens_file);
+	free(conf->sign_key);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -13,6 +13,12 @@
  *                                   (server/apitokens.h); mode 0600 or
  *                                   stricter, or refused; none: writes
  *                                   are disabled
+ *   [publish]
+ *       signkey = /etc/shipyard/signing-key.asc   the OpenPGP secret key that
+ *                                   signs every repository's packages and
+ *                                   repodata (repo-publish/sign.h); mode
+ *                                   0600 or stricter, or refused; none:
+ *                                   published unsigned
  *   [repo "minidistro"]
  *       remote = https://git.example/distro.git   (file:// for local mirrors)
  *       branch = main               branches built on push (repeatable)
@@ -34,6 +40,8 @@
  *       sourceurl = file:///srv/mirror   a source server asked before the
  *                                   repository's sources.url (repeatable; a
  *                                   URL or template, planner_source_url_parse)
+ *       signkey = /etc/shipyard/mini-key.asc   this repository's signing
+ *                                   key instead of publish.signkey
  */
 #ifndef SERVER_SERVECONF_H
 #define SERVER_SERVECONF_H
@@ -69,6 +77,8 @@ struct server_repo_conf {
 	char *rebuild_policy; /* rebuildpolicy, or NULL: the repository's */
 	struct sy_strv source_urls; /* sourceurl values, as written: asked in
 			      * order before shipyard.conf's sources.url */
+	char *sign_key;      /* signkey, else publish.signkey, or NULL: its
+			      * channels are published unsigned */
 };
 
 /* The whole configuration. */
@@ -85,6 +95,8 @@ struct server_conf {
 				      * stopped and queued again */
 	char *api_tokens_file; /* serve.apitokens, or NULL: the API's write
 				* endpoints answer 403 */
+	char *sign_key;      /* publish.signkey, or NULL (each repository's
+			      * sign_key says what its pipelines use) */
 	struct server_repo_conf *repos;
 	size_t nrepos;
 };
@@ -96,7 +108,7 @@ struct server_conf {
  * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
  * not host:port"); refused too: maxbody 0, pipelines outside 1 to
  * SERVER_MAX_PIPELINES, a tokenfile, secretfile or serve.apitokens file
- * that server_check_secret_file refuses; a repository name that is not
+ * that server_check_secret_file refuses, and so is a signkey; a repository name that is not
  * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'; a
  * sourceurl planner_source_url_parse refuses. Release
  * with server_conf_release. */

@@ -49,6 +49,11 @@ char *state_artifact_dir(const char *state, const char *key)
 	return sy_xasprintf("%s/artifacts/%s", state, key);
 }
 
+char *state_signed_dir(const char *state, const char *fingerprint)
+{
+	return sy_xasprintf("%s/signed/%s", state, fingerprint);
+}
+
 char *state_repos_dir(const char *state)
 {
 	return sy_xasprintf("%s/repos", state);

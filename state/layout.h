@@ -9,6 +9,8 @@
  *   builds/<job>/               per-job scratch, removed after the job
  *   sources/<sha256>            source cache
  *   artifacts/<build key>/      RPMs and SRPM of one build (builder/artifact.h)
+ *   signed/<fingerprint>/<sha256>/<file>  a signed copy of a package
+ *                               (repo-publish/sign.h owns what is inside)
  *   repos/<channel>/            a channel (repo-publish/publish.h owns
  *                               snapshots/ and current inside it)
  *   repos/<channel>/published.json  the commit it was last published from
@@ -50,6 +52,10 @@ char *state_sources_dir(const char *state);
 /* <state>/artifacts, and <state>/artifacts/<key> for one build key. */
 char *state_artifacts_dir(const char *state);
 char *state_artifact_dir(const char *state, const char *key);
+
+/* <state>/signed/<fingerprint>: the copies of packages signed with the
+ * OpenPGP key of that fingerprint (repo-publish/sign.h), never the key. */
+char *state_signed_dir(const char *state, const char *fingerprint);
 
 /* <state>/repos, and <state>/repos/<channel> for one channel. */
 char *state_repos_dir(const char *state);

@@ -63,6 +63,22 @@ expect_no_line() {
 	! grep -Eq -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "unexpected line matching '$2' in $1"; }
 }
 
+# serve_start CONF: starts `shipyard serve -c CONF` in the background, its
+# output appended to $T/serve.log, and waits until /healthz answers. Sets
+# serve_pid, port and base (http://127.0.0.1:PORT); the caller stops it.
+serve_start() {
+	"$SHIPYARD" serve -c "$1" >>"$T/serve.log" 2>&1 &
+	serve_pid=$!
+	i=0
+	until port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1) &&
+		[ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
+		sleep 0.1
+	done
+	base=http://127.0.0.1:$port
+}
+
 # repoquery SNAPSHOT_DIR: name-evr.arch of every package dnf sees there.
 repoquery() {
 	dnf -q --setopt=reposdir=/dev/null \

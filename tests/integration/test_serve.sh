@@ -78,16 +78,7 @@ cat >"$T/serve.conf" <<EOF
 EOF
 
 start_serve() {
-	"$SHIPYARD" serve -c "$T/serve.conf" >>"$T/serve.log" 2>&1 &
-	serve_pid=$!
-	i=0
-	until port=$(sed -n 's/.*serving on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1) &&
-		[ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
-		sleep 0.1
-	done
-	base="http://127.0.0.1:$port"
+	serve_start "$T/serve.conf"
 }
 
 # deliver EVENT FILE [DELIVERY [SIGNATURE]]: POSTs FILE to /hooks/github;
