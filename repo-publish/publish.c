@@ -34,6 +34,15 @@ struct previous {
 	struct repodata_previous *source; /* its SRPMS/ */
 };
 
+/* 1 when arch can name a directory of RPMS/: one path component, not
+ * "." or "..". A package's header says what its arch is, and a build can
+ * write any header (rpmbuild --target ../../x writes that arch): a
+ * directory named by it must not lead out of the snapshot. */
+static int plain_arch(const char *arch)
+{
+	return arch && arch[0] && arch[0] != '.' && !strchr(arch, '/');
+}
+
 /* Where a package goes: binary packages by arch under RPMS/, source packages
  * in SRPMS/, a repository of its own whose locations are relative to it.
  * Sets p->rel; *href receives the location its repository records (a
@@ -65,9 +74,11 @@ static int keep_previous(struct pub_pkg *p, struct previous *prev)
 	}
 	if (!p->pkg)
 		return 0;
-	place_of(p, repodata_pkg_arch(p->pkg), &href);
-	if (!strcmp(href, repodata_pkg_href(p->pkg)))
-		return 1;
+	if (p->srpm || plain_arch(repodata_pkg_arch(p->pkg))) {
+		place_of(p, repodata_pkg_arch(p->pkg), &href);
+		if (!strcmp(href, repodata_pkg_href(p->pkg)))
+			return 1;
+	}
 	repodata_pkg_free(p->pkg);
 	p->pkg = NULL;
 	free(p->rel);
@@ -80,7 +91,7 @@ static int keep_previous(struct pub_pkg *p, struct previous *prev)
 static int add_package(const char *path, struct pub_pkg *p, struct previous *prev,
 		       struct sy_error *err)
 {
-	const char *href;
+	const char *href, *arch;
 
 	p->src = path;
 	if (stat(path, &p->st) < 0)
@@ -93,7 +104,11 @@ static int add_package(const char *path, struct pub_pkg *p, struct previous *pre
 	if (!p->pkg)
 		return -1;
 	p->srpm = repodata_pkg_read_is_source(p->pkg);
-	place_of(p, repodata_pkg_arch(p->pkg), &href);
+	arch = repodata_pkg_arch(p->pkg);
+	if (!p->srpm && !plain_arch(arch))
+		return sy_error_set(err, "%s: arch '%s' cannot name a directory", path,
+				    arch ? arch : "");
+	place_of(p, arch, &href);
 	return repodata_pkg_set_href(p->pkg, href, err);
 }
 

@@ -599,6 +599,43 @@ static void test_publish_reads_everything_when_the_previous_repodata_is_corrupt(
 	free(d);
 }
 
+/* A build writes whatever RPM headers it likes (rpmbuild --target
+ * ../../../x writes that arch): such a package is refused instead of being
+ * linked outside the snapshot, and the channel stays as it was. */
+static void test_publish_refuses_an_arch_that_leads_out_of_the_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	const char *good[] = { f->greet, NULL };
+	char *snap = NULL, *other = NULL;
+
+	test_write_file(f->tmp, "evil.spec",
+			"Name: evil\nVersion: 1\nRelease: 1\nSummary: e\nLicense: MIT\n"
+			"%description\ne\n%files\n");
+	char *cmd = sy_xasprintf("cd %s && rpmbuild -bb --quiet --define '_topdir %s/evilbuild' "
+				 "--define '_rpmdir %s/evil' --define '_rpmfilename evil.rpm' "
+				 "--target ../../../x evil.spec >/dev/null 2>&1",
+				 f->tmp, f->tmp, f->tmp);
+	test_sh(cmd);
+	char *evil = sy_xasprintf("%s/evil/evil.rpm", f->tmp);
+	const char *bad[] = { f->greet, evil, NULL };
+
+	assert_ok(repo_publish_snapshot(f->repos, "stable", good, &snap, &err), &err);
+	assert_int_equal(repo_publish_snapshot(f->repos, "stable", bad, &other, &err), -1);
+	assert_non_null(strstr(err.msg, "arch '../../../x'"));
+	assert_null(other);
+	char *outside = sy_xasprintf("%s/stable/x", f->repos);
+	assert_false(sy_exists(outside));
+	char *cur = repo_publish_current_path(f->repos, "stable");
+	assert_string_equal(cur, snap);
+
+	free(cur);
+	free(outside);
+	free(evil);
+	free(cmd);
+	free(snap);
+}
+
 /* Rows of a query over the sqlite file db, one "a|b" line each. */
 static char *query_rows(const char *db_path, const char *sql)
 {
@@ -752,6 +789,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_publish_writes_sqlite_databases_when_asked,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_publish_refuses_an_arch_that_leads_out_of_the_snapshot, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
