@@ -257,9 +257,14 @@ static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 		return -1;
 	res->held = collect_package_set(ch, &set);
 	res->packages = set.n;
-	if (set.n && !same_as_current(ch, &set))
-		rc = repo_publish_snapshot(ch->repos_dir, req->channel, (const char *const *)set.items,
-					   &res->snapshot, err);
+	if (set.n && !same_as_current(ch, &set)) {
+		struct repo_publish_options opts = {
+			.previous = ch->kept, .sqlite = req->commit->distro.publish_sqlite,
+		};
+		rc = repo_publish_snapshot_with(ch->repos_dir, req->channel,
+						(const char *const *)set.items, &opts,
+						&res->snapshot, &res->stats, err);
+	}
 	if (rc == 0) {
 		const char *current = res->snapshot ? res->snapshot : ch->current;
 		res->current = current ? sy_xstrdup(current) : NULL;

@@ -15,6 +15,7 @@
 #include "common/strv.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
+#include "repo-publish/publish.h"
 
 /* Appends to set (NULL: only count) the paths in published whose file names
  * are RPMs of spec's binary packages, "<name>-<version>-<release>.<arch>.rpm"
@@ -58,6 +59,9 @@ struct repo_publish_result {
 			  * when it has none (an empty set is never published) */
 	size_t packages; /* files (RPMs and SRPMs) in the set */
 	size_t held;     /* built specs held back for their group's failures */
+	struct repo_publish_stats stats; /* how the new snapshot's repodata was
+					  * made (packages read, entries kept,
+					  * a warning); zero without one */
 };
 
 /* Publishes req->commit to req->channel under the channel's lock (waiting for
@@ -72,7 +76,10 @@ struct repo_publish_result {
  * the base's packages, so that a pull request's first publication is as
  * complete as its base and the next run of the pull request learns every
  * provide from it; the first publication always makes a snapshot of the
- * channel's own, and nothing of req->base_channel is changed. Returns 0, or
+ * channel's own, and nothing of req->base_channel is changed. The packages
+ * the kept snapshot holds keep their repodata entries; the commit's
+ * shipyard.conf says whether sqlite databases are written too
+ * (publish.sqlite). Returns 0, or
  * -1 with err (lock, snapshot, record); on error readers see the channel as
  * before. */
 int repo_publish_commit(const struct repo_publish_request *req, struct repo_publish_result *res,
