@@ -313,34 +313,93 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-/* Reads, splits and stores list t; the entries exist once primary is read. */
-static int load_list(struct repodata_previous *prev, cr_Repomd *md, enum list t,
-		     struct sy_error *err)
-{
-	struct sy_buf text = SY_BUF_INIT;
-	struct spans s = { 0 };
-	char *file = NULL;
-	int rc = read_list(prev->dir, md, t, &text, &file, err);
+/* One list of a previous repository, read by a thread of its own. */
+struct list_read {
+	const char *dir;  /* the repository directory */
+	cr_Repomd *md;    /* its repomd.xml */
+	enum list t;      /* which list */
+	char *file;       /* its path */
+	char *store;      /* its package elements, each followed by a NUL */
+	struct spans s;   /* where each starts in store */
+	struct sy_error err;
+	int rc;
+};
 
-	if (rc == 0)
-		rc = split_list(file, (char *)text.data, t, &s, err);
-	if (rc == 0 && t == LIST_PRIMARY) {
-		prev->n = s.n;
-		prev->entries = sy_xcalloc(s.n + 1, sizeof(*prev->entries));
-	} else if (rc == 0 && s.n != prev->n) {
-		rc = sy_error_set(err, "%s: %zu packages, primary has %zu", file, s.n, prev->n);
-	}
-	if (rc == 0)
-		prev->store[t] = store_spans((char *)text.data, &s);
-	for (size_t i = 0; rc == 0 && i < s.n; i++)
-		prev->entries[i].xml[t] = prev->store[t] + s.start[i];
-	for (size_t i = 0; rc == 0 && i < s.n; i++)
-		rc = t == LIST_PRIMARY ? read_entry(file, i, &prev->entries[i], err)
-				       : check_pkgid(file, i, prev->entries[i].xml[t],
-						     &prev->entries[i], err);
-	spans_release(&s);
+/* Reads, checks, splits and stores one list. */
+static void *list_read_run(void *arg)
+{
+	struct list_read *r = arg;
+	struct sy_buf text = SY_BUF_INIT;
+
+	r->rc = read_list(r->dir, r->md, r->t, &text, &r->file, &r->err);
+	if (r->rc == 0)
+		r->rc = split_list(r->file, (char *)text.data, r->t, &r->s, &r->err);
+	if (r->rc == 0)
+		r->store = store_spans((char *)text.data, &r->s);
 	sy_buf_release(&text);
-	free(file);
+	return NULL;
+}
+
+/* Makes prev's entries of the lists read: one per primary element, with
+ * the filelists and other elements of the same package. Takes over the
+ * stores. */
+static int make_entries(struct repodata_previous *prev, struct list_read *lists,
+			struct sy_error *err)
+{
+	size_t n = lists[LIST_PRIMARY].s.n;
+	int rc = 0;
+
+	prev->n = n;
+	prev->entries = sy_xcalloc(n + 1, sizeof(*prev->entries));
+	for (int t = 0; t < NLISTS; t++) {
+		prev->store[t] = lists[t].store;
+		lists[t].store = NULL;
+		if (lists[t].s.n != n)
+			return sy_error_set(err, "%s: %zu packages, primary has %zu", lists[t].file,
+					    lists[t].s.n, n);
+		for (size_t i = 0; i < n; i++)
+			prev->entries[i].xml[t] = prev->store[t] + lists[t].s.start[i];
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = read_entry(lists[LIST_PRIMARY].file, i, &prev->entries[i], err);
+	for (int t = LIST_FILELISTS; t < NLISTS; t++)
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = check_pkgid(lists[t].file, i, prev->entries[i].xml[t],
+					 &prev->entries[i], err);
+	return rc;
+}
+
+/* Reads the three lists of prev's repository, primary by this thread and
+ * the others by threads of their own, and makes its entries. */
+static int load_lists(struct repodata_previous *prev, cr_Repomd *md, struct sy_error *err)
+{
+	struct list_read lists[NLISTS];
+	pthread_t threads[NLISTS];
+	int started[NLISTS] = { 0 }, rc = 0;
+
+	for (int t = 0; t < NLISTS; t++) {
+		lists[t] = (struct list_read){ .dir = prev->dir, .md = md, .t = t };
+		started[t] = t > 0 &&
+			     pthread_create(&threads[t], NULL, list_read_run, &lists[t]) == 0;
+	}
+	for (int t = 0; t < NLISTS; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+		else
+			list_read_run(&lists[t]);
+	}
+	for (int t = 0; t < NLISTS && rc == 0; t++)
+		if (lists[t].rc) {
+			*err = lists[t].err;
+			rc = -1;
+		}
+	if (rc == 0)
+		rc = make_entries(prev, lists, err);
+	for (int t = 0; t < NLISTS; t++) {
+		free(lists[t].file);
+		free(lists[t].store);
+		spans_release(&lists[t].s);
+	}
 	return rc;
 }
 
@@ -363,8 +422,7 @@ int repodata_previous_load(const char *dir, struct repodata_previous **out, stru
 	}
 	prev = sy_xcalloc(1, sizeof(*prev));
 	prev->dir = sy_xstrdup(dir);
-	for (int t = 0; t < NLISTS && rc == 0; t++)
-		rc = load_list(prev, md, t, err);
+	rc = load_lists(prev, md, err);
 	if (rc)
 		goto out;
 	qsort(prev->entries, prev->n, sizeof(*prev->entries), cmp_entry);
@@ -413,10 +471,12 @@ struct repodata_pkg *repodata_previous_take(struct repodata_previous *prev, cons
 	    e->mtime != (long long)st->st_mtime)
 		return NULL;
 	/* The very file the entry was made from: a snapshot's packages are
-	 * hard links that nothing changes, so its entry still describes it. */
+	 * hard links that nothing changes, so its entry still describes it.
+	 * A kept package is usually named by its path in prev's directory. */
 	file = sy_xasprintf("%s/%s", prev->dir, e->href);
-	same = stat(file, &old) == 0 && S_ISREG(old.st_mode) && old.st_dev == st->st_dev &&
-	       old.st_ino == st->st_ino;
+	same = !strcmp(file, path) ||
+	       (stat(file, &old) == 0 && S_ISREG(old.st_mode) && old.st_dev == st->st_dev &&
+		old.st_ino == st->st_ino);
 	free(file);
 	if (!same)
 		return NULL;
