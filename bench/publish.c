@@ -3,8 +3,8 @@
  *
  *   publish --rpms DIR --new RPM --scratch DIR [--runs N] [--sqlite]
  *
- * Publishes DIR's *.rpm to a channel under DIR2 = --scratch (reading every
- * package: the base snapshot), then N times (default 5) publishes the base
+ * Publishes DIR's *.rpm to a channel of a state made in --scratch (every
+ * package read: the base snapshot), then N times (default 5) publishes the base
  * snapshot's packages plus RPM with repo_publish_snapshot_with, the path a
  * pipeline takes (packages hard-linked into a new snapshot, the entries of
  * those the base holds kept, RPM read, repodata written and fsynced,

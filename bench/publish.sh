@@ -11,9 +11,9 @@
 # (publish.sqlite = yes; createrepo_c writes them unless --no-database).
 #
 # The packages (noarch, 2 files, a Requires, a Provides and a changelog
-# each, about 7 KiB) come from one rpmbuild of a spec with 3,000
-# subpackages, about 30 s, kept under build/bench-scratch/publish/ for the
-# next run. Prints `bench/publish: ...` lines; the goal is a ratio >= 5x.
+# each, about 8 KiB) come from one rpmbuild of a spec with 3,000
+# subpackages, about a minute, kept under build/bench-scratch/publish/ for
+# the next run. Prints `bench/publish: ...` lines; the goal is a ratio >= 5x.
 #
 # usage: bench/publish.sh [--packages N] [--runs R]
 set -eu
