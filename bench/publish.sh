@@ -106,14 +106,15 @@ base=$rpms/bulk/RPMS/noarch
 new=$(ls "$rpms"/new/RPMS/noarch/*.rpm)
 kib=$(du -sk "$base" | cut -f1)
 
-# shipyard: packages=N incremental_s=X full_s=Y read=R reused=U
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# shipyard: lines "full S", "incremental S" (one per run), "read R",
+# "reused U"; field OUTPUT NAME gives the median of NAME's values.
+field() { echo "$1" | awk -v k="$2" '$1 == k { print $2 }' | median; }
 out=$("$tool" --rpms "$base" --new "$new" --scratch "$scratch/run" --runs "$runs")
 sq=$("$tool" --rpms "$base" --new "$new" --scratch "$scratch/run" --runs "$runs" --sqlite)
-sy_inc=$(field "$out" incremental_s)
-sy_full=$(field "$out" full_s)
-sy_inc_db=$(field "$sq" incremental_s)
-sy_full_db=$(field "$sq" full_s)
+sy_inc=$(field "$out" incremental)
+sy_full=$(field "$out" full)
+sy_inc_db=$(field "$sq" incremental)
+sy_full_db=$(field "$sq" full)
 [ "$(field "$out" read)" = 1 ] && [ "$(field "$out" reused)" = "$n" ] ||
 	{ say "unexpected: $out"; exit 1; }
 

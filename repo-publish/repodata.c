@@ -91,6 +91,26 @@ static int gerror_set(struct sy_error *err, GError *gerr, const char *fmt, const
 	return -1;
 }
 
+/* Runs fn on each list's job (job t at (char *)jobs + t * size): the first
+ * in this thread, the others in threads of their own (in this one when a
+ * thread cannot start), and returns when all are done. The lists are
+ * independent, and decompressing or compressing them is most of the work
+ * of an incremental generation. */
+static void run_per_list(void *(*fn)(void *), void *jobs, size_t size)
+{
+	pthread_t threads[NLISTS];
+	int started[NLISTS] = { 0 };
+
+	for (int t = 1; t < NLISTS; t++)
+		started[t] = pthread_create(&threads[t], NULL, fn, (char *)jobs + t * size) == 0;
+	for (int t = 0; t < NLISTS; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+		else
+			fn((char *)jobs + t * size);
+	}
+}
+
 /* ---- reading a previous repository ---- */
 
 /* Reads the whole decompressed content of one list that md names into
@@ -369,25 +389,16 @@ static int make_entries(struct repodata_previous *prev, struct list_read *lists,
 	return rc;
 }
 
-/* Reads the three lists of prev's repository, primary by this thread and
- * the others by threads of their own, and makes its entries. */
+/* Reads the three lists of prev's repository (run_per_list) and makes its
+ * entries. */
 static int load_lists(struct repodata_previous *prev, cr_Repomd *md, struct sy_error *err)
 {
 	struct list_read lists[NLISTS];
-	pthread_t threads[NLISTS];
-	int started[NLISTS] = { 0 }, rc = 0;
+	int rc = 0;
 
-	for (int t = 0; t < NLISTS; t++) {
+	for (int t = 0; t < NLISTS; t++)
 		lists[t] = (struct list_read){ .dir = prev->dir, .md = md, .t = t };
-		started[t] = t > 0 &&
-			     pthread_create(&threads[t], NULL, list_read_run, &lists[t]) == 0;
-	}
-	for (int t = 0; t < NLISTS; t++) {
-		if (started[t])
-			pthread_join(threads[t], NULL);
-		else
-			list_read_run(&lists[t]);
-	}
+	run_per_list(list_read_run, lists, sizeof(lists[0]));
 	for (int t = 0; t < NLISTS && rc == 0; t++)
 		if (lists[t].rc) {
 			*err = lists[t].err;
@@ -734,29 +745,16 @@ static void *list_job_run(void *arg)
 	return NULL;
 }
 
-/* Writes the three lists, each compressed by a thread of its own (the
- * compression is most of the work once entries are reused); recs receive
- * their records. */
+/* Writes the three lists (run_per_list); recs receive their records. */
 static int write_lists(const char *repodata, struct repodata_pkg *const *pkgs, size_t n,
 		       cr_RepomdRecord *recs[NLISTS], struct sy_error *err)
 {
 	struct list_job jobs[NLISTS];
-	pthread_t threads[NLISTS];
-	int started[NLISTS] = { 0 }, rc = 0;
+	int rc = 0;
 
-	for (int t = 0; t < NLISTS; t++) {
+	for (int t = 0; t < NLISTS; t++)
 		jobs[t] = (struct list_job){ .repodata = repodata, .t = t, .pkgs = pkgs, .n = n };
-		/* The first list is written by this thread, as is any list whose
-		 * thread cannot start. */
-		started[t] = t > 0 &&
-			     pthread_create(&threads[t], NULL, list_job_run, &jobs[t]) == 0;
-	}
-	for (int t = 0; t < NLISTS; t++) {
-		if (started[t])
-			pthread_join(threads[t], NULL);
-		else
-			list_job_run(&jobs[t]);
-	}
+	run_per_list(list_job_run, jobs, sizeof(jobs[0]));
 	for (int t = 0; t < NLISTS; t++) {
 		recs[t] = jobs[t].rec;
 		if (jobs[t].rc && rc == 0) {
