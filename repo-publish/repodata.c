@@ -62,6 +62,17 @@ struct repodata_pkg {
 
 static pthread_once_t cr_once = PTHREAD_ONCE_INIT;
 
+/* Writes into buf the repo tag our repomd.xml carries, which says how its
+ * entries were made: by this libcreaterepo_c, with this changelog limit
+ * and SHA-256 pkgids. Entries are kept only from a repository with the
+ * same tag, so that an upgrade of the library (whose dump may change) or
+ * of these settings reads every package once instead of mixing formats. */
+static void entries_tag(char *buf, size_t size)
+{
+	snprintf(buf, size, "shipyard-entries/createrepo_c-%d.%d.%d/changelogs-%d/sha256",
+		 CR_VERSION_MAJOR, CR_VERSION_MINOR, CR_VERSION_PATCH, REPODATA_CHANGELOG_LIMIT);
+}
+
 /* Drops createrepo_c's GLib log messages: its failures reach us as GErrors. */
 static void cr_log_discard(const gchar *domain, GLogLevelFlags level, const gchar *msg,
 			   gpointer data)
@@ -420,6 +431,7 @@ int repodata_previous_load(const char *dir, struct repodata_previous **out, stru
 	struct repodata_previous *prev = NULL;
 	cr_Repomd *md = NULL;
 	GError *gerr = NULL;
+	char tag[128];
 	int rc = 0;
 
 	*out = NULL;
@@ -431,6 +443,9 @@ int repodata_previous_load(const char *dir, struct repodata_previous **out, stru
 		rc = gerror_set(err, gerr, "%s: cannot parse", repomd_path);
 		goto out;
 	}
+	entries_tag(tag, sizeof(tag));
+	if (!g_slist_find_custom(md->repo_tags, tag, (GCompareFunc)strcmp))
+		goto out;
 	prev = sy_xcalloc(1, sizeof(*prev));
 	prev->dir = sy_xstrdup(dir);
 	rc = load_lists(prev, md, err);
@@ -702,13 +717,16 @@ static int write_databases(const char *repodata, struct repodata_pkg *const *pkg
 	return rc;
 }
 
-/* Writes repomd.xml for md last, under a temporary name renamed into place. */
+/* Writes repomd.xml for md, with our repo tag (entries_tag), last, under a
+ * temporary name renamed into place. */
 static int write_repomd(const char *repodata, cr_Repomd *md, struct sy_error *err)
 {
 	GError *gerr = NULL;
-	char *xml, *path;
+	char *xml, *path, tag[128];
 	int rc;
 
+	entries_tag(tag, sizeof(tag));
+	cr_repomd_add_repo_tag(md, tag);
 	cr_repomd_sort_records(md);
 	xml = cr_xml_dump_repomd(md, &gerr);
 	if (!xml)

@@ -29,8 +29,11 @@ struct repodata_pkg;
 /* Loads the entries of the repository at dir: repodata/repomd.xml and the
  * primary, filelists and other files it names, each checked against the
  * SHA-256 repomd.xml records, split into one entry per package. *prev
- * receives them, or NULL when dir has no repodata/repomd.xml (nothing to
- * reuse); free with repodata_previous_free. Returns 0, or -1 with err
+ * receives them, or NULL when there is nothing to reuse: dir has no
+ * repodata/repomd.xml, or its entries were not made the way
+ * repodata_write makes them now (its repo tag names another
+ * libcreaterepo_c or other settings: its packages are read once, so that
+ * formats never mix); free with repodata_previous_free. Returns 0, or -1 with err
  * ("<file>: checksum differs from repomd.xml", "<file>: package 12: no
  * pkgid") when the metadata is there but unreadable or does not hold
  * together: the caller then reads every package. */
@@ -84,7 +87,8 @@ void repodata_pkg_free(struct repodata_pkg *pkg);
  * its location set): primary, filelists and other as .xml.gz and, when
  * sqlite is 1, primary_db, filelists_db and other_db as .sqlite.bz2, each
  * named after its SHA-256 and fsynced, then repomd.xml last (written under
- * a temporary name and renamed). Returns 0, or -1 with err; on error dir
+ * a temporary name and renamed), with a repo tag saying how the entries
+ * were made. Returns 0, or -1 with err; on error dir
  * may hold part of repodata/ and the caller removes it. */
 int repodata_write(const char *dir, struct repodata_pkg *const *pkgs, size_t n, int sqlite,
 		   struct sy_error *err);

@@ -599,6 +599,40 @@ static void test_publish_reads_everything_when_the_previous_repodata_is_corrupt(
 	free(d);
 }
 
+/* Entries are kept only from repodata made the way shipyard makes it now
+ * (its repomd.xml's repo tag): a repository without the tag (another
+ * tool's, an older libcreaterepo_c's) is read in full, and that is no
+ * fault to warn about. */
+static void test_publish_reads_everything_when_the_previous_repodata_was_made_otherwise(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct repo_publish_stats stats;
+	struct sy_strv files = SY_STRV_INIT, next = SY_STRV_INIT;
+	char *a, *b;
+
+	sy_strv_push(&files, f->greet);
+	sy_strv_push(&files, f->libgreet);
+	a = publish(f, &files, NULL, &stats);
+	char *cmd = sy_xasprintf("grep -q '<repo>shipyard-entries/' %s/repodata/repomd.xml && "
+				 "sed -i '/<tags>/,/<\\/tags>/d' %s/repodata/repomd.xml", a, a);
+	test_sh(cmd);
+	snapshot_files(a, &next);
+	b = publish(f, &next, NULL, &stats);
+	assert_int_equal(stats.reused, 0);
+	assert_int_equal(stats.read, 2);
+	assert_string_equal(stats.warning.msg, "");
+	char *names = dnf_names(f, b);
+	assert_string_equal(names, "greet\nlibgreet\n");
+
+	free(names);
+	free(cmd);
+	sy_strv_release(&files);
+	sy_strv_release(&next);
+	free(a);
+	free(b);
+}
+
 /* A build writes whatever RPM headers it likes (rpmbuild --target
  * ../../../x writes that arch): such a package is refused instead of being
  * linked outside the snapshot, and the channel stays as it was. */
@@ -789,6 +823,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_publish_writes_sqlite_databases_when_asked,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_publish_reads_everything_when_the_previous_repodata_was_made_otherwise,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_publish_refuses_an_arch_that_leads_out_of_the_snapshot, setup,
 			teardown),
