@@ -248,8 +248,12 @@ static int publish_stage(struct pipeline *p, struct sy_error *err)
 	if (res.held)
 		sy_log_warn("holding back %zu built specs whose dependency group has failures",
 			    res.held);
+	if (res.stats.warning.msg[0])
+		sy_log_warn("%s", res.stats.warning.msg);
 	if (res.snapshot)
-		sy_log_info("published %s: %s", p->channel, res.snapshot);
+		sy_log_info("published %s: %s (%zu packages: %zu read, %zu kept their entries)",
+			    p->channel, res.snapshot, res.packages, res.stats.read,
+			    res.stats.reused);
 	else
 		sy_log_info("repository %s unchanged (%zu packages)", p->channel, res.packages);
 	rc = pipeline_alias_learned_keys(p, res.snapshot, err);

@@ -195,6 +195,26 @@ static int read_max_rebuild(git_config *cfg, struct planner_distro *d, struct sy
 	return rc;
 }
 
+/* publish.sqlite: a git boolean (yes/no, true/false, on/off, 1/0). */
+static int read_publish_sqlite(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	git_config_entry *entry;
+	int value, rc = 0;
+
+	if (git_config_get_entry(&entry, cfg, "publish.sqlite") < 0)
+		return 0;
+	/* A key without "= value" is true, as git reads it. */
+	if (!entry->value)
+		d->publish_sqlite = 1;
+	else if (git_config_parse_bool(&value, entry->value) < 0)
+		rc = sy_error_set(err, "shipyard.conf: publish.sqlite: '%s' is not a boolean",
+				  entry->value);
+	else
+		d->publish_sqlite = value;
+	git_config_entry_free(entry);
+	return rc;
+}
+
 /* sources.url, each value checked and turned into its template. */
 static int read_source_urls(git_config *cfg, struct planner_distro *d, struct sy_error *err)
 {
@@ -290,7 +310,8 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	int rc = get_list(cfg, "distro.define", &defines, err) ||
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
 			 read_max_rebuild(cfg, d, err) || read_source_urls(cfg, d, err) ||
-			 read_rebuild_suffix(cfg, d, err)
+			 read_rebuild_suffix(cfg, d, err) ||
+			 read_publish_sqlite(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);

@@ -126,6 +126,10 @@ struct planner_distro {
 				      * (planner_rebuild_suffix), ".%{counter}"
 				      * by default; "": rebuilds keep the
 				      * spec's Release */
+	int publish_sqlite;            /* publish.sqlite: 1 when published
+				      * snapshots also carry sqlite repodata
+				      * for yum-era clients; 0 (default): XML
+				      * only, what dnf and tdnf read */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy
@@ -147,7 +151,7 @@ int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const ch
  * config_blob stays NULL. Returns 0, or -1 with err set ("shipyard.conf:
  * <libgit2 message>", "shipyard.conf: distro.rebuildpolicy: ...",
  * "shipyard.conf: sources.url: 'ftp://x': not an http, https or file
- * URL"). Release distro with planner_distro_release whatever the result. */
+ * URL", "shipyard.conf: publish.sqlite: 'x' is not a boolean"). Release distro with planner_distro_release whatever the result. */
 int planner_distro_read_file(const char *path, struct planner_distro *distro,
 			     struct sy_error *err);
 

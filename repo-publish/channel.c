@@ -261,10 +261,16 @@ static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 	res->packages = set.n;
 	if (ch->signer && (rc = repo_signer_sign_packages(ch->signer, req->state, &set, err)))
 		sy_error_prefix(err, "publish %s", req->channel);
-	if (rc == 0 && set.n && !same_as_current(ch, &set))
-		rc = repo_publish_snapshot_signed(ch->repos_dir, req->channel,
-						  (const char *const *)set.items, ch->signer,
-						  &res->snapshot, err);
+	if (rc == 0 && set.n && !same_as_current(ch, &set)) {
+		struct repo_publish_options opts = {
+			.previous = ch->kept,
+			.sqlite = req->commit->distro.publish_sqlite,
+			.signer = ch->signer,
+		};
+		rc = repo_publish_snapshot_with(ch->repos_dir, req->channel,
+						(const char *const *)set.items, &opts,
+						&res->snapshot, &res->stats, err);
+	}
 	if (rc == 0) {
 		const char *current = res->snapshot ? res->snapshot : ch->current;
 		res->current = current ? sy_xstrdup(current) : NULL;

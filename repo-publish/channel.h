@@ -15,6 +15,7 @@
 #include "common/strv.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
+#include "repo-publish/publish.h"
 
 /* Appends to set (NULL: only count) the paths in published whose file names
  * are RPMs of spec's binary packages, "<name>-<version>-<release>.<arch>.rpm"
@@ -62,6 +63,9 @@ struct repo_publish_result {
 			  * when it has none (an empty set is never published) */
 	size_t packages; /* files (RPMs and SRPMs) in the set */
 	size_t held;     /* built specs held back for their group's failures */
+	struct repo_publish_stats stats; /* how the new snapshot's repodata was
+					  * made (packages read, entries kept,
+					  * a warning); zero without one */
 };
 
 /* Publishes req->commit to req->channel under the channel's lock (waiting for
@@ -80,8 +84,10 @@ struct repo_publish_result {
  * req->sign_key the set is made of signed copies (repo_signer_sign_packages:
  * the same package set is the same files again) and the snapshot is signed
  * before it becomes current; a key that cannot sign fails before anything is
- * made. Returns 0, or -1 with err (key, lock, signature, snapshot, record);
- * on error readers see the channel as before. */
+ * made. The packages the kept snapshot holds keep their repodata entries;
+ * the commit's shipyard.conf says whether sqlite databases are written too
+ * (publish.sqlite). Returns 0, or -1 with err (key, lock, signature,
+ * snapshot, record); on error readers see the channel as before. */
 int repo_publish_commit(const struct repo_publish_request *req, struct repo_publish_result *res,
 			struct sy_error *err);
 

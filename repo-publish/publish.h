@@ -17,20 +17,59 @@
  * points <repos_dir>/<channel>/current at it. The snapshot id is the UTC time
  * "YYYYMMDDTHHMMSSZ" plus a counter when taken. *snapshot receives the
  * snapshot's absolute path (caller frees; may be NULL). On error nothing
- * changes for readers: the half-made snapshot is removed. Returns 0 or -1. */
+ * changes for readers: the half-made snapshot is removed. Returns 0 or -1.
+ * The packages the channel's current snapshot already holds keep their
+ * entries (repo_publish_snapshot_with with default options). */
 int repo_publish_snapshot(const char *repos_dir, const char *channel,
 			  const char *const *rpm_paths, char **snapshot, struct sy_error *err);
 
-/* repo_publish_snapshot with the snapshot signed by signer
- * (repo-publish/sign.h: repodata/repomd.xml.asc and the public key, by
- * repo_signer_sign_snapshot) before current is switched to it, so that no
- * reader sees it unsigned; rpm_paths are the signed copies
- * (repo_signer_sign_packages). A signature that fails leaves the channel as
- * it was. signer NULL: repo_publish_snapshot. */
 struct repo_signer;
-int repo_publish_snapshot_signed(const char *repos_dir, const char *channel,
-				 const char *const *rpm_paths, struct repo_signer *signer,
-				 char **snapshot, struct sy_error *err);
+
+/* How repo_publish_snapshot_with makes the repodata; all zero is the
+ * default. */
+struct repo_publish_options {
+	const char *previous; /* snapshot (absolute path) whose entries the files
+			       * it holds keep, or NULL: the channel's current
+			       * snapshot */
+	int full;             /* 1: read every package, keep nothing (what the
+			       * incremental path must equal; for tests and the
+			       * bench) */
+	int sqlite;           /* 1: also write the sqlite databases yum-era
+			       * clients read (createrepo_c --database) */
+	struct repo_signer *signer; /* signs the snapshot (repo-publish/sign.h:
+				     * repodata/repomd.xml.asc and the public
+				     * key, by repo_signer_sign_snapshot) before
+				     * current is switched to it, so that no
+				     * reader sees it unsigned; rpm_paths are
+				     * then the signed copies
+				     * (repo_signer_sign_packages). A signature
+				     * that fails leaves the channel as it was.
+				     * NULL: unsigned */
+};
+
+/* What making the repodata did. */
+struct repo_publish_stats {
+	size_t read;             /* packages whose RPM file was read */
+	size_t reused;           /* packages whose entries were kept from the
+				  * previous snapshot */
+	struct sy_error warning; /* why the previous snapshot's repodata was not
+				  * used ("<file>: checksum differs from
+				  * repomd.xml"), every package then read; msg
+				  * empty when it was or there was none */
+};
+
+/* repo_publish_snapshot with options (NULL: the defaults) and what it did
+ * (stats may be NULL). A package file that the previous snapshot holds
+ * itself (the same file, hard-linked: kept packages and reused artifacts)
+ * keeps that snapshot's primary, filelists and other entries instead of
+ * being read again (repo-publish/repodata.h); the repodata equals a full
+ * generation's. A previous repodata that cannot be read or does not hold
+ * together is not used: stats->warning says why and every package is read,
+ * which is no error. */
+int repo_publish_snapshot_with(const char *repos_dir, const char *channel,
+			       const char *const *rpm_paths,
+			       const struct repo_publish_options *opts, char **snapshot,
+			       struct repo_publish_stats *stats, struct sy_error *err);
 
 /* Lists the binary RPM files (absolute paths, sorted) of the channel's current
  * snapshot into rpms. A channel never published yields an empty list and 0.

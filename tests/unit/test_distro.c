@@ -157,6 +157,36 @@ static void test_distro_read_file_reads_the_cascade_limit(void **state)
 	free(dir);
 }
 
+/* publish.sqlite turns the sqlite repodata on: off by default (dnf and
+ * tdnf read the XML), a git boolean when set, anything else refused. */
+static void test_distro_read_file_reads_the_sqlite_switch(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild = 25\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.publish_sqlite, 0);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[publish]\n\tsqlite = yes\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.publish_sqlite, 1);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[publish]\n\tsqlite = off\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.publish_sqlite, 0);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[publish]\n\tsqlite = maybe\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: publish.sqlite: 'maybe' is not a boolean");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 /* sources.url is repeatable, tried in order; each value is checked when the
  * file is read, so a bad one fails the plan naming the file, the key and
  * the value instead of every build that needs a download. */
@@ -276,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
 		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
+		cmocka_unit_test(test_distro_read_file_reads_the_sqlite_switch),
 		cmocka_unit_test(test_distro_read_file_reads_source_urls_in_order),
 		cmocka_unit_test(test_distro_read_file_reads_the_rebuild_suffix),
 		cmocka_unit_test(test_distro_rebuild_suffix_of_counter),

@@ -251,8 +251,10 @@ static void test_sign_snapshot_signs_repomd_and_publishes_the_public_key(void **
 	sy_strv_push(&paths, f->w->rpm);
 	sy_strv_push(&paths, f->w->srpm);
 	assert_ok(repo_signer_sign_packages(s, f->state, &paths, &err), &err);
-	assert_ok(repo_publish_snapshot_signed(repos, "signed", (const char *const *)paths.items, s,
-					       &snap, &err), &err);
+	struct repo_publish_options opts = { .signer = s };
+	assert_ok(repo_publish_snapshot_with(repos, "signed", (const char *const *)paths.items,
+					     &opts, &snap, NULL, &err),
+		  &err);
 	repo_signer_close(s);
 	assert_true(repo_sign_snapshot_signed(snap));
 	char *cmd = sy_xasprintf(
