@@ -124,6 +124,16 @@ char *state_legacy_logs_dir(const char *state)
 	return sy_xasprintf("%s/logs", state);
 }
 
+char *state_trash_dir(const char *state)
+{
+	return sy_xasprintf("%s/trash", state);
+}
+
+char *state_gc_lock_path(const char *state)
+{
+	return sy_xasprintf("%s/gc.lock", state);
+}
+
 int state_pipeline_id_valid(const char *id)
 {
 	size_t n = strlen(id);

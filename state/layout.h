@@ -20,6 +20,9 @@
  *   pipelines/<id>/             one pipeline run: pipeline.log, plan.json,
  *                               build_state.csv, build-summary.json and
  *                               logs/<job>.log; never shared with another run
+ *   trash/                      what a collection removes, renamed here
+ *                               before it is deleted (state/retention.h)
+ *   gc.lock                     held while a collection runs
  *
  * Every function returning char * returns a newly allocated path the caller
  * frees. Names that come from outside (channels, configs, pipeline ids) must
@@ -91,6 +94,13 @@ char *state_pipeline_job_log(const char *state, const char *id, const char *job)
  * (logs/<commit>/<job>.log). Never written now; read only for the log files
  * such a release recorded for its pipelines' jobs. */
 char *state_legacy_logs_dir(const char *state);
+
+/* <state>/trash: where a collection moves what it removes before deleting
+ * it (state/retention.h). */
+char *state_trash_dir(const char *state);
+
+/* <state>/gc.lock: held while a collection runs (state_gc_lock). */
+char *state_gc_lock_path(const char *state);
 
 /* Returns 1 when id can name a pipeline run: 1 to 64 characters of
  * [A-Za-z0-9._-], not starting with '.'; else 0. */
