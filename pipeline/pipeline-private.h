@@ -18,6 +18,7 @@
 #include "planner/commit.h"
 #include "planner/plan.h"
 #include "planner/target.h"
+#include "state/retention.h"
 
 /* Everything one run works with; lives for the duration of the run. */
 struct pipeline {
@@ -57,6 +58,9 @@ struct pipeline {
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
+	struct state_holds holds;         /* what the run reads and a collection
+					   * must leave (pipeline/gc.h): its run
+					   * directory, the snapshots it reads */
 	time_t started;
 	time_t read_told;        /* when spec reading progress was last logged */
 };
