@@ -289,6 +289,7 @@ static void image_status(void *arg, const char *config, enum imager_outcome outc
 							    : FORGE_SUCCESS;
 
 	pipeline_status_report(p->opts->reporter, context, state, "%s", text);
+	pipeline_release_note_image(p, config, outcome);
 	free(context);
 }
 
@@ -366,6 +367,9 @@ static void pipeline_release(struct pipeline *p)
 	free(p->worker_tarball);
 	builder_worker_manifest_release(&p->worker);
 	sy_strv_release(&p->worker_rpms);
+	sy_strv_release(&p->image_configs);
+	sy_strv_release(&p->image_builds);
+	sy_strv_release(&p->failed_images);
 	state_holds_release(&p->holds);
 	sy_strv_release(&p->images);
 	sy_strv_release(&p->global);
@@ -407,6 +411,8 @@ int pipeline_run(const struct pipeline_options *opts, struct sy_error *err)
 	pipeline_timing("open", "", t0);
 	if (rc == 0)
 		rc = run_stages(&p, err);
+	if (opts->release && p.run_id)
+		pipeline_release_stage(&p, rc, err);
 	t0 = sy_now_s();
 	pipeline_release(&p);
 	pipeline_timing("release", "", t0);

@@ -14,6 +14,7 @@
 #include "repo-publish/publish.h"
 #include "server/html.h"
 #include "state/layout.h"
+#include "state/release.h"
 
 /* s as a JSON string; bytes that are not valid UTF-8 make every byte above
  * 0x7f a '?' (jansson refuses invalid UTF-8). NULL gives JSON null. */

@@ -150,6 +150,14 @@ int serve_queue_pipeline(struct serve *s, const struct server_store_event *ev,
  * builds gets an error. */
 void serve_close_orphaned_statuses(struct serve *s);
 
+/* Records the release of scheduled pipeline p as skipped when its run left
+ * no record (a run records its release, made or skipped, itself:
+ * pipeline/release.c): superseded_by is the head of the pipeline that
+ * superseded it ("" for a closed pull request) or NULL, error why the run
+ * could not run or NULL. Logs what it recorded. */
+void serve_release_ended(struct serve *s, const struct server_store_pipeline *p,
+			 const char *superseded_by, const char *error);
+
 /* What a runner thread runs with. */
 struct serve_runner_arg {
 	struct serve *s;
