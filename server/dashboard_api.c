@@ -13,8 +13,8 @@
 #include "imager/images.h"
 #include "repo-publish/publish.h"
 #include "server/html.h"
+#include "server/releases.h"
 #include "state/layout.h"
-#include "state/release.h"
 
 /* s as a JSON string; bytes that are not valid UTF-8 make every byte above
  * 0x7f a '?' (jansson refuses invalid UTF-8). NULL gives JSON null. */
@@ -480,27 +480,6 @@ static json_t *image_config_json(const struct server_dashboard *d, const char *c
 	return o;
 }
 
-/* The dated releases (state_release_list), newest first per repository. */
-static json_t *releases_json(const struct server_dashboard *d)
-{
-	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
-	json_t *out = json_array();
-
-	state_release_list(d->state_dir, &repos, &names);
-	for (size_t i = 0; i < names.n; i++) {
-		struct state_release rel;
-		if (state_release_read(d->state_dir, repos.items[i], names.items[i], &rel, NULL) != 1)
-			continue;
-		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o}", "repo", jstr(rel.repo),
-			"release", jstr(rel.name), "commit", jstr(rel.commit), "snapshot",
-			jstr(rel.snapshot)));
-		state_release_release(&rel);
-	}
-	sy_strv_release(&repos);
-	sy_strv_release(&names);
-	return out;
-}
-
 json_t *dashboard_images_json(const struct server_dashboard *d)
 {
 	struct sy_strv configs = SY_STRV_INIT;
@@ -510,5 +489,6 @@ json_t *dashboard_images_json(const struct server_dashboard *d)
 	for (size_t i = 0; i < configs.n; i++)
 		json_array_append_new(out, image_config_json(d, configs.items[i]));
 	sy_strv_release(&configs);
-	return json_pack("{s:o, s:o}", "images", out, "releases", releases_json(d));
+	return json_pack("{s:o, s:o}", "images", out, "releases",
+			 server_releases_json(d->state_dir, NULL));
 }

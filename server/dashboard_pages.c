@@ -486,12 +486,22 @@ void dashboard_page_images(FILE *out, const json_t *doc)
 	}
 	releases = json_object_get(doc, "releases");
 	if (json_array_size(releases)) {
-		fputs("<h2>Releases</h2><table><tr><th>Repository</th><th>Release</th><th>Commit</th>"
-		      "<th>Repository snapshot</th></tr>\n", out);
+		fputs("<h2>Releases</h2><table><tr><th>Repository</th><th>Release</th><th>State</th>"
+		      "<th>Commit</th><th>Repository snapshot</th></tr>\n", out);
 		json_array_foreach(releases, i, r) {
 			fputs("<tr>", out);
 			server_html_td(out, jget(r, "repo"));
-			server_html_td(out, jget(r, "release"));
+			fputs("<td class=\"mono\"><a href=\"", out);
+			server_html_escape(out, jget(r, "url"));
+			fputs("\">", out);
+			server_html_escape(out, jget(r, "release"));
+			fputs("</a></td><td>", out);
+			server_html_badge(out, jget(r, "state"));
+			if (jget(r, "reason")) {
+				fputs(" ", out);
+				server_html_escape(out, jget(r, "reason"));
+			}
+			fputs("</td>", out);
 			server_html_td(out, jget(r, "commit"));
 			server_html_td(out, jget(r, "snapshot"));
 			fputs("</tr>\n", out);

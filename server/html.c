@@ -22,7 +22,7 @@ static const char stylesheet[] =
 	"white-space:pre-wrap;word-break:break-all}"
 	".badge{display:inline-block;padding:0 .55em;border-radius:1em;color:#fff;"
 	"font-size:12px;font-weight:600;background:#6e7781}"
-	".s-success,.s-built,.s-reused,.s-unchanged{background:#1a7f37}"
+	".s-success,.s-built,.s-reused,.s-unchanged,.s-made{background:#1a7f37}"
 	".s-failure,.s-failed{background:#cf222e}.s-error{background:#82071e}"
 	".s-running{background:#0969da}.s-queued{background:#8c959f}"
 	".s-blocked{background:#bc4c00}.s-approvalneeded{background:#9a6700}"
@@ -103,6 +103,7 @@ void server_html_page_begin(FILE *out, const char *title, int refresh_s)
 	fprintf(out, " - shipyard</title><style>%s</style></head><body>"
 		     "<header><a href=\"/\">shipyard</a><a href=\"/\">Pipelines</a>"
 		     "<a href=\"/repositories\">Repositories</a><a href=\"/images\">Images</a>"
+		     "<a href=\"/releases/\">Releases</a>"
 		     "<a href=\"/metrics\">Metrics</a></header><main>\n",
 		stylesheet);
 }

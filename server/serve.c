@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "server/apitokens.h"
+#include "server/releases.h"
 #include "server/runner.h"
 #include "state/layout.h"
 
@@ -65,6 +66,7 @@ static int route(void *arg, const char *method, const char *path, const char *qu
 	struct serve *s = arg;
 
 	return serve_on_api(s, method, path, header, header_arg, r) ||
+	       server_releases_route(s->conf.state_dir, method, path, r) ||
 	       server_dashboard_route(&s->dashboard, method, path, query, r);
 }
 
