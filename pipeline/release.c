@@ -215,18 +215,9 @@ static int add_packages(const char *snapshot, struct state_release *rel, struct 
 
 	if (repo_publish_snapshot_packages(snapshot, &pkgs, err))
 		return -1;
-	rel->packages = sy_xcalloc(pkgs.n + 1, sizeof(*rel->packages));
-	for (size_t i = 0; i < pkgs.n; i++) {
-		struct repo_publish_package *from = &pkgs.items[i];
-		rel->packages[i] = (struct state_release_package){
-			from->name, from->epoch, from->version, from->release, from->arch,
-			from->sha256, from->license, from->sourcerpm, from->location,
-		};
-		/* Moved: the release owns them now. */
-		memset(from, 0, sizeof(*from));
-	}
+	/* Taken over: the release frees them. */
+	rel->packages = pkgs.items;
 	rel->npackages = pkgs.n;
-	repo_publish_packages_release(&pkgs);
 	return 0;
 }
 

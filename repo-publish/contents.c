@@ -15,7 +15,7 @@ static char *dup_or_empty(const char *s)
 }
 
 /* Splits "[E:]V-R" into its three parts (epoch "0" when absent). */
-static void split_evr(const char *evr, struct repo_publish_package *p)
+static void split_evr(const char *evr, struct state_release_package *p)
 {
 	const char *colon = strchr(evr, ':'), *v = colon ? colon + 1 : evr;
 	const char *dash = strrchr(v, '-');
@@ -32,7 +32,7 @@ static int inside(const char *loc)
 	       !strstr(loc, "/../") && (strlen(loc) < 3 || strcmp(loc + strlen(loc) - 3, "/.."));
 }
 
-static int fill(Pool *pool, Solvable *s, struct repo_publish_package *p, struct sy_error *err)
+static int fill(Pool *pool, Solvable *s, struct state_release_package *p, struct sy_error *err)
 {
 	Id type = 0;
 	const char *sum = solvable_lookup_checksum(s, SOLVABLE_CHECKSUM, &type);
@@ -44,7 +44,7 @@ static int fill(Pool *pool, Solvable *s, struct repo_publish_package *p, struct 
 	p->sha256 = dup_or_empty(type == REPOKEY_TYPE_SHA256 ? sum : NULL);
 	p->license = dup_or_empty(solvable_lookup_str(s, SOLVABLE_LICENSE));
 	p->sourcerpm = dup_or_empty(solvable_lookup_sourcepkg(s));
-	p->location = dup_or_empty(loc);
+	p->file = dup_or_empty(loc);
 	if (!inside(loc))
 		return sy_error_set(err, "%s: location of %s leaves the snapshot", s->repo->name,
 				    p->name);
@@ -53,7 +53,7 @@ static int fill(Pool *pool, Solvable *s, struct repo_publish_package *p, struct 
 
 static int cmp_package(const void *a, const void *b)
 {
-	const struct repo_publish_package *x = a, *y = b;
+	const struct state_release_package *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 
 	return c ? c : strcmp(x->arch, y->arch);
@@ -92,18 +92,8 @@ int repo_publish_snapshot_packages(const char *snapshot, struct repo_publish_pac
 
 void repo_publish_packages_release(struct repo_publish_packages *out)
 {
-	for (size_t i = 0; i < out->n; i++) {
-		struct repo_publish_package *p = &out->items[i];
-		free(p->name);
-		free(p->epoch);
-		free(p->version);
-		free(p->release);
-		free(p->arch);
-		free(p->sha256);
-		free(p->license);
-		free(p->sourcerpm);
-		free(p->location);
-	}
+	for (size_t i = 0; i < out->n; i++)
+		state_release_package_release(&out->items[i]);
 	free(out->items);
 	memset(out, 0, sizeof(*out));
 }

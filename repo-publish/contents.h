@@ -9,25 +9,14 @@
 
 #include "common/error.h"
 #include "common/strv.h"
+#include "state/release.h"
 
-/* One binary package of a snapshot. Strings are owned. */
-struct repo_publish_package {
-	char *name;      /* "zlib" */
-	char *epoch;     /* "0" when the package has none */
-	char *version;   /* "1.3.1" */
-	char *release;   /* "1.mdst1" */
-	char *arch;      /* "x86_64", "noarch" */
-	char *sha256;    /* 64 hex digits: the RPM file's SHA-256, as primary.xml
-			  * records it ("" when it records another kind) */
-	char *license;   /* the License tag, "" when none */
-	char *sourcerpm; /* "zlib-1.3.1-1.mdst1.src.rpm", "" when none */
-	char *location;  /* path in the snapshot, "RPMS/x86_64/zlib-...rpm" */
-};
-
-/* The binary packages of a snapshot. Release with
+/* The binary packages of a snapshot, each as a release records it
+ * (state/release.h: file is the path in the snapshot, sha256 "" when the
+ * repodata records another kind of checksum). Release with
  * repo_publish_packages_release. */
 struct repo_publish_packages {
-	struct repo_publish_package *items; /* sorted by name, then arch */
+	struct state_release_package *items; /* sorted by name, then arch */
 	size_t n;
 };
 

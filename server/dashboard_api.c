@@ -423,23 +423,6 @@ json_t *dashboard_repositories_json(const struct server_dashboard *d)
 
 /* ---- images ---- */
 
-/* "/images/<config>/<id>/<name>", each part percent-encoded. */
-static char *image_file_url(const char *config, const char *id, const char *name)
-{
-	char *url = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&url, &len);
-
-	fputs("/images/", f);
-	server_html_url_escape(f, config);
-	fputc('/', f);
-	server_html_url_escape(f, id);
-	fputc('/', f);
-	server_html_url_escape(f, name);
-	fclose(f);
-	return url;
-}
-
 /* One build of config: its manifest's arch and package count, and its
  * files with sizes and download links; latest is the id latest names. */
 static json_t *image_build_json(const struct server_dashboard *d, const char *config,
@@ -450,7 +433,7 @@ static json_t *image_build_json(const struct server_dashboard *d, const char *co
 
 	imager_build_read(d->state_dir, config, id, &b);
 	for (size_t i = 0; i < b.nfiles; i++) {
-		char *url = image_file_url(config, id, b.files[i].name);
+		char *url = server_html_url("/images/", config, id, b.files[i].name);
 		json_array_append_new(files, json_pack("{s:o, s:I, s:o}", "name",
 			jstr(b.files[i].name), "bytes", (json_int_t)b.files[i].bytes, "url", jstr(url)));
 		free(url);

@@ -91,6 +91,27 @@ void server_html_badge(FILE *out, const char *state)
 	fputs("</span>", out);
 }
 
+char *server_html_url(const char *root, const char *a, const char *b, const char *c)
+{
+	const char *const parts[] = { a, b, c };
+	char *url = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&url, &len);
+
+	fputs(root, f);
+	for (size_t i = 0; i < 3; i++) {
+		if (!parts[i]) {
+			fputc('/', f);
+			break;
+		}
+		if (i)
+			fputc('/', f);
+		server_html_url_escape(f, parts[i]);
+	}
+	fclose(f);
+	return url;
+}
+
 void server_html_page_begin(FILE *out, const char *title, int refresh_s)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -22,34 +22,15 @@ static json_t *jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* "/releases/<repo>/<name>/<file>", each part percent-encoded (file may be
- * NULL: the directory, with a trailing '/'). */
-static char *release_url(const char *repo, const char *name, const char *file)
-{
-	char *url = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&url, &len);
-
-	fputs("/releases/", f);
-	server_html_url_escape(f, repo);
-	fputc('/', f);
-	server_html_url_escape(f, name);
-	fputc('/', f);
-	if (file)
-		server_html_url_escape(f, file);
-	fclose(f);
-	return url;
-}
-
 static json_t *release_json(const char *state_dir, const struct state_release *rel)
 {
 	json_t *images = json_array();
-	char *url = release_url(rel->repo, rel->name, NULL);
-	char *record = release_url(rel->repo, rel->name, "release.json");
+	char *url = server_html_url("/releases/", rel->repo, rel->name, NULL);
+	char *record = server_html_url("/releases/", rel->repo, rel->name, "release.json");
 	char *dir = state_release_dir(state_dir, rel->repo, rel->name);
 	char *sbom_path = sy_xasprintf("%s/sbom.spdx.json", dir);
 	/* Releases of an older shipyard have none. */
-	char *sbom = sy_exists(sbom_path) ? release_url(rel->repo, rel->name, "sbom.spdx.json")
+	char *sbom = sy_exists(sbom_path) ? server_html_url("/releases/", rel->repo, rel->name, "sbom.spdx.json")
 					  : NULL;
 
 	free(sbom_path);
@@ -109,24 +90,13 @@ static const char *jget(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* The table of releases: name (a link to its directory), state, why when
- * skipped, commit, counts. */
-static void releases_page(FILE *out, const json_t *list, const char *title)
+void server_releases_table(FILE *out, const json_t *list)
 {
 	const json_t *r;
 	size_t i;
 
-	server_html_page_begin(out, title, 0);
-	fputs("<h1>", out);
-	server_html_escape(out, title);
-	fputs("</h1>\n", out);
-	if (!json_array_size(list)) {
-		fputs("<p>No release yet.</p>\n", out);
-		server_html_page_end(out);
-		return;
-	}
 	fputs("<table><tr><th>Repository</th><th>Release</th><th>State</th><th>Commit</th>"
-	      "<th>Packages</th><th>Images</th><th>Created</th></tr>\n", out);
+	      "<th>Snapshot</th><th>Packages</th><th>Images</th><th>Created</th></tr>\n", out);
 	json_array_foreach(list, i, r) {
 		fputs("<tr>", out);
 		server_html_td(out, jget(r, "repo"));
@@ -142,6 +112,7 @@ static void releases_page(FILE *out, const json_t *list, const char *title)
 		}
 		fputs("</td>", out);
 		server_html_td(out, jget(r, "commit"));
+		server_html_td(out, jget(r, "snapshot"));
 		fprintf(out, "<td>%lld</td><td>%zu</td>",
 			(long long)json_integer_value(json_object_get(r, "packages")),
 			json_array_size(json_object_get(r, "images")));
@@ -149,6 +120,19 @@ static void releases_page(FILE *out, const json_t *list, const char *title)
 		fputs("</tr>\n", out);
 	}
 	fputs("</table>\n", out);
+}
+
+/* The page of the releases list. */
+static void releases_page(FILE *out, const json_t *list, const char *title)
+{
+	server_html_page_begin(out, title, 0);
+	fputs("<h1>", out);
+	server_html_escape(out, title);
+	fputs("</h1>\n", out);
+	if (json_array_size(list))
+		server_releases_table(out, list);
+	else
+		fputs("<p>No release yet.</p>\n", out);
 	server_html_page_end(out);
 }
 

@@ -16,6 +16,8 @@
 #ifndef SERVER_RELEASES_H
 #define SERVER_RELEASES_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "server/http.h"
@@ -27,6 +29,10 @@
  * "url": "/releases/<repo>/<name>/", "release_json": its URL, "sbom": the
  * SBOM's URL or null}. New reference; never NULL. */
 json_t *server_releases_json(const char *state_dir, const char *repo);
+
+/* Writes the HTML table of list (server_releases_json's): each release
+ * linked to its directory, its state badge and, when skipped, why. */
+void server_releases_table(FILE *out, const json_t *list);
 
 /* Answers method on path (decoded, no query) when it is one of the routes
  * above: returns 1 with r filled (a page, JSON, or file_path of a file to

@@ -371,20 +371,23 @@ void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv
 	free(root);
 }
 
+void state_release_package_release(struct state_release_package *p)
+{
+	free(p->name);
+	free(p->epoch);
+	free(p->version);
+	free(p->release);
+	free(p->arch);
+	free(p->sha256);
+	free(p->license);
+	free(p->sourcerpm);
+	free(p->file);
+}
+
 void state_release_release(struct state_release *rec)
 {
-	for (size_t i = 0; i < rec->npackages; i++) {
-		struct state_release_package *p = &rec->packages[i];
-		free(p->name);
-		free(p->epoch);
-		free(p->version);
-		free(p->release);
-		free(p->arch);
-		free(p->sha256);
-		free(p->license);
-		free(p->sourcerpm);
-		free(p->file);
-	}
+	for (size_t i = 0; i < rec->npackages; i++)
+		state_release_package_release(&rec->packages[i]);
 	for (size_t i = 0; i < rec->nimages; i++) {
 		for (size_t k = 0; k < rec->images[i].nfiles; k++) {
 			free(rec->images[i].files[k].name);

@@ -45,7 +45,8 @@ enum state_release_state {
 /* "made", "skipped". */
 const char *state_release_state_name(enum state_release_state state);
 
-/* One binary package of a release. */
+/* One binary package of a release (and of a snapshot's repodata,
+ * repo-publish/contents.h). */
 struct state_release_package {
 	char *name, *epoch, *version, *release, *arch; /* epoch "0" when none */
 	char *sha256;    /* 64 hex digits */
@@ -113,6 +114,9 @@ int state_release_exists(const char *state, const char *repo, const char *name);
  * repository, repositories by name: repos->items[i] and names->items[i] name
  * one (appended). A missing releases directory gives none. */
 void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv *names);
+
+/* Frees the strings of one package. */
+void state_release_package_release(struct state_release_package *p);
 
 /* Frees the record's strings and lists. */
 void state_release_release(struct state_release *rec);

@@ -263,7 +263,7 @@ static void test_snapshot_packages_come_from_the_repodata(void **state)
 	assert_string_equal(pkgs.items[1].arch, "noarch");
 	assert_string_equal(pkgs.items[1].license, "BSD-3-Clause");
 	assert_string_equal(pkgs.items[1].sourcerpm, "greet-1.0-1.src.rpm");
-	assert_string_equal(pkgs.items[1].location, "RPMS/noarch/libgreet-1.0-1.noarch.rpm");
+	assert_string_equal(pkgs.items[1].file, "RPMS/noarch/libgreet-1.0-1.noarch.rpm");
 	assert_ok(sy_sha256_file(rpms.libgreet, hex, &err), &err);
 	assert_string_equal(pkgs.items[1].sha256, hex);
 	repo_publish_packages_release(&pkgs);
