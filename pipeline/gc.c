@@ -14,6 +14,7 @@
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
 #include "state/layout.h"
+#include "state/release.h"
 
 /* The snapshots that stay whatever the limits say, per channel. */
 struct keeps {
@@ -44,44 +45,58 @@ static void keeps_release(struct keeps *k)
 	sy_strv_release(&k->channels);
 }
 
-/* 1 when every checksum of want ("sha256:<hex>") is the SHA-256 of a
- * package of snapshot. */
-static int snapshot_holds_all(const char *snapshot, const struct sy_strv *want)
+/* The checksums ("sha256:<hex>") of the packages of one snapshot, sorted;
+ * none when its repodata cannot be read. */
+static void snapshot_checksums(const char *snapshot, struct sy_strv *sums)
 {
 	struct repo_publish_packages pkgs = REPO_PUBLISH_PACKAGES_INIT;
-	struct sy_strv have = SY_STRV_INIT;
-	int all = 1;
 
-	if (repo_publish_snapshot_packages(snapshot, &pkgs, NULL))
-		return 0;
-	for (size_t i = 0; i < pkgs.n; i++)
-		sy_strv_pushf(&have, "sha256:%s", pkgs.items[i].sha256);
-	for (size_t i = 0; all && i < want->n; i++)
-		all = sy_strv_contains(&have, want->items[i]);
-	sy_strv_release(&have);
+	if (repo_publish_snapshot_packages(snapshot, &pkgs, NULL) == 0)
+		for (size_t i = 0; i < pkgs.n; i++)
+			sy_strv_pushf(sums, "sha256:%s", pkgs.items[i].sha256);
+	sy_strv_sort_unique(sums);
 	repo_publish_packages_release(&pkgs);
-	return all;
 }
 
-/* Keeps, for the root digest built from channel, the newest
- * snapshot of channel that holds all its packages. */
+/* Keeps, for the root digest built from channel (and maybe other
+ * repositories), the newest snapshot of channel that holds every package
+ * of the root that any snapshot of channel holds: the one the root can be
+ * made again from. */
 static void keep_root_source(const char *state, const char *digest, const char *channel,
 			     const struct sy_strv *checksums, struct keeps *k)
 {
 	char *repos = state_repos_dir(state);
-	struct sy_strv ids = SY_STRV_INIT;
+	struct sy_strv ids = SY_STRV_INIT, mine = SY_STRV_INIT;
+	struct sy_strv *sums;
 
 	repo_publish_list_snapshots(repos, channel, &ids);
-	for (size_t i = ids.n; i-- > 0;) {
+	sums = sy_xcalloc(ids.n + 1, sizeof(*sums));
+	for (size_t i = 0; i < ids.n; i++) {
 		char *snap = sy_xasprintf("%s/%s/snapshots/%s", repos, channel, ids.items[i]);
-		int found = snapshot_holds_all(snap, checksums);
+		snapshot_checksums(snap, &sums[i]);
 		free(snap);
-		if (found) {
+	}
+	/* The root's packages that came from this channel. */
+	for (size_t c = 0; c < checksums->n; c++)
+		for (size_t i = 0; i < ids.n; i++)
+			if (sy_strv_contains(&sums[i], checksums->items[c])) {
+				sy_strv_push(&mine, checksums->items[c]);
+				break;
+			}
+	for (size_t i = ids.n; mine.n && i-- > 0;) {
+		int all = 1;
+		for (size_t c = 0; all && c < mine.n; c++)
+			all = sy_strv_contains(&sums[i], mine.items[c]);
+		if (all) {
 			keeps_add(k, channel, ids.items[i],
 				  sy_xasprintf("worker root %.12s was built from it", digest));
 			break;
 		}
 	}
+	for (size_t i = 0; i < ids.n; i++)
+		sy_strv_release(&sums[i]);
+	free(sums);
+	sy_strv_release(&mine);
 	sy_strv_release(&ids);
 	free(repos);
 }
@@ -114,6 +129,40 @@ static void keep_worker_sources(const char *state, const char *cache, struct kee
 		free(dir);
 	}
 	builder_worker_entries_free(roots, n);
+}
+
+/* Adds the snapshots that releases of an older shipyard link to (their
+ * release.json names the snapshot's path; their repo is a link to it)
+ * to k: new releases are copies and keep nothing. */
+static void keep_linked_by_releases(const char *state, struct keeps *k)
+{
+	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
+	char *dir = state_repos_dir(state), *real = realpath(dir, NULL);
+	size_t n = real ? strlen(real) : 0;
+
+	state_release_list(state, &repos, &names);
+	for (size_t i = 0; real && i < names.n; i++) {
+		struct state_release rel;
+		if (state_release_read(state, repos.items[i], names.items[i], &rel, NULL) != 1)
+			continue;
+		/* "<repos>/<channel>/snapshots/<id>" */
+		const char *s = rel.snapshot, *rest = s && !strncmp(s, real, n) && s[n] == '/'
+							      ? s + n + 1
+							      : NULL;
+		const char *mid = rest ? strstr(rest, "/snapshots/") : NULL;
+		if (mid && mid > rest && !strchr(mid + 11, '/') && mid[11]) {
+			char *channel = sy_xstrndup(rest, (size_t)(mid - rest));
+			if (!strchr(channel, '/'))
+				keeps_add(k, channel, mid + 11,
+					  sy_xasprintf("release %s/%s links to it", rel.repo, rel.name));
+			free(channel);
+		}
+		state_release_release(&rel);
+	}
+	sy_strv_release(&repos);
+	sy_strv_release(&names);
+	free(real);
+	free(dir);
 }
 
 /* The channels of the state directory: the directories of <state>/repos. */
@@ -254,11 +303,17 @@ static int collect_pipelines(const struct pipeline_gc_request *req,
 	sy_list_dir(root, &names);
 	items = sy_xcalloc(names.n + 1, sizeof(*items));
 	for (size_t i = 0; i < names.n; i++) {
-		sy_strv_push_owned(&paths, state_pipeline_dir(req->state, names.items[i]));
+		char *dir = state_pipeline_dir(req->state, names.items[i]);
+		if (!sy_is_dir(dir)) {
+			free(dir);
+			continue;
+		}
+		size_t k = paths.n;
+		sy_strv_push_owned(&paths, dir);
 		/* Run ids are numbers or run-<time>-<pid>: the directory's
 		 * time says when the run last wrote there. */
-		items[i] = (struct state_retention_item){ names.items[i],
-							  state_retention_time("", paths.items[i]),
+		items[k] = (struct state_retention_item){ names.items[i],
+							  state_retention_time("", paths.items[k]),
 							  NULL };
 	}
 	rc = collect(req->state, "pipeline", "", items, &paths, &req->limits->pipelines, rep, err);
@@ -284,6 +339,7 @@ int pipeline_gc_run(const struct pipeline_gc_request *req, struct pipeline_gc_re
 	free(own);
 	for (size_t i = 0; req->worker_caches && req->worker_caches[i]; i++)
 		keep_worker_sources(req->state, req->worker_caches[i], &k);
+	keep_linked_by_releases(req->state, &k);
 	if (collect_snapshots(req, &k, rep, &e) && rc == 0)
 		rc = sy_error_set(err, "%s", e.msg);
 	if (collect_images(req, rep, &e) && rc == 0)

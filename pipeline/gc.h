@@ -11,9 +11,12 @@
  *     the snapshot and image builds a release is being made from;
  *   - for every cached rpm worker root built from a channel:NAME
  *     repository, the newest snapshot of NAME that holds every one of its
- *     packages (by SHA-256): the one it can be made again from;
+ *     packages that came from NAME (by SHA-256): the one it can be made
+ *     again from;
  *   - an image config's latest build;
- *   - releases: they are copies (hard links) and never collected.
+ *   - a snapshot a release of an older shipyard links to (release.json
+ *     names its path); releases themselves are copies (hard links) and
+ *     never collected.
  * Removal is a rename into <state>/trash, then a delete
  * (state_trash_move), under the channel's lock for snapshots. */
 #ifndef PIPELINE_GC_H

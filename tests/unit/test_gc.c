@@ -17,6 +17,7 @@
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
 #include "state/layout.h"
+#include "state/release.h"
 
 static const char test_spec[] =
 	"Name: greet\nVersion: 1.0\nRelease: 1\nSummary: greeting\nLicense: MIT\n"
@@ -271,8 +272,9 @@ static void test_snapshot_packages_come_from_the_repodata(void **state)
 	free(id);
 }
 
-/* An rpm worker root of the cache <state>/worker, built from channel:tc,
- * holding the package at rpm. */
+/* An rpm worker root of the cache <state>/worker, built from channel:tc
+ * and another repository, holding the package at rpm and one from the
+ * other repository. */
 static void make_worker_root(const struct fixture *f, const char *digest, const char *rpm)
 {
 	char hex[SY_SHA256_HEX_LEN + 1];
@@ -280,10 +282,13 @@ static void make_worker_root(const struct fixture *f, const char *digest, const 
 	char *dir = sy_xasprintf("%s/worker/%s", f->state, digest);
 
 	assert_ok(sy_sha256_file(rpm, hex, &err), &err);
-	char *packages = sy_xasprintf("libgreet-1.0-1.noarch sha256:%s\n", hex);
+	/* Its other package came from another repository of its manifest. */
+	char *packages = sy_xasprintf("libgreet-1.0-1.noarch sha256:%s\n"
+				      "zlib-1.3-1.x86_64 sha256:%064d\n", hex, 0);
 	test_write_file(dir, "root/etc/os-release", "ID=test\n");
 	test_write_file(dir, "manifest",
-			"[worker]\n\tkind = rpm\n\trepo = channel:tc\n\tpackage = libgreet\n");
+			"[worker]\n\tkind = rpm\n\trepo = channel:tc\n\trepo = /srv/other\n"
+			"\tpackage = libgreet\n\tpackage = zlib\n");
 	test_write_file(dir, "packages", packages);
 	free(packages);
 	free(dir);
@@ -382,6 +387,41 @@ static void test_gc_keeps_the_latest_image_build_and_running_pipelines(void **st
 	free(images);
 }
 
+static void test_gc_keeps_the_snapshot_an_old_release_links_to(void **state)
+{
+	struct fixture *f = *state;
+	const char *const one[] = { rpms.greet, NULL };
+	struct state_retention limits = { { 1, 0 }, { 0, 0 }, { 0, 0 } };
+	struct pipeline_gc_report rep = PIPELINE_GC_REPORT_INIT;
+	struct sy_error err = { { 0 } };
+	char *a = publish(f, "main", one), *b = publish(f, "main", one), *c = publish(f, "main", one);
+	/* A release of an older shipyard: release.json names the snapshot's
+	 * path, repo links to it. */
+	char *snap = snapshot_dir(f, "main", a), *real = realpath(snap, NULL);
+	char *record = sy_xasprintf("{\"release\": \"main-20261201-0300\", \"repo\": \"distro\", "
+				    "\"commit\": \"c1\", \"snapshot\": \"%s\"}", real);
+	char *dir = state_release_dir(f->state, "distro", "main-20261201-0300");
+	test_write_file(dir, "release.json", record);
+
+	const struct pipeline_gc_request req = { f->state, &limits, NULL, 1 };
+	assert_ok(pipeline_gc_run(&req, &rep, &err), &err);
+	assert_true(has_snapshot(f, "main", a));
+	assert_false(has_snapshot(f, "main", b));
+	assert_true(has_snapshot(f, "main", c));
+	char *kept = sy_xasprintf("snapshot main/%s: release distro/main-20261201-0300 links to it", a);
+	assert_int_equal(rep.kept.n, 1);
+	assert_string_equal(rep.kept.items[0], kept);
+	free(kept);
+	pipeline_gc_report_release(&rep);
+	free(dir);
+	free(record);
+	free(real);
+	free(snap);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_gc_skips_when_another_collection_runs(void **state)
 {
 	struct fixture *f = *state;
@@ -410,6 +450,7 @@ int main(void)
 		T(test_snapshot_packages_come_from_the_repodata),
 		T(test_gc_keeps_the_snapshot_a_worker_root_was_built_from),
 		T(test_gc_keeps_the_latest_image_build_and_running_pipelines),
+		T(test_gc_keeps_the_snapshot_an_old_release_links_to),
 		T(test_gc_skips_when_another_collection_runs),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
