@@ -428,6 +428,35 @@ int builder_rpmroot_write_packages(const char *dir, const struct builder_worker_
 	return rc;
 }
 
+int builder_rpmroot_read_packages(const char *dir, struct sy_strv *nevras,
+				  struct sy_strv *checksums, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/packages", dir), *text = NULL, *save = NULL;
+	int rc = 1;
+
+	if (!sy_exists(path)) {
+		free(path);
+		return 0;
+	}
+	if (sy_read_file(path, &text, NULL, err)) {
+		free(path);
+		return -1;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *space = strchr(line, ' ');
+		if (!space || space == line || !space[1] || strchr(space + 1, ' ')) {
+			rc = sy_error_set(err, "%s: not \"<NEVRA> <checksum>\": %.80s", path, line);
+			break;
+		}
+		*space = '\0';
+		sy_strv_push(nevras, line);
+		sy_strv_push(checksums, space + 1);
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
 /* Splits "name-[e:]v-r.arch" into the name and "[e:]v-r" (newly allocated). */
 static void split_nevra(const char *nevra, char **name, char **evr)
 {

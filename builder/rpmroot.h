@@ -38,6 +38,13 @@ int builder_rpmroot_make(const struct builder_worker_manifest *m, const char *ro
 int builder_rpmroot_write_packages(const char *dir, const struct builder_worker_manifest *m,
 				   struct sy_error *err);
 
+/* Reads <dir>/packages (builder_rpmroot_write_packages): appends each
+ * line's NEVRA to nevras and its checksum ("sha256:<hex>") to checksums,
+ * parallel. Returns 1, 0 when dir has no packages file (not an rpm root),
+ * -1 with err when it cannot be read or a line is not "<NEVRA> <checksum>". */
+int builder_rpmroot_read_packages(const char *dir, struct sy_strv *nevras,
+				  struct sy_strv *checksums, struct sy_error *err);
+
 /* Describes how an rpm root's packages changed, for plans: before is the
  * sorted NEVRAs of the previous root, after the new closure. Returns a
  * newly allocated line such as "zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, gcc

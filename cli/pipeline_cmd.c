@@ -101,6 +101,11 @@ const char cli_run_usage[] =
 	"                         defaults to the service's mirror of it)\n"
 	"  --events-fd N          also write statuses and job events as JSON lines\n"
 	"                         to file descriptor N (used by shipyard serve)\n"
+	"  --release NAME         then make the release NAME: <state>/releases/\n"
+	"                         <repository>/NAME/ with the channel's snapshot\n"
+	"                         (hard-linked), the images, release.json and an\n"
+	"                         SPDX SBOM; or record why it is skipped (a failure,\n"
+	"                         nothing changed since the channel's last release)\n"
 	"\n"
 	"Exit status: 0 all succeeded, 1 some spec or image failed or the plan\n"
 	"needs approval, 2 usage or setup error.\n";
@@ -180,7 +185,7 @@ enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
        OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL, OPT_APPROVE, OPT_PACKAGES, OPT_IMAGE_CONFIG,
-       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL, OPT_SIGN_KEY };
+       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL, OPT_SIGN_KEY, OPT_RELEASE };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -214,6 +219,7 @@ static const struct option pipeline_options[] = {
 	{ "ignore", required_argument, NULL, OPT_IGNORE },
 	{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
 	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
+	{ "release", required_argument, NULL, OPT_RELEASE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -233,6 +239,7 @@ struct command {
 	struct server_conf conf;      /* read from --config */
 	int has_conf;
 	char *mirror;                 /* the service's mirror, when --repo is not given */
+	char *release_repo;           /* --repo's name, when --repo-name is not given */
 	int state_given;              /* --state was given */
 };
 
@@ -282,6 +289,7 @@ static int set_option(struct command *c, int opt)
 	case OPT_IMAGE_CONFIG: o->image_config = optarg; return 0;
 	case OPT_REBUILD: cli_split_list(optarg, &c->rebuild); return 0;
 	case OPT_IGNORE: cli_split_list(optarg, &c->ignore); return 0;
+	case OPT_RELEASE: o->release = optarg; return 0;
 	case OPT_TIMEOUT:
 		if (parse_number(optarg, &n))
 			return cli_usage_error(c->usage, "--timeout must be a number of seconds"), -1;
@@ -399,6 +407,36 @@ static int check_target(struct command *c)
 	return 0;
 }
 
+/* --release NAME: only a whole run makes one; it goes under the
+ * repository's name, --repo-name's, else --repo's directory name without
+ * ".git". Returns 0, or -1 after a usage error. */
+static int check_release(struct command *c)
+{
+	struct pipeline_options *o = &c->o;
+	const char *base;
+	size_t n;
+
+	if (!o->release)
+		return 0;
+	if (o->stages != PIPELINE_ALL)
+		return cli_usage_error(c->usage, "--release goes with run"), -1;
+	if (c->repo_name) {
+		o->release_repo = c->repo_name;
+		return 0;
+	}
+	n = strlen(o->repo_path);
+	while (n > 1 && o->repo_path[n - 1] == '/')
+		n--;
+	char *path = sy_xstrndup(o->repo_path, n);
+	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	n = strlen(base);
+	c->release_repo = n > 4 && !strcmp(base + n - 4, ".git") ? sy_xstrndup(base, n - 4)
+								 : sy_xstrdup(base);
+	free(path);
+	o->release_repo = c->release_repo;
+	return 0;
+}
+
 /* Parses argv into c; returns 0, 1 when help was printed, -1 on an error
  * (printed). */
 static int parse(int argc, char **argv, struct command *c)
@@ -421,7 +459,7 @@ static int parse(int argc, char **argv, struct command *c)
 		return -1;
 	if (!o->repo_path)
 		return cli_usage_error(c->usage, "--repo is required"), -1;
-	if (check_target(c) || check_sign_key(c))
+	if (check_target(c) || check_sign_key(c) || check_release(c))
 		return -1;
 	o->spec_trees = c->spec_trees.n ? (const char *const *)c->spec_trees.items : NULL;
 	o->specs = c->specs.n ? (const char *const *)c->specs.items : NULL;
@@ -440,6 +478,7 @@ static void command_release(struct command *c)
 		fclose(c->o.events);
 	free(c->manifest);
 	free(c->mirror);
+	free(c->release_repo);
 	sy_strv_release(&c->spec_trees);
 	sy_strv_release(&c->specs);
 	sy_strv_release(&c->packages);

@@ -13,11 +13,13 @@
 #include "common/strv.h"
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
+#include "imager/stage.h"
 #include "pipeline/pipeline.h"
 #include "planner/cascade.h"
 #include "planner/commit.h"
 #include "planner/plan.h"
 #include "planner/target.h"
+#include "state/retention.h"
 
 /* Everything one run works with; lives for the duration of the run. */
 struct pipeline {
@@ -57,6 +59,13 @@ struct pipeline {
 	struct sy_strv images;            /* image configs the plan affects */
 	struct sy_strv global;            /* global inputs that changed */
 	struct builder_job_result *results; /* parallel to plan.entries, or NULL */
+	struct sy_strv image_configs;     /* configs the image stage composed or
+					   * found unchanged (a release's images) */
+	struct sy_strv image_builds;      /* ... and the build each came to */
+	struct sy_strv failed_images;     /* configs whose image failed */
+	struct state_holds holds;         /* what the run reads and a collection
+					   * must leave (pipeline/gc.h): its run
+					   * directory, the snapshots it reads */
 	time_t started;
 	time_t read_told;        /* when spec reading progress was last logged */
 };
@@ -95,6 +104,22 @@ size_t pipeline_build_stage(struct pipeline *p, struct sy_error *err);
  * next plan computes them, to their artifacts, once snapshot (the channel's
  * new snapshot, or NULL: nothing to do) is published. Returns 0 or -1. */
 int pipeline_alias_learned_keys(struct pipeline *p, const char *snapshot, struct sy_error *err);
+
+/* Notes what the image stage came to for config (release.c): the build
+ * its latest names once composed or unchanged, or that it failed; what a
+ * release holds and why one is skipped. */
+void pipeline_release_note_image(struct pipeline *p, const char *config,
+				 enum imager_outcome outcome);
+
+/* Once the stages ran (release.c), makes the release options.release
+ * names (<state>/releases/<release_repo>/<release>/)
+ * from the channel's current snapshot and the image builds noted, or
+ * records why it is skipped: outcome is what the stages returned (1: some
+ * build or image failed, or the plan is held; -1: stage_err says why), or
+ * nothing changed since the channel's last release. A run cancelled
+ * records nothing (the service says why). Failures are logged, never
+ * change the run's outcome. */
+void pipeline_release_stage(struct pipeline *p, int outcome, const struct sy_error *stage_err);
 
 /* Progress of the build stage (progress.c): a live line on a terminal, log
  * lines elsewhere, and JSON job events for the service. arg is the

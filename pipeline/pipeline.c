@@ -15,6 +15,7 @@
 #include "imager/stage.h"
 #include "repo-publish/channel.h"
 #include "repo-publish/publish.h"
+#include "repo-publish/retention.h"
 #include "state/layout.h"
 
 void pipeline_timing(const char *what, const char *commit, double since)
@@ -120,6 +121,10 @@ static int choose_run_dir(struct pipeline *p, struct sy_error *err)
 	p->run_id = id ? sy_xstrdup(id) : state_pipeline_id_new();
 	p->run_dir = state_pipeline_dir(p->state, p->run_id);
 	p->logs_dir = state_pipeline_logs_dir(p->state, p->run_id);
+	/* Held while the run lasts: a collection leaves a running
+	 * pipeline's reports and logs alone (pipeline/gc.h). */
+	if (sy_mkdir_p(p->run_dir, 0755, err) || state_hold_dir(p->run_dir, &p->holds, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -147,20 +152,38 @@ static void fill_settings(struct pipeline *p)
  * base's packages where its base would. */
 static int read_published(struct pipeline *p, struct sy_error *err)
 {
-	char *repos = state_repos_dir(p->state);
-
+	/* The snapshot read is held until the run ends: its RPMs are linked
+	 * into build roots and the next snapshot long after it was current. */
 	p->read_channel = p->channel;
-	p->published_dir = repo_publish_current_path(repos, p->channel);
+	if (repo_publish_hold_current(p->state, p->channel, &p->published_dir, &p->holds, err) < 0)
+		return -1;
 	if (!p->published_dir && p->base_channel && strcmp(p->base_channel, p->channel)) {
-		p->published_dir = repo_publish_current_path(repos, p->base_channel);
+		if (repo_publish_hold_current(p->state, p->base_channel, &p->published_dir, &p->holds,
+					      err) < 0)
+			return -1;
 		if (p->published_dir) {
 			p->read_channel = p->base_channel;
 			sy_log_info("channel %s is not published yet: resolving against %s",
 				    p->channel, p->base_channel);
 		}
 	}
-	free(repos);
 	return repo_publish_list_snapshot(p->published_dir, &p->published, err);
+}
+
+/* The current snapshot of a channel:NAME repository of the worker
+ * manifest (builder_channel_dir_fn, arg the pipeline), held until the run
+ * ends: the worker root's RPMs are read from it. */
+static char *held_channel_dir(void *arg, const char *channel)
+{
+	struct pipeline *p = arg;
+	struct sy_error err = { { 0 } };
+	char *dir = NULL;
+
+	if (!state_pipeline_id_valid(channel))
+		return NULL;
+	if (repo_publish_hold_current(p->state, channel, &dir, &p->holds, &err) < 0)
+		sy_log_warn("%s", err.msg);
+	return dir;
 }
 
 /* Reads the worker manifest; an rpm root's packages are resolved now, as
@@ -173,9 +196,7 @@ static int read_worker(struct pipeline *p, struct sy_error *err)
 	char *cache = p->opts->worker_cache ? sy_xstrdup(p->opts->worker_cache)
 					    : state_worker_dir(p->state);
 	char *downloads = sy_xasprintf("%s/repos", cache);
-	const struct builder_worker_sources src = {
-		repo_publish_channel_dir, (void *)p->state, downloads,
-	};
+	const struct builder_worker_sources src = { held_channel_dir, p, downloads };
 	int rc = builder_worker_manifest_read(path, &p->worker, err) ||
 		 builder_worker_resolve(&p->worker, path, p->opts->arch, &src, err);
 
@@ -272,6 +293,7 @@ static void image_status(void *arg, const char *config, enum imager_outcome outc
 							    : FORGE_SUCCESS;
 
 	pipeline_status_report(p->opts->reporter, context, state, "%s", text);
+	pipeline_release_note_image(p, config, outcome);
 	free(context);
 }
 
@@ -279,8 +301,10 @@ static void image_status(void *arg, const char *config, enum imager_outcome outc
  * while the channel has no published repository. */
 static int image_stage(struct pipeline *p, struct sy_error *err)
 {
-	char *repos = state_repos_dir(p->state);
-	char *repo_dir = repo_publish_current_path(repos, p->channel);
+	char *repo_dir = NULL;
+
+	if (repo_publish_hold_current(p->state, p->channel, &repo_dir, &p->holds, err) < 0)
+		return -1;
 	struct imager_stage s = {
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.only = p->opts->image_configs, .force = p->opts->force, .repo_dir = repo_dir,
@@ -294,7 +318,6 @@ static int image_stage(struct pipeline *p, struct sy_error *err)
 	else if (p->opts->image_configs)
 		rc = sy_error_set(err, "channel %s has no published repository", p->channel);
 	free(repo_dir);
-	free(repos);
 	return rc;
 }
 
@@ -348,6 +371,10 @@ static void pipeline_release(struct pipeline *p)
 	free(p->worker_tarball);
 	builder_worker_manifest_release(&p->worker);
 	sy_strv_release(&p->worker_rpms);
+	sy_strv_release(&p->image_configs);
+	sy_strv_release(&p->image_builds);
+	sy_strv_release(&p->failed_images);
+	state_holds_release(&p->holds);
 	sy_strv_release(&p->images);
 	sy_strv_release(&p->global);
 	sy_strv_release(&p->published);
@@ -388,6 +415,8 @@ int pipeline_run(const struct pipeline_options *opts, struct sy_error *err)
 	pipeline_timing("open", "", t0);
 	if (rc == 0)
 		rc = run_stages(&p, err);
+	if (opts->release && p.run_id)
+		pipeline_release_stage(&p, rc, err);
 	t0 = sy_now_s();
 	pipeline_release(&p);
 	pipeline_timing("release", "", t0);

@@ -121,6 +121,14 @@ struct pipeline_options {
 				      * handler, a superseding push) running builds
 				      * are killed, their roots cleaned, and nothing
 				      * is published; NULL: never */
+	const char *release;         /* make a release of this name (one path
+				      * component): <state>/releases/
+				      * <release_repo>/<release>/ from the
+				      * channel's snapshot and images once the
+				      * stages succeeded, or a record of why it
+				      * was skipped (pipeline/release.c);
+				      * NULL: none */
+	const char *release_repo;    /* the repository's name in releases/ */
 	int exiting;                 /* 1: the process exits right after the run: the
 				      * commits read (spec indexes, graphs, keys:
 				      * most of a warm plan's allocations) are left

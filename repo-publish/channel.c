@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "common/util.h"
 #include "repo-publish/publish.h"
+#include "repo-publish/retention.h"
 #include "repo-publish/sign.h"
 #include "state/layout.h"
 
@@ -221,27 +222,6 @@ static int same_as_current(const struct channel *ch, const struct sy_strv *set)
 	return same;
 }
 
-/* Takes the channel's lock (blocking flock, released when fd is closed).
- * Returns the fd or -1 with err. */
-static int lock_channel(const struct repo_publish_request *req, const char *repos_dir,
-			struct sy_error *err)
-{
-	char *path = state_channel_lock_path(req->state, req->channel);
-	int fd = -1;
-
-	if (sy_mkdir_p(repos_dir, 0755, err) == 0) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-			sy_error_set(err, "%s: cannot lock: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-		}
-	}
-	free(path);
-	return fd;
-}
-
 static int publish_locked(struct channel *ch, struct repo_publish_result *res,
 			  struct sy_error *err)
 {
@@ -297,7 +277,7 @@ int repo_publish_commit(const struct repo_publish_request *req, struct repo_publ
 		free(ch.repos_dir);
 		return sy_error_prefix(err, "publish %s", req->channel);
 	}
-	lock = lock_channel(req, ch.repos_dir, err);
+	lock = repo_publish_lock_channel(req->state, req->channel, 1, err);
 	if (lock >= 0) {
 		rc = publish_locked(&ch, res, err);
 		close(lock);

@@ -16,10 +16,12 @@
  *   /pipelines/<id>/jobs/<name>/log     a job log (?offset=N as above)
  *   /pipelines/<id>/jobs/<name>/log.html  a job log, followed live
  *   /repositories                       channels, snapshots, dnf .repo snippets
- *   /images                             image builds and dated releases
+ *   /images                             image builds and releases (made or
+ *                                       skipped, with the reason)
  *   /images/<config>/<id>/<file>        an image artifact
  *   /api/pipelines, /api/pipelines/<id>, /api/repositories, /api/images
  *   /metrics                            Prometheus text (server/metrics.h)
+ * (/releases/ and /api/releases are server/releases.h's, routed before.)
  *   /healthz                            200 "ok"
  * Files are served only from under a pipeline's run directory (and, for a
  * job log an older release recorded, the old logs directory) and

@@ -15,6 +15,7 @@
 #include "repo-publish/repofile.h"
 #include "repo-publish/sign.h"
 #include "server/html.h"
+#include "server/releases.h"
 #include "state/layout.h"
 
 /* s as a JSON string; bytes that are not valid UTF-8 make every byte above
@@ -417,23 +418,6 @@ json_t *dashboard_repositories_json(const struct server_dashboard *d)
 
 /* ---- images ---- */
 
-/* "/images/<config>/<id>/<name>", each part percent-encoded. */
-static char *image_file_url(const char *config, const char *id, const char *name)
-{
-	char *url = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&url, &len);
-
-	fputs("/images/", f);
-	server_html_url_escape(f, config);
-	fputc('/', f);
-	server_html_url_escape(f, id);
-	fputc('/', f);
-	server_html_url_escape(f, name);
-	fclose(f);
-	return url;
-}
-
 /* One build of config: its manifest's arch and package count, and its
  * files with sizes and download links; latest is the id latest names. */
 static json_t *image_build_json(const struct server_dashboard *d, const char *config,
@@ -444,7 +428,7 @@ static json_t *image_build_json(const struct server_dashboard *d, const char *co
 
 	imager_build_read(d->state_dir, config, id, &b);
 	for (size_t i = 0; i < b.nfiles; i++) {
-		char *url = image_file_url(config, id, b.files[i].name);
+		char *url = server_html_url("/images/", config, id, b.files[i].name);
 		json_array_append_new(files, json_pack("{s:o, s:I, s:o}", "name",
 			jstr(b.files[i].name), "bytes", (json_int_t)b.files[i].bytes, "url", jstr(url)));
 		free(url);
@@ -474,27 +458,6 @@ static json_t *image_config_json(const struct server_dashboard *d, const char *c
 	return o;
 }
 
-/* The dated releases (state_release_list), newest first per repository. */
-static json_t *releases_json(const struct server_dashboard *d)
-{
-	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
-	json_t *out = json_array();
-
-	state_release_list(d->state_dir, &repos, &names);
-	for (size_t i = 0; i < names.n; i++) {
-		struct state_release rel;
-		if (state_release_read(d->state_dir, repos.items[i], names.items[i], &rel, NULL) != 1)
-			continue;
-		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o}", "repo", jstr(rel.repo),
-			"release", jstr(rel.name), "commit", jstr(rel.commit), "snapshot",
-			jstr(rel.snapshot)));
-		state_release_release(&rel);
-	}
-	sy_strv_release(&repos);
-	sy_strv_release(&names);
-	return out;
-}
-
 json_t *dashboard_images_json(const struct server_dashboard *d)
 {
 	struct sy_strv configs = SY_STRV_INIT;
@@ -504,5 +467,6 @@ json_t *dashboard_images_json(const struct server_dashboard *d)
 	for (size_t i = 0; i < configs.n; i++)
 		json_array_append_new(out, image_config_json(d, configs.items[i]));
 	sy_strv_release(&configs);
-	return json_pack("{s:o, s:o}", "images", out, "releases", releases_json(d));
+	return json_pack("{s:o, s:o}", "images", out, "releases",
+			 server_releases_json(d->state_dir, NULL));
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "server/html.h"
+#include "server/releases.h"
 
 /* A link to "/pipelines/<id><suffix>" with text. */
 static void pipeline_anchor(FILE *out, json_int_t id, const char *suffix, const char *text)
@@ -458,7 +459,7 @@ static void image_files(FILE *out, const json_t *files)
 
 void dashboard_page_images(FILE *out, const json_t *doc)
 {
-	const json_t *configs = json_object_get(doc, "images"), *c, *b, *releases, *r;
+	const json_t *configs = json_object_get(doc, "images"), *c, *b, *releases;
 	size_t i, k;
 
 	server_html_page_begin(out, "Images", 0);
@@ -490,17 +491,8 @@ void dashboard_page_images(FILE *out, const json_t *doc)
 	}
 	releases = json_object_get(doc, "releases");
 	if (json_array_size(releases)) {
-		fputs("<h2>Releases</h2><table><tr><th>Repository</th><th>Release</th><th>Commit</th>"
-		      "<th>Repository snapshot</th></tr>\n", out);
-		json_array_foreach(releases, i, r) {
-			fputs("<tr>", out);
-			server_html_td(out, jget(r, "repo"));
-			server_html_td(out, jget(r, "release"));
-			server_html_td(out, jget(r, "commit"));
-			server_html_td(out, jget(r, "snapshot"));
-			fputs("</tr>\n", out);
-		}
-		fputs("</table>\n", out);
+		fputs("<h2>Releases</h2>\n", out);
+		server_releases_table(out, releases);
 	}
 	server_html_page_end(out);
 }

@@ -22,7 +22,7 @@ static const char stylesheet[] =
 	"white-space:pre-wrap;word-break:break-all}"
 	".badge{display:inline-block;padding:0 .55em;border-radius:1em;color:#fff;"
 	"font-size:12px;font-weight:600;background:#6e7781}"
-	".s-success,.s-built,.s-reused,.s-unchanged{background:#1a7f37}"
+	".s-success,.s-built,.s-reused,.s-unchanged,.s-made{background:#1a7f37}"
 	".s-failure,.s-failed{background:#cf222e}.s-error{background:#82071e}"
 	".s-running{background:#0969da}.s-queued{background:#8c959f}"
 	".s-blocked{background:#bc4c00}.s-approvalneeded{background:#9a6700}"
@@ -91,6 +91,27 @@ void server_html_badge(FILE *out, const char *state)
 	fputs("</span>", out);
 }
 
+char *server_html_url(const char *root, const char *a, const char *b, const char *c)
+{
+	const char *const parts[] = { a, b, c };
+	char *url = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&url, &len);
+
+	fputs(root, f);
+	for (size_t i = 0; i < 3; i++) {
+		if (!parts[i]) {
+			fputc('/', f);
+			break;
+		}
+		if (i)
+			fputc('/', f);
+		server_html_url_escape(f, parts[i]);
+	}
+	fclose(f);
+	return url;
+}
+
 void server_html_page_begin(FILE *out, const char *title, int refresh_s)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -103,6 +124,7 @@ void server_html_page_begin(FILE *out, const char *title, int refresh_s)
 	fprintf(out, " - shipyard</title><style>%s</style></head><body>"
 		     "<header><a href=\"/\">shipyard</a><a href=\"/\">Pipelines</a>"
 		     "<a href=\"/repositories\">Repositories</a><a href=\"/images\">Images</a>"
+		     "<a href=\"/releases/\">Releases</a>"
 		     "<a href=\"/metrics\">Metrics</a></header><main>\n",
 		stylesheet);
 }

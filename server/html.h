@@ -19,6 +19,12 @@ void server_html_escape(FILE *out, const char *s);
  * well. */
 void server_html_url_escape(FILE *out, const char *s);
 
+/* Returns root (a trusted path such as "/images/") followed by a, b and c
+ * percent-encoded (server_html_url_escape) and joined by '/', newly
+ * allocated. A NULL part ends it, with a trailing '/' (a directory):
+ * ("/releases/", "distro", "r1", NULL) gives "/releases/distro/r1/". */
+char *server_html_url(const char *root, const char *a, const char *b, const char *c);
+
 /* Writes the page head with title (escaped) and the navigation bar, up to
  * the opening <main>. refresh_s > 0 makes the browser reload the page every
  * refresh_s seconds (a pipeline still running); 0 never. */

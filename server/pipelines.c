@@ -2,23 +2,20 @@
  * supersedes), the runner threads that run each pipeline as a child
  * `shipyard run` (server/runner.h), the statuses its contexts get on the
  * forge through the durable outbox (forge/outbox.h) and its thread, the jobs
- * it reports into the store, and the dated release a scheduled pipeline
- * makes. */
+ * it reports into the store, and the record of a scheduled pipeline's
+ * release when its run could not say why it made none. */
 #define _GNU_SOURCE
 #include "server/serve-private.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/fs.h"
 #include "common/log.h"
-#include "repo-publish/publish.h"
 #include "server/runner.h"
-#include "state/layout.h"
+#include "state/release.h"
 
 /* ---- statuses ---- */
 
@@ -258,36 +255,37 @@ static void on_held(void *arg, const char *description)
 		sy_log_error("%s", err.msg);
 }
 
-/* A dated release of a scheduled pipeline: <state>/releases/<repo>/<name>/
- * with release.json naming the commit and the repository snapshot, the
- * snapshot linked as repo/, and the images directory named. */
-static void make_release(struct serve *s, const struct server_store_pipeline *p)
+void serve_release_ended(struct serve *s, const struct server_store_pipeline *p,
+			 const char *superseded_by, const char *error)
 {
-	char *repos = state_repos_dir(s->conf.state_dir);
-	char *snapshot = repo_publish_current_path(repos, p->channel);
-	char *dir = state_release_dir(s->conf.state_dir, p->repo, p->release);
-	char *link = state_release_repo_link(s->conf.state_dir, p->repo, p->release);
-	char *images = state_images_dir(s->conf.state_dir);
-	struct state_release rel = { p->repo, p->release, p->head, snapshot, images };
 	struct sy_error err = { { 0 } };
+	char created[32], *why;
+	time_t now = time(NULL);
+	struct tm tm;
 
-	if (!snapshot || sy_mkdir_p(dir, 0755, &err)) {
-		sy_log_error("release %s: no published repository for %s", p->release, p->channel);
-	} else {
-		unlink(link);
-		if (symlink(snapshot, link) < 0)
-			sy_log_error("release %s: %s", link, strerror(errno));
-		if (state_release_write(s->conf.state_dir, &rel, &err))
-			sy_log_error("%s", err.msg);
-		else
-			sy_log_info("release: repo=%s release=%s commit=%.12s snapshot=%s", p->repo,
-				    p->release, p->head, snapshot);
-	}
-	free(images);
-	free(link);
-	free(dir);
-	free(snapshot);
-	free(repos);
+	if (state_release_exists(s->conf.state_dir, p->repo, p->release))
+		return;
+	if (superseded_by)
+		why = *superseded_by ? sy_xasprintf("superseded by %.12s", superseded_by)
+				     : sy_xstrdup("the pull request was closed");
+	else if (error)
+		why = sy_xasprintf("the pipeline could not run: %s", error);
+	else
+		why = sy_xstrdup("the pipeline ended without making the release");
+	gmtime_r(&now, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char *pipeline = sy_xasprintf("%ld", p->id);
+	const struct state_release rel = {
+		.repo = p->repo, .name = p->release, .state = STATE_RELEASE_SKIPPED, .reason = why,
+		.created = created, .commit = p->head && *p->head ? p->head : NULL, .channel = p->channel,
+		.pipeline = pipeline,
+	};
+	if (state_release_record_skipped(s->conf.state_dir, &rel, &err) < 0)
+		sy_log_error("release %s/%s: %s", p->repo, p->release, err.msg);
+	else
+		sy_log_info("release %s/%s: skipped: %s", p->repo, p->release, why);
+	free(pipeline);
+	free(why);
 }
 
 /* Gives every context that never got a final status one. */
@@ -359,8 +357,8 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 		close_contexts(&rs, rc == 1 ? FORGE_FAILURE : FORGE_ERROR,
 			       "pipeline ended without a result for this context");
 	}
-	if (rc == 0 && p->release)
-		make_release(s, p);
+	if (p->release)
+		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
 	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
 	sy_log_info("pipeline %ld: %s", p->id, server_pipeline_state_name(state));
 out:

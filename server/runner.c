@@ -71,6 +71,10 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 	 * lifted (server_store_approve). */
 	if (p->approves)
 		sy_strv_push(argv, "--approve");
+	/* A scheduled pipeline makes its dated release itself, while it
+	 * still holds the snapshot and images it made (pipeline/release.c). */
+	if (p->release)
+		sy_strv_push_owned(argv, sy_xasprintf("--release=%s", p->release));
 	sy_strv_push_owned(argv, sy_xasprintf("--channel=%s", p->channel));
 	sy_strv_push_owned(argv, sy_xasprintf("--pipeline-id=%ld", p->id));
 	sy_strv_push_owned(argv, sy_xasprintf("--events-fd=%d", EVENTS_FD));

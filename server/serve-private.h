@@ -1,11 +1,12 @@
 /* Shared between the files of the service only: serve.c (start, stop, the
  * main loop), hooks.c (webhooks to pipelines), api.c (the API's write
  * endpoints), pipelines.c (queueing, runner threads, statuses, releases,
- * the outbox thread) and timers.c (polls and schedules). The rest of
+ * the outbox thread), timers.c (polls and schedules) and collect.c (the
+ * collection thread). The rest of
  * shipyard uses server/serve.h.
  *
  * Threads: libmicrohttpd's (webhooks, dashboard), one runner per slot, the
- * outbox thread, and the main thread (timers). The SQLite store is the only
+ * outbox thread, the collection thread, and the main thread (timers). The SQLite store is the only
  * shared state that matters; what the threads share besides is guarded by
  * serve.lock, as each member says. */
 #ifndef SERVER_SERVE_PRIVATE_H
@@ -159,6 +160,14 @@ int serve_queue_pipeline(struct serve *s, const struct server_store_event *ev,
  * builds gets an error. */
 void serve_close_orphaned_statuses(struct serve *s);
 
+/* Records the release of scheduled pipeline p as skipped when its run left
+ * no record (a run records its release, made or skipped, itself:
+ * pipeline/release.c): superseded_by is the head of the pipeline that
+ * superseded it ("" for a closed pull request) or NULL, error why the run
+ * could not run or NULL. Logs what it recorded. */
+void serve_release_ended(struct serve *s, const struct server_store_pipeline *p,
+			 const char *superseded_by, const char *error);
+
 /* What a runner thread runs with. */
 struct serve_runner_arg {
 	struct serve *s;
@@ -172,6 +181,16 @@ void *serve_runner_main(void *arg);
 /* The outbox thread (arg the struct serve): sends due statuses until
  * s->outbox_stop, then drains once more. */
 void *serve_outbox_main(void *arg);
+
+/* ---- collect.c ---- */
+
+/* The collection thread (arg the struct serve): every
+ * s->conf.gc_interval_s seconds, the first one interval after the start,
+ * applies s->conf.retention to the state directory (pipeline_gc_run,
+ * without waiting for another collection or a publication) and logs what
+ * it removed and kept; returns once s->stopping. Started only when the
+ * interval is not 0. */
+void *serve_collect_main(void *arg);
 
 /* ---- timers.c ---- */
 

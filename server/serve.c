@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "server/apitokens.h"
+#include "server/releases.h"
 #include "server/runner.h"
 #include "state/layout.h"
 
@@ -66,6 +67,7 @@ static int route(void *arg, const char *method, const char *path, const char *qu
 
 	return serve_on_api(s, method, path, header, header_arg, r) ||
 	       serve_on_repo_file(s, method, path, header, header_arg, r) ||
+	       server_releases_route(s->conf.state_dir, method, path, r) ||
 	       server_dashboard_route(&s->dashboard, method, path, query, r);
 }
 
@@ -179,7 +181,7 @@ static void drain_runners(struct serve *s, unsigned timeout_s)
 }
 
 static void stop(struct serve *s, pthread_t *runners, int nrunners, pthread_t outbox,
-		 int have_outbox)
+		 int have_outbox, pthread_t *collector)
 {
 	server_httpd_stop(s->server);
 	s->server = NULL;
@@ -190,6 +192,8 @@ static void stop(struct serve *s, pthread_t *runners, int nrunners, pthread_t ou
 	drain_runners(s, s->conf.shutdown_timeout_s);
 	for (int j = 0; j < nrunners; j++)
 		pthread_join(runners[j], NULL);
+	if (collector)
+		pthread_join(*collector, NULL);
 	pthread_mutex_lock(&s->lock);
 	s->outbox_stop = 1;
 	pthread_cond_broadcast(&s->wake);
@@ -221,9 +225,9 @@ int server_serve(const char *conf_path, const char *self, const char *worker_man
 	struct serve s = { .self = self, .worker_manifest = worker_manifest,
 			   .worker_cache = worker_cache };
 	struct serve_runner_arg args[MAX_RUNNERS];
-	pthread_t runners[MAX_RUNNERS], outbox;
+	pthread_t runners[MAX_RUNNERS], outbox, collector;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int nrunners = 0, have_outbox = 0, rc;
+	int nrunners = 0, have_outbox = 0, have_collector = 0, rc;
 
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.wake, NULL);
@@ -240,12 +244,14 @@ int server_serve(const char *conf_path, const char *self, const char *worker_man
 				nrunners++;
 		}
 		have_outbox = pthread_create(&outbox, NULL, serve_outbox_main, &s) == 0;
+		if (s.conf.gc_interval_s)
+			have_collector = pthread_create(&collector, NULL, serve_collect_main, &s) == 0;
 		while (!got_signal) {
 			serve_timers_tick(&s);
 			usleep(200 * 1000);
 		}
 		sy_log_info("shutdown: no new connections; waiting for running pipelines");
-		stop(&s, runners, nrunners, outbox, have_outbox);
+		stop(&s, runners, nrunners, outbox, have_outbox, have_collector ? &collector : NULL);
 		sy_log_info("shutdown complete");
 	}
 	release(&s);

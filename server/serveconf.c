@@ -213,6 +213,40 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	return 0;
 }
 
+/* retention.<count> and retention.<days> into *limit, which holds the
+ * defaults. */
+static int read_limit(git_config *cfg, const char *count, const char *days,
+		      struct state_retention_limit *limit, struct sy_error *err)
+{
+	char key[64], days_key[64];
+	int keep = 0, age = 0;
+
+	snprintf(key, sizeof(key), "retention.%s", count);
+	snprintf(days_key, sizeof(days_key), "retention.%s", days);
+	if (get_int(cfg, key, (int)limit->keep, err, &keep) ||
+	    get_int(cfg, days_key, (int)limit->max_age_days, err, &age))
+		return -1;
+	limit->keep = (unsigned)keep;
+	limit->max_age_days = (unsigned)age;
+	return 0;
+}
+
+/* The [retention] section (state/retention.h). */
+static int read_retention(git_config *cfg, struct server_conf *c, struct sy_error *err)
+{
+	const struct state_retention defaults = STATE_RETENTION_DEFAULTS;
+	int interval = 0;
+
+	c->retention = defaults;
+	if (read_limit(cfg, "snapshots", "snapshotdays", &c->retention.snapshots, err) ||
+	    read_limit(cfg, "images", "imagedays", &c->retention.images, err) ||
+	    read_limit(cfg, "pipelines", "pipelinedays", &c->retention.pipelines, err) ||
+	    get_int(cfg, "retention.interval", 3600, err, &interval))
+		return -1;
+	c->gc_interval_s = (unsigned)interval;
+	return 0;
+}
+
 static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 		    struct sy_error *err)
 {
@@ -249,6 +283,8 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	c->sign_key = relative_to(base, sign_key);
 	if (rc == 0 && c->sign_key)
 		rc = server_check_secret_file(c->sign_key, "publish.signkey", err);
+	if (rc == 0)
+		rc = read_retention(cfg, c, err);
 	c->max_body = (size_t)maxbody;
 	c->pipelines = pipelines;
 	c->shutdown_timeout_s = (unsigned)shutdown;

@@ -19,6 +19,17 @@
  *                                   repodata (repo-publish/sign.h); mode
  *                                   0600 or stricter, or refused; none:
  *                                   published unsigned
+ *   [retention]                 what the state directory keeps (state/retention.h;
+ *                               `shipyard gc` and the service apply it)
+ *       snapshots = 10          newest snapshots kept per channel (0: all)
+ *       snapshotdays = 0        snapshots older than N days removed (0: no limit)
+ *       images = 5              newest builds kept per image config (0: all)
+ *       imagedays = 0           image builds older than N days removed
+ *       pipelines = 200         newest pipeline run directories (logs,
+ *                               reports) kept (0: all)
+ *       pipelinedays = 0        run directories older than N days removed
+ *       interval = 3600         the service collects every N seconds (0: never;
+ *                               `shipyard gc` still does)
  *   [repo "minidistro"]
  *       remote = https://git.example/distro.git   (file:// for local mirrors)
  *       branch = main               branches built on push (repeatable)
@@ -50,6 +61,7 @@
 
 #include "common/error.h"
 #include "common/strv.h"
+#include "state/retention.h"
 
 /* Longest repository name ([repo "<name>"]). */
 #define SERVER_REPO_NAME_MAX 100
@@ -97,6 +109,11 @@ struct server_conf {
 				* endpoints answer 403 */
 	char *sign_key;      /* publish.signkey, or NULL (each repository's
 			      * sign_key says what its pipelines use) */
+	struct state_retention retention; /* [retention]: what the state
+				* directory keeps (STATE_RETENTION_DEFAULTS
+				* for what is not set) */
+	unsigned gc_interval_s; /* retention.interval: seconds between the
+				* service's collections; 0: none */
 	struct server_repo_conf *repos;
 	size_t nrepos;
 };
@@ -104,7 +121,7 @@ struct server_conf {
 /* Reads path. Relative state and file paths are taken relative to the
  * directory of path. Defaults: listen 127.0.0.1:8080, state
  * "<dir of path>/.shipyard", url "http://<listen>", maxbody 25 MiB,
- * pipelines 1. Returns 0, or -1 with err naming the file and the item
+ * pipelines 1, retention STATE_RETENTION_DEFAULTS and interval 3600. Returns 0, or -1 with err naming the file and the item
  * ("shipyard.conf: repo.minidistro.remote: missing", "serve.listen 'x':
  * not host:port"); refused too: maxbody 0, pipelines outside 1 to
  * SERVER_MAX_PIPELINES, a tokenfile, secretfile or serve.apitokens file

@@ -1,4 +1,5 @@
 #include "state/layout.h"
+#include "state/record-private.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -89,9 +90,9 @@ char *state_release_dir(const char *state, const char *repo, const char *name)
 	return sy_xasprintf("%s/releases/%s/%s", state, repo, name);
 }
 
-char *state_release_repo_link(const char *state, const char *repo, const char *name)
+char *state_release_tmp_dir(const char *state, const char *repo, const char *name)
 {
-	return sy_xasprintf("%s/releases/%s/%s/repo", state, repo, name);
+	return sy_xasprintf("%s/releases/%s/.%s.tmp-%ld", state, repo, name, (long)getpid());
 }
 
 char *state_mirror_dir(const char *state, const char *repo)
@@ -129,6 +130,16 @@ char *state_legacy_logs_dir(const char *state)
 	return sy_xasprintf("%s/logs", state);
 }
 
+char *state_trash_dir(const char *state)
+{
+	return sy_xasprintf("%s/trash", state);
+}
+
+char *state_gc_lock_path(const char *state)
+{
+	return sy_xasprintf("%s/gc.lock", state);
+}
+
 int state_pipeline_id_valid(const char *id)
 {
 	size_t n = strlen(id);
@@ -149,8 +160,8 @@ char *state_pipeline_id_new(void)
 	return sy_xasprintf("run-%s-%ld", stamp, (long)getpid());
 }
 
-/* Writes doc as indented JSON to path atomically, creating dir first. */
-static int write_json(const char *dir, const char *path, json_t *doc, struct sy_error *err)
+int state_record_write_json(const char *dir, const char *path, json_t *doc,
+			    struct sy_error *err)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2));
 	int rc;
@@ -164,9 +175,7 @@ static int write_json(const char *dir, const char *path, json_t *doc, struct sy_
 	return rc;
 }
 
-/* Loads the JSON object at path: 1 and *doc, 0 when there is no file, -1
- * with err when it is not a JSON object. */
-static int read_json(const char *path, json_t **doc, struct sy_error *err)
+int state_record_read_json(const char *path, json_t **doc, struct sy_error *err)
 {
 	json_error_t jerr;
 
@@ -182,8 +191,7 @@ static int read_json(const char *path, json_t **doc, struct sy_error *err)
 	return 1;
 }
 
-/* The string member key of doc, newly allocated, or NULL. */
-static char *get_string(json_t *doc, const char *key)
+char *state_record_string(json_t *doc, const char *key)
 {
 	const char *s = json_string_value(json_object_get(doc, key));
 
@@ -195,16 +203,16 @@ int state_published_read(const char *state, const char *channel, struct state_pu
 {
 	char *path = sy_xasprintf("%s/repos/%s/published.json", state, channel);
 	json_t *doc;
-	int rc = read_json(path, &doc, err);
+	int rc = state_record_read_json(path, &doc, err);
 
 	memset(rec, 0, sizeof(*rec));
 	if (rc == 1) {
 		json_t *pkgs = json_object_get(doc, "worker_packages"), *v;
 		size_t i;
 
-		rec->commit = get_string(doc, "commit");
-		rec->snapshot = get_string(doc, "snapshot");
-		rec->worker_root = get_string(doc, "worker_root");
+		rec->commit = state_record_string(doc, "commit");
+		rec->snapshot = state_record_string(doc, "snapshot");
+		rec->worker_root = state_record_string(doc, "worker_root");
 		json_array_foreach(pkgs, i, v)
 			if (json_is_string(v))
 				sy_strv_push(&rec->worker_packages, json_string_value(v));
@@ -231,7 +239,7 @@ int state_published_write(const char *state, const char *channel,
 	json_t *doc = json_pack("{s:s, s:s?, s:s?, s:o}", "commit", rec->commit, "snapshot",
 				rec->snapshot, "worker_root", rec->worker_root,
 				"worker_packages", pkgs);
-	rc = write_json(dir, path, doc, err);
+	rc = state_record_write_json(dir, path, doc, err);
 
 	json_decref(doc);
 	free(path);
@@ -245,78 +253,5 @@ void state_published_release(struct state_published *rec)
 	free(rec->snapshot);
 	free(rec->worker_root);
 	sy_strv_release(&rec->worker_packages);
-	memset(rec, 0, sizeof(*rec));
-}
-
-int state_release_write(const char *state, const struct state_release *rec,
-			struct sy_error *err)
-{
-	char *dir = state_release_dir(state, rec->repo, rec->name);
-	char *path = sy_xasprintf("%s/release.json", dir);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "release", rec->name, "repo",
-				rec->repo, "commit", rec->commit, "snapshot", rec->snapshot,
-				"images", rec->images);
-	int rc = write_json(dir, path, doc, err);
-
-	json_decref(doc);
-	free(path);
-	free(dir);
-	return rc;
-}
-
-int state_release_read(const char *state, const char *repo, const char *name,
-		       struct state_release *rec, struct sy_error *err)
-{
-	char *dir = state_release_dir(state, repo, name);
-	char *path = sy_xasprintf("%s/release.json", dir);
-	json_t *doc;
-	int rc = read_json(path, &doc, err);
-
-	memset(rec, 0, sizeof(*rec));
-	if (rc == 1) {
-		rec->repo = sy_xstrdup(repo);
-		rec->name = sy_xstrdup(name);
-		rec->commit = get_string(doc, "commit");
-		rec->snapshot = get_string(doc, "snapshot");
-		rec->images = get_string(doc, "images");
-	}
-	json_decref(doc);
-	free(path);
-	free(dir);
-	return rc;
-}
-
-void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv *names)
-{
-	char *root = state_releases_dir(state);
-	struct sy_strv dirs = SY_STRV_INIT;
-
-	sy_list_dir(root, &dirs);
-	for (size_t r = 0; r < dirs.n; r++) {
-		char *dir = sy_xasprintf("%s/%s", root, dirs.items[r]);
-		struct sy_strv dates = SY_STRV_INIT;
-		sy_list_dir(dir, &dates);
-		for (size_t k = dates.n; k-- > 0;) {
-			char *path = sy_xasprintf("%s/%s/release.json", dir, dates.items[k]);
-			if (sy_exists(path)) {
-				sy_strv_push(repos, dirs.items[r]);
-				sy_strv_push(names, dates.items[k]);
-			}
-			free(path);
-		}
-		sy_strv_release(&dates);
-		free(dir);
-	}
-	sy_strv_release(&dirs);
-	free(root);
-}
-
-void state_release_release(struct state_release *rec)
-{
-	free(rec->repo);
-	free(rec->name);
-	free(rec->commit);
-	free(rec->snapshot);
-	free(rec->images);
 	memset(rec, 0, sizeof(*rec));
 }

@@ -1,5 +1,6 @@
 /* The state directory (default ./.shipyard): every path in it is built here,
- * and each record kept there as a file has its one reader and writer here.
+ * and each record kept there as a file has its one reader and writer here
+ * (a release's release.json and SBOM: state/release.h).
  * docs/design.md ("On disk") shows the whole tree:
  *
  *   state.db                    SQLite: events, pipelines, jobs, outbox, caches
@@ -16,12 +17,17 @@
  *   repos/<channel>/published.json  the commit it was last published from
  *   repos/<channel>.lock        held while a pipeline publishes to it
  *   images/<config>/<id>/       image artifacts, images/<config>/latest
- *   releases/<repo>/<name>/     dated releases, release.json and repo ->
- *                               the repository snapshot
+ *   releases/<repo>/<name>/     releases, each self-contained: release.json,
+ *                               sbom.spdx.json, repo/ (the snapshot,
+ *                               hard-linked), images/<config>/ (the record:
+ *                               state/release.h)
  *   git/<repo>.git              the service's mirror of a repository
  *   pipelines/<id>/             one pipeline run: pipeline.log, plan.json,
  *                               build_state.csv, build-summary.json and
  *                               logs/<job>.log; never shared with another run
+ *   trash/                      what a collection removes, renamed here
+ *                               before it is deleted (state/retention.h)
+ *   gc.lock                     held while a collection runs
  *
  * Every function returning char * returns a newly allocated path the caller
  * frees. Names that come from outside (channels, configs, pipeline ids) must
@@ -72,9 +78,10 @@ char *state_image_dir(const char *state, const char *config);
 char *state_releases_dir(const char *state);
 char *state_release_dir(const char *state, const char *repo, const char *name);
 
-/* <state>/releases/<repo>/<name>/repo: the link to the repository snapshot
- * the release holds. */
-char *state_release_repo_link(const char *state, const char *repo, const char *name);
+/* <state>/releases/<repo>/.<name>.tmp-<pid>: where a release is made
+ * before it is renamed to its name (names starting with '.' are no
+ * release). */
+char *state_release_tmp_dir(const char *state, const char *repo, const char *name);
 
 /* <state>/git/<repo>.git: the service's bare mirror of a repository. */
 char *state_mirror_dir(const char *state, const char *repo);
@@ -97,6 +104,13 @@ char *state_pipeline_job_log(const char *state, const char *id, const char *job)
  * (logs/<commit>/<job>.log). Never written now; read only for the log files
  * such a release recorded for its pipelines' jobs. */
 char *state_legacy_logs_dir(const char *state);
+
+/* <state>/trash: where a collection moves what it removes before deleting
+ * it (state/retention.h). */
+char *state_trash_dir(const char *state);
+
+/* <state>/gc.lock: held while a collection runs (state_gc_lock). */
+char *state_gc_lock_path(const char *state);
 
 /* Returns 1 when id can name a pipeline run: 1 to 64 characters of
  * [A-Za-z0-9._-], not starting with '.'; else 0. */
@@ -134,34 +148,5 @@ int state_published_write(const char *state, const char *channel,
 
 /* Frees the record's strings. */
 void state_published_release(struct state_published *rec);
-
-/* release.json of a dated release: which commit and snapshot it holds. */
-struct state_release {
-	char *repo;     /* configured repository name */
-	char *name;     /* "<branch>-<YYYYMMDD-HHMM>" */
-	char *commit;   /* 40 hex digits */
-	char *snapshot; /* absolute path of the repository snapshot */
-	char *images;   /* absolute path of the images directory */
-};
-
-/* Writes <state>/releases/<repo>/<name>/release.json atomically (the
- * directory is created) with every field of rec. Returns 0 or -1 with err. */
-int state_release_write(const char *state, const struct state_release *rec,
-			struct sy_error *err);
-
-/* Reads release.json of <repo>/<name>. Returns 1 when found, 0 when there is
- * no such release, -1 with err when it cannot be read. Release with
- * state_release_release. */
-int state_release_read(const char *state, const char *repo, const char *name,
-		       struct state_release *rec, struct sy_error *err);
-
-/* Lists the releases that have a release.json, newest name first within each
- * repository, repositories by name: repos->items[i] and names->items[i] name
- * one (appended). A missing releases directory gives none. */
-struct sy_strv;
-void state_release_list(const char *state, struct sy_strv *repos, struct sy_strv *names);
-
-/* Frees the record's strings. */
-void state_release_release(struct state_release *rec);
 
 #endif

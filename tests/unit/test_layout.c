@@ -1,5 +1,5 @@
 /* state/layout: every path of the state directory, and the published.json
- * and release.json records with their one reader and writer. */
+ * record with its one reader and writer (release.json: test_release.c). */
 #include "testutil.h"
 
 #include "state/layout.h"
@@ -19,8 +19,8 @@ static void test_layout_paths_are_under_the_state_directory(void **state)
 		{ state_pipeline_file("/s", "42", "plan.json"), "/s/pipelines/42/plan.json" },
 		{ state_pipeline_logs_dir("/s", "42"), "/s/pipelines/42/logs" },
 		{ state_pipeline_job_log("/s", "42", "zlib"), "/s/pipelines/42/logs/zlib.log" },
-		{ state_release_repo_link("/s", "distro", "main-20261206-0300"),
-		  "/s/releases/distro/main-20261206-0300/repo" },
+		{ state_trash_dir("/s"), "/s/trash" },
+		{ state_gc_lock_path("/s"), "/s/gc.lock" },
 		{ state_build_dir("/s", "image-core"), "/s/builds/image-core" },
 	};
 
@@ -96,35 +96,6 @@ static void test_layout_malformed_published_record_is_an_error(void **state)
 	free(tmp);
 }
 
-static void test_layout_releases_are_listed_newest_first(void **state)
-{
-	(void)state;
-	char *tmp = test_tmpdir();
-	struct sy_strv repos = SY_STRV_INIT, names = SY_STRV_INIT;
-	struct sy_error err = { { 0 } };
-	struct state_release rec = { "distro", "main-20261205-0300", "c1", "/snap/1", "/img" };
-	struct state_release got;
-
-	assert_int_equal(state_release_write(tmp, &rec, &err), 0);
-	rec.name = "main-20261206-0300";
-	rec.commit = "c2";
-	assert_int_equal(state_release_write(tmp, &rec, &err), 0);
-	test_write_file(tmp, "releases/distro/half-made/other", "");
-	state_release_list(tmp, &repos, &names);
-	assert_int_equal(names.n, 2);
-	assert_string_equal(names.items[0], "main-20261206-0300");
-	assert_string_equal(repos.items[1], "distro");
-	assert_int_equal(state_release_read(tmp, "distro", names.items[1], &got, &err), 1);
-	assert_string_equal(got.commit, "c1");
-	assert_string_equal(got.snapshot, "/snap/1");
-	state_release_release(&got);
-	assert_int_equal(state_release_read(tmp, "distro", "nope", &got, &err), 0);
-	sy_strv_release(&repos);
-	sy_strv_release(&names);
-	sy_rm_rf(tmp, NULL);
-	free(tmp);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,7 +103,6 @@ int main(void)
 		cmocka_unit_test(test_layout_pipeline_ids_are_single_safe_components),
 		cmocka_unit_test(test_layout_published_record_round_trips),
 		cmocka_unit_test(test_layout_malformed_published_record_is_an_error),
-		cmocka_unit_test(test_layout_releases_are_listed_newest_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
