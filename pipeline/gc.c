@@ -13,6 +13,7 @@
 #include "repo-publish/contents.h"
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
+#include "repo-publish/sign.h"
 #include "state/layout.h"
 #include "state/release.h"
 
@@ -324,6 +325,41 @@ static int collect_pipelines(const struct pipeline_gc_request *req,
 	return rc;
 }
 
+/* Removes the signed copies nothing links to any more, with every
+ * channel's lock held: a publication signs and links copies under its
+ * channel's lock. Run after the trash is emptied, which drops the links
+ * of the snapshots just collected. */
+static int collect_signed(const struct pipeline_gc_request *req, struct pipeline_gc_report *rep,
+			  struct sy_error *err)
+{
+	struct sy_strv channels = SY_STRV_INIT, removed = SY_STRV_INIT;
+	int *locks, rc = 0;
+	size_t n = 0;
+
+	list_channels(req->state, &channels);
+	locks = sy_xcalloc(channels.n + 1, sizeof(*locks));
+	for (; n < channels.n; n++) {
+		locks[n] = repo_publish_lock_channel(req->state, channels.items[n], req->wait, err);
+		if (locks[n] < 0)
+			break;
+	}
+	if (n < channels.n && locks[n] == -2)
+		sy_strv_pushf(&rep->skipped, "signed copies: a publication of %s is running",
+			      channels.items[n]);
+	else if (n < channels.n)
+		rc = -1;
+	else
+		rc = repo_signed_collect(req->state, &removed, err);
+	for (size_t i = 0; i < removed.n; i++)
+		sy_strv_pushf(&rep->removed, "signed %s", removed.items[i]);
+	for (size_t i = 0; i < n; i++)
+		close(locks[i]);
+	free(locks);
+	sy_strv_release(&removed);
+	sy_strv_release(&channels);
+	return rc;
+}
+
 int pipeline_gc_run(const struct pipeline_gc_request *req, struct pipeline_gc_report *rep,
 		    struct sy_error *err)
 {
@@ -347,6 +383,8 @@ int pipeline_gc_run(const struct pipeline_gc_request *req, struct pipeline_gc_re
 	if (collect_pipelines(req, rep, &e) && rc == 0)
 		rc = sy_error_set(err, "%s", e.msg);
 	if (state_trash_empty(req->state, &e) && rc == 0)
+		rc = sy_error_set(err, "%s", e.msg);
+	if (collect_signed(req, rep, &e) && rc == 0)
 		rc = sy_error_set(err, "%s", e.msg);
 	keeps_release(&k);
 	close(lock);

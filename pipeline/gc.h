@@ -18,7 +18,9 @@
  *     names its path); releases themselves are copies (hard links) and
  *     never collected.
  * Removal is a rename into <state>/trash, then a delete
- * (state_trash_move), under the channel's lock for snapshots. */
+ * (state_trash_move), under the channel's lock for snapshots. Last, the
+ * signed copies of packages (repo-publish/sign.h) that no snapshot or
+ * release links to any more are removed, under every channel's lock. */
 #ifndef PIPELINE_GC_H
 #define PIPELINE_GC_H
 

@@ -507,3 +507,112 @@ int repo_sign_snapshot_signed(const char *snapshot)
 	free(key);
 	return yes;
 }
+
+/* One file of the signed cache. */
+struct cache_file {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	nlink_t nlink;
+};
+
+static int cmp_inode(const void *a, const void *b)
+{
+	const struct cache_file *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Appends the regular files of <dir>/<digest>/ to files. */
+static void list_cache(const char *dir, struct cache_file **files, size_t *n, size_t *cap)
+{
+	struct sy_strv digests = SY_STRV_INIT;
+
+	sy_list_dir(dir, &digests);
+	for (size_t d = 0; d < digests.n; d++) {
+		struct sy_strv names = SY_STRV_INIT;
+		char *sub = sy_xasprintf("%s/%s", dir, digests.items[d]);
+		sy_list_dir(sub, &names);
+		for (size_t i = 0; i < names.n; i++) {
+			struct stat st;
+			char *path = sy_xasprintf("%s/%s", sub, names.items[i]);
+			if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+				free(path);
+				continue;
+			}
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				*files = sy_xrealloc(*files, *cap * sizeof(**files));
+			}
+			(*files)[(*n)++] = (struct cache_file){ path, st.st_dev, st.st_ino, st.st_nlink };
+		}
+		sy_strv_release(&names);
+		free(sub);
+	}
+	sy_strv_release(&digests);
+}
+
+/* Removes files[0..n), the cache's links of one copy, and the digest
+ * directories they leave empty. */
+static int remove_copy(const char *fingerprint, struct cache_file *files, size_t n,
+		       struct sy_strv *removed, struct sy_error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (unlink(files[i].path) < 0 && errno != ENOENT && rc == 0)
+			rc = sy_error_set(err, "%s: cannot remove: %s", files[i].path,
+					  strerror(errno));
+		char *dir = sy_xstrndup(files[i].path,
+					(size_t)(strrchr(files[i].path, '/') - files[i].path));
+		rmdir(dir); /* fails while another file is left: that is fine */
+		free(dir);
+	}
+	if (removed)
+		sy_strv_pushf(removed, "%s/%s", fingerprint, sy_base_name(files[0].path));
+	return rc;
+}
+
+/* Collects the copies of one key's cache. */
+static int collect_key(const char *state, const char *fingerprint, struct sy_strv *removed,
+		       struct sy_error *err)
+{
+	char *dir = state_signed_dir(state, fingerprint);
+	struct cache_file *files = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	list_cache(dir, &files, &n, &cap);
+	if (n)
+		qsort(files, n, sizeof(*files), cmp_inode);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && !cmp_inode(&files[i], &files[j]); j++)
+			;
+		if (files[i].nlink <= j - i &&
+		    remove_copy(fingerprint, files + i, j - i, removed, err) && rc == 0)
+			rc = -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(files[i].path);
+	free(files);
+	free(dir);
+	return rc;
+}
+
+int repo_signed_collect(const char *state, struct sy_strv *removed, struct sy_error *err)
+{
+	char *root = state_signed_dir(state, "");
+	struct sy_strv keys = SY_STRV_INIT;
+	struct sy_error e = { { 0 } };
+	int rc = 0;
+
+	sy_list_dir(root, &keys);
+	for (size_t i = 0; i < keys.n; i++)
+		if (collect_key(state, keys.items[i], removed, &e) && rc == 0)
+			rc = sy_error_set(err, "%s", e.msg);
+	sy_strv_release(&keys);
+	free(root);
+	return rc;
+}

@@ -75,6 +75,17 @@ int repo_signer_sign_snapshot(struct repo_signer *s, const char *snapshot, struc
  * imported key and frees s (NULL allowed). */
 void repo_signer_close(struct repo_signer *s);
 
+/* Removes the signed copies under <state>/signed/ that no snapshot or
+ * release links to: a copy is kept as two hard links in the cache (the
+ * digests of the package and of the copy), so one whose link count is
+ * no more than its links in the cache is used by nothing. The caller holds
+ * every channel's lock (repo_publish_lock_channel), so that no publication
+ * signs or links a copy meanwhile. Appends "<fingerprint>/<file>" to
+ * removed (may be NULL) for each copy removed. Returns 0, or -1 with err
+ * naming the first file that could not be removed (the others are still
+ * tried). */
+int repo_signed_collect(const char *state, struct sy_strv *removed, struct sy_error *err);
+
 /* Returns 1 when the snapshot at snapshot (a path, or NULL) is signed: it
  * holds REPO_SIGN_KEY_FILE and repodata/repomd.xml.asc; else 0. */
 int repo_sign_snapshot_signed(const char *snapshot);

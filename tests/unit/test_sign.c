@@ -281,6 +281,47 @@ static void test_sign_snapshot_signs_repomd_and_publishes_the_public_key(void **
 	free(repos);
 }
 
+/* A signed copy stays while a snapshot (or a release, a hard link of a
+ * snapshot's file) links to it, and goes with the last one: the cache must
+ * not grow with every package ever signed. */
+static void test_signed_collect_removes_copies_nothing_links_to(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct repo_signer *s = open_signer(f);
+	struct sy_strv paths = SY_STRV_INIT, removed = SY_STRV_INIT;
+	char *release = sy_xasprintf("%s/release.rpm", f->dir);
+
+	sy_strv_push(&paths, f->w->rpm);
+	sy_strv_push(&paths, f->w->srpm);
+	assert_ok(repo_signer_sign_packages(s, f->state, &paths, &err), &err);
+	char *rpm_dir = sy_xstrndup(paths.items[0], strlen(paths.items[0]) -
+							 strlen(sy_base_name(paths.items[0])) - 1);
+	/* A release links the binary package; nothing links the source one. */
+	assert_int_equal(link(paths.items[0], release), 0);
+	assert_ok(repo_signed_collect(f->state, &removed, &err), &err);
+	assert_int_equal(removed.n, 1);
+	char *want = sy_xasprintf("%s/signme-1.0-1.src.rpm", repo_signer_fingerprint(s));
+	assert_string_equal(removed.items[0], want);
+	assert_false(sy_exists(paths.items[1]));
+	assert_true(sy_exists(paths.items[0]));
+	/* The release goes: so does the copy, with both its cache links. */
+	assert_int_equal(unlink(release), 0);
+	assert_ok(repo_signed_collect(f->state, &removed, &err), &err);
+	assert_int_equal(removed.n, 2);
+	assert_false(sy_exists(paths.items[0]));
+	assert_false(sy_exists(rpm_dir));
+	char *cmd = sy_xasprintf("test -z \"$(find %s/signed -type f)\"", f->state);
+	test_sh(cmd);
+	repo_signer_close(s);
+	sy_strv_release(&paths);
+	sy_strv_release(&removed);
+	free(cmd);
+	free(want);
+	free(rpm_dir);
+	free(release);
+}
+
 /* Opening key_file fails with one line that names it and says reason. */
 static void expect_refused(const struct fixture *f, const char *key_file, const char *reason)
 {
@@ -362,6 +403,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_sign_snapshot_signs_repomd_and_publishes_the_public_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signed_collect_removes_copies_nothing_links_to,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_open_refuses_bad_keys_naming_the_file,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signer_close_removes_the_key_and_its_agent,
