@@ -217,26 +217,6 @@ static char *without_epoch(const char *nevra, const char *name)
 	return sy_xasprintf("%s-%s", name, colon + 1);
 }
 
-/* Checks that the closure holds each pinned build. */
-static int check_pins(const struct builder_worker_manifest *m, const char *path,
-		      const struct pins *pins, struct sy_error *err)
-{
-	for (size_t i = 0; i < pins->n; i++) {
-		const struct pin *p = &pins->items[i];
-		const char *have = NULL;
-		for (size_t k = 0; !have && k < m->closure.n; k++)
-			if (!strcmp(m->closure.pkgs[k].name, p->name))
-				have = m->closure.pkgs[k].nevra;
-		char *plain = have ? without_epoch(have, p->name) : NULL;
-		int same = plain && !strcmp(plain, p->want);
-		free(plain);
-		if (!same)
-			return sy_error_set(err, "%s: %s lists %s.rpm; the repositories have %s", path,
-					    p->list, p->want, have ? have : "none");
-	}
-	return 0;
-}
-
 /* Returns nevra ("name-[E:]V-R.arch") with suffix taken out of the end of
  * its release (suffix NULL: as it is), newly allocated. */
 static char *without_counter(const char *nevra, const char *suffix)
@@ -249,6 +229,30 @@ static char *without_counter(const char *nevra, const char *suffix)
 	return sy_xasprintf("%.*s%s", (int)(dot - m - nevra), nevra, dot);
 }
 
+/* Checks that the closure holds each pinned build; plain[k] is the NEVRA
+ * of closure package k without its rebuild counter (closure_digest). A
+ * list names what git's specs give (the toolkit's toolchain manifests), so
+ * a package rebuilt with another key, whose Release carries a counter,
+ * still is the build the list pins. */
+static int check_pins(const struct builder_worker_manifest *m, const char *path,
+		      const struct pins *pins, const struct sy_strv *plain, struct sy_error *err)
+{
+	for (size_t i = 0; i < pins->n; i++) {
+		const struct pin *p = &pins->items[i];
+		size_t k = 0;
+		while (k < m->closure.n && strcmp(m->closure.pkgs[k].name, p->name))
+			k++;
+		const char *have = k < m->closure.n ? m->closure.pkgs[k].nevra : NULL;
+		char *bare = have ? without_epoch(plain->items[k], p->name) : NULL;
+		int same = bare && !strcmp(bare, p->want);
+		free(bare);
+		if (!same)
+			return sy_error_set(err, "%s: %s lists %s.rpm; the repositories have %s", path,
+					    p->list, p->want, have ? have : "none");
+	}
+	return 0;
+}
+
 /* Sets m->digest and m->toolchain from the closure. A package counts by
  * its NEVRA and its output digest (builder/outdigest.h: files, modes,
  * dependencies, scriptlets; not build time or payload compression), so that
@@ -256,9 +260,10 @@ static char *without_counter(const char *nevra, const char *suffix)
  * nothing downstream rebuilds, while any change to what it installs gives a
  * new one. The NEVRA counts without the suffix a rebuild counter added to
  * its Release (builder/rebuild.h), as the output digest does: a toolchain
- * spec rebuilt with another key but the same output keeps the root. */
+ * spec rebuilt with another key but the same output keeps the root.
+ * Appends each package's NEVRA without that suffix to plain. */
 static int closure_digest(struct builder_worker_manifest *m, const char *path,
-			  struct sy_error *err)
+			  struct sy_strv *plain, struct sy_error *err)
 {
 	struct sy_sha256 *h = sy_sha256_new();
 	char out[SY_SHA256_HEX_LEN + 1];
@@ -275,7 +280,7 @@ static int closure_digest(struct builder_worker_manifest *m, const char *path,
 		nevra = without_counter(p->nevra, suffix);
 		sy_sha256_update_str(h, nevra);
 		sy_sha256_update_str(h, out);
-		free(nevra);
+		sy_strv_push_owned(plain, nevra);
 		free(suffix);
 		sy_strv_push(&m->toolchain, p->name);
 		for (size_t k = 0; k < p->provides.n; k++)
@@ -297,6 +302,7 @@ int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path,
 
 	sy_strv_release(&m->repo_dirs);
 	sy_strv_release(&m->toolchain);
+	sy_strv_release(&m->closure_plain);
 	sandbox_solv_closure_release(&m->closure);
 	for (size_t i = 0; i < m->packages.n; i++)
 		sy_strv_push(&wanted, m->packages.items[i]);
@@ -311,8 +317,8 @@ int builder_rpmroot_resolve(struct builder_worker_manifest *m, const char *path,
 		sy_error_prefix(err, "%s", path);
 		goto out;
 	}
-	if (check_pins(m, path, &pins, err) || fetch_packages(m, path, err) ||
-	    closure_digest(m, path, err))
+	if (fetch_packages(m, path, err) || closure_digest(m, path, &m->closure_plain, err) ||
+	    check_pins(m, path, &pins, &m->closure_plain, err))
 		goto out;
 	rc = 0;
 out:
@@ -493,24 +499,31 @@ static char *evr_of(const struct sy_strv *nevras, const char *name)
 }
 
 char *builder_rpmroot_describe_change(const struct sy_strv *before,
-				      const struct sandbox_solv_closure *after)
+				      const struct builder_worker_manifest *after)
 {
 	struct sy_strv now = SY_STRV_INIT, changes = SY_STRV_INIT;
+	size_t rebuilt = 0;
 	char *text;
 
-	for (size_t i = 0; i < after->n; i++)
-		sy_strv_push(&now, after->pkgs[i].nevra);
+	for (size_t i = 0; i < after->closure.n; i++)
+		sy_strv_push(&now, after->closure.pkgs[i].nevra);
 	for (size_t i = 0; i < now.n; i++) {
-		char *name, *evr, *old;
+		char *name, *evr, *old, *plain_name = NULL, *plain = NULL;
 		split_nevra(now.items[i], &name, &evr);
+		if (i < after->closure_plain.n)
+			split_nevra(after->closure_plain.items[i], &plain_name, &plain);
 		old = evr_of(before, name);
 		if (!old)
 			sy_strv_pushf(&changes, "%s added", name);
+		else if (strcmp(old, evr) && plain && !strncmp(old, plain, strlen(plain)))
+			rebuilt++; /* the same release, another rebuild counter */
 		else if (strcmp(old, evr))
 			sy_strv_pushf(&changes, "%s %s -> %s", name, old, evr);
 		free(old);
 		free(evr);
 		free(name);
+		free(plain);
+		free(plain_name);
 	}
 	for (size_t i = 0; i < before->n; i++) {
 		char *name, *evr, *gone;
@@ -522,6 +535,8 @@ char *builder_rpmroot_describe_change(const struct sy_strv *before,
 		free(evr);
 		free(name);
 	}
+	if (rebuilt)
+		sy_strv_pushf(&changes, "%zu rebuilt", rebuilt);
 	if (!changes.n) {
 		text = sy_xstrdup("same versions, other builds");
 	} else {

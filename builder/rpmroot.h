@@ -46,11 +46,13 @@ int builder_rpmroot_read_packages(const char *dir, struct sy_strv *nevras,
 				  struct sy_strv *checksums, struct sy_error *err);
 
 /* Describes how an rpm root's packages changed, for plans: before is the
- * sorted NEVRAs of the previous root, after the new closure. Returns a
- * newly allocated line such as "zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, gcc
- * added, 2 more" (at most four changes named), or "same versions, other
+ * sorted NEVRAs of the previous root, after the new root's manifest
+ * (resolved: its closure). Returns a newly allocated line such as "zlib
+ * 1.3.1-1.azl3 -> 1.3.1-2.azl3, gcc added, 2 more" (at most four changes
+ * named), with packages whose Release changed only by a rebuild counter
+ * (builder/rebuild.h) counted last ("3 rebuilt"), or "same versions, other
  * builds" when only the packages' contents differ. */
 char *builder_rpmroot_describe_change(const struct sy_strv *before,
-				      const struct sandbox_solv_closure *after);
+				      const struct builder_worker_manifest *after);
 
 #endif

@@ -281,6 +281,7 @@ void builder_worker_manifest_release(struct builder_worker_manifest *m)
 	sy_strv_release(&m->toolchain);
 	sy_strv_release(&m->repo_dirs);
 	sandbox_solv_closure_release(&m->closure);
+	sy_strv_release(&m->closure_plain);
 	m->suite = m->variant = NULL;
 	m->digest[0] = '\0';
 }

@@ -74,6 +74,10 @@ struct builder_worker_manifest {
 				    * (build user, toolchain package); rpm: ""
 				    * until builder_worker_resolve sets it */
 	struct sandbox_solv_closure closure; /* rpm, once resolved: the packages */
+	struct sy_strv closure_plain; /* rpm, once resolved: closure.pkgs[i]'s
+				       * NEVRA without the suffix a rebuild
+				       * counter added to its Release
+				       * (builder/rebuild.h), parallel */
 	struct sy_strv repo_dirs;  /* rpm, once resolved: the repositories'
 				    * directories, parallel to repos */
 };

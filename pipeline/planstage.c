@@ -194,8 +194,7 @@ static void find_worker_change(struct pipeline *p)
 		return;
 	if (rec.worker_root && strcmp(rec.worker_root, p->worker.digest)) {
 		if (p->worker.kind == BUILDER_WORKER_RPM && rec.worker_packages.n)
-			what = builder_rpmroot_describe_change(&rec.worker_packages,
-							       &p->worker.closure);
+			what = builder_rpmroot_describe_change(&rec.worker_packages, &p->worker);
 		else
 			what = sy_xasprintf("%.12s -> %.12s", rec.worker_root, p->worker.digest);
 		sy_strv_pushf(&p->global, "worker root changed: %s", what);

@@ -314,26 +314,36 @@ static void test_rpmroot_root_has_packages_build_user_and_ran_scriptlets(void **
 static void test_rpmroot_change_names_packages_that_moved(void **state)
 {
 	struct sy_strv before = SY_STRV_INIT;
-	struct sandbox_solv_pkg pkgs[3] = {
+	struct sandbox_solv_pkg pkgs[4] = {
+		{ .nevra = "bash-5.2-1.azl3.1.x86_64" },
 		{ .nevra = "gcc-13.2-1.azl3.x86_64" },
 		{ .nevra = "perl-4:5.38-2.azl3.x86_64" },
 		{ .nevra = "zlib-1.3.1-2.azl3.x86_64" },
 	};
-	struct sandbox_solv_closure after = { pkgs, 3 };
+	struct builder_worker_manifest after = { 0 };
 	char *text;
 
 	(void)state;
+	after.closure = (struct sandbox_solv_closure){ pkgs, 4 };
+	/* bash was rebuilt with another key: a counter, the same release. */
+	sy_strv_push(&after.closure_plain, "bash-5.2-1.azl3.x86_64");
+	sy_strv_push(&after.closure_plain, "gcc-13.2-1.azl3.x86_64");
+	sy_strv_push(&after.closure_plain, "perl-4:5.38-2.azl3.x86_64");
+	sy_strv_push(&after.closure_plain, "zlib-1.3.1-2.azl3.x86_64");
+	sy_strv_push(&before, "bash-5.2-1.azl3.x86_64");
 	sy_strv_push(&before, "perl-4:5.38-2.azl3.x86_64");
 	sy_strv_push(&before, "sed-4.9-1.azl3.x86_64");
 	sy_strv_push(&before, "zlib-1.3.1-1.azl3.x86_64");
 	text = builder_rpmroot_describe_change(&before, &after);
-	assert_string_equal(text, "gcc added, zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, sed removed");
+	assert_string_equal(text,
+			    "gcc added, zlib 1.3.1-1.azl3 -> 1.3.1-2.azl3, sed removed, 1 rebuilt");
 	free(text);
-	after.n = 0;
+	after.closure.n = 0;
 	sy_strv_release(&before);
 	text = builder_rpmroot_describe_change(&before, &after);
 	assert_string_equal(text, "same versions, other builds");
 	free(text);
+	sy_strv_release(&after.closure_plain);
 }
 
 /* A server's repomd.xml naming a file outside the repository is refused
