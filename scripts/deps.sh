@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what shipyard needs to build, test and run, when any of it is
 # missing: the Debian packages below (the machine's configured apt sources;
+# fdisk's sfdisk, dosfstools, mtools, qemu-utils, xorriso and squashfs-tools
+# make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
@@ -17,6 +19,7 @@ libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
 libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
+fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
 clang libclang-rt-dev
 "
