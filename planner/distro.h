@@ -23,6 +23,9 @@
  *   [plan]
  *       maxrebuild = 200           ; cascade guard: a plan with more specs
  *                                  ; to build waits for --approve
+ *   [image]
+ *       maxdisksize = 64g          ; the largest disk (MaxSize) an image
+ *                                  ; config may ask for (imager/disk.h)
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
  * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
  * macros auto-detected, the toolkit's worker manifest, transitive). */
@@ -101,6 +104,9 @@ struct planner_distro {
 	size_t max_rebuild;            /* plan.maxrebuild: a plan with more specs
 				      * to build than this needs approval
 				      * (planner/cascade.h); 0: no limit */
+	unsigned long long image_max_disk_mib; /* image.maxdisksize in MiB: the
+				      * largest MaxSize of an image config; 0:
+				      * imager/disk.h's default (64 GiB) */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy
