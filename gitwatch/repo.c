@@ -123,6 +123,18 @@ int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit_rev,
 	return rc;
 }
 
+int gitwatch_commit_time(struct gitwatch_repo *repo, const char *commit_rev, long long *seconds,
+			 struct sy_error *err)
+{
+	git_commit *commit;
+
+	if (lookup_commit(repo, commit_rev, &commit, err))
+		return -1;
+	*seconds = (long long)git_commit_time(commit);
+	git_commit_free(commit);
+	return 0;
+}
+
 int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,
 			char base[GITWATCH_OID_HEX + 1], struct sy_error *err)
 {

@@ -42,6 +42,12 @@ int gitwatch_resolve(struct gitwatch_repo *repo, const char *rev, char oid[GITWA
 int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit,
 			  char parent[GITWATCH_OID_HEX + 1], struct sy_error *err);
 
+/* Sets *seconds to the committer time of commit (seconds since 1970, UTC):
+ * what SOURCE_DATE_EPOCH is for anything made from that commit. Returns
+ * 0, or -1 with err when commit cannot be resolved. */
+int gitwatch_commit_time(struct gitwatch_repo *repo, const char *commit, long long *seconds,
+			 struct sy_error *err);
+
 /* Finds the merge base of commits a and b (git merge-base) into base (hex).
  * Returns 0, or -1 when they share no history. */
 int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "imager/artifacts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/fs.h"
+#include "imager/disk.h"
 
 const char *imager_artifact_suffix(const struct imager_artifact *a)
 {
@@ -28,16 +30,15 @@ const char *imager_artifact_suffix(const struct imager_artifact *a)
 
 int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err)
 {
-	if (cfg->nartifacts == 0)
+	size_t n = cfg->nartifacts;
+
+	for (size_t i = 0; cfg->ndisks && i < cfg->disks[0].npartitions; i++)
+		n += cfg->disks[0].partitions[i].nartifacts;
+	if (n == 0)
 		return sy_error_set(err, "%s: Disks[0] has no Artifacts to compose", cfg->path);
 	/* imager_config_check_support refuses these before any work; a caller
-	 * that did not ask must not reach the writer with them. */
-	for (size_t i = 0; i < cfg->nartifacts; i++)
-		if (!imager_artifact_suffix(&cfg->artifacts[i]))
-			return sy_error_set(err, "%s: Disks[0].Artifacts[%zu]: Type \"%s\" with "
-					    "Compression \"%s\": not supported", cfg->path, i,
-					    cfg->artifacts[i].type, cfg->artifacts[i].compression);
-	return 0;
+	 * that did not ask must not reach the writers with them. */
+	return imager_disk_check_support(cfg, err);
 }
 
 static int archive_fail(struct archive *a, const char *what, struct sy_error *err)
@@ -47,65 +48,100 @@ static int archive_fail(struct archive *a, const char *what, struct sy_error *er
 	return sy_error_set(err, "%s: %s", what, msg ? msg : "archive error");
 }
 
-/* Copies the data of the current entry of disk into w. */
-static int copy_data(struct archive *disk, struct archive *w, const char *out,
-		     struct sy_error *err)
+/* Copies the content of the regular file path into w. */
+static int copy_data(const char *path, struct archive *w, const char *out, struct sy_error *err)
 {
 	char buf[65536];
-	la_ssize_t n;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
 
-	while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
+	if (fd < 0)
+		return sy_error_set(err, "%s: %s", path, strerror(errno));
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
 		if (archive_write_data(w, buf, (size_t)n) != n)
-			return archive_fail(w, out, err);
-	return n < 0 ? archive_fail(disk, out, err) : 0;
+			rc = archive_fail(w, out, err);
+	if (rc == 0 && n < 0)
+		rc = sy_error_set(err, "%s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
 }
 
-/* Renames the entry's path from "<rootfs>/x" to "./x" ("./" for the top). */
-static void relative_name(struct archive_entry *entry, const char *rootfs)
+/* What one archive walk shares. */
+struct walk {
+	struct archive *disk, *w;
+	struct archive_entry_linkresolver *links;
+	const char *rootfs, *out;
+};
+
+/* Writes the entry at rootfs + rel ("" for the top) as "." + rel ("./"
+ * for the top), with owners, modes, links, hard links and extended
+ * attributes, then a directory's entries in sorted order: the same tree
+ * gives the same archive, whatever order the filesystem lists it in. Only
+ * the modification time is kept, in whole seconds (imager/compose.h clamps
+ * it), never the access or change time of this build. */
+static int write_sorted(struct walk *k, const char *rel, struct sy_error *err)
 {
-	const char *path = archive_entry_pathname(entry);
-	size_t len = strlen(rootfs);
-	const char *rest = path && !strncmp(path, rootfs, len) ? path + len : "";
-	char *name = rest[0] ? sy_xasprintf(".%s", rest) : sy_xstrdup("./");
+	char *path = sy_xasprintf("%s%s", k->rootfs, rel);
+	char *name = rel[0] ? sy_xasprintf(".%s", rel) : sy_xstrdup("./");
+	struct archive_entry *entry = archive_entry_new(), *spare = NULL;
+	struct dirent **names = NULL;
+	struct stat st;
+	int rc = 0, n = 0;
 
-	archive_entry_set_pathname(entry, name);
+	if (lstat(path, &st) < 0) {
+		rc = sy_error_set(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	archive_entry_copy_sourcepath(entry, path);
+	archive_entry_copy_pathname(entry, path);
+	if (archive_read_disk_entry_from_file(k->disk, entry, -1, &st) < ARCHIVE_WARN) {
+		rc = archive_fail(k->disk, path, err);
+		goto out;
+	}
+	archive_entry_copy_pathname(entry, name);
+	archive_entry_set_mtime(entry, st.st_mtime, 0);
+	archive_entry_unset_atime(entry);
+	archive_entry_unset_ctime(entry);
+	archive_entry_unset_birthtime(entry);
+	archive_entry_linkify(k->links, &entry, &spare);
+	if (entry && archive_write_header(k->w, entry) < ARCHIVE_WARN)
+		rc = archive_fail(k->w, k->out, err);
+	else if (entry && archive_entry_filetype(entry) == AE_IFREG &&
+		 !archive_entry_hardlink(entry) && archive_entry_size(entry) > 0)
+		rc = copy_data(path, k->w, k->out, err);
+	if (rc || !S_ISDIR(st.st_mode))
+		goto out;
+	n = scandir(path, &names, NULL, alphasort);
+	if (n < 0)
+		rc = sy_error_set(err, "%s: %s", path, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		const char *child = names[i]->d_name;
+		if (rc == 0 && strcmp(child, ".") && strcmp(child, "..")) {
+			char *sub = sy_xasprintf("%s/%s", rel, child);
+			rc = write_sorted(k, sub, err);
+			free(sub);
+		}
+		free(names[i]);
+	}
+	free(names);
+out:
+	archive_entry_free(entry);
+	archive_entry_free(spare);
 	free(name);
+	free(path);
+	return rc;
 }
 
-/* Walks rootfs and writes its entries (owners, modes, links, hard links kept). */
+/* Walks rootfs and writes its entries in sorted order. */
 static int write_tree(struct archive *disk, struct archive *w, const char *rootfs,
 		      const char *out, struct sy_error *err)
 {
-	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
-	int rc = 0;
+	struct walk k = { disk, w, archive_entry_linkresolver_new(), rootfs, out };
+	int rc;
 
-	archive_entry_linkresolver_set_strategy(links, archive_format(w));
-	for (;;) {
-		struct archive_entry *entry = archive_entry_new(), *spare = NULL;
-		int r = archive_read_next_header2(disk, entry);
-		if (r == ARCHIVE_EOF) {
-			archive_entry_free(entry);
-			break;
-		}
-		if (r < ARCHIVE_WARN) {
-			archive_entry_free(entry);
-			rc = archive_fail(disk, rootfs, err);
-			break;
-		}
-		archive_read_disk_descend(disk);
-		relative_name(entry, rootfs);
-		archive_entry_linkify(links, &entry, &spare);
-		if (archive_write_header(w, entry) < ARCHIVE_WARN)
-			rc = archive_fail(w, out, err);
-		else if (archive_entry_filetype(entry) == AE_IFREG && !archive_entry_hardlink(entry) &&
-			 archive_entry_size(entry) > 0)
-			rc = copy_data(disk, w, out, err);
-		archive_entry_free(entry);
-		archive_entry_free(spare);
-		if (rc)
-			break;
-	}
-	archive_entry_linkresolver_free(links);
+	archive_entry_linkresolver_set_strategy(k.links, archive_format(w));
+	rc = write_sorted(&k, "", err);
+	archive_entry_linkresolver_free(k.links);
 	return rc;
 }
 
@@ -119,21 +155,20 @@ static int write_rootfs_archive(const char *rootfs, const char *out, const char 
 	int rc = 0;
 
 	archive_read_disk_set_symlink_physical(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	archive_write_set_format_pax_restricted(w);
-	if (!strcmp(suffix, "tar.gz"))
+	if (!strcmp(suffix, "tar.gz")) {
 		archive_write_add_filter_gzip(w);
+		/* No time in the gzip header: the same tree, the same bytes. */
+		archive_write_set_filter_option(w, "gzip", "timestamp", NULL);
+	}
 	else if (!strcmp(suffix, "tar.xz"))
 		archive_write_add_filter_xz(w);
 	if (archive_write_open_filename(w, tmp) != ARCHIVE_OK)
 		rc = archive_fail(w, tmp, err);
-	else if (archive_read_disk_open(disk, rootfs) != ARCHIVE_OK)
-		rc = archive_fail(disk, rootfs, err);
 	else
 		rc = write_tree(disk, w, rootfs, out, err);
 	if (archive_write_close(w) != ARCHIVE_OK && rc == 0)
 		rc = archive_fail(w, tmp, err);
-	archive_read_close(disk);
 	archive_read_free(disk);
 	archive_write_free(w);
 	if (rc == 0) {
@@ -180,6 +215,8 @@ static int write_archives(const struct imager_config *cfg, const char *rootfs,
 {
 	for (size_t i = 0; i < cfg->nartifacts; i++) {
 		const char *suffix = imager_artifact_suffix(&cfg->artifacts[i]);
+		if (!suffix)
+			continue; /* a disk image or root image: imager/disk.h */
 		char *out = sy_xasprintf("%s/%s.%s", out_dir, cfg->artifacts[i].name, suffix);
 		int rc = write_rootfs_archive(rootfs, out, suffix, err);
 		if (rc) {

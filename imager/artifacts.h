@@ -1,7 +1,10 @@
 /* An image root written as its config's artifacts: for Disks[0]'s rootfs
  * artifacts a tar archive (tar.gz, tar.xz or plain, libarchive) named
- * "<artifact name>.<compression>", and manifest.json ({"name", "config",
- * "arch", "packages": [NEVRAs]}) beside them. */
+ * "<artifact name>.<compression>", its entries in sorted order with their
+ * modification times only, and no time in the gzip header, so that the same
+ * root gives the same bytes; and manifest.json ({"name", "config", "arch",
+ * "packages": [NEVRAs]}) beside them. Disk images and the other artifacts
+ * with a Type are imager/disk.h's. */
 #ifndef IMAGER_ARTIFACTS_H
 #define IMAGER_ARTIFACTS_H
 
@@ -13,14 +16,15 @@
  * "tar.xz", "tar": a root file system archive, no Type), or NULL. */
 const char *imager_artifact_suffix(const struct imager_artifact *a);
 
-/* Checks that cfg has artifacts to write, each of a kind
- * imager_artifact_suffix knows. Returns 0, or -1 with err naming the config
+/* Checks that cfg has artifacts to write (of Disks[0] or its partitions),
+ * each of a kind imager_artifact_suffix or imager/disk.h knows
+ * (imager_disk_check_support). Returns 0, or -1 with err naming the config
  * and the artifact. */
 int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err);
 
-/* Writes the artifacts of cfg from the root at rootfs into out_dir (which
- * exists), appending their paths to artifacts, then out_dir/manifest.json
- * listing nevras for arch, and fsyncs out_dir. Returns 0 or -1 with err. */
+/* Writes the root file system archives of cfg from the root at rootfs into
+ * out_dir (which exists), appending their paths to artifacts, then
+ * out_dir/manifest.json listing nevras for arch, and fsyncs out_dir. Returns 0 or -1 with err. */
 int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
 			   const struct sy_strv *nevras, const char *out_dir,
 			   struct sy_strv *artifacts, struct sy_error *err);

@@ -1,6 +1,8 @@
 #include "imager/artifacts.h"
 #include "imager/closure.h"
 #include "imager/compose.h"
+#include "imager/disk.h"
+#include "imager/filesystem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +14,8 @@
 
 int imager_compose(const struct imager_config *cfg, const char *repo_dir, const char *arch,
 		   const char *work_dir, const char *out_dir, int log_fd,
-		   struct sy_strv *artifacts, struct sy_error *err)
+		   const struct imager_inputs *inputs, struct sy_strv *artifacts,
+		   struct sy_error *err)
 {
 	struct sy_strv nevras = SY_STRV_INIT, rpms = SY_STRV_INIT;
 	char *rootfs = sy_xasprintf("%s/rootfs", work_dir), *abs_root = NULL;
@@ -39,14 +42,18 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 	const struct sandbox_root_install in = {
 		.rootfs = abs_root, .repo_dirs = repos, .rpms = &rpms,
 		.hostname = "shipyard-image", .what = "the image root", .cgroup_name = "image",
-		.log_fd = log_fd,
+		.log_fd = log_fd, .install_time = inputs->epoch,
 	};
 	rc = sandbox_root_install(&in, err);
 	if (rc) {
 		sy_error_prefix(err, "image %s", cfg->name);
 		goto out;
 	}
-	rc = imager_artifacts_write(cfg, rootfs, arch, &nevras, out_dir, artifacts, err);
+	rc = imager_tree_clamp_times(rootfs, inputs->epoch, err);
+	if (rc == 0)
+		rc = imager_disk_write(cfg, inputs, rootfs, work_dir, out_dir, log_fd, artifacts, err);
+	if (rc == 0)
+		rc = imager_artifacts_write(cfg, rootfs, arch, &nevras, out_dir, artifacts, err);
 out:
 	sy_rm_rf(rootfs, &ignored);
 	free(abs_root);

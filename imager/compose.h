@@ -8,13 +8,16 @@
 #include "common/error.h"
 #include "common/strv.h"
 #include "imager/closure.h"
+#include "imager/disk.h"
 #include "imager/imageconfig.h"
 
 /* Composes cfg: closure, install into work_dir/rootfs (created; removed when
  * done), artifacts written to out_dir (created) as
  * "<artifact name>.<compression>" e.g. "core.tar.gz", plus
- * "manifest.json" listing the NEVRAs. Fills artifacts with the artifact
- * paths. The packages' scriptlets are untrusted (docs/design.md, "Trust"): the
+ * "manifest.json" listing the NEVRAs; disk images, squashfs and iso
+ * artifacts as imager/disk.h makes them, with identifiers and times from inputs
+ * (the root's times clamped to inputs->epoch first, so that every artifact is
+ * reproducible). Fills artifacts with the artifact paths. The packages' scriptlets are untrusted (docs/design.md, "Trust"): the
  * install runs in a forked child with its own mount, pid, network, IPC and
  * UTS namespaces, pivot_root'ed into the root (with a fresh /dev, a partly
  * read-only /proc and the repository read-only at /.shipyard-rpms) and
@@ -26,6 +29,7 @@
  * /: transaction failed: ..."). */
 int imager_compose(const struct imager_config *cfg, const char *repo_dir, const char *arch,
 		   const char *work_dir, const char *out_dir, int log_fd,
-		   struct sy_strv *artifacts, struct sy_error *err);
+		   const struct imager_inputs *inputs, struct sy_strv *artifacts,
+		   struct sy_error *err);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imager/artifacts.h"
+#include "imager/disk.h"
 
 /* The toolkit's PartitionTypeNameToUUID (imagegen/configuration). */
 static const char *const partition_types[][2] = {
@@ -420,8 +420,6 @@ static int unsupported(const struct imager_config *cfg, struct sy_error *err, co
 
 static int check_disk_support(const struct imager_config *cfg, struct sy_error *err)
 {
-	char where[64];
-
 	if (cfg->ndisks > 1)
 		return unsupported(cfg, err, "Disks[1]", "one disk is composed");
 	if (!cfg->ndisks)
@@ -432,19 +430,7 @@ static int check_disk_support(const struct imager_config *cfg, struct sy_error *
 				   "device of the build machine");
 	if (d->nraw_binaries)
 		return unsupported(cfg, err, "Disks[0].RawBinaries", "");
-	if (d->partition_table_type[0] || d->npartitions)
-		return unsupported(cfg, err, d->npartitions ? "Disks[0].Partitions"
-							    : "Disks[0].PartitionTableType",
-				   "disk images are not composed yet, root file system archives are");
-	for (size_t i = 0; i < d->nartifacts; i++)
-		if (!imager_artifact_suffix(&d->artifacts[i])) {
-			snprintf(where, sizeof(where), "Disks[0].Artifacts[%zu]", i);
-			return bad(cfg, err, where, "Type \"%s\" with Compression \"%s\": not "
-					  "supported; root file system archives (no Type; tar.gz, "
-					  "tar.xz or none) are", d->artifacts[i].type,
-				   d->artifacts[i].compression);
-		}
-	return 0;
+	return imager_disk_check_support(cfg, err);
 }
 
 /* The first field of s that is set and not applied, as its JSON name, or
@@ -460,7 +446,6 @@ static const char *unsupported_field(const struct imager_system_config *s)
 		s->kernel_options.n ? "KernelOptions" : NULL,
 		s->has_kernel_cmdline ? "KernelCommandLine" : NULL,
 		s->nadditional_files ? "AdditionalFiles" : NULL,
-		s->npartition_settings ? "PartitionSettings" : NULL,
 		s->npre_install_scripts ? "PreInstallScripts" : NULL,
 		s->npost_install_scripts ? "PostInstallScripts" : NULL,
 		s->nfinalize_image_scripts ? "FinalizeImageScripts" : NULL,

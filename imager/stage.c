@@ -126,6 +126,7 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	char *work = state_build_dir(s->state, scratch);
 	char *logpath = sy_xasprintf("%s/image-%s.log", s->log_dir, cfg->name);
 	char *sum = sy_xasprintf("%s/" CLOSURE_FILE, tmp);
+	struct imager_inputs in = { .key = digest, .max_disk_mib = s->max_disk_mib };
 	int rc = -1, fd;
 
 	sy_rm_rf(tmp, NULL);
@@ -133,7 +134,8 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	sy_mkdir_p(image_dir, 0755, NULL);
 	sy_mkdir_p(s->log_dir, 0755, NULL);
 	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (imager_compose(cfg, s->repo_dir, s->arch, work, tmp, fd, artifacts, err) == 0 &&
+	if (gitwatch_commit_time(s->repo, s->commit, &in.epoch, err) == 0 &&
+	    imager_compose(cfg, s->repo_dir, s->arch, work, tmp, fd, &in, artifacts, err) == 0 &&
 	    sy_write_file_atomic(sum, digest, strlen(digest), 0644, err) == 0) {
 		sy_rm_rf(out, NULL);
 		if (rename(tmp, out) < 0)

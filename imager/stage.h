@@ -3,7 +3,8 @@
  * published repository, or whose text changed since its last composition is
  * composed again (imager/compose.h) into a new build
  * <state>/images/<config>/<id>/ (imager/images.h), with closure.sha256
- * holding the SHA-256 of the config text and closure, and
+ * holding the SHA-256 of the config text and closure (the image key, from
+ * which every UUID of its disks derives; times come from the commit's), and
  * <state>/images/<config>/latest switched to it. What happens to each
  * config is told to a callback as it goes, so that the caller can turn it
  * into statuses. */
@@ -43,6 +44,9 @@ struct imager_stage {
 	const char *state;         /* state directory: images/ and builds/ */
 	const char *log_dir;       /* "image-<config>.log" per config is written here */
 	const char *arch;          /* target arch, "x86_64" */
+	unsigned long long max_disk_mib; /* largest disk MaxSize a config may ask,
+				    * MiB (shipyard.conf image.maxdisksize); 0:
+				    * IMAGER_MAX_DISK_MIB_DEFAULT */
 	imager_report_fn report;   /* may be NULL */
 	void *report_arg;
 };

@@ -309,6 +309,7 @@ static int image_stage(struct pipeline *p, struct sy_error *err)
 		.repo = p->repo, .commit = p->head.oid, .configs_dir = p->head.distro.imageconfigs_dir,
 		.only = p->opts->image_configs, .force = p->opts->force, .repo_dir = repo_dir,
 		.state = p->state, .log_dir = p->logs_dir, .arch = p->opts->arch ? p->opts->arch : "x86_64",
+		.max_disk_mib = p->head.distro.image_max_disk_mib,
 		.report = image_status, .report_arg = p,
 	};
 	int rc = 0;

@@ -174,23 +174,24 @@ int planner_distro_spec_policy(void *distro, const char *spec, struct planner_po
 	return 0;
 }
 
-/* plan.maxrebuild: a count, as git writes numbers (a k, m or g suffix
- * multiplies by 1024, 1024^2 or 1024^3). */
-static int read_max_rebuild(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+/* A number >= 0 at key, as git writes numbers (a k, m or g suffix
+ * multiplies by 1024, 1024^2 or 1024^3); *n is left alone when the key is
+ * absent. */
+static int read_number(git_config *cfg, const char *key, int64_t *n, struct sy_error *err)
 {
 	git_config_entry *entry;
-	int64_t n;
+	int64_t v;
 	int rc = 0;
 
-	if (git_config_get_entry(&entry, cfg, "plan.maxrebuild") < 0)
+	if (git_config_get_entry(&entry, cfg, key) < 0)
 		return 0;
 	if (!entry->value)
-		rc = sy_error_set(err, "shipyard.conf: plan.maxrebuild: no value");
-	else if (git_config_parse_int64(&n, entry->value) < 0 || n < 0)
-		rc = sy_error_set(err, "shipyard.conf: plan.maxrebuild: '%s' is not a number >= 0",
+		rc = sy_error_set(err, "shipyard.conf: %s: no value", key);
+	else if (git_config_parse_int64(&v, entry->value) < 0 || v < 0)
+		rc = sy_error_set(err, "shipyard.conf: %s: '%s' is not a number >= 0", key,
 				  entry->value);
 	else
-		d->max_rebuild = (size_t)n;
+		*n = v;
 	git_config_entry_free(entry);
 	return rc;
 }
@@ -213,6 +214,23 @@ static int read_publish_sqlite(git_config *cfg, struct planner_distro *d, struct
 		d->publish_sqlite = value;
 	git_config_entry_free(entry);
 	return rc;
+}
+
+/* plan.maxrebuild, a count; image.maxdisksize, bytes kept in MiB. */
+static int read_limits(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	int64_t rebuild = (int64_t)d->max_rebuild, disk = -1;
+
+	if (read_number(cfg, "plan.maxrebuild", &rebuild, err) ||
+	    read_number(cfg, "image.maxdisksize", &disk, err))
+		return -1;
+	d->max_rebuild = (size_t)rebuild;
+	if (disk >= 0 && disk < (1 << 20))
+		return sy_error_set(err, "shipyard.conf: image.maxdisksize: %lld bytes is less than "
+				    "1 MiB", (long long)disk);
+	if (disk >= 0)
+		d->image_max_disk_mib = (unsigned long long)disk >> 20;
+	return 0;
 }
 
 /* sources.url, each value checked and turned into its template. */
@@ -309,7 +327,7 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 	struct sy_strv defines = SY_STRV_INIT, trees = SY_STRV_INIT;
 	int rc = get_list(cfg, "distro.define", &defines, err) ||
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
-			 read_max_rebuild(cfg, d, err) || read_source_urls(cfg, d, err) ||
+			 read_limits(cfg, d, err) || read_source_urls(cfg, d, err) ||
 			 read_rebuild_suffix(cfg, d, err) ||
 			 read_publish_sqlite(cfg, d, err)
 		 ? -1

@@ -27,6 +27,9 @@
  *       rebuildsuffix = .%{counter} ; what a rebuild's Release gets after
  *                                  ; the dist tag (builder/rebuild.h);
  *                                  ; "" for nothing
+ *   [image]
+ *       maxdisksize = 64g          ; the largest disk (MaxSize) an image
+ *                                  ; config may ask for (imager/disk.h)
  * Without the file, Azure Linux's defaults apply (dist .azl3, azl 3,
  * with_check 0, SPECS, SPECS-EXTENDED and SPECS-SIGNED, toolkit/imageconfigs,
  * macros auto-detected, the toolkit's worker manifest, transitive) and
@@ -130,6 +133,9 @@ struct planner_distro {
 				      * snapshots also carry sqlite repodata
 				      * for yum-era clients; 0 (default): XML
 				      * only, what dnf and tdnf read */
+	unsigned long long image_max_disk_mib; /* image.maxdisksize in MiB: the
+				      * largest MaxSize of an image config; 0:
+				      * imager/disk.h's default (64 GiB) */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy

@@ -72,6 +72,7 @@ struct sandbox {
 	const char *what;          /* the root, in the sandbox's errors */
 	const struct sy_strv *rpms; /* RPM files as paths inside the root */
 	struct sandbox_cgroup cgroup; /* the install's limits */
+	long long install_time;    /* sandbox_root_install.install_time */
 };
 
 /* Reports err to the parent and the log; returns the child's status
@@ -163,6 +164,14 @@ static int install_init(void *arg)
 	struct sy_error err = { { 0 } };
 	int rc;
 
+	/* librpm (4.18 as Debian 12 builds it) stamps INSTALLTIME and
+	 * INSTALLTID from SOURCE_DATE_EPOCH when it is set; the scriptlets
+	 * see it too. This process is the sandbox's pid 1, alone. */
+	if (sb->install_time > 0) {
+		char epoch[32];
+		snprintf(epoch, sizeof(epoch), "%lld", sb->install_time);
+		setenv("SOURCE_DATE_EPOCH", epoch, 1);
+	}
 	rc = sandbox_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
 	/* Lua scriptlets print through this process's stdio; the caller
 	 * leaves with _exit. */
@@ -366,7 +375,7 @@ int sandbox_root_install(const struct sandbox_root_install *in, struct sy_error 
 	};
 	struct sy_strv inside = SY_STRV_INIT;
 	struct sandbox sb = { in->rootfs, in->repo_dirs, in->hostname, in->what, &inside,
-			      SANDBOX_CGROUP_INIT };
+			      SANDBOX_CGROUP_INIT, in->install_time };
 	struct sy_child c = SY_CHILD_INIT;
 	enum sandbox_limit_hit hit = SANDBOX_LIMIT_NONE;
 	size_t nrepos = 0;

@@ -20,6 +20,12 @@ struct sandbox_root_install {
 	const char *what;              /* the root, in errors ("the image root") */
 	const char *cgroup_name;       /* name of the install's cgroup ("image") */
 	int log_fd;                    /* librpm's and scriptlets' output; -1: none */
+	long long install_time;        /* > 0: SOURCE_DATE_EPOCH of the install,
+					* seconds since 1970: librpm stamps the
+					* rpmdb's install times with it, and
+					* scriptlets see it (a reproducible
+					* image's epoch); 0: the time of the
+					* install */
 };
 
 /* Installs in->rpms into in->rootfs: in a child with new mount, pid,

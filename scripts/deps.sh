@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what shipyard needs to build, test and run, when any of it is
 # missing: the Debian packages below (the machine's configured apt sources;
+# fdisk's sfdisk, dosfstools, mtools, qemu-utils, xorriso and squashfs-tools
+# make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
 # gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
@@ -19,6 +21,7 @@ libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
+fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
 clang libclang-rt-dev
 "

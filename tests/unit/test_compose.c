@@ -80,6 +80,12 @@ static const char escape_spec[] =
 	"%pre -n failpre -p <lua>\nerror(\"failpre refuses\")\n"
 	"%files -n failpre\n";
 
+/* A fixed key and epoch: what the image stage derives from a config. */
+static const struct imager_inputs test_inputs = {
+	.key = "6f1e0c2bd0a1c9f0e2c1b7a4f3d2e1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4",
+	.epoch = 1700000000,
+};
+
 struct fixture {
 	char *tmp;    /* test directory */
 	char *repo;   /* published snapshot */
@@ -295,7 +301,8 @@ static void test_compose_writes_rootfs_tarball_with_rpmdb(void **state)
 	char *out = sy_xasprintf("%s/out-ok", f->tmp);
 
 	make_config(&cfg, pkgs, "", "tar.gz");
-	assert_ok(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err), &err);
+	assert_ok(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &test_inputs,
+				 &artifacts, &err), &err);
 	assert_int_equal(artifacts.n, 1);
 	char *tarball = sy_xasprintf("%s/core.tar.gz", out);
 	assert_string_equal(artifacts.items[0], tarball);
@@ -361,7 +368,8 @@ static void test_compose_scriptlets_run_in_image_root_without_host_access(void *
 
 	assert_true(fd >= 0);
 	make_config(&cfg, pkgs, "", "");
-	assert_ok(imager_compose(&cfg, f->repo, "x86_64", work, out, fd, &artifacts, &err), &err);
+	assert_ok(imager_compose(&cfg, f->repo, "x86_64", work, out, fd, &test_inputs,
+				 &artifacts, &err), &err);
 	close(fd);
 	/* Neither the Lua scriptlet nor the program it ran reached the host. */
 	assert_false(sy_exists(f->target));
@@ -397,7 +405,8 @@ static void test_compose_reports_failing_scriptlet(void **state)
 	char *rootfs = sy_xasprintf("%s/rootfs", work);
 
 	make_config(&cfg, pkgs, "", "tar.gz");
-	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err),
+	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &test_inputs,
+				 &artifacts, &err),
 			 -1);
 	/* The reason comes back from the install child. */
 	if (!strstr(err.msg, "image test: ") ||
@@ -422,7 +431,8 @@ static void test_compose_unresolvable_config_writes_nothing(void **state)
 	char *out = sy_xasprintf("%s/out-broken", f->tmp);
 
 	make_config(&cfg, pkgs, "", "tar.gz");
-	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err),
+	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &test_inputs,
+				 &artifacts, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "broken"));
 	assert_int_equal(artifacts.n, 0);
@@ -432,7 +442,7 @@ static void test_compose_unresolvable_config_writes_nothing(void **state)
 	free(out);
 }
 
-static void test_compose_rejects_disk_image_artifacts(void **state)
+static void test_compose_rejects_disk_image_artifacts_without_partitions(void **state)
 {
 	struct fixture *f = *state;
 	struct imager_config cfg;
@@ -443,7 +453,8 @@ static void test_compose_rejects_disk_image_artifacts(void **state)
 	char *out = sy_xasprintf("%s/out-vhdx", f->tmp);
 
 	make_config(&cfg, pkgs, "vhdx", "");
-	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &artifacts, &err),
+	assert_int_equal(imager_compose(&cfg, f->repo, "x86_64", work, out, -1, &test_inputs,
+				 &artifacts, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, "Disks[0].Artifacts[0]"));
 	assert_non_null(strstr(err.msg, "vhdx"));
@@ -501,7 +512,7 @@ int main(void)
 		cmocka_unit_test(test_compose_scriptlets_run_in_image_root_without_host_access),
 		cmocka_unit_test(test_compose_reports_failing_scriptlet),
 		cmocka_unit_test(test_compose_unresolvable_config_writes_nothing),
-		cmocka_unit_test(test_compose_rejects_disk_image_artifacts),
+		cmocka_unit_test(test_compose_rejects_disk_image_artifacts_without_partitions),
 		cmocka_unit_test(test_rpm_install_reports_missing_requires),
 		cmocka_unit_test(test_rpm_install_rejects_file_that_is_not_an_rpm),
 	};

@@ -121,6 +121,37 @@ static void test_distro_read_file_reads_the_worker_manifest(void **state)
 	free(path);
 }
 
+/* image.maxdisksize: bytes with git's suffixes, kept in MiB; absent, 0
+ * (imager/disk.h's default); less than a MiB or not a number, refused. */
+static void test_distro_read_file_reads_the_image_disk_limit(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf", "[image]\n\tmaxdisksize = 8g\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.image_max_disk_mib, 8192);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild = 2\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.image_max_disk_mib, 0);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[image]\n\tmaxdisksize = 512k\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: image.maxdisksize: 524288 bytes is less "
+				     "than 1 MiB");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[image]\n\tmaxdisksize = big\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: image.maxdisksize: 'big' is not a number >= 0");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+	free(path);
+}
+
 static void test_distro_read_file_reads_the_cascade_limit(void **state)
 {
 	static const char *const bad[] = { "-1", "many", "3x", "" };
@@ -307,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
 		cmocka_unit_test(test_distro_read_file_reads_the_sqlite_switch),
+		cmocka_unit_test(test_distro_read_file_reads_the_image_disk_limit),
 		cmocka_unit_test(test_distro_read_file_reads_source_urls_in_order),
 		cmocka_unit_test(test_distro_read_file_reads_the_rebuild_suffix),
 		cmocka_unit_test(test_distro_rebuild_suffix_of_counter),

@@ -1,0 +1,190 @@
+#!/bin/sh
+# Disk images without loop devices, mounts or VMs, reproducible: the example
+# distribution is built and published once, its state directory copied, and
+# three image configs composed in each copy (different directories, a few
+# seconds apart): a GPT disk (ESP vfat, an ext4 partition mounted below the
+# root, an ext4 root) as raw, vhd, vhdx, qcow2, iso and raw.xz plus its
+# second partition as ext4; an MBR disk with swap; a root as tar.gz,
+# squashfs and iso. Every artifact must have the same SHA-256 in both
+# (table printed), and each is checked by its own tool: sfdisk --dump,
+# e2fsck -fn and debugfs on the partitions cut out by offset, fsck.vfat and
+# mdir, qemu-img check/info/compare, xorriso -toc and its El Torito report,
+# unsquashfs -l. A disk above shipyard.conf's image.maxdisksize and an xfs
+# partition are refused by name.
+. "$(dirname "$0")/lib.sh"
+need_root
+for tool in sfdisk mke2fs debugfs e2fsck mkfs.vfat mcopy mdir fsck.vfat qemu-img xorriso \
+	mksquashfs unsquashfs xz; do
+	command -v "$tool" >/dev/null || skip "needs $tool (scripts/deps.sh installs it)"
+done
+
+repo=$T/distro
+minidistro "$repo"
+cfgs=$repo/toolkit/imageconfigs
+# The example has no boot loader package: the ESP is mounted where the
+# packages put files (licenses), so that mcopy has a tree to copy; hello
+# stands in for the kernel KernelOptions must name.
+cat >"$cfgs/disk-gpt.json" <<'JSON'
+{
+    "Disks": [{
+        "PartitionTableType": "gpt", "MaxSize": 96,
+        "Artifacts": [
+            {"Name": "disk", "Type": "raw"}, {"Name": "disk", "Type": "vhd"},
+            {"Name": "disk", "Type": "vhdx"}, {"Name": "disk", "Type": "qcow2"},
+            {"Name": "disk", "Type": "iso"}, {"Name": "disk", "Type": "raw", "Compression": "xz"}
+        ],
+        "Partitions": [
+            {"ID": "esp", "Flags": ["esp"], "Start": 1, "End": 9, "FsType": "fat32"},
+            {"ID": "share", "Start": 9, "End": 25, "FsType": "ext4",
+             "Artifacts": [{"Name": "share", "Type": "ext4"}]},
+            {"ID": "root", "Name": "rootfs", "Start": 25, "End": 0, "FsType": "ext4"}
+        ]
+    }],
+    "SystemConfigs": [{
+        "Name": "Disk", "BootType": "none",
+        "PackageLists": ["packagelists/minimal-container-packages.json"],
+        "KernelOptions": {"default": "hello"},
+        "PartitionSettings": [
+            {"ID": "esp", "MountPoint": "/usr/share/licenses", "MountIdentifier": "uuid"},
+            {"ID": "share", "MountPoint": "/usr/share", "MountOptions": "ro,nodev"},
+            {"ID": "root", "MountPoint": "/", "MountIdentifier": "partlabel"}
+        ]
+    }]
+}
+JSON
+cat >"$cfgs/disk-mbr.json" <<'JSON'
+{
+    "Disks": [{
+        "PartitionTableType": "mbr", "MaxSize": 64,
+        "Artifacts": [{"Name": "mbr", "Type": "raw"}, {"Name": "mbr", "Type": "qcow2", "Compression": "gz"}],
+        "Partitions": [
+            {"ID": "swap", "Start": 1, "End": 9, "FsType": "linux-swap"},
+            {"ID": "root", "Flags": ["boot"], "Start": 9, "End": 0, "FsType": "ext4"}
+        ]
+    }],
+    "SystemConfigs": [{
+        "Name": "Mbr", "PackageLists": ["packagelists/minimal-container-packages.json"],
+        "KernelOptions": {"default": "hello"},
+        "PartitionSettings": [{"ID": "root", "MountPoint": "/"}]
+    }]
+}
+JSON
+cat >"$cfgs/rootimg.json" <<'JSON'
+{
+    "Disks": [{"Artifacts": [
+        {"Name": "root", "Compression": "tar.gz"}, {"Name": "root", "Type": "squashfs"},
+        {"Name": "root", "Type": "iso"}
+    ]}],
+    "SystemConfigs": [{"Name": "Root", "PackageLists": ["packagelists/minimal-container-packages.json"]}]
+}
+JSON
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "disk image configs"
+
+sy "$T/b.out" build --repo "$repo" --state "$T/s1" --pipeline-id b1
+[ "$rc" -eq 0 ] || { cat "$T/b.out"; fail "build failed"; }
+sy "$T/p.out" publish --repo "$repo" --state "$T/s1" --channel main
+[ "$rc" -eq 0 ] || { cat "$T/p.out"; fail "publish failed"; }
+cp -a "$T/s1" "$T/second-state-dir"
+
+configs="disk-gpt disk-mbr rootimg"
+for s in s1 second-state-dir; do
+	start=$(date +%s)
+	sy "$T/$s.out" image --repo "$repo" --state "$T/$s" --channel main \
+		--images "$(echo $configs | tr ' ' ,)"
+	[ "$rc" -eq 0 ] || { cat "$T/$s.out" "$T/$s"/pipelines/*/logs/image-*.log; fail "image failed in $s"; }
+	for c in $configs; do
+		expect_line "$T/$s.out" "^shipyard/image/$c success composed"
+	done
+	echo "composed in $s in $(( $(date +%s) - start )) s"
+	sleep 1
+done
+
+# Reproducible: every artifact the same in both state directories.
+echo "artifact                         sha256 (both builds)"
+for c in $configs; do
+	a=$T/s1/images/$c/latest
+	b=$T/second-state-dir/images/$c/latest
+	for f in $(cd "$a" && ls | grep -v '^closure.sha256$'); do
+		ha=$(sha256sum <"$a/$f" | cut -c1-16)
+		hb=$(sha256sum <"$b/$f" | cut -c1-16)
+		printf '%-32s %s %s\n' "$c/$f" "$ha" "$([ "$ha" = "$hb" ] && echo same || echo "DIFFERS: $hb")"
+		[ "$ha" = "$hb" ] || fail "$c/$f differs between two builds of the same commit"
+	done
+done
+
+g=$T/s1/images/disk-gpt/latest
+# The partition table: what the config asked, ids from the image key.
+sfdisk --dump "$g/disk.raw" >"$T/dump"
+cat "$T/dump"
+expect_line "$T/dump" '^label: gpt$'
+expect_line "$T/dump" 'disk.raw1 : start= *2048, size= *16384, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B'
+expect_line "$T/dump" 'disk.raw2 : start= *18432, size= *32768, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4'
+expect_line "$T/dump" 'disk.raw3 : start= *51200, .*name="rootfs"'
+# Partitions cut out by offset: each checked by its filesystem's tool.
+part() { # N START SIZE (sectors)
+	dd if="$g/disk.raw" of="$T/p$1" bs=512 skip="$2" count="$3" conv=sparse status=none
+}
+part 1 2048 16384
+part 2 18432 32768
+part 3 51200 "$(sed -n 's/.*disk.raw3 : start= *51200, size= *\([0-9]*\).*/\1/p' "$T/dump")"
+fsck.vfat -n "$T/p1" || fail "the ESP does not check"
+MTOOLS_SKIP_CHECK=1 mdir -i "$T/p1" -/ ::/ >"$T/mdir"
+expect_line "$T/mdir" 'LICENSE'
+e2fsck -fn "$T/p2" || fail "partition 2 does not check"
+e2fsck -fn "$T/p3" || fail "the root partition does not check"
+cmp "$T/p2" "$g/share.ext4" || fail "share.ext4 is not partition 2"
+debugfs -R 'cat /etc/fstab' "$T/p3" 2>/dev/null >"$T/fstab"
+cat "$T/fstab"
+expect_line "$T/fstab" '^PARTLABEL=rootfs / ext4 defaults 0 1$'
+expect_line "$T/fstab" '^PARTUUID=[0-9a-f-]{36} /usr/share ext4 ro,nodev 0 2$'
+expect_line "$T/fstab" '^UUID=[0-9A-F]{4}-[0-9A-F]{4} /usr/share/licenses vfat defaults 0 2$'
+uuid=$(sed -n 's/.*disk.raw2 : .*uuid=\([0-9A-F-]*\).*/\1/p' "$T/dump" | tr A-F a-f)
+grep -q "^PARTUUID=$uuid /usr/share " "$T/fstab" || fail "fstab does not name partition 2's PARTUUID"
+# The root partition holds the root without what the others hold.
+debugfs -R 'ls -p /usr/share' "$T/p3" 2>/dev/null | grep -q licenses && fail "partition 3 holds /usr/share"
+debugfs -R 'ls -p /usr/bin' "$T/p3" 2>/dev/null | grep -q '/hello/' || fail "no /usr/bin/hello in the root"
+debugfs -R 'ls -p /' "$T/p2" 2>/dev/null | grep -q '/licenses/' || fail "no licenses mount point"
+
+# Conversions: each a valid image of the same disk.
+qemu-img check -q "$g/disk.vhdx" || fail "vhdx does not check"
+qemu-img check -q "$g/disk.qcow2" || fail "qcow2 does not check"
+qemu-img info -f vpc "$g/disk.vhd" | grep -q 'virtual size: 96 MiB' || fail "vhd size"
+qemu-img compare -q -f raw -F vpc "$g/disk.raw" "$g/disk.vhd" || fail "vhd is not the raw disk"
+qemu-img compare -q -f raw -F vhdx "$g/disk.raw" "$g/disk.vhdx" || fail "vhdx is not the raw disk"
+qemu-img compare -q -f raw -F qcow2 "$g/disk.raw" "$g/disk.qcow2" || fail "qcow2 is not the raw disk"
+xz -dc "$g/disk.raw.xz" | cmp - "$g/disk.raw" || fail "raw.xz is not the raw disk"
+xorriso -indev "$g/disk.iso" -toc -report_el_torito plain >"$T/iso" 2>&1
+expect_line "$T/iso" 'El Torito boot img :   1  UEFI'
+xorriso -indev "$g/disk.iso" -find /usr/bin/hello 2>/dev/null | grep -q hello || fail "no hello in the iso"
+
+m=$T/s1/images/disk-mbr/latest
+sfdisk --dump "$m/mbr.raw" >"$T/mdump"
+expect_line "$T/mdump" '^label: dos$'
+expect_line "$T/mdump" 'mbr.raw1 : start= *2048, size= *16384, type=82$'
+expect_line "$T/mdump" 'mbr.raw2 : start= *18432, size= *112640, type=83, bootable$'
+gzip -dc "$m/mbr.qcow2.gz" >"$T/mbr.qcow2"
+qemu-img compare -q -f raw -F qcow2 "$m/mbr.raw" "$T/mbr.qcow2" || fail "qcow2.gz is not the disk"
+
+r=$T/s1/images/rootimg/latest
+unsquashfs -l "$r/root.squashfs" >"$T/sq"
+expect_line "$T/sq" 'squashfs-root/usr/bin/hello$'
+xorriso -indev "$r/root.iso" -toc >/dev/null 2>&1 || fail "root.iso does not read"
+
+# Refused by name, before anything is written.
+cat >"$cfgs/big.json" <<'JSON'
+{"Disks": [{"PartitionTableType": "gpt", "MaxSize": 128, "Artifacts": [{"Name": "b", "Type": "raw"}],
+  "Partitions": [{"ID": "root", "Start": 1, "End": 0, "FsType": "ext4"}]}],
+ "SystemConfigs": [{"Name": "B", "PackageLists": ["packagelists/minimal-container-packages.json"],
+   "KernelOptions": {"default": "hello"}, "PartitionSettings": [{"ID": "root", "MountPoint": "/"}]}]}
+JSON
+sed 's/"ext4"/"xfs"/; s/"MaxSize": 128/"MaxSize": 512/' "$cfgs/big.json" >"$cfgs/xfs.json"
+printf '[image]\n\tmaxdisksize = 64m\n' >"$repo/shipyard.conf"
+git_ -C "$repo" add -A
+git_ -C "$repo" commit -q -m "a disk over the limit, an xfs partition"
+sy "$T/big.out" image --repo "$repo" --state "$T/s1" --channel main --images big,xfs
+[ "$rc" -ne 0 ] || fail "a disk over image.maxdisksize was composed"
+expect_line "$T/big.out" 'shipyard/image/big failure .*MaxSize 128 MiB is above the limit of 64 MiB'
+expect_line "$T/big.out" 'shipyard/image/xfs failure .*Partitions\[0\]: FsType "xfs": not supported: mkfs.xfs'
+[ ! -e "$T/s1/images/big/latest" ] || fail "the refused disk has a build"
+echo "ok"
