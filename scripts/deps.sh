@@ -4,8 +4,10 @@
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
-# API descriptions; the machine's configured npm registry), with `npm ci` when
-# tests/npm/node_modules is missing or older than tests/npm/package-lock.json.
+# API descriptions; tests/s3rver: the S3-compatible server of
+# test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
+# when a directory's node_modules is missing or older than its
+# package-lock.json.
 # Called by the Makefile before every build; silent when all is present.
 set -e
 
@@ -57,25 +59,27 @@ npm_fresh() {
 		[ -z "$(find "$1/package-lock.json" -newer "$1/node_modules")" ]
 }
 
+# install_npm DIR: the packages of $TOP/DIR/package-lock.json.
 install_npm() {
-	dir=$TOP/tests/npm
+	dir=$TOP/$1
 	[ -f "$dir/package-lock.json" ] || return 0
 	npm_fresh "$dir" && return 0
 	# One `npm ci` at a time when several builds start together.
 	exec 9<"$dir/package-lock.json"
 	flock 9
 	if ! npm_fresh "$dir"; then
-		echo "shipyard: installing the npm packages of tests/npm (npm ci)" >&2
+		echo "shipyard: installing the npm packages of $1 (npm ci)" >&2
 		# Only tests read these: without the registry they skip, the
 		# build goes on.
 		if npm ci --prefix "$dir" --no-audit --no-fund >/dev/null; then
 			touch "$dir/node_modules"
 		else
-			echo "shipyard: warning: npm ci failed; tests that need tests/npm will skip" >&2
+			echo "shipyard: warning: npm ci failed; tests that need $1 will skip" >&2
 		fi
 	fi
 	exec 9<&-
 }
 
 install_debian
-install_npm
+install_npm tests/npm
+install_npm tests/s3rver
