@@ -485,16 +485,13 @@ static int add_remote(struct repo_s3_listing *list, xmlNode *contents, struct sy
 		r->key = key;
 		key = NULL;
 		r->size = n;
-		/* "\"<md5>\"" as S3 sends it; without the quotes, lower-case. */
-		const char *e = etag ? etag : "";
-		size_t len = strlen(e);
-		if (len >= 2 && e[0] == '"' && e[len - 1] == '"')
-			r->etag = sy_xstrndup(e + 1, len - 2);
-		else
-			r->etag = sy_xstrdup(e);
-		for (char *p = r->etag; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
+		/* "\"<md5>\"" as S3 sends it: kept without quotes (a stray
+		 * one too, fuzz_s3list found), lower-case. */
+		char *q = r->etag = sy_xstrdup(etag ? etag : "");
+		for (const char *p = r->etag; *p; p++)
+			if (*p != '"')
+				*q++ = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+		*q = '\0';
 	}
 	free(key);
 	free(etag);
