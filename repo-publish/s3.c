@@ -22,15 +22,17 @@
 #define DEFAULT_BACKOFF_MS 1000
 #define MAX_RETRIES 20
 
+/* The value of name, newly allocated, or NULL when it is not set or set
+ * without "= value". */
 static char *config_str(git_config *cfg, const char *name)
 {
-	git_buf buf = { 0 };
-	char *s = NULL;
+	git_config_entry *e = NULL;
+	char *value = NULL;
 
-	if (git_config_get_string_buf(&buf, cfg, name) == 0)
-		s = sy_xstrdup(buf.ptr);
-	git_buf_dispose(&buf);
-	return s;
+	if (git_config_get_entry(&e, cfg, name) == 0 && e->value)
+		value = sy_xstrdup(e->value);
+	git_config_entry_free(e);
+	return value;
 }
 
 /* Checks the endpoint: http:// or https://, a host, no query, fragment,

@@ -268,7 +268,7 @@ static void test_s3_config_refuses_what_it_cannot_use(void **state)
 		{ "endpoint = http://\n\tbucket = b\n\tcredentials = c", "no host" },
 		{ "endpoint = http://h\n\tcredentials = c", "publish.s3.bucket: missing" },
 		{ "bucket = b\n\tcredentials = c", "publish.s3.endpoint: missing" },
-		{ "endpoint\n\tbucket = b\n\tcredentials = c", "publish.s3.endpoint '': not an http" },
+		{ "endpoint\n\tbucket = b\n\tcredentials = c", "publish.s3.endpoint: missing" },
 		{ "endpoint = http://h\n\tbucket = b", "publish.s3.credentials: missing" },
 		{ "endpoint = http://h\n\tbucket = a/b\n\tcredentials = c",
 		  "publish.s3.bucket 'a/b'" },
