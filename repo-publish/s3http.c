@@ -257,6 +257,24 @@ static int http_error(const struct s3_client *c, struct call *k, const char *tai
 	return -1;
 }
 
+/* Sets err for k, which ended with rc or (rc CURLE_OK) an HTTP status
+ * other than 2xx, after tries tries (0: it was not tried again). */
+static void failed(const struct s3_client *c, struct call *k, CURLcode rc, unsigned tries,
+		   struct sy_error *err)
+{
+	char tail[64] = "";
+
+	if (tries)
+		snprintf(tail, sizeof(tail), " after %u tries", tries);
+	if (k->status) {
+		http_error(c, k, tail, err);
+	} else {
+		char *name = object_name(c, k);
+		sy_error_set(err, "%s: %s%s", name, curl_easy_strerror(rc), tail);
+		free(name);
+	}
+}
+
 static void backoff(const struct s3_client *c, unsigned attempt)
 {
 	unsigned ms = c->conf->backoff_ms;
@@ -309,16 +327,8 @@ static int perform(struct s3_client *c, struct call *k, struct sy_error *err)
 		if (k->status < 500 && k->status != 429)
 			break;
 	}
-	char tail[64] = "";
-	if (result && attempt == tries)
-		snprintf(tail, sizeof(tail), " after %u tries", tries);
-	if (result && k->status) {
-		http_error(c, k, tail, err);
-	} else if (result) {
-		char *name = object_name(c, k);
-		sy_error_set(err, "%s: %s%s", name, curl_easy_strerror(rc), tail);
-		free(name);
-	}
+	if (result)
+		failed(c, k, rc, attempt == tries ? tries : 0, err);
 	free(url);
 	return result;
 }

@@ -54,7 +54,8 @@ static int check_credentials_place(const char *credentials, const char *state,
 }
 
 /* Takes the channel's lock, the one repo_publish_commit holds while it
- * publishes. Returns the locked fd (close releases it), -2 when the channel
+ * publishes (channel.c takes it the same way, creating the repos
+ * directory, which an upload has no reason to). Returns the locked fd (close releases it), -2 when the channel
  * was never published (no repos directory), or -1 with err. */
 static int lock_channel(const char *state, const char *channel, struct sy_error *err)
 {
