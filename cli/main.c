@@ -17,6 +17,7 @@
 #include "cli/gc_cmd.h"
 #include "cli/specs_cmd.h"
 #include "cli/pipeline_cmd.h"
+#include "cli/s3_cmd.h"
 #include "cli/serve_cmd.h"
 #include "cli/worker_cmd.h"
 
@@ -88,6 +89,7 @@ static const struct command command_table[] = {
 	{ "plan", "print the changeset and rebuild set without building", cli_plan_usage, cli_plan_command },
 	{ "build", "build specs into artifacts without publishing", cli_build_usage, cli_build_command },
 	{ "publish", "publish a commit's packages to its channel", cli_publish_usage, cli_publish_command },
+	{ "s3-sync", "upload channels' snapshots to an S3-compatible bucket", cli_s3_sync_usage, cli_s3_sync_command },
 	{ "image", "compose a commit's images from its channel", cli_image_usage, cli_image_command },
 	{ "depsearch", "list what depends on specs or packages, or what they need", cli_depsearch_usage, cli_depsearch_command },
 	{ "analyze", "report unresolved capabilities, blockers, near-buildable specs, cycles", cli_analyze_usage, cli_analyze_command },

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/imagevalidate_cmd.h"
+#include "cli/s3_cmd.h"
 #include "common/log.h"
 #include "common/strv.h"
 #include "pipeline/pipeline.h"
@@ -511,14 +512,36 @@ static void catch_cancel(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* With --config, a publication is uploaded to the bucket of its [publish
+ * "s3"] section; a pull request's run (--base-channel) is not: its packages
+ * are its author's, the bucket the distribution's. Returns 0, or -1 after
+ * an error. */
+static int choose_s3(struct command *c, struct repo_s3_config *s3)
+{
+	int rc;
+
+	if (!c->config || !(c->o.stages & PIPELINE_PUBLISH))
+		return 0;
+	rc = cli_s3_config_load(c->config, s3);
+	if (rc == 1 && c->o.base_channel)
+		sy_log_info("a pull request's channel: not uploaded to s3://%s", s3->bucket);
+	else if (rc == 1)
+		c->o.s3 = s3;
+	return rc < 0 ? -1 : 0;
+}
+
 static int pipeline_command(int argc, char **argv, const char *usage, int stages)
 {
 	struct command c = { .usage = usage, .o = { .stages = stages } };
+	struct repo_s3_config s3 = { 0 };
 	struct pipeline_reporter reporter;
 	struct sy_error err = { { 0 } };
 	int rc = parse(argc, argv, &c);
 
+	if (rc == 0 && choose_s3(&c, &s3))
+		rc = -1;
 	if (rc) {
+		repo_s3_config_release(&s3);
 		command_release(&c);
 		return rc < 0 ? 2 : 0;
 	}
@@ -536,6 +559,7 @@ static int pipeline_command(int argc, char **argv, const char *usage, int stages
 	rc = pipeline_run(&c.o, &err);
 	if (rc < 0)
 		sy_log_error("%s", err.msg);
+	repo_s3_config_release(&s3);
 	command_release(&c);
 	return rc < 0 ? 2 : rc;
 }

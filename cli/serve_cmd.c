@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cli/s3_cmd.h"
 #include "common/log.h"
 #include "server/serve.h"
 
@@ -60,6 +61,13 @@ int cli_serve_command(int argc, char **argv)
 		return 2;
 	}
 	self[n] = '\0';
+	/* Read here only to refuse a wrong [publish "s3"] before anything runs:
+	 * each pipeline's `shipyard run --config` reads it again. */
+	struct repo_s3_config s3;
+	int s3_rc = cli_s3_config_load(conf, &s3);
+	repo_s3_config_release(&s3);
+	if (s3_rc < 0)
+		return 2;
 	if (server_serve(conf, self, manifest, cache, &err)) {
 		sy_log_error("%s", err.msg);
 		return 2;

@@ -16,6 +16,7 @@
 #include "repo-publish/channel.h"
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
+#include "repo-publish/s3.h"
 #include "state/layout.h"
 
 void pipeline_timing(const char *what, const char *commit, double since)
@@ -331,6 +332,22 @@ static int read_head(struct pipeline *p, int stages, struct sy_error *err)
 	return planner_commit_read_distro(&p->settings, p->head.oid, &p->head, err);
 }
 
+/* Uploads the channel's current snapshot to opts->s3's bucket, after the
+ * publication (repo-publish/s3.h): what this run published or, unchanged,
+ * what a failed upload of an earlier run left behind. */
+static int upload_stage(struct pipeline *p, struct sy_error *err)
+{
+	struct repo_s3_report rep;
+	int rc = repo_s3_publish_channel(p->opts->s3, p->state, p->channel, &rep, err);
+
+	if (rc == 0 && rep.snapshot)
+		sy_log_info("uploaded %s to %s: %zu of %zu objects (%llu bytes), %zu retried, "
+			    "%zu stale left", p->channel, rep.url, rep.uploaded, rep.objects,
+			    (unsigned long long)rep.bytes, rep.retries, rep.stale);
+	repo_s3_report_release(&rep);
+	return rc;
+}
+
 static int run_stages(struct pipeline *p, struct sy_error *err)
 {
 	int stages = p->stages, failed = 0;
@@ -353,6 +370,8 @@ static int run_stages(struct pipeline *p, struct sy_error *err)
 			return sy_error_set(err, "pipeline cancelled: nothing published");
 	}
 	if ((stages & PIPELINE_PUBLISH) && publish_stage(p, err))
+		return -1;
+	if ((stages & PIPELINE_PUBLISH) && p->opts->s3 && upload_stage(p, err))
 		return -1;
 	if (stages & PIPELINE_IMAGES) {
 		int images = image_stage(p, err);

@@ -14,6 +14,8 @@
 #include "common/error.h"
 #include "pipeline/status.h"
 
+struct repo_s3_config;
+
 /* The stages a run goes through (bits of pipeline_options.stages). */
 enum {
 	PIPELINE_PLAN = 1 << 0,    /* read both commits, compute and print the plan */
@@ -79,6 +81,12 @@ struct pipeline_options {
 				      * (builder/rootfs.h); 0: auto */
 	int run_check;               /* 1: run %check in test builds (reported,
 				      * never failing a build) */
+	const struct repo_s3_config *s3; /* with PIPELINE_PUBLISH: the bucket the
+				      * channel's current snapshot is uploaded
+				      * to once it is published (repo-publish/
+				      * s3.h); a failed upload fails the run,
+				      * the local snapshot stays current. NULL:
+				      * none */
 	int missing;                 /* 1: also plan specs without an artifact for
 				      * their key (always on with PIPELINE_BUILD) */
 	const char *const *specs;    /* plan and build only these specs (spec ids,

@@ -7,8 +7,10 @@
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
 # gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
-# API descriptions; the machine's configured npm registry), with `npm ci` when
-# tests/npm/node_modules is missing or older than tests/npm/package-lock.json.
+# API descriptions; tests/s3rver: the S3-compatible server of
+# test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
+# when a directory's node_modules is missing or older than its
+# package-lock.json.
 # Called by the Makefile before every build; silent when all is present.
 set -e
 
@@ -17,7 +19,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 PACKAGES="
 build-essential pkg-config git ca-certificates
 libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
-libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c
+libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c libxml2-dev
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
@@ -62,25 +64,27 @@ npm_fresh() {
 		[ -z "$(find "$1/package-lock.json" -newer "$1/node_modules")" ]
 }
 
+# install_npm DIR: the packages of $TOP/DIR/package-lock.json.
 install_npm() {
-	dir=$TOP/tests/npm
+	dir=$TOP/$1
 	[ -f "$dir/package-lock.json" ] || return 0
 	npm_fresh "$dir" && return 0
 	# One `npm ci` at a time when several builds start together.
 	exec 9<"$dir/package-lock.json"
 	flock 9
 	if ! npm_fresh "$dir"; then
-		echo "shipyard: installing the npm packages of tests/npm (npm ci)" >&2
+		echo "shipyard: installing the npm packages of $1 (npm ci)" >&2
 		# Only tests read these: without the registry they skip, the
 		# build goes on.
 		if npm ci --prefix "$dir" --no-audit --no-fund >/dev/null; then
 			touch "$dir/node_modules"
 		else
-			echo "shipyard: warning: npm ci failed; tests that need tests/npm will skip" >&2
+			echo "shipyard: warning: npm ci failed; tests that need $1 will skip" >&2
 		fi
 	fi
 	exec 9<&-
 }
 
 install_debian
-install_npm
+install_npm tests/npm
+install_npm tests/s3rver
