@@ -53,9 +53,11 @@ install_debian() {
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -q >/dev/null
+	# Several checkouts may install at once (CI jobs, worktrees): wait for
+	# dpkg's lock rather than fail.
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
 	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing >/dev/null
 }
 
 # Succeeds when tests/npm/node_modules is at least as new as the lock file.
