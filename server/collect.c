@@ -30,9 +30,9 @@ static void collect_once(struct serve *s)
 	for (size_t i = 0; i < rep.removed.n; i++)
 		sy_log_info("collection: removed %s", rep.removed.items[i]);
 	for (size_t i = 0; i < rep.kept.n; i++)
-		sy_log_info("collection: kept %s", rep.kept.items[i]);
+		sy_log_debug("collection: kept %s", rep.kept.items[i]);
 	for (size_t i = 0; i < rep.skipped.n; i++)
-		sy_log_info("collection: skipped %s", rep.skipped.items[i]);
+		sy_log_debug("collection: skipped %s", rep.skipped.items[i]);
 	if (rc)
 		sy_log_error("collection: %s", err.msg);
 	pipeline_gc_report_release(&rep);

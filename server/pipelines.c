@@ -360,7 +360,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	if (p->release)
 		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
 	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
-	sy_log_info("pipeline %ld: %s", p->id, server_pipeline_state_name(state));
+	/* A failed build is the distribution's, not the service's: a warning;
+	 * a pipeline that could not run is an error. */
+	sy_log_at(state == SERVER_PIPELINE_ERROR	   ? SY_LOG_ERR
+		  : state == SERVER_PIPELINE_FAILURE ? SY_LOG_WARNING
+						     : SY_LOG_INFO,
+		  "pipeline %ld: %s", p->id, server_pipeline_state_name(state));
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);
