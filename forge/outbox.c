@@ -401,8 +401,9 @@ static void entry_of(const struct row *r, struct forge_outbox_entry *e)
 	e->attempts = r->attempts;
 }
 
-static int reject(struct drain *d, struct row *r, long http_status, const char *message,
-		  struct sy_error *err)
+/* Rejects r (f: the forge it was sent to, NULL when none). */
+static int reject(struct drain *d, const struct forge *f, struct row *r, long http_status,
+		  const char *message, struct sy_error *err)
 {
 	struct forge_outbox_entry e;
 
@@ -410,6 +411,8 @@ static int reject(struct drain *d, struct row *r, long http_status, const char *
 		return -1;
 	r->resolved = 1;
 	d->stats.rejected++;
+	if (f)
+		d->stats.by_kind[f->kind].rejected++;
 	entry_of(r, &e);
 	if (d->on_reject)
 		d->on_reject(d->arg, &e, http_status, message);
@@ -426,7 +429,7 @@ static int send_one(struct drain *d, struct row *r, struct sy_error *err)
 
 	if (!f) {
 		char *msg = sy_xasprintf("forge '%s' is not configured", r->forge);
-		int rc = reject(d, r, 0, msg, err);
+		int rc = reject(d, NULL, r, 0, msg, err);
 
 		free(msg);
 		return rc;
@@ -438,13 +441,15 @@ static int send_one(struct drain *d, struct row *r, struct sy_error *err)
 			return -1;
 		r->resolved = 1;
 		d->stats.accepted++;
+		d->stats.by_kind[f->kind].accepted++;
 		return 0;
 	}
 	if (resp.result == FORGE_REJECTED)
-		return reject(d, r, resp.http_status, resp.message[0] ? resp.message : send_err.msg,
+		return reject(d, f, r, resp.http_status, resp.message[0] ? resp.message : send_err.msg,
 			      err);
 	sy_strv_push(&d->held, r->forge);
 	d->stats.retried++;
+	d->stats.by_kind[f->kind].retried++;
 	return record_retry(d->ob, r, (int64_t)d->now + backoff(r->attempts + 1, resp.retry_after),
 			    &resp, err);
 }
@@ -492,7 +497,7 @@ int forge_outbox_drain(struct forge_outbox *ob, time_t now, forge_outbox_lookup_
 			 forge_outbox_reject_fn on_reject, void *arg,
 			 struct forge_outbox_drain_stats *stats, struct sy_error *err)
 {
-	struct drain d = { ob, now, lookup, on_reject, arg, SY_STRV_INIT, { 0, 0, 0, 0 } };
+	struct drain d = { ob, now, lookup, on_reject, arg, SY_STRV_INIT, { 0 } };
 	struct row *rows = NULL;
 	size_t n = 0;
 	int ret = -1;

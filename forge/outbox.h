@@ -62,12 +62,20 @@ typedef int (*forge_outbox_send_fn)(const struct forge *f,
 				      const struct forge_status_request *r,
 				      struct forge_response *out, struct sy_error *err);
 
+/* Number of enum forge_kind values (by_kind below is indexed by kind). */
+#define FORGE_OUTBOX_NKINDS (FORGE_GITLAB + 1)
+
 /* What one forge_outbox_drain call did (counts of entries). */
 struct forge_outbox_drain_stats {
 	int accepted; /* sent and accepted */
 	int retried;  /* sent, answered RETRY, rescheduled */
 	int rejected; /* sent and rejected, or unsendable: marked failed */
 	int skipped;  /* superseded pending/running entries not sent */
+	/* The sent ones again by the kind of forge they went to (entries for
+	 * a forge that is not configured have no kind: only in rejected). */
+	struct {
+		int accepted, retried, rejected;
+	} by_kind[FORGE_OUTBOX_NKINDS];
 };
 
 /* Opens the outbox on the state database at db_path (state_db_open: created

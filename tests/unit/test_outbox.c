@@ -34,7 +34,7 @@ static struct {
 } script;
 
 static struct forge forge_a = { FORGE_GITHUB, "http://a", "o/a", NULL };
-static struct forge forge_b = { FORGE_GITHUB, "http://b", "o/b", NULL };
+static struct forge forge_b = { FORGE_GITLAB, "http://b", "o/b", NULL };
 
 static int fake_send(const struct forge *f, const struct forge_status_request *r,
 		     struct forge_response *out, struct sy_error *err)
@@ -251,6 +251,27 @@ static void test_outbox_retry_backs_off_1_2_4_seconds(void **state)
 	assert_int_equal(drain(fx, 1007, NULL), 1);
 	assert_int_equal(script.n_calls, 4);
 	assert_int_equal(pending(fx), 0);
+}
+
+static void test_outbox_stats_count_outcomes_by_forge_kind(void **state)
+{
+	struct fixture *fx = *state;
+	struct forge_outbox_drain_stats stats;
+
+	script_answer(FORGE_ACCEPTED, 201, -1, "");
+	script_answer(FORGE_REJECTED, 422, -1, "Validation Failed");
+	enqueue(fx, "a", "shipyard/plan", FORGE_PENDING);  /* GitHub: accepted */
+	enqueue(fx, "b", "shipyard/plan", FORGE_PENDING);  /* GitLab: rejected */
+	enqueue(fx, "zz", "shipyard/plan", FORGE_PENDING); /* no forge: no kind */
+	assert_int_equal(drain(fx, 1000, &stats), 1);
+	assert_int_equal(stats.rejected, 2);
+	assert_int_equal(stats.by_kind[FORGE_GITHUB].accepted, 1);
+	assert_int_equal(stats.by_kind[FORGE_GITHUB].rejected, 0);
+	assert_int_equal(stats.by_kind[FORGE_GITLAB].accepted, 0);
+	assert_int_equal(stats.by_kind[FORGE_GITLAB].rejected, 1);
+	assert_int_equal(stats.by_kind[FORGE_GITEA].accepted + stats.by_kind[FORGE_GITEA].rejected +
+				 stats.by_kind[FORGE_GITEA].retried,
+			 0);
 }
 
 static void test_outbox_backoff_is_capped_at_5_minutes(void **state)
@@ -619,6 +640,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_rejected_entry_is_reported_and_queue_goes_on,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_unknown_forge_is_rejected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_stats_count_outcomes_by_forge_kind, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_queue_and_finals_survive_reopening, setup,
 						teardown),
