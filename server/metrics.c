@@ -1,17 +1,22 @@
 #include "server/metrics.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strv.h"
+#include "state/layout.h"
 
 /* Upper bounds of the histogram buckets (seconds); +Inf follows. */
 static const double webhook_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 					 0.05,   0.1,   0.25,   0.5,   1 };
 static const double build_bounds[] = { 1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200 };
+static const double pipeline_bounds[] = { 1,    10,   30,    60,    300,   600,
+					  1800, 3600, 7200, 14400, 28800 };
 #define MAX_BOUNDS 12
+#define NBOUNDS(a) (sizeof(a) / sizeof(*(a)))
 
 /* One label set of a family: a counter or a histogram. */
 struct series {
@@ -32,14 +37,19 @@ struct server_metrics {
 	struct family webhook_seconds; /* forge */
 	struct family webhooks;        /* forge, status */
 	struct family build_seconds;   /* state */
+	struct family pipeline_seconds; /* state */
 	struct family statuses;        /* forge, outcome */
+	long outbox_pending;           /* -1: not known yet */
+	char *state_dir;               /* or NULL */
 };
 
-struct server_metrics *server_metrics_new(void)
+struct server_metrics *server_metrics_new(const char *state_dir)
 {
 	struct server_metrics *m = sy_xcalloc(1, sizeof(*m));
 
 	pthread_mutex_init(&m->lock, NULL);
+	m->outbox_pending = -1;
+	m->state_dir = state_dir ? sy_xstrdup(state_dir) : NULL;
 	return m;
 }
 
@@ -59,7 +69,9 @@ void server_metrics_free(struct server_metrics *m)
 	family_release(&m->webhook_seconds);
 	family_release(&m->webhooks);
 	family_release(&m->build_seconds);
+	family_release(&m->pipeline_seconds);
 	family_release(&m->statuses);
+	free(m->state_dir);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -115,7 +127,7 @@ void server_metrics_webhook(struct server_metrics *m, const char *forge, int htt
 	snprintf(status, sizeof(status), "%d", http_status);
 	pthread_mutex_lock(&m->lock);
 	observe(series_of(&m->webhook_seconds, forge, NULL), webhook_bounds,
-		sizeof(webhook_bounds) / sizeof(*webhook_bounds), seconds);
+		NBOUNDS(webhook_bounds), seconds);
 	series_of(&m->webhooks, forge, status)->count += 1;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -124,15 +136,32 @@ void server_metrics_build(struct server_metrics *m, const char *state, double se
 {
 	pthread_mutex_lock(&m->lock);
 	observe(series_of(&m->build_seconds, state, NULL), build_bounds,
-		sizeof(build_bounds) / sizeof(*build_bounds), seconds);
+		NBOUNDS(build_bounds), seconds);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void server_metrics_pipeline(struct server_metrics *m, const char *state, double seconds)
+{
+	pthread_mutex_lock(&m->lock);
+	observe(series_of(&m->pipeline_seconds, state, NULL), pipeline_bounds,
+		NBOUNDS(pipeline_bounds), seconds);
 	pthread_mutex_unlock(&m->lock);
 }
 
 void server_metrics_status_sent(struct server_metrics *m, const char *forge,
-				 const char *outcome)
+				 const char *outcome, int n)
+{
+	if (n <= 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	series_of(&m->statuses, forge, outcome ? outcome : "")->count += n;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void server_metrics_outbox_pending(struct server_metrics *m, long n)
 {
 	pthread_mutex_lock(&m->lock);
-	series_of(&m->statuses, forge, outcome ? outcome : "")->count += 1;
+	m->outbox_pending = n;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -231,7 +260,8 @@ static int put_store(FILE *out, struct server_store *store, size_t queue_length,
 	put_header(out, "shipyard_events_total", "counter",
 		   "Events (webhook deliveries, poll results, schedules) stored.");
 	fprintf(out, "shipyard_events_total %ld\n", events);
-	put_header(out, "shipyard_queue_length", "gauge", "Pipelines waiting to run.");
+	put_header(out, "shipyard_queue_length", "gauge",
+		   "Pipelines queued, waiting for a free runner.");
 	fprintf(out, "shipyard_queue_length %zu\n", queue_length);
 	return 0;
 }
@@ -256,6 +286,34 @@ static int put_jobs(FILE *out, struct server_store *store, struct sy_error *err)
 	return 0;
 }
 
+/* Each channel's last successful publication: the channels are the
+ * directories of <state>/repos (state/layout.h), in name order. */
+static int put_published(FILE *out, const char *state_dir, struct sy_error *err)
+{
+	const char *const names[2] = { "channel", NULL };
+	char *repos = state_repos_dir(state_dir);
+	struct dirent **ents = NULL;
+	int n = scandir(repos, &ents, NULL, alphasort), rc = 0;
+
+	put_header(out, "shipyard_publish_last_success_timestamp_seconds", "gauge",
+		   "Unix time a channel's repository was last published successfully.");
+	for (int i = 0; i < n; i++) {
+		double when;
+		if (rc == 0 && ents[i]->d_name[0] != '.' &&
+		    (rc = state_published_time(state_dir, ents[i]->d_name, &when, err)) == 1) {
+			struct series label = { .label = { ents[i]->d_name, NULL } };
+			fputs("shipyard_publish_last_success_timestamp_seconds", out);
+			put_labels(out, names, &label, NULL);
+			fprintf(out, " %.3f\n", when);
+		}
+		rc = rc < 0 ? rc : 0;
+		free(ents[i]);
+	}
+	free(ents);
+	free(repos);
+	return rc;
+}
+
 int server_metrics_render(const struct server_metrics *m, struct server_store *store,
 			   size_t queue_length, char **text, struct sy_error *err)
 {
@@ -271,19 +329,29 @@ int server_metrics_render(const struct server_metrics *m, struct server_store *s
 	rc = put_store(out, store, queue_length, err);
 	if (rc == 0)
 		rc = put_jobs(out, store, err);
+	if (rc == 0 && m->state_dir)
+		rc = put_published(out, m->state_dir, err);
 	pthread_mutex_lock(&mm->lock);
 	put_histograms(out, "shipyard_webhook_duration_seconds",
 		       "Seconds from a webhook request's arrival to its reply.", "forge",
 		       &m->webhook_seconds, webhook_bounds,
-		       sizeof(webhook_bounds) / sizeof(*webhook_bounds));
+		       NBOUNDS(webhook_bounds));
 	put_counters(out, "shipyard_webhooks_total", "Webhook requests by forge and HTTP status.",
 		     webhook_labels, &m->webhooks);
 	put_histograms(out, "shipyard_build_duration_seconds",
-		       "Seconds a pipeline ran, by its final state.", "state", &m->build_seconds,
-		       build_bounds, sizeof(build_bounds) / sizeof(*build_bounds));
+		       "Seconds one spec's build ran, by the final state of its job.", "state",
+		       &m->build_seconds, build_bounds, NBOUNDS(build_bounds));
+	put_histograms(out, "shipyard_pipeline_duration_seconds",
+		       "Seconds a pipeline ran, from its start to its end, by its final state.",
+		       "state", &m->pipeline_seconds, pipeline_bounds, NBOUNDS(pipeline_bounds));
 	put_counters(out, "shipyard_statuses_sent_total",
-		     "Commit status send attempts by forge and outcome.", status_labels,
+		     "Commit status send attempts by forge kind and outcome.", status_labels,
 		     &m->statuses);
+	if (m->outbox_pending >= 0) {
+		put_header(out, "shipyard_outbox_pending_statuses", "gauge",
+			   "Commit statuses queued in the outbox, not yet accepted or given up.");
+		fprintf(out, "shipyard_outbox_pending_statuses %ld\n", m->outbox_pending);
+	}
 	pthread_mutex_unlock(&mm->lock);
 	fclose(out);
 	if (rc) {

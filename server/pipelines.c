@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "server/runner.h"
 #include "state/release.h"
 
@@ -320,6 +321,7 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 		.self = s->self, .worker_cache = s->worker_cache,
 		.worker_manifest = s->worker_manifest, .child = &slot->pid,
 	};
+	double started = sy_now_s();
 	rc = server_runner_run(&req, &sink, &err);
 	pthread_mutex_lock(&s->lock);
 	int superseded = slot->superseded, stopped = s->stop_children;
@@ -360,6 +362,7 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	if (p->release)
 		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
 	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
+	server_metrics_pipeline(s->metrics, server_pipeline_state_name(state), sy_now_s() - started);
 	/* A failed build is the distribution's, not the service's: a warning;
 	 * a pipeline that could not run is an error. */
 	sy_log_at(state == SERVER_PIPELINE_ERROR	   ? SY_LOG_ERR
@@ -410,6 +413,29 @@ void *serve_runner_main(void *arg)
 
 /* ---- the outbox thread ---- */
 
+/* What a drain sent, by forge kind, into the metrics; and the backlog. */
+static void count_sent(struct serve *s, const struct forge_outbox_drain_stats *st)
+{
+	struct sy_error err = { { 0 } };
+	int rejected = st->rejected;
+	long pending;
+
+	for (int k = 0; k < FORGE_OUTBOX_NKINDS; k++) {
+		const char *kind = forge_kind_name((enum forge_kind)k);
+		server_metrics_status_sent(s->metrics, kind, "accepted", st->by_kind[k].accepted);
+		server_metrics_status_sent(s->metrics, kind, "retried", st->by_kind[k].retried);
+		server_metrics_status_sent(s->metrics, kind, "rejected", st->by_kind[k].rejected);
+		rejected -= st->by_kind[k].rejected;
+	}
+	/* Entries of a repository that has no forge (any more). */
+	server_metrics_status_sent(s->metrics, "none", "rejected", rejected);
+	pending = forge_outbox_pending_count(s->outbox, &err);
+	if (pending < 0)
+		sy_log_error("status outbox: %s", err.msg);
+	else
+		server_metrics_outbox_pending(s->metrics, pending);
+}
+
 void *serve_outbox_main(void *arg)
 {
 	struct serve *s = arg;
@@ -420,12 +446,7 @@ void *serve_outbox_main(void *arg)
 		if (forge_outbox_drain(s->outbox, time(NULL), lookup_forge, on_reject, s, &stats,
 					 &err))
 			sy_log_error("status outbox: %s", err.msg);
-		for (int k = 0; k < stats.accepted; k++)
-			server_metrics_status_sent(s->metrics, "forge", "accepted");
-		for (int k = 0; k < stats.retried; k++)
-			server_metrics_status_sent(s->metrics, "forge", "retried");
-		for (int k = 0; k < stats.rejected; k++)
-			server_metrics_status_sent(s->metrics, "forge", "rejected");
+		count_sent(s, &stats);
 		long due = forge_outbox_next_due(s->outbox, time(NULL), NULL);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

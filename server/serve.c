@@ -137,7 +137,7 @@ static int start(struct serve *s, const char *conf_path, struct sy_error *err)
 		sy_log_info("%d interrupted pipelines queued again", recovered);
 	serve_close_orphaned_statuses(s);
 	serve_timers_init(s);
-	s->metrics = server_metrics_new();
+	s->metrics = server_metrics_new(s->conf.state_dir);
 	s->dashboard = (struct server_dashboard){ s->store, &s->conf, s->conf.state_dir, s->metrics,
 						   queue_length, s };
 	char *repos = state_repos_dir(s->conf.state_dir);

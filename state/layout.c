@@ -1,9 +1,11 @@
 #include "state/layout.h"
 #include "state/record-private.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +224,23 @@ int state_published_read(const char *state, const char *channel, struct state_pu
 		}
 	}
 	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+int state_published_time(const char *state, const char *channel, double *when,
+			 struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s/repos/%s/published.json", state, channel);
+	struct stat st;
+	int rc = 1;
+
+	if (stat(path, &st) == 0)
+		*when = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+	else if (errno == ENOENT || errno == ENOTDIR)
+		rc = 0;
+	else
+		rc = sy_error_set(err, "%s: %s", path, strerror(errno));
 	free(path);
 	return rc;
 }

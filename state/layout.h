@@ -149,4 +149,12 @@ int state_published_write(const char *state, const char *channel,
 /* Frees the record's strings. */
 void state_published_release(struct state_published *rec);
 
+/* Sets *when to the time <state>/repos/<channel>/published.json was last
+ * written (seconds since the epoch, with nanoseconds): the end of the
+ * channel's last successful publication, which rewrites it even when the
+ * repository did not change. Returns 1, 0 when the channel was never
+ * published, or -1 with err when it cannot be examined. */
+int state_published_time(const char *state, const char *channel, double *when,
+			 struct sy_error *err);
+
 #endif

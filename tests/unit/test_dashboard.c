@@ -82,7 +82,7 @@ static int setup(void **state)
 	char *db = sy_xasprintf("%s/state.db", f->dir);
 	assert_ok(server_store_open(db, &f->store, &err), &err);
 	free(db);
-	f->metrics = server_metrics_new();
+	f->metrics = server_metrics_new(f->dir);
 	f->conf.url = "http://ci.example";
 	f->d = (struct server_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
 

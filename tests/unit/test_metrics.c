@@ -4,11 +4,14 @@
  * a bounded number of label sets, and recording from several threads. */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "server/metrics.h"
 #include "server/store.h"
+#include "state/layout.h"
 
 #define HEAD "0123456789abcdef0123456789abcdef01234567"
 
@@ -41,7 +44,7 @@ static int setup(void **state)
 	free(old);
 	assert_ok(server_store_set_job(f->store, p.id, &built, &err), &err);
 	assert_ok(server_store_set_job(f->store, p.id, &failed, &err), &err);
-	f->m = server_metrics_new();
+	f->m = server_metrics_new(f->dir);
 	*state = f;
 	return 0;
 }
@@ -180,9 +183,9 @@ static void test_metrics_build_durations_by_state(void **state)
 	server_metrics_build(f->m, "success", 45);
 	server_metrics_build(f->m, "success", 4000);
 	server_metrics_build(f->m, "failure", 0.5);
-	server_metrics_status_sent(f->m, "github", "accepted");
-	server_metrics_status_sent(f->m, "github", "accepted");
-	server_metrics_status_sent(f->m, "gitea", "retry");
+	server_metrics_status_sent(f->m, "github", "accepted", 2);
+	server_metrics_status_sent(f->m, "gitea", "retried", 1);
+	server_metrics_status_sent(f->m, "gitlab", "rejected", 0);
 	char *text = render(f, 0);
 
 	assert_line(text, "shipyard_build_duration_seconds_bucket{state=\"success\",le=\"30\"} 0");
@@ -195,7 +198,63 @@ static void test_metrics_build_durations_by_state(void **state)
 	check_cumulative(text, "shipyard_build_duration_seconds", "state=\"failure\"");
 	assert_line(text, "# TYPE shipyard_statuses_sent_total counter");
 	assert_line(text, "shipyard_statuses_sent_total{forge=\"github\",outcome=\"accepted\"} 2");
-	assert_line(text, "shipyard_statuses_sent_total{forge=\"gitea\",outcome=\"retry\"} 1");
+	assert_line(text, "shipyard_statuses_sent_total{forge=\"gitea\",outcome=\"retried\"} 1");
+	assert_null(strstr(text, "gitlab")); /* nothing sent: no series */
+	assert_line(text, "# HELP shipyard_build_duration_seconds Seconds one spec's build ran, by "
+			  "the final state of its job.");
+	free(text);
+}
+
+static void test_metrics_pipeline_durations_and_outbox_backlog(void **state)
+{
+	struct fixture *f = *state;
+	char *text = render(f, 0);
+
+	assert_null(strstr(text, "shipyard_outbox_pending_statuses")); /* not known yet */
+	free(text);
+	server_metrics_pipeline(f->m, "success", 90);
+	server_metrics_pipeline(f->m, "failure", 20000);
+	server_metrics_outbox_pending(f->m, 7);
+	text = render(f, 0);
+	assert_line(text, "# TYPE shipyard_pipeline_duration_seconds histogram");
+	assert_line(text, "shipyard_pipeline_duration_seconds_bucket{state=\"success\",le=\"60\"} 0");
+	assert_line(text, "shipyard_pipeline_duration_seconds_bucket{state=\"success\",le=\"300\"} 1");
+	assert_line(text, "shipyard_pipeline_duration_seconds_bucket{state=\"failure\",le=\"14400\"} 0");
+	assert_line(text, "shipyard_pipeline_duration_seconds_bucket{state=\"failure\",le=\"28800\"} 1");
+	check_cumulative(text, "shipyard_pipeline_duration_seconds", "state=\"success\"");
+	assert_line(text, "# TYPE shipyard_outbox_pending_statuses gauge");
+	assert_line(text, "shipyard_outbox_pending_statuses 7");
+	free(text);
+}
+
+/* published.json's time is the channel's last successful publication; a
+ * channel directory without one was never published. */
+static void test_metrics_last_publish_time_per_channel(void **state)
+{
+	struct fixture *f = *state;
+	struct state_published rec = { .commit = HEAD };
+	struct sy_error err = { { 0 } };
+	char *path, *line;
+	double when;
+
+	assert_ok(state_published_write(f->dir, "main", &rec, &err), &err);
+	assert_ok(state_published_write(f->dir, "pr-7", &rec, &err), &err);
+	test_write_file(f->dir, "repos/never/.keep", "");
+	path = sy_xasprintf("%s/repos/main/published.json", f->dir);
+	struct timespec times[2] = { { 1700000000, 250000000 }, { 1700000000, 250000000 } };
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	char *text = render(f, 0);
+	assert_line(text, "# TYPE shipyard_publish_last_success_timestamp_seconds gauge");
+	assert_line(text, "shipyard_publish_last_success_timestamp_seconds{channel=\"main\"} "
+			  "1700000000.250");
+	assert_int_equal(state_published_time(f->dir, "pr-7", &when, &err), 1);
+	line = sy_xasprintf("shipyard_publish_last_success_timestamp_seconds{channel=\"pr-7\"} %.3f",
+			    when);
+	assert_line(text, line);
+	assert_null(strstr(text, "never"));
+	assert_int_equal(state_published_time(f->dir, "never", &when, &err), 0);
+	free(line);
+	free(path);
 	free(text);
 }
 
@@ -304,6 +363,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_metrics_webhook_histogram_is_cumulative, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_build_durations_by_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_pipeline_durations_and_outbox_backlog,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_last_publish_time_per_channel, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_label_values_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_label_sets_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_recording_from_threads_loses_nothing,
