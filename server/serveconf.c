@@ -16,11 +16,20 @@
 
 #define DEFAULT_MAX_BODY (25u << 20)
 
-/* A path relative to base_dir unless absolute; newly allocated. */
+/* A path relative to base_dir unless absolute; newly allocated.
+ * "credential:NAME" is the file systemd's LoadCredential= put in
+ * $CREDENTIALS_DIRECTORY (systemd.exec(5), "Credentials"); without that
+ * variable it is "$CREDENTIALS_DIRECTORY/NAME" as written, so that the
+ * file's check names what is missing. */
 static char *relative_to(const char *base_dir, const char *path)
 {
 	if (!path)
 		return NULL;
+	if (!strncmp(path, "credential:", 11)) {
+		const char *dir = getenv("CREDENTIALS_DIRECTORY");
+		return sy_xasprintf("%s/%s", dir && *dir ? dir : "$CREDENTIALS_DIRECTORY",
+				    path + 11);
+	}
 	if (path[0] == '/' || strstr(path, "://"))
 		return sy_xstrdup(path);
 	return sy_xasprintf("%s/%s", base_dir, path);
