@@ -17,7 +17,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 -include $(BUILD)/config.mk
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -I. $(PKG_CFLAGS)
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -I. -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lrpmbuild -lcreaterepo_c -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -39,7 +39,25 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuz
 FUZZ_SECONDS ?= 60
 FUZZ_UPDATE_CORPUS ?= 0
 
-.PHONY: all deps demo check unit integration torture bench clean install fuzz fuzz-targets
+.PHONY: all deps demo check unit integration torture bench clean install man fuzz fuzz-targets FORCE
+
+# Where `make install` puts things (DESTDIR is prepended when installing,
+# never compiled in).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/shipyard
+DOCDIR ?= $(PREFIX)/share/doc/shipyard
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+# The installed data directory, compiled into cli/cli.c; the header is
+# rewritten only when DATADIR changes, so that a `make install PREFIX=...`
+# rebuilds what depends on it and nothing else does.
+$(BUILD)/sy-paths.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define SY_DATADIR "$(DATADIR)"' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/cli/cli.o $(BUILD)/san/cli/cli.o $(BUILD)/fuzz/obj/cli/cli.o: $(BUILD)/sy-paths.h
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/shipyard
@@ -145,8 +163,37 @@ bench: all
 	@$(MAKE) --no-print-directory $(BENCH_TOOLS)
 	@for b in bench/*.sh; do "$$b" || exit 1; done
 
-install: all
-	install -D -m 755 $(BUILD)/shipyard $(DESTDIR)/usr/local/bin/shipyard
+# `make install PREFIX=/usr/local DESTDIR=`: the binary, the default worker
+# manifest where the binary looks for it (SY_DATADIR, compiled into
+# cli/cli.c), the example service configuration, the systemd unit (its
+# ExecStart pointing at BINDIR) and the man pages made from the docs
+# (scripts/make-man.sh).
+install: all man
+	install -D -m 755 $(BUILD)/shipyard $(DESTDIR)$(BINDIR)/shipyard
+	install -D -m 644 config/worker.conf $(DESTDIR)$(DATADIR)/worker.conf
+	install -D -m 644 config/shipyard-serve.conf \
+		$(DESTDIR)$(DOCDIR)/examples/shipyard-serve.conf
+	install -D -m 644 examples/minidistro/shipyard.conf $(DESTDIR)$(DOCDIR)/examples/shipyard.conf
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/shipyard|$(BINDIR)/shipyard|' config/shipyard.service \
+		>$(DESTDIR)$(UNITDIR)/shipyard.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/shipyard.service
+	install -D -m 644 $(BUILD)/man/shipyard.1 $(DESTDIR)$(MANDIR)/man1/shipyard.1
+	install -D -m 644 $(BUILD)/man/shipyard.conf.5 $(DESTDIR)$(MANDIR)/man5/shipyard.conf.5
+	install -D -m 644 $(BUILD)/man/shipyard-serve.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/shipyard-serve.conf.5
+
+# Man pages from docs/man/<page>.md and the docs they include; every page
+# is made again when any Markdown file changes (the includes are not known
+# to make).
+MAN_PAGES := $(patsubst docs/man/%.md,$(BUILD)/man/%,$(wildcard docs/man/*.md))
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.md scripts/make-man.sh README.md $(wildcard docs/*.md) \
+		config/shipyard-serve.conf examples/minidistro/shipyard.conf
+	@mkdir -p $(dir $@)
+	$(call say,MAN,$@)
+	$(Q)scripts/make-man.sh $< $@
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "builder/toolchain.h"
+#include "sy-paths.h" /* SY_DATADIR, from the Makefile's DATADIR */
 #include "common/fs.h"
 #include "repo-publish/publish.h"
 #include "state/layout.h"
@@ -40,12 +41,17 @@ char *cli_default_manifest(void)
 	if (n > 0) {
 		exe[n] = '\0';
 		*strrchr(exe, '/') = '\0';
-		char *path = sy_xasprintf("%s/../config/worker.conf", exe);
-		if (sy_exists(path))
-			return path;
-		free(path);
+		/* The source tree (build/shipyard), then an installed tree
+		 * wherever it was moved or staged (DESTDIR). */
+		static const char *const beside[] = { "../config", "../share/shipyard" };
+		for (size_t i = 0; i < sizeof(beside) / sizeof(*beside); i++) {
+			char *path = sy_xasprintf("%s/%s/worker.conf", exe, beside[i]);
+			if (sy_exists(path))
+				return path;
+			free(path);
+		}
 	}
-	return sy_xstrdup("/usr/local/share/shipyard/worker.conf");
+	return sy_xstrdup(SY_DATADIR "/worker.conf");
 }
 
 /* The channel's current published snapshot, or NULL when nothing is

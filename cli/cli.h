@@ -33,7 +33,10 @@ void cli_split_list(const char *list, struct sy_strv *names);
 
 /* Returns the default worker manifest, newly allocated:
  * $SHIPYARD_CONFIG_DIR/worker.conf, the source tree's config/worker.conf
- * next to the binary, or the installed copy. */
+ * next to the binary (<bin>/../config), an installed copy next to it
+ * (<bin>/../share/shipyard), or the path `make install` compiled in
+ * ($(DATADIR)/worker.conf, /usr/local/share/shipyard by default), whether
+ * it exists or not (reading it then names it in the error). */
 char *cli_default_manifest(void);
 
 /* What a command looking at one commit's graph (depsearch, analyze) reads.
