@@ -365,10 +365,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	server_metrics_pipeline(s->metrics, server_pipeline_state_name(state), sy_now_s() - started);
 	/* A failed build is the distribution's, not the service's: a warning;
 	 * a pipeline that could not run is an error. */
-	sy_log_at(state == SERVER_PIPELINE_ERROR	   ? SY_LOG_ERR
-		  : state == SERVER_PIPELINE_FAILURE ? SY_LOG_WARNING
-						     : SY_LOG_INFO,
-		  "pipeline %ld: %s", p->id, server_pipeline_state_name(state));
+	enum sy_log_level level = SY_LOG_INFO;
+	if (state == SERVER_PIPELINE_ERROR)
+		level = SY_LOG_ERR;
+	else if (state == SERVER_PIPELINE_FAILURE)
+		level = SY_LOG_WARNING;
+	sy_log_at(level, "pipeline %ld: %s", p->id, server_pipeline_state_name(state));
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);
