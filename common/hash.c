@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "strv.h"
 
 struct sy_sha256 {
@@ -23,8 +24,7 @@ struct sy_sha256 *sy_sha256_new(void)
 		md = EVP_sha256();
 	h->ctx = EVP_MD_CTX_new();
 	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
-		fputs("shipyard: cannot initialise SHA-256\n", stderr);
-		abort();
+		sy_log_fatal("cannot initialise SHA-256");
 	}
 	return h;
 }

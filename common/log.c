@@ -105,6 +105,19 @@ void sy_log_message(enum sy_log_level level, const char *fmt, va_list ap)
 	free(msg);
 }
 
+void sy_log_fatal(const char *msg)
+{
+	if (log_journal < 0)
+		sy_log_detect();
+	flockfile(stderr);
+	fputs(log_journal ? "<3>error: " : "shipyard: error: ", stderr);
+	fputs(msg, stderr);
+	fputc('\n', stderr);
+	fflush(stderr);
+	funlockfile(stderr);
+	abort();
+}
+
 #define LOG_AT(level)                              \
 	do {                                       \
 		va_list ap;                        \

@@ -42,6 +42,10 @@ void sy_log_at(enum sy_log_level level, const char *fmt, ...)
 void sy_log_message(enum sy_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Prints msg as sy_log_error does but without allocating, then aborts:
+ * for out of memory and other states the process cannot go on from. */
+void sy_log_fatal(const char *msg) __attribute__((noreturn));
+
 /* Sets what prints: 0 errors and warnings, 1 (default) also info, 2 also
  * debug. */
 void sy_log_set_verbose(int verbose);

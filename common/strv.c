@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 static void die_oom(void)
 {
-	fputs("shipyard: out of memory\n", stderr);
-	abort();
+	sy_log_fatal("out of memory");
 }
 
 void *sy_xmalloc(size_t n)

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "common/log.h"
 
@@ -164,6 +165,36 @@ static void test_log_journal_stream_values_are_checked(void **state)
 	assert_int_equal(sy_log_fd_is_journal(value, 1), 0);
 }
 
+/* Out of memory: one line at error priority without allocating, then
+ * SIGABRT. */
+static void test_log_fatal_prints_an_error_line_and_aborts(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/stderr", dir), *text = NULL;
+	struct sy_error err = { { 0 } };
+	int status;
+	pid_t pid;
+
+	(void)state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		set_journal_stream_to_stderr();
+		sy_log_detect();
+		sy_log_fatal("out of memory");
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	assert_ok(sy_read_file(path, &text, NULL, &err), &err);
+	assert_string_equal(text, "<3>error: out of memory\n");
+	free(text);
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_log_on_another_file_than_journal_stream_is_plain),
 		cmocka_unit_test(test_log_quiet_verbosity_keeps_errors_and_warnings),
 		cmocka_unit_test(test_log_journal_stream_values_are_checked),
+		cmocka_unit_test(test_log_fatal_prints_an_error_line_and_aborts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
