@@ -62,7 +62,7 @@ static int setup(void **state)
 	free(db);
 	/* No forge API: statuses are only logged. */
 	t->s.forges = calloc(t->s.conf.nrepos, sizeof(*t->s.forges));
-	t->s.metrics = server_metrics_new();
+	t->s.metrics = server_metrics_new(t->s.conf.state_dir);
 	pthread_mutex_init(&t->s.lock, NULL);
 	pthread_cond_init(&t->s.wake, NULL);
 	*state = t;
