@@ -84,5 +84,8 @@ done >"$tmp.md"
 	printf '.TH "%s" "%s" "%s" "shipyard" "%s"\n' "$(echo "$name" | tr a-z A-Z)" "$num" "$date" "$*"
 	# A text line that starts with "." or "'" (a wrapped "...") would be a
 	# request: \& makes it text.
-	go-md2man -in "$tmp.md" | sed -e '/^\.TH/d' -e "s/^\([.'][^A-Za-z]\)/\\\\\&\1/"
+	# A heading is one quoted argument, its own quotes \(dq: go-md2man
+	# leaves them bare, and roff would split the heading at them.
+	go-md2man -in "$tmp.md" | sed -e '/^\.TH/d' -e "s/^\([.'][^A-Za-z]\)/\\\\\&\1/" \
+		-e '/^\.S[HS] /{s/"/\\(dq/g; s/^\(\.S[HS]\) \(.*\)$/\1 "\2"/;}'
 } >"$out"

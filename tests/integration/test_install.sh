@@ -60,8 +60,7 @@ for page in man1/shipyard.1 man5/shipyard.conf.5 man5/shipyard-serve.conf.5; do
 		expect_line "$T/page.txt" 'disttag = \.mdst1' ;;
 	*/shipyard-serve.conf.5)
 		expect_line "$T/page.txt" '^SHIPYARD-SERVE\.CONF\(5\)'
-		expect_line "$T/page.txt" 'listen = 127\.0\.0\.1:8080'
-		expect_line "$T/page.txt" 'Webhooks' ;;
+		expect_line "$T/page.txt" 'listen = 127\.0\.0\.1:8080' ;;
 	esac
 done
 
@@ -101,6 +100,8 @@ marker-repo-key: the dist tag.
 
 ## The service's `shipyard-serve.conf`
 
+### [repo "NAME"]
+
 ### serve.listen
 
 marker-serve-key: where to listen.
@@ -117,6 +118,7 @@ expect_line "$T/repo.txt" 'marker-repo-key'
 expect_line "$T/repo.txt" 'distro\.disttag'
 expect_no_line "$T/repo.txt" 'marker-serve-key|marker-worker|A distribution may keep'
 expect_line "$T/serve.txt" 'marker-serve-key'
+expect_line "$T/serve.txt" '^ +\[repo "NAME"\]$'
 expect_no_line "$T/serve.txt" 'marker-repo-key|marker-worker|Webhooks'
 # A directive that finds nothing fails the page.
 printf '%% x 5 t\n@section README.md /^no such heading$/\n' >"$T/bad.md"
