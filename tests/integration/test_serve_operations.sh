@@ -1,10 +1,15 @@
 #!/bin/sh
-# The real /metrics of a running `shipyard serve` after one polled pipeline
-# that reported its statuses to a fake GitHub: promtool (Prometheus' own
-# checker) accepts the text and its naming; statuses are counted under the
-# repository's forge kind, the outbox backlog is 0 once they are sent, the
-# pipeline and build duration histograms hold the run, and the published
-# channel has its last-publish time.
+# What an operator sees of a running `shipyard serve` after one polled
+# pipeline that reported its statuses to a fake GitHub.
+# Metrics: promtool (Prometheus' own checker) accepts the real /metrics and
+# its naming; statuses are counted under the repository's forge kind, the
+# outbox backlog is 0 once they are sent, the pipeline and build duration
+# histograms hold the run, and the published channel has its last-publish
+# time.
+# Logs: started as systemd would, with $JOURNAL_STREAM naming its stderr,
+# every line of the service carries a journal priority (<6> info, <4> a
+# refused webhook), while the pipeline's own log file, which the child
+# writes with the same environment, stays plain.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v promtool >/dev/null || skip "needs promtool (scripts/deps.sh installs prometheus)"
@@ -49,7 +54,13 @@ cat >"$T/serve.conf" <<EOF
 	tokenfile = $T/token
 	jobs = 2
 EOF
+# stderr "is the journal": JOURNAL_STREAM names the log file's device and
+# inode, as systemd names the stream it connects (systemd.exec(5)).
+: >"$T/serve.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/serve.log")
+export JOURNAL_STREAM
 serve_start "$T/serve.conf"
+unset JOURNAL_STREAM
 
 # The first poll queues pipeline 1; wait for it and for its statuses.
 i=0
@@ -74,7 +85,19 @@ now=$(date +%s)
 	fail "last publish time $published is not within the last hour of $now"
 expect_line "$T/metrics" '^shipyard_queue_length 0$'
 
+# A webhook for no configured forge repository is refused: a warning.
+curl -s -o /dev/null -X POST "$base/hooks/gitlab" -H 'Content-Type: application/json' \
+	-H 'X-Gitlab-Event: Push Hook' --data-binary '{}' || true
 kill -TERM "$serve_pid"
 wait "$serve_pid" || true
 serve_pid=""
-echo "PASS: promtool accepts /metrics; statuses by forge kind, backlog, durations, publish time"
+expect_line "$T/serve.log" '^<6>serving on 127\.0\.0\.1:'
+expect_line "$T/serve.log" '^<6>pipeline 1: success$'
+expect_line "$T/serve.log" '^<4>warning: webhook refused: forge=gitlab'
+expect_no_line "$T/serve.log" '^shipyard: '
+bad=$(grep -cv '^<[3467]>' "$T/serve.log" || true)
+[ "$bad" -eq 0 ] || { cat "$T/serve.log"; fail "$bad lines of the service without a priority"; }
+log=$T/state/pipelines/1/pipeline.log
+expect_line "$log" '^shipyard: '
+expect_no_line "$log" '^<[0-9]>'
+echo "PASS: promtool accepts /metrics; statuses by forge kind, backlog, durations, publish time; journal priorities"
