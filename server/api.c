@@ -91,7 +91,7 @@ static void approve(struct serve *s, long id, const char *by, struct server_http
 		return;
 	}
 	if (rc == SERVER_STORE_REFUSED) {
-		sy_log_warn("api: approval of pipeline %ld by %s refused: %s", id, by, err.msg);
+		sy_log_info("api: approval of pipeline %ld by %s refused: %s", id, by, err.msg);
 		serve_reply_error(r, 409, err.msg);
 		return;
 	}
