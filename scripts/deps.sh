@@ -5,11 +5,7 @@
 # make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
-# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
-# go-md2man turns docs/man/*.md into the man pages `make install` installs
-# (1.8 MB, against pandoc's 150); prometheus is for its promtool, which
-# checks the service's /metrics output in tests; systemd for
-# systemd-analyze, which verifies config/shipyard.service in tests),
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
@@ -30,8 +26,13 @@ gpg gpg-agent gpgconf
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
 clang libclang-rt-dev
-go-md2man prometheus systemd man-db groff-base
 "
+# For `make install` and the operations tests: go-md2man turns docs/man/*.md
+# into the man pages (1.8 MB, against pandoc's 150); prometheus for its
+# promtool, which checks the service's /metrics; systemd for systemd-analyze,
+# which verifies config/shipyard.service; man-db and groff-base render the
+# installed pages (man -l).
+PACKAGES="$PACKAGES go-md2man prometheus systemd man-db groff-base"
 
 # Succeeds when Debian package $1 is installed. nodejs and npm also count as
 # present when their commands are: a Node.js packaged outside Debian (such as
