@@ -440,7 +440,7 @@ static const char *unsupported_field(const struct imager_system_config *s)
 	const char *set[] = {
 		s->is_kickstart_boot ? "IsKickStartBoot" : NULL,
 		s->is_iso_install ? "IsIsoInstall" : NULL,
-		strcmp(s->boot_type, "") && strcmp(s->boot_type, "none") ? "BootType" : NULL,
+		!strcmp(s->boot_type, "legacy") ? "BootType" : NULL, /* efi: imager/bootloader.h */
 		s->enable_systemd_firstboot ? "EnableSystemdFirstboot" : NULL,
 		s->hostname[0] ? "Hostname" : NULL,
 		s->kernel_options.n ? "KernelOptions" : NULL,
