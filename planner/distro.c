@@ -233,6 +233,33 @@ static int read_limits(git_config *cfg, struct planner_distro *d, struct sy_erro
 	return 0;
 }
 
+/* image.boottest, a git boolean; image.boottimeout, seconds (1..86400). */
+static int read_image_boot(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	git_config_entry *entry;
+	int64_t timeout = -1;
+	int value, rc = 0;
+
+	if (git_config_get_entry(&entry, cfg, "image.boottest") == 0) {
+		if (!entry->value)
+			d->image_boot_test = 1;
+		else if (git_config_parse_bool(&value, entry->value) < 0)
+			rc = sy_error_set(err, "shipyard.conf: image.boottest: '%s' is not a boolean",
+					  entry->value);
+		else
+			d->image_boot_test = value;
+		git_config_entry_free(entry);
+	}
+	if (rc || read_number(cfg, "image.boottimeout", &timeout, err))
+		return -1;
+	if (timeout == 0 || timeout > 86400)
+		return sy_error_set(err, "shipyard.conf: image.boottimeout: %lld s is not within "
+				    "1..86400", (long long)timeout);
+	if (timeout > 0)
+		d->image_boot_timeout_s = (unsigned)timeout;
+	return 0;
+}
+
 /* sources.url, each value checked and turned into its template. */
 static int read_source_urls(git_config *cfg, struct planner_distro *d, struct sy_error *err)
 {
@@ -329,7 +356,7 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
 			 read_limits(cfg, d, err) || read_source_urls(cfg, d, err) ||
 			 read_rebuild_suffix(cfg, d, err) ||
-			 read_publish_sqlite(cfg, d, err)
+			 read_publish_sqlite(cfg, d, err) || read_image_boot(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);

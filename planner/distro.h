@@ -136,6 +136,11 @@ struct planner_distro {
 	unsigned long long image_max_disk_mib; /* image.maxdisksize in MiB: the
 				      * largest MaxSize of an image config; 0:
 				      * imager/disk.h's default (64 GiB) */
+	int image_boot_test;           /* image.boottest: 1 when every composed
+				      * BootType efi image is booted in QEMU
+				      * (imager/boottest.h); 0 (default): not */
+	unsigned image_boot_timeout_s; /* image.boottimeout: a boot's deadline in
+				      * seconds; 0: imager/boottest.h's default */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy
