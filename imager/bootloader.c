@@ -195,9 +195,11 @@ static int copy_loader(struct boot *b, struct sy_error *err)
 	const char *efi = IMAGER_SYSTEMD_BOOT_EFI;
 	char *dir = sy_xstrndup(efi, (size_t)(strrchr(efi, '/') - efi));
 	int src = open_dir_under(b->root, dir, 0), dst = open_dir_under(b->esp, "EFI/BOOT", 1);
+	struct stat st;
 	int rc;
 
-	if (src < 0)
+	if (src < 0 || (fstatat(src, strrchr(efi, '/') + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			errno == ENOENT))
 		rc = sy_error_set(err, "no boot loader: /%s is missing (GRUB is not supported: "
 				  "install systemd-boot)", efi);
 	else if (dst < 0)
