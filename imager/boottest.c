@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +152,13 @@ static int run_qemu(const struct imager_boottest *t, const struct imager_boot_to
 	char *varsd = sy_xasprintf("if=pflash,format=raw,file=%s", e_vars);
 	char *disk = sy_xasprintf("if=none,id=disk,format=%s,file=%s", t->format, e_image);
 	char *tmpdir = sy_xasprintf("TMPDIR=%s", dir);
+	unsigned timeout = t->timeout_s ? t->timeout_s : IMAGER_BOOT_TIMEOUT_DEFAULT;
+	char *limit = sy_xasprintf("%u", timeout + 10);
+	/* QEMU's -runas clears its death signal: timeout(1) is the parent that
+	 * passes on ours (SIGTERM) and stops QEMU even when this process is
+	 * killed before its own deadline could. */
 	const char *argv[] = {
-		tools->qemu, "-accel", "tcg", "-m", "512", "-nographic", "-nodefaults",
+		"/usr/bin/timeout", "--kill-after=5", limit, tools->qemu, "-accel", "tcg", "-m", "512", "-nographic", "-nodefaults",
 		"-no-reboot", "-serial", serial, "-monitor", "none", "-snapshot", "-nic", "none",
 		"-sandbox", "on,obsolete=deny,spawn=deny,resourcecontrol=deny",
 		"-runas", "nobody", "-drive", code, "-drive", varsd, "-drive", disk,
@@ -172,7 +178,8 @@ static int run_qemu(const struct imager_boottest *t, const struct imager_boot_to
 	child.env = env;
 	child.log_fd = t->log_fd >= 0 ? t->log_fd : SY_CHILD_DEVNULL;
 	child.close_fds = 1;
-	child.timeout_s = t->timeout_s ? t->timeout_s : IMAGER_BOOT_TIMEOUT_DEFAULT;
+	child.timeout_s = timeout;
+	child.death_signal = SIGTERM;
 	child.tick_fn = console_tick;
 	child.tick_arg = c;
 	child.tick_ms = 200;
@@ -190,6 +197,7 @@ static int run_qemu(const struct imager_boottest *t, const struct imager_boot_to
 					  "console line: %s", child.status, last);
 	}
 	sy_child_release(&child);
+	free(limit);
 	free(tmpdir);
 	free(disk);
 	free(varsd);

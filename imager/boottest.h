@@ -7,7 +7,8 @@
  * in that directory; the machine has no network (-nic none) and 512 MiB;
  * QEMU drops root for nobody once its files are open and runs under its
  * seccomp sandbox, since the image's kernel and init are the input of
- * whoever wrote the commit (docs/security.md). The disk is an NVMe drive:
+ * whoever wrote the commit (docs/security.md), and under timeout(1), which
+ * stops it should this process die first (-runas drops its death signal). The disk is an NVMe drive:
  * OVMF boots from it and kernels built with NVMe support (Debian's cloud
  * kernel) find their root there without an initrd. */
 #ifndef IMAGER_BOOTTEST_H

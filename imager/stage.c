@@ -186,7 +186,7 @@ static int boot_disks(const struct imager_stage *s, const char *config,
 		      size_t size, struct sy_error *err)
 {
 	char *log = sy_xasprintf("%s/image-%s.log", s->log_dir, config);
-	char *scratch_name = sy_xasprintf("image-boot-%s", config);
+	char *scratch_name = sy_xasprintf("image-boot-%s-%ld", config, (long)getpid());
 	char *scratch = state_build_dir(s->state, scratch_name);
 	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644), rc = 0, booted = 0;
 
