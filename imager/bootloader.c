@@ -293,8 +293,32 @@ static int open_boot(struct boot *b, const struct imager_disk_layout *l, const c
 	return 0;
 }
 
+int imager_bootloader_check_support(const struct imager_config *cfg, struct sy_error *err)
+{
+	const char *grub = NULL;
+	int systemd_boot = 0;
+
+	if (!cfg->nsystems || strcmp(cfg->systems[0].boot_type, "efi"))
+		return 0;
+	for (size_t i = 0; i < cfg->packages.n; i++) {
+		const char *p = cfg->packages.items[i];
+		size_t n = strcspn(p, " <>=");
+		if (n == 16 && !strncmp(p, "grub2-efi-binary", n))
+			grub = "grub2-efi-binary";
+		else if (n == 25 && !strncmp(p, "grub2-efi-binary-noprefix", n))
+			grub = "grub2-efi-binary-noprefix";
+		else if (n == 12 && !strncmp(p, "systemd-boot", n))
+			systemd_boot = 1;
+	}
+	if (grub && !systemd_boot)
+		return sy_error_set(err, "%s: SystemConfigs[0].BootType: not supported: GRUB (%s) "
+				    "is not installed; systemd-boot is", cfg->path, grub);
+	return 0;
+}
+
 int imager_bootloader_install(const struct imager_config *cfg, const struct imager_inputs *in,
-			      const char *rootfs, int log_fd, struct sy_error *err)
+			      const char *rootfs, const char *arch, int log_fd,
+			      struct sy_error *err)
 {
 	struct boot b = { .cfg = cfg, .root = -1, .boot = -1, .esp = -1 };
 	struct imager_disk_layout l;
@@ -302,6 +326,8 @@ int imager_bootloader_install(const struct imager_config *cfg, const struct imag
 
 	if (!cfg->nsystems || strcmp(cfg->systems[0].boot_type, "efi"))
 		return 0;
+	if (strcmp(arch, "x86_64"))
+		return sy_error_set(err, "image %s: BootType efi: %s: not supported", cfg->name, arch);
 	if (!cfg->ndisks || !cfg->disks[0].npartitions)
 		return sy_error_set(err, "image %s: BootType efi needs a disk with Partitions",
 				    cfg->name);

@@ -29,6 +29,13 @@
  * partition. */
 char *imager_boot_cmdline(const struct imager_disk_layout *layout);
 
+/* Refuses, before any work, a BootType efi config whose packages ask for
+ * GRUB (a package named grub2-efi-binary or grub2-efi-binary-noprefix)
+ * and not for systemd-boot, the one boot loader installed here. Returns 0,
+ * or -1 with err ("x.json: SystemConfigs[0].BootType: not supported: GRUB
+ * (grub2-efi-binary) is not installed; systemd-boot is"). */
+int imager_bootloader_check_support(const struct imager_config *cfg, struct sy_error *err);
+
 /* Sets up the boot loader of cfg in the composed root at rootfs when
  * SystemConfigs[0].BootType is "efi" (else does nothing and returns 0):
  * the newest kernel /boot/vmlinuz-<release> (strverscmp order) and, when
@@ -40,12 +47,15 @@ char *imager_boot_cmdline(const struct imager_disk_layout *layout);
  * default, no menu timeout) and <ESP>/loader/entries/<config
  * name>-<release>.conf (title, version, linux, initrd, options =
  * imager_boot_cmdline), where <ESP> is rootfs + the ESP partition's
- * MountPoint. The layout comes from the image key in->key. Messages go to
+ * MountPoint. The layout comes from the image key in->key. Only arch
+ * "x86_64" is set up (BOOTX64.EFI). Messages go to
  * log_fd (-1: none). Returns 0, or -1 with err ("image core: BootType efi:
+ * aarch64: not supported",
  * no kernel /boot/vmlinuz-* in the image root", "...: no ESP partition
  * with a MountPoint", "...: /boot/efi: a symbolic link in the image
  * root"). */
 int imager_bootloader_install(const struct imager_config *cfg, const struct imager_inputs *in,
-			      const char *rootfs, int log_fd, struct sy_error *err);
+			      const char *rootfs, const char *arch, int log_fd,
+			      struct sy_error *err);
 
 #endif

@@ -50,7 +50,7 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 		sy_error_prefix(err, "image %s", cfg->name);
 		goto out;
 	}
-	rc = imager_bootloader_install(cfg, inputs, rootfs, log_fd, err);
+	rc = imager_bootloader_install(cfg, inputs, rootfs, arch, log_fd, err);
 	if (rc == 0)
 		rc = imager_tree_clamp_times(rootfs, inputs->epoch, err);
 	if (rc == 0)

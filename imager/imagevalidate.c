@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imager/bootloader.h"
 #include "imager/disk.h"
 
 /* The toolkit's PartitionTypeNameToUUID (imagegen/configuration). */
@@ -478,7 +479,7 @@ static int check_support(const struct imager_config *cfg, struct sy_error *err)
 	if (cfg->nsystems > 1)
 		return unsupported(cfg, err, "SystemConfigs[1]", "one system config is composed "
 				   "(installer images offering several are not)");
-	if (check_disk_support(cfg, err))
+	if (check_disk_support(cfg, err) || imager_bootloader_check_support(cfg, err))
 		return -1;
 	field = unsupported_field(&cfg->systems[0]);
 	if (!field)

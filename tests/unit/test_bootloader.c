@@ -72,7 +72,7 @@ static void test_bootloader_writes_systemd_boot_kernel_and_entry_on_the_esp(void
 	(void)state;
 
 	parse("efi", &cfg);
-	assert_ok(imager_bootloader_install(&cfg, &in, root, -1, &err), &err);
+	assert_ok(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), &err);
 	assert_ok(imager_disk_layout(&cfg, KEY, &l, &err), &err);
 	char *cmdline = imager_boot_cmdline(&l);
 	char *want = sy_xasprintf("root=PARTUUID=%s ro rootwait console=tty0 console=ttyS0",
@@ -112,7 +112,7 @@ static void test_bootloader_refuses_a_linked_esp_mount_point(void **state)
 	parse("efi", &cfg);
 	assert_ok(sy_mkdir_p(outside, 0755, &err), &err);
 	assert_int_equal(symlink(outside, link), 0);
-	assert_int_equal(imager_bootloader_install(&cfg, &in, root, -1, &err), -1);
+	assert_int_equal(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), -1);
 	assert_string_equal(err.msg, "image efi: BootType efi: /boot/efi: a symbolic link or a "
 				     "file in the image root");
 	char *esp_file = sy_xasprintf("%s/EFI", outside);
@@ -138,12 +138,12 @@ static void test_bootloader_needs_a_kernel_and_systemd_boot(void **state)
 
 	parse("efi", &cfg);
 	assert_int_equal(unlink(efi), 0);
-	assert_int_equal(imager_bootloader_install(&cfg, &in, root, -1, &err), -1);
+	assert_int_equal(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), -1);
 	assert_string_equal(err.msg, "image efi: BootType efi: no boot loader: /"
 			    IMAGER_SYSTEMD_BOOT_EFI " is missing (GRUB is not supported: "
 			    "install systemd-boot)");
 	sy_rm_rf(boot, NULL);
-	assert_int_equal(imager_bootloader_install(&cfg, &in, root, -1, &err), -1);
+	assert_int_equal(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), -1);
 	assert_string_equal(err.msg, "image efi: BootType efi: no kernel /boot/vmlinuz-* in the "
 				     "image root");
 	imager_config_release(&cfg);
@@ -152,6 +152,28 @@ static void test_bootloader_needs_a_kernel_and_systemd_boot(void **state)
 	free(efi);
 	free(root);
 	free(dir);
+}
+
+/* A config asking for GRUB is refused before any work; with systemd-boot
+ * beside it, systemd-boot is what it gets. Other arches are refused. */
+static void test_bootloader_refuses_grub_and_other_arches(void **state)
+{
+	struct imager_config cfg;
+	struct sy_error err = { { 0 } };
+	const struct imager_inputs in = { .key = KEY, .epoch = 1700000000 };
+	(void)state;
+
+	parse("efi", &cfg);
+	sy_strv_push(&cfg.packages, "grub2-efi-binary");
+	assert_int_equal(imager_bootloader_check_support(&cfg, &err), -1);
+	assert_string_equal(err.msg, "cfg/efi.json: SystemConfigs[0].BootType: not supported: "
+				     "GRUB (grub2-efi-binary) is not installed; systemd-boot is");
+	sy_strv_push(&cfg.packages, "systemd-boot >= 252");
+	assert_ok(imager_bootloader_check_support(&cfg, &err), &err);
+	assert_int_equal(imager_bootloader_install(&cfg, &in, "/nonexistent", "aarch64", -1, &err),
+			 -1);
+	assert_string_equal(err.msg, "image efi: BootType efi: aarch64: not supported");
+	imager_config_release(&cfg);
 }
 
 /* BootType none: the root is left as it is. */
@@ -165,7 +187,7 @@ static void test_bootloader_does_nothing_without_boot_type_efi(void **state)
 	(void)state;
 
 	parse("none", &cfg);
-	assert_ok(imager_bootloader_install(&cfg, &in, root, -1, &err), &err);
+	assert_ok(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), &err);
 	assert_false(sy_exists(esp));
 	imager_config_release(&cfg);
 	sy_rm_rf(dir, NULL);
@@ -180,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_bootloader_writes_systemd_boot_kernel_and_entry_on_the_esp),
 		cmocka_unit_test(test_bootloader_refuses_a_linked_esp_mount_point),
 		cmocka_unit_test(test_bootloader_needs_a_kernel_and_systemd_boot),
+		cmocka_unit_test(test_bootloader_refuses_grub_and_other_arches),
 		cmocka_unit_test(test_bootloader_does_nothing_without_boot_type_efi),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
