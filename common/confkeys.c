@@ -421,3 +421,23 @@ void sy_conf_subsections(const char *text, size_t len, const char *section,
 
 	scan(text, len, add_sub, &s);
 }
+
+void sy_conf_key_expand(const struct sy_conf_key *key, const char *text, size_t len,
+			struct sy_strv *names)
+{
+	struct sy_strv subs = SY_STRV_INIT;
+	struct parts p;
+
+	if (split(key->name, &p))
+		return;
+	if (!p.sub || p.sub_len != 1 || p.sub[0] != '*') {
+		sy_strv_push(names, key->name);
+		return;
+	}
+	char *section = sy_xstrndup(p.section, p.section_len);
+	sy_conf_subsections(text, len, section, &subs);
+	for (size_t i = 0; i < subs.n; i++)
+		sy_strv_pushf(names, "%s.%s.%.*s", section, subs.items[i], (int)p.key_len, p.key);
+	sy_strv_release(&subs);
+	free(section);
+}

@@ -61,6 +61,13 @@ const struct sy_conf_key *sy_conf_key_find(const struct sy_conf_key *keys, size_
 void sy_conf_subsections(const char *text, size_t len, const char *section,
 			 struct sy_strv *subs);
 
+/* Appends to names (caller releases) the concrete names key stands for in
+ * a file whose text is given: its own name, or for a "section.*.key" one
+ * name per subsection the text opens ("repo.mini.branch"), none when it
+ * opens none. */
+void sy_conf_key_expand(const struct sy_conf_key *key, const char *text, size_t len,
+			struct sy_strv *names);
+
 /* The Levenshtein edit distance between a and b (insertions, deletions and
  * substitutions of one byte, each counting 1), any case. */
 size_t sy_edit_distance(const char *a, const char *b);
