@@ -354,9 +354,26 @@ static void check_header(struct check *c, const struct item *it)
 	shown = it->sub ? sy_xasprintf("[%s \"%s\"]", it->section, it->sub)
 			: sy_xasprintf("[%s]", it->section);
 	hint = nearest(c, shown, it->sub, 0);
+	/* A known section with a name it does not take, or without the one
+	 * it needs: "[repo]" is [repo "<name>"]. */
+	for (size_t i = 0; !hint && i < c->nkeys; i++) {
+		struct parts p;
+		if (split(c->keys[i].name, &p) == 0 &&
+		    same_nocase(p.section, p.section_len, n.section, n.section_len))
+			hint = display(c->keys[i].name, it->sub, 0);
+	}
 	report(c, it->line, shown, "unknown section", hint);
 	free(hint);
 	free(shown);
+}
+
+static char *lowercase(const char *text)
+{
+	char *copy = sy_xstrdup(text);
+
+	for (char *p = copy; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return copy;
 }
 
 static void check_item(void *arg, const struct item *it)
@@ -374,12 +391,12 @@ static void check_item(void *arg, const struct item *it)
 	}
 	if (!c->section_known)
 		return; /* the section was reported */
-	name = it->sub ? sy_xasprintf("%s.%s.%s", it->section, it->sub, it->key)
-		       : sy_xasprintf("%s.%s", it->section, it->key);
-	for (char *p = name; *p; p++)
-		if (p < name + strlen(it->section) ||
-		    p >= name + strlen(name) - strlen(it->key))
-			*p = (char)tolower((unsigned char)*p);
+	/* As libgit2 names it: section and key lowercased, not the subsection. */
+	char *section = lowercase(it->section), *key = lowercase(it->key);
+	name = it->sub ? sy_xasprintf("%s.%s.%s", section, it->sub, key)
+		       : sy_xasprintf("%s.%s", section, key);
+	free(section);
+	free(key);
 	if (!sy_conf_key_find(c->keys, c->nkeys, name)) {
 		hint = nearest(c, name, it->sub, 1);
 		if (!hint)

@@ -71,7 +71,11 @@ static void test_confkeys_refuses_unknown_sections_even_empty_ones(void **state)
 			    "(did you mean [repo \"mini\"]?)");
 	/* A section that takes a name, without one, and the other way round. */
 	assert_int_equal(check("[repo]\n\tremote = x\n", &err), -1);
-	assert_non_null(strstr(err.msg, "t.conf:1: [repo]: unknown section"));
+	assert_string_equal(err.msg, "t.conf:1: [repo]: unknown section "
+			    "(did you mean [repo \"<name>\"]?)");
+	assert_int_equal(check("[serve \"x\"]\n", &err), -1);
+	assert_string_equal(err.msg, "t.conf:1: [serve \"x\"]: unknown section "
+			    "(did you mean [serve]?)");
 	assert_int_equal(check("[publish \"s4\"]\n", &err), -1);
 	assert_string_equal(err.msg, "t.conf:1: [publish \"s4\"]: unknown section "
 			    "(did you mean [publish \"s3\"]?)");
