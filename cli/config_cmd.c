@@ -14,6 +14,7 @@
 #include "common/strv.h"
 #include "gitwatch/repo.h"
 #include "planner/distro.h"
+#include "repo-publish/s3.h"
 #include "server/serveconf.h"
 
 const char cli_config_usage[] =
@@ -103,6 +104,13 @@ static int read_values(enum format format, const char *path, struct sy_error *er
 		rc = server_conf_read(path, &conf, err);
 		if (rc == 0)
 			server_conf_release(&conf);
+		if (rc == 0) {
+			/* [publish "s3"] is read by s3-sync and the service's
+			 * publications, from the same file. */
+			struct repo_s3_config s3;
+			rc = repo_s3_config_read(path, &s3, err) < 0 ? -1 : 0;
+			repo_s3_config_release(&s3);
+		}
 		return rc;
 	}
 }

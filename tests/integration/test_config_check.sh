@@ -43,6 +43,13 @@ expect_line "$T/out" '^repo\.mini\.schedule = 0 3 \* \* MON-FRI$'
 expect_line "$T/out" '^serve\.pipelines = 1  \(default\)$'
 expect_line "$T/out" '^repo\.mini\.arch = x86_64  \(default\)$'
 
+# The [publish "s3"] section's values are checked too.
+cp "$T/serve.conf" "$T/s3.conf"
+printf '[publish "s3"]\n\tendpoint = ftp://x\n' >>"$T/s3.conf"
+sy "$T/out" config check -c "$T/s3.conf"
+[ "$rc" -eq 1 ] || fail "an ftp S3 endpoint passed"
+expect_line "$T/out" "publish\.s3\.endpoint 'ftp://x': not an http or https URL"
+
 # Every error of the names at once.
 printf '[serve]\n\tlisen = x\n[sevre]\n' >"$T/two.conf"
 sy "$T/out" config check -c "$T/two.conf"
