@@ -146,7 +146,8 @@ struct server_conf {
 
 /* Reads path. Relative state and file paths are taken relative to the
  * directory of path; a file path "credential:NAME" (tokenfile, secretfile,
- * serve.apitokens, signkey) is $CREDENTIALS_DIRECTORY/NAME, where systemd's
+ * gittokenfile, sshkey, serve.apitokens, signkey) is
+ * $CREDENTIALS_DIRECTORY/NAME, where systemd's
  * LoadCredential=NAME:... puts a secret (systemd.exec(5)). Defaults: listen 127.0.0.1:8080, state
  * "<dir of path>/.shipyard", url "http://<listen>", maxbody 25 MiB,
  * pipelines 1, retention STATE_RETENTION_DEFAULTS and interval 3600. Returns 0, or -1 with err naming the file and the item
