@@ -20,6 +20,8 @@ const struct sy_conf_key planner_distro_keys[] = {
 	{ "publish.rebuildsuffix", 0, ".%{counter}", "what a rebuild's Release gets after the dist tag (\"\": nothing)" },
 	{ "publish.sqlite", 0, "false", "whether snapshots also carry sqlite repodata" },
 	{ "image.maxdisksize", 0, "64g", "the largest disk an image config may ask for" },
+	{ "image.boottest", 0, "false", "whether composed BootType efi disks are booted in QEMU" },
+	{ "image.boottimeout", 0, "180", "seconds a boot test may take before it fails" },
 };
 
 const size_t planner_distro_nkeys = LEN(planner_distro_keys);
