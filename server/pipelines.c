@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "server/dashboard-private.h"
 #include "server/runner.h"
 #include "state/release.h"
 
@@ -38,8 +39,17 @@ static void on_reject(void *arg, const struct forge_outbox_entry *e, long http_s
 void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 		       const char *context, enum forge_state state, const char *description)
 {
+	serve_post_status_link(s, p, context, state, description, NULL);
+}
+
+void serve_post_status_link(struct serve *s, const struct server_store_pipeline *p,
+			    const char *context, enum forge_state state, const char *description,
+			    const char *job)
+{
 	long i = serve_repo_index(s, p->repo);
-	char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, p->id);
+	char *log = job ? dashboard_job_log_url(p->id, job) : NULL;
+	char *url = log ? sy_xasprintf("%s%s.html", s->conf.url, log)
+			: sy_xasprintf("%s/pipelines/%ld", s->conf.url, p->id);
 	struct forge_status_request r = { .sha = p->head, .context = context, .state = state,
 					    .description = description, .target_url = url };
 	struct sy_error err = { { 0 } };
@@ -52,6 +62,7 @@ void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 	else if (err.msg[0])
 		sy_log_error("status outbox: %s", err.msg);
 	free(url);
+	free(log);
 }
 
 void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
@@ -165,6 +176,9 @@ struct run_state {
 	struct sy_strv finals;        /* those whose last status was final */
 	struct held_status *held;     /* finals that came after the stop */
 	size_t nheld;
+	char *first_failed;           /* the first job that failed, or NULL: the
+				       * failed shipyard/build status links to
+				       * its log */
 };
 
 /* 1 once the service stops this pipeline for its shutdown (not because a
@@ -214,7 +228,9 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 							      sy_xstrdup(description), st };
 		return;
 	}
-	serve_post_status(rs->s, rs->p, context, st, description);
+	serve_post_status_link(rs->s, rs->p, context, st, description,
+			       st == FORGE_FAILURE && !strcmp(context, "shipyard/build")
+				       ? rs->first_failed : NULL);
 }
 
 /* Posts (post = 1) or drops the held finals, and frees them. */
@@ -239,6 +255,8 @@ static void on_job(void *arg, const char *name, enum builder_job_state state, co
 	struct server_store_job job = { (char *)name, state, (char *)reason, (char *)log, seconds };
 
 	server_store_set_job(rs->s->store, rs->p->id, &job, NULL);
+	if (state == BUILDER_JOB_FAILED && !rs->first_failed)
+		rs->first_failed = sy_xstrdup(name);
 	if (state == BUILDER_JOB_BUILT || state == BUILDER_JOB_FAILED)
 		server_metrics_build(rs->s->metrics, builder_job_state_name(state), seconds);
 }
@@ -299,7 +317,7 @@ static void close_contexts(struct run_state *rs, enum forge_state st, const char
 static void run_one(struct serve *s, struct slot *slot, struct server_store_pipeline *p)
 {
 	long ri = serve_repo_index(s, p->repo);
-	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0 };
+	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0, NULL };
 	struct server_runner_sink sink = { on_status, on_job, on_held, &rs };
 	struct sy_error err = { { 0 } };
 	enum server_pipeline_state state;
@@ -364,6 +382,7 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);
+	free(rs.first_failed);
 }
 
 void *serve_runner_main(void *arg)

@@ -133,6 +133,14 @@ int serve_on_repo_file(struct serve *s, const char *method, const char *path,
 void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 		       const char *context, enum forge_state state, const char *description);
 
+/* As serve_post_status, but the status links to the log page of job
+ * (/pipelines/<id>/jobs/<job>/log.html) instead of the pipeline's page;
+ * job NULL links to the pipeline. For a failure: the forge's "Details"
+ * leads to what failed. */
+void serve_post_status_link(struct serve *s, const struct server_store_pipeline *p,
+			    const char *context, enum forge_state state, const char *description,
+			    const char *job);
+
 /* Queues the final status state with description for every context of
  * repository repo's commit sha whose statuses did not end
  * (forge_outbox_close_open), when repo has a forge. */
