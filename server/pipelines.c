@@ -15,7 +15,9 @@
 
 #include "common/log.h"
 #include "server/dashboard-private.h"
+#include "server/prcomment.h"
 #include "server/runner.h"
+#include "state/layout.h"
 #include "state/release.h"
 
 /* ---- statuses ---- */
@@ -93,6 +95,54 @@ void serve_reopen_statuses(struct serve *s, const char *repo, const char *sha)
 		return;
 	if (forge_outbox_reopen_commit(s->outbox, repo, sha, &err))
 		sy_log_error("status outbox: %s", err.msg);
+}
+
+/* The .repo URL of p's channel when it was published, else NULL. */
+static char *repo_file_url(struct serve *s, const struct server_store_pipeline *p)
+{
+	struct state_published rec;
+	char *url = NULL;
+
+	if (state_published_read(s->conf.state_dir, p->channel, &rec, NULL) > 0 && rec.commit)
+		url = sy_xasprintf("%s/repos/%s.repo", s->conf.url, p->channel);
+	state_published_release(&rec);
+	return url;
+}
+
+void serve_post_pr_comment(struct serve *s, long id, const json_t *images)
+{
+	struct server_store_pipeline p;
+	struct sy_error err = { { 0 } };
+	json_t *detail = NULL;
+	char *url = NULL, *text;
+	long i;
+
+	if (server_store_get(s->store, id, &p, &err) != 1) {
+		if (err.msg[0])
+			sy_log_error("pull request comment: %s", err.msg);
+		return;
+	}
+	i = serve_repo_index(s, p.repo);
+	if (!p.pr || i < 0 || !s->forges[i].project)
+		goto out;
+	detail = dashboard_pipeline_detail_json(&s->dashboard, &p, &err);
+	if (!detail) {
+		sy_log_error("pull request comment: pipeline %ld: %s", id, err.msg);
+		goto out;
+	}
+	url = repo_file_url(s, &p);
+	text = server_pr_comment(detail, images, s->conf.url, url);
+	if (forge_outbox_enqueue_comment(s->outbox, p.repo, p.pr, text, &err) < 0)
+		sy_log_error("status outbox: %s", err.msg);
+	else {
+		sy_log_info("comment: pipeline=%ld repo=%s pr=%ld queued", id, p.repo, p.pr);
+		serve_wake_all(s);
+	}
+	free(text);
+out:
+	free(url);
+	json_decref(detail);
+	server_store_pipeline_release(&p);
 }
 
 /* Stops the running pipelines among what p superseded and ends the
@@ -179,7 +229,33 @@ struct run_state {
 	char *first_failed;           /* the first job that failed, or NULL: the
 				       * failed shipyard/build status links to
 				       * its log */
+	json_t *images;               /* [{"config", "state", "description"}] of
+				       * the shipyard/image/<config> statuses, for
+				       * the pull request comment */
 };
+
+/* Keeps the latest status of an image context for the comment. */
+static void note_image(struct run_state *rs, const char *context, enum forge_state st,
+		       const char *description)
+{
+	static const char prefix[] = "shipyard/image/";
+	const char *config = context + sizeof(prefix) - 1;
+	size_t i;
+	json_t *im = NULL;
+
+	if (strncmp(context, prefix, sizeof(prefix) - 1))
+		return;
+	json_array_foreach(rs->images, i, im)
+		if (!strcmp(json_string_value(json_object_get(im, "config")), config))
+			break;
+	if (i == json_array_size(rs->images)) {
+		im = json_object();
+		json_object_set_new(im, "config", json_string(config));
+		json_array_append_new(rs->images, im);
+	}
+	json_object_set_new(im, "state", json_string(forge_state_name(st)));
+	json_object_set_new(im, "description", json_string(description ? description : ""));
+}
 
 /* 1 once the service stops this pipeline for its shutdown (not because a
  * newer one superseded it). */
@@ -211,6 +287,7 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 		st = FORGE_RUNNING;
 	if (!sy_strv_contains(&rs->contexts, context))
 		sy_strv_push(&rs->contexts, context);
+	note_image(rs, context, st, description);
 	/* A pipeline stopped because a newer one superseded it says "error ...
 	 * cancelled" for the contexts it opened after the newer one closed the
 	 * open ones: not a result. run_one ends them "superseded by <sha>" (or
@@ -317,7 +394,7 @@ static void close_contexts(struct run_state *rs, enum forge_state st, const char
 static void run_one(struct serve *s, struct slot *slot, struct server_store_pipeline *p)
 {
 	long ri = serve_repo_index(s, p->repo);
-	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0, NULL };
+	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0, NULL, json_array() };
 	struct server_runner_sink sink = { on_status, on_job, on_held, &rs };
 	struct sy_error err = { { 0 } };
 	enum server_pipeline_state state;
@@ -379,10 +456,13 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
 	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
 	sy_log_info("pipeline %ld: %s", p->id, server_pipeline_state_name(state));
+	if (!superseded)
+		serve_post_pr_comment(s, p->id, rs.images);
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);
 	free(rs.first_failed);
+	json_decref(rs.images);
 }
 
 void *serve_runner_main(void *arg)

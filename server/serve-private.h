@@ -141,6 +141,13 @@ void serve_post_status_link(struct serve *s, const struct server_store_pipeline 
 			    const char *context, enum forge_state state, const char *description,
 			    const char *job);
 
+/* Queues the pull request comment of pipeline id (server/prcomment.h) in
+ * the outbox, when it is a pull request's and its repository has a forge:
+ * the comment is created on the first pipeline of the pull request and
+ * edited on each later one. images are the pipeline's image statuses
+ * ([{"config", "state", "description"}], may be NULL). Logs what fails. */
+void serve_post_pr_comment(struct serve *s, long id, const json_t *images);
+
 /* Queues the final status state with description for every context of
  * repository repo's commit sha whose statuses did not end
  * (forge_outbox_close_open), when repo has a forge. */
