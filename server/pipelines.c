@@ -267,11 +267,12 @@ static int stopped_for_shutdown(struct run_state *rs)
 	return stopped;
 }
 
-/* 1 once a newer pipeline superseded this one (its child was told to stop). */
+/* 1 once a newer pipeline superseded this one, or a person cancelled it
+ * (its child was told to stop). */
 static int stopped_as_superseded(struct run_state *rs)
 {
 	pthread_mutex_lock(&rs->s->lock);
-	int superseded = rs->slot->superseded;
+	int superseded = rs->slot->superseded || rs->slot->cancelled;
 	pthread_mutex_unlock(&rs->s->lock);
 	return superseded;
 }
@@ -418,10 +419,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	rc = server_runner_run(&req, &sink, &err);
 	pthread_mutex_lock(&s->lock);
 	int superseded = slot->superseded, stopped = s->stop_children;
-	char by[sizeof(slot->superseded_by)];
+	int cancelled = slot->cancelled && !superseded && rc != 0;
+	char by[sizeof(slot->superseded_by)], cancelled_by[sizeof(slot->cancelled_by) + 16];
 	memcpy(by, slot->superseded_by, sizeof(by));
+	snprintf(cancelled_by, sizeof(cancelled_by), "cancelled by %s", slot->cancelled_by);
 	pthread_mutex_unlock(&s->lock);
-	int interrupted = stopped && !superseded && rc != 0 && rc != 1;
+	int interrupted = stopped && !superseded && !cancelled && rc != 0 && rc != 1;
 	release_held(&rs, !interrupted);
 	if (interrupted) {
 		/* Shutdown: checkpoint. Queued again, it resumes at the next
@@ -441,6 +444,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 				 by);
 			close_contexts(&rs, FORGE_CANCELLED, why);
 		}
+	} else if (cancelled) {
+		/* The child's "cancelled" errors were held back: the statuses
+		 * say who stopped it (GitHub and Gitea show error, GitLab
+		 * canceled). */
+		state = SERVER_PIPELINE_CANCELLED;
+		close_contexts(&rs, FORGE_CANCELLED, cancelled_by);
 	} else if (rc < 0) {
 		state = SERVER_PIPELINE_ERROR;
 		sy_log_error("pipeline %ld: %s", p->id, err.msg);
@@ -454,7 +463,8 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	}
 	if (p->release)
 		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
-	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
+	server_store_finish(s->store, p->id, state,
+			    cancelled ? cancelled_by : rc < 0 ? err.msg : NULL, NULL);
 	sy_log_info("pipeline %ld: %s", p->id, server_pipeline_state_name(state));
 	if (!superseded)
 		serve_post_pr_comment(s, p->id, rs.images);
@@ -483,6 +493,8 @@ void *serve_runner_main(void *arg)
 			ra->slot->id = p.id;
 			ra->slot->superseded = 0;
 			ra->slot->superseded_by[0] = '\0';
+			ra->slot->cancelled = 0;
+			ra->slot->cancelled_by[0] = '\0';
 			pthread_mutex_unlock(&s->lock);
 			run_one(s, ra->slot, &p);
 			pthread_mutex_lock(&s->lock);

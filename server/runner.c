@@ -71,6 +71,10 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 	 * lifted (server_store_approve). */
 	if (p->approves)
 		sy_strv_push(argv, "--approve");
+	/* `/shipyard rebuild <spec>`: the spec and what needs it, built
+	 * again whatever their artifacts (planner/target.h). */
+	if (p->rebuild)
+		sy_strv_push_owned(argv, sy_xasprintf("--rebuild=%s", p->rebuild));
 	/* A scheduled pipeline makes its dated release itself, while it
 	 * still holds the snapshot and images it made (pipeline/release.c). */
 	if (p->release)
