@@ -103,6 +103,15 @@ wait_pipeline() { # ID STATE
 	done
 }
 
+wait_ended() { # ID: waits until pipeline ID has ended, whatever its state
+	i=0
+	until curl -fs "$base/api/pipelines/$1" | jq -e '.finished != null' >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt 3000 ] || fail "pipeline $1 did not end"
+		sleep 0.1
+	done
+}
+
 # wait_calls JQ: waits until a recorded forge call matches the jq filter.
 wait_calls() {
 	i=0
@@ -216,6 +225,19 @@ wait_pipeline "$again" cancelled
 	fail "no 'cancelled by' summary"
 wait_calls ".kind == \"status\" and .params.sha == \"$head\" and .body.state == \"error\" and .body.description == \"cancelled by api:tester\""
 [ "$(api POST "/api/pipelines/$again/cancel" "$apitoken")" = 409 ] || fail "cancel of an ended pipeline"
+
+# /shipyard rebuild <spec>: that spec built again, whatever its artifact.
+[ "$(comment MEMBER alice 504 '/shipyard rebuild hello')" = 202 ] ||
+	{ cat "$T/reply"; fail "rebuild not 202"; }
+rebuild_id=$(jq -r .pipeline "$T/reply")
+wait_calls '.kind == "reaction" and .params.comment_id == "504" and .body.content == "+1"'
+wait_ended "$rebuild_id"
+curl -fs "$base/api/pipelines/$rebuild_id" >"$T/rebuild.json"
+[ "$(jq -r .trigger "$T/rebuild.json")" = rebuild ] || fail "not a rebuild"
+[ "$(jq -r '.jobs[] | select(.name == "hello") | .state' "$T/rebuild.json")" = built ] ||
+	{ jq -c '.jobs' "$T/rebuild.json"; fail "hello was not rebuilt"; }
+[ "$(comment MEMBER alice 505 '/shipyard frobnicate')" = 200 ] || fail "unknown command not 200"
+wait_calls '.kind == "comment-create" and (.body.body | startswith("@alice: unknown command"))'
 
 # Every call the fake forge saw was valid and carried the token.
 curl -fs "$forge/__calls" >"$T/calls.json"
