@@ -396,9 +396,16 @@ static int trigger_fields(const char *body, size_t len, int form, char **repo, c
 
 	*repo = *branch = *commit = NULL;
 	if (form) {
-		*repo = form_field(body, len, "repo");
-		*branch = form_field(body, len, "branch");
-		*commit = form_field(body, len, "commit");
+		/* A form sends its empty fields too: those are not given. */
+		char **fields[] = { repo, branch, commit };
+		static const char *const names[] = { "repo", "branch", "commit" };
+		for (size_t i = 0; i < 3; i++) {
+			*fields[i] = form_field(body, len, names[i]);
+			if (*fields[i] && !**fields[i]) {
+				free(*fields[i]);
+				*fields[i] = NULL;
+			}
+		}
 		return 0;
 	}
 	doc = json_loadb(body ? body : "", len, 0, &jerr);

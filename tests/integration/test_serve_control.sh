@@ -250,6 +250,15 @@ curl -fs "$forge/__calls" >"$T/calls.json"
 # The dashboard shows the buttons.
 curl -fs "$base/pipelines/$retry_id" | grep -q "action=\"/api/pipelines/$retry_id/retry\"" ||
 	fail "no retry button"
+# The dashboard's trigger form: the token in a field, empty fields left
+# out, a 303 to the new pipeline's page.
+code=$(curl -s -o /dev/null -D "$T/form.h" -w '%{http_code}' -X POST \
+	--data "token=$apitoken&repo=&branch=main&commit=" "$base/api/pipelines")
+[ "$code" = 303 ] || fail "the trigger form answered $code"
+expect_line "$T/form.h" '^Location: /pipelines/[0-9]+'
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "token=wrong&branch=main" \
+	"$base/api/pipelines")
+[ "$code" = 401 ] || fail "the trigger form with a wrong token answered $code"
 kill -TERM "$serve_pid"
 wait "$serve_pid" || fail "serve did not stop cleanly"
 serve_pid=""
