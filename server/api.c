@@ -177,11 +177,11 @@ static void approve(struct serve *s, long id, const char *by, int form,
 		return;
 	}
 	if (rc == SERVER_STORE_REFUSED) {
-		sy_log_info("api: approval of pipeline %ld by %s refused: %s", id, by, err.msg);
+		sy_log_info("api: approval of pipeline %ld by %s refused: %s", id, by + 4, err.msg);
 		serve_reply_error(r, 409, err.msg);
 		return;
 	}
-	sy_log_info("api: pipeline %ld approved by %s: pipeline %ld queued", id, by, p.id);
+	sy_log_info("api: pipeline %ld approved by %s: pipeline %ld queued", id, by + 4, p.id);
 	/* The held run ended shipyard/plan in failure; the new run's statuses
 	 * of the same commit must reach the forge. */
 	serve_reopen_statuses(s, p.repo, p.head);
