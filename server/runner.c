@@ -50,7 +50,11 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 	const struct server_store_pipeline *p = req->pipeline;
 
 	sy_strv_push(argv, req->self);
-	sy_strv_push(argv, "run");
+	/* A rebuild a person asked for (`/shipyard rebuild <spec>`) is a goal:
+	 * `shipyard build --rebuild`, which builds and keeps the artifacts
+	 * but publishes nothing (publishing part of a plan would publish a
+	 * mix); the next run of the ref publishes them. */
+	sy_strv_push(argv, p->rebuild ? "build" : "run");
 	sy_strv_push_owned(argv, sy_xasprintf("--config=%s", req->config));
 	sy_strv_push_owned(argv, sy_xasprintf("--repo-name=%s", req->repo->name));
 	sy_strv_push_owned(argv, sy_xasprintf("--to=%s", p->head));
