@@ -224,8 +224,11 @@ static void parse_command(const char *body, struct command *c)
 			 c->arg[0] != '.')
 			c->kind = CMD_REBUILD;
 		else {
+			/* Echoed in the reply: only a plain word is. */
 			c->kind = CMD_UNKNOWN;
-			snprintf(c->arg, sizeof(c->arg), "%.100s", n > 0 ? verb : "");
+			snprintf(c->arg, sizeof(c->arg), "%s",
+				 n > 0 && strspn(verb, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+						  strlen(verb) ? verb : "...");
 		}
 		return;
 	}
