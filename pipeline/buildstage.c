@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "pipeline/buildreport.h"
 #include "pipeline/pipeline-private.h"
+#include "planner/buildkey.h"
 #include "state/kv.h"
 #include "state/layout.h"
 
@@ -281,15 +282,17 @@ static void report_build(struct pipeline *p, size_t bad)
 
 	for (size_t e = 0; e < p->plan.n; e++) {
 		const struct planner_spec *spec = &p->head.index.specs[p->plan.entries[e].spec];
-		const char *name = spec->name ? spec->name : spec->path;
 
 		counts[p->results[e].state]++;
 		checks_failed += p->results[e].check == 1;
-		/* The names the job events and the dashboard use. */
+		/* The spec's name, else (a spec that does not parse) its file's,
+		 * as plan.json names it. */
 		if (p->results[e].state == BUILDER_JOB_FAILED)
-			sy_strv_push(&failed, name);
+			sy_strv_push_owned(&failed, spec->name ? sy_xstrdup(spec->name)
+							       : planner_spec_id(spec));
 		else if (p->results[e].state == BUILDER_JOB_BLOCKED)
-			sy_strv_push(&blocked, name);
+			sy_strv_push_owned(&blocked, spec->name ? sy_xstrdup(spec->name)
+								: planner_spec_id(spec));
 	}
 	if (checks_failed)
 		snprintf(checks, sizeof(checks), ", %zu %%check failed", checks_failed);

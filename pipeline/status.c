@@ -124,19 +124,22 @@ void pipeline_status_build_text(char *out, size_t size, const struct sy_strv *fa
 {
 	size_t nf = min_size(failed ? failed->n : 0, PIPELINE_STATUS_NAMES_MAX);
 	size_t nb = min_size(blocked ? blocked->n : 0, PIPELINE_STATUS_NAMES_MAX);
-	char *names = names_text(failed, blocked, nf, nb), *full, *cut;
+	char *names = NULL, *full = NULL, *cut;
 
 	/* Blocked names go first: the failed ones say what to fix. */
-	while (utf8_chars(names) > PIPELINE_STATUS_DESCRIPTION_MAX && (nb || nf)) {
+	for (;;) {
+		free(names);
+		free(full);
+		names = names_text(failed, blocked, nf, nb);
+		full = sy_xasprintf("%s%s%s", names, *names && counts && *counts ? "; " : "",
+				    counts ? counts : "");
+		if (utf8_chars(full) <= PIPELINE_STATUS_DESCRIPTION_MAX || (!nb && !nf))
+			break;
 		if (nb)
 			nb--;
 		else
 			nf--;
-		free(names);
-		names = names_text(failed, blocked, nf, nb);
 	}
-	full = sy_xasprintf("%s%s%s", names, *names && counts && *counts ? "; " : "",
-			    counts ? counts : "");
 	cut = forge_truncate_utf8(full, PIPELINE_STATUS_DESCRIPTION_MAX);
 	snprintf(out, size, "%s", cut);
 	free(cut);

@@ -52,10 +52,10 @@ void pipeline_status_report(struct pipeline_reporter *reporter, const char *cont
  * a, b, c +2 more; blocked: d +4 more; " followed by counts ("3 built, 1
  * reused, ..."). failed and blocked are spec names in build order (either
  * may be empty: its part is left out). At most PIPELINE_STATUS_NAMES_MAX
- * names of each are shown; when the text would exceed
+ * names of each are shown; while the whole text would exceed
  * PIPELINE_STATUS_DESCRIPTION_MAX characters, fewer blocked names, then
- * fewer failed names are shown ("2 failed" when none fits), and counts is
- * cut last. The result never exceeds PIPELINE_STATUS_DESCRIPTION_MAX
+ * fewer failed names are shown ("2 failed" when none fits); only then is
+ * the text cut (counts last). The result never exceeds PIPELINE_STATUS_DESCRIPTION_MAX
  * characters and never splits a UTF-8 sequence. */
 void pipeline_status_build_text(char *out, size_t size, const struct sy_strv *failed,
 				const struct sy_strv *blocked, const char *counts);

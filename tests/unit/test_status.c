@@ -66,6 +66,28 @@ static void test_status_long_names_fit_140_blocked_dropped_first(void **state)
 	sy_strv_release(&blocked);
 }
 
+static void test_status_counts_kept_whole_while_names_can_go(void **state)
+{
+	struct sy_strv failed = SY_STRV_INIT, blocked = SY_STRV_INIT;
+	const char *counts = "7 built, 0 reused, 0 unchanged, 4 failed, 3 blocked";
+	char out[600];
+
+	(void)state;
+	sy_strv_push(&failed, "broken");
+	sy_strv_push(&failed, "failing");
+	sy_strv_push(&failed, "libgreet");
+	sy_strv_push(&failed, "needs-missing");
+	sy_strv_push(&blocked, "greet-tools-with-a-long-name");
+	sy_strv_push(&blocked, "hello-with-a-long-name");
+	sy_strv_push(&blocked, "libbanner");
+	pipeline_status_build_text(out, sizeof(out), &failed, &blocked, counts);
+	assert_true(chars(out) <= PIPELINE_STATUS_DESCRIPTION_MAX);
+	assert_non_null(strstr(out, counts));
+	assert_non_null(strstr(out, "failed: broken, failing, libgreet +1 more; blocked: "));
+	sy_strv_release(&failed);
+	sy_strv_release(&blocked);
+}
+
 static void test_status_no_name_fits_gives_counts_only(void **state)
 {
 	struct sy_strv failed = SY_STRV_INIT;
@@ -128,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_status_names_three_failed_then_count),
 		cmocka_unit_test(test_status_without_failures_is_the_counts),
 		cmocka_unit_test(test_status_long_names_fit_140_blocked_dropped_first),
+		cmocka_unit_test(test_status_counts_kept_whole_while_names_can_go),
 		cmocka_unit_test(test_status_no_name_fits_gives_counts_only),
 		cmocka_unit_test(test_status_cut_never_splits_utf8),
 		cmocka_unit_test(test_status_report_cuts_by_characters),
