@@ -50,6 +50,9 @@ DOCDIR ?= $(PREFIX)/share/doc/shipyard
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 
+# `make` alone builds the binary, whatever rule comes first below.
+.DEFAULT_GOAL := all
+
 # The installed data directory, compiled into cli/cli.c; the header is
 # rewritten only when DATADIR changes, so that a `make install PREFIX=...`
 # rebuilds what depends on it and nothing else does.

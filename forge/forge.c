@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/strv.h"
+#include "forge/forge-private.h"
 
 #define DESCRIPTION_MAX 140 /* characters; GitHub's limit, applied to every forge */
 #define RESPONSE_MAX (64 * 1024) /* bytes of a forge's answer kept for its message */
@@ -172,13 +173,13 @@ static int check_sha(const char *sha, struct sy_error *err)
 	return 0;
 }
 
-static char *build_url(CURL *curl, const struct forge *f, const char *sha,
-		       struct sy_error *err)
+char *forge_repo_base(const struct forge *f, struct sy_error *err)
 {
 	const char *p = f->project ? f->project : "";
 	const char *slash = strchr(p, '/');
 	size_t api_len = f->api_url ? strlen(f->api_url) : 0;
 	char *owner, *repo, *url;
+	CURL *curl;
 
 	while (api_len > 0 && f->api_url[api_len - 1] == '/')
 		api_len--;
@@ -186,28 +187,44 @@ static char *build_url(CURL *curl, const struct forge *f, const char *sha,
 		sy_error_set(err, "%s project '%s': no API URL", forge_kind_name(f->kind), p);
 		return NULL;
 	}
-	if (f->kind == FORGE_GITLAB) {
-		if (!*p) {
-			sy_error_set(err, "gitlab: no project id or path");
-			return NULL;
-		}
-		owner = escape(curl, p, strlen(p));
-		url = sy_xasprintf("%.*s/projects/%s/statuses/%s", (int)api_len, f->api_url, owner,
-				   sha);
-		free(owner);
-		return url;
+	if (f->kind == FORGE_GITLAB && !*p) {
+		sy_error_set(err, "gitlab: no project id or path");
+		return NULL;
 	}
-	if (!slash || slash == p || !slash[1] || strchr(slash + 1, '/')) {
+	if (f->kind != FORGE_GITLAB &&
+	    (!slash || slash == p || !slash[1] || strchr(slash + 1, '/'))) {
 		sy_error_set(err, "%s project '%s': expected owner/repo",
 			     forge_kind_name(f->kind), p);
 		return NULL;
 	}
-	owner = escape(curl, p, (size_t)(slash - p));
-	repo = escape(curl, slash + 1, strlen(slash + 1));
-	url = sy_xasprintf("%.*s%s/repos/%s/%s/statuses/%s", (int)api_len, f->api_url,
-			   f->kind == FORGE_GITEA ? "/api/v1" : "", owner, repo, sha);
+	curl = curl_easy_init();
+	if (!curl) {
+		sy_error_set(err, "libcurl: cannot create a handle");
+		return NULL;
+	}
+	if (f->kind == FORGE_GITLAB) {
+		owner = escape(curl, p, strlen(p));
+		url = sy_xasprintf("%.*s/projects/%s", (int)api_len, f->api_url, owner);
+	} else {
+		owner = escape(curl, p, (size_t)(slash - p));
+		repo = escape(curl, slash + 1, strlen(slash + 1));
+		url = sy_xasprintf("%.*s%s/repos/%s/%s", (int)api_len, f->api_url,
+				   f->kind == FORGE_GITEA ? "/api/v1" : "", owner, repo);
+		free(repo);
+	}
 	free(owner);
-	free(repo);
+	curl_easy_cleanup(curl);
+	return url;
+}
+
+static char *build_url(const struct forge *f, const char *sha, struct sy_error *err)
+{
+	char *base = forge_repo_base(f, err), *url;
+
+	if (!base)
+		return NULL;
+	url = sy_xasprintf("%s/statuses/%s", base, sha);
+	free(base);
 	return url;
 }
 
@@ -235,18 +252,12 @@ int forge_build_request(const struct forge *f,
 				const struct forge_status_request *r, char **url, char **body,
 				struct sy_error *err)
 {
-	CURL *curl;
-
 	*url = *body = NULL;
 	if (check_sha(r->sha, err))
 		return -1;
 	if (!r->context || !*r->context)
 		return sy_error_set(err, "commit %s: status without a context", r->sha);
-	curl = curl_easy_init();
-	if (!curl)
-		return sy_error_set(err, "libcurl: cannot create a handle");
-	*url = build_url(curl, f, r->sha, err);
-	curl_easy_cleanup(curl);
+	*url = build_url(f, r->sha, err);
 	if (!*url)
 		return -1;
 	*body = build_body(f, r);
@@ -451,6 +462,38 @@ static int perform(CURL *curl, const struct forge *f,
 		forge_message(a, out->message, sizeof(out->message));
 	scrub_token(out->message, f->token);
 	return out->result == FORGE_ACCEPTED ? 0 : -1;
+}
+
+int forge_http(const struct forge *f, const char *method, const char *url, const char *body,
+	       struct forge_response *out, char **answer)
+{
+	struct answer a = { NULL, 0 };
+	struct curl_slist *headers = NULL;
+	CURL *curl = curl_easy_init();
+	int ret = -1;
+
+	response_init(out);
+	if (answer)
+		*answer = NULL;
+	if (!curl) {
+		out->result = FORGE_RETRY;
+		snprintf(out->message, sizeof(out->message), "libcurl: cannot create a handle");
+		return -1;
+	}
+	headers = build_headers(f);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	if (body)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	ret = perform(curl, f, out, &a);
+	free_headers(headers);
+	curl_easy_cleanup(curl);
+	if (answer)
+		*answer = a.data;
+	else
+		free(a.data);
+	return ret;
 }
 
 int forge_send(const struct forge *f, const struct forge_status_request *r,

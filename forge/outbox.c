@@ -1,10 +1,12 @@
 #include "forge/outbox.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strv.h"
+#include "forge/comment.h"
 #include "state/db.h"
 
 struct forge_outbox {
@@ -419,6 +421,65 @@ static int reject(struct drain *d, const struct forge *f, struct row *r, long ht
 	return 0;
 }
 
+/* The id of the comment kept for key (forge/pr), 0 when none. */
+static long long comment_id_get(struct forge_outbox *ob, const char *key)
+{
+	const char *t[] = { key };
+	sqlite3_stmt *st = prepare(ob, "SELECT value FROM kv WHERE ns = 'forge-comment' AND key = ?1",
+				   1, t, NULL);
+	long long id = 0;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		id = strtoll((const char *)sqlite3_column_text(st, 0), NULL, 10);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static int comment_id_put(struct forge_outbox *ob, const char *key, long long id,
+			  struct sy_error *err)
+{
+	char value[32];
+	const char *t[] = { key, value };
+
+	snprintf(value, sizeof(value), "%lld", id);
+	return run(ob, prepare(ob, "INSERT OR REPLACE INTO kv (ns, key, value) VALUES "
+			       "('forge-comment', ?1, ?2)", 2, t, err), err);
+}
+
+/* Sends a message entry (context "forge:comment/<pr>", "forge:reaction/
+ * <pr>/<comment>" or "forge:reply/<pr>/<comment>"). Returns 0 when
+ * accepted, -1 with resp filled otherwise, -2 with err when the database
+ * fails. */
+static int send_message(struct forge_outbox *ob, const struct forge *f, const struct row *r,
+			struct forge_response *resp, struct sy_error *send_err,
+			struct sy_error *err)
+{
+	const char *what = r->context + strlen(FORGE_OUTBOX_MESSAGE);
+	long long pr = 0, comment = 0;
+
+	if (sscanf(what, "comment/%lld", &pr) == 1) {
+		char *key = sy_xasprintf("%s/%lld", r->forge, pr);
+		long long id = comment_id_get(ob, key);
+		int rc = forge_comment_put(f, pr, &id, r->description ? r->description : "", resp,
+					   send_err);
+		if (rc == 0 && id && comment_id_put(ob, key, id, err))
+			rc = -2;
+		free(key);
+		return rc;
+	}
+	if (sscanf(what, "reaction/%lld/%lld", &pr, &comment) == 2)
+		return forge_reaction_put(f, pr, comment, r->state == FORGE_SUCCESS, resp, send_err);
+	if (sscanf(what, "reply/%lld/%lld", &pr, &comment) == 2) {
+		long long id = 0;
+		return forge_comment_put(f, pr, &id, r->description ? r->description : "", resp,
+					 send_err);
+	}
+	resp->result = FORGE_REJECTED;
+	resp->http_status = 0;
+	snprintf(resp->message, sizeof(resp->message), "unknown message '%.200s'", r->context);
+	return -1;
+}
+
 /* Sends entry r (due, head of its key) and records the outcome. */
 static int send_one(struct drain *d, struct row *r, struct sy_error *err)
 {
@@ -435,7 +496,12 @@ static int send_one(struct drain *d, struct row *r, struct sy_error *err)
 		return rc;
 	}
 	entry_of(r, &e);
-	d->ob->send(f, &e.request, &resp, &send_err);
+	if (!strncmp(r->context, FORGE_OUTBOX_MESSAGE, strlen(FORGE_OUTBOX_MESSAGE))) {
+		if (send_message(d->ob, f, r, &resp, &send_err, err) == -2)
+			return -1;
+	} else {
+		d->ob->send(f, &e.request, &resp, &send_err);
+	}
 	if (resp.result == FORGE_ACCEPTED) {
 		if (record_accepted(d->ob, r, resp.http_status, d->now, err))
 			return -1;
@@ -578,7 +644,8 @@ int forge_outbox_reopen_commit(struct forge_outbox *ob, const char *forge_name, 
 	"NOT EXISTS (SELECT 1 FROM outbox_final f WHERE f.forge = o.forge AND f.sha = o.sha " \
 	"AND f.context = o.context) AND NOT EXISTS (SELECT 1 FROM outbox e WHERE " \
 	"e.forge = o.forge AND e.sha = o.sha AND e.context = o.context AND e.state NOT IN " \
-	"('pending', 'running') AND e.status IN ('queued', 'sent', 'failed'))"
+	"('pending', 'running') AND e.status IN ('queued', 'sent', 'failed')) AND " \
+	"o.context NOT LIKE '" FORGE_OUTBOX_MESSAGE "%'"
 
 /* Runs st (prepared, bound) and appends column 0 of each row to a, column 1
  * to b (when b is not NULL). Returns 0 or -1 with err. */
@@ -626,4 +693,35 @@ int forge_outbox_close_open(struct forge_outbox *ob, const char *forge_name, con
 	}
 	sy_strv_release(&contexts);
 	return n;
+}
+
+int forge_outbox_enqueue_comment(struct forge_outbox *ob, const char *forge_name, long long pr,
+				 const char *body, struct sy_error *err)
+{
+	char context[64];
+	struct forge_status_request r = { FORGE_OUTBOX_NO_SHA, context, FORGE_RUNNING, body, NULL };
+
+	snprintf(context, sizeof(context), FORGE_OUTBOX_MESSAGE "comment/%lld", pr);
+	return forge_outbox_enqueue(ob, forge_name, &r, NULL, err);
+}
+
+int forge_outbox_enqueue_answer(struct forge_outbox *ob, const char *forge_name, long long pr,
+				long long comment_id, int approve, const char *reply,
+				struct sy_error *err)
+{
+	char context[96];
+	/* Final states: each is sent once, a redelivered command adds none. */
+	struct forge_status_request r = { FORGE_OUTBOX_NO_SHA, context,
+					  approve ? FORGE_SUCCESS : FORGE_FAILURE, NULL, NULL };
+	int rc;
+
+	snprintf(context, sizeof(context), FORGE_OUTBOX_MESSAGE "reaction/%lld/%lld", pr,
+		 comment_id);
+	rc = forge_outbox_enqueue(ob, forge_name, &r, NULL, err);
+	if (rc != 1 || !reply)
+		return rc;
+	snprintf(context, sizeof(context), FORGE_OUTBOX_MESSAGE "reply/%lld/%lld", pr, comment_id);
+	r.state = FORGE_SUCCESS;
+	r.description = reply;
+	return forge_outbox_enqueue(ob, forge_name, &r, NULL, err);
 }

@@ -100,6 +100,30 @@ int forge_outbox_enqueue(struct forge_outbox *ob, const char *forge_name,
 			   const struct forge_status_request *r, int64_t *id,
 			   struct sy_error *err);
 
+/* Messages to a pull request go through the same queue as statuses (same
+ * order, retries and backoff per forge), as entries whose context starts
+ * with FORGE_OUTBOX_MESSAGE and whose sha is FORGE_OUTBOX_NO_SHA: they
+ * never count as open statuses (forge_outbox_open_commits). */
+#define FORGE_OUTBOX_MESSAGE "forge:"
+#define FORGE_OUTBOX_NO_SHA "0000000000000000000000000000000000000000"
+
+/* Queues the Markdown body as shipyard's comment on pull request pr
+ * (GitLab: merge request iid) of forge_name (forge/comment.h): the first
+ * one sent creates the comment, whose id is kept in the state database (kv
+ * namespace "forge-comment", key "<forge_name>/<pr>"), later ones edit it.
+ * An entry not sent yet is replaced by a later one (only the latest text
+ * is sent). Returns 1 when queued, or -1 with err. */
+int forge_outbox_enqueue_comment(struct forge_outbox *ob, const char *forge_name, long long pr,
+				 const char *body, struct sy_error *err);
+
+/* Queues the answer to comment comment_id (a command) on pull request pr:
+ * a +1 (approve 1) or -1 reaction, and, when reply is not NULL, a new
+ * comment with the Markdown reply. Each is sent once. Returns 1 when
+ * queued, 0 when already queued for that comment, or -1 with err. */
+int forge_outbox_enqueue_answer(struct forge_outbox *ob, const char *forge_name, long long pr,
+				long long comment_id, int approve, const char *reply,
+				struct sy_error *err);
+
 /* Sends the entries due at now (Unix seconds), in enqueue order per key, as
  * described at the top of this header. lookup finds forges by name; on_reject
  * (may be NULL) hears about rejected entries; arg is passed to both. Network

@@ -290,6 +290,33 @@ static void github_pull_request(struct reader *r, struct forge_event *ev)
 	github_pr_fields(r, ev);
 }
 
+/* GitHub "issue_comment" (Gitea the same, also as "pull_request_comment"):
+ * a comment created on a pull request. */
+static void github_comment(struct reader *r, struct forge_event *ev)
+{
+	json_t *pr = at(r, "issue.pull_request");
+
+	take_str(r, "action", &ev->action, 1);
+	if (r->failed)
+		return;
+	if (strcmp(ev->action, "created") ||
+	    !((pr && !json_is_null(pr)) || json_is_true(at(r, "is_pull")))) {
+		set_ignored(ev, sy_xasprintf("comment action '%s'%s", ev->action,
+					     strcmp(ev->action, "created") ? "" : " on an issue"));
+		r->strict = 0;
+		github_repository(r, ev);
+		return;
+	}
+	ev->kind = FORGE_EVENT_COMMENT;
+	github_repository(r, ev);
+	take_int(r, "issue.number", &ev->pr_number, 1);
+	take_int(r, "comment.id", &ev->comment_id, 1);
+	take_str(r, "comment.body", &ev->comment_body, 1);
+	take_str(r, "comment.user.login", &ev->comment_user, 1);
+	take_int(r, "comment.user.id", &ev->comment_user_id, 0);
+	take_str(r, "comment.author_association", &ev->author_association, 0);
+}
+
 /* GitLab "project" object of push and merge request events; older GitLab
  * versions put the URL in "repository" only. */
 static void gitlab_project(struct reader *r, struct forge_event *ev)
@@ -325,6 +352,26 @@ static enum forge_event_kind gitlab_mr_kind(struct reader *r, const char *action
 	if (!strcmp(action, "update") && json_is_string(at(r, "object_attributes.oldrev")))
 		return FORGE_EVENT_PR_SYNCHRONIZE;
 	return FORGE_EVENT_IGNORED;
+}
+
+/* GitLab webhooks "Comment events" (Note Hook) on a merge request. */
+static void gitlab_note(struct reader *r, struct forge_event *ev)
+{
+	const char *type = json_string_value(at(r, "object_attributes.noteable_type"));
+
+	if (!type || strcmp(type, "MergeRequest")) {
+		set_ignored(ev, sy_xasprintf("note on a %s", type ? type : "(unknown)"));
+		r->strict = 0;
+		gitlab_project(r, ev);
+		return;
+	}
+	ev->kind = FORGE_EVENT_COMMENT;
+	gitlab_project(r, ev);
+	take_int(r, "object_attributes.id", &ev->comment_id, 1);
+	take_str(r, "object_attributes.note", &ev->comment_body, 1);
+	take_str(r, "user.username", &ev->comment_user, 1);
+	take_int(r, "user.id", &ev->comment_user_id, 1);
+	take_int(r, "merge_request.iid", &ev->pr_number, 1);
 }
 
 static void gitlab_merge_request(struct reader *r, struct forge_event *ev)
@@ -423,6 +470,12 @@ static int read_payload(enum forge_kind kind, struct reader *r,
 		github_push(r, ev);
 	} else if (kind != FORGE_GITLAB && !strcmp(name, "pull_request")) {
 		github_pull_request(r, ev);
+	} else if (kind != FORGE_GITLAB && (!strcmp(name, "issue_comment") ||
+					    (kind == FORGE_GITEA &&
+					     !strcmp(name, "pull_request_comment")))) {
+		github_comment(r, ev);
+	} else if (kind == FORGE_GITLAB && !strcmp(name, "Note Hook")) {
+		gitlab_note(r, ev);
 	} else {
 		return sy_error_set(r->err, "unknown event '%s'", name);
 	}
@@ -571,6 +624,9 @@ void forge_event_release(struct forge_event *ev)
 	free(ev->head_ref);
 	free(ev->head_clone_url);
 	free(ev->base_ref);
+	free(ev->comment_body);
+	free(ev->comment_user);
+	free(ev->author_association);
 	*ev = (struct forge_event)FORGE_EVENT_INIT;
 }
 
@@ -589,6 +645,8 @@ const char *forge_event_kind_name(enum forge_event_kind kind)
 		return "pr-synchronize";
 	case FORGE_EVENT_PR_CLOSED:
 		return "pr-closed";
+	case FORGE_EVENT_COMMENT:
+		return "comment";
 	case FORGE_EVENT_IGNORED:
 		break;
 	}

@@ -29,6 +29,8 @@ enum forge_event_kind {
 	FORGE_EVENT_PR_REOPENED,    /* pull/merge request reopened */
 	FORGE_EVENT_PR_SYNCHRONIZE, /* new commits on a pull/merge request's head */
 	FORGE_EVENT_PR_CLOSED,      /* pull/merge request closed or merged */
+	FORGE_EVENT_COMMENT,        /* a comment created on a pull/merge request:
+				     * comment_* and pr_number are set */
 	FORGE_EVENT_IGNORED,	      /* a known event that needs no pipeline;
 				       * ignored_reason says why */
 };
@@ -71,6 +73,14 @@ struct forge_event {
 	char *base_ref;       /* target branch name ("main") */
 	char base_sha[FORGE_SHA_MAX + 1]; /* target branch tip the forge compared with */
 	int merged;           /* 1 when a closed pull request was merged, else 0 */
+	/* Comments on a pull request (kind COMMENT). */
+	long long comment_id; /* comment.id / GitLab object_attributes.id */
+	char *comment_body;   /* comment.body / GitLab object_attributes.note */
+	char *comment_user;   /* comment.user.login / GitLab user.username */
+	long long comment_user_id; /* comment.user.id / GitLab user.id */
+	char *author_association; /* GitHub comment.author_association ("OWNER",
+			       * "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "NONE"...);
+			       * NULL for the other forges */
 };
 
 #define FORGE_EVENT_INIT { .kind = FORGE_EVENT_IGNORED }
@@ -117,6 +127,15 @@ int forge_webhook_json(forge_header_fn header, void *arg, const char *body, size
  * - "pull_request": action opened, reopened, synchronize (Gitea's
  *   "synchronized" too) and closed (merged from pull_request.merged) map to the
  *   PR_* kinds; any other action is IGNORED.
+ * - "issue_comment" (Gitea also "pull_request_comment"): action "created"
+ *   on an issue that is a pull request (issue.pull_request present and
+ *   not null, or Gitea's is_pull true) maps to COMMENT with comment.id,
+ *   comment.body, comment.user.login and .id, comment.author_association
+ *   (GitHub) and issue.number; any other action, or a plain issue, is
+ *   IGNORED.
+ * - "Note Hook" (GitLab): object_attributes.noteable_type "MergeRequest"
+ *   maps to COMMENT with object_attributes.id and .note, user.username and
+ *   .id, merge_request.iid; other notes (commits, issues) are IGNORED.
  * - "Merge Request Hook": object_attributes.action open, reopen, close and
  *   merge map to OPENED, REOPENED, CLOSED and CLOSED with merged = 1; update
  *   maps to SYNCHRONIZE when it carries oldrev (GitLab sends oldrev only when

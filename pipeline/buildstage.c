@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "pipeline/buildreport.h"
 #include "pipeline/pipeline-private.h"
+#include "planner/buildkey.h"
 #include "state/kv.h"
 #include "state/layout.h"
 
@@ -276,24 +277,40 @@ out:
 static void report_build(struct pipeline *p, size_t bad)
 {
 	size_t counts[BUILDER_JOB_NSTATES] = { 0 }, checks_failed = 0;
-	char checks[64] = "";
+	struct sy_strv failed = SY_STRV_INIT, blocked = SY_STRV_INIT;
+	char checks[64] = "", *tail, text[4 * PIPELINE_STATUS_DESCRIPTION_MAX + 1];
 
 	for (size_t e = 0; e < p->plan.n; e++) {
+		const struct planner_spec *spec = &p->head.index.specs[p->plan.entries[e].spec];
+
 		counts[p->results[e].state]++;
 		checks_failed += p->results[e].check == 1;
+		/* The spec's name, else (a spec that does not parse) its file's,
+		 * as plan.json names it. */
+		if (p->results[e].state == BUILDER_JOB_FAILED)
+			sy_strv_push_owned(&failed, spec->name ? sy_xstrdup(spec->name)
+							       : planner_spec_id(spec));
+		else if (p->results[e].state == BUILDER_JOB_BLOCKED)
+			sy_strv_push_owned(&blocked, spec->name ? sy_xstrdup(spec->name)
+								: planner_spec_id(spec));
 	}
 	if (checks_failed)
 		snprintf(checks, sizeof(checks), ", %zu %%check failed", checks_failed);
+	tail = sy_xasprintf("%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s%s",
+			    counts[BUILDER_JOB_BUILT], counts[BUILDER_JOB_REUSED],
+			    counts[BUILDER_JOB_UNCHANGED], counts[BUILDER_JOB_FAILED],
+			    counts[BUILDER_JOB_BLOCKED], checks,
+			    counts[BUILDER_JOB_SKIPPED] ? ", cancelled" : "");
+	pipeline_status_build_text(text, sizeof(text), &failed, &blocked, tail);
 	/* A cancelled run says nothing about the packages: error, not failure. */
 	pipeline_status_report(p->opts->reporter, "shipyard/build",
 			       counts[BUILDER_JOB_SKIPPED] ? FORGE_ERROR
 			       : bad			   ? FORGE_FAILURE
 							   : FORGE_SUCCESS,
-			       "%zu built, %zu reused, %zu unchanged, %zu failed, %zu blocked%s%s",
-			       counts[BUILDER_JOB_BUILT], counts[BUILDER_JOB_REUSED],
-			       counts[BUILDER_JOB_UNCHANGED], counts[BUILDER_JOB_FAILED],
-			       counts[BUILDER_JOB_BLOCKED], checks,
-			       counts[BUILDER_JOB_SKIPPED] ? ", cancelled" : "");
+			       "%s", text);
+	free(tail);
+	sy_strv_release(&failed);
+	sy_strv_release(&blocked);
 }
 
 size_t pipeline_build_stage(struct pipeline *p, struct sy_error *err)

@@ -7,9 +7,19 @@
 #ifndef PIPELINE_STATUS_H
 #define PIPELINE_STATUS_H
 
+#include <stddef.h>
 #include <stdio.h>
 
+#include "common/strv.h"
 #include "forge/forge.h"
+
+/* Longest status description, in characters: GitHub answers 422
+ * "description is too long (maximum is 140 characters)" beyond it (REST
+ * API, create a commit status), and the other forges get the same. */
+#define PIPELINE_STATUS_DESCRIPTION_MAX 140
+
+/* Spec names a build status description lists per kind before "+N more". */
+#define PIPELINE_STATUS_NAMES_MAX 3
 
 /* A status backend. */
 struct pipeline_reporter {
@@ -29,11 +39,25 @@ void pipeline_reporter_log_init(struct pipeline_reporter *reporter, FILE *out);
  * reads from the pipelines it starts (`shipyard run --events-fd`). */
 void pipeline_reporter_events_init(struct pipeline_reporter *reporter, FILE *out);
 
-/* Reports a status with a printf-style description, cut to 140 characters
- * (GitHub's limit) with newlines made spaces. reporter may be NULL (nothing
+/* Reports a status with a printf-style description, cut to
+ * PIPELINE_STATUS_DESCRIPTION_MAX characters (never inside a UTF-8
+ * sequence) with newlines made spaces. reporter may be NULL (nothing
  * is reported). */
 void pipeline_status_report(struct pipeline_reporter *reporter, const char *context,
 			    enum forge_state state, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Writes the shipyard/build description that names what went wrong into
+ * out (size bytes; 4 * PIPELINE_STATUS_DESCRIPTION_MAX + 1 holds any): "failed:
+ * a, b, c +2 more; blocked: d +4 more; " followed by counts ("3 built, 1
+ * reused, ..."). failed and blocked are spec names in build order (either
+ * may be empty: its part is left out). At most PIPELINE_STATUS_NAMES_MAX
+ * names of each are shown; while the whole text would exceed
+ * PIPELINE_STATUS_DESCRIPTION_MAX characters, fewer blocked names, then
+ * fewer failed names are shown ("2 failed" when none fits); only then is
+ * the text cut (counts last). The result never exceeds PIPELINE_STATUS_DESCRIPTION_MAX
+ * characters and never splits a UTF-8 sequence. */
+void pipeline_status_build_text(char *out, size_t size, const struct sy_strv *failed,
+				const struct sy_strv *blocked, const char *counts);
 
 #endif

@@ -129,4 +129,14 @@ void dashboard_page_repositories(FILE *out, const json_t *doc);
 /* The image builds and releases of dashboard_images_json. */
 void dashboard_page_images(FILE *out, const json_t *doc);
 
+/* ---- dashboard_controls.c: buttons posting to server/api.c ---- */
+
+/* The buttons of pipeline p (dashboard_pipeline_json): Cancel while it is
+ * queued or running, Retry failed jobs once it ended in failure, error or
+ * cancelled; each a form with an API token field. */
+void dashboard_controls_pipeline(FILE *out, const json_t *p);
+
+/* The form of a manual trigger (repository, branch or commit, token). */
+void dashboard_controls_trigger(FILE *out);
+
 #endif

@@ -105,6 +105,8 @@ json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
 	json_object_set_new(o, "summary", jstr(p->summary));
 	json_object_set_new(o, "approval", approval_json(p));
 	json_object_set_new(o, "approves", p->approves ? json_integer(p->approves) : json_null());
+	json_object_set_new(o, "requested_by", jstr(p->requested_by));
+	json_object_set_new(o, "rebuild", jstr(p->rebuild));
 	json_object_set_new(o, "url", pipeline_link(p->id, ""));
 	json_object_set_new(o, "log", pipeline_link(p->id, "/log"));
 	return o;

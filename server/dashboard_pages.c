@@ -106,6 +106,7 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 	server_html_page_begin(out, "Pipelines", active ? 10 : 0);
 	fprintf(out, "<h1>Pipelines</h1><p class=\"muted\">%lld queued to run.</p>\n",
 		(long long)json_integer_value(json_object_get(doc, "queue_length")));
+	dashboard_controls_trigger(out);
 	if (!json_array_size(list)) {
 		fputs("<p>No pipeline yet.</p>", out);
 		server_html_page_end(out);
@@ -328,6 +329,7 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 		 (long long)json_integer_value(json_object_get(p, "id")));
 	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
 	pipeline_fields(out, p);
+	dashboard_controls_pipeline(out, p);
 	plan_section(out, json_object_get(p, "plan"));
 	jobs_section(out, p);
 	server_html_page_end(out);

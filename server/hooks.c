@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "forge/comment.h"
 #include "state/layout.h"
 
 /* Whether repository i may receive deliveries of kind: it has a webhook
@@ -187,6 +188,176 @@ static void act_on_event(struct serve *s, long ri, const struct forge_event *ev,
 	}
 }
 
+/* ---- comment commands ---- */
+
+/* A command of a pull request comment. */
+struct command {
+	enum { CMD_NONE, CMD_RETRY, CMD_REBUILD, CMD_UNKNOWN } kind;
+	char arg[128]; /* rebuild: the spec; unknown: the word */
+};
+
+/* The first line of body that starts with "/shipyard" (after blanks),
+ * parsed: "/shipyard retry", "/shipyard rebuild <spec>". */
+static void parse_command(const char *body, struct command *c)
+{
+	static const char word[] = "/shipyard";
+	char verb[32] = "", extra[8] = "";
+	int n;
+
+	c->kind = CMD_NONE;
+	c->arg[0] = '\0';
+	for (const char *line = body; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (strncmp(line, word, sizeof(word) - 1) ||
+		    (line[sizeof(word) - 1] != ' ' && line[sizeof(word) - 1] != '\t'))
+			continue;
+		const char *end = strchr(line, '\n');
+		char *text = sy_xstrndup(line, end ? (size_t)(end - line) : strlen(line));
+		n = sscanf(text + sizeof(word) - 1, "%31s %127s %7s", verb, c->arg, extra);
+		free(text);
+		if (n == 1 && !strcmp(verb, "retry"))
+			c->kind = CMD_RETRY;
+		else if (n == 2 && !strcmp(verb, "rebuild") &&
+			 strspn(c->arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					"0123456789._+-") == strlen(c->arg) && c->arg[0] != '-' &&
+			 c->arg[0] != '.')
+			c->kind = CMD_REBUILD;
+		else {
+			/* Echoed in the reply: only a plain word is. */
+			c->kind = CMD_UNKNOWN;
+			snprintf(c->arg, sizeof(c->arg), "%s",
+				 n > 0 && strspn(verb, "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+						  strlen(verb) ? verb : "...");
+		}
+		return;
+	}
+}
+
+/* Whether the commenter of ev may run commands: GitHub's
+ * author_association OWNER, MEMBER or COLLABORATOR; for Gitea and GitLab
+ * the forge's permission API (forge/comment.h). Returns 1, 0, or -1 with
+ * err when the forge could not say. */
+static int may_write(const struct serve *s, long ri, const struct forge_event *ev,
+		     struct sy_error *err)
+{
+	const char *a = ev->author_association;
+	int can = 0;
+
+	if (ev->forge == FORGE_GITHUB)
+		return a && (!strcmp(a, "OWNER") || !strcmp(a, "MEMBER") ||
+			     !strcmp(a, "COLLABORATOR"));
+	if (forge_permission_get(&s->forges[ri], ev->comment_user, ev->comment_user_id, &can, err))
+		return -1;
+	return can;
+}
+
+/* Queues the answer to the command comment: a +1 reaction when done, else
+ * -1 and a reply saying why. */
+static void answer_comment(struct serve *s, long ri, const struct forge_event *ev, int ok,
+			   const char *why)
+{
+	struct sy_error err = { { 0 } };
+	char *reply = ok ? NULL : sy_xasprintf("@%s: %s", ev->comment_user, why);
+
+	if (forge_outbox_enqueue_answer(s->outbox, s->conf.repos[ri].name, ev->pr_number,
+					ev->comment_id, ok, reply, &err) < 0)
+		sy_log_error("status outbox: %s", err.msg);
+	else
+		serve_wake_all(s);
+	free(reply);
+}
+
+/* Runs the command c of comment ev from by on the latest pipeline of its
+ * pull request; fills *out. */
+static void run_command(struct serve *s, long ri, const struct forge_event *ev,
+			const struct command *c, const char *by, struct serve_control *out)
+{
+	char ref[64];
+	struct server_store_pipeline key = { .repo = s->conf.repos[ri].name, .ref = ref };
+	struct sy_error err = { { 0 } };
+	long latest = 0;
+
+	snprintf(ref, sizeof(ref), "pr/%lld", ev->pr_number);
+	memset(out, 0, sizeof(*out));
+	if (server_store_newer(s->store, &key, &latest, &err)) {
+		out->status = 500;
+		snprintf(out->why, sizeof(out->why), "%.250s", err.msg);
+	} else if (!latest) {
+		out->status = 404;
+		snprintf(out->why, sizeof(out->why), "this pull request has no pipeline yet");
+	} else if (c->kind == CMD_RETRY) {
+		serve_retry(s, latest, by, out);
+	} else {
+		serve_rebuild(s, latest, c->arg, by, out);
+	}
+}
+
+/* A comment on a pull request: a command from someone with write access
+ * queues a pipeline; anyone else is answered politely. */
+static void act_on_comment(struct serve *s, long ri, const struct forge_event *ev,
+			   const struct server_store_event *se, struct server_http_response *r)
+{
+	struct command c;
+	struct serve_control out = { 0 };
+	struct sy_error err = { { 0 } };
+	char by[160], why[300];
+	int rc, can;
+
+	parse_command(ev->comment_body, &c);
+	rc = server_store_add_event(s->store, se, NULL, &err);
+	if (rc <= 0 || c.kind == CMD_NONE) {
+		if (rc < 0)
+			sy_log_error("%s", err.msg);
+		serve_reply_json(r, rc < 0 ? 500 : 200,
+				 rc < 0 ? json_pack("{s:s}", "error", "cannot store the event")
+				 : rc == 0 ? json_pack("{s:s}", "duplicate", ev->delivery_id)
+					   : json_pack("{s:s}", "ignored", "no /shipyard command"));
+		return;
+	}
+	snprintf(by, sizeof(by), "%s:%.100s", forge_kind_name(ev->forge), ev->comment_user);
+	if (!s->forges[ri].project) {
+		sy_log_warn("command from %s on pr %lld of %s: no forge configured to answer or "
+			    "check permissions", by, ev->pr_number, s->conf.repos[ri].name);
+		serve_reply_json(r, 200, json_pack("{s:s}", "refused", "no forge configured"));
+		return;
+	}
+	can = may_write(s, ri, ev, &err);
+	if (can <= 0) {
+		snprintf(why, sizeof(why), can < 0 ? "sorry, shipyard could not check your "
+			 "permissions on this repository; please try again later."
+			 : "sorry, only people with write access to this repository can run "
+			   "/shipyard commands.");
+		sy_log_info("command from %s on pr %lld of %s refused: %s", by, ev->pr_number,
+			    s->conf.repos[ri].name, can < 0 ? err.msg : "no write access");
+		answer_comment(s, ri, ev, 0, why);
+		serve_reply_json(r, 200, json_pack("{s:s}", "refused", can < 0 ? "permission unknown"
+									: "no write access"));
+		return;
+	}
+	if (c.kind == CMD_UNKNOWN) {
+		snprintf(why, sizeof(why), "unknown command `/shipyard %s`; try `/shipyard retry` "
+			 "or `/shipyard rebuild <spec>`.", c.arg);
+		answer_comment(s, ri, ev, 0, why);
+		serve_reply_json(r, 200, json_pack("{s:s}", "refused", "unknown command"));
+		return;
+	}
+	run_command(s, ri, ev, &c, by, &out);
+	sy_log_info("command from %s on pr %lld of %s: %s%s%s: %d %s", by, ev->pr_number,
+		    s->conf.repos[ri].name, c.kind == CMD_RETRY ? "retry" : "rebuild ",
+		    c.kind == CMD_RETRY ? "" : c.arg, "", out.status,
+		    out.status == 202 ? "queued" : out.why);
+	if (out.status == 202) {
+		answer_comment(s, ri, ev, 1, NULL);
+		serve_reply_json(r, 202, json_pack("{s:I}", "pipeline", (json_int_t)out.pipeline));
+	} else {
+		snprintf(why, sizeof(why), "cannot do that: %s.",
+			 out.status == 500 ? "the service failed to queue it" : out.why);
+		answer_comment(s, ri, ev, 0, why);
+		serve_reply_json(r, 200, json_pack("{s:s}", "refused", why));
+	}
+}
+
 static void handle_webhook(struct serve *s, const char *forge, forge_header_fn header,
 			   void *header_arg, const char *query, const char *body, size_t len,
 			   struct server_http_response *r)
@@ -224,7 +395,10 @@ static void handle_webhook(struct serve *s, const char *forge, forge_header_fn h
 		.kind = forge_event_kind_name(ev.kind), .ref = ev.branch,
 		.sha = ev.kind == FORGE_EVENT_PUSH ? ev.after : ev.head_sha,
 	};
-	act_on_event(s, ri, &ev, &se, r);
+	if (ev.kind == FORGE_EVENT_COMMENT)
+		act_on_comment(s, ri, &ev, &se, r);
+	else
+		act_on_event(s, ri, &ev, &se, r);
 out:
 	forge_event_release(&ev);
 }

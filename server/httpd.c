@@ -179,9 +179,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	} else if (!strncmp(url, "/repos/", 7) && s->repos_real && !strcmp(method, "GET") &&
 		   !is_repo_file(url + 7)) {
 		serve_repo_file(s, url + 7, &r);
-	} else if (!s->hooks.route ||
-		   !s->hooks.route(s->hooks.arg, method, url, query, header_of, c, &r)) {
-		server_http_text(&r, 404, "text/plain", "not found\n");
+	} else {
+		const char *body = NULL;
+		size_t len = 0;
+
+		if (req->body.len && !req->too_large && !req->busy) {
+			sy_buf_add(&req->body, "", 1);
+			body = (const char *)req->body.data;
+			len = req->body.len - 1;
+		}
+		if (!s->hooks.route ||
+		    !s->hooks.route(s->hooks.arg, method, url, query, header_of, c, body, len, &r))
+			server_http_text(&r, 404, "text/plain", "not found\n");
 	}
 	ret = answer(c, &r);
 	server_http_response_release(&r);

@@ -33,10 +33,12 @@ struct server_httpd_hooks {
 			struct server_http_response *resp);
 	/* Every other request: returns 1 when handled (resp filled). header
 	 * (with header_arg) reads the request's headers ("Authorization"),
-	 * valid during the call. A body, if any, is read (within max_body and
-	 * the budget of bodies in flight) and not passed on. */
+	 * valid during the call. body (len bytes, NUL-terminated; NULL when
+	 * the request had none, was over max_body or past the budget of
+	 * bodies in flight) is the request's body, valid during the call. */
 	int (*route)(void *arg, const char *method, const char *path, const char *query,
-		     forge_header_fn header, void *header_arg, struct server_http_response *resp);
+		     forge_header_fn header, void *header_arg, const char *body, size_t len,
+		     struct server_http_response *resp);
 	void *arg;
 	const char *repos_dir; /* served read-only under /repos/; NULL: none */
 	size_t max_body;       /* webhook bodies above it get 413 (bytes); those

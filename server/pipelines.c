@@ -15,7 +15,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "server/dashboard-private.h"
+#include "server/prcomment.h"
 #include "server/runner.h"
+#include "state/layout.h"
 #include "state/release.h"
 
 /* ---- statuses ---- */
@@ -39,8 +42,17 @@ static void on_reject(void *arg, const struct forge_outbox_entry *e, long http_s
 void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 		       const char *context, enum forge_state state, const char *description)
 {
+	serve_post_status_link(s, p, context, state, description, NULL);
+}
+
+void serve_post_status_link(struct serve *s, const struct server_store_pipeline *p,
+			    const char *context, enum forge_state state, const char *description,
+			    const char *job)
+{
 	long i = serve_repo_index(s, p->repo);
-	char *url = sy_xasprintf("%s/pipelines/%ld", s->conf.url, p->id);
+	char *log = job ? dashboard_job_log_url(p->id, job) : NULL;
+	char *url = log ? sy_xasprintf("%s%s.html", s->conf.url, log)
+			: sy_xasprintf("%s/pipelines/%ld", s->conf.url, p->id);
 	struct forge_status_request r = { .sha = p->head, .context = context, .state = state,
 					    .description = description, .target_url = url };
 	struct sy_error err = { { 0 } };
@@ -53,6 +65,7 @@ void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 	else if (err.msg[0])
 		sy_log_error("status outbox: %s", err.msg);
 	free(url);
+	free(log);
 }
 
 void serve_close_statuses(struct serve *s, const char *repo, const char *sha,
@@ -83,6 +96,54 @@ void serve_reopen_statuses(struct serve *s, const char *repo, const char *sha)
 		return;
 	if (forge_outbox_reopen_commit(s->outbox, repo, sha, &err))
 		sy_log_error("status outbox: %s", err.msg);
+}
+
+/* The .repo URL of p's channel when it was published, else NULL. */
+static char *repo_file_url(struct serve *s, const struct server_store_pipeline *p)
+{
+	struct state_published rec;
+	char *url = NULL;
+
+	if (state_published_read(s->conf.state_dir, p->channel, &rec, NULL) > 0 && rec.commit)
+		url = sy_xasprintf("%s/repos/%s.repo", s->conf.url, p->channel);
+	state_published_release(&rec);
+	return url;
+}
+
+void serve_post_pr_comment(struct serve *s, long id, const json_t *images)
+{
+	struct server_store_pipeline p;
+	struct sy_error err = { { 0 } };
+	json_t *detail = NULL;
+	char *url = NULL, *text;
+	long i;
+
+	if (server_store_get(s->store, id, &p, &err) != 1) {
+		if (err.msg[0])
+			sy_log_error("pull request comment: %s", err.msg);
+		return;
+	}
+	i = serve_repo_index(s, p.repo);
+	if (!p.pr || i < 0 || !s->forges[i].project)
+		goto out;
+	detail = dashboard_pipeline_detail_json(&s->dashboard, &p, &err);
+	if (!detail) {
+		sy_log_error("pull request comment: pipeline %ld: %s", id, err.msg);
+		goto out;
+	}
+	url = repo_file_url(s, &p);
+	text = server_pr_comment(detail, images, s->conf.url, url);
+	if (forge_outbox_enqueue_comment(s->outbox, p.repo, p.pr, text, &err) < 0)
+		sy_log_error("status outbox: %s", err.msg);
+	else {
+		sy_log_info("comment: pipeline=%ld repo=%s pr=%ld queued", id, p.repo, p.pr);
+		serve_wake_all(s);
+	}
+	free(text);
+out:
+	free(url);
+	json_decref(detail);
+	server_store_pipeline_release(&p);
 }
 
 /* Stops the running pipelines among what p superseded and ends the
@@ -166,7 +227,36 @@ struct run_state {
 	struct sy_strv finals;        /* those whose last status was final */
 	struct held_status *held;     /* finals that came after the stop */
 	size_t nheld;
+	char *first_failed;           /* the first job that failed, or NULL: the
+				       * failed shipyard/build status links to
+				       * its log */
+	json_t *images;               /* [{"config", "state", "description"}] of
+				       * the shipyard/image/<config> statuses, for
+				       * the pull request comment */
 };
+
+/* Keeps the latest status of an image context for the comment. */
+static void note_image(struct run_state *rs, const char *context, enum forge_state st,
+		       const char *description)
+{
+	static const char prefix[] = "shipyard/image/";
+	const char *config = context + sizeof(prefix) - 1;
+	size_t i;
+	json_t *im = NULL;
+
+	if (strncmp(context, prefix, sizeof(prefix) - 1))
+		return;
+	json_array_foreach(rs->images, i, im)
+		if (!strcmp(json_string_value(json_object_get(im, "config")), config))
+			break;
+	if (i == json_array_size(rs->images)) {
+		im = json_object();
+		json_object_set_new(im, "config", json_string(config));
+		json_array_append_new(rs->images, im);
+	}
+	json_object_set_new(im, "state", json_string(forge_state_name(st)));
+	json_object_set_new(im, "description", json_string(description ? description : ""));
+}
 
 /* 1 once the service stops this pipeline for its shutdown (not because a
  * newer one superseded it). */
@@ -178,11 +268,12 @@ static int stopped_for_shutdown(struct run_state *rs)
 	return stopped;
 }
 
-/* 1 once a newer pipeline superseded this one (its child was told to stop). */
+/* 1 once a newer pipeline superseded this one, or a person cancelled it
+ * (its child was told to stop). */
 static int stopped_as_superseded(struct run_state *rs)
 {
 	pthread_mutex_lock(&rs->s->lock);
-	int superseded = rs->slot->superseded;
+	int superseded = rs->slot->superseded || rs->slot->cancelled;
 	pthread_mutex_unlock(&rs->s->lock);
 	return superseded;
 }
@@ -198,6 +289,7 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 		st = FORGE_RUNNING;
 	if (!sy_strv_contains(&rs->contexts, context))
 		sy_strv_push(&rs->contexts, context);
+	note_image(rs, context, st, description);
 	/* A pipeline stopped because a newer one superseded it says "error ...
 	 * cancelled" for the contexts it opened after the newer one closed the
 	 * open ones: not a result. run_one ends them "superseded by <sha>" (or
@@ -215,7 +307,9 @@ static void on_status(void *arg, const char *context, enum forge_state st,
 							      sy_xstrdup(description), st };
 		return;
 	}
-	serve_post_status(rs->s, rs->p, context, st, description);
+	serve_post_status_link(rs->s, rs->p, context, st, description,
+			       st == FORGE_FAILURE && !strcmp(context, "shipyard/build")
+				       ? rs->first_failed : NULL);
 }
 
 /* Posts (post = 1) or drops the held finals, and frees them. */
@@ -240,6 +334,8 @@ static void on_job(void *arg, const char *name, enum builder_job_state state, co
 	struct server_store_job job = { (char *)name, state, (char *)reason, (char *)log, seconds };
 
 	server_store_set_job(rs->s->store, rs->p->id, &job, NULL);
+	if (state == BUILDER_JOB_FAILED && !rs->first_failed)
+		rs->first_failed = sy_xstrdup(name);
 	if (state == BUILDER_JOB_BUILT || state == BUILDER_JOB_FAILED)
 		server_metrics_build(rs->s->metrics, builder_job_state_name(state), seconds);
 }
@@ -300,7 +396,7 @@ static void close_contexts(struct run_state *rs, enum forge_state st, const char
 static void run_one(struct serve *s, struct slot *slot, struct server_store_pipeline *p)
 {
 	long ri = serve_repo_index(s, p->repo);
-	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0 };
+	struct run_state rs = { s, slot, p, SY_STRV_INIT, SY_STRV_INIT, NULL, 0, NULL, json_array() };
 	struct server_runner_sink sink = { on_status, on_job, on_held, &rs };
 	struct sy_error err = { { 0 } };
 	enum server_pipeline_state state;
@@ -325,10 +421,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	rc = server_runner_run(&req, &sink, &err);
 	pthread_mutex_lock(&s->lock);
 	int superseded = slot->superseded, stopped = s->stop_children;
-	char by[sizeof(slot->superseded_by)];
+	int cancelled = slot->cancelled && !superseded && rc != 0;
+	char by[sizeof(slot->superseded_by)], cancelled_by[sizeof(slot->cancelled_by) + 16];
 	memcpy(by, slot->superseded_by, sizeof(by));
+	snprintf(cancelled_by, sizeof(cancelled_by), "cancelled by %s", slot->cancelled_by);
 	pthread_mutex_unlock(&s->lock);
-	int interrupted = stopped && !superseded && rc != 0 && rc != 1;
+	int interrupted = stopped && !superseded && !cancelled && rc != 0 && rc != 1;
 	release_held(&rs, !interrupted);
 	if (interrupted) {
 		/* Shutdown: checkpoint. Queued again, it resumes at the next
@@ -348,6 +446,12 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 				 by);
 			close_contexts(&rs, FORGE_CANCELLED, why);
 		}
+	} else if (cancelled) {
+		/* The child's "cancelled" errors were held back: the statuses
+		 * say who stopped it (GitHub and Gitea show error, GitLab
+		 * canceled). */
+		state = SERVER_PIPELINE_CANCELLED;
+		close_contexts(&rs, FORGE_CANCELLED, cancelled_by);
 	} else if (rc < 0) {
 		state = SERVER_PIPELINE_ERROR;
 		sy_log_error("pipeline %ld: %s", p->id, err.msg);
@@ -361,7 +465,8 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	}
 	if (p->release)
 		serve_release_ended(s, p, superseded ? by : NULL, rc < 0 ? err.msg : NULL);
-	server_store_finish(s->store, p->id, state, rc < 0 ? err.msg : NULL, NULL);
+	server_store_finish(s->store, p->id, state,
+			    cancelled ? cancelled_by : rc < 0 ? err.msg : NULL, NULL);
 	server_metrics_pipeline(s->metrics, server_pipeline_state_name(state), sy_now_s() - started);
 	/* A failed build is the distribution's, not the service's: a warning;
 	 * a pipeline that could not run is an error. */
@@ -371,9 +476,13 @@ static void run_one(struct serve *s, struct slot *slot, struct server_store_pipe
 	else if (state == SERVER_PIPELINE_FAILURE)
 		level = SY_LOG_WARNING;
 	sy_log_at(level, "pipeline %ld: %s", p->id, server_pipeline_state_name(state));
+	if (!superseded)
+		serve_post_pr_comment(s, p->id, rs.images);
 out:
 	sy_strv_release(&rs.contexts);
 	sy_strv_release(&rs.finals);
+	free(rs.first_failed);
+	json_decref(rs.images);
 }
 
 void *serve_runner_main(void *arg)
@@ -394,6 +503,8 @@ void *serve_runner_main(void *arg)
 			ra->slot->id = p.id;
 			ra->slot->superseded = 0;
 			ra->slot->superseded_by[0] = '\0';
+			ra->slot->cancelled = 0;
+			ra->slot->cancelled_by[0] = '\0';
 			pthread_mutex_unlock(&s->lock);
 			run_one(s, ra->slot, &p);
 			pthread_mutex_lock(&s->lock);

@@ -53,7 +53,11 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 	const struct server_store_pipeline *p = req->pipeline;
 
 	sy_strv_push(argv, req->self);
-	sy_strv_push(argv, "run");
+	/* A rebuild a person asked for (`/shipyard rebuild <spec>`) is a goal:
+	 * `shipyard build --rebuild`, which builds and keeps the artifacts
+	 * but publishes nothing (publishing part of a plan would publish a
+	 * mix); the next run of the ref publishes them. */
+	sy_strv_push(argv, p->rebuild ? "build" : "run");
 	sy_strv_push_owned(argv, sy_xasprintf("--config=%s", req->config));
 	sy_strv_push_owned(argv, sy_xasprintf("--repo-name=%s", req->repo->name));
 	sy_strv_push_owned(argv, sy_xasprintf("--to=%s", p->head));
@@ -74,6 +78,10 @@ static void build_argv(const struct server_runner_request *req, struct sy_strv *
 	 * lifted (server_store_approve). */
 	if (p->approves)
 		sy_strv_push(argv, "--approve");
+	/* `/shipyard rebuild <spec>`: the spec and what needs it, built
+	 * again whatever their artifacts (planner/target.h). */
+	if (p->rebuild)
+		sy_strv_push_owned(argv, sy_xasprintf("--rebuild=%s", p->rebuild));
 	/* A scheduled pipeline makes its dated release itself, while it
 	 * still holds the snapshot and images it made (pipeline/release.c). */
 	if (p->release)

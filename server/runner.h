@@ -50,7 +50,9 @@ struct server_runner_request {
 
 /* Fetches the mirror <state>/git/<repo>.git (all branches, and for a pull
  * request refs/pull/<n>/head when the forge has it) and runs the pipeline
- * (with --approve when it approves a held one: pipeline->approves).
+ * (with --approve when it approves a held one: pipeline->approves; as
+ * `shipyard build --rebuild <spec>`, publishing nothing, when
+ * pipeline->rebuild is set).
  * Returns the child's exit status (0 success, 1 some spec or image failed,
  * 2 the pipeline could not run, 3 it was stopped by a signal), or -1 with
  * err when it could not be started (the fetch failed, fork failed). */

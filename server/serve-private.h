@@ -42,6 +42,8 @@ struct slot {
 	int superseded;   /* a newer push replaced it: stop it */
 	char superseded_by[65]; /* the head of the pipeline that replaced it,
 			  * "" when none (a closed pull request) */
+	int cancelled;    /* a person cancelled it (the API): stop it */
+	char cancelled_by[128]; /* who: "api:alice" */
 };
 
 /* Per-repository timer state (the main thread's alone). */
@@ -108,13 +110,40 @@ void serve_on_webhook(void *arg, const char *forge, forge_header_fn header, void
 
 /* ---- api.c ---- */
 
-/* The API's write endpoints (POST /api/pipelines/<id>/approve), ahead of
- * the dashboard's routes: returns 1 when path is one of them (r answered:
- * 405 for another method, 403 without serve.apitokens, 401 without a
- * valid bearer token, 404 for an unknown pipeline, 409 for one that is not
- * held for approval, 202 with the pipeline queued), 0 when it is not. */
+/* The API's write endpoints, ahead of the dashboard's routes (server/api.c
+ * lists them): POST /api/pipelines/<id>/approve, /retry and /cancel, and
+ * POST /api/pipelines (a manual trigger, JSON body). Returns 1 when path is
+ * one of them (r answered: 405 for another method, 403 without
+ * serve.apitokens, 401 without a valid bearer token, 400 for a malformed
+ * body, 404 for an unknown pipeline or repository, 409 for a pipeline in
+ * the wrong state, 202 with the pipeline queued or being stopped); also 1
+ * for a read of /api/ refused for want of a token when serve.apiread is
+ * "token". 0 when it is not (the dashboard answers). body (len bytes, may
+ * be NULL) is the request's. */
 int serve_on_api(struct serve *s, const char *method, const char *path, forge_header_fn header,
-		 void *header_arg, struct server_http_response *r);
+		 void *header_arg, const char *body, size_t len, struct server_http_response *r);
+
+/* What serve_retry and serve_rebuild answer: the HTTP status, and why in
+ * a line when it is not 202. */
+struct serve_control {
+	int status;        /* 202 queued, 404, 409, 500 */
+	char why[256];     /* for the other statuses */
+	long pipeline;     /* 202: the pipeline queued */
+};
+
+/* Queues pipeline id again (trigger "retry", same repository, ref,
+ * channel, base, head, release and pull request; requested_by by) when it
+ * ended in failure, error or cancelled and no newer pipeline of its ref
+ * exists. Its builds that succeeded are reused by build key, so only the
+ * failed and blocked jobs build again. The commit's statuses are reopened
+ * (forge_outbox_reopen_commit). Fills *out. */
+void serve_retry(struct serve *s, long id, const char *by, struct serve_control *out);
+
+/* Queues a pipeline of pipeline id's commits that rebuilds spec and what
+ * needs it (trigger "rebuild", --rebuild) when id has ended and no newer
+ * pipeline of its ref exists. Fills *out. */
+void serve_rebuild(struct serve *s, long id, const char *spec, const char *by,
+		   struct serve_control *out);
 
 /* ---- repofile.c ---- */
 
@@ -132,6 +161,21 @@ int serve_on_repo_file(struct serve *s, const char *method, const char *path,
  * repository (only logged when it has none). */
 void serve_post_status(struct serve *s, const struct server_store_pipeline *p,
 		       const char *context, enum forge_state state, const char *description);
+
+/* As serve_post_status, but the status links to the log page of job
+ * (/pipelines/<id>/jobs/<job>/log.html) instead of the pipeline's page;
+ * job NULL links to the pipeline. For a failure: the forge's "Details"
+ * leads to what failed. */
+void serve_post_status_link(struct serve *s, const struct server_store_pipeline *p,
+			    const char *context, enum forge_state state, const char *description,
+			    const char *job);
+
+/* Queues the pull request comment of pipeline id (server/prcomment.h) in
+ * the outbox, when it is a pull request's and its repository has a forge:
+ * the comment is created on the first pipeline of the pull request and
+ * edited on each later one. images are the pipeline's image statuses
+ * ([{"config", "state", "description"}], may be NULL). Logs what fails. */
+void serve_post_pr_comment(struct serve *s, long id, const json_t *images);
 
 /* Queues the final status state with description for every context of
  * repository repo's commit sha whose statuses did not end

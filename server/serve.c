@@ -61,11 +61,12 @@ void serve_reply_error(struct server_http_response *r, int status, const char *m
 /* ---- start and stop ---- */
 
 static int route(void *arg, const char *method, const char *path, const char *query,
-		 forge_header_fn header, void *header_arg, struct server_http_response *r)
+		 forge_header_fn header, void *header_arg, const char *body, size_t len,
+		 struct server_http_response *r)
 {
 	struct serve *s = arg;
 
-	return serve_on_api(s, method, path, header, header_arg, r) ||
+	return serve_on_api(s, method, path, header, header_arg, body, len, r) ||
 	       serve_on_repo_file(s, method, path, header, header_arg, r) ||
 	       server_releases_route(s->conf.state_dir, method, path, r) ||
 	       server_dashboard_route(&s->dashboard, method, path, query, r);

@@ -334,6 +334,15 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 		rc = sy_error_set(err, "serve.pipelines: %d: not between 1 and %d", pipelines,
 				  SERVER_MAX_PIPELINES);
 	c->api_tokens_file = relative_to(base, api_tokens);
+	char *api_read = get_str(cfg, "serve.apiread");
+	if (api_read && !strcmp(api_read, "token"))
+		c->api_read_token = 1;
+	else if (rc == 0 && api_read && strcmp(api_read, "open"))
+		rc = sy_error_set(err, "serve.apiread: '%s': expected open or token",
+				  api_read);
+	if (rc == 0 && c->api_read_token && !c->api_tokens_file)
+		rc = sy_error_set(err, "serve.apiread = token needs serve.apitokens");
+	free(api_read);
 	if (rc == 0 && c->api_tokens_file)
 		rc = server_check_secret_file(c->api_tokens_file, "serve.apitokens", err);
 	c->sign_key = relative_to(base, sign_key);

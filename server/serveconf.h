@@ -13,6 +13,8 @@
  *                                   (server/apitokens.h); mode 0600 or
  *                                   stricter, or refused; none: writes
  *                                   are disabled
+ *       apiread = open              open: anyone may read /api/; token:
+ *                                   reads need a token of apitokens too
  *   [publish]
  *       signkey = /etc/shipyard/signing-key.asc   the OpenPGP secret key that
  *                                   signs every repository's packages and
@@ -133,6 +135,8 @@ struct server_conf {
 				      * stopped and queued again */
 	char *api_tokens_file; /* serve.apitokens, or NULL: the API's write
 				* endpoints answer 403 */
+	int api_read_token;  /* serve.apiread = token: reads of /api/ need a
+			      * token of serve.apitokens too (default open) */
 	char *sign_key;      /* publish.signkey, or NULL (each repository's
 			      * sign_key says what its pipelines use) */
 	struct state_retention retention; /* [retention]: what the state

@@ -15,6 +15,7 @@ const struct sy_conf_key server_conf_keys[] = {
 	{ "serve.pipelines", 0, "1", "pipelines run at once (1 to 16)" },
 	{ "serve.shutdowntimeout", 0, "30", "seconds running pipelines get on SIGTERM" },
 	{ "serve.apitokens", SY_CONF_SECRET, NULL, "\"name token\" lines of who may call the API's write endpoints" },
+	{ "serve.apiread", 0, "open", "whether reads under /api/ need a token too: open or token" },
 	{ "publish.signkey", SY_CONF_SECRET, NULL, "the OpenPGP secret key that signs packages and repodata" },
 	{ "publish.s3.endpoint", 0, NULL, "S3-compatible endpoint URL channels are copied to" },
 	{ "publish.s3.bucket", 0, NULL, "the bucket" },

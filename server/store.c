@@ -185,8 +185,8 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 {
 	sqlite3_stmt *s = prepare(st, "INSERT INTO pipelines (event, repo, trigger, ref, channel, base,"
 				      " head, release, pr, state, created, finished, summary,"
-				      " approves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11,"
-				      " ?10, ?12, ?13, ?14)");
+				      " approves, rebuild, requested_by) VALUES (?1, ?2, ?3, ?4, ?5,"
+				      " ?6, ?7, ?8, ?9, ?11, ?10, ?12, ?13, ?14, ?15, ?16)");
 	int rc;
 
 	p->created = now();
@@ -208,6 +208,8 @@ static int insert_pipeline(struct server_store *st, struct server_store_pipeline
 	sqlite3_bind_double(s, 12, server_pipeline_state_is_final(p->state) ? p->created : 0);
 	bind_text(s, 13, p->summary);
 	sqlite3_bind_int64(s, 14, p->approves);
+	bind_text(s, 15, p->rebuild);
+	bind_text(s, 16, p->requested_by);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 	sqlite3_finalize(s);
 	p->id = rc ? 0 : (long)sqlite3_last_insert_rowid(st->db);
@@ -264,7 +266,8 @@ int server_store_queue(struct server_store *st, const struct server_store_event 
 
 #define PIPELINE_COLUMNS \
 	"id, repo, trigger, ref, channel, base, head, release, pr, state, created, started," \
-	" finished, attempts, summary, held, approves, approved_as, approved_by, approved_at"
+	" finished, attempts, summary, held, approves, approved_as, approved_by, approved_at," \
+	" rebuild, requested_by"
 
 static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
 {
@@ -293,6 +296,8 @@ static void read_pipeline(sqlite3_stmt *s, struct server_store_pipeline *p)
 	p->approved_as = (long)sqlite3_column_int64(s, 17);
 	p->approved_by = col_text(s, 18);
 	p->approved_at = sqlite3_column_double(s, 19);
+	p->rebuild = col_text(s, 20);
+	p->requested_by = col_text(s, 21);
 }
 
 int server_store_claim(struct server_store *st, struct server_store_pipeline *out,
@@ -347,6 +352,26 @@ int server_store_finish(struct server_store *st, long id, enum server_pipeline_s
 	sqlite3_bind_double(s, 4, now());
 	bind_text(s, 5, pipeline_state_names[SERVER_PIPELINE_SUPERSEDED]);
 	rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : fail(st, "finishing a pipeline", err);
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_cancel_queued(struct server_store *st, long id, const char *summary,
+			       struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "UPDATE pipelines SET state = ?2, summary = ?3, finished = ?4"
+				      " WHERE id = ?1 AND state = ?5");
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, pipeline_state_names[SERVER_PIPELINE_CANCELLED]);
+	bind_text(s, 3, summary);
+	sqlite3_bind_double(s, 4, now());
+	bind_text(s, 5, QUEUED);
+	rc = s && sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db) > 0
+						 : fail(st, "cancelling a pipeline", err);
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
@@ -486,6 +511,28 @@ int server_store_approve(struct server_store *st, long id, const char *by,
 		if (rc != 1)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int server_store_newer(struct server_store *st, const struct server_store_pipeline *p,
+		       long *newer, struct sy_error *err)
+{
+	int rc = 0, step;
+
+	*newer = 0;
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT max(id) FROM pipelines WHERE repo = ?1 AND ref = ?2"
+				      " AND id > ?3");
+	bind_text(s, 1, p->repo);
+	bind_text(s, 2, p->ref);
+	sqlite3_bind_int64(s, 3, p->id);
+	step = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (step == SQLITE_ROW)
+		*newer = (long)sqlite3_column_int64(s, 0);
+	else
+		rc = fail(st, "reading pipelines", err);
+	sqlite3_finalize(s);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -693,6 +740,8 @@ void server_store_pipeline_release(struct server_store_pipeline *p)
 	free(p->summary);
 	free(p->held);
 	free(p->approved_by);
+	free(p->rebuild);
+	free(p->requested_by);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -77,6 +77,10 @@ struct server_store_pipeline {
 				 * or NULL */
 	double approved_at;     /* held: when it was approved (seconds since the
 				 * epoch), 0 while not */
+	char *rebuild;          /* a spec a person asked to rebuild (`/shipyard
+				 * rebuild <spec>`): the run gets --rebuild; NULL */
+	char *requested_by;     /* who asked for it ("api:alice", "github:bob"),
+				 * NULL for a push, poll or schedule */
 };
 
 /* A job of a pipeline (a spec build or an image). */
@@ -133,6 +137,12 @@ int server_store_claim(struct server_store *st, struct server_store_pipeline *ou
 int server_store_finish(struct server_store *st, long id, enum server_pipeline_state state,
 			 const char *summary, struct sy_error *err);
 
+/* Marks pipeline id cancelled with summary ("cancelled by api:alice") if
+ * it is still queued. Returns 1 when it was, 0 when it is not queued (any
+ * more), -1 with err. */
+int server_store_cancel_queued(struct server_store *st, long id, const char *summary,
+			       struct sy_error *err);
+
 /* Records that the cascade guard held the plan of pipeline id, with what it
  * said (description, one line). Returns 0, or -1 with err. */
 int server_store_set_held(struct server_store *st, long id, const char *description,
@@ -158,6 +168,12 @@ int server_store_set_held(struct server_store *st, long id, const char *descript
  * or -1 with err. */
 int server_store_approve(struct server_store *st, long id, const char *by,
 			  struct server_store_pipeline *out, struct sy_error *err);
+
+/* Sets *newer to the id of the latest pipeline of p's repository and ref
+ * queued after p (0 when none). Returns 0, or -1 with err. For a retry: a
+ * newer pipeline of the ref is what the ref builds now. */
+int server_store_newer(struct server_store *st, const struct server_store_pipeline *p,
+		       long *newer, struct sy_error *err);
 
 /* Returns 1 when a queued or running pipeline of repository repo builds
  * commit head, 0 when none does, -1 with err. */

@@ -83,6 +83,12 @@ static const char *const migrations[] = {
 	" name TEXT NOT NULL, evr TEXT NOT NULL, build_key TEXT NOT NULL,"
 	" counter INTEGER NOT NULL, assigned REAL NOT NULL,"
 	" PRIMARY KEY (name, evr, build_key)) WITHOUT ROWID;",
+
+	/* 5: pipelines people ask for (the API's retry and trigger, a pull
+	 * request comment's /shipyard retry or rebuild) record who asked, and
+	 * a rebuild the spec it names. NULL in every existing pipeline. */
+	"ALTER TABLE pipelines ADD COLUMN rebuild TEXT;"
+	"ALTER TABLE pipelines ADD COLUMN requested_by TEXT;",
 };
 
 _Static_assert(LEN(migrations) == STATE_DB_VERSION, "one migration per schema version");

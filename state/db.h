@@ -120,7 +120,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 4
+#define STATE_DB_VERSION 5
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {

@@ -13,9 +13,12 @@ const npmDir = path.join(__dirname, '..', 'npm', 'node_modules');
 const pkgDir = path.join(npmDir, '@octokit', 'openapi');
 const outDir = path.join(__dirname, 'schemas');
 
-// The endpoints shipyard calls on GitHub (service/forge.c).
+// The endpoints shipyard calls on GitHub (forge/forge.c, forge/comment.c).
 const ENDPOINTS = [
 	{ method: 'post', path: '/repos/{owner}/{repo}/statuses/{sha}' },
+	{ method: 'post', path: '/repos/{owner}/{repo}/issues/{issue_number}/comments' },
+	{ method: 'patch', path: '/repos/{owner}/{repo}/issues/comments/{comment_id}' },
+	{ method: 'post', path: '/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions' },
 ];
 
 function resolve(doc, node, seen = new Set()) {

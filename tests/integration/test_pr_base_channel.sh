@@ -102,7 +102,7 @@ sed -i 's/^%build$/%build\nexit 1/' "$repo/SPECS/libbanner/libbanner.spec"
 git_ -C "$repo" commit -q -am "libbanner: break the build"
 run_pr 3 broken
 [ "$rc" -eq 1 ] || { cat "$T/pr-3.out"; fail "the pull request breaking libbanner: exit $rc, expected 1"; }
-expect_line "$T/pr-3.out" '^shipyard/build failure 0 built, 0 reused, 0 unchanged, 1 failed, 1 blocked'
+expect_line "$T/pr-3.out" '^shipyard/build failure failed: libbanner; blocked: [a-z-]+; 0 built, 0 reused, 0 unchanged, 1 failed, 1 blocked'
 published pr-3 >"$T/pr-3.rq"
 for nevr in libbanner-1.0-3 libbanner-devel-1.0-3 greet-tools-1.0-2 hello-1.0-1; do
 	grep -q "^$nevr\.mdst1\." "$T/pr-3.rq" || { cat "$T/pr-3.rq"; fail "pr-3 lacks main's $nevr"; }

@@ -64,7 +64,12 @@ expect_line "$T/err" 'SPECS/failing/failing\.spec: rpmbuild failed with status 1
 for spec in hello libbanner greet-tools; do
 	expect_line "$T/err" "SPECS/$spec/$spec\\.spec: blocked by libgreet"
 done
-expect_line "$T/out" '^shipyard/build failure [0-9]+ built, 0 reused, 0 unchanged, 4 failed, 3 blocked'
+# The description names the failed specs (three, then a count) and the
+# blocked ones, within GitHub's 140 characters.
+expect_line "$T/out" '^shipyard/build failure failed: [a-z-]+, [a-z-]+, [a-z-]+ \+1 more; blocked: [a-z, -]+; [0-9]+ built, 0 reused'
+expect_line "$T/out" '^shipyard/build failure failed: .*libgreet'
+line=$(grep '^shipyard/build failure' "$T/out" | sed 's/^shipyard\/build failure //')
+[ "${#line}" -le 140 ] || fail "build description is ${#line} characters: $line"
 # The image needs libgreet and hello: it fails, saying why.
 expect_line "$T/out" '^shipyard/image/minimal-container failure .*(libgreet|hello)'
 

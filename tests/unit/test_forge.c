@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "forge/comment.h"
 #include "forge/forge.h"
+#include "forge/forge-private.h" /* forge_http, for the fake forge's controls */
 
 #define SHA "0123456789abcdef0123456789abcdef01234567"
 #define TOKEN "tok-SECRET-4242"
@@ -549,6 +551,122 @@ static void test_forge_requests_pass_fake_forge_openapi_checks(void **state)
 	free(dir);
 }
 
+/* POSTs json to the fake forge's control path (curl through forge_http
+ * would add the token: a plain request is enough). */
+static void fakeforge_control(unsigned port, const char *path, const char *json)
+{
+	struct forge f = FORGE_INIT;
+	struct forge_response out;
+	char *base = sy_xasprintf("http://127.0.0.1:%u", port), *url = sy_xasprintf("%s%s", base, path);
+
+	forge_init(&f, FORGE_GITEA, base, "o/r");
+	assert_int_equal(forge_http(&f, "POST", url, json, &out, NULL), 0);
+	forge_release(&f);
+	free(url);
+	free(base);
+}
+
+static void test_forge_comments_reactions_permissions_pass_fake_forge(void **state)
+{
+	static const enum forge_kind kinds[] = { FORGE_GITHUB, FORGE_GITEA, FORGE_GITLAB };
+	static const char *const suffix[] = { "", "", "/api/v4" };
+	char *dir = test_tmpdir(), *data = NULL;
+	char *calls = sy_xasprintf("%s/calls.jsonl", dir);
+	struct sy_child forge;
+	struct sy_error err = { { 0 } };
+	size_t len, lines = 0;
+	unsigned port;
+
+	(void)state;
+	if (test_fakeforge_start(calls, TOKEN, NULL, &forge, &port)) {
+		sy_rm_rf(dir, &err);
+		free(dir);
+		free(calls);
+		skip(); /* tests/npm/node_modules absent: run `npm ci --prefix tests/npm` */
+	}
+	fakeforge_control(port, "/__permission", "{\"user\":\"alice\",\"permission\":\"write\"}");
+	fakeforge_control(port, "/__permission", "{\"user\":\"eve\",\"permission\":\"read\"}");
+	fakeforge_control(port, "/__permission", "{\"user_id\":5,\"access_level\":30}");
+	fakeforge_control(port, "/__permission", "{\"user_id\":6,\"access_level\":20}");
+	for (int k = 0; k < 3; k++) {
+		struct forge f = FORGE_INIT;
+		struct forge_response out;
+		char *api = sy_xasprintf("http://127.0.0.1:%u%s", port, suffix[k]);
+		long long id = 0, first;
+		int can = -1;
+
+		forge_init(&f, kinds[k], api, kinds[k] == FORGE_GITLAB ? "grp/distro" : "o/r");
+		assert_ok(forge_comment_put(&f, 12, &id, "first *pipeline*", &out, &err), &err);
+		assert_true(id > 0);
+		first = id;
+		assert_ok(forge_comment_put(&f, 12, &id, "second", &out, &err), &err);
+		assert_int_equal(id, first); /* edited in place */
+		assert_ok(forge_reaction_put(&f, 12, id, 1, &out, &err), &err);
+		assert_ok(forge_reaction_put(&f, 12, id, 0, &out, &err), &err);
+		/* A comment someone deleted is made again. */
+		id = 999999;
+		assert_ok(forge_comment_put(&f, 12, &id, "third", &out, &err), &err);
+		assert_true(id != 999999 && id > 0);
+		if (kinds[k] == FORGE_GITHUB) {
+			assert_int_equal(forge_permission_get(&f, "alice", 0, &can, &err), -1);
+		} else {
+			assert_ok(forge_permission_get(&f, "alice", 5, &can, &err), &err);
+			assert_int_equal(can, 1);
+			assert_ok(forge_permission_get(&f, "eve", 6, &can, &err), &err);
+			assert_int_equal(can, 0);
+			assert_ok(forge_permission_get(&f, "nobody", 7, &can, &err), &err);
+			assert_int_equal(can, 0);
+		}
+		forge_release(&f);
+		free(api);
+	}
+	test_fakeforge_stop(&forge);
+	assert_ok(sy_read_file(calls, &data, &len, &err), &err);
+	for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *call = json_loads(line, 0, NULL);
+
+		assert_non_null(call);
+		if (!json_is_true(json_object_get(call, "valid")))
+			fail_msg("fake forge rejected: %s", line);
+		assert_true(json_is_true(json_object_get(call, "token_matched")));
+		json_decref(call);
+		lines++;
+	}
+	/* Per forge: create, edit, 2 reactions, edit 404 + create; Gitea and
+	 * GitLab 3 permission calls. */
+	assert_int_equal(lines, 3 * 6 + 2 * 3);
+	free(data);
+	free(calls);
+	sy_rm_rf(dir, &err);
+	free(dir);
+}
+
+static void test_forge_comment_request_per_forge(void **state)
+{
+	struct forge f = FORGE_INIT;
+	struct sy_error err = { { 0 } };
+	char *method, *url, *json;
+
+	(void)state;
+	forge_init(&f, FORGE_GITLAB, "https://gl.example/api/v4", "grp/distro");
+	assert_ok(forge_comment_request(&f, 4, 77, "x", &method, &url, &json, &err), &err);
+	assert_string_equal(method, "PUT");
+	assert_string_equal(url, "https://gl.example/api/v4/projects/grp%2Fdistro/merge_requests/4/notes/77");
+	assert_string_equal(json, "{\"body\":\"x\"}");
+	free(method);
+	free(url);
+	free(json);
+	forge_release(&f);
+	forge_init(&f, FORGE_GITEA, "https://codeberg.org/", "o/r");
+	assert_ok(forge_comment_request(&f, 4, 0, "x", &method, &url, &json, &err), &err);
+	assert_string_equal(method, "POST");
+	assert_string_equal(url, "https://codeberg.org/api/v1/repos/o/r/issues/4/comments");
+	free(method);
+	free(url);
+	free(json);
+	forge_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_forge_load_token_trims_newline_and_rejects_empty),
 		cmocka_unit_test(test_forge_state_names_round_trip),
 		cmocka_unit_test(test_forge_requests_pass_fake_forge_openapi_checks),
+		cmocka_unit_test(test_forge_comments_reactions_permissions_pass_fake_forge),
+		cmocka_unit_test(test_forge_comment_request_per_forge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,9 +102,11 @@ static void test_bodies_in_flight_are_bounded(void **state)
 	server_httpd_stop(h);
 }
 
-/* A router that answers POST /api/x from its Authorization header. */
+/* A router that answers POST /api/x from its Authorization header, with
+ * the request's body as its answer. */
 static int route(void *arg, const char *method, const char *path, const char *query,
-		 forge_header_fn header, void *header_arg, struct server_http_response *resp)
+		 forge_header_fn header, void *header_arg, const char *body, size_t len,
+		 struct server_http_response *resp)
 {
 	const char *auth = header(header_arg, "Authorization");
 
@@ -115,7 +117,7 @@ static int route(void *arg, const char *method, const char *path, const char *qu
 		server_http_text(resp, 401, "application/json", "{}");
 		resp->authenticate = "Bearer realm=\"t\"";
 	} else {
-		server_http_text(resp, 202, "application/json", "{}");
+		server_http_text(resp, 202, "application/json", body && strlen(body) == len ? body : "{}");
 	}
 	return 1;
 }
@@ -155,6 +157,14 @@ static void test_router_reads_headers_and_challenges_a_401(void **state)
 					      "Connection: close\r\nContent-Length: 0\r\n\r\n");
 	assert_non_null(strstr(got, "HTTP/1.1 202"));
 	assert_null(strstr(got, "WWW-Authenticate"));
+	free(got);
+	/* The body reaches the router. */
+	got = exchange(server_httpd_port(h), "POST /api/x HTTP/1.1\r\nHost: t\r\n"
+					      "Authorization: Bearer sesame\r\n"
+					      "Connection: close\r\nContent-Length: 12\r\n\r\n"
+					      "{\"branch\":1}");
+	assert_non_null(strstr(got, "HTTP/1.1 202"));
+	assert_non_null(strstr(got, "\r\n\r\n{\"branch\":1}"));
 	free(got);
 	got = exchange(server_httpd_port(h), "GET /other HTTP/1.1\r\nHost: t\r\n"
 					      "Connection: close\r\n\r\n");

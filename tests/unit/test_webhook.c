@@ -553,6 +553,104 @@ static void test_parse_refuses_malformed_json(void **state)
 	assert_true(strncmp(err.msg, "malformed JSON: line 1: ", 24) == 0);
 }
 
+/* Checks that example (an issue_comment created on a pull request) parses
+ * into a COMMENT with its id, body, author and association. */
+static void assert_comment(json_t *example)
+{
+	struct forge_event ev = FORGE_EVENT_INIT;
+	json_t *issue = json_object_get(example, "issue"), *c = json_object_get(example, "comment");
+
+	github_deliver(example, "issue_comment", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_COMMENT);
+	assert_int_equal(ev.pr_number, json_integer_value(json_object_get(issue, "number")));
+	assert_int_equal(ev.comment_id, json_integer_value(json_object_get(c, "id")));
+	assert_str_or_null(ev.comment_body, str_at(c, "body", NULL, NULL));
+	assert_str_or_null(ev.comment_user, str_at(c, "user", "login", NULL));
+	assert_str_or_null(ev.author_association, str_at(c, "author_association", NULL, NULL));
+	forge_event_release(&ev);
+}
+
+/* Every issue_comment example parses: one created on a pull request is a
+ * COMMENT, others (an issue's, an edit, a deletion) are ignored. The
+ * examples' comments are on issues: each created one is also delivered as
+ * if its issue were a pull request (GitHub adds issue.pull_request). */
+static void test_parse_github_issue_comment_examples(void **state)
+{
+	json_t *index = octokit_index(), *example;
+	size_t i, comments = 0;
+
+	(void)state;
+	json_array_foreach(octokit_examples(index, "issue_comment"), i, example) {
+		struct forge_event ev = FORGE_EVENT_INIT;
+		json_t *pr = json_object_get(json_object_get(example, "issue"), "pull_request");
+		const char *action = json_string_value(json_object_get(example, "action"));
+
+		if (pr && !json_is_null(pr) && !strcmp(action, "created")) {
+			assert_comment(example);
+			comments++;
+			continue;
+		}
+		github_deliver(example, "issue_comment", &ev);
+		assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
+		forge_event_release(&ev);
+		if (strcmp(action, "created"))
+			continue;
+		json_t *copy = json_deep_copy(example);
+		json_object_set_new(json_object_get(copy, "issue"), "pull_request",
+				    json_pack("{s:s}", "url", "https://api.github.com/repos/o/r/pulls/1"));
+		assert_comment(copy);
+		json_decref(copy);
+		comments++;
+	}
+	assert_true(comments > 0);
+	json_decref(index);
+}
+
+static void test_parse_gitea_and_gitlab_comments(void **state)
+{
+	struct forge_event ev = FORGE_EVENT_INIT;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_ok(parse_text(FORGE_GITEA, "issue_comment",
+			     "{\"action\":\"created\",\"is_pull\":true,\"issue\":{\"number\":4,"
+			     "\"pull_request\":null},\"comment\":{\"id\":77,\"body\":\"/shipyard "
+			     "retry\",\"user\":{\"login\":\"alice\",\"id\":3}},\"repository\":"
+			     "{\"id\":1,\"full_name\":\"o/r\",\"clone_url\":\"https://g/o/r.git\"}}",
+			     &ev, &err), &err);
+	assert_int_equal(ev.kind, FORGE_EVENT_COMMENT);
+	assert_int_equal(ev.pr_number, 4);
+	assert_int_equal(ev.comment_id, 77);
+	assert_string_equal(ev.comment_user, "alice");
+	assert_null(ev.author_association);
+	forge_event_release(&ev);
+	assert_ok(parse_text(FORGE_GITLAB, "Note Hook",
+			     "{\"object_kind\":\"note\",\"user\":{\"id\":5,\"username\":\"bob\"},"
+			     "\"project\":{\"id\":9,\"path_with_namespace\":\"g/p\"},"
+			     "\"object_attributes\":{\"id\":1244,\"note\":\"/shipyard rebuild zlib\","
+			     "\"noteable_type\":\"MergeRequest\"},\"merge_request\":{\"iid\":2}}",
+			     &ev, &err), &err);
+	assert_int_equal(ev.kind, FORGE_EVENT_COMMENT);
+	assert_int_equal(ev.pr_number, 2);
+	assert_int_equal(ev.comment_id, 1244);
+	assert_int_equal(ev.comment_user_id, 5);
+	assert_string_equal(ev.comment_body, "/shipyard rebuild zlib");
+	forge_event_release(&ev);
+	assert_ok(parse_text(FORGE_GITLAB, "Note Hook",
+			     "{\"object_attributes\":{\"id\":1,\"noteable_type\":\"Commit\"},"
+			     "\"project\":{\"id\":9,\"path_with_namespace\":\"g/p\"}}",
+			     &ev, &err), &err);
+	assert_int_equal(ev.kind, FORGE_EVENT_IGNORED);
+	assert_string_equal(ev.ignored_reason, "note on a Commit");
+	forge_event_release(&ev);
+	/* A comment missing its body is refused. */
+	assert_int_equal(parse_text(FORGE_GITLAB, "Note Hook",
+				    "{\"object_attributes\":{\"id\":1,\"noteable_type\":"
+				    "\"MergeRequest\"},\"user\":{\"id\":5,\"username\":\"b\"},"
+				    "\"merge_request\":{\"iid\":2},\"project\":{\"id\":9,"
+				    "\"path_with_namespace\":\"g/p\"}}", &ev, &err), -1);
+}
+
 static void test_parse_refuses_unknown_or_missing_event(void **state)
 {
 	struct forge_event ev = FORGE_EVENT_INIT;
@@ -561,8 +659,8 @@ static void test_parse_refuses_unknown_or_missing_event(void **state)
 	(void)state;
 	assert_int_equal(parse_text(FORGE_GITHUB, "issues", "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "unknown event 'issues'");
-	assert_int_equal(parse_text(FORGE_GITLAB, "Note Hook", "{}", &ev, &err), -1);
-	assert_string_equal(err.msg, "unknown event 'Note Hook'");
+	assert_int_equal(parse_text(FORGE_GITLAB, "Wiki Page Hook", "{}", &ev, &err), -1);
+	assert_string_equal(err.msg, "unknown event 'Wiki Page Hook'");
 	/* GitLab names its events differently. */
 	assert_int_equal(parse_text(FORGE_GITLAB, "push", "{}", &ev, &err), -1);
 	assert_string_equal(err.msg, "unknown event 'push'");
@@ -894,6 +992,8 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses_form_body_without_payload),
 		cmocka_unit_test(test_parse_refuses_malformed_json),
 		cmocka_unit_test(test_parse_refuses_unknown_or_missing_event),
+		cmocka_unit_test(test_parse_github_issue_comment_examples),
+		cmocka_unit_test(test_parse_gitea_and_gitlab_comments),
 		cmocka_unit_test(test_parse_refuses_push_without_after),
 		cmocka_unit_test(test_delivery_id_falls_back_to_body_digest),
 		cmocka_unit_test(test_parse_refuses_ref_names_git_refuses),
