@@ -5,7 +5,9 @@
 # make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
-# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
+# slurmctld, slurmd, slurm-client and munge run the private single-node
+# cluster of the Slurm executor's tests and bench, builder/slurm.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
@@ -26,6 +28,7 @@ gpg gpg-agent gpgconf
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
 clang libclang-rt-dev
+slurmctld slurmd slurm-client munge
 "
 
 # Succeeds when Debian package $1 is installed. nodejs and npm also count as
