@@ -28,6 +28,7 @@ struct sjob {
 	char *jobid;      /* Slurm's id, NULL when it never was submitted */
 	char *line;       /* its result line once known */
 	int status;       /* 0, or 1 when it ended without result */
+	int keep;         /* 1: left running for a restart; its files stay */
 	double since;     /* when it was submitted or attached to */
 };
 
@@ -410,8 +411,10 @@ static int take_finished(struct slurm *s, struct builder_executor_done *done)
 			continue;
 		*done = (struct builder_executor_done){ .id = j->id, .line = j->line,
 							.status = j->status };
-		/* The next start of this job submits it afresh. */
-		forget_job_files(j);
+		/* The next start of this job submits it afresh, unless it was
+		 * left running for a restart to attach to. */
+		if (!j->keep)
+			forget_job_files(j);
 		free(j->name);
 		free(j->dir);
 		free(j->jobid);
@@ -468,6 +471,15 @@ static void slurm_cancel(void *impl)
 		 * death signal): its restart runs the pipeline again and
 		 * attaches to these jobs. */
 		sy_log_info("the scheduler's parent ended: Slurm jobs left running for a restart");
+		for (size_t k = 0; k < s->n; k++) {
+			struct sjob *j = &s->jobs[k];
+			if (j->line || !j->jobid)
+				continue;
+			j->line = sy_xasprintf("0 0 0.000 -1\tleft running as Slurm job %s for a "
+					       "restart to attach to\n", j->jobid);
+			j->status = 1;
+			j->keep = 1;
+		}
 		return;
 	}
 	s->cancelled = 1;

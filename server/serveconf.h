@@ -91,6 +91,13 @@ struct server_repo_conf {
 			      * order before shipyard.conf's sources.url */
 	char *sign_key;      /* signkey, else publish.signkey, or NULL: its
 			      * channels are published unsigned */
+	char *executor;      /* executor: where its builds run, "local" or
+			      * "slurm" (builder/executor.h); NULL: local */
+	char *partition;     /* partition, account, qos: sbatch's, or NULL: */
+	char *account;       /* the cluster's defaults (slurm only) */
+	char *qos;
+	struct sy_strv sbatch_options; /* sbatchoption values: more sbatch
+			      * options, one per value ("--constraint=ssd") */
 };
 
 /* The whole configuration. */
