@@ -413,8 +413,14 @@ static int take_finished(struct slurm *s, struct builder_executor_done *done)
 							.status = j->status };
 		/* The next start of this job submits it afresh, unless it was
 		 * left running for a restart to attach to. */
-		if (!j->keep)
+		if (!j->keep) {
+			char *src = job_file(j, "src");
 			forget_job_files(j);
+			/* Kept after a failure: its description and Slurm's
+			 * output say what happened. */
+			sy_rm_rf(!strncmp(j->line, "1 ", 2) ? j->dir : src, NULL);
+			free(src);
+		}
 		free(j->name);
 		free(j->dir);
 		free(j->jobid);
