@@ -203,11 +203,34 @@ static void log_failures(const struct pipeline *p)
 				    p->results[e].log_path);
 }
 
-/* The resource class of a build: cores by its expected duration (1 below
- * 5 minutes, 2 below 30, else 4), 2 GiB of memory per core, the output
+static struct builder_resources default_resources(const struct pipeline *p, double expected_s);
+
+/* The resource class of a build: what shipyard.conf's class for the spec
+ * (spec.<name>.resources) sets, the rest by its expected duration: cores (1
+ * below 5 minutes, 2 below 30, else 4), 2 GiB of memory per core, the output
  * limit as local disk, and 3 times the expected duration (at least 10
  * minutes; at most the build timeout and 5 minutes for setting up) as time
  * limit. */
+static struct builder_resources spec_resources(const struct pipeline *p, size_t spec,
+					       double expected_s)
+{
+	const struct planner_resource_class *c =
+		planner_distro_resources(&p->head.distro, p->head.index.specs[spec].name);
+	struct builder_resources r = default_resources(p, expected_s);
+
+	if (c && c->cpus) {
+		r.cpus = c->cpus;
+		r.memory_mib = 2048ULL * r.cpus;
+	}
+	if (c && c->memory_mib)
+		r.memory_mib = c->memory_mib;
+	if (c && c->disk_mib)
+		r.tmp_mib = c->disk_mib;
+	if (c && c->time_s)
+		r.time_s = c->time_s;
+	return r;
+}
+
 static struct builder_resources default_resources(const struct pipeline *p, double expected_s)
 {
 	struct builder_resources r = { 0 };
@@ -269,7 +292,7 @@ static size_t schedule(struct pipeline *p, const char *builds, const char *db,
 	}
 	for (size_t e = 0; e < p->plan.n; e++) {
 		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);
-		res[e] = default_resources(p, expected[e]);
+		res[e] = spec_resources(p, p->plan.entries[e].spec, expected[e]);
 	}
 	struct builder_schedule_input in = {
 		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
