@@ -20,11 +20,12 @@ echo "cluster up ($cluster_proctrack)"
 repo=$T/minidistro
 minidistro "$repo"
 
-# jobs_named PREFIX: how many Slurm jobs (any state, MinJobAge keeps them)
-# have a name starting with shipyard-PREFIX. (Without slurmdbd, sacct has
+# jobs_named PREFIX [AFTER]: how many Slurm jobs (any state, MinJobAge keeps
+# them) with an id above AFTER have a name starting with shipyard-PREFIX. (Without slurmdbd, sacct has
 # no records; squeue --states=all lists the finished jobs too.)
 jobs_named() {
-	squeue -h -t all -o %j | grep -c "^shipyard-${1:-}" || true
+	squeue -h -t all -o '%i %j' |
+		awk -v min="${2:-0}" -v name="shipyard-${1:-}" '$1 > min && index($2, name) == 1' | wc -l
 }
 
 # state_of RUN_OUT SPEC: SPEC's state in the build_state.csv of the run
@@ -70,7 +71,7 @@ expect_line "$T/fail.out" 'SPECS/libgreet/libgreet.spec: rpmbuild failed'
 [ "$(jobs_named libgreet)" -eq 2 ] || fail "the failed build was retried (a build failure is final)"
 
 # 3. A build scancelled from outside is submitted again and succeeds.
-(cd "$repo" && git_ revert -q --no-edit HEAD &&
+(cd "$repo" && git_ revert --no-edit HEAD >/dev/null &&
 	sed -i 's/^%build$/%build\nsleep 12/' SPECS/smoketest/smoketest.spec &&
 	git_ commit -q -am "slow smoketest")
 "$SHIPYARD" build --repo "$repo" --state "$T/slurm" --executor slurm --specs smoketest \
@@ -117,6 +118,8 @@ start() {
 	done
 	base=http://127.0.0.1:$port
 }
+# The service's state is new: it builds smoketest at the key of step 3 again.
+before=$(squeue -h -t all -o %i | sort -n | tail -n 1)
 start
 # The slow smoketest is the last to build (greet-tools waits on others, but
 # smoketest sleeps longer): wait until its job runs.
@@ -144,7 +147,7 @@ done
 grep -q "$sname: attached to Slurm job" "$T"/serve-state/pipelines/*/*.log "$T/serve.log" 2>/dev/null ||
 	grep -rq "$sname: attached to Slurm job" "$T/serve-state/pipelines" ||
 	fail "the restarted run did not attach to the Slurm job"
-[ "$(jobs_named "$sname")" -eq 1 ] || { squeue -h -t all -o '%i %j %T'; fail "the build was submitted again after the restart"; }
+[ "$(jobs_named "$sname" "$before")" -eq 1 ] || { squeue -h -t all -o '%i %j %T'; fail "the build was submitted again after the restart"; }
 kill -TERM $pid
 wait $pid || true
 pid=
