@@ -29,10 +29,12 @@ tmp=$(mktemp -d /tmp/shipyard-bench-cluster-XXXXXX)
 trap 'cluster_stop; rm -rf "$tmp"' EXIT
 
 # The simulation needs no cluster: first, so that it runs where none starts.
+# SHIPYARD_BENCH_AZL, SHIPYARD_BENCH_AZL_STATE: a clone of the bundle and a
+# state directory to reuse (the first plan of 3,000 specs takes minutes).
 azl=${SHIPYARD_BENCH_AZL:-$tmp/azl}
 if [ -f "$bundle" ]; then
 	[ -d "$azl/.git" ] || git clone -q "$bundle" "$azl"
-	"$top/build/bench/cluster-sim" --repo "$azl" --state "$tmp/azl-state" \
+	"$top/build/bench/cluster-sim" --repo "$azl" --state "${SHIPYARD_BENCH_AZL_STATE:-$tmp/azl-state}" \
 		--nodes 1 --nodes 8 --nodes 64 --tick 1
 else
 	say "simulation skipped: the Azure Linux bundle is absent"

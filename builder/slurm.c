@@ -21,6 +21,10 @@
  * covers a controller busy answering). */
 #define LOST_AFTER_S 30.0
 
+/* How often result files are looked at between two squeue polls: a stat
+ * of a file each, cheap next to an squeue. */
+#define RESULT_CHECK_MS 50
+
 struct sjob {
 	size_t id;        /* the scheduler's number */
 	char *name;       /* job name */
@@ -441,6 +445,14 @@ static void sleep_ms(double ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Reads the result files of the jobs without a line: a finished build is
+ * seen within RESULT_CHECK_MS, without waiting for the next squeue. */
+static void check_results(struct slurm *s)
+{
+	for (size_t k = 0; k < s->n; k++)
+		take_result(&s->jobs[k]);
+}
+
 static int slurm_wait(void *impl, int timeout_ms, struct builder_executor_done *done)
 {
 	struct slurm *s = impl;
@@ -452,16 +464,17 @@ static int slurm_wait(void *impl, int timeout_ms, struct builder_executor_done *
 		if (!s->n)
 			return 0;
 		double next = s->last_poll + s->cfg.tick_ms / 1000.0, now = sy_now_s();
+		if (timeout_ms >= 0 && now >= end)
+			return 0;
 		if (next > now) {
-			if (timeout_ms >= 0 && end < next) {
-				sleep_ms((end - now) * 1000);
-				return 0;
-			}
-			sleep_ms((next - now) * 1000);
+			double until = timeout_ms >= 0 && end < next ? end : next;
+			if (until > now + RESULT_CHECK_MS / 1000.0)
+				until = now + RESULT_CHECK_MS / 1000.0;
+			sleep_ms((until - now) * 1000);
+			check_results(s);
+			continue;
 		}
 		poll_jobs(s);
-		if (timeout_ms >= 0 && sy_now_s() >= end)
-			return take_finished(s, done);
 	}
 }
 

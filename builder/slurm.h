@@ -13,8 +13,9 @@
  * failed pending forever, and counts a dependency on an unknown job id as
  * satisfied).
  *
- * Polling, once per tick for all jobs: a job whose result file exists is
- * finished with it; for the others one `squeue --states=all` gives their
+ * Polling: a job whose result file exists is finished with it (the files
+ * are looked at every 50 ms); once per tick, for the others, one
+ * `squeue --states=all` gives their
  * states (and `sacct` those squeue no longer knows, where the cluster keeps
  * accounting). A job that ended without a result is an infrastructure
  * failure (retried by the scheduler): NODE_FAIL, BOOT_FAIL, PREEMPTED,
