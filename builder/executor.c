@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/slurm.h"
 #include "common/child.h"
 #include "common/strv.h"
 
@@ -113,17 +114,27 @@ static const struct builder_executor_ops local_ops = {
 
 /* ---- the interface ---- */
 
-struct builder_executor *builder_executor_new(const char *name, struct sy_error *err)
+struct builder_executor *builder_executor_new(const struct builder_executor_config *cfg,
+					      struct sy_error *err)
 {
+	const char *name = cfg && cfg->name ? cfg->name : local_ops.name;
 	struct builder_executor *ex;
+	void *impl;
 
-	if (strcmp(name, local_ops.name) != 0) {
-		sy_error_set(err, "unknown executor '%s' (local)", name);
+	if (!strcmp(name, local_ops.name)) {
+		impl = sy_xcalloc(1, sizeof(struct local));
+		ex = sy_xcalloc(1, sizeof(*ex));
+		ex->ops = &local_ops;
+	} else if (!strcmp(name, builder_slurm_ops.name)) {
+		if (!(impl = builder_slurm_new(cfg, err)))
+			return NULL;
+		ex = sy_xcalloc(1, sizeof(*ex));
+		ex->ops = &builder_slurm_ops;
+	} else {
+		sy_error_set(err, "unknown executor '%s' (" BUILDER_EXECUTOR_NAMES ")", name);
 		return NULL;
 	}
-	ex = sy_xcalloc(1, sizeof(*ex));
-	ex->ops = &local_ops;
-	ex->impl = sy_xcalloc(1, sizeof(struct local));
+	ex->impl = impl;
 	return ex;
 }
 

@@ -5,16 +5,14 @@
  * and cancels what runs when the run is cancelled. It never learns how or
  * where a job ran.
  *
- * One executor exists: "local", a job process per build on this machine
+ * Two executors exist. "local": a job process per build on this machine
  * (common/child.h: forked from the scheduler, its result line over a pipe,
  * its own process group, killed with the scheduler), its process group
- * killed on cancel. A cluster executor (e.g. "slurm": a ready job submitted
- * with sbatch, polled with squeue or sacct, cancelled with scancel) is a
- * second struct builder_executor_ops beside it, chosen by name in
- * builder_executor_new; the scheduler does not change. Such an executor
- * cannot call a job's run function on another machine: it will need the
- * job written as a description that a build entry point on the node reads,
- * writing the same result line. */
+ * killed on cancel. "slurm" (builder/slurm.h): each job written as a
+ * description file (builder/jobdesc.h) and submitted with sbatch to run
+ * `shipyard buildjob` on a node, polled with squeue, cancelled with
+ * scancel, its Slurm job id kept in its job directory so that a restarted
+ * scheduler attaches to it again instead of submitting it twice. */
 #ifndef BUILDER_EXECUTOR_H
 #define BUILDER_EXECUTOR_H
 
@@ -22,19 +20,38 @@
 
 #include "common/error.h"
 
+/* What a job asks of the machine that runs it. */
+struct builder_resources {
+	unsigned cpus;            /* cores (Slurm --cpus-per-task) */
+	unsigned long long memory_mib; /* memory (--mem), 0: the cluster's default */
+	unsigned long long tmp_mib;    /* local disk (--tmp), 0: none asked */
+	unsigned time_s;          /* wall-clock limit (--time), 0: the partition's */
+};
+
 /* One job to run. */
 struct builder_executor_job {
 	size_t id;       /* the caller's number for the job (the plan entry),
 			  * given back when it finishes */
+	const char *name; /* the job's name, the same for the same work in any
+			  * run (spec name and build key: "hello-0123456789ab");
+			  * letters, digits, '.', '_', '-' */
 	/* The job's work, run where the job runs (local: in a process forked
 	 * from the caller, with the caller's memory as it was at the start);
 	 * writes the job's result as one line to result_fd, which it does
 	 * not close. */
 	void (*run)(void *arg, int result_fd);
+	/* The job written down for a build entry point elsewhere, run in the
+	 * caller's process: writes the description file desc_path
+	 * (builder/jobdesc.h) whose result line goes to result_path (and
+	 * starts the job's log). Returns 0, or -1 with *line (newly
+	 * allocated) the job's result line when it ended already (its
+	 * sources failed). NULL: the job can only run here. */
+	int (*describe)(void *arg, const char *desc_path, const char *result_path, char **line);
 	void *arg;
-	unsigned cores;  /* resource request: cores the job's build uses (its
-			  * %_smp_ncpus_max); the local executor runs every
-			  * job it is given, the caller limits how many */
+	struct builder_resources res; /* resource request; cpus is what the
+			  * job's build uses (its %_smp_ncpus_max). The local
+			  * executor runs every job it is given, the caller
+			  * limits how many */
 };
 
 /* A finished job. */
@@ -49,7 +66,7 @@ struct builder_executor_done {
 
 /* The operations of one kind of executor; impl is its own state. */
 struct builder_executor_ops {
-	const char *name;  /* "local" */
+	const char *name;  /* "local", "slurm" */
 	/* Starts job; 0, or -1 with err when it could not be started. */
 	int (*start)(void *impl, const struct builder_executor_job *job, struct sy_error *err);
 	/* Waits up to timeout_ms for news of the running jobs; 1 with done
@@ -69,10 +86,31 @@ struct builder_executor {
 	void *impl;
 };
 
-/* Makes the executor called name ("local"). Returns it (free with
- * builder_executor_free), or NULL with err ("unknown executor 'x'
- * (local)"). */
-struct builder_executor *builder_executor_new(const char *name, struct sy_error *err);
+/* How to make an executor. */
+struct builder_executor_config {
+	const char *name;          /* "local" (also for NULL) or "slurm" */
+	/* slurm only: */
+	const char *jobs_dir;      /* a directory the nodes share: one
+				    * directory per job (description, script,
+				    * Slurm's output, result, job id) */
+	const char *partition;     /* sbatch --partition, NULL: the default */
+	const char *account;       /* --account, NULL: the default */
+	const char *qos;           /* --qos, NULL: the default */
+	const char *const *sbatch_options; /* more sbatch options, NULL-terminated,
+				    * or NULL */
+	const char *program;       /* the shipyard the nodes run; NULL: this
+				    * one (/proc/self/exe resolved) */
+	unsigned tick_ms;          /* squeue poll interval; 0: 1000 */
+};
+
+/* The names of the executors, for messages: "local, slurm". */
+#define BUILDER_EXECUTOR_NAMES "local, slurm"
+
+/* Makes the executor cfg names (cfg NULL: "local"). Returns it (free with
+ * builder_executor_free), or NULL with err ("unknown executor 'x' (local,
+ * slurm)", "slurm executor: no jobs directory"). */
+struct builder_executor *builder_executor_new(const struct builder_executor_config *cfg,
+					      struct sy_error *err);
 
 /* Starts job. Returns 0, or -1 with err ("pipe: ...", "fork: ...") when it
  * could not be started. */
@@ -86,14 +124,17 @@ int builder_executor_start(struct builder_executor *ex, const struct builder_exe
 int builder_executor_wait(struct builder_executor *ex, int timeout_ms,
 			  struct builder_executor_done *done);
 
-/* Kills every running job (local: SIGKILL to its process group); each is
- * still returned by builder_executor_wait. */
+/* Kills every running job (local: SIGKILL to its process group; slurm:
+ * scancel, unless the process that started the scheduler died: its jobs
+ * are left for the restarted one to attach to); each is still returned by
+ * builder_executor_wait. */
 void builder_executor_cancel(struct builder_executor *ex);
 
 /* Number of jobs started and not yet returned by builder_executor_wait. */
 size_t builder_executor_running(const struct builder_executor *ex);
 
-/* Kills and reaps the jobs still running, then frees ex (NULL: nothing). */
+/* Kills and reaps the jobs still running (local; slurm leaves them to
+ * Slurm), then frees ex (NULL: nothing). */
 void builder_executor_free(struct builder_executor *ex);
 
 #endif

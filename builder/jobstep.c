@@ -12,9 +12,11 @@
 #include "builder/artifact.h"
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
+#include "builder/jobdesc.h"
 #include "builder/schedule-private.h"
 #include "builder/sources.h"
 #include "common/fs.h"
+#include "common/util.h"
 
 /* The RPM of pkg among paths (by name and arch), newly allocated, or NULL. */
 static char *rpm_among(const struct sy_strv *paths, const struct planner_package *pkg)
@@ -71,36 +73,70 @@ static int collect_install(const struct builder_schedule_input *in, const struct
 	return 0;
 }
 
-/* Materialises the spec directory, verifies sources, builds, and stores the
- * outputs under the artifact directory of the key. */
-static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
-		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
-		     int log_fd, int *infra, int *check, struct sy_error *err)
+/* Copies the members of the macro context a build uses into d. */
+static void copy_macros(struct builder_jobdesc *d, const struct planner_macro_ctx *m)
+{
+	for (size_t i = 0; i < m->macro_files.n; i++)
+		sy_strv_push(&d->macros.macro_files, m->macro_files.items[i]);
+	for (size_t i = 0; i < m->defines.n; i++)
+		sy_strv_push(&d->macros.defines, m->defines.items[i]);
+	d->macros.rpmrc = m->rpmrc ? sy_xstrdup(m->rpmrc) : NULL;
+	d->macros.lua_dir = m->lua_dir ? sy_xstrdup(m->lua_dir) : NULL;
+	d->macros.dist_tag = m->dist_tag ? sy_xstrdup(m->dist_tag) : NULL;
+}
+
+/* Fills what d says of entry e apart from its prepared directory. */
+static void describe_entry(const struct builder_schedule_input *in,
+			   const struct builder_job_result *results, size_t e,
+			   struct builder_jobdesc *d)
 {
 	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	const char *key = in->keys[in->plan->entries[e].spec];
+
+	d->spec_path = sy_xstrdup(spec->path);
+	d->name = sy_xstrdup(spec->name);
+	d->version = sy_xstrdup(spec->version);
+	d->release = sy_xstrdup(spec->release);
+	d->key = sy_xstrdup(key);
+	d->spec_file = sy_xstrdup(strrchr(spec->path, '/') + 1);
+	d->worker_root = sy_xstrdup(in->worker_root);
+	d->worker_tarball = in->worker_tarball ? sy_xstrdup(in->worker_tarball) : NULL;
+	d->scratch_dir = builder_schedule_scratch(in, e);
+	d->artifact_dir = sy_xasprintf("%s/%s", in->artifacts_dir, key);
+	d->log_path = sy_xstrdup(results[e].log_path);
+	d->rebuild_suffix = results[e].release_suffix ? sy_xstrdup(results[e].release_suffix) : NULL;
+	copy_macros(d, &in->index->macros);
+	d->timeout_s = in->timeout_s;
+	d->output_limit_bytes = in->output_limit_bytes;
+	d->smp_ncpus_max = builder_schedule_cores(in);
+	d->run_check = in->run_check;
+}
+
+char *builder_schedule_scratch(const struct builder_schedule_input *in, size_t e)
+{
+	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
+
+	return sy_xasprintf("%s/%s-%.12s", in->builds_dir, spec->name,
+			    in->keys[in->plan->entries[e].spec]);
+}
+
+int builder_schedule_job_prepare(const struct builder_schedule_input *in,
+				 const struct run_order *o, const struct builder_job_result *results,
+				 size_t e, const struct sy_strv *late, const char *src, int log_fd,
+				 struct builder_jobdesc *d, struct sy_error *err)
+{
+	const struct planner_spec *spec = &in->index->specs[in->plan->entries[e].spec];
 	char *dir = planner_path_dir(spec->path);
-	char *scratch = sy_xasprintf("%s/%s-%.12s", in->builds_dir, spec->name, key);
-	char *src = sy_xasprintf("%s.src", scratch);
-	char *final = sy_xasprintf("%s/%s", in->artifacts_dir, key);
-	char *tmp_out = sy_xasprintf("%s.tmp-%ld", final, (long)getpid());
 	const char *base = strrchr(spec->path, '/') + 1;
 	char *sig = sy_xasprintf("%s/%.*s.signatures.json", src, (int)(strlen(base) - 5), base);
-	struct sy_strv install = SY_STRV_INIT;
-	struct builder_build_result out = { SY_STRV_INIT, NULL, 0 };
-	int rc = -1;
-	/* The job's lock covers its scratch and .src directories: no sweep or
-	 * other pipeline removes them while this one fills them. */
-	int lock = builder_build_lock(scratch, err);
+	int rc = -1, updated = 0;
 
-	*infra = 0;
-	if (lock < 0)
-		goto out;
+	memset(d, 0, sizeof(*d));
+	describe_entry(in, results, e, d);
+	d->spec_dir = sy_xstrdup(src);
 	sy_rm_rf(src, NULL);
-	sy_rm_rf(tmp_out, NULL);
 	if (gitwatch_materialize(in->repo, in->index->commit, dir, src, err))
 		goto out;
-	int updated = 0;
 	const struct builder_sources_origin origin = {
 		.spec_name = spec->name, .cache_dir = in->source_cache, .urls = in->source_urls,
 		.signatures = in->signatures, .log_fd = log_fd,
@@ -119,75 +155,63 @@ static int build_one(const struct builder_schedule_input *in, const struct run_o
 		}
 		goto out;
 	}
-	if (collect_install(in, o, results, e, &install, err) ||
-	    sy_mkdir_p(tmp_out, 0755, err))
+	if (collect_install(in, o, results, e, &d->install_rpms, err))
 		goto out;
 	if (updated) {
 		/* The rewritten file goes with the artifacts: a CI service does
 		 * not push commits; the maintainer takes it from there. */
-		char *keep = sy_xasprintf("%s/%s", tmp_out, strrchr(sig, '/') + 1);
-		if (sy_copy_file(sig, keep, err)) {
-			free(keep);
-			goto out;
-		}
+		d->keep_file = sy_xstrdup(sig);
 		if (log_fd >= 0)
-			dprintf(log_fd, "shipyard: %s/%s updated with the sources used: %s\n", dir,
-				strrchr(sig, '/') + 1, keep);
-		free(keep);
+			dprintf(log_fd, "shipyard: %s/%s updated with the sources used: %s/%s\n", dir,
+				sy_base_name(sig), d->artifact_dir, sy_base_name(sig));
 	}
 	for (size_t k = 0; late && k < late->n; k++)
-		if (!sy_strv_contains(&install, late->items[k]))
-			sy_strv_push(&install, late->items[k]);
-	struct builder_build_request req = {
-		.spec_dir = src, .spec_file = base, .worker_root = in->worker_root,
-		.worker_tarball = in->worker_tarball,
-		.scratch_dir = scratch, .install_rpms = (const char *const *)install.items,
-		.macros = &in->index->macros, .out_dir = tmp_out, .log_fd = log_fd,
-		.timeout_s = in->timeout_s, .locked = 1,
-		.output_limit_bytes = in->output_limit_bytes, .run_check = in->run_check,
-		.smp_ncpus_max = builder_schedule_cores(in),
-		.rebuild_suffix = results[e].release_suffix,
-	};
-	if (req.rebuild_suffix && *req.rebuild_suffix && log_fd >= 0)
+		if (!sy_strv_contains(&d->install_rpms, late->items[k]))
+			sy_strv_push(&d->install_rpms, late->items[k]);
+	if (d->rebuild_suffix && *d->rebuild_suffix && log_fd >= 0)
 		dprintf(log_fd, "shipyard: rebuild counter %u: Release %s%s\n", results[e].counter,
-			spec->release, req.rebuild_suffix);
+			spec->release, d->rebuild_suffix);
 	else if (results[e].warning && log_fd >= 0)
 		dprintf(log_fd, "shipyard: %s\n", results[e].warning);
-	static const char *const none[] = { NULL };
-	if (!install.n)
-		req.install_rpms = none;
-	if (builder_build_run(&req, &out, err)) {
-		*infra = out.infrastructure;
-		goto out;
-	}
-	*check = out.check;
-	if (builder_artifact_write_summary(tmp_out, spec, key, err))
-		goto out;
-	sy_rm_rf(final, NULL);
-	if (rename(tmp_out, final) < 0) {
-		sy_error_set(err, "%s: cannot store artifacts: %s", final, strerror(errno));
-		goto out;
-	}
-	results[e].seconds = out.seconds;
-	if (builder_artifact_lookup(final, &results[e].rpms, &results[e].srpm))
-		rc = 0;
-	else
-		sy_error_set(err, "%s: incomplete", final);
+	rc = 0;
 out:
-	if (rc)
-		sy_rm_rf(tmp_out, NULL);
+	free(sig);
+	free(dir);
+	return rc;
+}
+
+/* Prepares entry e next to its scratch directory, builds it in an isolated
+ * root and stores the outputs under the artifact directory of its key. */
+static int build_one(const struct builder_schedule_input *in, const struct run_order *o,
+		     struct builder_job_result *results, size_t e, const struct sy_strv *late,
+		     int log_fd, int *infra, int *check, struct sy_error *err)
+{
+	char *scratch = builder_schedule_scratch(in, e);
+	char *src = sy_xasprintf("%s.src", scratch);
+	struct builder_jobdesc d = { 0 };
+	int rc = -1;
+	/* The job's lock covers its scratch and .src directories: no sweep or
+	 * other pipeline removes them while this one fills them. */
+	int lock = builder_build_lock(scratch, err);
+
+	*infra = 0;
+	if (lock < 0)
+		goto out;
+	if (builder_schedule_job_prepare(in, o, results, e, late, src, log_fd, &d, err))
+		goto out;
+	rc = builder_jobdesc_run(&d, 1, log_fd, infra, &results[e].seconds, check, err);
+	if (rc == 0 && !builder_artifact_lookup(d.artifact_dir, &results[e].rpms, &results[e].srpm)) {
+		sy_error_set(err, "%s: incomplete", d.artifact_dir);
+		rc = -1;
+	}
+out:
 	if (lock >= 0) {
 		sy_rm_rf(src, NULL);
 		builder_build_unlock(scratch, lock);
 	}
-	builder_build_result_release(&out);
-	sy_strv_release(&install);
-	free(sig);
-	free(tmp_out);
-	free(final);
+	builder_jobdesc_release(&d);
 	free(src);
 	free(scratch);
-	free(dir);
 	return rc;
 }
 
@@ -223,7 +247,9 @@ void builder_schedule_job_process(const struct builder_schedule_input *in, const
 		if (log >= 0)
 			dprintf(log, "shipyard: %s\n", reason);
 	}
-	dprintf(fd, "%d %d %.3f %d\t%s\n", built, infra, res->seconds, check, reason ? reason : "");
+	char *line = builder_jobdesc_result_line(built, infra, res->seconds, check, reason);
+	sy_write_all(fd, line, strlen(line));
+	free(line);
 	free(reason);
 	if (log >= 0)
 		close(log);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builder/jobdesc.h"
 #include "builder/schedule.h"
 #include "common/strv.h"
 
@@ -28,6 +29,21 @@ size_t builder_schedule_default_jobs(int jobs);
 /* Cores each build of a run may use (the toolkit's MAX_CPU, passed as
  * %_smp_ncpus_max): the machine's cores shared by the parallel builds. */
 unsigned builder_schedule_cores(const struct builder_schedule_input *in);
+
+/* The scratch directory of entry e: <builds>/<name>-<key, 12 digits>.
+ * Newly allocated. */
+char *builder_schedule_scratch(const struct builder_schedule_input *in, size_t e);
+
+/* Prepares entry e for its build: writes its spec directory out of git to
+ * src (replacing what is there), puts its sources in place and checks
+ * them, finds its build root's packages (late: those resolved against this
+ * run's outputs) and fills d (zeroed first; release it in every case) with
+ * all its build needs (builder/jobdesc.h) but result_path. Notes written to
+ * log_fd (-1: none). Returns 0, or -1 with err (the spec's failure). */
+int builder_schedule_job_prepare(const struct builder_schedule_input *in,
+				 const struct run_order *o, const struct builder_job_result *results,
+				 size_t e, const struct sy_strv *late, const char *src, int log_fd,
+				 struct builder_jobdesc *d, struct sy_error *err);
 
 /* Builds entry e in this process (the job's, where its executor runs it):
  * writes the spec directory out of git, puts its sources in place and checks

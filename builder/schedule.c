@@ -18,6 +18,7 @@
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
 #include "builder/executor.h"
+#include "builder/jobdesc.h"
 #include "builder/outdigest.h"
 #include "builder/rebuild.h"
 #include "builder/schedule-private.h"
@@ -488,23 +489,79 @@ static void run_job(void *arg, int result_fd)
 	builder_schedule_job_process(r->in, &r->o, r->results, a->e, &r->late[a->e], result_fd);
 }
 
+/* A job's description for an executor elsewhere
+ * (builder_executor_job.describe): entry e prepared in this process, its
+ * spec directory in the job's directory. */
+static int describe_job(void *arg, const char *desc_path, const char *result_path, char **line)
+{
+	const struct job_arg *a = arg;
+	struct runner *r = a->r;
+	size_t e = a->e;
+	struct builder_job_result *res = &r->results[e];
+	int retry = res->attempts > 0;
+	int log = open(res->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (retry ? O_APPEND : O_TRUNC),
+		       0644);
+	char *dir = sy_xstrndup(desc_path, (size_t)(sy_base_name(desc_path) - desc_path));
+	char *src = sy_xasprintf("%ssrc", dir);
+	struct builder_jobdesc d;
+	struct sy_error err = { { 0 } };
+	int rc = 0;
+
+	if (retry && log >= 0)
+		dprintf(log, "shipyard: attempt %d after an infrastructure failure\n",
+			res->attempts + 1);
+	if (builder_schedule_job_prepare(r->in, &r->o, r->results, e, &r->late[e], src, log, &d,
+					 &err) == 0) {
+		d.result_path = sy_xstrdup(result_path);
+		if (r->in->resources && r->in->resources[e].cpus)
+			d.smp_ncpus_max = r->in->resources[e].cpus;
+		if (builder_jobdesc_write(&d, desc_path, &err)) {
+			*line = builder_jobdesc_result_line(0, 1, 0, -1, err.msg);
+			rc = -1;
+		}
+	} else {
+		char *reason = sy_xasprintf("%s: %s", d.spec_path, err.msg);
+		if (log >= 0)
+			dprintf(log, "shipyard: %s\n", reason);
+		*line = builder_jobdesc_result_line(0, 0, 0, -1, reason);
+		free(reason);
+		rc = -1;
+	}
+	builder_jobdesc_release(&d);
+	if (log >= 0)
+		close(log);
+	free(src);
+	free(dir);
+	return rc;
+}
+
 /* Hands entry e to the executor. Returns 0, or -1 (e failed). */
 static int start_build(struct runner *r, size_t e)
 {
+	const struct builder_schedule_input *in = r->in;
 	struct builder_job_result *res = &r->results[e];
+	size_t spec = in->plan->entries[e].spec;
 	struct sy_error err = { { 0 } };
+	char *name = sy_xasprintf("%s-%.12s", in->index->specs[spec].name, in->keys[spec]);
 	struct builder_executor_job job = {
-		.id = e, .run = run_job, .arg = &r->args[e], .cores = builder_schedule_cores(r->in),
+		.id = e, .name = name, .run = run_job, .describe = describe_job, .arg = &r->args[e],
 	};
+	int rc = 0;
 
+	if (in->resources)
+		job.res = in->resources[e];
+	if (!job.res.cpus)
+		job.res.cpus = builder_schedule_cores(in);
 	r->args[e] = (struct job_arg){ r, e };
 	if (builder_executor_start(r->ex, &job, &err)) {
 		fail(res, BUILDER_JOB_FAILED, sy_xasprintf("cannot start build: %s", err.msg));
-		return -1;
+		rc = -1;
+	} else {
+		res->attempts++;
+		r->running++;
 	}
-	res->attempts++;
-	r->running++;
-	return 0;
+	free(name);
+	return rc;
 }
 
 /* Starts every ready job that a free slot allows; settles the others at
@@ -686,7 +743,7 @@ size_t builder_schedule_run(const struct builder_schedule_input *in,
 	free(jobs);
 	r.args = sy_xcalloc(plan->n + 1, sizeof(*r.args));
 	r.late = sy_xcalloc(plan->n + 1, sizeof(struct sy_strv));
-	r.ex = in->executor ? in->executor : builder_executor_new("local", &err);
+	r.ex = in->executor ? in->executor : builder_executor_new(NULL, &err);
 	if (r.sched && r.ex)
 		run_loop(&r);
 	for (size_t e = 0; e < plan->n; e++) {

@@ -158,7 +158,16 @@ struct builder_schedule_input {
 	void *progress_arg;
 	struct builder_executor *executor; /* where the builds run (the caller's,
 				     * not freed); NULL: a "local" executor for
-				     * the run */
+				     * the run. One running elsewhere (slurm)
+				     * gets each job as a description: its spec
+				     * directory and sources are prepared in
+				     * this process first */
+	const struct builder_resources *resources; /* per plan entry: what its
+				     * build asks of the machine (an executor
+				     * that places jobs uses it; cpus also
+				     * becomes %_smp_ncpus_max there); NULL or
+				     * a zero cpus: builder_schedule_cores
+				     * cores, nothing else asked */
 };
 
 /* Runs every entry of in->plan; results must hold plan->n zeroed entries.

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "cli/analyze_cmd.h"
+#include "cli/buildjob_cmd.h"
 #include "cli/cli.h"
 #include "cli/depsearch_cmd.h"
 #include "cli/config_cmd.h"
@@ -95,6 +96,7 @@ static const struct command command_table[] = {
 	{ "depsearch", "list what depends on specs or packages, or what they need", cli_depsearch_usage, cli_depsearch_command },
 	{ "analyze", "report unresolved capabilities, blockers, near-buildable specs, cycles", cli_analyze_usage, cli_analyze_command },
 	{ "specs", "print every spec of a commit as planning reads it", cli_specs_usage, cli_specs_command },
+	{ "buildjob", "build one described job (what a cluster node runs)", cli_buildjob_usage, cli_buildjob_command },
 	{ "worker", "build, list, check or clean the cached worker roots", cli_worker_usage, cmd_worker },
 	{ "config", "check a configuration file and print what applies", cli_config_usage, cli_config_command },
 	{ "gc", "remove old snapshots, image builds and pipeline logs", cli_gc_usage, cli_gc_command },

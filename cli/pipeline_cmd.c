@@ -80,6 +80,15 @@
 	"                         or $SHIPYARD_WORKER_CACHE)\n" \
 	"  --source-url URL       a source server asked before shipyard.conf's\n" \
 	"                         sources.url (repeatable; a URL or a template)\n" \
+	"  --executor NAME        where builds run: local (default) or slurm\n" \
+	"                         (sbatch jobs running `shipyard buildjob` on a\n" \
+	"                         cluster sharing the state directory,\n" \
+	"                         docs/cluster.md)\n" \
+	"  --slurm-partition P    with slurm: sbatch --partition (also\n" \
+	"  --slurm-account A      --account, --qos; default: the cluster's)\n" \
+	"  --slurm-qos Q\n" \
+	"  --sbatch-option OPT    with slurm: one more sbatch option\n" \
+	"                         (repeatable, \"--constraint=ssd\")\n" \
 	"  --pipeline-id ID       this run's directory, <state>/pipelines/ID\n" \
 	"                         (default run-<UTC time>-<pid>): its plan.json,\n" \
 	"                         build_state.csv, build-summary.json and logs/\n"
@@ -186,7 +195,8 @@ enum { OPT_FROM = CLI_OPT_OWN, OPT_TO, OPT_TIMEOUT, OPT_MANIFEST, OPT_CACHE, OPT
        OPT_OUTPUT_LIMIT, OPT_RUN_CHECK, OPT_SETTINGS_FROM, OPT_SPEC_TREE, OPT_IMAGECONFIGS,
        OPT_POLICY, OPT_ROOT_MODE, OPT_PIPELINE_ID, OPT_CONFIG, OPT_REPO_NAME, OPT_SPECS,
        OPT_IMAGES, OPT_FORCE, OPT_BASE_CHANNEL, OPT_APPROVE, OPT_PACKAGES, OPT_IMAGE_CONFIG,
-       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL, OPT_SIGN_KEY, OPT_RELEASE };
+       OPT_REBUILD, OPT_IGNORE, OPT_SOURCE_URL, OPT_SIGN_KEY, OPT_RELEASE, OPT_EXECUTOR,
+       OPT_PARTITION, OPT_ACCOUNT, OPT_QOS, OPT_SBATCH };
 
 static const struct option pipeline_options[] = {
 	CLI_REPOSITORY_OPTIONS,
@@ -221,6 +231,11 @@ static const struct option pipeline_options[] = {
 	{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
 	{ "sign-key", required_argument, NULL, OPT_SIGN_KEY },
 	{ "release", required_argument, NULL, OPT_RELEASE },
+	{ "executor", required_argument, NULL, OPT_EXECUTOR },
+	{ "slurm-partition", required_argument, NULL, OPT_PARTITION },
+	{ "slurm-account", required_argument, NULL, OPT_ACCOUNT },
+	{ "slurm-qos", required_argument, NULL, OPT_QOS },
+	{ "sbatch-option", required_argument, NULL, OPT_SBATCH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -242,6 +257,8 @@ struct command {
 	char *mirror;                 /* the service's mirror, when --repo is not given */
 	char *release_repo;           /* --repo's name, when --repo-name is not given */
 	int state_given;              /* --state was given */
+	struct builder_executor_config exec; /* --executor and its settings */
+	struct sy_strv sbatch;        /* --sbatch-option values */
 };
 
 static int parse_number(const char *text, unsigned long long *out)
@@ -291,6 +308,11 @@ static int set_option(struct command *c, int opt)
 	case OPT_REBUILD: cli_split_list(optarg, &c->rebuild); return 0;
 	case OPT_IGNORE: cli_split_list(optarg, &c->ignore); return 0;
 	case OPT_RELEASE: o->release = optarg; return 0;
+	case OPT_EXECUTOR: c->exec.name = optarg; return 0;
+	case OPT_PARTITION: c->exec.partition = optarg; return 0;
+	case OPT_ACCOUNT: c->exec.account = optarg; return 0;
+	case OPT_QOS: c->exec.qos = optarg; return 0;
+	case OPT_SBATCH: sy_strv_push(&c->sbatch, optarg); return 0;
 	case OPT_TIMEOUT:
 		if (parse_number(optarg, &n))
 			return cli_usage_error(c->usage, "--timeout must be a number of seconds"), -1;
@@ -365,6 +387,35 @@ static int apply_service_config(struct command *c)
 	 * would hand anyone who opens one a package the key vouches for. */
 	if (!o->sign_key && (o->stages & PIPELINE_PUBLISH) && !o->base_channel)
 		o->sign_key = r->sign_key;
+	if (!c->exec.name)
+		c->exec.name = r->executor;
+	if (!c->exec.partition)
+		c->exec.partition = r->partition;
+	if (!c->exec.account)
+		c->exec.account = r->account;
+	if (!c->exec.qos)
+		c->exec.qos = r->qos;
+	if (!c->sbatch.n)
+		for (size_t i = 0; i < r->sbatch_options.n; i++)
+			sy_strv_push(&c->sbatch, r->sbatch_options.items[i]);
+	return 0;
+}
+
+/* --executor and the options that go with slurm. Returns 0, or -1 after a
+ * usage error. */
+static int check_executor(struct command *c)
+{
+	struct builder_executor_config *x = &c->exec;
+	int slurm = x->name && !strcmp(x->name, "slurm");
+
+	if (x->name && !slurm && strcmp(x->name, "local"))
+		return cli_usage_error(c->usage, "--executor must be local or slurm"), -1;
+	if (!slurm && (x->partition || x->account || x->qos || c->sbatch.n))
+		return cli_usage_error(c->usage, "--slurm-partition, --slurm-account, --slurm-qos "
+				       "and --sbatch-option go with --executor slurm"), -1;
+	x->sbatch_options = c->sbatch.n ? (const char *const *)c->sbatch.items : NULL;
+	if (x->name)
+		c->o.executor = x;
 	return 0;
 }
 
@@ -460,7 +511,7 @@ static int parse(int argc, char **argv, struct command *c)
 		return -1;
 	if (!o->repo_path)
 		return cli_usage_error(c->usage, "--repo is required"), -1;
-	if (check_target(c) || check_sign_key(c) || check_release(c))
+	if (check_target(c) || check_sign_key(c) || check_release(c) || check_executor(c))
 		return -1;
 	o->spec_trees = c->spec_trees.n ? (const char *const *)c->spec_trees.items : NULL;
 	o->specs = c->specs.n ? (const char *const *)c->specs.items : NULL;
@@ -487,6 +538,7 @@ static void command_release(struct command *c)
 	sy_strv_release(&c->ignore);
 	sy_strv_release(&c->images);
 	sy_strv_release(&c->source_urls);
+	sy_strv_release(&c->sbatch);
 	if (c->has_conf)
 		server_conf_release(&c->conf);
 }

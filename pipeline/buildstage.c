@@ -204,15 +204,97 @@ static void log_failures(const struct pipeline *p)
 				    p->results[e].log_path);
 }
 
+static struct builder_resources default_resources(const struct pipeline *p, double expected_s);
+
+/* The resource class of a build: what shipyard.conf's class for the spec
+ * (spec.<name>.resources) sets, the rest by its expected duration: cores (1
+ * below 5 minutes, 2 below 30, else 4), 2 GiB of memory per core, the output
+ * limit as local disk, and 3 times the expected duration (at least 10
+ * minutes; at most the build timeout and 5 minutes for setting up) as time
+ * limit. */
+static struct builder_resources spec_resources(const struct pipeline *p, size_t spec,
+					       double expected_s)
+{
+	const struct planner_resource_class *c =
+		planner_distro_resources(&p->head.distro, p->head.index.specs[spec].name);
+	struct builder_resources r = default_resources(p, expected_s);
+
+	if (c && c->cpus) {
+		r.cpus = c->cpus;
+		r.memory_mib = 2048ULL * r.cpus;
+	}
+	if (c && c->memory_mib)
+		r.memory_mib = c->memory_mib;
+	if (c && c->disk_mib)
+		r.tmp_mib = c->disk_mib;
+	if (c && c->time_s)
+		r.time_s = c->time_s;
+	return r;
+}
+
+static struct builder_resources default_resources(const struct pipeline *p, double expected_s)
+{
+	struct builder_resources r = { 0 };
+	double limit = 3 * expected_s;
+	unsigned timeout = p->opts->build_timeout_s;
+
+	r.cpus = expected_s < 300 ? 1 : expected_s < 1800 ? 2 : 4;
+	r.memory_mib = 2048ULL * r.cpus;
+	r.tmp_mib = p->opts->output_limit_bytes >> 20;
+	if (limit < 600)
+		limit = 600;
+	if (timeout && limit > timeout + 300.0)
+		limit = timeout + 300.0;
+	r.time_s = (unsigned)limit;
+	return r;
+}
+
+/* Where builds run: the local executor (NULL), or the one the options ask
+ * for, with its jobs under <state>/cluster unless they say where. */
+static struct builder_executor *make_executor(const struct pipeline *p, struct sy_error *err)
+{
+	struct builder_executor_config cfg;
+	struct builder_executor *ex;
+	char *jobs = NULL;
+
+	if (!p->opts->executor)
+		return NULL;
+	cfg = *p->opts->executor;
+	if (!cfg.jobs_dir)
+		cfg.jobs_dir = jobs = sy_xasprintf("%s/cluster", p->state);
+	ex = builder_executor_new(&cfg, err);
+	free(jobs);
+	return ex;
+}
+
 static size_t schedule(struct pipeline *p, const char *builds, const char *db,
 		       const char (*keys)[SY_SHA256_HEX_LEN + 1])
 {
 	char *artifacts = state_artifacts_dir(p->state), *sources = state_sources_dir(p->state);
 	double *expected = sy_xcalloc(p->plan.n + 1, sizeof(double));
 	const char **bkeys = base_keys(p);
+	struct builder_resources *res = sy_xcalloc(p->plan.n + 1, sizeof(*res));
+	struct sy_error err = { { 0 } };
+	struct builder_executor *ex = make_executor(p, &err);
+	int remote = ex && strcmp(ex->ops->name, "local");
 
-	for (size_t e = 0; e < p->plan.n; e++)
+	if (p->opts->executor && !ex) {
+		for (size_t e = 0; e < p->plan.n; e++)
+			p->results[e] = (struct builder_job_result){
+				.state = BUILDER_JOB_FAILED, .check = -1,
+				.reason = sy_xasprintf("executor: %s", err.msg),
+			};
+		free(res);
+		free(bkeys);
+		free(expected);
+		free(sources);
+		free(artifacts);
+		return p->plan.n;
+	}
+	for (size_t e = 0; e < p->plan.n; e++) {
 		expected[e] = expected_duration(p, db, p->plan.entries[e].spec);
+		res[e] = spec_resources(p, p->plan.entries[e].spec, expected[e]);
+	}
 	struct builder_schedule_input in = {
 		.repo = p->repo, .index = &p->head.index, .graph = &p->head.graph, .plan = &p->plan,
 		.keys = keys,
@@ -225,9 +307,15 @@ static size_t schedule(struct pipeline *p, const char *builds, const char *db,
 		.signatures = p->head.distro.signatures, .cancel = p->opts->cancel,
 		.counters_db = db, .rebuild_suffix = p->head.distro.rebuild_suffix,
 		.find_rpm = find_published_rpm, .find_rpm_arg = p, .progress = pipeline_progress,
-		.progress_arg = p, .published_rpms = &p->published,
+		.progress_arg = p, .published_rpms = &p->published, .executor = ex,
+		/* A cluster takes every ready job: its queue limits them. */
+		.resources = remote ? res : NULL,
 	};
+	if (remote && p->opts->jobs <= 0)
+		in.jobs = (int)p->plan.n;
 	size_t bad = builder_schedule_run(&in, p->results);
+	builder_executor_free(ex);
+	free(res);
 	free(bkeys);
 	free(expected);
 	free(sources);

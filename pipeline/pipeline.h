@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "builder/executor.h"
 #include "builder/rootfs.h"
 #include "common/error.h"
 #include "pipeline/status.h"
@@ -75,6 +76,9 @@ struct pipeline_options {
 	const char *worker_cache;    /* cache of worker roots; NULL: <state>/worker */
 	int jobs;                    /* parallel spec readers and builds; <= 0:
 				      * cores */
+	const struct builder_executor_config *executor; /* where builds run
+				      * (builder/executor.h); its jobs_dir NULL:
+				      * <state>/cluster. NULL: local */
 	unsigned build_timeout_s;    /* per build; 0: none */
 	unsigned long long output_limit_bytes; /* per build; 0: none */
 	enum builder_root_mode root_mode; /* how build roots are made

@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include <git2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -196,6 +197,94 @@ static int read_number(git_config *cfg, const char *key, int64_t *n, struct sy_e
 	return rc;
 }
 
+/* Adds the class of a resources.<name>.<field> entry to d. */
+static int add_resource_class(const git_config_entry *entry, void *payload)
+{
+	struct policy_walk *w = payload;
+	const char *name = entry->name + 10, *end = strrchr(entry->name, '.');
+
+	if (strncmp(entry->name, "resources.", 10) || !end || end <= name)
+		return 0;
+	for (size_t i = 0; i < w->d->nresource_classes; i++)
+		if (strlen(w->d->resource_classes[i].name) == (size_t)(end - name) &&
+		    !strncmp(w->d->resource_classes[i].name, name, (size_t)(end - name)))
+			return 0;
+	w->d->resource_classes = sy_xrealloc(w->d->resource_classes,
+					     (w->d->nresource_classes + 1) *
+						     sizeof(*w->d->resource_classes));
+	w->d->resource_classes[w->d->nresource_classes++] = (struct planner_resource_class){
+		.name = sy_xstrndup(name, (size_t)(end - name)),
+	};
+	return 0;
+}
+
+/* Collects spec.<name>.resources entries, each naming a class. */
+static int add_spec_resources(const git_config_entry *entry, void *payload)
+{
+	struct policy_walk *w = payload;
+	const char *name = entry->name + 5, *end = strrchr(entry->name, '.');
+	size_t c;
+
+	if (strncmp(entry->name, "spec.", 5) || !end || end <= name || strcmp(end, ".resources") ||
+	    w->rc)
+		return 0;
+	for (c = 0; entry->value && c < w->d->nresource_classes; c++)
+		if (!strcmp(w->d->resource_classes[c].name, entry->value))
+			break;
+	if (!entry->value || c == w->d->nresource_classes) {
+		w->rc = sy_error_set(w->err, "shipyard.conf: %s: no [resources \"%s\"] section",
+				     entry->name, entry->value ? entry->value : "");
+		return 0;
+	}
+	sy_strv_push_owned(&w->d->resource_specs, sy_xstrndup(name, (size_t)(end - name)));
+	w->d->resource_of = sy_xrealloc(w->d->resource_of, w->d->resource_specs.n * sizeof(size_t));
+	w->d->resource_of[w->d->resource_specs.n - 1] = c;
+	return 0;
+}
+
+static int read_class(git_config *cfg, struct planner_resource_class *c, struct sy_error *err)
+{
+	static const char *const fields[] = { "cpus", "memory", "disk", "timelimit", NULL };
+	int64_t v[4] = { 0, 0, 0, 0 };
+	char key[256];
+
+	for (int i = 0; fields[i]; i++) {
+		snprintf(key, sizeof(key), "resources.%s.%s", c->name, fields[i]);
+		if (read_number(cfg, key, &v[i], err))
+			return -1;
+	}
+	if (v[0] > 4096 || v[3] > 365 * 86400)
+		return sy_error_set(err, "shipyard.conf: resources.%s: cpus above 4096 or timelimit "
+				    "above a year", c->name);
+	c->cpus = (unsigned)v[0];
+	c->memory_mib = (unsigned long long)v[1] >> 20;
+	c->disk_mib = (unsigned long long)v[2] >> 20;
+	c->time_s = (unsigned)v[3];
+	return 0;
+}
+
+/* [resources "x"] sections and spec.<name>.resources. */
+static int read_resources(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	struct policy_walk w = { d, err, 0 };
+
+	git_config_foreach(cfg, add_resource_class, &w);
+	for (size_t i = 0; i < d->nresource_classes; i++)
+		if (read_class(cfg, &d->resource_classes[i], err))
+			return -1;
+	git_config_foreach(cfg, add_spec_resources, &w);
+	return w.rc;
+}
+
+const struct planner_resource_class *planner_distro_resources(const struct planner_distro *d,
+							       const char *spec)
+{
+	for (size_t i = 0; spec && i < d->resource_specs.n; i++)
+		if (!strcmp(d->resource_specs.items[i], spec))
+			return &d->resource_classes[d->resource_of[i]];
+	return NULL;
+}
+
 /* publish.sqlite: a git boolean (yes/no, true/false, on/off, 1/0). */
 static int read_publish_sqlite(git_config *cfg, struct planner_distro *d, struct sy_error *err)
 {
@@ -383,7 +472,8 @@ static int read_config(const char *path, const char *text, size_t len, struct pl
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
 			 read_limits(cfg, d, err) || read_source_urls(cfg, d, err) ||
 			 read_rebuild_suffix(cfg, d, err) ||
-			 read_publish_sqlite(cfg, d, err) || read_image_boot(cfg, d, err)
+			 read_publish_sqlite(cfg, d, err) || read_image_boot(cfg, d, err) ||
+			 read_resources(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);
@@ -518,6 +608,11 @@ void planner_distro_release(struct planner_distro *d)
 	sy_strv_release(&d->source_urls);
 	sy_strv_release(&d->policy_specs);
 	free(d->policies);
+	for (size_t i = 0; i < d->nresource_classes; i++)
+		free(d->resource_classes[i].name);
+	free(d->resource_classes);
+	sy_strv_release(&d->resource_specs);
+	free(d->resource_of);
 	free(d->rebuild_suffix);
 	memset(d, 0, sizeof(*d));
 }

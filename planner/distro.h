@@ -109,6 +109,17 @@ int planner_rebuild_suffix_check(const char *form, struct sy_error *err);
 char *planner_rebuild_suffix(const char *form, unsigned counter);
 
 /* The settings of a distribution at one commit. */
+/* A resource class: what a build of its specs asks of a cluster node
+ * (builder/executor.h, struct builder_resources); 0 in a field: the
+ * default shipyard derives from the spec's past build durations. */
+struct planner_resource_class {
+	char *name;                  /* [resources "<name>"] */
+	unsigned cpus;               /* cpus */
+	unsigned long long memory_mib; /* memory (bytes, k/m/g suffixes) in MiB */
+	unsigned long long disk_mib;   /* disk, the same */
+	unsigned time_s;             /* timelimit, seconds */
+};
+
 struct planner_distro {
 	char *dist_tag;              /* "%dist" value, ".azl3" */
 	struct sy_strv defines;      /* "name value" */
@@ -141,6 +152,11 @@ struct planner_distro {
 				      * snapshots also carry sqlite repodata
 				      * for yum-era clients; 0 (default): XML
 				      * only, what dnf and tdnf read */
+	struct planner_resource_class *resource_classes; /* [resources "x"]
+				      * sections */
+	size_t nresource_classes;
+	struct sy_strv resource_specs; /* specs with spec.<name>.resources ... */
+	size_t *resource_of;         /* ... and their class, parallel */
 	unsigned long long image_max_disk_mib; /* image.maxdisksize in MiB: the
 				      * largest MaxSize of an image config; 0:
 				      * imager/disk.h's default (64 GiB) */
@@ -155,6 +171,11 @@ struct planner_distro {
  * with arg = the distro): returns 1 and sets *policy when the spec has its
  * own. */
 int planner_distro_spec_policy(void *distro, const char *spec, struct planner_policy *policy);
+
+/* The resource class spec.<spec>.resources names, or NULL when the spec
+ * has none (the defaults apply). */
+const struct planner_resource_class *planner_distro_resources(const struct planner_distro *d,
+							       const char *spec);
 
 /* Reads shipyard.conf at commit (if present) through a temporary file under
  * tmpdir. A file with an [include] or [includeIf] section is refused

@@ -11,7 +11,9 @@
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
 # gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
 # openssh-server and openssh-client give test_private_repo.sh an sshd it runs
-# itself and ssh-keygen for its keys),
+# itself and ssh-keygen for its keys; slurmctld, slurmd, slurm-client and
+# munge run the private single-node cluster of the Slurm executor's tests and
+# bench, builder/slurm.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
@@ -34,6 +36,7 @@ fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 qemu-system-x86 ovmf linux-image-cloud-amd64 busybox-static systemd-boot-efi
 nodejs npm python3
 clang libclang-rt-dev
+slurmctld slurmd slurm-client munge
 "
 # For `make install` and the operations tests: go-md2man turns docs/man/*.md
 # into the man pages (1.8 MB, against pandoc's 150); prometheus for its

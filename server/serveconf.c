@@ -188,6 +188,34 @@ void server_repo_credentials(const struct server_repo_conf *r, struct gitwatch_c
 	c->ssh_host_key = r->ssh_host_key;
 }
 
+/* repo.<name>.executor and the Slurm settings that go with it. */
+static int read_executor(git_config *cfg, const char *name, struct server_repo_conf *r,
+			 struct sy_error *err)
+{
+	char key[512];
+
+#define KEY(item) (snprintf(key, sizeof(key), "repo.%s.%s", name, item), key)
+	r->executor = get_str(cfg, KEY("executor"));
+	if (r->executor && strcmp(r->executor, "local") && strcmp(r->executor, "slurm"))
+		return sy_error_set(err, "repo.%s.executor '%s': not local or slurm", name,
+				    r->executor);
+	r->partition = get_str(cfg, KEY("partition"));
+	r->account = get_str(cfg, KEY("account"));
+	r->qos = get_str(cfg, KEY("qos"));
+	if (get_multi(cfg, KEY("sbatchoption"), &r->sbatch_options, err))
+		return -1;
+	for (size_t i = 0; i < r->sbatch_options.n; i++)
+		if (strncmp(r->sbatch_options.items[i], "--", 2))
+			return sy_error_set(err, "repo.%s.sbatchoption '%s': not a long option "
+					    "(--name=value)", name, r->sbatch_options.items[i]);
+	if ((r->partition || r->account || r->qos || r->sbatch_options.n) &&
+	    (!r->executor || strcmp(r->executor, "slurm")))
+		return sy_error_set(err, "repo.%s: partition, account, qos and sbatchoption go "
+				    "with executor = slurm", name);
+#undef KEY
+	return 0;
+}
+
 static int read_repo(git_config *cfg, const char *base, const char *name,
 		     struct server_repo_conf *r, struct sy_error *err)
 {
@@ -261,6 +289,8 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
 	if (!r->channel_prefix)
 		r->channel_prefix = sy_xstrdup("");
+	if (read_executor(cfg, name, r, err))
+		return -1;
 	if (strpbrk(r->channel_prefix, "/ \t") || !strcmp(r->channel_prefix, ".") ||
 	    !strcmp(r->channel_prefix, ".."))
 		return sy_error_set(err, "repo.%s.channelprefix '%s': not a plain name", name,
@@ -467,6 +497,11 @@ static void repo_release(struct server_repo_conf *r)
 	sy_strv_release(&r->schedules);
 	free(r->arch);
 	free(r->channel_prefix);
+	free(r->executor);
+	free(r->partition);
+	free(r->account);
+	free(r->qos);
+	sy_strv_release(&r->sbatch_options);
 	sy_strv_release(&r->spec_trees);
 	free(r->imageconfigs);
 	free(r->rebuild_policy);

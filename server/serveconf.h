@@ -114,6 +114,13 @@ struct server_repo_conf {
 	char *git_token_file; /* gittokenfile, or NULL */
 	char *ssh_key;       /* sshkey, or NULL */
 	char *ssh_host_key;  /* sshhostkey ("SHA256:<base64>"), or NULL */
+	char *executor;      /* executor: where its builds run, "local" or
+			      * "slurm" (builder/executor.h); NULL: local */
+	char *partition;     /* partition, account, qos: sbatch's, or NULL: */
+	char *account;       /* the cluster's defaults (slurm only) */
+	char *qos;
+	struct sy_strv sbatch_options; /* sbatchoption values: more sbatch
+			      * options, one per value ("--constraint=ssd") */
 };
 
 /* The credentials fetching repo's remote takes (pointing into repo; valid

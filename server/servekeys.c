@@ -51,6 +51,11 @@ const struct sy_conf_key server_conf_keys[] = {
 	{ "repo.*.channelprefix", 0, "", "put before the repository's channel names" },
 	{ "repo.*.sourceurl", SY_CONF_MULTI, NULL, "a source server asked before shipyard.conf's sources.url" },
 	{ "repo.*.signkey", SY_CONF_SECRET, "publish.signkey", "this repository's signing key" },
+	{ "repo.*.executor", 0, "local", "where its builds run: local or slurm" },
+	{ "repo.*.partition", 0, NULL, "the Slurm partition its builds are submitted to" },
+	{ "repo.*.account", 0, NULL, "the Slurm account its builds are charged to" },
+	{ "repo.*.qos", 0, NULL, "the Slurm quality of service of its builds" },
+	{ "repo.*.sbatchoption", SY_CONF_MULTI, NULL, "one more sbatch option (--name=value)" },
 };
 
 const size_t server_conf_nkeys = LEN(server_conf_keys);

@@ -184,6 +184,47 @@ static void test_distro_read_file_reads_the_boot_test_settings(void **state)
 	free(path);
 }
 
+/* [resources "x"] classes and spec.<name>.resources naming them; a spec
+ * naming no class is refused. */
+static void test_distro_read_file_reads_resource_classes(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+	const struct planner_resource_class *c;
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf",
+			"[resources \"large\"]\n\tcpus = 8\n\tmemory = 16g\n\tdisk = 64g\n"
+			"\ttimelimit = 14400\n[resources \"tiny\"]\n\tcpus = 1\n"
+			"[spec \"gcc\"]\n\tresources = large\n[spec \"zlib\"]\n\tresources = tiny\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	c = planner_distro_resources(&d, "gcc");
+	assert_non_null(c);
+	assert_int_equal(c->cpus, 8);
+	assert_int_equal(c->memory_mib, 16384);
+	assert_int_equal(c->disk_mib, 65536);
+	assert_int_equal(c->time_s, 14400);
+	c = planner_distro_resources(&d, "zlib");
+	assert_non_null(c);
+	assert_int_equal(c->cpus, 1);
+	assert_int_equal(c->memory_mib, 0);
+	assert_null(planner_distro_resources(&d, "hello"));
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[spec \"gcc\"]\n\tresources = huge\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: spec.gcc.resources: no [resources \"huge\"] "
+				     "section");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[resources \"x\"]\n\tcpus = many\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: resources.x.cpus: 'many' is not a number >= 0");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+	free(path);
+}
+
 static void test_distro_read_file_reads_the_cascade_limit(void **state)
 {
 	static const char *const bad[] = { "-1", "many", "3x", "" };
@@ -369,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_refuses_include_sections),
 		cmocka_unit_test(test_distro_read_file_reads_the_worker_manifest),
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
+		cmocka_unit_test(test_distro_read_file_reads_resource_classes),
 		cmocka_unit_test(test_distro_read_file_reads_the_sqlite_switch),
 		cmocka_unit_test(test_distro_read_file_reads_the_image_disk_limit),
 		cmocka_unit_test(test_distro_read_file_reads_the_boot_test_settings),

@@ -198,6 +198,40 @@ static int read_conf(const char *dir, const char *text, struct sy_error *err)
 	return rc;
 }
 
+/* repo.<name>.executor is local or slurm; the Slurm settings go with
+ * slurm only; sbatchoption values are long options. */
+static void test_serveconf_reads_the_executor_and_its_slurm_settings(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/serve.conf", dir);
+	const char *good = "[repo \"a\"]\n\tremote = x\n\texecutor = slurm\n\tpartition = build\n"
+			   "\taccount = distro\n\tqos = normal\n\tsbatchoption = --constraint=ssd\n"
+			   "\tsbatchoption = --exclusive\n";
+	struct server_conf conf;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(sy_write_file(path, good, strlen(good), 0644, NULL), 0);
+	assert_int_equal(server_conf_read(path, &conf, &err), 0);
+	const struct server_repo_conf *r = server_conf_repo(&conf, "a");
+	assert_string_equal(r->executor, "slurm");
+	assert_string_equal(r->partition, "build");
+	assert_string_equal(r->account, "distro");
+	assert_string_equal(r->qos, "normal");
+	assert_int_equal(r->sbatch_options.n, 2);
+	assert_string_equal(r->sbatch_options.items[1], "--exclusive");
+	server_conf_release(&conf);
+	assert_int_equal(read_conf(dir, "[repo \"a\"]\n\tremote = x\n\texecutor = k8s\n", &err), -1);
+	assert_non_null(strstr(err.msg, "repo.a.executor 'k8s': not local or slurm"));
+	assert_int_equal(read_conf(dir, "[repo \"a\"]\n\tremote = x\n\tpartition = p\n", &err), -1);
+	assert_non_null(strstr(err.msg, "go with executor = slurm"));
+	assert_int_equal(read_conf(dir, "[repo \"a\"]\n\tremote = x\n\texecutor = slurm\n"
+				   "\tsbatchoption = -N2\n", &err), -1);
+	assert_non_null(strstr(err.msg, "repo.a.sbatchoption '-N2': not a long option"));
+	sy_rm_rf(dir, NULL);
+	free(path);
+	free(dir);
+}
+
 static void test_serveconf_names_missing_remote_and_bad_forge(void **state)
 {
 	char *dir = test_tmpdir();
@@ -605,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_cron_reads_every_nickname_cron_knows_but_reboot),
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
+		cmocka_unit_test(test_serveconf_reads_the_executor_and_its_slurm_settings),
 		cmocka_unit_test(test_serveconf_refuses_zero_limits_and_open_secret_files),
 		cmocka_unit_test(test_serveconf_reads_source_urls_and_refuses_bad_ones),
 		cmocka_unit_test(test_serveconf_refuses_a_list_item_without_value),
