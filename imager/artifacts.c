@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "common/fs.h"
+#include "common/hash.h"
+#include "common/util.h"
 #include "imager/disk.h"
 
 const char *imager_artifact_suffix(const struct imager_artifact *a)
@@ -186,24 +188,61 @@ static int write_rootfs_archive(const char *rootfs, const char *out, const char 
 	return rc;
 }
 
-/* Writes out_dir/manifest.json: the config, arch and the NEVRAs installed. */
-static int write_manifest(const struct imager_config *cfg, const char *arch, const char *out_dir,
-			  const struct sy_strv *nevras, struct sy_error *err)
+/* {"file", "size", "sha256"} of the file at path, or NULL with err. */
+static json_t *file_entry(const char *path, struct sy_error *err)
 {
-	json_t *pkgs = json_array();
+	char hex[SY_SHA256_HEX_LEN + 1];
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		sy_error_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (sy_sha256_file(path, hex, err))
+		return NULL;
+	return json_pack("{s:s, s:I, s:s}", "file", sy_base_name(path), "size",
+			 (json_int_t)st.st_size, "sha256", hex);
+}
+
+/* Writes out_dir/manifest.json: the config, arch, the NEVRAs installed
+ * ("packages"), each package's RPM file with its size and SHA-256
+ * ("package_files", parallel to nevras), and each artifact's size and
+ * SHA-256 ("artifacts"). */
+static int write_manifest(const struct imager_config *cfg, const char *arch, const char *out_dir,
+			  const struct sy_strv *nevras, const struct sy_strv *rpms,
+			  const struct sy_strv *artifacts, struct sy_error *err)
+{
+	json_t *pkgs = json_array(), *files = json_array(), *arts = json_array();
 	char *path = sy_xasprintf("%s/manifest.json", out_dir);
-	char *text;
-	int rc;
+	char *text = NULL;
+	int rc = 0;
 
 	for (size_t i = 0; i < nevras->n; i++)
 		json_array_append_new(pkgs, json_string(nevras->items[i]));
-	json_t *root = json_pack("{s:s, s:s, s:s, s:o}", "name", cfg->name, "config", cfg->path,
-				 "arch", arch, "packages", pkgs);
-	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	if (!text)
-		rc = sy_error_set(err, "%s: cannot encode", path);
-	else
-		rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
+	for (size_t i = 0; rc == 0 && rpms && i < rpms->n && i < nevras->n; i++) {
+		json_t *e = file_entry(rpms->items[i], err);
+		if (!e)
+			rc = -1;
+		else
+			json_object_set_new(e, "nevra", json_string(nevras->items[i]));
+		json_array_append_new(files, e);
+	}
+	for (size_t i = 0; rc == 0 && i < artifacts->n; i++) {
+		json_t *e = file_entry(artifacts->items[i], err);
+		if (!e)
+			rc = -1;
+		json_array_append_new(arts, e);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", cfg->name, "config",
+				 cfg->path, "arch", arch, "packages", pkgs, "package_files", files,
+				 "artifacts", arts);
+	if (rc == 0) {
+		text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (!text)
+			rc = sy_error_set(err, "%s: cannot encode", path);
+		else
+			rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
+	}
 	free(text);
 	json_decref(root);
 	free(path);
@@ -229,11 +268,11 @@ static int write_archives(const struct imager_config *cfg, const char *rootfs,
 }
 
 int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
-			   const struct sy_strv *nevras, const char *out_dir,
-			   struct sy_strv *artifacts, struct sy_error *err)
+			   const struct sy_strv *nevras, const struct sy_strv *rpms,
+			   const char *out_dir, struct sy_strv *artifacts, struct sy_error *err)
 {
 	if (write_archives(cfg, rootfs, out_dir, artifacts, err) ||
-	    write_manifest(cfg, arch, out_dir, nevras, err))
+	    write_manifest(cfg, arch, out_dir, nevras, rpms, artifacts, err))
 		return -1;
 	return sy_fsync_dir(out_dir, err);
 }

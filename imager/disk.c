@@ -438,6 +438,22 @@ static const char *fs_name(enum imager_fs fs)
 	return "none";
 }
 
+void imager_disk_part_ident(const struct imager_disk_part *q, char out[IMAGER_DISK_IDENT_MAX])
+{
+	const char *how = q->setting ? q->setting->mount_identifier : "partuuid";
+
+	if (!strcmp(how, "uuid") && q->fs == IMAGER_FS_VFAT)
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "UUID=%.4s-%.4s", q->fs_uuid, q->fs_uuid + 4);
+	else if (!strcmp(how, "uuid"))
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "UUID=%s", q->fs_uuid);
+	else if (!strcmp(how, "partlabel"))
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "PARTLABEL=%s", q->part->name);
+	else
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "PARTUUID=%s", q->part_uuid);
+	for (char *c = out; q->fs == IMAGER_FS_VFAT && !strncmp(out, "UUID", 4) && *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+}
+
 char *imager_disk_fstab(const struct imager_disk_layout *l)
 {
 	const struct imager_disk_part **parts = sy_xcalloc(l->nparts + 1, sizeof(*parts));
@@ -449,17 +465,8 @@ char *imager_disk_fstab(const struct imager_disk_layout *l)
 	for (size_t i = 0; i < n; i++) {
 		const struct imager_disk_part *q = parts[i];
 		const struct imager_partition_setting *s = q->setting;
-		char ident[96];
-		if (!strcmp(s->mount_identifier, "uuid") && q->fs == IMAGER_FS_VFAT)
-			snprintf(ident, sizeof(ident), "UUID=%.4s-%.4s", q->fs_uuid, q->fs_uuid + 4);
-		else if (!strcmp(s->mount_identifier, "uuid"))
-			snprintf(ident, sizeof(ident), "UUID=%s", q->fs_uuid);
-		else if (!strcmp(s->mount_identifier, "partlabel"))
-			snprintf(ident, sizeof(ident), "PARTLABEL=%s", q->part->name);
-		else
-			snprintf(ident, sizeof(ident), "PARTUUID=%s", q->part_uuid);
-		for (char *c = ident; q->fs == IMAGER_FS_VFAT && !strncmp(ident, "UUID", 4) && *c; c++)
-			*c = (char)toupper((unsigned char)*c);
+		char ident[IMAGER_DISK_IDENT_MAX];
+		imager_disk_part_ident(q, ident);
 		sy_strv_pushf(&lines, "%s %s %s %s 0 %d\n", ident, s->mount_point, fs_name(q->fs),
 			      s->mount_options[0] ? s->mount_options : "defaults",
 			      !strcmp(s->mount_point, "/") ? 1 : 2);

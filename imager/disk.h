@@ -87,6 +87,15 @@ int imager_disk_layout(const struct imager_config *cfg, const char *key,
 /* Frees what imager_disk_layout filled. */
 void imager_disk_layout_release(struct imager_disk_layout *layout);
 
+/* Room for imager_disk_part_ident's text. */
+#define IMAGER_DISK_IDENT_MAX 96
+
+/* How fstab and the kernel command line name partition q, as its
+ * settings' MountIdentifier says (partuuid when it has none):
+ * "PARTUUID=<guid>", "UUID=<fs uuid>" (vfat: "UUID=ABCD-1234"),
+ * "PARTLABEL=<name>", into out. */
+void imager_disk_part_ident(const struct imager_disk_part *q, char out[IMAGER_DISK_IDENT_MAX]);
+
 /* The /etc/fstab of the layout: one line per partition whose settings
  * give a MountPoint, parents first, naming it as MountIdentifier says
  * (PARTUUID=, UUID=, PARTLABEL=), with MountOptions or "defaults". Returns

@@ -5,7 +5,9 @@
 # make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
-# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
+# libcrypt-dev's crypt_r hashes the plain-text passwords of image
+# configs, imager/accounts.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
@@ -23,6 +25,7 @@ libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c lib
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
+libcrypt-dev
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
 clang libclang-rt-dev

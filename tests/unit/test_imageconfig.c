@@ -5,10 +5,11 @@
 #include "imager/imagevalidate.h"
 
 /* Reads repository path `path` under the directory arg. */
-static int read_under(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_under(void *arg, const char *path, char **data, size_t *len,
+		      struct sy_error *err)
 {
 	char *full = sy_xasprintf("%s/%s", (const char *)arg, path);
-	int rc = sy_read_file(full, data, NULL, err);
+	int rc = sy_read_file(full, data, len, err);
 
 	free(full);
 	return rc;
