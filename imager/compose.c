@@ -48,7 +48,7 @@ static int boot_texts(const struct imager_config *cfg, const struct imager_input
 		*fstab = imager_disk_fstab(&l);
 		*cmdline = imager_kernel_cmdline(cfg, &l);
 		imager_disk_layout_release(&l);
-	} else if (cfg->systems[0].has_kernel_cmdline) {
+	} else if (cfg->nsystems && cfg->systems[0].has_kernel_cmdline) {
 		*cmdline = imager_kernel_cmdline(cfg, NULL);
 	}
 	return 0;
@@ -92,8 +92,8 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 		.rootfs = abs_root, .repo_dirs = repos, .rpms = &rpms,
 		.hostname = "shipyard-image", .what = "the image root", .cgroup_name = "image",
 		.log_fd = log_fd, .install_time = inputs->epoch,
-		.nodocs = cfg->systems[0].disable_rpm_docs,
-		.after_install = customize_in_sandbox, .after_arg = &custom,
+		.nodocs = cfg->nsystems && cfg->systems[0].disable_rpm_docs,
+		.after_install = cfg->nsystems ? customize_in_sandbox : NULL, .after_arg = &custom,
 	};
 	rc = sandbox_root_install(&in, err);
 	if (rc) {
