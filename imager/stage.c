@@ -303,13 +303,35 @@ static void mark_runtime(const struct planner_graph *g, size_t spec, unsigned ch
 		mark_runtime(g, g->nodes[spec].run_deps[k], seen);
 }
 
+/* 1 when path is a file SystemConfigs[0] of cfg applies to the image
+ * (imager_config_load_files). */
+static int applies_file(const struct imager_config *cfg, const char *path)
+{
+	const struct imager_system_config *s = &cfg->systems[0];
+
+	for (size_t i = 0; i < s->nadditional_files; i++)
+		if (!strcmp(s->additional_files[i].source, path))
+			return 1;
+	for (size_t i = 0; i < s->nusers; i++)
+		if (sy_strv_contains(&s->users[i].ssh_pubkey_paths, path))
+			return 1;
+	for (size_t i = 0; i < s->npost_install_scripts; i++)
+		if (!strcmp(s->post_install_scripts[i].path, path))
+			return 1;
+	for (size_t i = 0; i < s->nfinalize_image_scripts; i++)
+		if (!strcmp(s->finalize_image_scripts[i].path, path))
+			return 1;
+	return 0;
+}
+
 static int config_changed(const struct gitwatch_changeset *changes,
 			  const struct imager_config *cfg)
 {
 	for (size_t c = 0; changes && c < changes->n; c++) {
 		const struct gitwatch_change *ch = &changes->changes[c];
 		const char *path = ch->new_path ? ch->new_path : ch->old_path;
-		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path))
+		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path) ||
+		    applies_file(cfg, path))
 			return 1;
 	}
 	return 0;
