@@ -77,7 +77,11 @@ static int validate_one(const char *root, const char *file)
 		free(json);
 		return 1;
 	}
-	if (imager_config_check_support(&cfg, &err))
+	/* The files the config applies must exist, as the image stage reads
+	 * them before any work. */
+	if (imager_config_load_files(&cfg, read_under, (void *)top, &err))
+		printf("%s: invalid: %s\n", file, strlen(err.msg) > skip ? err.msg + skip : err.msg);
+	else if (imager_config_check_support(&cfg, &err))
 		printf("%s: valid; %s\n", file, strlen(err.msg) > skip ? err.msg + skip : err.msg);
 	else
 		printf("%s: valid, composable (%zu packages)\n", file, cfg.packages.n), rc = 0;
