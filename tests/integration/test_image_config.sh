@@ -62,7 +62,7 @@ SH
 cat >"$cfgs/configured.json" <<'JSON'
 {
     "Disks": [{
-        "PartitionTableType": "gpt", "MaxSize": 96,
+        "PartitionTableType": "gpt", "MaxSize": 768,
         "Artifacts": [{"Name": "configured", "Type": "raw"}],
         "Partitions": [
             {"ID": "boot", "Start": 1, "End": 17, "FsType": "ext4"},
