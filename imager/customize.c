@@ -1,11 +1,13 @@
 #define _GNU_SOURCE
 #include "imager/customize.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/child.h"
@@ -95,7 +97,47 @@ static char *authorized_keys(const struct imager_user *u)
 	return text;
 }
 
-/* The home directory of a new user, and the SSH keys of every user. */
+/* Copies the regular files directly in the root's /etc/skel into home,
+ * with their modes, owned by a (as useradd -m does; subdirectories and
+ * links are not copied). */
+static int copy_skel(const struct imager_customize *c, int rootfd,
+		     const struct imager_account_user *a, struct sy_error *err)
+{
+	int dfd = imager_root_open(rootfd, "/etc/skel", O_RDONLY | O_DIRECTORY);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0; /* no /etc/skel: nothing to copy */
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		struct stat st;
+		char *src, *dst, *data = NULL;
+		size_t len = 0;
+		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		src = sy_xasprintf("/etc/skel/%s", e->d_name);
+		dst = sy_xasprintf("%s/%s", a->home, e->d_name);
+		const struct imager_root_meta m = { st.st_mode & 0777, a->uid, a->gid, c->epoch };
+		rc = imager_root_read(rootfd, src, &data, &len, err) < 0 ||
+				     imager_root_write(rootfd, dst, data ? data : "", len, &m, err)
+			     ? -1
+			     : 0;
+		free(data);
+		free(dst);
+		free(src);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The home directory of a new user (with /etc/skel's files), and the SSH
+ * keys of every user. */
 static int apply_home(const struct imager_customize *c, int rootfd, const struct imager_user *u,
 		      const struct imager_account_user *a, struct sy_error *err)
 {
@@ -104,7 +146,10 @@ static int apply_home(const struct imager_customize *c, int rootfd, const struct
 	int rc = 0;
 
 	if (a->is_new)
-		rc = imager_root_mkdir(rootfd, a->home, &home, err);
+		rc = imager_root_mkdir(rootfd, a->home, &home, err) ||
+				     copy_skel(c, rootfd, a, err)
+			     ? -1
+			     : 0;
 	if (rc == 0 && (u->ssh_pubkey_files.n || u->ssh_pubkeys.n)) {
 		char *dir = sy_xasprintf("%s/.ssh", strcmp(a->home, "/") ? a->home : "");
 		char *file = sy_xasprintf("%s/authorized_keys", dir);

@@ -7,7 +7,8 @@
  *   1. Hostname -> /etc/hostname;
  *   2. Groups and Users -> /etc/group, /etc/gshadow, /etc/passwd,
  *      /etc/shadow (imager/accounts.h), new users' home directories
- *      (0700, theirs), SSHPubKeyPaths and SSHPubKeys ->
+ *      (0700, theirs, with the regular files directly in /etc/skel),
+ *      SSHPubKeyPaths and SSHPubKeys ->
  *      <home>/.ssh/authorized_keys (0600 in a 0700 .ssh, the user's);
  *   3. AdditionalFiles (Permissions, else 0644; owner root);
  *   4. /etc/fstab (imager_disk_fstab) and /etc/kernel/cmdline

@@ -339,6 +339,7 @@ static void test_customize_applies_hostname_users_keys_and_files(void **state)
 	test_write_file(dir, "root/etc/passwd", base_passwd);
 	test_write_file(dir, "root/etc/shadow", base_shadow);
 	test_write_file(dir, "root/etc/group", base_group);
+	test_write_file(dir, "root/etc/skel/.profile", "export PS1='$ '\n");
 	assert_ok(parse(dir, rootfs_disk,
 			"\"Hostname\": \"box\", \"DisableRpmDocs\": true, "
 			"\"Users\": [{\"Name\": \"alice\", \"UID\": 1100, "
@@ -372,6 +373,11 @@ static void test_customize_applies_hostname_users_keys_and_files(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(st.st_uid, 1100);
+	free(path);
+	path = sy_xasprintf("%s/home/alice/.profile", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 1100);
+	assert_int_equal(st.st_mode & 07777, 0644);
 	free(path);
 	path = sy_xasprintf("%s/home/alice/.ssh", root);
 	assert_int_equal(stat(path, &st), 0);
