@@ -25,13 +25,16 @@ int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err
 /* Writes the root file system archives of cfg from the root at rootfs into
  * out_dir (which exists), appending their paths to artifacts, then
  * out_dir/manifest.json: {"name", "config", "arch", "packages": [NEVRAs],
- * "package_files": [{"nevra", "file", "size", "sha256"}] (rpms: the RPM
- * files of nevras, in the same order, or NULL), "artifacts": [{"file",
+ * "package_files": [{"nevra", "file", "size", "sha256", "build_key"}]
+ * (rpms: the RPM files of nevras, in the same order, or NULL; build_key
+ * when a directory <artifacts_dir>/<key>/ holds an RPM of the same file
+ * name, artifacts_dir may be NULL), "artifacts": [{"file",
  * "size", "sha256"}] (every path of artifacts: the disks written before
  * and the archives; size in bytes, SHA-256 in hex)}; then fsyncs out_dir.
  * Returns 0 or -1 with err. */
 int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
 			   const struct sy_strv *nevras, const struct sy_strv *rpms,
-			   const char *out_dir, struct sy_strv *artifacts, struct sy_error *err);
+			   const char *artifacts_dir, const char *out_dir,
+			   struct sy_strv *artifacts, struct sy_error *err);
 
 #endif

@@ -104,8 +104,8 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 	if (rc == 0)
 		rc = imager_disk_write(cfg, inputs, rootfs, work_dir, out_dir, log_fd, artifacts, err);
 	if (rc == 0)
-		rc = imager_artifacts_write(cfg, rootfs, arch, &nevras, &rpms, out_dir, artifacts,
-					    err);
+		rc = imager_artifacts_write(cfg, rootfs, arch, &nevras, &rpms,
+					    inputs->artifacts_dir, out_dir, artifacts, err);
 out:
 	free(fstab);
 	free(cmdline);

@@ -32,6 +32,10 @@ struct imager_inputs {
 	long long epoch;       /* SOURCE_DATE_EPOCH: the commit's time, seconds
 				* since 1970 */
 	uint64_t max_disk_mib; /* largest MaxSize allowed, MiB; 0: the default */
+	const char *artifacts_dir; /* <state>/artifacts (builder/artifact.h):
+				* manifest.json names the build key of each
+				* package whose RPM file is found there; or
+				* NULL */
 };
 
 /* One partition as laid out on the disk. */

@@ -889,31 +889,37 @@ int imager_config_parse(const char *path, const char *json, imager_read_fn read_
 /* ------------------------------------------------------------------------ */
 /* The files a system config applies.                                        */
 
-/* Reads path into *data and *size, or fails naming cfg's item where. */
+/* Reads path into *data and *size, or fails naming cfg's item where;
+ * *total counts the bytes read for the config. */
 static int load_one(const struct imager_config *cfg, const char *where, const char *path,
 		    imager_read_fn read_fn, void *arg, char **data, size_t *size,
-		    struct sy_error *err)
+		    size_t *total, struct sy_error *err)
 {
 	*data = NULL;
 	*size = 0;
 	if (read_fn(arg, path, data, size, err))
 		return sy_error_prefix(err, "%s: %s", cfg->path, where);
-	if (*size > IMAGER_FILE_MAX) {
+	*total += *size;
+	if (*size > IMAGER_FILE_MAX || *total > IMAGER_FILES_TOTAL_MAX) {
 		free(*data);
 		*data = NULL;
-		return sy_error_set(err, "%s: %s: %s: larger than %u bytes", cfg->path, where, path,
-				    IMAGER_FILE_MAX);
+		if (*size > IMAGER_FILE_MAX)
+			return sy_error_set(err, "%s: %s: %s: larger than %u bytes", cfg->path,
+					    where, path, IMAGER_FILE_MAX);
+		return sy_error_set(err, "%s: %s: the files applied exceed %u bytes", cfg->path,
+				    where, IMAGER_FILES_TOTAL_MAX);
 	}
 	return 0;
 }
 
 static int load_scripts(const struct imager_config *cfg, const char *key,
 			struct imager_script *s, size_t n, imager_read_fn read_fn, void *arg,
-			struct sy_error *err)
+			size_t *total, struct sy_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *where = sy_xasprintf("SystemConfigs[0].%s[%zu]", key, i);
-		int rc = load_one(cfg, where, s[i].path, read_fn, arg, &s[i].data, &s[i].size, err);
+		int rc = load_one(cfg, where, s[i].path, read_fn, arg, &s[i].data, &s[i].size,
+				  total, err);
 		free(where);
 		if (rc)
 			return -1;
@@ -925,12 +931,13 @@ int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, 
 			     struct sy_error *err)
 {
 	struct imager_system_config *s = &cfg->systems[0];
+	size_t total = 0;
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < s->nadditional_files; i++) {
 		struct imager_additional_file *f = &s->additional_files[i];
 		char *where = sy_xasprintf("SystemConfigs[0].AdditionalFiles[\"%s\"]", f->source);
-		rc = load_one(cfg, where, f->source, read_fn, arg, &f->data, &f->size, err);
+		rc = load_one(cfg, where, f->source, read_fn, arg, &f->data, &f->size, &total, err);
 		free(where);
 	}
 	for (size_t i = 0; rc == 0 && i < s->nusers; i++) {
@@ -941,7 +948,7 @@ int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, 
 			char *data;
 			size_t size;
 			rc = load_one(cfg, where, u->ssh_pubkey_paths.items[k], read_fn, arg, &data,
-				      &size, err);
+				      &size, &total, err);
 			if (rc == 0)
 				sy_strv_push_owned(&u->ssh_pubkey_files, data);
 			free(where);
@@ -949,10 +956,10 @@ int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, 
 	}
 	if (rc == 0)
 		rc = load_scripts(cfg, "PostInstallScripts", s->post_install_scripts,
-				  s->npost_install_scripts, read_fn, arg, err);
+				  s->npost_install_scripts, read_fn, arg, &total, err);
 	if (rc == 0)
 		rc = load_scripts(cfg, "FinalizeImageScripts", s->finalize_image_scripts,
-				  s->nfinalize_image_scripts, read_fn, arg, err);
+				  s->nfinalize_image_scripts, read_fn, arg, &total, err);
 	return rc;
 }
 

@@ -187,8 +187,10 @@ typedef int (*imager_read_fn)(void *arg, const char *path, char **data, size_t *
 int imager_config_parse(const char *path, const char *json, imager_read_fn read_fn, void *arg,
 			struct imager_config *cfg, struct sy_error *err);
 
-/* The largest file imager_config_load_files reads, bytes. */
+/* The largest file imager_config_load_files reads, and the most it reads
+ * for one config, bytes: a config cannot make composing hold more. */
 #define IMAGER_FILE_MAX (64u << 20)
+#define IMAGER_FILES_TOTAL_MAX (256u << 20)
 
 /* Reads the repository files SystemConfigs[0] of cfg applies to the image
  * (AdditionalFiles sources, Post/FinalizeImageScripts, SSHPubKeyPaths)
@@ -196,7 +198,8 @@ int imager_config_parse(const char *path, const char *json, imager_read_fn read_
  * access to the repository and the image key can cover them. Returns 0,
  * or -1 with err naming the item ("x.json:
  * SystemConfigs[0].PostInstallScripts[0]: scripts/a.sh: not found", "...:
- * larger than 67108864 bytes"). */
+ * larger than 67108864 bytes", "...: the files applied exceed 268435456
+ * bytes"). */
 int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, void *arg,
 			     struct sy_error *err);
 

@@ -161,7 +161,9 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	char *work = state_build_dir(s->state, scratch);
 	char *logpath = sy_xasprintf("%s/image-%s.log", s->log_dir, cfg->name);
 	char *sum = sy_xasprintf("%s/" CLOSURE_FILE, tmp);
-	struct imager_inputs in = { .key = digest, .max_disk_mib = s->max_disk_mib };
+	char *artifacts_dir = state_artifacts_dir(s->state);
+	struct imager_inputs in = { .key = digest, .max_disk_mib = s->max_disk_mib,
+				    .artifacts_dir = artifacts_dir };
 	int rc = -1, fd;
 
 	sy_rm_rf(tmp, NULL);
@@ -183,6 +185,7 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	if (rc)
 		sy_rm_rf(tmp, NULL);
 	sy_rm_rf(work, NULL);
+	free(artifacts_dir);
 	free(sum);
 	free(logpath);
 	free(work);

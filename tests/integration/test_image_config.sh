@@ -195,6 +195,12 @@ read -r file size sum <"$T/arts"
 	fail "package_files and packages differ"
 jq -e '.package_files[] | select(.nevra | startswith("shadow-utils-")) | .size > 0' \
 	"$img/manifest.json" >/dev/null || fail "no shadow-utils RPM in the manifest"
+# The build key: the artifact directory that holds the same RPM.
+key=$(jq -r '.package_files[] | select(.nevra | startswith("shadow-utils-")) | .build_key' \
+	"$img/manifest.json")
+file=$(jq -r '.package_files[] | select(.nevra | startswith("shadow-utils-")) | .file' \
+	"$img/manifest.json")
+[ -f "$state/artifacts/$key/$file" ] || fail "build key '$key' does not hold $file"
 
 # A changed script is a changed image: the key covers the files applied.
 echo 'echo "post-install: changed"' >>"$cfgs/scripts/post.sh"
