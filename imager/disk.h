@@ -111,8 +111,10 @@ char *imager_disk_fstab(const struct imager_disk_layout *layout);
 char *imager_disk_sfdisk_script(const struct imager_disk_layout *layout);
 
 /* Makes the artifacts of cfg that are not root file system archives from
- * the composed root at rootfs: for a disk with partitions, writes
- * rootfs/etc/fstab, builds each partition's filesystem under work_dir from
+ * the composed root at rootfs (whose /etc/fstab the configuration step,
+ * imager/customize.h, wrote from imager_disk_fstab before the scripts ran):
+ * for a disk with partitions, builds each partition's filesystem under
+ * work_dir from
  * its part of rootfs (moved out and back, so that rootfs is whole again on
  * return), the raw disk, then each artifact of Disks[0] and of its
  * partitions into out_dir; for a disk without, its squashfs and iso
