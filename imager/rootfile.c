@@ -46,7 +46,8 @@ static int set_meta(int fd, const struct imager_root_meta *m)
 }
 
 /* Opens directory path, made (with meta) when missing and its parent
- * exists. Returns the O_PATH... descriptor, or -1 with errno. */
+ * exists (a missing parent is an error: ENOENT). Returns a read-only
+ * directory descriptor, or -1 with errno. */
 static int open_or_make(int rootfd, char *path, const struct imager_root_meta *meta)
 {
 	int fd = imager_root_open(rootfd, path, O_RDONLY | O_DIRECTORY);

@@ -58,6 +58,7 @@ SH
 cat >"$cfgs/scripts/final.sh" <<'SH'
 #!/bin/sh
 echo "finalize: after post-install: $(cat /etc/post-marker)"
+echo "# edited by the finalize script" >>/etc/fstab
 SH
 cat >"$cfgs/configured.json" <<'JSON'
 {
@@ -171,6 +172,8 @@ boot_uuid=$(dumpe2fs -h "$T/p1" 2>/dev/null | sed -n 's/^Filesystem UUID: *//p')
 [ -n "$root_partuuid" ] && [ -n "$boot_uuid" ] || fail "no partition ids read"
 expect_line "$T/fstab" "^PARTUUID=$root_partuuid / ext4 defaults 0 1$"
 expect_line "$T/fstab" "^UUID=$boot_uuid /boot ext4 nodev,noexec 0 2$"
+# Written before the scripts, which may edit it: the edit stays.
+expect_line "$T/fstab" '^# edited by the finalize script$' 
 [ "$(cat_file /etc/kernel/cmdline)" = \
 	"root=PARTUUID=$root_partuuid ro selinux=0 systemd.unified_cgroup_hierarchy=1 console=ttyS0" ] ||
 	fail "kernel command line: $(cat_file /etc/kernel/cmdline)"
