@@ -25,6 +25,7 @@
 #include "builder/rpmroot.h"
 #include "common/child.h"
 #include "common/fs.h"
+#include "common/util.h"
 #include "sandbox/rpminstall.h"
 
 /* The rpmdb inside worker and build roots (sandbox/rpminstall.h). */
@@ -118,6 +119,34 @@ static int check_toolchain(const char *path, const struct sy_strv *toolchain,
 					    path, c);
 	}
 	return 0;
+}
+
+/* Every key of a worker manifest, one line a key (the kinds that take each
+ * are the lists below): any other is refused with its line and the nearest
+ * known one. */
+const struct sy_conf_key builder_worker_keys[] = {
+	{ "worker.kind", 0, "debootstrap", "how the root is made: debootstrap or rpm" },
+	{ "worker.suite", 0, NULL, "debootstrap: the Debian suite (required)" },
+	{ "worker.variant", 0, NULL, "debootstrap: the debootstrap variant (required)" },
+	{ "worker.package", SY_CONF_MULTI, NULL, "a package installed in the root" },
+	{ "worker.repo", SY_CONF_MULTI, NULL, "rpm: where packages come from (channel:NAME, directory or URL)" },
+	{ "worker.packagelist", SY_CONF_MULTI, NULL, "rpm: a package list file (%s: the arch)" },
+	{ "toolchain.provides", SY_CONF_MULTI, NULL, "debootstrap: a capability the root offers to specs" },
+};
+const size_t builder_worker_nkeys = LEN(builder_worker_keys);
+
+/* The names of the manifest's text: each a key of builder_worker_keys. */
+static int check_names(const char *path, struct sy_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (sy_read_file(path, &text, &len, err))
+		return -1;
+	rc = sy_conf_check(path, text, len, builder_worker_keys, builder_worker_nkeys, err, NULL);
+	free(text);
+	return rc;
 }
 
 /* The keys each kind takes (libgit2 gives names lowercased). */
@@ -259,7 +288,8 @@ int builder_worker_manifest_read(const char *path, struct builder_worker_manifes
 		git_fail(err, path, "cannot parse");
 		goto out;
 	}
-	if (read_kind(cfg, path, &m->kind, err) || check_keys(cfg, path, m->kind, err))
+	if (check_names(path, err) || read_kind(cfg, path, &m->kind, err) ||
+	    check_keys(cfg, path, m->kind, err))
 		goto out;
 	rc = m->kind == BUILDER_WORKER_RPM ? read_rpm(cfg, path, m, err)
 					   : read_debootstrap(cfg, path, m, err);

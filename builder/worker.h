@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "common/confkeys.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/strv.h"
@@ -130,6 +131,11 @@ int builder_worker_resolve(struct builder_worker_manifest *m, const char *path,
  * kind = rpm"). Release with builder_worker_manifest_release. */
 int builder_worker_manifest_read(const char *path, struct builder_worker_manifest *m,
 				 struct sy_error *err);
+
+/* Every key a worker manifest may hold (builder/worker.c), for `shipyard
+ * config check` and the documentation's test. */
+extern const struct sy_conf_key builder_worker_keys[];
+extern const size_t builder_worker_nkeys;
 
 /* Frees the manifest's fields. */
 void builder_worker_manifest_release(struct builder_worker_manifest *m);

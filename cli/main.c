@@ -14,6 +14,7 @@
 #include "cli/analyze_cmd.h"
 #include "cli/cli.h"
 #include "cli/depsearch_cmd.h"
+#include "cli/config_cmd.h"
 #include "cli/gc_cmd.h"
 #include "cli/specs_cmd.h"
 #include "cli/pipeline_cmd.h"
@@ -95,6 +96,7 @@ static const struct command command_table[] = {
 	{ "analyze", "report unresolved capabilities, blockers, near-buildable specs, cycles", cli_analyze_usage, cli_analyze_command },
 	{ "specs", "print every spec of a commit as planning reads it", cli_specs_usage, cli_specs_command },
 	{ "worker", "build, list, check or clean the cached worker roots", cli_worker_usage, cmd_worker },
+	{ "config", "check a configuration file and print what applies", cli_config_usage, cli_config_command },
 	{ "gc", "remove old snapshots, image builds and pipeline logs", cli_gc_usage, cli_gc_command },
 	{ "serve", "run the service: webhooks, pipelines, statuses, dashboard", cli_serve_usage, cli_serve_command },
 	{ "help", "show help for shipyard or a command", help_usage, cmd_help },

@@ -10,6 +10,7 @@
 #include "builder/workercache.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "planner/macros.h"
 #include "repo-publish/publish.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -280,6 +281,9 @@ int cli_worker_command(int argc, char **argv, const char *default_manifest)
 		return usage_error(cli_worker_usage, "expected build, list, check or gc");
 	if (optind + 1 < argc)
 		return usage_error(sub->usage, "unexpected argument");
+	struct sy_error err = { { 0 } };
+	if (planner_arch_check(arch, &err))
+		return usage_error(sub->usage, err.msg);
 	if (!cache || !cache[0])
 		cache = state_cache = sy_xasprintf("%s/worker", state);
 	const struct worker_ctx ctx = { manifest, cache, state, arch };

@@ -6,6 +6,26 @@
 
 #include "common/error.h"
 
+/* How the service authenticates to a private remote (shipyard-serve.conf
+ * repo.<name>.gittokenfile, gituser, sshkey, sshhostkey). Zero-initialise;
+ * every field may be NULL. Files are read when libgit2 asks for
+ * credentials (its credential callback), their content goes to libgit2
+ * alone, is cleared from memory after and never appears in a message. */
+struct gitwatch_credentials {
+	const char *user;         /* HTTPS user name sent with the token;
+				   * NULL: "x-access-token" (GitHub's; GitLab
+				   * and Gitea take any name with a token) */
+	const char *token_file;   /* HTTPS: file holding the password or
+				   * access token (a trailing newline is
+				   * dropped) */
+	const char *ssh_key;      /* SSH: private key file (no passphrase);
+				   * "<ssh_key>.pub" is given too when it exists */
+	const char *ssh_host_key; /* SSH: "SHA256:<base64>" fingerprint of the
+				   * server's host key (what ssh-keygen -lf
+				   * prints); a server whose key differs is
+				   * refused. Required with ssh_key. */
+};
+
 /* Makes dir a bare mirror of url (created when missing) and fetches the
  * given refspecs (NULL-terminated, e.g. "+refs/pull/7/head:refs/pull/7/head";
  * NULL: every branch, "+refs/heads/<all>:refs/heads/<all>") from it with libgit2, pruning
@@ -15,6 +35,16 @@
  * 0, or -1 with err ("<url>: fetch: <libgit2 message>"). */
 int gitwatch_mirror_update(const char *url, const char *dir, const char *const *refspecs,
 			   struct sy_error *err);
+
+/* gitwatch_mirror_update, authenticating with creds (NULL: none) when the
+ * remote asks: a token over HTTPS (or HTTP, for a local test server), a key
+ * over SSH (user name from the URL, else "git"). Credentials are offered
+ * once: a remote that refuses them fails the fetch ("<url>: fetch: the
+ * remote refused the credentials of gittokenfile"); so does an SSH host
+ * key other than creds->ssh_host_key ("<url>: fetch: host key SHA256:x is
+ * not sshhostkey"). */
+int gitwatch_mirror_update_with(const char *url, const char *dir, const char *const *refspecs,
+				const struct gitwatch_credentials *creds, struct sy_error *err);
 
 /* Lists the local branches of the repository at dir with their tip
  * commits: names[i] ("main") and heads[i] (40 hex), both malloc'ed arrays of

@@ -1,4 +1,5 @@
 #include "imager/artifacts.h"
+#include "imager/bootloader.h"
 #include "imager/closure.h"
 #include "imager/cmdline.h"
 #include "imager/compose.h"
@@ -100,7 +101,9 @@ int imager_compose(const struct imager_config *cfg, const char *repo_dir, const 
 		sy_error_prefix(err, "image %s", cfg->name);
 		goto out;
 	}
-	rc = imager_tree_clamp_times(rootfs, inputs->epoch, err);
+	rc = imager_bootloader_install(cfg, inputs, rootfs, arch, log_fd, err);
+	if (rc == 0)
+		rc = imager_tree_clamp_times(rootfs, inputs->epoch, err);
 	if (rc == 0)
 		rc = imager_disk_write(cfg, inputs, rootfs, work_dir, out_dir, log_fd, artifacts, err);
 	if (rc == 0)

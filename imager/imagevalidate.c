@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imager/bootloader.h"
 #include "imager/disk.h"
 
 /* The toolkit's PartitionTypeNameToUUID (imagegen/configuration). */
@@ -440,7 +441,7 @@ static const char *unsupported_field(const struct imager_system_config *s)
 	const char *set[] = {
 		s->is_kickstart_boot ? "IsKickStartBoot" : NULL,
 		s->is_iso_install ? "IsIsoInstall" : NULL,
-		strcmp(s->boot_type, "") && strcmp(s->boot_type, "none") ? "BootType" : NULL,
+		!strcmp(s->boot_type, "legacy") ? "BootType" : NULL, /* efi: imager/bootloader.h */
 		s->enable_systemd_firstboot ? "EnableSystemdFirstboot" : NULL,
 		s->kernel_options.n ? "KernelOptions" : NULL,
 		/* The toolkit runs them only for IsKickStartBoot, on the host. */
@@ -504,7 +505,8 @@ static int check_support(const struct imager_config *cfg, struct sy_error *err)
 	if (cfg->nsystems > 1)
 		return unsupported(cfg, err, "SystemConfigs[1]", "one system config is composed "
 				   "(installer images offering several are not)");
-	if (check_disk_support(cfg, err) || check_applied(cfg, err))
+	if (check_disk_support(cfg, err) || check_applied(cfg, err) ||
+	    imager_bootloader_check_support(cfg, err))
 		return -1;
 	field = unsupported_field(&cfg->systems[0]);
 	if (!field)

@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/hash.h"
 #include "common/util.h"
+#include "imager/boottest.h"
 #include "imager/compose.h"
 #include "imager/imageconfig.h"
 #include "imager/images.h"
@@ -146,10 +147,10 @@ static int unchanged(const char *state, const char *config, const char *digest)
 }
 
 /* Composes cfg into a new build of config (imager/images.h) and points
- * latest at it. */
+ * latest at it; *build_dir is the build's directory (caller frees). */
 static int compose(const struct imager_stage *s, const struct imager_config *cfg,
 		   const char *config, const char *digest, struct sy_strv *artifacts,
-		   struct sy_error *err)
+		   char **build_dir, struct sy_error *err)
 {
 	char id[32];
 	time_t now = time(NULL);
@@ -180,6 +181,8 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 		else
 			rc = imager_latest_switch(s->state, config, id, err);
 	}
+	if (rc == 0)
+		*build_dir = sy_xstrdup(out);
 	if (fd >= 0)
 		close(fd);
 	if (rc)
@@ -213,14 +216,58 @@ static void report(const struct imager_stage *s, const char *config, enum imager
 	s->report(s->report_arg, config, outcome, text);
 }
 
+/* Boots the raw and qcow2 disks among the artifacts of build_dir,
+ * appending "booted in 13.2 s (core.raw)" per disk to text, the console to
+ * the config's log. Returns 0, or -1 with err naming the disk. */
+static int boot_disks(const struct imager_stage *s, const char *config,
+		      const struct sy_strv *artifacts, const char *build_dir, char *text,
+		      size_t size, struct sy_error *err)
+{
+	char *log = sy_xasprintf("%s/image-%s.log", s->log_dir, config);
+	char *scratch_name = sy_xasprintf("image-boot-%s-%ld", config, (long)getpid());
+	char *scratch = state_build_dir(s->state, scratch_name);
+	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644), rc = 0, booted = 0;
+
+	for (size_t i = 0; rc == 0 && i < artifacts->n; i++) {
+		const char *file = sy_base_name(artifacts->items[i]);
+		const char *dot = strrchr(file, '.');
+		if (!dot || (strcmp(dot, ".raw") && strcmp(dot, ".qcow2")))
+			continue;
+		char *image = sy_xasprintf("%s/%s", build_dir, file);
+		struct imager_boottest t = { .image = image, .format = dot + 1,
+					     .scratch_dir = scratch, .timeout_s = s->boot_timeout_s,
+					     .log_fd = fd };
+		double seconds;
+		report(s, config, IMAGER_WORKING, "booting %s", file);
+		if ((rc = sy_mkdir_p(scratch, 0700, err)) == 0 &&
+		    (rc = imager_boottest_run(&t, &seconds, err)) == 0) {
+			size_t len = strlen(text);
+			snprintf(text + len, size - len, "%s%.1f s (%s)", booted++ ? ", " : "booted in ",
+				 seconds, file);
+		} else {
+			sy_error_prefix(err, "%s", file);
+		}
+		free(image);
+	}
+	if (rc == 0 && !booted)
+		snprintf(text, size, "composed; not booted: no raw or qcow2 artifact");
+	if (fd >= 0)
+		close(fd);
+	sy_rm_rf(scratch, NULL);
+	free(scratch);
+	free(scratch_name);
+	free(log);
+	return rc;
+}
+
 /* Composes the config at path unless unchanged. Returns 0 or 1 (failed). */
 static int image_one(const struct imager_stage *s, const char *path)
 {
 	struct imager_config cfg;
 	struct sy_strv nevras = SY_STRV_INIT, artifacts = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char *json = NULL, *name = config_name(path);
-	char digest[SY_SHA256_HEX_LEN + 1];
+	char *json = NULL, *name = config_name(path), *build_dir = NULL;
+	char digest[SY_SHA256_HEX_LEN + 1], booted[256] = "";
 	int rc = 1;
 
 	if (read_config(s->repo, s->commit, path, &cfg, &json, &err) ||
@@ -238,8 +285,15 @@ static int image_one(const struct imager_stage *s, const char *path)
 	if (!s->force && unchanged(s->state, name, digest)) {
 		report(s, name, IMAGER_UNCHANGED, "unchanged (%zu packages)", nevras.n);
 		rc = 0;
-	} else if (compose(s, &cfg, name, digest, &artifacts, &err)) {
+	} else if (compose(s, &cfg, name, digest, &artifacts, &build_dir, &err)) {
 		report(s, name, IMAGER_FAILED, "%s", err.msg);
+	} else if (s->boot_test && !strcmp(cfg.systems[0].boot_type, "efi")) {
+		if (boot_disks(s, name, &artifacts, build_dir, booted, sizeof(booted), &err) == 0) {
+			report(s, name, IMAGER_COMPOSED, "%s", booted);
+			rc = 0;
+		} else {
+			report(s, name, IMAGER_FAILED, "%s", err.msg);
+		}
 	} else {
 		report(s, name, IMAGER_COMPOSED, "composed %s (%zu packages)",
 		       artifacts.n ? sy_base_name(artifacts.items[0]) : cfg.name, nevras.n);
@@ -249,6 +303,7 @@ out:
 	imager_config_release(&cfg);
 	sy_strv_release(&nevras);
 	sy_strv_release(&artifacts);
+	free(build_dir);
 	free(name);
 	free(json);
 	return rc;

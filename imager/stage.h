@@ -47,6 +47,14 @@ struct imager_stage {
 	unsigned long long max_disk_mib; /* largest disk MaxSize a config may ask,
 				    * MiB (shipyard.conf image.maxdisksize); 0:
 				    * IMAGER_MAX_DISK_MIB_DEFAULT */
+	int boot_test;             /* 1: boot the raw and qcow2 artifacts of
+				    * every BootType efi config composed
+				    * (imager/boottest.h; shipyard.conf
+				    * image.boottest); its outcome is the
+				    * config's final report, "booted in 13.2 s
+				    * (core.raw)", and the console goes to the
+				    * config's log */
+	unsigned boot_timeout_s;   /* a boot's deadline, seconds; 0: the default */
 	imager_report_fn report;   /* may be NULL */
 	void *report_arg;
 };

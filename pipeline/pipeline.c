@@ -311,6 +311,8 @@ static int image_stage(struct pipeline *p, struct sy_error *err)
 		.only = p->opts->image_configs, .force = p->opts->force, .repo_dir = repo_dir,
 		.state = p->state, .log_dir = p->logs_dir, .arch = p->opts->arch ? p->opts->arch : "x86_64",
 		.max_disk_mib = p->head.distro.image_max_disk_mib,
+		.boot_test = p->head.distro.image_boot_test,
+		.boot_timeout_s = p->head.distro.image_boot_timeout_s,
 		.report = image_status, .report_arg = p,
 	};
 	int rc = 0;

@@ -59,6 +59,23 @@ int planner_commit_read_distro(const struct planner_commit_settings *s, const ch
 	return rc;
 }
 
+/* A commit whose spec trees hold no file at all is a repository shipyard
+ * cannot read (a wrong distro.spectree, or not a distribution), not a
+ * distribution of 0 specs whose plan succeeds. */
+static int check_spec_trees(const struct planner_distro *d, const struct planner_commit *c,
+			    struct sy_error *err)
+{
+	char *names;
+
+	if (c->index.files.n)
+		return 0;
+	names = sy_strv_join(&d->spec_trees, ", ");
+	sy_error_set(err, "commit %.12s: no spec tree: none of %s holds a file (set "
+		     "distro.spectree in shipyard.conf, or --spec-tree)", c->oid, names);
+	free(names);
+	return -1;
+}
+
 int planner_commit_read(const struct planner_commit_settings *s, const char *oid,
 			const struct planner_commit *reuse, struct planner_commit *c,
 			struct sy_error *err)
@@ -67,7 +84,7 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 	char *tmp = state_tmp_dir(s->state), *db = state_db_path(s->state);
 	int rc = -1;
 
-	if (planner_commit_read_distro(s, oid, c, err))
+	if (planner_arch_check(s->arch, err) || planner_commit_read_distro(s, oid, c, err))
 		goto out;
 	planner_distro_macro_settings(&c->distro, s->arch, &settings);
 	settings.installed_rpms = s->learn_repo;
@@ -76,6 +93,8 @@ int planner_commit_read(const struct planner_commit_settings *s, const char *oid
 	if (planner_index_load_with(s->repo, oid, &settings, tmp, db, s->jobs,
 				    reuse && reuse->index.nspecs ? &reuse->index : NULL,
 				    &s->progress, &c->index, err))
+		goto out;
+	if (!reuse && check_spec_trees(&c->distro, c, err))
 		goto out;
 	rc = 0;
 out:

@@ -76,7 +76,10 @@ int planner_commit_read_distro(const struct planner_commit_settings *s, const ch
  * of state.db). Specs whose blob, path and macro context equal one of reuse
  * (a commit read before, typically the other end of a plan; NULL: none) are
  * shared with it, not read again (planner_index_load_reusing): reuse must
- * then outlive c. Returns 0, or -1 with err ("shipyard.conf: ...", a spec
+ * then outlive c. A commit read with no reuse is one to plan or build: when
+ * none of its spec trees holds a file it is refused ("commit abc: no spec
+ * tree: none of SPECS holds a file ..."); a base (reuse set) may predate
+ * its spec trees. Returns 0, or -1 with err ("shipyard.conf: ...", a spec
  * tree that cannot be listed, the cache). */
 int planner_commit_read(const struct planner_commit_settings *s, const char *oid,
 			const struct planner_commit *reuse, struct planner_commit *c,

@@ -233,6 +233,33 @@ static int read_limits(git_config *cfg, struct planner_distro *d, struct sy_erro
 	return 0;
 }
 
+/* image.boottest, a git boolean; image.boottimeout, seconds (1..86400). */
+static int read_image_boot(git_config *cfg, struct planner_distro *d, struct sy_error *err)
+{
+	git_config_entry *entry;
+	int64_t timeout = -1;
+	int value, rc = 0;
+
+	if (git_config_get_entry(&entry, cfg, "image.boottest") == 0) {
+		if (!entry->value)
+			d->image_boot_test = 1;
+		else if (git_config_parse_bool(&value, entry->value) < 0)
+			rc = sy_error_set(err, "shipyard.conf: image.boottest: '%s' is not a boolean",
+					  entry->value);
+		else
+			d->image_boot_test = value;
+		git_config_entry_free(entry);
+	}
+	if (rc || read_number(cfg, "image.boottimeout", &timeout, err))
+		return -1;
+	if (timeout == 0 || timeout > 86400)
+		return sy_error_set(err, "shipyard.conf: image.boottimeout: %lld s is not within "
+				    "1..86400", (long long)timeout);
+	if (timeout > 0)
+		d->image_boot_timeout_s = (unsigned)timeout;
+	return 0;
+}
+
 /* sources.url, each value checked and turned into its template. */
 static int read_source_urls(git_config *cfg, struct planner_distro *d, struct sy_error *err)
 {
@@ -303,13 +330,40 @@ static int read_rebuild_suffix(git_config *cfg, struct planner_distro *d, struct
 	return rc;
 }
 
-static int read_config(const char *path, struct planner_distro *d, struct sy_error *err)
+/* Every entry libgit2 read must be a known key: the text was checked
+ * (sy_conf_check), this catches what a reading of the syntax different from
+ * libgit2's would let through. */
+static int check_entries(git_config *cfg, struct sy_error *err)
+{
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = 0;
+
+	if (git_config_iterator_new(&it, cfg) < 0)
+		return sy_error_set(err, "shipyard.conf: cannot list keys");
+	while (rc == 0 && git_config_next(&e, it) == 0)
+		if (!sy_conf_key_find(planner_distro_keys, planner_distro_nkeys, e->name))
+			rc = sy_error_set(err, "shipyard.conf: %s: unknown key", e->name);
+	git_config_iterator_free(it);
+	return rc;
+}
+
+/* Reads the file at path, whose content is text (len bytes): its syntax
+ * (libgit2), its names (planner_distro_keys), then its values. */
+static int read_config(const char *path, const char *text, size_t len, struct planner_distro *d,
+		       struct sy_error *err)
 {
 	git_config *cfg;
 
 	if (git_config_open_ondisk(&cfg, path) < 0) {
 		const git_error *e = git_error_last();
 		return sy_error_set(err, "shipyard.conf: %s", e ? e->message : "cannot parse");
+	}
+	if (sy_conf_check("shipyard.conf", text, len, planner_distro_keys, planner_distro_nkeys,
+			  err, NULL) ||
+	    check_entries(cfg, err)) {
+		git_config_free(cfg);
+		return -1;
 	}
 	free(d->dist_tag);
 	d->dist_tag = get_string(cfg, "distro.disttag", ".azl3");
@@ -329,7 +383,7 @@ static int read_config(const char *path, struct planner_distro *d, struct sy_err
 			 get_list(cfg, "distro.spectree", &trees, err) || read_policies(cfg, d, err) ||
 			 read_limits(cfg, d, err) || read_source_urls(cfg, d, err) ||
 			 read_rebuild_suffix(cfg, d, err) ||
-			 read_publish_sqlite(cfg, d, err)
+			 read_publish_sqlite(cfg, d, err) || read_image_boot(cfg, d, err)
 		 ? -1
 		 : 0;
 	git_config_free(cfg);
@@ -401,12 +455,12 @@ static int read_config_file(const char *path, struct planner_distro *d, struct s
 	if (sy_read_file(path, &text, &len, err))
 		return sy_error_prefix(err, "shipyard.conf");
 	rc = refuse_includes(text, len, err);
+	if (rc == 0) {
+		git_libgit2_init();
+		rc = read_config(path, text, len, d, err);
+		git_libgit2_shutdown();
+	}
 	free(text);
-	if (rc)
-		return -1;
-	git_libgit2_init();
-	rc = read_config(path, d, err);
-	git_libgit2_shutdown();
 	return rc;
 }
 

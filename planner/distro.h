@@ -39,9 +39,17 @@
 
 #include "planner/buildkey.h"
 #include "planner/macros.h"
+#include "common/confkeys.h"
 #include "common/error.h"
 #include "common/strv.h"
 #include "gitwatch/repo.h"
+
+/* Every key shipyard.conf may hold, with its default and a line of
+ * description (planner/distrokeys.c, the one place a key is added): any
+ * other key or section is refused ("shipyard.conf:4: distro.spectre:
+ * unknown key (did you mean distro.spectree?)"). */
+extern const struct sy_conf_key planner_distro_keys[];
+extern const size_t planner_distro_nkeys;
 
 /* How signatures files are used (the toolkit's SRPM_FILE_SIGNATURE_HANDLING,
  * --signature-handling). */
@@ -136,6 +144,11 @@ struct planner_distro {
 	unsigned long long image_max_disk_mib; /* image.maxdisksize in MiB: the
 				      * largest MaxSize of an image config; 0:
 				      * imager/disk.h's default (64 GiB) */
+	int image_boot_test;           /* image.boottest: 1 when every composed
+				      * BootType efi image is booted in QEMU
+				      * (imager/boottest.h); 0 (default): not */
+	unsigned image_boot_timeout_s; /* image.boottimeout: a boot's deadline in
+				      * seconds; 0: imager/boottest.h's default */
 };
 
 /* Looks up the rebuild policy of one spec (planner_key_settings.spec_policy
@@ -146,7 +159,8 @@ int planner_distro_spec_policy(void *distro, const char *spec, struct planner_po
 /* Reads shipyard.conf at commit (if present) through a temporary file under
  * tmpdir. A file with an [include] or [includeIf] section is refused
  * ("shipyard.conf:3: include sections are not supported"): libgit2 would
- * follow it to any host file. Returns 0 or -1 ("shipyard.conf: <libgit2
+ * follow it to any host file; so is a key or section planner_distro_keys
+ * does not hold. Returns 0 or -1 ("shipyard.conf: <libgit2
  * message>", "shipyard.conf: plan.maxrebuild: 'x' is not a number >= 0").
  * Release with planner_distro_release. */
 int planner_distro_load(struct gitwatch_repo *repo, const char *commit, const char *tmpdir,

@@ -587,3 +587,15 @@ void planner_macro_files_release(struct planner_macro_files *files)
 	free(files->items);
 	memset(files, 0, sizeof(*files));
 }
+
+int planner_arch_check(const char *arch, struct sy_error *err)
+{
+	static const char *const known[] = { "x86_64", "aarch64" };
+
+	if (!arch)
+		return 0;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(arch, known[i]))
+			return 0;
+	return sy_error_set(err, "arch '%s': unknown (known: %s)", arch, PLANNER_KNOWN_ARCHES);
+}

@@ -19,6 +19,15 @@
 #include "gitwatch/repo.h"
 #include "planner/pkgmanifest.h"
 
+/* The target arches shipyard plans and builds for, comma-separated: those
+ * Azure Linux builds (its toolkit's ARCH values). */
+#define PLANNER_KNOWN_ARCHES "x86_64, aarch64"
+
+/* Checks a target arch (NULL stands for x86_64). Returns 0, or -1 with err
+ * listing the known ones ("arch 'sparc': unknown (known: x86_64,
+ * aarch64)"); the caller names where it came from. */
+int planner_arch_check(const char *arch, struct sy_error *err);
+
 /* Which files and defines form the context. Zero-initialise, then set. */
 struct planner_macro_settings {
 	const char *macros_dir;  /* repository path of the macros package directory,

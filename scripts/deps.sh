@@ -3,11 +3,17 @@
 # missing: the Debian packages below (the machine's configured apt sources;
 # fdisk's sfdisk, dosfstools, mtools, qemu-utils, xorriso and squashfs-tools
 # make disk images without loop devices, imager/disk.h;
+# qemu-system-x86 and ovmf boot the images of boot tests, imager/boottest.h;
+# linux-image-cloud-amd64, busybox-static and systemd-boot-efi are the
+# kernel, init and boot loader the example distribution's bootable image
+# repackages (examples/minidistro/bootable/);
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
 # gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
 # libcrypt-dev's crypt_r hashes the plain-text passwords of image
-# configs, imager/accounts.h),
+# configs, imager/accounts.h;
+# openssh-server and openssh-client give test_private_repo.sh an sshd it runs
+# itself and ssh-keygen for its keys),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
@@ -26,7 +32,9 @@ libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
 libcrypt-dev
+openssh-server openssh-client
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
+qemu-system-x86 ovmf linux-image-cloud-amd64 busybox-static systemd-boot-efi
 nodejs npm python3
 clang libclang-rt-dev
 "

@@ -23,7 +23,10 @@ static int fetch(const struct server_runner_request *req, struct sy_error *err)
 {
 	const struct server_store_pipeline *p = req->pipeline;
 	char *mirror = state_mirror_dir(req->state_dir, req->repo->name);
-	int rc = gitwatch_mirror_update(req->repo->remote, mirror, NULL, err);
+	struct gitwatch_credentials creds = { 0 };
+
+	server_repo_credentials(req->repo, &creds);
+	int rc = gitwatch_mirror_update_with(req->repo->remote, mirror, NULL, &creds, err);
 
 	if (rc == 0 && p->pr) {
 		/* Forges publish a pull request's head as refs/pull/<n>/head
@@ -35,7 +38,7 @@ static int fetch(const struct server_runner_request *req, struct sy_error *err)
 						  : "pull",
 					  p->pr, p->pr);
 		const char *specs[] = { spec, NULL };
-		gitwatch_mirror_update(req->repo->remote, mirror, specs, NULL);
+		gitwatch_mirror_update_with(req->repo->remote, mirror, specs, &creds, NULL);
 		free(spec);
 	}
 	free(mirror);

@@ -12,7 +12,9 @@
 
 #include "planner/buildkey.h"
 #include "planner/distro.h"
+#include "planner/macros.h"
 #include "common/fs.h"
+#include "server/cron.h"
 
 #define DEFAULT_MAX_BODY (25u << 20)
 
@@ -134,6 +136,49 @@ static int check_private(const char *path, const char *repo, const char *item,
 	return server_check_secret_file(path, key, err);
 }
 
+/* A repository's schedules and arch, checked now rather than when the
+ * service first uses them; its git credentials. */
+static int read_repo_checks(git_config *cfg, const char *base, const char *name,
+			    struct server_repo_conf *r, struct sy_error *err)
+{
+	char key[512];
+	struct server_cron cron;
+
+#define KEY(item) (snprintf(key, sizeof(key), "repo.%s.%s", name, item), key)
+	for (size_t i = 0; i < r->schedules.n; i++)
+		if (server_cron_parse(r->schedules.items[i], &cron, err))
+			return sy_error_prefix(err, "repo.%s.schedule", name);
+	if (planner_arch_check(r->arch, err))
+		return sy_error_prefix(err, "repo.%s.arch", name);
+	char *token = get_str(cfg, KEY("gittokenfile")), *ssh = get_str(cfg, KEY("sshkey"));
+	r->git_token_file = relative_to(base, token);
+	r->ssh_key = relative_to(base, ssh);
+	free(token);
+	free(ssh);
+	r->git_user = get_str(cfg, KEY("gituser"));
+	r->ssh_host_key = get_str(cfg, KEY("sshhostkey"));
+#undef KEY
+	if (check_private(r->git_token_file, name, "gittokenfile", err) ||
+	    check_private(r->ssh_key, name, "sshkey", err))
+		return -1;
+	if (r->ssh_key && !r->ssh_host_key)
+		return sy_error_set(err, "repo.%s.sshkey: needs sshhostkey (the server's host key "
+				    "fingerprint: ssh-keygen -lf <host key>.pub, or ssh-keyscan "
+				    "<host> | ssh-keygen -lf -)", name);
+	if (r->ssh_host_key && strncmp(r->ssh_host_key, "SHA256:", 7))
+		return sy_error_set(err, "repo.%s.sshhostkey '%s': not SHA256:<base64>", name,
+				    r->ssh_host_key);
+	return 0;
+}
+
+void server_repo_credentials(const struct server_repo_conf *r, struct gitwatch_credentials *c)
+{
+	c->user = r->git_user;
+	c->token_file = r->git_token_file;
+	c->ssh_key = r->ssh_key;
+	c->ssh_host_key = r->ssh_host_key;
+}
+
 static int read_repo(git_config *cfg, const char *base, const char *name,
 		     struct server_repo_conf *r, struct sy_error *err)
 {
@@ -201,6 +246,8 @@ static int read_repo(git_config *cfg, const char *base, const char *name,
 	r->sign_key = relative_to(base, sign_key);
 	free(sign_key);
 	if (check_private(r->sign_key, name, "signkey", err))
+		return -1;
+	if (read_repo_checks(cfg, base, name, r, err))
 		return -1;
 	r->channel_prefix = get_str(cfg, KEY("channelprefix"));
 	if (!r->channel_prefix)
@@ -304,6 +351,37 @@ static int read_all(git_config *cfg, const char *base, struct server_conf *c,
 	return rc;
 }
 
+/* Every entry libgit2 read must be a known key (the text was checked by
+ * sy_conf_check; this catches a reading of the syntax that differs). */
+static int check_entries(git_config *cfg, struct sy_error *err)
+{
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = 0;
+
+	if (git_config_iterator_new(&it, cfg) < 0)
+		return sy_error_set(err, "cannot list keys");
+	while (rc == 0 && git_config_next(&e, it) == 0)
+		if (!sy_conf_key_find(server_conf_keys, server_conf_nkeys, e->name))
+			rc = sy_error_set(err, "%s: unknown key", e->name);
+	git_config_iterator_free(it);
+	return rc;
+}
+
+/* The names of the file at path (its text): each a key of server_conf_keys. */
+static int check_names(const char *path, struct sy_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (sy_read_file(path, &text, &len, err))
+		return -1;
+	rc = sy_conf_check(path, text, len, server_conf_keys, server_conf_nkeys, err, NULL);
+	free(text);
+	return rc;
+}
+
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err)
 {
 	git_config *cfg = NULL;
@@ -320,8 +398,10 @@ int server_conf_read(const char *path, struct server_conf *conf, struct sy_error
 	if (git_config_open_ondisk(&cfg, abs) < 0) {
 		const git_error *e = git_error_last();
 		rc = sy_error_set(err, "%s: %s", path, e ? e->message : "cannot parse");
+	} else if (check_names(path, err)) {
+		rc = -1;
 	} else {
-		rc = read_all(cfg, base, conf, err);
+		rc = check_entries(cfg, err) || read_all(cfg, base, conf, err) ? -1 : 0;
 		if (rc)
 			sy_error_prefix(err, "%s", path);
 	}
@@ -374,6 +454,10 @@ static void repo_release(struct server_repo_conf *r)
 	free(r->rebuild_policy);
 	sy_strv_release(&r->source_urls);
 	free(r->sign_key);
+	free(r->git_user);
+	free(r->git_token_file);
+	free(r->ssh_key);
+	free(r->ssh_host_key);
 }
 
 void server_conf_release(struct server_conf *conf)

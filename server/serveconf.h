@@ -53,15 +53,32 @@
  *                                   URL or template, planner_source_url_parse)
  *       signkey = /etc/shipyard/mini-key.asc   this repository's signing
  *                                   key instead of publish.signkey
+ *       gittokenfile = /etc/shipyard/git-token   a private repository over
+ *                                   HTTPS: the password or token (mode 0600)
+ *       gituser = x-access-token    the user name sent with it
+ *       sshkey = /etc/shipyard/deploy-key      over SSH: the private key
+ *                                   (mode 0600; <sshkey>.pub used if present)
+ *       sshhostkey = SHA256:...     the server's host key fingerprint, as
+ *                                   ssh-keygen -lf prints it; required with
+ *                                   sshkey (gitwatch/mirror.h)
+ * Every key is in server_conf_keys (server/servekeys.c); any other key or
+ * section is refused, naming file, line and the nearest known key.
  */
 #ifndef SERVER_SERVECONF_H
 #define SERVER_SERVECONF_H
 
 #include <stddef.h>
 
+#include "common/confkeys.h"
 #include "common/error.h"
 #include "common/strv.h"
+#include "gitwatch/mirror.h"
 #include "state/retention.h"
+
+/* Every key the file may hold, with its default and a line of description
+ * (server/servekeys.c, the one place a key is added). */
+extern const struct sy_conf_key server_conf_keys[];
+extern const size_t server_conf_nkeys;
 
 /* Longest repository name ([repo "<name>"]). */
 #define SERVER_REPO_NAME_MAX 100
@@ -91,7 +108,16 @@ struct server_repo_conf {
 			      * order before shipyard.conf's sources.url */
 	char *sign_key;      /* signkey, else publish.signkey, or NULL: its
 			      * channels are published unsigned */
+	char *git_user;      /* gituser ("x-access-token" by default) */
+	char *git_token_file; /* gittokenfile, or NULL */
+	char *ssh_key;       /* sshkey, or NULL */
+	char *ssh_host_key;  /* sshhostkey ("SHA256:<base64>"), or NULL */
 };
+
+/* The credentials fetching repo's remote takes (pointing into repo; valid
+ * while it lives). */
+void server_repo_credentials(const struct server_repo_conf *repo,
+			     struct gitwatch_credentials *creds);
 
 /* The whole configuration. */
 struct server_conf {
@@ -127,7 +153,11 @@ struct server_conf {
  * SERVER_MAX_PIPELINES, a tokenfile, secretfile or serve.apitokens file
  * that server_check_secret_file refuses, and so is a signkey; a repository name that is not
  * 1 to SERVER_REPO_NAME_MAX of [A-Za-z0-9._-] or starts with '.'; a
- * sourceurl planner_source_url_parse refuses. Release
+ * sourceurl planner_source_url_parse refuses; a schedule server_cron_parse
+ * refuses; an arch planner_arch_check refuses; a gittokenfile or sshkey
+ * that server_check_secret_file refuses, an sshkey without sshhostkey; a
+ * key or section server_conf_keys does not hold ("<path>:7:
+ * repo.mini.brnch: unknown key (did you mean repo.mini.branch?)"). Release
  * with server_conf_release. */
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err);
 

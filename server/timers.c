@@ -70,7 +70,10 @@ static int each_branch(struct serve *s, const struct server_repo_conf *rc,
 	char *mirror = state_mirror_dir(s->conf.state_dir, rc->name);
 	struct sy_strv names = SY_STRV_INIT, heads = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	int rc_ = gitwatch_mirror_update(rc->remote, mirror, NULL, &err) ||
+	struct gitwatch_credentials creds = { 0 };
+
+	server_repo_credentials(rc, &creds);
+	int rc_ = gitwatch_mirror_update_with(rc->remote, mirror, NULL, &creds, &err) ||
 			  gitwatch_mirror_branches(mirror, &names, &heads, &err)
 		  ? -1
 		  : 0;

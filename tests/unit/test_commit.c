@@ -135,6 +135,19 @@ static void test_commit_base_with_cached_keys_builds_no_graph(void **state)
 	planner_commit_release(&head);
 }
 
+static void test_commit_refuses_an_unknown_arch(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	struct planner_commit c = { 0 };
+	struct sy_error err = { { 0 } };
+
+	s.arch = "sparc";
+	assert_int_equal(planner_commit_read(&s, f->second, NULL, &c, &err), -1);
+	assert_string_equal(err.msg, "arch 'sparc': unknown (known: x86_64, aarch64)");
+	planner_commit_release(&c);
+}
+
 static void test_commit_overrides_replace_the_repository_settings(void **state)
 {
 	struct fixture *f = *state;
@@ -146,8 +159,9 @@ static void test_commit_overrides_replace_the_repository_settings(void **state)
 	s.spec_trees = trees;
 	s.imageconfigs = "images";
 	s.rebuild_policy = "local";
-	assert_ok(planner_commit_read(&s, f->second, NULL, &c, &err), &err);
-	assert_int_equal(c.index.nspecs, 0);
+	/* A spec tree that does not exist is an error, not 0 specs. */
+	assert_int_equal(planner_commit_read(&s, f->second, NULL, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "no spec tree: none of ELSEWHERE holds a file"));
 	assert_string_equal(c.distro.imageconfigs_dir, "images");
 	assert_int_equal(c.distro.policy.layers, 0);
 	planner_commit_release(&c);
@@ -193,6 +207,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_base_with_cached_keys_builds_no_graph,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_refuses_an_unknown_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_overrides_replace_the_repository_settings,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_source_urls_go_before_the_repository_ones,

@@ -152,6 +152,38 @@ static void test_distro_read_file_reads_the_image_disk_limit(void **state)
 	free(path);
 }
 
+/* image.boottest, a git boolean (off by default), and image.boottimeout,
+ * seconds within 1..86400. */
+static void test_distro_read_file_reads_the_boot_test_settings(void **state)
+{
+	char *dir = test_tmpdir(), *path = sy_xasprintf("%s/shipyard.conf", dir);
+	struct planner_distro d;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	test_write_file(dir, "shipyard.conf", "[plan]\n\tmaxrebuild = 2\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.image_boot_test, 0);
+	assert_int_equal(d.image_boot_timeout_s, 0);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[image]\n\tboottest = yes\n\tboottimeout = 240\n");
+	assert_ok(planner_distro_read_file(path, &d, &err), &err);
+	assert_int_equal(d.image_boot_test, 1);
+	assert_int_equal(d.image_boot_timeout_s, 240);
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[image]\n\tboottest = maybe\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: image.boottest: 'maybe' is not a boolean");
+	planner_distro_release(&d);
+	test_write_file(dir, "shipyard.conf", "[image]\n\tboottimeout = 0\n");
+	assert_int_equal(planner_distro_read_file(path, &d, &err), -1);
+	assert_string_equal(err.msg, "shipyard.conf: image.boottimeout: 0 s is not within 1..86400");
+	planner_distro_release(&d);
+	sy_rm_rf(dir, NULL);
+	free(dir);
+	free(path);
+}
+
 static void test_distro_read_file_reads_the_cascade_limit(void **state)
 {
 	static const char *const bad[] = { "-1", "many", "3x", "" };
@@ -339,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_distro_read_file_reads_the_cascade_limit),
 		cmocka_unit_test(test_distro_read_file_reads_the_sqlite_switch),
 		cmocka_unit_test(test_distro_read_file_reads_the_image_disk_limit),
+		cmocka_unit_test(test_distro_read_file_reads_the_boot_test_settings),
 		cmocka_unit_test(test_distro_read_file_reads_source_urls_in_order),
 		cmocka_unit_test(test_distro_read_file_reads_the_rebuild_suffix),
 		cmocka_unit_test(test_distro_rebuild_suffix_of_counter),

@@ -7,6 +7,7 @@
 
 #include <time.h>
 
+#include "common/util.h"
 #include "server/cron.h"
 #include "server/serveconf.h"
 #include "server/store.h"
@@ -75,6 +76,65 @@ static void test_cron_refuses_empty_lists_and_steps_beyond_the_field(void **stat
 	assert_int_equal(server_cron_parse("* * */32 * *", &c, &err), -1);
 	assert_ok(server_cron_parse("*/59 */23 */31 */12 */7", &c, &err), &err);
 	assert_true(c.minutes == (1ULL | 1ULL << 59));
+}
+
+static void test_cron_reads_month_and_day_names_in_any_case(void **state)
+{
+	struct server_cron c, n;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_ok(server_cron_parse("0 3 * jan,Jul mon-FRI", &c, &err), &err);
+	assert_ok(server_cron_parse("0 3 * 1,7 1-5", &n, &err), &err);
+	assert_true(c.months == n.months && c.weekdays == n.weekdays);
+	/* SUN ends a range as 7: MON-SUN is every day. */
+	assert_ok(server_cron_parse("0 0 * * MON-SUN", &c, &err), &err);
+	assert_int_equal(c.weekdays & 0x7f, 0x7f);
+	assert_ok(server_cron_parse("0 0 * * SUN", &c, &err), &err);
+	assert_int_equal(c.weekdays & 0x7f, 1);
+	/* 2026-11-21 is a Saturday: the next Monday 00:00 is the 23rd. */
+	assert_ok(server_cron_parse("0 0 * * Mon", &c, &err), &err);
+	assert_true(server_cron_next(&c, utc(2026, 11, 21, 10, 0)) == utc(2026, 11, 23, 0, 0));
+}
+
+static void test_cron_names_the_field_of_a_bad_name(void **state)
+{
+	struct server_cron c;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	assert_int_equal(server_cron_parse("0 0 * * FOO", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad day of week field 'FOO'"));
+	assert_int_equal(server_cron_parse("0 0 * JANUARY *", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad month field"));
+	/* Names belong to the month and day of week fields only. */
+	assert_int_equal(server_cron_parse("0 MON * * *", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "bad hour field"));
+	assert_int_equal(server_cron_parse("0 0 * * FRI-MON", &c, &err), -1);
+	assert_non_null(strstr(err.msg, "day of week"));
+}
+
+static void test_cron_reads_every_nickname_cron_knows_but_reboot(void **state)
+{
+	static const struct { const char *nick, *expr; } same[] = {
+		{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" },
+		{ "@monthly", "0 0 1 * *" }, { "@weekly", "0 0 * * 0" },
+		{ "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" },
+		{ "@HOURLY", "0 * * * *" },
+	};
+	struct server_cron a, b;
+	struct sy_error err = { { 0 } };
+
+	(void)state;
+	for (size_t i = 0; i < LEN(same); i++) {
+		assert_ok(server_cron_parse(same[i].nick, &a, &err), &err);
+		assert_ok(server_cron_parse(same[i].expr, &b, &err), &err);
+		assert_memory_equal(&a, &b, sizeof(a));
+	}
+	assert_ok(server_cron_parse("@yearly", &a, &err), &err);
+	assert_true(server_cron_next(&a, utc(2026, 11, 21, 10, 0)) == utc(2027, 1, 1, 0, 0));
+	assert_int_equal(server_cron_parse("@reboot", &a, &err), -1);
+	assert_non_null(strstr(err.msg, "not supported"));
 }
 
 static void chmod_in(const char *dir, const char *name, mode_t mode)
@@ -540,6 +600,9 @@ int main(void)
 		cmocka_unit_test(test_cron_steps_lists_ranges_and_weekdays),
 		cmocka_unit_test(test_cron_refuses_out_of_range_and_short_expressions),
 		cmocka_unit_test(test_cron_refuses_empty_lists_and_steps_beyond_the_field),
+		cmocka_unit_test(test_cron_reads_month_and_day_names_in_any_case),
+		cmocka_unit_test(test_cron_names_the_field_of_a_bad_name),
+		cmocka_unit_test(test_cron_reads_every_nickname_cron_knows_but_reboot),
 		cmocka_unit_test(test_serveconf_reads_repos_and_resolves_relative_paths),
 		cmocka_unit_test(test_serveconf_names_missing_remote_and_bad_forge),
 		cmocka_unit_test(test_serveconf_refuses_zero_limits_and_open_secret_files),
