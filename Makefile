@@ -4,7 +4,7 @@
 
 CC ?= gcc
 BUILD := build
-PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
+PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 libcrypt \
 	libmicrohttpd openssl glib-2.0 libxml-2.0
 
 # The stage directories in data-flow order: each may include only the headers

@@ -29,10 +29,11 @@ const char cli_image_validate_usage[] =
 	"Exit status: 0 all valid and composable, 1 some not, 2 usage error.\n";
 
 /* Reads repository path `path` under the root directory arg. */
-static int read_under(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_under(void *arg, const char *path, char **data, size_t *len,
+		      struct sy_error *err)
 {
 	char *full = sy_xasprintf("%s/%s", (const char *)arg, path);
-	int rc = sy_read_file(full, data, NULL, err);
+	int rc = sy_read_file(full, data, len, err);
 
 	free(full);
 	return rc;
@@ -68,7 +69,7 @@ static int validate_one(const char *root, const char *file)
 		printf("%s: not supported: Image Customizer config (YAML)\n", file);
 		return 1;
 	}
-	if (read_under((void *)top, rel, &json, &err) ||
+	if (read_under((void *)top, rel, &json, NULL, &err) ||
 	    imager_config_parse(rel, json, read_under, (void *)top, &cfg, &err)) {
 		printf("%s: invalid: %s\n", file,
 		       !strncmp(err.msg, rel, strlen(rel)) && strlen(err.msg) > skip ? err.msg + skip
@@ -76,7 +77,11 @@ static int validate_one(const char *root, const char *file)
 		free(json);
 		return 1;
 	}
-	if (imager_config_check_support(&cfg, &err))
+	/* The files the config applies must exist, as the image stage reads
+	 * them before any work. */
+	if (imager_config_load_files(&cfg, read_under, (void *)top, &err))
+		printf("%s: invalid: %s\n", file, strlen(err.msg) > skip ? err.msg + skip : err.msg);
+	else if (imager_config_check_support(&cfg, &err))
 		printf("%s: valid; %s\n", file, strlen(err.msg) > skip ? err.msg + skip : err.msg);
 	else
 		printf("%s: valid, composable (%zu packages)\n", file, cfg.packages.n), rc = 0;

@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "common/fs.h"
+#include "common/hash.h"
+#include "common/util.h"
 #include "imager/disk.h"
 
 const char *imager_artifact_suffix(const struct imager_artifact *a)
@@ -186,27 +188,106 @@ static int write_rootfs_archive(const char *rootfs, const char *out, const char 
 	return rc;
 }
 
-/* Writes out_dir/manifest.json: the config, arch and the NEVRAs installed. */
-static int write_manifest(const struct imager_config *cfg, const char *arch, const char *out_dir,
-			  const struct sy_strv *nevras, struct sy_error *err)
+/* {"file", "size", "sha256"} of the file at path, or NULL with err. */
+static json_t *file_entry(const char *path, struct sy_error *err)
 {
-	json_t *pkgs = json_array();
+	char hex[SY_SHA256_HEX_LEN + 1];
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		sy_error_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (sy_sha256_file(path, hex, err))
+		return NULL;
+	return json_pack("{s:s, s:I, s:s}", "file", sy_base_name(path), "size",
+			 (json_int_t)st.st_size, "sha256", hex);
+}
+
+/* "<RPM file name>\t<build key>" of every RPM under artifacts_dir's key
+ * directories (64 hex digits), into index. */
+static void index_build_keys(const char *artifacts_dir, struct sy_strv *index)
+{
+	struct sy_strv keys = SY_STRV_INIT;
+
+	if (!artifacts_dir)
+		return;
+	sy_list_dir(artifacts_dir, &keys);
+	for (size_t i = 0; i < keys.n; i++) {
+		const char *k = keys.items[i];
+		if (strlen(k) != SY_SHA256_HEX_LEN || strspn(k, "0123456789abcdef") != strlen(k))
+			continue;
+		struct sy_strv files = SY_STRV_INIT;
+		char *dir = sy_xasprintf("%s/%s", artifacts_dir, k);
+		sy_list_dir(dir, &files);
+		for (size_t f = 0; f < files.n; f++)
+			sy_strv_pushf(index, "%s\t%s", files.items[f], k);
+		sy_strv_release(&files);
+		free(dir);
+	}
+	sy_strv_release(&keys);
+}
+
+/* The build key index gives the RPM file name file, or NULL. */
+static const char *build_key_of(const struct sy_strv *index, const char *file)
+{
+	size_t n = strlen(file);
+
+	for (size_t i = 0; i < index->n; i++)
+		if (!strncmp(index->items[i], file, n) && index->items[i][n] == '\t')
+			return index->items[i] + n + 1;
+	return NULL;
+}
+
+/* Writes out_dir/manifest.json: the config, arch, the NEVRAs installed
+ * ("packages"), each package's RPM file with its size and SHA-256
+ * ("package_files", parallel to nevras), and each artifact's size and
+ * SHA-256 ("artifacts"). */
+static int write_manifest(const struct imager_config *cfg, const char *arch, const char *out_dir,
+			  const struct sy_strv *nevras, const struct sy_strv *rpms,
+			  const char *artifacts_dir, const struct sy_strv *artifacts,
+			  struct sy_error *err)
+{
+	json_t *pkgs = json_array(), *files = json_array(), *arts = json_array();
+	struct sy_strv keys = SY_STRV_INIT;
 	char *path = sy_xasprintf("%s/manifest.json", out_dir);
-	char *text;
-	int rc;
+	char *text = NULL;
+	int rc = 0;
 
 	for (size_t i = 0; i < nevras->n; i++)
 		json_array_append_new(pkgs, json_string(nevras->items[i]));
-	json_t *root = json_pack("{s:s, s:s, s:s, s:o}", "name", cfg->name, "config", cfg->path,
-				 "arch", arch, "packages", pkgs);
-	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	if (!text)
-		rc = sy_error_set(err, "%s: cannot encode", path);
-	else
-		rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
+	index_build_keys(artifacts_dir, &keys);
+	for (size_t i = 0; rc == 0 && rpms && i < rpms->n && i < nevras->n; i++) {
+		json_t *e = file_entry(rpms->items[i], err);
+		const char *key = build_key_of(&keys, sy_base_name(rpms->items[i]));
+		if (!e)
+			rc = -1;
+		else
+			json_object_set_new(e, "nevra", json_string(nevras->items[i]));
+		if (e && key)
+			json_object_set_new(e, "build_key", json_string(key));
+		json_array_append_new(files, e);
+	}
+	for (size_t i = 0; rc == 0 && i < artifacts->n; i++) {
+		json_t *e = file_entry(artifacts->items[i], err);
+		if (!e)
+			rc = -1;
+		json_array_append_new(arts, e);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", cfg->name, "config",
+				 cfg->path, "arch", arch, "packages", pkgs, "package_files", files,
+				 "artifacts", arts);
+	if (rc == 0) {
+		text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (!text)
+			rc = sy_error_set(err, "%s: cannot encode", path);
+		else
+			rc = sy_write_file_atomic(path, text, strlen(text), 0644, err);
+	}
 	free(text);
 	json_decref(root);
 	free(path);
+	sy_strv_release(&keys);
 	return rc;
 }
 
@@ -229,11 +310,12 @@ static int write_archives(const struct imager_config *cfg, const char *rootfs,
 }
 
 int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
-			   const struct sy_strv *nevras, const char *out_dir,
+			   const struct sy_strv *nevras, const struct sy_strv *rpms,
+			   const char *artifacts_dir, const char *out_dir,
 			   struct sy_strv *artifacts, struct sy_error *err)
 {
 	if (write_archives(cfg, rootfs, out_dir, artifacts, err) ||
-	    write_manifest(cfg, arch, out_dir, nevras, err))
+	    write_manifest(cfg, arch, out_dir, nevras, rpms, artifacts_dir, artifacts, err))
 		return -1;
 	return sy_fsync_dir(out_dir, err);
 }

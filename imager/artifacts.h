@@ -2,8 +2,8 @@
  * artifacts a tar archive (tar.gz, tar.xz or plain, libarchive) named
  * "<artifact name>.<compression>", its entries in sorted order with their
  * modification times only, and no time in the gzip header, so that the same
- * root gives the same bytes; and manifest.json ({"name", "config", "arch",
- * "packages": [NEVRAs]}) beside them. Disk images and the other artifacts
+ * root gives the same bytes; and manifest.json (the packages and the
+ * digests of every artifact) beside them. Disk images and the other artifacts
  * with a Type are imager/disk.h's. */
 #ifndef IMAGER_ARTIFACTS_H
 #define IMAGER_ARTIFACTS_H
@@ -24,9 +24,17 @@ int imager_artifacts_check(const struct imager_config *cfg, struct sy_error *err
 
 /* Writes the root file system archives of cfg from the root at rootfs into
  * out_dir (which exists), appending their paths to artifacts, then
- * out_dir/manifest.json listing nevras for arch, and fsyncs out_dir. Returns 0 or -1 with err. */
+ * out_dir/manifest.json: {"name", "config", "arch", "packages": [NEVRAs],
+ * "package_files": [{"nevra", "file", "size", "sha256", "build_key"}]
+ * (rpms: the RPM files of nevras, in the same order, or NULL; build_key
+ * when a directory <artifacts_dir>/<key>/ holds an RPM of the same file
+ * name, artifacts_dir may be NULL), "artifacts": [{"file",
+ * "size", "sha256"}] (every path of artifacts: the disks written before
+ * and the archives; size in bytes, SHA-256 in hex)}; then fsyncs out_dir.
+ * Returns 0 or -1 with err. */
 int imager_artifacts_write(const struct imager_config *cfg, const char *rootfs, const char *arch,
-			   const struct sy_strv *nevras, const char *out_dir,
+			   const struct sy_strv *nevras, const struct sy_strv *rpms,
+			   const char *artifacts_dir, const char *out_dir,
 			   struct sy_strv *artifacts, struct sy_error *err);
 
 #endif

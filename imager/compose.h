@@ -22,6 +22,12 @@
  * UTS namespaces, pivot_root'ed into the root (with a fresh /dev, a partly
  * read-only /proc and the repository read-only at /.shipyard-rpms) and
  * with capabilities cut to a container's default set without CAP_MKNOD;
+ * DisableRpmDocs leaves %doc files out, and after the packages the same
+ * sandbox applies SystemConfigs[0] (imager/customize.h: accounts, keys,
+ * files, fstab and /etc/kernel/cmdline for a disk with partitions, the
+ * config's scripts, RemoveRpmDb); the manifest also records each
+ * package's RPM file and build key and each artifact's size and SHA-256
+ * (imager/artifacts.h);
  * /dev and /proc stay in the image only when a package owns them, and
  * /.shipyard-rpms never does. The install is killed after an hour.
  * Messages, librpm's output and scriptlet output go to log_fd (-1:

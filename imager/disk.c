@@ -438,6 +438,22 @@ static const char *fs_name(enum imager_fs fs)
 	return "none";
 }
 
+void imager_disk_part_ident(const struct imager_disk_part *q, char out[IMAGER_DISK_IDENT_MAX])
+{
+	const char *how = q->setting ? q->setting->mount_identifier : "partuuid";
+
+	if (!strcmp(how, "uuid") && q->fs == IMAGER_FS_VFAT)
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "UUID=%.4s-%.4s", q->fs_uuid, q->fs_uuid + 4);
+	else if (!strcmp(how, "uuid"))
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "UUID=%s", q->fs_uuid);
+	else if (!strcmp(how, "partlabel"))
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "PARTLABEL=%s", q->part->name);
+	else
+		snprintf(out, IMAGER_DISK_IDENT_MAX, "PARTUUID=%s", q->part_uuid);
+	for (char *c = out; q->fs == IMAGER_FS_VFAT && !strncmp(out, "UUID", 4) && *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+}
+
 char *imager_disk_fstab(const struct imager_disk_layout *l)
 {
 	const struct imager_disk_part **parts = sy_xcalloc(l->nparts + 1, sizeof(*parts));
@@ -449,17 +465,8 @@ char *imager_disk_fstab(const struct imager_disk_layout *l)
 	for (size_t i = 0; i < n; i++) {
 		const struct imager_disk_part *q = parts[i];
 		const struct imager_partition_setting *s = q->setting;
-		char ident[96];
-		if (!strcmp(s->mount_identifier, "uuid") && q->fs == IMAGER_FS_VFAT)
-			snprintf(ident, sizeof(ident), "UUID=%.4s-%.4s", q->fs_uuid, q->fs_uuid + 4);
-		else if (!strcmp(s->mount_identifier, "uuid"))
-			snprintf(ident, sizeof(ident), "UUID=%s", q->fs_uuid);
-		else if (!strcmp(s->mount_identifier, "partlabel"))
-			snprintf(ident, sizeof(ident), "PARTLABEL=%s", q->part->name);
-		else
-			snprintf(ident, sizeof(ident), "PARTUUID=%s", q->part_uuid);
-		for (char *c = ident; q->fs == IMAGER_FS_VFAT && !strncmp(ident, "UUID", 4) && *c; c++)
-			*c = (char)toupper((unsigned char)*c);
+		char ident[IMAGER_DISK_IDENT_MAX];
+		imager_disk_part_ident(q, ident);
 		sy_strv_pushf(&lines, "%s %s %s %s 0 %d\n", ident, s->mount_point, fs_name(q->fs),
 			      s->mount_options[0] ? s->mount_options : "defaults",
 			      !strcmp(s->mount_point, "/") ? 1 : 2);
@@ -500,33 +507,6 @@ char *imager_disk_sfdisk_script(const struct imager_disk_layout *l)
 
 /* ------------------------------------------------------------------------ */
 /* Writing.                                                                  */
-
-/* Writes rootfs/etc/fstab without following a link the packages made:
- * etc is opened O_NOFOLLOW, the file written beside and renamed over. */
-static int write_fstab(const char *rootfs, const char *text, long long epoch,
-		       struct sy_error *err)
-{
-	int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int etc = -1, fd = -1, rc = 0;
-	const struct timespec t[2] = { { (time_t)epoch, 0 }, { (time_t)epoch, 0 } };
-
-	if (root >= 0 && mkdirat(root, "etc", 0755) < 0 && errno != EEXIST)
-		rc = -1;
-	if (root < 0 || rc ||
-	    (etc = openat(root, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return sy_error_set(err, "%s/etc: %s", rootfs, strerror(errno));
-	unlinkat(etc, ".fstab.shipyard", 0);
-	fd = openat(etc, ".fstab.shipyard", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
-	if (fd < 0 || sy_write_all(fd, text, strlen(text)) || fchmod(fd, 0644) ||
-	    futimens(fd, t) || renameat(etc, ".fstab.shipyard", etc, "fstab"))
-		rc = sy_error_set(err, "%s/etc/fstab: %s", rootfs, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	close(etc);
-	close(root);
-	return rc;
-}
 
 /* A subtree of the root moved out to be a partition's content. */
 struct held {
@@ -828,17 +808,14 @@ static int write_disk(const struct imager_config *cfg, const struct imager_input
 {
 	const struct imager_disk *d = &cfg->disks[0];
 	struct imager_disk_layout l;
-	char *raw = sy_xasprintf("%s/disk.raw", work_dir), *fstab = NULL, *esp = NULL;
+	char *raw = sy_xasprintf("%s/disk.raw", work_dir), *esp = NULL;
 	int rc = check_room(cfg, in, rootfs, work_dir, out_dir, err);
 
 	if (rc || imager_disk_layout(cfg, in->key, &l, err)) {
 		free(raw);
 		return -1;
 	}
-	fstab = imager_disk_fstab(&l);
-	rc = write_fstab(rootfs, fstab, in->epoch, err);
-	if (rc == 0)
-		rc = build_partitions(&l, in, rootfs, work_dir, log_fd, err);
+	rc = build_partitions(&l, in, rootfs, work_dir, log_fd, err);
 	if (rc == 0)
 		rc = assemble(&l, in, work_dir, raw, log_fd, err);
 	esp = esp_file(&l, work_dir);
@@ -855,7 +832,6 @@ static int write_disk(const struct imager_config *cfg, const struct imager_input
 	}
 	unlink(raw);
 	free(esp);
-	free(fstab);
 	free(raw);
 	imager_disk_layout_release(&l);
 	return rc;

@@ -32,6 +32,10 @@ struct imager_inputs {
 	long long epoch;       /* SOURCE_DATE_EPOCH: the commit's time, seconds
 				* since 1970 */
 	uint64_t max_disk_mib; /* largest MaxSize allowed, MiB; 0: the default */
+	const char *artifacts_dir; /* <state>/artifacts (builder/artifact.h):
+				* manifest.json names the build key of each
+				* package whose RPM file is found there; or
+				* NULL */
 };
 
 /* One partition as laid out on the disk. */
@@ -87,6 +91,15 @@ int imager_disk_layout(const struct imager_config *cfg, const char *key,
 /* Frees what imager_disk_layout filled. */
 void imager_disk_layout_release(struct imager_disk_layout *layout);
 
+/* Room for imager_disk_part_ident's text. */
+#define IMAGER_DISK_IDENT_MAX 96
+
+/* How fstab and the kernel command line name partition q, as its
+ * settings' MountIdentifier says (partuuid when it has none):
+ * "PARTUUID=<guid>", "UUID=<fs uuid>" (vfat: "UUID=ABCD-1234"),
+ * "PARTLABEL=<name>", into out. */
+void imager_disk_part_ident(const struct imager_disk_part *q, char out[IMAGER_DISK_IDENT_MAX]);
+
 /* The /etc/fstab of the layout: one line per partition whose settings
  * give a MountPoint, parents first, naming it as MountIdentifier says
  * (PARTUUID=, UUID=, PARTLABEL=), with MountOptions or "defaults". Returns
@@ -98,8 +111,10 @@ char *imager_disk_fstab(const struct imager_disk_layout *layout);
 char *imager_disk_sfdisk_script(const struct imager_disk_layout *layout);
 
 /* Makes the artifacts of cfg that are not root file system archives from
- * the composed root at rootfs: for a disk with partitions, writes
- * rootfs/etc/fstab, builds each partition's filesystem under work_dir from
+ * the composed root at rootfs (whose /etc/fstab the configuration step,
+ * imager/customize.h, wrote from imager_disk_fstab before the scripts ran):
+ * for a disk with partitions, builds each partition's filesystem under
+ * work_dir from
  * its part of rootfs (moved out and back, so that rootfs is whole again on
  * return), the raw disk, then each artifact of Disks[0] and of its
  * partitions into out_dir; for a disk without, its squashfs and iso

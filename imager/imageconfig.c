@@ -441,6 +441,7 @@ static void push_file(struct imager_system_config *s, struct imager_additional_f
 
 static void file_release(struct imager_additional_file *f)
 {
+	free(f->data);
 	free(f->source);
 	free(f->dest);
 }
@@ -749,7 +750,7 @@ static int read_package_list(struct parser *p, struct imager_config *cfg, const 
 	json_t *root = NULL, *pkgs;
 	int rc = 0;
 
-	if (p->read_fn(p->arg, path, &data, p->err))
+	if (p->read_fn(p->arg, path, &data, NULL, p->err))
 		return sy_error_prefix(p->err, "%s: SystemConfigs[0].PackageLists[%zu]", cfg->path, i);
 	root = json_loads(data, 0, &jerr);
 	if (!root) {
@@ -886,6 +887,83 @@ int imager_config_parse(const char *path, const char *json, imager_read_fn read_
 }
 
 /* ------------------------------------------------------------------------ */
+/* The files a system config applies.                                        */
+
+/* Reads path into *data and *size, or fails naming cfg's item where;
+ * *total counts the bytes read for the config. */
+static int load_one(const struct imager_config *cfg, const char *where, const char *path,
+		    imager_read_fn read_fn, void *arg, char **data, size_t *size,
+		    size_t *total, struct sy_error *err)
+{
+	*data = NULL;
+	*size = 0;
+	if (read_fn(arg, path, data, size, err))
+		return sy_error_prefix(err, "%s: %s", cfg->path, where);
+	*total += *size;
+	if (*size > IMAGER_FILE_MAX || *total > IMAGER_FILES_TOTAL_MAX) {
+		free(*data);
+		*data = NULL;
+		if (*size > IMAGER_FILE_MAX)
+			return sy_error_set(err, "%s: %s: %s: larger than %u bytes", cfg->path,
+					    where, path, IMAGER_FILE_MAX);
+		return sy_error_set(err, "%s: %s: the files applied exceed %u bytes", cfg->path,
+				    where, IMAGER_FILES_TOTAL_MAX);
+	}
+	return 0;
+}
+
+static int load_scripts(const struct imager_config *cfg, const char *key,
+			struct imager_script *s, size_t n, imager_read_fn read_fn, void *arg,
+			size_t *total, struct sy_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *where = sy_xasprintf("SystemConfigs[0].%s[%zu]", key, i);
+		int rc = load_one(cfg, where, s[i].path, read_fn, arg, &s[i].data, &s[i].size,
+				  total, err);
+		free(where);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, void *arg,
+			     struct sy_error *err)
+{
+	struct imager_system_config *s = &cfg->systems[0];
+	size_t total = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->nadditional_files; i++) {
+		struct imager_additional_file *f = &s->additional_files[i];
+		char *where = sy_xasprintf("SystemConfigs[0].AdditionalFiles[\"%s\"]", f->source);
+		rc = load_one(cfg, where, f->source, read_fn, arg, &f->data, &f->size, &total, err);
+		free(where);
+	}
+	for (size_t i = 0; rc == 0 && i < s->nusers; i++) {
+		struct imager_user *u = &s->users[i];
+		for (size_t k = 0; rc == 0 && k < u->ssh_pubkey_paths.n; k++) {
+			char *where = sy_xasprintf("SystemConfigs[0].Users[%zu].SSHPubKeyPaths[%zu]",
+						   i, k);
+			char *data;
+			size_t size;
+			rc = load_one(cfg, where, u->ssh_pubkey_paths.items[k], read_fn, arg, &data,
+				      &size, &total, err);
+			if (rc == 0)
+				sy_strv_push_owned(&u->ssh_pubkey_files, data);
+			free(where);
+		}
+	}
+	if (rc == 0)
+		rc = load_scripts(cfg, "PostInstallScripts", s->post_install_scripts,
+				  s->npost_install_scripts, read_fn, arg, &total, err);
+	if (rc == 0)
+		rc = load_scripts(cfg, "FinalizeImageScripts", s->finalize_image_scripts,
+				  s->nfinalize_image_scripts, read_fn, arg, &total, err);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 
 static void artifacts_release(struct imager_artifact *a, size_t n)
 {
@@ -919,6 +997,7 @@ static void scripts_release(struct imager_script *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(s[i].path);
 		free(s[i].args);
+		free(s[i].data);
 	}
 	free(s);
 }
@@ -928,6 +1007,7 @@ static void user_release(struct imager_user *u)
 	free(u->name);
 	free(u->password);
 	sy_strv_release(&u->ssh_pubkey_paths);
+	sy_strv_release(&u->ssh_pubkey_files);
 	sy_strv_release(&u->ssh_pubkeys);
 	free(u->primary_group);
 	sy_strv_release(&u->secondary_groups);

@@ -68,6 +68,8 @@ struct imager_partition_setting {
 struct imager_script {
 	char *path; /* resolved against the config's directory */
 	char *args; /* Args, or "" */
+	char *data; /* its content once imager_config_load_files read it, or NULL */
+	size_t size; /* bytes in data */
 };
 
 /* AdditionalFiles: a repository file copied to a path of the image. */
@@ -75,6 +77,8 @@ struct imager_additional_file {
 	char *source;     /* repository path (resolved) */
 	char *dest;       /* absolute path in the image */
 	int permissions;  /* mode bits (0..07777), or -1 when not given */
+	char *data;       /* the source's content (imager_config_load_files), or NULL */
+	size_t size;      /* bytes in data */
 };
 
 /* Groups[]. */
@@ -91,6 +95,8 @@ struct imager_user {
 	int password_hashed;          /* PasswordHashed: password is a crypt(3) hash */
 	long password_expires_days;   /* -1 (never) .. 99999; -1 when not given */
 	struct sy_strv ssh_pubkey_paths; /* SSHPubKeyPaths, repository paths (resolved) */
+	struct sy_strv ssh_pubkey_files; /* their contents, in the same order, once
+				      * imager_config_load_files read them */
 	struct sy_strv ssh_pubkeys;   /* SSHPubKeys: the keys themselves */
 	char *primary_group;          /* PrimaryGroup, or "" */
 	struct sy_strv secondary_groups; /* SecondaryGroups */
@@ -165,8 +171,10 @@ struct imager_config {
 };
 
 /* Reads a file of the repository by path; returns 0 and a malloc'ed
- * NUL-terminated buffer in *data (caller frees), or -1 with err set. */
-typedef int (*imager_read_fn)(void *arg, const char *path, char **data, struct sy_error *err);
+ * NUL-terminated buffer in *data (caller frees) and its length (without
+ * the NUL) in *len unless len is NULL, or -1 with err set. */
+typedef int (*imager_read_fn)(void *arg, const char *path, char **data, size_t *len,
+			      struct sy_error *err);
 
 /* Parses the config at repository path `path` with content `json` into cfg,
  * reading its package lists through read_fn (paths resolved against the
@@ -178,6 +186,22 @@ typedef int (*imager_read_fn)(void *arg, const char *path, char **data, struct s
  * imager_config_release. */
 int imager_config_parse(const char *path, const char *json, imager_read_fn read_fn, void *arg,
 			struct imager_config *cfg, struct sy_error *err);
+
+/* The largest file imager_config_load_files reads, and the most it reads
+ * for one config, bytes: a config cannot make composing hold more. */
+#define IMAGER_FILE_MAX (64u << 20)
+#define IMAGER_FILES_TOTAL_MAX (256u << 20)
+
+/* Reads the repository files SystemConfigs[0] of cfg applies to the image
+ * (AdditionalFiles sources, Post/FinalizeImageScripts, SSHPubKeyPaths)
+ * through read_fn into their data fields, so that composing needs no
+ * access to the repository and the image key can cover them. Returns 0,
+ * or -1 with err naming the item ("x.json:
+ * SystemConfigs[0].PostInstallScripts[0]: scripts/a.sh: not found", "...:
+ * larger than 67108864 bytes", "...: the files applied exceed 268435456
+ * bytes"). */
+int imager_config_load_files(struct imager_config *cfg, imager_read_fn read_fn, void *arg,
+			     struct sy_error *err);
 
 /* Frees the config's fields. */
 void imager_config_release(struct imager_config *cfg);

@@ -443,22 +443,14 @@ static const char *unsupported_field(const struct imager_system_config *s)
 		s->is_iso_install ? "IsIsoInstall" : NULL,
 		!strcmp(s->boot_type, "legacy") ? "BootType" : NULL, /* efi: imager/bootloader.h */
 		s->enable_systemd_firstboot ? "EnableSystemdFirstboot" : NULL,
-		s->hostname[0] ? "Hostname" : NULL,
 		s->kernel_options.n ? "KernelOptions" : NULL,
-		s->has_kernel_cmdline ? "KernelCommandLine" : NULL,
-		s->nadditional_files ? "AdditionalFiles" : NULL,
+		/* The toolkit runs them only for IsKickStartBoot, on the host. */
 		s->npre_install_scripts ? "PreInstallScripts" : NULL,
-		s->npost_install_scripts ? "PostInstallScripts" : NULL,
-		s->nfinalize_image_scripts ? "FinalizeImageScripts" : NULL,
 		s->nnetworks ? "Networks" : NULL,
 		s->npackage_repos ? "PackageRepos" : NULL,
-		s->ngroups ? "Groups" : NULL,
-		s->nusers ? "Users" : NULL,
 		s->encryption_enabled ? "Encryption" : NULL,
-		s->remove_rpm_db ? "RemoveRpmDb" : NULL,
 		s->preserve_tdnf_cache ? "PreserveTdnfCache" : NULL,
 		s->enable_hidepid ? "EnableHidepid" : NULL,
-		s->disable_rpm_docs ? "DisableRpmDocs" : NULL,
 		s->override_rpm_locales[0] ? "OverrideRpmLocales" : NULL,
 	};
 
@@ -466,6 +458,40 @@ static const char *unsupported_field(const struct imager_system_config *s)
 		if (set[i])
 			return set[i];
 	return NULL;
+}
+
+/* What the configuration step (imager/customize.h) applies but cannot
+ * apply in every form. */
+static int check_applied(const struct imager_config *cfg, struct sy_error *err)
+{
+	const struct imager_system_config *s = &cfg->systems[0];
+	char where[128];
+
+	if (s->cmdline.selinux[0])
+		return unsupported(cfg, err, "SystemConfigs[0].KernelCommandLine.SELinux",
+				   "the image's files are not labelled");
+	if (strpbrk(s->cmdline.extra, "\n\r"))
+		return bad(cfg, err, "SystemConfigs[0].KernelCommandLine.ExtraCommandLine",
+			   "must be one line");
+	for (size_t i = 0; i < s->nadditional_files; i++) {
+		const char *d = s->additional_files[i].dest;
+		size_t n = strlen(d);
+		snprintf(where, sizeof(where), "SystemConfigs[0].AdditionalFiles[\"%s\"]",
+			 s->additional_files[i].source);
+		if (n < 2 || d[n - 1] == '/' || (n >= 2 && !strcmp(d + n - 2, "/.")) ||
+		    (n >= 3 && !strcmp(d + n - 3, "/..")))
+			return bad(cfg, err, where, "destination \"%s\" does not name a file", d);
+	}
+	for (size_t i = 0; i < s->nusers; i++) {
+		const struct imager_user *u = &s->users[i];
+		snprintf(where, sizeof(where), "SystemConfigs[0].Users[%zu]", i);
+		if (u->password_hashed && (!u->password[0] || strpbrk(u->password, ":\n\r")))
+			return bad(cfg, err, where, "Password: not a crypt(3) hash");
+		for (size_t k = 0; k < u->ssh_pubkeys.n; k++)
+			if (strpbrk(u->ssh_pubkeys.items[k], "\n\r"))
+				return bad(cfg, err, where, "SSHPubKeys[%zu] must be one line", k);
+	}
+	return 0;
 }
 
 static int check_support(const struct imager_config *cfg, struct sy_error *err)
@@ -479,7 +505,8 @@ static int check_support(const struct imager_config *cfg, struct sy_error *err)
 	if (cfg->nsystems > 1)
 		return unsupported(cfg, err, "SystemConfigs[1]", "one system config is composed "
 				   "(installer images offering several are not)");
-	if (check_disk_support(cfg, err) || imager_bootloader_check_support(cfg, err))
+	if (check_disk_support(cfg, err) || check_applied(cfg, err) ||
+	    imager_bootloader_check_support(cfg, err))
 		return -1;
 	field = unsupported_field(&cfg->systems[0]);
 	if (!field)

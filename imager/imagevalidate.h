@@ -18,7 +18,12 @@ int imager_config_validate(const struct imager_config *cfg, struct sy_error *err
 /* Checks that composing applies every field cfg sets (one disk, one system
  * config; see imager/compose.h for what is applied). Returns 0, or -1 with
  * err naming the first field that is not: "x.json:
- * SystemConfigs[0].Hostname: not supported". The image stage calls it before
+ * SystemConfigs[0].Networks: not supported". Refused today: installer and
+ * kickstart configs (IsKickStartBoot, IsIsoInstall, PreInstallScripts,
+ * DefaultSystemConfig, several SystemConfigs), BootType efi/legacy,
+ * EnableSystemdFirstboot, KernelOptions besides "default", Networks,
+ * PackageRepos, Encryption, PreserveTdnfCache, EnableHidepid,
+ * OverrideRpmLocales and KernelCommandLine.SELinux (no labelling). The image stage calls it before
  * any work on the config. */
 int imager_config_check_support(const struct imager_config *cfg, struct sy_error *err);
 

@@ -24,11 +24,12 @@ struct read_arg {
 	const char *commit;
 };
 
-static int read_from_git(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_from_git(void *arg, const char *path, char **data, size_t *len,
+			 struct sy_error *err)
 {
 	struct read_arg *r = arg;
 
-	return gitwatch_read_file(r->repo, r->commit, path, data, NULL, err);
+	return gitwatch_read_file(r->repo, r->commit, path, data, len, err);
 }
 
 /* Lists the image configs of commit: the *.json files directly in dir. */
@@ -68,7 +69,9 @@ static int read_config(struct gitwatch_repo *repo, const char *commit, const cha
 	*json = NULL;
 	if (gitwatch_read_file(repo, commit, path, json, NULL, err))
 		return -1;
-	return imager_config_parse(path, *json, read_from_git, &ra, cfg, err);
+	if (imager_config_parse(path, *json, read_from_git, &ra, cfg, err))
+		return -1;
+	return imager_config_load_files(cfg, read_from_git, &ra, err);
 }
 
 int imager_config_read(struct gitwatch_repo *repo, const char *commit, const char *configs_dir,
@@ -86,13 +89,45 @@ int imager_config_read(struct gitwatch_repo *repo, const char *commit, const cha
 	return rc;
 }
 
-/* Digest of what an image is made from: its config text and its closure. */
-static void closure_digest(const char *json, const struct sy_strv *nevras,
-			   char hex[SY_SHA256_HEX_LEN + 1])
+/* Adds the content of a file the config applies, with its length first
+ * so that two files cannot read as one. */
+static void hash_file(struct sy_sha256 *h, const char *what, const char *data, size_t size)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), "\n%s %zu\n", what, size);
+	sy_sha256_update_str(h, head);
+	sy_sha256_update(h, data ? data : "", size);
+}
+
+/* Adds the files cfg's SystemConfigs[0] applies (imager_config_load_files). */
+static void hash_files(struct sy_sha256 *h, const struct imager_config *cfg)
+{
+	const struct imager_system_config *s = &cfg->systems[0];
+
+	for (size_t i = 0; i < s->nadditional_files; i++)
+		hash_file(h, "file", s->additional_files[i].data, s->additional_files[i].size);
+	for (size_t i = 0; i < s->nusers; i++)
+		for (size_t k = 0; k < s->users[i].ssh_pubkey_files.n; k++)
+			hash_file(h, "key", s->users[i].ssh_pubkey_files.items[k],
+				  strlen(s->users[i].ssh_pubkey_files.items[k]));
+	for (size_t i = 0; i < s->npost_install_scripts; i++)
+		hash_file(h, "post", s->post_install_scripts[i].data,
+			  s->post_install_scripts[i].size);
+	for (size_t i = 0; i < s->nfinalize_image_scripts; i++)
+		hash_file(h, "finalize", s->finalize_image_scripts[i].data,
+			  s->finalize_image_scripts[i].size);
+}
+
+/* Digest of what an image is made from: its config text, the files it
+ * applies and its closure. */
+static void closure_digest(const char *json, const struct imager_config *cfg,
+			   const struct sy_strv *nevras, char hex[SY_SHA256_HEX_LEN + 1])
 {
 	struct sy_sha256 *h = sy_sha256_new();
 
 	sy_sha256_update_str(h, json);
+	hash_files(h, cfg);
 	for (size_t i = 0; i < nevras->n; i++)
 		sy_sha256_update_str(h, nevras->items[i]);
 	sy_sha256_final(h, hex);
@@ -127,7 +162,9 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	char *work = state_build_dir(s->state, scratch);
 	char *logpath = sy_xasprintf("%s/image-%s.log", s->log_dir, cfg->name);
 	char *sum = sy_xasprintf("%s/" CLOSURE_FILE, tmp);
-	struct imager_inputs in = { .key = digest, .max_disk_mib = s->max_disk_mib };
+	char *artifacts_dir = state_artifacts_dir(s->state);
+	struct imager_inputs in = { .key = digest, .max_disk_mib = s->max_disk_mib,
+				    .artifacts_dir = artifacts_dir };
 	int rc = -1, fd;
 
 	sy_rm_rf(tmp, NULL);
@@ -151,6 +188,7 @@ static int compose(const struct imager_stage *s, const struct imager_config *cfg
 	if (rc)
 		sy_rm_rf(tmp, NULL);
 	sy_rm_rf(work, NULL);
+	free(artifacts_dir);
 	free(sum);
 	free(logpath);
 	free(work);
@@ -243,7 +281,7 @@ static int image_one(const struct imager_stage *s, const char *path)
 		report(s, name, IMAGER_FAILED, "%s", err.msg);
 		goto out;
 	}
-	closure_digest(json, &nevras, digest);
+	closure_digest(json, &cfg, &nevras, digest);
 	if (!s->force && unchanged(s->state, name, digest)) {
 		report(s, name, IMAGER_UNCHANGED, "unchanged (%zu packages)", nevras.n);
 		rc = 0;
@@ -323,13 +361,35 @@ static void mark_runtime(const struct planner_graph *g, size_t spec, unsigned ch
 		mark_runtime(g, g->nodes[spec].run_deps[k], seen);
 }
 
+/* 1 when path is a file SystemConfigs[0] of cfg applies to the image
+ * (imager_config_load_files). */
+static int applies_file(const struct imager_config *cfg, const char *path)
+{
+	const struct imager_system_config *s = &cfg->systems[0];
+
+	for (size_t i = 0; i < s->nadditional_files; i++)
+		if (!strcmp(s->additional_files[i].source, path))
+			return 1;
+	for (size_t i = 0; i < s->nusers; i++)
+		if (sy_strv_contains(&s->users[i].ssh_pubkey_paths, path))
+			return 1;
+	for (size_t i = 0; i < s->npost_install_scripts; i++)
+		if (!strcmp(s->post_install_scripts[i].path, path))
+			return 1;
+	for (size_t i = 0; i < s->nfinalize_image_scripts; i++)
+		if (!strcmp(s->finalize_image_scripts[i].path, path))
+			return 1;
+	return 0;
+}
+
 static int config_changed(const struct gitwatch_changeset *changes,
 			  const struct imager_config *cfg)
 {
 	for (size_t c = 0; changes && c < changes->n; c++) {
 		const struct gitwatch_change *ch = &changes->changes[c];
 		const char *path = ch->new_path ? ch->new_path : ch->old_path;
-		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path))
+		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path) ||
+		    applies_file(cfg, path))
 			return 1;
 	}
 	return 0;

@@ -74,7 +74,8 @@ int imager_config_read(struct gitwatch_repo *repo, const char *commit, const cha
 		       const char *config, struct imager_config *cfg, struct sy_error *err);
 
 /* Appends to out the repository paths of the image configs of head that a
- * plan affects: the config or one of its package lists changed in changes,
+ * plan affects: the config, one of its package lists or a file it applies
+ * (AdditionalFiles, scripts, SSH key files) changed in changes,
  * or a package it lists, or one that package Requires (through the graph's
  * runtime edges), comes from a spec of the plan. A config that does not
  * parse counts as affected. configs_dir is the head's config directory.

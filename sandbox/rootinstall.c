@@ -73,6 +73,9 @@ struct sandbox {
 	const struct sy_strv *rpms; /* RPM files as paths inside the root */
 	struct sandbox_cgroup cgroup; /* the install's limits */
 	long long install_time;    /* sandbox_root_install.install_time */
+	int nodocs;                /* sandbox_root_install.nodocs */
+	int (*after_install)(void *arg, struct sy_error *err);
+	void *after_arg;           /* sandbox_root_install.after_install, its arg */
 };
 
 /* Reports err to the parent and the log; returns the child's status
@@ -172,13 +175,21 @@ static int install_init(void *arg)
 		snprintf(epoch, sizeof(epoch), "%lld", sb->install_time);
 		setenv("SOURCE_DATE_EPOCH", epoch, 1);
 	}
-	rc = sandbox_rpm_install("/", (const char *const *)sb->rpms->items, 0, 2, &err);
+	rc = sandbox_rpm_install("/", (const char *const *)sb->rpms->items,
+				 sb->nodocs ? SANDBOX_RPMINSTALL_NODOCS : 0, 2, &err);
 	/* Lua scriptlets print through this process's stdio; the caller
 	 * leaves with _exit. */
 	fflush(NULL);
 	if (rc)
 		return sandbox_fail(&err);
+	/* Before the configuration step, which may remove the rpmdb. */
 	report_owned_dirs();
+	if (sb->after_install) {
+		rc = sb->after_install(sb->after_arg, &err);
+		fflush(NULL);
+		if (rc)
+			return sandbox_fail(&err);
+	}
 	return 0;
 }
 
@@ -375,7 +386,8 @@ int sandbox_root_install(const struct sandbox_root_install *in, struct sy_error 
 	};
 	struct sy_strv inside = SY_STRV_INIT;
 	struct sandbox sb = { in->rootfs, in->repo_dirs, in->hostname, in->what, &inside,
-			      SANDBOX_CGROUP_INIT, in->install_time };
+			      SANDBOX_CGROUP_INIT, in->install_time, in->nodocs,
+			      in->after_install, in->after_arg };
 	struct sy_child c = SY_CHILD_INIT;
 	enum sandbox_limit_hit hit = SANDBOX_LIMIT_NONE;
 	size_t nrepos = 0;

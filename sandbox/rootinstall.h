@@ -26,6 +26,15 @@ struct sandbox_root_install {
 					* scriptlets see it (a reproducible
 					* image's epoch); 0: the time of the
 					* install */
+	int nodocs;                    /* 1: %doc files left out
+					* (SANDBOX_RPMINSTALL_NODOCS) */
+	/* Called in the sandbox's pid 1 after a successful install, with the
+	 * root as "/" and the same isolation (no network, capabilities cut,
+	 * limits, deadline), its output on log_fd; or NULL. Anything it
+	 * runs must be started and waited for inside it. Returns 0, or -1
+	 * with err, which fails the install with err's message. */
+	int (*after_install)(void *arg, struct sy_error *err);
+	void *after_arg;
 };
 
 /* Installs in->rpms into in->rootfs: in a child with new mount, pid,

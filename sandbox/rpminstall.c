@@ -253,6 +253,8 @@ static int run_transaction(rpmts ts, const char *root, int flags, struct install
 	rpmtransFlags tflags = RPMTRANS_FLAG_NOPLUGINS;
 	if (flags & SANDBOX_RPMINSTALL_NOSCRIPTS)
 		tflags |= RPMTRANS_FLAG_NOSCRIPTS | RPMTRANS_FLAG_NOTRIGGERS;
+	if (flags & SANDBOX_RPMINSTALL_NODOCS)
+		tflags |= RPMTRANS_FLAG_NODOCS;
 	rpmtsSetFlags(ts, tflags);
 	ctx->last_error[0] = '\0';
 	/* The image arch may differ from the host's; the solver chose the

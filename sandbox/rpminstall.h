@@ -10,7 +10,10 @@
 /* Flags for sandbox_rpm_install. */
 enum {
 	SANDBOX_RPMINSTALL_NODEPS = 1 << 0,   /* skip the dependency check */
-	SANDBOX_RPMINSTALL_NOSCRIPTS = 1 << 1 /* do not run scriptlets */
+	SANDBOX_RPMINSTALL_NOSCRIPTS = 1 << 1, /* do not run scriptlets */
+	SANDBOX_RPMINSTALL_NODOCS = 1 << 2     /* leave out %doc files
+						* (RPMTRANS_FLAG_NODOCS, what
+						* %_excludedocs asks rpm for) */
 };
 
 /* Installs the NULL-terminated list of RPM files (paths as the calling

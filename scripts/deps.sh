@@ -10,6 +10,8 @@
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
 # gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
+# libcrypt-dev's crypt_r hashes the plain-text passwords of image
+# configs, imager/accounts.h;
 # openssh-server and openssh-client give test_private_repo.sh an sshd it runs
 # itself and ssh-keygen for its keys; slurmctld, slurmd, slurm-client and
 # munge run the private single-node cluster of the Slurm executor's tests and
@@ -31,6 +33,7 @@ libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c lib
 libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
+libcrypt-dev
 openssh-server openssh-client
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 qemu-system-x86 ovmf linux-image-cloud-amd64 busybox-static systemd-boot-efi

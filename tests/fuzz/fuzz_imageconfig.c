@@ -35,7 +35,8 @@ static int normalised(const char *path)
 }
 
 /* imager_read_fn serving the next part. */
-static int read_part(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_part(void *arg, const char *path, char **data, size_t *len,
+		     struct sy_error *err)
 {
 	struct parts *p = arg;
 
@@ -44,6 +45,8 @@ static int read_part(void *arg, const char *path, char **data, struct sy_error *
 	if (++p->reads >= p->n)
 		return sy_error_set(err, "%s: no such file", path);
 	*data = sy_xstrdup(p->text[p->reads]);
+	if (len)
+		*len = strlen(*data);
 	return 0;
 }
 

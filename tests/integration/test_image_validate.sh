@@ -29,7 +29,8 @@ cat >"$T/r/cfg/rule.json" <<'JSON'
 JSON
 cat >"$T/r/cfg/host.json" <<'JSON'
 {"Disks": [{"Artifacts": [{"Name": "c", "Compression": "tar.gz"}]}],
- "SystemConfigs": [{"Name": "S", "PackageLists": ["lists/a.json"], "Hostname": "box"}]}
+ "SystemConfigs": [{"Name": "S", "PackageLists": ["lists/a.json"], "Hostname": "box",
+   "EnableHidepid": true}]}
 JSON
 rc=0
 (cd "$T/r" && "$SHIPYARD" image validate cfg/typo.json cfg/rule.json cfg/host.json) >"$T/out" || rc=$?
@@ -38,7 +39,7 @@ cat "$T/out"
 grep -qx 'cfg/typo.json: invalid: SystemConfigs\[0\].Typo: unknown key' "$T/out" || fail "typo"
 grep -qx 'cfg/rule.json: invalid: SystemConfigs\[0\].PartitionSettings\[1\]: ID "efi" has no matching partition in Disks' \
 	"$T/out" || fail "rule"
-grep -qx 'cfg/host.json: valid; SystemConfigs\[0\].Hostname: not supported' "$T/out" || fail "support"
+grep -qx 'cfg/host.json: valid; SystemConfigs\[0\].EnableHidepid: not supported' "$T/out" || fail "support"
 
 bundle=${SHIPYARD_SHARED:-$TOP/../shared}/azl/azurelinux-3.0.bundle
 if [ ! -f "$bundle" ]; then

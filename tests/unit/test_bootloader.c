@@ -13,10 +13,12 @@
 
 #define KEY "cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000cccc0000"
 
-static int read_nothing(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_nothing(void *arg, const char *path, char **data, size_t *len,
+			struct sy_error *err)
 {
 	(void)arg;
 	(void)data;
+	(void)len;
 	return sy_error_set(err, "%s: no such file", path);
 }
 

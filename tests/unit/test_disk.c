@@ -11,10 +11,12 @@
 #define KEY_A "aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000"
 #define KEY_B "bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000bbbb0000"
 
-static int read_nothing(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_nothing(void *arg, const char *path, char **data, size_t *len,
+			struct sy_error *err)
 {
 	(void)arg;
 	(void)data;
+	(void)len;
 	return sy_error_set(err, "%s: no such file", path);
 }
 

@@ -5,10 +5,11 @@
 #include "imager/imagevalidate.h"
 
 /* Reads repository path `path` under the directory arg. */
-static int read_under(void *arg, const char *path, char **data, struct sy_error *err)
+static int read_under(void *arg, const char *path, char **data, size_t *len,
+		      struct sy_error *err)
 {
 	char *full = sy_xasprintf("%s/%s", (const char *)arg, path);
-	int rc = sy_read_file(full, data, NULL, err);
+	int rc = sy_read_file(full, data, len, err);
 
 	free(full);
 	return rc;
@@ -325,9 +326,11 @@ static void test_imageconfig_enforces_the_toolkit_system_rules(void **state)
 static void test_imageconfig_support_check_names_the_field_not_applied(void **state)
 {
 	static const char *const cases[][3] = {
-		{ "", "\"Hostname\": \"box\"", "SystemConfigs[0].Hostname: not supported" },
-		{ "", "\"Users\": [{\"Name\": \"u\"}]", "SystemConfigs[0].Users: not supported" },
-		{ "", "\"DisableRpmDocs\": true", "SystemConfigs[0].DisableRpmDocs: not supported" },
+		{ "", "\"Networks\": [{\"Device\": \"eth0\"}]",
+		  "SystemConfigs[0].Networks: not supported" },
+		{ "", "\"EnableHidepid\": true", "SystemConfigs[0].EnableHidepid: not supported" },
+		{ "", "\"OverrideRpmLocales\": \"en_US\"",
+		  "SystemConfigs[0].OverrideRpmLocales: not supported" },
 		{ "", "\"Encryption\": {\"Enable\": true, \"Password\": \"x\"}",
 		  "SystemConfigs[0].Encryption: not supported" },
 		{ "\"TargetDisk\": {\"Type\": \"path\", \"Value\": \"/dev/sda\"}", "",
