@@ -68,6 +68,29 @@ int state_kv_get(const char *path, const char *ns, const char *key, char **data,
 	return found;
 }
 
+int state_kv_use(const char *path, const char *ns, const char *key,
+		 int (*use)(const void *data, size_t len, void *arg), void *arg,
+		 struct sy_error *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (open_db(path, &db, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const void *data = sqlite3_column_blob(st, 0);
+
+		rc = use(data ? data : "", (size_t)sqlite3_column_bytes(st, 0), arg);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
 		 struct sy_error *err)
 {

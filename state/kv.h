@@ -18,6 +18,15 @@
 int state_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
 		 struct sy_error *err);
 
+/* Like state_kv_get, but hands the value to use(data, len, arg) in place,
+ * without a copy (a value of megabytes copied is as many page faults again):
+ * data is valid only during the call. Returns -1 with err set when the
+ * database cannot be read, 0 when the key is missing (use not called), else
+ * what use returned (which must be 1 or more, or -1 with err set). */
+int state_kv_use(const char *path, const char *ns, const char *key,
+		 int (*use)(const void *data, size_t len, void *arg), void *arg,
+		 struct sy_error *err);
+
 /* Stores len bytes of data as the value of (ns, key), replacing any. Returns
  * 0 or -1 with err set. */
 int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
