@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/fs.h"
 #include "planner/rootmacros.h"
 #include "planner/speccache.h"
-#include "state/kv.h"
 
 /* The namespace names the format: a change of the form is a new namespace
  * (old records are then never read). */
@@ -412,9 +414,9 @@ static int ctx_on_disk(const struct planner_macro_ctx *c)
 	return 1;
 }
 
-static int decode(const void *data, size_t len, void *arg)
+static int decode(const void *data, size_t len, const struct dec *start)
 {
-	struct dec d = *(struct dec *)arg;
+	struct dec d = *start;
 	struct planner_index *ix = d.ix;
 
 	d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
@@ -433,15 +435,43 @@ static int decode(const void *data, size_t len, void *arg)
 	return !d.r.bad && d.r.p == d.r.end && ctx_on_disk(&ix->macros) ? 1 : 2;
 }
 
-int planner_indexrecord_get(const char *db_path, const char *key,
-			    const struct planner_index *prev, struct planner_index *ix,
-			    struct sy_error *err)
+/* The record file of key under workdir. */
+static char *record_path(const char *workdir, const char *key)
+{
+	return sy_xasprintf("%s/%s/%s", workdir, NS, key);
+}
+
+/* Maps the record file at path and decodes it with d: 1 when it decodes,
+ * 2 when it does not, 0 when there is no such file. */
+static int read_record(const char *path, struct dec *d)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 2;
+	struct stat st;
+	void *map;
+
+	if (fd < 0)
+		return 0;
+	/* Populated in one go: page by page, the faults cost more than the
+	 * decoding. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) !=
+		    MAP_FAILED) {
+		rc = decode(map, (size_t)st.st_size, d);
+		munmap(map, (size_t)st.st_size);
+	}
+	close(fd);
+	return rc;
+}
+
+int planner_indexrecord_get(const char *workdir, const char *key,
+			    const struct planner_index *prev, struct planner_index *ix)
 {
 	char commit[sizeof(ix->commit)];
 	struct dec d = { .ix = ix, .prev = prev };
-	/* No database yet: nothing stored (the spec cache creates it). */
-	int rc = sy_exists(db_path) ? state_kv_use(db_path, NS, key, decode, &d, err) : 0;
+	char *path = record_path(workdir, key);
+	int rc = read_record(path, &d);
 
+	free(path);
 	if (rc == 1) {
 		ix->cache_hits = ix->nspecs + ix->versioned - ix->reused;
 		return 1;
@@ -449,16 +479,24 @@ int planner_indexrecord_get(const char *db_path, const char *key,
 	memcpy(commit, ix->commit, sizeof(commit));
 	planner_index_release(ix);
 	memcpy(ix->commit, commit, sizeof(commit));
-	return rc < 0 ? -1 : 0;
+	return 0;
 }
 
-int planner_indexrecord_put(const char *db_path, const char *key,
+int planner_indexrecord_put(const char *workdir, const char *key,
 			    const struct planner_index *ix, struct sy_error *err)
 {
 	size_t len;
 	unsigned char *data = encode(ix, &len);
-	int rc = data ? state_kv_put(db_path, NS, key, data, len, err) : 0;
+	char *dir = sy_xasprintf("%s/%s", workdir, NS), *path = record_path(workdir, key);
+	int rc = 0;
 
+	if (data)
+		rc = sy_mkdir_p(dir, 0755, err) ||
+				     sy_write_file_atomic(path, data, len, 0644, err)
+			     ? -1
+			     : 0;
 	free(data);
+	free(dir);
+	free(path);
 	return rc;
 }

@@ -18,8 +18,11 @@
  *      the service's API (existing pipelines: none held, none approved)
  *   4  rebuilds: the rebuild counter of each build key (builder/rebuild.h);
  *      an existing state directory starts with none recorded
+ *   5  kv and spec_cache are rowid tables with a unique index on their key
+ *      (they were WITHOUT ROWID, where a key comparison reads a large
+ *      value's whole payload); rows copied as they are
  *
- * Schema at version 4 (times: REAL seconds since the epoch, or INTEGER Unix
+ * Schema at version 5 (times: REAL seconds since the epoch, or INTEGER Unix
  * seconds where marked "Unix s"):
  *
  * events: what the service received (server/store.h)
@@ -120,7 +123,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 4
+#define STATE_DB_VERSION 5
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {

@@ -290,10 +290,13 @@ static void test_statedb_newer_version_is_refused(void **state)
 	struct fixture *f = *state;
 	struct sy_error err = { { 0 } };
 	sqlite3 *db;
-	char *want = sy_xasprintf("%s is schema version 5; this shipyard knows up to %d: upgrade"
-				  " shipyard", f->db, STATE_DB_VERSION);
+	char *want = sy_xasprintf("%s is schema version %d; this shipyard knows up to %d: upgrade"
+				  " shipyard", f->db, STATE_DB_VERSION + 1, STATE_DB_VERSION);
+	char *future = sy_xasprintf("CREATE TABLE future (x); PRAGMA user_version = %d",
+				    STATE_DB_VERSION + 1);
 
-	raw_exec(f->db, "CREATE TABLE future (x); PRAGMA user_version = 5");
+	raw_exec(f->db, future);
+	free(future);
 	assert_int_equal(state_db_open(f->db, 0, &db, &err), -1);
 	assert_null(db);
 	assert_string_equal(err.msg, want);
@@ -302,7 +305,7 @@ static void test_statedb_newer_version_is_refused(void **state)
 	assert_string_equal(err.msg, want);
 	/* Nothing was written: no table of this version appeared. */
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(version_of(db), 5);
+	assert_int_equal(version_of(db), STATE_DB_VERSION + 1);
 	assert_int_equal(schema_has(db, "table", "events"), 0);
 	sqlite3_close(db);
 	free(want);
