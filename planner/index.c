@@ -449,7 +449,7 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 		return -1;
 	if (cache_path) {
 		planner_indexrecord_key(index->commit, settings, workdir, record);
-		hit = planner_indexrecord_get(workdir, record, l->prev, index);
+		hit = planner_indexrecord_get(cache_path, record, l->prev, index, err);
 		if (hit)
 			goto done;
 	}
@@ -474,9 +474,11 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	if (pass0(l, settings, workdir, err) || pass1(l, err) || pass2(l, err))
 		goto out;
 	if (cache_path && !has_transient(index) &&
-	    planner_indexrecord_put(workdir, record, index, err))
+	    planner_indexrecord_put(cache_path, record, index, err))
 		goto out;
 done:
+	if (hit < 0)
+		return -1;
 	mark_excluded(index);
 	rc = 0;
 out:

@@ -4,15 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/fs.h"
 #include "planner/rootmacros.h"
 #include "planner/speccache.h"
+#include "state/kv.h"
 
 /* The namespace names the format: a change of the form is a new namespace
  * (old records are then never read). */
@@ -435,43 +433,20 @@ static int decode(const void *data, size_t len, const struct dec *start)
 	return !d.r.bad && d.r.p == d.r.end && ctx_on_disk(&ix->macros) ? 1 : 2;
 }
 
-/* The record file of key under workdir. */
-static char *record_path(const char *workdir, const char *key)
+static int use(const void *data, size_t len, void *arg)
 {
-	return sy_xasprintf("%s/%s/%s", workdir, NS, key);
+	return decode(data, len, arg);
 }
 
-/* Maps the record file at path and decodes it with d: 1 when it decodes,
- * 2 when it does not, 0 when there is no such file. */
-static int read_record(const char *path, struct dec *d)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 2;
-	struct stat st;
-	void *map;
-
-	if (fd < 0)
-		return 0;
-	/* Populated in one go: page by page, the faults cost more than the
-	 * decoding. */
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) !=
-		    MAP_FAILED) {
-		rc = decode(map, (size_t)st.st_size, d);
-		munmap(map, (size_t)st.st_size);
-	}
-	close(fd);
-	return rc;
-}
-
-int planner_indexrecord_get(const char *workdir, const char *key,
-			    const struct planner_index *prev, struct planner_index *ix)
+int planner_indexrecord_get(const char *db_path, const char *key,
+			    const struct planner_index *prev, struct planner_index *ix,
+			    struct sy_error *err)
 {
 	char commit[sizeof(ix->commit)];
 	struct dec d = { .ix = ix, .prev = prev };
-	char *path = record_path(workdir, key);
-	int rc = read_record(path, &d);
+	/* No database yet: nothing stored (the spec cache creates it). */
+	int rc = sy_exists(db_path) ? state_kv_use(db_path, NS, key, use, &d, err) : 0;
 
-	free(path);
 	if (rc == 1) {
 		ix->cache_hits = ix->nspecs + ix->versioned - ix->reused;
 		return 1;
@@ -479,24 +454,16 @@ int planner_indexrecord_get(const char *workdir, const char *key,
 	memcpy(commit, ix->commit, sizeof(commit));
 	planner_index_release(ix);
 	memcpy(ix->commit, commit, sizeof(commit));
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
-int planner_indexrecord_put(const char *workdir, const char *key,
+int planner_indexrecord_put(const char *db_path, const char *key,
 			    const struct planner_index *ix, struct sy_error *err)
 {
 	size_t len;
 	unsigned char *data = encode(ix, &len);
-	char *dir = sy_xasprintf("%s/%s", workdir, NS), *path = record_path(workdir, key);
-	int rc = 0;
+	int rc = data ? state_kv_put(db_path, NS, key, data, len, err) : 0;
 
-	if (data)
-		rc = sy_mkdir_p(dir, 0755, err) ||
-				     sy_write_file_atomic(path, data, len, 0644, err)
-			     ? -1
-			     : 0;
 	free(data);
-	free(dir);
-	free(path);
 	return rc;
 }
