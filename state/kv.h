@@ -1,7 +1,10 @@
 /* A key to blob store in the kv table of the state database (state/db.h),
  * for caches whose values are computed from content-addressed keys (tree
  * listings by tree id, build keys by commit and context, build durations by
- * spec). Values are opaque bytes; a key missing is not an error. The
+ * spec). Values are opaque bytes; a key missing is not an error. Values of
+ * 64 KiB and more are files beside the database (tmp/kv/<SHA-256 of ns and
+ * key>), written by a rename without fsync and checked by a checksum, read
+ * mapped in place; smaller ones are rows of its kv table. The
  * connection to the last database used is kept open for the life of the
  * process (closed at exit): callers in several threads must serialise their
  * calls. */

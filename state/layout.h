@@ -4,7 +4,8 @@
  * docs/design.md ("On disk") shows the whole tree:
  *
  *   state.db                    SQLite: events, pipelines, jobs, outbox, caches
- *   tmp/                        macro contexts, temporary files of a plan
+ *   tmp/                        macro contexts, temporary files of a plan,
+ *                               large kv values (tmp/kv/, state/kv.h)
  *   worker/                     cached worker roots (builder/worker.h owns
  *                               what is inside)
  *   builds/<job>/               per-job scratch, removed after the job
