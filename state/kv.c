@@ -15,6 +15,7 @@
 #include "common/hash.h"
 #include "common/strv.h"
 #include "state/db.h"
+#include "state/layout.h"
 
 /* Values from this size up are files, not rows: SQLite hands a value that
  * overflows its page over as a fresh copy (a page fault per page, and a
@@ -24,20 +25,22 @@
 /* ------------------------------------------------------------------------ */
 /* Large values: files.                                                      */
 
-/* The file of (ns, key) beside the database at path: tmp/kv/<SHA-256 of
- * ns and key> (keys may hold any character). */
+/* The file of (ns, key) of the database at path (<state>/state.db), named
+ * by the SHA-256 of ns and key (keys may hold any character). */
 static char *value_path(const char *path, const char *ns, const char *key)
 {
 	const char *slash = strrchr(path, '/');
-	int dlen = slash ? (int)(slash - path) : 1;
-	char hex[SY_SHA256_HEX_LEN + 1];
+	char *state = slash ? sy_xstrndup(path, (size_t)(slash - path)) : sy_xstrdup(".");
+	char hex[SY_SHA256_HEX_LEN + 1], *file;
 	struct sy_sha256 *h = sy_sha256_new();
 
 	sy_sha256_update_str(h, ns);
 	sy_sha256_update(h, "", 1);
 	sy_sha256_update_str(h, key);
 	sy_sha256_final(h, hex);
-	return sy_xasprintf("%.*s/tmp/kv/%s", dlen, slash ? path : ".", hex);
+	file = state_kv_file(state, hex);
+	free(state);
+	return file;
 }
 
 /* A checksum of len bytes, eight at a time (FNV-1a's prime over words):
