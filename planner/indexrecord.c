@@ -357,7 +357,8 @@ static const struct planner_spec *shared(struct dec *d, const char *path, const 
 	while (d->at < prev->nspecs && strcmp(prev->specs[d->at].path, path) < 0)
 		d->at++;
 	if (d->at == prev->nspecs || strcmp(prev->specs[d->at].path, path) ||
-	    prev->specs[d->at].error_transient || strcmp(prev->spec_inputs[d->at], input) ||
+	    prev->specs[d->at].error_transient || !prev->spec_inputs[d->at] ||
+	    !prev->spec_contexts[d->at] || strcmp(prev->spec_inputs[d->at], input) ||
 	    strcmp(prev->spec_contexts[d->at], context ? context : d->ix->macros.digest))
 		return NULL;
 	return &prev->specs[d->at];
