@@ -47,6 +47,22 @@ cores=$(nproc)
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# split WHAT ERR: the stage split SHIPYARD_TIMING printed to ERR, one line
+# per stage ("index 9954c22c" names the commit read).
+split() {
+	sed -n 's/.*timing: \([a-z]*\) \([0-9a-f]*\): \(.*\)$/\1 \2: \3/p' "$2" |
+		sed 's/^\([a-z]*\) \([0-9a-f]\{8\}\)[0-9a-f]*:/\1 \2:/; s/^\([a-z]*\) :/\1:/' |
+		while read -r line; do say "$1 stage $line"; done
+}
+# GNU time wrote OUT.rss: maybe "Command exited with non-zero status N",
+# then the peak RSS (KiB), then user and system CPU (s) and minor faults.
+rss_of() { tail -n 2 "$1.rss" | head -n 1; }
+# cost WHAT OUT: CPU time and page faults of the run whose output is OUT.
+cost() {
+	[ -s "$2.rss" ] || return 0
+	set -- "$1" $(tail -n 1 "$2.rss")
+	say "$1: CPU $(printf '%.0f' "$(calc "($2 + $3) * 1000")") ms (user+system), $4 minor page faults"
+}
 
 git clone -q "$bundle" "$tmp/azl"
 repo=$tmp/azl
@@ -80,21 +96,7 @@ plan "$tmp/state" "$tmp/cold" --to HEAD
 cold=$elapsed
 say "$nspecs specs, $cores cores"
 say "cold plan (fresh state, every spec read): $(printf '%.1f' "$cold") s; plan says: $(tail -n 1 "$tmp/cold")"
-[ -s "$tmp/cold.rss" ] && say "cold plan peak RSS: $(printf '%.1f' "$(calc "$(sed -n 1p "$tmp/cold.rss") / 1024")") MiB"
-# split WHAT ERR: the stage split SHIPYARD_TIMING printed to ERR, one line
-# per stage ("index 9954c22c9b46" names the commit read).
-split() {
-	sed -n 's/.*timing: \([a-z]*\) \([0-9a-f]*\): \(.*\)$/\1 \2 \3/p' "$2" |
-		while read -r stage commit ms unit; do
-			say "$1 stage $stage${commit:+ $(printf %.8s "$commit")}: $ms $unit"
-		done
-}
-# cost WHAT OUT: CPU time and page faults of the run whose output is OUT.
-cost() {
-	[ -s "$2.rss" ] || return 0
-	set -- "$1" $(sed -n 2p "$2.rss")
-	say "$1: CPU $(printf '%.0f' "$(calc "($2 + $3) * 1000")") ms (user+system), $4 minor page faults"
-}
+[ -s "$tmp/cold.rss" ] && say "cold plan peak RSS: $(printf '%.1f' "$(calc "$(rss_of "$tmp/cold") / 1024")") MiB"
 split "cold plan" "$tmp/cold.err"
 
 if [ -z "$latency_only" ]; then
