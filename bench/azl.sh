@@ -10,23 +10,34 @@
 #     five and the versionsprocessor's one) with the same macros, on as many
 #     parallel processes as cores, over a random sample scaled to the tree;
 #   - the plan of a new one-spec commit (a Release bump of zlib) on the warm
-#     state, and the warm re-plan of the same pair (median of 7);
+#     state, and the warm re-plan of the same pair (median of 7), each with
+#     its CPU time, minor page faults and stage split (SHIPYARD_TIMING);
 #   - the ratios against the targets: cold <= 1.3x the floor, >= 4x faster
 #     than the toolkit's way, one-spec commit < 100 ms, warm < 50 ms.
-# Figures, not pass/fail. usage: bench/azl.sh [--sample N]
+# Figures, not pass/fail. usage: bench/azl.sh [--sample N] [--latency]
+# (--latency: the cold plan and the warm figures only, no floor nor
+# toolkit way).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 shipyard=$top/build/shipyard
 floor=$top/build/bench/spec-floor
 bundle=${SHIPYARD_SHARED:-$top/../shared}/azl/azurelinux-3.0.bundle
 sample=300
-[ "${1:-}" = --sample ] && sample=$2
+latency_only=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sample) sample=$2; shift 2 ;;
+	--latency) latency_only=1; shift ;;
+	*) echo "usage: bench/azl.sh [--sample N] [--latency]" >&2; exit 2 ;;
+	esac
+done
 
 say() { echo "bench/azl: $*"; }
 if [ ! -f "$bundle" ]; then
 	say "skipped, $bundle is absent"
 	exit 0
 fi
+[ -n "$latency_only" ] && floor=$shipyard # the floor is not measured
 for f in "$shipyard" "$floor"; do
 	[ -x "$f" ] || { echo "bench/azl: $f is missing; run make bench" >&2; exit 2; }
 done
@@ -36,6 +47,22 @@ cores=$(nproc)
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# split WHAT ERR: the stage split SHIPYARD_TIMING printed to ERR, one line
+# per stage ("index 9954c22c" names the commit read).
+split() {
+	sed -n 's/.*timing: \([a-z]*\) \([0-9a-f]*\): \(.*\)$/\1 \2: \3/p' "$2" |
+		sed 's/^\([a-z]*\) \([0-9a-f]\{8\}\)[0-9a-f]*:/\1 \2:/; s/^\([a-z]*\) :/\1:/' |
+		while read -r line; do say "$1 stage $line"; done
+}
+# GNU time wrote OUT.rss: maybe "Command exited with non-zero status N",
+# then the peak RSS (KiB), then user and system CPU (s) and minor faults.
+rss_of() { tail -n 2 "$1.rss" | head -n 1; }
+# cost WHAT OUT: CPU time and page faults of the run whose output is OUT.
+cost() {
+	[ -s "$2.rss" ] || return 0
+	set -- "$1" $(tail -n 1 "$2.rss")
+	say "$1: CPU $(printf '%.0f' "$(calc "($2 + $3) * 1000")") ms (user+system), $4 minor page faults"
+}
 
 git clone -q "$bundle" "$tmp/azl"
 repo=$tmp/azl
@@ -48,7 +75,9 @@ plan() {
 	s=$(now)
 	rc=0
 	if [ -x /usr/bin/time ]; then
-		SHIPYARD_TIMING=1 /usr/bin/time -f %M -o "$out.rss" "$shipyard" plan --repo "$repo" \
+		# peak RSS (KiB), then user + system CPU (s) and minor page faults
+		SHIPYARD_TIMING=1 /usr/bin/time -f '%M
+%U %S %R' -o "$out.rss" "$shipyard" plan --repo "$repo" \
 			--state "$st" "$@" >"$out" 2>"$out.err" || rc=$?
 	else
 		SHIPYARD_TIMING=1 "$shipyard" plan --repo "$repo" --state "$st" "$@" >"$out" \
@@ -67,10 +96,10 @@ plan "$tmp/state" "$tmp/cold" --to HEAD
 cold=$elapsed
 say "$nspecs specs, $cores cores"
 say "cold plan (fresh state, every spec read): $(printf '%.1f' "$cold") s; plan says: $(tail -n 1 "$tmp/cold")"
-[ -s "$tmp/cold.rss" ] && say "cold plan peak RSS: $(printf '%.1f' "$(calc "$(tail -n 1 "$tmp/cold.rss") / 1024")") MiB"
-sed -n 's/.*timing: \([a-z]*\) [0-9a-f]*: \(.*\)$/\1 \2/p' "$tmp/cold.err" |
-	while read -r stage ms unit; do say "cold plan stage $stage: $ms $unit"; done
+[ -s "$tmp/cold.rss" ] && say "cold plan peak RSS: $(printf '%.1f' "$(calc "$(rss_of "$tmp/cold") / 1024")") MiB"
+split "cold plan" "$tmp/cold.err"
 
+if [ -z "$latency_only" ]; then
 # 2. The floor, with the context the plan made.
 versions=$(ls "$tmp"/state/tmp/macros-*/versions-*/macros.versions 2>/dev/null | head -n 1)
 ctx=$(dirname "$(dirname "$versions")")
@@ -108,15 +137,24 @@ base=$(calc "$(now) - $s")
 total=$(calc "$base * $nspecs / $nsampled")
 say "toolkit way (6 x rpmspec -q per spec, $cores parallel): $(printf '%.1f' "$base") s for $nsampled random specs, scaled to $nspecs: $(printf '%.1f' "$total") s"
 say "cold plan speed-up over the toolkit way: $(printf '%.1f' "$(calc "$total / $cold")")x (target >= 4x)"
+fi
 
 # 4. A new one-spec commit on the warm state, then the same pair again.
 sed -i 's/^\(Release:[[:space:]]*\)\([0-9]*\)/\1\2000/' "$repo/SPECS/zlib/zlib.spec"
 git -C "$repo" -c user.name=b -c user.email=b@shipyard.invalid commit -q -am "zlib: bump"
 plan "$tmp/state" "$tmp/one" --from HEAD~1 --to HEAD
 say "plan of a new one-spec commit (zlib Release bump, warm state): $(printf '%.0f' "$(calc "$elapsed * 1000")") ms (target < 100 ms); plan says: $(tail -n 1 "$tmp/one")"
+cost "one-spec commit" "$tmp/one"
+split "one-spec commit" "$tmp/one.err"
 : >"$tmp/warm"
 for i in 1 2 3 4 5 6 7; do
-	plan "$tmp/state" "$tmp/warm.out" --from HEAD~1 --to HEAD
-	calc "$elapsed * 1000" >>"$tmp/warm"
+	plan "$tmp/state" "$tmp/warm.$i" --from HEAD~1 --to HEAD
+	echo "$(calc "$elapsed * 1000") $i" >>"$tmp/warm"
+	cmp -s "$tmp/warm.$i" "$tmp/one" ||
+		{ echo "bench/azl: the warm re-plan printed another plan than the first" >&2; exit 1; }
 done
-say "warm re-plan of the same pair (7 runs): median $(printf '%.0f' "$(median <"$tmp/warm")") ms (target < 50 ms)"
+mid=$(sort -n "$tmp/warm" | sed -n 4p | cut -d' ' -f2)
+say "warm re-plan of the same pair (7 runs): median $(printf '%.0f' "$(cut -d' ' -f1 "$tmp/warm" | median)") ms (target < 50 ms)"
+cost "warm re-plan (median run)" "$tmp/warm.$mid"
+split "warm re-plan (median run)" "$tmp/warm.$mid.err"
+say "load average while measured: $(cut -d' ' -f1-3 /proc/loadavg) ($cores cores)"

@@ -180,24 +180,38 @@ int planner_graphcache_decode(const unsigned char *data, size_t len,
 
 /* ------------------------------------------------------------------------ */
 
+struct get {
+	const struct planner_spec *specs;
+	size_t nspecs;
+	const struct sy_strv *toolchain;
+	int toolchain_first;
+	const char *arch, *learn_repo_dir;
+	struct planner_graph *graph;
+};
+
+static int use(const void *data, size_t len, void *arg)
+{
+	struct get *g = arg;
+	struct sy_error ignored;
+
+	return planner_graphcache_decode(data, len, g->specs, g->nspecs, g->toolchain,
+					 g->toolchain_first, g->arch, g->learn_repo_dir, g->graph,
+					 &ignored) == 0
+		       ? 1
+		       : 2;
+}
+
 int planner_graphcache_get(const char *db_path, const char *context,
 			   const struct planner_spec *specs, size_t nspecs,
 			   const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 			   const char *learn_repo_dir, struct planner_graph *graph,
 			   struct sy_error *err)
 {
-	struct sy_error ignored;
-	char *data;
-	size_t len;
-	int found = state_kv_get(db_path, NS, context, &data, &len, err);
+	struct get g = { specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir, graph };
+	/* Used in place: no copy of a value of megabytes. */
+	int found = state_kv_use(db_path, NS, context, use, &g, err);
 
-	if (found <= 0)
-		return found;
-	found = planner_graphcache_decode((const unsigned char *)data, len, specs, nspecs,
-					  toolchain, toolchain_first, arch, learn_repo_dir, graph,
-					  &ignored) == 0;
-	free(data);
-	return found;
+	return found < 0 ? -1 : found == 1;
 }
 
 int planner_graphcache_put(const char *db_path, const char *context,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/indexrecord.h"
 #include "planner/listing.h"
 #include "planner/rootmacros.h"
 #include "planner/speccache.h"
@@ -423,17 +424,35 @@ static int pass1(struct loader *l, struct sy_error *err)
 	return rc;
 }
 
+/* 1 when a spec's result is one the spec cache does not keep either. */
+static int has_transient(const struct planner_index *index)
+{
+	for (size_t i = 0; i < index->nspecs; i++)
+		if (index->specs[i].error_transient)
+			return 1;
+	return 0;
+}
+
+/* Reads the index from its record when the state has one, else lists,
+ * reads every spec through the cache and stores the record. */
 static int load(struct loader *l, const char *commit, const struct planner_macro_settings *settings,
 		const char *workdir, const char *cache_path, struct sy_error *err)
 {
 	static const char *const default_trees[] = { "SPECS", NULL };
 	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
 	struct planner_index *index = l->index;
-	struct gitwatch_entries all;
-	int rc = -1;
+	struct gitwatch_entries all = { 0 };
+	char record[SY_SHA256_HEX_LEN + 1];
+	int rc = -1, hit = 0;
 
 	if (gitwatch_resolve(l->repo, commit, index->commit, err))
 		return -1;
+	if (cache_path) {
+		planner_indexrecord_key(index->commit, settings, workdir, record);
+		hit = planner_indexrecord_get(cache_path, record, l->prev, index, err);
+		if (hit)
+			goto done;
+	}
 	if (planner_listing_trees(l->repo, index->commit, trees, cache_path, &all, err))
 		return -1;
 	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &all, NULL, workdir,
@@ -454,6 +473,12 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 		goto out;
 	if (pass0(l, settings, workdir, err) || pass1(l, err) || pass2(l, err))
 		goto out;
+	if (cache_path && !has_transient(index) &&
+	    planner_indexrecord_put(cache_path, record, index, err))
+		goto out;
+done:
+	if (hit < 0)
+		return -1;
 	mark_excluded(index);
 	rc = 0;
 out:

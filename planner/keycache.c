@@ -88,21 +88,29 @@ static int decode(const char *data, size_t len, const struct planner_index *inde
 	return rc;
 }
 
+struct get {
+	const struct planner_index *index;
+	struct planner_keys *keys;
+};
+
+static int use(const void *data, size_t len, void *arg)
+{
+	struct get *g = arg;
+
+	return decode(data, len, g->index, g->keys) == 0 ? 1 : 2;
+}
+
 int planner_keycache_get(const char *db_path, const char *context,
 			 const struct planner_index *index, struct planner_keys *keys,
 			 struct sy_error *err)
 {
-	char *data;
-	size_t len;
+	struct get g = { index, keys };
 	int found;
 
 	memset(keys, 0, sizeof(*keys));
-	found = state_kv_get(db_path, "view-keys-v1", context, &data, &len, err);
-	if (found <= 0)
-		return found;
-	found = decode(data, len, index, keys) == 0;
-	free(data);
-	return found;
+	/* Used in place: a commit's keys are megabytes, a copy as many faults. */
+	found = state_kv_use(db_path, "view-keys-v1", context, use, &g, err);
+	return found < 0 ? -1 : found == 1;
 }
 
 static char *encode(const struct planner_index *index, const struct planner_keys *keys)

@@ -89,6 +89,26 @@ static const char *const migrations[] = {
 	 * a rebuild the spec it names. NULL in every existing pipeline. */
 	"ALTER TABLE pipelines ADD COLUMN rebuild TEXT;"
 	"ALTER TABLE pipelines ADD COLUMN requested_by TEXT;",
+
+	/* 6: the value tables become rowid tables with an index on their key.
+	 * In a WITHOUT ROWID table the value is part of the key, and SQLite
+	 * reads the whole payload of a cell whose payload overflows to compare
+	 * keys: a lookup in kv read several values of megabytes (a warm plan's
+	 * largest cost), one in spec_cache every large spec it passed. The rows
+	 * are copied as they are. */
+	"CREATE TABLE kv_new (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+	" PRIMARY KEY (ns, key));"
+	"INSERT INTO kv_new (ns, key, value) SELECT ns, key, value FROM kv;"
+	"DROP TABLE kv;"
+	"ALTER TABLE kv_new RENAME TO kv;"
+	"CREATE TABLE spec_cache_new ("
+	" blob TEXT NOT NULL, path TEXT NOT NULL, context TEXT NOT NULL, arch TEXT NOT NULL,"
+	" spec BLOB NOT NULL, stored INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+	" PRIMARY KEY (blob, path, context, arch));"
+	"INSERT INTO spec_cache_new (blob, path, context, arch, spec, stored)"
+	" SELECT blob, path, context, arch, spec, stored FROM spec_cache;"
+	"DROP TABLE spec_cache;"
+	"ALTER TABLE spec_cache_new RENAME TO spec_cache;",
 };
 
 _Static_assert(LEN(migrations) == STATE_DB_VERSION, "one migration per schema version");

@@ -18,8 +18,14 @@
  *      the service's API (existing pipelines: none held, none approved)
  *   4  rebuilds: the rebuild counter of each build key (builder/rebuild.h);
  *      an existing state directory starts with none recorded
+ *   5  pipelines gain rebuild and requested_by: who asked for a pipeline
+ *      (API retry or trigger, a pull request comment command) and the spec
+ *      a rebuild names (existing pipelines: NULL)
+ *   6  kv and spec_cache are rowid tables with a unique index on their key
+ *      (they were WITHOUT ROWID, where a key comparison reads a large
+ *      value's whole payload); rows copied as they are
  *
- * Schema at version 4 (times: REAL seconds since the epoch, or INTEGER Unix
+ * Schema at version 6 (times: REAL seconds since the epoch, or INTEGER Unix
  * seconds where marked "Unix s"):
  *
  * events: what the service received (server/store.h)
@@ -58,6 +64,9 @@
  *   approved_by   held pipelines: the name of the API token that approved
  *                 it, or NULL
  *   approved_at   held pipelines: when it was approved, 0 while not
+ *   rebuild       the spec a "/shipyard rebuild <spec>" names, or NULL
+ *   requested_by  who asked for it ("api:<token name>", "github:<login>"),
+ *                 or NULL when a push, schedule or poll queued it
  * jobs: the jobs of each pipeline (server/store.h); key (pipeline, name)
  *   pipeline      pipelines.id
  *   name          spec name or "image/<config>"
@@ -120,7 +129,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 5
+#define STATE_DB_VERSION 6
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {
@@ -143,8 +152,8 @@ enum state_db_flags {
  * concurrent openers of one file, in threads or processes, all succeed and
  * migrate it once. Returns 0 with *db (close with sqlite3_close), or -1 with
  * *db NULL and err: "<path>: <SQLite message>", "<path>: migrating to
- * schema version N: ...", or "<path> is schema version 5; this shipyard
- * knows up to 4: upgrade shipyard". */
+ * schema version N: ...", or "<path> is schema version 7; this shipyard
+ * knows up to 6: upgrade shipyard". */
 int state_db_open(const char *path, unsigned flags, sqlite3 **db, struct sy_error *err);
 
 /* Reads the schema version (PRAGMA user_version) of an open database into

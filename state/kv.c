@@ -1,11 +1,119 @@
 #include "state/kv.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/fs.h"
+#include "common/hash.h"
 #include "common/strv.h"
 #include "state/db.h"
+#include "state/layout.h"
+
+/* Values from this size up are files, not rows: SQLite hands a value that
+ * overflows its page over as a fresh copy (a page fault per page, and a
+ * write of megabytes through the WAL), a mapped file in place. */
+#define FILE_MIN (64u << 10)
+
+/* ------------------------------------------------------------------------ */
+/* Large values: files.                                                      */
+
+/* The file of (ns, key) of the database at path (<state>/state.db), named
+ * by the SHA-256 of ns and key (keys may hold any character). */
+static char *value_path(const char *path, const char *ns, const char *key)
+{
+	const char *slash = strrchr(path, '/');
+	char *state = slash ? sy_xstrndup(path, (size_t)(slash - path)) : sy_xstrdup(".");
+	char hex[SY_SHA256_HEX_LEN + 1], *file;
+	struct sy_sha256 *h = sy_sha256_new();
+
+	sy_sha256_update_str(h, ns);
+	sy_sha256_update(h, "", 1);
+	sy_sha256_update_str(h, key);
+	sy_sha256_final(h, hex);
+	file = state_kv_file(state, hex);
+	free(state);
+	return file;
+}
+
+/* A checksum of len bytes, eight at a time (FNV-1a's prime over words):
+ * files are written without fsync(2), caches, and one a crash left torn
+ * must read as missing, at a cost well under a millisecond per megabyte. */
+static uint64_t checksum(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3u;
+	return h;
+}
+
+/* Maps the value file and gives it to use: what use returns, 0 when there
+ * is no such file or it fails its checksum. */
+static int use_file(const char *file, int (*use)(const void *, size_t, void *), void *arg)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0;
+	struct stat st;
+	uint64_t sum;
+	void *map;
+
+	if (fd < 0)
+		return 0;
+	/* Populated in one go: page by page, the faults cost more than
+	 * decoding the value. */
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size > sizeof(sum) &&
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) !=
+		    MAP_FAILED) {
+		size_t len = (size_t)st.st_size - sizeof(sum);
+
+		memcpy(&sum, (const unsigned char *)map + len, sizeof(sum));
+		if (sum == checksum(map, len))
+			rc = use(map, len, arg);
+		munmap(map, (size_t)st.st_size);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Writes the value file through a temporary one renamed over it: a reader
+ * sees the old value or the new one. No fsync(2): a cache, and on a busy
+ * disk the sync cost a plan tens of milliseconds. */
+static int put_file(const char *file, const void *data, size_t len, struct sy_error *err)
+{
+	char *tmp = sy_xasprintf("%s.tmp.%ld", file, (long)getpid());
+	char *dir = sy_xstrndup(file, (size_t)(strrchr(file, '/') - file));
+	uint64_t sum = checksum(data, len);
+	int fd = -1, rc = -1;
+
+	if (sy_mkdir_p(dir, 0755, err))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || sy_write_all(fd, data, len) < 0 || sy_write_all(fd, &sum, sizeof(sum)) < 0 ||
+	    close(fd) < 0 || rename(tmp, file) < 0) {
+		sy_error_set(err, "%s: cannot write: %s", file, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(tmp);
+	return rc;
+}
 
 /* The last database opened, kept open: a plan reads a few values from the
  * same state.db, and opening it (with its version check) costs more than the
@@ -42,15 +150,40 @@ static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
 	return 0;
 }
 
+struct copy {
+	char **data;
+	size_t *len;
+};
+
+static int copy_value(const void *data, size_t len, void *arg)
+{
+	struct copy *c = arg;
+
+	*c->data = sy_xmalloc(len + 1);
+	memcpy(*c->data, data, len);
+	(*c->data)[len] = '\0';
+	*c->len = len;
+	return 1;
+}
+
 int state_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
+		 struct sy_error *err)
+{
+	struct copy c = { data, len };
+
+	*data = NULL;
+	*len = 0;
+	return state_kv_use(path, ns, key, copy_value, &c, err);
+}
+
+int state_kv_use(const char *path, const char *ns, const char *key,
+		 int (*use)(const void *data, size_t len, void *arg), void *arg,
 		 struct sy_error *err)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	int found = 0;
+	int rc = 0;
 
-	*data = NULL;
-	*len = 0;
 	if (open_db(path, &db, err))
 		return -1;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
@@ -58,14 +191,44 @@ int state_kv_get(const char *path, const char *ns, const char *key, char **data,
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(st, 0);
-		*data = sy_xmalloc(*len + 1);
-		memcpy(*data, sqlite3_column_blob(st, 0), *len);
-		(*data)[*len] = '\0';
-		found = 1;
+		const void *data = sqlite3_column_blob(st, 0);
+
+		rc = use(data ? data : "", (size_t)sqlite3_column_bytes(st, 0), arg);
 	}
 	sqlite3_finalize(st);
-	return found;
+	if (rc == 0) {
+		char *file = value_path(path, ns, key);
+
+		rc = use_file(file, use, arg);
+		free(file);
+	}
+	return rc;
+}
+
+/* Deletes the row of (ns, key), if there is one. */
+static int delete_row(sqlite3 *db, const char *path, const char *ns, const char *key,
+		      struct sy_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int found, rc = 0;
+
+	found = sqlite3_prepare_v2(db, "SELECT 1 FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
+				   NULL) == SQLITE_OK &&
+		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (found &&
+	    (sqlite3_prepare_v2(db, "DELETE FROM kv WHERE ns = ?1 AND key = ?2", -1, &st, NULL) !=
+		     SQLITE_OK ||
+	     sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	     sqlite3_step(st) != SQLITE_DONE))
+		rc = sy_error_set(err, "%s: cannot replace %s %s: %s", path, ns, key,
+				  sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
@@ -77,6 +240,14 @@ int state_kv_put(const char *path, const char *ns, const char *key, const void *
 
 	if (open_db(path, &db, err))
 		return -1;
+	if (len >= FILE_MIN) {
+		char *file = value_path(path, ns, key);
+
+		/* A row would shadow the file: gone first. */
+		rc = delete_row(db, path, ns, key, err) || put_file(file, data, len, err) ? -1 : 0;
+		free(file);
+		return rc;
+	}
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv VALUES (?1, ?2, ?3)", -1, &st,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||

@@ -1,7 +1,10 @@
 /* A key to blob store in the kv table of the state database (state/db.h),
  * for caches whose values are computed from content-addressed keys (tree
  * listings by tree id, build keys by commit and context, build durations by
- * spec). Values are opaque bytes; a key missing is not an error. The
+ * spec). Values are opaque bytes; a key missing is not an error. Values of
+ * 64 KiB and more are files beside the database (tmp/kv/<SHA-256 of ns and
+ * key>), written by a rename without fsync and checked by a checksum, read
+ * mapped in place; smaller ones are rows of its kv table. The
  * connection to the last database used is kept open for the life of the
  * process (closed at exit): callers in several threads must serialise their
  * calls. */
@@ -16,6 +19,15 @@
  * (malloc'ed, NUL-terminated; caller frees) and *len (bytes). Returns 1 when
  * found, 0 when not, -1 with err set when the database cannot be read. */
 int state_kv_get(const char *path, const char *ns, const char *key, char **data, size_t *len,
+		 struct sy_error *err);
+
+/* Like state_kv_get, but hands the value to use(data, len, arg) in place,
+ * without a copy (a value of megabytes copied is as many page faults again):
+ * data is valid only during the call. Returns -1 with err set when the
+ * database cannot be read, 0 when the key is missing (use not called), else
+ * what use returned (which must be 1 or more, or -1 with err set). */
+int state_kv_use(const char *path, const char *ns, const char *key,
+		 int (*use)(const void *data, size_t len, void *arg), void *arg,
 		 struct sy_error *err);
 
 /* Stores len bytes of data as the value of (ns, key), replacing any. Returns

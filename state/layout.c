@@ -22,6 +22,11 @@ char *state_tmp_dir(const char *state)
 	return sy_xasprintf("%s/tmp", state);
 }
 
+char *state_kv_file(const char *state, const char *name)
+{
+	return sy_xasprintf("%s/tmp/kv/%s", state, name);
+}
+
 char *state_worker_dir(const char *state)
 {
 	return sy_xasprintf("%s/worker", state);

@@ -4,7 +4,8 @@
  * docs/design.md ("On disk") shows the whole tree:
  *
  *   state.db                    SQLite: events, pipelines, jobs, outbox, caches
- *   tmp/                        macro contexts, temporary files of a plan
+ *   tmp/                        macro contexts, temporary files of a plan,
+ *                               large kv values (tmp/kv/, state/kv.h)
  *   worker/                     cached worker roots (builder/worker.h owns
  *                               what is inside)
  *   builds/<job>/               per-job scratch, removed after the job
@@ -43,6 +44,10 @@ char *state_db_path(const char *state);
 
 /* <state>/tmp: macro contexts and other files a plan writes and reuses. */
 char *state_tmp_dir(const char *state);
+
+/* <state>/tmp/kv/<name>: a value of the kv store large enough to be a file
+ * (state/kv.h); name is a hex digest. */
+char *state_kv_file(const char *state, const char *name);
 
 /* <state>/worker: the default worker root cache (builder/worker.h). */
 char *state_worker_dir(const char *state);

@@ -2,6 +2,7 @@
  * macros (two passes), several spec trees, arch exclusion. */
 #include "testutil.h"
 
+#include <sqlite3.h>
 #include <time.h>
 
 #include "planner/index.h"
@@ -529,6 +530,131 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Empties the spec cache of f's state.db: what is read after comes from the
+ * index record, or from librpm. */
+static void empty_spec_cache(struct fixture *f)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM spec_cache", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void write_record_specs(struct fixture *f)
+{
+	write_spec(f, "SPECS", "good", "1", "1", "Requires: other >= 2");
+	write_spec(f, "SPECS-EXTENDED", "other", "2", "3", "");
+	write_repo_file(f, "SPECS/bad/bad.spec", "Name: bad\nNme: typo\n");
+	commit(f);
+}
+
+static void test_index_record_serves_a_warm_load_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index cold, warm;
+	char *req, *cmd;
+
+	write_record_specs(f);
+	load(f, &cold);
+	assert_int_equal(cold.parsed, 3);
+	empty_spec_cache(f);
+	load(f, &warm); /* the record alone: the spec cache has nothing */
+	assert_int_equal(warm.parsed, 0);
+	assert_int_equal(warm.cache_hits, 3);
+	assert_int_equal(warm.nspecs, cold.nspecs);
+	assert_int_equal(warm.files.n, cold.files.n);
+	assert_string_equal(warm.macros.digest, cold.macros.digest);
+	assert_int_equal(warm.macros.macro_files.n, cold.macros.macro_files.n);
+	for (size_t i = 0; i < warm.nspecs; i++) {
+		assert_string_equal(warm.specs[i].path, cold.specs[i].path);
+		assert_string_equal(warm.spec_inputs[i], cold.spec_inputs[i]);
+		assert_string_equal(warm.spec_contexts[i], cold.spec_contexts[i]);
+	}
+	for (size_t i = 0; i < warm.files.n; i++) {
+		assert_string_equal(warm.files.items[i].path, cold.files.items[i].path);
+		assert_string_equal(warm.files.items[i].oid, cold.files.items[i].oid);
+		assert_int_equal(warm.files.items[i].mode, cold.files.items[i].mode);
+	}
+	assert_string_equal(spec_at(&warm, "SPECS/bad/bad.spec")->error,
+			    spec_at(&cold, "SPECS/bad/bad.spec")->error);
+	req = requires_of(spec_named(&warm, "good"));
+	assert_string_equal(req, "other >= 2");
+	free(req);
+	assert_string_equal(spec_named(&warm, "other")->release, "3");
+	planner_index_release(&warm);
+	planner_index_release(&cold);
+
+	/* The macro context's files are gone (a cleaned tmp/): the record is
+	 * not used, the context is made again and the specs read again. */
+	cmd = sy_xasprintf("rm -rf %s/macros-*", f->workdir);
+	test_sh(cmd);
+	free(cmd);
+	load(f, &warm);
+	assert_int_equal(warm.parsed, 3);
+	assert_true(sy_exists(warm.macros.dir));
+	planner_index_release(&warm);
+}
+
+static void test_index_record_that_does_not_decode_is_a_miss(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_index ix;
+	sqlite3 *db;
+
+	write_record_specs(f);
+	load(f, &ix);
+	planner_index_release(&ix);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE kv SET value = substr(value, 1, 100)"
+				      " WHERE ns = 'index-v1'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	load(f, &ix); /* through the spec cache, and the record written again */
+	assert_int_equal(ix.parsed, 0);
+	assert_int_equal(ix.cache_hits, 3);
+	assert_string_equal(spec_named(&ix, "other")->version, "2");
+	planner_index_release(&ix);
+	empty_spec_cache(f);
+	load(f, &ix);
+	assert_int_equal(ix.parsed, 0);
+	planner_index_release(&ix);
+}
+
+static void test_index_record_shares_the_specs_of_the_other_commit(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
+	struct planner_macro_settings s = { .spec_trees = trees };
+	struct sy_error err = { { 0 } };
+	struct planner_index base, head;
+	char base_oid[GITWATCH_OID_HEX + 1];
+
+	write_record_specs(f);
+	memcpy(base_oid, f->head, sizeof(base_oid));
+	load(f, &base);
+	planner_index_release(&base);
+	write_spec(f, "SPECS-EXTENDED", "other", "2", "4", "");
+	commit(f);
+	load(f, &head);
+	assert_ok(planner_index_load_reusing(f->repo, base_oid, &s, f->workdir, f->db, 2, &head,
+					     &base, &err),
+		  &err);
+	/* good and bad read alike at both commits: shared; other decoded. */
+	assert_int_equal(base.parsed, 0);
+	assert_int_equal(base.reused, 2);
+	assert_int_equal(base.cache_hits, 1);
+	assert_ptr_equal(spec_named(&base, "good")->name, spec_named(&head, "good")->name);
+	assert_string_equal(spec_named(&base, "other")->release, "3");
+	assert_string_equal(spec_named(&head, "other")->release, "4");
+	planner_index_release(&head); /* either order */
+	assert_string_equal(spec_named(&base, "other")->version, "2");
+	planner_index_release(&base);
+}
+
 static void test_index_azl_sample_warm_load_parses_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -597,6 +723,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_index_refuses_a_manifest_line_that_is_no_rpm_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_record_serves_a_warm_load_whole, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_record_that_does_not_decode_is_a_miss,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_index_record_shares_the_specs_of_the_other_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_azl_sample_warm_load_parses_nothing, setup,
 						teardown),
 	};

@@ -387,6 +387,54 @@ static void test_statedb_processes_opening_a_fresh_file_at_once_all_succeed(void
 	}
 }
 
+/* Reads (ns, key) of f's kv store: 1 and *value, or 0. */
+static int kv_value(struct fixture *f, const char *key, char **value, size_t *len)
+{
+	struct sy_error err = { { 0 } };
+	int found = state_kv_get(f->db, "test-v1", key, value, len, &err);
+
+	assert_true(found >= 0);
+	return found;
+}
+
+static void test_statedb_large_kv_value_is_a_file_and_a_torn_one_is_missing(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	size_t big_len = 300000, len;
+	char *big = sy_xmalloc(big_len), *value, *cmd;
+	sqlite3 *db;
+
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)(i * 7);
+	assert_ok(state_kv_put(f->db, "test-v1", "k", "small", 5, &err), &err);
+	assert_ok(state_kv_put(f->db, "test-v1", "k", big, big_len, &err), &err);
+	assert_int_equal(kv_value(f, "k", &value, &len), 1);
+	assert_int_equal(len, big_len);
+	assert_memory_equal(value, big, big_len);
+	free(value);
+	/* A file, and the row it replaced gone. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(rows(db, "kv"), 0);
+	sqlite3_close(db);
+	cmd = sy_xasprintf("test $(ls %s/tmp/kv | wc -l) = 1", f->dir);
+	test_sh(cmd);
+	free(cmd);
+	/* Smaller again: a row, which is what is read. */
+	assert_ok(state_kv_put(f->db, "test-v1", "k", "small", 5, &err), &err);
+	assert_int_equal(kv_value(f, "k", &value, &len), 1);
+	assert_int_equal(len, 5);
+	free(value);
+	/* A file a crash tore (written without fsync) reads as missing. */
+	assert_ok(state_kv_put(f->db, "test-v1", "k2", big, big_len, &err), &err);
+	cmd = sy_xasprintf("for v in %s/tmp/kv/*; do truncate -s 200000 $v; done", f->dir);
+	test_sh(cmd);
+	free(cmd);
+	assert_int_equal(kv_value(f, "k2", &value, &len), 0);
+	assert_null(value);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +450,9 @@ int main(void)
 			test_statedb_read_only_open_of_an_old_file_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_statedb_processes_opening_a_fresh_file_at_once_all_succeed, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_statedb_large_kv_value_is_a_file_and_a_torn_one_is_missing, setup,
 			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
