@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/fs.h"
 #include "common/strv.h"
@@ -35,6 +36,20 @@ static json_t *jstr(const char *s)
 	j = json_string(copy);
 	free(copy);
 	return j ? j : json_null();
+}
+
+json_t *dashboard_time_json(double t)
+{
+	time_t secs = (time_t)t;
+	char buf[40];
+	struct tm tm;
+	int ms = (int)((t - (double)secs) * 1000);
+
+	if (t <= 0 || !gmtime_r(&secs, &tm))
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03dZ", ms < 0 ? 0 : ms > 999 ? 999 : ms);
+	return json_string(buf);
 }
 
 /* The base URL of links given to other programs (dnf, curl): serve.url, or
@@ -69,9 +84,10 @@ static json_t *approval_json(const struct server_store_pipeline *p)
 	if (!p->held || (!p->approved_as && p->state != SERVER_PIPELINE_FAILURE))
 		return json_null();
 	if (p->approved_as)
-		return json_pack("{s:s, s:o, s:o, s:f, s:I}", "state", "approved", "reason",
+		return json_pack("{s:s, s:o, s:o, s:o, s:I}", "state", "approved", "reason",
 				 jstr(p->held), "approved_by", jstr(p->approved_by), "approved_at",
-				 p->approved_at, "pipeline", (json_int_t)p->approved_as);
+				 dashboard_time_json(p->approved_at), "pipeline",
+				 (json_int_t)p->approved_as);
 	approve = sy_xasprintf("/api/pipelines/%ld/approve", p->id);
 	o = json_pack("{s:s, s:o, s:s}", "state", "needed", "reason", jstr(p->held), "approve",
 		      approve);
@@ -94,9 +110,9 @@ json_t *dashboard_pipeline_json(const struct server_store_pipeline *p)
 	json_object_set_new(o, "release", jstr(p->release));
 	json_object_set_new(o, "pr", p->pr ? json_integer(p->pr) : json_null());
 	json_object_set_new(o, "state", jstr(server_pipeline_state_name(p->state)));
-	json_object_set_new(o, "created", json_real(p->created));
-	json_object_set_new(o, "started", p->started > 0 ? json_real(p->started) : json_null());
-	json_object_set_new(o, "finished", p->finished > 0 ? json_real(p->finished) : json_null());
+	json_object_set_new(o, "created", dashboard_time_json(p->created));
+	json_object_set_new(o, "started", dashboard_time_json(p->started));
+	json_object_set_new(o, "finished", dashboard_time_json(p->finished));
 	json_object_set_new(o, "duration",
 			    p->started > 0 && (p->finished > 0 ||
 					       !server_pipeline_state_is_final(p->state))
@@ -256,16 +272,115 @@ static json_t *progress_json(const json_t *plan, const json_t *jobs)
 			 "running", running);
 }
 
+/* The member of array a whose key is value, or NULL. */
+static json_t *find_by(const json_t *a, const char *key, const char *value)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+		if (jget(v, key) && value && !strcmp(jget(v, key), value))
+			return v;
+	return NULL;
+}
+
+/* The RPMs of a build job from its build-summary.json entry sj:
+ * "artifacts" [{"file", "nevra", "bytes", "sha256"}] and "nevras". */
+static void build_job_outputs(json_t *job, const json_t *sj)
+{
+	json_t *artifacts = json_array(), *nevras = json_array(), *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(sj, "artifacts"), i, a) {
+		json_array_append_new(artifacts, json_pack("{s:o, s:o, s:O, s:o}", "file",
+			jstr(jget(a, "file")), "nevra", jstr(jget(a, "nevra")), "bytes",
+			json_is_integer(json_object_get(a, "bytes")) ? json_object_get(a, "bytes")
+								       : json_null(),
+			"sha256", jstr(jget(a, "sha256"))));
+		if (jget(a, "nevra"))
+			json_array_append_new(nevras, jstr(jget(a, "nevra")));
+	}
+	json_object_set_new(job, "nevras", nevras);
+	json_object_set_new(job, "artifacts", artifacts);
+}
+
+/* The files of an image job from its images.json entry ij (pipeline/
+ * imagereport.h), each with its download link and content type. */
+static void image_job_outputs(json_t *job, const json_t *ij)
+{
+	json_t *artifacts = json_array(), *a;
+	const char *config = jget(ij, "config"), *build = jget(ij, "build");
+	size_t i;
+
+	json_array_foreach(json_object_get(ij, "artifacts"), i, a) {
+		const char *name = jget(a, "name");
+		char *url = config && build && name ? server_html_url("/images/", config, build, name)
+						    : NULL;
+		json_array_append_new(artifacts, json_pack("{s:o, s:O, s:o, s:o, s:s}", "file",
+			jstr(name), "bytes",
+			json_is_integer(json_object_get(a, "bytes")) ? json_object_get(a, "bytes")
+								       : json_null(),
+			"sha256", jstr(jget(a, "sha256")), "url", jstr(url), "content_type",
+			dashboard_content_type(name ? name : "")));
+		free(url);
+	}
+	json_object_set_new(job, "config", jstr(config));
+	json_object_set_new(job, "build", jstr(build));
+	json_object_set_new(job, "nevras", json_array());
+	json_object_set_new(job, "artifacts", artifacts);
+}
+
+/* Adds to job what the run's reports say of it: "kind", "started",
+ * "finished" and its outputs. */
+static void job_details(json_t *job, const json_t *summary, const json_t *images)
+{
+	const char *name = jget(job, "name");
+	int image = name && !strncmp(name, "image/", 6);
+	const json_t *r = image ? find_by(json_object_get(images, "images"), "job", name)
+				: find_by(json_object_get(summary, "jobs"), "spec", name);
+	double ended = json_number_value(json_object_get(r, "ended"));
+
+	json_object_set_new(job, "kind", json_string(image ? "image" : "build"));
+	json_object_set_new(job, "started",
+			    dashboard_time_json(json_number_value(json_object_get(r, "started"))));
+	json_object_set_new(job, "finished", dashboard_time_json(ended));
+	if (image)
+		image_job_outputs(job, r);
+	else
+		build_job_outputs(job, r);
+}
+
+/* The image jobs of images.json that jobs does not hold yet (a run whose
+ * events did not reach the store), appended. */
+static void add_image_jobs(json_t *jobs, const json_t *images)
+{
+	json_t *ij;
+	size_t i;
+
+	json_array_foreach(json_object_get(images, "images"), i, ij) {
+		const char *name = jget(ij, "job");
+		if (name && !find_by(jobs, "name", name))
+			json_array_append_new(jobs, job_json(name, jget(ij, "state"), jget(ij, "text"),
+				json_number_value(json_object_get(ij, "ended")) > 0
+					? json_number_value(json_object_get(ij, "ended")) -
+						  json_number_value(json_object_get(ij, "started"))
+					: 0, jget(ij, "log")));
+	}
+}
+
 json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 				       const struct server_store_pipeline *p,
 				       struct sy_error *err)
 {
 	const char *source;
-	json_t *jobs = dashboard_load_jobs(d, p, &source, err), *job, *plan;
+	json_t *jobs = dashboard_load_jobs(d, p, &source, err), *job, *plan, *summary, *images;
 	size_t i;
 
 	if (!jobs)
 		return NULL;
+	summary = load_report(d, p, "build-summary.json");
+	images = load_report(d, p, "images.json");
+	add_image_jobs(jobs, images);
 	json_array_foreach(jobs, i, job) {
 		const char *name = jget(job, "name");
 		char *root, *file = dashboard_job_log_file(d, p, job, name, &root);
@@ -274,11 +389,14 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 		json_object_set_new(job, "log", jstr(url));
 		json_object_set_new(job, "log_live", jstr(live));
 		json_object_del(job, "file");
+		job_details(job, summary, images);
 		free(live);
 		free(url);
 		free(file);
 		free(root);
 	}
+	json_decref(summary);
+	json_decref(images);
 	json_t *o = dashboard_pipeline_json(p);
 	json_t *approval = json_object_get(o, "approval");
 	if (jget(approval, "approve")) {
@@ -315,27 +433,61 @@ static json_t *pipeline_progress(const struct server_dashboard *d,
 	return progress;
 }
 
-json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
+/* The link to the page after a list of q ending at pipeline last:
+ * path?limit=&cursor=&state=&branch=&repo= (the filters q has). */
+static json_t *next_link(const char *path, const struct dashboard_list_query *q, long last)
+{
+	char *url = NULL, *cursor = dashboard_cursor_encode(last);
+	size_t len = 0;
+	FILE *f = open_memstream(&url, &len);
+	const char *const keys[] = { "state", "branch", "repo" };
+	const char *const values[] = { q->state, q->branch, q->repo };
+
+	fprintf(f, "%s?limit=%zu&cursor=%s", path, q->filter.max, cursor);
+	for (size_t i = 0; i < 3; i++)
+		if (values[i]) {
+			fprintf(f, "&%s=", keys[i]);
+			server_html_url_escape(f, values[i]);
+		}
+	fclose(f);
+	json_t *j = jstr(url);
+	free(url);
+	free(cursor);
+	return j;
+}
+
+json_t *dashboard_pipelines_json(const struct server_dashboard *d,
+				 const struct dashboard_list_query *q, const char *path,
 				 struct sy_error *err)
 {
 	struct server_store_pipeline *list = NULL;
+	struct server_store_filter f = q->filter;
 	size_t n = 0;
-	json_t *a;
+	json_t *a, *next = json_null();
 
-	if (server_store_list(d->store, limit, &list, &n, err))
+	/* One more than asked says whether a next page exists. */
+	f.max = q->filter.max + 1;
+	if (server_store_list(d->store, &f, &list, &n, err))
 		return NULL;
 	a = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = dashboard_pipeline_json(&list[i]);
-		if (list[i].state == SERVER_PIPELINE_RUNNING)
-			json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
-		json_array_append_new(a, o);
-		server_store_pipeline_release(&list[i]);
+		if (i < q->filter.max) {
+			json_t *o = dashboard_pipeline_json(&list[i]);
+			if (list[i].state == SERVER_PIPELINE_RUNNING)
+				json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
+			json_array_append_new(a, o);
+		} else {
+			json_decref(next);
+			next = next_link(path, q, list[q->filter.max - 1].id);
+		}
 	}
+	for (size_t i = 0; i < n; i++)
+		server_store_pipeline_release(&list[i]);
 	free(list);
-	return json_pack("{s:I, s:o}", "queue_length",
+	return json_pack("{s:I, s:o, s:o, s:{s:o, s:o, s:o}}", "queue_length",
 			 (json_int_t)(d->queue_length ? d->queue_length(d->queue_arg) : 0),
-			 "pipelines", a);
+			 "pipelines", a, "next", next, "filters", "state", jstr(q->state),
+			 "branch", jstr(q->branch), "repo", jstr(q->repo));
 }
 
 /* ---- repositories ---- */
@@ -418,10 +570,12 @@ json_t *dashboard_repositories_json(const struct server_dashboard *d)
 
 /* ---- images ---- */
 
-/* One build of config: its manifest's arch and package count, and its
- * files with sizes and download links; latest is the id latest names. */
+/* One build of config: its manifest's arch and package count, the
+ * pipeline that composed it (makers[config][id], or null), and its files
+ * with sizes, download links and content types; latest is the id latest
+ * names. */
 static json_t *image_build_json(const struct server_dashboard *d, const char *config,
-				const char *id, const char *latest)
+				const char *id, const char *latest, const json_t *makers)
 {
 	struct imager_build b;
 	json_t *files = json_array(), *o;
@@ -429,20 +583,23 @@ static json_t *image_build_json(const struct server_dashboard *d, const char *co
 	imager_build_read(d->state_dir, config, id, &b);
 	for (size_t i = 0; i < b.nfiles; i++) {
 		char *url = server_html_url("/images/", config, id, b.files[i].name);
-		json_array_append_new(files, json_pack("{s:o, s:I, s:o}", "name",
-			jstr(b.files[i].name), "bytes", (json_int_t)b.files[i].bytes, "url", jstr(url)));
+		json_array_append_new(files, json_pack("{s:o, s:I, s:o, s:s}", "name",
+			jstr(b.files[i].name), "bytes", (json_int_t)b.files[i].bytes, "url", jstr(url),
+			"content_type", dashboard_content_type(b.files[i].name)));
 		free(url);
 	}
-	o = json_pack("{s:o, s:b, s:o, s:o, s:o}", "id", jstr(id), "latest",
+	json_int_t made_by = json_integer_value(json_object_get(json_object_get(makers, config), id));
+	o = json_pack("{s:o, s:b, s:o, s:o, s:o, s:o}", "id", jstr(id), "latest",
 		      latest && !strcmp(latest, id), "arch", jstr(b.arch), "packages",
 		      b.packages >= 0 ? json_integer((json_int_t)b.packages) : json_null(),
-		      "files", files);
+		      "pipeline", made_by ? json_integer(made_by) : json_null(), "files", files);
 	imager_build_release(&b);
 	return o;
 }
 
 /* One image config: the build latest names and every build, newest first. */
-static json_t *image_config_json(const struct server_dashboard *d, const char *config)
+static json_t *image_config_json(const struct server_dashboard *d, const char *config,
+				 const json_t *makers)
 {
 	char *latest = imager_latest_id(d->state_dir, config);
 	struct sy_strv ids = SY_STRV_INIT;
@@ -450,7 +607,7 @@ static json_t *image_config_json(const struct server_dashboard *d, const char *c
 
 	imager_list_builds(d->state_dir, config, &ids);
 	for (size_t i = 0; i < ids.n; i++)
-		json_array_append_new(builds, image_build_json(d, config, ids.items[i], latest));
+		json_array_append_new(builds, image_build_json(d, config, ids.items[i], latest, makers));
 	o = json_pack("{s:o, s:o, s:o}", "config", jstr(config), "latest", jstr(latest), "builds",
 		      builds);
 	sy_strv_release(&ids);
@@ -458,14 +615,49 @@ static json_t *image_config_json(const struct server_dashboard *d, const char *c
 	return o;
 }
 
+/* {config: {build id: pipeline id}} of the builds the runs of
+ * <state>/pipelines composed (their images.json, pipeline/imagereport.h;
+ * a run that found the build unchanged did not make it). */
+static json_t *image_makers(const struct server_dashboard *d)
+{
+	char *dir = state_pipelines_dir(d->state_dir);
+	struct sy_strv runs = SY_STRV_INIT;
+	json_t *makers = json_object();
+
+	sy_list_dir(dir, &runs);
+	for (size_t i = 0; i < runs.n; i++) {
+		char *end;
+		long id = strtol(runs.items[i], &end, 10);
+		if (*end || id <= 0)
+			continue;
+		char *path = state_pipeline_file(d->state_dir, runs.items[i], "images.json");
+		json_t *doc = json_load_file(path, 0, NULL), *ij;
+		size_t k;
+		json_array_foreach(json_object_get(doc, "images"), k, ij) {
+			const char *config = jget(ij, "config"), *build = jget(ij, "build");
+			if (!config || !build || strcmp(jget(ij, "state") ? jget(ij, "state") : "", "built"))
+				continue;
+			if (!json_object_get(makers, config))
+				json_object_set_new(makers, config, json_object());
+			json_object_set_new(json_object_get(makers, config), build, json_integer(id));
+		}
+		json_decref(doc);
+		free(path);
+	}
+	sy_strv_release(&runs);
+	free(dir);
+	return makers;
+}
+
 json_t *dashboard_images_json(const struct server_dashboard *d)
 {
 	struct sy_strv configs = SY_STRV_INIT;
-	json_t *out = json_array();
+	json_t *out = json_array(), *makers = image_makers(d);
 
 	imager_list_configs(d->state_dir, &configs);
 	for (size_t i = 0; i < configs.n; i++)
-		json_array_append_new(out, image_config_json(d, configs.items[i]));
+		json_array_append_new(out, image_config_json(d, configs.items[i], makers));
+	json_decref(makers);
 	sy_strv_release(&configs);
 	return json_pack("{s:o, s:o}", "images", out, "releases",
 			 server_releases_json(d->state_dir, NULL));

@@ -71,7 +71,7 @@ static void approval_rows(FILE *out, const json_t *p)
 		fputs("</pre>", out);
 	} else {
 		json_int_t id = json_integer_value(json_object_get(approval, "pipeline"));
-		server_html_time(at, json_number_value(json_object_get(approval, "approved_at")));
+		server_html_time(at, jget(approval, "approved_at"));
 		snprintf(num, sizeof(num), "#%lld", (long long)id);
 		fputs("approved by ", out);
 		server_html_escape(out, jget(approval, "approved_by"));
@@ -95,7 +95,42 @@ static void progress_row(FILE *out, const json_t *progress)
 	fputs("</td></tr>", out);
 }
 
-void dashboard_page_pipelines(FILE *out, const json_t *doc)
+/* <option>s of a filter: "any" and each name of names, value selected. */
+static void filter_options(FILE *out, const char *const *names, size_t n, const char *value)
+{
+	fputs("<option value=\"\">any</option>", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs("<option", out);
+		if (value && !strcmp(value, names[i]))
+			fputs(" selected", out);
+		fputs(">", out);
+		server_html_escape(out, names[i]);
+		fputs("</option>", out);
+	}
+}
+
+/* The form that filters the list by state, branch and repository (the
+ * API's parameters, so the server checks them the same way). */
+static void list_filters(FILE *out, const json_t *filters, const struct server_conf *conf)
+{
+	const char *states[SERVER_PIPELINE_NSTATES];
+	const char **repos = sy_xcalloc(conf ? conf->nrepos + 1 : 1, sizeof(*repos));
+
+	for (int i = 0; i < SERVER_PIPELINE_NSTATES; i++)
+		states[i] = server_pipeline_state_name((enum server_pipeline_state)i);
+	for (size_t i = 0; conf && i < conf->nrepos; i++)
+		repos[i] = conf->repos[i].name;
+	fputs("<form id=\"filters\" method=\"get\" action=\"/\">State <select name=\"state\">", out);
+	filter_options(out, states, SERVER_PIPELINE_NSTATES, jget(filters, "state"));
+	fputs("</select> Repository <select name=\"repo\">", out);
+	filter_options(out, repos, conf ? conf->nrepos : 0, jget(filters, "repo"));
+	fputs("</select> Branch <input name=\"branch\" size=\"16\" value=\"", out);
+	server_html_escape(out, jget(filters, "branch"));
+	fputs("\"> <button type=\"submit\">Filter</button></form>\n", out);
+	free(repos);
+}
+
+void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_conf *conf)
 {
 	const json_t *list = json_object_get(doc, "pipelines"), *p;
 	size_t i;
@@ -106,6 +141,7 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 	server_html_page_begin(out, "Pipelines", active ? 10 : 0);
 	fprintf(out, "<h1>Pipelines</h1><p class=\"muted\">%lld queued to run.</p>\n",
 		(long long)json_integer_value(json_object_get(doc, "queue_length")));
+	list_filters(out, json_object_get(doc, "filters"), conf);
 	if (!json_array_size(list)) {
 		fputs("<p>No pipeline yet.</p>", out);
 		server_html_page_end(out);
@@ -118,7 +154,7 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 		char created[32], duration[32], num[32], head[13];
 		snprintf(num, sizeof(num), "%lld", (long long)id);
 		snprintf(head, sizeof(head), "%.12s", jget(p, "head") ? jget(p, "head") : "");
-		server_html_time(created, json_number_value(json_object_get(p, "created")));
+		server_html_time(created, jget(p, "created"));
 		server_html_duration(duration, json_object_get(p, "duration"));
 		fputs("<tr><td>", out);
 		pipeline_anchor(out, id, "", num);
@@ -146,6 +182,13 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 		fputs("</tr>\n", out);
 	}
 	fputs("</table>", out);
+	if (jget(doc, "next")) {
+		/* The API's next link, for the page: same query on "/". */
+		const char *q = strchr(jget(doc, "next"), '?');
+		fputs("<p><a id=\"next\" href=\"/", out);
+		server_html_escape(out, q);
+		fputs("\">Older pipelines &rarr;</a></p>", out);
+	}
 	server_html_page_end(out);
 }
 
@@ -154,9 +197,9 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	char created[32], started[32], finished[32], duration[32], attempts[32], pr[32];
 	json_int_t id = json_integer_value(json_object_get(p, "id"));
 
-	server_html_time(created, json_number_value(json_object_get(p, "created")));
-	server_html_time(started, json_number_value(json_object_get(p, "started")));
-	server_html_time(finished, json_number_value(json_object_get(p, "finished")));
+	server_html_time(created, jget(p, "created"));
+	server_html_time(started, jget(p, "started"));
+	server_html_time(finished, jget(p, "finished"));
 	server_html_duration(duration, json_object_get(p, "duration"));
 	snprintf(attempts, sizeof(attempts), "%lld",
 		 (long long)json_integer_value(json_object_get(p, "attempts")));
@@ -285,38 +328,87 @@ static void plan_section(FILE *out, const json_t *plan)
 	plan_list(out, plan, "images", "Images affected", ", ");
 }
 
+/* The artifacts of job j: image files as download links, RPMs by NEVRA;
+ * each with its size and SHA-256 in the title. */
+static void job_artifacts(FILE *out, const json_t *j)
+{
+	const json_t *a;
+	size_t i;
+
+	fputs("<td><ul class=\"plain\">", out);
+	json_array_foreach(json_object_get(j, "artifacts"), i, a) {
+		const char *label = jget(a, "nevra") ? jget(a, "nevra") : jget(a, "file");
+		fputs("<li class=\"artifact\" title=\"sha256 ", out);
+		server_html_escape(out, jget(a, "sha256") ? jget(a, "sha256") : "unknown");
+		fputs("\">", out);
+		if (jget(a, "url")) {
+			fputs("<a href=\"", out);
+			server_html_escape(out, jget(a, "url"));
+			fputs("\">", out);
+			server_html_escape(out, label);
+			fputs("</a>", out);
+		} else {
+			server_html_escape(out, label);
+		}
+		if (json_is_integer(json_object_get(a, "bytes")))
+			fprintf(out, " <span class=\"muted\">(%lld bytes)</span>",
+				(long long)json_integer_value(json_object_get(a, "bytes")));
+		fputs("</li>", out);
+	}
+	fputs("</ul></td>", out);
+}
+
+/* 1 for the states a reader looks for first: failed and blocked. */
+static int job_failed(const json_t *j)
+{
+	const char *s = jget(j, "state");
+
+	return s && (!strcmp(s, "failed") || !strcmp(s, "blocked"));
+}
+
+static void job_row(FILE *out, const json_t *j)
+{
+	char duration[32];
+
+	server_html_duration(duration, json_object_get(j, "seconds"));
+	fprintf(out, "<tr class=\"job%s\">", job_failed(j) ? " failed" : "");
+	server_html_td(out, jget(j, "name"));
+	server_html_td(out, jget(j, "kind"));
+	fputs("<td>", out);
+	server_html_badge(out, jget(j, "state"));
+	fputs("</td>", out);
+	server_html_td(out, duration);
+	server_html_td(out, jget(j, "reason"));
+	job_artifacts(out, j);
+	fputs("<td>", out);
+	if (jget(j, "log")) {
+		fputs("<a href=\"", out);
+		server_html_escape(out, jget(j, "log_live"));
+		fputs("\">follow</a> &middot; <a href=\"", out);
+		server_html_escape(out, jget(j, "log"));
+		fputs("\">text</a>", out);
+	}
+	fputs("</td></tr>\n", out);
+}
+
+/* The jobs, failed and blocked first (what a reader came for), then the
+ * rest in the order they were recorded. */
 static void jobs_section(FILE *out, const json_t *p)
 {
 	const json_t *jobs = json_object_get(p, "jobs"), *j;
 	size_t i;
 
-	fprintf(out, "<h2>Jobs (%zu)</h2>", json_array_size(jobs));
+	fprintf(out, "<h2 id=\"jobs\">Jobs (%zu)</h2>", json_array_size(jobs));
 	if (!json_array_size(jobs)) {
 		fputs("<p class=\"muted\">No job recorded yet.</p>\n", out);
 		return;
 	}
-	fputs("<table><tr><th>Job</th><th>State</th><th>Time</th><th>Reason</th><th>Log</th></tr>\n",
-	      out);
-	json_array_foreach(jobs, i, j) {
-		char duration[32];
-		server_html_duration(duration, json_object_get(j, "seconds"));
-		fputs("<tr>", out);
-		server_html_td(out, jget(j, "name"));
-		fputs("<td>", out);
-		server_html_badge(out, jget(j, "state"));
-		fputs("</td>", out);
-		server_html_td(out, duration);
-		server_html_td(out, jget(j, "reason"));
-		fputs("<td>", out);
-		if (jget(j, "log")) {
-			fputs("<a href=\"", out);
-			server_html_escape(out, jget(j, "log_live"));
-			fputs("\">follow</a> &middot; <a href=\"", out);
-			server_html_escape(out, jget(j, "log"));
-			fputs("\">text</a>", out);
-		}
-		fputs("</td></tr>\n", out);
-	}
+	fputs("<table><tr><th>Job</th><th>Kind</th><th>State</th><th>Time</th><th>Reason</th>"
+	      "<th>Artifacts</th><th>Log</th></tr>\n", out);
+	for (int failed = 1; failed >= 0; failed--)
+		json_array_foreach(jobs, i, j)
+			if (job_failed(j) == failed)
+				job_row(out, j);
 	fputs("</table>\n", out);
 }
 
@@ -328,8 +420,8 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 		 (long long)json_integer_value(json_object_get(p, "id")));
 	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
 	pipeline_fields(out, p);
-	plan_section(out, json_object_get(p, "plan"));
 	jobs_section(out, p);
+	plan_section(out, json_object_get(p, "plan"));
 	server_html_page_end(out);
 }
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "server/html.h"
 
 #include <string.h>
@@ -55,12 +56,32 @@ void server_html_url_escape(FILE *out, const char *s)
 	}
 }
 
-void server_html_time(char buf[32], double t)
+double server_html_time_parse(const char *t)
 {
-	time_t secs = (time_t)t;
+	struct tm tm;
+	const char *rest;
+	double frac = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || !(rest = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return 0;
+	if (*rest == '.') {
+		double scale = 0.1;
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
+			frac += (*rest - '0') * scale;
+	}
+	if (strcmp(rest, "Z"))
+		return 0;
+	return (double)timegm(&tm) + frac;
+}
+
+void server_html_time(char buf[32], const char *t)
+{
+	double secs = server_html_time_parse(t);
+	time_t whole = (time_t)secs;
 	struct tm tm;
 
-	if (t <= 0 || !gmtime_r(&secs, &tm))
+	if (secs <= 0 || !gmtime_r(&whole, &tm))
 		snprintf(buf, 32, "-");
 	else
 		strftime(buf, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
