@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/util.h"
+#include "gitwatch/repo.h"
 #include "imager/images.h"
 #include "repo-publish/publish.h"
 #include "repo-publish/repofile.h"
@@ -60,6 +61,144 @@ static const char *base_url(const struct server_dashboard *d)
 }
 
 /* ---- pipelines ---- */
+
+/* The mirrors opened while one document is made, by repository name, so
+ * that a list of a hundred pipelines opens each repository once. */
+struct mirrors {
+	char **names;
+	struct gitwatch_repo **repos; /* NULL: could not be opened */
+	size_t n;
+};
+
+static struct gitwatch_repo *mirror_of(const struct server_dashboard *d, struct mirrors *m,
+				       const char *name)
+{
+	char *dir;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->names[i], name))
+			return m->repos[i];
+	m->names = sy_xrealloc(m->names, (m->n + 1) * sizeof(*m->names));
+	m->repos = sy_xrealloc(m->repos, (m->n + 1) * sizeof(*m->repos));
+	m->names[m->n] = sy_xstrdup(name);
+	m->repos[m->n] = NULL;
+	dir = state_mirror_dir(d->state_dir, name);
+	gitwatch_repo_open(dir, &m->repos[m->n], NULL);
+	free(dir);
+	return m->repos[m->n++];
+}
+
+static void mirrors_release(struct mirrors *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->names[i]);
+		gitwatch_repo_free(m->repos[i]);
+	}
+	free(m->names);
+	free(m->repos);
+}
+
+/* The configuration of repository name, or NULL. */
+static const struct server_repo_conf *repo_conf(const struct server_dashboard *d, const char *name)
+{
+	for (size_t i = 0; d->conf && name && i < d->conf->nrepos; i++)
+		if (!strcmp(d->conf->repos[i].name, name))
+			return &d->conf->repos[i];
+	return NULL;
+}
+
+/* The web address of r's project on its forge ("https://github.com/o/r"):
+ * GitHub's API at api.github.com (or none given) is github.com; any other
+ * API URL loses a trailing "/api/v<N>" (GitHub Enterprise's /api/v3,
+ * Gitea's /api/v1, GitLab's /api/v4). NULL without forge or project. */
+static char *forge_web(const struct server_repo_conf *r)
+{
+	const char *api = r ? r->api : NULL, *v;
+	size_t len;
+
+	if (!r || !r->forge || !r->project)
+		return NULL;
+	if (!api || strstr(api, "://api.github.com"))
+		return !strcmp(r->forge, "github") ? sy_xasprintf("https://github.com/%s", r->project)
+						   : NULL;
+	len = strlen(api);
+	while (len && api[len - 1] == '/')
+		len--;
+	v = len >= 7 ? api + len : NULL;
+	while (v && v > api && v[-1] >= '0' && v[-1] <= '9')
+		v--;
+	if (v && v - api >= 6 && v != api + len && !strncmp(v - 6, "/api/v", 6))
+		len = (size_t)(v - 6 - api);
+	return sy_xasprintf("%.*s/%s", (int)len, api, r->project);
+}
+
+/* {"sha", "subject", "author", "url"} of p's head: subject and author from
+ * the service's mirror (null when it cannot be read), url the commit on the
+ * forge (or null); and p's "pr_url". */
+static void commit_fields(const struct server_dashboard *d, struct mirrors *m, json_t *o,
+			  const struct server_store_pipeline *p)
+{
+	const struct server_repo_conf *r = repo_conf(d, p->repo);
+	struct gitwatch_repo *git = p->repo && p->head && *p->head ? mirror_of(d, m, p->repo) : NULL;
+	char *subject = NULL, *author = NULL, *web = forge_web(r), *url = NULL, *pr = NULL;
+	int gitlab = r && r->forge && !strcmp(r->forge, "gitlab");
+
+	if (git && gitwatch_commit_info(git, p->head, &subject, &author, NULL)) {
+		subject = NULL;
+		author = NULL;
+	}
+	if (web && p->head && *p->head)
+		url = sy_xasprintf("%s%s/commit/%s", web, gitlab ? "/-" : "", p->head);
+	if (web && p->pr)
+		pr = sy_xasprintf("%s/%s/%ld", web,
+				  gitlab ? "-/merge_requests"
+				  : !strcmp(r->forge, "gitea") ? "pulls" : "pull", p->pr);
+	json_object_set_new(o, "commit", json_pack("{s:o, s:o, s:o, s:o}", "sha", jstr(p->head),
+						   "subject", jstr(subject), "author", jstr(author),
+						   "url", jstr(url)));
+	json_object_set_new(o, "pr_url", jstr(pr));
+	free(subject);
+	free(author);
+	free(web);
+	free(url);
+	free(pr);
+}
+
+/* "3 built, 1 reused, 1 failed: foo" of jobs (dashboard_load_jobs), the
+ * failed and blocked named (the first three, then a count); NULL when
+ * there is no job. Newly allocated. */
+static char *jobs_summary(const json_t *jobs)
+{
+	static const char *const order[] = { "built", "reused", "unchanged", "failed", "blocked",
+					     "skipped", "running", "queued" };
+	char *text = NULL;
+	size_t len = 0, named = 0, bad = 0, i;
+	FILE *f;
+	const json_t *j;
+
+	if (!json_array_size(jobs))
+		return NULL;
+	f = open_memstream(&text, &len);
+	for (size_t k = 0, first = 1; k < sizeof(order) / sizeof(order[0]); k++) {
+		size_t n = 0;
+		json_array_foreach(jobs, i, j)
+			n += jget(j, "state") && !strcmp(jget(j, "state"), order[k]);
+		if (n)
+			fprintf(f, "%s%zu %s", first ? "" : ", ", n, order[k]);
+		first &= !n;
+	}
+	json_array_foreach(jobs, i, j) {
+		const char *s = jget(j, "state");
+		if (!s || (strcmp(s, "failed") && strcmp(s, "blocked")))
+			continue;
+		if (bad++ < 3)
+			fprintf(f, "%s%s", named++ ? ", " : ": ", jget(j, "name"));
+	}
+	if (bad > named)
+		fprintf(f, " and %zu more", bad - named);
+	fclose(f);
+	return text;
+}
 
 /* "/pipelines/<id><suffix>" as a JSON string. */
 static json_t *pipeline_link(long id, const char *suffix)
@@ -398,6 +537,12 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 	json_decref(summary);
 	json_decref(images);
 	json_t *o = dashboard_pipeline_json(p);
+	struct mirrors m = { 0 };
+	char *counts = jobs_summary(jobs);
+	commit_fields(d, &m, o, p);
+	mirrors_release(&m);
+	json_object_set_new(o, "jobs_summary", jstr(counts));
+	free(counts);
 	json_t *approval = json_object_get(o, "approval");
 	if (jget(approval, "approve")) {
 		/* The token stays with whoever holds it: the command names a
@@ -416,21 +561,24 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 	return o;
 }
 
-/* progress_json of a running pipeline of the list; null when its jobs cannot
- * be read. */
-static json_t *pipeline_progress(const struct server_dashboard *d,
-				 const struct server_store_pipeline *p)
+/* What the list shows of p beyond its fields: its commit (commit_fields),
+ * "jobs_summary" (jobs_summary, or null) and, while it runs, "progress". */
+static void pipeline_extras(const struct server_dashboard *d, struct mirrors *m, json_t *o,
+			    const struct server_store_pipeline *p)
 {
 	const char *source;
-	json_t *jobs = dashboard_load_jobs(d, p, &source, NULL), *plan, *progress;
+	json_t *jobs = dashboard_load_jobs(d, p, &source, NULL), *plan;
+	char *summary = jobs_summary(jobs);
 
-	if (!jobs)
-		return json_null();
-	plan = load_report(d, p, "plan.json");
-	progress = progress_json(plan, jobs);
-	json_decref(plan);
+	commit_fields(d, m, o, p);
+	json_object_set_new(o, "jobs_summary", jstr(summary));
+	if (jobs && p->state == SERVER_PIPELINE_RUNNING) {
+		plan = load_report(d, p, "plan.json");
+		json_object_set_new(o, "progress", progress_json(plan, jobs));
+		json_decref(plan);
+	}
+	free(summary);
 	json_decref(jobs);
-	return progress;
 }
 
 /* The link to the page after a list of q ending at pipeline last:
@@ -462,6 +610,7 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d,
 {
 	struct server_store_pipeline *list = NULL;
 	struct server_store_filter f = q->filter;
+	struct mirrors m = { 0 };
 	size_t n = 0;
 	json_t *a, *next = json_null();
 
@@ -473,8 +622,7 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d,
 	for (size_t i = 0; i < n; i++) {
 		if (i < q->filter.max) {
 			json_t *o = dashboard_pipeline_json(&list[i]);
-			if (list[i].state == SERVER_PIPELINE_RUNNING)
-				json_object_set_new(o, "progress", pipeline_progress(d, &list[i]));
+			pipeline_extras(d, &m, o, &list[i]);
 			json_array_append_new(a, o);
 		} else {
 			json_decref(next);
@@ -484,6 +632,7 @@ json_t *dashboard_pipelines_json(const struct server_dashboard *d,
 	for (size_t i = 0; i < n; i++)
 		server_store_pipeline_release(&list[i]);
 	free(list);
+	mirrors_release(&m);
 	return json_pack("{s:I, s:o, s:o, s:{s:o, s:o, s:o}}", "queue_length",
 			 (json_int_t)(d->queue_length ? d->queue_length(d->queue_arg) : 0),
 			 "pipelines", a, "next", next, "filters", "state", jstr(q->state),

@@ -95,6 +95,76 @@ static void progress_row(FILE *out, const json_t *progress)
 	fputs("</td></tr>", out);
 }
 
+/* A link to url (escaped) with text, or the text alone when url is NULL. */
+static void maybe_link(FILE *out, const char *url, const char *text, const char *cls)
+{
+	if (url) {
+		fprintf(out, "<a class=\"%s\" href=\"", cls);
+		server_html_escape(out, url);
+		fputs("\">", out);
+	}
+	server_html_escape(out, text);
+	if (url)
+		fputs("</a>", out);
+}
+
+/* The commit cell: subject, author, short hash linked to the forge. */
+static void commit_cell(FILE *out, const json_t *p)
+{
+	const json_t *c = json_object_get(p, "commit");
+	char head[13];
+
+	snprintf(head, sizeof(head), "%.12s", jget(c, "sha") ? jget(c, "sha") : "");
+	fputs("<td><span class=\"subject\">", out);
+	server_html_escape(out, jget(c, "subject") ? jget(c, "subject") : "");
+	fputs("</span><br><span class=\"muted author\">", out);
+	server_html_escape(out, jget(c, "author"));
+	fputs("</span> <span class=\"mono\">", out);
+	maybe_link(out, jget(c, "url"), head, "forge");
+	fputs("</span></td>", out);
+}
+
+/* The ref cell: the branch, or the pull request linked to the forge. */
+static void ref_cell(FILE *out, const json_t *p)
+{
+	fputs("<td>", out);
+	maybe_link(out, jget(p, "pr_url"), jget(p, "ref"), "forge");
+	fputs(" <span class=\"muted\">", out);
+	server_html_escape(out, jget(p, "trigger"));
+	fputs("</span></td>", out);
+}
+
+static void list_row(FILE *out, const json_t *p)
+{
+	json_int_t id = json_integer_value(json_object_get(p, "id"));
+	char created[32], duration[32], num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)id);
+	server_html_time(created, jget(p, "created"));
+	server_html_duration(duration, json_object_get(p, "duration"));
+	fputs("<tr><td>", out);
+	pipeline_anchor(out, id, "", num);
+	fputs("</td>", out);
+	server_html_td(out, jget(p, "repo"));
+	commit_cell(out, p);
+	ref_cell(out, p);
+	fputs("<td>", out);
+	server_html_badge(out, jget(p, "state"));
+	approval_badge(out, p);
+	fputs("</td>", out);
+	server_html_td(out, created);
+	server_html_td(out, duration);
+	fputs("<td class=\"summary\">", out);
+	if (json_is_object(json_object_get(p, "progress"))) {
+		progress_text(out, json_object_get(p, "progress"));
+	} else {
+		const char *summary = jget(p, "summary") ? jget(p, "summary") : jget(p, "jobs_summary");
+		server_html_escape(out, summary ? summary
+						: jget(json_object_get(p, "approval"), "reason"));
+	}
+	fputs("</td></tr>\n", out);
+}
+
 /* <option>s of a filter: "any" and each name of names, value selected. */
 static void filter_options(FILE *out, const char *const *names, size_t n, const char *value)
 {
@@ -147,40 +217,11 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_
 		server_html_page_end(out);
 		return;
 	}
-	fputs("<table><tr><th>#</th><th>Repository</th><th>Trigger</th><th>Ref</th><th>Head</th>"
-	      "<th>State</th><th>Created</th><th>Duration</th><th>Summary</th></tr>\n", out);
-	json_array_foreach(list, i, p) {
-		json_int_t id = json_integer_value(json_object_get(p, "id"));
-		char created[32], duration[32], num[32], head[13];
-		snprintf(num, sizeof(num), "%lld", (long long)id);
-		snprintf(head, sizeof(head), "%.12s", jget(p, "head") ? jget(p, "head") : "");
-		server_html_time(created, jget(p, "created"));
-		server_html_duration(duration, json_object_get(p, "duration"));
-		fputs("<tr><td>", out);
-		pipeline_anchor(out, id, "", num);
-		fputs("</td>", out);
-		server_html_td(out, jget(p, "repo"));
-		server_html_td(out, jget(p, "trigger"));
-		server_html_td(out, jget(p, "ref"));
-		fputs("<td class=\"mono\">", out);
-		server_html_escape(out, head);
-		fputs("</td><td>", out);
-		server_html_badge(out, jget(p, "state"));
-		approval_badge(out, p);
-		fputs("</td>", out);
-		server_html_td(out, created);
-		server_html_td(out, duration);
-		if (json_is_object(json_object_get(p, "progress"))) {
-			fputs("<td>", out);
-			progress_text(out, json_object_get(p, "progress"));
-			fputs("</td>", out);
-		} else {
-			const char *summary = jget(p, "summary");
-			server_html_td(out, summary ? summary
-						    : jget(json_object_get(p, "approval"), "reason"));
-		}
-		fputs("</tr>\n", out);
-	}
+	fputs("<table id=\"pipelines\"><tr><th>#</th><th>Repository</th><th>Commit</th>"
+	      "<th>Ref</th><th>State</th><th>Created</th><th>Duration</th><th>Summary</th></tr>\n",
+	      out);
+	json_array_foreach(list, i, p)
+		list_row(out, p);
 	fputs("</table>", out);
 	if (jget(doc, "next")) {
 		/* The API's next link, for the page: same query on "/". */
@@ -213,11 +254,16 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	server_html_kv(out, "Ref", jget(p, "ref"));
 	server_html_kv(out, "Channel", jget(p, "channel"));
 	server_html_kv(out, "Base", jget(p, "base"));
-	server_html_kv(out, "Head", jget(p, "head"));
+	fputs("<tr><th>Commit</th>", out);
+	commit_cell(out, p);
+	fputs("</tr>\n", out);
 	if (jget(p, "release"))
 		server_html_kv(out, "Release", jget(p, "release"));
-	if (json_integer_value(json_object_get(p, "pr")))
-		server_html_kv(out, "Pull request", pr);
+	if (json_integer_value(json_object_get(p, "pr"))) {
+		fputs("<tr><th>Pull request</th><td>", out);
+		maybe_link(out, jget(p, "pr_url"), pr, "forge");
+		fputs("</td></tr>\n", out);
+	}
 	server_html_kv(out, "Created", created);
 	server_html_kv(out, "Started", started);
 	server_html_kv(out, "Finished", finished);
@@ -225,6 +271,7 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	progress_row(out, json_object_get(p, "progress"));
 	server_html_kv(out, "Attempts", attempts);
 	server_html_kv(out, "Summary", jget(p, "summary"));
+	server_html_kv(out, "Jobs", jget(p, "jobs_summary"));
 	approval_rows(out, p);
 	fputs("<tr><th>Log</th><td>", out);
 	pipeline_anchor(out, id, "/log.html", "follow");

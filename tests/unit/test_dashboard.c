@@ -396,7 +396,7 @@ static void test_dashboard_list_shows_progress_of_running_pipelines(void **state
 	json_decref(doc);
 
 	struct server_http_response *r = get(f, "/pipelines", "", 200);
-	assert_non_null(strstr(r->body, "<td>1/2 done; running: bash</td>"));
+	assert_non_null(strstr(r->body, "<td class=\"summary\">1/2 done; running: bash</td>"));
 }
 
 static void test_dashboard_jobs_fall_back_to_build_summary(void **state)
@@ -733,6 +733,32 @@ static void test_dashboard_image_jobs_with_artifacts_and_logs(void **state)
 	free(log);
 }
 
+static void test_dashboard_links_commits_to_the_forge_and_summarises_jobs(void **state)
+{
+	struct fixture *f = *state;
+	struct server_repo_conf *r = (struct server_repo_conf *)f->conf.repos;
+
+	r->forge = (char *)"gitlab";
+	r->project = (char *)"group/distro";
+	r->api = (char *)"https://git.example/api/v4/";
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	json_t *c = json_object_get(doc, "commit");
+	assert_string_equal(json_string_value(json_object_get(c, "url")),
+			    "https://git.example/group/distro/-/commit/" HEAD);
+	assert_true(json_is_null(json_object_get(c, "subject"))); /* no mirror */
+	assert_string_equal(json_string_value(json_object_get(doc, "jobs_summary")),
+			    "1 built, 2 failed, 1 running: openssl, evil");
+	json_decref(doc);
+	r->forge = (char *)"github";
+	r->api = NULL;
+	doc = get_json(f, "/api/pipelines", "");
+	c = json_object_get(json_array_get(json_object_get(doc, "pipelines"), 1), "commit");
+	assert_string_equal(json_string_value(json_object_get(c, "url")),
+			    "https://github.com/group/distro/commit/" HEAD);
+	json_decref(doc);
+	r->forge = r->project = NULL;
+}
+
 static void test_dashboard_serves_openapi_description(void **state)
 {
 	struct fixture *f = *state;
@@ -767,6 +793,7 @@ int main(void)
 		T(test_dashboard_api_list_filters_by_state_branch_repo),
 		T(test_dashboard_api_list_refuses_unknown_filters),
 		T(test_dashboard_image_jobs_with_artifacts_and_logs),
+		T(test_dashboard_links_commits_to_the_forge_and_summarises_jobs),
 		T(test_dashboard_serves_openapi_description),
 		cmocka_unit_test(test_html_escape_escapes_markup_and_quotes),
 	};
