@@ -5,7 +5,7 @@
 CC ?= gcc
 BUILD := build
 PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 \
-	libmicrohttpd openssl glib-2.0 libxml-2.0
+	libmicrohttpd openssl glib-2.0 libxml-2.0 libgvc libcgraph
 
 # The stage directories in data-flow order: each may include only the headers
 # of those before it (scripts/check-includes.sh, run by `make check`).

