@@ -483,6 +483,11 @@ static void job_details(json_t *job, const json_t *summary, const json_t *images
 	json_object_set_new(job, "started",
 			    dashboard_time_json(json_number_value(json_object_get(r, "started"))));
 	json_object_set_new(job, "finished", dashboard_time_json(ended));
+	/* A job that failed or was reused reports no build time: its span is
+	 * the time it took. */
+	double started = json_number_value(json_object_get(r, "started"));
+	if (json_number_value(json_object_get(job, "seconds")) <= 0 && started > 0 && ended > started)
+		json_object_set_new(job, "seconds", json_real(ended - started));
 	if (image)
 		image_job_outputs(job, r);
 	else

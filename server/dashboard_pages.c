@@ -502,7 +502,7 @@ static const char follow_script[] =
 	" part=lines.pop();lines.forEach(function(l){line(l,ts);});\n"
 	" if(end&&part){line(part,ts);part='';}}\n"
 	"function jump(){if(jumped||!location.hash)return;var e=document.getElementById(location.hash.slice(1));\n"
-	" if(e){jumped=true;e.scrollIntoView();}}\n"
+	" if(e){jumped=true;e.classList.add('target');e.scrollIntoView();}}\n"
 	"function again(ms){setTimeout(tick,ms);}\n"
 	"function tick(){\n"
 	" fetch(src+'?offset='+off,{cache:'no-store'})\n"

@@ -29,7 +29,7 @@ static const char stylesheet[] =
 	".s-blocked{background:#bc4c00}.s-approvalneeded{background:#9a6700}"
 	".s-cancelled,.s-superseded,.s-skipped{background:#57606a}"
 	".muted{color:#57606a}ul.plain{margin:0;padding-left:1.2em}"
-	"pre.log{padding:0}pre.log .line{padding:0 .6em}pre.log .line:target{background:#fff8c5}"
+	"pre.log{padding:0}pre.log .line{padding:0 .6em}pre.log .line:target,pre.log .line.target{background:#fff8c5}"
 	"pre.log .ln{display:inline-block;min-width:3.5em;color:#8c959f;text-decoration:none;"
 	"user-select:none}pre.log .ts{color:#8c959f;margin-right:1em;user-select:none}"
 	"pre.log .err{background:#ffebe9}pre.log .err .tx{color:#cf222e;font-weight:600}"

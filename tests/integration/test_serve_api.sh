@@ -112,6 +112,45 @@ while [ "$next" != null ]; do
 done
 [ "$seen" = "$total" ] || fail "pagination saw $seen of $total pipelines"
 
+# A commit whose spec fails, with markup in its subject and spec name's
+# output: a failed pipeline, its failure first, its log's error: line
+# highlighted, nothing of the repository unescaped.
+mkdir -p "$T/work/SPECS/failing"
+cat >"$T/work/SPECS/failing/failing.spec" <<'SPEC'
+Name: failing
+Version: 1
+Release: 1%{?dist}
+Summary: its build fails
+License: MIT
+%description
+x
+%build
+echo "error: <b>this build fails on purpose</b>" >&2
+exit 3
+%files
+SPEC
+git_ -C "$T/work" add -A
+git_ -C "$T/work" commit -q -m 'Add <i>failing</i> & "quoted" spec'
+git_ -C "$T/work" push -q "$T/remote.git" HEAD:main
+i=0
+until [ "$(curl -fs "$base/api/pipelines?state=failure" | jq '.pipelines | length')" = 1 ]; do
+	i=$((i + 1))
+	[ "$i" -lt 3000 ] || { tail -n 30 "$T/serve.log"; fail "no failed pipeline within 300 s"; }
+	sleep 0.1
+done
+bad=$(curl -fs "$base/api/pipelines?state=failure" | jq -r '.pipelines[0].id')
+curl -fs "$base/api/pipelines?state=failure" | jq -e '.pipelines[0] |
+	.commit.subject == "Add <i>failing</i> & \"quoted\" spec" and
+	(.jobs_summary | test("1 failed: failing$"))' >/dev/null ||
+	{ curl -fs "$base/api/pipelines?state=failure" | jq .; fail "the failed pipeline's commit or summary"; }
+curl -fs "$base/api/pipelines/$bad" | jq -e '.jobs[] | select(.name == "failing") | .seconds > 0' \
+	>/dev/null || fail "the failed job shows no time"
+curl -fs "$base/api/pipelines/$bad" >"$a/bad.json"
+node "$TOP/tests/integration/openapi_validate.js" "$a/openapi.json" getPipeline 200 "$a/bad.json" ||
+	fail "the failed pipeline does not match /api/openapi.json"
+jq -e '.plan.rebuild[] | select(.spec == "failing") | .needs | type == "array"' "$a/bad.json" \
+	>/dev/null || fail "plan.json has no needs"
+
 # The pages in a real browser: DOM asserted, screenshots kept.
 if command -v chromium >/dev/null; then
 	shots=$TOP/build/test-logs/test_serve_api
@@ -124,6 +163,7 @@ if command -v chromium >/dev/null; then
 			echo "note: no screenshot of $1"
 	}
 	browse "$base/" list
+	grep -q "<a href=\"/pipelines/$bad\">" "$T/list.html" || fail "the list lacks $bad"
 	grep -q '<form id="filters"' "$T/list.html" || fail "the list has no filters"
 	grep -q '<option selected="">success</option>\|<option>success</option>' "$T/list.html" ||
 		fail "the state filter has no options"
@@ -132,6 +172,30 @@ if command -v chromium >/dev/null; then
 	browse "$base/pipelines/$id" pipeline
 	grep -q "href=\"$url\"" "$T/pipeline.html" || fail "the pipeline page has no image download"
 	grep -q '<td>image</td>' "$T/pipeline.html" || fail "the pipeline page has no image job"
+	grep -q '<svg class="timeline" id="timeline"' "$T/pipeline.html" || fail "no timeline"
+	grep -q '<g class="bar critical">' "$T/pipeline.html" || fail "no critical path"
+	grep -q '<div class="graph" id="graph"><svg' "$T/pipeline.html" || fail "no dependency graph"
+	grep -q 'class="node"' "$T/pipeline.html" || fail "the graph has no node"
+	grep -q 'Add &lt;i&gt;failing&lt;/i&gt; &amp; "quoted" spec' "$T/list.html" ||
+		grep -q 'Add &lt;i&gt;failing&lt;/i&gt; &amp; &quot;quoted&quot; spec' "$T/list.html" ||
+		fail "the list does not show the commit subject escaped"
+	! grep -q '<i>failing</i>' "$T/list.html" || fail "a commit subject is not escaped"
+	browse "$base/pipelines/$bad" failed
+	# Failures first: the first job row is the failed one.
+	first=$(grep -o '<tr class="job[^"]*"><td>[^<]*</td>' "$T/failed.html" | head -n 1)
+	case $first in
+	*'class="job failed"><td>failing</td>') ;;
+	*) fail "the failed job is not first: $first" ;;
+	esac
+	! grep -q '<b>this build' "$T/failed.html" || fail "the log's markup reached the page"
+	browse "$base/pipelines/$bad/jobs/failing/log.html#L3" log
+	grep -q '<div id="L1" class="line' "$T/log.html" || fail "the log has no line anchors"
+	grep -q '<a href="#L1" class="ln">1</a><span class="ts">' "$T/log.html" ||
+		fail "the log's lines have no number links and times"
+	grep -q '<div id="L3" class="line[^"]* target"' "$T/log.html" || fail "#L3 is not marked"
+	grep -q 'class="line err".*error: &lt;b&gt;this build fails on purpose' "$T/log.html" ||
+		fail "the error: line is not highlighted"
+	! grep -q '<b>this build' "$T/log.html" || fail "the log's markup reached the page"
 else
 	echo "note: chromium missing, pages not opened in a browser"
 fi
