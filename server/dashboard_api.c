@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/util.h"
+#include "forge/outbox.h"
 #include "gitwatch/repo.h"
 #include "imager/images.h"
 #include "repo-publish/publish.h"
@@ -512,6 +513,57 @@ static void add_image_jobs(json_t *jobs, const json_t *images)
 	}
 }
 
+/* The statuses queued for p's head on its forge (forge/outbox.h):
+ * [{"context", "state", "description", "delivery": queued | sent | failed |
+ * skipped | dropped, "http_status" (or null), "message", "queued_at",
+ * "attempts"}]; empty when its repository reports to no forge. */
+static json_t *statuses_json(const struct server_dashboard *d,
+			     const struct server_store_pipeline *p)
+{
+	struct forge_outbox_record *r = NULL;
+	size_t n = 0;
+	json_t *a = json_array();
+	char *db;
+
+	if (!p->repo || !p->head || !*p->head)
+		return a;
+	db = state_db_path(d->state_dir);
+	forge_outbox_history(db, p->repo, p->head, &r, &n, NULL);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i}",
+			"context", jstr(r[i].context), "state", jstr(r[i].state), "description",
+			jstr(r[i].description), "delivery", jstr(r[i].status), "http_status",
+			r[i].http_status ? json_integer(r[i].http_status) : json_null(), "message",
+			jstr(r[i].message), "queued_at", dashboard_time_json((double)r[i].enqueued_at),
+			"attempts", r[i].attempts));
+	forge_outbox_records_free(r, n);
+	free(db);
+	return a;
+}
+
+/* What p's channel publishes now: {"channel", "snapshot": the current
+ * snapshot's id or null, "commit" it was published from, "head": 1 when
+ * that is p's head}. */
+static json_t *published_json(const struct server_dashboard *d,
+			      const struct server_store_pipeline *p)
+{
+	char *repos = state_repos_dir(d->state_dir);
+	char *current = p->channel ? repo_publish_current_id(repos, p->channel) : NULL;
+	struct state_published pub;
+	json_t *o;
+
+	memset(&pub, 0, sizeof(pub));
+	if (p->channel)
+		state_published_read(d->state_dir, p->channel, &pub, NULL);
+	o = json_pack("{s:o, s:o, s:o, s:b}", "channel", jstr(p->channel), "snapshot",
+		      jstr(current), "commit", jstr(pub.commit), "head",
+		      pub.commit && p->head && !strcmp(pub.commit, p->head));
+	state_published_release(&pub);
+	free(current);
+	free(repos);
+	return o;
+}
+
 json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 				       const struct server_store_pipeline *p,
 				       struct sy_error *err)
@@ -548,6 +600,8 @@ json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 	mirrors_release(&m);
 	json_object_set_new(o, "jobs_summary", jstr(counts));
 	free(counts);
+	json_object_set_new(o, "statuses", statuses_json(d, p));
+	json_object_set_new(o, "published", published_json(d, p));
 	json_t *approval = json_object_get(o, "approval");
 	if (jget(approval, "approve")) {
 		/* The token stays with whoever holds it: the command names a

@@ -234,6 +234,27 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_
 	server_html_page_end(out);
 }
 
+/* The Published row: the channel's current snapshot and whether it is
+ * this pipeline's commit. */
+static void published_row(FILE *out, const json_t *pub)
+{
+	if (!json_is_object(pub))
+		return;
+	fputs("<tr><th>Published</th><td id=\"published\">", out);
+	server_html_escape(out, jget(pub, "channel"));
+	fputs(": ", out);
+	if (jget(pub, "snapshot")) {
+		fputs("snapshot <a href=\"/repositories\">", out);
+		server_html_escape(out, jget(pub, "snapshot"));
+		fputs("</a>", out);
+		fputs(json_is_true(json_object_get(pub, "head")) ? " (this commit)"
+								 : " (from another commit)", out);
+	} else {
+		fputs("nothing published yet", out);
+	}
+	fputs("</td></tr>\n", out);
+}
+
 static void pipeline_fields(FILE *out, const json_t *p)
 {
 	char created[32], started[32], finished[32], duration[32], attempts[32], pr[32];
@@ -273,6 +294,7 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	server_html_kv(out, "Attempts", attempts);
 	server_html_kv(out, "Summary", jget(p, "summary"));
 	server_html_kv(out, "Jobs", jget(p, "jobs_summary"));
+	published_row(out, json_object_get(p, "published"));
 	approval_rows(out, p);
 	fputs("<tr><th>Log</th><td>", out);
 	pipeline_anchor(out, id, "/log.html", "follow");
@@ -460,6 +482,43 @@ static void jobs_section(FILE *out, const json_t *p)
 	fputs("</table>\n", out);
 }
 
+/* The statuses sent to the forge for the pipeline's commit, in order. */
+static void statuses_section(FILE *out, const json_t *statuses)
+{
+	const json_t *st;
+	size_t i;
+
+	fprintf(out, "<h2 id=\"statuses\">Forge statuses (%zu)</h2>", json_array_size(statuses));
+	if (!json_array_size(statuses)) {
+		fputs("<p class=\"muted\">None: this repository reports to no forge, or nothing "
+		      "was sent yet.</p>\n", out);
+		return;
+	}
+	fputs("<table><tr><th>Context</th><th>State</th><th>Description</th><th>Queued</th>"
+	      "<th>Delivery</th></tr>\n", out);
+	json_array_foreach(statuses, i, st) {
+		char at[32], delivery[64];
+		server_html_time(at, jget(st, "queued_at"));
+		if (json_is_integer(json_object_get(st, "http_status")))
+			snprintf(delivery, sizeof(delivery), "%s (HTTP %lld)",
+				 jget(st, "delivery") ? jget(st, "delivery") : "?",
+				 (long long)json_integer_value(json_object_get(st, "http_status")));
+		else
+			snprintf(delivery, sizeof(delivery), "%s",
+				 jget(st, "delivery") ? jget(st, "delivery") : "?");
+		fputs("<tr class=\"status\">", out);
+		server_html_td(out, jget(st, "context"));
+		fputs("<td>", out);
+		server_html_badge(out, jget(st, "state"));
+		fputs("</td>", out);
+		server_html_td(out, jget(st, "description"));
+		server_html_td(out, at);
+		server_html_td(out, delivery);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}
+
 void dashboard_page_pipeline(FILE *out, const json_t *p)
 {
 	char title[64];
@@ -469,6 +528,7 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
 	pipeline_fields(out, p);
 	jobs_section(out, p);
+	statuses_section(out, json_object_get(p, "statuses"));
 	fputs("<h2>Build timeline</h2>\n", out);
 	server_svg_timeline(out, json_object_get(p, "jobs"), json_object_get(p, "plan"));
 	fputs("<h2>Dependency graph of the rebuild set</h2>\n", out);

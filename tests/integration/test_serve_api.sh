@@ -76,6 +76,10 @@ node "$TOP/tests/integration/openapi_validate.js" "$a/openapi.json" $checks ||
 jq -e '.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")' \
 	"$a/one.json" >/dev/null || fail "created is not an RFC 3339 UTC time"
 
+# The channel's snapshot is this pipeline's; no forge, no statuses.
+jq -e '.published.head == true and (.published.snapshot | length) > 0 and .statuses == []' \
+	"$a/one.json" >/dev/null || fail "the published snapshot is not the pipeline's"
+
 # Jobs: NEVRAs and artifacts whose SHA-256 are the files'.
 jq -e '.jobs[] | select(.name == "hello") | .nevras | map(test("^hello-[0-9]")) | any' \
 	"$a/one.json" >/dev/null || { jq .jobs "$a/one.json"; fail "hello has no NEVRA"; }

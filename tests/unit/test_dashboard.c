@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "common/util.h"
+#include "forge/outbox.h"
 #include "server/dashboard.h"
 #include "server/metrics.h"
 #include "server/store.h"
@@ -761,6 +762,35 @@ static void test_dashboard_links_commits_to_the_forge_and_summarises_jobs(void *
 	r->forge = r->project = NULL;
 }
 
+static void test_dashboard_pipeline_shows_forge_statuses_and_published_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	char *db = sy_xasprintf("%s/state.db", f->dir);
+	struct forge_outbox *ob = forge_outbox_open(db, &err);
+	struct forge_status_request r = { .sha = HEAD, .context = "shipyard/build",
+					   .state = FORGE_FAILURE, .description = "1 failed: " XSS,
+					   .target_url = "http://ci.example/pipelines/1" };
+
+	assert_non_null(ob);
+	assert_int_equal(forge_outbox_enqueue(ob, "distro", &r, NULL, &err), 1);
+	forge_outbox_close(ob);
+	free(db);
+	test_write_file(f->dir, "repos/main/published.json", "{\"commit\": \"" HEAD "\"}");
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	json_t *st = json_array_get(json_object_get(doc, "statuses"), 0);
+	assert_string_equal(json_string_value(json_object_get(st, "context")), "shipyard/build");
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "failure");
+	assert_string_equal(json_string_value(json_object_get(st, "delivery")), "queued");
+	assert_true(json_is_true(json_object_get(json_object_get(doc, "published"), "head")));
+	json_decref(doc);
+	const char *html = get(f, "/pipelines/1", "", 200)->body;
+	assert_non_null(strstr(html, "<tr class=\"status\"><td>shipyard/build</td>"));
+	assert_non_null(strstr(html, "1 failed: &lt;script&gt;"));
+	assert_null(strstr(html, XSS));
+	assert_non_null(strstr(html, "<td id=\"published\">main: nothing published yet"));
+}
+
 static void test_dashboard_serves_openapi_description(void **state)
 {
 	struct fixture *f = *state;
@@ -796,6 +826,7 @@ int main(void)
 		T(test_dashboard_api_list_refuses_unknown_filters),
 		T(test_dashboard_image_jobs_with_artifacts_and_logs),
 		T(test_dashboard_links_commits_to_the_forge_and_summarises_jobs),
+		T(test_dashboard_pipeline_shows_forge_statuses_and_published_snapshot),
 		T(test_dashboard_serves_openapi_description),
 		cmocka_unit_test(test_html_escape_escapes_markup_and_quotes),
 	};
