@@ -160,12 +160,17 @@ json_t *dashboard_images_json(const struct server_dashboard *d);
  * running. */
 void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_conf *conf);
 
-/* One pipeline of dashboard_pipeline_detail_json: fields, plan, jobs. */
+/* One pipeline of dashboard_pipeline_detail_json: its fields (commit,
+ * published snapshot), jobs failed first with their artifacts, the forge
+ * statuses, the build timeline and dependency graph (server/svg.h), and
+ * the plan; reloads itself while it runs. */
 void dashboard_page_pipeline(FILE *out, const json_t *p);
 
 /* A page that follows the log at src (a URL; ?offset=N gives what follows
- * byte N) of pipeline p (dashboard_pipeline_json) live; what names the log
- * in the title ("pipeline log", "job zlib"). */
+ * byte N) of pipeline p (dashboard_pipeline_json) live, line by line: each
+ * line a div id="L<n>" with its number linking to #L<n>, the time it
+ * reached the page, and class "err" when it says "error:"; what names the
+ * log in the title ("pipeline log", "job zlib"). */
 void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src);
 
 /* The channels and watched repositories of dashboard_repositories_json. */
