@@ -5,7 +5,7 @@
 CC ?= gcc
 BUILD := build
 PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 libcrypt \
-	libmicrohttpd openssl glib-2.0 libxml-2.0
+	libmicrohttpd openssl glib-2.0 libxml-2.0 libgvc libcgraph
 
 # The stage directories in data-flow order: each may include only the headers
 # of those before it (scripts/check-includes.sh, run by `make check`).
@@ -87,6 +87,10 @@ $(BUILD)/san/%.o: %.c $(HDRS) $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(call say,CC-SAN,$<)
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+# server/openapi.c builds server/openapi.json in (.incbin).
+$(BUILD)/obj/server/openapi.o $(BUILD)/san/server/openapi.o $(BUILD)/fuzz/obj/server/openapi.o: \
+	server/openapi.json
 
 $(BUILD)/libshipyard.a: $(OBJS)
 	@rm -f $@

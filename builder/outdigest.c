@@ -200,3 +200,26 @@ int builder_output_digest_package(const char *rpm_path, char out[SY_SHA256_HEX_L
 	*rebuild_suffix = NULL;
 	return -1;
 }
+
+char *builder_rpm_nevra(const char *rpm_path, struct sy_error *err)
+{
+	Header h = NULL;
+	char *nevra = NULL, *copy = NULL;
+	rpmts ts;
+
+	if (sandbox_rpm_init(err))
+		return NULL;
+	ts = rpmtsCreate();
+	rpmtsSetVSFlags(ts, RPMVSF_MASK_NOSIGNATURES);
+	if (read_header(ts, rpm_path, &h, err) == 0) {
+		nevra = headerGetAsString(h, RPMTAG_NEVRA);
+		if (nevra)
+			copy = sy_xstrdup(nevra);
+		else
+			sy_error_set(err, "%s: no NEVRA in its header", rpm_path);
+		free(nevra);
+		headerFree(h);
+	}
+	rpmtsFree(ts);
+	return copy;
+}

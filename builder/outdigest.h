@@ -36,4 +36,10 @@ int builder_output_digest(const char *const *rpm_paths, size_t n,
 int builder_output_digest_package(const char *rpm_path, char out[SY_SHA256_HEX_LEN + 1],
 				  char **rebuild_suffix, struct sy_error *err);
 
+/* The NEVRA of the binary RPM at rpm_path as its header gives it (rpm's
+ * RPMTAG_NEVRA: "zlib-1.3-1.azl3.x86_64", "name-E:V-R.A" when it has an
+ * epoch), newly allocated (caller frees); NULL with err naming the file
+ * when it cannot be read. */
+char *builder_rpm_nevra(const char *rpm_path, struct sy_error *err);
+
 #endif

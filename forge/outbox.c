@@ -725,3 +725,61 @@ int forge_outbox_enqueue_answer(struct forge_outbox *ob, const char *forge_name,
 	r.description = reply;
 	return forge_outbox_enqueue(ob, forge_name, &r, NULL, err);
 }
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? sy_xstrdup((const char *)t) : NULL;
+}
+
+int forge_outbox_history(const char *db_path, const char *forge_name, const char *sha,
+			 struct forge_outbox_record **out, size_t *n, struct sy_error *err)
+{
+	struct forge_outbox *ob = forge_outbox_open(db_path, err);
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!ob)
+		return -1;
+	if (sqlite3_prepare_v2(ob->db, "SELECT context, state, description, target_url, status,"
+				       " http_status, message, enqueued_at, attempts FROM outbox"
+				       " WHERE forge = ?1 AND sha = ?2 ORDER BY id", -1, &s, NULL)) {
+		rc = db_error(ob, err, "history");
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, forge_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, sha, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*out = sy_xrealloc(*out, (*n + 1) * sizeof(**out));
+		struct forge_outbox_record *r = &(*out)[(*n)++];
+		r->context = col_dup(s, 0);
+		r->state = col_dup(s, 1);
+		r->description = col_dup(s, 2);
+		r->target_url = col_dup(s, 3);
+		r->status = col_dup(s, 4);
+		r->http_status = (long)sqlite3_column_int64(s, 5);
+		r->message = col_dup(s, 6);
+		r->enqueued_at = (long long)sqlite3_column_int64(s, 7);
+		r->attempts = sqlite3_column_int(s, 8);
+	}
+out:
+	sqlite3_finalize(s);
+	forge_outbox_close(ob);
+	return rc;
+}
+
+void forge_outbox_records_free(struct forge_outbox_record *records, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(records[i].context);
+		free(records[i].state);
+		free(records[i].description);
+		free(records[i].target_url);
+		free(records[i].status);
+		free(records[i].message);
+	}
+	free(records);
+}

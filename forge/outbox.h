@@ -172,4 +172,29 @@ long forge_outbox_pending_count(struct forge_outbox *ob, struct sy_error *err);
  * set when the database fails. For the sender's sleep between drains. */
 long forge_outbox_next_due(struct forge_outbox *ob, time_t now, struct sy_error *err);
 
+/* One status of the outbox as recorded (strings owned by the record). */
+struct forge_outbox_record {
+	char *context;      /* "shipyard/build" */
+	char *state;        /* forge_state_name: "pending", "success", ... */
+	char *description;  /* or NULL */
+	char *target_url;   /* or NULL */
+	char *status;       /* where it stands: "queued", "sent", "failed",
+			     * "skipped" or "dropped" */
+	long http_status;   /* the forge's last answer, 0 when none */
+	char *message;      /* the forge's message when it refused, or NULL */
+	long long enqueued_at; /* when it was queued, seconds since the epoch */
+	int attempts;       /* sends tried */
+};
+
+/* The statuses queued for commit sha of the forge called forge_name, in
+ * the order they were queued, read through a connection of its own to the
+ * state database at db_path (so that any thread may call it): *out
+ * (malloc'ed; forge_outbox_records_free) and *n. Returns 0, or -1 with err
+ * naming the database. */
+int forge_outbox_history(const char *db_path, const char *forge_name, const char *sha,
+			 struct forge_outbox_record **out, size_t *n, struct sy_error *err);
+
+/* Frees n records of forge_outbox_history. */
+void forge_outbox_records_free(struct forge_outbox_record *records, size_t n);
+
 #endif

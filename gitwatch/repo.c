@@ -135,6 +135,24 @@ int gitwatch_commit_time(struct gitwatch_repo *repo, const char *commit_rev, lon
 	return 0;
 }
 
+int gitwatch_commit_info(struct gitwatch_repo *repo, const char *commit_rev, char **subject,
+			 char **author, struct sy_error *err)
+{
+	git_commit *commit;
+	const git_signature *sig;
+	const char *summary;
+
+	if (lookup_commit(repo, commit_rev, &commit, err))
+		return -1;
+	summary = git_commit_summary(commit);
+	sig = git_commit_author(commit);
+	*subject = sy_xstrdup(summary ? summary : "");
+	*author = sy_xasprintf("%s <%s>", sig && sig->name ? sig->name : "",
+			       sig && sig->email ? sig->email : "");
+	git_commit_free(commit);
+	return 0;
+}
+
 int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,
 			char base[GITWATCH_OID_HEX + 1], struct sy_error *err)
 {

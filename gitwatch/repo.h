@@ -48,6 +48,12 @@ int gitwatch_first_parent(struct gitwatch_repo *repo, const char *commit,
 int gitwatch_commit_time(struct gitwatch_repo *repo, const char *commit, long long *seconds,
 			 struct sy_error *err);
 
+/* The subject (first line of the message) and author ("Name <email>") of
+ * commit, newly allocated into *subject and *author (caller frees both).
+ * Returns 0, or -1 with err when commit cannot be resolved. */
+int gitwatch_commit_info(struct gitwatch_repo *repo, const char *commit, char **subject,
+			 char **author, struct sy_error *err);
+
 /* Finds the merge base of commits a and b (git merge-base) into base (hex).
  * Returns 0, or -1 when they share no history. */
 int gitwatch_merge_base(struct gitwatch_repo *repo, const char *a, const char *b,

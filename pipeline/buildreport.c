@@ -1,11 +1,15 @@
 #include "pipeline/buildreport.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
+#include "builder/outdigest.h"
 #include "common/fs.h"
+#include "common/hash.h"
 #include "common/strv.h"
 #include "common/util.h"
 
@@ -103,6 +107,33 @@ static char *csv_text(const struct planner_index *index, const struct planner_pl
 	return text;
 }
 
+/* {"file", "nevra", "bytes", "sha256"} of each RPM of rpms: what the
+ * service's API gives per job. A file that cannot be read keeps its name
+ * with the rest null and "error" saying why. */
+static json_t *artifacts_json(const struct sy_strv *rpms)
+{
+	json_t *out = json_array();
+
+	for (size_t k = 0; k < rpms->n; k++) {
+		const char *path = rpms->items[k];
+		char hex[SY_SHA256_HEX_LEN + 1];
+		struct sy_error err = { { 0 } };
+		struct stat st;
+		char *nevra = builder_rpm_nevra(path, &err);
+		int ok = nevra && stat(path, &st) == 0 && sy_sha256_file(path, hex, &err) == 0;
+		json_t *a = json_pack("{s:s}", "file", sy_base_name(path));
+
+		json_object_set_new(a, "nevra", ok ? json_string(nevra) : json_null());
+		json_object_set_new(a, "bytes", ok ? json_integer((json_int_t)st.st_size) : json_null());
+		json_object_set_new(a, "sha256", ok ? json_string(hex) : json_null());
+		if (!ok)
+			json_object_set_new(a, "error", json_string(err.msg[0] ? err.msg : strerror(errno)));
+		json_array_append_new(out, a);
+		free(nevra);
+	}
+	return out;
+}
+
 static json_t *job_json(const struct planner_spec *spec, const struct builder_job_result *r)
 {
 	json_t *rpms = json_array();
@@ -114,6 +145,7 @@ static json_t *job_json(const struct planner_spec *spec, const struct builder_jo
 	for (size_t k = 0; k < r->rpms.n; k++)
 		json_array_append_new(rpms, json_string(r->rpms.items[k]));
 	json_object_set_new(job, "rpms", rpms);
+	json_object_set_new(job, "artifacts", artifacts_json(&r->rpms));
 	json_object_set_new(job, "reason", r->reason ? json_string(r->reason) : json_null());
 	json_object_set_new(job, "blocker", r->blocker ? json_string(r->blocker) : json_null());
 	json_object_set_new(job, "log", r->log_path ? json_string(r->log_path) : json_null());

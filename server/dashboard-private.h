@@ -51,7 +51,46 @@ char *dashboard_resolve_under(const char *root, const char *path);
  * else 0. */
 int dashboard_name_is_safe(const char *name);
 
+/* The content type an artifact named name is served with: by its suffix
+ * (".tar.gz" application/gzip, ".iso" application/x-iso9660-image, ".json"
+ * application/json, ...), application/octet-stream for the rest (raw,
+ * vhd, vhdx disks). Static string. */
+const char *dashboard_content_type(const char *name);
+
+/* A pipelines list as ?limit=N&cursor=C&state=S&branch=B&repo=R asks for
+ * it. Strings owned (dashboard_list_query_release). */
+struct dashboard_list_query {
+	struct server_store_filter filter; /* for the store: max = limit,
+					    * before = the cursor's id */
+	char *state, *branch, *repo;       /* the filters given, or NULL */
+};
+
+/* Parses query (decoded "k=v&..." or NULL) into q: limit 1 to 1000
+ * (default 100), cursor as dashboard_cursor_encode made it, state a
+ * pipeline state name, branch a ref some pipeline has, repo a configured
+ * repository (any when d->conf is NULL); an empty value is no filter.
+ * Returns 0, or -1 with err saying which parameter is wrong and why (an
+ * unknown parameter too): the caller answers 400, or 500 when *internal is
+ * set (the store could not be read). */
+int dashboard_list_query_parse(const struct server_dashboard *d, const char *query,
+			       struct dashboard_list_query *q, int *internal,
+			       struct sy_error *err);
+
+/* Frees what q holds. */
+void dashboard_list_query_release(struct dashboard_list_query *q);
+
+/* The opaque cursor of a page that follows pipeline id: newly allocated. */
+char *dashboard_cursor_encode(long id);
+
+/* server/openapi.json (OpenAPI 3.1: every /api/ route, its parameters and
+ * answers), NUL-terminated, built in (server/openapi.c). */
+extern const char dashboard_openapi_json[];
+
 /* ---- dashboard_api.c: the JSON documents ---- */
+
+/* t (seconds since the epoch) as an RFC 3339 UTC time with milliseconds,
+ * "2026-12-07T14:55:13.042Z"; JSON null when t <= 0. */
+json_t *dashboard_time_json(double t);
 
 /* <state>/pipelines/<id>, the run directory of pipeline id
  * (state/layout.h). */
@@ -68,17 +107,22 @@ char *dashboard_run_file(const struct server_dashboard *d, long id, const char *
  * or null) and its "url" and "log" links. */
 json_t *dashboard_pipeline_json(const struct server_store_pipeline *p);
 
-/* {"queue_length", "pipelines": [...]}: at most limit pipelines, newest
- * first, those running with their "progress". NULL with err when the store
- * cannot be read. */
-json_t *dashboard_pipelines_json(const struct server_dashboard *d, size_t limit,
+/* {"queue_length", "pipelines": [...], "next": link or null, "filters":
+ * {"state", "branch", "repo"}}: the pipelines q selects, newest first,
+ * those running with their "progress"; next is path with the query of the
+ * page that follows. NULL with err when the store cannot be read. */
+json_t *dashboard_pipelines_json(const struct server_dashboard *d,
+				 const struct dashboard_list_query *q, const char *path,
 				 struct sy_error *err);
 
 /* One pipeline with its plan (plan.json of its run, or null), the curl
  * command that approves it in "approval"."command" while approval is
  * needed (with serve.url, and $SHIPYARD_TOKEN for the token), "progress",
- * "jobs" (each with "log" and "log_live" links when its log exists) and
- * "jobs_source". NULL with err when the store cannot be read. */
+ * "jobs" (each with "log" and "log_live" links when its log exists,
+ * "kind" "build" or "image", "started", "finished", "nevras" and
+ * "artifacts" from build-summary.json or images.json of its run; image
+ * jobs also "config", "build" and per artifact its "url" and
+ * "content_type") and "jobs_source". NULL with err when the store cannot be read. */
 json_t *dashboard_pipeline_detail_json(const struct server_dashboard *d,
 				       const struct server_store_pipeline *p,
 				       struct sy_error *err);
@@ -111,16 +155,22 @@ json_t *dashboard_images_json(const struct server_dashboard *d);
 
 /* ---- dashboard_pages.c: the documents as HTML ---- */
 
-/* The list of dashboard_pipelines_json; reloads itself while a pipeline is
- * queued or running. */
-void dashboard_page_pipelines(FILE *out, const json_t *doc);
+/* The list of dashboard_pipelines_json with its filters (the repositories
+ * of conf, may be NULL); reloads itself while a pipeline is queued or
+ * running. */
+void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_conf *conf);
 
-/* One pipeline of dashboard_pipeline_detail_json: fields, plan, jobs. */
+/* One pipeline of dashboard_pipeline_detail_json: its fields (commit,
+ * published snapshot), jobs failed first with their artifacts, the forge
+ * statuses, the build timeline and dependency graph (server/svg.h), and
+ * the plan; reloads itself while it runs. */
 void dashboard_page_pipeline(FILE *out, const json_t *p);
 
 /* A page that follows the log at src (a URL; ?offset=N gives what follows
- * byte N) of pipeline p (dashboard_pipeline_json) live; what names the log
- * in the title ("pipeline log", "job zlib"). */
+ * byte N) of pipeline p (dashboard_pipeline_json) live, line by line: each
+ * line a div id="L<n>" with its number linking to #L<n>, the time it
+ * reached the page, and class "err" when it says "error:"; what names the
+ * log in the title ("pipeline log", "job zlib"). */
 void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src);
 
 /* The channels and watched repositories of dashboard_repositories_json. */

@@ -4,6 +4,7 @@
  * dashboard_pages.c. */
 #include "server/dashboard-private.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,8 @@
 /* Pipelines listed when the query gives no limit, and the most it may ask. */
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
+
+static int ends_with(const char *s, const char *suffix, size_t *len);
 
 /* ---- responses ---- */
 
@@ -80,6 +83,22 @@ static void page_respond(struct page *pg, struct server_http_response *resp)
 }
 
 /* ---- files ---- */
+
+const char *dashboard_content_type(const char *name)
+{
+	static const char *const types[][2] = {
+		{ ".tar.gz", "application/gzip" }, { ".tar.xz", "application/x-xz" },
+		{ ".tar", "application/x-tar" },   { ".json", JSON },
+		{ ".iso", "application/x-iso9660-image" }, { ".qcow2", "application/x-qemu-disk" },
+		{ ".cpio", "application/x-cpio" }, { ".log", TEXT },
+	};
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (ends_with(name, types[i][0], &len))
+			return types[i][1];
+	return "application/octet-stream";
+}
 
 char *dashboard_resolve_under(const char *root, const char *path)
 {
@@ -194,32 +213,157 @@ static int get_pipeline(const struct server_dashboard *d, long id,
 	return rc > 0;
 }
 
-/* The limit of a pipelines list from ?limit=N. */
-static size_t list_limit(const char *query)
-{
-	char value[32];
-	const char *v = server_http_query_get(query, "limit", value, sizeof(value));
-	long n = v ? strtol(v, NULL, 10) : 0;
+/* ---- the list's query ---- */
 
-	return n <= 0 ? LIST_DEFAULT : n > LIST_MAX ? LIST_MAX : (size_t)n;
+char *dashboard_cursor_encode(long id)
+{
+	char plain[32], *hex = sy_xmalloc(2 * sizeof(plain) + 1);
+	int n = snprintf(plain, sizeof(plain), "v1:%ld", id);
+
+	/* Hex of a versioned text: opaque to clients, free to change. */
+	for (int i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", (unsigned char)plain[i]);
+	return hex;
+}
+
+/* The pipeline id of a cursor, or 0 when it is not one. */
+static long cursor_decode(const char *hex)
+{
+	char plain[32], *end;
+	size_t n = strlen(hex);
+	long id;
+
+	if (n % 2 || n / 2 >= sizeof(plain))
+		return 0;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return 0;
+		plain[i] = (char)v;
+	}
+	plain[n / 2] = '\0';
+	if (strncmp(plain, "v1:", 3) || plain[3] < '1' || plain[3] > '9')
+		return 0;
+	errno = 0;
+	id = strtol(plain + 3, &end, 10);
+	return errno || *end ? 0 : id;
+}
+
+/* One parameter of the list's query. */
+static int list_param(const struct server_dashboard *d, const char *key, const char *value,
+		      struct dashboard_list_query *q, int *internal, struct sy_error *err)
+{
+	enum server_pipeline_state state;
+	char *end;
+
+	if (!strcmp(key, "limit")) {
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (!*value || *end || errno || n < 1 || n > LIST_MAX)
+			return sy_error_set(err, "limit: '%s' is not a number from 1 to %d", value,
+					    LIST_MAX);
+		q->filter.max = (size_t)n;
+	} else if (!strcmp(key, "cursor")) {
+		if (*value && !(q->filter.before = cursor_decode(value)))
+			return sy_error_set(err, "cursor: '%s' is not a cursor of this list", value);
+	} else if (!strcmp(key, "state")) {
+		if (!*value)
+			return 0;
+		if (server_pipeline_state_parse(value, &state))
+			return sy_error_set(err, "state: '%s' is not a pipeline state (queued, running,"
+					    " success, failure, error, cancelled, superseded)", value);
+		q->filter.state = (int)state;
+		q->state = sy_xstrdup(value);
+	} else if (!strcmp(key, "branch")) {
+		if (!*value)
+			return 0;
+		int known = server_store_ref_known(d->store, value, err);
+		if (known <= 0) {
+			*internal = known < 0;
+			return known < 0 ? -1 : sy_error_set(err, "branch: no pipeline of '%s'", value);
+		}
+		q->filter.ref = q->branch = sy_xstrdup(value);
+	} else if (!strcmp(key, "repo")) {
+		if (!*value)
+			return 0;
+		size_t i = 0;
+		while (d->conf && i < d->conf->nrepos && strcmp(d->conf->repos[i].name, value))
+			i++;
+		if (d->conf && i == d->conf->nrepos)
+			return sy_error_set(err, "repo: '%s' is not a configured repository", value);
+		q->filter.repo = q->repo = sy_xstrdup(value);
+	} else {
+		return sy_error_set(err, "%s: unknown parameter (limit, cursor, state, branch, repo)",
+				    key);
+	}
+	return 0;
+}
+
+int dashboard_list_query_parse(const struct server_dashboard *d, const char *query,
+			       struct dashboard_list_query *q, int *internal,
+			       struct sy_error *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->filter.max = LIST_DEFAULT;
+	q->filter.state = -1;
+	*internal = 0;
+	for (const char *p = query; p && *p;) {
+		const char *amp = strchr(p, '&'), *eq;
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		char *pair = sy_xstrndup(p, len);
+		int rc = 0;
+		if (*pair) {
+			eq = strchr(pair, '=');
+			if (eq)
+				pair[eq - pair] = '\0';
+			rc = list_param(d, pair, eq ? pair + (eq - pair) + 1 : "", q, internal, err);
+		}
+		free(pair);
+		if (rc) {
+			dashboard_list_query_release(q);
+			return -1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+void dashboard_list_query_release(struct dashboard_list_query *q)
+{
+	free(q->state);
+	free(q->branch);
+	free(q->repo);
+	memset(q, 0, sizeof(*q));
 }
 
 static void route_list(const struct server_dashboard *d, int api, const char *query,
 		       struct server_http_response *resp)
 {
 	struct sy_error err = { { 0 } };
-	json_t *doc = dashboard_pipelines_json(d, list_limit(query), &err);
+	struct dashboard_list_query q;
+	int internal;
+	json_t *doc;
 	struct page pg;
 
+	if (dashboard_list_query_parse(d, query, &q, &internal, &err)) {
+		if (api)
+			respond_json(resp, internal ? 500 : 400, json_pack("{s:s}", "error", err.msg));
+		else
+			respond_error(resp, internal ? 500 : 400, err.msg);
+		return;
+	}
+	doc = dashboard_pipelines_json(d, &q, api ? "/api/pipelines" : "/", &err);
 	if (!doc) {
 		respond_error(resp, 500, err.msg);
 	} else if (api) {
 		respond_json(resp, 200, doc);
 	} else {
-		dashboard_page_pipelines(page_open(&pg), doc);
+		dashboard_page_pipelines(page_open(&pg), doc, d->conf);
 		page_respond(&pg, resp);
 		json_decref(doc);
 	}
+	dashboard_list_query_release(&q);
 }
 
 /* /pipelines/<id> and /api/pipelines/<id>. */
@@ -387,9 +531,8 @@ static void route_image_file(const struct server_dashboard *d, const char *rel,
 	if (!real) {
 		respond_error(resp, 404, "not found");
 	} else {
-		size_t len;
 		resp->status = 200;
-		resp->content_type = ends_with(real, ".json", &len) ? JSON : "application/octet-stream";
+		resp->content_type = dashboard_content_type(real);
 		resp->file_path = real;
 	}
 	free(root);
@@ -462,6 +605,8 @@ int server_dashboard_route(const struct server_dashboard *d, const char *method,
 		route_list(d, 0, query, resp);
 	else if (!strcmp(path, "/api/pipelines"))
 		route_list(d, 1, query, resp);
+	else if (!strcmp(path, "/api/openapi.json"))
+		server_http_text(resp, 200, JSON, dashboard_openapi_json);
 	else if (starts_with(path, "/api/pipelines/") &&
 		 (tail = parse_id(path + 15, &id)) && !*tail)
 		route_pipeline(d, id, 1, resp);

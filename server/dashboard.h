@@ -20,6 +20,12 @@
  *                                       skipped, with the reason)
  *   /images/<config>/<id>/<file>        an image artifact
  *   /api/pipelines, /api/pipelines/<id>, /api/repositories, /api/images
+ *                                       the same as JSON; /api/pipelines
+ *                                       takes ?limit=&cursor=&state=&branch=
+ *                                       &repo= (as / does), refusing unknown
+ *                                       parameters and values with 400
+ *   /api/openapi.json                   the OpenAPI 3.1 description of the
+ *                                       API (server/openapi.json)
  *   /metrics                            Prometheus text (server/metrics.h)
  * (/releases/ and /api/releases are server/releases.h's, routed before.)
  *   /healthz                            200 "ok"

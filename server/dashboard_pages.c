@@ -7,6 +7,7 @@
 
 #include "server/html.h"
 #include "server/releases.h"
+#include "server/svg.h"
 
 /* A link to "/pipelines/<id><suffix>" with text. */
 static void pipeline_anchor(FILE *out, json_int_t id, const char *suffix, const char *text)
@@ -71,7 +72,7 @@ static void approval_rows(FILE *out, const json_t *p)
 		fputs("</pre>", out);
 	} else {
 		json_int_t id = json_integer_value(json_object_get(approval, "pipeline"));
-		server_html_time(at, json_number_value(json_object_get(approval, "approved_at")));
+		server_html_time(at, jget(approval, "approved_at"));
 		snprintf(num, sizeof(num), "#%lld", (long long)id);
 		fputs("approved by ", out);
 		server_html_escape(out, jget(approval, "approved_by"));
@@ -95,7 +96,112 @@ static void progress_row(FILE *out, const json_t *progress)
 	fputs("</td></tr>", out);
 }
 
-void dashboard_page_pipelines(FILE *out, const json_t *doc)
+/* A link to url (escaped) with text, or the text alone when url is NULL. */
+static void maybe_link(FILE *out, const char *url, const char *text, const char *cls)
+{
+	if (url) {
+		fprintf(out, "<a class=\"%s\" href=\"", cls);
+		server_html_escape(out, url);
+		fputs("\">", out);
+	}
+	server_html_escape(out, text);
+	if (url)
+		fputs("</a>", out);
+}
+
+/* The commit cell: subject, author, short hash linked to the forge. */
+static void commit_cell(FILE *out, const json_t *p)
+{
+	const json_t *c = json_object_get(p, "commit");
+	char head[13];
+
+	snprintf(head, sizeof(head), "%.12s", jget(c, "sha") ? jget(c, "sha") : "");
+	fputs("<td><span class=\"subject\">", out);
+	server_html_escape(out, jget(c, "subject") ? jget(c, "subject") : "");
+	fputs("</span><br><span class=\"muted author\">", out);
+	server_html_escape(out, jget(c, "author"));
+	fputs("</span> <span class=\"mono\">", out);
+	maybe_link(out, jget(c, "url"), head, "forge");
+	fputs("</span></td>", out);
+}
+
+/* The ref cell: the branch, or the pull request linked to the forge. */
+static void ref_cell(FILE *out, const json_t *p)
+{
+	fputs("<td>", out);
+	maybe_link(out, jget(p, "pr_url"), jget(p, "ref"), "forge");
+	fputs(" <span class=\"muted\">", out);
+	server_html_escape(out, jget(p, "trigger"));
+	fputs("</span></td>", out);
+}
+
+static void list_row(FILE *out, const json_t *p)
+{
+	json_int_t id = json_integer_value(json_object_get(p, "id"));
+	char created[32], duration[32], num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)id);
+	server_html_time(created, jget(p, "created"));
+	server_html_duration(duration, json_object_get(p, "duration"));
+	fputs("<tr><td>", out);
+	pipeline_anchor(out, id, "", num);
+	fputs("</td>", out);
+	server_html_td(out, jget(p, "repo"));
+	commit_cell(out, p);
+	ref_cell(out, p);
+	fputs("<td>", out);
+	server_html_badge(out, jget(p, "state"));
+	approval_badge(out, p);
+	fputs("</td>", out);
+	server_html_td(out, created);
+	server_html_td(out, duration);
+	fputs("<td class=\"summary\">", out);
+	if (json_is_object(json_object_get(p, "progress"))) {
+		progress_text(out, json_object_get(p, "progress"));
+	} else {
+		const char *summary = jget(p, "summary") ? jget(p, "summary") : jget(p, "jobs_summary");
+		server_html_escape(out, summary ? summary
+						: jget(json_object_get(p, "approval"), "reason"));
+	}
+	fputs("</td></tr>\n", out);
+}
+
+/* <option>s of a filter: "any" and each name of names, value selected. */
+static void filter_options(FILE *out, const char *const *names, size_t n, const char *value)
+{
+	fputs("<option value=\"\">any</option>", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs("<option", out);
+		if (value && !strcmp(value, names[i]))
+			fputs(" selected", out);
+		fputs(">", out);
+		server_html_escape(out, names[i]);
+		fputs("</option>", out);
+	}
+}
+
+/* The form that filters the list by state, branch and repository (the
+ * API's parameters, so the server checks them the same way). */
+static void list_filters(FILE *out, const json_t *filters, const struct server_conf *conf)
+{
+	const char *states[SERVER_PIPELINE_NSTATES];
+	const char **repos = sy_xcalloc(conf ? conf->nrepos + 1 : 1, sizeof(*repos));
+
+	for (int i = 0; i < SERVER_PIPELINE_NSTATES; i++)
+		states[i] = server_pipeline_state_name((enum server_pipeline_state)i);
+	for (size_t i = 0; conf && i < conf->nrepos; i++)
+		repos[i] = conf->repos[i].name;
+	fputs("<form id=\"filters\" method=\"get\" action=\"/\">State <select name=\"state\">", out);
+	filter_options(out, states, SERVER_PIPELINE_NSTATES, jget(filters, "state"));
+	fputs("</select> Repository <select name=\"repo\">", out);
+	filter_options(out, repos, conf ? conf->nrepos : 0, jget(filters, "repo"));
+	fputs("</select> Branch <input name=\"branch\" size=\"16\" value=\"", out);
+	server_html_escape(out, jget(filters, "branch"));
+	fputs("\"> <button type=\"submit\">Filter</button></form>\n", out);
+	free(repos);
+}
+
+void dashboard_page_pipelines(FILE *out, const json_t *doc, const struct server_conf *conf)
 {
 	const json_t *list = json_object_get(doc, "pipelines"), *p;
 	size_t i;
@@ -107,47 +213,47 @@ void dashboard_page_pipelines(FILE *out, const json_t *doc)
 	fprintf(out, "<h1>Pipelines</h1><p class=\"muted\">%lld queued to run.</p>\n",
 		(long long)json_integer_value(json_object_get(doc, "queue_length")));
 	dashboard_controls_trigger(out);
+	list_filters(out, json_object_get(doc, "filters"), conf);
 	if (!json_array_size(list)) {
 		fputs("<p>No pipeline yet.</p>", out);
 		server_html_page_end(out);
 		return;
 	}
-	fputs("<table><tr><th>#</th><th>Repository</th><th>Trigger</th><th>Ref</th><th>Head</th>"
-	      "<th>State</th><th>Created</th><th>Duration</th><th>Summary</th></tr>\n", out);
-	json_array_foreach(list, i, p) {
-		json_int_t id = json_integer_value(json_object_get(p, "id"));
-		char created[32], duration[32], num[32], head[13];
-		snprintf(num, sizeof(num), "%lld", (long long)id);
-		snprintf(head, sizeof(head), "%.12s", jget(p, "head") ? jget(p, "head") : "");
-		server_html_time(created, json_number_value(json_object_get(p, "created")));
-		server_html_duration(duration, json_object_get(p, "duration"));
-		fputs("<tr><td>", out);
-		pipeline_anchor(out, id, "", num);
-		fputs("</td>", out);
-		server_html_td(out, jget(p, "repo"));
-		server_html_td(out, jget(p, "trigger"));
-		server_html_td(out, jget(p, "ref"));
-		fputs("<td class=\"mono\">", out);
-		server_html_escape(out, head);
-		fputs("</td><td>", out);
-		server_html_badge(out, jget(p, "state"));
-		approval_badge(out, p);
-		fputs("</td>", out);
-		server_html_td(out, created);
-		server_html_td(out, duration);
-		if (json_is_object(json_object_get(p, "progress"))) {
-			fputs("<td>", out);
-			progress_text(out, json_object_get(p, "progress"));
-			fputs("</td>", out);
-		} else {
-			const char *summary = jget(p, "summary");
-			server_html_td(out, summary ? summary
-						    : jget(json_object_get(p, "approval"), "reason"));
-		}
-		fputs("</tr>\n", out);
-	}
+	fputs("<table id=\"pipelines\"><tr><th>#</th><th>Repository</th><th>Commit</th>"
+	      "<th>Ref</th><th>State</th><th>Created</th><th>Duration</th><th>Summary</th></tr>\n",
+	      out);
+	json_array_foreach(list, i, p)
+		list_row(out, p);
 	fputs("</table>", out);
+	if (jget(doc, "next")) {
+		/* The API's next link, for the page: same query on "/". */
+		const char *q = strchr(jget(doc, "next"), '?');
+		fputs("<p><a id=\"next\" href=\"/", out);
+		server_html_escape(out, q);
+		fputs("\">Older pipelines &rarr;</a></p>", out);
+	}
 	server_html_page_end(out);
+}
+
+/* The Published row: the channel's current snapshot and whether it is
+ * this pipeline's commit. */
+static void published_row(FILE *out, const json_t *pub)
+{
+	if (!json_is_object(pub))
+		return;
+	fputs("<tr><th>Published</th><td id=\"published\">", out);
+	server_html_escape(out, jget(pub, "channel"));
+	fputs(": ", out);
+	if (jget(pub, "snapshot")) {
+		fputs("snapshot <a href=\"/repositories\">", out);
+		server_html_escape(out, jget(pub, "snapshot"));
+		fputs("</a>", out);
+		fputs(json_is_true(json_object_get(pub, "head")) ? " (this commit)"
+								 : " (from another commit)", out);
+	} else {
+		fputs("nothing published yet", out);
+	}
+	fputs("</td></tr>\n", out);
 }
 
 static void pipeline_fields(FILE *out, const json_t *p)
@@ -155,9 +261,9 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	char created[32], started[32], finished[32], duration[32], attempts[32], pr[32];
 	json_int_t id = json_integer_value(json_object_get(p, "id"));
 
-	server_html_time(created, json_number_value(json_object_get(p, "created")));
-	server_html_time(started, json_number_value(json_object_get(p, "started")));
-	server_html_time(finished, json_number_value(json_object_get(p, "finished")));
+	server_html_time(created, jget(p, "created"));
+	server_html_time(started, jget(p, "started"));
+	server_html_time(finished, jget(p, "finished"));
 	server_html_duration(duration, json_object_get(p, "duration"));
 	snprintf(attempts, sizeof(attempts), "%lld",
 		 (long long)json_integer_value(json_object_get(p, "attempts")));
@@ -171,11 +277,16 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	server_html_kv(out, "Ref", jget(p, "ref"));
 	server_html_kv(out, "Channel", jget(p, "channel"));
 	server_html_kv(out, "Base", jget(p, "base"));
-	server_html_kv(out, "Head", jget(p, "head"));
+	fputs("<tr><th>Commit</th>", out);
+	commit_cell(out, p);
+	fputs("</tr>\n", out);
 	if (jget(p, "release"))
 		server_html_kv(out, "Release", jget(p, "release"));
-	if (json_integer_value(json_object_get(p, "pr")))
-		server_html_kv(out, "Pull request", pr);
+	if (json_integer_value(json_object_get(p, "pr"))) {
+		fputs("<tr><th>Pull request</th><td>", out);
+		maybe_link(out, jget(p, "pr_url"), pr, "forge");
+		fputs("</td></tr>\n", out);
+	}
 	server_html_kv(out, "Created", created);
 	server_html_kv(out, "Started", started);
 	server_html_kv(out, "Finished", finished);
@@ -183,6 +294,8 @@ static void pipeline_fields(FILE *out, const json_t *p)
 	progress_row(out, json_object_get(p, "progress"));
 	server_html_kv(out, "Attempts", attempts);
 	server_html_kv(out, "Summary", jget(p, "summary"));
+	server_html_kv(out, "Jobs", jget(p, "jobs_summary"));
+	published_row(out, json_object_get(p, "published"));
 	approval_rows(out, p);
 	fputs("<tr><th>Log</th><td>", out);
 	pipeline_anchor(out, id, "/log.html", "follow");
@@ -286,37 +399,123 @@ static void plan_section(FILE *out, const json_t *plan)
 	plan_list(out, plan, "images", "Images affected", ", ");
 }
 
+/* The artifacts of job j: image files as download links, RPMs by NEVRA;
+ * each with its size and SHA-256 in the title. */
+static void job_artifacts(FILE *out, const json_t *j)
+{
+	const json_t *a;
+	size_t i;
+
+	fputs("<td><ul class=\"plain\">", out);
+	json_array_foreach(json_object_get(j, "artifacts"), i, a) {
+		const char *label = jget(a, "nevra") ? jget(a, "nevra") : jget(a, "file");
+		fputs("<li class=\"artifact\" title=\"sha256 ", out);
+		server_html_escape(out, jget(a, "sha256") ? jget(a, "sha256") : "unknown");
+		fputs("\">", out);
+		if (jget(a, "url")) {
+			fputs("<a href=\"", out);
+			server_html_escape(out, jget(a, "url"));
+			fputs("\">", out);
+			server_html_escape(out, label);
+			fputs("</a>", out);
+		} else {
+			server_html_escape(out, label);
+		}
+		if (json_is_integer(json_object_get(a, "bytes")))
+			fprintf(out, " <span class=\"muted\">(%lld bytes)</span>",
+				(long long)json_integer_value(json_object_get(a, "bytes")));
+		fputs("</li>", out);
+	}
+	fputs("</ul></td>", out);
+}
+
+/* 1 for the states a reader looks for first: failed and blocked. */
+static int job_failed(const json_t *j)
+{
+	const char *s = jget(j, "state");
+
+	return s && (!strcmp(s, "failed") || !strcmp(s, "blocked"));
+}
+
+static void job_row(FILE *out, const json_t *j)
+{
+	char duration[32];
+
+	server_html_duration(duration, json_object_get(j, "seconds"));
+	fprintf(out, "<tr class=\"job%s\">", job_failed(j) ? " failed" : "");
+	server_html_td(out, jget(j, "name"));
+	server_html_td(out, jget(j, "kind"));
+	fputs("<td>", out);
+	server_html_badge(out, jget(j, "state"));
+	fputs("</td>", out);
+	server_html_td(out, duration);
+	server_html_td(out, jget(j, "reason"));
+	job_artifacts(out, j);
+	fputs("<td>", out);
+	if (jget(j, "log")) {
+		fputs("<a href=\"", out);
+		server_html_escape(out, jget(j, "log_live"));
+		fputs("\">follow</a> &middot; <a href=\"", out);
+		server_html_escape(out, jget(j, "log"));
+		fputs("\">text</a>", out);
+	}
+	fputs("</td></tr>\n", out);
+}
+
+/* The jobs, failed and blocked first (what a reader came for), then the
+ * rest in the order they were recorded. */
 static void jobs_section(FILE *out, const json_t *p)
 {
 	const json_t *jobs = json_object_get(p, "jobs"), *j;
 	size_t i;
 
-	fprintf(out, "<h2>Jobs (%zu)</h2>", json_array_size(jobs));
+	fprintf(out, "<h2 id=\"jobs\">Jobs (%zu)</h2>", json_array_size(jobs));
 	if (!json_array_size(jobs)) {
 		fputs("<p class=\"muted\">No job recorded yet.</p>\n", out);
 		return;
 	}
-	fputs("<table><tr><th>Job</th><th>State</th><th>Time</th><th>Reason</th><th>Log</th></tr>\n",
-	      out);
-	json_array_foreach(jobs, i, j) {
-		char duration[32];
-		server_html_duration(duration, json_object_get(j, "seconds"));
-		fputs("<tr>", out);
-		server_html_td(out, jget(j, "name"));
+	fputs("<table><tr><th>Job</th><th>Kind</th><th>State</th><th>Time</th><th>Reason</th>"
+	      "<th>Artifacts</th><th>Log</th></tr>\n", out);
+	for (int failed = 1; failed >= 0; failed--)
+		json_array_foreach(jobs, i, j)
+			if (job_failed(j) == failed)
+				job_row(out, j);
+	fputs("</table>\n", out);
+}
+
+/* The statuses sent to the forge for the pipeline's commit, in order. */
+static void statuses_section(FILE *out, const json_t *statuses)
+{
+	const json_t *st;
+	size_t i;
+
+	fprintf(out, "<h2 id=\"statuses\">Forge statuses (%zu)</h2>", json_array_size(statuses));
+	if (!json_array_size(statuses)) {
+		fputs("<p class=\"muted\">None: this repository reports to no forge, or nothing "
+		      "was sent yet.</p>\n", out);
+		return;
+	}
+	fputs("<table><tr><th>Context</th><th>State</th><th>Description</th><th>Queued</th>"
+	      "<th>Delivery</th></tr>\n", out);
+	json_array_foreach(statuses, i, st) {
+		char at[32], delivery[64];
+		server_html_time(at, jget(st, "queued_at"));
+		if (json_is_integer(json_object_get(st, "http_status")))
+			snprintf(delivery, sizeof(delivery), "%s (HTTP %lld)",
+				 jget(st, "delivery") ? jget(st, "delivery") : "?",
+				 (long long)json_integer_value(json_object_get(st, "http_status")));
+		else
+			snprintf(delivery, sizeof(delivery), "%s",
+				 jget(st, "delivery") ? jget(st, "delivery") : "?");
+		fputs("<tr class=\"status\">", out);
+		server_html_td(out, jget(st, "context"));
 		fputs("<td>", out);
-		server_html_badge(out, jget(j, "state"));
+		server_html_badge(out, jget(st, "state"));
 		fputs("</td>", out);
-		server_html_td(out, duration);
-		server_html_td(out, jget(j, "reason"));
-		fputs("<td>", out);
-		if (jget(j, "log")) {
-			fputs("<a href=\"", out);
-			server_html_escape(out, jget(j, "log_live"));
-			fputs("\">follow</a> &middot; <a href=\"", out);
-			server_html_escape(out, jget(j, "log"));
-			fputs("\">text</a>", out);
-		}
-		fputs("</td></tr>\n", out);
+		server_html_td(out, jget(st, "description"));
+		server_html_td(out, at);
+		server_html_td(out, delivery);
+		fputs("</tr>\n", out);
 	}
 	fputs("</table>\n", out);
 }
@@ -330,27 +529,51 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 	server_html_page_begin(out, title, dashboard_state_active(jget(p, "state")) ? 10 : 0);
 	pipeline_fields(out, p);
 	dashboard_controls_pipeline(out, p);
-	plan_section(out, json_object_get(p, "plan"));
 	jobs_section(out, p);
+	statuses_section(out, json_object_get(p, "statuses"));
+	fputs("<h2>Build timeline</h2>\n", out);
+	server_svg_timeline(out, json_object_get(p, "jobs"), json_object_get(p, "plan"));
+	fputs("<h2>Dependency graph of the rebuild set</h2>\n", out);
+	server_svg_graph(out, json_object_get(p, "plan"), json_object_get(p, "jobs"));
+	plan_section(out, json_object_get(p, "plan"));
 	server_html_page_end(out);
 }
 
-/* The script of a log page: asks src?offset=N for what follows, appends it,
- * and stops once api says the pipeline ended and nothing more came. */
+/* The script of a log page: asks src?offset=N for what follows, appends
+ * it line by line (each a div id="L<n>" with its number linking to #L<n>,
+ * the time it reached the page, and class "err" when it says "error:"),
+ * and stops once api says the pipeline ended and nothing more came. Logs
+ * carry no time per line: the first chunk's lines are marked as there when
+ * the page opened, later ones with the time they arrived. A #L<n> in the
+ * address is scrolled to once that line is there. */
 static const char follow_script[] =
 	"(function(){\n"
 	"var pre=document.getElementById('log'),st=document.getElementById('state'),\n"
 	"src=pre.getAttribute('data-src'),api=pre.getAttribute('data-api'),\n"
-	"off=0,last=false,dec=new TextDecoder('utf-8');\n"
+	"off=0,last=false,n=0,part='',first=true,jumped=false,dec=new TextDecoder('utf-8');\n"
+	"function two(v){return (v<10?'0':'')+v;}\n"
+	"function now(){var d=new Date();return two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+\n"
+	" two(d.getUTCSeconds())+'Z';}\n"
+	"function line(text,ts){n++;var div=document.createElement('div'),a=document.createElement('a'),\n"
+	" t=document.createElement('span'),x=document.createElement('span');\n"
+	" div.id='L'+n;div.className='line'+(/(^|[^a-z])error:/i.test(text)?' err':'');\n"
+	" a.href='#L'+n;a.className='ln';a.textContent=n;t.className='ts';t.textContent=ts;\n"
+	" x.className='tx';x.textContent=text;div.appendChild(a);div.appendChild(t);\n"
+	" div.appendChild(x);pre.appendChild(div);}\n"
+	"function add(text,end){var ts=first?'\u2264 '+now():now(),lines=(part+text).split('\\n');\n"
+	" part=lines.pop();lines.forEach(function(l){line(l,ts);});\n"
+	" if(end&&part){line(part,ts);part='';}}\n"
+	"function jump(){if(jumped||!location.hash)return;var e=document.getElementById(location.hash.slice(1));\n"
+	" if(e){jumped=true;e.classList.add('target');e.scrollIntoView();}}\n"
 	"function again(ms){setTimeout(tick,ms);}\n"
 	"function tick(){\n"
 	" fetch(src+'?offset='+off,{cache:'no-store'})\n"
 	" .then(function(r){return r.ok?r.arrayBuffer():new ArrayBuffer(0);})\n"
 	" .then(function(b){\n"
-	"  if(b.byteLength){off+=b.byteLength;\n"
-	"   pre.appendChild(document.createTextNode(dec.decode(b,{stream:true})));\n"
-	"   window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
-	"  if(last){st.textContent+=' (log complete)';return;}\n"
+	"  if(b.byteLength){off+=b.byteLength;add(dec.decode(b,{stream:true}),false);\n"
+	"   jump();if(!location.hash)window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
+	"  first=false;\n"
+	"  if(last){add('',true);jump();st.textContent+=' (log complete)';return;}\n"
 	"  return fetch(api,{cache:'no-store'}).then(function(r){return r.json();})\n"
 	"  .then(function(p){st.textContent=p.state;\n"
 	"   last=p.state!=='queued'&&p.state!=='running';again(last?0:1000);});\n"
@@ -375,7 +598,7 @@ void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const c
 	server_html_escape(out, src);
 	fputs("\">text</a></p>\n<pre id=\"log\" data-src=\"", out);
 	server_html_escape(out, src);
-	fprintf(out, "\" data-api=\"/api/pipelines/%lld\"></pre>\n<script>%s</script>\n",
+	fprintf(out, "\" data-api=\"/api/pipelines/%lld\" class=\"log\"></pre>\n<script>%s</script>\n",
 		(long long)id, follow_script);
 	server_html_page_end(out);
 	free(title);

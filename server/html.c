@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "server/html.h"
 
 #include <string.h>
@@ -27,7 +28,12 @@ static const char stylesheet[] =
 	".s-running{background:#0969da}.s-queued{background:#8c959f}"
 	".s-blocked{background:#bc4c00}.s-approvalneeded{background:#9a6700}"
 	".s-cancelled,.s-superseded,.s-skipped{background:#57606a}"
-	".muted{color:#57606a}ul.plain{margin:0;padding-left:1.2em}";
+	".muted{color:#57606a}ul.plain{margin:0;padding-left:1.2em}"
+	"pre.log{padding:0}pre.log .line{padding:0 .6em}pre.log .line:target,pre.log .line.target{background:#fff8c5}"
+	"pre.log .ln{display:inline-block;min-width:3.5em;color:#8c959f;text-decoration:none;"
+	"user-select:none}pre.log .ts{color:#8c959f;margin-right:1em;user-select:none}"
+	"pre.log .err{background:#ffebe9}pre.log .err .tx{color:#cf222e;font-weight:600}"
+	"tr.failed td{background:#fff5f5}";
 
 void server_html_escape(FILE *out, const char *s)
 {
@@ -55,12 +61,32 @@ void server_html_url_escape(FILE *out, const char *s)
 	}
 }
 
-void server_html_time(char buf[32], double t)
+double server_html_time_parse(const char *t)
 {
-	time_t secs = (time_t)t;
+	struct tm tm;
+	const char *rest;
+	double frac = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || !(rest = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm)))
+		return 0;
+	if (*rest == '.') {
+		double scale = 0.1;
+		for (rest++; *rest >= '0' && *rest <= '9'; rest++, scale /= 10)
+			frac += (*rest - '0') * scale;
+	}
+	if (strcmp(rest, "Z"))
+		return 0;
+	return (double)timegm(&tm) + frac;
+}
+
+void server_html_time(char buf[32], const char *t)
+{
+	double secs = server_html_time_parse(t);
+	time_t whole = (time_t)secs;
 	struct tm tm;
 
-	if (t <= 0 || !gmtime_r(&secs, &tm))
+	if (secs <= 0 || !gmtime_r(&whole, &tm))
 		snprintf(buf, 32, "-");
 	else
 		strftime(buf, 32, "%Y-%m-%d %H:%M:%SZ", &tm);

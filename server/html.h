@@ -48,9 +48,14 @@ void server_html_kv(FILE *out, const char *name, const char *value);
  * HTML); members that are not strings show as empty. */
 void server_html_strings(FILE *out, const json_t *a, const char *sep);
 
-/* Formats t (seconds since the epoch) as "YYYY-MM-DD HH:MM:SSZ" in UTC into
- * buf; "-" when t <= 0. */
-void server_html_time(char buf[32], double t);
+/* Formats t, an RFC 3339 UTC time as the API gives it
+ * ("2026-12-07T14:55:13.042Z"), as "YYYY-MM-DD HH:MM:SSZ" into buf; "-"
+ * when t is NULL or not such a time. */
+void server_html_time(char buf[32], const char *t);
+
+/* Seconds since the epoch of an RFC 3339 UTC time t as the API gives it
+ * ("2026-12-07T14:55:13.042Z"), or 0 when t is NULL or not one. */
+double server_html_time_parse(const char *t);
 
 /* Formats a JSON number of seconds as "4.2s", "3m05s" or "2h07m" into buf;
  * "-" when seconds is not a number (or NULL). */

@@ -334,9 +334,11 @@ static void on_job(void *arg, const char *name, enum builder_job_state state, co
 	struct server_store_job job = { (char *)name, state, (char *)reason, (char *)log, seconds };
 
 	server_store_set_job(rs->s->store, rs->p->id, &job, NULL);
-	if (state == BUILDER_JOB_FAILED && !rs->first_failed)
+	/* Image jobs ("image/<config>") are reported too: they are no builds. */
+	int is_build = strncmp(name, "image/", 6) != 0;
+	if (is_build && state == BUILDER_JOB_FAILED && !rs->first_failed)
 		rs->first_failed = sy_xstrdup(name);
-	if (state == BUILDER_JOB_BUILT || state == BUILDER_JOB_FAILED)
+	if (is_build && (state == BUILDER_JOB_BUILT || state == BUILDER_JOB_FAILED))
 		server_metrics_build(rs->s->metrics, builder_job_state_name(state), seconds);
 }
 

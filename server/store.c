@@ -607,21 +607,56 @@ int server_store_get(struct server_store *st, long id, struct server_store_pipel
 	return rc;
 }
 
-int server_store_list(struct server_store *st, size_t max, struct server_store_pipeline **out,
-		       size_t *n, struct sy_error *err)
+int server_store_list(struct server_store *st, const struct server_store_filter *f,
+		       struct server_store_pipeline **out, size_t *n, struct sy_error *err)
 {
-	(void)err;
-	*out = sy_xcalloc(max + 1, sizeof(**out));
+	int rc = 0;
+
+	*out = sy_xcalloc(f->max + 1, sizeof(**out));
 	*n = 0;
 	pthread_mutex_lock(&st->lock);
-	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines ORDER BY id DESC"
-				      " LIMIT ?1");
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
-	while (s && *n < max && sqlite3_step(s) == SQLITE_ROW)
+	/* NULL parameters match every row: one statement for every filter. */
+	sqlite3_stmt *s = prepare(st, "SELECT " PIPELINE_COLUMNS " FROM pipelines"
+				      " WHERE (?2 IS NULL OR id < ?2) AND (?3 IS NULL OR state = ?3)"
+				      " AND (?4 IS NULL OR ref = ?4) AND (?5 IS NULL OR repo = ?5)"
+				      " ORDER BY id DESC LIMIT ?1");
+	if (!s) {
+		rc = sy_error_set(err, "state.db: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)f->max);
+	if (f->before > 0)
+		sqlite3_bind_int64(s, 2, f->before);
+	if (f->state >= 0)
+		sqlite3_bind_text(s, 3, server_pipeline_state_name((enum server_pipeline_state)f->state),
+				  -1, SQLITE_STATIC);
+	if (f->ref)
+		sqlite3_bind_text(s, 4, f->ref, -1, SQLITE_STATIC);
+	if (f->repo)
+		sqlite3_bind_text(s, 5, f->repo, -1, SQLITE_STATIC);
+	while (*n < f->max && sqlite3_step(s) == SQLITE_ROW)
 		read_pipeline(s, &(*out)[(*n)++]);
 	sqlite3_finalize(s);
+out:
 	pthread_mutex_unlock(&st->lock);
-	return 0;
+	return rc;
+}
+
+int server_store_ref_known(struct server_store *st, const char *ref, struct sy_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_stmt *s = prepare(st, "SELECT 1 FROM pipelines WHERE ref = ?1 LIMIT 1");
+	if (!s) {
+		rc = sy_error_set(err, "state.db: %s", sqlite3_errmsg(st->db));
+	} else {
+		sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
 }
 
 int server_store_jobs(struct server_store *st, long id, struct server_store_job **out,

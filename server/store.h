@@ -192,10 +192,23 @@ int server_store_set_job(struct server_store *st, long pipeline,
 int server_store_get(struct server_store *st, long id, struct server_store_pipeline *out,
 		      struct sy_error *err);
 
-/* The latest pipelines, newest first, at most max: *out (caller releases
- * each and frees the array) and *n. Returns 0 or -1. */
-int server_store_list(struct server_store *st, size_t max, struct server_store_pipeline **out,
-		       size_t *n, struct sy_error *err);
+/* Which pipelines server_store_list returns. Nothing is owned. */
+struct server_store_filter {
+	size_t max;          /* at most this many */
+	long before;         /* only ids below it (a page's cursor); 0: none */
+	int state;           /* an enum server_pipeline_state, or -1: any */
+	const char *ref;     /* only this ref (branch or "pr/<n>"), or NULL */
+	const char *repo;    /* only this configured repository, or NULL */
+};
+
+/* The pipelines f selects, newest (highest id) first: *out (caller
+ * releases each and frees the array) and *n. Returns 0 or -1 with err. */
+int server_store_list(struct server_store *st, const struct server_store_filter *f,
+		       struct server_store_pipeline **out, size_t *n, struct sy_error *err);
+
+/* Returns 1 when some stored pipeline has ref ref, 0 when none, -1 with
+ * err. */
+int server_store_ref_known(struct server_store *st, const char *ref, struct sy_error *err);
 
 /* The jobs of pipeline id in the order they were first recorded. */
 int server_store_jobs(struct server_store *st, long id, struct server_store_job **out,

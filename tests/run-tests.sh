@@ -12,6 +12,7 @@ logdir=build/test-logs
 mkdir -p "$logdir"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp:print_suppressions=0}"
 for t in "$@"; do
 	name=$(basename "$t")
 	log="$logdir/$name.log"

@@ -220,7 +220,7 @@ curl -fs "$base/api/pipelines/$run" | jq -e --arg h "$held" '.trigger == "approv
 	fail "the approved pipeline does not say what it approves"
 curl -fs "$base/api/pipelines/$held" | jq -e --arg r "$run" '.state == "failure" and
 	.approval.state == "approved" and .approval.approved_by == "alice" and
-	.approval.approved_at > 0 and .approval.pipeline == ($r | tonumber)' >/dev/null ||
+	(.approval.approved_at | test("^[0-9-]+T[0-9:.]+Z$")) and .approval.pipeline == ($r | tonumber)' >/dev/null ||
 	fail "the held pipeline does not say who approved it"
 curl -fs "$base/pipelines/$held" >"$T/approved.html"
 expect_line "$T/approved.html" "approved by alice at [0-9-]+ [0-9:]+Z, built by pipeline <a href=\"/pipelines/$run\">"

@@ -6,8 +6,12 @@
  * the state directory. */
 #include "testutil.h"
 
+#include <math.h>
+
 #include <jansson.h>
 
+#include "common/util.h"
+#include "forge/outbox.h"
 #include "server/dashboard.h"
 #include "server/metrics.h"
 #include "server/store.h"
@@ -84,6 +88,10 @@ static int setup(void **state)
 	free(db);
 	f->metrics = server_metrics_new(f->dir);
 	f->conf.url = "http://ci.example";
+	static struct server_repo_conf repo;
+	repo.name = (char *)"distro";
+	f->conf.repos = &repo;
+	f->conf.nrepos = 1;
 	f->d = (struct server_dashboard){ f->store, &f->conf, f->dir, f->metrics, queue_of, NULL };
 
 	f->id = queue(f, "main", HEAD);
@@ -389,7 +397,7 @@ static void test_dashboard_list_shows_progress_of_running_pipelines(void **state
 	json_decref(doc);
 
 	struct server_http_response *r = get(f, "/pipelines", "", 200);
-	assert_non_null(strstr(r->body, "<td>1/2 done; running: bash</td>"));
+	assert_non_null(strstr(r->body, "<td class=\"summary\">1/2 done; running: bash</td>"));
 }
 
 static void test_dashboard_jobs_fall_back_to_build_summary(void **state)
@@ -561,7 +569,8 @@ static void test_dashboard_held_pipeline_shows_approval_and_who_gave_it(void **s
 	assert_string_equal(json_string_value(json_object_get(a, "state")), "approved");
 	assert_string_equal(json_string_value(json_object_get(a, "approved_by")), "alice");
 	assert_int_equal(json_integer_value(json_object_get(a, "pipeline")), approved.id);
-	assert_true(json_real_value(json_object_get(a, "approved_at")) > 0);
+	assert_non_null(json_string_value(json_object_get(a, "approved_at")));
+	assert_true(server_html_time_parse(json_string_value(json_object_get(a, "approved_at"))) > 0);
 	assert_null(json_object_get(a, "command"));
 	json_decref(doc);
 	html = get(f, path, "", 200)->body;
@@ -578,6 +587,218 @@ static void test_dashboard_held_pipeline_shows_approval_and_who_gave_it(void **s
 	assert_non_null(strstr(html, want));
 	free(want);
 	server_store_pipeline_release(&approved);
+}
+
+static void test_dashboard_api_times_are_rfc3339_utc(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	const char *created = json_string_value(json_object_get(doc, "created"));
+
+	assert_non_null(created);
+	assert_int_equal(strlen(created), strlen("2026-12-07T14:55:13.042Z"));
+	assert_int_equal(created[10], 'T');
+	assert_int_equal(created[strlen(created) - 1], 'Z');
+	assert_true(fabs(server_html_time_parse(created) - sy_wall_s()) < 60);
+	json_decref(doc);
+}
+
+static void test_dashboard_api_list_pages_with_cursor(void **state)
+{
+	struct fixture *f = *state;
+	char query[128];
+
+	for (int i = 0; i < 3; i++)
+		queue(f, "main", HEAD);
+	/* 5 pipelines, 2 a page: 5 4 | 3 2 | 1, each page's next the rest. */
+	json_t *doc = get_json(f, "/api/pipelines", "limit=2");
+	long seen[8], n = 0;
+	for (;;) {
+		json_t *p;
+		size_t i;
+		json_array_foreach(json_object_get(doc, "pipelines"), i, p)
+			seen[n++] = (long)json_integer_value(json_object_get(p, "id"));
+		const char *next = json_string_value(json_object_get(doc, "next"));
+		if (!next)
+			break;
+		assert_int_equal(strncmp(next, "/api/pipelines?", 15), 0);
+		snprintf(query, sizeof(query), "%s", next + 15);
+		json_decref(doc);
+		assert_true(n < 6);
+		doc = get_json(f, "/api/pipelines", query);
+	}
+	json_decref(doc);
+	assert_int_equal(n, 5);
+	for (long i = 0; i < n; i++)
+		assert_int_equal(seen[i], 5 - i);
+}
+
+static void test_dashboard_api_list_filters_by_state_branch_repo(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = get_json(f, "/api/pipelines", "state=failure");
+	json_t *list = json_object_get(doc, "pipelines");
+
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), f->id);
+	json_decref(doc);
+	doc = get_json(f, "/api/pipelines", "branch=pr/7&state=");
+	list = json_object_get(doc, "pipelines");
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), f->id2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "filters"),
+							      "branch")), "pr/7");
+	json_decref(doc);
+	doc = get_json(f, "/api/pipelines", "repo=distro&state=queued");
+	assert_int_equal(json_array_size(json_object_get(doc, "pipelines")), 1);
+	json_decref(doc);
+}
+
+static void test_dashboard_api_list_refuses_unknown_filters(void **state)
+{
+	struct fixture *f = *state;
+	const char *const bad[] = { "state=bogus", "branch=nope", "repo=other", "stat=failure",
+				    "limit=0", "limit=x", "limit=1001", "cursor=zz", "cursor=7631" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct server_http_response *r = get(f, "/api/pipelines", bad[i], 400);
+		json_t *doc = json_loadb(r->body, r->len, 0, NULL);
+		assert_non_null(json_string_value(json_object_get(doc, "error")));
+		json_decref(doc);
+		get(f, "/", bad[i], 400);
+	}
+}
+
+static const char images_json[] =
+	"{\"images\": [{\"job\": \"image/core\", \"config\": \"core\", \"state\": \"built\","
+	" \"text\": \"composed core.tar.gz\", \"log\": \"%s\", \"build\": \"20260101T000000Z\","
+	" \"started\": 1700000000.0, \"ended\": 1700000012.5,"
+	" \"artifacts\": [{\"name\": \"core.tar.gz\", \"bytes\": 3, \"sha256\": \"ab\"}]},"
+	" {\"job\": \"image/<b>x</b>\", \"config\": \"<b>x</b>\", \"state\": \"failed\","
+	" \"text\": \"<i>no</i>\", \"log\": null, \"build\": null, \"started\": 1700000001.0,"
+	" \"ended\": 1700000002.0, \"artifacts\": []}]}\n";
+
+static void test_dashboard_image_jobs_with_artifacts_and_logs(void **state)
+{
+	struct fixture *f = *state;
+	char *log = sy_xasprintf("%s/pipelines/1/logs/image-core.log", f->dir);
+	char *text = sy_xasprintf(images_json, log);
+
+	test_write_file(f->dir, "pipelines/1/logs/image-core.log", "composing\n");
+	test_write_file(f->dir, "images/core/20260101T000000Z/core.tar.gz", "abc");
+	test_write_file(f->dir, "pipelines/1/images.json", text);
+	set_job(f, f->id, "image/core", BUILDER_JOB_BUILT, "composed core.tar.gz", log);
+
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	json_t *jobs = json_object_get(doc, "jobs"), *core = NULL, *x = NULL, *j;
+	size_t i;
+	json_array_foreach(jobs, i, j) {
+		if (!strcmp(json_string_value(json_object_get(j, "name")), "image/core"))
+			core = j;
+		if (!strcmp(json_string_value(json_object_get(j, "name")), "image/<b>x</b>"))
+			x = j;
+	}
+	assert_non_null(core);
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(core, "kind")), "image");
+	assert_string_equal(json_string_value(json_object_get(core, "log")),
+			    "/pipelines/1/jobs/image/core/log");
+	json_t *a = json_array_get(json_object_get(core, "artifacts"), 0);
+	assert_string_equal(json_string_value(json_object_get(a, "url")),
+			    "/images/core/20260101T000000Z/core.tar.gz");
+	assert_string_equal(json_string_value(json_object_get(a, "content_type")), "application/gzip");
+	assert_string_equal(json_string_value(json_object_get(core, "finished")),
+			    "2023-11-14T22:13:32.500Z");
+	json_t *zlib = json_array_get(jobs, 0);
+	assert_string_equal(json_string_value(json_object_get(zlib, "kind")), "build");
+	assert_true(json_is_array(json_object_get(zlib, "nevras")));
+	json_decref(doc);
+
+	struct server_http_response *r = get(f, "/pipelines/1/jobs/image/core/log", "", 200);
+	assert_non_null(r->file_path);
+	r = get(f, "/images/core/20260101T000000Z/core.tar.gz", "", 200);
+	assert_string_equal(r->content_type, "application/gzip");
+	get(f, "/images/core/20260101T000000Z/..%2f..%2fstate.db", "", 404);
+	get(f, "/images/core/../../state.db", "", 404);
+	const char *html = get(f, "/pipelines/1", "", 200)->body;
+	assert_non_null(strstr(html, "href=\"/images/core/20260101T000000Z/core.tar.gz\""));
+	assert_null(strstr(html, "<b>x</b>"));
+	assert_null(strstr(html, "<i>no</i>"));
+	assert_non_null(strstr(html, "<svg class=\"timeline\" id=\"timeline\""));
+	assert_non_null(strstr(html, "<div class=\"graph\" id=\"graph\"><svg"));
+
+	doc = get_json(f, "/api/images", "");
+	json_t *build = json_array_get(json_object_get(json_array_get(json_object_get(doc, "images"), 0),
+						       "builds"), 0);
+	assert_int_equal(json_integer_value(json_object_get(build, "pipeline")), 1);
+	json_decref(doc);
+	free(text);
+	free(log);
+}
+
+static void test_dashboard_links_commits_to_the_forge_and_summarises_jobs(void **state)
+{
+	struct fixture *f = *state;
+	struct server_repo_conf *r = (struct server_repo_conf *)f->conf.repos;
+
+	r->forge = (char *)"gitlab";
+	r->project = (char *)"group/distro";
+	r->api = (char *)"https://git.example/api/v4/";
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	json_t *c = json_object_get(doc, "commit");
+	assert_string_equal(json_string_value(json_object_get(c, "url")),
+			    "https://git.example/group/distro/-/commit/" HEAD);
+	assert_true(json_is_null(json_object_get(c, "subject"))); /* no mirror */
+	assert_string_equal(json_string_value(json_object_get(doc, "jobs_summary")),
+			    "1 built, 2 failed, 1 running: openssl, evil");
+	json_decref(doc);
+	r->forge = (char *)"github";
+	r->api = NULL;
+	doc = get_json(f, "/api/pipelines", "");
+	c = json_object_get(json_array_get(json_object_get(doc, "pipelines"), 1), "commit");
+	assert_string_equal(json_string_value(json_object_get(c, "url")),
+			    "https://github.com/group/distro/commit/" HEAD);
+	json_decref(doc);
+	r->forge = r->project = NULL;
+}
+
+static void test_dashboard_pipeline_shows_forge_statuses_and_published_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	char *db = sy_xasprintf("%s/state.db", f->dir);
+	struct forge_outbox *ob = forge_outbox_open(db, &err);
+	struct forge_status_request r = { .sha = HEAD, .context = "shipyard/build",
+					   .state = FORGE_FAILURE, .description = "1 failed: " XSS,
+					   .target_url = "http://ci.example/pipelines/1" };
+
+	assert_non_null(ob);
+	assert_int_equal(forge_outbox_enqueue(ob, "distro", &r, NULL, &err), 1);
+	forge_outbox_close(ob);
+	free(db);
+	test_write_file(f->dir, "repos/main/published.json", "{\"commit\": \"" HEAD "\"}");
+	json_t *doc = get_json(f, "/api/pipelines/1", "");
+	json_t *st = json_array_get(json_object_get(doc, "statuses"), 0);
+	assert_string_equal(json_string_value(json_object_get(st, "context")), "shipyard/build");
+	assert_string_equal(json_string_value(json_object_get(st, "state")), "failure");
+	assert_string_equal(json_string_value(json_object_get(st, "delivery")), "queued");
+	assert_true(json_is_true(json_object_get(json_object_get(doc, "published"), "head")));
+	json_decref(doc);
+	const char *html = get(f, "/pipelines/1", "", 200)->body;
+	assert_non_null(strstr(html, "<tr class=\"status\"><td>shipyard/build</td>"));
+	assert_non_null(strstr(html, "1 failed: &lt;script&gt;"));
+	assert_null(strstr(html, XSS));
+	assert_non_null(strstr(html, "<td id=\"published\">main: nothing published yet"));
+}
+
+static void test_dashboard_serves_openapi_description(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = get_json(f, "/api/openapi.json", "");
+
+	assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+	assert_non_null(json_object_get(json_object_get(doc, "paths"), "/api/pipelines"));
+	json_decref(doc);
 }
 
 int main(void)
@@ -599,6 +820,14 @@ int main(void)
 		T(test_dashboard_images_and_artifacts),
 		T(test_dashboard_metrics_in_prometheus_text),
 		T(test_dashboard_held_pipeline_shows_approval_and_who_gave_it),
+		T(test_dashboard_api_times_are_rfc3339_utc),
+		T(test_dashboard_api_list_pages_with_cursor),
+		T(test_dashboard_api_list_filters_by_state_branch_repo),
+		T(test_dashboard_api_list_refuses_unknown_filters),
+		T(test_dashboard_image_jobs_with_artifacts_and_logs),
+		T(test_dashboard_links_commits_to_the_forge_and_summarises_jobs),
+		T(test_dashboard_pipeline_shows_forge_statuses_and_published_snapshot),
+		T(test_dashboard_serves_openapi_description),
 		cmocka_unit_test(test_html_escape_escapes_markup_and_quotes),
 	};
 #undef T
