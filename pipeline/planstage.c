@@ -53,8 +53,17 @@ static int read_indexes(struct pipeline *p, struct sy_error *err)
 	double t0 = sy_now_s();
 
 	if (p->has_base) {
-		if (planner_commit_read(&p->settings, p->base.oid, NULL, &p->base, err))
+		if (planner_commit_read(&p->settings, p->base.oid, NULL, &p->base, err)) {
+			/* The head's own error names what the commit being
+			 * planned must fix; the base's comes second. */
+			struct sy_error head_err = { { 0 } };
+
+			if (planner_commit_read(&p->settings, p->head.oid, NULL, &p->head,
+						&head_err) == 0)
+				return -1;
+			*err = head_err;
 			return -1;
+		}
 		pipeline_timing("index", p->base.oid, t0);
 		t0 = sy_now_s();
 	}
