@@ -49,6 +49,9 @@ bucket=http://127.0.0.1:$s3port/repos
 start_proxy() {
 	[ -z "$proxy_pid" ] || { kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true; }
 	: >"$T/proxy.log"
+	# Emptied here, not by the redirection below, which the child does at
+	# some point after the fork: listen_port must not read the old port.
+	: >"$T/proxy.out"
 	node "$TOP/tests/s3rver/proxy.js" "$s3port" "$secret" "$T/proxy.log" "$@" \
 		>"$T/proxy.out" 2>&1 &
 	proxy_pid=$!
