@@ -1,7 +1,8 @@
 /* gen-distro: writes a synthetic RPM distribution in the Azure Linux layout as
- * a git repository with history, for benchmarking `shipyard plan`.
+ * a git repository with history, for benchmarking `shipyard plan` and, with
+ * --buildable, builds (bench/cluster.sh).
  *
- *   gen-distro --specs N --out DIR [--seed S] [--commits K]
+ *   gen-distro --specs N --out DIR [--seed S] [--commits K] [--buildable]
  *
  * DIR (created; must be absent or empty) receives SPECS/<dir>/<spec>.spec, a
  * small source tarball and <spec>.signatures.json (SHA-256, the toolkit's
@@ -18,7 +19,14 @@
  * directory (alternately a Release bump and a patch added with a Release
  * bump). So HEAD~K is the hub commit and HEAD~1..HEAD a one-spec commit.
  * Everything is a function of N, S and K: the same arguments give the same
- * commit ids. A summary goes to stdout. Exit status 0, 1 on error, 2 on usage. */
+ * commit ids. A summary goes to stdout. Exit status 0, 1 on error, 2 on usage.
+ *
+ * --buildable: the same DAG shape, but every spec builds in moments with the
+ * worker root alone: %build checks that the build root holds a file of each
+ * spec it BuildRequires and writes one small file, which %install puts at
+ * the paths %files lists. Left out, as they would not build: the cycles, the
+ * names nothing provides, the aarch64-only specs, the multi-spec directories
+ * and the pkgconfig .pc files (the Provides stay). */
 #define _GNU_SOURCE /* hsearch_r */
 #include <archive.h>
 #include <archive_entry.h>
@@ -87,6 +95,7 @@ struct gspec {
 struct distro {
 	struct gspec *specs;
 	size_t n;
+	int buildable; /* --buildable: specs `shipyard build` builds */
 	uint64_t rng;
 	struct hsearch_data names; /* every spec Name and reserved name */
 };
@@ -291,7 +300,7 @@ static void make_other_specs(struct distro *d, size_t end)
 		s->has_check = rnd01(d) < 0.4;
 		double a = rnd01(d);
 		/* aarch64-only specs sit in the last tenth, so few would want them */
-		if (a < 0.01 && i > d->n * 9 / 10) {
+		if (a < 0.01 && i > d->n * 9 / 10 && !d->buildable) {
 			s->aarch64_only = 1;
 			s->arch_line = "ExclusiveArch:  aarch64";
 		} else if (a < 0.03) {
@@ -346,7 +355,7 @@ static void make_edges(struct distro *d)
 			sy_strv_push(&s->extra_brs, "gcc-c++");
 		if (rnd01(d) < 0.2)
 			sy_strv_push(&s->extra_brs, "pkgconfig");
-		if (rnd01(d) < 0.015)
+		if (rnd01(d) < 0.015 && !d->buildable)
 			sy_strv_push(&s->extra_brs, missing_brs[rndn(d, COUNT(missing_brs))]);
 	}
 }
@@ -385,7 +394,7 @@ static size_t pick_cycle_member(struct distro *d, const size_t *taken, size_t n)
 static void make_cycles(struct distro *d)
 {
 	size_t m[5];
-	if (d->n < 1 + NHUBS + 40)
+	if (d->n < 1 + NHUBS + 40 || d->buildable)
 		return;
 	for (size_t i = 0; i < 5; i++)
 		m[i] = pick_cycle_member(d, m, i);
@@ -504,7 +513,7 @@ static void render_subpackages(FILE *f, const struct gspec *s)
 			s->name, s->name);
 }
 
-static void render_files(FILE *f, const struct gspec *s)
+static void render_files(FILE *f, const struct distro *d, const struct gspec *s)
 {
 	fprintf(f, "\n%%files\n%%license LICENSE\n%%{_bindir}/%s\n", s->name);
 	if (s->sub & SUB_LIBS)
@@ -514,11 +523,37 @@ static void render_files(FILE *f, const struct gspec *s)
 	if (s->sub & SUB_DEVEL) {
 		fprintf(f, "\n%%files devel\n%%{_includedir}/%s.h\n%%{_libdir}/lib%s.so\n", s->name,
 			s->name);
-		if (s->pc)
+		if (s->pc && !d->buildable)
 			fprintf(f, "%%{_libdir}/pkgconfig/%s.pc\n", s->name);
 	}
 	if (s->sub & SUB_DOC)
 		fprintf(f, "\n%%files doc\n%%doc README\n");
+}
+
+/* --buildable: %prep, %build, %install and %check that build in moments.
+ * %build first checks that the build root holds a file of every spec s
+ * BuildRequires (its header, else its program), so that a build root
+ * without its dependencies fails; then it writes one small file, which
+ * %install puts at every path %files lists. */
+static void render_buildable(FILE *f, const struct distro *d, const struct gspec *s)
+{
+	fprintf(f, "\n%%prep\n%%autosetup -p1\n\n%%build\n");
+	for (size_t i = 0; i < s->nbrs; i++) {
+		const struct gspec *t = &d->specs[s->brs[i].target];
+		if (t->sub & SUB_DEVEL)
+			fprintf(f, "test -f %%{_includedir}/%s.h\n", t->name);
+		else
+			fprintf(f, "test -f %%{_bindir}/%s\n", t->name);
+	}
+	fprintf(f, "echo '%%{name} %%{version}-%%{release}' >%%{name}.out\n\n"
+		   "%%install\ninstall -D -m 755 %%{name}.out %%{buildroot}%%{_bindir}/%%{name}\n");
+	if (s->sub & (SUB_DEVEL | SUB_LIBS))
+		fprintf(f, "install -D -m 644 %%{name}.out %%{buildroot}%%{_libdir}/lib%%{name}.so.1\n");
+	if (s->sub & SUB_DEVEL)
+		fprintf(f, "ln -s lib%%{name}.so.1 %%{buildroot}%%{_libdir}/lib%%{name}.so\n"
+			   "install -D -m 644 %%{name}.out %%{buildroot}%%{_includedir}/%%{name}.h\n");
+	if (s->has_check)
+		fprintf(f, "\n%%check\ntest -s %%{name}.out\n");
 }
 
 static char *render_macros_spec(const struct gspec *s)
@@ -578,11 +613,15 @@ static char *render_spec(const struct distro *d, const struct gspec *s)
 	fprintf(f, "\n%%description\n%s is a synthetic package of the shipyard benchmark.\n",
 		s->name);
 	render_subpackages(f, s);
-	fprintf(f, "\n%%prep\n%%autosetup -p1\n\n%%build\n%%bench_configure\n%%make_build\n\n"
-		   "%%install\n%%make_install\n");
-	if (s->has_check)
-		fprintf(f, "\n%%check\n%%make_build check\n");
-	render_files(f, s);
+	if (d->buildable) {
+		render_buildable(f, d, s);
+	} else {
+		fprintf(f, "\n%%prep\n%%autosetup -p1\n\n%%build\n%%bench_configure\n%%make_build\n\n"
+			   "%%install\n%%make_install\n");
+		if (s->has_check)
+			fprintf(f, "\n%%check\n%%make_build check\n");
+	}
+	render_files(f, d, s);
 	fprintf(f, "\n%%changelog\n");
 	for (size_t i = 0; i < s->changelog.n; i++)
 		fprintf(f, "%s%s", i ? "\n" : "", s->changelog.items[i]);
@@ -775,8 +814,9 @@ static int touch_spec(const char *out, struct distro *d, struct gspec *s, int ad
 		char *patch = sy_xasprintf("%s-fix-%zu.patch", s->name, s->patches.n + 1);
 		char *path = sy_xasprintf("%s/%s", dir, patch);
 		char *body = sy_xasprintf(
-			"--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n %s\n+fix %zu\n", s->name,
-			s->patches.n + 1);
+			"--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n"
+			" README of %s-%s, written by shipyard's bench/gen-distro.\n+fix %zu\n",
+			s->name, s->version, s->patches.n + 1);
 		int w = sy_write_file(path, body, strlen(body), 0644, err);
 		free(body);
 		free(path);
@@ -875,18 +915,18 @@ static void print_summary(const struct distro *d, size_t nchains, size_t ncommit
 	printf("gen-distro: hubs (specs BuildRequiring them):");
 	for (size_t h = 0; h < NHUBS; h++)
 		printf(" %s %zu", hubs[h].name, rdeps[1 + h]);
-	printf("\ngen-distro: %zu chains, 2 cycles, %zu pkgconfig provides, %zu version-macro "
+	printf("\ngen-distro: %zu chains, %d cycles, %zu pkgconfig provides, %zu version-macro "
 	       "BuildRequires, %zu BuildRequires on missing names, %zu specs excluded on x86_64\n",
-	       nchains, pc, macro_users, missing, excl);
+	       nchains, d->buildable || d->n < 1 + NHUBS + 40 ? 0 : 2, pc, macro_users, missing, excl);
 	printf("gen-distro: history: initial commit, %s Release bump, %zu one-spec commits\n",
 	       hubs[HUB_TOUCHED].name, ncommits);
 	free(rdeps);
 }
 
 static int generate(const char *out, size_t nspecs, uint64_t seed, size_t ncommits,
-		    struct sy_error *err)
+		    int buildable, struct sy_error *err)
 {
-	struct distro d = { .n = nspecs, .rng = seed };
+	struct distro d = { .n = nspecs, .rng = seed, .buildable = buildable };
 	int rc = -1;
 	d.specs = sy_xcalloc(nspecs, sizeof(*d.specs));
 	if (!hcreate_r(nspecs * 2 + 64, &d.names)) {
@@ -898,7 +938,7 @@ static int generate(const char *out, size_t nspecs, uint64_t seed, size_t ncommi
 	for (size_t i = 0; i < COUNT(missing_brs); i++)
 		name_claim(&d, (char *)missing_brs[i]);
 	make_fixed_specs(&d);
-	size_t nvariants = nspecs >= 600 ? nspecs / 600 + 2 : 0;
+	size_t nvariants = nspecs >= 600 && !buildable ? nspecs / 600 + 2 : 0;
 	make_other_specs(&d, nspecs - nvariants);
 	make_multi_spec_dirs(&d, nspecs - nvariants);
 	make_edges(&d);
@@ -936,10 +976,12 @@ out:
 static int usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: gen-distro --specs N --out DIR [--seed S] [--commits K]\n"
+		"usage: gen-distro --specs N --out DIR [--seed S] [--commits K] [--buildable]\n"
 		"Writes a synthetic distribution of N specs (default 3000) as a git repository\n"
 		"in DIR (absent or empty): an initial commit, a hub Release bump, then K\n"
-		"(default 20) commits touching one spec directory each.\n");
+		"(default 20) commits touching one spec directory each. --buildable: specs\n"
+		"that build in moments, without cycles, names nothing provides, aarch64-only\n"
+		"specs or multi-spec directories.\n");
 	return status;
 }
 
@@ -958,15 +1000,17 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "specs", required_argument, NULL, 'n' }, { "out", required_argument, NULL, 'o' },
 		{ "seed", required_argument, NULL, 's' },  { "commits", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },        { "buildable", no_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long nspecs = 3000, seed = 1, ncommits = 20, *v;
 	const char *out = NULL;
-	int c;
+	int c, buildable = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; continue;
 		case 'h': return usage(0);
+		case 'b': buildable = 1; continue;
 		case 'n': v = &nspecs; break;
 		case 's': v = &seed; break;
 		case 'k': v = &ncommits; break;
@@ -991,7 +1035,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	git_libgit2_init();
-	int rc = generate(out, (size_t)nspecs, seed, (size_t)ncommits, &err);
+	int rc = generate(out, (size_t)nspecs, seed, (size_t)ncommits, buildable, &err);
 	git_libgit2_shutdown();
 	if (rc < 0) {
 		fprintf(stderr, "gen-distro: %s\n", err.msg);
