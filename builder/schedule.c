@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "builder/artifact.h"
+#include "builder/logtimes.h"
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
 #include "builder/executor.h"
@@ -506,6 +507,9 @@ static int describe_job(void *arg, const char *desc_path, const char *result_pat
 	struct builder_jobdesc d;
 	struct sy_error err = { { 0 } };
 	int rc = 0;
+	/* Starts the times the job's host continues (builder_jobdesc_main). */
+	struct builder_log_follower *times =
+		log >= 0 ? builder_log_times_follow(res->log_path, retry, NULL) : NULL;
 
 	if (retry && log >= 0)
 		dprintf(log, "shipyard: attempt %d after an infrastructure failure\n",
@@ -528,6 +532,7 @@ static int describe_job(void *arg, const char *desc_path, const char *result_pat
 		rc = -1;
 	}
 	builder_jobdesc_release(&d);
+	builder_log_times_follow_stop(times);
 	if (log >= 0)
 		close(log);
 	free(src);
