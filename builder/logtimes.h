@@ -53,7 +53,8 @@ int builder_log_times_open(const char *log_path, int append, int64_t now_ms,
  * (milliseconds since the epoch), and appends a record for each line that
  * starts in them (a line continued from an earlier call keeps the time of
  * its first byte). Allocates nothing (it runs in a thread of a process that
- * forks); a failed write is retried with the next call. */
+ * forks). Records that cannot be written are lost: their lines take the
+ * time of the record before them. */
 void builder_log_times_feed(struct builder_log_times *w, const char *data, size_t n,
 			    int64_t now_ms);
 

@@ -448,15 +448,23 @@ static int assign_counter(struct runner *r, size_t e)
 }
 
 /* Appends line to the log of entry e (the scheduler's word after the
- * job's own). */
+ * job's own), with its time in the log's sidecar. */
 static void log_line(const struct builder_job_result *res, const char *line)
 {
 	int fd = open(res->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	struct builder_log_times *times = NULL;
+	char *text;
 
-	if (fd >= 0) {
-		dprintf(fd, "shipyard: %s\n", line);
-		close(fd);
-	}
+	if (fd < 0)
+		return;
+	text = sy_xasprintf("shipyard: %s\n", line);
+	if (builder_log_times_open(res->log_path, 1, builder_log_times_now_ms(), &times, NULL))
+		times = NULL;
+	if (write(fd, text, strlen(text)) == (ssize_t)strlen(text) && times)
+		builder_log_times_feed(times, text, strlen(text), builder_log_times_now_ms());
+	builder_log_times_close(times);
+	free(text);
+	close(fd);
 }
 
 /* Warns when the SRPM a BUILT entry e produced does not carry the Release
