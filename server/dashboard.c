@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "builder/logtimes.h"
+#include "common/log.h"
 #include "imager/images.h"
 #include "state/layout.h"
 
@@ -176,8 +177,11 @@ static void respond_times(struct server_http_response *resp, const char *path,
 	char *text;
 
 	if (path && builder_log_times_read(path, from, SERVER_DASHBOARD_LOG_TIMES, &r, &err)) {
+		/* The message names a path of the state directory: logged, not
+		 * answered. */
+		sy_log_warn("log times: %s", err.msg);
 		json_decref(times);
-		respond_error(resp, 500, err.msg);
+		respond_error(resp, 500, "cannot read the times of this log");
 		return;
 	}
 	for (size_t i = 0; i < r.n; i++)

@@ -314,6 +314,11 @@ static void test_dashboard_log_times_from_sidecar(void **state)
 	json_decref(doc);
 	get(f, "/pipelines/1/log", "times=x", 400);
 	get(f, "/pipelines/1/jobs/missing/log", "times=0", 404);
+	/* A sidecar that is not one: an error that names no path. */
+	test_write_file(f->dir, "pipelines/1/logs/zlib.log.times", "not a sidecar, not at all\n");
+	struct server_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "times=0", 500);
+	assert_null(strstr(r->body, f->dir));
+	assert_non_null(strstr(r->body, "cannot read the times"));
 	free(log);
 }
 
