@@ -14,6 +14,7 @@
 #include "builder/artifact.h"
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
+#include "builder/logtimes.h"
 #include "common/fs.h"
 #include "common/util.h"
 
@@ -270,12 +271,15 @@ int builder_jobdesc_main(const char *path, struct sy_error *err)
 	struct builder_jobdesc d;
 	struct sy_error why = { { 0 } };
 	int infra = 0, check = -1, built, log, rc;
+	struct builder_log_follower *times;
 	double seconds = 0;
 	char *reason = NULL, *line;
 
 	if (builder_jobdesc_read(path, &d, err))
 		return 1;
 	log = open(d.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* The log was started by the host that described the job. */
+	times = log >= 0 ? builder_log_times_follow(d.log_path, 1, NULL) : NULL;
 	if (log >= 0) {
 		char host[64] = "";
 		gethostname(host, sizeof(host) - 1);
@@ -289,6 +293,7 @@ int builder_jobdesc_main(const char *path, struct sy_error *err)
 	}
 	line = builder_jobdesc_result_line(built, infra, seconds, check, reason);
 	rc = sy_write_file_atomic(d.result_path, line, strlen(line), 0644, err) ? 1 : 0;
+	builder_log_times_follow_stop(times);
 	if (log >= 0)
 		close(log);
 	free(line);

@@ -13,6 +13,7 @@
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
 #include "builder/jobdesc.h"
+#include "builder/logtimes.h"
 #include "builder/schedule-private.h"
 #include "builder/sources.h"
 #include "common/fs.h"
@@ -228,6 +229,9 @@ void builder_schedule_job_process(const struct builder_schedule_input *in, const
 		       0644);
 	int infra = 0, check = -1, built;
 	char *reason = NULL;
+	/* Without a follower the log is written without times. */
+	struct builder_log_follower *times =
+		log >= 0 ? builder_log_times_follow(res->log_path, retry, NULL) : NULL;
 
 	if (retry) {
 		unsigned wait_s = 1U << (res->attempts - 1); /* 1, 2, 4 s */
@@ -251,6 +255,7 @@ void builder_schedule_job_process(const struct builder_schedule_input *in, const
 	sy_write_all(fd, line, strlen(line));
 	free(line);
 	free(reason);
+	builder_log_times_follow_stop(times);
 	if (log >= 0)
 		close(log);
 }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "builder/artifact.h"
+#include "builder/logtimes.h"
 #include "builder/buildjob.h"
 #include "builder/buildlock.h"
 #include "builder/executor.h"
@@ -447,15 +448,23 @@ static int assign_counter(struct runner *r, size_t e)
 }
 
 /* Appends line to the log of entry e (the scheduler's word after the
- * job's own). */
+ * job's own), with its time in the log's sidecar. */
 static void log_line(const struct builder_job_result *res, const char *line)
 {
 	int fd = open(res->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	struct builder_log_times *times = NULL;
+	char *text;
 
-	if (fd >= 0) {
-		dprintf(fd, "shipyard: %s\n", line);
-		close(fd);
-	}
+	if (fd < 0)
+		return;
+	text = sy_xasprintf("shipyard: %s\n", line);
+	if (builder_log_times_open(res->log_path, 1, builder_log_times_now_ms(), &times, NULL))
+		times = NULL;
+	if (write(fd, text, strlen(text)) == (ssize_t)strlen(text) && times)
+		builder_log_times_feed(times, text, strlen(text), builder_log_times_now_ms());
+	builder_log_times_close(times);
+	free(text);
+	close(fd);
 }
 
 /* Warns when the SRPM a BUILT entry e produced does not carry the Release
@@ -506,6 +515,9 @@ static int describe_job(void *arg, const char *desc_path, const char *result_pat
 	struct builder_jobdesc d;
 	struct sy_error err = { { 0 } };
 	int rc = 0;
+	/* Starts the times the job's host continues (builder_jobdesc_main). */
+	struct builder_log_follower *times =
+		log >= 0 ? builder_log_times_follow(res->log_path, retry, NULL) : NULL;
 
 	if (retry && log >= 0)
 		dprintf(log, "shipyard: attempt %d after an infrastructure failure\n",
@@ -528,6 +540,7 @@ static int describe_job(void *arg, const char *desc_path, const char *result_pat
 		rc = -1;
 	}
 	builder_jobdesc_release(&d);
+	builder_log_times_follow_stop(times);
 	if (log >= 0)
 		close(log);
 	free(src);

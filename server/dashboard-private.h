@@ -168,8 +168,10 @@ void dashboard_page_pipeline(FILE *out, const json_t *p);
 
 /* A page that follows the log at src (a URL; ?offset=N gives what follows
  * byte N) of pipeline p (dashboard_pipeline_json) live, line by line: each
- * line a div id="L<n>" with its number linking to #L<n>, the time it
- * reached the page, and class "err" when it says "error:"; what names the
+ * line a div id="L<n>" with its number linking to #L<n>, the time it was
+ * written since the job started (absolute on hover; from src?times=N, or
+ * when it reached the page for a log without times), and class "err" when
+ * it says "error:"; what names the
  * log in the title ("pipeline log", "job zlib"). */
 void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src);
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/logtimes.h"
+#include "common/log.h"
 #include "imager/images.h"
 #include "state/layout.h"
 
@@ -162,26 +164,80 @@ static void respond_chunk(struct server_http_response *resp, const char *path,
 	respond_buffer(resp, 200, TEXT, buf ? buf : sy_xstrdup(""), (size_t)got);
 }
 
+/* The times of the lines of the log at path (NULL: none yet) that start at
+ * byte from or later (builder/logtimes.h): {"start": ms since the epoch or
+ * null when the log has no times, "times": [[offset, ms since start], ...],
+ * "more": whether a later request has more}. */
+static void respond_times(struct server_http_response *resp, const char *path,
+			  unsigned long long from)
+{
+	struct builder_log_times_read r = BUILDER_LOG_TIMES_READ_INIT;
+	struct sy_error err = { { 0 } };
+	json_t *times = json_array();
+	char *text;
+
+	if (path && builder_log_times_read(path, from, SERVER_DASHBOARD_LOG_TIMES, &r, &err)) {
+		/* The message names a path of the state directory: logged, not
+		 * answered. */
+		sy_log_warn("log times: %s", err.msg);
+		json_decref(times);
+		respond_error(resp, 500, "cannot read the times of this log");
+		return;
+	}
+	for (size_t i = 0; i < r.n; i++)
+		json_array_append_new(times, json_pack("[I,I]", (json_int_t)r.items[i].offset,
+						       (json_int_t)r.items[i].ms));
+	json_t *doc = json_pack("{s:o,s:o,s:b}", "start",
+				r.start_ms >= 0 ? json_integer(r.start_ms) : json_null(), "times",
+				times, "more", r.more);
+	builder_log_times_read_release(&r);
+	/* Compact: a page of records is a few hundred kilobytes indented. */
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text)
+		server_http_text(resp, 500, TEXT, "cannot encode JSON\n");
+	else
+		respond_buffer(resp, 200, JSON, text, strlen(text));
+}
+
+/* A byte count of the query's name parameter into *n: 1, 0 when absent, -1
+ * (answered 400) when not a count. */
+static int query_count(struct server_http_response *resp, const char *query, const char *name,
+		       unsigned long long *n)
+{
+	char value[32], *end = NULL, *msg;
+	const char *s = server_http_query_get(query, name, value, sizeof(value));
+
+	if (!s)
+		return 0;
+	errno = 0;
+	*n = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-') {
+		msg = sy_xasprintf("%s: not a byte count", name);
+		respond_error(resp, 400, msg);
+		free(msg);
+		return -1;
+	}
+	return 1;
+}
+
 /* Answers a log file: path resolved under root (NULL path or outside root:
- * 404, or an empty chunk when missing is allowed), the whole file, or with
- * ?offset=N the bytes from N. */
+ * 404, or an empty chunk when missing is allowed), the whole file, with
+ * ?offset=N the bytes from N, or with ?times=N the times of its lines from
+ * byte N (respond_times). */
 static void respond_log(struct server_http_response *resp, const char *root, const char *path,
 			const char *query, int missing_is_empty)
 {
-	char value[32], *end = NULL;
-	const char *off = server_http_query_get(query, "offset", value, sizeof(value));
-	unsigned long long offset = 0;
-	char *real = path ? dashboard_resolve_under(root, path) : NULL;
+	unsigned long long offset = 0, from = 0;
+	int off = query_count(resp, query, "offset", &offset);
+	int times = off < 0 ? -1 : query_count(resp, query, "times", &from);
+	char *real = path && times >= 0 ? dashboard_resolve_under(root, path) : NULL;
 
-	if (off) {
-		errno = 0;
-		offset = strtoull(off, &end, 10);
-		if (!*off || *end || errno || *off == '-') {
-			respond_error(resp, 400, "offset: not a byte count");
-			goto out;
-		}
-	}
-	if (!real && off && missing_is_empty)
+	if (off < 0 || times < 0)
+		goto out;
+	if (times && (real || missing_is_empty))
+		respond_times(resp, real, from);
+	else if (!real && off && missing_is_empty)
 		server_http_text(resp, 200, TEXT, "");
 	else if (!real)
 		respond_error(resp, 404, "no such log");

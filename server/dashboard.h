@@ -61,6 +61,10 @@ struct server_dashboard {
  * for the rest). */
 #define SERVER_DASHBOARD_LOG_CHUNK (1024 * 1024)
 
+/* Most line times answered to one ?times=N log request (the page asks
+ * again from the byte after the last). */
+#define SERVER_DASHBOARD_LOG_TIMES 20000
+
 /* Answers method on path (decoded, without the query string) with query the
  * decoded query "k=v&k2=v2" or ""/NULL. Returns 1 when path is the
  * dashboard's (resp filled: a body, or file_path for a log or artifact the

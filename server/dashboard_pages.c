@@ -539,47 +539,72 @@ void dashboard_page_pipeline(FILE *out, const json_t *p)
 	server_html_page_end(out);
 }
 
-/* The script of a log page: asks src?offset=N for what follows, appends
- * it line by line (each a div id="L<n>" with its number linking to #L<n>,
- * the time it reached the page, and class "err" when it says "error:"),
- * and stops once api says the pipeline ended and nothing more came. Logs
- * carry no time per line: the first chunk's lines are marked as there when
- * the page opened, later ones with the time they arrived. A #L<n> in the
- * address is scrolled to once that line is there. */
+/* Follows the log: asks src for the bytes after those it has (?offset=N),
+ * then for the times of the lines that start in them (?times=N, the
+ * log's sidecar, builder/logtimes.h), and stops once api says the pipeline
+ * ended and nothing more came. Each line shows the time since the job
+ * started, with the absolute time (UTC) on hover. A log without times (an
+ * older release's) shows when its lines reached the page instead: the
+ * first chunk's as there when the page opened. Lines are split on bytes,
+ * so that their offsets match the sidecar's whatever the encoding. A #L<n>
+ * in the address is scrolled to once that line is there. */
 static const char follow_script[] =
 	"(function(){\n"
 	"var pre=document.getElementById('log'),st=document.getElementById('state'),\n"
 	"src=pre.getAttribute('data-src'),api=pre.getAttribute('data-api'),\n"
-	"off=0,last=false,n=0,part='',first=true,jumped=false,dec=new TextDecoder('utf-8');\n"
+	"off=0,last=false,n=0,part='',pstart=0,first=true,jumped=false,dec=new TextDecoder('utf-8'),\n"
+	"start=null,toff=[],tms=[],tnext=0,ti=-1;\n"
 	"function two(v){return (v<10?'0':'')+v;}\n"
-	"function now(){var d=new Date();return two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+\n"
+	"function clock(d){return two(d.getUTCHours())+':'+two(d.getUTCMinutes())+':'+\n"
 	" two(d.getUTCSeconds())+'Z';}\n"
-	"function line(text,ts){n++;var div=document.createElement('div'),a=document.createElement('a'),\n"
+	"function since(ms){var s=Math.floor(ms/1000),h=Math.floor(s/3600),m=Math.floor(s/60)%60,\n"
+	" f=String(ms%1000);while(f.length<3)f='0'+f;\n"
+	" return (h?h+':'+two(m):String(m))+':'+two(s%60)+'.'+f;}\n"
+	"function stamp(t,at){\n"
+	" if(start===null){t.textContent=first?'\u2264 '+clock(new Date()):clock(new Date());return;}\n"
+	" while(ti+1<toff.length&&toff[ti+1]<=at)ti++;\n"
+	" if(ti<0)return;\n"
+	" t.textContent=since(tms[ti]);t.title=new Date(start+tms[ti]).toISOString();}\n"
+	"function line(text,at){n++;var div=document.createElement('div'),a=document.createElement('a'),\n"
 	" t=document.createElement('span'),x=document.createElement('span');\n"
 	" div.id='L'+n;div.className='line'+(/(^|[^a-z])error:/i.test(text)?' err':'');\n"
-	" a.href='#L'+n;a.className='ln';a.textContent=n;t.className='ts';t.textContent=ts;\n"
+	" a.href='#L'+n;a.className='ln';a.textContent=n;t.className='ts';stamp(t,at);\n"
 	" x.className='tx';x.textContent=text;div.appendChild(a);div.appendChild(t);\n"
 	" div.appendChild(x);pre.appendChild(div);}\n"
-	"function add(text,end){var ts=first?'\u2264 '+now():now(),lines=(part+text).split('\\n');\n"
-	" part=lines.pop();lines.forEach(function(l){line(l,ts);});\n"
-	" if(end&&part){line(part,ts);part='';}}\n"
+	"function add(bytes,base,end){var s=0;\n"
+	" for(var i=0;i<bytes.length;i++)if(bytes[i]===10){\n"
+	"  line(part+dec.decode(bytes.subarray(s,i),{stream:true}),pstart);part='';s=i+1;pstart=base+s;}\n"
+	" part+=dec.decode(bytes.subarray(s),{stream:true});\n"
+	" if(end&&part){line(part,pstart);part='';}}\n"
+	"function times(upto,tries){\n"
+	" return fetch(src+'?times='+tnext,{cache:'no-store'})\n"
+	" .then(function(r){return r.ok?r.json():{start:null,times:[],more:false};})\n"
+	" .then(function(t){if(t.start!==null)start=t.start;\n"
+	"  t.times.forEach(function(x){toff.push(x[0]);tms.push(x[1]);tnext=x[0]+1;});\n"
+	"  if(t.more)return times(upto,tries);\n"
+	"  if(start!==null&&tnext<=upto&&tries>0&&!last)\n"
+	"   return new Promise(function(ok){setTimeout(ok,30);}).then(function(){return times(upto,tries-1);});});}\n"
 	"function jump(){if(jumped||!location.hash)return;var e=document.getElementById(location.hash.slice(1));\n"
 	" if(e){jumped=true;e.classList.add('target');e.scrollIntoView();}}\n"
 	"function again(ms){setTimeout(tick,ms);}\n"
+	"function lastStart(bytes,base){var k=-1,j=-1;\n"
+	" for(var i=0;i<bytes.length;i++)if(bytes[i]===10){j=k;k=i;}\n"
+	" return k<0?-1:(j<0?pstart:base+j+1);}\n"
 	"function tick(){\n"
 	" fetch(src+'?offset='+off,{cache:'no-store'})\n"
 	" .then(function(r){return r.ok?r.arrayBuffer():new ArrayBuffer(0);})\n"
 	" .then(function(b){\n"
-	"  if(b.byteLength){off+=b.byteLength;add(dec.decode(b,{stream:true}),false);\n"
-	"   jump();if(!location.hash)window.scrollTo(0,document.body.scrollHeight);again(50);return;}\n"
+	"  if(b.byteLength){var bytes=new Uint8Array(b),base=off;off+=b.byteLength;\n"
+	"   return times(lastStart(bytes,base),3).then(function(){add(bytes,base,false);\n"
+	"   jump();if(!location.hash)window.scrollTo(0,document.body.scrollHeight);again(50);});}\n"
 	"  first=false;\n"
-	"  if(last){add('',true);jump();st.textContent+=' (log complete)';return;}\n"
+	"  if(last){add(new Uint8Array(0),off,true);jump();st.textContent+=' (log complete)';return;}\n"
 	"  return fetch(api,{cache:'no-store'}).then(function(r){return r.json();})\n"
 	"  .then(function(p){st.textContent=p.state;\n"
 	"   last=p.state!=='queued'&&p.state!=='running';again(last?0:1000);});\n"
 	" }).catch(function(){again(3000);});\n"
 	"}\n"
-	"tick();\n"
+"tick();\n"
 	"})();\n";
 
 void dashboard_page_follow(FILE *out, const json_t *p, const char *what, const char *src)

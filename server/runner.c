@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "builder/logtimes.h"
 #include "common/child.h"
 #include "common/fs.h"
 #include "common/strv.h"
@@ -166,6 +167,7 @@ int server_runner_run(const struct server_runner_request *req,
 	struct sy_strv argv = SY_STRV_INIT;
 	struct sy_child child = SY_CHILD_INIT;
 	int log_fd = -1, ev[2] = { -1, -1 }, rc = -1;
+	struct builder_log_follower *times = NULL;
 
 	if (sy_mkdir_p(dir, 0755, err))
 		goto out;
@@ -174,6 +176,8 @@ int server_runner_run(const struct server_runner_request *req,
 		sy_error_set(err, "%s: %s", log_path, strerror(errno));
 		goto out;
 	}
+	/* An attempt after a restart continues the times of the first. */
+	times = builder_log_times_follow(log_path, 1, NULL);
 	dprintf(log_fd, "shipyard: pipeline %ld (attempt %d): fetching %s\n", req->pipeline->id,
 		req->pipeline->attempts, req->repo->remote);
 	if (fetch(req, err)) {
@@ -207,6 +211,7 @@ out:
 		close(ev[0]);
 	if (ev[1] >= 0)
 		close(ev[1]);
+	builder_log_times_follow_stop(times);
 	if (log_fd >= 0)
 		close(log_fd);
 	sy_strv_release(&argv);

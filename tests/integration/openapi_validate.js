@@ -49,7 +49,8 @@ for (let i = 0; i + 2 < rest.length + 2 && i < rest.length; i += 3) {
 	const validate = ajv.getSchema(ref);
 	const answer = JSON.parse(fs.readFileSync(file, 'utf8'));
 	if (!validate(answer))
-		fail(`${file}: ${opId} ${status}: ` + ajv.errorsText(validate.errors));
+		fail(`${file}: ${opId} ${status}: ` + ajv.errorsText(validate.errors) +
+			` (${validate.errors.map((e) => e.instancePath + " " + JSON.stringify(e.params)).join(", ")})`);
 	else
 		console.log(`ok ${opId} ${status} ${path.basename(file)}`);
 }

@@ -154,6 +154,17 @@ node "$TOP/tests/integration/openapi_validate.js" "$a/openapi.json" getPipeline 
 	fail "the failed pipeline does not match /api/openapi.json"
 jq -e '.plan.rebuild[] | select(.spec == "failing") | .needs | type == "array"' "$a/bad.json" \
 	>/dev/null || fail "plan.json has no needs"
+# Each line of the failed job's log has a time: its start offset in the log
+# (which stays the text the build printed) and the ms since the job began.
+curl -fs "$base/pipelines/$bad/jobs/failing/log" >"$T/failing.log"
+curl -fs "$base/pipelines/$bad/jobs/failing/log?times=0" >"$T/failing.times"
+lines=$(wc -l <"$T/failing.log")
+jq -e --argjson lines "$lines" '(.start | type == "number") and (.times | length == $lines) and
+	.times[0][0] == 0 and ([.times[][1]] | . == sort)' "$T/failing.times" >/dev/null ||
+	{ head -c 600 "$T/failing.times"; fail "the failed job's log has no time per line"; }
+off=$(jq '.times[1][0]' "$T/failing.times")
+[ "$(head -n 1 "$T/failing.log" | wc -c)" = "$off" ] ||
+	fail "the second line's time is not at its offset ($off)"
 
 # The pages in a real browser: DOM asserted, screenshots kept.
 if command -v chromium >/dev/null; then
@@ -162,7 +173,7 @@ if command -v chromium >/dev/null; then
 	browse() { # URL NAME
 		timeout 60 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=3000 \
 			--dump-dom "$1" 2>/dev/null >"$T/$2.html"
-		timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+		timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=3000 \
 			--window-size=1400,1000 --screenshot="$shots/$2.png" "$1" >/dev/null 2>&1 ||
 			echo "note: no screenshot of $1"
 	}
@@ -194,8 +205,14 @@ if command -v chromium >/dev/null; then
 	! grep -q '<b>this build' "$T/failed.html" || fail "the log's markup reached the page"
 	browse "$base/pipelines/$bad/jobs/failing/log.html#L3" log
 	grep -q '<div id="L1" class="line' "$T/log.html" || fail "the log has no line anchors"
-	grep -q '<a href="#L1" class="ln">1</a><span class="ts">' "$T/log.html" ||
+	grep -q '<a href="#L1" class="ln">1</a><span class="ts"' "$T/log.html" ||
 		fail "the log's lines have no number links and times"
+	# Times from the log's sidecar: since the job started, absolute on hover.
+	grep -q '<a href="#L1" class="ln">1</a><span class="ts" title="20[0-9-]*T[0-9:.]*Z">[0-9]*:[0-9][0-9]\.[0-9][0-9][0-9]</span>' \
+		"$T/log.html" || fail "the job log's lines do not show when they were written"
+	browse "$base/pipelines/$bad/log.html" pipelinelog
+	grep -q '<span class="ts" title="20[0-9-]*T[0-9:.]*Z">[0-9]*:[0-9][0-9]\.[0-9][0-9][0-9]</span><span class="tx">shipyard: pipeline' \
+		"$T/pipelinelog.html" || fail "the pipeline log's lines do not show when they were written"
 	grep -q '<div id="L3" class="line[^"]* target"' "$T/log.html" || fail "#L3 is not marked"
 	grep -q 'class="line err".*error: &lt;b&gt;this build fails on purpose' "$T/log.html" ||
 		fail "the error: line is not highlighted"

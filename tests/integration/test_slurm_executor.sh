@@ -89,9 +89,25 @@ wait $run || { cat "$T/cancel.out"; fail "the run with a scancelled build failed
 expect_line "$T/cancel.out" '^shipyard/build success 1 built'
 name=$(squeue -h -t all -j "$id" -o %j | sed 's/^shipyard-//')
 [ "$(jobs_named "$name")" -eq 2 ] || { squeue -h -t all -o '%i %j %T'; fail "the scancelled build was not submitted exactly once more"; }
-log=$(ls "$T"/slurm/pipelines/*/logs/smoketest.log | tail -n 1)
-grep -q 'attempt 2 after an infrastructure failure' $(ls -t "$T"/slurm/pipelines/*/logs/smoketest.log | head -n 1) ||
+log=$(ls -t "$T"/slurm/pipelines/*/logs/smoketest.log | head -n 1)
+grep -q 'attempt 2 after an infrastructure failure' "$log" ||
 	fail "no second attempt in the log ($log)"
+# Every line has its time in the log's sidecar (builder/logtimes.h: a
+# 16-byte header, then 12-byte records: offset, ms since the job's start),
+# those the describing host wrote and those of both attempts on the node:
+# the retry's first line comes after the 2 s the first attempt ran.
+od -An -v -tu1 -j16 "$log.times" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+	END { for (r = 0; r + 12 <= n; r += 12) { o = 0; m = 0
+		for (k = 7; k >= 0; k--) o = o * 256 + b[r + k]
+		for (k = 11; k >= 8; k--) m = m * 256 + b[r + k]
+		print o, m } }' >"$T/times"
+[ "$(wc -l <"$T/times")" -eq "$(wc -l <"$log")" ] ||
+	{ cat "$T/times"; fail "not one time per line of $log"; }
+at=$(grep -b 'attempt 2 after an infrastructure failure' "$log" | cut -d: -f1)
+ms=$(awk -v at="$at" '$1 == at { print $2 }' "$T/times")
+[ -n "$ms" ] && [ "$ms" -ge 2000 ] || { cat "$T/times"; fail "the retry's line has time '$ms'"; }
+sort -n -k1,1 "$T/times" | awk 'NR > 1 && $2 < last { exit 1 } { last = $2 }' ||
+	fail "the times of $log go back"
 
 # 4. The service, killed while its build runs in Slurm, attaches to the job
 # once restarted.

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "builder/logtimes.h"
 #include "common/util.h"
 #include "forge/outbox.h"
 #include "server/dashboard.h"
@@ -277,6 +278,50 @@ static void test_dashboard_pipeline_log_whole_and_from_offset(void **state)
 	assert_int_equal(r->len, 0);
 }
 
+/* The times of a log's lines come from its sidecar (builder/logtimes.h),
+ * from a byte offset on; a log without one (an older release's) or not
+ * written yet has none. */
+static void test_dashboard_log_times_from_sidecar(void **state)
+{
+	struct fixture *f = *state;
+	struct builder_log_times *w;
+	struct sy_error err = { { 0 } };
+	char *log = sy_xasprintf("%s/pipelines/1/pipeline.log", f->dir);
+	json_t *doc, *times;
+
+	assert_ok(builder_log_times_open(log, 0, 1700000000000LL, &w, &err), &err);
+	builder_log_times_feed(w, "line1\n", 6, 1700000000042LL);
+	builder_log_times_feed(w, "line2\n", 6, 1700000061500LL);
+	builder_log_times_close(w);
+	doc = get_json(f, "/pipelines/1/log", "times=0");
+	assert_int_equal(json_integer_value(json_object_get(doc, "start")), 1700000000000LL);
+	times = json_object_get(doc, "times");
+	assert_int_equal(json_array_size(times), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(times, 1), 0)), 6);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(times, 1), 1)), 61500);
+	assert_false(json_is_true(json_object_get(doc, "more")));
+	json_decref(doc);
+	doc = get_json(f, "/pipelines/1/log", "times=1");
+	assert_int_equal(json_array_size(json_object_get(doc, "times")), 1);
+	json_decref(doc);
+	/* A job log without sidecar; a queued pipeline's log not there yet. */
+	doc = get_json(f, "/pipelines/1/jobs/zlib/log", "times=0");
+	assert_true(json_is_null(json_object_get(doc, "start")));
+	assert_int_equal(json_array_size(json_object_get(doc, "times")), 0);
+	json_decref(doc);
+	doc = get_json(f, "/pipelines/2/log", "times=0");
+	assert_true(json_is_null(json_object_get(doc, "start")));
+	json_decref(doc);
+	get(f, "/pipelines/1/log", "times=x", 400);
+	get(f, "/pipelines/1/jobs/missing/log", "times=0", 404);
+	/* A sidecar that is not one: an error that names no path. */
+	test_write_file(f->dir, "pipelines/1/logs/zlib.log.times", "not a sidecar, not at all\n");
+	struct server_http_response *r = get(f, "/pipelines/1/jobs/zlib/log", "times=0", 500);
+	assert_null(strstr(r->body, f->dir));
+	assert_non_null(strstr(r->body, "cannot read the times"));
+	free(log);
+}
+
 static void test_dashboard_log_page_follows_with_inline_script(void **state)
 {
 	struct fixture *f = *state;
@@ -288,6 +333,7 @@ static void test_dashboard_log_page_follows_with_inline_script(void **state)
 	assert_non_null(strstr(r->body, "data-src=\"/pipelines/1/log\""));
 	assert_non_null(strstr(r->body, "data-api=\"/api/pipelines/1\""));
 	assert_non_null(strstr(r->body, "'?offset='"));
+	assert_non_null(strstr(r->body, "'?times='"));
 	r = get(f, "/pipelines/1/jobs/zlib/log.html", "", 200);
 	assert_non_null(strstr(r->body, "data-src=\"/pipelines/1/jobs/zlib/log\""));
 	get(f, "/pipelines/1/jobs/unknown/log.html", "", 404);
@@ -812,6 +858,7 @@ int main(void)
 		T(test_dashboard_unknown_pipeline_is_404),
 		T(test_dashboard_pipeline_log_whole_and_from_offset),
 		T(test_dashboard_log_page_follows_with_inline_script),
+		T(test_dashboard_log_times_from_sidecar),
 		T(test_dashboard_job_log_served_from_its_run_directory_only),
 		T(test_dashboard_api_pipelines_parse),
 		T(test_dashboard_jobs_fall_back_to_build_summary),

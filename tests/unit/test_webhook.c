@@ -812,6 +812,34 @@ static void fixture_deliver(enum forge_kind kind, const char *name,
 	headers_release(&h);
 }
 
+/* A comment on a pull request (Gitea) and on a merge request (GitLab), as
+ * the forges deliver them, is a command candidate: who wrote it (the
+ * permission API needs the login or the user id), where, and its text. */
+static void test_parse_comment_fixtures(void **state)
+{
+	struct forge_event ev = FORGE_EVENT_INIT;
+
+	(void)state;
+	fixture_deliver(FORGE_GITEA, "gitea/issue_comment_pull_created", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_COMMENT);
+	assert_int_equal(ev.pr_number, 12);
+	assert_int_equal(ev.comment_id, 2044);
+	assert_string_equal(ev.comment_user, "bob");
+	assert_string_equal(ev.comment_body, "The mirror was down.\r\n/shipyard retry");
+	assert_string_equal(ev.repo_full_name, "distro/minidistro");
+	assert_null(ev.author_association);
+	forge_event_release(&ev);
+	fixture_deliver(FORGE_GITLAB, "gitlab/note_merge_request", &ev);
+	assert_int_equal(ev.kind, FORGE_EVENT_COMMENT);
+	assert_int_equal(ev.pr_number, 5);
+	assert_int_equal(ev.comment_id, 70311);
+	assert_string_equal(ev.comment_user, "bob");
+	assert_int_equal(ev.comment_user_id, 9);
+	assert_int_equal(ev.project_id, 1187);
+	assert_string_equal(ev.comment_body, "The mirror was down.\n/shipyard retry");
+	forge_event_release(&ev);
+}
+
 static void test_parse_gitea_push_fixtures(void **state)
 {
 	struct forge_event ev = FORGE_EVENT_INIT;
@@ -1000,6 +1028,7 @@ int main(void)
 		cmocka_unit_test(test_parse_gitea_push_fixtures),
 		cmocka_unit_test(test_parse_gitea_pull_request_fixtures),
 		cmocka_unit_test(test_parse_gitlab_push_fixtures),
+		cmocka_unit_test(test_parse_comment_fixtures),
 		cmocka_unit_test(test_parse_gitlab_merge_request_fixtures),
 		cmocka_unit_test(test_parse_gitlab_delivery_id_headers),
 		cmocka_unit_test(test_event_kind_names),
