@@ -135,20 +135,6 @@ const struct sy_conf_key builder_worker_keys[] = {
 };
 const size_t builder_worker_nkeys = LEN(builder_worker_keys);
 
-/* The names of the manifest's text: each a key of builder_worker_keys. */
-static int check_names(const char *path, struct sy_error *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (sy_read_file(path, &text, &len, err))
-		return -1;
-	rc = sy_conf_check(path, text, len, builder_worker_keys, builder_worker_nkeys, err, NULL);
-	free(text);
-	return rc;
-}
-
 /* The keys each kind takes (libgit2 gives names lowercased). */
 static const char *const debootstrap_keys[] = {
 	"worker.kind", "worker.suite", "worker.variant", "worker.package", "toolchain.provides", NULL,
@@ -288,8 +274,8 @@ int builder_worker_manifest_read(const char *path, struct builder_worker_manifes
 		git_fail(err, path, "cannot parse");
 		goto out;
 	}
-	if (check_names(path, err) || read_kind(cfg, path, &m->kind, err) ||
-	    check_keys(cfg, path, m->kind, err))
+	if (sy_conf_check_file(path, builder_worker_keys, builder_worker_nkeys, err) ||
+	    read_kind(cfg, path, &m->kind, err) || check_keys(cfg, path, m->kind, err))
 		goto out;
 	rc = m->kind == BUILDER_WORKER_RPM ? read_rpm(cfg, path, m, err)
 					   : read_debootstrap(cfg, path, m, err);

@@ -1,4 +1,5 @@
 #include "common/confkeys.h"
+#include "common/fs.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -457,4 +458,18 @@ void sy_conf_key_expand(const struct sy_conf_key *key, const char *text, size_t 
 		sy_strv_pushf(names, "%s.%s.%.*s", section, subs.items[i], (int)p.key_len, p.key);
 	sy_strv_release(&subs);
 	free(section);
+}
+
+int sy_conf_check_file(const char *path, const struct sy_conf_key *keys, size_t nkeys,
+		       struct sy_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (sy_read_file(path, &text, &len, err))
+		return -1;
+	rc = sy_conf_check(path, text, len, keys, nkeys, err, NULL);
+	free(text);
+	return rc;
 }

@@ -50,6 +50,12 @@ int sy_conf_check(const char *file, const char *text, size_t len,
 		  const struct sy_conf_key *keys, size_t nkeys, struct sy_error *err,
 		  struct sy_strv *all);
 
+/* sy_conf_check on the text of the file at path, named path in messages;
+ * a file that cannot be read is an error too ("<path>: cannot read: ...").
+ * Returns 0, or -1 with err. */
+int sy_conf_check_file(const char *path, const struct sy_conf_key *keys, size_t nkeys,
+		       struct sy_error *err);
+
 /* Returns the key of the table name (as libgit2 spells an entry:
  * "repo.mini.branch", section and key lowercased) is, or NULL. */
 const struct sy_conf_key *sy_conf_key_find(const struct sy_conf_key *keys, size_t nkeys,

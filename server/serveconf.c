@@ -416,20 +416,6 @@ static int check_entries(git_config *cfg, struct sy_error *err)
 	return rc;
 }
 
-/* The names of the file at path (its text): each a key of server_conf_keys. */
-static int check_names(const char *path, struct sy_error *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (sy_read_file(path, &text, &len, err))
-		return -1;
-	rc = sy_conf_check(path, text, len, server_conf_keys, server_conf_nkeys, err, NULL);
-	free(text);
-	return rc;
-}
-
 int server_conf_read(const char *path, struct server_conf *conf, struct sy_error *err)
 {
 	git_config *cfg = NULL;
@@ -446,7 +432,7 @@ int server_conf_read(const char *path, struct server_conf *conf, struct sy_error
 	if (git_config_open_ondisk(&cfg, abs) < 0) {
 		const git_error *e = git_error_last();
 		rc = sy_error_set(err, "%s: %s", path, e ? e->message : "cannot parse");
-	} else if (check_names(path, err)) {
+	} else if (sy_conf_check_file(path, server_conf_keys, server_conf_nkeys, err)) {
 		rc = -1;
 	} else {
 		rc = check_entries(cfg, err) || read_all(cfg, base, conf, err) ? -1 : 0;
