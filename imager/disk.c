@@ -170,6 +170,11 @@ static int check_partition(const struct imager_config *cfg, const struct imager_
 	snprintf(where, sizeof(where), "Disks[0].Partitions[%zu]", i);
 	if (imager_fs_from_name(p->fs_type, &fs, &why))
 		return refuse(cfg, err, where, "FsType \"%s\": not supported: %s", p->fs_type, why);
+	uint64_t end_mib = p->end_mib ? p->end_mib : d->max_size_mib;
+	if (fs == IMAGER_FS_XFS && (end_mib <= p->start_mib ||
+				    (end_mib - p->start_mib) << 20 < IMAGER_XFS_MIN_BYTES))
+		return refuse(cfg, err, where, "FsType \"xfs\" needs at least %llu MiB (mkfs.xfs)",
+			      IMAGER_XFS_MIN_BYTES >> 20);
 	if (has_flag(p, "dmroot"))
 		return refuse(cfg, err, where, "Flags dmroot: not supported (no dm-verity or "
 				  "encryption)");
@@ -430,6 +435,8 @@ static const char *fs_name(enum imager_fs fs)
 		return "ext4";
 	case IMAGER_FS_VFAT:
 		return "vfat";
+	case IMAGER_FS_XFS:
+		return "xfs";
 	case IMAGER_FS_SWAP:
 		return "swap";
 	case IMAGER_FS_NONE:

@@ -4,17 +4,19 @@
 # three image configs composed in each copy (different directories, a few
 # seconds apart): a GPT disk (ESP vfat, an ext4 partition mounted below the
 # root, an ext4 root) as raw, vhd, vhdx, qcow2, iso and raw.xz plus its
-# second partition as ext4; an MBR disk with swap; a root as tar.gz,
-# squashfs and iso. Every artifact must have the same SHA-256 in both
+# second partition as ext4; an MBR disk with swap; an xfs disk; a root as
+# tar.gz, squashfs and iso. Every artifact must have the same SHA-256 in both
 # (table printed), and each is checked by its own tool: sfdisk --dump,
 # e2fsck -fn and debugfs on the partitions cut out by offset, fsck.vfat and
 # mdir, qemu-img check/info/compare, xorriso -toc and its El Torito report,
-# unsquashfs -l. A disk above shipyard.conf's image.maxdisksize and an xfs
-# partition are refused by name.
+# unsquashfs -l, xfs_repair -n -f and xfs_db on an xfs root partition (its
+# inodes' times stamped from the commit). A disk above shipyard.conf's
+# image.maxdisksize and an xfs partition below mkfs.xfs's 300 MiB are
+# refused by name.
 . "$(dirname "$0")/lib.sh"
 need_root
 for tool in sfdisk mke2fs debugfs e2fsck mkfs.vfat mcopy mdir fsck.vfat qemu-img xorriso \
-	mksquashfs unsquashfs xz; do
+	mksquashfs unsquashfs xz mkfs.xfs xfs_db xfs_repair; do
 	command -v "$tool" >/dev/null || skip "needs $tool (scripts/deps.sh installs it)"
 done
 
@@ -69,6 +71,21 @@ cat >"$cfgs/disk-mbr.json" <<'JSON'
     }]
 }
 JSON
+cat >"$cfgs/disk-xfs.json" <<'JSON'
+{
+    "Disks": [{
+        "PartitionTableType": "gpt", "MaxSize": 320,
+        "Artifacts": [{"Name": "xfs", "Type": "raw"}],
+        "Partitions": [{"ID": "root", "Start": 1, "End": 0, "FsType": "xfs",
+                        "Artifacts": [{"Name": "xfsroot", "Type": "raw"}]}]
+    }],
+    "SystemConfigs": [{
+        "Name": "Xfs", "PackageLists": ["packagelists/minimal-container-packages.json"],
+        "KernelOptions": {"default": "hello"},
+        "PartitionSettings": [{"ID": "root", "MountPoint": "/"}]
+    }]
+}
+JSON
 cat >"$cfgs/rootimg.json" <<'JSON'
 {
     "Disks": [{"Artifacts": [
@@ -87,7 +104,7 @@ sy "$T/p.out" publish --repo "$repo" --state "$T/s1" --channel main
 [ "$rc" -eq 0 ] || { cat "$T/p.out"; fail "publish failed"; }
 cp -a "$T/s1" "$T/second-state-dir"
 
-configs="disk-gpt disk-mbr rootimg"
+configs="disk-gpt disk-mbr disk-xfs rootimg"
 for s in s1 second-state-dir; do
 	start=$(date +%s)
 	sy "$T/$s.out" image --repo "$repo" --state "$T/$s" --channel main \
@@ -166,6 +183,30 @@ expect_line "$T/mdump" 'mbr.raw2 : start= *18432, size= *112640, type=83, bootab
 gzip -dc "$m/mbr.qcow2.gz" >"$T/mbr.qcow2"
 qemu-img compare -q -f raw -F qcow2 "$m/mbr.raw" "$T/mbr.qcow2" || fail "qcow2.gz is not the disk"
 
+x=$T/s1/images/disk-xfs/latest
+sfdisk --dump "$x/xfs.raw" >"$T/xdump"
+expect_line "$T/xdump" 'xfs.raw1 : start= *2048, .*type=0FC63DAF-8483-4772-8E79-3D69D8477DE4'
+size=$(sed -n 's/.*xfs.raw1 : start= *2048, size= *\([0-9]*\).*/\1/p' "$T/xdump")
+dd if="$x/xfs.raw" of="$T/px" bs=512 skip=2048 count="$size" conv=sparse status=none
+cmp "$T/px" "$x/xfsroot.raw" || fail "xfsroot.raw is not partition 1"
+xfs_repair -n -f "$T/px" || fail "the xfs partition does not check"
+xfs_db -r -c 'sb 0' -c 'p uuid' "$T/px" >"$T/xsb"
+uuid=$(sed -n 's/.*xfs.raw1 : .*uuid=\([0-9A-F-]*\).*/\1/p' "$T/xdump")
+grep -qi "$uuid" "$T/xsb" && fail "the filesystem UUID is the partition GUID"
+expect_line "$T/xsb" '^uuid = [0-9a-f-]{36}$'
+# The files are there, with the owners, modes and times of the root:
+# change and creation times are the commit's, never the build's.
+epoch=$(git -C "$repo" log -1 --format=%ct)
+TZ=UTC xfs_db -r -c 'path /usr/bin/hello' -c 'p core.mode core.uid core.size core.ctime.sec v3.crtime.sec' \
+	"$T/px" >"$T/xhello"
+cat "$T/xhello"
+expect_line "$T/xhello" '^core.mode = 0100755$'
+expect_line "$T/xhello" '^core.uid = 0$'
+grep -q '^core.size = [1-9]' "$T/xhello" || fail "hello is empty on xfs"
+want=$(TZ=UTC date -d "@$epoch" '+%a %b %e %H:%M:%S %Y')
+[ "$(grep -c "= $want\$" "$T/xhello")" -eq 2 ] || fail "hello's ctime/crtime are not the commit's ($want)"
+xfs_db -r -c 'path /etc/fstab' -c 'p core.mode' "$T/px" | grep -q '0100644' || fail "no /etc/fstab on xfs"
+
 r=$T/s1/images/rootimg/latest
 unsquashfs -l "$r/root.squashfs" >"$T/sq"
 expect_line "$T/sq" 'squashfs-root/usr/bin/hello$'
@@ -178,13 +219,13 @@ cat >"$cfgs/big.json" <<'JSON'
  "SystemConfigs": [{"Name": "B", "PackageLists": ["packagelists/minimal-container-packages.json"],
    "KernelOptions": {"default": "hello"}, "PartitionSettings": [{"ID": "root", "MountPoint": "/"}]}]}
 JSON
-sed 's/"ext4"/"xfs"/; s/"MaxSize": 128/"MaxSize": 512/' "$cfgs/big.json" >"$cfgs/xfs.json"
+sed 's/"ext4"/"xfs"/; s/"MaxSize": 128/"MaxSize": 48/' "$cfgs/big.json" >"$cfgs/xfs.json"
 printf '[image]\n\tmaxdisksize = 64m\n' >"$repo/shipyard.conf"
 git_ -C "$repo" add -A
 git_ -C "$repo" commit -q -m "a disk over the limit, an xfs partition"
 sy "$T/big.out" image --repo "$repo" --state "$T/s1" --channel main --images big,xfs
 [ "$rc" -ne 0 ] || fail "a disk over image.maxdisksize was composed"
 expect_line "$T/big.out" 'shipyard/image/big failure .*MaxSize 128 MiB is above the limit of 64 MiB'
-expect_line "$T/big.out" 'shipyard/image/xfs failure .*Partitions\[0\]: FsType "xfs": not supported: mkfs.xfs'
+expect_line "$T/big.out" 'shipyard/image/xfs failure .*Partitions\[0\]: FsType "xfs" needs at least 300 MiB'
 [ ! -e "$T/s1/images/big/latest" ] || fail "the refused disk has a build"
 echo "ok"

@@ -159,10 +159,10 @@ static void test_disk_mbr_partuuids_are_disk_id_and_number(void **state)
 static void test_disk_support_refuses_what_is_not_made_by_field(void **state)
 {
 	static const char *const cases[][3] = {
-		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 600, \"Artifacts\": [{\"Name\": "
+		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 256, \"Artifacts\": [{\"Name\": "
 		  "\"d\", \"Type\": \"raw\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"xfs\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
-		  "Disks[0].Partitions[0]: FsType \"xfs\": not supported: mkfs.xfs" },
+		  "Disks[0].Partitions[0]: FsType \"xfs\" needs at least 300 MiB" },
 		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
 		  "\"d\", \"Type\": \"ova\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"ext4\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
