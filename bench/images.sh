@@ -3,7 +3,7 @@
 # and published once, then one config per format is composed (--force, so
 # each includes the install of its packages): a 1 GiB GPT disk (8 MiB ESP,
 # ext4 root) written as raw, vhd, vhdx, qcow2, iso and raw.xz, the same
-# disk with an xfs root as raw, and the root
+# disk with an xfs root as raw, and the root as an initrd and
 # as squashfs, against the baseline of the same root as tar.gz. Prints, as
 # `bench/images: ...` lines, per format: composition time, time over the
 # baseline, the artifact's size and the bytes it takes on disk (holes are
@@ -55,6 +55,7 @@ disk f-iso iso
 disk f-rawxz raw xz
 disk f-xfs raw "" xfs
 root f-squashfs squashfs ""
+root f-initrd initrd ""
 git -C "$repo" init -q
 git -C "$repo" add -A
 git -c user.name=b -c user.email=b@shipyard.invalid -C "$repo" commit -q -m example
@@ -82,10 +83,11 @@ mib() { calc "$1 / 1048576" | awk '{ printf "%.1f", $1 }'; }
 compose b-targz
 base=$elapsed
 say "baseline: root as tar.gz: $(printf '%.2f' "$base") s, $(mib "$bytes") MiB"
-for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-xfs f-squashfs; do
+for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-xfs f-squashfs f-initrd; do
 	compose "$f"
 	what=${file#f-*.}
 	[ "$f" = f-xfs ] && what="raw, xfs root"
+	[ "$f" = f-initrd ] && what="initrd (cpio)"
 	say "$(printf '%-13s' "$what"): $(printf '%.2f' "$elapsed") s ($(printf '%+.2f' \
 		"$(calc "$elapsed - $base")") s over the baseline), size $(mib "$bytes") MiB, on disk $(mib "$alloc") MiB"
 done

@@ -115,7 +115,7 @@ static int has_flag(const struct imager_partition *p, const char *flag)
 }
 
 /* Artifacts of a disk without partitions: the root as squashfs or iso;
- * root file system archives are imager/artifacts.h's. */
+ * root file system archives and initrds are imager/artifacts.h's. */
 static int check_rootfs_artifact(const struct imager_config *cfg, const struct imager_artifact *a,
 				 const char *where, struct sy_error *err)
 {
@@ -126,6 +126,11 @@ static int check_rootfs_artifact(const struct imager_config *cfg, const struct i
 							    "without a Type: not supported; a "
 							    "root archive is tar.gz, tar.xz or "
 							    "plain", a->compression);
+	if (!strcmp(a->type, "initrd"))
+		return imager_artifact_suffix(a) ? 0 : refuse(cfg, err, where, "Compression \"%s\" "
+							    "of an initrd: not supported; an "
+							    "initrd is always gzip-compressed",
+							    a->compression);
 	if (one_of(a->type, kinds))
 		return artifact_known(a) ? 0 : refuse(cfg, err, where, "Compression "
 								 "\"%s\" of a %s: not supported",
@@ -133,7 +138,7 @@ static int check_rootfs_artifact(const struct imager_config *cfg, const struct i
 	if (one_of(a->type, (const char *const[]){ "raw", "vhd", "vhdx", "qcow2", "ext4", NULL }))
 		return refuse(cfg, err, where, "Type \"%s\" needs a disk with Partitions", a->type);
 	return refuse(cfg, err, where, "Type \"%s\": not supported; a root is written as an "
-			  "archive, squashfs or iso", a->type);
+			  "archive, initrd, squashfs or iso", a->type);
 }
 
 /* Artifacts of a disk with partitions (partition 0: the disk's own). */
@@ -856,7 +861,7 @@ int imager_disk_write(const struct imager_config *cfg, const struct imager_input
 	if (d->npartitions)
 		return write_disk(cfg, in, rootfs, work_dir, out_dir, log_fd, artifacts, err);
 	for (size_t i = 0; rc == 0 && i < d->nartifacts; i++)
-		if (d->artifacts[i].type[0])
+		if (d->artifacts[i].type[0] && !imager_artifact_suffix(&d->artifacts[i]))
 			rc = write_artifact(cfg, &d->artifacts[i], in, NULL, rootfs, NULL, work_dir,
 					    out_dir, log_fd, artifacts, err);
 	return rc;

@@ -5,18 +5,20 @@
 # seconds apart): a GPT disk (ESP vfat, an ext4 partition mounted below the
 # root, an ext4 root) as raw, vhd, vhdx, qcow2, iso and raw.xz plus its
 # second partition as ext4; an MBR disk with swap; an xfs disk; a root as
-# tar.gz, squashfs and iso. Every artifact must have the same SHA-256 in both
+# tar.gz, squashfs, iso and initrd. Every artifact must have the same
+# SHA-256 in both
 # (table printed), and each is checked by its own tool: sfdisk --dump,
 # e2fsck -fn and debugfs on the partitions cut out by offset, fsck.vfat and
 # mdir, qemu-img check/info/compare, xorriso -toc and its El Torito report,
-# unsquashfs -l, xfs_repair -n -f and xfs_db on an xfs root partition (its
-# inodes' times stamped from the commit). A disk above shipyard.conf's
+# unsquashfs -l, cpio -t and bsdcpio on the initrd (extracted and compared
+# with the tar.gz), xfs_repair -n -f and xfs_db on an xfs root partition
+# (its inodes' times stamped from the commit). A disk above shipyard.conf's
 # image.maxdisksize and an xfs partition below mkfs.xfs's 300 MiB are
 # refused by name.
 . "$(dirname "$0")/lib.sh"
 need_root
 for tool in sfdisk mke2fs debugfs e2fsck mkfs.vfat mcopy mdir fsck.vfat qemu-img xorriso \
-	mksquashfs unsquashfs xz mkfs.xfs xfs_db xfs_repair; do
+	mksquashfs unsquashfs xz mkfs.xfs xfs_db xfs_repair cpio bsdcpio; do
 	command -v "$tool" >/dev/null || skip "needs $tool (scripts/deps.sh installs it)"
 done
 
@@ -90,7 +92,7 @@ cat >"$cfgs/rootimg.json" <<'JSON'
 {
     "Disks": [{"Artifacts": [
         {"Name": "root", "Compression": "tar.gz"}, {"Name": "root", "Type": "squashfs"},
-        {"Name": "root", "Type": "iso"}
+        {"Name": "root", "Type": "iso"}, {"Name": "root", "Type": "initrd"}
     ]}],
     "SystemConfigs": [{"Name": "Root", "PackageLists": ["packagelists/minimal-container-packages.json"]}]
 }
@@ -211,6 +213,39 @@ r=$T/s1/images/rootimg/latest
 unsquashfs -l "$r/root.squashfs" >"$T/sq"
 expect_line "$T/sq" 'squashfs-root/usr/bin/hello$'
 xorriso -indev "$r/root.iso" -toc >/dev/null 2>&1 || fail "root.iso does not read"
+# The initrd: gzip without a time, cpio newc in sorted order, the same tree
+# as the tar.gz, inode numbers from 1 in walk order.
+[ "$(od -An -tx1 -j4 -N4 "$r/root.img" | tr -d ' ')" = 00000000 ] || fail "the initrd's gzip header has a time"
+gzip -dc "$r/root.img" >"$T/root.cpio"
+[ "$(head -c 6 "$T/root.cpio")" = 070701 ] || fail "the initrd is not cpio newc"
+cpio -it --quiet <"$T/root.cpio" >"$T/cpio-list"
+bsdcpio -it <"$T/root.cpio" 2>/dev/null | cmp - "$T/cpio-list" || fail "bsdcpio and cpio list different entries"
+head -1 "$T/cpio-list" | grep -qx '\.' || fail "the initrd does not start with its root"
+expect_line "$T/cpio-list" '^\./usr/bin/hello$'
+grep '^\./usr/bin/' "$T/cpio-list" >"$T/usr-bin"
+LC_ALL=C sort -c "$T/usr-bin" || fail "the initrd's entries are not sorted"
+mkdir "$T/from-tar" "$T/from-cpio"
+tar -xzf "$r/root.tar.gz" -C "$T/from-tar"
+(cd "$T/from-cpio" && cpio -idm --quiet <"$T/root.cpio") || fail "the initrd does not extract"
+diff -r --no-dereference "$T/from-tar" "$T/from-cpio" || fail "the initrd is not the root"
+epoch=$(git -C "$repo" log -1 --format=%ct)
+# newc headers (cpio(5)): every time at or before the commit, devices 0,
+# inode numbers from 1.
+python3 - "$T/root.cpio" "$epoch" <<'PY' || fail "the initrd's headers hold build-specific values"
+import sys
+data, epoch, off, ino = open(sys.argv[1], "rb").read(), int(sys.argv[2]), 0, 0
+while True:
+    h = [int(data[off + 6 + 8 * i:off + 14 + 8 * i], 16) for i in range(13)]
+    name = data[off + 110:off + 110 + h[11] - 1].decode()
+    if name == "TRAILER!!!":
+        break
+    assert h[5] <= epoch, (name, "mtime", h[5])
+    assert h[7] == h[8] == 0, (name, "dev")
+    assert h[0] <= ino + 1, (name, "ino", h[0])
+    ino = max(ino, h[0])
+    off = (off + 110 + h[11] + 3) & ~3
+    off = (off + h[6] + 3) & ~3
+PY
 
 # Refused by name, before anything is written.
 cat >"$cfgs/big.json" <<'JSON'

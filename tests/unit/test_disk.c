@@ -185,6 +185,9 @@ static void test_disk_support_refuses_what_is_not_made_by_field(void **state)
 		  "{\"ID\": \"root\", \"MountPoint\": \"/usr/../\"}", "not a clean absolute path" },
 		{ "\"Artifacts\": [{\"Name\": \"d\", \"Type\": \"vhdx\"}]", "",
 		  "Disks[0].Artifacts[0]: Type \"vhdx\" needs a disk with Partitions" },
+		{ "\"Artifacts\": [{\"Name\": \"r\", \"Type\": \"initrd\", \"Compression\": "
+		  "\"xz\"}]", "",
+		  "Disks[0].Artifacts[0]: Compression \"xz\" of an initrd: not supported" },
 	};
 	(void)state;
 
