@@ -2,7 +2,7 @@
 # Benchmark of image formats (issue 14): the example distribution is built
 # and published once, then one config per format is composed (--force, so
 # each includes the install of its packages): a 1 GiB GPT disk (8 MiB ESP,
-# ext4 root) written as raw, vhd, vhdx, qcow2, iso and raw.xz, the same
+# ext4 root) written as raw, vhd, vhdx, qcow2, iso, raw.xz and ova, the same
 # disk with an xfs root as raw, and the root as an initrd and
 # as squashfs, against the baseline of the same root as tar.gz. Prints, as
 # `bench/images: ...` lines, per format: composition time, time over the
@@ -54,6 +54,7 @@ disk f-qcow2 qcow2
 disk f-iso iso
 disk f-rawxz raw xz
 disk f-xfs raw "" xfs
+disk f-ova ova
 root f-squashfs squashfs ""
 root f-initrd initrd ""
 git -C "$repo" init -q
@@ -83,7 +84,7 @@ mib() { calc "$1 / 1048576" | awk '{ printf "%.1f", $1 }'; }
 compose b-targz
 base=$elapsed
 say "baseline: root as tar.gz: $(printf '%.2f' "$base") s, $(mib "$bytes") MiB"
-for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-xfs f-squashfs f-initrd; do
+for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-ova f-xfs f-squashfs f-initrd; do
 	compose "$f"
 	what=${file#f-*.}
 	[ "$f" = f-xfs ] && what="raw, xfs root"

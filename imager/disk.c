@@ -3,6 +3,7 @@
 #include "imager/disk.h"
 #include "imager/diskformat.h"
 #include "imager/imagevalidate.h"
+#include "imager/ova.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,10 +80,13 @@ static int one_of(const char *v, const char *const *set)
 char *imager_disk_artifact_file(const struct imager_artifact *a)
 {
 	static const char *const types[] = { "raw", "vhd", "vhdx", "qcow2", "iso", "squashfs",
-					     "ext4", NULL };
+					     "ext4", "ova", NULL };
 	static const char *const compressions[] = { "", "gz", "xz", NULL };
 
 	if (!one_of(a->type, types) || !one_of(a->compression, compressions))
+		return NULL;
+	/* An OVA is a tar its importers read as it is. */
+	if (!strcmp(a->type, "ova") && a->compression[0])
 		return NULL;
 	return sy_xasprintf("%s.%s%s%s", a->name, a->type, a->compression[0] ? "." : "",
 			    a->compression);
@@ -135,7 +139,8 @@ static int check_rootfs_artifact(const struct imager_config *cfg, const struct i
 		return artifact_known(a) ? 0 : refuse(cfg, err, where, "Compression "
 								 "\"%s\" of a %s: not supported",
 								 a->compression, a->type);
-	if (one_of(a->type, (const char *const[]){ "raw", "vhd", "vhdx", "qcow2", "ext4", NULL }))
+	if (one_of(a->type, (const char *const[]){ "raw", "vhd", "vhdx", "qcow2", "ext4", "ova",
+						   NULL }))
 		return refuse(cfg, err, where, "Type \"%s\" needs a disk with Partitions", a->type);
 	return refuse(cfg, err, where, "Type \"%s\": not supported; a root is written as an "
 			  "archive, initrd, squashfs or iso", a->type);
@@ -146,20 +151,22 @@ static int check_disk_artifact(const struct imager_config *cfg, const struct ima
 			       const struct imager_partition *part, const char *where,
 			       struct sy_error *err)
 {
-	static const char *const disk_kinds[] = { "raw", "vhd", "vhdx", "qcow2", "iso", NULL };
+	static const char *const disk_kinds[] = { "raw", "vhd", "vhdx", "qcow2", "iso", "ova",
+						  NULL };
 	static const char *const part_kinds[] = { "raw", "ext4", NULL };
 	const char *const *kinds = part ? part_kinds : disk_kinds;
 
 	if (!one_of(a->type, kinds))
 		return refuse(cfg, err, where, "Type \"%s\": not supported; %s", a->type,
 			      part ? "a partition is written as raw or ext4"
-				   : "a disk is written as raw, vhd, vhdx, qcow2 or iso");
+				   : "a disk is written as raw, vhd, vhdx, qcow2, iso or ova");
 	if (part && !strcmp(a->type, "ext4") && strncmp(part->fs_type, "ext", 3))
 		return refuse(cfg, err, where, "Type ext4 of a partition with FsType \"%s\"",
 			      part->fs_type);
 	if (!artifact_known(a))
-		return refuse(cfg, err, where, "Compression \"%s\" of a %s: not supported; gz or "
-				  "xz", a->compression, a->type);
+		return refuse(cfg, err, where, "Compression \"%s\" of a%s %s: not supported; %s",
+			      a->compression, strcmp(a->type, "ova") ? "" : "n", a->type,
+			      strcmp(a->type, "ova") ? "gz or xz" : "an OVA is never compressed");
 	return 0;
 }
 
@@ -773,6 +780,12 @@ static char *esp_file(const struct imager_disk_layout *l, const char *work_dir)
 	return NULL;
 }
 
+/* 1 when cfg's image boots by EFI. */
+static int efi_boot(const struct imager_config *cfg)
+{
+	return cfg->nsystems && !strcmp(cfg->systems[0].boot_type, "efi");
+}
+
 /* Writes one artifact: from the raw disk or a partition file (from), or
  * from the root (iso, squashfs), compressed when asked. */
 static int write_artifact(const struct imager_config *cfg, const struct imager_artifact *a,
@@ -797,6 +810,13 @@ static int write_artifact(const struct imager_config *cfg, const struct imager_a
 		rc = imager_iso_build(rootfs, esp, volume, plain, in->epoch, log_fd, err);
 	else if (!strcmp(a->type, "squashfs"))
 		rc = imager_squashfs_build(rootfs, plain, in->epoch, log_fd, err);
+	else if (!strcmp(a->type, "ova"))
+		rc = imager_ova_write(&(const struct imager_ova){ .name = a->name,
+								  .system = cfg->name,
+								  .efi = efi_boot(cfg),
+								  .key = in->key,
+								  .epoch = in->epoch },
+				      from, work_dir, plain, log_fd, err);
 	else
 		rc = imager_disk_convert(from, !strcmp(a->type, "ext4") ? "raw" : a->type, plain,
 					 in->key, in->epoch, log_fd, err);

@@ -3,13 +3,14 @@
 # distribution is built and published once, its state directory copied, and
 # three image configs composed in each copy (different directories, a few
 # seconds apart): a GPT disk (ESP vfat, an ext4 partition mounted below the
-# root, an ext4 root) as raw, vhd, vhdx, qcow2, iso and raw.xz plus its
+# root, an ext4 root) as raw, vhd, vhdx, qcow2, iso, raw.xz and ova plus its
 # second partition as ext4; an MBR disk with swap; an xfs disk; a root as
 # tar.gz, squashfs, iso and initrd. Every artifact must have the same
 # SHA-256 in both
 # (table printed), and each is checked by its own tool: sfdisk --dump,
 # e2fsck -fn and debugfs on the partitions cut out by offset, fsck.vfat and
 # mdir, qemu-img check/info/compare, xorriso -toc and its El Torito report,
+# tar -t, the manifest's SHA-256 lines and qemu-img info on the OVA,
 # unsquashfs -l, cpio -t and bsdcpio on the initrd (extracted and compared
 # with the tar.gz), xfs_repair -n -f and xfs_db on an xfs root partition
 # (its inodes' times stamped from the commit). A disk above shipyard.conf's
@@ -35,7 +36,8 @@ cat >"$cfgs/disk-gpt.json" <<'JSON'
         "Artifacts": [
             {"Name": "disk", "Type": "raw"}, {"Name": "disk", "Type": "vhd"},
             {"Name": "disk", "Type": "vhdx"}, {"Name": "disk", "Type": "qcow2"},
-            {"Name": "disk", "Type": "iso"}, {"Name": "disk", "Type": "raw", "Compression": "xz"}
+            {"Name": "disk", "Type": "iso"}, {"Name": "disk", "Type": "raw", "Compression": "xz"},
+            {"Name": "disk", "Type": "ova"}
         ],
         "Partitions": [
             {"ID": "esp", "Flags": ["esp"], "Start": 1, "End": 9, "FsType": "fat32"},
@@ -173,6 +175,38 @@ qemu-img compare -q -f raw -F vpc "$g/disk.raw" "$g/disk.vhd" || fail "vhd is no
 qemu-img compare -q -f raw -F vhdx "$g/disk.raw" "$g/disk.vhdx" || fail "vhdx is not the raw disk"
 qemu-img compare -q -f raw -F qcow2 "$g/disk.raw" "$g/disk.qcow2" || fail "qcow2 is not the raw disk"
 xz -dc "$g/disk.raw.xz" | cmp - "$g/disk.raw" || fail "raw.xz is not the raw disk"
+# The OVA: a ustar of the descriptor, the manifest, the streamOptimized
+# VMDK, in that order; the manifest's digests hold; the descriptor names
+# the VMDK with its size and the disk's capacity; the VMDK is the disk.
+tar -tvf "$g/disk.ova" >"$T/ova-list"
+cat "$T/ova-list"
+[ "$(awk '{ print $6 }' "$T/ova-list" | tr '\n' ' ')" = "disk.ovf disk.mf disk-disk1.vmdk " ] ||
+	fail "the OVA's entries are not ovf, mf, vmdk"
+grep -v '^-rw-r--r-- root/root ' "$T/ova-list" && fail "an OVA entry is not root's, 0644"
+[ "$(od -An -c -j257 -N5 "$g/disk.ova" | tr -d ' ')" = ustar ] || fail "the OVA is not ustar"
+mkdir "$T/ova" && tar -xf "$g/disk.ova" -C "$T/ova"
+(cd "$T/ova" && sed 's/^SHA256(\(.*\))= \(.*\)$/\2  \1/' disk.mf | sha256sum -c -) ||
+	fail "the OVA manifest's digests do not hold"
+[ "$(grep -c '^SHA256(' "$T/ova/disk.mf")" -eq 2 ] || fail "the manifest does not list 2 files"
+python3 - "$T/ova" <<'PY' || fail "the OVF descriptor does not describe the disk"
+import os, sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+ns = {"o": "http://schemas.dmtf.org/ovf/envelope/1"}
+o = "{http://schemas.dmtf.org/ovf/envelope/1}"
+env = ET.parse(os.path.join(d, "disk.ovf")).getroot()
+f = env.find("o:References/o:File", ns)
+assert f.get(o + "href") == "disk-disk1.vmdk", f.attrib
+assert int(f.get(o + "size")) == os.path.getsize(os.path.join(d, "disk-disk1.vmdk"))
+disk = env.find("o:DiskSection/o:Disk", ns)
+assert disk.get(o + "capacity") == str(96 << 20), disk.attrib
+assert disk.get(o + "format").endswith("#streamOptimized")
+assert env.find("o:VirtualSystem/o:VirtualHardwareSection", ns) is not None
+PY
+qemu-img info "$T/ova/disk-disk1.vmdk" >"$T/vmdk-info"
+expect_line "$T/vmdk-info" 'file format: vmdk'
+expect_line "$T/vmdk-info" 'virtual size: 96 MiB'
+expect_line "$T/vmdk-info" 'create type: streamOptimized'
+qemu-img compare -q -f raw -F vmdk "$g/disk.raw" "$T/ova/disk-disk1.vmdk" || fail "the VMDK is not the raw disk"
 xorriso -indev "$g/disk.iso" -toc -report_el_torito plain >"$T/iso" 2>&1
 expect_line "$T/iso" 'El Torito boot img :   1  UEFI'
 xorriso -indev "$g/disk.iso" -find /usr/bin/hello 2>/dev/null | grep -q hello || fail "no hello in the iso"

@@ -164,9 +164,14 @@ static void test_disk_support_refuses_what_is_not_made_by_field(void **state)
 		  "\"End\": 0, \"FsType\": \"xfs\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
 		  "Disks[0].Partitions[0]: FsType \"xfs\" needs at least 300 MiB" },
 		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
-		  "\"d\", \"Type\": \"ova\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
+		  "\"d\", \"Type\": \"diff\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"ext4\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
-		  "Disks[0].Artifacts[0]: Type \"ova\": not supported" },
+		  "Disks[0].Artifacts[0]: Type \"diff\": not supported" },
+		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
+		  "\"d\", \"Type\": \"ova\", \"Compression\": \"gz\"}], \"Partitions\": [{\"ID\": "
+		  "\"root\", \"Start\": 1, \"End\": 0, \"FsType\": \"ext4\"}]",
+		  "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
+		  "Compression \"gz\" of an ova: not supported; an OVA is never compressed" },
 		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
 		  "\"d\", \"Type\": \"raw\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"ext4\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/srv\"}",
