@@ -2,7 +2,8 @@
 # Benchmark of image formats (issue 14): the example distribution is built
 # and published once, then one config per format is composed (--force, so
 # each includes the install of its packages): a 1 GiB GPT disk (8 MiB ESP,
-# ext4 root) written as raw, vhd, vhdx, qcow2, iso and raw.xz, and the root
+# ext4 root) written as raw, vhd, vhdx, qcow2, iso, raw.xz and ova, the same
+# disk with an xfs root as raw, and the root as an initrd and
 # as squashfs, against the baseline of the same root as tar.gz. Prints, as
 # `bench/images: ...` lines, per format: composition time, time over the
 # baseline, the artifact's size and the bytes it takes on disk (holes are
@@ -16,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	say "skipped, needs root"
 	exit 0
 fi
-for tool in sfdisk mke2fs mkfs.vfat mcopy qemu-img xorriso mksquashfs; do
+for tool in sfdisk mke2fs mkfs.vfat mcopy qemu-img xorriso mksquashfs mkfs.xfs xfs_db; do
 	command -v "$tool" >/dev/null || { say "skipped, needs $tool (scripts/deps.sh)"; exit 0; }
 done
 tmp=$(mktemp -d /tmp/shipyard-bench-images-XXXXXX)
@@ -28,12 +29,12 @@ repo=$tmp/repo
 cp -r "$top/examples/minidistro" "$repo"
 cfgs=$repo/toolkit/imageconfigs
 list='"PackageLists": ["packagelists/minimal-container-packages.json"]'
-disk() { # NAME TYPE [COMPRESSION]
+disk() { # NAME TYPE [COMPRESSION] [ROOT FSTYPE]
 	cat >"$cfgs/$1.json" <<JSON
 {"Disks": [{"PartitionTableType": "gpt", "MaxSize": 1024,
   "Artifacts": [{"Name": "$1", "Type": "$2", "Compression": "${3:-}"}],
   "Partitions": [{"ID": "esp", "Flags": ["esp"], "Start": 1, "End": 9, "FsType": "fat32"},
-                 {"ID": "root", "Start": 9, "End": 0, "FsType": "ext4"}]}],
+                 {"ID": "root", "Start": 9, "End": 0, "FsType": "${4:-ext4}"}]}],
  "SystemConfigs": [{"Name": "S", $list, "KernelOptions": {"default": "hello"},
    "PartitionSettings": [{"ID": "esp", "MountPoint": "/boot/efi"},
                          {"ID": "root", "MountPoint": "/"}]}]}
@@ -52,7 +53,10 @@ disk f-vhdx vhdx
 disk f-qcow2 qcow2
 disk f-iso iso
 disk f-rawxz raw xz
+disk f-xfs raw "" xfs
+disk f-ova ova
 root f-squashfs squashfs ""
+root f-initrd initrd ""
 git -C "$repo" init -q
 git -C "$repo" add -A
 git -c user.name=b -c user.email=b@shipyard.invalid -C "$repo" commit -q -m example
@@ -80,9 +84,12 @@ mib() { calc "$1 / 1048576" | awk '{ printf "%.1f", $1 }'; }
 compose b-targz
 base=$elapsed
 say "baseline: root as tar.gz: $(printf '%.2f' "$base") s, $(mib "$bytes") MiB"
-for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-squashfs; do
+for f in f-raw f-vhd f-vhdx f-qcow2 f-iso f-rawxz f-ova f-xfs f-squashfs f-initrd; do
 	compose "$f"
-	say "$(printf '%-13s' "${file#f-*.}"): $(printf '%.2f' "$elapsed") s ($(printf '%+.2f' \
+	what=${file#f-*.}
+	[ "$f" = f-xfs ] && what="raw, xfs root"
+	[ "$f" = f-initrd ] && what="initrd (cpio)"
+	say "$(printf '%-13s' "$what"): $(printf '%.2f' "$elapsed") s ($(printf '%+.2f' \
 		"$(calc "$elapsed - $base")") s over the baseline), size $(mib "$bytes") MiB, on disk $(mib "$alloc") MiB"
 done
 log=$(ls -t "$tmp"/state/pipelines/*/logs/image-f-raw.log | head -1)

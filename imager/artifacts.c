@@ -21,6 +21,8 @@
 
 const char *imager_artifact_suffix(const struct imager_artifact *a)
 {
+	if (!strcmp(a->type, "initrd"))
+		return a->compression[0] ? NULL : "img";
 	if (a->type[0])
 		return NULL;
 	if (!strcmp(a->compression, "tar.gz") || !strcmp(a->compression, "tar.xz"))
@@ -68,12 +70,57 @@ static int copy_data(const char *path, struct archive *w, const char *out, struc
 	return rc;
 }
 
+/* An inode renumbered for a cpio archive. */
+struct ino_map {
+	dev_t dev;
+	ino_t ino;
+	unsigned long number;
+};
+
 /* What one archive walk shares. */
 struct walk {
 	struct archive *disk, *w;
 	struct archive_entry_linkresolver *links;
 	const char *rootfs, *out;
+	int cpio;              /* 1: newc, whose headers carry inode and device numbers */
+	unsigned long next_ino; /* the next inode number a cpio entry gets */
+	struct ino_map *hard;   /* numbers given to files with several links */
+	size_t nhard;
 };
+
+/* newc headers carry the inode and device numbers the kernel's initramfs
+ * unpacker pairs hard links by: the filesystem's would differ between two
+ * builds, so entries are numbered in walk order (a file with several links
+ * keeps the number of its first), on device 0. */
+static void cpio_renumber(struct walk *k, struct archive_entry *entry, const struct stat *st)
+{
+	unsigned long number = 0;
+
+	for (size_t i = 0; st->st_nlink > 1 && !S_ISDIR(st->st_mode) && i < k->nhard; i++)
+		if (k->hard[i].dev == st->st_dev && k->hard[i].ino == st->st_ino)
+			number = k->hard[i].number;
+	if (!number) {
+		number = ++k->next_ino;
+		if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
+			k->hard = sy_xrealloc(k->hard, (k->nhard + 1) * sizeof(*k->hard));
+			k->hard[k->nhard++] = (struct ino_map){ st->st_dev, st->st_ino, number };
+		}
+	}
+	archive_entry_set_ino64(entry, (int64_t)number);
+	archive_entry_set_dev(entry, 0);
+}
+
+/* Writes the header of entry e and, for a regular file that is not a
+ * link to an earlier entry, its data from its source path. */
+static int write_entry(struct walk *k, struct archive_entry *e, struct sy_error *err)
+{
+	if (archive_write_header(k->w, e) < ARCHIVE_WARN)
+		return archive_fail(k->w, k->out, err);
+	if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
+	    archive_entry_size(e) > 0)
+		return copy_data(archive_entry_sourcepath(e), k->w, k->out, err);
+	return 0;
+}
 
 /* Writes the entry at rootfs + rel ("" for the top) as "." + rel ("./"
  * for the top), with owners, modes, links, hard links and extended
@@ -84,7 +131,7 @@ struct walk {
 static int write_sorted(struct walk *k, const char *rel, struct sy_error *err)
 {
 	char *path = sy_xasprintf("%s%s", k->rootfs, rel);
-	char *name = rel[0] ? sy_xasprintf(".%s", rel) : sy_xstrdup("./");
+	char *name = rel[0] ? sy_xasprintf(".%s", rel) : sy_xstrdup(k->cpio ? "." : "./");
 	struct archive_entry *entry = archive_entry_new(), *spare = NULL;
 	struct dirent **names = NULL;
 	struct stat st;
@@ -105,12 +152,13 @@ static int write_sorted(struct walk *k, const char *rel, struct sy_error *err)
 	archive_entry_unset_atime(entry);
 	archive_entry_unset_ctime(entry);
 	archive_entry_unset_birthtime(entry);
+	if (k->cpio)
+		cpio_renumber(k, entry, &st);
 	archive_entry_linkify(k->links, &entry, &spare);
-	if (entry && archive_write_header(k->w, entry) < ARCHIVE_WARN)
-		rc = archive_fail(k->w, k->out, err);
-	else if (entry && archive_entry_filetype(entry) == AE_IFREG &&
-		 !archive_entry_hardlink(entry) && archive_entry_size(entry) > 0)
-		rc = copy_data(path, k->w, k->out, err);
+	if (entry)
+		rc = write_entry(k, entry, err);
+	if (rc == 0 && spare)
+		rc = write_entry(k, spare, err);
 	if (rc || !S_ISDIR(st.st_mode))
 		goto out;
 	n = scandir(path, &names, NULL, alphasort);
@@ -138,16 +186,28 @@ out:
 static int write_tree(struct archive *disk, struct archive *w, const char *rootfs,
 		      const char *out, struct sy_error *err)
 {
-	struct walk k = { disk, w, archive_entry_linkresolver_new(), rootfs, out };
+	struct walk k = { disk, w, archive_entry_linkresolver_new(), rootfs, out,
+			  archive_format(w) == ARCHIVE_FORMAT_CPIO_SVR4_NOCRC, 0, NULL, 0 };
+	struct archive_entry *entry = NULL, *spare = NULL;
 	int rc;
 
 	archive_entry_linkresolver_set_strategy(k.links, archive_format(w));
 	rc = write_sorted(&k, "", err);
+	/* newc writes a hard-linked file's data with its last link: the
+	 * resolver holds the ones whose other links were not seen. */
+	for (archive_entry_linkify(k.links, &entry, &spare); rc == 0 && entry;
+	     archive_entry_linkify(k.links, &entry, &spare)) {
+		rc = write_entry(&k, entry, err);
+		archive_entry_free(entry);
+		entry = NULL;
+	}
 	archive_entry_linkresolver_free(k.links);
+	free(k.hard);
 	return rc;
 }
 
-/* Writes rootfs as a pax tar archive at out, compressed per suffix. */
+/* Writes rootfs as a pax tar archive at out, compressed per suffix, or
+ * for suffix "img" (an initrd) as a gzip-compressed cpio newc archive. */
 static int write_rootfs_archive(const char *rootfs, const char *out, const char *suffix,
 				struct sy_error *err)
 {
@@ -157,8 +217,11 @@ static int write_rootfs_archive(const char *rootfs, const char *out, const char 
 	int rc = 0;
 
 	archive_read_disk_set_symlink_physical(disk);
-	archive_write_set_format_pax_restricted(w);
-	if (!strcmp(suffix, "tar.gz")) {
+	if (!strcmp(suffix, "img"))
+		archive_write_set_format_cpio_newc(w);
+	else
+		archive_write_set_format_pax_restricted(w);
+	if (!strcmp(suffix, "tar.gz") || !strcmp(suffix, "img")) {
 		archive_write_add_filter_gzip(w);
 		/* No time in the gzip header: the same tree, the same bytes. */
 		archive_write_set_filter_option(w, "gzip", "timestamp", NULL);

@@ -1,10 +1,15 @@
 /* An image root written as its config's artifacts: for Disks[0]'s rootfs
  * artifacts a tar archive (tar.gz, tar.xz or plain, libarchive) named
- * "<artifact name>.<compression>", its entries in sorted order with their
- * modification times only, and no time in the gzip header, so that the same
- * root gives the same bytes; and manifest.json (the packages and the
- * digests of every artifact) beside them. Disk images and the other artifacts
- * with a Type are imager/disk.h's. */
+ * "<artifact name>.<compression>", and for Type "initrd" a cpio archive
+ * (SVR4 "newc", the format the kernel unpacks as initramfs:
+ * Documentation/driver-api/early-userspace/buffer-format.rst) compressed
+ * with gzip, named "<artifact name>.img"; their entries in sorted order
+ * with their modification times only (clamped to the commit's time by
+ * imager/compose.h), cpio inode numbers given in walk order on device 0,
+ * and no time in the gzip header, so that the same root gives the same
+ * bytes; and manifest.json (the packages and the digests of every
+ * artifact) beside them. Disk images and the other artifacts with a Type
+ * are imager/disk.h's. */
 #ifndef IMAGER_ARTIFACTS_H
 #define IMAGER_ARTIFACTS_H
 
@@ -12,8 +17,9 @@
 #include "common/strv.h"
 #include "imager/imageconfig.h"
 
-/* The file suffix of artifact a when it can be written ("tar.gz",
- * "tar.xz", "tar": a root file system archive, no Type), or NULL. */
+/* The file suffix of artifact a when it can be written here ("tar.gz",
+ * "tar.xz", "tar": a root file system archive, no Type; "img": Type
+ * "initrd" without Compression, as the toolkit names it), or NULL. */
 const char *imager_artifact_suffix(const struct imager_artifact *a);
 
 /* Checks that cfg has artifacts to write (of Disks[0] or its partitions),

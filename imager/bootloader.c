@@ -11,16 +11,25 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "imager/cmdline.h"
 
 #define GPT_TYPE_ESP "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 
-char *imager_boot_cmdline(const struct imager_disk_layout *layout)
+char *imager_boot_cmdline(const struct imager_config *cfg, const struct imager_disk_layout *layout)
 {
+	char *base, *line;
+
 	for (size_t i = 0; i < layout->nparts; i++) {
 		const struct imager_disk_part *q = &layout->parts[i];
-		if (q->setting && !strcmp(q->setting->mount_point, "/"))
-			return sy_xasprintf("root=PARTUUID=%s ro rootwait console=tty0 console=ttyS0",
-					    q->part_uuid);
+		if (!q->setting || strcmp(q->setting->mount_point, "/"))
+			continue;
+		/* What the config asks for first; then what booting needs:
+		 * waiting for the root device, and the serial console last
+		 * so that it is /dev/console. */
+		base = imager_kernel_cmdline(cfg, layout);
+		line = sy_xasprintf("%s rootwait console=tty0 console=ttyS0", base);
+		free(base);
+		return line;
 	}
 	return NULL;
 }
@@ -260,7 +269,8 @@ static const char *esp_mount_point(const struct imager_disk_layout *l)
 }
 
 /* Fills b from the root and layout, opening its directories. */
-static int open_boot(struct boot *b, const struct imager_disk_layout *l, const char *rootfs,
+static int open_boot(struct boot *b, const struct imager_config *cfg,
+		     const struct imager_disk_layout *l, const char *rootfs,
 		     struct sy_error *err)
 {
 	const char *esp = esp_mount_point(l);
@@ -268,7 +278,7 @@ static int open_boot(struct boot *b, const struct imager_disk_layout *l, const c
 
 	if (!esp)
 		return sy_error_set(err, "no ESP partition with a MountPoint");
-	if (!(b->cmdline = imager_boot_cmdline(l)))
+	if (!(b->cmdline = imager_boot_cmdline(cfg, l)))
 		return sy_error_set(err, "no partition with MountPoint /");
 	b->root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->root < 0)
@@ -333,7 +343,7 @@ int imager_bootloader_install(const struct imager_config *cfg, const struct imag
 				    cfg->name);
 	if (imager_disk_layout(cfg, in->key, &l, err))
 		return -1;
-	rc = open_boot(&b, &l, rootfs, err);
+	rc = open_boot(&b, cfg, &l, rootfs, err);
 	if (rc == 0)
 		rc = copy_kernel(&b, err);
 	if (rc == 0)

@@ -20,14 +20,14 @@
  * (Debian's and Fedora's systemd-boot-efi path), for x86_64. */
 #define IMAGER_SYSTEMD_BOOT_EFI "usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 
-/* The kernel command line of the image's boot entry, with the root
- * partition of layout (the partition whose MountPoint is "/") named by
- * PARTUUID, which the kernel resolves without an initrd:
- * "root=PARTUUID=<guid> ro rootwait console=tty0 console=ttyS0" (the
- * serial console last, so that it is /dev/console, the port boot tests
- * read). Returns a new string, or NULL when the layout has no root
- * partition. */
-char *imager_boot_cmdline(const struct imager_disk_layout *layout);
+/* The kernel command line of the image's boot entry: cfg's own
+ * (imager_kernel_cmdline: root= as the root partition's MountIdentifier
+ * says, ro, KernelCommandLine's words) followed by what booting needs,
+ * "rootwait console=tty0 console=ttyS0" (the serial console last, so that
+ * it is /dev/console, the port boot tests read). Without an initrd the
+ * kernel resolves root=PARTUUID= and PARTLABEL=, not UUID=. Returns a new
+ * string, or NULL when layout has no partition mounted at "/". */
+char *imager_boot_cmdline(const struct imager_config *cfg, const struct imager_disk_layout *layout);
 
 /* Refuses, before any work, a BootType efi config whose packages ask for
  * GRUB (a package named grub2-efi-binary or grub2-efi-binary-noprefix)

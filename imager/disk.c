@@ -3,6 +3,7 @@
 #include "imager/disk.h"
 #include "imager/diskformat.h"
 #include "imager/imagevalidate.h"
+#include "imager/ova.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -79,10 +80,13 @@ static int one_of(const char *v, const char *const *set)
 char *imager_disk_artifact_file(const struct imager_artifact *a)
 {
 	static const char *const types[] = { "raw", "vhd", "vhdx", "qcow2", "iso", "squashfs",
-					     "ext4", NULL };
+					     "ext4", "ova", NULL };
 	static const char *const compressions[] = { "", "gz", "xz", NULL };
 
 	if (!one_of(a->type, types) || !one_of(a->compression, compressions))
+		return NULL;
+	/* An OVA is a tar its importers read as it is. */
+	if (!strcmp(a->type, "ova") && a->compression[0])
 		return NULL;
 	return sy_xasprintf("%s.%s%s%s", a->name, a->type, a->compression[0] ? "." : "",
 			    a->compression);
@@ -115,7 +119,7 @@ static int has_flag(const struct imager_partition *p, const char *flag)
 }
 
 /* Artifacts of a disk without partitions: the root as squashfs or iso;
- * root file system archives are imager/artifacts.h's. */
+ * root file system archives and initrds are imager/artifacts.h's. */
 static int check_rootfs_artifact(const struct imager_config *cfg, const struct imager_artifact *a,
 				 const char *where, struct sy_error *err)
 {
@@ -126,14 +130,20 @@ static int check_rootfs_artifact(const struct imager_config *cfg, const struct i
 							    "without a Type: not supported; a "
 							    "root archive is tar.gz, tar.xz or "
 							    "plain", a->compression);
+	if (!strcmp(a->type, "initrd"))
+		return imager_artifact_suffix(a) ? 0 : refuse(cfg, err, where, "Compression \"%s\" "
+							    "of an initrd: not supported; an "
+							    "initrd is always gzip-compressed",
+							    a->compression);
 	if (one_of(a->type, kinds))
 		return artifact_known(a) ? 0 : refuse(cfg, err, where, "Compression "
 								 "\"%s\" of a %s: not supported",
 								 a->compression, a->type);
-	if (one_of(a->type, (const char *const[]){ "raw", "vhd", "vhdx", "qcow2", "ext4", NULL }))
+	if (one_of(a->type, (const char *const[]){ "raw", "vhd", "vhdx", "qcow2", "ext4", "ova",
+						   NULL }))
 		return refuse(cfg, err, where, "Type \"%s\" needs a disk with Partitions", a->type);
 	return refuse(cfg, err, where, "Type \"%s\": not supported; a root is written as an "
-			  "archive, squashfs or iso", a->type);
+			  "archive, initrd, squashfs or iso", a->type);
 }
 
 /* Artifacts of a disk with partitions (partition 0: the disk's own). */
@@ -141,20 +151,22 @@ static int check_disk_artifact(const struct imager_config *cfg, const struct ima
 			       const struct imager_partition *part, const char *where,
 			       struct sy_error *err)
 {
-	static const char *const disk_kinds[] = { "raw", "vhd", "vhdx", "qcow2", "iso", NULL };
+	static const char *const disk_kinds[] = { "raw", "vhd", "vhdx", "qcow2", "iso", "ova",
+						  NULL };
 	static const char *const part_kinds[] = { "raw", "ext4", NULL };
 	const char *const *kinds = part ? part_kinds : disk_kinds;
 
 	if (!one_of(a->type, kinds))
 		return refuse(cfg, err, where, "Type \"%s\": not supported; %s", a->type,
 			      part ? "a partition is written as raw or ext4"
-				   : "a disk is written as raw, vhd, vhdx, qcow2 or iso");
+				   : "a disk is written as raw, vhd, vhdx, qcow2, iso or ova");
 	if (part && !strcmp(a->type, "ext4") && strncmp(part->fs_type, "ext", 3))
 		return refuse(cfg, err, where, "Type ext4 of a partition with FsType \"%s\"",
 			      part->fs_type);
 	if (!artifact_known(a))
-		return refuse(cfg, err, where, "Compression \"%s\" of a %s: not supported; gz or "
-				  "xz", a->compression, a->type);
+		return refuse(cfg, err, where, "Compression \"%s\" of a%s %s: not supported; %s",
+			      a->compression, strcmp(a->type, "ova") ? "" : "n", a->type,
+			      strcmp(a->type, "ova") ? "gz or xz" : "an OVA is never compressed");
 	return 0;
 }
 
@@ -170,6 +182,11 @@ static int check_partition(const struct imager_config *cfg, const struct imager_
 	snprintf(where, sizeof(where), "Disks[0].Partitions[%zu]", i);
 	if (imager_fs_from_name(p->fs_type, &fs, &why))
 		return refuse(cfg, err, where, "FsType \"%s\": not supported: %s", p->fs_type, why);
+	uint64_t end_mib = p->end_mib ? p->end_mib : d->max_size_mib;
+	if (fs == IMAGER_FS_XFS && (end_mib <= p->start_mib ||
+				    (end_mib - p->start_mib) << 20 < IMAGER_XFS_MIN_BYTES))
+		return refuse(cfg, err, where, "FsType \"xfs\" needs at least %llu MiB (mkfs.xfs)",
+			      IMAGER_XFS_MIN_BYTES >> 20);
 	if (has_flag(p, "dmroot"))
 		return refuse(cfg, err, where, "Flags dmroot: not supported (no dm-verity or "
 				  "encryption)");
@@ -430,6 +447,8 @@ static const char *fs_name(enum imager_fs fs)
 		return "ext4";
 	case IMAGER_FS_VFAT:
 		return "vfat";
+	case IMAGER_FS_XFS:
+		return "xfs";
 	case IMAGER_FS_SWAP:
 		return "swap";
 	case IMAGER_FS_NONE:
@@ -761,6 +780,12 @@ static char *esp_file(const struct imager_disk_layout *l, const char *work_dir)
 	return NULL;
 }
 
+/* 1 when cfg's image boots by EFI. */
+static int efi_boot(const struct imager_config *cfg)
+{
+	return cfg->nsystems && !strcmp(cfg->systems[0].boot_type, "efi");
+}
+
 /* Writes one artifact: from the raw disk or a partition file (from), or
  * from the root (iso, squashfs), compressed when asked. */
 static int write_artifact(const struct imager_config *cfg, const struct imager_artifact *a,
@@ -785,6 +810,13 @@ static int write_artifact(const struct imager_config *cfg, const struct imager_a
 		rc = imager_iso_build(rootfs, esp, volume, plain, in->epoch, log_fd, err);
 	else if (!strcmp(a->type, "squashfs"))
 		rc = imager_squashfs_build(rootfs, plain, in->epoch, log_fd, err);
+	else if (!strcmp(a->type, "ova"))
+		rc = imager_ova_write(&(const struct imager_ova){ .name = a->name,
+								  .system = cfg->name,
+								  .efi = efi_boot(cfg),
+								  .key = in->key,
+								  .epoch = in->epoch },
+				      from, work_dir, plain, log_fd, err);
 	else
 		rc = imager_disk_convert(from, !strcmp(a->type, "ext4") ? "raw" : a->type, plain,
 					 in->key, in->epoch, log_fd, err);
@@ -849,7 +881,7 @@ int imager_disk_write(const struct imager_config *cfg, const struct imager_input
 	if (d->npartitions)
 		return write_disk(cfg, in, rootfs, work_dir, out_dir, log_fd, artifacts, err);
 	for (size_t i = 0; rc == 0 && i < d->nartifacts; i++)
-		if (d->artifacts[i].type[0])
+		if (d->artifacts[i].type[0] && !imager_artifact_suffix(&d->artifacts[i]))
 			rc = write_artifact(cfg, &d->artifacts[i], in, NULL, rootfs, NULL, work_dir,
 					    out_dir, log_fd, artifacts, err);
 	return rc;

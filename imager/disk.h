@@ -70,9 +70,9 @@ void imager_derive_uuid(const char *key, const char *what, char out[37]);
 /* Checks that Disks[0] of cfg (which imager_config_validate accepted) can
  * be made: its partitions, flags and types, mount points, artifact types
  * and compressions, and that no two artifacts write the same file. Returns
- * 0, or -1 with err naming the field ("x.json:
- * Disks[0].Partitions[1].FsType: \"xfs\": not supported: mkfs.xfs 6.1
- * ...", "x.json: Disks[0].Artifacts[0]: Type \"ova\": not supported"). */
+ * 0, or -1 with err naming the field ("x.json: Disks[0].Partitions[1]:
+ * FsType \"xfs\" needs at least 300 MiB (mkfs.xfs)", "x.json:
+ * Disks[0].Artifacts[0]: Type \"diff\": not supported"). */
 int imager_disk_check_support(const struct imager_config *cfg, struct sy_error *err);
 
 /* The file name an artifact of Disks[0] is written as: "<Name>.<type>"

@@ -274,19 +274,57 @@ static int fix_vhdx_page83(int fd, const char *key, struct sy_error *err)
 	return sy_error_set(err, "no VHDX Page 83 data");
 }
 
+/* The VMDK sparse extent header ("Virtual Disk Format 5.0", VMware):
+ * magic "KDMV", the embedded descriptor's offset at 28 and size at 36,
+ * both in sectors, little-endian. qemu-img writes a random content id
+ * ("CID=<8 hex digits>") into the descriptor; it becomes one derived from
+ * the key, of the same length, so nothing else moves. */
+static int fix_vmdk(int fd, const char *key, struct sy_error *err)
+{
+	unsigned char h[512], id[16];
+	char *desc = NULL, *cid;
+	uint64_t off, len;
+	int rc = 0;
+
+	if (pread_all(fd, h, sizeof(h), 0) || memcmp(h, "KDMV", 4))
+		return sy_error_set(err, "no VMDK header");
+	off = le64(h + 28) * 512;
+	len = le64(h + 36) * 512;
+	if (!off || !len || len > (1u << 20))
+		return sy_error_set(err, "no VMDK descriptor");
+	desc = sy_xcalloc(1, len + 1);
+	if (pread_all(fd, desc, len, off))
+		rc = sy_error_set(err, "reading the VMDK descriptor: %s", strerror(errno));
+	cid = rc ? NULL : strstr(desc, "\nCID=");
+	if (rc == 0 && (!cid || strspn(cid + 5, "0123456789abcdef") != 8))
+		rc = sy_error_set(err, "no CID in the VMDK descriptor");
+	if (rc == 0) {
+		derived_bytes(key, "vmdk/cid", id);
+		char hex[9];
+		snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+		memcpy(cid + 5, hex, 8);
+		if (pwrite_all(fd, desc, len, off))
+			rc = sy_error_set(err, "writing the VMDK descriptor: %s", strerror(errno));
+	}
+	free(desc);
+	return rc;
+}
+
 /* Makes what qemu-img wrote at out reproducible. */
 static int fix_output(const char *type, const char *out, const char *key, long long epoch,
 		      struct sy_error *err)
 {
 	int fd, rc = 0;
 
-	if (strcmp(type, "vhd") && strcmp(type, "vhdx"))
+	if (strcmp(type, "vhd") && strcmp(type, "vhdx") && strcmp(type, "vmdk"))
 		return 0;
 	fd = open(out, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return sy_error_set(err, "%s: %s", out, strerror(errno));
 	if (!strcmp(type, "vhd"))
 		rc = fix_vhd(fd, key, epoch, err);
+	else if (!strcmp(type, "vmdk"))
+		rc = fix_vmdk(fd, key, err);
 	else
 		rc = fix_vhdx_headers(fd, key, err) || fix_vhdx_page83(fd, key, err) ? -1 : 0;
 	if (rc == 0 && fsync(fd) < 0)
@@ -326,13 +364,18 @@ int imager_disk_convert(const char *raw, const char *type, const char *out, cons
 		/* The toolkit's roast: a fixed VHD of exactly the raw size. */
 		argv[n++] = "-o";
 		argv[n++] = "subformat=fixed,force_size";
+	} else if (!strcmp(type, "vmdk")) {
+		/* What an OVA carries: one compressed, append-only file. */
+		argv[n++] = "-o";
+		argv[n++] = "subformat=streamOptimized";
 	}
 	argv[n++] = raw;
 	argv[n++] = out;
 	unlink(out);
 	if (!strcmp(type, "raw"))
 		rc = copy_raw(raw, out, err);
-	else if (strcmp(type, "vhd") && strcmp(type, "vhdx") && strcmp(type, "qcow2"))
+	else if (strcmp(type, "vhd") && strcmp(type, "vhdx") && strcmp(type, "qcow2") &&
+		 strcmp(type, "vmdk"))
 		rc = sy_error_set(err, "Type %s: not a disk format", type);
 	else
 		rc = imager_tool_run(argv, epoch, NULL, log_fd, err) ||

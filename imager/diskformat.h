@@ -1,6 +1,6 @@
 /* A raw disk converted to the formats image configs ask for, with
  * qemu-img convert as the toolkit's roast does (vhd: fixed, force_size;
- * vhdx; qcow2), made reproducible: qemu-img stamps a VHD footer with the
+ * vhdx; qcow2; vmdk for an OVA), made reproducible: qemu-img stamps a VHD footer with the
  * time and a random id, and a VHDX with random GUIDs and sequence numbers
  * and an emptied log naming a random GUID; those fields are rewritten from
  * the image key and the epoch (checksums recomputed). Files are copied with
@@ -13,7 +13,10 @@
 #include "common/error.h"
 
 /* Converts the raw disk at raw into out as type "raw" (a copy with holes),
- * "vhd", "vhdx" or "qcow2", with identifiers from key and times from epoch.
+ * "vhd", "vhdx", "qcow2" or "vmdk" (streamOptimized, its descriptor's
+ * random CID rewritten from key; the descriptor names the extent by out's
+ * base name, so two builds must use the same one), with identifiers from
+ * key and times from epoch.
  * Returns 0, or -1 with err ("core.vhdx: qemu-img exited with status 1",
  * "core.vhdx: no metadata region"). */
 int imager_disk_convert(const char *raw, const char *type, const char *out, const char *key,

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "imager/filesystem.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/child.h"
@@ -32,6 +34,7 @@ int imager_fs_from_name(const char *fs_type, enum imager_fs *fs, const char **wh
 		{ "", IMAGER_FS_NONE },       { "ext2", IMAGER_FS_EXT2 },  { "ext3", IMAGER_FS_EXT3 },
 		{ "ext4", IMAGER_FS_EXT4 },   { "vfat", IMAGER_FS_VFAT },  { "fat12", IMAGER_FS_VFAT },
 		{ "fat16", IMAGER_FS_VFAT },  { "fat32", IMAGER_FS_VFAT }, { "linux-swap", IMAGER_FS_SWAP },
+		{ "xfs", IMAGER_FS_XFS },
 	};
 
 	for (size_t i = 0; i < LEN(names); i++)
@@ -39,9 +42,7 @@ int imager_fs_from_name(const char *fs_type, enum imager_fs *fs, const char **wh
 			*fs = names[i].fs;
 			return 0;
 		}
-	*why = !strcmp(fs_type, "xfs") ? "mkfs.xfs 6.1 stamps every inode with the build time "
-					 "(no SOURCE_DATE_EPOCH), so images would not be reproducible"
-				       : "no tool builds it";
+	*why = "no tool builds it";
 	return -1;
 }
 
@@ -201,6 +202,239 @@ static int build_ext(const struct imager_fs_build *b, struct sy_error *err)
 	return rc;
 }
 
+/* XFS bigtime timestamps (the kernel's fs/xfs/libxfs/xfs_format.h) count
+ * nanoseconds from 2^31 seconds before 1970; xfs_db writes a bigtime
+ * ".sec" field as that raw count. */
+#define XFS_BIGTIME_EPOCH_OFFSET 2147483648LL
+
+static unsigned long long xfs_bigtime(long long sec)
+{
+	return (unsigned long long)(sec + XFS_BIGTIME_EPOCH_OFFSET) * 1000000000ull;
+}
+
+/* A word a protofile and an xfs_db command line carry as it is: not
+ * empty, not "$" (a protofile's end of directory), no white space or
+ * control character. */
+static int xfs_word_ok(const char *s)
+{
+	if (!s[0] || !strcmp(s, "$"))
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (isspace(*c) || *c < 0x20 || *c == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* What the protofile walk writes. */
+struct xfs_proto {
+	const struct imager_fs_build *b;
+	struct sy_strv proto; /* protofile lines */
+	struct sy_strv db;    /* xfs_db commands */
+};
+
+/* The xfs_db commands that give the entry at rel ("/" for the top) its
+ * mode and times. */
+static void xfs_stamp(struct xfs_proto *x, const char *rel, const struct stat *st)
+{
+	sy_strv_pushf(&x->db, "path %s\n", rel);
+	sy_strv_pushf(&x->db, "write core.mode 0%o\n", (unsigned)st->st_mode);
+	sy_strv_pushf(&x->db, "write core.atime.sec %llu\n", xfs_bigtime(st->st_mtime));
+	sy_strv_pushf(&x->db, "write core.mtime.sec %llu\n", xfs_bigtime(st->st_mtime));
+	sy_strv_pushf(&x->db, "write core.ctime.sec %llu\n", xfs_bigtime(x->b->epoch));
+	sy_strv_pushf(&x->db, "write v3.crtime.sec %llu\n", xfs_bigtime(x->b->epoch));
+}
+
+/* mkfs.xfs stamps the realtime bitmap and summary inodes with the build
+ * time too: their modification, change and creation times become the
+ * epoch (the bitmap's access time is the realtime allocator's sequence
+ * number, which mkfs leaves 0, and stays). */
+static void xfs_stamp_metadata(struct xfs_proto *x)
+{
+	static const char *const inodes[] = { "rbmino", "rsumino" };
+
+	for (size_t i = 0; i < LEN(inodes); i++) {
+		sy_strv_pushf(&x->db, "sb 0\naddr %s\n", inodes[i]);
+		sy_strv_pushf(&x->db, "write core.mtime.sec %llu\n", xfs_bigtime(x->b->epoch));
+		sy_strv_pushf(&x->db, "write core.ctime.sec %llu\n", xfs_bigtime(x->b->epoch));
+		sy_strv_pushf(&x->db, "write v3.crtime.sec %llu\n", xfs_bigtime(x->b->epoch));
+	}
+}
+
+/* "<type><u><g><octal>": a protofile's mode word. */
+static void xfs_mode_word(mode_t m, char out[8])
+{
+	char t = S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISBLK(m) ? 'b' : S_ISCHR(m) ? 'c'
+		 : S_ISFIFO(m) ? 'p' : '-';
+
+	snprintf(out, 8, "%c%c%c%03o", t, m & S_ISUID ? 'u' : '-', m & S_ISGID ? 'g' : '-',
+		 (unsigned)(m & 0777));
+}
+
+/* The protofile line of the entry rel (full path full, stat st), and its
+ * directory's entries after it when it is one. */
+static int xfs_proto_dir(struct xfs_proto *x, const char *rel, struct sy_error *err);
+
+static int xfs_proto_entry(struct xfs_proto *x, const char *rel, const char *name,
+			   const struct stat *st, struct sy_error *err)
+{
+	char *full = sy_xasprintf("%s%s", x->b->source, rel), mode[8], target[4096];
+	int rc = 0;
+
+	xfs_mode_word(st->st_mode, mode);
+	if (!xfs_word_ok(name))
+		rc = sy_error_set(err, "%s: a name with white space cannot go in an xfs protofile",
+				  rel);
+	else if (S_ISSOCK(st->st_mode))
+		rc = sy_error_set(err, "%s: a socket cannot go in an xfs protofile", rel);
+	else if (S_ISREG(st->st_mode) && !xfs_word_ok(full))
+		rc = sy_error_set(err, "%s: its source path has white space", full);
+	if (rc)
+		goto out;
+	sy_strv_pushf(&x->proto, "%s %s %u %u", name, mode, (unsigned)st->st_uid,
+		      (unsigned)st->st_gid);
+	if (S_ISREG(st->st_mode)) {
+		sy_strv_pushf(&x->proto, " %s\n", full);
+	} else if (S_ISLNK(st->st_mode)) {
+		ssize_t n = readlink(full, target, sizeof(target) - 1);
+		if (n < 0) {
+			rc = sy_error_set(err, "%s: %s", full, strerror(errno));
+			goto out;
+		}
+		target[n] = '\0';
+		if (!xfs_word_ok(target)) {
+			rc = sy_error_set(err, "%s: a link target with white space cannot go in "
+					  "an xfs protofile", rel);
+			goto out;
+		}
+		sy_strv_pushf(&x->proto, " %s\n", target);
+	} else if (S_ISBLK(st->st_mode) || S_ISCHR(st->st_mode)) {
+		sy_strv_pushf(&x->proto, " %u %u\n", major(st->st_rdev), minor(st->st_rdev));
+	} else {
+		sy_strv_push(&x->proto, "\n");
+	}
+	xfs_stamp(x, rel, st);
+	if (S_ISDIR(st->st_mode)) {
+		rc = xfs_proto_dir(x, rel, err);
+		sy_strv_push(&x->proto, "$\n");
+	}
+out:
+	free(full);
+	return rc;
+}
+
+static int xfs_proto_dir(struct xfs_proto *x, const char *rel, struct sy_error *err)
+{
+	char *path = sy_xasprintf("%s%s", x->b->source, rel);
+	struct dirent **names = NULL;
+	int n = scandir(path, &names, NULL, alphasort), rc = 0;
+
+	if (n < 0)
+		rc = sy_error_set(err, "%s: %s", path, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *sub = sy_xasprintf("%s/%s", rel, name);
+		char *full = sy_xasprintf("%s%s", x->b->source, sub);
+		struct stat st;
+		if (rc || !strcmp(name, ".") || !strcmp(name, "..")) {
+		} else if (lstat(full, &st) < 0) {
+			rc = sy_error_set(err, "%s: %s", full, strerror(errno));
+		} else {
+			rc = xfs_proto_entry(x, sub, name, &st, err);
+		}
+		free(full);
+		free(sub);
+		free(names[i]);
+	}
+	free(names);
+	free(path);
+	return rc;
+}
+
+/* Runs the xfs_db commands at db_path on b->image, its output (one
+ * "field = value" line per write) checked: xfs_db exits 0 whatever its
+ * commands did. */
+static int xfs_db_stamp(const struct imager_fs_build *b, const char *db_path,
+			struct sy_error *err)
+{
+	char *out_path = sy_xasprintf("%s.xfs_db.out", b->image), *out = NULL;
+	const char *argv[] = { "xfs_db", "-x", b->image, NULL };
+	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = 0;
+
+	if (fd < 0)
+		rc = sy_error_set(err, "%s: %s", out_path, strerror(errno));
+	if (rc == 0)
+		rc = imager_tool_run(argv, b->epoch, db_path, fd, err);
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		rc = sy_read_file(out_path, &out, NULL, err);
+	for (char *line = out, *next; rc == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		/* The first line is the command line imager_tool_run logs. */
+		if (line != out && !strstr(line, " = ") && line[0] != '\n')
+			rc = sy_error_set(err, "xfs_db: %.*s", (int)strcspn(line, "\n"), line);
+	}
+	free(out);
+	unlink(out_path);
+	free(out_path);
+	return rc;
+}
+
+static int build_xfs(const struct imager_fs_build *b, struct sy_error *err)
+{
+	struct xfs_proto x = { b, SY_STRV_INIT, SY_STRV_INIT };
+	char *proto_path = sy_xasprintf("%s.proto", b->image);
+	char *db_path = sy_xasprintf("%s.xfs_db", b->image), *text = NULL;
+	char *meta = sy_xasprintf("uuid=%s,crc=1,bigtime=1", b->uuid);
+	const char *argv[] = { "mkfs.xfs", "-q", "-f", "-m", meta, "-p", proto_path, b->image, NULL };
+	struct stat st;
+	int rc = 0;
+
+	if (b->bytes < IMAGER_XFS_MIN_BYTES)
+		rc = sy_error_set(err, "xfs needs at least %llu MiB, the partition has %llu MiB",
+				  IMAGER_XFS_MIN_BYTES >> 20, (unsigned long long)(b->bytes >> 20));
+	/* The first two lines (boot image, block and inode counts) are
+	 * read and not used. */
+	sy_strv_push(&x.proto, "/dev/null\n0 0\n");
+	if (rc == 0 && b->source && lstat(b->source, &st) < 0)
+		rc = sy_error_set(err, "%s: %s", b->source, strerror(errno));
+	if (rc == 0 && b->source) {
+		char mode[8];
+		xfs_mode_word(st.st_mode, mode);
+		sy_strv_pushf(&x.proto, "%s %u %u\n", mode, (unsigned)st.st_uid, (unsigned)st.st_gid);
+		xfs_stamp(&x, "/", &st);
+		xfs_stamp_metadata(&x);
+		rc = xfs_proto_dir(&x, "", err);
+		sy_strv_push(&x.proto, "$\n");
+	} else if (rc == 0) {
+		const struct stat empty = { .st_mode = S_IFDIR | 0755, .st_mtime = b->epoch };
+		sy_strv_push(&x.proto, "d--755 0 0\n$\n");
+		xfs_stamp(&x, "/", &empty);
+		xfs_stamp_metadata(&x);
+	}
+	text = sy_strv_join(&x.proto, "");
+	if (rc == 0)
+		rc = sy_write_file(proto_path, text, strlen(text), 0644, err);
+	if (rc == 0)
+		rc = imager_tool_run(argv, b->epoch, NULL, b->log_fd, err);
+	free(text);
+	text = sy_strv_join(&x.db, "");
+	if (rc == 0 && x.db.n)
+		rc = sy_write_file(db_path, text, strlen(text), 0644, err);
+	if (rc == 0 && x.db.n)
+		rc = xfs_db_stamp(b, db_path, err);
+	unlink(proto_path);
+	unlink(db_path);
+	free(text);
+	free(meta);
+	free(db_path);
+	free(proto_path);
+	sy_strv_release(&x.proto);
+	sy_strv_release(&x.db);
+	return rc;
+}
+
 /* The directory part of a relative path "/a/b" ("" for "/b"). */
 static char *dir_part(const char *rel)
 {
@@ -289,6 +523,9 @@ int imager_fs_build(const struct imager_fs_build *b, struct sy_error *err)
 		break;
 	case IMAGER_FS_VFAT:
 		rc = build_vfat(b, err);
+		break;
+	case IMAGER_FS_XFS:
+		rc = build_xfs(b, err);
 		break;
 	case IMAGER_FS_SWAP: {
 		const char *argv[] = { "mkswap", "-U", b->uuid, b->image, NULL };

@@ -7,9 +7,10 @@
  * tools stamp their own times from the epoch (SOURCE_DATE_EPOCH,
  * E2FSPROGS_FAKE_TIME, mkfs.vfat --invariant) and read a tree's times from
  * it, which imager_tree_clamp_times makes independent of when the tree was
- * written; entries are added in sorted order. xfs is refused: mkfs.xfs 6.1
- * (Debian 12) stamps every inode it writes from a protofile with the build
- * time and takes no SOURCE_DATE_EPOCH, so two builds always differ. */
+ * written; entries are added in sorted order. xfs (mkfs.xfs -p with a
+ * protofile) stamps every inode with the build time and has no
+ * SOURCE_DATE_EPOCH in xfsprogs 6.1: its inodes' times and modes are
+ * rewritten after it with xfs_db (see imager_fs_build). */
 #ifndef IMAGER_FILESYSTEM_H
 #define IMAGER_FILESYSTEM_H
 
@@ -25,12 +26,15 @@ enum imager_fs {
 	IMAGER_FS_EXT4,
 	IMAGER_FS_VFAT, /* vfat, fat12, fat16, fat32 */
 	IMAGER_FS_SWAP, /* linux-swap */
+	IMAGER_FS_XFS,
 };
 
-/* Maps a partition's FsType ("ext4", "fat32", "linux-swap", "") to *fs.
- * Returns 0, or -1 with *why saying why it is not built ("xfs: mkfs.xfs 6.1
- * stamps inodes with the build time, so images would not be reproducible").
- * *why is a static string. */
+/* mkfs.xfs (xfsprogs 6.1) refuses a filesystem below 300 MiB. */
+#define IMAGER_XFS_MIN_BYTES (300ull << 20)
+
+/* Maps a partition's FsType ("ext4", "xfs", "fat32", "linux-swap", "") to
+ * *fs. Returns 0, or -1 with *why saying why it is not built ("no tool
+ * builds it"). *why is a static string. */
 int imager_fs_from_name(const char *fs_type, enum imager_fs *fs, const char **why);
 
 /* What imager_fs_build makes. Nothing is owned. */
@@ -51,9 +55,23 @@ struct imager_fs_build {
 };
 
 /* Builds b->image. vfat holds only directories and regular files: a
- * symbolic link or device under b->source is an error naming it. Returns 0,
- * or -1 with err ("root.ext4: mke2fs exited with status 1", "esp.vfat:
- * /EFI/x: a symbolic link cannot go on vfat"). */
+ * symbolic link or device under b->source is an error naming it.
+ *
+ * xfs: mkfs.xfs -p from a protofile (xfsprogs' mkfs.xfs(8) "-p": one line
+ * per entry, name, type and mode, owner, group, then the source file, link
+ * target or device numbers; directories nested, closed by "$") listing
+ * b->source in sorted order, with -m uuid=b->uuid and bigtime; then one
+ * xfs_db -x session writes, for every entry found by its path, the mode
+ * (the protofile has no sticky bit), the modification time of the source
+ * (access time the same) and the change and creation times = b->epoch,
+ * which makes two builds of the same tree the same bytes. What a protofile
+ * cannot carry is an error naming the entry (a name or link target with
+ * white space, a socket); hard links become copies and extended
+ * attributes are not copied. At least IMAGER_XFS_MIN_BYTES.
+ *
+ * Returns 0, or -1 with err ("root.ext4: mke2fs exited with status 1",
+ * "esp.vfat: /EFI/x: a symbolic link cannot go on vfat", "root.xfs: /a b:
+ * a name with white space cannot go in an xfs protofile"). */
 int imager_fs_build(const struct imager_fs_build *b, struct sy_error *err);
 
 /* Writes the tree at source as a squashfs image (mksquashfs, gzip,

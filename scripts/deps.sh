@@ -2,7 +2,9 @@
 # Installs what shipyard needs to build, test and run, when any of it is
 # missing: the Debian packages below (the machine's configured apt sources;
 # fdisk's sfdisk, dosfstools, mtools, qemu-utils, xorriso and squashfs-tools
-# make disk images without loop devices, imager/disk.h;
+# make disk images without loop devices, imager/disk.h; xfsprogs' mkfs.xfs
+# -p builds xfs partitions from a protofile and its xfs_repair checks them,
+# cpio and libarchive-tools' bsdcpio list initrd archives in the tests;
 # qemu-system-x86 and ovmf boot the images of boot tests, imager/boottest.h;
 # linux-image-cloud-amd64, busybox-static and systemd-boot-efi are the
 # kernel, init and boot loader the example distribution's bootable image
@@ -37,7 +39,7 @@ rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
 libcrypt-dev
 openssh-server openssh-client
-fdisk dosfstools mtools qemu-utils xorriso squashfs-tools
+fdisk dosfstools mtools qemu-utils xorriso squashfs-tools xfsprogs cpio libarchive-tools
 qemu-system-x86 ovmf linux-image-cloud-amd64 busybox-static systemd-boot-efi
 nodejs npm python3
 libgraphviz-dev

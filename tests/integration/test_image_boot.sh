@@ -56,7 +56,8 @@ expect_line "$T/run.out" '^shipyard/image/minimal-efi success booted in [0-9]+\.
 log=$state/pipelines/r1/logs/image-minimal-efi.log
 [ "$(grep -c '^shipyard-boot-ok: minidistro' "$log")" -eq 2 ] || fail "the log lacks both consoles' marker"
 expect_line "$log" '^--- serial console of .*/minimal-efi\.qcow2$'
-expect_line "$log" 'Kernel command line: root=PARTUUID=[0-9a-f-]{36} ro rootwait console=tty0 console=ttyS0'
+# The config's command line (imager/cmdline.h) first, then what the boot needs.
+expect_line "$log" 'Kernel command line: root=PARTUUID=[0-9a-f-]{36} ro selinux=0 rootwait console=tty0 console=ttyS0[[:space:]]*$'
 
 # The ESP (partition 1, at 1 MiB): systemd-boot and the entry, naming the
 # root partition as the partition table does.
@@ -71,7 +72,7 @@ mtype -i "$b1/minimal-efi.raw@@1M" ::/loader/loader.conf >"$T/loader.conf"
 entry=$(sed -n 's/^default //p' "$T/loader.conf" | tr -d '\r')
 mtype -i "$b1/minimal-efi.raw@@1M" "::/loader/entries/$entry" | tr -d '\r' >"$T/entry"
 cat "$T/entry"
-expect_line "$T/entry" "^options root=PARTUUID=$root_uuid ro rootwait console=tty0 console=ttyS0\$"
+expect_line "$T/entry" "^options root=PARTUUID=$root_uuid ro selinux=0 rootwait console=tty0 console=ttyS0\$"
 expect_line "$T/entry" '^linux /minimal-efi/[^/]+/linux$'
 
 # A deadline too short for the machine: the status says why, the run fails.

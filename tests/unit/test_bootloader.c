@@ -76,9 +76,11 @@ static void test_bootloader_writes_systemd_boot_kernel_and_entry_on_the_esp(void
 	parse("efi", &cfg);
 	assert_ok(imager_bootloader_install(&cfg, &in, root, "x86_64", -1, &err), &err);
 	assert_ok(imager_disk_layout(&cfg, KEY, &l, &err), &err);
-	char *cmdline = imager_boot_cmdline(&l);
-	char *want = sy_xasprintf("root=PARTUUID=%s ro rootwait console=tty0 console=ttyS0",
-				  l.parts[1].part_uuid);
+	char *cmdline = imager_boot_cmdline(&cfg, &l);
+	/* The config's command line (imager/cmdline.h) first, then what the
+	 * boot needs. */
+	char *want = sy_xasprintf("root=PARTUUID=%s ro selinux=0 rootwait console=tty0 "
+				  "console=ttyS0", l.parts[1].part_uuid);
 	assert_string_equal(cmdline, want);
 	/* The newest kernel by version, not by name order. */
 	expect_file(root, "boot/efi/efi/6.1.0-10-cloud/linux", "new kernel");
@@ -98,6 +100,31 @@ static void test_bootloader_writes_systemd_boot_kernel_and_entry_on_the_esp(void
 	sy_rm_rf(dir, NULL);
 	free(root);
 	free(dir);
+}
+
+/* The entry's options are the config's KernelCommandLine (its
+ * ExtraCommandLine kept, root= as MountIdentifier says), then what the
+ * boot needs. */
+static void test_bootloader_options_start_from_the_config_cmdline(void **state)
+{
+	struct imager_config cfg;
+	struct imager_disk_layout l;
+	struct sy_error err = { { 0 } };
+	(void)state;
+
+	parse("efi", &cfg);
+	free(cfg.systems[0].cmdline.extra);
+	cfg.systems[0].cmdline.extra = sy_xstrdup("quiet loglevel=3");
+	cfg.systems[0].cmdline.enable_fips = 1;
+	assert_ok(imager_disk_layout(&cfg, KEY, &l, &err), &err);
+	char *cmdline = imager_boot_cmdline(&cfg, &l);
+	char *want = sy_xasprintf("root=PARTUUID=%s ro selinux=0 fips=1 quiet loglevel=3 "
+				  "rootwait console=tty0 console=ttyS0", l.parts[1].part_uuid);
+	assert_string_equal(cmdline, want);
+	free(want);
+	free(cmdline);
+	imager_disk_layout_release(&l);
+	imager_config_release(&cfg);
 }
 
 /* Packages filled the root: an ESP mount point that is a link is not
@@ -202,6 +229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bootloader_writes_systemd_boot_kernel_and_entry_on_the_esp),
+		cmocka_unit_test(test_bootloader_options_start_from_the_config_cmdline),
 		cmocka_unit_test(test_bootloader_refuses_a_linked_esp_mount_point),
 		cmocka_unit_test(test_bootloader_needs_a_kernel_and_systemd_boot),
 		cmocka_unit_test(test_bootloader_refuses_grub_and_other_arches),

@@ -159,14 +159,19 @@ static void test_disk_mbr_partuuids_are_disk_id_and_number(void **state)
 static void test_disk_support_refuses_what_is_not_made_by_field(void **state)
 {
 	static const char *const cases[][3] = {
-		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 600, \"Artifacts\": [{\"Name\": "
+		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 256, \"Artifacts\": [{\"Name\": "
 		  "\"d\", \"Type\": \"raw\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"xfs\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
-		  "Disks[0].Partitions[0]: FsType \"xfs\": not supported: mkfs.xfs" },
+		  "Disks[0].Partitions[0]: FsType \"xfs\" needs at least 300 MiB" },
 		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
-		  "\"d\", \"Type\": \"ova\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
+		  "\"d\", \"Type\": \"diff\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"ext4\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
-		  "Disks[0].Artifacts[0]: Type \"ova\": not supported" },
+		  "Disks[0].Artifacts[0]: Type \"diff\": not supported" },
+		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
+		  "\"d\", \"Type\": \"ova\", \"Compression\": \"gz\"}], \"Partitions\": [{\"ID\": "
+		  "\"root\", \"Start\": 1, \"End\": 0, \"FsType\": \"ext4\"}]",
+		  "{\"ID\": \"root\", \"MountPoint\": \"/\"}",
+		  "Compression \"gz\" of an ova: not supported; an OVA is never compressed" },
 		{ "\"PartitionTableType\": \"gpt\", \"MaxSize\": 64, \"Artifacts\": [{\"Name\": "
 		  "\"d\", \"Type\": \"raw\"}], \"Partitions\": [{\"ID\": \"root\", \"Start\": 1, "
 		  "\"End\": 0, \"FsType\": \"ext4\"}]", "{\"ID\": \"root\", \"MountPoint\": \"/srv\"}",
@@ -185,6 +190,9 @@ static void test_disk_support_refuses_what_is_not_made_by_field(void **state)
 		  "{\"ID\": \"root\", \"MountPoint\": \"/usr/../\"}", "not a clean absolute path" },
 		{ "\"Artifacts\": [{\"Name\": \"d\", \"Type\": \"vhdx\"}]", "",
 		  "Disks[0].Artifacts[0]: Type \"vhdx\" needs a disk with Partitions" },
+		{ "\"Artifacts\": [{\"Name\": \"r\", \"Type\": \"initrd\", \"Compression\": "
+		  "\"xz\"}]", "",
+		  "Disks[0].Artifacts[0]: Compression \"xz\" of an initrd: not supported" },
 	};
 	(void)state;
 
