@@ -135,11 +135,32 @@ int planner_commit_graph_cached(const struct planner_commit_settings *s, struct 
 	return hit;
 }
 
-int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
-			       struct sy_error *err)
+/* Derives c's graph from from's (planner_commit_graph_build). Returns 1
+ * when made, 0 when from does not fit, -1 with err. */
+static int derive_graph(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_commit *from, struct sy_error *err)
 {
+	int rc;
+
+	if (!from || !from->has_graph || strcmp(from->index.macros.digest, c->index.macros.digest) ||
+	    strcmp(from->index.macros.target_arch, c->index.macros.target_arch))
+		return 0;
+	rc = planner_graph_derive(&from->graph, c->index.specs, c->index.nspecs, toolchain_of(s),
+				  s->toolchain_first, s->arch, s->learn_repo, &c->graph, err);
+	c->has_graph = rc > 0;
+	return rc;
+}
+
+int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
+			       const struct planner_commit *from, struct sy_error *err)
+{
+	int derived;
+
 	if (c->has_graph)
 		return 0;
+	derived = derive_graph(s, c, from, err);
+	if (derived)
+		return derived < 0 ? -1 : 0;
 	if (planner_graph_build(c->index.specs, c->index.nspecs, toolchain_of(s),
 				s->toolchain_first, s->arch, s->learn_repo, &c->graph, err))
 		return -1;
@@ -167,7 +188,7 @@ int planner_commit_graph(const struct planner_commit_settings *s, struct planner
 
 	if (hit)
 		return hit < 0 ? -1 : 0;
-	if (planner_commit_graph_build(s, c, err))
+	if (planner_commit_graph_build(s, c, NULL, err))
 		return -1;
 	return planner_commit_graph_store(s, c, err);
 }

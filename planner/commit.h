@@ -98,11 +98,16 @@ int planner_commit_graph(const struct planner_commit_settings *s, struct planner
  * graph (returns 1, or 0 on a miss, -1 with err when the database cannot be
  * read); planner_commit_graph_build builds it, touching no git object and no
  * database (0 or -1 with err), and planner_commit_graph_store then stores it
- * (0 or -1 with err), before anything edits its nodes. */
+ * (0 or -1 with err), before anything edits its nodes. With from (NULL:
+ * none), a commit read with the same settings whose graph is there
+ * (has_graph, its nodes unedited) and whose macro context and arch are c's,
+ * c's graph is derived from from's (planner_graph_derive: the same graph,
+ * made by resolving only what the specs changed between them can touch);
+ * from is only read, and may be read by another thread meanwhile. */
 int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
 				struct sy_error *err);
 int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
-			       struct sy_error *err);
+			       const struct planner_commit *from, struct sy_error *err);
 int planner_commit_graph_store(const struct planner_commit_settings *s,
 			       const struct planner_commit *c, struct sy_error *err);
 
