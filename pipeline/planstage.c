@@ -105,7 +105,8 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 	}
 	t0 = sy_now_s();
 	if (rc == 0)
-		rc = planner_commit_keys(&p->settings, &p->head, &p->head.distro, 1, err);
+		rc = planner_commit_keys_from(&p->settings, &p->head, &p->head.distro,
+					      p->has_base ? &p->base : NULL, err);
 	pipeline_timing("keys", p->head.oid, t0);
 	return rc;
 }

@@ -221,9 +221,9 @@ static void keys_context(const struct planner_commit_settings *s, const struct p
 	sy_sha256_final(h, out);
 }
 
-int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
-			const struct planner_distro *policies, int need_graph,
-			struct sy_error *err)
+static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+		       const struct planner_distro *policies, int need_graph,
+		       const struct planner_commit *from, struct sy_error *err)
 {
 	char context[SY_SHA256_HEX_LEN + 1];
 	char *db = state_db_path(s->state);
@@ -241,6 +241,8 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 			.worker_digest = s->worker_digest ? s->worker_digest : "",
 			.policy = policies->policy,
 			.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
+			.base_index = from && from->has_keys ? &from->index : NULL,
+			.base_keys = from && from->has_keys ? &from->keys : NULL,
 		};
 		if (planner_keys_compute(s->repo, &c->index, &c->graph, &ks, &c->keys, err) ||
 		    planner_keycache_put(db, context, &c->index, &c->keys, err))
@@ -251,6 +253,20 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 out:
 	free(db);
 	return rc;
+}
+
+int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_distro *policies, int need_graph,
+			struct sy_error *err)
+{
+	return commit_keys(s, c, policies, need_graph, NULL, err);
+}
+
+int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
+			     const struct planner_distro *policies, const struct planner_commit *from,
+			     struct sy_error *err)
+{
+	return commit_keys(s, c, policies, 1, from, err);
 }
 
 int planner_commit_load(const struct planner_commit_settings *s, const char *oid,
