@@ -23,6 +23,9 @@ struct derive {
 	size_t ndep_str, ndep_rel;
 	unsigned char *pkg;               /* per solvable of g: 0 not judged, 1 its
 					   * Requires resolve alike in both, 2 not */
+	unsigned char *offered;           /* per string id: the name of a Provides
+					   * of a changed package (either side) */
+	size_t noffered;
 };
 
 static int same_deps(const struct planner_deps *a, const struct planner_deps *b)
@@ -198,6 +201,49 @@ static unsigned char *dep_slot(struct derive *d, Id dep)
 	return *arr + i;
 }
 
+/* Marks the names of the Provides of solvable p as offered. */
+static void mark_offered(struct derive *d, Id p)
+{
+	Pool *pool = d->gp->pool;
+	Solvable *s = pool->solvables + p;
+
+	for (Id *pr = s->provides ? s->repo->idarraydata + s->provides : NULL; pr && *pr; pr++) {
+		Id name = *pr;
+		while (ISRELDEP(name))
+			name = GETRELDEP(pool, name)->name;
+		if ((size_t)name < d->noffered)
+			d->offered[name] = 1;
+	}
+}
+
+/* Marks what the changed packages of both sides offer. */
+static void find_offered(struct derive *d)
+{
+	Pool *pool = d->gp->pool;
+
+	d->noffered = (size_t)pool->ss.nstrings;
+	d->offered = sy_xcalloc(d->noffered + 1, 1);
+	for (Id p = 2; p < pool->nsolvables; p++) {
+		Solvable *s = pool->solvables + p;
+		if ((d->gp->shadow && s->repo == d->gp->shadow) ||
+		    (s->repo == d->gp->distro && d->changed[d->gp->by_id[p].spec]))
+			mark_offered(d, p);
+	}
+}
+
+/* Whether no changed package can provide dep, judged by its name alone:
+ * 0 when it might (or dep is not a plain or versioned name). */
+static int surely_untouched(const struct derive *d, Id dep)
+{
+	if (ISRELDEP(dep)) {
+		const Reldep *rd = GETRELDEP(d->gp->pool, dep);
+		if (rd->flags > 7 || ISRELDEP(rd->name))
+			return 0;
+		dep = rd->name;
+	}
+	return (size_t)dep >= d->noffered || !d->offered[dep];
+}
+
 /* Whether dep has the same best provider in g as in base. Only a
  * dependency a changed package offers can differ; a rich one that does is
  * taken as differing (libsolv's order of its providers is not the load
@@ -211,6 +257,10 @@ static int dep_same(struct derive *d, Id dep)
 
 	if (*slot)
 		return *slot == 1;
+	if (surely_untouched(d, dep)) {
+		*slot = 1;
+		return 1;
+	}
 	FOR_PROVIDES(p, pp, dep) {
 		Solvable *s = pool->solvables + p;
 		touched |= (d->gp->shadow && s->repo == d->gp->shadow) ||
@@ -347,6 +397,7 @@ static void derive_release(struct derive *d)
 	free(d->dep_str);
 	free(d->dep_rel);
 	free(d->pkg);
+	free(d->offered);
 }
 
 int planner_graph_derive(const struct planner_graph *base, const struct planner_spec *specs,
@@ -384,6 +435,7 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 	d.gp->shadow_specs = NULL; /* borrowed for loading only */
 	d.gp->shadow_take = NULL;
 	d.pkg = sy_xcalloc((size_t)d.gp->pool->nsolvables + 1, 1);
+	find_offered(&d);
 	for (size_t i = 0; i < nspecs; i++) {
 		if (specs[i].error || specs[i].excluded)
 			continue;
