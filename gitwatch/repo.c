@@ -353,6 +353,108 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 	return rc;
 }
 
+/* Whether every component of path (relative) is a safe name. */
+static int safe_path(const char *path)
+{
+	char *copy = sy_xstrdup(path), *save = NULL;
+	int ok = *path != '\0';
+
+	for (char *c = strtok_r(copy, "/", &save); ok && c; c = strtok_r(NULL, "/", &save))
+		ok = safe_name(c);
+	free(copy);
+	return ok && path[strlen(path) - 1] != '/' && !strstr(path, "//");
+}
+
+static int is_file_mode(uint16_t mode)
+{
+	return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+	       mode == GIT_FILEMODE_LINK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Applies diff (paths relative to prefix) to before into out. */
+static int apply_diff(git_diff *diff, const char *prefix, const struct gitwatch_entries *before,
+		      struct gitwatch_entries *out, struct sy_error *err)
+{
+	size_t n = git_diff_num_deltas(diff), nremoved = 0;
+	char **removed = sy_xcalloc(n + 1, sizeof(char *));
+	int rc = 0;
+
+	out->items = sy_xcalloc(before->n + n + 1, sizeof(*out->items));
+	out->n = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		if (!safe_path(d->old_file.path) || !safe_path(d->new_file.path)) {
+			rc = sy_error_set(err, "%s: unsafe tree entry name in '%s'", prefix,
+					  d->new_file.path);
+			break;
+		}
+		if (d->status != GIT_DELTA_ADDED && is_file_mode(d->old_file.mode))
+			removed[nremoved++] = sy_xasprintf("%s/%s", prefix, d->old_file.path);
+		if (d->status != GIT_DELTA_DELETED && is_file_mode(d->new_file.mode)) {
+			struct gitwatch_entry *e = &out->items[out->n++];
+			e->path = sy_xasprintf("%s/%s", prefix, d->new_file.path);
+			git_oid_fmt(e->oid, &d->new_file.id);
+			e->oid[GITWATCH_OID_HEX] = '\0';
+			e->mode = d->new_file.mode;
+		}
+	}
+	qsort(removed, nremoved, sizeof(*removed), cmp_str);
+	for (size_t i = 0; rc == 0 && i < before->n; i++) {
+		const char *path = before->items[i].path;
+		if (nremoved && bsearch(&path, removed, nremoved, sizeof(*removed), cmp_str))
+			continue;
+		out->items[out->n] = before->items[i];
+		out->items[out->n++].path = sy_xstrdup(path);
+	}
+	for (size_t i = 0; i < nremoved; i++)
+		free(removed[i]);
+	free(removed);
+	return rc;
+}
+
+int gitwatch_list_files_since(struct gitwatch_repo *repo, const char *commit, const char *prefix,
+			      const char *before_tree, const struct gitwatch_entries *before,
+			      struct gitwatch_entries *out, struct sy_error *err)
+{
+	git_tree *root, *sub, *old = NULL;
+	git_diff *diff = NULL;
+	git_oid oid;
+	int rc;
+
+	out->items = NULL;
+	out->n = 0;
+	if (!*prefix)
+		return sy_error_set(err, "listing since another tree: no prefix");
+	if (lookup_tree(repo, commit, &root, err))
+		return -1;
+	rc = subtree(repo, root, prefix, &sub, err);
+	git_tree_free(root);
+	if (rc || !sub)
+		return rc;
+	if (git_oid_fromstr(&oid, before_tree) < 0 || git_tree_lookup(&old, repo->git, &oid) < 0 ||
+	    git_diff_tree_to_tree(&diff, repo->git, old, sub, NULL) < 0)
+		rc = git_fail(err, prefix);
+	else
+		rc = apply_diff(diff, prefix, before, out, err);
+	git_diff_free(diff);
+	git_tree_free(old);
+	git_tree_free(sub);
+	if (rc == 0)
+		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
+	const char *twice = rc ? NULL : overlapping(out);
+	if (twice)
+		rc = sy_error_set(err, "%s: unsafe tree: '%s' is listed twice at %.12s", prefix,
+				  twice, commit);
+	if (rc)
+		gitwatch_entries_release(out);
+	return rc;
+}
+
 void gitwatch_entries_release(struct gitwatch_entries *entries)
 {
 	for (size_t i = 0; i < entries->n; i++)

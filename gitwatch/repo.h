@@ -77,6 +77,19 @@ char *gitwatch_head_branch(struct gitwatch_repo *repo);
 int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const char *prefix,
 			struct gitwatch_entries *out, struct sy_error *err);
 
+/* gitwatch_list_files of prefix (not "") at commit, made from before, the
+ * listing of prefix where its tree id was before_tree (hex), patched with
+ * the files git_diff_tree_to_tree finds added, changed or removed between
+ * the two trees: walking thousands of unchanged directories again is most
+ * of the cost of listing a commit that changed a few. The same entries as
+ * gitwatch_list_files, and the same refusals of unsafe names and of paths
+ * listed twice, for every path the diff names (an unsafe directory with no
+ * file at all lists nothing either way). Returns 0, or -1 with err (a tree
+ * that cannot be read). The caller releases *out. */
+int gitwatch_list_files_since(struct gitwatch_repo *repo, const char *commit, const char *prefix,
+			      const char *before_tree, const struct gitwatch_entries *before,
+			      struct gitwatch_entries *out, struct sy_error *err);
+
 /* Frees the entries and their paths. */
 void gitwatch_entries_release(struct gitwatch_entries *entries);
 

@@ -453,7 +453,8 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 		if (hit)
 			goto done;
 	}
-	if (planner_listing_trees(l->repo, index->commit, trees, cache_path, &all, err))
+	if (planner_listing_trees(l->repo, index->commit, l->prev ? l->prev->commit : NULL, trees,
+				  cache_path, &all, err))
 		return -1;
 	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &all, NULL, workdir,
 					  &index->macros, err))

@@ -11,11 +11,14 @@
 
 /* Lists every blob under each spec tree of trees (NULL-terminated
  * repository paths; a missing tree is empty) at commit into all, tree after
- * tree, through the cache of the database at cache_path (NULL: none).
- * Returns 0, or -1 with err when commit cannot be read. Release all with
- * gitwatch_entries_release. */
-int planner_listing_trees(struct gitwatch_repo *repo, const char *commit, const char *const *trees,
-			  const char *cache_path, struct gitwatch_entries *all, struct sy_error *err);
+ * tree, through the cache of the database at cache_path (NULL: none). A
+ * tree not cached whose listing at commit since (NULL: none; typically the
+ * base of a plan) is, is listed from that one and the tree diff between
+ * them (gitwatch_list_files_since). Returns 0, or -1 with err when commit
+ * cannot be read. Release all with gitwatch_entries_release. */
+int planner_listing_trees(struct gitwatch_repo *repo, const char *commit, const char *since,
+			  const char *const *trees, const char *cache_path,
+			  struct gitwatch_entries *all, struct sy_error *err);
 
 /* Fills specs with the "<tree>/<dir>/<name>.spec" entries of all (depth two
  * under a tree of trees, as the Azure Linux toolkit's specreader globs),
