@@ -404,13 +404,25 @@ static int apply_diff(git_diff *diff, const char *prefix, const struct gitwatch_
 		}
 	}
 	qsort(removed, nremoved, sizeof(*removed), cmp_str);
-	for (size_t i = 0; rc == 0 && i < before->n; i++) {
-		const char *path = before->items[i].path;
-		if (nremoved && bsearch(&path, removed, nremoved, sizeof(*removed), cmp_str))
+	if (!sorted(out))
+		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
+	/* Merges the kept entries of before (sorted) with the added (sorted). */
+	size_t nadded = out->n, a = 0, k = nadded;
+	struct gitwatch_entry *added = out->items;
+	out->items = sy_xcalloc(before->n + nadded + 1, sizeof(*out->items));
+	out->n = 0;
+	for (size_t i = 0; rc == 0 && i <= before->n; i++) {
+		const char *path = i < before->n ? before->items[i].path : NULL;
+		while (a < nadded && (!path || strcmp(added[a].path, path) < 0))
+			out->items[out->n++] = added[a++];
+		if (!path || (nremoved && bsearch(&path, removed, nremoved, sizeof(*removed), cmp_str)))
 			continue;
 		out->items[out->n] = before->items[i];
 		out->items[out->n++].path = sy_xstrdup(path);
 	}
+	for (k = a; k < nadded; k++) /* after an error */
+		free(added[k].path);
+	free(added);
 	for (size_t i = 0; i < nremoved; i++)
 		free(removed[i]);
 	free(removed);
@@ -444,8 +456,6 @@ int gitwatch_list_files_since(struct gitwatch_repo *repo, const char *commit, co
 	git_diff_free(diff);
 	git_tree_free(old);
 	git_tree_free(sub);
-	if (rc == 0)
-		qsort(out->items, out->n, sizeof(*out->items), cmp_entry);
 	const char *twice = rc ? NULL : overlapping(out);
 	if (twice)
 		rc = sy_error_set(err, "%s: unsafe tree: '%s' is listed twice at %.12s", prefix,
