@@ -82,76 +82,40 @@ static char *encode_listing(const struct gitwatch_entries *one)
 /* The files of one spec tree at commit; cached in the state database by the
  * tree's id, since walking thousands of subtrees is the slow part of a warm
  * plan and a tree id names its content. */
-/* Reads the cached listing of tree at tree id oid into one. Returns 1 on a
- * hit, else 0. */
-static int cached(const char *cache_path, const char *tree, const char *oid,
-		  struct gitwatch_entries *one)
-{
-	char *key = sy_xasprintf("%s:%s", tree, oid), *text = NULL;
-	size_t len;
-	int hit = state_kv_get(cache_path, "tree-listing-v2", key, &text, &len, NULL) == 1 &&
-		  decode_listing(text, len, one) == 0;
-
-	free(text);
-	free(key);
-	return hit;
-}
-
-/* Lists tree at commit from its cached listing at commit since (NULL:
- * none), patched with the difference (gitwatch_list_files_since). Returns
- * 1 when done, 0 when since's listing is not cached or the trees are the
- * same, -1 with err. */
-static int list_since(struct gitwatch_repo *repo, const char *commit, const char *since,
-		      const char *tree, const char *oid, const char *cache_path,
-		      struct gitwatch_entries *one, struct sy_error *err)
-{
-	char before_oid[GITWATCH_OID_HEX + 1];
-	struct gitwatch_entries before;
-	int rc;
-
-	if (!since || gitwatch_tree_id(repo, since, tree, before_oid, NULL) ||
-	    !strcmp(before_oid, oid) || !cached(cache_path, tree, before_oid, &before))
-		return 0;
-	rc = gitwatch_list_files_since(repo, commit, tree, before_oid, &before, one, err);
-	gitwatch_entries_release(&before);
-	return rc ? -1 : 1;
-}
-
-static int list_tree(struct gitwatch_repo *repo, const char *commit, const char *since,
-		     const char *tree, const char *cache_path, struct gitwatch_entries *one,
-		     struct sy_error *err)
+static int list_tree(struct gitwatch_repo *repo, const char *commit, const char *tree,
+		     const char *cache_path, struct gitwatch_entries *one, struct sy_error *err)
 {
 	char oid[GITWATCH_OID_HEX + 1], *key = NULL, *text = NULL;
+	size_t len;
 	int rc;
 
 	if (!cache_path || gitwatch_tree_id(repo, commit, tree, oid, NULL))
 		return gitwatch_list_files(repo, commit, tree, one, err);
-	if (cached(cache_path, tree, oid, one))
-		return 0;
 	key = sy_xasprintf("%s:%s", tree, oid);
-	rc = list_since(repo, commit, since, tree, oid, cache_path, one, err);
-	if (rc == 0)
-		rc = gitwatch_list_files(repo, commit, tree, one, err);
-	else
-		rc = rc < 0 ? -1 : 0;
+	if (state_kv_get(cache_path, "tree-listing-v2", key, &text, &len, NULL) == 1 &&
+	    decode_listing(text, len, one) == 0) {
+		rc = 0;
+		goto out;
+	}
+	rc = gitwatch_list_files(repo, commit, tree, one, err);
 	free(text);
 	text = rc == 0 ? encode_listing(one) : NULL;
 	if (text)
 		state_kv_put(cache_path, "tree-listing-v2", key, text, strlen(text), NULL);
+out:
 	free(text);
 	free(key);
 	return rc;
 }
 
-int planner_listing_trees(struct gitwatch_repo *repo, const char *commit, const char *since,
-			  const char *const *trees, const char *cache_path,
-			  struct gitwatch_entries *all, struct sy_error *err)
+int planner_listing_trees(struct gitwatch_repo *repo, const char *commit, const char *const *trees,
+		      const char *cache_path, struct gitwatch_entries *all, struct sy_error *err)
 {
 	memset(all, 0, sizeof(*all));
 	for (const char *const *t = trees; *t; t++) {
 		struct gitwatch_entries one;
 
-		if (list_tree(repo, commit, since, *t, cache_path, &one, err)) {
+		if (list_tree(repo, commit, *t, cache_path, &one, err)) {
 			gitwatch_entries_release(all);
 			return -1;
 		}
@@ -205,4 +169,73 @@ void planner_listing_files(struct gitwatch_entries *all, struct gitwatch_entries
 	}
 	*files = (struct gitwatch_entries){ all->items, k };
 	memset(all, 0, sizeof(*all));
+}
+
+/* Whether trees holds the whole repository or a tree inside another. */
+static int unfit(const char *const *trees)
+{
+	for (const char *const *t = trees; *t; t++) {
+		size_t n = strlen(*t);
+		if (!**t)
+			return 1;
+		for (const char *const *u = trees; *u; u++)
+			if (u != t && !strncmp(*u, *t, n) && ((*u)[n] == '/' || !(*u)[n]))
+				return 1;
+	}
+	return 0;
+}
+
+/* Appends the directory of path to dirs unless it is its last one. */
+static void add_dir(struct sy_strv *dirs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	if (dirs->n && strlen(dirs->items[dirs->n - 1]) == len &&
+	    !strncmp(dirs->items[dirs->n - 1], path, len))
+		return;
+	sy_strv_push_owned(dirs, sy_xstrndup(path, len));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int planner_listing_since(struct gitwatch_repo *repo, const char *commit, const char *since,
+			  const char *const *trees, const struct gitwatch_entries *since_files,
+			  struct gitwatch_entries *files, struct sy_strv *changed_dirs,
+			  struct sy_error *err)
+{
+	struct gitwatch_entries added = { 0 };
+	struct sy_strv removed = SY_STRV_INIT;
+	int rc = 0;
+
+	memset(files, 0, sizeof(*files));
+	if (unfit(trees))
+		return 0;
+	for (const char *const *t = trees; rc == 0 && *t; t++) {
+		struct gitwatch_entries one;
+		rc = gitwatch_diff_files(repo, since, commit, *t, &one, &removed, err);
+		if (rc)
+			break;
+		added.items = sy_xrealloc(added.items, (added.n + one.n + 1) * sizeof(*added.items));
+		if (one.n)
+			memcpy(added.items + added.n, one.items, one.n * sizeof(*one.items));
+		added.n += one.n;
+		free(one.items); /* the paths now belong to added */
+	}
+	if (rc == 0) {
+		qsort(added.items, added.n, sizeof(*added.items), cmp_entry_path);
+		rc = gitwatch_entries_patch(since_files, &added, &removed, files, err);
+	}
+	for (size_t i = 0; rc == 0 && i < added.n; i++)
+		sy_strv_push(&removed, added.items[i].path);
+	if (removed.n)
+		qsort(removed.items, removed.n, sizeof(*removed.items), cmp_str);
+	for (size_t i = 0; rc == 0 && i < removed.n; i++)
+		add_dir(changed_dirs, removed.items[i]);
+	gitwatch_entries_release(&added);
+	sy_strv_release(&removed);
+	return rc ? -1 : 1;
 }

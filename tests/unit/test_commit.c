@@ -173,6 +173,14 @@ static void assert_derived_is_computed(struct fixture *f, const char *base_oid,
 	snprintf(tag, sizeof(tag), "alone%d", round++);
 	read_pair(f, tag, NULL, head_oid, NULL, &alone);
 	assert_int_equal(head.index.nspecs, alone.index.nspecs);
+	assert_int_equal(head.index.files.n, alone.index.files.n);
+	for (size_t i = 0; i < alone.index.files.n; i++) {
+		assert_string_equal(head.index.files.items[i].path, alone.index.files.items[i].path);
+		assert_string_equal(head.index.files.items[i].oid, alone.index.files.items[i].oid);
+		assert_int_equal(head.index.files.items[i].mode, alone.index.files.items[i].mode);
+	}
+	for (size_t i = 0; i < alone.index.nspecs; i++)
+		assert_string_equal(head.index.spec_inputs[i], alone.index.spec_inputs[i]);
 	assert_string_equal(head.keys.global, alone.keys.global);
 	for (size_t i = 0; i < alone.index.nspecs; i++) {
 		const struct planner_graph_node *x = &head.graph.nodes[i], *y = &alone.graph.nodes[i];
@@ -195,15 +203,16 @@ static void assert_derived_is_computed(struct fixture *f, const char *base_oid,
 	planner_commit_release(&base);
 }
 
-/* A new commit's graph and keys, derived from its base's, are those
- * computed from scratch: after a spec changed (zlib's release), a spec
- * added, a spec removed, a file beside a spec that no spec names, and a
- * change of the macro context (the dist tag), which every key holds. */
+/* A new commit's listing, inputs, graph and keys, derived from its base's,
+ * are those computed from scratch: after a spec changed (zlib's release), a
+ * spec added, a spec removed, a file beside a spec that no spec names, one
+ * in a directory below a spec's, and a change of the macro context (the
+ * dist tag), which every key holds. */
 static void test_commit_derived_graph_and_keys_equal_the_full_computation(void **state)
 {
 	struct fixture *f = *state;
 	char added[GITWATCH_OID_HEX + 1], removed[GITWATCH_OID_HEX + 1];
-	char file[GITWATCH_OID_HEX + 1], macro[GITWATCH_OID_HEX + 1];
+	char file[GITWATCH_OID_HEX + 1], macro[GITWATCH_OID_HEX + 1], deeper[GITWATCH_OID_HEX + 1];
 	char *cmd;
 
 	assert_derived_is_computed(f, f->first, f->second);
@@ -218,9 +227,12 @@ static void test_commit_derived_graph_and_keys_equal_the_full_computation(void *
 	test_write_file(f->repodir, "SPECS/zlib/README", "zlib\n");
 	commit(f, file);
 	assert_derived_is_computed(f, removed, file);
+	test_write_file(f->repodir, "SPECS/zlib/docs/NEWS", "news\n"); /* below its directory */
+	commit(f, deeper);
+	assert_derived_is_computed(f, file, deeper);
 	test_write_file(f->repodir, "shipyard.conf", "[distro]\n\tdisttag = .t2\n");
 	commit(f, macro);
-	assert_derived_is_computed(f, file, macro);
+	assert_derived_is_computed(f, deeper, macro);
 }
 
 static void test_commit_refuses_an_unknown_arch(void **state)

@@ -173,20 +173,22 @@ static void assert_same_entries(const struct gitwatch_entries *a, const struct g
 	}
 }
 
-/* Lists SPECS at to from its listing at from and asserts it is the listing
- * made by walking the tree. */
+/* Lists SPECS at to from its listing at from and the tree diff, and
+ * asserts it is the listing made by walking the tree. */
 static void assert_since_is_walked(struct gitwatch_repo *repo, const char *from, const char *to)
 {
-	struct gitwatch_entries before, walked, since;
+	struct gitwatch_entries before, walked, added, since;
+	struct sy_strv removed = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char tree[GITWATCH_OID_HEX + 1];
 
 	assert_ok(gitwatch_list_files(repo, from, "SPECS", &before, &err), &err);
-	assert_ok(gitwatch_tree_id(repo, from, "SPECS", tree, &err), &err);
 	assert_ok(gitwatch_list_files(repo, to, "SPECS", &walked, &err), &err);
-	assert_ok(gitwatch_list_files_since(repo, to, "SPECS", tree, &before, &since, &err), &err);
+	assert_ok(gitwatch_diff_files(repo, from, to, "SPECS", &added, &removed, &err), &err);
+	assert_ok(gitwatch_entries_patch(&before, &added, &removed, &since, &err), &err);
 	assert_same_entries(&walked, &since);
 	gitwatch_entries_release(&since);
+	gitwatch_entries_release(&added);
+	sy_strv_release(&removed);
 	gitwatch_entries_release(&walked);
 	gitwatch_entries_release(&before);
 }
@@ -222,36 +224,38 @@ static void test_listing_since_another_commit_is_the_walked_listing(void **state
 	free(dir);
 }
 
-/* An unsafe name the tree diff brings in is refused as a walk refuses it. */
+/* An unsafe name the tree diff brings in is refused as a walk refuses it,
+ * and so is a path the patch would list twice. */
 static void test_listing_since_refuses_unsafe_names(void **state)
 {
 	struct gitwatch_repo *repo;
-	struct gitwatch_entries before = { 0 }, files;
+	struct gitwatch_entries added, out;
+	struct sy_strv removed = SY_STRV_INIT;
 	struct sy_error err = { { 0 } };
-	char *dir = test_tmpdir(), *empty = NULL;
-	size_t len;
+	char *dir = test_tmpdir();
 	char *cmd = sy_xasprintf(
-		"cd %s && " GIT "init -q . && blob=$(echo evil | git hash-object -w --stdin) && "
+		"cd %s && " GIT "init -q . && mkdir SPECS && echo ok > SPECS/ok && " GIT "add -A && "
+		GIT "commit -q -m clean && git branch clean && "
+		"blob=$(echo evil | git hash-object -w --stdin) && "
 		"sub=$(perl -e 'print \"100644 ..\\0\" . pack(\"H*\", $ARGV[0])' $blob | "
 		"git hash-object -t tree -w --literally --stdin) && "
 		"top=$(perl -e 'print \"40000 SPECS\\0\" . pack(\"H*\", $ARGV[0])' $sub | "
 		"git hash-object -t tree -w --literally --stdin) && "
-		"c=$(" GIT "commit-tree -m evil $top) && git update-ref refs/heads/main $c && "
-		"git hash-object -t tree -w /dev/null > empty", dir);
+		"c=$(" GIT "commit-tree -m evil $top) && git update-ref refs/heads/evil $c", dir);
 
 	(void)state;
 	test_sh(cmd);
 	assert_ok(gitwatch_repo_open(dir, &repo, &err), &err);
-	char *path = sy_xasprintf("%s/empty", dir);
-	assert_ok(sy_read_file(path, &empty, &len, &err), &err);
-	empty[GITWATCH_OID_HEX] = '\0';
-	assert_int_equal(gitwatch_list_files_since(repo, "main", "SPECS", empty, &before, &files,
-						   &err), -1);
-	assert_non_null(strstr(err.msg, "unsafe tree entry name"));
+	assert_int_equal(gitwatch_diff_files(repo, "clean", "evil", "SPECS", &added, &removed, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "unsafe tree entry name '..'"));
+	/* A file the listing has already, added again. */
+	assert_ok(gitwatch_list_files(repo, "clean", "SPECS", &added, &err), &err);
+	assert_int_equal(gitwatch_entries_patch(&added, &added, &removed, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "is listed twice"));
+	gitwatch_entries_release(&added);
 	gitwatch_repo_free(repo);
 	sy_rm_rf(dir, NULL);
-	free(path);
-	free(empty);
 	free(cmd);
 	free(dir);
 }
