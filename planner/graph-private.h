@@ -29,7 +29,11 @@ struct planner_graph_pool {
 	struct planner_pkgref *by_id; /* solvable id -> package, for distro solvables */
 	Id *spec_first;               /* per spec: the solvable id of its first
 				       * package (the others follow), 0 when
-				       * none was loaded */
+				       * none was loaded; not set with take */
+	/* When set, only the packages for which take returns 1 are loaded: a
+	 * partial pool, to judge a few dependencies (graphderive.c). */
+	int (*take)(void *arg, const struct planner_package *pkg);
+	void *take_arg;
 	/* Packages of another commit's specs (the base a graph is derived from,
 	 * graphderive.c), loaded into repo shadow after the distribution's and
 	 * never a provider of this graph: shadow_specs[i] for which

@@ -154,8 +154,10 @@ static void load_pool(struct planner_graph_pool *gp, const struct planner_spec *
 	for (size_t i = 0; i < nspecs; i++) {
 		if (specs[i].error || specs[i].excluded)
 			continue;
-		gp->spec_first[i] = specs[i].npackages ? pool->nsolvables : 0;
+		gp->spec_first[i] = specs[i].npackages && !gp->take ? pool->nsolvables : 0;
 		for (size_t j = 0; j < specs[i].npackages; j++) {
+			if (gp->take && !gp->take(gp->take_arg, &specs[i].packages[j]))
+				continue;
 			gp->by_id[pool->nsolvables] = (struct planner_pkgref){ i, j };
 			add_package(gp, gp->distro, &specs[i].packages[j]);
 		}

@@ -21,11 +21,16 @@ struct derive {
 	unsigned char *dep_str, *dep_rel; /* per dependency id: 0 not judged, 1 same
 					   * provider in both, 2 not */
 	size_t ndep_str, ndep_rel;
-	unsigned char *pkg;               /* per solvable of g: 0 not judged, 1 its
-					   * Requires resolve alike in both, 2 not */
+	unsigned char *pkg;               /* per package of g (pkg_first[spec] +
+					   * package): 0 not judged, 1 its Requires
+					   * resolve alike in both, 2 not */
+	size_t *pkg_first;
 	unsigned char *offered;           /* per string id: the name of a Provides
 					   * of a changed package (either side) */
 	size_t noffered;
+	int partial;                      /* gp holds only the packages offering
+					   * such a name: a dependency on any other
+					   * name cannot be looked up in it */
 };
 
 static int same_deps(const struct planner_deps *a, const struct planner_deps *b)
@@ -231,13 +236,16 @@ static void find_offered(struct derive *d)
 	}
 }
 
-/* Whether no changed package can provide dep, judged by its name alone:
- * 0 when it might (or dep is not a plain or versioned name). */
+/* Whether no changed package can provide dep, judged by its names (every
+ * name of a rich dependency): then its providers are the same packages in
+ * both, and so is the best. */
 static int surely_untouched(const struct derive *d, Id dep)
 {
-	if (ISRELDEP(dep)) {
-		const Reldep *rd = GETRELDEP(d->gp->pool, dep);
-		if (rd->flags > 7 || ISRELDEP(rd->name))
+	Pool *pool = d->gp->pool;
+
+	while (ISRELDEP(dep)) {
+		const Reldep *rd = GETRELDEP(pool, dep);
+		if (rd->flags > 7 && !surely_untouched(d, rd->evr))
 			return 0;
 		dep = rd->name;
 	}
@@ -278,74 +286,123 @@ static int dep_same(struct derive *d, Id dep)
 	return *slot == 1;
 }
 
-/* The Requires of solvables h (g) and b (shadow) resolve to the same
- * packages, one by one. */
-static int requires_alike(struct derive *d, Id h, Id b)
+/* dep_same for a dependency of a spec: a plain or versioned one whose name
+ * no changed package offers is the same without being made a pool id. */
+static int spec_dep_same(struct derive *d, const struct planner_dep *dep)
 {
-	Pool *pool = d->gp->pool;
-	Solvable *hs = pool->solvables + h, *bs = pool->solvables + b;
-	Id *hr = hs->requires ? hs->repo->idarraydata + hs->requires : NULL;
-	Id *br = bs->requires ? bs->repo->idarraydata + bs->requires : NULL;
-	int htc, btc;
+	Id id;
 
-	for (; hr && br && *hr && *br; hr++, br++) {
-		Id hp = *hr == SOLVABLE_PREREQMARKER ? 0 : planner_graph_best_provider(d->gp, *hr, &htc);
-		Id bp = *br == SOLVABLE_PREREQMARKER ? 0 : base_provider(d, *br, &btc);
-		if ((*hr == SOLVABLE_PREREQMARKER) != (*br == SOLVABLE_PREREQMARKER) ||
-		    (*hr != SOLVABLE_PREREQMARKER && !same_provider(d, hp, htc, bp, btc)))
-			return 0;
+	if (dep->name[0] != '(') {
+		Id name = pool_str2id(d->gp->pool, dep->name, 0);
+		if (!name || (size_t)name >= d->noffered || !d->offered[name])
+			return 1;
 	}
-	return !(hr && *hr) && !(br && *br);
+	id = planner_graph_dep_id(d->gp->pool, dep);
+	return !id || dep_same(d, id);
 }
 
-/* Whether a closure through solvable p of g goes on alike in base: its
- * Requires pick the same packages there. */
-static int package_same(struct derive *d, Id p)
+/* The Requires of package h (of g) and b (of base, of the same name)
+ * resolve to the same packages, one by one (so that a runtime edge's
+ * reason, an index into them, is the same too). */
+static int requires_alike(struct derive *d, const struct planner_package *h,
+			  const struct planner_package *b)
 {
 	Pool *pool = d->gp->pool;
-	struct planner_pkgref r = d->gp->by_id[p];
-	Solvable *s = pool->solvables + p;
+	int htc, btc;
+
+	if (h->requires.n != b->requires.n)
+		return 0;
+	for (size_t k = 0; k < h->requires.n; k++) {
+		Id hd = planner_graph_dep_id(pool, &h->requires.items[k]);
+		Id bd = planner_graph_dep_id(pool, &b->requires.items[k]);
+		if (!hd || !bd) {
+			if (hd || bd)
+				return 0;
+		} else if (hd == bd) {
+			if (!dep_same(d, hd))
+				return 0;
+		} else if (d->partial && (surely_untouched(d, hd) || surely_untouched(d, bd))) {
+			return 0; /* providers this pool does not hold */
+		} else {
+			Id hp = planner_graph_best_provider(d->gp, hd, &htc);
+			Id bp = base_provider(d, bd, &btc);
+			if (!same_provider(d, hp, htc, bp, btc))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* Base's package of the same spec path and name as r (a changed spec's),
+ * or NULL. */
+static const struct planner_package *base_package(const struct derive *d, struct planner_pkgref r)
+{
+	size_t b = d->h2b[r.spec];
+	const struct planner_spec *bs = b == NONE ? NULL : &d->base->specs[b];
+	const char *name = d->g->specs[r.spec].packages[r.package].name;
+
+	for (size_t k = 0; bs && !bs->error && !bs->excluded && k < bs->npackages; k++)
+		if (!strcmp(bs->packages[k].name, name))
+			return &bs->packages[k];
+	return NULL;
+}
+
+/* Whether a closure through package r of g goes on alike in base: its
+ * Requires pick the same packages there. */
+static int package_same(struct derive *d, struct planner_pkgref r)
+{
+	unsigned char *memo = &d->pkg[d->pkg_first[r.spec] + r.package];
+	const struct planner_package *pkg = &d->g->specs[r.spec].packages[r.package];
 	int same = 1;
 
-	if (d->pkg[p])
-		return d->pkg[p] == 1;
+	if (*memo)
+		return *memo == 1;
 	if (d->changed[r.spec]) {
-		size_t b = d->h2b[r.spec];
-		const struct planner_spec *bs = b == NONE ? NULL : &d->base->specs[b];
-		const char *name = d->g->specs[r.spec].packages[r.package].name;
-		same = 0;
-		for (size_t k = 0; bs && d->gp->shadow_first && d->gp->shadow_first[b] &&
-				   k < bs->npackages; k++)
-			if (!strcmp(bs->packages[k].name, name)) {
-				same = requires_alike(d, p, d->gp->shadow_first[b] + (Id)k);
-				break;
-			}
-	} else if (s->requires) {
-		for (Id *rp = s->repo->idarraydata + s->requires; same && *rp; rp++)
-			same = *rp == SOLVABLE_PREREQMARKER || dep_same(d, *rp);
+		const struct planner_package *old = base_package(d, r);
+		same = old && requires_alike(d, pkg, old);
+	} else {
+		for (size_t k = 0; same && k < pkg->requires.n; k++)
+			same = spec_dep_same(d, &pkg->requires.items[k]);
 	}
-	d->pkg[p] = same ? 1 : 2;
+	*memo = same ? 1 : 2;
 	return same;
 }
 
-/* Whether spec i of g (unchanged) resolves as it did in base. */
+/* Whether a changed spec i reads as base's did where its node comes from:
+ * the same BuildRequires and packages of the same names. */
+static int changed_alike(const struct derive *d, size_t i)
+{
+	const struct planner_spec *h = &d->g->specs[i];
+	size_t b = d->h2b[i];
+	const struct planner_spec *old = b == NONE ? NULL : &d->base->specs[b];
+
+	if (!old || old->error || old->excluded || old->npackages != h->npackages ||
+	    !same_deps(&h->buildrequires, &old->buildrequires))
+		return 0;
+	for (size_t k = 0; k < h->npackages; k++)
+		if (strcmp(h->packages[k].name, old->packages[k].name))
+			return 0;
+	return 1;
+}
+
+/* Whether spec i of g resolves as it did in base. */
 static int node_same(struct derive *d, size_t i)
 {
 	const struct planner_spec *spec = &d->g->specs[i];
-	const struct planner_graph_node *old = &d->base->nodes[d->h2b[i]];
+	const struct planner_graph_node *old;
 	struct planner_pkgref h;
 
-	for (size_t k = 0; k < spec->buildrequires.n; k++) {
-		Id dep = planner_graph_dep_id(d->gp->pool, &spec->buildrequires.items[k]);
-		if (dep && !dep_same(d, dep))
+	if (d->changed[i] && !changed_alike(d, i))
+		return 0;
+	old = &d->base->nodes[d->h2b[i]];
+	for (size_t k = 0; k < spec->buildrequires.n; k++)
+		if (!spec_dep_same(d, &spec->buildrequires.items[k]))
 			return 0;
-	}
 	for (size_t k = 0; k < spec->npackages; k++)
-		if (!package_same(d, d->gp->spec_first[i] + (Id)k))
+		if (!package_same(d, (struct planner_pkgref){ i, k }))
 			return 0;
 	for (size_t k = 0; k < old->ninstall; k++)
-		if (map_ref(d, old->install[k], &h) ||
-		    !package_same(d, d->gp->spec_first[h.spec] + (Id)h.package))
+		if (map_ref(d, old->install[k], &h) || !package_same(d, h))
 			return 0;
 	return 1;
 }
@@ -388,6 +445,17 @@ static void copy_node(const struct derive *d, size_t i)
 		sy_strv_push(&node->toolchain, old->toolchain.items[k]);
 }
 
+/* Forgets every judgement (they are by the ids of one pool). */
+static void judgements_reset(struct derive *d, size_t npackages)
+{
+	free(d->dep_str);
+	free(d->dep_rel);
+	free(d->offered);
+	d->dep_str = d->dep_rel = d->offered = NULL;
+	d->ndep_str = d->ndep_rel = d->noffered = 0;
+	memset(d->pkg, 0, npackages + 1);
+}
+
 static void derive_release(struct derive *d)
 {
 	free(d->b2h);
@@ -397,7 +465,74 @@ static void derive_release(struct derive *d)
 	free(d->dep_str);
 	free(d->dep_rel);
 	free(d->pkg);
+	free(d->pkg_first);
 	free(d->offered);
+}
+
+/* Whether pkg offers a name of the string pool arg (its own name, or a
+ * Provides'). */
+static int offers_a_name(void *arg, const struct planner_package *pkg)
+{
+	Pool *names = arg;
+
+	if (pool_str2id(names, pkg->name, 0))
+		return 1;
+	for (size_t k = 0; k < pkg->provides.n; k++)
+		if (pool_str2id(names, pkg->provides.items[k].name, 0))
+			return 1;
+	return 0;
+}
+
+static void add_names(Pool *names, const struct planner_spec *spec)
+{
+	for (size_t j = 0; !spec->error && !spec->excluded && j < spec->npackages; j++) {
+		pool_str2id(names, spec->packages[j].name, 1);
+		for (size_t k = 0; k < spec->packages[j].provides.n; k++)
+			pool_str2id(names, spec->packages[j].provides.items[k].name, 1);
+	}
+}
+
+/* Copies every node from base when each is judged the same in a pool of
+ * only the packages offering a name a changed package offers (and the
+ * toolchain): what a change that moves no provider (a Release bump) needs,
+ * without loading thousands of packages. Returns 1 when every node was
+ * copied, 0 when one must be resolved (graph's nodes untouched). */
+static int derive_from_few(struct derive *d, const struct sy_strv *toolchain, int toolchain_first,
+			   const char *arch, size_t npackages)
+{
+	const struct planner_graph *g = d->g;
+	struct planner_graph judge;
+	struct sy_error ignored;
+	Pool *names = pool_create();
+	int same = 1;
+
+	for (size_t i = 0; i < g->nspecs; i++)
+		if (d->changed[i])
+			add_names(names, &g->specs[i]);
+	for (size_t b = 0; b < d->base->nspecs; b++)
+		if (d->bchanged[b])
+			add_names(names, &d->base->specs[b]);
+	planner_graph_init(&judge, g->specs, g->nspecs, toolchain, toolchain_first, arch, NULL);
+	judge.pool->take = offers_a_name;
+	judge.pool->take_arg = names;
+	judge.pool->shadow_specs = d->base->specs;
+	judge.pool->shadow_take = d->bchanged;
+	judge.pool->nshadow_specs = d->base->nspecs;
+	planner_graph_pool_ready(&judge, &ignored); /* no learned repository: no error */
+	d->gp = judge.pool;
+	d->partial = 1;
+	find_offered(d);
+	for (size_t i = 0; same && i < g->nspecs; i++)
+		same = g->specs[i].error || g->specs[i].excluded || node_same(d, i);
+	for (size_t i = 0; same && i < g->nspecs; i++)
+		if (!g->specs[i].error && !g->specs[i].excluded)
+			copy_node(d, i);
+	judgements_reset(d, npackages);
+	d->partial = 0;
+	d->gp = NULL;
+	planner_graph_release(&judge);
+	pool_free(names);
+	return same;
 }
 
 int planner_graph_derive(const struct planner_graph *base, const struct planner_spec *specs,
@@ -406,7 +541,7 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 			 struct sy_error *err)
 {
 	struct derive d = { .g = graph, .base = base };
-	size_t changes;
+	size_t changes, npackages = 0;
 
 	if (learn_repo_dir || !base->nodes)
 		return 0;
@@ -416,12 +551,22 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 	memset(d.h2b, 0xff, (nspecs + 1) * sizeof(size_t));
 	d.changed = sy_xcalloc(nspecs + 1, 1);
 	d.bchanged = sy_xcalloc(base->nspecs + 1, 1);
+	d.pkg_first = sy_xcalloc(nspecs + 1, sizeof(size_t));
+	for (size_t i = 0; i < nspecs; i++) {
+		d.pkg_first[i] = npackages;
+		npackages += specs[i].npackages;
+	}
+	d.pkg = sy_xcalloc(npackages + 1, 1);
 	planner_graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, NULL);
 	changes = pair_specs(&d);
 	if (changes == NONE || changes * 8 > nspecs + 8) {
 		planner_graph_release(graph);
 		derive_release(&d);
 		return 0;
+	}
+	if (derive_from_few(&d, toolchain, toolchain_first, arch, npackages)) {
+		derive_release(&d);
+		return 1;
 	}
 	d.gp = graph->pool;
 	d.gp->shadow_specs = base->specs;
@@ -434,17 +579,15 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 	}
 	d.gp->shadow_specs = NULL; /* borrowed for loading only */
 	d.gp->shadow_take = NULL;
-	d.pkg = sy_xcalloc((size_t)d.gp->pool->nsolvables + 1, 1);
 	find_offered(&d);
 	for (size_t i = 0; i < nspecs; i++) {
 		if (specs[i].error || specs[i].excluded)
 			continue;
-		if (!d.changed[i] && node_same(&d, i))
+		if (node_same(&d, i))
 			copy_node(&d, i);
 		else
 			planner_graph_resolve_spec(graph, i);
 	}
-
 	derive_release(&d);
 	return 1;
 }
