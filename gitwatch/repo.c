@@ -353,6 +353,232 @@ int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const ch
 	return rc;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A tree diff in progress (gitwatch_diff_files). */
+struct tree_diff {
+	struct gitwatch_repo *repo;
+	struct gitwatch_entries *added;
+	size_t alloc;
+	struct sy_strv *removed;
+	struct sy_error *err;
+};
+
+/* Git's order of tree entries: by name, a tree's name followed by "/". */
+static int cmp_tree_entries(const git_tree_entry *a, const git_tree_entry *b)
+{
+	const char *x = git_tree_entry_name(a), *y = git_tree_entry_name(b);
+	size_t xl = strlen(x), yl = strlen(y), n = xl < yl ? xl : yl;
+	int c = memcmp(x, y, n);
+	unsigned char xc, yc;
+
+	if (c)
+		return c;
+	xc = n < xl ? (unsigned char)x[n] : git_tree_entry_type(a) == GIT_OBJECT_TREE ? '/' : 0;
+	yc = n < yl ? (unsigned char)y[n] : git_tree_entry_type(b) == GIT_OBJECT_TREE ? '/' : 0;
+	return xc - yc;
+}
+
+static int diff_trees(struct tree_diff *d, const char *dir, git_tree *a, git_tree *b);
+
+/* Diffs subtrees x and y (entries of the same name) under dir. */
+static int diff_subtrees(struct tree_diff *d, const char *dir, const git_tree_entry *x,
+			 const git_tree_entry *y)
+{
+	git_tree *a = NULL, *b = NULL;
+	char *path = sy_xasprintf("%s/%s", dir, git_tree_entry_name(x));
+	int rc;
+
+	if (!safe_name(git_tree_entry_name(x)))
+		rc = sy_error_set(d->err, "%s: unsafe tree entry name '%s'", dir,
+				  git_tree_entry_name(x));
+	else if (git_tree_lookup(&a, d->repo->git, git_tree_entry_id(x)) < 0 ||
+		 git_tree_lookup(&b, d->repo->git, git_tree_entry_id(y)) < 0)
+		rc = git_fail(d->err, path);
+	else
+		rc = diff_trees(d, path, a, b);
+	git_tree_free(a);
+	git_tree_free(b);
+	free(path);
+	return rc;
+}
+
+/* Lists every file of entry e (a blob, or a tree walked) under dir as added
+ * (side 1) or removed (side 0). */
+static int diff_side(struct tree_diff *d, const char *dir, const git_tree_entry *e, int side)
+{
+	char *path;
+	int rc = 0;
+
+	if (!safe_name(git_tree_entry_name(e)))
+		return sy_error_set(d->err, "%s: unsafe tree entry name '%s'", dir,
+				    git_tree_entry_name(e));
+	path = sy_xasprintf("%s/%s", dir, git_tree_entry_name(e));
+	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		git_tree *t;
+		if (git_tree_lookup(&t, d->repo->git, git_tree_entry_id(e)) < 0) {
+			rc = git_fail(d->err, path);
+		} else {
+			rc = side ? diff_trees(d, path, NULL, t) : diff_trees(d, path, t, NULL);
+			git_tree_free(t);
+		}
+	} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+		if (!side) {
+			sy_strv_push_owned(d->removed, path);
+			return 0;
+		}
+		if (d->added->n == d->alloc) {
+			d->alloc = d->alloc ? d->alloc * 2 : 16;
+			d->added->items = sy_xrealloc(d->added->items, d->alloc * sizeof(*d->added->items));
+		}
+		struct gitwatch_entry *out = &d->added->items[d->added->n++];
+		out->path = path;
+		git_oid_fmt(out->oid, git_tree_entry_id(e));
+		out->oid[GITWATCH_OID_HEX] = '\0';
+		out->mode = git_tree_entry_filemode(e);
+		return 0;
+	}
+	free(path);
+	return rc;
+}
+
+/* Diffs trees a and b (either NULL: empty) under dir: entries of the same
+ * name and id are skipped without reading them, a tree is descended only
+ * where the two differ. */
+static int diff_trees(struct tree_diff *d, const char *dir, git_tree *a, git_tree *b)
+{
+	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
+	size_t i = 0, j = 0;
+	int rc = 0;
+
+	while (rc == 0 && (i < na || j < nb)) {
+		const git_tree_entry *x = i < na ? git_tree_entry_byindex(a, i) : NULL;
+		const git_tree_entry *y = j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		int c = !x ? 1 : !y ? -1 : cmp_tree_entries(x, y);
+		if (c < 0) {
+			rc = diff_side(d, dir, x, 0);
+			i++;
+		} else if (c > 0) {
+			rc = diff_side(d, dir, y, 1);
+			j++;
+		} else {
+			if (git_tree_entry_filemode(x) != git_tree_entry_filemode(y) ||
+			    !git_oid_equal(git_tree_entry_id(x), git_tree_entry_id(y))) {
+				if (git_tree_entry_type(x) == GIT_OBJECT_TREE &&
+				    git_tree_entry_type(y) == GIT_OBJECT_TREE) {
+					rc = diff_subtrees(d, dir, x, y);
+				} else {
+					rc = diff_side(d, dir, x, 0);
+					if (rc == 0)
+						rc = diff_side(d, dir, y, 1);
+				}
+			}
+			i++;
+			j++;
+		}
+	}
+	return rc;
+}
+
+int gitwatch_diff_files(struct gitwatch_repo *repo, const char *from, const char *to,
+			const char *prefix, struct gitwatch_entries *added, struct sy_strv *removed,
+			struct sy_error *err)
+{
+	git_tree *roots[2] = { NULL, NULL }, *subs[2] = { NULL, NULL };
+	const char *commits[2] = { from, to };
+	int rc = 0;
+
+	added->items = NULL;
+	added->n = 0;
+	if (!*prefix)
+		return sy_error_set(err, "diffing files: no prefix");
+	for (int k = 0; rc == 0 && k < 2; k++) {
+		rc = lookup_tree(repo, commits[k], &roots[k], err);
+		if (rc == 0)
+			rc = subtree(repo, roots[k], prefix, &subs[k], err);
+	}
+	if (rc == 0) {
+		struct tree_diff d = { repo, added, 0, removed, err };
+		rc = diff_trees(&d, prefix, subs[0], subs[1]);
+	}
+	for (int k = 0; k < 2; k++) {
+		git_tree_free(subs[k]);
+		git_tree_free(roots[k]);
+	}
+	if (rc == 0 && !sorted(added))
+		qsort(added->items, added->n, sizeof(*added->items), cmp_entry);
+	if (rc)
+		gitwatch_entries_release(added);
+	return rc;
+}
+
+/* Returns the first added path (of out, sorted) listed twice in out, or
+ * listed as a file and as a directory holding others: overlapping's
+ * refusal, for the entries of added only (before passed it). */
+static const char *overlaps_added(const struct gitwatch_entries *out,
+				  const struct gitwatch_entries *added)
+{
+	for (size_t a = 0; a < added->n; a++) {
+		struct gitwatch_entry key = { .path = added->items[a].path };
+		const struct gitwatch_entry *at =
+			bsearch(&key, out->items, out->n, sizeof(*out->items), cmp_entry);
+		size_t i = at ? (size_t)(at - out->items) : 0, len = strlen(key.path);
+		if (!at || (i > 0 && !strcmp(out->items[i - 1].path, key.path)) ||
+		    (i + 1 < out->n && (!strcmp(out->items[i + 1].path, key.path) ||
+					(!strncmp(out->items[i + 1].path, key.path, len) &&
+					 out->items[i + 1].path[len] == '/'))))
+			return key.path;
+		char *dir = sy_xstrdup(key.path);
+		for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+			*slash = '\0';
+			if (listed(out, dir)) {
+				free(dir);
+				return key.path;
+			}
+		}
+		free(dir);
+	}
+	return NULL;
+}
+
+int gitwatch_entries_patch(const struct gitwatch_entries *before,
+			   const struct gitwatch_entries *added, const struct sy_strv *removed,
+			   struct gitwatch_entries *out, struct sy_error *err)
+{
+	char **gone = sy_xcalloc(removed->n + 1, sizeof(char *));
+	size_t a = 0;
+	const char *twice;
+
+	if (removed->n)
+		memcpy(gone, removed->items, removed->n * sizeof(char *));
+	qsort(gone, removed->n, sizeof(char *), cmp_str);
+	out->items = sy_xcalloc(before->n + added->n + 1, sizeof(*out->items));
+	out->n = 0;
+	/* Merges the kept entries of before with added, both sorted. */
+	for (size_t i = 0; i <= before->n; i++) {
+		const char *path = i < before->n ? before->items[i].path : NULL;
+		while (a < added->n && (!path || strcmp(added->items[a].path, path) < 0)) {
+			out->items[out->n] = added->items[a];
+			out->items[out->n++].path = sy_xstrdup(added->items[a++].path);
+		}
+		if (!path || (removed->n && bsearch(&path, gone, removed->n, sizeof(char *), cmp_str)))
+			continue;
+		out->items[out->n] = before->items[i];
+		out->items[out->n++].path = sy_xstrdup(path);
+	}
+	free(gone);
+	twice = overlaps_added(out, added);
+	if (twice) {
+		sy_error_set(err, "unsafe tree: '%s' is listed twice", twice);
+		gitwatch_entries_release(out);
+		return -1;
+	}
+	return 0;
+}
+
 void gitwatch_entries_release(struct gitwatch_entries *entries)
 {
 	for (size_t i = 0; i < entries->n; i++)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "common/strv.h"
 
 #define GITWATCH_OID_HEX 40
 
@@ -76,6 +77,31 @@ char *gitwatch_head_branch(struct gitwatch_repo *repo);
  * empty list. Returns 0 or -1. The caller releases *out. */
 int gitwatch_list_files(struct gitwatch_repo *repo, const char *commit, const char *prefix,
 			struct gitwatch_entries *out, struct sy_error *err);
+
+/* The files under prefix (a directory path, not "") that differ between
+ * commits from and to, by git_diff_tree_to_tree (no rename detection; an
+ * unchanged subtree is skipped by its id, so a commit changing a few files
+ * of thousands of directories is diffed in a few lookups): into added the
+ * files added or changed at to (full paths, blob ids and modes as
+ * gitwatch_list_files gives them, sorted), into removed the paths of the
+ * files removed or changed. A missing prefix is an empty tree. Every path
+ * the diff names is checked as gitwatch_list_files checks names. Returns 0,
+ * or -1 with err (an unsafe name, a tree that cannot be read). The caller
+ * releases added and removed. */
+int gitwatch_diff_files(struct gitwatch_repo *repo, const char *from, const char *to,
+			const char *prefix, struct gitwatch_entries *added, struct sy_strv *removed,
+			struct sy_error *err);
+
+/* Makes into out the listing before (sorted, checked as gitwatch_list_files
+ * checks it) with the paths of removed left out and the entries of added
+ * (sorted) put in: gitwatch_list_files of a commit from another commit's
+ * listing and gitwatch_diff_files between them. Refuses, as
+ * gitwatch_list_files does, an added path listed twice or listed both as a
+ * file and as a directory holding others. Returns 0, or -1 with err. The
+ * caller releases out. */
+int gitwatch_entries_patch(const struct gitwatch_entries *before,
+			   const struct gitwatch_entries *added, const struct sy_strv *removed,
+			   struct gitwatch_entries *out, struct sy_error *err);
 
 /* Frees the entries and their paths. */
 void gitwatch_entries_release(struct gitwatch_entries *entries);

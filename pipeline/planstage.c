@@ -19,6 +19,7 @@
 
 struct graph_thread {
 	struct pipeline *p;
+	const struct planner_commit *from; /* graph derived from, or NULL */
 	struct sy_error err;
 	int rc;
 };
@@ -28,7 +29,7 @@ static void *graph_thread_main(void *arg)
 	struct graph_thread *t = arg;
 	double t0 = sy_now_s();
 
-	t->rc = planner_commit_graph_build(&t->p->settings, &t->p->head, &t->err);
+	t->rc = planner_commit_graph_build(&t->p->settings, &t->p->head, t->from, &t->err);
 	pipeline_timing("graph", t->p->head.oid, t0);
 	return NULL;
 }
@@ -92,6 +93,14 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 		return -1;
 	if (cached)
 		pipeline_timing("graphcache", p->head.oid, t0);
+	/* A new commit: its graph is derived from the base's, when cached. */
+	if (!cached && p->has_base) {
+		t0 = sy_now_s();
+		if (planner_commit_graph_cached(&p->settings, &p->base, err) < 0)
+			return -1;
+		pipeline_timing("graphcache", p->base.oid, t0);
+		t.from = p->base.has_graph ? &p->base : NULL;
+	}
 	threaded = !cached && pthread_create(&thread, NULL, graph_thread_main, &t) == 0;
 	rc = p->has_base ? read_base_keys(p, err) : 0;
 	if (threaded) {
@@ -105,7 +114,8 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 	}
 	t0 = sy_now_s();
 	if (rc == 0)
-		rc = planner_commit_keys(&p->settings, &p->head, &p->head.distro, 1, err);
+		rc = planner_commit_keys_from(&p->settings, &p->head, &p->head.distro,
+					      p->has_base ? &p->base : NULL, err);
 	pipeline_timing("keys", p->head.oid, t0);
 	return rc;
 }

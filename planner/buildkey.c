@@ -395,8 +395,51 @@ static int in_dir(const char *path, const char *dir, size_t dlen)
 	return !strncmp(path, dir, dlen) && path[dlen] == '/' && !strchr(path + dlen + 1, '/');
 }
 
+static const char *context_of(const struct planner_index *index, size_t i)
+{
+	return index->spec_contexts && index->spec_contexts[i] ? index->spec_contexts[i] : "";
+}
+
+/* Whether spec k of index was read alike in base (at base index *at). */
+static int read_alike(const struct planner_index *index, size_t k, const struct planner_index *base,
+		      long *at)
+{
+	*at = planner_index_lookup_path(base, index->specs[k].path);
+	return *at >= 0 && !index->specs[k].error_transient &&
+	       !base->specs[*at].error_transient && index->spec_inputs && base->spec_inputs &&
+	       index->spec_inputs[k] && base->spec_inputs[*at] &&
+	       !strcmp(index->spec_inputs[k], base->spec_inputs[*at]) &&
+	       !strcmp(context_of(index, k), context_of(base, (size_t)*at));
+}
+
+/* Takes the own inputs of spec i (its directory's specs lo..hi) from the
+ * base keys of settings when they cannot differ (planner_key_settings).
+ * Returns 1 when taken. */
+static int reuse_inputs(const struct planner_key_settings *settings,
+			const struct planner_index *index, size_t i, size_t lo, size_t hi,
+			struct planner_keys *keys)
+{
+	const struct planner_index *base = settings->base_index;
+	const struct planner_keys *old = settings->base_keys;
+	long at = -1, sibling;
+
+	if (!base || !old || old->n != base->nspecs || strcmp(old->global, keys->global))
+		return 0;
+	for (size_t k = lo; k <= hi; k++)
+		if (!read_alike(index, k, base, k == i ? &at : &sibling))
+			return 0;
+	const struct planner_spec_inputs *from = &old->inputs[at];
+	struct planner_spec_inputs *in = &keys->inputs[i];
+	memcpy(in->digest, from->digest, sizeof(in->digest));
+	memcpy(in->metadata, from->metadata, sizeof(in->metadata));
+	for (size_t k = 0; k < from->files.n; k++)
+		sy_strv_push(&in->files, from->files.items[k]);
+	return 1;
+}
+
 static int compute_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
-			  struct planner_keys *keys, struct sy_error *err)
+			  const struct planner_key_settings *settings, struct planner_keys *keys,
+			  struct sy_error *err)
 {
 	struct listing l = { NULL, NULL, SY_STRV_INIT };
 	struct sy_buf b = { NULL, 0, 0 };
@@ -415,6 +458,8 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct planner_index
 			lo--;
 		while (hi + 1 < index->nspecs && in_dir(index->specs[hi + 1].path, path, dlen))
 			hi++;
+		if (reuse_inputs(settings, index, i, lo, hi, keys))
+			continue;
 		for (size_t j = lo; j <= hi; j++)
 			siblings[ns++] = j;
 		own_inputs(index, i, listing_for(&l, path), siblings, ns, keys->global, &b,
@@ -441,7 +486,7 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 	keys->inputs = sy_xcalloc(n + 1, sizeof(*keys->inputs));
 	keys->keys = sy_xcalloc(n + 1, sizeof(*keys->keys));
 	global_digest(index, settings->worker_digest, keys->global);
-	rc = compute_inputs(repo, index, keys, err);
+	rc = compute_inputs(repo, index, settings, keys, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		k.policy[i] = settings->policy;
 		if (settings->spec_policy) {

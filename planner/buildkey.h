@@ -59,6 +59,14 @@ struct planner_key_settings {
 	 * NULL: the default for all. Returns 1 when it set *policy. */
 	int (*spec_policy)(void *arg, const char *spec, struct planner_policy *policy);
 	void *arg;
+	/* Keys computed before for another commit (the base of a plan) with the
+	 * same settings, and its index; both NULL: none. A spec whose own inputs
+	 * cannot differ there (the same global inputs, and every spec of its
+	 * directory at the same path read from the same files in the same macro
+	 * context) takes them from there instead of hashing its files again:
+	 * the same result, for a new commit that changed a few specs. */
+	const struct planner_index *base_index;
+	const struct planner_keys *base_keys;
 };
 
 /* Computes own inputs and keys of every spec of index (files listed once per

@@ -135,11 +135,32 @@ int planner_commit_graph_cached(const struct planner_commit_settings *s, struct 
 	return hit;
 }
 
-int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
-			       struct sy_error *err)
+/* Derives c's graph from from's (planner_commit_graph_build). Returns 1
+ * when made, 0 when from does not fit, -1 with err. */
+static int derive_graph(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_commit *from, struct sy_error *err)
 {
+	int rc;
+
+	if (!from || !from->has_graph || strcmp(from->index.macros.digest, c->index.macros.digest) ||
+	    strcmp(from->index.macros.target_arch, c->index.macros.target_arch))
+		return 0;
+	rc = planner_graph_derive(&from->graph, c->index.specs, c->index.nspecs, toolchain_of(s),
+				  s->toolchain_first, s->arch, s->learn_repo, &c->graph, err);
+	c->has_graph = rc > 0;
+	return rc;
+}
+
+int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
+			       const struct planner_commit *from, struct sy_error *err)
+{
+	int derived;
+
 	if (c->has_graph)
 		return 0;
+	derived = derive_graph(s, c, from, err);
+	if (derived)
+		return derived < 0 ? -1 : 0;
 	if (planner_graph_build(c->index.specs, c->index.nspecs, toolchain_of(s),
 				s->toolchain_first, s->arch, s->learn_repo, &c->graph, err))
 		return -1;
@@ -167,7 +188,7 @@ int planner_commit_graph(const struct planner_commit_settings *s, struct planner
 
 	if (hit)
 		return hit < 0 ? -1 : 0;
-	if (planner_commit_graph_build(s, c, err))
+	if (planner_commit_graph_build(s, c, NULL, err))
 		return -1;
 	return planner_commit_graph_store(s, c, err);
 }
@@ -200,9 +221,9 @@ static void keys_context(const struct planner_commit_settings *s, const struct p
 	sy_sha256_final(h, out);
 }
 
-int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
-			const struct planner_distro *policies, int need_graph,
-			struct sy_error *err)
+static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+		       const struct planner_distro *policies, int need_graph,
+		       const struct planner_commit *from, struct sy_error *err)
 {
 	char context[SY_SHA256_HEX_LEN + 1];
 	char *db = state_db_path(s->state);
@@ -220,6 +241,8 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 			.worker_digest = s->worker_digest ? s->worker_digest : "",
 			.policy = policies->policy,
 			.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
+			.base_index = from && from->has_keys ? &from->index : NULL,
+			.base_keys = from && from->has_keys ? &from->keys : NULL,
 		};
 		if (planner_keys_compute(s->repo, &c->index, &c->graph, &ks, &c->keys, err) ||
 		    planner_keycache_put(db, context, &c->index, &c->keys, err))
@@ -230,6 +253,20 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 out:
 	free(db);
 	return rc;
+}
+
+int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+			const struct planner_distro *policies, int need_graph,
+			struct sy_error *err)
+{
+	return commit_keys(s, c, policies, need_graph, NULL, err);
+}
+
+int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
+			     const struct planner_distro *policies, const struct planner_commit *from,
+			     struct sy_error *err)
+{
+	return commit_keys(s, c, policies, 1, from, err);
 }
 
 int planner_commit_load(const struct planner_commit_settings *s, const char *oid,

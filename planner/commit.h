@@ -98,11 +98,16 @@ int planner_commit_graph(const struct planner_commit_settings *s, struct planner
  * graph (returns 1, or 0 on a miss, -1 with err when the database cannot be
  * read); planner_commit_graph_build builds it, touching no git object and no
  * database (0 or -1 with err), and planner_commit_graph_store then stores it
- * (0 or -1 with err), before anything edits its nodes. */
+ * (0 or -1 with err), before anything edits its nodes. With from (NULL:
+ * none), a commit read with the same settings whose graph is there
+ * (has_graph, its nodes unedited) and whose macro context and arch are c's,
+ * c's graph is derived from from's (planner_graph_derive: the same graph,
+ * made by resolving only what the specs changed between them can touch);
+ * from is only read, and may be read by another thread meanwhile. */
 int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
 				struct sy_error *err);
 int planner_commit_graph_build(const struct planner_commit_settings *s, struct planner_commit *c,
-			       struct sy_error *err);
+			       const struct planner_commit *from, struct sy_error *err);
 int planner_commit_graph_store(const struct planner_commit_settings *s,
 			       const struct planner_commit *c, struct sy_error *err);
 
@@ -115,6 +120,15 @@ int planner_commit_graph_store(const struct planner_commit_settings *s,
 int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
 			const struct planner_distro *policies, int need_graph,
 			struct sy_error *err);
+
+/* planner_commit_keys with need_graph set, for a commit read after from
+ * (the base of a plan, its keys there: has_keys, computed with the same
+ * settings and policies; NULL: none): the own inputs of the specs read
+ * alike in both are taken from from's keys (planner_key_settings). The
+ * same keys as planner_commit_keys. Returns 0 or -1 with err. */
+int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
+			     const struct planner_distro *policies, const struct planner_commit *from,
+			     struct sy_error *err);
 
 /* planner_commit_read, planner_commit_graph and planner_commit_keys (with
  * c's own policies) in one call: a commit ready for every stage. */

@@ -13,31 +13,8 @@
 #include <solv/transaction.h>
 #include <solv/repo.h>
 
+#include "planner/graph-private.h"
 #include "sandbox/solvload.h"
-
-/* The libsolv side of a graph. A graph read back from the graph cache
- * (planner_graph_from_nodes) has its nodes but no pool until a call needs
- * one (late resolution, unresolved Requires): what makes the pool is kept
- * for that, and lock serialises its making among build threads. */
-struct planner_graph_pool {
-	pthread_mutex_t lock;
-	int state;                    /* 0 not made, 1 made, -1 could not be */
-	struct sy_strv toolchain_caps; /* what the worker root's toolchain offers */
-	char *arch;                   /* target arch */
-	char *learn_repo;             /* published repository to learn from, or NULL */
-	Pool *pool;
-	Repo *distro;                 /* packages of this distribution */
-	Repo *toolchain;              /* one solvable offering the toolchain */
-	int toolchain_first;          /* the toolchain wins over specs */
-	struct planner_pkgref *by_id; /* solvable id -> package, for distro solvables */
-	/* best_provider's answers by dependency id, since thousands of specs ask
-	 * for the same few (zlib-devel, glibc): 0 not asked yet, else
-	 * (provider << 1 | toolchain) + 1. String ids and relation ids apart. */
-	Id *best_str, *best_rel;
-	size_t nbest_str, nbest_rel;
-	uint32_t *seen;  /* per solvable: the stamp of the last closure that took it */
-	uint32_t stamp;
-};
 
 /* librpm's RPMSENSE_* comparison bits to libsolv's REL_* bits. */
 static int rel_flags(int flags)
@@ -54,7 +31,7 @@ static int rel_flags(int flags)
 }
 
 /* Returns the libsolv id of dep, or 0 when it cannot be parsed. */
-static Id dep_id(Pool *pool, const struct planner_dep *dep)
+Id planner_graph_dep_id(Pool *pool, const struct planner_dep *dep)
 {
 	if (dep->name[0] == '(')
 		return pool_parserpmrichdep(pool, dep->name);
@@ -64,26 +41,26 @@ static Id dep_id(Pool *pool, const struct planner_dep *dep)
 	return pool_rel2id(pool, name, pool_str2id(pool, dep->evr, 1), rel_flags(dep->flags), 1);
 }
 
-static void add_package(struct planner_graph_pool *gp, const struct planner_package *pkg)
+static void add_package(struct planner_graph_pool *gp, Repo *repo, const struct planner_package *pkg)
 {
 	Pool *pool = gp->pool;
-	Id p = repo_add_solvable(gp->distro);
+	Id p = repo_add_solvable(repo);
 	Solvable *s = pool->solvables + p;
 
 	s->name = pool_str2id(pool, pkg->name, 1);
 	s->evr = pool_str2id(pool, pkg->evr, 1);
 	s->arch = pool_str2id(pool, pkg->arch, 1);
-	s->provides = repo_addid_dep(gp->distro, s->provides,
+	s->provides = repo_addid_dep(repo, s->provides,
 				     pool_rel2id(pool, s->name, s->evr, REL_EQ, 1), 0);
 	for (size_t i = 0; i < pkg->provides.n; i++) {
-		Id d = dep_id(pool, &pkg->provides.items[i]);
+		Id d = planner_graph_dep_id(pool, &pkg->provides.items[i]);
 		if (d)
-			s->provides = repo_addid_dep(gp->distro, s->provides, d, 0);
+			s->provides = repo_addid_dep(repo, s->provides, d, 0);
 	}
 	for (size_t i = 0; i < pkg->requires.n; i++) {
-		Id d = dep_id(pool, &pkg->requires.items[i]);
+		Id d = planner_graph_dep_id(pool, &pkg->requires.items[i]);
 		if (d)
-			s->requires = repo_addid_dep(gp->distro, s->requires, d, 0);
+			s->requires = repo_addid_dep(repo, s->requires, d, 0);
 	}
 }
 
@@ -129,6 +106,34 @@ static int learn_provides(struct planner_graph_pool *gp, const char *repo_dir, s
 	return 0;
 }
 
+/* Loads the shadow packages (graph-private.h), after every other. */
+static void load_shadow(struct planner_graph_pool *gp)
+{
+	Pool *pool = gp->pool;
+	size_t total = 0;
+
+	for (size_t i = 0; i < gp->nshadow_specs; i++)
+		if (gp->shadow_take[i])
+			total += gp->shadow_specs[i].npackages;
+	if (!total)
+		return;
+	gp->shadow = repo_create(pool, "shadow");
+	gp->shadow_start = pool->nsolvables;
+	gp->shadow_first = sy_xcalloc(gp->nshadow_specs + 1, sizeof(Id));
+	gp->shadow_ref = sy_xcalloc(total + 1, sizeof(*gp->shadow_ref));
+	for (size_t i = 0; i < gp->nshadow_specs; i++) {
+		const struct planner_spec *spec = &gp->shadow_specs[i];
+		if (!gp->shadow_take[i] || !spec->npackages)
+			continue;
+		gp->shadow_first[i] = pool->nsolvables;
+		for (size_t j = 0; j < spec->npackages; j++) {
+			gp->shadow_ref[pool->nsolvables - gp->shadow_start] =
+				(struct planner_pkgref){ i, j };
+			add_package(gp, gp->shadow, &spec->packages[j]);
+		}
+	}
+}
+
 /* Loads the packages of specs and the toolchain into gp's new pool. */
 static void load_pool(struct planner_graph_pool *gp, const struct planner_spec *specs,
 		      size_t nspecs)
@@ -145,21 +150,26 @@ static void load_pool(struct planner_graph_pool *gp, const struct planner_spec *
 		if (!specs[i].error && !specs[i].excluded)
 			total += specs[i].npackages;
 	gp->by_id = sy_xcalloc(first + total + 1, sizeof(*gp->by_id));
+	gp->spec_first = sy_xcalloc(nspecs + 1, sizeof(Id));
 	for (size_t i = 0; i < nspecs; i++) {
 		if (specs[i].error || specs[i].excluded)
 			continue;
+		gp->spec_first[i] = specs[i].npackages && !gp->take ? pool->nsolvables : 0;
 		for (size_t j = 0; j < specs[i].npackages; j++) {
+			if (gp->take && !gp->take(gp->take_arg, &specs[i].packages[j]))
+				continue;
 			gp->by_id[pool->nsolvables] = (struct planner_pkgref){ i, j };
-			add_package(gp, &specs[i].packages[j]);
+			add_package(gp, gp->distro, &specs[i].packages[j]);
 		}
 	}
 	add_toolchain(gp, &gp->toolchain_caps);
+	load_shadow(gp);
 }
 
 /* Makes the pool of graph once: packages, learned provides, whatprovides.
  * Returns 0, or -1 with err set when the learned repository cannot be read
  * (then and afterwards: a later call fails the same way). */
-static int pool_ready(const struct planner_graph *graph, struct sy_error *err)
+int planner_graph_pool_ready(const struct planner_graph *graph, struct sy_error *err)
 {
 	struct planner_graph_pool *gp = graph->pool;
 	int rc;
@@ -172,6 +182,8 @@ static int pool_ready(const struct planner_graph *graph, struct sy_error *err)
 			gp->state = -1;
 		repo_internalize(gp->distro);
 		repo_internalize(gp->toolchain);
+		if (gp->shadow)
+			repo_internalize(gp->shadow);
 		pool_createwhatprovides(gp->pool);
 		gp->seen = sy_xcalloc((size_t)gp->pool->nsolvables + 1, sizeof(uint32_t));
 	} else if (gp->state < 0) {
@@ -199,6 +211,8 @@ static Id find_best_provider(struct planner_graph_pool *gp, Id dep, int *toolcha
 				return 0;
 			continue;
 		}
+		if (s->repo != gp->distro)
+			continue;
 		if (!best || pool_evrcmp(pool, s->evr, pool->solvables[best].evr, EVRCMP_COMPARE) > 0)
 			best = p;
 	}
@@ -225,7 +239,7 @@ static Id *best_slot(struct planner_graph_pool *gp, Id dep)
 
 /* find_best_provider, remembered per dependency id (valid once
  * pool_createwhatprovides ran; the pool does not change afterwards). */
-static Id best_provider(struct planner_graph_pool *gp, Id dep, int *toolchain)
+Id planner_graph_best_provider(struct planner_graph_pool *gp, Id dep, int *toolchain)
 {
 	Id *slot = best_slot(gp, dep);
 
@@ -284,7 +298,7 @@ static void add_install_closure(struct planner_graph_pool *gp, Id start,
 			if (*rp == SOLVABLE_PREREQMARKER)
 				continue;
 			int tc;
-			Id q = best_provider(gp, *rp, &tc);
+			Id q = planner_graph_best_provider(gp, *rp, &tc);
 			if (q && seen[q] != stamp)
 				queue_push(&todo, q);
 		}
@@ -323,9 +337,9 @@ static void resolve_runtime(struct planner_graph *graph, size_t i)
 	for (size_t j = 0; j < spec->npackages; j++) {
 		const struct planner_package *pkg = &spec->packages[j];
 		for (size_t k = 0; k < pkg->requires.n; k++) {
-			Id dep = dep_id(gp->pool, &pkg->requires.items[k]);
+			Id dep = planner_graph_dep_id(gp->pool, &pkg->requires.items[k]);
 			int tc;
-			Id p = dep ? best_provider(gp, dep, &tc) : 0;
+			Id p = dep ? planner_graph_best_provider(gp, dep, &tc) : 0;
 			if (!p || gp->by_id[p].spec == i ||
 			    edge_has(node->run_deps, node->nrun_deps, gp->by_id[p].spec))
 				continue;
@@ -338,7 +352,7 @@ static void resolve_runtime(struct planner_graph *graph, size_t i)
 		   node->nrun_deps);
 }
 
-static void resolve_spec(struct planner_graph *graph, size_t i)
+void planner_graph_resolve_spec(struct planner_graph *graph, size_t i)
 {
 	struct planner_graph_pool *gp = graph->pool;
 	const struct planner_spec *spec = &graph->specs[i];
@@ -347,9 +361,9 @@ static void resolve_spec(struct planner_graph *graph, size_t i)
 	gp->stamp++;
 	for (size_t k = 0; k < spec->buildrequires.n; k++) {
 		const struct planner_dep *br = &spec->buildrequires.items[k];
-		Id dep = dep_id(gp->pool, br);
+		Id dep = planner_graph_dep_id(gp->pool, br);
 		int tc = 0;
-		Id p = dep ? best_provider(gp, dep, &tc) : 0;
+		Id p = dep ? planner_graph_best_provider(gp, dep, &tc) : 0;
 		if (p) {
 			struct planner_pkgref ref = gp->by_id[p];
 			if (ref.spec != i && !edge_has(node->build_deps, node->nbuild_deps, ref.spec))
@@ -383,14 +397,14 @@ void planner_graph_unresolved_requires(const struct planner_graph *graph, size_t
 
 	/* Without its learned provides the pool is never made: the graph was
 	 * resolved with them, and a pool without them would list too much. */
-	if (s->error || s->excluded || pool_ready(graph, &ignored))
+	if (s->error || s->excluded || planner_graph_pool_ready(graph, &ignored))
 		return;
 	for (size_t j = 0; j < s->npackages; j++) {
 		const struct planner_package *pkg = &s->packages[j];
 		for (size_t k = 0; k < pkg->requires.n; k++) {
-			Id dep = dep_id(graph->pool->pool, &pkg->requires.items[k]);
+			Id dep = planner_graph_dep_id(graph->pool->pool, &pkg->requires.items[k]);
 			int tc;
-			if (dep && (best_provider(graph->pool, dep, &tc) || tc))
+			if (dep && (planner_graph_best_provider(graph->pool, dep, &tc) || tc))
 				continue;
 			char *text = planner_dep_format(&pkg->requires.items[k]);
 			int seen = 0;
@@ -422,8 +436,7 @@ char *planner_graph_run_reason(const struct planner_graph *graph, size_t spec, s
 	return reason;
 }
 
-/* Starts graph over specs with empty nodes and no pool yet. */
-static void graph_init(struct planner_graph *graph, const struct planner_spec *specs, size_t nspecs,
+void planner_graph_init(struct planner_graph *graph, const struct planner_spec *specs, size_t nspecs,
 		       const struct sy_strv *toolchain, int toolchain_first, const char *arch,
 		       const char *learn_repo_dir)
 {
@@ -447,14 +460,14 @@ int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err)
 {
-	graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
-	if (pool_ready(graph, err)) {
+	planner_graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
+	if (planner_graph_pool_ready(graph, err)) {
 		planner_graph_release(graph);
 		return -1;
 	}
 	for (size_t i = 0; i < nspecs; i++)
 		if (!specs[i].error && !specs[i].excluded)
-			resolve_spec(graph, i);
+			planner_graph_resolve_spec(graph, i);
 	return 0;
 }
 
@@ -464,7 +477,7 @@ struct planner_graph_node *planner_graph_from_nodes(const struct planner_spec *s
 						    const char *learn_repo_dir,
 						    struct planner_graph *graph)
 {
-	graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
+	planner_graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
 	return graph->nodes;
 }
 
@@ -490,6 +503,9 @@ void planner_graph_release(struct planner_graph *graph)
 		free(graph->pool->arch);
 		free(graph->pool->learn_repo);
 		free(graph->pool->by_id);
+		free(graph->pool->spec_first);
+		free(graph->pool->shadow_first);
+		free(graph->pool->shadow_ref);
 		free(graph->pool->best_str);
 		free(graph->pool->best_rel);
 		free(graph->pool->seen);
@@ -650,7 +666,7 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 	Queue job;
 	int rc = 0;
 
-	if (pool_ready(graph, err))
+	if (planner_graph_pool_ready(graph, err))
 		return -1;
 	pool = pool_create();
 	pool_setdisttype(pool, DISTTYPE_RPM);
@@ -663,7 +679,7 @@ int planner_graph_resolve_late(const struct planner_graph *graph, size_t spec,
 	for (size_t k = 0; k < s->buildrequires.n; k++) {
 		char *text = planner_dep_format(&s->buildrequires.items[k]);
 		if (is_unresolved(node, text)) {
-			Id dep = dep_id(pool, &s->buildrequires.items[k]);
+			Id dep = planner_graph_dep_id(pool, &s->buildrequires.items[k]);
 			if (!dep || !*pool_whatprovides_ptr(pool, dep))
 				sy_strv_push(&missing, text);
 			else

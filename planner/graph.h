@@ -81,6 +81,26 @@ int planner_graph_build(const struct planner_spec *specs, size_t nspecs,
 			const char *learn_repo_dir, struct planner_graph *graph,
 			struct sy_error *err);
 
+/* Builds graph over specs as planner_graph_build does with the same
+ * arguments (the same nodes, to the byte), deriving it from base: a graph
+ * over another commit's specs (the base of a plan) made with the same
+ * toolchain, toolchain_first and arch, base's specs still alive. Specs are
+ * paired by path; the node of a spec that parsed alike in both is copied
+ * from base (spec indices renumbered) when every dependency on its way (its
+ * BuildRequires, its packages' Requires, the Requires of each package of
+ * its build root) picks the same package in both; only a dependency that a
+ * package of a changed, added or removed spec offers is looked at again.
+ * The other nodes are resolved. Returns 1 when graph was made (release with
+ * planner_graph_release); 0 when base does not fit and graph is untouched
+ * (a learned repository, which base's nodes cannot be checked against;
+ * more than an eighth of the specs changed, as after a macro change; specs
+ * not sorted by path): build it with planner_graph_build; -1 with err as
+ * planner_graph_build. */
+int planner_graph_derive(const struct planner_graph *base, const struct planner_spec *specs,
+			 size_t nspecs, const struct sy_strv *toolchain, int toolchain_first,
+			 const char *arch, const char *learn_repo_dir, struct planner_graph *graph,
+			 struct sy_error *err);
+
 /* Starts graph over specs for nodes resolved earlier from the same specs and
  * arguments (planner/graphcache.h keeps them): returns graph->nodes, nspecs
  * empty entries (heap arrays and strvs, owned by the graph) for the caller to

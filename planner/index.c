@@ -135,6 +135,30 @@ static void release_spec(struct planner_index *index, size_t i)
 	}
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The position of the spec at path in index (sorted by path), or -1. */
+static long lookup_path(const struct planner_index *index, const char *path)
+{
+	size_t lo = 0, hi = index ? index->nspecs : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(index->specs[mid].path, path);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* prev's result for spec i read under context (same path, blob, macro
  * context and arch), or NULL. prev's specs are sorted by path. */
 static const struct planner_spec *reusable(const struct loader *l, size_t i, const char *context)
@@ -433,6 +457,71 @@ static int has_transient(const struct planner_index *index)
 	return 0;
 }
 
+/* Lists the files of the spec trees into the index: from the index
+ * reused (the base of a plan) and the tree diff when there is one, then
+ * with the directories that differ in changed_dirs (planner_listing_since);
+ * else walked, through the listing cache, with every directory changed. */
+static int list_files(struct loader *l, const char *const *trees, const char *cache_path,
+		      struct sy_strv *changed_dirs, struct sy_error *err)
+{
+	struct gitwatch_entries all;
+	int done = 0;
+
+	if (l->prev && l->prev->files.n) {
+		done = planner_listing_since(l->repo, l->index->commit, l->prev->commit, trees,
+					     &l->prev->files, &l->index->files, changed_dirs, err);
+		if (done < 0)
+			return -1;
+	}
+	if (done)
+		return 0;
+	sy_strv_push(changed_dirs, "*");
+	if (planner_listing_trees(l->repo, l->index->commit, trees, cache_path, &all, err))
+		return -1;
+	planner_listing_files(&all, &l->index->files);
+	return 0;
+}
+
+/* Whether a directory of changed_dirs (sorted) is dir or below it. */
+static int dir_changed(const struct sy_strv *changed_dirs, const char *dir)
+{
+	size_t len = strlen(dir), lo = 0, hi = changed_dirs->n;
+	char *below = sy_xasprintf("%s/", dir);
+
+	if (bsearch(&dir, changed_dirs->items, changed_dirs->n, sizeof(char *), cmp_str)) {
+		free(below);
+		return 1;
+	}
+	while (lo < hi) { /* the first one not before "<dir>/" */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(changed_dirs->items[mid], below) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	free(below);
+	return lo < changed_dirs->n && !strncmp(changed_dirs->items[lo], dir, len) &&
+	       changed_dirs->items[lo][len] == '/';
+}
+
+/* The inputs digest of the spec at path (over every file below its
+ * directory): the reused index's when no directory of changed_dirs
+ * (sorted; "*": all changed) is its directory or below it, else computed. */
+static char *spec_inputs_of(const struct loader *l, const struct sy_strv *changed_dirs,
+			    const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = sy_xstrndup(path, slash ? (size_t)(slash - path) : 0);
+	int changed = changed_dirs->n &&
+		      (!strcmp(changed_dirs->items[0], "*") || dir_changed(changed_dirs, dir));
+	long at = changed ? -1 : lookup_path(l->prev, path);
+
+	free(dir);
+	if (at >= 0 && l->prev->spec_inputs && l->prev->spec_inputs[at])
+		return sy_xstrdup(l->prev->spec_inputs[at]);
+	return inputs_digest(&l->index->files, path);
+}
+
 /* Reads the index from its record when the state has one, else lists,
  * reads every spec through the cache and stores the record. */
 static int load(struct loader *l, const char *commit, const struct planner_macro_settings *settings,
@@ -441,7 +530,7 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	static const char *const default_trees[] = { "SPECS", NULL };
 	const char *const *trees = settings->spec_trees ? settings->spec_trees : default_trees;
 	struct planner_index *index = l->index;
-	struct gitwatch_entries all = { 0 };
+	struct sy_strv changed_dirs = SY_STRV_INIT;
 	char record[SY_SHA256_HEX_LEN + 1];
 	int rc = -1, hit = 0;
 
@@ -453,20 +542,19 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 		if (hit)
 			goto done;
 	}
-	if (planner_listing_trees(l->repo, index->commit, trees, cache_path, &all, err))
-		return -1;
-	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &all, NULL, workdir,
-					  &index->macros, err))
+	if (list_files(l, trees, cache_path, &changed_dirs, err))
 		goto out;
-	planner_listing_specs(&all, trees, &l->specs);
-	planner_listing_files(&all, &index->files);
+	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &index->files, NULL,
+					  workdir, &index->macros, err))
+		goto out;
+	planner_listing_specs(&index->files, trees, &l->specs);
 	index->nspecs = l->specs.n;
 	index->specs = sy_xcalloc(l->specs.n + 1, sizeof(*index->specs));
 	index->spec_inputs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
 	for (size_t i = 0; i < l->specs.n; i++)
-		index->spec_inputs[i] = inputs_digest(&index->files, l->specs.items[i].path);
+		index->spec_inputs[i] = spec_inputs_of(l, &changed_dirs, l->specs.items[i].path);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
 	if (cache_path && planner_speccache_open(cache_path, &l->cache, err))
@@ -482,7 +570,7 @@ done:
 	mark_excluded(index);
 	rc = 0;
 out:
-	gitwatch_entries_release(&all);
+	sy_strv_release(&changed_dirs);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/strv.h"
 #include "state/kv.h"
 
@@ -113,28 +114,44 @@ int planner_keycache_get(const char *db_path, const char *context,
 	return found < 0 ? -1 : found == 1;
 }
 
+static void add_str(struct sy_buf *b, const char *s)
+{
+	sy_buf_add(b, s, strlen(s));
+}
+
+/* The rows of keys, in one buffer (a commit's keys are megabytes: no
+ * string per field), or NULL when a field holds a separator. */
 static char *encode(const struct planner_index *index, const struct planner_keys *keys)
 {
-	struct sy_strv lines = SY_STRV_INIT;
+	struct sy_buf b = SY_BUF_INIT;
 
-	sy_strv_push(&lines, keys->global);
+	add_str(&b, keys->global);
 	for (size_t i = 0; i < keys->n; i++) {
 		const struct planner_spec_inputs *in = &keys->inputs[i];
 		int ok = clean(index->specs[i].path);
 		for (size_t k = 0; ok && k < in->files.n; k++)
 			ok = clean(in->files.items[k]);
 		if (!ok) {
-			sy_strv_release(&lines);
+			sy_buf_release(&b);
 			return NULL;
 		}
-		char *files = sy_strv_join(&in->files, "\x1f");
-		sy_strv_pushf(&lines, "%s\t%s\t%s\t%s\t%s", index->specs[i].path, in->digest,
-			      keys->keys[i], in->metadata, files);
-		free(files);
+		sy_buf_add(&b, "\n", 1);
+		add_str(&b, index->specs[i].path);
+		sy_buf_add(&b, "\t", 1);
+		add_str(&b, in->digest);
+		sy_buf_add(&b, "\t", 1);
+		add_str(&b, keys->keys[i]);
+		sy_buf_add(&b, "\t", 1);
+		add_str(&b, in->metadata);
+		sy_buf_add(&b, "\t", 1);
+		for (size_t k = 0; k < in->files.n; k++) {
+			if (k)
+				sy_buf_add(&b, "\x1f", 1);
+			add_str(&b, in->files.items[k]);
+		}
 	}
-	char *text = sy_strv_join(&lines, "\n");
-	sy_strv_release(&lines);
-	return text;
+	sy_buf_add(&b, "", 1);
+	return (char *)b.data;
 }
 
 int planner_keycache_put(const char *db_path, const char *context,

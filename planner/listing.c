@@ -170,3 +170,72 @@ void planner_listing_files(struct gitwatch_entries *all, struct gitwatch_entries
 	*files = (struct gitwatch_entries){ all->items, k };
 	memset(all, 0, sizeof(*all));
 }
+
+/* Whether trees holds the whole repository or a tree inside another. */
+static int unfit(const char *const *trees)
+{
+	for (const char *const *t = trees; *t; t++) {
+		size_t n = strlen(*t);
+		if (!**t)
+			return 1;
+		for (const char *const *u = trees; *u; u++)
+			if (u != t && !strncmp(*u, *t, n) && ((*u)[n] == '/' || !(*u)[n]))
+				return 1;
+	}
+	return 0;
+}
+
+/* Appends the directory of path to dirs unless it is its last one. */
+static void add_dir(struct sy_strv *dirs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	if (dirs->n && strlen(dirs->items[dirs->n - 1]) == len &&
+	    !strncmp(dirs->items[dirs->n - 1], path, len))
+		return;
+	sy_strv_push_owned(dirs, sy_xstrndup(path, len));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int planner_listing_since(struct gitwatch_repo *repo, const char *commit, const char *since,
+			  const char *const *trees, const struct gitwatch_entries *since_files,
+			  struct gitwatch_entries *files, struct sy_strv *changed_dirs,
+			  struct sy_error *err)
+{
+	struct gitwatch_entries added = { 0 };
+	struct sy_strv removed = SY_STRV_INIT;
+	int rc = 0;
+
+	memset(files, 0, sizeof(*files));
+	if (unfit(trees))
+		return 0;
+	for (const char *const *t = trees; rc == 0 && *t; t++) {
+		struct gitwatch_entries one;
+		rc = gitwatch_diff_files(repo, since, commit, *t, &one, &removed, err);
+		if (rc)
+			break;
+		added.items = sy_xrealloc(added.items, (added.n + one.n + 1) * sizeof(*added.items));
+		if (one.n)
+			memcpy(added.items + added.n, one.items, one.n * sizeof(*one.items));
+		added.n += one.n;
+		free(one.items); /* the paths now belong to added */
+	}
+	if (rc == 0) {
+		qsort(added.items, added.n, sizeof(*added.items), cmp_entry_path);
+		rc = gitwatch_entries_patch(since_files, &added, &removed, files, err);
+	}
+	for (size_t i = 0; rc == 0 && i < added.n; i++)
+		sy_strv_push(&removed, added.items[i].path);
+	if (removed.n)
+		qsort(removed.items, removed.n, sizeof(*removed.items), cmp_str);
+	for (size_t i = 0; rc == 0 && i < removed.n; i++)
+		add_dir(changed_dirs, removed.items[i]);
+	gitwatch_entries_release(&added);
+	sy_strv_release(&removed);
+	return rc ? -1 : 1;
+}

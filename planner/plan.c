@@ -290,19 +290,32 @@ static void order_entries(struct planner *p, const unsigned char *bootstrap)
 	const struct planner_graph *g = p->in->graph;
 	size_t n = plan->n, out = 0, *queue = sy_xcalloc(n + 1, sizeof(size_t)), head = 0, tail = 0;
 	size_t *pending = sy_xcalloc(n + 1, sizeof(size_t));
-	size_t **dependents = sy_xcalloc(n + 1, sizeof(size_t *)), *ndependents = sy_xcalloc(n + 1, sizeof(size_t));
+	/* dependents of entry e: dependents[first[e] .. first[e] + ndependents[e]),
+	 * counted first so that hundreds of thousands of edges take one array. */
+	size_t *first = sy_xcalloc(n + 2, sizeof(size_t)), *ndependents = sy_xcalloc(n + 1, sizeof(size_t));
 	struct planner_plan_entry *sorted = sy_xcalloc(n + 1, sizeof(*sorted));
 	unsigned char *done = sy_xcalloc(n + 1, 1);
+	size_t *dependents;
 
-	for (size_t e = 0; e < n; e++) {
-		const struct planner_graph_node *node = &g->nodes[plan->entries[e].spec];
-		for (size_t k = 0; k < node->nroot_specs; k++) {
-			size_t d = node->root_specs[k], de = p->slot[d];
-			if (de == SIZE_MAX || bootstrap[d])
-				continue;
-			pending[e]++;
-			dependents[de] = sy_xrealloc(dependents[de], (ndependents[de] + 1) * sizeof(size_t));
-			dependents[de][ndependents[de]++] = e;
+	for (int fill = 0; fill < 2; fill++) {
+		for (size_t e = 0; e < n; e++) {
+			const struct planner_graph_node *node = &g->nodes[plan->entries[e].spec];
+			for (size_t k = 0; k < node->nroot_specs; k++) {
+				size_t d = node->root_specs[k], de = p->slot[d];
+				if (de == SIZE_MAX || bootstrap[d])
+					continue;
+				if (fill) {
+					dependents[first[de] + ndependents[de]++] = e;
+				} else {
+					pending[e]++;
+					first[de + 1]++;
+				}
+			}
+		}
+		if (!fill) {
+			for (size_t e = 0; e < n; e++)
+				first[e + 1] += first[e];
+			dependents = sy_xcalloc(first[n] + 1, sizeof(size_t));
 		}
 	}
 	for (size_t e = 0; e < n; e++)
@@ -312,19 +325,18 @@ static void order_entries(struct planner *p, const unsigned char *bootstrap)
 		size_t e = queue[head++];
 		done[e] = 1;
 		sorted[out++] = plan->entries[e];
-		for (size_t k = 0; k < ndependents[e]; k++)
-			if (--pending[dependents[e][k]] == 0)
-				queue[tail++] = dependents[e][k];
+		for (size_t k = first[e]; k < first[e] + ndependents[e]; k++)
+			if (--pending[dependents[k]] == 0)
+				queue[tail++] = dependents[k];
 	}
 	for (size_t e = 0; e < n; e++)
 		if (!done[e])
 			sorted[out++] = plan->entries[e];
 	memcpy(plan->entries, sorted, n * sizeof(*sorted));
-	for (size_t e = 0; e < n; e++) {
+	for (size_t e = 0; e < n; e++)
 		p->slot[plan->entries[e].spec] = e;
-		free(dependents[e]);
-	}
 	free(dependents);
+	free(first);
 	free(ndependents);
 	free(queue);
 	free(sorted);

@@ -135,6 +135,106 @@ static void test_commit_base_with_cached_keys_builds_no_graph(void **state)
 	planner_commit_release(&head);
 }
 
+/* Reads commit head in a state of its own (no cache shared with another
+ * reading): after base (its graph and keys computed first, the head's
+ * graph and keys then derived from them) when base is set, else alone. */
+static void read_pair(struct fixture *f, const char *tag, const char *base_oid, const char *head_oid,
+		      struct planner_commit *base, struct planner_commit *head)
+{
+	struct planner_commit_settings s = settings(f);
+	struct sy_error err = { { 0 } };
+	char *dir = sy_xasprintf("%s/state-%s", f->tmp, tag);
+
+	s.state = dir;
+	if (base_oid) {
+		assert_ok(planner_commit_read(&s, base_oid, NULL, base, &err), &err);
+		assert_ok(planner_commit_graph(&s, base, &err), &err);
+		assert_ok(planner_commit_read(&s, head_oid, base, head, &err), &err);
+		assert_ok(planner_commit_keys(&s, base, &head->distro, 1, &err), &err);
+		assert_ok(planner_commit_graph_build(&s, head, base, &err), &err);
+		assert_ok(planner_commit_keys_from(&s, head, &head->distro, base, &err), &err);
+	} else {
+		assert_ok(planner_commit_load(&s, head_oid, head, &err), &err);
+	}
+	free(dir);
+}
+
+/* Asserts that head's graph and keys derived from base's are those
+ * computed from scratch. */
+static void assert_derived_is_computed(struct fixture *f, const char *base_oid,
+				       const char *head_oid)
+{
+	static int round;
+	struct planner_commit base = { 0 }, head = { 0 }, alone = { 0 };
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "derived%d", round);
+	read_pair(f, tag, base_oid, head_oid, &base, &head);
+	snprintf(tag, sizeof(tag), "alone%d", round++);
+	read_pair(f, tag, NULL, head_oid, NULL, &alone);
+	assert_int_equal(head.index.nspecs, alone.index.nspecs);
+	assert_int_equal(head.index.files.n, alone.index.files.n);
+	for (size_t i = 0; i < alone.index.files.n; i++) {
+		assert_string_equal(head.index.files.items[i].path, alone.index.files.items[i].path);
+		assert_string_equal(head.index.files.items[i].oid, alone.index.files.items[i].oid);
+		assert_int_equal(head.index.files.items[i].mode, alone.index.files.items[i].mode);
+	}
+	for (size_t i = 0; i < alone.index.nspecs; i++)
+		assert_string_equal(head.index.spec_inputs[i], alone.index.spec_inputs[i]);
+	assert_string_equal(head.keys.global, alone.keys.global);
+	for (size_t i = 0; i < alone.index.nspecs; i++) {
+		const struct planner_graph_node *x = &head.graph.nodes[i], *y = &alone.graph.nodes[i];
+		assert_string_equal(head.keys.inputs[i].digest, alone.keys.inputs[i].digest);
+		assert_string_equal(head.keys.keys[i], alone.keys.keys[i]);
+		assert_int_equal(head.keys.inputs[i].files.n, alone.keys.inputs[i].files.n);
+		for (size_t k = 0; k < alone.keys.inputs[i].files.n; k++)
+			assert_string_equal(head.keys.inputs[i].files.items[k],
+					    alone.keys.inputs[i].files.items[k]);
+		assert_int_equal(x->nbuild_deps, y->nbuild_deps);
+		for (size_t k = 0; k < y->nbuild_deps; k++)
+			assert_int_equal(x->build_deps[k], y->build_deps[k]);
+		assert_int_equal(x->nroot_specs, y->nroot_specs);
+		for (size_t k = 0; k < y->nroot_specs; k++)
+			assert_int_equal(x->root_specs[k], y->root_specs[k]);
+		assert_int_equal(x->unresolved.n, y->unresolved.n);
+	}
+	planner_commit_release(&alone);
+	planner_commit_release(&head);
+	planner_commit_release(&base);
+}
+
+/* A new commit's listing, inputs, graph and keys, derived from its base's,
+ * are those computed from scratch: after a spec changed (zlib's release), a
+ * spec added, a spec removed, a file beside a spec that no spec names, one
+ * in a directory below a spec's, and a change of the macro context (the
+ * dist tag), which every key holds. */
+static void test_commit_derived_graph_and_keys_equal_the_full_computation(void **state)
+{
+	struct fixture *f = *state;
+	char added[GITWATCH_OID_HEX + 1], removed[GITWATCH_OID_HEX + 1];
+	char file[GITWATCH_OID_HEX + 1], macro[GITWATCH_OID_HEX + 1], deeper[GITWATCH_OID_HEX + 1];
+	char *cmd;
+
+	assert_derived_is_computed(f, f->first, f->second);
+	write_spec(f, "bzip2", "1%{?dist}", "BuildRequires: zlib");
+	commit(f, added);
+	assert_derived_is_computed(f, f->second, added);
+	cmd = sy_xasprintf("rm -r %s/SPECS/curl", f->repodir);
+	test_sh(cmd);
+	free(cmd);
+	commit(f, removed);
+	assert_derived_is_computed(f, added, removed);
+	test_write_file(f->repodir, "SPECS/zlib/README", "zlib\n");
+	commit(f, file);
+	assert_derived_is_computed(f, removed, file);
+	test_write_file(f->repodir, "SPECS/zlib/docs/NEWS", "news\n"); /* below its directory */
+	commit(f, deeper);
+	assert_derived_is_computed(f, file, deeper);
+	test_write_file(f->repodir, "shipyard.conf", "[distro]\n\tdisttag = .t2\n");
+	commit(f, macro);
+	assert_derived_is_computed(f, deeper, macro);
+}
+
 static void test_commit_refuses_an_unknown_arch(void **state)
 {
 	struct fixture *f = *state;
@@ -206,6 +306,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_load_reads_settings_index_graph_and_keys,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_base_with_cached_keys_builds_no_graph,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_derived_graph_and_keys_equal_the_full_computation,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_refuses_an_unknown_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_overrides_replace_the_repository_settings,

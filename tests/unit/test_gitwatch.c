@@ -163,6 +163,103 @@ static void test_unsafe_tree_entry_names_are_refused(void **state)
 	free(dir);
 }
 
+static void assert_same_entries(const struct gitwatch_entries *a, const struct gitwatch_entries *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_string_equal(a->items[i].path, b->items[i].path);
+		assert_string_equal(a->items[i].oid, b->items[i].oid);
+		assert_int_equal(a->items[i].mode, b->items[i].mode);
+	}
+}
+
+/* Lists SPECS at to from its listing at from and the tree diff, and
+ * asserts it is the listing made by walking the tree. */
+static void assert_since_is_walked(struct gitwatch_repo *repo, const char *from, const char *to)
+{
+	struct gitwatch_entries before, walked, added, since;
+	struct sy_strv removed = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+
+	assert_ok(gitwatch_list_files(repo, from, "SPECS", &before, &err), &err);
+	assert_ok(gitwatch_list_files(repo, to, "SPECS", &walked, &err), &err);
+	assert_ok(gitwatch_diff_files(repo, from, to, "SPECS", &added, &removed, &err), &err);
+	assert_ok(gitwatch_entries_patch(&before, &added, &removed, &since, &err), &err);
+	assert_same_entries(&walked, &since);
+	gitwatch_entries_release(&since);
+	gitwatch_entries_release(&added);
+	sy_strv_release(&removed);
+	gitwatch_entries_release(&walked);
+	gitwatch_entries_release(&before);
+}
+
+/* A listing patched from another commit's by the tree diff is the walked
+ * one, both ways, across a change, a removal, a rename, a new directory, a
+ * mode change, a file made a link and a file made a directory. */
+static void test_listing_since_another_commit_is_the_walked_listing(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *cmd = sy_xasprintf(
+		"cd %s && " GIT "init -q . && mkdir -p SPECS/a SPECS/b SPECS/c && "
+		"echo a > SPECS/a/a.spec && echo p > SPECS/a/p.patch && echo b > SPECS/b/b.spec && "
+		"echo c > SPECS/c/c.spec && echo x > SPECS/c/x && echo y > SPECS/b/y && "
+		GIT "add -A && " GIT "commit -q -m one && "
+		"echo a2 > SPECS/a/a.spec && git rm -q SPECS/c/c.spec && "
+		"git mv SPECS/a/p.patch SPECS/a/q.patch && mkdir SPECS/d && echo d > SPECS/d/d.spec && "
+		"chmod +x SPECS/b/b.spec && rm SPECS/c/x && ln -s ../a/a.spec SPECS/c/x && "
+		"rm SPECS/b/y && mkdir SPECS/b/y && echo z > SPECS/b/y/z && "
+		GIT "add -A && " GIT "commit -q -m two", dir);
+
+	(void)state;
+	test_sh(cmd);
+	assert_ok(gitwatch_repo_open(dir, &repo, &err), &err);
+	assert_since_is_walked(repo, "HEAD~1", "HEAD");
+	assert_since_is_walked(repo, "HEAD", "HEAD~1");
+	assert_since_is_walked(repo, "HEAD", "HEAD");
+	gitwatch_repo_free(repo);
+	sy_rm_rf(dir, NULL);
+	free(cmd);
+	free(dir);
+}
+
+/* An unsafe name the tree diff brings in is refused as a walk refuses it,
+ * and so is a path the patch would list twice. */
+static void test_listing_since_refuses_unsafe_names(void **state)
+{
+	struct gitwatch_repo *repo;
+	struct gitwatch_entries added, out;
+	struct sy_strv removed = SY_STRV_INIT;
+	struct sy_error err = { { 0 } };
+	char *dir = test_tmpdir();
+	char *cmd = sy_xasprintf(
+		"cd %s && " GIT "init -q . && mkdir SPECS && echo ok > SPECS/ok && " GIT "add -A && "
+		GIT "commit -q -m clean && git branch clean && "
+		"blob=$(echo evil | git hash-object -w --stdin) && "
+		"sub=$(perl -e 'print \"100644 ..\\0\" . pack(\"H*\", $ARGV[0])' $blob | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"top=$(perl -e 'print \"40000 SPECS\\0\" . pack(\"H*\", $ARGV[0])' $sub | "
+		"git hash-object -t tree -w --literally --stdin) && "
+		"c=$(" GIT "commit-tree -m evil $top) && git update-ref refs/heads/evil $c", dir);
+
+	(void)state;
+	test_sh(cmd);
+	assert_ok(gitwatch_repo_open(dir, &repo, &err), &err);
+	assert_int_equal(gitwatch_diff_files(repo, "clean", "evil", "SPECS", &added, &removed, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "unsafe tree entry name '..'"));
+	/* A file the listing has already, added again. */
+	assert_ok(gitwatch_list_files(repo, "clean", "SPECS", &added, &err), &err);
+	assert_int_equal(gitwatch_entries_patch(&added, &added, &removed, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "is listed twice"));
+	gitwatch_entries_release(&added);
+	gitwatch_repo_free(repo);
+	sy_rm_rf(dir, NULL);
+	free(cmd);
+	free(dir);
+}
+
 /* Makes a repository at dir whose main holds SPECS, a tree with the
  * raw entries given as perl string expressions over $l (the link's blob id),
  * $f (a file's) and $s (a subtree holding x); the link points at target. */
@@ -235,6 +332,8 @@ int main(void)
 		cmocka_unit_test(test_read_and_list_files_at_a_commit),
 		cmocka_unit_test(test_materialize_writes_a_spec_directory),
 		cmocka_unit_test(test_unsafe_tree_entry_names_are_refused),
+		cmocka_unit_test(test_listing_since_another_commit_is_the_walked_listing),
+		cmocka_unit_test(test_listing_since_refuses_unsafe_names),
 		cmocka_unit_test(test_tree_with_a_name_twice_is_refused_and_writes_nothing_outside),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

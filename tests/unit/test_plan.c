@@ -230,6 +230,122 @@ static void assert_same_nodes(const struct planner_graph *a, const struct planne
 	}
 }
 
+/* Derives the graph of head (n specs) from the fixture's and asserts it is
+ * the graph built from scratch, with the toolchain first and last. */
+static void assert_derived_is_built(struct fixture *f, struct planner_spec *head, size_t n)
+{
+	struct sy_error err = { { 0 } };
+
+	for (int first = 0; first < 2; first++) {
+		struct planner_graph base, full, derived;
+		assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, first, "x86_64", NULL,
+					      &base, &err), &err);
+		assert_ok(planner_graph_build(head, n, &f->toolchain, first, "x86_64", NULL, &full,
+					      &err), &err);
+		assert_int_equal(planner_graph_derive(&base, head, n, &f->toolchain, first, "x86_64",
+						      NULL, &derived, &err), 1);
+		assert_same_nodes(&full, &derived);
+		planner_graph_release(&derived);
+		planner_graph_release(&full);
+		planner_graph_release(&base);
+	}
+}
+
+/* The fixture's specs with spec at replaced by with (NULL: removed), or
+ * with inserted before at (insert set): shallow copies, as an index shares
+ * the specs of the commit it was read after. Returns the count. */
+static size_t head_of(const struct fixture *f, struct planner_spec *out, size_t at,
+		      const struct planner_spec *with, int insert)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < 7; i++) {
+		if (i == at && with)
+			out[n++] = *with;
+		if (i != at || insert)
+			out[n++] = f->specs[i];
+	}
+	return n;
+}
+
+/* zlib as the fixture has it, but at version-release evr, its -devel
+ * requiring devel_requires (NULL: nothing), under name at path. */
+static void make_zlib(struct planner_spec *s, const char *path, const char *evr,
+		      const char *devel_requires)
+{
+	memset(s, 0, sizeof(*s)); /* not init_spec: its numbering stays the fixture's */
+	s->name = sy_xstrdup("zlib");
+	s->version = sy_xstrdup("1");
+	s->release = sy_xstrdup("1");
+	s->path = sy_xstrdup(path);
+	add_package(s, "zlib", evr, NULL);
+	add_package(s, "zlib-devel", evr, devel_requires);
+}
+
+/* A spec changed, added or removed: the derived graph is the graph built
+ * from scratch, whether the change moves no provider (a Release bump),
+ * moves one (a lower version that openssl's zlib-devel >= 1.3 no longer
+ * takes and old's < 1.0 does; a higher provider added; an equal one loaded
+ * first; the provider removed) or changes a build root's closure (a
+ * Requires dropped). */
+static void test_graph_derived_from_another_commit_is_the_built_graph(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_spec head[8], changed;
+	const char *zlib = f->specs[0].path;
+
+	make_zlib(&changed, zlib, "1.3.2-2", "zlib"); /* Release bump */
+	assert_derived_is_built(f, head, head_of(f, head, 0, &changed, 0));
+	planner_spec_release(&changed);
+	make_zlib(&changed, zlib, "0.9-1", "zlib"); /* downgrade */
+	assert_derived_is_built(f, head, head_of(f, head, 0, &changed, 0));
+	planner_spec_release(&changed);
+	make_zlib(&changed, zlib, "1.3.2-1", NULL); /* Requires dropped */
+	assert_derived_is_built(f, head, head_of(f, head, 0, &changed, 0));
+	planner_spec_release(&changed);
+	/* zlib-ng offers zlib-devel 2.0: openssl and curl build with it */
+	make_zlib(&changed, "SPECS/0a-zlib-ng/zlib-ng.spec", "2.0-1", NULL);
+	assert_derived_is_built(f, head, head_of(f, head, 1, &changed, 1));
+	planner_spec_release(&changed);
+	/* the same EVR, loaded first: it wins the tie */
+	make_zlib(&changed, "SPECS/0-a-compat/compat.spec", "1.3.2-1", NULL);
+	assert_derived_is_built(f, head, head_of(f, head, 0, &changed, 1));
+	planner_spec_release(&changed);
+	/* openssl removed: curl's openssl-devel is unresolved */
+	assert_derived_is_built(f, head, head_of(f, head, 1, NULL, 0));
+	/* nothing changed at all */
+	assert_derived_is_built(f, head, head_of(f, head, 7, NULL, 0));
+}
+
+/* A graph is not derived, and is left alone, when a learned repository
+ * adds provides the base's nodes cannot be checked against, or when more
+ * than an eighth of the specs changed (a macro context change re-reads
+ * every spec): then it is built from scratch. */
+static void test_graph_not_derived_after_many_changes_or_with_learned_provides(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct planner_spec head[8], changed[2];
+	struct planner_graph base, derived = { 0 };
+	size_t n = head_of(f, head, 7, NULL, 0);
+
+	assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, 0, "x86_64", NULL, &base, &err),
+		  &err);
+	assert_int_equal(planner_graph_derive(&base, head, n, &f->toolchain, 0, "x86_64",
+					      "/nonexistent/repo", &derived, &err), 0);
+	assert_null(derived.nodes);
+	make_zlib(&changed[0], f->specs[0].path, "1.3.2-2", "zlib");
+	make_zlib(&changed[1], f->specs[3].path, "1.1-1", NULL); /* hello's path */
+	head[0] = changed[0];
+	head[3] = changed[1];
+	assert_int_equal(planner_graph_derive(&base, head, n, &f->toolchain, 0, "x86_64", NULL,
+					      &derived, &err), 0);
+	assert_null(derived.nodes);
+	planner_spec_release(&changed[0]);
+	planner_spec_release(&changed[1]);
+	planner_graph_release(&base);
+}
+
 /* A graph read back from its record has the built graph's nodes, and what
  * needs libsolv afterwards (late resolution, unresolved Requires) makes the
  * pool from the same arguments and answers as the built graph does. */
@@ -866,6 +982,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_graph_resolve_late_names_every_unresolvable_buildrequires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph_finds_build_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graphcache_record_gives_back_the_built_graph, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graph_derived_from_another_commit_is_the_built_graph, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_graph_not_derived_after_many_changes_or_with_learned_provides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graphcache_refuses_a_record_that_does_not_fit_the_specs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graphcache_context_covers_every_input_of_the_graph, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_key_change_rebuilds_dependents_with_reason_chains, setup, teardown),
