@@ -450,10 +450,25 @@ static void step(struct pool *p)
 		int gone = r->child.finished || r->child.stopped;
 
 		if (r->busy != NO_SPEC && take_frame(r, &p->out[r->busy])) {
+			struct planner_spec *done = &p->out[r->busy];
+			enum sandbox_limit_hit hit = sandbox_cgroup_hit(&r->cgroup);
+
 			r->busy = NO_SPEC;
-			/* A limit reached is the spec's doing; the next one gets
-			 * a fresh reader. */
-			if (sandbox_cgroup_hit(&r->cgroup))
+			/* A limit reached is the spec's doing, even when its
+			 * result came before the tick saw it (the refused
+			 * forks only made the spec's commands fail); the next
+			 * spec gets a fresh reader. */
+			if (hit && !done->error) {
+				struct sy_error err = { { 0 } };
+
+				char *path = sy_xstrdup(done->path);
+
+				sandbox_cgroup_hit_error(&r->cgroup, hit, &err);
+				planner_spec_release(done);
+				done->path = path;
+				done->error = sy_xasprintf("%s: spec reader %s", path, err.msg);
+			}
+			if (hit)
 				gone = 1;
 		}
 		if (!gone && r->busy == NO_SPEC && p->next < p->n && dispatch(p, r) != 0)

@@ -732,7 +732,9 @@ static int readers_have_cgroup(void)
 }
 
 /* A fork bomb in %() at parse time (bounded: 10 levels of two, 1024
- * leaves that each live two seconds, about 3000 processes at once) is
+ * leaves that each live ten seconds, about 3000 processes at once; long
+ * enough that a slow, loaded machine still forks past the limit before the
+ * first leaves end) is
  * contained at the reader's task limit (256) and the parse ends well
  * before the reader's 60 s deadline: with a cgroup the reader is stopped
  * as soon as a fork is refused and the spec fails for good with the limit;
@@ -742,7 +744,7 @@ static void test_specs_read_fork_bomb_stops_at_process_limit(void **state)
 {
 	static const char text[] =
 		"%global leaves %(bomb() { if [ $1 -gt 0 ]; then bomb $(($1 - 1)) & "
-		"bomb $(($1 - 1)) & wait; else sleep 2; echo x >> /tmp/leaves; fi; }; "
+		"bomb $(($1 - 1)) & wait; else sleep 10; echo x >> /tmp/leaves; fi; }; "
 		"bomb 10 2>/dev/null; wc -l < /tmp/leaves)\n"
 		"Name: b\nVersion: 1\nRelease: %{leaves}\nSummary: s\nLicense: MIT\n"
 		"%description\nd\n%files\n";
