@@ -99,9 +99,11 @@ live_heads() {
 # final (success, failure, error), never only pending; success for the live
 # heads, which have all three contexts; for the others success or "error"
 # saying "superseded by <commit>" or "pull request closed". Every call was
-# valid for GitHub's schema and carried the token.
+# valid for GitHub's schema and carried the token. (Calls without a commit
+# and a context, the pull requests' comments, are no statuses.)
 check_statuses() {
-	jq -s -r '[.[] | select(.status < 300)] | group_by([.params.sha, .body.context]) | .[]
+	jq -s -r '[.[] | select(.status < 300 and .params.sha != null and .body.context != null)]
+		| group_by([.params.sha, .body.context]) | .[]
 		| ([.[] | select(.body.state | IN("success", "failure", "error"))]) as $f
 		| [.[0].params.sha, .[0].body.context, ($f | length),
 		   ($f | map([.body.state, .body.description]) | unique | length),
