@@ -423,7 +423,7 @@ static int check_rpmdb(const char *root, const struct builder_worker_manifest *m
 		rc = 0;
 		goto out;
 	}
-	tmp = sy_mkdtemp("/tmp", "shipyard-rpmdb-", err);
+	tmp = sy_mkdtemp(sy_tmp_dir(), "shipyard-rpmdb-", err);
 	if (!tmp)
 		goto out;
 	copy = sy_xasprintf("%s" WORKER_DBPATH, tmp);

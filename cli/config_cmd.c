@@ -191,10 +191,9 @@ static int check_repo(const char *dir, const char *rev)
 		fprintf(stderr, "shipyard: %s\n", err.msg);
 		goto out;
 	}
-	tmpdir = sy_xstrdup("/tmp/shipyard-config-XXXXXX");
-	if (!mkdtemp(tmpdir) || (has == 0 && gitwatch_read_blob(repo, blob, &text, &len, &err))) {
-		fprintf(stderr, "shipyard: %s\n", err.msg[0] ? err.msg : "cannot make a temporary "
-			"directory");
+	tmpdir = sy_mkdtemp(sy_tmp_dir(), "shipyard-config-", &err);
+	if (!tmpdir || (has == 0 && gitwatch_read_blob(repo, blob, &text, &len, &err))) {
+		fprintf(stderr, "shipyard: %s\n", err.msg);
 		goto out;
 	}
 	path = sy_xasprintf("%s/shipyard.conf", tmpdir);

@@ -299,6 +299,16 @@ char *sy_mkdtemp(const char *parent, const char *prefix, struct sy_error *err)
 	return tmpl;
 }
 
+const char *sy_tmp_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	/* A relative one would depend on the working directory of the moment. */
+	if (!tmp || tmp[0] != '/' || !sy_is_dir(tmp))
+		return "/tmp";
+	return tmp;
+}
+
 int sy_list_dir(const char *dir, struct sy_strv *out)
 {
 	DIR *d = opendir(dir);

@@ -54,6 +54,11 @@ int sy_exists(const char *path);
  * (caller frees) or NULL with err set. */
 char *sy_mkdtemp(const char *parent, const char *prefix, struct sy_error *err);
 
+/* Returns the directory for private temporary files: $TMPDIR when it is an
+ * absolute path to a directory, else "/tmp". The string is static or the
+ * environment's: do not free it. */
+const char *sy_tmp_dir(void);
+
 /* Appends the names in dir that do not start with '.' to out, sorted and
  * unique. A directory that does not exist or cannot be read gives none
  * (returns -1 then, else 0). */

@@ -159,12 +159,8 @@ static int check_key_file(const char *key_file, const char *state, struct sy_err
 /* Makes the private GNUPGHOME and the children's environment. */
 static int make_home(struct repo_signer *s, struct sy_error *err)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	if (!tmp || tmp[0] != '/' || !sy_is_dir(tmp))
-		tmp = "/tmp";
 	/* mkdtemp(3) makes it mode 0700. */
-	s->home = sy_mkdtemp(tmp, "shipyard-gpg-", err);
+	s->home = sy_mkdtemp(sy_tmp_dir(), "shipyard-gpg-", err);
 	if (!s->home)
 		return -1;
 	s->env[0] = sy_xstrdup(SIGN_PATH);
