@@ -122,11 +122,13 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libshi
 	$(call say,LINK,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(BUILD)/fuzz/libshipyard.a $(LDLIBS) -o $@
 
-# Benchmark tools (bench/<name>.c -> build/bench/<name>).
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libshipyard.a
+# Benchmark tools (bench/<name>.c -> build/bench/<name>), each linked with
+# what the benches share (BENCH_LIB: bench/dag.h's DAG generator).
+BENCH_LIB := bench/dag.c
+$(BUILD)/bench/%: bench/%.c $(BENCH_LIB) bench/dag.h $(BUILD)/libshipyard.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BUILD)/libshipyard.a $(LDLIBS) -lm -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 $< $(BENCH_LIB) $(BUILD)/libshipyard.a $(LDLIBS) -lm -o $@
 
 export SHIPYARD_WORKER_CACHE ?= $(CURDIR)/$(BUILD)/worker-cache
 
@@ -164,7 +166,7 @@ TORTURE_N ?= 50
 torture: all
 	@tests/torture/torture.sh $(TORTURE_N)
 
-BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out $(BENCH_LIB),$(wildcard bench/*.c)))
 
 bench: all
 	@$(MAKE) --no-print-directory $(BENCH_TOOLS)

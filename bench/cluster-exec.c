@@ -9,7 +9,7 @@
  * --chain N: N jobs that do nothing, one after the other: the time per job
  * is the executor's overhead (start, run, notice the end, collect).
  * --dag N: N jobs shaped like a distribution (a few hubs most jobs need,
- * chains, random earlier dependencies; build-sched's generator), each
+ * chains, random earlier dependencies; bench/dag.h), each
  * sleeping a log-normal duration (median 60 s for a job, 120 s for a hub,
  * sigma 1.1) times --scale, at most --slots at once (default: all ready
  * jobs; the cluster limits them). Prints its makespan and the simulated
@@ -19,88 +19,18 @@
  * Prints "bench/cluster: ..." lines; figures, not pass/fail. */
 #define _GNU_SOURCE
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/dag.h"
 #include "builder/executor.h"
 #include "builder/scheduler.h"
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/util.h"
-
-static uint64_t rng = 88172645463325252ULL;
-
-static double uniform(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / (double)(1ULL << 53);
-}
-
-static double lognormal(double median, double sigma)
-{
-	double u1 = uniform() + 1e-12, u2 = uniform();
-
-	return median * exp(sigma * sqrt(-2.0 * log(u1)) * cos(2 * M_PI * u2));
-}
-
-struct bench {
-	struct builder_sched_job *jobs;
-	double *seconds;     /* per job: how long it sleeps */
-	size_t n;
-};
-
-/* build-sched's DAG shape (bench/build-sched.c). */
-static void dag_make(struct bench *b, size_t n, double scale)
-{
-	size_t nhubs = n / 100 + 3;
-
-	b->n = n;
-	b->jobs = sy_xcalloc(n + 1, sizeof(*b->jobs));
-	b->seconds = sy_xcalloc(n + 1, sizeof(double));
-	for (size_t j = 0; j < n; j++) {
-		size_t *deps = sy_xcalloc(16, sizeof(size_t)), k = 0;
-		if (j > 0 && j < nhubs && uniform() < 0.3)
-			deps[k++] = (size_t)(uniform() * (double)j);
-		for (size_t h = 0; j >= nhubs && h < nhubs && k < 6; h++)
-			if (uniform() < 0.3)
-				deps[k++] = h;
-		if (j > nhubs && uniform() < 0.3)
-			deps[k++] = j - 1;
-		for (int r = 0; j > nhubs && r < 3 && k < 16; r++)
-			if (uniform() < 0.4)
-				deps[k++] = nhubs + (size_t)(uniform() * (double)(j - nhubs));
-		b->jobs[j] = (struct builder_sched_job){ .deps = deps, .ndeps = k };
-		b->seconds[j] = lognormal(j < nhubs ? 120 : 60, 1.1) * scale;
-		b->jobs[j].expected_s = b->seconds[j];
-	}
-}
-
-/* n jobs, each needing the one before. */
-static void chain_make(struct bench *b, size_t n)
-{
-	b->n = n;
-	b->jobs = sy_xcalloc(n + 1, sizeof(*b->jobs));
-	b->seconds = sy_xcalloc(n + 1, sizeof(double));
-	for (size_t j = 0; j < n; j++) {
-		size_t *deps = sy_xcalloc(1, sizeof(size_t));
-		deps[0] = j - 1;
-		b->jobs[j] = (struct builder_sched_job){ .deps = deps, .ndeps = j > 0, .expected_s = 1 };
-	}
-}
-
-static void bench_free(struct bench *b)
-{
-	for (size_t j = 0; j < b->n; j++)
-		free((size_t *)b->jobs[j].deps);
-	free(b->jobs);
-	free(b->seconds);
-}
 
 static double *job_seconds; /* the running bench's durations, for the jobs */
 
@@ -132,7 +62,7 @@ static int describe(void *arg, const char *desc, const char *result, char **line
 
 /* Runs b through ex with at most slots jobs at once; returns the makespan
  * in seconds, or -1. */
-static double run(struct builder_executor *ex, const struct bench *b, size_t slots, const char *tag)
+static double run(struct builder_executor *ex, const struct bench_dag *b, size_t slots, const char *tag)
 {
 	struct sy_error err = { { 0 } };
 	struct builder_sched *s = builder_sched_new(b->jobs, b->n, BUILDER_SCHED_CRITICAL_PATH, &err);
@@ -200,7 +130,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--slots"))
 			slots = (size_t)atol(argv[++i]);
 		else if (!strcmp(argv[i], "--seed"))
-			rng ^= (uint64_t)strtoull(argv[++i], NULL, 10) * 0x9E3779B97F4A7C15ULL;
+			bench_seed((uint64_t)strtoull(argv[++i], NULL, 10));
 		else
 			goto usage;
 	}
@@ -224,20 +154,20 @@ int main(int argc, char **argv)
 	}
 	snprintf(tag, sizeof(tag), "%ld", (long)getpid());
 	if (chain) {
-		struct bench b;
-		chain_make(&b, chain);
+		struct bench_dag b;
+		bench_dag_chain(&b, chain);
 		double t = run(ex, &b, 1, tag);
 		if (t < 0)
 			rc = 1;
 		else
 			printf("bench/cluster: %s: overhead per job %.1f ms (%zu jobs in a chain, %.2f s)\n",
 			       cfg.name, 1000 * t / (double)chain, chain, t);
-		bench_free(&b);
+		bench_dag_free(&b);
 	}
 	if (dag && rc == 0) {
-		struct bench b;
+		struct bench_dag b;
 		size_t workers = slots ? slots : (size_t)sysconf(_SC_NPROCESSORS_ONLN);
-		dag_make(&b, dag, scale);
+		bench_dag_make(&b, dag, scale);
 		strcat(tag, "d");
 		double t = run(ex, &b, slots ? slots : dag, tag);
 		double ideal = builder_sched_simulate(b.jobs, b.n, workers, BUILDER_SCHED_CRITICAL_PATH,
@@ -247,7 +177,7 @@ int main(int argc, char **argv)
 		else
 			printf("bench/cluster: %s: DAG of %zu jobs: makespan %.2f s (simulated on %zu "
 			       "workers without overhead: %.2f s)\n", cfg.name, dag, t, workers, ideal);
-		bench_free(&b);
+		bench_dag_free(&b);
 	}
 	builder_executor_free(ex);
 	free(script);

@@ -13,35 +13,18 @@
  *
  * Build durations are not in git: each spec gets a log-normal duration
  * (median 60 s, sigma 1.1; the specs most depended upon, the top 1%, a
- * median of 600 s: compilers, kernels), the model of bench/build-sched.
+ * median of 600 s: compilers, kernels), the model of bench/dag.h.
  * Prints "bench/cluster: ..." lines; figures, not pass/fail. */
 #define _GNU_SOURCE
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/dag.h"
 #include "builder/scheduler.h"
 #include "cli/cli.h"
 #include "common/strv.h"
-
-static uint64_t rng = 88172645463325252ULL;
-
-static double uniform(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / (double)(1ULL << 53);
-}
-
-static double lognormal(double median, double sigma)
-{
-	double u1 = uniform() + 1e-12, u2 = uniform();
-
-	return median * exp(sigma * sqrt(-2.0 * log(u1)) * cos(2 * M_PI * u2));
-}
 
 /* Depth-first walk keeping only edges to specs not on the current path. */
 struct walk {
@@ -93,7 +76,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--tick"))
 			tick = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--seed"))
-			rng ^= (uint64_t)strtoull(argv[++i], NULL, 10) * 0x9E3779B97F4A7C15ULL;
+			bench_seed((uint64_t)strtoull(argv[++i], NULL, 10));
 		else
 			goto usage;
 	}
@@ -135,7 +118,7 @@ int main(int argc, char **argv)
 	cut = n ? sorted[n / 100] : 0;
 	for (size_t i = 0; i < n; i++) {
 		jobs[i] = (struct builder_sched_job){
-			.expected_s = lognormal(dependents[i] > cut ? 600 : 60, 1.1),
+			.expected_s = bench_lognormal(dependents[i] > cut ? 600 : 60, 1.1),
 			.deps = w.deps[i], .ndeps = w.ndeps[i],
 		};
 		with_tick[i] = jobs[i].expected_s + tick;
