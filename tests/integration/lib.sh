@@ -5,7 +5,11 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SHIPYARD=$TOP/build/shipyard
 export SHIPYARD_WORKER_CACHE="${SHIPYARD_WORKER_CACHE:-$TOP/build/worker-cache}"
 T=$(mktemp -d /tmp/shipyard-it-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# The pid of the service serve_start started, "" when none runs.
+serve_pid=""
+# A test that sets its own EXIT trap calls serve_kill in it: a failed test
+# must not leave its service running.
+trap 'serve_kill; rm -rf "$T"' EXIT
 
 git_() {
 	git -c user.name=shipyard-test -c user.email=test@shipyard.invalid \
@@ -63,20 +67,43 @@ expect_no_line() {
 	! grep -Eq -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "unexpected line matching '$2' in $1"; }
 }
 
-# serve_start CONF: starts `shipyard serve -c CONF` in the background, its
-# output appended to $T/serve.log, and waits until /healthz answers. Sets
-# serve_pid, port and base (http://127.0.0.1:PORT); the caller stops it.
+# serve_start CONF [LOG]: starts `shipyard serve -c CONF` in the
+# background, its output appended to LOG ($T/serve.log by default), and waits
+# until /healthz answers. Sets serve_pid, port and base
+# (http://127.0.0.1:PORT); serve_stop or serve_kill stops it, and the EXIT
+# trap kills it if the test ends first.
 serve_start() {
-	"$SHIPYARD" serve -c "$1" >>"$T/serve.log" 2>&1 &
+	serve_log=${2:-$T/serve.log}
+	"$SHIPYARD" serve -c "$1" >>"$serve_log" 2>&1 &
 	serve_pid=$!
 	i=0
-	until port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1) &&
+	until port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$serve_log" | tail -n 1) &&
 		[ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
 		i=$((i + 1))
-		[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
+		[ "$i" -lt 100 ] || { cat "$serve_log"; fail "serve did not start"; }
 		sleep 0.1
 	done
 	base=http://127.0.0.1:$port
+}
+
+# serve_stop: stops the service of serve_start with SIGTERM (a graceful
+# stop) and waits for it. Its exit status is in $serve_rc: the caller says
+# what it expects of it.
+serve_stop() {
+	kill -TERM "$serve_pid"
+	serve_rc=0
+	wait "$serve_pid" || serve_rc=$?
+	serve_pid=""
+}
+
+# serve_kill: kills the service of serve_start with SIGKILL (a crash) and
+# reaps it; nothing when none runs.
+serve_kill() {
+	if [ -n "$serve_pid" ]; then
+		kill -9 "$serve_pid" 2>/dev/null || true
+		wait "$serve_pid" 2>/dev/null || true
+	fi
+	serve_pid=""
 }
 
 # repoquery SNAPSHOT_DIR: name-evr.arch of every package dnf sees there.

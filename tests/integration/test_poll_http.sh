@@ -28,10 +28,9 @@ chmod -R a+rX "$T/www"
 
 # A free port for the HTTP server (it takes no port 0 and tells).
 http_pid=""
-serve_pid=""
 cleanup() {
 	[ -z "$http_pid" ] || kill "$http_pid" 2>/dev/null || true
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -63,16 +62,7 @@ cat >"$T/serve.conf" <<EOF2
 	branch = main
 	poll = 1
 EOF2
-"$SHIPYARD" serve -c "$T/serve.conf" >"$T/serve.log" 2>&1 &
-serve_pid=$!
-i=0
-until port=$(sed -n 's/.*serving on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1) &&
-	[ -n "$port" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
-	sleep 0.1
-done
-base=http://127.0.0.1:$port
+serve_start "$T/serve.conf"
 
 poll_pipeline() { # HEAD: waits for a successful poll pipeline of HEAD
 	i=0
@@ -97,9 +87,6 @@ ls "$state"/repos/main/current/RPMS/*/hello-1.0-3.* >/dev/null 2>&1 ||
 grep -q 'GET /cgi-bin/git/mini.git/info/refs?service=git-upload-pack' "$T/http.log" ||
 	fail "the repository was not fetched over HTTP"
 
-kill -TERM "$serve_pid"
-rc=0
-wait "$serve_pid" || rc=$?
-serve_pid=""
-[ "$rc" -eq 0 ] || { tail -n 20 "$T/serve.log"; fail "serve exited $rc on SIGTERM"; }
+serve_stop
+[ "$serve_rc" -eq 0 ] || { tail -n 20 "$T/serve.log"; fail "serve exited $serve_rc on SIGTERM"; }
 echo ok

@@ -57,11 +57,10 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 EOF2
 
 http_pid=""
-serve_pid=""
 sshd_pid=""
 cleanup() {
 	[ -z "$http_pid" ] || kill "$http_pid" 2>/dev/null || true
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	[ -z "$sshd_pid" ] || kill "$sshd_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -104,9 +103,7 @@ serve_poll() {
 		i=$((i + 1))
 		sleep 0.1
 	done
-	kill -9 "$serve_pid" 2>/dev/null || true
-	wait "$serve_pid" 2>/dev/null || true
-	serve_pid=""
+	serve_kill
 	return $got
 }
 

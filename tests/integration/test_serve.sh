@@ -39,9 +39,8 @@ chmod 600 "$T/secret" "$T/token"
 FAKEFORGE_FAIL="500x2,403x1" node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$token" \
 	>"$T/forge.out" 2>&1 &
 forge_pid=$!
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -215,9 +214,7 @@ until pgrep -fx "sleep $slow" >/dev/null; do
 	[ "$i" -lt 600 ] || { tail -n 20 "$state/pipelines/$id2/pipeline.log"; fail "slow build did not start"; }
 	sleep 0.1
 done
-kill -9 "$serve_pid"
-wait "$serve_pid" 2>/dev/null || true
-serve_pid=""
+serve_kill
 i=0
 while pgrep -fx "sleep $slow" >/dev/null; do
 	i=$((i + 1))
@@ -275,9 +272,8 @@ until pgrep -fx "sleep $slow" >/dev/null; do
 	[ "$i" -lt 600 ] || fail "slow build 3 did not start"
 	sleep 0.1
 done
-kill -TERM "$serve_pid"
-wait "$serve_pid" || fail "serve exited $? on SIGTERM during a build"
-serve_pid=""
+serve_stop
+[ "$serve_rc" -eq 0 ] || fail "serve exited $serve_rc on SIGTERM during a build"
 # The plan had ended; the build had not, and says nothing yet.
 ! statuses "$head6" | grep -q '^shipyard/build \(success\|failure\|error\)$' ||
 	{ statuses "$head6"; fail "an interrupted build posted a final status"; }
@@ -363,11 +359,8 @@ expect_line "$T/metrics" '^shipyard_pipelines\{state="success"\} [0-9]+'
 expect_line "$T/metrics" '^shipyard_webhook_duration_seconds_count\{forge="github"\} [0-9]+'
 
 # SIGTERM: a graceful stop.
-kill -TERM "$serve_pid"
-rc=0
-wait "$serve_pid" || rc=$?
-serve_pid=""
-[ "$rc" -eq 0 ] || { tail -n 20 "$T/serve.log"; fail "serve exited $rc on SIGTERM"; }
+serve_stop
+[ "$serve_rc" -eq 0 ] || { tail -n 20 "$T/serve.log"; fail "serve exited $serve_rc on SIGTERM"; }
 expect_line "$T/serve.log" 'shutdown complete'
 # Statuses were accepted: the outbox logs nothing unless it fails.
 expect_no_line "$T/serve.log" "status outbox"

@@ -29,17 +29,7 @@ cat >"$T/serve.conf" <<EOF2
 	branch = main
 	poll = 1
 EOF2
-"$SHIPYARD" serve -c "$T/serve.conf" >"$T/serve.log" 2>&1 &
-pid=$!
-trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$T"' EXIT
-i=0
-until port=$(sed -n 's/.*serving on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1) &&
-	[ -n "$port" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "serve did not start"; }
-	sleep 0.1
-done
-base="http://127.0.0.1:$port"
+serve_start "$T/serve.conf"
 
 i=0
 until [ "$(curl -fs "$base/api/pipelines?state=success" | jq '.pipelines | length')" = 1 ]; do
@@ -220,6 +210,6 @@ if command -v chromium >/dev/null; then
 else
 	echo "note: chromium missing, pages not opened in a browser"
 fi
-kill -TERM $pid
-wait $pid || fail "serve did not stop cleanly"
+serve_stop
+[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 echo ok

@@ -30,9 +30,8 @@ headA=$(git -C "$work" rev-parse HEAD)
 # A fake GitHub when node and the test packages are there: the statuses of
 # the held commit must end in success once it is approved.
 forge_pid=""
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	[ -z "$forge_pid" ] || kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -82,9 +81,8 @@ start() {
 }
 
 stop() {
-	kill -TERM "$serve_pid"
-	wait "$serve_pid" || fail "serve did not stop cleanly"
-	serve_pid=""
+	serve_stop
+	[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 	cat "$T/serve.log" >>"$T/serve.all.log"
 	: >"$T/serve.log"
 }

@@ -36,9 +36,8 @@ chmod 600 "$T/secret" "$T/token" "$T/apitokens"
 
 node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$token" >"$T/forge.out" 2>&1 &
 forge_pid=$!
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -259,7 +258,6 @@ expect_line "$T/form.h" '^Location: /pipelines/[0-9]+'
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "token=wrong&branch=main" \
 	"$base/api/pipelines")
 [ "$code" = 401 ] || fail "the trigger form with a wrong token answered $code"
-kill -TERM "$serve_pid"
-wait "$serve_pid" || fail "serve did not stop cleanly"
-serve_pid=""
+serve_stop
+[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 echo "ok"

@@ -34,9 +34,8 @@ chmod 600 "$T/secret" "$T/token"
 
 node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$token" >"$T/forge.out" 2>&1 &
 forge_pid=$!
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -235,7 +234,6 @@ curl -fs "$forge/__calls" >"$T/calls.json"
 [ "$(jq '[.[] | select(.kind == "permission")] | length' "$T/calls.json")" -ge 5 ] ||
 	fail "not every command asked the permission API"
 ! grep -q "$token" "$T/serve.log" || fail "the forge token was logged"
-kill -TERM "$serve_pid"
-wait "$serve_pid" || fail "serve did not stop cleanly"
-serve_pid=""
+serve_stop
+[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 echo "ok"

@@ -24,9 +24,8 @@ chmod 600 "$T/token"
 
 node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$token" >"$T/forge.out" 2>&1 &
 forge_pid=$!
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill -9 "$serve_pid" 2>/dev/null || true
+	serve_kill
 	kill "$forge_pid" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -88,9 +87,7 @@ expect_line "$T/metrics" '^shipyard_queue_length 0$'
 # A webhook for no configured forge repository is refused: a warning.
 curl -s -o /dev/null -X POST "$base/hooks/gitlab" -H 'Content-Type: application/json' \
 	-H 'X-Gitlab-Event: Push Hook' --data-binary '{}' || true
-kill -TERM "$serve_pid"
-wait "$serve_pid" || true
-serve_pid=""
+serve_stop
 expect_line "$T/serve.log" '^<6>serving on 127\.0\.0\.1:'
 expect_line "$T/serve.log" '^<6>pipeline 1: success$'
 expect_line "$T/serve.log" '^<4>warning: webhook refused: forge=gitlab'

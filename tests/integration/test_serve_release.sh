@@ -28,9 +28,7 @@ cat >"$T/serve.conf" <<EOF2
 	branch = main
 	schedule = * * * * *
 EOF2
-"$SHIPYARD" serve -c "$T/serve.conf" >"$T/serve.log" 2>&1 &
-pid=$!
-trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$T"' EXIT
+serve_start "$T/serve.conf"
 head=$(git -C "$T/work" rev-parse HEAD)
 
 # wait_release STATE AFTER: waits for a release in STATE named after AFTER
@@ -67,8 +65,6 @@ image=$(jq -r '.images[] | select(.config == "minimal-container") | .files[0] | 
 expect_line "$state/pipelines/$(jq -r .pipeline "$release/release.json")/pipeline.log" \
 	"release mini/$name: made from snapshot [0-9TZ.]+ of main"
 
-port=$(sed -n 's/.*serving on 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/serve.log" | tail -n 1)
-base="http://127.0.0.1:$port"
 curl -fs "$base/releases/" | grep -q "href=\"/releases/mini/$name/\"" || fail "/releases/ does not list it"
 curl -fs "$base/releases/mini/$name/" | grep -q 'href="sbom.spdx.json"' || fail "no listing of the release"
 curl -fs "$base/releases/mini/$name/repo/repodata/repomd.xml" | cmp -s - "$release/repo/repodata/repomd.xml" ||
@@ -102,6 +98,6 @@ until [ ! -d "$state/pipelines/1" ]; do
 	sleep 0.1
 done
 expect_line "$T/serve.log" "collection: removed pipeline 1"
-kill -TERM $pid
-wait $pid || fail "serve did not stop cleanly"
+serve_stop
+[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 echo ok

@@ -28,24 +28,9 @@ conf() {
 EOF2
 	[ -z "${1:-}" ] || printf '\tschedule = %s\n' "$1" >>"$T/serve.conf"
 }
-pid=
-trap '[ -z "$pid" ] || kill -9 $pid 2>/dev/null || true; rm -rf "$T"' EXIT
-# start LOG: starts the service, sets $pid and $base once it listens.
-start() {
-	"$SHIPYARD" serve -c "$T/serve.conf" >"$1" 2>&1 &
-	pid=$!
-	i=0
-	until port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1") && [ -n "$port" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { cat "$1"; fail "the service did not start"; }
-		sleep 0.1
-	done
-	base=http://127.0.0.1:$port
-}
 stop() {
-	kill -TERM "$pid"
-	wait "$pid" || fail "serve did not stop cleanly"
-	pid=
+	serve_stop
+	[ "$serve_rc" -eq 0 ] || fail "serve did not stop cleanly"
 }
 # wait_pipelines N: until N pipelines exist and none is queued or running.
 wait_pipelines() {
@@ -62,14 +47,14 @@ wait_pipelines() {
 
 # 1. The poll builds the branch head and publishes it.
 conf
-start "$T/serve.log"
+serve_start "$T/serve.conf" "$T/serve.log"
 wait_pipelines 1
 [ "$(jq -r '.pipelines[0].state' "$T/list.json")" = success ] || fail "the polled pipeline failed"
 [ -f "$state/repos/main/published.json" ] || fail "no published.json for main"
 stop
 
 # 2. Restarted, the service polls the same head: nothing is queued.
-start "$T/serve2.log"
+serve_start "$T/serve.conf" "$T/serve2.log"
 sleep 3
 expect_line "$T/serve2.log" 'serving on'
 curl -fs "$base/api/pipelines" >"$T/list.json"
@@ -88,7 +73,7 @@ cp "$state/pipelines/$first/build-summary.json" "$T/summary1.json"
 ls "$state/pipelines/$first/logs" >"$T/logs1"
 grep -q '^hello\.log$' "$T/logs1" || fail "pipeline $first has no hello.log"
 conf '* * * * *'
-start "$T/serve3.log"
+serve_start "$T/serve.conf" "$T/serve3.log"
 wait_pipelines 2
 second=$(jq -r '.pipelines[0].id' "$T/list.json")
 [ "$second" != "$first" ] || fail "no second pipeline"

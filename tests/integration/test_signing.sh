@@ -20,9 +20,8 @@ done
 
 state=$T/state
 keys=$T/keys
-serve_pid=""
 cleanup() {
-	[ -z "$serve_pid" ] || kill "$serve_pid" 2>/dev/null || true
+	serve_kill
 	# dnf's librepo starts a gpg-agent per repository keyring.
 	for home in "$keys/home" "$T/verify" "$T"/root*/var/cache/dnf/*/pubring; do
 		[ -d "$home" ] && gpgconf --homedir "$home" --kill all 2>/dev/null || true
@@ -184,7 +183,5 @@ install forged "$T/root-forged"
 expect_line "$T/root-forged.out" 'not signed|GPG check FAILED'
 ! rpm --root "$T/root-forged" -q hello >/dev/null 2>&1 || fail "an unsigned hello was installed"
 
-kill "$serve_pid"
-wait "$serve_pid" 2>/dev/null || true
-serve_pid=""
+serve_stop
 echo ok

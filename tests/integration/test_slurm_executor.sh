@@ -12,8 +12,7 @@ need_root
 command -v jq >/dev/null || skip "needs jq"
 command -v curl >/dev/null || skip "needs curl"
 
-pid=
-trap '[ -z "$pid" ] || kill -9 $pid 2>/dev/null || true; cluster_stop; rm -rf "$T"' EXIT
+trap 'serve_kill; cluster_stop; rm -rf "$T"' EXIT
 cluster_start "$T/cluster" || skip "no Slurm cluster: $cluster_why"
 echo "cluster up ($cluster_proctrack)"
 
@@ -122,21 +121,9 @@ cat >"$T/serve.conf" <<EOF2
 	poll = 1
 	executor = slurm
 EOF2
-start() {
-	"$SHIPYARD" serve -c "$T/serve.conf" >>"$T/serve.log" 2>&1 &
-	pid=$!
-	i=0
-	until port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/serve.log" | tail -n 1) &&
-		[ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { cat "$T/serve.log"; fail "the service did not start"; }
-		sleep 0.1
-	done
-	base=http://127.0.0.1:$port
-}
 # The service's state is new: it builds smoketest at the key of step 3 again.
 before=$(squeue -h -t all -o %i | sort -n | tail -n 1)
-start
+serve_start "$T/serve.conf"
 # The slow smoketest is the last to build (greet-tools waits on others, but
 # smoketest sleeps longer): wait until its job runs.
 i=0
@@ -146,13 +133,11 @@ until [ "$(squeue -h -t running -o %j | grep -c '^shipyard-smoketest-')" -ge 1 ]
 	sleep 0.1
 done
 sname=$(squeue -h -t running -o %j | grep '^shipyard-smoketest-' | sed 's/^shipyard-//')
-kill -9 $pid
-wait $pid 2>/dev/null || true
-pid=
+serve_kill
 sleep 1
 [ "$(squeue -h -t running -o %j | grep -c "^shipyard-$sname")" -eq 1 ] ||
 	fail "the Slurm job did not outlive the service"
-start
+serve_start "$T/serve.conf"
 i=0
 until curl -fs "$base/api/pipelines" >"$T/list.json" &&
 	[ "$(jq '[.pipelines[] | select(.state == "success")] | length' "$T/list.json")" -ge 1 ]; do
@@ -164,7 +149,5 @@ grep -q "$sname: attached to Slurm job" "$T"/serve-state/pipelines/*/*.log "$T/s
 	grep -rq "$sname: attached to Slurm job" "$T/serve-state/pipelines" ||
 	fail "the restarted run did not attach to the Slurm job"
 [ "$(jobs_named "$sname" "$before")" -eq 1 ] || { squeue -h -t all -o '%i %j %T'; fail "the build was submitted again after the restart"; }
-kill -TERM $pid
-wait $pid || true
-pid=
+serve_stop
 echo "ok"
