@@ -15,15 +15,17 @@ const char cli_gc_usage[] =
 	"usage: shipyard gc [--state DIR | -c FILE] [--keep-snapshots N]\n"
 	"                   [--snapshot-days N] [--keep-images N] [--image-days N]\n"
 	"                   [--keep-pipelines N] [--pipeline-days N]\n"
-	"                   [--worker-cache DIR]\n"
+	"                   [--cache-days N] [--worker-cache DIR]\n"
 	"\n"
 	"Removes what the state directory no longer needs: each channel's\n"
 	"snapshots past the newest N, image builds and pipeline run directories\n"
-	"(logs, reports) past their count or age. Never a channel's current\n"
-	"snapshot, what a running pipeline or a release being made holds, the\n"
-	"snapshot an rpm worker root built from a channel:NAME repository can be\n"
-	"made again from, or an image config's latest build; releases are never\n"
-	"removed. Each removal is a rename into <state>/trash, then a delete.\n"
+	"(logs, reports) past their count or age, and the plan's cached values\n"
+	"(state.db's kv rows, tmp/kv/ files) unused for days. Never a channel's\n"
+	"current snapshot, what a running pipeline or a release being made holds,\n"
+	"the snapshot an rpm worker root built from a channel:NAME repository can\n"
+	"be made again from, or an image config's latest build; releases are\n"
+	"never removed. Each removal is a rename into <state>/trash, then a\n"
+	"delete.\n"
 	"Prints \"removed <what>\", \"kept <what>: <why>\" for what only a\n"
 	"reference keeps, and \"skipped <what>\".\n"
 	"\n"
@@ -38,6 +40,8 @@ const char cli_gc_usage[] =
 	"  --image-days N         image builds older than N days removed\n"
 	"  --keep-pipelines N     newest pipeline run directories kept (default 200)\n"
 	"  --pipeline-days N      run directories older than N days removed\n"
+	"  --cache-days N         cached values neither stored nor read for N days\n"
+	"                         removed (default 14; 0: never)\n"
 	"  --worker-cache DIR     a worker root cache whose rpm roots keep the\n"
 	"                         snapshots they were built from (repeatable;\n"
 	"                         default $SHIPYARD_WORKER_CACHE; <state>/worker\n"
@@ -48,7 +52,7 @@ const char cli_gc_usage[] =
 
 enum {
 	OPT_STATE = 256, OPT_KEEP_SNAPSHOTS, OPT_SNAPSHOT_DAYS, OPT_KEEP_IMAGES, OPT_IMAGE_DAYS,
-	OPT_KEEP_PIPELINES, OPT_PIPELINE_DAYS, OPT_WORKER_CACHE, OPT_HELP,
+	OPT_KEEP_PIPELINES, OPT_PIPELINE_DAYS, OPT_CACHE_DAYS, OPT_WORKER_CACHE, OPT_HELP,
 };
 
 /* A limit option given on the command line: which, and its value. */
@@ -88,6 +92,7 @@ static unsigned *limit_field(struct state_retention *r, int opt)
 	case OPT_IMAGE_DAYS: return &r->images.max_age_days;
 	case OPT_KEEP_PIPELINES: return &r->pipelines.keep;
 	case OPT_PIPELINE_DAYS: return &r->pipelines.max_age_days;
+	case OPT_CACHE_DAYS: return &r->cache_days;
 	}
 	return NULL;
 }
@@ -121,13 +126,14 @@ int cli_gc_command(int argc, char **argv)
 		{ "image-days", required_argument, NULL, OPT_IMAGE_DAYS },
 		{ "keep-pipelines", required_argument, NULL, OPT_KEEP_PIPELINES },
 		{ "pipeline-days", required_argument, NULL, OPT_PIPELINE_DAYS },
+		{ "cache-days", required_argument, NULL, OPT_CACHE_DAYS },
 		{ "worker-cache", required_argument, NULL, OPT_WORKER_CACHE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct state_retention limits = STATE_RETENTION_DEFAULTS;
 	struct server_conf conf = { 0 };
-	struct limit_opt given[6];
+	struct limit_opt given[7];
 	struct sy_strv caches = SY_STRV_INIT;
 	const char *state = NULL, *config = NULL, *env = getenv("SHIPYARD_WORKER_CACHE");
 	struct sy_error err = { { 0 } };
@@ -144,6 +150,7 @@ int cli_gc_command(int argc, char **argv)
 		case OPT_HELP: fputs(cli_gc_usage, stdout); rc = 0; goto out;
 		case OPT_KEEP_SNAPSHOTS: case OPT_SNAPSHOT_DAYS: case OPT_KEEP_IMAGES:
 		case OPT_IMAGE_DAYS: case OPT_KEEP_PIPELINES: case OPT_PIPELINE_DAYS:
+		case OPT_CACHE_DAYS:
 			if (parse_count(optarg, &value)) {
 				cli_usage_error(cli_gc_usage, "a limit is a number of 0 or more");
 				goto out;

@@ -14,6 +14,7 @@
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
 #include "repo-publish/sign.h"
+#include "state/kv.h"
 #include "state/layout.h"
 #include "state/release.h"
 
@@ -360,6 +361,23 @@ static int collect_signed(const struct pipeline_gc_request *req, struct pipeline
 	return rc;
 }
 
+/* Removes the kv store's values no plan used for limits->cache_days
+ * (state/kv.h): one report line for all. */
+static int collect_kv(const struct pipeline_gc_request *req, struct pipeline_gc_report *rep,
+		      struct sy_error *err)
+{
+	struct state_kv_collected c;
+	char *db = state_db_path(req->state);
+	int rc = state_kv_collect(db, req->limits->cache_days, time(NULL), &c, err);
+
+	if (c.rows || c.files)
+		sy_strv_pushf(&rep->removed, "cache values unused for %u days: %zu rows, %zu "
+			      "files (%.1f MB)", req->limits->cache_days, c.rows, c.files,
+			      (double)c.bytes / 1e6);
+	free(db);
+	return rc;
+}
+
 int pipeline_gc_run(const struct pipeline_gc_request *req, struct pipeline_gc_report *rep,
 		    struct sy_error *err)
 {
@@ -385,6 +403,8 @@ int pipeline_gc_run(const struct pipeline_gc_request *req, struct pipeline_gc_re
 	if (state_trash_empty(req->state, &e) && rc == 0)
 		rc = sy_error_set(err, "%s", e.msg);
 	if (collect_signed(req, rep, &e) && rc == 0)
+		rc = sy_error_set(err, "%s", e.msg);
+	if (collect_kv(req, rep, &e) && rc == 0)
 		rc = sy_error_set(err, "%s", e.msg);
 	keeps_release(&k);
 	close(lock);

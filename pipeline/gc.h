@@ -20,7 +20,9 @@
  * Removal is a rename into <state>/trash, then a delete
  * (state_trash_move), under the channel's lock for snapshots. Last, the
  * signed copies of packages (repo-publish/sign.h) that no snapshot or
- * release links to any more are removed, under every channel's lock. */
+ * release links to any more are removed, under every channel's lock; and
+ * the values of the plan's kv store (state/kv.h) neither stored nor read
+ * for limits->cache_days (state_kv_collect). */
 #ifndef PIPELINE_GC_H
 #define PIPELINE_GC_H
 

@@ -321,15 +321,17 @@ static int read_limit(git_config *cfg, const char *count, const char *days,
 static int read_retention(git_config *cfg, struct server_conf *c, struct sy_error *err)
 {
 	const struct state_retention defaults = STATE_RETENTION_DEFAULTS;
-	int interval = 0;
+	int interval = 0, cache_days = 0;
 
 	c->retention = defaults;
 	if (read_limit(cfg, "snapshots", "snapshotdays", &c->retention.snapshots, err) ||
 	    read_limit(cfg, "images", "imagedays", &c->retention.images, err) ||
 	    read_limit(cfg, "pipelines", "pipelinedays", &c->retention.pipelines, err) ||
-	    get_int(cfg, "retention.interval", 3600, err, &interval))
+	    get_int(cfg, "retention.interval", 3600, err, &interval) ||
+	    get_int(cfg, "retention.cachedays", (int)defaults.cache_days, err, &cache_days))
 		return -1;
 	c->gc_interval_s = (unsigned)interval;
+	c->retention.cache_days = (unsigned)cache_days;
 	return 0;
 }
 

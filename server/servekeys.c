@@ -30,6 +30,7 @@ const struct sy_conf_key server_conf_keys[] = {
 	{ "retention.pipelines", 0, "200", "newest pipeline run directories kept (0: all)" },
 	{ "retention.pipelinedays", 0, "0", "run directories older than N days removed (0: no limit)" },
 	{ "retention.interval", 0, "3600", "seconds between the service's collections (0: never)" },
+	{ "retention.cachedays", 0, "14", "plan cache values unused for N days removed (0: never)" },
 	{ "repo.*.remote", 0, NULL, "clone URL (required)" },
 	{ "repo.*.branch", SY_CONF_MULTI, "every branch", "a branch built on push" },
 	{ "repo.*.forge", 0, NULL, "github, gitea, forgejo or gitlab" },

@@ -109,6 +109,15 @@ static const char *const migrations[] = {
 	" SELECT blob, path, context, arch, spec, stored FROM spec_cache;"
 	"DROP TABLE spec_cache;"
 	"ALTER TABLE spec_cache_new RENAME TO spec_cache;",
+
+	/* 7: kv rows gain used, the day (since the epoch) they were last
+	 * stored or read through state/kv.h, which collects the rows no plan
+	 * used for days (state_kv_collect). The rows there are count as used
+	 * today, but forge/outbox.c's pull-request comment ids: state, not a
+	 * cache, they keep no stamp and are never collected. */
+	"ALTER TABLE kv ADD COLUMN used INTEGER;"
+	"UPDATE kv SET used = CAST(strftime('%s','now') AS INTEGER) / 86400"
+	" WHERE ns <> 'forge-comment';",
 };
 
 _Static_assert(LEN(migrations) == STATE_DB_VERSION, "one migration per schema version");

@@ -24,8 +24,11 @@
  *   6  kv and spec_cache are rowid tables with a unique index on their key
  *      (they were WITHOUT ROWID, where a key comparison reads a large
  *      value's whole payload); rows copied as they are
+ *   7  kv gains used, the day each cache value was last stored or read, for
+ *      the collection of state_kv_collect (existing rows: the day of the
+ *      migration; the forge-comment rows: NULL, never collected)
  *
- * Schema at version 6 (times: REAL seconds since the epoch, or INTEGER Unix
+ * Schema at version 7 (times: REAL seconds since the epoch, or INTEGER Unix
  * seconds where marked "Unix s"):
  *
  * events: what the service received (server/store.h)
@@ -111,6 +114,10 @@
  *   ns            namespace: "tree-listing-v2", "view-keys-v1", "graph-v1", ...
  *   key           key within ns
  *   value         BLOB, opaque to this module
+ *   used          the day (Unix s / 86400, UTC) it was last stored or read
+ *                 through state/kv.h, moved at most once a day; NULL for
+ *                 rows written otherwise (ns "forge-comment": forge/outbox.c
+ *                 keeps its pull-request comment ids here), never collected
  * rebuilds: the rebuild counter given to each build key (builder/rebuild.h);
  *   key (name, evr, build_key)
  *   name          source package name (the spec's %{name})
@@ -129,7 +136,7 @@
 #include "common/error.h"
 
 /* The schema version this code creates, reads and writes. */
-#define STATE_DB_VERSION 6
+#define STATE_DB_VERSION 7
 
 /* How state_db_open opens a connection (or'ed). */
 enum state_db_flags {
@@ -152,8 +159,8 @@ enum state_db_flags {
  * concurrent openers of one file, in threads or processes, all succeed and
  * migrate it once. Returns 0 with *db (close with sqlite3_close), or -1 with
  * *db NULL and err: "<path>: <SQLite message>", "<path>: migrating to
- * schema version N: ...", or "<path> is schema version 7; this shipyard
- * knows up to 6: upgrade shipyard". */
+ * schema version N: ...", or "<path> is schema version 8; this shipyard
+ * knows up to 7: upgrade shipyard". */
 int state_db_open(const char *path, unsigned flags, sqlite3 **db, struct sy_error *err);
 
 /* Reads the schema version (PRAGMA user_version) of an open database into

@@ -1,5 +1,6 @@
 #include "state/kv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -21,6 +23,17 @@
  * overflows its page over as a fresh copy (a page fault per page, and a
  * write of megabytes through the WAL), a mapped file in place. */
 #define FILE_MIN (64u << 10)
+
+/* Rows stamped used today, at most this many at once: the stamps wait in
+ * memory to be written in one transaction (the first plan of a day reads
+ * thousands of rows; a commit each would cost it more than the reads). */
+#define STAMPS_MAX 256
+
+/* Today, in days since the epoch (UTC): the unit of the used stamps. */
+static long today(void)
+{
+	return (long)(time(NULL) / 86400);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Large values: files.                                                      */
@@ -83,6 +96,11 @@ static int use_file(const char *file, int (*use)(const void *, size_t, void *), 
 		if (sum == checksum(map, len))
 			rc = use(map, len, arg);
 		munmap(map, (size_t)st.st_size);
+		/* The file's mtime is its used stamp: moved to now at most
+		 * once a day, so that a read costs no write in the common
+		 * case. A failure only makes it collected sooner. */
+		if (rc > 0 && st.st_mtime / 86400 < today())
+			futimens(fd, NULL);
 	}
 	close(fd);
 	return rc;
@@ -121,10 +139,52 @@ out:
 static struct {
 	char *path;
 	sqlite3 *db;
+	sqlite3_int64 stamps[STAMPS_MAX]; /* rowids read today, not stamped yet */
+	size_t nstamps;
+	pid_t pid; /* the process that opened db */
 } open_cache;
+
+/* Writes the pending used stamps of the open database in one transaction.
+ * Best effort: a stamp lost (the database busy or read-only) makes a row
+ * collected sooner, a cache miss at worst. */
+static void flush_stamps(void)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = open_cache.db;
+
+	/* A child of a fork must not write through its parent's connection
+	 * (SQLite's locks are the parent's): its stamps are dropped. */
+	if (!db || !open_cache.nstamps || open_cache.pid != getpid()) {
+		open_cache.nstamps = 0;
+		return;
+	}
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, "UPDATE kv SET used = ?1 WHERE rowid = ?2", -1, &st,
+				       NULL) == SQLITE_OK)
+			for (size_t i = 0; i < open_cache.nstamps; i++) {
+				sqlite3_bind_int64(st, 1, today());
+				sqlite3_bind_int64(st, 2, open_cache.stamps[i]);
+				sqlite3_step(st);
+				sqlite3_reset(st);
+			}
+		sqlite3_finalize(st);
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	open_cache.nstamps = 0;
+}
+
+/* Notes that the row rowid was read today; written by flush_stamps. */
+static void stamp(sqlite3_int64 rowid)
+{
+	if (open_cache.nstamps == STAMPS_MAX)
+		flush_stamps();
+	open_cache.stamps[open_cache.nstamps++] = rowid;
+}
 
 static void close_cached(void)
 {
+	flush_stamps();
 	sqlite3_close(open_cache.db);
 	free(open_cache.path);
 	open_cache.db = NULL;
@@ -147,6 +207,7 @@ static int open_db(const char *path, sqlite3 **db, struct sy_error *err)
 		return -1;
 	open_cache.db = *db;
 	open_cache.path = sy_xstrdup(path);
+	open_cache.pid = getpid();
 	return 0;
 }
 
@@ -186,14 +247,18 @@ int state_kv_use(const char *path, const char *ns, const char *key,
 
 	if (open_db(path, &db, err))
 		return -1;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
-			       NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, "SELECT value, used, rowid FROM kv WHERE ns = ?1 AND key = ?2",
+			       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW) {
 		const void *data = sqlite3_column_blob(st, 0);
 
 		rc = use(data ? data : "", (size_t)sqlite3_column_bytes(st, 0), arg);
+		/* Stamped at most once a day: no write on the common read. */
+		if (rc > 0 && sqlite3_column_type(st, 1) != SQLITE_NULL &&
+		    sqlite3_column_int64(st, 1) < today())
+			stamp(sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
 	if (rc == 0) {
@@ -240,6 +305,7 @@ int state_kv_put(const char *path, const char *ns, const char *key, const void *
 
 	if (open_db(path, &db, err))
 		return -1;
+	flush_stamps();
 	if (len >= FILE_MIN) {
 		char *file = value_path(path, ns, key);
 
@@ -248,13 +314,109 @@ int state_kv_put(const char *path, const char *ns, const char *key, const void *
 		free(file);
 		return rc;
 	}
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv VALUES (?1, ?2, ?3)", -1, &st,
-			       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv (ns, key, value, used) "
+			       "VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, today()) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		rc = sy_error_set(err, "%s: cannot store %s %s: %s", path, ns, key, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Collection.                                                               */
+
+/* A value file's name: 64 hex digits; a writer's temporary one adds
+ * ".tmp.<pid>" (*tmp set). Anything else in tmp/kv/ is not ours. */
+static int value_name(const char *name, int *tmp)
+{
+	size_t n = strspn(name, "0123456789abcdef");
+
+	*tmp = n == SY_SHA256_HEX_LEN && !strncmp(name + n, ".tmp.", 5);
+	return n == SY_SHA256_HEX_LEN && (name[n] == '\0' || *tmp);
+}
+
+/* Removes the value files of dir last used before day cutoff, and the
+ * temporary files older than a day (a writer that crashed before its
+ * rename). A reader that has a file open or mapped keeps reading it. */
+static int collect_files(const char *dir, long cutoff, time_t now,
+			 struct state_kv_collected *out, struct sy_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0, tmp;
+
+	if (!d)
+		return errno == ENOENT ? 0 : sy_error_set(err, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!value_name(e->d_name, &tmp) || fstatat(dirfd(d), e->d_name, &st, 0) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (tmp ? st.st_mtime > now - 86400 : st.st_mtime / 86400 >= cutoff)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+			out->files++;
+			out->bytes += (unsigned long long)st.st_size;
+		} else if (errno != ENOENT && rc == 0) {
+			rc = sy_error_set(err, "%s/%s: cannot remove: %s", dir, e->d_name,
+					  strerror(errno));
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Deletes the rows last used before day cutoff, in one statement: a reader
+ * sees a row or its absence. Rows without a stamp are not caches. */
+static int collect_rows(const char *path, long cutoff, struct state_kv_collected *out,
+			struct sy_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	/* No database: nothing stored (and none made here). */
+	if (!sy_exists(path))
+		return 0;
+	/* A connection of its own: the cached one belongs to the readers. */
+	if (state_db_open(path, 0, &db, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "DELETE FROM kv WHERE used IS NOT NULL AND used < ?1", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, cutoff) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		rc = sy_error_set(err, "%s: cannot collect the kv store: %s", path,
+				  sqlite3_errmsg(db));
+	else
+		out->rows += (size_t)sqlite3_changes(db);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+int state_kv_collect(const char *path, unsigned days, time_t now, struct state_kv_collected *out,
+		     struct sy_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *state = slash ? sy_xstrndup(path, (size_t)(slash - path)) : sy_xstrdup(".");
+	char *dir = state_kv_file(state, "");
+	long cutoff = (long)(now / 86400) - (long)days;
+	struct sy_error e = { { 0 } };
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (days) {
+		/* Rows and files are apart (a value is one or the other): a
+		 * crash between the two leaves nothing inconsistent. */
+		rc = collect_rows(path, cutoff, out, err);
+		dir[strlen(dir) - 1] = '\0';
+		if (collect_files(dir, cutoff, now, out, &e) && rc == 0)
+			rc = sy_error_set(err, "%s", e.msg);
+	}
+	free(dir);
+	free(state);
 	return rc;
 }

@@ -4,14 +4,21 @@
  * spec). Values are opaque bytes; a key missing is not an error. Values of
  * 64 KiB and more are files beside the database (tmp/kv/<SHA-256 of ns and
  * key>), written by a rename without fsync and checked by a checksum, read
- * mapped in place; smaller ones are rows of its kv table. The
- * connection to the last database used is kept open for the life of the
- * process (closed at exit): callers in several threads must serialise their
- * calls. */
+ * mapped in place; smaller ones are rows of its kv table. A value is a row
+ * or a file, never both referring to each other: a file missing or torn
+ * reads as a miss. The connection to the last database used is kept open
+ * for the life of the process (closed at exit): callers in several threads
+ * must serialise their calls.
+ *
+ * Every value carries the day it was last stored or read (a row's used
+ * column, a file's mtime), moved on a read at most once a day (the stamps of
+ * rows are written in batches), so that state_kv_collect can remove what no
+ * plan has used for days: the keys of old commits and contexts. */
 #ifndef STATE_KV_H
 #define STATE_KV_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "common/error.h"
 
@@ -34,5 +41,25 @@ int state_kv_use(const char *path, const char *ns, const char *key,
  * 0 or -1 with err set. */
 int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,
 		 struct sy_error *err);
+
+/* What state_kv_collect removed. */
+struct state_kv_collected {
+	size_t rows;              /* rows of the kv table */
+	size_t files;             /* value files (and temporary files a crash left) */
+	unsigned long long bytes; /* the files' sizes */
+};
+
+/* Removes the values of the kv store of the database at path that were
+ * neither stored nor read in the last days days before now (seconds since
+ * the epoch; days counted in whole UTC days): the rows by their used stamp,
+ * the files of tmp/kv/ by their mtime, with the temporary files older than
+ * a day that a writer left. days 0 removes nothing. Rows written by others
+ * (no used stamp: forge/outbox.c's pull-request comment ids) are never
+ * removed. Uses a connection of its own (safe beside readers in other
+ * threads or processes; a value removed under a reader is a cache miss for
+ * its next read). Fills *out; returns 0, or -1 with err naming the first
+ * thing that could not be removed (the others are still tried). */
+int state_kv_collect(const char *path, unsigned days, time_t now, struct state_kv_collected *out,
+		     struct sy_error *err);
 
 #endif

@@ -34,11 +34,13 @@ struct state_retention {
 	struct state_retention_limit snapshots; /* per channel */
 	struct state_retention_limit images;    /* builds per image config */
 	struct state_retention_limit pipelines; /* run directories (logs, reports) */
+	unsigned cache_days; /* kv store values (state/kv.h) neither stored nor
+			      * read for this many days are removed; 0: never */
 };
 
 /* Defaults: 10 snapshots per channel, 5 builds per image config, 200
- * pipeline runs, no age limit. */
-#define STATE_RETENTION_DEFAULTS { { 10, 0 }, { 5, 0 }, { 200, 0 } }
+ * pipeline runs, no age limit; cache values unused for 14 days. */
+#define STATE_RETENTION_DEFAULTS { { 10, 0 }, { 5, 0 }, { 200, 0 }, 14 }
 
 /* One thing the rule decides about. */
 struct state_retention_item {

@@ -16,6 +16,7 @@
 #include "repo-publish/contents.h"
 #include "repo-publish/publish.h"
 #include "repo-publish/retention.h"
+#include "state/kv.h"
 #include "state/layout.h"
 #include "state/release.h"
 
@@ -438,6 +439,33 @@ static void test_gc_skips_when_another_collection_runs(void **state)
 	pipeline_gc_report_release(&rep);
 }
 
+static void test_gc_removes_cache_values_unused_for_cachedays(void **state)
+{
+	struct fixture *f = *state;
+	struct state_retention limits = STATE_RETENTION_DEFAULTS;
+	struct pipeline_gc_report rep = PIPELINE_GC_REPORT_INIT;
+	struct sy_error err = { { 0 } };
+	const struct pipeline_gc_request req = { f->state, &limits, NULL, 0 };
+	char *db = state_db_path(f->state), *big = sy_xcalloc(1, 100000), *value, *cmd;
+	size_t len;
+
+	assert_ok(state_kv_put(db, "gc-test-v1", "old", big, 100000, &err), &err);
+	cmd = sy_xasprintf("touch -d '30 days ago' %s/tmp/kv/*", f->state);
+	test_sh(cmd);
+	free(cmd);
+	assert_ok(state_kv_put(db, "gc-test-v1", "new", big, 100000, &err), &err);
+	assert_ok(pipeline_gc_run(&req, &rep, &err), &err);
+	assert_int_equal(rep.removed.n, 1);
+	assert_string_equal(rep.removed.items[0],
+			    "cache values unused for 14 days: 0 rows, 1 files (0.1 MB)");
+	assert_int_equal(state_kv_get(db, "gc-test-v1", "old", &value, &len, &err), 0);
+	assert_int_equal(state_kv_get(db, "gc-test-v1", "new", &value, &len, &err), 1);
+	free(value);
+	pipeline_gc_report_release(&rep);
+	free(big);
+	free(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -452,6 +480,7 @@ int main(void)
 		T(test_gc_keeps_the_latest_image_build_and_running_pipelines),
 		T(test_gc_keeps_the_snapshot_an_old_release_links_to),
 		T(test_gc_skips_when_another_collection_runs),
+		T(test_gc_removes_cache_values_unused_for_cachedays),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -2,11 +2,15 @@
  * release before schema versions (tests/fixtures/state-db-1f6e588.sql) is
  * upgraded in place with its rows intact and readable through the modules
  * that own them; a failed migration leaves the file as it was; a newer
- * version is refused; processes opening a fresh file at once all succeed. */
+ * version is refused; processes opening a fresh file at once all succeed.
+ * The kv store's values unused for days are collected, rows and files,
+ * and a read keeps a value (its day stamp moves) without a write when it
+ * was already used today. */
 #include "testutil.h"
 
 #include <sqlite3.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "forge/outbox.h"
@@ -435,6 +439,149 @@ static void test_statedb_large_kv_value_is_a_file_and_a_torn_one_is_missing(void
 	free(big);
 }
 
+/* Today in the unit of kv's used stamps (days since the epoch). */
+static long today(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
+/* The used stamp of (test-v1, key): -1 when no row, 0 when NULL. */
+static long used_of(struct fixture *f, const char *key)
+{
+	sqlite3 *db;
+	char *sql = sy_xasprintf("SELECT coalesce(used, 0) FROM kv WHERE ns = 'test-v1' AND "
+				 "key = '%s'", key);
+	long v;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	v = query_long(db, sql);
+	sqlite3_close(db);
+	free(sql);
+	return v;
+}
+
+/* Puts a value of len bytes (a file from 64 KiB) under (test-v1, key). */
+static void kv_put(struct fixture *f, const char *key, size_t len)
+{
+	struct sy_error err = { { 0 } };
+	char *data = sy_xmalloc(len);
+
+	memset(data, 'v', len);
+	assert_ok(state_kv_put(f->db, "test-v1", key, data, len, &err), &err);
+	free(data);
+}
+
+/* Moves the mtime of every file of f's tmp/kv/ days into the past. */
+static void age_files(struct fixture *f, int days)
+{
+	char *cmd = sy_xasprintf("touch -d '%d days ago' %s/tmp/kv/*", days, f->dir);
+
+	test_sh(cmd);
+	free(cmd);
+}
+
+static void test_statedb_kv_values_unused_for_days_are_collected(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct state_kv_collected c;
+	char *value, *sql, *cmd;
+	size_t len;
+	sqlite3 *db;
+
+	kv_put(f, "old-row", 10);
+	kv_put(f, "old-file", 100000);
+	/* What a writer killed before its rename left, and a file not ours. */
+	cmd = sy_xasprintf("cd %s/tmp/kv && echo x >%064d.tmp.123 && echo x >notes", f->dir, 0);
+	test_sh(cmd);
+	free(cmd);
+	age_files(f, 20);
+	sql = sy_xasprintf("UPDATE kv SET used = %ld WHERE key = 'old-row';"
+			   "INSERT INTO kv (ns, key, value) VALUES ('forge-comment', 'pr/1', '7')",
+			   today() - 20);
+	raw_exec(f->db, sql);
+	free(sql);
+	kv_put(f, "new-row", 10);
+	kv_put(f, "new-file", 100000);
+
+	/* 0: never. */
+	assert_ok(state_kv_collect(f->db, 0, time(NULL), &c, &err), &err);
+	assert_int_equal(c.rows + c.files, 0);
+	/* Not for 30 days: only the writer's leftover, older than a day. */
+	assert_ok(state_kv_collect(f->db, 30, time(NULL), &c, &err), &err);
+	assert_int_equal(c.rows, 0);
+	assert_int_equal(c.files, 1);
+	assert_ok(state_kv_collect(f->db, 14, time(NULL), &c, &err), &err);
+	assert_int_equal(c.rows, 1);
+	assert_int_equal(c.files, 1);
+	assert_true(c.bytes >= 100000);
+	/* What was collected reads as a miss; the rest as it was. */
+	assert_int_equal(kv_value(f, "old-row", &value, &len), 0);
+	assert_int_equal(kv_value(f, "old-file", &value, &len), 0);
+	assert_int_equal(kv_value(f, "new-row", &value, &len), 1);
+	assert_int_equal(len, 10);
+	free(value);
+	assert_int_equal(kv_value(f, "new-file", &value, &len), 1);
+	assert_int_equal(len, 100000);
+	free(value);
+	/* The outbox's comment ids have no stamp: never collected. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(query_long(db, "SELECT count(*) FROM kv WHERE ns = 'forge-comment'"), 1);
+	sqlite3_close(db);
+	cmd = sy_xasprintf("test -f %s/tmp/kv/notes && test $(ls %s/tmp/kv | wc -l) = 2", f->dir,
+			   f->dir);
+	test_sh(cmd);
+	free(cmd);
+}
+
+static void test_statedb_kv_read_keeps_a_value_from_collection(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct state_kv_collected c;
+	char *value, *sql;
+	size_t len;
+
+	kv_put(f, "row", 10);
+	kv_put(f, "file", 100000);
+	age_files(f, 20);
+	sql = sy_xasprintf("UPDATE kv SET used = %ld", today() - 20);
+	raw_exec(f->db, sql);
+	free(sql);
+	assert_int_equal(kv_value(f, "row", &value, &len), 1);
+	free(value);
+	assert_int_equal(kv_value(f, "file", &value, &len), 1);
+	free(value);
+	/* A row's stamp waits for the next write (a put here) in memory. */
+	assert_int_equal(used_of(f, "row"), today() - 20);
+	kv_put(f, "other", 10);
+	assert_int_equal(used_of(f, "row"), today());
+	assert_ok(state_kv_collect(f->db, 14, time(NULL), &c, &err), &err);
+	assert_int_equal(c.rows + c.files, 0);
+	assert_int_equal(kv_value(f, "row", &value, &len), 1);
+	free(value);
+	assert_int_equal(kv_value(f, "file", &value, &len), 1);
+	free(value);
+}
+
+static void test_statedb_migration_stamps_cache_rows_but_not_comment_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	sqlite3 *db;
+	char *sql;
+
+	load_fixture(f->db);
+	raw_exec(f->db, "INSERT INTO kv_v1 VALUES ('forge-comment', 'github/1', '42')");
+	assert_ok(state_db_open(f->db, 0, &db, &err), &err);
+	sql = sy_xasprintf("SELECT count(*) FROM kv WHERE used = %ld", today());
+	assert_int_equal(query_long(db, sql), 3);
+	assert_int_equal(query_long(db, "SELECT count(*) FROM kv WHERE used IS NULL"
+					" AND ns = 'forge-comment'"), 1);
+	free(sql);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +601,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_statedb_large_kv_value_is_a_file_and_a_torn_one_is_missing, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_statedb_kv_values_unused_for_days_are_collected,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statedb_kv_read_keeps_a_value_from_collection,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_statedb_migration_stamps_cache_rows_but_not_comment_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
