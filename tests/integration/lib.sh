@@ -5,11 +5,13 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SHIPYARD=$TOP/build/shipyard
 export SHIPYARD_WORKER_CACHE="${SHIPYARD_WORKER_CACHE:-$TOP/build/worker-cache}"
 T=$(mktemp -d /tmp/shipyard-it-XXXXXX)
-# The pid of the service serve_start started, "" when none runs.
+# The pids of the service serve_start started and of the fake forge
+# forge_start started, "" when none runs.
 serve_pid=""
-# A test that sets its own EXIT trap calls serve_kill in it: a failed test
-# must not leave its service running.
-trap 'serve_kill; rm -rf "$T"' EXIT
+forge_pid=""
+# A test that sets its own EXIT trap calls serve_kill and forge_stop in it:
+# a failed test must not leave them running.
+trap 'serve_kill; forge_stop; rm -rf "$T"' EXIT
 
 git_() {
 	git -c user.name=shipyard-test -c user.email=test@shipyard.invalid \
@@ -104,6 +106,31 @@ serve_kill() {
 		wait "$serve_pid" 2>/dev/null || true
 	fi
 	serve_pid=""
+}
+
+# forge_start TOKEN [FAIL]: starts the fake forge (tests/fakeforge/server.js)
+# on a free port, accepting TOKEN, its calls in $T/calls.jsonl and its
+# output in $T/forge.out, with FAIL as its $FAKEFORGE_FAIL (its first
+# answers' errors: "500x2,403x1"); waits until it listens. Sets forge_pid,
+# forge_port and forge (http://127.0.0.1:PORT).
+forge_start() {
+	FAKEFORGE_FAIL=${2:-} node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$1" \
+		>"$T/forge.out" 2>&1 &
+	forge_pid=$!
+	i=0
+	until forge_port=$(sed -n 's/^fakeforge listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/forge.out") &&
+		[ -n "$forge_port" ]; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || { cat "$T/forge.out"; fail "the fake forge did not start"; }
+		sleep 0.1
+	done
+	forge=http://127.0.0.1:$forge_port
+}
+
+# forge_stop: stops the fake forge of forge_start, if it runs.
+forge_stop() {
+	[ -z "$forge_pid" ] || kill "$forge_pid" 2>/dev/null || true
+	forge_pid=""
 }
 
 # repoquery SNAPSHOT_DIR: name-evr.arch of every package dnf sees there.

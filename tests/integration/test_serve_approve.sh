@@ -29,27 +29,11 @@ headA=$(git -C "$work" rev-parse HEAD)
 
 # A fake GitHub when node and the test packages are there: the statuses of
 # the held commit must end in success once it is approved.
-forge_pid=""
-cleanup() {
-	serve_kill
-	[ -z "$forge_pid" ] || kill "$forge_pid" 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
 forge_conf=""
 if command -v node >/dev/null && [ -d "$TOP/tests/npm/node_modules/ajv" ]; then
 	printf '%s\n' ghp_forge_token_never_logged >"$T/forge-token"
 	chmod 600 "$T/forge-token"
-	node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" ghp_forge_token_never_logged \
-		>"$T/forge.out" 2>&1 &
-	forge_pid=$!
-	i=0
-	until forge_port=$(sed -n 's/^fakeforge listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/forge.out") &&
-		[ -n "$forge_port" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || { cat "$T/forge.out"; fail "the fake forge did not start"; }
-		sleep 0.1
-	done
+	forge_start ghp_forge_token_never_logged
 	forge_conf=$(printf '\tforge = github\n\tapi = http://127.0.0.1:%s\n\tproject = example/mini\n\ttokenfile = %s\n' \
 		"$forge_port" "$T/forge-token")
 else

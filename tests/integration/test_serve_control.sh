@@ -34,23 +34,8 @@ printf '%s\n' "$token" >"$T/token"
 printf 'tester %s\n' "$apitoken" >"$T/apitokens"
 chmod 600 "$T/secret" "$T/token" "$T/apitokens"
 
-node "$TOP/tests/fakeforge/server.js" 0 "$T/calls.jsonl" "$token" >"$T/forge.out" 2>&1 &
-forge_pid=$!
-cleanup() {
-	serve_kill
-	kill "$forge_pid" 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
+forge_start "$token"
 [ -n "${KEEP:-}" ] && trap - EXIT
-i=0
-until forge_port=$(sed -n 's/^fakeforge listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/forge.out") &&
-	[ -n "$forge_port" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$T/forge.out"; fail "the fake forge did not start"; }
-	sleep 0.1
-done
-forge=http://127.0.0.1:$forge_port
 
 cat >"$T/serve.conf" <<EOF2
 [serve]
