@@ -22,7 +22,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -I. -I$(BUILD) $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lrpmbuild -lpthread
+# -u: gitwatch/tlscerts.c is linked (from the library archive) though only
+# libgit2 calls it: it defers libgit2's reading of the CA certificates.
+LDLIBS := -Wl,-u,mbedtls_x509_crt_parse_file $(PKG_LIBS) -lrpmbuild -lpthread
 # Unit tests also call the lazily opened libraries themselves (to check what
 # shipyard wrote with them): linked, and shipyard's calls still go through
 # its forwarders (the executable's definitions come first).
