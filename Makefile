@@ -4,8 +4,12 @@
 
 CC ?= gcc
 BUILD := build
-PKGS := libgit2 rpm libsolv libsolvext jansson libarchive libcurl sqlite3 libcrypt \
-	libmicrohttpd openssl glib-2.0 libxml-2.0 libgvc libcgraph
+# (libcrypto, not openssl: libssl's TLS is libcurl's business.)
+PKGS := libgit2 rpm libsolv libsolvext jansson sqlite3 libcrypto libcrypt
+# Libraries only some commands use: compiled against (their headers) but not
+# linked; each is opened on first use (common/dynlib.h, the dl-*.c files),
+# so that a short process such as `shipyard plan` does not load them.
+LAZY_PKGS := libarchive libcurl libmicrohttpd glib-2.0 libxml-2.0 libgvc libcgraph
 
 # The stage directories in data-flow order: each may include only the headers
 # of those before it (scripts/check-includes.sh, run by `make check`).
@@ -18,7 +22,13 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -I. -I$(BUILD) $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lrpmbuild -lcreaterepo_c -lpthread
+# -u: gitwatch/tlscerts.c is linked (from the library archive) though only
+# libgit2 calls it: it defers libgit2's reading of the CA certificates.
+LDLIBS := -Wl,-u,mbedtls_x509_crt_parse_file $(PKG_LIBS) -lrpmbuild -lpthread
+# Unit tests also call the lazily opened libraries themselves (to check what
+# shipyard wrote with them): linked, and shipyard's calls still go through
+# its forwarders (the executable's definitions come first).
+TEST_LDLIBS := $(LDLIBS) $(LAZY_LIBS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -68,11 +78,12 @@ all: deps
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/config.mk: scripts/deps.sh
+$(BUILD)/config.mk: scripts/deps.sh Makefile
 	@scripts/deps.sh
 	@mkdir -p $(BUILD)
-	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
-	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; } > $@.tmp && mv $@.tmp $@
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS) $(LAZY_PKGS))"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
+	   echo "LAZY_LIBS := $$(pkg-config --libs $(LAZY_PKGS)) -lcreaterepo_c"; } > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full command lines.
 Q := $(if $(V),,@)
@@ -107,7 +118,7 @@ $(BUILD)/shipyard: cli/main.c $(BUILD)/libshipyard.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libshipyard-san.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) $< $(BUILD)/libshipyard-san.a $(TEST_LDLIBS) -lcmocka -o $@
 
 $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) $(BUILD)/config.mk
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "imager/boottest.h"
 #include "imager/compose.h"
+#include "imager/configsummary.h"
 #include "imager/imageconfig.h"
 #include "imager/images.h"
 #include "imager/imagevalidate.h"
@@ -30,25 +31,6 @@ static int read_from_git(void *arg, const char *path, char **data, size_t *len,
 	struct read_arg *r = arg;
 
 	return gitwatch_read_file(r->repo, r->commit, path, data, len, err);
-}
-
-/* Lists the image configs of commit: the *.json files directly in dir. */
-static int list_configs(struct gitwatch_repo *repo, const char *commit, const char *dir,
-			struct sy_strv *paths, struct sy_error *err)
-{
-	struct gitwatch_entries files;
-	size_t prefix = strlen(dir) + 1;
-
-	if (gitwatch_list_files(repo, commit, dir, &files, err))
-		return -1;
-	for (size_t i = 0; i < files.n; i++) {
-		const char *path = files.items[i].path, *rest = path + prefix;
-		size_t len = strlen(rest);
-		if (!strchr(rest, '/') && len > 5 && !strcmp(rest + len - 5, ".json"))
-			sy_strv_push(paths, path);
-	}
-	gitwatch_entries_release(&files);
-	return 0;
 }
 
 /* The config name of a config path: its file name without ".json". */
@@ -340,7 +322,7 @@ int imager_stage_run(const struct imager_stage *s, struct sy_error *err)
 	struct sy_strv configs = SY_STRV_INIT;
 	int failed = 0;
 
-	if (list_configs(s->repo, s->commit, s->configs_dir, &configs, err) ||
+	if (imager_config_list(s->repo, s->commit, s->configs_dir, &configs, err) ||
 	    (s->only && select_configs(s, &configs, err))) {
 		sy_strv_release(&configs);
 		return -1;
@@ -361,35 +343,13 @@ static void mark_runtime(const struct planner_graph *g, size_t spec, unsigned ch
 		mark_runtime(g, g->nodes[spec].run_deps[k], seen);
 }
 
-/* 1 when path is a file SystemConfigs[0] of cfg applies to the image
- * (imager_config_load_files). */
-static int applies_file(const struct imager_config *cfg, const char *path)
-{
-	const struct imager_system_config *s = &cfg->systems[0];
-
-	for (size_t i = 0; i < s->nadditional_files; i++)
-		if (!strcmp(s->additional_files[i].source, path))
-			return 1;
-	for (size_t i = 0; i < s->nusers; i++)
-		if (sy_strv_contains(&s->users[i].ssh_pubkey_paths, path))
-			return 1;
-	for (size_t i = 0; i < s->npost_install_scripts; i++)
-		if (!strcmp(s->post_install_scripts[i].path, path))
-			return 1;
-	for (size_t i = 0; i < s->nfinalize_image_scripts; i++)
-		if (!strcmp(s->finalize_image_scripts[i].path, path))
-			return 1;
-	return 0;
-}
-
 static int config_changed(const struct gitwatch_changeset *changes,
-			  const struct imager_config *cfg)
+			  const struct imager_config_summary *cfg)
 {
 	for (size_t c = 0; changes && c < changes->n; c++) {
 		const struct gitwatch_change *ch = &changes->changes[c];
 		const char *path = ch->new_path ? ch->new_path : ch->old_path;
-		if (!strcmp(path, cfg->path) || sy_strv_contains(&cfg->package_lists, path) ||
-		    applies_file(cfg, path))
+		if (sy_strv_contains(&cfg->watched, path))
 			return 1;
 	}
 	return 0;
@@ -426,7 +386,8 @@ static struct pkg_spec *pkg_specs_of(const struct planner_index *index, size_t *
 
 /* Returns 1 when a package cfg lists, or its runtime closure, is rebuilt. */
 static int uses_rebuilt(const struct planner_commit *head, const struct planner_plan *plan,
-			const struct pkg_spec *pkgs, size_t npkgs, const struct imager_config *cfg)
+			const struct pkg_spec *pkgs, size_t npkgs,
+			const struct imager_config_summary *cfg)
 {
 	unsigned char *seen;
 	int hit = 0;
@@ -458,28 +419,25 @@ static int uses_rebuilt(const struct planner_commit *head, const struct planner_
 }
 
 int imager_configs_affected(struct gitwatch_repo *repo, const struct planner_commit *head,
-			    const char *configs_dir, const struct planner_plan *plan,
-			    const struct gitwatch_changeset *changes, struct sy_strv *out,
-			    struct sy_error *err)
+			    const char *configs_dir, const char *db_path,
+			    const struct planner_plan *plan, const struct gitwatch_changeset *changes,
+			    struct sy_strv *out, struct sy_error *err)
 {
-	struct sy_strv configs = SY_STRV_INIT;
+	struct imager_config_summaries configs;
 	struct pkg_spec *pkgs;
 	size_t npkgs;
 
-	if (list_configs(repo, head->oid, configs_dir, &configs, err))
+	if (imager_config_summaries_load(repo, head->oid, configs_dir, db_path, &configs, err))
 		return -1;
 	pkgs = pkg_specs_of(&head->index, &npkgs);
 	for (size_t i = 0; i < configs.n; i++) {
-		struct imager_config cfg;
-		struct sy_error perr = { { 0 } };
-		char *json = NULL;
-		if (read_config(repo, head->oid, configs.items[i], &cfg, &json, &perr) ||
-		    config_changed(changes, &cfg) || uses_rebuilt(head, plan, pkgs, npkgs, &cfg))
-			sy_strv_push(out, configs.items[i]);
-		imager_config_release(&cfg);
-		free(json);
+		const struct imager_config_summary *cfg = &configs.items[i];
+
+		if (cfg->error || config_changed(changes, cfg) ||
+		    uses_rebuilt(head, plan, pkgs, npkgs, cfg))
+			sy_strv_push(out, cfg->path);
 	}
 	free(pkgs);
-	sy_strv_release(&configs);
+	imager_config_summaries_release(&configs);
 	return 0;
 }

@@ -78,11 +78,13 @@ int imager_config_read(struct gitwatch_repo *repo, const char *commit, const cha
  * (AdditionalFiles, scripts, SSH key files) changed in changes,
  * or a package it lists, or one that package Requires (through the graph's
  * runtime edges), comes from a spec of the plan. A config that does not
- * parse counts as affected. configs_dir is the head's config directory.
- * Returns 0, or -1 with err when the configs cannot be listed. */
+ * parse counts as affected. configs_dir is the head's config directory;
+ * db_path, the state database whose kv store keeps what the configs list
+ * (imager/configsummary.h), or NULL to read them all. Returns 0, or -1 with
+ * err when the configs cannot be listed. */
 int imager_configs_affected(struct gitwatch_repo *repo, const struct planner_commit *head,
-			    const char *configs_dir, const struct planner_plan *plan,
-			    const struct gitwatch_changeset *changes, struct sy_strv *out,
-			    struct sy_error *err);
+			    const char *configs_dir, const char *db_path,
+			    const struct planner_plan *plan, const struct gitwatch_changeset *changes,
+			    struct sy_strv *out, struct sy_error *err);
 
 #endif

@@ -344,8 +344,11 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 			name_broken_provider(p, b);
 	pipeline_timing("plan", p->head.oid, t0);
 	t0 = sy_now_s();
-	if (imager_configs_affected(p->repo, &p->head, p->head.distro.imageconfigs_dir, &p->plan,
-				    &p->changes, &p->images, err))
+	char *db = state_db_path(p->state);
+	int rc = imager_configs_affected(p->repo, &p->head, p->head.distro.imageconfigs_dir, db,
+					 &p->plan, &p->changes, &p->images, err);
+	free(db);
+	if (rc)
 		return -1;
 	pipeline_timing("images", p->head.oid, t0);
 	return 0;

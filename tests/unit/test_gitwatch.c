@@ -1,8 +1,12 @@
 /* gitwatch: revisions, files at a commit, changesets, materialising. */
 #include "testutil.h"
 
+#include <git2.h>
+#include <sys/stat.h>
+
 #include "gitwatch/changeset.h"
 #include "gitwatch/repo.h"
+#include "gitwatch/tlscerts.h"
 
 static char *repo_dir;
 
@@ -324,6 +328,27 @@ static void test_tree_with_a_name_twice_is_refused_and_writes_nothing_outside(vo
 	}
 }
 
+/* libgit2 starts without reading the system CA bundle (Debian's libgit2
+ * location); it is read on demand, and forgotten when libgit2 frees it. */
+static void test_ca_certificates_wait_until_a_tls_session_needs_them(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	if (stat("/etc/ssl/certs/ca-certificates.crt", &st))
+		skip();
+	assert_false(gitwatch_tls_certs_deferred());
+	git_libgit2_init();
+	assert_true(gitwatch_tls_certs_deferred());
+	assert_int_equal(gitwatch_tls_certs_load(), 0);
+	assert_false(gitwatch_tls_certs_deferred());
+	git_libgit2_shutdown();
+	git_libgit2_init();
+	assert_true(gitwatch_tls_certs_deferred());
+	git_libgit2_shutdown();
+	assert_false(gitwatch_tls_certs_deferred());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_listing_since_another_commit_is_the_walked_listing),
 		cmocka_unit_test(test_listing_since_refuses_unsafe_names),
 		cmocka_unit_test(test_tree_with_a_name_twice_is_refused_and_writes_nothing_outside),
+		cmocka_unit_test(test_ca_certificates_wait_until_a_tls_session_needs_them),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
