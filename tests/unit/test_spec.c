@@ -940,6 +940,45 @@ static void test_specs_read_smp_build_ncpus_runs_no_process(void **state)
 	planner_spec_release(&s);
 }
 
+/* Readers started ahead read what planner_specs_read reads, once. */
+static void test_readers_started_ahead_read_like_specs_read(void **state)
+{
+	static const char text[] = "Name: a\nVersion: %(echo 1)\nRelease: 2%{?dist}\nSummary: s\n"
+				   "License: MIT\n%description\nd\n%files\n";
+	struct planner_spec_input in = { "SPECS/a/a.spec", text, strlen(text) };
+	struct planner_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+	struct planner_readers *rd;
+	struct planner_spec ahead, plain, again;
+	char *a, *b;
+
+	(void)state;
+	plain_ctx(&ctx);
+	memset(&ahead, 0, sizeof(ahead));
+	memset(&again, 0, sizeof(again));
+	rd = planner_readers_start(&ctx, 1, 1, &err);
+	assert_non_null(rd);
+	assert_ok(planner_readers_read(rd, &in, 1, NULL, &ahead, &err), &err);
+	assert_int_equal(planner_readers_read(rd, &in, 1, NULL, &again, &err), -1);
+	planner_readers_free(rd);
+	read_one("SPECS/a/a.spec", text, &plain);
+	assert_null(ahead.error);
+	assert_string_equal(ahead.release, "2.azl3");
+	a = planner_spec_to_json(&ahead);
+	b = planner_spec_to_json(&plain);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	planner_spec_release(&ahead);
+	planner_spec_release(&again);
+	planner_spec_release(&plain);
+	/* Started and never given a spec: they end all the same. */
+	rd = planner_readers_start(&ctx, 2, 3, &err);
+	assert_non_null(rd);
+	planner_readers_free(rd);
+	planner_macro_ctx_release(&ctx);
+}
+
 static void test_dep_format_writes_operators(void **state)
 {
 	struct planner_dep any = { "zlib", 0, NULL };
@@ -1056,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_specs_read_fails_spec_when_sandbox_cannot_be_built),
 		cmocka_unit_test(test_specs_read_smp_build_ncpus_prints_what_the_shell_does),
 		cmocka_unit_test(test_specs_read_smp_build_ncpus_runs_no_process),
+		cmocka_unit_test(test_readers_started_ahead_read_like_specs_read),
 		cmocka_unit_test(test_dep_format_writes_operators),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_every_field),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_parse_error),
