@@ -142,9 +142,12 @@ int planner_specs_read_with(const struct planner_spec_input *inputs, size_t n,
  * planner_readers_start, planner_readers_read, planner_readers_free. */
 struct planner_readers;
 
-/* Starts readers for ctx (which must stay valid until planner_readers_free)
- * as planner_specs_read_with would for nspecs specs: min(jobs, nspecs) of
- * them (jobs <= 0: number of cores; at most 32); none when nspecs is 0.
+/* Starts readers for ctx as planner_specs_read_with would for nspecs
+ * specs: min(jobs, nspecs) of them (jobs <= 0: number of cores; at most
+ * 32); none when nspecs is 0. Each applies ctx as it starts: ctx must stay
+ * valid and unchanged until planner_readers_free (a context replaced
+ * meanwhile needs readers of its own). Worth it only where a core is idle
+ * meanwhile: on a busy machine the readers take the caller's CPU.
  * Returns them (free with planner_readers_free), or NULL with err set when
  * none could start. */
 struct planner_readers *planner_readers_start(const struct planner_macro_ctx *ctx, int jobs,
