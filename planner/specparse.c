@@ -428,16 +428,24 @@ static const char smp_lua[] =
 	"end}";
 
 /* Whether getconf _NPROCESSORS_ONLN, run by a spec, prints %{getncpus}:
- * glibc counts the online CPUs from /sys, else /proc/stat, else the
- * affinity mask, which is what rpm counts; and getconf is there for the
- * spec's user to run. */
+ * glibc (getconf's, which is this process's) counts the online CPUs from
+ * /sys, else /proc/stat, else the affinity mask, which is what rpm counts
+ * (checked here: an older glibc has other fallbacks); and getconf is there
+ * for the spec's user to run. */
 static int smp_getconf_same(void)
 {
 	struct stat st;
+	char *rpm_count;
+	int same;
 
-	return access("/sys/devices/system/cpu/online", F_OK) != 0 &&
-	       access("/proc/stat", F_OK) != 0 && stat("/usr/bin/getconf", &st) == 0 &&
-	       S_ISREG(st.st_mode) && (st.st_mode & S_IXOTH);
+	if (access("/sys/devices/system/cpu/online", F_OK) == 0 ||
+	    access("/proc/stat", F_OK) == 0 || stat("/usr/bin/getconf", &st) != 0 ||
+	    !S_ISREG(st.st_mode) || !(st.st_mode & S_IXOTH))
+		return 0;
+	rpm_count = rpmExpand("%{getncpus}", NULL);
+	same = atol(rpm_count) > 0 && atol(rpm_count) == sysconf(_SC_NPROCESSORS_ONLN);
+	free(rpm_count);
+	return same;
 }
 
 /* The Lua form of body, a definition of %_smp_build_ncpus, when it is one
