@@ -470,7 +470,10 @@ static void smp_build_ncpus_in_lua(const struct planner_macro_ctx *ctx)
 	for (size_t i = 0; i < ctx->defines.n; i++)
 		if (!strncmp(ctx->defines.items[i], SMP_NAME, strlen(SMP_NAME)))
 			return;
-	while (n < LEN(bodies) && rpmMacroIsDefined(NULL, SMP_NAME)) {
+	/* A parametric definition (and what lies below it) stays as it is:
+	 * pushed back, it would lose its options. */
+	while (n < LEN(bodies) && rpmMacroIsDefined(NULL, SMP_NAME) &&
+	       !rpmMacroIsParametric(NULL, SMP_NAME)) {
 		bodies[n++] = rpmExpand("%{macrobody:" SMP_NAME "}", NULL);
 		rpmPopMacro(NULL, SMP_NAME);
 	}
