@@ -136,6 +136,37 @@ int planner_specs_read_with(const struct planner_spec_input *inputs, size_t n,
 			    const struct planner_read_progress *progress,
 			    struct planner_spec *out, struct sy_error *err);
 
+/* Readers started ahead of the specs they will read, so that their
+ * sandboxes are built and the macro context applied (about 20 ms) while
+ * the caller does other work. planner_specs_read_with is
+ * planner_readers_start, planner_readers_read, planner_readers_free. */
+struct planner_readers;
+
+/* Starts readers for ctx as planner_specs_read_with would for nspecs
+ * specs: min(jobs, nspecs) of them (jobs <= 0: number of cores; at most
+ * 32); none when nspecs is 0. Each applies ctx as it starts: ctx must stay
+ * valid and unchanged until planner_readers_free (a context replaced
+ * meanwhile needs readers of its own). Worth it only where a core is idle
+ * meanwhile: on a busy machine the readers take the caller's CPU.
+ * Returns them (free with planner_readers_free), or NULL with err set when
+ * none could start. */
+struct planner_readers *planner_readers_start(const struct planner_macro_ctx *ctx, int jobs,
+					      size_t nspecs, struct sy_error *err);
+
+/* planner_specs_read_with with readers from planner_readers_start (more
+ * are started when n asks for more, or to replace those that ended), once
+ * per rd: returns as soon as every spec is read, with out as described
+ * there; the readers end meanwhile, and planner_readers_free waits for
+ * them. Returns 0, or -1 with err set when no reader can be started at
+ * all or rd was already read with. */
+int planner_readers_read(struct planner_readers *rd, const struct planner_spec_input *inputs,
+			 size_t n, const struct planner_read_progress *progress,
+			 struct planner_spec *out, struct sy_error *err);
+
+/* Ends the readers of rd (their servers at their end of file, waited for),
+ * removes their directories and cgroups, frees rd. rd may be NULL. */
+void planner_readers_free(struct planner_readers *rd);
+
 /* Encodes what a reader learnt of spec (every field but path and excluded)
  * as one compact JSON object, the format the reader children write into
  * their pipe: {"name", "epoch", "version", "release", "packages": [{"name",

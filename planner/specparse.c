@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -23,6 +24,7 @@
 #include <rpm/rpmtd.h>
 
 #include "common/fs.h"
+#include "common/util.h"
 #include "planner/spec-private.h"
 
 /* First error librpm logged while reading the spec. */
@@ -391,6 +393,99 @@ void planner_spec_parse_and_exit(const struct planner_spec_input *in,
 	write_result(res, out_fd);
 }
 
+/* %_smp_build_ncpus as rpm's platform macros define it, and as the Azure
+ * Linux macros do: a shell at every expansion, with a getconf in it for
+ * the latter; %_smp_mflags expands it, three times for a spec whose %build
+ * uses %make_build, a few milliseconds each. */
+#define SMP_NAME "_smp_build_ncpus"
+#define SMP_HEAD "%([ -z \"$RPM_BUILD_NCPUS\" ] \\\n\t&& RPM_BUILD_NCPUS="
+#define SMP_TAIL                                                                            \
+	"; \\\n        ncpus_max=%{?_smp_ncpus_max}; \\\n        if [ -n \"$ncpus_max\" ] && " \
+	"[ \"$ncpus_max\" -gt 0 ] && [ \"$RPM_BUILD_NCPUS\" -gt \"$ncpus_max\" ]; then "     \
+	"RPM_BUILD_NCPUS=\"$ncpus_max\"; fi; \\\n        echo \"$RPM_BUILD_NCPUS\";)"
+static const char smp_rpm[] = SMP_HEAD "\"%{getncpus}\"" SMP_TAIL;
+static const char smp_getconf[] = SMP_HEAD "\"`/usr/bin/getconf _NPROCESSORS_ONLN`\"" SMP_TAIL;
+/* The same in Lua, with no process: what the shell prints, where it can
+ * tell without running it (no RPM_BUILD_NCPUS in the environment, and a
+ * %_smp_ncpus_max undefined or of digits only, which its expansion then
+ * is); otherwise the shell above, as before. %{getncpus} counts the CPUs
+ * of the process's affinity mask, as getconf does in the reader's sandbox,
+ * which has no /sys or /proc (smp_getconf_same). */
+static const char smp_lua[] =
+	"%%{lua:\n"
+	"local e = os.getenv(\"RPM_BUILD_NCPUS\")\n"
+	"local m, plain = \"\", true\n"
+	"if rpm.isdefined(\"_smp_ncpus_max\") then\n"
+	"  m = rpm.expand(\"%%{macrobody:_smp_ncpus_max}\")\n"
+	"  plain = m:match(\"^[0-9]+$\") ~= nil and #m <= 9\n"
+	"end\n"
+	"if (e == nil or e == \"\") and plain then\n"
+	"  local n = rpm.expand(\"%%{getncpus}\")\n"
+	"  if m ~= \"\" and tonumber(m) > 0 and tonumber(n) > tonumber(m) then n = m end\n"
+	"  print(n)\n"
+	"else\n"
+	"  print(rpm.expand([==[%s]==]))\n"
+	"end}";
+
+/* Whether getconf _NPROCESSORS_ONLN, run by a spec, prints %{getncpus}:
+ * glibc (getconf's, which is this process's) counts the online CPUs from
+ * /sys, else /proc/stat, else the affinity mask, which is what rpm counts
+ * (checked here: an older glibc has other fallbacks); and getconf is there
+ * for the spec's user to run. */
+static int smp_getconf_same(void)
+{
+	struct stat st;
+	char *rpm_count;
+	int same;
+
+	if (access("/sys/devices/system/cpu/online", F_OK) == 0 ||
+	    access("/proc/stat", F_OK) == 0 || stat("/usr/bin/getconf", &st) != 0 ||
+	    !S_ISREG(st.st_mode) || !(st.st_mode & S_IXOTH))
+		return 0;
+	rpm_count = rpmExpand("%{getncpus}", NULL);
+	same = atol(rpm_count) > 0 && atol(rpm_count) == sysconf(_SC_NPROCESSORS_ONLN);
+	free(rpm_count);
+	return same;
+}
+
+/* The Lua form of body, a definition of %_smp_build_ncpus, when it is one
+ * of the shell forms above; else NULL. */
+static char *smp_fast_body(const char *body, int getconf_same)
+{
+	if (strcmp(body, smp_rpm) && (strcmp(body, smp_getconf) || !getconf_same))
+		return NULL;
+	return sy_xasprintf(smp_lua, body);
+}
+
+/* Gives every definition of %_smp_build_ncpus of the macro files that is a
+ * shell form its Lua form, keeping the stack of definitions as it was (a
+ * spec's %undefine shows the one below). None is touched when the context
+ * defines it on the command line. */
+static void smp_build_ncpus_in_lua(const struct planner_macro_ctx *ctx)
+{
+	char *bodies[16];
+	size_t n = 0;
+	int same = smp_getconf_same();
+
+	for (size_t i = 0; i < ctx->defines.n; i++)
+		if (!strncmp(ctx->defines.items[i], SMP_NAME, strlen(SMP_NAME)))
+			return;
+	/* A parametric definition (and what lies below it) stays as it is:
+	 * pushed back, it would lose its options. */
+	while (n < LEN(bodies) && rpmMacroIsDefined(NULL, SMP_NAME) &&
+	       !rpmMacroIsParametric(NULL, SMP_NAME)) {
+		bodies[n++] = rpmExpand("%{macrobody:" SMP_NAME "}", NULL);
+		rpmPopMacro(NULL, SMP_NAME);
+	}
+	while (n--) {
+		char *fast = smp_fast_body(bodies[n], same);
+
+		rpmPushMacro(NULL, SMP_NAME, NULL, fast ? fast : bodies[n], RMIL_MACROFILES);
+		free(fast);
+		free(bodies[n]);
+	}
+}
+
 int planner_spec_ctx_apply(const struct planner_macro_ctx *ctx, struct sy_error *err)
 {
 	struct log_capture cap = { NULL };
@@ -399,6 +494,8 @@ int planner_spec_ctx_apply(const struct planner_macro_ctx *ctx, struct sy_error 
 	/* What the macro files log is not a spec's error: kept from stderr. */
 	rpmlogSetCallback(log_callback, &cap);
 	rc = planner_macro_ctx_apply(ctx, err);
+	if (rc == 0)
+		smp_build_ncpus_in_lua(ctx);
 	rpmlogSetCallback(NULL, NULL);
 	free(cap.first_error);
 	return rc;

@@ -429,11 +429,11 @@ static void drop_reader(struct pool *p, size_t i)
 		p->rs[i].child.tick_arg = &p->rs[i].cgroup;
 }
 
-/* Starts readers up to the pool's size while inputs are left. Returns 0, or
- * -1 when none runs and none could start. */
-static int fill(struct pool *p)
+/* Starts readers up to the pool's size, or to want when fewer. Returns 0,
+ * or -1 when none runs and none could start. */
+static int fill(struct pool *p, size_t want)
 {
-	while (p->nr < p->max && p->nr < p->n - p->next) {
+	while (p->nr < p->max && p->nr < want) {
 		if (reader_start(&p->rs[p->nr], free_slot(p->rs, p->nr), p->ctx, &p->start_err))
 			break;
 		p->nr++;
@@ -519,6 +519,100 @@ static void tell(struct pool *p, const struct planner_read_progress *progress, d
 	progress->fn(progress->arg, done, p->n);
 }
 
+/* 1 when a reader of p reads a spec. */
+static int any_busy(const struct pool *p)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		if (p->rs[i].busy != NO_SPEC)
+			return 1;
+	return 0;
+}
+
+struct planner_readers {
+	struct pool p;
+	int used; /* planner_readers_read was called: its readers are ending */
+};
+
+struct planner_readers *planner_readers_start(const struct planner_macro_ctx *ctx, int jobs,
+					      size_t nspecs, struct sy_error *err)
+{
+	struct planner_readers *rd = sy_xcalloc(1, sizeof(*rd));
+
+	if (jobs <= 0)
+		jobs = default_jobs();
+	if (jobs > READER_SLOTS / 2)
+		jobs = READER_SLOTS / 2;
+	rd->p.ctx = ctx;
+	rd->p.max = (size_t)jobs;
+	rd->p.rs = sy_xcalloc(rd->p.max, sizeof(*rd->p.rs));
+	if (nspecs && fill(&rd->p, nspecs) != 0) {
+		sy_error_set(err, "%s", rd->p.start_err.msg);
+		planner_readers_free(rd);
+		return NULL;
+	}
+	return rd;
+}
+
+int planner_readers_read(struct planner_readers *rd, const struct planner_spec_input *inputs,
+			 size_t n, const struct planner_read_progress *progress,
+			 struct planner_spec *out, struct sy_error *err)
+{
+	struct pool *p = &rd->p;
+	double last = sy_now_s();
+
+	if (rd->used)
+		return sy_error_set(err, "spec readers: read twice");
+	rd->used = 1;
+	p->inputs = inputs;
+	p->n = n;
+	p->next = 0;
+	p->out = out;
+	for (size_t i = 0; i < n; i++)
+		out[i].path = sy_xstrdup(inputs[i].path);
+	while (p->next < n || any_busy(p)) {
+		if (p->next < n && fill(p, n - p->next) != 0) {
+			if (p->next == 0)
+				return sy_error_set(err, "%s", p->start_err.msg);
+			/* Earlier specs were read; this one cannot be: report it. */
+			out[p->next].error = sy_xasprintf("%s: %s", inputs[p->next].path,
+							  p->start_err.msg);
+			out[p->next].error_transient = 1;
+			p->next++;
+			continue;
+		}
+		step(p);
+		tell(p, progress, &last, 0);
+		if (any_busy(p) || (p->next < n && p->nr))
+			wait_news(p);
+	}
+	/* Readers left idle get their end of file: their servers end. */
+	step(p);
+	tell(p, progress, &last, 1);
+	return 0;
+}
+
+void planner_readers_free(struct planner_readers *rd)
+{
+	if (!rd)
+		return;
+	/* At their end of file the servers end, then their namespaces: waited
+	 * for, so that the cgroup is empty when removed. */
+	for (size_t i = 0; i < rd->p.nr; i++)
+		if (rd->p.rs[i].sock >= 0 && rd->p.rs[i].busy == NO_SPEC) {
+			close(rd->p.rs[i].sock);
+			rd->p.rs[i].sock = -1;
+		}
+	while (rd->p.nr) {
+		struct reader *r = &rd->p.rs[rd->p.nr - 1];
+
+		if (r->busy == NO_SPEC && !r->child.finished)
+			sy_child_finish(&r->child);
+		drop_reader(&rd->p, rd->p.nr - 1);
+	}
+	free(rd->p.rs);
+	free(rd);
+}
+
 int planner_specs_read(const struct planner_spec_input *inputs, size_t n,
 		       const struct planner_macro_ctx *ctx, int jobs,
 		       struct planner_spec *out, struct sy_error *err)
@@ -531,36 +625,9 @@ int planner_specs_read_with(const struct planner_spec_input *inputs, size_t n,
 			    const struct planner_read_progress *progress,
 			    struct planner_spec *out, struct sy_error *err)
 {
-	struct pool p = { .inputs = inputs, .n = n, .ctx = ctx, .out = out };
-	double last = sy_now_s();
+	struct planner_readers *rd = planner_readers_start(ctx, jobs, 0, err);
+	int rc = planner_readers_read(rd, inputs, n, progress, out, err);
 
-	if (jobs <= 0)
-		jobs = default_jobs();
-	if (jobs > READER_SLOTS / 2)
-		jobs = READER_SLOTS / 2;
-	p.max = (size_t)jobs;
-	p.rs = sy_xcalloc(p.max, sizeof(*p.rs));
-	for (size_t i = 0; i < n; i++)
-		out[i].path = sy_xstrdup(inputs[i].path);
-	while (p.next < n || p.nr > 0) {
-		if (p.next < n && fill(&p) != 0) {
-			if (p.next == 0) {
-				free(p.rs);
-				return sy_error_set(err, "%s", p.start_err.msg);
-			}
-			/* Earlier specs were read; this one cannot be: report it. */
-			out[p.next].error = sy_xasprintf("%s: %s", inputs[p.next].path,
-							 p.start_err.msg);
-			out[p.next].error_transient = 1;
-			p.next++;
-			continue;
-		}
-		step(&p);
-		tell(&p, progress, &last, 0);
-		if (p.nr)
-			wait_news(&p);
-	}
-	tell(&p, progress, &last, 1);
-	free(p.rs);
-	return 0;
+	planner_readers_free(rd);
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "planner/macros.h"
 #include "planner/spec.h"
 #include "gitwatch/repo.h"
@@ -872,6 +873,112 @@ static void test_specs_read_fails_spec_when_sandbox_cannot_be_built(void **state
 	planner_macro_ctx_release(&ctx);
 }
 
+/* Parses one hand-written spec with ctx. */
+static void read_one_with(const struct planner_macro_ctx *ctx, const char *text,
+			  struct planner_spec *out)
+{
+	struct planner_spec_input in = { "SPECS/n/n.spec", text, strlen(text) };
+	struct sy_error err = { { 0 } };
+
+	memset(out, 0, sizeof(*out));
+	assert_ok(planner_specs_read(&in, 1, ctx, 1, out, &err), &err);
+	assert_null(out->error);
+}
+
+/* %_smp_build_ncpus, expanded without a shell, is what its shell prints:
+ * the CPUs getconf counts, %_smp_ncpus_max when fewer, and the shell's own
+ * answer where the environment has RPM_BUILD_NCPUS or %_smp_ncpus_max is
+ * more than digits. With rpm's platform
+ * macros (the plain context) and with the distribution's. */
+static void test_specs_read_smp_build_ncpus_prints_what_the_shell_does(void **state)
+{
+	static const char *const texts[][2] = {
+		{ "", "%(getconf _NPROCESSORS_ONLN)" },
+		{ "%define _smp_ncpus_max 1\n", "1" },
+		{ "%{lua: posix.setenv(\"RPM_BUILD_NCPUS\", \"7\")}\n", "7" },
+		{ "%define _smp_ncpus_max %{nil}1\n", "1" },
+	};
+	struct planner_macro_ctx plain;
+
+	(void)state;
+	plain_ctx(&plain);
+	for (int c = 0; c < 2; c++) {
+		const struct planner_macro_ctx *ctx = c ? &sample.ctx : &plain;
+
+		if (c && !sample.loaded)
+			break;
+		for (size_t i = 0; i < LEN(texts); i++) {
+			char *text = sy_xasprintf("%sName: n\nVersion: %s\nRelease: %%{_smp_build_ncpus}\n"
+						  "Summary: s\nLicense: MIT\n%%description\nd\n%%files\n",
+						  texts[i][0], texts[i][1]);
+			struct planner_spec s;
+
+			read_one_with(ctx, text, &s);
+			assert_string_equal(s.release, s.version);
+			planner_spec_release(&s);
+			free(text);
+		}
+	}
+	planner_macro_ctx_release(&plain);
+}
+
+/* ... and starts no process: the spec's pids, given in order in the
+ * sandbox's pid namespace, follow each other around it. */
+static void test_specs_read_smp_build_ncpus_runs_no_process(void **state)
+{
+	static const char text[] = "Name: n\nVersion: %(echo $$)\n%global n %{_smp_build_ncpus}\n"
+				   "Release: %(echo $$)\nSummary: s\nLicense: MIT\n"
+				   "%description\nd\n%files\n";
+	struct planner_spec s;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* no pid namespace without the sandbox */
+	require_sample();
+	read_one_with(&sample.ctx, text, &s);
+	assert_int_equal(atoi(s.release), atoi(s.version) + 1);
+	planner_spec_release(&s);
+}
+
+/* Readers started ahead read what planner_specs_read reads, once. */
+static void test_readers_started_ahead_read_like_specs_read(void **state)
+{
+	static const char text[] = "Name: a\nVersion: %(echo 1)\nRelease: 2%{?dist}\nSummary: s\n"
+				   "License: MIT\n%description\nd\n%files\n";
+	struct planner_spec_input in = { "SPECS/a/a.spec", text, strlen(text) };
+	struct planner_macro_ctx ctx;
+	struct sy_error err = { { 0 } };
+	struct planner_readers *rd;
+	struct planner_spec ahead, plain, again;
+	char *a, *b;
+
+	(void)state;
+	plain_ctx(&ctx);
+	memset(&ahead, 0, sizeof(ahead));
+	memset(&again, 0, sizeof(again));
+	rd = planner_readers_start(&ctx, 1, 1, &err);
+	assert_non_null(rd);
+	assert_ok(planner_readers_read(rd, &in, 1, NULL, &ahead, &err), &err);
+	assert_int_equal(planner_readers_read(rd, &in, 1, NULL, &again, &err), -1);
+	planner_readers_free(rd);
+	read_one("SPECS/a/a.spec", text, &plain);
+	assert_null(ahead.error);
+	assert_string_equal(ahead.release, "2.azl3");
+	a = planner_spec_to_json(&ahead);
+	b = planner_spec_to_json(&plain);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	planner_spec_release(&ahead);
+	planner_spec_release(&again);
+	planner_spec_release(&plain);
+	/* Started and never given a spec: they end all the same. */
+	rd = planner_readers_start(&ctx, 2, 3, &err);
+	assert_non_null(rd);
+	planner_readers_free(rd);
+	planner_macro_ctx_release(&ctx);
+}
+
 static void test_dep_format_writes_operators(void **state)
 {
 	struct planner_dep any = { "zlib", 0, NULL };
@@ -986,6 +1093,9 @@ int main(void)
 		cmocka_unit_test(test_specs_read_fork_bomb_does_not_starve_other_spec),
 		cmocka_unit_test(test_specs_read_leaves_no_background_process),
 		cmocka_unit_test(test_specs_read_fails_spec_when_sandbox_cannot_be_built),
+		cmocka_unit_test(test_specs_read_smp_build_ncpus_prints_what_the_shell_does),
+		cmocka_unit_test(test_specs_read_smp_build_ncpus_runs_no_process),
+		cmocka_unit_test(test_readers_started_ahead_read_like_specs_read),
 		cmocka_unit_test(test_dep_format_writes_operators),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_every_field),
 		cmocka_unit_test(test_spec_json_round_trip_keeps_parse_error),
