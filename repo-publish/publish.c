@@ -285,7 +285,7 @@ static int write_repodata(const char *dir, struct pub_pkg *pkgs, size_t n, int w
 	for (size_t i = 0; i < n; i++)
 		if (pkgs[i].srpm == want)
 			list[count++] = pkgs[i].pkg;
-	rc = repodata_write(dir, list, count, sqlite, err);
+	rc = repodata_write_dir(dir, list, count, sqlite, err);
 	free(list);
 	return rc;
 }

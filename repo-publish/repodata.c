@@ -783,8 +783,8 @@ static int write_lists(const char *repodata, struct repodata_pkg *const *pkgs, s
 	return rc;
 }
 
-int repodata_write(const char *dir, struct repodata_pkg *const *pkgs, size_t n, int sqlite,
-		   struct sy_error *err)
+int repodata_write_dir(const char *dir, struct repodata_pkg *const *pkgs, size_t n, int sqlite,
+		       struct sy_error *err)
 {
 	char *repodata = sy_xasprintf("%s/repodata", dir);
 	cr_RepomdRecord *recs[NLISTS] = { NULL, NULL, NULL };

@@ -31,7 +31,7 @@ struct repodata_pkg;
  * SHA-256 repomd.xml records, split into one entry per package. *prev
  * receives them, or NULL when there is nothing to reuse: dir has no
  * repodata/repomd.xml, or its entries were not made the way
- * repodata_write makes them now (its repo tag names another
+ * repodata_write_dir makes them now (its repo tag names another
  * libcreaterepo_c or other settings: its packages are read once, so that
  * formats never mix); free with repodata_previous_free. Returns 0, or -1 with err
  * ("<file>: checksum differs from repomd.xml", "<file>: package 12: no
@@ -90,7 +90,7 @@ void repodata_pkg_free(struct repodata_pkg *pkg);
  * a temporary name and renamed), with a repo tag saying how the entries
  * were made. Returns 0, or -1 with err; on error dir
  * may hold part of repodata/ and the caller removes it. */
-int repodata_write(const char *dir, struct repodata_pkg *const *pkgs, size_t n, int sqlite,
-		   struct sy_error *err);
+int repodata_write_dir(const char *dir, struct repodata_pkg *const *pkgs, size_t n, int sqlite,
+		       struct sy_error *err);
 
 #endif
