@@ -103,6 +103,12 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 	}
 	threaded = !cached && pthread_create(&thread, NULL, graph_thread_main, &t) == 0;
 	rc = p->has_base ? read_base_keys(p, err) : 0;
+	/* The head's own inputs need no graph: computed while it is made. */
+	t0 = sy_now_s();
+	if (rc == 0)
+		rc = planner_commit_keys_begin(&p->settings, &p->head, &p->head.distro,
+					       p->has_base ? &p->base : NULL, err);
+	pipeline_timing("inputs", p->head.oid, t0);
 	if (threaded) {
 		pthread_join(thread, NULL);
 		if (t.rc && rc == 0) {

@@ -471,23 +471,28 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct planner_index
 	return 0;
 }
 
-int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index *index,
-			 const struct planner_graph *graph,
-			 const struct planner_key_settings *settings, struct planner_keys *keys,
-			 struct sy_error *err)
+int planner_keys_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
+			const struct planner_key_settings *settings, struct planner_keys *keys,
+			struct sy_error *err)
 {
 	size_t n = index->nspecs;
-	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
-			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
-	int rc;
 
 	memset(keys, 0, sizeof(*keys));
 	keys->n = n;
 	keys->inputs = sy_xcalloc(n + 1, sizeof(*keys->inputs));
 	keys->keys = sy_xcalloc(n + 1, sizeof(*keys->keys));
 	global_digest(index, settings->worker_digest, keys->global);
-	rc = compute_inputs(repo, index, settings, keys, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	return compute_inputs(repo, index, settings, keys, err);
+}
+
+void planner_keys_finish(const struct planner_index *index, const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys)
+{
+	size_t n = index->nspecs;
+	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
+
+	for (size_t i = 0; i < n; i++) {
 		k.policy[i] = settings->policy;
 		if (settings->spec_policy) {
 			char *id = planner_spec_id(&index->specs[i]);
@@ -499,14 +504,24 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 	}
 	if (k.max_layers)
 		k.layer = sy_xcalloc((size_t)(k.max_layers + 1) * n + 1, sizeof(*k.layer));
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (k.state[i] == 0)
 			key_of(&k, i);
 	free(k.layer);
 	free(k.policy);
 	free(k.state);
 	sy_buf_release(&k.bytes);
-	return rc;
+}
+
+int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index *index,
+			 const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys,
+			 struct sy_error *err)
+{
+	if (planner_keys_inputs(repo, index, settings, keys, err))
+		return -1;
+	planner_keys_finish(index, graph, settings, keys);
+	return 0;
 }
 
 void planner_keys_release(struct planner_keys *keys)

@@ -78,6 +78,18 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 			 const struct planner_key_settings *settings, struct planner_keys *keys,
 			 struct sy_error *err);
 
+/* The two halves of planner_keys_compute, for computing the own inputs
+ * (which need no graph) while another thread makes the graph:
+ * planner_keys_inputs fills keys' own inputs and global digest (0, or -1
+ * with err when git lookups failed; keys is then to be released all the
+ * same), planner_keys_finish then its keys from graph. Together the same
+ * keys as planner_keys_compute. */
+int planner_keys_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
+			const struct planner_key_settings *settings, struct planner_keys *keys,
+			struct sy_error *err);
+void planner_keys_finish(const struct planner_index *index, const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys);
+
 /* Describes how the own inputs of the same spec differ between two
  * computations (a: before, b: after) as short reasons appended to reasons:
  * "spec changed", "Source0 zlib-1.3.tar.xz changed", "patch fix.patch added",

@@ -221,36 +221,68 @@ static void keys_context(const struct planner_commit_settings *s, const struct p
 	sy_sha256_final(h, out);
 }
 
+static void key_settings(const struct planner_commit_settings *s,
+			 const struct planner_distro *policies, const struct planner_commit *from,
+			 struct planner_key_settings *ks)
+{
+	*ks = (struct planner_key_settings){
+		.worker_digest = s->worker_digest ? s->worker_digest : "",
+		.policy = policies->policy,
+		.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
+		.base_index = from && from->has_keys ? &from->index : NULL,
+		.base_keys = from && from->has_keys ? &from->keys : NULL,
+	};
+}
+
+int planner_commit_keys_begin(const struct planner_commit_settings *s, struct planner_commit *c,
+			      const struct planner_distro *policies,
+			      const struct planner_commit *from, struct sy_error *err)
+{
+	struct planner_key_settings ks;
+	char *db;
+	int hit;
+
+	if (c->has_keys || c->keys_begun)
+		return 0;
+	db = state_db_path(s->state);
+	keys_context(s, c, policies, c->keys_context);
+	hit = planner_keycache_get(db, c->keys_context, &c->index, &c->keys, err);
+	free(db);
+	if (hit < 0)
+		return -1;
+	if (hit) {
+		c->has_keys = 1;
+		return 0;
+	}
+	key_settings(s, policies, from, &ks);
+	if (planner_keys_inputs(s->repo, &c->index, &ks, &c->keys, err)) {
+		planner_keys_release(&c->keys);
+		return -1;
+	}
+	c->keys_begun = 1;
+	return 0;
+}
+
 static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
 		       const struct planner_distro *policies, int need_graph,
 		       const struct planner_commit *from, struct sy_error *err)
 {
-	char context[SY_SHA256_HEX_LEN + 1];
-	char *db = state_db_path(s->state);
-	int hit, rc = -1;
+	struct planner_key_settings ks;
+	char *db;
+	int rc;
 
-	keys_context(s, c, policies, context);
-	hit = planner_keycache_get(db, context, &c->index, &c->keys, err);
-	if (hit < 0)
-		goto out;
-	c->has_keys = hit;
-	if ((need_graph || !hit) && planner_commit_graph(s, c, err))
-		goto out;
-	if (!hit) {
-		struct planner_key_settings ks = {
-			.worker_digest = s->worker_digest ? s->worker_digest : "",
-			.policy = policies->policy,
-			.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
-			.base_index = from && from->has_keys ? &from->index : NULL,
-			.base_keys = from && from->has_keys ? &from->keys : NULL,
-		};
-		if (planner_keys_compute(s->repo, &c->index, &c->graph, &ks, &c->keys, err) ||
-		    planner_keycache_put(db, context, &c->index, &c->keys, err))
-			goto out;
-		c->has_keys = 1;
-	}
-	rc = 0;
-out:
+	if (planner_commit_keys_begin(s, c, policies, from, err))
+		return -1;
+	if ((need_graph || !c->has_keys) && planner_commit_graph(s, c, err))
+		return -1;
+	if (c->has_keys)
+		return 0;
+	key_settings(s, policies, from, &ks);
+	planner_keys_finish(&c->index, &c->graph, &ks, &c->keys);
+	c->has_keys = 1;
+	c->keys_begun = 0;
+	db = state_db_path(s->state);
+	rc = planner_keycache_put(db, c->keys_context, &c->index, &c->keys, err);
 	free(db);
 	return rc;
 }
@@ -279,7 +311,7 @@ int planner_commit_load(const struct planner_commit_settings *s, const char *oid
 
 void planner_commit_release(struct planner_commit *c)
 {
-	if (c->has_keys)
+	if (c->has_keys || c->keys_begun)
 		planner_keys_release(&c->keys);
 	if (c->has_graph)
 		planner_graph_release(&c->graph);

@@ -137,7 +137,8 @@ static void test_commit_base_with_cached_keys_builds_no_graph(void **state)
 
 /* Reads commit head in a state of its own (no cache shared with another
  * reading): after base (its graph and keys computed first, the head's
- * graph and keys then derived from them) when base is set, else alone. */
+ * own inputs, graph and keys then derived from them, in the plan stage's
+ * order) when base is set, else alone. */
 static void read_pair(struct fixture *f, const char *tag, const char *base_oid, const char *head_oid,
 		      struct planner_commit *base, struct planner_commit *head)
 {
@@ -151,6 +152,9 @@ static void read_pair(struct fixture *f, const char *tag, const char *base_oid, 
 		assert_ok(planner_commit_graph(&s, base, &err), &err);
 		assert_ok(planner_commit_read(&s, head_oid, base, head, &err), &err);
 		assert_ok(planner_commit_keys(&s, base, &head->distro, 1, &err), &err);
+		/* As the plan stage: the head's own inputs before its graph. */
+		assert_ok(planner_commit_keys_begin(&s, head, &head->distro, base, &err), &err);
+		assert_true(head->keys_begun && !head->has_keys && !head->has_graph);
 		assert_ok(planner_commit_graph_build(&s, head, base, &err), &err);
 		assert_ok(planner_commit_keys_from(&s, head, &head->distro, base, &err), &err);
 	} else {
