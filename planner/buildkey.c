@@ -1,5 +1,6 @@
 #include "planner/buildkey.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,24 +272,40 @@ struct keyer {
 	struct sy_buf bytes;            /* scratch for digests */
 };
 
-/* Digests that go into a key (borrowed), sorted and made unique at the end. */
+/* Digests that go into a key (borrowed), sorted and made unique at the end.
+ * Each is 64 hex digits in a digest array: its first eight bytes, read as a
+ * big-endian number, order most pairs without a string comparison. */
+struct part {
+	uint64_t head;
+	const char *digest;
+};
+
 struct parts {
-	const char **items;
+	struct part *items;
 	size_t n, alloc;
 };
 
 static void parts_add(struct parts *p, const char *digest)
 {
+	uint64_t head = 0;
+
 	if (p->n == p->alloc) {
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
 		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
 	}
-	p->items[p->n++] = digest;
+	for (int k = 0; k < 8; k++)
+		head = head << 8 | (unsigned char)digest[k];
+	p->items[p->n++] = (struct part){ head, digest };
 }
 
+/* strcmp's order of the digests. */
 static int cmp_part(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct part *x = a, *y = b;
+
+	if (x->head != y->head)
+		return x->head < y->head ? -1 : 1;
+	return strcmp(x->digest, y->digest);
 }
 
 /* Adds the parts to b sorted, each distinct one once. */
@@ -297,8 +314,8 @@ static void bytes_parts(struct sy_buf *b, struct parts *p)
 	if (p->n > 1)
 		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
 	for (size_t j = 0; j < p->n; j++)
-		if (j == 0 || strcmp(p->items[j - 1], p->items[j]))
-			sy_buf_add_str0(b, p->items[j]);
+		if (j == 0 || cmp_part(&p->items[j - 1], &p->items[j]))
+			sy_buf_add_str0(b, p->items[j].digest);
 }
 
 /* The specs whose keys go into spec i's key under its policy (borrowed). */
