@@ -75,12 +75,70 @@ static int read_indexes(struct pipeline *p, struct sy_error *err)
 	return 0;
 }
 
+/* What a second thread stores in the state database (the head's graph,
+ * then its keys) while the main thread goes on with what needs none. */
+struct store_thread {
+	struct pipeline *p;
+	int (*store)(struct pipeline *p, struct sy_error *err);
+	pthread_t thread;
+	int started;
+	struct sy_error err;
+	int rc;
+};
+
+static int store_graph(struct pipeline *p, struct sy_error *err)
+{
+	return planner_commit_graph_store(&p->settings, &p->head, err);
+}
+
+static int store_keys(struct pipeline *p, struct sy_error *err)
+{
+	return planner_commit_keys_store(&p->settings, &p->head, err);
+}
+
+static void *store_thread_main(void *arg)
+{
+	struct store_thread *t = arg;
+
+	t->rc = t->store(t->p, &t->err);
+	return NULL;
+}
+
+/* Starts store on a thread, or runs it here when no thread can start. */
+static void store_start(struct store_thread *t, struct pipeline *p,
+			int (*store)(struct pipeline *p, struct sy_error *err))
+{
+	*t = (struct store_thread){ .p = p, .store = store };
+	t->started = pthread_create(&t->thread, NULL, store_thread_main, t) == 0;
+	if (!t->started)
+		t->rc = store(p, &t->err);
+}
+
+/* Waits for what store_start started. Returns rc unless it is 0 and the
+ * store failed (err then set). */
+static int store_join(struct store_thread *t, int rc, struct sy_error *err)
+{
+	if (t->started)
+		pthread_join(t->thread, NULL);
+	t->started = 0;
+	if (t->rc && rc == 0) {
+		*err = t->err;
+		rc = -1;
+	}
+	t->rc = 0;
+	return rc;
+}
+
 /* Reads the base and the head. The head's graph comes from the graph cache,
  * else is built (libsolv only: no git, no database) on a second thread while
- * the base's keys are read. */
-static int read_commits(struct pipeline *p, struct sy_error *err)
+ * the base's keys and the head's own inputs are read, and stored by that
+ * thread while the head's keys are computed. The head's keys are left for
+ * keys_store to store (started by then, joined by the caller). */
+static int read_commits(struct pipeline *p, struct store_thread *keys_store,
+			struct sy_error *err)
 {
 	struct graph_thread t = { .p = p };
+	struct store_thread graph_store = { 0 };
 	pthread_t thread;
 	double t0;
 	int cached, threaded, rc;
@@ -116,13 +174,17 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 			rc = -1;
 		}
 		if (rc == 0)
-			rc = planner_commit_graph_store(&p->settings, &p->head, err);
+			store_start(&graph_store, p, store_graph);
 	}
 	t0 = sy_now_s();
 	if (rc == 0)
-		rc = planner_commit_keys_from(&p->settings, &p->head, &p->head.distro,
-					      p->has_base ? &p->base : NULL, err);
+		rc = planner_commit_keys_unstored(&p->settings, &p->head, &p->head.distro,
+						  p->has_base ? &p->base : NULL, err);
 	pipeline_timing("keys", p->head.oid, t0);
+	/* The database is the graph store's until it is done. */
+	rc = store_join(&graph_store, rc, err);
+	if (rc == 0 && p->head.keys_unstored)
+		store_start(keys_store, p, store_keys);
 	return rc;
 }
 
@@ -410,8 +472,16 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct pipeline_reporter *rep = p->opts->reporter;
 
+	struct store_thread keys_store = { 0 };
+	int rc;
+
 	pipeline_status_report(rep, "shipyard/plan", FORGE_PENDING, "planning %.12s", p->head.oid);
-	if (read_commits(p, err) || compute_changeset(p, err) || compute_plan(p, err)) {
+	/* Nothing else uses the state database until the keys are stored. */
+	rc = read_commits(p, &keys_store, err) || compute_changeset(p, err) ||
+			     compute_plan(p, err)
+		     ? -1
+		     : 0;
+	if (store_join(&keys_store, rc, err)) {
 		pipeline_status_report(rep, "shipyard/plan", FORGE_FAILURE, "%s", err->msg);
 		return -1;
 	}

@@ -110,26 +110,32 @@ static const struct sy_strv *toolchain_of(const struct planner_commit_settings *
 	return s->toolchain ? s->toolchain : &none;
 }
 
-static void graph_context(const struct planner_commit_settings *s, const struct planner_commit *c,
-			  char out[SY_SHA256_HEX_LEN + 1])
+/* The graph cache's context of c (a digest over every spec): the one kept
+ * in c, else computed into out. */
+static const char *graph_context(const struct planner_commit_settings *s,
+				 const struct planner_commit *c, char out[SY_SHA256_HEX_LEN + 1])
 {
+	if (c->graph_context[0])
+		return c->graph_context;
 	planner_graphcache_context(&c->index, toolchain_of(s), s->toolchain_first, s->arch,
 				   s->learn_repo, out);
+	return out;
 }
 
 int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
 				struct sy_error *err)
 {
-	char context[SY_SHA256_HEX_LEN + 1];
 	char *db;
 	int hit;
 
 	if (c->has_graph)
 		return 1;
 	db = state_db_path(s->state);
-	graph_context(s, c, context);
-	hit = planner_graphcache_get(db, context, c->index.specs, c->index.nspecs, toolchain_of(s),
-				     s->toolchain_first, s->arch, s->learn_repo, &c->graph, err);
+	if (!c->graph_context[0]) /* kept for planner_commit_graph_store */
+		graph_context(s, c, c->graph_context);
+	hit = planner_graphcache_get(db, c->graph_context, c->index.specs, c->index.nspecs,
+				     toolchain_of(s), s->toolchain_first, s->arch, s->learn_repo,
+				     &c->graph, err);
 	c->has_graph = hit > 0;
 	free(db);
 	return hit;
@@ -175,8 +181,7 @@ int planner_commit_graph_store(const struct planner_commit_settings *s,
 	char *db = state_db_path(s->state);
 	int rc;
 
-	graph_context(s, c, context);
-	rc = planner_graphcache_put(db, context, &c->graph, err);
+	rc = planner_graphcache_put(db, graph_context(s, c, context), &c->graph, err);
 	free(db);
 	return rc;
 }
@@ -263,13 +268,26 @@ int planner_commit_keys_begin(const struct planner_commit_settings *s, struct pl
 	return 0;
 }
 
-static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
-		       const struct planner_distro *policies, int need_graph,
-		       const struct planner_commit *from, struct sy_error *err)
+int planner_commit_keys_store(const struct planner_commit_settings *s, struct planner_commit *c,
+			      struct sy_error *err)
 {
-	struct planner_key_settings ks;
 	char *db;
 	int rc;
+
+	if (!c->keys_unstored)
+		return 0;
+	db = state_db_path(s->state);
+	rc = planner_keycache_put(db, c->keys_context, &c->index, &c->keys, err);
+	free(db);
+	c->keys_unstored = 0;
+	return rc;
+}
+
+static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
+		       const struct planner_distro *policies, int need_graph,
+		       const struct planner_commit *from, int store, struct sy_error *err)
+{
+	struct planner_key_settings ks;
 
 	if (planner_commit_keys_begin(s, c, policies, from, err))
 		return -1;
@@ -281,24 +299,29 @@ static int commit_keys(const struct planner_commit_settings *s, struct planner_c
 	planner_keys_finish(&c->index, &c->graph, &ks, &c->keys);
 	c->has_keys = 1;
 	c->keys_begun = 0;
-	db = state_db_path(s->state);
-	rc = planner_keycache_put(db, c->keys_context, &c->index, &c->keys, err);
-	free(db);
-	return rc;
+	c->keys_unstored = 1;
+	return store ? planner_commit_keys_store(s, c, err) : 0;
 }
 
 int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
 			const struct planner_distro *policies, int need_graph,
 			struct sy_error *err)
 {
-	return commit_keys(s, c, policies, need_graph, NULL, err);
+	return commit_keys(s, c, policies, need_graph, NULL, 1, err);
 }
 
 int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
 			     const struct planner_distro *policies, const struct planner_commit *from,
 			     struct sy_error *err)
 {
-	return commit_keys(s, c, policies, 1, from, err);
+	return commit_keys(s, c, policies, 1, from, 1, err);
+}
+
+int planner_commit_keys_unstored(const struct planner_commit_settings *s, struct planner_commit *c,
+				 const struct planner_distro *policies,
+				 const struct planner_commit *from, struct sy_error *err)
+{
+	return commit_keys(s, c, policies, 1, from, 0, err);
 }
 
 int planner_commit_load(const struct planner_commit_settings *s, const char *oid,

@@ -68,6 +68,11 @@ struct planner_commit {
 					 * own inputs, the keys are to finish */
 	char keys_context[SY_SHA256_HEX_LEN + 1]; /* their cache context, once
 					 * begun */
+	int keys_unstored;              /* computed, not in the key cache yet
+					 * (planner_commit_keys_unstored) */
+	char graph_context[SY_SHA256_HEX_LEN + 1]; /* its graph's cache context
+					 * once planner_commit_graph_cached ran,
+					 * else "" */
 };
 
 /* oid may be c->oid itself (a caller that resolved the revision into c).
@@ -147,6 +152,17 @@ int planner_commit_keys_from(const struct planner_commit_settings *s, struct pla
 int planner_commit_keys_begin(const struct planner_commit_settings *s, struct planner_commit *c,
 			      const struct planner_distro *policies,
 			      const struct planner_commit *from, struct sy_error *err);
+
+/* planner_commit_keys_from without storing the keys computed: the caller
+ * stores them with planner_commit_keys_store, on a thread of its choice
+ * (the state database serialises nothing: no other thread may use it
+ * meanwhile), before anything edits them. planner_commit_keys_store
+ * returns 0 when there is nothing to store or it was stored, -1 with err. */
+int planner_commit_keys_unstored(const struct planner_commit_settings *s, struct planner_commit *c,
+				 const struct planner_distro *policies,
+				 const struct planner_commit *from, struct sy_error *err);
+int planner_commit_keys_store(const struct planner_commit_settings *s, struct planner_commit *c,
+			      struct sy_error *err);
 
 /* planner_commit_read, planner_commit_graph and planner_commit_keys (with
  * c's own policies) in one call: a commit ready for every stage. */
