@@ -84,11 +84,13 @@ unsigned char *planner_graphcache_encode(const struct planner_graph *graph, size
 	return b.data;
 }
 
-/* A decoder: the reader, and the specs every index must fit. */
+/* A decoder: the reader, the specs every index must fit, the graph whose
+ * node arrays it makes. */
 struct dec {
 	struct sy_bufreader r;
 	const struct planner_spec *specs;
 	size_t nspecs;
+	struct planner_graph *graph;
 };
 
 /* A count of items taking at least min_bytes each, or 0 with r.bad set. */
@@ -127,17 +129,18 @@ static void get_strv(struct dec *d, struct sy_strv *v)
 static void get_node(struct dec *d, size_t i, struct planner_graph_node *n)
 {
 	const struct planner_spec *s = &d->specs[i];
+	struct planner_graph *g = d->graph;
 
 	n->nbuild_deps = get_count(d, 2);
-	n->build_deps = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
-	n->build_dep_brs = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
+	n->build_deps = planner_graph_node_array(g, n->nbuild_deps, sizeof(size_t));
+	n->build_dep_brs = planner_graph_node_array(g, n->nbuild_deps, sizeof(size_t));
 	for (size_t k = 0; k < n->nbuild_deps; k++) {
 		n->build_deps[k] = get_below(d, d->nspecs);
 		n->build_dep_brs[k] = get_below(d, s->buildrequires.n);
 	}
 	n->nrun_deps = get_count(d, 3);
-	n->run_deps = sy_xcalloc(n->nrun_deps + 1, sizeof(size_t));
-	n->run_dep_reqs = sy_xcalloc(n->nrun_deps + 1, sizeof(*n->run_dep_reqs));
+	n->run_deps = planner_graph_node_array(g, n->nrun_deps, sizeof(size_t));
+	n->run_dep_reqs = planner_graph_node_array(g, n->nrun_deps, sizeof(*n->run_dep_reqs));
 	for (size_t k = 0; k < n->nrun_deps; k++) {
 		n->run_deps[k] = get_below(d, d->nspecs);
 		n->run_dep_reqs[k].package = get_below(d, s->npackages);
@@ -145,13 +148,13 @@ static void get_node(struct dec *d, size_t i, struct planner_graph_node *n)
 			get_below(d, d->r.bad ? 0 : s->packages[n->run_dep_reqs[k].package].requires.n);
 	}
 	n->ninstall = get_count(d, 2);
-	n->install = sy_xcalloc(n->ninstall + 1, sizeof(*n->install));
+	n->install = planner_graph_node_array(g, n->ninstall, sizeof(*n->install));
 	for (size_t k = 0; k < n->ninstall; k++) {
 		n->install[k].spec = get_below(d, d->nspecs);
 		n->install[k].package = get_below(d, d->r.bad ? 0 : d->specs[n->install[k].spec].npackages);
 	}
 	n->nroot_specs = get_count(d, 1);
-	n->root_specs = sy_xcalloc(n->nroot_specs + 1, sizeof(size_t));
+	n->root_specs = planner_graph_node_array(g, n->nroot_specs, sizeof(size_t));
 	for (size_t k = 0; k < n->nroot_specs; k++)
 		n->root_specs[k] = get_below(d, d->nspecs);
 	get_strv(d, &n->unresolved);
@@ -164,9 +167,13 @@ int planner_graphcache_decode(const unsigned char *data, size_t len,
 			      const char *learn_repo_dir, struct planner_graph *graph,
 			      struct sy_error *err)
 {
-	struct dec d = { .r = { data, data + len, 0 }, .specs = specs, .nspecs = nspecs };
-	struct planner_graph_node *nodes = planner_graph_from_nodes(
-		specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir, graph);
+	struct dec d = { .r = { data, data + len, 0 }, .specs = specs, .nspecs = nspecs,
+			 .graph = graph };
+	/* Each entry of an array takes a varint (a byte at least) per 8 bytes
+	 * of it, and each array one entry more: what the arrays take at most. */
+	struct planner_graph_node *nodes = planner_graph_from_nodes_sized(
+		specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir,
+		8 * len + 64 * (nspecs + 1), graph);
 
 	if (sy_bufreader_varint(&d.r) != nspecs)
 		d.r.bad = 1;

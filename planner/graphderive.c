@@ -28,6 +28,9 @@ struct derive {
 	unsigned char *offered;           /* per string id: the name of a Provides
 					   * of a changed package (either side) */
 	size_t noffered;
+	int same_numbers;                 /* every spec and package of base has the
+					   * same index in g: base's node arrays
+					   * hold g's numbers */
 	int partial;                      /* gp holds only the packages offering
 					   * such a name: a dependency on any other
 					   * name cannot be looked up in it */
@@ -416,12 +419,58 @@ static size_t *copy_specs(const struct derive *d, const size_t *from, size_t n)
 	return to;
 }
 
-/* Copies base's node of spec i, its spec indices renumbered. */
+/* Whether base's node old can be g's as it is: its numbers are g's, and
+ * its arrays are in base's block (planner_graph_from_nodes_sized), which
+ * g may hold too. */
+static int node_shareable(const struct derive *d, const struct planner_graph_node *old)
+{
+	const struct planner_graph *b = d->base;
+
+	return d->same_numbers && planner_graph_in_block(b, old->build_deps) &&
+	       planner_graph_in_block(b, old->build_dep_brs) &&
+	       planner_graph_in_block(b, old->run_deps) &&
+	       planner_graph_in_block(b, old->run_dep_reqs) &&
+	       planner_graph_in_block(b, old->install) &&
+	       planner_graph_in_block(b, old->root_specs);
+}
+
+/* Makes node share old's arrays (node_shareable), g holding base's block. */
+static void share_node(const struct derive *d, const struct planner_graph_node *old,
+		       struct planner_graph_node *node)
+{
+	struct planner_graph_pool *gp = d->g->pool;
+
+	if (!gp->block) {
+		gp->block = d->base->pool->block;
+		__atomic_add_fetch(&gp->block->refs, 1, __ATOMIC_ACQ_REL);
+	}
+	node->build_deps = old->build_deps;
+	node->build_dep_brs = old->build_dep_brs;
+	node->nbuild_deps = old->nbuild_deps;
+	node->run_deps = old->run_deps;
+	node->run_dep_reqs = old->run_dep_reqs;
+	node->nrun_deps = old->nrun_deps;
+	node->install = old->install;
+	node->ninstall = old->ninstall;
+	node->root_specs = old->root_specs;
+	node->nroot_specs = old->nroot_specs;
+}
+
+/* Copies base's node of spec i, its spec indices renumbered (or shares
+ * its arrays, which need none). */
 static void copy_node(const struct derive *d, size_t i)
 {
 	const struct planner_graph_node *old = &d->base->nodes[d->h2b[i]];
 	struct planner_graph_node *node = &d->g->nodes[i];
 
+	for (size_t k = 0; k < old->unresolved.n; k++)
+		sy_strv_push(&node->unresolved, old->unresolved.items[k]);
+	for (size_t k = 0; k < old->toolchain.n; k++)
+		sy_strv_push(&node->toolchain, old->toolchain.items[k]);
+	if (node_shareable(d, old)) {
+		share_node(d, old, node);
+		return;
+	}
 	node->build_deps = copy_specs(d, old->build_deps, old->nbuild_deps);
 	node->build_dep_brs = sy_xcalloc(old->nbuild_deps + 1, sizeof(size_t));
 	if (old->nbuild_deps)
@@ -439,10 +488,29 @@ static void copy_node(const struct derive *d, size_t i)
 	node->ninstall = old->ninstall;
 	node->root_specs = copy_specs(d, old->root_specs, old->nroot_specs);
 	node->nroot_specs = old->nroot_specs;
-	for (size_t k = 0; k < old->unresolved.n; k++)
-		sy_strv_push(&node->unresolved, old->unresolved.items[k]);
-	for (size_t k = 0; k < old->toolchain.n; k++)
-		sy_strv_push(&node->toolchain, old->toolchain.items[k]);
+}
+
+/* Whether every spec and package of base has the same index in g (the
+ * same specs, a changed one's packages of the same names in the same
+ * order): then map_ref and b2h change no number. */
+static int same_numbers(const struct derive *d)
+{
+	if (d->g->nspecs != d->base->nspecs)
+		return 0;
+	for (size_t i = 0; i < d->g->nspecs; i++)
+		if (d->h2b[i] != i)
+			return 0;
+	for (size_t b = 0; b < d->base->nspecs; b++) {
+		const struct planner_spec *s = &d->base->specs[b];
+		struct planner_pkgref h;
+		if (!d->bchanged[b] || s->error || s->excluded)
+			continue;
+		for (size_t k = 0; k < s->npackages; k++)
+			if (map_ref(d, (struct planner_pkgref){ b, k }, &h) || h.spec != b ||
+			    h.package != k)
+				return 0;
+	}
+	return 1;
 }
 
 /* Forgets every judgement (they are by the ids of one pool). */
@@ -564,6 +632,7 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 		derive_release(&d);
 		return 0;
 	}
+	d.same_numbers = same_numbers(&d);
 	if (derive_from_few(&d, toolchain, toolchain_first, arch, npackages)) {
 		derive_release(&d);
 		return 1;
