@@ -1,5 +1,7 @@
 #include "planner/buildkey.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +263,10 @@ static void own_inputs(const struct planner_index *index, size_t i, const struct
 	bytes_digest(b, in->digest);
 }
 
+/* Computing keys: first key_of walks the specs as the keys need each other
+ * (a key holds the keys of its build root), gathering the parts of each
+ * key and the order in which they can be hashed; then two threads hash
+ * them in that order, each key once the keys among its parts are. */
 struct keyer {
 	const struct planner_index *index;
 	const struct planner_graph *graph;
@@ -270,14 +276,23 @@ struct keyer {
 	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
 	int max_layers;
 	struct sy_buf bytes;            /* scratch for digests */
+	struct parts *planned;          /* per spec: the parts of its key */
+	size_t *order;                  /* specs in the order key_of finished them */
+	size_t norder;
+	size_t next;                    /* next of order to hash (atomic) */
+	unsigned char *hashed;          /* per spec: its key is there (atomic) */
 };
+
+#define NO_KEY ((size_t)-1)
 
 /* Digests that go into a key (borrowed), sorted and made unique at the end.
  * Each is 64 hex digits in a digest array: its first eight bytes, read as a
  * big-endian number, order most pairs without a string comparison. */
 struct part {
-	uint64_t head;
+	uint64_t head;      /* set by bytes_parts */
 	const char *digest;
+	size_t key_of;      /* the spec whose key digest is, once hashed, or
+			     * NO_KEY: digest is there already */
 };
 
 struct parts {
@@ -285,17 +300,13 @@ struct parts {
 	size_t n, alloc;
 };
 
-static void parts_add(struct parts *p, const char *digest)
+static void parts_add(struct parts *p, const char *digest, size_t key_of)
 {
-	uint64_t head = 0;
-
 	if (p->n == p->alloc) {
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
 		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
 	}
-	for (int k = 0; k < 8; k++)
-		head = head << 8 | (unsigned char)digest[k];
-	p->items[p->n++] = (struct part){ head, digest };
+	p->items[p->n++] = (struct part){ 0, digest, key_of };
 }
 
 /* strcmp's order of the digests. */
@@ -311,6 +322,12 @@ static int cmp_part(const void *a, const void *b)
 /* Adds the parts to b sorted, each distinct one once. */
 static void bytes_parts(struct sy_buf *b, struct parts *p)
 {
+	for (size_t j = 0; j < p->n; j++) {
+		uint64_t head = 0;
+		for (int k = 0; k < 8; k++)
+			head = head << 8 | (unsigned char)p->items[j].digest[k];
+		p->items[j].head = head;
+	}
 	if (p->n > 1)
 		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
 	for (size_t j = 0; j < p->n; j++)
@@ -332,16 +349,17 @@ static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_
 	}
 }
 
-static void finish_key(struct keyer *k, size_t i, struct parts *parts)
+/* Hashes spec i's key from its parts into its slot, with scratch b. */
+static void finish_key(struct keyer *k, size_t i, struct parts *parts, struct sy_buf *b)
 {
 	char tag[32];
 
 	planner_policy_format(&k->policy[i], tag, sizeof(tag));
-	sy_buf_add_str0(&k->bytes, "shipyard build key v2");
-	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
-	sy_buf_add_str0(&k->bytes, tag);
-	bytes_parts(&k->bytes, parts);
-	bytes_digest(&k->bytes, k->out->keys[i]);
+	sy_buf_add_str0(b, "shipyard build key v2");
+	sy_buf_add_str0(b, k->out->inputs[i].digest);
+	sy_buf_add_str0(b, tag);
+	bytes_parts(b, parts);
+	bytes_digest(b, k->out->keys[i]);
 }
 
 /* Layered digest: level 0 is the own digest; level L hashes the level L-1
@@ -358,7 +376,7 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	size_t n = k->graph->nodes[i].nroot_specs;
 	struct parts parts = { NULL, 0, 0 };
 	for (size_t j = 0; j < n; j++)
-		parts_add(&parts, layer_digest(k, deps[j], level - 1));
+		parts_add(&parts, layer_digest(k, deps[j], level - 1), NO_KEY);
 	/* The scratch buffer is free again only after the recursion above. */
 	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
 	bytes_parts(&k->bytes, &parts);
@@ -367,6 +385,8 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	return slot;
 }
 
+/* Gathers the parts of spec i's key (and of the keys it needs first). A
+ * key in progress (a build cycle) contributes its own inputs. */
 static void key_of(struct keyer *k, size_t i)
 {
 	struct parts parts = { NULL, 0, 0 };
@@ -380,19 +400,50 @@ static void key_of(struct keyer *k, size_t i)
 		if (k->policy[i].layers == -2) {
 			/* direct: a BuildRequires' own change counts, not what it
 			 * was rebuilt for. */
-			parts_add(&parts, k->out->inputs[d].digest);
+			parts_add(&parts, k->out->inputs[d].digest, NO_KEY);
 		} else if (k->policy[i].layers > 0) {
-			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1));
+			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1), NO_KEY);
 		} else {
 			if (k->state[d] == 0)
 				key_of(k, d);
-			parts_add(&parts, k->state[d] == 2 ? k->out->keys[d]
-							   : k->out->inputs[d].digest);
+			if (k->state[d] == 2)
+				parts_add(&parts, k->out->keys[d], d);
+			else
+				parts_add(&parts, k->out->inputs[d].digest, NO_KEY);
 		}
 	}
-	finish_key(k, i, &parts);
-	free(parts.items);
+	k->planned[i] = parts;
+	k->order[k->norder++] = i;
 	k->state[i] = 2;
+}
+
+/* Hashes keys in key_of's order until none is left, with scratch b: each
+ * once the keys among its parts are hashed (earlier in that order, so
+ * being hashed or hashed already). */
+static void hash_keys(struct keyer *k, struct sy_buf *b)
+{
+	size_t at;
+
+	while ((at = __atomic_fetch_add(&k->next, 1, __ATOMIC_RELAXED)) < k->norder) {
+		size_t i = k->order[at];
+		struct parts *parts = &k->planned[i];
+		for (size_t j = 0; j < parts->n; j++)
+			while (parts->items[j].key_of != NO_KEY &&
+			       !__atomic_load_n(&k->hashed[parts->items[j].key_of], __ATOMIC_ACQUIRE))
+				sched_yield();
+		finish_key(k, i, parts, b);
+		__atomic_store_n(&k->hashed[i], 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void *hash_thread_main(void *arg)
+{
+	struct keyer *k = arg;
+	struct sy_buf b = { NULL, 0, 0 };
+
+	hash_keys(k, &b);
+	sy_buf_release(&b);
+	return NULL;
 }
 
 static void global_digest(const struct planner_index *index, const char *worker,
@@ -507,7 +558,11 @@ void planner_keys_finish(const struct planner_index *index, const struct planner
 {
 	size_t n = index->nspecs;
 	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
-			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 },
+			   sy_xcalloc(n + 1, sizeof(*k.planned)), sy_xcalloc(n + 1, sizeof(size_t)),
+			   0, 0, sy_xcalloc(n + 1, 1) };
+	pthread_t thread;
+	int threaded;
 
 	for (size_t i = 0; i < n; i++) {
 		k.policy[i] = settings->policy;
@@ -524,6 +579,16 @@ void planner_keys_finish(const struct planner_index *index, const struct planner
 	for (size_t i = 0; i < n; i++)
 		if (k.state[i] == 0)
 			key_of(&k, i);
+	/* Hashing is most of the work, and a machine has two cores at least. */
+	threaded = n > 1 && pthread_create(&thread, NULL, hash_thread_main, &k) == 0;
+	hash_keys(&k, &k.bytes);
+	if (threaded)
+		pthread_join(thread, NULL);
+	for (size_t i = 0; i < n; i++)
+		free(k.planned[i].items);
+	free(k.planned);
+	free(k.order);
+	free(k.hashed);
 	free(k.layer);
 	free(k.policy);
 	free(k.state);
