@@ -276,7 +276,11 @@ struct keyer {
 	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
 	int max_layers;
 	struct sy_buf bytes;            /* scratch for digests */
-	struct parts *planned;          /* per spec: the parts of its key */
+	const char **planned;           /* the parts of every key, spec after spec:
+					 * digests, or keys (in out->keys) to wait
+					 * for */
+	size_t *first;                  /* per spec: its first part in planned */
+	size_t *nplanned;               /* per spec: how many */
 	size_t *order;                  /* specs in the order key_of finished them */
 	size_t norder;
 	size_t next;                    /* next of order to hash (atomic) */
@@ -291,8 +295,6 @@ struct keyer {
 struct part {
 	uint64_t head;      /* set by bytes_parts */
 	const char *digest;
-	size_t key_of;      /* the spec whose key digest is, once hashed, or
-			     * NO_KEY: digest is there already */
 };
 
 struct parts {
@@ -300,13 +302,13 @@ struct parts {
 	size_t n, alloc;
 };
 
-static void parts_add(struct parts *p, const char *digest, size_t key_of)
+static void parts_add(struct parts *p, const char *digest)
 {
 	if (p->n == p->alloc) {
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
 		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
 	}
-	p->items[p->n++] = (struct part){ 0, digest, key_of };
+	p->items[p->n++] = (struct part){ 0, digest };
 }
 
 /* strcmp's order of the digests. */
@@ -376,7 +378,7 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	size_t n = k->graph->nodes[i].nroot_specs;
 	struct parts parts = { NULL, 0, 0 };
 	for (size_t j = 0; j < n; j++)
-		parts_add(&parts, layer_digest(k, deps[j], level - 1), NO_KEY);
+		parts_add(&parts, layer_digest(k, deps[j], level - 1));
 	/* The scratch buffer is free again only after the recursion above. */
 	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
 	bytes_parts(&k->bytes, &parts);
@@ -385,52 +387,70 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	return slot;
 }
 
-/* Gathers the parts of spec i's key (and of the keys it needs first). A
- * key in progress (a build cycle) contributes its own inputs. */
-static void key_of(struct keyer *k, size_t i)
+/* Gathers the parts of spec i's key (and of the keys it needs first), to
+ * planned from *next on. A key in progress (a build cycle) contributes its
+ * own inputs. */
+static void key_of(struct keyer *k, size_t i, size_t *next)
 {
-	struct parts parts = { NULL, 0, 0 };
 	const size_t *deps = NULL;
-	size_t n = 0;
+	size_t n = 0, at = 0, first;
 
 	k->state[i] = 1;
 	key_deps(k, i, &deps, &n);
-	for (size_t j = 0; k->policy[i].layers != 0 && j < n; j++) {
+	if (k->policy[i].layers == 0)
+		n = 0;
+	/* Its parts after those of the keys it walks to first. */
+	for (size_t j = 0; k->policy[i].layers == -1 && j < n; j++)
+		if (k->state[deps[j]] == 0)
+			key_of(k, deps[j], next);
+	first = *next;
+	for (size_t j = 0; j < n; j++) {
 		size_t d = deps[j];
-		if (k->policy[i].layers == -2) {
+		const char *part;
+		if (k->policy[i].layers == -2)
 			/* direct: a BuildRequires' own change counts, not what it
 			 * was rebuilt for. */
-			parts_add(&parts, k->out->inputs[d].digest, NO_KEY);
-		} else if (k->policy[i].layers > 0) {
-			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1), NO_KEY);
-		} else {
-			if (k->state[d] == 0)
-				key_of(k, d);
-			if (k->state[d] == 2)
-				parts_add(&parts, k->out->keys[d], d);
-			else
-				parts_add(&parts, k->out->inputs[d].digest, NO_KEY);
-		}
+			part = k->out->inputs[d].digest;
+		else if (k->policy[i].layers > 0)
+			part = layer_digest(k, d, k->policy[i].layers - 1);
+		else
+			part = k->state[d] == 2 ? k->out->keys[d] : k->out->inputs[d].digest;
+		k->planned[first + at++] = part;
 	}
-	k->planned[i] = parts;
+	*next = first + at;
+	k->first[i] = first;
+	k->nplanned[i] = at;
 	k->order[k->norder++] = i;
 	k->state[i] = 2;
 }
 
-/* Hashes keys in key_of's order until none is left, with scratch b: each
- * once the keys among its parts are hashed (earlier in that order, so
- * being hashed or hashed already). */
-static void hash_keys(struct keyer *k, struct sy_buf *b)
+/* The spec whose key part is, or NO_KEY when it is another digest. */
+static size_t key_in(const struct keyer *k, const char *part)
+{
+	uintptr_t at = (uintptr_t)part, start = (uintptr_t)k->out->keys;
+
+	if (at < start || at >= start + k->out->n * sizeof(*k->out->keys))
+		return NO_KEY;
+	return (at - start) / sizeof(*k->out->keys);
+}
+
+/* Hashes keys in key_of's order until none is left, with scratch b and
+ * parts: each once the keys among its parts are hashed (earlier in that
+ * order, so being hashed or hashed already). */
+static void hash_keys(struct keyer *k, struct sy_buf *b, struct parts *parts)
 {
 	size_t at;
 
 	while ((at = __atomic_fetch_add(&k->next, 1, __ATOMIC_RELAXED)) < k->norder) {
 		size_t i = k->order[at];
-		struct parts *parts = &k->planned[i];
-		for (size_t j = 0; j < parts->n; j++)
-			while (parts->items[j].key_of != NO_KEY &&
-			       !__atomic_load_n(&k->hashed[parts->items[j].key_of], __ATOMIC_ACQUIRE))
+		parts->n = 0;
+		for (size_t j = 0; j < k->nplanned[i]; j++) {
+			const char *part = k->planned[k->first[i] + j];
+			size_t d = key_in(k, part);
+			while (d != NO_KEY && !__atomic_load_n(&k->hashed[d], __ATOMIC_ACQUIRE))
 				sched_yield();
+			parts_add(parts, part);
+		}
 		finish_key(k, i, parts, b);
 		__atomic_store_n(&k->hashed[i], 1, __ATOMIC_RELEASE);
 	}
@@ -440,9 +460,11 @@ static void *hash_thread_main(void *arg)
 {
 	struct keyer *k = arg;
 	struct sy_buf b = { NULL, 0, 0 };
+	struct parts parts = { NULL, 0, 0 };
 
-	hash_keys(k, &b);
+	hash_keys(k, &b, &parts);
 	sy_buf_release(&b);
+	free(parts.items);
 	return NULL;
 }
 
@@ -556,11 +578,12 @@ int planner_keys_inputs(struct gitwatch_repo *repo, const struct planner_index *
 void planner_keys_finish(const struct planner_index *index, const struct planner_graph *graph,
 			 const struct planner_key_settings *settings, struct planner_keys *keys)
 {
-	size_t n = index->nspecs;
+	size_t n = index->nspecs, nparts = 0, next = 0;
 	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
-			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 },
-			   sy_xcalloc(n + 1, sizeof(*k.planned)), sy_xcalloc(n + 1, sizeof(size_t)),
-			   0, 0, sy_xcalloc(n + 1, 1) };
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 }, NULL,
+			   sy_xcalloc(n + 1, sizeof(size_t)), sy_xcalloc(n + 1, sizeof(size_t)),
+			   sy_xcalloc(n + 1, sizeof(size_t)), 0, 0, sy_xcalloc(n + 1, 1) };
+	struct parts parts = { NULL, 0, 0 };
 	pthread_t thread;
 	int threaded;
 
@@ -573,20 +596,26 @@ void planner_keys_finish(const struct planner_index *index, const struct planner
 		}
 		if (k.policy[i].layers > k.max_layers)
 			k.max_layers = k.policy[i].layers;
+		const size_t *deps;
+		size_t ndeps;
+		key_deps(&k, i, &deps, &ndeps);
+		nparts += ndeps;
 	}
+	k.planned = sy_xmalloc((nparts + 1) * sizeof(*k.planned));
 	if (k.max_layers)
 		k.layer = sy_xcalloc((size_t)(k.max_layers + 1) * n + 1, sizeof(*k.layer));
 	for (size_t i = 0; i < n; i++)
 		if (k.state[i] == 0)
-			key_of(&k, i);
+			key_of(&k, i, &next);
 	/* Hashing is most of the work, and a machine has two cores at least. */
 	threaded = n > 1 && pthread_create(&thread, NULL, hash_thread_main, &k) == 0;
-	hash_keys(&k, &k.bytes);
+	hash_keys(&k, &k.bytes, &parts);
 	if (threaded)
 		pthread_join(thread, NULL);
-	for (size_t i = 0; i < n; i++)
-		free(k.planned[i].items);
+	free(parts.items);
 	free(k.planned);
+	free(k.first);
+	free(k.nplanned);
 	free(k.order);
 	free(k.hashed);
 	free(k.layer);
