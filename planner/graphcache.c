@@ -73,9 +73,38 @@ static void put_node(struct sy_buf *b, const struct planner_graph_node *n)
 	put_strv(b, &n->toolchain);
 }
 
+/* Varints of up to 5 bytes: values below 2^35, as every count and index
+ * of a graph is. */
+#define VARINT_MAX 5
+
+static size_t strv_size(const struct sy_strv *v)
+{
+	size_t size = VARINT_MAX;
+
+	for (size_t i = 0; i < v->n; i++)
+		size += VARINT_MAX + strlen(v->items[i]);
+	return size;
+}
+
+/* What encoding graph takes at most, so that its buffer is not grown (and
+ * copied, its pages touched again) as it fills. */
+static size_t encoded_size(const struct planner_graph *graph)
+{
+	size_t size = VARINT_MAX;
+
+	for (size_t i = 0; i < graph->nspecs; i++) {
+		const struct planner_graph_node *n = &graph->nodes[i];
+		size += VARINT_MAX * (4 + 2 * n->nbuild_deps + 3 * n->nrun_deps +
+				      2 * n->ninstall + n->nroot_specs) +
+			strv_size(&n->unresolved) + strv_size(&n->toolchain);
+	}
+	return size;
+}
+
 unsigned char *planner_graphcache_encode(const struct planner_graph *graph, size_t *len)
 {
-	struct sy_buf b = SY_BUF_INIT;
+	size_t size = encoded_size(graph);
+	struct sy_buf b = { sy_xmalloc(size), 0, size };
 
 	sy_buf_add_varint(&b, graph->nspecs);
 	for (size_t i = 0; i < graph->nspecs; i++)
