@@ -522,8 +522,9 @@ static int reuse_inputs(const struct planner_key_settings *settings,
 	struct planner_spec_inputs *in = &keys->inputs[i];
 	memcpy(in->digest, from->digest, sizeof(in->digest));
 	memcpy(in->metadata, from->metadata, sizeof(in->metadata));
-	for (size_t k = 0; k < from->files.n; k++)
-		sy_strv_push(&in->files, from->files.items[k]);
+	/* Borrowed: thousands of lists copied were megabytes of new heap. */
+	in->files = from->files;
+	in->borrowed = 1;
 	return 1;
 }
 
@@ -638,7 +639,8 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 void planner_keys_release(struct planner_keys *keys)
 {
 	for (size_t i = 0; keys->inputs && i < keys->n; i++)
-		sy_strv_release(&keys->inputs[i].files);
+		if (!keys->inputs[i].borrowed)
+			sy_strv_release(&keys->inputs[i].files);
 	free(keys->inputs);
 	free(keys->keys);
 	memset(keys, 0, sizeof(*keys));

@@ -40,6 +40,8 @@ struct planner_spec_inputs {
 					     * global inputs */
 	struct sy_strv files;  /* "<role> <path> <blob id>" sorted by path; role is
 				* spec, signatures, source, patch or file */
+	int borrowed;          /* 1: files is the base keys' (planner_key_settings),
+				* not owned */
 	char metadata[SY_SHA256_HEX_LEN + 1]; /* digest of the parsed metadata */
 };
 
@@ -64,7 +66,9 @@ struct planner_key_settings {
 	 * cannot differ there (the same global inputs, and every spec of its
 	 * directory at the same path read from the same files in the same macro
 	 * context) takes them from there instead of hashing its files again:
-	 * the same result, for a new commit that changed a few specs. */
+	 * the same result, for a new commit that changed a few specs. Their
+	 * file lists are borrowed, not copied: base_keys must outlive the keys
+	 * computed. */
 	const struct planner_index *base_index;
 	const struct planner_keys *base_keys;
 };

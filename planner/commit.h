@@ -135,8 +135,9 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 /* planner_commit_keys with need_graph set, for a commit read after from
  * (the base of a plan, its keys there: has_keys, computed with the same
  * settings and policies; NULL: none): the own inputs of the specs read
- * alike in both are taken from from's keys (planner_key_settings). The
- * same keys as planner_commit_keys. Returns 0 or -1 with err. */
+ * alike in both are taken from from's keys (planner_key_settings), which
+ * must then outlive c's (they borrow its file lists). The same keys as
+ * planner_commit_keys. Returns 0 or -1 with err. */
 int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
 			     const struct planner_distro *policies, const struct planner_commit *from,
 			     struct sy_error *err);
