@@ -42,6 +42,9 @@ struct planner {
 	char **reason;       /* memo: reason chain of a spec whose key changed */
 	unsigned char *busy; /* reason being computed (guards cycles) */
 	size_t *slot;        /* head spec -> entry, SIZE_MAX when not in the set */
+	size_t entries_alloc; /* entries allocated in plan */
+	unsigned char *given; /* head spec -> 1 when its reason went to an entry */
+	unsigned char *in_head; /* base spec -> 1 when the head has its path */
 };
 
 static int own_changed(const struct planner *p, size_t i)
@@ -154,15 +157,26 @@ static const char *reason_of(struct planner *p, size_t i, size_t *via)
 	return p->reason[i];
 }
 
-static void add_entry(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
-		      const char *reason)
+/* Adds an entry whose reason is owned, given to the plan. */
+static void add_entry_owned(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
+			    char *reason)
 {
 	struct planner_plan *plan = p->plan;
 
-	plan->entries = sy_xrealloc(plan->entries, (plan->n + 1) * sizeof(*plan->entries));
+	if (plan->n == p->entries_alloc) {
+		p->entries_alloc = p->entries_alloc ? 2 * p->entries_alloc : 64;
+		plan->entries = sy_xrealloc(plan->entries,
+					    p->entries_alloc * sizeof(*plan->entries));
+	}
 	plan->entries[plan->n] = (struct planner_plan_entry){ .spec = spec, .why = why, .via = via,
-							     .reason = sy_xstrdup(reason) };
+							     .reason = reason };
 	p->slot[spec] = plan->n++;
+}
+
+static void add_entry(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
+		      const char *reason)
+{
+	add_entry_owned(p, spec, why, via, sy_xstrdup(reason));
 }
 
 static void add_change(struct planner *p, size_t i)
@@ -188,7 +202,7 @@ static void add_removals(struct planner *p)
 	struct planner_plan *plan = p->plan;
 
 	for (size_t b = 0; base && b < base->nspecs; b++) {
-		if (planner_index_lookup_path(p->in->head, base->specs[b].path) >= 0)
+		if (p->in_head[b])
 			continue;
 		plan->removed = sy_xrealloc(plan->removed, (plan->nremoved + 1) * sizeof(*plan->removed));
 		struct planner_plan_removal *r = &plan->removed[plan->nremoved++];
@@ -232,9 +246,14 @@ static void select_specs(struct planner *p)
 		if (own_changed(p, i))
 			add_change(p, i);
 		if (key_changed(p, i)) {
-			const char *r = reason_of(p, i, &via);
-			add_entry(p, i, own_changed(p, i) ? PLANNER_PLAN_CHANGED : PLANNER_PLAN_DEPENDENCY,
-				  via, r);
+			/* The plan's entry holds the memo's string, which only
+			 * reasons made before plan_release read. */
+			char *r = (char *)reason_of(p, i, &via);
+			add_entry_owned(p, i,
+					own_changed(p, i) ? PLANNER_PLAN_CHANGED
+							  : PLANNER_PLAN_DEPENDENCY,
+					via, r);
+			p->given[i] = 1;
 		} else if (p->in->has_artifact && !s->error &&
 			   !p->in->has_artifact(p->in->arg, p->in->keys->keys[i])) {
 			add_entry(p, i, PLANNER_PLAN_MISSING, SIZE_MAX, "no artifact for its build key");
@@ -354,8 +373,12 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	int rc = 0;
 
 	memset(plan, 0, sizeof(*plan));
+	p.given = sy_xcalloc(n + 1, 1);
+	p.in_head = sy_xcalloc((in->base ? in->base->nspecs : 0) + 1, 1);
 	for (size_t i = 0; i < n; i++) {
 		p.base_of[i] = in->base ? planner_index_lookup_path(in->base, in->head->specs[i].path) : -1;
+		if (p.base_of[i] >= 0)
+			p.in_head[p.base_of[i]] = 1;
 		p.slot[i] = SIZE_MAX;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -372,8 +395,11 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	if (in->target)
 		planner_target_mark_ignored(in, plan);
 	for (size_t i = 0; i < n; i++)
-		free(p.reason[i]);
+		if (!p.given[i])
+			free(p.reason[i]);
 	free(p.reason);
+	free(p.given);
+	free(p.in_head);
 	free(p.busy);
 	free(p.base_of);
 	free(p.slot);
