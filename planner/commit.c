@@ -233,7 +233,9 @@ static void key_settings(const struct planner_commit_settings *s,
 	*ks = (struct planner_key_settings){
 		.worker_digest = s->worker_digest ? s->worker_digest : "",
 		.policy = policies->policy,
-		.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
+		/* None named: no spec's id to make for them. */
+		.spec_policy = policies->policy_specs.n ? planner_distro_spec_policy : NULL,
+		.arg = (void *)policies,
 		.base_index = from && from->has_keys ? &from->index : NULL,
 		.base_keys = from && from->has_keys ? &from->keys : NULL,
 	};
