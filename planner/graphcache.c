@@ -8,31 +8,41 @@
 
 #define NS "graph-v1"
 
+/* Appends s and a NUL (NULL as ""), as sy_sha256_update_str hashes it. */
+static void add_field(struct sy_buf *b, const char *s)
+{
+	sy_buf_add_str0(b, s ? s : "");
+}
+
 void planner_graphcache_context(const struct planner_index *index, const struct sy_strv *toolchain,
 				int toolchain_first, const char *arch, const char *learn_repo_dir,
 				char out[SY_SHA256_HEX_LEN + 1])
 {
-	struct sy_sha256 *h = sy_sha256_new();
+	/* Gathered, then hashed in one call: five fields a spec hashed one by
+	 * one cost a call each. */
+	size_t cap = 4096 + 256 * index->nspecs; /* enough for most: not regrown */
+	struct sy_buf b = { sy_xmalloc(cap), 0, cap };
 
-	sy_sha256_update_str(h, NS);
-	sy_sha256_update_str(h, arch ? arch : "x86_64");
-	sy_sha256_update_str(h, toolchain_first ? "toolchain first" : "specs first");
-	sy_sha256_update_str(h, learn_repo_dir ? learn_repo_dir : "");
+	add_field(&b, NS);
+	add_field(&b, arch ? arch : "x86_64");
+	add_field(&b, toolchain_first ? "toolchain first" : "specs first");
+	add_field(&b, learn_repo_dir ? learn_repo_dir : "");
 	for (size_t i = 0; toolchain && i < toolchain->n; i++)
-		sy_sha256_update_str(h, toolchain->items[i]);
-	sy_sha256_update_str(h, "specs");
+		add_field(&b, toolchain->items[i]);
+	add_field(&b, "specs");
 	for (size_t i = 0; i < index->nspecs; i++) {
 		const struct planner_spec *s = &index->specs[i];
 
-		sy_sha256_update_str(h, s->path);
-		sy_sha256_update_str(h, index->spec_inputs[i] ? index->spec_inputs[i] : "");
-		sy_sha256_update_str(h, index->spec_contexts[i] ? index->spec_contexts[i] : "");
-		sy_sha256_update_str(h, s->excluded ? s->excluded : "");
+		add_field(&b, s->path);
+		add_field(&b, index->spec_inputs[i] ? index->spec_inputs[i] : "");
+		add_field(&b, index->spec_contexts[i] ? index->spec_contexts[i] : "");
+		add_field(&b, s->excluded ? s->excluded : "");
 		/* A transient error is not in the spec cache: the same inputs may
 		 * read fine next time, and give another graph. */
-		sy_sha256_update_str(h, s->error ? s->error : "");
+		add_field(&b, s->error ? s->error : "");
 	}
-	sy_sha256_final(h, out);
+	sy_sha256_buf(b.data, b.len, out);
+	sy_buf_release(&b);
 }
 
 /* ------------------------------------------------------------------------ */
