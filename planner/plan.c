@@ -115,6 +115,50 @@ static int pick_dependency(const struct planner *p, size_t i, size_t *dep, size_
 	return 0;
 }
 
+/* A piece of a reason: len bytes at s. */
+struct piece {
+	const char *s;
+	size_t len;
+};
+
+#define PIECE(text) { text, sizeof(text) - 1 }
+
+static struct piece piece_of(const char *s)
+{
+	return (struct piece){ s, strlen(s) };
+}
+
+/* The pieces joined, newly allocated: thousands of reasons a plan, each
+ * holding the chain below it, without a printf each. */
+static char *join_pieces(const struct piece *pieces, size_t n)
+{
+	size_t len = 0;
+	char *out, *at;
+
+	for (size_t k = 0; k < n; k++)
+		len += pieces[k].len;
+	at = out = sy_xmalloc(len + 1);
+	for (size_t k = 0; k < n; k++) {
+		memcpy(at, pieces[k].s, pieces[k].len);
+		at += pieces[k].len;
+	}
+	*at = '\0';
+	return out;
+}
+
+/* The id of spec i (planner_spec_id) as a piece of its path. */
+static struct piece id_piece(const struct planner *p, size_t i)
+{
+	const char *path = p->in->head->specs[i].path, *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".spec"))
+		len -= 5;
+	return (struct piece){ base, len };
+}
+
 /* The reason of a spec whose key changed through a spec of its build root. */
 static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 {
@@ -126,19 +170,23 @@ static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 		return node->unresolved.n ? sy_xasprintf("build root changed: BuildRequires %s is "
 							  "unresolved", node->unresolved.items[0])
 					  : sy_xstrdup("build root changed");
-	char *id = spec_id(p, d), *r;
 	const char *dr = reason_of(p, d, &ignored);
+	char *r;
 	if (br != SIZE_MAX) {
 		char *why = planner_graph_build_reason(p->in->graph, i, br);
-		r = sy_xasprintf("BuildRequires %s, from %s: %s", why, id, dr);
+		struct piece pieces[] = { PIECE("BuildRequires "), piece_of(why), PIECE(", from "),
+					  id_piece(p, d), PIECE(": "), piece_of(dr) };
+		r = join_pieces(pieces, sizeof(pieces) / sizeof(*pieces));
 		free(why);
 	} else {
 		for (size_t k = 0; k < node->ninstall; k++)
 			if (node->install[k].spec == d)
 				pkg = p->in->head->specs[d].packages[node->install[k].package].name;
-		r = sy_xasprintf("build root package %s, from %s: %s", pkg, id, dr);
+		struct piece pieces[] = { PIECE("build root package "), piece_of(pkg),
+					  PIECE(", from "), id_piece(p, d), PIECE(": "),
+					  piece_of(dr) };
+		r = join_pieces(pieces, sizeof(pieces) / sizeof(*pieces));
 	}
-	free(id);
 	*via = d;
 	return r;
 }
