@@ -28,6 +28,9 @@ struct derive {
 	unsigned char *offered;           /* per string id: the name of a Provides
 					   * of a changed package (either side) */
 	size_t noffered;
+	unsigned char may_offer[128];     /* bit name_bit(s) set for every name
+					   * offered: a name whose bit is clear is
+					   * not, without a lookup in the pool */
 	int same_numbers;                 /* every spec and package of base has the
 					   * same index in g: base's node arrays
 					   * hold g's numbers */
@@ -224,6 +227,12 @@ static void mark_offered(struct derive *d, Id p)
 	}
 }
 
+/* A bit of may_offer for name s of len bytes (len > 0). */
+static size_t name_bit(const char *s, size_t len)
+{
+	return (len * 31 + (unsigned char)s[0] * 7 + (unsigned char)s[len - 1]) & 1023;
+}
+
 /* Marks what the changed packages of both sides offer. */
 static void find_offered(struct derive *d)
 {
@@ -236,6 +245,15 @@ static void find_offered(struct derive *d)
 		if ((d->gp->shadow && s->repo == d->gp->shadow) ||
 		    (s->repo == d->gp->distro && d->changed[d->gp->by_id[p].spec]))
 			mark_offered(d, p);
+	}
+	memset(d->may_offer, 0, sizeof(d->may_offer));
+	for (size_t id = 1; id < d->noffered; id++) {
+		const char *name = d->offered[id] ? pool_id2str(pool, (Id)id) : "";
+		size_t len = strlen(name);
+		if (len) {
+			size_t bit = name_bit(name, len);
+			d->may_offer[bit / 8] |= (unsigned char)(1u << (bit % 8));
+		}
 	}
 }
 
@@ -296,6 +314,9 @@ static int spec_dep_same(struct derive *d, const struct planner_dep *dep)
 	Id id;
 
 	if (dep->name[0] != '(') {
+		size_t len = strlen(dep->name), bit = len ? name_bit(dep->name, len) : 0;
+		if (len && !(d->may_offer[bit / 8] & (1u << (bit % 8))))
+			return 1; /* not a name offered: not even in the pool */
 		Id name = pool_str2id(d->gp->pool, dep->name, 0);
 		if (!name || (size_t)name >= d->noffered || !d->offered[name])
 			return 1;
