@@ -2,6 +2,7 @@
  * planner_graph_derive): a new commit changes a few specs of thousands, and
  * resolving every spec's build root again is most of the cost of planning it.
  * The nodes whose resolution cannot have changed are copied. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "planner/graph-private.h"
 
 #define NONE ((size_t)-1)
+#define NAME_BITS 4096 /* a power of two */
 
 struct derive {
 	struct planner_graph *g;          /* being derived */
@@ -28,7 +30,7 @@ struct derive {
 	unsigned char *offered;           /* per string id: the name of a Provides
 					   * of a changed package (either side) */
 	size_t noffered;
-	unsigned char may_offer[128];     /* bit name_bit(s) set for every name
+	unsigned char may_offer[NAME_BITS / 8]; /* bit name_bit(s) set for every name
 					   * offered: a name whose bit is clear is
 					   * not, without a lookup in the pool */
 	int same_numbers;                 /* every spec and package of base has the
@@ -227,10 +229,14 @@ static void mark_offered(struct derive *d, Id p)
 	}
 }
 
-/* A bit of may_offer for name s of len bytes (len > 0). */
+/* A bit of a NAME_BITS filter for name s of len bytes (len > 0): its
+ * length, first and last byte, mixed (Knuth's multiplicative hash). */
 static size_t name_bit(const char *s, size_t len)
 {
-	return (len * 31 + (unsigned char)s[0] * 7 + (unsigned char)s[len - 1]) & 1023;
+	uint32_t key = (uint32_t)(len & 0xff) | (uint32_t)(unsigned char)s[0] << 8 |
+		       (uint32_t)(unsigned char)s[len - 1] << 16;
+
+	return (size_t)((key * 2654435761u) >> 20) & (NAME_BITS - 1);
 }
 
 /* Marks what the changed packages of both sides offer. */
@@ -558,26 +564,53 @@ static void derive_release(struct derive *d)
 	free(d->offered);
 }
 
-/* Whether pkg offers a name of the string pool arg (its own name, or a
- * Provides'). */
+/* The names the changed packages offer: a string pool of them, and a bit
+ * per name (name_bit) to turn most other names away without a lookup. */
+struct names {
+	Pool *pool;
+	unsigned char bits[NAME_BITS / 8];
+};
+
+static int has_name(const struct names *names, const char *name)
+{
+	size_t len = strlen(name), bit = len ? name_bit(name, len) : 0;
+
+	if (len && !(names->bits[bit / 8] & (1u << (bit % 8))))
+		return 0;
+	return pool_str2id(names->pool, name, 0) != 0;
+}
+
+/* Whether pkg offers a name of arg (struct names): its own name, or a
+ * Provides'. */
 static int offers_a_name(void *arg, const struct planner_package *pkg)
 {
-	Pool *names = arg;
+	const struct names *names = arg;
 
-	if (pool_str2id(names, pkg->name, 0))
+	if (has_name(names, pkg->name))
 		return 1;
 	for (size_t k = 0; k < pkg->provides.n; k++)
-		if (pool_str2id(names, pkg->provides.items[k].name, 0))
+		if (has_name(names, pkg->provides.items[k].name))
 			return 1;
 	return 0;
 }
 
-static void add_names(Pool *names, const struct planner_spec *spec)
+static void add_name(struct names *names, const char *name)
+{
+	size_t len = strlen(name);
+
+	pool_str2id(names->pool, name, 1);
+	if (len) {
+		size_t bit = name_bit(name, len);
+		names->bits[bit / 8] |= (unsigned char)(1u << (bit % 8));
+	}
+}
+
+static void add_names(struct names *names, const struct planner_spec *spec)
 {
 	for (size_t j = 0; !spec->error && !spec->excluded && j < spec->npackages; j++) {
-		pool_str2id(names, spec->packages[j].name, 1);
+		add_name(names, spec->packages[j].name);
 		for (size_t k = 0; k < spec->packages[j].provides.n; k++)
-			pool_str2id(names, spec->packages[j].provides.items[k].name, 1);
+			add_name(names, spec->packages[j].provides.items[k].name);
 	}
 }
 
@@ -592,18 +625,22 @@ static int derive_from_few(struct derive *d, const struct sy_strv *toolchain, in
 	const struct planner_graph *g = d->g;
 	struct planner_graph judge;
 	struct sy_error ignored;
-	Pool *names = pool_create();
+	struct names names = { .pool = pool_create() };
+
+	/* A new pool holds libsolv's own strings: they answer too. */
+	for (Id id = 1; id < names.pool->ss.nstrings; id++)
+		add_name(&names, pool_id2str(names.pool, id));
 	int same = 1;
 
 	for (size_t i = 0; i < g->nspecs; i++)
 		if (d->changed[i])
-			add_names(names, &g->specs[i]);
+			add_names(&names, &g->specs[i]);
 	for (size_t b = 0; b < d->base->nspecs; b++)
 		if (d->bchanged[b])
-			add_names(names, &d->base->specs[b]);
+			add_names(&names, &d->base->specs[b]);
 	planner_graph_init(&judge, g->specs, g->nspecs, toolchain, toolchain_first, arch, NULL);
 	judge.pool->take = offers_a_name;
-	judge.pool->take_arg = names;
+	judge.pool->take_arg = &names;
 	judge.pool->shadow_specs = d->base->specs;
 	judge.pool->shadow_take = d->bchanged;
 	judge.pool->nshadow_specs = d->base->nspecs;
@@ -620,7 +657,7 @@ static int derive_from_few(struct derive *d, const struct sy_strv *toolchain, in
 	d->partial = 0;
 	d->gp = NULL;
 	planner_graph_release(&judge);
-	pool_free(names);
+	pool_free(names.pool);
 	return same;
 }
 
