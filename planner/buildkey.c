@@ -321,6 +321,58 @@ static int cmp_part(const void *a, const void *b)
 	return strcmp(x->digest, y->digest);
 }
 
+static inline int part_less(const struct part *x, const struct part *y)
+{
+	return x->head != y->head ? x->head < y->head : strcmp(x->digest, y->digest) < 0;
+}
+
+/* Sorts a[0..n) in cmp_part's order: qsort's, without a call through a
+ * pointer per comparison (thousands of keys of a hundred parts a plan). */
+static void sort_parts(struct part *a, size_t n)
+{
+	while (n > 16) {
+		struct part *mid = &a[n / 2], *last = &a[n - 1], pivot, t;
+		size_t i = 0, j = n - 1;
+		/* median of three as the pivot */
+		if (part_less(mid, a))
+			t = *mid, *mid = *a, *a = t;
+		if (part_less(last, mid)) {
+			t = *last, *last = *mid, *mid = t;
+			if (part_less(mid, a))
+				t = *mid, *mid = *a, *a = t;
+		}
+		pivot = *mid;
+		for (;;) { /* Hoare's partition */
+			while (part_less(&a[i], &pivot))
+				i++;
+			while (part_less(&pivot, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = a[i], a[i] = a[j], a[j] = t;
+			i++;
+			j--;
+		}
+		/* a[0..j] <= pivot <= a[j+1..n): the smaller side first, by
+		 * recursion, the larger by the loop */
+		if (j + 1 < n - j - 1) {
+			sort_parts(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			sort_parts(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct part x = a[i];
+		size_t k = i;
+		for (; k > 0 && part_less(&x, &a[k - 1]); k--)
+			a[k] = a[k - 1];
+		a[k] = x;
+	}
+}
+
 /* Adds the parts to b sorted, each distinct one once. */
 static void bytes_parts(struct sy_buf *b, struct parts *p)
 {
@@ -330,8 +382,7 @@ static void bytes_parts(struct sy_buf *b, struct parts *p)
 			head = head << 8 | (unsigned char)p->items[j].digest[k];
 		p->items[j].head = head;
 	}
-	if (p->n > 1)
-		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
+	sort_parts(p->items, p->n);
 	for (size_t j = 0; j < p->n; j++)
 		if (j == 0 || cmp_part(&p->items[j - 1], &p->items[j]))
 			sy_buf_add_str0(b, p->items[j].digest);
@@ -351,8 +402,10 @@ static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_
 	}
 }
 
-/* Hashes spec i's key from its parts into its slot, with scratch b. */
-static void finish_key(struct keyer *k, size_t i, struct parts *parts, struct sy_buf *b)
+/* Hashes spec i's key from its parts into its slot, with scratch b and
+ * context h. */
+static void finish_key(struct keyer *k, size_t i, struct parts *parts, struct sy_buf *b,
+		       struct sy_sha256_reuse *h)
 {
 	char tag[32];
 
@@ -361,7 +414,8 @@ static void finish_key(struct keyer *k, size_t i, struct parts *parts, struct sy
 	sy_buf_add_str0(b, k->out->inputs[i].digest);
 	sy_buf_add_str0(b, tag);
 	bytes_parts(b, parts);
-	bytes_digest(b, k->out->keys[i]);
+	sy_sha256_reuse_buf(h, b->data, b->len, k->out->keys[i]);
+	b->len = 0;
 }
 
 /* Layered digest: level 0 is the own digest; level L hashes the level L-1
@@ -437,7 +491,8 @@ static size_t key_in(const struct keyer *k, const char *part)
 /* Hashes keys in key_of's order until none is left, with scratch b and
  * parts: each once the keys among its parts are hashed (earlier in that
  * order, so being hashed or hashed already). */
-static void hash_keys(struct keyer *k, struct sy_buf *b, struct parts *parts)
+static void hash_keys(struct keyer *k, struct sy_buf *b, struct parts *parts,
+		      struct sy_sha256_reuse *h)
 {
 	size_t at;
 
@@ -451,7 +506,7 @@ static void hash_keys(struct keyer *k, struct sy_buf *b, struct parts *parts)
 				sched_yield();
 			parts_add(parts, part);
 		}
-		finish_key(k, i, parts, b);
+		finish_key(k, i, parts, b, h);
 		__atomic_store_n(&k->hashed[i], 1, __ATOMIC_RELEASE);
 	}
 }
@@ -461,8 +516,10 @@ static void *hash_thread_main(void *arg)
 	struct keyer *k = arg;
 	struct sy_buf b = { NULL, 0, 0 };
 	struct parts parts = { NULL, 0, 0 };
+	struct sy_sha256_reuse *h = sy_sha256_reuse_new();
 
-	hash_keys(k, &b, &parts);
+	hash_keys(k, &b, &parts, h);
+	sy_sha256_reuse_free(h);
 	sy_buf_release(&b);
 	free(parts.items);
 	return NULL;
@@ -610,7 +667,9 @@ void planner_keys_finish(const struct planner_index *index, const struct planner
 			key_of(&k, i, &next);
 	/* Hashing is most of the work, and a machine has two cores at least. */
 	threaded = n > 1 && pthread_create(&thread, NULL, hash_thread_main, &k) == 0;
-	hash_keys(&k, &k.bytes, &parts);
+	struct sy_sha256_reuse *h = sy_sha256_reuse_new();
+	hash_keys(&k, &k.bytes, &parts, h);
+	sy_sha256_reuse_free(h);
 	if (threaded)
 		pthread_join(thread, NULL);
 	free(parts.items);
