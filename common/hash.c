@@ -56,6 +56,51 @@ void sy_sha256_final(struct sy_sha256 *h, char hex[SY_SHA256_HEX_LEN + 1])
 	free(h);
 }
 
+struct sy_sha256_reuse {
+	EVP_MD_CTX *ctx;
+	EVP_MD *md; /* fetched once: the legacy EVP_sha256() is fetched again
+		     * by each initialisation */
+};
+
+struct sy_sha256_reuse *sy_sha256_reuse_new(void)
+{
+	struct sy_sha256_reuse *r = sy_xmalloc(sizeof(*r));
+
+	r->ctx = EVP_MD_CTX_new();
+	r->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!r->ctx || !r->md)
+		sy_log_fatal("cannot initialise SHA-256");
+	return r;
+}
+
+void sy_sha256_reuse_buf(struct sy_sha256_reuse *r, const void *data, size_t len,
+			 char hex[SY_SHA256_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	/* Initialised again with the same digest, a context is reset, not
+	 * fetched anew. */
+	if (!EVP_DigestInit_ex(r->ctx, r->md, NULL) || !EVP_DigestUpdate(r->ctx, data, len) ||
+	    !EVP_DigestFinal_ex(r->ctx, md, &n))
+		sy_log_fatal("cannot compute SHA-256");
+	for (unsigned int i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[2 * n] = '\0';
+}
+
+void sy_sha256_reuse_free(struct sy_sha256_reuse *r)
+{
+	if (!r)
+		return;
+	EVP_MD_CTX_free(r->ctx);
+	EVP_MD_free(r->md);
+	free(r);
+}
+
 void sy_sha256_buf(const void *data, size_t len, char hex[SY_SHA256_HEX_LEN + 1])
 {
 	struct sy_sha256 *h = sy_sha256_new();

@@ -75,15 +75,67 @@ static int read_indexes(struct pipeline *p, struct sy_error *err)
 	return 0;
 }
 
+/* What a second thread stores in the state database (the head's graph and
+ * keys, made for a new commit) while the main thread goes on with what
+ * needs none. */
+struct store_thread {
+	struct pipeline *p;
+	int graph;          /* the head's graph was made here: to store */
+	pthread_t thread;
+	int started;
+	struct sy_error err;
+	int rc;
+};
+
+/* Stores the head's graph when it was made here (not read from the graph
+ * cache), then its keys when computed. */
+static void *store_thread_main(void *arg)
+{
+	struct store_thread *t = arg;
+	struct pipeline *p = t->p;
+
+	t->rc = (t->graph && planner_commit_graph_store(&p->settings, &p->head, &t->err)) ||
+			planner_commit_keys_store(&p->settings, &p->head, &t->err)
+		? -1
+		: 0;
+	return NULL;
+}
+
+/* Starts storing on a thread, or stores here when no thread can start. */
+static void store_start(struct store_thread *t, struct pipeline *p, int graph)
+{
+	*t = (struct store_thread){ .p = p, .graph = graph };
+	t->started = pthread_create(&t->thread, NULL, store_thread_main, t) == 0;
+	if (!t->started)
+		store_thread_main(t);
+}
+
+/* Waits for what store_start started. Returns rc unless it is 0 and the
+ * store failed (err then set). */
+static int store_join(struct store_thread *t, int rc, struct sy_error *err)
+{
+	if (t->started)
+		pthread_join(t->thread, NULL);
+	t->started = 0;
+	if (t->rc && rc == 0) {
+		*err = t->err;
+		rc = -1;
+	}
+	t->rc = 0;
+	return rc;
+}
+
 /* Reads the base and the head. The head's graph comes from the graph cache,
  * else is built (libsolv only: no git, no database) on a second thread while
- * the base's keys are read. */
-static int read_commits(struct pipeline *p, struct sy_error *err)
+ * the base's keys and the head's own inputs are read. The head's graph (so
+ * made) and keys are left for store to store (started by then, joined by
+ * the caller): the keys are hashed on both cores meanwhile. */
+static int read_commits(struct pipeline *p, struct store_thread *store, struct sy_error *err)
 {
 	struct graph_thread t = { .p = p };
 	pthread_t thread;
 	double t0;
-	int cached, threaded, rc;
+	int cached, threaded, graph_unstored = 0, rc;
 
 	if (read_indexes(p, err))
 		return -1;
@@ -103,20 +155,27 @@ static int read_commits(struct pipeline *p, struct sy_error *err)
 	}
 	threaded = !cached && pthread_create(&thread, NULL, graph_thread_main, &t) == 0;
 	rc = p->has_base ? read_base_keys(p, err) : 0;
+	/* The head's own inputs need no graph: computed while it is made. */
+	t0 = sy_now_s();
+	if (rc == 0)
+		rc = planner_commit_keys_begin(&p->settings, &p->head, &p->head.distro,
+					       p->has_base ? &p->base : NULL, err);
+	pipeline_timing("inputs", p->head.oid, t0);
 	if (threaded) {
 		pthread_join(thread, NULL);
 		if (t.rc && rc == 0) {
 			*err = t.err;
 			rc = -1;
 		}
-		if (rc == 0)
-			rc = planner_commit_graph_store(&p->settings, &p->head, err);
+		graph_unstored = rc == 0;
 	}
 	t0 = sy_now_s();
 	if (rc == 0)
-		rc = planner_commit_keys_from(&p->settings, &p->head, &p->head.distro,
-					      p->has_base ? &p->base : NULL, err);
+		rc = planner_commit_keys_unstored(&p->settings, &p->head, &p->head.distro,
+						  p->has_base ? &p->base : NULL, err);
 	pipeline_timing("keys", p->head.oid, t0);
+	if (rc == 0 && (graph_unstored || p->head.keys_unstored))
+		store_start(store, p, graph_unstored);
 	return rc;
 }
 
@@ -314,7 +373,7 @@ static int resolve_target(struct pipeline *p, struct sy_error *err)
 	return rc;
 }
 
-static int compute_plan(struct pipeline *p, struct sy_error *err)
+static int compute_plan(struct pipeline *p, struct store_thread *store, struct sy_error *err)
 {
 	const struct pipeline_options *o = p->opts;
 	double t0 = sy_now_s();
@@ -339,9 +398,14 @@ static int compute_plan(struct pipeline *p, struct sy_error *err)
 				      &p->cascade);
 	find_global_changes(p);
 	find_worker_change(p);
-	for (size_t b = 0; b < p->head.index.nspecs; b++)
-		if (p->head.index.specs[b].error)
-			name_broken_provider(p, b);
+	for (size_t b = 0; b < p->head.index.nspecs; b++) {
+		if (!p->head.index.specs[b].error)
+			continue;
+		/* It edits the graph's nodes: stored first. */
+		if (store_join(store, 0, err))
+			return -1;
+		name_broken_provider(p, b);
+	}
 	pipeline_timing("plan", p->head.oid, t0);
 	t0 = sy_now_s();
 	char *db = state_db_path(p->state);
@@ -407,8 +471,16 @@ int pipeline_plan_stage(struct pipeline *p, struct sy_error *err)
 {
 	struct pipeline_reporter *rep = p->opts->reporter;
 
+	struct store_thread store = { 0 };
+	int rc;
+
 	pipeline_status_report(rep, "shipyard/plan", FORGE_PENDING, "planning %.12s", p->head.oid);
-	if (read_commits(p, err) || compute_changeset(p, err) || compute_plan(p, err)) {
+	/* Nothing else uses the state database until the head is stored. */
+	rc = read_commits(p, &store, err) || compute_changeset(p, err) ||
+			     compute_plan(p, &store, err)
+		     ? -1
+		     : 0;
+	if (store_join(&store, rc, err)) {
 		pipeline_status_report(rep, "shipyard/plan", FORGE_FAILURE, "%s", err->msg);
 		return -1;
 	}

@@ -1,5 +1,8 @@
 #include "planner/buildkey.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +263,10 @@ static void own_inputs(const struct planner_index *index, size_t i, const struct
 	bytes_digest(b, in->digest);
 }
 
+/* Computing keys: first key_of walks the specs as the keys need each other
+ * (a key holds the keys of its build root), gathering the parts of each
+ * key and the order in which they can be hashed; then two threads hash
+ * them in that order, each key once the keys among its parts are. */
 struct keyer {
 	const struct planner_index *index;
 	const struct planner_graph *graph;
@@ -269,11 +276,29 @@ struct keyer {
 	char (*layer)[SY_SHA256_HEX_LEN + 1]; /* layered digests, level-major */
 	int max_layers;
 	struct sy_buf bytes;            /* scratch for digests */
+	const char **planned;           /* the parts of every key, spec after spec:
+					 * digests, or keys (in out->keys) to wait
+					 * for */
+	size_t *first;                  /* per spec: its first part in planned */
+	size_t *nplanned;               /* per spec: how many */
+	size_t *order;                  /* specs in the order key_of finished them */
+	size_t norder;
+	size_t next;                    /* next of order to hash (atomic) */
+	unsigned char *hashed;          /* per spec: its key is there (atomic) */
 };
 
-/* Digests that go into a key (borrowed), sorted and made unique at the end. */
+#define NO_KEY ((size_t)-1)
+
+/* Digests that go into a key (borrowed), sorted and made unique at the end.
+ * Each is 64 hex digits in a digest array: its first eight bytes, read as a
+ * big-endian number, order most pairs without a string comparison. */
+struct part {
+	uint64_t head;      /* set by bytes_parts */
+	const char *digest;
+};
+
 struct parts {
-	const char **items;
+	struct part *items;
 	size_t n, alloc;
 };
 
@@ -283,22 +308,84 @@ static void parts_add(struct parts *p, const char *digest)
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
 		p->items = sy_xrealloc(p->items, p->alloc * sizeof(*p->items));
 	}
-	p->items[p->n++] = digest;
+	p->items[p->n++] = (struct part){ 0, digest };
 }
 
+/* strcmp's order of the digests. */
 static int cmp_part(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct part *x = a, *y = b;
+
+	if (x->head != y->head)
+		return x->head < y->head ? -1 : 1;
+	return strcmp(x->digest, y->digest);
+}
+
+static inline int part_less(const struct part *x, const struct part *y)
+{
+	return x->head != y->head ? x->head < y->head : strcmp(x->digest, y->digest) < 0;
+}
+
+/* Sorts a[0..n) in cmp_part's order: qsort's, without a call through a
+ * pointer per comparison (thousands of keys of a hundred parts a plan). */
+static void sort_parts(struct part *a, size_t n)
+{
+	while (n > 16) {
+		struct part *mid = &a[n / 2], *last = &a[n - 1], pivot, t;
+		size_t i = 0, j = n - 1;
+		/* median of three as the pivot */
+		if (part_less(mid, a))
+			t = *mid, *mid = *a, *a = t;
+		if (part_less(last, mid)) {
+			t = *last, *last = *mid, *mid = t;
+			if (part_less(mid, a))
+				t = *mid, *mid = *a, *a = t;
+		}
+		pivot = *mid;
+		for (;;) { /* Hoare's partition */
+			while (part_less(&a[i], &pivot))
+				i++;
+			while (part_less(&pivot, &a[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = a[i], a[i] = a[j], a[j] = t;
+			i++;
+			j--;
+		}
+		/* a[0..j] <= pivot <= a[j+1..n): the smaller side first, by
+		 * recursion, the larger by the loop */
+		if (j + 1 < n - j - 1) {
+			sort_parts(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			sort_parts(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct part x = a[i];
+		size_t k = i;
+		for (; k > 0 && part_less(&x, &a[k - 1]); k--)
+			a[k] = a[k - 1];
+		a[k] = x;
+	}
 }
 
 /* Adds the parts to b sorted, each distinct one once. */
 static void bytes_parts(struct sy_buf *b, struct parts *p)
 {
-	if (p->n > 1)
-		qsort(p->items, p->n, sizeof(*p->items), cmp_part);
+	for (size_t j = 0; j < p->n; j++) {
+		uint64_t head = 0;
+		for (int k = 0; k < 8; k++)
+			head = head << 8 | (unsigned char)p->items[j].digest[k];
+		p->items[j].head = head;
+	}
+	sort_parts(p->items, p->n);
 	for (size_t j = 0; j < p->n; j++)
-		if (j == 0 || strcmp(p->items[j - 1], p->items[j]))
-			sy_buf_add_str0(b, p->items[j]);
+		if (j == 0 || cmp_part(&p->items[j - 1], &p->items[j]))
+			sy_buf_add_str0(b, p->items[j].digest);
 }
 
 /* The specs whose keys go into spec i's key under its policy (borrowed). */
@@ -315,16 +402,20 @@ static void key_deps(const struct keyer *k, size_t i, const size_t **deps, size_
 	}
 }
 
-static void finish_key(struct keyer *k, size_t i, struct parts *parts)
+/* Hashes spec i's key from its parts into its slot, with scratch b and
+ * context h. */
+static void finish_key(struct keyer *k, size_t i, struct parts *parts, struct sy_buf *b,
+		       struct sy_sha256_reuse *h)
 {
 	char tag[32];
 
 	planner_policy_format(&k->policy[i], tag, sizeof(tag));
-	sy_buf_add_str0(&k->bytes, "shipyard build key v2");
-	sy_buf_add_str0(&k->bytes, k->out->inputs[i].digest);
-	sy_buf_add_str0(&k->bytes, tag);
-	bytes_parts(&k->bytes, parts);
-	bytes_digest(&k->bytes, k->out->keys[i]);
+	sy_buf_add_str0(b, "shipyard build key v2");
+	sy_buf_add_str0(b, k->out->inputs[i].digest);
+	sy_buf_add_str0(b, tag);
+	bytes_parts(b, parts);
+	sy_sha256_reuse_buf(h, b->data, b->len, k->out->keys[i]);
+	b->len = 0;
 }
 
 /* Layered digest: level 0 is the own digest; level L hashes the level L-1
@@ -350,32 +441,88 @@ static const char *layer_digest(struct keyer *k, size_t i, int level)
 	return slot;
 }
 
-static void key_of(struct keyer *k, size_t i)
+/* Gathers the parts of spec i's key (and of the keys it needs first), to
+ * planned from *next on. A key in progress (a build cycle) contributes its
+ * own inputs. */
+static void key_of(struct keyer *k, size_t i, size_t *next)
 {
-	struct parts parts = { NULL, 0, 0 };
 	const size_t *deps = NULL;
-	size_t n = 0;
+	size_t n = 0, at = 0, first;
 
 	k->state[i] = 1;
 	key_deps(k, i, &deps, &n);
-	for (size_t j = 0; k->policy[i].layers != 0 && j < n; j++) {
+	if (k->policy[i].layers == 0)
+		n = 0;
+	/* Its parts after those of the keys it walks to first. */
+	for (size_t j = 0; k->policy[i].layers == -1 && j < n; j++)
+		if (k->state[deps[j]] == 0)
+			key_of(k, deps[j], next);
+	first = *next;
+	for (size_t j = 0; j < n; j++) {
 		size_t d = deps[j];
-		if (k->policy[i].layers == -2) {
+		const char *part;
+		if (k->policy[i].layers == -2)
 			/* direct: a BuildRequires' own change counts, not what it
 			 * was rebuilt for. */
-			parts_add(&parts, k->out->inputs[d].digest);
-		} else if (k->policy[i].layers > 0) {
-			parts_add(&parts, layer_digest(k, d, k->policy[i].layers - 1));
-		} else {
-			if (k->state[d] == 0)
-				key_of(k, d);
-			parts_add(&parts, k->state[d] == 2 ? k->out->keys[d]
-							   : k->out->inputs[d].digest);
-		}
+			part = k->out->inputs[d].digest;
+		else if (k->policy[i].layers > 0)
+			part = layer_digest(k, d, k->policy[i].layers - 1);
+		else
+			part = k->state[d] == 2 ? k->out->keys[d] : k->out->inputs[d].digest;
+		k->planned[first + at++] = part;
 	}
-	finish_key(k, i, &parts);
-	free(parts.items);
+	*next = first + at;
+	k->first[i] = first;
+	k->nplanned[i] = at;
+	k->order[k->norder++] = i;
 	k->state[i] = 2;
+}
+
+/* The spec whose key part is, or NO_KEY when it is another digest. */
+static size_t key_in(const struct keyer *k, const char *part)
+{
+	uintptr_t at = (uintptr_t)part, start = (uintptr_t)k->out->keys;
+
+	if (at < start || at >= start + k->out->n * sizeof(*k->out->keys))
+		return NO_KEY;
+	return (at - start) / sizeof(*k->out->keys);
+}
+
+/* Hashes keys in key_of's order until none is left, with scratch b and
+ * parts: each once the keys among its parts are hashed (earlier in that
+ * order, so being hashed or hashed already). */
+static void hash_keys(struct keyer *k, struct sy_buf *b, struct parts *parts,
+		      struct sy_sha256_reuse *h)
+{
+	size_t at;
+
+	while ((at = __atomic_fetch_add(&k->next, 1, __ATOMIC_RELAXED)) < k->norder) {
+		size_t i = k->order[at];
+		parts->n = 0;
+		for (size_t j = 0; j < k->nplanned[i]; j++) {
+			const char *part = k->planned[k->first[i] + j];
+			size_t d = key_in(k, part);
+			while (d != NO_KEY && !__atomic_load_n(&k->hashed[d], __ATOMIC_ACQUIRE))
+				sched_yield();
+			parts_add(parts, part);
+		}
+		finish_key(k, i, parts, b, h);
+		__atomic_store_n(&k->hashed[i], 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void *hash_thread_main(void *arg)
+{
+	struct keyer *k = arg;
+	struct sy_buf b = { NULL, 0, 0 };
+	struct parts parts = { NULL, 0, 0 };
+	struct sy_sha256_reuse *h = sy_sha256_reuse_new();
+
+	hash_keys(k, &b, &parts, h);
+	sy_sha256_reuse_free(h);
+	sy_buf_release(&b);
+	free(parts.items);
+	return NULL;
 }
 
 static void global_digest(const struct planner_index *index, const char *worker,
@@ -432,8 +579,9 @@ static int reuse_inputs(const struct planner_key_settings *settings,
 	struct planner_spec_inputs *in = &keys->inputs[i];
 	memcpy(in->digest, from->digest, sizeof(in->digest));
 	memcpy(in->metadata, from->metadata, sizeof(in->metadata));
-	for (size_t k = 0; k < from->files.n; k++)
-		sy_strv_push(&in->files, from->files.items[k]);
+	/* Borrowed: thousands of lists copied were megabytes of new heap. */
+	in->files = from->files;
+	in->borrowed = 1;
 	return 1;
 }
 
@@ -471,23 +619,33 @@ static int compute_inputs(struct gitwatch_repo *repo, const struct planner_index
 	return 0;
 }
 
-int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index *index,
-			 const struct planner_graph *graph,
-			 const struct planner_key_settings *settings, struct planner_keys *keys,
-			 struct sy_error *err)
+int planner_keys_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
+			const struct planner_key_settings *settings, struct planner_keys *keys,
+			struct sy_error *err)
 {
 	size_t n = index->nspecs;
-	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
-			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 } };
-	int rc;
 
 	memset(keys, 0, sizeof(*keys));
 	keys->n = n;
 	keys->inputs = sy_xcalloc(n + 1, sizeof(*keys->inputs));
 	keys->keys = sy_xcalloc(n + 1, sizeof(*keys->keys));
 	global_digest(index, settings->worker_digest, keys->global);
-	rc = compute_inputs(repo, index, settings, keys, err);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	return compute_inputs(repo, index, settings, keys, err);
+}
+
+void planner_keys_finish(const struct planner_index *index, const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys)
+{
+	size_t n = index->nspecs, nparts = 0, next = 0;
+	struct keyer k = { index, graph, keys, sy_xcalloc(n + 1, sizeof(*k.policy)),
+			   sy_xcalloc(n + 1, 1), NULL, 0, { NULL, 0, 0 }, NULL,
+			   sy_xcalloc(n + 1, sizeof(size_t)), sy_xcalloc(n + 1, sizeof(size_t)),
+			   sy_xcalloc(n + 1, sizeof(size_t)), 0, 0, sy_xcalloc(n + 1, 1) };
+	struct parts parts = { NULL, 0, 0 };
+	pthread_t thread;
+	int threaded;
+
+	for (size_t i = 0; i < n; i++) {
 		k.policy[i] = settings->policy;
 		if (settings->spec_policy) {
 			char *id = planner_spec_id(&index->specs[i]);
@@ -496,23 +654,52 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 		}
 		if (k.policy[i].layers > k.max_layers)
 			k.max_layers = k.policy[i].layers;
+		const size_t *deps;
+		size_t ndeps;
+		key_deps(&k, i, &deps, &ndeps);
+		nparts += ndeps;
 	}
+	k.planned = sy_xmalloc((nparts + 1) * sizeof(*k.planned));
 	if (k.max_layers)
 		k.layer = sy_xcalloc((size_t)(k.max_layers + 1) * n + 1, sizeof(*k.layer));
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (k.state[i] == 0)
-			key_of(&k, i);
+			key_of(&k, i, &next);
+	/* Hashing is most of the work, and a machine has two cores at least. */
+	threaded = n > 1 && pthread_create(&thread, NULL, hash_thread_main, &k) == 0;
+	struct sy_sha256_reuse *h = sy_sha256_reuse_new();
+	hash_keys(&k, &k.bytes, &parts, h);
+	sy_sha256_reuse_free(h);
+	if (threaded)
+		pthread_join(thread, NULL);
+	free(parts.items);
+	free(k.planned);
+	free(k.first);
+	free(k.nplanned);
+	free(k.order);
+	free(k.hashed);
 	free(k.layer);
 	free(k.policy);
 	free(k.state);
 	sy_buf_release(&k.bytes);
-	return rc;
+}
+
+int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index *index,
+			 const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys,
+			 struct sy_error *err)
+{
+	if (planner_keys_inputs(repo, index, settings, keys, err))
+		return -1;
+	planner_keys_finish(index, graph, settings, keys);
+	return 0;
 }
 
 void planner_keys_release(struct planner_keys *keys)
 {
 	for (size_t i = 0; keys->inputs && i < keys->n; i++)
-		sy_strv_release(&keys->inputs[i].files);
+		if (!keys->inputs[i].borrowed)
+			sy_strv_release(&keys->inputs[i].files);
 	free(keys->inputs);
 	free(keys->keys);
 	memset(keys, 0, sizeof(*keys));

@@ -40,6 +40,8 @@ struct planner_spec_inputs {
 					     * global inputs */
 	struct sy_strv files;  /* "<role> <path> <blob id>" sorted by path; role is
 				* spec, signatures, source, patch or file */
+	int borrowed;          /* 1: files is the base keys' (planner_key_settings),
+				* not owned */
 	char metadata[SY_SHA256_HEX_LEN + 1]; /* digest of the parsed metadata */
 };
 
@@ -64,7 +66,9 @@ struct planner_key_settings {
 	 * cannot differ there (the same global inputs, and every spec of its
 	 * directory at the same path read from the same files in the same macro
 	 * context) takes them from there instead of hashing its files again:
-	 * the same result, for a new commit that changed a few specs. */
+	 * the same result, for a new commit that changed a few specs. Their
+	 * file lists are borrowed, not copied: base_keys must outlive the keys
+	 * computed. */
 	const struct planner_index *base_index;
 	const struct planner_keys *base_keys;
 };
@@ -77,6 +81,18 @@ int planner_keys_compute(struct gitwatch_repo *repo, const struct planner_index 
 			 const struct planner_graph *graph,
 			 const struct planner_key_settings *settings, struct planner_keys *keys,
 			 struct sy_error *err);
+
+/* The two halves of planner_keys_compute, for computing the own inputs
+ * (which need no graph) while another thread makes the graph:
+ * planner_keys_inputs fills keys' own inputs and global digest (0, or -1
+ * with err when git lookups failed; keys is then to be released all the
+ * same), planner_keys_finish then its keys from graph. Together the same
+ * keys as planner_keys_compute. */
+int planner_keys_inputs(struct gitwatch_repo *repo, const struct planner_index *index,
+			const struct planner_key_settings *settings, struct planner_keys *keys,
+			struct sy_error *err);
+void planner_keys_finish(const struct planner_index *index, const struct planner_graph *graph,
+			 const struct planner_key_settings *settings, struct planner_keys *keys);
 
 /* Describes how the own inputs of the same spec differ between two
  * computations (a: before, b: after) as short reasons appended to reasons:

@@ -110,26 +110,32 @@ static const struct sy_strv *toolchain_of(const struct planner_commit_settings *
 	return s->toolchain ? s->toolchain : &none;
 }
 
-static void graph_context(const struct planner_commit_settings *s, const struct planner_commit *c,
-			  char out[SY_SHA256_HEX_LEN + 1])
+/* The graph cache's context of c (a digest over every spec): the one kept
+ * in c, else computed into out. */
+static const char *graph_context(const struct planner_commit_settings *s,
+				 const struct planner_commit *c, char out[SY_SHA256_HEX_LEN + 1])
 {
+	if (c->graph_context[0])
+		return c->graph_context;
 	planner_graphcache_context(&c->index, toolchain_of(s), s->toolchain_first, s->arch,
 				   s->learn_repo, out);
+	return out;
 }
 
 int planner_commit_graph_cached(const struct planner_commit_settings *s, struct planner_commit *c,
 				struct sy_error *err)
 {
-	char context[SY_SHA256_HEX_LEN + 1];
 	char *db;
 	int hit;
 
 	if (c->has_graph)
 		return 1;
 	db = state_db_path(s->state);
-	graph_context(s, c, context);
-	hit = planner_graphcache_get(db, context, c->index.specs, c->index.nspecs, toolchain_of(s),
-				     s->toolchain_first, s->arch, s->learn_repo, &c->graph, err);
+	if (!c->graph_context[0]) /* kept for planner_commit_graph_store */
+		graph_context(s, c, c->graph_context);
+	hit = planner_graphcache_get(db, c->graph_context, c->index.specs, c->index.nspecs,
+				     toolchain_of(s), s->toolchain_first, s->arch, s->learn_repo,
+				     &c->graph, err);
 	c->has_graph = hit > 0;
 	free(db);
 	return hit;
@@ -175,8 +181,7 @@ int planner_commit_graph_store(const struct planner_commit_settings *s,
 	char *db = state_db_path(s->state);
 	int rc;
 
-	graph_context(s, c, context);
-	rc = planner_graphcache_put(db, context, &c->graph, err);
+	rc = planner_graphcache_put(db, graph_context(s, c, context), &c->graph, err);
 	free(db);
 	return rc;
 }
@@ -221,52 +226,104 @@ static void keys_context(const struct planner_commit_settings *s, const struct p
 	sy_sha256_final(h, out);
 }
 
+static void key_settings(const struct planner_commit_settings *s,
+			 const struct planner_distro *policies, const struct planner_commit *from,
+			 struct planner_key_settings *ks)
+{
+	*ks = (struct planner_key_settings){
+		.worker_digest = s->worker_digest ? s->worker_digest : "",
+		.policy = policies->policy,
+		/* None named: no spec's id to make for them. */
+		.spec_policy = policies->policy_specs.n ? planner_distro_spec_policy : NULL,
+		.arg = (void *)policies,
+		.base_index = from && from->has_keys ? &from->index : NULL,
+		.base_keys = from && from->has_keys ? &from->keys : NULL,
+	};
+}
+
+int planner_commit_keys_begin(const struct planner_commit_settings *s, struct planner_commit *c,
+			      const struct planner_distro *policies,
+			      const struct planner_commit *from, struct sy_error *err)
+{
+	struct planner_key_settings ks;
+	char *db;
+	int hit;
+
+	if (c->has_keys || c->keys_begun)
+		return 0;
+	db = state_db_path(s->state);
+	keys_context(s, c, policies, c->keys_context);
+	hit = planner_keycache_get(db, c->keys_context, &c->index, &c->keys, err);
+	free(db);
+	if (hit < 0)
+		return -1;
+	if (hit) {
+		c->has_keys = 1;
+		return 0;
+	}
+	key_settings(s, policies, from, &ks);
+	if (planner_keys_inputs(s->repo, &c->index, &ks, &c->keys, err)) {
+		planner_keys_release(&c->keys);
+		return -1;
+	}
+	c->keys_begun = 1;
+	return 0;
+}
+
+int planner_commit_keys_store(const struct planner_commit_settings *s, struct planner_commit *c,
+			      struct sy_error *err)
+{
+	char *db;
+	int rc;
+
+	if (!c->keys_unstored)
+		return 0;
+	db = state_db_path(s->state);
+	rc = planner_keycache_put(db, c->keys_context, &c->index, &c->keys, err);
+	free(db);
+	c->keys_unstored = 0;
+	return rc;
+}
+
 static int commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
 		       const struct planner_distro *policies, int need_graph,
-		       const struct planner_commit *from, struct sy_error *err)
+		       const struct planner_commit *from, int store, struct sy_error *err)
 {
-	char context[SY_SHA256_HEX_LEN + 1];
-	char *db = state_db_path(s->state);
-	int hit, rc = -1;
+	struct planner_key_settings ks;
 
-	keys_context(s, c, policies, context);
-	hit = planner_keycache_get(db, context, &c->index, &c->keys, err);
-	if (hit < 0)
-		goto out;
-	c->has_keys = hit;
-	if ((need_graph || !hit) && planner_commit_graph(s, c, err))
-		goto out;
-	if (!hit) {
-		struct planner_key_settings ks = {
-			.worker_digest = s->worker_digest ? s->worker_digest : "",
-			.policy = policies->policy,
-			.spec_policy = planner_distro_spec_policy, .arg = (void *)policies,
-			.base_index = from && from->has_keys ? &from->index : NULL,
-			.base_keys = from && from->has_keys ? &from->keys : NULL,
-		};
-		if (planner_keys_compute(s->repo, &c->index, &c->graph, &ks, &c->keys, err) ||
-		    planner_keycache_put(db, context, &c->index, &c->keys, err))
-			goto out;
-		c->has_keys = 1;
-	}
-	rc = 0;
-out:
-	free(db);
-	return rc;
+	if (planner_commit_keys_begin(s, c, policies, from, err))
+		return -1;
+	if ((need_graph || !c->has_keys) && planner_commit_graph(s, c, err))
+		return -1;
+	if (c->has_keys)
+		return 0;
+	key_settings(s, policies, from, &ks);
+	planner_keys_finish(&c->index, &c->graph, &ks, &c->keys);
+	c->has_keys = 1;
+	c->keys_begun = 0;
+	c->keys_unstored = 1;
+	return store ? planner_commit_keys_store(s, c, err) : 0;
 }
 
 int planner_commit_keys(const struct planner_commit_settings *s, struct planner_commit *c,
 			const struct planner_distro *policies, int need_graph,
 			struct sy_error *err)
 {
-	return commit_keys(s, c, policies, need_graph, NULL, err);
+	return commit_keys(s, c, policies, need_graph, NULL, 1, err);
 }
 
 int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
 			     const struct planner_distro *policies, const struct planner_commit *from,
 			     struct sy_error *err)
 {
-	return commit_keys(s, c, policies, 1, from, err);
+	return commit_keys(s, c, policies, 1, from, 1, err);
+}
+
+int planner_commit_keys_unstored(const struct planner_commit_settings *s, struct planner_commit *c,
+				 const struct planner_distro *policies,
+				 const struct planner_commit *from, struct sy_error *err)
+{
+	return commit_keys(s, c, policies, 1, from, 0, err);
 }
 
 int planner_commit_load(const struct planner_commit_settings *s, const char *oid,
@@ -279,7 +336,7 @@ int planner_commit_load(const struct planner_commit_settings *s, const char *oid
 
 void planner_commit_release(struct planner_commit *c)
 {
-	if (c->has_keys)
+	if (c->has_keys || c->keys_begun)
 		planner_keys_release(&c->keys);
 	if (c->has_graph)
 		planner_graph_release(&c->graph);

@@ -7,6 +7,7 @@
 #define PLANNER_COMMIT_H
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/strv.h"
 #include "gitwatch/repo.h"
 #include "planner/buildkey.h"
@@ -60,8 +61,18 @@ struct planner_commit {
 	struct planner_index index;     /* its specs */
 	struct planner_graph graph;     /* valid when has_graph */
 	int has_graph;
-	struct planner_keys keys;       /* valid when has_keys */
+	struct planner_keys keys;       /* valid when has_keys; own inputs only
+					 * when keys_begun */
 	int has_keys;
+	int keys_begun;                 /* planner_commit_keys_begin computed the
+					 * own inputs, the keys are to finish */
+	char keys_context[SY_SHA256_HEX_LEN + 1]; /* their cache context, once
+					 * begun */
+	int keys_unstored;              /* computed, not in the key cache yet
+					 * (planner_commit_keys_unstored) */
+	char graph_context[SY_SHA256_HEX_LEN + 1]; /* its graph's cache context
+					 * once planner_commit_graph_cached ran,
+					 * else "" */
 };
 
 /* oid may be c->oid itself (a caller that resolved the revision into c).
@@ -124,11 +135,35 @@ int planner_commit_keys(const struct planner_commit_settings *s, struct planner_
 /* planner_commit_keys with need_graph set, for a commit read after from
  * (the base of a plan, its keys there: has_keys, computed with the same
  * settings and policies; NULL: none): the own inputs of the specs read
- * alike in both are taken from from's keys (planner_key_settings). The
- * same keys as planner_commit_keys. Returns 0 or -1 with err. */
+ * alike in both are taken from from's keys (planner_key_settings), which
+ * must then outlive c's (they borrow its file lists). The same keys as
+ * planner_commit_keys. Returns 0 or -1 with err. */
 int planner_commit_keys_from(const struct planner_commit_settings *s, struct planner_commit *c,
 			     const struct planner_distro *policies, const struct planner_commit *from,
 			     struct sy_error *err);
+
+/* The first half of planner_commit_keys_from, which needs no graph: looks
+ * c's keys up in the key cache (policies and from as there) and, on a
+ * miss, computes the own inputs of its specs (planner_keys_inputs), for a
+ * caller that makes c's graph on another thread meanwhile; a later
+ * planner_commit_keys or planner_commit_keys_from with the same policies
+ * and from finishes them (their from and policies are then those of this
+ * call). Touches the state database and git objects, not c's graph.
+ * Returns 0 or -1 with err. */
+int planner_commit_keys_begin(const struct planner_commit_settings *s, struct planner_commit *c,
+			      const struct planner_distro *policies,
+			      const struct planner_commit *from, struct sy_error *err);
+
+/* planner_commit_keys_from without storing the keys computed: the caller
+ * stores them with planner_commit_keys_store, on a thread of its choice
+ * (the state database serialises nothing: no other thread may use it
+ * meanwhile), before anything edits them. planner_commit_keys_store
+ * returns 0 when there is nothing to store or it was stored, -1 with err. */
+int planner_commit_keys_unstored(const struct planner_commit_settings *s, struct planner_commit *c,
+				 const struct planner_distro *policies,
+				 const struct planner_commit *from, struct sy_error *err);
+int planner_commit_keys_store(const struct planner_commit_settings *s, struct planner_commit *c,
+			      struct sy_error *err);
 
 /* planner_commit_read, planner_commit_graph and planner_commit_keys (with
  * c's own policies) in one call: a commit ready for every stage. */

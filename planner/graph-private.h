@@ -12,6 +12,20 @@
 
 #include "planner/graph.h"
 
+/* The node arrays of a graph read from the graph cache, carved from one
+ * allocation (thousands of small ones cost more than decoding them), and
+ * shared, unchanged, by the graphs derived from it: freed with the last
+ * graph that holds it. An array inside it is never freed on its own. */
+struct planner_graph_block {
+	size_t refs;   /* graphs holding it (atomic) */
+	size_t len;    /* bytes of data */
+	size_t used;   /* bytes carved so far (by its first graph only) */
+	unsigned char data[];
+};
+
+/* Whether p points into graph's block. */
+int planner_graph_in_block(const struct planner_graph *graph, const void *p);
+
 /* The libsolv side of a graph. A graph read back from the graph cache
  * (planner_graph_from_nodes) has its nodes but no pool until a call needs
  * one (late resolution, unresolved Requires): what makes the pool is kept
@@ -53,6 +67,8 @@ struct planner_graph_pool {
 	size_t nbest_str, nbest_rel;
 	uint32_t *seen;  /* per solvable: the stamp of the last closure that took it */
 	uint32_t stamp;
+	struct planner_graph_block *block; /* node arrays shared, or NULL */
+	int block_own;   /* 1: this graph carves arrays from block */
 };
 
 /* Starts graph over specs with empty nodes and no pool yet. */

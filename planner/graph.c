@@ -481,20 +481,76 @@ struct planner_graph_node *planner_graph_from_nodes(const struct planner_spec *s
 	return graph->nodes;
 }
 
+struct planner_graph_node *planner_graph_from_nodes_sized(const struct planner_spec *specs,
+							  size_t nspecs,
+							  const struct sy_strv *toolchain,
+							  int toolchain_first, const char *arch,
+							  const char *learn_repo_dir, size_t bytes,
+							  struct planner_graph *graph)
+{
+	struct planner_graph_block *b;
+
+	planner_graph_init(graph, specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir);
+	/* malloc, not calloc: pages past what is carved are never touched. */
+	b = sy_xmalloc(sizeof(*b) + bytes);
+	b->refs = 1;
+	b->len = bytes;
+	b->used = 0;
+	graph->pool->block = b;
+	graph->pool->block_own = 1;
+	return graph->nodes;
+}
+
+void *planner_graph_node_array(struct planner_graph *graph, size_t n, size_t size)
+{
+	struct planner_graph_block *b = graph->pool->block;
+	size_t bytes = (n + 1) * size, at;
+
+	if (!b || !graph->pool->block_own || n >= (b->len - b->used) / size)
+		return sy_xcalloc(n + 1, size);
+	at = (b->used + 7) & ~(size_t)7; /* size_t-aligned */
+	if (at > b->len || bytes > b->len - at)
+		return sy_xcalloc(n + 1, size);
+	b->used = at + bytes;
+	memset(b->data + at, 0, bytes);
+	return b->data + at;
+}
+
+int planner_graph_in_block(const struct planner_graph *graph, const void *p)
+{
+	const struct planner_graph_block *b = graph->pool ? graph->pool->block : NULL;
+	uintptr_t at = (uintptr_t)p, start;
+
+	if (!b)
+		return 0;
+	start = (uintptr_t)b->data;
+	return at >= start && at < start + b->len;
+}
+
+/* Frees p unless graph's block holds it. */
+static void free_array(const struct planner_graph *graph, void *p)
+{
+	if (!planner_graph_in_block(graph, p))
+		free(p);
+}
+
 void planner_graph_release(struct planner_graph *graph)
 {
 	for (size_t i = 0; graph->nodes && i < graph->nspecs; i++) {
 		struct planner_graph_node *n = &graph->nodes[i];
-		free(n->build_dep_brs);
-		free(n->build_deps);
-		free(n->run_dep_reqs);
-		free(n->run_deps);
-		free(n->install);
-		free(n->root_specs);
+		free_array(graph, n->build_dep_brs);
+		free_array(graph, n->build_deps);
+		free_array(graph, n->run_dep_reqs);
+		free_array(graph, n->run_deps);
+		free_array(graph, n->install);
+		free_array(graph, n->root_specs);
 		sy_strv_release(&n->unresolved);
 		sy_strv_release(&n->toolchain);
 	}
 	free(graph->nodes);
+	if (graph->pool && graph->pool->block &&
+	    __atomic_sub_fetch(&graph->pool->block->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(graph->pool->block);
 	if (graph->pool) {
 		if (graph->pool->pool)
 			pool_free(graph->pool->pool);

@@ -113,6 +113,25 @@ struct planner_graph_node *planner_graph_from_nodes(const struct planner_spec *s
 						    const char *learn_repo_dir,
 						    struct planner_graph *graph);
 
+/* planner_graph_from_nodes for a caller that fills the nodes' arrays with
+ * planner_graph_node_array: bytes is how much they take at most (beyond
+ * it, they are allocated one by one). The arrays are then one allocation,
+ * which a graph derived from this one (planner_graph_derive) shares
+ * instead of copying them. The caller must not free or grow them; release
+ * the graph with planner_graph_release. */
+struct planner_graph_node *planner_graph_from_nodes_sized(const struct planner_spec *specs,
+							  size_t nspecs,
+							  const struct sy_strv *toolchain,
+							  int toolchain_first, const char *arch,
+							  const char *learn_repo_dir, size_t bytes,
+							  struct planner_graph *graph);
+
+/* An array of n + 1 zeroed entries of size bytes (size a multiple of 8 or
+ * a divisor of it), for a node of graph, owned by graph: from the
+ * allocation of planner_graph_from_nodes_sized when it has room, else
+ * calloc'ed. Never fails. */
+void *planner_graph_node_array(struct planner_graph *graph, size_t n, size_t size);
+
 /* Why spec's k-th build edge (nodes[spec].build_deps[k]) exists: the
  * BuildRequires that made it, formatted ("zlib-devel >= 1.2"). Formatted on
  * demand because a distribution has tens of thousands of edges and a plan

@@ -8,31 +8,41 @@
 
 #define NS "graph-v1"
 
+/* Appends s and a NUL (NULL as ""), as sy_sha256_update_str hashes it. */
+static void add_field(struct sy_buf *b, const char *s)
+{
+	sy_buf_add_str0(b, s ? s : "");
+}
+
 void planner_graphcache_context(const struct planner_index *index, const struct sy_strv *toolchain,
 				int toolchain_first, const char *arch, const char *learn_repo_dir,
 				char out[SY_SHA256_HEX_LEN + 1])
 {
-	struct sy_sha256 *h = sy_sha256_new();
+	/* Gathered, then hashed in one call: five fields a spec hashed one by
+	 * one cost a call each. */
+	size_t cap = 4096 + 256 * index->nspecs; /* enough for most: not regrown */
+	struct sy_buf b = { sy_xmalloc(cap), 0, cap };
 
-	sy_sha256_update_str(h, NS);
-	sy_sha256_update_str(h, arch ? arch : "x86_64");
-	sy_sha256_update_str(h, toolchain_first ? "toolchain first" : "specs first");
-	sy_sha256_update_str(h, learn_repo_dir ? learn_repo_dir : "");
+	add_field(&b, NS);
+	add_field(&b, arch ? arch : "x86_64");
+	add_field(&b, toolchain_first ? "toolchain first" : "specs first");
+	add_field(&b, learn_repo_dir ? learn_repo_dir : "");
 	for (size_t i = 0; toolchain && i < toolchain->n; i++)
-		sy_sha256_update_str(h, toolchain->items[i]);
-	sy_sha256_update_str(h, "specs");
+		add_field(&b, toolchain->items[i]);
+	add_field(&b, "specs");
 	for (size_t i = 0; i < index->nspecs; i++) {
 		const struct planner_spec *s = &index->specs[i];
 
-		sy_sha256_update_str(h, s->path);
-		sy_sha256_update_str(h, index->spec_inputs[i] ? index->spec_inputs[i] : "");
-		sy_sha256_update_str(h, index->spec_contexts[i] ? index->spec_contexts[i] : "");
-		sy_sha256_update_str(h, s->excluded ? s->excluded : "");
+		add_field(&b, s->path);
+		add_field(&b, index->spec_inputs[i] ? index->spec_inputs[i] : "");
+		add_field(&b, index->spec_contexts[i] ? index->spec_contexts[i] : "");
+		add_field(&b, s->excluded ? s->excluded : "");
 		/* A transient error is not in the spec cache: the same inputs may
 		 * read fine next time, and give another graph. */
-		sy_sha256_update_str(h, s->error ? s->error : "");
+		add_field(&b, s->error ? s->error : "");
 	}
-	sy_sha256_final(h, out);
+	sy_sha256_buf(b.data, b.len, out);
+	sy_buf_release(&b);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -73,9 +83,38 @@ static void put_node(struct sy_buf *b, const struct planner_graph_node *n)
 	put_strv(b, &n->toolchain);
 }
 
+/* Varints of up to 5 bytes: values below 2^35, as every count and index
+ * of a graph is. */
+#define VARINT_MAX 5
+
+static size_t strv_size(const struct sy_strv *v)
+{
+	size_t size = VARINT_MAX;
+
+	for (size_t i = 0; i < v->n; i++)
+		size += VARINT_MAX + strlen(v->items[i]);
+	return size;
+}
+
+/* What encoding graph takes at most, so that its buffer is not grown (and
+ * copied, its pages touched again) as it fills. */
+static size_t encoded_size(const struct planner_graph *graph)
+{
+	size_t size = VARINT_MAX;
+
+	for (size_t i = 0; i < graph->nspecs; i++) {
+		const struct planner_graph_node *n = &graph->nodes[i];
+		size += VARINT_MAX * (4 + 2 * n->nbuild_deps + 3 * n->nrun_deps +
+				      2 * n->ninstall + n->nroot_specs) +
+			strv_size(&n->unresolved) + strv_size(&n->toolchain);
+	}
+	return size;
+}
+
 unsigned char *planner_graphcache_encode(const struct planner_graph *graph, size_t *len)
 {
-	struct sy_buf b = SY_BUF_INIT;
+	size_t size = encoded_size(graph);
+	struct sy_buf b = { sy_xmalloc(size), 0, size };
 
 	sy_buf_add_varint(&b, graph->nspecs);
 	for (size_t i = 0; i < graph->nspecs; i++)
@@ -84,17 +123,38 @@ unsigned char *planner_graphcache_encode(const struct planner_graph *graph, size
 	return b.data;
 }
 
-/* A decoder: the reader, and the specs every index must fit. */
+/* A decoder: the reader, the specs every index must fit, the graph whose
+ * node arrays it makes. */
 struct dec {
 	struct sy_bufreader r;
 	const struct planner_spec *specs;
 	size_t nspecs;
+	struct planner_graph *graph;
 };
+
+/* sy_bufreader_varint, inline for the values of one or two bytes that
+ * most of a record is (spec indices of a distribution): millions a plan. */
+static inline uint64_t get_varint(struct dec *d)
+{
+	const unsigned char *p = d->r.p;
+
+	if (d->r.end - p >= 2 && !d->r.bad) {
+		if (!(p[0] & 0x80)) {
+			d->r.p = p + 1;
+			return p[0];
+		}
+		if (!(p[1] & 0x80)) {
+			d->r.p = p + 2;
+			return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		}
+	}
+	return sy_bufreader_varint(&d->r);
+}
 
 /* A count of items taking at least min_bytes each, or 0 with r.bad set. */
 static size_t get_count(struct dec *d, size_t min_bytes)
 {
-	uint64_t n = sy_bufreader_varint(&d->r);
+	uint64_t n = get_varint(d);
 
 	if (!d->r.bad && n > (uint64_t)(d->r.end - d->r.p) / min_bytes)
 		d->r.bad = 1;
@@ -104,7 +164,7 @@ static size_t get_count(struct dec *d, size_t min_bytes)
 /* A varint below limit, or 0 with r.bad set. */
 static size_t get_below(struct dec *d, size_t limit)
 {
-	uint64_t v = sy_bufreader_varint(&d->r);
+	uint64_t v = get_varint(d);
 
 	if (v >= limit)
 		d->r.bad = 1;
@@ -127,17 +187,18 @@ static void get_strv(struct dec *d, struct sy_strv *v)
 static void get_node(struct dec *d, size_t i, struct planner_graph_node *n)
 {
 	const struct planner_spec *s = &d->specs[i];
+	struct planner_graph *g = d->graph;
 
 	n->nbuild_deps = get_count(d, 2);
-	n->build_deps = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
-	n->build_dep_brs = sy_xcalloc(n->nbuild_deps + 1, sizeof(size_t));
+	n->build_deps = planner_graph_node_array(g, n->nbuild_deps, sizeof(size_t));
+	n->build_dep_brs = planner_graph_node_array(g, n->nbuild_deps, sizeof(size_t));
 	for (size_t k = 0; k < n->nbuild_deps; k++) {
 		n->build_deps[k] = get_below(d, d->nspecs);
 		n->build_dep_brs[k] = get_below(d, s->buildrequires.n);
 	}
 	n->nrun_deps = get_count(d, 3);
-	n->run_deps = sy_xcalloc(n->nrun_deps + 1, sizeof(size_t));
-	n->run_dep_reqs = sy_xcalloc(n->nrun_deps + 1, sizeof(*n->run_dep_reqs));
+	n->run_deps = planner_graph_node_array(g, n->nrun_deps, sizeof(size_t));
+	n->run_dep_reqs = planner_graph_node_array(g, n->nrun_deps, sizeof(*n->run_dep_reqs));
 	for (size_t k = 0; k < n->nrun_deps; k++) {
 		n->run_deps[k] = get_below(d, d->nspecs);
 		n->run_dep_reqs[k].package = get_below(d, s->npackages);
@@ -145,13 +206,13 @@ static void get_node(struct dec *d, size_t i, struct planner_graph_node *n)
 			get_below(d, d->r.bad ? 0 : s->packages[n->run_dep_reqs[k].package].requires.n);
 	}
 	n->ninstall = get_count(d, 2);
-	n->install = sy_xcalloc(n->ninstall + 1, sizeof(*n->install));
+	n->install = planner_graph_node_array(g, n->ninstall, sizeof(*n->install));
 	for (size_t k = 0; k < n->ninstall; k++) {
 		n->install[k].spec = get_below(d, d->nspecs);
 		n->install[k].package = get_below(d, d->r.bad ? 0 : d->specs[n->install[k].spec].npackages);
 	}
 	n->nroot_specs = get_count(d, 1);
-	n->root_specs = sy_xcalloc(n->nroot_specs + 1, sizeof(size_t));
+	n->root_specs = planner_graph_node_array(g, n->nroot_specs, sizeof(size_t));
 	for (size_t k = 0; k < n->nroot_specs; k++)
 		n->root_specs[k] = get_below(d, d->nspecs);
 	get_strv(d, &n->unresolved);
@@ -164,9 +225,13 @@ int planner_graphcache_decode(const unsigned char *data, size_t len,
 			      const char *learn_repo_dir, struct planner_graph *graph,
 			      struct sy_error *err)
 {
-	struct dec d = { .r = { data, data + len, 0 }, .specs = specs, .nspecs = nspecs };
-	struct planner_graph_node *nodes = planner_graph_from_nodes(
-		specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir, graph);
+	struct dec d = { .r = { data, data + len, 0 }, .specs = specs, .nspecs = nspecs,
+			 .graph = graph };
+	/* Each entry of an array takes a varint (a byte at least) per 8 bytes
+	 * of it, and each array one entry more: what the arrays take at most. */
+	struct planner_graph_node *nodes = planner_graph_from_nodes_sized(
+		specs, nspecs, toolchain, toolchain_first, arch, learn_repo_dir,
+		8 * len + 64 * (nspecs + 1), graph);
 
 	if (sy_bufreader_varint(&d.r) != nspecs)
 		d.r.bad = 1;

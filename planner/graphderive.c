@@ -2,6 +2,7 @@
  * planner_graph_derive): a new commit changes a few specs of thousands, and
  * resolving every spec's build root again is most of the cost of planning it.
  * The nodes whose resolution cannot have changed are copied. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "planner/graph-private.h"
 
 #define NONE ((size_t)-1)
+#define NAME_BITS 4096 /* a power of two */
 
 struct derive {
 	struct planner_graph *g;          /* being derived */
@@ -28,6 +30,12 @@ struct derive {
 	unsigned char *offered;           /* per string id: the name of a Provides
 					   * of a changed package (either side) */
 	size_t noffered;
+	unsigned char may_offer[NAME_BITS / 8]; /* bit name_bit(s) set for every name
+					   * offered: a name whose bit is clear is
+					   * not, without a lookup in the pool */
+	int same_numbers;                 /* every spec and package of base has the
+					   * same index in g: base's node arrays
+					   * hold g's numbers */
 	int partial;                      /* gp holds only the packages offering
 					   * such a name: a dependency on any other
 					   * name cannot be looked up in it */
@@ -221,6 +229,16 @@ static void mark_offered(struct derive *d, Id p)
 	}
 }
 
+/* A bit of a NAME_BITS filter for name s of len bytes (len > 0): its
+ * length, first and last byte, mixed (Knuth's multiplicative hash). */
+static size_t name_bit(const char *s, size_t len)
+{
+	uint32_t key = (uint32_t)(len & 0xff) | (uint32_t)(unsigned char)s[0] << 8 |
+		       (uint32_t)(unsigned char)s[len - 1] << 16;
+
+	return (size_t)((key * 2654435761u) >> 20) & (NAME_BITS - 1);
+}
+
 /* Marks what the changed packages of both sides offer. */
 static void find_offered(struct derive *d)
 {
@@ -233,6 +251,15 @@ static void find_offered(struct derive *d)
 		if ((d->gp->shadow && s->repo == d->gp->shadow) ||
 		    (s->repo == d->gp->distro && d->changed[d->gp->by_id[p].spec]))
 			mark_offered(d, p);
+	}
+	memset(d->may_offer, 0, sizeof(d->may_offer));
+	for (size_t id = 1; id < d->noffered; id++) {
+		const char *name = d->offered[id] ? pool_id2str(pool, (Id)id) : "";
+		size_t len = strlen(name);
+		if (len) {
+			size_t bit = name_bit(name, len);
+			d->may_offer[bit / 8] |= (unsigned char)(1u << (bit % 8));
+		}
 	}
 }
 
@@ -293,6 +320,9 @@ static int spec_dep_same(struct derive *d, const struct planner_dep *dep)
 	Id id;
 
 	if (dep->name[0] != '(') {
+		size_t len = strlen(dep->name), bit = len ? name_bit(dep->name, len) : 0;
+		if (len && !(d->may_offer[bit / 8] & (1u << (bit % 8))))
+			return 1; /* not a name offered: not even in the pool */
 		Id name = pool_str2id(d->gp->pool, dep->name, 0);
 		if (!name || (size_t)name >= d->noffered || !d->offered[name])
 			return 1;
@@ -416,12 +446,58 @@ static size_t *copy_specs(const struct derive *d, const size_t *from, size_t n)
 	return to;
 }
 
-/* Copies base's node of spec i, its spec indices renumbered. */
+/* Whether base's node old can be g's as it is: its numbers are g's, and
+ * its arrays are in base's block (planner_graph_from_nodes_sized), which
+ * g may hold too. */
+static int node_shareable(const struct derive *d, const struct planner_graph_node *old)
+{
+	const struct planner_graph *b = d->base;
+
+	return d->same_numbers && planner_graph_in_block(b, old->build_deps) &&
+	       planner_graph_in_block(b, old->build_dep_brs) &&
+	       planner_graph_in_block(b, old->run_deps) &&
+	       planner_graph_in_block(b, old->run_dep_reqs) &&
+	       planner_graph_in_block(b, old->install) &&
+	       planner_graph_in_block(b, old->root_specs);
+}
+
+/* Makes node share old's arrays (node_shareable), g holding base's block. */
+static void share_node(const struct derive *d, const struct planner_graph_node *old,
+		       struct planner_graph_node *node)
+{
+	struct planner_graph_pool *gp = d->g->pool;
+
+	if (!gp->block) {
+		gp->block = d->base->pool->block;
+		__atomic_add_fetch(&gp->block->refs, 1, __ATOMIC_ACQ_REL);
+	}
+	node->build_deps = old->build_deps;
+	node->build_dep_brs = old->build_dep_brs;
+	node->nbuild_deps = old->nbuild_deps;
+	node->run_deps = old->run_deps;
+	node->run_dep_reqs = old->run_dep_reqs;
+	node->nrun_deps = old->nrun_deps;
+	node->install = old->install;
+	node->ninstall = old->ninstall;
+	node->root_specs = old->root_specs;
+	node->nroot_specs = old->nroot_specs;
+}
+
+/* Copies base's node of spec i, its spec indices renumbered (or shares
+ * its arrays, which need none). */
 static void copy_node(const struct derive *d, size_t i)
 {
 	const struct planner_graph_node *old = &d->base->nodes[d->h2b[i]];
 	struct planner_graph_node *node = &d->g->nodes[i];
 
+	for (size_t k = 0; k < old->unresolved.n; k++)
+		sy_strv_push(&node->unresolved, old->unresolved.items[k]);
+	for (size_t k = 0; k < old->toolchain.n; k++)
+		sy_strv_push(&node->toolchain, old->toolchain.items[k]);
+	if (node_shareable(d, old)) {
+		share_node(d, old, node);
+		return;
+	}
 	node->build_deps = copy_specs(d, old->build_deps, old->nbuild_deps);
 	node->build_dep_brs = sy_xcalloc(old->nbuild_deps + 1, sizeof(size_t));
 	if (old->nbuild_deps)
@@ -439,10 +515,29 @@ static void copy_node(const struct derive *d, size_t i)
 	node->ninstall = old->ninstall;
 	node->root_specs = copy_specs(d, old->root_specs, old->nroot_specs);
 	node->nroot_specs = old->nroot_specs;
-	for (size_t k = 0; k < old->unresolved.n; k++)
-		sy_strv_push(&node->unresolved, old->unresolved.items[k]);
-	for (size_t k = 0; k < old->toolchain.n; k++)
-		sy_strv_push(&node->toolchain, old->toolchain.items[k]);
+}
+
+/* Whether every spec and package of base has the same index in g (the
+ * same specs, a changed one's packages of the same names in the same
+ * order): then map_ref and b2h change no number. */
+static int same_numbers(const struct derive *d)
+{
+	if (d->g->nspecs != d->base->nspecs)
+		return 0;
+	for (size_t i = 0; i < d->g->nspecs; i++)
+		if (d->h2b[i] != i)
+			return 0;
+	for (size_t b = 0; b < d->base->nspecs; b++) {
+		const struct planner_spec *s = &d->base->specs[b];
+		struct planner_pkgref h;
+		if (!d->bchanged[b] || s->error || s->excluded)
+			continue;
+		for (size_t k = 0; k < s->npackages; k++)
+			if (map_ref(d, (struct planner_pkgref){ b, k }, &h) || h.spec != b ||
+			    h.package != k)
+				return 0;
+	}
+	return 1;
 }
 
 /* Forgets every judgement (they are by the ids of one pool). */
@@ -469,26 +564,53 @@ static void derive_release(struct derive *d)
 	free(d->offered);
 }
 
-/* Whether pkg offers a name of the string pool arg (its own name, or a
- * Provides'). */
+/* The names the changed packages offer: a string pool of them, and a bit
+ * per name (name_bit) to turn most other names away without a lookup. */
+struct names {
+	Pool *pool;
+	unsigned char bits[NAME_BITS / 8];
+};
+
+static int has_name(const struct names *names, const char *name)
+{
+	size_t len = strlen(name), bit = len ? name_bit(name, len) : 0;
+
+	if (len && !(names->bits[bit / 8] & (1u << (bit % 8))))
+		return 0;
+	return pool_str2id(names->pool, name, 0) != 0;
+}
+
+/* Whether pkg offers a name of arg (struct names): its own name, or a
+ * Provides'. */
 static int offers_a_name(void *arg, const struct planner_package *pkg)
 {
-	Pool *names = arg;
+	const struct names *names = arg;
 
-	if (pool_str2id(names, pkg->name, 0))
+	if (has_name(names, pkg->name))
 		return 1;
 	for (size_t k = 0; k < pkg->provides.n; k++)
-		if (pool_str2id(names, pkg->provides.items[k].name, 0))
+		if (has_name(names, pkg->provides.items[k].name))
 			return 1;
 	return 0;
 }
 
-static void add_names(Pool *names, const struct planner_spec *spec)
+static void add_name(struct names *names, const char *name)
+{
+	size_t len = strlen(name);
+
+	pool_str2id(names->pool, name, 1);
+	if (len) {
+		size_t bit = name_bit(name, len);
+		names->bits[bit / 8] |= (unsigned char)(1u << (bit % 8));
+	}
+}
+
+static void add_names(struct names *names, const struct planner_spec *spec)
 {
 	for (size_t j = 0; !spec->error && !spec->excluded && j < spec->npackages; j++) {
-		pool_str2id(names, spec->packages[j].name, 1);
+		add_name(names, spec->packages[j].name);
 		for (size_t k = 0; k < spec->packages[j].provides.n; k++)
-			pool_str2id(names, spec->packages[j].provides.items[k].name, 1);
+			add_name(names, spec->packages[j].provides.items[k].name);
 	}
 }
 
@@ -503,18 +625,22 @@ static int derive_from_few(struct derive *d, const struct sy_strv *toolchain, in
 	const struct planner_graph *g = d->g;
 	struct planner_graph judge;
 	struct sy_error ignored;
-	Pool *names = pool_create();
+	struct names names = { .pool = pool_create() };
+
+	/* A new pool holds libsolv's own strings: they answer too. */
+	for (Id id = 1; id < names.pool->ss.nstrings; id++)
+		add_name(&names, pool_id2str(names.pool, id));
 	int same = 1;
 
 	for (size_t i = 0; i < g->nspecs; i++)
 		if (d->changed[i])
-			add_names(names, &g->specs[i]);
+			add_names(&names, &g->specs[i]);
 	for (size_t b = 0; b < d->base->nspecs; b++)
 		if (d->bchanged[b])
-			add_names(names, &d->base->specs[b]);
+			add_names(&names, &d->base->specs[b]);
 	planner_graph_init(&judge, g->specs, g->nspecs, toolchain, toolchain_first, arch, NULL);
 	judge.pool->take = offers_a_name;
-	judge.pool->take_arg = names;
+	judge.pool->take_arg = &names;
 	judge.pool->shadow_specs = d->base->specs;
 	judge.pool->shadow_take = d->bchanged;
 	judge.pool->nshadow_specs = d->base->nspecs;
@@ -531,7 +657,7 @@ static int derive_from_few(struct derive *d, const struct sy_strv *toolchain, in
 	d->partial = 0;
 	d->gp = NULL;
 	planner_graph_release(&judge);
-	pool_free(names);
+	pool_free(names.pool);
 	return same;
 }
 
@@ -564,6 +690,7 @@ int planner_graph_derive(const struct planner_graph *base, const struct planner_
 		derive_release(&d);
 		return 0;
 	}
+	d.same_numbers = same_numbers(&d);
 	if (derive_from_few(&d, toolchain, toolchain_first, arch, npackages)) {
 		derive_release(&d);
 		return 1;

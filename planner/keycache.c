@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
 #include "common/strv.h"
 #include "state/kv.h"
 
@@ -119,11 +120,27 @@ static void add_str(struct sy_buf *b, const char *s)
 	sy_buf_add(b, s, strlen(s));
 }
 
+/* The bytes encode writes for keys. */
+static size_t encoded_size(const struct planner_index *index, const struct planner_keys *keys)
+{
+	size_t size = SY_SHA256_HEX_LEN + 1;
+
+	for (size_t i = 0; i < keys->n; i++) {
+		size += strlen(index->specs[i].path) + 4 * (SY_SHA256_HEX_LEN + 1) + 1;
+		for (size_t k = 0; k < keys->inputs[i].files.n; k++)
+			size += strlen(keys->inputs[i].files.items[k]) + 1;
+	}
+	return size;
+}
+
 /* The rows of keys, in one buffer (a commit's keys are megabytes: no
  * string per field), or NULL when a field holds a separator. */
 static char *encode(const struct planner_index *index, const struct planner_keys *keys)
 {
-	struct sy_buf b = SY_BUF_INIT;
+	/* Sized first: grown as it fills, it would be copied and its pages
+	 * touched several times over. */
+	size_t size = encoded_size(index, keys);
+	struct sy_buf b = { sy_xmalloc(size), 0, size };
 
 	add_str(&b, keys->global);
 	for (size_t i = 0; i < keys->n; i++) {

@@ -42,6 +42,9 @@ struct planner {
 	char **reason;       /* memo: reason chain of a spec whose key changed */
 	unsigned char *busy; /* reason being computed (guards cycles) */
 	size_t *slot;        /* head spec -> entry, SIZE_MAX when not in the set */
+	size_t entries_alloc; /* entries allocated in plan */
+	unsigned char *given; /* head spec -> 1 when its reason went to an entry */
+	unsigned char *in_head; /* base spec -> 1 when the head has its path */
 };
 
 static int own_changed(const struct planner *p, size_t i)
@@ -112,6 +115,50 @@ static int pick_dependency(const struct planner *p, size_t i, size_t *dep, size_
 	return 0;
 }
 
+/* A piece of a reason: len bytes at s. */
+struct piece {
+	const char *s;
+	size_t len;
+};
+
+#define PIECE(text) { text, sizeof(text) - 1 }
+
+static struct piece piece_of(const char *s)
+{
+	return (struct piece){ s, strlen(s) };
+}
+
+/* The pieces joined, newly allocated: thousands of reasons a plan, each
+ * holding the chain below it, without a printf each. */
+static char *join_pieces(const struct piece *pieces, size_t n)
+{
+	size_t len = 0;
+	char *out, *at;
+
+	for (size_t k = 0; k < n; k++)
+		len += pieces[k].len;
+	at = out = sy_xmalloc(len + 1);
+	for (size_t k = 0; k < n; k++) {
+		memcpy(at, pieces[k].s, pieces[k].len);
+		at += pieces[k].len;
+	}
+	*at = '\0';
+	return out;
+}
+
+/* The id of spec i (planner_spec_id) as a piece of its path. */
+static struct piece id_piece(const struct planner *p, size_t i)
+{
+	const char *path = p->in->head->specs[i].path, *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".spec"))
+		len -= 5;
+	return (struct piece){ base, len };
+}
+
 /* The reason of a spec whose key changed through a spec of its build root. */
 static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 {
@@ -123,19 +170,23 @@ static char *dependency_reason(struct planner *p, size_t i, size_t *via)
 		return node->unresolved.n ? sy_xasprintf("build root changed: BuildRequires %s is "
 							  "unresolved", node->unresolved.items[0])
 					  : sy_xstrdup("build root changed");
-	char *id = spec_id(p, d), *r;
 	const char *dr = reason_of(p, d, &ignored);
+	char *r;
 	if (br != SIZE_MAX) {
 		char *why = planner_graph_build_reason(p->in->graph, i, br);
-		r = sy_xasprintf("BuildRequires %s, from %s: %s", why, id, dr);
+		struct piece pieces[] = { PIECE("BuildRequires "), piece_of(why), PIECE(", from "),
+					  id_piece(p, d), PIECE(": "), piece_of(dr) };
+		r = join_pieces(pieces, sizeof(pieces) / sizeof(*pieces));
 		free(why);
 	} else {
 		for (size_t k = 0; k < node->ninstall; k++)
 			if (node->install[k].spec == d)
 				pkg = p->in->head->specs[d].packages[node->install[k].package].name;
-		r = sy_xasprintf("build root package %s, from %s: %s", pkg, id, dr);
+		struct piece pieces[] = { PIECE("build root package "), piece_of(pkg),
+					  PIECE(", from "), id_piece(p, d), PIECE(": "),
+					  piece_of(dr) };
+		r = join_pieces(pieces, sizeof(pieces) / sizeof(*pieces));
 	}
-	free(id);
 	*via = d;
 	return r;
 }
@@ -154,15 +205,26 @@ static const char *reason_of(struct planner *p, size_t i, size_t *via)
 	return p->reason[i];
 }
 
-static void add_entry(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
-		      const char *reason)
+/* Adds an entry whose reason is owned, given to the plan. */
+static void add_entry_owned(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
+			    char *reason)
 {
 	struct planner_plan *plan = p->plan;
 
-	plan->entries = sy_xrealloc(plan->entries, (plan->n + 1) * sizeof(*plan->entries));
+	if (plan->n == p->entries_alloc) {
+		p->entries_alloc = p->entries_alloc ? 2 * p->entries_alloc : 64;
+		plan->entries = sy_xrealloc(plan->entries,
+					    p->entries_alloc * sizeof(*plan->entries));
+	}
 	plan->entries[plan->n] = (struct planner_plan_entry){ .spec = spec, .why = why, .via = via,
-							     .reason = sy_xstrdup(reason) };
+							     .reason = reason };
 	p->slot[spec] = plan->n++;
+}
+
+static void add_entry(struct planner *p, size_t spec, enum planner_plan_why why, size_t via,
+		      const char *reason)
+{
+	add_entry_owned(p, spec, why, via, sy_xstrdup(reason));
 }
 
 static void add_change(struct planner *p, size_t i)
@@ -188,7 +250,7 @@ static void add_removals(struct planner *p)
 	struct planner_plan *plan = p->plan;
 
 	for (size_t b = 0; base && b < base->nspecs; b++) {
-		if (planner_index_lookup_path(p->in->head, base->specs[b].path) >= 0)
+		if (p->in_head[b])
 			continue;
 		plan->removed = sy_xrealloc(plan->removed, (plan->nremoved + 1) * sizeof(*plan->removed));
 		struct planner_plan_removal *r = &plan->removed[plan->nremoved++];
@@ -232,9 +294,14 @@ static void select_specs(struct planner *p)
 		if (own_changed(p, i))
 			add_change(p, i);
 		if (key_changed(p, i)) {
-			const char *r = reason_of(p, i, &via);
-			add_entry(p, i, own_changed(p, i) ? PLANNER_PLAN_CHANGED : PLANNER_PLAN_DEPENDENCY,
-				  via, r);
+			/* The plan's entry holds the memo's string, which only
+			 * reasons made before plan_release read. */
+			char *r = (char *)reason_of(p, i, &via);
+			add_entry_owned(p, i,
+					own_changed(p, i) ? PLANNER_PLAN_CHANGED
+							  : PLANNER_PLAN_DEPENDENCY,
+					via, r);
+			p->given[i] = 1;
 		} else if (p->in->has_artifact && !s->error &&
 			   !p->in->has_artifact(p->in->arg, p->in->keys->keys[i])) {
 			add_entry(p, i, PLANNER_PLAN_MISSING, SIZE_MAX, "no artifact for its build key");
@@ -354,8 +421,12 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	int rc = 0;
 
 	memset(plan, 0, sizeof(*plan));
+	p.given = sy_xcalloc(n + 1, 1);
+	p.in_head = sy_xcalloc((in->base ? in->base->nspecs : 0) + 1, 1);
 	for (size_t i = 0; i < n; i++) {
 		p.base_of[i] = in->base ? planner_index_lookup_path(in->base, in->head->specs[i].path) : -1;
+		if (p.base_of[i] >= 0)
+			p.in_head[p.base_of[i]] = 1;
 		p.slot[i] = SIZE_MAX;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -372,8 +443,11 @@ int planner_plan_compute(const struct planner_plan_input *in, struct planner_pla
 	if (in->target)
 		planner_target_mark_ignored(in, plan);
 	for (size_t i = 0; i < n; i++)
-		free(p.reason[i]);
+		if (!p.given[i])
+			free(p.reason[i]);
 	free(p.reason);
+	free(p.given);
+	free(p.in_head);
 	free(p.busy);
 	free(p.base_of);
 	free(p.slot);

@@ -135,9 +135,38 @@ static void test_commit_base_with_cached_keys_builds_no_graph(void **state)
 	planner_commit_release(&head);
 }
 
+/* Keys computed unstored are not in the key cache until stored: the same
+ * commit read again computes them again (unstored too), and after
+ * planner_commit_keys_store takes the same keys from the cache. */
+static void test_commit_keys_left_unstored_are_cached_once_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct planner_commit_settings s = settings(f);
+	struct planner_commit head = { 0 }, missed = { 0 }, hit = { 0 };
+	struct sy_error err = { { 0 } };
+
+	assert_ok(planner_commit_read(&s, f->second, NULL, &head, &err), &err);
+	assert_ok(planner_commit_keys_unstored(&s, &head, &head.distro, NULL, &err), &err);
+	assert_true(head.has_keys && head.keys_unstored);
+	assert_ok(planner_commit_read(&s, f->second, &head, &missed, &err), &err);
+	assert_ok(planner_commit_keys_unstored(&s, &missed, &head.distro, NULL, &err), &err);
+	assert_true(missed.keys_unstored); /* a miss: computed */
+	assert_ok(planner_commit_keys_store(&s, &head, &err), &err);
+	assert_false(head.keys_unstored);
+	assert_ok(planner_commit_read(&s, f->second, &head, &hit, &err), &err);
+	assert_ok(planner_commit_keys_unstored(&s, &hit, &head.distro, NULL, &err), &err);
+	assert_true(hit.has_keys && !hit.keys_unstored); /* a hit */
+	for (size_t i = 0; i < head.keys.n; i++)
+		assert_string_equal(hit.keys.keys[i], head.keys.keys[i]);
+	planner_commit_release(&hit);
+	planner_commit_release(&missed);
+	planner_commit_release(&head);
+}
+
 /* Reads commit head in a state of its own (no cache shared with another
  * reading): after base (its graph and keys computed first, the head's
- * graph and keys then derived from them) when base is set, else alone. */
+ * own inputs, graph and keys then derived from them, in the plan stage's
+ * order) when base is set, else alone. */
 static void read_pair(struct fixture *f, const char *tag, const char *base_oid, const char *head_oid,
 		      struct planner_commit *base, struct planner_commit *head)
 {
@@ -151,6 +180,9 @@ static void read_pair(struct fixture *f, const char *tag, const char *base_oid, 
 		assert_ok(planner_commit_graph(&s, base, &err), &err);
 		assert_ok(planner_commit_read(&s, head_oid, base, head, &err), &err);
 		assert_ok(planner_commit_keys(&s, base, &head->distro, 1, &err), &err);
+		/* As the plan stage: the head's own inputs before its graph. */
+		assert_ok(planner_commit_keys_begin(&s, head, &head->distro, base, &err), &err);
+		assert_true(head->keys_begun && !head->has_keys && !head->has_graph);
 		assert_ok(planner_commit_graph_build(&s, head, base, &err), &err);
 		assert_ok(planner_commit_keys_from(&s, head, &head->distro, base, &err), &err);
 	} else {
@@ -308,6 +340,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_base_with_cached_keys_builds_no_graph,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_derived_graph_and_keys_equal_the_full_computation,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_keys_left_unstored_are_cached_once_stored,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_refuses_an_unknown_arch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_overrides_replace_the_repository_settings,

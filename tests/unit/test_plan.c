@@ -230,14 +230,30 @@ static void assert_same_nodes(const struct planner_graph *a, const struct planne
 	}
 }
 
+/* Reads graph back through the graph cache's form into out: node arrays
+ * in one allocation, which graphs derived from out share. */
+static void read_back(struct fixture *f, const struct planner_graph *graph, int first,
+		      struct planner_graph *out)
+{
+	struct sy_error err = { { 0 } };
+	size_t len;
+	unsigned char *data = planner_graphcache_encode(graph, &len);
+
+	assert_ok(planner_graphcache_decode(data, len, graph->specs, graph->nspecs, &f->toolchain,
+					    first, "x86_64", NULL, out, &err), &err);
+	free(data);
+}
+
 /* Derives the graph of head (n specs) from the fixture's and asserts it is
- * the graph built from scratch, with the toolchain first and last. */
+ * the graph built from scratch, with the toolchain first and last; and
+ * from the fixture's read back from the graph cache (whose node arrays a
+ * derived graph shares), released first and last. */
 static void assert_derived_is_built(struct fixture *f, struct planner_spec *head, size_t n)
 {
 	struct sy_error err = { { 0 } };
 
 	for (int first = 0; first < 2; first++) {
-		struct planner_graph base, full, derived;
+		struct planner_graph base, full, derived, cached, shared, twice;
 		assert_ok(planner_graph_build(f->specs, 7, &f->toolchain, first, "x86_64", NULL,
 					      &base, &err), &err);
 		assert_ok(planner_graph_build(head, n, &f->toolchain, first, "x86_64", NULL, &full,
@@ -245,6 +261,20 @@ static void assert_derived_is_built(struct fixture *f, struct planner_spec *head
 		assert_int_equal(planner_graph_derive(&base, head, n, &f->toolchain, first, "x86_64",
 						      NULL, &derived, &err), 1);
 		assert_same_nodes(&full, &derived);
+		read_back(f, &base, first, &cached);
+		assert_int_equal(planner_graph_derive(&cached, head, n, &f->toolchain, first,
+						      "x86_64", NULL, &shared, &err), 1);
+		if (first)
+			planner_graph_release(&cached); /* what shared holds outlives it */
+		assert_same_nodes(&full, &shared);
+		/* derived again from a graph that shares: the base's head */
+		assert_int_equal(planner_graph_derive(&shared, f->specs, 7, &f->toolchain, first,
+						      "x86_64", NULL, &twice, &err), 1);
+		planner_graph_release(&shared);
+		assert_same_nodes(&base, &twice);
+		planner_graph_release(&twice);
+		if (!first)
+			planner_graph_release(&cached);
 		planner_graph_release(&derived);
 		planner_graph_release(&full);
 		planner_graph_release(&base);
