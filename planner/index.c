@@ -135,30 +135,6 @@ static void release_spec(struct planner_index *index, size_t i)
 	}
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The position of the spec at path in index (sorted by path), or -1. */
-static long lookup_path(const struct planner_index *index, const char *path)
-{
-	size_t lo = 0, hi = index ? index->nspecs : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(index->specs[mid].path, path);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 /* prev's result for spec i read under context (same path, blob, macro
  * context and arch), or NULL. prev's specs are sorted by path. */
 static const struct planner_spec *reusable(const struct loader *l, size_t i, const char *context)
@@ -482,44 +458,52 @@ static int list_files(struct loader *l, const char *const *trees, const char *ca
 	return 0;
 }
 
-/* Whether a directory of changed_dirs (sorted) is dir or below it. */
-static int dir_changed(const struct sy_strv *changed_dirs, const char *dir)
+/* Whether a directory of changed_dirs (sorted; "*": all changed) is the
+ * directory of len bytes at dir, or below it. Those that start with it are
+ * found by bisection, then the few of them looked at; nothing is allocated,
+ * as this runs for every spec of a commit. */
+static int dir_changed(const struct sy_strv *changed_dirs, const char *dir, size_t len)
 {
-	size_t len = strlen(dir), lo = 0, hi = changed_dirs->n;
-	char *below = sy_xasprintf("%s/", dir);
+	size_t lo = 0, hi = changed_dirs->n;
 
-	if (bsearch(&dir, changed_dirs->items, changed_dirs->n, sizeof(char *), cmp_str)) {
-		free(below);
+	if (changed_dirs->n && !strcmp(changed_dirs->items[0], "*"))
 		return 1;
-	}
-	while (lo < hi) { /* the first one not before "<dir>/" */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(changed_dirs->items[mid], below) < 0)
+
+		if (strncmp(changed_dirs->items[mid], dir, len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	free(below);
-	return lo < changed_dirs->n && !strncmp(changed_dirs->items[lo], dir, len) &&
-	       changed_dirs->items[lo][len] == '/';
+	for (; lo < changed_dirs->n && !strncmp(changed_dirs->items[lo], dir, len); lo++)
+		if (changed_dirs->items[lo][len] == '\0' || changed_dirs->items[lo][len] == '/')
+			return 1;
+	return 0;
 }
 
-/* The inputs digest of the spec at path (over every file below its
- * directory): the reused index's when no directory of changed_dirs
- * (sorted; "*": all changed) is its directory or below it, else computed. */
-static char *spec_inputs_of(const struct loader *l, const struct sy_strv *changed_dirs,
-			    const char *path)
+/* Sets the inputs digest of every spec (over every file below its
+ * directory): the reused index's when no directory of changed_dirs is its
+ * directory or below it, else computed. The specs and the reused index's
+ * are both sorted by path: one walk over the two finds each spec's match. */
+static void spec_inputs_all(struct loader *l, const struct sy_strv *changed_dirs)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = sy_xstrndup(path, slash ? (size_t)(slash - path) : 0);
-	int changed = changed_dirs->n &&
-		      (!strcmp(changed_dirs->items[0], "*") || dir_changed(changed_dirs, dir));
-	long at = changed ? -1 : lookup_path(l->prev, path);
+	const struct planner_index *prev = l->prev;
+	size_t at = 0, nprev = prev && prev->spec_inputs ? prev->nspecs : 0;
 
-	free(dir);
-	if (at >= 0 && l->prev->spec_inputs && l->prev->spec_inputs[at])
-		return sy_xstrdup(l->prev->spec_inputs[at]);
-	return inputs_digest(&l->index->files, path);
+	for (size_t i = 0; i < l->specs.n; i++) {
+		const char *path = l->specs.items[i].path, *slash = strrchr(path, '/');
+		size_t dlen = slash ? (size_t)(slash - path) : 0;
+		int c = 1;
+
+		while (at < nprev && (c = strcmp(prev->specs[at].path, path)) < 0)
+			at++;
+		if (at < nprev && c == 0 && prev->spec_inputs[at] &&
+		    !dir_changed(changed_dirs, path, dlen))
+			l->index->spec_inputs[i] = sy_xstrdup(prev->spec_inputs[at]);
+		else
+			l->index->spec_inputs[i] = inputs_digest(&l->index->files, path);
+	}
 }
 
 /* Reads the index from its record when the state has one, else lists,
@@ -553,8 +537,7 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	index->spec_inputs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
-	for (size_t i = 0; i < l->specs.n; i++)
-		index->spec_inputs[i] = spec_inputs_of(l, &changed_dirs, l->specs.items[i].path);
+	spec_inputs_all(l, &changed_dirs);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
 	if (cache_path && planner_speccache_open(cache_path, &l->cache, err))
