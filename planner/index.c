@@ -135,16 +135,17 @@ static void release_spec(struct planner_index *index, size_t i)
 	}
 }
 
-/* prev's result for spec i read under context (same path, blob, macro
- * context and arch), or NULL. prev's specs are sorted by path. */
-static const struct planner_spec *reusable(const struct loader *l, size_t i, const char *context)
+/* The position in prev of its result for spec i read under context (same
+ * path, blob, macro context and arch), or -1. prev's specs are sorted by
+ * path. */
+static long reusable(const struct loader *l, size_t i, const char *context)
 {
 	const struct planner_index *prev = l->prev;
 	const char *path = l->specs.items[i].path;
 	size_t lo = 0, hi = prev ? prev->nspecs : 0;
 
 	if (!prev || strcmp(prev->macros.target_arch, l->index->macros.target_arch))
-		return NULL;
+		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(prev->specs[mid].path, path);
@@ -158,18 +159,19 @@ static const struct planner_spec *reusable(const struct loader *l, size_t i, con
 				   !strcmp(prev->spec_inputs[mid], l->index->spec_inputs[i]) &&
 				   !strcmp(prev->spec_contexts[mid], context);
 
-			return same ? &prev->specs[mid] : NULL;
+			return same ? (long)mid : -1;
 		}
 	}
-	return NULL;
+	return -1;
 }
 
 /* Looks up which[k] under contexts[k], in prev first (then out[k] shares
- * prev's spec but for excluded, and borrowed[k] is set), then in the cache;
- * fills out[k] when found, else appends k to miss. */
+ * prev's spec but for excluded, borrowed[k] is set and from[k] is its
+ * position in prev), then in the cache; fills out[k] when found, else
+ * appends k to miss. */
 static int lookup(struct loader *l, const size_t *which, char *const *contexts, size_t n,
-		  struct planner_spec *out, unsigned char *borrowed, size_t *miss, size_t *nmiss,
-		  struct sy_error *err)
+		  struct planner_spec *out, unsigned char *borrowed, size_t *from, size_t *miss,
+		  size_t *nmiss, struct sy_error *err)
 {
 	struct planner_speccache_key *keys = sy_xcalloc(n + 1, sizeof(*keys));
 	size_t *asked = sy_xcalloc(n + 1, sizeof(*asked)), nasked = 0;
@@ -179,12 +181,13 @@ static int lookup(struct loader *l, const size_t *which, char *const *contexts, 
 
 	*nmiss = 0;
 	for (size_t k = 0; k < n; k++) {
-		const struct planner_spec *same = reusable(l, which[k], contexts[k]);
+		long same = reusable(l, which[k], contexts[k]);
 
-		if (same) {
-			out[k] = *same;
+		if (same >= 0) {
+			out[k] = l->prev->specs[same];
 			out[k].excluded = NULL;
 			borrowed[k] = 1;
+			from[k] = (size_t)same;
 			l->index->reused++;
 		} else {
 			keys[nasked] = key_of(l, which[k], contexts[k]);
@@ -228,6 +231,17 @@ static int store(struct loader *l, const size_t *which, char *const *contexts,
 	return rc;
 }
 
+/* Spec i takes the encoded form of prev's spec at from (or none: -1), which
+ * it now is, for storing the record (planner_index.spec_bytes). */
+static void set_spec_bytes(struct loader *l, size_t i, long from)
+{
+	const struct planner_index *prev = l->prev;
+	struct planner_index *index = l->index;
+
+	index->spec_bytes[i] = from >= 0 && prev->spec_bytes ? prev->spec_bytes[from] : NULL;
+	index->spec_nbytes[i] = index->spec_bytes[i] ? prev->spec_nbytes[from] : 0;
+}
+
 /* Reads specs which[k] (k < n) with macro context digest contexts[k]: from
  * the cache where it has them, else with librpm (then stored). Results
  * replace index->specs[which[k]]. */
@@ -238,9 +252,10 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 	struct planner_spec *parsed = NULL;
 	unsigned char *borrowed = sy_xcalloc(n + 1, 1);
 	size_t *miss = sy_xcalloc(n + 1, sizeof(*miss)), *miss_which = NULL, nmiss;
+	size_t *from = sy_xcalloc(n + 1, sizeof(*from));
 	int rc = -1;
 
-	if (lookup(l, which, contexts, n, out, borrowed, miss, &nmiss, err))
+	if (lookup(l, which, contexts, n, out, borrowed, from, miss, &nmiss, err))
 		goto out;
 	parsed = sy_xcalloc(nmiss + 1, sizeof(*parsed));
 	miss_which = sy_xcalloc(nmiss + 1, sizeof(*miss_which));
@@ -259,6 +274,7 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 		release_spec(l->index, which[k]);
 		l->index->specs[which[k]] = out[k];
 		l->index->borrowed[which[k]] = borrowed[k];
+		set_spec_bytes(l, which[k], borrowed[k] ? (long)from[k] : -1);
 		memset(&out[k], 0, sizeof(out[k]));
 		free(l->index->spec_contexts[which[k]]);
 		l->index->spec_contexts[which[k]] = sy_xstrdup(contexts[k]);
@@ -275,6 +291,7 @@ out:
 	free(borrowed);
 	free(miss);
 	free(miss_which);
+	free(from);
 	return rc;
 }
 
@@ -537,6 +554,8 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	index->spec_inputs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
+	index->spec_bytes = sy_xcalloc(l->specs.n + 1, sizeof(*index->spec_bytes));
+	index->spec_nbytes = sy_xcalloc(l->specs.n + 1, sizeof(*index->spec_nbytes));
 	spec_inputs_all(l, &changed_dirs);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
@@ -617,6 +636,9 @@ void planner_index_release(struct planner_index *index)
 	free(index->spec_inputs);
 	free(index->spec_contexts);
 	free(index->borrowed);
+	free(index->record);
+	free(index->spec_bytes);
+	free(index->spec_nbytes);
 	gitwatch_entries_release(&index->files);
 	planner_macro_ctx_release(&index->macros);
 	memset(index, 0, sizeof(*index));

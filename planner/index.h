@@ -49,6 +49,17 @@ struct planner_index {
 				  * which is its own) is memory of that other
 				  * index, which planner_index_release leaves
 				  * alone */
+	unsigned char *record;   /* NULL, or the bytes of the index record this
+				  * index was decoded from (owned), which
+				  * spec_bytes point into */
+	const unsigned char **spec_bytes; /* NULL, or per spec NULL or its
+				  * planner_speccache_encode form in a record:
+				  * this index's, or for a spec borrowed that
+				  * of the index it was borrowed from (which
+				  * outlives this one), so that storing this
+				  * index's record copies those bytes instead
+				  * of encoding again */
+	size_t *spec_nbytes;     /* bytes of spec_bytes[i] */
 	struct gitwatch_entries files; /* every blob under the spec trees at commit,
 					* sorted by path, each path once (what
 					* gitwatch_list_files gives per tree):

@@ -180,15 +180,18 @@ static unsigned char *encode(const struct planner_index *ix, size_t *len)
 	}
 	sy_buf_add_varint(&b, ix->nspecs);
 	for (size_t i = 0; i < ix->nspecs && ok; i++) {
-		size_t n;
-		unsigned char *spec = planner_speccache_encode(&ix->specs[i], &n);
+		/* A spec shared with an index decoded from a record is written
+		 * as that record holds it: what encoding it again would give. */
+		const unsigned char *kept = ix->spec_bytes ? ix->spec_bytes[i] : NULL;
+		size_t n = kept ? ix->spec_nbytes[i] : 0;
+		unsigned char *spec = kept ? NULL : planner_speccache_encode(&ix->specs[i], &n);
 		int same = !strcmp(ix->spec_contexts[i], ix->macros.digest);
 
 		put_path(&b, i ? ix->specs[i - 1].path : NULL, ix->specs[i].path);
 		put_hex(&b, ix->spec_inputs[i], SY_SHA256_HEX_LEN, &ok);
 		put_str(&b, same ? NULL : ix->spec_contexts[i]);
 		sy_buf_add_varint(&b, n);
-		sy_buf_add(&b, spec, n);
+		sy_buf_add(&b, kept ? kept : spec, n);
 		free(spec);
 	}
 	if (!ok) {
@@ -381,11 +384,15 @@ static void get_spec(struct dec *d, size_t i)
 	same = path && !d->r.bad ? shared(d, path, hex, context) : NULL;
 	if (same) {
 		/* Shared as planner_index_load_reusing shares: not decoded. */
+		size_t at = (size_t)(same - d->prev->specs);
+
 		free(path);
 		*spec = *same;
 		spec->excluded = NULL;
 		ix->borrowed[i] = 1;
 		ix->reused++;
+		ix->spec_bytes[i] = d->prev->spec_bytes ? d->prev->spec_bytes[at] : NULL;
+		ix->spec_nbytes[i] = ix->spec_bytes[i] ? d->prev->spec_nbytes[at] : 0;
 	} else if (!path || d->r.bad || planner_speccache_decode(d->r.p, len, spec, &ignored)) {
 		d->r.bad = 1;
 		free(path);
@@ -393,6 +400,8 @@ static void get_spec(struct dec *d, size_t i)
 		return;
 	} else {
 		spec->path = path;
+		ix->spec_bytes[i] = d->r.p;
+		ix->spec_nbytes[i] = len;
 	}
 	d->r.p += len;
 	ix->spec_inputs[i] = sy_xstrdup(hex);
@@ -417,9 +426,13 @@ static int decode(const void *data, size_t len, const struct dec *start)
 {
 	struct dec d = *start;
 	struct planner_index *ix = d.ix;
-
-	d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
 	size_t n;
+
+	/* Kept: the encoded specs are what storing an index sharing them
+	 * copies (planner_index.spec_bytes). */
+	ix->record = sy_xmalloc(len + 1);
+	memcpy(ix->record, data, len);
+	d.r = (struct sy_bufreader){ ix->record, ix->record + len, 0 };
 
 	get_ctx(&d, &ix->macros);
 	ix->versioned = (size_t)sy_bufreader_varint(&d.r);
@@ -429,6 +442,8 @@ static int decode(const void *data, size_t len, const struct dec *start)
 	ix->spec_inputs = sy_xcalloc(n + 1, sizeof(char *));
 	ix->spec_contexts = sy_xcalloc(n + 1, sizeof(char *));
 	ix->borrowed = sy_xcalloc(n + 1, 1);
+	ix->spec_bytes = sy_xcalloc(n + 1, sizeof(*ix->spec_bytes));
+	ix->spec_nbytes = sy_xcalloc(n + 1, sizeof(*ix->spec_nbytes));
 	for (size_t i = 0; i < n && !d.r.bad; i++)
 		get_spec(&d, i);
 	return !d.r.bad && d.r.p == d.r.end && ctx_on_disk(&ix->macros) ? 1 : 2;

@@ -757,6 +757,12 @@ static void check_derived_load(struct fixture *f, const char *base_commit, const
 					     &derived, &err),
 		  &err);
 	assert_true(derived.reused > 0);
+	/* The specs shared with the base (decoded from its record) are stored
+	 * from the bytes of that record. */
+	size_t kept = 0;
+	for (size_t i = 0; i < derived.nspecs; i++)
+		kept += derived.spec_bytes[i] != NULL;
+	assert_true(kept > 0);
 	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, full_db, 2, &full, &err),
 		  &err);
 	assert_int_equal(full.reused, 0);
