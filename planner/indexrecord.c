@@ -102,10 +102,13 @@ static void put_strv(struct sy_buf *b, const struct sy_strv *v)
 		put_str(b, v->items[i]);
 }
 
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+/* The value of each hex digit plus one; 0 for other bytes. A table, as an
+ * index record holds tens of thousands of ids. */
+static const unsigned char hexval[256] = {
+	['0'] = 1,   ['1'] = 2,   ['2'] = 3,   ['3'] = 4,   ['4'] = 5,   ['5'] = 6,
+	['6'] = 7,   ['7'] = 8,   ['8'] = 9,   ['9'] = 10,  ['a'] = 11,  ['b'] = 12,
+	['c'] = 13,  ['d'] = 14,  ['e'] = 15,  ['f'] = 16,
+};
 
 /* n hex digits as n / 2 bytes; anything else as zero bytes, and *ok 0. */
 static void put_hex(struct sy_buf *b, const char *hex, size_t n, int *ok)
@@ -113,13 +116,14 @@ static void put_hex(struct sy_buf *b, const char *hex, size_t n, int *ok)
 	unsigned char raw[64] = { 0 };
 
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex ? unhex(hex[2 * i]) : -1, lo = hi < 0 ? -1 : unhex(hex[2 * i + 1]);
+		unsigned hi = hex ? hexval[(unsigned char)hex[2 * i]] : 0;
+		unsigned lo = hi ? hexval[(unsigned char)hex[2 * i + 1]] : 0;
 
-		if (hi < 0 || lo < 0) {
+		if (!lo) {
 			*ok = 0;
 			return;
 		}
-		raw[i] = (unsigned char)(hi << 4 | lo);
+		raw[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
 	if (hex && hex[n])
 		*ok = 0;
@@ -163,10 +167,24 @@ static void put_ctx(struct sy_buf *b, const struct planner_macro_ctx *c)
 
 /* The record of index, or NULL when a member does not have the form the
  * record assumes (ids in hex). */
+/* About the bytes the record of ix takes: allocated at once, a record of
+ * megabytes is not copied from one doubling to the next. */
+static size_t record_estimate(const struct planner_index *ix)
+{
+	size_t n = 4096 + ix->files.n * 64 + ix->nspecs * 128;
+
+	for (size_t i = 0; ix->spec_nbytes && i < ix->nspecs; i++)
+		n += ix->spec_nbytes[i];
+	return n;
+}
+
 static unsigned char *encode(const struct planner_index *ix, size_t *len)
 {
 	struct sy_buf b = SY_BUF_INIT;
 	int ok = 1;
+
+	b.alloc = record_estimate(ix);
+	b.data = sy_xmalloc(b.alloc);
 
 	put_ctx(&b, &ix->macros);
 	sy_buf_add_varint(&b, ix->versioned);
