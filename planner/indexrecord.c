@@ -230,9 +230,17 @@ struct dec {
 	size_t at;                        /* where in prev the last one was */
 };
 
+/* sy_bufreader_varint, a one-byte varint (most of them) read in place. */
+static uint64_t get_varint(struct dec *d)
+{
+	if (!d->r.bad && d->r.p < d->r.end && *d->r.p < 0x80)
+		return *d->r.p++;
+	return sy_bufreader_varint(&d->r);
+}
+
 static size_t get_count(struct dec *d, size_t min_bytes)
 {
-	uint64_t n = sy_bufreader_varint(&d->r);
+	uint64_t n = get_varint(d);
 
 	if (!d->r.bad && n > (uint64_t)(d->r.end - d->r.p) / min_bytes)
 		d->r.bad = 1;
@@ -242,7 +250,7 @@ static size_t get_count(struct dec *d, size_t min_bytes)
 /* The bytes of a string in place (*len of them), or NULL for NULL. */
 static const unsigned char *get_bytes(struct dec *d, size_t *len)
 {
-	uint64_t n = sy_bufreader_varint(&d->r);
+	uint64_t n = get_varint(d);
 	const unsigned char *p = d->r.p;
 
 	*len = 0;
@@ -299,7 +307,7 @@ static void get_hex(struct dec *d, size_t n, char *out)
 /* A path front-coded against prev (NULL: the first). */
 static char *get_path(struct dec *d, const char *prev)
 {
-	uint64_t same = sy_bufreader_varint(&d->r);
+	uint64_t same = get_varint(d);
 	size_t plen = prev ? strlen(prev) : 0, len;
 	const unsigned char *rest;
 	char *path;
@@ -361,7 +369,7 @@ static void get_files(struct dec *d)
 		if (!e->path)
 			break;
 		f->n++;
-		e->mode = (unsigned)sy_bufreader_varint(&d->r);
+		e->mode = (unsigned)get_varint(d);
 		get_hex(d, GITWATCH_OID_HEX, e->oid);
 	}
 }
@@ -453,7 +461,7 @@ static int decode(const void *data, size_t len, const struct dec *start)
 	d.r = (struct sy_bufreader){ ix->record, ix->record + len, 0 };
 
 	get_ctx(&d, &ix->macros);
-	ix->versioned = (size_t)sy_bufreader_varint(&d.r);
+	ix->versioned = (size_t)get_varint(&d);
 	get_files(&d);
 	n = get_count(&d, 2 + SY_SHA256_HEX_LEN / 2);
 	ix->specs = sy_xcalloc(n + 1, sizeof(*ix->specs));
