@@ -51,7 +51,8 @@ struct planner_index {
 				  * alone */
 	unsigned char *record;   /* NULL, or the bytes of the index record this
 				  * index was decoded from (owned), which
-				  * spec_bytes point into */
+				  * spec_bytes point into; kept when it was
+				  * read sharing no other index's specs */
 	const unsigned char **spec_bytes; /* NULL, or per spec NULL or its
 				  * planner_speccache_encode form in a record:
 				  * this index's, or for a spec borrowed that

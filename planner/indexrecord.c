@@ -426,8 +426,8 @@ static void get_spec(struct dec *d, size_t i)
 		return;
 	} else {
 		spec->path = path;
-		ix->spec_bytes[i] = d->r.p;
-		ix->spec_nbytes[i] = len;
+		ix->spec_bytes[i] = ix->record ? d->r.p : NULL;
+		ix->spec_nbytes[i] = ix->record ? len : 0;
 	}
 	d->r.p += len;
 	ix->spec_inputs[i] = sy_xstrdup(hex);
@@ -454,11 +454,18 @@ static int decode(const void *data, size_t len, const struct dec *start)
 	struct planner_index *ix = d.ix;
 	size_t n;
 
-	/* Kept: the encoded specs are what storing an index sharing them
-	 * copies (planner_index.spec_bytes). */
-	ix->record = sy_xmalloc(len + 1);
-	memcpy(ix->record, data, len);
-	d.r = (struct sy_bufreader){ ix->record, ix->record + len, 0 };
+	/* Kept by the index read first (the base of a plan): its encoded specs
+	 * are what storing the record of an index sharing them copies
+	 * (planner_index.spec_bytes). One read sharing another's specs (the
+	 * head of a warm plan) is seldom shared from in turn: its own are
+	 * then encoded again, and a plan does not copy megabytes twice. */
+	if (d.prev) {
+		d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
+	} else {
+		ix->record = sy_xmalloc(len + 1);
+		memcpy(ix->record, data, len);
+		d.r = (struct sy_bufreader){ ix->record, ix->record + len, 0 };
+	}
 
 	get_ctx(&d, &ix->macros);
 	ix->versioned = (size_t)get_varint(&d);
