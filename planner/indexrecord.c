@@ -86,18 +86,39 @@ void planner_indexrecord_key(const char *commit, const struct planner_macro_sett
 /* ------------------------------------------------------------------------ */
 /* Encoding.                                                                 */
 
+/* sy_buf_add, in place when the bytes fit (the buffer is allocated at about
+ * the record's size): a record is written in tens of thousands of pieces. */
+static inline void add(struct sy_buf *b, const void *data, size_t n)
+{
+	if (n && b->len + n <= b->alloc) {
+		memcpy(b->data + b->len, data, n);
+		b->len += n;
+	} else {
+		sy_buf_add(b, data, n);
+	}
+}
+
+/* sy_buf_add_varint, a one-byte varint (most of them) in place. */
+static inline void add_varint(struct sy_buf *b, uint64_t v)
+{
+	if (v < 0x80 && b->len < b->alloc)
+		b->data[b->len++] = (unsigned char)v;
+	else
+		sy_buf_add_varint(b, v);
+}
+
 static void put_str(struct sy_buf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	sy_buf_add_varint(b, s ? (uint64_t)n + 1 : 0);
+	add_varint(b, s ? (uint64_t)n + 1 : 0);
 	if (n)
-		sy_buf_add(b, s, n);
+		add(b, s, n);
 }
 
 static void put_strv(struct sy_buf *b, const struct sy_strv *v)
 {
-	sy_buf_add_varint(b, v->n);
+	add_varint(b, v->n);
 	for (size_t i = 0; i < v->n; i++)
 		put_str(b, v->items[i]);
 }
@@ -127,7 +148,7 @@ static void put_hex(struct sy_buf *b, const char *hex, size_t n, int *ok)
 	}
 	if (hex && hex[n])
 		*ok = 0;
-	sy_buf_add(b, raw, n / 2);
+	add(b, raw, n / 2);
 }
 
 /* Paths sorted by path share long prefixes: each is written as the length
@@ -138,7 +159,7 @@ static void put_path(struct sy_buf *b, const char *prev, const char *path)
 
 	while (prev && prev[same] && prev[same] == path[same])
 		same++;
-	sy_buf_add_varint(b, same);
+	add_varint(b, same);
 	put_str(b, path + same);
 }
 
@@ -154,7 +175,7 @@ static void put_ctx(struct sy_buf *b, const struct planner_macro_ctx *c)
 	put_str(b, c->version_prefix);
 	put_str(b, c->macros_dir);
 	put_str(b, c->manifest_path);
-	sy_buf_add_varint(b, c->manifest.n);
+	add_varint(b, c->manifest.n);
 	for (size_t i = 0; i < c->manifest.n; i++) {
 		put_str(b, c->manifest.items[i].name);
 		put_str(b, c->manifest.items[i].version);
@@ -187,16 +208,16 @@ static unsigned char *encode(const struct planner_index *ix, size_t *len)
 	b.data = sy_xmalloc(b.alloc);
 
 	put_ctx(&b, &ix->macros);
-	sy_buf_add_varint(&b, ix->versioned);
-	sy_buf_add_varint(&b, ix->files.n);
+	add_varint(&b, ix->versioned);
+	add_varint(&b, ix->files.n);
 	for (size_t i = 0; i < ix->files.n; i++) {
 		const struct gitwatch_entry *e = &ix->files.items[i];
 
 		put_path(&b, i ? ix->files.items[i - 1].path : NULL, e->path);
-		sy_buf_add_varint(&b, e->mode);
+		add_varint(&b, e->mode);
 		put_hex(&b, e->oid, GITWATCH_OID_HEX, &ok);
 	}
-	sy_buf_add_varint(&b, ix->nspecs);
+	add_varint(&b, ix->nspecs);
 	for (size_t i = 0; i < ix->nspecs && ok; i++) {
 		/* A spec shared with an index decoded from a record is written
 		 * as that record holds it: what encoding it again would give. */
@@ -208,8 +229,8 @@ static unsigned char *encode(const struct planner_index *ix, size_t *len)
 		put_path(&b, i ? ix->specs[i - 1].path : NULL, ix->specs[i].path);
 		put_hex(&b, ix->spec_inputs[i], SY_SHA256_HEX_LEN, &ok);
 		put_str(&b, same ? NULL : ix->spec_contexts[i]);
-		sy_buf_add_varint(&b, n);
-		sy_buf_add(&b, kept ? kept : spec, n);
+		add_varint(&b, n);
+		add(&b, kept ? kept : spec, n);
 		free(spec);
 	}
 	if (!ok) {
