@@ -17,6 +17,7 @@
 #include "planner/versions.h"
 #include "common/fs.h"
 #include "common/hash.h"
+#include "state/kv.h"
 
 /* The state of one planner_index_load. */
 struct loader {
@@ -636,6 +637,8 @@ void planner_index_release(struct planner_index *index)
 	free(index->spec_inputs);
 	free(index->spec_contexts);
 	free(index->borrowed);
+	if (index->record)
+		state_kv_value_release(index->record);
 	free(index->record);
 	free(index->spec_bytes);
 	free(index->spec_nbytes);

@@ -23,6 +23,8 @@
 #include "common/error.h"
 #include "gitwatch/repo.h"
 
+struct state_kv_value;
+
 /* The specs of a commit. Release with planner_index_release. */
 struct planner_index {
 	char commit[GITWATCH_OID_HEX + 1]; /* the commit read */
@@ -49,8 +51,8 @@ struct planner_index {
 				  * which is its own) is memory of that other
 				  * index, which planner_index_release leaves
 				  * alone */
-	unsigned char *record;   /* NULL, or the bytes of the index record this
-				  * index was decoded from (owned), which
+	struct state_kv_value *record; /* NULL, or the index record this index
+				  * was decoded from (owned, mapped), which
 				  * spec_bytes point into; kept when it was
 				  * read sharing no other index's specs */
 	const unsigned char **spec_bytes; /* NULL, or per spec NULL or its

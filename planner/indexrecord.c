@@ -249,6 +249,8 @@ struct dec {
 	struct planner_index *ix;
 	const struct planner_index *prev; /* specs to share, or NULL */
 	size_t at;                        /* where in prev the last one was */
+	int keep;                         /* the record's bytes stay: specs point
+					   * into them (spec_bytes) */
 };
 
 /* sy_bufreader_varint, a one-byte varint (most of them) read in place. */
@@ -447,8 +449,8 @@ static void get_spec(struct dec *d, size_t i)
 		return;
 	} else {
 		spec->path = path;
-		ix->spec_bytes[i] = ix->record ? d->r.p : NULL;
-		ix->spec_nbytes[i] = ix->record ? len : 0;
+		ix->spec_bytes[i] = d->keep ? d->r.p : NULL;
+		ix->spec_nbytes[i] = d->keep ? len : 0;
 	}
 	d->r.p += len;
 	ix->spec_inputs[i] = sy_xstrdup(hex);
@@ -475,18 +477,7 @@ static int decode(const void *data, size_t len, const struct dec *start)
 	struct planner_index *ix = d.ix;
 	size_t n;
 
-	/* Kept by the index read first (the base of a plan): its encoded specs
-	 * are what storing the record of an index sharing them copies
-	 * (planner_index.spec_bytes). One read sharing another's specs (the
-	 * head of a warm plan) is seldom shared from in turn: its own are
-	 * then encoded again, and a plan does not copy megabytes twice. */
-	if (d.prev) {
-		d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
-	} else {
-		ix->record = sy_xmalloc(len + 1);
-		memcpy(ix->record, data, len);
-		d.r = (struct sy_bufreader){ ix->record, ix->record + len, 0 };
-	}
+	d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
 
 	get_ctx(&d, &ix->macros);
 	ix->versioned = (size_t)get_varint(&d);
@@ -508,14 +499,42 @@ static int use(const void *data, size_t len, void *arg)
 	return decode(data, len, arg);
 }
 
+/* Decodes the record kept mapped by the index read first (the base of a
+ * plan): its encoded specs are what storing the record of an index sharing
+ * them copies (planner_index.spec_bytes). One read sharing another's specs
+ * (the head of a warm plan) is not shared from in turn: its own are then
+ * encoded again. */
+static int get_kept(const char *db_path, const char *key, struct dec *d, struct sy_error *err)
+{
+	struct state_kv_value v;
+	int rc = state_kv_keep(db_path, NS, key, &v, err);
+
+	if (rc == 1)
+		rc = decode(v.data, v.len, d);
+	if (rc == 1) {
+		d->ix->record = sy_xmalloc(sizeof(v));
+		*d->ix->record = v;
+	} else {
+		state_kv_value_release(&v);
+	}
+	return rc;
+}
+
 int planner_indexrecord_get(const char *db_path, const char *key,
 			    const struct planner_index *prev, struct planner_index *ix,
 			    struct sy_error *err)
 {
 	char commit[sizeof(ix->commit)];
-	struct dec d = { .ix = ix, .prev = prev };
+	struct dec d = { .ix = ix, .prev = prev, .keep = !prev };
+	int rc = 0;
+
 	/* No database yet: nothing stored (the spec cache creates it). */
-	int rc = sy_exists(db_path) ? state_kv_use(db_path, NS, key, use, &d, err) : 0;
+	if (!sy_exists(db_path))
+		rc = 0;
+	else if (d.keep)
+		rc = get_kept(db_path, key, &d, err);
+	else
+		rc = state_kv_use(db_path, NS, key, use, &d, err);
 
 	if (rc == 1) {
 		ix->cache_hits = ix->nspecs + ix->versioned - ix->reused;
