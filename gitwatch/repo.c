@@ -483,6 +483,24 @@ static int diff_trees(struct tree_diff *d, const char *dir, git_tree *a, git_tre
 	return rc;
 }
 
+/* 1 when roots a and b hold at path entries of the same type, mode and id
+ * (or neither holds one). */
+static int same_entry(git_tree *a, git_tree *b, const char *path)
+{
+	git_tree_entry *x = NULL, *y = NULL;
+	int same;
+
+	if (git_tree_entry_bypath(&x, a, path) < 0)
+		x = NULL;
+	if (git_tree_entry_bypath(&y, b, path) < 0)
+		y = NULL;
+	same = (!x && !y) || (x && y && git_tree_entry_filemode(x) == git_tree_entry_filemode(y) &&
+			      git_oid_equal(git_tree_entry_id(x), git_tree_entry_id(y)));
+	git_tree_entry_free(x);
+	git_tree_entry_free(y);
+	return same;
+}
+
 int gitwatch_diff_files(struct gitwatch_repo *repo, const char *from, const char *to,
 			const char *prefix, struct gitwatch_entries *added, struct sy_strv *removed,
 			struct sy_error *err)
@@ -495,15 +513,19 @@ int gitwatch_diff_files(struct gitwatch_repo *repo, const char *from, const char
 	added->n = 0;
 	if (!*prefix)
 		return sy_error_set(err, "diffing files: no prefix");
-	for (int k = 0; rc == 0 && k < 2; k++) {
+	for (int k = 0; rc == 0 && k < 2; k++)
 		rc = lookup_tree(repo, commits[k], &roots[k], err);
-		if (rc == 0)
-			rc = subtree(repo, roots[k], prefix, &subs[k], err);
-	}
+	/* A tree of the same id at both commits differs nowhere: it is not
+	 * read (thousands of entries, for the trees a commit leaves alone). */
+	if (rc == 0 && same_entry(roots[0], roots[1], prefix))
+		goto out;
+	for (int k = 0; rc == 0 && k < 2; k++)
+		rc = subtree(repo, roots[k], prefix, &subs[k], err);
 	if (rc == 0) {
 		struct tree_diff d = { repo, added, 0, removed, err };
 		rc = diff_trees(&d, prefix, subs[0], subs[1]);
 	}
+out:
 	for (int k = 0; k < 2; k++) {
 		git_tree_free(subs[k]);
 		git_tree_free(roots[k]);

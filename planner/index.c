@@ -17,6 +17,7 @@
 #include "planner/versions.h"
 #include "common/fs.h"
 #include "common/hash.h"
+#include "state/kv.h"
 
 /* The state of one planner_index_load. */
 struct loader {
@@ -135,40 +136,17 @@ static void release_spec(struct planner_index *index, size_t i)
 	}
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The position of the spec at path in index (sorted by path), or -1. */
-static long lookup_path(const struct planner_index *index, const char *path)
-{
-	size_t lo = 0, hi = index ? index->nspecs : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(index->specs[mid].path, path);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-/* prev's result for spec i read under context (same path, blob, macro
- * context and arch), or NULL. prev's specs are sorted by path. */
-static const struct planner_spec *reusable(const struct loader *l, size_t i, const char *context)
+/* The position in prev of its result for spec i read under context (same
+ * path, blob, macro context and arch), or -1. prev's specs are sorted by
+ * path. */
+static long reusable(const struct loader *l, size_t i, const char *context)
 {
 	const struct planner_index *prev = l->prev;
 	const char *path = l->specs.items[i].path;
 	size_t lo = 0, hi = prev ? prev->nspecs : 0;
 
 	if (!prev || strcmp(prev->macros.target_arch, l->index->macros.target_arch))
-		return NULL;
+		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(prev->specs[mid].path, path);
@@ -182,18 +160,19 @@ static const struct planner_spec *reusable(const struct loader *l, size_t i, con
 				   !strcmp(prev->spec_inputs[mid], l->index->spec_inputs[i]) &&
 				   !strcmp(prev->spec_contexts[mid], context);
 
-			return same ? &prev->specs[mid] : NULL;
+			return same ? (long)mid : -1;
 		}
 	}
-	return NULL;
+	return -1;
 }
 
 /* Looks up which[k] under contexts[k], in prev first (then out[k] shares
- * prev's spec but for excluded, and borrowed[k] is set), then in the cache;
- * fills out[k] when found, else appends k to miss. */
+ * prev's spec but for excluded, borrowed[k] is set and from[k] is its
+ * position in prev), then in the cache; fills out[k] when found, else
+ * appends k to miss. */
 static int lookup(struct loader *l, const size_t *which, char *const *contexts, size_t n,
-		  struct planner_spec *out, unsigned char *borrowed, size_t *miss, size_t *nmiss,
-		  struct sy_error *err)
+		  struct planner_spec *out, unsigned char *borrowed, size_t *from, size_t *miss,
+		  size_t *nmiss, struct sy_error *err)
 {
 	struct planner_speccache_key *keys = sy_xcalloc(n + 1, sizeof(*keys));
 	size_t *asked = sy_xcalloc(n + 1, sizeof(*asked)), nasked = 0;
@@ -203,12 +182,13 @@ static int lookup(struct loader *l, const size_t *which, char *const *contexts, 
 
 	*nmiss = 0;
 	for (size_t k = 0; k < n; k++) {
-		const struct planner_spec *same = reusable(l, which[k], contexts[k]);
+		long same = reusable(l, which[k], contexts[k]);
 
-		if (same) {
-			out[k] = *same;
+		if (same >= 0) {
+			out[k] = l->prev->specs[same];
 			out[k].excluded = NULL;
 			borrowed[k] = 1;
+			from[k] = (size_t)same;
 			l->index->reused++;
 		} else {
 			keys[nasked] = key_of(l, which[k], contexts[k]);
@@ -252,6 +232,17 @@ static int store(struct loader *l, const size_t *which, char *const *contexts,
 	return rc;
 }
 
+/* Spec i takes the encoded form of prev's spec at from (or none: -1), which
+ * it now is, for storing the record (planner_index.spec_bytes). */
+static void set_spec_bytes(struct loader *l, size_t i, long from)
+{
+	const struct planner_index *prev = l->prev;
+	struct planner_index *index = l->index;
+
+	index->spec_bytes[i] = from >= 0 && prev->spec_bytes ? prev->spec_bytes[from] : NULL;
+	index->spec_nbytes[i] = index->spec_bytes[i] ? prev->spec_nbytes[from] : 0;
+}
+
 /* Reads specs which[k] (k < n) with macro context digest contexts[k]: from
  * the cache where it has them, else with librpm (then stored). Results
  * replace index->specs[which[k]]. */
@@ -262,9 +253,10 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 	struct planner_spec *parsed = NULL;
 	unsigned char *borrowed = sy_xcalloc(n + 1, 1);
 	size_t *miss = sy_xcalloc(n + 1, sizeof(*miss)), *miss_which = NULL, nmiss;
+	size_t *from = sy_xcalloc(n + 1, sizeof(*from));
 	int rc = -1;
 
-	if (lookup(l, which, contexts, n, out, borrowed, miss, &nmiss, err))
+	if (lookup(l, which, contexts, n, out, borrowed, from, miss, &nmiss, err))
 		goto out;
 	parsed = sy_xcalloc(nmiss + 1, sizeof(*parsed));
 	miss_which = sy_xcalloc(nmiss + 1, sizeof(*miss_which));
@@ -283,6 +275,7 @@ static int read_specs(struct loader *l, const size_t *which, char *const *contex
 		release_spec(l->index, which[k]);
 		l->index->specs[which[k]] = out[k];
 		l->index->borrowed[which[k]] = borrowed[k];
+		set_spec_bytes(l, which[k], borrowed[k] ? (long)from[k] : -1);
 		memset(&out[k], 0, sizeof(out[k]));
 		free(l->index->spec_contexts[which[k]]);
 		l->index->spec_contexts[which[k]] = sy_xstrdup(contexts[k]);
@@ -299,6 +292,7 @@ out:
 	free(borrowed);
 	free(miss);
 	free(miss_which);
+	free(from);
 	return rc;
 }
 
@@ -482,44 +476,52 @@ static int list_files(struct loader *l, const char *const *trees, const char *ca
 	return 0;
 }
 
-/* Whether a directory of changed_dirs (sorted) is dir or below it. */
-static int dir_changed(const struct sy_strv *changed_dirs, const char *dir)
+/* Whether a directory of changed_dirs (sorted; "*": all changed) is the
+ * directory of len bytes at dir, or below it. Those that start with it are
+ * found by bisection, then the few of them looked at; nothing is allocated,
+ * as this runs for every spec of a commit. */
+static int dir_changed(const struct sy_strv *changed_dirs, const char *dir, size_t len)
 {
-	size_t len = strlen(dir), lo = 0, hi = changed_dirs->n;
-	char *below = sy_xasprintf("%s/", dir);
+	size_t lo = 0, hi = changed_dirs->n;
 
-	if (bsearch(&dir, changed_dirs->items, changed_dirs->n, sizeof(char *), cmp_str)) {
-		free(below);
+	if (changed_dirs->n && !strcmp(changed_dirs->items[0], "*"))
 		return 1;
-	}
-	while (lo < hi) { /* the first one not before "<dir>/" */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(changed_dirs->items[mid], below) < 0)
+
+		if (strncmp(changed_dirs->items[mid], dir, len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	free(below);
-	return lo < changed_dirs->n && !strncmp(changed_dirs->items[lo], dir, len) &&
-	       changed_dirs->items[lo][len] == '/';
+	for (; lo < changed_dirs->n && !strncmp(changed_dirs->items[lo], dir, len); lo++)
+		if (changed_dirs->items[lo][len] == '\0' || changed_dirs->items[lo][len] == '/')
+			return 1;
+	return 0;
 }
 
-/* The inputs digest of the spec at path (over every file below its
- * directory): the reused index's when no directory of changed_dirs
- * (sorted; "*": all changed) is its directory or below it, else computed. */
-static char *spec_inputs_of(const struct loader *l, const struct sy_strv *changed_dirs,
-			    const char *path)
+/* Sets the inputs digest of every spec (over every file below its
+ * directory): the reused index's when no directory of changed_dirs is its
+ * directory or below it, else computed. The specs and the reused index's
+ * are both sorted by path: one walk over the two finds each spec's match. */
+static void spec_inputs_all(struct loader *l, const struct sy_strv *changed_dirs)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = sy_xstrndup(path, slash ? (size_t)(slash - path) : 0);
-	int changed = changed_dirs->n &&
-		      (!strcmp(changed_dirs->items[0], "*") || dir_changed(changed_dirs, dir));
-	long at = changed ? -1 : lookup_path(l->prev, path);
+	const struct planner_index *prev = l->prev;
+	size_t at = 0, nprev = prev && prev->spec_inputs ? prev->nspecs : 0;
 
-	free(dir);
-	if (at >= 0 && l->prev->spec_inputs && l->prev->spec_inputs[at])
-		return sy_xstrdup(l->prev->spec_inputs[at]);
-	return inputs_digest(&l->index->files, path);
+	for (size_t i = 0; i < l->specs.n; i++) {
+		const char *path = l->specs.items[i].path, *slash = strrchr(path, '/');
+		size_t dlen = slash ? (size_t)(slash - path) : 0;
+		int c = 1;
+
+		while (at < nprev && (c = strcmp(prev->specs[at].path, path)) < 0)
+			at++;
+		if (at < nprev && c == 0 && prev->spec_inputs[at] &&
+		    !dir_changed(changed_dirs, path, dlen))
+			l->index->spec_inputs[i] = sy_xstrdup(prev->spec_inputs[at]);
+		else
+			l->index->spec_inputs[i] = inputs_digest(&l->index->files, path);
+	}
 }
 
 /* Reads the index from its record when the state has one, else lists,
@@ -553,8 +555,9 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	index->spec_inputs = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->spec_contexts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	index->borrowed = sy_xcalloc(l->specs.n + 1, 1);
-	for (size_t i = 0; i < l->specs.n; i++)
-		index->spec_inputs[i] = spec_inputs_of(l, &changed_dirs, l->specs.items[i].path);
+	index->spec_bytes = sy_xcalloc(l->specs.n + 1, sizeof(*index->spec_bytes));
+	index->spec_nbytes = sy_xcalloc(l->specs.n + 1, sizeof(*index->spec_nbytes));
+	spec_inputs_all(l, &changed_dirs);
 	l->texts = sy_xcalloc(l->specs.n + 1, sizeof(char *));
 	l->lens = sy_xcalloc(l->specs.n + 1, sizeof(size_t));
 	if (cache_path && planner_speccache_open(cache_path, &l->cache, err))
@@ -634,6 +637,11 @@ void planner_index_release(struct planner_index *index)
 	free(index->spec_inputs);
 	free(index->spec_contexts);
 	free(index->borrowed);
+	if (index->record)
+		state_kv_value_release(index->record);
+	free(index->record);
+	free(index->spec_bytes);
+	free(index->spec_nbytes);
 	gitwatch_entries_release(&index->files);
 	planner_macro_ctx_release(&index->macros);
 	memset(index, 0, sizeof(*index));

@@ -23,6 +23,8 @@
 #include "common/error.h"
 #include "gitwatch/repo.h"
 
+struct state_kv_value;
+
 /* The specs of a commit. Release with planner_index_release. */
 struct planner_index {
 	char commit[GITWATCH_OID_HEX + 1]; /* the commit read */
@@ -49,6 +51,18 @@ struct planner_index {
 				  * which is its own) is memory of that other
 				  * index, which planner_index_release leaves
 				  * alone */
+	struct state_kv_value *record; /* NULL, or the index record this index
+				  * was decoded from (owned, mapped), which
+				  * spec_bytes point into; kept when it was
+				  * read sharing no other index's specs */
+	const unsigned char **spec_bytes; /* NULL, or per spec NULL or its
+				  * planner_speccache_encode form in a record:
+				  * this index's, or for a spec borrowed that
+				  * of the index it was borrowed from (which
+				  * outlives this one), so that storing this
+				  * index's record copies those bytes instead
+				  * of encoding again */
+	size_t *spec_nbytes;     /* bytes of spec_bytes[i] */
 	struct gitwatch_entries files; /* every blob under the spec trees at commit,
 					* sorted by path, each path once (what
 					* gitwatch_list_files gives per tree):

@@ -86,26 +86,50 @@ void planner_indexrecord_key(const char *commit, const struct planner_macro_sett
 /* ------------------------------------------------------------------------ */
 /* Encoding.                                                                 */
 
+/* sy_buf_add, in place when the bytes fit (the buffer is allocated at about
+ * the record's size): a record is written in tens of thousands of pieces. */
+static inline void add(struct sy_buf *b, const void *data, size_t n)
+{
+	if (n && b->len + n <= b->alloc) {
+		memcpy(b->data + b->len, data, n);
+		b->len += n;
+	} else {
+		sy_buf_add(b, data, n);
+	}
+}
+
+/* sy_buf_add_varint, a one-byte varint (most of them) in place. */
+static inline void add_varint(struct sy_buf *b, uint64_t v)
+{
+	if (v < 0x80 && b->len < b->alloc)
+		b->data[b->len++] = (unsigned char)v;
+	else
+		sy_buf_add_varint(b, v);
+}
+
 static void put_str(struct sy_buf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	sy_buf_add_varint(b, s ? (uint64_t)n + 1 : 0);
+	add_varint(b, s ? (uint64_t)n + 1 : 0);
 	if (n)
-		sy_buf_add(b, s, n);
+		add(b, s, n);
 }
 
 static void put_strv(struct sy_buf *b, const struct sy_strv *v)
 {
-	sy_buf_add_varint(b, v->n);
+	add_varint(b, v->n);
 	for (size_t i = 0; i < v->n; i++)
 		put_str(b, v->items[i]);
 }
 
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+/* The value of each hex digit plus one; 0 for other bytes. A table, as an
+ * index record holds tens of thousands of ids. */
+static const unsigned char hexval[256] = {
+	['0'] = 1,   ['1'] = 2,   ['2'] = 3,   ['3'] = 4,   ['4'] = 5,   ['5'] = 6,
+	['6'] = 7,   ['7'] = 8,   ['8'] = 9,   ['9'] = 10,  ['a'] = 11,  ['b'] = 12,
+	['c'] = 13,  ['d'] = 14,  ['e'] = 15,  ['f'] = 16,
+};
 
 /* n hex digits as n / 2 bytes; anything else as zero bytes, and *ok 0. */
 static void put_hex(struct sy_buf *b, const char *hex, size_t n, int *ok)
@@ -113,17 +137,18 @@ static void put_hex(struct sy_buf *b, const char *hex, size_t n, int *ok)
 	unsigned char raw[64] = { 0 };
 
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex ? unhex(hex[2 * i]) : -1, lo = hi < 0 ? -1 : unhex(hex[2 * i + 1]);
+		unsigned hi = hex ? hexval[(unsigned char)hex[2 * i]] : 0;
+		unsigned lo = hi ? hexval[(unsigned char)hex[2 * i + 1]] : 0;
 
-		if (hi < 0 || lo < 0) {
+		if (!lo) {
 			*ok = 0;
 			return;
 		}
-		raw[i] = (unsigned char)(hi << 4 | lo);
+		raw[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
 	if (hex && hex[n])
 		*ok = 0;
-	sy_buf_add(b, raw, n / 2);
+	add(b, raw, n / 2);
 }
 
 /* Paths sorted by path share long prefixes: each is written as the length
@@ -134,7 +159,7 @@ static void put_path(struct sy_buf *b, const char *prev, const char *path)
 
 	while (prev && prev[same] && prev[same] == path[same])
 		same++;
-	sy_buf_add_varint(b, same);
+	add_varint(b, same);
 	put_str(b, path + same);
 }
 
@@ -150,7 +175,7 @@ static void put_ctx(struct sy_buf *b, const struct planner_macro_ctx *c)
 	put_str(b, c->version_prefix);
 	put_str(b, c->macros_dir);
 	put_str(b, c->manifest_path);
-	sy_buf_add_varint(b, c->manifest.n);
+	add_varint(b, c->manifest.n);
 	for (size_t i = 0; i < c->manifest.n; i++) {
 		put_str(b, c->manifest.items[i].name);
 		put_str(b, c->manifest.items[i].version);
@@ -163,32 +188,49 @@ static void put_ctx(struct sy_buf *b, const struct planner_macro_ctx *c)
 
 /* The record of index, or NULL when a member does not have the form the
  * record assumes (ids in hex). */
+/* About the bytes the record of ix takes: allocated at once, a record of
+ * megabytes is not copied from one doubling to the next. */
+static size_t record_estimate(const struct planner_index *ix)
+{
+	size_t n = 4096 + ix->files.n * 64 + ix->nspecs * 128;
+
+	for (size_t i = 0; ix->spec_nbytes && i < ix->nspecs; i++)
+		n += ix->spec_nbytes[i];
+	return n;
+}
+
 static unsigned char *encode(const struct planner_index *ix, size_t *len)
 {
 	struct sy_buf b = SY_BUF_INIT;
 	int ok = 1;
 
+	b.alloc = record_estimate(ix);
+	b.data = sy_xmalloc(b.alloc);
+
 	put_ctx(&b, &ix->macros);
-	sy_buf_add_varint(&b, ix->versioned);
-	sy_buf_add_varint(&b, ix->files.n);
+	add_varint(&b, ix->versioned);
+	add_varint(&b, ix->files.n);
 	for (size_t i = 0; i < ix->files.n; i++) {
 		const struct gitwatch_entry *e = &ix->files.items[i];
 
 		put_path(&b, i ? ix->files.items[i - 1].path : NULL, e->path);
-		sy_buf_add_varint(&b, e->mode);
+		add_varint(&b, e->mode);
 		put_hex(&b, e->oid, GITWATCH_OID_HEX, &ok);
 	}
-	sy_buf_add_varint(&b, ix->nspecs);
+	add_varint(&b, ix->nspecs);
 	for (size_t i = 0; i < ix->nspecs && ok; i++) {
-		size_t n;
-		unsigned char *spec = planner_speccache_encode(&ix->specs[i], &n);
+		/* A spec shared with an index decoded from a record is written
+		 * as that record holds it: what encoding it again would give. */
+		const unsigned char *kept = ix->spec_bytes ? ix->spec_bytes[i] : NULL;
+		size_t n = kept ? ix->spec_nbytes[i] : 0;
+		unsigned char *spec = kept ? NULL : planner_speccache_encode(&ix->specs[i], &n);
 		int same = !strcmp(ix->spec_contexts[i], ix->macros.digest);
 
 		put_path(&b, i ? ix->specs[i - 1].path : NULL, ix->specs[i].path);
 		put_hex(&b, ix->spec_inputs[i], SY_SHA256_HEX_LEN, &ok);
 		put_str(&b, same ? NULL : ix->spec_contexts[i]);
-		sy_buf_add_varint(&b, n);
-		sy_buf_add(&b, spec, n);
+		add_varint(&b, n);
+		add(&b, kept ? kept : spec, n);
 		free(spec);
 	}
 	if (!ok) {
@@ -207,11 +249,21 @@ struct dec {
 	struct planner_index *ix;
 	const struct planner_index *prev; /* specs to share, or NULL */
 	size_t at;                        /* where in prev the last one was */
+	int keep;                         /* the record's bytes stay: specs point
+					   * into them (spec_bytes) */
 };
+
+/* sy_bufreader_varint, a one-byte varint (most of them) read in place. */
+static uint64_t get_varint(struct dec *d)
+{
+	if (!d->r.bad && d->r.p < d->r.end && *d->r.p < 0x80)
+		return *d->r.p++;
+	return sy_bufreader_varint(&d->r);
+}
 
 static size_t get_count(struct dec *d, size_t min_bytes)
 {
-	uint64_t n = sy_bufreader_varint(&d->r);
+	uint64_t n = get_varint(d);
 
 	if (!d->r.bad && n > (uint64_t)(d->r.end - d->r.p) / min_bytes)
 		d->r.bad = 1;
@@ -221,7 +273,7 @@ static size_t get_count(struct dec *d, size_t min_bytes)
 /* The bytes of a string in place (*len of them), or NULL for NULL. */
 static const unsigned char *get_bytes(struct dec *d, size_t *len)
 {
-	uint64_t n = sy_bufreader_varint(&d->r);
+	uint64_t n = get_varint(d);
 	const unsigned char *p = d->r.p;
 
 	*len = 0;
@@ -278,7 +330,7 @@ static void get_hex(struct dec *d, size_t n, char *out)
 /* A path front-coded against prev (NULL: the first). */
 static char *get_path(struct dec *d, const char *prev)
 {
-	uint64_t same = sy_bufreader_varint(&d->r);
+	uint64_t same = get_varint(d);
 	size_t plen = prev ? strlen(prev) : 0, len;
 	const unsigned char *rest;
 	char *path;
@@ -340,7 +392,7 @@ static void get_files(struct dec *d)
 		if (!e->path)
 			break;
 		f->n++;
-		e->mode = (unsigned)sy_bufreader_varint(&d->r);
+		e->mode = (unsigned)get_varint(d);
 		get_hex(d, GITWATCH_OID_HEX, e->oid);
 	}
 }
@@ -381,11 +433,15 @@ static void get_spec(struct dec *d, size_t i)
 	same = path && !d->r.bad ? shared(d, path, hex, context) : NULL;
 	if (same) {
 		/* Shared as planner_index_load_reusing shares: not decoded. */
+		size_t at = (size_t)(same - d->prev->specs);
+
 		free(path);
 		*spec = *same;
 		spec->excluded = NULL;
 		ix->borrowed[i] = 1;
 		ix->reused++;
+		ix->spec_bytes[i] = d->prev->spec_bytes ? d->prev->spec_bytes[at] : NULL;
+		ix->spec_nbytes[i] = ix->spec_bytes[i] ? d->prev->spec_nbytes[at] : 0;
 	} else if (!path || d->r.bad || planner_speccache_decode(d->r.p, len, spec, &ignored)) {
 		d->r.bad = 1;
 		free(path);
@@ -393,6 +449,8 @@ static void get_spec(struct dec *d, size_t i)
 		return;
 	} else {
 		spec->path = path;
+		ix->spec_bytes[i] = d->keep ? d->r.p : NULL;
+		ix->spec_nbytes[i] = d->keep ? len : 0;
 	}
 	d->r.p += len;
 	ix->spec_inputs[i] = sy_xstrdup(hex);
@@ -417,18 +475,20 @@ static int decode(const void *data, size_t len, const struct dec *start)
 {
 	struct dec d = *start;
 	struct planner_index *ix = d.ix;
-
-	d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
 	size_t n;
 
+	d.r = (struct sy_bufreader){ data, (const unsigned char *)data + len, 0 };
+
 	get_ctx(&d, &ix->macros);
-	ix->versioned = (size_t)sy_bufreader_varint(&d.r);
+	ix->versioned = (size_t)get_varint(&d);
 	get_files(&d);
 	n = get_count(&d, 2 + SY_SHA256_HEX_LEN / 2);
 	ix->specs = sy_xcalloc(n + 1, sizeof(*ix->specs));
 	ix->spec_inputs = sy_xcalloc(n + 1, sizeof(char *));
 	ix->spec_contexts = sy_xcalloc(n + 1, sizeof(char *));
 	ix->borrowed = sy_xcalloc(n + 1, 1);
+	ix->spec_bytes = sy_xcalloc(n + 1, sizeof(*ix->spec_bytes));
+	ix->spec_nbytes = sy_xcalloc(n + 1, sizeof(*ix->spec_nbytes));
 	for (size_t i = 0; i < n && !d.r.bad; i++)
 		get_spec(&d, i);
 	return !d.r.bad && d.r.p == d.r.end && ctx_on_disk(&ix->macros) ? 1 : 2;
@@ -439,14 +499,42 @@ static int use(const void *data, size_t len, void *arg)
 	return decode(data, len, arg);
 }
 
+/* Decodes the record kept mapped by the index read first (the base of a
+ * plan): its encoded specs are what storing the record of an index sharing
+ * them copies (planner_index.spec_bytes). One read sharing another's specs
+ * (the head of a warm plan) is not shared from in turn: its own are then
+ * encoded again. */
+static int get_kept(const char *db_path, const char *key, struct dec *d, struct sy_error *err)
+{
+	struct state_kv_value v;
+	int rc = state_kv_keep(db_path, NS, key, &v, err);
+
+	if (rc == 1)
+		rc = decode(v.data, v.len, d);
+	if (rc == 1) {
+		d->ix->record = sy_xmalloc(sizeof(v));
+		*d->ix->record = v;
+	} else {
+		state_kv_value_release(&v);
+	}
+	return rc;
+}
+
 int planner_indexrecord_get(const char *db_path, const char *key,
 			    const struct planner_index *prev, struct planner_index *ix,
 			    struct sy_error *err)
 {
 	char commit[sizeof(ix->commit)];
-	struct dec d = { .ix = ix, .prev = prev };
+	struct dec d = { .ix = ix, .prev = prev, .keep = !prev };
+	int rc = 0;
+
 	/* No database yet: nothing stored (the spec cache creates it). */
-	int rc = sy_exists(db_path) ? state_kv_use(db_path, NS, key, use, &d, err) : 0;
+	if (!sy_exists(db_path))
+		rc = 0;
+	else if (d.keep)
+		rc = get_kept(db_path, key, &d, err);
+	else
+		rc = state_kv_use(db_path, NS, key, use, &d, err);
 
 	if (rc == 1) {
 		ix->cache_hits = ix->nspecs + ix->versioned - ix->reused;

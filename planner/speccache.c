@@ -105,6 +105,11 @@ struct dec {
 
 static uint64_t get_varint(struct dec *d)
 {
+	/* Most are one byte (lengths, counts, flags): read in place, as a warm
+	 * plan decodes hundreds of thousands of them. */
+	if (!d->bad && d->p < d->end && *d->p < 0x80)
+		return *d->p++;
+
 	struct sy_bufreader r = { d->p, d->end, d->bad };
 	uint64_t v = sy_bufreader_varint(&r);
 

@@ -74,35 +74,50 @@ static uint64_t checksum(const unsigned char *p, size_t len)
 	return h;
 }
 
-/* Maps the value file and gives it to use: what use returns, 0 when there
- * is no such file or it fails its checksum. */
-static int use_file(const char *file, int (*use)(const void *, size_t, void *), void *arg)
+/* Maps the value file whole into *map (*size bytes, checksum included):
+ * 1, or 0 when there is no such file or it fails its checksum. */
+static int map_file(const char *file, void **map, size_t *size)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0;
 	struct stat st;
 	uint64_t sum;
-	void *map;
 
 	if (fd < 0)
 		return 0;
 	/* Populated in one go: page by page, the faults cost more than
 	 * decoding the value. */
 	if (fstat(fd, &st) == 0 && (size_t)st.st_size > sizeof(sum) &&
-	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) !=
-		    MAP_FAILED) {
+	    (*map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+			 0)) != MAP_FAILED) {
 		size_t len = (size_t)st.st_size - sizeof(sum);
 
-		memcpy(&sum, (const unsigned char *)map + len, sizeof(sum));
-		if (sum == checksum(map, len))
-			rc = use(map, len, arg);
-		munmap(map, (size_t)st.st_size);
+		memcpy(&sum, (const unsigned char *)*map + len, sizeof(sum));
+		*size = (size_t)st.st_size;
+		rc = sum == checksum(*map, len);
+		if (!rc)
+			munmap(*map, *size);
 		/* The file's mtime is its used stamp: moved to now at most
 		 * once a day, so that a read costs no write in the common
 		 * case. A failure only makes it collected sooner. */
-		if (rc > 0 && st.st_mtime / 86400 < today())
+		else if (st.st_mtime / 86400 < today())
 			futimens(fd, NULL);
 	}
 	close(fd);
+	return rc;
+}
+
+/* Maps the value file and gives it to use: what use returns, 0 when there
+ * is no such file or it fails its checksum. */
+static int use_file(const char *file, int (*use)(const void *, size_t, void *), void *arg)
+{
+	void *map;
+	size_t size;
+	int rc;
+
+	if (!map_file(file, &map, &size))
+		return 0;
+	rc = use(map, size - sizeof(uint64_t), arg);
+	munmap(map, size);
 	return rc;
 }
 
@@ -235,6 +250,61 @@ int state_kv_get(const char *path, const char *ns, const char *key, char **data,
 	*data = NULL;
 	*len = 0;
 	return state_kv_use(path, ns, key, copy_value, &c, err);
+}
+
+/* A row's value copied into a state_kv_value. */
+static int keep_row(const void *data, size_t len, void *arg)
+{
+	struct state_kv_value *v = arg;
+
+	v->copy = sy_xmalloc(len + 1);
+	memcpy(v->copy, data, len);
+	v->data = v->copy;
+	v->len = len;
+	return 1;
+}
+
+int state_kv_keep(const char *path, const char *ns, const char *key, struct state_kv_value *out,
+		  struct sy_error *err)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (open_db(path, &db, err))
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const void *data = sqlite3_column_blob(st, 0);
+
+		rc = keep_row(data ? data : "", (size_t)sqlite3_column_bytes(st, 0), out);
+	}
+	sqlite3_finalize(st);
+	if (rc == 0) {
+		char *file = value_path(path, ns, key);
+
+		if (map_file(file, &out->map, &out->map_len)) {
+			out->data = out->map;
+			out->len = out->map_len - sizeof(uint64_t);
+			rc = 1;
+		} else {
+			out->map = NULL;
+		}
+		free(file);
+	}
+	return rc;
+}
+
+void state_kv_value_release(struct state_kv_value *value)
+{
+	if (value->map)
+		munmap(value->map, value->map_len);
+	free(value->copy);
+	memset(value, 0, sizeof(*value));
 }
 
 int state_kv_use(const char *path, const char *ns, const char *key,

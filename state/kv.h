@@ -37,6 +37,27 @@ int state_kv_use(const char *path, const char *ns, const char *key,
 		 int (*use)(const void *data, size_t len, void *arg), void *arg,
 		 struct sy_error *err);
 
+/* A value read to be kept: data (len bytes) stays readable until
+ * state_kv_value_release. */
+struct state_kv_value {
+	const void *data;
+	size_t len;
+	void *map;      /* the file mapped (map_len bytes), or NULL */
+	size_t map_len;
+	void *copy;     /* a row's value copied, or NULL */
+};
+
+/* Like state_kv_use, but the value is kept: a value file stays mapped
+ * instead of copied (what is decoded from a value of megabytes may point
+ * into it), a row is copied. Returns 1 with *out set (release it with
+ * state_kv_value_release), 0 when the key is missing or its file fails its
+ * checksum (*out zeroed), -1 with err set when the database cannot be read. */
+int state_kv_keep(const char *path, const char *ns, const char *key, struct state_kv_value *out,
+		  struct sy_error *err);
+
+/* Unmaps or frees a value of state_kv_keep; a zeroed one is left alone. */
+void state_kv_value_release(struct state_kv_value *value);
+
 /* Stores len bytes of data as the value of (ns, key), replacing any. Returns
  * 0 or -1 with err set. */
 int state_kv_put(const char *path, const char *ns, const char *key, const void *data, size_t len,

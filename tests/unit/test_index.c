@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "planner/index.h"
+#include "planner/indexrecord.h"
+#include "state/kv.h"
 #include "gitwatch/repo.h"
 
 /* A throw-away git repository of small specs. */
@@ -691,6 +693,125 @@ static void test_index_azl_sample_warm_load_parses_nothing(void **state)
 	planner_index_release(&warm);
 }
 
+/* The stored index record of commit in the database db (read with the
+ * settings of load_arch), *len bytes; NULL when there is none. */
+static char *record_of(struct fixture *f, const char *db, const char *commit, size_t *len)
+{
+	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
+	struct planner_macro_settings s = { .spec_trees = trees };
+	struct sy_error err = { { 0 } };
+	char key[SY_SHA256_HEX_LEN + 1], *data = NULL;
+
+	planner_indexrecord_key(commit, &s, f->workdir, key);
+	assert_int_equal(state_kv_get(db, "index-v1", key, &data, len, &err), 1);
+	return data;
+}
+
+/* Asserts that derived (a load reusing another commit's index) equals full
+ * (a load from nothing): listing, inputs, contexts, specs and the record
+ * each stored. */
+static void assert_same_index(struct fixture *f, const struct planner_index *derived,
+			      const char *derived_db, const struct planner_index *full,
+			      const char *full_db)
+{
+	char *a, *b;
+	size_t alen, blen;
+
+	assert_int_equal(derived->files.n, full->files.n);
+	for (size_t i = 0; i < full->files.n; i++) {
+		assert_string_equal(derived->files.items[i].path, full->files.items[i].path);
+		assert_string_equal(derived->files.items[i].oid, full->files.items[i].oid);
+		assert_int_equal(derived->files.items[i].mode, full->files.items[i].mode);
+	}
+	assert_int_equal(derived->nspecs, full->nspecs);
+	for (size_t i = 0; i < full->nspecs; i++) {
+		assert_string_equal(derived->spec_inputs[i], full->spec_inputs[i]);
+		assert_string_equal(derived->spec_contexts[i], full->spec_contexts[i]);
+		a = planner_spec_to_json(&derived->specs[i]);
+		b = planner_spec_to_json(&full->specs[i]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	a = record_of(f, derived_db, derived->commit, &alen);
+	b = record_of(f, full_db, full->commit, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+}
+
+/* Loads the head commit reusing base (read from its record, as a warm plan
+ * does) and from nothing in another database, and compares the two. */
+static void check_derived_load(struct fixture *f, const char *base_commit, const char *db)
+{
+	static const char *const trees[] = { "SPECS", "SPECS-EXTENDED", "SPECS-SIGNED", NULL };
+	struct planner_macro_settings s = { .spec_trees = trees };
+	struct sy_error err = { { 0 } };
+	struct planner_index base, derived, full;
+	char *full_db = sy_xasprintf("%s/full.db", f->tmp);
+
+	assert_ok(planner_index_load(f->repo, base_commit, &s, f->workdir, db, 2, &base, &err),
+		  &err);
+	assert_ok(planner_index_load_reusing(f->repo, f->head, &s, f->workdir, db, 2, &base,
+					     &derived, &err),
+		  &err);
+	assert_true(derived.reused > 0);
+	/* The specs shared with the base (decoded from its record) are stored
+	 * from the bytes of that record. */
+	size_t kept = 0;
+	for (size_t i = 0; i < derived.nspecs; i++)
+		kept += derived.spec_bytes[i] != NULL;
+	assert_true(kept > 0);
+	assert_ok(planner_index_load(f->repo, f->head, &s, f->workdir, full_db, 2, &full, &err),
+		  &err);
+	assert_int_equal(full.reused, 0);
+	assert_same_index(f, &derived, db, &full, full_db);
+	planner_index_release(&derived);
+	planner_index_release(&base);
+	planner_index_release(&full);
+	unlink(full_db);
+	free(full_db);
+}
+
+static void test_index_derived_from_base_equals_full_load(void **state)
+{
+	struct fixture *f = *state;
+	char base[GITWATCH_OID_HEX + 1];
+	struct planner_index ix;
+
+	write_version_repo(f, "1.0", "5.0");
+	write_record_specs(f);
+	write_repo_file(f, "SPECS/good/good.patch", "one\n");
+	write_repo_file(f, "SPECS/good-ng/good-ng.spec", "Name: good-ng\nVersion: 1\n"
+			"Release: 1\nSummary: s\nLicense: MIT\n%description\nd\n%files\n");
+	commit(f);
+	load(f, &ix); /* the base's record */
+	planner_index_release(&ix);
+
+	static const char *const steps[] = { "bump", "added", "removed", "beside", "version" };
+	for (size_t k = 0; k < sizeof(steps) / sizeof(*steps); k++) {
+		memcpy(base, f->head, sizeof(base));
+		if (!strcmp(steps[k], "bump")) {
+			write_spec(f, "SPECS-EXTENDED", "other", "2", "4", "");
+		} else if (!strcmp(steps[k], "added")) {
+			write_spec(f, "SPECS", "new", "1", "1", "Requires: good");
+		} else if (!strcmp(steps[k], "removed")) {
+			char *cmd = sy_xasprintf("rm -r %s/SPECS/c", f->repodir);
+
+			test_sh(cmd);
+			free(cmd);
+		} else if (!strcmp(steps[k], "beside")) {
+			write_repo_file(f, "SPECS/good/good.patch", "two\n");
+		} else {
+			write_spec(f, "SPECS", "a", "1.1", "3%{?dist}", "Epoch: 2");
+		}
+		commit(f);
+		print_message("%s\n", steps[k]);
+		check_derived_load(f, base, f->db);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +850,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_index_record_shares_the_specs_of_the_other_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_derived_from_base_equals_full_load, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_index_azl_sample_warm_load_parses_nothing, setup,
 						teardown),
 	};

@@ -582,6 +582,40 @@ static void test_statedb_migration_stamps_cache_rows_but_not_comment_ids(void **
 	sqlite3_close(db);
 }
 
+static void test_statedb_kept_kv_value_equals_the_value_read(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_error err = { { 0 } };
+	struct state_kv_value v;
+	size_t big_len = 300000;
+	char *big = sy_xmalloc(big_len), *cmd;
+
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)(i * 7);
+	assert_ok(state_kv_put(f->db, "test-v1", "small", "value", 5, &err), &err);
+	assert_ok(state_kv_put(f->db, "test-v1", "big", big, big_len, &err), &err);
+	assert_int_equal(state_kv_keep(f->db, "test-v1", "small", &v, &err), 1);
+	assert_int_equal(v.len, 5);
+	assert_memory_equal(v.data, "value", 5);
+	assert_null(v.map); /* a row: copied */
+	state_kv_value_release(&v);
+	assert_int_equal(state_kv_keep(f->db, "test-v1", "big", &v, &err), 1);
+	assert_int_equal(v.len, big_len);
+	assert_memory_equal(v.data, big, big_len);
+	assert_non_null(v.map); /* a file: mapped */
+	state_kv_value_release(&v);
+	assert_int_equal(state_kv_keep(f->db, "test-v1", "none", &v, &err), 0);
+	assert_null(v.data);
+	state_kv_value_release(&v);
+	cmd = sy_xasprintf("for v in %s/tmp/kv/*; do truncate -s 200000 $v; done", f->dir);
+	test_sh(cmd);
+	free(cmd);
+	assert_int_equal(state_kv_keep(f->db, "test-v1", "big", &v, &err), 0); /* torn */
+	assert_null(v.map);
+	state_kv_value_release(&v);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +641,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_statedb_migration_stamps_cache_rows_but_not_comment_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statedb_kept_kv_value_equals_the_value_read,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
