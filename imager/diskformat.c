@@ -274,12 +274,27 @@ static int fix_vhdx_page83(int fd, const char *key, struct sy_error *err)
 	return sy_error_set(err, "no VHDX Page 83 data");
 }
 
+/* Makes the CID at cid (in desc, len bytes, NUL-padded) 8 digits long:
+ * qemu-img prints it with %x, so one CID in sixteen is shorter, and the
+ * rest of the descriptor moves along with its length. Returns 1, or 0 when
+ * there is no CID of hex digits there or no room to widen it. */
+static int widen_cid(char *desc, size_t len, char *cid)
+{
+	size_t n = strspn(cid, "0123456789abcdef"), text = strlen(desc);
+
+	if (n == 0 || n > 8 || cid[n] != '\n' || text + (8 - n) >= len)
+		return 0;
+	memmove(cid + 8, cid + n, text - (size_t)(cid + n - desc) + 1);
+	memset(cid, '0', 8 - n);
+	return 1;
+}
+
 /* The VMDK sparse extent header ("Virtual Disk Format 5.0", VMware):
  * magic "KDMV", the embedded descriptor's offset at 28 and size at 36,
  * both in sectors, little-endian. qemu-img writes a random content id
- * ("CID=<8 hex digits>") into the descriptor; it becomes one derived from
- * the key, of the same length, so nothing else moves. */
-static int fix_vmdk(int fd, const char *key, struct sy_error *err)
+ * ("CID=<up to 8 hex digits>") into the descriptor; it becomes 8 digits
+ * derived from the key. */
+int imager_vmdk_fix_cid(int fd, const char *key, struct sy_error *err)
 {
 	unsigned char h[512], id[16];
 	char *desc = NULL, *cid;
@@ -296,7 +311,7 @@ static int fix_vmdk(int fd, const char *key, struct sy_error *err)
 	if (pread_all(fd, desc, len, off))
 		rc = sy_error_set(err, "reading the VMDK descriptor: %s", strerror(errno));
 	cid = rc ? NULL : strstr(desc, "\nCID=");
-	if (rc == 0 && (!cid || strspn(cid + 5, "0123456789abcdef") != 8))
+	if (rc == 0 && (!cid || !widen_cid(desc, len, cid + 5)))
 		rc = sy_error_set(err, "no CID in the VMDK descriptor");
 	if (rc == 0) {
 		derived_bytes(key, "vmdk/cid", id);
@@ -324,7 +339,7 @@ static int fix_output(const char *type, const char *out, const char *key, long l
 	if (!strcmp(type, "vhd"))
 		rc = fix_vhd(fd, key, epoch, err);
 	else if (!strcmp(type, "vmdk"))
-		rc = fix_vmdk(fd, key, err);
+		rc = imager_vmdk_fix_cid(fd, key, err);
 	else
 		rc = fix_vhdx_headers(fd, key, err) || fix_vhdx_page83(fd, key, err) ? -1 : 0;
 	if (rc == 0 && fsync(fd) < 0)

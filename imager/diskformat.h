@@ -22,6 +22,15 @@
 int imager_disk_convert(const char *raw, const char *type, const char *out, const char *key,
 			long long epoch, int log_fd, struct sy_error *err);
 
+/* Rewrites the content id of the streamOptimized VMDK open at fd (read and
+ * written in place) as 8 hex digits derived from key: qemu-img writes a
+ * random one with printf's %x, of 1 to 8 digits, and the descriptor text
+ * after it is moved to fit (the VMDK sparse extent header, "Virtual Disk
+ * Format 5.0", VMware: descriptor offset at byte 28, size at 36, in
+ * sectors). Returns 0, or -1 with err ("no VMDK header", "no CID in the
+ * VMDK descriptor" when there is none or its area has no room). */
+int imager_vmdk_fix_cid(int fd, const char *key, struct sy_error *err);
+
 /* Copies src into dst_fd at offset, leaving holes and all-zero blocks
  * unwritten (dst is fresh: they read as zeros). Adds the bytes written to
  * *written when not NULL. Returns 0, or -1 with err naming src. */

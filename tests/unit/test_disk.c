@@ -1,10 +1,13 @@
 /* imager/disk: layouts, identifiers derived from the image key, fstab,
  * sfdisk scripts and what is refused before any work. */
+#define _GNU_SOURCE /* memfd_create */
 #include "testutil.h"
 
 #include <ctype.h>
+#include <sys/mman.h>
 
 #include "imager/disk.h"
+#include "imager/diskformat.h"
 #include "imager/imageconfig.h"
 #include "imager/imagevalidate.h"
 
@@ -236,10 +239,68 @@ static void test_disk_write_refuses_a_disk_over_the_limit(void **state)
 	imager_config_release(&cfg);
 }
 
+/* A streamOptimized VMDK's first two sectors as qemu-img writes them: the
+ * header, then the descriptor with the CID given, NUL-padded. */
+static int vmdk_with_cid(const char *cid)
+{
+	unsigned char sectors[1024] = { 'K', 'D', 'M', 'V' };
+	int fd = memfd_create("vmdk", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	sectors[28] = 1; /* descriptor at sector 1 */
+	sectors[36] = 1; /* one sector long */
+	snprintf((char *)sectors + 512, 512,
+		 "# Disk DescriptorFile\nversion=1\nCID=%s\nparentCID=ffffffff\n"
+		 "createType=\"streamOptimized\"\n", cid);
+	assert_int_equal(pwrite(fd, sectors, sizeof(sectors), 0), sizeof(sectors));
+	return fd;
+}
+
+static void descriptor_of(int fd, char *out)
+{
+	assert_int_equal(pread(fd, out, 512, 512), 512);
+}
+
+/* qemu-img prints the random CID with %x: one in sixteen is shorter than 8
+ * digits, and the result must not depend on which. */
+static void test_disk_vmdk_cid_becomes_eight_digits_from_the_key(void **state)
+{
+	struct sy_error err = { { 0 } };
+	int short_cid = vmdk_with_cid("abc"), long_cid = vmdk_with_cid("1234abcd");
+	char a[512], b[512];
+	const char *cid;
+
+	(void)state;
+	assert_ok(imager_vmdk_fix_cid(short_cid, KEY_A, &err), &err);
+	assert_ok(imager_vmdk_fix_cid(long_cid, KEY_A, &err), &err);
+	descriptor_of(short_cid, a);
+	descriptor_of(long_cid, b);
+	assert_memory_equal(a, b, sizeof(a));
+	cid = strstr(a, "\nCID=");
+	assert_non_null(cid);
+	assert_int_equal(strspn(cid + 5, "0123456789abcdef"), 8);
+	assert_non_null(strstr(a, "\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\n"));
+	close(short_cid);
+	close(long_cid);
+}
+
+static void test_disk_vmdk_without_cid_is_refused(void **state)
+{
+	struct sy_error err = { { 0 } };
+	int fd = vmdk_with_cid("xyz");
+
+	(void)state;
+	assert_int_equal(imager_vmdk_fix_cid(fd, KEY_A, &err), -1);
+	assert_string_equal(err.msg, "no CID in the VMDK descriptor");
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disk_layout_derives_every_id_from_the_key),
+		cmocka_unit_test(test_disk_vmdk_cid_becomes_eight_digits_from_the_key),
+		cmocka_unit_test(test_disk_vmdk_without_cid_is_refused),
 		cmocka_unit_test(test_disk_fstab_names_each_partition_as_mount_identifier_says),
 		cmocka_unit_test(test_disk_sfdisk_script_writes_ids_types_and_names),
 		cmocka_unit_test(test_disk_mbr_partuuids_are_disk_id_and_number),
