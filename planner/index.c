@@ -30,6 +30,12 @@ struct loader {
 	const struct planner_index *prev; /* results to reuse, or NULL */
 	int jobs;
 	const struct planner_read_progress *progress; /* or NULL */
+	/* Readers started with prev's context as soon as the tree diff shows
+	 * a spec directory changed, so that their sandboxes are set up while
+	 * the rest of the index is worked out (see start_early); used by the
+	 * first parse whose context is the same, else only freed. */
+	struct planner_readers *early;
+	struct planner_macro_ctx early_ctx; /* shallow copy of prev->macros */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -92,6 +98,65 @@ static char *inputs_digest(const struct gitwatch_entries *files, const char *spe
 	return sy_xstrdup(hex);
 }
 
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static int strv_same(const struct sy_strv *a, const struct sy_strv *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]))
+			return 0;
+	return 1;
+}
+
+/* Whether a reader set up with a reads a spec as one set up with b: the
+ * same files loaded in the same order, the same defines and rpmdb. */
+static int ctx_same(const struct planner_macro_ctx *a, const struct planner_macro_ctx *b)
+{
+	return !strcmp(a->digest, b->digest) && str_same(a->dir, b->dir) &&
+	       strv_same(&a->macro_files, &b->macro_files) && str_same(a->rpmrc, b->rpmrc) &&
+	       str_same(a->lua_dir, b->lua_dir) && strv_same(&a->defines, &b->defines) &&
+	       str_same(a->rpmdb, b->rpmdb) && str_same(a->target_arch, b->target_arch);
+}
+
+/* Whether path is a version macros file of ctx: <dir>/versions-<digest>/
+ * macros.versions. */
+static int is_versions_file(const struct planner_macro_ctx *ctx, const char *path)
+{
+	size_t len = strlen(ctx->dir);
+	const char *tail = path + len;
+
+	return !strncmp(path, ctx->dir, len) && !strncmp(tail, "/versions-", 10) &&
+	       strchr(tail + 10, '/') && !strcmp(strchr(tail + 10, '/'), "/macros.versions");
+}
+
+/* Starts a reader with prev's context, the one the changed specs are
+ * most likely read with (a commit seldom changes the macros), when the
+ * tree diff changed a directory of the spec trees: its sandbox and
+ * context (about 20 ms) are then set up on the other core while this
+ * one works out the listing, inputs and cache lookups. prev's context
+ * ends with its own version macros (planner_versions_install), which the
+ * first read goes without: they are left out of the copy. Best effort:
+ * no reader, no harm. */
+static void start_early(struct loader *l, const struct sy_strv *changed_dirs)
+{
+	const struct planner_macro_ctx *m = l->prev ? &l->prev->macros : NULL;
+	struct sy_error ignored = { { 0 } };
+	size_t n;
+
+	if (!m || !m->dir || !changed_dirs->n || !strcmp(changed_dirs->items[0], "*"))
+		return;
+	l->early_ctx = *m;
+	n = m->macro_files.n;
+	if (n && is_versions_file(m, m->macro_files.items[n - 1]))
+		l->early_ctx.macro_files.n = n - 1;
+	l->early = planner_readers_start(&l->early_ctx, l->jobs, 1, &ignored);
+}
+
 /* Parses the specs which[k] (k < n) with the index's macro context into
  * out[k] (zeroed), then gives each its version references. */
 static int parse_specs(struct loader *l, const size_t *which, size_t n, struct planner_spec *out,
@@ -112,8 +177,19 @@ static int parse_specs(struct loader *l, const size_t *which, size_t n, struct p
 							 l->lens[i], l->repo,
 							 l->index->files.items + first, count };
 	}
-	if (planner_specs_read_with(inputs, n, &l->index->macros, l->jobs, l->progress, out, err))
+	if (l->early && ctx_same(&l->early_ctx, &l->index->macros)) {
+		struct planner_readers *rd = l->early;
+
+		l->early = NULL;
+		rc = planner_readers_read(rd, inputs, n, l->progress, out, err);
+		planner_readers_free(rd);
+		if (rc)
+			goto out;
+		rc = -1;
+	} else if (planner_specs_read_with(inputs, n, &l->index->macros, l->jobs, l->progress,
+					   out, err)) {
 		goto out;
+	}
 	for (size_t k = 0; k < n; k++)
 		planner_versions_find_refs(l->texts[which[k]], l->lens[which[k]],
 				  l->index->macros.version_prefix, &out[k].version_refs);
@@ -546,6 +622,7 @@ static int load(struct loader *l, const char *commit, const struct planner_macro
 	}
 	if (list_files(l, trees, cache_path, &changed_dirs, err))
 		goto out;
+	start_early(l, &changed_dirs);
 	if (planner_macro_ctx_load_listed(l->repo, index->commit, settings, &index->files, NULL,
 					  workdir, &index->macros, err))
 		goto out;
@@ -607,6 +684,7 @@ int planner_index_load_with(struct gitwatch_repo *repo, const char *commit,
 
 	memset(index, 0, sizeof(*index));
 	rc = load(&l, commit, settings, workdir, cache_path, err);
+	planner_readers_free(l.early);
 	for (size_t i = 0; i < l.specs.n; i++)
 		free(l.texts ? l.texts[i] : NULL);
 	free(l.texts);
