@@ -34,7 +34,7 @@ PACKAGES="
 build-essential pkg-config git ca-certificates
 libgit2-dev librpm-dev libsolv-dev libsolvext-dev libcurl4-openssl-dev
 libjansson-dev libarchive-dev libcmocka-dev libcreaterepo-c-dev createrepo-c libxml2-dev
-libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev
+libsqlite3-dev libmicrohttpd-dev libssl-dev libglib2.0-dev libxxhash-dev
 rpm dnf debootstrap e2fsprogs util-linux time jq procps curl wrk chromium
 gpg gpg-agent gpgconf
 libcrypt-dev

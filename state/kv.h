@@ -3,8 +3,9 @@
  * listings by tree id, build keys by commit and context, build durations by
  * spec). Values are opaque bytes; a key missing is not an error. Values of
  * 64 KiB and more are files beside the database (tmp/kv/<SHA-256 of ns and
- * key>), written by a rename without fsync and checked by a checksum, read
- * mapped in place; smaller ones are rows of its kv table. A value is a row
+ * key>), written by a rename without fsync and checked by a checksum
+ * (XXH3, 64 bits), read mapped in place; smaller ones are rows of its kv
+ * table. A value is a row
  * or a file, never both referring to each other: a file missing or torn
  * reads as a miss. The connection to the last database used is kept open
  * for the life of the process (closed at exit): callers in several threads
